@@ -1,0 +1,117 @@
+#include "common/errors.h"
+
+#include <optional>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_join.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace marketplace::common {
+namespace {
+
+constexpr char kBadRequestUrl[] = "type.googleapis.com/google.rpc.BadRequest";
+constexpr char kErrorInfoUrl[] = "type.googleapis.com/google.rpc.ErrorInfo";
+constexpr char kDomain[] = "marketplace";
+
+std::optional<google::rpc::BadRequest> BadRequestOf(const absl::Status& status) {
+  auto payload = status.GetPayload(kBadRequestUrl);
+  if (!payload) return std::nullopt;
+  google::rpc::BadRequest bad_request;
+  if (!bad_request.ParseFromString(std::string(*payload))) return std::nullopt;
+  return bad_request;
+}
+
+}  // namespace
+
+absl::Status InvalidField(absl::string_view field, absl::string_view rule) {
+  return InvalidFields({{std::string(field), std::string(rule)}});
+}
+
+absl::Status InvalidFields(std::vector<FieldViolation> violations) {
+  google::rpc::BadRequest bad_request;
+  std::vector<std::string> parts;
+  for (const auto& v : violations) {
+    auto* fv = bad_request.add_field_violations();
+    fv->set_field(v.field);
+    fv->set_description(v.rule);
+    parts.push_back(absl::StrCat(v.field, ": ", v.rule));
+  }
+  absl::Status status = absl::InvalidArgumentError(absl::StrJoin(parts, "; "));
+  status.SetPayload(kBadRequestUrl, absl::Cord(bad_request.SerializeAsString()));
+  return status;
+}
+
+absl::Status WithReason(absl::Status status, absl::string_view reason) {
+  if (status.ok()) return status;
+  google::rpc::ErrorInfo info;
+  info.set_reason(std::string(reason));
+  info.set_domain(kDomain);
+  status.SetPayload(kErrorInfoUrl, absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
+absl::Status FailedPrecondition(absl::string_view reason, absl::string_view message) {
+  return WithReason(absl::FailedPreconditionError(message), reason);
+}
+
+absl::Status NotFound(absl::string_view what, absl::string_view id) {
+  return WithReason(absl::NotFoundError(absl::StrCat(what, " ", id, " not found")),
+                    absl::StrCat(absl::AsciiStrToUpper(what), "_NOT_FOUND"));
+}
+
+absl::Status PermissionDenied(absl::string_view message) {
+  return WithReason(absl::PermissionDeniedError(message), "PERMISSION_DENIED");
+}
+
+absl::Status Unauthenticated(absl::string_view message) {
+  return WithReason(absl::UnauthenticatedError(message), "UNAUTHENTICATED");
+}
+
+std::vector<FieldViolation> FieldViolationsOf(const absl::Status& status) {
+  std::vector<FieldViolation> out;
+  if (auto bad_request = BadRequestOf(status)) {
+    for (const auto& fv : bad_request->field_violations()) {
+      out.push_back({fv.field(), fv.description()});
+    }
+  }
+  return out;
+}
+
+std::string ReasonOf(const absl::Status& status) {
+  auto payload = status.GetPayload(kErrorInfoUrl);
+  if (!payload) return "";
+  google::rpc::ErrorInfo info;
+  if (!info.ParseFromString(std::string(*payload))) return "";
+  return info.reason();
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  google::rpc::Status rpc_status;
+  rpc_status.set_code(static_cast<int>(status.code()));
+  rpc_status.set_message(std::string(status.message()));
+  status.ForEachPayload([&](absl::string_view type_url, const absl::Cord& payload) {
+    auto* any = rpc_status.add_details();
+    any->set_type_url(std::string(type_url));
+    any->set_value(std::string(payload));
+  });
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()),
+                      rpc_status.details_size() > 0 ? rpc_status.SerializeAsString() : "");
+}
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  absl::Status out(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  google::rpc::Status rpc_status;
+  if (!status.error_details().empty() && rpc_status.ParseFromString(status.error_details())) {
+    for (const auto& any : rpc_status.details()) {
+      out.SetPayload(any.type_url(), absl::Cord(any.value()));
+    }
+  }
+  return out;
+}
+
+}  // namespace marketplace::common

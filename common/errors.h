@@ -1,0 +1,51 @@
+#ifndef MARKETPLACE_COMMON_ERRORS_H_
+#define MARKETPLACE_COMMON_ERRORS_H_
+
+#include <string>
+#include "absl/strings/string_view.h"
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "grpcpp/support/status.h"
+
+namespace marketplace::common {
+
+// Domain errors are absl::Status values. Their machine-readable details travel as payloads
+// that the one mapping below turns into google.rpc details on the wire:
+// - field violations  -> google.rpc.BadRequest
+// - a reason code     -> google.rpc.ErrorInfo{reason, domain = "marketplace"}
+
+struct FieldViolation {
+  std::string field;  // path of the offending field, e.g. "amount.currency_code"
+  std::string rule;   // what the value must satisfy, in words
+};
+
+// INVALID_ARGUMENT naming one field and the rule it breaks: "amount.amount_minor: must be > 0".
+absl::Status InvalidField(absl::string_view field, absl::string_view rule);
+
+// INVALID_ARGUMENT for several fields at once.
+absl::Status InvalidFields(std::vector<FieldViolation> violations);
+
+// Attaches an ErrorInfo reason (UPPER_SNAKE_CASE, e.g. "SELLER_NOT_APPROVED") to `status`.
+absl::Status WithReason(absl::Status status, absl::string_view reason);
+
+// Shorthands for the common cases with a reason code.
+absl::Status FailedPrecondition(absl::string_view reason, absl::string_view message);
+absl::Status NotFound(absl::string_view what, absl::string_view id);
+absl::Status PermissionDenied(absl::string_view message);
+absl::Status Unauthenticated(absl::string_view message);
+
+// The field violations and reason carried by `status` (empty when none).
+std::vector<FieldViolation> FieldViolationsOf(const absl::Status& status);
+std::string ReasonOf(const absl::Status& status);
+
+// absl::Status -> grpc::Status with a serialized google.rpc.Status in the error details.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// grpc::Status -> absl::Status, keeping the details (used by clients of other services).
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+}  // namespace marketplace::common
+
+#endif  // MARKETPLACE_COMMON_ERRORS_H_
