@@ -1,19 +1,28 @@
 """cc_grpc_library: C++ gRPC stubs from a proto_library, using the system grpc_cpp_plugin."""
 
 def _import_path(src):
-    # Sources of this workspace are imported by their workspace-relative path.
-    return src.short_path
+    # The path a proto is imported by: relative to its repository's root.
+    path = src.short_path
+    if path.startswith("../"):
+        path = path.split("/", 2)[2]
+    return path
 
 def _grpc_stubs_impl(ctx):
     info = ctx.attr.proto[ProtoInfo]
     outs = []
+    package = ctx.label.package
     for src in info.direct_sources:
         base = _import_path(src)[:-len(".proto")]
-        outs.append(ctx.actions.declare_file(base.split("/")[-1] + ".grpc.pb.h"))
-        outs.append(ctx.actions.declare_file(base.split("/")[-1] + ".grpc.pb.cc"))
+        if package:
+            base = base[len(package) + 1:]
+        outs.append(ctx.actions.declare_file(base + ".grpc.pb.h"))
+        outs.append(ctx.actions.declare_file(base + ".grpc.pb.cc"))
+    out_root = ctx.bin_dir.path
+    if ctx.label.workspace_root:
+        out_root += "/" + ctx.label.workspace_root
     args = ctx.actions.args()
     args.add("--plugin=protoc-gen-grpc=" + ctx.file._plugin.path)
-    args.add("--grpc_out=" + ctx.bin_dir.path)
+    args.add("--grpc_out=" + out_root)
     args.add("-I.")
     args.add_all(info.transitive_proto_path, format_each = "-I%s")
     args.add_all([_import_path(s) for s in info.direct_sources])
@@ -50,7 +59,7 @@ def cc_grpc_library(name, proto, cc_proto, visibility = None, **kwargs):
     native.cc_library(
         name = name,
         srcs = [":" + name + "_stubs"],
-        deps = [cc_proto, "//third_party:grpc"],
+        deps = [cc_proto, Label("//third_party:grpc")],
         visibility = visibility,
         **kwargs
     )

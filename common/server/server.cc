@@ -1,0 +1,134 @@
+#include "common/server/server.h"
+
+#include <signal.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace marketplace::common {
+namespace {
+
+int ToMillis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
+
+}  // namespace
+
+Server::Server(ServerOptions options, std::vector<std::string> service_names)
+    : options_(std::move(options)), service_names_(std::move(service_names)) {}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(
+    ServerOptions options, std::vector<Entry> services,
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors,
+    ReadinessCheck readiness) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  std::vector<std::string> names;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &port);
+  for (const Entry& entry : services) {
+    builder.RegisterService(entry.service);
+    names.push_back(entry.full_name);
+  }
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ToMillis(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ToMillis(options.keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             ToMillis(options.min_client_ping_interval));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  // gRPC turns SO_REUSEPORT on by default: a second process would then share a busy port
+  // silently instead of failing to start.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  if (!interceptors.empty()) builder.experimental().SetInterceptorCreators(std::move(interceptors));
+
+  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+  if (grpc_server == nullptr || port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen_address,
+                     " (address in use or not valid)"));
+  }
+  auto server = std::unique_ptr<Server>(new Server(std::move(options), std::move(names)));
+  server->server_ = std::move(grpc_server);
+  server->port_ = port;
+  auto* health = server->server_->GetHealthCheckService();
+  health->SetServingStatus(kLivenessService, true);
+  if (readiness) {
+    // Answer the first probe with the real state, then keep it current.
+    server->SetServing(readiness().ok());
+    server->readiness_thread_ =
+        std::thread([s = server.get(), check = std::move(readiness)] { s->ReadinessLoop(check); });
+  } else {
+    server->SetServing(true);
+  }
+  return server;
+}
+
+Server::~Server() {
+  Shutdown();
+}
+
+void Server::SetServing(bool serving) {
+  absl::MutexLock lock(&mu_);
+  if (shutting_down_) return;
+  auto* health = server_->GetHealthCheckService();
+  health->SetServingStatus("", serving);
+  for (const auto& name : service_names_) health->SetServingStatus(name, serving);
+}
+
+void Server::ReadinessLoop(ReadinessCheck check) {
+  while (!stop_readiness_.WaitForNotificationWithTimeout(options_.readiness_interval)) {
+    SetServing(check().ok());
+  }
+}
+
+void Server::Shutdown() {
+  bool first;
+  {
+    absl::MutexLock lock(&mu_);
+    first = !shutting_down_;
+    shutting_down_ = true;
+  }
+  if (!first) {
+    shut_down_.WaitForNotification();
+    return;
+  }
+  stop_readiness_.Notify();
+  if (readiness_thread_.joinable()) readiness_thread_.join();
+  // NOT_SERVING first so balancers stop sending new calls; liveness too, since we are leaving.
+  auto* health = server_->GetHealthCheckService();
+  health->SetServingStatus("", false);
+  for (const auto& name : service_names_) health->SetServingStatus(name, false);
+  health->SetServingStatus(kLivenessService, false);
+  if (options_.shutdown_grace > absl::ZeroDuration()) absl::SleepFor(options_.shutdown_grace);
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.drain_timeout));
+  server_->Wait();
+  shut_down_.Notify();
+}
+
+void Server::Wait() { shut_down_.WaitForNotification(); }
+
+void BlockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int WaitForTerminationSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+}  // namespace marketplace::common

@@ -1,0 +1,73 @@
+#include "common/server/unary_call.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/client/channel.h"
+#include "common/errors.h"
+#include "common/logging.h"
+
+namespace marketplace::common {
+namespace {
+
+std::string BearerToken(const grpc::ServerContextBase& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) return "";
+  absl::string_view value(it->second.data(), it->second.size());
+  if (value.size() > 7 && absl::AsciiStrToLower(value.substr(0, 7)) == "bearer ") {
+    return std::string(value.substr(7));
+  }
+  return "";
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
+                                           absl::string_view method, Handler handler) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::string request_id = RequestIdFromMetadata(context->client_metadata());
+  context->AddInitialMetadata(std::string(kRequestIdHeader), request_id);
+
+  auto task = [this, context, reactor, request_id, method = std::string(method),
+               handler = std::move(handler)]() mutable {
+    ScopedRequestId scope(request_id);
+    if (context->IsCancelled()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled before it ran"));
+      return;
+    }
+    CallContext call;
+    call.request_id = request_id;
+    call.method = method;
+    call.deadline = IncomingDeadline(*context);
+    if (call.deadline && *call.deadline <= absl::Now()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                   "deadline passed while the call waited to run"));
+      return;
+    }
+    absl::Status status;
+    auto caller = authenticator_->Authenticate(*context, method);
+    if (!caller.ok()) {
+      status = caller.status();
+    } else {
+      call.caller = *std::move(caller);
+      call.bearer_token = BearerToken(*context);
+      status = handler(call);
+    }
+    if (status.code() == absl::StatusCode::kInternal ||
+        status.code() == absl::StatusCode::kUnknown ||
+        status.code() == absl::StatusCode::kDataLoss) {
+      LogError("call failed", {{"method", method}, {"error", std::string(status.message())}});
+    }
+    reactor->Finish(ToGrpcStatus(status));
+  };
+  if (!executor_->TrySubmit(std::move(task))) {
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("server busy: ", executor_->QueueDepth(), " calls already queued")));
+  }
+  return reactor;
+}
+
+}  // namespace marketplace::common
