@@ -1,0 +1,141 @@
+#include "bench/loadgen.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/numbers.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+
+namespace marketplace::bench {
+namespace {
+
+struct Slot {
+  absl::Time started;
+  std::vector<absl::Duration> latencies;
+  int64_t errors = 0;
+};
+
+struct State {
+  const IssueFn* issue;
+  absl::Time measure_from;
+  absl::Time measure_until;
+  std::atomic<bool> stop{false};
+  std::vector<Slot> slots;
+  absl::Mutex mu;
+  int outstanding ABSL_GUARDED_BY(mu) = 0;
+};
+
+void IssueNext(State* state, int slot) {
+  state->slots[slot].started = absl::Now();
+  (*state->issue)(slot, [state, slot](bool ok) {
+    absl::Time now = absl::Now();
+    Slot& s = state->slots[slot];
+    if (now >= state->measure_from && now <= state->measure_until) {
+      s.latencies.push_back(now - s.started);
+      if (!ok) ++s.errors;
+    }
+    if (state->stop.load(std::memory_order_relaxed)) {
+      absl::MutexLock lock(&state->mu);
+      --state->outstanding;
+      return;
+    }
+    IssueNext(state, slot);
+  });
+}
+
+absl::Duration Percentile(const std::vector<absl::Duration>& sorted, double q) {
+  if (sorted.empty()) return absl::ZeroDuration();
+  size_t i = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1));
+  return sorted[i];
+}
+
+}  // namespace
+
+LoadResult RunClosedLoop(const LoadOptions& options, const IssueFn& issue) {
+  auto state = std::make_unique<State>();
+  state->issue = &issue;
+  state->slots.resize(options.concurrency);
+  absl::Time start = absl::Now();
+  state->measure_from = start + options.warmup;
+  state->measure_until = state->measure_from + options.duration;
+  {
+    absl::MutexLock lock(&state->mu);
+    state->outstanding = options.concurrency;
+  }
+  for (int i = 0; i < options.concurrency; ++i) IssueNext(state.get(), i);
+  absl::SleepFor(state->measure_until - absl::Now());
+  state->stop = true;
+  {
+    absl::MutexLock lock(&state->mu);
+    auto drained = [s = state.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+      return s->outstanding == 0;
+    };
+    state->mu.AwaitWithTimeout(absl::Condition(&drained), absl::Seconds(30));
+  }
+  std::vector<absl::Duration> all;
+  LoadResult result;
+  for (const Slot& s : state->slots) {
+    all.insert(all.end(), s.latencies.begin(), s.latencies.end());
+    result.errors += s.errors;
+  }
+  std::sort(all.begin(), all.end());
+  result.calls = static_cast<int64_t>(all.size());
+  result.qps = static_cast<double>(result.calls) / absl::ToDoubleSeconds(options.duration);
+  result.p50 = Percentile(all, 0.50);
+  result.p99 = Percentile(all, 0.99);
+  result.p999 = Percentile(all, 0.999);
+  if (state->outstanding > 0) state.release();  // calls still in flight hold pointers into it
+  return result;
+}
+
+absl::StatusOr<ProcessStats> ReadProcessStats(pid_t pid) {
+  ProcessStats stats;
+  std::ifstream stat_file(absl::StrFormat("/proc/%d/stat", pid));
+  std::string line;
+  if (!std::getline(stat_file, line)) {
+    return absl::NotFoundError(absl::StrFormat("no process %d", pid));
+  }
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  std::vector<std::string> fields = absl::StrSplit(line.substr(line.rfind(')') + 2), ' ');
+  int64_t utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return absl::InternalError("cannot parse /proc stat");
+  }
+  stats.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::ifstream status_file(absl::StrFormat("/proc/%d/status", pid));
+  while (std::getline(status_file, line)) {
+    int64_t kb = 0;
+    std::vector<std::string> parts = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kb)) {
+      if (parts[0] == "VmRSS:") stats.rss_bytes = kb * 1024;
+      if (parts[0] == "VmHWM:") stats.peak_rss_bytes = kb * 1024;
+    }
+  }
+  return stats;
+}
+
+std::string HeaderRow() {
+  return absl::StrFormat("%-28s %10s %7s %8s %8s %8s %7s %8s %8s", "method", "qps", "ratio",
+                         "p50_ms", "p99_ms", "p999_ms", "errors", "srv_cpu", "rss_MiB");
+}
+
+std::string FormatRow(const std::string& name, const LoadResult& r, double reference_qps,
+                      double server_cpu_seconds, int64_t server_rss_bytes) {
+  auto ms = [](absl::Duration d) { return absl::ToDoubleMilliseconds(d); };
+  return absl::StrFormat("%-28s %10.0f %7.3f %8.3f %8.3f %8.3f %7d %8.2f %8.1f", name, r.qps,
+                         reference_qps > 0 ? r.qps / reference_qps : 0.0, ms(r.p50), ms(r.p99),
+                         ms(r.p999), r.errors, server_cpu_seconds,
+                         static_cast<double>(server_rss_bytes) / (1024.0 * 1024.0));
+}
+
+}  // namespace marketplace::bench

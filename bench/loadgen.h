@@ -1,0 +1,52 @@
+#ifndef MARKETPLACE_BENCH_LOADGEN_H_
+#define MARKETPLACE_BENCH_LOADGEN_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace marketplace::bench {
+
+// A closed-loop load: `concurrency` calls always in flight, each slot issuing its next call when
+// the previous one completes. Calls completing during the warm-up are not counted.
+struct LoadOptions {
+  int concurrency = 16;
+  absl::Duration warmup = absl::Seconds(2);
+  absl::Duration duration = absl::Seconds(10);
+};
+
+struct LoadResult {
+  int64_t calls = 0;   // completed in the measured window
+  int64_t errors = 0;  // of which failed
+  double qps = 0;      // completed calls per second in the window
+  absl::Duration p50, p99, p999;
+};
+
+// Starts one asynchronous call and arranges for `done(ok)` to be called once it completes
+// (from any thread). `slot` in [0, concurrency) identifies the caller, for per-slot state.
+using IssueFn = std::function<void(int slot, std::function<void(bool ok)> done)>;
+
+LoadResult RunClosedLoop(const LoadOptions& options, const IssueFn& issue);
+
+// CPU time (user + system) and memory of a process, read from /proc.
+struct ProcessStats {
+  double cpu_seconds = 0;
+  int64_t rss_bytes = 0;
+  int64_t peak_rss_bytes = 0;
+};
+absl::StatusOr<ProcessStats> ReadProcessStats(pid_t pid);
+
+// One row of the benchmark table, tab-separated and aligned for reading:
+// name, qps, ratio to the reference, p50/p99/p999 in ms, errors, server CPU s, RSS MiB.
+std::string FormatRow(const std::string& name, const LoadResult& result, double reference_qps,
+                      double server_cpu_seconds, int64_t server_rss_bytes);
+std::string HeaderRow();
+
+}  // namespace marketplace::bench
+
+#endif  // MARKETPLACE_BENCH_LOADGEN_H_

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# The local stack: a private MariaDB under .data/ (never the system service), one database and
+# one least-privilege user per service, and every service that exists, on loopback ports.
+#
+#   scripts/stack.sh [start]   set up, build, start everything; stays in the foreground,
+#                              Ctrl-C stops it all
+#   scripts/stack.sh up        the same, but returns once everything is serving
+#   scripts/stack.sh stop      stops a stack started by `up` (or from another terminal)
+#   scripts/stack.sh status    what runs where
+#
+# Data survives restarts (.data/mariadb). Ports come from the environment; see README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+DATA=${MP_DATA_DIR:-$ROOT/.data}
+DB_PORT=${MP_DB_PORT:-3307}
+BIND=${MP_BIND_ADDRESS:-127.0.0.1}
+
+# service  default gRPC port  default metrics port
+SERVICES=(
+  "identity 7001 9101"
+  "catalog 7002 9102"
+  "payments 7003 9103"
+  "support 7004 9104"
+  "sellerkpi 7005 9105"
+)
+
+log() { echo "stack: $*"; }
+
+existing_services() {
+  for entry in "${SERVICES[@]}"; do
+    set -- $entry
+    [ -f "services/$1/BUILD" ] && grep -q "name = \"$1_server\"" "services/$1/BUILD" && echo "$entry"
+  done
+  return 0
+}
+
+port_of() {  # port_of SERVICE KIND(GRPC|METRICS) DEFAULT
+  local var="MP_$(echo "$1" | tr a-z A-Z)_$2_PORT"
+  echo "${!var:-$3}"
+}
+
+mysql_root() { mariadb --no-defaults -uroot -h127.0.0.1 -P"$DB_PORT" --protocol=tcp "$@"; }
+
+db_running() { mysql_root -e "SELECT 1" >/dev/null 2>&1; }
+
+start_db() {
+  mkdir -p "$DATA/run" "$DATA/logs" "$DATA/secrets"
+  chmod 700 "$DATA/secrets"
+  if db_running; then log "MariaDB already running on 127.0.0.1:$DB_PORT"; return; fi
+  if [ ! -d "$DATA/mariadb/mysql" ]; then
+    log "initialising MariaDB data directory $DATA/mariadb"
+    mariadb-install-db --no-defaults --datadir="$DATA/mariadb" --user="$(id -un)" \
+      --auth-root-authentication-method=normal --skip-test-db >"$DATA/logs/mariadb-install.log" 2>&1
+  fi
+  log "starting MariaDB on 127.0.0.1:$DB_PORT"
+  setsid mariadbd --no-defaults --datadir="$DATA/mariadb" --socket="$DATA/run/mariadb.sock" \
+    --port="$DB_PORT" --bind-address=127.0.0.1 --user="$(id -un)" --skip-name-resolve \
+    --pid-file="$DATA/run/mariadb.pid" --log-error="$DATA/logs/mariadb.log" \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci >/dev/null 2>&1 &
+  for _ in $(seq 1 60); do
+    db_running && return
+    sleep 0.5
+  done
+  log "MariaDB did not start; see $DATA/logs/mariadb.log"; exit 1
+}
+
+# One database and one user per service, with rights on that database only.
+provision_db() {
+  local svc=$1 pw_file="$DATA/secrets/${1}_db_password"
+  [ -s "$pw_file" ] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$pw_file")
+  local pw; pw=$(cat "$pw_file")
+  mysql_root <<SQL
+CREATE DATABASE IF NOT EXISTS \`$svc\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS '$svc'@'127.0.0.1' IDENTIFIED BY '$pw';
+ALTER USER '$svc'@'127.0.0.1' IDENTIFIED BY '$pw';
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, DROP, REFERENCES
+  ON \`$svc\`.* TO '$svc'@'127.0.0.1';
+SQL
+  if [ -x "services/$svc/provision_db.sh" ]; then
+    MP_MYSQL="mariadb --no-defaults -uroot -h127.0.0.1 -P$DB_PORT --protocol=tcp" \
+      bash "services/$svc/provision_db.sh" "$svc" "$DATA"
+  fi
+}
+
+extra_flags() {  # service-specific flags, from services/<svc>/stack_flags.sh when present
+  local svc=$1
+  if [ -f "services/$svc/stack_flags.sh" ]; then
+    MP_DATA_DIR="$DATA" bash "services/$svc/stack_flags.sh"
+  fi
+}
+
+health_ok() {  # health_ok PORT: grpc.health.v1 Check("") answers SERVING
+  /usr/bin/python3 "$ROOT/scripts/grpc_health.py" "$BIND:$1" >/dev/null 2>&1
+}
+
+start_services() {
+  local targets=()
+  while read -r svc _ _; do targets+=("//services/$svc:${svc}_server"); done < <(existing_services)
+  if [ ${#targets[@]} -eq 0 ]; then log "no services yet"; return; fi
+  log "building ${targets[*]}"
+  bazel build "${targets[@]}" >"$DATA/logs/build.log" 2>&1 || { tail -30 "$DATA/logs/build.log"; exit 1; }
+  while read -r svc grpc_default metrics_default; do
+    local grpc_port metrics_port pid_file="$DATA/run/$svc.pid"
+    grpc_port=$(port_of "$svc" GRPC "$grpc_default")
+    metrics_port=$(port_of "$svc" METRICS "$metrics_default")
+    if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+      log "$svc already running (pid $(cat "$pid_file"))"; continue
+    fi
+    provision_db "$svc"
+    # shellcheck disable=SC2046
+    setsid "bazel-bin/services/$svc/${svc}_server" \
+      --listen_address="$BIND:$grpc_port" --metrics_address="$BIND:$metrics_port" \
+      --db_host=127.0.0.1 --db_port="$DB_PORT" --db_name="$svc" --db_user="$svc" \
+      --db_password_file="$DATA/secrets/${svc}_db_password" \
+      $(extra_flags "$svc") >>"$DATA/logs/$svc.log" 2>&1 &
+    echo $! >"$pid_file"
+  done < <(existing_services)
+  while read -r svc grpc_default _; do
+    local grpc_port; grpc_port=$(port_of "$svc" GRPC "$grpc_default")
+    for _ in $(seq 1 60); do
+      health_ok "$grpc_port" && break
+      if ! kill -0 "$(cat "$DATA/run/$svc.pid")" 2>/dev/null; then
+        log "$svc exited; last lines of $DATA/logs/$svc.log:"; tail -5 "$DATA/logs/$svc.log"; exit 1
+      fi
+      sleep 0.5
+    done
+    health_ok "$grpc_port" || { log "$svc is not SERVING; see $DATA/logs/$svc.log"; exit 1; }
+  done < <(existing_services)
+}
+
+status() {
+  printf '%-10s %-22s %-22s %s\n' service grpc metrics state
+  printf '%-10s %-22s %-22s %s\n' mariadb "127.0.0.1:$DB_PORT" "-" "$(db_running && echo up || echo down)"
+  while read -r svc grpc_default metrics_default; do
+    local g m state=down
+    g=$(port_of "$svc" GRPC "$grpc_default"); m=$(port_of "$svc" METRICS "$metrics_default")
+    health_ok "$g" && state=SERVING
+    printf '%-10s %-22s %-22s %s\n' "$svc" "$BIND:$g" "$BIND:$m/metrics" "$state"
+  done < <(existing_services)
+  log "logs in $DATA/logs"
+}
+
+stop() {
+  for pid_file in "$DATA"/run/*.pid; do
+    [ -f "$pid_file" ] || continue
+    [ "$(basename "$pid_file")" = mariadb.pid ] && continue
+    local pid; pid=$(cat "$pid_file")
+    if kill -0 "$pid" 2>/dev/null; then
+      log "stopping $(basename "$pid_file" .pid) (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    fi
+    rm -f "$pid_file"
+  done
+  if [ -f "$DATA/run/mariadb.pid" ]; then
+    local pid; pid=$(cat "$DATA/run/mariadb.pid")
+    log "stopping MariaDB (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  fi
+  log "stopped"
+}
+
+up() {
+  bash scripts/setup.sh
+  start_db
+  start_services
+  status
+}
+
+case "${1:-start}" in
+  start)
+    trap 'echo; stop; exit 0' INT TERM
+    up
+    log "running; Ctrl-C stops everything"
+    while true; do sleep 3600 & wait $!; done
+    ;;
+  up) up ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 [start|up|stop|status]" >&2; exit 2 ;;
+esac
