@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Renders every overlay and checks the shape each Deployment must have.
 set -euo pipefail
-cd "$(dirname "$0")"
+# Bazel's runfiles are symlinks, which kustomize does not follow: render from a real copy.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -rL "$(dirname "$0")/." "$work/"
+cd "$work"
 command -v kubectl >/dev/null || { echo "kubectl not installed: cannot render"; exit 1; }
 for overlay in overlays/*/; do
   out=$(kubectl kustomize "$overlay")
