@@ -1,0 +1,137 @@
+#ifndef MARKETPLACE_COMMON_AUTH_TOKEN_VERIFIER_H_
+#define MARKETPLACE_COMMON_AUTH_TOKEN_VERIFIER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+
+namespace marketplace::common::auth {
+
+// One of identity's token signing keys.
+struct PublicKey {
+  std::string kid;
+  std::string alg;  // the one algorithm this key may be used with, e.g. "EdDSA"
+  std::string key;  // raw key bytes: 32 bytes for Ed25519
+};
+
+// Where verifiers get identity's current public keys (identity's GetSigningKeys in production).
+class KeyFetcher {
+ public:
+  virtual ~KeyFetcher() = default;
+  virtual absl::StatusOr<std::vector<PublicKey>> FetchKeys() = 0;
+};
+
+// The authenticated principal of a call, as stated by a verified access token.
+struct Caller {
+  std::string subject;
+  std::vector<std::string> roles;
+  std::vector<std::string> scopes;
+  std::string token_id;
+  absl::Time expires_at;
+
+  bool HasRole(absl::string_view role) const;
+  bool HasScope(absl::string_view scope) const;
+};
+
+struct VerifierOptions {
+  std::string issuer;    // the exact `iss` identity puts in its tokens
+  std::string audience;  // this service's name; a token's `aud` must contain it
+  absl::Duration max_clock_skew = absl::Seconds(60);
+  // Refreshes of the key set happen at most this often, so a flood of tokens naming made-up
+  // kids costs identity one call per interval at most.
+  absl::Duration min_refresh_interval = absl::Seconds(30);
+  // Verified tokens remembered; 0 turns the cache off.
+  size_t cache_capacity = 10000;
+};
+
+// Checks access tokens locally against identity's public keys. Thread-safe.
+//
+// A token is accepted only if all of these hold:
+// - it parses strictly (see ParseJwt);
+// - `alg` is on the allow-list (EdDSA only) and equals the alg its key is bound to;
+// - `typ` is "at+jwt" ("application/at+jwt" is the same media type, RFC 7515 section 4.1.9);
+// - the header carries no `jku`, `jwk`, `x5u`, `x5c`, `x5t`, `x5t#S256` or `crit`. Tokens naming
+//   a key source are rejected, not merely ignored: our issuer never emits them, so one that does
+//   was not made by it, and refusing it outright means no code path can be tempted to follow them;
+// - `kid` names one of identity's keys (one refresh is tried for an unknown kid) and the
+//   signature verifies under it;
+// - `iss` equals options.issuer and `aud` contains options.audience;
+// - exp + skew >= now, and nbf - skew <= now, iat - skew <= now.
+// Verified tokens are cached by SHA-256 until they expire, so a token stays accepted for the rest
+// of its (short) life even if its key is retired meanwhile.
+// Every rejection is UNAUTHENTICATED with a short reason that never quotes the token. The one
+// exception is when no key set could ever be loaded: that is identity being unreachable, not a
+// bad token, so it is UNAVAILABLE and the client may retry.
+class TokenVerifier {
+ public:
+  // `fetcher` and `clock` must outlive the verifier. Invalid options (empty issuer or audience,
+  // negative durations) make every Verify fail with FAILED_PRECONDITION; Create reports them
+  // up front.
+  TokenVerifier(KeyFetcher* fetcher, VerifierOptions options, const Clock* clock);
+  static absl::StatusOr<std::unique_ptr<TokenVerifier>> Create(KeyFetcher* fetcher,
+                                                               VerifierOptions options,
+                                                               const Clock* clock);
+
+  TokenVerifier(const TokenVerifier&) = delete;
+  TokenVerifier& operator=(const TokenVerifier&) = delete;
+
+  absl::StatusOr<Caller> Verify(absl::string_view token);
+
+  // Counters for tests and metrics.
+  int64_t signature_checks() const;  // signatures actually verified (cache misses that got far)
+  int64_t key_fetches() const;       // calls made to the KeyFetcher, successful or not
+  size_t cached_tokens() const;
+
+ private:
+  struct CachedToken {
+    Caller caller;
+    std::list<std::string>::iterator age;  // position in cache_order_
+  };
+
+  absl::StatusOr<PublicKey> KeyFor(absl::string_view kid);
+  absl::StatusOr<Caller> VerifyUncached(absl::string_view token);
+  // The cached caller for this token digest if it is there and unexpired; drops it once expired,
+  // so the full path reports the expiry.
+  std::optional<Caller> FromCache(const std::string& digest);
+  void Remember(const std::string& digest, const Caller& caller);
+
+  KeyFetcher* const fetcher_;
+  const VerifierOptions options_;
+  const Clock* const clock_;
+  const absl::Status options_status_;
+
+  // Serializes key fetches, so concurrent requests for a new kid wait for one fetch instead of
+  // each starting their own. Never held together with keys_mu_ during the fetch itself.
+  absl::Mutex fetch_mu_ ABSL_ACQUIRED_BEFORE(keys_mu_);
+  absl::Mutex keys_mu_;
+  absl::flat_hash_map<std::string, PublicKey> keys_ ABSL_GUARDED_BY(keys_mu_);
+  bool keys_loaded_ ABSL_GUARDED_BY(keys_mu_) = false;
+  absl::Time last_fetch_ ABSL_GUARDED_BY(keys_mu_) = absl::InfinitePast();
+  std::atomic<int64_t> key_fetches_{0};
+
+  // Verified tokens by SHA-256 of the token, evicted oldest-first beyond capacity. Only tokens
+  // that passed every check get in, so junk cannot push good entries out faster than real
+  // traffic would.
+  mutable absl::Mutex cache_mu_;
+  absl::flat_hash_map<std::string, CachedToken> cache_ ABSL_GUARDED_BY(cache_mu_);
+  std::list<std::string> cache_order_ ABSL_GUARDED_BY(cache_mu_);  // oldest first
+  std::atomic<int64_t> signature_checks_{0};
+};
+
+}  // namespace marketplace::common::auth
+
+#endif  // MARKETPLACE_COMMON_AUTH_TOKEN_VERIFIER_H_
