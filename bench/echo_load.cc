@@ -1,0 +1,51 @@
+// Closed-loop load on the echo server; prints one row of the benchmark table.
+#include <cstdio>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "bench/echo.grpc.pb.h"
+#include "bench/loadgen.h"
+#include "common/config.h"
+#include "grpcpp/grpcpp.h"
+
+int main(int argc, char** argv) {
+  using marketplace::bench::v1::Echo;
+  std::string target = "127.0.0.1:7999";
+  int64_t concurrency = 32, server_pid = 0, payload = 16;
+  absl::Duration duration = absl::Seconds(10), warmup = absl::Seconds(2);
+  bool header = false;
+  marketplace::common::Flags flags("echo_load", "Load on the echo reference server.");
+  flags.AddString("target", &target, target, "Echo server host:port.");
+  flags.AddInt64("concurrency", &concurrency, concurrency, 1, 10000, "Calls in flight.");
+  flags.AddInt64("payload_bytes", &payload, payload, 0, 1 << 20, "Message size.");
+  flags.AddDuration("duration", &duration, duration, "Measured time.");
+  flags.AddDuration("warmup", &warmup, warmup, "Unmeasured time first.");
+  flags.AddInt64("server_pid", &server_pid, 0, 0, 1 << 30, "Server process, for CPU and RSS.");
+  flags.AddBool("header", &header, false, "Print the table header first.");
+  flags.ParseOrExit(argc, argv);
+
+  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto stub = Echo::NewStub(channel);
+  marketplace::bench::v1::EchoRequest request;
+  request.set_message(std::string(payload, 'x'));
+  struct Call {
+    grpc::ClientContext context;
+    marketplace::bench::v1::EchoResponse response;
+  };
+  marketplace::bench::IssueFn issue = [&](int, std::function<void(bool)> done) {
+    auto call = std::make_shared<Call>();
+    stub->async()->Echo(&call->context, &request, &call->response,
+                        [call, done](grpc::Status s) { done(s.ok()); });
+  };
+  auto before = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
+  auto result = marketplace::bench::RunClosedLoop(
+      {static_cast<int>(concurrency), warmup, duration}, issue);
+  auto after = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
+  double cpu = before.ok() && after.ok() ? after->cpu_seconds - before->cpu_seconds : 0;
+  int64_t rss = after.ok() ? after->rss_bytes : 0;
+  if (header) std::printf("%s\n", marketplace::bench::HeaderRow().c_str());
+  std::printf("%s\n",
+              marketplace::bench::FormatRow("echo (reference)", result, result.qps, cpu, rss)
+                  .c_str());
+  return result.calls > 0 ? 0 : 1;
+}

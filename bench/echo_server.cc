@@ -1,0 +1,48 @@
+// The reference for every benchmark: a raw gRPC echo on the callback API with the same server
+// options as the services (limits, keepalive, health, reflection), answering on gRPC's own
+// threads with no other work.
+#include <cstdio>
+
+#include "bench/echo.grpc.pb.h"
+#include "common/config.h"
+#include "common/server/server.h"
+
+namespace {
+
+class EchoService final : public marketplace::bench::v1::Echo::CallbackService {
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
+                                 const marketplace::bench::v1::EchoRequest* request,
+                                 marketplace::bench::v1::EchoResponse* response) override {
+    response->set_message(request->message());
+    auto* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  marketplace::common::BlockTerminationSignals();
+  marketplace::common::ServerOptions options;
+  options.name = "echo";
+  std::string listen = "127.0.0.1:0";
+  marketplace::common::Flags flags("echo_server", "Raw gRPC echo: the benchmark reference.");
+  flags.AddString("listen_address", &listen, listen, "gRPC host:port (0: any free port).");
+  flags.AddDuration("drain_timeout", &options.drain_timeout, options.drain_timeout,
+                    "After SIGTERM: time for in-flight calls to finish.");
+  flags.ParseOrExit(argc, argv);
+  options.listen_address = listen;
+  EchoService service;
+  auto server = marketplace::common::Server::Start(
+      options, {{marketplace::bench::v1::Echo::service_full_name(), &service}}, {}, nullptr);
+  if (!server.ok()) {
+    std::fprintf(stderr, "echo_server: %s\n", std::string(server.status().message()).c_str());
+    return 1;
+  }
+  std::printf("listening on port %d\n", (*server)->port());
+  std::fflush(stdout);
+  marketplace::common::WaitForTerminationSignal();
+  (*server)->Shutdown();
+  return 0;
+}
