@@ -2,28 +2,12 @@
 
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/client/channel.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
 namespace marketplace::common {
-namespace {
-
-std::string BearerToken(const grpc::ServerContextBase& context) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find("authorization");
-  if (it == metadata.end()) return "";
-  absl::string_view value(it->second.data(), it->second.size());
-  if (value.size() > 7 && absl::AsciiStrToLower(value.substr(0, 7)) == "bearer ") {
-    return std::string(value.substr(7));
-  }
-  return "";
-}
-
-}  // namespace
-
 grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
                                            absl::string_view method, Handler handler) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -52,7 +36,8 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
       status = caller.status();
     } else {
       call.caller = *std::move(caller);
-      call.bearer_token = BearerToken(*context);
+      auto token = auth::BearerTokenFromMetadata(context->client_metadata());
+      if (token.ok() && token->has_value()) call.bearer_token = **token;
       status = handler(call);
     }
     if (status.code() == absl::StatusCode::kInternal ||
