@@ -1,0 +1,179 @@
+#include "common/server/unary_call.h"
+
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "bench/echo.grpc.pb.h"
+#include "common/auth/fake_key_fetcher.h"
+#include "common/auth/jwt.h"
+#include "common/clock.h"
+#include "common/errors.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+
+namespace marketplace::common {
+namespace {
+
+using bench::v1::Echo;
+using bench::v1::EchoRequest;
+using bench::v1::EchoResponse;
+
+constexpr char kMethod[] = "/marketplace.bench.v1.Echo/Echo";
+
+// Echo through the runner: "whoami" answers the caller's subject, "fail" an invalid field,
+// "block" waits for `release`.
+class RunnerEcho final : public Echo::CallbackService {
+ public:
+  explicit RunnerEcho(UnaryRunner* runner) : runner_(runner) {}
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context, const EchoRequest* request,
+                                 EchoResponse* response) override {
+    return runner_->Run(context, kMethod, [this, request, response](const CallContext& call) {
+      if (request->message() == "fail") return InvalidField("message", "must not be \"fail\"");
+      if (request->message() == "block") release.WaitForNotificationWithTimeout(absl::Seconds(5));
+      response->set_message(request->message() == "whoami" && call.caller
+                                ? call.caller->subject
+                                : absl::StrCat(request->message(), "|", call.request_id));
+      return absl::OkStatus();
+    });
+  }
+  absl::Notification release;
+
+ private:
+  UnaryRunner* runner_;
+};
+
+class UnaryRunnerTest : public ::testing::Test {
+ protected:
+  void Start(std::set<std::string> public_methods, int threads = 2, int queue = 16) {
+    keys_ = *auth::GenerateEd25519KeyPair();
+    fetcher_.SetKeys({{"k1", "EdDSA", keys_.public_key}});
+    verifier_ = std::make_unique<auth::TokenVerifier>(
+        &fetcher_, auth::VerifierOptions{.issuer = "identity", .audience = "test"}, &clock_);
+    authenticator_ = std::make_unique<auth::Authenticator>(verifier_.get(), public_methods);
+    executor_ = std::make_unique<BoundedExecutor>(threads, queue);
+    runner_ = std::make_unique<UnaryRunner>(executor_.get(), authenticator_.get());
+    service_ = std::make_unique<RunnerEcho>(runner_.get());
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    stub_ = Echo::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
+                                              grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    if (service_ && !service_->release.HasBeenNotified()) service_->release.Notify();
+    if (server_) server_->Shutdown();
+    if (executor_) executor_->Shutdown();
+  }
+
+  std::string Token(const std::string& subject) {
+    auth::JwtHeader header;
+    header.kid = "k1";
+    auth::JwtClaims claims;
+    claims.issuer = "identity";
+    claims.subject = subject;
+    claims.audiences = {"test"};
+    claims.issued_at = clock_.Now();
+    claims.expires_at = clock_.Now() + absl::Minutes(15);
+    claims.token_id = "t1";
+    claims.roles = {"BUYER"};
+    return *auth::SignJwt(header, claims, keys_.private_key);
+  }
+
+  grpc::Status Call(const std::string& message, const std::string& token, EchoResponse* response,
+                    grpc::ClientContext* ctx) {
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+    EchoRequest request;
+    request.set_message(message);
+    return stub_->Echo(ctx, request, response);
+  }
+
+  SystemClock clock_;
+  auth::Ed25519KeyPair keys_;
+  auth::FakeKeyFetcher fetcher_;
+  std::unique_ptr<auth::TokenVerifier> verifier_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
+  std::unique_ptr<BoundedExecutor> executor_;
+  std::unique_ptr<UnaryRunner> runner_;
+  std::unique_ptr<RunnerEcho> service_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<Echo::Stub> stub_;
+};
+
+TEST_F(UnaryRunnerTest, DeniesCallsWithoutTokenByDefault) {
+  Start({});
+  EchoResponse resp;
+  grpc::ClientContext ctx;
+  EXPECT_EQ(Call("hi", "", &resp, &ctx).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  grpc::ClientContext ctx2;
+  EXPECT_EQ(Call("hi", "garbage", &resp, &ctx2).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(UnaryRunnerTest, PublicMethodRunsWithoutToken) {
+  Start({kMethod});
+  EchoResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(Call("hi", "", &resp, &ctx).ok());
+  EXPECT_EQ(resp.message().substr(0, 3), "hi|");
+}
+
+TEST_F(UnaryRunnerTest, HandlerSeesTheVerifiedCaller) {
+  Start({});
+  EchoResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status s = Call("whoami", Token("acct_7"), &resp, &ctx);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.message(), "acct_7");
+}
+
+TEST_F(UnaryRunnerTest, RequestIdIsKeptAndReturned) {
+  Start({kMethod});
+  EchoResponse resp;
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-request-id", "abc-123");
+  ASSERT_TRUE(Call("hi", "", &resp, &ctx).ok());
+  EXPECT_EQ(resp.message(), "hi|abc-123");
+  auto it = ctx.GetServerInitialMetadata().find("x-request-id");
+  ASSERT_NE(it, ctx.GetServerInitialMetadata().end());
+  EXPECT_EQ(std::string(it->second.data(), it->second.size()), "abc-123");
+}
+
+TEST_F(UnaryRunnerTest, DomainErrorsCarryDetails) {
+  Start({kMethod});
+  EchoResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status s = Call("fail", "", &resp, &ctx);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "message: must not be \"fail\"");
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(s.error_details()));
+  EXPECT_EQ(details.details_size(), 1);
+}
+
+TEST_F(UnaryRunnerTest, FullQueueIsResourceExhausted) {
+  Start({kMethod}, /*threads=*/1, /*queue=*/1);
+  std::vector<std::thread> blocked;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 2; ++i) {  // one running, one queued
+    blocked.emplace_back([&] {
+      EchoResponse resp;
+      grpc::ClientContext ctx;
+      if (Call("block", "", &resp, &ctx).ok()) ++ok;
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  EchoResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status s = Call("hi", "", &resp, &ctx);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  service_->release.Notify();
+  for (auto& t : blocked) t.join();
+  EXPECT_EQ(ok.load(), 2) << "accepted calls still complete";
+}
+
+}  // namespace
+}  // namespace marketplace::common
