@@ -1,0 +1,119 @@
+#include "common/db/sql_value.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace marketplace::common::db {
+namespace {
+
+constexpr char kDatetimeFormat[] = "%Y-%m-%d %H:%M:%E6S";
+
+absl::Status ColumnError(absl::string_view column, absl::string_view problem) {
+  return absl::InternalError(absl::StrCat("result column '", column, "': ", problem));
+}
+
+template <typename T, typename Getter>
+absl::StatusOr<std::optional<T>> Optional(const Row& row, absl::string_view column, Getter getter) {
+  if (!row.HasColumn(column)) return ColumnError(column, "no such column in the result");
+  if (row.IsNull(column)) return std::optional<T>();
+  ASSIGN_OR_RETURN(T value, getter(column));
+  return std::optional<T>(std::move(value));
+}
+
+}  // namespace
+
+std::string FormatSqlTime(absl::Time t) {
+  return absl::FormatTime(kDatetimeFormat, t, absl::UTCTimeZone());
+}
+
+absl::Status ValidateSqlTime(absl::Time t) {
+  const absl::CivilSecond civil = absl::ToCivilSecond(t, absl::UTCTimeZone());
+  if (t == absl::InfiniteFuture() || t == absl::InfinitePast() || civil.year() < 1000 ||
+      civil.year() > 9999) {
+    return absl::InvalidArgumentError(
+        "time value: must be between 1000-01-01 and 9999-12-31 to fit DATETIME");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Time> ParseSqlTime(absl::string_view text) {
+  absl::Time t;
+  std::string error;
+  // %E*S takes the seconds with any number of fraction digits, including none.
+  if (!absl::ParseTime("%Y-%m-%d %H:%M:%E*S", text, absl::UTCTimeZone(), &t, &error)) {
+    return absl::InvalidArgumentError(absl::StrCat("not a DATETIME value: ", error));
+  }
+  return t;
+}
+
+Row::Row(std::shared_ptr<const std::vector<std::string>> column_names,
+         std::vector<std::optional<std::string>> values)
+    : column_names_(std::move(column_names)), values_(std::move(values)) {}
+
+absl::StatusOr<const std::optional<std::string>*> Row::Find(absl::string_view column) const {
+  const std::vector<std::string>& names = *column_names_;
+  for (size_t i = 0; i < names.size() && i < values_.size(); ++i) {
+    if (absl::EqualsIgnoreCase(names[i], column)) return &values_[i];
+  }
+  return ColumnError(column, "no such column in the result");
+}
+
+absl::StatusOr<const std::string*> Row::FindNonNull(absl::string_view column) const {
+  ASSIGN_OR_RETURN(const std::optional<std::string>* value, Find(column));
+  if (!value->has_value()) return ColumnError(column, "is NULL");
+  return &**value;
+}
+
+bool Row::HasColumn(absl::string_view column) const { return Find(column).ok(); }
+
+bool Row::IsNull(absl::string_view column) const {
+  auto value = Find(column);
+  return value.ok() && !(*value)->has_value();
+}
+
+absl::StatusOr<int64_t> Row::GetInt64(absl::string_view column) const {
+  ASSIGN_OR_RETURN(const std::string* text, FindNonNull(column));
+  int64_t value;
+  if (!absl::SimpleAtoi(*text, &value)) return ColumnError(column, "is not a 64-bit integer");
+  return value;
+}
+
+absl::StatusOr<std::string> Row::GetString(absl::string_view column) const {
+  ASSIGN_OR_RETURN(const std::string* text, FindNonNull(column));
+  return *text;
+}
+
+absl::StatusOr<absl::Time> Row::GetTime(absl::string_view column) const {
+  ASSIGN_OR_RETURN(const std::string* text, FindNonNull(column));
+  auto t = ParseSqlTime(*text);
+  if (!t.ok()) return ColumnError(column, t.status().message());
+  return *t;
+}
+
+absl::StatusOr<bool> Row::GetBool(absl::string_view column) const {
+  ASSIGN_OR_RETURN(int64_t value, GetInt64(column));
+  return value != 0;
+}
+
+absl::StatusOr<std::optional<int64_t>> Row::GetOptionalInt64(absl::string_view column) const {
+  return Optional<int64_t>(*this, column, [this](absl::string_view c) { return GetInt64(c); });
+}
+
+absl::StatusOr<std::optional<std::string>> Row::GetOptionalString(absl::string_view column) const {
+  return Optional<std::string>(*this, column, [this](absl::string_view c) { return GetString(c); });
+}
+
+absl::StatusOr<std::optional<absl::Time>> Row::GetOptionalTime(absl::string_view column) const {
+  return Optional<absl::Time>(*this, column, [this](absl::string_view c) { return GetTime(c); });
+}
+
+absl::StatusOr<std::optional<bool>> Row::GetOptionalBool(absl::string_view column) const {
+  return Optional<bool>(*this, column, [this](absl::string_view c) { return GetBool(c); });
+}
+
+}  // namespace marketplace::common::db

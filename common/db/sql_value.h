@@ -1,0 +1,77 @@
+#ifndef MARKETPLACE_COMMON_DB_SQL_VALUE_H_
+#define MARKETPLACE_COMMON_DB_SQL_VALUE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace marketplace::common::db {
+
+// A statement parameter. SQL text never carries values: every value goes through `?`.
+//   nullptr     -> NULL
+//   int64_t     -> BIGINT
+//   std::string -> string or bytes (VARCHAR, TEXT, BLOB: the bytes are sent as they are)
+//   absl::Time  -> DATETIME(6) in UTC, "YYYY-MM-DD HH:MM:SS.ffffff"
+//   bool        -> 0 / 1
+// A string literal converts to std::string (C++17 P0608, as implemented by GCC >= 10); other
+// integer types convert to int64_t only when that does not narrow (cast a size_t yourself).
+using SqlValue = std::variant<std::nullptr_t, int64_t, std::string, absl::Time, bool>;
+
+// DATETIME(6) text of `t` in UTC. Only 1000-01-01 .. 9999-12-31 can be stored; see
+// ValidateSqlTime.
+std::string FormatSqlTime(absl::Time t);
+
+// INVALID_ARGUMENT unless `t` fits a DATETIME column (years 1000..9999, finite).
+absl::Status ValidateSqlTime(absl::Time t);
+
+// Parses "YYYY-MM-DD HH:MM:SS[.f{1,6}]" as UTC.
+absl::StatusOr<absl::Time> ParseSqlTime(absl::string_view text);
+
+// One row of a result, copied out of the driver so nothing of it outlives the statement.
+// Columns are found by their label (the `AS` name), ignoring ASCII case as MySQL does. A
+// getter fails with INTERNAL for an unknown column, a NULL (non-optional getters) or a value
+// that does not parse as the type asked for: these are bugs in the query, not user errors.
+class Row {
+ public:
+  Row(std::shared_ptr<const std::vector<std::string>> column_names,
+      std::vector<std::optional<std::string>> values);
+
+  size_t size() const { return values_.size(); }
+  const std::vector<std::string>& column_names() const { return *column_names_; }
+  bool HasColumn(absl::string_view column) const;
+  // False for an unknown column too; the typed getters report that one.
+  bool IsNull(absl::string_view column) const;
+
+  absl::StatusOr<int64_t> GetInt64(absl::string_view column) const;
+  // Bytes as stored: text for character columns, raw bytes for BLOB/VARBINARY.
+  absl::StatusOr<std::string> GetString(absl::string_view column) const;
+  absl::StatusOr<absl::Time> GetTime(absl::string_view column) const;
+  // 0 is false, any other integer is true (BOOL is TINYINT(1)).
+  absl::StatusOr<bool> GetBool(absl::string_view column) const;
+
+  // As above, with NULL read as std::nullopt.
+  absl::StatusOr<std::optional<int64_t>> GetOptionalInt64(absl::string_view column) const;
+  absl::StatusOr<std::optional<std::string>> GetOptionalString(absl::string_view column) const;
+  absl::StatusOr<std::optional<absl::Time>> GetOptionalTime(absl::string_view column) const;
+  absl::StatusOr<std::optional<bool>> GetOptionalBool(absl::string_view column) const;
+
+ private:
+  absl::StatusOr<const std::optional<std::string>*> Find(absl::string_view column) const;
+  absl::StatusOr<const std::string*> FindNonNull(absl::string_view column) const;
+
+  std::shared_ptr<const std::vector<std::string>> column_names_;
+  std::vector<std::optional<std::string>> values_;
+};
+
+}  // namespace marketplace::common::db
+
+#endif  // MARKETPLACE_COMMON_DB_SQL_VALUE_H_

@@ -1,0 +1,98 @@
+#include "common/db/sql_value.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace marketplace::common::db {
+namespace {
+
+TEST(SqlValueTest, LiteralsPickTheIntendedAlternative) {
+  // A string literal must not decay to bool, an int must become BIGINT.
+  EXPECT_TRUE(std::holds_alternative<std::string>(SqlValue("text")));
+  EXPECT_TRUE(std::holds_alternative<int64_t>(SqlValue(5)));
+  EXPECT_TRUE(std::holds_alternative<bool>(SqlValue(true)));
+  EXPECT_TRUE(std::holds_alternative<std::nullptr_t>(SqlValue(nullptr)));
+  EXPECT_TRUE(std::holds_alternative<absl::Time>(SqlValue(absl::UnixEpoch())));
+}
+
+TEST(SqlTimeTest, FormatsUtcWithMicroseconds) {
+  const absl::Time t = absl::FromUnixMicros(1'700'000'000'123'456);
+  EXPECT_EQ(FormatSqlTime(t), "2023-11-14 22:13:20.123456");
+}
+
+TEST(SqlTimeTest, ParsesWithAndWithoutFraction) {
+  auto with = ParseSqlTime("2023-11-14 22:13:20.123456");
+  ASSERT_TRUE(with.ok()) << with.status();
+  EXPECT_EQ(*with, absl::FromUnixMicros(1'700'000'000'123'456));
+  auto without = ParseSqlTime("2023-11-14 22:13:20");
+  ASSERT_TRUE(without.ok()) << without.status();
+  EXPECT_EQ(*without, absl::FromUnixSeconds(1'700'000'000));
+  auto short_fraction = ParseSqlTime("2023-11-14 22:13:20.5");
+  ASSERT_TRUE(short_fraction.ok()) << short_fraction.status();
+  EXPECT_EQ(*short_fraction, absl::FromUnixMillis(1'700'000'000'500));
+  EXPECT_FALSE(ParseSqlTime("yesterday").ok());
+}
+
+TEST(SqlTimeTest, RoundTripsMicroseconds) {
+  for (int64_t micros : {int64_t{0}, int64_t{1}, int64_t{999'999}, int64_t{-1}}) {
+    const absl::Time t = absl::FromUnixMicros(1'800'000'000'000'000 + micros);
+    auto parsed = ParseSqlTime(FormatSqlTime(t));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, t) << FormatSqlTime(t);
+  }
+}
+
+TEST(SqlTimeTest, OnlyDatetimeRangeIsValid) {
+  EXPECT_TRUE(ValidateSqlTime(absl::UnixEpoch()).ok());
+  EXPECT_EQ(ValidateSqlTime(absl::InfiniteFuture()).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ValidateSqlTime(absl::FromCivil(absl::CivilSecond(999, 12, 31, 0, 0, 0), absl::UTCTimeZone()))
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ValidateSqlTime(absl::FromCivil(absl::CivilSecond(10000, 1, 1, 0, 0, 0), absl::UTCTimeZone()))
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+}
+
+Row MakeRow() {
+  auto names = std::make_shared<std::vector<std::string>>(
+      std::vector<std::string>{"id", "Name", "created_at", "deleted_at", "active"});
+  return Row(names, {std::string("42"), std::string("O'Brien"),
+                     std::string("2023-11-14 22:13:20.000001"), std::nullopt, std::string("1")});
+}
+
+TEST(RowTest, TypedGettersByColumnName) {
+  const Row row = MakeRow();
+  EXPECT_EQ(row.size(), 5u);
+  EXPECT_EQ(*row.GetInt64("id"), 42);
+  EXPECT_EQ(*row.GetString("name"), "O'Brien");  // labels match ignoring case
+  EXPECT_EQ(*row.GetTime("created_at"), absl::FromUnixMicros(1'700'000'000'000'001));
+  EXPECT_TRUE(*row.GetBool("active"));
+  EXPECT_TRUE(row.IsNull("deleted_at"));
+  EXPECT_FALSE(row.IsNull("id"));
+}
+
+TEST(RowTest, OptionalGettersReadNullAsNullopt) {
+  const Row row = MakeRow();
+  EXPECT_EQ(*row.GetOptionalTime("deleted_at"), std::nullopt);
+  EXPECT_EQ(*row.GetOptionalInt64("id"), std::optional<int64_t>(42));
+  EXPECT_EQ(*row.GetOptionalString("name"), std::optional<std::string>("O'Brien"));
+  EXPECT_EQ(row.GetOptionalInt64("missing").status().code(), absl::StatusCode::kInternal);
+}
+
+TEST(RowTest, MistakesAreInternalErrors) {
+  const Row row = MakeRow();
+  EXPECT_EQ(row.GetInt64("missing").status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(row.GetInt64("name").status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(row.GetTime("deleted_at").status().code(), absl::StatusCode::kInternal);
+  EXPECT_FALSE(row.HasColumn("missing"));
+  EXPECT_FALSE(row.IsNull("missing"));
+}
+
+}  // namespace
+}  // namespace marketplace::common::db
