@@ -480,8 +480,8 @@ void Flags::ParseOrExit(int argc, const char* const* argv) {
     std::exit(0);
   }
   if (!status.ok()) {
-    std::cerr << program_ << ": " << status.message() << "\n"
-              << "Run " << program_ << " --help for the list of flags.\n";
+    // One line, so log collectors keep the error whole.
+    std::cerr << program_ << ": " << status.message() << " (see " << program_ << " --help)\n";
     std::exit(2);
   }
 }
