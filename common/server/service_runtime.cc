@@ -38,6 +38,8 @@ void AddServiceFlags(Flags& flags, absl::string_view service, ServiceConfig* con
                     "After SIGTERM: time NOT_SERVING is shown before draining.");
   flags.AddEnum("log_level", &config->log_level, "info", {"debug", "info", "warn", "error"},
                 "Least severe log level written.");
+  flags.AddBool("migrate_only", &config->migrate_only, false,
+                "Apply the database migrations, then exit 0 without serving.");
 }
 
 absl::StatusOr<std::pair<std::string, int>> SplitHostPort(absl::string_view address) {
@@ -115,6 +117,10 @@ absl::StatusOr<std::unique_ptr<Server>> ServiceRuntime::StartServer(
 }
 
 int ServiceRuntime::Serve(std::vector<Server::Entry> services) {
+  if (config_.migrate_only) {
+    LogInfo("migrations applied; exiting (--migrate_only)");
+    return 0;
+  }
   auto server = StartServer(std::move(services));
   if (!server.ok()) ExitWithError("gRPC server", server.status(), 1);
   auto metrics_ports = exposer_->GetListeningPorts();

@@ -31,6 +31,8 @@ struct ServiceConfig {
   absl::Duration drain_timeout = absl::Seconds(20);
   absl::Duration shutdown_grace = absl::ZeroDuration();
   std::string log_level = "info";
+  // Apply migrations and exit instead of serving (a deploy step run by the database owner).
+  bool migrate_only = false;
 };
 
 // Declares the core flags on `flags`; `service` names the default database and user.
@@ -58,6 +60,7 @@ class ServiceRuntime {
 
   // Serves `services` with the metrics interceptor and readiness tied to the database, until
   // SIGTERM or SIGINT; then drains and returns main()'s exit code (0 on a clean stop).
+  // With --migrate_only it returns 0 at once: the migrations applied before it were the job.
   // BlockTerminationSignals() must have been called first thing in main().
   int Serve(std::vector<Server::Entry> services);
 
