@@ -6,16 +6,18 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 
-log=$(mktemp)
+events=$(mktemp)
+trap 'rm -f "$events"' EXIT
 # Two cores: one test binary at a time keeps MariaDB-backed tests from starving each other.
-bazel test //... --local_test_jobs="${MP_TEST_JOBS:-2}" "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+bazel test //... --local_test_jobs="${MP_TEST_JOBS:-2}" --test_summary=short \
+  --build_event_json_file="$events" "$@"
+status=$?
 
-passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log" || true)
-failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|INCOMPLETE|FLAKY|FAILED TO BUILD)' "$log" || true)
-rm -f "$log"
+# Count test targets from Bazel's build event protocol (one testSummary per target), so the
+# figure does not depend on how the console summary is printed.
+read -r passed failed < <(python3 scripts/count_tests.py "$events")
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-  failed=1  # the build itself failed before any test ran
+  failed=1  # the build itself failed before any test could run
 fi
 echo "${passed} passed, ${failed} failed"
-[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
