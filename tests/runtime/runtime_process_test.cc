@@ -39,7 +39,9 @@ class RuntimeProcessTest : public ::testing::Test {
     auto server = common::testing::MariaDbServer::Shared();
     ASSERT_TRUE(server.ok()) << server.status();
     db_ = *server;
-    if (!db_->running()) ASSERT_TRUE(db_->Start().ok());
+    if (!db_->running()) {
+      ASSERT_TRUE(db_->Start().ok());
+    }
     auto database = common::testing::CreateTestDatabase("probe");
     ASSERT_TRUE(database.ok()) << database.status();
     database_ = *database;
