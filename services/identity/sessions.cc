@@ -1,0 +1,315 @@
+#include "services/identity/sessions.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/auth/jwt.h"
+#include "common/errors.h"
+#include "common/status_macros.h"
+#include "services/identity/audit.h"
+#include "services/identity/email.h"
+#include "services/identity/field_rules.h"
+#include "services/identity/secrets.h"
+
+namespace marketplace::identity {
+namespace {
+
+// Longest password accepted at login: valid ones are at most 128 code points (512 bytes);
+// anything longer is refused before it can cost hashing time.
+constexpr size_t kMaxLoginPasswordBytes = 1024;
+
+absl::Status InvalidRefreshToken(absl::string_view why) {
+  return common::WithReason(absl::UnauthenticatedError(absl::StrCat("refresh token ", why)),
+                            "INVALID_REFRESH_TOKEN");
+}
+
+absl::Status InvalidClient() {
+  return common::WithReason(absl::UnauthenticatedError("unknown client or wrong secret"),
+                            "INVALID_CLIENT");
+}
+
+bool IsHexId(absl::string_view id) {
+  return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+}  // namespace
+
+absl::Status AccountSuspendedError() {
+  return common::WithReason(absl::PermissionDeniedError("the account is suspended"),
+                            "ACCOUNT_SUSPENDED");
+}
+
+Sessions::Sessions(IdentityStore* store, PasswordCheck* passwords, AccessTokenIssuer* issuer,
+                   common::auth::TokenVerifier* verifier, const common::Clock* clock,
+                   IdentityEvents* events)
+    : store_(store),
+      passwords_(passwords),
+      issuer_(issuer),
+      verifier_(verifier),
+      clock_(clock),
+      events_(events) {}
+
+absl::StatusOr<LoginResult> Sessions::Login(absl::string_view email, absl::string_view password,
+                                            const RequestContext& ctx) {
+  absl::StatusOr<NormalizedEmail> normalized = NormalizeEmail(email, "email");
+  std::vector<common::FieldViolation> violations = common::FieldViolationsOf(normalized.status());
+  if (password.empty()) {
+    violations.push_back({"password", "is required"});
+  } else if (password.size() > kMaxLoginPasswordBytes) {
+    violations.push_back({"password", "must be at most 1024 bytes"});
+  }
+  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+
+  ASSIGN_OR_RETURN(Account account, passwords_->Verify(normalized->key, password, ctx));
+  if (account.status == AccountStatus::kSuspended) {
+    events_->OnLogin(LoginOutcome::kSuspended);
+    return AccountSuspendedError();
+  }
+
+  const absl::Time now = clock_->Now();
+  Session session;
+  session.id = NewOpaqueId();
+  session.account_id = account.id;
+  session.created_at = now;
+  session.expires_at = now + issuer_->options().refresh_token_ttl;
+  const std::string refresh_token = NewRefreshToken();
+  RefreshTokenRecord record;
+  record.token_hash = Sha256(refresh_token);
+  record.session_id = session.id;
+  record.created_at = now;
+  record.expires_at = session.expires_at;
+  absl::Status stored = store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(tx.InsertSession(session));
+    RETURN_IF_ERROR(tx.InsertRefreshToken(record));
+    return tx.AppendAudit(MakeAuditEvent(audit::kLoginSucceeded, ctx, account.id,
+                                         {{"session_id", session.id}}, now));
+  });
+  if (!stored.ok()) {
+    events_->OnLogin(LoginOutcome::kError);
+    return stored;
+  }
+  absl::StatusOr<IssuedAccessToken> access =
+      issuer_->IssueForSession(account, session.id, session.expires_at);
+  if (!access.ok()) {
+    events_->OnLogin(LoginOutcome::kError);
+    return access.status();
+  }
+  events_->OnLogin(LoginOutcome::kSuccess);
+  LoginResult result;
+  result.tokens = {*std::move(access), refresh_token, session.expires_at, session.id};
+  result.account = std::move(account);
+  return result;
+}
+
+absl::StatusOr<SessionTokens> Sessions::Refresh(absl::string_view refresh_token,
+                                                const RequestContext& ctx) {
+  if (refresh_token.empty()) return common::InvalidField("refresh_token", "is required");
+  if (refresh_token.size() > kMaxBearerSecretBytes ||
+      !absl::StartsWith(refresh_token, kRefreshTokenPrefix)) {
+    return common::InvalidField("refresh_token", "is not a refresh token issued by identity");
+  }
+  const absl::Time now = clock_->Now();
+  const std::string presented_hash = Sha256(refresh_token);
+  const std::string next_token = NewRefreshToken();
+
+  // Decided inside the transaction, acted on after it commits.
+  enum class Outcome { kRotated, kReused };
+  Outcome outcome = Outcome::kRotated;
+  Session session;
+  Account account;
+  RETURN_IF_ERROR(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
+    outcome = Outcome::kRotated;
+    // The one conditional write that decides which of concurrent refreshes wins.
+    ASSIGN_OR_RETURN(bool claimed, tx.ClaimRefreshToken(presented_hash, now));
+    ASSIGN_OR_RETURN(std::optional<RefreshTokenRecord> record,
+                     tx.FindRefreshToken(presented_hash));
+    if (!record) return InvalidRefreshToken("is unknown");
+    ASSIGN_OR_RETURN(std::optional<Session> found, tx.FindSession(record->session_id, true));
+    if (!found) return InvalidRefreshToken("is unknown");
+    session = *std::move(found);
+    if (!claimed) {
+      if (!record->used_at) return InvalidRefreshToken("has expired");
+      // Used before: whoever holds it copied it. End the whole session, for the thief and the
+      // legitimate client alike; the user logs in again.
+      ASSIGN_OR_RETURN(bool revoked, tx.RevokeSession(session.id, "REFRESH_TOKEN_REUSED", now));
+      if (revoked) {
+        RETURN_IF_ERROR(tx.AppendAudit(MakeAuditEvent(
+            audit::kRefreshTokenReused, ctx, session.account_id, {{"session_id", session.id}},
+            now)));
+      }
+      outcome = Outcome::kReused;
+      return absl::OkStatus();  // commit the revocation
+    }
+    if (session.revoked_at) {
+      return common::WithReason(absl::UnauthenticatedError("the session was ended"),
+                                "SESSION_REVOKED");
+    }
+    if (session.expires_at <= now) return InvalidRefreshToken("has expired");
+    ASSIGN_OR_RETURN(std::optional<Account> owner, tx.FindAccount(session.account_id, false));
+    if (!owner) return InvalidRefreshToken("is unknown");
+    if (owner->status == AccountStatus::kSuspended) return AccountSuspendedError();
+    account = *std::move(owner);
+    RefreshTokenRecord next;
+    next.token_hash = Sha256(next_token);
+    next.session_id = session.id;
+    next.created_at = now;
+    next.expires_at = session.expires_at;
+    return tx.InsertRefreshToken(next);
+  }));
+  if (outcome == Outcome::kReused) {
+    events_->OnRefreshTokenReuse();
+    return common::WithReason(
+        absl::UnauthenticatedError(
+            "refresh token was already used; the session has been ended, log in again"),
+        "REFRESH_TOKEN_REUSED");
+  }
+  ASSIGN_OR_RETURN(IssuedAccessToken access,
+                   issuer_->IssueForSession(account, session.id, session.expires_at));
+  return SessionTokens{std::move(access), next_token, session.expires_at, session.id};
+}
+
+absl::Status Sessions::Logout(const RequestContext& ctx) {
+  const Target self = ctx.caller ? Target{ctx.caller->account_id, ctx.caller->role} : Target{};
+  RETURN_IF_ERROR(Authorize(Method::kLogout, ctx.caller ? &*ctx.caller : nullptr, &self));
+  const absl::Time now = clock_->Now();
+  const std::string& session_id = ctx.caller->session_id;
+  if (session_id.empty()) return common::PermissionDenied("this token belongs to no session");
+  return store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(bool revoked, tx.RevokeSession(session_id, "LOGOUT", now));
+    if (!revoked) return absl::OkStatus();
+    return tx.AppendAudit(MakeAuditEvent(audit::kLogout, ctx, ctx.caller_id(),
+                                         {{"session_id", session_id}}, now));
+  });
+}
+
+absl::StatusOr<int> Sessions::LogoutAll(const RequestContext& ctx) {
+  const Target self = ctx.caller ? Target{ctx.caller->account_id, ctx.caller->role} : Target{};
+  RETURN_IF_ERROR(Authorize(Method::kLogoutAll, ctx.caller ? &*ctx.caller : nullptr, &self));
+  const absl::Time now = clock_->Now();
+  int revoked = 0;
+  RETURN_IF_ERROR(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(revoked, tx.RevokeSessionsOf(ctx.caller_id(), "", "LOGOUT_ALL", now));
+    return tx.AppendAudit(
+        MakeAuditEvent(audit::kLogoutAll, ctx, ctx.caller_id(), {{"revoked", revoked}}, now));
+  }));
+  return revoked;
+}
+
+absl::StatusOr<ServiceToken> Sessions::IssueServiceToken(absl::string_view client_id,
+                                                         absl::string_view client_secret,
+                                                         const std::vector<std::string>& scopes,
+                                                         const RequestContext& ctx) {
+  std::vector<common::FieldViolation> violations;
+  if (client_id.empty()) violations.push_back({"client_id", "is required"});
+  if (client_secret.empty()) {
+    violations.push_back({"client_secret", "is required"});
+  } else if (client_secret.size() > kMaxBearerSecretBytes) {
+    violations.push_back({"client_secret", "must be at most 256 characters"});
+  }
+  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  RETURN_IF_ERROR(CheckScopes(scopes, "scopes"));
+  // A malformed id cannot name an account; it gets the same answer as a wrong secret.
+  if (!IsHexId(client_id)) return InvalidClient();
+
+  const absl::Time now = clock_->Now();
+  std::optional<Account> account;
+  RETURN_IF_ERROR(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(account, tx.FindAccount(client_id, false));
+    return absl::OkStatus();
+  }));
+  const bool secret_ok = account && account->role == Role::kService &&
+                         ConstantTimeEquals(Sha256(client_secret), account->client_secret_hash);
+  if (!secret_ok) {
+    if (account) {
+      RETURN_IF_ERROR(store_->Transact([&](IdentityTransaction& tx) {
+        return tx.AppendAudit(MakeAuditEvent(audit::kServiceTokenRefused, ctx, account->id,
+                                             {{"reason", "wrong secret"}}, now));
+      }));
+    }
+    return InvalidClient();
+  }
+  if (account->status == AccountStatus::kSuspended) return AccountSuspendedError();
+  std::vector<std::string> granted = scopes.empty() ? account->scopes : scopes;
+  for (size_t i = 0; i < scopes.size(); ++i) {
+    if (std::find(account->scopes.begin(), account->scopes.end(), scopes[i]) ==
+        account->scopes.end()) {
+      return common::InvalidField(absl::StrCat("scopes[", i, "]"),
+                                  "is not granted to this client");
+    }
+  }
+  ASSIGN_OR_RETURN(IssuedAccessToken access, issuer_->IssueForService(*account, granted));
+  return ServiceToken{std::move(access), std::move(granted)};
+}
+
+absl::StatusOr<Introspection> Sessions::Introspect(absl::string_view token,
+                                                   const RequestContext& ctx) {
+  RETURN_IF_ERROR(Authorize(Method::kIntrospectToken, ctx.caller ? &*ctx.caller : nullptr,
+                            nullptr));
+  if (token.empty()) return common::InvalidField("token", "is required");
+  if (token.size() > common::auth::kMaxJwtBytes) {
+    return common::InvalidField("token", "must be at most 8 KiB");
+  }
+  Introspection out;
+  absl::StatusOr<common::auth::Caller> verified = verifier_->Verify(token);
+  if (!verified.ok()) {
+    if (!absl::IsUnauthenticated(verified.status())) return verified.status();
+    out.inactive_reason = InactiveReason::kInvalid;
+    absl::StatusOr<common::auth::ParsedJwt> parsed = common::auth::ParseJwt(token);
+    if (parsed.ok() && parsed->claims.expires_at < clock_->Now()) {
+      out.inactive_reason = InactiveReason::kExpired;
+    }
+    return out;
+  }
+  // The signature is good; the claims verify() does not return are read from the token.
+  ASSIGN_OR_RETURN(common::auth::ParsedJwt parsed, common::auth::ParseJwt(token));
+  const std::string session_id = SessionIdOfTokenId(verified->token_id);
+  CallerState state;
+  RETURN_IF_ERROR(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(state, tx.LoadCallerState(verified->subject, session_id));
+    return absl::OkStatus();
+  }));
+  if (!state.account_exists) {
+    out.inactive_reason = InactiveReason::kUnknownAccount;
+  } else if (state.status == AccountStatus::kSuspended) {
+    out.inactive_reason = InactiveReason::kSuspended;
+  } else if (!session_id.empty() && (!state.session_exists || state.session_revoked)) {
+    out.inactive_reason = InactiveReason::kSessionRevoked;
+  } else {
+    out.active = true;
+    out.subject = verified->subject;
+    out.roles = verified->roles;
+    out.scopes = verified->scopes;
+    out.audiences = parsed.claims.audiences;
+    out.token_id = verified->token_id;
+    out.session_id = session_id;
+    out.issued_at = parsed.claims.issued_at;
+    out.expires_at = parsed.claims.expires_at;
+  }
+  return out;
+}
+
+absl::Status Sessions::CheckCallerActive(const Principal& caller) {
+  CallerState state;
+  RETURN_IF_ERROR(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(state, tx.LoadCallerState(caller.account_id, caller.session_id));
+    return absl::OkStatus();
+  }));
+  if (!state.account_exists) {
+    return common::WithReason(absl::UnauthenticatedError("the token's account no longer exists"),
+                              "ACCOUNT_NOT_FOUND");
+  }
+  if (state.status == AccountStatus::kSuspended) return AccountSuspendedError();
+  if (!caller.session_id.empty() && (!state.session_exists || state.session_revoked)) {
+    return common::WithReason(
+        absl::UnauthenticatedError("the session of this token was ended; log in again"),
+        "SESSION_REVOKED");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace marketplace::identity
