@@ -1,0 +1,93 @@
+#ifndef MARKETPLACE_SERVICES_PAYMENTS_ESCROW_H_
+#define MARKETPLACE_SERVICES_PAYMENTS_ESCROW_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/money.h"
+#include "services/payments/ledger.h"
+
+namespace marketplace::payments {
+
+// Where a payment's money is. Captured money starts HELD in escrow; it leaves escrow by
+// release to the seller, refund to the buyer, or a dispute's resolution.
+enum class PaymentState {
+  kHeld = 1,        // in escrow, released on delivery or at release_due_at
+  kDisputed = 2,    // in escrow and frozen until the dispute is resolved
+  kReleased = 3,    // the seller was credited (it may since have been partly refunded)
+  kRefunded = 4,    // everything went back to the buyer
+  kGuaranteed = 5,  // the buyer was refunded and the seller paid by the platform's guarantee
+};
+absl::string_view PaymentStateName(PaymentState state);  // "HELD", ...
+absl::StatusOr<PaymentState> PaymentStateFromName(absl::string_view name);
+
+// How a dispute ends.
+enum class DisputeOutcome {
+  kBuyerWins = 1,          // what is left in escrow goes back to the buyer
+  kSellerWins = 2,         // released to the seller as on delivery
+  kSplit = 3,              // the buyer gets a given part back, the seller the rest
+  kPlatformGuarantee = 4,  // buyer refunded, seller paid; the guarantee fund pays the difference
+};
+absl::string_view DisputeOutcomeName(DisputeOutcome outcome);
+absl::StatusOr<DisputeOutcome> DisputeOutcomeFromName(absl::string_view name);
+
+// A payment's money figures, all in the payment's currency, in minor units.
+struct Payment {
+  std::string id;
+  std::string seller_id;
+  common::Money amount;  // captured from the buyer
+  int32_t commission_bps = 0;
+  PaymentState state = PaymentState::kHeld;
+  int64_t refunded_minor = 0;    // returned to the buyer so far
+  int64_t commission_minor = 0;  // commission the platform keeps at present
+  int64_t seller_net_minor = 0;  // credited to the seller at present (after refunds after release)
+  int64_t guarantee_minor = 0;   // paid by the guarantee fund
+};
+
+// Money still in escrow for `payment` (zero once it left escrow).
+int64_t HeldMinor(const Payment& payment);
+
+// A ledger transaction with the payment as it is once the transaction is written.
+struct EscrowStep {
+  LedgerTransaction transaction;
+  Payment after;
+};
+
+// The capture of a new HELD payment: the buyer's money into the seller's escrow.
+EscrowStep Capture(const Payment& payment);
+
+// Release on delivery (or at the end of the hold): escrow to the seller's available balance,
+// commission_bps of it to the platform. FAILED_PRECONDITION (reason PAYMENT_DISPUTED,
+// PAYMENT_NOT_HELD) unless the payment is HELD.
+absl::StatusOr<EscrowStep> Release(const Payment& payment);
+
+// A refund of `refund` (> 0, the payment's currency) to the buyer. While HELD it comes out of
+// escrow; after release it comes back from the seller's available balance (which may go
+// negative: the seller's debt) and the platform gives back the matching share of its
+// commission. FAILED_PRECONDITION: CURRENCY_MISMATCH, REFUND_EXCEEDS_REMAINING (more than
+// amount minus what was refunded), PAYMENT_DISPUTED (resolve the dispute instead),
+// PAYMENT_REFUNDED / PAYMENT_GUARANTEED (nothing left to refund).
+absl::StatusOr<EscrowStep> Refund(const Payment& payment, const common::Money& refund);
+
+// A dispute freezes a HELD payment. FAILED_PRECONDITION (PAYMENT_DISPUTED, PAYMENT_NOT_HELD)
+// otherwise. No money moves.
+absl::StatusOr<Payment> OpenDispute(const Payment& payment);
+
+// Resolves a DISPUTED payment. `buyer_share` is required for kSplit (> 0 and < what is held)
+// and ignored otherwise. FAILED_PRECONDITION (PAYMENT_NOT_DISPUTED, CURRENCY_MISMATCH,
+// SPLIT_OUT_OF_RANGE).
+absl::StatusOr<EscrowStep> Resolve(const Payment& payment, DisputeOutcome outcome,
+                                   const std::optional<common::Money>& buyer_share);
+
+// A payout of `amount` from the seller's available balance `available_minor` to its paid-out
+// account. FAILED_PRECONDITION (INSUFFICIENT_AVAILABLE_BALANCE) when it is more than available.
+absl::StatusOr<LedgerTransaction> Payout(absl::string_view seller_id,
+                                         const common::Money& amount, int64_t available_minor);
+
+}  // namespace marketplace::payments
+
+#endif  // MARKETPLACE_SERVICES_PAYMENTS_ESCROW_H_
