@@ -53,7 +53,8 @@ struct MatrixRow {
   const char* expected;
 };
 
-//                                                     anon B S SA M A Sv SvE SvR SvI
+// Columns: anonymous, BUYER, SELLER, SUPPORT_AGENT, MODERATOR, ADMIN, SERVICE without scopes,
+// SERVICE+enforcement, SERVICE+accounts.read, SERVICE+introspect.
 const MatrixRow kMatrix[] = {
     {Method::kSignUp, On::kNothing, "YYYYYYYYYY"},
     {Method::kLogin, On::kNothing, "YYYYYYYYYY"},

@@ -1,0 +1,550 @@
+#include "services/identity/accounts.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/auth/token_verifier.h"
+#include "common/clock.h"
+#include "common/db/migrations.h"
+#include "common/errors.h"
+#include "common/testing/database_test_base.h"
+#include "common/testing/status_matchers.h"
+#include "gtest/gtest.h"
+#include "services/identity/identity_events.h"
+#include "services/identity/identity_migrations.h"
+#include "services/identity/key_encryption.h"
+#include "services/identity/key_ring.h"
+#include "services/identity/mysql_identity_store.h"
+#include "services/identity/password_check.h"
+#include "services/identity/password_hasher.h"
+#include "services/identity/password_policy.h"
+#include "services/identity/secrets.h"
+#include "services/identity/sessions.h"
+#include "services/identity/token_issuer.h"
+
+namespace marketplace::identity {
+namespace {
+
+// Argon2id at libsodium's lowest cost, given explicitly to the hasher: tests hash hundreds of
+// passwords. Production parameters go through ValidateArgon2idParams (tested below).
+constexpr Argon2idParams kTestHashParams{1, 64 * 1024};
+
+constexpr char kGoodPassword[] = "violet-harbour-engine-42";
+
+// The first field violation of an INVALID_ARGUMENT, as "field: rule".
+std::string FirstViolation(const absl::Status& status) {
+  std::vector<common::FieldViolation> v = common::FieldViolationsOf(status);
+  if (v.empty()) return "(none)";
+  return absl::StrCat(v[0].field, ": ", v[0].rule);
+}
+
+class AccountsTest : public common::testing::DatabaseTest {
+ protected:
+  void SetUp() override {
+    DatabaseTest::SetUp();
+    ASSERT_OK(common::db::ApplyMigrations(pool(), "identity", IdentityMigrations()));
+    store_ = std::make_unique<MySqlIdentityStore>(&pool());
+    hasher_ = std::make_unique<PasswordHasher>(kTestHashParams, nullptr);
+    policy_ = std::make_unique<PasswordPolicy>(&CommonPasswordList::BuiltIn());
+    passwords_ = std::make_unique<PasswordCheck>(
+        store_.get(), hasher_.get(), LoginThrottle(ThrottlePolicy{}), &clock_, &events_);
+    accounts_ = std::make_unique<Accounts>(store_.get(), policy_.get(), hasher_.get(),
+                                           passwords_.get(), &clock_);
+    keys_ = std::make_unique<KeyRing>(store_.get(), &kek_, &clock_, KeyRingOptions{});
+    ASSERT_OK(keys_->EnsureKeys());
+    issuer_ = std::make_unique<AccessTokenIssuer>(keys_.get(), TokenOptions{}, &clock_);
+    common::auth::VerifierOptions verifier_options;
+    verifier_options.issuer = "marketplace-identity";
+    verifier_options.audience = "identity";
+    verifier_ =
+        std::make_unique<common::auth::TokenVerifier>(keys_.get(), verifier_options, &clock_);
+    sessions_ = std::make_unique<Sessions>(store_.get(), passwords_.get(), issuer_.get(),
+                                           verifier_.get(), &clock_, &events_);
+    ASSERT_OK(accounts_->EnsureBootstrapAdmin("root@example.com", kGoodPassword));
+    admin_ = *FindByEmail("root@example.com");
+  }
+
+  std::optional<Account> FindByEmail(const std::string& email_key) {
+    std::optional<Account> out;
+    EXPECT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+      absl::StatusOr<std::optional<Account>> found = tx.FindAccountByEmailKey(email_key);
+      if (!found.ok()) return found.status();
+      out = *found;
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  std::vector<AuditEvent> Audit(const std::string& account_id) {
+    std::vector<AuditEvent> out;
+    EXPECT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+      absl::StatusOr<std::vector<AuditEvent>> events = tx.ListAuditEvents(account_id, 100);
+      if (!events.ok()) return events.status();
+      out = *events;
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  static RequestContext As(const Account& account, std::string session_id = "") {
+    RequestContext ctx;
+    ctx.caller =
+        Principal{account.id, account.role, account.scopes, std::move(session_id), "token-id"};
+    ctx.request_id = "req-test";
+    return ctx;
+  }
+  static RequestContext As(const LoginResult& login) {
+    RequestContext ctx;
+    ctx.caller = Principal{login.account.id,
+                           login.account.role,
+                           {},
+                           login.tokens.session_id,
+                           login.tokens.access.token_id};
+    return ctx;
+  }
+  static RequestContext Anonymous() { return RequestContext{}; }
+
+  absl::StatusOr<Account> SignUp(const std::string& email, Role role,
+                                 const std::string& password = kGoodPassword) {
+    return accounts_->SignUp({email, password, "Someone", role, ""}, Anonymous());
+  }
+
+  CallerState StateOf(const std::string& account_id, const std::string& session_id) {
+    CallerState out;
+    EXPECT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+      absl::StatusOr<CallerState> s = tx.LoadCallerState(account_id, session_id);
+      if (!s.ok()) return s.status();
+      out = *s;
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  common::ManualClock clock_;
+  NoIdentityEvents events_;
+  KeyEncryptor kek_ = KeyEncryptor::Random();
+  std::unique_ptr<MySqlIdentityStore> store_;
+  std::unique_ptr<PasswordHasher> hasher_;
+  std::unique_ptr<PasswordPolicy> policy_;
+  std::unique_ptr<PasswordCheck> passwords_;
+  std::unique_ptr<Accounts> accounts_;
+  std::unique_ptr<KeyRing> keys_;
+  std::unique_ptr<AccessTokenIssuer> issuer_;
+  std::unique_ptr<common::auth::TokenVerifier> verifier_;
+  std::unique_ptr<Sessions> sessions_;
+  Account admin_;
+};
+
+TEST_F(AccountsTest, SignUpNormalisesTheEmailAndStoresAnArgon2idHash) {
+  ASSERT_OK_AND_ASSIGN(Account a, accounts_->SignUp({"  Ada.L@Example.COM \t", kGoodPassword, "Ada",
+                                                     Role::kSeller, ""},
+                                                    Anonymous()));
+  EXPECT_EQ(a.email, "Ada.L@example.com");  // the domain is lower-cased, the local part kept
+  EXPECT_EQ(a.email_key, "ada.l@example.com");
+  EXPECT_EQ(a.role, Role::kSeller);
+  EXPECT_EQ(a.status, AccountStatus::kActive);
+  EXPECT_EQ(a.id.size(), 32u);
+
+  std::optional<Account> stored = FindByEmail("ada.l@example.com");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->id, a.id);
+  EXPECT_TRUE(absl::StartsWith(stored->password_hash, "$argon2id$")) << stored->password_hash;
+  EXPECT_EQ(stored->password_hash.find(kGoodPassword), std::string::npos);
+  ASSERT_OK_AND_ASSIGN(bool matches, hasher_->Verify(stored->password_hash, kGoodPassword));
+  EXPECT_TRUE(matches);
+
+  std::vector<AuditEvent> audit = Audit(a.id);
+  ASSERT_FALSE(audit.empty());
+  EXPECT_EQ(audit.back().type, "SIGN_UP");
+}
+
+TEST_F(AccountsTest, DuplicateEmailIsAlreadyExistsWhateverTheCaseOrSpacing) {
+  ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
+  absl::StatusOr<Account> dup = SignUp(" ADA@EXAMPLE.com ", Role::kSeller);
+  EXPECT_EQ(dup.status().code(), absl::StatusCode::kAlreadyExists) << dup.status();
+  EXPECT_EQ(common::ReasonOf(dup.status()), "EMAIL_TAKEN");
+}
+
+TEST_F(AccountsTest, PasswordPolicyRefusesWeakPasswordsNamingTheRule) {
+  struct Case {
+    std::string password;
+    std::string rule_part;
+  };
+  const std::vector<Case> cases = {
+      {"elevenchars", "12 to 128"},
+      {std::string(129, 'x'), "12 to 128"},
+      {"grace.hopper@example.com", "email"},
+      {"GRACE.HOPPER", "email"},  // the local part, any case
+      {"password1234", "common"},
+      {"Password1234", "common"},
+      {"", "12 to 128"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<Account> result = SignUp("grace.hopper@example.com", Role::kBuyer, c.password);
+    ASSERT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << c.password;
+    const std::string violation = FirstViolation(result.status());
+    EXPECT_TRUE(absl::StartsWith(violation, "password: ")) << violation;
+    EXPECT_TRUE(absl::StrContains(violation, c.rule_part)) << c.password << " -> " << violation;
+  }
+  EXPECT_FALSE(FindByEmail("grace.hopper@example.com").has_value());
+}
+
+TEST_F(AccountsTest, PasswordsCountUnicodeCharactersAndAreNeverTruncated) {
+  const std::string smile = "\xF0\x9F\x98\x80";  // one code point, four bytes
+  std::string twelve;
+  for (int i = 0; i < 12; ++i) twelve += smile;
+  std::string eleven;
+  for (int i = 0; i < 11; ++i) eleven += "\xC3\xA9";  // é
+  EXPECT_OK(SignUp("u12@example.com", Role::kBuyer, twelve));
+  EXPECT_EQ(SignUp("u11@example.com", Role::kBuyer, eleven).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  std::string longest;  // 128 code points, 512 bytes
+  for (int i = 0; i < 127; ++i) longest += smile;
+  longest += "!";
+  ASSERT_OK(SignUp("u128@example.com", Role::kBuyer, longest));
+  EXPECT_EQ(SignUp("u129@example.com", Role::kBuyer, longest + "!").status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // Every character counts: the same password with a different last one does not log in.
+  std::string almost = longest.substr(0, longest.size() - 1) + "?";
+  EXPECT_OK(sessions_->Login("u128@example.com", longest, Anonymous()));
+  EXPECT_EQ(sessions_->Login("u128@example.com", almost, Anonymous()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // Nor does it trim: a trailing space is a different password.
+  EXPECT_EQ(sessions_->Login("u12@example.com", twelve + " ", Anonymous()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(AccountsTest, SignUpReportsEveryBadFieldAtOnceAndOnlyBuyerOrSeller) {
+  absl::StatusOr<Account> bad =
+      accounts_->SignUp({"not-an-email", "short", "", std::nullopt, "bad id!"}, Anonymous());
+  ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  for (const auto& v : common::FieldViolationsOf(bad.status())) fields.push_back(v.field);
+  EXPECT_EQ(fields,
+            (std::vector<std::string>{"email", "password", "display_name", "role", "request_id"}));
+  for (Role role : {Role::kAdmin, Role::kModerator, Role::kSupportAgent, Role::kService}) {
+    absl::StatusOr<Account> r = SignUp("x@example.com", role);
+    EXPECT_EQ(FirstViolation(r.status()), "role: must be BUYER or SELLER") << RoleName(role);
+  }
+}
+
+TEST_F(AccountsTest, SignUpWithARequestIdIsIdempotent) {
+  NewAccount request{"idem@example.com", kGoodPassword, "Idem", Role::kBuyer, "req-1"};
+  ASSERT_OK_AND_ASSIGN(Account first, accounts_->SignUp(request, Anonymous()));
+  ASSERT_OK_AND_ASSIGN(Account again, accounts_->SignUp(request, Anonymous()));
+  EXPECT_EQ(again.id, first.id);
+  request.display_name = "Someone else";
+  absl::StatusOr<Account> other = accounts_->SignUp(request, Anonymous());
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition) << other.status();
+}
+
+TEST_F(AccountsTest, StaffAccountsOnlyByAdminsAndOnlyStaffRoles) {
+  ASSERT_OK_AND_ASSIGN(
+      Account mod, accounts_->CreateStaffAccount(
+                       {"mod@example.com", kGoodPassword, "Mo", Role::kModerator, ""}, As(admin_)));
+  EXPECT_EQ(mod.role, Role::kModerator);
+  ASSERT_OK_AND_ASSIGN(Account buyer, SignUp("b@example.com", Role::kBuyer));
+
+  NewAccount request{"agent@example.com", kGoodPassword, "Agent", Role::kSupportAgent, ""};
+  EXPECT_EQ(accounts_->CreateStaffAccount(request, As(buyer)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(accounts_->CreateStaffAccount(request, As(mod)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(accounts_->CreateStaffAccount(request, Anonymous()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  request.role = Role::kBuyer;
+  EXPECT_EQ(FirstViolation(accounts_->CreateStaffAccount(request, As(admin_)).status()),
+            "role: must be SUPPORT_AGENT, MODERATOR or ADMIN");
+  EXPECT_FALSE(FindByEmail("agent@example.com").has_value());
+}
+
+TEST_F(AccountsTest, ServiceAccountsGetASecretShownOnceAndStoredOnlyAsAHash) {
+  ASSERT_OK_AND_ASSIGN(CreatedServiceAccount created,
+                       accounts_->CreateServiceAccount(
+                           "sellerkpi", {"identity.enforcement", "identity.accounts.read"},
+                           "svc-req-1", As(admin_)));
+  EXPECT_EQ(created.account.role, Role::kService);
+  EXPECT_TRUE(absl::StartsWith(created.client_secret, kClientSecretPrefix));
+  EXPECT_EQ(created.account.scopes,
+            (std::vector<std::string>{"identity.accounts.read", "identity.enforcement"}));
+  EXPECT_EQ(created.account.email, "");
+
+  ASSERT_OK_AND_ASSIGN(AccountView stored, accounts_->Get(created.account.id, As(admin_)));
+  EXPECT_EQ(stored.account.client_secret_hash, Sha256(created.client_secret));
+  EXPECT_EQ(stored.account.scopes, created.account.scopes);
+
+  // A repeat returns the same account and no secret.
+  ASSERT_OK_AND_ASSIGN(CreatedServiceAccount repeat,
+                       accounts_->CreateServiceAccount(
+                           "sellerkpi", {"identity.enforcement", "identity.accounts.read"},
+                           "svc-req-1", As(admin_)));
+  EXPECT_EQ(repeat.account.id, created.account.id);
+  EXPECT_EQ(repeat.client_secret, "");
+
+  ASSERT_OK_AND_ASSIGN(Account buyer, SignUp("b@example.com", Role::kBuyer));
+  EXPECT_EQ(accounts_->CreateServiceAccount("x", {}, "", As(buyer)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(accounts_->CreateServiceAccount("x", {"Bad Scope"}, "", As(admin_)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(AccountsTest, BootstrapAdminIsIdempotentAndNeverResetsThePassword) {
+  // SetUp made root@example.com; again with another password changes nothing.
+  ASSERT_OK(accounts_->EnsureBootstrapAdmin("ROOT@example.com", "another-long-passphrase"));
+  ASSERT_OK_AND_ASSIGN(AccountPage admins,
+                       accounts_->List({Role::kAdmin, std::nullopt}, 0, "", As(admin_)));
+  ASSERT_EQ(admins.accounts.size(), 1u);
+  EXPECT_EQ(admins.accounts[0].account.id, admin_.id);
+  EXPECT_OK(sessions_->Login("root@example.com", kGoodPassword, Anonymous()));
+  EXPECT_EQ(
+      sessions_->Login("root@example.com", "another-long-passphrase", Anonymous()).status().code(),
+      absl::StatusCode::kUnauthenticated);
+
+  ASSERT_OK(SignUp("buyer@example.com", Role::kBuyer));
+  absl::Status taken = accounts_->EnsureBootstrapAdmin("buyer@example.com", kGoodPassword);
+  EXPECT_EQ(taken.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(common::ReasonOf(taken), "BOOTSTRAP_EMAIL_NOT_ADMIN");
+  EXPECT_EQ(accounts_->EnsureBootstrapAdmin("new-admin@example.com", "password1234").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(FindByEmail("new-admin@example.com").has_value());
+}
+
+TEST_F(AccountsTest, UpdateProfileOnlyOnOnesOwnAccount) {
+  ASSERT_OK_AND_ASSIGN(Account alice, SignUp("alice@example.com", Role::kBuyer));
+  ASSERT_OK_AND_ASSIGN(Account bob, SignUp("bob@example.com", Role::kBuyer));
+  clock_.Advance(absl::Seconds(10));
+  ASSERT_OK_AND_ASSIGN(Account updated,
+                       accounts_->UpdateDisplayName(alice.id, "Alice \xC3\x9C", As(alice)));
+  EXPECT_EQ(updated.display_name, "Alice \xC3\x9C");
+  EXPECT_EQ(updated.updated_at, clock_.Now());
+  ASSERT_OK_AND_ASSIGN(AccountView reread, accounts_->Get(alice.id, As(alice)));
+  EXPECT_EQ(reread.account.display_name, "Alice \xC3\x9C");
+
+  EXPECT_EQ(accounts_->UpdateDisplayName(alice.id, "Mallory", As(bob)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(accounts_->UpdateDisplayName(alice.id, "Admin", As(admin_)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(FirstViolation(accounts_->UpdateDisplayName(alice.id, "", As(alice)).status()),
+            "account.display_name: must be 1 to 100 characters");
+  EXPECT_EQ(
+      accounts_->UpdateDisplayName(alice.id, std::string(101, 'a'), As(alice)).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(accounts_->Get(alice.id, As(alice))->account.display_name, "Alice \xC3\x9C");
+}
+
+TEST_F(AccountsTest, GetAccountForOwnersStaffAndNobodyElse) {
+  ASSERT_OK_AND_ASSIGN(Account alice, SignUp("alice@example.com", Role::kBuyer));
+  ASSERT_OK_AND_ASSIGN(Account bob, SignUp("bob@example.com", Role::kSeller));
+  ASSERT_OK_AND_ASSIGN(
+      Account agent,
+      accounts_->CreateStaffAccount(
+          {"agent@example.com", kGoodPassword, "Ag", Role::kSupportAgent, ""}, As(admin_)));
+  EXPECT_OK(accounts_->Get(alice.id, As(alice)));
+  EXPECT_EQ(accounts_->Get(alice.id, As(bob)).status().code(), absl::StatusCode::kPermissionDenied);
+  // Refused before the lookup: an unknown id looks the same to a buyer.
+  EXPECT_EQ(accounts_->Get(std::string(32, 'f'), As(bob)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  ASSERT_OK_AND_ASSIGN(AccountView seen_by_agent, accounts_->Get(alice.id, As(agent)));
+  EXPECT_EQ(seen_by_agent.account.email, "alice@example.com");
+  EXPECT_FALSE(seen_by_agent.throttle.has_value());  // admins only
+  EXPECT_EQ(accounts_->Get(std::string(32, 'f'), As(agent)).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(accounts_->Get(alice.id, Anonymous()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+
+  // Admins see the login throttle of the account.
+  EXPECT_FALSE(sessions_->Login("alice@example.com", "wrong password here", Anonymous()).ok());
+  ASSERT_OK_AND_ASSIGN(AccountView seen_by_admin, accounts_->Get(alice.id, As(admin_)));
+  ASSERT_TRUE(seen_by_admin.throttle.has_value());
+  EXPECT_EQ(seen_by_admin.throttle->consecutive_failures, 1);
+  EXPECT_EQ(seen_by_admin.throttle->failures_last_hour, 1);
+}
+
+TEST_F(AccountsTest, ChangePasswordRevokesTheOtherSessionsOnly) {
+  ASSERT_OK(SignUp("carol@example.com", Role::kBuyer));
+  ASSERT_OK_AND_ASSIGN(LoginResult phone,
+                       sessions_->Login("carol@example.com", kGoodPassword, Anonymous()));
+  ASSERT_OK_AND_ASSIGN(LoginResult laptop,
+                       sessions_->Login("carol@example.com", kGoodPassword, Anonymous()));
+  const std::string carol = phone.account.id;
+  const std::string new_password = "indigo-lantern-falls-77";
+
+  absl::StatusOr<int> wrong =
+      accounts_->ChangePassword(carol, "not my password!", new_password, As(laptop));
+  EXPECT_EQ(FirstViolation(wrong.status()),
+            "current_password: does not match the account's password");
+  EXPECT_EQ(
+      accounts_->ChangePassword(carol, kGoodPassword, "password1234", As(laptop)).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      accounts_->ChangePassword(carol, kGoodPassword, kGoodPassword, As(laptop)).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  ASSERT_OK(SignUp("dave@example.com", Role::kBuyer));
+  ASSERT_OK_AND_ASSIGN(LoginResult dave,
+                       sessions_->Login("dave@example.com", kGoodPassword, Anonymous()));
+  EXPECT_EQ(accounts_->ChangePassword(carol, kGoodPassword, new_password, As(dave)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+
+  ASSERT_OK_AND_ASSIGN(int revoked,
+                       accounts_->ChangePassword(carol, kGoodPassword, new_password, As(laptop)));
+  EXPECT_EQ(revoked, 1);
+  EXPECT_TRUE(StateOf(carol, phone.tokens.session_id).session_revoked);
+  EXPECT_FALSE(StateOf(carol, laptop.tokens.session_id).session_revoked);
+  EXPECT_FALSE(StateOf(dave.account.id, dave.tokens.session_id).session_revoked);
+  EXPECT_EQ(sessions_->Refresh(phone.tokens.refresh_token, Anonymous()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+
+  EXPECT_EQ(sessions_->Login("carol@example.com", kGoodPassword, Anonymous()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_OK(sessions_->Login("carol@example.com", new_password, Anonymous()));
+}
+
+TEST_F(AccountsTest, SuspendAndReinstateWithReasonCodes) {
+  ASSERT_OK_AND_ASSIGN(Account seller, SignUp("seller@example.com", Role::kSeller));
+  ASSERT_OK_AND_ASSIGN(LoginResult login,
+                       sessions_->Login("seller@example.com", kGoodPassword, Anonymous()));
+
+  EXPECT_EQ(FirstViolation(accounts_->Suspend(seller.id, "", "why", As(admin_)).status()),
+            "reason_code: is required");
+  EXPECT_EQ(accounts_->Suspend(seller.id, "FRAUD", "", As(admin_)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(accounts_->Suspend(seller.id, "FRAUD", "x", As(seller)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  absl::StatusOr<Account> self = accounts_->Suspend(admin_.id, "TEST", "me", As(admin_));
+  EXPECT_EQ(common::ReasonOf(self.status()), "CANNOT_SUSPEND_SELF");
+
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_OK_AND_ASSIGN(Account suspended, accounts_->Suspend(seller.id, "CHARGEBACKS",
+                                                             "Too many chargebacks", As(admin_)));
+  EXPECT_EQ(suspended.status, AccountStatus::kSuspended);
+  ASSERT_TRUE(suspended.suspension.has_value());
+  EXPECT_EQ(suspended.suspension->reason_code, "CHARGEBACKS");
+  EXPECT_EQ(suspended.suspension->reason, "Too many chargebacks");
+  EXPECT_EQ(suspended.suspension->suspended_by, admin_.id);
+  EXPECT_EQ(suspended.suspension->suspended_at, clock_.Now());
+  // Its sessions end with it; a second suspension changes nothing.
+  EXPECT_TRUE(StateOf(seller.id, login.tokens.session_id).session_revoked);
+  ASSERT_OK(accounts_->Suspend(seller.id, "OTHER", "again", As(admin_)));
+  EXPECT_EQ(accounts_->Get(seller.id, As(admin_))->account.suspension->reason_code, "CHARGEBACKS");
+
+  ASSERT_OK_AND_ASSIGN(Account back,
+                       accounts_->Reinstate(seller.id, "APPEAL_ACCEPTED", "Appeal", As(admin_)));
+  EXPECT_EQ(back.status, AccountStatus::kActive);
+  EXPECT_FALSE(back.suspension.has_value());
+
+  // A seller's history records both.
+  SellerProfile profile;
+  ASSERT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+    absl::StatusOr<SellerProfile> p = tx.LoadSellerProfile(seller.id, false);
+    if (!p.ok()) return p.status();
+    profile = *p;
+    return absl::OkStatus();
+  }));
+  ASSERT_EQ(profile.decisions.size(), 2u);
+  EXPECT_EQ(profile.decisions[0].kind, SellerDecisionKind::kAccountSuspended);
+  EXPECT_EQ(profile.decisions[0].reason_code, "CHARGEBACKS");
+  EXPECT_EQ(profile.decisions[1].kind, SellerDecisionKind::kAccountReinstated);
+  std::vector<std::string> types;
+  for (const AuditEvent& e : Audit(seller.id)) types.push_back(e.type);
+  EXPECT_EQ(types.at(0), "ACCOUNT_REINSTATED");
+  EXPECT_EQ(types.at(1), "ACCOUNT_SUSPENDED");
+}
+
+TEST_F(AccountsTest, EnforcementServicesSuspendBuyersAndSellersButNotStaff) {
+  ASSERT_OK_AND_ASSIGN(
+      CreatedServiceAccount kpi,
+      accounts_->CreateServiceAccount("sellerkpi", {"identity.enforcement"}, "", As(admin_)));
+  ASSERT_OK_AND_ASSIGN(
+      CreatedServiceAccount reader,
+      accounts_->CreateServiceAccount("reader", {"identity.accounts.read"}, "", As(admin_)));
+  ASSERT_OK_AND_ASSIGN(Account seller, SignUp("seller@example.com", Role::kSeller));
+  ASSERT_OK_AND_ASSIGN(
+      Account mod, accounts_->CreateStaffAccount(
+                       {"mod@example.com", kGoodPassword, "Mo", Role::kModerator, ""}, As(admin_)));
+  EXPECT_EQ(accounts_->Suspend(seller.id, "KPI_BREACH", "late", As(reader.account)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  ASSERT_OK_AND_ASSIGN(
+      Account s, accounts_->Suspend(seller.id, "KPI_BREACH", "late shipments", As(kpi.account)));
+  EXPECT_EQ(s.suspension->suspended_by, kpi.account.id);
+  EXPECT_EQ(accounts_->Suspend(mod.id, "KPI_BREACH", "x", As(kpi.account)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(accounts_->Suspend(admin_.id, "KPI_BREACH", "x", As(kpi.account)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_OK(accounts_->Reinstate(seller.id, "KPI_RECOVERED", "better", As(kpi.account)));
+}
+
+TEST_F(AccountsTest, ListAccountsFiltersAndPagesWithTokens) {
+  std::vector<std::string> buyers;
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(absl::Seconds(1));
+    ASSERT_OK_AND_ASSIGN(Account b, SignUp(absl::StrCat("b", i, "@example.com"), Role::kBuyer));
+    buyers.push_back(b.id);
+  }
+  ASSERT_OK_AND_ASSIGN(Account seller, SignUp("s@example.com", Role::kSeller));
+  ASSERT_OK(accounts_->Suspend(buyers[1], "SPAM", "spam", As(admin_)));
+
+  const AccountFilter buyers_only{Role::kBuyer, std::nullopt};
+  std::vector<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    ASSERT_OK_AND_ASSIGN(AccountPage page, accounts_->List(buyers_only, 2, token, As(admin_)));
+    for (const AccountView& v : page.accounts) seen.push_back(v.account.id);
+    token = page.next_page_token;
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(seen, buyers);
+  EXPECT_EQ(pages, 3);
+
+  ASSERT_OK_AND_ASSIGN(
+      AccountPage suspended,
+      accounts_->List({std::nullopt, AccountStatus::kSuspended}, 0, "", As(admin_)));
+  ASSERT_EQ(suspended.accounts.size(), 1u);
+  EXPECT_EQ(suspended.accounts[0].account.id, buyers[1]);
+  EXPECT_EQ(suspended.next_page_token, "");
+
+  ASSERT_OK_AND_ASSIGN(AccountPage everyone, accounts_->List({}, 0, "", As(admin_)));
+  EXPECT_EQ(everyone.accounts.size(), 7u);  // the admin, five buyers, the seller
+
+  // A token only works with the filter it was made for; garbage is refused as such.
+  ASSERT_OK_AND_ASSIGN(AccountPage first, accounts_->List(buyers_only, 2, "", As(admin_)));
+  ASSERT_FALSE(first.next_page_token.empty());
+  EXPECT_EQ(FirstViolation(
+                accounts_->List({Role::kSeller, std::nullopt}, 2, first.next_page_token, As(admin_))
+                    .status())
+                .substr(0, 11),
+            "page_token:");
+  EXPECT_EQ(accounts_->List(buyers_only, 2, "garbage", As(admin_)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(accounts_->List(buyers_only, -1, "", As(admin_)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(accounts_->List(buyers_only, 2, "", As(seller)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST(Argon2idParamsTest, ProductionDefaultsMeetTheMinimumAndLessIsRefused) {
+  const Argon2idParams defaults;
+  EXPECT_GE(defaults.memory_bytes, size_t{19} * 1024 * 1024);
+  EXPECT_GE(defaults.iterations, 2u);
+  EXPECT_OK(ValidateArgon2idParams(defaults));
+  EXPECT_EQ(ValidateArgon2idParams(kTestHashParams).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateArgon2idParams({1, size_t{19} * 1024 * 1024}).code(),
+            absl::StatusCode::kInvalidArgument);
+  PasswordHasher hasher(defaults, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::string hash, hasher.Hash(kGoodPassword));
+  EXPECT_TRUE(absl::StartsWith(hash, "$argon2id$v=19$m=19456,t=2,p=1$")) << hash;
+  EXPECT_FALSE(hasher.NeedsRehash(hash));
+  PasswordHasher cheap(kTestHashParams, nullptr);
+  EXPECT_TRUE(hasher.NeedsRehash(*cheap.Hash(kGoodPassword)));
+}
+
+}  // namespace
+}  // namespace marketplace::identity
