@@ -1,0 +1,50 @@
+#ifndef MARKETPLACE_SERVICES_CATALOG_TEXT_H_
+#define MARKETPLACE_SERVICES_CATALOG_TEXT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+
+namespace marketplace::catalog {
+
+// Text as the moderation rules see it: lower case, accents removed ("Éléphant" -> "elephant",
+// "Straße" -> "strasse", "Œuvre" -> "oeuvre"), every character that is not a letter or digit
+// turned into a single space, no leading or trailing space. Invalid UTF-8 bytes count as
+// spaces. Characters outside Latin scripts are kept as they are (lower-cased where Latin).
+std::string FoldText(absl::string_view utf8);
+
+// The words of a folded text (split on spaces).
+std::vector<std::string> Words(absl::string_view folded);
+
+// Folds each of `phrases` ("sex toy", "Kalachnikov") into its words, for PhraseIndex.
+class PhraseIndex {
+ public:
+  PhraseIndex() = default;
+  // Adds a phrase of one or more words; `tag` is returned when it matches. Empty phrases (after
+  // folding) are ignored.
+  void Add(absl::string_view phrase, std::string tag);
+
+  // The tags of every phrase that occurs in `words` as a run of whole words, each tag once, in
+  // the order phrases were added. "ass" matches the word "ass", never "classic" or "assassin".
+  std::vector<std::string> Find(const std::vector<std::string>& words) const;
+  // The phrases (folded, space-joined) found, each once, in the order they were added.
+  std::vector<std::string> FindPhrases(const std::vector<std::string>& words) const;
+
+  bool empty() const { return phrases_.empty(); }
+
+ private:
+  struct Phrase {
+    std::vector<std::string> words;
+    std::string tag;
+  };
+  std::vector<size_t> Matches(const std::vector<std::string>& words) const;
+  std::vector<Phrase> phrases_;
+  // Phrase indexes by their first word: a lookup per word of the text, not a scan per phrase.
+  absl::flat_hash_map<std::string, std::vector<size_t>> by_first_word_;
+};
+
+}  // namespace marketplace::catalog
+
+#endif  // MARKETPLACE_SERVICES_CATALOG_TEXT_H_
