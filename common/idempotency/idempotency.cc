@@ -1,0 +1,254 @@
+#include "common/idempotency/idempotency.h"
+
+#include <openssl/sha.h>
+
+#include <vector>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "common/db/migrations.h"
+#include "common/db/sql_errors.h"
+#include "common/errors.h"
+#include "common/idempotency/idempotency_migrations.h"
+#include "common/status_macros.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/rpc/status.pb.h"
+
+namespace marketplace::common::idempotency {
+namespace {
+
+using db::SqlValue;
+
+std::string EncodeDetails(const absl::Status& status) {
+  google::rpc::Status proto;
+  proto.set_code(static_cast<int>(status.code()));
+  proto.set_message(std::string(status.message()));
+  status.ForEachPayload([&proto](absl::string_view url, const absl::Cord& payload) {
+    auto* any = proto.add_details();
+    any->set_type_url(std::string(url));
+    any->set_value(std::string(payload));
+  });
+  return proto.SerializeAsString();
+}
+
+absl::Status DecodeStatus(int64_t code, const std::string& message, const std::string& details) {
+  absl::Status status(static_cast<absl::StatusCode>(code), message);
+  google::rpc::Status proto;
+  if (!details.empty() && proto.ParseFromString(details)) {
+    for (const auto& any : proto.details()) {
+      status.SetPayload(any.type_url(), absl::Cord(any.value()));
+    }
+  }
+  return status;
+}
+
+absl::Status ReusedError(const RequestKey& key) {
+  return FailedPrecondition(
+      "REQUEST_ID_REUSED",
+      absl::StrCat("request_id ", key.request_id,
+                   " was already used for a different request; use a new request_id"));
+}
+
+constexpr char kSelectKey[] =
+    "SELECT request_hash, completed, status_code, status_message, status_details, response "
+    "FROM idempotency_keys WHERE caller = ? AND method = ? AND request_id = ?";
+
+// The stored result of `row`, or REQUEST_ID_REUSED when its hash differs.
+absl::StatusOr<std::optional<StoredResult>> ResultOfRow(const db::Row& row, const RequestKey& key,
+                                                        absl::string_view request_hash) {
+  ASSIGN_OR_RETURN(std::string hash, row.GetString("request_hash"));
+  if (hash != request_hash) return ReusedError(key);
+  ASSIGN_OR_RETURN(bool completed, row.GetBool("completed"));
+  if (!completed) return std::optional<StoredResult>();
+  ASSIGN_OR_RETURN(int64_t code, row.GetInt64("status_code"));
+  ASSIGN_OR_RETURN(std::optional<std::string> message, row.GetOptionalString("status_message"));
+  ASSIGN_OR_RETURN(std::optional<std::string> details, row.GetOptionalString("status_details"));
+  ASSIGN_OR_RETURN(std::optional<std::string> response, row.GetOptionalString("response"));
+  StoredResult result;
+  if (code != 0) {
+    result.status = DecodeStatus(code, message.value_or(""), details.value_or(""));
+  } else {
+    result.response = response.value_or("");
+  }
+  return std::optional<StoredResult>(std::move(result));
+}
+
+bool IsDuplicateKey(const absl::Status& status) {
+  return db::MySqlErrorCodeOf(status) == db::kErrDuplicateKey;
+}
+
+std::vector<SqlValue> ResultParams(const StoredResult& result) {
+  std::vector<SqlValue> params;
+  params.push_back(static_cast<int64_t>(result.status.code()));
+  if (result.status.ok()) {
+    params.push_back(nullptr);
+    params.push_back(nullptr);
+    params.push_back(result.response);
+  } else {
+    params.push_back(std::string(result.status.message()));
+    params.push_back(EncodeDetails(result.status));
+    params.push_back(nullptr);
+  }
+  return params;
+}
+
+}  // namespace
+
+absl::Status ApplyIdempotencyMigrations(db::ConnectionPool& pool) {
+  return db::ApplyMigrations(pool, "idempotency", IdempotencyMigrations());
+}
+
+bool IsValidRequestId(absl::string_view request_id) {
+  if (request_id.empty() || request_id.size() > 128) return false;
+  for (char c : request_id) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+absl::Status ValidateRequestId(absl::string_view field, absl::string_view request_id) {
+  if (IsValidRequestId(request_id)) return absl::OkStatus();
+  return InvalidField(field, "must be 1-128 characters of A-Z a-z 0-9 . _ : -");
+}
+
+std::string RequestHash(const google::protobuf::Message& request) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    request.SerializeToCodedStream(&coded);
+  }
+  std::string digest(SHA256_DIGEST_LENGTH, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+         reinterpret_cast<unsigned char*>(digest.data()));
+  return digest;
+}
+
+bool IsDefinitive(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::StatusOr<std::optional<StoredResult>> IdempotencyStore::Begin(
+    db::Transaction& tx, const RequestKey& key, absl::string_view request_hash) const {
+  absl::StatusOr<int64_t> inserted = tx.Execute(
+      "INSERT INTO idempotency_keys (caller, method, request_id, request_hash, created_at) "
+      "VALUES (?, ?, ?, ?, ?)",
+      {key.caller, key.method, key.request_id, std::string(request_hash), clock_->Now()});
+  if (inserted.ok()) return std::optional<StoredResult>();
+  if (!IsDuplicateKey(inserted.status())) return inserted.status();
+  // Another transaction committed this key: a locking read sees its latest version.
+  ASSIGN_OR_RETURN(std::vector<db::Row> rows,
+                   tx.Query(absl::StrCat(kSelectKey, " LOCK IN SHARE MODE"),
+                            {key.caller, key.method, key.request_id}));
+  if (rows.empty()) return absl::AbortedError("idempotency key vanished; retry");
+  ASSIGN_OR_RETURN(std::optional<StoredResult> stored, ResultOfRow(rows[0], key, request_hash));
+  if (!stored) return absl::InternalError("idempotency key committed without a result");
+  return stored;
+}
+
+absl::Status IdempotencyStore::Complete(db::Transaction& tx, const RequestKey& key,
+                                        const StoredResult& result) const {
+  std::vector<SqlValue> params = ResultParams(result);
+  params.push_back(key.caller);
+  params.push_back(key.method);
+  params.push_back(key.request_id);
+  ASSIGN_OR_RETURN(int64_t matched,
+                   tx.Execute("UPDATE idempotency_keys SET completed = TRUE, status_code = ?, "
+                              "status_message = ?, status_details = ?, response = ? "
+                              "WHERE caller = ? AND method = ? AND request_id = ?",
+                              params));
+  if (matched != 1) return absl::InternalError("Complete without Begin");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<StoredResult>> IdempotencyStore::Find(
+    db::ConnectionPool& pool, const RequestKey& key, absl::string_view request_hash) const {
+  ASSIGN_OR_RETURN(std::vector<db::Row> rows,
+                   pool.Query(kSelectKey, {key.caller, key.method, key.request_id}));
+  if (rows.empty()) return std::optional<StoredResult>();
+  return ResultOfRow(rows[0], key, request_hash);
+}
+
+absl::StatusOr<StoredResult> IdempotencyStore::RecordError(db::ConnectionPool& pool,
+                                                           const RequestKey& key,
+                                                           absl::string_view request_hash,
+                                                           const absl::Status& error) const {
+  StoredResult mine{error, ""};
+  return db::RunInTransaction(pool, [&](db::Transaction& tx) -> absl::StatusOr<StoredResult> {
+    std::vector<SqlValue> params = {key.caller, key.method, key.request_id,
+                                    std::string(request_hash), clock_->Now()};
+    for (SqlValue& v : ResultParams(mine)) params.push_back(std::move(v));
+    absl::StatusOr<int64_t> inserted = tx.Execute(
+        "INSERT INTO idempotency_keys (caller, method, request_id, request_hash, "
+        "created_at, completed, status_code, status_message, status_details, "
+        "response) VALUES (?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?)",
+        params);
+    if (inserted.ok()) return mine;
+    if (!IsDuplicateKey(inserted.status())) return inserted.status();
+    ASSIGN_OR_RETURN(std::vector<db::Row> rows,
+                     tx.Query(absl::StrCat(kSelectKey, " LOCK IN SHARE MODE"),
+                              {key.caller, key.method, key.request_id}));
+    if (rows.empty()) return absl::AbortedError("idempotency key vanished; retry");
+    ASSIGN_OR_RETURN(std::optional<StoredResult> stored, ResultOfRow(rows[0], key, request_hash));
+    if (!stored) return absl::InternalError("idempotency key committed without a result");
+    return *std::move(stored);
+  });
+}
+
+absl::StatusOr<int64_t> IdempotencyStore::Purge(db::ConnectionPool& pool, absl::Duration keep,
+                                                int64_t batch_size) const {
+  const absl::Time cutoff = clock_->Now() - keep;
+  int64_t total = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(int64_t deleted,
+                     pool.Execute("DELETE FROM idempotency_keys WHERE created_at < ? LIMIT ?",
+                                  {cutoff, batch_size}));
+    total += deleted;
+    if (deleted < batch_size) return total;
+  }
+}
+
+absl::StatusOr<std::string> RunIdempotentBytes(
+    db::ConnectionPool& pool, const IdempotencyStore& store, const RequestKey& key,
+    absl::string_view request_hash,
+    const std::function<absl::StatusOr<std::string>(db::Transaction&)>& effect) {
+  bool effect_failed = false;
+  absl::StatusOr<std::string> result =
+      db::RunInTransaction(pool, [&](db::Transaction& tx) -> absl::StatusOr<std::string> {
+        effect_failed = false;
+        ASSIGN_OR_RETURN(std::optional<StoredResult> stored, store.Begin(tx, key, request_hash));
+        if (stored) {
+          if (!stored->status.ok()) return stored->status;
+          return stored->response;
+        }
+        absl::StatusOr<std::string> response = effect(tx);
+        if (!response.ok()) {
+          effect_failed = true;
+          return response.status();
+        }
+        RETURN_IF_ERROR(store.Complete(tx, key, StoredResult{absl::OkStatus(), *response}));
+        return response;
+      });
+  if (result.ok() || !effect_failed || !IsDefinitive(result.status())) return result;
+  // The effect refused after the work began and its transaction rolled back: its answer is
+  // the request's result, kept so that a retry gets the same one.
+  ASSIGN_OR_RETURN(StoredResult stood, store.RecordError(pool, key, request_hash, result.status()));
+  if (!stood.status.ok()) return stood.status;
+  return stood.response;
+}
+
+}  // namespace marketplace::common::idempotency
