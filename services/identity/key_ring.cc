@@ -8,6 +8,7 @@
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "services/identity/audit.h"
+#include "services/identity/field_rules.h"
 #include "services/identity/idempotency.h"
 #include "services/identity/secrets.h"
 
@@ -39,10 +40,9 @@ absl::Status KeyRing::EnsureKeys() {
       ASSIGN_OR_RETURN(std::optional<StoredSigningKey> existing, tx.FindKeyInState(state, true));
       if (existing) return absl::OkStatus();
       RETURN_IF_ERROR(tx.InsertKey(fresh));
-      return tx.AppendAudit(MakeAuditEvent(audit::kSigningKeyCreated, RequestContext{}, "",
-                                           {{"kid", fresh.kid},
-                                            {"state", SigningKeyStateName(state)}},
-                                           now));
+      return tx.AppendAudit(
+          MakeAuditEvent(audit::kSigningKeyCreated, RequestContext{}, "",
+                         {{"kid", fresh.kid}, {"state", SigningKeyStateName(state)}}, now));
     });
     // Another replica created it at the same moment: theirs is as good as ours.
     if (!status.ok() && !absl::IsAlreadyExists(status)) return status;
@@ -93,6 +93,9 @@ absl::StatusOr<std::vector<StoredSigningKey>> KeyRing::Published() {
 
 absl::StatusOr<KeyRing::Rotation> KeyRing::Rotate(const RequestContext& ctx,
                                                   absl::string_view request_id) {
+  RETURN_IF_ERROR(
+      Authorize(Method::kRotateSigningKey, ctx.caller ? &*ctx.caller : nullptr, nullptr));
+  RETURN_IF_ERROR(CheckRequestId(request_id, "request_id"));
   const absl::Time now = clock_->Now();
   ASSIGN_OR_RETURN(StoredSigningKey new_next, NewKey(SigningKeyState::kNext, now));
   // Tokens signed by the retiring key, on any replica, expire at most this long from now.

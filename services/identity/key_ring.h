@@ -60,7 +60,8 @@ class KeyRing final : public common::auth::KeyFetcher {
     StoredSigningKey next;
   };
   // Retires the active key, promotes the next one and publishes a new next key. With a
-  // request_id, a repeat returns the first rotation's keys.
+  // request_id, a repeat returns the first rotation's keys. ADMIN callers only
+  // (UNAUTHENTICATED without a caller, PERMISSION_DENIED for other roles).
   [[nodiscard]] absl::StatusOr<Rotation> Rotate(const RequestContext& ctx,
                                                 absl::string_view request_id);
 

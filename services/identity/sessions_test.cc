@@ -1,0 +1,550 @@
+#include "services/identity/sessions.h"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/auth/jwt.h"
+#include "common/auth/token_verifier.h"
+#include "common/clock.h"
+#include "common/db/migrations.h"
+#include "common/errors.h"
+#include "common/testing/database_test_base.h"
+#include "common/testing/status_matchers.h"
+#include "gtest/gtest.h"
+#include "services/identity/accounts.h"
+#include "services/identity/identity_events.h"
+#include "services/identity/identity_migrations.h"
+#include "services/identity/key_encryption.h"
+#include "services/identity/key_ring.h"
+#include "services/identity/login_throttle.h"
+#include "services/identity/mysql_identity_store.h"
+#include "services/identity/password_check.h"
+#include "services/identity/password_hasher.h"
+#include "services/identity/password_policy.h"
+#include "services/identity/token_issuer.h"
+
+namespace marketplace::identity {
+namespace {
+
+// Argon2id at libsodium's lowest cost, given explicitly to the hasher: tests hash hundreds of
+// passwords. Production parameters go through ValidateArgon2idParams (tested below).
+constexpr Argon2idParams kTestHashParams{1, 64 * 1024};
+
+constexpr char kGoodPassword[] = "violet-harbour-engine-42";
+
+class SessionsTest : public common::testing::DatabaseTest {
+ protected:
+  void SetUp() override {
+    DatabaseTest::SetUp();
+    ASSERT_OK(common::db::ApplyMigrations(pool(), "identity", IdentityMigrations()));
+    store_ = std::make_unique<MySqlIdentityStore>(&pool());
+    hasher_ = std::make_unique<PasswordHasher>(kTestHashParams, nullptr);
+    policy_ = std::make_unique<PasswordPolicy>(&CommonPasswordList::BuiltIn());
+    passwords_ = std::make_unique<PasswordCheck>(
+        store_.get(), hasher_.get(), LoginThrottle(ThrottlePolicy{}), &clock_, &events_);
+    accounts_ = std::make_unique<Accounts>(store_.get(), policy_.get(), hasher_.get(),
+                                           passwords_.get(), &clock_);
+    keys_ = std::make_unique<KeyRing>(store_.get(), &kek_, &clock_, KeyRingOptions{});
+    ASSERT_OK(keys_->EnsureKeys());
+    issuer_ = std::make_unique<AccessTokenIssuer>(keys_.get(), TokenOptions{}, &clock_);
+    common::auth::VerifierOptions verifier_options;
+    verifier_options.issuer = "marketplace-identity";
+    verifier_options.audience = "identity";
+    verifier_ =
+        std::make_unique<common::auth::TokenVerifier>(keys_.get(), verifier_options, &clock_);
+    sessions_ = std::make_unique<Sessions>(store_.get(), passwords_.get(), issuer_.get(),
+                                           verifier_.get(), &clock_, &events_);
+    ASSERT_OK(accounts_->EnsureBootstrapAdmin("root@example.com", kGoodPassword));
+    admin_ = *FindByEmail("root@example.com");
+  }
+
+  std::optional<Account> FindByEmail(const std::string& email_key) {
+    std::optional<Account> out;
+    EXPECT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+      absl::StatusOr<std::optional<Account>> found = tx.FindAccountByEmailKey(email_key);
+      if (!found.ok()) return found.status();
+      out = *found;
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  std::vector<AuditEvent> Audit(const std::string& account_id) {
+    std::vector<AuditEvent> out;
+    EXPECT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+      absl::StatusOr<std::vector<AuditEvent>> events = tx.ListAuditEvents(account_id, 100);
+      if (!events.ok()) return events.status();
+      out = *events;
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  static RequestContext As(const Account& account, std::string session_id = "") {
+    RequestContext ctx;
+    ctx.caller =
+        Principal{account.id, account.role, account.scopes, std::move(session_id), "token-id"};
+    ctx.request_id = "req-test";
+    return ctx;
+  }
+  static RequestContext As(const LoginResult& login) {
+    RequestContext ctx;
+    ctx.caller = Principal{login.account.id,
+                           login.account.role,
+                           {},
+                           login.tokens.session_id,
+                           login.tokens.access.token_id};
+    return ctx;
+  }
+  static RequestContext Anonymous() { return RequestContext{}; }
+
+  absl::StatusOr<Account> SignUp(const std::string& email, Role role,
+                                 const std::string& password = kGoodPassword) {
+    return accounts_->SignUp({email, password, "Someone", role, ""}, Anonymous());
+  }
+
+  CallerState StateOf(const std::string& account_id, const std::string& session_id) {
+    CallerState out;
+    EXPECT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+      absl::StatusOr<CallerState> s = tx.LoadCallerState(account_id, session_id);
+      if (!s.ok()) return s.status();
+      out = *s;
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  common::ManualClock clock_;
+  NoIdentityEvents events_;
+  KeyEncryptor kek_ = KeyEncryptor::Random();
+  std::unique_ptr<MySqlIdentityStore> store_;
+  std::unique_ptr<PasswordHasher> hasher_;
+  std::unique_ptr<PasswordPolicy> policy_;
+  std::unique_ptr<PasswordCheck> passwords_;
+  std::unique_ptr<Accounts> accounts_;
+  std::unique_ptr<KeyRing> keys_;
+  std::unique_ptr<AccessTokenIssuer> issuer_;
+  std::unique_ptr<common::auth::TokenVerifier> verifier_;
+  std::unique_ptr<Sessions> sessions_;
+  Account admin_;
+};
+
+std::string KidOf(const std::string& token) {
+  absl::StatusOr<common::auth::ParsedJwt> parsed = common::auth::ParseJwt(token);
+  return parsed.ok() ? parsed->header.kid : "(unparsable)";
+}
+
+TEST_F(SessionsTest, LoginIssuesAVerifiableAccessTokenAndARefreshToken) {
+  ASSERT_OK_AND_ASSIGN(Account buyer, SignUp("ada@example.com", Role::kBuyer));
+  ASSERT_OK_AND_ASSIGN(LoginResult login,
+                       sessions_->Login(" ada@EXAMPLE.com", kGoodPassword, Anonymous()));
+  EXPECT_EQ(login.account.id, buyer.id);
+  EXPECT_TRUE(absl::StartsWith(login.tokens.refresh_token, "rt1_"));
+  EXPECT_EQ(login.tokens.refresh_expires_at, clock_.Now() + absl::Hours(24 * 30));
+  EXPECT_EQ(login.tokens.access.expires_at, clock_.Now() + absl::Minutes(15));
+
+  ASSERT_OK_AND_ASSIGN(common::auth::Caller caller, verifier_->Verify(login.tokens.access.token));
+  EXPECT_EQ(caller.subject, buyer.id);
+  EXPECT_EQ(caller.roles, std::vector<std::string>{"BUYER"});
+  EXPECT_EQ(SessionIdOfTokenId(caller.token_id), login.tokens.session_id);
+  ASSERT_OK_AND_ASSIGN(common::auth::ParsedJwt parsed,
+                       common::auth::ParseJwt(login.tokens.access.token));
+  EXPECT_EQ(parsed.header.typ, "at+jwt");
+  EXPECT_EQ(parsed.header.alg, "EdDSA");
+  EXPECT_EQ(parsed.claims.issuer, "marketplace-identity");
+  EXPECT_FALSE(parsed.claims.audiences.empty());
+  ASSERT_OK_AND_ASSIGN(KeyRing::SigningKey active, keys_->Active());
+  EXPECT_EQ(parsed.header.kid, active.kid);
+
+  EXPECT_OK(sessions_->CheckCallerActive(*As(login).caller));
+  EXPECT_EQ(Audit(buyer.id).front().type, "LOGIN_SUCCEEDED");
+}
+
+TEST_F(SessionsTest, WrongPasswordAndUnknownEmailGetTheSameAnswer) {
+  ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
+  absl::StatusOr<LoginResult> wrong =
+      sessions_->Login("ada@example.com", "not-the-password", Anonymous());
+  absl::StatusOr<LoginResult> unknown =
+      sessions_->Login("nobody@example.com", "not-the-password", Anonymous());
+  ASSERT_FALSE(wrong.ok());
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(unknown.status().code(), wrong.status().code());
+  EXPECT_EQ(unknown.status().message(), wrong.status().message());
+  EXPECT_EQ(common::ReasonOf(wrong.status()), "INVALID_CREDENTIALS");
+  EXPECT_EQ(common::ReasonOf(unknown.status()), "INVALID_CREDENTIALS");
+
+  // Bad input is refused before any credential check, naming the fields.
+  absl::StatusOr<LoginResult> bad = sessions_->Login("no-at-sign", "", Anonymous());
+  ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  for (const auto& v : common::FieldViolationsOf(bad.status())) fields.push_back(v.field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"email", "password"}));
+}
+
+TEST_F(SessionsTest, FailuresBackOffExponentiallyPerEmail) {
+  ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
+  auto attempt = [&](const std::string& password) {
+    return sessions_->Login("ada@example.com", password, Anonymous()).status();
+  };
+  // Five free failures, then a sixth that is still evaluated (the wait starts after it).
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(common::ReasonOf(attempt("wrong-password-" + std::to_string(i))),
+              "INVALID_CREDENTIALS")
+        << i;
+  }
+  // Now 1 s of wait: even the right password is refused, with a retry delay.
+  absl::Status throttled = attempt(kGoodPassword);
+  EXPECT_EQ(throttled.code(), absl::StatusCode::kResourceExhausted) << throttled;
+  EXPECT_EQ(common::ReasonOf(throttled), "LOGIN_THROTTLED");
+  EXPECT_TRUE(throttled.GetPayload("type.googleapis.com/google.rpc.RetryInfo").has_value());
+
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(common::ReasonOf(attempt("wrong-again-1234")), "INVALID_CREDENTIALS");  // 7th
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(common::ReasonOf(attempt(kGoodPassword)), "LOGIN_THROTTLED");  // 2 s now
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(common::ReasonOf(attempt("wrong-again-5678")), "INVALID_CREDENTIALS");  // 8th
+  clock_.Advance(absl::Seconds(3));
+  EXPECT_EQ(common::ReasonOf(attempt(kGoodPassword)), "LOGIN_THROTTLED");  // 4 s now
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_OK(attempt(kGoodPassword));
+  // Success resets the run: the next failure is free again.
+  EXPECT_EQ(common::ReasonOf(attempt("wrong-once-more!")), "INVALID_CREDENTIALS");
+  EXPECT_OK(attempt(kGoodPassword));
+
+  // Another email is not affected, and an unknown email is throttled the same way.
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(common::ReasonOf(
+                  sessions_->Login("ghost@example.com", "whatever-password", Anonymous()).status()),
+              "INVALID_CREDENTIALS");
+  }
+  EXPECT_EQ(common::ReasonOf(
+                sessions_->Login("ghost@example.com", "whatever-password", Anonymous()).status()),
+            "LOGIN_THROTTLED");
+}
+
+TEST_F(SessionsTest, LongRunsOfFailuresLockTheEmailOutAndAdminsSeeIt) {
+  ASSERT_OK_AND_ASSIGN(Account ada, SignUp("ada@example.com", Role::kBuyer));
+  const LoginThrottle throttle{ThrottlePolicy{}};
+  int failures = 0;
+  while (throttle.DelayAfter(failures) < absl::Minutes(15)) {
+    ASSERT_EQ(common::ReasonOf(
+                  sessions_->Login("ada@example.com", "bad-password-xyz", Anonymous()).status()),
+              "INVALID_CREDENTIALS")
+        << failures;
+    ++failures;
+    clock_.Advance(throttle.DelayAfter(failures));
+    ASSERT_LT(failures, 50);
+  }
+  clock_.Advance(-throttle.DelayAfter(failures));  // back to the moment of the last failure
+  EXPECT_EQ(failures, 16);
+
+  ASSERT_OK_AND_ASSIGN(ThrottleView view, passwords_->Inspect("ada@example.com"));
+  EXPECT_TRUE(view.locked_out);
+  EXPECT_EQ(view.consecutive_failures, 16);
+  ASSERT_TRUE(view.next_attempt.has_value());
+  EXPECT_EQ(*view.next_attempt, clock_.Now() + absl::Minutes(15));
+  ASSERT_OK_AND_ASSIGN(AccountView seen, accounts_->Get(ada.id, As(admin_)));
+  ASSERT_TRUE(seen.throttle.has_value());
+  EXPECT_TRUE(seen.throttle->locked_out);
+  bool audited = false;
+  for (const AuditEvent& e : Audit(ada.id)) audited |= e.type == "LOCKED_OUT";
+  EXPECT_TRUE(audited);
+
+  EXPECT_EQ(
+      common::ReasonOf(sessions_->Login("ada@example.com", kGoodPassword, Anonymous()).status()),
+      "LOGIN_THROTTLED");
+  clock_.Advance(absl::Minutes(15));
+  EXPECT_OK(sessions_->Login("ada@example.com", kGoodPassword, Anonymous()));
+}
+
+TEST_F(SessionsTest, NoMoreThanOneHundredFailuresPerEmailPerHour) {
+  ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
+  // Successes in between never reset the hourly count: 19 x (5 failures + 1 success), then
+  // 5 more failures make 100.
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_EQ(common::ReasonOf(
+                    sessions_->Login("ada@example.com", "bad-password-xyz", Anonymous()).status()),
+                "INVALID_CREDENTIALS")
+          << round << "/" << i;
+      clock_.Advance(absl::Seconds(1));
+    }
+    if (round == 19) break;
+    ASSERT_OK(sessions_->Login("ada@example.com", kGoodPassword, Anonymous()));
+    clock_.Advance(absl::Seconds(1));
+  }
+  ASSERT_OK_AND_ASSIGN(ThrottleView view, passwords_->Inspect("ada@example.com"));
+  EXPECT_EQ(view.failures_last_hour, 100);
+  EXPECT_EQ(view.consecutive_failures, 5);
+  EXPECT_TRUE(view.locked_out);
+  absl::Status refused = sessions_->Login("ada@example.com", kGoodPassword, Anonymous()).status();
+  EXPECT_EQ(common::ReasonOf(refused), "LOGIN_THROTTLED") << refused;
+
+  // An hour after the first failure one more attempt fits.
+  clock_.Advance(absl::Hours(1) - absl::Seconds(119));
+  EXPECT_OK(sessions_->Login("ada@example.com", kGoodPassword, Anonymous()));
+}
+
+TEST_F(SessionsTest, RefreshRotatesAndTheOldTokenStopsWorking) {
+  ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
+  ASSERT_OK_AND_ASSIGN(LoginResult login,
+                       sessions_->Login("ada@example.com", kGoodPassword, Anonymous()));
+  clock_.Advance(absl::Minutes(5));
+  ASSERT_OK_AND_ASSIGN(SessionTokens next,
+                       sessions_->Refresh(login.tokens.refresh_token, Anonymous()));
+  EXPECT_NE(next.refresh_token, login.tokens.refresh_token);
+  EXPECT_EQ(next.session_id, login.tokens.session_id);
+  EXPECT_EQ(next.refresh_expires_at, login.tokens.refresh_expires_at);  // not extended
+  EXPECT_EQ(next.access.expires_at, clock_.Now() + absl::Minutes(15));
+  EXPECT_OK(verifier_->Verify(next.access.token));
+
+  ASSERT_OK_AND_ASSIGN(SessionTokens third, sessions_->Refresh(next.refresh_token, Anonymous()));
+  EXPECT_NE(third.refresh_token, next.refresh_token);
+
+  EXPECT_EQ(sessions_->Refresh("", Anonymous()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(sessions_->Refresh("not-a-refresh-token", Anonymous()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::Status unknown = sessions_->Refresh("rt1_unknownunknownunknown", Anonymous()).status();
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(common::ReasonOf(unknown), "INVALID_REFRESH_TOKEN");
+
+  // Past the session's end (30 days from the login) nothing refreshes.
+  clock_.Advance(absl::Hours(24 * 30));
+  absl::Status expired = sessions_->Refresh(third.refresh_token, Anonymous()).status();
+  EXPECT_EQ(expired.code(), absl::StatusCode::kUnauthenticated) << expired;
+}
+
+TEST_F(SessionsTest, ReusingAUsedRefreshTokenRevokesTheWholeFamily) {
+  ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
+  ASSERT_OK_AND_ASSIGN(LoginResult login,
+                       sessions_->Login("ada@example.com", kGoodPassword, Anonymous()));
+  ASSERT_OK_AND_ASSIGN(LoginResult other_device,
+                       sessions_->Login("ada@example.com", kGoodPassword, Anonymous()));
+  ASSERT_OK_AND_ASSIGN(SessionTokens legit,
+                       sessions_->Refresh(login.tokens.refresh_token, Anonymous()));
+
+  absl::Status reused = sessions_->Refresh(login.tokens.refresh_token, Anonymous()).status();
+  EXPECT_EQ(reused.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(common::ReasonOf(reused), "REFRESH_TOKEN_REUSED");
+  // The rotated token dies with its family, and so do the session's access tokens...
+  absl::Status after = sessions_->Refresh(legit.refresh_token, Anonymous()).status();
+  EXPECT_EQ(after.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(common::ReasonOf(after), "SESSION_REVOKED");
+  ASSERT_OK_AND_ASSIGN(Introspection seen, sessions_->Introspect(legit.access.token, As(admin_)));
+  EXPECT_FALSE(seen.active);
+  EXPECT_EQ(seen.inactive_reason, InactiveReason::kSessionRevoked);
+  EXPECT_EQ(common::ReasonOf(sessions_->CheckCallerActive(*As(login).caller)), "SESSION_REVOKED");
+  // ...but not the account's other sessions.
+  EXPECT_OK(sessions_->Refresh(other_device.tokens.refresh_token, Anonymous()));
+  bool audited = false;
+  for (const AuditEvent& e : Audit(login.account.id)) audited |= e.type == "REFRESH_TOKEN_REUSED";
+  EXPECT_TRUE(audited);
+}
+
+TEST_F(SessionsTest, TwoConcurrentRefreshesWithOneTokenExactlyOneSucceeds) {
+  ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
+  for (int round = 0; round < 5; ++round) {
+    ASSERT_OK_AND_ASSIGN(LoginResult login,
+                         sessions_->Login("ada@example.com", kGoodPassword, Anonymous()));
+    std::atomic<int> succeeded{0};
+    std::atomic<int> unauthenticated{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 2; ++i) {
+      threads.emplace_back([&] {
+        absl::StatusOr<SessionTokens> r =
+            sessions_->Refresh(login.tokens.refresh_token, Anonymous());
+        if (r.ok()) ++succeeded;
+        if (r.status().code() == absl::StatusCode::kUnauthenticated) ++unauthenticated;
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    EXPECT_EQ(succeeded.load(), 1) << "round " << round;
+    EXPECT_EQ(unauthenticated.load(), 1) << "round " << round;
+  }
+}
+
+TEST_F(SessionsTest, LogoutEndsOneSessionLogoutAllEndsEvery) {
+  ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
+  ASSERT_OK(SignUp("bob@example.com", Role::kBuyer));
+  ASSERT_OK_AND_ASSIGN(LoginResult a1, sessions_->Login("ada@example.com", kGoodPassword, {}));
+  ASSERT_OK_AND_ASSIGN(LoginResult a2, sessions_->Login("ada@example.com", kGoodPassword, {}));
+  ASSERT_OK_AND_ASSIGN(LoginResult a3, sessions_->Login("ada@example.com", kGoodPassword, {}));
+  ASSERT_OK_AND_ASSIGN(LoginResult b1, sessions_->Login("bob@example.com", kGoodPassword, {}));
+
+  EXPECT_EQ(sessions_->Logout(Anonymous()).code(), absl::StatusCode::kUnauthenticated);
+  ASSERT_OK(sessions_->Logout(As(a1)));
+  ASSERT_OK(sessions_->Logout(As(a1)));  // twice is fine
+  EXPECT_EQ(common::ReasonOf(sessions_->CheckCallerActive(*As(a1).caller)), "SESSION_REVOKED");
+  EXPECT_EQ(sessions_->Refresh(a1.tokens.refresh_token, {}).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  ASSERT_OK_AND_ASSIGN(Introspection i1, sessions_->Introspect(a1.tokens.access.token, As(admin_)));
+  EXPECT_EQ(i1.inactive_reason, InactiveReason::kSessionRevoked);
+  EXPECT_OK(sessions_->CheckCallerActive(*As(a2).caller));
+
+  ASSERT_OK_AND_ASSIGN(int ended, sessions_->LogoutAll(As(a2)));
+  EXPECT_EQ(ended, 2);  // a2 and a3
+  EXPECT_FALSE(sessions_->CheckCallerActive(*As(a2).caller).ok());
+  EXPECT_FALSE(sessions_->CheckCallerActive(*As(a3).caller).ok());
+  EXPECT_EQ(sessions_->Refresh(a3.tokens.refresh_token, {}).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // Bob is untouched.
+  EXPECT_OK(sessions_->CheckCallerActive(*As(b1).caller));
+  EXPECT_OK(sessions_->Refresh(b1.tokens.refresh_token, {}));
+}
+
+TEST_F(SessionsTest, SuspendedAccountsCannotLogInRefreshOrPassIntrospection) {
+  ASSERT_OK_AND_ASSIGN(Account seller, SignUp("seller@example.com", Role::kSeller));
+  ASSERT_OK_AND_ASSIGN(LoginResult login,
+                       sessions_->Login("seller@example.com", kGoodPassword, Anonymous()));
+  ASSERT_OK_AND_ASSIGN(Introspection before,
+                       sessions_->Introspect(login.tokens.access.token, As(admin_)));
+  EXPECT_TRUE(before.active);
+  EXPECT_EQ(before.subject, seller.id);
+  EXPECT_EQ(before.session_id, login.tokens.session_id);
+
+  ASSERT_OK(accounts_->Suspend(seller.id, "FRAUD", "fraud ring", As(admin_)));
+
+  absl::Status refused = sessions_->Login("seller@example.com", kGoodPassword, {}).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(common::ReasonOf(refused), "ACCOUNT_SUSPENDED");
+  // A wrong password says nothing about the suspension.
+  EXPECT_EQ(
+      common::ReasonOf(sessions_->Login("seller@example.com", "wrong-password-1", {}).status()),
+      "INVALID_CREDENTIALS");
+  EXPECT_EQ(sessions_->Refresh(login.tokens.refresh_token, {}).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  ASSERT_OK_AND_ASSIGN(Introspection after,
+                       sessions_->Introspect(login.tokens.access.token, As(admin_)));
+  EXPECT_FALSE(after.active);
+  EXPECT_EQ(after.inactive_reason, InactiveReason::kSuspended);
+  EXPECT_EQ(common::ReasonOf(sessions_->CheckCallerActive(*As(login).caller)), "ACCOUNT_SUSPENDED");
+
+  ASSERT_OK(accounts_->Reinstate(seller.id, "APPEAL", "appeal accepted", As(admin_)));
+  EXPECT_OK(sessions_->Login("seller@example.com", kGoodPassword, {}));
+}
+
+TEST_F(SessionsTest, IntrospectionTellsInvalidAndExpiredTokensApart) {
+  ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
+  ASSERT_OK_AND_ASSIGN(LoginResult login, sessions_->Login("ada@example.com", kGoodPassword, {}));
+  EXPECT_EQ(sessions_->Introspect(login.tokens.access.token, Anonymous()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(sessions_->Introspect(login.tokens.access.token, As(login)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  ASSERT_OK_AND_ASSIGN(Introspection garbage, sessions_->Introspect("a.b.c", As(admin_)));
+  EXPECT_FALSE(garbage.active);
+  EXPECT_EQ(garbage.inactive_reason, InactiveReason::kInvalid);
+  std::string tampered = login.tokens.access.token;
+  char& c = tampered[tampered.size() - 10];  // inside the signature
+  c = c == 'A' ? 'B' : 'A';
+  ASSERT_OK_AND_ASSIGN(Introspection bad_signature, sessions_->Introspect(tampered, As(admin_)));
+  EXPECT_FALSE(bad_signature.active);
+  clock_.Advance(absl::Minutes(17));  // past expiry and the 60 s of allowed clock skew
+  ASSERT_OK_AND_ASSIGN(Introspection expired,
+                       sessions_->Introspect(login.tokens.access.token, As(admin_)));
+  EXPECT_FALSE(expired.active);
+  EXPECT_EQ(expired.inactive_reason, InactiveReason::kExpired);
+}
+
+TEST_F(SessionsTest, KeyRotationKeepsOldTokensValidUntilTheyExpire) {
+  ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
+  ASSERT_OK_AND_ASSIGN(LoginResult before, sessions_->Login("ada@example.com", kGoodPassword, {}));
+  const std::string old_kid = KidOf(before.tokens.access.token);
+
+  ASSERT_OK_AND_ASSIGN(Account buyer_account, SignUp("b2@example.com", Role::kBuyer));
+  EXPECT_EQ(keys_->Rotate(As(buyer_account), "").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(keys_->Rotate(Anonymous(), "").status().code(), absl::StatusCode::kUnauthenticated);
+  ASSERT_OK_AND_ASSIGN(KeyRing::Rotation rotation, keys_->Rotate(As(admin_), "rotate-1"));
+  EXPECT_EQ(rotation.previous.kid, old_kid);
+  EXPECT_NE(rotation.active.kid, old_kid);
+  EXPECT_EQ(rotation.previous.state, SigningKeyState::kRetired);
+  EXPECT_TRUE(rotation.active.encrypted_private_key.empty());
+  // A repeat of the request is the same rotation.
+  ASSERT_OK_AND_ASSIGN(KeyRing::Rotation repeat, keys_->Rotate(As(admin_), "rotate-1"));
+  EXPECT_EQ(repeat.active.kid, rotation.active.kid);
+
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_OK_AND_ASSIGN(LoginResult after, sessions_->Login("ada@example.com", kGoodPassword, {}));
+  EXPECT_EQ(KidOf(after.tokens.access.token), rotation.active.kid);
+
+  // A verifier that never saw the old key (another service) accepts both.
+  common::auth::VerifierOptions options;
+  options.issuer = "marketplace-identity";
+  options.audience = "catalog";
+  common::auth::TokenVerifier fresh(keys_.get(), options, &clock_);
+  EXPECT_OK(fresh.Verify(before.tokens.access.token));
+  EXPECT_OK(fresh.Verify(after.tokens.access.token));
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredSigningKey> published, keys_->Published());
+  std::vector<std::string> kids;
+  for (const auto& k : published) kids.push_back(k.kid);
+  EXPECT_EQ(kids, (std::vector<std::string>{rotation.active.kid, rotation.next.kid, old_kid}));
+
+  // The old token expires as usual; then its key leaves the published set.
+  clock_.Advance(absl::Minutes(16));  // past expiry plus the verifier's 60 s of clock skew
+  common::auth::TokenVerifier later(keys_.get(), options, &clock_);
+  EXPECT_EQ(later.Verify(before.tokens.access.token).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  ASSERT_OK_AND_ASSIGN(published, keys_->Published());
+  for (const auto& k : published) EXPECT_NE(k.kid, old_kid);
+  EXPECT_EQ(published.size(), 2u);
+}
+
+TEST_F(SessionsTest, ServiceTokensForClientCredentialsWithTheAccountsScopes) {
+  ASSERT_OK_AND_ASSIGN(
+      CreatedServiceAccount kpi,
+      accounts_->CreateServiceAccount(
+          "sellerkpi", {"identity.enforcement", "identity.accounts.read"}, "", As(admin_)));
+  ASSERT_OK_AND_ASSIGN(ServiceToken token,
+                       sessions_->IssueServiceToken(kpi.account.id, kpi.client_secret, {}, {}));
+  EXPECT_EQ(token.scopes,
+            (std::vector<std::string>{"identity.accounts.read", "identity.enforcement"}));
+  ASSERT_OK_AND_ASSIGN(common::auth::Caller caller, verifier_->Verify(token.access.token));
+  EXPECT_EQ(caller.subject, kpi.account.id);
+  EXPECT_EQ(caller.roles, std::vector<std::string>{"SERVICE"});
+  EXPECT_TRUE(caller.HasScope("identity.enforcement"));
+  EXPECT_EQ(SessionIdOfTokenId(caller.token_id), "");
+
+  ASSERT_OK_AND_ASSIGN(ServiceToken narrow,
+                       sessions_->IssueServiceToken(kpi.account.id, kpi.client_secret,
+                                                    {"identity.enforcement"}, {}));
+  EXPECT_EQ(narrow.scopes, std::vector<std::string>{"identity.enforcement"});
+  absl::Status ungranted =
+      sessions_->IssueServiceToken(kpi.account.id, kpi.client_secret, {"identity.admin"}, {})
+          .status();
+  EXPECT_EQ(ungranted.code(), absl::StatusCode::kInvalidArgument);
+
+  absl::Status wrong =
+      sessions_->IssueServiceToken(kpi.account.id, kpi.client_secret + "x", {}, {}).status();
+  EXPECT_EQ(wrong.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(common::ReasonOf(wrong), "INVALID_CLIENT");
+  absl::Status unknown =
+      sessions_->IssueServiceToken(std::string(32, 'a'), kpi.client_secret, {}, {}).status();
+  EXPECT_EQ(unknown.message(), wrong.message());
+  // A human account is no client, whatever its password.
+  ASSERT_OK_AND_ASSIGN(Account human, SignUp("human@example.com", Role::kBuyer));
+  EXPECT_EQ(
+      common::ReasonOf(sessions_->IssueServiceToken(human.id, kGoodPassword, {}, {}).status()),
+      "INVALID_CLIENT");
+  EXPECT_EQ(sessions_->IssueServiceToken("", "", {}, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  ASSERT_OK(accounts_->Suspend(kpi.account.id, "ROTATED", "decommissioned", As(admin_)));
+  EXPECT_EQ(sessions_->IssueServiceToken(kpi.account.id, kpi.client_secret, {}, {}).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  ASSERT_OK_AND_ASSIGN(Introspection seen, sessions_->Introspect(token.access.token, As(admin_)));
+  EXPECT_EQ(seen.inactive_reason, InactiveReason::kSuspended);
+}
+
+}  // namespace
+}  // namespace marketplace::identity
