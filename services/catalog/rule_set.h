@@ -1,0 +1,145 @@
+#ifndef MARKETPLACE_SERVICES_CATALOG_RULE_SET_H_
+#define MARKETPLACE_SERVICES_CATALOG_RULE_SET_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/money.h"
+#include "services/catalog/text.h"
+
+namespace marketplace::catalog {
+
+// What one rule says about a listing, and what the listing's outcome is: PASS goes live,
+// REVIEW goes to a human moderator, REJECT is refused with its reasons.
+enum class Verdict { kPass = 0, kReview = 1, kReject = 2 };
+absl::string_view VerdictName(Verdict verdict);  // "PASS", "REVIEW", "REJECT"
+
+// A price bound in one currency.
+struct PriceRange {
+  std::string currency_code;
+  int64_t min_minor = 0;
+  int64_t max_minor = 0;
+};
+
+// A node of the category tree as configured (restrictions apply to the node and everything
+// under it).
+struct Category {
+  std::string id;         // "toys-children-plush": [a-z0-9-], 1-64
+  std::string parent_id;  // empty for a root
+  std::string name;       // shown to users
+  bool age_restricted = false;
+  // Term groups (see RuleSet::term_groups) that must not appear in listings here: adult terms
+  // under children's toys.
+  std::vector<std::string> excluded_term_groups;
+  // Attribute keys a listing here must give (on top of those of the ancestors).
+  std::vector<std::string> required_attributes;
+  // Listings of any brand marked requires_authorization need the seller's authorisation here.
+  bool brands_need_authorization = false;
+  // The usual price range; the nearest one up the tree applies.
+  std::optional<PriceRange> typical_price;
+};
+
+// A category with everything it inherits, ready for the rules.
+struct ResolvedCategory {
+  const Category* category = nullptr;
+  std::vector<std::string> path;  // ids from the root to this one
+  bool age_restricted = false;
+  std::vector<std::string> excluded_term_groups;
+  std::vector<std::string> required_attributes;
+  bool brands_need_authorization = false;
+  std::optional<PriceRange> typical_price;
+};
+
+struct Brand {
+  std::string name;                    // "Hermès"
+  std::vector<std::string> aliases;    // other spellings found in titles
+  bool requires_authorization = false;
+  // Whether naming the brand in a title counts as claiming it (false for brands that are also
+  // common words, like "Apple": then only the listing's brand field counts).
+  bool match_title = true;
+  // What a genuine new item usually costs at the least: far below it is a counterfeit signal.
+  std::optional<common::Money> reference_price;
+};
+
+// A list of terms with the verdict and reason code a match gives.
+struct TermList {
+  std::string reason_code;  // PROHIBITED_PRODUCT, COUNTERFEIT_ADMITTED, ...
+  Verdict verdict = Verdict::kReject;
+  std::string explanation;  // shown to the seller, e.g. "This product may not be sold here"
+  std::map<std::string, std::vector<std::string>> terms_by_language;  // "en" -> terms
+};
+
+struct Thresholds {
+  // REVIEW (PRICE_ANOMALY) below typical min × this, or above typical max × price_high_ratio.
+  double price_low_ratio = 0.3;
+  double price_high_ratio = 20.0;
+  // REVIEW (COUNTERFEIT_SUSPECTED) below the brand's reference price × this.
+  double counterfeit_price_ratio = 0.3;
+  // REVIEW (DUPLICATE_LISTING) at or above this word-shingle similarity with another live
+  // listing of the same seller.
+  double duplicate_similarity = 0.8;
+  int min_title_chars = 10;
+  int min_description_words = 8;
+  int min_images = 1;
+  // Sellers with fewer listings than this ever decided go to human review.
+  int new_seller_listings = 3;
+};
+
+// Everything the moderation rules need, loaded from the two versioned data files and never
+// changed afterwards (a reload makes a new RuleSet). Thread-safe to share.
+class RuleSet {
+ public:
+  // Parses and validates the category file and the rules file (JSON; formats in the catalog
+  // README). INVALID_ARGUMENT naming the file, the JSON path and the rule broken, e.g.
+  // "moderation_rules.json: brands[2].reference_price.amount_minor: must be > 0".
+  [[nodiscard]] static absl::StatusOr<std::shared_ptr<const RuleSet>> Parse(
+      absl::string_view categories_json, absl::string_view rules_json);
+
+  // "<categories version>+<rules version>", recorded with every decision.
+  const std::string& version() const { return version_; }
+
+  // nullptr when unknown.
+  const ResolvedCategory* FindCategory(absl::string_view id) const;
+  // Every category in file order.
+  const std::vector<Category>& categories() const { return categories_; }
+  // `id` and every category below it.
+  std::vector<std::string> Subtree(absl::string_view id) const;
+
+  const std::vector<TermList>& term_lists() const { return term_lists_; }
+  const PhraseIndex& term_list_index() const { return term_list_index_; }  // tag: list index
+  const PhraseIndex& term_group_index() const { return term_group_index_; }  // tag: group
+  // Names and aliases of every brand; tag: brand index.
+  const PhraseIndex& brand_index() const { return brand_index_; }
+  // Only brands with match_title; tag: brand index.
+  const PhraseIndex& brand_title_index() const { return brand_title_index_; }
+  const std::vector<Brand>& brands() const { return brands_; }
+  const PhraseIndex& contact_term_index() const { return contact_term_index_; }
+  const Thresholds& thresholds() const { return thresholds_; }
+
+ private:
+  RuleSet() = default;
+
+  std::string version_;
+  std::vector<Category> categories_;
+  absl::flat_hash_map<std::string, ResolvedCategory> resolved_;
+  absl::flat_hash_map<std::string, std::vector<std::string>> children_;
+  std::vector<TermList> term_lists_;
+  PhraseIndex term_list_index_;
+  PhraseIndex term_group_index_;
+  std::vector<Brand> brands_;
+  PhraseIndex brand_index_;
+  PhraseIndex brand_title_index_;
+  PhraseIndex contact_term_index_;
+  Thresholds thresholds_;
+};
+
+}  // namespace marketplace::catalog
+
+#endif  // MARKETPLACE_SERVICES_CATALOG_RULE_SET_H_
