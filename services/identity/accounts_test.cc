@@ -1,8 +1,10 @@
 #include "services/identity/accounts.h"
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -169,6 +171,38 @@ TEST_F(AccountsTest, DuplicateEmailIsAlreadyExistsWhateverTheCaseOrSpacing) {
   absl::StatusOr<Account> dup = SignUp(" ADA@EXAMPLE.com ", Role::kSeller);
   EXPECT_EQ(dup.status().code(), absl::StatusCode::kAlreadyExists) << dup.status();
   EXPECT_EQ(common::ReasonOf(dup.status()), "EMAIL_TAKEN");
+}
+
+TEST_F(AccountsTest, ConcurrentSignUpsWithOneEmailCreateOneAccount) {
+  constexpr int kThreads = 6;
+  std::atomic<int> created{0};
+  std::atomic<int> taken{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      absl::StatusOr<Account> r =
+          SignUp(i % 2 == 0 ? "race@example.com" : "RACE@Example.com", Role::kBuyer);
+      if (r.ok()) ++created;
+      if (common::ReasonOf(r.status()) == "EMAIL_TAKEN") ++taken;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(taken.load(), kThreads - 1);
+
+  // Replicas starting together make one bootstrap admin.
+  std::vector<std::thread> replicas;
+  std::atomic<int> failed{0};
+  for (int i = 0; i < 3; ++i) {
+    replicas.emplace_back([&] {
+      if (!accounts_->EnsureBootstrapAdmin("ops@example.com", kGoodPassword).ok()) ++failed;
+    });
+  }
+  for (std::thread& t : replicas) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  ASSERT_OK_AND_ASSIGN(AccountPage admins,
+                       accounts_->List({Role::kAdmin, std::nullopt}, 0, "", As(admin_)));
+  EXPECT_EQ(admins.accounts.size(), 2u);  // root@ and ops@
 }
 
 TEST_F(AccountsTest, PasswordPolicyRefusesWeakPasswordsNamingTheRule) {
