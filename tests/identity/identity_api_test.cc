@@ -3,6 +3,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -436,6 +437,610 @@ TEST_F(IdentityApiTest, OneAccountCannotReadAnothersData) {
   // The owner reads it.
   ASSERT_TRUE(Call(&Stub::GetSellerProfile, pr, &profile, seller.token).ok());
   EXPECT_EQ(profile.application().legal_name(), "Example Trading GmbH");
+}
+
+// --- every method and its documented errors --------------------------------------------------
+
+TEST_F(IdentityApiTest, SignUpNormalisesEmailAndEnforcesItsRules) {
+  const std::string local = UniqueEmail("Case.Kept");
+  const std::string email = local.substr(0, local.find('@')) + "@EXAMPLE.com";
+  v1::SignUpRequest r;
+  r.set_email("  " + email + " ");
+  r.set_password(kGoodPassword);
+  r.set_display_name("Casey");
+  r.set_role(v1::BUYER);
+  r.set_request_id("signup-" + std::to_string(absl::ToUnixMicros(absl::Now())));
+  v1::Account account;
+  grpc::Status s = Call(&Stub::SignUp, r, &account);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(account.email(), local.substr(0, local.find('@')) + "@example.com");
+  EXPECT_EQ(account.role(), v1::BUYER);
+  EXPECT_EQ(account.status(), v1::ACTIVE);
+  EXPECT_EQ(account.name(), "accounts/" + account.account_id());
+
+  // The same request again (a lost reply): the same account.
+  v1::Account again;
+  ASSERT_TRUE(Call(&Stub::SignUp, r, &again).ok());
+  EXPECT_EQ(again.account_id(), account.account_id());
+  // The same request id for another request.
+  v1::SignUpRequest other = r;
+  other.set_email(UniqueEmail("reuse"));
+  s = Call(&Stub::SignUp, other, &again);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(s), "REQUEST_ID_REUSED");
+
+  // Duplicate email, whatever the case of its domain.
+  v1::SignUpRequest dup = r;
+  dup.clear_request_id();
+  dup.set_email(local);
+  s = Call(&Stub::SignUp, dup, &again);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(ReasonOf(s), "EMAIL_TAKEN");
+
+  struct Bad {
+    std::string email, password, display_name;
+    v1::Role role;
+    std::string field;
+  };
+  const std::string fresh = UniqueEmail("bad");
+  const std::vector<Bad> bad = {
+      {"not-an-email", kGoodPassword, "X", v1::BUYER, "email"},
+      {fresh, "short", "X", v1::BUYER, "password"},
+      {fresh, std::string(129, 'x'), "X", v1::BUYER, "password"},
+      {fresh, fresh, "X", v1::BUYER, "password"},
+      {fresh, "password1234", "X", v1::BUYER, "password"},
+      {fresh, kGoodPassword, "", v1::BUYER, "display_name"},
+      {fresh, kGoodPassword, std::string(101, 'n'), v1::BUYER, "display_name"},
+      {fresh, kGoodPassword, "X", v1::ADMIN, "role"},
+      {fresh, kGoodPassword, "X", v1::ROLE_UNSPECIFIED, "role"},
+  };
+  for (const Bad& b : bad) {
+    v1::SignUpRequest req;
+    req.set_email(b.email);
+    req.set_password(b.password);
+    req.set_display_name(b.display_name);
+    req.set_role(b.role);
+    s = Call(&Stub::SignUp, req, &again);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << b.field;
+    EXPECT_THAT(BadFieldsOf(s), Contains(b.field)) << s.error_message();
+  }
+  // Nothing was created by the refused requests.
+  auto login = Login(stub(), fresh, kGoodPassword);
+  EXPECT_EQ(login.status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(IdentityApiTest, LoginFailsAlikeForUnknownEmailAndWrongPasswordAndIsThrottled) {
+  Caller buyer = Human(v1::BUYER);
+  v1::LoginRequest wrong;
+  wrong.set_email(buyer.email);
+  wrong.set_password("not the password at all");
+  v1::LoginRequest unknown;
+  unknown.set_email(UniqueEmail("nobody"));
+  unknown.set_password("not the password at all");
+  v1::LoginResponse out;
+  grpc::Status w = Call(&Stub::Login, wrong, &out);
+  grpc::Status u = Call(&Stub::Login, unknown, &out);
+  EXPECT_EQ(w.error_code(), UN);
+  EXPECT_EQ(u.error_code(), UN);
+  EXPECT_EQ(ReasonOf(w), "INVALID_CREDENTIALS");
+  EXPECT_EQ(ReasonOf(u), "INVALID_CREDENTIALS");
+  EXPECT_EQ(w.error_message(), u.error_message());
+
+  v1::LoginRequest empty;
+  EXPECT_EQ(Call(&Stub::Login, empty, &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Keep failing: throttled within a few attempts, for both, and then even the right password
+  // waits.
+  for (v1::LoginRequest* req : {&wrong, &unknown}) {
+    grpc::Status last;
+    int attempts = 1;
+    for (; attempts < 10; ++attempts) {
+      last = Call(&Stub::Login, *req, &out);
+      if (last.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) break;
+      EXPECT_EQ(ReasonOf(last), "INVALID_CREDENTIALS");
+    }
+    EXPECT_EQ(last.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << req->email();
+    EXPECT_EQ(ReasonOf(last), "LOGIN_THROTTLED");
+    EXPECT_LE(attempts, 7);
+  }
+  v1::LoginRequest right = wrong;
+  right.set_password(kGoodPassword);
+  grpc::Status throttled = Call(&Stub::Login, right, &out);
+  EXPECT_EQ(throttled.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  // Admins see the throttle state; the account holder does not.
+  v1::GetAccountRequest get;
+  get.set_name("accounts/" + buyer.account_id);
+  v1::Account seen;
+  ASSERT_TRUE(Call(&Stub::GetAccount, get, &seen, AdminToken()).ok());
+  ASSERT_TRUE(seen.has_login_throttle());
+  EXPECT_GE(seen.login_throttle().consecutive_failures(), 6);
+  EXPECT_TRUE(seen.login_throttle().has_next_attempt_time());
+  ASSERT_TRUE(Call(&Stub::GetAccount, get, &seen, buyer.token).ok());
+  EXPECT_FALSE(seen.has_login_throttle());
+}
+
+TEST_F(IdentityApiTest, RefreshRotatesDetectsReuseAndLetsOneOfTwoConcurrentRefreshesWin) {
+  Caller buyer = Human(v1::BUYER);
+  auto login = Login(stub(), buyer.email, kGoodPassword);
+  ASSERT_TRUE(login.ok());
+  const std::string first = login->tokens().refresh_token();
+  EXPECT_EQ(login->tokens().token_type(), "Bearer");
+
+  v1::RefreshSessionRequest r;
+  r.set_refresh_token(first);
+  v1::RefreshSessionResponse rotated;
+  ASSERT_TRUE(Call(&Stub::RefreshSession, r, &rotated).ok());
+  EXPECT_NE(rotated.tokens().refresh_token(), first);
+  EXPECT_EQ(rotated.tokens().session_id(), login->tokens().session_id());
+  EXPECT_FALSE(rotated.tokens().access_token().empty());
+
+  // The used token again: theft. The whole session ends, including the newest token.
+  v1::RefreshSessionResponse out;
+  grpc::Status reuse = Call(&Stub::RefreshSession, r, &out);
+  EXPECT_EQ(reuse.error_code(), UN);
+  EXPECT_EQ(ReasonOf(reuse), "REFRESH_TOKEN_REUSED");
+  v1::RefreshSessionRequest newest;
+  newest.set_refresh_token(rotated.tokens().refresh_token());
+  grpc::Status after = Call(&Stub::RefreshSession, newest, &out);
+  EXPECT_EQ(after.error_code(), UN);
+  EXPECT_EQ(ReasonOf(after), "SESSION_REVOKED");
+  // Its access tokens are refused by identity too.
+  v1::GetAccountRequest me;
+  me.set_name("accounts/me");
+  v1::Account account;
+  EXPECT_EQ(Call(&Stub::GetAccount, me, &account, rotated.tokens().access_token()).error_code(),
+            UN);
+
+  v1::RefreshSessionRequest junk;
+  junk.set_refresh_token("not-a-token");
+  EXPECT_EQ(Call(&Stub::RefreshSession, junk, &out).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  junk.set_refresh_token("rt1_unknownunknownunknownunknown");
+  grpc::Status unknown = Call(&Stub::RefreshSession, junk, &out);
+  EXPECT_EQ(unknown.error_code(), UN);
+  EXPECT_EQ(ReasonOf(unknown), "INVALID_REFRESH_TOKEN");
+
+  // Two concurrent refreshes of one token: exactly one wins.
+  for (int round = 0; round < 3; ++round) {
+    auto fresh = Login(stub(), buyer.email, kGoodPassword);
+    ASSERT_TRUE(fresh.ok());
+    std::atomic<int> ok{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 2; ++i) {
+      threads.emplace_back([&] {
+        v1::RefreshSessionRequest req;
+        req.set_refresh_token(fresh->tokens().refresh_token());
+        v1::RefreshSessionResponse resp;
+        if (CallIdentity(stub(), &Stub::RefreshSession, req, &resp).ok()) ++ok;
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(ok.load(), 1) << "round " << round;
+  }
+}
+
+TEST_F(IdentityApiTest, LogoutEndsTheSessionAndLogoutAllEveryOne) {
+  Caller buyer = Human(v1::BUYER);  // session 1
+  auto second = Login(stub(), buyer.email, kGoodPassword);
+  auto third = Login(stub(), buyer.email, kGoodPassword);
+  ASSERT_TRUE(second.ok() && third.ok());
+
+  v1::LogoutResponse lo;
+  ASSERT_TRUE(Call(&Stub::Logout, v1::LogoutRequest(), &lo, second->tokens().access_token()).ok());
+  // Idempotent.
+  EXPECT_TRUE(Call(&Stub::Logout, v1::LogoutRequest(), &lo, second->tokens().access_token()).ok());
+  v1::RefreshSessionRequest r;
+  r.set_refresh_token(second->tokens().refresh_token());
+  v1::RefreshSessionResponse out;
+  EXPECT_EQ(Call(&Stub::RefreshSession, r, &out).error_code(), UN);
+  v1::GetAccountRequest me;
+  me.set_name("accounts/me");
+  v1::Account account;
+  grpc::Status refused = Call(&Stub::GetAccount, me, &account, second->tokens().access_token());
+  EXPECT_EQ(refused.error_code(), UN);
+  EXPECT_EQ(ReasonOf(refused), "SESSION_REVOKED");
+  // The other sessions are untouched.
+  EXPECT_TRUE(Call(&Stub::GetAccount, me, &account, third->tokens().access_token()).ok());
+
+  v1::LogoutAllResponse all;
+  ASSERT_TRUE(Call(&Stub::LogoutAll, v1::LogoutAllRequest(), &all, buyer.token).ok());
+  EXPECT_EQ(all.revoked_sessions(), 2);
+  EXPECT_EQ(Call(&Stub::GetAccount, me, &account, third->tokens().access_token()).error_code(), UN);
+  EXPECT_EQ(Call(&Stub::GetAccount, me, &account, buyer.token).error_code(), UN);
+}
+
+TEST_F(IdentityApiTest, GetListAndUpdateAccounts) {
+  const std::string admin = AdminToken();
+  Caller buyer = Human(v1::BUYER);
+  v1::GetAccountRequest get;
+  v1::Account account;
+  get.set_name("accounts/0123456789abcdef0123456789abcdef");
+  grpc::Status s = Call(&Stub::GetAccount, get, &account, admin);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ReasonOf(s), "ACCOUNT_NOT_FOUND");
+  for (const char* bad : {"", "users/abc", "accounts/", "accounts/a b", "accounts/x/y"}) {
+    get.set_name(bad);
+    s = Call(&Stub::GetAccount, get, &account, admin);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+    EXPECT_THAT(BadFieldsOf(s), ElementsAre("name")) << bad;
+  }
+  get.set_name("accounts/me");
+  ASSERT_TRUE(Call(&Stub::GetAccount, get, &account, buyer.token).ok());
+  EXPECT_EQ(account.account_id(), buyer.account_id);
+  EXPECT_EQ(account.email(), buyer.email);
+
+  // UpdateProfile.
+  v1::UpdateProfileRequest up;
+  up.mutable_account()->set_name("accounts/me");
+  up.mutable_account()->set_display_name("Renamed Buyer");
+  s = Call(&Stub::UpdateProfile, up, &account, buyer.token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), ElementsAre("update_mask"));
+  up.mutable_update_mask()->add_paths("email");
+  s = Call(&Stub::UpdateProfile, up, &account, buyer.token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), ElementsAre("update_mask.paths[0]"));
+  up.mutable_update_mask()->set_paths(0, "display_name");
+  up.mutable_account()->set_display_name("");
+  s = Call(&Stub::UpdateProfile, up, &account, buyer.token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), ElementsAre("account.display_name"));
+  up.mutable_account()->set_display_name("Renamed Buyer");
+  ASSERT_TRUE(Call(&Stub::UpdateProfile, up, &account, buyer.token).ok());
+  EXPECT_EQ(account.display_name(), "Renamed Buyer");
+  get.set_name("accounts/" + buyer.account_id);
+  ASSERT_TRUE(Call(&Stub::GetAccount, get, &account, admin).ok());
+  EXPECT_EQ(account.display_name(), "Renamed Buyer");
+
+  // ListAccounts: filtered, paginated, oldest first, each page within page_size.
+  for (int i = 0; i < 3; ++i) Human(v1::SELLER);
+  v1::ListAccountsRequest list;
+  list.set_role(v1::SELLER);
+  list.set_page_size(2);
+  std::vector<std::string> ids;
+  for (int page = 0; page < 100; ++page) {
+    v1::ListAccountsResponse resp;
+    s = Call(&Stub::ListAccounts, list, &resp, admin);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_LE(resp.accounts_size(), 2);
+    for (const auto& a : resp.accounts()) {
+      EXPECT_EQ(a.role(), v1::SELLER);
+      EXPECT_TRUE(a.has_login_throttle());
+      ids.push_back(a.account_id());
+    }
+    if (resp.next_page_token().empty()) break;
+    list.set_page_token(resp.next_page_token());
+  }
+  EXPECT_GE(ids.size(), 3u);
+  std::set<std::string> unique(ids.begin(), ids.end());
+  EXPECT_EQ(unique.size(), ids.size());
+
+  v1::ListAccountsResponse resp;
+  v1::ListAccountsRequest bad;
+  bad.set_page_size(-1);
+  s = Call(&Stub::ListAccounts, bad, &resp, admin);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), ElementsAre("page_size"));
+  bad.set_page_size(0);
+  bad.set_page_token("garbage");
+  s = Call(&Stub::ListAccounts, bad, &resp, admin);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), ElementsAre("page_token"));
+  v1::ListAccountsRequest suspended;
+  suspended.set_status(v1::SUSPENDED);
+  ASSERT_TRUE(Call(&Stub::ListAccounts, suspended, &resp, admin).ok());
+  for (const auto& a : resp.accounts()) EXPECT_EQ(a.status(), v1::SUSPENDED);
+}
+
+TEST_F(IdentityApiTest, ChangePasswordRevokesOtherSessions) {
+  Caller buyer = Human(v1::BUYER);
+  auto other = Login(stub(), buyer.email, kGoodPassword);
+  ASSERT_TRUE(other.ok());
+
+  v1::ChangePasswordRequest r;
+  r.set_name("accounts/me");
+  r.set_current_password("a wrong current password");
+  r.set_new_password("my brand new passphrase 99");
+  v1::ChangePasswordResponse out;
+  grpc::Status s = Call(&Stub::ChangePassword, r, &out, buyer.token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), Contains("current_password"));
+  r.set_current_password(kGoodPassword);
+  r.set_new_password("short");
+  s = Call(&Stub::ChangePassword, r, &out, buyer.token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), Contains("new_password"));
+
+  r.set_new_password("my brand new passphrase 99");
+  s = Call(&Stub::ChangePassword, r, &out, buyer.token);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(out.revoked_sessions(), 1);
+
+  v1::GetAccountRequest me;
+  me.set_name("accounts/me");
+  v1::Account account;
+  EXPECT_TRUE(Call(&Stub::GetAccount, me, &account, buyer.token).ok());
+  EXPECT_EQ(Call(&Stub::GetAccount, me, &account, other->tokens().access_token()).error_code(), UN);
+  EXPECT_EQ(Login(stub(), buyer.email, kGoodPassword).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(Login(stub(), buyer.email, "my brand new passphrase 99").ok());
+}
+
+TEST_F(IdentityApiTest, SigningKeysAndIdempotentRotation) {
+  v1::GetSigningKeysResponse keys;
+  ASSERT_TRUE(Call(&Stub::GetSigningKeys, v1::GetSigningKeysRequest(), &keys).ok());
+  ASSERT_GE(keys.keys_size(), 2);
+  EXPECT_EQ(keys.keys(0).state(), v1::SIGNING_KEY_ACTIVE);
+  EXPECT_EQ(keys.keys(1).state(), v1::SIGNING_KEY_NEXT);
+  for (const auto& k : keys.keys()) {
+    EXPECT_EQ(k.alg(), "EdDSA");
+    EXPECT_EQ(k.public_key().size(), 32u);
+    EXPECT_FALSE(k.kid().empty());
+  }
+  const std::string admin = AdminToken();
+  v1::RotateSigningKeyRequest r;
+  r.set_request_id("rotation-" + std::to_string(absl::ToUnixMicros(absl::Now())));
+  v1::RotateSigningKeyResponse first, second;
+  ASSERT_TRUE(Call(&Stub::RotateSigningKey, r, &first, admin).ok());
+  EXPECT_EQ(first.active_key().kid(), keys.keys(1).kid());  // the published next key
+  EXPECT_EQ(first.previous_key().kid(), keys.keys(0).kid());
+  EXPECT_EQ(first.previous_key().state(), v1::SIGNING_KEY_RETIRED);
+  EXPECT_TRUE(first.previous_key().has_expire_time());
+  ASSERT_TRUE(Call(&Stub::RotateSigningKey, r, &second, admin).ok());
+  EXPECT_EQ(second.active_key().kid(), first.active_key().kid());
+  r.set_request_id("bad id!");
+  grpc::Status s = Call(&Stub::RotateSigningKey, r, &second, admin);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), ElementsAre("request_id"));
+}
+
+TEST_F(IdentityApiTest, StaffAndServiceAccounts) {
+  const std::string admin = AdminToken();
+  v1::CreateStaffAccountRequest staff;
+  staff.set_email(UniqueEmail("agent"));
+  staff.set_password(kGoodPassword);
+  staff.set_display_name("Agent");
+  staff.set_role(v1::BUYER);
+  v1::Account account;
+  grpc::Status s = Call(&Stub::CreateStaffAccount, staff, &account, admin);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), ElementsAre("role"));
+  staff.set_role(v1::MODERATOR);
+  ASSERT_TRUE(Call(&Stub::CreateStaffAccount, staff, &account, admin).ok());
+  EXPECT_EQ(account.role(), v1::MODERATOR);
+  s = Call(&Stub::CreateStaffAccount, staff, &account, admin);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(ReasonOf(s), "EMAIL_TAKEN");
+
+  v1::CreateServiceAccountRequest svc;
+  svc.set_display_name("payments");
+  svc.add_scopes("Not A Scope");
+  v1::CreateServiceAccountResponse created;
+  s = Call(&Stub::CreateServiceAccount, svc, &created, admin);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), ElementsAre("scopes[0]"));
+  svc.set_scopes(0, "identity.accounts.read");
+  svc.set_request_id("svc-" + std::to_string(absl::ToUnixMicros(absl::Now())));
+  ASSERT_TRUE(Call(&Stub::CreateServiceAccount, svc, &created, admin).ok());
+  EXPECT_THAT(created.client_secret(), ::testing::StartsWith("cs1_"));
+  EXPECT_THAT(created.account().scopes(), ElementsAre("identity.accounts.read"));
+  v1::CreateServiceAccountResponse repeat;
+  ASSERT_TRUE(Call(&Stub::CreateServiceAccount, svc, &repeat, admin).ok());
+  EXPECT_EQ(repeat.client_id(), created.client_id());
+  EXPECT_TRUE(repeat.client_secret().empty());
+
+  v1::IssueServiceTokenRequest issue;
+  issue.set_client_id(created.client_id());
+  issue.set_client_secret("cs1_wrongwrongwrong");
+  v1::IssueServiceTokenResponse token;
+  s = Call(&Stub::IssueServiceToken, issue, &token);
+  EXPECT_EQ(s.error_code(), UN);
+  EXPECT_EQ(ReasonOf(s), "INVALID_CLIENT");
+  issue.set_client_id("0123456789abcdef0123456789abcdef");
+  s = Call(&Stub::IssueServiceToken, issue, &token);
+  EXPECT_EQ(s.error_code(), UN);
+  EXPECT_EQ(ReasonOf(s), "INVALID_CLIENT");
+  issue.set_client_id(created.client_id());
+  issue.set_client_secret(created.client_secret());
+  issue.add_scopes("identity.enforcement");
+  s = Call(&Stub::IssueServiceToken, issue, &token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  issue.clear_scopes();
+  ASSERT_TRUE(Call(&Stub::IssueServiceToken, issue, &token).ok());
+  EXPECT_THAT(token.scopes(), ElementsAre("identity.accounts.read"));
+  EXPECT_EQ(token.token_type(), "Bearer");
+  EXPECT_TRUE(token.has_expire_time());
+  v1::IssueServiceTokenRequest empty;
+  EXPECT_EQ(Call(&Stub::IssueServiceToken, empty, &token).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(IdentityApiTest, SellerOnboardingFromApplicationToApproval) {
+  Caller seller = Human(v1::SELLER);
+  Caller moderator = Human(v1::MODERATOR);
+  const std::string name = "accounts/" + seller.account_id + "/sellerProfile";
+  v1::SellerProfile profile;
+  v1::GetSellerProfileRequest get;
+  get.set_name("accounts/me/sellerProfile");
+  ASSERT_TRUE(Call(&Stub::GetSellerProfile, get, &profile, seller.token).ok());
+  EXPECT_EQ(profile.status(), v1::NOT_SUBMITTED);
+  EXPECT_EQ(profile.name(), name);
+
+  v1::SubmitSellerApplicationRequest submit;
+  submit.set_name("accounts/me/sellerProfile");
+  grpc::Status s = Call(&Stub::SubmitSellerApplication, submit, &profile, seller.token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), ElementsAre("application"));
+  *submit.mutable_application() = GoodApplication();
+  submit.mutable_application()->set_country_code("Germany");
+  s = Call(&Stub::SubmitSellerApplication, submit, &profile, seller.token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), Contains("application.country_code"));
+  *submit.mutable_application() = GoodApplication();
+  ASSERT_TRUE(Call(&Stub::SubmitSellerApplication, submit, &profile, seller.token).ok());
+  EXPECT_EQ(profile.status(), v1::PENDING);
+  EXPECT_TRUE(profile.has_submit_time());
+  s = Call(&Stub::SubmitSellerApplication, submit, &profile, seller.token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(s), "APPLICATION_PENDING");
+
+  v1::ReviewSellerApplicationRequest review;
+  review.set_name(name);
+  s = Call(&Stub::ReviewSellerApplication, review, &profile, moderator.token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), Contains("decision"));
+  review.set_decision(v1::REJECT);
+  s = Call(&Stub::ReviewSellerApplication, review, &profile, moderator.token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), Contains("reason"));
+  review.set_reason_code("DOCUMENTS_MISMATCH");
+  review.set_reason("The registration number does not match the legal name.");
+  ASSERT_TRUE(Call(&Stub::ReviewSellerApplication, review, &profile, moderator.token).ok());
+  EXPECT_EQ(profile.status(), v1::REJECTED);
+
+  // The seller reads why, and resubmits.
+  ASSERT_TRUE(Call(&Stub::GetSellerProfile, get, &profile, seller.token).ok());
+  ASSERT_THAT(profile.decisions(), SizeIs(1));
+  EXPECT_EQ(profile.decisions(0).kind(), v1::APPLICATION_REJECTED);
+  EXPECT_EQ(profile.decisions(0).reason_code(), "DOCUMENTS_MISMATCH");
+  EXPECT_EQ(profile.decisions(0).decided_by(), "accounts/" + moderator.account_id);
+  ASSERT_TRUE(Call(&Stub::SubmitSellerApplication, submit, &profile, seller.token).ok());
+  EXPECT_EQ(profile.status(), v1::PENDING);
+
+  v1::ReviewSellerApplicationRequest approve;
+  approve.set_name(name);
+  approve.set_decision(v1::APPROVE);
+  ASSERT_TRUE(Call(&Stub::ReviewSellerApplication, approve, &profile, moderator.token).ok());
+  EXPECT_EQ(profile.status(), v1::APPROVED);
+  EXPECT_THAT(profile.decisions(), SizeIs(2));
+  s = Call(&Stub::ReviewSellerApplication, approve, &profile, moderator.token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(s), "APPLICATION_NOT_PENDING");
+
+  // A buyer has no seller profile.
+  Caller buyer = Human(v1::BUYER);
+  v1::GetSellerProfileRequest none;
+  none.set_name("accounts/" + buyer.account_id + "/sellerProfile");
+  s = Call(&Stub::GetSellerProfile, none, &profile, moderator.token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ReasonOf(s), "SELLER_PROFILE_NOT_FOUND");
+  none.set_name("accounts/" + buyer.account_id);
+  s = Call(&Stub::GetSellerProfile, none, &profile, moderator.token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(IdentityApiTest, SuspensionBlocksLoginRefreshTokensAndIntrospection) {
+  const std::string admin = AdminToken();
+  Caller seller = Human(v1::SELLER);
+  auto login = Login(stub(), seller.email, kGoodPassword);
+  ASSERT_TRUE(login.ok());
+
+  v1::SuspendAccountRequest suspend;
+  suspend.set_name("accounts/" + seller.account_id);
+  suspend.set_reason_code("bad code");
+  suspend.set_reason("");
+  v1::Account account;
+  grpc::Status s = Call(&Stub::SuspendAccount, suspend, &account, admin);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), ::testing::UnorderedElementsAre("reason_code", "reason"));
+  suspend.set_reason_code("KPI_CRITICAL");
+  suspend.set_reason("Too many disputes this month.");
+  ASSERT_TRUE(Call(&Stub::SuspendAccount, suspend, &account, admin).ok());
+  EXPECT_EQ(account.status(), v1::SUSPENDED);
+  EXPECT_EQ(account.suspension().reason_code(), "KPI_CRITICAL");
+  EXPECT_TRUE(account.suspension().suspended_by().rfind("accounts/", 0) == 0);
+  // Idempotent.
+  ASSERT_TRUE(Call(&Stub::SuspendAccount, suspend, &account, admin).ok());
+  EXPECT_EQ(account.status(), v1::SUSPENDED);
+
+  v1::GetAccountRequest me;
+  me.set_name("accounts/me");
+  s = Call(&Stub::GetAccount, me, &account, seller.token);
+  EXPECT_EQ(s.error_code(), PD);
+  EXPECT_EQ(ReasonOf(s), "ACCOUNT_SUSPENDED");
+  auto again = Login(stub(), seller.email, kGoodPassword);
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kPermissionDenied);
+  v1::RefreshSessionRequest refresh;
+  refresh.set_refresh_token(login->tokens().refresh_token());
+  v1::RefreshSessionResponse refreshed;
+  s = Call(&Stub::RefreshSession, refresh, &refreshed);
+  EXPECT_TRUE(s.error_code() == PD || s.error_code() == UN) << s.error_message();
+
+  v1::IntrospectTokenRequest introspect;
+  introspect.set_token(login->tokens().access_token());
+  v1::IntrospectTokenResponse answer;
+  ASSERT_TRUE(Call(&Stub::IntrospectToken, introspect, &answer, admin).ok());
+  EXPECT_FALSE(answer.active());
+  EXPECT_EQ(answer.inactive_reason(), v1::ACCOUNT_IS_SUSPENDED);
+  EXPECT_TRUE(answer.subject().empty());
+
+  // The seller profile shows it.
+  v1::GetSellerProfileRequest sp;
+  sp.set_name("accounts/" + seller.account_id + "/sellerProfile");
+  v1::SellerProfile profile;
+  ASSERT_TRUE(Call(&Stub::GetSellerProfile, sp, &profile, admin).ok());
+  EXPECT_EQ(profile.status(), v1::SELLER_SUSPENDED);
+
+  // An admin cannot suspend itself; unknown accounts are NOT_FOUND.
+  v1::SuspendAccountRequest self = suspend;
+  self.set_name("accounts/me");
+  s = Call(&Stub::SuspendAccount, self, &account, admin);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(s), "CANNOT_SUSPEND_SELF");
+  self.set_name("accounts/0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(Call(&Stub::SuspendAccount, self, &account, admin).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  v1::ReinstateAccountRequest reinstate;
+  reinstate.set_name("accounts/" + seller.account_id);
+  reinstate.set_reason_code("APPEAL_GRANTED");
+  reinstate.set_reason("Appeal reviewed.");
+  ASSERT_TRUE(Call(&Stub::ReinstateAccount, reinstate, &account, admin).ok());
+  EXPECT_EQ(account.status(), v1::ACTIVE);
+  EXPECT_FALSE(account.has_suspension());
+  auto back = Login(stub(), seller.email, kGoodPassword);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(Call(&Stub::GetAccount, me, &account, back->tokens().access_token()).ok());
+}
+
+TEST_F(IdentityApiTest, IntrospectTokenReportsActiveInvalidAndRevokedTokens) {
+  Caller introspector = Service({"identity.tokens.introspect"});
+  Caller buyer = Human(v1::BUYER);
+  v1::IntrospectTokenRequest r;
+  r.set_token(buyer.token);
+  v1::IntrospectTokenResponse answer;
+  ASSERT_TRUE(Call(&Stub::IntrospectToken, r, &answer, introspector.token).ok());
+  EXPECT_TRUE(answer.active());
+  EXPECT_EQ(answer.subject(), buyer.account_id);
+  EXPECT_THAT(answer.roles(), ElementsAre("BUYER"));
+  EXPECT_THAT(answer.audiences(), Contains("identity"));
+  EXPECT_FALSE(answer.session_id().empty());
+  EXPECT_FALSE(answer.token_id().empty());
+  EXPECT_TRUE(answer.has_expire_time());
+
+  r.set_token("not.a.token");
+  ASSERT_TRUE(Call(&Stub::IntrospectToken, r, &answer, introspector.token).ok());
+  EXPECT_FALSE(answer.active());
+  EXPECT_EQ(answer.inactive_reason(), v1::TOKEN_INVALID);
+  r.set_token("");
+  grpc::Status s = Call(&Stub::IntrospectToken, r, &answer, introspector.token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFieldsOf(s), ElementsAre("token"));
+  r.set_token(std::string(9000, 'a'));
+  EXPECT_EQ(Call(&Stub::IntrospectToken, r, &answer, introspector.token).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::LogoutResponse lo;
+  ASSERT_TRUE(Call(&Stub::Logout, v1::LogoutRequest(), &lo, buyer.token).ok());
+  r.set_token(buyer.token);
+  ASSERT_TRUE(Call(&Stub::IntrospectToken, r, &answer, introspector.token).ok());
+  EXPECT_FALSE(answer.active());
+  EXPECT_EQ(answer.inactive_reason(), v1::SESSION_REVOKED);
+
+  // A SERVICE without the scope may not.
+  Caller reader = Service({"identity.accounts.read"});
+  EXPECT_EQ(Call(&Stub::IntrospectToken, r, &answer, reader.token).error_code(), PD);
 }
 
 }  // namespace

@@ -152,8 +152,14 @@ int main(int argc, char** argv) {
   identity::PasswordCheck passwords(
       &store, &hasher, identity::LoginThrottle(identity::ThrottlePolicy{}), clock, &events);
   identity::AccessTokenIssuer issuer(&keys, token_options, clock);
-  common::auth::TokenVerifier verifier(
-      &keys, {.issuer = token_options.issuer, .audience = "identity"}, clock);
+  // Identity's own verifier reads the key ring from its database, so it looks up an unknown
+  // kid at once: a token of a key activated by a rotation (on any replica, even two rotations
+  // in a row) verifies immediately. A made-up kid costs one read, as any authenticated call.
+  common::auth::TokenVerifier verifier(&keys,
+                                       {.issuer = token_options.issuer,
+                                        .audience = "identity",
+                                        .min_refresh_interval = absl::ZeroDuration()},
+                                       clock);
   identity::Accounts accounts(&store, &policy, &hasher, &passwords, clock);
   identity::Sessions sessions(&store, &passwords, &issuer, &verifier, clock, &events);
   identity::SellerOnboarding sellers(&store, clock);
