@@ -11,8 +11,10 @@ namespace {
 using common::FailedPrecondition;
 
 constexpr std::pair<PaymentState, absl::string_view> kStateNames[] = {
-    {PaymentState::kHeld, "HELD"},         {PaymentState::kDisputed, "DISPUTED"},
-    {PaymentState::kReleased, "RELEASED"}, {PaymentState::kRefunded, "REFUNDED"},
+    {PaymentState::kHeld, "HELD"},
+    {PaymentState::kDisputed, "DISPUTED"},
+    {PaymentState::kReleased, "RELEASED"},
+    {PaymentState::kRefunded, "REFUNDED"},
     {PaymentState::kGuaranteed, "GUARANTEED"},
 };
 
@@ -68,9 +70,9 @@ absl::Status StateError(const Payment& p) {
 
 absl::Status CheckCurrency(const Payment& p, const common::Money& m) {
   if (m.currency_code() == p.amount.currency_code()) return absl::OkStatus();
-  return FailedPrecondition("CURRENCY_MISMATCH",
-                            absl::StrCat("the payment is in ", p.amount.currency_code(),
-                                         ", not ", m.currency_code()));
+  return FailedPrecondition(
+      "CURRENCY_MISMATCH",
+      absl::StrCat("the payment is in ", p.amount.currency_code(), ", not ", m.currency_code()));
 }
 
 // Escrow → seller (minus commission) for everything still held.
@@ -120,8 +122,8 @@ int64_t HeldMinor(const Payment& payment) {
 }
 
 EscrowStep Capture(const Payment& payment) {
-  EscrowStep step{NewTransaction(TransactionKind::kCapture, payment, "payment captured into escrow"),
-                  payment};
+  EscrowStep step{
+      NewTransaction(TransactionKind::kCapture, payment, "payment captured into escrow"), payment};
   Move(step.transaction, Platform(payment, AccountKind::kBuyerFunding), Escrow(payment),
        payment.amount.amount_minor());
   step.after.state = PaymentState::kHeld;
@@ -159,9 +161,9 @@ absl::StatusOr<EscrowStep> Refund(const Payment& payment, const common::Money& r
     // The platform returns the share of its commission that this refund represents; the last
     // refund returns exactly what is left of it, so nothing is lost to rounding.
     const __int128 share = static_cast<__int128>(payment.commission_minor) * amount;
-    const int64_t commission_back =
-        amount == remaining ? payment.commission_minor
-                            : static_cast<int64_t>((share + remaining / 2) / remaining);
+    const int64_t commission_back = amount == remaining
+                                        ? payment.commission_minor
+                                        : static_cast<int64_t>((share + remaining / 2) / remaining);
     Move(step.transaction, Available(payment), refunds_out, amount - commission_back);
     Move(step.transaction, Platform(payment, AccountKind::kPlatformCommission), refunds_out,
          commission_back);
@@ -188,10 +190,9 @@ absl::StatusOr<EscrowStep> Resolve(const Payment& payment, DisputeOutcome outcom
     return FailedPrecondition("PAYMENT_NOT_DISPUTED", "the payment has no open dispute");
   }
   const int64_t held = HeldMinor(payment);
-  EscrowStep step{
-      NewTransaction(TransactionKind::kDisputeResolution, payment,
-                     absl::StrCat("dispute resolved: ", DisputeOutcomeName(outcome))),
-      payment};
+  EscrowStep step{NewTransaction(TransactionKind::kDisputeResolution, payment,
+                                 absl::StrCat("dispute resolved: ", DisputeOutcomeName(outcome))),
+                  payment};
   LedgerTransaction& tx = step.transaction;
   Payment& after = step.after;
   const AccountRef refunds_out = Platform(payment, AccountKind::kRefundsOut);
@@ -250,15 +251,14 @@ absl::StatusOr<EscrowStep> Resolve(const Payment& payment, DisputeOutcome outcom
   return step;
 }
 
-absl::StatusOr<LedgerTransaction> Payout(absl::string_view seller_id,
-                                         const common::Money& amount, int64_t available_minor) {
+absl::StatusOr<LedgerTransaction> Payout(absl::string_view seller_id, const common::Money& amount,
+                                         int64_t available_minor) {
   if (amount.amount_minor() <= 0) return common::InvalidField("amount.amount_minor", "must be > 0");
   if (amount.amount_minor() > available_minor) {
     return FailedPrecondition(
         "INSUFFICIENT_AVAILABLE_BALANCE",
-        absl::StrCat(
-            "the available balance is ",
-            common::Money::Of(amount.currency_code(), available_minor)->ToString()));
+        absl::StrCat("the available balance is ",
+                     common::Money::Of(amount.currency_code(), available_minor)->ToString()));
   }
   LedgerTransaction tx;
   tx.kind = TransactionKind::kPayout;

@@ -85,8 +85,8 @@ absl::StatusOr<EscrowStep> Resolve(const Payment& payment, DisputeOutcome outcom
 
 // A payout of `amount` from the seller's available balance `available_minor` to its paid-out
 // account. FAILED_PRECONDITION (INSUFFICIENT_AVAILABLE_BALANCE) when it is more than available.
-absl::StatusOr<LedgerTransaction> Payout(absl::string_view seller_id,
-                                         const common::Money& amount, int64_t available_minor);
+absl::StatusOr<LedgerTransaction> Payout(absl::string_view seller_id, const common::Money& amount,
+                                         int64_t available_minor);
 
 }  // namespace marketplace::payments
 

@@ -26,8 +26,8 @@ class Books {
     Apply(tx, balances_);
   }
   int64_t Of(AccountKind kind, const std::string& owner = "seller-1") const {
-    AccountRef ref = IsPerSeller(kind) ? SellerAccount(kind, owner, "EUR")
-                                       : PlatformAccount(kind, "EUR");
+    AccountRef ref =
+        IsPerSeller(kind) ? SellerAccount(kind, owner, "EUR") : PlatformAccount(kind, "EUR");
     auto it = balances_.find(ref);
     return it == balances_.end() ? 0 : it->second;
   }
@@ -170,9 +170,9 @@ TEST(EscrowTest, SplitMustLeaveSomethingToEachSide) {
             "SPLIT_OUT_OF_RANGE");
   EXPECT_EQ(common::ReasonOf(Resolve(disputed, DisputeOutcome::kSplit, Eur(0)).status()),
             "SPLIT_OUT_OF_RANGE");
-  EXPECT_EQ(common::ReasonOf(
-                Resolve(disputed, DisputeOutcome::kSplit, *Money::Of("GBP", 10)).status()),
-            "CURRENCY_MISMATCH");
+  EXPECT_EQ(
+      common::ReasonOf(Resolve(disputed, DisputeOutcome::kSplit, *Money::Of("GBP", 10)).status()),
+      "CURRENCY_MISMATCH");
 }
 
 // Random sequences of operations over many payments: every transaction balances, no account
@@ -196,7 +196,9 @@ TEST(EscrowTest, RandomHistoriesKeepTheLedgerConsistent) {
     absl::StatusOr<EscrowStep> s = absl::UnknownError("no step");
     const int64_t remaining = p.amount.amount_minor() - p.refunded_minor;
     switch (op) {
-      case 1: s = Release(p); break;
+      case 1:
+        s = Release(p);
+        break;
       case 2:
         s = Refund(p, Eur(std::uniform_int_distribution<int64_t>(1, remaining + 1)(rng)));
         break;
@@ -204,10 +206,11 @@ TEST(EscrowTest, RandomHistoriesKeepTheLedgerConsistent) {
         if (auto d = OpenDispute(p); d.ok()) p = *d;
         continue;
       case 4: {
-        const auto outcome = static_cast<DisputeOutcome>(
-            std::uniform_int_distribution<int>(1, 4)(rng));
-        s = Resolve(p, outcome,
-                    Eur(std::uniform_int_distribution<int64_t>(1, std::max<int64_t>(remaining, 1))(rng)));
+        const auto outcome =
+            static_cast<DisputeOutcome>(std::uniform_int_distribution<int>(1, 4)(rng));
+        s = Resolve(
+            p, outcome,
+            Eur(std::uniform_int_distribution<int64_t>(1, std::max<int64_t>(remaining, 1))(rng)));
         break;
       }
       case 5: {
@@ -221,8 +224,7 @@ TEST(EscrowTest, RandomHistoriesKeepTheLedgerConsistent) {
       }
     }
     if (!s.ok()) {
-      ASSERT_TRUE(s.status().code() == absl::StatusCode::kFailedPrecondition)
-          << s.status();
+      ASSERT_TRUE(s.status().code() == absl::StatusCode::kFailedPrecondition) << s.status();
       continue;
     }
     books.Post(s->transaction);

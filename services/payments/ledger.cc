@@ -107,8 +107,8 @@ absl::Status CheckBalanced(const LedgerTransaction& tx) {
   for (const Entry& entry : tx.entries) {
     if (entry.amount_minor == 0) return absl::InternalError("ledger entry of zero");
     if (common::FindCurrency(entry.account.currency) == nullptr) {
-      return absl::InternalError(absl::StrCat("ledger entry in unknown currency \"",
-                                              entry.account.currency, "\""));
+      return absl::InternalError(
+          absl::StrCat("ledger entry in unknown currency \"", entry.account.currency, "\""));
     }
     if (IsPerSeller(entry.account.kind) == entry.account.owner.empty()) {
       return absl::InternalError(
@@ -118,9 +118,8 @@ absl::Status CheckBalanced(const LedgerTransaction& tx) {
   }
   for (const auto& [currency, sum] : sums) {
     if (sum != 0) {
-      return absl::InternalError(absl::StrCat("ledger transaction does not balance in ",
-                                              currency, " (off by ",
-                                              static_cast<int64_t>(sum), ")"));
+      return absl::InternalError(absl::StrCat("ledger transaction does not balance in ", currency,
+                                              " (off by ", static_cast<int64_t>(sum), ")"));
     }
   }
   return absl::OkStatus();

@@ -50,8 +50,7 @@ struct AccountRef {
 };
 
 AccountRef PlatformAccount(AccountKind kind, absl::string_view currency);
-AccountRef SellerAccount(AccountKind kind, absl::string_view seller_id,
-                         absl::string_view currency);
+AccountRef SellerAccount(AccountKind kind, absl::string_view seller_id, absl::string_view currency);
 
 struct Entry {
   AccountRef account;
@@ -60,11 +59,11 @@ struct Entry {
 
 // What a ledger transaction records.
 enum class TransactionKind {
-  kCapture = 1,           // buyer's money into escrow
-  kRelease = 2,           // escrow to the seller's available balance, commission to the platform
-  kRefund = 3,            // back to the buyer, from escrow or from the seller's balance
-  kDisputeResolution = 4, // a dispute's outcome
-  kPayout = 5,            // the seller's available balance out to the seller
+  kCapture = 1,            // buyer's money into escrow
+  kRelease = 2,            // escrow to the seller's available balance, commission to the platform
+  kRefund = 3,             // back to the buyer, from escrow or from the seller's balance
+  kDisputeResolution = 4,  // a dispute's outcome
+  kPayout = 5,             // the seller's available balance out to the seller
 };
 absl::string_view TransactionKindName(TransactionKind kind);
 absl::StatusOr<TransactionKind> TransactionKindFromName(absl::string_view name);

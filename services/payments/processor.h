@@ -11,7 +11,7 @@ namespace marketplace::payments {
 // Why a processor refused an operation (shown to the buyer as the decline reason).
 enum class DeclineCode {
   kNone = 0,
-  kDeclined = 1,            // the issuer said no
+  kDeclined = 1,  // the issuer said no
   kInsufficientFunds = 2,
   kInvalidPaymentMethod = 3,  // unknown or expired token
 };
@@ -40,9 +40,9 @@ class PaymentProcessor {
       const std::string& idempotency_key, const std::string& authorization_reference,
       const common::Money& amount) = 0;
   // Returns `amount` of a capture to the buyer.
-  [[nodiscard]] virtual absl::StatusOr<ProcessorResult> Refund(
-      const std::string& idempotency_key, const std::string& capture_reference,
-      const common::Money& amount) = 0;
+  [[nodiscard]] virtual absl::StatusOr<ProcessorResult> Refund(const std::string& idempotency_key,
+                                                               const std::string& capture_reference,
+                                                               const common::Money& amount) = 0;
   // Sends `amount` to a seller's payout account.
   [[nodiscard]] virtual absl::StatusOr<ProcessorResult> Payout(
       const std::string& idempotency_key, const std::string& payout_account_reference,

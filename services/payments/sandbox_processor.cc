@@ -12,9 +12,9 @@ std::string Reference(absl::string_view operation, absl::string_view idempotency
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(idempotency_key.data()), idempotency_key.size(),
          digest);
-  return absl::StrCat("sbx_", operation, "_",
-                      absl::BytesToHexString(absl::string_view(
-                          reinterpret_cast<const char*>(digest), 12)));
+  return absl::StrCat(
+      "sbx_", operation, "_",
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 12)));
 }
 
 absl::StatusOr<ProcessorResult> Accepted(absl::string_view operation,
@@ -31,9 +31,9 @@ absl::StatusOr<ProcessorResult> Declined(DeclineCode code) {
 
 }  // namespace
 
-absl::StatusOr<ProcessorResult> SandboxProcessor::Authorize(
-    const std::string& idempotency_key, const std::string& payment_method_token,
-    const common::Money& /*amount*/) {
+absl::StatusOr<ProcessorResult> SandboxProcessor::Authorize(const std::string& idempotency_key,
+                                                            const std::string& payment_method_token,
+                                                            const common::Money& /*amount*/) {
   if (payment_method_token == kSuccessToken) return Accepted("auth", idempotency_key);
   if (payment_method_token == kDeclineToken) return Declined(DeclineCode::kDeclined);
   if (payment_method_token == kInsufficientFundsToken) {
@@ -55,14 +55,12 @@ absl::StatusOr<ProcessorResult> SandboxProcessor::Capture(const std::string& ide
 }
 
 absl::StatusOr<ProcessorResult> SandboxProcessor::Refund(const std::string& idempotency_key,
-                                                         const std::string&,
-                                                         const common::Money&) {
+                                                         const std::string&, const common::Money&) {
   return Accepted("refund", idempotency_key);
 }
 
 absl::StatusOr<ProcessorResult> SandboxProcessor::Payout(const std::string& idempotency_key,
-                                                         const std::string&,
-                                                         const common::Money&) {
+                                                         const std::string&, const common::Money&) {
   return Accepted("payout", idempotency_key);
 }
 

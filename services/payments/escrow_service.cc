@@ -1,0 +1,851 @@
+#include "services/payments/escrow_service.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/db/transaction.h"
+#include "common/errors.h"
+#include "common/money.h"
+#include "common/status_macros.h"
+#include "google/rpc/error_details.pb.h"
+#include "services/payments/convert.h"
+#include "services/payments/escrow.h"
+#include "services/payments/ledger.h"
+#include "services/payments/mysql_payment_store.h"
+
+namespace marketplace::payments {
+namespace {
+
+using common::InvalidField;
+using common::db::Transaction;
+using common::idempotency::RequestKey;
+
+constexpr char kMethodPrefix[] = "/marketplace.payments.v1.Payments/";
+constexpr char kSystemActor[] = "system";
+
+std::string Method(absl::string_view name) { return absl::StrCat(kMethodPrefix, name); }
+
+std::string RandomId(absl::string_view prefix) {
+  unsigned char bytes[12];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    // RAND_bytes failing means the process has no entropy source; ids must stay unique.
+    std::abort();
+  }
+  return absl::StrCat(prefix, absl::BytesToHexString(absl::string_view(
+                                  reinterpret_cast<const char*>(bytes), sizeof(bytes))));
+}
+
+// A stable processor idempotency key for one request and operation.
+std::string ProcessorKey(absl::string_view operation, const RequestKey& key) {
+  const std::string material = absl::StrCat(key.caller, "\n", key.method, "\n", key.request_id);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), digest);
+  return absl::StrCat(
+      operation, "_",
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16)));
+}
+
+absl::Status ValidateText(absl::string_view field, absl::string_view value, size_t max) {
+  if (value.empty() || value.size() > max) {
+    return InvalidField(field, absl::StrCat("must be 1-", max, " characters"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateId(absl::string_view field, absl::string_view value) {
+  return ValidateText(field, value, 128);
+}
+
+absl::Status Declined(DeclineCode code) {
+  absl::string_view name = "DECLINED";
+  if (code == DeclineCode::kInsufficientFunds) name = "INSUFFICIENT_FUNDS";
+  if (code == DeclineCode::kInvalidPaymentMethod) name = "INVALID_PAYMENT_METHOD";
+  google::rpc::ErrorInfo info;
+  info.set_reason("PAYMENT_DECLINED");
+  info.set_domain("marketplace");
+  (*info.mutable_metadata())["decline_code"] = std::string(name);
+  absl::Status status = absl::FailedPreconditionError(
+      absl::StrCat("the payment processor declined the payment (", name, ")"));
+  status.SetPayload("type.googleapis.com/google.rpc.ErrorInfo",
+                    absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
+// A transient processor failure as the API reports it.
+absl::Status ProcessorUnavailable(const absl::Status& status, absl::string_view what) {
+  return absl::UnavailableError(absl::StrCat("the payment processor did not complete the ", what,
+                                             " (", absl::StatusCodeToString(status.code()),
+                                             "); retry with the same request_id"));
+}
+
+bool MayActOn(const Actor& actor, absl::string_view buyer_id, absl::string_view seller_id) {
+  return actor.any_payment || (actor.as_buyer && actor.id == buyer_id) ||
+         (actor.as_seller && actor.id == seller_id);
+}
+
+absl::Status NotYours() { return common::PermissionDenied("the payment belongs to someone else"); }
+
+absl::StatusOr<std::optional<DisputeOutcome>> OutcomeOf(pb::DisputeOutcome outcome) {
+  switch (outcome) {
+    case pb::BUYER_WINS:
+      return std::optional<DisputeOutcome>(DisputeOutcome::kBuyerWins);
+    case pb::SELLER_WINS:
+      return std::optional<DisputeOutcome>(DisputeOutcome::kSellerWins);
+    case pb::SPLIT:
+      return std::optional<DisputeOutcome>(DisputeOutcome::kSplit);
+    case pb::PLATFORM_GUARANTEE:
+      return std::optional<DisputeOutcome>(DisputeOutcome::kPlatformGuarantee);
+    default:
+      return std::optional<DisputeOutcome>();
+  }
+}
+
+const std::set<std::string>& DisputeReasons() {
+  static const auto* reasons = new std::set<std::string>{
+      "NOT_RECEIVED", "NOT_AS_DESCRIBED", "DAMAGED", "COUNTERFEIT", "UNAUTHORISED", "OTHER"};
+  return *reasons;
+}
+
+std::string EncodePageToken(const PaymentRecord& last) {
+  return absl::WebSafeBase64Escape(
+      absl::StrCat(absl::ToUnixMicros(last.created_at), ":", last.money.id));
+}
+
+absl::StatusOr<std::pair<absl::Time, std::string>> DecodePageToken(absl::string_view token) {
+  std::string raw;
+  auto bad = InvalidField("page_token", "must be a next_page_token from a previous response");
+  if (!absl::WebSafeBase64Unescape(token, &raw)) return bad;
+  std::pair<std::string, std::string> parts = absl::StrSplit(raw, absl::MaxSplits(':', 1));
+  int64_t micros = 0;
+  if (!absl::SimpleAtoi(parts.first, &micros) || parts.second.empty()) return bad;
+  return std::make_pair(absl::FromUnixMicros(micros), parts.second);
+}
+
+}  // namespace
+
+EscrowService::EscrowService(common::db::ConnectionPool* pool, PaymentProcessor* processor,
+                             SellerDirectory* sellers, const common::Clock* clock,
+                             EscrowServiceOptions options)
+    : pool_(pool),
+      processor_(processor),
+      sellers_(sellers),
+      clock_(clock),
+      options_(options),
+      outbox_("payments", clock),
+      idempotency_(clock) {}
+
+// --- CreatePayment --------------------------------------------------------------------------
+
+absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
+                                                         const pb::CreatePaymentRequest& req) {
+  std::vector<common::FieldViolation> violations;
+  auto check = [&violations](const absl::Status& s) {
+    for (auto& v : common::FieldViolationsOf(s)) violations.push_back(std::move(v));
+  };
+  check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  check(ValidateId("order_id", req.order_id()));
+  check(ValidateId("buyer_id", req.buyer_id()));
+  check(ValidateId("seller_id", req.seller_id()));
+  check(ValidateText("payment_method_token", req.payment_method_token(), 256));
+  absl::StatusOr<common::Money> amount =
+      req.has_amount()
+          ? common::Money::FromProto(req.amount(), "amount", common::AmountRule::kPositive)
+          : absl::StatusOr<common::Money>(InvalidField("amount", "is required"));
+  if (!amount.ok()) check(amount.status());
+  if (req.has_commission_bps() && (req.commission_bps() < 0 || req.commission_bps() > 10000)) {
+    violations.push_back({"commission_bps", "must be 0-10000 basis points"});
+  }
+  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  if (!actor.any_payment && !(actor.as_buyer && actor.id == req.buyer_id())) {
+    return common::PermissionDenied("a buyer pays only for itself (buyer_id must be the caller)");
+  }
+  if (req.has_commission_bps() && !actor.may_set_commission) {
+    return common::PermissionDenied("only ADMIN and SERVICE callers may set commission_bps");
+  }
+
+  const RequestKey key{actor.id, Method("CreatePayment"), req.request_id()};
+  const std::string hash = common::idempotency::RequestHash(req);
+  ASSIGN_OR_RETURN(auto stored, idempotency_.Find(*pool_, key, hash));
+  if (stored) {
+    if (!stored->status.ok()) return stored->status;
+    pb::Payment payment;
+    if (!payment.ParseFromString(stored->response)) {
+      return absl::InternalError("stored response does not parse");
+    }
+    return payment;
+  }
+
+  ASSIGN_OR_RETURN(SellerStatus seller, sellers_->GetSeller(req.seller_id()));
+  if (!seller.found) return common::NotFound("seller", req.seller_id());
+  if (!seller.approved_active) {
+    return common::FailedPrecondition("SELLER_NOT_APPROVED",
+                                      "the seller is not an approved, active seller");
+  }
+  ASSIGN_OR_RETURN(auto existing, store::LoadPaymentByOrder(*pool_, req.order_id()));
+  if (existing) {
+    return common::WithReason(
+        absl::AlreadyExistsError(absl::StrCat("order ", req.order_id(), " already has a payment")),
+        "ORDER_ALREADY_PAID");
+  }
+
+  // The processor, outside any transaction; its keys derive from the request, so a retry
+  // (or a twin running in parallel) gets the same authorisation and capture.
+  absl::StatusOr<ProcessorResult> auth =
+      processor_->Authorize(ProcessorKey("auth", key), req.payment_method_token(), *amount);
+  if (!auth.ok()) return ProcessorUnavailable(auth.status(), "authorisation");
+  if (!auth->accepted) {
+    ASSIGN_OR_RETURN(auto stood,
+                     idempotency_.RecordError(*pool_, key, hash, Declined(auth->decline)));
+    return stood.status.ok() ? absl::InternalError("decline stored as success") : stood.status;
+  }
+  absl::StatusOr<ProcessorResult> capture =
+      processor_->Capture(ProcessorKey("capture", key), auth->reference, *amount);
+  if (!capture.ok()) return ProcessorUnavailable(capture.status(), "capture");
+  if (!capture->accepted) {
+    ASSIGN_OR_RETURN(auto stood,
+                     idempotency_.RecordError(*pool_, key, hash, Declined(capture->decline)));
+    return stood.status.ok() ? absl::InternalError("decline stored as success") : stood.status;
+  }
+
+  const int32_t bps =
+      req.has_commission_bps() ? req.commission_bps() : options_.default_commission_bps;
+  return common::idempotency::RunIdempotent<pb::Payment>(
+      *pool_, idempotency_, key, hash, [&](Transaction& tx) -> absl::StatusOr<pb::Payment> {
+        const absl::Time now = clock_->Now();
+        ASSIGN_OR_RETURN(auto policy, store::LoadHoldPolicy(tx, req.seller_id()));
+        const absl::Duration hold = policy ? policy->hold : options_.default_hold;
+        PaymentRecord p;
+        p.money.id = RandomId("pay_");
+        p.money.seller_id = req.seller_id();
+        p.money.amount = *amount;
+        p.money.commission_bps = bps;
+        p.order_id = req.order_id();
+        p.buyer_id = req.buyer_id();
+        p.processor_reference = capture->reference;
+        p.created_at = now;
+        p.release_due_at = now + hold;
+        EscrowStep step = Capture(p.money);
+        p.money = step.after;
+        RETURN_IF_ERROR(store::InsertPayment(tx, p));
+        RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now).status());
+        RETURN_IF_ERROR(store::AppendEvent(
+            tx, p.money.id, p.money.amount.currency_code(),
+            {"CREATED", p.money.state, actor.id, p.money.amount.amount_minor(), "", "", now}));
+        pb::PaymentHeld event;
+        event.set_payment_id(p.money.id);
+        event.set_order_id(p.order_id);
+        event.set_buyer_id(p.buyer_id);
+        event.set_seller_id(p.money.seller_id);
+        *event.mutable_amount() = MoneyProto(amount->currency_code(), amount->amount_minor());
+        ToTimestamp(p.release_due_at, event.mutable_release_due_at());
+        RETURN_IF_ERROR(
+            outbox_.Enqueue(tx, "payments.payment_held", p.money.seller_id, event).status());
+        return ToProto(p);
+      });
+}
+
+// --- Mutations of one payment ---------------------------------------------------------------
+
+namespace {
+
+// What a step of an existing payment does inside its transaction: changes `p` (and writes
+// its ledger transaction, history and event through the callbacks it is given).
+using PaymentStep = std::function<absl::Status(Transaction& tx, PaymentRecord& p, absl::Time now)>;
+
+}  // namespace
+
+static absl::StatusOr<pb::Payment> MutatePayment(
+    common::db::ConnectionPool& pool, const common::idempotency::IdempotencyStore& idempotency,
+    const common::Clock& clock, const Actor& actor, const RequestKey& key, const std::string& hash,
+    const std::string& payment_id, const PaymentStep& step) {
+  return common::idempotency::RunIdempotent<pb::Payment>(
+      pool, idempotency, key, hash, [&](Transaction& tx) -> absl::StatusOr<pb::Payment> {
+        const absl::Time now = clock.Now();
+        ASSIGN_OR_RETURN(auto loaded, store::LoadPayment(tx, payment_id, /*for_update=*/true));
+        if (!loaded) return common::NotFound("payment", payment_id);
+        PaymentRecord p = *std::move(loaded);
+        if (!MayActOn(actor, p.buyer_id, p.money.seller_id)) return NotYours();
+        RETURN_IF_ERROR(step(tx, p, now));
+        RETURN_IF_ERROR(store::UpdatePayment(tx, p));
+        return ToProto(p);
+      });
+}
+
+static absl::Status ValidatePaymentId(absl::string_view payment_id) {
+  if (payment_id.empty() || payment_id.size() > 64) {
+    return InvalidField("payment_id", "must be 1-64 characters");
+  }
+  return absl::OkStatus();
+}
+
+static pb::PaymentReleased ReleasedEvent(const PaymentRecord& p, bool automatic) {
+  pb::PaymentReleased event;
+  event.set_payment_id(p.money.id);
+  event.set_order_id(p.order_id);
+  event.set_seller_id(p.money.seller_id);
+  *event.mutable_seller_net() =
+      MoneyProto(p.money.amount.currency_code(), p.money.seller_net_minor);
+  *event.mutable_commission() =
+      MoneyProto(p.money.amount.currency_code(), p.money.commission_minor);
+  event.set_automatic(automatic);
+  return event;
+}
+
+absl::StatusOr<pb::Payment> EscrowService::ConfirmDelivery(const Actor& actor,
+                                                           const pb::ConfirmDeliveryRequest& req) {
+  RETURN_IF_ERROR(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  RETURN_IF_ERROR(ValidatePaymentId(req.payment_id()));
+  const RequestKey key{actor.id, Method("ConfirmDelivery"), req.request_id()};
+  return MutatePayment(
+      *pool_, idempotency_, *clock_, actor, key, common::idempotency::RequestHash(req),
+      req.payment_id(), [&](Transaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+        ASSIGN_OR_RETURN(EscrowStep step, Release(p.money));
+        RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now).status());
+        p.money = step.after;
+        p.released_at = now;
+        RETURN_IF_ERROR(store::AppendEvent(
+            tx, p.money.id, p.money.amount.currency_code(),
+            {"DELIVERY_CONFIRMED", p.money.state, actor.id, std::nullopt, "", "", now}));
+        return outbox_
+            .Enqueue(tx, "payments.payment_released", p.money.seller_id, ReleasedEvent(p, false))
+            .status();
+      });
+}
+
+absl::StatusOr<pb::Payment> EscrowService::RefundPayment(const Actor& actor,
+                                                         const pb::RefundPaymentRequest& req) {
+  std::vector<common::FieldViolation> violations;
+  auto check = [&violations](const absl::Status& s) {
+    for (auto& v : common::FieldViolationsOf(s)) violations.push_back(std::move(v));
+  };
+  check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  check(ValidatePaymentId(req.payment_id()));
+  check(ValidateText("reason", req.reason(), 1000));
+  absl::StatusOr<common::Money> amount =
+      req.has_amount()
+          ? common::Money::FromProto(req.amount(), "amount", common::AmountRule::kPositive)
+          : absl::StatusOr<common::Money>(InvalidField("amount", "is required"));
+  if (!amount.ok()) check(amount.status());
+  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+
+  const RequestKey key{actor.id, Method("RefundPayment"), req.request_id()};
+  ASSIGN_OR_RETURN(
+      pb::Payment payment,
+      MutatePayment(
+          *pool_, idempotency_, *clock_, actor, key, common::idempotency::RequestHash(req),
+          req.payment_id(), [&](Transaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+            ASSIGN_OR_RETURN(EscrowStep step, Refund(p.money, *amount));
+            RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now).status());
+            p.money = step.after;
+            RETURN_IF_ERROR(store::AppendEvent(tx, p.money.id, p.money.amount.currency_code(),
+                                               {"REFUNDED", p.money.state, actor.id,
+                                                amount->amount_minor(), "", req.reason(), now}));
+            pb::PaymentRefunded event;
+            event.set_payment_id(p.money.id);
+            event.set_order_id(p.order_id);
+            event.set_buyer_id(p.buyer_id);
+            event.set_seller_id(p.money.seller_id);
+            *event.mutable_amount() = MoneyProto(amount->currency_code(), amount->amount_minor());
+            event.set_full(p.money.refunded_minor == p.money.amount.amount_minor());
+            event.set_reason(req.reason());
+            return outbox_.Enqueue(tx, "payments.payment_refunded", p.money.seller_id, event)
+                .status();
+          }));
+  // The money goes back through the processor once the ledger says so; the key derives from
+  // the request, so the retry of a call that failed here completes it exactly once.
+  absl::StatusOr<ProcessorResult> refund =
+      processor_->Refund(ProcessorKey("refund", key), payment.processor_reference(), *amount);
+  if (!refund.ok()) return ProcessorUnavailable(refund.status(), "refund");
+  return payment;
+}
+
+absl::StatusOr<pb::Payment> EscrowService::OpenDispute(const Actor& actor,
+                                                       const pb::OpenDisputeRequest& req) {
+  std::vector<common::FieldViolation> violations;
+  auto check = [&violations](const absl::Status& s) {
+    for (auto& v : common::FieldViolationsOf(s)) violations.push_back(std::move(v));
+  };
+  check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  check(ValidatePaymentId(req.payment_id()));
+  if (DisputeReasons().count(req.reason_code()) == 0) {
+    violations.push_back({"reason_code",
+                          "must be one of NOT_RECEIVED, NOT_AS_DESCRIBED, "
+                          "DAMAGED, COUNTERFEIT, UNAUTHORISED, OTHER"});
+  }
+  check(ValidateText("description", req.description(), 4000));
+  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  const RequestKey key{actor.id, Method("OpenDispute"), req.request_id()};
+  return MutatePayment(
+      *pool_, idempotency_, *clock_, actor, key, common::idempotency::RequestHash(req),
+      req.payment_id(), [&](Transaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+        ASSIGN_OR_RETURN(Payment after, payments::OpenDispute(p.money));
+        p.money = after;
+        RETURN_IF_ERROR(store::InsertDispute(
+            tx, {p.money.id, req.reason_code(), req.description(), actor.id}, now));
+        RETURN_IF_ERROR(store::AppendEvent(tx, p.money.id, p.money.amount.currency_code(),
+                                           {"DISPUTE_OPENED", p.money.state, actor.id, std::nullopt,
+                                            req.reason_code(), req.description(), now}));
+        pb::DisputeOpened event;
+        event.set_payment_id(p.money.id);
+        event.set_order_id(p.order_id);
+        event.set_buyer_id(p.buyer_id);
+        event.set_seller_id(p.money.seller_id);
+        event.set_reason_code(req.reason_code());
+        return outbox_.Enqueue(tx, "payments.dispute_opened", p.money.seller_id, event).status();
+      });
+}
+
+absl::StatusOr<pb::Payment> EscrowService::ResolveDispute(const Actor& actor,
+                                                          const pb::ResolveDisputeRequest& req) {
+  std::vector<common::FieldViolation> violations;
+  auto check = [&violations](const absl::Status& s) {
+    for (auto& v : common::FieldViolationsOf(s)) violations.push_back(std::move(v));
+  };
+  check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  check(ValidatePaymentId(req.payment_id()));
+  check(ValidateText("explanation", req.explanation(), 4000));
+  ASSIGN_OR_RETURN(std::optional<DisputeOutcome> outcome, OutcomeOf(req.outcome()));
+  if (!outcome) {
+    violations.push_back(
+        {"outcome", "must be BUYER_WINS, SELLER_WINS, SPLIT or PLATFORM_GUARANTEE"});
+  }
+  std::optional<common::Money> share;
+  if (outcome == DisputeOutcome::kSplit) {
+    if (!req.has_buyer_share()) {
+      violations.push_back({"buyer_share", "is required for a SPLIT outcome"});
+    } else {
+      absl::StatusOr<common::Money> m =
+          common::Money::FromProto(req.buyer_share(), "buyer_share", common::AmountRule::kPositive);
+      if (m.ok()) {
+        share = *m;
+      } else {
+        check(m.status());
+      }
+    }
+  } else if (req.has_buyer_share()) {
+    violations.push_back({"buyer_share", "is only for a SPLIT outcome"});
+  }
+  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  const RequestKey key{actor.id, Method("ResolveDispute"), req.request_id()};
+  return MutatePayment(
+      *pool_, idempotency_, *clock_, actor, key, common::idempotency::RequestHash(req),
+      req.payment_id(), [&](Transaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+        const int64_t refunded_before = p.money.refunded_minor;
+        ASSIGN_OR_RETURN(EscrowStep step, Resolve(p.money, *outcome, share));
+        RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now).status());
+        p.money = step.after;
+        if (p.money.seller_net_minor > 0) p.released_at = now;
+        const int64_t buyer_refund = p.money.refunded_minor - refunded_before;
+        std::optional<int64_t> share_minor;
+        if (share) share_minor = share->amount_minor();
+        RETURN_IF_ERROR(store::ResolveDisputeRow(tx, p.money.id, *outcome, share_minor,
+                                                 req.explanation(), actor.id, now));
+        RETURN_IF_ERROR(store::AppendEvent(
+            tx, p.money.id, p.money.amount.currency_code(),
+            {"DISPUTE_RESOLVED", p.money.state, actor.id,
+             buyer_refund > 0 ? std::optional<int64_t>(buyer_refund) : std::nullopt,
+             std::string(DisputeOutcomeName(*outcome)), req.explanation(), now}));
+        pb::DisputeResolved event;
+        event.set_payment_id(p.money.id);
+        event.set_order_id(p.order_id);
+        event.set_buyer_id(p.buyer_id);
+        event.set_seller_id(p.money.seller_id);
+        event.set_outcome(ToProtoOutcome(*outcome));
+        *event.mutable_buyer_refund() = MoneyProto(p.money.amount.currency_code(), buyer_refund);
+        return outbox_.Enqueue(tx, "payments.dispute_resolved", p.money.seller_id, event).status();
+      });
+}
+
+// --- Policies, reads ------------------------------------------------------------------------
+
+absl::StatusOr<pb::SellerHoldPolicy> EscrowService::SetSellerHoldPolicy(
+    const Actor& actor, const pb::SetSellerHoldPolicyRequest& req) {
+  std::vector<common::FieldViolation> violations;
+  if (!ValidateId("seller_id", req.seller_id()).ok()) {
+    violations.push_back({"seller_id", "must be 1-128 characters"});
+  }
+  const int64_t seconds = req.hold_period().seconds();
+  if (!req.has_hold_period() || req.hold_period().nanos() != 0 || seconds < 3600 ||
+      seconds > 90 * 24 * 3600) {
+    violations.push_back({"hold_period", "must be 1 hour to 90 days, whole seconds"});
+  }
+  if (req.reason().empty() || req.reason().size() > 500) {
+    violations.push_back({"reason", "must be 1-500 characters"});
+  }
+  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  if (!actor.any_payment) return common::PermissionDenied("only ADMIN or payments.policy");
+  HoldPolicyRecord policy{req.seller_id(), absl::Seconds(seconds), req.reason(), actor.id,
+                          clock_->Now()};
+  RETURN_IF_ERROR(common::db::RunInTransaction(
+      *pool_, [&](Transaction& tx) { return store::UpsertHoldPolicy(tx, policy); }));
+  pb::SellerHoldPolicy out;
+  out.set_seller_id(policy.seller_id);
+  out.mutable_hold_period()->set_seconds(seconds);
+  out.set_reason(policy.reason);
+  out.set_updated_by(policy.updated_by);
+  ToTimestamp(policy.updated_at, out.mutable_updated_at());
+  return out;
+}
+
+absl::StatusOr<pb::Payment> EscrowService::GetPayment(const Actor& actor,
+                                                      const pb::GetPaymentRequest& req) {
+  RETURN_IF_ERROR(ValidatePaymentId(req.payment_id()));
+  common::db::TransactionOptions options;
+  options.read_only = true;
+  return common::db::RunInTransaction(
+      *pool_,
+      [&](Transaction& tx) -> absl::StatusOr<pb::Payment> {
+        ASSIGN_OR_RETURN(auto loaded, store::LoadPayment(tx, req.payment_id(), false));
+        if (!loaded) return common::NotFound("payment", req.payment_id());
+        if (!MayActOn(actor, loaded->buyer_id, loaded->money.seller_id)) return NotYours();
+        pb::Payment out = ToProto(*loaded);
+        ASSIGN_OR_RETURN(auto history, store::LoadHistory(tx, req.payment_id()));
+        ASSIGN_OR_RETURN(auto entries, store::LoadEntries(tx, req.payment_id()));
+        AddHistory(*loaded, history, &out);
+        AddEntries(entries, &out);
+        return out;
+      },
+      options);
+}
+
+absl::StatusOr<pb::ListPaymentsResponse> EscrowService::ListPayments(
+    const Actor& actor, const pb::ListPaymentsRequest& req) {
+  if (req.page_size() < 0 || req.page_size() > 100) {
+    return InvalidField("page_size", "must be 0-100 (0 means 20)");
+  }
+  ListFilter filter;
+  filter.limit = req.page_size() == 0 ? 20 : req.page_size();
+  if (!req.page_token().empty()) {
+    ASSIGN_OR_RETURN(auto after, DecodePageToken(req.page_token()));
+    filter.after = after;
+  }
+  if (req.state() != pb::PAYMENT_STATE_UNSPECIFIED) {
+    if (req.state() < pb::HELD || req.state() > pb::GUARANTEED) {
+      return InvalidField("state", "must be a PaymentState");
+    }
+    filter.state = static_cast<PaymentState>(static_cast<int>(req.state()));
+  }
+  filter.buyer_id = req.buyer_id();
+  filter.seller_id = req.seller_id();
+  if (!actor.any_payment) {
+    if (actor.as_seller &&
+        (req.seller_id() == actor.id || (!actor.as_buyer && req.seller_id().empty()))) {
+      filter.seller_id = actor.id;
+      if (!req.buyer_id().empty()) {
+        return common::PermissionDenied("a seller lists only its own sales");
+      }
+    } else if (actor.as_buyer && (req.buyer_id().empty() || req.buyer_id() == actor.id) &&
+               req.seller_id().empty()) {
+      filter.buyer_id = actor.id;
+    } else {
+      return common::PermissionDenied("only your own payments can be listed");
+    }
+  }
+  common::db::TransactionOptions options;
+  options.read_only = true;
+  ASSIGN_OR_RETURN(std::vector<PaymentRecord> rows,
+                   common::db::RunInTransaction(
+                       *pool_,
+                       [&](Transaction& tx) -> absl::StatusOr<std::vector<PaymentRecord>> {
+                         ListFilter probe = filter;
+                         probe.limit = filter.limit + 1;
+                         return store::ListPayments(tx, probe);
+                       },
+                       options));
+  pb::ListPaymentsResponse out;
+  const bool more = static_cast<int>(rows.size()) > filter.limit;
+  if (more) rows.resize(filter.limit);
+  for (const PaymentRecord& p : rows) *out.add_payments() = ToProto(p);
+  if (more) out.set_next_page_token(EncodePageToken(rows.back()));
+  return out;
+}
+
+absl::StatusOr<pb::SellerBalance> EscrowService::GetSellerBalance(
+    const Actor& actor, const pb::GetSellerBalanceRequest& req) {
+  RETURN_IF_ERROR(ValidateId("seller_id", req.seller_id()));
+  if (!actor.any_payment && !(actor.as_seller && actor.id == req.seller_id())) {
+    return common::PermissionDenied("a seller sees only its own balance");
+  }
+  common::db::TransactionOptions options;
+  options.read_only = true;
+  ASSIGN_OR_RETURN(
+      std::vector<SellerAccounts> accounts,
+      common::db::RunInTransaction(
+          *pool_, [&](Transaction& tx) { return store::LoadSellerBalances(tx, req.seller_id()); },
+          options));
+  pb::SellerBalance out;
+  out.set_seller_id(req.seller_id());
+  for (const SellerAccounts& a : accounts) {
+    pb::CurrencyBalance* b = out.add_balances();
+    b->set_currency_code(a.currency);
+    b->set_pending_minor(a.escrow_minor);
+    b->set_available_minor(a.available_minor > 0 ? a.available_minor : 0);
+    b->set_paid_out_minor(a.paid_out_minor);
+    b->set_debt_minor(a.available_minor < 0 ? -a.available_minor : 0);
+  }
+  return out;
+}
+
+// --- Payouts --------------------------------------------------------------------------------
+
+absl::StatusOr<pb::Payout> EscrowService::CreatePayout(const Actor& actor,
+                                                       const pb::CreatePayoutRequest& req) {
+  std::vector<common::FieldViolation> violations;
+  auto check = [&violations](const absl::Status& s) {
+    for (auto& v : common::FieldViolationsOf(s)) violations.push_back(std::move(v));
+  };
+  check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  check(ValidateId("seller_id", req.seller_id()));
+  absl::StatusOr<common::Money> amount =
+      req.has_amount()
+          ? common::Money::FromProto(req.amount(), "amount", common::AmountRule::kPositive)
+          : absl::StatusOr<common::Money>(InvalidField("amount", "is required"));
+  if (!amount.ok()) check(amount.status());
+  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  if (!actor.any_payment && !(actor.as_seller && actor.id == req.seller_id())) {
+    return common::PermissionDenied("a seller pays out only its own balance");
+  }
+  const RequestKey key{actor.id, Method("CreatePayout"), req.request_id()};
+  const std::string hash = common::idempotency::RequestHash(req);
+
+  ASSIGN_OR_RETURN(auto stored, idempotency_.Find(*pool_, key, hash));
+  absl::StatusOr<pb::Payout> payout = absl::UnknownError("unset");
+  if (stored) {
+    if (!stored->status.ok()) return stored->status;
+    pb::Payout p;
+    if (!p.ParseFromString(stored->response)) {
+      return absl::InternalError("stored response does not parse");
+    }
+    payout = p;
+  } else {
+    ASSIGN_OR_RETURN(SellerStatus seller, sellers_->GetSeller(req.seller_id()));
+    if (!seller.found) return common::NotFound("seller", req.seller_id());
+    if (!seller.approved_active) {
+      return common::FailedPrecondition("SELLER_NOT_APPROVED",
+                                        "the seller is not an approved, active seller");
+    }
+    payout = common::idempotency::RunIdempotent<pb::Payout>(
+        *pool_, idempotency_, key, hash, [&](Transaction& tx) -> absl::StatusOr<pb::Payout> {
+          const absl::Time now = clock_->Now();
+          ASSIGN_OR_RETURN(
+              SellerAccounts accounts,
+              store::LockSellerAccounts(tx, req.seller_id(), amount->currency_code(), now));
+          ASSIGN_OR_RETURN(LedgerTransaction ledger,
+                           Payout(req.seller_id(), *amount, accounts.available_minor));
+          PayoutRecord record{RandomId("po_"),
+                              req.seller_id(),
+                              amount->currency_code(),
+                              amount->amount_minor(),
+                              seller.payout_account,
+                              "PENDING",
+                              "",
+                              now};
+          ledger.payout_id = record.payout_id;
+          RETURN_IF_ERROR(store::WriteLedger(tx, ledger, now).status());
+          RETURN_IF_ERROR(store::InsertPayout(tx, record));
+          pb::Payout out;
+          out.set_payout_id(record.payout_id);
+          out.set_seller_id(record.seller_id);
+          *out.mutable_amount() = MoneyProto(record.currency, record.amount_minor);
+          ToTimestamp(now, out.mutable_created_at());
+          return out;
+        });
+  }
+  if (!payout.ok()) return payout.status();
+  // The ledger has the money out of `available`; now the processor sends it, keyed by the
+  // payout id, so repeating this after a failure sends it once.
+  ASSIGN_OR_RETURN(auto record, store::LoadPayout(*pool_, payout->payout_id()));
+  if (!record) return absl::InternalError("payout row missing");
+  if (record->state != "PAID") {
+    ASSIGN_OR_RETURN(common::Money m, common::Money::Of(record->currency, record->amount_minor));
+    absl::StatusOr<ProcessorResult> sent =
+        processor_->Payout(absl::StrCat("payout_", record->payout_id), record->payout_account, m);
+    if (!sent.ok()) return ProcessorUnavailable(sent.status(), "payout");
+    if (!sent->accepted) {
+      return absl::InternalError(absl::StrCat("the processor refused payout ", record->payout_id,
+                                              "; it stays PENDING for an operator"));
+    }
+    RETURN_IF_ERROR(store::MarkPayoutPaid(*pool_, record->payout_id, sent->reference));
+    record->processor_reference = sent->reference;
+  }
+  payout->set_processor_reference(record->processor_reference);
+  return *payout;
+}
+
+// --- Ledger verification --------------------------------------------------------------------
+
+absl::StatusOr<pb::VerifyLedgerResponse> EscrowService::VerifyLedger() {
+  common::db::TransactionOptions options;
+  options.read_only = true;
+  return common::db::RunInTransaction(
+      *pool_,
+      [&](Transaction& tx) -> absl::StatusOr<pb::VerifyLedgerResponse> {
+        pb::VerifyLedgerResponse out;
+        ASSIGN_OR_RETURN(auto counts,
+                         tx.Query("SELECT (SELECT COUNT(*) FROM ledger_transactions) AS t, "
+                                  "(SELECT COUNT(*) FROM ledger_entries) AS e"));
+        ASSIGN_OR_RETURN(int64_t transactions, counts[0].GetInt64("t"));
+        ASSIGN_OR_RETURN(int64_t entries, counts[0].GetInt64("e"));
+        out.set_transactions_checked(transactions);
+        out.set_entries_checked(entries);
+
+        ASSIGN_OR_RETURN(auto unbalanced,
+                         tx.Query("SELECT transaction_id, currency, SUM(amount_minor) AS s "
+                                  "FROM ledger_entries GROUP BY transaction_id, currency "
+                                  "HAVING SUM(amount_minor) <> 0 ORDER BY transaction_id"));
+        for (const auto& row : unbalanced) {
+          ASSIGN_OR_RETURN(int64_t id, row.GetInt64("transaction_id"));
+          ASSIGN_OR_RETURN(std::string cur, row.GetString("currency"));
+          ASSIGN_OR_RETURN(int64_t s, row.GetInt64("s"));
+          out.add_violations(
+              absl::StrCat("transaction ", id, " does not balance in ", cur, " by ", s));
+        }
+        ASSIGN_OR_RETURN(auto thin,
+                         tx.Query("SELECT t.id AS id, COUNT(e.id) AS n FROM ledger_transactions "
+                                  "t LEFT JOIN ledger_entries e ON e.transaction_id = t.id "
+                                  "GROUP BY t.id HAVING COUNT(e.id) < 2"));
+        for (const auto& row : thin) {
+          ASSIGN_OR_RETURN(int64_t id, row.GetInt64("id"));
+          out.add_violations(absl::StrCat("transaction ", id, " has fewer than two entries"));
+        }
+
+        ASSIGN_OR_RETURN(auto totals,
+                         tx.Query("SELECT account_kind, currency, SUM(amount_minor) AS s FROM "
+                                  "ledger_entries GROUP BY account_kind, currency "
+                                  "ORDER BY account_kind, currency"));
+        std::map<std::string, int64_t> escrow_by_currency;
+        for (const auto& row : totals) {
+          ASSIGN_OR_RETURN(std::string kind, row.GetString("account_kind"));
+          ASSIGN_OR_RETURN(std::string cur, row.GetString("currency"));
+          ASSIGN_OR_RETURN(int64_t s, row.GetInt64("s"));
+          pb::AccountBalance* b = out.add_totals();
+          b->set_account_kind(kind);
+          *b->mutable_balance() = MoneyProto(cur, s);
+          if (kind == AccountKindName(AccountKind::kEscrow)) escrow_by_currency[cur] = s;
+        }
+
+        // Every account within its bound, and each seller row equal to its entries.
+        ASSIGN_OR_RETURN(auto accounts, tx.Query("SELECT account_kind, account_owner, currency, "
+                                                 "SUM(amount_minor) AS s FROM ledger_entries "
+                                                 "GROUP BY account_kind, account_owner, currency"));
+        std::map<std::pair<std::string, std::string>, std::array<int64_t, 3>> per_seller;
+        for (const auto& row : accounts) {
+          ASSIGN_OR_RETURN(std::string kind_name, row.GetString("account_kind"));
+          ASSIGN_OR_RETURN(std::string owner, row.GetString("account_owner"));
+          ASSIGN_OR_RETURN(std::string cur, row.GetString("currency"));
+          ASSIGN_OR_RETURN(int64_t s, row.GetInt64("s"));
+          ASSIGN_OR_RETURN(AccountKind kind, AccountKindFromName(kind_name));
+          const BalanceBound bound = BoundOf(kind);
+          if ((bound == BalanceBound::kNonNegative && s < 0) ||
+              (bound == BalanceBound::kNonPositive && s > 0)) {
+            out.add_violations(absl::StrCat("account ", kind_name, "/", owner, "/", cur,
+                                            " is beyond its bound at ", s));
+          }
+          if (IsPerSeller(kind)) {
+            auto& figures = per_seller[{owner, cur}];
+            if (kind == AccountKind::kEscrow) figures[0] = s;
+            if (kind == AccountKind::kSellerAvailable) figures[1] = s;
+            if (kind == AccountKind::kSellerPaidOut) figures[2] = s;
+          }
+        }
+        ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT seller_id, currency, escrow_minor, "
+                                             "available_minor, paid_out_minor "
+                                             "FROM seller_accounts"));
+        std::set<std::pair<std::string, std::string>> seen;
+        for (const auto& row : rows) {
+          ASSIGN_OR_RETURN(std::string seller, row.GetString("seller_id"));
+          ASSIGN_OR_RETURN(std::string cur, row.GetString("currency"));
+          ASSIGN_OR_RETURN(int64_t e, row.GetInt64("escrow_minor"));
+          ASSIGN_OR_RETURN(int64_t a, row.GetInt64("available_minor"));
+          ASSIGN_OR_RETURN(int64_t p, row.GetInt64("paid_out_minor"));
+          seen.insert({seller, cur});
+          std::array<int64_t, 3> want = per_seller[{seller, cur}];
+          if (want[0] != e || want[1] != a || want[2] != p) {
+            out.add_violations(
+                absl::StrCat("seller ", seller, " ", cur, " balances differ from its entries"));
+          }
+        }
+        for (const auto& [k, figures] : per_seller) {
+          if (!seen.count(k) && (figures[0] != 0 || figures[1] != 0 || figures[2] != 0)) {
+            out.add_violations(
+                absl::StrCat("seller ", k.first, " ", k.second, " has entries but no balance row"));
+          }
+        }
+
+        ASSIGN_OR_RETURN(auto held,
+                         tx.Query("SELECT currency, SUM(amount_minor - refunded_minor) AS s "
+                                  "FROM payments WHERE state IN ('HELD', 'DISPUTED') "
+                                  "GROUP BY currency"));
+        std::map<std::string, int64_t> held_by_currency;
+        for (const auto& row : held) {
+          ASSIGN_OR_RETURN(std::string cur, row.GetString("currency"));
+          ASSIGN_OR_RETURN(int64_t s, row.GetInt64("s"));
+          held_by_currency[cur] = s;
+        }
+        std::set<std::string> currencies;
+        for (const auto& [c, v] : escrow_by_currency) currencies.insert(c);
+        for (const auto& [c, v] : held_by_currency) currencies.insert(c);
+        for (const std::string& c : currencies) {
+          const int64_t escrow = escrow_by_currency[c];
+          const int64_t want = held_by_currency[c];
+          *out.add_escrow_balance() = MoneyProto(c, escrow);
+          *out.add_held_by_payments() = MoneyProto(c, want);
+          if (escrow != want) {
+            out.add_violations(absl::StrCat("escrow in ", c, " is ", escrow,
+                                            " but HELD and DISPUTED payments hold ", want));
+          }
+        }
+        out.set_consistent(out.violations_size() == 0);
+        return out;
+      },
+      options);
+}
+
+// --- Background work ------------------------------------------------------------------------
+
+absl::StatusOr<int> EscrowService::ReleaseDuePayments(int batch_size) {
+  ASSIGN_OR_RETURN(std::vector<std::string> due,
+                   store::DuePayments(*pool_, clock_->Now(), batch_size));
+  int released = 0;
+  for (const std::string& id : due) {
+    ASSIGN_OR_RETURN(
+        bool done,
+        common::db::RunInTransaction(*pool_, [&](Transaction& tx) -> absl::StatusOr<bool> {
+          const absl::Time now = clock_->Now();
+          ASSIGN_OR_RETURN(auto claimed, store::ClaimDuePayment(tx, id, now));
+          if (!claimed) return false;
+          PaymentRecord p = *std::move(claimed);
+          ASSIGN_OR_RETURN(EscrowStep step, Release(p.money));
+          RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now).status());
+          p.money = step.after;
+          p.released_at = now;
+          RETURN_IF_ERROR(store::UpdatePayment(tx, p));
+          RETURN_IF_ERROR(store::AppendEvent(tx, p.money.id, p.money.amount.currency_code(),
+                                             {"AUTO_RELEASED", p.money.state, kSystemActor,
+                                              std::nullopt, "", "hold period ended", now}));
+          RETURN_IF_ERROR(outbox_
+                              .Enqueue(tx, "payments.payment_released", p.money.seller_id,
+                                       ReleasedEvent(p, true))
+                              .status());
+          return true;
+        }));
+    if (done) ++released;
+  }
+  return released;
+}
+
+absl::StatusOr<int64_t> EscrowService::PurgeIdempotencyKeys() { return idempotency_.Purge(*pool_); }
+
+}  // namespace marketplace::payments

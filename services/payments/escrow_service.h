@@ -1,0 +1,94 @@
+#ifndef MARKETPLACE_SERVICES_PAYMENTS_ESCROW_SERVICE_H_
+#define MARKETPLACE_SERVICES_PAYMENTS_ESCROW_SERVICE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/db/connection_pool.h"
+#include "common/idempotency/idempotency.h"
+#include "common/outbox/outbox.h"
+#include "protos/marketplace/payments/v1/payments.pb.h"
+#include "services/payments/processor.h"
+#include "services/payments/seller_directory.h"
+
+namespace marketplace::payments {
+
+namespace pb = ::marketplace::payments::v1;
+
+// Who is acting, and on which payments the API layer allows it for the method at hand. The
+// domain enforces ownership: a caller that may act only as buyer (or seller) gets
+// PERMISSION_DENIED on someone else's payment.
+struct Actor {
+  std::string id;                   // account id; "system" for the automatic release
+  bool any_payment = false;         // staff, or SERVICE with the method's scope
+  bool as_buyer = false;            // may act on payments where it is the buyer
+  bool as_seller = false;           // may act on payments (and balances) where it is the seller
+  bool may_set_commission = false;  // CreatePayment.commission_bps (ADMIN, SERVICE)
+};
+
+struct EscrowServiceOptions {
+  // Commission when a payment names none, in basis points (1000 = 10 %).
+  int32_t default_commission_bps = 1000;
+  // Hold period of sellers without a policy of their own.
+  absl::Duration default_hold = absl::Hours(14 * 24);
+};
+
+// The payments domain over MySQL. Every mutating method runs in ONE database transaction:
+// idempotency Begin, load and lock the payment (then the seller's balance row), the escrow
+// step, CheckBalanced, journal + balances + payment + history + outbox event, idempotency
+// Complete; the whole transaction is retried on 1213/1205/1020. Processor calls happen
+// outside the transaction with keys derived from the request id, so a retry reuses their
+// result. Thread-safe.
+class EscrowService {
+ public:
+  // All pointers must outlive the service.
+  EscrowService(common::db::ConnectionPool* pool, PaymentProcessor* processor,
+                SellerDirectory* sellers, const common::Clock* clock,
+                EscrowServiceOptions options = {});
+
+  absl::StatusOr<pb::Payment> CreatePayment(const Actor& actor,
+                                            const pb::CreatePaymentRequest& request);
+  absl::StatusOr<pb::Payment> ConfirmDelivery(const Actor& actor,
+                                              const pb::ConfirmDeliveryRequest& request);
+  absl::StatusOr<pb::Payment> RefundPayment(const Actor& actor,
+                                            const pb::RefundPaymentRequest& request);
+  absl::StatusOr<pb::Payment> OpenDispute(const Actor& actor,
+                                          const pb::OpenDisputeRequest& request);
+  absl::StatusOr<pb::Payment> ResolveDispute(const Actor& actor,
+                                             const pb::ResolveDisputeRequest& request);
+  absl::StatusOr<pb::SellerHoldPolicy> SetSellerHoldPolicy(
+      const Actor& actor, const pb::SetSellerHoldPolicyRequest& request);
+  absl::StatusOr<pb::Payment> GetPayment(const Actor& actor, const pb::GetPaymentRequest& request);
+  absl::StatusOr<pb::ListPaymentsResponse> ListPayments(const Actor& actor,
+                                                        const pb::ListPaymentsRequest& request);
+  absl::StatusOr<pb::SellerBalance> GetSellerBalance(const Actor& actor,
+                                                     const pb::GetSellerBalanceRequest& request);
+  absl::StatusOr<pb::Payout> CreatePayout(const Actor& actor,
+                                          const pb::CreatePayoutRequest& request);
+  absl::StatusOr<pb::VerifyLedgerResponse> VerifyLedger();
+
+  // The automatic release: claims HELD payments whose release_due_at has passed (FOR UPDATE
+  // SKIP LOCKED, so replicas share the work and never release one twice) and releases each
+  // in its own transaction. Returns how many this call released.
+  absl::StatusOr<int> ReleaseDuePayments(int batch_size = 20);
+
+  // Drops idempotency keys older than 24 hours.
+  absl::StatusOr<int64_t> PurgeIdempotencyKeys();
+
+ private:
+  common::db::ConnectionPool* pool_;
+  PaymentProcessor* processor_;
+  SellerDirectory* sellers_;
+  const common::Clock* clock_;
+  EscrowServiceOptions options_;
+  common::outbox::Outbox outbox_;
+  common::idempotency::IdempotencyStore idempotency_;
+};
+
+}  // namespace marketplace::payments
+
+#endif  // MARKETPLACE_SERVICES_PAYMENTS_ESCROW_SERVICE_H_

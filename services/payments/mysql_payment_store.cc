@@ -1,0 +1,454 @@
+#include "services/payments/mysql_payment_store.h"
+
+#include <map>
+#include <tuple>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/db/migrations.h"
+#include "common/errors.h"
+#include "common/idempotency/idempotency.h"
+#include "common/money.h"
+#include "common/outbox/outbox.h"
+#include "common/status_macros.h"
+#include "services/payments/payments_migrations.h"
+
+namespace marketplace::payments {
+
+using common::db::Row;
+using common::db::SqlValue;
+using common::db::Transaction;
+
+Payment BlankPayment() {
+  return Payment{"", "", common::Money::Zero(*common::FindCurrency("EUR"))};
+}
+
+absl::Status ApplyPaymentsMigrations(common::db::ConnectionPool& pool) {
+  RETURN_IF_ERROR(common::db::ApplyMigrations(pool, "payments", PaymentsMigrations()));
+  RETURN_IF_ERROR(common::outbox::ApplyOutboxMigrations(pool));
+  return common::idempotency::ApplyIdempotencyMigrations(pool);
+}
+
+namespace store {
+namespace {
+
+constexpr char kPaymentColumns[] =
+    "payment_id, order_id, buyer_id, seller_id, currency, amount_minor, commission_bps, state, "
+    "refunded_minor, commission_minor, seller_net_minor, guarantee_minor, processor_reference, "
+    "created_at, release_due_at, released_at";
+
+absl::StatusOr<PaymentRecord> PaymentFromRow(const Row& row) {
+  PaymentRecord p;
+  ASSIGN_OR_RETURN(p.money.id, row.GetString("payment_id"));
+  ASSIGN_OR_RETURN(p.order_id, row.GetString("order_id"));
+  ASSIGN_OR_RETURN(p.buyer_id, row.GetString("buyer_id"));
+  ASSIGN_OR_RETURN(p.money.seller_id, row.GetString("seller_id"));
+  ASSIGN_OR_RETURN(std::string currency, row.GetString("currency"));
+  ASSIGN_OR_RETURN(int64_t amount, row.GetInt64("amount_minor"));
+  ASSIGN_OR_RETURN(p.money.amount, common::Money::Of(currency, amount));
+  ASSIGN_OR_RETURN(int64_t bps, row.GetInt64("commission_bps"));
+  p.money.commission_bps = static_cast<int32_t>(bps);
+  ASSIGN_OR_RETURN(std::string state, row.GetString("state"));
+  ASSIGN_OR_RETURN(p.money.state, PaymentStateFromName(state));
+  ASSIGN_OR_RETURN(p.money.refunded_minor, row.GetInt64("refunded_minor"));
+  ASSIGN_OR_RETURN(p.money.commission_minor, row.GetInt64("commission_minor"));
+  ASSIGN_OR_RETURN(p.money.seller_net_minor, row.GetInt64("seller_net_minor"));
+  ASSIGN_OR_RETURN(p.money.guarantee_minor, row.GetInt64("guarantee_minor"));
+  ASSIGN_OR_RETURN(p.processor_reference, row.GetString("processor_reference"));
+  ASSIGN_OR_RETURN(p.created_at, row.GetTime("created_at"));
+  ASSIGN_OR_RETURN(p.release_due_at, row.GetTime("release_due_at"));
+  ASSIGN_OR_RETURN(p.released_at, row.GetOptionalTime("released_at"));
+  return p;
+}
+
+absl::StatusOr<std::optional<PaymentRecord>> FirstPayment(absl::StatusOr<std::vector<Row>> rows) {
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<PaymentRecord>();
+  ASSIGN_OR_RETURN(PaymentRecord p, PaymentFromRow((*rows)[0]));
+  return std::optional<PaymentRecord>(std::move(p));
+}
+
+SqlValue OptionalTime(const std::optional<absl::Time>& t) {
+  if (t) return *t;
+  return nullptr;
+}
+
+absl::StatusOr<SellerAccounts> SellerAccountsFromRow(const Row& row) {
+  SellerAccounts a;
+  ASSIGN_OR_RETURN(a.seller_id, row.GetString("seller_id"));
+  ASSIGN_OR_RETURN(a.currency, row.GetString("currency"));
+  ASSIGN_OR_RETURN(a.escrow_minor, row.GetInt64("escrow_minor"));
+  ASSIGN_OR_RETURN(a.available_minor, row.GetInt64("available_minor"));
+  ASSIGN_OR_RETURN(a.paid_out_minor, row.GetInt64("paid_out_minor"));
+  return a;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<PaymentRecord>> LoadPayment(Transaction& tx,
+                                                         absl::string_view payment_id,
+                                                         bool for_update) {
+  return FirstPayment(
+      tx.Query(absl::StrCat("SELECT ", kPaymentColumns, " FROM payments WHERE payment_id = ?",
+                            for_update ? " FOR UPDATE" : ""),
+               {std::string(payment_id)}));
+}
+
+absl::StatusOr<std::optional<PaymentRecord>> LoadPaymentByOrder(common::db::ConnectionPool& pool,
+                                                                absl::string_view order_id) {
+  return FirstPayment(
+      pool.Query(absl::StrCat("SELECT ", kPaymentColumns, " FROM payments WHERE order_id = ?"),
+                 {std::string(order_id)}));
+}
+
+absl::Status InsertPayment(Transaction& tx, const PaymentRecord& p) {
+  absl::StatusOr<int64_t> inserted = tx.Execute(
+      absl::StrCat("INSERT INTO payments (", kPaymentColumns,
+                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+      {p.money.id, p.order_id, p.buyer_id, p.money.seller_id, p.money.amount.currency_code(),
+       p.money.amount.amount_minor(), static_cast<int64_t>(p.money.commission_bps),
+       std::string(PaymentStateName(p.money.state)), p.money.refunded_minor,
+       p.money.commission_minor, p.money.seller_net_minor, p.money.guarantee_minor,
+       p.processor_reference, p.created_at, p.release_due_at, OptionalTime(p.released_at)});
+  if (inserted.status().code() == absl::StatusCode::kAlreadyExists) {
+    return common::WithReason(
+        absl::AlreadyExistsError(absl::StrCat("order ", p.order_id, " already has a payment")),
+        "ORDER_ALREADY_PAID");
+  }
+  return inserted.status();
+}
+
+absl::Status UpdatePayment(Transaction& tx, const PaymentRecord& p) {
+  ASSIGN_OR_RETURN(
+      int64_t matched,
+      tx.Execute("UPDATE payments SET state = ?, refunded_minor = ?, commission_minor = ?, "
+                 "seller_net_minor = ?, guarantee_minor = ?, released_at = ? "
+                 "WHERE payment_id = ?",
+                 {std::string(PaymentStateName(p.money.state)), p.money.refunded_minor,
+                  p.money.commission_minor, p.money.seller_net_minor, p.money.guarantee_minor,
+                  OptionalTime(p.released_at), p.money.id}));
+  if (matched != 1) return absl::InternalError("payment row vanished during its update");
+  return absl::OkStatus();
+}
+
+absl::Status AppendEvent(Transaction& tx, absl::string_view payment_id, absl::string_view currency,
+                         const PaymentEventRecord& e) {
+  SqlValue amount = nullptr;
+  SqlValue cur = nullptr;
+  if (e.amount_minor) {
+    amount = *e.amount_minor;
+    cur = std::string(currency);
+  }
+  return tx
+      .Execute(
+          "INSERT INTO payment_events (payment_id, type, state, actor, amount_minor, "
+          "currency, reason_code, note, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          {std::string(payment_id), e.type, std::string(PaymentStateName(e.state)), e.actor, amount,
+           cur, e.reason_code, e.note, e.occurred_at})
+      .status();
+}
+
+absl::StatusOr<SellerAccounts> LockSellerAccounts(Transaction& tx, absl::string_view seller_id,
+                                                  absl::string_view currency, absl::Time now) {
+  // ON DUPLICATE KEY UPDATE takes the row's exclusive lock at once (INSERT IGNORE would take
+  // a shared one, and two transactions upgrading shared locks deadlock).
+  RETURN_IF_ERROR(tx.Execute("INSERT INTO seller_accounts (seller_id, currency, updated_at) "
+                             "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE seller_id = seller_id",
+                             {std::string(seller_id), std::string(currency), now})
+                      .status());
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query("SELECT seller_id, currency, escrow_minor, available_minor, "
+                            "paid_out_minor FROM seller_accounts "
+                            "WHERE seller_id = ? AND currency = ? FOR UPDATE",
+                            {std::string(seller_id), std::string(currency)}));
+  if (rows.empty()) return absl::InternalError("seller account row missing after its insert");
+  return SellerAccountsFromRow(rows[0]);
+}
+
+absl::StatusOr<int64_t> WriteLedger(Transaction& tx, const LedgerTransaction& ledger,
+                                    absl::Time now) {
+  RETURN_IF_ERROR(CheckBalanced(ledger));
+  // Per-seller deltas, by (seller, currency) in key order: the lock order.
+  std::map<std::pair<std::string, std::string>, std::tuple<int64_t, int64_t, int64_t>> deltas;
+  for (const Entry& e : ledger.entries) {
+    if (!IsPerSeller(e.account.kind)) continue;
+    auto& [escrow, available, paid_out] = deltas[{e.account.owner, e.account.currency}];
+    switch (e.account.kind) {
+      case AccountKind::kEscrow:
+        escrow += e.amount_minor;
+        break;
+      case AccountKind::kSellerAvailable:
+        available += e.amount_minor;
+        break;
+      case AccountKind::kSellerPaidOut:
+        paid_out += e.amount_minor;
+        break;
+      default:
+        return absl::InternalError("unexpected per-seller account kind");
+    }
+  }
+  for (const auto& [key, delta] : deltas) {
+    ASSIGN_OR_RETURN(SellerAccounts a, LockSellerAccounts(tx, key.first, key.second, now));
+    const int64_t escrow = a.escrow_minor + std::get<0>(delta);
+    const int64_t available = a.available_minor + std::get<1>(delta);
+    const int64_t paid_out = a.paid_out_minor + std::get<2>(delta);
+    if (escrow < 0 || paid_out < 0) {
+      return absl::InternalError(absl::StrCat("ledger transaction would take seller ", key.first,
+                                              " ", key.second, " escrow or paid-out below 0"));
+    }
+    RETURN_IF_ERROR(tx.Execute("UPDATE seller_accounts SET escrow_minor = ?, available_minor = "
+                               "?, paid_out_minor = ?, updated_at = ? "
+                               "WHERE seller_id = ? AND currency = ?",
+                               {escrow, available, paid_out, now, key.first, key.second})
+                        .status());
+  }
+  SqlValue payment_id = nullptr;
+  if (!ledger.payment_id.empty()) payment_id = ledger.payment_id;
+  SqlValue payout_id = nullptr;
+  if (!ledger.payout_id.empty()) payout_id = ledger.payout_id;
+  RETURN_IF_ERROR(tx.Execute("INSERT INTO ledger_transactions (kind, payment_id, payout_id, "
+                             "memo, created_at) VALUES (?, ?, ?, ?, ?)",
+                             {std::string(TransactionKindName(ledger.kind)), payment_id, payout_id,
+                              ledger.memo.substr(0, 255), now})
+                      .status());
+  ASSIGN_OR_RETURN(int64_t id, tx.LastInsertId());
+  std::vector<SqlValue> params;
+  std::vector<std::string> rows;
+  for (const Entry& e : ledger.entries) {
+    rows.push_back("(?, ?, ?, ?, ?, ?)");
+    params.push_back(id);
+    params.push_back(std::string(AccountKindName(e.account.kind)));
+    params.push_back(e.account.owner);
+    params.push_back(e.account.currency);
+    params.push_back(e.amount_minor);
+    params.push_back(now);
+  }
+  RETURN_IF_ERROR(tx.Execute(absl::StrCat("INSERT INTO ledger_entries (transaction_id, "
+                                          "account_kind, account_owner, currency, amount_minor, "
+                                          "created_at) VALUES ",
+                                          absl::StrJoin(rows, ", ")),
+                             params)
+                      .status());
+  return id;
+}
+
+absl::StatusOr<std::vector<PaymentEventRecord>> LoadHistory(Transaction& tx,
+                                                            absl::string_view payment_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query("SELECT type, state, actor, amount_minor, reason_code, note, "
+                            "occurred_at FROM payment_events WHERE payment_id = ? ORDER BY id",
+                            {std::string(payment_id)}));
+  std::vector<PaymentEventRecord> out;
+  for (const Row& row : rows) {
+    PaymentEventRecord e;
+    ASSIGN_OR_RETURN(e.type, row.GetString("type"));
+    ASSIGN_OR_RETURN(std::string state, row.GetString("state"));
+    ASSIGN_OR_RETURN(e.state, PaymentStateFromName(state));
+    ASSIGN_OR_RETURN(e.actor, row.GetString("actor"));
+    ASSIGN_OR_RETURN(e.amount_minor, row.GetOptionalInt64("amount_minor"));
+    ASSIGN_OR_RETURN(e.reason_code, row.GetString("reason_code"));
+    ASSIGN_OR_RETURN(e.note, row.GetString("note"));
+    ASSIGN_OR_RETURN(e.occurred_at, row.GetTime("occurred_at"));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<StoredEntry>> LoadEntries(Transaction& tx,
+                                                     absl::string_view payment_id) {
+  ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      tx.Query("SELECT e.transaction_id, t.kind, e.account_kind, e.account_owner, e.currency, "
+               "e.amount_minor, e.created_at FROM ledger_transactions t "
+               "JOIN ledger_entries e ON e.transaction_id = t.id "
+               "WHERE t.payment_id = ? ORDER BY e.id",
+               {std::string(payment_id)}));
+  std::vector<StoredEntry> out;
+  for (const Row& row : rows) {
+    StoredEntry s;
+    ASSIGN_OR_RETURN(s.transaction_id, row.GetInt64("transaction_id"));
+    ASSIGN_OR_RETURN(std::string kind, row.GetString("kind"));
+    ASSIGN_OR_RETURN(s.kind, TransactionKindFromName(kind));
+    ASSIGN_OR_RETURN(std::string account_kind, row.GetString("account_kind"));
+    ASSIGN_OR_RETURN(s.entry.account.kind, AccountKindFromName(account_kind));
+    ASSIGN_OR_RETURN(s.entry.account.owner, row.GetString("account_owner"));
+    ASSIGN_OR_RETURN(s.entry.account.currency, row.GetString("currency"));
+    ASSIGN_OR_RETURN(s.entry.amount_minor, row.GetInt64("amount_minor"));
+    ASSIGN_OR_RETURN(s.created_at, row.GetTime("created_at"));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<PaymentRecord>> ListPayments(Transaction& tx, const ListFilter& filter) {
+  std::vector<std::string> where;
+  std::vector<SqlValue> params;
+  if (!filter.buyer_id.empty()) {
+    where.push_back("buyer_id = ?");
+    params.push_back(filter.buyer_id);
+  }
+  if (!filter.seller_id.empty()) {
+    where.push_back("seller_id = ?");
+    params.push_back(filter.seller_id);
+  }
+  if (filter.state) {
+    where.push_back("state = ?");
+    params.push_back(std::string(PaymentStateName(*filter.state)));
+  }
+  if (filter.after) {
+    where.push_back("(created_at < ? OR (created_at = ? AND payment_id < ?))");
+    params.push_back(filter.after->first);
+    params.push_back(filter.after->first);
+    params.push_back(filter.after->second);
+  }
+  params.push_back(static_cast<int64_t>(filter.limit));
+  ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      tx.Query(absl::StrCat("SELECT ", kPaymentColumns, " FROM payments",
+                            where.empty() ? "" : " WHERE ", absl::StrJoin(where, " AND "),
+                            " ORDER BY created_at DESC, payment_id DESC LIMIT ?"),
+               params));
+  std::vector<PaymentRecord> out;
+  for (const Row& row : rows) {
+    ASSIGN_OR_RETURN(PaymentRecord p, PaymentFromRow(row));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<SellerAccounts>> LoadSellerBalances(Transaction& tx,
+                                                               absl::string_view seller_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query("SELECT seller_id, currency, escrow_minor, available_minor, "
+                            "paid_out_minor FROM seller_accounts WHERE seller_id = ? "
+                            "ORDER BY currency",
+                            {std::string(seller_id)}));
+  std::vector<SellerAccounts> out;
+  for (const Row& row : rows) {
+    ASSIGN_OR_RETURN(SellerAccounts a, SellerAccountsFromRow(row));
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<HoldPolicyRecord>> LoadHoldPolicy(Transaction& tx,
+                                                               absl::string_view seller_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query("SELECT seller_id, hold_seconds, reason, updated_by, updated_at "
+                            "FROM hold_policies WHERE seller_id = ?",
+                            {std::string(seller_id)}));
+  if (rows.empty()) return std::optional<HoldPolicyRecord>();
+  HoldPolicyRecord p;
+  ASSIGN_OR_RETURN(p.seller_id, rows[0].GetString("seller_id"));
+  ASSIGN_OR_RETURN(int64_t seconds, rows[0].GetInt64("hold_seconds"));
+  p.hold = absl::Seconds(seconds);
+  ASSIGN_OR_RETURN(p.reason, rows[0].GetString("reason"));
+  ASSIGN_OR_RETURN(p.updated_by, rows[0].GetString("updated_by"));
+  ASSIGN_OR_RETURN(p.updated_at, rows[0].GetTime("updated_at"));
+  return std::optional<HoldPolicyRecord>(std::move(p));
+}
+
+absl::Status UpsertHoldPolicy(Transaction& tx, const HoldPolicyRecord& p) {
+  return tx
+      .Execute(
+          "INSERT INTO hold_policies (seller_id, hold_seconds, reason, updated_by, "
+          "updated_at) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+          "hold_seconds = VALUES(hold_seconds), reason = VALUES(reason), "
+          "updated_by = VALUES(updated_by), updated_at = VALUES(updated_at)",
+          {p.seller_id, absl::ToInt64Seconds(p.hold), p.reason, p.updated_by, p.updated_at})
+      .status();
+}
+
+absl::Status InsertPayout(Transaction& tx, const PayoutRecord& p) {
+  return tx
+      .Execute(
+          "INSERT INTO payouts (payout_id, seller_id, currency, amount_minor, "
+          "payout_account, state, processor_reference, created_at) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          {p.payout_id, p.seller_id, p.currency, p.amount_minor, p.payout_account, p.state,
+           p.processor_reference, p.created_at})
+      .status();
+}
+
+absl::StatusOr<std::optional<PayoutRecord>> LoadPayout(common::db::ConnectionPool& pool,
+                                                       absl::string_view payout_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool.Query("SELECT payout_id, seller_id, currency, amount_minor, "
+                              "payout_account, state, processor_reference, created_at "
+                              "FROM payouts WHERE payout_id = ?",
+                              {std::string(payout_id)}));
+  if (rows.empty()) return std::optional<PayoutRecord>();
+  PayoutRecord p;
+  const Row& row = rows[0];
+  ASSIGN_OR_RETURN(p.payout_id, row.GetString("payout_id"));
+  ASSIGN_OR_RETURN(p.seller_id, row.GetString("seller_id"));
+  ASSIGN_OR_RETURN(p.currency, row.GetString("currency"));
+  ASSIGN_OR_RETURN(p.amount_minor, row.GetInt64("amount_minor"));
+  ASSIGN_OR_RETURN(p.payout_account, row.GetString("payout_account"));
+  ASSIGN_OR_RETURN(p.state, row.GetString("state"));
+  ASSIGN_OR_RETURN(p.processor_reference, row.GetString("processor_reference"));
+  ASSIGN_OR_RETURN(p.created_at, row.GetTime("created_at"));
+  return std::optional<PayoutRecord>(std::move(p));
+}
+
+absl::Status MarkPayoutPaid(common::db::ConnectionPool& pool, absl::string_view payout_id,
+                            absl::string_view processor_reference) {
+  return pool
+      .Execute("UPDATE payouts SET state = 'PAID', processor_reference = ? WHERE payout_id = ?",
+               {std::string(processor_reference), std::string(payout_id)})
+      .status();
+}
+
+absl::Status InsertDispute(Transaction& tx, const DisputeRecord& d, absl::Time now) {
+  return tx
+      .Execute(
+          "INSERT INTO disputes (payment_id, reason_code, description, opened_by, "
+          "opened_at) VALUES (?, ?, ?, ?, ?)",
+          {d.payment_id, d.reason_code, d.description, d.opened_by, now})
+      .status();
+}
+
+absl::Status ResolveDisputeRow(Transaction& tx, absl::string_view payment_id,
+                               DisputeOutcome outcome, std::optional<int64_t> buyer_share_minor,
+                               absl::string_view explanation, absl::string_view resolved_by,
+                               absl::Time now) {
+  SqlValue share = nullptr;
+  if (buyer_share_minor) share = *buyer_share_minor;
+  ASSIGN_OR_RETURN(
+      int64_t matched,
+      tx.Execute("UPDATE disputes SET outcome = ?, buyer_share_minor = ?, "
+                 "explanation = ?, resolved_by = ?, resolved_at = ? "
+                 "WHERE payment_id = ? AND outcome IS NULL",
+                 {std::string(DisputeOutcomeName(outcome)), share, std::string(explanation),
+                  std::string(resolved_by), now, std::string(payment_id)}));
+  if (matched != 1) return absl::InternalError("open dispute row missing");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> DuePayments(common::db::ConnectionPool& pool,
+                                                     absl::Time now, int limit) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool.Query("SELECT payment_id FROM payments WHERE state = 'HELD' AND "
+                              "release_due_at <= ? ORDER BY release_due_at LIMIT ?",
+                              {now, static_cast<int64_t>(limit)}));
+  std::vector<std::string> ids;
+  for (const Row& row : rows) {
+    ASSIGN_OR_RETURN(std::string id, row.GetString("payment_id"));
+    ids.push_back(std::move(id));
+  }
+  return ids;
+}
+
+absl::StatusOr<std::optional<PaymentRecord>> ClaimDuePayment(Transaction& tx,
+                                                             absl::string_view payment_id,
+                                                             absl::Time now) {
+  return FirstPayment(
+      tx.Query(absl::StrCat("SELECT ", kPaymentColumns,
+                            " FROM payments WHERE payment_id = ? AND state = 'HELD' AND "
+                            "release_due_at <= ? FOR UPDATE SKIP LOCKED"),
+               {std::string(payment_id), now}));
+}
+
+}  // namespace store
+}  // namespace marketplace::payments

@@ -1,0 +1,30 @@
+#ifndef MARKETPLACE_SERVICES_PAYMENTS_SELLER_DIRECTORY_H_
+#define MARKETPLACE_SERVICES_PAYMENTS_SELLER_DIRECTORY_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace marketplace::payments {
+
+// What payments needs to know about a seller, as identity knows it.
+struct SellerStatus {
+  // The account exists and has a seller profile.
+  bool found = false;
+  // The seller application is APPROVED and the account is active (not suspended or closed).
+  bool approved_active = false;
+  // The processor reference of the account payouts go to (from the seller application).
+  std::string payout_account;
+};
+
+// Where sellers are looked up (identity in production). Thread-safe implementations only.
+class SellerDirectory {
+ public:
+  virtual ~SellerDirectory() = default;
+  // UNAVAILABLE when the directory cannot be reached (the caller may retry).
+  [[nodiscard]] virtual absl::StatusOr<SellerStatus> GetSeller(const std::string& seller_id) = 0;
+};
+
+}  // namespace marketplace::payments
+
+#endif  // MARKETPLACE_SERVICES_PAYMENTS_SELLER_DIRECTORY_H_

@@ -1,0 +1,682 @@
+#include "services/payments/escrow_service.h"
+
+#include <atomic>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/testing/database_test_base.h"
+#include "common/testing/status_matchers.h"
+#include "google/rpc/error_details.pb.h"
+#include "gtest/gtest.h"
+#include "services/payments/mysql_payment_store.h"
+#include "services/payments/sandbox_processor.h"
+#include "tests/payments/fake_seller_directory.h"
+
+namespace marketplace::payments {
+namespace {
+
+using common::ReasonOf;
+
+Actor Buyer(const std::string& id = "buyer-1") { return Actor{id, false, true, false, false}; }
+Actor Seller(const std::string& id = "seller-1") { return Actor{id, false, false, true, false}; }
+Actor Staff() { return Actor{"agent-1", true, false, false, false}; }
+Actor Checkout() { return Actor{"svc-checkout", true, false, false, true}; }
+
+common::v1::Money Eur(int64_t minor) {
+  common::v1::Money m;
+  m.set_currency_code("EUR");
+  m.set_amount_minor(minor);
+  return m;
+}
+
+std::string DeclineCodeOf(const absl::Status& status) {
+  auto payload = status.GetPayload("type.googleapis.com/google.rpc.ErrorInfo");
+  if (!payload) return "";
+  google::rpc::ErrorInfo info;
+  info.ParseFromString(std::string(*payload));
+  auto it = info.metadata().find("decline_code");
+  return it == info.metadata().end() ? "" : it->second;
+}
+
+class EscrowServiceTest : public common::testing::DatabaseTest {
+ protected:
+  void SetUp() override {
+    DatabaseTest::SetUp();
+    ASSERT_OK(ApplyPaymentsMigrations(pool()));
+    sellers_.Set("seller-1", true);
+    sellers_.Set("seller-2", true);
+    sellers_.Set("seller-pending", false);
+    service_ = std::make_unique<EscrowService>(&pool(), &processor_, &sellers_, &clock_);
+  }
+
+  pb::CreatePaymentRequest CreateRequest(const std::string& order, int64_t minor,
+                                         const std::string& seller = "seller-1",
+                                         const std::string& token = "tok_sandbox_success") {
+    pb::CreatePaymentRequest req;
+    req.set_request_id("create-" + order);
+    req.set_order_id(order);
+    req.set_buyer_id("buyer-1");
+    req.set_seller_id(seller);
+    *req.mutable_amount() = Eur(minor);
+    req.set_payment_method_token(token);
+    return req;
+  }
+
+  pb::Payment MustCreate(const std::string& order, int64_t minor,
+                         const std::string& seller = "seller-1") {
+    auto p = service_->CreatePayment(Checkout(), CreateRequest(order, minor, seller));
+    EXPECT_OK(p.status());
+    return p.ok() ? *p : pb::Payment();
+  }
+
+  absl::StatusOr<pb::Payment> Confirm(const std::string& payment_id, const Actor& actor = Buyer()) {
+    pb::ConfirmDeliveryRequest req;
+    req.set_request_id("confirm-" + payment_id);
+    req.set_payment_id(payment_id);
+    return service_->ConfirmDelivery(actor, req);
+  }
+
+  absl::StatusOr<pb::Payment> RefundOf(const std::string& payment_id, int64_t minor,
+                                       const std::string& request_id,
+                                       const Actor& actor = Staff()) {
+    pb::RefundPaymentRequest req;
+    req.set_request_id(request_id);
+    req.set_payment_id(payment_id);
+    *req.mutable_amount() = Eur(minor);
+    req.set_reason("customer changed their mind");
+    return service_->RefundPayment(actor, req);
+  }
+
+  absl::StatusOr<pb::Payment> Dispute(const std::string& payment_id) {
+    pb::OpenDisputeRequest req;
+    req.set_request_id("dispute-" + payment_id);
+    req.set_payment_id(payment_id);
+    req.set_reason_code("NOT_RECEIVED");
+    req.set_description("nothing arrived");
+    return service_->OpenDispute(Buyer(), req);
+  }
+
+  absl::StatusOr<pb::Payment> ResolveAs(const std::string& payment_id, pb::DisputeOutcome o,
+                                        std::optional<int64_t> share = std::nullopt) {
+    pb::ResolveDisputeRequest req;
+    req.set_request_id("resolve-" + payment_id);
+    req.set_payment_id(payment_id);
+    req.set_outcome(o);
+    if (share) *req.mutable_buyer_share() = Eur(*share);
+    req.set_explanation("decided");
+    return service_->ResolveDispute(Staff(), req);
+  }
+
+  absl::StatusOr<pb::Payout> PayoutOf(int64_t minor, const std::string& request_id,
+                                      const std::string& seller = "seller-1") {
+    pb::CreatePayoutRequest req;
+    req.set_request_id(request_id);
+    req.set_seller_id(seller);
+    *req.mutable_amount() = Eur(minor);
+    return service_->CreatePayout(Seller(seller), req);
+  }
+
+  pb::CurrencyBalance Balance(const std::string& seller = "seller-1") {
+    pb::GetSellerBalanceRequest req;
+    req.set_seller_id(seller);
+    auto b = service_->GetSellerBalance(Staff(), req);
+    EXPECT_OK(b.status());
+    if (!b.ok() || b->balances_size() == 0) return pb::CurrencyBalance();
+    return b->balances(0);
+  }
+
+  int64_t Count(const std::string& sql) {
+    auto rows = pool().Query(sql);
+    EXPECT_OK(rows.status());
+    return rows.ok() ? *(*rows)[0].GetInt64("n") : -1;
+  }
+
+  void ExpectConsistent() {
+    auto v = service_->VerifyLedger();
+    ASSERT_OK(v.status());
+    EXPECT_TRUE(v->consistent()) << v->DebugString();
+  }
+
+  common::ManualClock clock_;
+  SandboxProcessor processor_;
+  testing::FakeSellerDirectory sellers_;
+  std::unique_ptr<EscrowService> service_;
+};
+
+TEST_F(EscrowServiceTest, CreateHoldsInEscrowWithCaptureEntriesHistoryAndEvent) {
+  pb::Payment p = MustCreate("order-1", 10000);
+  EXPECT_EQ(p.state(), pb::HELD);
+  EXPECT_EQ(p.commission_bps(), 1000);
+  EXPECT_FALSE(p.processor_reference().empty());
+  EXPECT_EQ(p.release_due_at().seconds() - p.created_at().seconds(), 14 * 24 * 3600);
+  pb::GetPaymentRequest get;
+  get.set_payment_id(p.payment_id());
+  ASSERT_OK_AND_ASSIGN(pb::Payment full, service_->GetPayment(Buyer(), get));
+  ASSERT_EQ(full.history_size(), 1);
+  EXPECT_EQ(full.history(0).type(), "CREATED");
+  ASSERT_EQ(full.ledger_entries_size(), 2);
+  EXPECT_EQ(full.ledger_entries(0).transaction_kind(), "capture");
+  EXPECT_EQ(Balance().pending_minor(), 10000);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM outbox_events WHERE topic = "
+                  "'payments.payment_held'"),
+            1);
+  ExpectConsistent();
+}
+
+TEST_F(EscrowServiceTest, ConfirmReleasesMinusCommissionThenPayoutsUpToAvailable) {
+  pb::Payment p = MustCreate("order-1", 10000);
+  ASSERT_OK_AND_ASSIGN(pb::Payment released, Confirm(p.payment_id()));
+  EXPECT_EQ(released.state(), pb::RELEASED);
+  EXPECT_EQ(released.seller_net().amount_minor(), 9000);
+  EXPECT_EQ(released.commission().amount_minor(), 1000);
+  EXPECT_EQ(Balance().available_minor(), 9000);
+  EXPECT_EQ(Balance().pending_minor(), 0);
+  ASSERT_OK_AND_ASSIGN(pb::Payout po, PayoutOf(6000, "po-1"));
+  EXPECT_FALSE(po.processor_reference().empty());
+  auto too_much = PayoutOf(3001, "po-2");
+  EXPECT_EQ(too_much.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(too_much.status()), "INSUFFICIENT_AVAILABLE_BALANCE");
+  ASSERT_OK(PayoutOf(3000, "po-3").status());
+  EXPECT_EQ(Balance().available_minor(), 0);
+  EXPECT_EQ(Balance().paid_out_minor(), 9000);
+  // Confirming twice under a new request id is a state error.
+  pb::ConfirmDeliveryRequest again;
+  again.set_request_id("confirm-again");
+  again.set_payment_id(p.payment_id());
+  auto second = service_->ConfirmDelivery(Buyer(), again);
+  EXPECT_EQ(ReasonOf(second.status()), "PAYMENT_NOT_HELD");
+  ExpectConsistent();
+}
+
+TEST_F(EscrowServiceTest, PartialAndFullRefundsBeforeRelease) {
+  pb::Payment p = MustCreate("order-1", 10000);
+  ASSERT_OK_AND_ASSIGN(pb::Payment r1, RefundOf(p.payment_id(), 3000, "r1"));
+  EXPECT_EQ(r1.state(), pb::HELD);
+  EXPECT_EQ(r1.refunded().amount_minor(), 3000);
+  auto over = RefundOf(p.payment_id(), 7001, "r2");
+  EXPECT_EQ(ReasonOf(over.status()), "REFUND_EXCEEDS_REMAINING");
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions WHERE kind = 'refund'"), 1);
+  ASSERT_OK_AND_ASSIGN(pb::Payment r3, RefundOf(p.payment_id(), 7000, "r3"));
+  EXPECT_EQ(r3.state(), pb::REFUNDED);
+  EXPECT_EQ(Balance().pending_minor(), 0);
+  auto after = RefundOf(p.payment_id(), 1, "r4");
+  EXPECT_EQ(ReasonOf(after.status()), "PAYMENT_REFUNDED");
+  ExpectConsistent();
+}
+
+TEST_F(EscrowServiceTest, RefundAfterReleaseReturnsCommissionShareAndRecordsDebt) {
+  pb::Payment p = MustCreate("order-1", 10000);
+  ASSERT_OK(Confirm(p.payment_id()).status());
+  ASSERT_OK(PayoutOf(9000, "po-all").status());
+  ASSERT_OK_AND_ASSIGN(pb::Payment r, RefundOf(p.payment_id(), 5000, "r1"));
+  EXPECT_EQ(r.state(), pb::RELEASED);
+  EXPECT_EQ(r.commission().amount_minor(), 500);
+  EXPECT_EQ(r.seller_net().amount_minor(), 4500);
+  EXPECT_EQ(Balance().debt_minor(), 4500);
+  EXPECT_EQ(Balance().available_minor(), 0);
+  ASSERT_OK_AND_ASSIGN(pb::Payment full, RefundOf(p.payment_id(), 5000, "r2"));
+  EXPECT_EQ(full.state(), pb::REFUNDED);
+  EXPECT_EQ(full.commission().amount_minor(), 0);
+  EXPECT_EQ(Balance().debt_minor(), 9000);
+  // The debt is recovered from the next release before anything is available.
+  pb::Payment p2 = MustCreate("order-2", 20000);
+  ASSERT_OK(Confirm(p2.payment_id()).status());
+  EXPECT_EQ(Balance().debt_minor(), 0);
+  EXPECT_EQ(Balance().available_minor(), 18000 - 9000);
+  ExpectConsistent();
+}
+
+TEST_F(EscrowServiceTest, SellerRefundsOnlyItsOwnSale) {
+  pb::Payment p = MustCreate("order-1", 10000);
+  pb::Payment other = MustCreate("order-2", 10000, "seller-2");
+  ASSERT_OK(RefundOf(p.payment_id(), 100, "s1", Seller("seller-1")).status());
+  auto denied = RefundOf(other.payment_id(), 100, "s2", Seller("seller-1"));
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
+  pb::GetPaymentRequest get;
+  get.set_payment_id(p.payment_id());
+  EXPECT_EQ(service_->GetPayment(Buyer("buyer-2"), get).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(EscrowServiceTest, DisputeFreezesAndEachOutcomeSettles) {
+  struct Case {
+    pb::DisputeOutcome outcome;
+    std::optional<int64_t> share;
+    pb::PaymentState state;
+    int64_t refunded, seller_net, commission, guaranteed;
+  };
+  const Case cases[] = {
+      {pb::BUYER_WINS, std::nullopt, pb::REFUNDED, 10000, 0, 0, 0},
+      {pb::SELLER_WINS, std::nullopt, pb::RELEASED, 0, 9000, 1000, 0},
+      {pb::SPLIT, 4000, pb::RELEASED, 4000, 5400, 600, 0},
+      {pb::PLATFORM_GUARANTEE, std::nullopt, pb::GUARANTEED, 10000, 9000, 1000, 10000},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(pb::DisputeOutcome_Name(c.outcome));
+    pb::Payment p = MustCreate(absl::StrCat("order-", ++n), 10000);
+    ASSERT_OK_AND_ASSIGN(pb::Payment d, Dispute(p.payment_id()));
+    EXPECT_EQ(d.state(), pb::DISPUTED);
+    EXPECT_EQ(ReasonOf(Confirm(p.payment_id()).status()), "PAYMENT_DISPUTED");
+    EXPECT_EQ(ReasonOf(RefundOf(p.payment_id(), 1, absl::StrCat("rf", n)).status()),
+              "PAYMENT_DISPUTED");
+    ASSERT_OK_AND_ASSIGN(pb::Payment r, ResolveAs(p.payment_id(), c.outcome, c.share));
+    EXPECT_EQ(r.state(), c.state);
+    EXPECT_EQ(r.refunded().amount_minor(), c.refunded);
+    EXPECT_EQ(r.seller_net().amount_minor(), c.seller_net);
+    EXPECT_EQ(r.commission().amount_minor(), c.commission);
+    EXPECT_EQ(r.guaranteed().amount_minor(), c.guaranteed);
+    EXPECT_EQ(ReasonOf(ResolveAs(p.payment_id(), c.outcome, c.share).status()), "")
+        << "the replay returns the first result";
+    ExpectConsistent();
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM outbox_events WHERE topic = "
+                  "'payments.dispute_resolved'"),
+            4);
+}
+
+TEST_F(EscrowServiceTest, SplitOutOfRangeAndMissingShareWriteNothing) {
+  pb::Payment p = MustCreate("order-1", 10000);
+  ASSERT_OK(Dispute(p.payment_id()).status());
+  EXPECT_EQ(ReasonOf(ResolveAs(p.payment_id(), pb::SPLIT, 10000).status()), "SPLIT_OUT_OF_RANGE");
+  pb::ResolveDisputeRequest req;
+  req.set_request_id("resolve-x");
+  req.set_payment_id(p.payment_id());
+  req.set_outcome(pb::SPLIT);
+  req.set_explanation("x");
+  EXPECT_EQ(service_->ResolveDispute(Staff(), req).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions WHERE kind = "
+                  "'dispute_resolution'"),
+            0);
+}
+
+TEST_F(EscrowServiceTest, DeclinesHoldNothingAndReplayTheDecline) {
+  for (auto [token, code] : std::vector<std::pair<std::string, std::string>>{
+           {"tok_sandbox_decline", "DECLINED"},
+           {"tok_sandbox_insufficient_funds", "INSUFFICIENT_FUNDS"},
+           {"tok_unknown", "INVALID_PAYMENT_METHOD"}}) {
+    auto req = CreateRequest("order-" + token, 5000, "seller-1", token);
+    auto r = service_->CreatePayment(Checkout(), req);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(ReasonOf(r.status()), "PAYMENT_DECLINED");
+    EXPECT_EQ(DeclineCodeOf(r.status()), code);
+    auto again = service_->CreatePayment(Checkout(), req);
+    EXPECT_EQ(DeclineCodeOf(again.status()), code);
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_entries"), 0);
+}
+
+TEST_F(EscrowServiceTest, ProcessorFailureIsUnavailableAndNotRemembered) {
+  auto req = CreateRequest("order-1", 5000, "seller-1", "tok_sandbox_processor_error");
+  EXPECT_EQ(service_->CreatePayment(Checkout(), req).status().code(),
+            absl::StatusCode::kUnavailable);
+  auto timeout = CreateRequest("order-2", 5000, "seller-1", "tok_sandbox_timeout");
+  EXPECT_EQ(service_->CreatePayment(Checkout(), timeout).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM idempotency_keys"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 0);
+}
+
+TEST_F(EscrowServiceTest, SellerMustBeApprovedAndKnown) {
+  auto pending = service_->CreatePayment(Checkout(), CreateRequest("o1", 100, "seller-pending"));
+  EXPECT_EQ(ReasonOf(pending.status()), "SELLER_NOT_APPROVED");
+  auto unknown = service_->CreatePayment(Checkout(), CreateRequest("o2", 100, "nobody"));
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReasonOf(unknown.status()), "SELLER_NOT_FOUND");
+  sellers_.SetUnavailable(true);
+  EXPECT_EQ(service_->CreatePayment(Checkout(), CreateRequest("o3", 100)).status().code(),
+            absl::StatusCode::kUnavailable);
+  sellers_.SetUnavailable(false);
+  // A suspended seller cannot be paid out.
+  MustCreate("o4", 1000);
+  sellers_.Set("seller-1", false);
+  EXPECT_EQ(ReasonOf(PayoutOf(1, "po").status()), "SELLER_NOT_APPROVED");
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 1);
+}
+
+TEST_F(EscrowServiceTest, BadInputsNameTheFieldAndWriteNothing) {
+  auto zero = CreateRequest("o1", 0);
+  auto r = service_->CreatePayment(Checkout(), zero);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(common::FieldViolationsOf(r.status())[0].field, "amount.amount_minor");
+  auto negative = CreateRequest("o2", -5);
+  EXPECT_EQ(service_->CreatePayment(Checkout(), negative).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto currency = CreateRequest("o3", 100);
+  currency.mutable_amount()->set_currency_code("XXX");
+  auto c = service_->CreatePayment(Checkout(), currency);
+  ASSERT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(common::FieldViolationsOf(c.status())[0].field, "amount.currency_code");
+  auto no_request_id = CreateRequest("o4", 100);
+  no_request_id.set_request_id("");
+  EXPECT_EQ(service_->CreatePayment(Checkout(), no_request_id).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto commission = CreateRequest("o5", 100);
+  commission.set_commission_bps(10001);
+  EXPECT_EQ(service_->CreatePayment(Checkout(), commission).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto buyer_commission = CreateRequest("o6", 100);
+  buyer_commission.set_commission_bps(0);
+  EXPECT_EQ(service_->CreatePayment(Buyer(), buyer_commission).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  auto other_buyer = CreateRequest("o7", 100);
+  EXPECT_EQ(service_->CreatePayment(Buyer("buyer-2"), other_buyer).status().code(),
+            absl::StatusCode::kPermissionDenied);
+
+  pb::Payment p = MustCreate("o8", 1000);
+  pb::RefundPaymentRequest usd;
+  usd.set_request_id("usd");
+  usd.set_payment_id(p.payment_id());
+  usd.mutable_amount()->set_currency_code("USD");
+  usd.mutable_amount()->set_amount_minor(10);
+  usd.set_reason("x");
+  EXPECT_EQ(ReasonOf(service_->RefundPayment(Staff(), usd).status()), "CURRENCY_MISMATCH");
+  EXPECT_EQ(RefundOf("pay_missing", 1, "missing").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(PayoutOf(0, "po0").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions"), 1);
+  ExpectConsistent();
+}
+
+TEST_F(EscrowServiceTest, ReplayReturnsFirstResultAndDifferentBodyIsRefused) {
+  auto req = CreateRequest("order-1", 10000);
+  ASSERT_OK_AND_ASSIGN(pb::Payment first, service_->CreatePayment(Checkout(), req));
+  ASSERT_OK_AND_ASSIGN(pb::Payment second, service_->CreatePayment(Checkout(), req));
+  EXPECT_EQ(first.payment_id(), second.payment_id());
+  auto changed = req;
+  changed.mutable_amount()->set_amount_minor(9999);
+  auto refused = service_->CreatePayment(Checkout(), changed);
+  EXPECT_EQ(ReasonOf(refused.status()), "REQUEST_ID_REUSED");
+  // Another request id for the same order.
+  auto twin = req;
+  twin.set_request_id("another");
+  auto dup = service_->CreatePayment(Checkout(), twin);
+  EXPECT_EQ(dup.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(ReasonOf(dup.status()), "ORDER_ALREADY_PAID");
+  // A refund replayed does not refund twice.
+  ASSERT_OK(RefundOf(first.payment_id(), 1000, "r1").status());
+  ASSERT_OK_AND_ASSIGN(pb::Payment replay, RefundOf(first.payment_id(), 1000, "r1"));
+  EXPECT_EQ(replay.refunded().amount_minor(), 1000);
+  // An error after the work began is replayed even when the call would now succeed.
+  ASSERT_OK(Dispute(first.payment_id()).status());
+  pb::ConfirmDeliveryRequest confirm;
+  confirm.set_request_id("c1");
+  confirm.set_payment_id(first.payment_id());
+  EXPECT_EQ(ReasonOf(service_->ConfirmDelivery(Buyer(), confirm).status()), "PAYMENT_DISPUTED");
+  ASSERT_OK(ResolveAs(first.payment_id(), pb::SELLER_WINS).status());
+  EXPECT_EQ(ReasonOf(service_->ConfirmDelivery(Buyer(), confirm).status()), "PAYMENT_DISPUTED");
+  ExpectConsistent();
+}
+
+TEST_F(EscrowServiceTest, FiftyParallelIdenticalCreatesMakeOnePaymentAndOneCapture) {
+  ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(50));
+  EscrowService service(pool2.get(), &processor_, &sellers_, &clock_);
+  auto req = CreateRequest("order-1", 10000);
+  std::vector<absl::StatusOr<pb::Payment>> results(50, absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 50; ++i) {
+    threads.emplace_back([&, i] { results[i] = service.CreatePayment(Checkout(), req); });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) {
+    ASSERT_OK(r.status());
+    EXPECT_EQ(r->payment_id(), results[0]->payment_id());
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions WHERE kind = 'capture'"), 1);
+  ExpectConsistent();
+}
+
+TEST_F(EscrowServiceTest, ParallelRefundsNeverExceedThePayment) {
+  ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(16));
+  EscrowService service(pool2.get(), &processor_, &sellers_, &clock_);
+  pb::Payment held = MustCreate("order-held", 10000);
+  pb::Payment released = MustCreate("order-released", 10000);
+  ASSERT_OK(Confirm(released.payment_id()).status());
+  for (const pb::Payment* p : {&held, &released}) {
+    std::atomic<int> ok{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 16; ++i) {
+      threads.emplace_back([&, i] {
+        pb::RefundPaymentRequest req;
+        req.set_request_id(absl::StrCat("r-", p->payment_id(), "-", i));
+        req.set_payment_id(p->payment_id());
+        *req.mutable_amount() = Eur(1500);
+        req.set_reason("parallel");
+        auto r = service.RefundPayment(Staff(), req);
+        if (r.ok()) {
+          ++ok;
+        } else {
+          EXPECT_EQ(ReasonOf(r.status()), "REFUND_EXCEEDS_REMAINING") << r.status();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(ok.load(), 6);  // 6 x 1500 <= 10000 < 7 x 1500
+    EXPECT_EQ(*(*pool().Query("SELECT refunded_minor AS n FROM payments WHERE payment_id = ?",
+                              {p->payment_id()}))[0]
+                   .GetInt64("n"),
+              9000);
+  }
+  ExpectConsistent();
+}
+
+TEST_F(EscrowServiceTest, ParallelPayoutsNeverExceedAvailable) {
+  ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(16));
+  EscrowService service(pool2.get(), &processor_, &sellers_, &clock_);
+  pb::Payment p = MustCreate("order-1", 10000);
+  ASSERT_OK(Confirm(p.payment_id()).status());  // 9000 available
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&, i] {
+      pb::CreatePayoutRequest req;
+      req.set_request_id(absl::StrCat("po-", i));
+      req.set_seller_id("seller-1");
+      *req.mutable_amount() = Eur(2000);
+      auto r = service.CreatePayout(Seller(), req);
+      if (r.ok()) {
+        ++ok;
+      } else {
+        EXPECT_EQ(ReasonOf(r.status()), "INSUFFICIENT_AVAILABLE_BALANCE") << r.status();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_EQ(Balance().available_minor(), 1000);
+  EXPECT_EQ(Balance().paid_out_minor(), 8000);
+  ExpectConsistent();
+}
+
+TEST_F(EscrowServiceTest, AutoReleaseByTwoWorkersReleasesEachOnceAndSkipsDisputes) {
+  ASSERT_OK_AND_ASSIGN(auto pool_a, NewPool(4));
+  ASSERT_OK_AND_ASSIGN(auto pool_b, NewPool(4));
+  EscrowService worker_a(pool_a.get(), &processor_, &sellers_, &clock_);
+  EscrowService worker_b(pool_b.get(), &processor_, &sellers_, &clock_);
+  std::vector<pb::Payment> payments;
+  for (int i = 0; i < 30; ++i) payments.push_back(MustCreate(absl::StrCat("o", i), 1000));
+  ASSERT_OK(Dispute(payments[0].payment_id()).status());
+  ASSERT_OK_AND_ASSIGN(int early, worker_a.ReleaseDuePayments(50));
+  EXPECT_EQ(early, 0) << "nothing is due before the hold period";
+  clock_.Advance(absl::Hours(14 * 24) + absl::Seconds(1));
+  std::atomic<int> released{0};
+  auto run = [&released](EscrowService* w) {
+    for (int round = 0; round < 10; ++round) {
+      auto n = w->ReleaseDuePayments(5);
+      EXPECT_OK(n.status());
+      if (n.ok()) released += *n;
+    }
+  };
+  std::thread a(run, &worker_a);
+  std::thread b(run, &worker_b);
+  a.join();
+  b.join();
+  EXPECT_EQ(released.load(), 29);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions WHERE kind = 'release'"), 29);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments WHERE state = 'DISPUTED'"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payment_events WHERE type = 'AUTO_RELEASED'"), 29);
+  ExpectConsistent();
+}
+
+TEST_F(EscrowServiceTest, HoldPolicyAppliesToNewPayments) {
+  pb::SetSellerHoldPolicyRequest req;
+  req.set_seller_id("seller-1");
+  req.mutable_hold_period()->set_seconds(3 * 24 * 3600);
+  req.set_reason("seller health GOOD");
+  ASSERT_OK_AND_ASSIGN(pb::SellerHoldPolicy policy, service_->SetSellerHoldPolicy(Staff(), req));
+  EXPECT_EQ(policy.updated_by(), "agent-1");
+  pb::Payment p = MustCreate("order-1", 100);
+  EXPECT_EQ(p.release_due_at().seconds() - p.created_at().seconds(), 3 * 24 * 3600);
+  req.mutable_hold_period()->set_seconds(60);
+  EXPECT_EQ(service_->SetSellerHoldPolicy(Staff(), req).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(EscrowServiceTest, ListPaymentsPaginatesAndRestrictsToOwn) {
+  for (int i = 0; i < 5; ++i) {
+    MustCreate(absl::StrCat("o", i), 100 + i);
+    clock_.Advance(absl::Seconds(1));
+  }
+  MustCreate("other-seller", 100, "seller-2");
+  pb::ListPaymentsRequest req;
+  req.set_page_size(2);
+  std::vector<std::string> seen;
+  for (int page = 0; page < 5; ++page) {
+    ASSERT_OK_AND_ASSIGN(auto r, service_->ListPayments(Seller("seller-1"), req));
+    for (const auto& p : r.payments()) {
+      EXPECT_EQ(p.seller_id(), "seller-1");
+      seen.push_back(p.order_id());
+    }
+    if (r.next_page_token().empty()) break;
+    req.set_page_token(r.next_page_token());
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"o4", "o3", "o2", "o1", "o0"}));
+  pb::ListPaymentsRequest others;
+  others.set_seller_id("seller-2");
+  EXPECT_EQ(service_->ListPayments(Seller("seller-1"), others).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  pb::ListPaymentsRequest all;
+  all.set_page_size(100);
+  ASSERT_OK_AND_ASSIGN(auto staff, service_->ListPayments(Staff(), all));
+  EXPECT_EQ(staff.payments_size(), 6);
+}
+
+// A random mixed workload from several threads, each call sometimes retried with the same
+// request id; afterwards the ledger verifies and every balance equals what the successful
+// calls imply.
+TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
+  ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(16));
+  EscrowService service(pool2.get(), &processor_, &sellers_, &clock_);
+  constexpr int kThreads = 8;
+  constexpr int kOps = 60;
+  std::vector<std::string> payment_ids;
+  absl::Mutex mu;
+  std::atomic<int64_t> captured{0}, refunded{0}, paid_out{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      const std::string seller = t % 2 == 0 ? "seller-1" : "seller-2";
+      for (int i = 0; i < kOps; ++i) {
+        const std::string rid = absl::StrCat("t", t, "-", i);
+        const int retries = 1 + static_cast<int>(rng() % 2);
+        std::string pick;
+        {
+          absl::MutexLock lock(&mu);
+          if (!payment_ids.empty()) pick = payment_ids[rng() % payment_ids.size()];
+        }
+        switch (rng() % 6) {
+          case 0:
+          case 1: {
+            pb::CreatePaymentRequest req;
+            req.set_request_id(rid);
+            req.set_order_id(rid);
+            req.set_buyer_id("buyer-1");
+            req.set_seller_id(seller);
+            *req.mutable_amount() = Eur(1000 + rng() % 9000);
+            req.set_payment_method_token("tok_sandbox_success");
+            absl::StatusOr<pb::Payment> r;
+            for (int k = 0; k < retries; ++k) r = service.CreatePayment(Checkout(), req);
+            if (r.ok()) {
+              captured += r->amount().amount_minor();
+              absl::MutexLock lock(&mu);
+              payment_ids.push_back(r->payment_id());
+            }
+            break;
+          }
+          case 2: {
+            if (pick.empty()) break;
+            pb::ConfirmDeliveryRequest req;
+            req.set_request_id(rid);
+            req.set_payment_id(pick);
+            for (int k = 0; k < retries; ++k) (void)service.ConfirmDelivery(Checkout(), req);
+            break;
+          }
+          case 3: {
+            if (pick.empty()) break;
+            pb::RefundPaymentRequest req;
+            req.set_request_id(rid);
+            req.set_payment_id(pick);
+            *req.mutable_amount() = Eur(1 + rng() % 3000);
+            req.set_reason("random");
+            absl::StatusOr<pb::Payment> r;
+            for (int k = 0; k < retries; ++k) r = service.RefundPayment(Staff(), req);
+            if (r.ok()) refunded += req.amount().amount_minor();
+            break;
+          }
+          case 4: {
+            if (pick.empty()) break;
+            pb::OpenDisputeRequest open;
+            open.set_request_id(rid + "o");
+            open.set_payment_id(pick);
+            open.set_reason_code("DAMAGED");
+            open.set_description("random");
+            (void)service.OpenDispute(Staff(), open);
+            pb::ResolveDisputeRequest res;
+            res.set_request_id(rid + "r");
+            res.set_payment_id(pick);
+            res.set_outcome(static_cast<pb::DisputeOutcome>(1 + rng() % 4));
+            if (res.outcome() == pb::SPLIT) *res.mutable_buyer_share() = Eur(1);
+            res.set_explanation("random");
+            for (int k = 0; k < retries; ++k) (void)service.ResolveDispute(Staff(), res);
+            break;
+          }
+          case 5: {
+            pb::CreatePayoutRequest req;
+            req.set_request_id(rid);
+            req.set_seller_id(seller);
+            *req.mutable_amount() = Eur(1 + rng() % 5000);
+            absl::StatusOr<pb::Payout> r;
+            for (int k = 0; k < retries; ++k) r = service.CreatePayout(Seller(seller), req);
+            if (r.ok()) paid_out += req.amount().amount_minor();
+            break;
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_OK_AND_ASSIGN(auto v, service.VerifyLedger());
+  EXPECT_TRUE(v.consistent()) << v.DebugString();
+  std::map<std::string, int64_t> totals;
+  for (const auto& b : v.totals()) totals[b.account_kind()] = b.balance().amount_minor();
+  EXPECT_EQ(totals["buyer_funding"], -captured.load());
+  EXPECT_EQ(totals["seller_paid_out"], paid_out.load());
+  // Refunds: the explicit ones plus what dispute outcomes gave back.
+  EXPECT_EQ(totals["refunds_out"],
+            Count("SELECT COALESCE(SUM(refunded_minor), 0) AS n FROM payments"));
+  EXPECT_GE(totals["refunds_out"], refunded.load());
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), static_cast<int64_t>(payment_ids.size()));
+}
+
+}  // namespace
+}  // namespace marketplace::payments
