@@ -51,6 +51,11 @@ struct Introspection {
   absl::Time expires_at;
 };
 
+// A used refresh token presented again within this time of its first use is taken for a
+// concurrent refresh by the same client (refused, the session kept); later, for a copy (the
+// whole session is revoked).
+inline constexpr absl::Duration kConcurrentRefreshGrace = absl::Seconds(2);
+
 // Logins, sessions and their tokens: Login, RefreshSession, Logout, LogoutAll,
 // IssueServiceToken, IntrospectToken, and the revocation check behind every authenticated
 // call to identity.

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/auth/jwt.h"
 #include "common/auth/token_verifier.h"
@@ -334,6 +335,7 @@ TEST_F(SessionsTest, ReusingAUsedRefreshTokenRevokesTheWholeFamily) {
   ASSERT_OK_AND_ASSIGN(SessionTokens legit,
                        sessions_->Refresh(login.tokens.refresh_token, Anonymous()));
 
+  clock_.Advance(kConcurrentRefreshGrace);
   absl::Status reused = sessions_->Refresh(login.tokens.refresh_token, Anonymous()).status();
   EXPECT_EQ(reused.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(common::ReasonOf(reused), "REFRESH_TOKEN_REUSED");
@@ -359,18 +361,33 @@ TEST_F(SessionsTest, TwoConcurrentRefreshesWithOneTokenExactlyOneSucceeds) {
                          sessions_->Login("ada@example.com", kGoodPassword, Anonymous()));
     std::atomic<int> succeeded{0};
     std::atomic<int> unauthenticated{0};
+    absl::Mutex mu;
+    std::optional<SessionTokens> winner;
+    std::string loser_reason;
     std::vector<std::thread> threads;
     for (int i = 0; i < 2; ++i) {
       threads.emplace_back([&] {
         absl::StatusOr<SessionTokens> r =
             sessions_->Refresh(login.tokens.refresh_token, Anonymous());
-        if (r.ok()) ++succeeded;
-        if (r.status().code() == absl::StatusCode::kUnauthenticated) ++unauthenticated;
+        absl::MutexLock lock(&mu);
+        if (r.ok()) {
+          ++succeeded;
+          winner = *r;
+        }
+        if (r.status().code() == absl::StatusCode::kUnauthenticated) {
+          ++unauthenticated;
+          loser_reason = common::ReasonOf(r.status());
+        }
       });
     }
     for (std::thread& t : threads) t.join();
     EXPECT_EQ(succeeded.load(), 1) << "round " << round;
     EXPECT_EQ(unauthenticated.load(), 1) << "round " << round;
+    ASSERT_TRUE(winner.has_value());
+    EXPECT_EQ(loser_reason, "REFRESH_TOKEN_ALREADY_USED");
+    // The loser does not end the session: the winner's tokens keep working.
+    EXPECT_OK(sessions_->CheckCallerActive(*As(login).caller));
+    EXPECT_OK(sessions_->Refresh(winner->refresh_token, Anonymous()));
   }
 }
 
