@@ -1,0 +1,140 @@
+// payments_server: escrow, refunds, disputes, seller balances, payouts, double-entry ledger.
+// Flags are listed by --help and documented in services/payments/README.md.
+#include <memory>
+#include <string>
+
+#include "common/auth/grpc_auth.h"
+#include "common/auth/token_verifier.h"
+#include "common/client/channel.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/idempotency/idempotency_migrations.h"
+#include "common/identity_client/identity_client.h"
+#include "common/logging.h"
+#include "common/outbox/grpc_event_sink_publisher.h"
+#include "common/outbox/outbox_migrations.h"
+#include "common/outbox/outbox_relay.h"
+#include "common/server/service_runtime.h"
+#include "common/server/unary_call.h"
+#include "services/payments/escrow_service.h"
+#include "services/payments/identity_seller_directory.h"
+#include "services/payments/mysql_payment_store.h"
+#include "services/payments/payments_migrations.h"
+#include "services/payments/payments_service.h"
+#include "services/payments/release_worker.h"
+#include "services/payments/sandbox_processor.h"
+
+namespace {
+
+namespace common = marketplace::common;
+namespace payments = marketplace::payments;
+
+struct PaymentsConfig {
+  int64_t default_commission_bps = 1000;
+  absl::Duration default_hold_period;
+  std::string processor;
+  std::string identity_address;
+  std::string token_issuer;
+  std::string service_client_id;
+  std::string service_client_secret;
+  std::string events_target;
+  absl::Duration release_interval;
+  int64_t release_batch = 20;
+};
+
+void AddPaymentsFlags(common::Flags& flags, PaymentsConfig* c) {
+  flags.AddInt64("default_commission_bps", &c->default_commission_bps, 1000, 0, 10000,
+                 "Platform commission of payments that name none, in basis points.");
+  flags.AddDuration("default_hold_period", &c->default_hold_period, absl::Hours(14 * 24),
+                    "Escrow hold before automatic release, for sellers without a policy.");
+  flags.AddEnum("processor", &c->processor, "sandbox", {"sandbox"},
+                "Payment processor; only the SANDBOX processor (no real money) exists.");
+  flags.AddString("identity_address", &c->identity_address, "127.0.0.1:7001",
+                  "identity gRPC target: token keys, service token, seller status.");
+  flags.AddString("token_issuer", &c->token_issuer, "marketplace-identity",
+                  "`iss` expected in access tokens (identity's --token_issuer).");
+  flags.AddString("service_client_id", &c->service_client_id, "payments",
+                  "This service's client id at identity (CreateServiceAccount).");
+  flags.AddSecret("service_client_secret", &c->service_client_secret,
+                  "This service's client secret at identity (usually "
+                  "--service_client_secret_file); without it seller checks fail UNAVAILABLE.");
+  flags.AddString("events_target", &c->events_target, "127.0.0.1:7005",
+                  "gRPC target of the EventSink that receives payments events (sellerkpi).");
+  flags.AddDuration("release_interval", &c->release_interval, absl::Seconds(30),
+                    "How often due payments are released automatically.");
+  flags.AddInt64("release_batch", &c->release_batch, 20, 1, 1000,
+                 "Payments claimed per automatic-release round.");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  common::BlockTerminationSignals();
+  common::ServiceConfig config;
+  PaymentsConfig pc;
+  common::Flags flags("payments_server",
+                      "Payments: escrow, refunds, disputes, seller balances, payouts, ledger.");
+  common::AddServiceFlags(flags, "payments", &config);
+  AddPaymentsFlags(flags, &pc);
+  flags.ParseOrExit(argc, argv);
+  if (pc.release_interval < absl::Seconds(1)) {
+    common::ExitWithError("invalid --release_interval",
+                          absl::InvalidArgumentError("release_interval: must be at least 1s"), 2);
+  }
+
+  auto runtime = common::ServiceRuntime::CreateOrExit("payments", config, flags);
+  runtime->ApplyMigrationsOrExit("payments", payments::PaymentsMigrations());
+  runtime->ApplyMigrationsOrExit("outbox", marketplace::common::outbox::OutboxMigrations());
+  runtime->ApplyMigrationsOrExit("idempotency",
+                                 marketplace::common::idempotency::IdempotencyMigrations());
+
+  const common::Clock* clock = common::SystemClock::Get();
+  auto identity_channel = common::MakeChannel(
+      {.target = pc.identity_address,
+       .idempotent_methods = {common::identity_client::kGetSigningKeysMethod,
+                              common::identity_client::kIssueServiceTokenMethod,
+                              "marketplace.identity.v1.Identity/GetSellerProfile"}});
+  common::identity_client::IdentityKeyFetcher keys(identity_channel);
+  common::auth::TokenVerifier verifier(&keys, {.issuer = pc.token_issuer, .audience = "payments"},
+                                       clock);
+  common::identity_client::ServiceTokenSource tokens(
+      identity_channel,
+      {.client_id = pc.service_client_id, .client_secret = pc.service_client_secret}, clock);
+  payments::IdentitySellerDirectory sellers(identity_channel, &tokens);
+  payments::SandboxProcessor processor;
+
+  payments::EscrowServiceOptions options;
+  options.default_commission_bps = static_cast<int32_t>(pc.default_commission_bps);
+  options.default_hold = pc.default_hold_period;
+  payments::EscrowService escrow(&runtime->pool(), &processor, &sellers, clock, options);
+
+  std::unique_ptr<payments::ReleaseWorker> worker;
+  std::unique_ptr<common::outbox::GrpcEventSinkPublisher> publisher;
+  std::unique_ptr<common::outbox::OutboxRelay> relay;
+  if (!config.migrate_only) {
+    worker = std::make_unique<payments::ReleaseWorker>(
+        &escrow, *runtime->registry(),
+        payments::ReleaseWorkerOptions{.interval = pc.release_interval,
+                                       .batch_size = static_cast<int>(pc.release_batch)});
+    worker->Start();
+    publisher = std::make_unique<common::outbox::GrpcEventSinkPublisher>(
+        common::MakeChannel({.target = pc.events_target}));
+    auto created = common::outbox::OutboxRelay::Create(
+        runtime->pool(), *publisher, {.clock = clock, .registry = runtime->registry().get()});
+    if (!created.ok()) common::ExitWithError("outbox relay", created.status(), 2);
+    relay = *std::move(created);
+    relay->Start();
+    if (pc.service_client_secret.empty()) {
+      common::LogError("no --service_client_secret: seller checks with identity will fail");
+    }
+  }
+
+  common::auth::Authenticator authenticator(&verifier, {});
+  common::UnaryRunner runner(&runtime->executor(), &authenticator);
+  payments::PaymentsService service(&runner, &escrow);
+  const int code =
+      runtime->Serve({{marketplace::payments::v1::Payments::service_full_name(), &service}});
+  if (relay) relay->Stop();
+  if (worker) worker->Stop();
+  return code;
+}

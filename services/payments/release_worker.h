@@ -1,0 +1,54 @@
+#ifndef MARKETPLACE_SERVICES_PAYMENTS_RELEASE_WORKER_H_
+#define MARKETPLACE_SERVICES_PAYMENTS_RELEASE_WORKER_H_
+
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
+#include "services/payments/escrow_service.h"
+
+namespace marketplace::payments {
+
+struct ReleaseWorkerOptions {
+  // Pause between passes when the last one found nothing more to release.
+  absl::Duration interval = absl::Seconds(30);
+  // Payments claimed per round (each released in its own transaction).
+  int batch_size = 20;
+  // How often idempotency keys older than 24 hours are purged.
+  absl::Duration purge_interval = absl::Hours(1);
+};
+
+// The background pass of every replica: automatic release of due HELD payments
+// (EscrowService::ReleaseDuePayments, safe with several replicas) and the idempotency purge.
+// Metrics: payments_auto_released_total, payments_worker_errors_total.
+class ReleaseWorker {
+ public:
+  // `escrow` and `registry` must outlive the worker.
+  ReleaseWorker(EscrowService* escrow, prometheus::Registry& registry,
+                ReleaseWorkerOptions options = {});
+  ~ReleaseWorker();  // Stop()s
+
+  // One pass on the calling thread: releases until a round finds fewer than batch_size.
+  // Returns how many were released.
+  absl::StatusOr<int> RunOnce();
+
+  void Start();
+  void Stop();
+
+ private:
+  void Loop();
+
+  EscrowService* escrow_;
+  ReleaseWorkerOptions options_;
+  prometheus::Counter& released_;
+  prometheus::Counter& errors_;
+  absl::Notification stop_;
+  std::thread thread_;
+  absl::Time last_purge_ = absl::InfinitePast();
+};
+
+}  // namespace marketplace::payments
+
+#endif  // MARKETPLACE_SERVICES_PAYMENTS_RELEASE_WORKER_H_
