@@ -133,6 +133,11 @@ int main(int argc, char** argv) {
         absl::InvalidArgumentError("bootstrap_admin_password: required with an email"), 2);
   }
 
+  if (identity_config.cleanup_interval < absl::Seconds(1)) {
+    common::ExitWithError("invalid --cleanup_interval",
+                          absl::InvalidArgumentError("cleanup_interval: must be at least 1s"), 2);
+  }
+
   auto runtime = common::ServiceRuntime::CreateOrExit("identity", config, flags);
   runtime->ApplyMigrationsOrExit("identity", identity::IdentityMigrations());
 
