@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/errors.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -542,6 +543,9 @@ TEST_F(IdentityApiTest, LoginFailsAlikeForUnknownEmailAndWrongPasswordAndIsThrot
     EXPECT_EQ(last.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << req->email();
     EXPECT_EQ(ReasonOf(last), "LOGIN_THROTTLED");
     EXPECT_LE(attempts, 7);
+    EXPECT_TRUE(common::FromGrpcStatus(last)
+                    .GetPayload("type.googleapis.com/google.rpc.RetryInfo")
+                    .has_value());
   }
   v1::LoginRequest right = wrong;
   right.set_password(kGoodPassword);
@@ -575,8 +579,18 @@ TEST_F(IdentityApiTest, RefreshRotatesDetectsReuseAndLetsOneOfTwoConcurrentRefre
   EXPECT_EQ(rotated.tokens().session_id(), login->tokens().session_id());
   EXPECT_FALSE(rotated.tokens().access_token().empty());
 
-  // The used token again: theft. The whole session ends, including the newest token.
+  // The used token again at once: a concurrent refresh or a retry, refused, the session goes on.
   v1::RefreshSessionResponse out;
+  grpc::Status quick = Call(&Stub::RefreshSession, r, &out);
+  EXPECT_EQ(quick.error_code(), UN);
+  EXPECT_EQ(ReasonOf(quick), "REFRESH_TOKEN_ALREADY_USED");
+  v1::GetAccountRequest me;
+  me.set_name("accounts/me");
+  v1::Account account;
+  EXPECT_TRUE(Call(&Stub::GetAccount, me, &account, rotated.tokens().access_token()).ok());
+
+  // The used token again later: theft. The whole session ends, including the newest token.
+  absl::SleepFor(absl::Milliseconds(2200));
   grpc::Status reuse = Call(&Stub::RefreshSession, r, &out);
   EXPECT_EQ(reuse.error_code(), UN);
   EXPECT_EQ(ReasonOf(reuse), "REFRESH_TOKEN_REUSED");
@@ -586,9 +600,6 @@ TEST_F(IdentityApiTest, RefreshRotatesDetectsReuseAndLetsOneOfTwoConcurrentRefre
   EXPECT_EQ(after.error_code(), UN);
   EXPECT_EQ(ReasonOf(after), "SESSION_REVOKED");
   // Its access tokens are refused by identity too.
-  v1::GetAccountRequest me;
-  me.set_name("accounts/me");
-  v1::Account account;
   EXPECT_EQ(Call(&Stub::GetAccount, me, &account, rotated.tokens().access_token()).error_code(),
             UN);
 

@@ -37,8 +37,9 @@ bool Serving(const std::shared_ptr<grpc::Channel>& channel) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<IdentityProcess>> IdentityProcess::Start(
-    std::vector<std::string> extra_args) {
+std::string IdentityProcess::Binary() { return RunfilePath("services/identity/identity_server"); }
+
+absl::StatusOr<std::vector<std::string>> IdentityProcess::NewDatabaseArgs() {
   auto db = common::testing::MariaDbServer::Shared();
   if (!db.ok()) return db.status();
   if (!(*db)->running()) {
@@ -46,13 +47,29 @@ absl::StatusOr<std::unique_ptr<IdentityProcess>> IdentityProcess::Start(
   }
   auto database = common::testing::CreateTestDatabase("identity");
   if (!database.ok()) return database.status();
+  return std::vector<std::string>{
+      "--db_host=127.0.0.1",
+      absl::StrCat("--db_port=", (*db)->port()),
+      absl::StrCat("--db_name=", database->name),
+      absl::StrCat("--db_user=", database->options.user),
+      absl::StrCat("--db_password=", database->options.password),
+  };
+}
 
+absl::StatusOr<std::unique_ptr<IdentityProcess>> IdentityProcess::Start(
+    std::vector<std::string> extra_args, std::vector<std::string> db_args) {
+  if (db_args.empty()) {
+    auto fresh = NewDatabaseArgs();
+    if (!fresh.ok()) return fresh.status();
+    db_args = *std::move(fresh);
+  }
   static std::atomic<int> counter{0};
   const std::string dir = absl::StrCat(TempDir(), "/identity_", getpid(), "_", counter++);
   if (std::system(absl::StrCat("mkdir -p ", dir).c_str()) != 0) {
     return absl::InternalError("cannot create " + dir);
   }
   auto process = std::unique_ptr<IdentityProcess>(new IdentityProcess());
+  process->db_args_ = db_args;
   process->admin_email_ = "root.admin@marketplace.test";
   process->admin_password_ = "bootstrap admin passphrase " + std::to_string(getpid());
   const std::string kek_file = dir + "/kek";
@@ -67,19 +84,15 @@ absl::StatusOr<std::unique_ptr<IdentityProcess>> IdentityProcess::Start(
   std::vector<std::string> args = {
       absl::StrCat("--listen_address=", process->target_),
       absl::StrCat("--metrics_address=127.0.0.1:", process->metrics_port_),
-      "--db_host=127.0.0.1",
-      absl::StrCat("--db_port=", (*db)->port()),
-      absl::StrCat("--db_name=", database->name),
-      absl::StrCat("--db_user=", database->options.user),
-      absl::StrCat("--db_password=", database->options.password),
       "--db_pool_size=6",
       "--signing_key_encryption_key_file=" + kek_file,
       "--bootstrap_admin_email=" + process->admin_email_,
       "--bootstrap_admin_password_file=" + admin_file,
       "--drain_timeout=2s",
   };
+  args.insert(args.end(), db_args.begin(), db_args.end());
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  auto sub = Subprocess::Start(RunfilePath("services/identity/identity_server"), args);
+  auto sub = Subprocess::Start(Binary(), args);
   if (!sub.ok()) return sub.status();
   process->process_.emplace(*std::move(sub));
   process->channel_ = grpc::CreateChannel(process->target_, grpc::InsecureChannelCredentials());

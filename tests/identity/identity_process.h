@@ -20,9 +20,18 @@ namespace identity_v1 = ::marketplace::identity::v1;
 
 class IdentityProcess {
  public:
-  // Starts identity_server (with `extra_args`) and waits until it is SERVING.
+  // Starts identity_server (with `extra_args`) and waits until it is SERVING. With `db_args`
+  // (another process's db_args()) it uses that database instead of a fresh one.
   static absl::StatusOr<std::unique_ptr<IdentityProcess>> Start(
-      std::vector<std::string> extra_args = {});
+      std::vector<std::string> extra_args = {}, std::vector<std::string> db_args = {});
+
+  // The --db_* flags of a fresh test database.
+  static absl::StatusOr<std::vector<std::string>> NewDatabaseArgs();
+
+  // Path of the identity_server binary.
+  static std::string Binary();
+
+  const std::vector<std::string>& db_args() const { return db_args_; }
 
   const std::string& target() const { return target_; }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
@@ -43,6 +52,7 @@ class IdentityProcess {
   std::unique_ptr<identity_v1::Identity::Stub> stub_;
   std::string admin_email_;
   std::string admin_password_;
+  std::vector<std::string> db_args_;
 };
 
 // Calls `method` on `stub` with `token` as bearer (none when empty) and a 20 s deadline.

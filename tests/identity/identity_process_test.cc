@@ -1,0 +1,203 @@
+// The identity_server process: start-up checks, the bootstrap admin across restarts, metrics,
+// and a clean stop on SIGTERM.
+#include "tests/identity/identity_process.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace marketplace::testing {
+namespace {
+
+namespace v1 = ::marketplace::identity::v1;
+using ::testing::HasSubstr;
+
+std::string WriteFile(const std::string& name, const std::string& content) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string path = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
+  std::ofstream(path, std::ios::trunc) << content;
+  return path;
+}
+
+struct Exit {
+  std::optional<int> code;
+  std::string output;
+};
+
+// Runs identity_server with `args` until it exits (at most 30 s).
+Exit RunToExit(std::vector<std::string> args) {
+  args.push_back(absl::StrCat("--listen_address=127.0.0.1:", PickFreePort()));
+  args.push_back(absl::StrCat("--metrics_address=127.0.0.1:", PickFreePort()));
+  auto process = Subprocess::Start(IdentityProcess::Binary(), args);
+  if (!process.ok()) return {std::nullopt, std::string(process.status().message())};
+  Exit exit;
+  exit.code = process->WaitFor(absl::Seconds(30));
+  exit.output = process->Output();
+  if (!exit.code) process->Signal(SIGKILL);
+  return exit;
+}
+
+// GET /metrics over a plain socket.
+std::string ScrapeMetrics(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return "";
+  }
+  std::string req = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  (void)!write(fd, req.data(), req.size());
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
+// The value of the sample line starting with `series` ("name{labels}"), or -1.
+double Sample(const std::string& metrics, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
+    if (absl::StartsWith(line, series + " ")) {
+      double v = -1;
+      if (absl::SimpleAtod(line.substr(series.size() + 1), &v)) return v;
+    }
+  }
+  return -1;
+}
+
+TEST(IdentityProcessTest, RefusesToStartWithoutItsSecretsOrWithBadValues) {
+  auto db = IdentityProcess::NewDatabaseArgs();
+  ASSERT_TRUE(db.ok()) << db.status();
+  const std::string kek = WriteFile("kek_ok", std::string(64, 'c'));
+
+  Exit no_kek = RunToExit(*db);
+  EXPECT_EQ(no_kek.code, 2) << no_kek.output;
+  EXPECT_THAT(no_kek.output, HasSubstr("signing_key_encryption_key"));
+
+  std::vector<std::string> args = *db;
+  args.push_back("--signing_key_encryption_key=not a key");
+  Exit bad_kek = RunToExit(args);
+  EXPECT_EQ(bad_kek.code, 2) << bad_kek.output;
+
+  args = *db;
+  args.push_back("--signing_key_encryption_key_file=" + kek);
+  args.push_back("--bootstrap_admin_email=first.admin@example.com");
+  Exit no_password = RunToExit(args);
+  EXPECT_EQ(no_password.code, 2) << no_password.output;
+  EXPECT_THAT(no_password.output, HasSubstr("bootstrap_admin_password"));
+
+  args = *db;
+  args.push_back("--signing_key_encryption_key_file=" + kek);
+  args.push_back("--bootstrap_admin_email=first.admin@example.com");
+  args.push_back("--bootstrap_admin_password_file=" + WriteFile("weak_pw", "password"));
+  Exit weak = RunToExit(args);
+  EXPECT_EQ(weak.code, 1) << weak.output;
+  EXPECT_THAT(weak.output, HasSubstr("bootstrap admin"));
+  EXPECT_THAT(weak.output, ::testing::Not(HasSubstr("\"password\"")));
+
+  args = *db;
+  args.push_back("--signing_key_encryption_key_file=" + kek);
+  args.push_back("--argon2id_memory_kib=1024");
+  EXPECT_EQ(RunToExit(args).code, 2);
+  args = *db;
+  args.push_back("--signing_key_encryption_key_file=" + kek);
+  args.push_back("--token_audiences=catalog");
+  EXPECT_EQ(RunToExit(args).code, 2);
+}
+
+TEST(IdentityProcessTest, KeepsItsKeysAndAdminAcrossRestartsAndRefusesAnotherKek) {
+  auto first = IdentityProcess::Start();
+  ASSERT_TRUE(first.ok()) << first.status();
+  v1::GetSigningKeysResponse keys;
+  ASSERT_TRUE(CallIdentity((*first)->stub(), &v1::Identity::Stub::GetSigningKeys,
+                           v1::GetSigningKeysRequest(), &keys)
+                  .ok());
+  const std::vector<std::string> db = (*first)->db_args();
+  const std::string admin_email = (*first)->admin_email();
+  const std::string admin_password = (*first)->admin_password();
+  (*first)->process().Signal(SIGTERM);
+  EXPECT_EQ((*first)->process().WaitFor(absl::Seconds(20)), 0);
+
+  // Another KEK cannot open the stored keys: refused, never replaced.
+  std::vector<std::string> args = db;
+  args.push_back("--signing_key_encryption_key_file=" +
+                 WriteFile("kek_other", std::string(64, 'b')));
+  Exit wrong = RunToExit(args);
+  EXPECT_EQ(wrong.code, 1) << wrong.output;
+  EXPECT_THAT(wrong.output, HasSubstr("cannot be decrypted with this key-encryption key"));
+
+  // Same KEK, another bootstrap password: the keys are the same, the admin's password is not
+  // reset.
+  auto second = IdentityProcess::Start({}, db);
+  ASSERT_TRUE(second.ok()) << second.status();
+  v1::GetSigningKeysResponse again;
+  ASSERT_TRUE(CallIdentity((*second)->stub(), &v1::Identity::Stub::GetSigningKeys,
+                           v1::GetSigningKeysRequest(), &again)
+                  .ok());
+  ASSERT_GE(again.keys_size(), 1);
+  EXPECT_EQ(again.keys(0).kid(), keys.keys(0).kid());
+  if ((*second)->admin_password() != admin_password) {
+    EXPECT_FALSE(Login((*second)->stub(), admin_email, (*second)->admin_password()).ok());
+  }
+  EXPECT_TRUE(Login((*second)->stub(), admin_email, admin_password).ok());
+}
+
+TEST(IdentityProcessTest, ExportsIdentityMetricsAndStopsCleanlyOnSigterm) {
+  auto identity = IdentityProcess::Start({"--cleanup_interval=1s"});
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  v1::Identity::Stub* stub = (*identity)->stub();
+  auto login = SignUpAndLogin(stub, v1::BUYER, UniqueEmail("metrics"));
+  ASSERT_TRUE(login.ok()) << login.status();
+  EXPECT_FALSE(Login(stub, login->account().email(), "wrong password!!").ok());
+  v1::RefreshSessionRequest refresh;
+  refresh.set_refresh_token(login->tokens().refresh_token());
+  v1::RefreshSessionResponse out;
+  ASSERT_TRUE(CallIdentity(stub, &v1::Identity::Stub::RefreshSession, refresh, &out).ok());
+  // Presented again after the 2 s allowed to a concurrent refresh: a copy.
+  absl::SleepFor(absl::Milliseconds(2200));
+  EXPECT_FALSE(CallIdentity(stub, &v1::Identity::Stub::RefreshSession, refresh, &out).ok());
+  auto active = Login(stub, login->account().email(), kGoodPassword);
+  ASSERT_TRUE(active.ok());
+
+  std::string metrics;
+  const absl::Time end = absl::Now() + absl::Seconds(10);
+  do {
+    absl::SleepFor(absl::Milliseconds(200));
+    metrics = ScrapeMetrics((*identity)->metrics_port());
+  } while (Sample(metrics, "identity_active_sessions") < 1 && absl::Now() < end);
+  EXPECT_GE(Sample(metrics, "identity_logins_total{result=\"success\"}"), 2) << metrics;
+  EXPECT_GE(Sample(metrics, "identity_logins_total{result=\"invalid_credentials\"}"), 1);
+  EXPECT_EQ(Sample(metrics, "identity_refresh_token_reuse_total"), 1);
+  EXPECT_GE(Sample(metrics, "identity_lockouts_total"), 0);
+  // The reused session was revoked; the last login's session is active.
+  EXPECT_GE(Sample(metrics, "identity_active_sessions"), 1);
+  EXPECT_THAT(metrics, HasSubstr("grpc_server_handled_total"));
+  // Secrets never reach the log.
+  EXPECT_THAT((*identity)->process().Output(),
+              ::testing::Not(HasSubstr((*identity)->admin_password())));
+  EXPECT_THAT((*identity)->process().Output(),
+              ::testing::Not(HasSubstr(login->tokens().refresh_token())));
+
+  (*identity)->process().Signal(SIGTERM);
+  EXPECT_EQ((*identity)->process().WaitFor(absl::Seconds(20)), 0)
+      << (*identity)->process().Output();
+}
+
+}  // namespace
+}  // namespace marketplace::testing
