@@ -56,8 +56,8 @@ bool HasPhoneNumber(absl::string_view text) {
       separators_in_a_row = 0;
       continue;
     }
-    const bool separator = c == ' ' || c == '.' || c == '-' || (c == '+' && digits == 0) ||
-                           c == '(' || c == ')';
+    const bool separator =
+        c == ' ' || c == '.' || c == '-' || (c == '+' && digits == 0) || c == '(' || c == ')';
     if (separator && separators_in_a_row == 0 && i < text.size()) {
       ++separators_in_a_row;
       continue;
@@ -131,8 +131,7 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
   } else if (!category->excluded_term_groups.empty()) {
     std::vector<std::string> groups = rules.term_group_index().Find(words);
     for (const std::string& group : groups) {
-      if (std::find(category->excluded_term_groups.begin(),
-                    category->excluded_term_groups.end(),
+      if (std::find(category->excluded_term_groups.begin(), category->excluded_term_groups.end(),
                     group) == category->excluded_term_groups.end()) {
         continue;
       }
@@ -147,8 +146,7 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
   if (FoldText(listing.title).size() < static_cast<size_t>(th.min_title_chars)) {
     missing.push_back(absl::StrCat("a title of at least ", th.min_title_chars, " letters"));
   }
-  if (Words(FoldText(listing.description)).size() <
-      static_cast<size_t>(th.min_description_words)) {
+  if (Words(FoldText(listing.description)).size() < static_cast<size_t>(th.min_description_words)) {
     missing.push_back(
         absl::StrCat("a description of at least ", th.min_description_words, " words"));
   }
@@ -246,7 +244,8 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
       Add(e, "seller_policy", Verdict::kReview, "SELLER_AT_RISK",
           "Listings of this seller are checked by a moderator before they go live");
     } else if (seller.level != SellerModerationLevel::kTrusted &&
-               seller.decided_listings < th.new_seller_listings) {
+               seller.decided_listings <
+                   seller.new_seller_listings.value_or(th.new_seller_listings)) {
       Add(e, "seller_policy", Verdict::kReview, "NEW_SELLER",
           "The first listings of a new seller are checked by a moderator before they go live");
     }

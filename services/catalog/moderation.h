@@ -45,6 +45,8 @@ struct SellerContext {
   // Brands (folded with FoldText) the seller is authorised to sell.
   absl::flat_hash_set<std::string> authorized_brands;
   std::vector<SellerListing> other_live_listings;
+  // Replaces the rules file's thresholds.new_seller_listings when set (a server setting).
+  std::optional<int64_t> new_seller_listings;
 };
 
 // What one rule found.

@@ -1,0 +1,105 @@
+#ifndef MARKETPLACE_SERVICES_CATALOG_LISTINGS_H_
+#define MARKETPLACE_SERVICES_CATALOG_LISTINGS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/auth/token_verifier.h"
+#include "common/clock.h"
+#include "common/db/connection_pool.h"
+#include "common/idempotency/idempotency.h"
+#include "common/outbox/outbox.h"
+#include "protos/marketplace/catalog/v1/catalog.pb.h"
+#include "services/catalog/live_rules.h"
+#include "services/catalog/seller_directory.h"
+
+namespace marketplace::catalog {
+
+namespace v1 = marketplace::catalog::v1;
+
+// Event topics written to the outbox (payloads in catalog.proto).
+inline constexpr char kTopicListingApproved[] = "catalog.listing_approved";
+inline constexpr char kTopicListingRejected[] = "catalog.listing_rejected";
+inline constexpr char kTopicListingReported[] = "catalog.listing_reported";
+inline constexpr char kTopicListingSuspended[] = "catalog.listing_suspended";
+
+// Full method name CreateListing's request ids are stored under.
+inline constexpr char kCreateListingMethod[] =
+    "/marketplace.catalog.v1.CatalogService/CreateListing";
+
+// Creates or upgrades the catalog's tables, the outbox's and the request-id store's.
+[[nodiscard]] absl::Status ApplyCatalogMigrations(common::db::ConnectionPool& pool);
+
+struct ListingsOptions {
+  // Open reports from distinct buyers that send a LIVE listing back to review.
+  int64_t report_threshold = 3;
+  // How long a moderator's claim on a review lasts.
+  absl::Duration claim_timeout = absl::Minutes(15);
+  // Decided listings under which a seller is "new" (its clean listings still get reviewed);
+  // nullopt: the rules file's thresholds.new_seller_listings.
+  std::optional<int64_t> new_seller_listings;
+};
+
+// Who calls: nullopt for an anonymous call to a public method.
+using MaybeCaller = std::optional<common::auth::Caller>;
+
+// The listing lifecycle and its moderation (catalog.proto describes every method, its callers
+// and its errors; this class enforces them). Each method is one database transaction, retried
+// whole on deadlocks; every state change is recorded in listing_transitions and its event
+// written to the outbox in that same transaction. Thread-safe.
+class Listings {
+ public:
+  // Everything must outlive the object.
+  Listings(common::db::ConnectionPool* pool, LiveRules* rules, SellerDirectory* sellers,
+           const common::Clock* clock, ListingsOptions options);
+
+  absl::StatusOr<v1::Listing> CreateListing(const MaybeCaller& caller,
+                                            const v1::CreateListingRequest& request);
+  absl::StatusOr<v1::Listing> UpdateListing(const MaybeCaller& caller,
+                                            const v1::UpdateListingRequest& request);
+  absl::StatusOr<v1::Listing> SubmitListing(const MaybeCaller& caller,
+                                            const v1::SubmitListingRequest& request);
+  absl::StatusOr<v1::Listing> GetListing(const MaybeCaller& caller,
+                                         const v1::GetListingRequest& request);
+  absl::StatusOr<v1::ListListingsResponse> ListListings(const MaybeCaller& caller,
+                                                        const v1::ListListingsRequest& request);
+  absl::StatusOr<v1::Listing> WithdrawListing(const MaybeCaller& caller,
+                                              const v1::WithdrawListingRequest& request);
+  absl::StatusOr<v1::ListCategoriesResponse> ListCategories();
+  absl::StatusOr<v1::ReportListingResponse> ReportListing(const MaybeCaller& caller,
+                                                          const v1::ReportListingRequest& request);
+  absl::StatusOr<v1::ListReviewQueueResponse> ListReviewQueue(
+      const MaybeCaller& caller, const v1::ListReviewQueueRequest& request);
+  absl::StatusOr<v1::Review> ClaimReview(const MaybeCaller& caller,
+                                         const v1::ClaimReviewRequest& request);
+  absl::StatusOr<v1::Listing> DecideReview(const MaybeCaller& caller,
+                                           const v1::DecideReviewRequest& request);
+  absl::StatusOr<v1::Listing> AppealDecision(const MaybeCaller& caller,
+                                             const v1::AppealDecisionRequest& request);
+  absl::StatusOr<v1::GetModerationHistoryResponse> GetModerationHistory(
+      const MaybeCaller& caller, const v1::GetModerationHistoryRequest& request);
+  absl::StatusOr<v1::SellerModeration> SetSellerModerationLevel(
+      const MaybeCaller& caller, const v1::SetSellerModerationLevelRequest& request);
+  absl::StatusOr<v1::SuspendSellerListingsResponse> SuspendSellerListings(
+      const MaybeCaller& caller, const v1::SuspendSellerListingsRequest& request);
+  absl::StatusOr<v1::RestoreSellerListingsResponse> RestoreSellerListings(
+      const MaybeCaller& caller, const v1::RestoreSellerListingsRequest& request);
+
+  const ListingsOptions& options() const { return options_; }
+
+ private:
+  common::db::ConnectionPool* pool_;
+  LiveRules* rules_;
+  SellerDirectory* sellers_;
+  const common::Clock* clock_;
+  const ListingsOptions options_;
+  common::outbox::Outbox outbox_;
+  common::idempotency::IdempotencyStore idempotency_;
+};
+
+}  // namespace marketplace::catalog
+
+#endif  // MARKETPLACE_SERVICES_CATALOG_LISTINGS_H_

@@ -1,0 +1,581 @@
+#include "services/catalog/listings.h"
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/testing/database_test_base.h"
+#include "common/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/catalog/fake_seller_directory.h"
+
+namespace marketplace::catalog {
+namespace {
+
+using common::auth::Caller;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+constexpr char kCategories[] = "services/catalog/data/categories.json";
+constexpr char kRules[] = "services/catalog/data/moderation_rules.json";
+
+Caller As(std::string subject, std::string role, std::vector<std::string> scopes = {}) {
+  Caller c;
+  c.subject = std::move(subject);
+  c.roles = {std::move(role)};
+  c.scopes = std::move(scopes);
+  c.expires_at = absl::InfiniteFuture();
+  return c;
+}
+
+// A listing every rule passes.
+v1::Listing Plush(const std::string& title = "Peluche ourson brun 30 cm") {
+  v1::Listing l;
+  l.set_title(title);
+  l.set_description("Peluche ourson toute douce, lavable en machine, idéale dès la naissance.");
+  l.set_category_id("toys-plush");
+  l.set_condition(v1::NEW);
+  l.mutable_price()->set_currency_code("EUR");
+  l.mutable_price()->set_amount_minor(1990);
+  l.set_quantity(5);
+  l.add_image_urls("https://img.example/ourson.jpg");
+  (*l.mutable_attributes())["age_range"] = "0+";
+  return l;
+}
+
+class ListingsTest : public common::testing::DatabaseTest {
+ protected:
+  void SetUp() override {
+    DatabaseTest::SetUp();
+    ASSERT_OK(ApplyCatalogMigrations(pool()));
+    auto live = LiveRules::Load(kCategories, kRules);
+    ASSERT_TRUE(live.ok()) << live.status();
+    rules_ = *std::move(live);
+    sellers_.Set("s1", true);
+    sellers_.Set("s2", true);
+    Make({});
+  }
+
+  // (Re)creates the domain object with `options`.
+  void Make(ListingsOptions options) {
+    listings_ = std::make_unique<Listings>(&pool(), rules_.get(), &sellers_, &clock_, options);
+  }
+
+  // An established seller: its clean listings go live without review.
+  ListingsOptions Established() {
+    ListingsOptions o;
+    o.new_seller_listings = 0;
+    return o;
+  }
+
+  v1::Listing Create(const std::string& seller, const v1::Listing& content) {
+    v1::CreateListingRequest req;
+    *req.mutable_listing() = content;
+    req.set_request_id("r-" + std::to_string(++request_counter_));
+    auto l = listings_->CreateListing(As(seller, "SELLER"), req);
+    EXPECT_TRUE(l.ok()) << l.status();
+    return l.ok() ? *l : v1::Listing();
+  }
+
+  absl::StatusOr<v1::Listing> Submit(const std::string& seller, const std::string& id) {
+    v1::SubmitListingRequest req;
+    req.set_listing_id(id);
+    return listings_->SubmitListing(As(seller, "SELLER"), req);
+  }
+
+  v1::Listing Live(const std::string& seller, const std::string& title = "Peluche ourson brun") {
+    v1::Listing l = Create(seller, Plush(title));
+    auto s = Submit(seller, l.listing_id());
+    EXPECT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(s.ok() ? s->state() : v1::LISTING_STATE_UNSPECIFIED, v1::LIVE)
+        << (s.ok() ? s->DebugString() : "");
+    return s.ok() ? *s : v1::Listing();
+  }
+
+  absl::StatusOr<v1::Review> Claim(const std::string& moderator, const std::string& id) {
+    v1::ClaimReviewRequest req;
+    req.set_listing_id(id);
+    return listings_->ClaimReview(As(moderator, "MODERATOR"), req);
+  }
+
+  absl::StatusOr<v1::Listing> Decide(const std::string& moderator, const std::string& id,
+                                     bool approve) {
+    v1::DecideReviewRequest req;
+    req.set_listing_id(id);
+    req.set_decision(approve ? v1::APPROVE : v1::REJECT_LISTING);
+    if (!approve) {
+      req.add_reason_codes("MISLEADING_PHOTOS");
+      req.set_note("The photos show another item");
+    }
+    return listings_->DecideReview(As(moderator, "MODERATOR"), req);
+  }
+
+  int64_t CountRows(const std::string& sql, std::vector<common::db::SqlValue> params) {
+    auto rows = pool().Query(sql, params);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? *(*rows)[0].GetInt64("n") : -1;
+  }
+
+  std::vector<v1::ListingState> History(const std::string& seller, const std::string& id) {
+    v1::GetModerationHistoryRequest req;
+    req.set_listing_id(id);
+    auto h = listings_->GetModerationHistory(As(seller, "SELLER"), req);
+    EXPECT_TRUE(h.ok()) << h.status();
+    std::vector<v1::ListingState> out;
+    if (h.ok()) {
+      for (const auto& t : h->transitions()) out.push_back(t.to_state());
+    }
+    return out;
+  }
+
+  common::ManualClock clock_;
+  FakeSellerDirectory sellers_;
+  std::unique_ptr<LiveRules> rules_;
+  std::unique_ptr<Listings> listings_;
+  int request_counter_ = 0;
+};
+
+TEST_F(ListingsTest, CleanListingGoesLiveWithHistoryAndEvent) {
+  Make(Established());
+  v1::Listing draft = Create("s1", Plush());
+  EXPECT_EQ(draft.state(), v1::DRAFT);
+  ASSERT_OK_AND_ASSIGN(v1::Listing live, Submit("s1", draft.listing_id()));
+  EXPECT_EQ(live.state(), v1::LIVE);
+  EXPECT_THAT(live.reason_codes(), IsEmpty());
+  EXPECT_FALSE(live.rules_version().empty());
+  EXPECT_THAT(History("s1", draft.listing_id()), ElementsAre(v1::DRAFT, v1::LIVE));
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM outbox_events WHERE topic = ?",
+                      {std::string(kTopicListingApproved)}),
+            1);
+
+  // Anonymous readers see it, without moderation details.
+  v1::GetListingRequest get;
+  get.set_listing_id(draft.listing_id());
+  ASSERT_OK_AND_ASSIGN(v1::Listing seen, listings_->GetListing(std::nullopt, get));
+  EXPECT_EQ(seen.title(), "Peluche ourson brun 30 cm");
+  EXPECT_TRUE(seen.rules_version().empty());
+}
+
+TEST_F(ListingsTest, RejectedWithEveryReasonAndEvent) {
+  Make(Established());
+  v1::Listing l = Plush();
+  l.set_description("Peluche ourson, écrivez-moi à vendeur@example.com pour payer moins cher.");
+  v1::Listing draft = Create("s1", l);
+  ASSERT_OK_AND_ASSIGN(v1::Listing out, Submit("s1", draft.listing_id()));
+  EXPECT_EQ(out.state(), v1::REJECTED);
+  EXPECT_THAT(std::vector<std::string>(out.reason_codes().begin(), out.reason_codes().end()),
+              ::testing::Contains("OFF_PLATFORM_CONTACT"));
+  EXPECT_FALSE(out.explanation().empty());
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM outbox_events WHERE topic = ?",
+                      {std::string(kTopicListingRejected)}),
+            1);
+}
+
+TEST_F(ListingsTest, NewSellerGoesToReviewThenModeratorApproves) {
+  v1::Listing draft = Create("s1", Plush());
+  ASSERT_OK_AND_ASSIGN(v1::Listing pending, Submit("s1", draft.listing_id()));
+  EXPECT_EQ(pending.state(), v1::PENDING_REVIEW);
+  EXPECT_THAT(pending.reason_codes(), ElementsAre("NEW_SELLER"));
+
+  v1::ListReviewQueueRequest q;
+  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As("m1", "MODERATOR"), q));
+  ASSERT_EQ(queue.reviews_size(), 1);
+  EXPECT_EQ(queue.reviews(0).reason(), v1::RULES);
+
+  // Deciding without a claim is refused.
+  EXPECT_EQ(common::ReasonOf(Decide("m1", draft.listing_id(), true).status()),
+            "REVIEW_NOT_CLAIMED");
+  ASSERT_OK_AND_ASSIGN(v1::Review claimed, Claim("m1", draft.listing_id()));
+  EXPECT_EQ(claimed.claimed_by(), "m1");
+  ASSERT_OK_AND_ASSIGN(v1::Listing live, Decide("m1", draft.listing_id(), true));
+  EXPECT_EQ(live.state(), v1::LIVE);
+  EXPECT_THAT(History("s1", draft.listing_id()),
+              ElementsAre(v1::DRAFT, v1::PENDING_REVIEW, v1::LIVE));
+  ASSERT_OK_AND_ASSIGN(queue, listings_->ListReviewQueue(As("m1", "MODERATOR"), q));
+  EXPECT_EQ(queue.reviews_size(), 0);
+}
+
+TEST_F(ListingsTest, OnlyApprovedSellersCreateAndSubmit) {
+  sellers_.Set("s3", false);
+  v1::CreateListingRequest req;
+  *req.mutable_listing() = Plush();
+  req.set_request_id("x1");
+  auto created = listings_->CreateListing(As("s3", "SELLER"), req);
+  EXPECT_EQ(common::ReasonOf(created.status()), "SELLER_NOT_APPROVED");
+  auto by_buyer = listings_->CreateListing(As("b1", "BUYER"), req);
+  EXPECT_TRUE(absl::IsPermissionDenied(by_buyer.status()));
+  EXPECT_TRUE(absl::IsUnauthenticated(listings_->CreateListing(std::nullopt, req).status()));
+
+  v1::Listing draft = Create("s1", Plush());
+  sellers_.Set("s1", false);  // suspended meanwhile
+  EXPECT_EQ(common::ReasonOf(Submit("s1", draft.listing_id()).status()), "SELLER_NOT_APPROVED");
+  sellers_.SetUnavailable(true);
+  EXPECT_TRUE(absl::IsUnavailable(Submit("s1", draft.listing_id()).status()));
+}
+
+TEST_F(ListingsTest, CreateIsIdempotentOnRequestId) {
+  v1::CreateListingRequest req;
+  *req.mutable_listing() = Plush();
+  req.set_request_id("same");
+  ASSERT_OK_AND_ASSIGN(v1::Listing a, listings_->CreateListing(As("s1", "SELLER"), req));
+  ASSERT_OK_AND_ASSIGN(v1::Listing b, listings_->CreateListing(As("s1", "SELLER"), req));
+  EXPECT_EQ(a.listing_id(), b.listing_id());
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM listings", {}), 1);
+  req.mutable_listing()->set_title("Another title entirely");
+  EXPECT_EQ(common::ReasonOf(listings_->CreateListing(As("s1", "SELLER"), req).status()),
+            "REQUEST_ID_REUSED");
+}
+
+TEST_F(ListingsTest, BadFieldsAreNamedAndNothingIsWritten) {
+  v1::CreateListingRequest req;
+  v1::Listing l = Plush();
+  l.set_title("   ");
+  l.clear_image_urls();
+  l.add_image_urls("http://insecure.example/a.jpg");
+  l.mutable_price()->set_amount_minor(-5);
+  *req.mutable_listing() = l;
+  req.set_request_id("bad");
+  auto out = listings_->CreateListing(As("s1", "SELLER"), req);
+  ASSERT_TRUE(absl::IsInvalidArgument(out.status()));
+  std::set<std::string> fields;
+  for (const auto& v : common::FieldViolationsOf(out.status())) fields.insert(v.field);
+  EXPECT_TRUE(fields.count("listing.title"));
+  EXPECT_TRUE(fields.count("listing.image_urls[0]"));
+  EXPECT_TRUE(fields.count("listing.price.amount_minor"));
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM listings", {}), 0);
+}
+
+TEST_F(ListingsTest, SellerCannotTouchAnothersListing) {
+  v1::Listing draft = Create("s1", Plush());
+  v1::UpdateListingRequest up;
+  up.mutable_listing()->set_listing_id(draft.listing_id());
+  up.mutable_listing()->set_title("Stolen title here");
+  up.mutable_update_mask()->add_paths("title");
+  EXPECT_TRUE(absl::IsPermissionDenied(listings_->UpdateListing(As("s2", "SELLER"), up).status()));
+  EXPECT_TRUE(absl::IsPermissionDenied(Submit("s2", draft.listing_id()).status()));
+  v1::WithdrawListingRequest w;
+  w.set_listing_id(draft.listing_id());
+  EXPECT_TRUE(absl::IsPermissionDenied(listings_->WithdrawListing(As("s2", "SELLER"), w).status()));
+  v1::GetListingRequest get;
+  get.set_listing_id(draft.listing_id());
+  ASSERT_OK_AND_ASSIGN(v1::Listing still, listings_->GetListing(As("s1", "SELLER"), get));
+  EXPECT_EQ(still.title(), "Peluche ourson brun 30 cm");
+  // The owner may.
+  ASSERT_OK_AND_ASSIGN(v1::Listing mine, listings_->UpdateListing(As("s1", "SELLER"), up));
+  EXPECT_EQ(mine.title(), "Stolen title here");
+}
+
+TEST_F(ListingsTest, BuyerCannotSeeADraft) {
+  v1::Listing draft = Create("s1", Plush());
+  v1::GetListingRequest get;
+  get.set_listing_id(draft.listing_id());
+  EXPECT_EQ(common::ReasonOf(listings_->GetListing(As("b1", "BUYER"), get).status()),
+            "LISTING_NOT_FOUND");
+  EXPECT_TRUE(absl::IsNotFound(listings_->GetListing(std::nullopt, get).status()));
+  EXPECT_TRUE(absl::IsNotFound(listings_->GetListing(As("s2", "SELLER"), get).status()));
+  EXPECT_OK(listings_->GetListing(As("m1", "MODERATOR"), get).status());
+  v1::ListListingsRequest list;
+  ASSERT_OK_AND_ASSIGN(auto page, listings_->ListListings(As("b1", "BUYER"), list));
+  EXPECT_EQ(page.listings_size(), 0);
+  list.add_states(v1::DRAFT);
+  EXPECT_TRUE(absl::IsPermissionDenied(listings_->ListListings(As("b1", "BUYER"), list).status()));
+  list.set_seller_id("s1");
+  ASSERT_OK_AND_ASSIGN(page, listings_->ListListings(As("s1", "SELLER"), list));
+  EXPECT_EQ(page.listings_size(), 1);
+}
+
+TEST_F(ListingsTest, EditingModeratedFieldsOfALiveListingRunsModerationAgain) {
+  Make(Established());
+  v1::Listing live = Live("s1");
+  v1::UpdateListingRequest up;
+  up.mutable_listing()->set_listing_id(live.listing_id());
+  up.mutable_listing()->set_quantity(9);
+  up.mutable_update_mask()->add_paths("quantity");
+  ASSERT_OK_AND_ASSIGN(v1::Listing same, listings_->UpdateListing(As("s1", "SELLER"), up));
+  EXPECT_EQ(same.state(), v1::LIVE);
+  EXPECT_EQ(same.quantity(), 9);
+
+  up.mutable_listing()->set_description(
+      "Peluche toute douce. Appelez le 06 12 34 56 78 ou "
+      "WhatsApp pour en discuter directement.");
+  up.mutable_update_mask()->add_paths("description");
+  ASSERT_OK_AND_ASSIGN(v1::Listing again, listings_->UpdateListing(As("s1", "SELLER"), up));
+  EXPECT_NE(again.state(), v1::LIVE);
+  EXPECT_THAT(std::vector<std::string>(again.reason_codes().begin(), again.reason_codes().end()),
+              ::testing::Contains("OFF_PLATFORM_CONTACT"));
+  // While under review, the seller cannot edit.
+  if (again.state() == v1::PENDING_REVIEW) {
+    EXPECT_EQ(common::ReasonOf(listings_->UpdateListing(As("s1", "SELLER"), up).status()),
+              "INVALID_STATE");
+  }
+}
+
+TEST_F(ListingsTest, ModeratorCannotClaimAClaimedReviewUntilTheClaimExpires) {
+  v1::Listing draft = Create("s1", Plush());
+  ASSERT_OK(Submit("s1", draft.listing_id()).status());
+  ASSERT_OK(Claim("m1", draft.listing_id()).status());
+  EXPECT_EQ(common::ReasonOf(Claim("m2", draft.listing_id()).status()), "REVIEW_ALREADY_CLAIMED");
+  EXPECT_EQ(common::ReasonOf(Decide("m2", draft.listing_id(), true).status()),
+            "REVIEW_NOT_CLAIMED");
+  v1::ListReviewQueueRequest q;
+  q.set_unclaimed_only(true);
+  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As("m2", "MODERATOR"), q));
+  EXPECT_EQ(queue.reviews_size(), 0);
+
+  clock_.Advance(listings_->options().claim_timeout + absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(queue, listings_->ListReviewQueue(As("m2", "MODERATOR"), q));
+  EXPECT_EQ(queue.reviews_size(), 1);
+  ASSERT_OK_AND_ASSIGN(v1::Review taken, Claim("m2", draft.listing_id()));
+  EXPECT_EQ(taken.claimed_by(), "m2");
+  // m1's claim is gone: it can no longer decide.
+  EXPECT_EQ(common::ReasonOf(Decide("m1", draft.listing_id(), true).status()),
+            "REVIEW_NOT_CLAIMED");
+  EXPECT_OK(Decide("m2", draft.listing_id(), false).status());
+  // Buyers and sellers have no access to the queue.
+  EXPECT_TRUE(absl::IsPermissionDenied(
+      listings_->ListReviewQueue(As("b1", "BUYER"), v1::ListReviewQueueRequest()).status()));
+  v1::ClaimReviewRequest c;
+  c.set_listing_id(draft.listing_id());
+  EXPECT_TRUE(absl::IsPermissionDenied(listings_->ClaimReview(As("s1", "SELLER"), c).status()));
+}
+
+TEST_F(ListingsTest, ConcurrentClaimsHaveOneWinner) {
+  v1::Listing draft = Create("s1", Plush());
+  ASSERT_OK(Submit("s1", draft.listing_id()).status());
+  std::vector<std::thread> threads;
+  std::atomic<int> wins{0}, refused{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = Claim("m" + std::to_string(i), draft.listing_id());
+      if (r.ok()) ++wins;
+      if (common::ReasonOf(r.status()) == "REVIEW_ALREADY_CLAIMED") ++refused;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_EQ(refused.load(), 7);
+}
+
+TEST_F(ListingsTest, ReportsThresholdSendsListingBackToReview) {
+  ListingsOptions o = Established();
+  o.report_threshold = 3;
+  Make(o);
+  v1::Listing live = Live("s1");
+  v1::ReportListingRequest r;
+  r.set_listing_id(live.listing_id());
+  r.set_reason(v1::COUNTERFEIT);
+  ASSERT_OK_AND_ASSIGN(auto first, listings_->ReportListing(As("b1", "BUYER"), r));
+  EXPECT_EQ(first.open_reports(), 1);
+  EXPECT_EQ(common::ReasonOf(listings_->ReportListing(As("b1", "BUYER"), r).status()),
+            "ALREADY_REPORTED");
+  EXPECT_TRUE(absl::IsPermissionDenied(listings_->ReportListing(As("s2", "SELLER"), r).status()));
+  ASSERT_OK_AND_ASSIGN(auto second, listings_->ReportListing(As("b2", "BUYER"), r));
+  EXPECT_FALSE(second.sent_to_review());
+  ASSERT_OK_AND_ASSIGN(auto third, listings_->ReportListing(As("b3", "BUYER"), r));
+  EXPECT_TRUE(third.sent_to_review());
+  EXPECT_EQ(third.open_reports(), 3);
+
+  v1::GetListingRequest get;
+  get.set_listing_id(live.listing_id());
+  EXPECT_TRUE(absl::IsNotFound(listings_->GetListing(As("b1", "BUYER"), get).status()));
+  v1::ListReviewQueueRequest q;
+  q.set_reason(v1::REPORTS);
+  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As("m1", "MODERATOR"), q));
+  ASSERT_EQ(queue.reviews_size(), 1);
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM outbox_events WHERE topic = ?",
+                      {std::string(kTopicListingReported)}),
+            3);
+  // The moderator keeps it: reports are closed, it is LIVE again.
+  ASSERT_OK(Claim("m1", live.listing_id()).status());
+  ASSERT_OK_AND_ASSIGN(v1::Listing back, Decide("m1", live.listing_id(), true));
+  EXPECT_EQ(back.state(), v1::LIVE);
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM reports WHERE is_open", {}), 0);
+}
+
+TEST_F(ListingsTest, AppealOncePerDecision) {
+  v1::Listing draft = Create("s1", Plush());
+  ASSERT_OK(Submit("s1", draft.listing_id()).status());
+  ASSERT_OK(Claim("m1", draft.listing_id()).status());
+  ASSERT_OK_AND_ASSIGN(v1::Listing rejected, Decide("m1", draft.listing_id(), false));
+  EXPECT_EQ(rejected.state(), v1::REJECTED);
+  EXPECT_THAT(rejected.reason_codes(), ElementsAre("MISLEADING_PHOTOS"));
+
+  v1::AppealDecisionRequest a;
+  a.set_listing_id(draft.listing_id());
+  a.set_statement("The photos are of this very bear; see the label.");
+  EXPECT_TRUE(absl::IsPermissionDenied(listings_->AppealDecision(As("s2", "SELLER"), a).status()));
+  ASSERT_OK_AND_ASSIGN(v1::Listing appealed, listings_->AppealDecision(As("s1", "SELLER"), a));
+  EXPECT_EQ(appealed.state(), v1::PENDING_REVIEW);
+  v1::ListReviewQueueRequest q;
+  q.set_reason(v1::APPEAL);
+  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As("m1", "MODERATOR"), q));
+  ASSERT_EQ(queue.reviews_size(), 1);
+  EXPECT_EQ(queue.reviews(0).appeal_statement(), a.statement());
+
+  // Rejected again: a new decision, which may be appealed once more, but only once.
+  ASSERT_OK(Claim("m2", draft.listing_id()).status());
+  ASSERT_OK(Decide("m2", draft.listing_id(), false).status());
+  ASSERT_OK(listings_->AppealDecision(As("s1", "SELLER"), a).status());
+  ASSERT_OK(Claim("m2", draft.listing_id()).status());
+  ASSERT_OK(Decide("m2", draft.listing_id(), false).status());
+  ASSERT_OK(listings_->AppealDecision(As("s1", "SELLER"), a).status());
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM appeals", {}), 3);
+
+  // Through the API an appealed listing is no longer REJECTED, so a second appeal of one
+  // decision is refused by its state; the appeals table refuses it as well: force the state
+  // back without a new decision and appeal again.
+  ASSERT_OK(Claim("m2", draft.listing_id()).status());
+  ASSERT_OK(Decide("m2", draft.listing_id(), false).status());
+  ASSERT_OK(listings_->AppealDecision(As("s1", "SELLER"), a).status());
+  ASSERT_OK(pool().Execute("UPDATE listings SET state = 'REJECTED' WHERE listing_id = ?",
+                           {draft.listing_id()}));
+  EXPECT_EQ(common::ReasonOf(listings_->AppealDecision(As("s1", "SELLER"), a).status()),
+            "ALREADY_APPEALED");
+}
+
+TEST_F(ListingsTest, SuspendAndRestoreSellerListings) {
+  Make(Established());
+  v1::Listing live = Live("s1", "Peluche ourson brun");
+  v1::Listing other = Live("s1", "Poupée de chiffon rouge");
+  v1::Listing pending = Create("s1", Plush("Peluche lapin blanc"));
+  ASSERT_OK(pool().Execute(
+      "INSERT INTO seller_moderation (seller_id, level, authorized_brands, updated_by, "
+      "updated_at) VALUES ('s1', 'AT_RISK', '', 'm1', NOW())"));
+  ASSERT_OK_AND_ASSIGN(v1::Listing p, Submit("s1", pending.listing_id()));
+  ASSERT_EQ(p.state(), v1::PENDING_REVIEW);
+  v1::Listing draft = Create("s1", Plush("Peluche chat gris"));
+  v1::Listing foreign = Live("s2", "Peluche ourson de s2");
+
+  v1::SuspendSellerListingsRequest s;
+  s.set_seller_id("s1");
+  s.set_reason_code("SELLER_SUSPENDED");
+  EXPECT_TRUE(
+      absl::IsPermissionDenied(listings_->SuspendSellerListings(As("s1", "SELLER"), s).status()));
+  EXPECT_TRUE(
+      absl::IsPermissionDenied(listings_->SuspendSellerListings(As("svc", "SERVICE"), s).status()));
+  ASSERT_OK_AND_ASSIGN(auto suspended, listings_->SuspendSellerListings(
+                                           As("svc", "SERVICE", {"catalog.enforcement"}), s));
+  EXPECT_EQ(suspended.suspended(), 3);
+  ASSERT_OK_AND_ASSIGN(auto again, listings_->SuspendSellerListings(As("a1", "ADMIN"), s));
+  EXPECT_EQ(again.suspended(), 0);
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM outbox_events WHERE topic = ?",
+                      {std::string(kTopicListingSuspended)}),
+            3);
+
+  v1::ListListingsRequest list;
+  ASSERT_OK_AND_ASSIGN(auto page, listings_->ListListings(std::nullopt, list));
+  ASSERT_EQ(page.listings_size(), 1);
+  EXPECT_EQ(page.listings(0).listing_id(), foreign.listing_id());
+  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As("m1", "MODERATOR"), {}));
+  EXPECT_EQ(queue.reviews_size(), 0);
+
+  v1::RestoreSellerListingsRequest r;
+  r.set_seller_id("s1");
+  ASSERT_OK_AND_ASSIGN(auto restored, listings_->RestoreSellerListings(As("m1", "MODERATOR"), r));
+  EXPECT_EQ(restored.restored(), 3);
+  v1::GetListingRequest get;
+  get.set_listing_id(live.listing_id());
+  ASSERT_OK_AND_ASSIGN(v1::Listing back, listings_->GetListing(std::nullopt, get));
+  EXPECT_EQ(back.state(), v1::LIVE);
+  get.set_listing_id(pending.listing_id());
+  ASSERT_OK_AND_ASSIGN(back, listings_->GetListing(As("s1", "SELLER"), get));
+  EXPECT_EQ(back.state(), v1::PENDING_REVIEW);
+  get.set_listing_id(draft.listing_id());
+  ASSERT_OK_AND_ASSIGN(back, listings_->GetListing(As("s1", "SELLER"), get));
+  EXPECT_EQ(back.state(), v1::DRAFT);
+  ASSERT_OK_AND_ASSIGN(queue, listings_->ListReviewQueue(As("m1", "MODERATOR"), {}));
+  EXPECT_EQ(queue.reviews_size(), 1);
+  EXPECT_THAT(History("s1", live.listing_id()),
+              ElementsAre(v1::DRAFT, v1::LIVE, v1::SUSPENDED, v1::LIVE));
+}
+
+TEST_F(ListingsTest, PaginationIsStableAndFiltersWork) {
+  Make(Established());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 7; ++i) {
+    ids.push_back(
+        Live(i % 2 ? "s1" : "s2", "Peluche ourson numéro " + std::to_string(i)).listing_id());
+  }
+  v1::ListListingsRequest list;
+  list.set_page_size(3);
+  std::vector<std::string> seen;
+  for (int pages = 0; pages < 5; ++pages) {
+    ASSERT_OK_AND_ASSIGN(auto page, listings_->ListListings(std::nullopt, list));
+    for (const auto& l : page.listings()) seen.push_back(l.listing_id());
+    if (pages == 0) {
+      // A listing created between pages does not shift the next pages.
+      Live("s1", "Peluche ourson tardif");
+    }
+    if (page.next_page_token().empty()) break;
+    list.set_page_token(page.next_page_token());
+  }
+  std::vector<std::string> expected(ids.rbegin(), ids.rend());
+  EXPECT_EQ(seen, expected);
+
+  // A token only works with the filters it was made for.
+  list.set_page_token("");
+  ASSERT_OK_AND_ASSIGN(auto first, listings_->ListListings(std::nullopt, list));
+  list.set_page_token(first.next_page_token());
+  list.set_seller_id("s1");
+  EXPECT_TRUE(absl::IsInvalidArgument(listings_->ListListings(std::nullopt, list).status()));
+
+  v1::ListListingsRequest by_text;
+  by_text.set_query("NUMERO 3");
+  ASSERT_OK_AND_ASSIGN(auto found, listings_->ListListings(std::nullopt, by_text));
+  ASSERT_EQ(found.listings_size(), 1);
+  EXPECT_EQ(found.listings(0).listing_id(), ids[3]);
+
+  v1::ListListingsRequest by_category;
+  by_category.set_category_id("toys-children");
+  ASSERT_OK_AND_ASSIGN(auto toys, listings_->ListListings(std::nullopt, by_category));
+  EXPECT_EQ(toys.listings_size(), 8);  // toys-plush is under toys-children
+  by_category.set_category_id("no-such-category");
+  EXPECT_EQ(common::ReasonOf(listings_->ListListings(std::nullopt, by_category).status()),
+            "CATEGORY_NOT_FOUND");
+}
+
+TEST_F(ListingsTest, WithdrawLeavesTheQueueAndAllowsResubmission) {
+  v1::Listing draft = Create("s1", Plush());
+  ASSERT_OK(Submit("s1", draft.listing_id()).status());
+  v1::WithdrawListingRequest w;
+  w.set_listing_id(draft.listing_id());
+  ASSERT_OK_AND_ASSIGN(v1::Listing out, listings_->WithdrawListing(As("s1", "SELLER"), w));
+  EXPECT_EQ(out.state(), v1::WITHDRAWN);
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM review_queue", {}), 0);
+  EXPECT_EQ(common::ReasonOf(listings_->WithdrawListing(As("s1", "SELLER"), w).status()),
+            "INVALID_STATE");
+  Make(Established());
+  ASSERT_OK_AND_ASSIGN(v1::Listing again, Submit("s1", draft.listing_id()));
+  EXPECT_EQ(again.state(), v1::LIVE);
+}
+
+TEST_F(ListingsTest, SellerModerationLevelAtRiskSendsToReview) {
+  Make(Established());
+  v1::SetSellerModerationLevelRequest req;
+  req.set_seller_id("s1");
+  req.set_level(v1::AT_RISK);
+  EXPECT_TRUE(absl::IsPermissionDenied(
+      listings_->SetSellerModerationLevel(As("s1", "SELLER"), req).status()));
+  ASSERT_OK(listings_->SetSellerModerationLevel(As("m1", "MODERATOR"), req).status());
+  v1::Listing draft = Create("s1", Plush());
+  ASSERT_OK_AND_ASSIGN(v1::Listing out, Submit("s1", draft.listing_id()));
+  EXPECT_EQ(out.state(), v1::PENDING_REVIEW);
+  EXPECT_THAT(out.reason_codes(), ElementsAre("SELLER_AT_RISK"));
+}
+
+TEST_F(ListingsTest, ListCategoriesComesFromTheDataFile) {
+  ASSERT_OK_AND_ASSIGN(auto cats, listings_->ListCategories());
+  EXPECT_GE(cats.categories_size(), 24);
+  EXPECT_FALSE(cats.rules_version().empty());
+}
+
+}  // namespace
+}  // namespace marketplace::catalog
