@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# identity under load, called by bench/run.sh (MP_BENCH_REFERENCE_QPS: raw echo QPS of the same
+# run). Args: duration (e.g. 10s), concurrency. Starts a private MariaDB and identity_server
+# pinned to CPU 0 (the database on CPU 1 with the load generator, as a remote database would
+# cost the server nothing), then prints:
+#   GetAccount (valid token, verified and revocation-checked) and GetSigningKeys as ratios to
+#   echo; Login throughput with the default Argon2id parameters (19 MiB, 2 iterations); and
+#   Login and GetAccount at once, with GetAccount's p99 against the 20 ms target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10s}
+CONCURRENCY=${2:-32}
+LOGIN_CONCURRENCY=${MP_BENCH_LOGIN_CONCURRENCY:-4}
+REFERENCE=${MP_BENCH_REFERENCE_QPS:-0}
+OUT=$(pwd)/.bench/identity
+rm -rf "$OUT"
+mkdir -p "$OUT/secrets"
+chmod 700 "$OUT/secrets"
+
+bazel build -c opt //services/identity:identity_server //services/identity:identity_load \
+  >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
+BIN=$(bazel info -c opt bazel-bin 2>/dev/null)/services/identity
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+db_port=$(free_port)
+mariadb-install-db --no-defaults --datadir="$OUT/mariadb" --user="$(id -un)" \
+  --auth-root-authentication-method=normal --skip-test-db >"$OUT/mariadb-install.log" 2>&1
+taskset -c 1 mariadbd --no-defaults --datadir="$OUT/mariadb" --socket="$OUT/mariadb.sock" \
+  --port="$db_port" --bind-address=127.0.0.1 --user="$(id -un)" --skip-name-resolve \
+  --log-error="$OUT/mariadb.log" --character-set-server=utf8mb4 \
+  --collation-server=utf8mb4_unicode_ci >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 1 60); do
+  mariadb --no-defaults -uroot -h127.0.0.1 -P"$db_port" --protocol=tcp -e "SELECT 1" \
+    >/dev/null 2>&1 && break
+  sleep 0.5
+done
+mariadb --no-defaults -uroot -h127.0.0.1 -P"$db_port" --protocol=tcp \
+  -e "CREATE DATABASE identity CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+
+(umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$OUT/secrets/kek")
+grpc_port=$(free_port)
+taskset -c 0 "$BIN/identity_server" --listen_address="127.0.0.1:$grpc_port" \
+  --metrics_address=127.0.0.1:0 --db_host=127.0.0.1 --db_port="$db_port" --db_name=identity \
+  --db_user=root --db_password= --signing_key_encryption_key_file="$OUT/secrets/kek" \
+  --log_level=warn >"$OUT/identity.log" 2>&1 &
+server_pid=$!
+pids+=($server_pid)
+for _ in $(seq 1 60); do
+  /usr/bin/python3 scripts/grpc_health.py "127.0.0.1:$grpc_port" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+
+load() {
+  taskset -c 1 "$BIN/identity_load" --target="127.0.0.1:$grpc_port" --server_pid="$server_pid" \
+    --reference_qps="$REFERENCE" --duration="$DURATION" --concurrency="$CONCURRENCY" \
+    --login_concurrency="$LOGIN_CONCURRENCY" "$@"
+}
+echo
+load --mode=GetAccount --header
+load --mode=GetSigningKeys
+load --mode=Login
+load --mode=Login+GetAccount
