@@ -1,0 +1,149 @@
+// Runs the rule engine over the labelled corpus in data/moderation_corpus.jsonl and reports,
+// per reason code, precision (of the listings the rules flagged with it, how many the label
+// has) and recall (of the listings labelled with it, how many the rules flagged), and the share
+// of listings whose verdict (PASS / REVIEW / REJECT) is the labelled one.
+//
+// Floors (documented in services/catalog/README.md): for every reason code with at least
+// kMinExamples labelled listings, precision and recall >= kFloor; verdict agreement >= kFloor.
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "services/catalog/live_rules.h"
+#include "services/catalog/moderation.h"
+
+namespace marketplace::catalog {
+namespace {
+
+constexpr double kFloor = 0.9;
+constexpr int kMinExamples = 5;
+constexpr size_t kMinCorpus = 200;
+
+struct Counts {
+  int true_positive = 0, false_positive = 0, false_negative = 0;
+};
+
+absl::StatusOr<Verdict> VerdictOf(const std::string& name) {
+  if (name == "PASS") return Verdict::kPass;
+  if (name == "REVIEW") return Verdict::kReview;
+  if (name == "REJECT") return Verdict::kReject;
+  return absl::InvalidArgumentError(name);
+}
+
+TEST(ModerationCorpusTest, PrecisionAndRecallPerReasonAreAboveTheFloor) {
+  auto live = LiveRules::Load("services/catalog/data/categories.json",
+                              "services/catalog/data/moderation_rules.json");
+  ASSERT_TRUE(live.ok()) << live.status();
+  std::shared_ptr<const RuleSet> rules = (*live)->Current();
+
+  std::ifstream in("services/catalog/data/moderation_corpus.jsonl");
+  ASSERT_TRUE(in) << "corpus missing";
+  std::map<std::string, Counts> by_reason;
+  std::set<std::string> ids;
+  size_t total = 0, verdict_agrees = 0;
+  std::string line;
+  for (int line_no = 1; std::getline(in, line); ++line_no) {
+    if (line.empty()) continue;
+    nlohmann::json item = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(item.is_discarded()) << "line " << line_no << " is not JSON";
+    const std::string id = item.at("id").get<std::string>();
+    ASSERT_TRUE(ids.insert(id).second) << "duplicate id " << id;
+
+    ListingContent listing;
+    listing.title = item.value("title", "");
+    listing.description = item.value("description", "");
+    listing.category_id = item.value("category_id", "");
+    listing.brand = item.value("brand", "");
+    if (item.contains("price")) {
+      auto price = common::Money::Of(item["price"].at("currency_code").get<std::string>(),
+                                     item["price"].at("amount_minor").get<int64_t>());
+      ASSERT_TRUE(price.ok()) << id;
+      listing.price = *price;
+    }
+    for (int i = 0; i < item.value("images", 1); ++i) {
+      listing.image_urls.push_back("https://img.example/" + id + "/" + std::to_string(i));
+    }
+    if (item.contains("attributes")) {
+      for (auto it = item["attributes"].begin(); it != item["attributes"].end(); ++it) {
+        listing.attributes[it.key()] = it.value().get<std::string>();
+      }
+    }
+    SellerContext seller;
+    seller.decided_listings = 100;
+    if (item.contains("seller")) {
+      const auto& s = item["seller"];
+      seller.decided_listings = s.value("decided_listings", 100);
+      const std::string level = s.value("level", "STANDARD");
+      seller.level = level == "AT_RISK"   ? SellerModerationLevel::kAtRisk
+                     : level == "TRUSTED" ? SellerModerationLevel::kTrusted
+                                          : SellerModerationLevel::kStandard;
+      for (const auto& b : s.value("authorized_brands", nlohmann::json::array())) {
+        seller.authorized_brands.insert(FoldText(b.get<std::string>()));
+      }
+      for (const auto& o : s.value("other_live_listings", nlohmann::json::array())) {
+        seller.other_live_listings.push_back(
+            {o.value("listing_id", "other"), o.value("title", ""), o.value("description", "")});
+      }
+    }
+
+    auto expected_verdict = VerdictOf(item.at("expected_verdict").get<std::string>());
+    ASSERT_TRUE(expected_verdict.ok()) << id;
+    std::set<std::string> expected;
+    for (const auto& r : item.value("expected_reasons", nlohmann::json::array())) {
+      expected.insert(r.get<std::string>());
+    }
+
+    Evaluation e = Evaluate(*rules, listing, seller);
+    std::set<std::string> found;
+    for (const Finding& f : e.findings) found.insert(f.reason_code);
+    ++total;
+    if (e.verdict == *expected_verdict) {
+      ++verdict_agrees;
+    } else {
+      std::printf("verdict  %-6s expected %-6s got %-6s  %s\n", id.c_str(),
+                  std::string(VerdictName(*expected_verdict)).c_str(),
+                  std::string(VerdictName(e.verdict)).c_str(), listing.title.c_str());
+    }
+    for (const std::string& r : expected) {
+      if (found.count(r)) {
+        ++by_reason[r].true_positive;
+      } else {
+        ++by_reason[r].false_negative;
+        std::printf("missed   %-6s %-28s %s\n", id.c_str(), r.c_str(), listing.title.c_str());
+      }
+    }
+    for (const std::string& r : found) {
+      if (!expected.count(r)) {
+        ++by_reason[r].false_positive;
+        std::printf("extra    %-6s %-28s %s\n", id.c_str(), r.c_str(), listing.title.c_str());
+      }
+    }
+  }
+
+  ASSERT_GE(total, kMinCorpus);
+  std::printf("\n%-30s %8s %8s %9s %7s\n", "reason", "labelled", "flagged", "precision",
+              "recall");
+  for (const auto& [reason, c] : by_reason) {
+    const int labelled = c.true_positive + c.false_negative;
+    const int flagged = c.true_positive + c.false_positive;
+    const double precision = flagged == 0 ? 1.0 : double(c.true_positive) / flagged;
+    const double recall = labelled == 0 ? 1.0 : double(c.true_positive) / labelled;
+    std::printf("%-30s %8d %8d %9.3f %7.3f\n", reason.c_str(), labelled, flagged, precision,
+                recall);
+    if (labelled >= kMinExamples) {
+      EXPECT_GE(precision, kFloor) << reason;
+      EXPECT_GE(recall, kFloor) << reason;
+    }
+  }
+  const double agreement = double(verdict_agrees) / double(total);
+  std::printf("verdict agreement: %zu / %zu = %.3f\n", verdict_agrees, total, agreement);
+  EXPECT_GE(agreement, kFloor);
+}
+
+}  // namespace
+}  // namespace marketplace::catalog
