@@ -1,0 +1,55 @@
+#ifndef MARKETPLACE_SERVICES_CATALOG_CATALOG_SERVICE_H_
+#define MARKETPLACE_SERVICES_CATALOG_CATALOG_SERVICE_H_
+
+#include <set>
+#include <string>
+
+#include "common/server/unary_call.h"
+#include "protos/marketplace/catalog/v1/catalog.grpc.pb.h"
+#include "services/catalog/listings.h"
+
+namespace marketplace::catalog {
+
+// Full gRPC names of the methods that may be called without a token (LIVE content only).
+std::set<std::string> CatalogPublicMethods();
+
+// The CatalogService gRPC API over Listings. Every handler goes through the UnaryRunner
+// (request id, authentication deny-by-default, bounded executor, status mapping); permissions
+// per method are checked by Listings (see catalog.proto).
+class CatalogService final : public v1::CatalogService::CallbackService {
+ public:
+  // Both must outlive the service.
+  CatalogService(common::UnaryRunner* runner, Listings* listings)
+      : runner_(runner), listings_(listings) {}
+
+#define MP_CATALOG_METHOD(Method, Request, Response)                     \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context, \
+                                   const v1::Request* request, v1::Response* response) override;
+  MP_CATALOG_METHOD(CreateListing, CreateListingRequest, Listing)
+  MP_CATALOG_METHOD(UpdateListing, UpdateListingRequest, Listing)
+  MP_CATALOG_METHOD(SubmitListing, SubmitListingRequest, Listing)
+  MP_CATALOG_METHOD(GetListing, GetListingRequest, Listing)
+  MP_CATALOG_METHOD(ListListings, ListListingsRequest, ListListingsResponse)
+  MP_CATALOG_METHOD(WithdrawListing, WithdrawListingRequest, Listing)
+  MP_CATALOG_METHOD(ListCategories, ListCategoriesRequest, ListCategoriesResponse)
+  MP_CATALOG_METHOD(ReportListing, ReportListingRequest, ReportListingResponse)
+  MP_CATALOG_METHOD(ListReviewQueue, ListReviewQueueRequest, ListReviewQueueResponse)
+  MP_CATALOG_METHOD(ClaimReview, ClaimReviewRequest, Review)
+  MP_CATALOG_METHOD(DecideReview, DecideReviewRequest, Listing)
+  MP_CATALOG_METHOD(AppealDecision, AppealDecisionRequest, Listing)
+  MP_CATALOG_METHOD(GetModerationHistory, GetModerationHistoryRequest, GetModerationHistoryResponse)
+  MP_CATALOG_METHOD(SetSellerModerationLevel, SetSellerModerationLevelRequest, SellerModeration)
+  MP_CATALOG_METHOD(SuspendSellerListings, SuspendSellerListingsRequest,
+                    SuspendSellerListingsResponse)
+  MP_CATALOG_METHOD(RestoreSellerListings, RestoreSellerListingsRequest,
+                    RestoreSellerListingsResponse)
+#undef MP_CATALOG_METHOD
+
+ private:
+  common::UnaryRunner* runner_;
+  Listings* listings_;
+};
+
+}  // namespace marketplace::catalog
+
+#endif  // MARKETPLACE_SERVICES_CATALOG_CATALOG_SERVICE_H_

@@ -1,0 +1,153 @@
+// catalog_server: listings and their moderation (README "Flags").
+#include <sys/stat.h>
+
+#include <atomic>
+#include <csignal>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "common/auth/grpc_auth.h"
+#include "common/auth/token_verifier.h"
+#include "common/client/channel.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/identity_client/identity_client.h"
+#include "common/logging.h"
+#include "common/server/service_runtime.h"
+#include "common/server/unary_call.h"
+#include "services/catalog/catalog_service.h"
+#include "services/catalog/listings.h"
+#include "services/catalog/live_rules.h"
+#include "services/catalog/seller_directory.h"
+
+namespace {
+
+namespace common = marketplace::common;
+namespace catalog = marketplace::catalog;
+
+struct CatalogConfig {
+  std::string categories_file;
+  std::string rules_file;
+  absl::Duration rules_check_interval;
+  int64_t report_threshold = 3;
+  absl::Duration claim_timeout;
+  int64_t new_seller_listings = -1;
+  std::string identity_target;
+  std::string token_issuer;
+  std::string client_id;
+  std::string client_secret;
+};
+
+void AddCatalogFlags(common::Flags& flags, CatalogConfig* c) {
+  flags.AddString("categories_file", &c->categories_file, "services/catalog/data/categories.json",
+                  "Category tree (JSON, README \"Data files\").");
+  flags.AddString("moderation_rules_file", &c->rules_file,
+                  "services/catalog/data/moderation_rules.json",
+                  "Moderation rules and word lists (JSON, README \"Data files\").");
+  flags.AddDuration("rules_check_interval", &c->rules_check_interval, absl::Seconds(10),
+                    "How often the data files are checked for changes (a changed file is "
+                    "reloaded; SIGHUP reloads at the next check).");
+  flags.AddInt64("report_threshold", &c->report_threshold, 3, 1, 1000,
+                 "Open reports from distinct buyers that send a LIVE listing back to review.");
+  flags.AddDuration("claim_timeout", &c->claim_timeout, absl::Minutes(15),
+                    "How long a moderator's claim on a review lasts.");
+  flags.AddInt64("new_seller_listings", &c->new_seller_listings, -1, -1, 1000,
+                 "Decided listings under which a seller's clean listings still go to review; "
+                 "-1: the rules file's thresholds.new_seller_listings.");
+  flags.AddString("identity_target", &c->identity_target, "127.0.0.1:7001",
+                  "identity's gRPC address (keys, service token, seller status).");
+  flags.AddString("token_issuer", &c->token_issuer, "marketplace-identity",
+                  "The `iss` of identity's access tokens.");
+  flags.AddString("identity_client_id", &c->client_id, "",
+                  "This service's client id at identity (CreateServiceAccount).");
+  flags.AddSecret("identity_client_secret", &c->client_secret,
+                  "This service's client secret at identity.");
+}
+
+std::atomic<bool> reload_requested{false};
+extern "C" void OnSighup(int) { reload_requested.store(true); }
+
+// Last modification of `path` in nanoseconds, 0 when it cannot be read.
+int64_t ModifiedAt(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  common::BlockTerminationSignals();
+  common::ServiceConfig config;
+  CatalogConfig catalog_config;
+  common::Flags flags("catalog_server", "Catalog: listings and their moderation.");
+  common::AddServiceFlags(flags, "catalog", &config);
+  AddCatalogFlags(flags, &catalog_config);
+  flags.ParseOrExit(argc, argv);
+
+  auto rules = catalog::LiveRules::Load(catalog_config.categories_file, catalog_config.rules_file);
+  if (!rules.ok()) common::ExitWithError("moderation data files", rules.status(), 2);
+
+  auto runtime = common::ServiceRuntime::CreateOrExit("catalog", config, flags);
+  if (absl::Status s = catalog::ApplyCatalogMigrations(runtime->pool()); !s.ok()) {
+    common::ExitWithError("migrations", s, 1);
+  }
+  if (config.migrate_only) return runtime->Serve({});
+
+  const common::Clock* clock = common::SystemClock::Get();
+  auto identity_channel = common::MakeChannel(
+      {.target = catalog_config.identity_target,
+       .idempotent_methods = {common::identity_client::kGetSigningKeysMethod,
+                              common::identity_client::kIssueServiceTokenMethod,
+                              "marketplace.identity.v1.Identity/GetSellerProfile"}});
+  common::identity_client::IdentityKeyFetcher keys(identity_channel);
+  common::auth::TokenVerifier verifier(
+      &keys, {.issuer = catalog_config.token_issuer, .audience = "catalog"}, clock);
+  common::identity_client::ServiceTokenSource tokens(
+      identity_channel,
+      {.client_id = catalog_config.client_id, .client_secret = catalog_config.client_secret});
+  catalog::IdentitySellerDirectory sellers(identity_channel, &tokens);
+
+  catalog::ListingsOptions options;
+  options.report_threshold = catalog_config.report_threshold;
+  options.claim_timeout = catalog_config.claim_timeout;
+  if (catalog_config.new_seller_listings >= 0) {
+    options.new_seller_listings = catalog_config.new_seller_listings;
+  }
+  catalog::Listings listings(&runtime->pool(), rules->get(), &sellers, clock, options);
+
+  // Rules reload: when a data file changes, or on SIGHUP. A bad file keeps the rules in force.
+  std::signal(SIGHUP, OnSighup);
+  absl::Notification stop;
+  std::thread reloader([&] {
+    int64_t seen =
+        ModifiedAt(catalog_config.categories_file) ^ ModifiedAt(catalog_config.rules_file);
+    absl::Time next_check = absl::Now() + catalog_config.rules_check_interval;
+    while (!stop.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      const bool asked = reload_requested.exchange(false);
+      if (!asked && absl::Now() < next_check) continue;
+      next_check = absl::Now() + catalog_config.rules_check_interval;
+      const int64_t now_seen =
+          ModifiedAt(catalog_config.categories_file) ^ ModifiedAt(catalog_config.rules_file);
+      if (!asked && now_seen == seen) continue;
+      seen = now_seen;
+      if (absl::Status s = (*rules)->Reload(); !s.ok()) {
+        common::LogError("moderation rules reload refused; previous rules stay in force",
+                         {{"error", std::string(s.message())}});
+      } else {
+        common::LogInfo("moderation rules reloaded", {{"version", (*rules)->Current()->version()}});
+      }
+    }
+  });
+
+  common::auth::Authenticator authenticator(&verifier, catalog::CatalogPublicMethods());
+  common::UnaryRunner runner(&runtime->executor(), &authenticator);
+  catalog::CatalogService service(&runner, &listings);
+  const int code =
+      runtime->Serve({{marketplace::catalog::v1::CatalogService::service_full_name(), &service}});
+  stop.Notify();
+  reloader.join();
+  return code;
+}
