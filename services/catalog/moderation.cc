@@ -44,8 +44,9 @@ bool HasLink(const std::string& lower) {
          lower.find("https://") != std::string::npos || lower.find("www.") != std::string::npos;
 }
 
-// A run of at least 9 digits, allowing single spaces, dots, dashes and a leading '+' between
-// them (phone numbers); longer runs of 14+ digits are references or serial numbers, not phones.
+// A run of 9 to 12 digits, allowing single spaces, dots, dashes, brackets and a leading '+'
+// between them (phone numbers). Longer runs are references, serial numbers or EAN/ISBN-13
+// codes, not phones.
 bool HasPhoneNumber(absl::string_view text) {
   int digits = 0;
   int separators_in_a_row = 0;
@@ -62,7 +63,7 @@ bool HasPhoneNumber(absl::string_view text) {
       ++separators_in_a_row;
       continue;
     }
-    if (digits >= 9 && digits <= 13) return true;
+    if (digits >= 9 && digits <= 12) return true;
     digits = 0;
     separators_in_a_row = 0;
   }
@@ -110,7 +111,11 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
   e.rules_version = rules.version();
   const Thresholds& th = rules.thresholds();
   const std::string text = absl::StrCat(listing.title, "\n", listing.description);
-  const std::vector<std::string> words = Words(FoldText(text));
+  const std::vector<std::string> all_words = Words(FoldText(text));
+  // Term lists and groups see the text without its allowed phrases ("couleur ivoire").
+  const std::vector<std::string> words = rules.allowed_phrase_index().empty()
+                                             ? all_words
+                                             : rules.allowed_phrase_index().Mask(all_words);
 
   // forbidden_terms
   for (const std::string& tag : rules.term_list_index().Find(words)) {
@@ -182,7 +187,11 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
           absl::StrCat("Selling ", brand.name,
                        " here needs the brand's authorisation, which this seller has not shown"));
     }
-    if (brand.reference_price.has_value() && listing.price.has_value() &&
+    bool price_applies = brand.reference_categories.empty();
+    for (const std::string& ref : brand.reference_categories) {
+      price_applies = price_applies || rules.IsWithin(listing.category_id, ref);
+    }
+    if (price_applies && brand.reference_price.has_value() && listing.price.has_value() &&
         listing.price->currency_code() == brand.reference_price->currency_code() &&
         static_cast<double>(listing.price->amount_minor()) <
             static_cast<double>(brand.reference_price->amount_minor()) *
@@ -226,12 +235,13 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
   std::string lower = text;
   for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   const bool email = HasEmail(text) || lower.find("[at]") != std::string::npos ||
-                     lower.find("(at)") != std::string::npos;
+                     lower.find("(at)") != std::string::npos ||
+                     !rules.email_term_index().Find(all_words).empty();
   if (email || HasLink(lower)) {
     Add(e, "contact_details", Verdict::kReject, "OFF_PLATFORM_CONTACT",
         "Email addresses and web links may not appear in a listing: buyers contact sellers "
         "through the platform");
-  } else if (HasPhoneNumber(text) || !rules.contact_term_index().Find(words).empty()) {
+  } else if (HasPhoneNumber(text) || !rules.contact_term_index().Find(all_words).empty()) {
     Add(e, "contact_details", Verdict::kReview, "OFF_PLATFORM_CONTACT",
         "Phone numbers and messaging apps may not be used to take the sale off the platform");
   }

@@ -74,14 +74,16 @@ struct Evaluation {
 //   brand_authorization a brand that needs authorisation in this category, given or named in
 //                       the title, without the seller's authorisation: REVIEW
 //                       BRAND_AUTHORIZATION_REQUIRED;
-//   counterfeit_price   below the brand's reference price × counterfeit_price_ratio:
-//                       REVIEW COUNTERFEIT_SUSPECTED;
+//   counterfeit_price   below the brand's reference price × counterfeit_price_ratio, in the
+//                       brand's reference categories: REVIEW COUNTERFEIT_SUSPECTED;
 //   price_anomaly       outside the category's typical range (× price_low/high_ratio):
 //                       REVIEW PRICE_ANOMALY;
 //   duplicate           word-shingle similarity with another live listing of the seller at or
 //                       above duplicate_similarity: REVIEW DUPLICATE_LISTING;
-//   contact_details     an email address or web link: REJECT OFF_PLATFORM_CONTACT; a phone
-//                       number or a messaging term ("whatsapp"): REVIEW OFF_PLATFORM_CONTACT;
+//   contact_details     an email address (also written out: an email term such as
+//                       "arobase") or a web link: REJECT OFF_PLATFORM_CONTACT; a phone number
+//                       (9-12 digits) or a messaging term ("whatsapp"): REVIEW
+//                       OFF_PLATFORM_CONTACT;
 // then the seller policy: a listing that passed every rule goes to REVIEW with NEW_SELLER
 // (fewer than new_seller_listings decided) or SELLER_AT_RISK.
 Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,

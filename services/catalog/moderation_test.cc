@@ -61,7 +61,7 @@ TEST_F(ModerationTest, AClearListingPasses) {
   Evaluation e = Run(Plush());
   EXPECT_EQ(e.verdict, Verdict::kPass) << ::testing::PrintToString(Reasons(e));
   EXPECT_THAT(e.findings, IsEmpty());
-  EXPECT_EQ(e.rules_version, "2026-11-23.1+2026-11-23.1");
+  EXPECT_EQ(e.rules_version, "2026-11-23.2+2026-11-23.2");
 }
 
 TEST_F(ModerationTest, ForbiddenTermsMatchWholeWordsWhateverTheCaseAndAccents) {
@@ -207,6 +207,54 @@ TEST_F(ModerationTest, ContactDetailsTakingTheSaleElsewhere) {
   l = Plush();
   l.description += " Dimensions 30 x 20 cm, model 2024, 100% coton.";
   EXPECT_THAT(Reasons(Run(l)), Not(Contains("OFF_PLATFORM_CONTACT")));
+}
+
+TEST_F(ModerationTest, AllowedPhrasesShieldTheirWords) {
+  ListingContent l = Plush();
+  l.title = "Robe de mariée couleur ivoire";
+  l.description = "Robe longue en dentelle couleur ivoire, portée une fois, taille 38, "
+                  "nettoyée au pressing.";
+  l.category_id = "fashion-women";
+  l.attributes = {{"size", "38"}};
+  EXPECT_EQ(Run(l).verdict, Verdict::kPass) << ::testing::PrintToString(Reasons(Run(l)));
+  l.description += " Bracelet en ivoire offert.";  // the word alone still counts
+  EXPECT_THAT(Reasons(Run(l)), Contains("PROHIBITED_PRODUCT"));
+
+  ListingContent toy = Plush();
+  toy.title = "Fusil à eau géant 2 litres";
+  toy.category_id = "toys-children";
+  EXPECT_THAT(Reasons(Run(toy)), Not(Contains("CATEGORY_MISMATCH")));
+  toy.title = "Fusil de chasse calibre 12";
+  EXPECT_THAT(Reasons(Run(toy)), Contains("CATEGORY_MISMATCH"));
+}
+
+TEST_F(ModerationTest, BrandReferencePricesApplyInTheirCategoriesOnly) {
+  ListingContent l = Plush();
+  l.title = "Coque iPhone 13 silicone bleue";
+  l.description = "Coque souple en silicone pour iPhone 13, neuve dans son emballage d'origine.";
+  l.category_id = "home";  // an accessory, not a phone
+  l.price = *common::Money::Of("EUR", 990);
+  l.attributes.clear();
+  EXPECT_THAT(Reasons(Run(l)), Not(Contains("COUNTERFEIT_SUSPECTED")));
+  l.title = "iPhone 13 128 Go bleu";
+  l.category_id = "phones";
+  l.attributes = {{"storage", "128 GB"}};
+  SellerContext authorized = Established();
+  authorized.authorized_brands.insert("iphone");
+  EXPECT_THAT(Reasons(Run(l, authorized)), Contains("COUNTERFEIT_SUSPECTED"));
+}
+
+TEST_F(ModerationTest, LongCodesAreNotPhoneNumbersButWrittenOutEmailsAreEmails) {
+  ListingContent l = Plush();
+  l.category_id = "books-fiction";
+  l.attributes.clear();
+  l.description += " ISBN 9782070612758, EAN 3760145060014.";
+  EXPECT_THAT(Reasons(Run(l)), Not(Contains("OFF_PLATFORM_CONTACT")));
+  l = Plush();
+  l.description += " Écrivez à jeanne.martin arobase gmail point com.";
+  Evaluation e = Run(l);
+  EXPECT_THAT(Reasons(e), Contains("OFF_PLATFORM_CONTACT"));
+  EXPECT_EQ(e.verdict, Verdict::kReject);
 }
 
 TEST_F(ModerationTest, UnknownCategoryIsRejected) {

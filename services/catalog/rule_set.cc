@@ -1,5 +1,6 @@
 #include "services/catalog/rule_set.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -222,6 +223,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
   Reader rules(std::string{kRulesFile});
   const Json& r = *rules_doc;
   rules.OnlyKeys(r, "$", {"version", "term_lists", "term_groups", "brands", "contact_terms",
+                          "email_terms", "allowed_phrases",
                           "thresholds"});
   const std::string rules_version = rules.String(r, "$", "version", true, 1, 64);
 
@@ -275,7 +277,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
       const std::string path = absl::StrCat("$.brands[", i, "]");
       const Json& item = (*brands)[i];
       rules.OnlyKeys(item, path, {"name", "aliases", "requires_authorization", "match_title",
-                                  "reference_price"});
+                                  "reference_price", "reference_categories"});
       Brand brand;
       brand.name = rules.String(item, path, "name", true, 1, 100);
       brand.aliases = rules.Strings(item, path, "aliases", false);
@@ -284,6 +286,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
                               ? rules.Bool(item, path, "match_title")
                               : true;
       brand.reference_price = rules.Money(item, path, "reference_price");
+      brand.reference_categories = rules.Strings(item, path, "reference_categories", false);
       if (rules.ok() && !names.insert(FoldText(brand.name)).second) {
         rules.Fail(path + ".name", "is listed twice");
       }
@@ -296,9 +299,16 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
     }
   }
 
-  if (const Json* contact = rules.Child(r, "$", "contact_terms", false); contact != nullptr) {
-    for (const auto& [lang, terms] : rules.TermsByLanguage(*contact, "$.contact_terms")) {
-      for (const std::string& term : terms) set->contact_term_index_.Add(term, "contact");
+  const std::pair<const char*, PhraseIndex*> plain_lists[] = {
+      {"contact_terms", &set->contact_term_index_},
+      {"email_terms", &set->email_term_index_},
+      {"allowed_phrases", &set->allowed_phrase_index_},
+  };
+  for (const auto& [key, index] : plain_lists) {
+    const Json* list = rules.Child(r, "$", key, false);
+    if (list == nullptr) continue;
+    for (const auto& [lang, terms] : rules.TermsByLanguage(*list, absl::StrCat("$.", key))) {
+      for (const std::string& term : terms) index->Add(term, key);
     }
   }
 
@@ -394,6 +404,16 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
     set->resolved_[set->categories_.back().id] = std::move(resolved);
   }
   if (!cats.ok()) return cats.status();
+  for (size_t i = 0; i < set->brands_.size(); ++i) {
+    const std::vector<std::string>& refs = set->brands_[i].reference_categories;
+    for (size_t k = 0; k < refs.size(); ++k) {
+      if (!set->resolved_.contains(refs[k])) {
+        rules.Fail(absl::StrCat("$.brands[", i, "].reference_categories[", k, "]"),
+                   "must name a category of categories.json");
+      }
+    }
+  }
+  if (!rules.ok()) return rules.status();
   // Categories are stored in a vector that no longer grows: point into it now.
   for (const Category& cat : set->categories_) set->resolved_[cat.id].category = &cat;
 
@@ -404,6 +424,13 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
 const ResolvedCategory* RuleSet::FindCategory(absl::string_view id) const {
   auto it = resolved_.find(id);
   return it == resolved_.end() ? nullptr : &it->second;
+}
+
+bool RuleSet::IsWithin(absl::string_view category_id, absl::string_view ancestor_id) const {
+  const ResolvedCategory* category = FindCategory(category_id);
+  if (category == nullptr) return false;
+  return std::find(category->path.begin(), category->path.end(), ancestor_id) !=
+         category->path.end();
 }
 
 std::vector<std::string> RuleSet::Subtree(absl::string_view id) const {

@@ -66,6 +66,9 @@ struct Brand {
   bool match_title = true;
   // What a genuine new item usually costs at the least: far below it is a counterfeit signal.
   std::optional<common::Money> reference_price;
+  // Categories (with everything below them) where the reference price applies; empty: all.
+  // A brand's price means nothing for its perfume or a phone case when it is set for bags.
+  std::vector<std::string> reference_categories;
 };
 
 // A list of terms with the verdict and reason code a match gives.
@@ -120,7 +123,14 @@ class RuleSet {
   // Only brands with match_title; tag: brand index.
   const PhraseIndex& brand_title_index() const { return brand_title_index_; }
   const std::vector<Brand>& brands() const { return brands_; }
+  // Phone and messaging terms (REVIEW) and written-out email addresses (REJECT).
   const PhraseIndex& contact_term_index() const { return contact_term_index_; }
+  const PhraseIndex& email_term_index() const { return email_term_index_; }
+  // Phrases that are fine whatever terms they contain ("couleur ivoire", "fusil à eau"):
+  // their words are masked before the term lists and groups are matched.
+  const PhraseIndex& allowed_phrase_index() const { return allowed_phrase_index_; }
+  // Whether `category_id` is `ancestor_id` or below it.
+  bool IsWithin(absl::string_view category_id, absl::string_view ancestor_id) const;
   const Thresholds& thresholds() const { return thresholds_; }
 
  private:
@@ -137,6 +147,8 @@ class RuleSet {
   PhraseIndex brand_index_;
   PhraseIndex brand_title_index_;
   PhraseIndex contact_term_index_;
+  PhraseIndex email_term_index_;
+  PhraseIndex allowed_phrase_index_;
   Thresholds thresholds_;
 };
 

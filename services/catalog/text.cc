@@ -159,6 +159,25 @@ std::vector<size_t> PhraseIndex::Matches(const std::vector<std::string>& words) 
   return found;
 }
 
+std::vector<std::string> PhraseIndex::Mask(std::vector<std::string> words) const {
+  std::vector<bool> masked(words.size(), false);
+  for (size_t i = 0; i < words.size(); ++i) {
+    auto it = by_first_word_.find(words[i]);
+    if (it == by_first_word_.end()) continue;
+    for (size_t p : it->second) {
+      const std::vector<std::string>& pw = phrases_[p].words;
+      if (i + pw.size() > words.size()) continue;
+      bool match = true;
+      for (size_t k = 1; k < pw.size() && match; ++k) match = words[i + k] == pw[k];
+      if (match) std::fill(masked.begin() + i, masked.begin() + i + pw.size(), true);
+    }
+  }
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (masked[i]) words[i].clear();
+  }
+  return words;
+}
+
 std::vector<std::string> PhraseIndex::Find(const std::vector<std::string>& words) const {
   std::vector<std::string> tags;
   absl::flat_hash_set<std::string> seen;

@@ -32,6 +32,11 @@ class PhraseIndex {
   // The phrases (folded, space-joined) found, each once, in the order they were added.
   std::vector<std::string> FindPhrases(const std::vector<std::string>& words) const;
 
+  // `words` with every word of every matched phrase replaced by "" (so that no other phrase
+  // can match across or inside it): how allowed phrases ("couleur ivoire") shield their words
+  // from the term lists.
+  std::vector<std::string> Mask(std::vector<std::string> words) const;
+
   bool empty() const { return phrases_.empty(); }
 
  private:
