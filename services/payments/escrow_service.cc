@@ -146,6 +146,19 @@ EscrowService::EscrowService(common::db::ConnectionPool* pool, PaymentProcessor*
       outbox_("payments", clock),
       idempotency_(clock) {}
 
+absl::Status EscrowService::EnsureSellerAccounts(const std::string& seller_id,
+                                                 const std::string& currency) {
+  const std::string key = absl::StrCat(currency, "/", seller_id);
+  {
+    absl::MutexLock lock(&known_mu_);
+    if (known_accounts_.contains(key)) return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(store::EnsureSellerAccounts(*pool_, seller_id, currency, clock_->Now()));
+  absl::MutexLock lock(&known_mu_);
+  known_accounts_.insert(key);
+  return absl::OkStatus();
+}
+
 // --- CreatePayment --------------------------------------------------------------------------
 
 absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
@@ -177,15 +190,19 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
 
   const RequestKey key{actor.id, Method("CreatePayment"), req.request_id()};
   const std::string hash = common::idempotency::RequestHash(req);
-  ASSIGN_OR_RETURN(auto stored, idempotency_.Find(*pool_, key, hash));
-  if (stored) {
+  // The stored result of this request, if it was made before.
+  auto replay = [&]() -> absl::StatusOr<std::optional<pb::Payment>> {
+    ASSIGN_OR_RETURN(auto stored, idempotency_.Find(*pool_, key, hash));
+    if (!stored) return std::optional<pb::Payment>();
     if (!stored->status.ok()) return stored->status;
     pb::Payment payment;
     if (!payment.ParseFromString(stored->response)) {
       return absl::InternalError("stored response does not parse");
     }
-    return payment;
-  }
+    return std::optional<pb::Payment>(std::move(payment));
+  };
+  ASSIGN_OR_RETURN(std::optional<pb::Payment> first, replay());
+  if (first) return *std::move(first);
 
   ASSIGN_OR_RETURN(SellerStatus seller, sellers_->GetSeller(req.seller_id()));
   if (!seller.found) return common::NotFound("seller", req.seller_id());
@@ -195,6 +212,9 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
   }
   ASSIGN_OR_RETURN(auto existing, store::LoadPaymentByOrder(*pool_, req.order_id()));
   if (existing) {
+    // Made by this very request since the first look (a twin in parallel): its result.
+    ASSIGN_OR_RETURN(std::optional<pb::Payment> twin, replay());
+    if (twin) return *std::move(twin);
     return common::WithReason(
         absl::AlreadyExistsError(absl::StrCat("order ", req.order_id(), " already has a payment")),
         "ORDER_ALREADY_PAID");
@@ -219,6 +239,7 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
     return stood.status.ok() ? absl::InternalError("decline stored as success") : stood.status;
   }
 
+  RETURN_IF_ERROR(EnsureSellerAccounts(req.seller_id(), amount->currency_code()));
   const int32_t bps =
       req.has_commission_bps() ? req.commission_bps() : options_.default_commission_bps;
   return common::idempotency::RunIdempotent<pb::Payment>(
@@ -239,7 +260,7 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
         EscrowStep step = Capture(p.money);
         p.money = step.after;
         RETURN_IF_ERROR(store::InsertPayment(tx, p));
-        RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now).status());
+        RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now));
         RETURN_IF_ERROR(store::AppendEvent(
             tx, p.money.id, p.money.amount.currency_code(),
             {"CREATED", p.money.state, actor.id, p.money.amount.amount_minor(), "", "", now}));
@@ -312,7 +333,7 @@ absl::StatusOr<pb::Payment> EscrowService::ConfirmDelivery(const Actor& actor,
       *pool_, idempotency_, *clock_, actor, key, common::idempotency::RequestHash(req),
       req.payment_id(), [&](Transaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
         ASSIGN_OR_RETURN(EscrowStep step, Release(p.money));
-        RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now).status());
+        RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now));
         p.money = step.after;
         p.released_at = now;
         RETURN_IF_ERROR(store::AppendEvent(
@@ -347,7 +368,7 @@ absl::StatusOr<pb::Payment> EscrowService::RefundPayment(const Actor& actor,
           *pool_, idempotency_, *clock_, actor, key, common::idempotency::RequestHash(req),
           req.payment_id(), [&](Transaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
             ASSIGN_OR_RETURN(EscrowStep step, Refund(p.money, *amount));
-            RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now).status());
+            RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now));
             p.money = step.after;
             RETURN_IF_ERROR(store::AppendEvent(tx, p.money.id, p.money.amount.currency_code(),
                                                {"REFUNDED", p.money.state, actor.id,
@@ -444,7 +465,7 @@ absl::StatusOr<pb::Payment> EscrowService::ResolveDispute(const Actor& actor,
       req.payment_id(), [&](Transaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
         const int64_t refunded_before = p.money.refunded_minor;
         ASSIGN_OR_RETURN(EscrowStep step, Resolve(p.money, *outcome, share));
-        RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now).status());
+        RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now));
         p.money = step.after;
         if (p.money.seller_net_minor > 0) p.released_at = now;
         const int64_t buyer_refund = p.money.refunded_minor - refunded_before;
@@ -653,7 +674,7 @@ absl::StatusOr<pb::Payout> EscrowService::CreatePayout(const Actor& actor,
                               "",
                               now};
           ledger.payout_id = record.payout_id;
-          RETURN_IF_ERROR(store::WriteLedger(tx, ledger, now).status());
+          RETURN_IF_ERROR(store::WriteLedger(tx, ledger, now));
           RETURN_IF_ERROR(store::InsertPayout(tx, record));
           pb::Payout out;
           out.set_payout_id(record.payout_id);
@@ -828,7 +849,7 @@ absl::StatusOr<int> EscrowService::ReleaseDuePayments(int batch_size) {
           if (!claimed) return false;
           PaymentRecord p = *std::move(claimed);
           ASSIGN_OR_RETURN(EscrowStep step, Release(p.money));
-          RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now).status());
+          RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now));
           p.money = step.after;
           p.released_at = now;
           RETURN_IF_ERROR(store::UpdatePayment(tx, p));

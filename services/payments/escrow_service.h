@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/db/connection_pool.h"
@@ -80,6 +82,9 @@ class EscrowService {
   absl::StatusOr<int64_t> PurgeIdempotencyKeys();
 
  private:
+  // EnsureSellerAccounts once per seller and currency this process has seen.
+  absl::Status EnsureSellerAccounts(const std::string& seller_id, const std::string& currency);
+
   common::db::ConnectionPool* pool_;
   PaymentProcessor* processor_;
   SellerDirectory* sellers_;
@@ -87,6 +92,8 @@ class EscrowService {
   EscrowServiceOptions options_;
   common::outbox::Outbox outbox_;
   common::idempotency::IdempotencyStore idempotency_;
+  absl::Mutex known_mu_;
+  absl::flat_hash_set<std::string> known_accounts_ ABSL_GUARDED_BY(known_mu_);
 };
 
 }  // namespace marketplace::payments

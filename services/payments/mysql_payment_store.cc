@@ -149,6 +149,16 @@ absl::Status AppendEvent(Transaction& tx, absl::string_view payment_id, absl::st
       .status();
 }
 
+absl::Status EnsureSellerAccounts(common::db::ConnectionPool& pool, absl::string_view seller_id,
+                                  absl::string_view currency, absl::Time now) {
+  return pool
+      .Execute(
+          "INSERT IGNORE INTO seller_accounts (seller_id, currency, updated_at) "
+          "VALUES (?, ?, ?)",
+          {std::string(seller_id), std::string(currency), now})
+      .status();
+}
+
 absl::StatusOr<SellerAccounts> LockSellerAccounts(Transaction& tx, absl::string_view seller_id,
                                                   absl::string_view currency, absl::Time now) {
   // ON DUPLICATE KEY UPDATE takes the row's exclusive lock at once (INSERT IGNORE would take
@@ -166,8 +176,7 @@ absl::StatusOr<SellerAccounts> LockSellerAccounts(Transaction& tx, absl::string_
   return SellerAccountsFromRow(rows[0]);
 }
 
-absl::StatusOr<int64_t> WriteLedger(Transaction& tx, const LedgerTransaction& ledger,
-                                    absl::Time now) {
+absl::Status WriteLedger(Transaction& tx, const LedgerTransaction& ledger, absl::Time now) {
   RETURN_IF_ERROR(CheckBalanced(ledger));
   // Per-seller deltas, by (seller, currency) in key order: the lock order.
   std::map<std::pair<std::string, std::string>, std::tuple<int64_t, int64_t, int64_t>> deltas;
@@ -189,19 +198,26 @@ absl::StatusOr<int64_t> WriteLedger(Transaction& tx, const LedgerTransaction& le
     }
   }
   for (const auto& [key, delta] : deltas) {
+    const auto [escrow, available, paid_out] = delta;
+    // One conditional UPDATE takes the row's lock and applies the deltas only while escrow
+    // and paid-out stay >= 0; zero rows means the row is missing or the bound would break.
+    const std::vector<SqlValue> update_params = {escrow,    available,  paid_out, now,
+                                                 key.first, key.second, escrow,   paid_out};
+    constexpr char kUpdate[] =
+        "UPDATE seller_accounts SET escrow_minor = escrow_minor + ?, "
+        "available_minor = available_minor + ?, paid_out_minor = paid_out_minor + ?, "
+        "updated_at = ? WHERE seller_id = ? AND currency = ? AND escrow_minor + ? >= 0 AND "
+        "paid_out_minor + ? >= 0";
+    ASSIGN_OR_RETURN(int64_t matched, tx.Execute(kUpdate, update_params));
+    if (matched == 1) continue;
+    // The row is missing (EnsureSellerAccounts was not called) or the bound would break.
     ASSIGN_OR_RETURN(SellerAccounts a, LockSellerAccounts(tx, key.first, key.second, now));
-    const int64_t escrow = a.escrow_minor + std::get<0>(delta);
-    const int64_t available = a.available_minor + std::get<1>(delta);
-    const int64_t paid_out = a.paid_out_minor + std::get<2>(delta);
-    if (escrow < 0 || paid_out < 0) {
+    if (a.escrow_minor + escrow < 0 || a.paid_out_minor + paid_out < 0) {
       return absl::InternalError(absl::StrCat("ledger transaction would take seller ", key.first,
                                               " ", key.second, " escrow or paid-out below 0"));
     }
-    RETURN_IF_ERROR(tx.Execute("UPDATE seller_accounts SET escrow_minor = ?, available_minor = "
-                               "?, paid_out_minor = ?, updated_at = ? "
-                               "WHERE seller_id = ? AND currency = ?",
-                               {escrow, available, paid_out, now, key.first, key.second})
-                        .status());
+    ASSIGN_OR_RETURN(int64_t again, tx.Execute(kUpdate, update_params));
+    if (again != 1) return absl::InternalError("seller account row vanished");
   }
   SqlValue payment_id = nullptr;
   if (!ledger.payment_id.empty()) payment_id = ledger.payment_id;
@@ -212,12 +228,12 @@ absl::StatusOr<int64_t> WriteLedger(Transaction& tx, const LedgerTransaction& le
                              {std::string(TransactionKindName(ledger.kind)), payment_id, payout_id,
                               ledger.memo.substr(0, 255), now})
                       .status());
-  ASSIGN_OR_RETURN(int64_t id, tx.LastInsertId());
+  // LAST_INSERT_ID() is the transaction's id for the whole statement (it changes only after
+  // the statement), which saves a round trip.
   std::vector<SqlValue> params;
   std::vector<std::string> rows;
   for (const Entry& e : ledger.entries) {
-    rows.push_back("(?, ?, ?, ?, ?, ?)");
-    params.push_back(id);
+    rows.push_back("(LAST_INSERT_ID(), ?, ?, ?, ?, ?)");
     params.push_back(std::string(AccountKindName(e.account.kind)));
     params.push_back(e.account.owner);
     params.push_back(e.account.currency);
@@ -230,7 +246,7 @@ absl::StatusOr<int64_t> WriteLedger(Transaction& tx, const LedgerTransaction& le
                                           absl::StrJoin(rows, ", ")),
                              params)
                       .status());
-  return id;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<PaymentEventRecord>> LoadHistory(Transaction& tx,

@@ -111,16 +111,23 @@ namespace store {
 [[nodiscard]] absl::Status AppendEvent(common::db::Transaction& tx, absl::string_view payment_id,
                                        absl::string_view currency, const PaymentEventRecord& event);
 
+// Creates the seller's balance row for `currency` when missing, in autocommit mode outside
+// any transaction (a transaction that creates it holds gap locks that make concurrent first
+// payments of other sellers deadlock).
+[[nodiscard]] absl::Status EnsureSellerAccounts(common::db::ConnectionPool& pool,
+                                                absl::string_view seller_id,
+                                                absl::string_view currency, absl::Time now);
+
 // Locks (creating when missing) the seller's balance row for `currency`.
 [[nodiscard]] absl::StatusOr<SellerAccounts> LockSellerAccounts(common::db::Transaction& tx,
                                                                 absl::string_view seller_id,
                                                                 absl::string_view currency,
                                                                 absl::Time now);
 // Writes a balanced ledger transaction: its journal rows, and the balances of the seller
-// accounts it touches (locked first, in key order). INTERNAL when unbalanced or when an
-// account would leave its bound. Returns the transaction id.
-[[nodiscard]] absl::StatusOr<int64_t> WriteLedger(common::db::Transaction& tx,
-                                                  const LedgerTransaction& ledger, absl::Time now);
+// accounts it touches (each row updated with a conditional UPDATE that takes its lock, in key
+// order). INTERNAL when unbalanced or when an account would leave its bound.
+[[nodiscard]] absl::Status WriteLedger(common::db::Transaction& tx, const LedgerTransaction& ledger,
+                                       absl::Time now);
 
 [[nodiscard]] absl::StatusOr<std::vector<PaymentEventRecord>> LoadHistory(
     common::db::Transaction& tx, absl::string_view payment_id);

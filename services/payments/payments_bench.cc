@@ -1,0 +1,184 @@
+// payments_bench: CreatePayment and ConfirmDelivery throughput of the payments domain service
+// against a MariaDB, as a ratio to the same database's rate for one minimal write transaction
+// (START TRANSACTION; INSERT one row; COMMIT) measured in the same run, with p99 latency.
+// Run by bench/payments_bench.sh. Sellers are all approved (the seller check is identity's
+// cost, not this service's) and the processor is the sandbox.
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/db/connection_pool.h"
+#include "common/db/transaction.h"
+#include "services/payments/escrow_service.h"
+#include "services/payments/mysql_payment_store.h"
+#include "services/payments/sandbox_processor.h"
+
+namespace {
+
+namespace common = marketplace::common;
+namespace payments = marketplace::payments;
+
+class ApprovedSellers final : public payments::SellerDirectory {
+ public:
+  absl::StatusOr<payments::SellerStatus> GetSeller(const std::string&) override {
+    return payments::SellerStatus{true, true, "acct_bench"};
+  }
+};
+
+struct Phase {
+  int64_t calls = 0;
+  int64_t errors = 0;
+  double qps = 0;
+  absl::Duration p50, p99;
+};
+
+// `threads` loops calling op(thread, i) for `duration` (a thread stops early when op answers
+// CANCELLED: nothing left to do); latencies of successful calls.
+Phase Run(int threads, absl::Duration duration,
+          const std::function<absl::Status(int, int64_t)>& op) {
+  std::vector<std::vector<absl::Duration>> latencies(threads);
+  std::atomic<int64_t> errors{0};
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + duration;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int64_t i = 0; absl::Now() < end; ++i) {
+        const absl::Time before = absl::Now();
+        absl::Status s = op(t, i);
+        if (absl::IsCancelled(s)) break;  // nothing left to do
+        if (s.ok()) {
+          latencies[t].push_back(absl::Now() - before);
+        } else {
+          ++errors;
+        }
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  std::vector<absl::Duration> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  Phase p;
+  p.calls = static_cast<int64_t>(all.size());
+  p.errors = errors.load();
+  p.qps = p.calls / seconds;
+  if (!all.empty()) {
+    p.p50 = all[all.size() / 2];
+    p.p99 = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  }
+  return p;
+}
+
+void Print(const std::string& name, const Phase& p, double reference) {
+  std::printf("%-22s %10.0f/s  ratio %5.2f  p50 %7.2f ms  p99 %7.2f ms  errors %lld\n",
+              name.c_str(), p.qps, reference > 0 ? p.qps / reference : 0.0,
+              absl::ToDoubleMilliseconds(p.p50), absl::ToDoubleMilliseconds(p.p99),
+              static_cast<long long>(p.errors));
+}
+
+common::v1::Money Eur(int64_t minor) {
+  common::v1::Money m;
+  m.set_currency_code("EUR");
+  m.set_amount_minor(minor);
+  return m;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  common::db::DbOptions db;
+  int db_port = 3306;
+  int64_t concurrency = 16;
+  int64_t sellers = 64;
+  absl::Duration duration;
+  common::Flags flags("payments_bench", "Payments domain throughput against MariaDB.");
+  flags.AddString("db_host", &db.host, "127.0.0.1", "MariaDB host.");
+  flags.AddPort("db_port", &db_port, 3306, "MariaDB port.");
+  flags.AddString("db_user", &db.user, "root", "MariaDB user.");
+  flags.AddSecret("db_password", &db.password, "MariaDB password.");
+  flags.AddString("db_name", &db.database, "payments_bench", "Database (created by the caller).");
+  flags.AddInt64("concurrency", &concurrency, 16, 1, 512, "Calls in flight.");
+  flags.AddInt64("sellers", &sellers, 64, 1, 100000, "Distinct sellers the payments spread over.");
+  flags.AddDuration("duration", &duration, absl::Seconds(10), "Measured time per phase.");
+  flags.ParseOrExit(argc, argv);
+  db.port = db_port;
+  db.pool_size = static_cast<int>(concurrency) + 2;
+
+  auto pool = common::db::ConnectionPool::Create(db);
+  if (!pool.ok()) {
+    std::fprintf(stderr, "database: %s\n", pool.status().ToString().c_str());
+    return 1;
+  }
+  if (absl::Status s = payments::ApplyPaymentsMigrations(**pool); !s.ok()) {
+    std::fprintf(stderr, "migrations: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  (void)(*pool)->Execute(
+      "CREATE TABLE IF NOT EXISTS bench_minimal (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+      "v BIGINT NOT NULL) ENGINE=InnoDB");
+
+  const int threads = static_cast<int>(concurrency);
+  Phase minimal = Run(threads, duration, [&](int t, int64_t i) {
+    return common::db::RunInTransaction(**pool, [&](common::db::Transaction& tx) {
+      return tx.Execute("INSERT INTO bench_minimal (v) VALUES (?)", {t * 1000000000LL + i})
+          .status();
+    });
+  });
+
+  payments::SandboxProcessor processor;
+  ApprovedSellers directory;
+  payments::EscrowService service(pool->get(), &processor, &directory, common::SystemClock::Get());
+  const payments::Actor checkout{"svc-bench", true, false, false, true};
+  const std::string run = absl::StrCat(absl::ToUnixMillis(absl::Now()));
+  absl::Mutex mu;
+  std::vector<std::string> created;
+  Phase create = Run(threads, duration, [&](int t, int64_t i) -> absl::Status {
+    payments::pb::CreatePaymentRequest req;
+    req.set_request_id(absl::StrCat("c-", run, "-", t, "-", i));
+    req.set_order_id(req.request_id());
+    req.set_buyer_id(absl::StrCat("buyer-", t));
+    req.set_seller_id(absl::StrCat("seller-", (t * 7919 + i) % sellers));
+    *req.mutable_amount() = Eur(1000 + i % 1000);
+    req.set_payment_method_token("tok_sandbox_success");
+    auto p = service.CreatePayment(checkout, req);
+    if (!p.ok()) return p.status();
+    absl::MutexLock lock(&mu);
+    created.push_back(p->payment_id());
+    return absl::OkStatus();
+  });
+
+  std::atomic<size_t> next{0};
+  Phase confirm = Run(threads, duration, [&](int, int64_t) -> absl::Status {
+    const size_t k = next++;
+    if (k >= created.size()) return absl::CancelledError("no more payments to confirm");
+    payments::pb::ConfirmDeliveryRequest req;
+    req.set_request_id(absl::StrCat("d-", created[k]));
+    req.set_payment_id(created[k]);
+    return service.ConfirmDelivery(checkout, req).status();
+  });
+
+  std::printf("payments (concurrency %d, %lld sellers, %s per phase)\n", threads,
+              static_cast<long long>(sellers), absl::FormatDuration(duration).c_str());
+  Print("minimal write tx", minimal, minimal.qps);
+  Print("CreatePayment", create, minimal.qps);
+  Print("ConfirmDelivery", confirm, minimal.qps);
+  if (next.load() >= created.size()) {
+    std::printf("note: ConfirmDelivery confirmed every payment before the phase ended\n");
+  }
+  auto verified = service.VerifyLedger();
+  std::printf("ledger after the run: %s\n",
+              verified.ok() ? (verified->consistent() ? "consistent" : "INCONSISTENT")
+                            : verified.status().ToString().c_str());
+  return 0;
+}
