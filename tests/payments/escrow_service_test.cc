@@ -676,6 +676,77 @@ TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
             Count("SELECT COALESCE(SUM(refunded_minor), 0) AS n FROM payments"));
   EXPECT_GE(totals["refunds_out"], refunded.load());
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), static_cast<int64_t>(payment_ids.size()));
+  // Every account total equals what the payments, as GetPayment shows them, add up to.
+  int64_t held = 0, refunded_total = 0, net = 0, commission = 0, guaranteed = 0;
+  for (const std::string& id : payment_ids) {
+    pb::GetPaymentRequest get;
+    get.set_payment_id(id);
+    ASSERT_OK_AND_ASSIGN(pb::Payment p, service.GetPayment(Staff(), get));
+    if (p.state() == pb::HELD || p.state() == pb::DISPUTED) {
+      held += p.amount().amount_minor() - p.refunded().amount_minor();
+    }
+    refunded_total += p.refunded().amount_minor();
+    net += p.seller_net().amount_minor();
+    commission += p.commission().amount_minor();
+    guaranteed += p.guaranteed().amount_minor();
+  }
+  EXPECT_EQ(totals["escrow"], held);
+  EXPECT_EQ(totals["refunds_out"], refunded_total);
+  EXPECT_EQ(totals["seller_available"], net - paid_out.load());
+  EXPECT_EQ(totals["platform_commission"], commission);
+  EXPECT_EQ(totals["guarantee_fund"], -guaranteed);
+  EXPECT_GT(payment_ids.size(), 50u) << "the workload made payments";
+}
+
+TEST_F(EscrowServiceTest, ReleaseAndDisputeRacingEndInOneState) {
+  ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(8));
+  EscrowService service(pool2.get(), &processor_, &sellers_, &clock_);
+  for (int i = 0; i < 20; ++i) {
+    pb::Payment p = MustCreate(absl::StrCat("o", i), 1000);
+    absl::Status confirmed, disputed;
+    std::thread a([&] { confirmed = Confirm(p.payment_id()).status(); });
+    std::thread b([&] {
+      pb::OpenDisputeRequest req;
+      req.set_request_id(absl::StrCat("race-", i));
+      req.set_payment_id(p.payment_id());
+      req.set_reason_code("DAMAGED");
+      req.set_description("broken");
+      disputed = service.OpenDispute(Buyer(), req).status();
+    });
+    a.join();
+    b.join();
+    EXPECT_NE(confirmed.ok(), disputed.ok()) << confirmed << " / " << disputed;
+    pb::GetPaymentRequest get;
+    get.set_payment_id(p.payment_id());
+    ASSERT_OK_AND_ASSIGN(pb::Payment after, service.GetPayment(Staff(), get));
+    EXPECT_EQ(after.state(), confirmed.ok() ? pb::RELEASED : pb::DISPUTED);
+  }
+  ExpectConsistent();
+}
+
+TEST_F(EscrowServiceTest, WrongStatesAreRefusedWithTheirReason) {
+  pb::Payment p = MustCreate("o1", 1000);
+  EXPECT_EQ(ReasonOf(ResolveAs(p.payment_id(), pb::BUYER_WINS).status()), "PAYMENT_NOT_DISPUTED");
+  ASSERT_OK(Confirm(p.payment_id()).status());
+  EXPECT_EQ(ReasonOf(Dispute(p.payment_id()).status()), "PAYMENT_NOT_HELD");
+  pb::Payment q = MustCreate("o2", 1000);
+  ASSERT_OK(Dispute(q.payment_id()).status());
+  pb::OpenDisputeRequest again;
+  again.set_request_id("again");
+  again.set_payment_id(q.payment_id());
+  again.set_reason_code("OTHER");
+  again.set_description("x");
+  EXPECT_EQ(ReasonOf(service_->OpenDispute(Buyer(), again).status()), "PAYMENT_DISPUTED");
+  ASSERT_OK(ResolveAs(q.payment_id(), pb::PLATFORM_GUARANTEE).status());
+  EXPECT_EQ(ReasonOf(RefundOf(q.payment_id(), 1, "late").status()), "PAYMENT_GUARANTEED");
+  // Money of a disputed payment is never available for a payout.
+  pb::Payment r = MustCreate("o3", 5000);
+  ASSERT_OK(Dispute(r.payment_id()).status());
+  const int64_t available = Balance().available_minor();
+  EXPECT_EQ(ReasonOf(PayoutOf(available + 1, "po-frozen").status()),
+            "INSUFFICIENT_AVAILABLE_BALANCE");
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM disputes WHERE outcome IS NULL"), 1);
+  ExpectConsistent();
 }
 
 }  // namespace

@@ -1,0 +1,96 @@
+#include "services/payments/release_worker.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/testing/database_test_base.h"
+#include "common/testing/status_matchers.h"
+#include "gtest/gtest.h"
+#include "prometheus/registry.h"
+#include "services/payments/mysql_payment_store.h"
+#include "services/payments/sandbox_processor.h"
+#include "tests/payments/fake_seller_directory.h"
+
+namespace marketplace::payments {
+namespace {
+
+class ReleaseWorkerTest : public common::testing::DatabaseTest {
+ protected:
+  void SetUp() override {
+    DatabaseTest::SetUp();
+    ASSERT_OK(ApplyPaymentsMigrations(pool()));
+    sellers_.Set("seller-1", true);
+    service_ = std::make_unique<EscrowService>(&pool(), &processor_, &sellers_, &clock_);
+  }
+
+  void Create(int n) {
+    for (int i = 0; i < n; ++i) {
+      pb::CreatePaymentRequest req;
+      req.set_request_id(absl::StrCat("c", i));
+      req.set_order_id(absl::StrCat("o", i));
+      req.set_buyer_id("buyer-1");
+      req.set_seller_id("seller-1");
+      req.mutable_amount()->set_currency_code("EUR");
+      req.mutable_amount()->set_amount_minor(1000);
+      req.set_payment_method_token("tok_sandbox_success");
+      ASSERT_OK(service_->CreatePayment(Actor{"svc", true, false, false, true}, req).status());
+    }
+  }
+
+  double Metric(prometheus::Registry& registry, const std::string& name) {
+    for (const auto& family : registry.Collect()) {
+      if (family.name == name && !family.metric.empty()) return family.metric[0].counter.value;
+    }
+    return -1;
+  }
+
+  common::ManualClock clock_;
+  SandboxProcessor processor_;
+  testing::FakeSellerDirectory sellers_;
+  std::unique_ptr<EscrowService> service_;
+};
+
+TEST_F(ReleaseWorkerTest, PassReleasesEveryDuePaymentInBatchesAndCountsThem) {
+  Create(7);
+  prometheus::Registry registry;
+  ReleaseWorker worker(service_.get(), registry, {.batch_size = 3});
+  ASSERT_OK_AND_ASSIGN(int none, worker.RunOnce());
+  EXPECT_EQ(none, 0);
+  clock_.Advance(absl::Hours(14 * 24 + 1));
+  ASSERT_OK_AND_ASSIGN(int released, worker.RunOnce());
+  EXPECT_EQ(released, 7);
+  EXPECT_EQ(Metric(registry, "payments_auto_released_total"), 7);
+  auto rows = pool().Query("SELECT COUNT(*) AS n FROM payments WHERE state = 'RELEASED'");
+  ASSERT_OK(rows.status());
+  EXPECT_EQ(*(*rows)[0].GetInt64("n"), 7);
+}
+
+TEST_F(ReleaseWorkerTest, PassPurgesIdempotencyKeysOlderThanADay) {
+  Create(2);
+  clock_.Advance(absl::Hours(25));
+  prometheus::Registry registry;
+  ReleaseWorker worker(service_.get(), registry);
+  ASSERT_OK(worker.RunOnce().status());
+  auto rows = pool().Query("SELECT COUNT(*) AS n FROM idempotency_keys");
+  ASSERT_OK(rows.status());
+  EXPECT_EQ(*(*rows)[0].GetInt64("n"), 0);
+}
+
+TEST_F(ReleaseWorkerTest, BackgroundThreadReleasesAndStops) {
+  Create(3);
+  clock_.Advance(absl::Hours(15 * 24));
+  prometheus::Registry registry;
+  ReleaseWorker worker(service_.get(), registry, {.interval = absl::Milliseconds(20)});
+  worker.Start();
+  const absl::Time end = absl::Now() + absl::Seconds(20);
+  while (Metric(registry, "payments_auto_released_total") < 3 && absl::Now() < end) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  worker.Stop();
+  EXPECT_EQ(Metric(registry, "payments_auto_released_total"), 3);
+}
+
+}  // namespace
+}  // namespace marketplace::payments
