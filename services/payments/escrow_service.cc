@@ -689,17 +689,37 @@ absl::StatusOr<pb::Payout> EscrowService::CreatePayout(const Actor& actor,
   // payout id, so repeating this after a failure sends it once.
   ASSIGN_OR_RETURN(auto record, store::LoadPayout(*pool_, payout->payout_id()));
   if (!record) return absl::InternalError("payout row missing");
-  if (record->state != "PAID") {
+  if (record->state == "PENDING") {
     ASSIGN_OR_RETURN(common::Money m, common::Money::Of(record->currency, record->amount_minor));
     absl::StatusOr<ProcessorResult> sent =
         processor_->Payout(absl::StrCat("payout_", record->payout_id), record->payout_account, m);
     if (!sent.ok()) return ProcessorUnavailable(sent.status(), "payout");
-    if (!sent->accepted) {
-      return absl::InternalError(absl::StrCat("the processor refused payout ", record->payout_id,
-                                              "; it stays PENDING for an operator"));
+    if (sent->accepted) {
+      RETURN_IF_ERROR(store::MarkPayoutPaid(*pool_, record->payout_id, sent->reference));
+      record->state = "PAID";
+      record->processor_reference = sent->reference;
+    } else {
+      // Refused for good: the money goes back to the seller's available balance, once.
+      RETURN_IF_ERROR(common::db::RunInTransaction(*pool_, [&](Transaction& tx) -> absl::Status {
+        ASSIGN_OR_RETURN(bool failed, store::MarkPayoutFailed(tx, record->payout_id));
+        if (!failed) return absl::OkStatus();
+        LedgerTransaction back;
+        back.kind = TransactionKind::kPayout;
+        back.payout_id = record->payout_id;
+        back.memo = "payout refused by the processor; returned to the available balance";
+        Move(back, SellerAccount(AccountKind::kSellerPaidOut, record->seller_id, record->currency),
+             SellerAccount(AccountKind::kSellerAvailable, record->seller_id, record->currency),
+             record->amount_minor);
+        return store::WriteLedger(tx, back, clock_->Now());
+      }));
+      record->state = "FAILED";
     }
-    RETURN_IF_ERROR(store::MarkPayoutPaid(*pool_, record->payout_id, sent->reference));
-    record->processor_reference = sent->reference;
+  }
+  if (record->state == "FAILED") {
+    return common::FailedPrecondition(
+        "PAYOUT_DECLINED", absl::StrCat("the processor refused payout ", record->payout_id,
+                                        " to the seller's payout account; the amount is "
+                                        "available again"));
   }
   payout->set_processor_reference(record->processor_reference);
   return *payout;

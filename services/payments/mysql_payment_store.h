@@ -76,7 +76,7 @@ struct PayoutRecord {
   std::string currency;
   int64_t amount_minor = 0;
   std::string payout_account;
-  std::string state;  // PENDING, PAID
+  std::string state;  // PENDING, PAID, FAILED (refused by the processor, money returned)
   std::string processor_reference;
   absl::Time created_at;
 };
@@ -149,6 +149,10 @@ namespace store {
 [[nodiscard]] absl::Status MarkPayoutPaid(common::db::ConnectionPool& pool,
                                           absl::string_view payout_id,
                                           absl::string_view processor_reference);
+
+// PENDING -> FAILED in the caller's transaction; false when the payout was not PENDING.
+[[nodiscard]] absl::StatusOr<bool> MarkPayoutFailed(common::db::Transaction& tx,
+                                                    absl::string_view payout_id);
 
 [[nodiscard]] absl::Status InsertDispute(common::db::Transaction& tx, const DisputeRecord& d,
                                          absl::Time now);

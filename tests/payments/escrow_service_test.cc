@@ -44,6 +44,41 @@ std::string DeclineCodeOf(const absl::Status& status) {
   return it == info.metadata().end() ? "" : it->second;
 }
 
+// The sandbox, except that payouts can be made to fail: `outages` transient failures first,
+// then a definitive refusal when `decline`.
+class ScriptedPayoutProcessor final : public PaymentProcessor {
+ public:
+  absl::StatusOr<ProcessorResult> Authorize(const std::string& key, const std::string& token,
+                                            const common::Money& amount) override {
+    return sandbox_.Authorize(key, token, amount);
+  }
+  absl::StatusOr<ProcessorResult> Capture(const std::string& key, const std::string& ref,
+                                          const common::Money& amount) override {
+    return sandbox_.Capture(key, ref, amount);
+  }
+  absl::StatusOr<ProcessorResult> Refund(const std::string& key, const std::string& ref,
+                                         const common::Money& amount) override {
+    return sandbox_.Refund(key, ref, amount);
+  }
+  absl::StatusOr<ProcessorResult> Payout(const std::string& key, const std::string& account,
+                                         const common::Money& amount) override {
+    ++payout_calls;
+    if (outages > 0) {
+      --outages;
+      return absl::UnavailableError("processor down");
+    }
+    if (decline) return ProcessorResult{false, DeclineCode::kDeclined, ""};
+    return sandbox_.Payout(key, account, amount);
+  }
+
+  std::atomic<int> outages{0};
+  std::atomic<bool> decline{false};
+  std::atomic<int> payout_calls{0};
+
+ private:
+  SandboxProcessor sandbox_;
+};
+
 class EscrowServiceTest : public common::testing::DatabaseTest {
  protected:
   void SetUp() override {
@@ -191,6 +226,50 @@ TEST_F(EscrowServiceTest, ConfirmReleasesMinusCommissionThenPayoutsUpToAvailable
   again.set_payment_id(p.payment_id());
   auto second = service_->ConfirmDelivery(Buyer(), again);
   EXPECT_EQ(ReasonOf(second.status()), "PAYMENT_NOT_HELD");
+  ExpectConsistent();
+}
+
+TEST_F(EscrowServiceTest, PayoutAfterAProcessorOutageCompletesOnTheRetry) {
+  ScriptedPayoutProcessor processor;
+  EscrowService service(&pool(), &processor, &sellers_, &clock_);
+  pb::Payment p = MustCreate("order-1", 10000);
+  ASSERT_OK(Confirm(p.payment_id()).status());
+  processor.outages = 1;
+  pb::CreatePayoutRequest req;
+  req.set_request_id("po-1");
+  req.set_seller_id("seller-1");
+  *req.mutable_amount() = Eur(4000);
+  EXPECT_EQ(service.CreatePayout(Seller(), req).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Balance().available_minor(), 5000) << "reserved while the processor is asked";
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payouts WHERE state = 'PENDING'"), 1);
+  ASSERT_OK_AND_ASSIGN(pb::Payout done, service.CreatePayout(Seller(), req));
+  EXPECT_FALSE(done.processor_reference().empty());
+  ASSERT_OK_AND_ASSIGN(pb::Payout replay, service.CreatePayout(Seller(), req));
+  EXPECT_EQ(replay.processor_reference(), done.processor_reference());
+  EXPECT_EQ(processor.payout_calls.load(), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payouts WHERE state = 'PAID'"), 1);
+  EXPECT_EQ(Balance().paid_out_minor(), 4000);
+  ExpectConsistent();
+}
+
+TEST_F(EscrowServiceTest, PayoutRefusedByTheProcessorReturnsTheMoneyOnce) {
+  ScriptedPayoutProcessor processor;
+  EscrowService service(&pool(), &processor, &sellers_, &clock_);
+  pb::Payment p = MustCreate("order-1", 10000);
+  ASSERT_OK(Confirm(p.payment_id()).status());
+  processor.decline = true;
+  pb::CreatePayoutRequest req;
+  req.set_request_id("po-1");
+  req.set_seller_id("seller-1");
+  *req.mutable_amount() = Eur(4000);
+  auto first = service.CreatePayout(Seller(), req);
+  EXPECT_EQ(ReasonOf(first.status()), "PAYOUT_DECLINED");
+  auto again = service.CreatePayout(Seller(), req);
+  EXPECT_EQ(ReasonOf(again.status()), "PAYOUT_DECLINED");
+  EXPECT_EQ(Balance().available_minor(), 9000);
+  EXPECT_EQ(Balance().paid_out_minor(), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions WHERE kind = 'payout'"), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payouts WHERE state = 'FAILED'"), 1);
   ExpectConsistent();
 }
 
