@@ -5,7 +5,9 @@
 #include <optional>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
@@ -41,6 +43,12 @@ struct ListingsOptions {
   // Decided listings under which a seller is "new" (its clean listings still get reviewed);
   // nullopt: the rules file's thresholds.new_seller_listings.
   std::optional<int64_t> new_seller_listings;
+  // Public views of LIVE listings served by GetListing to callers other than the owner and
+  // staff are kept this long in memory: a change (suspension, rejection, edit) may take this
+  // long to show there. Zero: no cache.
+  absl::Duration public_cache_ttl = absl::ZeroDuration();
+  // Most listings kept in that cache (it is emptied when full).
+  size_t public_cache_capacity = 200000;
 };
 
 // Who calls: nullopt for an anonymous call to a public method.
@@ -96,6 +104,13 @@ class Listings {
   SellerDirectory* sellers_;
   const common::Clock* clock_;
   const ListingsOptions options_;
+  struct CachedView {
+    v1::Listing listing;
+    absl::Time expires_at;
+  };
+  absl::Mutex cache_mu_;
+  absl::flat_hash_map<std::string, CachedView> public_cache_ ABSL_GUARDED_BY(cache_mu_);
+
   common::outbox::Outbox outbox_;
   common::idempotency::IdempotencyStore idempotency_;
 };

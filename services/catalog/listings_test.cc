@@ -571,6 +571,31 @@ TEST_F(ListingsTest, SellerModerationLevelAtRiskSendsToReview) {
   EXPECT_THAT(out.reason_codes(), ElementsAre("SELLER_AT_RISK"));
 }
 
+TEST_F(ListingsTest, PublicCacheLagsAtMostItsTtlAndNeverServesSellersOrStaff) {
+  ListingsOptions o = Established();
+  o.public_cache_ttl = absl::Seconds(1);
+  Make(o);
+  v1::Listing live = Live("s1");
+  v1::GetListingRequest get;
+  get.set_listing_id(live.listing_id());
+  ASSERT_OK(listings_->GetListing(std::nullopt, get).status());
+  v1::SuspendSellerListingsRequest s;
+  s.set_seller_id("s1");
+  s.set_reason_code("SELLER_SUSPENDED");
+  ASSERT_OK(listings_->SuspendSellerListings(As("a1", "ADMIN"), s).status());
+  // Within the TTL an anonymous reader may still get the cached view; the seller and staff see
+  // the truth at once.
+  ASSERT_OK_AND_ASSIGN(v1::Listing cached, listings_->GetListing(std::nullopt, get));
+  EXPECT_EQ(cached.state(), v1::LIVE);
+  ASSERT_OK_AND_ASSIGN(v1::Listing own, listings_->GetListing(As("s1", "SELLER"), get));
+  EXPECT_EQ(own.state(), v1::SUSPENDED);
+  ASSERT_OK_AND_ASSIGN(v1::Listing staff, listings_->GetListing(As("m1", "MODERATOR"), get));
+  EXPECT_EQ(staff.state(), v1::SUSPENDED);
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_TRUE(absl::IsNotFound(listings_->GetListing(std::nullopt, get).status()));
+  EXPECT_TRUE(absl::IsNotFound(listings_->GetListing(As("b1", "BUYER"), get).status()));
+}
+
 TEST_F(ListingsTest, ListCategoriesComesFromTheDataFile) {
   ASSERT_OK_AND_ASSIGN(auto cats, listings_->ListCategories());
   EXPECT_GE(cats.categories_size(), 24);

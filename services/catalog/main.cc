@@ -34,6 +34,7 @@ struct CatalogConfig {
   int64_t report_threshold = 3;
   absl::Duration claim_timeout;
   int64_t new_seller_listings = -1;
+  absl::Duration public_cache_ttl;
   std::string identity_target;
   std::string token_issuer;
   std::string client_id;
@@ -56,6 +57,10 @@ void AddCatalogFlags(common::Flags& flags, CatalogConfig* c) {
   flags.AddInt64("new_seller_listings", &c->new_seller_listings, -1, -1, 1000,
                  "Decided listings under which a seller's clean listings still go to review; "
                  "-1: the rules file's thresholds.new_seller_listings.");
+  flags.AddDuration("public_cache_ttl", &c->public_cache_ttl, absl::ZeroDuration(),
+                    "How long GetListing keeps public views of LIVE listings in memory for "
+                    "callers other than sellers and staff (a change may take this long to show "
+                    "there); 0s: no cache.");
   flags.AddString("identity_target", &c->identity_target, "127.0.0.1:7001",
                   "identity's gRPC address (keys, service token, seller status).");
   flags.AddString("token_issuer", &c->token_issuer, "marketplace-identity",
@@ -113,6 +118,7 @@ int main(int argc, char** argv) {
   catalog::ListingsOptions options;
   options.report_threshold = catalog_config.report_threshold;
   options.claim_timeout = catalog_config.claim_timeout;
+  options.public_cache_ttl = catalog_config.public_cache_ttl;
   if (catalog_config.new_seller_listings >= 0) {
     options.new_seller_listings = catalog_config.new_seller_listings;
   }

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# catalog under load, called by bench/run.sh (MP_BENCH_REFERENCE_QPS: raw echo QPS of the same
+# run). Args: duration (e.g. 10s), concurrency. Starts a private MariaDB (on CPU 1, with the
+# load generator) and catalog_server pinned to CPU 0, seeds MP_BENCH_CATALOG_LISTINGS (100000)
+# LIVE listings, then prints anonymous GetListing and ListListings (first page of 20,
+# alternately unfiltered and by a category with its sub-categories) as ratios to echo
+# (target for GetListing: >= 0.5). MP_BENCH_CATALOG_FLAGS adds catalog_server flags (e.g.
+# --public_cache_ttl=1s).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10s}
+CONCURRENCY=${2:-32}
+LISTINGS=${MP_BENCH_CATALOG_LISTINGS:-100000}
+REFERENCE=${MP_BENCH_REFERENCE_QPS:-0}
+OUT=$(pwd)/.bench/catalog
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+bazel build -c opt //services/catalog:catalog_server //services/catalog:catalog_load \
+  >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
+BIN=$(bazel info -c opt bazel-bin 2>/dev/null)/services/catalog
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+db_port=$(free_port)
+mariadb-install-db --no-defaults --datadir="$OUT/mariadb" --user="$(id -un)" \
+  --auth-root-authentication-method=normal --skip-test-db >"$OUT/mariadb-install.log" 2>&1
+taskset -c 1 mariadbd --no-defaults --datadir="$OUT/mariadb" --socket="$OUT/mariadb.sock" \
+  --port="$db_port" --bind-address=127.0.0.1 --user="$(id -un)" --skip-name-resolve \
+  --log-error="$OUT/mariadb.log" --character-set-server=utf8mb4 \
+  --collation-server=utf8mb4_unicode_ci --innodb-buffer-pool-size=256M >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 1 60); do
+  mariadb --no-defaults -uroot -h127.0.0.1 -P"$db_port" --protocol=tcp -e "SELECT 1" \
+    >/dev/null 2>&1 && break
+  sleep 0.5
+done
+mariadb --no-defaults -uroot -h127.0.0.1 -P"$db_port" --protocol=tcp \
+  -e "CREATE DATABASE catalog CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+
+db_flags=(--db_host=127.0.0.1 --db_port="$db_port" --db_name=catalog --db_user=root
+  --db_password=)
+"$BIN/catalog_server" --migrate_only --metrics_address=127.0.0.1:0 "${db_flags[@]}" \
+  >"$OUT/migrate.log" 2>&1 || { tail -5 "$OUT/migrate.log"; exit 1; }
+"$BIN/catalog_load" --mode=seed --listings="$LISTINGS" "${db_flags[@]}" 2>"$OUT/seed.log" ||
+  { cat "$OUT/seed.log"; exit 1; }
+
+grpc_port=$(free_port)
+taskset -c 0 "$BIN/catalog_server" --listen_address="127.0.0.1:$grpc_port" \
+  --metrics_address=127.0.0.1:0 "${db_flags[@]}" --identity_target=127.0.0.1:1 \
+  --log_level=warn ${MP_BENCH_CATALOG_FLAGS:-} >"$OUT/catalog.log" 2>&1 &
+server_pid=$!
+pids+=($server_pid)
+for _ in $(seq 1 60); do
+  /usr/bin/python3 scripts/grpc_health.py "127.0.0.1:$grpc_port" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+
+load() {
+  taskset -c 1 "$BIN/catalog_load" --target="127.0.0.1:$grpc_port" --server_pid="$server_pid" \
+    --reference_qps="$REFERENCE" --listings="$LISTINGS" --duration="$DURATION" \
+    --concurrency="$CONCURRENCY" "$@"
+}
+echo
+load --mode=GetListing --header
+load --mode=ListListings

@@ -1,0 +1,142 @@
+// Load on catalog_server for bench/catalog_bench.sh; prints one row of the benchmark table.
+//   --mode=seed          writes --listings LIVE listings straight into the database (one
+//                        INSERT ... SELECT over MariaDB's sequence engine), then exits;
+//   --mode=GetListing    anonymous GetListing of a random seeded listing;
+//   --mode=ListListings  anonymous first pages (20) of ListListings, alternately unfiltered and
+//                        by a category with sub-categories.
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "bench/loadgen.h"
+#include "common/config.h"
+#include "common/db/connection_pool.h"
+#include "grpcpp/grpcpp.h"
+#include "protos/marketplace/catalog/v1/catalog.grpc.pb.h"
+
+namespace {
+
+namespace v1 = marketplace::catalog::v1;
+
+int Seed(const marketplace::common::db::DbOptions& options, int64_t listings) {
+  auto pool = marketplace::common::db::ConnectionPool::Create(options);
+  if (!pool.ok()) {
+    std::fprintf(stderr, "seed: %s\n", std::string(pool.status().message()).c_str());
+    return 1;
+  }
+  v1::Listing l;
+  l.set_title("Peluche ourson brun 30 cm");
+  l.set_description("Peluche ourson toute douce, lavable en machine, idéale dès la naissance.");
+  l.set_category_id("toys-plush");
+  l.set_condition(v1::NEW);
+  l.mutable_price()->set_currency_code("EUR");
+  l.mutable_price()->set_amount_minor(1990);
+  l.set_quantity(3);
+  l.add_image_urls("https://img.example/ourson.jpg");
+  (*l.mutable_attributes())["age_range"] = "0+";
+  std::string content;
+  l.SerializeToString(&content);
+  // The sequence engine's table name carries the bound; it is a number formatted here, never
+  // user input.
+  const std::string sql = absl::StrCat(
+      "INSERT INTO listings (listing_id, seller_id, state, category_id, title_folded, content, "
+      "reason_codes, explanation, rules_version, ever_decided, created_at, updated_at) "
+      "SELECT CONCAT('bench-', seq), CONCAT('seller-', seq % 1000), 'LIVE', "
+      "ELT(1 + seq % 4, 'toys-plush', 'toys-dolls', 'fashion-women', 'shoes'), "
+      "CONCAT(' peluche ourson ', seq, ' '), ?, '', '', 'bench', TRUE, NOW(6), NOW(6) "
+      "FROM seq_0_to_",
+      listings - 1);
+  auto n = (*pool)->Execute(sql, {content});
+  if (!n.ok()) {
+    std::fprintf(stderr, "seed: %s\n", std::string(n.status().message()).c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "seeded %lld listings\n", static_cast<long long>(*n));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string target = "127.0.0.1:7002", mode = "GetListing";
+  int64_t concurrency = 32, server_pid = 0, listings = 100000;
+  double reference_qps = 0;
+  std::string reference_text = "0";
+  absl::Duration duration = absl::Seconds(10), warmup = absl::Seconds(2);
+  bool header = false;
+  marketplace::common::db::DbOptions db;
+  int64_t db_port = 3306;
+  marketplace::common::Flags flags("catalog_load", "Load on catalog_server.");
+  flags.AddString("target", &target, target, "catalog_server host:port.");
+  flags.AddString("mode", &mode, mode, "seed, GetListing or ListListings.");
+  flags.AddInt64("listings", &listings, listings, 1, 10000000, "Listings seeded.");
+  flags.AddInt64("concurrency", &concurrency, concurrency, 1, 10000, "Calls in flight.");
+  flags.AddDuration("duration", &duration, duration, "Measured time.");
+  flags.AddDuration("warmup", &warmup, warmup, "Unmeasured time first.");
+  flags.AddInt64("server_pid", &server_pid, 0, 0, 1 << 30, "Server process, for CPU and RSS.");
+  flags.AddString("reference_qps", &reference_text, "0", "Echo QPS of the same run.");
+  flags.AddBool("header", &header, false, "Print the table header first.");
+  flags.AddString("db_host", &db.host, "127.0.0.1", "Database host (seed).");
+  flags.AddInt64("db_port", &db_port, 3306, 1, 65535, "Database port (seed).");
+  flags.AddString("db_name", &db.database, "catalog", "Database (seed).");
+  flags.AddString("db_user", &db.user, "root", "Database user (seed).");
+  flags.AddSecret("db_password", &db.password, "Database password (seed).");
+  flags.ParseOrExit(argc, argv);
+  reference_qps = std::atof(reference_text.c_str());
+  db.port = static_cast<int>(db_port);
+  db.pool_size = 1;
+  db.read_timeout = absl::Minutes(10);
+  if (mode == "seed") return Seed(db, listings);
+
+  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto stub = v1::CatalogService::NewStub(channel);
+  std::atomic<uint64_t> counter{0};
+  marketplace::bench::IssueFn issue;
+  if (mode == "GetListing") {
+    issue = [&](int, std::function<void(bool)> done) {
+      struct Call {
+        grpc::ClientContext context;
+        v1::GetListingRequest request;
+        v1::Listing response;
+      };
+      auto call = std::make_shared<Call>();
+      // A multiplicative hash spreads consecutive calls over the whole table.
+      const uint64_t i = (counter.fetch_add(1) * 2654435761u) % static_cast<uint64_t>(listings);
+      call->request.set_listing_id(absl::StrCat("bench-", i));
+      stub->async()->GetListing(
+          &call->context, &call->request, &call->response,
+          [call, done](grpc::Status s) { done(s.ok() && call->response.state() == v1::LIVE); });
+    };
+  } else if (mode == "ListListings") {
+    issue = [&](int, std::function<void(bool)> done) {
+      struct Call {
+        grpc::ClientContext context;
+        v1::ListListingsRequest request;
+        v1::ListListingsResponse response;
+      };
+      auto call = std::make_shared<Call>();
+      call->request.set_page_size(20);
+      if (counter.fetch_add(1) % 2 == 1) call->request.set_category_id("toys-children");
+      stub->async()->ListListings(
+          &call->context, &call->request, &call->response,
+          [call, done](grpc::Status s) { done(s.ok() && call->response.listings_size() == 20); });
+    };
+  } else {
+    std::fprintf(stderr, "--mode: must be seed, GetListing or ListListings\n");
+    return 2;
+  }
+  auto before = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
+  auto result =
+      marketplace::bench::RunClosedLoop({static_cast<int>(concurrency), warmup, duration}, issue);
+  auto after = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
+  double cpu = before.ok() && after.ok() ? after->cpu_seconds - before->cpu_seconds : 0;
+  int64_t rss = after.ok() ? after->rss_bytes : 0;
+  if (header) std::printf("%s\n", marketplace::bench::HeaderRow().c_str());
+  std::printf("%s\n", marketplace::bench::FormatRow(absl::StrCat("catalog ", mode), result,
+                                                    reference_qps, cpu, rss)
+                          .c_str());
+  return result.calls > 0 ? 0 : 1;
+}
