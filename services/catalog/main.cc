@@ -13,8 +13,11 @@
 #include "common/client/channel.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/idempotency/idempotency.h"
 #include "common/identity_client/identity_client.h"
 #include "common/logging.h"
+#include "common/outbox/grpc_event_sink_publisher.h"
+#include "common/outbox/outbox_relay.h"
 #include "common/server/service_runtime.h"
 #include "common/server/unary_call.h"
 #include "services/catalog/catalog_service.h"
@@ -35,6 +38,7 @@ struct CatalogConfig {
   absl::Duration claim_timeout;
   int64_t new_seller_listings = -1;
   absl::Duration public_cache_ttl;
+  std::string event_sink_target;
   std::string identity_target;
   std::string token_issuer;
   std::string client_id;
@@ -61,6 +65,9 @@ void AddCatalogFlags(common::Flags& flags, CatalogConfig* c) {
                     "How long GetListing keeps public views of LIVE listings in memory for "
                     "callers other than sellers and staff (a change may take this long to show "
                     "there); 0s: no cache.");
+  flags.AddString("event_sink_target", &c->event_sink_target, "",
+                  "EventSink (host:port) the outbox relay delivers catalog events to; empty: no "
+                  "relay runs and events stay pending in outbox_events.");
   flags.AddString("identity_target", &c->identity_target, "127.0.0.1:7001",
                   "identity's gRPC address (keys, service token, seller status).");
   flags.AddString("token_issuer", &c->token_issuer, "marketplace-identity",
@@ -124,6 +131,21 @@ int main(int argc, char** argv) {
   }
   catalog::Listings listings(&runtime->pool(), rules->get(), &sellers, clock, options);
 
+  // Events: delivered by the outbox relay when a sink is configured.
+  std::unique_ptr<common::outbox::GrpcEventSinkPublisher> publisher;
+  std::unique_ptr<common::outbox::OutboxRelay> relay;
+  if (!catalog_config.event_sink_target.empty()) {
+    publisher = std::make_unique<common::outbox::GrpcEventSinkPublisher>(
+        common::MakeChannel({.target = catalog_config.event_sink_target}));
+    common::outbox::OutboxRelayOptions relay_options;
+    relay_options.registry = runtime->registry().get();
+    auto created = common::outbox::OutboxRelay::Create(runtime->pool(), *publisher, relay_options);
+    if (!created.ok()) common::ExitWithError("outbox relay", created.status(), 2);
+    relay = *std::move(created);
+    relay->Start();
+  }
+  common::idempotency::IdempotencyStore request_ids(clock);
+
   // Rules reload: when a data file changes, or on SIGHUP. A bad file keeps the rules in force.
   std::signal(SIGHUP, OnSighup);
   absl::Notification stop;
@@ -131,7 +153,15 @@ int main(int argc, char** argv) {
     int64_t seen =
         ModifiedAt(catalog_config.categories_file) ^ ModifiedAt(catalog_config.rules_file);
     absl::Time next_check = absl::Now() + catalog_config.rules_check_interval;
+    absl::Time next_purge = absl::Now() + absl::Minutes(10);
     while (!stop.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      if (absl::Now() >= next_purge) {
+        next_purge = absl::Now() + absl::Hours(1);
+        if (auto purged = request_ids.Purge(runtime->pool()); !purged.ok()) {
+          common::LogWarn("request id purge failed",
+                          {{"error", std::string(purged.status().message())}});
+        }
+      }
       const bool asked = reload_requested.exchange(false);
       if (!asked && absl::Now() < next_check) continue;
       next_check = absl::Now() + catalog_config.rules_check_interval;
@@ -155,5 +185,6 @@ int main(int argc, char** argv) {
       runtime->Serve({{marketplace::catalog::v1::CatalogService::service_full_name(), &service}});
   stop.Notify();
   reloader.join();
+  if (relay) relay->Stop();
   return code;
 }
