@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <array>
 #include <functional>
 #include <map>
 #include <optional>
@@ -281,16 +282,17 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
 
 namespace {
 
-// What a step of an existing payment does inside its transaction: changes `p` (and writes
-// its ledger transaction, history and event through the callbacks it is given).
+// What a step of an existing payment does inside its transaction: changes `p` and writes its
+// ledger transaction, history and event.
 using PaymentStep = std::function<absl::Status(Transaction& tx, PaymentRecord& p, absl::Time now)>;
 
-}  // namespace
-
-static absl::StatusOr<pb::Payment> MutatePayment(
-    common::db::ConnectionPool& pool, const common::idempotency::IdempotencyStore& idempotency,
-    const common::Clock& clock, const Actor& actor, const RequestKey& key, const std::string& hash,
-    const std::string& payment_id, const PaymentStep& step) {
+// Runs `step` on the payment in one idempotent transaction: the payment row locked, the
+// caller's right to it checked, the payment row written back.
+absl::StatusOr<pb::Payment> MutatePayment(common::db::ConnectionPool& pool,
+                                          const common::idempotency::IdempotencyStore& idempotency,
+                                          const common::Clock& clock, const Actor& actor,
+                                          const RequestKey& key, const std::string& hash,
+                                          const std::string& payment_id, const PaymentStep& step) {
   return common::idempotency::RunIdempotent<pb::Payment>(
       pool, idempotency, key, hash, [&](Transaction& tx) -> absl::StatusOr<pb::Payment> {
         const absl::Time now = clock.Now();
@@ -304,14 +306,14 @@ static absl::StatusOr<pb::Payment> MutatePayment(
       });
 }
 
-static absl::Status ValidatePaymentId(absl::string_view payment_id) {
+absl::Status ValidatePaymentId(absl::string_view payment_id) {
   if (payment_id.empty() || payment_id.size() > 64) {
     return InvalidField("payment_id", "must be 1-64 characters");
   }
   return absl::OkStatus();
 }
 
-static pb::PaymentReleased ReleasedEvent(const PaymentRecord& p, bool automatic) {
+pb::PaymentReleased ReleasedEvent(const PaymentRecord& p, bool automatic) {
   pb::PaymentReleased event;
   event.set_payment_id(p.money.id);
   event.set_order_id(p.order_id);
@@ -323,6 +325,8 @@ static pb::PaymentReleased ReleasedEvent(const PaymentRecord& p, bool automatic)
   event.set_automatic(automatic);
   return event;
 }
+
+}  // namespace
 
 absl::StatusOr<pb::Payment> EscrowService::ConfirmDelivery(const Actor& actor,
                                                            const pb::ConfirmDeliveryRequest& req) {
