@@ -17,7 +17,7 @@
 #include "common/errors.h"
 #include "common/money.h"
 #include "common/status_macros.h"
-#include "google/protobuf/util/time_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "services/catalog/catalog_migrations.h"
 #include "services/catalog/moderation.h"
 #include "services/catalog/text.h"
@@ -600,11 +600,10 @@ absl::StatusOr<v1::Listing> Listings::UpdateListing(const MaybeCaller& maybe_cal
   std::shared_ptr<const RuleSet> rules = rules_->Current();
   // Whether the listing is LIVE is known only inside the transaction; the seller check is a
   // remote call, made once beforehand when it may be needed.
-  bool seller_checked = false;
+  // Its failure matters only for a LIVE listing whose content changes.
+  absl::Status seller_status = absl::OkStatus();
   if (moderated_change && caller->HasRole("SELLER")) {
-    absl::Status s = RequireApprovedSeller(*sellers_, caller->subject);
-    if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;
-    seller_checked = s.ok();
+    seller_status = RequireApprovedSeller(*sellers_, caller->subject);
   }
 
   return common::db::RunInTransaction(*pool_, [&](Transaction& tx) -> absl::StatusOr<v1::Listing> {
@@ -637,13 +636,9 @@ absl::StatusOr<v1::Listing> Listings::UpdateListing(const MaybeCaller& maybe_cal
     v1::Listing a = before, b = l;
     a.set_quantity(0);
     b.set_quantity(0);
-    const bool content_changed =
-        a.SerializeAsString() != b.SerializeAsString();  // same message, same field order
+    const bool content_changed = !google::protobuf::util::MessageDifferencer::Equals(a, b);
     if (state == v1::LIVE && content_changed) {
-      if (!seller_checked) {
-        return common::FailedPrecondition("SELLER_NOT_APPROVED",
-                                          "only APPROVED, active sellers may change live listings");
-      }
+      RETURN_IF_ERROR(seller_status);
       RETURN_IF_ERROR(ModerateAndSave(tx, s, *rules, options_, outbox_, now));
     } else {
       RETURN_IF_ERROR(SaveListing(tx, s, now));

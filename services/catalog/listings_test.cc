@@ -302,6 +302,29 @@ TEST_F(ListingsTest, EditingModeratedFieldsOfALiveListingRunsModerationAgain) {
   ASSERT_OK_AND_ASSIGN(v1::Listing same, listings_->UpdateListing(As("s1", "SELLER"), up));
   EXPECT_EQ(same.state(), v1::LIVE);
   EXPECT_EQ(same.quantity(), 9);
+  // Writing the same attributes again is no change: no new moderation.
+  v1::UpdateListingRequest again_same;
+  again_same.mutable_listing()->set_listing_id(live.listing_id());
+  *again_same.mutable_listing()->mutable_attributes() = live.attributes();
+  (*again_same.mutable_listing()->mutable_attributes())["material"] = "coton";
+  again_same.mutable_update_mask()->add_paths("attributes");
+  ASSERT_OK_AND_ASSIGN(v1::Listing changed,
+                       listings_->UpdateListing(As("s1", "SELLER"), again_same));
+  ASSERT_OK_AND_ASSIGN(v1::Listing unchanged,
+                       listings_->UpdateListing(As("s1", "SELLER"), again_same));
+  EXPECT_EQ(unchanged.state(), changed.state());
+  const size_t transitions = History("s1", live.listing_id()).size();
+  ASSERT_OK(listings_->UpdateListing(As("s1", "SELLER"), again_same).status());
+  EXPECT_EQ(History("s1", live.listing_id()).size(), transitions);
+  // A DRAFT can be edited while identity is unreachable; a LIVE listing's content cannot.
+  v1::Listing draft = Create("s1", Plush("Peluche renard roux"));
+  sellers_.SetUnavailable(true);
+  v1::UpdateListingRequest draft_edit;
+  draft_edit.mutable_listing()->set_listing_id(draft.listing_id());
+  draft_edit.mutable_listing()->set_title("Peluche renard orange");
+  draft_edit.mutable_update_mask()->add_paths("title");
+  EXPECT_OK(listings_->UpdateListing(As("s1", "SELLER"), draft_edit).status());
+  sellers_.SetUnavailable(false);
 
   up.mutable_listing()->set_description(
       "Peluche toute douce. Appelez le 06 12 34 56 78 ou "
