@@ -100,39 +100,73 @@ health_ok() {  # health_ok PORT: grpc.health.v1 Check("") answers SERVING
   /usr/bin/python3 "$ROOT/scripts/grpc_health.py" "$BIND:$1" >/dev/null 2>&1
 }
 
+start_one() {  # start_one SERVICE GRPC_PORT METRICS_PORT
+  local svc=$1 grpc_port=$2 metrics_port=$3 pid_file="$DATA/run/$1.pid"
+  if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+    log "$svc already running (pid $(cat "$pid_file"))"; return
+  fi
+  provision_db "$svc"
+  # shellcheck disable=SC2046
+  setsid "bazel-bin/services/$svc/${svc}_server" \
+    --listen_address="$BIND:$grpc_port" --metrics_address="$BIND:$metrics_port" \
+    --db_host=127.0.0.1 --db_port="$DB_PORT" --db_name="$svc" --db_user="$svc" \
+    --db_password_file="$DATA/secrets/${svc}_db_password" \
+    $(extra_flags "$svc") >>"$DATA/logs/$svc.log" 2>&1 &
+  echo $! >"$pid_file"
+}
+
+wait_serving() {  # wait_serving SERVICE GRPC_PORT
+  local svc=$1 grpc_port=$2
+  for _ in $(seq 1 60); do
+    health_ok "$grpc_port" && return
+    if ! kill -0 "$(cat "$DATA/run/$svc.pid")" 2>/dev/null; then
+      log "$svc exited; last lines of $DATA/logs/$svc.log:"; tail -5 "$DATA/logs/$svc.log"; exit 1
+    fi
+    sleep 0.5
+  done
+  health_ok "$grpc_port" || { log "$svc is not SERVING; see $DATA/logs/$svc.log"; exit 1; }
+}
+
+# A service that calls others with its own token ships services/<svc>/identity_scopes (the
+# scopes it needs, space-separated). Once identity serves, the stack creates its SERVICE
+# account with the bootstrap admin and keeps the credentials in .data/secrets/<svc>_client_id
+# and <svc>_client_secret, which the service's stack_flags.sh passes on.
+provision_service_account() {  # provision_service_account SERVICE
+  local svc=$1 scopes_file="services/$1/identity_scopes"
+  [ -f "$scopes_file" ] || return 0
+  [ -s "$DATA/secrets/${svc}_client_secret" ] && [ -s "$DATA/secrets/${svc}_client_id" ] && return 0
+  local identity_port; identity_port=$(port_of identity GRPC 7001)
+  log "creating the SERVICE account of $svc at identity"
+  MP_IDENTITY_TARGET="$BIND:$identity_port" MP_DATA_DIR="$DATA" CLI=bazel-bin/services/identity/identity_cli \
+    /usr/bin/python3 scripts/provision_service_account.py "$svc" $(cat "$scopes_file") \
+    || { log "could not create the SERVICE account of $svc"; exit 1; }
+}
+
 start_services() {
-  local targets=()
-  while read -r svc _ _; do targets+=("//services/$svc:${svc}_server"); done < <(existing_services)
-  if [ ${#targets[@]} -eq 0 ]; then log "no services yet"; return; fi
+  local targets=() entries=()
+  while read -r entry; do entries+=("$entry"); done < <(existing_services)
+  if [ ${#entries[@]} -eq 0 ]; then log "no services yet"; return; fi
+  for entry in "${entries[@]}"; do set -- $entry; targets+=("//services/$1:${1}_server"); done
+  if [ -f services/identity/BUILD ]; then targets+=("//services/identity:identity_cli"); fi
   log "building ${targets[*]}"
   bazel build "${targets[@]}" >"$DATA/logs/build.log" 2>&1 || { tail -30 "$DATA/logs/build.log"; exit 1; }
-  while read -r svc grpc_default metrics_default; do
-    local grpc_port metrics_port pid_file="$DATA/run/$svc.pid"
-    grpc_port=$(port_of "$svc" GRPC "$grpc_default")
-    metrics_port=$(port_of "$svc" METRICS "$metrics_default")
-    if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
-      log "$svc already running (pid $(cat "$pid_file"))"; continue
-    fi
-    provision_db "$svc"
-    # shellcheck disable=SC2046
-    setsid "bazel-bin/services/$svc/${svc}_server" \
-      --listen_address="$BIND:$grpc_port" --metrics_address="$BIND:$metrics_port" \
-      --db_host=127.0.0.1 --db_port="$DB_PORT" --db_name="$svc" --db_user="$svc" \
-      --db_password_file="$DATA/secrets/${svc}_db_password" \
-      $(extra_flags "$svc") >>"$DATA/logs/$svc.log" 2>&1 &
-    echo $! >"$pid_file"
-  done < <(existing_services)
-  while read -r svc grpc_default _; do
-    local grpc_port; grpc_port=$(port_of "$svc" GRPC "$grpc_default")
-    for _ in $(seq 1 60); do
-      health_ok "$grpc_port" && break
-      if ! kill -0 "$(cat "$DATA/run/$svc.pid")" 2>/dev/null; then
-        log "$svc exited; last lines of $DATA/logs/$svc.log:"; tail -5 "$DATA/logs/$svc.log"; exit 1
-      fi
-      sleep 0.5
-    done
-    health_ok "$grpc_port" || { log "$svc is not SERVING; see $DATA/logs/$svc.log"; exit 1; }
-  done < <(existing_services)
+  # identity first: the others verify its tokens and call it with their own.
+  for entry in "${entries[@]}"; do
+    set -- $entry
+    [ "$1" = identity ] || continue
+    start_one identity "$(port_of identity GRPC "$2")" "$(port_of identity METRICS "$3")"
+    wait_serving identity "$(port_of identity GRPC "$2")"
+  done
+  for entry in "${entries[@]}"; do
+    set -- $entry
+    [ "$1" = identity ] && continue
+    provision_service_account "$1"
+    start_one "$1" "$(port_of "$1" GRPC "$2")" "$(port_of "$1" METRICS "$3")"
+  done
+  for entry in "${entries[@]}"; do
+    set -- $entry
+    wait_serving "$1" "$(port_of "$1" GRPC "$2")"
+  done
 }
 
 status() {
