@@ -619,6 +619,47 @@ TEST_F(ListingsTest, PublicCacheLagsAtMostItsTtlAndNeverServesSellersOrStaff) {
   EXPECT_TRUE(absl::IsNotFound(listings_->GetListing(As("b1", "BUYER"), get).status()));
 }
 
+TEST_F(ListingsTest, ReviewQueueIsOldestFirstAcrossPages) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    v1::Listing draft = Create("s1", Plush("Peluche ourson modèle " + std::to_string(i)));
+    ASSERT_OK(Submit("s1", draft.listing_id()).status());
+    ids.push_back(draft.listing_id());
+    clock_.Advance(absl::Seconds(1));
+  }
+  v1::ListReviewQueueRequest q;
+  q.set_page_size(2);
+  std::vector<std::string> seen;
+  for (int pages = 0; pages < 5; ++pages) {
+    ASSERT_OK_AND_ASSIGN(auto page, listings_->ListReviewQueue(As("m1", "MODERATOR"), q));
+    for (const auto& r : page.reviews()) seen.push_back(r.listing_id());
+    if (page.next_page_token().empty()) break;
+    q.set_page_token(page.next_page_token());
+  }
+  EXPECT_EQ(seen, ids);
+  q.set_reason(v1::APPEAL);  // other filters: the token is refused
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(listings_->ListReviewQueue(As("m1", "MODERATOR"), q).status()));
+}
+
+TEST_F(ListingsTest, HistoryIsForTheSellerAndStaffOnly) {
+  Make(Established());
+  v1::Listing live = Live("s1");
+  v1::Listing draft = Create("s1", Plush("Peluche girafe jaune"));
+  v1::GetModerationHistoryRequest h;
+  h.set_listing_id(live.listing_id());
+  EXPECT_TRUE(
+      absl::IsPermissionDenied(listings_->GetModerationHistory(As("b1", "BUYER"), h).status()));
+  ASSERT_OK_AND_ASSIGN(auto staff, listings_->GetModerationHistory(As("a1", "ADMIN"), h));
+  ASSERT_EQ(staff.transitions_size(), 2);
+  EXPECT_EQ(staff.transitions(1).actor(), "system");
+  EXPECT_FALSE(staff.transitions(1).rules_version().empty());
+  EXPECT_EQ(staff.transitions(0).actor(), "s1");
+  h.set_listing_id(draft.listing_id());
+  EXPECT_TRUE(absl::IsNotFound(listings_->GetModerationHistory(As("b1", "BUYER"), h).status()));
+  EXPECT_TRUE(absl::IsNotFound(listings_->GetModerationHistory(As("s2", "SELLER"), h).status()));
+}
+
 TEST_F(ListingsTest, ListCategoriesComesFromTheDataFile) {
   ASSERT_OK_AND_ASSIGN(auto cats, listings_->ListCategories());
   EXPECT_GE(cats.categories_size(), 24);
