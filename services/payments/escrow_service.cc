@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <array>
 #include <functional>
 #include <map>
@@ -366,6 +367,7 @@ absl::StatusOr<pb::Payment> EscrowService::RefundPayment(const Actor& actor,
   if (!violations.empty()) return common::InvalidFields(std::move(violations));
 
   const RequestKey key{actor.id, Method("RefundPayment"), req.request_id()};
+  const std::string operation_id = ProcessorKey("refund", key);
   ASSIGN_OR_RETURN(
       pb::Payment payment,
       MutatePayment(
@@ -385,14 +387,36 @@ absl::StatusOr<pb::Payment> EscrowService::RefundPayment(const Actor& actor,
             *event.mutable_amount() = MoneyProto(amount->currency_code(), amount->amount_minor());
             event.set_full(p.money.refunded_minor == p.money.amount.amount_minor());
             event.set_reason(req.reason());
-            return outbox_.Enqueue(tx, "payments.payment_refunded", p.money.seller_id, event)
-                .status();
+            RETURN_IF_ERROR(
+                outbox_.Enqueue(tx, "payments.payment_refunded", p.money.seller_id, event)
+                    .status());
+            ProcessorOperation op;
+            op.operation_id = operation_id;
+            op.kind = "REFUND";
+            op.payment_id = p.money.id;
+            op.seller_id = p.money.seller_id;
+            op.currency = amount->currency_code();
+            op.amount_minor = amount->amount_minor();
+            op.target_reference = p.processor_reference;
+            op.next_attempt_at = now + options_.retry_initial_backoff;
+            op.created_at = now;
+            return store::InsertOperation(tx, op);
           }));
-  // The money goes back through the processor once the ledger says so; the key derives from
-  // the request, so the retry of a call that failed here completes it exactly once.
-  absl::StatusOr<ProcessorResult> refund =
-      processor_->Refund(ProcessorKey("refund", key), payment.processor_reference(), *amount);
-  if (!refund.ok()) return ProcessorUnavailable(refund.status(), "refund");
+  // The money goes back through the processor once the ledger says so, keyed by the
+  // operation id: this call's attempt, its retries and the completion worker send it once.
+  ASSIGN_OR_RETURN(std::optional<ProcessorOperation> op,
+                   store::LoadOperation(*pool_, operation_id));
+  if (!op) return absl::InternalError("refund operation missing");
+  if (op->state == "PENDING") {
+    ASSIGN_OR_RETURN(ProcessorOperation after, AttemptOperation(*op));
+    op = after;
+  }
+  if (op->state == "FAILED") {
+    return common::FailedPrecondition(
+        "REFUND_DECLINED",
+        "the processor refused the refund to the buyer's payment method; the amount is "
+        "recorded as owed to the buyer (refunds_owed) for support to pay by other means");
+  }
   return payment;
 }
 
@@ -680,6 +704,17 @@ absl::StatusOr<pb::Payout> EscrowService::CreatePayout(const Actor& actor,
           ledger.payout_id = record.payout_id;
           RETURN_IF_ERROR(store::WriteLedger(tx, ledger, now));
           RETURN_IF_ERROR(store::InsertPayout(tx, record));
+          ProcessorOperation op;
+          op.operation_id = absl::StrCat("payout_", record.payout_id);
+          op.kind = "PAYOUT";
+          op.payout_id = record.payout_id;
+          op.seller_id = record.seller_id;
+          op.currency = record.currency;
+          op.amount_minor = record.amount_minor;
+          op.target_reference = record.payout_account;
+          op.next_attempt_at = now + options_.retry_initial_backoff;
+          op.created_at = now;
+          RETURN_IF_ERROR(store::InsertOperation(tx, op));
           pb::Payout out;
           out.set_payout_id(record.payout_id);
           out.set_seller_id(record.seller_id);
@@ -690,34 +725,15 @@ absl::StatusOr<pb::Payout> EscrowService::CreatePayout(const Actor& actor,
   }
   if (!payout.ok()) return payout.status();
   // The ledger has the money out of `available`; now the processor sends it, keyed by the
-  // payout id, so repeating this after a failure sends it once.
+  // operation id, so this call, its retries and the completion worker send it once.
+  ASSIGN_OR_RETURN(std::optional<ProcessorOperation> op,
+                   store::LoadOperation(*pool_, absl::StrCat("payout_", payout->payout_id())));
+  if (op && op->state == "PENDING") RETURN_IF_ERROR(AttemptOperation(*op).status());
   ASSIGN_OR_RETURN(auto record, store::LoadPayout(*pool_, payout->payout_id()));
   if (!record) return absl::InternalError("payout row missing");
   if (record->state == "PENDING") {
-    ASSIGN_OR_RETURN(common::Money m, common::Money::Of(record->currency, record->amount_minor));
-    absl::StatusOr<ProcessorResult> sent =
-        processor_->Payout(absl::StrCat("payout_", record->payout_id), record->payout_account, m);
-    if (!sent.ok()) return ProcessorUnavailable(sent.status(), "payout");
-    if (sent->accepted) {
-      RETURN_IF_ERROR(store::MarkPayoutPaid(*pool_, record->payout_id, sent->reference));
-      record->state = "PAID";
-      record->processor_reference = sent->reference;
-    } else {
-      // Refused for good: the money goes back to the seller's available balance, once.
-      RETURN_IF_ERROR(common::db::RunInTransaction(*pool_, [&](Transaction& tx) -> absl::Status {
-        ASSIGN_OR_RETURN(bool failed, store::MarkPayoutFailed(tx, record->payout_id));
-        if (!failed) return absl::OkStatus();
-        LedgerTransaction back;
-        back.kind = TransactionKind::kPayout;
-        back.payout_id = record->payout_id;
-        back.memo = "payout refused by the processor; returned to the available balance";
-        Move(back, SellerAccount(AccountKind::kSellerPaidOut, record->seller_id, record->currency),
-             SellerAccount(AccountKind::kSellerAvailable, record->seller_id, record->currency),
-             record->amount_minor);
-        return store::WriteLedger(tx, back, clock_->Now());
-      }));
-      record->state = "FAILED";
-    }
+    return absl::UnavailableError(
+        "the payout is being sent by another attempt; retry with the same request_id");
   }
   if (record->state == "FAILED") {
     return common::FailedPrecondition(
@@ -889,6 +905,93 @@ absl::StatusOr<int> EscrowService::ReleaseDuePayments(int batch_size) {
     if (done) ++released;
   }
   return released;
+}
+
+absl::StatusOr<ProcessorOperation> EscrowService::AttemptOperation(const ProcessorOperation& op) {
+  ASSIGN_OR_RETURN(common::Money amount, common::Money::Of(op.currency, op.amount_minor));
+  const bool refund = op.kind == "REFUND";
+  absl::StatusOr<ProcessorResult> sent =
+      refund ? processor_->Refund(op.operation_id, op.target_reference, amount)
+             : processor_->Payout(op.operation_id, op.target_reference, amount);
+  const absl::Time now = clock_->Now();
+  if (!sent.ok()) {
+    absl::Duration backoff = options_.retry_initial_backoff;
+    for (int i = 0; i < op.attempts && backoff < options_.retry_max_backoff; ++i) backoff *= 2;
+    backoff = std::min(backoff, options_.retry_max_backoff);
+    RETURN_IF_ERROR(store::RescheduleOperation(*pool_, op.operation_id,
+                                               absl::StatusCodeToString(sent.status().code()),
+                                               now + backoff, now));
+    return ProcessorUnavailable(sent.status(), refund ? "refund" : "payout");
+  }
+  RETURN_IF_ERROR(common::db::RunInTransaction(*pool_, [&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(bool finished,
+                     store::FinishOperation(tx, op.operation_id, sent->accepted ? "DONE" : "FAILED",
+                                            sent->reference, now));
+    if (!finished) return absl::OkStatus();  // another attempt recorded the outcome
+    if (sent->accepted) {
+      return refund ? absl::OkStatus() : store::MarkPayoutPaidTx(tx, op.payout_id, sent->reference);
+    }
+    return Compensate(tx, op, now);
+  }));
+  ASSIGN_OR_RETURN(std::optional<ProcessorOperation> after,
+                   store::LoadOperation(*pool_, op.operation_id));
+  if (!after) return absl::InternalError("processor operation vanished");
+  return *std::move(after);
+}
+
+absl::Status EscrowService::Compensate(Transaction& tx, const ProcessorOperation& op,
+                                       absl::Time now) {
+  LedgerTransaction back;
+  if (op.kind == "PAYOUT") {
+    // The money goes back to the seller's available balance.
+    ASSIGN_OR_RETURN(bool failed, store::MarkPayoutFailed(tx, op.payout_id));
+    if (!failed) return absl::InternalError("payout not PENDING while its operation was");
+    back.kind = TransactionKind::kPayout;
+    back.payout_id = op.payout_id;
+    back.memo = "payout refused by the processor; returned to the available balance";
+    Move(back, SellerAccount(AccountKind::kSellerPaidOut, op.seller_id, op.currency),
+         SellerAccount(AccountKind::kSellerAvailable, op.seller_id, op.currency), op.amount_minor);
+    return store::WriteLedger(tx, back, now);
+  }
+  // A refund that cannot reach the buyer's payment method stays the buyer's money: it moves
+  // from refunds_out to refunds_owed, which support pays by other means.
+  ASSIGN_OR_RETURN(auto payment, store::LoadPayment(tx, op.payment_id, /*for_update=*/true));
+  if (!payment) return absl::InternalError("refunded payment missing");
+  back.kind = TransactionKind::kRefund;
+  back.payment_id = op.payment_id;
+  back.memo = "refund refused by the processor; owed to the buyer";
+  Move(back, PlatformAccount(AccountKind::kRefundsOut, op.currency),
+       PlatformAccount(AccountKind::kRefundsOwed, op.currency), op.amount_minor);
+  RETURN_IF_ERROR(store::WriteLedger(tx, back, now));
+  return store::AppendEvent(
+      tx, op.payment_id, op.currency,
+      {"REFUND_FAILED", payment->money.state, kSystemActor, op.amount_minor, "PROCESSOR_REFUSED",
+       "the processor refused the refund; owed to the buyer", now});
+}
+
+absl::StatusOr<CompletionCounts> EscrowService::CompletePendingOperations(int batch_size) {
+  const absl::Time now = clock_->Now();
+  ASSIGN_OR_RETURN(
+      std::vector<ProcessorOperation> ops,
+      store::ClaimDueOperations(*pool_, now, now + options_.operation_lease, batch_size));
+  CompletionCounts counts;
+  counts.claimed = static_cast<int>(ops.size());
+  absl::Status first_error;
+  for (const ProcessorOperation& op : ops) {
+    absl::StatusOr<ProcessorOperation> after = AttemptOperation(op);
+    if (!after.ok()) {
+      if (absl::IsUnavailable(after.status())) {
+        ++counts.retried;
+      } else if (first_error.ok()) {
+        first_error = after.status();  // the lease lapses and a later pass retries it
+      }
+      continue;
+    }
+    if (after->state == "DONE") ++counts.done;
+    if (after->state == "FAILED") ++counts.failed;
+  }
+  if (!first_error.ok()) return first_error;
+  return counts;
 }
 
 absl::StatusOr<int64_t> EscrowService::PurgeIdempotencyKeys() { return idempotency_.Purge(*pool_); }

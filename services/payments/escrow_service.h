@@ -11,9 +11,11 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/db/connection_pool.h"
+#include "common/db/transaction.h"
 #include "common/idempotency/idempotency.h"
 #include "common/outbox/outbox.h"
 #include "protos/marketplace/payments/v1/payments.pb.h"
+#include "services/payments/mysql_payment_store.h"
 #include "services/payments/processor.h"
 #include "services/payments/seller_directory.h"
 
@@ -37,6 +39,22 @@ struct EscrowServiceOptions {
   int32_t default_commission_bps = 1000;
   // Hold period of sellers without a policy of their own.
   absl::Duration default_hold = absl::Hours(14 * 24);
+  // Refunds and payouts the processor did not confirm at once (processor_operations): the
+  // delay before the completion worker's first attempt, doubled after each transient failure
+  // up to retry_max_backoff.
+  absl::Duration retry_initial_backoff = absl::Seconds(10);
+  absl::Duration retry_max_backoff = absl::Hours(1);
+  // How long a worker's claim keeps other replicas off an operation while it asks the
+  // processor (a crashed worker's claim lapses after it).
+  absl::Duration operation_lease = absl::Minutes(2);
+};
+
+// What one CompletePendingOperations call did.
+struct CompletionCounts {
+  int claimed = 0;
+  int done = 0;     // the processor confirmed
+  int failed = 0;   // refused for good: compensation posted
+  int retried = 0;  // transient failure: rescheduled with backoff
 };
 
 // The payments domain over MySQL. Every mutating method runs in ONE database transaction:
@@ -78,12 +96,26 @@ class EscrowService {
   // in its own transaction. Returns how many this call released.
   absl::StatusOr<int> ReleaseDuePayments(int batch_size = 20);
 
+  // The completion worker's pass: claims PENDING processor operations that are due (FOR UPDATE
+  // SKIP LOCKED plus a lease, so replicas never work on the same one at once), asks the
+  // processor with the operation's id as idempotency key, and records the outcome: DONE;
+  // FAILED with its compensation posted once; or rescheduled with exponential backoff.
+  absl::StatusOr<CompletionCounts> CompletePendingOperations(int batch_size = 20);
+
   // Drops idempotency keys older than 24 hours.
   absl::StatusOr<int64_t> PurgeIdempotencyKeys();
 
  private:
   // EnsureSellerAccounts once per seller and currency this process has seen.
   absl::Status EnsureSellerAccounts(const std::string& seller_id, const std::string& currency);
+
+  // Asks the processor for `op` once and records the answer. The operation as it stands
+  // afterwards (DONE or FAILED; still PENDING when another attempt is finishing it), or
+  // UNAVAILABLE when the processor failed transiently (the operation is rescheduled).
+  absl::StatusOr<ProcessorOperation> AttemptOperation(const ProcessorOperation& op);
+  // The compensation of a refusal, in the transaction that marks `op` FAILED.
+  absl::Status Compensate(common::db::Transaction& tx, const ProcessorOperation& op,
+                          absl::Time now);
 
   common::db::ConnectionPool* pool_;
   PaymentProcessor* processor_;

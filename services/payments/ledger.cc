@@ -15,6 +15,7 @@ constexpr std::pair<AccountKind, absl::string_view> kAccountKindNames[] = {
     {AccountKind::kPlatformCommission, "platform_commission"},
     {AccountKind::kRefundsOut, "refunds_out"},
     {AccountKind::kGuaranteeFund, "guarantee_fund"},
+    {AccountKind::kRefundsOwed, "refunds_owed"},
 };
 
 constexpr std::pair<TransactionKind, absl::string_view> kTransactionKindNames[] = {
@@ -72,6 +73,7 @@ BalanceBound BoundOf(AccountKind kind) {
     case AccountKind::kSellerPaidOut:
     case AccountKind::kPlatformCommission:
     case AccountKind::kRefundsOut:
+    case AccountKind::kRefundsOwed:
       return BalanceBound::kNonNegative;
     case AccountKind::kSellerAvailable:
       return BalanceBound::kUnbounded;

@@ -25,6 +25,9 @@ enum class AccountKind {
   kPlatformCommission = 5,  // platform revenue from commissions (>= 0)
   kRefundsOut = 6,          // external: what was refunded to buyers (>= 0)
   kGuaranteeFund = 7,       // what the platform paid from its own guarantee (<= 0)
+  // Refunds the processor refused for good (closed card, ...): owed to the buyers and paid by
+  // other means by support (>= 0).
+  kRefundsOwed = 8,
 };
 
 // "buyer_funding", "escrow", ... (stored in the database and shown to staff).

@@ -40,6 +40,9 @@ struct PaymentsConfig {
   std::string events_target;
   absl::Duration release_interval;
   int64_t release_batch = 20;
+  absl::Duration completion_interval;
+  absl::Duration retry_initial_backoff;
+  absl::Duration retry_max_backoff;
 };
 
 void AddPaymentsFlags(common::Flags& flags, PaymentsConfig* c) {
@@ -64,6 +67,13 @@ void AddPaymentsFlags(common::Flags& flags, PaymentsConfig* c) {
                     "How often due payments are released automatically.");
   flags.AddInt64("release_batch", &c->release_batch, 20, 1, 1000,
                  "Payments claimed per automatic-release round.");
+  flags.AddDuration("completion_interval", &c->completion_interval, absl::Seconds(5),
+                    "How often refunds and payouts the processor has not confirmed are retried.");
+  flags.AddDuration("processor_retry_initial_backoff", &c->retry_initial_backoff, absl::Seconds(10),
+                    "Delay before retrying a refund or payout the processor did not confirm; "
+                    "doubled after each failure.");
+  flags.AddDuration("processor_retry_max_backoff", &c->retry_max_backoff, absl::Hours(1),
+                    "Longest delay between retries of a refund or payout.");
 }
 
 }  // namespace
@@ -77,6 +87,15 @@ int main(int argc, char** argv) {
   common::AddServiceFlags(flags, "payments", &config);
   AddPaymentsFlags(flags, &pc);
   flags.ParseOrExit(argc, argv);
+  if (pc.completion_interval < absl::Seconds(1) || pc.retry_initial_backoff < absl::Seconds(1) ||
+      pc.retry_max_backoff < pc.retry_initial_backoff) {
+    common::ExitWithError(
+        "invalid processor retry flags",
+        absl::InvalidArgumentError("completion_interval and processor_retry_initial_backoff: "
+                                   "at least 1s; processor_retry_max_backoff: at least the "
+                                   "initial backoff"),
+        2);
+  }
   if (pc.release_interval < absl::Seconds(1)) {
     common::ExitWithError("invalid --release_interval",
                           absl::InvalidArgumentError("release_interval: must be at least 1s"), 2);
@@ -106,9 +125,12 @@ int main(int argc, char** argv) {
   payments::EscrowServiceOptions options;
   options.default_commission_bps = static_cast<int32_t>(pc.default_commission_bps);
   options.default_hold = pc.default_hold_period;
+  options.retry_initial_backoff = pc.retry_initial_backoff;
+  options.retry_max_backoff = pc.retry_max_backoff;
   payments::EscrowService escrow(&runtime->pool(), &processor, &sellers, clock, options);
 
   std::unique_ptr<payments::ReleaseWorker> worker;
+  std::unique_ptr<payments::CompletionWorker> completion;
   std::unique_ptr<common::outbox::GrpcEventSinkPublisher> publisher;
   std::unique_ptr<common::outbox::OutboxRelay> relay;
   if (!config.migrate_only) {
@@ -117,6 +139,10 @@ int main(int argc, char** argv) {
         payments::ReleaseWorkerOptions{.interval = pc.release_interval,
                                        .batch_size = static_cast<int>(pc.release_batch)});
     worker->Start();
+    completion = std::make_unique<payments::CompletionWorker>(
+        &escrow, *runtime->registry(),
+        payments::CompletionWorkerOptions{.interval = pc.completion_interval});
+    completion->Start();
     publisher = std::make_unique<common::outbox::GrpcEventSinkPublisher>(
         common::MakeChannel({.target = pc.events_target}));
     auto created = common::outbox::OutboxRelay::Create(
@@ -136,5 +162,6 @@ int main(int argc, char** argv) {
       runtime->Serve({{marketplace::payments::v1::Payments::service_full_name(), &service}});
   if (relay) relay->Stop();
   if (worker) worker->Stop();
+  if (completion) completion->Stop();
   return code;
 }

@@ -81,6 +81,25 @@ struct PayoutRecord {
   absl::Time created_at;
 };
 
+// Money the ledger already moved out that the processor still has to send
+// (processor_operations). operation_id is the processor idempotency key.
+struct ProcessorOperation {
+  std::string operation_id;
+  std::string kind;        // REFUND, PAYOUT
+  std::string payment_id;  // REFUND
+  std::string payout_id;   // PAYOUT
+  std::string seller_id;
+  std::string currency;
+  int64_t amount_minor = 0;
+  std::string target_reference;  // REFUND: capture reference; PAYOUT: payout account
+  std::string state;             // PENDING, DONE, FAILED
+  int attempts = 0;              // failed attempts so far
+  absl::Time next_attempt_at;
+  std::string processor_reference;
+  std::string last_error;
+  absl::Time created_at;
+};
+
 struct DisputeRecord {
   std::string payment_id;
   std::string reason_code;
@@ -153,6 +172,33 @@ namespace store {
 // PENDING -> FAILED in the caller's transaction; false when the payout was not PENDING.
 [[nodiscard]] absl::StatusOr<bool> MarkPayoutFailed(common::db::Transaction& tx,
                                                     absl::string_view payout_id);
+
+[[nodiscard]] absl::Status InsertOperation(common::db::Transaction& tx,
+                                           const ProcessorOperation& op);
+[[nodiscard]] absl::StatusOr<std::optional<ProcessorOperation>> LoadOperation(
+    common::db::ConnectionPool& pool, absl::string_view operation_id);
+// Claims up to `limit` PENDING operations due at `now` (FOR UPDATE SKIP LOCKED, so replicas
+// never claim the same one) and leases them: their next_attempt_at moves to `lease_until`, so
+// no other worker picks them up while this one asks the processor. Commits in its own
+// transaction.
+[[nodiscard]] absl::StatusOr<std::vector<ProcessorOperation>> ClaimDueOperations(
+    common::db::ConnectionPool& pool, absl::Time now, absl::Time lease_until, int limit);
+// PENDING -> `state` (DONE or FAILED) in the caller's transaction; false when it was no
+// longer PENDING (another attempt finished it first).
+[[nodiscard]] absl::StatusOr<bool> FinishOperation(common::db::Transaction& tx,
+                                                   absl::string_view operation_id,
+                                                   absl::string_view state,
+                                                   absl::string_view processor_reference,
+                                                   absl::Time now);
+// A transient failure: one more attempt counted, the next one at `next_attempt_at`.
+[[nodiscard]] absl::Status RescheduleOperation(common::db::ConnectionPool& pool,
+                                               absl::string_view operation_id,
+                                               absl::string_view error, absl::Time next_attempt_at,
+                                               absl::Time now);
+// PENDING -> PAID in the caller's transaction.
+[[nodiscard]] absl::Status MarkPayoutPaidTx(common::db::Transaction& tx,
+                                            absl::string_view payout_id,
+                                            absl::string_view processor_reference);
 
 [[nodiscard]] absl::Status InsertDispute(common::db::Transaction& tx, const DisputeRecord& d,
                                          absl::Time now);

@@ -25,7 +25,7 @@ done
 account="'$user'@'$host'"
 
 journal_tables="ledger_transactions ledger_entries payment_events"
-mutable_tables="payments seller_accounts hold_policies payouts disputes idempotency_keys
+mutable_tables="payments seller_accounts hold_policies payouts processor_operations disputes idempotency_keys
   outbox_events processed_events"
 
 sql="REVOKE ALL PRIVILEGES ON \`$db\`.* FROM $account;"

@@ -62,3 +62,63 @@ void ReleaseWorker::Loop() {
 }
 
 }  // namespace marketplace::payments
+
+namespace marketplace::payments {
+
+CompletionWorker::CompletionWorker(EscrowService* escrow, prometheus::Registry& registry,
+                                   CompletionWorkerOptions options)
+    : escrow_(escrow),
+      options_(options),
+      outcomes_(prometheus::BuildCounter()
+                    .Name("payments_processor_operations_total")
+                    .Help("Attempts of the completion worker at refunds and payouts the "
+                          "processor had not confirmed, by outcome (done, failed, retried).")
+                    .Register(registry)),
+      errors_(prometheus::BuildCounter()
+                  .Name("payments_completion_errors_total")
+                  .Help("Failed passes of the refund and payout completion worker.")
+                  .Register(registry)
+                  .Add({})) {}
+
+CompletionWorker::~CompletionWorker() { Stop(); }
+
+absl::StatusOr<CompletionCounts> CompletionWorker::RunOnce() {
+  CompletionCounts total;
+  while (true) {
+    absl::StatusOr<CompletionCounts> n = escrow_->CompletePendingOperations(options_.batch_size);
+    if (!n.ok()) return n.status();
+    total.claimed += n->claimed;
+    total.done += n->done;
+    total.failed += n->failed;
+    total.retried += n->retried;
+    outcomes_.Add({{"outcome", "done"}}).Increment(n->done);
+    outcomes_.Add({{"outcome", "failed"}}).Increment(n->failed);
+    outcomes_.Add({{"outcome", "retried"}}).Increment(n->retried);
+    if (n->claimed < options_.batch_size) break;
+  }
+  return total;
+}
+
+void CompletionWorker::Start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void CompletionWorker::Stop() {
+  if (!thread_.joinable()) return;
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  thread_.join();
+}
+
+void CompletionWorker::Loop() {
+  while (!stop_.HasBeenNotified()) {
+    absl::StatusOr<CompletionCounts> n = RunOnce();
+    if (!n.ok()) {
+      errors_.Increment();
+      common::LogError("completion worker pass failed", {{"error", n.status().ToString()}});
+    }
+    stop_.WaitForNotificationWithTimeout(options_.interval);
+  }
+}
+
+}  // namespace marketplace::payments

@@ -49,6 +49,41 @@ class ReleaseWorker {
   absl::Time last_purge_ = absl::InfinitePast();
 };
 
+struct CompletionWorkerOptions {
+  // Pause between passes when the last one found nothing more that is due.
+  absl::Duration interval = absl::Seconds(5);
+  // Operations claimed per round.
+  int batch_size = 20;
+};
+
+// The background completion of refunds and payouts the processor has not confirmed
+// (EscrowService::CompletePendingOperations, safe with several replicas). Metrics:
+// payments_processor_operations_total{outcome="done|failed|retried"} and
+// payments_completion_errors_total (failed passes).
+class CompletionWorker {
+ public:
+  // `escrow` and `registry` must outlive the worker.
+  CompletionWorker(EscrowService* escrow, prometheus::Registry& registry,
+                   CompletionWorkerOptions options = {});
+  ~CompletionWorker();  // Stop()s
+
+  // One pass on the calling thread: rounds until one claims fewer than batch_size.
+  absl::StatusOr<CompletionCounts> RunOnce();
+
+  void Start();
+  void Stop();
+
+ private:
+  void Loop();
+
+  EscrowService* escrow_;
+  CompletionWorkerOptions options_;
+  prometheus::Family<prometheus::Counter>& outcomes_;
+  prometheus::Counter& errors_;
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
 }  // namespace marketplace::payments
 
 #endif  // MARKETPLACE_SERVICES_PAYMENTS_RELEASE_WORKER_H_

@@ -1,0 +1,387 @@
+// Refunds and payouts the processor did not confirm at once, completed by the completion
+// worker on a real MariaDB, with a processor stand-in that fails each operation N times.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/testing/database_test_base.h"
+#include "common/testing/status_matchers.h"
+#include "gtest/gtest.h"
+#include "prometheus/registry.h"
+#include "services/payments/escrow_service.h"
+#include "services/payments/mysql_payment_store.h"
+#include "services/payments/release_worker.h"
+#include "services/payments/sandbox_processor.h"
+#include "tests/payments/fake_seller_directory.h"
+
+namespace marketplace::payments {
+namespace {
+
+using common::ReasonOf;
+
+// The sandbox for payments; refunds and payouts fail transiently the first `failures` times
+// each idempotency key is sent, then are accepted (or refused for good when `refuse`). Like
+// a real processor, an accepted key answers the same again without moving money twice;
+// `moved` counts the keys that moved money, `calls` every call per key.
+class FlakyProcessor final : public PaymentProcessor {
+ public:
+  absl::StatusOr<ProcessorResult> Authorize(const std::string& key, const std::string& token,
+                                            const common::Money& amount) override {
+    return sandbox_.Authorize(key, token, amount);
+  }
+  absl::StatusOr<ProcessorResult> Capture(const std::string& key, const std::string& ref,
+                                          const common::Money& amount) override {
+    return sandbox_.Capture(key, ref, amount);
+  }
+  absl::StatusOr<ProcessorResult> Refund(const std::string& key, const std::string&,
+                                         const common::Money& amount) override {
+    return Send(key, amount);
+  }
+  absl::StatusOr<ProcessorResult> Payout(const std::string& key, const std::string&,
+                                         const common::Money& amount) override {
+    return Send(key, amount);
+  }
+
+  void Script(int failures, bool refuse) {
+    absl::MutexLock lock(&mu_);
+    failures_ = failures;
+    refuse_ = refuse;
+  }
+  int Calls(const std::string& key) {
+    absl::MutexLock lock(&mu_);
+    return calls_[key];
+  }
+  int Moved(const std::string& key) {
+    absl::MutexLock lock(&mu_);
+    return moved_[key];
+  }
+  int64_t MovedMinor() {
+    absl::MutexLock lock(&mu_);
+    return moved_minor_;
+  }
+  int TotalCalls() {
+    absl::MutexLock lock(&mu_);
+    int n = 0;
+    for (const auto& [k, c] : calls_) n += c;
+    return n;
+  }
+
+ private:
+  absl::StatusOr<ProcessorResult> Send(const std::string& key, const common::Money& amount) {
+    absl::MutexLock lock(&mu_);
+    const int call = ++calls_[key];
+    if (call <= failures_) return absl::UnavailableError("processor unreachable");
+    if (refuse_) return ProcessorResult{false, DeclineCode::kDeclined, ""};
+    if (moved_[key]++ == 0) moved_minor_ += amount.amount_minor();
+    return ProcessorResult{true, DeclineCode::kNone, "ref_" + key};
+  }
+
+  SandboxProcessor sandbox_;
+  absl::Mutex mu_;
+  int failures_ ABSL_GUARDED_BY(mu_) = 0;
+  bool refuse_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> moved_ ABSL_GUARDED_BY(mu_);
+  int64_t moved_minor_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+Actor Staff() { return Actor{"agent-1", true, false, false, false}; }
+Actor Checkout() { return Actor{"svc-checkout", true, false, false, true}; }
+Actor Seller() { return Actor{"seller-1", false, false, true, false}; }
+
+common::v1::Money Eur(int64_t minor) {
+  common::v1::Money m;
+  m.set_currency_code("EUR");
+  m.set_amount_minor(minor);
+  return m;
+}
+
+class CompletionWorkerTest : public common::testing::DatabaseTest {
+ protected:
+  void SetUp() override {
+    DatabaseTest::SetUp();
+    ASSERT_OK(ApplyPaymentsMigrations(pool()));
+    sellers_.Set("seller-1", true);
+    service_ = std::make_unique<EscrowService>(&pool(), &processor_, &sellers_, &clock_);
+  }
+
+  pb::Payment Pay(const std::string& order, int64_t minor) {
+    pb::CreatePaymentRequest req;
+    req.set_request_id("create-" + order);
+    req.set_order_id(order);
+    req.set_buyer_id("buyer-1");
+    req.set_seller_id("seller-1");
+    *req.mutable_amount() = Eur(minor);
+    req.set_payment_method_token("tok_sandbox_success");
+    auto p = service_->CreatePayment(Checkout(), req);
+    EXPECT_OK(p.status());
+    return p.ok() ? *p : pb::Payment();
+  }
+
+  pb::RefundPaymentRequest RefundRequest(const std::string& payment_id, int64_t minor,
+                                         const std::string& request_id) {
+    pb::RefundPaymentRequest req;
+    req.set_request_id(request_id);
+    req.set_payment_id(payment_id);
+    *req.mutable_amount() = Eur(minor);
+    req.set_reason("returned");
+    return req;
+  }
+
+  pb::CreatePayoutRequest PayoutRequest(int64_t minor, const std::string& request_id) {
+    pb::CreatePayoutRequest req;
+    req.set_request_id(request_id);
+    req.set_seller_id("seller-1");
+    *req.mutable_amount() = Eur(minor);
+    return req;
+  }
+
+  void Release(const std::string& payment_id) {
+    pb::ConfirmDeliveryRequest req;
+    req.set_request_id("confirm-" + payment_id);
+    req.set_payment_id(payment_id);
+    ASSERT_OK(service_->ConfirmDelivery(Checkout(), req).status());
+  }
+
+  int64_t Count(const std::string& sql) {
+    auto rows = pool().Query(sql);
+    EXPECT_OK(rows.status());
+    return rows.ok() ? *(*rows)[0].GetInt64("n") : -1;
+  }
+
+  // The only operation's id, attempts and seconds until its next attempt.
+  struct OpRow {
+    std::string id;
+    std::string state;
+    int64_t attempts = -1;
+    int64_t due_in_seconds = 0;
+  };
+  OpRow OnlyOperation() {
+    auto rows = pool().Query(
+        "SELECT operation_id, state, attempts, next_attempt_at FROM processor_operations");
+    EXPECT_OK(rows.status());
+    OpRow out;
+    if (!rows.ok() || rows->size() != 1) {
+      ADD_FAILURE() << "expected one processor operation";
+      return out;
+    }
+    out.id = *(*rows)[0].GetString("operation_id");
+    out.state = *(*rows)[0].GetString("state");
+    out.attempts = *(*rows)[0].GetInt64("attempts");
+    out.due_in_seconds =
+        absl::ToInt64Seconds(*(*rows)[0].GetTime("next_attempt_at") - clock_.Now());
+    return out;
+  }
+
+  std::map<std::string, int64_t> Totals() {
+    auto v = service_->VerifyLedger();
+    EXPECT_OK(v.status());
+    std::map<std::string, int64_t> totals;
+    if (!v.ok()) return totals;
+    EXPECT_TRUE(v->consistent()) << v->DebugString();
+    for (const auto& b : v->totals()) totals[b.account_kind()] = b.balance().amount_minor();
+    return totals;
+  }
+
+  common::ManualClock clock_;
+  FlakyProcessor processor_;
+  testing::FakeSellerDirectory sellers_;
+  std::unique_ptr<EscrowService> service_;
+  prometheus::Registry registry_;
+};
+
+TEST_F(CompletionWorkerTest, RefundTheProcessorMissedIsCompletedWithBackoffAndSentOnce) {
+  pb::Payment p = Pay("order-1", 10000);
+  processor_.Script(/*failures=*/3, /*refuse=*/false);
+  const auto req = RefundRequest(p.payment_id(), 2500, "refund-1");
+  EXPECT_EQ(service_->RefundPayment(Staff(), req).status().code(), absl::StatusCode::kUnavailable);
+  OpRow op = OnlyOperation();
+  EXPECT_EQ(op.state, "PENDING");
+  EXPECT_EQ(op.attempts, 1);
+  EXPECT_EQ(op.due_in_seconds, 10);
+
+  CompletionWorker worker(service_.get(), registry_);
+  ASSERT_OK_AND_ASSIGN(CompletionCounts none, worker.RunOnce());
+  EXPECT_EQ(none.claimed, 0) << "not due before its backoff";
+  clock_.Advance(absl::Seconds(10));
+  ASSERT_OK_AND_ASSIGN(CompletionCounts second, worker.RunOnce());
+  EXPECT_EQ(second.retried, 1);
+  EXPECT_EQ(OnlyOperation().due_in_seconds, 20) << "backoff doubles";
+  clock_.Advance(absl::Seconds(20));
+  ASSERT_OK_AND_ASSIGN(CompletionCounts third, worker.RunOnce());
+  EXPECT_EQ(third.retried, 1);
+  op = OnlyOperation();
+  EXPECT_EQ(op.attempts, 3);
+  EXPECT_EQ(op.due_in_seconds, 40);
+  clock_.Advance(absl::Seconds(40));
+  ASSERT_OK_AND_ASSIGN(CompletionCounts fourth, worker.RunOnce());
+  EXPECT_EQ(fourth.done, 1);
+  EXPECT_EQ(OnlyOperation().state, "DONE");
+  EXPECT_EQ(processor_.Calls(op.id), 4);
+  EXPECT_EQ(processor_.Moved(op.id), 1);
+
+  // The client's retry answers the recorded refund without asking the processor again.
+  ASSERT_OK_AND_ASSIGN(pb::Payment refunded, service_->RefundPayment(Staff(), req));
+  EXPECT_EQ(refunded.refunded().amount_minor(), 2500);
+  EXPECT_EQ(processor_.Calls(op.id), 4);
+  clock_.Advance(absl::Hours(2));
+  ASSERT_OK_AND_ASSIGN(CompletionCounts idle, worker.RunOnce());
+  EXPECT_EQ(idle.claimed, 0);
+  auto totals = Totals();
+  EXPECT_EQ(totals["refunds_out"], 2500);
+  EXPECT_EQ(totals["refunds_owed"], 0);
+}
+
+TEST_F(CompletionWorkerTest, PayoutTheProcessorMissedIsPaidByTheWorker) {
+  pb::Payment p = Pay("order-1", 10000);
+  Release(p.payment_id());
+  processor_.Script(/*failures=*/2, /*refuse=*/false);
+  const auto req = PayoutRequest(4000, "po-1");
+  EXPECT_EQ(service_->CreatePayout(Seller(), req).status().code(), absl::StatusCode::kUnavailable);
+  CompletionWorker worker(service_.get(), registry_);
+  clock_.Advance(absl::Seconds(10));
+  ASSERT_OK_AND_ASSIGN(CompletionCounts first, worker.RunOnce());
+  EXPECT_EQ(first.retried, 1);
+  clock_.Advance(absl::Seconds(20));
+  ASSERT_OK_AND_ASSIGN(CompletionCounts second, worker.RunOnce());
+  EXPECT_EQ(second.done, 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payouts WHERE state = 'PAID' AND "
+                  "processor_reference <> ''"),
+            1);
+  const std::string id = OnlyOperation().id;
+  ASSERT_OK_AND_ASSIGN(pb::Payout paid, service_->CreatePayout(Seller(), req));
+  EXPECT_EQ(paid.processor_reference(), "ref_" + id);
+  EXPECT_EQ(processor_.Calls(id), 3);
+  EXPECT_EQ(processor_.Moved(id), 1);
+  auto totals = Totals();
+  EXPECT_EQ(totals["seller_paid_out"], 4000);
+  EXPECT_EQ(totals["seller_available"], 5000);
+}
+
+TEST_F(CompletionWorkerTest, PayoutRefusedAfterOutagesReturnsTheMoneyOnce) {
+  pb::Payment p = Pay("order-1", 10000);
+  Release(p.payment_id());
+  processor_.Script(/*failures=*/1, /*refuse=*/true);
+  const auto req = PayoutRequest(4000, "po-1");
+  EXPECT_EQ(service_->CreatePayout(Seller(), req).status().code(), absl::StatusCode::kUnavailable);
+  CompletionWorker worker(service_.get(), registry_);
+  clock_.Advance(absl::Seconds(10));
+  ASSERT_OK_AND_ASSIGN(CompletionCounts first, worker.RunOnce());
+  EXPECT_EQ(first.failed, 1);
+  clock_.Advance(absl::Hours(2));
+  ASSERT_OK_AND_ASSIGN(CompletionCounts again, worker.RunOnce());
+  EXPECT_EQ(again.claimed, 0) << "a FAILED operation is never retried";
+  EXPECT_EQ(ReasonOf(service_->CreatePayout(Seller(), req).status()), "PAYOUT_DECLINED");
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions WHERE kind = 'payout'"), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payouts WHERE state = 'FAILED'"), 1);
+  auto totals = Totals();
+  EXPECT_EQ(totals["seller_paid_out"], 0);
+  EXPECT_EQ(totals["seller_available"], 9000);
+}
+
+TEST_F(CompletionWorkerTest, RefundRefusedForGoodIsOwedToTheBuyerOnce) {
+  pb::Payment p = Pay("order-1", 10000);
+  processor_.Script(/*failures=*/0, /*refuse=*/true);
+  const auto req = RefundRequest(p.payment_id(), 3000, "refund-1");
+  auto first = service_->RefundPayment(Staff(), req);
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(first.status()), "REFUND_DECLINED");
+  EXPECT_EQ(ReasonOf(service_->RefundPayment(Staff(), req).status()), "REFUND_DECLINED");
+  CompletionWorker worker(service_.get(), registry_);
+  clock_.Advance(absl::Hours(2));
+  ASSERT_OK_AND_ASSIGN(CompletionCounts idle, worker.RunOnce());
+  EXPECT_EQ(idle.claimed, 0);
+  EXPECT_EQ(processor_.Calls(OnlyOperation().id), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payment_events WHERE type = 'REFUND_FAILED'"), 1);
+  auto totals = Totals();
+  EXPECT_EQ(totals["refunds_out"], 0);
+  EXPECT_EQ(totals["refunds_owed"], 3000);
+  EXPECT_EQ(totals["escrow"], 7000);
+}
+
+// Two workers (two replicas: own service, own pool) complete 40 pending operations at once;
+// each is claimed by one of them per round, and each moves money exactly once.
+TEST_F(CompletionWorkerTest, TwoWorkersCompleteEveryOperationOnce) {
+  constexpr int kPayments = 20;
+  std::vector<std::string> payments;
+  for (int i = 0; i < kPayments; ++i) {
+    payments.push_back(Pay(absl::StrCat("o", i), 10000).payment_id());
+  }
+  for (int i = 0; i < kPayments / 2; ++i) Release(payments[i]);
+  processor_.Script(/*failures=*/3, /*refuse=*/false);
+  int64_t expected_minor = 0;
+  for (int i = 0; i < kPayments; ++i) {
+    EXPECT_EQ(
+        service_->RefundPayment(Staff(), RefundRequest(payments[i], 100 + i, absl::StrCat("r", i)))
+            .status()
+            .code(),
+        absl::StatusCode::kUnavailable);
+    expected_minor += 100 + i;
+  }
+  for (int i = 0; i < kPayments; ++i) {
+    EXPECT_EQ(
+        service_->CreatePayout(Seller(), PayoutRequest(200, absl::StrCat("p", i))).status().code(),
+        absl::StatusCode::kUnavailable);
+    expected_minor += 200;
+  }
+  ASSERT_EQ(Count("SELECT COUNT(*) AS n FROM processor_operations WHERE state = 'PENDING'"),
+            2 * kPayments);
+
+  ASSERT_OK_AND_ASSIGN(auto pool_a, NewPool(4));
+  ASSERT_OK_AND_ASSIGN(auto pool_b, NewPool(4));
+  EscrowService replica_a(pool_a.get(), &processor_, &sellers_, &clock_);
+  EscrowService replica_b(pool_b.get(), &processor_, &sellers_, &clock_);
+  prometheus::Registry registry_b;
+  CompletionWorker worker_a(&replica_a, registry_, {.batch_size = 7});
+  CompletionWorker worker_b(&replica_b, registry_b, {.batch_size = 7});
+  std::atomic<int> done{0}, claimed{0};
+  for (int round = 0; round < 4; ++round) {
+    clock_.Advance(absl::Hours(2));  // every operation due again
+    const int calls_before = processor_.TotalCalls();
+    std::vector<std::thread> threads;
+    for (CompletionWorker* w : {&worker_a, &worker_b}) {
+      threads.emplace_back([&, w] {
+        absl::StatusOr<CompletionCounts> n = w->RunOnce();
+        EXPECT_OK(n.status());
+        if (n.ok()) {
+          done += n->done;
+          claimed += n->claimed;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    const int pending =
+        static_cast<int>(Count("SELECT COUNT(*) AS n FROM processor_operations WHERE state = "
+                               "'PENDING'"));
+    // Each operation still open at the round's start was asked exactly once in the round.
+    EXPECT_EQ(processor_.TotalCalls() - calls_before, round < 3 ? 2 * kPayments : 0)
+        << "round " << round;
+    if (round >= 2) {
+      EXPECT_EQ(pending, 0);
+    }
+  }
+  EXPECT_EQ(done.load(), 2 * kPayments);
+  EXPECT_EQ(claimed.load(), 3 * 2 * kPayments);
+  auto rows = pool().Query("SELECT operation_id FROM processor_operations WHERE state = 'DONE'");
+  ASSERT_OK(rows.status());
+  ASSERT_EQ(rows->size(), static_cast<size_t>(2 * kPayments));
+  for (const auto& row : *rows) {
+    const std::string id = *row.GetString("operation_id");
+    EXPECT_EQ(processor_.Calls(id), 4) << id;
+    EXPECT_EQ(processor_.Moved(id), 1) << id;
+  }
+  EXPECT_EQ(processor_.MovedMinor(), expected_minor);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payouts WHERE state = 'PAID'"), kPayments);
+  auto totals = Totals();
+  EXPECT_EQ(totals["seller_paid_out"], 200 * kPayments);
+}
+
+}  // namespace
+}  // namespace marketplace::payments
