@@ -33,6 +33,8 @@ namespace marketplace::common::identity_client {
 inline constexpr char kGetSigningKeysMethod[] = "marketplace.identity.v1.Identity/GetSigningKeys";
 inline constexpr char kIssueServiceTokenMethod[] =
     "marketplace.identity.v1.Identity/IssueServiceToken";
+inline constexpr char kGetSellerProfileMethod[] =
+    "marketplace.identity.v1.Identity/GetSellerProfile";
 
 // KeyFetcher over identity's GetSigningKeys. Returns every published key (active, next and
 // retired), so tokens signed right after a rotation verify without a new fetch. Thread-safe;

@@ -71,7 +71,7 @@ class CatalogServerTest : public ::testing::Test {
             absl::StrCat("--db_password=", database_.options.password),
             absl::StrCat("--categories_file=", categories_),
             absl::StrCat("--moderation_rules_file=", rules_),
-            "--identity_target=127.0.0.1:1"};
+            "--identity_address=127.0.0.1:1"};
   }
 
   std::string ListCategoriesVersion() {

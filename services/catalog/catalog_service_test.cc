@@ -19,7 +19,7 @@
 #include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "services/catalog/fake_seller_directory.h"
+#include "common/identity_client/fake_seller_directory.h"
 
 namespace marketplace::catalog {
 namespace {
@@ -122,7 +122,7 @@ class CatalogServiceTest : public common::testing::DatabaseTest {
   std::unique_ptr<common::auth::Authenticator> authenticator_;
   std::unique_ptr<common::BoundedExecutor> executor_;
   std::unique_ptr<common::UnaryRunner> runner_;
-  FakeSellerDirectory sellers_;
+  common::identity_client::FakeSellerDirectory sellers_;
   std::unique_ptr<LiveRules> rules_;
   std::unique_ptr<Listings> listings_;
   std::unique_ptr<CatalogService> service_;

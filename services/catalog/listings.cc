@@ -374,7 +374,8 @@ absl::Status ApplyCatalogMigrations(common::db::ConnectionPool& pool) {
   return common::idempotency::ApplyIdempotencyMigrations(pool);
 }
 
-Listings::Listings(common::db::ConnectionPool* pool, LiveRules* rules, SellerDirectory* sellers,
+Listings::Listings(common::db::ConnectionPool* pool, LiveRules* rules,
+                   common::identity_client::SellerDirectory* sellers,
                    const common::Clock* clock, ListingsOptions options)
     : pool_(pool),
       rules_(rules),
@@ -387,8 +388,9 @@ Listings::Listings(common::db::ConnectionPool* pool, LiveRules* rules, SellerDir
 namespace {
 
 // The seller of `subject` must be APPROVED and active per the directory.
-absl::Status RequireApprovedSeller(SellerDirectory& sellers, const std::string& subject) {
-  ASSIGN_OR_RETURN(SellerStatus status, sellers.GetSeller(subject));
+absl::Status RequireApprovedSeller(common::identity_client::SellerDirectory& sellers,
+                                   const std::string& subject) {
+  ASSIGN_OR_RETURN(common::identity_client::SellerStatus status, sellers.GetSeller(subject));
   if (!status.found || !status.approved_active) {
     return common::FailedPrecondition(
         "SELLER_NOT_APPROVED", "only APPROVED, active sellers may create or submit listings");

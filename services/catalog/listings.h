@@ -16,7 +16,7 @@
 #include "common/outbox/outbox.h"
 #include "protos/marketplace/catalog/v1/catalog.pb.h"
 #include "services/catalog/live_rules.h"
-#include "services/catalog/seller_directory.h"
+#include "common/identity_client/seller_directory.h"
 
 namespace marketplace::catalog {
 
@@ -61,7 +61,8 @@ using MaybeCaller = std::optional<common::auth::Caller>;
 class Listings {
  public:
   // Everything must outlive the object.
-  Listings(common::db::ConnectionPool* pool, LiveRules* rules, SellerDirectory* sellers,
+  Listings(common::db::ConnectionPool* pool, LiveRules* rules,
+           common::identity_client::SellerDirectory* sellers,
            const common::Clock* clock, ListingsOptions options);
 
   absl::StatusOr<v1::Listing> CreateListing(const MaybeCaller& caller,
@@ -101,7 +102,7 @@ class Listings {
  private:
   common::db::ConnectionPool* pool_;
   LiveRules* rules_;
-  SellerDirectory* sellers_;
+  common::identity_client::SellerDirectory* sellers_;
   const common::Clock* clock_;
   const ListingsOptions options_;
   struct CachedView {

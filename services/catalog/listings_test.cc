@@ -15,7 +15,7 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/catalog/fake_seller_directory.h"
+#include "common/identity_client/fake_seller_directory.h"
 
 namespace marketplace::catalog {
 namespace {
@@ -137,7 +137,7 @@ class ListingsTest : public common::testing::DatabaseTest {
   }
 
   common::ManualClock clock_;
-  FakeSellerDirectory sellers_;
+  common::identity_client::FakeSellerDirectory sellers_;
   std::unique_ptr<LiveRules> rules_;
   std::unique_ptr<Listings> listings_;
   int request_counter_ = 0;

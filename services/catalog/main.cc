@@ -14,7 +14,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/idempotency/idempotency.h"
-#include "common/identity_client/identity_client.h"
+#include "common/identity_client/identity_connection.h"
 #include "common/logging.h"
 #include "common/outbox/grpc_event_sink_publisher.h"
 #include "common/outbox/outbox_relay.h"
@@ -23,7 +23,6 @@
 #include "services/catalog/catalog_service.h"
 #include "services/catalog/listings.h"
 #include "services/catalog/live_rules.h"
-#include "services/catalog/seller_directory.h"
 
 namespace {
 
@@ -39,10 +38,7 @@ struct CatalogConfig {
   int64_t new_seller_listings = -1;
   absl::Duration public_cache_ttl;
   std::string event_sink_target;
-  std::string identity_target;
-  std::string token_issuer;
-  std::string client_id;
-  std::string client_secret;
+  common::identity_client::IdentityClientConfig identity;
 };
 
 void AddCatalogFlags(common::Flags& flags, CatalogConfig* c) {
@@ -68,14 +64,7 @@ void AddCatalogFlags(common::Flags& flags, CatalogConfig* c) {
   flags.AddString("event_sink_target", &c->event_sink_target, "",
                   "EventSink (host:port) the outbox relay delivers catalog events to; empty: no "
                   "relay runs and events stay pending in outbox_events.");
-  flags.AddString("identity_target", &c->identity_target, "127.0.0.1:7001",
-                  "identity's gRPC address (keys, service token, seller status).");
-  flags.AddString("token_issuer", &c->token_issuer, "marketplace-identity",
-                  "The `iss` of identity's access tokens.");
-  flags.AddString("identity_client_id", &c->client_id, "",
-                  "This service's client id at identity (CreateServiceAccount).");
-  flags.AddSecret("identity_client_secret", &c->client_secret,
-                  "This service's client secret at identity.");
+  common::identity_client::AddIdentityClientFlags(flags, &c->identity);
 }
 
 std::atomic<bool> reload_requested{false};
@@ -109,18 +98,10 @@ int main(int argc, char** argv) {
   if (config.migrate_only) return runtime->Serve({});
 
   const common::Clock* clock = common::SystemClock::Get();
-  auto identity_channel = common::MakeChannel(
-      {.target = catalog_config.identity_target,
-       .idempotent_methods = {common::identity_client::kGetSigningKeysMethod,
-                              common::identity_client::kIssueServiceTokenMethod,
-                              "marketplace.identity.v1.Identity/GetSellerProfile"}});
-  common::identity_client::IdentityKeyFetcher keys(identity_channel);
-  common::auth::TokenVerifier verifier(
-      &keys, {.issuer = catalog_config.token_issuer, .audience = "catalog"}, clock);
-  common::identity_client::ServiceTokenSource tokens(
-      identity_channel,
-      {.client_id = catalog_config.client_id, .client_secret = catalog_config.client_secret});
-  catalog::IdentitySellerDirectory sellers(identity_channel, &tokens);
+  common::identity_client::IdentityConnection identity(catalog_config.identity, "catalog", clock);
+  if (!identity.has_credentials()) {
+    common::LogWarn("no --service_client_secret: seller checks with identity will fail");
+  }
 
   catalog::ListingsOptions options;
   options.report_threshold = catalog_config.report_threshold;
@@ -129,7 +110,7 @@ int main(int argc, char** argv) {
   if (catalog_config.new_seller_listings >= 0) {
     options.new_seller_listings = catalog_config.new_seller_listings;
   }
-  catalog::Listings listings(&runtime->pool(), rules->get(), &sellers, clock, options);
+  catalog::Listings listings(&runtime->pool(), rules->get(), &identity.sellers(), clock, options);
 
   // Events: delivered by the outbox relay when a sink is configured.
   std::unique_ptr<common::outbox::GrpcEventSinkPublisher> publisher;
@@ -178,7 +159,7 @@ int main(int argc, char** argv) {
     }
   });
 
-  common::auth::Authenticator authenticator(&verifier, catalog::CatalogPublicMethods());
+  common::auth::Authenticator authenticator(&identity.verifier(), catalog::CatalogPublicMethods());
   common::UnaryRunner runner(&runtime->executor(), &authenticator);
   catalog::CatalogService service(&runner, &listings);
   const int code =

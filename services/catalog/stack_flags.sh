@@ -9,9 +9,9 @@ set -euo pipefail
 secrets="$MP_DATA_DIR/secrets"
 flags=("--categories_file=services/catalog/data/categories.json"
        "--moderation_rules_file=services/catalog/data/moderation_rules.json"
-       "--identity_target=127.0.0.1:${MP_IDENTITY_GRPC_PORT:-7001}")
+       "--identity_address=${MP_BIND_ADDRESS:-127.0.0.1}:${MP_IDENTITY_GRPC_PORT:-7001}")
 if [ -s "$secrets/catalog_client_id" ] && [ -s "$secrets/catalog_client_secret" ]; then
-  flags+=("--identity_client_id=$(cat "$secrets/catalog_client_id")"
-          "--identity_client_secret_file=$secrets/catalog_client_secret")
+  flags+=("--service_client_id=$(cat "$secrets/catalog_client_id")"
+          "--service_client_secret_file=$secrets/catalog_client_secret")
 fi
 echo "${flags[@]}"

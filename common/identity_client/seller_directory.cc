@@ -1,0 +1,43 @@
+#include "common/identity_client/seller_directory.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/client/channel.h"
+#include "common/errors.h"
+
+namespace marketplace::common::identity_client {
+
+namespace idv1 = marketplace::identity::v1;
+
+IdentitySellerDirectory::IdentitySellerDirectory(std::shared_ptr<grpc::Channel> channel,
+                                                 ServiceTokenSource* tokens,
+                                                 absl::Duration timeout)
+    : stub_(idv1::Identity::NewStub(std::move(channel))), tokens_(tokens), timeout_(timeout) {}
+
+absl::StatusOr<SellerStatus> IdentitySellerDirectory::GetSeller(const std::string& seller_id) {
+  absl::StatusOr<std::string> token = tokens_->Token();
+  if (!token.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("identity: no service token: ", token.status().message()));
+  }
+  grpc::ClientContext context;
+  PrepareClientContext(&context, {.timeout = timeout_, .bearer_token = *token});
+  idv1::GetSellerProfileRequest request;
+  request.set_name(absl::StrCat("accounts/", seller_id, "/sellerProfile"));
+  idv1::SellerProfile profile;
+  grpc::Status status = stub_->GetSellerProfile(&context, request, &profile);
+  SellerStatus out;
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) return out;
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) tokens_->Invalidate();
+  if (!status.ok()) {
+    absl::Status error = FromGrpcStatus(status);
+    return absl::UnavailableError(absl::StrCat("identity GetSellerProfile: ", error.message()));
+  }
+  out.found = true;
+  out.approved_active = profile.status() == idv1::APPROVED;
+  out.payout_account = profile.application().payout_account_ref();
+  return out;
+}
+
+}  // namespace marketplace::common::identity_client
