@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -649,25 +650,42 @@ TEST_F(EscrowServiceTest, ListPaymentsPaginatesAndRestrictsToOwn) {
   EXPECT_EQ(staff.payments_size(), 6);
 }
 
-// A random mixed workload from several threads, each call sometimes retried with the same
-// request id; afterwards the ledger verifies and every balance equals what the successful
-// calls imply.
+// A random mixed workload from several threads (8 x 300 operations on 4 sellers), each call
+// sometimes retried with the same request id; afterwards the ledger verifies, and every
+// payment, every seller balance and every platform account equals what the successful calls
+// imply.
 TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
   ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(16));
   EscrowService service(pool2.get(), &processor_, &sellers_, &clock_);
   constexpr int kThreads = 8;
-  constexpr int kOps = 60;
-  std::vector<std::string> payment_ids;
+  constexpr int kOps = 300;
+  const std::vector<std::string> kSellers = {"seller-1", "seller-2", "seller-3", "seller-4"};
+  for (const std::string& s : kSellers) sellers_.Set(s, true);
+
+  // What the successful calls said, per payment and per seller.
+  struct Calls {
+    std::string seller;
+    int64_t amount = 0;
+    int64_t refunds_ok = 0;  // explicit refunds that succeeded
+    bool confirmed = false;
+    std::optional<int64_t> refunded_at_open;  // OpenDispute's answer
+    std::optional<pb::Payment> resolved;      // ResolveDispute's answer
+  };
   absl::Mutex mu;
-  std::atomic<int64_t> captured{0}, refunded{0}, paid_out{0};
+  std::map<std::string, Calls> calls;       // by payment id
+  std::map<std::string, int64_t> paid_out;  // by seller
+  std::map<std::string, int64_t> captured;  // by seller
+  std::vector<std::string> payment_ids;
+  std::atomic<int> retries_made{0}, failures{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       std::mt19937 rng(t);
-      const std::string seller = t % 2 == 0 ? "seller-1" : "seller-2";
+      const std::string seller = kSellers[t % kSellers.size()];
       for (int i = 0; i < kOps; ++i) {
         const std::string rid = absl::StrCat("t", t, "-", i);
         const int retries = 1 + static_cast<int>(rng() % 2);
+        retries_made += retries - 1;
         std::string pick;
         {
           absl::MutexLock lock(&mu);
@@ -685,11 +703,16 @@ TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
             req.set_payment_method_token("tok_sandbox_success");
             absl::StatusOr<pb::Payment> r;
             for (int k = 0; k < retries; ++k) r = service.CreatePayment(Checkout(), req);
-            if (r.ok()) {
-              captured += r->amount().amount_minor();
-              absl::MutexLock lock(&mu);
-              payment_ids.push_back(r->payment_id());
+            if (!r.ok()) {
+              ++failures;
+              break;
             }
+            absl::MutexLock lock(&mu);
+            captured[seller] += r->amount().amount_minor();
+            Calls& c = calls[r->payment_id()];
+            c.seller = seller;
+            c.amount = r->amount().amount_minor();
+            payment_ids.push_back(r->payment_id());
             break;
           }
           case 2: {
@@ -697,7 +720,12 @@ TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
             pb::ConfirmDeliveryRequest req;
             req.set_request_id(rid);
             req.set_payment_id(pick);
-            for (int k = 0; k < retries; ++k) (void)service.ConfirmDelivery(Checkout(), req);
+            absl::StatusOr<pb::Payment> r;
+            for (int k = 0; k < retries; ++k) r = service.ConfirmDelivery(Checkout(), req);
+            if (r.ok()) {
+              absl::MutexLock lock(&mu);
+              calls[pick].confirmed = true;
+            }
             break;
           }
           case 3: {
@@ -709,7 +737,10 @@ TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
             req.set_reason("random");
             absl::StatusOr<pb::Payment> r;
             for (int k = 0; k < retries; ++k) r = service.RefundPayment(Staff(), req);
-            if (r.ok()) refunded += req.amount().amount_minor();
+            if (r.ok()) {
+              absl::MutexLock lock(&mu);
+              calls[pick].refunds_ok += req.amount().amount_minor();
+            }
             break;
           }
           case 4: {
@@ -719,14 +750,24 @@ TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
             open.set_payment_id(pick);
             open.set_reason_code("DAMAGED");
             open.set_description("random");
-            (void)service.OpenDispute(Staff(), open);
+            absl::StatusOr<pb::Payment> opened;
+            for (int k = 0; k < retries; ++k) opened = service.OpenDispute(Staff(), open);
+            if (opened.ok()) {
+              absl::MutexLock lock(&mu);
+              calls[pick].refunded_at_open = opened->refunded().amount_minor();
+            }
             pb::ResolveDisputeRequest res;
             res.set_request_id(rid + "r");
             res.set_payment_id(pick);
             res.set_outcome(static_cast<pb::DisputeOutcome>(1 + rng() % 4));
             if (res.outcome() == pb::SPLIT) *res.mutable_buyer_share() = Eur(1);
             res.set_explanation("random");
-            for (int k = 0; k < retries; ++k) (void)service.ResolveDispute(Staff(), res);
+            absl::StatusOr<pb::Payment> resolved;
+            for (int k = 0; k < retries; ++k) resolved = service.ResolveDispute(Staff(), res);
+            if (resolved.ok()) {
+              absl::MutexLock lock(&mu);
+              calls[pick].resolved = *resolved;
+            }
             break;
           }
           case 5: {
@@ -736,7 +777,10 @@ TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
             *req.mutable_amount() = Eur(1 + rng() % 5000);
             absl::StatusOr<pb::Payout> r;
             for (int k = 0; k < retries; ++k) r = service.CreatePayout(Seller(seller), req);
-            if (r.ok()) paid_out += req.amount().amount_minor();
+            if (r.ok()) {
+              absl::MutexLock lock(&mu);
+              paid_out[seller] += req.amount().amount_minor();
+            }
             break;
           }
         }
@@ -744,37 +788,90 @@ TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
     });
   }
   for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0) << "CreatePayment on the sandbox always succeeds";
+  EXPECT_GT(retries_made.load(), 500) << "the workload retried calls";
+  ASSERT_GT(payment_ids.size(), 400u) << "the workload made payments";
   ASSERT_OK_AND_ASSIGN(auto v, service.VerifyLedger());
   EXPECT_TRUE(v.consistent()) << v.DebugString();
-  std::map<std::string, int64_t> totals;
-  for (const auto& b : v.totals()) totals[b.account_kind()] = b.balance().amount_minor();
-  EXPECT_EQ(totals["buyer_funding"], -captured.load());
-  EXPECT_EQ(totals["seller_paid_out"], paid_out.load());
-  // Refunds: the explicit ones plus what dispute outcomes gave back.
-  EXPECT_EQ(totals["refunds_out"],
-            Count("SELECT COALESCE(SUM(refunded_minor), 0) AS n FROM payments"));
-  EXPECT_GE(totals["refunds_out"], refunded.load());
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), static_cast<int64_t>(payment_ids.size()));
-  // Every account total equals what the payments, as GetPayment shows them, add up to.
-  int64_t held = 0, refunded_total = 0, net = 0, commission = 0, guaranteed = 0;
-  for (const std::string& id : payment_ids) {
+
+  // Each payment as the calls made it: what was refunded (explicit refunds plus the buyer's
+  // part of a dispute outcome) and in which state it ended.
+  struct SellerFigures {
+    int64_t captured = 0, held = 0, net = 0;
+  };
+  std::map<std::string, SellerFigures> by_seller;
+  int64_t refunded_total = 0, commission = 0, guaranteed = 0, all_captured = 0;
+  int disputes_resolved = 0;
+  for (const auto& [id, c] : calls) {
     pb::GetPaymentRequest get;
     get.set_payment_id(id);
     ASSERT_OK_AND_ASSIGN(pb::Payment p, service.GetPayment(Staff(), get));
-    if (p.state() == pb::HELD || p.state() == pb::DISPUTED) {
-      held += p.amount().amount_minor() - p.refunded().amount_minor();
+    int64_t want_refunded = c.refunds_ok;
+    if (c.resolved) {
+      ++disputes_resolved;
+      ASSERT_TRUE(c.refunded_at_open.has_value()) << id << ": resolved without an open";
+      want_refunded += c.resolved->refunded().amount_minor() - *c.refunded_at_open;
     }
-    refunded_total += p.refunded().amount_minor();
-    net += p.seller_net().amount_minor();
+    EXPECT_EQ(p.refunded().amount_minor(), want_refunded) << id;
+    EXPECT_EQ(p.amount().amount_minor(), c.amount) << id;
+    EXPECT_EQ(p.seller_id(), c.seller) << id;
+    // The state the successful calls allow.
+    if (c.resolved) {
+      // A released outcome may be refunded afterwards; the others are final.
+      if (c.resolved->state() == pb::RELEASED) {
+        EXPECT_TRUE(p.state() == pb::RELEASED || p.state() == pb::REFUNDED) << id;
+      } else {
+        EXPECT_EQ(p.state(), c.resolved->state()) << id;
+      }
+    } else if (c.refunded_at_open) {
+      EXPECT_EQ(p.state(), pb::DISPUTED) << id;
+    } else if (c.confirmed) {
+      EXPECT_TRUE(p.state() == pb::RELEASED || p.state() == pb::REFUNDED) << id;
+    } else if (want_refunded == c.amount) {
+      EXPECT_EQ(p.state(), pb::REFUNDED) << id;
+    } else {
+      EXPECT_EQ(p.state(), pb::HELD) << id;
+    }
+    SellerFigures& f = by_seller[c.seller];
+    f.captured += c.amount;
+    if (p.state() == pb::HELD || p.state() == pb::DISPUTED) f.held += c.amount - want_refunded;
+    f.net += p.seller_net().amount_minor();
+    refunded_total += want_refunded;
     commission += p.commission().amount_minor();
     guaranteed += p.guaranteed().amount_minor();
+    all_captured += c.amount;
   }
-  EXPECT_EQ(totals["escrow"], held);
-  EXPECT_EQ(totals["refunds_out"], refunded_total);
-  EXPECT_EQ(totals["seller_available"], net - paid_out.load());
-  EXPECT_EQ(totals["platform_commission"], commission);
-  EXPECT_EQ(totals["guarantee_fund"], -guaranteed);
-  EXPECT_GT(payment_ids.size(), 50u) << "the workload made payments";
+  EXPECT_GT(disputes_resolved, 0);
+
+  // Every seller's balance, through the API and in the ledger.
+  std::map<std::pair<std::string, std::string>, int64_t> ledger;
+  ASSERT_OK_AND_ASSIGN(auto rows,
+                       pool2->Query("SELECT account_kind, account_owner, SUM(amount_minor) AS s "
+                                    "FROM ledger_entries GROUP BY account_kind, account_owner"));
+  for (const auto& row : rows) {
+    ledger[{*row.GetString("account_kind"), *row.GetString("account_owner")}] = *row.GetInt64("s");
+  }
+  auto account = [&ledger](const std::string& kind, const std::string& owner) {
+    return ledger[{kind, owner}];
+  };
+  for (const std::string& seller : kSellers) {
+    const SellerFigures& f = by_seller[seller];
+    EXPECT_EQ(f.captured, captured[seller]) << seller;
+    const pb::CurrencyBalance b = Balance(seller);
+    EXPECT_EQ(b.pending_minor(), f.held) << seller;
+    EXPECT_EQ(b.available_minor() - b.debt_minor(), f.net - paid_out[seller]) << seller;
+    EXPECT_EQ(b.paid_out_minor(), paid_out[seller]) << seller;
+    EXPECT_EQ(account("escrow", seller), f.held) << seller;
+    EXPECT_EQ(account("seller_available", seller), f.net - paid_out[seller]) << seller;
+    EXPECT_EQ(account("seller_paid_out", seller), paid_out[seller]) << seller;
+  }
+  // The platform's accounts.
+  EXPECT_EQ(account("buyer_funding", ""), -all_captured);
+  EXPECT_EQ(account("refunds_out", ""), refunded_total);
+  EXPECT_EQ(account("platform_commission", ""), commission);
+  EXPECT_EQ(account("guarantee_fund", ""), -guaranteed);
+  EXPECT_EQ(account("refunds_owed", ""), 0);
 }
 
 TEST_F(EscrowServiceTest, ReleaseAndDisputeRacingEndInOneState) {
