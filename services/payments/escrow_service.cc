@@ -120,19 +120,37 @@ const std::set<std::string>& DisputeReasons() {
   return *reasons;
 }
 
-std::string EncodePageToken(const PaymentRecord& last) {
-  return absl::WebSafeBase64Escape(
-      absl::StrCat(absl::ToUnixMicros(last.created_at), ":", last.money.id));
+// What a page token is bound to: the filters it was issued with, as the service applies them
+// (after narrowing to the caller's own payments).
+std::string FilterDigest(const ListFilter& filter) {
+  const std::string material =
+      absl::StrCat(filter.buyer_id.size(), ":", filter.buyer_id, "|", filter.seller_id.size(), ":",
+                   filter.seller_id, "|", filter.state ? static_cast<int>(*filter.state) : 0);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), digest);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 8));
 }
 
-absl::StatusOr<std::pair<absl::Time, std::string>> DecodePageToken(absl::string_view token) {
+// "<created_at micros>:<filter digest>:<payment id>", web-safe base64.
+std::string EncodePageToken(const PaymentRecord& last, const ListFilter& filter) {
+  return absl::WebSafeBase64Escape(absl::StrCat(absl::ToUnixMicros(last.created_at), ":",
+                                                FilterDigest(filter), ":", last.money.id));
+}
+
+absl::StatusOr<std::pair<absl::Time, std::string>> DecodePageToken(absl::string_view token,
+                                                                   const ListFilter& filter) {
   std::string raw;
   auto bad = InvalidField("page_token", "must be a next_page_token from a previous response");
   if (!absl::WebSafeBase64Unescape(token, &raw)) return bad;
-  std::pair<std::string, std::string> parts = absl::StrSplit(raw, absl::MaxSplits(':', 1));
+  std::vector<std::string> parts = absl::StrSplit(raw, absl::MaxSplits(':', 2));
   int64_t micros = 0;
-  if (!absl::SimpleAtoi(parts.first, &micros) || parts.second.empty()) return bad;
-  return std::make_pair(absl::FromUnixMicros(micros), parts.second);
+  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &micros) || parts[2].empty()) return bad;
+  if (parts[1] != FilterDigest(filter)) {
+    return InvalidField("page_token",
+                        "was issued for other filters (buyer_id, seller_id, state); repeat the "
+                        "first request's filters or start again without page_token");
+  }
+  return std::make_pair(absl::FromUnixMicros(micros), parts[2]);
 }
 
 }  // namespace
@@ -576,10 +594,6 @@ absl::StatusOr<pb::ListPaymentsResponse> EscrowService::ListPayments(
   }
   ListFilter filter;
   filter.limit = req.page_size() == 0 ? 20 : req.page_size();
-  if (!req.page_token().empty()) {
-    ASSIGN_OR_RETURN(auto after, DecodePageToken(req.page_token()));
-    filter.after = after;
-  }
   if (req.state() != pb::PAYMENT_STATE_UNSPECIFIED) {
     if (req.state() < pb::HELD || req.state() > pb::GUARANTEED) {
       return InvalidField("state", "must be a PaymentState");
@@ -602,6 +616,10 @@ absl::StatusOr<pb::ListPaymentsResponse> EscrowService::ListPayments(
       return common::PermissionDenied("only your own payments can be listed");
     }
   }
+  if (!req.page_token().empty()) {
+    ASSIGN_OR_RETURN(auto after, DecodePageToken(req.page_token(), filter));
+    filter.after = after;
+  }
   common::db::TransactionOptions options;
   options.read_only = true;
   ASSIGN_OR_RETURN(std::vector<PaymentRecord> rows,
@@ -617,7 +635,7 @@ absl::StatusOr<pb::ListPaymentsResponse> EscrowService::ListPayments(
   const bool more = static_cast<int>(rows.size()) > filter.limit;
   if (more) rows.resize(filter.limit);
   for (const PaymentRecord& p : rows) *out.add_payments() = ToProto(p);
-  if (more) out.set_next_page_token(EncodePageToken(rows.back()));
+  if (more) out.set_next_page_token(EncodePageToken(rows.back(), filter));
   return out;
 }
 

@@ -650,6 +650,54 @@ TEST_F(EscrowServiceTest, ListPaymentsPaginatesAndRestrictsToOwn) {
   EXPECT_EQ(staff.payments_size(), 6);
 }
 
+TEST_F(EscrowServiceTest, PageTokenIsBoundToTheFiltersItWasIssuedWith) {
+  for (int i = 0; i < 3; ++i) {
+    MustCreate(absl::StrCat("o", i), 100 + i);
+    clock_.Advance(absl::Seconds(1));
+  }
+  MustCreate("other", 100, "seller-2");
+  pb::ListPaymentsRequest first;
+  first.set_seller_id("seller-1");
+  first.set_state(pb::HELD);
+  first.set_page_size(2);
+  ASSERT_OK_AND_ASSIGN(auto page1, service_->ListPayments(Staff(), first));
+  ASSERT_FALSE(page1.next_page_token().empty());
+  auto field_of = [](const absl::Status& s) {
+    auto v = common::FieldViolationsOf(s);
+    return v.size() == 1 ? v[0].field : std::string();
+  };
+  // Other filters with the token: refused, naming page_token.
+  for (int variant = 0; variant < 4; ++variant) {
+    pb::ListPaymentsRequest next = first;
+    next.set_page_token(page1.next_page_token());
+    if (variant == 0) next.set_seller_id("seller-2");
+    if (variant == 1) next.clear_seller_id();
+    if (variant == 2) next.set_state(pb::RELEASED);
+    if (variant == 3) next.set_buyer_id("buyer-1");
+    auto r = service_->ListPayments(Staff(), next);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << variant;
+    EXPECT_EQ(field_of(r.status()), "page_token") << variant;
+  }
+  pb::ListPaymentsRequest garbage = first;
+  garbage.set_page_token("not-a-token");
+  EXPECT_EQ(field_of(service_->ListPayments(Staff(), garbage).status()), "page_token");
+  // The same filters (another page size is fine) continue where the first page ended.
+  pb::ListPaymentsRequest next = first;
+  next.set_page_size(10);
+  next.set_page_token(page1.next_page_token());
+  ASSERT_OK_AND_ASSIGN(auto page2, service_->ListPayments(Staff(), next));
+  ASSERT_EQ(page2.payments_size(), 1);
+  EXPECT_EQ(page2.payments(0).order_id(), "o0");
+  EXPECT_TRUE(page2.next_page_token().empty());
+  // A seller's token is bound to the seller filter the service applied for it.
+  pb::ListPaymentsRequest own;
+  own.set_page_size(1);
+  ASSERT_OK_AND_ASSIGN(auto mine, service_->ListPayments(Seller("seller-1"), own));
+  own.set_page_token(mine.next_page_token());
+  ASSERT_OK(service_->ListPayments(Seller("seller-1"), own).status());
+  EXPECT_EQ(field_of(service_->ListPayments(Seller("seller-2"), own).status()), "page_token");
+}
+
 // A random mixed workload from several threads (8 x 300 operations on 4 sellers), each call
 // sometimes retried with the same request id; afterwards the ledger verifies, and every
 // payment, every seller balance and every platform account equals what the successful calls
