@@ -248,6 +248,7 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
   if (!auth->accepted) {
     ASSIGN_OR_RETURN(auto stood,
                      idempotency_.RecordError(*pool_, key, hash, Declined(auth->decline)));
+    if (options_.metrics) options_.metrics->PaymentDeclined();
     return stood.status.ok() ? absl::InternalError("decline stored as success") : stood.status;
   }
   absl::StatusOr<ProcessorResult> capture =
@@ -256,14 +257,17 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
   if (!capture->accepted) {
     ASSIGN_OR_RETURN(auto stood,
                      idempotency_.RecordError(*pool_, key, hash, Declined(capture->decline)));
+    if (options_.metrics) options_.metrics->PaymentDeclined();
     return stood.status.ok() ? absl::InternalError("decline stored as success") : stood.status;
   }
 
   RETURN_IF_ERROR(EnsureSellerAccounts(req.seller_id(), amount->currency_code()));
   const int32_t bps =
       req.has_commission_bps() ? req.commission_bps() : options_.default_commission_bps;
-  return common::idempotency::RunIdempotent<pb::Payment>(
+  bool ran = false;  // this call made the payment (not a twin's stored result)
+  absl::StatusOr<pb::Payment> created = common::idempotency::RunIdempotent<pb::Payment>(
       *pool_, idempotency_, key, hash, [&](Transaction& tx) -> absl::StatusOr<pb::Payment> {
+        ran = true;
         const absl::Time now = clock_->Now();
         ASSIGN_OR_RETURN(auto policy, store::LoadHoldPolicy(tx, req.seller_id()));
         const absl::Duration hold = policy ? policy->hold : options_.default_hold;
@@ -295,6 +299,8 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
             outbox_.Enqueue(tx, "payments.payment_held", p.money.seller_id, event).status());
         return ToProto(p);
       });
+  if (created.ok() && ran && options_.metrics) options_.metrics->PaymentHeld();
+  return created;
 }
 
 // --- Mutations of one payment ---------------------------------------------------------------
@@ -386,11 +392,13 @@ absl::StatusOr<pb::Payment> EscrowService::RefundPayment(const Actor& actor,
 
   const RequestKey key{actor.id, Method("RefundPayment"), req.request_id()};
   const std::string operation_id = ProcessorKey("refund", key);
+  bool ran = false;  // this call recorded the refund (not a stored result)
   ASSIGN_OR_RETURN(
       pb::Payment payment,
       MutatePayment(
           *pool_, idempotency_, *clock_, actor, key, common::idempotency::RequestHash(req),
           req.payment_id(), [&](Transaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+            ran = true;
             ASSIGN_OR_RETURN(EscrowStep step, Refund(p.money, *amount));
             RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now));
             p.money = step.after;
@@ -420,6 +428,7 @@ absl::StatusOr<pb::Payment> EscrowService::RefundPayment(const Actor& actor,
             op.created_at = now;
             return store::InsertOperation(tx, op);
           }));
+  if (ran && options_.metrics) options_.metrics->RefundRecorded();
   // The money goes back through the processor once the ledger says so, keyed by the
   // operation id: this call's attempt, its retries and the completion worker send it once.
   ASSIGN_OR_RETURN(std::optional<ProcessorOperation> op,
@@ -454,9 +463,11 @@ absl::StatusOr<pb::Payment> EscrowService::OpenDispute(const Actor& actor,
   check(ValidateText("description", req.description(), 4000));
   if (!violations.empty()) return common::InvalidFields(std::move(violations));
   const RequestKey key{actor.id, Method("OpenDispute"), req.request_id()};
-  return MutatePayment(
+  bool ran = false;
+  absl::StatusOr<pb::Payment> opened = MutatePayment(
       *pool_, idempotency_, *clock_, actor, key, common::idempotency::RequestHash(req),
       req.payment_id(), [&](Transaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+        ran = true;
         ASSIGN_OR_RETURN(Payment after, payments::OpenDispute(p.money));
         p.money = after;
         RETURN_IF_ERROR(store::InsertDispute(
@@ -472,6 +483,8 @@ absl::StatusOr<pb::Payment> EscrowService::OpenDispute(const Actor& actor,
         event.set_reason_code(req.reason_code());
         return outbox_.Enqueue(tx, "payments.dispute_opened", p.money.seller_id, event).status();
       });
+  if (opened.ok() && ran && options_.metrics) options_.metrics->DisputeOpened();
+  return opened;
 }
 
 absl::StatusOr<pb::Payment> EscrowService::ResolveDispute(const Actor& actor,
@@ -506,9 +519,11 @@ absl::StatusOr<pb::Payment> EscrowService::ResolveDispute(const Actor& actor,
   }
   if (!violations.empty()) return common::InvalidFields(std::move(violations));
   const RequestKey key{actor.id, Method("ResolveDispute"), req.request_id()};
-  return MutatePayment(
+  bool ran = false;
+  absl::StatusOr<pb::Payment> resolved = MutatePayment(
       *pool_, idempotency_, *clock_, actor, key, common::idempotency::RequestHash(req),
       req.payment_id(), [&](Transaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+        ran = true;
         const int64_t refunded_before = p.money.refunded_minor;
         ASSIGN_OR_RETURN(EscrowStep step, Resolve(p.money, *outcome, share));
         RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now));
@@ -533,6 +548,10 @@ absl::StatusOr<pb::Payment> EscrowService::ResolveDispute(const Actor& actor,
         *event.mutable_buyer_refund() = MoneyProto(p.money.amount.currency_code(), buyer_refund);
         return outbox_.Enqueue(tx, "payments.dispute_resolved", p.money.seller_id, event).status();
       });
+  if (resolved.ok() && ran && options_.metrics) {
+    options_.metrics->DisputeResolved(DisputeOutcomeName(*outcome));
+  }
+  return resolved;
 }
 
 // --- Policies, reads ------------------------------------------------------------------------
@@ -689,6 +708,7 @@ absl::StatusOr<pb::Payout> EscrowService::CreatePayout(const Actor& actor,
 
   ASSIGN_OR_RETURN(auto stored, idempotency_.Find(*pool_, key, hash));
   absl::StatusOr<pb::Payout> payout = absl::UnknownError("unset");
+  bool ran = false;  // this call recorded the payout (not a stored result)
   if (stored) {
     if (!stored->status.ok()) return stored->status;
     pb::Payout p;
@@ -705,6 +725,7 @@ absl::StatusOr<pb::Payout> EscrowService::CreatePayout(const Actor& actor,
     }
     payout = common::idempotency::RunIdempotent<pb::Payout>(
         *pool_, idempotency_, key, hash, [&](Transaction& tx) -> absl::StatusOr<pb::Payout> {
+          ran = true;
           const absl::Time now = clock_->Now();
           ASSIGN_OR_RETURN(
               SellerAccounts accounts,
@@ -742,6 +763,7 @@ absl::StatusOr<pb::Payout> EscrowService::CreatePayout(const Actor& actor,
         });
   }
   if (!payout.ok()) return payout.status();
+  if (ran && options_.metrics) options_.metrics->PayoutRecorded();
   // The ledger has the money out of `available`; now the processor sends it, keyed by the
   // operation id, so this call, its retries and the completion worker send it once.
   ASSIGN_OR_RETURN(std::optional<ProcessorOperation> op,
@@ -768,7 +790,7 @@ absl::StatusOr<pb::Payout> EscrowService::CreatePayout(const Actor& actor,
 absl::StatusOr<pb::VerifyLedgerResponse> EscrowService::VerifyLedger() {
   common::db::TransactionOptions options;
   options.read_only = true;
-  return common::db::RunInTransaction(
+  absl::StatusOr<pb::VerifyLedgerResponse> verified = common::db::RunInTransaction(
       *pool_,
       [&](Transaction& tx) -> absl::StatusOr<pb::VerifyLedgerResponse> {
         pb::VerifyLedgerResponse out;
@@ -890,6 +912,23 @@ absl::StatusOr<pb::VerifyLedgerResponse> EscrowService::VerifyLedger() {
         return out;
       },
       options);
+  if (verified.ok() && !verified->consistent() && options_.metrics) {
+    options_.metrics->LedgerVerificationFailed();
+  }
+  return verified;
+}
+
+absl::Status EscrowService::RefreshEscrowMetrics() {
+  if (options_.metrics == nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<common::db::Row> rows,
+                   pool_->Query("SELECT currency, SUM(escrow_minor) AS held FROM seller_accounts "
+                                "GROUP BY currency"));
+  for (const common::db::Row& row : rows) {
+    ASSIGN_OR_RETURN(std::string currency, row.GetString("currency"));
+    ASSIGN_OR_RETURN(int64_t held, row.GetInt64("held"));
+    options_.metrics->SetEscrowHeld(currency, held);
+  }
+  return absl::OkStatus();
 }
 
 // --- Background work ------------------------------------------------------------------------

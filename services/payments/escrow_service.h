@@ -15,6 +15,7 @@
 #include "common/idempotency/idempotency.h"
 #include "common/outbox/outbox.h"
 #include "protos/marketplace/payments/v1/payments.pb.h"
+#include "services/payments/metrics.h"
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/processor.h"
 #include "services/payments/seller_directory.h"
@@ -47,6 +48,8 @@ struct EscrowServiceOptions {
   // How long a worker's claim keeps other replicas off an operation while it asks the
   // processor (a crashed worker's claim lapses after it).
   absl::Duration operation_lease = absl::Minutes(2);
+  // Business metrics (README "Metrics"); none when null. Must outlive the service.
+  PaymentsMetrics* metrics = nullptr;
 };
 
 // What one CompletePendingOperations call did.
@@ -101,6 +104,10 @@ class EscrowService {
   // processor with the operation's id as idempotency key, and records the outcome: DONE;
   // FAILED with its compensation posted once; or rescheduled with exponential backoff.
   absl::StatusOr<CompletionCounts> CompletePendingOperations(int batch_size = 20);
+
+  // Sets payments_escrow_held_minor per currency from the seller balance rows (no-op without
+  // metrics).
+  absl::Status RefreshEscrowMetrics();
 
   // Drops idempotency keys older than 24 hours.
   absl::StatusOr<int64_t> PurgeIdempotencyKeys();

@@ -18,6 +18,7 @@
 #include "common/server/unary_call.h"
 #include "services/payments/escrow_service.h"
 #include "services/payments/identity_seller_directory.h"
+#include "services/payments/metrics.h"
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/payments_migrations.h"
 #include "services/payments/payments_service.h"
@@ -122,7 +123,9 @@ int main(int argc, char** argv) {
   payments::IdentitySellerDirectory sellers(identity_channel, &tokens);
   payments::SandboxProcessor processor;
 
+  payments::PaymentsMetrics metrics(*runtime->registry());
   payments::EscrowServiceOptions options;
+  options.metrics = &metrics;
   options.default_commission_bps = static_cast<int32_t>(pc.default_commission_bps);
   options.default_hold = pc.default_hold_period;
   options.retry_initial_backoff = pc.retry_initial_backoff;

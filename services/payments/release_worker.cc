@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "common/status_macros.h"
 
 namespace marketplace::payments {
 
@@ -31,6 +32,7 @@ absl::StatusOr<int> ReleaseWorker::RunOnce() {
     released_.Increment(*n);
     if (*n < options_.batch_size) break;
   }
+  RETURN_IF_ERROR(escrow_->RefreshEscrowMetrics());
   if (absl::Now() - last_purge_ >= options_.purge_interval) {
     absl::StatusOr<int64_t> purged = escrow_->PurgeIdempotencyKeys();
     if (!purged.ok()) return purged.status();

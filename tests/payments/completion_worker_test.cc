@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "services/payments/escrow_service.h"
+#include "services/payments/metrics.h"
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/release_worker.h"
 #include "services/payments/sandbox_processor.h"
@@ -381,6 +382,72 @@ TEST_F(CompletionWorkerTest, TwoWorkersCompleteEveryOperationOnce) {
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payouts WHERE state = 'PAID'"), kPayments);
   auto totals = Totals();
   EXPECT_EQ(totals["seller_paid_out"], 200 * kPayments);
+}
+
+// The business metrics count each effect once (not the retries answered from the stored
+// result), and the escrow gauge follows the database.
+TEST_F(CompletionWorkerTest, BusinessMetricsCountEachEffectOnce) {
+  prometheus::Registry registry;
+  PaymentsMetrics metrics(registry);
+  EscrowServiceOptions options;
+  options.metrics = &metrics;
+  EscrowService service(&pool(), &processor_, &sellers_, &clock_, options);
+  auto pay = [&](const std::string& order, const std::string& token) {
+    pb::CreatePaymentRequest req;
+    req.set_request_id("create-" + order);
+    req.set_order_id(order);
+    req.set_buyer_id("buyer-1");
+    req.set_seller_id("seller-1");
+    *req.mutable_amount() = Eur(10000);
+    req.set_payment_method_token(token);
+    auto first = service.CreatePayment(Checkout(), req);
+    auto again = service.CreatePayment(Checkout(), req);
+    EXPECT_EQ(first.status().code(), again.status().code());
+    return first;
+  };
+  ASSERT_OK_AND_ASSIGN(pb::Payment a, pay("o1", "tok_sandbox_success"));
+  ASSERT_OK_AND_ASSIGN(pb::Payment b, pay("o2", "tok_sandbox_success"));
+  EXPECT_FALSE(pay("o3", "tok_sandbox_decline").ok());
+  const auto refund = RefundRequest(a.payment_id(), 1000, "refund-1");
+  ASSERT_OK(service.RefundPayment(Staff(), refund).status());
+  ASSERT_OK(service.RefundPayment(Staff(), refund).status());
+  pb::OpenDisputeRequest open;
+  open.set_request_id("open-1");
+  open.set_payment_id(b.payment_id());
+  open.set_reason_code("NOT_RECEIVED");
+  open.set_description("nothing came");
+  ASSERT_OK(service.OpenDispute(Staff(), open).status());
+  ASSERT_OK(service.OpenDispute(Staff(), open).status());
+  pb::ResolveDisputeRequest resolve;
+  resolve.set_request_id("resolve-1");
+  resolve.set_payment_id(b.payment_id());
+  resolve.set_outcome(pb::SELLER_WINS);
+  resolve.set_explanation("delivered");
+  ASSERT_OK(service.ResolveDispute(Staff(), resolve).status());
+  ASSERT_OK(service.ResolveDispute(Staff(), resolve).status());
+  const auto payout = PayoutRequest(500, "po-1");
+  ASSERT_OK(service.CreatePayout(Seller(), payout).status());
+  ASSERT_OK(service.CreatePayout(Seller(), payout).status());
+  ASSERT_OK_AND_ASSIGN(auto verified, service.VerifyLedger());
+  EXPECT_TRUE(verified.consistent());
+  ASSERT_OK(service.RefreshEscrowMetrics());
+
+  std::map<std::string, double> values;
+  for (const auto& family : registry.Collect()) {
+    for (const auto& m : family.metric) {
+      std::string key = family.name;
+      for (const auto& label : m.label) key += "{" + label.name + "=" + label.value + "}";
+      values[key] = family.type == prometheus::MetricType::Gauge ? m.gauge.value : m.counter.value;
+    }
+  }
+  EXPECT_EQ(values["payments_created_total{outcome=held}"], 2);
+  EXPECT_EQ(values["payments_created_total{outcome=declined}"], 1);
+  EXPECT_EQ(values["payments_refunds_total"], 1);
+  EXPECT_EQ(values["payments_disputes_opened_total"], 1);
+  EXPECT_EQ(values["payments_disputes_resolved_total{outcome=SELLER_WINS}"], 1);
+  EXPECT_EQ(values["payments_payouts_total"], 1);
+  EXPECT_EQ(values["payments_ledger_verification_failures_total"], 0);
+  EXPECT_EQ(values["payments_escrow_held_minor{currency=EUR}"], 9000) << "a: 10000 - 1000";
 }
 
 }  // namespace

@@ -1,0 +1,36 @@
+#include "services/payments/metrics.h"
+
+namespace marketplace::payments {
+namespace {
+
+prometheus::Counter& SingleCounter(prometheus::Registry& registry, const std::string& name,
+                                   const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
+}
+
+}  // namespace
+
+PaymentsMetrics::PaymentsMetrics(prometheus::Registry& registry)
+    : created_(prometheus::BuildCounter()
+                   .Name("payments_created_total")
+                   .Help("CreatePayment outcomes: held in escrow, or declined by the processor.")
+                   .Register(registry)),
+      held_(created_.Add({{"outcome", "held"}})),
+      declined_(created_.Add({{"outcome", "declined"}})),
+      refunds_(SingleCounter(registry, "payments_refunds_total", "Refunds recorded.")),
+      disputes_opened_(
+          SingleCounter(registry, "payments_disputes_opened_total", "Disputes opened.")),
+      disputes_resolved_(prometheus::BuildCounter()
+                             .Name("payments_disputes_resolved_total")
+                             .Help("Disputes resolved, by outcome.")
+                             .Register(registry)),
+      payouts_(SingleCounter(registry, "payments_payouts_total", "Payouts recorded.")),
+      verification_failures_(SingleCounter(registry, "payments_ledger_verification_failures_total",
+                                           "VerifyLedger runs that found a violation.")),
+      escrow_held_(prometheus::BuildGauge()
+                       .Name("payments_escrow_held_minor")
+                       .Help("Money held in escrow, in minor units, per currency (refreshed "
+                             "from the database by the release worker).")
+                       .Register(registry)) {}
+
+}  // namespace marketplace::payments

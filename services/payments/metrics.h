@@ -1,0 +1,56 @@
+#ifndef MARKETPLACE_SERVICES_PAYMENTS_METRICS_H_
+#define MARKETPLACE_SERVICES_PAYMENTS_METRICS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
+
+namespace marketplace::payments {
+
+// The business figures of the payments service (README "Metrics"). Counted once per effect:
+// a retry answered from its stored result counts nothing. Thread-safe.
+//   payments_created_total{outcome="held|declined"}
+//   payments_refunds_total                      refunds recorded (RefundPayment)
+//   payments_disputes_opened_total
+//   payments_disputes_resolved_total{outcome="BUYER_WINS|SELLER_WINS|SPLIT|PLATFORM_GUARANTEE"}
+//   payments_payouts_total                      payouts recorded (CreatePayout)
+//   payments_ledger_verification_failures_total VerifyLedger runs that found a violation
+//   payments_escrow_held_minor{currency}        money in escrow, minor units, from the database
+class PaymentsMetrics {
+ public:
+  // `registry` must outlive the metrics.
+  explicit PaymentsMetrics(prometheus::Registry& registry);
+
+  void PaymentHeld() { held_.Increment(); }
+  void PaymentDeclined() { declined_.Increment(); }
+  void RefundRecorded() { refunds_.Increment(); }
+  void DisputeOpened() { disputes_opened_.Increment(); }
+  void DisputeResolved(absl::string_view outcome) {
+    disputes_resolved_.Add({{"outcome", std::string(outcome)}}).Increment();
+  }
+  void PayoutRecorded() { payouts_.Increment(); }
+  void LedgerVerificationFailed() { verification_failures_.Increment(); }
+  void SetEscrowHeld(absl::string_view currency, int64_t minor) {
+    escrow_held_.Add({{"currency", std::string(currency)}}).Set(static_cast<double>(minor));
+  }
+
+ private:
+  prometheus::Family<prometheus::Counter>& created_;
+  prometheus::Counter& held_;
+  prometheus::Counter& declined_;
+  prometheus::Counter& refunds_;
+  prometheus::Counter& disputes_opened_;
+  prometheus::Family<prometheus::Counter>& disputes_resolved_;
+  prometheus::Counter& payouts_;
+  prometheus::Counter& verification_failures_;
+  prometheus::Family<prometheus::Gauge>& escrow_held_;
+};
+
+}  // namespace marketplace::payments
+
+#endif  // MARKETPLACE_SERVICES_PAYMENTS_METRICS_H_
