@@ -6,6 +6,9 @@
 #   GetAccount (valid token, verified and revocation-checked) and GetSigningKeys as ratios to
 #   echo; Login throughput with the default Argon2id parameters (19 MiB, 2 iterations); and
 #   Login and GetAccount at once, with GetAccount's p99 against the 20 ms target.
+#   MP_BENCH_IDENTITY_MODES: the loads to run (default: all four).
+#   MP_BENCH_IDENTITY_SERVER: another identity_server binary to measure (e.g. a build of an
+#   earlier commit, for a before/after comparison on the same machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10s}
@@ -46,7 +49,7 @@ mariadb --no-defaults -uroot -h127.0.0.1 -P"$db_port" --protocol=tcp \
 
 (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$OUT/secrets/kek")
 grpc_port=$(free_port)
-taskset -c 0 "$BIN/identity_server" --listen_address="127.0.0.1:$grpc_port" \
+taskset -c 0 "${MP_BENCH_IDENTITY_SERVER:-$BIN/identity_server}" --listen_address="127.0.0.1:$grpc_port" \
   --metrics_address=127.0.0.1:0 --db_host=127.0.0.1 --db_port="$db_port" --db_name=identity \
   --db_user=root --db_password= --signing_key_encryption_key_file="$OUT/secrets/kek" \
   --log_level=warn >"$OUT/identity.log" 2>&1 &
@@ -62,8 +65,11 @@ load() {
     --reference_qps="$REFERENCE" --duration="$DURATION" --concurrency="$CONCURRENCY" \
     --login_concurrency="$LOGIN_CONCURRENCY" "$@"
 }
+# MP_BENCH_IDENTITY_MODES picks the loads (space-separated), e.g. "GetAccount" alone.
+MODES=${MP_BENCH_IDENTITY_MODES:-GetAccount GetSigningKeys Login Login+GetAccount}
 echo
-load --mode=GetAccount --header
-load --mode=GetSigningKeys
-load --mode=Login
-load --mode=Login+GetAccount
+header=--header
+for mode in $MODES; do
+  load --mode="$mode" $header
+  header=
+done

@@ -18,9 +18,7 @@
 namespace marketplace::identity {
 namespace {
 
-const Principal* CallerOf(const RequestContext& ctx) {
-  return ctx.caller ? &*ctx.caller : nullptr;
-}
+const Principal* CallerOf(const RequestContext& ctx) { return ctx.caller ? &*ctx.caller : nullptr; }
 
 // Adds the field violations of `status` (an INVALID_ARGUMENT) to `out`.
 void Collect(const absl::Status& status, std::vector<common::FieldViolation>* out) {
@@ -59,9 +57,8 @@ absl::StatusOr<AccountCursor> DecodePageToken(absl::string_view token,
   return AccountCursor{absl::FromUnixMicros(micros), parts[3]};
 }
 
-Accounts::Accounts(IdentityStore* store, const PasswordPolicy* policy,
-                   const PasswordHasher* hasher, PasswordCheck* passwords,
-                   const common::Clock* clock)
+Accounts::Accounts(IdentityStore* store, const PasswordPolicy* policy, const PasswordHasher* hasher,
+                   PasswordCheck* passwords, const common::Clock* clock)
     : store_(store), policy_(policy), hasher_(hasher), passwords_(passwords), clock_(clock) {}
 
 absl::StatusOr<Account> Accounts::SignUp(const NewAccount& request, const RequestContext& ctx) {
@@ -75,20 +72,17 @@ absl::StatusOr<Account> Accounts::CreateStaffAccount(const NewAccount& request,
   RETURN_IF_ERROR(Authorize(Method::kCreateStaffAccount, CallerOf(ctx), nullptr));
   return Create(request, {Role::kSupportAgent, Role::kModerator, Role::kAdmin},
                 "must be SUPPORT_AGENT, MODERATOR or ADMIN",
-                absl::StrCat("CreateStaffAccount:", ctx.caller_id()), audit::kAccountCreated,
-                ctx);
+                absl::StrCat("CreateStaffAccount:", ctx.caller_id()), audit::kAccountCreated, ctx);
 }
 
 absl::StatusOr<Account> Accounts::Create(const NewAccount& request, RoleSet allowed_roles,
                                          absl::string_view role_rule, absl::string_view scope,
-                                         absl::string_view audit_type,
-                                         const RequestContext& ctx) {
+                                         absl::string_view audit_type, const RequestContext& ctx) {
   // Every rule at once, so a form can show all its problems in one round trip.
   std::vector<common::FieldViolation> violations;
   absl::StatusOr<NormalizedEmail> email = NormalizeEmail(request.email, "email");
   Collect(email.status(), &violations);
-  Collect(policy_->Check(request.password, email.ok() ? email->key : "", "password"),
-          &violations);
+  Collect(policy_->Check(request.password, email.ok() ? email->key : "", "password"), &violations);
   Collect(CheckDisplayName(request.display_name, "display_name"), &violations);
   if (!request.role || !allowed_roles.Contains(*request.role)) {
     violations.push_back({"role", std::string(role_rule)});
@@ -123,8 +117,8 @@ absl::StatusOr<Account> Accounts::Create(const NewAccount& request, RoleSet allo
       return absl::OkStatus();
     }
     RETURN_IF_ERROR(tx.InsertAccount(account));
-    RETURN_IF_ERROR(tx.AppendAudit(MakeAuditEvent(
-        audit_type, ctx, account.id, {{"role", RoleName(account.role)}}, now)));
+    RETURN_IF_ERROR(tx.AppendAudit(
+        MakeAuditEvent(audit_type, ctx, account.id, {{"role", RoleName(account.role)}}, now)));
     result = account;
     return absl::OkStatus();
   }));
@@ -160,10 +154,10 @@ absl::StatusOr<CreatedServiceAccount> Accounts::CreateServiceAccount(
     replayed.reset();
     std::string joined_scopes;
     for (const auto& s : account.scopes) absl::StrAppend(&joined_scopes, s, " ");
-    ASSIGN_OR_RETURN(std::optional<std::string> replay,
-                     ClaimRequestId(tx, absl::StrCat("CreateServiceAccount:", ctx.caller_id()),
-                                    request_id, RequestFingerprint({display_name, joined_scopes}),
-                                    account.id, now));
+    ASSIGN_OR_RETURN(
+        std::optional<std::string> replay,
+        ClaimRequestId(tx, absl::StrCat("CreateServiceAccount:", ctx.caller_id()), request_id,
+                       RequestFingerprint({display_name, joined_scopes}), account.id, now));
     if (replay) {
       ASSIGN_OR_RETURN(replayed, tx.FindAccount(*replay, false));
       if (!replayed) return common::NotFound("account", *replay);
@@ -198,9 +192,14 @@ absl::StatusOr<Account> Accounts::LoadAuthorized(Method method, absl::string_vie
   return *std::move(account);
 }
 
-absl::StatusOr<AccountView> Accounts::Get(absl::string_view account_id,
-                                          const RequestContext& ctx) {
+absl::StatusOr<AccountView> Accounts::Get(absl::string_view account_id, const RequestContext& ctx) {
   ASSIGN_OR_RETURN(Account account, LoadAuthorized(Method::kGetAccount, account_id, ctx));
+  return GetLoaded(std::move(account), ctx);
+}
+
+absl::StatusOr<AccountView> Accounts::GetLoaded(Account account, const RequestContext& ctx) {
+  const Target target{account.id, account.role};
+  RETURN_IF_ERROR(Authorize(Method::kGetAccount, CallerOf(ctx), &target));
   AccountView view;
   if (ctx.caller && ctx.caller->role == Role::kAdmin && !account.email_key.empty()) {
     ASSIGN_OR_RETURN(view.throttle, passwords_->Inspect(account.email_key));
@@ -295,8 +294,8 @@ absl::StatusOr<int> Accounts::ChangePassword(absl::string_view account_id,
     current->password_hash = new_hash;
     current->updated_at = now;
     RETURN_IF_ERROR(tx.UpdateAccount(*current));
-    ASSIGN_OR_RETURN(revoked, tx.RevokeSessionsOf(account.id, ctx.caller->session_id,
-                                                  "PASSWORD_CHANGED", now));
+    ASSIGN_OR_RETURN(
+        revoked, tx.RevokeSessionsOf(account.id, ctx.caller->session_id, "PASSWORD_CHANGED", now));
     return tx.AppendAudit(MakeAuditEvent(audit::kPasswordChanged, ctx, account.id,
                                          {{"revoked_sessions", revoked}}, now));
   }));
@@ -310,8 +309,7 @@ absl::StatusOr<Account> Accounts::Suspend(absl::string_view account_id,
 }
 
 absl::StatusOr<Account> Accounts::Reinstate(absl::string_view account_id,
-                                            absl::string_view reason_code,
-                                            absl::string_view reason,
+                                            absl::string_view reason_code, absl::string_view reason,
                                             const RequestContext& ctx) {
   return SetSuspension(false, account_id, reason_code, reason, ctx);
 }
@@ -344,8 +342,7 @@ absl::StatusOr<Account> Accounts::SetSuspension(bool suspend, absl::string_view 
       account->status = AccountStatus::kSuspended;
       account->suspension =
           Suspension{std::string(reason_code), std::string(reason), ctx.caller_id(), now};
-      ASSIGN_OR_RETURN(int revoked,
-                       tx.RevokeSessionsOf(account->id, "", "ACCOUNT_SUSPENDED", now));
+      ASSIGN_OR_RETURN(int revoked, tx.RevokeSessionsOf(account->id, "", "ACCOUNT_SUSPENDED", now));
       (void)revoked;
     } else {
       account->status = AccountStatus::kActive;
@@ -354,17 +351,17 @@ absl::StatusOr<Account> Accounts::SetSuspension(bool suspend, absl::string_view 
     RETURN_IF_ERROR(tx.UpdateAccount(*account));
     if (account->role == Role::kSeller) {
       SellerDecision decision;
-      decision.kind = suspend ? SellerDecisionKind::kAccountSuspended
-                              : SellerDecisionKind::kAccountReinstated;
+      decision.kind =
+          suspend ? SellerDecisionKind::kAccountSuspended : SellerDecisionKind::kAccountReinstated;
       decision.reason_code = std::string(reason_code);
       decision.reason = std::string(reason);
       decision.decided_by = ctx.caller_id();
       decision.decided_at = now;
       RETURN_IF_ERROR(tx.AppendSellerDecision(account->id, decision));
     }
-    RETURN_IF_ERROR(tx.AppendAudit(MakeAuditEvent(
-        suspend ? audit::kAccountSuspended : audit::kAccountReinstated, ctx, account->id,
-        {{"reason_code", reason_code}, {"reason", reason}}, now)));
+    RETURN_IF_ERROR(tx.AppendAudit(
+        MakeAuditEvent(suspend ? audit::kAccountSuspended : audit::kAccountReinstated, ctx,
+                       account->id, {{"reason_code", reason_code}, {"reason", reason}}, now)));
     result = *std::move(account);
     return absl::OkStatus();
   }));
@@ -379,8 +376,7 @@ absl::Status Accounts::EnsureBootstrapAdmin(absl::string_view email, absl::strin
     return absl::OkStatus();
   }));
   if (!existing) {
-    RETURN_IF_ERROR(
-        policy_->Check(password, normalized.key, "bootstrap_admin_password_file"));
+    RETURN_IF_ERROR(policy_->Check(password, normalized.key, "bootstrap_admin_password_file"));
     ASSIGN_OR_RETURN(std::string hash, hasher_->Hash(password));
     const absl::Time now = clock_->Now();
     Account admin;

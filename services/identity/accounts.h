@@ -69,6 +69,8 @@ class Accounts {
 
   [[nodiscard]] absl::StatusOr<AccountView> Get(absl::string_view account_id,
                                                 const RequestContext& ctx);
+  // Get of an account already read (the caller's own, read with its revocation check).
+  [[nodiscard]] absl::StatusOr<AccountView> GetLoaded(Account account, const RequestContext& ctx);
   // `page_size` 0 means kDefaultPageSize; larger than kMaxPageSize is reduced to it.
   [[nodiscard]] absl::StatusOr<AccountPage> List(const AccountFilter& filter, int page_size,
                                                  absl::string_view page_token,

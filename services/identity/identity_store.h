@@ -38,6 +38,10 @@ class IdentityTransaction {
   // Account status and session state in one read: the check behind every authenticated call.
   [[nodiscard]] virtual absl::StatusOr<CallerState> LoadCallerState(
       absl::string_view account_id, absl::string_view session_id) = 0;
+  // LoadCallerState and the caller's whole account in the same single read (a caller reading
+  // its own account needs both).
+  [[nodiscard]] virtual absl::StatusOr<CallerAccount> LoadCallerAccount(
+      absl::string_view account_id, absl::string_view session_id) = 0;
 
   // --- idempotency ---
   [[nodiscard]] virtual absl::StatusOr<std::optional<IdempotencyRecord>> FindIdempotencyRecord(
@@ -89,8 +93,7 @@ class IdentityTransaction {
   // Takes back a recorded attempt: deletes it and either resets the consecutive count (the
   // attempt succeeded) or lowers it by one (the attempt was never evaluated).
   [[nodiscard]] virtual absl::Status ForgiveAttempt(absl::string_view email_hash,
-                                                    int64_t attempt_id,
-                                                    bool reset_consecutive) = 0;
+                                                    int64_t attempt_id, bool reset_consecutive) = 0;
   // The state without locking, for admins (nullopt when nothing was ever recorded).
   [[nodiscard]] virtual absl::StatusOr<ThrottleState> ReadThrottleState(
       absl::string_view email_hash, absl::Time now) = 0;

@@ -43,8 +43,8 @@ struct Account {
   std::string display_name;
   Role role = Role::kBuyer;
   AccountStatus status = AccountStatus::kActive;
-  std::string password_hash;       // Argon2id encoded hash; empty for SERVICE accounts
-  std::string client_secret_hash;  // SHA-256 of the client secret; SERVICE accounts only
+  std::string password_hash;        // Argon2id encoded hash; empty for SERVICE accounts
+  std::string client_secret_hash;   // SHA-256 of the client secret; SERVICE accounts only
   std::vector<std::string> scopes;  // SERVICE accounts only
   std::optional<Suspension> suspension;
   absl::Time created_at;
@@ -86,6 +86,12 @@ struct CallerState {
   AccountStatus status = AccountStatus::kActive;
   bool session_exists = false;
   bool session_revoked = false;
+};
+
+// A CallerState with the caller's account (set when the account exists).
+struct CallerAccount {
+  CallerState state;
+  std::optional<Account> account;
 };
 
 enum class SellerStatus { kNotSubmitted, kPending, kApproved, kRejected };
@@ -135,7 +141,7 @@ std::optional<SigningKeyState> SigningKeyStateFromName(absl::string_view name);
 // A token signing key as stored: the private key only in encrypted form.
 struct StoredSigningKey {
   std::string kid;
-  std::string alg;  // "EdDSA"
+  std::string alg;                    // "EdDSA"
   std::string public_key;             // raw 32 bytes
   std::string encrypted_private_key;  // see KeyEncryptor
   std::string kek_id;                 // which key-encryption key sealed it
@@ -148,8 +154,8 @@ struct StoredSigningKey {
 
 // An idempotency key and what its first request made.
 struct IdempotencyRecord {
-  std::string scope;       // method and, for authenticated calls, the caller's id
-  std::string request_id;  // the client's key
+  std::string scope;        // method and, for authenticated calls, the caller's id
+  std::string request_id;   // the client's key
   std::string fingerprint;  // SHA-256 over the request fields that define "the same request"
   std::string resource_id;  // what the first request created
   absl::Time created_at;

@@ -128,6 +128,36 @@ absl::StatusOr<Account> AccountFromRow(const Row& row) {
   return a;
 }
 
+// The columns of kAccountColumns, each qualified with the table alias "a.".
+std::string QualifiedAccountColumns() {
+  std::vector<std::string> columns;
+  for (absl::string_view column : absl::StrSplit(kAccountColumns, ", ")) {
+    columns.push_back(absl::StrCat("a.", column));
+  }
+  return absl::StrJoin(columns, ", ");
+}
+
+const std::string& CallerAccountSql() {
+  static const std::string* sql = new std::string(
+      absl::StrCat("SELECT ", QualifiedAccountColumns(),
+                   ", s.id AS session_id, s.revoked_at AS revoked_at FROM accounts a "
+                   "LEFT JOIN sessions s ON s.id = ? AND s.account_id = a.id WHERE a.id = ?"));
+  return *sql;
+}
+
+// A row with `status`, `session_id` and `revoked_at` of an existing account.
+absl::StatusOr<CallerState> CallerStateFromRow(const Row& row) {
+  CallerState state;
+  state.account_exists = true;
+  ASSIGN_OR_RETURN(std::string status, row.GetString("status"));
+  std::optional<AccountStatus> parsed = AccountStatusFromName(status);
+  if (!parsed) return Corrupt("account status", status);
+  state.status = *parsed;
+  state.session_exists = !row.IsNull("session_id");
+  state.session_revoked = state.session_exists && !row.IsNull("revoked_at");
+  return state;
+}
+
 absl::StatusOr<std::optional<Account>> OneAccount(absl::StatusOr<std::vector<Row>> rows) {
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::nullopt;
@@ -282,16 +312,21 @@ class MySqlIdentityTransaction final : public IdentityTransaction {
                                "LEFT JOIN sessions s ON s.id = ? AND s.account_id = a.id "
                                "WHERE a.id = ?",
                                {std::string(session_id), std::string(account_id)}));
-    CallerState state;
-    if (rows.empty()) return state;
-    state.account_exists = true;
-    ASSIGN_OR_RETURN(std::string status, rows[0].GetString("status"));
-    std::optional<AccountStatus> parsed = AccountStatusFromName(status);
-    if (!parsed) return Corrupt("account status", status);
-    state.status = *parsed;
-    state.session_exists = !rows[0].IsNull("session_id");
-    state.session_revoked = state.session_exists && !rows[0].IsNull("revoked_at");
-    return state;
+    if (rows.empty()) return CallerState{};
+    return CallerStateFromRow(rows[0]);
+  }
+
+  absl::StatusOr<CallerAccount> LoadCallerAccount(absl::string_view account_id,
+                                                  absl::string_view session_id) override {
+    ASSIGN_OR_RETURN(
+        std::vector<Row> rows,
+        db_.Query(CallerAccountSql(), {std::string(session_id), std::string(account_id)}));
+    CallerAccount out;
+    if (rows.empty()) return out;
+    ASSIGN_OR_RETURN(out.state, CallerStateFromRow(rows[0]));
+    ASSIGN_OR_RETURN(Account account, AccountFromRow(rows[0]));
+    out.account = std::move(account);
+    return out;
   }
 
   // --- idempotency ---

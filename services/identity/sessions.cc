@@ -46,13 +46,14 @@ absl::Status AccountSuspendedError() {
 
 Sessions::Sessions(IdentityStore* store, PasswordCheck* passwords, AccessTokenIssuer* issuer,
                    common::auth::TokenVerifier* verifier, const common::Clock* clock,
-                   IdentityEvents* events)
+                   IdentityEvents* events, SessionsOptions options)
     : store_(store),
       passwords_(passwords),
       issuer_(issuer),
       verifier_(verifier),
       clock_(clock),
-      events_(events) {}
+      events_(events),
+      options_(options) {}
 
 absl::StatusOr<LoginResult> Sessions::Login(absl::string_view email, absl::string_view password,
                                             const RequestContext& ctx) {
@@ -86,8 +87,8 @@ absl::StatusOr<LoginResult> Sessions::Login(absl::string_view email, absl::strin
   absl::Status stored = store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
     RETURN_IF_ERROR(tx.InsertSession(session));
     RETURN_IF_ERROR(tx.InsertRefreshToken(record));
-    return tx.AppendAudit(MakeAuditEvent(audit::kLoginSucceeded, ctx, account.id,
-                                         {{"session_id", session.id}}, now));
+    return tx.AppendAudit(
+        MakeAuditEvent(audit::kLoginSucceeded, ctx, account.id, {{"session_id", session.id}}, now));
   });
   if (!stored.ok()) {
     events_->OnLogin(LoginOutcome::kError);
@@ -126,8 +127,7 @@ absl::StatusOr<SessionTokens> Sessions::Refresh(absl::string_view refresh_token,
     outcome = Outcome::kRotated;
     // The one conditional write that decides which of concurrent refreshes wins.
     ASSIGN_OR_RETURN(bool claimed, tx.ClaimRefreshToken(presented_hash, now));
-    ASSIGN_OR_RETURN(std::optional<RefreshTokenRecord> record,
-                     tx.FindRefreshToken(presented_hash));
+    ASSIGN_OR_RETURN(std::optional<RefreshTokenRecord> record, tx.FindRefreshToken(presented_hash));
     if (!record) return InvalidRefreshToken("is unknown");
     ASSIGN_OR_RETURN(std::optional<Session> found, tx.FindSession(record->session_id, true));
     if (!found) return InvalidRefreshToken("is unknown");
@@ -146,9 +146,9 @@ absl::StatusOr<SessionTokens> Sessions::Refresh(absl::string_view refresh_token,
       // legitimate client alike; the user logs in again.
       ASSIGN_OR_RETURN(bool revoked, tx.RevokeSession(session.id, "REFRESH_TOKEN_REUSED", now));
       if (revoked) {
-        RETURN_IF_ERROR(tx.AppendAudit(MakeAuditEvent(
-            audit::kRefreshTokenReused, ctx, session.account_id, {{"session_id", session.id}},
-            now)));
+        RETURN_IF_ERROR(
+            tx.AppendAudit(MakeAuditEvent(audit::kRefreshTokenReused, ctx, session.account_id,
+                                          {{"session_id", session.id}}, now)));
       }
       outcome = Outcome::kReused;
       return absl::OkStatus();  // commit the revocation
@@ -170,6 +170,7 @@ absl::StatusOr<SessionTokens> Sessions::Refresh(absl::string_view refresh_token,
     return tx.InsertRefreshToken(next);
   }));
   if (outcome == Outcome::kReused) {
+    ForgetCaller(session.account_id);
     events_->OnRefreshTokenReuse();
     return common::WithReason(
         absl::UnauthenticatedError(
@@ -187,12 +188,16 @@ absl::Status Sessions::Logout(const RequestContext& ctx) {
   const absl::Time now = clock_->Now();
   const std::string& session_id = ctx.caller->session_id;
   if (session_id.empty()) return common::PermissionDenied("this token belongs to no session");
-  return store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
+  absl::Status status = store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(bool revoked, tx.RevokeSession(session_id, "LOGOUT", now));
     if (!revoked) return absl::OkStatus();
-    return tx.AppendAudit(MakeAuditEvent(audit::kLogout, ctx, ctx.caller_id(),
-                                         {{"session_id", session_id}}, now));
+    return tx.AppendAudit(
+        MakeAuditEvent(audit::kLogout, ctx, ctx.caller_id(), {{"session_id", session_id}}, now));
   });
+  // After the commit (also after a failure, whose commit may have happened): a check that
+  // read the session before it is not remembered.
+  ForgetCaller(ctx.caller_id());
+  return status;
 }
 
 absl::StatusOr<int> Sessions::LogoutAll(const RequestContext& ctx) {
@@ -200,11 +205,13 @@ absl::StatusOr<int> Sessions::LogoutAll(const RequestContext& ctx) {
   RETURN_IF_ERROR(Authorize(Method::kLogoutAll, ctx.caller ? &*ctx.caller : nullptr, &self));
   const absl::Time now = clock_->Now();
   int revoked = 0;
-  RETURN_IF_ERROR(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
+  absl::Status status = store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(revoked, tx.RevokeSessionsOf(ctx.caller_id(), "", "LOGOUT_ALL", now));
     return tx.AppendAudit(
         MakeAuditEvent(audit::kLogoutAll, ctx, ctx.caller_id(), {{"revoked", revoked}}, now));
-  }));
+  });
+  ForgetCaller(ctx.caller_id());
+  RETURN_IF_ERROR(status);
   return revoked;
 }
 
@@ -246,8 +253,7 @@ absl::StatusOr<ServiceToken> Sessions::IssueServiceToken(absl::string_view clien
   for (size_t i = 0; i < scopes.size(); ++i) {
     if (std::find(account->scopes.begin(), account->scopes.end(), scopes[i]) ==
         account->scopes.end()) {
-      return common::InvalidField(absl::StrCat("scopes[", i, "]"),
-                                  "is not granted to this client");
+      return common::InvalidField(absl::StrCat("scopes[", i, "]"), "is not granted to this client");
     }
   }
   ASSIGN_OR_RETURN(IssuedAccessToken access, issuer_->IssueForService(*account, granted));
@@ -256,8 +262,8 @@ absl::StatusOr<ServiceToken> Sessions::IssueServiceToken(absl::string_view clien
 
 absl::StatusOr<Introspection> Sessions::Introspect(absl::string_view token,
                                                    const RequestContext& ctx) {
-  RETURN_IF_ERROR(Authorize(Method::kIntrospectToken, ctx.caller ? &*ctx.caller : nullptr,
-                            nullptr));
+  RETURN_IF_ERROR(
+      Authorize(Method::kIntrospectToken, ctx.caller ? &*ctx.caller : nullptr, nullptr));
   if (token.empty()) return common::InvalidField("token", "is required");
   if (token.size() > common::auth::kMaxJwtBytes) {
     return common::InvalidField("token", "must be at most 8 KiB");
@@ -301,12 +307,7 @@ absl::StatusOr<Introspection> Sessions::Introspect(absl::string_view token,
   return out;
 }
 
-absl::Status Sessions::CheckCallerActive(const Principal& caller) {
-  CallerState state;
-  RETURN_IF_ERROR(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(state, tx.LoadCallerState(caller.account_id, caller.session_id));
-    return absl::OkStatus();
-  }));
+absl::Status Sessions::CallerStatus(const Principal& caller, const CallerState& state) {
   if (!state.account_exists) {
     return common::WithReason(absl::UnauthenticatedError("the token's account no longer exists"),
                               "ACCOUNT_NOT_FOUND");
@@ -318,6 +319,74 @@ absl::Status Sessions::CheckCallerActive(const Principal& caller) {
         "SESSION_REVOKED");
   }
   return absl::OkStatus();
+}
+
+absl::Status Sessions::CheckCallerActive(const Principal& caller) {
+  if (RecentlyActive(caller)) return absl::OkStatus();
+  const uint64_t generation = CacheGeneration();
+  CallerState state;
+  RETURN_IF_ERROR(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(state, tx.LoadCallerState(caller.account_id, caller.session_id));
+    return absl::OkStatus();
+  }));
+  RETURN_IF_ERROR(CallerStatus(caller, state));
+  RememberActive(caller, generation);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Account> Sessions::LoadActiveCaller(const Principal& caller) {
+  const uint64_t generation = CacheGeneration();
+  CallerAccount loaded;
+  RETURN_IF_ERROR(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(loaded, tx.LoadCallerAccount(caller.account_id, caller.session_id));
+    return absl::OkStatus();
+  }));
+  RETURN_IF_ERROR(CallerStatus(caller, loaded.state));
+  if (!loaded.account) return absl::InternalError("caller account missing from its own read");
+  RememberActive(caller, generation);
+  return *std::move(loaded.account);
+}
+
+bool Sessions::RecentlyActive(const Principal& caller) const {
+  if (options_.caller_check_ttl <= absl::ZeroDuration()) return false;
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&cache_mu_);
+  auto account = active_callers_.find(caller.account_id);
+  if (account == active_callers_.end()) return false;
+  auto session = account->second.find(caller.session_id);
+  return session != account->second.end() && now - session->second < options_.caller_check_ttl &&
+         now >= session->second;
+}
+
+uint64_t Sessions::CacheGeneration() const {
+  absl::MutexLock lock(&cache_mu_);
+  return generation_;
+}
+
+void Sessions::RememberActive(const Principal& caller, uint64_t generation) {
+  if (options_.caller_check_ttl <= absl::ZeroDuration() || options_.caller_check_capacity == 0) {
+    return;
+  }
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&cache_mu_);
+  // A revocation on this replica may have raced with the read: its answer may be stale.
+  if (generation != generation_) return;
+  if (active_entries_ >= options_.caller_check_capacity) {
+    active_callers_.clear();
+    active_entries_ = 0;
+  }
+  auto [it, inserted] = active_callers_[caller.account_id].insert_or_assign(caller.session_id, now);
+  (void)it;
+  if (inserted) ++active_entries_;
+}
+
+void Sessions::ForgetCaller(absl::string_view account_id) {
+  absl::MutexLock lock(&cache_mu_);
+  ++generation_;
+  auto account = active_callers_.find(account_id);
+  if (account == active_callers_.end()) return;
+  active_entries_ -= account->second.size();
+  active_callers_.erase(account);
 }
 
 }  // namespace marketplace::identity

@@ -1,12 +1,17 @@
 #ifndef MARKETPLACE_SERVICES_IDENTITY_SESSIONS_H_
 #define MARKETPLACE_SERVICES_IDENTITY_SESSIONS_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
@@ -36,7 +41,14 @@ struct ServiceToken {
   std::vector<std::string> scopes;
 };
 
-enum class InactiveReason { kNone, kInvalid, kExpired, kSessionRevoked, kSuspended, kUnknownAccount };
+enum class InactiveReason {
+  kNone,
+  kInvalid,
+  kExpired,
+  kSessionRevoked,
+  kSuspended,
+  kUnknownAccount
+};
 
 struct Introspection {
   bool active = false;
@@ -56,6 +68,16 @@ struct Introspection {
 // whole session is revoked).
 inline constexpr absl::Duration kConcurrentRefreshGrace = absl::Seconds(2);
 
+struct SessionsOptions {
+  // How long this replica reuses a positive CheckCallerActive answer (account present and not
+  // suspended, session not revoked) before reading the database again. Zero: every check reads
+  // it. Revocations made through this replica (ForgetCaller, Logout, LogoutAll, refresh-token
+  // reuse) take effect on it at once; made through another replica, within this time.
+  absl::Duration caller_check_ttl = absl::ZeroDuration();
+  // Most (account, session) answers remembered; when full, all are forgotten at once.
+  size_t caller_check_capacity = 100000;
+};
+
 // Logins, sessions and their tokens: Login, RefreshSession, Logout, LogoutAll,
 // IssueServiceToken, IntrospectToken, and the revocation check behind every authenticated
 // call to identity.
@@ -64,7 +86,7 @@ class Sessions {
   // Pointers must outlive the object. `verifier` checks identity's own tokens (introspection).
   Sessions(IdentityStore* store, PasswordCheck* passwords, AccessTokenIssuer* issuer,
            common::auth::TokenVerifier* verifier, const common::Clock* clock,
-           IdentityEvents* events);
+           IdentityEvents* events, SessionsOptions options = {});
 
   [[nodiscard]] absl::StatusOr<LoginResult> Login(absl::string_view email,
                                                   absl::string_view password,
@@ -90,15 +112,41 @@ class Sessions {
   // For every authenticated call to identity: the token's account still exists and is not
   // suspended, and its session (if it has one) is not revoked. UNAUTHENTICATED reason
   // SESSION_REVOKED / ACCOUNT_NOT_FOUND, PERMISSION_DENIED reason ACCOUNT_SUSPENDED.
+  // Within SessionsOptions::caller_check_ttl of a positive answer for the same account and
+  // session, answers from memory.
   [[nodiscard]] absl::Status CheckCallerActive(const Principal& caller);
 
+  // CheckCallerActive always against the database, and the caller's account from the same
+  // single read (for a caller reading its own account).
+  [[nodiscard]] absl::StatusOr<Account> LoadActiveCaller(const Principal& caller);
+
+  // Drops the remembered answers of `account_id`'s calls, so that the next check on this
+  // replica reads the database: after a suspension, a password change, a logout.
+  void ForgetCaller(absl::string_view account_id);
+
  private:
+  // The answer to CheckCallerActive for `state`.
+  static absl::Status CallerStatus(const Principal& caller, const CallerState& state);
+  bool RecentlyActive(const Principal& caller) const;
+  // Remembers a positive answer read after `generation` unless a ForgetCaller came since.
+  void RememberActive(const Principal& caller, uint64_t generation);
+  uint64_t CacheGeneration() const;
+
   IdentityStore* const store_;
   PasswordCheck* const passwords_;
   AccessTokenIssuer* const issuer_;
   common::auth::TokenVerifier* const verifier_;
   const common::Clock* const clock_;
   IdentityEvents* const events_;
+  const SessionsOptions options_;
+
+  // account id -> session id ("" for tokens without a session) -> when last found active.
+  mutable absl::Mutex cache_mu_;
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, absl::Time>> active_callers_
+      ABSL_GUARDED_BY(cache_mu_);
+  size_t active_entries_ ABSL_GUARDED_BY(cache_mu_) = 0;
+  // Counts ForgetCaller calls: an answer read before one of them is not remembered.
+  uint64_t generation_ ABSL_GUARDED_BY(cache_mu_) = 0;
 };
 
 // PERMISSION_DENIED reason ACCOUNT_SUSPENDED.

@@ -420,6 +420,45 @@ TEST_F(SessionsTest, LogoutEndsOneSessionLogoutAllEndsEvery) {
   EXPECT_OK(sessions_->Refresh(b1.tokens.refresh_token, {}));
 }
 
+TEST_F(SessionsTest, CallerChecksAreRememberedForTheirTtlAndForgottenOnRevocation) {
+  Sessions cached(store_.get(), passwords_.get(), issuer_.get(), verifier_.get(), &clock_, &events_,
+                  {.caller_check_ttl = absl::Seconds(1)});
+  ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
+  ASSERT_OK_AND_ASSIGN(LoginResult a1, cached.Login("ada@example.com", kGoodPassword, {}));
+  ASSERT_OK_AND_ASSIGN(LoginResult a2, cached.Login("ada@example.com", kGoodPassword, {}));
+  const Principal caller1 = *As(a1).caller;
+  ASSERT_OK(cached.CheckCallerActive(caller1));
+
+  // Revoked elsewhere (another replica): this one still accepts it until the TTL has passed.
+  ASSERT_OK(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
+    return tx.RevokeSession(a1.tokens.session_id, "LOGOUT", clock_.Now()).status();
+  }));
+  EXPECT_OK(cached.CheckCallerActive(caller1));
+  EXPECT_EQ(common::ReasonOf(sessions_->CheckCallerActive(caller1)), "SESSION_REVOKED");
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(common::ReasonOf(cached.CheckCallerActive(caller1)), "SESSION_REVOKED");
+  // The own-account read is always exact.
+  EXPECT_EQ(common::ReasonOf(cached.LoadActiveCaller(caller1).status()), "SESSION_REVOKED");
+
+  // Revocations through this replica take effect at once.
+  const Principal caller2 = *As(a2).caller;
+  ASSERT_OK_AND_ASSIGN(Account self, cached.LoadActiveCaller(caller2));
+  EXPECT_EQ(self.id, a2.account.id);
+  EXPECT_EQ(self.email, "ada@example.com");
+  ASSERT_OK(cached.CheckCallerActive(caller2));
+  ASSERT_OK(cached.Logout(As(a2)));
+  EXPECT_EQ(common::ReasonOf(cached.CheckCallerActive(caller2)), "SESSION_REVOKED");
+
+  // ForgetCaller (after a suspension or password change made through Accounts).
+  ASSERT_OK_AND_ASSIGN(LoginResult a3, cached.Login("ada@example.com", kGoodPassword, {}));
+  const Principal caller3 = *As(a3).caller;
+  ASSERT_OK(cached.CheckCallerActive(caller3));
+  ASSERT_OK(accounts_->Suspend(a3.account.id, "FRAUD", "test", As(admin_)));
+  EXPECT_OK(cached.CheckCallerActive(caller3));  // not told yet
+  cached.ForgetCaller(a3.account.id);
+  EXPECT_EQ(common::ReasonOf(cached.CheckCallerActive(caller3)), "ACCOUNT_SUSPENDED");
+}
+
 TEST_F(SessionsTest, SuspendedAccountsCannotLogInRefreshOrPassIntrospection) {
   ASSERT_OK_AND_ASSIGN(Account seller, SignUp("seller@example.com", Role::kSeller));
   ASSERT_OK_AND_ASSIGN(LoginResult login,

@@ -57,19 +57,21 @@ std::set<std::string> IdentityPublicMethods() {
 IdentityService::IdentityService(IdentityServiceDeps deps) : deps_(deps) {}
 
 grpc::ServerUnaryReactor* IdentityService::Handle(grpc::CallbackServerContext* context,
-                                                  Method method, Body body) {
+                                                  Method method, Body body, CallerCheck check) {
   const std::string& full_name = FullMethodNames()[static_cast<size_t>(method)];
-  return deps_.runner->Run(
-      context, full_name,
-      [this, method, body = std::move(body)](const common::CallContext& call) -> absl::Status {
-        RequestContext ctx = MakeRequestContext(call);
-        // Logging out a session that is already revoked is a no-op, not an error (Logout is
-        // idempotent); every other authenticated call needs a live session and account.
-        if (ctx.caller && !RuleFor(method).is_public && method != Method::kLogout) {
-          RETURN_IF_ERROR(deps_.sessions->CheckCallerActive(*ctx.caller));
-        }
-        return body(ctx);
-      });
+  return deps_.runner->Run(context, full_name,
+                           [this, method, check, body = std::move(body)](
+                               const common::CallContext& call) -> absl::Status {
+                             RequestContext ctx = MakeRequestContext(call);
+                             // Logging out a session that is already revoked is a no-op, not an
+                             // error (Logout is idempotent); every other authenticated call needs a
+                             // live session and account.
+                             if (check == CallerCheck::kBeforeBody && ctx.caller &&
+                                 !RuleFor(method).is_public && method != Method::kLogout) {
+                               RETURN_IF_ERROR(deps_.sessions->CheckCallerActive(*ctx.caller));
+                             }
+                             return body(ctx);
+                           });
 }
 
 grpc::ServerUnaryReactor* IdentityService::SignUp(grpc::CallbackServerContext* context,
@@ -132,13 +134,24 @@ grpc::ServerUnaryReactor* IdentityService::LogoutAll(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* IdentityService::GetAccount(grpc::CallbackServerContext* context,
                                                       const v1::GetAccountRequest* request,
                                                       v1::Account* response) {
-  return Handle(context, Method::kGetAccount,
-                [this, request, response](const RequestContext& ctx) -> absl::Status {
-                  ASSIGN_OR_RETURN(std::string id, AccountIdFromName(request->name(), "name", ctx));
-                  ASSIGN_OR_RETURN(AccountView view, deps_.accounts->Get(id, ctx));
-                  AccountViewToProto(view, response);
-                  return absl::OkStatus();
-                });
+  return Handle(
+      context, Method::kGetAccount,
+      [this, request, response](const RequestContext& ctx) -> absl::Status {
+        absl::StatusOr<std::string> id = AccountIdFromName(request->name(), "name", ctx);
+        AccountView view;
+        if (ctx.caller && id.ok() && *id == ctx.caller->account_id) {
+          // The caller's own account: its revocation check and the account in one read.
+          ASSIGN_OR_RETURN(Account self, deps_.sessions->LoadActiveCaller(*ctx.caller));
+          ASSIGN_OR_RETURN(view, deps_.accounts->GetLoaded(std::move(self), ctx));
+        } else {
+          if (ctx.caller) RETURN_IF_ERROR(deps_.sessions->CheckCallerActive(*ctx.caller));
+          RETURN_IF_ERROR(id.status());
+          ASSIGN_OR_RETURN(view, deps_.accounts->Get(*id, ctx));
+        }
+        AccountViewToProto(view, response);
+        return absl::OkStatus();
+      },
+      CallerCheck::kBodyChecksCaller);
 }
 
 grpc::ServerUnaryReactor* IdentityService::ListAccounts(grpc::CallbackServerContext* context,
@@ -205,10 +218,12 @@ grpc::ServerUnaryReactor* IdentityService::ChangePassword(grpc::CallbackServerCo
   return Handle(context, Method::kChangePassword,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   ASSIGN_OR_RETURN(std::string id, AccountIdFromName(request->name(), "name", ctx));
-                  ASSIGN_OR_RETURN(int revoked,
-                                   deps_.accounts->ChangePassword(id, request->current_password(),
-                                                                  request->new_password(), ctx));
-                  response->set_revoked_sessions(revoked);
+                  absl::StatusOr<int> revoked = deps_.accounts->ChangePassword(
+                      id, request->current_password(), request->new_password(), ctx);
+                  // Other sessions were revoked: this replica stops accepting them at once.
+                  deps_.sessions->ForgetCaller(id);
+                  RETURN_IF_ERROR(revoked.status());
+                  response->set_revoked_sessions(*revoked);
                   return absl::OkStatus();
                 });
 }
@@ -353,10 +368,12 @@ grpc::ServerUnaryReactor* IdentityService::SuspendAccount(grpc::CallbackServerCo
   return Handle(context, Method::kSuspendAccount,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   ASSIGN_OR_RETURN(std::string id, AccountIdFromName(request->name(), "name", ctx));
-                  ASSIGN_OR_RETURN(
-                      Account account,
-                      deps_.accounts->Suspend(id, request->reason_code(), request->reason(), ctx));
-                  AccountToProto(account, response);
+                  absl::StatusOr<Account> account =
+                      deps_.accounts->Suspend(id, request->reason_code(), request->reason(), ctx);
+                  // This replica refuses the account's tokens at once.
+                  deps_.sessions->ForgetCaller(id);
+                  RETURN_IF_ERROR(account.status());
+                  AccountToProto(*account, response);
                   return absl::OkStatus();
                 });
 }

@@ -104,8 +104,11 @@ class IdentityService final : public v1::Identity::CallbackService {
 
  private:
   using Body = std::function<absl::Status(const RequestContext&)>;
-  // Runs `body` through the runner, after the revocation check for authenticated callers.
-  grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context, Method method, Body body);
+  // Runs `body` through the runner, after the revocation check for authenticated callers
+  // unless `body` makes it itself (kBodyChecksCaller).
+  enum class CallerCheck { kBeforeBody, kBodyChecksCaller };
+  grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context, Method method, Body body,
+                                   CallerCheck check = CallerCheck::kBeforeBody);
 
   IdentityServiceDeps deps_;
 };

@@ -50,6 +50,7 @@ struct IdentityConfig {
   int64_t password_hash_threads = 2;
   int64_t password_hash_queue = 64;
   absl::Duration cleanup_interval;
+  absl::Duration caller_check_cache_ttl;
 };
 
 void AddIdentityFlags(common::Flags& flags, IdentityConfig* c) {
@@ -85,6 +86,10 @@ void AddIdentityFlags(common::Flags& flags, IdentityConfig* c) {
   flags.AddDuration("cleanup_interval", &c->cleanup_interval, absl::Minutes(1),
                     "How often expired sessions, idempotency keys and old failed logins are "
                     "deleted and the active-session gauge is refreshed.");
+  flags.AddDuration("caller_check_cache_ttl", &c->caller_check_cache_ttl, absl::Seconds(1),
+                    "How long a replica reuses a positive check that a caller's session and "
+                    "account are still active (0 to 10s; 0: every call reads the database). "
+                    "Revocations through another replica take effect here within this time.");
 }
 
 std::vector<std::string> SplitList(const std::string& list) {
@@ -138,6 +143,13 @@ int main(int argc, char** argv) {
                           absl::InvalidArgumentError("cleanup_interval: must be at least 1s"), 2);
   }
 
+  if (identity_config.caller_check_cache_ttl < absl::ZeroDuration() ||
+      identity_config.caller_check_cache_ttl > absl::Seconds(10)) {
+    common::ExitWithError(
+        "invalid --caller_check_cache_ttl",
+        absl::InvalidArgumentError("caller_check_cache_ttl: must be between 0 and 10s"), 2);
+  }
+
   auto runtime = common::ServiceRuntime::CreateOrExit("identity", config, flags);
   runtime->ApplyMigrationsOrExit("identity", identity::IdentityMigrations());
 
@@ -166,7 +178,8 @@ int main(int argc, char** argv) {
                                         .min_refresh_interval = absl::ZeroDuration()},
                                        clock);
   identity::Accounts accounts(&store, &policy, &hasher, &passwords, clock);
-  identity::Sessions sessions(&store, &passwords, &issuer, &verifier, clock, &events);
+  identity::Sessions sessions(&store, &passwords, &issuer, &verifier, clock, &events,
+                              {.caller_check_ttl = identity_config.caller_check_cache_ttl});
   identity::SellerOnboarding sellers(&store, clock);
 
   std::unique_ptr<identity::Maintenance> maintenance;
