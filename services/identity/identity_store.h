@@ -118,6 +118,9 @@ class IdentityTransaction {
   // The one key in `state` (NEXT or ACTIVE), if any; `for_update` locks it.
   [[nodiscard]] virtual absl::StatusOr<std::optional<StoredSigningKey>> FindKeyInState(
       SigningKeyState state, bool for_update) = 0;
+  // When the last rotation happened (the latest retired_at of any key); nullopt before the
+  // first rotation.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<absl::Time>> LastKeyRotation() = 0;
   [[nodiscard]] virtual absl::StatusOr<std::optional<StoredSigningKey>> FindKey(
       absl::string_view kid) = 0;
   // ALREADY_EXISTS when a key in the same NEXT or ACTIVE state exists already.

@@ -132,6 +132,18 @@ absl::StatusOr<KeyRing::Rotation> KeyRing::Rotate(const RequestContext& ctx,
       }
       return absl::OkStatus();
     }
+    if (options_.min_rotation_interval > absl::ZeroDuration()) {
+      // Read after locking the active key: a concurrent rotation has committed or waits.
+      ASSIGN_OR_RETURN(std::optional<absl::Time> last, tx.LastKeyRotation());
+      if (last && now - *last < options_.min_rotation_interval) {
+        return common::FailedPrecondition(
+            "ROTATION_TOO_SOON",
+            absl::StrCat("the signing key was rotated ", absl::FormatDuration(now - *last),
+                         " ago; rotate at most once every ",
+                         absl::FormatDuration(options_.min_rotation_interval),
+                         " so that verifiers know the new active key"));
+      }
+    }
     if (make_next) RETURN_IF_ERROR(tx.InsertKey(*next));
     // Order matters: each state holds at most one key at any moment.
     active->state = SigningKeyState::kRetired;

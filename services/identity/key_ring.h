@@ -28,6 +28,10 @@ struct KeyRingOptions {
   absl::Duration active_key_cache_ttl = absl::Seconds(5);
   // The clock skew verifiers allow.
   absl::Duration clock_skew = absl::Seconds(60);
+  // Least time between two rotations. Verifiers know at most one key ahead (the NEXT key they
+  // fetched); a second rotation before they fetch again activates a key they do not know.
+  // Zero: no limit.
+  absl::Duration min_rotation_interval = absl::ZeroDuration();
 };
 
 // The token signing keys: Ed25519, private keys sealed with the KEK in the database, public
@@ -61,7 +65,9 @@ class KeyRing final : public common::auth::KeyFetcher {
   };
   // Retires the active key, promotes the next one and publishes a new next key. With a
   // request_id, a repeat returns the first rotation's keys. ADMIN callers only
-  // (UNAUTHENTICATED without a caller, PERMISSION_DENIED for other roles).
+  // (UNAUTHENTICATED without a caller, PERMISSION_DENIED for other roles). Within
+  // min_rotation_interval of the previous rotation: FAILED_PRECONDITION reason
+  // ROTATION_TOO_SOON, nothing changed (a repeat of that previous request still answers).
   [[nodiscard]] absl::StatusOr<Rotation> Rotate(const RequestContext& ctx,
                                                 absl::string_view request_id);
 

@@ -646,6 +646,15 @@ class MySqlIdentityTransaction final : public IdentityTransaction {
                   {std::string(SigningKeyStateName(state))}));
   }
 
+  absl::StatusOr<std::optional<absl::Time>> LastKeyRotation() override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     db_.Query("SELECT MAX(retired_at) AS last_rotation FROM signing_keys "
+                               "WHERE state = ?",
+                               {std::string(SigningKeyStateName(SigningKeyState::kRetired))}));
+    if (rows.empty()) return std::nullopt;
+    return rows[0].GetOptionalTime("last_rotation");
+  }
+
   absl::StatusOr<std::optional<StoredSigningKey>> FindKey(absl::string_view kid) override {
     return OneKey(
         db_.Query(absl::StrCat("SELECT ", kKeyColumns, " FROM signing_keys WHERE kid = ?"),

@@ -556,6 +556,24 @@ TEST_F(SessionsTest, KeyRotationKeepsOldTokensValidUntilTheyExpire) {
   EXPECT_EQ(published.size(), 2u);
 }
 
+TEST_F(SessionsTest, RotationsCloserThanTheMinimumIntervalAreRefused) {
+  KeyRing keys(store_.get(), &kek_, &clock_, {.min_rotation_interval = absl::Seconds(60)});
+  ASSERT_OK_AND_ASSIGN(KeyRing::Rotation first, keys.Rotate(As(admin_), "rotate-1"));
+  clock_.Advance(absl::Seconds(59));
+  absl::StatusOr<KeyRing::Rotation> too_soon = keys.Rotate(As(admin_), "rotate-2");
+  EXPECT_EQ(too_soon.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(common::ReasonOf(too_soon.status()), "ROTATION_TOO_SOON");
+  ASSERT_OK_AND_ASSIGN(KeyRing::SigningKey active, keys.Active());
+  EXPECT_EQ(active.kid, first.active.kid);
+  // A repeat of the first request is still answered, and the refused one can be retried.
+  ASSERT_OK_AND_ASSIGN(KeyRing::Rotation repeat, keys.Rotate(As(admin_), "rotate-1"));
+  EXPECT_EQ(repeat.active.kid, first.active.kid);
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(KeyRing::Rotation second, keys.Rotate(As(admin_), "rotate-2"));
+  EXPECT_EQ(second.previous.kid, first.active.kid);
+  EXPECT_EQ(second.active.kid, first.next.kid);
+}
+
 TEST_F(SessionsTest, ServiceTokensForClientCredentialsWithTheAccountsScopes) {
   ASSERT_OK_AND_ASSIGN(
       CreatedServiceAccount kpi,

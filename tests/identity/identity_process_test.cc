@@ -119,6 +119,53 @@ TEST(IdentityProcessTest, RefusesToStartWithoutItsSecretsOrWithBadValues) {
   args.push_back("--signing_key_encryption_key_file=" + kek);
   args.push_back("--token_audiences=catalog");
   EXPECT_EQ(RunToExit(args).code, 2);
+  args = *db;
+  args.push_back("--signing_key_encryption_key_file=" + kek);
+  args.push_back("--min_key_rotation_interval=25h");
+  Exit long_interval = RunToExit(args);
+  EXPECT_EQ(long_interval.code, 2) << long_interval.output;
+  EXPECT_THAT(long_interval.output, HasSubstr("min_key_rotation_interval"));
+  args = *db;
+  args.push_back("--signing_key_encryption_key_file=" + kek);
+  args.push_back("--caller_check_cache_ttl=11s");
+  EXPECT_EQ(RunToExit(args).code, 2);
+}
+
+TEST(IdentityProcessTest, RefusesASecondKeyRotationWithinTheMinimumInterval) {
+  auto identity = IdentityProcess::Start();  // the default interval, 60 s
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  v1::Identity::Stub* stub = (*identity)->stub();
+  auto admin = Login(stub, (*identity)->admin_email(), (*identity)->admin_password());
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  const std::string token = admin->tokens().access_token();
+
+  v1::RotateSigningKeyRequest first_request;
+  first_request.set_request_id("rotation-1");
+  v1::RotateSigningKeyResponse first;
+  ASSERT_TRUE(
+      CallIdentity(stub, &v1::Identity::Stub::RotateSigningKey, first_request, &first, token).ok());
+
+  v1::RotateSigningKeyRequest second_request;
+  second_request.set_request_id("rotation-2");
+  v1::RotateSigningKeyResponse second;
+  grpc::Status too_soon =
+      CallIdentity(stub, &v1::Identity::Stub::RotateSigningKey, second_request, &second, token);
+  EXPECT_EQ(too_soon.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(too_soon), "ROTATION_TOO_SOON");
+
+  // Nothing changed: the first rotation's keys are still the published ones.
+  v1::GetSigningKeysResponse keys;
+  ASSERT_TRUE(
+      CallIdentity(stub, &v1::Identity::Stub::GetSigningKeys, v1::GetSigningKeysRequest(), &keys)
+          .ok());
+  ASSERT_GE(keys.keys_size(), 2);
+  EXPECT_EQ(keys.keys(0).kid(), first.active_key().kid());
+  EXPECT_EQ(keys.keys(1).kid(), first.next_key().kid());
+  // A retry of the first request still gets its answer.
+  v1::RotateSigningKeyResponse retry;
+  ASSERT_TRUE(
+      CallIdentity(stub, &v1::Identity::Stub::RotateSigningKey, first_request, &retry, token).ok());
+  EXPECT_EQ(retry.active_key().kid(), first.active_key().kid());
 }
 
 TEST(IdentityProcessTest, KeepsItsKeysAndAdminAcrossRestartsAndRefusesAnotherKek) {

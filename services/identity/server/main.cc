@@ -51,6 +51,7 @@ struct IdentityConfig {
   int64_t password_hash_queue = 64;
   absl::Duration cleanup_interval;
   absl::Duration caller_check_cache_ttl;
+  absl::Duration min_key_rotation_interval;
 };
 
 void AddIdentityFlags(common::Flags& flags, IdentityConfig* c) {
@@ -90,6 +91,9 @@ void AddIdentityFlags(common::Flags& flags, IdentityConfig* c) {
                     "How long a replica reuses a positive check that a caller's session and "
                     "account are still active (0 to 10s; 0: every call reads the database). "
                     "Revocations through another replica take effect here within this time.");
+  flags.AddDuration("min_key_rotation_interval", &c->min_key_rotation_interval, absl::Seconds(60),
+                    "Least time between two RotateSigningKey calls (0 to 24h); sooner is refused "
+                    "with ROTATION_TOO_SOON. Verifiers refetch keys at most every 30s.");
 }
 
 std::vector<std::string> SplitList(const std::string& list) {
@@ -150,6 +154,13 @@ int main(int argc, char** argv) {
         absl::InvalidArgumentError("caller_check_cache_ttl: must be between 0 and 10s"), 2);
   }
 
+  if (identity_config.min_key_rotation_interval < absl::ZeroDuration() ||
+      identity_config.min_key_rotation_interval > absl::Hours(24)) {
+    common::ExitWithError(
+        "invalid --min_key_rotation_interval",
+        absl::InvalidArgumentError("min_key_rotation_interval: must be between 0 and 24h"), 2);
+  }
+
   auto runtime = common::ServiceRuntime::CreateOrExit("identity", config, flags);
   runtime->ApplyMigrationsOrExit("identity", identity::IdentityMigrations());
 
@@ -160,6 +171,7 @@ int main(int argc, char** argv) {
   identity::KeyRingOptions key_options;
   key_options.max_token_lifetime =
       std::max(token_options.access_token_ttl, token_options.service_token_ttl);
+  key_options.min_rotation_interval = identity_config.min_key_rotation_interval;
   identity::KeyRing keys(&store, &*encryptor, clock, key_options);
 
   common::BoundedExecutor hash_pool(static_cast<int>(identity_config.password_hash_threads),
