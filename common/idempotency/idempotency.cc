@@ -183,6 +183,29 @@ absl::StatusOr<std::optional<StoredResult>> IdempotencyStore::Find(
   return ResultOfRow(rows[0], key, request_hash);
 }
 
+absl::StatusOr<IdempotencyStore::FoundAlong> IdempotencyStore::FindAlong(
+    db::ConnectionPool& pool, const RequestKey& key, absl::string_view request_hash,
+    absl::string_view columns, std::vector<SqlValue> params) const {
+  params.push_back(key.caller);
+  params.push_back(key.method);
+  params.push_back(key.request_id);
+  // One row whatever the key: the caller's columns, and the key's (NULL when unknown).
+  ASSIGN_OR_RETURN(
+      std::vector<db::Row> rows,
+      pool.Query(absl::StrCat("SELECT ", columns,
+                              ", k.request_hash, k.completed, k.status_code, k.status_message, "
+                              "k.status_details, k.response FROM (SELECT 1 AS one) AS one "
+                              "LEFT JOIN idempotency_keys k ON k.caller = ? AND k.method = ? "
+                              "AND k.request_id = ?"),
+                 params));
+  if (rows.size() != 1) return absl::InternalError("FindAlong did not read one row");
+  FoundAlong out{std::nullopt, rows[0]};
+  if (!rows[0].IsNull("request_hash")) {
+    ASSIGN_OR_RETURN(out.stored, ResultOfRow(rows[0], key, request_hash));
+  }
+  return out;
+}
+
 absl::StatusOr<StoredResult> IdempotencyStore::RecordError(db::ConnectionPool& pool,
                                                            const RequestKey& key,
                                                            absl::string_view request_hash,

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -13,6 +14,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/db/connection_pool.h"
+#include "common/db/sql_value.h"
 #include "common/db/transaction.h"
 #include "google/protobuf/message.h"
 
@@ -94,6 +96,19 @@ class IdempotencyStore {
   // be repeated before the transaction starts (e.g. a processor call).
   [[nodiscard]] absl::StatusOr<std::optional<StoredResult>> Find(
       db::ConnectionPool& pool, const RequestKey& key, absl::string_view request_hash) const;
+
+  // Find together with a read of the caller's own, in the same round trip: `columns` is a
+  // select list (e.g. "(SELECT id FROM orders WHERE order_id = ?) AS existing") whose
+  // placeholders take `params`; its values are read from `row` of the answer.
+  struct FoundAlong {
+    std::optional<StoredResult> stored;
+    db::Row row;
+  };
+  [[nodiscard]] absl::StatusOr<FoundAlong> FindAlong(db::ConnectionPool& pool,
+                                                     const RequestKey& key,
+                                                     absl::string_view request_hash,
+                                                     absl::string_view columns,
+                                                     std::vector<db::SqlValue> params) const;
 
   // In a transaction of its own: stores `error` as the key's result unless one is stored
   // already; returns the result that stands (the first one).

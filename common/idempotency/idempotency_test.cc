@@ -235,3 +235,30 @@ TEST_F(IdempotencyTest, TypedRunRoundTripsMessages) {
 
 }  // namespace
 }  // namespace marketplace::common::idempotency
+
+namespace marketplace::common::idempotency {
+namespace {
+
+TEST_F(IdempotencyTest, FindAlongReadsTheKeyAndTheCallersColumnsInOneQuery) {
+  ASSERT_OK(pool().Execute("INSERT INTO effects (label) VALUES ('existing')").status());
+  const std::string columns =
+      "(SELECT COUNT(*) FROM effects WHERE label = ?) AS matching, ? AS echoed";
+  // Unknown key: no stored result, the caller's columns still read.
+  ASSERT_OK_AND_ASSIGN(auto unknown,
+                       store_.FindAlong(pool(), key_, Hash("x"), columns, {"existing", "hi"}));
+  EXPECT_FALSE(unknown.stored.has_value());
+  EXPECT_EQ(*unknown.row.GetInt64("matching"), 1);
+  EXPECT_EQ(*unknown.row.GetString("echoed"), "hi");
+  // Completed key: its result; another request under the same key: REQUEST_ID_REUSED.
+  ASSERT_OK(RunIdempotentBytes(pool(), store_, key_, Hash("x"), Writer("one", nullptr)).status());
+  ASSERT_OK_AND_ASSIGN(auto known,
+                       store_.FindAlong(pool(), key_, Hash("x"), columns, {"one", "hi"}));
+  ASSERT_TRUE(known.stored.has_value());
+  EXPECT_EQ(known.stored->response, "done:one");
+  EXPECT_EQ(*known.row.GetInt64("matching"), 1);
+  auto reused = store_.FindAlong(pool(), key_, Hash("y"), columns, {"one", "hi"});
+  EXPECT_EQ(reused.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace marketplace::common::idempotency

@@ -211,8 +211,8 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
   const RequestKey key{actor.id, Method("CreatePayment"), req.request_id()};
   const std::string hash = common::idempotency::RequestHash(req);
   // The stored result of this request, if it was made before.
-  auto replay = [&]() -> absl::StatusOr<std::optional<pb::Payment>> {
-    ASSIGN_OR_RETURN(auto stored, idempotency_.Find(*pool_, key, hash));
+  auto replay_of = [](const std::optional<common::idempotency::StoredResult>& stored)
+      -> absl::StatusOr<std::optional<pb::Payment>> {
     if (!stored) return std::optional<pb::Payment>();
     if (!stored->status.ok()) return stored->status;
     pb::Payment payment;
@@ -221,7 +221,16 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
     }
     return std::optional<pb::Payment>(std::move(payment));
   };
-  ASSIGN_OR_RETURN(std::optional<pb::Payment> first, replay());
+  // One round trip: this request's stored result, a payment of the order, the seller's hold
+  // policy (applies to payments created after it is set; read before the transaction).
+  ASSIGN_OR_RETURN(
+      auto found,
+      idempotency_.FindAlong(*pool_, key, hash,
+                             "(SELECT payment_id FROM payments WHERE order_id = ?) AS existing, "
+                             "(SELECT hold_seconds FROM hold_policies WHERE seller_id = ?) "
+                             "AS hold_seconds",
+                             {req.order_id(), req.seller_id()}));
+  ASSIGN_OR_RETURN(std::optional<pb::Payment> first, replay_of(found.stored));
   if (first) return *std::move(first);
 
   ASSIGN_OR_RETURN(SellerStatus seller, sellers_->GetSeller(req.seller_id()));
@@ -230,10 +239,10 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
     return common::FailedPrecondition("SELLER_NOT_APPROVED",
                                       "the seller is not an approved, active seller");
   }
-  ASSIGN_OR_RETURN(auto existing, store::LoadPaymentByOrder(*pool_, req.order_id()));
-  if (existing) {
+  if (!found.row.IsNull("existing")) {
     // Made by this very request since the first look (a twin in parallel): its result.
-    ASSIGN_OR_RETURN(std::optional<pb::Payment> twin, replay());
+    ASSIGN_OR_RETURN(auto stored, idempotency_.Find(*pool_, key, hash));
+    ASSIGN_OR_RETURN(std::optional<pb::Payment> twin, replay_of(stored));
     if (twin) return *std::move(twin);
     return common::WithReason(
         absl::AlreadyExistsError(absl::StrCat("order ", req.order_id(), " already has a payment")),
@@ -264,13 +273,16 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
   RETURN_IF_ERROR(EnsureSellerAccounts(req.seller_id(), amount->currency_code()));
   const int32_t bps =
       req.has_commission_bps() ? req.commission_bps() : options_.default_commission_bps;
+  absl::Duration hold = options_.default_hold;
+  if (!found.row.IsNull("hold_seconds")) {
+    ASSIGN_OR_RETURN(int64_t seconds, found.row.GetInt64("hold_seconds"));
+    hold = absl::Seconds(seconds);
+  }
   bool ran = false;  // this call made the payment (not a twin's stored result)
   absl::StatusOr<pb::Payment> created = common::idempotency::RunIdempotent<pb::Payment>(
       *pool_, idempotency_, key, hash, [&](Transaction& tx) -> absl::StatusOr<pb::Payment> {
         ran = true;
         const absl::Time now = clock_->Now();
-        ASSIGN_OR_RETURN(auto policy, store::LoadHoldPolicy(tx, req.seller_id()));
-        const absl::Duration hold = policy ? policy->hold : options_.default_hold;
         PaymentRecord p;
         p.money.id = RandomId("pay_");
         p.money.seller_id = req.seller_id();
@@ -284,7 +296,6 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
         EscrowStep step = Capture(p.money);
         p.money = step.after;
         RETURN_IF_ERROR(store::InsertPayment(tx, p));
-        RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now));
         RETURN_IF_ERROR(store::AppendEvent(
             tx, p.money.id, p.money.amount.currency_code(),
             {"CREATED", p.money.state, actor.id, p.money.amount.amount_minor(), "", "", now}));
@@ -297,6 +308,8 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
         ToTimestamp(p.release_due_at, event.mutable_release_due_at());
         RETURN_IF_ERROR(
             outbox_.Enqueue(tx, "payments.payment_held", p.money.seller_id, event).status());
+        // Last: it takes the seller's balance row, which the seller's other payments wait for.
+        RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now));
         return ToProto(p);
       });
   if (created.ok() && ran && options_.metrics) options_.metrics->PaymentHeld();
@@ -362,15 +375,17 @@ absl::StatusOr<pb::Payment> EscrowService::ConfirmDelivery(const Actor& actor,
       *pool_, idempotency_, *clock_, actor, key, common::idempotency::RequestHash(req),
       req.payment_id(), [&](Transaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
         ASSIGN_OR_RETURN(EscrowStep step, Release(p.money));
-        RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now));
         p.money = step.after;
         p.released_at = now;
         RETURN_IF_ERROR(store::AppendEvent(
             tx, p.money.id, p.money.amount.currency_code(),
             {"DELIVERY_CONFIRMED", p.money.state, actor.id, std::nullopt, "", "", now}));
-        return outbox_
-            .Enqueue(tx, "payments.payment_released", p.money.seller_id, ReleasedEvent(p, false))
-            .status();
+        RETURN_IF_ERROR(outbox_
+                            .Enqueue(tx, "payments.payment_released", p.money.seller_id,
+                                     ReleasedEvent(p, false))
+                            .status());
+        // Last: it takes the seller's balance row, which the seller's other payments wait for.
+        return store::WriteLedger(tx, step.transaction, now);
       });
 }
 

@@ -178,6 +178,35 @@ absl::StatusOr<SellerAccounts> LockSellerAccounts(Transaction& tx, absl::string_
 
 absl::Status WriteLedger(Transaction& tx, const LedgerTransaction& ledger, absl::Time now) {
   RETURN_IF_ERROR(CheckBalanced(ledger));
+  // The journal first and the balance rows last: the seller's row is the lock other
+  // payments of the seller wait for, so it is taken as late as possible.
+  SqlValue payment_id = nullptr;
+  if (!ledger.payment_id.empty()) payment_id = ledger.payment_id;
+  SqlValue payout_id = nullptr;
+  if (!ledger.payout_id.empty()) payout_id = ledger.payout_id;
+  RETURN_IF_ERROR(tx.Execute("INSERT INTO ledger_transactions (kind, payment_id, payout_id, "
+                             "memo, created_at) VALUES (?, ?, ?, ?, ?)",
+                             {std::string(TransactionKindName(ledger.kind)), payment_id, payout_id,
+                              ledger.memo.substr(0, 255), now})
+                      .status());
+  // LAST_INSERT_ID() is the transaction's id for the whole statement (it changes only after
+  // the statement), which saves a round trip.
+  std::vector<SqlValue> params;
+  std::vector<std::string> rows;
+  for (const Entry& e : ledger.entries) {
+    rows.push_back("(LAST_INSERT_ID(), ?, ?, ?, ?, ?)");
+    params.push_back(std::string(AccountKindName(e.account.kind)));
+    params.push_back(e.account.owner);
+    params.push_back(e.account.currency);
+    params.push_back(e.amount_minor);
+    params.push_back(now);
+  }
+  RETURN_IF_ERROR(tx.Execute(absl::StrCat("INSERT INTO ledger_entries (transaction_id, "
+                                          "account_kind, account_owner, currency, amount_minor, "
+                                          "created_at) VALUES ",
+                                          absl::StrJoin(rows, ", ")),
+                             params)
+                      .status());
   // Per-seller deltas, by (seller, currency) in key order: the lock order.
   std::map<std::pair<std::string, std::string>, std::tuple<int64_t, int64_t, int64_t>> deltas;
   for (const Entry& e : ledger.entries) {
@@ -219,33 +248,6 @@ absl::Status WriteLedger(Transaction& tx, const LedgerTransaction& ledger, absl:
     ASSIGN_OR_RETURN(int64_t again, tx.Execute(kUpdate, update_params));
     if (again != 1) return absl::InternalError("seller account row vanished");
   }
-  SqlValue payment_id = nullptr;
-  if (!ledger.payment_id.empty()) payment_id = ledger.payment_id;
-  SqlValue payout_id = nullptr;
-  if (!ledger.payout_id.empty()) payout_id = ledger.payout_id;
-  RETURN_IF_ERROR(tx.Execute("INSERT INTO ledger_transactions (kind, payment_id, payout_id, "
-                             "memo, created_at) VALUES (?, ?, ?, ?, ?)",
-                             {std::string(TransactionKindName(ledger.kind)), payment_id, payout_id,
-                              ledger.memo.substr(0, 255), now})
-                      .status());
-  // LAST_INSERT_ID() is the transaction's id for the whole statement (it changes only after
-  // the statement), which saves a round trip.
-  std::vector<SqlValue> params;
-  std::vector<std::string> rows;
-  for (const Entry& e : ledger.entries) {
-    rows.push_back("(LAST_INSERT_ID(), ?, ?, ?, ?, ?)");
-    params.push_back(std::string(AccountKindName(e.account.kind)));
-    params.push_back(e.account.owner);
-    params.push_back(e.account.currency);
-    params.push_back(e.amount_minor);
-    params.push_back(now);
-  }
-  RETURN_IF_ERROR(tx.Execute(absl::StrCat("INSERT INTO ledger_entries (transaction_id, "
-                                          "account_kind, account_owner, currency, amount_minor, "
-                                          "created_at) VALUES ",
-                                          absl::StrJoin(rows, ", ")),
-                             params)
-                      .status());
   return absl::OkStatus();
 }
 
