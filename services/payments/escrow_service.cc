@@ -156,7 +156,7 @@ absl::StatusOr<std::pair<absl::Time, std::string>> DecodePageToken(absl::string_
 }  // namespace
 
 EscrowService::EscrowService(common::db::ConnectionPool* pool, PaymentProcessor* processor,
-                             SellerDirectory* sellers, const common::Clock* clock,
+                             common::identity_client::SellerDirectory* sellers, const common::Clock* clock,
                              EscrowServiceOptions options)
     : pool_(pool),
       processor_(processor),
@@ -233,7 +233,8 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
   ASSIGN_OR_RETURN(std::optional<pb::Payment> first, replay_of(found.stored));
   if (first) return *std::move(first);
 
-  ASSIGN_OR_RETURN(SellerStatus seller, sellers_->GetSeller(req.seller_id()));
+  ASSIGN_OR_RETURN(common::identity_client::SellerStatus seller,
+                   sellers_->GetSeller(req.seller_id()));
   if (!seller.found) return common::NotFound("seller", req.seller_id());
   if (!seller.approved_active) {
     return common::FailedPrecondition("SELLER_NOT_APPROVED",
@@ -732,7 +733,8 @@ absl::StatusOr<pb::Payout> EscrowService::CreatePayout(const Actor& actor,
     }
     payout = p;
   } else {
-    ASSIGN_OR_RETURN(SellerStatus seller, sellers_->GetSeller(req.seller_id()));
+    ASSIGN_OR_RETURN(common::identity_client::SellerStatus seller,
+                   sellers_->GetSeller(req.seller_id()));
     if (!seller.found) return common::NotFound("seller", req.seller_id());
     if (!seller.approved_active) {
       return common::FailedPrecondition("SELLER_NOT_APPROVED",

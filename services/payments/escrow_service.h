@@ -18,7 +18,7 @@
 #include "services/payments/metrics.h"
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/processor.h"
-#include "services/payments/seller_directory.h"
+#include "common/identity_client/seller_directory.h"
 
 namespace marketplace::payments {
 
@@ -70,7 +70,7 @@ class EscrowService {
  public:
   // All pointers must outlive the service.
   EscrowService(common::db::ConnectionPool* pool, PaymentProcessor* processor,
-                SellerDirectory* sellers, const common::Clock* clock,
+                common::identity_client::SellerDirectory* sellers, const common::Clock* clock,
                 EscrowServiceOptions options = {});
 
   absl::StatusOr<pb::Payment> CreatePayment(const Actor& actor,
@@ -126,7 +126,7 @@ class EscrowService {
 
   common::db::ConnectionPool* pool_;
   PaymentProcessor* processor_;
-  SellerDirectory* sellers_;
+  common::identity_client::SellerDirectory* sellers_;
   const common::Clock* clock_;
   EscrowServiceOptions options_;
   common::outbox::Outbox outbox_;

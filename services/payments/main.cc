@@ -9,7 +9,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/idempotency/idempotency_migrations.h"
-#include "common/identity_client/identity_client.h"
+#include "common/identity_client/identity_connection.h"
 #include "common/logging.h"
 #include "common/outbox/grpc_event_sink_publisher.h"
 #include "common/outbox/outbox_migrations.h"
@@ -17,7 +17,6 @@
 #include "common/server/service_runtime.h"
 #include "common/server/unary_call.h"
 #include "services/payments/escrow_service.h"
-#include "services/payments/identity_seller_directory.h"
 #include "services/payments/metrics.h"
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/payments_migrations.h"
@@ -34,10 +33,7 @@ struct PaymentsConfig {
   int64_t default_commission_bps = 1000;
   absl::Duration default_hold_period;
   std::string processor;
-  std::string identity_address;
-  std::string token_issuer;
-  std::string service_client_id;
-  std::string service_client_secret;
+  common::identity_client::IdentityClientConfig identity;
   std::string events_target;
   absl::Duration release_interval;
   int64_t release_batch = 20;
@@ -53,15 +49,7 @@ void AddPaymentsFlags(common::Flags& flags, PaymentsConfig* c) {
                     "Escrow hold before automatic release, for sellers without a policy.");
   flags.AddEnum("processor", &c->processor, "sandbox", {"sandbox"},
                 "Payment processor; only the SANDBOX processor (no real money) exists.");
-  flags.AddString("identity_address", &c->identity_address, "127.0.0.1:7001",
-                  "identity gRPC target: token keys, service token, seller status.");
-  flags.AddString("token_issuer", &c->token_issuer, "marketplace-identity",
-                  "`iss` expected in access tokens (identity's --token_issuer).");
-  flags.AddString("service_client_id", &c->service_client_id, "payments",
-                  "This service's client id at identity (CreateServiceAccount).");
-  flags.AddSecret("service_client_secret", &c->service_client_secret,
-                  "This service's client secret at identity (usually "
-                  "--service_client_secret_file); without it seller checks fail UNAVAILABLE.");
+  common::identity_client::AddIdentityClientFlags(flags, &c->identity);
   flags.AddString("events_target", &c->events_target, "127.0.0.1:7005",
                   "gRPC target of the EventSink that receives payments events (sellerkpi).");
   flags.AddDuration("release_interval", &c->release_interval, absl::Seconds(30),
@@ -109,18 +97,7 @@ int main(int argc, char** argv) {
                                  marketplace::common::idempotency::IdempotencyMigrations());
 
   const common::Clock* clock = common::SystemClock::Get();
-  auto identity_channel = common::MakeChannel(
-      {.target = pc.identity_address,
-       .idempotent_methods = {common::identity_client::kGetSigningKeysMethod,
-                              common::identity_client::kIssueServiceTokenMethod,
-                              "marketplace.identity.v1.Identity/GetSellerProfile"}});
-  common::identity_client::IdentityKeyFetcher keys(identity_channel);
-  common::auth::TokenVerifier verifier(&keys, {.issuer = pc.token_issuer, .audience = "payments"},
-                                       clock);
-  common::identity_client::ServiceTokenSource tokens(
-      identity_channel,
-      {.client_id = pc.service_client_id, .client_secret = pc.service_client_secret}, clock);
-  payments::IdentitySellerDirectory sellers(identity_channel, &tokens);
+  common::identity_client::IdentityConnection identity(pc.identity, "payments", clock);
   payments::SandboxProcessor processor;
 
   payments::PaymentsMetrics metrics(*runtime->registry());
@@ -130,7 +107,7 @@ int main(int argc, char** argv) {
   options.default_hold = pc.default_hold_period;
   options.retry_initial_backoff = pc.retry_initial_backoff;
   options.retry_max_backoff = pc.retry_max_backoff;
-  payments::EscrowService escrow(&runtime->pool(), &processor, &sellers, clock, options);
+  payments::EscrowService escrow(&runtime->pool(), &processor, &identity.sellers(), clock, options);
 
   std::unique_ptr<payments::ReleaseWorker> worker;
   std::unique_ptr<payments::CompletionWorker> completion;
@@ -153,12 +130,12 @@ int main(int argc, char** argv) {
     if (!created.ok()) common::ExitWithError("outbox relay", created.status(), 2);
     relay = *std::move(created);
     relay->Start();
-    if (pc.service_client_secret.empty()) {
+    if (!identity.has_credentials()) {
       common::LogError("no --service_client_secret: seller checks with identity will fail");
     }
   }
 
-  common::auth::Authenticator authenticator(&verifier, {});
+  common::auth::Authenticator authenticator(&identity.verifier(), {});
   common::UnaryRunner runner(&runtime->executor(), &authenticator);
   payments::PaymentsService service(&runner, &escrow);
   const int code =

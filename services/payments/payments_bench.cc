@@ -27,10 +27,11 @@ namespace {
 namespace common = marketplace::common;
 namespace payments = marketplace::payments;
 
-class ApprovedSellers final : public payments::SellerDirectory {
+class ApprovedSellers final : public marketplace::common::identity_client::SellerDirectory {
  public:
-  absl::StatusOr<payments::SellerStatus> GetSeller(const std::string&) override {
-    return payments::SellerStatus{true, true, "acct_bench"};
+  absl::StatusOr<marketplace::common::identity_client::SellerStatus> GetSeller(
+      const std::string&) override {
+    return marketplace::common::identity_client::SellerStatus{true, true, "acct_bench"};
   }
 };
 

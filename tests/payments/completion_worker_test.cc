@@ -20,7 +20,7 @@
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/release_worker.h"
 #include "services/payments/sandbox_processor.h"
-#include "tests/payments/fake_seller_directory.h"
+#include "common/identity_client/fake_seller_directory.h"
 
 namespace marketplace::payments {
 namespace {
@@ -193,7 +193,7 @@ class CompletionWorkerTest : public common::testing::DatabaseTest {
 
   common::ManualClock clock_;
   FlakyProcessor processor_;
-  testing::FakeSellerDirectory sellers_;
+  common::identity_client::FakeSellerDirectory sellers_;
   std::unique_ptr<EscrowService> service_;
   prometheus::Registry registry_;
 };

@@ -17,7 +17,7 @@
 #include "gtest/gtest.h"
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/sandbox_processor.h"
-#include "tests/payments/fake_seller_directory.h"
+#include "common/identity_client/fake_seller_directory.h"
 
 namespace marketplace::payments {
 namespace {
@@ -181,7 +181,7 @@ class EscrowServiceTest : public common::testing::DatabaseTest {
 
   common::ManualClock clock_;
   SandboxProcessor processor_;
-  testing::FakeSellerDirectory sellers_;
+  common::identity_client::FakeSellerDirectory sellers_;
   std::unique_ptr<EscrowService> service_;
 };
 

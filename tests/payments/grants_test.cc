@@ -13,7 +13,7 @@
 #include "services/payments/escrow_service.h"
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/sandbox_processor.h"
-#include "tests/payments/fake_seller_directory.h"
+#include "common/identity_client/fake_seller_directory.h"
 #include "tests/support/subprocess.h"
 
 namespace marketplace::payments {
@@ -71,7 +71,7 @@ class GrantsTest : public common::testing::DatabaseTest {
 TEST_F(GrantsTest, ServiceUserRunsEveryOperation) {
   ASSERT_OK(ApplyPaymentsMigrations(*user_pool_));  // nothing pending: start-up works
   SandboxProcessor processor;
-  testing::FakeSellerDirectory sellers;
+  common::identity_client::FakeSellerDirectory sellers;
   sellers.Set("seller-1", true);
   common::ManualClock clock;
   EscrowService service(user_pool_.get(), &processor, &sellers, &clock);
@@ -130,7 +130,7 @@ TEST_F(GrantsTest, ServiceUserRunsEveryOperation) {
 
 TEST_F(GrantsTest, JournalTablesAreAppendOnlyForTheServiceUser) {
   SandboxProcessor processor;
-  testing::FakeSellerDirectory sellers;
+  common::identity_client::FakeSellerDirectory sellers;
   sellers.Set("seller-1", true);
   common::ManualClock clock;
   EscrowService service(user_pool_.get(), &processor, &sellers, &clock);

@@ -22,7 +22,7 @@
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/payments_service.h"
 #include "services/payments/sandbox_processor.h"
-#include "tests/payments/fake_seller_directory.h"
+#include "common/identity_client/fake_seller_directory.h"
 
 namespace marketplace::payments {
 namespace {
@@ -149,7 +149,7 @@ class PaymentsApiTest : public common::testing::DatabaseTest {
   }
 
   SandboxProcessor processor_;
-  testing::FakeSellerDirectory sellers_;
+  common::identity_client::FakeSellerDirectory sellers_;
   auth::Ed25519KeyPair keys_;
   auth::FakeKeyFetcher fetcher_;
   std::unique_ptr<auth::TokenVerifier> verifier_;

@@ -139,6 +139,7 @@ class PaymentsCrashTest : public ::testing::Test {
         "--db_pool_size=8",
         absl::StrCat("--identity_address=127.0.0.1:", identity_port_),
         "--token_issuer=identity",
+        "--service_client_id=payments",
         "--service_client_secret=payments-secret",
         "--events_target=127.0.0.1:1",
         "--log_level=warn",

@@ -11,7 +11,7 @@
 #include "prometheus/registry.h"
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/sandbox_processor.h"
-#include "tests/payments/fake_seller_directory.h"
+#include "common/identity_client/fake_seller_directory.h"
 
 namespace marketplace::payments {
 namespace {
@@ -48,7 +48,7 @@ class ReleaseWorkerTest : public common::testing::DatabaseTest {
 
   common::ManualClock clock_;
   SandboxProcessor processor_;
-  testing::FakeSellerDirectory sellers_;
+  common::identity_client::FakeSellerDirectory sellers_;
   std::unique_ptr<EscrowService> service_;
 };
 
