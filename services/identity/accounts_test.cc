@@ -13,13 +13,11 @@
 #include "absl/time/time.h"
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
-#include "common/db/migrations.h"
 #include "common/errors.h"
-#include "common/testing/database_test_base.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/identity/identity_events.h"
-#include "services/identity/identity_migrations.h"
+#include "services/identity/identity_test_fixture.h"
 #include "services/identity/key_encryption.h"
 #include "services/identity/key_ring.h"
 #include "services/identity/mysql_identity_store.h"
@@ -33,12 +31,6 @@
 namespace marketplace::identity {
 namespace {
 
-// Argon2id at libsodium's lowest cost, given explicitly to the hasher: tests hash hundreds of
-// passwords. Production parameters go through ValidateArgon2idParams (tested below).
-constexpr Argon2idParams kTestHashParams{1, 64 * 1024};
-
-constexpr char kGoodPassword[] = "violet-harbour-engine-42";
-
 // The first field violation of an INVALID_ARGUMENT, as "field: rule".
 std::string FirstViolation(const absl::Status& status) {
   std::vector<common::FieldViolation> v = common::FieldViolationsOf(status);
@@ -46,102 +38,7 @@ std::string FirstViolation(const absl::Status& status) {
   return absl::StrCat(v[0].field, ": ", v[0].rule);
 }
 
-class AccountsTest : public common::testing::DatabaseTest {
- protected:
-  void SetUp() override {
-    DatabaseTest::SetUp();
-    ASSERT_OK(common::db::ApplyMigrations(pool(), "identity", IdentityMigrations()));
-    store_ = std::make_unique<MySqlIdentityStore>(&pool());
-    hasher_ = std::make_unique<PasswordHasher>(kTestHashParams, nullptr);
-    policy_ = std::make_unique<PasswordPolicy>(&CommonPasswordList::BuiltIn());
-    passwords_ = std::make_unique<PasswordCheck>(
-        store_.get(), hasher_.get(), LoginThrottle(ThrottlePolicy{}), &clock_, &events_);
-    accounts_ = std::make_unique<Accounts>(store_.get(), policy_.get(), hasher_.get(),
-                                           passwords_.get(), &clock_);
-    keys_ = std::make_unique<KeyRing>(store_.get(), &kek_, &clock_, KeyRingOptions{});
-    ASSERT_OK(keys_->EnsureKeys());
-    issuer_ = std::make_unique<AccessTokenIssuer>(keys_.get(), TokenOptions{}, &clock_);
-    common::auth::VerifierOptions verifier_options;
-    verifier_options.issuer = "marketplace-identity";
-    verifier_options.audience = "identity";
-    verifier_ =
-        std::make_unique<common::auth::TokenVerifier>(keys_.get(), verifier_options, &clock_);
-    sessions_ = std::make_unique<Sessions>(store_.get(), passwords_.get(), issuer_.get(),
-                                           verifier_.get(), &clock_, &events_);
-    ASSERT_OK(accounts_->EnsureBootstrapAdmin("root@example.com", kGoodPassword));
-    admin_ = *FindByEmail("root@example.com");
-  }
-
-  std::optional<Account> FindByEmail(const std::string& email_key) {
-    std::optional<Account> out;
-    EXPECT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
-      absl::StatusOr<std::optional<Account>> found = tx.FindAccountByEmailKey(email_key);
-      if (!found.ok()) return found.status();
-      out = *found;
-      return absl::OkStatus();
-    }));
-    return out;
-  }
-
-  std::vector<AuditEvent> Audit(const std::string& account_id) {
-    std::vector<AuditEvent> out;
-    EXPECT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
-      absl::StatusOr<std::vector<AuditEvent>> events = tx.ListAuditEvents(account_id, 100);
-      if (!events.ok()) return events.status();
-      out = *events;
-      return absl::OkStatus();
-    }));
-    return out;
-  }
-
-  static RequestContext As(const Account& account, std::string session_id = "") {
-    RequestContext ctx;
-    ctx.caller =
-        Principal{account.id, account.role, account.scopes, std::move(session_id), "token-id"};
-    ctx.request_id = "req-test";
-    return ctx;
-  }
-  static RequestContext As(const LoginResult& login) {
-    RequestContext ctx;
-    ctx.caller = Principal{login.account.id,
-                           login.account.role,
-                           {},
-                           login.tokens.session_id,
-                           login.tokens.access.token_id};
-    return ctx;
-  }
-  static RequestContext Anonymous() { return RequestContext{}; }
-
-  absl::StatusOr<Account> SignUp(const std::string& email, Role role,
-                                 const std::string& password = kGoodPassword) {
-    return accounts_->SignUp({email, password, "Someone", role, ""}, Anonymous());
-  }
-
-  CallerState StateOf(const std::string& account_id, const std::string& session_id) {
-    CallerState out;
-    EXPECT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
-      absl::StatusOr<CallerState> s = tx.LoadCallerState(account_id, session_id);
-      if (!s.ok()) return s.status();
-      out = *s;
-      return absl::OkStatus();
-    }));
-    return out;
-  }
-
-  common::ManualClock clock_;
-  NoIdentityEvents events_;
-  KeyEncryptor kek_ = KeyEncryptor::Random();
-  std::unique_ptr<MySqlIdentityStore> store_;
-  std::unique_ptr<PasswordHasher> hasher_;
-  std::unique_ptr<PasswordPolicy> policy_;
-  std::unique_ptr<PasswordCheck> passwords_;
-  std::unique_ptr<Accounts> accounts_;
-  std::unique_ptr<KeyRing> keys_;
-  std::unique_ptr<AccessTokenIssuer> issuer_;
-  std::unique_ptr<common::auth::TokenVerifier> verifier_;
-  std::unique_ptr<Sessions> sessions_;
-  Account admin_;
-};
+using AccountsTest = IdentityDomainTest;
 
 TEST_F(AccountsTest, SignUpNormalisesTheEmailAndStoresAnArgon2idHash) {
   ASSERT_OK_AND_ASSIGN(Account a, accounts_->SignUp({"  Ada.L@Example.COM \t", kGoodPassword, "Ada",
