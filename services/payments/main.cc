@@ -34,7 +34,7 @@ struct PaymentsConfig {
   absl::Duration default_hold_period;
   std::string processor;
   common::identity_client::IdentityClientConfig identity;
-  std::string events_target;
+  std::string event_sink_target;
   absl::Duration release_interval;
   int64_t release_batch = 20;
   absl::Duration completion_interval;
@@ -50,7 +50,7 @@ void AddPaymentsFlags(common::Flags& flags, PaymentsConfig* c) {
   flags.AddEnum("processor", &c->processor, "sandbox", {"sandbox"},
                 "Payment processor; only the SANDBOX processor (no real money) exists.");
   common::identity_client::AddIdentityClientFlags(flags, &c->identity);
-  flags.AddString("events_target", &c->events_target, "127.0.0.1:7005",
+  flags.AddString("event_sink_target", &c->event_sink_target, "127.0.0.1:7005",
                   "gRPC target of the EventSink that receives payments events (sellerkpi).");
   flags.AddDuration("release_interval", &c->release_interval, absl::Seconds(30),
                     "How often due payments are released automatically.");
@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
         payments::CompletionWorkerOptions{.interval = pc.completion_interval});
     completion->Start();
     publisher = std::make_unique<common::outbox::GrpcEventSinkPublisher>(
-        common::MakeChannel({.target = pc.events_target}));
+        common::MakeChannel({.target = pc.event_sink_target}));
     auto created = common::outbox::OutboxRelay::Create(
         runtime->pool(), *publisher, {.clock = clock, .registry = runtime->registry().get()});
     if (!created.ok()) common::ExitWithError("outbox relay", created.status(), 2);
