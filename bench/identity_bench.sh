@@ -24,28 +24,8 @@ bazel build -c opt //services/identity:identity_server //services/identity:ident
   >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 BIN=$(bazel info -c opt bazel-bin 2>/dev/null)/services/identity
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-db_port=$(free_port)
-mariadb-install-db --no-defaults --datadir="$OUT/mariadb" --user="$(id -un)" \
-  --auth-root-authentication-method=normal --skip-test-db >"$OUT/mariadb-install.log" 2>&1
-taskset -c 1 mariadbd --no-defaults --datadir="$OUT/mariadb" --socket="$OUT/mariadb.sock" \
-  --port="$db_port" --bind-address=127.0.0.1 --user="$(id -un)" --skip-name-resolve \
-  --log-error="$OUT/mariadb.log" --character-set-server=utf8mb4 \
-  --collation-server=utf8mb4_unicode_ci >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 1 60); do
-  mariadb --no-defaults -uroot -h127.0.0.1 -P"$db_port" --protocol=tcp -e "SELECT 1" \
-    >/dev/null 2>&1 && break
-  sleep 0.5
-done
-mariadb --no-defaults -uroot -h127.0.0.1 -P"$db_port" --protocol=tcp \
-  -e "CREATE DATABASE identity CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+source bench/lib.sh
+start_bench_mariadb "$OUT" identity
 
 (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$OUT/secrets/kek")
 grpc_port=$(free_port)

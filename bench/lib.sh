@@ -1,0 +1,37 @@
+# Shared by the bench/*_bench.sh scripts (sourced, not run). After sourcing:
+#   free_port                     prints a free loopback TCP port
+#   pids+=(PID)                   background processes killed when the script exits
+#   start_bench_mariadb DIR DB [extra mariadbd options...]
+#                                 a private MariaDB under DIR pinned to CPU 1 (beside the load
+#                                 generator; the server under test has CPU 0), with database DB
+#                                 created; sets db_port. Root has no password (loopback only).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+pids=()
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap bench_cleanup EXIT
+
+bench_mysql() { mariadb --no-defaults -uroot -h127.0.0.1 -P"$db_port" --protocol=tcp "$@"; }
+
+start_bench_mariadb() {
+  local dir=$1 database=$2
+  shift 2
+  db_port=$(free_port)
+  mariadb-install-db --no-defaults --datadir="$dir/mariadb" --user="$(id -un)" \
+    --auth-root-authentication-method=normal --skip-test-db >"$dir/mariadb-install.log" 2>&1
+  taskset -c 1 mariadbd --no-defaults --datadir="$dir/mariadb" --socket="$dir/mariadb.sock" \
+    --port="$db_port" --bind-address=127.0.0.1 --user="$(id -un)" --skip-name-resolve \
+    --log-error="$dir/mariadb.log" --character-set-server=utf8mb4 \
+    --collation-server=utf8mb4_unicode_ci "$@" >/dev/null 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 60); do
+    bench_mysql -e "SELECT 1" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  bench_mysql -e "CREATE DATABASE $database CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+}
