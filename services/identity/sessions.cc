@@ -335,6 +335,7 @@ absl::Status Sessions::CheckCallerActive(const Principal& caller) {
 }
 
 absl::StatusOr<Account> Sessions::LoadActiveCaller(const Principal& caller) {
+  if (std::optional<Account> recent = RecentAccount(caller)) return *std::move(recent);
   const uint64_t generation = CacheGeneration();
   CallerAccount loaded;
   RETURN_IF_ERROR(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
@@ -343,7 +344,7 @@ absl::StatusOr<Account> Sessions::LoadActiveCaller(const Principal& caller) {
   }));
   RETURN_IF_ERROR(CallerStatus(caller, loaded.state));
   if (!loaded.account) return absl::InternalError("caller account missing from its own read");
-  RememberActive(caller, generation);
+  RememberActive(caller, generation, &*loaded.account);
   return *std::move(loaded.account);
 }
 
@@ -358,12 +359,21 @@ bool Sessions::RecentlyActive(const Principal& caller) const {
          now >= session->second;
 }
 
+std::optional<Account> Sessions::RecentAccount(const Principal& caller) const {
+  if (!RecentlyActive(caller)) return std::nullopt;
+  absl::MutexLock lock(&cache_mu_);
+  auto it = recent_accounts_.find(caller.account_id);
+  if (it == recent_accounts_.end()) return std::nullopt;
+  return it->second;
+}
+
 uint64_t Sessions::CacheGeneration() const {
   absl::MutexLock lock(&cache_mu_);
   return generation_;
 }
 
-void Sessions::RememberActive(const Principal& caller, uint64_t generation) {
+void Sessions::RememberActive(const Principal& caller, uint64_t generation,
+                              const Account* account) {
   if (options_.caller_check_ttl <= absl::ZeroDuration() || options_.caller_check_capacity == 0) {
     return;
   }
@@ -373,8 +383,10 @@ void Sessions::RememberActive(const Principal& caller, uint64_t generation) {
   if (generation != generation_) return;
   if (active_entries_ >= options_.caller_check_capacity) {
     active_callers_.clear();
+    recent_accounts_.clear();
     active_entries_ = 0;
   }
+  if (account != nullptr) recent_accounts_.insert_or_assign(caller.account_id, *account);
   auto [it, inserted] = active_callers_[caller.account_id].insert_or_assign(caller.session_id, now);
   (void)it;
   if (inserted) ++active_entries_;
@@ -383,6 +395,7 @@ void Sessions::RememberActive(const Principal& caller, uint64_t generation) {
 void Sessions::ForgetCaller(absl::string_view account_id) {
   absl::MutexLock lock(&cache_mu_);
   ++generation_;
+  recent_accounts_.erase(account_id);
   auto account = active_callers_.find(account_id);
   if (account == active_callers_.end()) return;
   active_entries_ -= account->second.size();

@@ -116,20 +116,25 @@ class Sessions {
   // session, answers from memory.
   [[nodiscard]] absl::Status CheckCallerActive(const Principal& caller);
 
-  // CheckCallerActive always against the database, and the caller's account from the same
-  // single read (for a caller reading its own account).
+  // CheckCallerActive and the caller's account from the same single read (for a caller
+  // reading its own account). Within SessionsOptions::caller_check_ttl of such a read for the
+  // same account and session, answers from memory: the account as it was then.
   [[nodiscard]] absl::StatusOr<Account> LoadActiveCaller(const Principal& caller);
 
-  // Drops the remembered answers of `account_id`'s calls, so that the next check on this
-  // replica reads the database: after a suspension, a password change, a logout.
+  // Drops the remembered answers of `account_id`'s calls and its remembered account, so that
+  // the next check on this replica reads the database: after a suspension or reinstatement, a
+  // password or profile change, a logout.
   void ForgetCaller(absl::string_view account_id);
 
  private:
   // The answer to CheckCallerActive for `state`.
   static absl::Status CallerStatus(const Principal& caller, const CallerState& state);
   bool RecentlyActive(const Principal& caller) const;
+  // The account remembered with a positive answer for `caller`, while RecentlyActive.
+  std::optional<Account> RecentAccount(const Principal& caller) const;
   // Remembers a positive answer read after `generation` unless a ForgetCaller came since.
-  void RememberActive(const Principal& caller, uint64_t generation);
+  void RememberActive(const Principal& caller, uint64_t generation,
+                      const Account* account = nullptr);
   uint64_t CacheGeneration() const;
 
   IdentityStore* const store_;
@@ -145,6 +150,8 @@ class Sessions {
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, absl::Time>> active_callers_
       ABSL_GUARDED_BY(cache_mu_);
   size_t active_entries_ ABSL_GUARDED_BY(cache_mu_) = 0;
+  // account id -> the account as LoadActiveCaller last read it (kept with the entries above).
+  absl::flat_hash_map<std::string, Account> recent_accounts_ ABSL_GUARDED_BY(cache_mu_);
   // Counts ForgetCaller calls: an answer read before one of them is not remembered.
   uint64_t generation_ ABSL_GUARDED_BY(cache_mu_) = 0;
 };

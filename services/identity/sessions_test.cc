@@ -334,7 +334,7 @@ TEST_F(SessionsTest, CallerChecksAreRememberedForTheirTtlAndForgottenOnRevocatio
   EXPECT_EQ(common::ReasonOf(sessions_->CheckCallerActive(caller1)), "SESSION_REVOKED");
   clock_.Advance(absl::Seconds(1));
   EXPECT_EQ(common::ReasonOf(cached.CheckCallerActive(caller1)), "SESSION_REVOKED");
-  // The own-account read is always exact.
+  // The own-account read expires with the check.
   EXPECT_EQ(common::ReasonOf(cached.LoadActiveCaller(caller1).status()), "SESSION_REVOKED");
 
   // Revocations through this replica take effect at once.
@@ -354,6 +354,43 @@ TEST_F(SessionsTest, CallerChecksAreRememberedForTheirTtlAndForgottenOnRevocatio
   EXPECT_OK(cached.CheckCallerActive(caller3));  // not told yet
   cached.ForgetCaller(a3.account.id);
   EXPECT_EQ(common::ReasonOf(cached.CheckCallerActive(caller3)), "ACCOUNT_SUSPENDED");
+}
+
+TEST_F(SessionsTest, OwnAccountIsRememberedWithTheCheckAndForgottenOnChange) {
+  Sessions cached(store_.get(), passwords_.get(), issuer_.get(), verifier_.get(), &clock_, &events_,
+                  {.caller_check_ttl = absl::Seconds(1)});
+  ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
+  ASSERT_OK_AND_ASSIGN(LoginResult login, cached.Login("ada@example.com", kGoodPassword, {}));
+  const Principal caller = *As(login).caller;
+  ASSERT_OK_AND_ASSIGN(Account first, cached.LoadActiveCaller(caller));
+
+  // Changed through another replica: within the TTL this one answers as it read it.
+  ASSERT_OK(accounts_->UpdateDisplayName(caller.account_id, "Ada L.", As(login)));
+  ASSERT_OK_AND_ASSIGN(Account again, cached.LoadActiveCaller(caller));
+  EXPECT_EQ(again.display_name, first.display_name);
+  EXPECT_NE(again.display_name, "Ada L.");
+  // Through this replica (ForgetCaller), or once the TTL has passed, the change shows.
+  cached.ForgetCaller(caller.account_id);
+  ASSERT_OK_AND_ASSIGN(Account forgotten, cached.LoadActiveCaller(caller));
+  EXPECT_EQ(forgotten.display_name, "Ada L.");
+  ASSERT_OK(accounts_->UpdateDisplayName(caller.account_id, "Ada Lovelace", As(login)));
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(Account expired, cached.LoadActiveCaller(caller));
+  EXPECT_EQ(expired.display_name, "Ada Lovelace");
+
+  // A suspension through another replica: refused once the TTL has passed.
+  ASSERT_OK(accounts_->Suspend(caller.account_id, "FRAUD", "test", As(admin_)));
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(common::ReasonOf(cached.LoadActiveCaller(caller).status()), "ACCOUNT_SUSPENDED");
+
+  // With no TTL (the domain default) every read goes to the database.
+  ASSERT_OK(accounts_->Reinstate(caller.account_id, "APPEAL", "test", As(admin_)));
+  ASSERT_OK_AND_ASSIGN(LoginResult fresh, sessions_->Login("ada@example.com", kGoodPassword, {}));
+  const Principal exact = *As(fresh).caller;
+  ASSERT_OK(sessions_->LoadActiveCaller(exact).status());
+  ASSERT_OK(accounts_->UpdateDisplayName(exact.account_id, "A. Lovelace", As(fresh)));
+  ASSERT_OK_AND_ASSIGN(Account now, sessions_->LoadActiveCaller(exact));
+  EXPECT_EQ(now.display_name, "A. Lovelace");
 }
 
 TEST_F(SessionsTest, SuspendedAccountsCannotLogInRefreshOrPassIntrospection) {

@@ -205,9 +205,12 @@ grpc::ServerUnaryReactor* IdentityService::UpdateProfile(grpc::CallbackServerCon
                                         "unsupported field; supported: display_name");
           }
         }
-        ASSIGN_OR_RETURN(Account account, deps_.accounts->UpdateDisplayName(
-                                              id, request->account().display_name(), ctx));
-        AccountToProto(account, response);
+        absl::StatusOr<Account> account =
+            deps_.accounts->UpdateDisplayName(id, request->account().display_name(), ctx);
+        // This replica's remembered copy of the account is out of date.
+        deps_.sessions->ForgetCaller(id);
+        RETURN_IF_ERROR(account.status());
+        AccountToProto(*account, response);
         return absl::OkStatus();
       });
 }
@@ -384,10 +387,11 @@ grpc::ServerUnaryReactor* IdentityService::ReinstateAccount(
   return Handle(context, Method::kReinstateAccount,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   ASSIGN_OR_RETURN(std::string id, AccountIdFromName(request->name(), "name", ctx));
-                  ASSIGN_OR_RETURN(Account account,
-                                   deps_.accounts->Reinstate(id, request->reason_code(),
-                                                             request->reason(), ctx));
-                  AccountToProto(account, response);
+                  absl::StatusOr<Account> account =
+                      deps_.accounts->Reinstate(id, request->reason_code(), request->reason(), ctx);
+                  deps_.sessions->ForgetCaller(id);
+                  RETURN_IF_ERROR(account.status());
+                  AccountToProto(*account, response);
                   return absl::OkStatus();
                 });
 }

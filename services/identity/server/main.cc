@@ -89,8 +89,9 @@ void AddIdentityFlags(common::Flags& flags, IdentityConfig* c) {
                     "deleted and the active-session gauge is refreshed.");
   flags.AddDuration("caller_check_cache_ttl", &c->caller_check_cache_ttl, absl::Seconds(1),
                     "How long a replica reuses a positive check that a caller's session and "
-                    "account are still active (0 to 10s; 0: every call reads the database). "
-                    "Revocations through another replica take effect here within this time.");
+                    "account are still active, and the caller's own account it read with it "
+                    "(0 to 10s; 0: every call reads the database). Changes through another "
+                    "replica take effect here within this time.");
   flags.AddDuration("min_key_rotation_interval", &c->min_key_rotation_interval, absl::Seconds(60),
                     "Least time between two RotateSigningKey calls (0 to 24h); sooner is refused "
                     "with ROTATION_TOO_SOON. Verifiers refetch keys at most every 30s.");
