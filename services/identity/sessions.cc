@@ -134,14 +134,6 @@ absl::StatusOr<SessionTokens> Sessions::Refresh(absl::string_view refresh_token,
     session = *std::move(found);
     if (!claimed) {
       if (!record->used_at) return InvalidRefreshToken("has expired");
-      if (now - *record->used_at < kConcurrentRefreshGrace) {
-        // Another refresh with this token committed a moment ago: two tabs or a retry of the
-        // same client, not a copy. Refuse this one and leave the session to the winner.
-        return common::WithReason(
-            absl::UnauthenticatedError(
-                "refresh token was just used by a concurrent refresh; use the tokens it returned"),
-            "REFRESH_TOKEN_ALREADY_USED");
-      }
       // Used before: whoever holds it copied it. End the whole session, for the thief and the
       // legitimate client alike; the user logs in again.
       ASSIGN_OR_RETURN(bool revoked, tx.RevokeSession(session.id, "REFRESH_TOKEN_REUSED", now));

@@ -63,11 +63,6 @@ struct Introspection {
   absl::Time expires_at;
 };
 
-// A used refresh token presented again within this time of its first use is taken for a
-// concurrent refresh by the same client (refused, the session kept); later, for a copy (the
-// whole session is revoked).
-inline constexpr absl::Duration kConcurrentRefreshGrace = absl::Seconds(2);
-
 struct SessionsOptions {
   // How long this replica reuses a positive CheckCallerActive answer (account present and not
   // suspended, session not revoked) before reading the database again. Zero: every check reads
