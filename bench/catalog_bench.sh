@@ -32,14 +32,11 @@ db_flags=(--db_host=127.0.0.1 --db_port="$db_port" --db_name=catalog --db_user=r
 
 grpc_port=$(free_port)
 taskset -c 0 "$BIN/catalog_server" --listen_address="127.0.0.1:$grpc_port" \
-  --metrics_address=127.0.0.1:0 "${db_flags[@]}" --identity_target=127.0.0.1:1 \
+  --metrics_address=127.0.0.1:0 "${db_flags[@]}" --identity_address=127.0.0.1:1 \
   --log_level=warn ${MP_BENCH_CATALOG_FLAGS:-} >"$OUT/catalog.log" 2>&1 &
 server_pid=$!
 pids+=($server_pid)
-for _ in $(seq 1 60); do
-  /usr/bin/python3 scripts/grpc_health.py "127.0.0.1:$grpc_port" >/dev/null 2>&1 && break
-  sleep 0.5
-done
+wait_serving "127.0.0.1:$grpc_port" "$server_pid" "$OUT/catalog.log"
 
 load() {
   taskset -c 1 "$BIN/catalog_load" --target="127.0.0.1:$grpc_port" --server_pid="$server_pid" \

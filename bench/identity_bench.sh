@@ -35,10 +35,7 @@ taskset -c 0 "${MP_BENCH_IDENTITY_SERVER:-$BIN/identity_server}" --listen_addres
   --log_level=warn >"$OUT/identity.log" 2>&1 &
 server_pid=$!
 pids+=($server_pid)
-for _ in $(seq 1 60); do
-  /usr/bin/python3 scripts/grpc_health.py "127.0.0.1:$grpc_port" >/dev/null 2>&1 && break
-  sleep 0.5
-done
+wait_serving "127.0.0.1:$grpc_port" "$server_pid" "$OUT/identity.log"
 
 load() {
   taskset -c 1 "$BIN/identity_load" --target="127.0.0.1:$grpc_port" --server_pid="$server_pid" \

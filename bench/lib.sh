@@ -1,6 +1,8 @@
 # Shared by the bench/*_bench.sh scripts (sourced, not run). After sourcing:
 #   free_port                     prints a free loopback TCP port
 #   pids+=(PID)                   background processes killed when the script exits
+#   wait_serving ADDRESS PID LOG  waits until the gRPC health check at ADDRESS answers SERVING;
+#                                 exits the script with LOG's tail if PID dies or 30 s pass
 #   start_bench_mariadb DIR DB [extra mariadbd options...]
 #                                 a private MariaDB under DIR pinned to CPU 1 (beside the load
 #                                 generator; the server under test has CPU 0), with database DB
@@ -34,4 +36,16 @@ start_bench_mariadb() {
     sleep 0.5
   done
   bench_mysql -e "CREATE DATABASE $database CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+}
+
+wait_serving() {
+  local address=$1 pid=$2 log=$3
+  for _ in $(seq 1 60); do
+    /usr/bin/python3 scripts/grpc_health.py "$address" >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  echo "server under test is not serving at $address; its log ($log):" >&2
+  tail -20 "$log" >&2
+  exit 1
 }

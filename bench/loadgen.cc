@@ -40,8 +40,12 @@ void IssueNext(State* state, int slot) {
     absl::Time now = absl::Now();
     Slot& s = state->slots[slot];
     if (now >= state->measure_from && now <= state->measure_until) {
-      s.latencies.push_back(now - s.started);
-      if (!ok) ++s.errors;
+      // A failed call is no throughput: it counts as an error, not in qps or latency.
+      if (ok) {
+        s.latencies.push_back(now - s.started);
+      } else {
+        ++s.errors;
+      }
     }
     if (state->stop.load(std::memory_order_relaxed)) {
       absl::MutexLock lock(&state->mu);

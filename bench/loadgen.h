@@ -21,9 +21,9 @@ struct LoadOptions {
 };
 
 struct LoadResult {
-  int64_t calls = 0;   // completed in the measured window
-  int64_t errors = 0;  // of which failed
-  double qps = 0;      // completed calls per second in the window
+  int64_t calls = 0;   // completed successfully in the measured window
+  int64_t errors = 0;  // failed in the window (not in calls, qps or the percentiles)
+  double qps = 0;      // successful calls per second in the window
   absl::Duration p50, p99, p999;
 };
 
