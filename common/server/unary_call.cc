@@ -8,6 +8,35 @@
 #include "common/logging.h"
 
 namespace marketplace::common {
+absl::StatusOr<CallContext> UnaryRunner::Begin(grpc::CallbackServerContext* context,
+                                               const std::string& method,
+                                               const std::string& request_id) {
+  if (context->IsCancelled()) return absl::CancelledError("call cancelled before it ran");
+  CallContext call;
+  call.request_id = request_id;
+  call.method = method;
+  call.deadline = IncomingDeadline(*context);
+  if (call.deadline && *call.deadline <= absl::Now()) {
+    return absl::DeadlineExceededError("deadline passed while the call waited to run");
+  }
+  auto caller = authenticator_->Authenticate(*context, method);
+  if (!caller.ok()) return caller.status();
+  call.caller = *std::move(caller);
+  auto token = auth::BearerTokenFromMetadata(context->client_metadata());
+  if (token.ok() && token->has_value()) call.bearer_token = **token;
+  return call;
+}
+
+void UnaryRunner::End(grpc::ServerUnaryReactor* reactor, const std::string& method,
+                      const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kInternal ||
+      status.code() == absl::StatusCode::kUnknown ||
+      status.code() == absl::StatusCode::kDataLoss) {
+    LogError("call failed", {{"method", method}, {"error", std::string(status.message())}});
+  }
+  reactor->Finish(ToGrpcStatus(status));
+}
+
 grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
                                            absl::string_view method, Handler handler) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -17,37 +46,42 @@ grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
   auto task = [this, context, reactor, request_id, method = std::string(method),
                handler = std::move(handler)]() mutable {
     ScopedRequestId scope(request_id);
-    if (context->IsCancelled()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled before it ran"));
-      return;
-    }
-    CallContext call;
-    call.request_id = request_id;
-    call.method = method;
-    call.deadline = IncomingDeadline(*context);
-    if (call.deadline && *call.deadline <= absl::Now()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                   "deadline passed while the call waited to run"));
-      return;
-    }
-    absl::Status status;
-    auto caller = authenticator_->Authenticate(*context, method);
-    if (!caller.ok()) {
-      status = caller.status();
-    } else {
-      call.caller = *std::move(caller);
-      auto token = auth::BearerTokenFromMetadata(context->client_metadata());
-      if (token.ok() && token->has_value()) call.bearer_token = **token;
-      status = handler(call);
-    }
-    if (status.code() == absl::StatusCode::kInternal ||
-        status.code() == absl::StatusCode::kUnknown ||
-        status.code() == absl::StatusCode::kDataLoss) {
-      LogError("call failed", {{"method", method}, {"error", std::string(status.message())}});
-    }
-    reactor->Finish(ToGrpcStatus(status));
+    absl::StatusOr<CallContext> call = Begin(context, method, request_id);
+    End(reactor, method, call.ok() ? handler(*call) : call.status());
   };
   if (!executor_->TrySubmit(std::move(task))) {
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("server busy: ", executor_->QueueDepth(), " calls already queued")));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* UnaryRunner::RunAsync(grpc::CallbackServerContext* context,
+                                                absl::string_view method,
+                                                AsyncHandler handler) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::string request_id = RequestIdFromMetadata(context->client_metadata());
+  context->AddInitialMetadata(std::string(kRequestIdHeader), request_id);
+
+  auto task = [this, context, reactor, request_id, method = std::string(method),
+               handler = std::move(handler)]() mutable {
+    ScopedRequestId scope(request_id);
+    absl::StatusOr<CallContext> call = Begin(context, method, request_id);
+    if (!call.ok()) {
+      End(reactor, method, call.status());
+      return;
+    }
+    handler(*call, [reactor, method, request_id](absl::Status status) {
+      ScopedRequestId scope(request_id);
+      End(reactor, method, status);
+    });
+  };
+  // Without a token nothing before the handler can block (no key to fetch).
+  const auto token = auth::BearerTokenFromMetadata(context->client_metadata());
+  if (token.ok() && !token->has_value()) {
+    task();
+  } else if (!executor_->TrySubmit(std::move(task))) {
     reactor->Finish(grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
         absl::StrCat("server busy: ", executor_->QueueDepth(), " calls already queued")));

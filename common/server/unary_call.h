@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/auth/grpc_auth.h"
@@ -44,7 +45,28 @@ class UnaryRunner {
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, absl::string_view method,
                                 Handler handler);
 
+  // Ends an asynchronous call: the response is filled before; call exactly once, from any
+  // thread.
+  using Done = std::function<void(absl::Status)>;
+  using AsyncHandler = std::function<void(const CallContext&, Done)>;
+
+  // For handlers that wait without holding a thread (e.g. a common::db::BatchedReader read):
+  // `handler` starts the work and returns; `done` finishes the call. The same steps as Run,
+  // but an anonymous call (no token) skips the executor and starts `handler` on gRPC's
+  // thread, so the handler must never block; a call with a token is authenticated on the
+  // executor, since verifying a token may fetch keys.
+  grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context,
+                                     absl::string_view method, AsyncHandler handler);
+
  private:
+  // Cancellation, deadline and authentication of a call about to run: its context, or the
+  // status to finish it with.
+  absl::StatusOr<CallContext> Begin(grpc::CallbackServerContext* context,
+                                    const std::string& method, const std::string& request_id);
+  // Finishes the call with `status` mapped to gRPC (server faults logged).
+  static void End(grpc::ServerUnaryReactor* reactor, const std::string& method,
+                  const absl::Status& status);
+
   BoundedExecutor* executor_;
   auth::Authenticator* authenticator_;
 };

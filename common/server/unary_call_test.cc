@@ -3,6 +3,7 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "bench/echo.grpc.pb.h"
@@ -23,22 +24,40 @@ using bench::v1::EchoResponse;
 constexpr char kMethod[] = "/marketplace.bench.v1.Echo/Echo";
 
 // Echo through the runner: "whoami" answers the caller's subject, "fail" an invalid field,
-// "block" waits for `release`.
+// "block" waits for `release`. Messages starting "async:" go through RunAsync and finish
+// from a thread of their own.
 class RunnerEcho final : public Echo::CallbackService {
  public:
   explicit RunnerEcho(UnaryRunner* runner) : runner_(runner) {}
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context, const EchoRequest* request,
                                  EchoResponse* response) override {
+    if (absl::StartsWith(request->message(), "async:")) {
+      return runner_->RunAsync(
+          context, kMethod,
+          [this, request, response](const CallContext& call, UnaryRunner::Done done) {
+            std::thread([this, request, response, call, done = std::move(done)] {
+              done(Answer(request->message().substr(6), call, response));
+            }).detach();
+          });
+    }
     return runner_->Run(context, kMethod, [this, request, response](const CallContext& call) {
-      if (request->message() == "fail") return InvalidField("message", "must not be \"fail\"");
-      if (request->message() == "block") release.WaitForNotificationWithTimeout(absl::Seconds(5));
-      response->set_message(request->message() == "whoami" && call.caller
-                                ? call.caller->subject
-                                : absl::StrCat(request->message(), "|", call.request_id));
-      return absl::OkStatus();
+      return Answer(request->message(), call, response);
     });
   }
   absl::Notification release;
+
+ private:
+  absl::Status Answer(const std::string& message, const CallContext& call,
+                      EchoResponse* response) {
+    if (message == "fail") return InvalidField("message", "must not be \"fail\"");
+    if (message == "block") release.WaitForNotificationWithTimeout(absl::Seconds(5));
+    response->set_message(message == "whoami" && call.caller
+                              ? call.caller->subject
+                              : absl::StrCat(message, "|", call.request_id));
+    return absl::OkStatus();
+  }
+
+ public:
 
  private:
   UnaryRunner* runner_;
@@ -173,6 +192,54 @@ TEST_F(UnaryRunnerTest, FullQueueIsResourceExhausted) {
   service_->release.Notify();
   for (auto& t : blocked) t.join();
   EXPECT_EQ(ok.load(), 2) << "accepted calls still complete";
+}
+
+TEST_F(UnaryRunnerTest, AsyncCallsTakeTheSameStepsAndFinishFromAnyThread) {
+  Start({kMethod});
+  EchoResponse resp;
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-request-id", "req-9");
+  ASSERT_TRUE(Call("async:hi", "", &resp, &ctx).ok());
+  EXPECT_EQ(resp.message(), "hi|req-9");
+  grpc::ClientContext ctx2;
+  grpc::Status s = Call("async:whoami", Token("acct_8"), &resp, &ctx2);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.message(), "acct_8");
+  grpc::ClientContext ctx3;
+  s = Call("async:fail", "", &resp, &ctx3);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "message: must not be \"fail\"");
+  grpc::ClientContext ctx4;
+  EXPECT_EQ(Call("async:hi", "garbage", &resp, &ctx4).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(UnaryRunnerTest, AsyncCallsOfNonPublicMethodsNeedAToken) {
+  Start({});
+  EchoResponse resp;
+  grpc::ClientContext ctx;
+  EXPECT_EQ(Call("async:hi", "", &resp, &ctx).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(UnaryRunnerTest, AnonymousAsyncCallsDoNotWaitForTheExecutor) {
+  Start({kMethod}, /*threads=*/1, /*queue=*/0);
+  std::thread blocker([&] {  // the executor's only thread, until release
+    EchoResponse resp;
+    grpc::ClientContext ctx;
+    (void)Call("block", "", &resp, &ctx);
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  EchoResponse resp;
+  grpc::ClientContext ctx;
+  EXPECT_EQ(Call("hi", "", &resp, &ctx).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  grpc::ClientContext ctx2;
+  EXPECT_TRUE(Call("async:hi", "", &resp, &ctx2).ok());
+  // With a token the call is authenticated on the executor, which is full.
+  grpc::ClientContext ctx3;
+  EXPECT_EQ(Call("async:whoami", Token("acct_8"), &resp, &ctx3).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  service_->release.Notify();
+  blocker.join();
 }
 
 }  // namespace
