@@ -36,7 +36,6 @@ std::set<std::string> CatalogPublicMethods() {
 MP_CATALOG_HANDLER(CreateListing, CreateListingRequest, Listing)
 MP_CATALOG_HANDLER(UpdateListing, UpdateListingRequest, Listing)
 MP_CATALOG_HANDLER(SubmitListing, SubmitListingRequest, Listing)
-MP_CATALOG_HANDLER(GetListing, GetListingRequest, Listing)
 MP_CATALOG_HANDLER(ListListings, ListListingsRequest, ListListingsResponse)
 MP_CATALOG_HANDLER(WithdrawListing, WithdrawListingRequest, Listing)
 MP_CATALOG_HANDLER(ReportListing, ReportListingRequest, ReportListingResponse)
@@ -51,6 +50,21 @@ MP_CATALOG_HANDLER(SuspendSellerListings, SuspendSellerListingsRequest,
 MP_CATALOG_HANDLER(RestoreSellerListings, RestoreSellerListingsRequest,
                    RestoreSellerListingsResponse)
 #undef MP_CATALOG_HANDLER
+
+// Without a thread per call: the read waits in the listings' batched reader.
+grpc::ServerUnaryReactor* CatalogService::GetListing(grpc::CallbackServerContext* context,
+                                                     const v1::GetListingRequest* request,
+                                                     v1::Listing* response) {
+  return runner_->RunAsync(
+      context, absl::StrCat(kPrefix, "GetListing"),
+      [this, request, response](const common::CallContext& call, common::UnaryRunner::Done done) {
+        listings_->GetListingAsync(
+            call.caller, *request,
+            [response, done = std::move(done)](absl::StatusOr<v1::Listing> listing) {
+              done(Deliver(std::move(listing), response));
+            });
+      });
+}
 
 grpc::ServerUnaryReactor* CatalogService::ListCategories(grpc::CallbackServerContext* context,
                                                          const v1::ListCategoriesRequest*,

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "common/db/migrations.h"
 #include "common/db/transaction.h"
 #include "common/errors.h"
@@ -217,15 +218,15 @@ absl::StatusOr<Stored> StoredFromRow(const Row& row) {
   ASSIGN_OR_RETURN(absl::Time created, row.GetTime("created_at"));
   ASSIGN_OR_RETURN(absl::Time updated, row.GetTime("updated_at"));
   v1::Listing& l = s.listing;
-  l.set_listing_id(id);
-  l.set_seller_id(seller);
+  l.set_listing_id(std::move(id));
+  l.set_seller_id(std::move(seller));
   l.set_state(ParseState(state));
   l.clear_reason_codes();
   for (absl::string_view c : absl::StrSplit(codes, ',', absl::SkipEmpty())) {
     l.add_reason_codes(std::string(c));
   }
-  l.set_explanation(explanation);
-  l.set_rules_version(version);
+  l.set_explanation(std::move(explanation));
+  l.set_rules_version(std::move(version));
   *l.mutable_create_time() = ToTimestamp(created);
   *l.mutable_update_time() = ToTimestamp(updated);
   return s;
@@ -383,7 +384,14 @@ Listings::Listings(common::db::ConnectionPool* pool, LiveRules* rules,
       clock_(clock),
       options_(std::move(options)),
       outbox_("catalog", clock),
-      idempotency_(clock) {}
+      idempotency_(clock),
+      point_reader_(std::make_unique<common::db::BatchedReader>(
+          pool, common::db::BatchedReader::Options{
+                    .table = "listings",
+                    .columns = kListingColumns,
+                    .key_column = "listing_id",
+                    .ascii_case_insensitive = true,  // CHARACTER SET ascii, _ci collation
+                    .threads = std::max(1, options_.point_read_threads)})) {}
 
 namespace {
 
@@ -671,33 +679,59 @@ absl::StatusOr<v1::Listing> Listings::SubmitListing(const MaybeCaller& maybe_cal
 
 absl::StatusOr<v1::Listing> Listings::GetListing(const MaybeCaller& caller,
                                                  const v1::GetListingRequest& request) {
-  RETURN_IF_ERROR(ValidateId("listing_id", request.listing_id()));
+  absl::Notification done;
+  absl::StatusOr<v1::Listing> out;
+  GetListingAsync(caller, request, [&](absl::StatusOr<v1::Listing> result) {
+    out = std::move(result);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return out;
+}
+
+void Listings::GetListingAsync(const MaybeCaller& caller, const v1::GetListingRequest& request,
+                               std::function<void(absl::StatusOr<v1::Listing>)> done) {
+  if (absl::Status valid = ValidateId("listing_id", request.listing_id()); !valid.ok()) {
+    done(valid);
+    return;
+  }
   const bool may_see_all = caller && (caller->HasRole("SELLER") || IsReader(*caller));
   const bool use_cache = options_.public_cache_ttl > absl::ZeroDuration() && !may_see_all;
   if (use_cache) {
-    absl::MutexLock lock(&cache_mu_);
-    auto it = public_cache_.find(request.listing_id());
-    if (it != public_cache_.end() && it->second.expires_at > clock_->Now()) {
-      return it->second.listing;
+    std::optional<v1::Listing> cached;
+    {
+      absl::MutexLock lock(&cache_mu_);
+      auto it = public_cache_.find(request.listing_id());
+      if (it != public_cache_.end() && it->second.expires_at > clock_->Now()) {
+        cached = it->second.listing;
+      }
+    }
+    if (cached) {
+      done(*std::move(cached));
+      return;
     }
   }
-  // One statement in autocommit: a consistent row without a transaction's round trips.
-  ASSIGN_OR_RETURN(
-      std::vector<Row> rows,
-      pool_->Query(absl::StrCat("SELECT ", kListingColumns, " FROM listings WHERE listing_id = ?"),
-                   {request.listing_id()}));
-  if (rows.empty()) return common::NotFound("listing", request.listing_id());
-  ASSIGN_OR_RETURN(Stored s, StoredFromRow(rows[0]));
-  const bool full = caller && (IsOwner(*caller, s.listing) || IsReader(*caller));
-  if (full) return std::move(s.listing);
-  if (s.listing.state() != v1::LIVE) return common::NotFound("listing", request.listing_id());
-  v1::Listing view = PublicView(std::move(s.listing));
-  if (use_cache) {
-    absl::MutexLock lock(&cache_mu_);
-    if (public_cache_.size() >= options_.public_cache_capacity) public_cache_.clear();
-    public_cache_[request.listing_id()] = {view, clock_->Now() + options_.public_cache_ttl};
-  }
-  return view;
+  // One row in autocommit, read together with the other GetListing calls of the moment.
+  point_reader_->Read(
+      request.listing_id(),
+      [this, caller, use_cache, listing_id = request.listing_id(),
+       done = std::move(done)](absl::StatusOr<std::optional<Row>> row) {
+        done([&]() -> absl::StatusOr<v1::Listing> {
+          if (!row.ok()) return row.status();
+          if (!row->has_value()) return common::NotFound("listing", listing_id);
+          ASSIGN_OR_RETURN(Stored s, StoredFromRow(**row));
+          const bool full = caller && (IsOwner(*caller, s.listing) || IsReader(*caller));
+          if (full) return std::move(s.listing);
+          if (s.listing.state() != v1::LIVE) return common::NotFound("listing", listing_id);
+          v1::Listing view = PublicView(std::move(s.listing));
+          if (use_cache) {
+            absl::MutexLock lock(&cache_mu_);
+            if (public_cache_.size() >= options_.public_cache_capacity) public_cache_.clear();
+            public_cache_[listing_id] = {view, clock_->Now() + options_.public_cache_ttl};
+          }
+          return view;
+        }());
+      });
 }
 
 absl::StatusOr<v1::ListListingsResponse> Listings::ListListings(

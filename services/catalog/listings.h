@@ -2,6 +2,8 @@
 #define MARKETPLACE_SERVICES_CATALOG_LISTINGS_H_
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -11,6 +13,7 @@
 #include "absl/time/time.h"
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
+#include "common/db/batched_reader.h"
 #include "common/db/connection_pool.h"
 #include "common/idempotency/idempotency.h"
 #include "common/outbox/outbox.h"
@@ -49,6 +52,9 @@ struct ListingsOptions {
   absl::Duration public_cache_ttl = absl::ZeroDuration();
   // Most listings kept in that cache (it is emptied when full).
   size_t public_cache_capacity = 200000;
+  // GetListing reads: statements at the database at once (each holds a pool connection
+  // while it runs); the reads asked for meanwhile go together in the next one.
+  int point_read_threads = 2;
 };
 
 // Who calls: nullopt for an anonymous call to a public method.
@@ -73,6 +79,10 @@ class Listings {
                                             const v1::SubmitListingRequest& request);
   absl::StatusOr<v1::Listing> GetListing(const MaybeCaller& caller,
                                          const v1::GetListingRequest& request);
+  // The same without blocking: `done` is called once, from a reader thread or before this
+  // returns.
+  void GetListingAsync(const MaybeCaller& caller, const v1::GetListingRequest& request,
+                       std::function<void(absl::StatusOr<v1::Listing>)> done);
   absl::StatusOr<v1::ListListingsResponse> ListListings(const MaybeCaller& caller,
                                                         const v1::ListListingsRequest& request);
   absl::StatusOr<v1::Listing> WithdrawListing(const MaybeCaller& caller,
@@ -114,6 +124,8 @@ class Listings {
 
   common::outbox::Outbox outbox_;
   common::idempotency::IdempotencyStore idempotency_;
+  // GetListing's reads, batched (last: destroyed first, answering what is queued).
+  std::unique_ptr<common::db::BatchedReader> point_reader_;
 };
 
 }  // namespace marketplace::catalog

@@ -37,6 +37,7 @@ struct CatalogConfig {
   absl::Duration claim_timeout;
   int64_t new_seller_listings = -1;
   absl::Duration public_cache_ttl;
+  int64_t point_read_threads = 2;
   std::string event_sink_target;
   common::identity_client::IdentityClientConfig identity;
 };
@@ -61,6 +62,9 @@ void AddCatalogFlags(common::Flags& flags, CatalogConfig* c) {
                     "How long GetListing keeps public views of LIVE listings in memory for "
                     "callers other than sellers and staff (a change may take this long to show "
                     "there); 0s: no cache.");
+  flags.AddInt64("point_read_threads", &c->point_read_threads, 2, 1, 64,
+                 "GetListing reads at the database at once, each on a pool connection; the "
+                 "reads asked for meanwhile go together in the next statement.");
   flags.AddString("event_sink_target", &c->event_sink_target, "",
                   "EventSink (host:port) the outbox relay delivers catalog events to; empty: no "
                   "relay runs and events stay pending in outbox_events.");
@@ -107,6 +111,7 @@ int main(int argc, char** argv) {
   options.report_threshold = catalog_config.report_threshold;
   options.claim_timeout = catalog_config.claim_timeout;
   options.public_cache_ttl = catalog_config.public_cache_ttl;
+  options.point_read_threads = static_cast<int>(catalog_config.point_read_threads);
   if (catalog_config.new_seller_listings >= 0) {
     options.new_seller_listings = catalog_config.new_seller_listings;
   }
