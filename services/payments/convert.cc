@@ -80,4 +80,22 @@ void AddEntries(const std::vector<StoredEntry>& entries, v1::Payment* out) {
   }
 }
 
+void AddRefund(const ProcessorOperation& op, v1::Payment* out) {
+  v1::Refund* r = out->add_refunds();
+  r->set_refund_id(op.operation_id);
+  *r->mutable_amount() = MoneyProto(op.currency, op.amount_minor);
+  if (op.state == "PENDING") {
+    r->set_state(v1::REFUND_PENDING);
+    ToTimestamp(op.next_attempt_at, r->mutable_next_attempt_at());
+  } else if (op.state == "DONE") {
+    r->set_state(v1::REFUND_DONE);
+    r->set_processor_reference(op.processor_reference);
+  } else if (op.state == "FAILED") {
+    r->set_state(v1::REFUND_FAILED);
+  }
+  r->set_failed_attempts(op.attempts);
+  ToTimestamp(op.created_at, r->mutable_created_at());
+  ToTimestamp(op.updated_at, r->mutable_updated_at());
+}
+
 }  // namespace marketplace::payments

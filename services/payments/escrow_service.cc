@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "common/db/transaction.h"
 #include "common/errors.h"
+#include "common/logging.h"
 #include "common/money.h"
 #include "common/status_macros.h"
 #include "google/rpc/error_details.pb.h"
@@ -57,6 +58,24 @@ std::string ProcessorKey(absl::string_view operation, const RequestKey& key) {
   return absl::StrCat(
       operation, "_",
       absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16)));
+}
+
+// A refund of `amount_minor` of payment `p` to the buyer's payment method, to be sent through
+// the processor under `operation_id`; the completion worker tries it from `first_retry_at`.
+ProcessorOperation RefundOperation(const std::string& operation_id, const PaymentRecord& p,
+                                   int64_t amount_minor, absl::Time first_retry_at,
+                                   absl::Time now) {
+  ProcessorOperation op;
+  op.operation_id = operation_id;
+  op.kind = "REFUND";
+  op.payment_id = p.money.id;
+  op.seller_id = p.money.seller_id;
+  op.currency = p.money.amount.currency_code();
+  op.amount_minor = amount_minor;
+  op.target_reference = p.processor_reference;
+  op.next_attempt_at = first_retry_at;
+  op.created_at = now;
+  return op;
 }
 
 absl::Status ValidateText(absl::string_view field, absl::string_view value, size_t max) {
@@ -432,17 +451,9 @@ absl::StatusOr<pb::Payment> EscrowService::RefundPayment(const Actor& actor,
             RETURN_IF_ERROR(
                 outbox_.Enqueue(tx, "payments.payment_refunded", p.money.seller_id, event)
                     .status());
-            ProcessorOperation op;
-            op.operation_id = operation_id;
-            op.kind = "REFUND";
-            op.payment_id = p.money.id;
-            op.seller_id = p.money.seller_id;
-            op.currency = amount->currency_code();
-            op.amount_minor = amount->amount_minor();
-            op.target_reference = p.processor_reference;
-            op.next_attempt_at = now + options_.retry_initial_backoff;
-            op.created_at = now;
-            return store::InsertOperation(tx, op);
+            return store::InsertOperation(
+                tx, RefundOperation(operation_id, p, amount->amount_minor(),
+                                    now + options_.retry_initial_backoff, now));
           }));
   if (ran && options_.metrics) options_.metrics->RefundRecorded();
   // The money goes back through the processor once the ledger says so, keyed by the
@@ -535,6 +546,7 @@ absl::StatusOr<pb::Payment> EscrowService::ResolveDispute(const Actor& actor,
   }
   if (!violations.empty()) return common::InvalidFields(std::move(violations));
   const RequestKey key{actor.id, Method("ResolveDispute"), req.request_id()};
+  const std::string operation_id = ProcessorKey("dispute_refund", key);
   bool ran = false;
   absl::StatusOr<pb::Payment> resolved = MutatePayment(
       *pool_, idempotency_, *clock_, actor, key, common::idempotency::RequestHash(req),
@@ -562,10 +574,28 @@ absl::StatusOr<pb::Payment> EscrowService::ResolveDispute(const Actor& actor,
         event.set_seller_id(p.money.seller_id);
         event.set_outcome(ToProtoOutcome(*outcome));
         *event.mutable_buyer_refund() = MoneyProto(p.money.amount.currency_code(), buyer_refund);
-        return outbox_.Enqueue(tx, "payments.dispute_resolved", p.money.seller_id, event).status();
+        RETURN_IF_ERROR(
+            outbox_.Enqueue(tx, "payments.dispute_resolved", p.money.seller_id, event).status());
+        if (buyer_refund <= 0) return absl::OkStatus();
+        // The buyer's share goes back through the processor like any refund.
+        return store::InsertOperation(
+            tx, RefundOperation(operation_id, p, buyer_refund, now + options_.retry_initial_backoff,
+                                now));
       });
   if (resolved.ok() && ran && options_.metrics) {
     options_.metrics->DisputeResolved(DisputeOutcomeName(*outcome));
+  }
+  if (!resolved.ok()) return resolved;
+  // Sent once the resolution is committed; whatever the processor answers the resolution
+  // stands (Payment.refunds shows the refund's state), so a failure here is only logged.
+  ASSIGN_OR_RETURN(std::optional<ProcessorOperation> op,
+                   store::LoadOperation(*pool_, operation_id));
+  if (op && op->state == "PENDING") {
+    absl::StatusOr<ProcessorOperation> after = AttemptOperation(*op);
+    if (!after.ok()) {
+      common::LogWarn("dispute refund not sent yet; the completion worker retries it",
+                      {{"operation_id", operation_id}, {"error", after.status().ToString()}});
+    }
   }
   return resolved;
 }
@@ -615,8 +645,10 @@ absl::StatusOr<pb::Payment> EscrowService::GetPayment(const Actor& actor,
         pb::Payment out = ToProto(*loaded);
         ASSIGN_OR_RETURN(auto history, store::LoadHistory(tx, req.payment_id()));
         ASSIGN_OR_RETURN(auto entries, store::LoadEntries(tx, req.payment_id()));
+        ASSIGN_OR_RETURN(auto refunds, store::LoadRefunds(tx, req.payment_id()));
         AddHistory(*loaded, history, &out);
         AddEntries(entries, &out);
+        for (const ProcessorOperation& op : refunds) AddRefund(op, &out);
         return out;
       },
       options);

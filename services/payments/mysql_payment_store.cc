@@ -433,7 +433,7 @@ namespace {
 constexpr char kOperationColumns[] =
     "operation_id, kind, payment_id, payout_id, seller_id, currency, amount_minor, "
     "target_reference, state, attempts, next_attempt_at, processor_reference, last_error, "
-    "created_at";
+    "created_at, updated_at";
 
 absl::StatusOr<ProcessorOperation> OperationOf(const Row& row) {
   ProcessorOperation op;
@@ -456,6 +456,7 @@ absl::StatusOr<ProcessorOperation> OperationOf(const Row& row) {
   ASSIGN_OR_RETURN(op.processor_reference, row.GetString("processor_reference"));
   ASSIGN_OR_RETURN(op.last_error, row.GetString("last_error"));
   ASSIGN_OR_RETURN(op.created_at, row.GetTime("created_at"));
+  ASSIGN_OR_RETURN(op.updated_at, row.GetTime("updated_at"));
   return op;
 }
 
@@ -486,6 +487,21 @@ absl::StatusOr<std::optional<ProcessorOperation>> LoadOperation(common::db::Conn
   if (rows.empty()) return std::optional<ProcessorOperation>();
   ASSIGN_OR_RETURN(ProcessorOperation op, OperationOf(rows[0]));
   return std::optional<ProcessorOperation>(std::move(op));
+}
+
+absl::StatusOr<std::vector<ProcessorOperation>> LoadRefunds(Transaction& tx,
+                                                            absl::string_view payment_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query(absl::StrCat("SELECT ", kOperationColumns,
+                                         " FROM processor_operations WHERE payment_id = ? AND "
+                                         "kind = 'REFUND' ORDER BY created_at, operation_id"),
+                            {std::string(payment_id)}));
+  std::vector<ProcessorOperation> out;
+  for (const Row& row : rows) {
+    ASSIGN_OR_RETURN(ProcessorOperation op, OperationOf(row));
+    out.push_back(std::move(op));
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<ProcessorOperation>> ClaimDueOperations(common::db::ConnectionPool& pool,

@@ -98,6 +98,7 @@ struct ProcessorOperation {
   std::string processor_reference;
   std::string last_error;
   absl::Time created_at;
+  absl::Time updated_at;  // last change of state or attempt
 };
 
 struct DisputeRecord {
@@ -177,6 +178,9 @@ namespace store {
                                            const ProcessorOperation& op);
 [[nodiscard]] absl::StatusOr<std::optional<ProcessorOperation>> LoadOperation(
     common::db::ConnectionPool& pool, absl::string_view operation_id);
+// The REFUND operations of a payment, oldest first.
+[[nodiscard]] absl::StatusOr<std::vector<ProcessorOperation>> LoadRefunds(
+    common::db::Transaction& tx, absl::string_view payment_id);
 // Claims up to `limit` PENDING operations due at `now` (FOR UPDATE SKIP LOCKED, so replicas
 // never claim the same one) and leases them: their next_attempt_at moves to `lease_until`, so
 // no other worker picks them up while this one asks the processor. Commits in its own

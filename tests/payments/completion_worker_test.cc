@@ -3,6 +3,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -305,6 +306,84 @@ TEST_F(CompletionWorkerTest, RefundRefusedForGoodIsOwedToTheBuyerOnce) {
   EXPECT_EQ(totals["refunds_out"], 0);
   EXPECT_EQ(totals["refunds_owed"], 3000);
   EXPECT_EQ(totals["escrow"], 7000);
+}
+
+// The buyer's share of a dispute outcome goes back through the processor like a refund: the
+// resolution stands whatever the processor answers, an unreachable processor leaves the refund
+// PENDING for the worker, a refusal makes it owed, and nothing is sent twice.
+TEST_F(CompletionWorkerTest, DisputeRefundsReachTheProcessorOnceWhateverItAnswers) {
+  auto dispute_and_resolve = [&](const std::string& payment_id, pb::DisputeOutcome outcome,
+                                 std::optional<int64_t> share) {
+    pb::OpenDisputeRequest open;
+    open.set_request_id("dispute-" + payment_id);
+    open.set_payment_id(payment_id);
+    open.set_reason_code("NOT_RECEIVED");
+    open.set_description("nothing arrived");
+    EXPECT_OK(service_->OpenDispute(Staff(), open).status());
+    pb::ResolveDisputeRequest resolve;
+    resolve.set_request_id("resolve-" + payment_id);
+    resolve.set_payment_id(payment_id);
+    resolve.set_outcome(outcome);
+    if (share) *resolve.mutable_buyer_share() = Eur(*share);
+    resolve.set_explanation("decided");
+    return service_->ResolveDispute(Staff(), resolve);
+  };
+  auto refunds_of = [&](const std::string& payment_id) {
+    pb::GetPaymentRequest get;
+    get.set_payment_id(payment_id);
+    auto p = service_->GetPayment(Staff(), get);
+    EXPECT_OK(p.status());
+    return p.ok() ? p->refunds() : google::protobuf::RepeatedPtrField<pb::Refund>();
+  };
+
+  // Processor unreachable once: the resolution is answered, the refund waits for the worker.
+  pb::Payment won = Pay("order-1", 10000);
+  processor_.Script(/*failures=*/1, /*refuse=*/false);
+  ASSERT_OK_AND_ASSIGN(pb::Payment resolved,
+                       dispute_and_resolve(won.payment_id(), pb::BUYER_WINS, std::nullopt));
+  EXPECT_EQ(resolved.state(), pb::REFUNDED);
+  auto pending = refunds_of(won.payment_id());
+  ASSERT_EQ(pending.size(), 1);
+  EXPECT_EQ(pending[0].state(), pb::REFUND_PENDING);
+  EXPECT_EQ(pending[0].amount().amount_minor(), 10000);
+  EXPECT_EQ(pending[0].failed_attempts(), 1);
+  EXPECT_TRUE(pending[0].has_next_attempt_at());
+  EXPECT_EQ(pending[0].refund_id().rfind("dispute_refund_", 0), 0u) << pending[0].refund_id();
+  CompletionWorker worker(service_.get(), registry_);
+  clock_.Advance(absl::Seconds(10));
+  ASSERT_OK_AND_ASSIGN(CompletionCounts done, worker.RunOnce());
+  EXPECT_EQ(done.claimed, 1);
+  auto sent = refunds_of(won.payment_id());
+  ASSERT_EQ(sent.size(), 1);
+  EXPECT_EQ(sent[0].state(), pb::REFUND_DONE);
+  EXPECT_EQ(sent[0].processor_reference(), "ref_" + sent[0].refund_id());
+  EXPECT_EQ(processor_.Moved(sent[0].refund_id()), 1);
+  // A retry of the resolution answers the same and sends nothing more.
+  const int calls = processor_.TotalCalls();
+  ASSERT_OK(dispute_and_resolve(won.payment_id(), pb::BUYER_WINS, std::nullopt).status());
+  EXPECT_EQ(processor_.TotalCalls(), calls);
+
+  // Refused for good: the buyer's share is owed, the resolution still answered.
+  pb::Payment split = Pay("order-2", 10000);
+  processor_.Script(/*failures=*/0, /*refuse=*/true);
+  ASSERT_OK_AND_ASSIGN(pb::Payment after_split,
+                       dispute_and_resolve(split.payment_id(), pb::SPLIT, 4000));
+  EXPECT_EQ(after_split.state(), pb::RELEASED);
+  auto refused = refunds_of(split.payment_id());
+  ASSERT_EQ(refused.size(), 1);
+  EXPECT_EQ(refused[0].state(), pb::REFUND_FAILED);
+  EXPECT_EQ(refused[0].amount().amount_minor(), 4000);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payment_events WHERE type = 'REFUND_FAILED'"), 1);
+
+  // Seller wins: nothing goes to the buyer.
+  pb::Payment kept = Pay("order-3", 10000);
+  ASSERT_OK(dispute_and_resolve(kept.payment_id(), pb::SELLER_WINS, std::nullopt).status());
+  EXPECT_EQ(refunds_of(kept.payment_id()).size(), 0);
+
+  EXPECT_EQ(processor_.MovedMinor(), 10000);
+  auto totals = Totals();
+  EXPECT_EQ(totals["refunds_out"], 10000);
+  EXPECT_EQ(totals["refunds_owed"], 4000);
 }
 
 // Two workers (two replicas: own service, own pool) complete 40 pending operations at once;

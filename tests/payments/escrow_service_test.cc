@@ -284,6 +284,16 @@ TEST_F(EscrowServiceTest, PartialAndFullRefundsBeforeRelease) {
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions WHERE kind = 'refund'"), 1);
   ASSERT_OK_AND_ASSIGN(pb::Payment r3, RefundOf(p.payment_id(), 7000, "r3"));
   EXPECT_EQ(r3.state(), pb::REFUNDED);
+  pb::GetPaymentRequest get;
+  get.set_payment_id(p.payment_id());
+  ASSERT_OK_AND_ASSIGN(pb::Payment seen, service_->GetPayment(Buyer(), get));
+  ASSERT_EQ(seen.refunds_size(), 2) << "the refused one (over the remaining) was never recorded";
+  EXPECT_EQ(seen.refunds(0).amount().amount_minor() + seen.refunds(1).amount().amount_minor(),
+            10000);
+  for (const pb::Refund& r : seen.refunds()) {
+    EXPECT_EQ(r.state(), pb::REFUND_DONE);
+    EXPECT_EQ(r.refund_id().rfind("refund_", 0), 0u) << r.refund_id();
+  }
   EXPECT_EQ(Balance().pending_minor(), 0);
   auto after = RefundOf(p.payment_id(), 1, "r4");
   EXPECT_EQ(ReasonOf(after.status()), "PAYMENT_REFUNDED");
@@ -354,6 +364,17 @@ TEST_F(EscrowServiceTest, DisputeFreezesAndEachOutcomeSettles) {
     EXPECT_EQ(r.guaranteed().amount_minor(), c.guaranteed);
     EXPECT_EQ(ReasonOf(ResolveAs(p.payment_id(), c.outcome, c.share).status()), "")
         << "the replay returns the first result";
+    pb::GetPaymentRequest get;
+    get.set_payment_id(p.payment_id());
+    ASSERT_OK_AND_ASSIGN(pb::Payment seen, service_->GetPayment(Staff(), get));
+    if (c.refunded == 0) {
+      EXPECT_EQ(seen.refunds_size(), 0);
+    } else {
+      ASSERT_EQ(seen.refunds_size(), 1) << "the buyer's share goes through the processor once";
+      EXPECT_EQ(seen.refunds(0).amount().amount_minor(), c.refunded);
+      EXPECT_EQ(seen.refunds(0).state(), pb::REFUND_DONE);
+      EXPECT_FALSE(seen.refunds(0).processor_reference().empty());
+    }
     ExpectConsistent();
   }
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM outbox_events WHERE topic = "
