@@ -92,6 +92,11 @@ void AddRefund(const ProcessorOperation& op, v1::Payment* out) {
     r->set_processor_reference(op.processor_reference);
   } else if (op.state == "FAILED") {
     r->set_state(v1::REFUND_FAILED);
+  } else if (op.state == "SETTLED") {
+    r->set_state(v1::REFUND_SETTLED);
+    r->set_settlement_reference(op.settlement_reference);
+    r->set_settled_by(op.settled_by);
+    if (op.settled_at) ToTimestamp(*op.settled_at, r->mutable_settled_at());
   }
   r->set_failed_attempts(op.attempts);
   ToTimestamp(op.created_at, r->mutable_created_at());

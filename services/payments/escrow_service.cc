@@ -474,6 +474,60 @@ absl::StatusOr<pb::Payment> EscrowService::RefundPayment(const Actor& actor,
   return payment;
 }
 
+absl::StatusOr<pb::Payment> EscrowService::SettleOwedRefund(
+    const Actor& actor, const pb::SettleOwedRefundRequest& req) {
+  std::vector<common::FieldViolation> violations;
+  auto check = [&violations](const absl::Status& s) {
+    for (auto& v : common::FieldViolationsOf(s)) violations.push_back(std::move(v));
+  };
+  check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  check(ValidatePaymentId(req.payment_id()));
+  if (req.refund_id().empty() || req.refund_id().size() > 64) {
+    violations.push_back({"refund_id", "must be 1-64 characters"});
+  }
+  check(ValidateText("settlement_reference", req.settlement_reference(), 255));
+  if (req.note().size() > 1000) violations.push_back({"note", "must be at most 1000 characters"});
+  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  if (!actor.any_payment) {
+    return common::PermissionDenied("only staff or payments.refunds settle owed refunds");
+  }
+  const RequestKey key{actor.id, Method("SettleOwedRefund"), req.request_id()};
+  return MutatePayment(
+      *pool_, idempotency_, *clock_, actor, key, common::idempotency::RequestHash(req),
+      req.payment_id(), [&](Transaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+        ASSIGN_OR_RETURN(std::optional<ProcessorOperation> op,
+                         store::LoadOperationTx(tx, req.refund_id(), /*for_update=*/true));
+        if (!op || op->kind != "REFUND" || op->payment_id != p.money.id) {
+          return common::NotFound("refund", req.refund_id());
+        }
+        if (op->state == "SETTLED") {
+          return common::FailedPrecondition(
+              "REFUND_ALREADY_SETTLED",
+              absl::StrCat("the refund was settled already (", op->settlement_reference, ")"));
+        }
+        ASSIGN_OR_RETURN(bool settled, store::SettleOperation(tx, op->operation_id,
+                                                              req.settlement_reference(),
+                                                              actor.id, now));
+        if (!settled) {
+          return common::FailedPrecondition(
+              "REFUND_NOT_OWED", "only a refund the processor refused (REFUND_FAILED) is owed");
+        }
+        LedgerTransaction paid;
+        paid.kind = TransactionKind::kRefund;
+        paid.payment_id = p.money.id;
+        paid.memo = "owed refund paid to the buyer by other means";
+        Move(paid, PlatformAccount(AccountKind::kRefundsOwed, op->currency),
+             PlatformAccount(AccountKind::kRefundsOut, op->currency), op->amount_minor);
+        RETURN_IF_ERROR(store::WriteLedger(tx, paid, now));
+        return store::AppendEvent(
+            tx, p.money.id, op->currency,
+            {"REFUND_SETTLED", p.money.state, actor.id, op->amount_minor, "",
+             req.note().empty() ? req.settlement_reference()
+                                : absl::StrCat(req.settlement_reference(), ": ", req.note()),
+             now});
+      });
+}
+
 absl::StatusOr<pb::Payment> EscrowService::OpenDispute(const Actor& actor,
                                                        const pb::OpenDisputeRequest& req) {
   std::vector<common::FieldViolation> violations;

@@ -79,6 +79,8 @@ class EscrowService {
                                               const pb::ConfirmDeliveryRequest& request);
   absl::StatusOr<pb::Payment> RefundPayment(const Actor& actor,
                                             const pb::RefundPaymentRequest& request);
+  absl::StatusOr<pb::Payment> SettleOwedRefund(const Actor& actor,
+                                               const pb::SettleOwedRefundRequest& request);
   absl::StatusOr<pb::Payment> OpenDispute(const Actor& actor,
                                           const pb::OpenDisputeRequest& request);
   absl::StatusOr<pb::Payment> ResolveDispute(const Actor& actor,

@@ -433,7 +433,7 @@ namespace {
 constexpr char kOperationColumns[] =
     "operation_id, kind, payment_id, payout_id, seller_id, currency, amount_minor, "
     "target_reference, state, attempts, next_attempt_at, processor_reference, last_error, "
-    "created_at, updated_at";
+    "created_at, updated_at, settlement_reference, settled_by, settled_at";
 
 absl::StatusOr<ProcessorOperation> OperationOf(const Row& row) {
   ProcessorOperation op;
@@ -457,6 +457,9 @@ absl::StatusOr<ProcessorOperation> OperationOf(const Row& row) {
   ASSIGN_OR_RETURN(op.last_error, row.GetString("last_error"));
   ASSIGN_OR_RETURN(op.created_at, row.GetTime("created_at"));
   ASSIGN_OR_RETURN(op.updated_at, row.GetTime("updated_at"));
+  ASSIGN_OR_RETURN(op.settlement_reference, row.GetString("settlement_reference"));
+  ASSIGN_OR_RETURN(op.settled_by, row.GetString("settled_by"));
+  ASSIGN_OR_RETURN(op.settled_at, row.GetOptionalTime("settled_at"));
   return op;
 }
 
@@ -487,6 +490,32 @@ absl::StatusOr<std::optional<ProcessorOperation>> LoadOperation(common::db::Conn
   if (rows.empty()) return std::optional<ProcessorOperation>();
   ASSIGN_OR_RETURN(ProcessorOperation op, OperationOf(rows[0]));
   return std::optional<ProcessorOperation>(std::move(op));
+}
+
+absl::StatusOr<std::optional<ProcessorOperation>> LoadOperationTx(Transaction& tx,
+                                                                  absl::string_view operation_id,
+                                                                  bool for_update) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query(absl::StrCat("SELECT ", kOperationColumns,
+                                         " FROM processor_operations WHERE operation_id = ?",
+                                         for_update ? " FOR UPDATE" : ""),
+                            {std::string(operation_id)}));
+  if (rows.empty()) return std::optional<ProcessorOperation>();
+  ASSIGN_OR_RETURN(ProcessorOperation op, OperationOf(rows[0]));
+  return std::optional<ProcessorOperation>(std::move(op));
+}
+
+absl::StatusOr<bool> SettleOperation(Transaction& tx, absl::string_view operation_id,
+                                     absl::string_view settlement_reference,
+                                     absl::string_view settled_by, absl::Time now) {
+  ASSIGN_OR_RETURN(
+      int64_t matched,
+      tx.Execute("UPDATE processor_operations SET state = 'SETTLED', settlement_reference = ?, "
+                 "settled_by = ?, settled_at = ?, updated_at = ? WHERE operation_id = ? AND "
+                 "state = 'FAILED'",
+                 {std::string(settlement_reference), std::string(settled_by), now, now,
+                  std::string(operation_id)}));
+  return matched == 1;
 }
 
 absl::StatusOr<std::vector<ProcessorOperation>> LoadRefunds(Transaction& tx,

@@ -99,6 +99,10 @@ struct ProcessorOperation {
   std::string last_error;
   absl::Time created_at;
   absl::Time updated_at;  // last change of state or attempt
+  // SETTLED (a FAILED refund paid to the buyer by other means) only.
+  std::string settlement_reference;
+  std::string settled_by;
+  std::optional<absl::Time> settled_at;
 };
 
 struct DisputeRecord {
@@ -178,6 +182,15 @@ namespace store {
                                            const ProcessorOperation& op);
 [[nodiscard]] absl::StatusOr<std::optional<ProcessorOperation>> LoadOperation(
     common::db::ConnectionPool& pool, absl::string_view operation_id);
+// One operation read in the caller's transaction (FOR UPDATE when `for_update`).
+[[nodiscard]] absl::StatusOr<std::optional<ProcessorOperation>> LoadOperationTx(
+    common::db::Transaction& tx, absl::string_view operation_id, bool for_update);
+// FAILED -> SETTLED with the settlement's reference, who and when; false when it was not
+// FAILED.
+[[nodiscard]] absl::StatusOr<bool> SettleOperation(common::db::Transaction& tx,
+                                                   absl::string_view operation_id,
+                                                   absl::string_view settlement_reference,
+                                                   absl::string_view settled_by, absl::Time now);
 // The REFUND operations of a payment, oldest first.
 [[nodiscard]] absl::StatusOr<std::vector<ProcessorOperation>> LoadRefunds(
     common::db::Transaction& tx, absl::string_view payment_id);

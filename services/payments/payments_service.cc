@@ -41,6 +41,8 @@ absl::StatusOr<Actor> ActorFor(const std::optional<common::auth::Caller>& caller
   } else if (method == "RefundPayment") {
     a.any_payment = IsStaff(c) || IsService(c, "payments.refunds");
     a.as_seller = seller;
+  } else if (method == "SettleOwedRefund") {
+    a.any_payment = IsStaff(c) || IsService(c, "payments.refunds");
   } else if (method == "OpenDispute") {
     a.any_payment = IsStaff(c) || IsService(c, "payments.refunds");
     a.as_buyer = buyer;
@@ -86,6 +88,8 @@ PAYMENTS_HANDLER(ListPayments, ListPaymentsRequest, ListPaymentsResponse,
 PAYMENTS_HANDLER(ConfirmDelivery, ConfirmDeliveryRequest, Payment,
                  escrow_->ConfirmDelivery(*actor, *req))
 PAYMENTS_HANDLER(RefundPayment, RefundPaymentRequest, Payment, escrow_->RefundPayment(*actor, *req))
+PAYMENTS_HANDLER(SettleOwedRefund, SettleOwedRefundRequest, Payment,
+                 escrow_->SettleOwedRefund(*actor, *req))
 PAYMENTS_HANDLER(OpenDispute, OpenDisputeRequest, Payment, escrow_->OpenDispute(*actor, *req))
 PAYMENTS_HANDLER(ResolveDispute, ResolveDisputeRequest, Payment,
                  escrow_->ResolveDispute(*actor, *req))

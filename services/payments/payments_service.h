@@ -41,6 +41,9 @@ class PaymentsService final : public v1::Payments::CallbackService {
   grpc::ServerUnaryReactor* RefundPayment(grpc::CallbackServerContext* ctx,
                                           const v1::RefundPaymentRequest* req,
                                           v1::Payment* resp) override;
+  grpc::ServerUnaryReactor* SettleOwedRefund(grpc::CallbackServerContext* ctx,
+                                             const v1::SettleOwedRefundRequest* req,
+                                             v1::Payment* resp) override;
   grpc::ServerUnaryReactor* OpenDispute(grpc::CallbackServerContext* ctx,
                                         const v1::OpenDisputeRequest* req,
                                         v1::Payment* resp) override;

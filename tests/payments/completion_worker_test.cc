@@ -308,6 +308,72 @@ TEST_F(CompletionWorkerTest, RefundRefusedForGoodIsOwedToTheBuyerOnce) {
   EXPECT_EQ(totals["escrow"], 7000);
 }
 
+// A refused refund, owed to the buyer, is settled once by support with the reference of the
+// other means; the ledger shows it paid out again and nothing else changes.
+TEST_F(CompletionWorkerTest, OwedRefundIsSettledOnceByStaff) {
+  pb::Payment p = Pay("order-1", 10000);
+  pb::Payment other = Pay("order-2", 10000);
+  processor_.Script(/*failures=*/0, /*refuse=*/true);
+  EXPECT_EQ(ReasonOf(service_->RefundPayment(Staff(), RefundRequest(p.payment_id(), 3000, "r1"))
+                         .status()),
+            "REFUND_DECLINED");
+  processor_.Script(/*failures=*/0, /*refuse=*/false);
+  ASSERT_OK(service_->RefundPayment(Staff(), RefundRequest(p.payment_id(), 1000, "r2")).status());
+  pb::GetPaymentRequest get;
+  get.set_payment_id(p.payment_id());
+  ASSERT_OK_AND_ASSIGN(pb::Payment before, service_->GetPayment(Staff(), get));
+  ASSERT_EQ(before.refunds_size(), 2);
+  const pb::Refund refused = before.refunds(0).state() == pb::REFUND_FAILED ? before.refunds(0)
+                                                                             : before.refunds(1);
+  const pb::Refund done = before.refunds(0).state() == pb::REFUND_DONE ? before.refunds(0)
+                                                                        : before.refunds(1);
+  ASSERT_EQ(refused.state(), pb::REFUND_FAILED);
+  ASSERT_EQ(done.state(), pb::REFUND_DONE);
+
+  auto settle = [&](const std::string& request_id, const std::string& payment_id,
+                    const std::string& refund_id, const std::string& reference,
+                    const Actor& actor) {
+    pb::SettleOwedRefundRequest req;
+    req.set_request_id(request_id);
+    req.set_payment_id(payment_id);
+    req.set_refund_id(refund_id);
+    req.set_settlement_reference(reference);
+    req.set_note("paid by bank transfer");
+    return service_->SettleOwedRefund(actor, req);
+  };
+  // Bad input, wrong caller, wrong refund: refused, nothing written.
+  auto bad = settle("s0", p.payment_id(), refused.refund_id(), "", Staff());
+  ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("settlement_reference"), std::string::npos);
+  EXPECT_EQ(settle("s0", p.payment_id(), refused.refund_id(), "TRX-1", Seller()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(settle("s0b", other.payment_id(), refused.refund_id(), "TRX-1", Staff()).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReasonOf(settle("s0c", p.payment_id(), done.refund_id(), "TRX-1", Staff()).status()),
+            "REFUND_NOT_OWED");
+  EXPECT_EQ(Totals()["refunds_owed"], 3000);
+
+  ASSERT_OK(settle("s1", p.payment_id(), refused.refund_id(), "TRX-1", Staff()).status());
+  // A retry answers the first result.
+  ASSERT_OK(settle("s1", p.payment_id(), refused.refund_id(), "TRX-1", Staff()).status());
+  EXPECT_EQ(ReasonOf(settle("s2", p.payment_id(), refused.refund_id(), "TRX-2", Staff()).status()),
+            "REFUND_ALREADY_SETTLED");
+  ASSERT_OK_AND_ASSIGN(pb::Payment after, service_->GetPayment(Staff(), get));
+  for (const pb::Refund& r : after.refunds()) {
+    if (r.refund_id() != refused.refund_id()) continue;
+    EXPECT_EQ(r.state(), pb::REFUND_SETTLED);
+    EXPECT_EQ(r.settlement_reference(), "TRX-1");
+    EXPECT_EQ(r.settled_by(), "agent-1");
+    EXPECT_TRUE(r.has_settled_at());
+  }
+  EXPECT_EQ(after.history(after.history_size() - 1).type(), "REFUND_SETTLED");
+  EXPECT_EQ(after.history(after.history_size() - 1).amount().amount_minor(), 3000);
+  auto totals = Totals();
+  EXPECT_EQ(totals["refunds_owed"], 0);
+  EXPECT_EQ(totals["refunds_out"], 4000);
+  EXPECT_EQ(totals["escrow"], 20000 - 4000);
+}
+
 // The buyer's share of a dispute outcome goes back through the processor like a refund: the
 // resolution stands whatever the processor answers, an unreachable processor leaves the refund
 // PENDING for the worker, a refusal makes it owed, and nothing is sent twice.

@@ -327,9 +327,25 @@ TEST(ActorForTest, UnknownMethodAndRoleWithoutRightsAreDenied) {
             absl::StatusCode::kUnauthenticated);
   auth::Caller moderator{"m", {"MODERATOR"}, {}, "t", absl::Now()};
   for (const char* m : {"CreatePayment", "GetPayment", "ListPayments", "ConfirmDelivery",
-                        "RefundPayment", "OpenDispute", "ResolveDispute", "SetSellerHoldPolicy",
-                        "GetSellerBalance", "CreatePayout", "VerifyLedger"}) {
+                        "RefundPayment", "SettleOwedRefund", "OpenDispute", "ResolveDispute",
+                        "SetSellerHoldPolicy", "GetSellerBalance", "CreatePayout",
+                        "VerifyLedger"}) {
     EXPECT_EQ(ActorFor(moderator, m).status().code(), absl::StatusCode::kPermissionDenied) << m;
+  }
+}
+
+TEST(ActorForTest, OnlyStaffAndRefundServicesSettleOwedRefunds) {
+  auth::Caller agent{"s", {"SUPPORT_AGENT"}, {}, "t", absl::Now()};
+  auth::Caller refunds{"svc", {"SERVICE"}, {"payments.refunds"}, "t", absl::Now()};
+  auth::Caller reader{"svc", {"SERVICE"}, {"payments.read"}, "t", absl::Now()};
+  auth::Caller buyer{"b", {"BUYER"}, {}, "t", absl::Now()};
+  auth::Caller seller{"s", {"SELLER"}, {}, "t", absl::Now()};
+  EXPECT_TRUE(ActorFor(agent, "SettleOwedRefund")->any_payment);
+  EXPECT_TRUE(ActorFor(refunds, "SettleOwedRefund")->any_payment);
+  for (const auth::Caller& c : {reader, buyer, seller}) {
+    EXPECT_EQ(ActorFor(c, "SettleOwedRefund").status().code(),
+              absl::StatusCode::kPermissionDenied)
+        << c.subject;
   }
 }
 
