@@ -39,27 +39,21 @@ void UnaryRunner::End(grpc::ServerUnaryReactor* reactor, const std::string& meth
 
 grpc::ServerUnaryReactor* UnaryRunner::Run(grpc::CallbackServerContext* context,
                                            absl::string_view method, Handler handler) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::string request_id = RequestIdFromMetadata(context->client_metadata());
-  context->AddInitialMetadata(std::string(kRequestIdHeader), request_id);
-
-  auto task = [this, context, reactor, request_id, method = std::string(method),
-               handler = std::move(handler)]() mutable {
-    ScopedRequestId scope(request_id);
-    absl::StatusOr<CallContext> call = Begin(context, method, request_id);
-    End(reactor, method, call.ok() ? handler(*call) : call.status());
-  };
-  if (!executor_->TrySubmit(std::move(task))) {
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("server busy: ", executor_->QueueDepth(), " calls already queued")));
-  }
-  return reactor;
+  return Dispatch(
+      context, method,
+      [handler = std::move(handler)](const CallContext& call, Done done) { done(handler(call)); },
+      /*anonymous_inline=*/false);
 }
 
 grpc::ServerUnaryReactor* UnaryRunner::RunAsync(grpc::CallbackServerContext* context,
                                                 absl::string_view method,
                                                 AsyncHandler handler) {
+  return Dispatch(context, method, std::move(handler), /*anonymous_inline=*/true);
+}
+
+grpc::ServerUnaryReactor* UnaryRunner::Dispatch(grpc::CallbackServerContext* context,
+                                                absl::string_view method, AsyncHandler handler,
+                                                bool anonymous_inline) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   std::string request_id = RequestIdFromMetadata(context->client_metadata());
   context->AddInitialMetadata(std::string(kRequestIdHeader), request_id);
@@ -77,11 +71,15 @@ grpc::ServerUnaryReactor* UnaryRunner::RunAsync(grpc::CallbackServerContext* con
       End(reactor, method, status);
     });
   };
-  // Without a token nothing before the handler can block (no key to fetch).
-  const auto token = auth::BearerTokenFromMetadata(context->client_metadata());
-  if (token.ok() && !token->has_value()) {
-    task();
-  } else if (!executor_->TrySubmit(std::move(task))) {
+  if (anonymous_inline) {
+    // Without a token nothing before the handler can block (no key to fetch).
+    const auto token = auth::BearerTokenFromMetadata(context->client_metadata());
+    if (token.ok() && !token->has_value()) {
+      task();
+      return reactor;
+    }
+  }
+  if (!executor_->TrySubmit(std::move(task))) {
     reactor->Finish(grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
         absl::StrCat("server busy: ", executor_->QueueDepth(), " calls already queued")));

@@ -63,6 +63,11 @@ class UnaryRunner {
   // status to finish it with.
   absl::StatusOr<CallContext> Begin(grpc::CallbackServerContext* context,
                                     const std::string& method, const std::string& request_id);
+  // The steps Run and RunAsync share; `anonymous_inline`: a call without a token starts on
+  // gRPC's thread instead of the executor.
+  grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
+                                     absl::string_view method, AsyncHandler handler,
+                                     bool anonymous_inline);
   // Finishes the call with `status` mapped to gRPC (server faults logged).
   static void End(grpc::ServerUnaryReactor* reactor, const std::string& method,
                   const absl::Status& status);
