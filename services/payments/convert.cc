@@ -80,6 +80,23 @@ void AddEntries(const std::vector<StoredEntry>& entries, v1::Payment* out) {
   }
 }
 
+v1::Payout PayoutToProto(const PayoutRecord& p) {
+  v1::Payout out;
+  out.set_payout_id(p.payout_id);
+  out.set_seller_id(p.seller_id);
+  *out.mutable_amount() = MoneyProto(p.currency, p.amount_minor);
+  out.set_processor_reference(p.processor_reference);
+  ToTimestamp(p.created_at, out.mutable_created_at());
+  if (p.state == "PENDING") {
+    out.set_state(v1::PAYOUT_PENDING);
+  } else if (p.state == "PAID") {
+    out.set_state(v1::PAYOUT_PAID);
+  } else if (p.state == "FAILED") {
+    out.set_state(v1::PAYOUT_FAILED);
+  }
+  return out;
+}
+
 void AddRefund(const ProcessorOperation& op, v1::Payment* out) {
   v1::Refund* r = out->add_refunds();
   r->set_refund_id(op.operation_id);

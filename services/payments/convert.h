@@ -21,6 +21,7 @@ v1::Payment ToProto(const PaymentRecord& p);
 void AddHistory(const PaymentRecord& p, const std::vector<PaymentEventRecord>& history,
                 v1::Payment* out);
 void AddEntries(const std::vector<StoredEntry>& entries, v1::Payment* out);
+v1::Payout PayoutToProto(const PayoutRecord& p);
 // A REFUND processor operation as one of the payment's refunds.
 void AddRefund(const ProcessorOperation& op, v1::Payment* out);
 

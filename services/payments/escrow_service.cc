@@ -140,34 +140,46 @@ const std::set<std::string>& DisputeReasons() {
 }
 
 // What a page token is bound to: the filters it was issued with, as the service applies them
-// (after narrowing to the caller's own payments).
-std::string FilterDigest(const ListFilter& filter) {
-  const std::string material =
-      absl::StrCat(filter.buyer_id.size(), ":", filter.buyer_id, "|", filter.seller_id.size(), ":",
-                   filter.seller_id, "|", filter.state ? static_cast<int>(*filter.state) : 0);
+// (after narrowing to the caller's own payments), as 16 hex digits of their SHA-256.
+std::string Digest(absl::string_view material) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), digest);
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 8));
 }
 
-// "<created_at micros>:<filter digest>:<payment id>", web-safe base64.
-std::string EncodePageToken(const PaymentRecord& last, const ListFilter& filter) {
-  return absl::WebSafeBase64Escape(absl::StrCat(absl::ToUnixMicros(last.created_at), ":",
-                                                FilterDigest(filter), ":", last.money.id));
+std::string FilterDigest(const ListFilter& filter) {
+  return Digest(absl::StrCat(filter.buyer_id.size(), ":", filter.buyer_id, "|",
+                             filter.seller_id.size(), ":", filter.seller_id, "|",
+                             filter.state ? static_cast<int>(*filter.state) : 0));
 }
 
+std::string PayoutsDigest(absl::string_view seller_id) {
+  return Digest(absl::StrCat("payouts|", seller_id));
+}
+
+// "<created_at micros>:<filter digest>:<id>", web-safe base64: a keyset cursor.
+std::string EncodePageToken(absl::Time created_at, absl::string_view id,
+                            absl::string_view digest) {
+  return absl::WebSafeBase64Escape(
+      absl::StrCat(absl::ToUnixMicros(created_at), ":", digest, ":", id));
+}
+
+// The cursor of `token`, which must have been issued for `digest`; `filters` names them in
+// the error otherwise.
 absl::StatusOr<std::pair<absl::Time, std::string>> DecodePageToken(absl::string_view token,
-                                                                   const ListFilter& filter) {
+                                                                   absl::string_view digest,
+                                                                   absl::string_view filters) {
   std::string raw;
   auto bad = InvalidField("page_token", "must be a next_page_token from a previous response");
   if (!absl::WebSafeBase64Unescape(token, &raw)) return bad;
   std::vector<std::string> parts = absl::StrSplit(raw, absl::MaxSplits(':', 2));
   int64_t micros = 0;
   if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &micros) || parts[2].empty()) return bad;
-  if (parts[1] != FilterDigest(filter)) {
+  if (parts[1] != digest) {
     return InvalidField("page_token",
-                        "was issued for other filters (buyer_id, seller_id, state); repeat the "
-                        "first request's filters or start again without page_token");
+                        absl::StrCat("was issued for other filters (", filters,
+                                     "); repeat the first request's filters or start again "
+                                     "without page_token"));
   }
   return std::make_pair(absl::FromUnixMicros(micros), parts[2]);
 }
@@ -738,7 +750,8 @@ absl::StatusOr<pb::ListPaymentsResponse> EscrowService::ListPayments(
     }
   }
   if (!req.page_token().empty()) {
-    ASSIGN_OR_RETURN(auto after, DecodePageToken(req.page_token(), filter));
+    ASSIGN_OR_RETURN(auto after, DecodePageToken(req.page_token(), FilterDigest(filter),
+                                                 "buyer_id, seller_id, state"));
     filter.after = after;
   }
   common::db::TransactionOptions options;
@@ -756,7 +769,10 @@ absl::StatusOr<pb::ListPaymentsResponse> EscrowService::ListPayments(
   const bool more = static_cast<int>(rows.size()) > filter.limit;
   if (more) rows.resize(filter.limit);
   for (const PaymentRecord& p : rows) *out.add_payments() = ToProto(p);
-  if (more) out.set_next_page_token(EncodePageToken(rows.back(), filter));
+  if (more) {
+    out.set_next_page_token(
+        EncodePageToken(rows.back().created_at, rows.back().money.id, FilterDigest(filter)));
+  }
   return out;
 }
 
@@ -885,7 +901,47 @@ absl::StatusOr<pb::Payout> EscrowService::CreatePayout(const Actor& actor,
                                         "available again"));
   }
   payout->set_processor_reference(record->processor_reference);
+  payout->set_state(pb::PAYOUT_PAID);
   return *payout;
+}
+
+absl::StatusOr<pb::ListPayoutsResponse> EscrowService::ListPayouts(
+    const Actor& actor, const pb::ListPayoutsRequest& req) {
+  std::vector<common::FieldViolation> violations;
+  if (!ValidateId("seller_id", req.seller_id()).ok()) {
+    violations.push_back({"seller_id", "must be 1-128 characters"});
+  }
+  if (req.page_size() < 0 || req.page_size() > 100) {
+    violations.push_back({"page_size", "must be 0-100 (0 means 20)"});
+  }
+  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  if (!actor.any_payment && !(actor.as_seller && actor.id == req.seller_id())) {
+    return common::PermissionDenied("a seller sees only its own payouts");
+  }
+  const int limit = req.page_size() == 0 ? 20 : req.page_size();
+  std::optional<std::pair<absl::Time, std::string>> after;
+  if (!req.page_token().empty()) {
+    ASSIGN_OR_RETURN(after, DecodePageToken(req.page_token(), PayoutsDigest(req.seller_id()),
+                                            "seller_id"));
+  }
+  common::db::TransactionOptions options;
+  options.read_only = true;
+  ASSIGN_OR_RETURN(std::vector<PayoutRecord> rows,
+                   common::db::RunInTransaction(
+                       *pool_,
+                       [&](Transaction& tx) {
+                         return store::ListPayouts(tx, req.seller_id(), after, limit + 1);
+                       },
+                       options));
+  pb::ListPayoutsResponse out;
+  const bool more = static_cast<int>(rows.size()) > limit;
+  if (more) rows.resize(limit);
+  for (const PayoutRecord& p : rows) *out.add_payouts() = PayoutToProto(p);
+  if (more) {
+    out.set_next_page_token(EncodePageToken(rows.back().created_at, rows.back().payout_id,
+                                            PayoutsDigest(req.seller_id())));
+  }
+  return out;
 }
 
 // --- Ledger verification --------------------------------------------------------------------

@@ -94,6 +94,8 @@ class EscrowService {
                                                      const pb::GetSellerBalanceRequest& request);
   absl::StatusOr<pb::Payout> CreatePayout(const Actor& actor,
                                           const pb::CreatePayoutRequest& request);
+  absl::StatusOr<pb::ListPayoutsResponse> ListPayouts(const Actor& actor,
+                                                      const pb::ListPayoutsRequest& request);
   absl::StatusOr<pb::VerifyLedgerResponse> VerifyLedger();
 
   // The automatic release: claims HELD payments whose release_due_at has passed (FOR UPDATE

@@ -389,16 +389,14 @@ absl::Status InsertPayout(Transaction& tx, const PayoutRecord& p) {
       .status();
 }
 
-absl::StatusOr<std::optional<PayoutRecord>> LoadPayout(common::db::ConnectionPool& pool,
-                                                       absl::string_view payout_id) {
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   pool.Query("SELECT payout_id, seller_id, currency, amount_minor, "
-                              "payout_account, state, processor_reference, created_at "
-                              "FROM payouts WHERE payout_id = ?",
-                              {std::string(payout_id)}));
-  if (rows.empty()) return std::optional<PayoutRecord>();
+namespace {
+
+constexpr char kPayoutColumns[] =
+    "payout_id, seller_id, currency, amount_minor, payout_account, state, processor_reference, "
+    "created_at";
+
+absl::StatusOr<PayoutRecord> PayoutFromRow(const Row& row) {
   PayoutRecord p;
-  const Row& row = rows[0];
   ASSIGN_OR_RETURN(p.payout_id, row.GetString("payout_id"));
   ASSIGN_OR_RETURN(p.seller_id, row.GetString("seller_id"));
   ASSIGN_OR_RETURN(p.currency, row.GetString("currency"));
@@ -407,7 +405,45 @@ absl::StatusOr<std::optional<PayoutRecord>> LoadPayout(common::db::ConnectionPoo
   ASSIGN_OR_RETURN(p.state, row.GetString("state"));
   ASSIGN_OR_RETURN(p.processor_reference, row.GetString("processor_reference"));
   ASSIGN_OR_RETURN(p.created_at, row.GetTime("created_at"));
+  return p;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<PayoutRecord>> LoadPayout(common::db::ConnectionPool& pool,
+                                                       absl::string_view payout_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool.Query(absl::StrCat("SELECT ", kPayoutColumns,
+                                           " FROM payouts WHERE payout_id = ?"),
+                              {std::string(payout_id)}));
+  if (rows.empty()) return std::optional<PayoutRecord>();
+  ASSIGN_OR_RETURN(PayoutRecord p, PayoutFromRow(rows[0]));
   return std::optional<PayoutRecord>(std::move(p));
+}
+
+absl::StatusOr<std::vector<PayoutRecord>> ListPayouts(
+    Transaction& tx, absl::string_view seller_id,
+    const std::optional<std::pair<absl::Time, std::string>>& after, int limit) {
+  std::vector<SqlValue> params = {std::string(seller_id)};
+  std::string cursor;
+  if (after) {
+    cursor = " AND (created_at < ? OR (created_at = ? AND payout_id < ?))";
+    params.push_back(after->first);
+    params.push_back(after->first);
+    params.push_back(after->second);
+  }
+  params.push_back(static_cast<int64_t>(limit));
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query(absl::StrCat("SELECT ", kPayoutColumns,
+                                         " FROM payouts WHERE seller_id = ?", cursor,
+                                         " ORDER BY created_at DESC, payout_id DESC LIMIT ?"),
+                            params));
+  std::vector<PayoutRecord> out;
+  for (const Row& row : rows) {
+    ASSIGN_OR_RETURN(PayoutRecord p, PayoutFromRow(row));
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 absl::Status MarkPayoutPaid(common::db::ConnectionPool& pool, absl::string_view payout_id,

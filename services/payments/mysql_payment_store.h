@@ -170,6 +170,10 @@ namespace store {
 [[nodiscard]] absl::Status InsertPayout(common::db::Transaction& tx, const PayoutRecord& payout);
 [[nodiscard]] absl::StatusOr<std::optional<PayoutRecord>> LoadPayout(
     common::db::ConnectionPool& pool, absl::string_view payout_id);
+// A seller's payouts, newest first, strictly older than `after` (created_at, payout_id).
+[[nodiscard]] absl::StatusOr<std::vector<PayoutRecord>> ListPayouts(
+    common::db::Transaction& tx, absl::string_view seller_id,
+    const std::optional<std::pair<absl::Time, std::string>>& after, int limit);
 [[nodiscard]] absl::Status MarkPayoutPaid(common::db::ConnectionPool& pool,
                                           absl::string_view payout_id,
                                           absl::string_view processor_reference);

@@ -50,7 +50,7 @@ absl::StatusOr<Actor> ActorFor(const std::optional<common::auth::Caller>& caller
     a.any_payment = IsStaff(c) || IsService(c, "payments.refunds");
   } else if (method == "SetSellerHoldPolicy") {
     a.any_payment = c.HasRole("ADMIN") || IsService(c, "payments.policy");
-  } else if (method == "GetSellerBalance") {
+  } else if (method == "GetSellerBalance" || method == "ListPayouts") {
     a.any_payment = IsStaff(c) || IsService(c, "payments.read");
     a.as_seller = seller;
   } else if (method == "CreatePayout") {
@@ -98,6 +98,8 @@ PAYMENTS_HANDLER(SetSellerHoldPolicy, SetSellerHoldPolicyRequest, SellerHoldPoli
 PAYMENTS_HANDLER(GetSellerBalance, GetSellerBalanceRequest, SellerBalance,
                  escrow_->GetSellerBalance(*actor, *req))
 PAYMENTS_HANDLER(CreatePayout, CreatePayoutRequest, Payout, escrow_->CreatePayout(*actor, *req))
+PAYMENTS_HANDLER(ListPayouts, ListPayoutsRequest, ListPayoutsResponse,
+                 escrow_->ListPayouts(*actor, *req))
 PAYMENTS_HANDLER(VerifyLedger, VerifyLedgerRequest, VerifyLedgerResponse,
                  (static_cast<void>(req), escrow_->VerifyLedger()))
 

@@ -59,6 +59,9 @@ class PaymentsService final : public v1::Payments::CallbackService {
   grpc::ServerUnaryReactor* CreatePayout(grpc::CallbackServerContext* ctx,
                                          const v1::CreatePayoutRequest* req,
                                          v1::Payout* resp) override;
+  grpc::ServerUnaryReactor* ListPayouts(grpc::CallbackServerContext* ctx,
+                                        const v1::ListPayoutsRequest* req,
+                                        v1::ListPayoutsResponse* resp) override;
   grpc::ServerUnaryReactor* VerifyLedger(grpc::CallbackServerContext* ctx,
                                          const v1::VerifyLedgerRequest* req,
                                          v1::VerifyLedgerResponse* resp) override;

@@ -274,6 +274,66 @@ TEST_F(EscrowServiceTest, PayoutRefusedByTheProcessorReturnsTheMoneyOnce) {
   ExpectConsistent();
 }
 
+TEST_F(EscrowServiceTest, ListPayoutsShowsEachPayoutsProcessorStateNewestFirst) {
+  ScriptedPayoutProcessor processor;
+  EscrowService service(&pool(), &processor, &sellers_, &clock_);
+  pb::Payment p = MustCreate("order-1", 10000);
+  ASSERT_OK(Confirm(p.payment_id()).status());
+  auto payout = [&](int64_t minor, const std::string& request_id) {
+    clock_.Advance(absl::Seconds(1));
+    pb::CreatePayoutRequest req;
+    req.set_request_id(request_id);
+    req.set_seller_id("seller-1");
+    *req.mutable_amount() = Eur(minor);
+    return service.CreatePayout(Seller(), req);
+  };
+  ASSERT_OK_AND_ASSIGN(pb::Payout paid, payout(1000, "po-1"));
+  EXPECT_EQ(paid.state(), pb::PAYOUT_PAID);
+  processor.decline = true;
+  EXPECT_EQ(ReasonOf(payout(2000, "po-2").status()), "PAYOUT_DECLINED");
+  processor.decline = false;
+  processor.outages = 1;
+  EXPECT_EQ(payout(500, "po-3").status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_OK(payout(100, "po-4").status());
+
+  auto list = [&](const Actor& actor, const std::string& seller, int size,
+                  const std::string& token) {
+    pb::ListPayoutsRequest req;
+    req.set_seller_id(seller);
+    req.set_page_size(size);
+    req.set_page_token(token);
+    return service.ListPayouts(actor, req);
+  };
+  ASSERT_OK_AND_ASSIGN(pb::ListPayoutsResponse first, list(Seller(), "seller-1", 2, ""));
+  ASSERT_EQ(first.payouts_size(), 2);
+  EXPECT_EQ(first.payouts(0).amount().amount_minor(), 100);
+  EXPECT_EQ(first.payouts(0).state(), pb::PAYOUT_PAID);
+  EXPECT_FALSE(first.payouts(0).processor_reference().empty());
+  EXPECT_EQ(first.payouts(1).amount().amount_minor(), 500);
+  EXPECT_EQ(first.payouts(1).state(), pb::PAYOUT_PENDING);
+  ASSERT_FALSE(first.next_page_token().empty());
+  ASSERT_OK_AND_ASSIGN(pb::ListPayoutsResponse second,
+                       list(Staff(), "seller-1", 2, first.next_page_token()));
+  ASSERT_EQ(second.payouts_size(), 2);
+  EXPECT_EQ(second.payouts(0).amount().amount_minor(), 2000);
+  EXPECT_EQ(second.payouts(0).state(), pb::PAYOUT_FAILED);
+  EXPECT_EQ(second.payouts(1).payout_id(), paid.payout_id());
+  EXPECT_EQ(second.payouts(1).state(), pb::PAYOUT_PAID);
+  EXPECT_TRUE(second.next_page_token().empty());
+
+  EXPECT_EQ(list(Seller("seller-2"), "seller-1", 2, "").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(list(Buyer(), "seller-1", 2, "").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  auto wrong_token = list(Staff(), "seller-2", 2, first.next_page_token());
+  ASSERT_EQ(wrong_token.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong_token.status().message().find("page_token"), std::string::npos);
+  auto bad = list(Staff(), "", 101, "");
+  ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("seller_id"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("page_size"), std::string::npos);
+}
+
 TEST_F(EscrowServiceTest, PartialAndFullRefundsBeforeRelease) {
   pb::Payment p = MustCreate("order-1", 10000);
   ASSERT_OK_AND_ASSIGN(pb::Payment r1, RefundOf(p.payment_id(), 3000, "r1"));

@@ -329,7 +329,7 @@ TEST(ActorForTest, UnknownMethodAndRoleWithoutRightsAreDenied) {
   for (const char* m : {"CreatePayment", "GetPayment", "ListPayments", "ConfirmDelivery",
                         "RefundPayment", "SettleOwedRefund", "OpenDispute", "ResolveDispute",
                         "SetSellerHoldPolicy", "GetSellerBalance", "CreatePayout",
-                        "VerifyLedger"}) {
+                        "ListPayouts", "VerifyLedger"}) {
     EXPECT_EQ(ActorFor(moderator, m).status().code(), absl::StatusCode::kPermissionDenied) << m;
   }
 }
