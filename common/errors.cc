@@ -30,6 +30,18 @@ absl::Status InvalidField(absl::string_view field, absl::string_view rule) {
   return InvalidFields({{std::string(field), std::string(rule)}});
 }
 
+void Violations::Add(std::string field, std::string rule) {
+  list_.push_back({std::move(field), std::move(rule)});
+}
+
+void Violations::Check(const absl::Status& status) {
+  for (FieldViolation& v : FieldViolationsOf(status)) list_.push_back(std::move(v));
+}
+
+absl::Status Violations::Status() const {
+  return list_.empty() ? absl::OkStatus() : InvalidFields(list_);
+}
+
 absl::Status InvalidFields(std::vector<FieldViolation> violations) {
   google::rpc::BadRequest bad_request;
   std::vector<std::string> parts;

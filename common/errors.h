@@ -27,6 +27,24 @@ absl::Status InvalidField(absl::string_view field, absl::string_view rule);
 // INVALID_ARGUMENT for several fields at once.
 absl::Status InvalidFields(std::vector<FieldViolation> violations);
 
+// Collects a request's field violations so that one INVALID_ARGUMENT names every bad field:
+//   Violations v;
+//   v.Check(ValidateId("seller_id", req.seller_id()));
+//   if (req.page_size() < 0) v.Add("page_size", "must be >= 0");
+//   RETURN_IF_ERROR(v.Status());
+class Violations {
+ public:
+  void Add(std::string field, std::string rule);
+  // Adds the field violations `status` carries (nothing for OK).
+  void Check(const absl::Status& status);
+  bool empty() const { return list_.empty(); }
+  // OK when there are none, else InvalidFields of all of them.
+  absl::Status Status() const;
+
+ private:
+  std::vector<FieldViolation> list_;
+};
+
 // Attaches an ErrorInfo reason (UPPER_SNAKE_CASE, e.g. "SELLER_NOT_APPROVED") to `status`.
 absl::Status WithReason(absl::Status status, absl::string_view reason);
 

@@ -58,5 +58,22 @@ TEST(ErrorsTest, NotFoundCarriesReason) {
   EXPECT_EQ(ReasonOf(s), "PAYMENT_NOT_FOUND");
 }
 
+TEST(ErrorsTest, ViolationsCollectEveryBadFieldIntoOneError) {
+  Violations none;
+  none.Check(absl::OkStatus());
+  EXPECT_TRUE(none.empty());
+  EXPECT_TRUE(none.Status().ok());
+
+  Violations v;
+  v.Check(InvalidFields({{"a", "must be set"}, {"b", "must be > 0"}}));
+  v.Check(absl::NotFoundError("no field in it"));
+  v.Add("c", "must be short");
+  absl::Status s = v.Status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "a: must be set; b: must be > 0; c: must be short");
+  ASSERT_EQ(FieldViolationsOf(s).size(), 3u);
+  EXPECT_EQ(FieldViolationsOf(s)[2].field, "c");
+}
+
 }  // namespace
 }  // namespace marketplace::common

@@ -214,24 +214,21 @@ absl::Status EscrowService::EnsureSellerAccounts(const std::string& seller_id,
 
 absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
                                                          const pb::CreatePaymentRequest& req) {
-  std::vector<common::FieldViolation> violations;
-  auto check = [&violations](const absl::Status& s) {
-    for (auto& v : common::FieldViolationsOf(s)) violations.push_back(std::move(v));
-  };
-  check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
-  check(ValidateId("order_id", req.order_id()));
-  check(ValidateId("buyer_id", req.buyer_id()));
-  check(ValidateId("seller_id", req.seller_id()));
-  check(ValidateText("payment_method_token", req.payment_method_token(), 256));
+  common::Violations violations;
+  violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  violations.Check(ValidateId("order_id", req.order_id()));
+  violations.Check(ValidateId("buyer_id", req.buyer_id()));
+  violations.Check(ValidateId("seller_id", req.seller_id()));
+  violations.Check(ValidateText("payment_method_token", req.payment_method_token(), 256));
   absl::StatusOr<common::Money> amount =
       req.has_amount()
           ? common::Money::FromProto(req.amount(), "amount", common::AmountRule::kPositive)
           : absl::StatusOr<common::Money>(InvalidField("amount", "is required"));
-  if (!amount.ok()) check(amount.status());
+  if (!amount.ok()) violations.Check(amount.status());
   if (req.has_commission_bps() && (req.commission_bps() < 0 || req.commission_bps() > 10000)) {
-    violations.push_back({"commission_bps", "must be 0-10000 basis points"});
+    violations.Add("commission_bps", "must be 0-10000 basis points");
   }
-  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  RETURN_IF_ERROR(violations.Status());
   if (!actor.any_payment && !(actor.as_buyer && actor.id == req.buyer_id())) {
     return common::PermissionDenied("a buyer pays only for itself (buyer_id must be the caller)");
   }
@@ -423,19 +420,16 @@ absl::StatusOr<pb::Payment> EscrowService::ConfirmDelivery(const Actor& actor,
 
 absl::StatusOr<pb::Payment> EscrowService::RefundPayment(const Actor& actor,
                                                          const pb::RefundPaymentRequest& req) {
-  std::vector<common::FieldViolation> violations;
-  auto check = [&violations](const absl::Status& s) {
-    for (auto& v : common::FieldViolationsOf(s)) violations.push_back(std::move(v));
-  };
-  check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
-  check(ValidatePaymentId(req.payment_id()));
-  check(ValidateText("reason", req.reason(), 1000));
+  common::Violations violations;
+  violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  violations.Check(ValidatePaymentId(req.payment_id()));
+  violations.Check(ValidateText("reason", req.reason(), 1000));
   absl::StatusOr<common::Money> amount =
       req.has_amount()
           ? common::Money::FromProto(req.amount(), "amount", common::AmountRule::kPositive)
           : absl::StatusOr<common::Money>(InvalidField("amount", "is required"));
-  if (!amount.ok()) check(amount.status());
-  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  if (!amount.ok()) violations.Check(amount.status());
+  RETURN_IF_ERROR(violations.Status());
 
   const RequestKey key{actor.id, Method("RefundPayment"), req.request_id()};
   const std::string operation_id = ProcessorKey("refund", key);
@@ -488,18 +482,15 @@ absl::StatusOr<pb::Payment> EscrowService::RefundPayment(const Actor& actor,
 
 absl::StatusOr<pb::Payment> EscrowService::SettleOwedRefund(
     const Actor& actor, const pb::SettleOwedRefundRequest& req) {
-  std::vector<common::FieldViolation> violations;
-  auto check = [&violations](const absl::Status& s) {
-    for (auto& v : common::FieldViolationsOf(s)) violations.push_back(std::move(v));
-  };
-  check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
-  check(ValidatePaymentId(req.payment_id()));
+  common::Violations violations;
+  violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  violations.Check(ValidatePaymentId(req.payment_id()));
   if (req.refund_id().empty() || req.refund_id().size() > 64) {
-    violations.push_back({"refund_id", "must be 1-64 characters"});
+    violations.Add("refund_id", "must be 1-64 characters");
   }
-  check(ValidateText("settlement_reference", req.settlement_reference(), 255));
-  if (req.note().size() > 1000) violations.push_back({"note", "must be at most 1000 characters"});
-  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  violations.Check(ValidateText("settlement_reference", req.settlement_reference(), 255));
+  if (req.note().size() > 1000) violations.Add("note", "must be at most 1000 characters");
+  RETURN_IF_ERROR(violations.Status());
   if (!actor.any_payment) {
     return common::PermissionDenied("only staff or payments.refunds settle owed refunds");
   }
@@ -542,19 +533,16 @@ absl::StatusOr<pb::Payment> EscrowService::SettleOwedRefund(
 
 absl::StatusOr<pb::Payment> EscrowService::OpenDispute(const Actor& actor,
                                                        const pb::OpenDisputeRequest& req) {
-  std::vector<common::FieldViolation> violations;
-  auto check = [&violations](const absl::Status& s) {
-    for (auto& v : common::FieldViolationsOf(s)) violations.push_back(std::move(v));
-  };
-  check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
-  check(ValidatePaymentId(req.payment_id()));
+  common::Violations violations;
+  violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  violations.Check(ValidatePaymentId(req.payment_id()));
   if (DisputeReasons().count(req.reason_code()) == 0) {
-    violations.push_back({"reason_code",
+    violations.Add("reason_code",
                           "must be one of NOT_RECEIVED, NOT_AS_DESCRIBED, "
-                          "DAMAGED, COUNTERFEIT, UNAUTHORISED, OTHER"});
+                          "DAMAGED, COUNTERFEIT, UNAUTHORISED, OTHER");
   }
-  check(ValidateText("description", req.description(), 4000));
-  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  violations.Check(ValidateText("description", req.description(), 4000));
+  RETURN_IF_ERROR(violations.Status());
   const RequestKey key{actor.id, Method("OpenDispute"), req.request_id()};
   bool ran = false;
   absl::StatusOr<pb::Payment> opened = MutatePayment(
@@ -582,35 +570,31 @@ absl::StatusOr<pb::Payment> EscrowService::OpenDispute(const Actor& actor,
 
 absl::StatusOr<pb::Payment> EscrowService::ResolveDispute(const Actor& actor,
                                                           const pb::ResolveDisputeRequest& req) {
-  std::vector<common::FieldViolation> violations;
-  auto check = [&violations](const absl::Status& s) {
-    for (auto& v : common::FieldViolationsOf(s)) violations.push_back(std::move(v));
-  };
-  check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
-  check(ValidatePaymentId(req.payment_id()));
-  check(ValidateText("explanation", req.explanation(), 4000));
+  common::Violations violations;
+  violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  violations.Check(ValidatePaymentId(req.payment_id()));
+  violations.Check(ValidateText("explanation", req.explanation(), 4000));
   ASSIGN_OR_RETURN(std::optional<DisputeOutcome> outcome, OutcomeOf(req.outcome()));
   if (!outcome) {
-    violations.push_back(
-        {"outcome", "must be BUYER_WINS, SELLER_WINS, SPLIT or PLATFORM_GUARANTEE"});
+    violations.Add("outcome", "must be BUYER_WINS, SELLER_WINS, SPLIT or PLATFORM_GUARANTEE");
   }
   std::optional<common::Money> share;
   if (outcome == DisputeOutcome::kSplit) {
     if (!req.has_buyer_share()) {
-      violations.push_back({"buyer_share", "is required for a SPLIT outcome"});
+      violations.Add("buyer_share", "is required for a SPLIT outcome");
     } else {
       absl::StatusOr<common::Money> m =
           common::Money::FromProto(req.buyer_share(), "buyer_share", common::AmountRule::kPositive);
       if (m.ok()) {
         share = *m;
       } else {
-        check(m.status());
+        violations.Check(m.status());
       }
     }
   } else if (req.has_buyer_share()) {
-    violations.push_back({"buyer_share", "is only for a SPLIT outcome"});
+    violations.Add("buyer_share", "is only for a SPLIT outcome");
   }
-  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  RETURN_IF_ERROR(violations.Status());
   const RequestKey key{actor.id, Method("ResolveDispute"), req.request_id()};
   const std::string operation_id = ProcessorKey("dispute_refund", key);
   bool ran = false;
@@ -670,19 +654,19 @@ absl::StatusOr<pb::Payment> EscrowService::ResolveDispute(const Actor& actor,
 
 absl::StatusOr<pb::SellerHoldPolicy> EscrowService::SetSellerHoldPolicy(
     const Actor& actor, const pb::SetSellerHoldPolicyRequest& req) {
-  std::vector<common::FieldViolation> violations;
+  common::Violations violations;
   if (!ValidateId("seller_id", req.seller_id()).ok()) {
-    violations.push_back({"seller_id", "must be 1-128 characters"});
+    violations.Add("seller_id", "must be 1-128 characters");
   }
   const int64_t seconds = req.hold_period().seconds();
   if (!req.has_hold_period() || req.hold_period().nanos() != 0 || seconds < 3600 ||
       seconds > 90 * 24 * 3600) {
-    violations.push_back({"hold_period", "must be 1 hour to 90 days, whole seconds"});
+    violations.Add("hold_period", "must be 1 hour to 90 days, whole seconds");
   }
   if (req.reason().empty() || req.reason().size() > 500) {
-    violations.push_back({"reason", "must be 1-500 characters"});
+    violations.Add("reason", "must be 1-500 characters");
   }
-  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  RETURN_IF_ERROR(violations.Status());
   if (!actor.any_payment) return common::PermissionDenied("only ADMIN or payments.policy");
   HoldPolicyRecord policy{req.seller_id(), absl::Seconds(seconds), req.reason(), actor.id,
                           clock_->Now()};
@@ -806,18 +790,15 @@ absl::StatusOr<pb::SellerBalance> EscrowService::GetSellerBalance(
 
 absl::StatusOr<pb::Payout> EscrowService::CreatePayout(const Actor& actor,
                                                        const pb::CreatePayoutRequest& req) {
-  std::vector<common::FieldViolation> violations;
-  auto check = [&violations](const absl::Status& s) {
-    for (auto& v : common::FieldViolationsOf(s)) violations.push_back(std::move(v));
-  };
-  check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
-  check(ValidateId("seller_id", req.seller_id()));
+  common::Violations violations;
+  violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  violations.Check(ValidateId("seller_id", req.seller_id()));
   absl::StatusOr<common::Money> amount =
       req.has_amount()
           ? common::Money::FromProto(req.amount(), "amount", common::AmountRule::kPositive)
           : absl::StatusOr<common::Money>(InvalidField("amount", "is required"));
-  if (!amount.ok()) check(amount.status());
-  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  if (!amount.ok()) violations.Check(amount.status());
+  RETURN_IF_ERROR(violations.Status());
   if (!actor.any_payment && !(actor.as_seller && actor.id == req.seller_id())) {
     return common::PermissionDenied("a seller pays out only its own balance");
   }
@@ -907,14 +888,14 @@ absl::StatusOr<pb::Payout> EscrowService::CreatePayout(const Actor& actor,
 
 absl::StatusOr<pb::ListPayoutsResponse> EscrowService::ListPayouts(
     const Actor& actor, const pb::ListPayoutsRequest& req) {
-  std::vector<common::FieldViolation> violations;
+  common::Violations violations;
   if (!ValidateId("seller_id", req.seller_id()).ok()) {
-    violations.push_back({"seller_id", "must be 1-128 characters"});
+    violations.Add("seller_id", "must be 1-128 characters");
   }
   if (req.page_size() < 0 || req.page_size() > 100) {
-    violations.push_back({"page_size", "must be 0-100 (0 means 20)"});
+    violations.Add("page_size", "must be 0-100 (0 means 20)");
   }
-  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  RETURN_IF_ERROR(violations.Status());
   if (!actor.any_payment && !(actor.as_seller && actor.id == req.seller_id())) {
     return common::PermissionDenied("a seller sees only its own payouts");
   }
