@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -71,6 +72,21 @@ class Row {
   std::shared_ptr<const std::vector<std::string>> column_names_;
   std::vector<std::optional<std::string>> values_;
 };
+
+// Every row of a result turned into a record by `parse` (a function of const Row& returning
+// absl::StatusOr<T>); the first error stops it.
+template <typename Parse>
+auto ParseRows(const std::vector<Row>& rows, Parse parse)
+    -> absl::StatusOr<std::vector<typename std::invoke_result_t<Parse, const Row&>::value_type>> {
+  std::vector<typename std::invoke_result_t<Parse, const Row&>::value_type> out;
+  out.reserve(rows.size());
+  for (const Row& row : rows) {
+    auto parsed = parse(row);
+    if (!parsed.ok()) return parsed.status();
+    out.push_back(*std::move(parsed));
+  }
+  return out;
+}
 
 }  // namespace marketplace::common::db
 

@@ -94,5 +94,18 @@ TEST(RowTest, MistakesAreInternalErrors) {
   EXPECT_FALSE(row.IsNull("missing"));
 }
 
+TEST(ParseRowsTest, ParsesEveryRowAndStopsAtTheFirstError) {
+  auto names = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"n"});
+  const std::vector<Row> rows = {Row(names, {std::string("1")}), Row(names, {std::string("2")})};
+  auto parsed = ParseRows(rows, [](const Row& r) { return r.GetInt64("n"); });
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(*parsed, (std::vector<int64_t>{1, 2}));
+  auto failed = ParseRows(rows, [](const Row& r) { return r.GetInt64("missing"); });
+  EXPECT_FALSE(failed.ok());
+  auto none = ParseRows(std::vector<Row>{}, [](const Row& r) { return r.GetInt64("n"); });
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 }  // namespace
 }  // namespace marketplace::common::db

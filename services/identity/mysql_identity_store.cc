@@ -295,13 +295,7 @@ class MySqlIdentityTransaction final : public IdentityTransaction {
     absl::StrAppend(&sql, " ORDER BY created_at, id LIMIT ?");
     params.emplace_back(static_cast<int64_t>(std::max(limit, 0)));
     ASSIGN_OR_RETURN(std::vector<Row> rows, db_.Query(sql, params));
-    std::vector<Account> out;
-    out.reserve(rows.size());
-    for (const Row& row : rows) {
-      ASSIGN_OR_RETURN(Account a, AccountFromRow(row));
-      out.push_back(std::move(a));
-    }
-    return out;
+    return common::db::ParseRows(rows, AccountFromRow);
   }
 
   absl::StatusOr<CallerState> LoadCallerState(absl::string_view account_id,
@@ -630,12 +624,7 @@ class MySqlIdentityTransaction final : public IdentityTransaction {
                                             "ORDER BY FIELD(state, 'ACTIVE', 'NEXT', 'RETIRED'), "
                                             "retired_at DESC, kid"),
                                {now}));
-    std::vector<StoredSigningKey> out;
-    for (const Row& row : rows) {
-      ASSIGN_OR_RETURN(StoredSigningKey key, KeyFromRow(row));
-      out.push_back(std::move(key));
-    }
-    return out;
+    return common::db::ParseRows(rows, KeyFromRow);
   }
 
   absl::StatusOr<std::optional<StoredSigningKey>> FindKeyInState(SigningKeyState state,

@@ -327,12 +327,7 @@ absl::StatusOr<std::vector<PaymentRecord>> ListPayments(Transaction& tx, const L
                             where.empty() ? "" : " WHERE ", absl::StrJoin(where, " AND "),
                             " ORDER BY created_at DESC, payment_id DESC LIMIT ?"),
                params));
-  std::vector<PaymentRecord> out;
-  for (const Row& row : rows) {
-    ASSIGN_OR_RETURN(PaymentRecord p, PaymentFromRow(row));
-    out.push_back(std::move(p));
-  }
-  return out;
+  return common::db::ParseRows(rows, PaymentFromRow);
 }
 
 absl::StatusOr<std::vector<SellerAccounts>> LoadSellerBalances(Transaction& tx,
@@ -342,12 +337,7 @@ absl::StatusOr<std::vector<SellerAccounts>> LoadSellerBalances(Transaction& tx,
                             "paid_out_minor FROM seller_accounts WHERE seller_id = ? "
                             "ORDER BY currency",
                             {std::string(seller_id)}));
-  std::vector<SellerAccounts> out;
-  for (const Row& row : rows) {
-    ASSIGN_OR_RETURN(SellerAccounts a, SellerAccountsFromRow(row));
-    out.push_back(std::move(a));
-  }
-  return out;
+  return common::db::ParseRows(rows, SellerAccountsFromRow);
 }
 
 absl::StatusOr<std::optional<HoldPolicyRecord>> LoadHoldPolicy(Transaction& tx,
@@ -438,12 +428,7 @@ absl::StatusOr<std::vector<PayoutRecord>> ListPayouts(
                                          " FROM payouts WHERE seller_id = ?", cursor,
                                          " ORDER BY created_at DESC, payout_id DESC LIMIT ?"),
                             params));
-  std::vector<PayoutRecord> out;
-  for (const Row& row : rows) {
-    ASSIGN_OR_RETURN(PayoutRecord p, PayoutFromRow(row));
-    out.push_back(std::move(p));
-  }
-  return out;
+  return common::db::ParseRows(rows, PayoutFromRow);
 }
 
 absl::Status MarkPayoutPaid(common::db::ConnectionPool& pool, absl::string_view payout_id,
@@ -561,12 +546,7 @@ absl::StatusOr<std::vector<ProcessorOperation>> LoadRefunds(Transaction& tx,
                                          " FROM processor_operations WHERE payment_id = ? AND "
                                          "kind = 'REFUND' ORDER BY created_at, operation_id"),
                             {std::string(payment_id)}));
-  std::vector<ProcessorOperation> out;
-  for (const Row& row : rows) {
-    ASSIGN_OR_RETURN(ProcessorOperation op, OperationOf(row));
-    out.push_back(std::move(op));
-  }
-  return out;
+  return common::db::ParseRows(rows, OperationOf);
 }
 
 absl::StatusOr<std::vector<ProcessorOperation>> ClaimDueOperations(common::db::ConnectionPool& pool,
