@@ -17,9 +17,10 @@ BatchedReader::BatchedReader(ConnectionPool* pool, Options options)
     const int size = std::min(n, max_batch);
     std::string placeholders = "?";
     for (int i = 1; i < size; ++i) absl::StrAppend(&placeholders, ", ?");
-    statements_.push_back(absl::StrCat("SELECT ", options_.columns, " FROM ", options_.table,
-                                       " WHERE ", options_.key_column, " IN (", placeholders,
-                                       ")"));
+    statements_.push_back({static_cast<size_t>(size),
+                           absl::StrCat("SELECT ", options_.columns, " FROM ", options_.table,
+                                        " WHERE ", options_.key_column, " IN (", placeholders,
+                                        ")")});
     if (size == max_batch) break;
   }
   for (int i = 0; i < std::max(1, options_.threads); ++i) {
@@ -58,10 +59,11 @@ BatchedReader::Stats BatchedReader::GetStats() const {
   return stats_;
 }
 
-const std::string& BatchedReader::Statement(size_t placeholders) {
-  size_t i = 0;
-  while (i + 1 < statements_.size() && (size_t{1} << i) < placeholders) ++i;
-  return statements_[i];
+const BatchedReader::Sized& BatchedReader::Statement(size_t keys) const {
+  for (const Sized& s : statements_) {
+    if (s.placeholders >= keys) return s;
+  }
+  return statements_.back();  // keys never exceed max_batch, the last size
 }
 
 void BatchedReader::Loop() {
@@ -97,11 +99,11 @@ void BatchedReader::RunBatch(std::vector<Pending>& batch) {
     if (inserted) params.push_back(batch[i].key);
     it->second.push_back(i);
   }
-  const std::string& sql = Statement(params.size());
-  const size_t placeholders = static_cast<size_t>(std::count(sql.begin(), sql.end(), '?'));
-  while (params.size() < placeholders) params.push_back(params.back());  // same rows again
+  const Sized& statement = Statement(params.size());
+  // Padded with the last key: the same row again, which IN returns once.
+  while (params.size() < statement.placeholders) params.push_back(params.back());
 
-  absl::StatusOr<std::vector<Row>> rows = pool_->Query(sql, params);
+  absl::StatusOr<std::vector<Row>> rows = pool_->Query(statement.sql, params);
   {
     absl::MutexLock lock(&mu_);
     stats_.reads += static_cast<int64_t>(batch.size());

@@ -68,13 +68,18 @@ class BatchedReader {
 
   void Loop();
   void RunBatch(std::vector<Pending>& batch);
-  const std::string& Statement(size_t placeholders);
+  struct Sized {
+    size_t placeholders;
+    std::string sql;
+  };
+  // The smallest statement with room for `keys` keys.
+  const Sized& Statement(size_t keys) const;
 
   ConnectionPool* const pool_;
   const Options options_;
   // SELECT ... IN (?) with 1, 2, 4, ... placeholders: a batch is padded to the next size, so
   // a connection prepares a handful of statements, not one per batch size.
-  std::vector<std::string> statements_;
+  std::vector<Sized> statements_;
 
   mutable absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
