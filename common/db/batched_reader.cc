@@ -15,12 +15,10 @@ BatchedReader::BatchedReader(ConnectionPool* pool, Options options)
   const int max_batch = std::max(1, options_.max_batch);
   for (int n = 1;; n *= 2) {
     const int size = std::min(n, max_batch);
-    std::string placeholders = "?";
-    for (int i = 1; i < size; ++i) absl::StrAppend(&placeholders, ", ?");
     statements_.push_back({static_cast<size_t>(size),
                            absl::StrCat("SELECT ", options_.columns, " FROM ", options_.table,
-                                        " WHERE ", options_.key_column, " IN (", placeholders,
-                                        ")")});
+                                        " WHERE ", options_.key_column, " IN (",
+                                        PlaceholderList(static_cast<size_t>(size)), ")")});
     if (size == max_batch) break;
   }
   for (int i = 0; i < std::max(1, options_.threads); ++i) {

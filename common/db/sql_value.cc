@@ -27,6 +27,24 @@ absl::StatusOr<std::optional<T>> Optional(const Row& row, absl::string_view colu
 
 }  // namespace
 
+std::string PlaceholderList(size_t count) {
+  std::string out;
+  out.reserve(count * 3);
+  for (size_t i = 0; i < count; ++i) out.append(i == 0 ? "?" : ", ?");
+  return out;
+}
+
+std::string PlaceholderRows(size_t rows, size_t columns, absl::string_view constants) {
+  const std::string row = absl::StrCat("(", PlaceholderList(columns), constants, ")");
+  std::string out;
+  out.reserve(rows * (row.size() + 2));
+  for (size_t i = 0; i < rows; ++i) {
+    if (i > 0) out.append(", ");
+    out.append(row);
+  }
+  return out;
+}
+
 std::string FormatSqlTime(absl::Time t) {
   return absl::FormatTime(kDatetimeFormat, t, absl::UTCTimeZone());
 }

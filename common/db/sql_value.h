@@ -27,6 +27,12 @@ namespace marketplace::common::db {
 // integer types convert to int64_t only when that does not narrow (cast a size_t yourself).
 using SqlValue = std::variant<std::nullptr_t, int64_t, std::string, absl::Time, bool>;
 
+// Placeholders for a multi-row statement: `rows` groups of `columns` marks,
+// "(?, ?), (?, ?)" for 2 x 2, each group ending with `constants` when given
+// ("(?, ?, TRUE)" for constants ", TRUE"); "?, ?, ?" for PlaceholderList(3) (an IN list).
+std::string PlaceholderRows(size_t rows, size_t columns, absl::string_view constants = "");
+std::string PlaceholderList(size_t count);
+
 // DATETIME(6) text of `t` in UTC. Only 1000-01-01 .. 9999-12-31 can be stored; see
 // ValidateSqlTime.
 std::string FormatSqlTime(absl::Time t);

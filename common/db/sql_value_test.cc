@@ -19,6 +19,14 @@ TEST(SqlValueTest, LiteralsPickTheIntendedAlternative) {
   EXPECT_TRUE(std::holds_alternative<absl::Time>(SqlValue(absl::UnixEpoch())));
 }
 
+TEST(PlaceholdersTest, ListsAndRows) {
+  EXPECT_EQ(PlaceholderList(1), "?");
+  EXPECT_EQ(PlaceholderList(3), "?, ?, ?");
+  EXPECT_EQ(PlaceholderRows(2, 2), "(?, ?), (?, ?)");
+  EXPECT_EQ(PlaceholderRows(1, 3), "(?, ?, ?)");
+  EXPECT_EQ(PlaceholderRows(2, 1, ", TRUE"), "(?, TRUE), (?, TRUE)");
+}
+
 TEST(SqlTimeTest, FormatsUtcWithMicroseconds) {
   const absl::Time t = absl::FromUnixMicros(1'700'000'000'123'456);
   EXPECT_EQ(FormatSqlTime(t), "2023-11-14 22:13:20.123456");

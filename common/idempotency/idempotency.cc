@@ -175,6 +175,28 @@ absl::Status IdempotencyStore::Complete(db::Transaction& tx, const RequestKey& k
   return absl::OkStatus();
 }
 
+absl::Status IdempotencyStore::InsertCompleted(db::Transaction& tx,
+                                               absl::Span<const Completed> completed) const {
+  if (completed.empty()) return absl::OkStatus();
+  const absl::Time now = clock_->Now();
+  std::vector<SqlValue> params;
+  params.reserve(completed.size() * 9);
+  for (const Completed& c : completed) {
+    for (SqlValue v : std::initializer_list<SqlValue>{c.key.caller, c.key.method,
+                                                      c.key.request_id, c.request_hash, now}) {
+      params.push_back(std::move(v));
+    }
+    for (SqlValue& v : ResultParams(c.result)) params.push_back(std::move(v));
+  }
+  return tx
+      .Execute(absl::StrCat("INSERT INTO idempotency_keys (caller, method, request_id, "
+                            "request_hash, created_at, status_code, status_message, "
+                            "status_details, response, completed) VALUES ",
+                            db::PlaceholderRows(completed.size(), 9, ", TRUE")),
+               params)
+      .status();
+}
+
 absl::StatusOr<std::optional<StoredResult>> IdempotencyStore::Find(
     db::ConnectionPool& pool, const RequestKey& key, absl::string_view request_hash) const {
   ASSIGN_OR_RETURN(std::vector<db::Row> rows,

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/db/connection_pool.h"
@@ -90,6 +91,18 @@ class IdempotencyStore {
   // In the same transaction as Begin: records the result.
   [[nodiscard]] absl::Status Complete(db::Transaction& tx, const RequestKey& key,
                                       const StoredResult& result) const;
+
+  // Instead of Begin + Complete per key, for work done in batches: records several keys
+  // with their results in one statement of the effects' transaction. ALREADY_EXISTS when any
+  // of the keys exists already (the caller then runs its items one by one with
+  // RunIdempotent, which answers a retry with the stored result).
+  struct Completed {
+    RequestKey key;
+    std::string request_hash;
+    StoredResult result;
+  };
+  [[nodiscard]] absl::Status InsertCompleted(db::Transaction& tx,
+                                             absl::Span<const Completed> completed) const;
 
   // Outside any transaction: the stored result if the key was completed with this hash
   // (nullopt when unknown); REQUEST_ID_REUSED when the hash differs. For work that must not

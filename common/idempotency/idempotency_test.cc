@@ -86,6 +86,35 @@ TEST_F(IdempotencyTest, ReplayReturnsFirstResponseWithoutRunningAgain) {
   EXPECT_EQ(found->response, "done:one");
 }
 
+TEST_F(IdempotencyTest, InsertCompletedRecordsABatchThatRetriesThenReplay) {
+  const RequestKey second{"buyer-1", "/svc/Method", "req-2"};
+  const std::vector<IdempotencyStore::Completed> batch = {
+      {key_, Hash("x"), {absl::OkStatus(), "done:batch-1"}},
+      {second, Hash("y"), {absl::OkStatus(), "done:batch-2"}}};
+  ASSERT_OK(db::RunInTransaction(
+      pool(), [&](db::Transaction& tx) { return store_.InsertCompleted(tx, batch); }));
+  ASSERT_OK_AND_ASSIGN(auto found, store_.Find(pool(), second, Hash("y")));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->response, "done:batch-2");
+  // A retry of a batched request gets the stored answer without running.
+  std::atomic<int> runs{0};
+  ASSERT_OK_AND_ASSIGN(std::string again,
+                       RunIdempotentBytes(pool(), store_, key_, Hash("x"), Writer("two", &runs)));
+  EXPECT_EQ(again, "done:batch-1");
+  EXPECT_EQ(runs.load(), 0);
+  // A batch holding a key that exists fails whole, writing nothing.
+  const RequestKey third{"buyer-1", "/svc/Method", "req-3"};
+  absl::Status twice = db::RunInTransaction(pool(), [&](db::Transaction& tx) {
+    const std::vector<IdempotencyStore::Completed> mixed = {
+        {third, Hash("z"), {absl::OkStatus(), "done:3"}},
+        {key_, Hash("x"), {absl::OkStatus(), "done:again"}}};
+    return store_.InsertCompleted(tx, mixed);
+  });
+  EXPECT_EQ(twice.code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_OK_AND_ASSIGN(auto none, store_.Find(pool(), third, Hash("z")));
+  EXPECT_FALSE(none.has_value());
+}
+
 TEST_F(IdempotencyTest, SameKeyDifferentRequestIsRefused) {
   ASSERT_OK(RunIdempotentBytes(pool(), store_, key_, Hash("x"), Writer("one", nullptr)).status());
   auto other = RunIdempotentBytes(pool(), store_, key_, Hash("y"), Writer("two", nullptr));

@@ -56,42 +56,65 @@ bool IsValidTopic(absl::string_view topic) {
 Outbox::Outbox(std::string source, const Clock* clock)
     : source_(std::move(source)), clock_(clock) {}
 
-absl::StatusOr<std::string> Outbox::Enqueue(db::Transaction& tx, absl::string_view topic,
-                                            absl::string_view key,
-                                            const google::protobuf::Message& payload) const {
+absl::StatusOr<google::protobuf::Any> Outbox::Pack(const google::protobuf::Message& payload) {
   google::protobuf::Any any;
   if (payload.GetDescriptor() == google::protobuf::Any::descriptor()) {
     any.CopyFrom(payload);
   } else if (!any.PackFrom(payload)) {
     return absl::InvalidArgumentError("event payload: cannot be serialized");
   }
+  return any;
+}
+
+absl::StatusOr<std::string> Outbox::Enqueue(db::Transaction& tx, absl::string_view topic,
+                                            absl::string_view key,
+                                            const google::protobuf::Message& payload) const {
+  ASSIGN_OR_RETURN(google::protobuf::Any any, Pack(payload));
   return Enqueue(tx, topic, key, any);
 }
 
 absl::StatusOr<std::string> Outbox::Enqueue(db::Transaction& tx, absl::string_view topic,
                                             absl::string_view key,
                                             const google::protobuf::Any& payload) const {
-  if (!IsValidTopic(topic)) {
-    return absl::InvalidArgumentError("event topic: 1-255 characters of [a-z0-9._]");
-  }
-  if (key.empty() || key.size() > 255) {
-    return absl::InvalidArgumentError("event key: 1-255 bytes");
-  }
+  const Event event{std::string(topic), std::string(key), payload};
+  ASSIGN_OR_RETURN(std::vector<std::string> ids, EnqueueAll(tx, absl::MakeConstSpan(&event, 1)));
+  return ids.at(0);
+}
+
+absl::StatusOr<std::vector<std::string>> Outbox::EnqueueAll(
+    db::Transaction& tx, absl::Span<const Event> events) const {
   if (source_.empty() || source_.size() > 128) {
     return absl::InvalidArgumentError("event source: 1-128 characters");
   }
-  if (payload.type_url().size() > 512) {
-    return absl::InvalidArgumentError("event payload type URL: at most 512 characters");
-  }
-  std::string event_id = NewEventId();
+  std::vector<std::string> ids;
+  if (events.empty()) return ids;
   const absl::Time now = clock_->Now();
-  RETURN_IF_ERROR(tx.Execute("INSERT INTO outbox_events (event_id, topic, source, event_key, "
-                             "payload_type_url, payload, occurred_at, next_attempt_at) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                             {event_id, std::string(topic), source_, std::string(key),
-                              payload.type_url(), payload.value(), now, now})
+  std::vector<db::SqlValue> params;
+  params.reserve(events.size() * 8);
+  for (const Event& e : events) {
+    if (!IsValidTopic(e.topic)) {
+      return absl::InvalidArgumentError("event topic: 1-255 characters of [a-z0-9._]");
+    }
+    if (e.key.empty() || e.key.size() > 255) {
+      return absl::InvalidArgumentError("event key: 1-255 bytes");
+    }
+    if (e.payload.type_url().size() > 512) {
+      return absl::InvalidArgumentError("event payload type URL: at most 512 characters");
+    }
+    ids.push_back(NewEventId());
+    for (db::SqlValue v : std::initializer_list<db::SqlValue>{
+             ids.back(), e.topic, source_, e.key, e.payload.type_url(), e.payload.value(), now,
+             now}) {
+      params.push_back(std::move(v));
+    }
+  }
+  RETURN_IF_ERROR(tx.Execute(absl::StrCat("INSERT INTO outbox_events (event_id, topic, source, "
+                                          "event_key, payload_type_url, payload, occurred_at, "
+                                          "next_attempt_at) VALUES ",
+                                          db::PlaceholderRows(events.size(), 8)),
+                             params)
                       .status());
-  return event_id;
+  return ids;
 }
 
 absl::StatusOr<bool> MarkEventProcessed(db::Transaction& tx, absl::string_view event_id) {

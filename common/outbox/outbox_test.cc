@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/db/transaction.h"
 #include "common/status_macros.h"
@@ -90,6 +91,33 @@ TEST_F(OutboxTest, AnAnyPayloadIsNotWrappedTwice) {
                                                {id}));
   EXPECT_EQ(*rows[0].GetString("payload_type_url"), "type.example/raw.Bytes");
   EXPECT_EQ(*rows[0].GetString("payload"), std::string("\x00\x01\x02", 3));
+}
+
+TEST_F(OutboxTest, EnqueueAllWritesEveryEventInOrderOrNoneWhenOneIsBad) {
+  std::vector<Outbox::Event> events;
+  for (int i = 0; i < 5; ++i) {
+    google::protobuf::StringValue v;
+    v.set_value(absl::StrCat("event ", i));
+    ASSERT_OK_AND_ASSIGN(google::protobuf::Any any, Outbox::Pack(v));
+    events.push_back({"payments.payment_held", i % 2 == 0 ? "seller-1" : "seller-2", any});
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> ids, RunInTransaction(pool(), [&](Transaction& tx) {
+                         return outbox_.EnqueueAll(tx, events);
+                       }));
+  ASSERT_EQ(ids.size(), 5u);
+  // Stored in the order given (the delivery order of one key follows it).
+  ASSERT_OK_AND_ASSIGN(auto rows, pool().Query("SELECT event_id, event_key FROM outbox_events "
+                                               "ORDER BY id"));
+  ASSERT_EQ(rows.size(), 5u);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(*rows[i].GetString("event_id"), ids[i]);
+  EXPECT_EQ(*rows[1].GetString("event_key"), "seller-2");
+  events[3].topic = "Bad Topic";
+  absl::Status bad = RunInTransaction(pool(), [&](Transaction& tx) {
+    return outbox_.EnqueueAll(tx, events).status();
+  });
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(auto count, pool().Query("SELECT COUNT(*) AS n FROM outbox_events"));
+  EXPECT_EQ(*count[0].GetInt64("n"), 5);
 }
 
 TEST_F(OutboxTest, BadTopicOrKeyIsInvalidArgument) {

@@ -1,0 +1,110 @@
+#ifndef MARKETPLACE_COMMON_DB_GROUP_COMMIT_H_
+#define MARKETPLACE_COMMON_DB_GROUP_COMMIT_H_
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+
+namespace marketplace::common::db {
+
+// Group commit of writes: callers that arrive while a batch is at the database go together
+// in the next batch, so that N concurrent callers share one transaction (its round trips, its
+// multi-row statements, its log flush) instead of running N. It has no thread of its own: a
+// waiting caller that finds a free batch slot runs the next batch for everybody in it, and
+// every caller returns once its own item has been run.
+//
+// A batch holds a power-of-two number of items (1, 2, 4, ... max_batch) taken in arrival
+// order, so that the multi-row statements a batch sends come in a handful of shapes that the
+// connections keep prepared. `run` gets the batch's items and returns one result per item in
+// the same order; it decides what a failing batch means for its items (typically: run each
+// on its own, so that one bad item does not fail the others).
+//
+// Thread-safe. `run` is called without the committer's lock held, from a caller's thread.
+template <typename Item, typename Result>
+class GroupCommitter {
+ public:
+  struct Options {
+    size_t max_batch = 16;         // a power of two
+    int max_batches_in_flight = 2;  // batches at the database at once
+  };
+  using RunFn = std::function<std::vector<Result>(std::vector<Item>& items)>;
+
+  GroupCommitter(RunFn run, Options options) : run_(std::move(run)), options_(options) {}
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  // Runs `item` in some batch and returns its result.
+  Result Submit(Item item) {
+    Pending me{std::move(item)};
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(&me);
+    while (!me.result.has_value()) {
+      if (!me.taken && in_flight_ < options_.max_batches_in_flight) {
+        RunOneBatch();
+        continue;
+      }
+      struct Ready {
+        const Pending* me;
+        const GroupCommitter* self;
+        bool operator()() const {
+          return me->result.has_value() ||
+                 (!me->taken && self->in_flight_ < self->options_.max_batches_in_flight);
+        }
+      } ready{&me, this};
+      mu_.Await(absl::Condition(&ready));
+    }
+    return std::move(*me.result);
+  }
+
+  // Items per batch so far, for metrics and benchmarks: {batches, items}.
+  std::pair<int64_t, int64_t> Totals() const {
+    absl::MutexLock lock(&mu_);
+    return {batches_, items_};
+  }
+
+ private:
+  struct Pending {
+    Item item;
+    std::optional<Result> result;
+    bool taken = false;  // in a batch that is running
+  };
+
+  // Takes the next batch from the front of the queue and runs it, the lock released meanwhile.
+  void RunOneBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    size_t n = 1;
+    while (n * 2 <= queue_.size() && n * 2 <= options_.max_batch) n *= 2;
+    std::vector<Pending*> batch(queue_.begin(), queue_.begin() + n);
+    queue_.erase(queue_.begin(), queue_.begin() + n);
+    std::vector<Item> items;
+    items.reserve(n);
+    for (Pending* p : batch) {
+      p->taken = true;
+      items.push_back(std::move(p->item));
+    }
+    ++in_flight_;
+    ++batches_;
+    items_ += static_cast<int64_t>(n);
+    mu_.Unlock();
+    std::vector<Result> results = run_(items);
+    mu_.Lock();
+    --in_flight_;
+    for (size_t i = 0; i < n; ++i) batch[i]->result.emplace(std::move(results.at(i)));
+  }
+
+  const RunFn run_;
+  const Options options_;
+  mutable absl::Mutex mu_;
+  std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t items_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace marketplace::common::db
+
+#endif  // MARKETPLACE_COMMON_DB_GROUP_COMMIT_H_

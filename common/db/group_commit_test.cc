@@ -1,0 +1,90 @@
+#include "common/db/group_commit.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+
+namespace marketplace::common::db {
+namespace {
+
+TEST(GroupCommitterTest, OneCallerRunsAloneAndGetsItsResult) {
+  std::vector<size_t> sizes;
+  GroupCommitter<int, int> committer(
+      [&](std::vector<int>& items) {
+        sizes.push_back(items.size());
+        std::vector<int> out;
+        for (int i : items) out.push_back(i * 10);
+        return out;
+      },
+      {});
+  EXPECT_EQ(committer.Submit(4), 40);
+  EXPECT_EQ(committer.Submit(5), 50);
+  EXPECT_EQ(sizes, (std::vector<size_t>{1, 1}));
+}
+
+TEST(GroupCommitterTest, CallersArrivingDuringABatchShareTheNextOneInPowerOfTwoSizes) {
+  absl::Notification first_running, release_first;
+  std::atomic<int> runs{0};
+  std::vector<size_t> sizes;
+  absl::Mutex sizes_mu;
+  GroupCommitter<int, int> committer(
+      [&](std::vector<int>& items) {
+        {
+          absl::MutexLock lock(&sizes_mu);
+          sizes.push_back(items.size());
+        }
+        if (runs++ == 0) {
+          first_running.Notify();
+          release_first.WaitForNotification();
+        }
+        std::vector<int> out;
+        for (int i : items) out.push_back(i + 1000);
+        return out;
+      },
+      {/*max_batch=*/8, /*max_batches_in_flight=*/1});
+  std::vector<std::thread> threads;
+  std::vector<int> results(13, -1);
+  threads.emplace_back([&] { results[0] = committer.Submit(0); });
+  first_running.WaitForNotification();
+  for (int i = 1; i < 13; ++i) {
+    threads.emplace_back([&, i] { results[i] = committer.Submit(i); });
+  }
+  // Let the 12 later callers queue behind the first batch.
+  absl::SleepFor(absl::Milliseconds(200));
+  release_first.Notify();
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 13; ++i) EXPECT_EQ(results[i], i + 1000) << i;
+  // 1 (the first), then 12 queued: 8 and 4.
+  EXPECT_EQ(sizes, (std::vector<size_t>{1, 8, 4}));
+  EXPECT_EQ(committer.Totals(), (std::pair<int64_t, int64_t>{3, 13}));
+}
+
+TEST(GroupCommitterTest, ManyCallersEachGetTheirOwnResult) {
+  GroupCommitter<int, int> committer(
+      [](std::vector<int>& items) {
+        std::vector<int> out;
+        for (int i : items) out.push_back(-i);
+        return out;
+      },
+      {16, 2});
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        const int v = t * 100000 + i;
+        if (committer.Submit(v) != -v) ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(committer.Totals().second, 16000);
+}
+
+}  // namespace
+}  // namespace marketplace::common::db
