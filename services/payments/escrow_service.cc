@@ -111,6 +111,15 @@ absl::Status ProcessorUnavailable(const absl::Status& status, absl::string_view 
                                              "); retry with the same request_id"));
 }
 
+// A group commit's transaction failed (a retry of a request done before, two calls for one
+// order, a lost connection...): its calls run one by one, each with its own answer.
+void BatchFailed(absl::string_view method, size_t size, const absl::Status& status) {
+  common::LogDebug("write batch failed; its calls run one by one",
+                   {{"method", std::string(method)},
+                    {"size", absl::StrCat(size)},
+                    {"error", status.ToString()}});
+}
+
 bool MayActOn(const Actor& actor, absl::string_view buyer_id, absl::string_view seller_id) {
   return actor.any_payment || (actor.as_buyer && actor.id == buyer_id) ||
          (actor.as_seller && actor.id == seller_id);
@@ -195,7 +204,12 @@ EscrowService::EscrowService(common::db::ConnectionPool* pool, PaymentProcessor*
       clock_(clock),
       options_(options),
       outbox_("payments", clock),
-      idempotency_(clock) {}
+      idempotency_(clock),
+      creates_([this](std::vector<NewPayment>& batch) { return WriteNewPayments(batch); },
+               {options.write_batch_max, options.write_batches_in_flight}),
+      confirmations_(
+          [this](std::vector<Confirmation>& batch) { return ConfirmDeliveries(batch); },
+          {options.write_batch_max, options.write_batches_in_flight}) {}
 
 absl::Status EscrowService::EnsureSellerAccounts(const std::string& seller_id,
                                                  const std::string& currency) {
@@ -307,42 +321,85 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
     ASSIGN_OR_RETURN(int64_t seconds, found.row.GetInt64("hold_seconds"));
     hold = absl::Seconds(seconds);
   }
-  bool ran = false;  // this call made the payment (not a twin's stored result)
-  absl::StatusOr<pb::Payment> created = common::idempotency::RunIdempotent<pb::Payment>(
-      *pool_, idempotency_, key, hash, [&](Transaction& tx) -> absl::StatusOr<pb::Payment> {
-        ran = true;
-        const absl::Time now = clock_->Now();
-        PaymentRecord p;
-        p.money.id = RandomId("pay_");
-        p.money.seller_id = req.seller_id();
-        p.money.amount = *amount;
-        p.money.commission_bps = bps;
-        p.order_id = req.order_id();
-        p.buyer_id = req.buyer_id();
-        p.processor_reference = capture->reference;
-        p.created_at = now;
-        p.release_due_at = now + hold;
-        EscrowStep step = Capture(p.money);
-        p.money = step.after;
-        RETURN_IF_ERROR(store::InsertPayment(tx, p));
-        RETURN_IF_ERROR(store::AppendEvent(
-            tx, p.money.id, p.money.amount.currency_code(),
-            {"CREATED", p.money.state, actor.id, p.money.amount.amount_minor(), "", "", now}));
-        pb::PaymentHeld event;
-        event.set_payment_id(p.money.id);
-        event.set_order_id(p.order_id);
-        event.set_buyer_id(p.buyer_id);
-        event.set_seller_id(p.money.seller_id);
-        *event.mutable_amount() = MoneyProto(amount->currency_code(), amount->amount_minor());
-        ToTimestamp(p.release_due_at, event.mutable_release_due_at());
-        RETURN_IF_ERROR(
-            outbox_.Enqueue(tx, "payments.payment_held", p.money.seller_id, event).status());
+  const absl::Time now = clock_->Now();
+  NewPayment n;
+  n.key = key;
+  n.hash = hash;
+  PaymentRecord& p = n.record;
+  p.money.id = RandomId("pay_");
+  p.money.seller_id = req.seller_id();
+  p.money.amount = *amount;
+  p.money.commission_bps = bps;
+  p.order_id = req.order_id();
+  p.buyer_id = req.buyer_id();
+  p.processor_reference = capture->reference;
+  p.created_at = now;
+  p.release_due_at = now + hold;
+  EscrowStep step = Capture(p.money);
+  p.money = step.after;
+  n.ledger = std::move(step.transaction);
+  n.history = {p.money.id,
+               p.money.amount.currency_code(),
+               {"CREATED", p.money.state, actor.id, p.money.amount.amount_minor(), "", "", now}};
+  pb::PaymentHeld event;
+  event.set_payment_id(p.money.id);
+  event.set_order_id(p.order_id);
+  event.set_buyer_id(p.buyer_id);
+  event.set_seller_id(p.money.seller_id);
+  *event.mutable_amount() = MoneyProto(amount->currency_code(), amount->amount_minor());
+  ToTimestamp(p.release_due_at, event.mutable_release_due_at());
+  ASSIGN_OR_RETURN(google::protobuf::Any packed, common::outbox::Outbox::Pack(event));
+  n.event = {"payments.payment_held", p.money.seller_id, std::move(packed)};
+  n.response = ToProto(p);
+  Outcome created = creates_.Submit(std::move(n));
+  if (created.result.ok() && created.ran && options_.metrics) options_.metrics->PaymentHeld();
+  return std::move(created.result);
+}
+
+std::vector<EscrowService::Outcome> EscrowService::WriteNewPayments(
+    std::vector<NewPayment>& batch) {
+  std::vector<common::idempotency::IdempotencyStore::Completed> keys;
+  std::vector<PaymentRecord> records;
+  std::vector<store::PaymentEvent> history;
+  std::vector<common::outbox::Outbox::Event> events;
+  std::vector<LedgerTransaction> ledgers;
+  for (const NewPayment& n : batch) {
+    keys.push_back({n.key, n.hash, {absl::OkStatus(), n.response.SerializeAsString()}});
+    records.push_back(n.record);
+    history.push_back(n.history);
+    events.push_back(n.event);
+    ledgers.push_back(n.ledger);
+  }
+  // The key first: a retry of a request done before fails it at once (and goes alone).
+  absl::Status written = common::db::RunInTransaction(*pool_, [&](Transaction& tx) {
+    RETURN_IF_ERROR(idempotency_.InsertCompleted(tx, keys));
+    RETURN_IF_ERROR(store::InsertPayments(tx, records));
+    RETURN_IF_ERROR(store::AppendEvents(tx, history));
+    RETURN_IF_ERROR(outbox_.EnqueueAll(tx, events).status());
+    // Last: the sellers' balance rows, which their other payments wait for.
+    return store::WriteLedgers(tx, ledgers, clock_->Now());
+  });
+  if (!written.ok()) BatchFailed("CreatePayment", batch.size(), written);
+  std::vector<Outcome> out;
+  for (const NewPayment& n : batch) {
+    out.push_back(written.ok() ? Outcome{n.response, true} : WriteNewPayment(n));
+  }
+  return out;
+}
+
+EscrowService::Outcome EscrowService::WriteNewPayment(const NewPayment& n) {
+  Outcome out{absl::UnknownError("not run"), false};
+  out.result = common::idempotency::RunIdempotent<pb::Payment>(
+      *pool_, idempotency_, n.key, n.hash, [&](Transaction& tx) -> absl::StatusOr<pb::Payment> {
+        out.ran = true;
+        RETURN_IF_ERROR(store::InsertPayment(tx, n.record));
+        RETURN_IF_ERROR(store::AppendEvents(tx, absl::MakeConstSpan(&n.history, 1)));
+        RETURN_IF_ERROR(outbox_.EnqueueAll(tx, absl::MakeConstSpan(&n.event, 1)).status());
         // Last: it takes the seller's balance row, which the seller's other payments wait for.
-        RETURN_IF_ERROR(store::WriteLedger(tx, step.transaction, now));
-        return ToProto(p);
+        RETURN_IF_ERROR(store::WriteLedger(tx, n.ledger, clock_->Now()));
+        return n.response;
       });
-  if (created.ok() && ran && options_.metrics) options_.metrics->PaymentHeld();
-  return created;
+  return out;
 }
 
 // --- Mutations of one payment ---------------------------------------------------------------
@@ -395,27 +452,107 @@ pb::PaymentReleased ReleasedEvent(const PaymentRecord& p, bool automatic) {
 
 }  // namespace
 
+namespace {
+
+// What confirming the delivery of `p` writes besides the payment row; `p` becomes RELEASED.
+struct ReleaseWrites {
+  LedgerTransaction ledger;
+  store::PaymentEvent history;
+  common::outbox::Outbox::Event event;
+};
+
+absl::StatusOr<ReleaseWrites> ConfirmStep(const Actor& actor, PaymentRecord& p, absl::Time now) {
+  ASSIGN_OR_RETURN(EscrowStep step, Release(p.money));
+  p.money = step.after;
+  p.released_at = now;
+  ReleaseWrites w;
+  w.ledger = std::move(step.transaction);
+  w.history = {p.money.id,
+               p.money.amount.currency_code(),
+               {"DELIVERY_CONFIRMED", p.money.state, actor.id, std::nullopt, "", "", now}};
+  ASSIGN_OR_RETURN(google::protobuf::Any packed,
+                   common::outbox::Outbox::Pack(ReleasedEvent(p, false)));
+  w.event = {"payments.payment_released", p.money.seller_id, std::move(packed)};
+  return w;
+}
+
+}  // namespace
+
 absl::StatusOr<pb::Payment> EscrowService::ConfirmDelivery(const Actor& actor,
                                                            const pb::ConfirmDeliveryRequest& req) {
   RETURN_IF_ERROR(common::idempotency::ValidateRequestId("request_id", req.request_id()));
   RETURN_IF_ERROR(ValidatePaymentId(req.payment_id()));
-  const RequestKey key{actor.id, Method("ConfirmDelivery"), req.request_id()};
-  return MutatePayment(
-      *pool_, idempotency_, *clock_, actor, key, common::idempotency::RequestHash(req),
-      req.payment_id(), [&](Transaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
-        ASSIGN_OR_RETURN(EscrowStep step, Release(p.money));
-        p.money = step.after;
-        p.released_at = now;
-        RETURN_IF_ERROR(store::AppendEvent(
-            tx, p.money.id, p.money.amount.currency_code(),
-            {"DELIVERY_CONFIRMED", p.money.state, actor.id, std::nullopt, "", "", now}));
-        RETURN_IF_ERROR(outbox_
-                            .Enqueue(tx, "payments.payment_released", p.money.seller_id,
-                                     ReleasedEvent(p, false))
-                            .status());
+  Confirmation c{actor, RequestKey{actor.id, Method("ConfirmDelivery"), req.request_id()},
+                 common::idempotency::RequestHash(req), req.payment_id()};
+  return confirmations_.Submit(std::move(c)).result;
+}
+
+std::vector<EscrowService::Outcome> EscrowService::ConfirmDeliveries(
+    std::vector<Confirmation>& batch) {
+  // Every payment locked by one statement; those the batch may release written together.
+  // A call the batch does not take (unknown payment, not the caller's, not releasable, a
+  // second call on one payment, a request_id used before) runs alone afterwards, where its
+  // refusal or stored result is its answer.
+  std::vector<std::optional<pb::Payment>> released(batch.size());
+  absl::Status written = common::db::RunInTransaction(*pool_, [&](Transaction& tx) {
+    std::fill(released.begin(), released.end(), std::nullopt);
+    std::vector<std::string> ids;
+    for (const Confirmation& c : batch) ids.push_back(c.payment_id);
+    ASSIGN_OR_RETURN(std::vector<PaymentRecord> locked, store::LoadPaymentsForUpdate(tx, ids));
+    std::map<std::string, const PaymentRecord*> by_id;
+    for (const PaymentRecord& p : locked) by_id[p.money.id] = &p;
+    const absl::Time now = clock_->Now();
+    std::vector<common::idempotency::IdempotencyStore::Completed> keys;
+    std::vector<PaymentRecord> records;
+    std::vector<store::PaymentEvent> history;
+    std::vector<common::outbox::Outbox::Event> events;
+    std::vector<LedgerTransaction> ledgers;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const Confirmation& c = batch[i];
+      auto it = by_id.find(c.payment_id);
+      if (it == by_id.end() || it->second == nullptr) continue;
+      PaymentRecord p = *it->second;
+      it->second = nullptr;
+      if (!MayActOn(c.actor, p.buyer_id, p.money.seller_id)) continue;
+      absl::StatusOr<ReleaseWrites> w = ConfirmStep(c.actor, p, now);
+      if (!w.ok()) continue;
+      released[i] = ToProto(p);
+      keys.push_back({c.key, c.hash, {absl::OkStatus(), released[i]->SerializeAsString()}});
+      records.push_back(std::move(p));
+      history.push_back(std::move(w->history));
+      events.push_back(std::move(w->event));
+      ledgers.push_back(std::move(w->ledger));
+    }
+    if (records.empty()) return absl::OkStatus();
+    RETURN_IF_ERROR(idempotency_.InsertCompleted(tx, keys));
+    RETURN_IF_ERROR(store::AppendEvents(tx, history));
+    RETURN_IF_ERROR(outbox_.EnqueueAll(tx, events).status());
+    RETURN_IF_ERROR(store::UpdatePayments(tx, records));
+    // Last: the sellers' balance rows, which their other payments wait for.
+    return store::WriteLedgers(tx, ledgers, now);
+  });
+  if (!written.ok()) BatchFailed("ConfirmDelivery", batch.size(), written);
+  std::vector<Outcome> out;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    out.push_back(written.ok() && released[i] ? Outcome{*std::move(released[i]), true}
+                                              : ConfirmAlone(batch[i]));
+  }
+  return out;
+}
+
+EscrowService::Outcome EscrowService::ConfirmAlone(const Confirmation& c) {
+  Outcome out{absl::UnknownError("not run"), false};
+  out.result = MutatePayment(
+      *pool_, idempotency_, *clock_, c.actor, c.key, c.hash, c.payment_id,
+      [&](Transaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+        out.ran = true;
+        ASSIGN_OR_RETURN(ReleaseWrites w, ConfirmStep(c.actor, p, now));
+        RETURN_IF_ERROR(store::AppendEvents(tx, absl::MakeConstSpan(&w.history, 1)));
+        RETURN_IF_ERROR(outbox_.EnqueueAll(tx, absl::MakeConstSpan(&w.event, 1)).status());
         // Last: it takes the seller's balance row, which the seller's other payments wait for.
-        return store::WriteLedger(tx, step.transaction, now);
+        return store::WriteLedger(tx, w.ledger, now);
       });
+  return out;
 }
 
 absl::StatusOr<pb::Payment> EscrowService::RefundPayment(const Actor& actor,

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
@@ -11,6 +13,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/db/connection_pool.h"
+#include "common/db/group_commit.h"
 #include "common/db/transaction.h"
 #include "common/idempotency/idempotency.h"
 #include "common/outbox/outbox.h"
@@ -50,6 +53,11 @@ struct EscrowServiceOptions {
   absl::Duration operation_lease = absl::Minutes(2);
   // Business metrics (README "Metrics"); none when null. Must outlive the service.
   PaymentsMetrics* metrics = nullptr;
+  // Group commit of CreatePayment and ConfirmDelivery: calls arriving while a batch is at the
+  // database are written together in one transaction (multi-row statements), up to this many
+  // (a power of two), with up to write_batches_in_flight such transactions at once.
+  size_t write_batch_max = 16;
+  int write_batches_in_flight = 2;
 };
 
 // What one CompletePendingOperations call did.
@@ -113,10 +121,41 @@ class EscrowService {
   // metrics).
   absl::Status RefreshEscrowMetrics();
 
+  // Group commit so far: {batches, calls} of CreatePayment and of ConfirmDelivery.
+  std::pair<int64_t, int64_t> CreateBatchTotals() const { return creates_.Totals(); }
+  std::pair<int64_t, int64_t> ConfirmBatchTotals() const { return confirmations_.Totals(); }
+
   // Drops idempotency keys older than 24 hours.
   absl::StatusOr<int64_t> PurgeIdempotencyKeys();
 
  private:
+  // What a call's transaction writes (escrow_service.cc).
+  struct Outcome {
+    absl::StatusOr<pb::Payment> result;
+    bool ran = false;  // this call made the change (not a stored result)
+  };
+  struct NewPayment {  // a CreatePayment ready to be written
+    common::idempotency::RequestKey key;
+    std::string hash;
+    PaymentRecord record;
+    LedgerTransaction ledger;
+    store::PaymentEvent history;
+    common::outbox::Outbox::Event event;
+    pb::Payment response;
+  };
+  struct Confirmation {  // a ConfirmDelivery to be run
+    Actor actor;
+    common::idempotency::RequestKey key;
+    std::string hash;
+    std::string payment_id;
+  };
+  // The group commit's batches: one transaction for all; when it fails, each call on its own.
+  std::vector<Outcome> WriteNewPayments(std::vector<NewPayment>& batch);
+  std::vector<Outcome> ConfirmDeliveries(std::vector<Confirmation>& batch);
+  // One CreatePayment / ConfirmDelivery in an idempotent transaction of its own.
+  Outcome WriteNewPayment(const NewPayment& payment);
+  Outcome ConfirmAlone(const Confirmation& confirmation);
+
   // EnsureSellerAccounts once per seller and currency this process has seen.
   absl::Status EnsureSellerAccounts(const std::string& seller_id, const std::string& currency);
 
@@ -137,6 +176,8 @@ class EscrowService {
   common::idempotency::IdempotencyStore idempotency_;
   absl::Mutex known_mu_;
   absl::flat_hash_set<std::string> known_accounts_ ABSL_GUARDED_BY(known_mu_);
+  common::db::GroupCommitter<NewPayment, Outcome> creates_;
+  common::db::GroupCommitter<Confirmation, Outcome> confirmations_;
 };
 
 }  // namespace marketplace::payments

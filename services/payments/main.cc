@@ -40,6 +40,8 @@ struct PaymentsConfig {
   absl::Duration completion_interval;
   absl::Duration retry_initial_backoff;
   absl::Duration retry_max_backoff;
+  int64_t write_batch_max = 16;
+  int64_t write_batches_in_flight = 2;
 };
 
 void AddPaymentsFlags(common::Flags& flags, PaymentsConfig* c) {
@@ -63,6 +65,12 @@ void AddPaymentsFlags(common::Flags& flags, PaymentsConfig* c) {
                     "doubled after each failure.");
   flags.AddDuration("processor_retry_max_backoff", &c->retry_max_backoff, absl::Hours(1),
                     "Longest delay between retries of a refund or payout.");
+  flags.AddInt64("write_batch_max", &c->write_batch_max, 16, 1, 256,
+                 "Group commit: most CreatePayment (or ConfirmDelivery) calls written in one "
+                 "database transaction (batches take the largest power of two <= this); 1 "
+                 "writes each call in its own transaction.");
+  flags.AddInt64("write_batches_in_flight", &c->write_batches_in_flight, 2, 1, 64,
+                 "Group commit: such transactions at the database at once, per method.");
 }
 
 }  // namespace
@@ -107,6 +115,8 @@ int main(int argc, char** argv) {
   options.default_hold = pc.default_hold_period;
   options.retry_initial_backoff = pc.retry_initial_backoff;
   options.retry_max_backoff = pc.retry_max_backoff;
+  options.write_batch_max = static_cast<size_t>(pc.write_batch_max);
+  options.write_batches_in_flight = static_cast<int>(pc.write_batches_in_flight);
   payments::EscrowService escrow(&runtime->pool(), &processor, &identity.sellers(), clock, options);
 
   std::unique_ptr<payments::ReleaseWorker> worker;

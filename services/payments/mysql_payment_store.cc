@@ -103,20 +103,81 @@ absl::StatusOr<std::optional<PaymentRecord>> LoadPaymentByOrder(common::db::Conn
 }
 
 absl::Status InsertPayment(Transaction& tx, const PaymentRecord& p) {
-  absl::StatusOr<int64_t> inserted = tx.Execute(
-      absl::StrCat("INSERT INTO payments (", kPaymentColumns,
-                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-      {p.money.id, p.order_id, p.buyer_id, p.money.seller_id, p.money.amount.currency_code(),
-       p.money.amount.amount_minor(), static_cast<int64_t>(p.money.commission_bps),
-       std::string(PaymentStateName(p.money.state)), p.money.refunded_minor,
-       p.money.commission_minor, p.money.seller_net_minor, p.money.guarantee_minor,
-       p.processor_reference, p.created_at, p.release_due_at, OptionalTime(p.released_at)});
+  return InsertPayments(tx, absl::MakeConstSpan(&p, 1));
+}
+
+absl::Status InsertPayments(Transaction& tx, absl::Span<const PaymentRecord> payments) {
+  if (payments.empty()) return absl::OkStatus();
+  std::vector<SqlValue> params;
+  params.reserve(payments.size() * 16);
+  for (const PaymentRecord& p : payments) {
+    for (SqlValue v : std::initializer_list<SqlValue>{
+             p.money.id, p.order_id, p.buyer_id, p.money.seller_id,
+             p.money.amount.currency_code(), p.money.amount.amount_minor(),
+             static_cast<int64_t>(p.money.commission_bps),
+             std::string(PaymentStateName(p.money.state)), p.money.refunded_minor,
+             p.money.commission_minor, p.money.seller_net_minor, p.money.guarantee_minor,
+             p.processor_reference, p.created_at, p.release_due_at,
+             OptionalTime(p.released_at)}) {
+      params.push_back(std::move(v));
+    }
+  }
+  absl::StatusOr<int64_t> inserted =
+      tx.Execute(absl::StrCat("INSERT INTO payments (", kPaymentColumns, ") VALUES ",
+                              common::db::PlaceholderRows(payments.size(), 16)),
+                 params);
   if (inserted.status().code() == absl::StatusCode::kAlreadyExists) {
     return common::WithReason(
-        absl::AlreadyExistsError(absl::StrCat("order ", p.order_id, " already has a payment")),
+        absl::AlreadyExistsError(
+            payments.size() == 1
+                ? absl::StrCat("order ", payments[0].order_id, " already has a payment")
+                : "an order of the batch already has a payment"),
         "ORDER_ALREADY_PAID");
   }
   return inserted.status();
+}
+
+absl::StatusOr<std::vector<PaymentRecord>> LoadPaymentsForUpdate(
+    Transaction& tx, absl::Span<const std::string> payment_ids) {
+  std::vector<SqlValue> params(payment_ids.begin(), payment_ids.end());
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query(absl::StrCat("SELECT ", kPaymentColumns,
+                                         " FROM payments WHERE payment_id IN (",
+                                         common::db::PlaceholderList(payment_ids.size()),
+                                         ") ORDER BY payment_id FOR UPDATE"),
+                            params));
+  return common::db::ParseRows(rows, PaymentFromRow);
+}
+
+absl::Status UpdatePayments(Transaction& tx, absl::Span<const PaymentRecord> payments) {
+  if (payments.empty()) return absl::OkStatus();
+  if (payments.size() == 1) return UpdatePayment(tx, payments[0]);
+  // The rows are locked and exist: each "insert" meets its own row and updates it.
+  std::vector<SqlValue> params;
+  params.reserve(payments.size() * 16);
+  for (const PaymentRecord& p : payments) {
+    for (SqlValue v : std::initializer_list<SqlValue>{
+             p.money.id, p.order_id, p.buyer_id, p.money.seller_id,
+             p.money.amount.currency_code(), p.money.amount.amount_minor(),
+             static_cast<int64_t>(p.money.commission_bps),
+             std::string(PaymentStateName(p.money.state)), p.money.refunded_minor,
+             p.money.commission_minor, p.money.seller_net_minor, p.money.guarantee_minor,
+             p.processor_reference, p.created_at, p.release_due_at,
+             OptionalTime(p.released_at)}) {
+      params.push_back(std::move(v));
+    }
+  }
+  return tx
+      .Execute(absl::StrCat("INSERT INTO payments (", kPaymentColumns, ") VALUES ",
+                            common::db::PlaceholderRows(payments.size(), 16),
+                            " ON DUPLICATE KEY UPDATE state = VALUES(state), "
+                            "refunded_minor = VALUES(refunded_minor), "
+                            "commission_minor = VALUES(commission_minor), "
+                            "seller_net_minor = VALUES(seller_net_minor), "
+                            "guarantee_minor = VALUES(guarantee_minor), "
+                            "released_at = VALUES(released_at)"),
+               params)
+      .status();
 }
 
 absl::Status UpdatePayment(Transaction& tx, const PaymentRecord& p) {
@@ -134,18 +195,33 @@ absl::Status UpdatePayment(Transaction& tx, const PaymentRecord& p) {
 
 absl::Status AppendEvent(Transaction& tx, absl::string_view payment_id, absl::string_view currency,
                          const PaymentEventRecord& e) {
-  SqlValue amount = nullptr;
-  SqlValue cur = nullptr;
-  if (e.amount_minor) {
-    amount = *e.amount_minor;
-    cur = std::string(currency);
+  const PaymentEvent event{std::string(payment_id), std::string(currency), e};
+  return AppendEvents(tx, absl::MakeConstSpan(&event, 1));
+}
+
+absl::Status AppendEvents(Transaction& tx, absl::Span<const PaymentEvent> events) {
+  if (events.empty()) return absl::OkStatus();
+  std::vector<SqlValue> params;
+  params.reserve(events.size() * 9);
+  for (const PaymentEvent& pe : events) {
+    const PaymentEventRecord& e = pe.event;
+    SqlValue amount = nullptr;
+    SqlValue cur = nullptr;
+    if (e.amount_minor) {
+      amount = *e.amount_minor;
+      cur = pe.currency;
+    }
+    for (SqlValue v : std::initializer_list<SqlValue>{
+             pe.payment_id, e.type, std::string(PaymentStateName(e.state)), e.actor, amount, cur,
+             e.reason_code, e.note, e.occurred_at}) {
+      params.push_back(std::move(v));
+    }
   }
   return tx
-      .Execute(
-          "INSERT INTO payment_events (payment_id, type, state, actor, amount_minor, "
-          "currency, reason_code, note, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          {std::string(payment_id), e.type, std::string(PaymentStateName(e.state)), e.actor, amount,
-           cur, e.reason_code, e.note, e.occurred_at})
+      .Execute(absl::StrCat("INSERT INTO payment_events (payment_id, type, state, actor, "
+                            "amount_minor, currency, reason_code, note, occurred_at) VALUES ",
+                            common::db::PlaceholderRows(events.size(), 9)),
+               params)
       .status();
 }
 
@@ -176,56 +252,124 @@ absl::StatusOr<SellerAccounts> LockSellerAccounts(Transaction& tx, absl::string_
   return SellerAccountsFromRow(rows[0]);
 }
 
-absl::Status WriteLedger(Transaction& tx, const LedgerTransaction& ledger, absl::Time now) {
-  RETURN_IF_ERROR(CheckBalanced(ledger));
-  // The journal first and the balance rows last: the seller's row is the lock other
-  // payments of the seller wait for, so it is taken as late as possible.
-  SqlValue payment_id = nullptr;
-  if (!ledger.payment_id.empty()) payment_id = ledger.payment_id;
-  SqlValue payout_id = nullptr;
-  if (!ledger.payout_id.empty()) payout_id = ledger.payout_id;
-  RETURN_IF_ERROR(tx.Execute("INSERT INTO ledger_transactions (kind, payment_id, payout_id, "
-                             "memo, created_at) VALUES (?, ?, ?, ?, ?)",
-                             {std::string(TransactionKindName(ledger.kind)), payment_id, payout_id,
-                              ledger.memo.substr(0, 255), now})
-                      .status());
-  // LAST_INSERT_ID() is the transaction's id for the whole statement (it changes only after
-  // the statement), which saves a round trip.
-  std::vector<SqlValue> params;
-  std::vector<std::string> rows;
-  for (const Entry& e : ledger.entries) {
-    rows.push_back("(LAST_INSERT_ID(), ?, ?, ?, ?, ?)");
-    params.push_back(std::string(AccountKindName(e.account.kind)));
-    params.push_back(e.account.owner);
-    params.push_back(e.account.currency);
-    params.push_back(e.amount_minor);
-    params.push_back(now);
-  }
-  RETURN_IF_ERROR(tx.Execute(absl::StrCat("INSERT INTO ledger_entries (transaction_id, "
-                                          "account_kind, account_owner, currency, amount_minor, "
-                                          "created_at) VALUES ",
-                                          absl::StrJoin(rows, ", ")),
-                             params)
-                      .status());
-  // Per-seller deltas, by (seller, currency) in key order: the lock order.
-  std::map<std::pair<std::string, std::string>, std::tuple<int64_t, int64_t, int64_t>> deltas;
-  for (const Entry& e : ledger.entries) {
-    if (!IsPerSeller(e.account.kind)) continue;
-    auto& [escrow, available, paid_out] = deltas[{e.account.owner, e.account.currency}];
-    switch (e.account.kind) {
-      case AccountKind::kEscrow:
-        escrow += e.amount_minor;
-        break;
-      case AccountKind::kSellerAvailable:
-        available += e.amount_minor;
-        break;
-      case AccountKind::kSellerPaidOut:
-        paid_out += e.amount_minor;
-        break;
-      default:
-        return absl::InternalError("unexpected per-seller account kind");
+namespace {
+
+// Per-seller balance changes of ledger transactions, by (seller, currency) in key order (the
+// lock order): escrow, available, paid out.
+using SellerDeltas =
+    std::map<std::pair<std::string, std::string>, std::tuple<int64_t, int64_t, int64_t>>;
+
+absl::StatusOr<SellerDeltas> DeltasOf(absl::Span<const LedgerTransaction> ledgers) {
+  SellerDeltas deltas;
+  for (const LedgerTransaction& ledger : ledgers) {
+    for (const Entry& e : ledger.entries) {
+      if (!IsPerSeller(e.account.kind)) continue;
+      auto& [escrow, available, paid_out] = deltas[{e.account.owner, e.account.currency}];
+      switch (e.account.kind) {
+        case AccountKind::kEscrow:
+          escrow += e.amount_minor;
+          break;
+        case AccountKind::kSellerAvailable:
+          available += e.amount_minor;
+          break;
+        case AccountKind::kSellerPaidOut:
+          paid_out += e.amount_minor;
+          break;
+        default:
+          return absl::InternalError("unexpected per-seller account kind");
+      }
     }
   }
+  return deltas;
+}
+
+// The journal rows of balanced `ledgers`: their ledger_transactions rows in one statement and
+// all their entries in one more. The id of a single transaction is LAST_INSERT_ID(); those of
+// several are read back by (payment_id, kind), which must be unique among them and name no
+// other transaction written meanwhile (the payment rows are locked, or new).
+absl::Status InsertJournal(Transaction& tx, absl::Span<const LedgerTransaction> ledgers,
+                           absl::Time now) {
+  std::vector<SqlValue> params;
+  for (const LedgerTransaction& ledger : ledgers) {
+    RETURN_IF_ERROR(CheckBalanced(ledger));
+    SqlValue payment_id = nullptr;
+    if (!ledger.payment_id.empty()) payment_id = ledger.payment_id;
+    SqlValue payout_id = nullptr;
+    if (!ledger.payout_id.empty()) payout_id = ledger.payout_id;
+    for (SqlValue v : std::initializer_list<SqlValue>{
+             std::string(TransactionKindName(ledger.kind)), payment_id, payout_id,
+             ledger.memo.substr(0, 255), now}) {
+      params.push_back(std::move(v));
+    }
+  }
+  RETURN_IF_ERROR(tx.Execute(absl::StrCat("INSERT INTO ledger_transactions (kind, payment_id, "
+                                          "payout_id, memo, created_at) VALUES ",
+                                          common::db::PlaceholderRows(ledgers.size(), 5)),
+                             params)
+                      .status());
+  // Each ledger transaction's id: LAST_INSERT_ID() is the first row's for the whole next
+  // statement (it changes only after a statement), which saves a round trip for one.
+  std::vector<std::optional<int64_t>> ids(ledgers.size());
+  if (ledgers.size() > 1) {
+    std::map<std::pair<std::string, std::string>, size_t> index;
+    std::vector<SqlValue> payment_ids;
+    for (size_t i = 0; i < ledgers.size(); ++i) {
+      const std::string kind(TransactionKindName(ledgers[i].kind));
+      if (ledgers[i].payment_id.empty() ||
+          !index.emplace(std::make_pair(ledgers[i].payment_id, kind), i).second) {
+        return absl::InternalError("batched ledger transactions need distinct payment and kind");
+      }
+      payment_ids.push_back(ledgers[i].payment_id);
+    }
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx.Query(absl::StrCat("SELECT id, payment_id, kind FROM ledger_transactions "
+                                           "WHERE id >= LAST_INSERT_ID() AND payment_id IN (",
+                                           common::db::PlaceholderList(payment_ids.size()), ")"),
+                              payment_ids));
+    for (const Row& row : rows) {
+      ASSIGN_OR_RETURN(std::string payment_id, row.GetString("payment_id"));
+      ASSIGN_OR_RETURN(std::string kind, row.GetString("kind"));
+      auto it = index.find({payment_id, kind});
+      if (it == index.end()) continue;
+      ASSIGN_OR_RETURN(int64_t id, row.GetInt64("id"));
+      ids[it->second] = id;
+    }
+    for (const auto& id : ids) {
+      if (!id) return absl::InternalError("a batched ledger transaction was not read back");
+    }
+  }
+  params.clear();
+  std::vector<std::string> rows;
+  for (size_t i = 0; i < ledgers.size(); ++i) {
+    for (const Entry& e : ledgers[i].entries) {
+      if (ids[i]) {
+        rows.push_back("(?, ?, ?, ?, ?, ?)");
+        params.push_back(*ids[i]);
+      } else {
+        rows.push_back("(LAST_INSERT_ID(), ?, ?, ?, ?, ?)");
+      }
+      for (SqlValue v : std::initializer_list<SqlValue>{
+               std::string(AccountKindName(e.account.kind)), e.account.owner,
+               e.account.currency, e.amount_minor, now}) {
+        params.push_back(std::move(v));
+      }
+    }
+  }
+  return tx
+      .Execute(absl::StrCat("INSERT INTO ledger_entries (transaction_id, account_kind, "
+                            "account_owner, currency, amount_minor, created_at) VALUES ",
+                            absl::StrJoin(rows, ", ")),
+               params)
+      .status();
+}
+
+}  // namespace
+
+absl::Status WriteLedger(Transaction& tx, const LedgerTransaction& ledger, absl::Time now) {
+  // The journal first and the balance rows last: the seller's row is the lock other
+  // payments of the seller wait for, so it is taken as late as possible.
+  RETURN_IF_ERROR(InsertJournal(tx, absl::MakeConstSpan(&ledger, 1), now));
+  ASSIGN_OR_RETURN(SellerDeltas deltas, DeltasOf(absl::MakeConstSpan(&ledger, 1)));
   for (const auto& [key, delta] : deltas) {
     const auto [escrow, available, paid_out] = delta;
     // One conditional UPDATE takes the row's lock and applies the deltas only while escrow
@@ -247,6 +391,42 @@ absl::Status WriteLedger(Transaction& tx, const LedgerTransaction& ledger, absl:
     }
     ASSIGN_OR_RETURN(int64_t again, tx.Execute(kUpdate, update_params));
     if (again != 1) return absl::InternalError("seller account row vanished");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteLedgers(Transaction& tx, absl::Span<const LedgerTransaction> ledgers,
+                          absl::Time now) {
+  if (ledgers.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(InsertJournal(tx, ledgers, now));
+  ASSIGN_OR_RETURN(SellerDeltas deltas, DeltasOf(ledgers));
+  if (deltas.empty()) return absl::OkStatus();
+  // One UPDATE for every seller row (created by EnsureSellerAccounts before the payment);
+  // the table's CHECK keeps escrow and paid out >= 0: a breach fails the statement, and with
+  // it the transaction.
+  std::vector<std::string> rows;
+  std::vector<SqlValue> params;
+  for (const auto& [key, delta] : deltas) {
+    const auto [escrow, available, paid_out] = delta;
+    rows.push_back(rows.empty() ? "SELECT ? AS seller_id, CONVERT(? USING ascii) AS currency, "
+                                  "? AS escrow, ? AS available, ? AS paid_out"
+                                : "SELECT ?, CONVERT(? USING ascii), ?, ?, ?");
+    for (SqlValue v :
+         std::initializer_list<SqlValue>{key.first, key.second, escrow, available, paid_out}) {
+      params.push_back(std::move(v));
+    }
+  }
+  params.push_back(now);
+  ASSIGN_OR_RETURN(
+      int64_t matched,
+      tx.Execute(absl::StrCat("UPDATE seller_accounts a JOIN (", absl::StrJoin(rows, " UNION ALL "),
+                              ") d ON a.seller_id = d.seller_id AND a.currency = d.currency "
+                              "SET a.escrow_minor = a.escrow_minor + d.escrow, "
+                              "a.available_minor = a.available_minor + d.available, "
+                              "a.paid_out_minor = a.paid_out_minor + d.paid_out, a.updated_at = ?"),
+                 params));
+  if (matched != static_cast<int64_t>(deltas.size())) {
+    return absl::InternalError("a seller balance row of the batch is missing");
   }
   return absl::OkStatus();
 }
@@ -564,18 +744,16 @@ absl::StatusOr<std::vector<ProcessorOperation>> ClaimDueOperations(common::db::C
                      {now, static_cast<int64_t>(limit)}));
         std::vector<ProcessorOperation> claimed;
         std::vector<SqlValue> params = {lease_until, now};
-        std::vector<std::string> marks;
         for (const Row& row : rows) {
           ASSIGN_OR_RETURN(ProcessorOperation op, OperationOf(row));
           params.push_back(op.operation_id);
-          marks.push_back("?");
           claimed.push_back(std::move(op));
         }
         if (claimed.empty()) return claimed;
         RETURN_IF_ERROR(tx.Execute(absl::StrCat("UPDATE processor_operations SET "
                                                 "next_attempt_at = ?, updated_at = ? WHERE "
                                                 "operation_id IN (",
-                                                absl::StrJoin(marks, ", "), ")"),
+                                                common::db::PlaceholderList(claimed.size()), ")"),
                                    params)
                             .status());
         return claimed;

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/db/connection_pool.h"
 #include "common/db/transaction.h"
 #include "services/payments/escrow.h"
@@ -135,6 +136,24 @@ namespace store {
 [[nodiscard]] absl::Status AppendEvent(common::db::Transaction& tx, absl::string_view payment_id,
                                        absl::string_view currency, const PaymentEventRecord& event);
 
+// The same for several payments at once, one statement each (work done in batches).
+// InsertPayments: ALREADY_EXISTS (ORDER_ALREADY_PAID) when any order already has a payment.
+[[nodiscard]] absl::Status InsertPayments(common::db::Transaction& tx,
+                                          absl::Span<const PaymentRecord> payments);
+// Locks the payments that exist among `payment_ids` (FOR UPDATE, in id order).
+[[nodiscard]] absl::StatusOr<std::vector<PaymentRecord>> LoadPaymentsForUpdate(
+    common::db::Transaction& tx, absl::Span<const std::string> payment_ids);
+// Writes back payments locked by this transaction.
+[[nodiscard]] absl::Status UpdatePayments(common::db::Transaction& tx,
+                                          absl::Span<const PaymentRecord> payments);
+struct PaymentEvent {
+  std::string payment_id;
+  std::string currency;
+  PaymentEventRecord event;
+};
+[[nodiscard]] absl::Status AppendEvents(common::db::Transaction& tx,
+                                        absl::Span<const PaymentEvent> events);
+
 // Creates the seller's balance row for `currency` when missing, in autocommit mode outside
 // any transaction (a transaction that creates it holds gap locks that make concurrent first
 // payments of other sellers deadlock).
@@ -152,6 +171,15 @@ namespace store {
 // order). INTERNAL when unbalanced or when an account would leave its bound.
 [[nodiscard]] absl::Status WriteLedger(common::db::Transaction& tx, const LedgerTransaction& ledger,
                                        absl::Time now);
+// Several balanced ledger transactions in a few statements (work done in batches): the
+// journal rows, then one UPDATE of every seller balance row touched (the rows must exist:
+// EnsureSellerAccounts; the seller_accounts CHECK fails the statement when escrow or paid out
+// would go below 0). Each
+// must belong to a payment, with a (payment, kind) unique among them and no other
+// transaction of that payment written meanwhile (its row is locked, or new).
+[[nodiscard]] absl::Status WriteLedgers(common::db::Transaction& tx,
+                                        absl::Span<const LedgerTransaction> ledgers,
+                                        absl::Time now);
 
 [[nodiscard]] absl::StatusOr<std::vector<PaymentEventRecord>> LoadHistory(
     common::db::Transaction& tx, absl::string_view payment_id);

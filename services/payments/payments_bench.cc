@@ -103,6 +103,8 @@ int main(int argc, char** argv) {
   int64_t concurrency = 16;
   int64_t sellers = 64;
   absl::Duration duration;
+  int64_t batch_max = 16;
+  int64_t batches_in_flight = 2;
   common::Flags flags("payments_bench", "Payments domain throughput against MariaDB.");
   flags.AddString("db_host", &db.host, "127.0.0.1", "MariaDB host.");
   flags.AddPort("db_port", &db_port, 3306, "MariaDB port.");
@@ -112,6 +114,10 @@ int main(int argc, char** argv) {
   flags.AddInt64("concurrency", &concurrency, 16, 1, 512, "Calls in flight.");
   flags.AddInt64("sellers", &sellers, 64, 1, 100000, "Distinct sellers the payments spread over.");
   flags.AddDuration("duration", &duration, absl::Seconds(10), "Measured time per phase.");
+  flags.AddInt64("write_batch_max", &batch_max, 16, 1, 1024,
+                 "Group commit: calls per transaction at most (a power of two).");
+  flags.AddInt64("write_batches_in_flight", &batches_in_flight, 2, 1, 64,
+                 "Group commit: transactions at the database at once.");
   flags.ParseOrExit(argc, argv);
   db.port = db_port;
   db.pool_size = static_cast<int>(concurrency) + 2;
@@ -139,7 +145,11 @@ int main(int argc, char** argv) {
 
   payments::SandboxProcessor processor;
   ApprovedSellers directory;
-  payments::EscrowService service(pool->get(), &processor, &directory, common::SystemClock::Get());
+  payments::EscrowServiceOptions options;
+  options.write_batch_max = static_cast<size_t>(batch_max);
+  options.write_batches_in_flight = static_cast<int>(batches_in_flight);
+  payments::EscrowService service(pool->get(), &processor, &directory, common::SystemClock::Get(),
+                                  options);
   const payments::Actor checkout{"svc-bench", true, false, false, true};
   const std::string run = absl::StrCat(absl::ToUnixMillis(absl::Now()));
   absl::Mutex mu;
@@ -174,6 +184,11 @@ int main(int argc, char** argv) {
   Print("minimal write tx", minimal, minimal.qps);
   Print("CreatePayment", create, minimal.qps);
   Print("ConfirmDelivery", confirm, minimal.qps);
+  const auto [create_batches, creates] = service.CreateBatchTotals();
+  const auto [confirm_batches, confirms] = service.ConfirmBatchTotals();
+  std::printf("group commit: %.1f CreatePayment and %.1f ConfirmDelivery calls per transaction\n",
+              create_batches ? static_cast<double>(creates) / create_batches : 0.0,
+              confirm_batches ? static_cast<double>(confirms) / confirm_batches : 0.0);
   if (next.load() >= created.size()) {
     std::printf("note: ConfirmDelivery confirmed every payment before the phase ended\n");
   }

@@ -596,6 +596,125 @@ TEST_F(EscrowServiceTest, FiftyParallelIdenticalCreatesMakeOnePaymentAndOneCaptu
   ExpectConsistent();
 }
 
+// Concurrent CreatePayment and ConfirmDelivery calls are written in shared transactions (group
+// commit); each call still gets its own answer, and a refused or repeated call in a batch does
+// not fail the others.
+TEST_F(EscrowServiceTest, GroupCommitAnswersEachCallOfABatchOnItsOwn) {
+  ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(24));
+  EscrowServiceOptions options;
+  options.write_batch_max = 8;
+  options.write_batches_in_flight = 1;  // the others queue: batches form
+  EscrowService service(pool2.get(), &processor_, &sellers_, &clock_, options);
+
+  // 16 new orders, 4 retries of the first 4 (same request), 2 new requests for paid orders.
+  std::vector<pb::CreatePaymentRequest> creates;
+  for (int i = 0; i < 16; ++i) {
+    creates.push_back(CreateRequest(absl::StrCat("order-", i), 1000 + i,
+                                    i % 2 == 0 ? "seller-1" : "seller-2"));
+  }
+  for (int i = 0; i < 4; ++i) creates.push_back(creates[i]);
+  for (int i = 0; i < 2; ++i) {
+    pb::CreatePaymentRequest again = creates[i];
+    again.set_request_id(absl::StrCat("create-again-", i));
+    creates.push_back(again);
+  }
+  std::vector<absl::StatusOr<pb::Payment>> created(creates.size(),
+                                                   absl::UnknownError("not run"));
+  {
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < creates.size(); ++i) {
+      threads.emplace_back([&, i] { created[i] = service.CreatePayment(Checkout(), creates[i]); });
+    }
+    for (auto& t : threads) t.join();
+  }
+  // Orders 0 and 1 got two requests at once: one of them made the payment, the other was
+  // refused; a retry answers what its first request got.
+  std::vector<pb::Payment> made(16);
+  for (int i = 0; i < 16; ++i) {
+    const bool twice = i < 2;
+    const bool first_won = created[i].ok();
+    if (twice) {
+      ASSERT_NE(first_won, created[20 + i].ok()) << i;
+      EXPECT_EQ(ReasonOf((first_won ? created[20 + i] : created[i]).status()),
+                "ORDER_ALREADY_PAID");
+    } else {
+      ASSERT_OK(created[i].status());
+    }
+    made[i] = first_won ? *created[i] : *created[20 + i];
+    EXPECT_EQ(made[i].amount().amount_minor(), 1000 + i);
+  }
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(created[16 + i].status(), created[i].status());
+    if (created[i].ok()) {
+      ASSERT_OK(created[16 + i].status());
+      EXPECT_EQ(created[16 + i]->payment_id(), created[i]->payment_id());
+    }
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 16);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions WHERE kind = 'capture'"), 16);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM outbox_events"), 16);
+
+  // Confirmations: 12 by the buyer, one by another buyer, one of an unknown payment, a second
+  // request for an already confirmed payment, and retries of the first 2.
+  struct Call {
+    Actor actor;
+    std::string request_id;
+    std::string payment_id;
+  };
+  std::vector<Call> calls;
+  for (int i = 0; i < 12; ++i) {
+    calls.push_back({Buyer(), absl::StrCat("confirm-", i), made[i].payment_id()});
+  }
+  calls.push_back({Buyer("buyer-2"), "confirm-stranger", made[12].payment_id()});
+  calls.push_back({Buyer(), "confirm-unknown", "pay_unknown"});
+  calls.push_back({Buyer(), "confirm-second", made[0].payment_id()});
+  calls.push_back(calls[0]);
+  calls.push_back(calls[1]);
+  std::vector<absl::StatusOr<pb::Payment>> confirmed(calls.size(),
+                                                     absl::UnknownError("not run"));
+  {
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < calls.size(); ++i) {
+      threads.emplace_back([&, i] {
+        pb::ConfirmDeliveryRequest req;
+        req.set_request_id(calls[i].request_id);
+        req.set_payment_id(calls[i].payment_id);
+        confirmed[i] = service.ConfirmDelivery(calls[i].actor, req);
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_OK(confirmed[i].status());
+    EXPECT_EQ(confirmed[i]->state(), pb::RELEASED);
+  }
+  EXPECT_EQ(confirmed[12].status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(confirmed[13].status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReasonOf(confirmed[14].status()), "PAYMENT_NOT_HELD") << confirmed[14].status();
+  ASSERT_OK(confirmed[15].status());
+  EXPECT_EQ(confirmed[15]->payment_id(), confirmed[0]->payment_id());
+  ASSERT_OK(confirmed[16].status());
+  EXPECT_EQ(confirmed[16]->payment_id(), confirmed[1]->payment_id());
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions WHERE kind = 'release'"), 12);
+
+  // Every payment made went through the group commit (a retry may find its stored result
+  // before); seller-1 had orders 0, 2, ... 14.
+  EXPECT_GE(service.CreateBatchTotals().second, 16);
+  EXPECT_GE(service.ConfirmBatchTotals().second, 12);
+  int64_t net_1 = 0, escrow_1 = 0;
+  for (int i = 0; i < 16; i += 2) {
+    const int64_t amount = 1000 + i;
+    if (i < 12) {
+      net_1 += amount - (amount * 1000 + 5000) / 10000;
+    } else {
+      escrow_1 += amount;
+    }
+  }
+  EXPECT_EQ(Balance("seller-1").available_minor(), net_1);
+  EXPECT_EQ(Balance("seller-1").pending_minor(), escrow_1);
+  ExpectConsistent();
+}
+
 TEST_F(EscrowServiceTest, ParallelRefundsNeverExceedThePayment) {
   ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(16));
   EscrowService service(pool2.get(), &processor_, &sellers_, &clock_);
