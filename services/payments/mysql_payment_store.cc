@@ -74,6 +74,25 @@ SqlValue OptionalTime(const std::optional<absl::Time>& t) {
   return nullptr;
 }
 
+// The values of kPaymentColumns for each payment, row after row.
+std::vector<SqlValue> PaymentRows(absl::Span<const PaymentRecord> payments) {
+  std::vector<SqlValue> params;
+  params.reserve(payments.size() * 16);
+  for (const PaymentRecord& p : payments) {
+    for (SqlValue v : std::initializer_list<SqlValue>{
+             p.money.id, p.order_id, p.buyer_id, p.money.seller_id,
+             p.money.amount.currency_code(), p.money.amount.amount_minor(),
+             static_cast<int64_t>(p.money.commission_bps),
+             std::string(PaymentStateName(p.money.state)), p.money.refunded_minor,
+             p.money.commission_minor, p.money.seller_net_minor, p.money.guarantee_minor,
+             p.processor_reference, p.created_at, p.release_due_at,
+             OptionalTime(p.released_at)}) {
+      params.push_back(std::move(v));
+    }
+  }
+  return params;
+}
+
 absl::StatusOr<SellerAccounts> SellerAccountsFromRow(const Row& row) {
   SellerAccounts a;
   ASSIGN_OR_RETURN(a.seller_id, row.GetString("seller_id"));
@@ -108,20 +127,7 @@ absl::Status InsertPayment(Transaction& tx, const PaymentRecord& p) {
 
 absl::Status InsertPayments(Transaction& tx, absl::Span<const PaymentRecord> payments) {
   if (payments.empty()) return absl::OkStatus();
-  std::vector<SqlValue> params;
-  params.reserve(payments.size() * 16);
-  for (const PaymentRecord& p : payments) {
-    for (SqlValue v : std::initializer_list<SqlValue>{
-             p.money.id, p.order_id, p.buyer_id, p.money.seller_id,
-             p.money.amount.currency_code(), p.money.amount.amount_minor(),
-             static_cast<int64_t>(p.money.commission_bps),
-             std::string(PaymentStateName(p.money.state)), p.money.refunded_minor,
-             p.money.commission_minor, p.money.seller_net_minor, p.money.guarantee_minor,
-             p.processor_reference, p.created_at, p.release_due_at,
-             OptionalTime(p.released_at)}) {
-      params.push_back(std::move(v));
-    }
-  }
+  const std::vector<SqlValue> params = PaymentRows(payments);
   absl::StatusOr<int64_t> inserted =
       tx.Execute(absl::StrCat("INSERT INTO payments (", kPaymentColumns, ") VALUES ",
                               common::db::PlaceholderRows(payments.size(), 16)),
@@ -153,20 +159,7 @@ absl::Status UpdatePayments(Transaction& tx, absl::Span<const PaymentRecord> pay
   if (payments.empty()) return absl::OkStatus();
   if (payments.size() == 1) return UpdatePayment(tx, payments[0]);
   // The rows are locked and exist: each "insert" meets its own row and updates it.
-  std::vector<SqlValue> params;
-  params.reserve(payments.size() * 16);
-  for (const PaymentRecord& p : payments) {
-    for (SqlValue v : std::initializer_list<SqlValue>{
-             p.money.id, p.order_id, p.buyer_id, p.money.seller_id,
-             p.money.amount.currency_code(), p.money.amount.amount_minor(),
-             static_cast<int64_t>(p.money.commission_bps),
-             std::string(PaymentStateName(p.money.state)), p.money.refunded_minor,
-             p.money.commission_minor, p.money.seller_net_minor, p.money.guarantee_minor,
-             p.processor_reference, p.created_at, p.release_due_at,
-             OptionalTime(p.released_at)}) {
-      params.push_back(std::move(v));
-    }
-  }
+  const std::vector<SqlValue> params = PaymentRows(payments);
   return tx
       .Execute(absl::StrCat("INSERT INTO payments (", kPaymentColumns, ") VALUES ",
                             common::db::PlaceholderRows(payments.size(), 16),
