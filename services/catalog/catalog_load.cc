@@ -1,7 +1,8 @@
 // Load on catalog_server for bench/catalog_bench.sh; prints one row of the benchmark table.
 //   --mode=seed          writes --listings LIVE listings straight into the database (one
 //                        INSERT ... SELECT over MariaDB's sequence engine), then exits;
-//   --mode=GetListing    anonymous GetListing of a random seeded listing;
+//   --mode=GetListing    anonymous GetListing of a random seeded listing (each listing once per
+//                        --listings calls: the ids are a permutation of the seeded ones);
 //   --mode=ListListings  anonymous first pages (20) of ListListings, alternately unfiltered and
 //                        by a category with sub-categories.
 #include <atomic>
@@ -11,6 +12,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "absl/time/clock.h"
 #include "bench/loadgen.h"
 #include "common/config.h"
 #include "common/db/connection_pool.h"
@@ -46,7 +49,8 @@ int Seed(const marketplace::common::db::DbOptions& options, int64_t listings) {
       "reason_codes, explanation, rules_version, ever_decided, created_at, updated_at) "
       "SELECT CONCAT('bench-', seq), CONCAT('seller-', seq % 1000), 'LIVE', "
       "ELT(1 + seq % 4, 'toys-plush', 'toys-dolls', 'fashion-women', 'shoes'), "
-      "CONCAT(' peluche ourson ', seq, ' '), ?, '', '', 'bench', TRUE, NOW(6), NOW(6) "
+      "CONCAT(' peluche ourson ', seq, ' '), ?, '', '', 'bench', TRUE, "
+      "NOW(6) - INTERVAL 1 HOUR, NOW(6) - INTERVAL 1 HOUR "
       "FROM seq_0_to_",
       listings - 1);
   auto n = (*pool)->Execute(sql, {content});
@@ -58,6 +62,25 @@ int Seed(const marketplace::common::db::DbOptions& options, int64_t listings) {
   return 0;
 }
 
+// Issues exactly `calls` calls, `concurrency` at a time; returns how many succeeded.
+int64_t IssueCalls(const marketplace::bench::IssueFn& issue, int concurrency, int64_t calls) {
+  std::atomic<int64_t> issued{0}, succeeded{0};
+  absl::BlockingCounter slots(concurrency);
+  std::function<void(int)> next = [&](int slot) {
+    if (issued.fetch_add(1) >= calls) {
+      slots.DecrementCount();
+      return;
+    }
+    issue(slot, [&, slot](bool ok) {
+      if (ok) succeeded.fetch_add(1);
+      next(slot);
+    });
+  };
+  for (int slot = 0; slot < concurrency; ++slot) next(slot);
+  slots.Wait();
+  return succeeded.load();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,6 +90,7 @@ int main(int argc, char** argv) {
   std::string reference_text = "0";
   absl::Duration duration = absl::Seconds(10), warmup = absl::Seconds(2);
   bool header = false;
+  int64_t warm_calls = 0;
   marketplace::common::db::DbOptions db;
   int64_t db_port = 3306;
   marketplace::common::Flags flags("catalog_load", "Load on catalog_server.");
@@ -79,6 +103,9 @@ int main(int argc, char** argv) {
   flags.AddInt64("server_pid", &server_pid, 0, 0, 1 << 30, "Server process, for CPU and RSS.");
   flags.AddString("reference_qps", &reference_text, "0", "Echo QPS of the same run.");
   flags.AddBool("header", &header, false, "Print the table header first.");
+  flags.AddInt64("warm_calls", &warm_calls, 0, 0, 100000000,
+                 "Calls made (and their rate printed) before the time-based warm-up: with "
+                 "--listings of them, GetListing reads every listing once.");
   flags.AddString("db_host", &db.host, "127.0.0.1", "Database host (seed).");
   flags.AddInt64("db_port", &db_port, 3306, 1, 65535, "Database port (seed).");
   flags.AddString("db_name", &db.database, "catalog", "Database (seed).");
@@ -127,6 +154,15 @@ int main(int argc, char** argv) {
   } else {
     std::fprintf(stderr, "--mode: must be seed, GetListing or ListListings\n");
     return 2;
+  }
+  if (warm_calls > 0) {
+    const absl::Time start = absl::Now();
+    const int64_t ok = IssueCalls(issue, static_cast<int>(concurrency), warm_calls);
+    const double qps = static_cast<double>(ok) / absl::ToDoubleSeconds(absl::Now() - start);
+    std::printf("catalog %s, first %lld calls: %.0f QPS = %.2f of the reference (%lld failed)\n",
+                mode.c_str(), static_cast<long long>(warm_calls), qps,
+                reference_qps > 0 ? qps / reference_qps : 0.0,
+                static_cast<long long>(warm_calls - ok));
   }
   auto before = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
   auto result =

@@ -383,6 +383,7 @@ Listings::Listings(common::db::ConnectionPool* pool, LiveRules* rules,
       sellers_(sellers),
       clock_(clock),
       options_(std::move(options)),
+      public_cache_(pool, clock, options_.public_cache),
       outbox_("catalog", clock),
       idempotency_(clock),
       point_reader_(std::make_unique<common::db::BatchedReader>(
@@ -391,7 +392,9 @@ Listings::Listings(common::db::ConnectionPool* pool, LiveRules* rules,
                     .columns = kListingColumns,
                     .key_column = "listing_id",
                     .ascii_case_insensitive = true,  // CHARACTER SET ascii, _ci collation
-                    .threads = std::max(1, options_.point_read_threads)})) {}
+                    .threads = std::max(1, options_.point_read_threads)})) {
+  public_cache_.StartPolling();
+}
 
 namespace {
 
@@ -696,25 +699,19 @@ void Listings::GetListingAsync(const MaybeCaller& caller, const v1::GetListingRe
     return;
   }
   const bool may_see_all = caller && (caller->HasRole("SELLER") || IsReader(*caller));
-  const bool use_cache = options_.public_cache_ttl > absl::ZeroDuration() && !may_see_all;
+  const bool use_cache = public_cache_.enabled() && !may_see_all;
+  PublicViewCache::Ticket ticket;
   if (use_cache) {
-    std::optional<v1::Listing> cached;
-    {
-      absl::MutexLock lock(&cache_mu_);
-      auto it = public_cache_.find(request.listing_id());
-      if (it != public_cache_.end() && it->second.expires_at > clock_->Now()) {
-        cached = it->second.listing;
-      }
-    }
-    if (cached) {
-      done(*std::move(cached));
+    if (std::shared_ptr<const v1::Listing> view = public_cache_.Find(request.listing_id())) {
+      done(*view);
       return;
     }
+    ticket = public_cache_.BeginRead();
   }
   // One row in autocommit, read together with the other GetListing calls of the moment.
   point_reader_->Read(
       request.listing_id(),
-      [this, caller, use_cache, listing_id = request.listing_id(),
+      [this, caller, use_cache, ticket, listing_id = request.listing_id(),
        done = std::move(done)](absl::StatusOr<std::optional<Row>> row) {
         done([&]() -> absl::StatusOr<v1::Listing> {
           if (!row.ok()) return row.status();
@@ -724,11 +721,7 @@ void Listings::GetListingAsync(const MaybeCaller& caller, const v1::GetListingRe
           if (full) return std::move(s.listing);
           if (s.listing.state() != v1::LIVE) return common::NotFound("listing", listing_id);
           v1::Listing view = PublicView(std::move(s.listing));
-          if (use_cache) {
-            absl::MutexLock lock(&cache_mu_);
-            if (public_cache_.size() >= options_.public_cache_capacity) public_cache_.clear();
-            public_cache_[listing_id] = {view, clock_->Now() + options_.public_cache_ttl};
-          }
+          if (use_cache) public_cache_.Put(listing_id, view, ticket);
           return view;
         }());
       });

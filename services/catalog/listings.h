@@ -19,6 +19,7 @@
 #include "common/outbox/outbox.h"
 #include "protos/marketplace/catalog/v1/catalog.pb.h"
 #include "services/catalog/live_rules.h"
+#include "services/catalog/public_view_cache.h"
 #include "common/identity_client/seller_directory.h"
 
 namespace marketplace::catalog {
@@ -47,11 +48,9 @@ struct ListingsOptions {
   // nullopt: the rules file's thresholds.new_seller_listings.
   std::optional<int64_t> new_seller_listings;
   // Public views of LIVE listings served by GetListing to callers other than the owner and
-  // staff are kept this long in memory: a change (suspension, rejection, edit) may take this
-  // long to show there. Zero: no cache.
-  absl::Duration public_cache_ttl = absl::ZeroDuration();
-  // Most listings kept in that cache (it is emptied when full).
-  size_t public_cache_capacity = 200000;
+  // staff, kept in memory and evicted when their row changes (public_view_cache.h). Off by
+  // default (ttl zero).
+  PublicViewCacheOptions public_cache;
   // GetListing reads: statements at the database at once (each holds a pool connection
   // while it runs); the reads asked for meanwhile go together in the next one.
   int point_read_threads = 2;
@@ -108,6 +107,7 @@ class Listings {
       const MaybeCaller& caller, const v1::RestoreSellerListingsRequest& request);
 
   const ListingsOptions& options() const { return options_; }
+  PublicViewCache::Totals public_cache_totals() const { return public_cache_.totals(); }
 
  private:
   common::db::ConnectionPool* pool_;
@@ -115,12 +115,7 @@ class Listings {
   common::identity_client::SellerDirectory* sellers_;
   const common::Clock* clock_;
   const ListingsOptions options_;
-  struct CachedView {
-    v1::Listing listing;
-    absl::Time expires_at;
-  };
-  absl::Mutex cache_mu_;
-  absl::flat_hash_map<std::string, CachedView> public_cache_ ABSL_GUARDED_BY(cache_mu_);
+  PublicViewCache public_cache_;
 
   common::outbox::Outbox outbox_;
   common::idempotency::IdempotencyStore idempotency_;

@@ -37,6 +37,9 @@ struct CatalogConfig {
   absl::Duration claim_timeout;
   int64_t new_seller_listings = -1;
   absl::Duration public_cache_ttl;
+  absl::Duration public_cache_poll;
+  absl::Duration public_cache_overlap;
+  int64_t public_cache_capacity = 200000;
   int64_t point_read_threads = 2;
   std::string event_sink_target;
   common::identity_client::IdentityClientConfig identity;
@@ -58,10 +61,23 @@ void AddCatalogFlags(common::Flags& flags, CatalogConfig* c) {
   flags.AddInt64("new_seller_listings", &c->new_seller_listings, -1, -1, 1000,
                  "Decided listings under which a seller's clean listings still go to review; "
                  "-1: the rules file's thresholds.new_seller_listings.");
-  flags.AddDuration("public_cache_ttl", &c->public_cache_ttl, absl::ZeroDuration(),
-                    "How long GetListing keeps public views of LIVE listings in memory for "
-                    "callers other than sellers and staff (a change may take this long to show "
-                    "there); 0s: no cache.");
+  flags.AddDuration("public_cache_ttl", &c->public_cache_ttl, absl::Minutes(1),
+                    "Longest GetListing keeps a public view of a LIVE listing in memory for "
+                    "callers other than sellers and staff. Views are evicted when their listing "
+                    "changes (seen by a poll of the listings table every --public_cache_poll); "
+                    "the TTL bounds staleness only for a write that committed more than "
+                    "--public_cache_overlap after it began. 0s: no cache.");
+  flags.AddDuration("public_cache_poll", &c->public_cache_poll, absl::Milliseconds(200),
+                    "How often the listings changed since the last poll are evicted from the "
+                    "public view cache: a change shows to public readers of every replica within "
+                    "about this long. Views are not served while polls fail for over 2s.");
+  flags.AddDuration("public_cache_overlap", &c->public_cache_overlap, absl::Seconds(30),
+                    "Every 5s a poll also re-reads the changes of this long before the previous "
+                    "such poll (writes that committed long after they began, clock differences "
+                    "between replicas); other polls look back 2s.");
+  flags.AddInt64("public_cache_capacity", &c->public_cache_capacity, 200000, 1, 100000000,
+                 "Most public views kept in memory (about 1-2 KiB each; the cache is emptied "
+                 "when full).");
   flags.AddInt64("point_read_threads", &c->point_read_threads, 2, 1, 64,
                  "GetListing reads at the database at once, each on a pool connection; the "
                  "reads asked for meanwhile go together in the next statement.");
@@ -92,6 +108,12 @@ int main(int argc, char** argv) {
   AddCatalogFlags(flags, &catalog_config);
   flags.ParseOrExit(argc, argv);
 
+  if (catalog_config.public_cache_poll < absl::Milliseconds(1)) {
+    common::ExitWithError("flags",
+                          absl::InvalidArgumentError("--public_cache_poll: must be at least 1ms"),
+                          2);
+  }
+
   auto rules = catalog::LiveRules::Load(catalog_config.categories_file, catalog_config.rules_file);
   if (!rules.ok()) common::ExitWithError("moderation data files", rules.status(), 2);
 
@@ -110,7 +132,11 @@ int main(int argc, char** argv) {
   catalog::ListingsOptions options;
   options.report_threshold = catalog_config.report_threshold;
   options.claim_timeout = catalog_config.claim_timeout;
-  options.public_cache_ttl = catalog_config.public_cache_ttl;
+  options.public_cache.ttl = catalog_config.public_cache_ttl;
+  options.public_cache.poll_interval = catalog_config.public_cache_poll;
+  options.public_cache.overlap = catalog_config.public_cache_overlap;
+  options.public_cache.capacity = static_cast<size_t>(catalog_config.public_cache_capacity);
+  options.public_cache.registry = runtime->registry().get();
   options.point_read_threads = static_cast<int>(catalog_config.point_read_threads);
   if (catalog_config.new_seller_listings >= 0) {
     options.new_seller_listings = catalog_config.new_seller_listings;

@@ -1,0 +1,165 @@
+#include "services/catalog/public_view_cache.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "common/db/sql_value.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+
+namespace marketplace::catalog {
+namespace {
+
+// How long an eviction is remembered, and the longest read whose view may still be stored
+// (half of it, so every eviction newer than a storable read's ticket is still known).
+constexpr absl::Duration kEvictionMemory = absl::Seconds(10);
+
+prometheus::Counter* NewCounter(prometheus::Registry* registry, const std::string& name,
+                                const std::string& help) {
+  if (registry == nullptr) return nullptr;
+  return &prometheus::BuildCounter().Name(name).Help(help).Register(*registry).Add({});
+}
+
+// Listing ids compare ASCII case-insensitively in the database (ascii_general_ci), so the cache
+// keys them in lower case. `storage` holds the folded copy when one is needed.
+absl::string_view Key(absl::string_view id, std::string& storage) {
+  if (std::none_of(id.begin(), id.end(), absl::ascii_isupper)) return id;
+  storage = absl::AsciiStrToLower(id);
+  return storage;
+}
+
+void Count(prometheus::Counter* counter, double n = 1) {
+  if (counter != nullptr && n > 0) counter->Increment(n);
+}
+
+}  // namespace
+
+PublicViewCache::PublicViewCache(common::db::ConnectionPool* pool, const common::Clock* clock,
+                                 PublicViewCacheOptions options)
+    : pool_(pool),
+      clock_(clock),
+      options_(options),
+      hits_counter_(NewCounter(options.registry, "catalog_public_cache_hits_total",
+                               "GetListing calls answered from the public view cache.")),
+      misses_counter_(NewCounter(options.registry, "catalog_public_cache_misses_total",
+                                 "Anonymous and buyer GetListing calls that read the database.")),
+      evictions_counter_(NewCounter(options.registry, "catalog_public_cache_evictions_total",
+                                    "Cached public views dropped because their listing changed.")),
+      poll_failures_counter_(
+          NewCounter(options.registry, "catalog_public_cache_poll_failures_total",
+                     "Failed polls for changed listings (views are not served while polls "
+                     "fail for longer than the cache's max poll age).")),
+      last_start_(clock->Now()),
+      last_full_start_(last_start_),
+      poller_(options.poll_interval, [this] {
+        if (absl::Status s = Poll(); !s.ok()) {
+          common::LogWarn("public view cache poll failed", {{"error", s.ToString()}});
+        }
+        return false;
+      }) {}
+
+PublicViewCache::~PublicViewCache() { poller_.Stop(); }
+
+void PublicViewCache::StartPolling() {
+  if (enabled()) poller_.Start();
+}
+
+std::shared_ptr<const v1::Listing> PublicViewCache::Find(absl::string_view listing_id) {
+  const absl::Time now = clock_->Now();
+  std::shared_ptr<const v1::Listing> view;
+  std::string folded;
+  const absl::string_view key = Key(listing_id, folded);
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (now - last_poll_start_ <= options_.max_poll_age) {
+      auto it = entries_.find(key);
+      if (it != entries_.end() && it->second.expires_at > now) view = it->second.view;
+    }
+  }
+  if (view != nullptr) {
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    Count(hits_counter_);
+  } else {
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    Count(misses_counter_);
+  }
+  return view;
+}
+
+PublicViewCache::Ticket PublicViewCache::BeginRead() {
+  absl::ReaderMutexLock lock(&mu_);
+  return {epoch_, clock_->Now()};
+}
+
+void PublicViewCache::Put(absl::string_view listing_id, v1::Listing view,
+                          const Ticket& ticket) {
+  const absl::Time now = clock_->Now();
+  if (now - ticket.taken >= kEvictionMemory / 2) return;
+  std::string folded;
+  const absl::string_view key = Key(listing_id, folded);
+  auto shared = std::make_shared<const v1::Listing>(std::move(view));
+  absl::MutexLock lock(&mu_);
+  if (auto e = evicted_.find(key); e != evicted_.end() && e->second.epoch > ticket.epoch) {
+    return;  // changed while it was read
+  }
+  if (entries_.size() >= options_.capacity && !entries_.contains(key)) entries_.clear();
+  entries_[key] = {std::move(shared), now + options_.ttl};
+}
+
+absl::Status PublicViewCache::Poll() {
+  absl::MutexLock poll_lock(&poll_mu_);
+  const absl::Time start = clock_->Now();
+  const bool full = start - last_full_start_ >= options_.full_poll_interval;
+  const absl::Time from =
+      full ? last_full_start_ - options_.overlap : last_start_ - options_.recent_overlap;
+  absl::StatusOr<std::vector<common::db::Row>> rows = pool_->Query(
+      "SELECT listing_id, updated_at FROM listings WHERE updated_at >= ?", {from});
+  if (!rows.ok()) {
+    absl::MutexLock lock(&mu_);
+    ++poll_failures_;
+    Count(poll_failures_counter_);
+    return rows.status();
+  }
+  std::vector<std::string> changed;
+  for (const common::db::Row& row : *rows) {
+    ASSIGN_OR_RETURN(std::string id, row.GetString("listing_id"));
+    absl::AsciiStrToLower(&id);
+    ASSIGN_OR_RETURN(absl::Time updated, row.GetTime("updated_at"));
+    auto [it, inserted] = seen_.try_emplace(id, updated);
+    if (inserted || it->second != updated) {
+      it->second = updated;
+      changed.push_back(std::move(id));
+    }
+  }
+  last_start_ = start;
+  if (full) last_full_start_ = start;
+  // What no later poll can return again.
+  const absl::Time horizon =
+      std::min(last_full_start_ - options_.overlap, last_start_ - options_.recent_overlap);
+  absl::erase_if(seen_, [&](const auto& kv) { return kv.second < horizon; });
+
+  absl::MutexLock lock(&mu_);
+  ++epoch_;
+  int64_t evicted = 0;
+  for (std::string& id : changed) {
+    evicted += static_cast<int64_t>(entries_.erase(id));
+    evicted_[std::move(id)] = {epoch_, start};
+  }
+  absl::erase_if(evicted_,
+                 [&](const auto& kv) { return kv.second.at < start - kEvictionMemory; });
+  evictions_ += evicted;
+  Count(evictions_counter_, static_cast<double>(evicted));
+  ++polls_;
+  last_poll_start_ = start;
+  return absl::OkStatus();
+}
+
+PublicViewCache::Totals PublicViewCache::totals() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return {hits_.load(), misses_.load(), evictions_, polls_, poll_failures_};
+}
+
+}  // namespace marketplace::catalog
