@@ -92,7 +92,17 @@ absl::StatusOr<std::unique_ptr<OutboxRelay>> OutboxRelay::Create(db::ConnectionP
 }
 
 OutboxRelay::OutboxRelay(db::ConnectionPool& pool, Publisher& publisher, OutboxRelayOptions options)
-    : pool_(pool), publisher_(publisher), options_(options) {
+    : pool_(pool),
+      publisher_(publisher),
+      options_(options),
+      thread_(options.poll_interval, [this] {
+        absl::StatusOr<RelayRound> round = RunOnce();
+        if (!round.ok()) {
+          LogWarn("outbox relay round failed", {{"error", round.status().ToString()}});
+        }
+        // Delivering an event may make the next one of its key due at once.
+        return round.ok() && round->delivered > 0;
+      }) {
   if (options_.registry == nullptr) return;
   pending_ = &prometheus::BuildGauge()
                   .Name("outbox_pending")
@@ -205,32 +215,8 @@ absl::StatusOr<int64_t> OutboxRelay::PendingCount() {
   return rows.at(0).GetInt64("n");
 }
 
-void OutboxRelay::Start() {
-  absl::MutexLock lock(&thread_mu_);
-  if (thread_.joinable()) return;
-  stop_ = std::make_unique<absl::Notification>();
-  thread_ = std::thread([this, stop = stop_.get()] {
-    while (!stop->HasBeenNotified()) {
-      absl::StatusOr<RelayRound> round = RunOnce();
-      if (!round.ok()) {
-        LogWarn("outbox relay round failed", {{"error", round.status().ToString()}});
-      }
-      // Delivering an event may make the next one of its key due at once.
-      if (round.ok() && round->delivered > 0) continue;
-      stop->WaitForNotificationWithTimeout(options_.poll_interval);
-    }
-  });
-}
+void OutboxRelay::Start() { thread_.Start(); }
 
-void OutboxRelay::Stop() {
-  std::thread thread;
-  {
-    absl::MutexLock lock(&thread_mu_);
-    if (!thread_.joinable()) return;
-    stop_->Notify();
-    thread = std::move(thread_);
-  }
-  thread.join();
-}
+void OutboxRelay::Stop() { thread_.Stop(); }
 
 }  // namespace marketplace::common::outbox

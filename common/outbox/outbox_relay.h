@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "common/periodic.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -93,13 +94,10 @@ class OutboxRelay {
   absl::Mutex round_mu_;  // one round at a time per relay
   absl::Time last_purge_ ABSL_GUARDED_BY(round_mu_) = absl::InfinitePast();
 
-  absl::Mutex thread_mu_;
-  std::unique_ptr<absl::Notification> stop_ ABSL_GUARDED_BY(thread_mu_);
-  std::thread thread_ ABSL_GUARDED_BY(thread_mu_);
-
   prometheus::Gauge* pending_ = nullptr;
   prometheus::Family<prometheus::Counter>* delivered_ = nullptr;
   prometheus::Family<prometheus::Counter>* failures_ = nullptr;
+  PeriodicThread thread_;  // last: stopped first
 };
 
 }  // namespace marketplace::common::outbox

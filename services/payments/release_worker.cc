@@ -19,7 +19,8 @@ ReleaseWorker::ReleaseWorker(EscrowService* escrow, prometheus::Registry& regist
                   .Name("payments_worker_errors_total")
                   .Help("Failed passes of the release and purge worker.")
                   .Register(registry)
-                  .Add({})) {}
+                  .Add({})),
+      thread_(options.interval, [this] { return Pass(); }) {}
 
 ReleaseWorker::~ReleaseWorker() { Stop(); }
 
@@ -41,26 +42,17 @@ absl::StatusOr<int> ReleaseWorker::RunOnce() {
   return total;
 }
 
-void ReleaseWorker::Start() {
-  if (thread_.joinable()) return;
-  thread_ = std::thread([this] { Loop(); });
-}
+void ReleaseWorker::Start() { thread_.Start(); }
 
-void ReleaseWorker::Stop() {
-  if (!thread_.joinable()) return;
-  if (!stop_.HasBeenNotified()) stop_.Notify();
-  thread_.join();
-}
+void ReleaseWorker::Stop() { thread_.Stop(); }
 
-void ReleaseWorker::Loop() {
-  while (!stop_.HasBeenNotified()) {
-    absl::StatusOr<int> n = RunOnce();
-    if (!n.ok()) {
-      errors_.Increment();
-      common::LogError("release worker pass failed", {{"error", n.status().ToString()}});
-    }
-    stop_.WaitForNotificationWithTimeout(options_.interval);
+bool ReleaseWorker::Pass() {
+  absl::StatusOr<int> n = RunOnce();
+  if (!n.ok()) {
+    errors_.Increment();
+    common::LogError("release worker pass failed", {{"error", n.status().ToString()}});
   }
+  return false;
 }
 
 }  // namespace marketplace::payments
@@ -80,7 +72,8 @@ CompletionWorker::CompletionWorker(EscrowService* escrow, prometheus::Registry& 
                   .Name("payments_completion_errors_total")
                   .Help("Failed passes of the refund and payout completion worker.")
                   .Register(registry)
-                  .Add({})) {}
+                  .Add({})),
+      thread_(options.interval, [this] { return Pass(); }) {}
 
 CompletionWorker::~CompletionWorker() { Stop(); }
 
@@ -101,26 +94,17 @@ absl::StatusOr<CompletionCounts> CompletionWorker::RunOnce() {
   return total;
 }
 
-void CompletionWorker::Start() {
-  if (thread_.joinable()) return;
-  thread_ = std::thread([this] { Loop(); });
-}
+void CompletionWorker::Start() { thread_.Start(); }
 
-void CompletionWorker::Stop() {
-  if (!thread_.joinable()) return;
-  if (!stop_.HasBeenNotified()) stop_.Notify();
-  thread_.join();
-}
+void CompletionWorker::Stop() { thread_.Stop(); }
 
-void CompletionWorker::Loop() {
-  while (!stop_.HasBeenNotified()) {
-    absl::StatusOr<CompletionCounts> n = RunOnce();
-    if (!n.ok()) {
-      errors_.Increment();
-      common::LogError("completion worker pass failed", {{"error", n.status().ToString()}});
-    }
-    stop_.WaitForNotificationWithTimeout(options_.interval);
+bool CompletionWorker::Pass() {
+  absl::StatusOr<CompletionCounts> n = RunOnce();
+  if (!n.ok()) {
+    errors_.Increment();
+    common::LogError("completion worker pass failed", {{"error", n.status().ToString()}});
   }
+  return false;
 }
 
 }  // namespace marketplace::payments

@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "common/periodic.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "prometheus/counter.h"
@@ -38,15 +39,14 @@ class ReleaseWorker {
   void Stop();
 
  private:
-  void Loop();
+  bool Pass();  // one pass of the background thread
 
   EscrowService* escrow_;
   ReleaseWorkerOptions options_;
   prometheus::Counter& released_;
   prometheus::Counter& errors_;
-  absl::Notification stop_;
-  std::thread thread_;
   absl::Time last_purge_ = absl::InfinitePast();
+  common::PeriodicThread thread_;  // last: stopped first
 };
 
 struct CompletionWorkerOptions {
@@ -74,14 +74,13 @@ class CompletionWorker {
   void Stop();
 
  private:
-  void Loop();
+  bool Pass();  // one pass of the background thread
 
   EscrowService* escrow_;
   CompletionWorkerOptions options_;
   prometheus::Family<prometheus::Counter>& outcomes_;
   prometheus::Counter& errors_;
-  absl::Notification stop_;
-  std::thread thread_;
+  common::PeriodicThread thread_;  // last: stopped first
 };
 
 }  // namespace marketplace::payments

@@ -8,7 +8,17 @@ namespace marketplace::identity {
 
 Maintenance::Maintenance(IdentityStore* store, const common::Clock* clock, IdentityEvents* events,
                          MaintenanceOptions options)
-    : store_(store), clock_(clock), events_(events), options_(options) {}
+    : store_(store),
+      clock_(clock),
+      events_(events),
+      options_(options),
+      thread_(options.interval, [this] {
+        if (absl::Status status = RunOnce(); !status.ok()) {
+          common::LogWarn("identity maintenance pass failed",
+                          {{"error", std::string(status.message())}});
+        }
+        return false;
+      }) {}
 
 Maintenance::~Maintenance() { Stop(); }
 
@@ -41,21 +51,8 @@ absl::Status Maintenance::RunOnce() {
   return first;
 }
 
-void Maintenance::Start() {
-  thread_ = std::thread([this] {
-    do {
-      absl::Status status = RunOnce();
-      if (!status.ok()) {
-        common::LogWarn("identity maintenance pass failed",
-                        {{"error", std::string(status.message())}});
-      }
-    } while (!stop_.WaitForNotificationWithTimeout(options_.interval));
-  });
-}
+void Maintenance::Start() { thread_.Start(); }
 
-void Maintenance::Stop() {
-  if (!stop_.HasBeenNotified()) stop_.Notify();
-  if (thread_.joinable()) thread_.join();
-}
+void Maintenance::Stop() { thread_.Stop(); }
 
 }  // namespace marketplace::identity

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <thread>
 
+#include "common/periodic.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -48,8 +49,7 @@ class Maintenance {
   const common::Clock* const clock_;
   IdentityEvents* const events_;
   const MaintenanceOptions options_;
-  absl::Notification stop_;
-  std::thread thread_;
+  common::PeriodicThread thread_;  // last: stopped first
 };
 
 }  // namespace marketplace::identity
