@@ -5,6 +5,19 @@
 #include "common/status_macros.h"
 
 namespace marketplace::payments {
+namespace {
+
+// The end of a background pass: a failure is counted and logged; the next pass waits.
+bool AfterPass(const absl::Status& status, prometheus::Counter& errors,
+               absl::string_view worker) {
+  if (!status.ok()) {
+    errors.Increment();
+    common::LogError(absl::StrCat(worker, " pass failed"), {{"error", status.ToString()}});
+  }
+  return false;
+}
+
+}  // namespace
 
 ReleaseWorker::ReleaseWorker(EscrowService* escrow, prometheus::Registry& registry,
                              ReleaseWorkerOptions options)
@@ -20,7 +33,8 @@ ReleaseWorker::ReleaseWorker(EscrowService* escrow, prometheus::Registry& regist
                   .Help("Failed passes of the release and purge worker.")
                   .Register(registry)
                   .Add({})),
-      thread_(options.interval, [this] { return Pass(); }) {}
+      thread_(options.interval,
+              [this] { return AfterPass(RunOnce().status(), errors_, "release worker"); }) {}
 
 ReleaseWorker::~ReleaseWorker() { Stop(); }
 
@@ -46,15 +60,6 @@ void ReleaseWorker::Start() { thread_.Start(); }
 
 void ReleaseWorker::Stop() { thread_.Stop(); }
 
-bool ReleaseWorker::Pass() {
-  absl::StatusOr<int> n = RunOnce();
-  if (!n.ok()) {
-    errors_.Increment();
-    common::LogError("release worker pass failed", {{"error", n.status().ToString()}});
-  }
-  return false;
-}
-
 }  // namespace marketplace::payments
 
 namespace marketplace::payments {
@@ -73,7 +78,8 @@ CompletionWorker::CompletionWorker(EscrowService* escrow, prometheus::Registry& 
                   .Help("Failed passes of the refund and payout completion worker.")
                   .Register(registry)
                   .Add({})),
-      thread_(options.interval, [this] { return Pass(); }) {}
+      thread_(options.interval,
+              [this] { return AfterPass(RunOnce().status(), errors_, "completion worker"); }) {}
 
 CompletionWorker::~CompletionWorker() { Stop(); }
 
@@ -97,14 +103,5 @@ absl::StatusOr<CompletionCounts> CompletionWorker::RunOnce() {
 void CompletionWorker::Start() { thread_.Start(); }
 
 void CompletionWorker::Stop() { thread_.Stop(); }
-
-bool CompletionWorker::Pass() {
-  absl::StatusOr<CompletionCounts> n = RunOnce();
-  if (!n.ok()) {
-    errors_.Increment();
-    common::LogError("completion worker pass failed", {{"error", n.status().ToString()}});
-  }
-  return false;
-}
 
 }  // namespace marketplace::payments

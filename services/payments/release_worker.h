@@ -39,7 +39,6 @@ class ReleaseWorker {
   void Stop();
 
  private:
-  bool Pass();  // one pass of the background thread
 
   EscrowService* escrow_;
   ReleaseWorkerOptions options_;
@@ -74,7 +73,6 @@ class CompletionWorker {
   void Stop();
 
  private:
-  bool Pass();  // one pass of the background thread
 
   EscrowService* escrow_;
   CompletionWorkerOptions options_;
