@@ -3,14 +3,12 @@
 
 #include <cstdint>
 #include <memory>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "common/periodic.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/db/connection_pool.h"

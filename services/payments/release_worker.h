@@ -1,10 +1,8 @@
 #ifndef MARKETPLACE_SERVICES_PAYMENTS_RELEASE_WORKER_H_
 #define MARKETPLACE_SERVICES_PAYMENTS_RELEASE_WORKER_H_
 
-#include <thread>
 
 #include "common/periodic.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"

@@ -2,11 +2,9 @@
 #define MARKETPLACE_SERVICES_IDENTITY_SERVER_MAINTENANCE_H_
 
 #include <cstdint>
-#include <thread>
 
 #include "common/periodic.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "services/identity/identity_events.h"
