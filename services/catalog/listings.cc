@@ -194,6 +194,7 @@ struct Stored {
   v1::Listing listing;  // full view
   std::optional<std::string> state_before_suspension;
   bool ever_decided = false;
+  absl::Time updated_at;  // as loaded: every save moves it strictly forward
 };
 
 constexpr char kListingColumns[] =
@@ -216,7 +217,7 @@ absl::StatusOr<Stored> StoredFromRow(const Row& row) {
   ASSIGN_OR_RETURN(s.state_before_suspension, row.GetOptionalString("state_before_suspension"));
   ASSIGN_OR_RETURN(s.ever_decided, row.GetBool("ever_decided"));
   ASSIGN_OR_RETURN(absl::Time created, row.GetTime("created_at"));
-  ASSIGN_OR_RETURN(absl::Time updated, row.GetTime("updated_at"));
+  ASSIGN_OR_RETURN(s.updated_at, row.GetTime("updated_at"));
   v1::Listing& l = s.listing;
   l.set_listing_id(std::move(id));
   l.set_seller_id(std::move(seller));
@@ -228,7 +229,7 @@ absl::StatusOr<Stored> StoredFromRow(const Row& row) {
   l.set_explanation(std::move(explanation));
   l.set_rules_version(std::move(version));
   *l.mutable_create_time() = ToTimestamp(created);
-  *l.mutable_update_time() = ToTimestamp(updated);
+  *l.mutable_update_time() = ToTimestamp(s.updated_at);
   return s;
 }
 
@@ -264,8 +265,13 @@ absl::StatusOr<std::optional<Stored>> LoadListing(Transaction& tx, absl::string_
   return std::optional<Stored>(std::move(s));
 }
 
-absl::Status SaveListing(Transaction& tx, const Stored& s, absl::Time now) {
-  const v1::Listing& l = s.listing;
+// Writes the listing back with an updated_at strictly later than the one it was loaded with, even
+// when two writes share a clock reading or a replica's clock is behind: the public view caches
+// of all replicas find changed listings by that column (public_view_cache.h).
+absl::Status SaveListing(Transaction& tx, Stored& s, absl::Time now) {
+  s.updated_at = std::max(now, s.updated_at + absl::Microseconds(1));
+  v1::Listing& l = s.listing;
+  *l.mutable_update_time() = ToTimestamp(s.updated_at);
   SqlValue before = nullptr;
   if (s.state_before_suspension) before = *s.state_before_suspension;
   ASSIGN_OR_RETURN(
@@ -276,7 +282,7 @@ absl::Status SaveListing(Transaction& tx, const Stored& s, absl::Time now) {
                  "WHERE listing_id = ?",
                  {StateName(l.state()), l.category_id(), FoldedTitle(l), ContentBytes(l),
                   absl::StrJoin(l.reason_codes(), ","), l.explanation(), l.rules_version(), before,
-                  s.ever_decided, now, l.listing_id()}));
+                  s.ever_decided, s.updated_at, l.listing_id()}));
   if (n != 1) return absl::InternalError("listing row vanished during its update");
   return absl::OkStatus();
 }
@@ -502,7 +508,6 @@ static absl::Status ModerateAndSave(Transaction& tx, Stored& s, const RuleSet& r
   l.clear_reason_codes();
   for (const std::string& c : codes) l.add_reason_codes(c);
   l.set_explanation(absl::StrJoin(explanations, "; "));
-  *l.mutable_update_time() = ToTimestamp(now);
 
   if (e.verdict == Verdict::kPass) {
     l.set_state(v1::LIVE);
@@ -656,7 +661,6 @@ absl::StatusOr<v1::Listing> Listings::UpdateListing(const MaybeCaller& maybe_cal
     } else {
       RETURN_IF_ERROR(SaveListing(tx, s, now));
     }
-    *l.mutable_update_time() = ToTimestamp(now);
     return l;
   });
 }
@@ -823,7 +827,6 @@ absl::StatusOr<v1::Listing> Listings::WithdrawListing(const MaybeCaller& maybe_c
     RETURN_IF_ERROR(RecordTransition(tx, s.listing.listing_id(), caller->subject, from,
                                      v1::WITHDRAWN, {}, "withdrawn by the seller", "", now)
                         .status());
-    *s.listing.mutable_update_time() = ToTimestamp(now);
     return s.listing;
   });
 }
@@ -1141,7 +1144,6 @@ absl::StatusOr<v1::Listing> Listings::DecideReview(const MaybeCaller& maybe_call
       event.set_rules_version(l.rules_version());
       RETURN_IF_ERROR(outbox_.Enqueue(tx, kTopicListingRejected, l.listing_id(), event).status());
     }
-    *l.mutable_update_time() = ToTimestamp(now);
     return l;
   });
 }
@@ -1182,7 +1184,6 @@ absl::StatusOr<v1::Listing> Listings::AppealDecision(const MaybeCaller& maybe_ca
     RETURN_IF_ERROR(RecordTransition(tx, l.listing_id(), caller->subject, v1::REJECTED,
                                      v1::PENDING_REVIEW, {"APPEAL"}, request.statement(), "", now)
                         .status());
-    *l.mutable_update_time() = ToTimestamp(now);
     return l;
   });
 }

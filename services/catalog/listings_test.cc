@@ -624,6 +624,10 @@ TEST_F(ListingsTest, PublicCacheForgetsChangedListingsAndNeverServesSellersOrSta
   // change (every 20 ms here), long before the TTL.
   ASSERT_OK_AND_ASSIGN(v1::Listing own, listings_->GetListing(As("s1", "SELLER"), get));
   EXPECT_EQ(own.state(), v1::SUSPENDED);
+  // The clock has not moved since the listing went live; its update time still moves forward,
+  // which is what the polls of every replica look for.
+  EXPECT_LT(std::make_pair(live.update_time().seconds(), live.update_time().nanos()),
+            std::make_pair(own.update_time().seconds(), own.update_time().nanos()));
   ASSERT_OK_AND_ASSIGN(v1::Listing staff, listings_->GetListing(As("m1", "MODERATOR"), get));
   EXPECT_EQ(staff.state(), v1::SUSPENDED);
   absl::Status anonymous;
