@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include <functional>
 #include <vector>
 
 #include "absl/strings/cord.h"
@@ -205,25 +206,98 @@ absl::StatusOr<std::optional<StoredResult>> IdempotencyStore::Find(
   return ResultOfRow(rows[0], key, request_hash);
 }
 
-absl::StatusOr<IdempotencyStore::FoundAlong> IdempotencyStore::FindAlong(
-    db::ConnectionPool& pool, const RequestKey& key, absl::string_view request_hash,
-    absl::string_view columns, std::vector<SqlValue> params) const {
-  params.push_back(key.caller);
-  params.push_back(key.method);
-  params.push_back(key.request_id);
-  // One row whatever the key: the caller's columns, and the key's (NULL when unknown).
-  ASSIGN_OR_RETURN(
-      std::vector<db::Row> rows,
-      pool.Query(absl::StrCat("SELECT ", columns,
-                              ", k.request_hash, k.completed, k.status_code, k.status_message, "
-                              "k.status_details, k.response FROM (SELECT 1 AS one) AS one "
-                              "LEFT JOIN idempotency_keys k ON k.caller = ? AND k.method = ? "
-                              "AND k.request_id = ?"),
-                 params));
-  if (rows.size() != 1) return absl::InternalError("FindAlong did not read one row");
-  FoundAlong out{std::nullopt, rows[0]};
-  if (!rows[0].IsNull("request_hash")) {
-    ASSIGN_OR_RETURN(out.stored, ResultOfRow(rows[0], key, request_hash));
+std::vector<absl::StatusOr<IdempotencyStore::Found>> IdempotencyStore::FindMany(
+    db::ConnectionPool& pool, absl::Span<const Lookup> lookups,
+    absl::Span<const Probe> probes) const {
+  const size_t n = probes.size();
+  std::vector<absl::StatusOr<Found>> out;
+  if (n == 0) return out;
+  for (const Probe& p : probes) {
+    if (p.values.size() != lookups.size()) {
+      out.assign(n, absl::InternalError("FindMany: a probe has the wrong number of values"));
+      return out;
+    }
+  }
+  // One branch per table: its rows for all probes (an IN list on its unique key), each row
+  // with one column per probe saying whether the row is that probe's (m0, m1, ...), so that
+  // the database's own comparison pairs rows and probes.
+  std::vector<SqlValue> params;
+  auto flags = [&](absl::string_view condition, const std::function<void(const Probe&)>& bind) {
+    std::string columns;
+    for (size_t i = 0; i < n; ++i) {
+      absl::StrAppend(&columns, ", (", condition, ") AS m", i);
+      bind(probes[i]);
+    }
+    return columns;
+  };
+  std::string sql = absl::StrCat(
+      "SELECT -1 AS part, request_hash, completed, status_code, status_message, status_details, "
+      "response, NULL AS value",
+      flags("caller = ? AND method = ? AND request_id = ?",
+            [&](const Probe& p) {
+              params.insert(params.end(), {p.key.caller, p.key.method, p.key.request_id});
+            }),
+      " FROM idempotency_keys WHERE (caller, method, request_id) IN (",
+      db::PlaceholderRows(n, 3), ")");
+  for (const Probe& p : probes) {
+    params.insert(params.end(), {p.key.caller, p.key.method, p.key.request_id});
+  }
+  for (size_t l = 0; l < lookups.size(); ++l) {
+    const Lookup& lookup = lookups[l];
+    absl::StrAppend(
+        &sql, " UNION ALL SELECT ", l, ", NULL, NULL, NULL, NULL, NULL, NULL, ",
+        lookup.value_column,
+        flags(absl::StrCat(lookup.key_column, " = ?"),
+              [&](const Probe& p) { params.push_back(p.values[l]); }),
+        " FROM ", lookup.table, " WHERE ", lookup.key_column, " IN (", db::PlaceholderList(n),
+        ")");
+    for (const Probe& p : probes) params.push_back(p.values[l]);
+  }
+  absl::StatusOr<std::vector<db::Row>> rows = pool.Query(sql, params);
+  if (!rows.ok()) {
+    out.assign(n, rows.status());
+    return out;
+  }
+  std::vector<Found> found(n, Found{std::nullopt, std::vector<std::optional<std::string>>(
+                                                      lookups.size())});
+  std::vector<absl::Status> failed(n);
+  for (const db::Row& row : *rows) {
+    absl::StatusOr<int64_t> part = row.GetInt64("part");
+    if (!part.ok() || *part < -1 || *part >= static_cast<int64_t>(lookups.size())) {
+      out.assign(n, absl::InternalError("FindMany: a row of an unknown part"));
+      return out;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      absl::StatusOr<bool> mine = row.GetBool(absl::StrCat("m", i));
+      if (!mine.ok()) {
+        out.assign(n, mine.status());
+        return out;
+      }
+      if (!*mine) continue;
+      if (*part < 0) {
+        absl::StatusOr<std::optional<StoredResult>> stored =
+            ResultOfRow(row, probes[i].key, probes[i].request_hash);
+        if (stored.ok()) {
+          found[i].stored = *std::move(stored);
+        } else {
+          failed[i] = stored.status();
+        }
+      } else {
+        absl::StatusOr<std::optional<std::string>> value = row.GetOptionalString("value");
+        if (!value.ok()) {
+          out.assign(n, value.status());
+          return out;
+        }
+        found[i].values[*part] = *std::move(value);
+      }
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (failed[i].ok()) {
+      out.emplace_back(std::move(found[i]));
+    } else {
+      out.emplace_back(failed[i]);
+    }
   }
   return out;
 }

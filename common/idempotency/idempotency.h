@@ -110,18 +110,31 @@ class IdempotencyStore {
   [[nodiscard]] absl::StatusOr<std::optional<StoredResult>> Find(
       db::ConnectionPool& pool, const RequestKey& key, absl::string_view request_hash) const;
 
-  // Find together with a read of the caller's own, in the same round trip: `columns` is a
-  // select list (e.g. "(SELECT id FROM orders WHERE order_id = ?) AS existing") whose
-  // placeholders take `params`; its values are read from `row` of the answer.
-  struct FoundAlong {
-    std::optional<StoredResult> stored;
-    db::Row row;
+  // Find for several requests at once, each with point reads of the caller's own tables, in
+  // one statement (one round trip, one plan for the whole batch): lookup i reads
+  // `value_column` of the row of `table` whose `key_column` equals the probe's values[i], as
+  // the database compares them (the column's collation). Answers one result per probe, in
+  // order: its stored result (nullopt when the key is unknown) and its looked-up values
+  // (nullopt where no row matched or its value is NULL), or REQUEST_ID_REUSED when its key holds another request;
+  // an error of the statement is every probe's. Table and column names are the caller's
+  // constants, never input.
+  struct Lookup {
+    std::string table;         // e.g. "payments"
+    std::string key_column;    // a unique key of the table, e.g. "order_id"
+    std::string value_column;  // e.g. "payment_id"
   };
-  [[nodiscard]] absl::StatusOr<FoundAlong> FindAlong(db::ConnectionPool& pool,
-                                                     const RequestKey& key,
-                                                     absl::string_view request_hash,
-                                                     absl::string_view columns,
-                                                     std::vector<db::SqlValue> params) const;
+  struct Probe {
+    RequestKey key;
+    std::string request_hash;
+    std::vector<std::string> values;  // one per lookup
+  };
+  struct Found {
+    std::optional<StoredResult> stored;
+    std::vector<std::optional<std::string>> values;  // one per lookup
+  };
+  [[nodiscard]] std::vector<absl::StatusOr<Found>> FindMany(db::ConnectionPool& pool,
+                                                          absl::Span<const Lookup> lookups,
+                                                          absl::Span<const Probe> probes) const;
 
   // In a transaction of its own: stores `error` as the key's result unless one is stored
   // already; returns the result that stands (the first one).

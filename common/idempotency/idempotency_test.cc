@@ -268,25 +268,42 @@ TEST_F(IdempotencyTest, TypedRunRoundTripsMessages) {
 namespace marketplace::common::idempotency {
 namespace {
 
-TEST_F(IdempotencyTest, FindAlongReadsTheKeyAndTheCallersColumnsInOneQuery) {
+TEST_F(IdempotencyTest, FindManyReadsKeysAndTheCallersRowsForManyRequestsInOneStatement) {
+  // Effect rows: their id is what the lookup reads, by label (compared as the column's
+  // collation does: case-insensitively here).
   ASSERT_OK(pool().Execute("INSERT INTO effects (label) VALUES ('existing')").status());
-  const std::string columns =
-      "(SELECT COUNT(*) FROM effects WHERE label = ?) AS matching, ? AS echoed";
-  // Unknown key: no stored result, the caller's columns still read.
-  ASSERT_OK_AND_ASSIGN(auto unknown,
-                       store_.FindAlong(pool(), key_, Hash("x"), columns, {"existing", "hi"}));
-  EXPECT_FALSE(unknown.stored.has_value());
-  EXPECT_EQ(*unknown.row.GetInt64("matching"), 1);
-  EXPECT_EQ(*unknown.row.GetString("echoed"), "hi");
-  // Completed key: its result; another request under the same key: REQUEST_ID_REUSED.
   ASSERT_OK(RunIdempotentBytes(pool(), store_, key_, Hash("x"), Writer("one", nullptr)).status());
-  ASSERT_OK_AND_ASSIGN(auto known,
-                       store_.FindAlong(pool(), key_, Hash("x"), columns, {"one", "hi"}));
-  ASSERT_TRUE(known.stored.has_value());
-  EXPECT_EQ(known.stored->response, "done:one");
-  EXPECT_EQ(*known.row.GetInt64("matching"), 1);
-  auto reused = store_.FindAlong(pool(), key_, Hash("y"), columns, {"one", "hi"});
-  EXPECT_EQ(reused.status().code(), absl::StatusCode::kFailedPrecondition);
+  const std::vector<IdempotencyStore::Lookup> lookups = {{"effects", "label", "id"}};
+  const RequestKey other{"buyer-2", "/svc/Method", "req-1"};
+  const std::vector<IdempotencyStore::Probe> probes = {
+      {other, Hash("x"), {"EXISTING"}},  // unknown key, a row found
+      {key_, Hash("x"), {"nothing"}},    // completed key, no row
+      {key_, Hash("y"), {"one"}},        // the key holds another request
+      {other, Hash("x"), {"one"}},       // twin of the first with another value
+  };
+  std::vector<absl::StatusOr<IdempotencyStore::Found>> found =
+      store_.FindMany(pool(), lookups, probes);
+  ASSERT_EQ(found.size(), 4u);
+  ASSERT_OK(found[0].status());
+  EXPECT_FALSE(found[0]->stored.has_value());
+  EXPECT_EQ(found[0]->values, std::vector<std::optional<std::string>>{"1"});
+  ASSERT_OK(found[1].status());
+  ASSERT_TRUE(found[1]->stored.has_value());
+  EXPECT_EQ(found[1]->stored->response, "done:one");
+  EXPECT_EQ(found[1]->values, std::vector<std::optional<std::string>>{std::nullopt});
+  EXPECT_EQ(ReasonOf(found[2].status()), "REQUEST_ID_REUSED");
+  ASSERT_OK(found[3].status());
+  EXPECT_FALSE(found[3]->stored.has_value());
+  EXPECT_EQ(found[3]->values, std::vector<std::optional<std::string>>{"2"});
+  // A probe alone reads the same; a failing statement is every probe's error.
+  found = store_.FindMany(pool(), lookups, absl::MakeConstSpan(&probes[1], 1));
+  ASSERT_EQ(found.size(), 1u);
+  ASSERT_OK(found[0].status());
+  EXPECT_EQ(found[0]->stored->response, "done:one");
+  const std::vector<IdempotencyStore::Lookup> missing = {{"no_such_table", "label", "id"}};
+  found = store_.FindMany(pool(), missing, probes);
+  ASSERT_EQ(found.size(), 4u);
+  for (const auto& f : found) EXPECT_FALSE(f.ok());
 }
 
 }  // namespace

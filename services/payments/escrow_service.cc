@@ -205,6 +205,14 @@ EscrowService::EscrowService(common::db::ConnectionPool* pool, PaymentProcessor*
       options_(options),
       outbox_("payments", clock),
       idempotency_(clock),
+      checkout_reads_(
+          [this](std::vector<CheckoutRead>& batch) {
+            static const std::vector<common::idempotency::IdempotencyStore::Lookup> kLookups = {
+                {"payments", "order_id", "payment_id"},
+                {"hold_policies", "seller_id", "hold_seconds"}};
+            return idempotency_.FindMany(*pool_, kLookups, batch);
+          },
+          {options.write_batch_max, options.write_batches_in_flight}),
       creates_([this](std::vector<NewPayment>& batch) { return WriteNewPayments(batch); },
                {options.write_batch_max, options.write_batches_in_flight}),
       confirmations_(
@@ -263,15 +271,13 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
     }
     return std::optional<pb::Payment>(std::move(payment));
   };
-  // One round trip: this request's stored result, a payment of the order, the seller's hold
-  // policy (applies to payments created after it is set; read before the transaction).
-  ASSIGN_OR_RETURN(
-      auto found,
-      idempotency_.FindAlong(*pool_, key, hash,
-                             "(SELECT payment_id FROM payments WHERE order_id = ?) AS existing, "
-                             "(SELECT hold_seconds FROM hold_policies WHERE seller_id = ?) "
-                             "AS hold_seconds",
-                             {req.order_id(), req.seller_id()}));
+  // One statement with the concurrent calls: this request's stored result, a payment of the
+  // order, the seller's hold policy (applies to payments created after it is set; read before
+  // the transaction).
+  ASSIGN_OR_RETURN(common::idempotency::IdempotencyStore::Found found,
+                   checkout_reads_.Submit({key, hash, {req.order_id(), req.seller_id()}}));
+  const std::optional<std::string>& existing = found.values[0];
+  const std::optional<std::string>& hold_seconds = found.values[1];
   ASSIGN_OR_RETURN(std::optional<pb::Payment> first, replay_of(found.stored));
   if (first) return *std::move(first);
 
@@ -282,7 +288,7 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
     return common::FailedPrecondition("SELLER_NOT_APPROVED",
                                       "the seller is not an approved, active seller");
   }
-  if (!found.row.IsNull("existing")) {
+  if (existing) {
     // Made by this very request since the first look (a twin in parallel): its result.
     ASSIGN_OR_RETURN(auto stored, idempotency_.Find(*pool_, key, hash));
     ASSIGN_OR_RETURN(std::optional<pb::Payment> twin, replay_of(stored));
@@ -317,8 +323,11 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
   const int32_t bps =
       req.has_commission_bps() ? req.commission_bps() : options_.default_commission_bps;
   absl::Duration hold = options_.default_hold;
-  if (!found.row.IsNull("hold_seconds")) {
-    ASSIGN_OR_RETURN(int64_t seconds, found.row.GetInt64("hold_seconds"));
+  if (hold_seconds) {
+    int64_t seconds = 0;
+    if (!absl::SimpleAtoi(*hold_seconds, &seconds)) {
+      return absl::InternalError("hold_policies.hold_seconds is not a number");
+    }
     hold = absl::Seconds(seconds);
   }
   const absl::Time now = clock_->Now();

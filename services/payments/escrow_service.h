@@ -121,7 +121,9 @@ class EscrowService {
   // metrics).
   absl::Status RefreshEscrowMetrics();
 
-  // Group commit so far: {batches, calls} of CreatePayment and of ConfirmDelivery.
+  // Group commit so far: {batches, calls} of CreatePayment's first reads, of its writes and of
+  // ConfirmDelivery.
+  std::pair<int64_t, int64_t> CheckoutReadTotals() const { return checkout_reads_.Totals(); }
   std::pair<int64_t, int64_t> CreateBatchTotals() const { return creates_.Totals(); }
   std::pair<int64_t, int64_t> ConfirmBatchTotals() const { return confirmations_.Totals(); }
 
@@ -176,6 +178,11 @@ class EscrowService {
   common::idempotency::IdempotencyStore idempotency_;
   absl::Mutex known_mu_;
   absl::flat_hash_set<std::string> known_accounts_ ABSL_GUARDED_BY(known_mu_);
+  // CreatePayment's read before the processor (its request's stored result, a payment of the
+  // order, the seller's hold policy): concurrent calls read together in one statement.
+  using CheckoutRead = common::idempotency::IdempotencyStore::Probe;
+  using CheckoutFound = absl::StatusOr<common::idempotency::IdempotencyStore::Found>;
+  common::db::GroupCommitter<CheckoutRead, CheckoutFound> checkout_reads_;
   common::db::GroupCommitter<NewPayment, Outcome> creates_;
   common::db::GroupCommitter<Confirmation, Outcome> confirmations_;
 };

@@ -1,5 +1,6 @@
 #include "services/payments/mysql_payment_store.h"
 
+#include <atomic>
 #include <map>
 #include <tuple>
 #include <utility>
@@ -280,6 +281,19 @@ absl::StatusOr<SellerDeltas> DeltasOf(absl::Span<const LedgerTransaction> ledger
 // all their entries in one more. The id of a single transaction is LAST_INSERT_ID(); those of
 // several are read back by (payment_id, kind), which must be unique among them and name no
 // other transaction written meanwhile (the payment rows are locked, or new).
+// Whether a multi-row INSERT gets consecutive auto-increment ids (innodb_autoinc_lock_mode 0
+// or 1, a server start-up setting): asked once per process.
+absl::StatusOr<bool> AutoIncrementIsConsecutive(Transaction& tx) {
+  static std::atomic<int> known{-1};
+  if (const int k = known.load(); k >= 0) return k == 1;
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query("SELECT @@GLOBAL.innodb_autoinc_lock_mode AS mode"));
+  if (rows.size() != 1) return absl::InternalError("innodb_autoinc_lock_mode not read");
+  ASSIGN_OR_RETURN(int64_t mode, rows[0].GetInt64("mode"));
+  known.store(mode <= 1 ? 1 : 0);
+  return mode <= 1;
+}
+
 absl::Status InsertJournal(Transaction& tx, absl::Span<const LedgerTransaction> ledgers,
                            absl::Time now) {
   std::vector<SqlValue> params;
@@ -301,9 +315,14 @@ absl::Status InsertJournal(Transaction& tx, absl::Span<const LedgerTransaction> 
                              params)
                       .status());
   // Each ledger transaction's id: LAST_INSERT_ID() is the first row's for the whole next
-  // statement (it changes only after a statement), which saves a round trip for one.
+  // statement (it changes only after a statement). With InnoDB's "traditional" or
+  // "consecutive" auto-increment lock mode a multi-row INSERT gets consecutive ids, so row i's
+  // is LAST_INSERT_ID() + i * auto_increment_increment; with "interleaved" (2, e.g. Galera)
+  // the rows are read back.
   std::vector<std::optional<int64_t>> ids(ledgers.size());
-  if (ledgers.size() > 1) {
+  ASSIGN_OR_RETURN(bool consecutive,
+                   ledgers.size() > 1 ? AutoIncrementIsConsecutive(tx) : absl::StatusOr<bool>(true));
+  if (!consecutive) {
     std::map<std::pair<std::string, std::string>, size_t> index;
     std::vector<SqlValue> payment_ids;
     for (size_t i = 0; i < ledgers.size(); ++i) {
@@ -338,8 +357,11 @@ absl::Status InsertJournal(Transaction& tx, absl::Span<const LedgerTransaction> 
       if (ids[i]) {
         rows.push_back("(?, ?, ?, ?, ?, ?)");
         params.push_back(*ids[i]);
-      } else {
+      } else if (i == 0) {
         rows.push_back("(LAST_INSERT_ID(), ?, ?, ?, ?, ?)");
+      } else {
+        rows.push_back("(LAST_INSERT_ID() + ? * @@auto_increment_increment, ?, ?, ?, ?, ?)");
+        params.push_back(static_cast<int64_t>(i));
       }
       for (SqlValue v : std::initializer_list<SqlValue>{
                std::string(AccountKindName(e.account.kind)), e.account.owner,
@@ -394,29 +416,35 @@ absl::Status WriteLedgers(Transaction& tx, absl::Span<const LedgerTransaction> l
   RETURN_IF_ERROR(InsertJournal(tx, ledgers, now));
   ASSIGN_OR_RETURN(SellerDeltas deltas, DeltasOf(ledgers));
   if (deltas.empty()) return absl::OkStatus();
-  // One UPDATE for every seller row (created by EnsureSellerAccounts before the payment);
-  // the table's CHECK keeps escrow and paid out >= 0: a breach fails the statement, and with
-  // it the transaction.
-  std::vector<std::string> rows;
-  std::vector<SqlValue> params;
+  // One single-table UPDATE for every seller row (created by EnsureSellerAccounts before the
+  // payment), each row's deltas picked by CASE; the table's CHECK keeps escrow and paid out
+  // >= 0: a breach fails the statement, and with it the transaction.
+  std::string escrow_cases, available_cases, paid_out_cases;
+  std::vector<SqlValue> escrow_params, available_params, paid_out_params, where_params;
   for (const auto& [key, delta] : deltas) {
     const auto [escrow, available, paid_out] = delta;
-    rows.push_back(rows.empty() ? "SELECT ? AS seller_id, CONVERT(? USING ascii) AS currency, "
-                                  "? AS escrow, ? AS available, ? AS paid_out"
-                                : "SELECT ?, CONVERT(? USING ascii), ?, ?, ?");
-    for (SqlValue v :
-         std::initializer_list<SqlValue>{key.first, key.second, escrow, available, paid_out}) {
-      params.push_back(std::move(v));
-    }
+    constexpr absl::string_view kWhen = " WHEN seller_id = ? AND currency = ? THEN ?";
+    absl::StrAppend(&escrow_cases, kWhen);
+    absl::StrAppend(&available_cases, kWhen);
+    absl::StrAppend(&paid_out_cases, kWhen);
+    escrow_params.insert(escrow_params.end(), {key.first, key.second, escrow});
+    available_params.insert(available_params.end(), {key.first, key.second, available});
+    paid_out_params.insert(paid_out_params.end(), {key.first, key.second, paid_out});
+    where_params.insert(where_params.end(), {key.first, key.second});
   }
+  std::vector<SqlValue> params = std::move(escrow_params);
+  params.insert(params.end(), available_params.begin(), available_params.end());
+  params.insert(params.end(), paid_out_params.begin(), paid_out_params.end());
   params.push_back(now);
+  params.insert(params.end(), where_params.begin(), where_params.end());
   ASSIGN_OR_RETURN(
       int64_t matched,
-      tx.Execute(absl::StrCat("UPDATE seller_accounts a JOIN (", absl::StrJoin(rows, " UNION ALL "),
-                              ") d ON a.seller_id = d.seller_id AND a.currency = d.currency "
-                              "SET a.escrow_minor = a.escrow_minor + d.escrow, "
-                              "a.available_minor = a.available_minor + d.available, "
-                              "a.paid_out_minor = a.paid_out_minor + d.paid_out, a.updated_at = ?"),
+      tx.Execute(absl::StrCat("UPDATE seller_accounts SET escrow_minor = escrow_minor + CASE",
+                              escrow_cases, " ELSE 0 END, available_minor = available_minor + CASE",
+                              available_cases, " ELSE 0 END, paid_out_minor = paid_out_minor + CASE",
+                              paid_out_cases, " ELSE 0 END, updated_at = ? "
+                              "WHERE (seller_id, currency) IN (",
+                              common::db::PlaceholderRows(deltas.size(), 2), ")"),
                  params));
   if (matched != static_cast<int64_t>(deltas.size())) {
     return absl::InternalError("a seller balance row of the batch is missing");

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -81,11 +82,42 @@ Phase Run(int threads, absl::Duration duration,
   return p;
 }
 
-void Print(const std::string& name, const Phase& p, double reference) {
+// The server's statement counters: what a phase sent, per call.
+using ServerCounters = std::map<std::string, int64_t>;
+
+ServerCounters ReadServerCounters(common::db::ConnectionPool& pool) {
+  ServerCounters out;
+  auto rows = pool.Query(
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Com_stmt_prepare', "
+      "'Com_select', 'Com_insert', 'Com_update', 'Com_update_multi', 'Com_commit', "
+      "'Com_begin', 'Bytes_received')");
+  if (!rows.ok()) return out;
+  for (const auto& row : *rows) {
+    auto name = row.GetString("Variable_name");
+    auto value = row.GetInt64("Value");
+    if (name.ok() && value.ok()) out[*name] = *value;
+  }
+  return out;
+}
+
+void Print(const std::string& name, const Phase& p, double reference,
+           const ServerCounters& before, const ServerCounters& after) {
   std::printf("%-22s %10.0f/s  ratio %5.2f  p50 %7.2f ms  p99 %7.2f ms  errors %lld\n",
               name.c_str(), p.qps, reference > 0 ? p.qps / reference : 0.0,
               absl::ToDoubleMilliseconds(p.p50), absl::ToDoubleMilliseconds(p.p99),
               static_cast<long long>(p.errors));
+  if (p.calls == 0) return;
+  auto per_call = [&](const std::string& counter) {
+    auto a = after.find(counter);
+    auto b = before.find(counter);
+    if (a == after.end() || b == before.end()) return 0.0;
+    return static_cast<double>(a->second - b->second) / static_cast<double>(p.calls);
+  };
+  std::printf("%-22s per call: %.2f statements (select %.2f, insert %.2f, update %.2f, "
+              "multi-table update %.2f, commit %.2f), %.2f prepares, %.0f bytes sent\n",
+              "", per_call("Questions"), per_call("Com_select"), per_call("Com_insert"),
+              per_call("Com_update"), per_call("Com_update_multi"), per_call("Com_commit"),
+              per_call("Com_stmt_prepare"), per_call("Bytes_received"));
 }
 
 common::v1::Money Eur(int64_t minor) {
@@ -136,6 +168,7 @@ int main(int argc, char** argv) {
       "v BIGINT NOT NULL) ENGINE=InnoDB");
 
   const int threads = static_cast<int>(concurrency);
+  const ServerCounters at_start = ReadServerCounters(**pool);
   Phase minimal = Run(threads, duration, [&](int t, int64_t i) {
     return common::db::RunInTransaction(**pool, [&](common::db::Transaction& tx) {
       return tx.Execute("INSERT INTO bench_minimal (v) VALUES (?)", {t * 1000000000LL + i})
@@ -143,6 +176,7 @@ int main(int argc, char** argv) {
     });
   });
 
+  const ServerCounters after_minimal = ReadServerCounters(**pool);
   payments::SandboxProcessor processor;
   ApprovedSellers directory;
   payments::EscrowServiceOptions options;
@@ -169,6 +203,7 @@ int main(int argc, char** argv) {
     return absl::OkStatus();
   });
 
+  const ServerCounters after_create = ReadServerCounters(**pool);
   std::atomic<size_t> next{0};
   Phase confirm = Run(threads, duration, [&](int, int64_t) -> absl::Status {
     const size_t k = next++;
@@ -179,14 +214,18 @@ int main(int argc, char** argv) {
     return service.ConfirmDelivery(checkout, req).status();
   });
 
+  const ServerCounters after_confirm = ReadServerCounters(**pool);
   std::printf("payments (concurrency %d, %lld sellers, %s per phase)\n", threads,
               static_cast<long long>(sellers), absl::FormatDuration(duration).c_str());
-  Print("minimal write tx", minimal, minimal.qps);
-  Print("CreatePayment", create, minimal.qps);
-  Print("ConfirmDelivery", confirm, minimal.qps);
+  Print("minimal write tx", minimal, minimal.qps, at_start, after_minimal);
+  Print("CreatePayment", create, minimal.qps, after_minimal, after_create);
+  Print("ConfirmDelivery", confirm, minimal.qps, after_create, after_confirm);
+  const auto [read_batches, reads] = service.CheckoutReadTotals();
   const auto [create_batches, creates] = service.CreateBatchTotals();
   const auto [confirm_batches, confirms] = service.ConfirmBatchTotals();
-  std::printf("group commit: %.1f CreatePayment and %.1f ConfirmDelivery calls per transaction\n",
+  std::printf("group commit: %.1f CreatePayment first reads per statement; %.1f CreatePayment "
+              "and %.1f ConfirmDelivery calls per transaction\n",
+              read_batches ? static_cast<double>(reads) / read_batches : 0.0,
               create_batches ? static_cast<double>(creates) / create_batches : 0.0,
               confirm_batches ? static_cast<double>(confirms) / confirm_batches : 0.0);
   if (next.load() >= created.size()) {
