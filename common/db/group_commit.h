@@ -1,6 +1,7 @@
 #ifndef MARKETPLACE_COMMON_DB_GROUP_COMMIT_H_
 #define MARKETPLACE_COMMON_DB_GROUP_COMMIT_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -12,15 +13,16 @@
 
 namespace marketplace::common::db {
 
-// Group commit of writes: callers that arrive while a batch is at the database go together
-// in the next batch, so that N concurrent callers share one transaction (its round trips, its
-// multi-row statements, its log flush) instead of running N. It has no thread of its own: a
-// waiting caller that finds a free batch slot runs the next batch for everybody in it, and
-// every caller returns once its own item has been run.
+// Group commit: callers that arrive while a batch is at the database go together in the next
+// batch, so that N concurrent callers share one transaction (its round trips, its multi-row
+// statements, its log flush) or one read statement instead of running N. It has no thread of
+// its own: a waiting caller that finds a free batch slot runs the next batch for everybody in
+// it, and every caller returns once its own item has been run.
 //
-// A batch holds a power-of-two number of items (1, 2, 4, ... max_batch) taken in arrival
-// order, so that the multi-row statements a batch sends come in a handful of shapes that the
-// connections keep prepared. `run` gets the batch's items and returns one result per item in
+// A batch takes, in arrival order, the largest number of waiting items in the series 1, 2, 3,
+// 4, 6, 8, 12, 16, 24, ... (powers of two and 1.5 times them) up to max_batch, so that the
+// multi-row statements a batch sends come in a handful of shapes that the connections keep
+// prepared, while a queue is rarely split (7 waiting go as 6 + 1, not 4 + 2 + 1). `run` gets the batch's items and returns one result per item in
 // the same order; it decides what a failing batch means for its items (typically: run each
 // on its own, so that one bad item does not fail the others).
 //
@@ -29,7 +31,7 @@ template <typename Item, typename Result>
 class GroupCommitter {
  public:
   struct Options {
-    size_t max_batch = 16;         // a power of two
+    size_t max_batch = 16;          // batches take at most the largest size of the series <= this
     int max_batches_in_flight = 2;  // batches at the database at once
   };
   using RunFn = std::function<std::vector<Result>(std::vector<Item>& items)>;
@@ -61,6 +63,17 @@ class GroupCommitter {
     return std::move(*me.result);
   }
 
+  // The largest size of the series 1, 2, 3, 4, 6, 8, 12, ... that is <= both arguments (>= 1).
+  static size_t BatchSize(size_t waiting, size_t max_batch) {
+    const size_t limit = std::min(waiting, max_batch);
+    size_t n = 1;
+    for (size_t power = 2; power <= limit; power *= 2) {
+      n = power;
+      if (power + power / 2 <= limit) n = power + power / 2;
+    }
+    return n;
+  }
+
   // Items per batch so far, for metrics and benchmarks: {batches, items}.
   std::pair<int64_t, int64_t> Totals() const {
     absl::MutexLock lock(&mu_);
@@ -76,8 +89,7 @@ class GroupCommitter {
 
   // Takes the next batch from the front of the queue and runs it, the lock released meanwhile.
   void RunOneBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    size_t n = 1;
-    while (n * 2 <= queue_.size() && n * 2 <= options_.max_batch) n *= 2;
+    const size_t n = BatchSize(queue_.size(), options_.max_batch);
     std::vector<Pending*> batch(queue_.begin(), queue_.begin() + n);
     queue_.erase(queue_.begin(), queue_.begin() + n);
     std::vector<Item> items;

@@ -63,6 +63,19 @@ TEST(GroupCommitterTest, CallersArrivingDuringABatchShareTheNextOneInPowerOfTwoS
   EXPECT_EQ(committer.Totals(), (std::pair<int64_t, int64_t>{3, 13}));
 }
 
+TEST(GroupCommitterTest, BatchSizesArePowersOfTwoAndOneAndAHalfTimesThem) {
+  using Committer = GroupCommitter<int, int>;
+  std::vector<size_t> sizes;
+  for (size_t waiting = 0; waiting <= 25; ++waiting) {
+    sizes.push_back(Committer::BatchSize(waiting, 16));
+  }
+  EXPECT_EQ(sizes, (std::vector<size_t>{1, 1, 2, 3, 4, 4, 6, 6, 8, 8, 8, 8, 12, 12, 12, 12, 16,
+                                        16, 16, 16, 16, 16, 16, 16, 16, 16}));
+  EXPECT_EQ(Committer::BatchSize(100, 20), 16u);
+  EXPECT_EQ(Committer::BatchSize(100, 24), 24u);
+  EXPECT_EQ(Committer::BatchSize(5, 1), 1u);
+}
+
 TEST(GroupCommitterTest, ManyCallersEachGetTheirOwnResult) {
   GroupCommitter<int, int> committer(
       [](std::vector<int>& items) {

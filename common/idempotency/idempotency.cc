@@ -341,28 +341,47 @@ absl::StatusOr<int64_t> IdempotencyStore::Purge(db::ConnectionPool& pool, absl::
   }
 }
 
+namespace {
+constexpr char kKeepWrites[] = "marketplace.idempotency/keep-writes";
+}  // namespace
+
+absl::Status KeepWrites(absl::Status refusal) {
+  if (IsDefinitive(refusal)) refusal.SetPayload(kKeepWrites, absl::Cord());
+  return refusal;
+}
+
 absl::StatusOr<std::string> RunIdempotentBytes(
     db::ConnectionPool& pool, const IdempotencyStore& store, const RequestKey& key,
     absl::string_view request_hash,
     const std::function<absl::StatusOr<std::string>(db::Transaction&)>& effect) {
   bool effect_failed = false;
-  absl::StatusOr<std::string> result =
-      db::RunInTransaction(pool, [&](db::Transaction& tx) -> absl::StatusOr<std::string> {
+  // OK: the transaction commits with the result it holds (a response, a kept refusal or the
+  // stored result of an earlier attempt).
+  absl::StatusOr<StoredResult> result =
+      db::RunInTransaction(pool, [&](db::Transaction& tx) -> absl::StatusOr<StoredResult> {
         effect_failed = false;
         ASSIGN_OR_RETURN(std::optional<StoredResult> stored, store.Begin(tx, key, request_hash));
-        if (stored) {
-          if (!stored->status.ok()) return stored->status;
-          return stored->response;
-        }
+        if (stored) return *std::move(stored);
         absl::StatusOr<std::string> response = effect(tx);
+        if (!response.ok() && response.status().GetPayload(kKeepWrites).has_value()) {
+          StoredResult refused{response.status(), ""};
+          refused.status.ErasePayload(kKeepWrites);
+          RETURN_IF_ERROR(store.Complete(tx, key, refused));
+          return refused;
+        }
         if (!response.ok()) {
           effect_failed = true;
           return response.status();
         }
-        RETURN_IF_ERROR(store.Complete(tx, key, StoredResult{absl::OkStatus(), *response}));
-        return response;
+        StoredResult done{absl::OkStatus(), *std::move(response)};
+        RETURN_IF_ERROR(store.Complete(tx, key, done));
+        return done;
       });
-  if (result.ok() || !effect_failed || !IsDefinitive(result.status())) return result;
+  if (result.ok()) {
+    if (!result->status.ok()) return result->status;
+    return std::move(result->response);
+  }
+  if (!effect_failed || !IsDefinitive(result.status())) return result.status();
   // The effect refused after the work began and its transaction rolled back: its answer is
   // the request's result, kept so that a retry gets the same one.
   ASSIGN_OR_RETURN(StoredResult stood, store.RecordError(pool, key, request_hash, result.status()));

@@ -39,7 +39,10 @@ namespace marketplace::common::idempotency {
 //   - an error of the effect that is definitive (IsDefinitive: a domain refusal, not a
 //     transient failure) is stored too, in a transaction of its own since the effect's rolled
 //     back; a transient error (UNAVAILABLE, ABORTED, DEADLINE_EXCEEDED, ...) is not stored, so
-//     the retry does the work (nothing of the first attempt committed).
+//     the retry does the work (nothing of the first attempt committed);
+//   - a definitive error the effect wraps in KeepWrites is stored in the effect's own
+//     transaction, which commits: for a refusal that has writes of its own to keep (e.g. the
+//     return of money already taken), stored if and only if they commit.
 // Concurrent identical requests: the primary key makes the second INSERT wait for the first
 // transaction; once that commits the second finds its row and returns its result; if it rolled
 // back the second does the work itself.
@@ -155,6 +158,10 @@ class IdempotencyStore {
 
 // Runs `effect` (returning the response bytes) at most once per key with the rule above and
 // returns the first result. The transaction is retried whole on 1213/1205/1020.
+// Marks a definitive refusal of an effect whose writes commit with it (see above). An error
+// that is not definitive is returned unchanged (its transaction rolls back).
+[[nodiscard]] absl::Status KeepWrites(absl::Status refusal);
+
 [[nodiscard]] absl::StatusOr<std::string> RunIdempotentBytes(
     db::ConnectionPool& pool, const IdempotencyStore& store, const RequestKey& key,
     absl::string_view request_hash,

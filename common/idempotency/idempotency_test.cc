@@ -157,6 +157,35 @@ TEST_F(IdempotencyTest, DefinitiveErrorAfterWorkBeganIsStoredAndReplayed) {
   EXPECT_EQ(EffectCount(), 0);
 }
 
+TEST_F(IdempotencyTest, RefusalWithKeptWritesCommitsThemWithTheStoredError) {
+  std::atomic<int> runs{0};
+  auto refusing = [&runs](db::Transaction& tx) -> absl::StatusOr<std::string> {
+    ++runs;
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO effects (label) VALUES ('compensation')").status());
+    return KeepWrites(
+        WithReason(absl::AlreadyExistsError("order has a payment"), "ORDER_ALREADY_PAID"));
+  };
+  auto first = RunIdempotentBytes(pool(), store_, key_, Hash("x"), refusing);
+  EXPECT_EQ(ReasonOf(first.status()), "ORDER_ALREADY_PAID");
+  EXPECT_EQ(EffectCount(), 1) << "the refusal's writes commit";
+  auto second = RunIdempotentBytes(pool(), store_, key_, Hash("x"), refusing);
+  EXPECT_EQ(ReasonOf(second.status()), "ORDER_ALREADY_PAID");
+  EXPECT_EQ(second.status().message(), "order has a payment");
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_EQ(EffectCount(), 1);
+  // A transient error is not kept: its writes roll back and nothing is stored.
+  RequestKey other = key_;
+  other.request_id = "req-2";
+  auto transient = RunIdempotentBytes(
+      pool(), store_, other, Hash("x"), [](db::Transaction& tx) -> absl::StatusOr<std::string> {
+        RETURN_IF_ERROR(tx.Execute("INSERT INTO effects (label) VALUES ('lost')").status());
+        return KeepWrites(absl::UnavailableError("processor down"));
+      });
+  EXPECT_TRUE(absl::IsUnavailable(transient.status()));
+  EXPECT_EQ(EffectCount(), 1);
+  ASSERT_OK(RunIdempotentBytes(pool(), store_, other, Hash("x"), Writer("b", nullptr)).status());
+}
+
 TEST_F(IdempotencyTest, FieldViolationsSurviveStorage) {
   auto invalid = [](db::Transaction&) -> absl::StatusOr<std::string> {
     return InvalidField("amount.amount_minor", "must be > 0");

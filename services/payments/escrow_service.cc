@@ -78,6 +78,36 @@ ProcessorOperation RefundOperation(const std::string& operation_id, const Paymen
   return op;
 }
 
+// The processor operation that gives back the capture of a CreatePayment refused because its
+// order was paid meanwhile (by another request that raced it past the first read).
+std::string ReturnOperationId(const RequestKey& key) { return ProcessorKey("return", key); }
+
+// In the refused call's transaction: the capture goes back to the buyer. The ledger records
+// the money coming in and going straight out (buyer_funding -> refunds_out, no payment), and
+// a REFUND operation without payment sends it back through the processor (the call tries it
+// at once, the completion worker until the processor answers for good).
+absl::Status ReturnCapture(Transaction& tx, const RequestKey& key, const PaymentRecord& p,
+                           absl::Time now) {
+  const std::string& currency = p.money.amount.currency_code();
+  LedgerTransaction back;
+  back.kind = TransactionKind::kRefund;
+  back.memo = absl::StrCat("capture for order ", p.order_id,
+                           " (already paid by another request) returned to the buyer");
+  Move(back, PlatformAccount(AccountKind::kBuyerFunding, currency),
+       PlatformAccount(AccountKind::kRefundsOut, currency), p.money.amount.amount_minor());
+  RETURN_IF_ERROR(store::WriteLedger(tx, back, now));
+  ProcessorOperation op;
+  op.operation_id = ReturnOperationId(key);
+  op.kind = "REFUND";
+  op.seller_id = p.money.seller_id;
+  op.currency = currency;
+  op.amount_minor = p.money.amount.amount_minor();
+  op.target_reference = p.processor_reference;
+  op.next_attempt_at = now;
+  op.created_at = now;
+  return store::InsertOperation(tx, op);
+}
+
 absl::Status ValidateText(absl::string_view field, absl::string_view value, size_t max) {
   if (value.empty() || value.size() > max) {
     return InvalidField(field, absl::StrCat("must be 1-", max, " characters"));
@@ -362,6 +392,12 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
   n.response = ToProto(p);
   Outcome created = creates_.Submit(std::move(n));
   if (created.result.ok() && created.ran && options_.metrics) options_.metrics->PaymentHeld();
+  if (created.returned_capture) {
+    // This call's attempt to give the capture back; the completion worker retries it.
+    absl::StatusOr<std::optional<ProcessorOperation>> op =
+        store::LoadOperation(*pool_, ReturnOperationId(key));
+    if (op.ok() && *op && (*op)->state == "PENDING") (void)AttemptOperation(**op);
+  }
   return std::move(created.result);
 }
 
@@ -401,7 +437,16 @@ EscrowService::Outcome EscrowService::WriteNewPayment(const NewPayment& n) {
   out.result = common::idempotency::RunIdempotent<pb::Payment>(
       *pool_, idempotency_, n.key, n.hash, [&](Transaction& tx) -> absl::StatusOr<pb::Payment> {
         out.ran = true;
-        RETURN_IF_ERROR(store::InsertPayment(tx, n.record));
+        if (absl::Status inserted = store::InsertPayment(tx, n.record);
+            common::ReasonOf(inserted) == "ORDER_ALREADY_PAID") {
+          // The buyer was charged for an order another request paid: that charge goes back,
+          // committed with this answer.
+          RETURN_IF_ERROR(ReturnCapture(tx, n.key, n.record, clock_->Now()));
+          out.returned_capture = true;
+          return common::idempotency::KeepWrites(inserted);
+        } else {
+          RETURN_IF_ERROR(inserted);
+        }
         RETURN_IF_ERROR(store::AppendEvents(tx, absl::MakeConstSpan(&n.history, 1)));
         RETURN_IF_ERROR(outbox_.EnqueueAll(tx, absl::MakeConstSpan(&n.event, 1)).status());
         // Last: it takes the seller's balance row, which the seller's other payments wait for.
@@ -1298,6 +1343,13 @@ absl::Status EscrowService::Compensate(Transaction& tx, const ProcessorOperation
   }
   // A refund that cannot reach the buyer's payment method stays the buyer's money: it moves
   // from refunds_out to refunds_owed, which support pays by other means.
+  if (op.payment_id.empty()) {  // a returned capture (ReturnCapture): no payment to note it on
+    back.kind = TransactionKind::kRefund;
+    back.memo = "return of a capture refused by the processor; owed to the buyer";
+    Move(back, PlatformAccount(AccountKind::kRefundsOut, op.currency),
+         PlatformAccount(AccountKind::kRefundsOwed, op.currency), op.amount_minor);
+    return store::WriteLedger(tx, back, now);
+  }
   ASSIGN_OR_RETURN(auto payment, store::LoadPayment(tx, op.payment_id, /*for_update=*/true));
   if (!payment) return absl::InternalError("refunded payment missing");
   back.kind = TransactionKind::kRefund;

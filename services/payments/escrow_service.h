@@ -55,7 +55,8 @@ struct EscrowServiceOptions {
   PaymentsMetrics* metrics = nullptr;
   // Group commit of CreatePayment and ConfirmDelivery: calls arriving while a batch is at the
   // database are written together in one transaction (multi-row statements), up to this many
-  // (a power of two), with up to write_batches_in_flight such transactions at once.
+  // (batches take 1, 2, 3, 4, 6, 8, 12, ... calls), with up to write_batches_in_flight such
+  // transactions at once; CreatePayment's first reads are batched the same way.
   size_t write_batch_max = 16;
   int write_batches_in_flight = 2;
 };
@@ -135,6 +136,7 @@ class EscrowService {
   struct Outcome {
     absl::StatusOr<pb::Payment> result;
     bool ran = false;  // this call made the change (not a stored result)
+    bool returned_capture = false;  // refused ORDER_ALREADY_PAID; its capture goes back
   };
   struct NewPayment {  // a CreatePayment ready to be written
     common::idempotency::RequestKey key;

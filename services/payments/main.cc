@@ -67,7 +67,7 @@ void AddPaymentsFlags(common::Flags& flags, PaymentsConfig* c) {
                     "Longest delay between retries of a refund or payout.");
   flags.AddInt64("write_batch_max", &c->write_batch_max, 16, 1, 256,
                  "Group commit: most CreatePayment (or ConfirmDelivery) calls written in one "
-                 "database transaction (batches take the largest power of two <= this); 1 "
+                 "database transaction (batches take 1, 2, 3, 4, 6, 8, 12, 16, 24, ... calls); 1 "
                  "writes each call in its own transaction.");
   flags.AddInt64("write_batches_in_flight", &c->write_batches_in_flight, 2, 1, 64,
                  "Group commit: such transactions at the database at once, per method.");

@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   flags.AddInt64("sellers", &sellers, 64, 1, 100000, "Distinct sellers the payments spread over.");
   flags.AddDuration("duration", &duration, absl::Seconds(10), "Measured time per phase.");
   flags.AddInt64("write_batch_max", &batch_max, 16, 1, 1024,
-                 "Group commit: calls per transaction at most (a power of two).");
+                 "Group commit: calls per transaction at most.");
   flags.AddInt64("write_batches_in_flight", &batches_in_flight, 2, 1, 64,
                  "Group commit: transactions at the database at once.");
   flags.ParseOrExit(argc, argv);

@@ -1,6 +1,7 @@
 #include "services/payments/escrow_service.h"
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -45,9 +46,10 @@ std::string DeclineCodeOf(const absl::Status& status) {
   return it == info.metadata().end() ? "" : it->second;
 }
 
-// The sandbox, except that payouts can be made to fail: `outages` transient failures first,
-// then a definitive refusal when `decline`.
-class ScriptedPayoutProcessor final : public PaymentProcessor {
+// The sandbox, except that payouts can be made to fail (`outages` transient failures first,
+// then a definitive refusal when `decline`), something can happen before the next capture
+// (`before_capture`, run once), and refunds are counted.
+class ScriptedProcessor final : public PaymentProcessor {
  public:
   absl::StatusOr<ProcessorResult> Authorize(const std::string& key, const std::string& token,
                                             const common::Money& amount) override {
@@ -55,10 +57,15 @@ class ScriptedPayoutProcessor final : public PaymentProcessor {
   }
   absl::StatusOr<ProcessorResult> Capture(const std::string& key, const std::string& ref,
                                           const common::Money& amount) override {
+    std::function<void()> hook;
+    std::swap(hook, before_capture);
+    if (hook) hook();
     return sandbox_.Capture(key, ref, amount);
   }
   absl::StatusOr<ProcessorResult> Refund(const std::string& key, const std::string& ref,
                                          const common::Money& amount) override {
+    ++refund_calls;
+    refunded_minor += amount.amount_minor();
     return sandbox_.Refund(key, ref, amount);
   }
   absl::StatusOr<ProcessorResult> Payout(const std::string& key, const std::string& account,
@@ -75,6 +82,9 @@ class ScriptedPayoutProcessor final : public PaymentProcessor {
   std::atomic<int> outages{0};
   std::atomic<bool> decline{false};
   std::atomic<int> payout_calls{0};
+  std::function<void()> before_capture;  // set before the calls start
+  std::atomic<int> refund_calls{0};
+  std::atomic<int64_t> refunded_minor{0};
 
  private:
   SandboxProcessor sandbox_;
@@ -231,7 +241,7 @@ TEST_F(EscrowServiceTest, ConfirmReleasesMinusCommissionThenPayoutsUpToAvailable
 }
 
 TEST_F(EscrowServiceTest, PayoutAfterAProcessorOutageCompletesOnTheRetry) {
-  ScriptedPayoutProcessor processor;
+  ScriptedProcessor processor;
   EscrowService service(&pool(), &processor, &sellers_, &clock_);
   pb::Payment p = MustCreate("order-1", 10000);
   ASSERT_OK(Confirm(p.payment_id()).status());
@@ -254,7 +264,7 @@ TEST_F(EscrowServiceTest, PayoutAfterAProcessorOutageCompletesOnTheRetry) {
 }
 
 TEST_F(EscrowServiceTest, PayoutRefusedByTheProcessorReturnsTheMoneyOnce) {
-  ScriptedPayoutProcessor processor;
+  ScriptedProcessor processor;
   EscrowService service(&pool(), &processor, &sellers_, &clock_);
   pb::Payment p = MustCreate("order-1", 10000);
   ASSERT_OK(Confirm(p.payment_id()).status());
@@ -275,7 +285,7 @@ TEST_F(EscrowServiceTest, PayoutRefusedByTheProcessorReturnsTheMoneyOnce) {
 }
 
 TEST_F(EscrowServiceTest, ListPayoutsShowsEachPayoutsProcessorStateNewestFirst) {
-  ScriptedPayoutProcessor processor;
+  ScriptedProcessor processor;
   EscrowService service(&pool(), &processor, &sellers_, &clock_);
   pb::Payment p = MustCreate("order-1", 10000);
   ASSERT_OK(Confirm(p.payment_id()).status());
@@ -575,6 +585,41 @@ TEST_F(EscrowServiceTest, ReplayReturnsFirstResultAndDifferentBodyIsRefused) {
   ASSERT_OK(ResolveAs(first.payment_id(), pb::SELLER_WINS).status());
   EXPECT_EQ(ReasonOf(service_->ConfirmDelivery(Buyer(), confirm).status()), "PAYMENT_DISPUTED");
   ExpectConsistent();
+}
+
+// Two requests for one order both pass the first read; the second to be written was charged
+// for an order the first paid: ORDER_ALREADY_PAID, and its capture goes back to the buyer.
+TEST_F(EscrowServiceTest, ARequestThatLosesTheRaceForItsOrderGivesItsCaptureBack) {
+  ScriptedProcessor processor;
+  EscrowService service(&pool(), &processor, &sellers_, &clock_);
+  pb::CreatePaymentRequest first = CreateRequest("order-race", 4200);
+  pb::CreatePaymentRequest second = first;
+  second.set_request_id("create-order-race-again");
+  absl::StatusOr<pb::Payment> paid = absl::UnknownError("not run");
+  // While the second request is at the processor, the first one pays the order.
+  processor.before_capture = [&] { paid = service.CreatePayment(Checkout(), first); };
+  absl::StatusOr<pb::Payment> lost = service.CreatePayment(Checkout(), second);
+  ASSERT_OK(paid.status());
+  EXPECT_EQ(ReasonOf(lost.status()), "ORDER_ALREADY_PAID");
+  EXPECT_EQ(processor.refund_calls.load(), 1);
+  EXPECT_EQ(processor.refunded_minor.load(), 4200);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM processor_operations WHERE kind = 'REFUND' AND "
+                  "payment_id IS NULL AND state = 'DONE' AND amount_minor = 4200"),
+            1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 1);
+  // The retry answers the same and gives nothing back twice.
+  absl::StatusOr<pb::Payment> again = service.CreatePayment(Checkout(), second);
+  EXPECT_EQ(ReasonOf(again.status()), "ORDER_ALREADY_PAID");
+  EXPECT_EQ(processor.refund_calls.load(), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM processor_operations"), 1);
+  // The ledger: 4200 in for the payment, 4200 in and straight out for the returned capture.
+  ASSERT_OK_AND_ASSIGN(pb::VerifyLedgerResponse v, service.VerifyLedger());
+  EXPECT_TRUE(v.consistent()) << v.DebugString();
+  std::map<std::string, int64_t> totals;
+  for (const auto& t : v.totals()) totals[t.account_kind()] = t.balance().amount_minor();
+  EXPECT_EQ(totals["buyer_funding"], -8400);
+  EXPECT_EQ(totals["refunds_out"], 4200);
+  EXPECT_EQ(totals["escrow"], 4200);
 }
 
 TEST_F(EscrowServiceTest, FiftyParallelIdenticalCreatesMakeOnePaymentAndOneCapture) {
