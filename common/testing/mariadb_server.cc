@@ -173,11 +173,15 @@ absl::Status MariaDbServer::Initialize() {
   g_server = this;
   std::atexit(&MariaDbServer::KillAtExit);
 
+  // The server's own directory for temporary tables, not the shared /tmp: servers bootstrapped
+  // at once by tests running side by side must not meet in each other's files.
+  ASSIGN_OR_RETURN(tmp_dir_, MakeTempDir(base_dir_ + "/tmp.XXXXXX"));
   const std::string install_log = base_dir_ + "/install.log";
   ASSIGN_OR_RETURN(pid_t install,
                    Spawn({install_db, "--no-defaults", "--datadir=" + base_dir_ + "/data",
                           "--auth-root-authentication-method=normal", "--skip-test-db",
-                          "--skip-name-resolve", "--user=" + CurrentUser()},
+                          "--skip-name-resolve", "--user=" + CurrentUser(),
+                          "--tmpdir=" + tmp_dir_},
                          install_log, /*die_with_parent=*/true));
   int wait_status = 0;
   if (!WaitForExit(install, kInstallTimeout, &wait_status)) {
@@ -229,6 +233,7 @@ absl::Status MariaDbServer::StartLocked() {
       "--datadir=" + base_dir_ + "/data",
       "--socket=" + socket_dir_ + "/mysqld.sock",
       "--pid-file=" + base_dir_ + "/mariadbd.pid",
+      "--tmpdir=" + tmp_dir_,
       "--log-error=" + base_dir_ + "/error.log",
       absl::StrCat("--port=", port_),
       "--bind-address=127.0.0.1",

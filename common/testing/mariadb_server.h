@@ -64,6 +64,7 @@ class MariaDbServer {
 
   std::string base_dir_;    // data directory and error log
   std::string socket_dir_;  // short path under /tmp: unix socket paths are limited
+  std::string tmp_dir_;     // the server's temporary tables, under base_dir_
   std::string mariadbd_;
   int port_ = 0;
 
