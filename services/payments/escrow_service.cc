@@ -96,15 +96,9 @@ absl::Status ReturnCapture(Transaction& tx, const RequestKey& key, const Payment
   Move(back, PlatformAccount(AccountKind::kBuyerFunding, currency),
        PlatformAccount(AccountKind::kRefundsOut, currency), p.money.amount.amount_minor());
   RETURN_IF_ERROR(store::WriteLedger(tx, back, now));
-  ProcessorOperation op;
-  op.operation_id = ReturnOperationId(key);
-  op.kind = "REFUND";
-  op.seller_id = p.money.seller_id;
-  op.currency = currency;
-  op.amount_minor = p.money.amount.amount_minor();
-  op.target_reference = p.processor_reference;
-  op.next_attempt_at = now;
-  op.created_at = now;
+  ProcessorOperation op =
+      RefundOperation(ReturnOperationId(key), p, p.money.amount.amount_minor(), now, now);
+  op.payment_id.clear();  // the payment was never written
   return store::InsertOperation(tx, op);
 }
 
