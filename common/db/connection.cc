@@ -8,9 +8,12 @@
 #include <cppconn/resultset.h>
 #include <cppconn/resultset_metadata.h>
 #include <cppconn/statement.h>
+#include <mysql_connection.h>
 #include <mysql_driver.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <list>
 #include <memory>
@@ -21,6 +24,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/db/sql_errors.h"
 #include "common/status_macros.h"
@@ -33,6 +38,10 @@ constexpr int kErrNeedReprepare = 1615;
 // Prepared statements kept per connection. A service has a few dozen distinct statements;
 // beyond that the least recently used one is closed.
 constexpr size_t kStatementCacheSize = 64;
+
+// ER_SIGNAL_EXCEPTION: SIGNAL SQLSTATE '45000', raised by a script's row-count check.
+constexpr int kErrSignalException = 1644;
+constexpr char kRowCountCheck[] = "rows matched by script statement ";
 
 constexpr char kSqlMode[] =
     "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
@@ -122,6 +131,83 @@ class Connection::Impl {
     absl::Status status = RunOnce(sql, params, rows, affected, context);
     if (!status.ok() && MySqlErrorCodeOf(status) == kErrNeedReprepare) {
       status = RunOnce(sql, params, rows, affected, context);
+    }
+    last_used_ = absl::Now();
+    if (metrics_ != nullptr) metrics_->QueryDone(status.ok(), last_used_ - start);
+    return status;
+  }
+
+  absl::Status RunScript(absl::Span<const ScriptStatement> statements,
+                         const std::optional<ScriptStatement>& query, std::vector<Row>* rows) {
+    if (!healthy_) {
+      return WithMySqlErrorCode(absl::UnavailableError("database connection was lost earlier"),
+                                kErrServerGone);
+    }
+    auto* mysql = dynamic_cast<sql::mysql::MySQL_Connection*>(conn_.get());
+    if (mysql == nullptr) return absl::InternalError("database driver cannot escape values");
+    const auto quote = [mysql](absl::string_view text) {
+      return absl::StrCat("'", mysql->escapeString(sql::SQLString(std::string(text))).asStdString(),
+                          "'");
+    };
+    // One compound statement: the server sends one answer for all of it. A row-count check is
+    // an IF after its statement that raises an error.
+    std::string text;
+    int results = 0;
+    if (!statements.empty()) {
+      text = "BEGIN NOT ATOMIC\n";
+      for (size_t i = 0; i < statements.size(); ++i) {
+        const ScriptStatement& st = statements[i];
+        ASSIGN_OR_RETURN(std::string sql, InlineValues(st.sql, st.params, quote));
+        absl::StrAppend(&text, sql, ";\n");
+        if (st.expect_matched) {
+          absl::StrAppend(&text, "IF ROW_COUNT() <> ", *st.expect_matched,
+                          " THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '", kRowCountCheck,
+                          i + 1, "'; END IF;\n");
+        }
+      }
+      text.append("END");
+      ++results;
+    }
+    if (query) {
+      ASSIGN_OR_RETURN(std::string sql, InlineValues(query->sql, query->params, quote));
+      absl::StrAppend(&text, text.empty() ? "" : ";\n", sql);
+      ++results;
+    }
+    if (results == 0) return absl::OkStatus();
+
+    const absl::Time start = absl::Now();
+    absl::Status status;
+    try {
+      std::unique_ptr<sql::Statement> statement(conn_->createStatement());
+      bool has_rows = statement->execute(text);
+      for (int result = 1;; ++result) {
+        if (has_rows) {
+          // Every result set is read, or the session is out of step with the server.
+          std::unique_ptr<sql::ResultSet> rs(statement->getResultSet());
+          if (result == results) CopyRows(*rs, rows);
+        }
+        if (result == results) break;
+        has_rows = statement->getMoreResults();
+      }
+    } catch (const sql::SQLException& e) {
+      if (IsConnectionError(e.getErrorCode())) healthy_ = false;
+      const std::string what = e.what();
+      if (e.getErrorCode() == kErrSignalException && absl::StartsWith(what, kRowCountCheck)) {
+        int index = 0;
+        (void)absl::SimpleAtoi(absl::string_view(what).substr(strlen(kRowCountCheck)), &index);
+        const ScriptStatement& st = statements.at(std::max(1, index) - 1);
+        status = absl::FailedPreconditionError(
+            absl::StrCat("script statement ", index, " of ", statements.size(), " (",
+                         absl::string_view(st.sql).substr(0, 60), ") matched other than ",
+                         st.expect_matched.value_or(-1), " rows"));
+      } else {
+        status = MySqlErrorToStatus(e.getErrorCode(), e.getSQLState(), what,
+                                    absl::StrCat("a script of ", statements.size(),
+                                                 " statements", query ? " and a query" : ""));
+      }
+    } catch (const std::exception& e) {
+      healthy_ = false;
+      status = absl::InternalError("database driver failure during a script");
     }
     last_used_ = absl::Now();
     if (metrics_ != nullptr) metrics_->QueryDone(status.ok(), last_used_ - start);
@@ -241,7 +327,9 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const DbOptions& op
   props["OPT_RECONNECT"] = false;
   props["OPT_CHARSET_NAME"] = "utf8mb4";
   props["CLIENT_FOUND_ROWS"] = true;
-  props["CLIENT_MULTI_STATEMENTS"] = false;
+  // RunScript sends several statements in one packet. Values never enter SQL text unescaped
+  // (they are bound, or escaped by the client library), so this opens no injection path.
+  props["CLIENT_MULTI_STATEMENTS"] = true;
 
   std::unique_ptr<sql::Connection> conn;
   try {
@@ -287,6 +375,13 @@ absl::StatusOr<int64_t> Connection::Execute(absl::string_view sql,
   int64_t affected = 0;
   RETURN_IF_ERROR(impl_->Run(sql, params, nullptr, &affected, "statement"));
   return affected;
+}
+
+absl::StatusOr<std::vector<Row>> Connection::RunScript(
+    absl::Span<const ScriptStatement> statements, const std::optional<ScriptStatement>& query) {
+  std::vector<Row> rows;
+  RETURN_IF_ERROR(impl_->RunScript(statements, query, &rows));
+  return rows;
 }
 
 absl::StatusOr<int64_t> Connection::LastInsertId() {

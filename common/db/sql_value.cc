@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -25,6 +26,41 @@ absl::StatusOr<std::optional<T>> Optional(const Row& row, absl::string_view colu
   return std::optional<T>(std::move(value));
 }
 
+// Strict UTF-8 (no overlong forms, surrogates or code points above U+10FFFF).
+bool IsUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      const unsigned char t = static_cast<unsigned char>(s[i + k]);
+      if ((t & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (t & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string PlaceholderList(size_t count) {
@@ -41,6 +77,70 @@ std::string PlaceholderRows(size_t rows, size_t columns, absl::string_view const
   for (size_t i = 0; i < rows; ++i) {
     if (i > 0) out.append(", ");
     out.append(row);
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> InlineValues(
+    absl::string_view sql, absl::Span<const SqlValue> params,
+    const std::function<std::string(absl::string_view)>& quote) {
+  std::string out;
+  out.reserve(sql.size() + params.size() * 8);
+  size_t next = 0;  // the value for the next `?`
+  for (size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
+    if (c == '\'' || c == '"' || c == '`') {
+      // Quoted text, copied as it is: a backslash escapes the next character (not in `...`),
+      // a doubled quote closes and reopens it.
+      size_t end = i + 1;
+      while (end < sql.size() && sql[end] != c) {
+        if (sql[end] == '\\' && c != '`') ++end;
+        ++end;
+      }
+      absl::StrAppend(&out, sql.substr(i, end + 1 - i));
+      i = end;
+      continue;
+    }
+    const bool line_comment =
+        c == '#' || (c == '-' && absl::StartsWith(sql.substr(i), "-- "));
+    if (line_comment || absl::StartsWith(sql.substr(i), "/*")) {
+      const size_t end = line_comment ? sql.find('\n', i) : sql.find("*/", i + 2);
+      const size_t stop = end == absl::string_view::npos ? sql.size()
+                                                         : end + (line_comment ? 0 : 2);
+      absl::StrAppend(&out, sql.substr(i, stop - i));
+      i = stop - 1;
+      continue;
+    }
+    if (c != '?') {
+      out.push_back(c);
+      continue;
+    }
+    if (next == params.size()) {
+      return absl::InternalError(absl::StrCat("statement has more than ", params.size(),
+                                              " placeholders: ", sql.substr(0, 80)));
+    }
+    const SqlValue& value = params[next++];
+    if (std::holds_alternative<std::nullptr_t>(value)) {
+      out.append("NULL");
+    } else if (const auto* n = std::get_if<int64_t>(&value)) {
+      absl::StrAppend(&out, *n);
+    } else if (const auto* s = std::get_if<std::string>(&value)) {
+      if (IsUtf8(*s)) {
+        out.append(quote(*s));
+      } else {
+        // Bytes (a BLOB's content): a hex literal, which no character set reinterprets.
+        absl::StrAppend(&out, "X'", absl::BytesToHexString(*s), "'");
+      }
+    } else if (const auto* t = std::get_if<absl::Time>(&value)) {
+      RETURN_IF_ERROR(ValidateSqlTime(*t));
+      out.append(quote(FormatSqlTime(*t)));
+    } else if (const auto* b = std::get_if<bool>(&value)) {
+      out.append(*b ? "TRUE" : "FALSE");
+    }
+  }
+  if (next != params.size()) {
+    return absl::InternalError(absl::StrCat("statement has ", next, " placeholders for ",
+                                            params.size(), " values: ", sql.substr(0, 80)));
   }
   return out;
 }

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,10 +15,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 namespace marketplace::common::db {
 
-// A statement parameter. SQL text never carries values: every value goes through `?`.
+// A statement parameter. SQL text written by callers never carries values: every value goes
+// through `?` (bound by the driver, or written in by InlineValues for statements sent as text).
 //   nullptr     -> NULL
 //   int64_t     -> BIGINT
 //   std::string -> string or bytes (VARCHAR, TEXT, BLOB: the bytes are sent as they are)
@@ -32,6 +35,16 @@ using SqlValue = std::variant<std::nullptr_t, int64_t, std::string, absl::Time, 
 // ("(?, ?, TRUE)" for constants ", TRUE"); "?, ?, ?" for PlaceholderList(3) (an IN list).
 std::string PlaceholderRows(size_t rows, size_t columns, absl::string_view constants = "");
 std::string PlaceholderList(size_t count);
+
+// `sql` with each `?` outside quoted text and comments replaced by the literal of the matching
+// value: NULL, decimal digits, TRUE / FALSE, quote(text) for a UTF-8 string and for a time (its
+// DATETIME(6) text), X'hex' for a string of other bytes. `quote` must return its argument as one string literal, quotes included,
+// escaped by the client library for the connection's character set. INTERNAL when the number
+// of `?` and of values differ or a time does not fit DATETIME (INVALID_ARGUMENT). For several
+// statements sent as text in one round trip (Connection::RunScript).
+absl::StatusOr<std::string> InlineValues(
+    absl::string_view sql, absl::Span<const SqlValue> params,
+    const std::function<std::string(absl::string_view)>& quote);
 
 // DATETIME(6) text of `t` in UTC. Only 1000-01-01 .. 9999-12-31 can be stored; see
 // ValidateSqlTime.

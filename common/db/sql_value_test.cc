@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace marketplace::common::db {
@@ -25,6 +26,45 @@ TEST(PlaceholdersTest, ListsAndRows) {
   EXPECT_EQ(PlaceholderRows(2, 2), "(?, ?), (?, ?)");
   EXPECT_EQ(PlaceholderRows(1, 3), "(?, ?, ?)");
   EXPECT_EQ(PlaceholderRows(2, 1, ", TRUE"), "(?, TRUE), (?, TRUE)");
+}
+
+// Stands in for the client library's escaping: brackets make the quoted part visible.
+std::string Bracket(absl::string_view text) { return absl::StrCat("[", text, "]"); }
+
+TEST(InlineValuesTest, WritesEachValueAsItsLiteral) {
+  absl::StatusOr<std::string> sql = InlineValues(
+      "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)",
+      {nullptr, int64_t{-42}, "it's", absl::FromUnixMicros(1500000), true, false}, Bracket);
+  ASSERT_TRUE(sql.ok()) << sql.status();
+  EXPECT_EQ(*sql,
+            "INSERT INTO t VALUES (NULL, -42, [it's], [1970-01-01 00:00:01.500000], TRUE, FALSE)");
+}
+
+TEST(InlineValuesTest, BytesThatAreNotUtf8BecomeHexLiterals) {
+  const std::string bytes("\x08\x96\x01\xff", 4);
+  absl::StatusOr<std::string> sql = InlineValues("SELECT ?, ?", {bytes, "caf\xc3\xa9"}, Bracket);
+  ASSERT_TRUE(sql.ok()) << sql.status();
+  EXPECT_EQ(*sql, "SELECT X'089601ff', [caf\xc3\xa9]");
+  // Overlong forms and surrogates are not UTF-8 either.
+  EXPECT_EQ(*InlineValues("SELECT ?", {std::string("\xc0\xaf")}, Bracket), "SELECT X'c0af'");
+  EXPECT_EQ(*InlineValues("SELECT ?", {std::string("\xed\xa0\x80")}, Bracket),
+            "SELECT X'eda080'");
+}
+
+TEST(InlineValuesTest, LeavesMarksInQuotesAndCommentsAlone) {
+  absl::StatusOr<std::string> sql = InlineValues(
+      "SELECT '?', \"a\\\"?\", `?`, ? /* ? */, ? -- ?\n, ? # ?\n", {1, 2, 3}, Bracket);
+  ASSERT_TRUE(sql.ok()) << sql.status();
+  EXPECT_EQ(*sql, "SELECT '?', \"a\\\"?\", `?`, 1 /* ? */, 2 -- ?\n, 3 # ?\n");
+}
+
+TEST(InlineValuesTest, CountsMustAgree) {
+  EXPECT_EQ(InlineValues("SELECT ?, ?", {1}, Bracket).status().code(),
+            absl::StatusCode::kInternal);
+  EXPECT_EQ(InlineValues("SELECT ?", {1, 2}, Bracket).status().code(),
+            absl::StatusCode::kInternal);
+  EXPECT_EQ(InlineValues("SELECT ?", {absl::InfiniteFuture()}, Bracket).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(SqlTimeTest, FormatsUtcWithMicroseconds) {

@@ -34,9 +34,27 @@ absl::Status Transaction::Track(absl::Status status) {
   return status;
 }
 
+absl::StatusOr<std::vector<Row>> Transaction::Flush(std::optional<ScriptStatement> query) {
+  std::vector<ScriptStatement> script = std::move(queued_);
+  queued_.clear();
+  if (script.empty() && !query) return std::vector<Row>();
+  absl::StatusOr<std::vector<Row>> rows = conn_.RunScript(script, query);
+  if (!rows.ok()) {
+    // A statement before the failing one left the transaction in a state the function has
+    // not seen: nothing more may run in it.
+    if (broken_.ok()) broken_ = rows.status();
+    return rows.status();
+  }
+  return rows;
+}
+
 absl::StatusOr<std::vector<Row>> Transaction::Query(absl::string_view sql,
                                                     absl::Span<const SqlValue> params) {
   if (!broken_.ok()) return broken_;
+  if (!queued_.empty()) {
+    // The query rides with the queued statements: one round trip.
+    return Flush(ScriptStatement{std::string(sql), {params.begin(), params.end()}, std::nullopt});
+  }
   absl::StatusOr<std::vector<Row>> rows = conn_.Query(sql, params);
   if (!rows.ok()) return Track(rows.status());
   return rows;
@@ -45,6 +63,7 @@ absl::StatusOr<std::vector<Row>> Transaction::Query(absl::string_view sql,
 absl::StatusOr<int64_t> Transaction::Execute(absl::string_view sql,
                                              absl::Span<const SqlValue> params) {
   if (!broken_.ok()) return broken_;
+  RETURN_IF_ERROR(Flush().status());
   absl::StatusOr<int64_t> affected = conn_.Execute(sql, params);
   if (!affected.ok()) return Track(affected.status());
   return affected;
@@ -52,9 +71,27 @@ absl::StatusOr<int64_t> Transaction::Execute(absl::string_view sql,
 
 absl::StatusOr<int64_t> Transaction::LastInsertId() {
   if (!broken_.ok()) return broken_;
+  RETURN_IF_ERROR(Flush().status());
   absl::StatusOr<int64_t> id = conn_.LastInsertId();
   if (!id.ok()) return Track(id.status());
   return id;
+}
+
+absl::Status Transaction::Write(absl::string_view sql, absl::Span<const SqlValue> params,
+                                std::optional<int64_t> expect_matched) {
+  if (!broken_.ok()) return broken_;
+  if (defer_writes_) {
+    queued_.push_back(ScriptStatement{std::string(sql), {params.begin(), params.end()},
+                                      expect_matched});
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(int64_t matched, Execute(sql, params));
+  if (expect_matched && matched != *expect_matched) {
+    return absl::FailedPreconditionError(absl::StrCat("statement matched ", matched,
+                                                      " rows instead of ", *expect_matched, " (",
+                                                      sql.substr(0, 60), ")"));
+  }
+  return absl::OkStatus();
 }
 
 namespace internal {
@@ -76,20 +113,31 @@ absl::Status RunInTransactionImpl(ConnectionPool& pool,
       }
     } guard{*conn, settled};
 
+    std::vector<std::string> begin;
     if (options.isolation == IsolationLevel::kReadCommitted) {
       // Without SESSION it applies to the next transaction only.
-      RETURN_IF_ERROR(conn->Execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").status());
+      begin.push_back("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
     }
-    RETURN_IF_ERROR(
-        conn->Execute(options.read_only ? "START TRANSACTION READ ONLY" : "START TRANSACTION")
-            .status());
+    begin.push_back(options.read_only ? "START TRANSACTION READ ONLY" : "START TRANSACTION");
+    Transaction tx(*conn, attempt, options.defer_writes);
+    for (std::string& statement : begin) {
+      if (options.defer_writes) {
+        tx.queued_.push_back(ScriptStatement{std::move(statement), {}, std::nullopt});
+      } else {
+        RETURN_IF_ERROR(conn->Execute(statement).status());
+      }
+    }
 
-    Transaction tx(*conn, attempt);
     absl::Status status = fn(tx);
     // A function that swallowed a deadlock must not commit what is left.
     if (status.ok()) status = tx.broken_;
     if (status.ok()) {
-      status = conn->Execute("COMMIT").status();
+      if (tx.queued_.empty()) {
+        status = conn->Execute("COMMIT").status();
+      } else {
+        tx.queued_.push_back(ScriptStatement{"COMMIT", {}, std::nullopt});
+        status = tx.Flush().status();
+      }
       if (status.ok()) {
         settled = true;
         return absl::OkStatus();

@@ -37,6 +37,13 @@ struct TransactionOptions {
   IsolationLevel isolation = IsolationLevel::kRepeatableRead;
   // START TRANSACTION READ ONLY: writes fail, InnoDB skips transaction-id bookkeeping.
   bool read_only = false;
+  // Transaction::Write queues its statement instead of running it: the queue (START
+  // TRANSACTION first) goes to the server in one round trip with the next Query, before the
+  // next Execute, or with the COMMIT. A transaction of writes only is then ONE round trip.
+  // The price: a queued write's error (a duplicate key, a row-count check) is returned by that
+  // later call or by the commit, so the function cannot react to it; use it where any failure
+  // means "do it another way" (e.g. a group commit that falls back to running items alone).
+  bool defer_writes = false;
 };
 
 class Transaction;
@@ -62,6 +69,11 @@ class Transaction {
   [[nodiscard]] absl::StatusOr<int64_t> Execute(absl::string_view sql,
                                                 absl::Span<const SqlValue> params = {});
   [[nodiscard]] absl::StatusOr<int64_t> LastInsertId();
+  // A statement whose only result the caller needs is success, and, with `expect_matched`,
+  // that it matched exactly that many rows (else FAILED_PRECONDITION). Runs at once, or, with
+  // TransactionOptions::defer_writes, is queued (see there) and returns OK.
+  [[nodiscard]] absl::Status Write(absl::string_view sql, absl::Span<const SqlValue> params = {},
+                                   std::optional<int64_t> expect_matched = std::nullopt);
 
   // 1 on the first run of the function, 2 on its first retry, ...
   int attempt() const { return attempt_; }
@@ -70,12 +82,17 @@ class Transaction {
   friend absl::Status internal::RunInTransactionImpl(
       ConnectionPool& pool, const std::function<absl::Status(Transaction&)>& fn,
       const TransactionOptions& options);
-  Transaction(Connection& conn, int attempt) : conn_(conn), attempt_(attempt) {}
+  Transaction(Connection& conn, int attempt, bool defer_writes)
+      : conn_(conn), attempt_(attempt), defer_writes_(defer_writes) {}
   absl::Status Track(absl::Status status);
+  // Sends the queued statements, and `query` after them when given; the rows of the query.
+  absl::StatusOr<std::vector<Row>> Flush(std::optional<ScriptStatement> query = std::nullopt);
 
   Connection& conn_;
   const int attempt_;
-  absl::Status broken_;  // first retryable or connection error, if any
+  const bool defer_writes_;
+  std::vector<ScriptStatement> queued_;  // defer_writes: not sent yet, in order
+  absl::Status broken_;                  // first retryable or connection error, if any
 };
 
 // Runs `fn` in a transaction: START TRANSACTION, fn, COMMIT; ROLLBACK when fn (or COMMIT)

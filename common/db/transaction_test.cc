@@ -249,5 +249,157 @@ TEST_F(TransactionTest, WithConnectionRunsInAutocommit) {
   EXPECT_EQ(Balance(1), 1);
 }
 
+
+TransactionOptions Deferred() {
+  TransactionOptions options;
+  options.defer_writes = true;
+  return options;
+}
+
+TEST_F(TransactionTest, DeferredWritesLandWithTheCommit) {
+  TransactionOptions read_committed = Deferred();
+  read_committed.isolation = IsolationLevel::kReadCommitted;
+  for (const TransactionOptions& options : {Deferred(), read_committed}) {
+    ASSERT_OK(RunInTransaction(
+        pool(),
+        [](Transaction& tx) -> absl::Status {
+          RETURN_IF_ERROR(tx.Write("UPDATE accounts SET balance = balance - ? WHERE id = ?",
+                                   {30, 1}, /*expect_matched=*/1));
+          return tx.Write("UPDATE accounts SET balance = balance + ? WHERE id = ?", {30, 2}, 1);
+        },
+        options));
+  }
+  EXPECT_EQ(Balance(1), 40);
+  EXPECT_EQ(Balance(2), 160);
+}
+
+TEST_F(TransactionTest, DeferredValuesArriveExactly) {
+  ASSERT_OK(pool().Execute(
+      "CREATE TABLE bodies (id BIGINT PRIMARY KEY, body VARCHAR(100) NOT NULL, raw BLOB NULL, "
+      "at DATETIME(6) NULL, flag BOOLEAN NOT NULL)"));
+  const std::string text = "it's \\ \"quoted\" \xe2\x82\xac -- ? /* ? */ \n;\0end";
+  const std::string text_with_nul(text.data(), text.size());
+  const std::string raw("\x00\x08\x96\x01\xff'\\", 7);
+  const absl::Time at = absl::FromUnixMicros(1700000000123456);
+  absl::StatusOr<std::vector<Row>> rows = RunInTransaction(
+      pool(),
+      [&](Transaction& tx) -> absl::StatusOr<std::vector<Row>> {
+        RETURN_IF_ERROR(tx.Write("INSERT INTO bodies VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)",
+                                 {1, text_with_nul, raw, at, true, 2, "", nullptr, nullptr, false}));
+        // A query after queued writes goes with them and sees them.
+        return tx.Query("SELECT id, body, raw, at, flag FROM bodies WHERE body = ? OR id = ? "
+                        "ORDER BY id",
+                        {text_with_nul, 2});
+      },
+      Deferred());
+  ASSERT_OK(rows.status());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ(*(*rows)[0].GetString("body"), text_with_nul);
+  EXPECT_EQ(*(*rows)[0].GetString("raw"), raw);
+  EXPECT_EQ(*(*rows)[0].GetTime("at"), at);
+  EXPECT_EQ(*(*rows)[0].GetInt64("flag"), 1);
+  EXPECT_TRUE((*rows)[1].IsNull("raw"));
+  EXPECT_EQ(*(*rows)[1].GetInt64("flag"), 0);
+}
+
+TEST_F(TransactionTest, AFailingDeferredWriteFailsTheCommitAndNothingLands) {
+  int runs = 0;
+  absl::Status status = RunInTransaction(
+      pool(),
+      [&runs](Transaction& tx) -> absl::Status {
+        ++runs;
+        RETURN_IF_ERROR(tx.Write("UPDATE accounts SET balance = 0 WHERE id = 1"));
+        RETURN_IF_ERROR(tx.Write("INSERT INTO accounts VALUES (2, 1)"));  // duplicate key
+        return tx.Write("UPDATE accounts SET balance = 0 WHERE id = 2");
+      },
+      Deferred());
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists) << status;
+  EXPECT_NE(status.message().find("script of 5 statements"), absl::string_view::npos) << status;
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(Balance(1), 100);
+  EXPECT_EQ(Balance(2), 100);
+  EXPECT_EQ(pool().GetStats().in_use, 0);
+  // The connection went back to the pool in a clean state.
+  ASSERT_OK(RunInTransaction(pool(), [](Transaction& tx) -> absl::Status {
+    return tx.Write("UPDATE accounts SET balance = 5 WHERE id = 1", {}, 1);
+  }));
+  EXPECT_EQ(Balance(1), 5);
+}
+
+TEST_F(TransactionTest, ARowCountCheckStopsTheTransaction) {
+  for (bool deferred : {true, false}) {
+    SCOPED_TRACE(deferred);
+    TransactionOptions options;
+    options.defer_writes = deferred;
+    absl::Status status = RunInTransaction(
+        pool(),
+        [](Transaction& tx) -> absl::Status {
+          RETURN_IF_ERROR(tx.Write("UPDATE accounts SET balance = 0 WHERE id = 1", {}, 1));
+          // Found rows, not changed ones: the same values still match.
+          RETURN_IF_ERROR(tx.Write("UPDATE accounts SET balance = 0 WHERE id = 1", {}, 1));
+          RETURN_IF_ERROR(tx.Write("UPDATE accounts SET balance = 0 WHERE id IN (2, 3)", {}, 2));
+          return tx.Write("UPDATE accounts SET balance = 1 WHERE id = 2");
+        },
+        options);
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+    EXPECT_EQ(Balance(1), 100);
+    EXPECT_EQ(Balance(2), 100);
+  }
+}
+
+TEST_F(TransactionTest, AStatementAfterAFailedFlushIsRefused) {
+  absl::Status later;
+  absl::Status status = RunInTransaction(
+      pool(),
+      [&later](Transaction& tx) -> absl::Status {
+        RETURN_IF_ERROR(tx.Write("INSERT INTO accounts VALUES (1, 1)"));  // duplicate key
+        absl::Status flushed = tx.Execute("UPDATE accounts SET balance = 0 WHERE id = 2").status();
+        // Ignoring the error does not let the function go on in a half-run transaction.
+        later = tx.Write("UPDATE accounts SET balance = 0 WHERE id = 2");
+        (void)flushed;
+        return absl::OkStatus();
+      },
+      Deferred());
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists) << status;
+  EXPECT_EQ(later.code(), absl::StatusCode::kAlreadyExists) << later;
+  EXPECT_EQ(Balance(2), 100);
+}
+
+TEST_F(TransactionTest, DeadlockedDeferredTransactionsAreRunAgain) {
+  // Two transactions lock the rows in opposite orders, each in one round trip after its
+  // first lock: one of them deadlocks and must be retried whole.
+  absl::Barrier both_locked(2);
+  std::atomic<int> runs{0};
+  const auto transfer = [&](int64_t from, int64_t to) {
+    bool first_run = true;
+    return RunInTransaction(
+        pool(),
+        [&](Transaction& tx) -> absl::Status {
+          ++runs;
+          RETURN_IF_ERROR(tx.Execute("UPDATE accounts SET balance = balance - 1 WHERE id = ?",
+                                     {from})
+                              .status());
+          if (first_run) {
+            first_run = false;
+            both_locked.Block();
+          }
+          RETURN_IF_ERROR(
+              tx.Write("UPDATE accounts SET balance = balance + 1 WHERE id = ?", {to}, 1));
+          return absl::OkStatus();
+        },
+        Deferred());
+  };
+  absl::Status a, b;
+  std::thread ta([&] { a = transfer(1, 2); });
+  std::thread tb([&] { b = transfer(2, 1); });
+  ta.join();
+  tb.join();
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  EXPECT_EQ(runs.load(), 3);
+  EXPECT_EQ(Balance(1), 100);
+  EXPECT_EQ(Balance(2), 100);
+}
+
 }  // namespace
 }  // namespace marketplace::common::db
