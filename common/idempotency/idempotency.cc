@@ -189,13 +189,11 @@ absl::Status IdempotencyStore::InsertCompleted(db::Transaction& tx,
     }
     for (SqlValue& v : ResultParams(c.result)) params.push_back(std::move(v));
   }
-  return tx
-      .Execute(absl::StrCat("INSERT INTO idempotency_keys (caller, method, request_id, "
-                            "request_hash, created_at, status_code, status_message, "
-                            "status_details, response, completed) VALUES ",
-                            db::PlaceholderRows(completed.size(), 9, ", TRUE")),
-               params)
-      .status();
+  return tx.Write(absl::StrCat("INSERT INTO idempotency_keys (caller, method, request_id, "
+                               "request_hash, created_at, status_code, status_message, "
+                               "status_details, response, completed) VALUES ",
+                               db::PlaceholderRows(completed.size(), 9, ", TRUE")),
+                  params);
 }
 
 absl::StatusOr<std::optional<StoredResult>> IdempotencyStore::Find(

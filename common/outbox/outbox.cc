@@ -108,12 +108,11 @@ absl::StatusOr<std::vector<std::string>> Outbox::EnqueueAll(
       params.push_back(std::move(v));
     }
   }
-  RETURN_IF_ERROR(tx.Execute(absl::StrCat("INSERT INTO outbox_events (event_id, topic, source, "
-                                          "event_key, payload_type_url, payload, occurred_at, "
-                                          "next_attempt_at) VALUES ",
-                                          db::PlaceholderRows(events.size(), 8)),
-                             params)
-                      .status());
+  RETURN_IF_ERROR(tx.Write(absl::StrCat("INSERT INTO outbox_events (event_id, topic, source, "
+                                        "event_key, payload_type_url, payload, occurred_at, "
+                                        "next_attempt_at) VALUES ",
+                                        db::PlaceholderRows(events.size(), 8)),
+                           params));
   return ids;
 }
 

@@ -129,11 +129,11 @@ absl::Status InsertPayment(Transaction& tx, const PaymentRecord& p) {
 absl::Status InsertPayments(Transaction& tx, absl::Span<const PaymentRecord> payments) {
   if (payments.empty()) return absl::OkStatus();
   const std::vector<SqlValue> params = PaymentRows(payments);
-  absl::StatusOr<int64_t> inserted =
-      tx.Execute(absl::StrCat("INSERT INTO payments (", kPaymentColumns, ") VALUES ",
-                              common::db::PlaceholderRows(payments.size(), 16)),
-                 params);
-  if (inserted.status().code() == absl::StatusCode::kAlreadyExists) {
+  const absl::Status inserted =
+      tx.Write(absl::StrCat("INSERT INTO payments (", kPaymentColumns, ") VALUES ",
+                            common::db::PlaceholderRows(payments.size(), 16)),
+               params);
+  if (inserted.code() == absl::StatusCode::kAlreadyExists) {
     return common::WithReason(
         absl::AlreadyExistsError(
             payments.size() == 1
@@ -141,7 +141,7 @@ absl::Status InsertPayments(Transaction& tx, absl::Span<const PaymentRecord> pay
                 : "an order of the batch already has a payment"),
         "ORDER_ALREADY_PAID");
   }
-  return inserted.status();
+  return inserted;
 }
 
 absl::StatusOr<std::vector<PaymentRecord>> LoadPaymentsForUpdate(
@@ -161,30 +161,26 @@ absl::Status UpdatePayments(Transaction& tx, absl::Span<const PaymentRecord> pay
   if (payments.size() == 1) return UpdatePayment(tx, payments[0]);
   // The rows are locked and exist: each "insert" meets its own row and updates it.
   const std::vector<SqlValue> params = PaymentRows(payments);
-  return tx
-      .Execute(absl::StrCat("INSERT INTO payments (", kPaymentColumns, ") VALUES ",
-                            common::db::PlaceholderRows(payments.size(), 16),
-                            " ON DUPLICATE KEY UPDATE state = VALUES(state), "
-                            "refunded_minor = VALUES(refunded_minor), "
-                            "commission_minor = VALUES(commission_minor), "
-                            "seller_net_minor = VALUES(seller_net_minor), "
-                            "guarantee_minor = VALUES(guarantee_minor), "
-                            "released_at = VALUES(released_at)"),
-               params)
-      .status();
+  return tx.Write(absl::StrCat("INSERT INTO payments (", kPaymentColumns, ") VALUES ",
+                               common::db::PlaceholderRows(payments.size(), 16),
+                               " ON DUPLICATE KEY UPDATE state = VALUES(state), "
+                               "refunded_minor = VALUES(refunded_minor), "
+                               "commission_minor = VALUES(commission_minor), "
+                               "seller_net_minor = VALUES(seller_net_minor), "
+                               "guarantee_minor = VALUES(guarantee_minor), "
+                               "released_at = VALUES(released_at)"),
+                  params);
 }
 
 absl::Status UpdatePayment(Transaction& tx, const PaymentRecord& p) {
-  ASSIGN_OR_RETURN(
-      int64_t matched,
-      tx.Execute("UPDATE payments SET state = ?, refunded_minor = ?, commission_minor = ?, "
-                 "seller_net_minor = ?, guarantee_minor = ?, released_at = ? "
-                 "WHERE payment_id = ?",
-                 {std::string(PaymentStateName(p.money.state)), p.money.refunded_minor,
-                  p.money.commission_minor, p.money.seller_net_minor, p.money.guarantee_minor,
-                  OptionalTime(p.released_at), p.money.id}));
-  if (matched != 1) return absl::InternalError("payment row vanished during its update");
-  return absl::OkStatus();
+  // The row is locked: not matching it is a bug.
+  return tx.Write("UPDATE payments SET state = ?, refunded_minor = ?, commission_minor = ?, "
+                  "seller_net_minor = ?, guarantee_minor = ?, released_at = ? "
+                  "WHERE payment_id = ?",
+                  {std::string(PaymentStateName(p.money.state)), p.money.refunded_minor,
+                   p.money.commission_minor, p.money.seller_net_minor, p.money.guarantee_minor,
+                   OptionalTime(p.released_at), p.money.id},
+                  /*expect_matched=*/1);
 }
 
 absl::Status AppendEvent(Transaction& tx, absl::string_view payment_id, absl::string_view currency,
@@ -211,12 +207,10 @@ absl::Status AppendEvents(Transaction& tx, absl::Span<const PaymentEvent> events
       params.push_back(std::move(v));
     }
   }
-  return tx
-      .Execute(absl::StrCat("INSERT INTO payment_events (payment_id, type, state, actor, "
-                            "amount_minor, currency, reason_code, note, occurred_at) VALUES ",
-                            common::db::PlaceholderRows(events.size(), 9)),
-               params)
-      .status();
+  return tx.Write(absl::StrCat("INSERT INTO payment_events (payment_id, type, state, actor, "
+                               "amount_minor, currency, reason_code, note, occurred_at) VALUES ",
+                               common::db::PlaceholderRows(events.size(), 9)),
+                  params);
 }
 
 absl::Status EnsureSellerAccounts(common::db::ConnectionPool& pool, absl::string_view seller_id,
@@ -309,11 +303,10 @@ absl::Status InsertJournal(Transaction& tx, absl::Span<const LedgerTransaction> 
       params.push_back(std::move(v));
     }
   }
-  RETURN_IF_ERROR(tx.Execute(absl::StrCat("INSERT INTO ledger_transactions (kind, payment_id, "
-                                          "payout_id, memo, created_at) VALUES ",
-                                          common::db::PlaceholderRows(ledgers.size(), 5)),
-                             params)
-                      .status());
+  RETURN_IF_ERROR(tx.Write(absl::StrCat("INSERT INTO ledger_transactions (kind, payment_id, "
+                                        "payout_id, memo, created_at) VALUES ",
+                                        common::db::PlaceholderRows(ledgers.size(), 5)),
+                           params));
   // Each ledger transaction's id: LAST_INSERT_ID() is the first row's for the whole next
   // statement (it changes only after a statement). With InnoDB's "traditional" or
   // "consecutive" auto-increment lock mode a multi-row INSERT gets consecutive ids, so row i's
@@ -370,12 +363,10 @@ absl::Status InsertJournal(Transaction& tx, absl::Span<const LedgerTransaction> 
       }
     }
   }
-  return tx
-      .Execute(absl::StrCat("INSERT INTO ledger_entries (transaction_id, account_kind, "
-                            "account_owner, currency, amount_minor, created_at) VALUES ",
-                            absl::StrJoin(rows, ", ")),
-               params)
-      .status();
+  return tx.Write(absl::StrCat("INSERT INTO ledger_entries (transaction_id, account_kind, "
+                               "account_owner, currency, amount_minor, created_at) VALUES ",
+                               absl::StrJoin(rows, ", ")),
+                  params);
 }
 
 }  // namespace
@@ -437,19 +428,14 @@ absl::Status WriteLedgers(Transaction& tx, absl::Span<const LedgerTransaction> l
   params.insert(params.end(), paid_out_params.begin(), paid_out_params.end());
   params.push_back(now);
   params.insert(params.end(), where_params.begin(), where_params.end());
-  ASSIGN_OR_RETURN(
-      int64_t matched,
-      tx.Execute(absl::StrCat("UPDATE seller_accounts SET escrow_minor = escrow_minor + CASE",
-                              escrow_cases, " ELSE 0 END, available_minor = available_minor + CASE",
-                              available_cases, " ELSE 0 END, paid_out_minor = paid_out_minor + CASE",
-                              paid_out_cases, " ELSE 0 END, updated_at = ? "
-                              "WHERE (seller_id, currency) IN (",
-                              common::db::PlaceholderRows(deltas.size(), 2), ")"),
-                 params));
-  if (matched != static_cast<int64_t>(deltas.size())) {
-    return absl::InternalError("a seller balance row of the batch is missing");
-  }
-  return absl::OkStatus();
+  // Every row must be there: a missing one fails the statement's row count.
+  return tx.Write(
+      absl::StrCat("UPDATE seller_accounts SET escrow_minor = escrow_minor + CASE", escrow_cases,
+                   " ELSE 0 END, available_minor = available_minor + CASE", available_cases,
+                   " ELSE 0 END, paid_out_minor = paid_out_minor + CASE", paid_out_cases,
+                   " ELSE 0 END, updated_at = ? WHERE (seller_id, currency) IN (",
+                   common::db::PlaceholderRows(deltas.size(), 2), ")"),
+      params, static_cast<int64_t>(deltas.size()));
 }
 
 absl::StatusOr<std::vector<PaymentEventRecord>> LoadHistory(Transaction& tx,
