@@ -63,6 +63,42 @@ TEST(GroupCommitterTest, CallersArrivingDuringABatchShareTheNextOneInPowerOfTwoS
   EXPECT_EQ(committer.Totals(), (std::pair<int64_t, int64_t>{3, 13}));
 }
 
+TEST(GroupCommitterTest, ASecondBatchStartsBesideTheFirstOnlyWhenEnoughWait) {
+  absl::Notification first_running, release_first, second_running;
+  std::atomic<int> runs{0};
+  std::vector<size_t> sizes;
+  absl::Mutex sizes_mu;
+  GroupCommitter<int, int> committer(
+      [&](std::vector<int>& items) {
+        {
+          absl::MutexLock lock(&sizes_mu);
+          sizes.push_back(items.size());
+        }
+        const int run = runs++;
+        if (run == 0) {
+          first_running.Notify();
+          release_first.WaitForNotification();
+        } else if (run == 1) {
+          second_running.Notify();
+        }
+        return std::vector<int>(items.begin(), items.end());
+      },
+      {/*max_batch=*/8, /*max_batches_in_flight=*/2, /*min_items_to_overlap=*/3});
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { committer.Submit(0); });
+  first_running.WaitForNotification();
+  // Two waiting are too few to run beside the first batch.
+  threads.emplace_back([&] { committer.Submit(1); });
+  threads.emplace_back([&] { committer.Submit(2); });
+  EXPECT_FALSE(second_running.WaitForNotificationWithTimeout(absl::Milliseconds(200)));
+  // The third makes the batch worth running while the first is still at the database.
+  threads.emplace_back([&] { committer.Submit(3); });
+  EXPECT_TRUE(second_running.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  release_first.Notify();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(sizes, (std::vector<size_t>{1, 3}));
+}
+
 TEST(GroupCommitterTest, BatchSizesArePowersOfTwoAndOneAndAHalfTimesThem) {
   using Committer = GroupCommitter<int, int>;
   std::vector<size_t> sizes;

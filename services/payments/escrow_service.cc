@@ -38,6 +38,15 @@ using common::idempotency::RequestKey;
 constexpr char kMethodPrefix[] = "/marketplace.payments.v1.Payments/";
 constexpr char kSystemActor[] = "system";
 
+// The group-commit batches: their writes are queued and sent with the COMMIT (any failure
+// sends the batch's calls through their single-call path, which reports it properly).
+common::db::TransactionOptions BatchWriteOptions() {
+  common::db::TransactionOptions options;
+  options.defer_writes = true;
+  return options;
+}
+const common::db::TransactionOptions kBatchWrites = BatchWriteOptions();
+
 std::string Method(absl::string_view name) { return absl::StrCat(kMethodPrefix, name); }
 
 std::string RandomId(absl::string_view prefix) {
@@ -236,12 +245,12 @@ EscrowService::EscrowService(common::db::ConnectionPool* pool, PaymentProcessor*
                 {"hold_policies", "seller_id", "hold_seconds"}};
             return idempotency_.FindMany(*pool_, kLookups, batch);
           },
-          {options.write_batch_max, options.write_batches_in_flight}),
+          {options.write_batch_max, options.write_batches_in_flight, options.write_batch_overlap_min}),
       creates_([this](std::vector<NewPayment>& batch) { return WriteNewPayments(batch); },
-               {options.write_batch_max, options.write_batches_in_flight}),
+               {options.write_batch_max, options.write_batches_in_flight, options.write_batch_overlap_min}),
       confirmations_(
           [this](std::vector<Confirmation>& batch) { return ConfirmDeliveries(batch); },
-          {options.write_batch_max, options.write_batches_in_flight}) {}
+          {options.write_batch_max, options.write_batches_in_flight, options.write_batch_overlap_min}) {}
 
 absl::Status EscrowService::EnsureSellerAccounts(const std::string& seller_id,
                                                  const std::string& currency) {
@@ -409,15 +418,20 @@ std::vector<EscrowService::Outcome> EscrowService::WriteNewPayments(
     events.push_back(n.event);
     ledgers.push_back(n.ledger);
   }
-  // The key first: a retry of a request done before fails it at once (and goes alone).
-  absl::Status written = common::db::RunInTransaction(*pool_, [&](Transaction& tx) {
-    RETURN_IF_ERROR(idempotency_.InsertCompleted(tx, keys));
-    RETURN_IF_ERROR(store::InsertPayments(tx, records));
-    RETURN_IF_ERROR(store::AppendEvents(tx, history));
-    RETURN_IF_ERROR(outbox_.EnqueueAll(tx, events).status());
-    // Last: the sellers' balance rows, which their other payments wait for.
-    return store::WriteLedgers(tx, ledgers, clock_->Now());
-  });
+  // The key first: a retry of a request done before fails it at once (and goes alone). Every
+  // statement waits for the COMMIT and goes with it, the whole transaction in one round trip:
+  // whatever fails, each call runs alone next.
+  absl::Status written = common::db::RunInTransaction(
+      *pool_,
+      [&](Transaction& tx) {
+        RETURN_IF_ERROR(idempotency_.InsertCompleted(tx, keys));
+        RETURN_IF_ERROR(store::InsertPayments(tx, records));
+        RETURN_IF_ERROR(store::AppendEvents(tx, history));
+        RETURN_IF_ERROR(outbox_.EnqueueAll(tx, events).status());
+        // Last: the sellers' balance rows, which their other payments wait for.
+        return store::WriteLedgers(tx, ledgers, clock_->Now());
+      },
+      kBatchWrites);
   if (!written.ok()) BatchFailed("CreatePayment", batch.size(), written);
   std::vector<Outcome> out;
   for (const NewPayment& n : batch) {
@@ -541,6 +555,7 @@ std::vector<EscrowService::Outcome> EscrowService::ConfirmDeliveries(
   // A call the batch does not take (unknown payment, not the caller's, not releasable, a
   // second call on one payment, a request_id used before) runs alone afterwards, where its
   // refusal or stored result is its answer.
+  // START TRANSACTION goes with the locking read, every write with the COMMIT: two round trips.
   std::vector<std::optional<pb::Payment>> released(batch.size());
   absl::Status written = common::db::RunInTransaction(*pool_, [&](Transaction& tx) {
     std::fill(released.begin(), released.end(), std::nullopt);
@@ -578,7 +593,7 @@ std::vector<EscrowService::Outcome> EscrowService::ConfirmDeliveries(
     RETURN_IF_ERROR(store::UpdatePayments(tx, records));
     // Last: the sellers' balance rows, which their other payments wait for.
     return store::WriteLedgers(tx, ledgers, now);
-  });
+  }, kBatchWrites);
   if (!written.ok()) BatchFailed("ConfirmDelivery", batch.size(), written);
   std::vector<Outcome> out;
   for (size_t i = 0; i < batch.size(); ++i) {

@@ -59,6 +59,10 @@ struct EscrowServiceOptions {
   // transactions at once; CreatePayment's first reads are batched the same way.
   size_t write_batch_max = 16;
   int write_batches_in_flight = 2;
+  // A batch starts beside one already at the database only when at least this many calls
+  // wait (1: whenever a slot is free); fewer wait for the batch at the database, and go
+  // together in a larger batch, which costs the database less per call.
+  size_t write_batch_overlap_min = 8;
 };
 
 // What one CompletePendingOperations call did.

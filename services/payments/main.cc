@@ -42,6 +42,7 @@ struct PaymentsConfig {
   absl::Duration retry_max_backoff;
   int64_t write_batch_max = 16;
   int64_t write_batches_in_flight = 2;
+  int64_t write_batch_overlap_min = 8;
 };
 
 void AddPaymentsFlags(common::Flags& flags, PaymentsConfig* c) {
@@ -71,6 +72,9 @@ void AddPaymentsFlags(common::Flags& flags, PaymentsConfig* c) {
                  "writes each call in its own transaction.");
   flags.AddInt64("write_batches_in_flight", &c->write_batches_in_flight, 2, 1, 64,
                  "Group commit: such transactions at the database at once, per method.");
+  flags.AddInt64("write_batch_overlap_min", &c->write_batch_overlap_min, 8, 1, 256,
+                 "Group commit: calls that must be waiting before a transaction starts beside "
+                 "one already at the database (fewer wait for it and go in a larger batch).");
 }
 
 }  // namespace
@@ -117,6 +121,7 @@ int main(int argc, char** argv) {
   options.retry_max_backoff = pc.retry_max_backoff;
   options.write_batch_max = static_cast<size_t>(pc.write_batch_max);
   options.write_batches_in_flight = static_cast<int>(pc.write_batches_in_flight);
+  options.write_batch_overlap_min = static_cast<size_t>(pc.write_batch_overlap_min);
   payments::EscrowService escrow(&runtime->pool(), &processor, &identity.sellers(), clock, options);
 
   std::unique_ptr<payments::ReleaseWorker> worker;
