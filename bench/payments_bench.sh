@@ -20,4 +20,4 @@ start_bench_mariadb "$OUT" payments_bench
 
 echo
 taskset -c 0 "$BIN/payments_bench" --db_port="$db_port" --db_user=root --db_password= \
-  --db_name=payments_bench --duration="$DURATION" --concurrency="$CONCURRENCY" ${MP_BENCH_PAYMENTS_FLAGS:-}
+  --db_server_pid="${pids[-1]}" --db_name=payments_bench --duration="$DURATION" --concurrency="$CONCURRENCY" ${MP_BENCH_PAYMENTS_FLAGS:-}

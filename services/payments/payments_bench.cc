@@ -3,16 +3,21 @@
 // (START TRANSACTION; INSERT one row; COMMIT) measured in the same run, with p99 latency.
 // Run by bench/payments_bench.sh. Sellers are all approved (the seller check is identity's
 // cost, not this service's) and the processor is the sandbox.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
@@ -85,8 +90,28 @@ Phase Run(int threads, absl::Duration duration,
 // The server's statement counters: what a phase sent, per call.
 using ServerCounters = std::map<std::string, int64_t>;
 
-ServerCounters ReadServerCounters(common::db::ConnectionPool& pool) {
+// CPU time (user + system, clock ticks) the process `pid` has used; -1 when unknown.
+int64_t ProcessCpuTicks(int64_t pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(in, line)) return -1;
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::vector<std::string> fields = absl::StrSplit(line.substr(close + 2), ' ');
+  int64_t utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return -1;
+  }
+  return utime + stime;
+}
+
+ServerCounters ReadServerCounters(common::db::ConnectionPool& pool, int64_t db_pid) {
   ServerCounters out;
+  out["cpu_ticks"] = ProcessCpuTicks(db_pid);
+  out["wall_us"] = absl::ToUnixMicros(absl::Now());
   auto rows = pool.Query(
       "SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Com_stmt_prepare', "
       "'Com_select', 'Com_insert', 'Com_update', 'Com_update_multi', 'Com_commit', "
@@ -118,6 +143,15 @@ void Print(const std::string& name, const Phase& p, double reference,
               "", per_call("Questions"), per_call("Com_select"), per_call("Com_insert"),
               per_call("Com_update"), per_call("Com_update_multi"), per_call("Com_commit"),
               per_call("Com_stmt_prepare"), per_call("Bytes_received"));
+  const int64_t ticks_before = before.at("cpu_ticks"), ticks_after = after.at("cpu_ticks");
+  if (ticks_before >= 0 && ticks_after >= 0) {
+    const double cpu_seconds =
+        static_cast<double>(ticks_after - ticks_before) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    const double wall_seconds = (after.at("wall_us") - before.at("wall_us")) / 1e6;
+    std::printf("%-22s database CPU: %.0f us per call, busy %.0f%% of one core\n", "",
+                cpu_seconds * 1e6 / static_cast<double>(p.calls),
+                100.0 * cpu_seconds / wall_seconds);
+  }
 }
 
 common::v1::Money Eur(int64_t minor) {
@@ -132,14 +166,19 @@ common::v1::Money Eur(int64_t minor) {
 int main(int argc, char** argv) {
   common::db::DbOptions db;
   int db_port = 3306;
+  int64_t db_server_pid = 0;
   int64_t concurrency = 16;
   int64_t sellers = 64;
   absl::Duration duration;
   int64_t batch_max = 16;
   int64_t batches_in_flight = 2;
+  int64_t overlap_min = 8;
   common::Flags flags("payments_bench", "Payments domain throughput against MariaDB.");
   flags.AddString("db_host", &db.host, "127.0.0.1", "MariaDB host.");
   flags.AddPort("db_port", &db_port, 3306, "MariaDB port.");
+  flags.AddInt64("db_server_pid", &db_server_pid, 0, 0, 1 << 30,
+                 "Process id of the database server on this machine: its CPU time per call is "
+                 "printed (0: not printed).");
   flags.AddString("db_user", &db.user, "root", "MariaDB user.");
   flags.AddSecret("db_password", &db.password, "MariaDB password.");
   flags.AddString("db_name", &db.database, "payments_bench", "Database (created by the caller).");
@@ -150,6 +189,8 @@ int main(int argc, char** argv) {
                  "Group commit: calls per transaction at most.");
   flags.AddInt64("write_batches_in_flight", &batches_in_flight, 2, 1, 64,
                  "Group commit: transactions at the database at once.");
+  flags.AddInt64("write_batch_overlap_min", &overlap_min, 8, 1, 1024,
+                 "Calls that must wait before a batch starts beside one at the database.");
   flags.ParseOrExit(argc, argv);
   db.port = db_port;
   db.pool_size = static_cast<int>(concurrency) + 2;
@@ -168,7 +209,7 @@ int main(int argc, char** argv) {
       "v BIGINT NOT NULL) ENGINE=InnoDB");
 
   const int threads = static_cast<int>(concurrency);
-  const ServerCounters at_start = ReadServerCounters(**pool);
+  const ServerCounters at_start = ReadServerCounters(**pool, db_server_pid);
   Phase minimal = Run(threads, duration, [&](int t, int64_t i) {
     return common::db::RunInTransaction(**pool, [&](common::db::Transaction& tx) {
       return tx.Execute("INSERT INTO bench_minimal (v) VALUES (?)", {t * 1000000000LL + i})
@@ -176,12 +217,13 @@ int main(int argc, char** argv) {
     });
   });
 
-  const ServerCounters after_minimal = ReadServerCounters(**pool);
+  const ServerCounters after_minimal = ReadServerCounters(**pool, db_server_pid);
   payments::SandboxProcessor processor;
   ApprovedSellers directory;
   payments::EscrowServiceOptions options;
   options.write_batch_max = static_cast<size_t>(batch_max);
   options.write_batches_in_flight = static_cast<int>(batches_in_flight);
+  options.write_batch_overlap_min = static_cast<size_t>(overlap_min);
   payments::EscrowService service(pool->get(), &processor, &directory, common::SystemClock::Get(),
                                   options);
   const payments::Actor checkout{"svc-bench", true, false, false, true};
@@ -203,7 +245,7 @@ int main(int argc, char** argv) {
     return absl::OkStatus();
   });
 
-  const ServerCounters after_create = ReadServerCounters(**pool);
+  const ServerCounters after_create = ReadServerCounters(**pool, db_server_pid);
   std::atomic<size_t> next{0};
   Phase confirm = Run(threads, duration, [&](int, int64_t) -> absl::Status {
     const size_t k = next++;
@@ -214,7 +256,7 @@ int main(int argc, char** argv) {
     return service.ConfirmDelivery(checkout, req).status();
   });
 
-  const ServerCounters after_confirm = ReadServerCounters(**pool);
+  const ServerCounters after_confirm = ReadServerCounters(**pool, db_server_pid);
   std::printf("payments (concurrency %d, %lld sellers, %s per phase)\n", threads,
               static_cast<long long>(sellers), absl::FormatDuration(duration).c_str());
   Print("minimal write tx", minimal, minimal.qps, at_start, after_minimal);
