@@ -4,12 +4,30 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace marketplace::common::db {
 namespace {
+
+// The sizes of the batches run, recorded from the batch functions' threads.
+class BatchSizes {
+ public:
+  void Record(size_t n) {
+    absl::MutexLock lock(&mu_);
+    sizes_.push_back(n);
+  }
+  std::vector<size_t> All() const {
+    absl::MutexLock lock(&mu_);
+    return sizes_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<size_t> sizes_ ABSL_GUARDED_BY(mu_);
+};
 
 TEST(GroupCommitterTest, OneCallerRunsAloneAndGetsItsResult) {
   std::vector<size_t> sizes;
@@ -29,14 +47,10 @@ TEST(GroupCommitterTest, OneCallerRunsAloneAndGetsItsResult) {
 TEST(GroupCommitterTest, CallersArrivingDuringABatchShareTheNextOneInPowerOfTwoSizes) {
   absl::Notification first_running, release_first;
   std::atomic<int> runs{0};
-  std::vector<size_t> sizes;
-  absl::Mutex sizes_mu;
+  BatchSizes sizes;
   GroupCommitter<int, int> committer(
       [&](std::vector<int>& items) {
-        {
-          absl::MutexLock lock(&sizes_mu);
-          sizes.push_back(items.size());
-        }
+        sizes.Record(items.size());
         if (runs++ == 0) {
           first_running.Notify();
           release_first.WaitForNotification();
@@ -59,21 +73,17 @@ TEST(GroupCommitterTest, CallersArrivingDuringABatchShareTheNextOneInPowerOfTwoS
   for (auto& t : threads) t.join();
   for (int i = 0; i < 13; ++i) EXPECT_EQ(results[i], i + 1000) << i;
   // 1 (the first), then 12 queued: 8 and 4.
-  EXPECT_EQ(sizes, (std::vector<size_t>{1, 8, 4}));
+  EXPECT_EQ(sizes.All(), (std::vector<size_t>{1, 8, 4}));
   EXPECT_EQ(committer.Totals(), (std::pair<int64_t, int64_t>{3, 13}));
 }
 
 TEST(GroupCommitterTest, ASecondBatchStartsBesideTheFirstOnlyWhenEnoughWait) {
   absl::Notification first_running, release_first, second_running;
   std::atomic<int> runs{0};
-  std::vector<size_t> sizes;
-  absl::Mutex sizes_mu;
+  BatchSizes sizes;
   GroupCommitter<int, int> committer(
       [&](std::vector<int>& items) {
-        {
-          absl::MutexLock lock(&sizes_mu);
-          sizes.push_back(items.size());
-        }
+        sizes.Record(items.size());
         const int run = runs++;
         if (run == 0) {
           first_running.Notify();
@@ -96,7 +106,7 @@ TEST(GroupCommitterTest, ASecondBatchStartsBesideTheFirstOnlyWhenEnoughWait) {
   EXPECT_TRUE(second_running.WaitForNotificationWithTimeout(absl::Seconds(10)));
   release_first.Notify();
   for (auto& t : threads) t.join();
-  EXPECT_EQ(sizes, (std::vector<size_t>{1, 3}));
+  EXPECT_EQ(sizes.All(), (std::vector<size_t>{1, 3}));
 }
 
 TEST(GroupCommitterTest, BatchSizesArePowersOfTwoAndOneAndAHalfTimesThem) {
