@@ -84,6 +84,12 @@ void CopyRows(sql::ResultSet& rs, std::vector<Row>* rows) {
   }
 }
 
+// A statement on a connection already known to be broken.
+absl::Status LostEarlier() {
+  return WithMySqlErrorCode(absl::UnavailableError("database connection was lost earlier"),
+                            kErrServerGone);
+}
+
 absl::Status Bind(sql::PreparedStatement& statement, absl::Span<const SqlValue> params) {
   for (size_t i = 0; i < params.size(); ++i) {
     const unsigned int index = static_cast<unsigned int>(i + 1);
@@ -123,10 +129,7 @@ class Connection::Impl {
 
   absl::Status Run(absl::string_view sql, absl::Span<const SqlValue> params, std::vector<Row>* rows,
                    int64_t* affected, absl::string_view context) {
-    if (!healthy_) {
-      return WithMySqlErrorCode(absl::UnavailableError("database connection was lost earlier"),
-                                kErrServerGone);
-    }
+    if (!healthy_) return LostEarlier();
     const absl::Time start = absl::Now();
     absl::Status status = RunOnce(sql, params, rows, affected, context);
     if (!status.ok() && MySqlErrorCodeOf(status) == kErrNeedReprepare) {
@@ -139,10 +142,7 @@ class Connection::Impl {
 
   absl::Status RunScript(absl::Span<const ScriptStatement> statements,
                          const std::optional<ScriptStatement>& query, std::vector<Row>* rows) {
-    if (!healthy_) {
-      return WithMySqlErrorCode(absl::UnavailableError("database connection was lost earlier"),
-                                kErrServerGone);
-    }
+    if (!healthy_) return LostEarlier();
     auto* mysql = dynamic_cast<sql::mysql::MySQL_Connection*>(conn_.get());
     if (mysql == nullptr) return absl::InternalError("database driver cannot escape values");
     const auto quote = [mysql](absl::string_view text) {
