@@ -271,10 +271,6 @@ absl::StatusOr<SellerDeltas> DeltasOf(absl::Span<const LedgerTransaction> ledger
   return deltas;
 }
 
-// The journal rows of balanced `ledgers`: their ledger_transactions rows in one statement and
-// all their entries in one more. The id of a single transaction is LAST_INSERT_ID(); those of
-// several are read back by (payment_id, kind), which must be unique among them and name no
-// other transaction written meanwhile (the payment rows are locked, or new).
 // Whether a multi-row INSERT gets consecutive auto-increment ids (innodb_autoinc_lock_mode 0
 // or 1, a server start-up setting): asked once per process.
 absl::StatusOr<bool> AutoIncrementIsConsecutive(Transaction& tx) {
@@ -288,6 +284,11 @@ absl::StatusOr<bool> AutoIncrementIsConsecutive(Transaction& tx) {
   return mode <= 1;
 }
 
+// The journal rows of balanced `ledgers`: their ledger_transactions rows in one statement and
+// all their entries in one more, which takes the transactions' ids from LAST_INSERT_ID() on the
+// server (consecutive ids), or, with interleaved ids, from reading them back by (payment_id,
+// kind), which must be unique among them and name no other transaction written meanwhile (the
+// payment rows are locked, or new).
 absl::Status InsertJournal(Transaction& tx, absl::Span<const LedgerTransaction> ledgers,
                            absl::Time now) {
   std::vector<SqlValue> params;
