@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include <array>
 #include <functional>
 #include <vector>
 
@@ -216,39 +217,36 @@ std::vector<absl::StatusOr<IdempotencyStore::Found>> IdempotencyStore::FindMany(
       return out;
     }
   }
-  // One branch per table: its rows for all probes (an IN list on its unique key), each row
-  // with one column per probe saying whether the row is that probe's (m0, m1, ...), so that
-  // the database's own comparison pairs rows and probes.
+  // One branch per table: its rows for all probes (an IN list on its unique key). The keys'
+  // rows are paired with probes by their key columns, byte for byte: the columns compare
+  // bytes (ascii_bin) and request ids have no trailing spaces (IsValidRequestId), so that is
+  // the database's own equality. A lookup's rows carry one column per probe saying whether
+  // the row is that probe's (m0, m1, ...), so that the database's comparison (the column's
+  // collation) pairs them.
   std::vector<SqlValue> params;
-  auto flags = [&](absl::string_view condition, const std::function<void(const Probe&)>& bind) {
-    std::string columns;
-    for (size_t i = 0; i < n; ++i) {
-      absl::StrAppend(&columns, ", (", condition, ") AS m", i);
-      bind(probes[i]);
-    }
-    return columns;
-  };
-  std::string sql = absl::StrCat(
-      "SELECT -1 AS part, request_hash, completed, status_code, status_message, status_details, "
-      "response, NULL AS value",
-      flags("caller = ? AND method = ? AND request_id = ?",
-            [&](const Probe& p) {
-              params.insert(params.end(), {p.key.caller, p.key.method, p.key.request_id});
-            }),
-      " FROM idempotency_keys WHERE (caller, method, request_id) IN (",
-      db::PlaceholderRows(n, 3), ")");
+  std::string no_flags;
+  for (size_t i = 0; i < n; ++i) {
+    absl::StrAppend(&no_flags, ", NULL AS m", i);
+  }
+  std::string sql =
+      absl::StrCat("SELECT -1 AS part, caller, method, request_id, request_hash, completed, "
+                   "status_code, status_message, status_details, response, NULL AS value",
+                   no_flags, " FROM idempotency_keys WHERE (caller, method, request_id) IN (",
+                   db::PlaceholderRows(n, 3), ")");
   for (const Probe& p : probes) {
     params.insert(params.end(), {p.key.caller, p.key.method, p.key.request_id});
   }
   for (size_t l = 0; l < lookups.size(); ++l) {
     const Lookup& lookup = lookups[l];
-    absl::StrAppend(
-        &sql, " UNION ALL SELECT ", l, ", NULL, NULL, NULL, NULL, NULL, NULL, ",
-        lookup.value_column,
-        flags(absl::StrCat(lookup.key_column, " = ?"),
-              [&](const Probe& p) { params.push_back(p.values[l]); }),
-        " FROM ", lookup.table, " WHERE ", lookup.key_column, " IN (", db::PlaceholderList(n),
-        ")");
+    absl::StrAppend(&sql, " UNION ALL SELECT ", l,
+                    ", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ",
+                    lookup.value_column);
+    for (size_t i = 0; i < n; ++i) {
+      absl::StrAppend(&sql, ", (", lookup.key_column, " = ?)");
+      params.push_back(probes[i].values[l]);
+    }
+    absl::StrAppend(&sql, " FROM ", lookup.table, " WHERE ", lookup.key_column, " IN (",
+                    db::PlaceholderList(n), ")");
     for (const Probe& p : probes) params.push_back(p.values[l]);
   }
   absl::StatusOr<std::vector<db::Row>> rows = pool.Query(sql, params);
@@ -265,13 +263,31 @@ std::vector<absl::StatusOr<IdempotencyStore::Found>> IdempotencyStore::FindMany(
       out.assign(n, absl::InternalError("FindMany: a row of an unknown part"));
       return out;
     }
-    for (size_t i = 0; i < n; ++i) {
-      absl::StatusOr<bool> mine = row.GetBool(absl::StrCat("m", i));
-      if (!mine.ok()) {
-        out.assign(n, mine.status());
+    static constexpr std::array<const char*, 3> kKeyColumns = {"caller", "method", "request_id"};
+    std::array<std::string, 3> key_columns;
+    for (size_t c = 0; *part < 0 && c < kKeyColumns.size(); ++c) {
+      absl::StatusOr<std::string> v = row.GetString(kKeyColumns[c]);
+      if (!v.ok()) {
+        out.assign(n, v.status());
         return out;
       }
-      if (!*mine) continue;
+      key_columns[c] = *std::move(v);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (*part < 0) {
+        const RequestKey& k = probes[i].key;
+        if (k.caller != key_columns[0] || k.method != key_columns[1] ||
+            k.request_id != key_columns[2]) {
+          continue;
+        }
+      } else {
+        absl::StatusOr<bool> mine = row.GetBool(absl::StrCat("m", i));
+        if (!mine.ok()) {
+          out.assign(n, mine.status());
+          return out;
+        }
+        if (!*mine) continue;
+      }
       if (*part < 0) {
         absl::StatusOr<std::optional<StoredResult>> stored =
             ResultOfRow(row, probes[i].key, probes[i].request_hash);

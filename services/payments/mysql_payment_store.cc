@@ -1,8 +1,9 @@
 #include "services/payments/mysql_payment_store.h"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <map>
-#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -245,7 +246,7 @@ namespace {
 // Per-seller balance changes of ledger transactions, by (seller, currency) in key order (the
 // lock order): escrow, available, paid out.
 using SellerDeltas =
-    std::map<std::pair<std::string, std::string>, std::tuple<int64_t, int64_t, int64_t>>;
+    std::map<std::pair<std::string, std::string>, std::array<int64_t, 3>>;
 
 absl::StatusOr<SellerDeltas> DeltasOf(absl::Span<const LedgerTransaction> ledgers) {
   SellerDeltas deltas;
@@ -409,34 +410,33 @@ absl::Status WriteLedgers(Transaction& tx, absl::Span<const LedgerTransaction> l
   ASSIGN_OR_RETURN(SellerDeltas deltas, DeltasOf(ledgers));
   if (deltas.empty()) return absl::OkStatus();
   // One single-table UPDATE for every seller row (created by EnsureSellerAccounts before the
-  // payment), each row's deltas picked by CASE; the table's CHECK keeps escrow and paid out
-  // >= 0: a breach fails the statement, and with it the transaction.
-  std::string escrow_cases, available_cases, paid_out_cases;
-  std::vector<SqlValue> escrow_params, available_params, paid_out_params, where_params;
-  for (const auto& [key, delta] : deltas) {
-    const auto [escrow, available, paid_out] = delta;
-    constexpr absl::string_view kWhen = " WHEN seller_id = ? AND currency = ? THEN ?";
-    absl::StrAppend(&escrow_cases, kWhen);
-    absl::StrAppend(&available_cases, kWhen);
-    absl::StrAppend(&paid_out_cases, kWhen);
-    escrow_params.insert(escrow_params.end(), {key.first, key.second, escrow});
-    available_params.insert(available_params.end(), {key.first, key.second, available});
-    paid_out_params.insert(paid_out_params.end(), {key.first, key.second, paid_out});
-    where_params.insert(where_params.end(), {key.first, key.second});
+  // payment), each row's deltas picked by CASE, a balance no delta changes left out; the
+  // table's CHECK keeps escrow and paid out >= 0: a breach fails the statement, and with it
+  // the transaction.
+  constexpr std::array<const char*, 3> kColumns = {"escrow_minor", "available_minor",
+                                                   "paid_out_minor"};
+  std::string sql = "UPDATE seller_accounts SET ";
+  std::vector<SqlValue> params;
+  for (size_t c = 0; c < kColumns.size(); ++c) {
+    if (std::none_of(deltas.begin(), deltas.end(),
+                     [c](const auto& entry) { return entry.second[c] != 0; })) {
+      continue;
+    }
+    absl::StrAppend(&sql, kColumns[c], " = ", kColumns[c], " + CASE");
+    for (const auto& [key, delta] : deltas) {
+      absl::StrAppend(&sql, " WHEN seller_id = ? AND currency = ? THEN ?");
+      params.insert(params.end(), {key.first, key.second, delta[c]});
+    }
+    absl::StrAppend(&sql, " ELSE 0 END, ");
   }
-  std::vector<SqlValue> params = std::move(escrow_params);
-  params.insert(params.end(), available_params.begin(), available_params.end());
-  params.insert(params.end(), paid_out_params.begin(), paid_out_params.end());
+  absl::StrAppend(&sql, "updated_at = ? WHERE (seller_id, currency) IN (",
+                  common::db::PlaceholderRows(deltas.size(), 2), ")");
   params.push_back(now);
-  params.insert(params.end(), where_params.begin(), where_params.end());
+  for (const auto& entry : deltas) {
+    params.insert(params.end(), {entry.first.first, entry.first.second});
+  }
   // Every row must be there: a missing one fails the statement's row count.
-  return tx.Write(
-      absl::StrCat("UPDATE seller_accounts SET escrow_minor = escrow_minor + CASE", escrow_cases,
-                   " ELSE 0 END, available_minor = available_minor + CASE", available_cases,
-                   " ELSE 0 END, paid_out_minor = paid_out_minor + CASE", paid_out_cases,
-                   " ELSE 0 END, updated_at = ? WHERE (seller_id, currency) IN (",
-                   common::db::PlaceholderRows(deltas.size(), 2), ")"),
-      params, static_cast<int64_t>(deltas.size()));
+  return tx.Write(sql, params, static_cast<int64_t>(deltas.size()));
 }
 
 absl::StatusOr<std::vector<PaymentEventRecord>> LoadHistory(Transaction& tx,
