@@ -4,6 +4,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/db/transaction.h"
@@ -309,10 +310,12 @@ TEST_F(IdempotencyTest, FindManyReadsKeysAndTheCallersRowsForManyRequestsInOneSt
       {key_, Hash("x"), {"nothing"}},    // completed key, no row
       {key_, Hash("y"), {"one"}},        // the key holds another request
       {other, Hash("x"), {"one"}},       // twin of the first with another value
+      // Key columns compare bytes: another case is another key.
+      {{key_.caller, key_.method, absl::AsciiStrToUpper(key_.request_id)}, Hash("x"), {"none"}},
   };
   std::vector<absl::StatusOr<IdempotencyStore::Found>> found =
       store_.FindMany(pool(), lookups, probes);
-  ASSERT_EQ(found.size(), 4u);
+  ASSERT_EQ(found.size(), 5u);
   ASSERT_OK(found[0].status());
   EXPECT_FALSE(found[0]->stored.has_value());
   EXPECT_EQ(found[0]->values, std::vector<std::optional<std::string>>{"1"});
@@ -324,6 +327,8 @@ TEST_F(IdempotencyTest, FindManyReadsKeysAndTheCallersRowsForManyRequestsInOneSt
   ASSERT_OK(found[3].status());
   EXPECT_FALSE(found[3]->stored.has_value());
   EXPECT_EQ(found[3]->values, std::vector<std::optional<std::string>>{"2"});
+  ASSERT_OK(found[4].status());
+  EXPECT_FALSE(found[4]->stored.has_value());
   // A probe alone reads the same; a failing statement is every probe's error.
   found = store_.FindMany(pool(), lookups, absl::MakeConstSpan(&probes[1], 1));
   ASSERT_EQ(found.size(), 1u);
@@ -331,7 +336,7 @@ TEST_F(IdempotencyTest, FindManyReadsKeysAndTheCallersRowsForManyRequestsInOneSt
   EXPECT_EQ(found[0]->stored->response, "done:one");
   const std::vector<IdempotencyStore::Lookup> missing = {{"no_such_table", "label", "id"}};
   found = store_.FindMany(pool(), missing, probes);
-  ASSERT_EQ(found.size(), 4u);
+  ASSERT_EQ(found.size(), 5u);
   for (const auto& f : found) EXPECT_FALSE(f.ok());
 }
 
