@@ -2,17 +2,17 @@
 #define MARKETPLACE_COMMON_ERRORS_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "grpcpp/support/status.h"
+#include "absl/strings/string_view.h"
 
 namespace marketplace::common {
 
-// Domain errors are absl::Status values. Their machine-readable details travel as payloads
-// that the one mapping below turns into google.rpc details on the wire:
+// Domain errors are absl::Status values, with no gRPC in sight. Their machine-readable details
+// travel as payloads that the one mapping (common/status_mapping.h) turns into google.rpc
+// details on the wire:
 // - field violations  -> google.rpc.BadRequest
 // - a reason code     -> google.rpc.ErrorInfo{reason, domain = "marketplace"}
 
@@ -57,12 +57,6 @@ absl::Status Unauthenticated(absl::string_view message);
 // The field violations and reason carried by `status` (empty when none).
 std::vector<FieldViolation> FieldViolationsOf(const absl::Status& status);
 std::string ReasonOf(const absl::Status& status);
-
-// absl::Status -> grpc::Status with a serialized google.rpc.Status in the error details.
-grpc::Status ToGrpcStatus(const absl::Status& status);
-
-// grpc::Status -> absl::Status, keeping the details (used by clients of other services).
-absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace marketplace::common
 

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "common/errors.h"
+#include "common/status_mapping.h"
 
 namespace marketplace::common::identity_client {
 namespace {

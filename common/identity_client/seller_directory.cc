@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/client/channel.h"
 #include "common/errors.h"
+#include "common/status_mapping.h"
 
 namespace marketplace::common::identity_client {
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/errors.h"
+#include "common/status_mapping.h"
 #include "grpcpp/client_context.h"
 
 namespace marketplace::common::outbox {

@@ -13,6 +13,7 @@
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
 #include "common/errors.h"
+#include "common/status_mapping.h"
 #include "common/server/executor.h"
 #include "common/server/server.h"
 #include "common/testing/database_test_base.h"

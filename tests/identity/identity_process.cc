@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/errors.h"
+#include "common/status_mapping.h"
 #include "common/testing/mariadb_server.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 

@@ -20,6 +20,7 @@
 
 #include "absl/strings/match.h"
 #include "common/errors.h"
+#include "common/status_mapping.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "protos/marketplace/identity/v1/identity.grpc.pb.h"
