@@ -288,19 +288,39 @@ Flags::OptionHandle Flags::AddBool(absl::string_view name, bool* target, bool de
 
 Flags::OptionHandle Flags::AddDuration(absl::string_view name, absl::Duration* target,
                                        absl::Duration default_value, absl::string_view help) {
+  return AddDuration(name, target, default_value, absl::ZeroDuration(),
+                     absl::InfiniteDuration(), help);
+}
+
+Flags::OptionHandle Flags::AddDuration(absl::string_view name, absl::Duration* target,
+                                       absl::Duration default_value, absl::Duration min_value,
+                                       absl::Duration max_value, absl::string_view help) {
   Option* option = Declare(name, help);
-  if (default_value < absl::ZeroDuration() || default_value == absl::InfiniteDuration()) {
-    declaration_errors_.push_back(absl::StrCat("flag --", name, ": default ",
-                                               absl::FormatDuration(default_value),
-                                               " is not a finite, non-negative duration"));
+  if (min_value < absl::ZeroDuration()) min_value = absl::ZeroDuration();
+  const bool bounded = max_value != absl::InfiniteDuration();
+  const std::string rule =
+      bounded ? absl::StrCat("must be a duration in [", absl::FormatDuration(min_value), ", ",
+                             absl::FormatDuration(max_value), "] such as 250ms, 30s or 5m")
+      : min_value > absl::ZeroDuration()
+          ? absl::StrCat("must be a finite duration of at least ", absl::FormatDuration(min_value),
+                         " such as 250ms, 30s or 5m")
+          : std::string("must be a non-negative duration such as 250ms, 30s or 5m");
+  if (min_value > max_value || default_value < min_value || default_value > max_value ||
+      default_value == absl::InfiniteDuration()) {
+    declaration_errors_.push_back(absl::StrCat(
+        "flag --", name, ": default ", absl::FormatDuration(default_value), " breaks its rule: ",
+        rule));
   }
-  option->value_hint = "<duration>";
+  option->value_hint =
+      bounded ? absl::StrCat("<duration ", absl::FormatDuration(min_value), "..",
+                             absl::FormatDuration(max_value), ">")
+              : std::string("<duration>");
   option->default_text = absl::FormatDuration(default_value);
-  option->set = [target](absl::string_view value) {
+  option->set = [target, min_value, max_value, rule](absl::string_view value) {
     absl::Duration parsed;
-    if (!absl::ParseDuration(value, &parsed) || parsed < absl::ZeroDuration() ||
+    if (!absl::ParseDuration(value, &parsed) || parsed < min_value || parsed > max_value ||
         parsed == absl::InfiniteDuration()) {
-      return BrokenRule("must be a non-negative duration such as 250ms, 30s or 5m", value);
+      return BrokenRule(rule, value);
     }
     *target = parsed;
     return absl::OkStatus();

@@ -98,6 +98,11 @@ class Flags {
   // A non-negative, finite duration with a unit: "250ms", "30s", "5m", "1h30m" ("0" also).
   OptionHandle AddDuration(absl::string_view name, absl::Duration* target,
                            absl::Duration default_value, absl::string_view help);
+  // The same within [min_value, max_value] (absl::InfiniteDuration() for no upper bound), so
+  // that a main never checks a duration by hand.
+  OptionHandle AddDuration(absl::string_view name, absl::Duration* target,
+                           absl::Duration default_value, absl::Duration min_value,
+                           absl::Duration max_value, absl::string_view help);
 
   // One of `allowed` (exact match).
   OptionHandle AddEnum(absl::string_view name, std::string* target, std::string default_value,

@@ -367,6 +367,31 @@ TEST(FlagsDeclarationTest, BadDeclarationsFailParse) {
   }
 }
 
+TEST(DurationBoundsTest, ValuesOutsideTheBoundsAreRefusedNamingTheRange) {
+  absl::Duration interval;
+  Flags flags("prog");
+  flags.AddDuration("interval", &interval, absl::Seconds(5), absl::Milliseconds(100),
+                    absl::Hours(1), "Poll interval.");
+  const char* ok[] = {"prog", "--interval=2s"};
+  ASSERT_TRUE(flags.Parse(2, ok, {}).ok());
+  EXPECT_EQ(interval, absl::Seconds(2));
+  for (const char* bad : {"--interval=50ms", "--interval=2h", "--interval=-1s"}) {
+    const char* argv[] = {"prog", bad};
+    absl::Status status = flags.Parse(2, argv, {});
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(status.message().find("[100ms, 1h]"), absl::string_view::npos) << status;
+  }
+}
+
+TEST(DurationBoundsTest, ADefaultOutsideItsBoundsIsADeclarationError) {
+  absl::Duration interval;
+  Flags flags("prog");
+  flags.AddDuration("interval", &interval, absl::Seconds(0), absl::Seconds(1),
+                    absl::InfiniteDuration(), "Poll interval.");
+  const char* argv[] = {"prog"};
+  EXPECT_FALSE(flags.Parse(1, argv, {}).ok());
+}
+
 TEST(FlagEnvironmentVariableTest, PrefixedUpperCase) {
   EXPECT_EQ(FlagEnvironmentVariable("db_password"), "MP_DB_PASSWORD");
 }
