@@ -55,40 +55,6 @@ absl::StatusOr<Money> Money::Of(absl::string_view currency_code, int64_t amount_
   return Money(currency->code, amount_minor);
 }
 
-absl::StatusOr<Money> Money::FromProto(const v1::Money& proto, absl::string_view field,
-                                       AmountRule rule) {
-  std::vector<FieldViolation> violations;
-  const Currency* currency = FindCurrency(proto.currency_code());
-  if (currency == nullptr) {
-    violations.push_back({absl::StrCat(field, ".currency_code"),
-                          proto.currency_code().empty()
-                              ? "is required: an upper-case ISO 4217 code such as EUR"
-                              : "must be a supported upper-case ISO 4217 code such as EUR"});
-  }
-  const int64_t amount = proto.amount_minor();
-  if (rule == AmountRule::kPositive && amount <= 0) {
-    violations.push_back({absl::StrCat(field, ".amount_minor"), "must be > 0"});
-  } else if (rule == AmountRule::kNonNegative && amount < 0) {
-    violations.push_back({absl::StrCat(field, ".amount_minor"), "must be >= 0"});
-  } else if (amount > kMaxAmountMinor) {
-    violations.push_back(
-        {absl::StrCat(field, ".amount_minor"), absl::StrCat("must be <= ", kMaxAmountMinor)});
-  }
-  if (!violations.empty()) return InvalidFields(std::move(violations));
-  return Money(currency->code, amount);
-}
-
-void Money::ToProto(v1::Money* out) const {
-  out->set_currency_code(currency_code_);
-  out->set_amount_minor(amount_minor_);
-}
-
-v1::Money Money::ToProto() const {
-  v1::Money out;
-  ToProto(&out);
-  return out;
-}
-
 absl::Status Money::CheckSameCurrency(const Money& other) const {
   if (currency_code_ == other.currency_code_) return absl::OkStatus();
   return FailedPrecondition("CURRENCY_MISMATCH",

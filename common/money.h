@@ -7,7 +7,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "protos/marketplace/common/v1/money.pb.h"
 
 namespace marketplace::common {
 
@@ -43,16 +42,7 @@ class Money {
   [[nodiscard]] static absl::StatusOr<Money> Of(absl::string_view currency_code,
                                                 int64_t amount_minor);
 
-  // Validates a client-given Money; violations name `field` + ".currency_code" /
-  // ".amount_minor" with the rule (supported ISO 4217 code; sign per `rule`; at most
-  // kMaxAmountMinor).
-  [[nodiscard]] static absl::StatusOr<Money> FromProto(const v1::Money& proto,
-                                                       absl::string_view field, AmountRule rule);
-
   static Money Zero(const Currency& currency) { return Money(currency.code, 0); }
-
-  void ToProto(v1::Money* out) const;
-  v1::Money ToProto() const;
 
   const std::string& currency_code() const { return currency_code_; }
   int64_t amount_minor() const { return amount_minor_; }

@@ -1,4 +1,5 @@
 #include "common/money.h"
+#include "common/money_proto.h"
 
 #include "common/errors.h"
 #include "gmock/gmock.h"
@@ -32,29 +33,29 @@ TEST(CurrencyTest, KnowsMinorDigits) {
 }
 
 TEST(MoneyTest, FromProtoAcceptsAValidAmount) {
-  auto m = Money::FromProto(Proto("EUR", 1234), "amount", AmountRule::kPositive);
+  auto m = MoneyFromProto(Proto("EUR", 1234), "amount", AmountRule::kPositive);
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->currency_code(), "EUR");
   EXPECT_EQ(m->amount_minor(), 1234);
-  EXPECT_EQ(m->ToProto().SerializeAsString(), Proto("EUR", 1234).SerializeAsString());
+  EXPECT_EQ(MoneyToProto(*m).SerializeAsString(), Proto("EUR", 1234).SerializeAsString());
 }
 
 TEST(MoneyTest, FromProtoNamesEveryBadField) {
-  auto m = Money::FromProto(Proto("eur", 0), "price", AmountRule::kPositive);
+  auto m = MoneyFromProto(Proto("eur", 0), "price", AmountRule::kPositive);
   ASSERT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(FieldViolationsOf(m.status()),
               ElementsAre(Field(&FieldViolation::field, "price.currency_code"),
                           Field(&FieldViolation::field, "price.amount_minor")));
 
-  auto negative = Money::FromProto(Proto("EUR", -1), "fee", AmountRule::kNonNegative);
+  auto negative = MoneyFromProto(Proto("EUR", -1), "fee", AmountRule::kNonNegative);
   EXPECT_THAT(FieldViolationsOf(negative.status()),
               ElementsAre(AllOf(Field(&FieldViolation::field, "fee.amount_minor"),
                                 Field(&FieldViolation::rule, "must be >= 0"))));
-  EXPECT_TRUE(Money::FromProto(Proto("EUR", 0), "fee", AmountRule::kNonNegative).ok());
+  EXPECT_TRUE(MoneyFromProto(Proto("EUR", 0), "fee", AmountRule::kNonNegative).ok());
 
-  auto huge = Money::FromProto(Proto("EUR", kMaxAmountMinor + 1), "amount", AmountRule::kPositive);
+  auto huge = MoneyFromProto(Proto("EUR", kMaxAmountMinor + 1), "amount", AmountRule::kPositive);
   EXPECT_EQ(huge.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(Money::FromProto(Proto("EUR", kMaxAmountMinor), "amount", AmountRule::kPositive).ok());
+  EXPECT_TRUE(MoneyFromProto(Proto("EUR", kMaxAmountMinor), "amount", AmountRule::kPositive).ok());
 }
 
 TEST(MoneyTest, ArithmeticRefusesMixedCurrencies) {

@@ -9,7 +9,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/identity_client/identity_client.h"
-#include "common/identity_client/seller_directory.h"
+#include "common/identity_client/identity_seller_directory.h"
 #include "grpcpp/channel.h"
 
 namespace marketplace::common::identity_client {

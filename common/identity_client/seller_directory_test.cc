@@ -1,6 +1,6 @@
 // IdentitySellerDirectory against a small in-process stand-in for identity's gRPC API
 // (IssueServiceToken + GetSellerProfile), as the real one is a remote service.
-#include "common/identity_client/seller_directory.h"
+#include "common/identity_client/identity_seller_directory.h"
 
 #include <map>
 #include <memory>

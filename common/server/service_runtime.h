@@ -13,7 +13,7 @@
 #include "common/config.h"
 #include "common/db/connection_pool.h"
 #include "common/db/db_options.h"
-#include "common/server/executor.h"
+#include "common/executor.h"
 #include "common/server/server.h"
 #include "prometheus/exposer.h"
 #include "prometheus/registry.h"

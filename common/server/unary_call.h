@@ -11,7 +11,7 @@
 #include "absl/time/time.h"
 #include "common/auth/grpc_auth.h"
 #include "common/auth/token_verifier.h"
-#include "common/server/executor.h"
+#include "common/executor.h"
 #include "grpcpp/grpcpp.h"
 
 namespace marketplace::common {

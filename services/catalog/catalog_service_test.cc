@@ -14,7 +14,7 @@
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/status_mapping.h"
-#include "common/server/executor.h"
+#include "common/executor.h"
 #include "common/server/server.h"
 #include "common/testing/database_test_base.h"
 #include "common/testing/status_matchers.h"

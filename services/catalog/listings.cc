@@ -17,6 +17,7 @@
 #include "common/db/transaction.h"
 #include "common/errors.h"
 #include "common/money.h"
+#include "common/money_proto.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "services/catalog/catalog_migrations.h"
@@ -132,7 +133,7 @@ void ValidateContent(const v1::Listing& l, const std::set<std::string>& paths,
   }
   if (has("price") && l.has_price()) {
     absl::Status s =
-        common::Money::FromProto(l.price(), "listing.price", common::AmountRule::kPositive)
+        common::MoneyFromProto(l.price(), "listing.price", common::AmountRule::kPositive)
             .status();
     if (!s.ok()) {
       std::vector<common::FieldViolation> v = common::FieldViolationsOf(s);

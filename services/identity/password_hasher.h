@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "common/server/executor.h"
+#include "common/executor.h"
 
 namespace marketplace::identity {
 

@@ -21,6 +21,7 @@
 #include "common/errors.h"
 #include "common/logging.h"
 #include "common/money.h"
+#include "common/money_proto.h"
 #include "common/status_macros.h"
 #include "google/rpc/error_details.pb.h"
 #include "services/payments/convert.h"
@@ -277,7 +278,7 @@ absl::StatusOr<pb::Payment> EscrowService::CreatePayment(const Actor& actor,
   violations.Check(ValidateText("payment_method_token", req.payment_method_token(), 256));
   absl::StatusOr<common::Money> amount =
       req.has_amount()
-          ? common::Money::FromProto(req.amount(), "amount", common::AmountRule::kPositive)
+          ? common::MoneyFromProto(req.amount(), "amount", common::AmountRule::kPositive)
           : absl::StatusOr<common::Money>(InvalidField("amount", "is required"));
   if (!amount.ok()) violations.Check(amount.status());
   if (req.has_commission_bps() && (req.commission_bps() < 0 || req.commission_bps() > 10000)) {
@@ -626,7 +627,7 @@ absl::StatusOr<pb::Payment> EscrowService::RefundPayment(const Actor& actor,
   violations.Check(ValidateText("reason", req.reason(), 1000));
   absl::StatusOr<common::Money> amount =
       req.has_amount()
-          ? common::Money::FromProto(req.amount(), "amount", common::AmountRule::kPositive)
+          ? common::MoneyFromProto(req.amount(), "amount", common::AmountRule::kPositive)
           : absl::StatusOr<common::Money>(InvalidField("amount", "is required"));
   if (!amount.ok()) violations.Check(amount.status());
   RETURN_IF_ERROR(violations.Status());
@@ -784,7 +785,7 @@ absl::StatusOr<pb::Payment> EscrowService::ResolveDispute(const Actor& actor,
       violations.Add("buyer_share", "is required for a SPLIT outcome");
     } else {
       absl::StatusOr<common::Money> m =
-          common::Money::FromProto(req.buyer_share(), "buyer_share", common::AmountRule::kPositive);
+          common::MoneyFromProto(req.buyer_share(), "buyer_share", common::AmountRule::kPositive);
       if (m.ok()) {
         share = *m;
       } else {
@@ -995,7 +996,7 @@ absl::StatusOr<pb::Payout> EscrowService::CreatePayout(const Actor& actor,
   violations.Check(ValidateId("seller_id", req.seller_id()));
   absl::StatusOr<common::Money> amount =
       req.has_amount()
-          ? common::Money::FromProto(req.amount(), "amount", common::AmountRule::kPositive)
+          ? common::MoneyFromProto(req.amount(), "amount", common::AmountRule::kPositive)
           : absl::StatusOr<common::Money>(InvalidField("amount", "is required"));
   if (!amount.ok()) violations.Check(amount.status());
   RETURN_IF_ERROR(violations.Status());

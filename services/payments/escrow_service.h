@@ -13,7 +13,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/db/connection_pool.h"
-#include "common/db/group_commit.h"
+#include "common/group_commit.h"
 #include "common/db/transaction.h"
 #include "common/idempotency/idempotency.h"
 #include "common/outbox/outbox.h"
@@ -188,9 +188,9 @@ class EscrowService {
   // order, the seller's hold policy): concurrent calls read together in one statement.
   using CheckoutRead = common::idempotency::IdempotencyStore::Probe;
   using CheckoutFound = absl::StatusOr<common::idempotency::IdempotencyStore::Found>;
-  common::db::GroupCommitter<CheckoutRead, CheckoutFound> checkout_reads_;
-  common::db::GroupCommitter<NewPayment, Outcome> creates_;
-  common::db::GroupCommitter<Confirmation, Outcome> confirmations_;
+  common::GroupCommitter<CheckoutRead, CheckoutFound> checkout_reads_;
+  common::GroupCommitter<NewPayment, Outcome> creates_;
+  common::GroupCommitter<Confirmation, Outcome> confirmations_;
 };
 
 }  // namespace marketplace::payments

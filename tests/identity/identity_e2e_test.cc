@@ -14,7 +14,7 @@
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
 #include "common/identity_client/identity_client.h"
-#include "common/server/executor.h"
+#include "common/executor.h"
 #include "common/server/unary_call.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"

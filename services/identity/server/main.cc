@@ -11,7 +11,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/logging.h"
-#include "common/server/executor.h"
+#include "common/executor.h"
 #include "common/server/service_runtime.h"
 #include "common/server/unary_call.h"
 #include "protos/marketplace/identity/v1/identity.grpc.pb.h"

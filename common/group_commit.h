@@ -1,5 +1,5 @@
-#ifndef MARKETPLACE_COMMON_DB_GROUP_COMMIT_H_
-#define MARKETPLACE_COMMON_DB_GROUP_COMMIT_H_
+#ifndef MARKETPLACE_COMMON_GROUP_COMMIT_H_
+#define MARKETPLACE_COMMON_GROUP_COMMIT_H_
 
 #include <algorithm>
 #include <cstddef>
@@ -11,7 +11,7 @@
 
 #include "absl/synchronization/mutex.h"
 
-namespace marketplace::common::db {
+namespace marketplace::common {
 
 // Group commit: callers that arrive while a batch is at the database go together in the next
 // batch, so that N concurrent callers share one transaction (its round trips, its multi-row
@@ -125,6 +125,6 @@ class GroupCommitter {
   int64_t items_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-}  // namespace marketplace::common::db
+}  // namespace marketplace::common
 
-#endif  // MARKETPLACE_COMMON_DB_GROUP_COMMIT_H_
+#endif  // MARKETPLACE_COMMON_GROUP_COMMIT_H_

@@ -1,4 +1,4 @@
-#include "common/identity_client/seller_directory.h"
+#include "common/identity_client/identity_seller_directory.h"
 
 #include <utility>
 

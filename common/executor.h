@@ -1,5 +1,5 @@
-#ifndef MARKETPLACE_COMMON_SERVER_EXECUTOR_H_
-#define MARKETPLACE_COMMON_SERVER_EXECUTOR_H_
+#ifndef MARKETPLACE_COMMON_EXECUTOR_H_
+#define MARKETPLACE_COMMON_EXECUTOR_H_
 
 #include <deque>
 #include <functional>
@@ -48,4 +48,4 @@ class BoundedExecutor {
 
 }  // namespace marketplace::common
 
-#endif  // MARKETPLACE_COMMON_SERVER_EXECUTOR_H_
+#endif  // MARKETPLACE_COMMON_EXECUTOR_H_

@@ -1,4 +1,4 @@
-#include "common/server/executor.h"
+#include "common/executor.h"
 
 #include <atomic>
 

@@ -1,4 +1,4 @@
-#include "common/db/group_commit.h"
+#include "common/group_commit.h"
 
 #include <atomic>
 #include <thread>
@@ -9,7 +9,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
-namespace marketplace::common::db {
+namespace marketplace::common {
 namespace {
 
 // The sizes of the batches run, recorded from the batch functions' threads.
@@ -146,4 +146,4 @@ TEST(GroupCommitterTest, ManyCallersEachGetTheirOwnResult) {
 }
 
 }  // namespace
-}  // namespace marketplace::common::db
+}  // namespace marketplace::common
