@@ -20,16 +20,16 @@ rm -rf "$OUT"
 mkdir -p "$OUT/secrets"
 chmod 700 "$OUT/secrets"
 
-bazel build -c opt //services/identity:identity_server //services/identity:identity_load \
+bazel build -c opt //services/identity:identity_server //bench:identity_load \
   >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
-BIN=$(bazel info -c opt bazel-bin 2>/dev/null)/services/identity
+BIN=$(bazel info -c opt bazel-bin 2>/dev/null)
 
 source bench/lib.sh
 start_bench_mariadb "$OUT" identity
 
 (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$OUT/secrets/kek")
 grpc_port=$(free_port)
-taskset -c 0 "${MP_BENCH_IDENTITY_SERVER:-$BIN/identity_server}" --listen_address="127.0.0.1:$grpc_port" \
+taskset -c 0 "${MP_BENCH_IDENTITY_SERVER:-$BIN/services/identity/identity_server}" --listen_address="127.0.0.1:$grpc_port" \
   --metrics_address=127.0.0.1:0 --db_host=127.0.0.1 --db_port="$db_port" --db_name=identity \
   --db_user=root --db_password= --signing_key_encryption_key_file="$OUT/secrets/kek" \
   --log_level=warn >"$OUT/identity.log" 2>&1 &
@@ -38,7 +38,7 @@ pids+=($server_pid)
 wait_serving "127.0.0.1:$grpc_port" "$server_pid" "$OUT/identity.log"
 
 load() {
-  taskset -c 1 "$BIN/identity_load" --target="127.0.0.1:$grpc_port" --server_pid="$server_pid" \
+  taskset -c 1 "$BIN/bench/identity_load" --target="127.0.0.1:$grpc_port" --server_pid="$server_pid" \
     --reference_qps="$REFERENCE" --duration="$DURATION" --concurrency="$CONCURRENCY" \
     --login_concurrency="$LOGIN_CONCURRENCY" "$@"
 }

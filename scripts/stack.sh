@@ -137,7 +137,7 @@ provision_service_account() {  # provision_service_account SERVICE
   [ -s "$DATA/secrets/${svc}_client_secret" ] && [ -s "$DATA/secrets/${svc}_client_id" ] && return 0
   local identity_port; identity_port=$(port_of identity GRPC 7001)
   log "creating the SERVICE account of $svc at identity"
-  MP_IDENTITY_TARGET="$BIND:$identity_port" MP_DATA_DIR="$DATA" CLI=bazel-bin/services/identity/identity_cli \
+  MP_IDENTITY_TARGET="$BIND:$identity_port" MP_DATA_DIR="$DATA" CLI=bazel-bin/tools/identity_cli \
     /usr/bin/python3 scripts/provision_service_account.py "$svc" $(cat "$scopes_file") \
     || { log "could not create the SERVICE account of $svc"; exit 1; }
 }
@@ -147,7 +147,7 @@ start_services() {
   while read -r entry; do entries+=("$entry"); done < <(existing_services)
   if [ ${#entries[@]} -eq 0 ]; then log "no services yet"; return; fi
   for entry in "${entries[@]}"; do set -- $entry; targets+=("//services/$1:${1}_server"); done
-  if [ -f services/identity/BUILD ]; then targets+=("//services/identity:identity_cli"); fi
+  if [ -f services/identity/BUILD ]; then targets+=("//tools:identity_cli"); fi
   log "building ${targets[*]}"
   bazel build "${targets[@]}" >"$DATA/logs/build.log" 2>&1 || { tail -30 "$DATA/logs/build.log"; exit 1; }
   # identity first: the others verify its tokens and call it with their own.

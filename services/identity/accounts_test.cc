@@ -16,7 +16,7 @@
 #include "common/errors.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
-#include "services/identity/identity_events.h"
+#include "services/identity/identity_observer.h"
 #include "services/identity/identity_test_fixture.h"
 #include "services/identity/key_encryption.h"
 #include "services/identity/key_ring.h"

@@ -18,7 +18,7 @@ void IdentityDomainTest::SetUp() {
   hasher_ = std::make_unique<PasswordHasher>(kTestHashParams, nullptr);
   policy_ = std::make_unique<PasswordPolicy>(&CommonPasswordList::BuiltIn());
   passwords_ = std::make_unique<PasswordCheck>(store_.get(), hasher_.get(),
-                                               LoginThrottle(ThrottlePolicy{}), &clock_, &events_);
+                                               LoginThrottle(ThrottlePolicy{}), &clock_, &observer_);
   accounts_ = std::make_unique<Accounts>(store_.get(), policy_.get(), hasher_.get(),
                                          passwords_.get(), &clock_);
   keys_ = std::make_unique<KeyRing>(store_.get(), &kek_, &clock_, KeyRingOptions{});
@@ -29,7 +29,7 @@ void IdentityDomainTest::SetUp() {
   verifier_options.audience = "identity";
   verifier_ = std::make_unique<common::auth::TokenVerifier>(keys_.get(), verifier_options, &clock_);
   sessions_ = std::make_unique<Sessions>(store_.get(), passwords_.get(), issuer_.get(),
-                                         verifier_.get(), &clock_, &events_);
+                                         verifier_.get(), &clock_, &observer_);
   onboarding_ = std::make_unique<SellerOnboarding>(store_.get(), &clock_);
   ASSERT_OK(accounts_->EnsureBootstrapAdmin("root@example.com", kGoodPassword));
   std::optional<Account> admin = FindByEmail("root@example.com");

@@ -12,7 +12,7 @@
 #include "common/testing/database_test_base.h"
 #include "services/identity/accounts.h"
 #include "services/identity/audit.h"
-#include "services/identity/identity_events.h"
+#include "services/identity/identity_observer.h"
 #include "services/identity/key_encryption.h"
 #include "services/identity/key_ring.h"
 #include "services/identity/model.h"
@@ -56,7 +56,7 @@ class IdentityDomainTest : public common::testing::DatabaseTest {
                                  const std::string& password = kGoodPassword);
 
   common::ManualClock clock_;
-  NoIdentityEvents events_;
+  NoIdentityObserver observer_;
   KeyEncryptor kek_ = KeyEncryptor::Random();
   std::unique_ptr<MySqlIdentityStore> store_;
   std::unique_ptr<PasswordHasher> hasher_;

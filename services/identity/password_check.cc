@@ -39,8 +39,8 @@ std::string ThrottleKey(absl::string_view email_key) { return Sha256(email_key);
 
 PasswordCheck::PasswordCheck(IdentityStore* store, const PasswordHasher* hasher,
                              LoginThrottle throttle, const common::Clock* clock,
-                             IdentityEvents* events)
-    : store_(store), hasher_(hasher), throttle_(throttle), clock_(clock), events_(events) {}
+                             IdentityObserver* observer)
+    : store_(store), hasher_(hasher), throttle_(throttle), clock_(clock), observer_(observer) {}
 
 absl::StatusOr<Account> PasswordCheck::Verify(absl::string_view email_key,
                                               absl::string_view password,
@@ -63,7 +63,7 @@ absl::StatusOr<Account> PasswordCheck::Verify(absl::string_view email_key,
     return absl::OkStatus();
   }));
   if (!decision.allowed) {
-    events_->OnLogin(LoginOutcome::kThrottled);
+    observer_->OnLogin(LoginOutcome::kThrottled);
     return Throttled(decision.next_attempt - now);
   }
 
@@ -80,7 +80,7 @@ absl::StatusOr<Account> PasswordCheck::Verify(absl::string_view email_key,
     absl::Status forgiven = store_->Transact(
         [&](IdentityTransaction& tx) { return tx.ForgiveAttempt(key, attempt_id, false); });
     (void)forgiven;  // the error below is what the caller needs to see
-    events_->OnLogin(LoginOutcome::kError);
+    observer_->OnLogin(LoginOutcome::kError);
     return match.status();
   }
 
@@ -99,8 +99,8 @@ absl::StatusOr<Account> PasswordCheck::Verify(absl::string_view email_key,
       }
       return absl::OkStatus();
     }));
-    if (starts_lockout) events_->OnLockout();
-    events_->OnLogin(LoginOutcome::kInvalidCredentials);
+    if (starts_lockout) observer_->OnLockout();
+    observer_->OnLogin(LoginOutcome::kInvalidCredentials);
     return InvalidCredentials();
   }
 

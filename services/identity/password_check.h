@@ -8,7 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
-#include "services/identity/identity_events.h"
+#include "services/identity/identity_observer.h"
 #include "services/identity/identity_store.h"
 #include "services/identity/login_throttle.h"
 #include "services/identity/model.h"
@@ -39,7 +39,7 @@ class PasswordCheck {
  public:
   // Pointers must outlive the check.
   PasswordCheck(IdentityStore* store, const PasswordHasher* hasher, LoginThrottle throttle,
-                const common::Clock* clock, IdentityEvents* events);
+                const common::Clock* clock, IdentityObserver* observer);
 
   // The account when `password` is right. UNAUTHENTICATED reason INVALID_CREDENTIALS for an
   // unknown email or a wrong password; RESOURCE_EXHAUSTED reason LOGIN_THROTTLED (with
@@ -60,7 +60,7 @@ class PasswordCheck {
   const PasswordHasher* const hasher_;
   const LoginThrottle throttle_;
   const common::Clock* const clock_;
-  IdentityEvents* const events_;
+  IdentityObserver* const observer_;
 };
 
 // The key the throttle tables use for an email: its SHA-256, so that the emails of people

@@ -46,13 +46,13 @@ absl::Status AccountSuspendedError() {
 
 Sessions::Sessions(IdentityStore* store, PasswordCheck* passwords, AccessTokenIssuer* issuer,
                    common::auth::TokenVerifier* verifier, const common::Clock* clock,
-                   IdentityEvents* events, SessionsOptions options)
+                   IdentityObserver* observer, SessionsOptions options)
     : store_(store),
       passwords_(passwords),
       issuer_(issuer),
       verifier_(verifier),
       clock_(clock),
-      events_(events),
+      observer_(observer),
       options_(options) {}
 
 absl::StatusOr<LoginResult> Sessions::Login(absl::string_view email, absl::string_view password,
@@ -68,7 +68,7 @@ absl::StatusOr<LoginResult> Sessions::Login(absl::string_view email, absl::strin
 
   ASSIGN_OR_RETURN(Account account, passwords_->Verify(normalized->key, password, ctx));
   if (account.status == AccountStatus::kSuspended) {
-    events_->OnLogin(LoginOutcome::kSuspended);
+    observer_->OnLogin(LoginOutcome::kSuspended);
     return AccountSuspendedError();
   }
 
@@ -91,16 +91,16 @@ absl::StatusOr<LoginResult> Sessions::Login(absl::string_view email, absl::strin
         MakeAuditEvent(audit::kLoginSucceeded, ctx, account.id, {{"session_id", session.id}}, now));
   });
   if (!stored.ok()) {
-    events_->OnLogin(LoginOutcome::kError);
+    observer_->OnLogin(LoginOutcome::kError);
     return stored;
   }
   absl::StatusOr<IssuedAccessToken> access =
       issuer_->IssueForSession(account, session.id, session.expires_at);
   if (!access.ok()) {
-    events_->OnLogin(LoginOutcome::kError);
+    observer_->OnLogin(LoginOutcome::kError);
     return access.status();
   }
-  events_->OnLogin(LoginOutcome::kSuccess);
+  observer_->OnLogin(LoginOutcome::kSuccess);
   LoginResult result;
   result.tokens = {*std::move(access), refresh_token, session.expires_at, session.id};
   result.account = std::move(account);
@@ -163,7 +163,7 @@ absl::StatusOr<SessionTokens> Sessions::Refresh(absl::string_view refresh_token,
   }));
   if (outcome == Outcome::kReused) {
     ForgetCaller(session.account_id);
-    events_->OnRefreshTokenReuse();
+    observer_->OnRefreshTokenReuse();
     return common::WithReason(
         absl::UnauthenticatedError(
             "refresh token was already used; the session has been ended, log in again"),

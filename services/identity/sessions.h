@@ -15,7 +15,7 @@
 #include "absl/time/time.h"
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
-#include "services/identity/identity_events.h"
+#include "services/identity/identity_observer.h"
 #include "services/identity/identity_store.h"
 #include "services/identity/model.h"
 #include "services/identity/password_check.h"
@@ -81,7 +81,7 @@ class Sessions {
   // Pointers must outlive the object. `verifier` checks identity's own tokens (introspection).
   Sessions(IdentityStore* store, PasswordCheck* passwords, AccessTokenIssuer* issuer,
            common::auth::TokenVerifier* verifier, const common::Clock* clock,
-           IdentityEvents* events, SessionsOptions options = {});
+           IdentityObserver* observer, SessionsOptions options = {});
 
   [[nodiscard]] absl::StatusOr<LoginResult> Login(absl::string_view email,
                                                   absl::string_view password,
@@ -137,7 +137,7 @@ class Sessions {
   AccessTokenIssuer* const issuer_;
   common::auth::TokenVerifier* const verifier_;
   const common::Clock* const clock_;
-  IdentityEvents* const events_;
+  IdentityObserver* const observer_;
   const SessionsOptions options_;
 
   // account id -> session id ("" for tokens without a session) -> when last found active.

@@ -19,7 +19,7 @@
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/identity/accounts.h"
-#include "services/identity/identity_events.h"
+#include "services/identity/identity_observer.h"
 #include "services/identity/identity_test_fixture.h"
 #include "services/identity/key_encryption.h"
 #include "services/identity/key_ring.h"
@@ -317,7 +317,7 @@ TEST_F(SessionsTest, LogoutEndsOneSessionLogoutAllEndsEvery) {
 }
 
 TEST_F(SessionsTest, CallerChecksAreRememberedForTheirTtlAndForgottenOnRevocation) {
-  Sessions cached(store_.get(), passwords_.get(), issuer_.get(), verifier_.get(), &clock_, &events_,
+  Sessions cached(store_.get(), passwords_.get(), issuer_.get(), verifier_.get(), &clock_, &observer_,
                   {.caller_check_ttl = absl::Seconds(1)});
   ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
   ASSERT_OK_AND_ASSIGN(LoginResult a1, cached.Login("ada@example.com", kGoodPassword, {}));
@@ -356,7 +356,7 @@ TEST_F(SessionsTest, CallerChecksAreRememberedForTheirTtlAndForgottenOnRevocatio
 }
 
 TEST_F(SessionsTest, OwnAccountIsRememberedWithTheCheckAndForgottenOnChange) {
-  Sessions cached(store_.get(), passwords_.get(), issuer_.get(), verifier_.get(), &clock_, &events_,
+  Sessions cached(store_.get(), passwords_.get(), issuer_.get(), verifier_.get(), &clock_, &observer_,
                   {.caller_check_ttl = absl::Seconds(1)});
   ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
   ASSERT_OK_AND_ASSIGN(LoginResult login, cached.Login("ada@example.com", kGoodPassword, {}));

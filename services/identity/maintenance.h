@@ -1,5 +1,5 @@
-#ifndef MARKETPLACE_SERVICES_IDENTITY_SERVER_MAINTENANCE_H_
-#define MARKETPLACE_SERVICES_IDENTITY_SERVER_MAINTENANCE_H_
+#ifndef MARKETPLACE_SERVICES_IDENTITY_MAINTENANCE_H_
+#define MARKETPLACE_SERVICES_IDENTITY_MAINTENANCE_H_
 
 #include <cstdint>
 
@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
-#include "services/identity/identity_events.h"
+#include "services/identity/identity_observer.h"
 #include "services/identity/identity_store.h"
 
 namespace marketplace::identity {
@@ -31,7 +31,7 @@ struct MaintenanceOptions {
 class Maintenance {
  public:
   // Pointers must outlive the object.
-  Maintenance(IdentityStore* store, const common::Clock* clock, IdentityEvents* events,
+  Maintenance(IdentityStore* store, const common::Clock* clock, IdentityObserver* observer,
               MaintenanceOptions options);
   ~Maintenance();  // Stop()
 
@@ -45,11 +45,11 @@ class Maintenance {
  private:
   IdentityStore* const store_;
   const common::Clock* const clock_;
-  IdentityEvents* const events_;
+  IdentityObserver* const observer_;
   const MaintenanceOptions options_;
   common::PeriodicThread thread_;  // last: stopped first
 };
 
 }  // namespace marketplace::identity
 
-#endif  // MARKETPLACE_SERVICES_IDENTITY_SERVER_MAINTENANCE_H_
+#endif  // MARKETPLACE_SERVICES_IDENTITY_MAINTENANCE_H_

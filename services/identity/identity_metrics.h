@@ -1,5 +1,5 @@
-#ifndef MARKETPLACE_SERVICES_IDENTITY_SERVER_IDENTITY_METRICS_H_
-#define MARKETPLACE_SERVICES_IDENTITY_SERVER_IDENTITY_METRICS_H_
+#ifndef MARKETPLACE_SERVICES_IDENTITY_IDENTITY_METRICS_H_
+#define MARKETPLACE_SERVICES_IDENTITY_IDENTITY_METRICS_H_
 
 #include <cstdint>
 
@@ -7,18 +7,18 @@
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
-#include "services/identity/identity_events.h"
+#include "services/identity/identity_observer.h"
 
 namespace marketplace::identity {
 
-// IdentityEvents as Prometheus metrics:
+// IdentityObserver as Prometheus metrics:
 //   identity_logins_total{result}              logins by LoginOutcomeLabel
 //   identity_lockouts_total                    emails that reached a lock-out
 //   identity_refresh_token_reuse_total         refresh tokens presented again (theft signals)
 //   identity_active_sessions                   unrevoked, unexpired sessions (all replicas)
-class PrometheusIdentityEvents final : public IdentityEvents {
+class PrometheusIdentityObserver final : public IdentityObserver {
  public:
-  explicit PrometheusIdentityEvents(prometheus::Registry& registry);
+  explicit PrometheusIdentityObserver(prometheus::Registry& registry);
 
   void OnLogin(LoginOutcome outcome) override;
   void OnLockout() override;
@@ -35,4 +35,4 @@ class PrometheusIdentityEvents final : public IdentityEvents {
 
 }  // namespace marketplace::identity
 
-#endif  // MARKETPLACE_SERVICES_IDENTITY_SERVER_IDENTITY_METRICS_H_
+#endif  // MARKETPLACE_SERVICES_IDENTITY_IDENTITY_METRICS_H_

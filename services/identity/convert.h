@@ -1,5 +1,5 @@
-#ifndef MARKETPLACE_SERVICES_IDENTITY_SERVER_CONVERT_H_
-#define MARKETPLACE_SERVICES_IDENTITY_SERVER_CONVERT_H_
+#ifndef MARKETPLACE_SERVICES_IDENTITY_CONVERT_H_
+#define MARKETPLACE_SERVICES_IDENTITY_CONVERT_H_
 
 // Conversions between the Identity API messages and the domain values, and the parsing of
 // resource names. Parsing errors are INVALID_ARGUMENT naming the field and the rule.
@@ -71,4 +71,4 @@ void IntrospectionToProto(const Introspection& introspection, v1::IntrospectToke
 
 }  // namespace marketplace::identity
 
-#endif  // MARKETPLACE_SERVICES_IDENTITY_SERVER_CONVERT_H_
+#endif  // MARKETPLACE_SERVICES_IDENTITY_CONVERT_H_

@@ -1,4 +1,4 @@
-#include "services/identity/server/convert.h"
+#include "services/identity/convert.h"
 
 #include "common/errors.h"
 #include "gmock/gmock.h"

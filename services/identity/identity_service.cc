@@ -1,4 +1,4 @@
-#include "services/identity/server/identity_service.h"
+#include "services/identity/identity_service.h"
 
 #include <algorithm>
 #include <array>
@@ -9,24 +9,10 @@
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "services/identity/field_rules.h"
-#include "services/identity/server/convert.h"
+#include "services/identity/convert.h"
 
 namespace marketplace::identity {
 namespace {
-
-constexpr size_t kMethodCount = sizeof(kAllMethods) / sizeof(kAllMethods[0]);
-
-const std::array<std::string, kMethodCount>& FullMethodNames() {
-  static const auto* names = [] {
-    auto* out = new std::array<std::string, kMethodCount>();
-    for (Method m : kAllMethods) {
-      (*out)[static_cast<size_t>(m)] =
-          absl::StrCat("/", v1::Identity::service_full_name(), "/", MethodName(m));
-    }
-    return out;
-  }();
-  return *names;
-}
 
 const Principal* CallerOf(const RequestContext& ctx) { return ctx.caller ? &*ctx.caller : nullptr; }
 
@@ -44,7 +30,15 @@ int KeyOrder(SigningKeyState state) {
 
 }  // namespace
 
-std::string FullMethodName(Method method) { return FullMethodNames()[static_cast<size_t>(method)]; }
+std::array<absl::string_view, kMethodCount> MethodNames() {
+  std::array<absl::string_view, kMethodCount> names;
+  for (Method m : kAllMethods) names[static_cast<size_t>(m)] = MethodName(m);
+  return names;
+}
+
+std::string FullMethodName(Method method) {
+  return absl::StrCat("/", IdentityService::FullServiceName(), "/", MethodName(method));
+}
 
 std::set<std::string> IdentityPublicMethods() {
   std::set<std::string> out;
@@ -54,30 +48,29 @@ std::set<std::string> IdentityPublicMethods() {
   return out;
 }
 
-IdentityService::IdentityService(IdentityServiceDeps deps) : deps_(deps) {}
+IdentityService::IdentityService(IdentityServiceDeps deps)
+    : deps_(deps),
+      handler_(deps.runner, FullServiceName(), MethodNames(),
+               [this](Method method, const common::CallContext& call) {
+                 return CheckCaller(method, call);
+               }) {}
 
-grpc::ServerUnaryReactor* IdentityService::Handle(grpc::CallbackServerContext* context,
-                                                  Method method, Body body, CallerCheck check) {
-  const std::string& full_name = FullMethodNames()[static_cast<size_t>(method)];
-  return deps_.runner->Run(context, full_name,
-                           [this, method, check, body = std::move(body)](
-                               const common::CallContext& call) -> absl::Status {
-                             RequestContext ctx = MakeRequestContext(call);
-                             // Logging out a session that is already revoked is a no-op, not an
-                             // error (Logout is idempotent); every other authenticated call needs a
-                             // live session and account.
-                             if (check == CallerCheck::kBeforeBody && ctx.caller &&
-                                 !RuleFor(method).is_public && method != Method::kLogout) {
-                               RETURN_IF_ERROR(deps_.sessions->CheckCallerActive(*ctx.caller));
-                             }
-                             return body(ctx);
-                           });
+absl::Status IdentityService::CheckCaller(Method method, const common::CallContext& call) {
+  // Anonymous calls reach only public methods (the Authenticator sees to it). Logging out a
+  // session that is already revoked is a no-op, not an error (Logout is idempotent);
+  // GetAccount makes the check itself, in the same read as the caller's own account. Every
+  // other authenticated call needs a live session and account.
+  if (!call.caller || RuleFor(method).is_public || method == Method::kLogout ||
+      method == Method::kGetAccount) {
+    return absl::OkStatus();
+  }
+  return deps_.sessions->CheckCallerActive(*MakeRequestContext(call).caller);
 }
 
 grpc::ServerUnaryReactor* IdentityService::SignUp(grpc::CallbackServerContext* context,
                                                   const v1::SignUpRequest* request,
                                                   v1::Account* response) {
-  return Handle(context, Method::kSignUp,
+  return Handle(context, Method::kSignUp, response,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   NewAccount account{request->email(), request->password(), request->display_name(),
                                      RoleFromProto(request->role()), request->request_id()};
@@ -90,7 +83,7 @@ grpc::ServerUnaryReactor* IdentityService::SignUp(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* IdentityService::Login(grpc::CallbackServerContext* context,
                                                  const v1::LoginRequest* request,
                                                  v1::LoginResponse* response) {
-  return Handle(context, Method::kLogin,
+  return Handle(context, Method::kLogin, response,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   ASSIGN_OR_RETURN(
                       LoginResult result,
@@ -104,7 +97,7 @@ grpc::ServerUnaryReactor* IdentityService::Login(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* IdentityService::RefreshSession(grpc::CallbackServerContext* context,
                                                           const v1::RefreshSessionRequest* request,
                                                           v1::RefreshSessionResponse* response) {
-  return Handle(context, Method::kRefreshSession,
+  return Handle(context, Method::kRefreshSession, response,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   ASSIGN_OR_RETURN(SessionTokens tokens,
                                    deps_.sessions->Refresh(request->refresh_token(), ctx));
@@ -114,8 +107,8 @@ grpc::ServerUnaryReactor* IdentityService::RefreshSession(grpc::CallbackServerCo
 }
 
 grpc::ServerUnaryReactor* IdentityService::Logout(grpc::CallbackServerContext* context,
-                                                  const v1::LogoutRequest*, v1::LogoutResponse*) {
-  return Handle(context, Method::kLogout, [this](const RequestContext& ctx) -> absl::Status {
+                                                  const v1::LogoutRequest*, v1::LogoutResponse* response) {
+  return Handle(context, Method::kLogout, response, [this](const RequestContext& ctx) -> absl::Status {
     return deps_.sessions->Logout(ctx);
   });
 }
@@ -123,7 +116,7 @@ grpc::ServerUnaryReactor* IdentityService::Logout(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* IdentityService::LogoutAll(grpc::CallbackServerContext* context,
                                                      const v1::LogoutAllRequest*,
                                                      v1::LogoutAllResponse* response) {
-  return Handle(context, Method::kLogoutAll,
+  return Handle(context, Method::kLogoutAll, response,
                 [this, response](const RequestContext& ctx) -> absl::Status {
                   ASSIGN_OR_RETURN(int revoked, deps_.sessions->LogoutAll(ctx));
                   response->set_revoked_sessions(revoked);
@@ -135,7 +128,7 @@ grpc::ServerUnaryReactor* IdentityService::GetAccount(grpc::CallbackServerContex
                                                       const v1::GetAccountRequest* request,
                                                       v1::Account* response) {
   return Handle(
-      context, Method::kGetAccount,
+      context, Method::kGetAccount, response,
       [this, request, response](const RequestContext& ctx) -> absl::Status {
         absl::StatusOr<std::string> id = AccountIdFromName(request->name(), "name", ctx);
         AccountView view;
@@ -150,14 +143,13 @@ grpc::ServerUnaryReactor* IdentityService::GetAccount(grpc::CallbackServerContex
         }
         AccountViewToProto(view, response);
         return absl::OkStatus();
-      },
-      CallerCheck::kBodyChecksCaller);
+      });
 }
 
 grpc::ServerUnaryReactor* IdentityService::ListAccounts(grpc::CallbackServerContext* context,
                                                         const v1::ListAccountsRequest* request,
                                                         v1::ListAccountsResponse* response) {
-  return Handle(context, Method::kListAccounts,
+  return Handle(context, Method::kListAccounts, response,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   // Permission first: callers without it learn nothing, not even which filters are
                   // bad.
@@ -190,7 +182,7 @@ grpc::ServerUnaryReactor* IdentityService::UpdateProfile(grpc::CallbackServerCon
                                                          const v1::UpdateProfileRequest* request,
                                                          v1::Account* response) {
   return Handle(
-      context, Method::kUpdateProfile,
+      context, Method::kUpdateProfile, response,
       [this, request, response](const RequestContext& ctx) -> absl::Status {
         ASSIGN_OR_RETURN(std::string id,
                          AccountIdFromName(request->account().name(), "account.name", ctx));
@@ -218,7 +210,7 @@ grpc::ServerUnaryReactor* IdentityService::UpdateProfile(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* IdentityService::ChangePassword(grpc::CallbackServerContext* context,
                                                           const v1::ChangePasswordRequest* request,
                                                           v1::ChangePasswordResponse* response) {
-  return Handle(context, Method::kChangePassword,
+  return Handle(context, Method::kChangePassword, response,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   ASSIGN_OR_RETURN(std::string id, AccountIdFromName(request->name(), "name", ctx));
                   absl::StatusOr<int> revoked = deps_.accounts->ChangePassword(
@@ -234,7 +226,7 @@ grpc::ServerUnaryReactor* IdentityService::ChangePassword(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* IdentityService::GetSigningKeys(grpc::CallbackServerContext* context,
                                                           const v1::GetSigningKeysRequest*,
                                                           v1::GetSigningKeysResponse* response) {
-  return Handle(context, Method::kGetSigningKeys,
+  return Handle(context, Method::kGetSigningKeys, response,
                 [this, response](const RequestContext&) -> absl::Status {
                   ASSIGN_OR_RETURN(std::vector<StoredSigningKey> keys, deps_.keys->Published());
                   // Active, next, then retired keys, most recently retired first.
@@ -255,7 +247,7 @@ grpc::ServerUnaryReactor* IdentityService::GetSigningKeys(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* IdentityService::RotateSigningKey(
     grpc::CallbackServerContext* context, const v1::RotateSigningKeyRequest* request,
     v1::RotateSigningKeyResponse* response) {
-  return Handle(context, Method::kRotateSigningKey,
+  return Handle(context, Method::kRotateSigningKey, response,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   RETURN_IF_ERROR(Authorize(Method::kRotateSigningKey, CallerOf(ctx), nullptr));
                   RETURN_IF_ERROR(CheckRequestId(request->request_id(), "request_id"));
@@ -271,7 +263,7 @@ grpc::ServerUnaryReactor* IdentityService::RotateSigningKey(
 grpc::ServerUnaryReactor* IdentityService::CreateStaffAccount(
     grpc::CallbackServerContext* context, const v1::CreateStaffAccountRequest* request,
     v1::Account* response) {
-  return Handle(context, Method::kCreateStaffAccount,
+  return Handle(context, Method::kCreateStaffAccount, response,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   NewAccount account{request->email(), request->password(), request->display_name(),
                                      RoleFromProto(request->role()), request->request_id()};
@@ -286,7 +278,7 @@ grpc::ServerUnaryReactor* IdentityService::CreateServiceAccount(
     grpc::CallbackServerContext* context, const v1::CreateServiceAccountRequest* request,
     v1::CreateServiceAccountResponse* response) {
   return Handle(
-      context, Method::kCreateServiceAccount,
+      context, Method::kCreateServiceAccount, response,
       [this, request, response](const RequestContext& ctx) -> absl::Status {
         std::vector<std::string> scopes(request->scopes().begin(), request->scopes().end());
         ASSIGN_OR_RETURN(CreatedServiceAccount created,
@@ -303,7 +295,7 @@ grpc::ServerUnaryReactor* IdentityService::IssueServiceToken(
     grpc::CallbackServerContext* context, const v1::IssueServiceTokenRequest* request,
     v1::IssueServiceTokenResponse* response) {
   return Handle(
-      context, Method::kIssueServiceToken,
+      context, Method::kIssueServiceToken, response,
       [this, request, response](const RequestContext& ctx) -> absl::Status {
         std::vector<std::string> scopes(request->scopes().begin(), request->scopes().end());
         ASSIGN_OR_RETURN(ServiceToken token,
@@ -320,7 +312,7 @@ grpc::ServerUnaryReactor* IdentityService::IssueServiceToken(
 grpc::ServerUnaryReactor* IdentityService::SubmitSellerApplication(
     grpc::CallbackServerContext* context, const v1::SubmitSellerApplicationRequest* request,
     v1::SellerProfile* response) {
-  return Handle(context, Method::kSubmitSellerApplication,
+  return Handle(context, Method::kSubmitSellerApplication, response,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   ASSIGN_OR_RETURN(std::string id,
                                    AccountIdFromSellerProfileName(request->name(), "name", ctx));
@@ -339,7 +331,7 @@ grpc::ServerUnaryReactor* IdentityService::SubmitSellerApplication(
 grpc::ServerUnaryReactor* IdentityService::ReviewSellerApplication(
     grpc::CallbackServerContext* context, const v1::ReviewSellerApplicationRequest* request,
     v1::SellerProfile* response) {
-  return Handle(context, Method::kReviewSellerApplication,
+  return Handle(context, Method::kReviewSellerApplication, response,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   ASSIGN_OR_RETURN(std::string id,
                                    AccountIdFromSellerProfileName(request->name(), "name", ctx));
@@ -355,7 +347,7 @@ grpc::ServerUnaryReactor* IdentityService::ReviewSellerApplication(
 grpc::ServerUnaryReactor* IdentityService::GetSellerProfile(
     grpc::CallbackServerContext* context, const v1::GetSellerProfileRequest* request,
     v1::SellerProfile* response) {
-  return Handle(context, Method::kGetSellerProfile,
+  return Handle(context, Method::kGetSellerProfile, response,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   ASSIGN_OR_RETURN(std::string id,
                                    AccountIdFromSellerProfileName(request->name(), "name", ctx));
@@ -368,7 +360,7 @@ grpc::ServerUnaryReactor* IdentityService::GetSellerProfile(
 grpc::ServerUnaryReactor* IdentityService::SuspendAccount(grpc::CallbackServerContext* context,
                                                           const v1::SuspendAccountRequest* request,
                                                           v1::Account* response) {
-  return Handle(context, Method::kSuspendAccount,
+  return Handle(context, Method::kSuspendAccount, response,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   ASSIGN_OR_RETURN(std::string id, AccountIdFromName(request->name(), "name", ctx));
                   absl::StatusOr<Account> account =
@@ -384,7 +376,7 @@ grpc::ServerUnaryReactor* IdentityService::SuspendAccount(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* IdentityService::ReinstateAccount(
     grpc::CallbackServerContext* context, const v1::ReinstateAccountRequest* request,
     v1::Account* response) {
-  return Handle(context, Method::kReinstateAccount,
+  return Handle(context, Method::kReinstateAccount, response,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   ASSIGN_OR_RETURN(std::string id, AccountIdFromName(request->name(), "name", ctx));
                   absl::StatusOr<Account> account =
@@ -399,7 +391,7 @@ grpc::ServerUnaryReactor* IdentityService::ReinstateAccount(
 grpc::ServerUnaryReactor* IdentityService::IntrospectToken(
     grpc::CallbackServerContext* context, const v1::IntrospectTokenRequest* request,
     v1::IntrospectTokenResponse* response) {
-  return Handle(context, Method::kIntrospectToken,
+  return Handle(context, Method::kIntrospectToken, response,
                 [this, request, response](const RequestContext& ctx) -> absl::Status {
                   ASSIGN_OR_RETURN(Introspection result,
                                    deps_.sessions->Introspect(request->token(), ctx));

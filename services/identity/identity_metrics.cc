@@ -1,10 +1,10 @@
-#include "services/identity/server/identity_metrics.h"
+#include "services/identity/identity_metrics.h"
 
 #include <string>
 
 namespace marketplace::identity {
 
-PrometheusIdentityEvents::PrometheusIdentityEvents(prometheus::Registry& registry) {
+PrometheusIdentityObserver::PrometheusIdentityObserver(prometheus::Registry& registry) {
   auto& logins = prometheus::BuildCounter()
                      .Name("identity_logins_total")
                      .Help("Login attempts by result.")
@@ -35,17 +35,17 @@ PrometheusIdentityEvents::PrometheusIdentityEvents(prometheus::Registry& registr
                           .Add({});
 }
 
-void PrometheusIdentityEvents::OnLogin(LoginOutcome outcome) {
+void PrometheusIdentityObserver::OnLogin(LoginOutcome outcome) {
   auto it = logins_.find(outcome);
   if (it == logins_.end()) it = logins_.find(LoginOutcome::kError);
   it->second->Increment();
 }
 
-void PrometheusIdentityEvents::OnLockout() { lockouts_->Increment(); }
+void PrometheusIdentityObserver::OnLockout() { lockouts_->Increment(); }
 
-void PrometheusIdentityEvents::OnRefreshTokenReuse() { reuse_->Increment(); }
+void PrometheusIdentityObserver::OnRefreshTokenReuse() { reuse_->Increment(); }
 
-void PrometheusIdentityEvents::OnActiveSessions(int64_t count) {
+void PrometheusIdentityObserver::OnActiveSessions(int64_t count) {
   active_sessions_->Set(static_cast<double>(count));
 }
 

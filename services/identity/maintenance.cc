@@ -1,4 +1,4 @@
-#include "services/identity/server/maintenance.h"
+#include "services/identity/maintenance.h"
 
 #include <string>
 
@@ -6,11 +6,11 @@
 
 namespace marketplace::identity {
 
-Maintenance::Maintenance(IdentityStore* store, const common::Clock* clock, IdentityEvents* events,
+Maintenance::Maintenance(IdentityStore* store, const common::Clock* clock, IdentityObserver* observer,
                          MaintenanceOptions options)
     : store_(store),
       clock_(clock),
-      events_(events),
+      observer_(observer),
       options_(options),
       thread_(options.interval, [this] {
         if (absl::Status status = RunOnce(); !status.ok()) {
@@ -47,7 +47,7 @@ absl::Status Maintenance::RunOnce() {
     active = *count;
     return absl::OkStatus();
   }));
-  if (active >= 0) events_->OnActiveSessions(active);
+  if (active >= 0) observer_->OnActiveSessions(active);
   return first;
 }
 

@@ -1,5 +1,5 @@
-#ifndef MARKETPLACE_SERVICES_IDENTITY_IDENTITY_EVENTS_H_
-#define MARKETPLACE_SERVICES_IDENTITY_IDENTITY_EVENTS_H_
+#ifndef MARKETPLACE_SERVICES_IDENTITY_IDENTITY_OBSERVER_H_
+#define MARKETPLACE_SERVICES_IDENTITY_IDENTITY_OBSERVER_H_
 
 #include <cstdint>
 
@@ -14,9 +14,9 @@ absl::string_view LoginOutcomeLabel(LoginOutcome outcome);
 
 // What the domain reports as it happens, for metrics. The domain only calls; the Prometheus
 // implementation lives with the server wiring. Every method may be called from many threads.
-class IdentityEvents {
+class IdentityObserver {
  public:
-  virtual ~IdentityEvents() = default;
+  virtual ~IdentityObserver() = default;
   virtual void OnLogin(LoginOutcome outcome) = 0;
   // An email reached its longest back-off or its hourly ceiling.
   virtual void OnLockout() = 0;
@@ -26,7 +26,7 @@ class IdentityEvents {
 };
 
 // Discards everything (tests, tools).
-class NoIdentityEvents final : public IdentityEvents {
+class NoIdentityObserver final : public IdentityObserver {
  public:
   void OnLogin(LoginOutcome) override {}
   void OnLockout() override {}
@@ -47,4 +47,4 @@ inline absl::string_view LoginOutcomeLabel(LoginOutcome outcome) {
 
 }  // namespace marketplace::identity
 
-#endif  // MARKETPLACE_SERVICES_IDENTITY_IDENTITY_EVENTS_H_
+#endif  // MARKETPLACE_SERVICES_IDENTITY_IDENTITY_OBSERVER_H_

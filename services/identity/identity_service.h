@@ -1,20 +1,28 @@
-#ifndef MARKETPLACE_SERVICES_IDENTITY_SERVER_IDENTITY_SERVICE_H_
-#define MARKETPLACE_SERVICES_IDENTITY_SERVER_IDENTITY_SERVICE_H_
+#ifndef MARKETPLACE_SERVICES_IDENTITY_IDENTITY_SERVICE_H_
+#define MARKETPLACE_SERVICES_IDENTITY_IDENTITY_SERVICE_H_
 
+#include <array>
 #include <set>
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/server/method_handler.h"
 #include "common/server/unary_call.h"
 #include "grpcpp/grpcpp.h"
 #include "protos/marketplace/identity/v1/identity.grpc.pb.h"
 #include "services/identity/accounts.h"
+#include "services/identity/convert.h"
 #include "services/identity/key_ring.h"
 #include "services/identity/permissions.h"
 #include "services/identity/seller_onboarding.h"
 #include "services/identity/sessions.h"
 
 namespace marketplace::identity {
+
+inline constexpr size_t kMethodCount = sizeof(kAllMethods) / sizeof(kAllMethods[0]);
+
+// "SignUp", ... indexed by Method.
+std::array<absl::string_view, kMethodCount> MethodNames();
 
 // "/marketplace.identity.v1.Identity/SignUp", ...
 std::string FullMethodName(Method method);
@@ -102,17 +110,29 @@ class IdentityService final : public v1::Identity::CallbackService {
                                             const v1::IntrospectTokenRequest* request,
                                             v1::IntrospectTokenResponse* response) override;
 
+ static constexpr absl::string_view FullServiceName() {
+    return v1::Identity::service_full_name();
+  }
+
  private:
-  using Body = std::function<absl::Status(const RequestContext&)>;
-  // Runs `body` through the runner, after the revocation check for authenticated callers
-  // unless `body` makes it itself (kBodyChecksCaller).
-  enum class CallerCheck { kBeforeBody, kBodyChecksCaller };
-  grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context, Method method, Body body,
-                                   CallerCheck check = CallerCheck::kBeforeBody);
+  // The revocation check every authenticated call passes before its body (MethodHandler's
+  // guard); the domain then checks the caller against the permission matrix.
+  absl::Status CheckCaller(Method method, const common::CallContext& call);
+
+  // Runs `body(RequestContext)` through the common handler; it fills `response` itself.
+  template <typename Response, typename Body>
+  grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context, Method method,
+                                   Response* response, Body body) {
+    return handler_.Unary(context, method, response,
+                          [body = std::move(body)](const common::CallContext& call) {
+                            return body(MakeRequestContext(call));
+                          });
+  }
 
   IdentityServiceDeps deps_;
+  common::MethodHandler<Method, kMethodCount> handler_;
 };
 
 }  // namespace marketplace::identity
 
-#endif  // MARKETPLACE_SERVICES_IDENTITY_SERVER_IDENTITY_SERVICE_H_
+#endif  // MARKETPLACE_SERVICES_IDENTITY_IDENTITY_SERVICE_H_
