@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/ids.h"
 #include "common/auth/jwt.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
@@ -143,7 +144,7 @@ absl::StatusOr<CreatedServiceAccount> Accounts::CreateServiceAccount(
   account.display_name = std::string(display_name);
   account.role = Role::kService;
   account.status = AccountStatus::kActive;
-  account.client_secret_hash = Sha256(created.client_secret);
+  account.client_secret_hash = common::Sha256(created.client_secret);
   account.scopes = scopes;
   std::sort(account.scopes.begin(), account.scopes.end());
   account.created_at = now;

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/ids.h"
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -209,7 +210,7 @@ TEST_F(AccountsTest, ServiceAccountsGetASecretShownOnceAndStoredOnlyAsAHash) {
   EXPECT_EQ(created.account.email, "");
 
   ASSERT_OK_AND_ASSIGN(AccountView stored, accounts_->Get(created.account.id, As(admin_)));
-  EXPECT_EQ(stored.account.client_secret_hash, Sha256(created.client_secret));
+  EXPECT_EQ(stored.account.client_secret_hash, common::Sha256(created.client_secret));
   EXPECT_EQ(stored.account.scopes, created.account.scopes);
 
   // A repeat returns the same account and no secret.

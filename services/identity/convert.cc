@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/proto_time.h"
 #include "common/errors.h"
 #include "services/identity/token_issuer.h"
 
@@ -155,20 +156,6 @@ std::optional<ReviewOutcome> ReviewOutcomeFromProto(v1::ReviewDecision decision)
   }
 }
 
-google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  google::protobuf::Timestamp ts;
-  const int64_t nanos = absl::ToUnixNanos(time);
-  int64_t seconds = nanos / 1000000000;
-  int64_t rest = nanos % 1000000000;
-  if (rest < 0) {
-    rest += 1000000000;
-    --seconds;
-  }
-  ts.set_seconds(seconds);
-  ts.set_nanos(static_cast<int32_t>(rest));
-  return ts;
-}
-
 void AccountToProto(const Account& account, v1::Account* out) {
   out->set_name(AccountName(account.id));
   out->set_account_id(account.id);
@@ -184,17 +171,17 @@ void AccountToProto(const Account& account, v1::Account* out) {
     if (!account.suspension->suspended_by.empty()) {
       s->set_suspended_by(AccountName(account.suspension->suspended_by));
     }
-    *s->mutable_suspend_time() = ToTimestamp(account.suspension->suspended_at);
+    *s->mutable_suspend_time() = common::ToTimestamp(account.suspension->suspended_at);
   }
-  *out->mutable_create_time() = ToTimestamp(account.created_at);
-  *out->mutable_update_time() = ToTimestamp(account.updated_at);
+  *out->mutable_create_time() = common::ToTimestamp(account.created_at);
+  *out->mutable_update_time() = common::ToTimestamp(account.updated_at);
 }
 
 void ThrottleToProto(const ThrottleView& throttle, v1::LoginThrottle* out) {
   out->set_consecutive_failures(throttle.consecutive_failures);
   out->set_failures_last_hour(throttle.failures_last_hour);
   if (throttle.next_attempt)
-    *out->mutable_next_attempt_time() = ToTimestamp(*throttle.next_attempt);
+    *out->mutable_next_attempt_time() = common::ToTimestamp(*throttle.next_attempt);
   out->set_locked_out(throttle.locked_out);
 }
 
@@ -205,9 +192,9 @@ void AccountViewToProto(const AccountView& view, v1::Account* out) {
 
 void SessionTokensToProto(const SessionTokens& tokens, v1::SessionTokens* out) {
   out->set_access_token(tokens.access.token);
-  *out->mutable_access_token_expire_time() = ToTimestamp(tokens.access.expires_at);
+  *out->mutable_access_token_expire_time() = common::ToTimestamp(tokens.access.expires_at);
   out->set_refresh_token(tokens.refresh_token);
-  *out->mutable_refresh_token_expire_time() = ToTimestamp(tokens.refresh_expires_at);
+  *out->mutable_refresh_token_expire_time() = common::ToTimestamp(tokens.refresh_expires_at);
   out->set_token_type("Bearer");
   out->set_session_id(tokens.session_id);
 }
@@ -227,9 +214,9 @@ void SigningKeyToProto(const StoredSigningKey& key, v1::SigningKey* out) {
       out->set_state(v1::SIGNING_KEY_RETIRED);
       break;
   }
-  *out->mutable_create_time() = ToTimestamp(key.created_at);
-  if (key.retired_at) *out->mutable_retire_time() = ToTimestamp(*key.retired_at);
-  if (key.expires_at) *out->mutable_expire_time() = ToTimestamp(*key.expires_at);
+  *out->mutable_create_time() = common::ToTimestamp(key.created_at);
+  if (key.retired_at) *out->mutable_retire_time() = common::ToTimestamp(*key.retired_at);
+  if (key.expires_at) *out->mutable_expire_time() = common::ToTimestamp(*key.expires_at);
 }
 
 namespace {
@@ -278,14 +265,14 @@ void SellerProfileToProto(const SellerProfileView& view, v1::SellerProfile* out)
     a->set_contact_email(profile.application->contact_email);
     a->set_contact_phone(profile.application->contact_phone);
   }
-  if (profile.submitted_at) *out->mutable_submit_time() = ToTimestamp(*profile.submitted_at);
+  if (profile.submitted_at) *out->mutable_submit_time() = common::ToTimestamp(*profile.submitted_at);
   for (const SellerDecision& d : profile.decisions) {
     v1::SellerDecision* pd = out->add_decisions();
     pd->set_kind(DecisionKindToProto(d.kind));
     pd->set_reason_code(d.reason_code);
     pd->set_reason(d.reason);
     if (!d.decided_by.empty()) pd->set_decided_by(AccountName(d.decided_by));
-    *pd->mutable_decide_time() = ToTimestamp(d.decided_at);
+    *pd->mutable_decide_time() = common::ToTimestamp(d.decided_at);
   }
 }
 
@@ -329,8 +316,8 @@ void IntrospectionToProto(const Introspection& in, v1::IntrospectTokenResponse* 
   for (const auto& a : in.audiences) out->add_audiences(a);
   out->set_token_id(in.token_id);
   out->set_session_id(in.session_id);
-  *out->mutable_issue_time() = ToTimestamp(in.issued_at);
-  *out->mutable_expire_time() = ToTimestamp(in.expires_at);
+  *out->mutable_issue_time() = common::ToTimestamp(in.issued_at);
+  *out->mutable_expire_time() = common::ToTimestamp(in.expires_at);
 }
 
 }  // namespace marketplace::identity

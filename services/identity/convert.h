@@ -58,8 +58,6 @@ std::optional<ReviewOutcome> ReviewOutcomeFromProto(v1::ReviewDecision decision)
 
 // --- messages ---
 
-google::protobuf::Timestamp ToTimestamp(absl::Time time);
-
 void AccountToProto(const Account& account, v1::Account* out);
 void AccountViewToProto(const AccountView& view, v1::Account* out);
 void ThrottleToProto(const ThrottleView& throttle, v1::LoginThrottle* out);

@@ -77,15 +77,6 @@ TEST(ConvertTest, EnumsRoundTrip) {
   EXPECT_EQ(ReviewOutcomeFromProto(v1::REVIEW_DECISION_UNSPECIFIED), std::nullopt);
 }
 
-TEST(ConvertTest, Timestamps) {
-  auto ts = ToTimestamp(absl::FromUnixMillis(1500));
-  EXPECT_EQ(ts.seconds(), 1);
-  EXPECT_EQ(ts.nanos(), 500000000);
-  ts = ToTimestamp(absl::FromUnixMillis(-1500));
-  EXPECT_EQ(ts.seconds(), -2);
-  EXPECT_EQ(ts.nanos(), 500000000);
-}
-
 TEST(ConvertTest, AccountNeverCarriesSecretsAndNamesTheSuspender) {
   Account a;
   a.id = "acct";

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "common/ids.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "services/identity/secrets.h"
@@ -12,7 +13,7 @@ namespace marketplace::identity {
 std::string RequestFingerprint(std::initializer_list<absl::string_view> fields) {
   std::string material;
   for (absl::string_view f : fields) absl::StrAppend(&material, f.size(), ":", f, ";");
-  return HexEncode(Sha256(material));
+  return common::HexEncode(common::Sha256(material));
 }
 
 absl::StatusOr<std::optional<std::string>> ClaimRequestId(IdentityTransaction& tx,

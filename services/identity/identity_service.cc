@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "services/identity/field_rules.h"
 #include "services/identity/convert.h"
@@ -302,7 +303,7 @@ grpc::ServerUnaryReactor* IdentityService::IssueServiceToken(
                          deps_.sessions->IssueServiceToken(request->client_id(),
                                                            request->client_secret(), scopes, ctx));
         response->set_access_token(token.access.token);
-        *response->mutable_expire_time() = ToTimestamp(token.access.expires_at);
+        *response->mutable_expire_time() = common::ToTimestamp(token.access.expires_at);
         response->set_token_type("Bearer");
         for (const std::string& s : token.scopes) response->add_scopes(s);
         return absl::OkStatus();

@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "common/ids.h"
 #include "common/errors.h"
 #include "services/identity/secrets.h"
 
@@ -24,7 +25,7 @@ bool IsHex(absl::string_view s) {
 }  // namespace
 
 KeyEncryptor::KeyEncryptor(std::string kek)
-    : kek_(std::move(kek)), kek_id_(HexEncode(Sha256(kek_).substr(0, 8))) {}
+    : kek_(std::move(kek)), kek_id_(common::HexEncode(common::Sha256(kek_).substr(0, 8))) {}
 
 absl::StatusOr<KeyEncryptor> KeyEncryptor::FromText(absl::string_view text) {
   static_assert(crypto_secretbox_KEYBYTES == 32);
@@ -46,10 +47,10 @@ absl::StatusOr<KeyEncryptor> KeyEncryptor::FromText(absl::string_view text) {
   return KeyEncryptor(std::move(decoded));
 }
 
-KeyEncryptor KeyEncryptor::Random() { return KeyEncryptor(RandomBytes(crypto_secretbox_KEYBYTES)); }
+KeyEncryptor KeyEncryptor::Random() { return KeyEncryptor(common::RandomBytes(crypto_secretbox_KEYBYTES)); }
 
 std::string KeyEncryptor::Seal(absl::string_view plaintext) const {
-  const std::string nonce = RandomBytes(crypto_secretbox_NONCEBYTES);
+  const std::string nonce = common::RandomBytes(crypto_secretbox_NONCEBYTES);
   std::string out(kVersion);
   out += nonce;
   std::string cipher(plaintext.size() + crypto_secretbox_MACBYTES, '\0');

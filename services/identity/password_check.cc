@@ -6,6 +6,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "common/ids.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "google/rpc/error_details.pb.h"
@@ -35,7 +36,7 @@ absl::Status Throttled(absl::Duration wait) {
 
 }  // namespace
 
-std::string ThrottleKey(absl::string_view email_key) { return Sha256(email_key); }
+std::string ThrottleKey(absl::string_view email_key) { return common::Sha256(email_key); }
 
 PasswordCheck::PasswordCheck(IdentityStore* store, const PasswordHasher* hasher,
                              LoginThrottle throttle, const common::Clock* clock,
@@ -90,12 +91,12 @@ absl::StatusOr<Account> PasswordCheck::Verify(absl::string_view email_key,
       const std::string account_id = account ? account->id : "";
       RETURN_IF_ERROR(tx.AppendAudit(MakeAuditEvent(
           audit::kLoginFailed, ctx, account_id,
-          {{"email_sha256_prefix", HexEncode(key).substr(0, 12)}, {"known_account", !!account}},
+          {{"email_sha256_prefix", common::HexEncode(key).substr(0, 12)}, {"known_account", !!account}},
           now)));
       if (starts_lockout) {
         RETURN_IF_ERROR(tx.AppendAudit(MakeAuditEvent(
             audit::kLockedOut, ctx, account_id,
-            {{"email_sha256_prefix", HexEncode(key).substr(0, 12)}}, now)));
+            {{"email_sha256_prefix", common::HexEncode(key).substr(0, 12)}}, now)));
       }
       return absl::OkStatus();
     }));

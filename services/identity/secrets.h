@@ -6,12 +6,9 @@
 
 #include "absl/strings/string_view.h"
 
-// Random identifiers and bearer secrets, and the digests they are stored as.
+// Identity's identifiers and bearer secrets. Random bytes and digests: common/ids.h.
 
 namespace marketplace::identity {
-
-// `n` bytes from the operating system's CSPRNG (libsodium).
-std::string RandomBytes(size_t n);
 
 // An opaque, unguessable identifier: 128 random bits as 32 lowercase hex digits. Used for
 // accounts, sessions, token ids and signing key ids.
@@ -27,12 +24,8 @@ std::string NewClientSecret();
 // refused before any work.
 inline constexpr size_t kMaxBearerSecretBytes = 256;
 
-// SHA-256 of `data`, raw 32 bytes. Bearer secrets carry 256 random bits, so a fast hash is
-// enough to store them: there is nothing to brute-force (unlike passwords).
-std::string Sha256(absl::string_view data);
-
-// Lowercase hex of `bytes`.
-std::string HexEncode(absl::string_view bytes);
+// Bearer secrets are stored as their SHA-256 (common/ids.h): they carry 256 random bits, so a
+// fast hash is enough; there is nothing to brute-force (unlike passwords).
 
 // Compares in time independent of where the inputs differ.
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);

@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/ids.h"
 #include "common/auth/jwt.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
@@ -80,7 +81,7 @@ absl::StatusOr<LoginResult> Sessions::Login(absl::string_view email, absl::strin
   session.expires_at = now + issuer_->options().refresh_token_ttl;
   const std::string refresh_token = NewRefreshToken();
   RefreshTokenRecord record;
-  record.token_hash = Sha256(refresh_token);
+  record.token_hash = common::Sha256(refresh_token);
   record.session_id = session.id;
   record.created_at = now;
   record.expires_at = session.expires_at;
@@ -115,7 +116,7 @@ absl::StatusOr<SessionTokens> Sessions::Refresh(absl::string_view refresh_token,
     return common::InvalidField("refresh_token", "is not a refresh token issued by identity");
   }
   const absl::Time now = clock_->Now();
-  const std::string presented_hash = Sha256(refresh_token);
+  const std::string presented_hash = common::Sha256(refresh_token);
   const std::string next_token = NewRefreshToken();
 
   // Decided inside the transaction, acted on after it commits.
@@ -155,7 +156,7 @@ absl::StatusOr<SessionTokens> Sessions::Refresh(absl::string_view refresh_token,
     if (owner->status == AccountStatus::kSuspended) return AccountSuspendedError();
     account = *std::move(owner);
     RefreshTokenRecord next;
-    next.token_hash = Sha256(next_token);
+    next.token_hash = common::Sha256(next_token);
     next.session_id = session.id;
     next.created_at = now;
     next.expires_at = session.expires_at;
@@ -230,7 +231,7 @@ absl::StatusOr<ServiceToken> Sessions::IssueServiceToken(absl::string_view clien
     return absl::OkStatus();
   }));
   const bool secret_ok = account && account->role == Role::kService &&
-                         ConstantTimeEquals(Sha256(client_secret), account->client_secret_hash);
+                         ConstantTimeEquals(common::Sha256(client_secret), account->client_secret_hash);
   if (!secret_ok) {
     if (account) {
       RETURN_IF_ERROR(store_->Transact([&](IdentityTransaction& tx) {
