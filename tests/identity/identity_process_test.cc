@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/metrics_scrape.h"
 
 namespace marketplace::testing {
 namespace {
@@ -47,38 +48,6 @@ Exit RunToExit(std::vector<std::string> args) {
   exit.output = process->Output();
   if (!exit.code) process->Signal(SIGKILL);
   return exit;
-}
-
-// GET /metrics over a plain socket.
-std::string ScrapeMetrics(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return "";
-  }
-  std::string req = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
-  (void)!write(fd, req.data(), req.size());
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
-  close(fd);
-  return out;
-}
-
-// The value of the sample line starting with `series` ("name{labels}"), or -1.
-double Sample(const std::string& metrics, const std::string& series) {
-  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
-    if (absl::StartsWith(line, series + " ")) {
-      double v = -1;
-      if (absl::SimpleAtod(line.substr(series.size() + 1), &v)) return v;
-    }
-  }
-  return -1;
 }
 
 TEST(IdentityProcessTest, RefusesToStartWithoutItsSecretsOrWithBadValues) {
@@ -222,14 +191,14 @@ TEST(IdentityProcessTest, ExportsIdentityMetricsAndStopsCleanlyOnSigterm) {
   const absl::Time end = absl::Now() + absl::Seconds(10);
   do {
     absl::SleepFor(absl::Milliseconds(200));
-    metrics = ScrapeMetrics((*identity)->metrics_port());
-  } while (Sample(metrics, "identity_active_sessions") < 1 && absl::Now() < end);
-  EXPECT_GE(Sample(metrics, "identity_logins_total{result=\"success\"}"), 2) << metrics;
-  EXPECT_GE(Sample(metrics, "identity_logins_total{result=\"invalid_credentials\"}"), 1);
-  EXPECT_EQ(Sample(metrics, "identity_refresh_token_reuse_total"), 1);
-  EXPECT_GE(Sample(metrics, "identity_lockouts_total"), 0);
+    metrics = marketplace::testing::ScrapeMetrics((*identity)->metrics_port());
+  } while (marketplace::testing::MetricSample(metrics, "identity_active_sessions") < 1 && absl::Now() < end);
+  EXPECT_GE(marketplace::testing::MetricSample(metrics, "identity_logins_total{result=\"success\"}"), 2) << metrics;
+  EXPECT_GE(marketplace::testing::MetricSample(metrics, "identity_logins_total{result=\"invalid_credentials\"}"), 1);
+  EXPECT_EQ(marketplace::testing::MetricSample(metrics, "identity_refresh_token_reuse_total"), 1);
+  EXPECT_GE(marketplace::testing::MetricSample(metrics, "identity_lockouts_total"), 0);
   // The reused session was revoked; the last login's session is active.
-  EXPECT_GE(Sample(metrics, "identity_active_sessions"), 1);
+  EXPECT_GE(marketplace::testing::MetricSample(metrics, "identity_active_sessions"), 1);
   EXPECT_THAT(metrics, HasSubstr("grpc_server_handled_total"));
   // Secrets never reach the log.
   EXPECT_THAT((*identity)->process().Output(),

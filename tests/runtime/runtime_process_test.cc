@@ -18,6 +18,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/support/metrics_scrape.h"
 #include "tests/support/subprocess.h"
 
 namespace marketplace::testing {
@@ -95,26 +96,7 @@ class RuntimeProcessTest : public ::testing::Test {
     return Echo::NewStub(channel_)->Echo(&ctx, req, &resp);
   }
 
-  // GET /metrics over a plain socket.
-  std::string ScrapeMetrics() {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(metrics_port_);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      close(fd);
-      return "";
-    }
-    std::string req = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    (void)!write(fd, req.data(), req.size());
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
-    close(fd);
-    return out;
-  }
+  std::string ScrapeMetrics() { return marketplace::testing::ScrapeMetrics(metrics_port_); }
 
   common::testing::MariaDbServer* db_ = nullptr;
   common::testing::TestDatabase database_;
