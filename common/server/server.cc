@@ -104,11 +104,12 @@ void Server::Shutdown() {
   }
   stop_readiness_.Notify();
   if (readiness_thread_.joinable()) readiness_thread_.join();
-  // NOT_SERVING first so balancers stop sending new calls; liveness too, since we are leaving.
+  // Readiness NOT_SERVING first so balancers stop sending new calls. Liveness stays SERVING
+  // while the process drains: a liveness probe failing now would have the process killed
+  // before its in-flight calls finish.
   auto* health = server_->GetHealthCheckService();
   health->SetServingStatus("", false);
   for (const auto& name : service_names_) health->SetServingStatus(name, false);
-  health->SetServingStatus(kLivenessService, false);
   if (options_.shutdown_grace > absl::ZeroDuration()) absl::SleepFor(options_.shutdown_grace);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.drain_timeout));
   server_->Wait();

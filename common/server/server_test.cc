@@ -112,6 +112,18 @@ TEST_F(ServerTest, ReadinessFollowsTheCheckAndLivenessDoesNot) {
   EXPECT_EQ(Check(""), HealthCheckResponse::SERVING);
 }
 
+TEST_F(ServerTest, ShutdownTurnsReadinessOffButLivenessStaysServingWhileDraining) {
+  ServerOptions options;
+  options.shutdown_grace = absl::Seconds(2);
+  StartServer(options);
+  std::thread stopper([this] { server_->Shutdown(); });
+  absl::SleepFor(absl::Milliseconds(300));  // inside the grace period
+  EXPECT_EQ(Check(""), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Check(Echo::service_full_name()), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Check(kLivenessService), HealthCheckResponse::SERVING);
+  stopper.join();
+}
+
 TEST_F(ServerTest, OversizeMessageIsResourceExhausted) {
   ServerOptions options;
   options.max_message_bytes = 1024;
