@@ -29,11 +29,18 @@ absl::StatusOr<CallContext> UnaryRunner::Begin(grpc::CallbackServerContext* cont
 }
 
 void UnaryRunner::End(grpc::ServerUnaryReactor* reactor, const std::string& method,
-                      const absl::Status& status) {
+                      const std::string& request_id, const absl::Status& status) {
   if (status.code() == absl::StatusCode::kInternal ||
       status.code() == absl::StatusCode::kUnknown ||
       status.code() == absl::StatusCode::kDataLoss) {
-    LogError("call failed", {{"method", method}, {"error", std::string(status.message())}});
+    // A server fault: its text (a driver's message, a SQL fragment, a file name) goes to the
+    // log only. The client gets the code and the request id that finds the log line.
+    LogError("call failed", {{"method", method}, {"error", status.ToString()}});
+    reactor->Finish(grpc::Status(
+        static_cast<grpc::StatusCode>(status.code()),
+        absl::StrCat("internal error; the service log has the details under request id ",
+                     request_id)));
+    return;
   }
   reactor->Finish(ToGrpcStatus(status));
 }
@@ -64,12 +71,12 @@ grpc::ServerUnaryReactor* UnaryRunner::Dispatch(grpc::CallbackServerContext* con
     ScopedRequestId scope(request_id);
     absl::StatusOr<CallContext> call = Begin(context, method, request_id);
     if (!call.ok()) {
-      End(reactor, method, call.status());
+      End(reactor, method, request_id, call.status());
       return;
     }
     handler(*call, [reactor, method, request_id](absl::Status status) {
       ScopedRequestId scope(request_id);
-      End(reactor, method, status);
+      End(reactor, method, request_id, status);
     });
   };
   if (anonymous_inline) {

@@ -68,9 +68,11 @@ class UnaryRunner {
   grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
                                      absl::string_view method, AsyncHandler handler,
                                      bool anonymous_inline);
-  // Finishes the call with `status` mapped to gRPC (server faults logged).
+  // Finishes the call with `status` mapped to gRPC. Server faults (INTERNAL, UNKNOWN,
+  // DATA_LOSS) are logged with their text; the client gets a generic message with the request
+  // id and no details.
   static void End(grpc::ServerUnaryReactor* reactor, const std::string& method,
-                  const absl::Status& status);
+                  const std::string& request_id, const absl::Status& status);
 
   BoundedExecutor* executor_;
   auth::Authenticator* authenticator_;

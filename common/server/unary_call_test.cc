@@ -50,6 +50,10 @@ class RunnerEcho final : public Echo::CallbackService {
   absl::Status Answer(const std::string& message, const CallContext& call,
                       EchoResponse* response) {
     if (message == "fail") return InvalidField("message", "must not be \"fail\"");
+    if (message == "internal") {
+      return WithReason(absl::InternalError("driver: Table './shop/t' is marked as crashed"),
+                        "DB_FAULT");
+    }
     if (message == "block") release.WaitForNotificationWithTimeout(absl::Seconds(5));
     response->set_message(message == "whoami" && call.caller
                               ? call.caller->subject
@@ -130,6 +134,19 @@ TEST_F(UnaryRunnerTest, DeniesCallsWithoutTokenByDefault) {
   EXPECT_EQ(Call("hi", "", &resp, &ctx).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   grpc::ClientContext ctx2;
   EXPECT_EQ(Call("hi", "garbage", &resp, &ctx2).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(UnaryRunnerTest, ServerFaultsReachTheClientWithoutTheirTextOrDetails) {
+  Start({kMethod});
+  EchoResponse resp;
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-request-id", "req-fault-1");
+  grpc::Status status = Call("internal", "", &resp, &ctx);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(status.error_message().find("crashed"), std::string::npos) << status.error_message();
+  EXPECT_NE(status.error_message().find("req-fault-1"), std::string::npos)
+      << status.error_message();
+  EXPECT_TRUE(status.error_details().empty());
 }
 
 TEST_F(UnaryRunnerTest, PublicMethodRunsWithoutToken) {
