@@ -24,8 +24,10 @@ struct Slot {
   int64_t errors = 0;
 };
 
+// Shared by the run and every call in flight: the last one to let go frees it, so a callback
+// still leaving its critical section never touches a freed mutex or slot.
 struct State {
-  const IssueFn* issue;
+  IssueFn issue;
   absl::Time measure_from;
   absl::Time measure_until;
   std::atomic<bool> stop{false};
@@ -34,9 +36,9 @@ struct State {
   int outstanding ABSL_GUARDED_BY(mu) = 0;
 };
 
-void IssueNext(State* state, int slot) {
+void IssueNext(const std::shared_ptr<State>& state, int slot) {
   state->slots[slot].started = absl::Now();
-  (*state->issue)(slot, [state, slot](bool ok) {
+  state->issue(slot, [state, slot](bool ok) {
     absl::Time now = absl::Now();
     Slot& s = state->slots[slot];
     if (now >= state->measure_from && now <= state->measure_until) {
@@ -65,8 +67,8 @@ absl::Duration Percentile(const std::vector<absl::Duration>& sorted, double q) {
 }  // namespace
 
 LoadResult RunClosedLoop(const LoadOptions& options, const IssueFn& issue) {
-  auto state = std::make_unique<State>();
-  state->issue = &issue;
+  auto state = std::make_shared<State>();
+  state->issue = issue;
   state->slots.resize(options.concurrency);
   absl::Time start = absl::Now();
   state->measure_from = start + options.warmup;
@@ -75,15 +77,23 @@ LoadResult RunClosedLoop(const LoadOptions& options, const IssueFn& issue) {
     absl::MutexLock lock(&state->mu);
     state->outstanding = options.concurrency;
   }
-  for (int i = 0; i < options.concurrency; ++i) IssueNext(state.get(), i);
+  for (int i = 0; i < options.concurrency; ++i) IssueNext(state, i);
   absl::SleepFor(state->measure_until - absl::Now());
   state->stop = true;
+  bool drained_in_time = false;
   {
     absl::MutexLock lock(&state->mu);
     auto drained = [s = state.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
       return s->outstanding == 0;
     };
-    state->mu.AwaitWithTimeout(absl::Condition(&drained), absl::Seconds(30));
+    drained_in_time = state->mu.AwaitWithTimeout(absl::Condition(&drained), absl::Seconds(30));
+  }
+  // Calls still in flight after that keep writing their slots: the figures below would race
+  // with them, so such a run reports what it has without reading the slots again.
+  if (!drained_in_time) {
+    LoadResult unfinished;
+    unfinished.errors = options.concurrency;
+    return unfinished;
   }
   std::vector<absl::Duration> all;
   LoadResult result;
@@ -97,7 +107,6 @@ LoadResult RunClosedLoop(const LoadOptions& options, const IssueFn& issue) {
   result.p50 = Percentile(all, 0.50);
   result.p99 = Percentile(all, 0.99);
   result.p999 = Percentile(all, 0.999);
-  if (state->outstanding > 0) state.release();  // calls still in flight hold pointers into it
   return result;
 }
 
