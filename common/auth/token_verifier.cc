@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/auth/jwt.h"
 #include "common/errors.h"
-#include "openssl/evp.h"
+#include "common/ids.h"
 
 namespace marketplace::common::auth {
 namespace {
@@ -26,15 +26,6 @@ bool IsAccessTokenType(absl::string_view typ) {
 bool NamesKeySource(absl::string_view param) {
   return param == "jku" || param == "jwk" || param == "x5u" || param == "x5c" || param == "x5t" ||
          param == "x5t#S256";
-}
-
-std::string Sha256(absl::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
-    return "";
-  }
-  return std::string(reinterpret_cast<const char*>(digest), len);
 }
 
 bool Contains(const std::vector<std::string>& values, absl::string_view wanted) {
@@ -57,6 +48,9 @@ absl::Status ValidateOptions(const KeyFetcher* fetcher, const VerifierOptions& o
   if (options.min_refresh_interval < absl::ZeroDuration()) {
     return absl::FailedPreconditionError(
         "token verifier min_refresh_interval must not be negative");
+  }
+  if (options.max_key_age <= absl::ZeroDuration()) {
+    return absl::FailedPreconditionError("token verifier max_key_age must be positive");
   }
   return absl::OkStatus();
 }
@@ -87,16 +81,17 @@ absl::StatusOr<Caller> TokenVerifier::Verify(absl::string_view token) {
   // Checked before hashing so an oversized token costs nothing.
   if (token.size() > kMaxJwtBytes) return Unauthenticated("token is too long");
 
-  const std::string digest = Sha256(token);
-  if (digest.empty()) return absl::InternalError("cannot hash token");
+  const std::string digest = common::Sha256(token);
   if (std::optional<Caller> cached = FromCache(digest)) return *std::move(cached);
 
-  absl::StatusOr<Caller> caller = VerifyUncached(token);
-  if (caller.ok()) Remember(digest, *caller);
+  std::string kid;
+  absl::StatusOr<Caller> caller = VerifyUncached(token, &kid);
+  if (caller.ok()) Remember(digest, *caller, kid);
   return caller;
 }
 
-absl::StatusOr<Caller> TokenVerifier::VerifyUncached(absl::string_view token) {
+absl::StatusOr<Caller> TokenVerifier::VerifyUncached(absl::string_view token,
+                                                     std::string* kid) {
   absl::StatusOr<ParsedJwt> parsed = ParseJwt(token);
   // ParseJwt's messages are written never to quote the token, so they can be passed on.
   if (!parsed.ok()) return Unauthenticated(parsed.status().message());
@@ -134,6 +129,7 @@ absl::StatusOr<Caller> TokenVerifier::VerifyUncached(absl::string_view token) {
   if (!AlgorithmAllowed(key->alg)) return Unauthenticated("unsupported key algorithm");
   signature_checks_.fetch_add(1, std::memory_order_relaxed);
   if (!VerifyJwtSignature(*parsed, key->key)) return Unauthenticated("invalid token signature");
+  *kid = header.kid;
 
   Caller caller;
   caller.subject = claims.subject;
@@ -147,31 +143,36 @@ absl::StatusOr<Caller> TokenVerifier::VerifyUncached(absl::string_view token) {
 absl::StatusOr<PublicKey> TokenVerifier::KeyFor(absl::string_view kid) {
   {
     absl::MutexLock lock(&keys_mu_);
-    if (auto it = keys_.find(kid); it != keys_.end()) return it->second;
-  }
-
-  absl::MutexLock fetch_lock(&fetch_mu_);
-  {
-    absl::MutexLock lock(&keys_mu_);
-    // Another request may have fetched while this one waited for fetch_mu_.
-    if (auto it = keys_.find(kid); it != keys_.end()) return it->second;
+    if (!keys_loaded_ && fetch_in_flight_) {
+      // The first load: callers wait for it (a cold start, not a forged kid) and then look.
+      auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(keys_mu_) { return !fetch_in_flight_; };
+      keys_mu_.Await(absl::Condition(&done));
+    }
     const absl::Time now = clock_->Now();
-    if (now - last_fetch_ < options_.min_refresh_interval) {
+    auto it = keys_.find(kid);
+    const bool stale = keys_loaded_ && now - last_success_ >= options_.max_key_age;
+    // One fetch at a time, and at most one per min_refresh_interval whatever its outcome.
+    const bool may_fetch = !fetch_in_flight_ && now - last_fetch_ >= options_.min_refresh_interval;
+    if (it != keys_.end()) {
+      // A known key serves while the set is fresh, and also while a renewal runs or waits:
+      // an old set beats refusing every caller.
+      if (!stale || !may_fetch) return it->second;
+    } else if (!may_fetch) {
+      // An unknown kid while a fetch runs (or just ran) is answered at once instead of holding
+      // a thread per forged token.
       if (keys_loaded_) return Unauthenticated("unknown signing key");
       return absl::UnavailableError("signing keys unavailable");
     }
+    fetch_in_flight_ = true;
     last_fetch_ = now;
   }
 
   key_fetches_.fetch_add(1, std::memory_order_relaxed);
   absl::StatusOr<std::vector<PublicKey>> fetched = fetcher_->FetchKeys();
 
-  absl::MutexLock lock(&keys_mu_);
-  // A failed, empty or ambiguous answer keeps the keys we had: rejecting every token because
-  // identity had a bad moment would turn a blip into an outage.
-  if (fetched.ok() && !fetched->empty()) {
-    absl::flat_hash_map<std::string, PublicKey> fresh;
-    bool usable = true;
+  absl::flat_hash_map<std::string, PublicKey> fresh;
+  bool usable = fetched.ok() && !fetched->empty();
+  if (usable) {
     for (PublicKey& k : *fetched) {
       if (k.kid.empty()) continue;
       std::string kid_copy = k.kid;
@@ -180,15 +181,42 @@ absl::StatusOr<PublicKey> TokenVerifier::KeyFor(absl::string_view kid) {
         break;
       }
     }
-    if (usable && !fresh.empty()) {
+    usable = usable && !fresh.empty();
+  }
+  absl::StatusOr<PublicKey> result = absl::UnavailableError("signing keys unavailable");
+  {
+    absl::MutexLock lock(&keys_mu_);
+    fetch_in_flight_ = false;
+    // A failed, empty or ambiguous answer keeps the keys we had: rejecting every token because
+    // identity had a bad moment would turn a blip into an outage. The set is tried again after
+    // min_refresh_interval.
+    if (usable) {
       // Replaced, not merged: a key identity stopped publishing is retired here too.
-      keys_ = std::move(fresh);
+      keys_ = fresh;
       keys_loaded_ = true;
+      last_success_ = clock_->Now();
+    }
+    if (auto it = keys_.find(kid); it != keys_.end()) {
+      result = it->second;
+    } else if (keys_loaded_) {
+      result = Unauthenticated("unknown signing key");
     }
   }
-  if (auto it = keys_.find(kid); it != keys_.end()) return it->second;
-  if (keys_loaded_) return Unauthenticated("unknown signing key");
-  return absl::UnavailableError("signing keys unavailable");
+  if (usable) ForgetTokensOfRetiredKeys(fresh);
+  return result;
+}
+
+void TokenVerifier::ForgetTokensOfRetiredKeys(
+    const absl::flat_hash_map<std::string, PublicKey>& published) {
+  absl::MutexLock lock(&cache_mu_);
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (published.contains(it->second.kid)) {
+      ++it;
+      continue;
+    }
+    cache_order_.erase(it->second.age);
+    cache_.erase(it++);
+  }
 }
 
 std::optional<Caller> TokenVerifier::FromCache(const std::string& digest) {
@@ -203,7 +231,8 @@ std::optional<Caller> TokenVerifier::FromCache(const std::string& digest) {
   return it->second.caller;
 }
 
-void TokenVerifier::Remember(const std::string& digest, const Caller& caller) {
+void TokenVerifier::Remember(const std::string& digest, const Caller& caller,
+                             const std::string& kid) {
   if (options_.cache_capacity == 0) return;
   absl::MutexLock lock(&cache_mu_);
   if (cache_.contains(digest)) return;  // a concurrent Verify of the same token got here first
@@ -212,7 +241,7 @@ void TokenVerifier::Remember(const std::string& digest, const Caller& caller) {
     cache_order_.pop_front();
   }
   cache_order_.push_back(digest);
-  cache_.emplace(digest, CachedToken{caller, std::prev(cache_order_.end())});
+  cache_.emplace(digest, CachedToken{caller, kid, std::prev(cache_order_.end())});
 }
 
 int64_t TokenVerifier::signature_checks() const {

@@ -51,9 +51,13 @@ struct VerifierOptions {
   std::string issuer;    // the exact `iss` identity puts in its tokens
   std::string audience;  // this service's name; a token's `aud` must contain it
   absl::Duration max_clock_skew = absl::Seconds(60);
-  // Refreshes of the key set happen at most this often, so a flood of tokens naming made-up
-  // kids costs identity one call per interval at most.
+  // Refreshes of the key set for an unknown kid happen at most this often, so a flood of
+  // tokens naming made-up kids costs identity one call per interval at most.
   absl::Duration min_refresh_interval = absl::Seconds(30);
+  // The key set is fetched again once it is this old (by the first call that finds it so;
+  // the others go on with the current set meanwhile), so a key identity stopped publishing is
+  // refused at most this long after, and so are the cached tokens it signed.
+  absl::Duration max_key_age = absl::Minutes(5);
   // Verified tokens remembered; 0 turns the cache off.
   size_t cache_capacity = 10000;
 };
@@ -67,12 +71,13 @@ struct VerifierOptions {
 // - the header carries no `jku`, `jwk`, `x5u`, `x5c`, `x5t`, `x5t#S256` or `crit`. Tokens naming
 //   a key source are rejected, not merely ignored: our issuer never emits them, so one that does
 //   was not made by it, and refusing it outright means no code path can be tempted to follow them;
-// - `kid` names one of identity's keys (one refresh is tried for an unknown kid) and the
+// - `kid` names one of identity's keys (one refresh is tried for an unknown kid, at most every
+//   min_refresh_interval; while a fetch runs, other unknown kids are refused at once) and the
 //   signature verifies under it;
 // - `iss` equals options.issuer and `aud` contains options.audience;
 // - exp + skew >= now, and nbf - skew <= now, iat - skew <= now.
-// Verified tokens are cached by SHA-256 until they expire, so a token stays accepted for the rest
-// of its (short) life even if its key is retired meanwhile.
+// Verified tokens are cached by SHA-256 until they expire or their key leaves the published set
+// (seen at the next fetch: the set is renewed every max_key_age).
 // Every rejection is UNAUTHENTICATED with a short reason that never quotes the token. The one
 // exception is when no key set could ever be loaded: that is identity being unreachable, not a
 // bad token, so it is UNAVAILABLE and the client may retry.
@@ -99,28 +104,32 @@ class TokenVerifier {
  private:
   struct CachedToken {
     Caller caller;
+    std::string kid;                       // the key that signed it
     std::list<std::string>::iterator age;  // position in cache_order_
   };
 
   absl::StatusOr<PublicKey> KeyFor(absl::string_view kid);
-  absl::StatusOr<Caller> VerifyUncached(absl::string_view token);
+  // Sets `kid` to the key that signed an accepted token.
+  absl::StatusOr<Caller> VerifyUncached(absl::string_view token, std::string* kid);
+  // Drops cached tokens whose key is not in `published`.
+  void ForgetTokensOfRetiredKeys(const absl::flat_hash_map<std::string, PublicKey>& published);
   // The cached caller for this token digest if it is there and unexpired; drops it once expired,
   // so the full path reports the expiry.
   std::optional<Caller> FromCache(const std::string& digest);
-  void Remember(const std::string& digest, const Caller& caller);
+  void Remember(const std::string& digest, const Caller& caller, const std::string& kid);
 
   KeyFetcher* const fetcher_;
   const VerifierOptions options_;
   const Clock* const clock_;
   const absl::Status options_status_;
 
-  // Serializes key fetches, so concurrent requests for a new kid wait for one fetch instead of
-  // each starting their own. Never held together with keys_mu_ during the fetch itself.
-  absl::Mutex fetch_mu_ ABSL_ACQUIRED_BEFORE(keys_mu_);
-  absl::Mutex keys_mu_;
+  // Never held during a fetch itself; fetch_in_flight_ keeps fetches to one at a time.
+  absl::Mutex keys_mu_ ABSL_ACQUIRED_BEFORE(cache_mu_);
   absl::flat_hash_map<std::string, PublicKey> keys_ ABSL_GUARDED_BY(keys_mu_);
   bool keys_loaded_ ABSL_GUARDED_BY(keys_mu_) = false;
   absl::Time last_fetch_ ABSL_GUARDED_BY(keys_mu_) = absl::InfinitePast();
+  absl::Time last_success_ ABSL_GUARDED_BY(keys_mu_) = absl::InfinitePast();
+  bool fetch_in_flight_ ABSL_GUARDED_BY(keys_mu_) = false;
   std::atomic<int64_t> key_fetches_{0};
 
   // Verified tokens by SHA-256 of the token, evicted oldest-first beyond capacity. Only tokens

@@ -17,6 +17,7 @@
 #include "common/auth/fake_key_fetcher.h"
 #include "common/auth/jwt.h"
 #include "common/clock.h"
+#include "absl/synchronization/notification.h"
 #include "common/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -519,6 +520,79 @@ TEST_F(TokenVerifierTest, ConcurrentCallersShareOneFetch) {
   EXPECT_EQ(accepted.load(), 8 * 50);
   EXPECT_EQ(fetcher_.fetches(), 1);
   EXPECT_LE(verifier_.signature_checks(), 8 * 8);  // each token at most once per racing thread
+}
+
+TEST_F(TokenVerifierTest, TheKeySetIsRenewedWhenOldAndADroppedKeyIsRefusedEvenForCachedTokens) {
+  const std::string token = Sign(Claims("cached"));
+  ASSERT_TRUE(verifier_.Verify(token).ok());
+  ASSERT_EQ(fetcher_.fetches(), 1);
+  // identity stops publishing key-1 (say it leaked); within max_key_age nothing is asked...
+  Ed25519KeyPair rotated = *GenerateEd25519KeyPair();
+  fetcher_.SetKeys({PublicKey{"key-2", "EdDSA", rotated.public_key}});
+  clock_.Advance(absl::Minutes(4));
+  EXPECT_TRUE(verifier_.Verify(token).ok());
+  EXPECT_EQ(fetcher_.fetches(), 1);
+  // ...then the set is renewed by the next call, and key-1's tokens, cached or not, are refused.
+  clock_.Advance(absl::Minutes(1));
+  ExpectRejected(Sign(Claims("fresh-under-old-key")), "unknown signing key");
+  EXPECT_EQ(fetcher_.fetches(), 2);
+  ExpectRejected(token, "unknown signing key");
+  EXPECT_EQ(verifier_.cached_tokens(), 0u);
+}
+
+TEST_F(TokenVerifierTest, AFailedRenewalKeepsServingTheKnownKeysAndIsRetriedLater) {
+  ASSERT_TRUE(verifier_.Verify(Sign(Claims("first"))).ok());
+  fetcher_.SetError(absl::UnavailableError("identity down"));
+  clock_.Advance(absl::Minutes(6));
+  EXPECT_TRUE(verifier_.Verify(Sign(Claims("second"))).ok());
+  EXPECT_EQ(fetcher_.fetches(), 2);
+  EXPECT_TRUE(verifier_.Verify(Sign(Claims("third"))).ok());
+  EXPECT_EQ(fetcher_.fetches(), 2);  // not again within min_refresh_interval
+  fetcher_.SetError(absl::OkStatus());
+  clock_.Advance(absl::Seconds(30));
+  EXPECT_TRUE(verifier_.Verify(Sign(Claims("fourth"))).ok());
+  EXPECT_EQ(fetcher_.fetches(), 3);
+}
+
+// A fetcher whose FetchKeys blocks until released, to hold a fetch in flight.
+class BlockingKeyFetcher final : public KeyFetcher {
+ public:
+  explicit BlockingKeyFetcher(std::vector<PublicKey> keys) : keys_(std::move(keys)) {}
+  absl::StatusOr<std::vector<PublicKey>> FetchKeys() override {
+    ++fetches;
+    if (fetches.load() > 1) {
+      entered.Notify();
+      release.WaitForNotification();
+    }
+    return keys_;
+  }
+  std::atomic<int> fetches{0};
+  absl::Notification entered;
+  absl::Notification release;
+
+ private:
+  std::vector<PublicKey> keys_;
+};
+
+TEST_F(TokenVerifierTest, ForgedKidsDoNotWaitForTheFetchInFlight) {
+  BlockingKeyFetcher fetcher({PublicKey{kKid, "EdDSA", key_.public_key}});
+  VerifierOptions options = Options();
+  options.min_refresh_interval = absl::ZeroDuration();
+  TokenVerifier verifier(&fetcher, options, &clock_);
+  ASSERT_TRUE(verifier.Verify(Sign(Claims("load"))).ok());  // first fetch, not blocked
+
+  std::thread slow([&] { (void)verifier.Verify(Sign(Claims(), "forged-0")); });
+  fetcher.entered.WaitForNotification();  // the second fetch is in flight now
+  const absl::Time start = absl::Now();
+  for (int i = 1; i <= 50; ++i) {
+    absl::StatusOr<Caller> caller = verifier.Verify(Sign(Claims(), absl::StrCat("forged-", i)));
+    EXPECT_EQ(caller.status().code(), absl::StatusCode::kUnauthenticated);
+  }
+  EXPECT_TRUE(verifier.Verify(Sign(Claims("known"))).ok());  // known keys still serve
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(fetcher.fetches.load(), 2);
+  fetcher.release.Notify();
+  slow.join();
 }
 
 TEST(TokenVerifierOptionsTest, InvalidOptionsFailClosed) {
