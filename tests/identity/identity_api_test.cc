@@ -672,6 +672,48 @@ TEST_F(IdentityApiTest, LogoutEndsTheSessionAndLogoutAllEveryOne) {
   EXPECT_EQ(Call(&Stub::GetAccount, me, &account, buyer.token).error_code(), UN);
 }
 
+TEST_F(IdentityApiTest, WriteAnswersCarryTheTimesThatLaterReadsReturn) {
+  v1::SignUpRequest signup;
+  signup.set_email(UniqueEmail("times"));
+  signup.set_password(kGoodPassword);
+  signup.set_display_name("Timely");
+  signup.set_role(v1::SELLER);
+  v1::Account created;
+  ASSERT_TRUE(Call(&Stub::SignUp, signup, &created).ok());
+  const std::string admin = AdminToken();
+  v1::GetAccountRequest get;
+  get.set_name("accounts/" + created.account_id());
+  v1::Account read;
+  ASSERT_TRUE(Call(&Stub::GetAccount, get, &read, admin).ok());
+  EXPECT_EQ(read.create_time().SerializeAsString(), created.create_time().SerializeAsString());
+  EXPECT_EQ(read.update_time().SerializeAsString(), created.update_time().SerializeAsString());
+  EXPECT_EQ(created.create_time().nanos() % 1000, 0);  // microseconds, as stored
+
+  auto login = Login(stub(), signup.email(), kGoodPassword);
+  ASSERT_TRUE(login.ok()) << login.status();
+  v1::UpdateProfileRequest update;
+  update.mutable_account()->set_name("accounts/me");
+  update.mutable_account()->set_display_name("Renamed");
+  update.mutable_update_mask()->add_paths("display_name");
+  v1::Account updated;
+  grpc::Status updating =
+      Call(&Stub::UpdateProfile, update, &updated, login->tokens().access_token());
+  ASSERT_TRUE(updating.ok()) << updating.error_message();
+  ASSERT_TRUE(Call(&Stub::GetAccount, get, &read, admin).ok());
+  EXPECT_EQ(read.update_time().SerializeAsString(), updated.update_time().SerializeAsString());
+
+  v1::SuspendAccountRequest suspend;
+  suspend.set_name("accounts/" + created.account_id());
+  suspend.set_reason_code("POLICY_TEST");
+  suspend.set_reason("policy test");
+  v1::Account suspended;
+  ASSERT_TRUE(Call(&Stub::SuspendAccount, suspend, &suspended, admin).ok());
+  ASSERT_TRUE(Call(&Stub::GetAccount, get, &read, admin).ok());
+  EXPECT_EQ(read.suspension().suspend_time().SerializeAsString(),
+            suspended.suspension().suspend_time().SerializeAsString());
+  EXPECT_EQ(read.update_time().SerializeAsString(), suspended.update_time().SerializeAsString());
+}
+
 TEST_F(IdentityApiTest, GetListAndUpdateAccounts) {
   const std::string admin = AdminToken();
   Caller buyer = Human(v1::BUYER);
