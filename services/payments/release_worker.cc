@@ -19,7 +19,7 @@ bool AfterPass(const absl::Status& status, prometheus::Counter& errors,
 
 }  // namespace
 
-ReleaseWorker::ReleaseWorker(EscrowService* escrow, prometheus::Registry& registry,
+ReleaseWorker::ReleaseWorker(PaymentsDomain* escrow, prometheus::Registry& registry,
                              ReleaseWorkerOptions options)
     : escrow_(escrow),
       options_(options),
@@ -64,7 +64,7 @@ void ReleaseWorker::Stop() { thread_.Stop(); }
 
 namespace marketplace::payments {
 
-CompletionWorker::CompletionWorker(EscrowService* escrow, prometheus::Registry& registry,
+CompletionWorker::CompletionWorker(PaymentsDomain* escrow, prometheus::Registry& registry,
                                    CompletionWorkerOptions options)
     : escrow_(escrow),
       options_(options),
