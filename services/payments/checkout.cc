@@ -166,13 +166,7 @@ absl::StatusOr<PaymentRecord> Checkout::CreatePayment(const Actor& actor,
   ASSIGN_OR_RETURN(std::optional<PaymentRecord> first, ReplayOf(facts.stored));
   if (first) return *std::move(first);
 
-  ASSIGN_OR_RETURN(common::identity_client::SellerStatus seller,
-                   context_.sellers->GetSeller(req.seller_id));
-  if (!seller.found) return common::NotFound("seller", req.seller_id);
-  if (!seller.approved_active) {
-    return common::FailedPrecondition("SELLER_NOT_APPROVED",
-                                      "the seller is not an approved, active seller");
-  }
+  RETURN_IF_ERROR(ApprovedSeller(context_, req.seller_id).status());
   if (facts.order_payment_id) {
     // Made by this very request since the first look (a twin in parallel): its answer.
     ASSIGN_OR_RETURN(std::optional<StoredAnswer> stored, context_.store->FindAnswer(req.key));

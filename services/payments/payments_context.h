@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/identity_client/seller_directory.h"
@@ -49,6 +51,11 @@ struct PaymentsContext {
   PaymentsObserver* observer = nullptr;  // never null (NoObserver())
   PaymentsOptions options;
 };
+
+// The seller as identity knows it: NOT_FOUND when unknown, FAILED_PRECONDITION
+// SELLER_NOT_APPROVED unless approved and active (a payment or payout needs both).
+[[nodiscard]] absl::StatusOr<common::identity_client::SellerStatus> ApprovedSeller(
+    const PaymentsContext& context, absl::string_view seller_id);
 
 }  // namespace marketplace::payments
 

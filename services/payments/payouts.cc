@@ -29,12 +29,7 @@ absl::StatusOr<PayoutRecord> Payouts::RecordPayout(const PayoutRequest& req, boo
     return DecodePayoutAnswer(stored->response);
   }
   ASSIGN_OR_RETURN(common::identity_client::SellerStatus seller,
-                   context_.sellers->GetSeller(req.seller_id));
-  if (!seller.found) return common::NotFound("seller", req.seller_id);
-  if (!seller.approved_active) {
-    return common::FailedPrecondition("SELLER_NOT_APPROVED",
-                                      "the seller is not an approved, active seller");
-  }
+                   ApprovedSeller(context_, req.seller_id));
   ASSIGN_OR_RETURN(
       std::string answer,
       store.RunIdempotent(req.key, [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {

@@ -17,10 +17,8 @@
 // Stand-ins for the payment processor that payments tests script.
 namespace marketplace::payments::testing {
 
-// The sandbox, except that payouts can be made to fail (`outages` transient failures first,
-// then a definitive refusal when `decline`), something can happen before the next capture
-// (`before_capture`, run once), and refunds are counted.
-class ScriptedProcessor final : public PaymentProcessor {
+// The sandbox behind a processor a test scripts: every call goes to it unless overridden.
+class SandboxPassThrough : public PaymentProcessor {
  public:
   absl::StatusOr<ProcessorResult> Authorize(const std::string& key, const std::string& token,
                                             const common::Money& amount) override {
@@ -28,16 +26,38 @@ class ScriptedProcessor final : public PaymentProcessor {
   }
   absl::StatusOr<ProcessorResult> Capture(const std::string& key, const std::string& ref,
                                           const common::Money& amount) override {
+    return sandbox_.Capture(key, ref, amount);
+  }
+  absl::StatusOr<ProcessorResult> Refund(const std::string& key, const std::string& ref,
+                                         const common::Money& amount) override {
+    return sandbox_.Refund(key, ref, amount);
+  }
+  absl::StatusOr<ProcessorResult> Payout(const std::string& key, const std::string& account,
+                                         const common::Money& amount) override {
+    return sandbox_.Payout(key, account, amount);
+  }
+
+ private:
+  SandboxProcessor sandbox_;
+};
+
+// The sandbox, except that payouts can be made to fail (`outages` transient failures first,
+// then a definitive refusal when `decline`), something can happen before the next capture
+// (`before_capture`, run once), and refunds are counted.
+class ScriptedProcessor final : public SandboxPassThrough {
+ public:
+  absl::StatusOr<ProcessorResult> Capture(const std::string& key, const std::string& ref,
+                                          const common::Money& amount) override {
     std::function<void()> hook;
     std::swap(hook, before_capture);
     if (hook) hook();
-    return sandbox_.Capture(key, ref, amount);
+    return SandboxPassThrough::Capture(key, ref, amount);
   }
   absl::StatusOr<ProcessorResult> Refund(const std::string& key, const std::string& ref,
                                          const common::Money& amount) override {
     ++refund_calls;
     refunded_minor += amount.amount_minor();
-    return sandbox_.Refund(key, ref, amount);
+    return SandboxPassThrough::Refund(key, ref, amount);
   }
   absl::StatusOr<ProcessorResult> Payout(const std::string& key, const std::string& account,
                                          const common::Money& amount) override {
@@ -47,7 +67,7 @@ class ScriptedProcessor final : public PaymentProcessor {
       return absl::UnavailableError("processor down");
     }
     if (decline) return ProcessorResult{false, DeclineCode::kDeclined, ""};
-    return sandbox_.Payout(key, account, amount);
+    return SandboxPassThrough::Payout(key, account, amount);
   }
 
   std::atomic<int> outages{0};
@@ -57,24 +77,14 @@ class ScriptedProcessor final : public PaymentProcessor {
   std::atomic<int> refund_calls{0};
   std::atomic<int64_t> refunded_minor{0};
 
- private:
-  SandboxProcessor sandbox_;
 };
 
 // The sandbox for payments; refunds and payouts fail transiently the first `failures` times
 // each idempotency key is sent, then are accepted (or refused for good when `refuse`). Like
 // a real processor, an accepted key answers the same again without moving money twice;
 // `moved` counts the keys that moved money, `calls` every call per key.
-class FlakyProcessor final : public PaymentProcessor {
+class FlakyProcessor final : public SandboxPassThrough {
  public:
-  absl::StatusOr<ProcessorResult> Authorize(const std::string& key, const std::string& token,
-                                            const common::Money& amount) override {
-    return sandbox_.Authorize(key, token, amount);
-  }
-  absl::StatusOr<ProcessorResult> Capture(const std::string& key, const std::string& ref,
-                                          const common::Money& amount) override {
-    return sandbox_.Capture(key, ref, amount);
-  }
   absl::StatusOr<ProcessorResult> Refund(const std::string& key, const std::string&,
                                          const common::Money& amount) override {
     return Send(key, amount);
@@ -118,7 +128,6 @@ class FlakyProcessor final : public PaymentProcessor {
     return ProcessorResult{true, DeclineCode::kNone, "ref_" + key};
   }
 
-  SandboxProcessor sandbox_;
   absl::Mutex mu_;
   int failures_ ABSL_GUARDED_BY(mu_) = 0;
   bool refuse_ ABSL_GUARDED_BY(mu_) = false;
