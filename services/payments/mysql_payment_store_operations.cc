@@ -80,16 +80,6 @@ absl::StatusOr<std::vector<PayoutRecord>> ListPayouts(
   return common::db::ParseRows(rows, PayoutFromRow);
 }
 
-absl::Status MarkPayoutPaid(common::db::ConnectionPool& pool, absl::string_view payout_id,
-                            absl::string_view processor_reference) {
-  return pool
-      .Execute(
-          "UPDATE payouts SET state = 'PAID', processor_reference = ? WHERE payout_id = ? AND "
-          "state <> 'FAILED'",
-          {std::string(processor_reference), std::string(payout_id)})
-      .status();
-}
-
 absl::StatusOr<bool> MarkPayoutFailed(Transaction& tx, absl::string_view payout_id) {
   ASSIGN_OR_RETURN(int64_t matched,
                    tx.Execute("UPDATE payouts SET state = 'FAILED' WHERE payout_id = ? AND "

@@ -102,13 +102,6 @@ absl::StatusOr<std::optional<PaymentRecord>> LoadPayment(Transaction& tx,
                {std::string(payment_id)}));
 }
 
-absl::StatusOr<std::optional<PaymentRecord>> LoadPaymentByOrder(common::db::ConnectionPool& pool,
-                                                                absl::string_view order_id) {
-  return FirstPayment(
-      pool.Query(absl::StrCat("SELECT ", kPaymentColumns, " FROM payments WHERE order_id = ?"),
-                 {std::string(order_id)}));
-}
-
 absl::Status InsertPayment(Transaction& tx, const PaymentRecord& p) {
   return InsertPayments(tx, absl::MakeConstSpan(&p, 1));
 }
@@ -512,23 +505,6 @@ absl::StatusOr<std::vector<SellerAccounts>> LoadSellerBalances(Transaction& tx,
                             "ORDER BY currency",
                             {std::string(seller_id)}));
   return common::db::ParseRows(rows, SellerAccountsFromRow);
-}
-
-absl::StatusOr<std::optional<HoldPolicyRecord>> LoadHoldPolicy(Transaction& tx,
-                                                               absl::string_view seller_id) {
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   tx.Query("SELECT seller_id, hold_seconds, reason, updated_by, updated_at "
-                            "FROM hold_policies WHERE seller_id = ?",
-                            {std::string(seller_id)}));
-  if (rows.empty()) return std::optional<HoldPolicyRecord>();
-  HoldPolicyRecord p;
-  ASSIGN_OR_RETURN(p.seller_id, rows[0].GetString("seller_id"));
-  ASSIGN_OR_RETURN(int64_t seconds, rows[0].GetInt64("hold_seconds"));
-  p.hold = absl::Seconds(seconds);
-  ASSIGN_OR_RETURN(p.reason, rows[0].GetString("reason"));
-  ASSIGN_OR_RETURN(p.updated_by, rows[0].GetString("updated_by"));
-  ASSIGN_OR_RETURN(p.updated_at, rows[0].GetTime("updated_at"));
-  return std::optional<HoldPolicyRecord>(std::move(p));
 }
 
 absl::Status UpsertHoldPolicy(Transaction& tx, const HoldPolicyRecord& p) {

@@ -27,8 +27,6 @@ namespace store {
 [[nodiscard]] absl::StatusOr<std::optional<PaymentRecord>> LoadPayment(common::db::Transaction& tx,
                                                                        absl::string_view payment_id,
                                                                        bool for_update);
-[[nodiscard]] absl::StatusOr<std::optional<PaymentRecord>> LoadPaymentByOrder(
-    common::db::ConnectionPool& pool, absl::string_view order_id);
 // ALREADY_EXISTS (reason ORDER_ALREADY_PAID) when the order already has a payment.
 [[nodiscard]] absl::Status InsertPayment(common::db::Transaction& tx, const PaymentRecord& p);
 [[nodiscard]] absl::Status UpdatePayment(common::db::Transaction& tx, const PaymentRecord& p);
@@ -84,8 +82,6 @@ namespace store {
 [[nodiscard]] absl::StatusOr<std::vector<SellerAccounts>> LoadSellerBalances(
     common::db::Transaction& tx, absl::string_view seller_id);
 
-[[nodiscard]] absl::StatusOr<std::optional<HoldPolicyRecord>> LoadHoldPolicy(
-    common::db::Transaction& tx, absl::string_view seller_id);
 [[nodiscard]] absl::Status UpsertHoldPolicy(common::db::Transaction& tx,
                                             const HoldPolicyRecord& policy);
 
@@ -96,9 +92,6 @@ namespace store {
 [[nodiscard]] absl::StatusOr<std::vector<PayoutRecord>> ListPayouts(
     common::db::Transaction& tx, absl::string_view seller_id,
     const std::optional<std::pair<absl::Time, std::string>>& after, int limit);
-[[nodiscard]] absl::Status MarkPayoutPaid(common::db::ConnectionPool& pool,
-                                          absl::string_view payout_id,
-                                          absl::string_view processor_reference);
 
 // PENDING -> FAILED in the caller's transaction; false when the payout was not PENDING.
 [[nodiscard]] absl::StatusOr<bool> MarkPayoutFailed(common::db::Transaction& tx,
