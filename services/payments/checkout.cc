@@ -41,10 +41,9 @@ absl::Status Declined(DeclineCode code) {
 // A group commit's transaction failed (a retry of a request done before, two calls for one
 // order, a lost connection...): its calls run one by one, each with its own answer.
 void BatchFailed(absl::string_view method, size_t size, const absl::Status& status) {
-  common::LogDebug("write batch failed; its calls run one by one",
-                   {{"method", std::string(method)},
-                    {"size", absl::StrCat(size)},
-                    {"error", status.ToString()}});
+  common::LogDebug("write batch failed; its calls run one by one", {{"method", std::string(method)},
+                                                                    {"size", absl::StrCat(size)},
+                                                                    {"error", status.ToString()}});
 }
 
 // The stored answer of a request made before, if any.
@@ -104,18 +103,18 @@ absl::StatusOr<ReleaseWrites> ConfirmStep(const Actor& actor, PaymentRecord& p, 
 Checkout::Checkout(const PaymentsContext* context, ProcessorOperations* operations)
     : context_(*context),
       operations_(operations),
-      reads_([this](std::vector<CheckoutLookup>& batch) {
-               return context_.store->ReadCheckouts(batch);
-             },
-             {context->options.write_batch_max, context->options.write_batches_in_flight,
-              context->options.write_batch_overlap_min}),
+      reads_(
+          [this](std::vector<CheckoutLookup>& batch) {
+            return context_.store->ReadCheckouts(batch);
+          },
+          {context->options.write_batch_max, context->options.write_batches_in_flight,
+           context->options.write_batch_overlap_min}),
       creates_([this](std::vector<NewPayment>& batch) { return WriteNewPayments(batch); },
                {context->options.write_batch_max, context->options.write_batches_in_flight,
                 context->options.write_batch_overlap_min}),
-      confirmations_(
-          [this](std::vector<Confirmation>& batch) { return ConfirmDeliveries(batch); },
-          {context->options.write_batch_max, context->options.write_batches_in_flight,
-           context->options.write_batch_overlap_min}) {}
+      confirmations_([this](std::vector<Confirmation>& batch) { return ConfirmDeliveries(batch); },
+                     {context->options.write_batch_max, context->options.write_batches_in_flight,
+                      context->options.write_batch_overlap_min}) {}
 
 absl::Status Checkout::EnsureSellerAccounts(const std::string& seller_id,
                                             const std::string& currency) {
@@ -124,8 +123,7 @@ absl::Status Checkout::EnsureSellerAccounts(const std::string& seller_id,
     absl::MutexLock lock(&known_mu_);
     if (known_accounts_.contains(key)) return absl::OkStatus();
   }
-  RETURN_IF_ERROR(
-      context_.store->EnsureSellerAccounts(seller_id, currency, context_.clock->Now()));
+  RETURN_IF_ERROR(context_.store->EnsureSellerAccounts(seller_id, currency, context_.clock->Now()));
   absl::MutexLock lock(&known_mu_);
   known_accounts_.insert(key);
   return absl::OkStatus();
@@ -140,8 +138,8 @@ absl::StatusOr<std::string> Checkout::Charge(const PaymentRequest& req) {
   if (!auth.ok()) return ProcessorUnavailable(auth.status(), "authorisation");
   absl::StatusOr<ProcessorResult> capture;
   if (auth->accepted) {
-    capture = context_.processor->Capture(ProcessorKey("capture", req.key), auth->reference,
-                                          req.amount);
+    capture =
+        context_.processor->Capture(ProcessorKey("capture", req.key), auth->reference, req.amount);
     if (!capture.ok()) return ProcessorUnavailable(capture.status(), "capture");
     if (capture->accepted) return capture->reference;
   }
@@ -338,16 +336,17 @@ std::vector<Checkout::Outcome> Checkout::ConfirmDeliveries(std::vector<Confirmat
 
 Checkout::Outcome Checkout::ConfirmAlone(const Confirmation& c) {
   Outcome out{absl::UnknownError("not run"), false};
-  out.result = MutatePayment(
-      *context_.store, *context_.clock, c.actor, c.key, c.payment_id,
-      [&](PaymentTransaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
-        out.ran = true;
-        ASSIGN_OR_RETURN(ReleaseWrites w, ConfirmStep(c.actor, p, now));
-        RETURN_IF_ERROR(tx.AppendEvents(absl::MakeConstSpan(&w.history, 1)));
-        RETURN_IF_ERROR(tx.Enqueue(w.event));
-        // Last: it takes the seller's balance row, which the seller's other payments wait for.
-        return tx.WriteLedger(w.ledger, now);
-      });
+  out.result =
+      MutatePayment(*context_.store, *context_.clock, c.actor, c.key, c.payment_id,
+                    [&](PaymentTransaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+                      out.ran = true;
+                      ASSIGN_OR_RETURN(ReleaseWrites w, ConfirmStep(c.actor, p, now));
+                      RETURN_IF_ERROR(tx.AppendEvents(absl::MakeConstSpan(&w.history, 1)));
+                      RETURN_IF_ERROR(tx.Enqueue(w.event));
+                      // Last: it takes the seller's balance row, which the seller's other payments
+                      // wait for.
+                      return tx.WriteLedger(w.ledger, now);
+                    });
   return out;
 }
 

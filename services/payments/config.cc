@@ -14,16 +14,15 @@ void AddFlags(common::Flags& flags, PaymentsConfig* c) {
   common::identity_client::AddIdentityClientFlags(flags, &c->identity);
   flags.AddString("event_sink_target", &c->event_sink_target, "127.0.0.1:7005",
                   "gRPC target of the EventSink that receives payments events (sellerkpi).");
-  flags.AddDuration("release_interval", &c->release_interval, absl::Seconds(30),
-                    absl::Seconds(1), absl::InfiniteDuration(),
-                    "How often due payments are released automatically.");
+  flags.AddDuration("release_interval", &c->release_interval, absl::Seconds(30), absl::Seconds(1),
+                    absl::InfiniteDuration(), "How often due payments are released automatically.");
   flags.AddInt64("release_batch", &c->release_batch, 20, 1, 1000,
                  "Payments claimed per automatic-release round.");
   flags.AddDuration("completion_interval", &c->completion_interval, absl::Seconds(5),
                     absl::Seconds(1), absl::InfiniteDuration(),
                     "How often refunds and payouts the processor has not confirmed are retried.");
-  flags.AddDuration("processor_retry_initial_backoff", &c->retry_initial_backoff,
-                    absl::Seconds(10), absl::Seconds(1), absl::InfiniteDuration(),
+  flags.AddDuration("processor_retry_initial_backoff", &c->retry_initial_backoff, absl::Seconds(10),
+                    absl::Seconds(1), absl::InfiniteDuration(),
                     "Delay before retrying a refund or payout the processor did not confirm; "
                     "doubled after each failure.");
   flags.AddDuration("processor_retry_max_backoff", &c->retry_max_backoff, absl::Hours(1),

@@ -43,10 +43,9 @@ TEST(PaymentsConfigTest, IntervalsAndBackoffsBelowOneSecondAreRefused) {
 
 TEST(PaymentsConfigTest, MaxBackoffBelowTheInitialIsRefused) {
   PaymentsConfig c;
-  ASSERT_TRUE(Parse({"--processor_retry_initial_backoff=1m",
-                     "--processor_retry_max_backoff=30s"},
-                    &c)
-                  .ok());
+  ASSERT_TRUE(
+      Parse({"--processor_retry_initial_backoff=1m", "--processor_retry_max_backoff=30s"}, &c)
+          .ok());
   EXPECT_EQ(c.Validate().code(), absl::StatusCode::kInvalidArgument);
 }
 

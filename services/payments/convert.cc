@@ -60,8 +60,7 @@ absl::StatusOr<PaymentRecord> FromProto(const v1::Payment& p) {
   out.buyer_id = p.buyer_id();
   out.processor_reference = p.processor_reference();
   ASSIGN_OR_RETURN(out.created_at, common::FromTimestamp(p.created_at(), "created_at"));
-  ASSIGN_OR_RETURN(out.release_due_at,
-                   common::FromTimestamp(p.release_due_at(), "release_due_at"));
+  ASSIGN_OR_RETURN(out.release_due_at, common::FromTimestamp(p.release_due_at(), "release_due_at"));
   if (p.has_released_at()) {
     ASSIGN_OR_RETURN(out.released_at, common::FromTimestamp(p.released_at(), "released_at"));
   }

@@ -29,7 +29,8 @@ absl::StatusOr<OutboxEvent> PaymentHeldEvent(const PaymentRecord& p) {
   event.set_order_id(p.order_id);
   event.set_buyer_id(p.buyer_id);
   event.set_seller_id(p.money.seller_id);
-  *event.mutable_amount() = MoneyProto(p.money.amount.currency_code(), p.money.amount.amount_minor());
+  *event.mutable_amount() =
+      MoneyProto(p.money.amount.currency_code(), p.money.amount.amount_minor());
   common::ToTimestamp(p.release_due_at, event.mutable_release_due_at());
   return Event("payments.payment_held", p, event);
 }

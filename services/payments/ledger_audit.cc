@@ -22,8 +22,8 @@ absl::Status CheckAccounts(const LedgerFigures& figures, std::vector<std::string
     const BalanceBound bound = BoundOf(kind);
     if ((bound == BalanceBound::kNonNegative && a.sum < 0) ||
         (bound == BalanceBound::kNonPositive && a.sum > 0)) {
-      violations.push_back(absl::StrCat("account ", a.account_kind, "/", a.owner, "/",
-                                        a.currency, " is beyond its bound at ", a.sum));
+      violations.push_back(absl::StrCat("account ", a.account_kind, "/", a.owner, "/", a.currency,
+                                        " is beyond its bound at ", a.sum));
     }
     if (IsPerSeller(kind)) {
       auto& seller = per_seller[{a.owner, a.currency}];

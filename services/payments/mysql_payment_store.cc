@@ -42,9 +42,10 @@ absl::StatusOr<LedgerFigures> LoadLedgerFigures(Transaction& tx) {
     ASSIGN_OR_RETURN(u.sum, row.GetInt64("s"));
     out.unbalanced.push_back(std::move(u));
   }
-  ASSIGN_OR_RETURN(auto thin, tx.Query("SELECT t.id AS id, COUNT(e.id) AS n FROM "
-                                       "ledger_transactions t LEFT JOIN ledger_entries e ON "
-                                       "e.transaction_id = t.id GROUP BY t.id HAVING COUNT(e.id) < 2"));
+  ASSIGN_OR_RETURN(auto thin,
+                   tx.Query("SELECT t.id AS id, COUNT(e.id) AS n FROM "
+                            "ledger_transactions t LEFT JOIN ledger_entries e ON "
+                            "e.transaction_id = t.id GROUP BY t.id HAVING COUNT(e.id) < 2"));
   for (const auto& row : thin) {
     ASSIGN_OR_RETURN(int64_t id, row.GetInt64("id"));
     out.thin_transactions.push_back(id);
@@ -148,8 +149,7 @@ class MySqlPaymentTransaction final : public PaymentTransaction {
   absl::Status WriteLedger(const LedgerTransaction& ledger, absl::Time now) override {
     return store::WriteLedger(tx_, ledger, now);
   }
-  absl::Status WriteLedgers(absl::Span<const LedgerTransaction> ledgers,
-                            absl::Time now) override {
+  absl::Status WriteLedgers(absl::Span<const LedgerTransaction> ledgers, absl::Time now) override {
     return store::WriteLedgers(tx_, ledgers, now);
   }
   absl::StatusOr<std::vector<SellerAccounts>> LoadSellerBalances(
@@ -212,8 +212,8 @@ class MySqlPaymentTransaction final : public PaymentTransaction {
     std::vector<idem::IdempotencyStore::Completed> rows;
     rows.reserve(completed.size());
     for (const CompletedRequest& c : completed) {
-      rows.push_back({IdempotencyKey(c.key), c.key.request_hash,
-                      {c.answer.status, c.answer.response}});
+      rows.push_back(
+          {IdempotencyKey(c.key), c.key.request_hash, {c.answer.status, c.answer.response}});
     }
     return idempotency_.InsertCompleted(tx_, rows);
   }
@@ -246,8 +246,7 @@ absl::Status ApplyPaymentsMigrations(common::db::ConnectionPool& pool) {
   return idem::ApplyIdempotencyMigrations(pool);
 }
 
-MySqlPaymentStore::MySqlPaymentStore(common::db::ConnectionPool* pool,
-                                     const common::Clock* clock)
+MySqlPaymentStore::MySqlPaymentStore(common::db::ConnectionPool* pool, const common::Clock* clock)
     : pool_(pool), outbox_("payments", clock), idempotency_(clock) {}
 
 absl::Status MySqlPaymentStore::RunInTransaction(const TransactionBody& body,
@@ -274,8 +273,7 @@ absl::Status MySqlPaymentStore::KeepWrites(absl::Status refusal) const {
   return idem::KeepWrites(std::move(refusal));
 }
 
-absl::StatusOr<std::optional<StoredAnswer>> MySqlPaymentStore::FindAnswer(
-    const RequestKey& key) {
+absl::StatusOr<std::optional<StoredAnswer>> MySqlPaymentStore::FindAnswer(const RequestKey& key) {
   ASSIGN_OR_RETURN(std::optional<idem::StoredResult> stored,
                    idempotency_.Find(*pool_, IdempotencyKey(key), key.request_hash));
   return AnswerOf(stored);
@@ -351,8 +349,7 @@ absl::Status MySqlPaymentStore::RescheduleOperation(absl::string_view operation_
   return store::RescheduleOperation(*pool_, operation_id, error, next_attempt_at, now);
 }
 
-absl::StatusOr<std::vector<std::string>> MySqlPaymentStore::DuePayments(absl::Time now,
-                                                                        int limit) {
+absl::StatusOr<std::vector<std::string>> MySqlPaymentStore::DuePayments(absl::Time now, int limit) {
   return store::DuePayments(*pool_, now, limit);
 }
 

@@ -56,9 +56,9 @@ class MySqlPaymentStoreTest : public common::testing::DatabaseTest {
   // What the checkout writes for one payment: the payment, its history, its event.
   absl::Status WritePayment(PaymentTransaction& tx, const PaymentRecord& p) {
     if (absl::Status s = tx.InsertPayment(p); !s.ok()) return s;
-    if (absl::Status s = tx.AppendEvent(p.money.id, "EUR",
-                                        {"CREATED", p.money.state, "svc-checkout", 1000, "", "",
-                                         p.created_at});
+    if (absl::Status s =
+            tx.AppendEvent(p.money.id, "EUR",
+                           {"CREATED", p.money.state, "svc-checkout", 1000, "", "", p.created_at});
         !s.ok()) {
       return s;
     }
@@ -73,12 +73,12 @@ class MySqlPaymentStoreTest : public common::testing::DatabaseTest {
 
 TEST_F(MySqlPaymentStoreTest, AnIdempotentEffectCommitsWithItsAnswerAndEvent) {
   const PaymentRecord p = NewPayment("pay_1", "order-1", clock_.Now());
-  ASSERT_OK_AND_ASSIGN(std::string answer,
-                       store_->RunIdempotent(Key("r1"), [&](PaymentTransaction& tx)
-                                                            -> absl::StatusOr<std::string> {
-                         if (absl::Status s = WritePayment(tx, p); !s.ok()) return s;
-                         return std::string("answer-1");
-                       }));
+  ASSERT_OK_AND_ASSIGN(
+      std::string answer,
+      store_->RunIdempotent(Key("r1"), [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {
+        if (absl::Status s = WritePayment(tx, p); !s.ok()) return s;
+        return std::string("answer-1");
+      }));
   EXPECT_EQ(answer, "answer-1");
   EXPECT_EQ(Count("payments"), 1);
   EXPECT_EQ(Count("idempotency_keys"), 1);
@@ -92,8 +92,8 @@ TEST_F(MySqlPaymentStoreTest, AFailureAfterTheWritesLeavesNoPaymentNoAnswerNoEve
   const PaymentRecord p = NewPayment("pay_1", "order-1", clock_.Now());
   // A transient failure after every write of the effect: nothing of it may remain, and the
   // answer is not recorded, so a retry does the work.
-  auto failed = store_->RunIdempotent(
-      Key("r1"), [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {
+  auto failed =
+      store_->RunIdempotent(Key("r1"), [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {
         if (absl::Status s = WritePayment(tx, p); !s.ok()) return s;
         return absl::UnavailableError("injected after the writes");
       });
@@ -105,8 +105,8 @@ TEST_F(MySqlPaymentStoreTest, AFailureAfterTheWritesLeavesNoPaymentNoAnswerNoEve
 
   // A definitive refusal after the writes: the refusal is the request's answer, the writes
   // are gone.
-  auto refused = store_->RunIdempotent(
-      Key("r2"), [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {
+  auto refused =
+      store_->RunIdempotent(Key("r2"), [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {
         if (absl::Status s = WritePayment(tx, p); !s.ok()) return s;
         return common::FailedPrecondition("INJECTED", "refused after the writes");
       });
@@ -120,8 +120,8 @@ TEST_F(MySqlPaymentStoreTest, AFailureAfterTheWritesLeavesNoPaymentNoAnswerNoEve
 
 TEST_F(MySqlPaymentStoreTest, AFailingOutboxEnqueueRollsBackThePaymentAndTheAnswer) {
   const PaymentRecord p = NewPayment("pay_1", "order-1", clock_.Now());
-  auto failed = store_->RunIdempotent(
-      Key("r1"), [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {
+  auto failed =
+      store_->RunIdempotent(Key("r1"), [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {
         if (absl::Status s = tx.InsertPayment(p); !s.ok()) return s;
         OutboxEvent bad{"not a topic!", p.money.seller_id, {}};
         if (absl::Status s = tx.Enqueue(bad); !s.ok()) return s;
@@ -181,8 +181,7 @@ TEST_F(MySqlPaymentStoreTest, ASecondPaymentOfAnOrderIsOrderAlreadyPaid) {
 
 TEST_F(MySqlPaymentStoreTest, CheckoutReadsSeeTheOrdersPaymentAndTheSellersHoldPolicy) {
   ASSERT_OK(store_->RunInTransaction([&](PaymentTransaction& tx) -> absl::Status {
-    if (absl::Status s = tx.InsertPayment(NewPayment("pay_1", "order-1", clock_.Now()));
-        !s.ok()) {
+    if (absl::Status s = tx.InsertPayment(NewPayment("pay_1", "order-1", clock_.Now())); !s.ok()) {
       return s;
     }
     return tx.UpsertHoldPolicy({"seller-1", absl::Hours(48), "trusted", "admin-1", clock_.Now()});

@@ -24,8 +24,7 @@ using PaymentStep =
 // A retry of the request gets the first answer.
 [[nodiscard]] absl::StatusOr<PaymentRecord> MutatePayment(PaymentStore& store,
                                                           const common::Clock& clock,
-                                                          const Actor& actor,
-                                                          const RequestKey& key,
+                                                          const Actor& actor, const RequestKey& key,
                                                           const std::string& payment_id,
                                                           const PaymentStep& step);
 

@@ -135,8 +135,8 @@ struct LedgerFigures {
     std::string currency;
     int64_t sum = 0;
   };
-  std::vector<Unbalanced> unbalanced;          // transactions whose entries do not sum to 0
-  std::vector<int64_t> thin_transactions;      // transactions with fewer than two entries
+  std::vector<Unbalanced> unbalanced;      // transactions whose entries do not sum to 0
+  std::vector<int64_t> thin_transactions;  // transactions with fewer than two entries
   struct AccountSum {
     std::string account_kind;
     std::string owner;  // empty in totals

@@ -141,13 +141,15 @@ class PaymentTransaction {
   [[nodiscard]] virtual absl::StatusOr<std::vector<ProcessorOperation>> LoadRefunds(
       absl::string_view payment_id) = 0;
   // FAILED -> SETTLED; false when it was not FAILED.
-  [[nodiscard]] virtual absl::StatusOr<bool> SettleOperation(
-      absl::string_view operation_id, absl::string_view settlement_reference,
-      absl::string_view settled_by, absl::Time now) = 0;
+  [[nodiscard]] virtual absl::StatusOr<bool> SettleOperation(absl::string_view operation_id,
+                                                             absl::string_view settlement_reference,
+                                                             absl::string_view settled_by,
+                                                             absl::Time now) = 0;
   // PENDING -> `state` (DONE or FAILED); false when no longer PENDING.
-  [[nodiscard]] virtual absl::StatusOr<bool> FinishOperation(
-      absl::string_view operation_id, absl::string_view state,
-      absl::string_view processor_reference, absl::Time now) = 0;
+  [[nodiscard]] virtual absl::StatusOr<bool> FinishOperation(absl::string_view operation_id,
+                                                             absl::string_view state,
+                                                             absl::string_view processor_reference,
+                                                             absl::Time now) = 0;
 
   // --- the request's answer and the events, committed with the change
   // Answers of several requests done in this transaction (group commit). ALREADY_EXISTS when

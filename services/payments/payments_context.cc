@@ -7,8 +7,8 @@
 
 namespace marketplace::payments {
 
-absl::StatusOr<common::identity_client::SellerStatus> ApprovedSeller(
-    const PaymentsContext& context, absl::string_view seller_id) {
+absl::StatusOr<common::identity_client::SellerStatus> ApprovedSeller(const PaymentsContext& context,
+                                                                     absl::string_view seller_id) {
   ASSIGN_OR_RETURN(common::identity_client::SellerStatus seller,
                    context.sellers->GetSeller(std::string(seller_id)));
   if (!seller.found) return common::NotFound("seller", seller_id);

@@ -49,11 +49,16 @@ absl::StatusOr<common::Money> AmountOf(bool present, const common::v1::Money& am
 
 std::optional<DisputeOutcome> OutcomeOf(pb::DisputeOutcome outcome) {
   switch (outcome) {
-    case pb::BUYER_WINS: return DisputeOutcome::kBuyerWins;
-    case pb::SELLER_WINS: return DisputeOutcome::kSellerWins;
-    case pb::SPLIT: return DisputeOutcome::kSplit;
-    case pb::PLATFORM_GUARANTEE: return DisputeOutcome::kPlatformGuarantee;
-    default: return std::nullopt;
+    case pb::BUYER_WINS:
+      return DisputeOutcome::kBuyerWins;
+    case pb::SELLER_WINS:
+      return DisputeOutcome::kSellerWins;
+    case pb::SPLIT:
+      return DisputeOutcome::kSplit;
+    case pb::PLATFORM_GUARANTEE:
+      return DisputeOutcome::kPlatformGuarantee;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -187,10 +192,9 @@ absl::StatusOr<pb::Payment> PaymentsApi::ResolveDispute(const Actor& actor,
   std::optional<common::Money> share;
   if (outcome == DisputeOutcome::kSplit) {
     absl::StatusOr<common::Money> m =
-        req.has_buyer_share()
-            ? common::MoneyFromProto(req.buyer_share(), "buyer_share",
-                                     common::AmountRule::kPositive)
-            : InvalidField("buyer_share", "is required for a SPLIT outcome");
+        req.has_buyer_share() ? common::MoneyFromProto(req.buyer_share(), "buyer_share",
+                                                       common::AmountRule::kPositive)
+                              : InvalidField("buyer_share", "is required for a SPLIT outcome");
     if (m.ok()) {
       share = *m;
     } else {
@@ -340,92 +344,116 @@ Actor PaymentsService::ActorOf(const common::CallContext& call, Method method) {
 
 // Each handler: the guard (the permission table), then the API with the call's actor.
 grpc::ServerUnaryReactor* PaymentsService::CreatePayment(grpc::CallbackServerContext* ctx,
-                                                const v1::CreatePaymentRequest* req, v1::Payment* resp) {
-  return handler_.Unary(ctx, Method::kCreatePayment, resp, [this, req](const common::CallContext& call) {
-    return api_->CreatePayment(ActorOf(call, Method::kCreatePayment), *req);
-  });
+                                                         const v1::CreatePaymentRequest* req,
+                                                         v1::Payment* resp) {
+  return handler_.Unary(ctx, Method::kCreatePayment, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->CreatePayment(ActorOf(call, Method::kCreatePayment), *req);
+                        });
 }
 
 grpc::ServerUnaryReactor* PaymentsService::GetPayment(grpc::CallbackServerContext* ctx,
-                                                const v1::GetPaymentRequest* req, v1::Payment* resp) {
-  return handler_.Unary(ctx, Method::kGetPayment, resp, [this, req](const common::CallContext& call) {
-    return api_->GetPayment(ActorOf(call, Method::kGetPayment), *req);
-  });
+                                                      const v1::GetPaymentRequest* req,
+                                                      v1::Payment* resp) {
+  return handler_.Unary(ctx, Method::kGetPayment, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->GetPayment(ActorOf(call, Method::kGetPayment), *req);
+                        });
 }
 
 grpc::ServerUnaryReactor* PaymentsService::ListPayments(grpc::CallbackServerContext* ctx,
-                                                const v1::ListPaymentsRequest* req, v1::ListPaymentsResponse* resp) {
-  return handler_.Unary(ctx, Method::kListPayments, resp, [this, req](const common::CallContext& call) {
-    return api_->ListPayments(ActorOf(call, Method::kListPayments), *req);
-  });
+                                                        const v1::ListPaymentsRequest* req,
+                                                        v1::ListPaymentsResponse* resp) {
+  return handler_.Unary(ctx, Method::kListPayments, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->ListPayments(ActorOf(call, Method::kListPayments), *req);
+                        });
 }
 
 grpc::ServerUnaryReactor* PaymentsService::ConfirmDelivery(grpc::CallbackServerContext* ctx,
-                                                const v1::ConfirmDeliveryRequest* req, v1::Payment* resp) {
-  return handler_.Unary(ctx, Method::kConfirmDelivery, resp, [this, req](const common::CallContext& call) {
-    return api_->ConfirmDelivery(ActorOf(call, Method::kConfirmDelivery), *req);
-  });
+                                                           const v1::ConfirmDeliveryRequest* req,
+                                                           v1::Payment* resp) {
+  return handler_.Unary(
+      ctx, Method::kConfirmDelivery, resp, [this, req](const common::CallContext& call) {
+        return api_->ConfirmDelivery(ActorOf(call, Method::kConfirmDelivery), *req);
+      });
 }
 
 grpc::ServerUnaryReactor* PaymentsService::RefundPayment(grpc::CallbackServerContext* ctx,
-                                                const v1::RefundPaymentRequest* req, v1::Payment* resp) {
-  return handler_.Unary(ctx, Method::kRefundPayment, resp, [this, req](const common::CallContext& call) {
-    return api_->RefundPayment(ActorOf(call, Method::kRefundPayment), *req);
-  });
+                                                         const v1::RefundPaymentRequest* req,
+                                                         v1::Payment* resp) {
+  return handler_.Unary(ctx, Method::kRefundPayment, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->RefundPayment(ActorOf(call, Method::kRefundPayment), *req);
+                        });
 }
 
 grpc::ServerUnaryReactor* PaymentsService::SettleOwedRefund(grpc::CallbackServerContext* ctx,
-                                                const v1::SettleOwedRefundRequest* req, v1::Payment* resp) {
-  return handler_.Unary(ctx, Method::kSettleOwedRefund, resp, [this, req](const common::CallContext& call) {
-    return api_->SettleOwedRefund(ActorOf(call, Method::kSettleOwedRefund), *req);
-  });
+                                                            const v1::SettleOwedRefundRequest* req,
+                                                            v1::Payment* resp) {
+  return handler_.Unary(
+      ctx, Method::kSettleOwedRefund, resp, [this, req](const common::CallContext& call) {
+        return api_->SettleOwedRefund(ActorOf(call, Method::kSettleOwedRefund), *req);
+      });
 }
 
 grpc::ServerUnaryReactor* PaymentsService::OpenDispute(grpc::CallbackServerContext* ctx,
-                                                const v1::OpenDisputeRequest* req, v1::Payment* resp) {
-  return handler_.Unary(ctx, Method::kOpenDispute, resp, [this, req](const common::CallContext& call) {
-    return api_->OpenDispute(ActorOf(call, Method::kOpenDispute), *req);
-  });
+                                                       const v1::OpenDisputeRequest* req,
+                                                       v1::Payment* resp) {
+  return handler_.Unary(ctx, Method::kOpenDispute, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->OpenDispute(ActorOf(call, Method::kOpenDispute), *req);
+                        });
 }
 
 grpc::ServerUnaryReactor* PaymentsService::ResolveDispute(grpc::CallbackServerContext* ctx,
-                                                const v1::ResolveDisputeRequest* req, v1::Payment* resp) {
-  return handler_.Unary(ctx, Method::kResolveDispute, resp, [this, req](const common::CallContext& call) {
-    return api_->ResolveDispute(ActorOf(call, Method::kResolveDispute), *req);
-  });
+                                                          const v1::ResolveDisputeRequest* req,
+                                                          v1::Payment* resp) {
+  return handler_.Unary(ctx, Method::kResolveDispute, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->ResolveDispute(ActorOf(call, Method::kResolveDispute), *req);
+                        });
 }
 
-grpc::ServerUnaryReactor* PaymentsService::SetSellerHoldPolicy(grpc::CallbackServerContext* ctx,
-                                                const v1::SetSellerHoldPolicyRequest* req, v1::SellerHoldPolicy* resp) {
-  return handler_.Unary(ctx, Method::kSetSellerHoldPolicy, resp, [this, req](const common::CallContext& call) {
-    return api_->SetSellerHoldPolicy(ActorOf(call, Method::kSetSellerHoldPolicy), *req);
-  });
+grpc::ServerUnaryReactor* PaymentsService::SetSellerHoldPolicy(
+    grpc::CallbackServerContext* ctx, const v1::SetSellerHoldPolicyRequest* req,
+    v1::SellerHoldPolicy* resp) {
+  return handler_.Unary(
+      ctx, Method::kSetSellerHoldPolicy, resp, [this, req](const common::CallContext& call) {
+        return api_->SetSellerHoldPolicy(ActorOf(call, Method::kSetSellerHoldPolicy), *req);
+      });
 }
 
 grpc::ServerUnaryReactor* PaymentsService::GetSellerBalance(grpc::CallbackServerContext* ctx,
-                                                const v1::GetSellerBalanceRequest* req, v1::SellerBalance* resp) {
-  return handler_.Unary(ctx, Method::kGetSellerBalance, resp, [this, req](const common::CallContext& call) {
-    return api_->GetSellerBalance(ActorOf(call, Method::kGetSellerBalance), *req);
-  });
+                                                            const v1::GetSellerBalanceRequest* req,
+                                                            v1::SellerBalance* resp) {
+  return handler_.Unary(
+      ctx, Method::kGetSellerBalance, resp, [this, req](const common::CallContext& call) {
+        return api_->GetSellerBalance(ActorOf(call, Method::kGetSellerBalance), *req);
+      });
 }
 
 grpc::ServerUnaryReactor* PaymentsService::CreatePayout(grpc::CallbackServerContext* ctx,
-                                                const v1::CreatePayoutRequest* req, v1::Payout* resp) {
-  return handler_.Unary(ctx, Method::kCreatePayout, resp, [this, req](const common::CallContext& call) {
-    return api_->CreatePayout(ActorOf(call, Method::kCreatePayout), *req);
-  });
+                                                        const v1::CreatePayoutRequest* req,
+                                                        v1::Payout* resp) {
+  return handler_.Unary(ctx, Method::kCreatePayout, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->CreatePayout(ActorOf(call, Method::kCreatePayout), *req);
+                        });
 }
 
 grpc::ServerUnaryReactor* PaymentsService::ListPayouts(grpc::CallbackServerContext* ctx,
-                                                const v1::ListPayoutsRequest* req, v1::ListPayoutsResponse* resp) {
-  return handler_.Unary(ctx, Method::kListPayouts, resp, [this, req](const common::CallContext& call) {
-    return api_->ListPayouts(ActorOf(call, Method::kListPayouts), *req);
-  });
+                                                       const v1::ListPayoutsRequest* req,
+                                                       v1::ListPayoutsResponse* resp) {
+  return handler_.Unary(ctx, Method::kListPayouts, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->ListPayouts(ActorOf(call, Method::kListPayouts), *req);
+                        });
 }
 
 grpc::ServerUnaryReactor* PaymentsService::VerifyLedger(grpc::CallbackServerContext* ctx,
-                                                       const v1::VerifyLedgerRequest* /*req*/,
-                                                       v1::VerifyLedgerResponse* resp) {
+                                                        const v1::VerifyLedgerRequest* /*req*/,
+                                                        v1::VerifyLedgerResponse* resp) {
   return handler_.Unary(ctx, Method::kVerifyLedger, resp,
                         [this](const common::CallContext&) { return api_->VerifyLedger(); });
 }

@@ -2,10 +2,10 @@
 #define MARKETPLACE_SERVICES_PAYMENTS_PAYMENTS_SERVICE_H_
 
 #include "absl/status/statusor.h"
-#include "services/payments/method_handler.h"
 #include "common/server/unary_call.h"
 #include "protos/marketplace/payments/v1/payments.grpc.pb.h"
 #include "services/payments/actor.h"
+#include "services/payments/method_handler.h"
 #include "services/payments/payments_domain.h"
 #include "services/payments/permissions.h"
 

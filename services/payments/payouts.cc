@@ -40,14 +40,9 @@ absl::StatusOr<PayoutRecord> Payouts::RecordPayout(const PayoutRequest& req, boo
                          tx.LockSellerAccounts(req.seller_id, currency, now));
         ASSIGN_OR_RETURN(LedgerTransaction ledger,
                          Payout(req.seller_id, req.amount, accounts.available_minor));
-        PayoutRecord record{common::NewId("po_"),
-                            req.seller_id,
-                            currency,
-                            req.amount.amount_minor(),
-                            seller.payout_account,
-                            "PENDING",
-                            "",
-                            now};
+        PayoutRecord record{
+            common::NewId("po_"),  req.seller_id, currency, req.amount.amount_minor(),
+            seller.payout_account, "PENDING",     "",       now};
         ledger.payout_id = record.payout_id;
         RETURN_IF_ERROR(tx.WriteLedger(ledger, now));
         RETURN_IF_ERROR(tx.InsertPayout(record));
@@ -109,12 +104,11 @@ absl::StatusOr<PayoutPage> Payouts::ListPayouts(
     const std::optional<std::pair<absl::Time, std::string>>& after, int limit) {
   RETURN_IF_ERROR(MaySeePayouts(actor, seller_id));
   PayoutPage page;
-  ASSIGN_OR_RETURN(page.payouts,
-                   context_.store->RunInTransaction<std::vector<PayoutRecord>>(
-                       [&](PaymentTransaction& tx) {
-                         return tx.ListPayouts(seller_id, after, limit + 1);
-                       },
-                       kReadOnly));
+  ASSIGN_OR_RETURN(page.payouts, context_.store->RunInTransaction<std::vector<PayoutRecord>>(
+                                     [&](PaymentTransaction& tx) {
+                                       return tx.ListPayouts(seller_id, after, limit + 1);
+                                     },
+                                     kReadOnly));
   page.more = static_cast<int>(page.payouts.size()) > limit;
   if (page.more) page.payouts.resize(limit);
   return page;

@@ -44,8 +44,7 @@ class Payouts {
   [[nodiscard]] absl::StatusOr<PayoutRecord> CreatePayout(const Actor& actor,
                                                           const PayoutRequest& request);
   // PERMISSION_DENIED unless `actor` may see the payouts of `seller_id`.
-  [[nodiscard]] static absl::Status MaySeePayouts(const Actor& actor,
-                                                  const std::string& seller_id);
+  [[nodiscard]] static absl::Status MaySeePayouts(const Actor& actor, const std::string& seller_id);
   [[nodiscard]] absl::StatusOr<PayoutPage> ListPayouts(
       const Actor& actor, const std::string& seller_id,
       const std::optional<std::pair<absl::Time, std::string>>& after, int limit);

@@ -7,10 +7,10 @@ namespace marketplace::payments {
 namespace {
 
 constexpr Method kAllMethods[] = {
-    Method::kCreatePayment,   Method::kGetPayment,       Method::kListPayments,
-    Method::kConfirmDelivery, Method::kRefundPayment,    Method::kSettleOwedRefund,
-    Method::kOpenDispute,     Method::kResolveDispute,   Method::kSetSellerHoldPolicy,
-    Method::kGetSellerBalance, Method::kCreatePayout,    Method::kListPayouts,
+    Method::kCreatePayment,    Method::kGetPayment,     Method::kListPayments,
+    Method::kConfirmDelivery,  Method::kRefundPayment,  Method::kSettleOwedRefund,
+    Method::kOpenDispute,      Method::kResolveDispute, Method::kSetSellerHoldPolicy,
+    Method::kGetSellerBalance, Method::kCreatePayout,   Method::kListPayouts,
     Method::kVerifyLedger,
 };
 static_assert(sizeof(kAllMethods) / sizeof(kAllMethods[0]) == kMethodCount);
@@ -24,19 +24,32 @@ absl::StatusOr<Actor> Deny(absl::string_view method_name) {
 
 absl::string_view MethodName(Method method) {
   switch (method) {
-    case Method::kCreatePayment: return "CreatePayment";
-    case Method::kGetPayment: return "GetPayment";
-    case Method::kListPayments: return "ListPayments";
-    case Method::kConfirmDelivery: return "ConfirmDelivery";
-    case Method::kRefundPayment: return "RefundPayment";
-    case Method::kSettleOwedRefund: return "SettleOwedRefund";
-    case Method::kOpenDispute: return "OpenDispute";
-    case Method::kResolveDispute: return "ResolveDispute";
-    case Method::kSetSellerHoldPolicy: return "SetSellerHoldPolicy";
-    case Method::kGetSellerBalance: return "GetSellerBalance";
-    case Method::kCreatePayout: return "CreatePayout";
-    case Method::kListPayouts: return "ListPayouts";
-    case Method::kVerifyLedger: return "VerifyLedger";
+    case Method::kCreatePayment:
+      return "CreatePayment";
+    case Method::kGetPayment:
+      return "GetPayment";
+    case Method::kListPayments:
+      return "ListPayments";
+    case Method::kConfirmDelivery:
+      return "ConfirmDelivery";
+    case Method::kRefundPayment:
+      return "RefundPayment";
+    case Method::kSettleOwedRefund:
+      return "SettleOwedRefund";
+    case Method::kOpenDispute:
+      return "OpenDispute";
+    case Method::kResolveDispute:
+      return "ResolveDispute";
+    case Method::kSetSellerHoldPolicy:
+      return "SetSellerHoldPolicy";
+    case Method::kGetSellerBalance:
+      return "GetSellerBalance";
+    case Method::kCreatePayout:
+      return "CreatePayout";
+    case Method::kListPayouts:
+      return "ListPayouts";
+    case Method::kVerifyLedger:
+      return "VerifyLedger";
   }
   return "Unknown";
 }
@@ -82,10 +95,10 @@ absl::StatusOr<Actor> ActorFor(const std::optional<common::auth::Caller>& caller
   const MethodRule rule = RuleFor(method);
   Actor a;
   a.id = c.subject;
-  a.any_payment = (rule.staff && (c.HasRole("SUPPORT_AGENT") || c.HasRole("ADMIN"))) ||
-                  (rule.admin && c.HasRole("ADMIN")) ||
-                  (!rule.service_scope.empty() && c.HasRole("SERVICE") &&
-                   c.HasScope(rule.service_scope));
+  a.any_payment =
+      (rule.staff && (c.HasRole("SUPPORT_AGENT") || c.HasRole("ADMIN"))) ||
+      (rule.admin && c.HasRole("ADMIN")) ||
+      (!rule.service_scope.empty() && c.HasRole("SERVICE") && c.HasScope(rule.service_scope));
   a.may_set_commission = rule.set_commission && a.any_payment;
   a.as_buyer = rule.buyer && c.HasRole("BUYER");
   a.as_seller = rule.seller && c.HasRole("SELLER");

@@ -19,10 +19,10 @@ common::auth::Caller CallerWith(std::vector<std::string> roles,
 }
 
 constexpr Method kMethods[] = {
-    Method::kCreatePayment,   Method::kGetPayment,        Method::kListPayments,
-    Method::kConfirmDelivery, Method::kRefundPayment,     Method::kSettleOwedRefund,
-    Method::kOpenDispute,     Method::kResolveDispute,    Method::kSetSellerHoldPolicy,
-    Method::kGetSellerBalance, Method::kCreatePayout,     Method::kListPayouts,
+    Method::kCreatePayment,    Method::kGetPayment,     Method::kListPayments,
+    Method::kConfirmDelivery,  Method::kRefundPayment,  Method::kSettleOwedRefund,
+    Method::kOpenDispute,      Method::kResolveDispute, Method::kSetSellerHoldPolicy,
+    Method::kGetSellerBalance, Method::kCreatePayout,   Method::kListPayouts,
     Method::kVerifyLedger,
 };
 

@@ -113,9 +113,9 @@ absl::Status ProcessorOperations::Compensate(PaymentTransaction& tx, const Proce
 
 absl::StatusOr<CompletionCounts> ProcessorOperations::CompletePending(int batch_size) {
   const absl::Time now = context_.clock->Now();
-  ASSIGN_OR_RETURN(std::vector<ProcessorOperation> ops,
-                   context_.store->ClaimDueOperations(
-                       now, now + context_.options.operation_lease, batch_size));
+  ASSIGN_OR_RETURN(
+      std::vector<ProcessorOperation> ops,
+      context_.store->ClaimDueOperations(now, now + context_.options.operation_lease, batch_size));
   CompletionCounts counts;
   counts.claimed = static_cast<int>(ops.size());
   absl::Status first_error;

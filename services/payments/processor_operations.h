@@ -22,8 +22,7 @@ std::string ProcessorKey(absl::string_view operation, const RequestKey& key);
 // A refund of `amount_minor` of payment `p` to the buyer's payment method, to be sent through
 // the processor under `operation_id`; the completion worker tries it from `first_retry_at`.
 ProcessorOperation RefundOperation(const std::string& operation_id, const PaymentRecord& p,
-                                   int64_t amount_minor, absl::Time first_retry_at,
-                                   absl::Time now);
+                                   int64_t amount_minor, absl::Time first_retry_at, absl::Time now);
 
 // A transient processor failure as the API reports it.
 absl::Status ProcessorUnavailable(const absl::Status& status, absl::string_view what);

@@ -8,8 +8,7 @@ namespace marketplace::payments {
 namespace {
 
 // The end of a background pass: a failure is counted and logged; the next pass waits.
-bool AfterPass(const absl::Status& status, prometheus::Counter& errors,
-               absl::string_view worker) {
+bool AfterPass(const absl::Status& status, prometheus::Counter& errors, absl::string_view worker) {
   if (!status.ok()) {
     errors.Increment();
     common::LogError(absl::StrCat(worker, " pass failed"), {{"error", status.ToString()}});

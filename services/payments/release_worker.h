@@ -1,9 +1,8 @@
 #ifndef MARKETPLACE_SERVICES_PAYMENTS_RELEASE_WORKER_H_
 #define MARKETPLACE_SERVICES_PAYMENTS_RELEASE_WORKER_H_
 
-
-#include "common/periodic.h"
 #include "absl/time/time.h"
+#include "common/periodic.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
 #include "services/payments/payments_domain.h"
@@ -37,7 +36,6 @@ class ReleaseWorker {
   void Stop();
 
  private:
-
   PaymentsDomain* escrow_;
   ReleaseWorkerOptions options_;
   prometheus::Counter& released_;
@@ -71,7 +69,6 @@ class CompletionWorker {
   void Stop();
 
  private:
-
   PaymentsDomain* escrow_;
   CompletionWorkerOptions options_;
   prometheus::Family<prometheus::Counter>& outcomes_;

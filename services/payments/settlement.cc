@@ -74,8 +74,7 @@ absl::StatusOr<PaymentRecord> Settlement::SettleOwedRefund(const Actor& actor,
               absl::StrCat("the refund was settled already (", op->settlement_reference, ")"));
         }
         ASSIGN_OR_RETURN(bool settled, tx.SettleOperation(op->operation_id,
-                                                          req.settlement_reference, actor.id,
-                                                          now));
+                                                          req.settlement_reference, actor.id, now));
         if (!settled) {
           return common::FailedPrecondition(
               "REFUND_NOT_OWED", "only a refund the processor refused (REFUND_FAILED) is owed");
@@ -96,8 +95,7 @@ absl::StatusOr<PaymentRecord> Settlement::SettleOwedRefund(const Actor& actor,
       });
 }
 
-absl::StatusOr<PaymentRecord> Settlement::OpenDispute(const Actor& actor,
-                                                      const DisputeClaim& req) {
+absl::StatusOr<PaymentRecord> Settlement::OpenDispute(const Actor& actor, const DisputeClaim& req) {
   bool ran = false;
   absl::StatusOr<PaymentRecord> opened = MutatePayment(
       *context_.store, *context_.clock, actor, req.key, req.payment_id,
@@ -135,11 +133,11 @@ absl::StatusOr<PaymentRecord> Settlement::ResolveDispute(const Actor& actor,
         if (req.buyer_share) share_minor = req.buyer_share->amount_minor();
         RETURN_IF_ERROR(tx.ResolveDispute(p.money.id, req.outcome, share_minor, req.explanation,
                                           actor.id, now));
-        RETURN_IF_ERROR(tx.AppendEvent(
-            p.money.id, p.money.amount.currency_code(),
-            {"DISPUTE_RESOLVED", p.money.state, actor.id,
-             buyer_refund > 0 ? std::optional<int64_t>(buyer_refund) : std::nullopt,
-             std::string(DisputeOutcomeName(req.outcome)), req.explanation, now}));
+        RETURN_IF_ERROR(
+            tx.AppendEvent(p.money.id, p.money.amount.currency_code(),
+                           {"DISPUTE_RESOLVED", p.money.state, actor.id,
+                            buyer_refund > 0 ? std::optional<int64_t>(buyer_refund) : std::nullopt,
+                            std::string(DisputeOutcomeName(req.outcome)), req.explanation, now}));
         ASSIGN_OR_RETURN(OutboxEvent event, DisputeResolvedEvent(p, req.outcome, buyer_refund));
         RETURN_IF_ERROR(tx.Enqueue(event));
         if (buyer_refund <= 0) return absl::OkStatus();

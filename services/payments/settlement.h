@@ -58,8 +58,8 @@ class Settlement {
   // REFUND_DECLINED when the processor refused it for good (the amount is then owed).
   [[nodiscard]] absl::StatusOr<PaymentRecord> RefundPayment(const Actor& actor,
                                                             const RefundRequest& request);
-  [[nodiscard]] absl::StatusOr<PaymentRecord> SettleOwedRefund(
-      const Actor& actor, const OwedRefundSettlement& request);
+  [[nodiscard]] absl::StatusOr<PaymentRecord> SettleOwedRefund(const Actor& actor,
+                                                               const OwedRefundSettlement& request);
   [[nodiscard]] absl::StatusOr<PaymentRecord> OpenDispute(const Actor& actor,
                                                           const DisputeClaim& request);
   [[nodiscard]] absl::StatusOr<PaymentRecord> ResolveDispute(const Actor& actor,

@@ -39,7 +39,8 @@ TEST(StoredAnswersTest, APaymentSurvivesTheRoundTrip) {
 }
 
 TEST(StoredAnswersTest, APayoutIsStoredAsAnsweredBeforeTheProcessor) {
-  PayoutRecord p{"po_1", "seller-1", "EUR", 500, "acct-x", "PENDING", "", absl::FromUnixSeconds(1800000000)};
+  PayoutRecord p{"po_1",   "seller-1", "EUR", 500,
+                 "acct-x", "PENDING",  "",    absl::FromUnixSeconds(1800000000)};
   absl::StatusOr<PayoutRecord> decoded = DecodePayoutAnswer(EncodePayoutAnswer(p));
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(decoded->payout_id, "po_1");

@@ -76,7 +76,6 @@ class ScriptedProcessor final : public SandboxPassThrough {
   std::function<void()> before_capture;  // set before the calls start
   std::atomic<int> refund_calls{0};
   std::atomic<int64_t> refunded_minor{0};
-
 };
 
 // The sandbox for payments; refunds and payouts fail transiently the first `failures` times
