@@ -21,14 +21,20 @@ absl::StatusOr<OutboxEvent> Event(absl::string_view topic, const PaymentRecord& 
   return event;
 }
 
-}  // namespace
-
-absl::StatusOr<OutboxEvent> PaymentHeldEvent(const PaymentRecord& p) {
-  pb::PaymentHeld event;
+// The ids every payment event carries about the deal.
+template <typename Event>
+void SetDeal(const PaymentRecord& p, Event& event) {
   event.set_payment_id(p.money.id);
   event.set_order_id(p.order_id);
   event.set_buyer_id(p.buyer_id);
   event.set_seller_id(p.money.seller_id);
+}
+
+}  // namespace
+
+absl::StatusOr<OutboxEvent> PaymentHeldEvent(const PaymentRecord& p) {
+  pb::PaymentHeld event;
+  SetDeal(p, event);
   *event.mutable_amount() =
       MoneyProto(p.money.amount.currency_code(), p.money.amount.amount_minor());
   common::ToTimestamp(p.release_due_at, event.mutable_release_due_at());
@@ -50,10 +56,7 @@ absl::StatusOr<OutboxEvent> PaymentReleasedEvent(const PaymentRecord& p, bool au
 absl::StatusOr<OutboxEvent> PaymentRefundedEvent(const PaymentRecord& p, int64_t amount_minor,
                                                  absl::string_view reason) {
   pb::PaymentRefunded event;
-  event.set_payment_id(p.money.id);
-  event.set_order_id(p.order_id);
-  event.set_buyer_id(p.buyer_id);
-  event.set_seller_id(p.money.seller_id);
+  SetDeal(p, event);
   *event.mutable_amount() = MoneyProto(p.money.amount.currency_code(), amount_minor);
   event.set_full(p.money.refunded_minor == p.money.amount.amount_minor());
   event.set_reason(std::string(reason));
@@ -63,10 +66,7 @@ absl::StatusOr<OutboxEvent> PaymentRefundedEvent(const PaymentRecord& p, int64_t
 absl::StatusOr<OutboxEvent> DisputeOpenedEvent(const PaymentRecord& p,
                                                absl::string_view reason_code) {
   pb::DisputeOpened event;
-  event.set_payment_id(p.money.id);
-  event.set_order_id(p.order_id);
-  event.set_buyer_id(p.buyer_id);
-  event.set_seller_id(p.money.seller_id);
+  SetDeal(p, event);
   event.set_reason_code(std::string(reason_code));
   return Event("payments.dispute_opened", p, event);
 }
@@ -74,10 +74,7 @@ absl::StatusOr<OutboxEvent> DisputeOpenedEvent(const PaymentRecord& p,
 absl::StatusOr<OutboxEvent> DisputeResolvedEvent(const PaymentRecord& p, DisputeOutcome outcome,
                                                  int64_t buyer_refund_minor) {
   pb::DisputeResolved event;
-  event.set_payment_id(p.money.id);
-  event.set_order_id(p.order_id);
-  event.set_buyer_id(p.buyer_id);
-  event.set_seller_id(p.money.seller_id);
+  SetDeal(p, event);
   event.set_outcome(ToProtoOutcome(outcome));
   *event.mutable_buyer_refund() = MoneyProto(p.money.amount.currency_code(), buyer_refund_minor);
   return Event("payments.dispute_resolved", p, event);

@@ -6,15 +6,6 @@
 namespace marketplace::payments {
 namespace {
 
-constexpr Method kAllMethods[] = {
-    Method::kCreatePayment,    Method::kGetPayment,     Method::kListPayments,
-    Method::kConfirmDelivery,  Method::kRefundPayment,  Method::kSettleOwedRefund,
-    Method::kOpenDispute,      Method::kResolveDispute, Method::kSetSellerHoldPolicy,
-    Method::kGetSellerBalance, Method::kCreatePayout,   Method::kListPayouts,
-    Method::kVerifyLedger,
-};
-static_assert(sizeof(kAllMethods) / sizeof(kAllMethods[0]) == kMethodCount);
-
 absl::StatusOr<Actor> Deny(absl::string_view method_name) {
   return common::PermissionDenied(
       absl::StrCat("the caller's roles and scopes do not allow ", method_name));

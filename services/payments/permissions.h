@@ -35,6 +35,14 @@ enum class Method {
   kVerifyLedger,
 };
 inline constexpr size_t kMethodCount = 13;
+inline constexpr Method kAllMethods[] = {
+    Method::kCreatePayment,    Method::kGetPayment,     Method::kListPayments,
+    Method::kConfirmDelivery,  Method::kRefundPayment,  Method::kSettleOwedRefund,
+    Method::kOpenDispute,      Method::kResolveDispute, Method::kSetSellerHoldPolicy,
+    Method::kGetSellerBalance, Method::kCreatePayout,   Method::kListPayouts,
+    Method::kVerifyLedger,
+};
+static_assert(sizeof(kAllMethods) / sizeof(kAllMethods[0]) == kMethodCount);
 
 // "CreatePayment", ...: the gRPC method name.
 absl::string_view MethodName(Method method);
