@@ -11,9 +11,9 @@ OUT=$(pwd)/.bench/payments
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-bazel build -c opt //services/payments:payments_bench >"$OUT/build.log" 2>&1 ||
+bazel build -c opt //bench:payments_bench >"$OUT/build.log" 2>&1 ||
   { tail -30 "$OUT/build.log"; exit 1; }
-BIN=$(bazel info -c opt bazel-bin 2>/dev/null)/services/payments
+BIN=$(bazel info -c opt bazel-bin 2>/dev/null)/bench
 
 source bench/lib.sh
 start_bench_mariadb "$OUT" payments_bench

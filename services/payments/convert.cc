@@ -1,20 +1,12 @@
 #include "services/payments/convert.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
+#include "common/status_macros.h"
 
 namespace marketplace::payments {
 
-void ToTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t micros = absl::ToUnixMicros(t);
-  int64_t seconds = micros / 1000000;
-  int64_t rem = micros % 1000000;
-  if (rem < 0) {
-    rem += 1000000;
-    --seconds;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(rem * 1000));
-}
+using common::ToTimestamp;
 
 common::v1::Money MoneyProto(absl::string_view currency, int64_t amount_minor) {
   common::v1::Money m;
@@ -49,6 +41,29 @@ v1::Payment ToProto(const PaymentRecord& p) {
   ToTimestamp(p.created_at, out.mutable_created_at());
   ToTimestamp(p.release_due_at, out.mutable_release_due_at());
   if (p.released_at) ToTimestamp(*p.released_at, out.mutable_released_at());
+  return out;
+}
+
+absl::StatusOr<PaymentRecord> FromProto(const v1::Payment& p) {
+  PaymentRecord out;
+  out.money.id = p.payment_id();
+  out.money.seller_id = p.seller_id();
+  ASSIGN_OR_RETURN(out.money.amount,
+                   common::Money::Of(p.amount().currency_code(), p.amount().amount_minor()));
+  out.money.commission_bps = p.commission_bps();
+  out.money.state = static_cast<PaymentState>(static_cast<int>(p.state()));
+  out.money.refunded_minor = p.refunded().amount_minor();
+  out.money.seller_net_minor = p.seller_net().amount_minor();
+  out.money.commission_minor = p.commission().amount_minor();
+  out.money.guarantee_minor = p.guaranteed().amount_minor();
+  out.order_id = p.order_id();
+  out.buyer_id = p.buyer_id();
+  out.processor_reference = p.processor_reference();
+  ASSIGN_OR_RETURN(out.created_at, common::FromTimestamp(p.created_at(), "created_at"));
+  ASSIGN_OR_RETURN(out.release_due_at, common::FromTimestamp(p.release_due_at(), "release_due_at"));
+  if (p.has_released_at()) {
+    ASSIGN_OR_RETURN(out.released_at, common::FromTimestamp(p.released_at(), "released_at"));
+  }
   return out;
 }
 
@@ -97,6 +112,20 @@ v1::Payout PayoutToProto(const PayoutRecord& p) {
   return out;
 }
 
+absl::StatusOr<PayoutRecord> PayoutFromProto(const v1::Payout& p) {
+  PayoutRecord out;
+  out.payout_id = p.payout_id();
+  out.seller_id = p.seller_id();
+  out.currency = p.amount().currency_code();
+  out.amount_minor = p.amount().amount_minor();
+  out.processor_reference = p.processor_reference();
+  if (p.state() == v1::PAYOUT_PENDING) out.state = "PENDING";
+  if (p.state() == v1::PAYOUT_PAID) out.state = "PAID";
+  if (p.state() == v1::PAYOUT_FAILED) out.state = "FAILED";
+  ASSIGN_OR_RETURN(out.created_at, common::FromTimestamp(p.created_at(), "created_at"));
+  return out;
+}
+
 void AddRefund(const ProcessorOperation& op, v1::Payment* out) {
   v1::Refund* r = out->add_refunds();
   r->set_refund_id(op.operation_id);
@@ -118,6 +147,51 @@ void AddRefund(const ProcessorOperation& op, v1::Payment* out) {
   r->set_failed_attempts(op.attempts);
   ToTimestamp(op.created_at, r->mutable_created_at());
   ToTimestamp(op.updated_at, r->mutable_updated_at());
+}
+
+v1::SellerHoldPolicy HoldPolicyToProto(const HoldPolicyRecord& policy) {
+  v1::SellerHoldPolicy out;
+  out.set_seller_id(policy.seller_id);
+  out.mutable_hold_period()->set_seconds(absl::ToInt64Seconds(policy.hold));
+  out.set_reason(policy.reason);
+  out.set_updated_by(policy.updated_by);
+  ToTimestamp(policy.updated_at, out.mutable_updated_at());
+  return out;
+}
+
+v1::SellerBalance BalanceToProto(absl::string_view seller_id,
+                                 const std::vector<SellerAccounts>& accounts) {
+  v1::SellerBalance out;
+  out.set_seller_id(std::string(seller_id));
+  for (const SellerAccounts& a : accounts) {
+    v1::CurrencyBalance* b = out.add_balances();
+    b->set_currency_code(a.currency);
+    b->set_pending_minor(a.escrow_minor);
+    b->set_available_minor(a.available_minor > 0 ? a.available_minor : 0);
+    b->set_paid_out_minor(a.paid_out_minor);
+    b->set_debt_minor(a.available_minor < 0 ? -a.available_minor : 0);
+  }
+  return out;
+}
+
+v1::VerifyLedgerResponse LedgerReportToProto(const LedgerReport& report) {
+  v1::VerifyLedgerResponse out;
+  out.set_transactions_checked(report.transactions_checked);
+  out.set_entries_checked(report.entries_checked);
+  for (const std::string& v : report.violations) out.add_violations(v);
+  for (const LedgerFigures::AccountSum& t : report.totals) {
+    v1::AccountBalance* b = out.add_totals();
+    b->set_account_kind(t.account_kind);
+    *b->mutable_balance() = MoneyProto(t.currency, t.sum);
+  }
+  for (const auto& [currency, sum] : report.escrow_balance) {
+    *out.add_escrow_balance() = MoneyProto(currency, sum);
+  }
+  for (const auto& [currency, sum] : report.held_by_payments) {
+    *out.add_held_by_payments() = MoneyProto(currency, sum);
+  }
+  out.set_consistent(report.consistent);
+  return out;
 }
 
 }  // namespace marketplace::payments

@@ -9,6 +9,7 @@
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
+#include "services/payments/payments_observer.h"
 
 namespace marketplace::payments {
 
@@ -21,21 +22,21 @@ namespace marketplace::payments {
 //   payments_payouts_total                      payouts recorded (CreatePayout)
 //   payments_ledger_verification_failures_total VerifyLedger runs that found a violation
 //   payments_escrow_held_minor{currency}        money in escrow, minor units, from the database
-class PaymentsMetrics {
+class PaymentsMetrics final : public PaymentsObserver {
  public:
   // `registry` must outlive the metrics.
   explicit PaymentsMetrics(prometheus::Registry& registry);
 
-  void PaymentHeld() { held_.Increment(); }
-  void PaymentDeclined() { declined_.Increment(); }
-  void RefundRecorded() { refunds_.Increment(); }
-  void DisputeOpened() { disputes_opened_.Increment(); }
-  void DisputeResolved(absl::string_view outcome) {
+  void PaymentHeld() override { held_.Increment(); }
+  void PaymentDeclined() override { declined_.Increment(); }
+  void RefundRecorded() override { refunds_.Increment(); }
+  void DisputeOpened() override { disputes_opened_.Increment(); }
+  void DisputeResolved(absl::string_view outcome) override {
     disputes_resolved_.Add({{"outcome", std::string(outcome)}}).Increment();
   }
-  void PayoutRecorded() { payouts_.Increment(); }
-  void LedgerVerificationFailed() { verification_failures_.Increment(); }
-  void SetEscrowHeld(absl::string_view currency, int64_t minor) {
+  void PayoutRecorded() override { payouts_.Increment(); }
+  void LedgerVerificationFailed() override { verification_failures_.Increment(); }
+  void EscrowHeld(absl::string_view currency, int64_t minor) override {
     escrow_held_.Add({{"currency", std::string(currency)}}).Set(static_cast<double>(minor));
   }
 

@@ -1,855 +1,370 @@
 #include "services/payments/mysql_payment_store.h"
 
-#include <algorithm>
-#include <array>
-#include <atomic>
-#include <map>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "absl/strings/numbers.h"
 #include "common/db/migrations.h"
-#include "common/errors.h"
-#include "common/idempotency/idempotency.h"
-#include "common/money.h"
-#include "common/outbox/outbox.h"
+#include "common/db/transaction.h"
 #include "common/status_macros.h"
+#include "services/payments/mysql_payment_store_rows.h"
 #include "services/payments/payments_migrations.h"
 
 namespace marketplace::payments {
+namespace {
 
-using common::db::Row;
-using common::db::SqlValue;
 using common::db::Transaction;
+namespace idem = common::idempotency;
 
-Payment BlankPayment() {
-  return Payment{"", "", common::Money::Zero(*common::FindCurrency("EUR"))};
+idem::RequestKey IdempotencyKey(const RequestKey& key) {
+  return {key.caller, key.method, key.request_id};
 }
+
+std::optional<StoredAnswer> AnswerOf(const std::optional<idem::StoredResult>& stored) {
+  if (!stored) return std::nullopt;
+  return StoredAnswer{stored->status, stored->response};
+}
+
+// VerifyLedger's figures, each summed by the database.
+absl::StatusOr<LedgerFigures> LoadLedgerFigures(Transaction& tx) {
+  LedgerFigures out;
+  ASSIGN_OR_RETURN(auto counts, tx.Query("SELECT (SELECT COUNT(*) FROM ledger_transactions) AS t, "
+                                         "(SELECT COUNT(*) FROM ledger_entries) AS e"));
+  ASSIGN_OR_RETURN(out.transactions, counts[0].GetInt64("t"));
+  ASSIGN_OR_RETURN(out.entries, counts[0].GetInt64("e"));
+  ASSIGN_OR_RETURN(auto unbalanced,
+                   tx.Query("SELECT transaction_id, currency, SUM(amount_minor) AS s "
+                            "FROM ledger_entries GROUP BY transaction_id, currency "
+                            "HAVING SUM(amount_minor) <> 0 ORDER BY transaction_id"));
+  for (const auto& row : unbalanced) {
+    LedgerFigures::Unbalanced u;
+    ASSIGN_OR_RETURN(u.transaction_id, row.GetInt64("transaction_id"));
+    ASSIGN_OR_RETURN(u.currency, row.GetString("currency"));
+    ASSIGN_OR_RETURN(u.sum, row.GetInt64("s"));
+    out.unbalanced.push_back(std::move(u));
+  }
+  ASSIGN_OR_RETURN(auto thin,
+                   tx.Query("SELECT t.id AS id, COUNT(e.id) AS n FROM "
+                            "ledger_transactions t LEFT JOIN ledger_entries e ON "
+                            "e.transaction_id = t.id GROUP BY t.id HAVING COUNT(e.id) < 2"));
+  for (const auto& row : thin) {
+    ASSIGN_OR_RETURN(int64_t id, row.GetInt64("id"));
+    out.thin_transactions.push_back(id);
+  }
+  ASSIGN_OR_RETURN(auto totals, tx.Query("SELECT account_kind, currency, SUM(amount_minor) AS s "
+                                         "FROM ledger_entries GROUP BY account_kind, currency "
+                                         "ORDER BY account_kind, currency"));
+  for (const auto& row : totals) {
+    LedgerFigures::AccountSum t;
+    ASSIGN_OR_RETURN(t.account_kind, row.GetString("account_kind"));
+    ASSIGN_OR_RETURN(t.currency, row.GetString("currency"));
+    ASSIGN_OR_RETURN(t.sum, row.GetInt64("s"));
+    out.totals.push_back(std::move(t));
+  }
+  ASSIGN_OR_RETURN(auto accounts, tx.Query("SELECT account_kind, account_owner, currency, "
+                                           "SUM(amount_minor) AS s FROM ledger_entries "
+                                           "GROUP BY account_kind, account_owner, currency"));
+  for (const auto& row : accounts) {
+    LedgerFigures::AccountSum a;
+    ASSIGN_OR_RETURN(a.account_kind, row.GetString("account_kind"));
+    ASSIGN_OR_RETURN(a.owner, row.GetString("account_owner"));
+    ASSIGN_OR_RETURN(a.currency, row.GetString("currency"));
+    ASSIGN_OR_RETURN(a.sum, row.GetInt64("s"));
+    out.accounts.push_back(std::move(a));
+  }
+  ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT seller_id, currency, escrow_minor, "
+                                       "available_minor, paid_out_minor FROM seller_accounts"));
+  for (const auto& row : rows) {
+    SellerAccounts s;
+    ASSIGN_OR_RETURN(s.seller_id, row.GetString("seller_id"));
+    ASSIGN_OR_RETURN(s.currency, row.GetString("currency"));
+    ASSIGN_OR_RETURN(s.escrow_minor, row.GetInt64("escrow_minor"));
+    ASSIGN_OR_RETURN(s.available_minor, row.GetInt64("available_minor"));
+    ASSIGN_OR_RETURN(s.paid_out_minor, row.GetInt64("paid_out_minor"));
+    out.seller_rows.push_back(std::move(s));
+  }
+  ASSIGN_OR_RETURN(auto held, tx.Query("SELECT currency, SUM(amount_minor - refunded_minor) AS s "
+                                       "FROM payments WHERE state IN ('HELD', 'DISPUTED') "
+                                       "GROUP BY currency"));
+  for (const auto& row : held) {
+    ASSIGN_OR_RETURN(std::string currency, row.GetString("currency"));
+    ASSIGN_OR_RETURN(int64_t sum, row.GetInt64("s"));
+    out.held_by_payments.emplace_back(std::move(currency), sum);
+  }
+  return out;
+}
+
+// The unit of work over one database transaction.
+class MySqlPaymentTransaction final : public PaymentTransaction {
+ public:
+  MySqlPaymentTransaction(Transaction& tx, const common::outbox::Outbox& outbox,
+                          const idem::IdempotencyStore& idempotency)
+      : tx_(tx), outbox_(outbox), idempotency_(idempotency) {}
+
+  absl::StatusOr<std::optional<PaymentRecord>> LoadPayment(absl::string_view payment_id,
+                                                           bool for_update) override {
+    return store::LoadPayment(tx_, payment_id, for_update);
+  }
+  absl::StatusOr<std::vector<PaymentRecord>> LoadPaymentsForUpdate(
+      absl::Span<const std::string> payment_ids) override {
+    return store::LoadPaymentsForUpdate(tx_, payment_ids);
+  }
+  absl::Status InsertPayment(const PaymentRecord& payment) override {
+    return store::InsertPayment(tx_, payment);
+  }
+  absl::Status InsertPayments(absl::Span<const PaymentRecord> payments) override {
+    return store::InsertPayments(tx_, payments);
+  }
+  absl::Status UpdatePayment(const PaymentRecord& payment) override {
+    return store::UpdatePayment(tx_, payment);
+  }
+  absl::Status UpdatePayments(absl::Span<const PaymentRecord> payments) override {
+    return store::UpdatePayments(tx_, payments);
+  }
+  absl::Status AppendEvent(absl::string_view payment_id, absl::string_view currency,
+                           const PaymentEventRecord& event) override {
+    return store::AppendEvent(tx_, payment_id, currency, event);
+  }
+  absl::Status AppendEvents(absl::Span<const PaymentEvent> events) override {
+    return store::AppendEvents(tx_, events);
+  }
+  absl::StatusOr<std::vector<PaymentEventRecord>> LoadHistory(
+      absl::string_view payment_id) override {
+    return store::LoadHistory(tx_, payment_id);
+  }
+  absl::StatusOr<std::vector<StoredEntry>> LoadEntries(absl::string_view payment_id) override {
+    return store::LoadEntries(tx_, payment_id);
+  }
+  absl::StatusOr<std::vector<PaymentRecord>> ListPayments(const ListFilter& filter) override {
+    return store::ListPayments(tx_, filter);
+  }
+  absl::StatusOr<std::optional<PaymentRecord>> ClaimDuePayment(absl::string_view payment_id,
+                                                               absl::Time now) override {
+    return store::ClaimDuePayment(tx_, payment_id, now);
+  }
+  absl::StatusOr<SellerAccounts> LockSellerAccounts(absl::string_view seller_id,
+                                                    absl::string_view currency,
+                                                    absl::Time now) override {
+    return store::LockSellerAccounts(tx_, seller_id, currency, now);
+  }
+  absl::Status WriteLedger(const LedgerTransaction& ledger, absl::Time now) override {
+    return store::WriteLedger(tx_, ledger, now);
+  }
+  absl::Status WriteLedgers(absl::Span<const LedgerTransaction> ledgers, absl::Time now) override {
+    return store::WriteLedgers(tx_, ledgers, now);
+  }
+  absl::StatusOr<std::vector<SellerAccounts>> LoadSellerBalances(
+      absl::string_view seller_id) override {
+    return store::LoadSellerBalances(tx_, seller_id);
+  }
+  absl::StatusOr<LedgerFigures> LoadLedgerFigures() override {
+    return payments::LoadLedgerFigures(tx_);
+  }
+  absl::Status UpsertHoldPolicy(const HoldPolicyRecord& policy) override {
+    return store::UpsertHoldPolicy(tx_, policy);
+  }
+  absl::Status InsertDispute(const DisputeRecord& dispute, absl::Time now) override {
+    return store::InsertDispute(tx_, dispute, now);
+  }
+  absl::Status ResolveDispute(absl::string_view payment_id, DisputeOutcome outcome,
+                              std::optional<int64_t> buyer_share_minor,
+                              absl::string_view explanation, absl::string_view resolved_by,
+                              absl::Time now) override {
+    return store::ResolveDisputeRow(tx_, payment_id, outcome, buyer_share_minor, explanation,
+                                    resolved_by, now);
+  }
+  absl::Status InsertPayout(const PayoutRecord& payout) override {
+    return store::InsertPayout(tx_, payout);
+  }
+  absl::StatusOr<std::vector<PayoutRecord>> ListPayouts(
+      absl::string_view seller_id, const std::optional<std::pair<absl::Time, std::string>>& after,
+      int limit) override {
+    return store::ListPayouts(tx_, seller_id, after, limit);
+  }
+  absl::Status MarkPayoutPaid(absl::string_view payout_id,
+                              absl::string_view processor_reference) override {
+    return store::MarkPayoutPaidTx(tx_, payout_id, processor_reference);
+  }
+  absl::StatusOr<bool> MarkPayoutFailed(absl::string_view payout_id) override {
+    return store::MarkPayoutFailed(tx_, payout_id);
+  }
+  absl::Status InsertOperation(const ProcessorOperation& op) override {
+    return store::InsertOperation(tx_, op);
+  }
+  absl::StatusOr<std::optional<ProcessorOperation>> LoadOperation(absl::string_view operation_id,
+                                                                  bool for_update) override {
+    return store::LoadOperationTx(tx_, operation_id, for_update);
+  }
+  absl::StatusOr<std::vector<ProcessorOperation>> LoadRefunds(
+      absl::string_view payment_id) override {
+    return store::LoadRefunds(tx_, payment_id);
+  }
+  absl::StatusOr<bool> SettleOperation(absl::string_view operation_id,
+                                       absl::string_view settlement_reference,
+                                       absl::string_view settled_by, absl::Time now) override {
+    return store::SettleOperation(tx_, operation_id, settlement_reference, settled_by, now);
+  }
+  absl::StatusOr<bool> FinishOperation(absl::string_view operation_id, absl::string_view state,
+                                       absl::string_view processor_reference,
+                                       absl::Time now) override {
+    return store::FinishOperation(tx_, operation_id, state, processor_reference, now);
+  }
+  absl::Status CompleteRequests(absl::Span<const CompletedRequest> completed) override {
+    std::vector<idem::IdempotencyStore::Completed> rows;
+    rows.reserve(completed.size());
+    for (const CompletedRequest& c : completed) {
+      rows.push_back(
+          {IdempotencyKey(c.key), c.key.request_hash, {c.answer.status, c.answer.response}});
+    }
+    return idempotency_.InsertCompleted(tx_, rows);
+  }
+  absl::Status Enqueue(absl::Span<const OutboxEvent> events) override {
+    std::vector<common::outbox::Outbox::Event> rows;
+    rows.reserve(events.size());
+    for (const OutboxEvent& e : events) rows.push_back({e.topic, e.key, e.payload});
+    return outbox_.EnqueueAll(tx_, rows).status();
+  }
+  using PaymentTransaction::Enqueue;
+
+ private:
+  Transaction& tx_;
+  const common::outbox::Outbox& outbox_;
+  const idem::IdempotencyStore& idempotency_;
+};
+
+common::db::TransactionOptions OptionsOf(StoreTransactionOptions options) {
+  common::db::TransactionOptions out;
+  out.read_only = options.read_only;
+  out.defer_writes = options.defer_writes;
+  return out;
+}
+
+}  // namespace
 
 absl::Status ApplyPaymentsMigrations(common::db::ConnectionPool& pool) {
   RETURN_IF_ERROR(common::db::ApplyMigrations(pool, "payments", PaymentsMigrations()));
   RETURN_IF_ERROR(common::outbox::ApplyOutboxMigrations(pool));
-  return common::idempotency::ApplyIdempotencyMigrations(pool);
+  return idem::ApplyIdempotencyMigrations(pool);
 }
 
-namespace store {
-namespace {
+MySqlPaymentStore::MySqlPaymentStore(common::db::ConnectionPool* pool, const common::Clock* clock)
+    : pool_(pool), outbox_("payments", clock), idempotency_(clock) {}
 
-constexpr char kPaymentColumns[] =
-    "payment_id, order_id, buyer_id, seller_id, currency, amount_minor, commission_bps, state, "
-    "refunded_minor, commission_minor, seller_net_minor, guarantee_minor, processor_reference, "
-    "created_at, release_due_at, released_at";
-
-absl::StatusOr<PaymentRecord> PaymentFromRow(const Row& row) {
-  PaymentRecord p;
-  ASSIGN_OR_RETURN(p.money.id, row.GetString("payment_id"));
-  ASSIGN_OR_RETURN(p.order_id, row.GetString("order_id"));
-  ASSIGN_OR_RETURN(p.buyer_id, row.GetString("buyer_id"));
-  ASSIGN_OR_RETURN(p.money.seller_id, row.GetString("seller_id"));
-  ASSIGN_OR_RETURN(std::string currency, row.GetString("currency"));
-  ASSIGN_OR_RETURN(int64_t amount, row.GetInt64("amount_minor"));
-  ASSIGN_OR_RETURN(p.money.amount, common::Money::Of(currency, amount));
-  ASSIGN_OR_RETURN(int64_t bps, row.GetInt64("commission_bps"));
-  p.money.commission_bps = static_cast<int32_t>(bps);
-  ASSIGN_OR_RETURN(std::string state, row.GetString("state"));
-  ASSIGN_OR_RETURN(p.money.state, PaymentStateFromName(state));
-  ASSIGN_OR_RETURN(p.money.refunded_minor, row.GetInt64("refunded_minor"));
-  ASSIGN_OR_RETURN(p.money.commission_minor, row.GetInt64("commission_minor"));
-  ASSIGN_OR_RETURN(p.money.seller_net_minor, row.GetInt64("seller_net_minor"));
-  ASSIGN_OR_RETURN(p.money.guarantee_minor, row.GetInt64("guarantee_minor"));
-  ASSIGN_OR_RETURN(p.processor_reference, row.GetString("processor_reference"));
-  ASSIGN_OR_RETURN(p.created_at, row.GetTime("created_at"));
-  ASSIGN_OR_RETURN(p.release_due_at, row.GetTime("release_due_at"));
-  ASSIGN_OR_RETURN(p.released_at, row.GetOptionalTime("released_at"));
-  return p;
+absl::Status MySqlPaymentStore::RunInTransaction(const TransactionBody& body,
+                                                 StoreTransactionOptions options) {
+  return common::db::RunInTransaction(
+      *pool_,
+      [&](Transaction& tx) {
+        MySqlPaymentTransaction unit(tx, outbox_, idempotency_);
+        return body(unit);
+      },
+      OptionsOf(options));
 }
 
-absl::StatusOr<std::optional<PaymentRecord>> FirstPayment(absl::StatusOr<std::vector<Row>> rows) {
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return std::optional<PaymentRecord>();
-  ASSIGN_OR_RETURN(PaymentRecord p, PaymentFromRow((*rows)[0]));
-  return std::optional<PaymentRecord>(std::move(p));
+absl::StatusOr<std::string> MySqlPaymentStore::RunIdempotent(const RequestKey& key,
+                                                             const RequestBody& effect) {
+  return idem::RunIdempotentBytes(*pool_, idempotency_, IdempotencyKey(key), key.request_hash,
+                                  [&](Transaction& tx) {
+                                    MySqlPaymentTransaction unit(tx, outbox_, idempotency_);
+                                    return effect(unit);
+                                  });
 }
 
-SqlValue OptionalTime(const std::optional<absl::Time>& t) {
-  if (t) return *t;
-  return nullptr;
+absl::Status MySqlPaymentStore::KeepWrites(absl::Status refusal) const {
+  return idem::KeepWrites(std::move(refusal));
 }
 
-// The values of kPaymentColumns for each payment, row after row.
-std::vector<SqlValue> PaymentRows(absl::Span<const PaymentRecord> payments) {
-  std::vector<SqlValue> params;
-  params.reserve(payments.size() * 16);
-  for (const PaymentRecord& p : payments) {
-    for (SqlValue v : std::initializer_list<SqlValue>{
-             p.money.id, p.order_id, p.buyer_id, p.money.seller_id,
-             p.money.amount.currency_code(), p.money.amount.amount_minor(),
-             static_cast<int64_t>(p.money.commission_bps),
-             std::string(PaymentStateName(p.money.state)), p.money.refunded_minor,
-             p.money.commission_minor, p.money.seller_net_minor, p.money.guarantee_minor,
-             p.processor_reference, p.created_at, p.release_due_at,
-             OptionalTime(p.released_at)}) {
-      params.push_back(std::move(v));
-    }
+absl::StatusOr<std::optional<StoredAnswer>> MySqlPaymentStore::FindAnswer(const RequestKey& key) {
+  ASSIGN_OR_RETURN(std::optional<idem::StoredResult> stored,
+                   idempotency_.Find(*pool_, IdempotencyKey(key), key.request_hash));
+  return AnswerOf(stored);
+}
+
+absl::StatusOr<StoredAnswer> MySqlPaymentStore::RecordError(const RequestKey& key,
+                                                            const absl::Status& error) {
+  ASSIGN_OR_RETURN(idem::StoredResult stood,
+                   idempotency_.RecordError(*pool_, IdempotencyKey(key), key.request_hash, error));
+  return StoredAnswer{stood.status, stood.response};
+}
+
+std::vector<absl::StatusOr<CheckoutFacts>> MySqlPaymentStore::ReadCheckouts(
+    absl::Span<const CheckoutLookup> lookups) {
+  // Point reads beside the idempotency record: the order's payment, the seller's policy.
+  static const std::vector<idem::IdempotencyStore::Lookup> kLookups = {
+      {"payments", "order_id", "payment_id"}, {"hold_policies", "seller_id", "hold_seconds"}};
+  std::vector<idem::IdempotencyStore::Probe> probes;
+  probes.reserve(lookups.size());
+  for (const CheckoutLookup& l : lookups) {
+    probes.push_back({IdempotencyKey(l.key), l.key.request_hash, {l.order_id, l.seller_id}});
   }
-  return params;
-}
-
-absl::StatusOr<SellerAccounts> SellerAccountsFromRow(const Row& row) {
-  SellerAccounts a;
-  ASSIGN_OR_RETURN(a.seller_id, row.GetString("seller_id"));
-  ASSIGN_OR_RETURN(a.currency, row.GetString("currency"));
-  ASSIGN_OR_RETURN(a.escrow_minor, row.GetInt64("escrow_minor"));
-  ASSIGN_OR_RETURN(a.available_minor, row.GetInt64("available_minor"));
-  ASSIGN_OR_RETURN(a.paid_out_minor, row.GetInt64("paid_out_minor"));
-  return a;
-}
-
-}  // namespace
-
-absl::StatusOr<std::optional<PaymentRecord>> LoadPayment(Transaction& tx,
-                                                         absl::string_view payment_id,
-                                                         bool for_update) {
-  return FirstPayment(
-      tx.Query(absl::StrCat("SELECT ", kPaymentColumns, " FROM payments WHERE payment_id = ?",
-                            for_update ? " FOR UPDATE" : ""),
-               {std::string(payment_id)}));
-}
-
-absl::StatusOr<std::optional<PaymentRecord>> LoadPaymentByOrder(common::db::ConnectionPool& pool,
-                                                                absl::string_view order_id) {
-  return FirstPayment(
-      pool.Query(absl::StrCat("SELECT ", kPaymentColumns, " FROM payments WHERE order_id = ?"),
-                 {std::string(order_id)}));
-}
-
-absl::Status InsertPayment(Transaction& tx, const PaymentRecord& p) {
-  return InsertPayments(tx, absl::MakeConstSpan(&p, 1));
-}
-
-absl::Status InsertPayments(Transaction& tx, absl::Span<const PaymentRecord> payments) {
-  if (payments.empty()) return absl::OkStatus();
-  const std::vector<SqlValue> params = PaymentRows(payments);
-  const absl::Status inserted =
-      tx.Write(absl::StrCat("INSERT INTO payments (", kPaymentColumns, ") VALUES ",
-                            common::db::PlaceholderRows(payments.size(), 16)),
-               params);
-  if (inserted.code() == absl::StatusCode::kAlreadyExists) {
-    return common::WithReason(
-        absl::AlreadyExistsError(
-            payments.size() == 1
-                ? absl::StrCat("order ", payments[0].order_id, " already has a payment")
-                : "an order of the batch already has a payment"),
-        "ORDER_ALREADY_PAID");
-  }
-  return inserted;
-}
-
-absl::StatusOr<std::vector<PaymentRecord>> LoadPaymentsForUpdate(
-    Transaction& tx, absl::Span<const std::string> payment_ids) {
-  std::vector<SqlValue> params(payment_ids.begin(), payment_ids.end());
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   tx.Query(absl::StrCat("SELECT ", kPaymentColumns,
-                                         " FROM payments WHERE payment_id IN (",
-                                         common::db::PlaceholderList(payment_ids.size()),
-                                         ") ORDER BY payment_id FOR UPDATE"),
-                            params));
-  return common::db::ParseRows(rows, PaymentFromRow);
-}
-
-absl::Status UpdatePayments(Transaction& tx, absl::Span<const PaymentRecord> payments) {
-  if (payments.empty()) return absl::OkStatus();
-  if (payments.size() == 1) return UpdatePayment(tx, payments[0]);
-  // The rows are locked and exist: each "insert" meets its own row and updates it.
-  const std::vector<SqlValue> params = PaymentRows(payments);
-  return tx.Write(absl::StrCat("INSERT INTO payments (", kPaymentColumns, ") VALUES ",
-                               common::db::PlaceholderRows(payments.size(), 16),
-                               " ON DUPLICATE KEY UPDATE state = VALUES(state), "
-                               "refunded_minor = VALUES(refunded_minor), "
-                               "commission_minor = VALUES(commission_minor), "
-                               "seller_net_minor = VALUES(seller_net_minor), "
-                               "guarantee_minor = VALUES(guarantee_minor), "
-                               "released_at = VALUES(released_at)"),
-                  params);
-}
-
-absl::Status UpdatePayment(Transaction& tx, const PaymentRecord& p) {
-  // The row is locked: not matching it is a bug.
-  return tx.Write("UPDATE payments SET state = ?, refunded_minor = ?, commission_minor = ?, "
-                  "seller_net_minor = ?, guarantee_minor = ?, released_at = ? "
-                  "WHERE payment_id = ?",
-                  {std::string(PaymentStateName(p.money.state)), p.money.refunded_minor,
-                   p.money.commission_minor, p.money.seller_net_minor, p.money.guarantee_minor,
-                   OptionalTime(p.released_at), p.money.id},
-                  /*expect_matched=*/1);
-}
-
-absl::Status AppendEvent(Transaction& tx, absl::string_view payment_id, absl::string_view currency,
-                         const PaymentEventRecord& e) {
-  const PaymentEvent event{std::string(payment_id), std::string(currency), e};
-  return AppendEvents(tx, absl::MakeConstSpan(&event, 1));
-}
-
-absl::Status AppendEvents(Transaction& tx, absl::Span<const PaymentEvent> events) {
-  if (events.empty()) return absl::OkStatus();
-  std::vector<SqlValue> params;
-  params.reserve(events.size() * 9);
-  for (const PaymentEvent& pe : events) {
-    const PaymentEventRecord& e = pe.event;
-    SqlValue amount = nullptr;
-    SqlValue cur = nullptr;
-    if (e.amount_minor) {
-      amount = *e.amount_minor;
-      cur = pe.currency;
-    }
-    for (SqlValue v : std::initializer_list<SqlValue>{
-             pe.payment_id, e.type, std::string(PaymentStateName(e.state)), e.actor, amount, cur,
-             e.reason_code, e.note, e.occurred_at}) {
-      params.push_back(std::move(v));
-    }
-  }
-  return tx.Write(absl::StrCat("INSERT INTO payment_events (payment_id, type, state, actor, "
-                               "amount_minor, currency, reason_code, note, occurred_at) VALUES ",
-                               common::db::PlaceholderRows(events.size(), 9)),
-                  params);
-}
-
-absl::Status EnsureSellerAccounts(common::db::ConnectionPool& pool, absl::string_view seller_id,
-                                  absl::string_view currency, absl::Time now) {
-  return pool
-      .Execute(
-          "INSERT IGNORE INTO seller_accounts (seller_id, currency, updated_at) "
-          "VALUES (?, ?, ?)",
-          {std::string(seller_id), std::string(currency), now})
-      .status();
-}
-
-absl::StatusOr<SellerAccounts> LockSellerAccounts(Transaction& tx, absl::string_view seller_id,
-                                                  absl::string_view currency, absl::Time now) {
-  // ON DUPLICATE KEY UPDATE takes the row's exclusive lock at once (INSERT IGNORE would take
-  // a shared one, and two transactions upgrading shared locks deadlock).
-  RETURN_IF_ERROR(tx.Execute("INSERT INTO seller_accounts (seller_id, currency, updated_at) "
-                             "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE seller_id = seller_id",
-                             {std::string(seller_id), std::string(currency), now})
-                      .status());
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   tx.Query("SELECT seller_id, currency, escrow_minor, available_minor, "
-                            "paid_out_minor FROM seller_accounts "
-                            "WHERE seller_id = ? AND currency = ? FOR UPDATE",
-                            {std::string(seller_id), std::string(currency)}));
-  if (rows.empty()) return absl::InternalError("seller account row missing after its insert");
-  return SellerAccountsFromRow(rows[0]);
-}
-
-namespace {
-
-// Per-seller balance changes of ledger transactions, by (seller, currency) in key order (the
-// lock order): escrow, available, paid out.
-using SellerDeltas =
-    std::map<std::pair<std::string, std::string>, std::array<int64_t, 3>>;
-
-absl::StatusOr<SellerDeltas> DeltasOf(absl::Span<const LedgerTransaction> ledgers) {
-  SellerDeltas deltas;
-  for (const LedgerTransaction& ledger : ledgers) {
-    for (const Entry& e : ledger.entries) {
-      if (!IsPerSeller(e.account.kind)) continue;
-      auto& [escrow, available, paid_out] = deltas[{e.account.owner, e.account.currency}];
-      switch (e.account.kind) {
-        case AccountKind::kEscrow:
-          escrow += e.amount_minor;
-          break;
-        case AccountKind::kSellerAvailable:
-          available += e.amount_minor;
-          break;
-        case AccountKind::kSellerPaidOut:
-          paid_out += e.amount_minor;
-          break;
-        default:
-          return absl::InternalError("unexpected per-seller account kind");
-      }
-    }
-  }
-  return deltas;
-}
-
-// Whether a multi-row INSERT gets consecutive auto-increment ids (innodb_autoinc_lock_mode 0
-// or 1, a server start-up setting): asked once per process.
-absl::StatusOr<bool> AutoIncrementIsConsecutive(Transaction& tx) {
-  static std::atomic<int> known{-1};
-  if (const int k = known.load(); k >= 0) return k == 1;
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   tx.Query("SELECT @@GLOBAL.innodb_autoinc_lock_mode AS mode"));
-  if (rows.size() != 1) return absl::InternalError("innodb_autoinc_lock_mode not read");
-  ASSIGN_OR_RETURN(int64_t mode, rows[0].GetInt64("mode"));
-  known.store(mode <= 1 ? 1 : 0);
-  return mode <= 1;
-}
-
-// The journal rows of balanced `ledgers`: their ledger_transactions rows in one statement and
-// all their entries in one more, which takes the transactions' ids from LAST_INSERT_ID() on the
-// server (consecutive ids), or, with interleaved ids, from reading them back by (payment_id,
-// kind), which must be unique among them and name no other transaction written meanwhile (the
-// payment rows are locked, or new).
-absl::Status InsertJournal(Transaction& tx, absl::Span<const LedgerTransaction> ledgers,
-                           absl::Time now) {
-  std::vector<SqlValue> params;
-  for (const LedgerTransaction& ledger : ledgers) {
-    RETURN_IF_ERROR(CheckBalanced(ledger));
-    SqlValue payment_id = nullptr;
-    if (!ledger.payment_id.empty()) payment_id = ledger.payment_id;
-    SqlValue payout_id = nullptr;
-    if (!ledger.payout_id.empty()) payout_id = ledger.payout_id;
-    for (SqlValue v : std::initializer_list<SqlValue>{
-             std::string(TransactionKindName(ledger.kind)), payment_id, payout_id,
-             ledger.memo.substr(0, 255), now}) {
-      params.push_back(std::move(v));
-    }
-  }
-  RETURN_IF_ERROR(tx.Write(absl::StrCat("INSERT INTO ledger_transactions (kind, payment_id, "
-                                        "payout_id, memo, created_at) VALUES ",
-                                        common::db::PlaceholderRows(ledgers.size(), 5)),
-                           params));
-  // Each ledger transaction's id: LAST_INSERT_ID() is the first row's for the whole next
-  // statement (it changes only after a statement). With InnoDB's "traditional" or
-  // "consecutive" auto-increment lock mode a multi-row INSERT gets consecutive ids, so row i's
-  // is LAST_INSERT_ID() + i * auto_increment_increment; with "interleaved" (2, e.g. Galera)
-  // the rows are read back.
-  std::vector<std::optional<int64_t>> ids(ledgers.size());
-  ASSIGN_OR_RETURN(bool consecutive,
-                   ledgers.size() > 1 ? AutoIncrementIsConsecutive(tx) : absl::StatusOr<bool>(true));
-  if (!consecutive) {
-    std::map<std::pair<std::string, std::string>, size_t> index;
-    std::vector<SqlValue> payment_ids;
-    for (size_t i = 0; i < ledgers.size(); ++i) {
-      const std::string kind(TransactionKindName(ledgers[i].kind));
-      if (ledgers[i].payment_id.empty() ||
-          !index.emplace(std::make_pair(ledgers[i].payment_id, kind), i).second) {
-        return absl::InternalError("batched ledger transactions need distinct payment and kind");
-      }
-      payment_ids.push_back(ledgers[i].payment_id);
-    }
-    ASSIGN_OR_RETURN(std::vector<Row> rows,
-                     tx.Query(absl::StrCat("SELECT id, payment_id, kind FROM ledger_transactions "
-                                           "WHERE id >= LAST_INSERT_ID() AND payment_id IN (",
-                                           common::db::PlaceholderList(payment_ids.size()), ")"),
-                              payment_ids));
-    for (const Row& row : rows) {
-      ASSIGN_OR_RETURN(std::string payment_id, row.GetString("payment_id"));
-      ASSIGN_OR_RETURN(std::string kind, row.GetString("kind"));
-      auto it = index.find({payment_id, kind});
-      if (it == index.end()) continue;
-      ASSIGN_OR_RETURN(int64_t id, row.GetInt64("id"));
-      ids[it->second] = id;
-    }
-    for (const auto& id : ids) {
-      if (!id) return absl::InternalError("a batched ledger transaction was not read back");
-    }
-  }
-  params.clear();
-  std::vector<std::string> rows;
-  for (size_t i = 0; i < ledgers.size(); ++i) {
-    for (const Entry& e : ledgers[i].entries) {
-      if (ids[i]) {
-        rows.push_back("(?, ?, ?, ?, ?, ?)");
-        params.push_back(*ids[i]);
-      } else if (i == 0) {
-        rows.push_back("(LAST_INSERT_ID(), ?, ?, ?, ?, ?)");
-      } else {
-        rows.push_back("(LAST_INSERT_ID() + ? * @@auto_increment_increment, ?, ?, ?, ?, ?)");
-        params.push_back(static_cast<int64_t>(i));
-      }
-      for (SqlValue v : std::initializer_list<SqlValue>{
-               std::string(AccountKindName(e.account.kind)), e.account.owner,
-               e.account.currency, e.amount_minor, now}) {
-        params.push_back(std::move(v));
-      }
-    }
-  }
-  return tx.Write(absl::StrCat("INSERT INTO ledger_entries (transaction_id, account_kind, "
-                               "account_owner, currency, amount_minor, created_at) VALUES ",
-                               absl::StrJoin(rows, ", ")),
-                  params);
-}
-
-}  // namespace
-
-absl::Status WriteLedger(Transaction& tx, const LedgerTransaction& ledger, absl::Time now) {
-  // The journal first and the balance rows last: the seller's row is the lock other
-  // payments of the seller wait for, so it is taken as late as possible.
-  RETURN_IF_ERROR(InsertJournal(tx, absl::MakeConstSpan(&ledger, 1), now));
-  ASSIGN_OR_RETURN(SellerDeltas deltas, DeltasOf(absl::MakeConstSpan(&ledger, 1)));
-  for (const auto& [key, delta] : deltas) {
-    const auto [escrow, available, paid_out] = delta;
-    // One conditional UPDATE takes the row's lock and applies the deltas only while escrow
-    // and paid-out stay >= 0; zero rows means the row is missing or the bound would break.
-    const std::vector<SqlValue> update_params = {escrow,    available,  paid_out, now,
-                                                 key.first, key.second, escrow,   paid_out};
-    constexpr char kUpdate[] =
-        "UPDATE seller_accounts SET escrow_minor = escrow_minor + ?, "
-        "available_minor = available_minor + ?, paid_out_minor = paid_out_minor + ?, "
-        "updated_at = ? WHERE seller_id = ? AND currency = ? AND escrow_minor + ? >= 0 AND "
-        "paid_out_minor + ? >= 0";
-    ASSIGN_OR_RETURN(int64_t matched, tx.Execute(kUpdate, update_params));
-    if (matched == 1) continue;
-    // The row is missing (EnsureSellerAccounts was not called) or the bound would break.
-    ASSIGN_OR_RETURN(SellerAccounts a, LockSellerAccounts(tx, key.first, key.second, now));
-    if (a.escrow_minor + escrow < 0 || a.paid_out_minor + paid_out < 0) {
-      return absl::InternalError(absl::StrCat("ledger transaction would take seller ", key.first,
-                                              " ", key.second, " escrow or paid-out below 0"));
-    }
-    ASSIGN_OR_RETURN(int64_t again, tx.Execute(kUpdate, update_params));
-    if (again != 1) return absl::InternalError("seller account row vanished");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status WriteLedgers(Transaction& tx, absl::Span<const LedgerTransaction> ledgers,
-                          absl::Time now) {
-  if (ledgers.empty()) return absl::OkStatus();
-  RETURN_IF_ERROR(InsertJournal(tx, ledgers, now));
-  ASSIGN_OR_RETURN(SellerDeltas deltas, DeltasOf(ledgers));
-  if (deltas.empty()) return absl::OkStatus();
-  // One single-table UPDATE for every seller row (created by EnsureSellerAccounts before the
-  // payment), each row's deltas picked by CASE, a balance no delta changes left out; the
-  // table's CHECK keeps escrow and paid out >= 0: a breach fails the statement, and with it
-  // the transaction.
-  constexpr std::array<const char*, 3> kColumns = {"escrow_minor", "available_minor",
-                                                   "paid_out_minor"};
-  std::string sql = "UPDATE seller_accounts SET ";
-  std::vector<SqlValue> params;
-  for (size_t c = 0; c < kColumns.size(); ++c) {
-    if (std::none_of(deltas.begin(), deltas.end(),
-                     [c](const auto& entry) { return entry.second[c] != 0; })) {
+  std::vector<absl::StatusOr<idem::IdempotencyStore::Found>> found =
+      idempotency_.FindMany(*pool_, kLookups, probes);
+  std::vector<absl::StatusOr<CheckoutFacts>> out;
+  out.reserve(found.size());
+  for (absl::StatusOr<idem::IdempotencyStore::Found>& f : found) {
+    if (!f.ok()) {
+      out.push_back(f.status());
       continue;
     }
-    absl::StrAppend(&sql, kColumns[c], " = ", kColumns[c], " + CASE");
-    for (const auto& [key, delta] : deltas) {
-      absl::StrAppend(&sql, " WHEN seller_id = ? AND currency = ? THEN ?");
-      params.insert(params.end(), {key.first, key.second, delta[c]});
+    CheckoutFacts facts;
+    facts.stored = AnswerOf(f->stored);
+    facts.order_payment_id = f->values[0];
+    if (const std::optional<std::string>& seconds = f->values[1]) {
+      int64_t n = 0;
+      if (!absl::SimpleAtoi(*seconds, &n)) {
+        out.push_back(absl::InternalError("hold_policies.hold_seconds is not a number"));
+        continue;
+      }
+      facts.hold = absl::Seconds(n);
     }
-    absl::StrAppend(&sql, " ELSE 0 END, ");
-  }
-  absl::StrAppend(&sql, "updated_at = ? WHERE (seller_id, currency) IN (",
-                  common::db::PlaceholderRows(deltas.size(), 2), ")");
-  params.push_back(now);
-  for (const auto& entry : deltas) {
-    params.insert(params.end(), {entry.first.first, entry.first.second});
-  }
-  // Every row must be there: a missing one fails the statement's row count.
-  return tx.Write(sql, params, static_cast<int64_t>(deltas.size()));
-}
-
-absl::StatusOr<std::vector<PaymentEventRecord>> LoadHistory(Transaction& tx,
-                                                            absl::string_view payment_id) {
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   tx.Query("SELECT type, state, actor, amount_minor, reason_code, note, "
-                            "occurred_at FROM payment_events WHERE payment_id = ? ORDER BY id",
-                            {std::string(payment_id)}));
-  std::vector<PaymentEventRecord> out;
-  for (const Row& row : rows) {
-    PaymentEventRecord e;
-    ASSIGN_OR_RETURN(e.type, row.GetString("type"));
-    ASSIGN_OR_RETURN(std::string state, row.GetString("state"));
-    ASSIGN_OR_RETURN(e.state, PaymentStateFromName(state));
-    ASSIGN_OR_RETURN(e.actor, row.GetString("actor"));
-    ASSIGN_OR_RETURN(e.amount_minor, row.GetOptionalInt64("amount_minor"));
-    ASSIGN_OR_RETURN(e.reason_code, row.GetString("reason_code"));
-    ASSIGN_OR_RETURN(e.note, row.GetString("note"));
-    ASSIGN_OR_RETURN(e.occurred_at, row.GetTime("occurred_at"));
-    out.push_back(std::move(e));
+    out.push_back(std::move(facts));
   }
   return out;
 }
 
-absl::StatusOr<std::vector<StoredEntry>> LoadEntries(Transaction& tx,
-                                                     absl::string_view payment_id) {
-  ASSIGN_OR_RETURN(
-      std::vector<Row> rows,
-      tx.Query("SELECT e.transaction_id, t.kind, e.account_kind, e.account_owner, e.currency, "
-               "e.amount_minor, e.created_at FROM ledger_transactions t "
-               "JOIN ledger_entries e ON e.transaction_id = t.id "
-               "WHERE t.payment_id = ? ORDER BY e.id",
-               {std::string(payment_id)}));
-  std::vector<StoredEntry> out;
-  for (const Row& row : rows) {
-    StoredEntry s;
-    ASSIGN_OR_RETURN(s.transaction_id, row.GetInt64("transaction_id"));
-    ASSIGN_OR_RETURN(std::string kind, row.GetString("kind"));
-    ASSIGN_OR_RETURN(s.kind, TransactionKindFromName(kind));
-    ASSIGN_OR_RETURN(std::string account_kind, row.GetString("account_kind"));
-    ASSIGN_OR_RETURN(s.entry.account.kind, AccountKindFromName(account_kind));
-    ASSIGN_OR_RETURN(s.entry.account.owner, row.GetString("account_owner"));
-    ASSIGN_OR_RETURN(s.entry.account.currency, row.GetString("currency"));
-    ASSIGN_OR_RETURN(s.entry.amount_minor, row.GetInt64("amount_minor"));
-    ASSIGN_OR_RETURN(s.created_at, row.GetTime("created_at"));
-    out.push_back(std::move(s));
+absl::StatusOr<int64_t> MySqlPaymentStore::PurgeAnswers() { return idempotency_.Purge(*pool_); }
+
+absl::Status MySqlPaymentStore::EnsureSellerAccounts(absl::string_view seller_id,
+                                                     absl::string_view currency, absl::Time now) {
+  return store::EnsureSellerAccounts(*pool_, seller_id, currency, now);
+}
+
+absl::StatusOr<std::optional<ProcessorOperation>> MySqlPaymentStore::LoadOperation(
+    absl::string_view operation_id) {
+  return store::LoadOperation(*pool_, operation_id);
+}
+
+absl::StatusOr<std::optional<PayoutRecord>> MySqlPaymentStore::LoadPayout(
+    absl::string_view payout_id) {
+  return store::LoadPayout(*pool_, payout_id);
+}
+
+absl::StatusOr<std::vector<ProcessorOperation>> MySqlPaymentStore::ClaimDueOperations(
+    absl::Time now, absl::Time lease_until, int limit) {
+  return store::ClaimDueOperations(*pool_, now, lease_until, limit);
+}
+
+absl::Status MySqlPaymentStore::RescheduleOperation(absl::string_view operation_id,
+                                                    absl::string_view error,
+                                                    absl::Time next_attempt_at, absl::Time now) {
+  return store::RescheduleOperation(*pool_, operation_id, error, next_attempt_at, now);
+}
+
+absl::StatusOr<std::vector<std::string>> MySqlPaymentStore::DuePayments(absl::Time now, int limit) {
+  return store::DuePayments(*pool_, now, limit);
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>>
+MySqlPaymentStore::EscrowHeldByCurrency() {
+  ASSIGN_OR_RETURN(std::vector<common::db::Row> rows,
+                   pool_->Query("SELECT currency, SUM(escrow_minor) AS held FROM seller_accounts "
+                                "GROUP BY currency"));
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const common::db::Row& row : rows) {
+    ASSIGN_OR_RETURN(std::string currency, row.GetString("currency"));
+    ASSIGN_OR_RETURN(int64_t held, row.GetInt64("held"));
+    out.emplace_back(std::move(currency), held);
   }
   return out;
 }
 
-absl::StatusOr<std::vector<PaymentRecord>> ListPayments(Transaction& tx, const ListFilter& filter) {
-  std::vector<std::string> where;
-  std::vector<SqlValue> params;
-  if (!filter.buyer_id.empty()) {
-    where.push_back("buyer_id = ?");
-    params.push_back(filter.buyer_id);
-  }
-  if (!filter.seller_id.empty()) {
-    where.push_back("seller_id = ?");
-    params.push_back(filter.seller_id);
-  }
-  if (filter.state) {
-    where.push_back("state = ?");
-    params.push_back(std::string(PaymentStateName(*filter.state)));
-  }
-  if (filter.after) {
-    where.push_back("(created_at < ? OR (created_at = ? AND payment_id < ?))");
-    params.push_back(filter.after->first);
-    params.push_back(filter.after->first);
-    params.push_back(filter.after->second);
-  }
-  params.push_back(static_cast<int64_t>(filter.limit));
-  ASSIGN_OR_RETURN(
-      std::vector<Row> rows,
-      tx.Query(absl::StrCat("SELECT ", kPaymentColumns, " FROM payments",
-                            where.empty() ? "" : " WHERE ", absl::StrJoin(where, " AND "),
-                            " ORDER BY created_at DESC, payment_id DESC LIMIT ?"),
-               params));
-  return common::db::ParseRows(rows, PaymentFromRow);
-}
-
-absl::StatusOr<std::vector<SellerAccounts>> LoadSellerBalances(Transaction& tx,
-                                                               absl::string_view seller_id) {
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   tx.Query("SELECT seller_id, currency, escrow_minor, available_minor, "
-                            "paid_out_minor FROM seller_accounts WHERE seller_id = ? "
-                            "ORDER BY currency",
-                            {std::string(seller_id)}));
-  return common::db::ParseRows(rows, SellerAccountsFromRow);
-}
-
-absl::StatusOr<std::optional<HoldPolicyRecord>> LoadHoldPolicy(Transaction& tx,
-                                                               absl::string_view seller_id) {
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   tx.Query("SELECT seller_id, hold_seconds, reason, updated_by, updated_at "
-                            "FROM hold_policies WHERE seller_id = ?",
-                            {std::string(seller_id)}));
-  if (rows.empty()) return std::optional<HoldPolicyRecord>();
-  HoldPolicyRecord p;
-  ASSIGN_OR_RETURN(p.seller_id, rows[0].GetString("seller_id"));
-  ASSIGN_OR_RETURN(int64_t seconds, rows[0].GetInt64("hold_seconds"));
-  p.hold = absl::Seconds(seconds);
-  ASSIGN_OR_RETURN(p.reason, rows[0].GetString("reason"));
-  ASSIGN_OR_RETURN(p.updated_by, rows[0].GetString("updated_by"));
-  ASSIGN_OR_RETURN(p.updated_at, rows[0].GetTime("updated_at"));
-  return std::optional<HoldPolicyRecord>(std::move(p));
-}
-
-absl::Status UpsertHoldPolicy(Transaction& tx, const HoldPolicyRecord& p) {
-  return tx
-      .Execute(
-          "INSERT INTO hold_policies (seller_id, hold_seconds, reason, updated_by, "
-          "updated_at) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
-          "hold_seconds = VALUES(hold_seconds), reason = VALUES(reason), "
-          "updated_by = VALUES(updated_by), updated_at = VALUES(updated_at)",
-          {p.seller_id, absl::ToInt64Seconds(p.hold), p.reason, p.updated_by, p.updated_at})
-      .status();
-}
-
-absl::Status InsertPayout(Transaction& tx, const PayoutRecord& p) {
-  return tx
-      .Execute(
-          "INSERT INTO payouts (payout_id, seller_id, currency, amount_minor, "
-          "payout_account, state, processor_reference, created_at) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-          {p.payout_id, p.seller_id, p.currency, p.amount_minor, p.payout_account, p.state,
-           p.processor_reference, p.created_at})
-      .status();
-}
-
-namespace {
-
-constexpr char kPayoutColumns[] =
-    "payout_id, seller_id, currency, amount_minor, payout_account, state, processor_reference, "
-    "created_at";
-
-absl::StatusOr<PayoutRecord> PayoutFromRow(const Row& row) {
-  PayoutRecord p;
-  ASSIGN_OR_RETURN(p.payout_id, row.GetString("payout_id"));
-  ASSIGN_OR_RETURN(p.seller_id, row.GetString("seller_id"));
-  ASSIGN_OR_RETURN(p.currency, row.GetString("currency"));
-  ASSIGN_OR_RETURN(p.amount_minor, row.GetInt64("amount_minor"));
-  ASSIGN_OR_RETURN(p.payout_account, row.GetString("payout_account"));
-  ASSIGN_OR_RETURN(p.state, row.GetString("state"));
-  ASSIGN_OR_RETURN(p.processor_reference, row.GetString("processor_reference"));
-  ASSIGN_OR_RETURN(p.created_at, row.GetTime("created_at"));
-  return p;
-}
-
-}  // namespace
-
-absl::StatusOr<std::optional<PayoutRecord>> LoadPayout(common::db::ConnectionPool& pool,
-                                                       absl::string_view payout_id) {
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   pool.Query(absl::StrCat("SELECT ", kPayoutColumns,
-                                           " FROM payouts WHERE payout_id = ?"),
-                              {std::string(payout_id)}));
-  if (rows.empty()) return std::optional<PayoutRecord>();
-  ASSIGN_OR_RETURN(PayoutRecord p, PayoutFromRow(rows[0]));
-  return std::optional<PayoutRecord>(std::move(p));
-}
-
-absl::StatusOr<std::vector<PayoutRecord>> ListPayouts(
-    Transaction& tx, absl::string_view seller_id,
-    const std::optional<std::pair<absl::Time, std::string>>& after, int limit) {
-  std::vector<SqlValue> params = {std::string(seller_id)};
-  std::string cursor;
-  if (after) {
-    cursor = " AND (created_at < ? OR (created_at = ? AND payout_id < ?))";
-    params.push_back(after->first);
-    params.push_back(after->first);
-    params.push_back(after->second);
-  }
-  params.push_back(static_cast<int64_t>(limit));
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   tx.Query(absl::StrCat("SELECT ", kPayoutColumns,
-                                         " FROM payouts WHERE seller_id = ?", cursor,
-                                         " ORDER BY created_at DESC, payout_id DESC LIMIT ?"),
-                            params));
-  return common::db::ParseRows(rows, PayoutFromRow);
-}
-
-absl::Status MarkPayoutPaid(common::db::ConnectionPool& pool, absl::string_view payout_id,
-                            absl::string_view processor_reference) {
-  return pool
-      .Execute(
-          "UPDATE payouts SET state = 'PAID', processor_reference = ? WHERE payout_id = ? AND "
-          "state <> 'FAILED'",
-          {std::string(processor_reference), std::string(payout_id)})
-      .status();
-}
-
-absl::StatusOr<bool> MarkPayoutFailed(Transaction& tx, absl::string_view payout_id) {
-  ASSIGN_OR_RETURN(int64_t matched,
-                   tx.Execute("UPDATE payouts SET state = 'FAILED' WHERE payout_id = ? AND "
-                              "state = 'PENDING'",
-                              {std::string(payout_id)}));
-  return matched == 1;
-}
-
-namespace {
-
-constexpr char kOperationColumns[] =
-    "operation_id, kind, payment_id, payout_id, seller_id, currency, amount_minor, "
-    "target_reference, state, attempts, next_attempt_at, processor_reference, last_error, "
-    "created_at, updated_at, settlement_reference, settled_by, settled_at";
-
-absl::StatusOr<ProcessorOperation> OperationOf(const Row& row) {
-  ProcessorOperation op;
-  ASSIGN_OR_RETURN(op.operation_id, row.GetString("operation_id"));
-  ASSIGN_OR_RETURN(op.kind, row.GetString("kind"));
-  if (!row.IsNull("payment_id")) {
-    ASSIGN_OR_RETURN(op.payment_id, row.GetString("payment_id"));
-  }
-  if (!row.IsNull("payout_id")) {
-    ASSIGN_OR_RETURN(op.payout_id, row.GetString("payout_id"));
-  }
-  ASSIGN_OR_RETURN(op.seller_id, row.GetString("seller_id"));
-  ASSIGN_OR_RETURN(op.currency, row.GetString("currency"));
-  ASSIGN_OR_RETURN(op.amount_minor, row.GetInt64("amount_minor"));
-  ASSIGN_OR_RETURN(op.target_reference, row.GetString("target_reference"));
-  ASSIGN_OR_RETURN(op.state, row.GetString("state"));
-  ASSIGN_OR_RETURN(int64_t attempts, row.GetInt64("attempts"));
-  op.attempts = static_cast<int>(attempts);
-  ASSIGN_OR_RETURN(op.next_attempt_at, row.GetTime("next_attempt_at"));
-  ASSIGN_OR_RETURN(op.processor_reference, row.GetString("processor_reference"));
-  ASSIGN_OR_RETURN(op.last_error, row.GetString("last_error"));
-  ASSIGN_OR_RETURN(op.created_at, row.GetTime("created_at"));
-  ASSIGN_OR_RETURN(op.updated_at, row.GetTime("updated_at"));
-  ASSIGN_OR_RETURN(op.settlement_reference, row.GetString("settlement_reference"));
-  ASSIGN_OR_RETURN(op.settled_by, row.GetString("settled_by"));
-  ASSIGN_OR_RETURN(op.settled_at, row.GetOptionalTime("settled_at"));
-  return op;
-}
-
-}  // namespace
-
-absl::Status InsertOperation(Transaction& tx, const ProcessorOperation& op) {
-  SqlValue payment_id = nullptr;
-  if (!op.payment_id.empty()) payment_id = op.payment_id;
-  SqlValue payout_id = nullptr;
-  if (!op.payout_id.empty()) payout_id = op.payout_id;
-  return tx
-      .Execute(
-          "INSERT INTO processor_operations (operation_id, kind, payment_id, payout_id, "
-          "seller_id, currency, amount_minor, target_reference, state, attempts, "
-          "next_attempt_at, created_at, updated_at) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?)",
-          {op.operation_id, op.kind, payment_id, payout_id, op.seller_id, op.currency,
-           op.amount_minor, op.target_reference, op.next_attempt_at, op.created_at, op.created_at})
-      .status();
-}
-
-absl::StatusOr<std::optional<ProcessorOperation>> LoadOperation(common::db::ConnectionPool& pool,
-                                                                absl::string_view operation_id) {
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   pool.Query(absl::StrCat("SELECT ", kOperationColumns,
-                                           " FROM processor_operations WHERE operation_id = ?"),
-                              {std::string(operation_id)}));
-  if (rows.empty()) return std::optional<ProcessorOperation>();
-  ASSIGN_OR_RETURN(ProcessorOperation op, OperationOf(rows[0]));
-  return std::optional<ProcessorOperation>(std::move(op));
-}
-
-absl::StatusOr<std::optional<ProcessorOperation>> LoadOperationTx(Transaction& tx,
-                                                                  absl::string_view operation_id,
-                                                                  bool for_update) {
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   tx.Query(absl::StrCat("SELECT ", kOperationColumns,
-                                         " FROM processor_operations WHERE operation_id = ?",
-                                         for_update ? " FOR UPDATE" : ""),
-                            {std::string(operation_id)}));
-  if (rows.empty()) return std::optional<ProcessorOperation>();
-  ASSIGN_OR_RETURN(ProcessorOperation op, OperationOf(rows[0]));
-  return std::optional<ProcessorOperation>(std::move(op));
-}
-
-absl::StatusOr<bool> SettleOperation(Transaction& tx, absl::string_view operation_id,
-                                     absl::string_view settlement_reference,
-                                     absl::string_view settled_by, absl::Time now) {
-  ASSIGN_OR_RETURN(
-      int64_t matched,
-      tx.Execute("UPDATE processor_operations SET state = 'SETTLED', settlement_reference = ?, "
-                 "settled_by = ?, settled_at = ?, updated_at = ? WHERE operation_id = ? AND "
-                 "state = 'FAILED'",
-                 {std::string(settlement_reference), std::string(settled_by), now, now,
-                  std::string(operation_id)}));
-  return matched == 1;
-}
-
-absl::StatusOr<std::vector<ProcessorOperation>> LoadRefunds(Transaction& tx,
-                                                            absl::string_view payment_id) {
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   tx.Query(absl::StrCat("SELECT ", kOperationColumns,
-                                         " FROM processor_operations WHERE payment_id = ? AND "
-                                         "kind = 'REFUND' ORDER BY created_at, operation_id"),
-                            {std::string(payment_id)}));
-  return common::db::ParseRows(rows, OperationOf);
-}
-
-absl::StatusOr<std::vector<ProcessorOperation>> ClaimDueOperations(common::db::ConnectionPool& pool,
-                                                                   absl::Time now,
-                                                                   absl::Time lease_until,
-                                                                   int limit) {
-  return common::db::RunInTransaction(
-      pool, [&](Transaction& tx) -> absl::StatusOr<std::vector<ProcessorOperation>> {
-        ASSIGN_OR_RETURN(
-            std::vector<Row> rows,
-            tx.Query(absl::StrCat("SELECT ", kOperationColumns,
-                                  " FROM processor_operations WHERE state = 'PENDING' AND "
-                                  "next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ? "
-                                  "FOR UPDATE SKIP LOCKED"),
-                     {now, static_cast<int64_t>(limit)}));
-        std::vector<ProcessorOperation> claimed;
-        std::vector<SqlValue> params = {lease_until, now};
-        for (const Row& row : rows) {
-          ASSIGN_OR_RETURN(ProcessorOperation op, OperationOf(row));
-          params.push_back(op.operation_id);
-          claimed.push_back(std::move(op));
-        }
-        if (claimed.empty()) return claimed;
-        RETURN_IF_ERROR(tx.Execute(absl::StrCat("UPDATE processor_operations SET "
-                                                "next_attempt_at = ?, updated_at = ? WHERE "
-                                                "operation_id IN (",
-                                                common::db::PlaceholderList(claimed.size()), ")"),
-                                   params)
-                            .status());
-        return claimed;
-      });
-}
-
-absl::StatusOr<bool> FinishOperation(Transaction& tx, absl::string_view operation_id,
-                                     absl::string_view state, absl::string_view processor_reference,
-                                     absl::Time now) {
-  ASSIGN_OR_RETURN(int64_t matched,
-                   tx.Execute("UPDATE processor_operations SET state = ?, "
-                              "processor_reference = ?, updated_at = ? WHERE operation_id = ? "
-                              "AND state = 'PENDING'",
-                              {std::string(state), std::string(processor_reference), now,
-                               std::string(operation_id)}));
-  return matched == 1;
-}
-
-absl::Status RescheduleOperation(common::db::ConnectionPool& pool, absl::string_view operation_id,
-                                 absl::string_view error, absl::Time next_attempt_at,
-                                 absl::Time now) {
-  return pool
-      .Execute(
-          "UPDATE processor_operations SET attempts = attempts + 1, next_attempt_at = ?, "
-          "last_error = ?, updated_at = ? WHERE operation_id = ? AND state = 'PENDING'",
-          {next_attempt_at, std::string(error.substr(0, 500)), now, std::string(operation_id)})
-      .status();
-}
-
-absl::Status MarkPayoutPaidTx(Transaction& tx, absl::string_view payout_id,
-                              absl::string_view processor_reference) {
-  return tx
-      .Execute(
-          "UPDATE payouts SET state = 'PAID', processor_reference = ? WHERE payout_id = ? AND "
-          "state = 'PENDING'",
-          {std::string(processor_reference), std::string(payout_id)})
-      .status();
-}
-
-absl::Status InsertDispute(Transaction& tx, const DisputeRecord& d, absl::Time now) {
-  return tx
-      .Execute(
-          "INSERT INTO disputes (payment_id, reason_code, description, opened_by, "
-          "opened_at) VALUES (?, ?, ?, ?, ?)",
-          {d.payment_id, d.reason_code, d.description, d.opened_by, now})
-      .status();
-}
-
-absl::Status ResolveDisputeRow(Transaction& tx, absl::string_view payment_id,
-                               DisputeOutcome outcome, std::optional<int64_t> buyer_share_minor,
-                               absl::string_view explanation, absl::string_view resolved_by,
-                               absl::Time now) {
-  SqlValue share = nullptr;
-  if (buyer_share_minor) share = *buyer_share_minor;
-  ASSIGN_OR_RETURN(
-      int64_t matched,
-      tx.Execute("UPDATE disputes SET outcome = ?, buyer_share_minor = ?, "
-                 "explanation = ?, resolved_by = ?, resolved_at = ? "
-                 "WHERE payment_id = ? AND outcome IS NULL",
-                 {std::string(DisputeOutcomeName(outcome)), share, std::string(explanation),
-                  std::string(resolved_by), now, std::string(payment_id)}));
-  if (matched != 1) return absl::InternalError("open dispute row missing");
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::vector<std::string>> DuePayments(common::db::ConnectionPool& pool,
-                                                     absl::Time now, int limit) {
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   pool.Query("SELECT payment_id FROM payments WHERE state = 'HELD' AND "
-                              "release_due_at <= ? ORDER BY release_due_at LIMIT ?",
-                              {now, static_cast<int64_t>(limit)}));
-  std::vector<std::string> ids;
-  for (const Row& row : rows) {
-    ASSIGN_OR_RETURN(std::string id, row.GetString("payment_id"));
-    ids.push_back(std::move(id));
-  }
-  return ids;
-}
-
-absl::StatusOr<std::optional<PaymentRecord>> ClaimDuePayment(Transaction& tx,
-                                                             absl::string_view payment_id,
-                                                             absl::Time now) {
-  return FirstPayment(
-      tx.Query(absl::StrCat("SELECT ", kPaymentColumns,
-                            " FROM payments WHERE payment_id = ? AND state = 'HELD' AND "
-                            "release_due_at <= ? FOR UPDATE SKIP LOCKED"),
-               {std::string(payment_id), now}));
-}
-
-}  // namespace store
 }  // namespace marketplace::payments

@@ -1,108 +1,461 @@
 #include "services/payments/payments_service.h"
 
+#include <optional>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/idempotency/idempotency.h"
+#include "common/money_proto.h"
+#include "common/page_token.h"
+#include "common/status_macros.h"
+#include "services/payments/convert.h"
 
 namespace marketplace::payments {
 namespace {
 
-constexpr char kPrefix[] = "/marketplace.payments.v1.Payments/";
+using common::InvalidField;
 
-bool IsStaff(const common::auth::Caller& c) {
-  return c.HasRole("SUPPORT_AGENT") || c.HasRole("ADMIN");
+// The idempotency key of `request` for `method`.
+RequestKey KeyOf(const Actor& actor, Method method, const google::protobuf::Message& request,
+                 const std::string& request_id) {
+  return {actor.id, absl::StrCat("/", pb::Payments::service_full_name(), "/", MethodName(method)),
+          request_id, common::idempotency::RequestHash(request)};
 }
-bool IsService(const common::auth::Caller& c, absl::string_view scope) {
-  return c.HasRole("SERVICE") && c.HasScope(scope);
+
+absl::Status ValidateText(absl::string_view field, absl::string_view value, size_t max) {
+  if (value.empty() || value.size() > max) {
+    return InvalidField(field, absl::StrCat("must be 1-", max, " characters"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateId(absl::string_view field, absl::string_view value) {
+  return ValidateText(field, value, 128);
+}
+
+absl::Status ValidatePaymentId(absl::string_view payment_id) {
+  return ValidateText("payment_id", payment_id, 64);
+}
+
+// A required positive amount named `field`.
+absl::StatusOr<common::Money> AmountOf(bool present, const common::v1::Money& amount,
+                                       absl::string_view field) {
+  if (!present) return InvalidField(field, "is required");
+  return common::MoneyFromProto(amount, field, common::AmountRule::kPositive);
+}
+
+std::optional<DisputeOutcome> OutcomeOf(pb::DisputeOutcome outcome) {
+  switch (outcome) {
+    case pb::BUYER_WINS:
+      return DisputeOutcome::kBuyerWins;
+    case pb::SELLER_WINS:
+      return DisputeOutcome::kSellerWins;
+    case pb::SPLIT:
+      return DisputeOutcome::kSplit;
+    case pb::PLATFORM_GUARANTEE:
+      return DisputeOutcome::kPlatformGuarantee;
+    default:
+      return std::nullopt;
+  }
+}
+
+const std::set<std::string>& DisputeReasons() {
+  static const auto* reasons = new std::set<std::string>{
+      "NOT_RECEIVED", "NOT_AS_DESCRIBED", "DAMAGED", "COUNTERFEIT", "UNAUTHORISED", "OTHER"};
+  return *reasons;
+}
+
+// The filters a page token is bound to, as the domain applies them.
+std::string PaymentFilters(const ListFilter& filter) {
+  return absl::StrCat(filter.buyer_id.size(), ":", filter.buyer_id, "|", filter.seller_id.size(),
+                      ":", filter.seller_id, "|",
+                      filter.state ? static_cast<int>(*filter.state) : 0);
+}
+std::string PayoutFilters(absl::string_view seller_id) {
+  return absl::StrCat("payouts|", seller_id);
+}
+
+// The keyset cursor of `token`, issued for `filters`.
+absl::StatusOr<std::pair<absl::Time, std::string>> CursorOf(absl::string_view token,
+                                                            absl::string_view filters,
+                                                            absl::string_view filter_names) {
+  ASSIGN_OR_RETURN(std::string cursor, common::DecodePageToken(token, filters, filter_names));
+  ASSIGN_OR_RETURN(common::TimeIdCursor c, common::DecodeTimeIdCursor(cursor));
+  return std::make_pair(c.time, c.id);
+}
+std::string TokenOf(absl::Time created_at, const std::string& id, absl::string_view filters) {
+  return common::EncodePageToken(common::EncodeTimeIdCursor({created_at, id}), filters);
+}
+
+absl::StatusOr<pb::Payment> PaymentOf(const absl::StatusOr<PaymentRecord>& record) {
+  if (!record.ok()) return record.status();
+  return ToProto(*record);
 }
 
 }  // namespace
 
-absl::StatusOr<Actor> ActorFor(const std::optional<common::auth::Caller>& caller,
-                               absl::string_view method) {
-  if (!caller) return common::Unauthenticated("a bearer token is required");
-  const common::auth::Caller& c = *caller;
-  Actor a;
-  a.id = c.subject;
-  const bool buyer = c.HasRole("BUYER");
-  const bool seller = c.HasRole("SELLER");
-  if (method == "CreatePayment") {
-    a.any_payment = IsService(c, "payments.checkout");
-    a.may_set_commission = a.any_payment;
-    a.as_buyer = buyer;
-  } else if (method == "GetPayment" || method == "ListPayments") {
-    a.any_payment = IsStaff(c) || IsService(c, "payments.read");
-    a.as_buyer = buyer;
-    a.as_seller = seller;
-  } else if (method == "ConfirmDelivery") {
-    a.any_payment = IsService(c, "payments.checkout");
-    a.as_buyer = buyer;
-  } else if (method == "RefundPayment") {
-    a.any_payment = IsStaff(c) || IsService(c, "payments.refunds");
-    a.as_seller = seller;
-  } else if (method == "SettleOwedRefund") {
-    a.any_payment = IsStaff(c) || IsService(c, "payments.refunds");
-  } else if (method == "OpenDispute") {
-    a.any_payment = IsStaff(c) || IsService(c, "payments.refunds");
-    a.as_buyer = buyer;
-  } else if (method == "ResolveDispute") {
-    a.any_payment = IsStaff(c) || IsService(c, "payments.refunds");
-  } else if (method == "SetSellerHoldPolicy") {
-    a.any_payment = c.HasRole("ADMIN") || IsService(c, "payments.policy");
-  } else if (method == "GetSellerBalance" || method == "ListPayouts") {
-    a.any_payment = IsStaff(c) || IsService(c, "payments.read");
-    a.as_seller = seller;
-  } else if (method == "CreatePayout") {
-    a.any_payment = c.HasRole("ADMIN");
-    a.as_seller = seller;
-  } else if (method == "VerifyLedger") {
-    a.any_payment = c.HasRole("ADMIN");
+// --- PaymentsApi ----------------------------------------------------------------------------
+
+absl::StatusOr<pb::Payment> PaymentsApi::CreatePayment(const Actor& actor,
+                                                       const pb::CreatePaymentRequest& req) {
+  common::Violations violations;
+  violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  violations.Check(ValidateId("order_id", req.order_id()));
+  violations.Check(ValidateId("buyer_id", req.buyer_id()));
+  violations.Check(ValidateId("seller_id", req.seller_id()));
+  violations.Check(ValidateText("payment_method_token", req.payment_method_token(), 256));
+  absl::StatusOr<common::Money> amount = AmountOf(req.has_amount(), req.amount(), "amount");
+  if (!amount.ok()) violations.Check(amount.status());
+  if (req.has_commission_bps() && (req.commission_bps() < 0 || req.commission_bps() > 10000)) {
+    violations.Add("commission_bps", "must be 0-10000 basis points");
   }
-  if (!a.any_payment && !a.as_buyer && !a.as_seller) {
-    return common::PermissionDenied(
-        absl::StrCat("the caller's roles and scopes do not allow ", method));
-  }
-  return a;
+  RETURN_IF_ERROR(violations.Status());
+  PaymentRequest request{KeyOf(actor, Method::kCreatePayment, req, req.request_id()),
+                         req.order_id(),
+                         req.buyer_id(),
+                         req.seller_id(),
+                         req.payment_method_token(),
+                         *amount,
+                         std::nullopt};
+  if (req.has_commission_bps()) request.commission_bps = req.commission_bps();
+  return PaymentOf(domain_->checkout().CreatePayment(actor, request));
 }
 
-// Each handler: the actor for the method, then the domain call, then the response.
-#define PAYMENTS_HANDLER(Method, Request, Response, Call)                                         \
-  grpc::ServerUnaryReactor* PaymentsService::Method(grpc::CallbackServerContext* ctx,             \
-                                                    const v1::Request* req, v1::Response* resp) { \
-    return runner_->Run(ctx, absl::StrCat(kPrefix, #Method),                                      \
-                        [this, req, resp](const common::CallContext& call) -> absl::Status {      \
-                          absl::StatusOr<Actor> actor = ActorFor(call.caller, #Method);           \
-                          if (!actor.ok()) return actor.status();                                 \
-                          auto result = Call;                                                     \
-                          if (!result.ok()) return result.status();                               \
-                          *resp = *std::move(result);                                             \
-                          return absl::OkStatus();                                                \
-                        });                                                                       \
+absl::StatusOr<pb::Payment> PaymentsApi::ConfirmDelivery(const Actor& actor,
+                                                         const pb::ConfirmDeliveryRequest& req) {
+  RETURN_IF_ERROR(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  RETURN_IF_ERROR(ValidatePaymentId(req.payment_id()));
+  return PaymentOf(domain_->checkout().ConfirmDelivery(
+      actor, KeyOf(actor, Method::kConfirmDelivery, req, req.request_id()), req.payment_id()));
+}
+
+absl::StatusOr<pb::Payment> PaymentsApi::RefundPayment(const Actor& actor,
+                                                       const pb::RefundPaymentRequest& req) {
+  common::Violations violations;
+  violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  violations.Check(ValidatePaymentId(req.payment_id()));
+  violations.Check(ValidateText("reason", req.reason(), 1000));
+  absl::StatusOr<common::Money> amount = AmountOf(req.has_amount(), req.amount(), "amount");
+  if (!amount.ok()) violations.Check(amount.status());
+  RETURN_IF_ERROR(violations.Status());
+  return PaymentOf(domain_->settlement().RefundPayment(
+      actor, {KeyOf(actor, Method::kRefundPayment, req, req.request_id()), req.payment_id(),
+              *amount, req.reason()}));
+}
+
+absl::StatusOr<pb::Payment> PaymentsApi::SettleOwedRefund(const Actor& actor,
+                                                          const pb::SettleOwedRefundRequest& req) {
+  common::Violations violations;
+  violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  violations.Check(ValidatePaymentId(req.payment_id()));
+  if (req.refund_id().empty() || req.refund_id().size() > 64) {
+    violations.Add("refund_id", "must be 1-64 characters");
   }
+  violations.Check(ValidateText("settlement_reference", req.settlement_reference(), 255));
+  if (req.note().size() > 1000) violations.Add("note", "must be at most 1000 characters");
+  RETURN_IF_ERROR(violations.Status());
+  return PaymentOf(domain_->settlement().SettleOwedRefund(
+      actor, {KeyOf(actor, Method::kSettleOwedRefund, req, req.request_id()), req.payment_id(),
+              req.refund_id(), req.settlement_reference(), req.note()}));
+}
 
-PAYMENTS_HANDLER(CreatePayment, CreatePaymentRequest, Payment, escrow_->CreatePayment(*actor, *req))
-PAYMENTS_HANDLER(GetPayment, GetPaymentRequest, Payment, escrow_->GetPayment(*actor, *req))
-PAYMENTS_HANDLER(ListPayments, ListPaymentsRequest, ListPaymentsResponse,
-                 escrow_->ListPayments(*actor, *req))
-PAYMENTS_HANDLER(ConfirmDelivery, ConfirmDeliveryRequest, Payment,
-                 escrow_->ConfirmDelivery(*actor, *req))
-PAYMENTS_HANDLER(RefundPayment, RefundPaymentRequest, Payment, escrow_->RefundPayment(*actor, *req))
-PAYMENTS_HANDLER(SettleOwedRefund, SettleOwedRefundRequest, Payment,
-                 escrow_->SettleOwedRefund(*actor, *req))
-PAYMENTS_HANDLER(OpenDispute, OpenDisputeRequest, Payment, escrow_->OpenDispute(*actor, *req))
-PAYMENTS_HANDLER(ResolveDispute, ResolveDisputeRequest, Payment,
-                 escrow_->ResolveDispute(*actor, *req))
-PAYMENTS_HANDLER(SetSellerHoldPolicy, SetSellerHoldPolicyRequest, SellerHoldPolicy,
-                 escrow_->SetSellerHoldPolicy(*actor, *req))
-PAYMENTS_HANDLER(GetSellerBalance, GetSellerBalanceRequest, SellerBalance,
-                 escrow_->GetSellerBalance(*actor, *req))
-PAYMENTS_HANDLER(CreatePayout, CreatePayoutRequest, Payout, escrow_->CreatePayout(*actor, *req))
-PAYMENTS_HANDLER(ListPayouts, ListPayoutsRequest, ListPayoutsResponse,
-                 escrow_->ListPayouts(*actor, *req))
-PAYMENTS_HANDLER(VerifyLedger, VerifyLedgerRequest, VerifyLedgerResponse,
-                 (static_cast<void>(req), escrow_->VerifyLedger()))
+absl::StatusOr<pb::Payment> PaymentsApi::OpenDispute(const Actor& actor,
+                                                     const pb::OpenDisputeRequest& req) {
+  common::Violations violations;
+  violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  violations.Check(ValidatePaymentId(req.payment_id()));
+  if (DisputeReasons().count(req.reason_code()) == 0) {
+    violations.Add("reason_code",
+                   "must be one of NOT_RECEIVED, NOT_AS_DESCRIBED, "
+                   "DAMAGED, COUNTERFEIT, UNAUTHORISED, OTHER");
+  }
+  violations.Check(ValidateText("description", req.description(), 4000));
+  RETURN_IF_ERROR(violations.Status());
+  return PaymentOf(domain_->settlement().OpenDispute(
+      actor, {KeyOf(actor, Method::kOpenDispute, req, req.request_id()), req.payment_id(),
+              req.reason_code(), req.description()}));
+}
 
-#undef PAYMENTS_HANDLER
+absl::StatusOr<pb::Payment> PaymentsApi::ResolveDispute(const Actor& actor,
+                                                        const pb::ResolveDisputeRequest& req) {
+  common::Violations violations;
+  violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  violations.Check(ValidatePaymentId(req.payment_id()));
+  violations.Check(ValidateText("explanation", req.explanation(), 4000));
+  const std::optional<DisputeOutcome> outcome = OutcomeOf(req.outcome());
+  if (!outcome) {
+    violations.Add("outcome", "must be BUYER_WINS, SELLER_WINS, SPLIT or PLATFORM_GUARANTEE");
+  }
+  std::optional<common::Money> share;
+  if (outcome == DisputeOutcome::kSplit) {
+    absl::StatusOr<common::Money> m =
+        req.has_buyer_share() ? common::MoneyFromProto(req.buyer_share(), "buyer_share",
+                                                       common::AmountRule::kPositive)
+                              : InvalidField("buyer_share", "is required for a SPLIT outcome");
+    if (m.ok()) {
+      share = *m;
+    } else {
+      violations.Check(m.status());
+    }
+  } else if (req.has_buyer_share()) {
+    violations.Add("buyer_share", "is only for a SPLIT outcome");
+  }
+  RETURN_IF_ERROR(violations.Status());
+  return PaymentOf(domain_->settlement().ResolveDispute(
+      actor, {KeyOf(actor, Method::kResolveDispute, req, req.request_id()), req.payment_id(),
+              *outcome, share, req.explanation()}));
+}
+
+absl::StatusOr<pb::SellerHoldPolicy> PaymentsApi::SetSellerHoldPolicy(
+    const Actor& actor, const pb::SetSellerHoldPolicyRequest& req) {
+  common::Violations violations;
+  if (!ValidateId("seller_id", req.seller_id()).ok()) {
+    violations.Add("seller_id", "must be 1-128 characters");
+  }
+  const int64_t seconds = req.hold_period().seconds();
+  if (!req.has_hold_period() || req.hold_period().nanos() != 0 || seconds < 3600 ||
+      seconds > 90 * 24 * 3600) {
+    violations.Add("hold_period", "must be 1 hour to 90 days, whole seconds");
+  }
+  if (req.reason().empty() || req.reason().size() > 500) {
+    violations.Add("reason", "must be 1-500 characters");
+  }
+  RETURN_IF_ERROR(violations.Status());
+  ASSIGN_OR_RETURN(HoldPolicyRecord policy,
+                   domain_->payouts().SetSellerHoldPolicy(actor, req.seller_id(),
+                                                          absl::Seconds(seconds), req.reason()));
+  return HoldPolicyToProto(policy);
+}
+
+absl::StatusOr<pb::Payment> PaymentsApi::GetPayment(const Actor& actor,
+                                                    const pb::GetPaymentRequest& req) {
+  RETURN_IF_ERROR(ValidatePaymentId(req.payment_id()));
+  ASSIGN_OR_RETURN(PaymentDetails details, domain_->reads().GetPayment(actor, req.payment_id()));
+  pb::Payment out = ToProto(details.payment);
+  AddHistory(details.payment, details.history, &out);
+  AddEntries(details.entries, &out);
+  for (const ProcessorOperation& op : details.refunds) AddRefund(op, &out);
+  return out;
+}
+
+absl::StatusOr<pb::ListPaymentsResponse> PaymentsApi::ListPayments(
+    const Actor& actor, const pb::ListPaymentsRequest& req) {
+  if (req.page_size() < 0 || req.page_size() > 100) {
+    return InvalidField("page_size", "must be 0-100 (0 means 20)");
+  }
+  ListFilter requested;
+  requested.limit = req.page_size() == 0 ? 20 : req.page_size();
+  if (req.state() != pb::PAYMENT_STATE_UNSPECIFIED) {
+    if (req.state() < pb::HELD || req.state() > pb::GUARANTEED) {
+      return InvalidField("state", "must be a PaymentState");
+    }
+    requested.state = static_cast<PaymentState>(static_cast<int>(req.state()));
+  }
+  requested.buyer_id = req.buyer_id();
+  requested.seller_id = req.seller_id();
+  ASSIGN_OR_RETURN(ListFilter filter, PaymentReads::VisibleFilter(actor, requested));
+  const std::string filters = PaymentFilters(filter);
+  if (!req.page_token().empty()) {
+    ASSIGN_OR_RETURN(filter.after,
+                     CursorOf(req.page_token(), filters, "buyer_id, seller_id, state"));
+  }
+  ASSIGN_OR_RETURN(PaymentPage page, domain_->reads().ListPayments(filter));
+  pb::ListPaymentsResponse out;
+  for (const PaymentRecord& p : page.payments) *out.add_payments() = ToProto(p);
+  if (page.more) {
+    const PaymentRecord& last = page.payments.back();
+    out.set_next_page_token(TokenOf(last.created_at, last.money.id, filters));
+  }
+  return out;
+}
+
+absl::StatusOr<pb::SellerBalance> PaymentsApi::GetSellerBalance(
+    const Actor& actor, const pb::GetSellerBalanceRequest& req) {
+  RETURN_IF_ERROR(ValidateId("seller_id", req.seller_id()));
+  ASSIGN_OR_RETURN(std::vector<SellerAccounts> accounts,
+                   domain_->payouts().GetSellerBalance(actor, req.seller_id()));
+  return BalanceToProto(req.seller_id(), accounts);
+}
+
+absl::StatusOr<pb::Payout> PaymentsApi::CreatePayout(const Actor& actor,
+                                                     const pb::CreatePayoutRequest& req) {
+  common::Violations violations;
+  violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  violations.Check(ValidateId("seller_id", req.seller_id()));
+  absl::StatusOr<common::Money> amount = AmountOf(req.has_amount(), req.amount(), "amount");
+  if (!amount.ok()) violations.Check(amount.status());
+  RETURN_IF_ERROR(violations.Status());
+  ASSIGN_OR_RETURN(PayoutRecord payout,
+                   domain_->payouts().CreatePayout(
+                       actor, {KeyOf(actor, Method::kCreatePayout, req, req.request_id()),
+                               req.seller_id(), *amount}));
+  return PayoutToProto(payout);
+}
+
+absl::StatusOr<pb::ListPayoutsResponse> PaymentsApi::ListPayouts(
+    const Actor& actor, const pb::ListPayoutsRequest& req) {
+  common::Violations violations;
+  if (!ValidateId("seller_id", req.seller_id()).ok()) {
+    violations.Add("seller_id", "must be 1-128 characters");
+  }
+  if (req.page_size() < 0 || req.page_size() > 100) {
+    violations.Add("page_size", "must be 0-100 (0 means 20)");
+  }
+  RETURN_IF_ERROR(violations.Status());
+  RETURN_IF_ERROR(Payouts::MaySeePayouts(actor, req.seller_id()));
+  const int limit = req.page_size() == 0 ? 20 : req.page_size();
+  const std::string filters = PayoutFilters(req.seller_id());
+  std::optional<std::pair<absl::Time, std::string>> after;
+  if (!req.page_token().empty()) {
+    ASSIGN_OR_RETURN(after, CursorOf(req.page_token(), filters, "seller_id"));
+  }
+  ASSIGN_OR_RETURN(PayoutPage page,
+                   domain_->payouts().ListPayouts(actor, req.seller_id(), after, limit));
+  pb::ListPayoutsResponse out;
+  for (const PayoutRecord& p : page.payouts) *out.add_payouts() = PayoutToProto(p);
+  if (page.more) {
+    const PayoutRecord& last = page.payouts.back();
+    out.set_next_page_token(TokenOf(last.created_at, last.payout_id, filters));
+  }
+  return out;
+}
+
+absl::StatusOr<pb::VerifyLedgerResponse> PaymentsApi::VerifyLedger() {
+  ASSIGN_OR_RETURN(LedgerReport report, domain_->audit().VerifyLedger());
+  return LedgerReportToProto(report);
+}
+
+// --- PaymentsService ------------------------------------------------------------------------
+
+PaymentsService::PaymentsService(common::UnaryRunner* runner, PaymentsApi* api)
+    : api_(api),
+      handler_(runner, pb::Payments::service_full_name(), MethodNames(),
+               [](Method method, const common::CallContext& call) {
+                 return ActorFor(call.caller, method).status();
+               }) {}
+
+Actor PaymentsService::ActorOf(const common::CallContext& call, Method method) {
+  // The guard let the call through, so the table grants an actor.
+  return *ActorFor(call.caller, method);
+}
+
+// Each handler: the guard (the permission table), then the API with the call's actor.
+grpc::ServerUnaryReactor* PaymentsService::CreatePayment(grpc::CallbackServerContext* ctx,
+                                                         const v1::CreatePaymentRequest* req,
+                                                         v1::Payment* resp) {
+  return handler_.Unary(ctx, Method::kCreatePayment, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->CreatePayment(ActorOf(call, Method::kCreatePayment), *req);
+                        });
+}
+
+grpc::ServerUnaryReactor* PaymentsService::GetPayment(grpc::CallbackServerContext* ctx,
+                                                      const v1::GetPaymentRequest* req,
+                                                      v1::Payment* resp) {
+  return handler_.Unary(ctx, Method::kGetPayment, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->GetPayment(ActorOf(call, Method::kGetPayment), *req);
+                        });
+}
+
+grpc::ServerUnaryReactor* PaymentsService::ListPayments(grpc::CallbackServerContext* ctx,
+                                                        const v1::ListPaymentsRequest* req,
+                                                        v1::ListPaymentsResponse* resp) {
+  return handler_.Unary(ctx, Method::kListPayments, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->ListPayments(ActorOf(call, Method::kListPayments), *req);
+                        });
+}
+
+grpc::ServerUnaryReactor* PaymentsService::ConfirmDelivery(grpc::CallbackServerContext* ctx,
+                                                           const v1::ConfirmDeliveryRequest* req,
+                                                           v1::Payment* resp) {
+  return handler_.Unary(
+      ctx, Method::kConfirmDelivery, resp, [this, req](const common::CallContext& call) {
+        return api_->ConfirmDelivery(ActorOf(call, Method::kConfirmDelivery), *req);
+      });
+}
+
+grpc::ServerUnaryReactor* PaymentsService::RefundPayment(grpc::CallbackServerContext* ctx,
+                                                         const v1::RefundPaymentRequest* req,
+                                                         v1::Payment* resp) {
+  return handler_.Unary(ctx, Method::kRefundPayment, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->RefundPayment(ActorOf(call, Method::kRefundPayment), *req);
+                        });
+}
+
+grpc::ServerUnaryReactor* PaymentsService::SettleOwedRefund(grpc::CallbackServerContext* ctx,
+                                                            const v1::SettleOwedRefundRequest* req,
+                                                            v1::Payment* resp) {
+  return handler_.Unary(
+      ctx, Method::kSettleOwedRefund, resp, [this, req](const common::CallContext& call) {
+        return api_->SettleOwedRefund(ActorOf(call, Method::kSettleOwedRefund), *req);
+      });
+}
+
+grpc::ServerUnaryReactor* PaymentsService::OpenDispute(grpc::CallbackServerContext* ctx,
+                                                       const v1::OpenDisputeRequest* req,
+                                                       v1::Payment* resp) {
+  return handler_.Unary(ctx, Method::kOpenDispute, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->OpenDispute(ActorOf(call, Method::kOpenDispute), *req);
+                        });
+}
+
+grpc::ServerUnaryReactor* PaymentsService::ResolveDispute(grpc::CallbackServerContext* ctx,
+                                                          const v1::ResolveDisputeRequest* req,
+                                                          v1::Payment* resp) {
+  return handler_.Unary(ctx, Method::kResolveDispute, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->ResolveDispute(ActorOf(call, Method::kResolveDispute), *req);
+                        });
+}
+
+grpc::ServerUnaryReactor* PaymentsService::SetSellerHoldPolicy(
+    grpc::CallbackServerContext* ctx, const v1::SetSellerHoldPolicyRequest* req,
+    v1::SellerHoldPolicy* resp) {
+  return handler_.Unary(
+      ctx, Method::kSetSellerHoldPolicy, resp, [this, req](const common::CallContext& call) {
+        return api_->SetSellerHoldPolicy(ActorOf(call, Method::kSetSellerHoldPolicy), *req);
+      });
+}
+
+grpc::ServerUnaryReactor* PaymentsService::GetSellerBalance(grpc::CallbackServerContext* ctx,
+                                                            const v1::GetSellerBalanceRequest* req,
+                                                            v1::SellerBalance* resp) {
+  return handler_.Unary(
+      ctx, Method::kGetSellerBalance, resp, [this, req](const common::CallContext& call) {
+        return api_->GetSellerBalance(ActorOf(call, Method::kGetSellerBalance), *req);
+      });
+}
+
+grpc::ServerUnaryReactor* PaymentsService::CreatePayout(grpc::CallbackServerContext* ctx,
+                                                        const v1::CreatePayoutRequest* req,
+                                                        v1::Payout* resp) {
+  return handler_.Unary(ctx, Method::kCreatePayout, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->CreatePayout(ActorOf(call, Method::kCreatePayout), *req);
+                        });
+}
+
+grpc::ServerUnaryReactor* PaymentsService::ListPayouts(grpc::CallbackServerContext* ctx,
+                                                       const v1::ListPayoutsRequest* req,
+                                                       v1::ListPayoutsResponse* resp) {
+  return handler_.Unary(ctx, Method::kListPayouts, resp,
+                        [this, req](const common::CallContext& call) {
+                          return api_->ListPayouts(ActorOf(call, Method::kListPayouts), *req);
+                        });
+}
+
+grpc::ServerUnaryReactor* PaymentsService::VerifyLedger(grpc::CallbackServerContext* ctx,
+                                                        const v1::VerifyLedgerRequest* /*req*/,
+                                                        v1::VerifyLedgerResponse* resp) {
+  return handler_.Unary(ctx, Method::kVerifyLedger, resp,
+                        [this](const common::CallContext&) { return api_->VerifyLedger(); });
+}
 
 }  // namespace marketplace::payments

@@ -1,30 +1,63 @@
 #ifndef MARKETPLACE_SERVICES_PAYMENTS_PAYMENTS_SERVICE_H_
 #define MARKETPLACE_SERVICES_PAYMENTS_PAYMENTS_SERVICE_H_
 
-#include <optional>
-
 #include "absl/status/statusor.h"
-#include "common/auth/token_verifier.h"
+#include "common/server/method_handler.h"
 #include "common/server/unary_call.h"
 #include "protos/marketplace/payments/v1/payments.grpc.pb.h"
-#include "services/payments/escrow_service.h"
+#include "services/payments/actor.h"
+#include "services/payments/payments_domain.h"
+#include "services/payments/permissions.h"
 
 namespace marketplace::payments {
 
-// The role and scope rules of payments.proto: which payments `caller` may act on through
-// `method` (a method name, "CreatePayment"). PERMISSION_DENIED when the caller's roles and
-// scopes give it no access to the method at all; ownership of the payment itself is then
-// checked by EscrowService. Deny by default: an unknown method or a caller without any
-// matching role gets nothing.
-absl::StatusOr<Actor> ActorFor(const std::optional<common::auth::Caller>& caller,
-                               absl::string_view method);
+namespace pb = ::marketplace::payments::v1;
 
-// The gRPC API (CallbackService) over EscrowService; every call goes through UnaryRunner.
+// The API's methods over the domain, for an actor the permission table made: each request's
+// fields checked (violations name the fields), converted to the domain's words, the answer
+// converted back; list pages through opaque page tokens bound to their filters. No gRPC.
+class PaymentsApi {
+ public:
+  // `domain` must outlive the API.
+  explicit PaymentsApi(PaymentsDomain* domain) : domain_(domain) {}
+
+  absl::StatusOr<pb::Payment> CreatePayment(const Actor& actor,
+                                            const pb::CreatePaymentRequest& request);
+  absl::StatusOr<pb::Payment> ConfirmDelivery(const Actor& actor,
+                                              const pb::ConfirmDeliveryRequest& request);
+  absl::StatusOr<pb::Payment> RefundPayment(const Actor& actor,
+                                            const pb::RefundPaymentRequest& request);
+  absl::StatusOr<pb::Payment> SettleOwedRefund(const Actor& actor,
+                                               const pb::SettleOwedRefundRequest& request);
+  absl::StatusOr<pb::Payment> OpenDispute(const Actor& actor,
+                                          const pb::OpenDisputeRequest& request);
+  absl::StatusOr<pb::Payment> ResolveDispute(const Actor& actor,
+                                             const pb::ResolveDisputeRequest& request);
+  absl::StatusOr<pb::SellerHoldPolicy> SetSellerHoldPolicy(
+      const Actor& actor, const pb::SetSellerHoldPolicyRequest& request);
+  absl::StatusOr<pb::Payment> GetPayment(const Actor& actor, const pb::GetPaymentRequest& request);
+  absl::StatusOr<pb::ListPaymentsResponse> ListPayments(const Actor& actor,
+                                                        const pb::ListPaymentsRequest& request);
+  absl::StatusOr<pb::SellerBalance> GetSellerBalance(const Actor& actor,
+                                                     const pb::GetSellerBalanceRequest& request);
+  absl::StatusOr<pb::Payout> CreatePayout(const Actor& actor,
+                                          const pb::CreatePayoutRequest& request);
+  absl::StatusOr<pb::ListPayoutsResponse> ListPayouts(const Actor& actor,
+                                                      const pb::ListPayoutsRequest& request);
+  absl::StatusOr<pb::VerifyLedgerResponse> VerifyLedger();
+
+  PaymentsDomain& domain() { return *domain_; }
+
+ private:
+  PaymentsDomain* domain_;
+};
+
+// The gRPC API (CallbackService): each call goes through common::MethodHandler, whose guard
+// is the permission table (permissions.h), then PaymentsApi.
 class PaymentsService final : public v1::Payments::CallbackService {
  public:
   // Both must outlive the service.
-  PaymentsService(common::UnaryRunner* runner, EscrowService* escrow)
-      : runner_(runner), escrow_(escrow) {}
+  PaymentsService(common::UnaryRunner* runner, PaymentsApi* api);
 
   grpc::ServerUnaryReactor* CreatePayment(grpc::CallbackServerContext* ctx,
                                           const v1::CreatePaymentRequest* req,
@@ -67,8 +100,11 @@ class PaymentsService final : public v1::Payments::CallbackService {
                                          v1::VerifyLedgerResponse* resp) override;
 
  private:
-  common::UnaryRunner* runner_;
-  EscrowService* escrow_;
+  // The actor of the call, made by the permission table (the handler's guard).
+  static Actor ActorOf(const common::CallContext& call, Method method);
+
+  PaymentsApi* api_;
+  common::MethodHandler<Method, kMethodCount> handler_;
 };
 
 }  // namespace marketplace::payments

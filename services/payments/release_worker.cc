@@ -8,8 +8,7 @@ namespace marketplace::payments {
 namespace {
 
 // The end of a background pass: a failure is counted and logged; the next pass waits.
-bool AfterPass(const absl::Status& status, prometheus::Counter& errors,
-               absl::string_view worker) {
+bool AfterPass(const absl::Status& status, prometheus::Counter& errors, absl::string_view worker) {
   if (!status.ok()) {
     errors.Increment();
     common::LogError(absl::StrCat(worker, " pass failed"), {{"error", status.ToString()}});
@@ -19,7 +18,7 @@ bool AfterPass(const absl::Status& status, prometheus::Counter& errors,
 
 }  // namespace
 
-ReleaseWorker::ReleaseWorker(EscrowService* escrow, prometheus::Registry& registry,
+ReleaseWorker::ReleaseWorker(PaymentsDomain* escrow, prometheus::Registry& registry,
                              ReleaseWorkerOptions options)
     : escrow_(escrow),
       options_(options),
@@ -64,7 +63,7 @@ void ReleaseWorker::Stop() { thread_.Stop(); }
 
 namespace marketplace::payments {
 
-CompletionWorker::CompletionWorker(EscrowService* escrow, prometheus::Registry& registry,
+CompletionWorker::CompletionWorker(PaymentsDomain* escrow, prometheus::Registry& registry,
                                    CompletionWorkerOptions options)
     : escrow_(escrow),
       options_(options),

@@ -1,12 +1,11 @@
 #ifndef MARKETPLACE_SERVICES_PAYMENTS_RELEASE_WORKER_H_
 #define MARKETPLACE_SERVICES_PAYMENTS_RELEASE_WORKER_H_
 
-
-#include "common/periodic.h"
 #include "absl/time/time.h"
+#include "common/periodic.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
-#include "services/payments/escrow_service.h"
+#include "services/payments/payments_domain.h"
 
 namespace marketplace::payments {
 
@@ -20,12 +19,12 @@ struct ReleaseWorkerOptions {
 };
 
 // The background pass of every replica: automatic release of due HELD payments
-// (EscrowService::ReleaseDuePayments, safe with several replicas) and the idempotency purge.
+// (PaymentsDomain::ReleaseDuePayments, safe with several replicas) and the idempotency purge.
 // Metrics: payments_auto_released_total, payments_worker_errors_total.
 class ReleaseWorker {
  public:
   // `escrow` and `registry` must outlive the worker.
-  ReleaseWorker(EscrowService* escrow, prometheus::Registry& registry,
+  ReleaseWorker(PaymentsDomain* escrow, prometheus::Registry& registry,
                 ReleaseWorkerOptions options = {});
   ~ReleaseWorker();  // Stop()s
 
@@ -37,8 +36,7 @@ class ReleaseWorker {
   void Stop();
 
  private:
-
-  EscrowService* escrow_;
+  PaymentsDomain* escrow_;
   ReleaseWorkerOptions options_;
   prometheus::Counter& released_;
   prometheus::Counter& errors_;
@@ -54,13 +52,13 @@ struct CompletionWorkerOptions {
 };
 
 // The background completion of refunds and payouts the processor has not confirmed
-// (EscrowService::CompletePendingOperations, safe with several replicas). Metrics:
+// (PaymentsDomain::CompletePendingOperations, safe with several replicas). Metrics:
 // payments_processor_operations_total{outcome="done|failed|retried"} and
 // payments_completion_errors_total (failed passes).
 class CompletionWorker {
  public:
   // `escrow` and `registry` must outlive the worker.
-  CompletionWorker(EscrowService* escrow, prometheus::Registry& registry,
+  CompletionWorker(PaymentsDomain* escrow, prometheus::Registry& registry,
                    CompletionWorkerOptions options = {});
   ~CompletionWorker();  // Stop()s
 
@@ -71,8 +69,7 @@ class CompletionWorker {
   void Stop();
 
  private:
-
-  EscrowService* escrow_;
+  PaymentsDomain* escrow_;
   CompletionWorkerOptions options_;
   prometheus::Family<prometheus::Counter>& outcomes_;
   prometheus::Counter& errors_;

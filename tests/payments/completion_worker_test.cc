@@ -16,7 +16,8 @@
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
-#include "services/payments/escrow_service.h"
+#include "tests/payments/fake_processor.h"
+#include "tests/payments/payments_harness.h"
 #include "services/payments/metrics.h"
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/release_worker.h"
@@ -26,76 +27,14 @@
 namespace marketplace::payments {
 namespace {
 
+using testing::TestPayments;
+using testing::FlakyProcessor;
+
 using common::ReasonOf;
 
-// The sandbox for payments; refunds and payouts fail transiently the first `failures` times
-// each idempotency key is sent, then are accepted (or refused for good when `refuse`). Like
-// a real processor, an accepted key answers the same again without moving money twice;
-// `moved` counts the keys that moved money, `calls` every call per key.
-class FlakyProcessor final : public PaymentProcessor {
- public:
-  absl::StatusOr<ProcessorResult> Authorize(const std::string& key, const std::string& token,
-                                            const common::Money& amount) override {
-    return sandbox_.Authorize(key, token, amount);
-  }
-  absl::StatusOr<ProcessorResult> Capture(const std::string& key, const std::string& ref,
-                                          const common::Money& amount) override {
-    return sandbox_.Capture(key, ref, amount);
-  }
-  absl::StatusOr<ProcessorResult> Refund(const std::string& key, const std::string&,
-                                         const common::Money& amount) override {
-    return Send(key, amount);
-  }
-  absl::StatusOr<ProcessorResult> Payout(const std::string& key, const std::string&,
-                                         const common::Money& amount) override {
-    return Send(key, amount);
-  }
-
-  void Script(int failures, bool refuse) {
-    absl::MutexLock lock(&mu_);
-    failures_ = failures;
-    refuse_ = refuse;
-  }
-  int Calls(const std::string& key) {
-    absl::MutexLock lock(&mu_);
-    return calls_[key];
-  }
-  int Moved(const std::string& key) {
-    absl::MutexLock lock(&mu_);
-    return moved_[key];
-  }
-  int64_t MovedMinor() {
-    absl::MutexLock lock(&mu_);
-    return moved_minor_;
-  }
-  int TotalCalls() {
-    absl::MutexLock lock(&mu_);
-    int n = 0;
-    for (const auto& [k, c] : calls_) n += c;
-    return n;
-  }
-
- private:
-  absl::StatusOr<ProcessorResult> Send(const std::string& key, const common::Money& amount) {
-    absl::MutexLock lock(&mu_);
-    const int call = ++calls_[key];
-    if (call <= failures_) return absl::UnavailableError("processor unreachable");
-    if (refuse_) return ProcessorResult{false, DeclineCode::kDeclined, ""};
-    if (moved_[key]++ == 0) moved_minor_ += amount.amount_minor();
-    return ProcessorResult{true, DeclineCode::kNone, "ref_" + key};
-  }
-
-  SandboxProcessor sandbox_;
-  absl::Mutex mu_;
-  int failures_ ABSL_GUARDED_BY(mu_) = 0;
-  bool refuse_ ABSL_GUARDED_BY(mu_) = false;
-  std::map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, int> moved_ ABSL_GUARDED_BY(mu_);
-  int64_t moved_minor_ ABSL_GUARDED_BY(mu_) = 0;
-};
 
 Actor Staff() { return Actor{"agent-1", true, false, false, false}; }
-Actor Checkout() { return Actor{"svc-checkout", true, false, false, true}; }
+Actor CheckoutCaller() { return Actor{"svc-checkout", true, false, false, true}; }
 Actor Seller() { return Actor{"seller-1", false, false, true, false}; }
 
 common::v1::Money Eur(int64_t minor) {
@@ -111,7 +50,7 @@ class CompletionWorkerTest : public common::testing::DatabaseTest {
     DatabaseTest::SetUp();
     ASSERT_OK(ApplyPaymentsMigrations(pool()));
     sellers_.Set("seller-1", true);
-    service_ = std::make_unique<EscrowService>(&pool(), &processor_, &sellers_, &clock_);
+    service_ = std::make_unique<TestPayments>(&pool(), &processor_, &sellers_, &clock_);
   }
 
   pb::Payment Pay(const std::string& order, int64_t minor) {
@@ -122,7 +61,7 @@ class CompletionWorkerTest : public common::testing::DatabaseTest {
     req.set_seller_id("seller-1");
     *req.mutable_amount() = Eur(minor);
     req.set_payment_method_token("tok_sandbox_success");
-    auto p = service_->CreatePayment(Checkout(), req);
+    auto p = service_->CreatePayment(CheckoutCaller(), req);
     EXPECT_OK(p.status());
     return p.ok() ? *p : pb::Payment();
   }
@@ -149,7 +88,7 @@ class CompletionWorkerTest : public common::testing::DatabaseTest {
     pb::ConfirmDeliveryRequest req;
     req.set_request_id("confirm-" + payment_id);
     req.set_payment_id(payment_id);
-    ASSERT_OK(service_->ConfirmDelivery(Checkout(), req).status());
+    ASSERT_OK(service_->ConfirmDelivery(CheckoutCaller(), req).status());
   }
 
   int64_t Count(const std::string& sql) {
@@ -195,7 +134,7 @@ class CompletionWorkerTest : public common::testing::DatabaseTest {
   common::ManualClock clock_;
   FlakyProcessor processor_;
   common::identity_client::FakeSellerDirectory sellers_;
-  std::unique_ptr<EscrowService> service_;
+  std::unique_ptr<TestPayments> service_;
   prometheus::Registry registry_;
 };
 
@@ -209,7 +148,7 @@ TEST_F(CompletionWorkerTest, RefundTheProcessorMissedIsCompletedWithBackoffAndSe
   EXPECT_EQ(op.attempts, 1);
   EXPECT_EQ(op.due_in_seconds, 10);
 
-  CompletionWorker worker(service_.get(), registry_);
+  CompletionWorker worker(&service_->domain(), registry_);
   ASSERT_OK_AND_ASSIGN(CompletionCounts none, worker.RunOnce());
   EXPECT_EQ(none.claimed, 0) << "not due before its backoff";
   clock_.Advance(absl::Seconds(10));
@@ -247,7 +186,7 @@ TEST_F(CompletionWorkerTest, PayoutTheProcessorMissedIsPaidByTheWorker) {
   processor_.Script(/*failures=*/2, /*refuse=*/false);
   const auto req = PayoutRequest(4000, "po-1");
   EXPECT_EQ(service_->CreatePayout(Seller(), req).status().code(), absl::StatusCode::kUnavailable);
-  CompletionWorker worker(service_.get(), registry_);
+  CompletionWorker worker(&service_->domain(), registry_);
   clock_.Advance(absl::Seconds(10));
   ASSERT_OK_AND_ASSIGN(CompletionCounts first, worker.RunOnce());
   EXPECT_EQ(first.retried, 1);
@@ -273,7 +212,7 @@ TEST_F(CompletionWorkerTest, PayoutRefusedAfterOutagesReturnsTheMoneyOnce) {
   processor_.Script(/*failures=*/1, /*refuse=*/true);
   const auto req = PayoutRequest(4000, "po-1");
   EXPECT_EQ(service_->CreatePayout(Seller(), req).status().code(), absl::StatusCode::kUnavailable);
-  CompletionWorker worker(service_.get(), registry_);
+  CompletionWorker worker(&service_->domain(), registry_);
   clock_.Advance(absl::Seconds(10));
   ASSERT_OK_AND_ASSIGN(CompletionCounts first, worker.RunOnce());
   EXPECT_EQ(first.failed, 1);
@@ -296,7 +235,7 @@ TEST_F(CompletionWorkerTest, RefundRefusedForGoodIsOwedToTheBuyerOnce) {
   EXPECT_EQ(first.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ReasonOf(first.status()), "REFUND_DECLINED");
   EXPECT_EQ(ReasonOf(service_->RefundPayment(Staff(), req).status()), "REFUND_DECLINED");
-  CompletionWorker worker(service_.get(), registry_);
+  CompletionWorker worker(&service_->domain(), registry_);
   clock_.Advance(absl::Hours(2));
   ASSERT_OK_AND_ASSIGN(CompletionCounts idle, worker.RunOnce());
   EXPECT_EQ(idle.claimed, 0);
@@ -415,7 +354,7 @@ TEST_F(CompletionWorkerTest, DisputeRefundsReachTheProcessorOnceWhateverItAnswer
   EXPECT_EQ(pending[0].failed_attempts(), 1);
   EXPECT_TRUE(pending[0].has_next_attempt_at());
   EXPECT_EQ(pending[0].refund_id().rfind("dispute_refund_", 0), 0u) << pending[0].refund_id();
-  CompletionWorker worker(service_.get(), registry_);
+  CompletionWorker worker(&service_->domain(), registry_);
   clock_.Advance(absl::Seconds(10));
   ASSERT_OK_AND_ASSIGN(CompletionCounts done, worker.RunOnce());
   EXPECT_EQ(done.claimed, 1);
@@ -482,11 +421,11 @@ TEST_F(CompletionWorkerTest, TwoWorkersCompleteEveryOperationOnce) {
 
   ASSERT_OK_AND_ASSIGN(auto pool_a, NewPool(4));
   ASSERT_OK_AND_ASSIGN(auto pool_b, NewPool(4));
-  EscrowService replica_a(pool_a.get(), &processor_, &sellers_, &clock_);
-  EscrowService replica_b(pool_b.get(), &processor_, &sellers_, &clock_);
+  TestPayments replica_a(pool_a.get(), &processor_, &sellers_, &clock_);
+  TestPayments replica_b(pool_b.get(), &processor_, &sellers_, &clock_);
   prometheus::Registry registry_b;
-  CompletionWorker worker_a(&replica_a, registry_, {.batch_size = 7});
-  CompletionWorker worker_b(&replica_b, registry_b, {.batch_size = 7});
+  CompletionWorker worker_a(&replica_a.domain(), registry_, {.batch_size = 7});
+  CompletionWorker worker_b(&replica_b.domain(), registry_b, {.batch_size = 7});
   std::atomic<int> done{0}, claimed{0};
   for (int round = 0; round < 4; ++round) {
     clock_.Advance(absl::Hours(2));  // every operation due again
@@ -534,9 +473,9 @@ TEST_F(CompletionWorkerTest, TwoWorkersCompleteEveryOperationOnce) {
 TEST_F(CompletionWorkerTest, BusinessMetricsCountEachEffectOnce) {
   prometheus::Registry registry;
   PaymentsMetrics metrics(registry);
-  EscrowServiceOptions options;
-  options.metrics = &metrics;
-  EscrowService service(&pool(), &processor_, &sellers_, &clock_, options);
+  PaymentsOptions options;
+  options.observer = &metrics;
+  TestPayments service(&pool(), &processor_, &sellers_, &clock_, options);
   auto pay = [&](const std::string& order, const std::string& token) {
     pb::CreatePaymentRequest req;
     req.set_request_id("create-" + order);
@@ -545,8 +484,8 @@ TEST_F(CompletionWorkerTest, BusinessMetricsCountEachEffectOnce) {
     req.set_seller_id("seller-1");
     *req.mutable_amount() = Eur(10000);
     req.set_payment_method_token(token);
-    auto first = service.CreatePayment(Checkout(), req);
-    auto again = service.CreatePayment(Checkout(), req);
+    auto first = service.CreatePayment(CheckoutCaller(), req);
+    auto again = service.CreatePayment(CheckoutCaller(), req);
     EXPECT_EQ(first.status().code(), again.status().code());
     return first;
   };

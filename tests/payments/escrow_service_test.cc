@@ -1,4 +1,5 @@
-#include "services/payments/escrow_service.h"
+#include "tests/payments/fake_processor.h"
+#include "tests/payments/payments_harness.h"
 
 #include <atomic>
 #include <functional>
@@ -23,12 +24,15 @@
 namespace marketplace::payments {
 namespace {
 
+using testing::TestPayments;
+using testing::ScriptedProcessor;
+
 using common::ReasonOf;
 
 Actor Buyer(const std::string& id = "buyer-1") { return Actor{id, false, true, false, false}; }
 Actor Seller(const std::string& id = "seller-1") { return Actor{id, false, false, true, false}; }
 Actor Staff() { return Actor{"agent-1", true, false, false, false}; }
-Actor Checkout() { return Actor{"svc-checkout", true, false, false, true}; }
+Actor CheckoutCaller() { return Actor{"svc-checkout", true, false, false, true}; }
 
 common::v1::Money Eur(int64_t minor) {
   common::v1::Money m;
@@ -46,49 +50,6 @@ std::string DeclineCodeOf(const absl::Status& status) {
   return it == info.metadata().end() ? "" : it->second;
 }
 
-// The sandbox, except that payouts can be made to fail (`outages` transient failures first,
-// then a definitive refusal when `decline`), something can happen before the next capture
-// (`before_capture`, run once), and refunds are counted.
-class ScriptedProcessor final : public PaymentProcessor {
- public:
-  absl::StatusOr<ProcessorResult> Authorize(const std::string& key, const std::string& token,
-                                            const common::Money& amount) override {
-    return sandbox_.Authorize(key, token, amount);
-  }
-  absl::StatusOr<ProcessorResult> Capture(const std::string& key, const std::string& ref,
-                                          const common::Money& amount) override {
-    std::function<void()> hook;
-    std::swap(hook, before_capture);
-    if (hook) hook();
-    return sandbox_.Capture(key, ref, amount);
-  }
-  absl::StatusOr<ProcessorResult> Refund(const std::string& key, const std::string& ref,
-                                         const common::Money& amount) override {
-    ++refund_calls;
-    refunded_minor += amount.amount_minor();
-    return sandbox_.Refund(key, ref, amount);
-  }
-  absl::StatusOr<ProcessorResult> Payout(const std::string& key, const std::string& account,
-                                         const common::Money& amount) override {
-    ++payout_calls;
-    if (outages > 0) {
-      --outages;
-      return absl::UnavailableError("processor down");
-    }
-    if (decline) return ProcessorResult{false, DeclineCode::kDeclined, ""};
-    return sandbox_.Payout(key, account, amount);
-  }
-
-  std::atomic<int> outages{0};
-  std::atomic<bool> decline{false};
-  std::atomic<int> payout_calls{0};
-  std::function<void()> before_capture;  // set before the calls start
-  std::atomic<int> refund_calls{0};
-  std::atomic<int64_t> refunded_minor{0};
-
- private:
-  SandboxProcessor sandbox_;
-};
 
 class EscrowServiceTest : public common::testing::DatabaseTest {
  protected:
@@ -98,7 +59,7 @@ class EscrowServiceTest : public common::testing::DatabaseTest {
     sellers_.Set("seller-1", true);
     sellers_.Set("seller-2", true);
     sellers_.Set("seller-pending", false);
-    service_ = std::make_unique<EscrowService>(&pool(), &processor_, &sellers_, &clock_);
+    service_ = std::make_unique<TestPayments>(&pool(), &processor_, &sellers_, &clock_);
   }
 
   pb::CreatePaymentRequest CreateRequest(const std::string& order, int64_t minor,
@@ -116,7 +77,7 @@ class EscrowServiceTest : public common::testing::DatabaseTest {
 
   pb::Payment MustCreate(const std::string& order, int64_t minor,
                          const std::string& seller = "seller-1") {
-    auto p = service_->CreatePayment(Checkout(), CreateRequest(order, minor, seller));
+    auto p = service_->CreatePayment(CheckoutCaller(), CreateRequest(order, minor, seller));
     EXPECT_OK(p.status());
     return p.ok() ? *p : pb::Payment();
   }
@@ -192,7 +153,7 @@ class EscrowServiceTest : public common::testing::DatabaseTest {
   common::ManualClock clock_;
   SandboxProcessor processor_;
   common::identity_client::FakeSellerDirectory sellers_;
-  std::unique_ptr<EscrowService> service_;
+  std::unique_ptr<TestPayments> service_;
 };
 
 TEST_F(EscrowServiceTest, CreateHoldsInEscrowWithCaptureEntriesHistoryAndEvent) {
@@ -242,7 +203,7 @@ TEST_F(EscrowServiceTest, ConfirmReleasesMinusCommissionThenPayoutsUpToAvailable
 
 TEST_F(EscrowServiceTest, PayoutAfterAProcessorOutageCompletesOnTheRetry) {
   ScriptedProcessor processor;
-  EscrowService service(&pool(), &processor, &sellers_, &clock_);
+  TestPayments service(&pool(), &processor, &sellers_, &clock_);
   pb::Payment p = MustCreate("order-1", 10000);
   ASSERT_OK(Confirm(p.payment_id()).status());
   processor.outages = 1;
@@ -265,7 +226,7 @@ TEST_F(EscrowServiceTest, PayoutAfterAProcessorOutageCompletesOnTheRetry) {
 
 TEST_F(EscrowServiceTest, PayoutRefusedByTheProcessorReturnsTheMoneyOnce) {
   ScriptedProcessor processor;
-  EscrowService service(&pool(), &processor, &sellers_, &clock_);
+  TestPayments service(&pool(), &processor, &sellers_, &clock_);
   pb::Payment p = MustCreate("order-1", 10000);
   ASSERT_OK(Confirm(p.payment_id()).status());
   processor.decline = true;
@@ -286,7 +247,7 @@ TEST_F(EscrowServiceTest, PayoutRefusedByTheProcessorReturnsTheMoneyOnce) {
 
 TEST_F(EscrowServiceTest, ListPayoutsShowsEachPayoutsProcessorStateNewestFirst) {
   ScriptedProcessor processor;
-  EscrowService service(&pool(), &processor, &sellers_, &clock_);
+  TestPayments service(&pool(), &processor, &sellers_, &clock_);
   pb::Payment p = MustCreate("order-1", 10000);
   ASSERT_OK(Confirm(p.payment_id()).status());
   auto payout = [&](int64_t minor, const std::string& request_id) {
@@ -474,11 +435,11 @@ TEST_F(EscrowServiceTest, DeclinesHoldNothingAndReplayTheDecline) {
            {"tok_sandbox_insufficient_funds", "INSUFFICIENT_FUNDS"},
            {"tok_unknown", "INVALID_PAYMENT_METHOD"}}) {
     auto req = CreateRequest("order-" + token, 5000, "seller-1", token);
-    auto r = service_->CreatePayment(Checkout(), req);
+    auto r = service_->CreatePayment(CheckoutCaller(), req);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(ReasonOf(r.status()), "PAYMENT_DECLINED");
     EXPECT_EQ(DeclineCodeOf(r.status()), code);
-    auto again = service_->CreatePayment(Checkout(), req);
+    auto again = service_->CreatePayment(CheckoutCaller(), req);
     EXPECT_EQ(DeclineCodeOf(again.status()), code);
   }
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 0);
@@ -487,23 +448,23 @@ TEST_F(EscrowServiceTest, DeclinesHoldNothingAndReplayTheDecline) {
 
 TEST_F(EscrowServiceTest, ProcessorFailureIsUnavailableAndNotRemembered) {
   auto req = CreateRequest("order-1", 5000, "seller-1", "tok_sandbox_processor_error");
-  EXPECT_EQ(service_->CreatePayment(Checkout(), req).status().code(),
+  EXPECT_EQ(service_->CreatePayment(CheckoutCaller(), req).status().code(),
             absl::StatusCode::kUnavailable);
   auto timeout = CreateRequest("order-2", 5000, "seller-1", "tok_sandbox_timeout");
-  EXPECT_EQ(service_->CreatePayment(Checkout(), timeout).status().code(),
+  EXPECT_EQ(service_->CreatePayment(CheckoutCaller(), timeout).status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM idempotency_keys"), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 0);
 }
 
 TEST_F(EscrowServiceTest, SellerMustBeApprovedAndKnown) {
-  auto pending = service_->CreatePayment(Checkout(), CreateRequest("o1", 100, "seller-pending"));
+  auto pending = service_->CreatePayment(CheckoutCaller(), CreateRequest("o1", 100, "seller-pending"));
   EXPECT_EQ(ReasonOf(pending.status()), "SELLER_NOT_APPROVED");
-  auto unknown = service_->CreatePayment(Checkout(), CreateRequest("o2", 100, "nobody"));
+  auto unknown = service_->CreatePayment(CheckoutCaller(), CreateRequest("o2", 100, "nobody"));
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ReasonOf(unknown.status()), "SELLER_NOT_FOUND");
   sellers_.SetUnavailable(true);
-  EXPECT_EQ(service_->CreatePayment(Checkout(), CreateRequest("o3", 100)).status().code(),
+  EXPECT_EQ(service_->CreatePayment(CheckoutCaller(), CreateRequest("o3", 100)).status().code(),
             absl::StatusCode::kUnavailable);
   sellers_.SetUnavailable(false);
   // A suspended seller cannot be paid out.
@@ -515,24 +476,24 @@ TEST_F(EscrowServiceTest, SellerMustBeApprovedAndKnown) {
 
 TEST_F(EscrowServiceTest, BadInputsNameTheFieldAndWriteNothing) {
   auto zero = CreateRequest("o1", 0);
-  auto r = service_->CreatePayment(Checkout(), zero);
+  auto r = service_->CreatePayment(CheckoutCaller(), zero);
   ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(common::FieldViolationsOf(r.status())[0].field, "amount.amount_minor");
   auto negative = CreateRequest("o2", -5);
-  EXPECT_EQ(service_->CreatePayment(Checkout(), negative).status().code(),
+  EXPECT_EQ(service_->CreatePayment(CheckoutCaller(), negative).status().code(),
             absl::StatusCode::kInvalidArgument);
   auto currency = CreateRequest("o3", 100);
   currency.mutable_amount()->set_currency_code("XXX");
-  auto c = service_->CreatePayment(Checkout(), currency);
+  auto c = service_->CreatePayment(CheckoutCaller(), currency);
   ASSERT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(common::FieldViolationsOf(c.status())[0].field, "amount.currency_code");
   auto no_request_id = CreateRequest("o4", 100);
   no_request_id.set_request_id("");
-  EXPECT_EQ(service_->CreatePayment(Checkout(), no_request_id).status().code(),
+  EXPECT_EQ(service_->CreatePayment(CheckoutCaller(), no_request_id).status().code(),
             absl::StatusCode::kInvalidArgument);
   auto commission = CreateRequest("o5", 100);
   commission.set_commission_bps(10001);
-  EXPECT_EQ(service_->CreatePayment(Checkout(), commission).status().code(),
+  EXPECT_EQ(service_->CreatePayment(CheckoutCaller(), commission).status().code(),
             absl::StatusCode::kInvalidArgument);
   auto buyer_commission = CreateRequest("o6", 100);
   buyer_commission.set_commission_bps(0);
@@ -559,17 +520,17 @@ TEST_F(EscrowServiceTest, BadInputsNameTheFieldAndWriteNothing) {
 
 TEST_F(EscrowServiceTest, ReplayReturnsFirstResultAndDifferentBodyIsRefused) {
   auto req = CreateRequest("order-1", 10000);
-  ASSERT_OK_AND_ASSIGN(pb::Payment first, service_->CreatePayment(Checkout(), req));
-  ASSERT_OK_AND_ASSIGN(pb::Payment second, service_->CreatePayment(Checkout(), req));
+  ASSERT_OK_AND_ASSIGN(pb::Payment first, service_->CreatePayment(CheckoutCaller(), req));
+  ASSERT_OK_AND_ASSIGN(pb::Payment second, service_->CreatePayment(CheckoutCaller(), req));
   EXPECT_EQ(first.payment_id(), second.payment_id());
   auto changed = req;
   changed.mutable_amount()->set_amount_minor(9999);
-  auto refused = service_->CreatePayment(Checkout(), changed);
+  auto refused = service_->CreatePayment(CheckoutCaller(), changed);
   EXPECT_EQ(ReasonOf(refused.status()), "REQUEST_ID_REUSED");
   // Another request id for the same order.
   auto twin = req;
   twin.set_request_id("another");
-  auto dup = service_->CreatePayment(Checkout(), twin);
+  auto dup = service_->CreatePayment(CheckoutCaller(), twin);
   EXPECT_EQ(dup.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(ReasonOf(dup.status()), "ORDER_ALREADY_PAID");
   // A refund replayed does not refund twice.
@@ -591,14 +552,14 @@ TEST_F(EscrowServiceTest, ReplayReturnsFirstResultAndDifferentBodyIsRefused) {
 // for an order the first paid: ORDER_ALREADY_PAID, and its capture goes back to the buyer.
 TEST_F(EscrowServiceTest, ARequestThatLosesTheRaceForItsOrderGivesItsCaptureBack) {
   ScriptedProcessor processor;
-  EscrowService service(&pool(), &processor, &sellers_, &clock_);
+  TestPayments service(&pool(), &processor, &sellers_, &clock_);
   pb::CreatePaymentRequest first = CreateRequest("order-race", 4200);
   pb::CreatePaymentRequest second = first;
   second.set_request_id("create-order-race-again");
   absl::StatusOr<pb::Payment> paid = absl::UnknownError("not run");
   // While the second request is at the processor, the first one pays the order.
-  processor.before_capture = [&] { paid = service.CreatePayment(Checkout(), first); };
-  absl::StatusOr<pb::Payment> lost = service.CreatePayment(Checkout(), second);
+  processor.before_capture = [&] { paid = service.CreatePayment(CheckoutCaller(), first); };
+  absl::StatusOr<pb::Payment> lost = service.CreatePayment(CheckoutCaller(), second);
   ASSERT_OK(paid.status());
   EXPECT_EQ(ReasonOf(lost.status()), "ORDER_ALREADY_PAID");
   EXPECT_EQ(processor.refund_calls.load(), 1);
@@ -608,7 +569,7 @@ TEST_F(EscrowServiceTest, ARequestThatLosesTheRaceForItsOrderGivesItsCaptureBack
             1);
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 1);
   // The retry answers the same and gives nothing back twice.
-  absl::StatusOr<pb::Payment> again = service.CreatePayment(Checkout(), second);
+  absl::StatusOr<pb::Payment> again = service.CreatePayment(CheckoutCaller(), second);
   EXPECT_EQ(ReasonOf(again.status()), "ORDER_ALREADY_PAID");
   EXPECT_EQ(processor.refund_calls.load(), 1);
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM processor_operations"), 1);
@@ -624,12 +585,12 @@ TEST_F(EscrowServiceTest, ARequestThatLosesTheRaceForItsOrderGivesItsCaptureBack
 
 TEST_F(EscrowServiceTest, FiftyParallelIdenticalCreatesMakeOnePaymentAndOneCapture) {
   ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(50));
-  EscrowService service(pool2.get(), &processor_, &sellers_, &clock_);
+  TestPayments service(pool2.get(), &processor_, &sellers_, &clock_);
   auto req = CreateRequest("order-1", 10000);
   std::vector<absl::StatusOr<pb::Payment>> results(50, absl::UnknownError("not run"));
   std::vector<std::thread> threads;
   for (int i = 0; i < 50; ++i) {
-    threads.emplace_back([&, i] { results[i] = service.CreatePayment(Checkout(), req); });
+    threads.emplace_back([&, i] { results[i] = service.CreatePayment(CheckoutCaller(), req); });
   }
   for (auto& t : threads) t.join();
   for (const auto& r : results) {
@@ -646,10 +607,10 @@ TEST_F(EscrowServiceTest, FiftyParallelIdenticalCreatesMakeOnePaymentAndOneCaptu
 // not fail the others.
 TEST_F(EscrowServiceTest, GroupCommitAnswersEachCallOfABatchOnItsOwn) {
   ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(24));
-  EscrowServiceOptions options;
+  PaymentsOptions options;
   options.write_batch_max = 8;
   options.write_batches_in_flight = 1;  // the others queue: batches form
-  EscrowService service(pool2.get(), &processor_, &sellers_, &clock_, options);
+  TestPayments service(pool2.get(), &processor_, &sellers_, &clock_, options);
 
   // 16 new orders, 4 retries of the first 4 (same request), 2 new requests for paid orders.
   std::vector<pb::CreatePaymentRequest> creates;
@@ -668,7 +629,7 @@ TEST_F(EscrowServiceTest, GroupCommitAnswersEachCallOfABatchOnItsOwn) {
   {
     std::vector<std::thread> threads;
     for (size_t i = 0; i < creates.size(); ++i) {
-      threads.emplace_back([&, i] { created[i] = service.CreatePayment(Checkout(), creates[i]); });
+      threads.emplace_back([&, i] { created[i] = service.CreatePayment(CheckoutCaller(), creates[i]); });
     }
     for (auto& t : threads) t.join();
   }
@@ -770,7 +731,7 @@ TEST_F(EscrowServiceTest, GroupCommitAnswersEachCallOfABatchOnItsOwn) {
 
 TEST_F(EscrowServiceTest, ParallelRefundsNeverExceedThePayment) {
   ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(16));
-  EscrowService service(pool2.get(), &processor_, &sellers_, &clock_);
+  TestPayments service(pool2.get(), &processor_, &sellers_, &clock_);
   pb::Payment held = MustCreate("order-held", 10000);
   pb::Payment released = MustCreate("order-released", 10000);
   ASSERT_OK(Confirm(released.payment_id()).status());
@@ -804,7 +765,7 @@ TEST_F(EscrowServiceTest, ParallelRefundsNeverExceedThePayment) {
 
 TEST_F(EscrowServiceTest, ParallelPayoutsNeverExceedAvailable) {
   ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(16));
-  EscrowService service(pool2.get(), &processor_, &sellers_, &clock_);
+  TestPayments service(pool2.get(), &processor_, &sellers_, &clock_);
   pb::Payment p = MustCreate("order-1", 10000);
   ASSERT_OK(Confirm(p.payment_id()).status());  // 9000 available
   std::atomic<int> ok{0};
@@ -833,8 +794,8 @@ TEST_F(EscrowServiceTest, ParallelPayoutsNeverExceedAvailable) {
 TEST_F(EscrowServiceTest, AutoReleaseByTwoWorkersReleasesEachOnceAndSkipsDisputes) {
   ASSERT_OK_AND_ASSIGN(auto pool_a, NewPool(4));
   ASSERT_OK_AND_ASSIGN(auto pool_b, NewPool(4));
-  EscrowService worker_a(pool_a.get(), &processor_, &sellers_, &clock_);
-  EscrowService worker_b(pool_b.get(), &processor_, &sellers_, &clock_);
+  TestPayments worker_a(pool_a.get(), &processor_, &sellers_, &clock_);
+  TestPayments worker_b(pool_b.get(), &processor_, &sellers_, &clock_);
   std::vector<pb::Payment> payments;
   for (int i = 0; i < 30; ++i) payments.push_back(MustCreate(absl::StrCat("o", i), 1000));
   ASSERT_OK(Dispute(payments[0].payment_id()).status());
@@ -842,7 +803,7 @@ TEST_F(EscrowServiceTest, AutoReleaseByTwoWorkersReleasesEachOnceAndSkipsDispute
   EXPECT_EQ(early, 0) << "nothing is due before the hold period";
   clock_.Advance(absl::Hours(14 * 24) + absl::Seconds(1));
   std::atomic<int> released{0};
-  auto run = [&released](EscrowService* w) {
+  auto run = [&released](TestPayments* w) {
     for (int round = 0; round < 10; ++round) {
       auto n = w->ReleaseDuePayments(5);
       EXPECT_OK(n.status());
@@ -957,7 +918,7 @@ TEST_F(EscrowServiceTest, PageTokenIsBoundToTheFiltersItWasIssuedWith) {
 // imply.
 TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
   ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(16));
-  EscrowService service(pool2.get(), &processor_, &sellers_, &clock_);
+  TestPayments service(pool2.get(), &processor_, &sellers_, &clock_);
   constexpr int kThreads = 8;
   constexpr int kOps = 300;
   const std::vector<std::string> kSellers = {"seller-1", "seller-2", "seller-3", "seller-4"};
@@ -1003,7 +964,7 @@ TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
             *req.mutable_amount() = Eur(1000 + rng() % 9000);
             req.set_payment_method_token("tok_sandbox_success");
             absl::StatusOr<pb::Payment> r;
-            for (int k = 0; k < retries; ++k) r = service.CreatePayment(Checkout(), req);
+            for (int k = 0; k < retries; ++k) r = service.CreatePayment(CheckoutCaller(), req);
             if (!r.ok()) {
               ++failures;
               break;
@@ -1022,7 +983,7 @@ TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
             req.set_request_id(rid);
             req.set_payment_id(pick);
             absl::StatusOr<pb::Payment> r;
-            for (int k = 0; k < retries; ++k) r = service.ConfirmDelivery(Checkout(), req);
+            for (int k = 0; k < retries; ++k) r = service.ConfirmDelivery(CheckoutCaller(), req);
             if (r.ok()) {
               absl::MutexLock lock(&mu);
               calls[pick].confirmed = true;
@@ -1177,7 +1138,7 @@ TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
 
 TEST_F(EscrowServiceTest, ReleaseAndDisputeRacingEndInOneState) {
   ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(8));
-  EscrowService service(pool2.get(), &processor_, &sellers_, &clock_);
+  TestPayments service(pool2.get(), &processor_, &sellers_, &clock_);
   for (int i = 0; i < 20; ++i) {
     pb::Payment p = MustCreate(absl::StrCat("o", i), 1000);
     absl::Status confirmed, disputed;

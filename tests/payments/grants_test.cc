@@ -10,7 +10,7 @@
 #include "common/testing/database_test_base.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
-#include "services/payments/escrow_service.h"
+#include "tests/payments/payments_harness.h"
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/sandbox_processor.h"
 #include "common/identity_client/fake_seller_directory.h"
@@ -18,6 +18,8 @@
 
 namespace marketplace::payments {
 namespace {
+
+using testing::TestPayments;
 
 common::v1::Money Eur(int64_t minor) {
   common::v1::Money m;
@@ -74,7 +76,7 @@ TEST_F(GrantsTest, ServiceUserRunsEveryOperation) {
   common::identity_client::FakeSellerDirectory sellers;
   sellers.Set("seller-1", true);
   common::ManualClock clock;
-  EscrowService service(user_pool_.get(), &processor, &sellers, &clock);
+  TestPayments service(user_pool_.get(), &processor, &sellers, &clock);
   Actor checkout{"svc", true, false, false, true};
   std::string ids[3];
   for (int i = 0; i < 3; ++i) {
@@ -133,7 +135,7 @@ TEST_F(GrantsTest, JournalTablesAreAppendOnlyForTheServiceUser) {
   common::identity_client::FakeSellerDirectory sellers;
   sellers.Set("seller-1", true);
   common::ManualClock clock;
-  EscrowService service(user_pool_.get(), &processor, &sellers, &clock);
+  TestPayments service(user_pool_.get(), &processor, &sellers, &clock);
   pb::CreatePaymentRequest req;
   req.set_request_id("c");
   req.set_order_id("o");

@@ -19,7 +19,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "protos/marketplace/payments/v1/payments.grpc.pb.h"
-#include "services/payments/escrow_service.h"
+#include "tests/payments/payments_harness.h"
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/payments_service.h"
 #include "services/payments/sandbox_processor.h"
@@ -27,6 +27,8 @@
 
 namespace marketplace::payments {
 namespace {
+
+using testing::TestPayments;
 
 namespace auth = common::auth;
 
@@ -70,7 +72,7 @@ class PaymentsApiTest : public common::testing::DatabaseTest {
         std::make_unique<auth::Authenticator>(verifier_.get(), std::set<std::string>{});
     executor_ = std::make_unique<common::BoundedExecutor>(4, 64);
     runner_ = std::make_unique<common::UnaryRunner>(executor_.get(), authenticator_.get());
-    escrow_ = std::make_unique<EscrowService>(&pool(), &processor_, &sellers_,
+    escrow_ = std::make_unique<TestPayments>(&pool(), &processor_, &sellers_,
                                               common::SystemClock::Get());
     service_ = std::make_unique<PaymentsService>(runner_.get(), escrow_.get());
     grpc::ServerBuilder builder;
@@ -157,7 +159,7 @@ class PaymentsApiTest : public common::testing::DatabaseTest {
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<common::BoundedExecutor> executor_;
   std::unique_ptr<common::UnaryRunner> runner_;
-  std::unique_ptr<EscrowService> escrow_;
+  std::unique_ptr<TestPayments> escrow_;
   std::unique_ptr<PaymentsService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::Payments::Stub> stub_;

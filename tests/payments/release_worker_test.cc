@@ -10,11 +10,14 @@
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "services/payments/mysql_payment_store.h"
+#include "tests/payments/payments_harness.h"
 #include "services/payments/sandbox_processor.h"
 #include "common/identity_client/fake_seller_directory.h"
 
 namespace marketplace::payments {
 namespace {
+
+using testing::TestPayments;
 
 class ReleaseWorkerTest : public common::testing::DatabaseTest {
  protected:
@@ -22,7 +25,7 @@ class ReleaseWorkerTest : public common::testing::DatabaseTest {
     DatabaseTest::SetUp();
     ASSERT_OK(ApplyPaymentsMigrations(pool()));
     sellers_.Set("seller-1", true);
-    service_ = std::make_unique<EscrowService>(&pool(), &processor_, &sellers_, &clock_);
+    service_ = std::make_unique<TestPayments>(&pool(), &processor_, &sellers_, &clock_);
   }
 
   void Create(int n) {
@@ -49,13 +52,13 @@ class ReleaseWorkerTest : public common::testing::DatabaseTest {
   common::ManualClock clock_;
   SandboxProcessor processor_;
   common::identity_client::FakeSellerDirectory sellers_;
-  std::unique_ptr<EscrowService> service_;
+  std::unique_ptr<TestPayments> service_;
 };
 
 TEST_F(ReleaseWorkerTest, PassReleasesEveryDuePaymentInBatchesAndCountsThem) {
   Create(7);
   prometheus::Registry registry;
-  ReleaseWorker worker(service_.get(), registry, {.batch_size = 3});
+  ReleaseWorker worker(&service_->domain(), registry, {.batch_size = 3});
   ASSERT_OK_AND_ASSIGN(int none, worker.RunOnce());
   EXPECT_EQ(none, 0);
   clock_.Advance(absl::Hours(14 * 24 + 1));
@@ -71,7 +74,7 @@ TEST_F(ReleaseWorkerTest, PassPurgesIdempotencyKeysOlderThanADay) {
   Create(2);
   clock_.Advance(absl::Hours(25));
   prometheus::Registry registry;
-  ReleaseWorker worker(service_.get(), registry);
+  ReleaseWorker worker(&service_->domain(), registry);
   ASSERT_OK(worker.RunOnce().status());
   auto rows = pool().Query("SELECT COUNT(*) AS n FROM idempotency_keys");
   ASSERT_OK(rows.status());
@@ -82,7 +85,7 @@ TEST_F(ReleaseWorkerTest, BackgroundThreadReleasesAndStops) {
   Create(3);
   clock_.Advance(absl::Hours(15 * 24));
   prometheus::Registry registry;
-  ReleaseWorker worker(service_.get(), registry, {.interval = absl::Milliseconds(20)});
+  ReleaseWorker worker(&service_->domain(), registry, {.interval = absl::Milliseconds(20)});
   worker.Start();
   const absl::Time end = absl::Now() + absl::Seconds(20);
   while (Metric(registry, "payments_auto_released_total") < 3 && absl::Now() < end) {

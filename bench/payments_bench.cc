@@ -24,8 +24,9 @@
 #include "common/config.h"
 #include "common/db/connection_pool.h"
 #include "common/db/transaction.h"
-#include "services/payments/escrow_service.h"
 #include "services/payments/mysql_payment_store.h"
+#include "services/payments/payments_domain.h"
+#include "services/payments/payments_service.h"
 #include "services/payments/sandbox_processor.h"
 
 namespace {
@@ -220,12 +221,15 @@ int main(int argc, char** argv) {
   const ServerCounters after_minimal = ReadServerCounters(**pool, db_server_pid);
   payments::SandboxProcessor processor;
   ApprovedSellers directory;
-  payments::EscrowServiceOptions options;
+  payments::PaymentsOptions options;
   options.write_batch_max = static_cast<size_t>(batch_max);
   options.write_batches_in_flight = static_cast<int>(batches_in_flight);
   options.write_batch_overlap_min = static_cast<size_t>(overlap_min);
-  payments::EscrowService service(pool->get(), &processor, &directory, common::SystemClock::Get(),
+  payments::MySqlPaymentStore store(pool->get(), common::SystemClock::Get());
+  payments::PaymentsDomain domain(&store, &processor, &directory, common::SystemClock::Get(),
                                   options);
+  // Through the API layer, as a call reaches the domain (field checks, conversions).
+  payments::PaymentsApi service(&domain);
   const payments::Actor checkout{"svc-bench", true, false, false, true};
   const std::string run = absl::StrCat(absl::ToUnixMillis(absl::Now()));
   absl::Mutex mu;
@@ -262,9 +266,9 @@ int main(int argc, char** argv) {
   Print("minimal write tx", minimal, minimal.qps, at_start, after_minimal);
   Print("CreatePayment", create, minimal.qps, after_minimal, after_create);
   Print("ConfirmDelivery", confirm, minimal.qps, after_create, after_confirm);
-  const auto [read_batches, reads] = service.CheckoutReadTotals();
-  const auto [create_batches, creates] = service.CreateBatchTotals();
-  const auto [confirm_batches, confirms] = service.ConfirmBatchTotals();
+  const auto [read_batches, reads] = domain.checkout().CheckoutReadTotals();
+  const auto [create_batches, creates] = domain.checkout().CreateBatchTotals();
+  const auto [confirm_batches, confirms] = domain.checkout().ConfirmBatchTotals();
   std::printf("group commit: %.1f CreatePayment first reads per statement; %.1f CreatePayment "
               "and %.1f ConfirmDelivery calls per transaction\n",
               read_batches ? static_cast<double>(reads) / read_batches : 0.0,

@@ -1,0 +1,103 @@
+#ifndef MARKETPLACE_SERVICES_PAYMENTS_CHECKOUT_H_
+#define MARKETPLACE_SERVICES_PAYMENTS_CHECKOUT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/group_commit.h"
+#include "common/money.h"
+#include "services/payments/actor.h"
+#include "services/payments/ledger.h"
+#include "services/payments/payment_records.h"
+#include "services/payments/payment_store.h"
+#include "services/payments/payments_context.h"
+#include "services/payments/processor_operations.h"
+
+namespace marketplace::payments {
+
+// A checkout's request to pay for an order (its fields checked by the API layer).
+struct PaymentRequest {
+  RequestKey key;
+  std::string order_id;
+  std::string buyer_id;
+  std::string seller_id;
+  std::string payment_method_token;
+  common::Money amount;
+  std::optional<int32_t> commission_bps;  // the default when absent
+};
+
+// The two hot paths: CreatePayment (processor authorisation and capture, then the payment
+// held in escrow) and ConfirmDelivery (release to the seller). Both are group-committed:
+// concurrent calls are written together in one transaction (deferred writes, multi-row
+// statements); when a batch fails each of its calls runs alone and gets its own answer.
+// Thread-safe.
+class Checkout {
+ public:
+  // `context` and `operations` must outlive the checkout.
+  Checkout(const PaymentsContext* context, ProcessorOperations* operations);
+
+  // The payment held in escrow, or the first answer of this request. The processor is
+  // called outside any transaction with keys derived from the request, so a retry reuses
+  // its authorisation and capture.
+  [[nodiscard]] absl::StatusOr<PaymentRecord> CreatePayment(const Actor& actor,
+                                                            const PaymentRequest& request);
+  // The payment released to its seller.
+  [[nodiscard]] absl::StatusOr<PaymentRecord> ConfirmDelivery(const Actor& actor,
+                                                              const RequestKey& key,
+                                                              const std::string& payment_id);
+
+  // Group commit so far: {batches, calls} of CreatePayment's first reads, of its writes and
+  // of ConfirmDelivery.
+  std::pair<int64_t, int64_t> CheckoutReadTotals() const { return reads_.Totals(); }
+  std::pair<int64_t, int64_t> CreateBatchTotals() const { return creates_.Totals(); }
+  std::pair<int64_t, int64_t> ConfirmBatchTotals() const { return confirmations_.Totals(); }
+
+ private:
+  // What a call's transaction did.
+  struct Outcome {
+    absl::StatusOr<PaymentRecord> result;
+    bool ran = false;               // this call made the change (not a stored answer)
+    bool returned_capture = false;  // refused ORDER_ALREADY_PAID; its capture goes back
+  };
+  struct NewPayment {  // a CreatePayment ready to be written
+    RequestKey key;
+    PaymentRecord record;
+    LedgerTransaction ledger;
+    PaymentEvent history;
+    OutboxEvent event;
+    std::string answer;  // the encoded response
+  };
+  struct Confirmation {  // a ConfirmDelivery to be run
+    Actor actor;
+    RequestKey key;
+    std::string payment_id;
+  };
+
+  // The group commit's batches: one transaction for all; when it fails, each call alone.
+  std::vector<Outcome> WriteNewPayments(std::vector<NewPayment>& batch);
+  std::vector<Outcome> ConfirmDeliveries(std::vector<Confirmation>& batch);
+  Outcome WriteNewPayment(const NewPayment& payment);
+  Outcome ConfirmAlone(const Confirmation& confirmation);
+  // The processor's authorisation and capture; the capture's reference.
+  absl::StatusOr<std::string> Charge(const PaymentRequest& request);
+  // EnsureSellerAccounts once per seller and currency this process has seen.
+  absl::Status EnsureSellerAccounts(const std::string& seller_id, const std::string& currency);
+
+  const PaymentsContext& context_;
+  ProcessorOperations* operations_;
+  absl::Mutex known_mu_;
+  absl::flat_hash_set<std::string> known_accounts_ ABSL_GUARDED_BY(known_mu_);
+  common::GroupCommitter<CheckoutLookup, absl::StatusOr<CheckoutFacts>> reads_;
+  common::GroupCommitter<NewPayment, Outcome> creates_;
+  common::GroupCommitter<Confirmation, Outcome> confirmations_;
+};
+
+}  // namespace marketplace::payments
+
+#endif  // MARKETPLACE_SERVICES_PAYMENTS_CHECKOUT_H_

@@ -1,0 +1,70 @@
+#include "services/payments/config.h"
+
+#include "common/errors.h"
+
+namespace marketplace::payments {
+
+void AddFlags(common::Flags& flags, PaymentsConfig* c) {
+  flags.AddInt64("default_commission_bps", &c->default_commission_bps, 1000, 0, 10000,
+                 "Platform commission of payments that name none, in basis points.");
+  flags.AddDuration("default_hold_period", &c->default_hold_period, absl::Hours(14 * 24),
+                    "Escrow hold before automatic release, for sellers without a policy.");
+  flags.AddEnum("processor", &c->processor, "sandbox", {"sandbox"},
+                "Payment processor; only the SANDBOX processor (no real money) exists.");
+  common::identity_client::AddIdentityClientFlags(flags, &c->identity);
+  flags.AddString("event_sink_target", &c->event_sink_target, "127.0.0.1:7005",
+                  "gRPC target of the EventSink that receives payments events (sellerkpi).");
+  flags.AddDuration("release_interval", &c->release_interval, absl::Seconds(30), absl::Seconds(1),
+                    absl::InfiniteDuration(), "How often due payments are released automatically.");
+  flags.AddInt64("release_batch", &c->release_batch, 20, 1, 1000,
+                 "Payments claimed per automatic-release round.");
+  flags.AddDuration("completion_interval", &c->completion_interval, absl::Seconds(5),
+                    absl::Seconds(1), absl::InfiniteDuration(),
+                    "How often refunds and payouts the processor has not confirmed are retried.");
+  flags.AddDuration("processor_retry_initial_backoff", &c->retry_initial_backoff, absl::Seconds(10),
+                    absl::Seconds(1), absl::InfiniteDuration(),
+                    "Delay before retrying a refund or payout the processor did not confirm; "
+                    "doubled after each failure.");
+  flags.AddDuration("processor_retry_max_backoff", &c->retry_max_backoff, absl::Hours(1),
+                    absl::Seconds(1), absl::InfiniteDuration(),
+                    "Longest delay between retries of a refund or payout.");
+  flags.AddInt64("write_batch_max", &c->write_batch_max, 16, 1, 256,
+                 "Group commit: most CreatePayment (or ConfirmDelivery) calls written in one "
+                 "database transaction (batches take 1, 2, 3, 4, 6, 8, 12, 16, 24, ... calls); 1 "
+                 "writes each call in its own transaction.");
+  flags.AddInt64("write_batches_in_flight", &c->write_batches_in_flight, 2, 1, 64,
+                 "Group commit: such transactions at the database at once, per method.");
+  flags.AddInt64("write_batch_overlap_min", &c->write_batch_overlap_min, 8, 1, 256,
+                 "Group commit: calls that must be waiting before a transaction starts beside "
+                 "one already at the database (fewer wait for it and go in a larger batch).");
+}
+
+absl::Status PaymentsConfig::Validate() const {
+  if (retry_max_backoff < retry_initial_backoff) {
+    return common::InvalidField("processor_retry_max_backoff",
+                                "must be at least processor_retry_initial_backoff");
+  }
+  return absl::OkStatus();
+}
+
+PaymentsOptions PaymentsConfig::DomainOptions() const {
+  PaymentsOptions options;
+  options.default_commission_bps = static_cast<int32_t>(default_commission_bps);
+  options.default_hold = default_hold_period;
+  options.retry_initial_backoff = retry_initial_backoff;
+  options.retry_max_backoff = retry_max_backoff;
+  options.write_batch_max = static_cast<size_t>(write_batch_max);
+  options.write_batches_in_flight = static_cast<int>(write_batches_in_flight);
+  options.write_batch_overlap_min = static_cast<size_t>(write_batch_overlap_min);
+  return options;
+}
+
+ReleaseWorkerOptions PaymentsConfig::ReleaseOptions() const {
+  return {.interval = release_interval, .batch_size = static_cast<int>(release_batch)};
+}
+
+CompletionWorkerOptions PaymentsConfig::CompletionOptions() const {
+  return {.interval = completion_interval};
+}
+
+}  // namespace marketplace::payments

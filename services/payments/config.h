@@ -1,0 +1,46 @@
+#ifndef MARKETPLACE_SERVICES_PAYMENTS_CONFIG_H_
+#define MARKETPLACE_SERVICES_PAYMENTS_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/config.h"
+#include "common/identity_client/identity_connection.h"
+#include "services/payments/payments_context.h"
+#include "services/payments/release_worker.h"
+
+namespace marketplace::payments {
+
+// The options of payments_server (README "Configuration"): flag --name, environment MP_NAME.
+struct PaymentsConfig {
+  int64_t default_commission_bps = 1000;
+  absl::Duration default_hold_period = absl::Hours(14 * 24);
+  std::string processor = "sandbox";
+  common::identity_client::IdentityClientConfig identity;
+  std::string event_sink_target;
+  absl::Duration release_interval = absl::Seconds(30);
+  int64_t release_batch = 20;
+  absl::Duration completion_interval = absl::Seconds(5);
+  absl::Duration retry_initial_backoff = absl::Seconds(10);
+  absl::Duration retry_max_backoff = absl::Hours(1);
+  int64_t write_batch_max = 16;
+  int64_t write_batches_in_flight = 2;
+  int64_t write_batch_overlap_min = 8;
+
+  // What Flags cannot check alone: the options against each other.
+  [[nodiscard]] absl::Status Validate() const;
+
+  // The domain's, the release worker's and the completion worker's options.
+  PaymentsOptions DomainOptions() const;
+  ReleaseWorkerOptions ReleaseOptions() const;
+  CompletionWorkerOptions CompletionOptions() const;
+};
+
+// Declares every option of `config` (names, defaults, bounds, help) on `flags`.
+void AddFlags(common::Flags& flags, PaymentsConfig* config);
+
+}  // namespace marketplace::payments
+
+#endif  // MARKETPLACE_SERVICES_PAYMENTS_CONFIG_H_

@@ -1,0 +1,203 @@
+#include "services/payments/mysql_payment_store.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/ids.h"
+#include "common/testing/database_test_base.h"
+#include "common/testing/status_matchers.h"
+#include "gtest/gtest.h"
+#include "services/payments/events.h"
+
+namespace marketplace::payments {
+namespace {
+
+RequestKey Key(const std::string& request_id) {
+  return {"svc-checkout", "/marketplace.payments.v1.Payments/CreatePayment", request_id,
+          common::Sha256("body of " + request_id)};  // as RequestHash: 32 raw bytes
+}
+
+PaymentRecord NewPayment(const std::string& id, const std::string& order_id, absl::Time now) {
+  PaymentRecord p;
+  p.money.id = id;
+  p.money.seller_id = "seller-1";
+  p.money.amount = common::Money::Of("EUR", 1000).value();
+  p.money.commission_bps = 1000;
+  p.order_id = order_id;
+  p.buyer_id = "buyer-1";
+  p.processor_reference = "cap_" + id;
+  p.created_at = now;
+  p.release_due_at = now + absl::Hours(24);
+  return p;
+}
+
+// The unit of work of MySqlPaymentStore on a real MariaDB: a change, its request's answer and
+// its outbox event commit together or not at all.
+class MySqlPaymentStoreTest : public common::testing::DatabaseTest {
+ protected:
+  void SetUp() override {
+    DatabaseTest::SetUp();
+    ASSERT_OK(ApplyPaymentsMigrations(pool()));
+    store_ = std::make_unique<MySqlPaymentStore>(&pool(), &clock_);
+  }
+
+  int64_t Count(const std::string& table) {
+    auto rows = pool().Query("SELECT COUNT(*) AS n FROM " + table);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    if (!rows.ok()) return -1;
+    return (*rows)[0].GetInt64("n").value();
+  }
+
+  // What the checkout writes for one payment: the payment, its history, its event.
+  absl::Status WritePayment(PaymentTransaction& tx, const PaymentRecord& p) {
+    if (absl::Status s = tx.InsertPayment(p); !s.ok()) return s;
+    if (absl::Status s =
+            tx.AppendEvent(p.money.id, "EUR",
+                           {"CREATED", p.money.state, "svc-checkout", 1000, "", "", p.created_at});
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<OutboxEvent> event = PaymentHeldEvent(p);
+    if (!event.ok()) return event.status();
+    return tx.Enqueue(*event);
+  }
+
+  common::ManualClock clock_;
+  std::unique_ptr<MySqlPaymentStore> store_;
+};
+
+TEST_F(MySqlPaymentStoreTest, AnIdempotentEffectCommitsWithItsAnswerAndEvent) {
+  const PaymentRecord p = NewPayment("pay_1", "order-1", clock_.Now());
+  ASSERT_OK_AND_ASSIGN(
+      std::string answer,
+      store_->RunIdempotent(Key("r1"), [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {
+        if (absl::Status s = WritePayment(tx, p); !s.ok()) return s;
+        return std::string("answer-1");
+      }));
+  EXPECT_EQ(answer, "answer-1");
+  EXPECT_EQ(Count("payments"), 1);
+  EXPECT_EQ(Count("idempotency_keys"), 1);
+  EXPECT_EQ(Count("outbox_events"), 1);
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredAnswer> stored, store_->FindAnswer(Key("r1")));
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->response, "answer-1");
+}
+
+TEST_F(MySqlPaymentStoreTest, AFailureAfterTheWritesLeavesNoPaymentNoAnswerNoEvent) {
+  const PaymentRecord p = NewPayment("pay_1", "order-1", clock_.Now());
+  // A transient failure after every write of the effect: nothing of it may remain, and the
+  // answer is not recorded, so a retry does the work.
+  auto failed =
+      store_->RunIdempotent(Key("r1"), [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {
+        if (absl::Status s = WritePayment(tx, p); !s.ok()) return s;
+        return absl::UnavailableError("injected after the writes");
+      });
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Count("payments"), 0);
+  EXPECT_EQ(Count("payment_events"), 0);
+  EXPECT_EQ(Count("idempotency_keys"), 0);
+  EXPECT_EQ(Count("outbox_events"), 0);
+
+  // A definitive refusal after the writes: the refusal is the request's answer, the writes
+  // are gone.
+  auto refused =
+      store_->RunIdempotent(Key("r2"), [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {
+        if (absl::Status s = WritePayment(tx, p); !s.ok()) return s;
+        return common::FailedPrecondition("INJECTED", "refused after the writes");
+      });
+  EXPECT_EQ(common::ReasonOf(refused.status()), "INJECTED");
+  EXPECT_EQ(Count("payments"), 0);
+  EXPECT_EQ(Count("outbox_events"), 0);
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredAnswer> stored, store_->FindAnswer(Key("r2")));
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(common::ReasonOf(stored->status), "INJECTED");
+}
+
+TEST_F(MySqlPaymentStoreTest, AFailingOutboxEnqueueRollsBackThePaymentAndTheAnswer) {
+  const PaymentRecord p = NewPayment("pay_1", "order-1", clock_.Now());
+  auto failed =
+      store_->RunIdempotent(Key("r1"), [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {
+        if (absl::Status s = tx.InsertPayment(p); !s.ok()) return s;
+        OutboxEvent bad{"not a topic!", p.money.seller_id, {}};
+        if (absl::Status s = tx.Enqueue(bad); !s.ok()) return s;
+        return std::string("answer");
+      });
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ(Count("payments"), 0);
+  EXPECT_EQ(Count("outbox_events"), 0);
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredAnswer> stored, store_->FindAnswer(Key("r1")));
+  if (stored) EXPECT_FALSE(stored->status.ok()) << "never a success without its payment";
+}
+
+TEST_F(MySqlPaymentStoreTest, AGroupCommitBatchCommitsWholeOrNotAtAll) {
+  const std::vector<PaymentRecord> payments = {NewPayment("pay_1", "order-1", clock_.Now()),
+                                               NewPayment("pay_2", "order-2", clock_.Now())};
+  std::vector<CompletedRequest> answers = {{Key("r1"), {absl::OkStatus(), "a1"}},
+                                           {Key("r2"), {absl::OkStatus(), "a2"}}};
+  std::vector<OutboxEvent> events;
+  for (const PaymentRecord& p : payments) events.push_back(PaymentHeldEvent(p).value());
+  const StoreTransactionOptions deferred{.read_only = false, .defer_writes = true};
+
+  absl::Status failed = store_->RunInTransaction(
+      [&](PaymentTransaction& tx) -> absl::Status {
+        if (absl::Status s = tx.CompleteRequests(answers); !s.ok()) return s;
+        if (absl::Status s = tx.InsertPayments(payments); !s.ok()) return s;
+        if (absl::Status s = tx.Enqueue(events); !s.ok()) return s;
+        return absl::AbortedError("injected before the commit");
+      },
+      deferred);
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ(Count("payments"), 0);
+  EXPECT_EQ(Count("idempotency_keys"), 0);
+  EXPECT_EQ(Count("outbox_events"), 0);
+
+  ASSERT_OK(store_->RunInTransaction(
+      [&](PaymentTransaction& tx) -> absl::Status {
+        if (absl::Status s = tx.CompleteRequests(answers); !s.ok()) return s;
+        if (absl::Status s = tx.InsertPayments(payments); !s.ok()) return s;
+        return tx.Enqueue(events);
+      },
+      deferred));
+  EXPECT_EQ(Count("payments"), 2);
+  EXPECT_EQ(Count("idempotency_keys"), 2);
+  EXPECT_EQ(Count("outbox_events"), 2);
+}
+
+TEST_F(MySqlPaymentStoreTest, ASecondPaymentOfAnOrderIsOrderAlreadyPaid) {
+  ASSERT_OK(store_->RunInTransaction([&](PaymentTransaction& tx) {
+    return tx.InsertPayment(NewPayment("pay_1", "order-1", clock_.Now()));
+  }));
+  absl::Status again = store_->RunInTransaction([&](PaymentTransaction& tx) {
+    return tx.InsertPayment(NewPayment("pay_2", "order-1", clock_.Now()));
+  });
+  EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(common::ReasonOf(again), "ORDER_ALREADY_PAID");
+}
+
+TEST_F(MySqlPaymentStoreTest, CheckoutReadsSeeTheOrdersPaymentAndTheSellersHoldPolicy) {
+  ASSERT_OK(store_->RunInTransaction([&](PaymentTransaction& tx) -> absl::Status {
+    if (absl::Status s = tx.InsertPayment(NewPayment("pay_1", "order-1", clock_.Now())); !s.ok()) {
+      return s;
+    }
+    return tx.UpsertHoldPolicy({"seller-1", absl::Hours(48), "trusted", "admin-1", clock_.Now()});
+  }));
+  std::vector<CheckoutLookup> lookups = {{Key("r1"), "order-1", "seller-1"},
+                                         {Key("r2"), "order-2", "seller-2"}};
+  std::vector<absl::StatusOr<CheckoutFacts>> facts = store_->ReadCheckouts(lookups);
+  ASSERT_EQ(facts.size(), 2u);
+  ASSERT_OK(facts[0].status());
+  EXPECT_EQ(facts[0]->order_payment_id, "pay_1");
+  EXPECT_EQ(facts[0]->hold, absl::Hours(48));
+  EXPECT_FALSE(facts[0]->stored.has_value());
+  ASSERT_OK(facts[1].status());
+  EXPECT_FALSE(facts[1]->order_payment_id.has_value());
+  EXPECT_FALSE(facts[1]->hold.has_value());
+}
+
+}  // namespace
+}  // namespace marketplace::payments

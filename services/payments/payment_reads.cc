@@ -1,0 +1,64 @@
+#include "services/payments/payment_reads.h"
+
+#include <utility>
+
+#include "common/errors.h"
+#include "common/status_macros.h"
+
+namespace marketplace::payments {
+namespace {
+
+constexpr StoreTransactionOptions kReadOnly{.read_only = true, .defer_writes = false};
+
+}  // namespace
+
+absl::StatusOr<PaymentDetails> PaymentReads::GetPayment(const Actor& actor,
+                                                        const std::string& payment_id) {
+  return store_->RunInTransaction<PaymentDetails>(
+      [&](PaymentTransaction& tx) -> absl::StatusOr<PaymentDetails> {
+        ASSIGN_OR_RETURN(auto loaded, tx.LoadPayment(payment_id, /*for_update=*/false));
+        if (!loaded) return common::NotFound("payment", payment_id);
+        if (!MayActOn(actor, loaded->buyer_id, loaded->money.seller_id)) return NotYours();
+        PaymentDetails out;
+        out.payment = *std::move(loaded);
+        ASSIGN_OR_RETURN(out.history, tx.LoadHistory(payment_id));
+        ASSIGN_OR_RETURN(out.entries, tx.LoadEntries(payment_id));
+        ASSIGN_OR_RETURN(out.refunds, tx.LoadRefunds(payment_id));
+        return out;
+      },
+      kReadOnly);
+}
+
+absl::StatusOr<ListFilter> PaymentReads::VisibleFilter(const Actor& actor, ListFilter requested) {
+  if (actor.any_payment) return requested;
+  ListFilter filter = requested;
+  if (actor.as_seller &&
+      (requested.seller_id == actor.id || (!actor.as_buyer && requested.seller_id.empty()))) {
+    filter.seller_id = actor.id;
+    if (!requested.buyer_id.empty()) {
+      return common::PermissionDenied("a seller lists only its own sales");
+    }
+  } else if (actor.as_buyer && (requested.buyer_id.empty() || requested.buyer_id == actor.id) &&
+             requested.seller_id.empty()) {
+    filter.buyer_id = actor.id;
+  } else {
+    return common::PermissionDenied("only your own payments can be listed");
+  }
+  return filter;
+}
+
+absl::StatusOr<PaymentPage> PaymentReads::ListPayments(const ListFilter& filter) {
+  PaymentPage page;
+  ASSIGN_OR_RETURN(page.payments, store_->RunInTransaction<std::vector<PaymentRecord>>(
+                                      [&](PaymentTransaction& tx) {
+                                        ListFilter probe = filter;
+                                        probe.limit = filter.limit + 1;
+                                        return tx.ListPayments(probe);
+                                      },
+                                      kReadOnly));
+  page.more = static_cast<int>(page.payments.size()) > filter.limit;
+  if (page.more) page.payments.resize(filter.limit);
+  return page;
+}
+
+}  // namespace marketplace::payments

@@ -1,0 +1,139 @@
+#include "services/payments/processor_operations.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/money.h"
+#include "common/status_macros.h"
+#include "services/payments/actor.h"
+#include "services/payments/ledger.h"
+
+namespace marketplace::payments {
+
+std::string ProcessorKey(absl::string_view operation, const RequestKey& key) {
+  const std::string digest =
+      common::Sha256(absl::StrCat(key.caller, "\n", key.method, "\n", key.request_id));
+  return absl::StrCat(operation, "_", common::HexEncode(absl::string_view(digest).substr(0, 16)));
+}
+
+ProcessorOperation RefundOperation(const std::string& operation_id, const PaymentRecord& p,
+                                   int64_t amount_minor, absl::Time first_retry_at,
+                                   absl::Time now) {
+  ProcessorOperation op;
+  op.operation_id = operation_id;
+  op.kind = "REFUND";
+  op.payment_id = p.money.id;
+  op.seller_id = p.money.seller_id;
+  op.currency = p.money.amount.currency_code();
+  op.amount_minor = amount_minor;
+  op.target_reference = p.processor_reference;
+  op.next_attempt_at = first_retry_at;
+  op.created_at = now;
+  return op;
+}
+
+absl::Status ProcessorUnavailable(const absl::Status& status, absl::string_view what) {
+  return absl::UnavailableError(absl::StrCat("the payment processor did not complete the ", what,
+                                             " (", absl::StatusCodeToString(status.code()),
+                                             "); retry with the same request_id"));
+}
+
+absl::StatusOr<ProcessorOperation> ProcessorOperations::Attempt(const ProcessorOperation& op) {
+  const PaymentsOptions& options = context_.options;
+  ASSIGN_OR_RETURN(common::Money amount, common::Money::Of(op.currency, op.amount_minor));
+  const bool refund = op.kind == "REFUND";
+  absl::StatusOr<ProcessorResult> sent =
+      refund ? context_.processor->Refund(op.operation_id, op.target_reference, amount)
+             : context_.processor->Payout(op.operation_id, op.target_reference, amount);
+  const absl::Time now = context_.clock->Now();
+  if (!sent.ok()) {
+    absl::Duration backoff = options.retry_initial_backoff;
+    for (int i = 0; i < op.attempts && backoff < options.retry_max_backoff; ++i) backoff *= 2;
+    backoff = std::min(backoff, options.retry_max_backoff);
+    RETURN_IF_ERROR(context_.store->RescheduleOperation(
+        op.operation_id, absl::StatusCodeToString(sent.status().code()), now + backoff, now));
+    return ProcessorUnavailable(sent.status(), refund ? "refund" : "payout");
+  }
+  RETURN_IF_ERROR(context_.store->RunInTransaction([&](PaymentTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(bool finished,
+                     tx.FinishOperation(op.operation_id, sent->accepted ? "DONE" : "FAILED",
+                                        sent->reference, now));
+    if (!finished) return absl::OkStatus();  // another attempt recorded the outcome
+    if (sent->accepted) {
+      return refund ? absl::OkStatus() : tx.MarkPayoutPaid(op.payout_id, sent->reference);
+    }
+    return Compensate(tx, op, now);
+  }));
+  ASSIGN_OR_RETURN(std::optional<ProcessorOperation> after,
+                   context_.store->LoadOperation(op.operation_id));
+  if (!after) return absl::InternalError("processor operation vanished");
+  return *std::move(after);
+}
+
+absl::Status ProcessorOperations::Compensate(PaymentTransaction& tx, const ProcessorOperation& op,
+                                             absl::Time now) {
+  LedgerTransaction back;
+  if (op.kind == "PAYOUT") {
+    // The money goes back to the seller's available balance.
+    ASSIGN_OR_RETURN(bool failed, tx.MarkPayoutFailed(op.payout_id));
+    if (!failed) return absl::InternalError("payout not PENDING while its operation was");
+    back.kind = TransactionKind::kPayout;
+    back.payout_id = op.payout_id;
+    back.memo = "payout refused by the processor; returned to the available balance";
+    Move(back, SellerAccount(AccountKind::kSellerPaidOut, op.seller_id, op.currency),
+         SellerAccount(AccountKind::kSellerAvailable, op.seller_id, op.currency), op.amount_minor);
+    return tx.WriteLedger(back, now);
+  }
+  // A refund that cannot reach the buyer's payment method stays the buyer's money: it moves
+  // from refunds_out to refunds_owed, which support pays by other means.
+  if (op.payment_id.empty()) {  // a returned capture (checkout.cc): no payment to note it on
+    back.kind = TransactionKind::kRefund;
+    back.memo = "return of a capture refused by the processor; owed to the buyer";
+    Move(back, PlatformAccount(AccountKind::kRefundsOut, op.currency),
+         PlatformAccount(AccountKind::kRefundsOwed, op.currency), op.amount_minor);
+    return tx.WriteLedger(back, now);
+  }
+  ASSIGN_OR_RETURN(auto payment, tx.LoadPayment(op.payment_id, /*for_update=*/true));
+  if (!payment) return absl::InternalError("refunded payment missing");
+  back.kind = TransactionKind::kRefund;
+  back.payment_id = op.payment_id;
+  back.memo = "refund refused by the processor; owed to the buyer";
+  Move(back, PlatformAccount(AccountKind::kRefundsOut, op.currency),
+       PlatformAccount(AccountKind::kRefundsOwed, op.currency), op.amount_minor);
+  RETURN_IF_ERROR(tx.WriteLedger(back, now));
+  return tx.AppendEvent(
+      op.payment_id, op.currency,
+      {"REFUND_FAILED", payment->money.state, kSystemActor, op.amount_minor, "PROCESSOR_REFUSED",
+       "the processor refused the refund; owed to the buyer", now});
+}
+
+absl::StatusOr<CompletionCounts> ProcessorOperations::CompletePending(int batch_size) {
+  const absl::Time now = context_.clock->Now();
+  ASSIGN_OR_RETURN(
+      std::vector<ProcessorOperation> ops,
+      context_.store->ClaimDueOperations(now, now + context_.options.operation_lease, batch_size));
+  CompletionCounts counts;
+  counts.claimed = static_cast<int>(ops.size());
+  absl::Status first_error;
+  for (const ProcessorOperation& op : ops) {
+    absl::StatusOr<ProcessorOperation> after = Attempt(op);
+    if (!after.ok()) {
+      if (absl::IsUnavailable(after.status())) {
+        ++counts.retried;
+      } else if (first_error.ok()) {
+        first_error = after.status();  // the lease lapses and a later pass retries it
+      }
+      continue;
+    }
+    if (after->state == "DONE") ++counts.done;
+    if (after->state == "FAILED") ++counts.failed;
+  }
+  if (!first_error.ok()) return first_error;
+  return counts;
+}
+
+}  // namespace marketplace::payments

@@ -1,0 +1,63 @@
+#ifndef MARKETPLACE_SERVICES_PAYMENTS_PROCESSOR_OPERATIONS_H_
+#define MARKETPLACE_SERVICES_PAYMENTS_PROCESSOR_OPERATIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "services/payments/payment_records.h"
+#include "services/payments/payment_store.h"
+#include "services/payments/payments_context.h"
+
+namespace marketplace::payments {
+
+// A stable processor idempotency key for one request and operation: `operation`, "_", then
+// the first 16 bytes (hex) of SHA-256("caller\nmethod\nrequest_id"). Retries of the request
+// reuse it, so the processor never moves money twice.
+std::string ProcessorKey(absl::string_view operation, const RequestKey& key);
+
+// A refund of `amount_minor` of payment `p` to the buyer's payment method, to be sent through
+// the processor under `operation_id`; the completion worker tries it from `first_retry_at`.
+ProcessorOperation RefundOperation(const std::string& operation_id, const PaymentRecord& p,
+                                   int64_t amount_minor, absl::Time first_retry_at, absl::Time now);
+
+// A transient processor failure as the API reports it.
+absl::Status ProcessorUnavailable(const absl::Status& status, absl::string_view what);
+
+// What one CompletePendingOperations call did.
+struct CompletionCounts {
+  int claimed = 0;
+  int done = 0;     // the processor confirmed
+  int failed = 0;   // refused for good: compensation posted
+  int retried = 0;  // transient failure: rescheduled with backoff
+};
+
+// Money the ledger already moved out that the processor still has to send (refunds,
+// payouts, returned captures): sending it, recording the answer, compensating a refusal.
+class ProcessorOperations {
+ public:
+  explicit ProcessorOperations(const PaymentsContext* context) : context_(*context) {}
+
+  // Asks the processor for `op` once and records the answer. The operation as it stands
+  // afterwards (DONE or FAILED; still PENDING when another attempt is finishing it), or
+  // UNAVAILABLE when the processor failed transiently (the operation is rescheduled with
+  // exponential backoff).
+  [[nodiscard]] absl::StatusOr<ProcessorOperation> Attempt(const ProcessorOperation& op);
+
+  // The completion worker's pass: claims PENDING operations that are due (SKIP LOCKED plus a
+  // lease, so replicas never work on the same one at once) and attempts each.
+  [[nodiscard]] absl::StatusOr<CompletionCounts> CompletePending(int batch_size);
+
+ private:
+  // The compensation of a refusal, in the transaction that marks `op` FAILED.
+  absl::Status Compensate(PaymentTransaction& tx, const ProcessorOperation& op, absl::Time now);
+
+  const PaymentsContext& context_;
+};
+
+}  // namespace marketplace::payments
+
+#endif  // MARKETPLACE_SERVICES_PAYMENTS_PROCESSOR_OPERATIONS_H_

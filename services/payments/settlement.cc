@@ -1,0 +1,194 @@
+#include "services/payments/settlement.h"
+
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "services/payments/events.h"
+#include "services/payments/ledger.h"
+#include "services/payments/payment_mutation.h"
+
+namespace marketplace::payments {
+
+absl::StatusOr<PaymentRecord> Settlement::RefundPayment(const Actor& actor,
+                                                        const RefundRequest& req) {
+  const std::string operation_id = ProcessorKey("refund", req.key);
+  const int64_t amount_minor = req.amount.amount_minor();
+  bool ran = false;  // this call recorded the refund (not a stored answer)
+  ASSIGN_OR_RETURN(
+      PaymentRecord payment,
+      MutatePayment(
+          *context_.store, *context_.clock, actor, req.key, req.payment_id,
+          [&](PaymentTransaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+            ran = true;
+            ASSIGN_OR_RETURN(EscrowStep step, Refund(p.money, req.amount));
+            RETURN_IF_ERROR(tx.WriteLedger(step.transaction, now));
+            p.money = step.after;
+            RETURN_IF_ERROR(tx.AppendEvent(
+                p.money.id, p.money.amount.currency_code(),
+                {"REFUNDED", p.money.state, actor.id, amount_minor, "", req.reason, now}));
+            ASSIGN_OR_RETURN(OutboxEvent event, PaymentRefundedEvent(p, amount_minor, req.reason));
+            RETURN_IF_ERROR(tx.Enqueue(event));
+            return tx.InsertOperation(RefundOperation(
+                operation_id, p, amount_minor, now + context_.options.retry_initial_backoff, now));
+          }));
+  if (ran) context_.observer->RefundRecorded();
+  // The money goes back through the processor once the ledger says so, keyed by the
+  // operation id: this call's attempt, its retries and the completion worker send it once.
+  ASSIGN_OR_RETURN(std::optional<ProcessorOperation> op,
+                   context_.store->LoadOperation(operation_id));
+  if (!op) return absl::InternalError("refund operation missing");
+  if (op->state == "PENDING") {
+    ASSIGN_OR_RETURN(ProcessorOperation after, operations_->Attempt(*op));
+    op = after;
+  }
+  if (op->state == "FAILED") {
+    return common::FailedPrecondition(
+        "REFUND_DECLINED",
+        "the processor refused the refund to the buyer's payment method; the amount is "
+        "recorded as owed to the buyer (refunds_owed) for support to pay by other means");
+  }
+  return payment;
+}
+
+absl::StatusOr<PaymentRecord> Settlement::SettleOwedRefund(const Actor& actor,
+                                                           const OwedRefundSettlement& req) {
+  if (!actor.any_payment) {
+    return common::PermissionDenied("only staff or payments.refunds settle owed refunds");
+  }
+  return MutatePayment(
+      *context_.store, *context_.clock, actor, req.key, req.payment_id,
+      [&](PaymentTransaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+        ASSIGN_OR_RETURN(std::optional<ProcessorOperation> op,
+                         tx.LoadOperation(req.refund_id, /*for_update=*/true));
+        if (!op || op->kind != "REFUND" || op->payment_id != p.money.id) {
+          return common::NotFound("refund", req.refund_id);
+        }
+        if (op->state == "SETTLED") {
+          return common::FailedPrecondition(
+              "REFUND_ALREADY_SETTLED",
+              absl::StrCat("the refund was settled already (", op->settlement_reference, ")"));
+        }
+        ASSIGN_OR_RETURN(bool settled, tx.SettleOperation(op->operation_id,
+                                                          req.settlement_reference, actor.id, now));
+        if (!settled) {
+          return common::FailedPrecondition(
+              "REFUND_NOT_OWED", "only a refund the processor refused (REFUND_FAILED) is owed");
+        }
+        LedgerTransaction paid;
+        paid.kind = TransactionKind::kRefund;
+        paid.payment_id = p.money.id;
+        paid.memo = "owed refund paid to the buyer by other means";
+        Move(paid, PlatformAccount(AccountKind::kRefundsOwed, op->currency),
+             PlatformAccount(AccountKind::kRefundsOut, op->currency), op->amount_minor);
+        RETURN_IF_ERROR(tx.WriteLedger(paid, now));
+        return tx.AppendEvent(
+            p.money.id, op->currency,
+            {"REFUND_SETTLED", p.money.state, actor.id, op->amount_minor, "",
+             req.note.empty() ? req.settlement_reference
+                              : absl::StrCat(req.settlement_reference, ": ", req.note),
+             now});
+      });
+}
+
+absl::StatusOr<PaymentRecord> Settlement::OpenDispute(const Actor& actor, const DisputeClaim& req) {
+  bool ran = false;
+  absl::StatusOr<PaymentRecord> opened = MutatePayment(
+      *context_.store, *context_.clock, actor, req.key, req.payment_id,
+      [&](PaymentTransaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+        ran = true;
+        ASSIGN_OR_RETURN(Payment after, payments::OpenDispute(p.money));
+        p.money = after;
+        RETURN_IF_ERROR(
+            tx.InsertDispute({p.money.id, req.reason_code, req.description, actor.id}, now));
+        RETURN_IF_ERROR(tx.AppendEvent(p.money.id, p.money.amount.currency_code(),
+                                       {"DISPUTE_OPENED", p.money.state, actor.id, std::nullopt,
+                                        req.reason_code, req.description, now}));
+        ASSIGN_OR_RETURN(OutboxEvent event, DisputeOpenedEvent(p, req.reason_code));
+        return tx.Enqueue(event);
+      });
+  if (opened.ok() && ran) context_.observer->DisputeOpened();
+  return opened;
+}
+
+absl::StatusOr<PaymentRecord> Settlement::ResolveDispute(const Actor& actor,
+                                                         const DisputeResolution& req) {
+  const std::string operation_id = ProcessorKey("dispute_refund", req.key);
+  bool ran = false;
+  absl::StatusOr<PaymentRecord> resolved = MutatePayment(
+      *context_.store, *context_.clock, actor, req.key, req.payment_id,
+      [&](PaymentTransaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+        ran = true;
+        const int64_t refunded_before = p.money.refunded_minor;
+        ASSIGN_OR_RETURN(EscrowStep step, Resolve(p.money, req.outcome, req.buyer_share));
+        RETURN_IF_ERROR(tx.WriteLedger(step.transaction, now));
+        p.money = step.after;
+        if (p.money.seller_net_minor > 0) p.released_at = now;
+        const int64_t buyer_refund = p.money.refunded_minor - refunded_before;
+        std::optional<int64_t> share_minor;
+        if (req.buyer_share) share_minor = req.buyer_share->amount_minor();
+        RETURN_IF_ERROR(tx.ResolveDispute(p.money.id, req.outcome, share_minor, req.explanation,
+                                          actor.id, now));
+        RETURN_IF_ERROR(
+            tx.AppendEvent(p.money.id, p.money.amount.currency_code(),
+                           {"DISPUTE_RESOLVED", p.money.state, actor.id,
+                            buyer_refund > 0 ? std::optional<int64_t>(buyer_refund) : std::nullopt,
+                            std::string(DisputeOutcomeName(req.outcome)), req.explanation, now}));
+        ASSIGN_OR_RETURN(OutboxEvent event, DisputeResolvedEvent(p, req.outcome, buyer_refund));
+        RETURN_IF_ERROR(tx.Enqueue(event));
+        if (buyer_refund <= 0) return absl::OkStatus();
+        // The buyer's share goes back through the processor like any refund.
+        return tx.InsertOperation(RefundOperation(
+            operation_id, p, buyer_refund, now + context_.options.retry_initial_backoff, now));
+      });
+  if (resolved.ok() && ran) context_.observer->DisputeResolved(DisputeOutcomeName(req.outcome));
+  if (!resolved.ok()) return resolved;
+  // Sent once the resolution is committed; whatever the processor answers the resolution
+  // stands (Payment.refunds shows the refund's state), so a failure here is only logged.
+  ASSIGN_OR_RETURN(std::optional<ProcessorOperation> op,
+                   context_.store->LoadOperation(operation_id));
+  if (op && op->state == "PENDING") {
+    absl::StatusOr<ProcessorOperation> after = operations_->Attempt(*op);
+    if (!after.ok()) {
+      common::LogWarn("dispute refund not sent yet; the completion worker retries it",
+                      {{"operation_id", operation_id}, {"error", after.status().ToString()}});
+    }
+  }
+  return resolved;
+}
+
+absl::StatusOr<int> Settlement::ReleaseDuePayments(int batch_size) {
+  PaymentStore& store = *context_.store;
+  ASSIGN_OR_RETURN(std::vector<std::string> due,
+                   store.DuePayments(context_.clock->Now(), batch_size));
+  int released = 0;
+  for (const std::string& id : due) {
+    ASSIGN_OR_RETURN(
+        bool done,
+        store.RunInTransaction<bool>([&](PaymentTransaction& tx) -> absl::StatusOr<bool> {
+          const absl::Time now = context_.clock->Now();
+          ASSIGN_OR_RETURN(auto claimed, tx.ClaimDuePayment(id, now));
+          if (!claimed) return false;
+          PaymentRecord p = *std::move(claimed);
+          ASSIGN_OR_RETURN(EscrowStep step, Release(p.money));
+          RETURN_IF_ERROR(tx.WriteLedger(step.transaction, now));
+          p.money = step.after;
+          p.released_at = now;
+          RETURN_IF_ERROR(tx.UpdatePayment(p));
+          RETURN_IF_ERROR(tx.AppendEvent(p.money.id, p.money.amount.currency_code(),
+                                         {"AUTO_RELEASED", p.money.state, kSystemActor,
+                                          std::nullopt, "", "hold period ended", now}));
+          ASSIGN_OR_RETURN(OutboxEvent event, PaymentReleasedEvent(p, /*automatic=*/true));
+          RETURN_IF_ERROR(tx.Enqueue(event));
+          return true;
+        }));
+    if (done) ++released;
+  }
+  return released;
+}
+
+}  // namespace marketplace::payments

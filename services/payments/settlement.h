@@ -1,0 +1,80 @@
+#ifndef MARKETPLACE_SERVICES_PAYMENTS_SETTLEMENT_H_
+#define MARKETPLACE_SERVICES_PAYMENTS_SETTLEMENT_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/money.h"
+#include "services/payments/actor.h"
+#include "services/payments/escrow.h"
+#include "services/payments/payment_records.h"
+#include "services/payments/payment_store.h"
+#include "services/payments/payments_context.h"
+#include "services/payments/processor_operations.h"
+
+namespace marketplace::payments {
+
+struct RefundRequest {
+  RequestKey key;
+  std::string payment_id;
+  common::Money amount;
+  std::string reason;
+};
+
+struct OwedRefundSettlement {
+  RequestKey key;
+  std::string payment_id;
+  std::string refund_id;
+  std::string settlement_reference;
+  std::string note;
+};
+
+struct DisputeClaim {
+  RequestKey key;
+  std::string payment_id;
+  std::string reason_code;
+  std::string description;
+};
+
+struct DisputeResolution {
+  RequestKey key;
+  std::string payment_id;
+  DisputeOutcome outcome = DisputeOutcome::kBuyerWins;
+  std::optional<common::Money> buyer_share;  // SPLIT only
+  std::string explanation;
+};
+
+// What happens to a payment after checkout: refunds (and owed refunds paid by other means),
+// disputes, and the automatic release when the hold period ends. Every change runs in ONE
+// idempotent transaction with its ledger transaction, history and outbox event; money going
+// back to the buyer is sent through the processor once that transaction has committed.
+class Settlement {
+ public:
+  // `context` and `operations` must outlive the settlement.
+  Settlement(const PaymentsContext* context, ProcessorOperations* operations)
+      : context_(*context), operations_(operations) {}
+
+  // REFUND_DECLINED when the processor refused it for good (the amount is then owed).
+  [[nodiscard]] absl::StatusOr<PaymentRecord> RefundPayment(const Actor& actor,
+                                                            const RefundRequest& request);
+  [[nodiscard]] absl::StatusOr<PaymentRecord> SettleOwedRefund(const Actor& actor,
+                                                               const OwedRefundSettlement& request);
+  [[nodiscard]] absl::StatusOr<PaymentRecord> OpenDispute(const Actor& actor,
+                                                          const DisputeClaim& request);
+  [[nodiscard]] absl::StatusOr<PaymentRecord> ResolveDispute(const Actor& actor,
+                                                             const DisputeResolution& request);
+
+  // The automatic release: claims HELD payments whose release_due_at has passed (SKIP
+  // LOCKED, so replicas share the work and never release one twice) and releases each in its
+  // own transaction. Returns how many this call released.
+  [[nodiscard]] absl::StatusOr<int> ReleaseDuePayments(int batch_size);
+
+ private:
+  const PaymentsContext& context_;
+  ProcessorOperations* operations_;
+};
+
+}  // namespace marketplace::payments
+
+#endif  // MARKETPLACE_SERVICES_PAYMENTS_SETTLEMENT_H_
