@@ -45,8 +45,10 @@ class Violations {
   std::vector<FieldViolation> list_;
 };
 
-// Attaches an ErrorInfo reason (UPPER_SNAKE_CASE, e.g. "SELLER_NOT_APPROVED") to `status`.
-absl::Status WithReason(absl::Status status, absl::string_view reason);
+// Attaches an ErrorInfo reason (UPPER_SNAKE_CASE, e.g. "SELLER_NOT_APPROVED") to `status`,
+// with optional ErrorInfo metadata (e.g. {"decline_code", "INSUFFICIENT_FUNDS"}).
+absl::Status WithReason(absl::Status status, absl::string_view reason,
+                        const std::vector<std::pair<std::string, std::string>>& metadata = {});
 
 // Shorthands for the common cases with a reason code.
 absl::Status FailedPrecondition(absl::string_view reason, absl::string_view message);

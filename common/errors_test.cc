@@ -1,9 +1,23 @@
 #include "common/errors.h"
 
+#include "google/rpc/error_details.pb.h"
+
 #include "gtest/gtest.h"
 
 namespace marketplace::common {
 namespace {
+
+TEST(ErrorsTest, ReasonCarriesItsMetadata) {
+  absl::Status s = WithReason(absl::FailedPreconditionError("declined"), "PAYMENT_DECLINED",
+                              {{"decline_code", "INSUFFICIENT_FUNDS"}});
+  EXPECT_EQ(ReasonOf(s), "PAYMENT_DECLINED");
+  auto payload = s.GetPayload("type.googleapis.com/google.rpc.ErrorInfo");
+  ASSERT_TRUE(payload.has_value());
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(info.ParseFromString(std::string(*payload)));
+  EXPECT_EQ(info.metadata().at("decline_code"), "INSUFFICIENT_FUNDS");
+  EXPECT_EQ(info.domain(), "marketplace");
+}
 
 TEST(ErrorsTest, NotFoundCarriesReason) {
   absl::Status s = NotFound("payment", "p_1");

@@ -1,6 +1,5 @@
 #include "common/idempotency/idempotency.h"
 
-#include <openssl/sha.h>
 
 #include <array>
 #include <functional>
@@ -13,8 +12,6 @@
 #include "common/errors.h"
 #include "common/idempotency/idempotency_migrations.h"
 #include "common/status_macros.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/rpc/status.pb.h"
 
 namespace marketplace::common::idempotency {
@@ -99,35 +96,6 @@ std::vector<SqlValue> ResultParams(const StoredResult& result) {
 
 absl::Status ApplyIdempotencyMigrations(db::ConnectionPool& pool) {
   return db::ApplyMigrations(pool, "idempotency", IdempotencyMigrations());
-}
-
-bool IsValidRequestId(absl::string_view request_id) {
-  if (request_id.empty() || request_id.size() > 128) return false;
-  for (char c : request_id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-absl::Status ValidateRequestId(absl::string_view field, absl::string_view request_id) {
-  if (IsValidRequestId(request_id)) return absl::OkStatus();
-  return InvalidField(field, "must be 1-128 characters of A-Z a-z 0-9 . _ : -");
-}
-
-std::string RequestHash(const google::protobuf::Message& request) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    request.SerializeToCodedStream(&coded);
-  }
-  std::string digest(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-         reinterpret_cast<unsigned char*>(digest.data()));
-  return digest;
 }
 
 bool IsDefinitive(const absl::Status& status) {

@@ -17,6 +17,7 @@
 #include "common/db/connection_pool.h"
 #include "common/db/sql_value.h"
 #include "common/db/transaction.h"
+#include "common/idempotency/request_id.h"
 #include "google/protobuf/message.h"
 
 namespace marketplace::common::idempotency {
@@ -49,21 +50,6 @@ namespace marketplace::common::idempotency {
 
 // Creates or upgrades the table (ApplyMigrations with component "idempotency").
 [[nodiscard]] absl::Status ApplyIdempotencyMigrations(db::ConnectionPool& pool);
-
-// Who asked what: the key is unique per caller and method.
-struct RequestKey {
-  std::string caller;      // authenticated subject, 1-255 ASCII characters
-  std::string method;      // full method name, "/marketplace.payments.v1.Payments/RefundPayment"
-  std::string request_id;  // the client's idempotency key
-};
-
-// True for 1-128 characters of A-Z a-z 0-9 . _ : -
-bool IsValidRequestId(absl::string_view request_id);
-// INVALID_ARGUMENT naming `field` unless IsValidRequestId.
-absl::Status ValidateRequestId(absl::string_view field, absl::string_view request_id);
-
-// SHA-256 (32 raw bytes) of the deterministic serialization of `request`.
-std::string RequestHash(const google::protobuf::Message& request);
 
 // A call's result as stored: OK with response bytes, or an error with its payloads (reason,
 // field violations) kept.

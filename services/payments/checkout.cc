@@ -4,13 +4,11 @@
 #include <map>
 #include <utility>
 
-#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "google/rpc/error_details.pb.h"
 #include "services/payments/escrow.h"
 #include "services/payments/events.h"
 #include "services/payments/payment_mutation.h"
@@ -27,15 +25,10 @@ absl::Status Declined(DeclineCode code) {
   absl::string_view name = "DECLINED";
   if (code == DeclineCode::kInsufficientFunds) name = "INSUFFICIENT_FUNDS";
   if (code == DeclineCode::kInvalidPaymentMethod) name = "INVALID_PAYMENT_METHOD";
-  google::rpc::ErrorInfo info;
-  info.set_reason("PAYMENT_DECLINED");
-  info.set_domain("marketplace");
-  (*info.mutable_metadata())["decline_code"] = std::string(name);
-  absl::Status status = absl::FailedPreconditionError(
-      absl::StrCat("the payment processor declined the payment (", name, ")"));
-  status.SetPayload("type.googleapis.com/google.rpc.ErrorInfo",
-                    absl::Cord(info.SerializeAsString()));
-  return status;
+  return common::WithReason(
+      absl::FailedPreconditionError(
+          absl::StrCat("the payment processor declined the payment (", name, ")")),
+      "PAYMENT_DECLINED", {{"decline_code", std::string(name)}});
 }
 
 // A group commit's transaction failed (a retry of a request done before, two calls for one

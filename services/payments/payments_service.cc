@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
-#include "common/idempotency/idempotency.h"
+#include "common/idempotency/request_id.h"
 #include "common/money_proto.h"
 #include "common/page_token.h"
 #include "common/status_macros.h"
