@@ -13,7 +13,6 @@
 #include "common/client/channel.h"
 #include "common/clock.h"
 #include "common/config.h"
-#include "common/idempotency/idempotency.h"
 #include "common/identity_client/identity_connection.h"
 #include "common/logging.h"
 #include "common/outbox/grpc_event_sink_publisher.h"
@@ -21,7 +20,8 @@
 #include "common/server/service_runtime.h"
 #include "common/server/unary_call.h"
 #include "services/catalog/catalog_service.h"
-#include "services/catalog/listings.h"
+#include "services/catalog/catalog_api.h"
+#include "services/catalog/mysql_listing_store.h"
 #include "services/catalog/live_rules.h"
 
 namespace {
@@ -129,19 +129,23 @@ int main(int argc, char** argv) {
     common::LogWarn("no --service_client_secret: seller checks with identity will fail");
   }
 
-  catalog::ListingsOptions options;
+  catalog::CatalogOptions options;
   options.report_threshold = catalog_config.report_threshold;
   options.claim_timeout = catalog_config.claim_timeout;
-  options.public_cache.ttl = catalog_config.public_cache_ttl;
-  options.public_cache.poll_interval = catalog_config.public_cache_poll;
-  options.public_cache.overlap = catalog_config.public_cache_overlap;
-  options.public_cache.capacity = static_cast<size_t>(catalog_config.public_cache_capacity);
-  options.public_cache.registry = runtime->registry().get();
-  options.point_read_threads = static_cast<int>(catalog_config.point_read_threads);
   if (catalog_config.new_seller_listings >= 0) {
     options.new_seller_listings = catalog_config.new_seller_listings;
   }
-  catalog::Listings listings(&runtime->pool(), rules->get(), &identity.sellers(), clock, options);
+  catalog::PublicViewCacheOptions public_cache;
+  public_cache.ttl = catalog_config.public_cache_ttl;
+  public_cache.poll_interval = catalog_config.public_cache_poll;
+  public_cache.overlap = catalog_config.public_cache_overlap;
+  public_cache.capacity = static_cast<size_t>(catalog_config.public_cache_capacity);
+  public_cache.registry = runtime->registry().get();
+  catalog::MysqlListingStore store(
+      &runtime->pool(), clock,
+      {.point_read_threads = static_cast<int>(catalog_config.point_read_threads)});
+  catalog::CatalogApi listings(&store, rules->get(), &identity.sellers(), clock, options,
+                               public_cache);
 
   // Events: delivered by the outbox relay when a sink is configured.
   std::unique_ptr<common::outbox::GrpcEventSinkPublisher> publisher;
@@ -156,7 +160,6 @@ int main(int argc, char** argv) {
     relay = *std::move(created);
     relay->Start();
   }
-  common::idempotency::IdempotencyStore request_ids(clock);
 
   // Rules reload: when a data file changes, or on SIGHUP. A bad file keeps the rules in force.
   std::signal(SIGHUP, OnSighup);
@@ -169,7 +172,7 @@ int main(int argc, char** argv) {
     while (!stop.WaitForNotificationWithTimeout(absl::Seconds(1))) {
       if (absl::Now() >= next_purge) {
         next_purge = absl::Now() + absl::Hours(1);
-        if (auto purged = request_ids.Purge(runtime->pool()); !purged.ok()) {
+        if (auto purged = store.PurgeRequestIds(); !purged.ok()) {
           common::LogWarn("request id purge failed",
                           {{"error", std::string(purged.status().message())}});
         }

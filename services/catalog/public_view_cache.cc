@@ -1,12 +1,12 @@
 #include "services/catalog/public_view_cache.h"
 
 #include <algorithm>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
-#include "common/db/sql_value.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 
@@ -37,9 +37,9 @@ void Count(prometheus::Counter* counter, double n = 1) {
 
 }  // namespace
 
-PublicViewCache::PublicViewCache(common::db::ConnectionPool* pool, const common::Clock* clock,
+PublicViewCache::PublicViewCache(ListingStore* store, const common::Clock* clock,
                                  PublicViewCacheOptions options)
-    : pool_(pool),
+    : store_(store),
       clock_(clock),
       options_(options),
       hits_counter_(NewCounter(options.registry, "catalog_public_cache_hits_total",
@@ -115,8 +115,8 @@ absl::Status PublicViewCache::Poll() {
   const bool full = start - last_full_start_ >= options_.full_poll_interval;
   const absl::Time from =
       full ? last_full_start_ - options_.overlap : last_start_ - options_.recent_overlap;
-  absl::StatusOr<std::vector<common::db::Row>> rows = pool_->Query(
-      "SELECT listing_id, updated_at FROM listings WHERE updated_at >= ?", {from});
+  absl::StatusOr<std::vector<std::pair<std::string, absl::Time>>> rows =
+      store_->ListChangedSince(from);
   if (!rows.ok()) {
     absl::MutexLock lock(&mu_);
     ++poll_failures_;
@@ -124,10 +124,8 @@ absl::Status PublicViewCache::Poll() {
     return rows.status();
   }
   std::vector<std::string> changed;
-  for (const common::db::Row& row : *rows) {
-    ASSIGN_OR_RETURN(std::string id, row.GetString("listing_id"));
+  for (auto& [id, updated] : *rows) {
     absl::AsciiStrToLower(&id);
-    ASSIGN_OR_RETURN(absl::Time updated, row.GetTime("updated_at"));
     auto [it, inserted] = seen_.try_emplace(id, updated);
     if (inserted || it->second != updated) {
       it->second = updated;

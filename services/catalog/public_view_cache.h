@@ -13,11 +13,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
-#include "common/db/connection_pool.h"
 #include "common/periodic.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
 #include "protos/marketplace/catalog/v1/catalog.pb.h"
+#include "services/catalog/listing_store.h"
 
 namespace marketplace::catalog {
 
@@ -53,9 +53,9 @@ struct PublicViewCacheOptions {
 // Thread-safe.
 class PublicViewCache {
  public:
-  // `pool` and `clock` must outlive the cache (the clock is the one writes stamp updated_at
+  // `store` and `clock` must outlive the cache (the clock is the one writes stamp updated_at
   // with). Polling starts with StartPolling(); tests may call Poll() themselves.
-  PublicViewCache(common::db::ConnectionPool* pool, const common::Clock* clock,
+  PublicViewCache(ListingStore* store, const common::Clock* clock,
                   PublicViewCacheOptions options);
   ~PublicViewCache();  // stops polling
 
@@ -93,7 +93,7 @@ class PublicViewCache {
     absl::Time at;
   };
 
-  common::db::ConnectionPool* pool_;
+  ListingStore* store_;
   const common::Clock* clock_;
   const PublicViewCacheOptions options_;
   prometheus::Counter* hits_counter_ = nullptr;
