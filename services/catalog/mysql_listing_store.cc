@@ -13,7 +13,7 @@
 #include "common/status_macros.h"
 #include "services/catalog/catalog_migrations.h"
 #include "services/catalog/convert.h"
-#include "services/catalog/text.h"
+#include "services/catalog/mysql_listing_rows.h"
 
 namespace marketplace::catalog {
 namespace {
@@ -22,63 +22,15 @@ using common::db::Row;
 using common::db::SqlValue;
 using common::db::Transaction;
 
-// The listing columns, each prefixed with `p` ("" or "l.").
-std::string ListingColumns(absl::string_view p) {
-  return absl::StrJoin(
-      {"seq", "listing_id", "seller_id", "state", "content", "reason_codes", "explanation",
-       "rules_version", "state_before_suspension", "ever_decided", "created_at", "updated_at"},
-      ", ", [p](std::string* out, absl::string_view c) { absl::StrAppend(out, p, c); });
-}
-
 std::vector<std::string> SplitList(absl::string_view joined, char separator) {
   return absl::StrSplit(joined, separator, absl::SkipEmpty());
 }
 
-absl::StatusOr<ListingRecord> ListingFromRow(const Row& row) {
-  ASSIGN_OR_RETURN(std::string content, row.GetString("content"));
-  v1::Listing stored;
-  if (!stored.ParseFromString(content)) {
-    return absl::InternalError("listings.content does not parse");
-  }
-  ListingRecord r = ListingFromProto(stored);
-  ASSIGN_OR_RETURN(r.seq, row.GetInt64("seq"));
-  ASSIGN_OR_RETURN(r.listing_id, row.GetString("listing_id"));
-  ASSIGN_OR_RETURN(r.seller_id, row.GetString("seller_id"));
-  ASSIGN_OR_RETURN(std::string state, row.GetString("state"));
-  r.state = StateFromName(state);
-  ASSIGN_OR_RETURN(std::string codes, row.GetString("reason_codes"));
-  r.reason_codes = SplitList(codes, ',');
-  ASSIGN_OR_RETURN(r.explanation, row.GetString("explanation"));
-  ASSIGN_OR_RETURN(r.rules_version, row.GetString("rules_version"));
-  ASSIGN_OR_RETURN(std::optional<std::string> before,
-                   row.GetOptionalString("state_before_suspension"));
-  r.state_before_suspension.reset();
-  if (before) r.state_before_suspension = StateFromName(*before);
-  ASSIGN_OR_RETURN(r.ever_decided, row.GetBool("ever_decided"));
-  ASSIGN_OR_RETURN(r.created_at, row.GetTime("created_at"));
-  ASSIGN_OR_RETURN(r.updated_at, row.GetTime("updated_at"));
-  return r;
-}
-
-// What listings.content holds: the content fields and the findings.
-std::string ContentBytes(const ListingRecord& r) {
-  v1::Listing c = ListingToProto(r);
-  c.clear_listing_id();
-  c.clear_seller_id();
-  c.clear_state();
-  c.clear_reason_codes();
-  c.clear_explanation();
-  c.clear_rules_version();
-  c.clear_create_time();
-  c.clear_update_time();
+// "a = ?, b = ?, " for the content columns.
+std::string ContentAssignments() {
   std::string out;
-  c.SerializeToString(&out);
+  for (const std::string& column : ContentColumnNames()) absl::StrAppend(&out, column, " = ?, ");
   return out;
-}
-
-// Words of the title between spaces, so that LIKE '% word %' finds whole words.
-std::string FoldedTitle(const ListingRecord& r) {
-  return absl::StrCat(" ", FoldText(r.content.title), " ");
 }
 
 std::string Placeholders(size_t n) {
@@ -116,14 +68,20 @@ class MysqlListingTransaction final : public ListingTransaction {
       : tx_(tx), outbox_(outbox) {}
 
   absl::Status InsertListing(ListingRecord& l) override {
+    std::vector<SqlValue> values = {l.listing_id, l.seller_id, std::string(StateName(l.state))};
+    for (SqlValue& v : ContentValues(l)) values.push_back(std::move(v));
+    for (SqlValue v : {SqlValue(absl::StrJoin(l.reason_codes, ",")), SqlValue(l.explanation),
+                       SqlValue(l.rules_version), SqlValue(l.ever_decided), SqlValue(l.created_at),
+                       SqlValue(l.updated_at), SqlValue(l.updated_at)}) {
+      values.push_back(std::move(v));
+    }
     return tx_
-        .Execute(
-            "INSERT INTO listings (listing_id, seller_id, state, category_id, title_folded, "
-            "content, reason_codes, explanation, rules_version, ever_decided, created_at, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            {l.listing_id, l.seller_id, std::string(StateName(l.state)), l.content.category_id,
-             FoldedTitle(l), ContentBytes(l), absl::StrJoin(l.reason_codes, ","), l.explanation,
-             l.rules_version, l.ever_decided, l.created_at, l.updated_at})
+        .Execute(absl::StrCat("INSERT INTO listings (listing_id, seller_id, state, ",
+                              absl::StrJoin(ContentColumnNames(), ", "),
+                              ", reason_codes, explanation, rules_version, ever_decided, "
+                              "created_at, updated_at, fields_at) VALUES (",
+                              Placeholders(values.size()), ")"),
+                 values)
         .status();
   }
 
@@ -143,15 +101,20 @@ class MysqlListingTransaction final : public ListingTransaction {
     l.updated_at = std::max(now, l.updated_at + absl::Microseconds(1));
     SqlValue before = nullptr;
     if (l.state_before_suspension) before = std::string(StateName(*l.state_before_suspension));
+    std::vector<SqlValue> values = {std::string(StateName(l.state))};
+    for (SqlValue& v : ContentValues(l)) values.push_back(std::move(v));
+    for (SqlValue v : {SqlValue(absl::StrJoin(l.reason_codes, ",")), SqlValue(l.explanation),
+                       SqlValue(l.rules_version), before, SqlValue(l.ever_decided),
+                       SqlValue(l.updated_at), SqlValue(l.updated_at), SqlValue(l.listing_id)}) {
+      values.push_back(std::move(v));
+    }
     ASSIGN_OR_RETURN(
         int64_t n,
-        tx_.Execute("UPDATE listings SET state = ?, category_id = ?, title_folded = ?, "
-                    "content = ?, reason_codes = ?, explanation = ?, rules_version = ?, "
-                    "state_before_suspension = ?, ever_decided = ?, updated_at = ? "
-                    "WHERE listing_id = ?",
-                    {std::string(StateName(l.state)), l.content.category_id, FoldedTitle(l),
-                     ContentBytes(l), absl::StrJoin(l.reason_codes, ","), l.explanation,
-                     l.rules_version, before, l.ever_decided, l.updated_at, l.listing_id}));
+        tx_.Execute(absl::StrCat("UPDATE listings SET state = ?, ", ContentAssignments(),
+                                 "reason_codes = ?, explanation = ?, rules_version = ?, "
+                                 "state_before_suspension = ?, ever_decided = ?, updated_at = ?, "
+                                 "fields_at = ? WHERE listing_id = ?"),
+                    values));
     if (n != 1) return absl::InternalError("listing row vanished during its update");
     return absl::OkStatus();
   }
@@ -416,7 +379,10 @@ class MysqlListingTransaction final : public ListingTransaction {
 }  // namespace
 
 absl::Status ApplyCatalogMigrations(common::db::ConnectionPool& pool) {
-  RETURN_IF_ERROR(common::db::ApplyMigrations(pool, "catalog", CatalogMigrations()));
+  RETURN_IF_ERROR(common::db::ApplyMigrations(
+      pool, "catalog", CatalogMigrations(),
+      {{"0004_fill_listing_columns",
+        [](common::db::Connection& conn) { return FillListingColumns(conn); }}}));
   RETURN_IF_ERROR(common::outbox::ApplyOutboxMigrations(pool));
   return common::idempotency::ApplyIdempotencyMigrations(pool);
 }

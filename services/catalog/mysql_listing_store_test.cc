@@ -14,6 +14,8 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "protos/marketplace/catalog/v1/catalog.pb.h"
+#include "services/catalog/mysql_listing_rows.h"
 
 namespace marketplace::catalog {
 namespace {
@@ -195,6 +197,64 @@ TEST_F(MysqlListingStoreTest, ListsByStateSellerCategoryAndTitleWords) {
   ASSERT_OK_AND_ASSIGN(std::vector<ListingRecord> older, store_->ListListings(q));
   ASSERT_EQ(older.size(), 1u);
   EXPECT_EQ(older[0].listing_id, "lst_1");
+}
+
+// A row as the previous release wrote it: the content only in the serialized message.
+TEST_F(MysqlListingStoreTest, RowsOfThePreviousReleaseReadFromContentUntilFilled) {
+  catalog::v1::Listing content;
+  content.set_title("Train en bois");
+  content.set_description("Vingt pièces");
+  content.set_condition(catalog::v1::USED_FAIR);
+  content.mutable_price()->set_currency_code("EUR");
+  content.mutable_price()->set_amount_minor(2500);
+  content.set_quantity(2);
+  content.add_image_urls("https://img.example/t.jpg");
+  (*content.mutable_attributes())["age_range"] = "3+";
+  catalog::v1::ModerationFinding* f = content.add_findings();
+  f->set_rule("price_anomaly");
+  f->set_verdict(catalog::v1::REVIEW);
+  f->set_reason_code("PRICE_ANOMALY");
+  ASSERT_OK(pool().Execute(
+      "INSERT INTO listings (listing_id, seller_id, state, category_id, title_folded, content, "
+      "explanation, created_at, updated_at) VALUES ('lst_old', 's1', 'LIVE', 'toys-wood', "
+      "' train en bois ', ?, '', ?, ?)",
+      {content.SerializeAsString(), clock_.Now(), clock_.Now()}));
+
+  auto check = [&](const ListingRecord& r) {
+    EXPECT_EQ(r.content.title, "Train en bois");
+    EXPECT_EQ(r.content.description, "Vingt pièces");
+    EXPECT_EQ(r.content.category_id, "toys-wood");
+    EXPECT_EQ(r.condition, "USED_FAIR");
+    EXPECT_EQ(r.content.price, *common::Money::Of("EUR", 2500));
+    EXPECT_EQ(r.quantity, 2);
+    EXPECT_THAT(r.content.image_urls, ElementsAre("https://img.example/t.jpg"));
+    EXPECT_EQ(r.content.attributes.at("age_range"), "3+");
+    ASSERT_EQ(r.findings.size(), 1u);
+    EXPECT_EQ(r.findings[0].verdict, Verdict::kReview);
+  };
+  std::optional<ListingRecord> before = Find("lst_old");
+  ASSERT_TRUE(before.has_value());
+  check(*before);
+
+  ASSERT_OK_AND_ASSIGN(common::db::PooledConnection conn, pool().Acquire());
+  ASSERT_OK(FillListingColumns(*conn));
+  ASSERT_OK(FillListingColumns(*conn));  // re-runnable
+  ASSERT_OK_AND_ASSIGN(auto rows, pool().Query("SELECT title, price_minor, fields_at = updated_at "
+                                               "AS filled FROM listings"));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(*rows[0].GetString("title"), "Train en bois");
+  EXPECT_EQ(*rows[0].GetInt64("price_minor"), 2500);
+  EXPECT_TRUE(*rows[0].GetBool("filled"));
+  std::optional<ListingRecord> after = Find("lst_old");
+  ASSERT_TRUE(after.has_value());
+  check(*after);
+
+  // A write of the previous release since: the columns no longer hold the listing.
+  content.set_title("Train en bois peint");
+  ASSERT_OK(
+      pool().Execute("UPDATE listings SET content = ?, updated_at = ? WHERE listing_id = 'lst_old'",
+                     {content.SerializeAsString(), clock_.Now() + absl::Seconds(1)}));
+  EXPECT_EQ(Find("lst_old")->content.title, "Train en bois peint");
 }
 
 }  // namespace
