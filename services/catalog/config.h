@@ -8,7 +8,7 @@
 #include "absl/time/time.h"
 #include "common/config.h"
 #include "common/identity_client/identity_connection.h"
-#include "prometheus/registry.h"
+#include "services/catalog/catalog_events.h"
 #include "services/catalog/catalog_options.h"
 #include "services/catalog/mysql_listing_store.h"
 #include "services/catalog/public_view_cache.h"
@@ -35,8 +35,8 @@ struct CatalogConfig {
   [[nodiscard]] absl::Status Validate() const;
 
   CatalogOptions Options() const;
-  // Counters go to `registry` (may be null).
-  PublicViewCacheOptions PublicCache(prometheus::Registry* registry) const;
+  // The cache reports to `events` (may be null).
+  PublicViewCacheOptions PublicCache(CatalogEvents* events) const;
   MysqlListingStore::Options Store() const;
 };
 
