@@ -163,8 +163,12 @@ v1::ListingTransition TransitionToProto(const Transition& t) {
   return out;
 }
 
-v1::ListingApproved ApprovedToProto(const ListingDecided& e) {
-  v1::ListingApproved out;
+namespace {
+
+// The fields ListingApproved and ListingRejected share.
+template <typename Decided>
+Decided DecisionToProto(const ListingDecided& e) {
+  Decided out;
   out.set_listing_id(e.listing_id);
   out.set_seller_id(e.seller_id);
   out.set_decided_by(e.decided_by);
@@ -173,15 +177,16 @@ v1::ListingApproved ApprovedToProto(const ListingDecided& e) {
   return out;
 }
 
+}  // namespace
+
+v1::ListingApproved ApprovedToProto(const ListingDecided& e) {
+  return DecisionToProto<v1::ListingApproved>(e);
+}
+
 v1::ListingRejected RejectedToProto(const ListingDecided& e) {
-  v1::ListingRejected out;
-  out.set_listing_id(e.listing_id);
-  out.set_seller_id(e.seller_id);
-  out.set_decided_by(e.decided_by);
-  common::ToTimestamp(e.at, out.mutable_decide_time());
+  v1::ListingRejected out = DecisionToProto<v1::ListingRejected>(e);
   for (const std::string& code : e.reason_codes) out.add_reason_codes(code);
   out.set_explanation(e.explanation);
-  out.set_rules_version(e.rules_version);
   return out;
 }
 

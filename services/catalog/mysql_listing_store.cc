@@ -47,17 +47,24 @@ std::string ReviewColumns() {
       ListingColumns("l."));
 }
 
+// A review_queue row whose columns are named `<prefix><column>`.
+absl::StatusOr<ReviewEntry> EntryFromRow(const Row& row, absl::string_view prefix) {
+  auto column = [prefix](absl::string_view name) { return absl::StrCat(prefix, name); };
+  ReviewEntry e;
+  ASSIGN_OR_RETURN(e.listing_id, row.GetString(column("listing_id")));
+  ASSIGN_OR_RETURN(e.seller_id, row.GetString(column("seller_id")));
+  ASSIGN_OR_RETURN(std::string reason, row.GetString(column("reason")));
+  e.reason = ReviewReasonFromName(reason);
+  ASSIGN_OR_RETURN(e.enqueued_at, row.GetTime(column("enqueued_at")));
+  ASSIGN_OR_RETURN(e.claimed_by, row.GetOptionalString(column("claimed_by")));
+  ASSIGN_OR_RETURN(e.claim_expires_at, row.GetOptionalTime(column("claim_expires_at")));
+  ASSIGN_OR_RETURN(e.appeal_statement, row.GetString(column("appeal_statement")));
+  return e;
+}
+
 absl::StatusOr<Review> ReviewFromRow(const Row& row) {
   Review r;
-  ReviewEntry& e = r.entry;
-  ASSIGN_OR_RETURN(e.listing_id, row.GetString("q_listing_id"));
-  ASSIGN_OR_RETURN(e.seller_id, row.GetString("q_seller_id"));
-  ASSIGN_OR_RETURN(std::string reason, row.GetString("q_reason"));
-  e.reason = ReviewReasonFromName(reason);
-  ASSIGN_OR_RETURN(e.enqueued_at, row.GetTime("q_enqueued_at"));
-  ASSIGN_OR_RETURN(e.claimed_by, row.GetOptionalString("q_claimed_by"));
-  ASSIGN_OR_RETURN(e.claim_expires_at, row.GetOptionalTime("q_claim_expires_at"));
-  ASSIGN_OR_RETURN(e.appeal_statement, row.GetString("q_appeal_statement"));
+  ASSIGN_OR_RETURN(r.entry, EntryFromRow(row, "q_"));
   ASSIGN_OR_RETURN(r.listing, ListingFromRow(row));
   return r;
 }
@@ -270,16 +277,7 @@ class MysqlListingTransaction final : public ListingTransaction {
                                "WHERE listing_id = ? FOR UPDATE",
                                {std::string(listing_id)}));
     if (rows.empty()) return std::optional<ReviewEntry>();
-    const Row& row = rows[0];
-    ReviewEntry e;
-    ASSIGN_OR_RETURN(e.listing_id, row.GetString("listing_id"));
-    ASSIGN_OR_RETURN(e.seller_id, row.GetString("seller_id"));
-    ASSIGN_OR_RETURN(std::string reason, row.GetString("reason"));
-    e.reason = ReviewReasonFromName(reason);
-    ASSIGN_OR_RETURN(e.enqueued_at, row.GetTime("enqueued_at"));
-    ASSIGN_OR_RETURN(e.claimed_by, row.GetOptionalString("claimed_by"));
-    ASSIGN_OR_RETURN(e.claim_expires_at, row.GetOptionalTime("claim_expires_at"));
-    ASSIGN_OR_RETURN(e.appeal_statement, row.GetString("appeal_statement"));
+    ASSIGN_OR_RETURN(ReviewEntry e, EntryFromRow(rows[0], ""));
     return std::optional<ReviewEntry>(std::move(e));
   }
 
