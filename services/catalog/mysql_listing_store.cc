@@ -26,6 +26,19 @@ std::vector<std::string> SplitList(absl::string_view joined, char separator) {
   return absl::StrSplit(joined, separator, absl::SkipEmpty());
 }
 
+// Every row through `from_row`; the first error stops.
+template <typename T>
+absl::StatusOr<std::vector<T>> FromRows(const std::vector<Row>& rows,
+                                        absl::StatusOr<T> (*from_row)(const Row&)) {
+  std::vector<T> out;
+  out.reserve(rows.size());
+  for (const Row& row : rows) {
+    ASSIGN_OR_RETURN(T value, from_row(row));
+    out.push_back(std::move(value));
+  }
+  return out;
+}
+
 // "a = ?, b = ?, " for the content columns.
 std::string ContentAssignments() {
   std::string out;
@@ -136,12 +149,7 @@ class MysqlListingTransaction final : public ListingTransaction {
                                " FROM listings WHERE seller_id = ? AND state IN (",
                                Placeholders(states.size()), ") ORDER BY seq FOR UPDATE"),
                   params));
-    std::vector<ListingRecord> out;
-    for (const Row& row : rows) {
-      ASSIGN_OR_RETURN(ListingRecord r, ListingFromRow(row));
-      out.push_back(std::move(r));
-    }
-    return out;
+    return FromRows(rows, &ListingFromRow);
   }
 
   absl::StatusOr<int64_t> CountDecidedListings(absl::string_view seller_id,
@@ -468,12 +476,7 @@ absl::StatusOr<std::vector<ListingRecord>> MysqlListingStore::ListListings(const
   }
   absl::StrAppend(&sql, " ORDER BY seq DESC LIMIT ", q.limit);
   ASSIGN_OR_RETURN(std::vector<Row> rows, pool_->Query(sql, params));
-  std::vector<ListingRecord> out;
-  for (const Row& row : rows) {
-    ASSIGN_OR_RETURN(ListingRecord r, ListingFromRow(row));
-    out.push_back(std::move(r));
-  }
-  return out;
+  return FromRows(rows, &ListingFromRow);
 }
 
 absl::StatusOr<std::vector<Review>> MysqlListingStore::ListReviews(const ReviewQuery& q) {
@@ -502,12 +505,7 @@ absl::StatusOr<std::vector<Review>> MysqlListingStore::ListReviews(const ReviewQ
   }
   absl::StrAppend(&sql, " ORDER BY q.enqueued_at, q.listing_id LIMIT ", q.limit);
   ASSIGN_OR_RETURN(std::vector<Row> rows, pool_->Query(sql, params));
-  std::vector<Review> out;
-  for (const Row& row : rows) {
-    ASSIGN_OR_RETURN(Review r, ReviewFromRow(row));
-    out.push_back(std::move(r));
-  }
-  return out;
+  return FromRows(rows, &ReviewFromRow);
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, absl::Time>>> MysqlListingStore::ListChangedSince(
