@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/db/migrations.h"
 #include "common/ids.h"
 #include "common/status_macros.h"
 #include "common/testing/database_test_base.h"
@@ -15,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "protos/marketplace/catalog/v1/catalog.pb.h"
+#include "services/catalog/catalog_migrations.h"
 #include "services/catalog/mysql_listing_rows.h"
 
 namespace marketplace::catalog {
@@ -255,6 +257,37 @@ TEST_F(MysqlListingStoreTest, RowsOfThePreviousReleaseReadFromContentUntilFilled
       pool().Execute("UPDATE listings SET content = ?, updated_at = ? WHERE listing_id = 'lst_old'",
                      {content.SerializeAsString(), clock_.Now() + absl::Seconds(1)}));
   EXPECT_EQ(Find("lst_old")->content.title, "Train en bois peint");
+}
+
+// The upgrade as an operator runs it (--migrate_only): a database of the previous release, with
+// its rows, gets the columns and then their content, once.
+class ListingColumnsUpgradeTest : public common::testing::DatabaseTest {};
+
+TEST_F(ListingColumnsUpgradeTest, MigrateOnlyFillsTheColumnsOfExistingRows) {
+  common::db::MigrationFiles previous = CatalogMigrations();
+  previous.resize(2);  // 0001_init.sql, 0002_listings_by_update.sql
+  ASSERT_OK(common::db::ApplyMigrations(pool(), "catalog", previous));
+  catalog::v1::Listing content;
+  content.set_title("Poupée de chiffon");
+  content.set_quantity(7);
+  ASSERT_OK(pool().Execute(
+      "INSERT INTO listings (listing_id, seller_id, state, category_id, title_folded, content, "
+      "explanation, created_at, updated_at) VALUES ('lst_old', 's1', 'DRAFT', 'toys-dolls', "
+      "' poupee de chiffon ', ?, '', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+      {content.SerializeAsString()}));
+
+  ASSERT_OK(ApplyCatalogMigrations(pool()));
+  ASSERT_OK(ApplyCatalogMigrations(pool()));  // a second replica: nothing left to do
+  ASSERT_OK_AND_ASSIGN(auto rows, pool().Query("SELECT title, quantity, fields_at = updated_at "
+                                               "AS filled FROM listings"));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(*rows[0].GetString("title"), "Poupée de chiffon");
+  EXPECT_EQ(*rows[0].GetInt64("quantity"), 7);
+  EXPECT_TRUE(*rows[0].GetBool("filled"));
+  ASSERT_OK_AND_ASSIGN(auto steps, pool().Query("SELECT name FROM schema_migrations WHERE "
+                                                "component = 'catalog' ORDER BY version"));
+  ASSERT_EQ(steps.size(), 4u);
+  EXPECT_EQ(*steps[3].GetString("name"), "0004_fill_listing_columns");
 }
 
 }  // namespace
