@@ -33,40 +33,40 @@ class CatalogApi {
              common::identity_client::SellerDirectory* sellers, const common::Clock* clock,
              CatalogOptions options, PublicViewCacheOptions public_cache);
 
-  absl::StatusOr<v1::Listing> CreateListing(const MaybeCaller& caller,
-                                            const v1::CreateListingRequest& request);
-  absl::StatusOr<v1::Listing> UpdateListing(const MaybeCaller& caller,
-                                            const v1::UpdateListingRequest& request);
-  absl::StatusOr<v1::Listing> SubmitListing(const MaybeCaller& caller,
-                                            const v1::SubmitListingRequest& request);
-  absl::StatusOr<v1::Listing> GetListing(const MaybeCaller& caller,
-                                         const v1::GetListingRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Listing> CreateListing(const MaybeCaller& caller,
+                                                          const v1::CreateListingRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Listing> UpdateListing(const MaybeCaller& caller,
+                                                          const v1::UpdateListingRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Listing> SubmitListing(const MaybeCaller& caller,
+                                                          const v1::SubmitListingRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Listing> GetListing(const MaybeCaller& caller,
+                                                       const v1::GetListingRequest& request);
   // The same without blocking: `done` is called once, from a reader thread or before this
   // returns.
   void GetListingAsync(const MaybeCaller& caller, const v1::GetListingRequest& request,
                        std::function<void(absl::StatusOr<v1::Listing>)> done);
-  absl::StatusOr<v1::ListListingsResponse> ListListings(const MaybeCaller& caller,
-                                                        const v1::ListListingsRequest& request);
-  absl::StatusOr<v1::Listing> WithdrawListing(const MaybeCaller& caller,
-                                              const v1::WithdrawListingRequest& request);
-  absl::StatusOr<v1::ListCategoriesResponse> ListCategories();
-  absl::StatusOr<v1::ReportListingResponse> ReportListing(const MaybeCaller& caller,
-                                                          const v1::ReportListingRequest& request);
-  absl::StatusOr<v1::ListReviewQueueResponse> ListReviewQueue(
+  [[nodiscard]] absl::StatusOr<v1::ListListingsResponse> ListListings(
+      const MaybeCaller& caller, const v1::ListListingsRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Listing> WithdrawListing(
+      const MaybeCaller& caller, const v1::WithdrawListingRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::ListCategoriesResponse> ListCategories();
+  [[nodiscard]] absl::StatusOr<v1::ReportListingResponse> ReportListing(
+      const MaybeCaller& caller, const v1::ReportListingRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::ListReviewQueueResponse> ListReviewQueue(
       const MaybeCaller& caller, const v1::ListReviewQueueRequest& request);
-  absl::StatusOr<v1::Review> ClaimReview(const MaybeCaller& caller,
-                                         const v1::ClaimReviewRequest& request);
-  absl::StatusOr<v1::Listing> DecideReview(const MaybeCaller& caller,
-                                           const v1::DecideReviewRequest& request);
-  absl::StatusOr<v1::Listing> AppealDecision(const MaybeCaller& caller,
-                                             const v1::AppealDecisionRequest& request);
-  absl::StatusOr<v1::GetModerationHistoryResponse> GetModerationHistory(
+  [[nodiscard]] absl::StatusOr<v1::Review> ClaimReview(const MaybeCaller& caller,
+                                                       const v1::ClaimReviewRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Listing> DecideReview(const MaybeCaller& caller,
+                                                         const v1::DecideReviewRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Listing> AppealDecision(
+      const MaybeCaller& caller, const v1::AppealDecisionRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::GetModerationHistoryResponse> GetModerationHistory(
       const MaybeCaller& caller, const v1::GetModerationHistoryRequest& request);
-  absl::StatusOr<v1::SellerModeration> SetSellerModerationLevel(
+  [[nodiscard]] absl::StatusOr<v1::SellerModeration> SetSellerModerationLevel(
       const MaybeCaller& caller, const v1::SetSellerModerationLevelRequest& request);
-  absl::StatusOr<v1::SuspendSellerListingsResponse> SuspendSellerListings(
+  [[nodiscard]] absl::StatusOr<v1::SuspendSellerListingsResponse> SuspendSellerListings(
       const MaybeCaller& caller, const v1::SuspendSellerListingsRequest& request);
-  absl::StatusOr<v1::RestoreSellerListingsResponse> RestoreSellerListings(
+  [[nodiscard]] absl::StatusOr<v1::RestoreSellerListingsResponse> RestoreSellerListings(
       const MaybeCaller& caller, const v1::RestoreSellerListingsRequest& request);
 
   const CatalogOptions& options() const { return options_; }
