@@ -19,9 +19,10 @@ OUT=$(pwd)/.bench/catalog
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-bazel build -c opt //services/catalog:catalog_server //services/catalog:catalog_load \
+bazel build -c opt //services/catalog:catalog_server //bench:catalog_load \
   >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 BIN=$(bazel info -c opt bazel-bin 2>/dev/null)/services/catalog
+LOAD_BIN=$(bazel info -c opt bazel-bin 2>/dev/null)/bench
 
 source bench/lib.sh
 start_bench_mariadb "$OUT" catalog --innodb-buffer-pool-size=256M
@@ -30,7 +31,7 @@ db_flags=(--db_host=127.0.0.1 --db_port="$db_port" --db_name=catalog --db_user=r
   --db_password=)
 "$BIN/catalog_server" --migrate_only --metrics_address=127.0.0.1:0 "${db_flags[@]}" \
   >"$OUT/migrate.log" 2>&1 || { tail -5 "$OUT/migrate.log"; exit 1; }
-"$BIN/catalog_load" --mode=seed --listings="$LISTINGS" "${db_flags[@]}" 2>"$OUT/seed.log" ||
+"$LOAD_BIN/catalog_load" --mode=seed --listings="$LISTINGS" "${db_flags[@]}" 2>"$OUT/seed.log" ||
   { cat "$OUT/seed.log"; exit 1; }
 
 # Starts catalog_server with extra flags "$@"; sets grpc_port and server_pid.
@@ -46,7 +47,7 @@ start_server() {
 start_server
 
 load() {
-  taskset -c 1 "$BIN/catalog_load" --target="127.0.0.1:$grpc_port" --server_pid="$server_pid" \
+  taskset -c 1 "$LOAD_BIN/catalog_load" --target="127.0.0.1:$grpc_port" --server_pid="$server_pid" \
     --reference_qps="$REFERENCE" --listings="$LISTINGS" --duration="$DURATION" \
     --concurrency="$CONCURRENCY" "$@"
 }

@@ -59,8 +59,53 @@ struct Applied {
   std::string checksum;
 };
 
+// A file or a code step, in version order.
+struct Step {
+  int64_t version;
+  const std::string* name;
+  const std::string* sql;         // a file's, else nullptr
+  const MigrationCodeStep* code;  // a code step's, else nullptr
+};
+
+absl::StatusOr<std::vector<Step>> OrderSteps(const MigrationFiles& files,
+                                             const MigrationCodeSteps& code_steps) {
+  std::vector<Step> steps;
+  int64_t previous = -1;
+  for (const auto& [name, sql] : files) {
+    ASSIGN_OR_RETURN(int64_t version, MigrationVersion(name));
+    if (version <= previous) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("migration file '", name, "': versions must increase along the list"));
+    }
+    previous = version;
+    steps.push_back({version, &name, &sql, nullptr});
+  }
+  previous = -1;
+  for (const MigrationCodeStep& step : code_steps) {
+    ASSIGN_OR_RETURN(int64_t version, CodeStepVersion(step.name));
+    if (version <= previous) {
+      return absl::InvalidArgumentError(absl::StrCat("migration code step '", step.name,
+                                                     "': versions must increase along the list"));
+    }
+    previous = version;
+    if (!step.run) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("migration code step '", step.name, "': has nothing to run"));
+    }
+    steps.push_back({version, &step.name, nullptr, &step});
+  }
+  absl::c_stable_sort(steps, [](const Step& a, const Step& b) { return a.version < b.version; });
+  for (size_t i = 1; i < steps.size(); ++i) {
+    if (steps[i].version == steps[i - 1].version) {
+      return absl::InvalidArgumentError(absl::StrCat("migrations '", *steps[i - 1].name, "' and '",
+                                                     *steps[i].name, "' share a version"));
+    }
+  }
+  return steps;
+}
+
 absl::Status ApplyLocked(Connection& conn, absl::string_view component,
-                         const MigrationFiles& files) {
+                         const std::vector<Step>& steps) {
   RETURN_IF_ERROR(conn.Execute(kCreateTable).status());
   ASSIGN_OR_RETURN(
       std::vector<Row> rows,
@@ -74,10 +119,11 @@ absl::Status ApplyLocked(Connection& conn, absl::string_view component,
     applied[version] = Applied{std::move(name), std::move(checksum)};
   }
 
-  for (const auto& [name, sql] : files) {
-    ASSIGN_OR_RETURN(int64_t version, MigrationVersion(name));
-    const std::string checksum = Sha256Hex(sql);
-    auto it = applied.find(version);
+  for (const Step& step : steps) {
+    const std::string& name = *step.name;
+    // A code step has no text to change: its name stands for it.
+    const std::string checksum = Sha256Hex(step.sql != nullptr ? *step.sql : name);
+    auto it = applied.find(step.version);
     if (it != applied.end()) {
       if (it->second.checksum != checksum || it->second.name != name) {
         return absl::FailedPreconditionError(
@@ -88,19 +134,26 @@ absl::Status ApplyLocked(Connection& conn, absl::string_view component,
       }
       continue;
     }
-    int index = 0;
-    for (const std::string& statement : SplitSqlStatements(sql)) {
-      ++index;
-      absl::Status status = conn.Execute(statement).status();
+    if (step.code != nullptr) {
+      absl::Status status = step.code->run(conn);
       if (!status.ok()) {
-        return AnnotateStatus(
-            status, absl::StrCat("migration ", component, "/", name, " statement ", index));
+        return AnnotateStatus(status, absl::StrCat("migration ", component, "/", name));
+      }
+    } else {
+      int index = 0;
+      for (const std::string& statement : SplitSqlStatements(*step.sql)) {
+        ++index;
+        absl::Status status = conn.Execute(statement).status();
+        if (!status.ok()) {
+          return AnnotateStatus(
+              status, absl::StrCat("migration ", component, "/", name, " statement ", index));
+        }
       }
     }
     RETURN_IF_ERROR(
         conn.Execute("INSERT INTO schema_migrations (component, version, name, checksum, "
                      "applied_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))",
-                     {std::string(component), version, name, checksum})
+                     {std::string(component), step.version, name, checksum})
             .status());
   }
   return absl::OkStatus();
@@ -141,20 +194,32 @@ absl::StatusOr<int64_t> MigrationVersion(absl::string_view name) {
   return version;
 }
 
+absl::StatusOr<int64_t> CodeStepVersion(absl::string_view name) {
+  const size_t underscore = name.find('_');
+  int64_t version;
+  if (underscore == 0 || underscore == absl::string_view::npos || underscore + 1 == name.size() ||
+      absl::StrContains(name, ".") ||
+      !absl::c_all_of(name.substr(0, underscore), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(name.substr(0, underscore), &version)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("migration code step '", name,
+                     "': name must be <version>_<words>, e.g. 0004_fill_columns"));
+  }
+  return version;
+}
+
 absl::Status ApplyMigrations(ConnectionPool& pool, absl::string_view component,
                              const MigrationFiles& files, const MigrationOptions& options) {
+  return ApplyMigrations(pool, component, files, MigrationCodeSteps(), options);
+}
+
+absl::Status ApplyMigrations(ConnectionPool& pool, absl::string_view component,
+                             const MigrationFiles& files, const MigrationCodeSteps& code_steps,
+                             const MigrationOptions& options) {
   if (component.empty() || component.size() > 64) {
     return absl::InvalidArgumentError("migration component: 1 to 64 characters");
   }
-  int64_t previous = -1;
-  for (const auto& file : files) {
-    ASSIGN_OR_RETURN(int64_t version, MigrationVersion(file.first));
-    if (version <= previous) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("migration file '", file.first, "': versions must increase along the list"));
-    }
-    previous = version;
-  }
+  ASSIGN_OR_RETURN(std::vector<Step> steps, OrderSteps(files, code_steps));
 
   // The lock and the work share one connection: GET_LOCK belongs to the session, and if the
   // session dies the lock goes with it, together with any half-done work.
@@ -176,7 +241,7 @@ absl::Status ApplyMigrations(ConnectionPool& pool, absl::string_view component,
                      "' for ", absl::FormatDuration(options.lock_timeout)));
   }
 
-  absl::Status status = ApplyLocked(*conn, component, files);
+  absl::Status status = ApplyLocked(*conn, component, steps);
   absl::Status released = conn->Query("SELECT RELEASE_LOCK(?) AS released", {lock_name}).status();
   if (!released.ok()) {
     // The session may still hold the lock: closing it is what frees it for certain.

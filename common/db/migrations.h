@@ -1,6 +1,7 @@
 #ifndef MARKETPLACE_COMMON_DB_MIGRATIONS_H_
 #define MARKETPLACE_COMMON_DB_MIGRATIONS_H_
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,19 @@ namespace marketplace::common::db {
 
 using MigrationFiles = std::vector<std::pair<std::string, std::string>>;
 
+// A step of code among the files, for what SQL cannot do (e.g. turning serialized messages
+// into columns). Its name is `<version>_<words>` without an extension
+// ("0004_fill_listing_columns"): the version orders it among the files' versions (it must
+// differ from all of them), and it is recorded in schema_migrations like a file, with the
+// SHA-256 of its name as checksum. It runs on the connection holding the migration lock, in
+// autocommit, so exactly one replica runs it. It must be re-runnable: a step that fails
+// halfway is not recorded and runs again, whole, at the next start.
+struct MigrationCodeStep {
+  std::string name;
+  std::function<absl::Status(Connection&)> run;
+};
+using MigrationCodeSteps = std::vector<MigrationCodeStep>;
+
 struct MigrationOptions {
   // How long a replica waits while another one applies the same database's migrations.
   absl::Duration lock_timeout = absl::Seconds(120);
@@ -53,11 +67,23 @@ struct MigrationOptions {
                                            const MigrationFiles& files,
                                            const MigrationOptions& options = {});
 
+// The same with code steps, run in version order among the files (a step that converts rows
+// runs after the file that adds their columns and before a later one that drops the old
+// ones). INVALID_ARGUMENT also for a bad step name, steps out of order, or a step version
+// equal to a file's; a failing step's own status, prefixed with its name.
+[[nodiscard]] absl::Status ApplyMigrations(ConnectionPool& pool, absl::string_view component,
+                                           const MigrationFiles& files,
+                                           const MigrationCodeSteps& steps,
+                                           const MigrationOptions& options = {});
+
 // The statements of one file, by the splitting rule above, without their final `;`.
 std::vector<std::string> SplitSqlStatements(absl::string_view sql);
 
 // The version number of a file name: "0007_add_index.sql" -> 7.
 absl::StatusOr<int64_t> MigrationVersion(absl::string_view name);
+
+// The version number of a code step's name: "0004_fill_columns" -> 4.
+absl::StatusOr<int64_t> CodeStepVersion(absl::string_view name);
 
 }  // namespace marketplace::common::db
 

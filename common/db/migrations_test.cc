@@ -1,5 +1,6 @@
 #include "common/db/migrations.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -49,6 +50,13 @@ TEST(MigrationVersionTest, ParsesLeadingNumber) {
   EXPECT_FALSE(MigrationVersion("0001_init.txt").ok());
   EXPECT_FALSE(MigrationVersion("_init.sql").ok());
   EXPECT_FALSE(MigrationVersion("v1_init.sql").ok());
+}
+
+TEST(CodeStepVersionTest, ParsesLeadingNumberWithoutExtension) {
+  EXPECT_EQ(*CodeStepVersion("0004_fill_columns"), 4);
+  EXPECT_FALSE(CodeStepVersion("0004_fill_columns.sql").ok());
+  EXPECT_FALSE(CodeStepVersion("fill_columns").ok());
+  EXPECT_FALSE(CodeStepVersion("0004_").ok());
 }
 
 TEST(SqlMigrationsMacroTest, EmbedsFilesInVersionOrder) {
@@ -164,6 +172,90 @@ TEST_F(MigrationsTest, WaitingReplicaGivesUpAfterLockTimeout) {
   options.lock_timeout = absl::Seconds(1);
   absl::Status status = ApplyMigrations(pool(), "widgets", testdata::TestMigrations(), options);
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+}
+
+// A code step that paints the widgets 0002 gave a color column: re-runnable (it only touches
+// rows still unpainted), counting its runs.
+MigrationCodeStep PaintStep(std::atomic<int>* runs, bool fail = false) {
+  return {"0003_paint_widgets", [runs, fail](Connection& conn) -> absl::Status {
+            ++*runs;
+            absl::Status painted =
+                conn.Execute("UPDATE widgets SET color = 'red' WHERE color IS NULL").status();
+            if (!painted.ok()) return painted;
+            if (fail) return absl::UnavailableError("the step broke off");
+            return absl::OkStatus();
+          }};
+}
+
+TEST_F(MigrationsTest, CodeStepRunsAfterItsFilesOnceAndIsRecorded) {
+  std::atomic<int> runs{0};
+  ASSERT_OK(ApplyMigrations(pool(), "widgets", testdata::TestMigrations(), {PaintStep(&runs)}));
+  ASSERT_OK(ApplyMigrations(pool(), "widgets", testdata::TestMigrations(), {PaintStep(&runs)}));
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM widgets WHERE color = 'red'"), 1);
+  ASSERT_OK_AND_ASSIGN(auto rows, pool().Query("SELECT name FROM schema_migrations WHERE "
+                                               "component = 'widgets' AND version = 3"));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(*rows[0].GetString("name"), "0003_paint_widgets");
+}
+
+TEST_F(MigrationsTest, CodeStepsAndFilesRunInVersionOrder) {
+  const MigrationFiles& files = testdata::TestMigrations();
+  std::atomic<int> runs{0};
+  // Version 3 runs before a file 0004 that depends on it.
+  MigrationFiles with_later = files;
+  with_later.push_back(
+      {"0004_require_color.sql", "ALTER TABLE widgets MODIFY COLUMN color VARCHAR(16) NOT NULL;"});
+  ASSERT_OK(ApplyMigrations(pool(), "widgets", with_later, {PaintStep(&runs)}));
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM widgets WHERE color = 'red'"), 1);
+}
+
+TEST_F(MigrationsTest, FailedCodeStepIsNotRecordedAndRunsAgain) {
+  std::atomic<int> runs{0};
+  absl::Status failed = ApplyMigrations(pool(), "widgets", testdata::TestMigrations(),
+                                        {PaintStep(&runs, /*fail=*/true)});
+  EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StrContains(failed.message(), "0003_paint_widgets")) << failed;
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM schema_migrations WHERE version = 3"), 0);
+  ASSERT_OK(ApplyMigrations(pool(), "widgets", testdata::TestMigrations(), {PaintStep(&runs)}));
+  EXPECT_EQ(runs.load(), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM schema_migrations WHERE version = 3"), 1);
+}
+
+TEST_F(MigrationsTest, RejectsBadCodeSteps) {
+  std::atomic<int> runs{0};
+  MigrationCodeStep clash = PaintStep(&runs);
+  clash.name = "0002_paint_widgets";
+  EXPECT_EQ(ApplyMigrations(pool(), "widgets", testdata::TestMigrations(), {clash}).code(),
+            absl::StatusCode::kInvalidArgument);
+  MigrationCodeStep unnamed = PaintStep(&runs);
+  unnamed.name = "paint_widgets";
+  EXPECT_EQ(ApplyMigrations(pool(), "widgets", testdata::TestMigrations(), {unnamed}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(runs.load(), 0);
+}
+
+// Four replicas start at once: the code step runs exactly once, under the lock.
+TEST_F(MigrationsTest, ConcurrentStartsRunACodeStepOnce) {
+  constexpr int kReplicas = 4;
+  std::vector<std::unique_ptr<ConnectionPool>> pools;
+  for (int i = 0; i < kReplicas; ++i) {
+    ASSERT_OK_AND_ASSIGN(auto replica_pool, NewPool(2));
+    pools.push_back(std::move(replica_pool));
+  }
+  std::atomic<int> runs{0};
+  std::vector<absl::Status> results(kReplicas);
+  std::vector<std::thread> replicas;
+  for (int i = 0; i < kReplicas; ++i) {
+    replicas.emplace_back([&, i] {
+      results[i] =
+          ApplyMigrations(*pools[i], "widgets", testdata::TestMigrations(), {PaintStep(&runs)});
+    });
+  }
+  for (auto& t : replicas) t.join();
+  for (const absl::Status& status : results) EXPECT_OK(status);
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM schema_migrations"), 3);
 }
 
 }  // namespace

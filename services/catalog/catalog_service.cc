@@ -5,74 +5,179 @@
 #include "absl/strings/str_cat.h"
 
 namespace marketplace::catalog {
-namespace {
-
-constexpr char kPrefix[] = "/marketplace.catalog.v1.CatalogService/";
-
-// Stores a domain result in the response, or returns its error.
-template <typename T>
-absl::Status Deliver(absl::StatusOr<T> result, T* response) {
-  if (!result.ok()) return result.status();
-  *response = *std::move(result);
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 std::set<std::string> CatalogPublicMethods() {
-  return {absl::StrCat(kPrefix, "GetListing"), absl::StrCat(kPrefix, "ListListings"),
-          absl::StrCat(kPrefix, "ListCategories")};
+  std::set<std::string> out;
+  for (size_t i = 0; i < kMethodCount; ++i) {
+    const Method method = static_cast<Method>(i);
+    if (RuleFor(method).is_public) {
+      out.insert(absl::StrCat("/", v1::CatalogService::service_full_name(), "/", MethodNames()[i]));
+    }
+  }
+  return out;
 }
 
-#define MP_CATALOG_HANDLER(Method, Request, Response)                                             \
-  grpc::ServerUnaryReactor* CatalogService::Method(                                               \
-      grpc::CallbackServerContext* context, const v1::Request* request, v1::Response* response) { \
-    return runner_->Run(context, absl::StrCat(kPrefix, #Method),                                  \
-                        [this, request, response](const common::CallContext& call) {              \
-                          return Deliver(listings_->Method(call.caller, *request), response);     \
-                        });                                                                       \
+CatalogService::CatalogService(common::UnaryRunner* runner, CatalogApi* api)
+    : runner_(runner), api_(api) {
+  for (size_t i = 0; i < kMethodCount; ++i) {
+    full_names_[i] =
+        absl::StrCat("/", v1::CatalogService::service_full_name(), "/", MethodNames()[i]);
   }
+}
 
-MP_CATALOG_HANDLER(CreateListing, CreateListingRequest, Listing)
-MP_CATALOG_HANDLER(UpdateListing, UpdateListingRequest, Listing)
-MP_CATALOG_HANDLER(SubmitListing, SubmitListingRequest, Listing)
-MP_CATALOG_HANDLER(ListListings, ListListingsRequest, ListListingsResponse)
-MP_CATALOG_HANDLER(WithdrawListing, WithdrawListingRequest, Listing)
-MP_CATALOG_HANDLER(ReportListing, ReportListingRequest, ReportListingResponse)
-MP_CATALOG_HANDLER(ListReviewQueue, ListReviewQueueRequest, ListReviewQueueResponse)
-MP_CATALOG_HANDLER(ClaimReview, ClaimReviewRequest, Review)
-MP_CATALOG_HANDLER(DecideReview, DecideReviewRequest, Listing)
-MP_CATALOG_HANDLER(AppealDecision, AppealDecisionRequest, Listing)
-MP_CATALOG_HANDLER(GetModerationHistory, GetModerationHistoryRequest, GetModerationHistoryResponse)
-MP_CATALOG_HANDLER(SetSellerModerationLevel, SetSellerModerationLevelRequest, SellerModeration)
-MP_CATALOG_HANDLER(SuspendSellerListings, SuspendSellerListingsRequest,
-                   SuspendSellerListingsResponse)
-MP_CATALOG_HANDLER(RestoreSellerListings, RestoreSellerListingsRequest,
-                   RestoreSellerListingsResponse)
-#undef MP_CATALOG_HANDLER
+// Each handler: the permission table (the guard), then the API call.
+grpc::ServerUnaryReactor* CatalogService::CreateListing(grpc::CallbackServerContext* context,
+                                                        const v1::CreateListingRequest* request,
+                                                        v1::Listing* response) {
+  return Unary(context, Method::kCreateListing, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->CreateListing(call.caller, *request);
+               });
+}
 
-// Without a thread per call: the read waits in the listings' batched reader.
-grpc::ServerUnaryReactor* CatalogService::GetListing(grpc::CallbackServerContext* context,
-                                                     const v1::GetListingRequest* request,
-                                                     v1::Listing* response) {
-  return runner_->RunAsync(
-      context, absl::StrCat(kPrefix, "GetListing"),
-      [this, request, response](const common::CallContext& call, common::UnaryRunner::Done done) {
-        listings_->GetListingAsync(
-            call.caller, *request,
-            [response, done = std::move(done)](absl::StatusOr<v1::Listing> listing) {
-              done(Deliver(std::move(listing), response));
-            });
-      });
+grpc::ServerUnaryReactor* CatalogService::UpdateListing(grpc::CallbackServerContext* context,
+                                                        const v1::UpdateListingRequest* request,
+                                                        v1::Listing* response) {
+  return Unary(context, Method::kUpdateListing, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->UpdateListing(call.caller, *request);
+               });
+}
+
+grpc::ServerUnaryReactor* CatalogService::SubmitListing(grpc::CallbackServerContext* context,
+                                                        const v1::SubmitListingRequest* request,
+                                                        v1::Listing* response) {
+  return Unary(context, Method::kSubmitListing, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->SubmitListing(call.caller, *request);
+               });
+}
+
+grpc::ServerUnaryReactor* CatalogService::ListListings(grpc::CallbackServerContext* context,
+                                                       const v1::ListListingsRequest* request,
+                                                       v1::ListListingsResponse* response) {
+  return Unary(context, Method::kListListings, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->ListListings(call.caller, *request);
+               });
+}
+
+grpc::ServerUnaryReactor* CatalogService::WithdrawListing(grpc::CallbackServerContext* context,
+                                                          const v1::WithdrawListingRequest* request,
+                                                          v1::Listing* response) {
+  return Unary(context, Method::kWithdrawListing, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->WithdrawListing(call.caller, *request);
+               });
+}
+
+grpc::ServerUnaryReactor* CatalogService::ReportListing(grpc::CallbackServerContext* context,
+                                                        const v1::ReportListingRequest* request,
+                                                        v1::ReportListingResponse* response) {
+  return Unary(context, Method::kReportListing, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->ReportListing(call.caller, *request);
+               });
+}
+
+grpc::ServerUnaryReactor* CatalogService::ListReviewQueue(grpc::CallbackServerContext* context,
+                                                          const v1::ListReviewQueueRequest* request,
+                                                          v1::ListReviewQueueResponse* response) {
+  return Unary(context, Method::kListReviewQueue, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->ListReviewQueue(call.caller, *request);
+               });
+}
+
+grpc::ServerUnaryReactor* CatalogService::ClaimReview(grpc::CallbackServerContext* context,
+                                                      const v1::ClaimReviewRequest* request,
+                                                      v1::Review* response) {
+  return Unary(context, Method::kClaimReview, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->ClaimReview(call.caller, *request);
+               });
+}
+
+grpc::ServerUnaryReactor* CatalogService::DecideReview(grpc::CallbackServerContext* context,
+                                                       const v1::DecideReviewRequest* request,
+                                                       v1::Listing* response) {
+  return Unary(context, Method::kDecideReview, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->DecideReview(call.caller, *request);
+               });
+}
+
+grpc::ServerUnaryReactor* CatalogService::AppealDecision(grpc::CallbackServerContext* context,
+                                                         const v1::AppealDecisionRequest* request,
+                                                         v1::Listing* response) {
+  return Unary(context, Method::kAppealDecision, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->AppealDecision(call.caller, *request);
+               });
+}
+
+grpc::ServerUnaryReactor* CatalogService::GetModerationHistory(
+    grpc::CallbackServerContext* context, const v1::GetModerationHistoryRequest* request,
+    v1::GetModerationHistoryResponse* response) {
+  return Unary(context, Method::kGetModerationHistory, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->GetModerationHistory(call.caller, *request);
+               });
+}
+
+grpc::ServerUnaryReactor* CatalogService::SetSellerModerationLevel(
+    grpc::CallbackServerContext* context, const v1::SetSellerModerationLevelRequest* request,
+    v1::SellerModeration* response) {
+  return Unary(context, Method::kSetSellerModerationLevel, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->SetSellerModerationLevel(call.caller, *request);
+               });
+}
+
+grpc::ServerUnaryReactor* CatalogService::SuspendSellerListings(
+    grpc::CallbackServerContext* context, const v1::SuspendSellerListingsRequest* request,
+    v1::SuspendSellerListingsResponse* response) {
+  return Unary(context, Method::kSuspendSellerListings, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->SuspendSellerListings(call.caller, *request);
+               });
+}
+
+grpc::ServerUnaryReactor* CatalogService::RestoreSellerListings(
+    grpc::CallbackServerContext* context, const v1::RestoreSellerListingsRequest* request,
+    v1::RestoreSellerListingsResponse* response) {
+  return Unary(context, Method::kRestoreSellerListings, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->RestoreSellerListings(call.caller, *request);
+               });
 }
 
 grpc::ServerUnaryReactor* CatalogService::ListCategories(grpc::CallbackServerContext* context,
                                                          const v1::ListCategoriesRequest*,
                                                          v1::ListCategoriesResponse* response) {
-  return runner_->Run(context, absl::StrCat(kPrefix, "ListCategories"),
-                      [this, response](const common::CallContext&) {
-                        return Deliver(listings_->ListCategories(), response);
-                      });
+  return Unary(context, Method::kListCategories, response,
+               [this](const common::CallContext&) { return api_->ListCategories(); });
+}
+
+// Without a thread per call: the read waits in the store's batched reader (GetListing is
+// public: the guard admits every caller, and runs all the same).
+grpc::ServerUnaryReactor* CatalogService::GetListing(grpc::CallbackServerContext* context,
+                                                     const v1::GetListingRequest* request,
+                                                     v1::Listing* response) {
+  return runner_->RunAsync(
+      context, full_names_[static_cast<size_t>(Method::kGetListing)],
+      [this, request, response](const common::CallContext& call, common::UnaryRunner::Done done) {
+        if (absl::Status allowed = Authorize(Method::kGetListing, call.caller); !allowed.ok()) {
+          return done(allowed);
+        }
+        api_->GetListingAsync(
+            call.caller, *request,
+            [response, done = std::move(done)](absl::StatusOr<v1::Listing> listing) {
+              if (!listing.ok()) return done(listing.status());
+              *response = *std::move(listing);
+              done(absl::OkStatus());
+            });
+      });
 }
 
 }  // namespace marketplace::catalog

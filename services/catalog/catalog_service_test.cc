@@ -15,12 +15,13 @@
 #include "common/errors.h"
 #include "common/status_mapping.h"
 #include "common/executor.h"
+#include "common/identity_client/fake_seller_directory.h"
 #include "common/server/server.h"
 #include "common/testing/database_test_base.h"
 #include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "common/identity_client/fake_seller_directory.h"
+#include "services/catalog/mysql_listing_store.h"
 
 namespace marketplace::catalog {
 namespace {
@@ -61,10 +62,13 @@ class CatalogServiceTest : public common::testing::DatabaseTest {
     runner_ = std::make_unique<common::UnaryRunner>(executor_.get(), authenticator_.get());
     sellers_.Set("s1", true);
     sellers_.Set("s2", true);
-    ListingsOptions options;
+    CatalogOptions options;
     options.new_seller_listings = 0;
-    listings_ = std::make_unique<Listings>(&pool(), rules_.get(), &sellers_,
-                                           common::SystemClock::Get(), options);
+    store_ = std::make_unique<MysqlListingStore>(&pool(), common::SystemClock::Get(),
+                                                 MysqlListingStore::Options());
+    listings_ = std::make_unique<CatalogApi>(store_.get(), rules_.get(), &sellers_,
+                                             common::SystemClock::Get(), options,
+                                             PublicViewCacheOptions());
     service_ = std::make_unique<CatalogService>(runner_.get(), listings_.get());
     common::ServerOptions server_options;
     server_options.name = "catalog-test";
@@ -80,6 +84,8 @@ class CatalogServiceTest : public common::testing::DatabaseTest {
   void TearDown() override {
     server_->Shutdown();
     server_.reset();
+    listings_.reset();
+    store_.reset();
     DatabaseTest::TearDown();
   }
 
@@ -125,7 +131,8 @@ class CatalogServiceTest : public common::testing::DatabaseTest {
   std::unique_ptr<common::UnaryRunner> runner_;
   common::identity_client::FakeSellerDirectory sellers_;
   std::unique_ptr<LiveRules> rules_;
-  std::unique_ptr<Listings> listings_;
+  std::unique_ptr<MysqlListingStore> store_;
+  std::unique_ptr<CatalogApi> listings_;
   std::unique_ptr<CatalogService> service_;
   std::unique_ptr<common::Server> server_;
   std::unique_ptr<v1::CatalogService::Stub> stub_;

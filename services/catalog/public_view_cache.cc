@@ -1,12 +1,12 @@
 #include "services/catalog/public_view_cache.h"
 
 #include <algorithm>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
-#include "common/db/sql_value.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 
@@ -17,12 +17,6 @@ namespace {
 // (half of it, so every eviction newer than a storable read's ticket is still known).
 constexpr absl::Duration kEvictionMemory = absl::Seconds(10);
 
-prometheus::Counter* NewCounter(prometheus::Registry* registry, const std::string& name,
-                                const std::string& help) {
-  if (registry == nullptr) return nullptr;
-  return &prometheus::BuildCounter().Name(name).Help(help).Register(*registry).Add({});
-}
-
 // Listing ids compare ASCII case-insensitively in the database (ascii_general_ci), so the cache
 // keys them in lower case. `storage` holds the folded copy when one is needed.
 absl::string_view Key(absl::string_view id, std::string& storage) {
@@ -31,27 +25,20 @@ absl::string_view Key(absl::string_view id, std::string& storage) {
   return storage;
 }
 
-void Count(prometheus::Counter* counter, double n = 1) {
-  if (counter != nullptr && n > 0) counter->Increment(n);
+// Where the events go when the options name no observer.
+CatalogEvents& Discard() {
+  static NoCatalogEvents* none = new NoCatalogEvents();
+  return *none;
 }
 
 }  // namespace
 
-PublicViewCache::PublicViewCache(common::db::ConnectionPool* pool, const common::Clock* clock,
+PublicViewCache::PublicViewCache(ListingStore* store, const common::Clock* clock,
                                  PublicViewCacheOptions options)
-    : pool_(pool),
+    : store_(store),
       clock_(clock),
       options_(options),
-      hits_counter_(NewCounter(options.registry, "catalog_public_cache_hits_total",
-                               "GetListing calls answered from the public view cache.")),
-      misses_counter_(NewCounter(options.registry, "catalog_public_cache_misses_total",
-                                 "Anonymous and buyer GetListing calls that read the database.")),
-      evictions_counter_(NewCounter(options.registry, "catalog_public_cache_evictions_total",
-                                    "Cached public views dropped because their listing changed.")),
-      poll_failures_counter_(
-          NewCounter(options.registry, "catalog_public_cache_poll_failures_total",
-                     "Failed polls for changed listings (views are not served while polls "
-                     "fail for longer than the cache's max poll age).")),
+      events_(options.events != nullptr ? *options.events : Discard()),
       last_start_(clock->Now()),
       last_full_start_(last_start_),
       poller_(options.poll_interval, [this] {
@@ -81,10 +68,10 @@ std::shared_ptr<const v1::Listing> PublicViewCache::Find(absl::string_view listi
   }
   if (view != nullptr) {
     hits_.fetch_add(1, std::memory_order_relaxed);
-    Count(hits_counter_);
+    events_.OnPublicCacheHit();
   } else {
     misses_.fetch_add(1, std::memory_order_relaxed);
-    Count(misses_counter_);
+    events_.OnPublicCacheMiss();
   }
   return view;
 }
@@ -94,8 +81,7 @@ PublicViewCache::Ticket PublicViewCache::BeginRead() {
   return {epoch_, clock_->Now()};
 }
 
-void PublicViewCache::Put(absl::string_view listing_id, v1::Listing view,
-                          const Ticket& ticket) {
+void PublicViewCache::Put(absl::string_view listing_id, v1::Listing view, const Ticket& ticket) {
   const absl::Time now = clock_->Now();
   if (now - ticket.taken >= kEvictionMemory / 2) return;
   std::string folded;
@@ -115,19 +101,17 @@ absl::Status PublicViewCache::Poll() {
   const bool full = start - last_full_start_ >= options_.full_poll_interval;
   const absl::Time from =
       full ? last_full_start_ - options_.overlap : last_start_ - options_.recent_overlap;
-  absl::StatusOr<std::vector<common::db::Row>> rows = pool_->Query(
-      "SELECT listing_id, updated_at FROM listings WHERE updated_at >= ?", {from});
+  absl::StatusOr<std::vector<std::pair<std::string, absl::Time>>> rows =
+      store_->ListChangedSince(from);
   if (!rows.ok()) {
     absl::MutexLock lock(&mu_);
     ++poll_failures_;
-    Count(poll_failures_counter_);
+    events_.OnPublicCachePollFailure();
     return rows.status();
   }
   std::vector<std::string> changed;
-  for (const common::db::Row& row : *rows) {
-    ASSIGN_OR_RETURN(std::string id, row.GetString("listing_id"));
+  for (auto& [id, updated] : *rows) {
     absl::AsciiStrToLower(&id);
-    ASSIGN_OR_RETURN(absl::Time updated, row.GetTime("updated_at"));
     auto [it, inserted] = seen_.try_emplace(id, updated);
     if (inserted || it->second != updated) {
       it->second = updated;
@@ -148,10 +132,9 @@ absl::Status PublicViewCache::Poll() {
     evicted += static_cast<int64_t>(entries_.erase(id));
     evicted_[std::move(id)] = {epoch_, start};
   }
-  absl::erase_if(evicted_,
-                 [&](const auto& kv) { return kv.second.at < start - kEvictionMemory; });
+  absl::erase_if(evicted_, [&](const auto& kv) { return kv.second.at < start - kEvictionMemory; });
   evictions_ += evicted;
-  Count(evictions_counter_, static_cast<double>(evicted));
+  events_.OnPublicCacheEvictions(evicted);
   ++polls_;
   last_poll_start_ = start;
   return absl::OkStatus();

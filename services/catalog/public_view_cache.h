@@ -13,11 +13,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
-#include "common/db/connection_pool.h"
 #include "common/periodic.h"
-#include "prometheus/counter.h"
-#include "prometheus/registry.h"
 #include "protos/marketplace/catalog/v1/catalog.pb.h"
+#include "services/catalog/catalog_events.h"
+#include "services/catalog/listing_store.h"
 
 namespace marketplace::catalog {
 
@@ -41,8 +40,9 @@ struct PublicViewCacheOptions {
   absl::Duration max_poll_age = absl::Seconds(2);
   // Most views kept (the cache is emptied when full).
   size_t capacity = 200000;
-  // Counters catalog_public_cache_{hits,misses,evictions,poll_failures}_total go here if set.
-  prometheus::Registry* registry = nullptr;
+  // Hits, misses, evictions and poll failures are reported here if set (must outlive the
+  // cache).
+  CatalogEvents* events = nullptr;
 };
 
 // Public views of LIVE listings (what anonymous callers and buyers get from GetListing), kept
@@ -53,10 +53,9 @@ struct PublicViewCacheOptions {
 // Thread-safe.
 class PublicViewCache {
  public:
-  // `pool` and `clock` must outlive the cache (the clock is the one writes stamp updated_at
+  // `store` and `clock` must outlive the cache (the clock is the one writes stamp updated_at
   // with). Polling starts with StartPolling(); tests may call Poll() themselves.
-  PublicViewCache(common::db::ConnectionPool* pool, const common::Clock* clock,
-                  PublicViewCacheOptions options);
+  PublicViewCache(ListingStore* store, const common::Clock* clock, PublicViewCacheOptions options);
   ~PublicViewCache();  // stops polling
 
   bool enabled() const { return options_.ttl > absl::ZeroDuration(); }
@@ -93,13 +92,10 @@ class PublicViewCache {
     absl::Time at;
   };
 
-  common::db::ConnectionPool* pool_;
+  ListingStore* store_;
   const common::Clock* clock_;
   const PublicViewCacheOptions options_;
-  prometheus::Counter* hits_counter_ = nullptr;
-  prometheus::Counter* misses_counter_ = nullptr;
-  prometheus::Counter* evictions_counter_ = nullptr;
-  prometheus::Counter* poll_failures_counter_ = nullptr;
+  CatalogEvents& events_;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);

@@ -7,7 +7,7 @@
 #include "common/testing/database_test_base.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
-#include "services/catalog/listings.h"
+#include "services/catalog/mysql_listing_store.h"
 
 namespace marketplace::catalog {
 namespace {
@@ -17,7 +17,13 @@ class PublicViewCacheTest : public common::testing::DatabaseTest {
   void SetUp() override {
     DatabaseTest::SetUp();
     ASSERT_OK(ApplyCatalogMigrations(pool()));
+    store_ = std::make_unique<MysqlListingStore>(&pool(), &clock_, MysqlListingStore::Options());
     for (const char* id : {"lst_a", "lst_b", "lst_c"}) Insert(id);
+  }
+
+  void TearDown() override {
+    store_.reset();  // its reader threads use the pool, which goes next
+    DatabaseTest::TearDown();
   }
 
   // A fresh cache, polled by the test itself (Poll()), on the test's clock.
@@ -27,7 +33,7 @@ class PublicViewCacheTest : public common::testing::DatabaseTest {
     o.overlap = absl::Seconds(30);
     o.max_poll_age = absl::Seconds(2);
     o.capacity = capacity;
-    auto cache = std::make_unique<PublicViewCache>(&pool(), &clock_, o);
+    auto cache = std::make_unique<PublicViewCache>(store_.get(), &clock_, o);
     EXPECT_OK(cache->Poll());
     return cache;
   }
@@ -61,6 +67,7 @@ class PublicViewCacheTest : public common::testing::DatabaseTest {
   }
 
   common::ManualClock clock_;
+  std::unique_ptr<MysqlListingStore> store_;
 };
 
 TEST_F(PublicViewCacheTest, ServesStoredViewsCaseInsensitivelyAndCounts) {
@@ -187,7 +194,7 @@ TEST_F(PublicViewCacheTest, ReadsTooSlowToBeCheckedAreNotStoredAndAFullCacheEmpt
 
 TEST_F(PublicViewCacheTest, DisabledWithAZeroTtl) {
   PublicViewCacheOptions o;
-  PublicViewCache cache(&pool(), &clock_, o);
+  PublicViewCache cache(store_.get(), &clock_, o);
   EXPECT_FALSE(cache.enabled());
   cache.StartPolling();  // does nothing
   EXPECT_EQ(cache.totals().polls, 0);

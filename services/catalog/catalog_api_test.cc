@@ -1,4 +1,4 @@
-#include "services/catalog/listings.h"
+#include "services/catalog/catalog_api.h"
 
 #include <atomic>
 #include <memory>
@@ -11,11 +11,14 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/errors.h"
+#include "common/identity_client/fake_seller_directory.h"
+#include "common/status_macros.h"
 #include "common/testing/database_test_base.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "common/identity_client/fake_seller_directory.h"
+#include "services/catalog/mysql_listing_store.h"
+#include "services/catalog/permissions.h"
 
 namespace marketplace::catalog {
 namespace {
@@ -51,6 +54,48 @@ v1::Listing Plush(const std::string& title = "Peluche ourson brun 30 cm") {
   return l;
 }
 
+struct ListingsOptions : CatalogOptions {
+  PublicViewCacheOptions public_cache;
+};
+
+// CatalogApi behind the permission table, as CatalogService runs it.
+class GuardedApi {
+ public:
+  GuardedApi(ListingStore* store, LiveRules* rules,
+             common::identity_client::SellerDirectory* sellers, const common::Clock* clock,
+             const ListingsOptions& options)
+      : api_(store, rules, sellers, clock, options, options.public_cache) {}
+
+#define MP_GUARDED(Name, Request, Response)                                       \
+  absl::StatusOr<v1::Response> Name(const MaybeCaller& caller, const v1::Request& request) { \
+    RETURN_IF_ERROR(Authorize(Method::k##Name, caller));                          \
+    return api_.Name(caller, request);                                           \
+  }
+  MP_GUARDED(CreateListing, CreateListingRequest, Listing)
+  MP_GUARDED(UpdateListing, UpdateListingRequest, Listing)
+  MP_GUARDED(SubmitListing, SubmitListingRequest, Listing)
+  MP_GUARDED(GetListing, GetListingRequest, Listing)
+  MP_GUARDED(ListListings, ListListingsRequest, ListListingsResponse)
+  MP_GUARDED(WithdrawListing, WithdrawListingRequest, Listing)
+  MP_GUARDED(ReportListing, ReportListingRequest, ReportListingResponse)
+  MP_GUARDED(ListReviewQueue, ListReviewQueueRequest, ListReviewQueueResponse)
+  MP_GUARDED(ClaimReview, ClaimReviewRequest, Review)
+  MP_GUARDED(DecideReview, DecideReviewRequest, Listing)
+  MP_GUARDED(AppealDecision, AppealDecisionRequest, Listing)
+  MP_GUARDED(GetModerationHistory, GetModerationHistoryRequest, GetModerationHistoryResponse)
+  MP_GUARDED(SetSellerModerationLevel, SetSellerModerationLevelRequest, SellerModeration)
+  MP_GUARDED(SuspendSellerListings, SuspendSellerListingsRequest, SuspendSellerListingsResponse)
+  MP_GUARDED(RestoreSellerListings, RestoreSellerListingsRequest, RestoreSellerListingsResponse)
+#undef MP_GUARDED
+  absl::StatusOr<v1::ListCategoriesResponse> ListCategories() { return api_.ListCategories(); }
+
+  const CatalogOptions& options() const { return api_.options(); }
+  PublicViewCache::Totals public_cache_totals() const { return api_.public_cache_totals(); }
+
+ private:
+  CatalogApi api_;
+};
+
 class ListingsTest : public common::testing::DatabaseTest {
  protected:
   void SetUp() override {
@@ -65,13 +110,17 @@ class ListingsTest : public common::testing::DatabaseTest {
   }
 
   void TearDown() override {
-    listings_.reset();  // its background threads use the pool, which goes next
+    listings_.reset();  // its background threads use the store and the pool, which go next
+    store_.reset();
     DatabaseTest::TearDown();
   }
 
   // (Re)creates the domain object with `options`.
   void Make(ListingsOptions options) {
-    listings_ = std::make_unique<Listings>(&pool(), rules_.get(), &sellers_, &clock_, options);
+    listings_.reset();
+    store_ = std::make_unique<MysqlListingStore>(&pool(), &clock_, MysqlListingStore::Options());
+    listings_ =
+        std::make_unique<GuardedApi>(store_.get(), rules_.get(), &sellers_, &clock_, options);
   }
 
   // An established seller: its clean listings go live without review.
@@ -144,7 +193,8 @@ class ListingsTest : public common::testing::DatabaseTest {
   common::ManualClock clock_;
   common::identity_client::FakeSellerDirectory sellers_;
   std::unique_ptr<LiveRules> rules_;
-  std::unique_ptr<Listings> listings_;
+  std::unique_ptr<MysqlListingStore> store_;
+  std::unique_ptr<GuardedApi> listings_;
   int request_counter_ = 0;
 };
 

@@ -44,16 +44,23 @@ int Seed(const marketplace::common::db::DbOptions& options, int64_t listings) {
   l.SerializeToString(&content);
   // The sequence engine's table name carries the bound; it is a number formatted here, never
   // user input.
+  // Rows as this release writes them: the content in its columns (fields_at = updated_at)
+  // and, for replicas of the previous release, serialized in `content`.
   const std::string sql = absl::StrCat(
       "INSERT INTO listings (listing_id, seller_id, state, category_id, title_folded, content, "
-      "reason_codes, explanation, rules_version, ever_decided, created_at, updated_at) "
+      "title, description, brand, item_condition, price_currency, price_minor, quantity, "
+      "image_urls, attributes, findings, "
+      "reason_codes, explanation, rules_version, ever_decided, created_at, updated_at, "
+      "fields_at) "
       "SELECT CONCAT('bench-', seq), CONCAT('seller-', seq % 1000), 'LIVE', "
       "ELT(1 + seq % 4, 'toys-plush', 'toys-dolls', 'fashion-women', 'shoes'), "
-      "CONCAT(' peluche ourson ', seq, ' '), ?, '', '', 'bench', TRUE, "
-      "NOW(6) - INTERVAL 1 HOUR, NOW(6) - INTERVAL 1 HOUR "
+      "CONCAT(' peluche ourson ', seq, ' '), ?, ?, ?, '', 'NEW', 'EUR', 1990, 3, ?, ?, '[]', "
+      "'', '', 'bench', TRUE, "
+      "NOW(6) - INTERVAL 1 HOUR, NOW(6) - INTERVAL 1 HOUR, NOW(6) - INTERVAL 1 HOUR "
       "FROM seq_0_to_",
       listings - 1);
-  auto n = (*pool)->Execute(sql, {content});
+  auto n = (*pool)->Execute(sql, {content, l.title(), l.description(), l.image_urls(0),
+                                  std::string("{\"age_range\":\"0+\"}")});
   if (!n.ok()) {
     std::fprintf(stderr, "seed: %s\n", std::string(n.status().message()).c_str());
     return 1;

@@ -1,0 +1,340 @@
+#include "services/catalog/catalog_api.h"
+
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "common/errors.h"
+#include "common/idempotency/idempotency.h"
+#include "common/page_token.h"
+#include "common/status_macros.h"
+#include "services/catalog/convert.h"
+#include "services/catalog/field_checks.h"
+#include "services/catalog/text.h"
+
+namespace marketplace::catalog {
+namespace {
+
+using common::auth::Caller;
+
+constexpr int kDefaultPageSize = 20;
+constexpr int kMaxPageSize = 100;
+
+// Non-public methods run behind Authorize; this only keeps a direct call from dereferencing
+// nothing.
+absl::StatusOr<const Caller*> Authenticated(const MaybeCaller& caller) {
+  if (!caller.has_value()) return common::Unauthenticated("this method needs an access token");
+  return &*caller;
+}
+
+absl::StatusOr<int> PageSize(int32_t requested) {
+  return common::PageSize(requested, kDefaultPageSize, kMaxPageSize);
+}
+
+}  // namespace
+
+CatalogApi::CatalogApi(ListingStore* store, LiveRules* rules,
+                       common::identity_client::SellerDirectory* sellers,
+                       const common::Clock* clock, CatalogOptions options,
+                       PublicViewCacheOptions public_cache)
+    : rules_(rules),
+      options_(std::move(options)),
+      public_cache_(store, clock, std::move(public_cache)),
+      lifecycle_(store, rules, sellers, clock, &options_),
+      review_queue_(store, rules, clock, &options_),
+      reports_(store, clock, &options_),
+      enforcement_(store, clock) {
+  public_cache_.StartPolling();
+}
+
+absl::StatusOr<v1::Listing> CatalogApi::CreateListing(const MaybeCaller& maybe_caller,
+                                                      const v1::CreateListingRequest& request) {
+  ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
+  RETURN_IF_ERROR(common::idempotency::ValidateRequestId("request_id", request.request_id()));
+  std::vector<common::FieldViolation> violations;
+  ValidateContent(request.listing(), UpdatablePaths(), violations);
+  if (!violations.empty()) return common::InvalidFields(std::move(violations));
+  ListingRecord draft;
+  CopyContentFromProto(request.listing(), &draft);
+  ASSIGN_OR_RETURN(ListingRecord created,
+                   lifecycle_.Create(*caller,
+                                     {caller->subject, request.request_id(),
+                                      common::idempotency::RequestHash(request)},
+                                     draft));
+  return ListingToProto(created);
+}
+
+absl::StatusOr<v1::Listing> CatalogApi::UpdateListing(const MaybeCaller& maybe_caller,
+                                                      const v1::UpdateListingRequest& request) {
+  ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
+  std::set<std::string> paths;
+  RETURN_IF_ERROR(CheckUpdate(request, &paths));
+  ListingRecord changes;
+  CopyContentFromProto(request.listing(), &changes);
+  ASSIGN_OR_RETURN(ListingRecord updated,
+                   lifecycle_.Update(*caller, request.listing().listing_id(), changes, paths));
+  return ListingToProto(updated);
+}
+
+absl::StatusOr<v1::Listing> CatalogApi::SubmitListing(const MaybeCaller& maybe_caller,
+                                                      const v1::SubmitListingRequest& request) {
+  ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
+  RETURN_IF_ERROR(ValidateId("listing_id", request.listing_id()));
+  ASSIGN_OR_RETURN(ListingRecord submitted, lifecycle_.Submit(*caller, request.listing_id()));
+  return ListingToProto(submitted);
+}
+
+absl::StatusOr<v1::Listing> CatalogApi::GetListing(const MaybeCaller& caller,
+                                                   const v1::GetListingRequest& request) {
+  absl::Notification done;
+  absl::StatusOr<v1::Listing> out;
+  GetListingAsync(caller, request, [&](absl::StatusOr<v1::Listing> result) {
+    out = std::move(result);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return out;
+}
+
+void CatalogApi::GetListingAsync(const MaybeCaller& caller, const v1::GetListingRequest& request,
+                                 std::function<void(absl::StatusOr<v1::Listing>)> done) {
+  if (absl::Status valid = ValidateId("listing_id", request.listing_id()); !valid.ok()) {
+    done(valid);
+    return;
+  }
+  // Sellers and staff may see more than the public view: never served from the cache.
+  const bool may_see_all = caller && (caller->HasRole("SELLER") || SeesEverything(*caller));
+  const bool use_cache = public_cache_.enabled() && !may_see_all;
+  PublicViewCache::Ticket ticket;
+  if (use_cache) {
+    if (std::shared_ptr<const v1::Listing> view = public_cache_.Find(request.listing_id())) {
+      done(*view);
+      return;
+    }
+    ticket = public_cache_.BeginRead();
+  }
+  lifecycle_.Get(caller, request.listing_id(),
+                 [this, use_cache, ticket, listing_id = request.listing_id(),
+                  done = std::move(done)](absl::StatusOr<SeenListing> seen) {
+                   if (!seen.ok()) return done(seen.status());
+                   v1::Listing listing = ListingToProto(seen->listing);
+                   if (seen->full) return done(std::move(listing));
+                   v1::Listing view = PublicView(std::move(listing));
+                   if (use_cache) public_cache_.Put(listing_id, view, ticket);
+                   done(std::move(view));
+                 });
+}
+
+absl::StatusOr<v1::ListListingsResponse> CatalogApi::ListListings(
+    const MaybeCaller& caller, const v1::ListListingsRequest& request) {
+  ListingsPage page;
+  ASSIGN_OR_RETURN(page.page_size, PageSize(request.page_size()));
+  if (CodePoints(request.query()) > 100) {
+    return common::InvalidField("query", "must be at most 100 characters");
+  }
+  if (!request.seller_id().empty()) RETURN_IF_ERROR(ValidateId("seller_id", request.seller_id()));
+  for (int s : request.states()) {
+    if (s == v1::LISTING_STATE_UNSPECIFIED || !v1::ListingState_IsValid(s)) {
+      return common::InvalidField("states", "must be valid listing states");
+    }
+    page.states.insert(StateFromProto(static_cast<v1::ListingState>(s)));
+  }
+  if (page.states.empty()) page.states.insert(ListingState::kLive);
+  RETURN_IF_ERROR(Lifecycle::MayList(caller, request.seller_id(), page.states));
+  page.category_id = request.category_id();
+  page.seller_id = request.seller_id();
+  page.title_words = Words(FoldText(request.query()));
+  std::vector<absl::string_view> state_names;
+  for (ListingState s : page.states) state_names.push_back(StateName(s));
+  const std::string filters =
+      absl::StrCat(request.category_id(), "|", request.seller_id(), "|",
+                   absl::StrJoin(page.title_words, " "), "|", absl::StrJoin(state_names, ","));
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(std::string cursor,
+                     common::DecodePageToken(request.page_token(), filters,
+                                             "category_id, seller_id, query, states"));
+    int64_t seq = 0;
+    if (!absl::SimpleAtoi(cursor, &seq)) {
+      return common::InvalidField("page_token", "must be a next_page_token returned before");
+    }
+    page.before_seq = seq;
+  }
+  ASSIGN_OR_RETURN(std::vector<SeenListing> seen, lifecycle_.List(caller, page));
+  v1::ListListingsResponse response;
+  const size_t size = static_cast<size_t>(page.page_size);
+  for (size_t i = 0; i < seen.size() && i < size; ++i) {
+    v1::Listing listing = ListingToProto(seen[i].listing);
+    *response.add_listings() = seen[i].full ? std::move(listing) : PublicView(std::move(listing));
+  }
+  if (seen.size() > size) {
+    response.set_next_page_token(
+        common::EncodePageToken(absl::StrCat(seen[size - 1].listing.seq), filters));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::Listing> CatalogApi::WithdrawListing(const MaybeCaller& maybe_caller,
+                                                        const v1::WithdrawListingRequest& request) {
+  ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
+  RETURN_IF_ERROR(ValidateId("listing_id", request.listing_id()));
+  ASSIGN_OR_RETURN(ListingRecord withdrawn, lifecycle_.Withdraw(*caller, request.listing_id()));
+  return ListingToProto(withdrawn);
+}
+
+absl::StatusOr<v1::ListCategoriesResponse> CatalogApi::ListCategories() {
+  std::shared_ptr<const RuleSet> rules = rules_->Current();
+  v1::ListCategoriesResponse response;
+  response.set_rules_version(rules->version());
+  for (const Category& c : rules->categories()) {
+    const ResolvedCategory* r = rules->FindCategory(c.id);
+    v1::Category* out = response.add_categories();
+    out->set_category_id(c.id);
+    out->set_parent_id(c.parent_id);
+    out->set_name(c.name);
+    if (r != nullptr) {
+      out->set_age_restricted(r->age_restricted);
+      for (const std::string& a : r->required_attributes) out->add_required_attributes(a);
+      out->set_brands_need_authorization(r->brands_need_authorization);
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<v1::ReportListingResponse> CatalogApi::ReportListing(
+    const MaybeCaller& maybe_caller, const v1::ReportListingRequest& request) {
+  ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
+  RETURN_IF_ERROR(CheckReport(request));
+  ASSIGN_OR_RETURN(ReportOutcome outcome,
+                   reports_.Report(*caller, request.listing_id(),
+                                   v1::ReportReason_Name(request.reason()), request.comment()));
+  v1::ReportListingResponse response;
+  response.set_open_reports(outcome.open_reports);
+  response.set_sent_to_review(outcome.sent_to_review);
+  return response;
+}
+
+absl::StatusOr<v1::ListReviewQueueResponse> CatalogApi::ListReviewQueue(
+    const MaybeCaller&, const v1::ListReviewQueueRequest& request) {
+  ReviewsPage page;
+  ASSIGN_OR_RETURN(page.page_size, PageSize(request.page_size()));
+  if (!v1::ReviewReason_IsValid(request.reason())) {
+    return common::InvalidField("reason", "must be a ReviewReason");
+  }
+  if (request.reason() != v1::REVIEW_REASON_UNSPECIFIED) {
+    page.reason = ReviewReasonFromProto(request.reason());
+  }
+  page.category_id = request.category_id();
+  page.unclaimed_only = request.unclaimed_only();
+  const std::string filters =
+      absl::StrCat(request.reason(), "|", request.category_id(), "|", request.unclaimed_only());
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(std::string cursor,
+                     common::DecodePageToken(request.page_token(), filters,
+                                             "reason, category_id, unclaimed_only"));
+    ASSIGN_OR_RETURN(common::TimeIdCursor after, common::DecodeTimeIdCursor(cursor));
+    page.after = std::make_pair(after.time, after.id);
+  }
+  ASSIGN_OR_RETURN(auto listed, review_queue_.List(page));
+  const auto& [reviews, now] = listed;
+  v1::ListReviewQueueResponse response;
+  const size_t size = static_cast<size_t>(page.page_size);
+  for (size_t i = 0; i < reviews.size() && i < size; ++i) {
+    *response.add_reviews() = ReviewToProto(reviews[i], now);
+  }
+  if (reviews.size() > size) {
+    const ReviewEntry& last = reviews[size - 1].entry;
+    response.set_next_page_token(common::EncodePageToken(
+        common::EncodeTimeIdCursor({last.enqueued_at, last.listing_id}), filters));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::Review> CatalogApi::ClaimReview(const MaybeCaller& maybe_caller,
+                                                   const v1::ClaimReviewRequest& request) {
+  ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
+  RETURN_IF_ERROR(ValidateId("listing_id", request.listing_id()));
+  ASSIGN_OR_RETURN(auto claimed, review_queue_.Claim(*caller, request.listing_id()));
+  return ReviewToProto(claimed.first, claimed.second);
+}
+
+absl::StatusOr<v1::Listing> CatalogApi::DecideReview(const MaybeCaller& maybe_caller,
+                                                     const v1::DecideReviewRequest& request) {
+  ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
+  RETURN_IF_ERROR(CheckDecision(request));
+  const std::vector<std::string> codes(request.reason_codes().begin(),
+                                       request.reason_codes().end());
+  ASSIGN_OR_RETURN(ListingRecord decided,
+                   review_queue_.Decide(*caller, request.listing_id(),
+                                        request.decision() == v1::APPROVE, codes, request.note()));
+  return ListingToProto(decided);
+}
+
+absl::StatusOr<v1::Listing> CatalogApi::AppealDecision(const MaybeCaller& maybe_caller,
+                                                       const v1::AppealDecisionRequest& request) {
+  ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
+  RETURN_IF_ERROR(ValidateId("listing_id", request.listing_id()));
+  if (IsBlank(request.statement()) || CodePoints(request.statement()) > 2000) {
+    return common::InvalidField("statement", "must be 1-2000 characters, not only whitespace");
+  }
+  ASSIGN_OR_RETURN(ListingRecord appealed,
+                   review_queue_.Appeal(*caller, request.listing_id(), request.statement()));
+  return ListingToProto(appealed);
+}
+
+absl::StatusOr<v1::GetModerationHistoryResponse> CatalogApi::GetModerationHistory(
+    const MaybeCaller& maybe_caller, const v1::GetModerationHistoryRequest& request) {
+  ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
+  RETURN_IF_ERROR(ValidateId("listing_id", request.listing_id()));
+  ASSIGN_OR_RETURN(std::vector<Transition> transitions,
+                   review_queue_.History(*caller, request.listing_id()));
+  v1::GetModerationHistoryResponse response;
+  for (const Transition& t : transitions) *response.add_transitions() = TransitionToProto(t);
+  return response;
+}
+
+absl::StatusOr<v1::SellerModeration> CatalogApi::SetSellerModerationLevel(
+    const MaybeCaller& maybe_caller, const v1::SetSellerModerationLevelRequest& request) {
+  ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
+  RETURN_IF_ERROR(CheckModerationLevel(request));
+  SellerModerationSetting setting;
+  setting.seller_id = request.seller_id();
+  setting.level = ModerationLevelFromProto(request.level());
+  setting.authorized_brands.assign(request.authorized_brands().begin(),
+                                   request.authorized_brands().end());
+  RETURN_IF_ERROR(enforcement_.SetModerationLevel(*caller, std::move(setting)));
+  v1::SellerModeration out;
+  out.set_seller_id(request.seller_id());
+  out.set_level(request.level());
+  *out.mutable_authorized_brands() = request.authorized_brands();
+  return out;
+}
+
+absl::StatusOr<v1::SuspendSellerListingsResponse> CatalogApi::SuspendSellerListings(
+    const MaybeCaller& maybe_caller, const v1::SuspendSellerListingsRequest& request) {
+  ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
+  RETURN_IF_ERROR(CheckSuspension(request));
+  ASSIGN_OR_RETURN(int64_t suspended,
+                   enforcement_.Suspend(*caller, request.seller_id(), request.reason_code(),
+                                        request.explanation()));
+  v1::SuspendSellerListingsResponse response;
+  response.set_suspended(suspended);
+  return response;
+}
+
+absl::StatusOr<v1::RestoreSellerListingsResponse> CatalogApi::RestoreSellerListings(
+    const MaybeCaller& maybe_caller, const v1::RestoreSellerListingsRequest& request) {
+  ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
+  RETURN_IF_ERROR(ValidateId("seller_id", request.seller_id()));
+  ASSIGN_OR_RETURN(int64_t restored, enforcement_.Restore(*caller, request.seller_id()));
+  v1::RestoreSellerListingsResponse response;
+  response.set_restored(restored);
+  return response;
+}
+
+}  // namespace marketplace::catalog

@@ -1,0 +1,87 @@
+#ifndef MARKETPLACE_SERVICES_CATALOG_CATALOG_API_H_
+#define MARKETPLACE_SERVICES_CATALOG_CATALOG_API_H_
+
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/identity_client/seller_directory.h"
+#include "protos/marketplace/catalog/v1/catalog.pb.h"
+#include "services/catalog/catalog_options.h"
+#include "services/catalog/enforcement.h"
+#include "services/catalog/lifecycle.h"
+#include "services/catalog/listing_store.h"
+#include "services/catalog/live_rules.h"
+#include "services/catalog/permissions.h"
+#include "services/catalog/public_view_cache.h"
+#include "services/catalog/reports.h"
+#include "services/catalog/review_queue.h"
+
+namespace marketplace::catalog {
+
+namespace v1 = marketplace::catalog::v1;
+
+// The CatalogService methods on the API's messages, without gRPC: each checks the request's
+// fields, converts it to the domain's terms, calls the domain and converts the answer
+// (catalog.proto describes every method, its callers and its errors). Who may call a method
+// at all is checked before, by Authorize (permissions.h): CatalogService's guard. Page tokens
+// and the public view cache live here. Thread-safe.
+class CatalogApi {
+ public:
+  // Everything must outlive the object.
+  CatalogApi(ListingStore* store, LiveRules* rules,
+             common::identity_client::SellerDirectory* sellers, const common::Clock* clock,
+             CatalogOptions options, PublicViewCacheOptions public_cache);
+
+  [[nodiscard]] absl::StatusOr<v1::Listing> CreateListing(const MaybeCaller& caller,
+                                                          const v1::CreateListingRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Listing> UpdateListing(const MaybeCaller& caller,
+                                                          const v1::UpdateListingRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Listing> SubmitListing(const MaybeCaller& caller,
+                                                          const v1::SubmitListingRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Listing> GetListing(const MaybeCaller& caller,
+                                                       const v1::GetListingRequest& request);
+  // The same without blocking: `done` is called once, from a reader thread or before this
+  // returns.
+  void GetListingAsync(const MaybeCaller& caller, const v1::GetListingRequest& request,
+                       std::function<void(absl::StatusOr<v1::Listing>)> done);
+  [[nodiscard]] absl::StatusOr<v1::ListListingsResponse> ListListings(
+      const MaybeCaller& caller, const v1::ListListingsRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Listing> WithdrawListing(
+      const MaybeCaller& caller, const v1::WithdrawListingRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::ListCategoriesResponse> ListCategories();
+  [[nodiscard]] absl::StatusOr<v1::ReportListingResponse> ReportListing(
+      const MaybeCaller& caller, const v1::ReportListingRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::ListReviewQueueResponse> ListReviewQueue(
+      const MaybeCaller& caller, const v1::ListReviewQueueRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Review> ClaimReview(const MaybeCaller& caller,
+                                                       const v1::ClaimReviewRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Listing> DecideReview(const MaybeCaller& caller,
+                                                         const v1::DecideReviewRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Listing> AppealDecision(
+      const MaybeCaller& caller, const v1::AppealDecisionRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::GetModerationHistoryResponse> GetModerationHistory(
+      const MaybeCaller& caller, const v1::GetModerationHistoryRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::SellerModeration> SetSellerModerationLevel(
+      const MaybeCaller& caller, const v1::SetSellerModerationLevelRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::SuspendSellerListingsResponse> SuspendSellerListings(
+      const MaybeCaller& caller, const v1::SuspendSellerListingsRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::RestoreSellerListingsResponse> RestoreSellerListings(
+      const MaybeCaller& caller, const v1::RestoreSellerListingsRequest& request);
+
+  const CatalogOptions& options() const { return options_; }
+  PublicViewCache::Totals public_cache_totals() const { return public_cache_.totals(); }
+
+ private:
+  LiveRules* rules_;
+  const CatalogOptions options_;
+  PublicViewCache public_cache_;
+  Lifecycle lifecycle_;
+  ReviewQueue review_queue_;
+  Reports reports_;
+  Enforcement enforcement_;
+};
+
+}  // namespace marketplace::catalog
+
+#endif  // MARKETPLACE_SERVICES_CATALOG_CATALOG_API_H_

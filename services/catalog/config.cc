@@ -1,0 +1,78 @@
+#include "services/catalog/config.h"
+
+namespace marketplace::catalog {
+
+void AddFlags(common::Flags& flags, CatalogConfig* c) {
+  flags.AddString("categories_file", &c->categories_file, "services/catalog/data/categories.json",
+                  "Category tree (JSON, README \"Data files\").");
+  flags.AddString("moderation_rules_file", &c->rules_file,
+                  "services/catalog/data/moderation_rules.json",
+                  "Moderation rules and word lists (JSON, README \"Data files\").");
+  flags.AddDuration("rules_check_interval", &c->rules_check_interval, absl::Seconds(10),
+                    "How often the data files are checked for changes (a changed file is "
+                    "reloaded; SIGHUP reloads at the next check).");
+  flags.AddInt64("report_threshold", &c->report_threshold, 3, 1, 1000,
+                 "Open reports from distinct buyers that send a LIVE listing back to review.");
+  flags.AddDuration("claim_timeout", &c->claim_timeout, absl::Minutes(15),
+                    "How long a moderator's claim on a review lasts.");
+  flags.AddInt64("new_seller_listings", &c->new_seller_listings, -1, -1, 1000,
+                 "Decided listings under which a seller's clean listings still go to review; "
+                 "-1: the rules file's thresholds.new_seller_listings.");
+  flags.AddDuration("public_cache_ttl", &c->public_cache_ttl, absl::Minutes(1),
+                    "Longest GetListing keeps a public view of a LIVE listing in memory for "
+                    "callers other than sellers and staff. Views are evicted when their listing "
+                    "changes (seen by a poll of the listings table every --public_cache_poll); "
+                    "the TTL bounds staleness only for a write that committed more than "
+                    "--public_cache_overlap after it began. 0s: no cache.");
+  flags.AddDuration("public_cache_poll", &c->public_cache_poll, absl::Milliseconds(200),
+                    absl::Milliseconds(1), absl::InfiniteDuration(),
+                    "How often the listings changed since the last poll are evicted from the "
+                    "public view cache: a change shows to public readers of every replica within "
+                    "about this long. Views are not served while polls fail for over 2s.");
+  flags.AddDuration("public_cache_overlap", &c->public_cache_overlap, absl::Seconds(30),
+                    "Every 5s a poll also re-reads the changes of this long before the previous "
+                    "such poll (writes that committed long after they began, clock differences "
+                    "between replicas); other polls look back 2s.");
+  flags.AddInt64("public_cache_capacity", &c->public_cache_capacity, 200000, 1, 100000000,
+                 "Most public views kept in memory (about 1-2 KiB each; the cache is emptied "
+                 "when full).");
+  flags.AddInt64("point_read_threads", &c->point_read_threads, 2, 1, 64,
+                 "GetListing reads at the database at once, each on a pool connection; the "
+                 "reads asked for meanwhile go together in the next statement.");
+  flags.AddString("event_sink_target", &c->event_sink_target, "",
+                  "EventSink (host:port) the outbox relay delivers catalog events to; empty: no "
+                  "relay runs and events stay pending in outbox_events.");
+  common::identity_client::AddIdentityClientFlags(flags, &c->identity);
+}
+
+absl::Status CatalogConfig::Validate() const {
+  if (categories_file.empty() || rules_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--categories_file and --moderation_rules_file: must name the data files");
+  }
+  return absl::OkStatus();
+}
+
+CatalogOptions CatalogConfig::Options() const {
+  CatalogOptions options;
+  options.report_threshold = report_threshold;
+  options.claim_timeout = claim_timeout;
+  if (new_seller_listings >= 0) options.new_seller_listings = new_seller_listings;
+  return options;
+}
+
+PublicViewCacheOptions CatalogConfig::PublicCache(CatalogEvents* events) const {
+  PublicViewCacheOptions options;
+  options.ttl = public_cache_ttl;
+  options.poll_interval = public_cache_poll;
+  options.overlap = public_cache_overlap;
+  options.capacity = static_cast<size_t>(public_cache_capacity);
+  options.events = events;
+  return options;
+}
+
+MysqlListingStore::Options CatalogConfig::Store() const {
+  return {.point_read_threads = static_cast<int>(point_read_threads)};
+}
+
+}  // namespace marketplace::catalog

@@ -1,0 +1,84 @@
+#include "services/catalog/enforcement.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status_macros.h"
+#include "services/catalog/moderation_flow.h"
+
+namespace marketplace::catalog {
+
+absl::Status Enforcement::SetModerationLevel(const common::auth::Caller& staff,
+                                             SellerModerationSetting setting) {
+  setting.updated_by = staff.subject;
+  setting.updated_at = clock_->Now();
+  return store_->Transact([&](ListingTransaction& tx) { return tx.SaveSellerModeration(setting); });
+}
+
+absl::StatusOr<int64_t> Enforcement::Suspend(const common::auth::Caller& enforcer,
+                                             absl::string_view seller_id,
+                                             absl::string_view reason_code,
+                                             absl::string_view explanation) {
+  int64_t suspended = 0;
+  RETURN_IF_ERROR(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
+    suspended = 0;
+    const absl::Time now = clock_->Now();
+    ASSIGN_OR_RETURN(
+        std::vector<ListingRecord> listings,
+        tx.LockSellerListings(seller_id, {ListingState::kLive, ListingState::kPendingReview}));
+    for (ListingRecord& l : listings) {
+      const ListingState from = l.state;
+      l.state_before_suspension = from;
+      l.state = ListingState::kSuspended;
+      RETURN_IF_ERROR(tx.SaveListing(l, now));
+      RETURN_IF_ERROR(RecordTransition(tx, l, enforcer.subject, from, {std::string(reason_code)},
+                                       std::string(explanation), "", now));
+      RETURN_IF_ERROR(tx.Publish(ListingSuspended{.listing_id = l.listing_id,
+                                                  .seller_id = l.seller_id,
+                                                  .suspended_by = enforcer.subject,
+                                                  .reason_code = std::string(reason_code),
+                                                  .at = now}));
+      ++suspended;
+    }
+    return absl::OkStatus();
+  }));
+  return suspended;
+}
+
+absl::StatusOr<int64_t> Enforcement::Restore(const common::auth::Caller& enforcer,
+                                             absl::string_view seller_id) {
+  int64_t restored = 0;
+  RETURN_IF_ERROR(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
+    restored = 0;
+    const absl::Time now = clock_->Now();
+    ASSIGN_OR_RETURN(std::vector<ListingRecord> listings,
+                     tx.LockSellerListings(seller_id, {ListingState::kSuspended}));
+    for (ListingRecord& l : listings) {
+      ListingState to = l.state_before_suspension.value_or(ListingState::kPendingReview);
+      if (to != ListingState::kLive && to != ListingState::kPendingReview) {
+        to = ListingState::kPendingReview;
+      }
+      l.state_before_suspension.reset();
+      l.state = to;
+      if (to == ListingState::kPendingReview) {
+        // The queue entry was kept while suspended; recreate it if it is gone.
+        ASSIGN_OR_RETURN(std::optional<ReviewEntry> entry, tx.LockReviewEntry(l.listing_id));
+        if (!entry) {
+          RETURN_IF_ERROR(tx.Enqueue({.listing_id = l.listing_id,
+                                      .seller_id = l.seller_id,
+                                      .reason = ReviewReason::kRules,
+                                      .enqueued_at = now}));
+        }
+      }
+      RETURN_IF_ERROR(tx.SaveListing(l, now));
+      RETURN_IF_ERROR(RecordTransition(tx, l, enforcer.subject, ListingState::kSuspended,
+                                       {"RESTORED"}, "seller listings restored", "", now));
+      ++restored;
+    }
+    return absl::OkStatus();
+  }));
+  return restored;
+}
+
+}  // namespace marketplace::catalog

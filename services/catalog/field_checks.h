@@ -1,0 +1,47 @@
+#ifndef MARKETPLACE_SERVICES_CATALOG_FIELD_CHECKS_H_
+#define MARKETPLACE_SERVICES_CATALOG_FIELD_CHECKS_H_
+
+#include <cstddef>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "common/errors.h"
+#include "protos/marketplace/catalog/v1/catalog.pb.h"
+
+namespace marketplace::catalog {
+
+// The API's field rules (catalog.proto states them), checked before any domain call.
+
+// UTF-8 code points of `s`.
+size_t CodePoints(absl::string_view s);
+// Empty or only whitespace.
+bool IsBlank(absl::string_view s);
+// INVALID_ARGUMENT naming `field` unless `id` is 1-64 characters of [A-Za-z0-9_.:-].
+[[nodiscard]] absl::Status ValidateId(absl::string_view field, absl::string_view id);
+// 1-64 characters of UPPER_SNAKE_CASE.
+bool IsReasonCode(absl::string_view code);
+
+// The fields UpdateListing may change (its update_mask paths), also every field
+// CreateListing takes.
+const std::set<std::string>& UpdatablePaths();
+
+// Checks the content fields named in `paths` of `listing`, adding violations.
+void ValidateContent(const catalog::v1::Listing& listing, const std::set<std::string>& paths,
+                     std::vector<common::FieldViolation>& out);
+
+// The request's own fields (not who may call it, nor the listing's state).
+[[nodiscard]] absl::Status CheckUpdate(const catalog::v1::UpdateListingRequest& request,
+                                       std::set<std::string>* paths);
+[[nodiscard]] absl::Status CheckReport(const catalog::v1::ReportListingRequest& request);
+[[nodiscard]] absl::Status CheckDecision(const catalog::v1::DecideReviewRequest& request);
+[[nodiscard]] absl::Status CheckModerationLevel(
+    const catalog::v1::SetSellerModerationLevelRequest& request);
+[[nodiscard]] absl::Status CheckSuspension(
+    const catalog::v1::SuspendSellerListingsRequest& request);
+
+}  // namespace marketplace::catalog
+
+#endif  // MARKETPLACE_SERVICES_CATALOG_FIELD_CHECKS_H_

@@ -1,0 +1,123 @@
+#ifndef MARKETPLACE_SERVICES_CATALOG_LISTING_RECORD_H_
+#define MARKETPLACE_SERVICES_CATALOG_LISTING_RECORD_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "services/catalog/moderation.h"
+
+namespace marketplace::catalog {
+
+// A listing's lifecycle states (catalog.proto describes each). The values are the API's, so
+// that a conversion is a cast checked in one place (convert.cc).
+enum class ListingState {
+  kUnspecified = 0,
+  kDraft = 1,
+  kPendingReview = 2,
+  kLive = 3,
+  kRejected = 4,
+  kSuspended = 5,
+  kWithdrawn = 6,
+};
+
+// "DRAFT", "PENDING_REVIEW", ...: the name the database stores and messages show.
+absl::string_view StateName(ListingState state);
+// kUnspecified for a name that is not a state.
+ListingState StateFromName(absl::string_view name);
+
+// Why a listing waits for a human (values as in the API).
+enum class ReviewReason { kUnspecified = 0, kRules = 1, kReports = 2, kAppeal = 3 };
+absl::string_view ReviewReasonName(ReviewReason reason);
+ReviewReason ReviewReasonFromName(absl::string_view name);
+
+absl::string_view ModerationLevelName(SellerModerationLevel level);
+SellerModerationLevel ModerationLevelFromName(absl::string_view name);
+
+// One listing as the domain sees it: what the seller wrote, where it stands and why.
+struct ListingRecord {
+  // Creation order (newest first is seq descending); 0 before the first save.
+  int64_t seq = 0;
+  std::string listing_id;
+  std::string seller_id;
+  ListingState state = ListingState::kUnspecified;
+  ListingContent content;
+  std::string condition;  // "NEW", "USED_GOOD", ... (ItemCondition names)
+  int64_t quantity = 0;
+  // The last decision's reason codes and explanation, and the rules' findings.
+  std::vector<std::string> reason_codes;
+  std::string explanation;
+  std::vector<Finding> findings;
+  std::string rules_version;
+  // Set only while SUSPENDED: the state a restore returns to.
+  std::optional<ListingState> state_before_suspension;
+  // The rules or a moderator approved or rejected it at least once.
+  bool ever_decided = false;
+  absl::Time created_at;
+  // Every save moves it strictly forward: the public view caches find changes by it.
+  absl::Time updated_at;
+};
+
+// Whether what buyers see differs between `a` and `b`, the quantity aside (a stock change
+// alone is not moderated again).
+bool ContentDiffersBesidesQuantity(const ListingRecord& a, const ListingRecord& b);
+
+// One recorded state change.
+struct Transition {
+  int64_t id = 0;
+  std::string listing_id;
+  std::string actor;  // account id, or "system"
+  absl::Time at;
+  ListingState from = ListingState::kUnspecified;  // kUnspecified for the creation
+  ListingState to = ListingState::kUnspecified;
+  std::vector<std::string> reason_codes;
+  std::string explanation;
+  std::string rules_version;
+};
+
+// A listing's place in the human review queue.
+struct ReviewEntry {
+  std::string listing_id;
+  std::string seller_id;
+  ReviewReason reason = ReviewReason::kUnspecified;
+  absl::Time enqueued_at;
+  std::optional<std::string> claimed_by;
+  std::optional<absl::Time> claim_expires_at;
+  std::string appeal_statement;
+
+  // Whether `moderator` holds a claim that still runs at `now`.
+  bool ClaimedBy(absl::string_view moderator, absl::Time now) const {
+    return claimed_by && *claimed_by == moderator && claim_expires_at && *claim_expires_at > now;
+  }
+};
+
+// A queue entry with its listing.
+struct Review {
+  ReviewEntry entry;
+  ListingRecord listing;
+};
+
+// What staff set for a seller.
+struct SellerModerationSetting {
+  std::string seller_id;
+  SellerModerationLevel level = SellerModerationLevel::kStandard;
+  std::vector<std::string> authorized_brands;  // as given
+  std::string updated_by;
+  absl::Time updated_at;
+};
+
+// A buyer's report.
+struct ListingReport {
+  std::string listing_id;
+  std::string reporter_id;
+  std::string reason;  // ReportReason name
+  std::string comment;
+  absl::Time created_at;
+};
+
+}  // namespace marketplace::catalog
+
+#endif  // MARKETPLACE_SERVICES_CATALOG_LISTING_RECORD_H_

@@ -1,0 +1,164 @@
+#ifndef MARKETPLACE_SERVICES_CATALOG_LISTING_STORE_H_
+#define MARKETPLACE_SERVICES_CATALOG_LISTING_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "services/catalog/listing_events.h"
+#include "services/catalog/listing_record.h"
+#include "services/catalog/moderation.h"
+
+namespace marketplace::catalog {
+
+// The data operations the catalog domain needs inside one unit of work. The domain decides;
+// these only read and write. Times are the caller's. An effect, its request-id record and
+// its outbox event are written through the same transaction, so they commit together.
+class ListingTransaction {
+ public:
+  virtual ~ListingTransaction() = default;
+
+  // --- listings ---
+  [[nodiscard]] virtual absl::Status InsertListing(ListingRecord& listing) = 0;
+  // `for_update` locks the row until the end of the transaction.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<ListingRecord>> FindListing(
+      absl::string_view listing_id, bool for_update) = 0;
+  // Writes everything but the ids and creation time, with updated_at strictly later than the
+  // one `listing` was loaded with, even when two writes share a clock reading or a replica's
+  // clock is behind (public_view_cache.h finds changes by it); `listing.updated_at` is set.
+  [[nodiscard]] virtual absl::Status SaveListing(ListingRecord& listing, absl::Time now) = 0;
+  // Locks and returns the seller's listings in `states`, oldest first.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<ListingRecord>> LockSellerListings(
+      absl::string_view seller_id, const std::vector<ListingState>& states) = 0;
+
+  // --- what the rules look at ---
+  // Listings of the seller, `listing_id` aside, that were ever approved or rejected.
+  [[nodiscard]] virtual absl::StatusOr<int64_t> CountDecidedListings(
+      absl::string_view seller_id, absl::string_view listing_id) = 0;
+  // The seller's newest LIVE listings, `listing_id` aside, at most `limit`.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<SellerListing>> RecentLiveListings(
+      absl::string_view seller_id, absl::string_view listing_id, int limit) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::optional<SellerModerationSetting>> FindSellerModeration(
+      absl::string_view seller_id) = 0;
+  [[nodiscard]] virtual absl::Status SaveSellerModeration(
+      const SellerModerationSetting& setting) = 0;
+
+  // --- transitions ---
+  // Returns the transition's id.
+  [[nodiscard]] virtual absl::StatusOr<int64_t> AppendTransition(const Transition& t) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::vector<Transition>> ListTransitions(
+      absl::string_view listing_id) = 0;
+  // Id of the latest transition to REJECTED, nullopt when there is none.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<int64_t>> LatestRejection(
+      absl::string_view listing_id) = 0;
+
+  // --- review queue ---
+  // Puts the listing in the queue (again): unclaimed, enqueued at `entry.enqueued_at`.
+  [[nodiscard]] virtual absl::Status Enqueue(const ReviewEntry& entry) = 0;
+  [[nodiscard]] virtual absl::Status Dequeue(absl::string_view listing_id) = 0;
+  // The queue entry, locked.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<ReviewEntry>> LockReviewEntry(
+      absl::string_view listing_id) = 0;
+  // Claims the entry of a PENDING_REVIEW listing for `moderator` until `until`, when it is
+  // free at `now` or already theirs, as one conditional write: of concurrent moderators at
+  // most one gets true.
+  [[nodiscard]] virtual absl::StatusOr<bool> TryClaim(absl::string_view listing_id,
+                                                      absl::string_view moderator, absl::Time until,
+                                                      absl::Time now) = 0;
+  // The entry of a PENDING_REVIEW listing with its listing.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<Review>> FindPendingReview(
+      absl::string_view listing_id) = 0;
+
+  // --- reports and appeals ---
+  [[nodiscard]] virtual absl::StatusOr<bool> HasReported(absl::string_view listing_id,
+                                                         absl::string_view reporter_id) = 0;
+  [[nodiscard]] virtual absl::Status InsertReport(const ListingReport& report) = 0;
+  [[nodiscard]] virtual absl::StatusOr<int64_t> CountOpenReports(absl::string_view listing_id) = 0;
+  [[nodiscard]] virtual absl::Status CloseReports(absl::string_view listing_id) = 0;
+  [[nodiscard]] virtual absl::StatusOr<bool> HasAppeal(int64_t decision_id) = 0;
+  [[nodiscard]] virtual absl::Status InsertAppeal(int64_t decision_id, const ListingRecord& listing,
+                                                  absl::string_view statement, absl::Time now) = 0;
+
+  // --- outbox ---
+  [[nodiscard]] virtual absl::Status Publish(const ListingDecided& event) = 0;
+  [[nodiscard]] virtual absl::Status Publish(const ListingReported& event) = 0;
+  [[nodiscard]] virtual absl::Status Publish(const ListingSuspended& event) = 0;
+};
+
+// Filters of a listings page (newest first).
+struct ListingQuery {
+  std::vector<ListingState> states;       // at least one
+  std::string seller_id;                  // empty: every seller
+  std::vector<std::string> category_ids;  // empty: every category
+  // Folded title words (letters and digits only), all required.
+  std::vector<std::string> title_words;
+  std::optional<int64_t> before_seq;
+  int limit = 20;
+};
+
+// Filters of a review queue page (oldest first).
+struct ReviewQuery {
+  std::optional<ReviewReason> reason;
+  std::vector<std::string> category_ids;
+  // Only entries free at this time.
+  std::optional<absl::Time> unclaimed_at;
+  // Keyset: entries after (enqueued_at, listing_id).
+  std::optional<std::pair<absl::Time, std::string>> after;
+  int limit = 20;
+};
+
+// Who asked for a create, to run it at most once.
+struct CreateRequestKey {
+  std::string caller;
+  std::string request_id;
+  std::string request_hash;  // of the whole request
+};
+
+class ListingStore {
+ public:
+  using Work = std::function<absl::Status(ListingTransaction&)>;
+  using CreateWork = std::function<absl::StatusOr<ListingRecord>(ListingTransaction&)>;
+  using ReadDone = std::function<void(absl::StatusOr<std::optional<ListingRecord>>)>;
+
+  virtual ~ListingStore() = default;
+
+  // Runs `work` in one transaction: committed when it returns OK, rolled back otherwise.
+  // After a deadlock or lock-wait timeout the whole of `work` runs again, so it must reset
+  // what it collects.
+  [[nodiscard]] virtual absl::Status Transact(const Work& work) = 0;
+  [[nodiscard]] virtual absl::Status TransactReadOnly(const Work& work) = 0;
+
+  // Runs `work` at most once per (caller, request id) of CreateListing: a retry with the same
+  // request returns the first result (also a definitive error); the same id with another
+  // request is FAILED_PRECONDITION, reason REQUEST_ID_REUSED.
+  [[nodiscard]] virtual absl::StatusOr<ListingRecord> CreateOnce(const CreateRequestKey& key,
+                                                                 const CreateWork& work) = 0;
+
+  // One listing, read together with the other reads of the moment; `done` is called once,
+  // from a reader thread or before this returns.
+  virtual void ReadListing(absl::string_view listing_id, ReadDone done) = 0;
+  // Pages, read without a transaction.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<ListingRecord>> ListListings(
+      const ListingQuery& query) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::vector<Review>> ListReviews(
+      const ReviewQuery& query) = 0;
+
+  // (listing_id, updated_at) of the listings updated at or after `from`: the public view
+  // caches' change poll.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<std::pair<std::string, absl::Time>>>
+  ListChangedSince(absl::Time from) = 0;
+
+  // Drops request ids older than a day; returns how many.
+  [[nodiscard]] virtual absl::StatusOr<int64_t> PurgeRequestIds() = 0;
+};
+
+}  // namespace marketplace::catalog
+
+#endif  // MARKETPLACE_SERVICES_CATALOG_LISTING_STORE_H_

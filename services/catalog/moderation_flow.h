@@ -1,0 +1,58 @@
+#ifndef MARKETPLACE_SERVICES_CATALOG_MODERATION_FLOW_H_
+#define MARKETPLACE_SERVICES_CATALOG_MODERATION_FLOW_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/auth/token_verifier.h"
+#include "services/catalog/listing_record.h"
+#include "services/catalog/listing_store.h"
+#include "services/catalog/rule_set.h"
+
+namespace marketplace::catalog {
+
+// The actor of automatic transitions.
+inline constexpr char kSystemActor[] = "system";
+
+// The steps every flow that moves a listing shares: each state change is recorded in
+// listing_transitions, and every decision publishes its event, in the caller's transaction.
+
+// Runs the rules over `listing` and moves it to LIVE, REJECTED or PENDING_REVIEW, with the
+// transition, queue entry and event. `listing` is updated and saved.
+[[nodiscard]] absl::Status ModerateAndSave(ListingTransaction& tx, ListingRecord& listing,
+                                           const RuleSet& rules,
+                                           std::optional<int64_t> new_seller_listings,
+                                           absl::Time now);
+
+// A moderator's decision on a PENDING_REVIEW listing whose review they hold: LIVE or
+// REJECTED, with the queue entry and open reports closed, the transition and the event.
+[[nodiscard]] absl::Status DecideAndSave(ListingTransaction& tx, ListingRecord& listing,
+                                         absl::string_view moderator, bool approve,
+                                         const std::vector<std::string>& reason_codes,
+                                         absl::string_view note, absl::Time now);
+
+// Records `listing`'s move from `from` to its current state.
+[[nodiscard]] absl::Status RecordTransition(ListingTransaction& tx, const ListingRecord& listing,
+                                            absl::string_view actor, ListingState from,
+                                            std::vector<std::string> reason_codes,
+                                            std::string explanation, std::string rules_version,
+                                            absl::Time now);
+
+// The listing, locked, when `caller` is its seller: NOT_FOUND when there is none,
+// PERMISSION_DENIED when it is someone else's.
+[[nodiscard]] absl::StatusOr<ListingRecord> LoadOwned(ListingTransaction& tx,
+                                                      const common::auth::Caller& caller,
+                                                      absl::string_view listing_id);
+
+// FAILED_PRECONDITION INVALID_STATE: "cannot <what> a listing in state <state>".
+absl::Status InvalidState(const ListingRecord& listing, absl::string_view what);
+
+}  // namespace marketplace::catalog
+
+#endif  // MARKETPLACE_SERVICES_CATALOG_MODERATION_FLOW_H_

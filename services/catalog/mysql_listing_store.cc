@@ -1,0 +1,529 @@
+#include "services/catalog/mysql_listing_store.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/db/migrations.h"
+#include "common/db/transaction.h"
+#include "common/status_macros.h"
+#include "services/catalog/catalog_migrations.h"
+#include "services/catalog/convert.h"
+#include "services/catalog/mysql_listing_rows.h"
+
+namespace marketplace::catalog {
+namespace {
+
+using common::db::Row;
+using common::db::SqlValue;
+using common::db::Transaction;
+
+std::vector<std::string> SplitList(absl::string_view joined, char separator) {
+  return absl::StrSplit(joined, separator, absl::SkipEmpty());
+}
+
+// Every row through `from_row`; the first error stops.
+template <typename T>
+absl::StatusOr<std::vector<T>> FromRows(const std::vector<Row>& rows,
+                                        absl::StatusOr<T> (*from_row)(const Row&)) {
+  std::vector<T> out;
+  out.reserve(rows.size());
+  for (const Row& row : rows) {
+    ASSIGN_OR_RETURN(T value, from_row(row));
+    out.push_back(std::move(value));
+  }
+  return out;
+}
+
+// "a = ?, b = ?, " for the content columns.
+std::string ContentAssignments() {
+  std::string out;
+  for (const std::string& column : ContentColumnNames()) absl::StrAppend(&out, column, " = ?, ");
+  return out;
+}
+
+std::string Placeholders(size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) absl::StrAppend(&out, i ? ", ?" : "?");
+  return out;
+}
+
+std::string ReviewColumns() {
+  return absl::StrCat(
+      "q.listing_id AS q_listing_id, q.seller_id AS q_seller_id, q.reason AS q_reason, "
+      "q.enqueued_at AS q_enqueued_at, q.claimed_by AS q_claimed_by, "
+      "q.claim_expires_at AS q_claim_expires_at, q.appeal_statement AS q_appeal_statement, ",
+      ListingColumns("l."));
+}
+
+// A review_queue row whose columns are named `<prefix><column>`.
+absl::StatusOr<ReviewEntry> EntryFromRow(const Row& row, absl::string_view prefix) {
+  auto column = [prefix](absl::string_view name) { return absl::StrCat(prefix, name); };
+  ReviewEntry e;
+  ASSIGN_OR_RETURN(e.listing_id, row.GetString(column("listing_id")));
+  ASSIGN_OR_RETURN(e.seller_id, row.GetString(column("seller_id")));
+  ASSIGN_OR_RETURN(std::string reason, row.GetString(column("reason")));
+  e.reason = ReviewReasonFromName(reason);
+  ASSIGN_OR_RETURN(e.enqueued_at, row.GetTime(column("enqueued_at")));
+  ASSIGN_OR_RETURN(e.claimed_by, row.GetOptionalString(column("claimed_by")));
+  ASSIGN_OR_RETURN(e.claim_expires_at, row.GetOptionalTime(column("claim_expires_at")));
+  ASSIGN_OR_RETURN(e.appeal_statement, row.GetString(column("appeal_statement")));
+  return e;
+}
+
+absl::StatusOr<Review> ReviewFromRow(const Row& row) {
+  Review r;
+  ASSIGN_OR_RETURN(r.entry, EntryFromRow(row, "q_"));
+  ASSIGN_OR_RETURN(r.listing, ListingFromRow(row));
+  return r;
+}
+
+class MysqlListingTransaction final : public ListingTransaction {
+ public:
+  MysqlListingTransaction(Transaction& tx, const common::outbox::Outbox& outbox)
+      : tx_(tx), outbox_(outbox) {}
+
+  absl::Status InsertListing(ListingRecord& l) override {
+    std::vector<SqlValue> values = {l.listing_id, l.seller_id, std::string(StateName(l.state))};
+    for (SqlValue& v : ContentValues(l)) values.push_back(std::move(v));
+    for (SqlValue v : {SqlValue(absl::StrJoin(l.reason_codes, ",")), SqlValue(l.explanation),
+                       SqlValue(l.rules_version), SqlValue(l.ever_decided), SqlValue(l.created_at),
+                       SqlValue(l.updated_at), SqlValue(l.updated_at)}) {
+      values.push_back(std::move(v));
+    }
+    return tx_
+        .Execute(absl::StrCat("INSERT INTO listings (listing_id, seller_id, state, ",
+                              absl::StrJoin(ContentColumnNames(), ", "),
+                              ", reason_codes, explanation, rules_version, ever_decided, "
+                              "created_at, updated_at, fields_at) VALUES (",
+                              Placeholders(values.size()), ")"),
+                 values)
+        .status();
+  }
+
+  absl::StatusOr<std::optional<ListingRecord>> FindListing(absl::string_view id,
+                                                           bool for_update) override {
+    ASSIGN_OR_RETURN(
+        std::vector<Row> rows,
+        tx_.Query(absl::StrCat("SELECT ", ListingColumns(""), " FROM listings WHERE listing_id = ?",
+                               for_update ? " FOR UPDATE" : ""),
+                  {std::string(id)}));
+    if (rows.empty()) return std::optional<ListingRecord>();
+    ASSIGN_OR_RETURN(ListingRecord r, ListingFromRow(rows[0]));
+    return std::optional<ListingRecord>(std::move(r));
+  }
+
+  absl::Status SaveListing(ListingRecord& l, absl::Time now) override {
+    l.updated_at = std::max(now, l.updated_at + absl::Microseconds(1));
+    SqlValue before = nullptr;
+    if (l.state_before_suspension) before = std::string(StateName(*l.state_before_suspension));
+    std::vector<SqlValue> values = {std::string(StateName(l.state))};
+    for (SqlValue& v : ContentValues(l)) values.push_back(std::move(v));
+    for (SqlValue v : {SqlValue(absl::StrJoin(l.reason_codes, ",")), SqlValue(l.explanation),
+                       SqlValue(l.rules_version), before, SqlValue(l.ever_decided),
+                       SqlValue(l.updated_at), SqlValue(l.updated_at), SqlValue(l.listing_id)}) {
+      values.push_back(std::move(v));
+    }
+    ASSIGN_OR_RETURN(
+        int64_t n,
+        tx_.Execute(absl::StrCat("UPDATE listings SET state = ?, ", ContentAssignments(),
+                                 "reason_codes = ?, explanation = ?, rules_version = ?, "
+                                 "state_before_suspension = ?, ever_decided = ?, updated_at = ?, "
+                                 "fields_at = ? WHERE listing_id = ?"),
+                    values));
+    if (n != 1) return absl::InternalError("listing row vanished during its update");
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<ListingRecord>> LockSellerListings(
+      absl::string_view seller_id, const std::vector<ListingState>& states) override {
+    std::vector<SqlValue> params = {std::string(seller_id)};
+    for (ListingState s : states) params.push_back(std::string(StateName(s)));
+    ASSIGN_OR_RETURN(
+        std::vector<Row> rows,
+        tx_.Query(absl::StrCat("SELECT ", ListingColumns(""),
+                               " FROM listings WHERE seller_id = ? AND state IN (",
+                               Placeholders(states.size()), ") ORDER BY seq FOR UPDATE"),
+                  params));
+    return FromRows(rows, &ListingFromRow);
+  }
+
+  absl::StatusOr<int64_t> CountDecidedListings(absl::string_view seller_id,
+                                               absl::string_view listing_id) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT COUNT(*) AS n FROM listings WHERE seller_id = ? AND "
+                               "ever_decided AND listing_id <> ?",
+                               {std::string(seller_id), std::string(listing_id)}));
+    return rows.at(0).GetInt64("n");
+  }
+
+  absl::StatusOr<std::vector<SellerListing>> RecentLiveListings(absl::string_view seller_id,
+                                                                absl::string_view listing_id,
+                                                                int limit) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query(absl::StrCat("SELECT ", ListingColumns(""),
+                                            " FROM listings WHERE seller_id = ? AND "
+                                            "state = 'LIVE' AND listing_id <> ? "
+                                            "ORDER BY seq DESC LIMIT ",
+                                            limit),
+                               {std::string(seller_id), std::string(listing_id)}));
+    std::vector<SellerListing> out;
+    for (const Row& row : rows) {
+      ASSIGN_OR_RETURN(ListingRecord r, ListingFromRow(row));
+      out.push_back({r.listing_id, r.content.title, r.content.description});
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::optional<SellerModerationSetting>> FindSellerModeration(
+      absl::string_view seller_id) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT level, authorized_brands, updated_by, updated_at "
+                               "FROM seller_moderation WHERE seller_id = ?",
+                               {std::string(seller_id)}));
+    if (rows.empty()) return std::optional<SellerModerationSetting>();
+    SellerModerationSetting s;
+    s.seller_id = std::string(seller_id);
+    ASSIGN_OR_RETURN(std::string level, rows[0].GetString("level"));
+    s.level = ModerationLevelFromName(level);
+    ASSIGN_OR_RETURN(std::string brands, rows[0].GetString("authorized_brands"));
+    s.authorized_brands = SplitList(brands, '\n');
+    ASSIGN_OR_RETURN(s.updated_by, rows[0].GetString("updated_by"));
+    ASSIGN_OR_RETURN(s.updated_at, rows[0].GetTime("updated_at"));
+    return std::optional<SellerModerationSetting>(std::move(s));
+  }
+
+  absl::Status SaveSellerModeration(const SellerModerationSetting& s) override {
+    return tx_
+        .Execute(
+            "INSERT INTO seller_moderation (seller_id, level, authorized_brands, "
+            "updated_by, updated_at) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+            "level = VALUES(level), authorized_brands = VALUES(authorized_brands), "
+            "updated_by = VALUES(updated_by), updated_at = VALUES(updated_at)",
+            {s.seller_id, std::string(ModerationLevelName(s.level)),
+             absl::StrJoin(s.authorized_brands, "\n"), s.updated_by, s.updated_at})
+        .status();
+  }
+
+  absl::StatusOr<int64_t> AppendTransition(const Transition& t) override {
+    RETURN_IF_ERROR(
+        tx_.Execute("INSERT INTO listing_transitions (listing_id, actor, at, from_state, "
+                    "to_state, reason_codes, explanation, rules_version) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    {t.listing_id, t.actor, t.at,
+                     t.from == ListingState::kUnspecified ? std::string()
+                                                          : std::string(StateName(t.from)),
+                     std::string(StateName(t.to)), absl::StrJoin(t.reason_codes, ","),
+                     t.explanation, t.rules_version})
+            .status());
+    return tx_.LastInsertId();
+  }
+
+  absl::StatusOr<std::vector<Transition>> ListTransitions(absl::string_view listing_id) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT id, actor, at, from_state, to_state, reason_codes, "
+                               "explanation, rules_version FROM listing_transitions "
+                               "WHERE listing_id = ? ORDER BY id",
+                               {std::string(listing_id)}));
+    std::vector<Transition> out;
+    for (const Row& row : rows) {
+      Transition t;
+      t.listing_id = std::string(listing_id);
+      ASSIGN_OR_RETURN(t.id, row.GetInt64("id"));
+      ASSIGN_OR_RETURN(t.actor, row.GetString("actor"));
+      ASSIGN_OR_RETURN(t.at, row.GetTime("at"));
+      ASSIGN_OR_RETURN(std::string from, row.GetString("from_state"));
+      ASSIGN_OR_RETURN(std::string to, row.GetString("to_state"));
+      t.from = StateFromName(from);
+      t.to = StateFromName(to);
+      ASSIGN_OR_RETURN(std::string codes, row.GetString("reason_codes"));
+      t.reason_codes = SplitList(codes, ',');
+      ASSIGN_OR_RETURN(t.explanation, row.GetString("explanation"));
+      ASSIGN_OR_RETURN(t.rules_version, row.GetString("rules_version"));
+      out.push_back(std::move(t));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::optional<int64_t>> LatestRejection(absl::string_view listing_id) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT id FROM listing_transitions WHERE listing_id = ? AND "
+                               "to_state = 'REJECTED' ORDER BY id DESC LIMIT 1",
+                               {std::string(listing_id)}));
+    if (rows.empty()) return std::optional<int64_t>();
+    ASSIGN_OR_RETURN(int64_t id, rows[0].GetInt64("id"));
+    return std::optional<int64_t>(id);
+  }
+
+  absl::Status Enqueue(const ReviewEntry& e) override {
+    return tx_
+        .Execute(
+            "INSERT INTO review_queue (listing_id, seller_id, reason, enqueued_at, claimed_by, "
+            "claim_expires_at, appeal_statement) VALUES (?, ?, ?, ?, NULL, NULL, ?) "
+            "ON DUPLICATE KEY UPDATE reason = VALUES(reason), enqueued_at = "
+            "VALUES(enqueued_at), claimed_by = NULL, claim_expires_at = NULL, "
+            "appeal_statement = VALUES(appeal_statement)",
+            {e.listing_id, e.seller_id, std::string(ReviewReasonName(e.reason)), e.enqueued_at,
+             e.appeal_statement})
+        .status();
+  }
+
+  absl::Status Dequeue(absl::string_view listing_id) override {
+    return tx_.Execute("DELETE FROM review_queue WHERE listing_id = ?", {std::string(listing_id)})
+        .status();
+  }
+
+  absl::StatusOr<std::optional<ReviewEntry>> LockReviewEntry(
+      absl::string_view listing_id) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT listing_id, seller_id, reason, enqueued_at, claimed_by, "
+                               "claim_expires_at, appeal_statement FROM review_queue "
+                               "WHERE listing_id = ? FOR UPDATE",
+                               {std::string(listing_id)}));
+    if (rows.empty()) return std::optional<ReviewEntry>();
+    ASSIGN_OR_RETURN(ReviewEntry e, EntryFromRow(rows[0], ""));
+    return std::optional<ReviewEntry>(std::move(e));
+  }
+
+  absl::StatusOr<bool> TryClaim(absl::string_view listing_id, absl::string_view moderator,
+                                absl::Time until, absl::Time now) override {
+    ASSIGN_OR_RETURN(
+        int64_t n,
+        tx_.Execute(
+            "UPDATE review_queue q JOIN listings l ON l.listing_id = q.listing_id "
+            "SET q.claimed_by = ?, q.claim_expires_at = ? "
+            "WHERE q.listing_id = ? AND l.state = 'PENDING_REVIEW' AND "
+            "(q.claimed_by IS NULL OR q.claim_expires_at <= ? OR q.claimed_by = ?)",
+            {std::string(moderator), until, std::string(listing_id), now, std::string(moderator)}));
+    return n > 0;
+  }
+
+  absl::StatusOr<std::optional<Review>> FindPendingReview(absl::string_view listing_id) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query(absl::StrCat("SELECT ", ReviewColumns(),
+                                            " FROM review_queue q JOIN listings l ON "
+                                            "l.listing_id = q.listing_id WHERE q.listing_id = ? "
+                                            "AND l.state = 'PENDING_REVIEW'"),
+                               {std::string(listing_id)}));
+    if (rows.empty()) return std::optional<Review>();
+    ASSIGN_OR_RETURN(Review r, ReviewFromRow(rows[0]));
+    return std::optional<Review>(std::move(r));
+  }
+
+  absl::StatusOr<bool> HasReported(absl::string_view listing_id,
+                                   absl::string_view reporter_id) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT id FROM reports WHERE listing_id = ? AND reporter_id = ?",
+                               {std::string(listing_id), std::string(reporter_id)}));
+    return !rows.empty();
+  }
+
+  absl::Status InsertReport(const ListingReport& r) override {
+    return tx_
+        .Execute(
+            "INSERT INTO reports (listing_id, reporter_id, reason, comment, is_open, "
+            "created_at) VALUES (?, ?, ?, ?, TRUE, ?)",
+            {r.listing_id, r.reporter_id, r.reason, r.comment, r.created_at})
+        .status();
+  }
+
+  absl::StatusOr<int64_t> CountOpenReports(absl::string_view listing_id) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT COUNT(*) AS n FROM reports WHERE listing_id = ? AND is_open",
+                               {std::string(listing_id)}));
+    return rows.at(0).GetInt64("n");
+  }
+
+  absl::Status CloseReports(absl::string_view listing_id) override {
+    return tx_
+        .Execute("UPDATE reports SET is_open = FALSE WHERE listing_id = ? AND is_open",
+                 {std::string(listing_id)})
+        .status();
+  }
+
+  absl::StatusOr<bool> HasAppeal(int64_t decision_id) override {
+    ASSIGN_OR_RETURN(
+        std::vector<Row> rows,
+        tx_.Query("SELECT decision_id FROM appeals WHERE decision_id = ?", {decision_id}));
+    return !rows.empty();
+  }
+
+  absl::Status InsertAppeal(int64_t decision_id, const ListingRecord& l,
+                            absl::string_view statement, absl::Time now) override {
+    return tx_
+        .Execute(
+            "INSERT INTO appeals (decision_id, listing_id, seller_id, statement, "
+            "created_at) VALUES (?, ?, ?, ?, ?)",
+            {decision_id, l.listing_id, l.seller_id, std::string(statement), now})
+        .status();
+  }
+
+  absl::Status Publish(const ListingDecided& e) override {
+    if (e.approved) {
+      return outbox_.Enqueue(tx_, kTopicListingApproved, e.listing_id, ApprovedToProto(e)).status();
+    }
+    return outbox_.Enqueue(tx_, kTopicListingRejected, e.listing_id, RejectedToProto(e)).status();
+  }
+
+  absl::Status Publish(const ListingReported& e) override {
+    return outbox_.Enqueue(tx_, kTopicListingReported, e.listing_id, ReportedToProto(e)).status();
+  }
+
+  absl::Status Publish(const ListingSuspended& e) override {
+    return outbox_.Enqueue(tx_, kTopicListingSuspended, e.listing_id, SuspendedToProto(e)).status();
+  }
+
+ private:
+  Transaction& tx_;
+  const common::outbox::Outbox& outbox_;
+};
+
+}  // namespace
+
+absl::Status ApplyCatalogMigrations(common::db::ConnectionPool& pool) {
+  RETURN_IF_ERROR(common::db::ApplyMigrations(
+      pool, "catalog", CatalogMigrations(),
+      {{"0004_fill_listing_columns",
+        [](common::db::Connection& conn) { return FillListingColumns(conn); }}}));
+  RETURN_IF_ERROR(common::outbox::ApplyOutboxMigrations(pool));
+  return common::idempotency::ApplyIdempotencyMigrations(pool);
+}
+
+MysqlListingStore::MysqlListingStore(common::db::ConnectionPool* pool, const common::Clock* clock,
+                                     Options options)
+    : pool_(pool),
+      outbox_("catalog", clock),
+      idempotency_(clock),
+      point_reader_(std::make_unique<common::db::BatchedReader>(
+          pool, common::db::BatchedReader::Options{
+                    .table = "listings",
+                    .columns = ListingColumns(""),
+                    .key_column = "listing_id",
+                    .ascii_case_insensitive = true,  // CHARACTER SET ascii, _ci collation
+                    .threads = std::max(1, options.point_read_threads)})) {}
+
+MysqlListingStore::~MysqlListingStore() = default;
+
+absl::Status MysqlListingStore::Transact(const Work& work) {
+  return common::db::RunInTransaction(*pool_, [&](Transaction& tx) -> absl::Status {
+    MysqlListingTransaction t(tx, outbox_);
+    return work(t);
+  });
+}
+
+absl::Status MysqlListingStore::TransactReadOnly(const Work& work) {
+  common::db::TransactionOptions options;
+  options.read_only = true;
+  return common::db::RunInTransaction(
+      *pool_,
+      [&](Transaction& tx) -> absl::Status {
+        MysqlListingTransaction t(tx, outbox_);
+        return work(t);
+      },
+      options);
+}
+
+absl::StatusOr<ListingRecord> MysqlListingStore::CreateOnce(const CreateRequestKey& key,
+                                                            const CreateWork& work) {
+  // The first result is kept as the API message, as replicas of every release read it.
+  ASSIGN_OR_RETURN(v1::Listing first,
+                   common::idempotency::RunIdempotent<v1::Listing>(
+                       *pool_, idempotency_, {key.caller, kCreateListingMethod, key.request_id},
+                       key.request_hash, [&](Transaction& tx) -> absl::StatusOr<v1::Listing> {
+                         MysqlListingTransaction t(tx, outbox_);
+                         ASSIGN_OR_RETURN(ListingRecord created, work(t));
+                         return ListingToProto(created);
+                       }));
+  return ListingFromProto(first);
+}
+
+void MysqlListingStore::ReadListing(absl::string_view listing_id, ReadDone done) {
+  point_reader_->Read(std::string(listing_id),
+                      [done = std::move(done)](absl::StatusOr<std::optional<Row>> row) {
+                        if (!row.ok()) return done(row.status());
+                        if (!row->has_value()) return done(std::optional<ListingRecord>());
+                        absl::StatusOr<ListingRecord> r = ListingFromRow(**row);
+                        if (!r.ok()) return done(r.status());
+                        done(std::optional<ListingRecord>(*std::move(r)));
+                      });
+}
+
+absl::StatusOr<std::vector<ListingRecord>> MysqlListingStore::ListListings(const ListingQuery& q) {
+  std::string sql = absl::StrCat("SELECT ", ListingColumns(""), " FROM listings WHERE state IN (",
+                                 Placeholders(q.states.size()), ")");
+  std::vector<SqlValue> params;
+  for (ListingState s : q.states) params.push_back(std::string(StateName(s)));
+  if (!q.seller_id.empty()) {
+    sql += " AND seller_id = ?";
+    params.push_back(q.seller_id);
+  }
+  if (!q.category_ids.empty()) {
+    absl::StrAppend(&sql, " AND category_id IN (", Placeholders(q.category_ids.size()), ")");
+    params.insert(params.end(), q.category_ids.begin(), q.category_ids.end());
+  }
+  for (const std::string& w : q.title_words) {
+    // Folded words are letters and digits only: nothing LIKE would interpret.
+    sql += " AND title_folded LIKE ?";
+    params.push_back(absl::StrCat("% ", w, " %"));
+  }
+  if (q.before_seq) {
+    sql += " AND seq < ?";
+    params.push_back(*q.before_seq);
+  }
+  absl::StrAppend(&sql, " ORDER BY seq DESC LIMIT ", q.limit);
+  ASSIGN_OR_RETURN(std::vector<Row> rows, pool_->Query(sql, params));
+  return FromRows(rows, &ListingFromRow);
+}
+
+absl::StatusOr<std::vector<Review>> MysqlListingStore::ListReviews(const ReviewQuery& q) {
+  std::string sql =
+      absl::StrCat("SELECT ", ReviewColumns(),
+                   " FROM review_queue q JOIN listings l ON l.listing_id = q.listing_id "
+                   "WHERE l.state = 'PENDING_REVIEW'");
+  std::vector<SqlValue> params;
+  if (q.reason) {
+    sql += " AND q.reason = ?";
+    params.push_back(std::string(ReviewReasonName(*q.reason)));
+  }
+  if (!q.category_ids.empty()) {
+    absl::StrAppend(&sql, " AND l.category_id IN (", Placeholders(q.category_ids.size()), ")");
+    params.insert(params.end(), q.category_ids.begin(), q.category_ids.end());
+  }
+  if (q.unclaimed_at) {
+    sql += " AND (q.claimed_by IS NULL OR q.claim_expires_at <= ?)";
+    params.push_back(*q.unclaimed_at);
+  }
+  if (q.after) {
+    sql += " AND (q.enqueued_at > ? OR (q.enqueued_at = ? AND q.listing_id > ?))";
+    params.push_back(q.after->first);
+    params.push_back(q.after->first);
+    params.push_back(q.after->second);
+  }
+  absl::StrAppend(&sql, " ORDER BY q.enqueued_at, q.listing_id LIMIT ", q.limit);
+  ASSIGN_OR_RETURN(std::vector<Row> rows, pool_->Query(sql, params));
+  return FromRows(rows, &ReviewFromRow);
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, absl::Time>>> MysqlListingStore::ListChangedSince(
+    absl::Time from) {
+  // Answered by the index listings_by_update alone.
+  ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      pool_->Query("SELECT listing_id, updated_at FROM listings WHERE updated_at >= ?", {from}));
+  std::vector<std::pair<std::string, absl::Time>> out;
+  out.reserve(rows.size());
+  for (const Row& row : rows) {
+    ASSIGN_OR_RETURN(std::string id, row.GetString("listing_id"));
+    ASSIGN_OR_RETURN(absl::Time updated, row.GetTime("updated_at"));
+    out.emplace_back(std::move(id), updated);
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> MysqlListingStore::PurgeRequestIds() { return idempotency_.Purge(*pool_); }
+
+}  // namespace marketplace::catalog

@@ -1,0 +1,294 @@
+// MysqlListingStore on a real MariaDB: what the domain relies on from each operation.
+#include "services/catalog/mysql_listing_store.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/db/migrations.h"
+#include "common/ids.h"
+#include "common/status_macros.h"
+#include "common/testing/database_test_base.h"
+#include "common/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "protos/marketplace/catalog/v1/catalog.pb.h"
+#include "services/catalog/catalog_migrations.h"
+#include "services/catalog/mysql_listing_rows.h"
+
+namespace marketplace::catalog {
+namespace {
+
+using ::testing::ElementsAre;
+
+class MysqlListingStoreTest : public common::testing::DatabaseTest {
+ protected:
+  void SetUp() override {
+    DatabaseTest::SetUp();
+    ASSERT_OK(ApplyCatalogMigrations(pool()));
+    store_ = std::make_unique<MysqlListingStore>(&pool(), &clock_, MysqlListingStore::Options());
+  }
+
+  void TearDown() override {
+    store_.reset();
+    DatabaseTest::TearDown();
+  }
+
+  ListingRecord Draft(const std::string& id, const std::string& seller) {
+    ListingRecord l;
+    l.listing_id = id;
+    l.seller_id = seller;
+    l.state = ListingState::kDraft;
+    l.content.title = "Peluche ourson brun";
+    l.content.description = "Toute douce";
+    l.content.category_id = "toys-plush";
+    l.content.brand = "Ours & Cie";
+    l.content.price = *common::Money::Of("EUR", 1990);
+    l.content.image_urls = {"https://img.example/a.jpg", "https://img.example/b.jpg"};
+    l.content.attributes = {{"age_range", "0+"}, {"color", "brun"}};
+    l.condition = "USED_GOOD";
+    l.quantity = 4;
+    l.created_at = clock_.Now();
+    l.updated_at = clock_.Now();
+    return l;
+  }
+
+  absl::Status Insert(ListingRecord l) {
+    return store_->Transact([&](ListingTransaction& tx) { return tx.InsertListing(l); });
+  }
+
+  std::optional<ListingRecord> Find(const std::string& id) {
+    std::optional<ListingRecord> out;
+    EXPECT_OK(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(out, tx.FindListing(id, /*for_update=*/false));
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  common::ManualClock clock_;
+  std::unique_ptr<MysqlListingStore> store_;
+};
+
+TEST_F(MysqlListingStoreTest, ListingRoundTripsEveryField) {
+  ListingRecord l = Draft("lst_1", "s1");
+  l.findings = {{"duplicate", Verdict::kReview, "DUPLICATE_LISTING", "like lst_0"}};
+  l.reason_codes = {"DUPLICATE_LISTING", "PRICE_ANOMALY"};
+  l.explanation = "why";
+  l.rules_version = "v7";
+  ASSERT_OK(Insert(l));
+  std::optional<ListingRecord> read = Find("LST_1");  // ids compare case-insensitively
+  ASSERT_TRUE(read.has_value());
+  EXPECT_GT(read->seq, 0);
+  EXPECT_EQ(read->listing_id, "lst_1");
+  EXPECT_EQ(read->state, ListingState::kDraft);
+  EXPECT_FALSE(ContentDiffersBesidesQuantity(*read, l));
+  EXPECT_EQ(read->quantity, 4);
+  EXPECT_EQ(read->condition, "USED_GOOD");
+  EXPECT_THAT(read->reason_codes, ElementsAre("DUPLICATE_LISTING", "PRICE_ANOMALY"));
+  ASSERT_EQ(read->findings.size(), 1u);
+  EXPECT_EQ(read->findings[0].reason_code, "DUPLICATE_LISTING");
+  EXPECT_EQ(read->findings[0].verdict, Verdict::kReview);
+  EXPECT_EQ(read->rules_version, "v7");
+  EXPECT_EQ(read->created_at, l.created_at);
+  EXPECT_FALSE(Find("lst_none").has_value());
+}
+
+TEST_F(MysqlListingStoreTest, SaveMovesUpdatedAtStrictlyForward) {
+  ASSERT_OK(Insert(Draft("lst_1", "s1")));
+  ListingRecord l = *Find("lst_1");
+  const absl::Time loaded = l.updated_at;
+  // Same clock reading as the insert: the save still moves it on.
+  l.state = ListingState::kSuspended;
+  l.state_before_suspension = ListingState::kLive;
+  ASSERT_OK(store_->Transact([&](ListingTransaction& tx) { return tx.SaveListing(l, loaded); }));
+  ListingRecord read = *Find("lst_1");
+  EXPECT_GT(read.updated_at, loaded);
+  EXPECT_EQ(read.state, ListingState::kSuspended);
+  EXPECT_EQ(read.state_before_suspension, ListingState::kLive);
+}
+
+TEST_F(MysqlListingStoreTest, EffectAndEventRollBackTogether) {
+  ASSERT_OK(Insert(Draft("lst_1", "s1")));
+  absl::Status failed = store_->Transact([&](ListingTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<ListingRecord> l, tx.FindListing("lst_1", true));
+    l->state = ListingState::kLive;
+    RETURN_IF_ERROR(tx.SaveListing(*l, clock_.Now()));
+    RETURN_IF_ERROR(tx.Publish(ListingDecided{.approved = true,
+                                              .listing_id = "lst_1",
+                                              .seller_id = "s1",
+                                              .decided_by = "system",
+                                              .at = clock_.Now()}));
+    return absl::FailedPreconditionError("refused");
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Find("lst_1")->state, ListingState::kDraft);
+  ASSERT_OK_AND_ASSIGN(auto events, pool().Query("SELECT COUNT(*) AS n FROM outbox_events"));
+  EXPECT_EQ(*events[0].GetInt64("n"), 0);
+}
+
+TEST_F(MysqlListingStoreTest, CreateOnceAnswersARetryWithTheFirstResult) {
+  int runs = 0;
+  auto create = [&](const std::string& hash) {
+    // Request hashes are SHA-256 digests, as RequestHash makes them.
+    return store_->CreateOnce({"s1", "req-1", common::Sha256(hash)},
+                              [&](ListingTransaction& tx) -> absl::StatusOr<ListingRecord> {
+                                ++runs;
+                                ListingRecord l = Draft(absl::StrCat("lst_", runs), "s1");
+                                RETURN_IF_ERROR(tx.InsertListing(l));
+                                return l;
+                              });
+  };
+  ASSERT_OK_AND_ASSIGN(ListingRecord first, create("h1"));
+  ASSERT_OK_AND_ASSIGN(ListingRecord again, create("h1"));
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(again.listing_id, first.listing_id);
+  EXPECT_EQ(again.content.title, first.content.title);
+  EXPECT_EQ(create("h2").status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(MysqlListingStoreTest, ReviewClaimsAreExclusiveUntilTheyExpire) {
+  ListingRecord l = Draft("lst_1", "s1");
+  l.state = ListingState::kPendingReview;
+  ASSERT_OK(Insert(l));
+  const absl::Time now = clock_.Now();
+  ASSERT_OK(store_->Transact([&](ListingTransaction& tx) {
+    return tx.Enqueue({.listing_id = "lst_1",
+                       .seller_id = "s1",
+                       .reason = ReviewReason::kRules,
+                       .enqueued_at = now});
+  }));
+  auto claim = [&](const std::string& who, absl::Time at) {
+    bool claimed = false;
+    EXPECT_OK(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(claimed, tx.TryClaim("lst_1", who, at + absl::Minutes(15), at));
+      return absl::OkStatus();
+    }));
+    return claimed;
+  };
+  EXPECT_TRUE(claim("m1", now));
+  EXPECT_FALSE(claim("m2", now + absl::Minutes(1)));
+  EXPECT_TRUE(claim("m1", now + absl::Minutes(2)));
+  EXPECT_TRUE(claim("m2", now + absl::Minutes(30)));
+  ASSERT_OK_AND_ASSIGN(std::vector<Review> page, store_->ListReviews({}));
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].entry.claimed_by, "m2");
+  EXPECT_EQ(page[0].listing.content.title, "Peluche ourson brun");
+}
+
+TEST_F(MysqlListingStoreTest, ListsByStateSellerCategoryAndTitleWords) {
+  ASSERT_OK(Insert(Draft("lst_1", "s1")));
+  ListingRecord other = Draft("lst_2", "s2");
+  other.content.title = "Train en bois";
+  other.content.category_id = "toys-wood";
+  ASSERT_OK(Insert(other));
+  ListingQuery q;
+  q.states = {ListingState::kDraft};
+  ASSERT_OK_AND_ASSIGN(std::vector<ListingRecord> all, store_->ListListings(q));
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].listing_id, "lst_2");  // newest first
+  q.title_words = {"ourson"};
+  ASSERT_OK_AND_ASSIGN(std::vector<ListingRecord> found, store_->ListListings(q));
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].listing_id, "lst_1");
+  q.title_words.clear();
+  q.before_seq = all[0].seq;
+  ASSERT_OK_AND_ASSIGN(std::vector<ListingRecord> older, store_->ListListings(q));
+  ASSERT_EQ(older.size(), 1u);
+  EXPECT_EQ(older[0].listing_id, "lst_1");
+}
+
+// A row as the previous release wrote it: the content only in the serialized message.
+TEST_F(MysqlListingStoreTest, RowsOfThePreviousReleaseReadFromContentUntilFilled) {
+  catalog::v1::Listing content;
+  content.set_title("Train en bois");
+  content.set_description("Vingt pièces");
+  content.set_condition(catalog::v1::USED_FAIR);
+  content.mutable_price()->set_currency_code("EUR");
+  content.mutable_price()->set_amount_minor(2500);
+  content.set_quantity(2);
+  content.add_image_urls("https://img.example/t.jpg");
+  (*content.mutable_attributes())["age_range"] = "3+";
+  catalog::v1::ModerationFinding* f = content.add_findings();
+  f->set_rule("price_anomaly");
+  f->set_verdict(catalog::v1::REVIEW);
+  f->set_reason_code("PRICE_ANOMALY");
+  ASSERT_OK(pool().Execute(
+      "INSERT INTO listings (listing_id, seller_id, state, category_id, title_folded, content, "
+      "explanation, created_at, updated_at) VALUES ('lst_old', 's1', 'LIVE', 'toys-wood', "
+      "' train en bois ', ?, '', ?, ?)",
+      {content.SerializeAsString(), clock_.Now(), clock_.Now()}));
+
+  auto check = [&](const ListingRecord& r) {
+    EXPECT_EQ(r.content.title, "Train en bois");
+    EXPECT_EQ(r.content.description, "Vingt pièces");
+    EXPECT_EQ(r.content.category_id, "toys-wood");
+    EXPECT_EQ(r.condition, "USED_FAIR");
+    EXPECT_EQ(r.content.price, *common::Money::Of("EUR", 2500));
+    EXPECT_EQ(r.quantity, 2);
+    EXPECT_THAT(r.content.image_urls, ElementsAre("https://img.example/t.jpg"));
+    EXPECT_EQ(r.content.attributes.at("age_range"), "3+");
+    ASSERT_EQ(r.findings.size(), 1u);
+    EXPECT_EQ(r.findings[0].verdict, Verdict::kReview);
+  };
+  std::optional<ListingRecord> before = Find("lst_old");
+  ASSERT_TRUE(before.has_value());
+  check(*before);
+
+  ASSERT_OK_AND_ASSIGN(common::db::PooledConnection conn, pool().Acquire());
+  ASSERT_OK(FillListingColumns(*conn));
+  ASSERT_OK(FillListingColumns(*conn));  // re-runnable
+  ASSERT_OK_AND_ASSIGN(auto rows, pool().Query("SELECT title, price_minor, fields_at = updated_at "
+                                               "AS filled FROM listings"));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(*rows[0].GetString("title"), "Train en bois");
+  EXPECT_EQ(*rows[0].GetInt64("price_minor"), 2500);
+  EXPECT_TRUE(*rows[0].GetBool("filled"));
+  std::optional<ListingRecord> after = Find("lst_old");
+  ASSERT_TRUE(after.has_value());
+  check(*after);
+
+  // A write of the previous release since: the columns no longer hold the listing.
+  content.set_title("Train en bois peint");
+  ASSERT_OK(
+      pool().Execute("UPDATE listings SET content = ?, updated_at = ? WHERE listing_id = 'lst_old'",
+                     {content.SerializeAsString(), clock_.Now() + absl::Seconds(1)}));
+  EXPECT_EQ(Find("lst_old")->content.title, "Train en bois peint");
+}
+
+// The upgrade as an operator runs it (--migrate_only): a database of the previous release, with
+// its rows, gets the columns and then their content, once.
+class ListingColumnsUpgradeTest : public common::testing::DatabaseTest {};
+
+TEST_F(ListingColumnsUpgradeTest, MigrateOnlyFillsTheColumnsOfExistingRows) {
+  common::db::MigrationFiles previous = CatalogMigrations();
+  previous.resize(2);  // 0001_init.sql, 0002_listings_by_update.sql
+  ASSERT_OK(common::db::ApplyMigrations(pool(), "catalog", previous));
+  catalog::v1::Listing content;
+  content.set_title("Poupée de chiffon");
+  content.set_quantity(7);
+  ASSERT_OK(pool().Execute(
+      "INSERT INTO listings (listing_id, seller_id, state, category_id, title_folded, content, "
+      "explanation, created_at, updated_at) VALUES ('lst_old', 's1', 'DRAFT', 'toys-dolls', "
+      "' poupee de chiffon ', ?, '', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+      {content.SerializeAsString()}));
+
+  ASSERT_OK(ApplyCatalogMigrations(pool()));
+  ASSERT_OK(ApplyCatalogMigrations(pool()));  // a second replica: nothing left to do
+  ASSERT_OK_AND_ASSIGN(auto rows, pool().Query("SELECT title, quantity, fields_at = updated_at "
+                                               "AS filled FROM listings"));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(*rows[0].GetString("title"), "Poupée de chiffon");
+  EXPECT_EQ(*rows[0].GetInt64("quantity"), 7);
+  EXPECT_TRUE(*rows[0].GetBool("filled"));
+  ASSERT_OK_AND_ASSIGN(auto steps, pool().Query("SELECT name FROM schema_migrations WHERE "
+                                                "component = 'catalog' ORDER BY version"));
+  ASSERT_EQ(steps.size(), 4u);
+  EXPECT_EQ(*steps[3].GetString("name"), "0004_fill_listing_columns");
+}
+
+}  // namespace
+}  // namespace marketplace::catalog
