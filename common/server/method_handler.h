@@ -69,6 +69,32 @@ class MethodHandler {
         });
   }
 
+  // For bodies that wait without holding a thread (UnaryRunner::RunAsync): `body(call, done)`
+  // starts the work and returns; `done(absl::StatusOr<Response>)` ends the call, exactly once,
+  // from any thread. An anonymous call runs the guard and `body` on gRPC's own thread, so
+  // neither may block.
+  template <typename Response, typename Body>
+  grpc::ServerUnaryReactor* UnaryAsync(grpc::CallbackServerContext* context, Method method,
+                                       Response* response, Body body) {
+    return runner_->RunAsync(
+        context, FullName(method),
+        [this, method, response, body = std::move(body)](const CallContext& call,
+                                                         UnaryRunner::Done done) {
+          if (absl::Status allowed = guard_(method, call); !allowed.ok()) {
+            done(allowed);
+            return;
+          }
+          body(call, [response, done = std::move(done)](absl::StatusOr<Response> result) {
+            if (!result.ok()) {
+              done(result.status());
+              return;
+            }
+            *response = *std::move(result);
+            done(absl::OkStatus());
+          });
+        });
+  }
+
  private:
   UnaryRunner* runner_;
   Guard guard_;

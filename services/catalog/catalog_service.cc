@@ -18,18 +18,17 @@ std::set<std::string> CatalogPublicMethods() {
 }
 
 CatalogService::CatalogService(common::UnaryRunner* runner, CatalogApi* api)
-    : runner_(runner), api_(api) {
-  for (size_t i = 0; i < kMethodCount; ++i) {
-    full_names_[i] =
-        absl::StrCat("/", v1::CatalogService::service_full_name(), "/", MethodNames()[i]);
-  }
-}
+    : api_(api),
+      handler_(runner, v1::CatalogService::service_full_name(), MethodNames(),
+               [](Method method, const common::CallContext& call) {
+                 return Authorize(method, call.caller);
+               }) {}
 
 // Each handler: the permission table (the guard), then the API call.
 grpc::ServerUnaryReactor* CatalogService::CreateListing(grpc::CallbackServerContext* context,
                                                         const v1::CreateListingRequest* request,
                                                         v1::Listing* response) {
-  return Unary(context, Method::kCreateListing, response,
+  return handler_.Unary(context, Method::kCreateListing, response,
                [this, request](const common::CallContext& call) {
                  return api_->CreateListing(call.caller, *request);
                });
@@ -38,7 +37,7 @@ grpc::ServerUnaryReactor* CatalogService::CreateListing(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* CatalogService::UpdateListing(grpc::CallbackServerContext* context,
                                                         const v1::UpdateListingRequest* request,
                                                         v1::Listing* response) {
-  return Unary(context, Method::kUpdateListing, response,
+  return handler_.Unary(context, Method::kUpdateListing, response,
                [this, request](const common::CallContext& call) {
                  return api_->UpdateListing(call.caller, *request);
                });
@@ -47,7 +46,7 @@ grpc::ServerUnaryReactor* CatalogService::UpdateListing(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* CatalogService::SubmitListing(grpc::CallbackServerContext* context,
                                                         const v1::SubmitListingRequest* request,
                                                         v1::Listing* response) {
-  return Unary(context, Method::kSubmitListing, response,
+  return handler_.Unary(context, Method::kSubmitListing, response,
                [this, request](const common::CallContext& call) {
                  return api_->SubmitListing(call.caller, *request);
                });
@@ -56,7 +55,7 @@ grpc::ServerUnaryReactor* CatalogService::SubmitListing(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* CatalogService::ListListings(grpc::CallbackServerContext* context,
                                                        const v1::ListListingsRequest* request,
                                                        v1::ListListingsResponse* response) {
-  return Unary(context, Method::kListListings, response,
+  return handler_.Unary(context, Method::kListListings, response,
                [this, request](const common::CallContext& call) {
                  return api_->ListListings(call.caller, *request);
                });
@@ -65,7 +64,7 @@ grpc::ServerUnaryReactor* CatalogService::ListListings(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* CatalogService::WithdrawListing(grpc::CallbackServerContext* context,
                                                           const v1::WithdrawListingRequest* request,
                                                           v1::Listing* response) {
-  return Unary(context, Method::kWithdrawListing, response,
+  return handler_.Unary(context, Method::kWithdrawListing, response,
                [this, request](const common::CallContext& call) {
                  return api_->WithdrawListing(call.caller, *request);
                });
@@ -74,7 +73,7 @@ grpc::ServerUnaryReactor* CatalogService::WithdrawListing(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* CatalogService::ReportListing(grpc::CallbackServerContext* context,
                                                         const v1::ReportListingRequest* request,
                                                         v1::ReportListingResponse* response) {
-  return Unary(context, Method::kReportListing, response,
+  return handler_.Unary(context, Method::kReportListing, response,
                [this, request](const common::CallContext& call) {
                  return api_->ReportListing(call.caller, *request);
                });
@@ -83,7 +82,7 @@ grpc::ServerUnaryReactor* CatalogService::ReportListing(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* CatalogService::ListReviewQueue(grpc::CallbackServerContext* context,
                                                           const v1::ListReviewQueueRequest* request,
                                                           v1::ListReviewQueueResponse* response) {
-  return Unary(context, Method::kListReviewQueue, response,
+  return handler_.Unary(context, Method::kListReviewQueue, response,
                [this, request](const common::CallContext& call) {
                  return api_->ListReviewQueue(call.caller, *request);
                });
@@ -92,7 +91,7 @@ grpc::ServerUnaryReactor* CatalogService::ListReviewQueue(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* CatalogService::ClaimReview(grpc::CallbackServerContext* context,
                                                       const v1::ClaimReviewRequest* request,
                                                       v1::Review* response) {
-  return Unary(context, Method::kClaimReview, response,
+  return handler_.Unary(context, Method::kClaimReview, response,
                [this, request](const common::CallContext& call) {
                  return api_->ClaimReview(call.caller, *request);
                });
@@ -101,7 +100,7 @@ grpc::ServerUnaryReactor* CatalogService::ClaimReview(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* CatalogService::DecideReview(grpc::CallbackServerContext* context,
                                                        const v1::DecideReviewRequest* request,
                                                        v1::Listing* response) {
-  return Unary(context, Method::kDecideReview, response,
+  return handler_.Unary(context, Method::kDecideReview, response,
                [this, request](const common::CallContext& call) {
                  return api_->DecideReview(call.caller, *request);
                });
@@ -110,7 +109,7 @@ grpc::ServerUnaryReactor* CatalogService::DecideReview(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* CatalogService::AppealDecision(grpc::CallbackServerContext* context,
                                                          const v1::AppealDecisionRequest* request,
                                                          v1::Listing* response) {
-  return Unary(context, Method::kAppealDecision, response,
+  return handler_.Unary(context, Method::kAppealDecision, response,
                [this, request](const common::CallContext& call) {
                  return api_->AppealDecision(call.caller, *request);
                });
@@ -119,7 +118,7 @@ grpc::ServerUnaryReactor* CatalogService::AppealDecision(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* CatalogService::GetModerationHistory(
     grpc::CallbackServerContext* context, const v1::GetModerationHistoryRequest* request,
     v1::GetModerationHistoryResponse* response) {
-  return Unary(context, Method::kGetModerationHistory, response,
+  return handler_.Unary(context, Method::kGetModerationHistory, response,
                [this, request](const common::CallContext& call) {
                  return api_->GetModerationHistory(call.caller, *request);
                });
@@ -128,7 +127,7 @@ grpc::ServerUnaryReactor* CatalogService::GetModerationHistory(
 grpc::ServerUnaryReactor* CatalogService::SetSellerModerationLevel(
     grpc::CallbackServerContext* context, const v1::SetSellerModerationLevelRequest* request,
     v1::SellerModeration* response) {
-  return Unary(context, Method::kSetSellerModerationLevel, response,
+  return handler_.Unary(context, Method::kSetSellerModerationLevel, response,
                [this, request](const common::CallContext& call) {
                  return api_->SetSellerModerationLevel(call.caller, *request);
                });
@@ -137,7 +136,7 @@ grpc::ServerUnaryReactor* CatalogService::SetSellerModerationLevel(
 grpc::ServerUnaryReactor* CatalogService::SuspendSellerListings(
     grpc::CallbackServerContext* context, const v1::SuspendSellerListingsRequest* request,
     v1::SuspendSellerListingsResponse* response) {
-  return Unary(context, Method::kSuspendSellerListings, response,
+  return handler_.Unary(context, Method::kSuspendSellerListings, response,
                [this, request](const common::CallContext& call) {
                  return api_->SuspendSellerListings(call.caller, *request);
                });
@@ -146,7 +145,7 @@ grpc::ServerUnaryReactor* CatalogService::SuspendSellerListings(
 grpc::ServerUnaryReactor* CatalogService::RestoreSellerListings(
     grpc::CallbackServerContext* context, const v1::RestoreSellerListingsRequest* request,
     v1::RestoreSellerListingsResponse* response) {
-  return Unary(context, Method::kRestoreSellerListings, response,
+  return handler_.Unary(context, Method::kRestoreSellerListings, response,
                [this, request](const common::CallContext& call) {
                  return api_->RestoreSellerListings(call.caller, *request);
                });
@@ -155,7 +154,7 @@ grpc::ServerUnaryReactor* CatalogService::RestoreSellerListings(
 grpc::ServerUnaryReactor* CatalogService::ListCategories(grpc::CallbackServerContext* context,
                                                          const v1::ListCategoriesRequest*,
                                                          v1::ListCategoriesResponse* response) {
-  return Unary(context, Method::kListCategories, response,
+  return handler_.Unary(context, Method::kListCategories, response,
                [this](const common::CallContext&) { return api_->ListCategories(); });
 }
 
@@ -164,19 +163,11 @@ grpc::ServerUnaryReactor* CatalogService::ListCategories(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* CatalogService::GetListing(grpc::CallbackServerContext* context,
                                                      const v1::GetListingRequest* request,
                                                      v1::Listing* response) {
-  return runner_->RunAsync(
-      context, full_names_[static_cast<size_t>(Method::kGetListing)],
-      [this, request, response](const common::CallContext& call, common::UnaryRunner::Done done) {
-        if (absl::Status allowed = Authorize(Method::kGetListing, call.caller); !allowed.ok()) {
-          return done(allowed);
-        }
-        api_->GetListingAsync(
-            call.caller, *request,
-            [response, done = std::move(done)](absl::StatusOr<v1::Listing> listing) {
-              if (!listing.ok()) return done(listing.status());
-              *response = *std::move(listing);
-              done(absl::OkStatus());
-            });
+  return handler_.UnaryAsync(
+      context, Method::kGetListing, response,
+      [this, request](const common::CallContext& call,
+                      std::function<void(absl::StatusOr<v1::Listing>)> done) {
+        api_->GetListingAsync(call.caller, *request, std::move(done));
       });
 }
 

@@ -4,11 +4,10 @@
 #include <array>
 #include <set>
 #include <string>
-#include <type_traits>
-#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/server/method_handler.h"
 #include "common/server/unary_call.h"
 #include "protos/marketplace/catalog/v1/catalog.grpc.pb.h"
 #include "services/catalog/catalog_api.h"
@@ -51,27 +50,8 @@ class CatalogService final : public v1::CatalogService::CallbackService {
 #undef MP_CATALOG_METHOD
 
  private:
-  common::UnaryRunner* runner_;
   CatalogApi* api_;
-  std::array<std::string, kMethodCount> full_names_;
-
-  // common::MethodHandler's contract (common/server/method_handler.h), which has no Bazel
-  // target yet: the guard (Authorize), then `body`, whose value becomes the response.
-  template <typename Response, typename Body>
-  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, Method method,
-                                  Response* response, Body body) {
-    return runner_->Run(
-        context, full_names_[static_cast<size_t>(method)],
-        [method, response, body = std::move(body)](const common::CallContext& call) {
-          if (absl::Status allowed = Authorize(method, call.caller); !allowed.ok()) {
-            return allowed;
-          }
-          absl::StatusOr<Response> result = body(call);
-          if (!result.ok()) return result.status();
-          *response = *std::move(result);
-          return absl::OkStatus();
-        });
-  }
+  common::MethodHandler<Method, kMethodCount> handler_;
 };
 
 }  // namespace marketplace::catalog
