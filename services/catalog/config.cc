@@ -61,13 +61,13 @@ CatalogOptions CatalogConfig::Options() const {
   return options;
 }
 
-PublicViewCacheOptions CatalogConfig::PublicCache(CatalogEvents* events) const {
+PublicViewCacheOptions CatalogConfig::PublicCache(CatalogObserver* observer) const {
   PublicViewCacheOptions options;
   options.ttl = public_cache_ttl;
   options.poll_interval = public_cache_poll;
   options.overlap = public_cache_overlap;
   options.capacity = static_cast<size_t>(public_cache_capacity);
-  options.events = events;
+  options.observer = observer;
   return options;
 }
 

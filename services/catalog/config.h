@@ -8,7 +8,7 @@
 #include "absl/time/time.h"
 #include "common/config.h"
 #include "common/identity_client/identity_connection.h"
-#include "services/catalog/catalog_events.h"
+#include "services/catalog/catalog_observer.h"
 #include "services/catalog/catalog_options.h"
 #include "services/catalog/mysql_listing_store.h"
 #include "services/catalog/public_view_cache.h"
@@ -36,7 +36,7 @@ struct CatalogConfig {
 
   CatalogOptions Options() const;
   // The cache reports to `events` (may be null).
-  PublicViewCacheOptions PublicCache(CatalogEvents* events) const;
+  PublicViewCacheOptions PublicCache(CatalogObserver* observer) const;
   MysqlListingStore::Options Store() const;
 };
 

@@ -18,7 +18,7 @@
 #include "services/catalog/config.h"
 #include "services/catalog/live_rules.h"
 #include "services/catalog/mysql_listing_store.h"
-#include "services/catalog/prometheus_catalog_events.h"
+#include "services/catalog/prometheus_catalog_observer.h"
 #include "services/catalog/rules_reloader.h"
 
 namespace common = marketplace::common;
@@ -50,9 +50,9 @@ int main(int argc, char** argv) {
   }
 
   catalog::MysqlListingStore store(&runtime->pool(), clock, catalog_config.Store());
-  catalog::PrometheusCatalogEvents events(*runtime->registry());
+  catalog::PrometheusCatalogObserver observer(*runtime->registry());
   catalog::CatalogApi api(&store, rules->get(), &identity.sellers(), clock,
-                          catalog_config.Options(), catalog_config.PublicCache(&events));
+                          catalog_config.Options(), catalog_config.PublicCache(&observer));
 
   // Events: delivered by the outbox relay when a sink is configured.
   std::unique_ptr<common::outbox::GrpcEventSinkPublisher> publisher;

@@ -25,9 +25,9 @@ absl::string_view Key(absl::string_view id, std::string& storage) {
   return storage;
 }
 
-// Where the events go when the options name no observer.
-CatalogEvents& Discard() {
-  static NoCatalogEvents* none = new NoCatalogEvents();
+// What the cache reports to when the options name no observer.
+CatalogObserver& Discard() {
+  static NoCatalogObserver* none = new NoCatalogObserver();
   return *none;
 }
 
@@ -38,7 +38,7 @@ PublicViewCache::PublicViewCache(ListingStore* store, const common::Clock* clock
     : store_(store),
       clock_(clock),
       options_(options),
-      events_(options.events != nullptr ? *options.events : Discard()),
+      observer_(options.observer != nullptr ? *options.observer : Discard()),
       last_start_(clock->Now()),
       last_full_start_(last_start_),
       poller_(options.poll_interval, [this] {
@@ -68,10 +68,10 @@ std::shared_ptr<const v1::Listing> PublicViewCache::Find(absl::string_view listi
   }
   if (view != nullptr) {
     hits_.fetch_add(1, std::memory_order_relaxed);
-    events_.OnPublicCacheHit();
+    observer_.OnPublicCacheHit();
   } else {
     misses_.fetch_add(1, std::memory_order_relaxed);
-    events_.OnPublicCacheMiss();
+    observer_.OnPublicCacheMiss();
   }
   return view;
 }
@@ -106,7 +106,7 @@ absl::Status PublicViewCache::Poll() {
   if (!rows.ok()) {
     absl::MutexLock lock(&mu_);
     ++poll_failures_;
-    events_.OnPublicCachePollFailure();
+    observer_.OnPublicCachePollFailure();
     return rows.status();
   }
   std::vector<std::string> changed;
@@ -134,7 +134,7 @@ absl::Status PublicViewCache::Poll() {
   }
   absl::erase_if(evicted_, [&](const auto& kv) { return kv.second.at < start - kEvictionMemory; });
   evictions_ += evicted;
-  events_.OnPublicCacheEvictions(evicted);
+  observer_.OnPublicCacheEvictions(evicted);
   ++polls_;
   last_poll_start_ = start;
   return absl::OkStatus();

@@ -15,7 +15,7 @@
 #include "common/clock.h"
 #include "common/periodic.h"
 #include "protos/marketplace/catalog/v1/catalog.pb.h"
-#include "services/catalog/catalog_events.h"
+#include "services/catalog/catalog_observer.h"
 #include "services/catalog/listing_store.h"
 
 namespace marketplace::catalog {
@@ -42,7 +42,7 @@ struct PublicViewCacheOptions {
   size_t capacity = 200000;
   // Hits, misses, evictions and poll failures are reported here if set (must outlive the
   // cache).
-  CatalogEvents* events = nullptr;
+  CatalogObserver* observer = nullptr;
 };
 
 // Public views of LIVE listings (what anonymous callers and buyers get from GetListing), kept
@@ -95,7 +95,7 @@ class PublicViewCache {
   ListingStore* store_;
   const common::Clock* clock_;
   const PublicViewCacheOptions options_;
-  CatalogEvents& events_;
+  CatalogObserver& observer_;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);

@@ -1,4 +1,4 @@
-#include "services/catalog/prometheus_catalog_events.h"
+#include "services/catalog/prometheus_catalog_observer.h"
 
 #include <string>
 
@@ -12,7 +12,7 @@ prometheus::Counter& NewCounter(prometheus::Registry& registry, const std::strin
 
 }  // namespace
 
-PrometheusCatalogEvents::PrometheusCatalogEvents(prometheus::Registry& registry)
+PrometheusCatalogObserver::PrometheusCatalogObserver(prometheus::Registry& registry)
     : hits_(NewCounter(registry, "catalog_public_cache_hits_total",
                        "GetListing calls answered from the public view cache.")),
       misses_(NewCounter(registry, "catalog_public_cache_misses_total",

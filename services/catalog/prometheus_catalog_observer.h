@@ -1,19 +1,19 @@
-#ifndef MARKETPLACE_SERVICES_CATALOG_PROMETHEUS_CATALOG_EVENTS_H_
-#define MARKETPLACE_SERVICES_CATALOG_PROMETHEUS_CATALOG_EVENTS_H_
+#ifndef MARKETPLACE_SERVICES_CATALOG_PROMETHEUS_CATALOG_OBSERVER_H_
+#define MARKETPLACE_SERVICES_CATALOG_PROMETHEUS_CATALOG_OBSERVER_H_
 
 #include <cstdint>
 
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
-#include "services/catalog/catalog_events.h"
+#include "services/catalog/catalog_observer.h"
 
 namespace marketplace::catalog {
 
-// CatalogEvents as the counters catalog_public_cache_{hits,misses,evictions,poll_failures}_total.
-class PrometheusCatalogEvents final : public CatalogEvents {
+// CatalogObserver as the counters catalog_public_cache_{hits,misses,evictions,poll_failures}_total.
+class PrometheusCatalogObserver final : public CatalogObserver {
  public:
   // `registry` must outlive the object.
-  explicit PrometheusCatalogEvents(prometheus::Registry& registry);
+  explicit PrometheusCatalogObserver(prometheus::Registry& registry);
 
   void OnPublicCacheHit() override { hits_.Increment(); }
   void OnPublicCacheMiss() override { misses_.Increment(); }
@@ -31,4 +31,4 @@ class PrometheusCatalogEvents final : public CatalogEvents {
 
 }  // namespace marketplace::catalog
 
-#endif  // MARKETPLACE_SERVICES_CATALOG_PROMETHEUS_CATALOG_EVENTS_H_
+#endif  // MARKETPLACE_SERVICES_CATALOG_PROMETHEUS_CATALOG_OBSERVER_H_

@@ -1,16 +1,16 @@
-#ifndef MARKETPLACE_SERVICES_CATALOG_CATALOG_EVENTS_H_
-#define MARKETPLACE_SERVICES_CATALOG_CATALOG_EVENTS_H_
+#ifndef MARKETPLACE_SERVICES_CATALOG_CATALOG_OBSERVER_H_
+#define MARKETPLACE_SERVICES_CATALOG_CATALOG_OBSERVER_H_
 
 #include <cstdint>
 
 namespace marketplace::catalog {
 
 // What the catalog reports as it happens, for metrics. The code only calls; the Prometheus
-// implementation (prometheus_catalog_events.h) lives with the server wiring. Every method may
+// implementation (prometheus_catalog_observer.h) lives with the server wiring. Every method may
 // be called from many threads.
-class CatalogEvents {
+class CatalogObserver {
  public:
-  virtual ~CatalogEvents() = default;
+  virtual ~CatalogObserver() = default;
   // GetListing answered from the public view cache, or (a caller the cache serves) not.
   virtual void OnPublicCacheHit() = 0;
   virtual void OnPublicCacheMiss() = 0;
@@ -20,7 +20,7 @@ class CatalogEvents {
 };
 
 // Discards everything (tests, tools).
-class NoCatalogEvents final : public CatalogEvents {
+class NoCatalogObserver final : public CatalogObserver {
  public:
   void OnPublicCacheHit() override {}
   void OnPublicCacheMiss() override {}
@@ -30,4 +30,4 @@ class NoCatalogEvents final : public CatalogEvents {
 
 }  // namespace marketplace::catalog
 
-#endif  // MARKETPLACE_SERVICES_CATALOG_CATALOG_EVENTS_H_
+#endif  // MARKETPLACE_SERVICES_CATALOG_CATALOG_OBSERVER_H_
