@@ -53,24 +53,26 @@ absl::StatusOr<LedgerFigures> LoadLedgerFigures(Transaction& tx) {
   ASSIGN_OR_RETURN(auto totals, tx.Query("SELECT account_kind, currency, SUM(amount_minor) AS s "
                                          "FROM ledger_entries GROUP BY account_kind, currency "
                                          "ORDER BY account_kind, currency"));
-  for (const auto& row : totals) {
-    LedgerFigures::AccountSum t;
-    ASSIGN_OR_RETURN(t.account_kind, row.GetString("account_kind"));
-    ASSIGN_OR_RETURN(t.currency, row.GetString("currency"));
-    ASSIGN_OR_RETURN(t.sum, row.GetInt64("s"));
-    out.totals.push_back(std::move(t));
-  }
+  // A sum per account kind (and owner, when `with_owner`) and currency.
+  auto account_sums = [](const std::vector<common::db::Row>& rows, bool with_owner,
+                         std::vector<LedgerFigures::AccountSum>* out) -> absl::Status {
+    for (const common::db::Row& row : rows) {
+      LedgerFigures::AccountSum a;
+      ASSIGN_OR_RETURN(a.account_kind, row.GetString("account_kind"));
+      if (with_owner) {
+        ASSIGN_OR_RETURN(a.owner, row.GetString("account_owner"));
+      }
+      ASSIGN_OR_RETURN(a.currency, row.GetString("currency"));
+      ASSIGN_OR_RETURN(a.sum, row.GetInt64("s"));
+      out->push_back(std::move(a));
+    }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(account_sums(totals, /*with_owner=*/false, &out.totals));
   ASSIGN_OR_RETURN(auto accounts, tx.Query("SELECT account_kind, account_owner, currency, "
                                            "SUM(amount_minor) AS s FROM ledger_entries "
                                            "GROUP BY account_kind, account_owner, currency"));
-  for (const auto& row : accounts) {
-    LedgerFigures::AccountSum a;
-    ASSIGN_OR_RETURN(a.account_kind, row.GetString("account_kind"));
-    ASSIGN_OR_RETURN(a.owner, row.GetString("account_owner"));
-    ASSIGN_OR_RETURN(a.currency, row.GetString("currency"));
-    ASSIGN_OR_RETURN(a.sum, row.GetInt64("s"));
-    out.accounts.push_back(std::move(a));
-  }
+  RETURN_IF_ERROR(account_sums(accounts, /*with_owner=*/true, &out.accounts));
   ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT seller_id, currency, escrow_minor, "
                                        "available_minor, paid_out_minor FROM seller_accounts"));
   for (const auto& row : rows) {
