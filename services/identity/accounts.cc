@@ -3,12 +3,10 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/ids.h"
-#include "common/auth/jwt.h"
 #include "common/errors.h"
+#include "common/page_token.h"
 #include "common/status_macros.h"
 #include "services/identity/audit.h"
 #include "services/identity/email.h"
@@ -26,36 +24,28 @@ void Collect(const absl::Status& status, std::vector<common::FieldViolation>* ou
   for (auto& v : common::FieldViolationsOf(status)) out->push_back(std::move(v));
 }
 
-std::string FilterFingerprint(const AccountFilter& filter) {
-  return RequestFingerprint({filter.role ? RoleName(*filter.role) : "",
-                             filter.status ? AccountStatusName(*filter.status) : ""})
-      .substr(0, 8);
-}
-
-absl::Status InvalidPageToken() {
-  return common::InvalidField("page_token",
-                              "must be a next_page_token of a previous call with the same filters");
+// The filters a page token is bound to, as text (common::EncodePageToken keeps a digest).
+std::string FilterText(const AccountFilter& filter) {
+  return absl::StrCat("role=", filter.role ? RoleName(*filter.role) : "",
+                      "|status=", filter.status ? AccountStatusName(*filter.status) : "");
 }
 
 }  // namespace
 
 std::string EncodePageToken(const AccountCursor& cursor, const AccountFilter& filter) {
-  return common::auth::Base64UrlEncode(absl::StrCat("v1|", FilterFingerprint(filter), "|",
-                                                    absl::ToUnixMicros(cursor.created_at), "|",
-                                                    cursor.id));
+  return common::EncodePageToken(common::EncodeTimeIdCursor({cursor.created_at, cursor.id}),
+                                 FilterText(filter));
 }
 
 absl::StatusOr<AccountCursor> DecodePageToken(absl::string_view token,
                                               const AccountFilter& filter) {
-  absl::StatusOr<std::string> raw = common::auth::Base64UrlDecode(token);
-  if (!raw.ok()) return InvalidPageToken();
-  std::vector<std::string> parts = absl::StrSplit(*raw, '|');
-  int64_t micros = 0;
-  if (parts.size() != 4 || parts[0] != "v1" || parts[1] != FilterFingerprint(filter) ||
-      !absl::SimpleAtoi(parts[2], &micros) || parts[3].empty() || parts[3].size() > 64) {
-    return InvalidPageToken();
+  ASSIGN_OR_RETURN(std::string raw,
+                   common::DecodePageToken(token, FilterText(filter), "role, status"));
+  ASSIGN_OR_RETURN(common::TimeIdCursor cursor, common::DecodeTimeIdCursor(raw));
+  if (cursor.id.size() > 64) {
+    return common::InvalidField("page_token", "must be a next_page_token from a previous response");
   }
-  return AccountCursor{absl::FromUnixMicros(micros), parts[3]};
+  return AccountCursor{cursor.time, std::move(cursor.id)};
 }
 
 Accounts::Accounts(IdentityStore* store, const PasswordPolicy* policy, const PasswordHasher* hasher,
