@@ -5,8 +5,10 @@
 
 #include <cstdlib>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/errors.h"
 
 namespace marketplace::common {
 
@@ -19,6 +21,31 @@ std::string RandomBytes(size_t n) {
 }
 
 std::string NewId(absl::string_view prefix) { return absl::StrCat(prefix, HexEncode(RandomBytes(12))); }
+
+bool IsIssuedId(absl::string_view id) {
+  absl::string_view body = id;
+  if (size_t underscore = id.find('_'); underscore != absl::string_view::npos) {
+    absl::string_view prefix = id.substr(0, underscore);
+    if (prefix.empty() || prefix.size() > 8) return false;
+    for (char c : prefix) {
+      if (!absl::ascii_islower(c)) return false;
+    }
+    body = id.substr(underscore + 1);
+  }
+  if (body.size() < 24 || body.size() > 32) return false;
+  for (char c : body) {
+    if (!absl::ascii_isdigit(c) && !(c >= 'a' && c <= 'f')) return false;
+  }
+  return true;
+}
+
+absl::Status ValidateIssuedId(absl::string_view field, absl::string_view id) {
+  if (id.empty()) return InvalidField(field, "is required");
+  if (IsIssuedId(id)) return absl::OkStatus();
+  return InvalidField(field,
+                      "must be an id the platform issued: an optional lowercase prefix ending in "
+                      "'_' then 24-32 lowercase hex digits, as given (ids are compared exactly)");
+}
 
 std::string Sha256(absl::string_view data) {
   std::string digest(SHA256_DIGEST_LENGTH, '\0');

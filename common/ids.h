@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
 namespace marketplace::common {
@@ -16,6 +17,15 @@ std::string RandomBytes(size_t n);
 
 // A new id: `prefix` then 24 lowercase hex digits (96 random bits), e.g. "pay_3f9c...".
 std::string NewId(absl::string_view prefix);
+
+// The one rule for ids the platform issues (accounts, payments, payouts, listings, tickets...):
+// the form their issuer makes and nothing else, so that an id has one spelling and is compared
+// exactly (the columns that hold them use a binary collation). The form: an optional prefix of
+// 1-8 lowercase letters ending in '_' ("pay_", "lst_"), then 24-32 lowercase hex digits
+// (NewId makes 24, identity's account ids are 32). Anything else, upper case or surrounding
+// spaces included, is INVALID_ARGUMENT naming `field`: such an id can never name anything.
+absl::Status ValidateIssuedId(absl::string_view field, absl::string_view id);
+bool IsIssuedId(absl::string_view id);
 
 // SHA-256 of `data`: the raw 32 bytes, or 64 lowercase hex digits.
 std::string Sha256(absl::string_view data);
