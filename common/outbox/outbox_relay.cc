@@ -26,8 +26,9 @@ using marketplace::events::v1::Event;
 constexpr int64_t kFanOutBatch = 500;
 
 // Fan-out takes the oldest events not fanned out yet. FOR UPDATE without SKIP LOCKED: a second
-// relay waits for the first one's short transaction instead of fanning out later events of a
-// key before earlier ones.
+// relay waits for the first one's short transaction, and an event a service is still writing
+// (not committed) is waited for, instead of fanning out later events of a key before earlier
+// ones.
 constexpr char kFanOutSql[] =
     "SELECT id, topic, event_key FROM outbox_events WHERE fanned_out_at IS NULL "
     "ORDER BY id LIMIT ? FOR UPDATE";
@@ -274,7 +275,11 @@ absl::StatusOr<RelayRound> OutboxRelay::Round(SubscriberState& s) {
   absl::MutexLock lock(&s.round_mu);
   const Clock& clock = *options_.clock;
   const std::string& name = s.subscriber.name;
-  RETURN_IF_ERROR(FanOut());
+  // A fan-out that fails (it waits for the services' transactions that are writing events)
+  // does not hold back the deliveries already fanned out.
+  if (absl::Status fanned = FanOut(); !fanned.ok()) {
+    LogWarn("outbox fan-out failed", {{"subscriber", name}, {"error", fanned.ToString()}});
+  }
 
   // Claim: a short transaction that leases the deliveries and reads their events.
   std::vector<Claimed> claimed;
