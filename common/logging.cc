@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "google/protobuf/stubs/logging.h"
 
 namespace marketplace::common {
 namespace {
@@ -241,9 +242,25 @@ void Logger::Log(LogLevel level, absl::string_view msg, absl::Span<const LogFiel
   out_->flush();
 }
 
+namespace {
+
+// libprotobuf's own messages ("String field ... contains invalid UTF-8 data when parsing a
+// protocol buffer", ...) as JSON lines of the process logger, not plain text on stderr.
+void ProtobufLogLine(google::protobuf::LogLevel level, const char* filename, int line,
+                     const std::string& message) {
+  LogLevel ours = LogLevel::kError;
+  if (level == google::protobuf::LOGLEVEL_INFO) ours = LogLevel::kInfo;
+  if (level == google::protobuf::LOGLEVEL_WARNING) ours = LogLevel::kWarn;
+  DefaultLogger().Log(ours, message,
+                      {{"component", "protobuf"}, {"file", filename}, {"line", line}});
+}
+
+}  // namespace
+
 void InitLogging(std::string service, LogLevel min_level) {
   // The previous logger is leaked on purpose: another thread may still be using it.
   DefaultLoggerSlot().store(new Logger(std::move(service), min_level), std::memory_order_release);
+  google::protobuf::SetLogHandler(&ProtobufLogLine);
 }
 
 Logger& DefaultLogger() { return *DefaultLoggerSlot().load(std::memory_order_acquire); }

@@ -9,10 +9,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "google/protobuf/wrappers.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -282,6 +284,28 @@ TEST(DefaultLoggerTest, FreeFunctionsUseTheProcessLogger) {
   EXPECT_EQ(DefaultLogger().min_level(), LogLevel::kWarn);
   // Below the minimum: nothing is written, and the call compiles with typed fields.
   LogInfo("call failed", {{"method", std::string("/a.B/C")}, {"attempt", 2}});
+}
+
+// libprotobuf's own messages (here: a string field that is not UTF-8) are JSON lines of the
+// process logger, not plain text.
+TEST(DefaultLoggerTest, ProtobufMessagesAreJsonLines) {
+  InitLogging("catalog", LogLevel::kInfo);
+  google::protobuf::StringValue value;
+  ::testing::internal::CaptureStderr();
+  const bool parsed = value.ParseFromString(std::string("\x0a\x02\xc3\x28", 4));
+  const std::string output = ::testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(parsed);
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(output, '\n', absl::SkipEmpty())) {
+    lines.emplace_back(line);
+  }
+  ASSERT_EQ(lines.size(), 1u) << output;
+  const nlohmann::json line = nlohmann::json::parse(lines[0], nullptr, false);
+  ASSERT_FALSE(line.is_discarded()) << "not JSON: " << lines[0];
+  EXPECT_EQ(line["service"], "catalog");
+  EXPECT_EQ(line["level"], "error");
+  EXPECT_EQ(line["component"], "protobuf");
+  EXPECT_TRUE(absl::StrContains(line["msg"].get<std::string>(), "invalid UTF-8")) << lines[0];
 }
 
 using Metadata = std::multimap<grpc::string_ref, grpc::string_ref>;

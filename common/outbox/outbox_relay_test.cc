@@ -45,8 +45,21 @@ class RecordingPublisher : public Publisher {
     absl::MutexLock lock(&mu_);
     ++calls_;
     if (down_) return absl::UnavailableError("consumer is down");
+    if (refused_.count(event.event_id()) > 0) {
+      return absl::InvalidArgumentError("payload: not a PaymentHeld");
+    }
     delivered_.push_back(event);
     return absl::OkStatus();
+  }
+
+  // Refuses `event_id` with INVALID_ARGUMENT until Accept().
+  void Refuse(const std::string& event_id) {
+    absl::MutexLock lock(&mu_);
+    refused_.insert(event_id);
+  }
+  void Accept(const std::string& event_id) {
+    absl::MutexLock lock(&mu_);
+    refused_.erase(event_id);
   }
 
   void set_down(bool down) {
@@ -69,6 +82,7 @@ class RecordingPublisher : public Publisher {
  private:
   absl::Mutex mu_;
   bool down_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<std::string> refused_ ABSL_GUARDED_BY(mu_);
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<Event> delivered_ ABSL_GUARDED_BY(mu_);
   absl::Notification* block_next_ = nullptr;
@@ -117,7 +131,9 @@ class OutboxRelayTest : public DatabaseTest {
   }
 
   int64_t Pending() {
-    auto rows = pool().Query("SELECT COUNT(*) AS n FROM outbox_events WHERE delivered_at IS NULL");
+    auto rows = pool().Query(
+        "SELECT (SELECT COUNT(*) FROM outbox_deliveries) + "
+        "(SELECT COUNT(*) FROM outbox_events WHERE fanned_out_at IS NULL) AS n");
     return rows.ok() ? rows->at(0).GetInt64("n").value_or(-1) : -1;
   }
 
@@ -192,16 +208,23 @@ TEST_F(OutboxRelayTest, ConsumerDownForAWhileGetsEverythingInOrderPerKey) {
   ASSERT_OK_AND_ASSIGN(auto relay, OutboxRelay::Create(pool(), publisher_, ManualOptions()));
   publisher_.set_down(true);
 
-  // Only the first event of each key is tried: the others wait behind it.
+  // Only the first event of each key is claimed: the others wait behind it. The first
+  // UNAVAILABLE takes the consumer as down: the other claimed ones wait as long, untried.
   ASSERT_OK_AND_ASSIGN(RelayRound round, relay->RunOnce());
   EXPECT_EQ(round.claimed, 3);
-  EXPECT_EQ(round.failed, 3);
-  ASSERT_OK_AND_ASSIGN(auto rows, pool().Query("SELECT attempts, next_attempt_at, last_error FROM "
-                                               "outbox_events WHERE event_id = ?",
-                                               {ids[0]}));
+  EXPECT_EQ(round.failed, 1);
+  EXPECT_EQ(publisher_.calls(), 1);
+  const std::string kDelivery =
+      "SELECT d.attempts, d.next_attempt_at, d.last_error, d.lease_owner FROM outbox_deliveries d "
+      "JOIN outbox_events e ON e.id = d.event_row WHERE e.event_id = ?";
+  ASSERT_OK_AND_ASSIGN(auto rows, pool().Query(kDelivery, {ids[0]}));
   EXPECT_EQ(*rows[0].GetInt64("attempts"), 1);
   EXPECT_EQ(*rows[0].GetTime("next_attempt_at"), clock_.Now() + absl::Seconds(1));
   EXPECT_EQ(*rows[0].GetString("last_error"), "UNAVAILABLE: consumer is down");
+  EXPECT_TRUE(rows[0].IsNull("lease_owner"));
+  ASSERT_OK_AND_ASSIGN(rows, pool().Query(kDelivery, {ids[1]}));
+  EXPECT_EQ(*rows[0].GetInt64("attempts"), 0);
+  EXPECT_EQ(*rows[0].GetTime("next_attempt_at"), clock_.Now() + absl::Seconds(1));
 
   // Not due again before the backoff has passed.
   ASSERT_OK_AND_ASSIGN(round, relay->RunOnce());
@@ -212,14 +235,12 @@ TEST_F(OutboxRelayTest, ConsumerDownForAWhileGetsEverythingInOrderPerKey) {
   for (absl::Duration next_wait : expected) {
     clock_.Advance(absl::Seconds(4));
     ASSERT_OK_AND_ASSIGN(round, relay->RunOnce());
-    EXPECT_EQ(round.failed, 3);
-    ASSERT_OK_AND_ASSIGN(rows, pool().Query("SELECT next_attempt_at FROM outbox_events "
-                                            "WHERE event_id = ?",
-                                            {ids[0]}));
+    EXPECT_EQ(round.failed, 1);
+    ASSERT_OK_AND_ASSIGN(rows, pool().Query(kDelivery, {ids[0]}));
     EXPECT_EQ(*rows[0].GetTime("next_attempt_at") - clock_.Now(), next_wait);
   }
   EXPECT_EQ(publisher_.delivered().size(), 0u);
-  EXPECT_EQ(Metric("outbox_delivery_failures_total"), 12);
+  EXPECT_EQ(Metric("outbox_delivery_failures_total"), 4);
   EXPECT_EQ(Metric("outbox_pending"), 6);
 
   // The consumer is back.
@@ -305,6 +326,45 @@ TEST_F(OutboxRelayTest, TwoRelaysDeliverEveryEventOnceInOrderPerKey) {
   EXPECT_EQ(ByKey(delivered), written);
 }
 
+// Publishing happens outside any transaction: while a Publish call blocks, the event's row is
+// not locked (another transaction updates it at once) and the relay holds no pooled connection.
+TEST_F(OutboxRelayTest, NoRowLockNorConnectionIsHeldWhilePublishing) {
+  const std::vector<std::string> ids = EnqueueAll(outbox_, {"k"});
+  ASSERT_OK_AND_ASSIGN(auto relay_pool, NewPool(1));
+  ASSERT_OK_AND_ASSIGN(auto relay, OutboxRelay::Create(*relay_pool, publisher_, ManualOptions()));
+  absl::Notification release;
+  publisher_.BlockNext(&release);
+  absl::StatusOr<RelayRound> round;
+  std::thread relay_thread([&] { round = relay->RunOnce(); });
+  publisher_.blocked().WaitForNotification();
+
+  db::TransactionOptions no_retry;
+  no_retry.max_attempts = 1;
+  const absl::Status updated = RunInTransaction(
+      pool(),
+      [&](Transaction& tx) -> absl::Status {
+        RETURN_IF_ERROR(tx.Execute("SET SESSION innodb_lock_wait_timeout = 1").status());
+        RETURN_IF_ERROR(
+            tx.Execute("UPDATE outbox_events SET source = source WHERE event_id = ?", {ids[0]})
+                .status());
+        return tx
+            .Execute("UPDATE outbox_deliveries SET last_error = last_error WHERE event_row = "
+                     "(SELECT id FROM outbox_events WHERE event_id = ?)",
+                     {ids[0]})
+            .status();
+      },
+      no_retry);
+  // The relay's only connection is free for other work meanwhile.
+  const absl::Status pool_free = relay_pool->Query("SELECT 1 AS one").status();
+  release.Notify();
+  relay_thread.join();
+  EXPECT_OK(updated);
+  EXPECT_OK(pool_free);
+  ASSERT_OK(round);
+  EXPECT_EQ(round->delivered, 1);
+  ASSERT_EQ(publisher_.delivered().size(), 1u);
+}
+
 TEST_F(OutboxRelayTest, DeliveredEventsArePurgedAfterRetention) {
   EnqueueAll(outbox_, {"a", "b"});
   OutboxRelayOptions options = ManualOptions();
@@ -319,6 +379,143 @@ TEST_F(OutboxRelayTest, DeliveredEventsArePurgedAfterRetention) {
   EXPECT_EQ(*rows[0].GetString("event_key"), "c");
 }
 
+// A relay that dies while publishing leaves its claimed deliveries leased: another relay
+// takes them once the lease has expired, not before.
+TEST_F(OutboxRelayTest, AnExpiredLeaseIsClaimedAgain) {
+  const std::vector<std::string> ids = EnqueueAll(outbox_, {"k"});
+  ASSERT_OK_AND_ASSIGN(auto second_pool, NewPool(2));
+  RecordingPublisher other_publisher;
+  OutboxRelayOptions options = ManualOptions();
+  options.lease_duration = absl::Minutes(2);
+  ASSERT_OK_AND_ASSIGN(auto dying, OutboxRelay::Create(pool(), publisher_, options));
+  ASSERT_OK_AND_ASSIGN(auto second, OutboxRelay::Create(*second_pool, other_publisher, options));
+  absl::Notification release;
+  publisher_.BlockNext(&release);
+  std::thread dying_thread([&] { (void)dying->RunOnce(); });
+  publisher_.blocked().WaitForNotification();
+
+  ASSERT_OK_AND_ASSIGN(RelayRound round, second->RunOnce());
+  EXPECT_EQ(round.claimed, 0);
+  clock_.Advance(absl::Minutes(2));
+  ASSERT_OK_AND_ASSIGN(round, second->RunOnce());
+  EXPECT_EQ(round.delivered, 1);
+  ASSERT_EQ(other_publisher.delivered().size(), 1u);
+  EXPECT_EQ(other_publisher.delivered()[0].event_id(), ids[0]);
+  release.Notify();
+  dying_thread.join();
+  EXPECT_EQ(Pending(), 0);
+}
+
+// Every subscriber whose prefix matches gets the event; the others do not.
+TEST_F(OutboxRelayTest, FansOutByTopicPrefix) {
+  std::vector<std::string> ids;
+  ASSERT_OK(RunInTransaction(pool(), [&](Transaction& tx) -> absl::Status {
+    ids.clear();
+    for (const char* topic : {"payments.payment_held", "payments.refunded", "catalog.listed"}) {
+      ASSIGN_OR_RETURN(std::string id,
+                       outbox_.Enqueue(tx, topic, "k", google::protobuf::StringValue()));
+      ids.push_back(id);
+    }
+    return absl::OkStatus();
+  }));
+  RecordingPublisher kpi, support;
+  ASSERT_OK_AND_ASSIGN(auto relay,
+                       OutboxRelay::Create(pool(),
+                                           {{"sellerkpi", {"payments."}, &kpi},
+                                            {"support", {"payments.payment_held"}, &support},
+                                            {"all", {"*"}, &publisher_}},
+                                           ManualOptions()));
+  for (int i = 0; i < 5; ++i) ASSERT_OK(relay->RunOnce());
+  auto ids_of = [](RecordingPublisher& p) {
+    std::vector<std::string> out;
+    for (const Event& event : p.delivered()) out.push_back(event.event_id());
+    return out;
+  };
+  EXPECT_EQ(ids_of(kpi), (std::vector<std::string>{ids[0], ids[1]}));
+  EXPECT_EQ(ids_of(support), (std::vector<std::string>{ids[0]}));
+  EXPECT_EQ(ids_of(publisher_), ids);
+  EXPECT_EQ(Pending(), 0);
+}
+
+// A subscriber whose Publish never returns delays nobody else: the other subscriber gets
+// every event, in order per key, while the first one is still stuck on the first event.
+TEST_F(OutboxRelayTest, ADeadSubscriberDoesNotDelayAnother) {
+  Outbox outbox("payments");  // system clock, like the relay below
+  const std::vector<std::string> ids = EnqueueAll(outbox, {"k", "k", "j"});
+  RecordingPublisher stuck, live;
+  absl::Notification release;
+  stuck.BlockNext(&release);
+  OutboxRelayOptions options;
+  options.poll_interval = absl::Milliseconds(5);
+  options.registry = &registry();
+  ASSERT_OK_AND_ASSIGN(auto relay, OutboxRelay::Create(pool(),
+                                                       {{"stuck", {"payments."}, &stuck},
+                                                        {"live", {"payments."}, &live}},
+                                                       options));
+  relay->Start();
+  stuck.blocked().WaitForNotification();
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (live.delivered().size() < 3 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const std::vector<Event> delivered = live.delivered();
+  EXPECT_EQ(stuck.calls(), 0) << "the stuck subscriber's first Publish has not returned";
+  release.Notify();
+  relay->Stop();
+  ASSERT_EQ(delivered.size(), 3u);
+  EXPECT_EQ(ByKey(delivered).at("k"), (std::vector<std::string>{ids[0], ids[1]}));
+}
+
+// An event its subscriber refuses max_refusals times goes to outbox_dead_letters (gauge
+// outbox_dead_letters) and the next event of its key proceeds; ops can replay it.
+TEST_F(OutboxRelayTest, APoisonEventIsDeadLetteredAndTheKeyProceeds) {
+  const std::vector<std::string> ids = EnqueueAll(outbox_, {"k", "k"});
+  publisher_.Refuse(ids[0]);
+  OutboxRelayOptions options = ManualOptions();
+  options.max_refusals = 3;
+  ASSERT_OK_AND_ASSIGN(auto relay, OutboxRelay::Create(pool(), publisher_, options));
+  for (int refusal = 1; refusal <= 2; ++refusal) {
+    ASSERT_OK_AND_ASSIGN(RelayRound round, relay->RunOnce());
+    EXPECT_EQ(round.failed, 1);
+    EXPECT_EQ(round.dead_lettered, 0);
+    clock_.Advance(absl::Seconds(4));
+  }
+  EXPECT_TRUE(publisher_.delivered().empty()) << "ids[1] waits behind ids[0] until then";
+  ASSERT_OK_AND_ASSIGN(RelayRound round, relay->RunOnce());
+  EXPECT_EQ(round.dead_lettered, 1);
+  ASSERT_OK_AND_ASSIGN(round, relay->RunOnce());
+  EXPECT_EQ(round.delivered, 1);
+  ASSERT_EQ(publisher_.delivered().size(), 1u);
+  EXPECT_EQ(publisher_.delivered()[0].event_id(), ids[1]);
+
+  ASSERT_OK_AND_ASSIGN(auto rows,
+                       pool().Query("SELECT subscriber, event_id, topic, event_key, attempts, "
+                                    "last_error FROM outbox_dead_letters"));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(*rows[0].GetString("subscriber"), "default");
+  EXPECT_EQ(*rows[0].GetString("event_id"), ids[0]);
+  EXPECT_EQ(*rows[0].GetString("event_key"), "k");
+  EXPECT_EQ(*rows[0].GetInt64("attempts"), 3);
+  EXPECT_EQ(*rows[0].GetString("last_error"), "INVALID_ARGUMENT: payload: not a PaymentHeld");
+  EXPECT_EQ(Metric("outbox_dead_letters"), 1);
+  EXPECT_EQ(Metric("outbox_dead_lettered_total"), 1);
+  EXPECT_EQ(Pending(), 0);
+
+  // Retention never purges a dead letter's event.
+  clock_.Advance(absl::Hours(24 * 8));
+  ASSERT_OK(relay->RunOnce());
+  // Replayed once the subscriber accepts it.
+  publisher_.Accept(ids[0]);
+  EXPECT_EQ(relay->ReplayDeadLetter("default", "nope").code(), absl::StatusCode::kNotFound);
+  ASSERT_OK(relay->ReplayDeadLetter("default", ids[0]));
+  ASSERT_OK_AND_ASSIGN(round, relay->RunOnce());
+  EXPECT_EQ(round.delivered, 1);
+  ASSERT_EQ(publisher_.delivered().size(), 2u);
+  EXPECT_EQ(publisher_.delivered()[1].event_id(), ids[0]);
+  EXPECT_EQ(*relay->DeadLetterCount(), 0);
+  EXPECT_EQ(Metric("outbox_dead_letters"), 0);
+}
+
 TEST_F(OutboxRelayTest, RejectsUnusableOptions) {
   OutboxRelayOptions options;
   options.batch_size = 0;
@@ -327,6 +524,17 @@ TEST_F(OutboxRelayTest, RejectsUnusableOptions) {
   options = OutboxRelayOptions();
   options.max_backoff = absl::Milliseconds(1);
   EXPECT_EQ(OutboxRelay::Create(pool(), publisher_, options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options = OutboxRelayOptions();
+  options.max_refusals = 0;
+  EXPECT_EQ(OutboxRelay::Create(pool(), publisher_, options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(OutboxRelay::Create(pool(), {{"a", {"payments."}, &publisher_},
+                                         {"a", {"catalog."}, &publisher_}})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(OutboxRelay::Create(pool(), {{"a", {"Payments"}, &publisher_}}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

@@ -40,7 +40,7 @@ TEST_F(OutboxTest, MigrationsAreIdempotentAndRecorded) {
   ASSERT_OK(ApplyOutboxMigrations(pool()));
   ASSERT_OK_AND_ASSIGN(auto rows, pool().Query("SELECT name FROM schema_migrations WHERE "
                                                "component = 'outbox'"));
-  EXPECT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows.size(), 2u);  // 0001_outbox, 0002_outbox_deliveries
 }
 
 TEST_F(OutboxTest, EnqueueWritesTheEventInTheTransaction) {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/server/request_parsing.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 
@@ -35,6 +36,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   int port = 0;
   builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &port);
   for (const Entry& entry : services) {
+    // A request that does not parse is answered INVALID_ARGUMENT naming the field, not
+    // gRPC's empty UNIMPLEMENTED.
+    CheckRequestParsing(entry.service);
     builder.RegisterService(entry.service);
     names.push_back(entry.full_name);
   }

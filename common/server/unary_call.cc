@@ -7,6 +7,7 @@
 #include "common/errors.h"
 #include "common/status_mapping.h"
 #include "common/logging.h"
+#include "common/server/request_parsing.h"
 
 namespace marketplace::common {
 absl::StatusOr<CallContext> UnaryRunner::Begin(grpc::CallbackServerContext* context,
@@ -65,6 +66,12 @@ grpc::ServerUnaryReactor* UnaryRunner::Dispatch(grpc::CallbackServerContext* con
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   std::string request_id = RequestIdFromMetadata(context->client_metadata());
   context->AddInitialMetadata(std::string(kRequestIdHeader), request_id);
+  // A request that did not parse (CheckRequestParsing): answered here, nothing runs.
+  if (std::optional<absl::Status> failure = TakeRequestParseFailure()) {
+    ScopedRequestId scope(request_id);
+    End(reactor, std::string(method), request_id, *failure);
+    return reactor;
+  }
 
   auto task = [this, context, reactor, request_id, method = std::string(method),
                handler = std::move(handler)]() mutable {

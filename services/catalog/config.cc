@@ -39,9 +39,7 @@ void AddFlags(common::Flags& flags, CatalogConfig* c) {
   flags.AddInt64("point_read_threads", &c->point_read_threads, 2, 1, 64,
                  "GetListing reads at the database at once, each on a pool connection; the "
                  "reads asked for meanwhile go together in the next statement.");
-  flags.AddString("event_sink_target", &c->event_sink_target, "",
-                  "EventSink (host:port) the outbox relay delivers catalog events to; empty: no "
-                  "relay runs and events stay pending in outbox_events.");
+  common::outbox::AddRelayFlags(flags, &c->events, "");
   common::identity_client::AddIdentityClientFlags(flags, &c->identity);
 }
 
@@ -49,6 +47,10 @@ absl::Status CatalogConfig::Validate() const {
   if (categories_file.empty() || rules_file.empty()) {
     return absl::InvalidArgumentError(
         "--categories_file and --moderation_rules_file: must name the data files");
+  }
+  if (absl::Status s = common::outbox::ParseSubscriberSpecs(events.subscribers).status();
+      !s.ok()) {
+    return s;
   }
   return absl::OkStatus();
 }

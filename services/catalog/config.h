@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "common/config.h"
 #include "common/identity_client/identity_connection.h"
+#include "common/outbox/subscribers.h"
 #include "services/catalog/catalog_observer.h"
 #include "services/catalog/catalog_options.h"
 #include "services/catalog/mysql_listing_store.h"
@@ -28,7 +29,7 @@ struct CatalogConfig {
   absl::Duration public_cache_overlap;
   int64_t public_cache_capacity = 200000;
   int64_t point_read_threads = 2;
-  std::string event_sink_target;  // empty: no outbox relay
+  common::outbox::RelayConfig events;  // no subscriber: no outbox relay
   common::identity_client::IdentityClientConfig identity;
 
   // What the flags' bounds cannot say; OK for every value Parse() accepts today.

@@ -54,15 +54,23 @@ int main(int argc, char** argv) {
   catalog::CatalogApi api(&store, rules->get(), &identity.sellers(), clock,
                           catalog_config.Options(), catalog_config.PublicCache(&observer));
 
-  // Events: delivered by the outbox relay when a sink is configured.
-  std::unique_ptr<common::outbox::GrpcEventSinkPublisher> publisher;
+  // Events: one EventSink publisher per --event_subscribers entry; none: no relay runs.
   std::unique_ptr<common::outbox::OutboxRelay> relay;
-  if (!catalog_config.event_sink_target.empty()) {
-    publisher = std::make_unique<common::outbox::GrpcEventSinkPublisher>(
-        common::MakeChannel({.target = catalog_config.event_sink_target}));
+  auto subscribers = common::outbox::ParseSubscriberSpecs(catalog_config.events.subscribers);
+  if (!subscribers.ok()) common::ExitWithError("flags", subscribers.status(), 2);
+  if (!subscribers->empty()) {
     common::outbox::OutboxRelayOptions relay_options;
+    relay_options.clock = clock;
     relay_options.registry = runtime->registry().get();
-    auto created = common::outbox::OutboxRelay::Create(runtime->pool(), *publisher, relay_options);
+    relay_options.max_refusals = static_cast<int>(catalog_config.events.max_refusals);
+    auto created = common::outbox::OutboxRelay::Create(
+        runtime->pool(), *subscribers,
+        [](const common::outbox::SubscriberSpec& spec)
+            -> std::unique_ptr<common::outbox::Publisher> {
+          return std::make_unique<common::outbox::GrpcEventSinkPublisher>(
+              common::MakeChannel({.target = spec.target}));
+        },
+        relay_options);
     if (!created.ok()) common::ExitWithError("outbox relay", created.status(), 2);
     relay = *std::move(created);
     relay->Start();

@@ -12,8 +12,7 @@ void AddFlags(common::Flags& flags, PaymentsConfig* c) {
   flags.AddEnum("processor", &c->processor, "sandbox", {"sandbox"},
                 "Payment processor; only the SANDBOX processor (no real money) exists.");
   common::identity_client::AddIdentityClientFlags(flags, &c->identity);
-  flags.AddString("event_sink_target", &c->event_sink_target, "127.0.0.1:7005",
-                  "gRPC target of the EventSink that receives payments events (sellerkpi).");
+  common::outbox::AddRelayFlags(flags, &c->events, "sellerkpi=127.0.0.1:7005:payments.");
   flags.AddDuration("release_interval", &c->release_interval, absl::Seconds(30), absl::Seconds(1),
                     absl::InfiniteDuration(), "How often due payments are released automatically.");
   flags.AddInt64("release_batch", &c->release_batch, 20, 1, 1000,
@@ -40,6 +39,10 @@ void AddFlags(common::Flags& flags, PaymentsConfig* c) {
 }
 
 absl::Status PaymentsConfig::Validate() const {
+  if (absl::Status s = common::outbox::ParseSubscriberSpecs(events.subscribers).status();
+      !s.ok()) {
+    return s;
+  }
   if (retry_max_backoff < retry_initial_backoff) {
     return common::InvalidField("processor_retry_max_backoff",
                                 "must be at least processor_retry_initial_backoff");

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "common/config.h"
 #include "common/identity_client/identity_connection.h"
+#include "common/outbox/subscribers.h"
 #include "services/payments/payments_context.h"
 #include "services/payments/release_worker.h"
 
@@ -19,7 +20,7 @@ struct PaymentsConfig {
   absl::Duration default_hold_period = absl::Hours(14 * 24);
   std::string processor = "sandbox";
   common::identity_client::IdentityClientConfig identity;
-  std::string event_sink_target;
+  common::outbox::RelayConfig events;  // --event_subscribers, --event_max_refusals
   absl::Duration release_interval = absl::Seconds(30);
   int64_t release_batch = 20;
   absl::Duration completion_interval = absl::Seconds(5);

@@ -20,7 +20,8 @@ TEST(PaymentsConfigTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_TRUE(c.Validate().ok());
   EXPECT_EQ(c.default_commission_bps, 1000);
   EXPECT_EQ(c.default_hold_period, absl::Hours(14 * 24));
-  EXPECT_EQ(c.event_sink_target, "127.0.0.1:7005");
+  EXPECT_EQ(c.events.subscribers, "sellerkpi=127.0.0.1:7005:payments.");
+  EXPECT_EQ(c.events.max_refusals, 5);
   EXPECT_EQ(c.release_interval, absl::Seconds(30));
   EXPECT_EQ(c.completion_interval, absl::Seconds(5));
   EXPECT_EQ(c.retry_initial_backoff, absl::Seconds(10));

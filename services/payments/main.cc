@@ -55,22 +55,34 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<payments::ReleaseWorker> release;
   std::unique_ptr<payments::CompletionWorker> completion;
-  std::unique_ptr<common::outbox::GrpcEventSinkPublisher> publisher;
   std::unique_ptr<common::outbox::OutboxRelay> relay;
   if (!config.migrate_only) {
     release = std::make_unique<payments::ReleaseWorker>(&domain, *runtime->registry(),
                                                         pc.ReleaseOptions());
     completion = std::make_unique<payments::CompletionWorker>(&domain, *runtime->registry(),
                                                               pc.CompletionOptions());
-    publisher = std::make_unique<common::outbox::GrpcEventSinkPublisher>(
-        common::MakeChannel({.target = pc.event_sink_target}));
-    auto created = common::outbox::OutboxRelay::Create(
-        runtime->pool(), *publisher, {.clock = clock, .registry = runtime->registry().get()});
-    if (!created.ok()) common::ExitWithError("outbox relay", created.status(), 2);
-    relay = *std::move(created);
+    // Events: one EventSink publisher per --event_subscribers entry.
+    auto subscribers = common::outbox::ParseSubscriberSpecs(pc.events.subscribers);
+    if (!subscribers.ok()) common::ExitWithError("flags", subscribers.status(), 2);
+    if (!subscribers->empty()) {
+      common::outbox::OutboxRelayOptions relay_options;
+      relay_options.clock = clock;
+      relay_options.registry = runtime->registry().get();
+      relay_options.max_refusals = static_cast<int>(pc.events.max_refusals);
+      auto created = common::outbox::OutboxRelay::Create(
+          runtime->pool(), *subscribers,
+          [](const common::outbox::SubscriberSpec& spec)
+              -> std::unique_ptr<common::outbox::Publisher> {
+            return std::make_unique<common::outbox::GrpcEventSinkPublisher>(
+                common::MakeChannel({.target = spec.target}));
+          },
+          relay_options);
+      if (!created.ok()) common::ExitWithError("outbox relay", created.status(), 2);
+      relay = *std::move(created);
+    }
     release->Start();
     completion->Start();
-    relay->Start();
+    if (relay) relay->Start();
     if (!identity.has_credentials()) {
       common::LogError("no --service_client_secret: seller checks with identity will fail");
     }

@@ -141,7 +141,7 @@ class PaymentsCrashTest : public ::testing::Test {
         "--token_issuer=identity",
         "--service_client_id=payments",
         "--service_client_secret=payments-secret",
-        "--event_sink_target=127.0.0.1:1",
+        "--event_subscribers=sellerkpi=127.0.0.1:1:payments.",
         "--log_level=warn",
     };
     auto process = Subprocess::Start(RunfilePath("services/payments/payments_server"), args);

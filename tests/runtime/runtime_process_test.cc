@@ -16,6 +16,8 @@
 #include "bench/echo.grpc.pb.h"
 #include "common/testing/mariadb_server.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/support/metrics_scrape.h"
@@ -154,6 +156,34 @@ TEST_F(RuntimeProcessTest, ServesHealthAndMetricsAfterACall) {
   EXPECT_TRUE(absl::StrContains(metrics, "grpc_server_handled_total{")) << metrics;
   EXPECT_TRUE(absl::StrContains(metrics, "grpc_method=\"Echo\"")) << metrics;
   EXPECT_TRUE(absl::StrContains(metrics, "db_pool_connections")) << metrics;
+}
+
+// A string field that is not UTF-8 cannot be parsed: the service answers INVALID_ARGUMENT
+// with a BadRequest naming the field (gRPC alone answers an empty UNIMPLEMENTED), runs
+// nothing, and libprotobuf's complaint is a JSON line of the service log like every other.
+TEST_F(RuntimeProcessTest, InvalidUtf8IsInvalidArgumentNamingTheFieldAndLogsStayJson) {
+  StartProbe();
+  const grpc::Status status = Call(std::string("ab\xc3(", 4));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_EQ(status.error_message(), "message: must be valid UTF-8");
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  ASSERT_EQ(details.details_size(), 1);
+  google::rpc::BadRequest bad_request;
+  ASSERT_TRUE(details.details(0).UnpackTo(&bad_request));
+  ASSERT_EQ(bad_request.field_violations_size(), 1);
+  EXPECT_EQ(bad_request.field_violations(0).field(), "message");
+  EXPECT_TRUE(Call("fine").ok());
+
+  probe_->Signal(SIGTERM);
+  ASSERT_TRUE(probe_->WaitFor(absl::Seconds(30)).has_value());
+  bool saw_protobuf_line = false;
+  for (const std::string& line : NonEmptyLines(probe_->Output())) {
+    if (!absl::StrContains(line, "UTF-8")) continue;
+    EXPECT_TRUE(absl::StartsWith(line, "{") && absl::EndsWith(line, "}")) << "not JSON: " << line;
+    if (absl::StrContains(line, "\"component\":\"protobuf\"")) saw_protobuf_line = true;
+  }
+  EXPECT_TRUE(saw_protobuf_line) << probe_->Output();
 }
 
 TEST_F(RuntimeProcessTest, ReadinessFollowsTheDatabaseAndRecovers) {
