@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -16,6 +17,13 @@ void IdentityConfig::AddFlags(common::Flags& flags) {
   flags.AddString("token_audiences", &audiences,
                   "identity,catalog,payments,support,sellerkpi,gateway",
                   "Comma-separated `aud` of every access token; must include identity.");
+  flags.AddString("event_subscribers", &event_subscribers, "",
+                  "Consumers of identity's events (identity.account_suspended, "
+                  "identity.sessions_revoked, identity.account_reinstated), as comma-separated "
+                  "name=host:port:topic_prefix (e.g. catalog=127.0.0.1:7002:identity.); each "
+                  "gets every event whose topic starts with its prefix, through its EventSink, "
+                  "with identity's own token (scope identity.events.publish). Empty: events "
+                  "wait in the outbox.");
   flags.AddDuration("access_token_ttl", &access_token_ttl, absl::Minutes(15),
                     "Lifetime of access tokens issued at login and refresh.");
   flags.AddDuration("refresh_token_ttl", &refresh_token_ttl, absl::Hours(24 * 30),
@@ -76,7 +84,31 @@ Argon2idParams IdentityConfig::Argon2id() const {
   return params;
 }
 
+absl::StatusOr<std::vector<IdentityConfig::EventSubscriber>> IdentityConfig::EventSubscribers()
+    const {
+  std::vector<EventSubscriber> out;
+  for (absl::string_view item : absl::StrSplit(event_subscribers, ',', absl::SkipWhitespace())) {
+    item = absl::StripAsciiWhitespace(item);
+    const size_t eq = item.find('=');
+    const size_t last_colon = item.rfind(':');
+    const size_t host_colon =
+        last_colon == absl::string_view::npos || last_colon == 0 ? absl::string_view::npos
+                                                                 : item.rfind(':', last_colon - 1);
+    if (eq == absl::string_view::npos || eq == 0 || host_colon == absl::string_view::npos ||
+        host_colon <= eq + 1 || last_colon == host_colon + 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid --event_subscribers: '", item,
+                       "' is not name=host:port:topic_prefix"));
+    }
+    out.push_back({std::string(item.substr(0, eq)),
+                   std::string(item.substr(eq + 1, last_colon - eq - 1)),
+                   std::string(item.substr(last_colon + 1))});
+  }
+  return out;
+}
+
 absl::Status IdentityConfig::Validate() const {
+  if (absl::Status s = EventSubscribers().status(); !s.ok()) return s;
   if (absl::Status s = ValidateTokenOptions(Tokens()); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("invalid token options: ", s.message()));
   }

@@ -3,8 +3,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/config.h"
 #include "services/identity/password_hasher.h"
@@ -30,6 +32,16 @@ struct IdentityConfig {
   absl::Duration cleanup_interval;
   absl::Duration caller_check_cache_ttl;
   absl::Duration min_key_rotation_interval;
+  std::string event_subscribers;  // name=host:port:topic_prefix,...
+
+  // One consumer of identity's events (--event_subscribers).
+  struct EventSubscriber {
+    std::string name;
+    std::string target;        // host:port of its EventSink
+    std::string topic_prefix;  // it gets the topics starting with this ("" or "identity.": all)
+  };
+  // --event_subscribers parsed; INVALID_ARGUMENT naming the flag and the rule.
+  [[nodiscard]] absl::StatusOr<std::vector<EventSubscriber>> EventSubscribers() const;
 
   // Declares every flag, pointing at this struct's fields.
   void AddFlags(common::Flags& flags);

@@ -1,19 +1,26 @@
 // identity_server: accounts, login, tokens, roles, seller onboarding, suspension.
 // Flags are listed by --help and documented in services/identity/README.md.
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "common/auth/grpc_auth.h"
+#include "common/client/channel.h"
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
 #include "common/executor.h"
 #include "common/logging.h"
+#include "common/outbox/grpc_event_sink_publisher.h"
+#include "common/outbox/outbox_migrations.h"
+#include "common/outbox/outbox_relay.h"
 #include "common/server/service_runtime.h"
 #include "common/server/unary_call.h"
 #include "services/identity/accounts.h"
 #include "services/identity/config.h"
 #include "services/identity/identity_metrics.h"
+#include "services/identity/identity_events.h"
 #include "services/identity/identity_migrations.h"
 #include "services/identity/identity_service.h"
 #include "services/identity/key_encryption.h"
@@ -44,9 +51,10 @@ int main(int argc, char** argv) {
 
   auto runtime = common::ServiceRuntime::CreateOrExit("identity", config, flags);
   runtime->ApplyMigrationsOrExit("identity", identity::IdentityMigrations());
+  runtime->ApplyMigrationsOrExit("outbox", common::outbox::OutboxMigrations());
 
   const common::Clock* clock = common::SystemClock::Get();
-  identity::MySqlIdentityStore store(&runtime->pool());
+  identity::MySqlIdentityStore store(&runtime->pool(), clock);
   identity::PrometheusIdentityObserver observer(*runtime->registry());
   identity::KeyRing keys(&store, &encryptor, clock,
                          {.max_token_lifetime =
@@ -87,6 +95,40 @@ int main(int argc, char** argv) {
     maintenance->Start();
   }
 
+  // Identity's events (suspension, sessions ended, reinstatement) to their consumers, with
+  // identity's own token. One route per topic to every subscriber whose prefix matches.
+  identity::RelayTokenSource relay_token(&issuer, clock);
+  std::unique_ptr<common::outbox::GrpcEventSinkPublisher> publisher;
+  std::unique_ptr<common::outbox::OutboxRelay> relay;
+  const auto subscribers = *ic.EventSubscribers();  // checked by Validate
+  if (!config.migrate_only && !subscribers.empty()) {
+    common::outbox::GrpcEventSinkPublisher::Routes routes;
+    std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
+    for (absl::string_view topic :
+         {identity::kAccountSuspendedTopic, identity::kSessionsRevokedTopic,
+          identity::kAccountReinstatedTopic}) {
+      auto& route = routes[std::string(topic)];
+      for (const auto& sub : subscribers) {
+        if (!absl::StartsWith(topic, sub.topic_prefix)) continue;
+        auto& channel = channels[sub.target];
+        if (!channel) channel = common::MakeChannel({.target = sub.target});
+        route.push_back(channel);
+      }
+    }
+    common::outbox::GrpcEventSinkPublisherOptions publish_options;
+    publish_options.token = [&relay_token] { return relay_token.Token(); };
+    publish_options.token_refused = [&relay_token] { relay_token.Invalidate(); };
+    publisher = std::make_unique<common::outbox::GrpcEventSinkPublisher>(std::move(routes),
+                                                                         publish_options);
+    common::outbox::OutboxRelayOptions relay_options;
+    relay_options.clock = clock;
+    relay_options.registry = runtime->registry().get();
+    auto created = common::outbox::OutboxRelay::Create(runtime->pool(), *publisher, relay_options);
+    if (!created.ok()) common::ExitWithError("outbox relay", created.status(), 2);
+    relay = *std::move(created);
+    relay->Start();
+  }
+
   common::auth::Authenticator authenticator(&verifier, identity::IdentityPublicMethods());
   common::UnaryRunner runner(&runtime->executor(), &authenticator);
   identity::IdentityService service({.runner = &runner,
@@ -95,6 +137,7 @@ int main(int argc, char** argv) {
                                      .sellers = &sellers,
                                      .keys = &keys});
   const int code = runtime->Serve({{std::string(identity::IdentityService::FullServiceName()), &service}});
+  if (relay) relay->Stop();
   if (maintenance) maintenance->Stop();
   return code;
 }
