@@ -6,6 +6,8 @@
 #include "common/client/channel.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/events/event_consumer.h"
+#include "common/events/revocations.h"
 #include "common/identity_client/identity_connection.h"
 #include "common/logging.h"
 #include "common/outbox/grpc_event_sink_publisher.h"
@@ -16,10 +18,12 @@
 #include "services/catalog/catalog_api.h"
 #include "services/catalog/catalog_service.h"
 #include "services/catalog/config.h"
+#include "services/catalog/enforcement.h"
 #include "services/catalog/live_rules.h"
 #include "services/catalog/mysql_listing_store.h"
 #include "services/catalog/prometheus_catalog_observer.h"
 #include "services/catalog/rules_reloader.h"
+#include "services/catalog/seller_suspension_events.h"
 
 namespace common = marketplace::common;
 namespace catalog = marketplace::catalog;
@@ -41,6 +45,9 @@ int main(int argc, char** argv) {
   if (absl::Status s = catalog::ApplyCatalogMigrations(runtime->pool()); !s.ok()) {
     common::ExitWithError("migrations", s, 1);
   }
+  if (absl::Status s = common::events::ApplyRevocationMigrations(runtime->pool()); !s.ok()) {
+    common::ExitWithError("migrations", s, 1);
+  }
   if (config.migrate_only) return runtime->Serve({});
 
   const common::Clock* clock = common::SystemClock::Get();
@@ -58,8 +65,11 @@ int main(int argc, char** argv) {
   std::unique_ptr<common::outbox::GrpcEventSinkPublisher> publisher;
   std::unique_ptr<common::outbox::OutboxRelay> relay;
   if (!catalog_config.event_sink_target.empty()) {
+    common::outbox::GrpcEventSinkPublisherOptions publish_options;
+    publish_options.token = [&identity] { return identity.tokens().Token(); };
+    publish_options.token_refused = [&identity] { identity.tokens().Invalidate(); };
     publisher = std::make_unique<common::outbox::GrpcEventSinkPublisher>(
-        common::MakeChannel({.target = catalog_config.event_sink_target}));
+        common::MakeChannel({.target = catalog_config.event_sink_target}), publish_options);
     common::outbox::OutboxRelayOptions relay_options;
     relay_options.registry = runtime->registry().get();
     auto created = common::outbox::OutboxRelay::Create(runtime->pool(), *publisher, relay_options);
@@ -83,11 +93,28 @@ int main(int argc, char** argv) {
   });
   purger.Start();
 
-  common::auth::Authenticator authenticator(&identity.verifier(), catalog::CatalogPublicMethods());
+  // identity's events through EventSink: tokens withdrawn (suspension, LogoutAll, password
+  // change) into token_revocations, re-read by every replica twice a second; a suspension
+  // takes the seller's listings down and a reinstatement restores them.
+  common::events::RevocationView revocations(&runtime->pool());
+  common::events::EventConsumer consumer(&runtime->pool());
+  common::events::AddRevocationConsumer(consumer, revocations);
+  catalog::Enforcement enforcement(&store, clock);
+  catalog::AddSellerSuspensionConsumer(consumer, &enforcement);
+  if (absl::Status s = revocations.Refresh(); !s.ok()) {
+    common::LogWarn("revocation table not read yet", {{"error", std::string(s.message())}});
+  }
+  revocations.Start();
+
+  common::auth::Authenticator authenticator(&identity.verifier(), catalog::CatalogPublicMethods(),
+                                            &revocations.check());
   common::UnaryRunner runner(&runtime->executor(), &authenticator);
   catalog::CatalogService service(&runner, &api);
+  common::events::EventSinkService sink(&runner, &consumer);
   const int code =
-      runtime->Serve({{marketplace::catalog::v1::CatalogService::service_full_name(), &service}});
+      runtime->Serve({{marketplace::catalog::v1::CatalogService::service_full_name(), &service},
+                      {common::events::EventSinkService::FullServiceName(), &sink}});
+  revocations.Stop();
   purger.Stop();
   reloader.Stop();
   if (relay) relay->Stop();

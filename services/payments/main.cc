@@ -1,11 +1,15 @@
 // payments_server: escrow, refunds, disputes, seller balances, payouts, double-entry ledger.
 // Flags are listed by --help and documented in services/payments/README.md.
 #include <memory>
+#include <string>
 
 #include "common/auth/grpc_auth.h"
 #include "common/client/channel.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/events/event_consumer.h"
+#include "common/events/revocation_migrations.h"
+#include "common/events/revocations.h"
 #include "common/idempotency/idempotency_migrations.h"
 #include "common/identity_client/identity_connection.h"
 #include "common/logging.h"
@@ -43,6 +47,7 @@ int main(int argc, char** argv) {
   runtime->ApplyMigrationsOrExit("payments", payments::PaymentsMigrations());
   runtime->ApplyMigrationsOrExit("outbox", common::outbox::OutboxMigrations());
   runtime->ApplyMigrationsOrExit("idempotency", common::idempotency::IdempotencyMigrations());
+  runtime->ApplyMigrationsOrExit("revocations", common::events::RevocationMigrations());
 
   const common::Clock* clock = common::SystemClock::Get();
   common::identity_client::IdentityConnection identity(pc.identity, "payments", clock);
@@ -62,8 +67,11 @@ int main(int argc, char** argv) {
                                                         pc.ReleaseOptions());
     completion = std::make_unique<payments::CompletionWorker>(&domain, *runtime->registry(),
                                                               pc.CompletionOptions());
+    common::outbox::GrpcEventSinkPublisherOptions publish_options;
+    publish_options.token = [&identity] { return identity.tokens().Token(); };
+    publish_options.token_refused = [&identity] { identity.tokens().Invalidate(); };
     publisher = std::make_unique<common::outbox::GrpcEventSinkPublisher>(
-        common::MakeChannel({.target = pc.event_sink_target}));
+        common::MakeChannel({.target = pc.event_sink_target}), publish_options);
     auto created = common::outbox::OutboxRelay::Create(
         runtime->pool(), *publisher, {.clock = clock, .registry = runtime->registry().get()});
     if (!created.ok()) common::ExitWithError("outbox relay", created.status(), 2);
@@ -76,12 +84,27 @@ int main(int argc, char** argv) {
     }
   }
 
-  common::auth::Authenticator authenticator(&identity.verifier(), {});
+  // Tokens withdrawn by identity (suspension, LogoutAll, password change): its events come
+  // through EventSink into token_revocations; every replica re-reads the table twice a second.
+  common::events::RevocationView revocations(&runtime->pool());
+  common::events::EventConsumer consumer(&runtime->pool());
+  common::events::AddRevocationConsumer(consumer, revocations);
+  if (!config.migrate_only) {
+    if (absl::Status s = revocations.Refresh(); !s.ok()) {
+      common::LogWarn("revocation table not read yet", {{"error", std::string(s.message())}});
+    }
+    revocations.Start();
+  }
+
+  common::auth::Authenticator authenticator(&identity.verifier(), {}, &revocations.check());
   common::UnaryRunner runner(&runtime->executor(), &authenticator);
   payments::PaymentsApi api(&domain);
   payments::PaymentsService service(&runner, &api);
+  common::events::EventSinkService sink(&runner, &consumer);
   const int code =
-      runtime->Serve({{marketplace::payments::v1::Payments::service_full_name(), &service}});
+      runtime->Serve({{marketplace::payments::v1::Payments::service_full_name(), &service},
+                      {common::events::EventSinkService::FullServiceName(), &sink}});
+  revocations.Stop();
   if (relay) relay->Stop();
   if (release) release->Stop();
   if (completion) completion->Stop();
