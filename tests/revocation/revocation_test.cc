@@ -346,5 +346,94 @@ TEST_F(RevocationTest, AfterReinstatementANewLoginWorksAndTheOldTokenStaysRefuse
   EXPECT_TRUE(Revoked(CallPayments(payments_stub_, old_token)));
 }
 
+// Catalog consumes the same events: the suspended seller's listings are taken down without a
+// second call, and the reinstatement restores them.
+TEST_F(RevocationTest, SuspensionTakesTheSellersListingsDownAndReinstatementRestoresThem) {
+  auto seller = NewAccount(identity_v1::SELLER);
+  ASSERT_TRUE(seller.ok()) << seller.status();
+  const std::string token = seller->tokens().access_token();
+  const std::string id = seller->account().account_id();
+  {
+    identity_v1::SubmitSellerApplicationRequest req;
+    req.set_name("accounts/me/sellerProfile");
+    identity_v1::SellerApplication* a = req.mutable_application();
+    a->set_legal_name("Example Trading GmbH");
+    a->set_registration_number("HRB 12345");
+    a->set_country_code("DE");
+    a->set_payout_account_ref("payout:acct_123");
+    a->set_contact_email("onboarding@example.com");
+    a->set_contact_phone("+4915112345678");
+    identity_v1::SellerProfile profile;
+    grpc::Status s = CallIdentity(identity_->stub(), &Identity::Stub::SubmitSellerApplication,
+                                  req, &profile, token);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    identity_v1::ReviewSellerApplicationRequest review;
+    review.set_name("accounts/" + id + "/sellerProfile");
+    review.set_decision(identity_v1::APPROVE);
+    s = CallIdentity(identity_->stub(), &Identity::Stub::ReviewSellerApplication, review, &profile,
+                     *admin_token_);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  catalog_v1::Listing listing;
+  {
+    catalog_v1::CreateListingRequest req;
+    catalog_v1::Listing* l = req.mutable_listing();
+    l->set_title("Peluche ourson brun 30 cm");
+    l->set_description("Peluche ourson toute douce, lavable en machine, idéale dès la naissance.");
+    l->set_category_id("toys-plush");
+    l->set_condition(catalog_v1::NEW);
+    l->mutable_price()->set_currency_code("EUR");
+    l->mutable_price()->set_amount_minor(1990);
+    l->set_quantity(1);
+    l->add_image_urls("https://img.example/ourson.jpg");
+    (*l->mutable_attributes())["age_range"] = "0+";
+    req.set_request_id(absl::StrCat("listing-", absl::ToUnixMicros(absl::Now())));
+    grpc::ClientContext ctx;
+    WithDeadline(&ctx, token);
+    grpc::Status s = catalog_stub_->CreateListing(&ctx, req, &listing);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    catalog_v1::SubmitListingRequest submit;
+    submit.set_listing_id(listing.listing_id());
+    grpc::ClientContext ctx2;
+    WithDeadline(&ctx2, token);
+    s = catalog_stub_->SubmitListing(&ctx2, submit, &listing);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  const catalog_v1::ListingState before = listing.state();
+  ASSERT_TRUE(before == catalog_v1::LIVE || before == catalog_v1::PENDING_REVIEW)
+      << catalog_v1::ListingState_Name(before);
+  auto state_of = [&]() -> catalog_v1::ListingState {
+    catalog_v1::GetListingRequest req;
+    req.set_listing_id(listing.listing_id());
+    catalog_v1::Listing got;
+    grpc::ClientContext ctx;
+    WithDeadline(&ctx, *admin_token_);
+    grpc::Status s = catalog_stub_->GetListing(&ctx, req, &got);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return got.state();
+  };
+  auto wait_for = [&](catalog_v1::ListingState wanted) {
+    const absl::Time end = absl::Now() + kMaxDelay;
+    while (absl::Now() < end) {
+      if (state_of() == wanted) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  };
+
+  ASSERT_TRUE(Suspend(id).ok());
+  EXPECT_TRUE(wait_for(catalog_v1::SUSPENDED)) << catalog_v1::ListingState_Name(state_of());
+
+  identity_v1::ReinstateAccountRequest req;
+  req.set_name("accounts/" + id);
+  req.set_reason_code("APPEAL_GRANTED");
+  req.set_reason("cleared");
+  identity_v1::Account resp;
+  ASSERT_TRUE(CallIdentity(identity_->stub(), &Identity::Stub::ReinstateAccount, req, &resp,
+                           *admin_token_)
+                  .ok());
+  EXPECT_TRUE(wait_for(before)) << catalog_v1::ListingState_Name(state_of());
+}
+
 }  // namespace
 }  // namespace marketplace::testing
