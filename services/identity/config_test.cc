@@ -44,5 +44,24 @@ TEST(IdentityConfigTest, AudiencesAreSplitOnCommasAndTrimmed) {
             (std::vector<std::string>{"identity", "catalog", "payments"}));
 }
 
+TEST(IdentityConfigTest, EventSubscribersAreNameTargetAndPrefix) {
+  IdentityConfig config;
+  config.event_subscribers = "catalog=127.0.0.1:7002:identity., payments=payments:7000:";
+  auto subscribers = config.EventSubscribers();
+  ASSERT_TRUE(subscribers.ok()) << subscribers.status();
+  ASSERT_EQ(subscribers->size(), 2u);
+  EXPECT_EQ((*subscribers)[0].name, "catalog");
+  EXPECT_EQ((*subscribers)[0].target, "127.0.0.1:7002");
+  EXPECT_EQ((*subscribers)[0].topic_prefix, "identity.");
+  EXPECT_EQ((*subscribers)[1].target, "payments:7000");
+  EXPECT_EQ((*subscribers)[1].topic_prefix, "");
+  for (const char* bad : {"catalog", "catalog=host:7002", "=host:1:identity.", "c=:1:x",
+                          "c=host::identity."}) {
+    absl::Status status = ParseAndValidate({std::string("--event_subscribers=") + bad});
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(status.message().find("event_subscribers"), absl::string_view::npos) << status;
+  }
+}
+
 }  // namespace
 }  // namespace marketplace::identity
