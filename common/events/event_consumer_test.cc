@@ -3,6 +3,8 @@
 #include <atomic>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "common/db/transaction.h"
@@ -114,6 +116,38 @@ TEST_F(EventConsumerTest, RepeatedEventIdIsAppliedOnce) {
   EXPECT_EQ(applied.load(), 1);
   // The second delivery (a later not_before under the same id) changed nothing.
   EXPECT_OK(view_->list().CheckNotRevoked(OldTokenOf("acct-2", nb + absl::Seconds(1))));
+}
+
+TEST_F(EventConsumerTest, ConcurrentDeliveriesOfOneEventApplyItOnce) {
+  std::atomic<int> applied{0};
+  consumer_->On("identity.sessions_revoked",
+                TopicHandler{.apply = [&](db::Transaction&, const Event&) {
+                  ++applied;
+                  return absl::OkStatus();
+                }});
+  SessionsRevoked payload;
+  payload.set_account_id("acct-9");
+  *payload.mutable_not_before() = ToTimestamp(absl::Now());
+  payload.set_reason("LOGOUT_ALL");
+  Event event;
+  event.set_event_id("ev-concurrent");
+  event.set_topic("identity.sessions_revoked");
+  event.set_source("identity");
+  event.set_key("acct-9");
+  event.mutable_payload()->PackFrom(payload);
+  const auth::Caller relay = Service({"identity.events.publish"});
+
+  // Two relays (or a retry racing the first attempt) deliver the same event at once.
+  constexpr int kSenders = 4;
+  std::vector<absl::Status> results(kSenders);
+  std::vector<std::thread> senders;
+  for (int i = 0; i < kSenders; ++i) {
+    senders.emplace_back([&, i] { results[i] = consumer_->Deliver(relay, event); });
+  }
+  for (std::thread& t : senders) t.join();
+  for (const absl::Status& status : results) EXPECT_OK(status);
+  EXPECT_EQ(applied.load(), 1);
+  EXPECT_EQ(Rows(), 1);
 }
 
 TEST_F(EventConsumerTest, MalformedEventsAreInvalidArgumentAndChangeNothing) {
