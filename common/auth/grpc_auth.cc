@@ -56,12 +56,12 @@ void RevocationList::ForgetBefore(absl::Time cutoff) {
 }
 
 size_t RevocationList::size() const {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   return not_before_.size();
 }
 
 absl::Status RevocationList::CheckNotRevoked(const Caller& caller) const {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);  // every authenticated call: readers do not wait for each other
   auto it = not_before_.find(caller.subject);
   if (it == not_before_.end() || caller.issued_at >= it->second) return absl::OkStatus();
   return WithReason(Unauthenticated("token revoked: issued before the account's sessions ended"),
