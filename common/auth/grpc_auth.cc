@@ -44,8 +44,35 @@ absl::StatusOr<std::optional<std::string>> BearerTokenFromMetadata(const ClientM
   return std::string(token);
 }
 
-Authenticator::Authenticator(TokenVerifier* verifier, std::set<std::string> public_methods)
-    : verifier_(verifier), public_methods_(public_methods.begin(), public_methods.end()) {}
+void RevocationList::Revoke(absl::string_view account_id, absl::Time not_before) {
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = not_before_.try_emplace(account_id, not_before);
+  if (!inserted && it->second < not_before) it->second = not_before;
+}
+
+void RevocationList::ForgetBefore(absl::Time cutoff) {
+  absl::MutexLock lock(&mu_);
+  absl::erase_if(not_before_, [cutoff](const auto& entry) { return entry.second < cutoff; });
+}
+
+size_t RevocationList::size() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return not_before_.size();
+}
+
+absl::Status RevocationList::CheckNotRevoked(const Caller& caller) const {
+  absl::ReaderMutexLock lock(&mu_);  // every authenticated call: readers do not wait for each other
+  auto it = not_before_.find(caller.subject);
+  if (it == not_before_.end() || caller.issued_at >= it->second) return absl::OkStatus();
+  return WithReason(Unauthenticated("token revoked: issued before the account's sessions ended"),
+                    kTokenRevokedReason);
+}
+
+Authenticator::Authenticator(TokenVerifier* verifier, std::set<std::string> public_methods,
+                             const RevocationCheck* revocations)
+    : verifier_(verifier),
+      public_methods_(public_methods.begin(), public_methods.end()),
+      revocations_(revocations) {}
 
 bool Authenticator::IsPublic(absl::string_view full_method) const {
   return public_methods_.contains(full_method);
@@ -66,6 +93,9 @@ absl::StatusOr<std::optional<Caller>> Authenticator::AuthenticateMetadata(
   }
   absl::StatusOr<Caller> caller = verifier_->Verify(**token);
   if (!caller.ok()) return caller.status();
+  if (revocations_ != nullptr) {
+    if (absl::Status s = revocations_->CheckNotRevoked(*caller); !s.ok()) return s;
+  }
   return std::optional<Caller>(*std::move(caller));
 }
 

@@ -9,6 +9,7 @@
 #include "common/auth/jwt.h"
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
+#include "common/errors.h"
 #include "gmock/gmock.h"
 #include "grpcpp/test/client_context_test_peer.h"
 #include "grpcpp/test/server_context_test_spouse.h"
@@ -182,6 +183,34 @@ TEST_F(AuthenticatorTest, PrivateMethodWithGoodTokenKnowsTheCaller) {
   ASSERT_TRUE(caller->has_value());
   EXPECT_EQ((*caller)->subject, "buyer-7");
   EXPECT_TRUE((*caller)->HasRole("buyer"));
+}
+
+TEST_F(AuthenticatorTest, RevokedAccountsTokensIssuedBeforeNotBeforeAreRefused) {
+  RevocationList revocations;
+  Authenticator checked(&verifier_, {kPublicMethod}, &revocations);
+  const std::string old_token = Token();
+  ASSERT_TRUE(checked.AuthenticateMetadata(WithToken(old_token).View(), kPrivateMethod).ok());
+
+  clock_.Advance(absl::Seconds(3));
+  revocations.Revoke("buyer-7", clock_.Now() - absl::Seconds(1));
+  revocations.Revoke("buyer-7", clock_.Now() - absl::Seconds(2));  // earlier: changes nothing
+  revocations.Revoke("someone-else", clock_.Now() + absl::Hours(1));
+
+  // Verified from the cache or not, the old token is refused, on public methods too.
+  for (const char* method : {kPrivateMethod, kPublicMethod}) {
+    absl::StatusOr<std::optional<Caller>> caller =
+        checked.AuthenticateMetadata(WithToken(old_token).View(), method);
+    EXPECT_EQ(caller.status().code(), absl::StatusCode::kUnauthenticated) << method;
+    EXPECT_EQ(marketplace::common::ReasonOf(caller.status()), "TOKEN_REVOKED") << method;
+  }
+  // A token issued at or after not_before is accepted.
+  absl::StatusOr<std::optional<Caller>> fresh =
+      checked.AuthenticateMetadata(WithToken(Token()).View(), kPrivateMethod);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+
+  revocations.ForgetBefore(clock_.Now());
+  EXPECT_EQ(revocations.size(), 1u);
+  EXPECT_TRUE(checked.AuthenticateMetadata(WithToken(old_token).View(), kPrivateMethod).ok());
 }
 
 TEST_F(AuthenticatorTest, PrivateMethodWithGarbageTokenIsRejected) {

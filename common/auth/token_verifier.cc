@@ -136,6 +136,7 @@ absl::StatusOr<Caller> TokenVerifier::VerifyUncached(absl::string_view token,
   caller.roles = claims.roles;
   caller.scopes = claims.scopes;
   caller.token_id = claims.token_id;
+  caller.issued_at = claims.issued_at;
   caller.expires_at = claims.expires_at;
   return caller;
 }

@@ -41,6 +41,7 @@ struct Caller {
   std::vector<std::string> roles;
   std::vector<std::string> scopes;
   std::string token_id;
+  absl::Time issued_at;  // the token's iat (whole seconds)
   absl::Time expires_at;
 
   bool HasRole(absl::string_view role) const;

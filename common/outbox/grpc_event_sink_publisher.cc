@@ -47,12 +47,26 @@ absl::Status GrpcEventSinkPublisher::Publish(const marketplace::events::v1::Even
   }
   marketplace::events::v1::DeliverRequest request;
   *request.mutable_event() = event;
+  std::string token;
+  if (options_.token && !route->second.empty()) {
+    absl::StatusOr<std::string> got = options_.token();
+    if (!got.ok()) {
+      return absl::Status(got.status().code(),
+                          absl::StrCat("deliver ", event.topic(), " ", event.event_id(),
+                                       ": no service token: ", got.status().message()));
+    }
+    token = *std::move(got);
+  }
   for (Stub* stub : route->second) {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + options_.deadline));
+    if (!token.empty()) context.AddMetadata("authorization", absl::StrCat("Bearer ", token));
     marketplace::events::v1::DeliverResponse response;
     const grpc::Status status = stub->Deliver(&context, request, &response);
     if (!status.ok()) {
+      if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED && options_.token_refused) {
+        options_.token_refused();
+      }
       absl::Status failed = FromGrpcStatus(status);
       absl::Status annotated(failed.code(), absl::StrCat("deliver ", event.topic(), " ",
                                                          event.event_id(), ": ", failed.message()));

@@ -1,12 +1,14 @@
 #ifndef MARKETPLACE_COMMON_OUTBOX_GRPC_EVENT_SINK_PUBLISHER_H_
 #define MARKETPLACE_COMMON_OUTBOX_GRPC_EVENT_SINK_PUBLISHER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/outbox/publisher.h"
 #include "grpcpp/channel.h"
@@ -17,6 +19,12 @@ namespace marketplace::common::outbox {
 struct GrpcEventSinkPublisherOptions {
   // Deadline of each Deliver call.
   absl::Duration deadline = absl::Seconds(5);
+  // The emitting service's own SERVICE access token, sent as `authorization: Bearer` on every
+  // Deliver (consumers accept an event only from a token with "<source>.events.publish").
+  // Unset: no token is sent. An error fails the Publish with it (the relay retries later).
+  std::function<absl::StatusOr<std::string>()> token;
+  // Called when a sink answers UNAUTHENTICATED (e.g. to drop a cached token).
+  std::function<void()> token_refused;
 };
 
 // Publishes by calling EventSink/Deliver on the consumers' channels.

@@ -43,6 +43,10 @@ class FakeSink final : public marketplace::events::v1::EventSink::CallbackServic
     {
       absl::MutexLock lock(&mu_);
       received_.push_back(request->event());
+      auto auth = context->client_metadata().find("authorization");
+      authorization_.push_back(auth == context->client_metadata().end()
+                                   ? std::string()
+                                   : std::string(auth->second.data(), auth->second.size()));
       status = reply_;
       delay = delay_;
     }
@@ -61,6 +65,10 @@ class FakeSink final : public marketplace::events::v1::EventSink::CallbackServic
     absl::MutexLock lock(&mu_);
     return received_;
   }
+  std::vector<std::string> authorization() {
+    absl::MutexLock lock(&mu_);
+    return authorization_;
+  }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
  private:
@@ -71,6 +79,7 @@ class FakeSink final : public marketplace::events::v1::EventSink::CallbackServic
   grpc::Status reply_ ABSL_GUARDED_BY(mu_);
   absl::Duration delay_ ABSL_GUARDED_BY(mu_);
   std::vector<Event> received_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> authorization_ ABSL_GUARDED_BY(mu_);
 };
 
 Event MakeEvent(const std::string& topic) {
@@ -130,6 +139,34 @@ TEST(GrpcEventSinkPublisherTest, RoutesByTopicAndFansOut) {
   EXPECT_EQ(publisher.Publish(MakeEvent("payments.unknown")).code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(orders.received().size(), 1u);
+}
+
+TEST(GrpcEventSinkPublisherTest, SendsTheServiceTokenAndReportsItsRefusal) {
+  FakeSink sink;
+  int refusals = 0;
+  GrpcEventSinkPublisherOptions options;
+  options.token = []() -> absl::StatusOr<std::string> { return std::string("svc.token.1"); };
+  options.token_refused = [&refusals] { ++refusals; };
+  GrpcEventSinkPublisher publisher(sink.channel(), options);
+  ASSERT_TRUE(publisher.Publish(MakeEvent("payments.payment_held")).ok());
+  ASSERT_EQ(sink.authorization().size(), 1u);
+  EXPECT_EQ(sink.authorization()[0], "Bearer svc.token.1");
+  EXPECT_EQ(refusals, 0);
+
+  sink.Reply(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "token expired"));
+  EXPECT_EQ(publisher.Publish(MakeEvent("payments.payment_held")).code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(refusals, 1);
+
+  // No token to be had: not delivered, nothing sent.
+  GrpcEventSinkPublisherOptions broken;
+  broken.token = []() -> absl::StatusOr<std::string> {
+    return absl::UnavailableError("identity unreachable");
+  };
+  GrpcEventSinkPublisher without(sink.channel(), broken);
+  EXPECT_EQ(without.Publish(MakeEvent("payments.payment_held")).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(sink.received().size(), 2u);
 }
 
 TEST(GrpcEventSinkPublisherTest, OneFailingSinkFailsTheDelivery) {

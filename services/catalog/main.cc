@@ -6,20 +6,23 @@
 #include "common/client/channel.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/events/event_consumer.h"
+#include "common/events/revocations.h"
 #include "common/identity_client/identity_connection.h"
 #include "common/logging.h"
-#include "common/outbox/grpc_event_sink_publisher.h"
-#include "common/outbox/outbox_relay.h"
+#include "common/outbox/event_relay.h"
 #include "common/periodic.h"
 #include "common/server/service_runtime.h"
 #include "common/server/unary_call.h"
 #include "services/catalog/catalog_api.h"
 #include "services/catalog/catalog_service.h"
 #include "services/catalog/config.h"
+#include "services/catalog/enforcement.h"
 #include "services/catalog/live_rules.h"
 #include "services/catalog/mysql_listing_store.h"
 #include "services/catalog/prometheus_catalog_observer.h"
 #include "services/catalog/rules_reloader.h"
+#include "services/catalog/seller_suspension_events.h"
 
 namespace common = marketplace::common;
 namespace catalog = marketplace::catalog;
@@ -41,6 +44,9 @@ int main(int argc, char** argv) {
   if (absl::Status s = catalog::ApplyCatalogMigrations(runtime->pool()); !s.ok()) {
     common::ExitWithError("migrations", s, 1);
   }
+  if (absl::Status s = common::events::ApplyRevocationMigrations(runtime->pool()); !s.ok()) {
+    common::ExitWithError("migrations", s, 1);
+  }
   if (config.migrate_only) return runtime->Serve({});
 
   const common::Clock* clock = common::SystemClock::Get();
@@ -54,27 +60,15 @@ int main(int argc, char** argv) {
   catalog::CatalogApi api(&store, rules->get(), &identity.sellers(), clock,
                           catalog_config.Options(), catalog_config.PublicCache(&observer));
 
-  // Events: one EventSink publisher per --event_subscribers entry; none: no relay runs.
-  std::unique_ptr<common::outbox::OutboxRelay> relay;
-  auto subscribers = common::outbox::ParseSubscriberSpecs(catalog_config.events.subscribers);
-  if (!subscribers.ok()) common::ExitWithError("flags", subscribers.status(), 2);
-  if (!subscribers->empty()) {
-    common::outbox::OutboxRelayOptions relay_options;
-    relay_options.clock = clock;
-    relay_options.registry = runtime->registry().get();
-    relay_options.max_refusals = static_cast<int>(catalog_config.events.max_refusals);
-    auto created = common::outbox::OutboxRelay::Create(
-        runtime->pool(), *subscribers,
-        [](const common::outbox::SubscriberSpec& spec)
-            -> std::unique_ptr<common::outbox::Publisher> {
-          return std::make_unique<common::outbox::GrpcEventSinkPublisher>(
-              common::MakeChannel({.target = spec.target}));
-        },
-        relay_options);
-    if (!created.ok()) common::ExitWithError("outbox relay", created.status(), 2);
-    relay = *std::move(created);
-    relay->Start();
-  }
+  // Events: one EventSink publisher per --event_subscribers entry, each Deliver with catalog's
+  // own token; none: no relay runs.
+  auto started = common::outbox::StartEventRelay(
+      runtime->pool(), catalog_config.events,
+      {.token = [&identity] { return identity.tokens().Token(); },
+       .token_refused = [&identity] { identity.tokens().Invalidate(); }},
+      clock, runtime->registry().get());
+  if (!started.ok()) common::ExitWithError("outbox relay", started.status(), 2);
+  std::unique_ptr<common::outbox::OutboxRelay> relay = *std::move(started);
 
   // Rules reload: when a data file changes, or on SIGHUP.
   catalog::RulesReloader reloader(rules->get(), catalog_config.categories_file,
@@ -91,11 +85,28 @@ int main(int argc, char** argv) {
   });
   purger.Start();
 
-  common::auth::Authenticator authenticator(&identity.verifier(), catalog::CatalogPublicMethods());
+  // identity's events through EventSink: tokens withdrawn (suspension, LogoutAll, password
+  // change) into token_revocations, re-read by every replica twice a second; a suspension
+  // takes the seller's listings down and a reinstatement restores them.
+  common::events::RevocationView revocations(&runtime->pool());
+  common::events::EventConsumer consumer(&runtime->pool());
+  common::events::AddRevocationConsumer(consumer, revocations);
+  catalog::Enforcement enforcement(&store, clock);
+  catalog::AddSellerSuspensionConsumer(consumer, &enforcement);
+  if (absl::Status s = revocations.Refresh(); !s.ok()) {
+    common::LogWarn("revocation table not read yet", {{"error", std::string(s.message())}});
+  }
+  revocations.Start();
+
+  common::auth::Authenticator authenticator(&identity.verifier(), catalog::CatalogPublicMethods(),
+                                            &revocations.check());
   common::UnaryRunner runner(&runtime->executor(), &authenticator);
   catalog::CatalogService service(&runner, &api);
+  common::events::EventSinkService sink(&runner, &consumer);
   const int code =
-      runtime->Serve({{marketplace::catalog::v1::CatalogService::service_full_name(), &service}});
+      runtime->Serve({{marketplace::catalog::v1::CatalogService::service_full_name(), &service},
+                      {common::events::EventSinkService::FullServiceName(), &sink}});
+  revocations.Stop();
   purger.Stop();
   reloader.Stop();
   if (relay) relay->Stop();

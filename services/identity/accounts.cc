@@ -12,6 +12,7 @@
 #include "services/identity/email.h"
 #include "services/identity/field_rules.h"
 #include "services/identity/idempotency.h"
+#include "services/identity/identity_events.h"
 #include "services/identity/secrets.h"
 
 namespace marketplace::identity {
@@ -287,6 +288,9 @@ absl::StatusOr<int> Accounts::ChangePassword(absl::string_view account_id,
     RETURN_IF_ERROR(tx.UpdateAccount(*current));
     ASSIGN_OR_RETURN(
         revoked, tx.RevokeSessionsOf(account.id, ctx.caller->session_id, "PASSWORD_CHANGED", now));
+    // Other services refuse the account's access tokens issued before this (the kept
+    // session's included: its next refresh gives a token accepted everywhere).
+    RETURN_IF_ERROR(EnqueueSessionsRevoked(tx, account.id, clock_->Now(), "PASSWORD_CHANGED"));
     return tx.AppendAudit(MakeAuditEvent(audit::kPasswordChanged, ctx, account.id,
                                          {{"revoked_sessions", revoked}}, now));
   }));
@@ -335,9 +339,14 @@ absl::StatusOr<Account> Accounts::SetSuspension(bool suspend, absl::string_view 
           Suspension{std::string(reason_code), std::string(reason), ctx.caller_id(), now};
       ASSIGN_OR_RETURN(int revoked, tx.RevokeSessionsOf(account->id, "", "ACCOUNT_SUSPENDED", now));
       (void)revoked;
+      // Taken under the account's row lock, so a token issued by a login that read the account
+      // as active is older than this.
+      RETURN_IF_ERROR(
+          EnqueueAccountSuspended(tx, account->id, clock_->Now(), reason_code));
     } else {
       account->status = AccountStatus::kActive;
       account->suspension.reset();
+      RETURN_IF_ERROR(EnqueueAccountReinstated(tx, account->id, now, reason_code));
     }
     RETURN_IF_ERROR(tx.UpdateAccount(*account));
     if (account->role == Role::kSeller) {

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -16,6 +17,9 @@ void IdentityConfig::AddFlags(common::Flags& flags) {
   flags.AddString("token_audiences", &audiences,
                   "identity,catalog,payments,support,sellerkpi,gateway",
                   "Comma-separated `aud` of every access token; must include identity.");
+  // Consumers of identity's events (identity.account_suspended, identity.sessions_revoked,
+  // identity.account_reinstated), e.g. catalog=127.0.0.1:7002:identity.; empty: events wait.
+  common::outbox::AddRelayFlags(flags, &events, "");
   flags.AddDuration("access_token_ttl", &access_token_ttl, absl::Minutes(15),
                     "Lifetime of access tokens issued at login and refresh.");
   flags.AddDuration("refresh_token_ttl", &refresh_token_ttl, absl::Hours(24 * 30),
@@ -77,6 +81,10 @@ Argon2idParams IdentityConfig::Argon2id() const {
 }
 
 absl::Status IdentityConfig::Validate() const {
+  if (absl::Status s = common::outbox::ParseSubscriberSpecs(events.subscribers).status();
+      !s.ok()) {
+    return s;
+  }
   if (absl::Status s = ValidateTokenOptions(Tokens()); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("invalid token options: ", s.message()));
   }

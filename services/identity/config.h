@@ -3,10 +3,13 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/config.h"
+#include "common/outbox/subscribers.h"
 #include "services/identity/password_hasher.h"
 #include "services/identity/token_issuer.h"
 
@@ -30,6 +33,8 @@ struct IdentityConfig {
   absl::Duration cleanup_interval;
   absl::Duration caller_check_cache_ttl;
   absl::Duration min_key_rotation_interval;
+  // --event_subscribers (consumers of identity's events), --event_max_refusals.
+  common::outbox::RelayConfig events;
 
   // Declares every flag, pointing at this struct's fields.
   void AddFlags(common::Flags& flags);

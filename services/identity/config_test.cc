@@ -44,5 +44,19 @@ TEST(IdentityConfigTest, AudiencesAreSplitOnCommasAndTrimmed) {
             (std::vector<std::string>{"identity", "catalog", "payments"}));
 }
 
+// The grammar itself is common/outbox:subscribers_test's; here: identity takes the flag and
+// refuses a bad value at start, naming it.
+TEST(IdentityConfigTest, EventSubscribersAreCheckedAtStart) {
+  EXPECT_TRUE(ParseAndValidate({"--event_subscribers=catalog=127.0.0.1:7002:identity.,"
+                                "payments=payments:7000:identity."})
+                  .ok());
+  for (const char* bad : {"catalog", "catalog=host:7002", "=host:1:identity.", "c=:1:x",
+                          "c=host::identity."}) {
+    absl::Status status = ParseAndValidate({std::string("--event_subscribers=") + bad});
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(status.message().find("event_subscribers"), absl::string_view::npos) << status;
+  }
+}
+
 }  // namespace
 }  // namespace marketplace::identity

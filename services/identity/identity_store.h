@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "google/protobuf/message.h"
 #include "services/identity/login_throttle.h"
 #include "services/identity/model.h"
 
@@ -127,6 +128,12 @@ class IdentityTransaction {
   [[nodiscard]] virtual absl::Status InsertKey(const StoredSigningKey& key) = 0;
   // Writes state, activated_at, retired_at and expires_at of `key`.
   [[nodiscard]] virtual absl::Status UpdateKeyState(const StoredSigningKey& key) = 0;
+
+  // --- events (the outbox, common/outbox) ---
+  // Adds an event of source "identity" to this transaction: it is delivered if and only if
+  // the transaction commits. Only inside Transact (FAILED_PRECONDITION in Read).
+  [[nodiscard]] virtual absl::Status EnqueueEvent(absl::string_view topic, absl::string_view key,
+                                                  const google::protobuf::Message& payload) = 0;
 
   // --- audit ---
   [[nodiscard]] virtual absl::Status AppendAudit(const AuditEvent& event) = 0;

@@ -13,7 +13,7 @@ namespace marketplace::identity {
 
 void IdentityDomainTest::SetUp() {
   DatabaseTest::SetUp();
-  ASSERT_OK(common::db::ApplyMigrations(pool(), "identity", IdentityMigrations()));
+  ASSERT_OK(ApplyIdentityMigrations(pool()));
   store_ = std::make_unique<MySqlIdentityStore>(&pool());
   hasher_ = std::make_unique<PasswordHasher>(kTestHashParams, nullptr);
   policy_ = std::make_unique<PasswordPolicy>(&CommonPasswordList::BuiltIn());

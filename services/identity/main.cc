@@ -1,19 +1,26 @@
 // identity_server: accounts, login, tokens, roles, seller onboarding, suspension.
 // Flags are listed by --help and documented in services/identity/README.md.
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "common/auth/grpc_auth.h"
+#include "common/client/channel.h"
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
 #include "common/executor.h"
 #include "common/logging.h"
+#include "common/outbox/event_relay.h"
+#include "common/outbox/outbox_migrations.h"
+#include "common/outbox/outbox_relay.h"
 #include "common/server/service_runtime.h"
 #include "common/server/unary_call.h"
 #include "services/identity/accounts.h"
 #include "services/identity/config.h"
 #include "services/identity/identity_metrics.h"
+#include "services/identity/identity_events.h"
 #include "services/identity/identity_migrations.h"
 #include "services/identity/identity_service.h"
 #include "services/identity/key_encryption.h"
@@ -44,9 +51,10 @@ int main(int argc, char** argv) {
 
   auto runtime = common::ServiceRuntime::CreateOrExit("identity", config, flags);
   runtime->ApplyMigrationsOrExit("identity", identity::IdentityMigrations());
+  runtime->ApplyMigrationsOrExit("outbox", common::outbox::OutboxMigrations());
 
   const common::Clock* clock = common::SystemClock::Get();
-  identity::MySqlIdentityStore store(&runtime->pool());
+  identity::MySqlIdentityStore store(&runtime->pool(), clock);
   identity::PrometheusIdentityObserver observer(*runtime->registry());
   identity::KeyRing keys(&store, &encryptor, clock,
                          {.max_token_lifetime =
@@ -87,6 +95,20 @@ int main(int argc, char** argv) {
     maintenance->Start();
   }
 
+  // Identity's events (suspension, sessions ended, reinstatement) to every subscriber whose
+  // prefix matches, each Deliver with identity's own token (scope identity.events.publish).
+  identity::RelayTokenSource relay_token(&issuer, clock);
+  std::unique_ptr<common::outbox::OutboxRelay> relay;
+  if (!config.migrate_only) {
+    auto started = common::outbox::StartEventRelay(
+        runtime->pool(), ic.events,
+        {.token = [&relay_token] { return relay_token.Token(); },
+         .token_refused = [&relay_token] { relay_token.Invalidate(); }},
+        clock, runtime->registry().get());
+    if (!started.ok()) common::ExitWithError("outbox relay", started.status(), 2);
+    relay = *std::move(started);
+  }
+
   common::auth::Authenticator authenticator(&verifier, identity::IdentityPublicMethods());
   common::UnaryRunner runner(&runtime->executor(), &authenticator);
   identity::IdentityService service({.runner = &runner,
@@ -95,6 +117,7 @@ int main(int argc, char** argv) {
                                      .sellers = &sellers,
                                      .keys = &keys});
   const int code = runtime->Serve({{std::string(identity::IdentityService::FullServiceName()), &service}});
+  if (relay) relay->Stop();
   if (maintenance) maintenance->Stop();
   return code;
 }

@@ -17,11 +17,13 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "common/db/migrations.h"
 #include "common/db/sql_errors.h"
 #include "common/db/sql_value.h"
 #include "common/db/transaction.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
+#include "services/identity/identity_migrations.h"
 
 namespace marketplace::identity {
 namespace {
@@ -227,7 +229,20 @@ absl::StatusOr<std::optional<StoredSigningKey>> OneKey(absl::StatusOr<std::vecto
 
 class MySqlIdentityTransaction final : public IdentityTransaction {
  public:
-  explicit MySqlIdentityTransaction(Executor& db) : db_(db) {}
+  // `tx` and `outbox`: set inside Transact (events need a transaction).
+  MySqlIdentityTransaction(Executor& db, common::db::Transaction* tx,
+                           const common::outbox::Outbox* outbox)
+      : db_(db), tx_(tx), outbox_(outbox) {}
+
+  // --- events ---
+
+  absl::Status EnqueueEvent(absl::string_view topic, absl::string_view key,
+                            const google::protobuf::Message& payload) override {
+    if (tx_ == nullptr || outbox_ == nullptr) {
+      return absl::FailedPreconditionError("events are written only inside a transaction");
+    }
+    return outbox_->Enqueue(*tx_, topic, key, payload).status();
+  }
 
   // --- accounts ---
 
@@ -749,6 +764,8 @@ class MySqlIdentityTransaction final : public IdentityTransaction {
   }
 
   Executor& db_;
+  common::db::Transaction* const tx_;
+  const common::outbox::Outbox* const outbox_;
 };
 
 }  // namespace
@@ -756,7 +773,7 @@ class MySqlIdentityTransaction final : public IdentityTransaction {
 absl::Status MySqlIdentityStore::Transact(const Work& work) {
   return common::db::RunInTransaction(*pool_, [&](common::db::Transaction& tx) -> absl::Status {
     ExecutorOn<common::db::Transaction> executor(tx);
-    MySqlIdentityTransaction identity_tx(executor);
+    MySqlIdentityTransaction identity_tx(executor, &tx, &outbox_);
     return work(identity_tx);
   });
 }
@@ -764,11 +781,16 @@ absl::Status MySqlIdentityStore::Transact(const Work& work) {
 absl::Status MySqlIdentityStore::Read(const Work& work) {
   return common::db::WithConnection(*pool_, [&](common::db::Connection& conn) -> absl::Status {
     ExecutorOn<common::db::Connection> executor(conn);
-    MySqlIdentityTransaction identity_tx(executor);
+    MySqlIdentityTransaction identity_tx(executor, nullptr, nullptr);
     return work(identity_tx);
   });
 }
 
 absl::Status MySqlIdentityStore::Ping() { return pool_->Ping(); }
+
+absl::Status ApplyIdentityMigrations(common::db::ConnectionPool& pool) {
+  RETURN_IF_ERROR(common::db::ApplyMigrations(pool, "identity", IdentityMigrations()));
+  return common::outbox::ApplyOutboxMigrations(pool);
+}
 
 }  // namespace marketplace::identity

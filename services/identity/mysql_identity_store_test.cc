@@ -27,7 +27,7 @@ class MySqlIdentityStoreTest : public common::testing::DatabaseTest {
  protected:
   void SetUp() override {
     DatabaseTest::SetUp();
-    ASSERT_OK(common::db::ApplyMigrations(pool(), "identity", IdentityMigrations()));
+    ASSERT_OK(ApplyIdentityMigrations(pool()));
     store_ = std::make_unique<MySqlIdentityStore>(&pool());
   }
 

@@ -13,6 +13,7 @@
 #include "services/identity/audit.h"
 #include "services/identity/email.h"
 #include "services/identity/field_rules.h"
+#include "services/identity/identity_events.h"
 #include "services/identity/secrets.h"
 
 namespace marketplace::identity {
@@ -200,6 +201,7 @@ absl::StatusOr<int> Sessions::LogoutAll(const RequestContext& ctx) {
   int revoked = 0;
   absl::Status status = store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(revoked, tx.RevokeSessionsOf(ctx.caller_id(), "", "LOGOUT_ALL", now));
+    RETURN_IF_ERROR(EnqueueSessionsRevoked(tx, ctx.caller_id(), clock_->Now(), "LOGOUT_ALL"));
     return tx.AppendAudit(
         MakeAuditEvent(audit::kLogoutAll, ctx, ctx.caller_id(), {{"revoked", revoked}}, now));
   });

@@ -17,6 +17,11 @@ fi
 if [ ! -s "$admin_pw" ]; then
   (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$admin_pw")
 fi
-echo "--signing_key_encryption_key_file=$kek" \
+# identity's events (suspension, sessions ended, reinstatement) go to every service that
+# verifies tokens: each refuses the account's older tokens from then on.
+bind=${MP_BIND_ADDRESS:-127.0.0.1}
+subscribers="catalog=$bind:${MP_CATALOG_GRPC_PORT:-7002}:identity.,payments=$bind:${MP_PAYMENTS_GRPC_PORT:-7003}:identity."
+echo "--event_subscribers=$subscribers" \
+  "--signing_key_encryption_key_file=$kek" \
   "--bootstrap_admin_email=${MP_IDENTITY_ADMIN_EMAIL:-admin@marketplace.local}" \
   "--bootstrap_admin_password_file=$admin_pw"

@@ -1,15 +1,19 @@
 // payments_server: escrow, refunds, disputes, seller balances, payouts, double-entry ledger.
 // Flags are listed by --help and documented in services/payments/README.md.
 #include <memory>
+#include <string>
 
 #include "common/auth/grpc_auth.h"
 #include "common/client/channel.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/events/event_consumer.h"
+#include "common/events/revocation_migrations.h"
+#include "common/events/revocations.h"
 #include "common/idempotency/idempotency_migrations.h"
 #include "common/identity_client/identity_connection.h"
 #include "common/logging.h"
-#include "common/outbox/grpc_event_sink_publisher.h"
+#include "common/outbox/event_relay.h"
 #include "common/outbox/outbox_migrations.h"
 #include "common/outbox/outbox_relay.h"
 #include "common/server/service_runtime.h"
@@ -43,6 +47,7 @@ int main(int argc, char** argv) {
   runtime->ApplyMigrationsOrExit("payments", payments::PaymentsMigrations());
   runtime->ApplyMigrationsOrExit("outbox", common::outbox::OutboxMigrations());
   runtime->ApplyMigrationsOrExit("idempotency", common::idempotency::IdempotencyMigrations());
+  runtime->ApplyMigrationsOrExit("revocations", common::events::RevocationMigrations());
 
   const common::Clock* clock = common::SystemClock::Get();
   common::identity_client::IdentityConnection identity(pc.identity, "payments", clock);
@@ -61,39 +66,43 @@ int main(int argc, char** argv) {
                                                         pc.ReleaseOptions());
     completion = std::make_unique<payments::CompletionWorker>(&domain, *runtime->registry(),
                                                               pc.CompletionOptions());
-    // Events: one EventSink publisher per --event_subscribers entry.
-    auto subscribers = common::outbox::ParseSubscriberSpecs(pc.events.subscribers);
-    if (!subscribers.ok()) common::ExitWithError("flags", subscribers.status(), 2);
-    if (!subscribers->empty()) {
-      common::outbox::OutboxRelayOptions relay_options;
-      relay_options.clock = clock;
-      relay_options.registry = runtime->registry().get();
-      relay_options.max_refusals = static_cast<int>(pc.events.max_refusals);
-      auto created = common::outbox::OutboxRelay::Create(
-          runtime->pool(), *subscribers,
-          [](const common::outbox::SubscriberSpec& spec)
-              -> std::unique_ptr<common::outbox::Publisher> {
-            return std::make_unique<common::outbox::GrpcEventSinkPublisher>(
-                common::MakeChannel({.target = spec.target}));
-          },
-          relay_options);
-      if (!created.ok()) common::ExitWithError("outbox relay", created.status(), 2);
-      relay = *std::move(created);
-    }
+    // Events: one EventSink publisher per --event_subscribers entry, each Deliver with
+    // payments' own token.
+    auto started = common::outbox::StartEventRelay(
+        runtime->pool(), pc.events,
+        {.token = [&identity] { return identity.tokens().Token(); },
+         .token_refused = [&identity] { identity.tokens().Invalidate(); }},
+        clock, runtime->registry().get());
+    if (!started.ok()) common::ExitWithError("outbox relay", started.status(), 2);
+    relay = *std::move(started);
     release->Start();
     completion->Start();
-    if (relay) relay->Start();
     if (!identity.has_credentials()) {
       common::LogError("no --service_client_secret: seller checks with identity will fail");
     }
   }
 
-  common::auth::Authenticator authenticator(&identity.verifier(), {});
+  // Tokens withdrawn by identity (suspension, LogoutAll, password change): its events come
+  // through EventSink into token_revocations; every replica re-reads the table twice a second.
+  common::events::RevocationView revocations(&runtime->pool());
+  common::events::EventConsumer consumer(&runtime->pool());
+  common::events::AddRevocationConsumer(consumer, revocations);
+  if (!config.migrate_only) {
+    if (absl::Status s = revocations.Refresh(); !s.ok()) {
+      common::LogWarn("revocation table not read yet", {{"error", std::string(s.message())}});
+    }
+    revocations.Start();
+  }
+
+  common::auth::Authenticator authenticator(&identity.verifier(), {}, &revocations.check());
   common::UnaryRunner runner(&runtime->executor(), &authenticator);
   payments::PaymentsApi api(&domain);
   payments::PaymentsService service(&runner, &api);
+  common::events::EventSinkService sink(&runner, &consumer);
   const int code =
-      runtime->Serve({{marketplace::payments::v1::Payments::service_full_name(), &service}});
+      runtime->Serve({{marketplace::payments::v1::Payments::service_full_name(), &service},
+                      {common::events::EventSinkService::FullServiceName(), &sink}});
+  revocations.Stop();
   if (relay) relay->Stop();
   if (release) release->Stop();
   if (completion) completion->Stop();

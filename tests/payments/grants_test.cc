@@ -6,7 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "absl/time/clock.h"
 #include "common/db/connection_pool.h"
+#include "common/db/transaction.h"
+#include "common/events/revocations.h"
 #include "common/testing/database_test_base.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
@@ -34,6 +37,7 @@ class GrantsTest : public common::testing::DatabaseTest {
     DatabaseTest::SetUp();
     // The owner applies the migrations; the stack gave the user database-wide rights first.
     ASSERT_OK(ApplyPaymentsMigrations(pool()));
+    ASSERT_OK(common::events::ApplyRevocationMigrations(pool()));  // as payments_server does
     user_ = absl::StrCat("pay_", database_name().substr(database_name().size() - 8));
     for (char& c : user_) {
       if (!isalnum(static_cast<unsigned char>(c))) c = '_';
@@ -72,6 +76,14 @@ class GrantsTest : public common::testing::DatabaseTest {
 
 TEST_F(GrantsTest, ServiceUserRunsEveryOperation) {
   ASSERT_OK(ApplyPaymentsMigrations(*user_pool_));  // nothing pending: start-up works
+  ASSERT_OK(common::events::ApplyRevocationMigrations(*user_pool_));
+  // The revocation consumer's writes and every replica's refresh.
+  ASSERT_OK(common::db::RunInTransaction(*user_pool_, [](common::db::Transaction& tx) {
+    return common::events::RecordRevocation(tx, "acct-1", absl::Now());
+  }));
+  common::events::RevocationView revocations(user_pool_.get());
+  ASSERT_OK(revocations.Refresh());
+  EXPECT_EQ(revocations.list().size(), 1u);
   SandboxProcessor processor;
   common::identity_client::FakeSellerDirectory sellers;
   sellers.Set("seller-1", true);
