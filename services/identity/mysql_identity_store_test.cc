@@ -637,6 +637,53 @@ TEST_F(MySqlIdentityStoreTest, IdempotencyRecordsInsertOnceFindAndExpire) {
       [&](IdentityTransaction& tx) { return tx.DeleteIdempotencyRecord("SignUp", "req-1"); }));
 }
 
+// Ids are compared exactly (binary collations): another spelling of an id names nothing.
+TEST_F(MySqlIdentityStoreTest, IdsAreComparedExactly) {
+  const std::string id = "0123456789abcdef0123456789abcdef";
+  const std::string upper = "0123456789ABCDEF0123456789ABCDEF";
+  ASSERT_OK(Insert(MakeAccount(id, "exact@example.com", Role::kBuyer, kT0)));
+  EXPECT_TRUE(Find(id).has_value());
+  EXPECT_FALSE(Find(upper).has_value());
+
+  Session session;
+  session.id = "fedcba9876543210fedcba9876543210";
+  session.account_id = id;
+  session.created_at = kT0;
+  session.expires_at = kT0 + absl::Hours(1);
+  ASSERT_OK(store_->Transact([&](IdentityTransaction& tx) { return tx.InsertSession(session); }));
+  CallerState state;
+  std::optional<Session> other_spelling;
+  ASSERT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+    absl::StatusOr<CallerState> s = tx.LoadCallerState(upper, session.id);
+    if (!s.ok()) return s.status();
+    state = *s;
+    absl::StatusOr<std::optional<Session>> f =
+        tx.FindSession("FEDCBA9876543210FEDCBA9876543210", false);
+    if (!f.ok()) return f.status();
+    other_spelling = *f;
+    return absl::OkStatus();
+  }));
+  EXPECT_FALSE(state.account_exists);
+  EXPECT_FALSE(other_spelling.has_value());
+
+  // Client request ids (from outside) too: "Req-1" and "req-1" are two ids.
+  IdempotencyRecord r{"SignUp", "Req-1", std::string(64, 'f'), id, kT0};
+  ASSERT_OK(
+      store_->Transact([&](IdentityTransaction& tx) { return tx.InsertIdempotencyRecord(r); }));
+  std::optional<IdempotencyRecord> got;
+  ASSERT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+    absl::StatusOr<std::optional<IdempotencyRecord>> f =
+        tx.FindIdempotencyRecord("SignUp", "req-1");
+    if (!f.ok()) return f.status();
+    got = *f;
+    return absl::OkStatus();
+  }));
+  EXPECT_FALSE(got.has_value());
+  r.request_id = "req-1";
+  EXPECT_OK(
+      store_->Transact([&](IdentityTransaction& tx) { return tx.InsertIdempotencyRecord(r); }));
+}
+
 TEST_F(MySqlIdentityStoreTest, AuditEventsListNewestFirstPerAccount) {
   ASSERT_OK(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
     for (int i = 0; i < 5; ++i) {

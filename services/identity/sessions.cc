@@ -32,12 +32,6 @@ absl::Status InvalidClient() {
                             "INVALID_CLIENT");
 }
 
-bool IsHexId(absl::string_view id) {
-  return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
 }  // namespace
 
 absl::Status AccountSuspendedError() {
@@ -212,8 +206,8 @@ absl::StatusOr<ServiceToken> Sessions::IssueServiceToken(absl::string_view clien
                                                          absl::string_view client_secret,
                                                          const std::vector<std::string>& scopes,
                                                          const RequestContext& ctx) {
-  std::vector<common::FieldViolation> violations;
-  if (client_id.empty()) violations.push_back({"client_id", "is required"});
+  std::vector<common::FieldViolation> violations = common::FieldViolationsOf(
+      CheckAccountId(client_id, "client_id"));
   if (client_secret.empty()) {
     violations.push_back({"client_secret", "is required"});
   } else if (client_secret.size() > kMaxBearerSecretBytes) {
@@ -221,8 +215,6 @@ absl::StatusOr<ServiceToken> Sessions::IssueServiceToken(absl::string_view clien
   }
   if (!violations.empty()) return common::InvalidFields(std::move(violations));
   RETURN_IF_ERROR(CheckScopes(scopes, "scopes"));
-  // A malformed id cannot name an account; it gets the same answer as a wrong secret.
-  if (!IsHexId(client_id)) return InvalidClient();
 
   const absl::Time now = clock_->Now();
   std::optional<Account> account;

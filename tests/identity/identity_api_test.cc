@@ -2,12 +2,15 @@
 // the error codes its documentation promises, and the permission matrix methods x roles.
 #include <atomic>
 #include <functional>
+#include <iostream>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/errors.h"
@@ -1105,6 +1108,60 @@ TEST_F(IdentityApiTest, IntrospectTokenReportsActiveInvalidAndRevokedTokens) {
   // A SERVICE without the scope may not.
   Caller reader = Service({"identity.accounts.read"});
   EXPECT_EQ(Call(&Stub::IntrospectToken, r, &answer, reader.token).error_code(), PD);
+}
+
+
+// --- trust defects: canonical ids, races with suspension and logout, throttle, idempotency ----
+
+// Item 4: account ids are 32 lowercase hex digits and compared exactly. An upper-cased or
+// space-padded id names nothing: INVALID_ARGUMENT naming the field, nothing changed.
+TEST_F(IdentityApiTest, AccountIdsAreCanonicalAndComparedExactly) {
+  const std::string admin = AdminToken();
+  Caller buyer = Human(v1::BUYER);
+  const std::string upper = absl::AsciiStrToUpper(buyer.account_id);
+  for (const std::string& bad : {upper, " " + buyer.account_id, buyer.account_id + " ",
+                                 "acc_" + buyer.account_id.substr(0, 24)}) {
+    SCOPED_TRACE("id '" + bad + "'");
+    v1::GetAccountRequest get;
+    get.set_name("accounts/" + bad);
+    v1::Account seen;
+    grpc::Status s = Call(&Stub::GetAccount, get, &seen, admin);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_THAT(BadFieldsOf(s), ElementsAre("name"));
+
+    v1::SuspendAccountRequest suspend;
+    suspend.set_name("accounts/" + bad);
+    suspend.set_reason_code("FRAUD");
+    suspend.set_reason("Testing ids.");
+    s = Call(&Stub::SuspendAccount, suspend, &seen, admin);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_THAT(BadFieldsOf(s), ElementsAre("name"));
+
+    v1::GetSellerProfileRequest profile;
+    profile.set_name("accounts/" + bad + "/sellerProfile");
+    v1::SellerProfile p;
+    s = Call(&Stub::GetSellerProfile, profile, &p, admin);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_THAT(BadFieldsOf(s), ElementsAre("name"));
+  }
+  // Nothing changed: the account is still active and its session works.
+  v1::GetAccountRequest me;
+  me.set_name("accounts/me");
+  v1::Account account;
+  ASSERT_TRUE(Call(&Stub::GetAccount, me, &account, buyer.token).ok());
+  EXPECT_EQ(account.status(), v1::ACTIVE);
+
+  // A service client id is an account id too.
+  Caller service = Service({"identity.accounts.read"});
+  v1::IssueServiceTokenRequest issue;
+  issue.set_client_id(absl::AsciiStrToUpper(service.account_id));
+  issue.set_client_secret(service.password);
+  v1::IssueServiceTokenResponse token;
+  grpc::Status s = Call(&Stub::IssueServiceToken, issue, &token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(BadFieldsOf(s), ElementsAre("client_id"));
+  issue.set_client_id(service.account_id);
+  EXPECT_TRUE(Call(&Stub::IssueServiceToken, issue, &token).ok());
 }
 
 }  // namespace
