@@ -469,12 +469,13 @@ TEST_F(IdentityApiTest, SignUpNormalisesEmailAndEnforcesItsRules) {
   v1::Account again;
   ASSERT_TRUE(Call(&Stub::SignUp, r, &again).ok());
   EXPECT_EQ(again.account_id(), account.account_id());
-  // The same request id for another request.
+  // The same request id for another request with this email: what a fresh sign-up with it
+  // answers. (Request ids are per email: another email with it is a new sign-up.)
   v1::SignUpRequest other = r;
-  other.set_email(UniqueEmail("reuse"));
+  other.set_display_name("Someone else");
   s = Call(&Stub::SignUp, other, &again);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(ReasonOf(s), "REQUEST_ID_REUSED");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(ReasonOf(s), "EMAIL_TAKEN");
 
   // Duplicate email, whatever the case of its domain.
   v1::SignUpRequest dup = r;
@@ -1162,6 +1163,43 @@ TEST_F(IdentityApiTest, AccountIdsAreCanonicalAndComparedExactly) {
   EXPECT_THAT(BadFieldsOf(s), ElementsAre("client_id"));
   issue.set_client_id(service.account_id);
   EXPECT_TRUE(Call(&Stub::IssueServiceToken, issue, &token).ok());
+}
+
+// Item 8: a request id is bound to the password too (as a keyed hash) and to the email: the
+// same id with another password never returns the first account, and another caller's email
+// with the same id is a new sign-up, not REQUEST_ID_REUSED.
+TEST_F(IdentityApiTest, SignUpRequestIdIsBoundToThePasswordAndTheEmail) {
+  const std::string email = UniqueEmail("idem");
+  v1::SignUpRequest first;
+  first.set_email(email);
+  first.set_password(kGoodPassword);
+  first.set_display_name("Idem");
+  first.set_role(v1::BUYER);
+  first.set_request_id(absl::StrCat("signup-r1-", absl::ToUnixMicros(absl::Now())));
+  v1::Account created;
+  ASSERT_TRUE(Call(&Stub::SignUp, first, &created).ok());
+
+  v1::SignUpRequest other_password = first;
+  other_password.set_password("an entirely other passphrase 7");
+  v1::Account replayed;
+  grpc::Status s = Call(&Stub::SignUp, other_password, &replayed);
+  EXPECT_FALSE(s.ok()) << "returned account " << replayed.account_id();
+  // What a fresh sign-up with a registered email answers.
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
+  EXPECT_EQ(ReasonOf(s), "EMAIL_TAKEN");
+  EXPECT_FALSE(Login(stub(), email, "an entirely other passphrase 7").ok());
+
+  // The true repeat gets the first answer.
+  ASSERT_TRUE(Call(&Stub::SignUp, first, &replayed).ok());
+  EXPECT_EQ(replayed.account_id(), created.account_id());
+
+  // Anonymous callers do not share one namespace: the same id for another email is new.
+  v1::SignUpRequest someone_else = first;
+  someone_else.set_email(UniqueEmail("idem2"));
+  v1::Account other;
+  s = Call(&Stub::SignUp, someone_else, &other);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_NE(other.account_id(), created.account_id());
 }
 
 }  // namespace
