@@ -354,6 +354,7 @@ absl::StatusOr<Account> Accounts::SetSuspension(bool suspend, absl::string_view 
       account->status = AccountStatus::kSuspended;
       account->suspension =
           Suspension{std::string(reason_code), std::string(reason), ctx.caller_id(), now};
+      RETURN_IF_ERROR(tx.RaiseSessionsNotBefore(account->id, now));  // logins in flight lose
       ASSIGN_OR_RETURN(int revoked, tx.RevokeSessionsOf(account->id, "", "ACCOUNT_SUSPENDED", now));
       (void)revoked;
     } else {
