@@ -148,14 +148,16 @@ absl::StatusOr<Account> PasswordCheck::Verify(absl::string_view email_key,
   Outcome outcome = Outcome::kVerified;
   bool starts_lockout = false;
   Account verified;
-  absl::Status decided = store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
+  std::string current_hash;
+  auto decide = [&](IdentityTransaction& tx) -> absl::Status {
     outcome = Outcome::kVerified;
     starts_lockout = false;
     ASSIGN_OR_RETURN(std::optional<Account> current, tx.FindAccount(account->id, true));
     if (!current || current->password_hash != account->password_hash) {
-      // Changed (or gone) during the check: the password given is not the account's now.
+      // Changed (or gone) during the check: decided below, outside the lock.
       outcome = Outcome::kPasswordChanged;
-      return tx.ForgiveAttempt(key, attempt_id, false);
+      current_hash = current ? current->password_hash : "";
+      return absl::OkStatus();
     }
     if (current->status == AccountStatus::kSuspended) {
       // Said only after the right password, and counted exactly like a failure, so that the
@@ -168,7 +170,7 @@ absl::StatusOr<Account> PasswordCheck::Verify(absl::string_view email_key,
       return tx.ForgiveAttempt(key, attempt_id, true);
     }
     RETURN_IF_ERROR(tx.ForgiveAttempt(key, attempt_id, true));
-    if (!rehashed.empty()) {
+    if (!rehashed.empty() && hasher_->NeedsRehash(current->password_hash)) {
       current->password_hash = rehashed;
       RETURN_IF_ERROR(tx.UpdateAccount(*current));
       RETURN_IF_ERROR(tx.AppendAudit(MakeAuditEvent(
@@ -177,7 +179,24 @@ absl::StatusOr<Account> PasswordCheck::Verify(absl::string_view email_key,
     if (on_verified) RETURN_IF_ERROR(on_verified(tx, *current));
     verified = *std::move(current);
     return absl::OkStatus();
-  });
+  };
+  absl::Status decided = store_->Transact(decide);
+  for (int again = 0; again < 2 && decided.ok() && outcome == Outcome::kPasswordChanged &&
+                      !current_hash.empty();
+       ++again) {
+    // A concurrent login may only have re-hashed the same password with newer parameters:
+    // check the password against the hash now stored and decide again. (The
+    // sessions_not_before read before the first check stays the reference.)
+    absl::StatusOr<bool> still = hasher_->Verify(current_hash, password);
+    if (!still.ok() || !*still) break;
+    account->password_hash = current_hash;
+    decided = store_->Transact(decide);
+  }
+  if (decided.ok() && outcome == Outcome::kPasswordChanged) {
+    // The password given is not the account's any more: not evaluated against it, not counted.
+    decided = store_->Transact(
+        [&](IdentityTransaction& tx) { return tx.ForgiveAttempt(key, attempt_id, false); });
+  }
   if (!decided.ok()) {
     absl::Status forgiven = store_->Transact(
         [&](IdentityTransaction& tx) { return tx.ForgiveAttempt(key, attempt_id, false); });

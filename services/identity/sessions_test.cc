@@ -115,6 +115,31 @@ TEST(LoginThrottleTest, AttemptsInFlightAreNoFailuresButBoundTheGuesses) {
   EXPECT_TRUE(throttle.MustWaitForInFlight(hourly, now));
 }
 
+// Raised Argon2id parameters: the first login re-hashes the password. Concurrent logins that
+// verified the old hash find another hash under the lock; it holds the same password, so they
+// succeed too (checked against it once more) rather than being taken for a password change.
+TEST_F(SessionsTest, ConcurrentLoginsSurviveOneOfThemReHashingThePassword) {
+  ASSERT_OK(SignUp("rehash@example.com", Role::kBuyer));
+  PasswordHasher stronger(Argon2idParams{2, 128 * 1024}, nullptr);
+  PasswordCheck check(store_.get(), &stronger, LoginThrottle(ThrottlePolicy{}), &clock_,
+                      &observer_);
+  Sessions sessions(store_.get(), &check, issuer_.get(), verifier_.get(), &clock_, &observer_);
+  constexpr int kLogins = 4;
+  std::vector<absl::Status> results(kLogins);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kLogins; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = sessions.Login("rehash@example.com", kGoodPassword, Anonymous()).status();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const absl::Status& s : results) EXPECT_OK(s);
+  std::optional<Account> account = FindByEmail("rehash@example.com");
+  ASSERT_TRUE(account.has_value());
+  EXPECT_FALSE(stronger.NeedsRehash(account->password_hash));
+  EXPECT_OK(sessions.Login("rehash@example.com", kGoodPassword, Anonymous()).status());
+}
+
 TEST_F(SessionsTest, FailuresBackOffExponentiallyPerEmail) {
   ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
   auto attempt = [&](const std::string& password) {
