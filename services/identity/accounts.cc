@@ -50,13 +50,19 @@ absl::StatusOr<AccountCursor> DecodePageToken(absl::string_view token,
 }
 
 Accounts::Accounts(IdentityStore* store, const PasswordPolicy* policy, const PasswordHasher* hasher,
-                   PasswordCheck* passwords, const common::Clock* clock)
-    : store_(store), policy_(policy), hasher_(hasher), passwords_(passwords), clock_(clock) {}
+                   PasswordCheck* passwords, const common::Clock* clock,
+                   std::string fingerprint_key)
+    : store_(store),
+      policy_(policy),
+      hasher_(hasher),
+      passwords_(passwords),
+      clock_(clock),
+      fingerprint_key_(std::move(fingerprint_key)) {}
 
 absl::StatusOr<Account> Accounts::SignUp(const NewAccount& request, const RequestContext& ctx) {
   RETURN_IF_ERROR(Authorize(Method::kSignUp, CallerOf(ctx), nullptr));
   return Create(request, {Role::kBuyer, Role::kSeller}, "must be BUYER or SELLER", "SignUp",
-                audit::kSignUp, ctx);
+                /*scope_per_email=*/true, audit::kSignUp, ctx);
 }
 
 absl::StatusOr<Account> Accounts::CreateStaffAccount(const NewAccount& request,
@@ -64,12 +70,14 @@ absl::StatusOr<Account> Accounts::CreateStaffAccount(const NewAccount& request,
   RETURN_IF_ERROR(Authorize(Method::kCreateStaffAccount, CallerOf(ctx), nullptr));
   return Create(request, {Role::kSupportAgent, Role::kModerator, Role::kAdmin},
                 "must be SUPPORT_AGENT, MODERATOR or ADMIN",
-                absl::StrCat("CreateStaffAccount:", ctx.caller_id()), audit::kAccountCreated, ctx);
+                absl::StrCat("CreateStaffAccount:", ctx.caller_id()), /*scope_per_email=*/false,
+                audit::kAccountCreated, ctx);
 }
 
 absl::StatusOr<Account> Accounts::Create(const NewAccount& request, RoleSet allowed_roles,
                                          absl::string_view role_rule, absl::string_view scope,
-                                         absl::string_view audit_type, const RequestContext& ctx) {
+                                         bool scope_per_email, absl::string_view audit_type,
+                                         const RequestContext& ctx) {
   // Every rule at once, so a form can show all its problems in one round trip.
   std::vector<common::FieldViolation> violations;
   absl::StatusOr<NormalizedEmail> email = NormalizeEmail(request.email, "email");
@@ -95,12 +103,18 @@ absl::StatusOr<Account> Accounts::Create(const NewAccount& request, RoleSet allo
   account.created_at = now;
   account.updated_at = now;
 
+  // The same request is the same email, display name, role and password (the password as a
+  // keyed digest: never stored plain, nor as a hash anyone with the table could test).
+  // Anonymous callers share no namespace: SignUp's is the email's.
+  const std::string request_scope =
+      scope_per_email ? absl::StrCat(scope, ":", common::Sha256Hex(email->key)) : std::string(scope);
+  const std::string fingerprint =
+      RequestFingerprint({email->key, request.display_name, RoleName(*request.role),
+                          KeyedDigest(fingerprint_key_, request.password)});
   Account result;
-  RETURN_IF_ERROR(TransactIdempotent(*store_, [&](IdentityTransaction& tx) -> absl::Status {
+  absl::Status created = TransactIdempotent(*store_, [&](IdentityTransaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(std::optional<std::string> replay,
-                     ClaimRequestId(tx, scope, request.request_id,
-                                    RequestFingerprint({email->key, request.display_name,
-                                                        RoleName(*request.role)}),
+                     ClaimRequestId(tx, request_scope, request.request_id, fingerprint,
                                     account.id, now));
     if (replay) {
       ASSIGN_OR_RETURN(std::optional<Account> first, tx.FindAccount(*replay, false));
@@ -113,7 +127,14 @@ absl::StatusOr<Account> Accounts::Create(const NewAccount& request, RoleSet allo
         MakeAuditEvent(audit_type, ctx, account.id, {{"role", RoleName(account.role)}}, now)));
     result = account;
     return absl::OkStatus();
-  }));
+  });
+  if (scope_per_email && common::ReasonOf(created) == "REQUEST_ID_REUSED") {
+    // The id was used for this email by another request, which registered it: answer what a
+    // fresh sign-up with this email answers, and nothing more.
+    return common::WithReason(
+        absl::AlreadyExistsError("an account with this email already exists"), "EMAIL_TAKEN");
+  }
+  RETURN_IF_ERROR(created);
   return result;
 }
 
@@ -337,6 +358,7 @@ absl::StatusOr<Account> Accounts::SetSuspension(bool suspend, absl::string_view 
       account->status = AccountStatus::kSuspended;
       account->suspension =
           Suspension{std::string(reason_code), std::string(reason), ctx.caller_id(), now};
+      RETURN_IF_ERROR(tx.RaiseSessionsNotBefore(account->id, now));  // logins in flight lose
       ASSIGN_OR_RETURN(int revoked, tx.RevokeSessionsOf(account->id, "", "ACCOUNT_SUSPENDED", now));
       (void)revoked;
       // Taken under the account's row lock, so a token issued by a login that read the account

@@ -53,9 +53,10 @@ inline constexpr int kMaxPageSize = 200;
 // matrix first; anonymous callers only reach SignUp.
 class Accounts {
  public:
-  // Pointers must outlive the object.
+  // Pointers must outlive the object. `fingerprint_key` (32 bytes, KeyEncryptor::DeriveKey)
+  // keys the digest of the password in request fingerprints.
   Accounts(IdentityStore* store, const PasswordPolicy* policy, const PasswordHasher* hasher,
-           PasswordCheck* passwords, const common::Clock* clock);
+           PasswordCheck* passwords, const common::Clock* clock, std::string fingerprint_key);
 
   // BUYER or SELLER, by anyone.
   [[nodiscard]] absl::StatusOr<Account> SignUp(const NewAccount& request,
@@ -102,9 +103,13 @@ class Accounts {
 
  private:
   // `role_rule` is the violation to report when request.role is not in `allowed_roles`.
+  // `scope` is the request ids' namespace; SignUp (anonymous) has one per email
+  // (`scope_per_email`), where an id reused for another request answers EMAIL_TAKEN, as a
+  // fresh sign-up with that email would.
   absl::StatusOr<Account> Create(const NewAccount& request, RoleSet allowed_roles,
                                  absl::string_view role_rule, absl::string_view scope,
-                                 absl::string_view audit_type, const RequestContext& ctx);
+                                 bool scope_per_email, absl::string_view audit_type,
+                                 const RequestContext& ctx);
   // Loads the target of `method` after checking that the caller may act on it; NOT_FOUND only
   // for callers who may act on other accounts.
   absl::StatusOr<Account> LoadAuthorized(Method method, absl::string_view account_id,
@@ -118,6 +123,7 @@ class Accounts {
   const PasswordHasher* const hasher_;
   PasswordCheck* const passwords_;
   const common::Clock* const clock_;
+  const std::string fingerprint_key_;
 };
 
 // Opaque ListAccounts page tokens: the position after the last account and the filter they

@@ -173,9 +173,32 @@ TEST_F(AccountsTest, SignUpWithARequestIdIsIdempotent) {
   ASSERT_OK_AND_ASSIGN(Account first, accounts_->SignUp(request, Anonymous()));
   ASSERT_OK_AND_ASSIGN(Account again, accounts_->SignUp(request, Anonymous()));
   EXPECT_EQ(again.id, first.id);
+  // The id reused for this email with another request: what a fresh sign-up with this email
+  // answers, nothing more.
   request.display_name = "Someone else";
   absl::StatusOr<Account> other = accounts_->SignUp(request, Anonymous());
-  EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition) << other.status();
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kAlreadyExists) << other.status();
+  EXPECT_EQ(common::ReasonOf(other.status()), "EMAIL_TAKEN");
+  // The password is part of the request.
+  request.display_name = "Idem";
+  request.password = "another good passphrase 314";
+  other = accounts_->SignUp(request, Anonymous());
+  EXPECT_EQ(common::ReasonOf(other.status()), "EMAIL_TAKEN") << other.status();
+  // Each email has its own ids: the same id for another email is a new sign-up.
+  request.email = "idem2@example.com";
+  ASSERT_OK_AND_ASSIGN(Account second, accounts_->SignUp(request, Anonymous()));
+  EXPECT_NE(second.id, first.id);
+}
+
+TEST_F(AccountsTest, StaffRequestIdReusedForAnotherPasswordIsRefused) {
+  NewAccount request{"staff-idem@example.com", kGoodPassword, "Staff", Role::kModerator, "req-2"};
+  ASSERT_OK_AND_ASSIGN(Account first, accounts_->CreateStaffAccount(request, As(admin_)));
+  ASSERT_OK_AND_ASSIGN(Account again, accounts_->CreateStaffAccount(request, As(admin_)));
+  EXPECT_EQ(again.id, first.id);
+  request.password = "another good passphrase 314";
+  absl::Status other = accounts_->CreateStaffAccount(request, As(admin_)).status();
+  EXPECT_EQ(other.code(), absl::StatusCode::kFailedPrecondition) << other;
+  EXPECT_EQ(common::ReasonOf(other), "REQUEST_ID_REUSED");
 }
 
 TEST_F(AccountsTest, StaffAccountsOnlyByAdminsAndOnlyStaffRoles) {

@@ -7,6 +7,7 @@
 #include "absl/strings/strip.h"
 #include "common/proto_time.h"
 #include "common/errors.h"
+#include "services/identity/field_rules.h"
 #include "services/identity/token_issuer.h"
 
 namespace marketplace::identity {
@@ -15,20 +16,6 @@ namespace {
 constexpr absl::string_view kAccountsPrefix = "accounts/";
 constexpr absl::string_view kSellerProfileSuffix = "/sellerProfile";
 constexpr absl::string_view kMe = "me";
-constexpr size_t kMaxAccountIdChars = 64;
-
-bool IsIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
-}
-
-bool IsValidAccountId(absl::string_view id) {
-  if (id.empty() || id.size() > kMaxAccountIdChars) return false;
-  for (char c : id) {
-    if (!IsIdChar(c)) return false;
-  }
-  return true;
-}
 
 // `segment` is what stands for the account in the name; "me" is the caller.
 absl::StatusOr<std::string> ResolveAccount(absl::string_view segment, absl::string_view field,
@@ -37,7 +24,13 @@ absl::StatusOr<std::string> ResolveAccount(absl::string_view segment, absl::stri
     if (!ctx.caller) return common::InvalidField(field, "\"me\" needs an authenticated caller");
     return ctx.caller->account_id;
   }
-  if (!IsValidAccountId(segment)) return common::InvalidField(field, rule);
+  if (segment.empty() || segment.find('/') != absl::string_view::npos) {
+    return common::InvalidField(field, rule);
+  }
+  // Ids are compared exactly: another spelling (upper case, spaces) names nothing.
+  if (!CheckAccountId(segment, field).ok()) {
+    return common::InvalidField(field, absl::StrCat(rule, "; account_id ", kAccountIdRule));
+  }
   return std::string(segment);
 }
 
@@ -63,8 +56,7 @@ RequestContext MakeRequestContext(const common::CallContext& call) {
 absl::StatusOr<std::string> AccountIdFromName(absl::string_view name, absl::string_view field,
                                               const RequestContext& ctx) {
   constexpr absl::string_view kRule =
-      "must be \"accounts/{account_id}\" or \"accounts/me\" (account_id: 1 to 64 characters of "
-      "[A-Za-z0-9_-])";
+      "must be \"accounts/{account_id}\" or \"accounts/me\"";
   if (name.empty()) return common::InvalidField(field, "is required");
   if (!absl::ConsumePrefix(&name, kAccountsPrefix)) return common::InvalidField(field, kRule);
   return ResolveAccount(name, field, kRule, ctx);

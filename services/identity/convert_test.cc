@@ -1,6 +1,10 @@
 #include "services/identity/convert.h"
 
+#include <string>
+#include <vector>
+
 #include "common/errors.h"
+#include "absl/strings/ascii.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -45,9 +49,14 @@ TEST(ConvertTest, PrincipalTakesTheOneRoleAndTheSessionOfTheTokenId) {
 TEST(ConvertTest, AccountNames) {
   RequestContext me = AsCaller("abc123");
   EXPECT_EQ(*AccountIdFromName("accounts/me", "name", me), "abc123");
-  EXPECT_EQ(*AccountIdFromName("accounts/0f0f", "name", me), "0f0f");
-  for (const char* bad : {"", "accounts/", "account/x", "accounts/x/y", "accounts/a b",
-                          "accounts/é", "xaccounts/abc"}) {
+  const std::string id = "0123456789abcdef0123456789abcdef";
+  EXPECT_EQ(*AccountIdFromName("accounts/" + id, "name", me), id);
+  // Only the one spelling identity issues: 32 lowercase hex digits.
+  for (const std::string& bad : std::vector<std::string>{
+           "", "accounts/", "account/x", "accounts/x/y", "accounts/a b", "accounts/é",
+        "xaccounts/abc", "accounts/0f0f", "accounts/0123456789ABCDEF0123456789ABCDEF",
+        "accounts/ " + id, "accounts/" + id + " ", "accounts/acc_0123456789abcdef01234567",
+        "accounts/" + id + "0"}) {
     absl::Status s = AccountIdFromName(bad, "account.name", me).status();
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(Fields(s), ElementsAre("account.name")) << bad;
@@ -58,9 +67,10 @@ TEST(ConvertTest, AccountNames) {
             absl::StatusCode::kInvalidArgument);
 
   EXPECT_EQ(*AccountIdFromSellerProfileName("accounts/me/sellerProfile", "name", me), "abc123");
-  EXPECT_EQ(*AccountIdFromSellerProfileName("accounts/x1/sellerProfile", "name", me), "x1");
-  for (const char* bad :
-       {"accounts/x1", "accounts/x1/sellerprofile", "accounts//sellerProfile", "sellerProfile"}) {
+  EXPECT_EQ(*AccountIdFromSellerProfileName("accounts/" + id + "/sellerProfile", "name", me), id);
+  for (const std::string& bad : std::vector<std::string>{
+           "accounts/x1", "accounts/x1/sellerprofile", "accounts//sellerProfile", "sellerProfile",
+        "accounts/x1/sellerProfile", "accounts/" + absl::AsciiStrToUpper(id) + "/sellerProfile"}) {
     EXPECT_EQ(AccountIdFromSellerProfileName(bad, "name", me).status().code(),
               absl::StatusCode::kInvalidArgument)
         << bad;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/errors.h"
+#include "common/ids.h"
 #include "common/status_macros.h"
 #include "services/identity/email.h"
 #include "services/identity/utf8.h"
@@ -47,6 +48,15 @@ absl::Status CheckDisplayName(absl::string_view value, absl::string_view field) 
   }
   if (absl::StripAsciiWhitespace(value).empty()) {
     return common::InvalidField(field, "must not be only white space");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAccountId(absl::string_view value, absl::string_view field) {
+  RETURN_IF_ERROR(common::ValidateIssuedId(field, value));
+  // Identity's own form within the platform's rule: no prefix, 32 digits.
+  if (value.size() != 32 || value.find('_') != absl::string_view::npos) {
+    return common::InvalidField(field, kAccountIdRule);
   }
   return absl::OkStatus();
 }

@@ -1,5 +1,7 @@
 #include "services/identity/idempotency.h"
 
+#include <sodium.h>
+
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +16,16 @@ std::string RequestFingerprint(std::initializer_list<absl::string_view> fields) 
   std::string material;
   for (absl::string_view f : fields) absl::StrAppend(&material, f.size(), ":", f, ";");
   return common::HexEncode(common::Sha256(material));
+}
+
+std::string KeyedDigest(absl::string_view key, absl::string_view data) {
+  static_assert(crypto_auth_hmacsha256_BYTES == 32);
+  std::string normalized_key = common::Sha256(key);  // any length in, 32 bytes out
+  std::string out(crypto_auth_hmacsha256_BYTES, '\0');
+  crypto_auth_hmacsha256(reinterpret_cast<unsigned char*>(out.data()),
+                         reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+                         reinterpret_cast<const unsigned char*>(normalized_key.data()));
+  return out;
 }
 
 absl::StatusOr<std::optional<std::string>> ClaimRequestId(IdentityTransaction& tx,

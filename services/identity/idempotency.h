@@ -20,9 +20,14 @@ namespace marketplace::identity {
 inline constexpr absl::Duration kIdempotencyRetention = absl::Hours(24);
 
 // What makes two requests "the same": SHA-256 over the given fields (length-prefixed, so
-// ("ab","c") and ("a","bc") differ). Never include a password: a fast hash of one is a gift to
-// whoever reads the table.
+// ("ab","c") and ("a","bc") differ). Never include a password as such: a fast hash of one is a
+// gift to whoever reads the table; include its KeyedDigest.
 std::string RequestFingerprint(std::initializer_list<absl::string_view> fields);
+
+// HMAC-SHA256 of `data` under `key` (raw 32 bytes): how a secret such as a password enters a
+// fingerprint. Without the key (derived from the KEK, never in the database) the stored
+// fingerprint cannot be used to test guesses.
+std::string KeyedDigest(absl::string_view key, absl::string_view data);
 
 // In a transaction, before doing the work: claims (scope, request_id) for `resource_id`, the
 // id the work is about to create. Returns nullopt when the request is new (the claim is then

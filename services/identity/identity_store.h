@@ -17,6 +17,10 @@
 
 namespace marketplace::identity {
 
+// A pending login attempt older than this is taken for one whose replica stopped: it counts as
+// a failure in the hourly ceiling and no longer as in flight.
+inline constexpr absl::Duration kPendingAttemptLifetime = absl::Minutes(1);
+
 // The data operations the identity domain needs, all inside one unit of work. The domain
 // classes decide; these only read and write. Ids, times and hashes are made by the caller.
 class IdentityTransaction {
@@ -31,8 +35,14 @@ class IdentityTransaction {
                                                                            bool for_update) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::optional<Account>> FindAccountByEmailKey(
       absl::string_view email_key) = 0;
-  // Writes display_name, status, password_hash, suspension and updated_at of `account`.
+  // Writes display_name, status, password_hash, suspension and updated_at of `account` (not
+  // sessions_not_before: RaiseSessionsNotBefore).
   [[nodiscard]] virtual absl::Status UpdateAccount(const Account& account) = 0;
+  // Sets the account's sessions_not_before to `now`, or one microsecond past its current value
+  // when that is not earlier: it changes on every call, whatever the replicas' clocks. Locks
+  // the account row. For SuspendAccount and LogoutAll, with the revocation of the sessions.
+  [[nodiscard]] virtual absl::Status RaiseSessionsNotBefore(absl::string_view account_id,
+                                                            absl::Time now) = 0;
   // Up to `limit` accounts after `after` (creation order) matching `filter`.
   [[nodiscard]] virtual absl::StatusOr<std::vector<Account>> ListAccounts(
       const AccountFilter& filter, const std::optional<AccountCursor>& after, int limit) = 0;
@@ -84,15 +94,21 @@ class IdentityTransaction {
       absl::string_view token_hash) = 0;
 
   // --- login throttling (keyed by SHA-256 of the email key) ---
-  // Locks the throttle row of `email_hash` (creating it) and returns its state with the
-  // failures of the hour before `now`. Concurrent attempts for one email serialise here.
+  // Locks the throttle row of `email_hash` (creating it) and returns its state: completed
+  // failures of the hour before `now`, and the attempts in flight (pending for less than
+  // kPendingAttemptLifetime; older pending ones count as failures of the hour). Concurrent
+  // attempts for one email serialise here.
   [[nodiscard]] virtual absl::StatusOr<ThrottleState> LockThrottleState(
       absl::string_view email_hash, absl::Time now) = 0;
-  // Records a failed attempt at `now` (consecutive count +1); returns its id.
-  [[nodiscard]] virtual absl::StatusOr<int64_t> RecordFailedAttempt(absl::string_view email_hash,
-                                                                    absl::Time now) = 0;
-  // Takes back a recorded attempt: deletes it and either resets the consecutive count (the
-  // attempt succeeded) or lowers it by one (the attempt was never evaluated).
+  // Records an attempt whose password check starts at `now` (pending: not a failure yet);
+  // returns its id.
+  [[nodiscard]] virtual absl::StatusOr<int64_t> BeginAttempt(absl::string_view email_hash,
+                                                             absl::Time now) = 0;
+  // The pending attempt failed at `now`: a completed failure (consecutive count +1).
+  [[nodiscard]] virtual absl::Status CompleteFailedAttempt(absl::string_view email_hash,
+                                                           int64_t attempt_id, absl::Time now) = 0;
+  // Deletes a pending attempt: it succeeded (`reset_consecutive`: the consecutive count
+  // starts again) or was never evaluated (nothing else changes).
   [[nodiscard]] virtual absl::Status ForgiveAttempt(absl::string_view email_hash,
                                                     int64_t attempt_id, bool reset_consecutive) = 0;
   // The state without locking, for admins (nullopt when nothing was ever recorded).

@@ -20,7 +20,8 @@ void IdentityDomainTest::SetUp() {
   passwords_ = std::make_unique<PasswordCheck>(store_.get(), hasher_.get(),
                                                LoginThrottle(ThrottlePolicy{}), &clock_, &observer_);
   accounts_ = std::make_unique<Accounts>(store_.get(), policy_.get(), hasher_.get(),
-                                         passwords_.get(), &clock_);
+                                         passwords_.get(), &clock_,
+                                         kek_.DeriveKey("identity request fingerprints v1"));
   keys_ = std::make_unique<KeyRing>(store_.get(), &kek_, &clock_, KeyRingOptions{});
   ASSERT_OK(keys_->EnsureKeys());
   issuer_ = std::make_unique<AccessTokenIssuer>(keys_.get(), TokenOptions{}, &clock_);

@@ -47,6 +47,15 @@ absl::StatusOr<KeyEncryptor> KeyEncryptor::FromText(absl::string_view text) {
   return KeyEncryptor(std::move(decoded));
 }
 
+std::string KeyEncryptor::DeriveKey(absl::string_view purpose) const {
+  static_assert(crypto_auth_hmacsha256_KEYBYTES == crypto_secretbox_KEYBYTES);
+  std::string out(crypto_auth_hmacsha256_BYTES, '\0');
+  crypto_auth_hmacsha256(reinterpret_cast<unsigned char*>(out.data()),
+                         reinterpret_cast<const unsigned char*>(purpose.data()), purpose.size(),
+                         reinterpret_cast<const unsigned char*>(kek_.data()));
+  return out;
+}
+
 KeyEncryptor KeyEncryptor::Random() { return KeyEncryptor(common::RandomBytes(crypto_secretbox_KEYBYTES)); }
 
 std::string KeyEncryptor::Seal(absl::string_view plaintext) const {

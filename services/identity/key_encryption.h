@@ -29,6 +29,10 @@ class KeyEncryptor {
 
   const std::string& kek_id() const { return kek_id_; }
 
+  // A 32-byte key for `purpose`, derived from the KEK (HMAC-SHA256(KEK, purpose)): for keyed
+  // digests that a copy of the database alone cannot recompute (request fingerprints).
+  [[nodiscard]] std::string DeriveKey(absl::string_view purpose) const;
+
  private:
   explicit KeyEncryptor(std::string kek);
 

@@ -67,6 +67,16 @@ ThrottleDecision LoginThrottle::Decide(const ThrottleState& state, absl::Time no
   return decision;
 }
 
+bool LoginThrottle::MustWaitForInFlight(const ThrottleState& state, absl::Time now) const {
+  if (state.in_flight <= 0) return false;
+  ThrottleState worst = state;
+  worst.consecutive_failures += state.in_flight;
+  worst.last_failure = now;
+  for (int i = 0; i < state.in_flight; ++i) worst.failures_last_hour.push_back(now);
+  worst.in_flight = 0;
+  return !Decide(worst, now).allowed;
+}
+
 bool LoginThrottle::FailureStartsLockout(const ThrottleState& state, absl::Time now) const {
   const bool delay_was_max = DelayAfter(state.consecutive_failures) >= policy_.max_delay;
   const bool delay_becomes_max = DelayAfter(state.consecutive_failures + 1) >= policy_.max_delay;

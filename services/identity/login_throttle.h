@@ -28,12 +28,14 @@ struct ThrottlePolicy {
 
 // What is known about recent attempts for one email.
 struct ThrottleState {
-  // Failures since the last successful login.
+  // Completed failures since the last successful login.
   int consecutive_failures = 0;
   // When the most recent failure was recorded.
   absl::Time last_failure = absl::InfinitePast();
-  // Times of the failures of the last hour, oldest first.
+  // Times of the completed failures of the last hour, oldest first.
   std::vector<absl::Time> failures_last_hour;
+  // Attempts being evaluated now (password check in progress): not failures (yet).
+  int in_flight = 0;
 };
 
 // The verdict on an attempt.
@@ -54,6 +56,12 @@ class LoginThrottle {
 
   // Whether an attempt may be evaluated at `now`, given `state`.
   ThrottleDecision Decide(const ThrottleState& state, absl::Time now) const;
+
+  // True when the attempt may not start yet because of the attempts in flight: allowed on
+  // the completed failures in `state`, but not if every attempt in flight ended as a failure.
+  // It waits for them to finish rather than being refused: only completed failures count,
+  // and yet no number of concurrent guesses gets more evaluations than the throttle allows.
+  bool MustWaitForInFlight(const ThrottleState& state, absl::Time now) const;
 
   // True when recording one more failure on top of `state` starts a lock-out (the wait reaches
   // its maximum for the first time, or the hourly ceiling is reached), for the lock-out metric

@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
   common::auth::TokenVerifier verifier(
       &keys, {.issuer = tokens.issuer, .audience = "identity", .min_refresh_interval = absl::Seconds(1)},
       clock);
-  identity::Accounts accounts(&store, &policy, &hasher, &passwords, clock);
+  identity::Accounts accounts(&store, &policy, &hasher, &passwords, clock,
+                              encryptor.DeriveKey("identity request fingerprints v1"));
   identity::Sessions sessions(&store, &passwords, &issuer, &verifier, clock, &observer,
                               {.caller_check_ttl = ic.caller_check_cache_ttl});
   identity::SellerOnboarding sellers(&store, clock);

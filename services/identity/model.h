@@ -47,6 +47,9 @@ struct Account {
   std::string client_secret_hash;   // SHA-256 of the client secret; SERVICE accounts only
   std::vector<std::string> scopes;  // SERVICE accounts only
   std::optional<Suspension> suspension;
+  // Raised by SuspendAccount and LogoutAll when they revoke the account's sessions: a login
+  // that read another value before its password check creates no session.
+  std::optional<absl::Time> sessions_not_before;
   absl::Time created_at;
   absl::Time updated_at;
 };

@@ -86,7 +86,7 @@ absl::Status Corrupt(absl::string_view what, absl::string_view value) {
 constexpr absl::string_view kAccountColumns =
     "id, email, email_key, display_name, role, status, password_hash, client_secret_sha256, "
     "scopes, suspension_reason_code, suspension_reason, suspended_by, suspended_at, "
-    "created_at, updated_at";
+    "sessions_not_before, created_at, updated_at";
 
 absl::StatusOr<Account> AccountFromRow(const Row& row) {
   Account a;
@@ -125,6 +125,7 @@ absl::StatusOr<Account> AccountFromRow(const Row& row) {
     s.suspended_by = by.value_or("");
     a.suspension = std::move(s);
   }
+  ASSIGN_OR_RETURN(a.sessions_not_before, row.GetOptionalTime("sessions_not_before"));
   ASSIGN_OR_RETURN(a.created_at, row.GetTime("created_at"));
   ASSIGN_OR_RETURN(a.updated_at, row.GetTime("updated_at"));
   return a;
@@ -248,7 +249,7 @@ class MySqlIdentityTransaction final : public IdentityTransaction {
 
   absl::Status InsertAccount(const Account& a) override {
     const std::string sql = absl::StrCat("INSERT INTO accounts (", kAccountColumns,
-                                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     absl::Status status = db_.Execute(sql, AccountValues(a)).status();
     if (IsDuplicateKey(status) && absl::StrContains(status.message(), "email_key")) {
       return common::WithReason(
@@ -285,6 +286,19 @@ class MySqlIdentityTransaction final : public IdentityTransaction {
                      s ? NullIfEmpty(s->suspended_by) : SqlValue(nullptr),
                      s ? SqlValue(s->suspended_at) : SqlValue(nullptr), a.updated_at, a.id}));
     if (matched == 0) return absl::NotFoundError(absl::StrCat("account ", a.id, " not found"));
+    return absl::OkStatus();
+  }
+
+  absl::Status RaiseSessionsNotBefore(absl::string_view account_id, absl::Time now) override {
+    ASSIGN_OR_RETURN(
+        int64_t matched,
+        db_.Execute("UPDATE accounts SET sessions_not_before = IF(sessions_not_before IS NULL OR "
+                    "sessions_not_before < ?, ?, sessions_not_before + INTERVAL 1 MICROSECOND) "
+                    "WHERE id = ?",
+                    {now, now, std::string(account_id)}));
+    if (matched == 0) {
+      return absl::NotFoundError(absl::StrCat("account ", account_id, " not found"));
+    }
     return absl::OkStatus();
   }
 
@@ -492,21 +506,28 @@ class MySqlIdentityTransaction final : public IdentityTransaction {
     return ThrottleStateOf(key, rows, now);
   }
 
-  absl::StatusOr<int64_t> RecordFailedAttempt(absl::string_view email_hash,
-                                              absl::Time now) override {
+  absl::StatusOr<int64_t> BeginAttempt(absl::string_view email_hash, absl::Time now) override {
+    RETURN_IF_ERROR(db_.Execute("INSERT INTO login_failures (email_sha256, attempted_at, pending) "
+                                "VALUES (?, ?, TRUE)",
+                                {Hex(email_hash), now})
+                        .status());
+    return db_.LastInsertId();
+  }
+
+  absl::Status CompleteFailedAttempt(absl::string_view email_hash, int64_t attempt_id,
+                                     absl::Time now) override {
     const std::string key = Hex(email_hash);
-    RETURN_IF_ERROR(db_.Execute("INSERT INTO login_failures (email_sha256, attempted_at) "
-                                "VALUES (?, ?)",
-                                {key, now})
+    RETURN_IF_ERROR(db_.Execute("UPDATE login_failures SET pending = FALSE, attempted_at = ? "
+                                "WHERE id = ? AND email_sha256 = ?",
+                                {now, attempt_id, key})
                         .status());
-    ASSIGN_OR_RETURN(int64_t id, db_.LastInsertId());
-    RETURN_IF_ERROR(db_.Execute("INSERT INTO login_throttle (email_sha256, consecutive_failures, "
-                                "last_failure_at) VALUES (?, 1, ?) ON DUPLICATE KEY UPDATE "
-                                "consecutive_failures = consecutive_failures + 1, "
-                                "last_failure_at = VALUES(last_failure_at)",
-                                {key, now})
-                        .status());
-    return id;
+    return db_
+        .Execute("INSERT INTO login_throttle (email_sha256, consecutive_failures, "
+                 "last_failure_at) VALUES (?, 1, ?) ON DUPLICATE KEY UPDATE "
+                 "consecutive_failures = consecutive_failures + 1, "
+                 "last_failure_at = VALUES(last_failure_at)",
+                 {key, now})
+        .status();
   }
 
   absl::Status ForgiveAttempt(absl::string_view email_hash, int64_t attempt_id,
@@ -515,18 +536,11 @@ class MySqlIdentityTransaction final : public IdentityTransaction {
     RETURN_IF_ERROR(db_.Execute("DELETE FROM login_failures WHERE id = ? AND email_sha256 = ?",
                                 {attempt_id, key})
                         .status());
-    if (reset_consecutive) {
-      return db_
-          .Execute(
-              "UPDATE login_throttle SET consecutive_failures = 0, last_failure_at = NULL "
-              "WHERE email_sha256 = ?",
-              {key})
-          .status();
-    }
+    if (!reset_consecutive) return absl::OkStatus();
     return db_
         .Execute(
-            "UPDATE login_throttle SET consecutive_failures = "
-            "GREATEST(consecutive_failures - 1, 0) WHERE email_sha256 = ?",
+            "UPDATE login_throttle SET consecutive_failures = 0, last_failure_at = NULL "
+            "WHERE email_sha256 = ?",
             {key})
         .status();
   }
@@ -738,6 +752,7 @@ class MySqlIdentityTransaction final : public IdentityTransaction {
             s ? SqlValue(s->reason) : SqlValue(nullptr),
             s ? NullIfEmpty(s->suspended_by) : SqlValue(nullptr),
             s ? SqlValue(s->suspended_at) : SqlValue(nullptr),
+            OptionalTime(a.sessions_not_before),
             a.created_at,
             a.updated_at};
   }
@@ -753,12 +768,18 @@ class MySqlIdentityTransaction final : public IdentityTransaction {
       state.last_failure = last.value_or(absl::InfinitePast());
     }
     ASSIGN_OR_RETURN(std::vector<Row> failures,
-                     db_.Query("SELECT attempted_at FROM login_failures WHERE email_sha256 = ? "
-                               "AND attempted_at > ? ORDER BY attempted_at, id",
+                     db_.Query("SELECT attempted_at, pending FROM login_failures "
+                               "WHERE email_sha256 = ? AND attempted_at > ? "
+                               "ORDER BY attempted_at, id",
                                {key, now - absl::Hours(1)}));
     for (const Row& row : failures) {
       ASSIGN_OR_RETURN(absl::Time t, row.GetTime("attempted_at"));
-      state.failures_last_hour.push_back(t);
+      ASSIGN_OR_RETURN(int64_t pending, row.GetInt64("pending"));
+      if (pending != 0 && t > now - kPendingAttemptLifetime) {
+        ++state.in_flight;
+      } else {
+        state.failures_last_hour.push_back(t);
+      }
     }
     return state;
   }

@@ -364,8 +364,9 @@ TEST_F(MySqlIdentityStoreTest, ThrottleCountsFailuresForgivesAndLocksTheRow) {
     ASSERT_OK(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
       absl::StatusOr<ThrottleState> s = tx.LockThrottleState(key, kT0 + absl::Minutes(i));
       if (!s.ok()) return s.status();
-      EXPECT_EQ(s->consecutive_failures, i);
-      absl::StatusOr<int64_t> id = tx.RecordFailedAttempt(key, kT0 + absl::Minutes(i));
+      EXPECT_EQ(s->consecutive_failures, 0);  // pending attempts are no failures
+      EXPECT_EQ(s->in_flight, 0);  // the earlier ones are over a minute old: stale
+      absl::StatusOr<int64_t> id = tx.BeginAttempt(key, kT0 + absl::Minutes(i));
       if (!id.ok()) return id.status();
       ids.push_back(*id);
       return absl::OkStatus();
@@ -381,23 +382,45 @@ TEST_F(MySqlIdentityStoreTest, ThrottleCountsFailuresForgivesAndLocksTheRow) {
     }));
     return out;
   };
+  // Pending attempts are in flight, not failures (until they are a minute old).
+  ThrottleState pending = read(kT0 + absl::Minutes(2) + absl::Seconds(1));
+  EXPECT_EQ(pending.consecutive_failures, 0);
+  EXPECT_EQ(pending.in_flight, 1);
+  EXPECT_EQ(pending.failures_last_hour,
+            (std::vector<absl::Time>{kT0, kT0 + absl::Minutes(1)}));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK(store_->Transact([&](IdentityTransaction& tx) {
+      return tx.CompleteFailedAttempt(key, ids[i], kT0 + absl::Minutes(i) + absl::Seconds(1));
+    }));
+  }
   ThrottleState three = read(kT0 + absl::Minutes(3));
   EXPECT_EQ(three.consecutive_failures, 3);
-  EXPECT_EQ(three.last_failure, kT0 + absl::Minutes(2));
+  EXPECT_EQ(three.in_flight, 0);
+  EXPECT_EQ(three.last_failure, kT0 + absl::Minutes(2) + absl::Seconds(1));
   EXPECT_EQ(three.failures_last_hour,
-            (std::vector<absl::Time>{kT0, kT0 + absl::Minutes(1), kT0 + absl::Minutes(2)}));
+            (std::vector<absl::Time>{kT0 + absl::Seconds(1), kT0 + absl::Minutes(1) + absl::Seconds(1),
+                                     kT0 + absl::Minutes(2) + absl::Seconds(1)}));
   // An hour later the first failure has left the window.
   EXPECT_EQ(read(kT0 + absl::Minutes(60) + absl::Seconds(30)).failures_last_hour.size(), 2u);
 
-  // Not evaluated: one less; succeeded: back to zero. Either way the attempt is gone.
+  // A pending attempt forgiven: never evaluated (nothing else changes) or succeeded (the
+  // consecutive count starts again). Either way the attempt is gone.
+  int64_t extra = 0;
+  ASSERT_OK(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
+    absl::StatusOr<int64_t> id = tx.BeginAttempt(key, kT0 + absl::Minutes(3));
+    if (!id.ok()) return id.status();
+    extra = *id;
+    return absl::OkStatus();
+  }));
   ASSERT_OK(store_->Transact(
-      [&](IdentityTransaction& tx) { return tx.ForgiveAttempt(key, ids[2], false); }));
-  EXPECT_EQ(read(kT0 + absl::Minutes(3)).consecutive_failures, 2);
-  EXPECT_EQ(read(kT0 + absl::Minutes(3)).failures_last_hour.size(), 2u);
+      [&](IdentityTransaction& tx) { return tx.ForgiveAttempt(key, extra, false); }));
+  EXPECT_EQ(read(kT0 + absl::Minutes(3)).consecutive_failures, 3);
+  EXPECT_EQ(read(kT0 + absl::Minutes(3)).failures_last_hour.size(), 3u);
+  EXPECT_EQ(read(kT0 + absl::Minutes(3)).in_flight, 0);
   ASSERT_OK(store_->Transact(
       [&](IdentityTransaction& tx) { return tx.ForgiveAttempt(key, ids[1], true); }));
   EXPECT_EQ(read(kT0 + absl::Minutes(3)).consecutive_failures, 0);
-  EXPECT_EQ(read(kT0 + absl::Minutes(3)).failures_last_hour.size(), 1u);
+  EXPECT_EQ(read(kT0 + absl::Minutes(3)).failures_last_hour.size(), 2u);
 
   // Other emails are unaffected.
   EXPECT_EQ(read(kT0).consecutive_failures, 0);
@@ -416,7 +439,7 @@ TEST_F(MySqlIdentityStoreTest, ThrottleCountsFailuresForgivesAndLocksTheRow) {
 
   int64_t deleted = 0;
   ASSERT_OK(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
-    absl::StatusOr<int64_t> n = tx.DeleteFailedAttemptsBefore(kT0 + absl::Seconds(1), 100);
+    absl::StatusOr<int64_t> n = tx.DeleteFailedAttemptsBefore(kT0 + absl::Seconds(2), 100);
     if (!n.ok()) return n.status();
     deleted = *n;
     return absl::OkStatus();
@@ -426,7 +449,7 @@ TEST_F(MySqlIdentityStoreTest, ThrottleCountsFailuresForgivesAndLocksTheRow) {
 
 TEST_F(MySqlIdentityStoreTest, LockThrottleStateSerialisesConcurrentAttempts) {
   // Two transactions on one email: the second LockThrottleState waits for the first to commit
-  // and then sees its failure.
+  // and then sees its attempt in flight.
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<common::db::ConnectionPool> second_pool, NewPool(2));
   MySqlIdentityStore second(second_pool.get());
   const std::string key(32, '\x05');
@@ -438,7 +461,7 @@ TEST_F(MySqlIdentityStoreTest, LockThrottleStateSerialisesConcurrentAttempts) {
     EXPECT_OK(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
       absl::StatusOr<ThrottleState> s = tx.LockThrottleState(key, kT0);
       if (!s.ok()) return s.status();
-      absl::StatusOr<int64_t> id = tx.RecordFailedAttempt(key, kT0);
+      absl::StatusOr<int64_t> id = tx.BeginAttempt(key, kT0);
       if (!id.ok()) return id.status();
       first_locked = true;
       while (!release_first) absl::SleepFor(absl::Milliseconds(5));
@@ -450,7 +473,7 @@ TEST_F(MySqlIdentityStoreTest, LockThrottleStateSerialisesConcurrentAttempts) {
     EXPECT_OK(second.Transact([&](IdentityTransaction& tx) -> absl::Status {
       absl::StatusOr<ThrottleState> s = tx.LockThrottleState(key, kT0 + absl::Seconds(1));
       if (!s.ok()) return s.status();
-      second_saw = s->consecutive_failures;
+      second_saw = s->in_flight;
       return absl::OkStatus();
     }));
   });
@@ -635,6 +658,73 @@ TEST_F(MySqlIdentityStoreTest, IdempotencyRecordsInsertOnceFindAndExpire) {
       store_->Transact([&](IdentityTransaction& tx) { return tx.InsertIdempotencyRecord(r); }));
   ASSERT_OK(store_->Transact(
       [&](IdentityTransaction& tx) { return tx.DeleteIdempotencyRecord("SignUp", "req-1"); }));
+}
+
+// SuspendAccount and LogoutAll raise sessions_not_before; a login compares it with the value
+// it read before its password check, so it must change on every raise, whatever the clock.
+TEST_F(MySqlIdentityStoreTest, SessionsNotBeforeChangesOnEveryRaise) {
+  ASSERT_OK(Insert(MakeAccount("snb", "snb@example.com", Role::kBuyer, kT0)));
+  EXPECT_FALSE(Find("snb")->sessions_not_before.has_value());
+  auto raise = [&](absl::Time now) {
+    EXPECT_OK(store_->Transact(
+        [&](IdentityTransaction& tx) { return tx.RaiseSessionsNotBefore("snb", now); }));
+    return Find("snb")->sessions_not_before;
+  };
+  EXPECT_EQ(raise(kT0), kT0);
+  EXPECT_EQ(raise(kT0), kT0 + absl::Microseconds(1));
+  EXPECT_EQ(raise(kT0 - absl::Hours(1)), kT0 + absl::Microseconds(2));  // a clock behind
+  EXPECT_EQ(raise(kT0 + absl::Hours(1)), kT0 + absl::Hours(1));
+  EXPECT_EQ(store_->Transact([&](IdentityTransaction& tx) {
+              return tx.RaiseSessionsNotBefore("nobody", kT0);
+            }).code(),
+            absl::StatusCode::kNotFound);
+}
+
+// Ids are compared exactly (binary collations): another spelling of an id names nothing.
+TEST_F(MySqlIdentityStoreTest, IdsAreComparedExactly) {
+  const std::string id = "0123456789abcdef0123456789abcdef";
+  const std::string upper = "0123456789ABCDEF0123456789ABCDEF";
+  ASSERT_OK(Insert(MakeAccount(id, "exact@example.com", Role::kBuyer, kT0)));
+  EXPECT_TRUE(Find(id).has_value());
+  EXPECT_FALSE(Find(upper).has_value());
+
+  Session session;
+  session.id = "fedcba9876543210fedcba9876543210";
+  session.account_id = id;
+  session.created_at = kT0;
+  session.expires_at = kT0 + absl::Hours(1);
+  ASSERT_OK(store_->Transact([&](IdentityTransaction& tx) { return tx.InsertSession(session); }));
+  CallerState state;
+  std::optional<Session> other_spelling;
+  ASSERT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+    absl::StatusOr<CallerState> s = tx.LoadCallerState(upper, session.id);
+    if (!s.ok()) return s.status();
+    state = *s;
+    absl::StatusOr<std::optional<Session>> f =
+        tx.FindSession("FEDCBA9876543210FEDCBA9876543210", false);
+    if (!f.ok()) return f.status();
+    other_spelling = *f;
+    return absl::OkStatus();
+  }));
+  EXPECT_FALSE(state.account_exists);
+  EXPECT_FALSE(other_spelling.has_value());
+
+  // Client request ids (from outside) too: "Req-1" and "req-1" are two ids.
+  IdempotencyRecord r{"SignUp", "Req-1", std::string(64, 'f'), id, kT0};
+  ASSERT_OK(
+      store_->Transact([&](IdentityTransaction& tx) { return tx.InsertIdempotencyRecord(r); }));
+  std::optional<IdempotencyRecord> got;
+  ASSERT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+    absl::StatusOr<std::optional<IdempotencyRecord>> f =
+        tx.FindIdempotencyRecord("SignUp", "req-1");
+    if (!f.ok()) return f.status();
+    got = *f;
+    return absl::OkStatus();
+  }));
+  EXPECT_FALSE(got.has_value());
+  r.request_id = "req-1";
+  EXPECT_OK(
+      store_->Transact([&](IdentityTransaction& tx) { return tx.InsertIdempotencyRecord(r); }));
 }
 
 TEST_F(MySqlIdentityStoreTest, AuditEventsListNewestFirstPerAccount) {

@@ -33,18 +33,7 @@ absl::Status InvalidClient() {
                             "INVALID_CLIENT");
 }
 
-bool IsHexId(absl::string_view id) {
-  return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
 }  // namespace
-
-absl::Status AccountSuspendedError() {
-  return common::WithReason(absl::PermissionDeniedError("the account is suspended"),
-                            "ACCOUNT_SUSPENDED");
-}
 
 Sessions::Sessions(IdentityStore* store, PasswordCheck* passwords, AccessTokenIssuer* issuer,
                    common::auth::TokenVerifier* verifier, const common::Clock* clock,
@@ -68,34 +57,33 @@ absl::StatusOr<LoginResult> Sessions::Login(absl::string_view email, absl::strin
   }
   if (!violations.empty()) return common::InvalidFields(std::move(violations));
 
-  ASSIGN_OR_RETURN(Account account, passwords_->Verify(normalized->key, password, ctx));
-  if (account.status == AccountStatus::kSuspended) {
-    observer_->OnLogin(LoginOutcome::kSuspended);
-    return AccountSuspendedError();
-  }
-
-  const absl::Time now = clock_->Now();
+  // The session is written in the transaction that accepts the password, under the account's
+  // row lock and only if its status and sessions_not_before are still those read before the
+  // check: a suspension or LogoutAll that committed meanwhile wins.
   Session session;
-  session.id = NewOpaqueId();
-  session.account_id = account.id;
-  session.created_at = now;
-  session.expires_at = now + issuer_->options().refresh_token_ttl;
-  const std::string refresh_token = NewRefreshToken();
   RefreshTokenRecord record;
-  record.token_hash = common::Sha256(refresh_token);
-  record.session_id = session.id;
-  record.created_at = now;
-  record.expires_at = session.expires_at;
-  absl::Status stored = store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
-    RETURN_IF_ERROR(tx.InsertSession(session));
-    RETURN_IF_ERROR(tx.InsertRefreshToken(record));
-    return tx.AppendAudit(
-        MakeAuditEvent(audit::kLoginSucceeded, ctx, account.id, {{"session_id", session.id}}, now));
-  });
-  if (!stored.ok()) {
-    observer_->OnLogin(LoginOutcome::kError);
-    return stored;
-  }
+  const std::string refresh_token = NewRefreshToken();
+  absl::StatusOr<Account> verified = passwords_->Verify(
+      normalized->key, password, ctx,
+      [&](IdentityTransaction& tx, const Account& current) -> absl::Status {
+        const absl::Time now = clock_->Now();
+        session = Session{};
+        session.id = NewOpaqueId();
+        session.account_id = current.id;
+        session.created_at = now;
+        session.expires_at = now + issuer_->options().refresh_token_ttl;
+        record = RefreshTokenRecord{};
+        record.token_hash = common::Sha256(refresh_token);
+        record.session_id = session.id;
+        record.created_at = now;
+        record.expires_at = session.expires_at;
+        RETURN_IF_ERROR(tx.InsertSession(session));
+        RETURN_IF_ERROR(tx.InsertRefreshToken(record));
+        return tx.AppendAudit(MakeAuditEvent(audit::kLoginSucceeded, ctx, current.id,
+                                             {{"session_id", session.id}}, now));
+      });
+  if (!verified.ok()) return verified.status();
+  Account account = *std::move(verified);
   absl::StatusOr<IssuedAccessToken> access =
       issuer_->IssueForSession(account, session.id, session.expires_at);
   if (!access.ok()) {
@@ -152,7 +140,8 @@ absl::StatusOr<SessionTokens> Sessions::Refresh(absl::string_view refresh_token,
                                 "SESSION_REVOKED");
     }
     if (session.expires_at <= now) return InvalidRefreshToken("has expired");
-    ASSIGN_OR_RETURN(std::optional<Account> owner, tx.FindAccount(session.account_id, false));
+    // Under the account's row lock, like a login: a suspension that committed first wins.
+    ASSIGN_OR_RETURN(std::optional<Account> owner, tx.FindAccount(session.account_id, true));
     if (!owner) return InvalidRefreshToken("is unknown");
     if (owner->status == AccountStatus::kSuspended) return AccountSuspendedError();
     account = *std::move(owner);
@@ -200,6 +189,7 @@ absl::StatusOr<int> Sessions::LogoutAll(const RequestContext& ctx) {
   const absl::Time now = clock_->Now();
   int revoked = 0;
   absl::Status status = store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(tx.RaiseSessionsNotBefore(ctx.caller_id(), now));  // logins in flight lose
     ASSIGN_OR_RETURN(revoked, tx.RevokeSessionsOf(ctx.caller_id(), "", "LOGOUT_ALL", now));
     RETURN_IF_ERROR(EnqueueSessionsRevoked(tx, ctx.caller_id(), clock_->Now(), "LOGOUT_ALL"));
     return tx.AppendAudit(
@@ -214,8 +204,8 @@ absl::StatusOr<ServiceToken> Sessions::IssueServiceToken(absl::string_view clien
                                                          absl::string_view client_secret,
                                                          const std::vector<std::string>& scopes,
                                                          const RequestContext& ctx) {
-  std::vector<common::FieldViolation> violations;
-  if (client_id.empty()) violations.push_back({"client_id", "is required"});
+  std::vector<common::FieldViolation> violations = common::FieldViolationsOf(
+      CheckAccountId(client_id, "client_id"));
   if (client_secret.empty()) {
     violations.push_back({"client_secret", "is required"});
   } else if (client_secret.size() > kMaxBearerSecretBytes) {
@@ -223,8 +213,6 @@ absl::StatusOr<ServiceToken> Sessions::IssueServiceToken(absl::string_view clien
   }
   if (!violations.empty()) return common::InvalidFields(std::move(violations));
   RETURN_IF_ERROR(CheckScopes(scopes, "scopes"));
-  // A malformed id cannot name an account; it gets the same answer as a wrong secret.
-  if (!IsHexId(client_id)) return InvalidClient();
 
   const absl::Time now = clock_->Now();
   std::optional<Account> account;

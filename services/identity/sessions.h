@@ -151,9 +151,6 @@ class Sessions {
   uint64_t generation_ ABSL_GUARDED_BY(cache_mu_) = 0;
 };
 
-// PERMISSION_DENIED reason ACCOUNT_SUSPENDED.
-absl::Status AccountSuspendedError();
-
 }  // namespace marketplace::identity
 
 #endif  // MARKETPLACE_SERVICES_IDENTITY_SESSIONS_H_

@@ -88,6 +88,58 @@ TEST_F(SessionsTest, WrongPasswordAndUnknownEmailGetTheSameAnswer) {
   EXPECT_EQ(fields, (std::vector<std::string>{"email", "password"}));
 }
 
+// Only completed failures count; attempts in flight make a new one wait only when, had they
+// all failed, the throttle would refuse it.
+TEST(LoginThrottleTest, AttemptsInFlightAreNoFailuresButBoundTheGuesses) {
+  const LoginThrottle throttle(ThrottlePolicy{});
+  const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  ThrottleState state;
+  state.in_flight = 5;
+  EXPECT_TRUE(throttle.Decide(state, now).allowed);
+  EXPECT_FALSE(throttle.MustWaitForInFlight(state, now));  // 5 failures would still be free
+  state.in_flight = 6;
+  EXPECT_TRUE(throttle.Decide(state, now).allowed);
+  EXPECT_TRUE(throttle.MustWaitForInFlight(state, now));  // the 7th would wait 1 s
+  state.in_flight = 0;
+  EXPECT_FALSE(throttle.MustWaitForInFlight(state, now));
+  state.consecutive_failures = 4;
+  state.last_failure = now - absl::Seconds(1);
+  state.in_flight = 2;
+  EXPECT_TRUE(throttle.MustWaitForInFlight(state, now));
+  state.in_flight = 1;
+  EXPECT_FALSE(throttle.MustWaitForInFlight(state, now));
+  // The hourly ceiling too.
+  ThrottleState hourly;
+  for (int i = 0; i < 99; ++i) hourly.failures_last_hour.push_back(now - absl::Minutes(10));
+  hourly.in_flight = 1;
+  EXPECT_TRUE(throttle.MustWaitForInFlight(hourly, now));
+}
+
+// Raised Argon2id parameters: the first login re-hashes the password. Concurrent logins that
+// verified the old hash find another hash under the lock; it holds the same password, so they
+// succeed too (checked against it once more) rather than being taken for a password change.
+TEST_F(SessionsTest, ConcurrentLoginsSurviveOneOfThemReHashingThePassword) {
+  ASSERT_OK(SignUp("rehash@example.com", Role::kBuyer));
+  PasswordHasher stronger(Argon2idParams{2, 128 * 1024}, nullptr);
+  PasswordCheck check(store_.get(), &stronger, LoginThrottle(ThrottlePolicy{}), &clock_,
+                      &observer_);
+  Sessions sessions(store_.get(), &check, issuer_.get(), verifier_.get(), &clock_, &observer_);
+  constexpr int kLogins = 4;
+  std::vector<absl::Status> results(kLogins);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kLogins; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = sessions.Login("rehash@example.com", kGoodPassword, Anonymous()).status();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const absl::Status& s : results) EXPECT_OK(s);
+  std::optional<Account> account = FindByEmail("rehash@example.com");
+  ASSERT_TRUE(account.has_value());
+  EXPECT_FALSE(stronger.NeedsRehash(account->password_hash));
+  EXPECT_OK(sessions.Login("rehash@example.com", kGoodPassword, Anonymous()).status());
+}
+
 TEST_F(SessionsTest, FailuresBackOffExponentiallyPerEmail) {
   ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
   auto attempt = [&](const std::string& password) {

@@ -2,12 +2,15 @@
 // the error codes its documentation promises, and the permission matrix methods x roles.
 #include <atomic>
 #include <functional>
+#include <iostream>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/errors.h"
@@ -466,12 +469,13 @@ TEST_F(IdentityApiTest, SignUpNormalisesEmailAndEnforcesItsRules) {
   v1::Account again;
   ASSERT_TRUE(Call(&Stub::SignUp, r, &again).ok());
   EXPECT_EQ(again.account_id(), account.account_id());
-  // The same request id for another request.
+  // The same request id for another request with this email: what a fresh sign-up with it
+  // answers. (Request ids are per email: another email with it is a new sign-up.)
   v1::SignUpRequest other = r;
-  other.set_email(UniqueEmail("reuse"));
+  other.set_display_name("Someone else");
   s = Call(&Stub::SignUp, other, &again);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(ReasonOf(s), "REQUEST_ID_REUSED");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(ReasonOf(s), "EMAIL_TAKEN");
 
   // Duplicate email, whatever the case of its domain.
   v1::SignUpRequest dup = r;
@@ -1105,6 +1109,371 @@ TEST_F(IdentityApiTest, IntrospectTokenReportsActiveInvalidAndRevokedTokens) {
   // A SERVICE without the scope may not.
   Caller reader = Service({"identity.accounts.read"});
   EXPECT_EQ(Call(&Stub::IntrospectToken, r, &answer, reader.token).error_code(), PD);
+}
+
+
+// --- trust defects: canonical ids, races with suspension and logout, throttle, idempotency ----
+
+// Item 4: account ids are 32 lowercase hex digits and compared exactly. An upper-cased or
+// space-padded id names nothing: INVALID_ARGUMENT naming the field, nothing changed.
+TEST_F(IdentityApiTest, AccountIdsAreCanonicalAndComparedExactly) {
+  const std::string admin = AdminToken();
+  Caller buyer = Human(v1::BUYER);
+  const std::string upper = absl::AsciiStrToUpper(buyer.account_id);
+  for (const std::string& bad : {upper, " " + buyer.account_id, buyer.account_id + " ",
+                                 "acc_" + buyer.account_id.substr(0, 24)}) {
+    SCOPED_TRACE("id '" + bad + "'");
+    v1::GetAccountRequest get;
+    get.set_name("accounts/" + bad);
+    v1::Account seen;
+    grpc::Status s = Call(&Stub::GetAccount, get, &seen, admin);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_THAT(BadFieldsOf(s), ElementsAre("name"));
+
+    v1::SuspendAccountRequest suspend;
+    suspend.set_name("accounts/" + bad);
+    suspend.set_reason_code("FRAUD");
+    suspend.set_reason("Testing ids.");
+    s = Call(&Stub::SuspendAccount, suspend, &seen, admin);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_THAT(BadFieldsOf(s), ElementsAre("name"));
+
+    v1::GetSellerProfileRequest profile;
+    profile.set_name("accounts/" + bad + "/sellerProfile");
+    v1::SellerProfile p;
+    s = Call(&Stub::GetSellerProfile, profile, &p, admin);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_THAT(BadFieldsOf(s), ElementsAre("name"));
+  }
+  // Nothing changed: the account is still active and its session works.
+  v1::GetAccountRequest me;
+  me.set_name("accounts/me");
+  v1::Account account;
+  ASSERT_TRUE(Call(&Stub::GetAccount, me, &account, buyer.token).ok());
+  EXPECT_EQ(account.status(), v1::ACTIVE);
+
+  // A service client id is an account id too.
+  Caller service = Service({"identity.accounts.read"});
+  v1::IssueServiceTokenRequest issue;
+  issue.set_client_id(absl::AsciiStrToUpper(service.account_id));
+  issue.set_client_secret(service.password);
+  v1::IssueServiceTokenResponse token;
+  grpc::Status s = Call(&Stub::IssueServiceToken, issue, &token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(BadFieldsOf(s), ElementsAre("client_id"));
+  issue.set_client_id(service.account_id);
+  EXPECT_TRUE(Call(&Stub::IssueServiceToken, issue, &token).ok());
+}
+
+// Runs `n` logins of `email` with `password` concurrently, each on its own thread; `during`
+// runs on this thread `delay` after they started. Returns the logins' statuses and responses.
+struct RacedLogins {
+  std::vector<grpc::Status> status;
+  std::vector<v1::LoginResponse> response;
+};
+RacedLogins RaceLogins(Stub* stub, const std::string& email, const std::string& password, int n,
+                       absl::Duration delay, const std::function<void()>& during) {
+  RacedLogins out;
+  out.status.resize(n);
+  out.response.resize(n);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      v1::LoginRequest req;
+      req.set_email(email);
+      req.set_password(password);
+      out.status[i] = CallIdentity(stub, &Stub::Login, req, &out.response[i]);
+    });
+  }
+  absl::SleepFor(delay);
+  during();
+  for (auto& t : threads) t.join();
+  return out;
+}
+
+// Item 5: a login racing SuspendAccount either ends before the suspension commits (and its
+// session is revoked by it) or is refused; no raced session survives the suspension, and
+// reinstating the account does not bring one back.
+TEST_F(IdentityApiTest, LoginsRacingSuspensionDoNotSurviveIt) {
+  const std::string admin = AdminToken();
+  int raced_ok = 0;
+  for (int round = 0; round < 4; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    Caller seller = Human(v1::SELLER);
+    v1::SuspendAccountRequest suspend;
+    suspend.set_name("accounts/" + seller.account_id);
+    suspend.set_reason_code("FRAUD");
+    suspend.set_reason("Racing logins.");
+    grpc::Status suspended;
+    RacedLogins raced = RaceLogins(stub(), seller.email, kGoodPassword, 5, absl::Milliseconds(30),
+                                   [&] {
+                                     v1::Account a;
+                                     suspended = Call(&Stub::SuspendAccount, suspend, &a, admin);
+                                   });
+    ASSERT_TRUE(suspended.ok()) << suspended.error_message();
+    for (size_t i = 0; i < raced.status.size(); ++i) {
+      const grpc::Status& s = raced.status[i];
+      if (!s.ok()) {
+        EXPECT_EQ(s.error_code(), PD) << s.error_message();
+        EXPECT_EQ(ReasonOf(s), "ACCOUNT_SUSPENDED");
+        continue;
+      }
+      ++raced_ok;
+      v1::RefreshSessionRequest refresh;
+      refresh.set_refresh_token(raced.response[i].tokens().refresh_token());
+      v1::RefreshSessionResponse refreshed;
+      EXPECT_FALSE(Call(&Stub::RefreshSession, refresh, &refreshed).ok());
+    }
+    v1::ReinstateAccountRequest reinstate;
+    reinstate.set_name("accounts/" + seller.account_id);
+    reinstate.set_reason_code("APPEAL_GRANTED");
+    reinstate.set_reason("Appeal reviewed.");
+    v1::Account a;
+    ASSERT_TRUE(Call(&Stub::ReinstateAccount, reinstate, &a, admin).ok());
+    for (size_t i = 0; i < raced.status.size(); ++i) {
+      if (!raced.status[i].ok()) continue;
+      // The raced session stays revoked: its refresh token and access token are refused.
+      v1::RefreshSessionRequest refresh;
+      refresh.set_refresh_token(raced.response[i].tokens().refresh_token());
+      v1::RefreshSessionResponse refreshed;
+      grpc::Status r = Call(&Stub::RefreshSession, refresh, &refreshed);
+      EXPECT_EQ(r.error_code(), UN) << "a login raced with the suspension survived it";
+      EXPECT_EQ(ReasonOf(r), "SESSION_REVOKED");
+      v1::GetAccountRequest me;
+      me.set_name("accounts/me");
+      EXPECT_EQ(Call(&Stub::GetAccount, me, &a, raced.response[i].tokens().access_token())
+                    .error_code(),
+                UN);
+      v1::IntrospectTokenRequest introspect;
+      introspect.set_token(raced.response[i].tokens().access_token());
+      v1::IntrospectTokenResponse answer;
+      ASSERT_TRUE(Call(&Stub::IntrospectToken, introspect, &answer, admin).ok());
+      EXPECT_FALSE(answer.active());
+    }
+    // After the reinstatement a new login works.
+    EXPECT_TRUE(Login(stub(), seller.email, kGoodPassword).ok());
+  }
+  std::cout << "logins that ended before the suspension committed: " << raced_ok << " of 20\n";
+}
+
+// Item 5: the same for LogoutAll: a login that started before it does not leave a session
+// that outlives it.
+TEST_F(IdentityApiTest, LoginsRacingLogoutAllDoNotSurviveIt) {
+  for (int round = 0; round < 4; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    Caller buyer = Human(v1::BUYER);
+    grpc::Status logged_out;
+    RacedLogins raced = RaceLogins(stub(), buyer.email, kGoodPassword, 5, absl::Milliseconds(30),
+                                   [&] {
+                                     v1::LogoutAllResponse r;
+                                     logged_out = Call(&Stub::LogoutAll, v1::LogoutAllRequest(),
+                                                       &r, buyer.token);
+                                   });
+    ASSERT_TRUE(logged_out.ok()) << logged_out.error_message();
+    for (size_t i = 0; i < raced.status.size(); ++i) {
+      const grpc::Status& s = raced.status[i];
+      if (!s.ok()) {
+        EXPECT_EQ(s.error_code(), UN) << s.error_message();
+        EXPECT_EQ(ReasonOf(s), "SESSION_REVOKED");
+        continue;
+      }
+      v1::RefreshSessionRequest refresh;
+      refresh.set_refresh_token(raced.response[i].tokens().refresh_token());
+      v1::RefreshSessionResponse refreshed;
+      grpc::Status r = Call(&Stub::RefreshSession, refresh, &refreshed);
+      EXPECT_EQ(r.error_code(), UN) << "a login raced with LogoutAll survived it";
+      EXPECT_EQ(ReasonOf(r), "SESSION_REVOKED");
+    }
+    EXPECT_TRUE(Login(stub(), buyer.email, kGoodPassword).ok());
+  }
+}
+
+// Item 5: a refresh racing SuspendAccount: whichever commits first, no refreshed session
+// outlives the suspension.
+TEST_F(IdentityApiTest, RefreshesRacingSuspensionDoNotSurviveIt) {
+  const std::string admin = AdminToken();
+  for (int round = 0; round < 4; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    Caller seller = Human(v1::SELLER);
+    constexpr int kSessions = 4;
+    std::vector<std::string> refresh_tokens;
+    for (int i = 0; i < kSessions; ++i) {
+      auto login = Login(stub(), seller.email, kGoodPassword);
+      ASSERT_TRUE(login.ok()) << login.status();
+      refresh_tokens.push_back(login->tokens().refresh_token());
+    }
+    std::vector<grpc::Status> status(kSessions);
+    std::vector<v1::RefreshSessionResponse> out(kSessions);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kSessions; ++i) {
+      threads.emplace_back([&, i] {
+        v1::RefreshSessionRequest r;
+        r.set_refresh_token(refresh_tokens[i]);
+        status[i] = CallIdentity(stub(), &Stub::RefreshSession, r, &out[i]);
+      });
+    }
+    v1::SuspendAccountRequest suspend;
+    suspend.set_name("accounts/" + seller.account_id);
+    suspend.set_reason_code("FRAUD");
+    suspend.set_reason("Racing refreshes.");
+    v1::Account a;
+    ASSERT_TRUE(Call(&Stub::SuspendAccount, suspend, &a, admin).ok());
+    for (auto& t : threads) t.join();
+    v1::ReinstateAccountRequest reinstate;
+    reinstate.set_name("accounts/" + seller.account_id);
+    reinstate.set_reason_code("APPEAL_GRANTED");
+    reinstate.set_reason("Appeal reviewed.");
+    ASSERT_TRUE(Call(&Stub::ReinstateAccount, reinstate, &a, admin).ok());
+    for (int i = 0; i < kSessions; ++i) {
+      if (!status[i].ok()) continue;
+      v1::RefreshSessionRequest r;
+      r.set_refresh_token(out[i].tokens().refresh_token());
+      v1::RefreshSessionResponse again;
+      EXPECT_EQ(Call(&Stub::RefreshSession, r, &again).error_code(), UN);
+    }
+  }
+}
+
+// Item 9: only completed failures count. Concurrent logins with the right password on an
+// account without failures all succeed, and so does a concurrent ChangePassword with the
+// right current password. Its own server with enough workers that all of them are in flight
+// at once (the shared one has 6).
+TEST(IdentityThrottleTest, ConcurrentRightPasswordLoginsAreNeverThrottled) {
+  auto started = IdentityProcess::Start({"--db_pool_size=12"});
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::unique_ptr<IdentityProcess> identity = *std::move(started);
+  Stub* stub = identity->stub();
+  const std::string email = UniqueEmail("concurrent");
+  auto signed_up = SignUpAndLogin(stub, v1::BUYER, email);
+  ASSERT_TRUE(signed_up.ok()) << signed_up.status();
+  const std::string token = signed_up->tokens().access_token();
+
+  for (int round = 0; round < 2; ++round) {
+    RacedLogins raced = RaceLogins(stub, email, kGoodPassword, 8, absl::ZeroDuration(), [] {});
+    for (const grpc::Status& s : raced.status) {
+      EXPECT_TRUE(s.ok()) << s.error_code() << " " << ReasonOf(s) << " " << s.error_message();
+    }
+  }
+
+  grpc::Status changed;
+  v1::ChangePasswordResponse change_out;
+  RacedLogins raced = RaceLogins(stub, email, kGoodPassword, 8, absl::ZeroDuration(), [&] {
+    v1::ChangePasswordRequest change;
+    change.set_name("accounts/me");
+    change.set_current_password(kGoodPassword);
+    change.set_new_password("a different long passphrase 99");
+    changed = CallIdentity(stub, &Stub::ChangePassword, change, &change_out, token);
+  });
+  EXPECT_TRUE(changed.ok()) << changed.error_code() << " " << ReasonOf(changed) << " "
+                            << changed.error_message();
+  for (size_t i = 0; i < raced.status.size(); ++i) {
+    const grpc::Status& s = raced.status[i];
+    // Each login ended before the change (OK, and its session ended by it) or after it (the
+    // old password is wrong by then); none is throttled.
+    EXPECT_TRUE(s.ok() || ReasonOf(s) == "INVALID_CREDENTIALS")
+        << s.error_code() << " " << ReasonOf(s) << " " << s.error_message();
+    if (!s.ok()) continue;
+    v1::RefreshSessionRequest refresh;
+    refresh.set_refresh_token(raced.response[i].tokens().refresh_token());
+    v1::RefreshSessionResponse refreshed;
+    EXPECT_EQ(CallIdentity(stub, &Stub::RefreshSession, refresh, &refreshed).error_code(), UN);
+  }
+  EXPECT_TRUE(Login(stub, email, "a different long passphrase 99").ok());
+
+  // The ceiling still holds for concurrent guesses: of 12 wrong passwords sent at once, no
+  // more are evaluated than sequentially (5 free failures and the 6th); the rest wait for
+  // them and are then throttled.
+  RacedLogins guesses = RaceLogins(stub, UniqueEmail("guessed"), "not the password at all", 12,
+                                   absl::ZeroDuration(), [] {});
+  int evaluated = 0;
+  for (const grpc::Status& s : guesses.status) {
+    if (ReasonOf(s) == "INVALID_CREDENTIALS") {
+      ++evaluated;
+    } else {
+      EXPECT_EQ(ReasonOf(s), "LOGIN_THROTTLED") << s.error_code() << " " << s.error_message();
+    }
+  }
+  EXPECT_LE(evaluated, 6);
+  EXPECT_GE(evaluated, 1);
+}
+
+// Item 10: a suspended account is named only after the right password, and that answer is
+// throttled exactly like a failure; a wrong password gets INVALID_CREDENTIALS.
+TEST_F(IdentityApiTest, SuspendedAnswerNeedsTheRightPasswordAndIsThrottledLikeAFailure) {
+  const std::string admin = AdminToken();
+  Caller seller = Human(v1::SELLER);
+  v1::SuspendAccountRequest suspend;
+  suspend.set_name("accounts/" + seller.account_id);
+  suspend.set_reason_code("FRAUD");
+  suspend.set_reason("Oracle test.");
+  v1::Account a;
+  ASSERT_TRUE(Call(&Stub::SuspendAccount, suspend, &a, admin).ok());
+
+  v1::LoginRequest wrong;
+  wrong.set_email(seller.email);
+  wrong.set_password("not the password at all");
+  v1::LoginResponse out;
+  grpc::Status w = Call(&Stub::Login, wrong, &out);
+  EXPECT_EQ(w.error_code(), UN);
+  EXPECT_EQ(ReasonOf(w), "INVALID_CREDENTIALS");
+
+  v1::LoginRequest right = wrong;
+  right.set_password(kGoodPassword);
+  grpc::Status r = Call(&Stub::Login, right, &out);
+  EXPECT_EQ(r.error_code(), PD);
+  EXPECT_EQ(ReasonOf(r), "ACCOUNT_SUSPENDED");
+
+  // Right-password attempts keep counting: throttled as soon as wrong ones would be.
+  grpc::Status last;
+  int attempts = 2;
+  for (; attempts < 10; ++attempts) {
+    last = Call(&Stub::Login, right, &out);
+    if (last.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) break;
+    EXPECT_EQ(ReasonOf(last), "ACCOUNT_SUSPENDED");
+  }
+  EXPECT_EQ(ReasonOf(last), "LOGIN_THROTTLED");
+  EXPECT_LE(attempts, 7);
+  v1::GetAccountRequest get;
+  get.set_name("accounts/" + seller.account_id);
+  ASSERT_TRUE(Call(&Stub::GetAccount, get, &a, admin).ok());
+  EXPECT_GE(a.login_throttle().consecutive_failures(), 6);
+}
+
+// Item 8: a request id is bound to the password too (as a keyed hash) and to the email: the
+// same id with another password never returns the first account, and another caller's email
+// with the same id is a new sign-up, not REQUEST_ID_REUSED.
+TEST_F(IdentityApiTest, SignUpRequestIdIsBoundToThePasswordAndTheEmail) {
+  const std::string email = UniqueEmail("idem");
+  v1::SignUpRequest first;
+  first.set_email(email);
+  first.set_password(kGoodPassword);
+  first.set_display_name("Idem");
+  first.set_role(v1::BUYER);
+  first.set_request_id(absl::StrCat("signup-r1-", absl::ToUnixMicros(absl::Now())));
+  v1::Account created;
+  ASSERT_TRUE(Call(&Stub::SignUp, first, &created).ok());
+
+  v1::SignUpRequest other_password = first;
+  other_password.set_password("an entirely other passphrase 7");
+  v1::Account replayed;
+  grpc::Status s = Call(&Stub::SignUp, other_password, &replayed);
+  EXPECT_FALSE(s.ok()) << "returned account " << replayed.account_id();
+  // What a fresh sign-up with a registered email answers.
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
+  EXPECT_EQ(ReasonOf(s), "EMAIL_TAKEN");
+  EXPECT_FALSE(Login(stub(), email, "an entirely other passphrase 7").ok());
+
+  // The true repeat gets the first answer.
+  ASSERT_TRUE(Call(&Stub::SignUp, first, &replayed).ok());
+  EXPECT_EQ(replayed.account_id(), created.account_id());
+
+  // Anonymous callers do not share one namespace: the same id for another email is new.
+  v1::SignUpRequest someone_else = first;
+  someone_else.set_email(UniqueEmail("idem2"));
+  v1::Account other;
+  s = Call(&Stub::SignUp, someone_else, &other);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_NE(other.account_id(), created.account_id());
 }
 
 }  // namespace
