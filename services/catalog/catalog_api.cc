@@ -42,13 +42,13 @@ absl::StatusOr<int> PageSize(int32_t requested) {
 CatalogApi::CatalogApi(ListingStore* store, LiveRules* rules,
                        common::identity_client::SellerDirectory* sellers,
                        const common::Clock* clock, CatalogOptions options,
-                       PublicViewCacheOptions public_cache)
+                       PublicViewCacheOptions public_cache, ReporterDirectory* reporters)
     : rules_(rules),
       options_(std::move(options)),
       public_cache_(store, clock, std::move(public_cache)),
       lifecycle_(store, rules, sellers, clock, &options_),
       review_queue_(store, rules, clock, &options_),
-      reports_(store, clock, &options_),
+      reports_(store, clock, &options_, reporters),
       enforcement_(store, clock) {
   public_cache_.StartPolling();
 }

@@ -14,6 +14,7 @@
 #include "services/catalog/live_rules.h"
 #include "services/catalog/permissions.h"
 #include "services/catalog/public_view_cache.h"
+#include "services/catalog/reporter_directory.h"
 #include "services/catalog/reports.h"
 #include "services/catalog/review_queue.h"
 
@@ -28,10 +29,12 @@ namespace v1 = marketplace::catalog::v1;
 // and the public view cache live here. Thread-safe.
 class CatalogApi {
  public:
-  // Everything must outlive the object.
+  // Everything must outlive the object. `reporters` tells whether a reporter's reports count
+  // toward the report threshold (reports.h); null: none counts.
   CatalogApi(ListingStore* store, LiveRules* rules,
              common::identity_client::SellerDirectory* sellers, const common::Clock* clock,
-             CatalogOptions options, PublicViewCacheOptions public_cache);
+             CatalogOptions options, PublicViewCacheOptions public_cache,
+             ReporterDirectory* reporters = nullptr);
 
   [[nodiscard]] absl::StatusOr<v1::Listing> CreateListing(const MaybeCaller& caller,
                                                           const v1::CreateListingRequest& request);

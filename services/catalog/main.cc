@@ -18,6 +18,7 @@
 #include "services/catalog/config.h"
 #include "services/catalog/live_rules.h"
 #include "services/catalog/mysql_listing_store.h"
+#include "services/catalog/reporter_directory.h"
 #include "services/catalog/prometheus_catalog_observer.h"
 #include "services/catalog/rules_reloader.h"
 
@@ -51,8 +52,10 @@ int main(int argc, char** argv) {
 
   catalog::MysqlListingStore store(&runtime->pool(), clock, catalog_config.Store());
   catalog::PrometheusCatalogObserver observer(*runtime->registry());
+  catalog::IdentityReporterDirectory reporters(identity.channel(), &identity.tokens());
   catalog::CatalogApi api(&store, rules->get(), &identity.sellers(), clock,
-                          catalog_config.Options(), catalog_config.PublicCache(&observer));
+                          catalog_config.Options(), catalog_config.PublicCache(&observer),
+                          &reporters);
 
   // Events: delivered by the outbox relay when a sink is configured.
   std::unique_ptr<common::outbox::GrpcEventSinkPublisher> publisher;

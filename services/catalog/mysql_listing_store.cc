@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/db/migrations.h"
 #include "common/db/transaction.h"
@@ -325,15 +327,68 @@ class MysqlListingTransaction final : public ListingTransaction {
   absl::Status InsertReport(const ListingReport& r) override {
     return tx_
         .Execute(
-            "INSERT INTO reports (listing_id, reporter_id, reason, comment, is_open, "
-            "created_at) VALUES (?, ?, ?, ?, TRUE, ?)",
-            {r.listing_id, r.reporter_id, r.reason, r.comment, r.created_at})
+            "INSERT INTO reports (listing_id, seller_id, reporter_id, reason, comment, is_open, "
+            "created_at, counts, held) VALUES (?, ?, ?, ?, ?, TRUE, ?, ?, ?)",
+            {r.listing_id, r.seller_id, r.reporter_id, r.reason, r.comment, r.created_at,
+             r.counts, r.held})
         .status();
+  }
+
+  absl::StatusOr<int64_t> CountReportsBy(absl::string_view reporter_id,
+                                         absl::Time since) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT COUNT(*) AS n FROM reports WHERE reporter_id = ? AND "
+                               "created_at >= ?",
+                               {std::string(reporter_id), since}));
+    return rows.at(0).GetInt64("n");
+  }
+
+  absl::StatusOr<int64_t> CountCountedReportsOnSeller(absl::string_view seller_id,
+                                                      absl::Time since) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT COUNT(*) AS n FROM reports WHERE seller_id = ? AND "
+                               "created_at >= ? AND counts",
+                               {std::string(seller_id), since}));
+    return rows.at(0).GetInt64("n");
+  }
+
+  absl::StatusOr<std::optional<SellerSuspension>> FindSellerSuspension(
+      absl::string_view seller_id) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT reason_code, explanation, suspended_by, suspended_at "
+                               "FROM seller_suspensions WHERE seller_id = ? LOCK IN SHARE MODE",
+                               {std::string(seller_id)}));
+    if (rows.empty()) return std::optional<SellerSuspension>();
+    SellerSuspension s;
+    s.seller_id = std::string(seller_id);
+    ASSIGN_OR_RETURN(s.reason_code, rows[0].GetString("reason_code"));
+    ASSIGN_OR_RETURN(s.explanation, rows[0].GetString("explanation"));
+    ASSIGN_OR_RETURN(s.suspended_by, rows[0].GetString("suspended_by"));
+    ASSIGN_OR_RETURN(s.suspended_at, rows[0].GetTime("suspended_at"));
+    return std::optional<SellerSuspension>(std::move(s));
+  }
+
+  absl::Status SaveSellerSuspension(const SellerSuspension& s) override {
+    return tx_
+        .Execute(
+            "INSERT INTO seller_suspensions (seller_id, reason_code, explanation, suspended_by, "
+            "suspended_at) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+            "reason_code = VALUES(reason_code), explanation = VALUES(explanation), "
+            "suspended_by = VALUES(suspended_by), suspended_at = VALUES(suspended_at)",
+            {s.seller_id, s.reason_code, s.explanation, s.suspended_by, s.suspended_at})
+        .status();
+  }
+
+  absl::StatusOr<bool> DeleteSellerSuspension(absl::string_view seller_id) override {
+    ASSIGN_OR_RETURN(int64_t n, tx_.Execute("DELETE FROM seller_suspensions WHERE seller_id = ?",
+                                            {std::string(seller_id)}));
+    return n > 0;
   }
 
   absl::StatusOr<int64_t> CountOpenReports(absl::string_view listing_id) override {
     ASSIGN_OR_RETURN(std::vector<Row> rows,
-                     tx_.Query("SELECT COUNT(*) AS n FROM reports WHERE listing_id = ? AND is_open",
+                     tx_.Query("SELECT COUNT(*) AS n FROM reports WHERE listing_id = ? AND is_open "
+                               "AND counts",
                                {std::string(listing_id)}));
     return rows.at(0).GetInt64("n");
   }
@@ -403,7 +458,7 @@ MysqlListingStore::MysqlListingStore(common::db::ConnectionPool* pool, const com
                     .table = "listings",
                     .columns = ListingColumns(""),
                     .key_column = "listing_id",
-                    .ascii_case_insensitive = true,  // CHARACTER SET ascii, _ci collation
+                    .ascii_case_insensitive = false,  // ascii_bin (migration 0005)
                     .threads = std::max(1, options.point_read_threads)})) {}
 
 MysqlListingStore::~MysqlListingStore() = default;
@@ -465,10 +520,31 @@ absl::StatusOr<std::vector<ListingRecord>> MysqlListingStore::ListListings(const
     absl::StrAppend(&sql, " AND category_id IN (", Placeholders(q.category_ids.size()), ")");
     params.insert(params.end(), q.category_ids.begin(), q.category_ids.end());
   }
-  for (const std::string& w : q.title_words) {
-    // Folded words are letters and digits only: nothing LIKE would interpret.
-    sql += " AND title_folded LIKE ?";
-    params.push_back(absl::StrCat("% ", w, " %"));
+  if (!q.title_words.empty()) {
+    // The words the FULLTEXT index holds go to MATCH (boolean mode, every word required); the
+    // others (too short or long, stopwords) are checked with LIKE on the rows it found.
+    ASSIGN_OR_RETURN(FullTextSettings ft, GetFullTextSettings());
+    std::string against;
+    std::vector<std::string> unindexed;
+    for (const std::string& w : q.title_words) {
+      const int64_t chars = static_cast<int64_t>(
+          std::count_if(w.begin(), w.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+      if (chars < ft.min_token || chars > ft.max_token || ft.stopwords.contains(w)) {
+        unindexed.push_back(w);
+      } else {
+        absl::StrAppend(&against, against.empty() ? "" : " ", "+", w);
+      }
+    }
+    if (!against.empty()) {
+      // Folded words are letters and digits only: no boolean-mode operator among them.
+      sql += " AND MATCH (title_folded) AGAINST (? IN BOOLEAN MODE)";
+      params.push_back(against);
+    }
+    for (const std::string& w : unindexed) {
+      // Nothing LIKE would interpret either.
+      sql += " AND title_folded LIKE ?";
+      params.push_back(absl::StrCat("% ", w, " %"));
+    }
   }
   if (q.before_seq) {
     sql += " AND seq < ?";
@@ -477,6 +553,40 @@ absl::StatusOr<std::vector<ListingRecord>> MysqlListingStore::ListListings(const
   absl::StrAppend(&sql, " ORDER BY seq DESC LIMIT ", q.limit);
   ASSIGN_OR_RETURN(std::vector<Row> rows, pool_->Query(sql, params));
   return FromRows(rows, &ListingFromRow);
+}
+
+absl::StatusOr<MysqlListingStore::FullTextSettings> MysqlListingStore::GetFullTextSettings() {
+  absl::MutexLock lock(&full_text_mu_);
+  if (full_text_) return *full_text_;
+  FullTextSettings settings;
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT @@innodb_ft_min_token_size AS min_token, "
+                                "@@innodb_ft_max_token_size AS max_token, "
+                                "@@innodb_ft_enable_stopword AS enabled, "
+                                "COALESCE(@@innodb_ft_server_stopword_table, '') AS tbl",
+                                {}));
+  ASSIGN_OR_RETURN(settings.min_token, rows.at(0).GetInt64("min_token"));
+  ASSIGN_OR_RETURN(settings.max_token, rows.at(0).GetInt64("max_token"));
+  ASSIGN_OR_RETURN(int64_t enabled, rows.at(0).GetInt64("enabled"));
+  ASSIGN_OR_RETURN(std::string table, rows.at(0).GetString("tbl"));
+  if (enabled != 0) {
+    std::string from = "INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD";
+    if (!table.empty()) {
+      // "db/table", a server setting (not user input); quoted as identifiers.
+      std::vector<std::string> parts = absl::StrSplit(table, '/');
+      if (parts.size() != 2) return absl::InternalError("bad innodb_ft_server_stopword_table");
+      from = absl::StrCat("`", absl::StrReplaceAll(parts[0], {{"`", "``"}}), "`.`",
+                          absl::StrReplaceAll(parts[1], {{"`", "``"}}), "`");
+    }
+    ASSIGN_OR_RETURN(std::vector<Row> words,
+                     pool_->Query(absl::StrCat("SELECT value FROM ", from), {}));
+    for (const Row& row : words) {
+      ASSIGN_OR_RETURN(std::string w, row.GetString("value"));
+      settings.stopwords.insert(absl::AsciiStrToLower(w));
+    }
+  }
+  full_text_ = settings;
+  return settings;
 }
 
 absl::StatusOr<std::vector<Review>> MysqlListingStore::ListReviews(const ReviewQuery& q) {

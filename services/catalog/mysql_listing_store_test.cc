@@ -80,7 +80,8 @@ TEST_F(MysqlListingStoreTest, ListingRoundTripsEveryField) {
   l.explanation = "why";
   l.rules_version = "v7";
   ASSERT_OK(Insert(l));
-  std::optional<ListingRecord> read = Find("LST_1");  // ids compare case-insensitively
+  EXPECT_FALSE(Find("LST_1").has_value());  // ids compare exactly (ascii_bin)
+  std::optional<ListingRecord> read = Find("lst_1");
   ASSERT_TRUE(read.has_value());
   EXPECT_GT(read->seq, 0);
   EXPECT_EQ(read->listing_id, "lst_1");
@@ -286,8 +287,9 @@ TEST_F(ListingColumnsUpgradeTest, MigrateOnlyFillsTheColumnsOfExistingRows) {
   EXPECT_TRUE(*rows[0].GetBool("filled"));
   ASSERT_OK_AND_ASSIGN(auto steps, pool().Query("SELECT name FROM schema_migrations WHERE "
                                                 "component = 'catalog' ORDER BY version"));
-  ASSERT_EQ(steps.size(), 4u);
+  ASSERT_EQ(steps.size(), 5u);
   EXPECT_EQ(*steps[3].GetString("name"), "0004_fill_listing_columns");
+  EXPECT_EQ(*steps[4].GetString("name"), "0005_trust.sql");
 }
 
 }  // namespace
