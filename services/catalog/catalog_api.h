@@ -2,6 +2,13 @@
 #define MARKETPLACE_SERVICES_CATALOG_CATALOG_API_H_
 
 #include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
@@ -50,6 +57,10 @@ class CatalogApi {
                        std::function<void(absl::StatusOr<v1::Listing>)> done);
   [[nodiscard]] absl::StatusOr<v1::ListListingsResponse> ListListings(
       const MaybeCaller& caller, const v1::ListListingsRequest& request);
+  // The response from the public first-page cache when it holds one for this request (never
+  // blocks: safe on gRPC's own thread); nullopt otherwise (call ListListings).
+  [[nodiscard]] std::optional<v1::ListListingsResponse> CachedPage(
+      const MaybeCaller& caller, const v1::ListListingsRequest& request);
   [[nodiscard]] absl::StatusOr<v1::Listing> WithdrawListing(
       const MaybeCaller& caller, const v1::WithdrawListingRequest& request);
   [[nodiscard]] absl::StatusOr<v1::ListCategoriesResponse> ListCategories();
@@ -76,8 +87,30 @@ class CatalogApi {
   PublicViewCache::Totals public_cache_totals() const { return public_cache_.totals(); }
 
  private:
+  // First pages of LIVE listings for public callers (anonymous, buyers), by filters: kept
+  // for the public view cache's poll interval (the same freshness as GetListing's cached
+  // views), at most kMaxPages of them.
+  struct StoredPage {
+    absl::Time stored_at;
+    std::shared_ptr<const v1::ListListingsResponse> page;
+  };
+  static constexpr size_t kMaxPages = 10000;
+  // A ListListings request in the domain's terms.
+  struct PageRequest {
+    ListingsPage page;
+    std::string filters;  // what page tokens are bound to
+    bool cacheable = false;
+    std::string cache_key;
+  };
+  [[nodiscard]] absl::StatusOr<PageRequest> ParsePageRequest(const MaybeCaller& caller,
+                                                             const v1::ListListingsRequest& request);
+
   LiveRules* rules_;
+  const common::Clock* clock_;
   const CatalogOptions options_;
+  const absl::Duration page_ttl_;
+  absl::Mutex pages_mu_;
+  absl::flat_hash_map<std::string, StoredPage> pages_ ABSL_GUARDED_BY(pages_mu_);
   PublicViewCache public_cache_;
   Lifecycle lifecycle_;
   ReviewQueue review_queue_;

@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
 
   common::auth::Authenticator authenticator(&identity.verifier(), catalog::CatalogPublicMethods());
   common::UnaryRunner runner(&runtime->executor(), &authenticator);
-  catalog::CatalogService service(&runner, &api);
+  catalog::CatalogService service(&runner, &api, &runtime->executor());
   const int code =
       runtime->Serve({{marketplace::catalog::v1::CatalogService::service_full_name(), &service}});
   purger.Stop();

@@ -16,6 +16,7 @@
 #include "services/catalog/catalog_migrations.h"
 #include "services/catalog/convert.h"
 #include "services/catalog/mysql_listing_rows.h"
+#include "services/catalog/text.h"
 
 namespace marketplace::catalog {
 namespace {
@@ -84,6 +85,26 @@ absl::StatusOr<Review> ReviewFromRow(const Row& row) {
   return r;
 }
 
+// Longest word listing_words holds (migration 0005).
+constexpr size_t kMaxIndexedWord = 100;
+
+// The words of the listing's folded title, as listing_words rows of `seq`: one statement.
+absl::Status WriteTitleWords(Transaction& tx, int64_t seq, const ListingRecord& l) {
+  std::vector<std::string> words = Words(FoldText(l.content.title));
+  std::sort(words.begin(), words.end());
+  words.erase(std::unique(words.begin(), words.end()), words.end());
+  std::string sql = "INSERT IGNORE INTO listing_words (word, seq) VALUES ";
+  std::vector<SqlValue> params;
+  for (const std::string& w : words) {
+    if (w.size() > kMaxIndexedWord) continue;  // bytes >= characters: never too long to store
+    absl::StrAppend(&sql, params.empty() ? "" : ", ", "(?, ?)");
+    params.push_back(w);
+    params.push_back(seq);
+  }
+  if (params.empty()) return absl::OkStatus();
+  return tx.Execute(sql, params).status();
+}
+
 class MysqlListingTransaction final : public ListingTransaction {
  public:
   MysqlListingTransaction(Transaction& tx, const common::outbox::Outbox& outbox)
@@ -97,14 +118,16 @@ class MysqlListingTransaction final : public ListingTransaction {
                        SqlValue(l.updated_at), SqlValue(l.updated_at)}) {
       values.push_back(std::move(v));
     }
-    return tx_
-        .Execute(absl::StrCat("INSERT INTO listings (listing_id, seller_id, state, ",
-                              absl::StrJoin(ContentColumnNames(), ", "),
-                              ", reason_codes, explanation, rules_version, ever_decided, "
-                              "created_at, updated_at, fields_at) VALUES (",
-                              Placeholders(values.size()), ")"),
-                 values)
-        .status();
+    RETURN_IF_ERROR(
+        tx_.Execute(absl::StrCat("INSERT INTO listings (listing_id, seller_id, state, ",
+                                 absl::StrJoin(ContentColumnNames(), ", "),
+                                 ", reason_codes, explanation, rules_version, ever_decided, "
+                                 "created_at, updated_at, fields_at) VALUES (",
+                                 Placeholders(values.size()), ")"),
+                    values)
+            .status());
+    ASSIGN_OR_RETURN(l.seq, tx_.LastInsertId());
+    return WriteTitleWords(tx_, l.seq, l);
   }
 
   absl::StatusOr<std::optional<ListingRecord>> FindListing(absl::string_view id,
@@ -138,7 +161,10 @@ class MysqlListingTransaction final : public ListingTransaction {
                                  "fields_at = ? WHERE listing_id = ?"),
                     values));
     if (n != 1) return absl::InternalError("listing row vanished during its update");
-    return absl::OkStatus();
+    // The title's words, again (the title may have changed).
+    RETURN_IF_ERROR(
+        tx_.Execute("DELETE FROM listing_words WHERE seq = ?", {l.seq}).status());
+    return WriteTitleWords(tx_, l.seq, l);
   }
 
   absl::StatusOr<std::vector<ListingRecord>> LockSellerListings(
@@ -508,85 +534,57 @@ void MysqlListingStore::ReadListing(absl::string_view listing_id, ReadDone done)
 }
 
 absl::StatusOr<std::vector<ListingRecord>> MysqlListingStore::ListListings(const ListingQuery& q) {
-  std::string sql = absl::StrCat("SELECT ", ListingColumns(""), " FROM listings WHERE state IN (",
-                                 Placeholders(q.states.size()), ")");
+  // Title words: the listings having the first word, newest first (listing_words' primary
+  // key), each other word probed by (word, seq); words too long to be stored by LIKE.
+  std::vector<std::string> indexed, unindexed;
+  for (const std::string& w : q.title_words) {
+    (w.size() > kMaxIndexedWord ? unindexed : indexed).push_back(w);
+  }
+  // The longest word first: usually the rarest, the shortest walk.
+  std::stable_sort(indexed.begin(), indexed.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  indexed.erase(std::unique(indexed.begin(), indexed.end()), indexed.end());
   std::vector<SqlValue> params;
+  std::string sql = absl::StrCat("SELECT ", ListingColumns("l."), " FROM ");
+  std::string order = "l.seq";
+  if (indexed.empty()) {
+    sql += "listings l";
+  } else {
+    sql += "listing_words w0";
+    for (size_t i = 1; i < indexed.size(); ++i) {
+      absl::StrAppend(&sql, " JOIN listing_words w", i, " ON w", i, ".word = ? AND w", i,
+                      ".seq = w0.seq");
+      params.push_back(indexed[i]);
+    }
+    sql += " JOIN listings l ON l.seq = w0.seq";
+    order = "w0.seq";
+  }
+  absl::StrAppend(&sql, " WHERE l.state IN (", Placeholders(q.states.size()), ")");
   for (ListingState s : q.states) params.push_back(std::string(StateName(s)));
+  if (!indexed.empty()) {
+    sql += " AND w0.word = ?";
+    params.push_back(indexed[0]);
+  }
   if (!q.seller_id.empty()) {
-    sql += " AND seller_id = ?";
+    sql += " AND l.seller_id = ?";
     params.push_back(q.seller_id);
   }
   if (!q.category_ids.empty()) {
-    absl::StrAppend(&sql, " AND category_id IN (", Placeholders(q.category_ids.size()), ")");
+    absl::StrAppend(&sql, " AND l.category_id IN (", Placeholders(q.category_ids.size()), ")");
     params.insert(params.end(), q.category_ids.begin(), q.category_ids.end());
   }
-  if (!q.title_words.empty()) {
-    // The words the FULLTEXT index holds go to MATCH (boolean mode, every word required); the
-    // others (too short or long, stopwords) are checked with LIKE on the rows it found.
-    ASSIGN_OR_RETURN(FullTextSettings ft, GetFullTextSettings());
-    std::string against;
-    std::vector<std::string> unindexed;
-    for (const std::string& w : q.title_words) {
-      const int64_t chars = static_cast<int64_t>(
-          std::count_if(w.begin(), w.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-      if (chars < ft.min_token || chars > ft.max_token || ft.stopwords.contains(w)) {
-        unindexed.push_back(w);
-      } else {
-        absl::StrAppend(&against, against.empty() ? "" : " ", "+", w);
-      }
-    }
-    if (!against.empty()) {
-      // Folded words are letters and digits only: no boolean-mode operator among them.
-      sql += " AND MATCH (title_folded) AGAINST (? IN BOOLEAN MODE)";
-      params.push_back(against);
-    }
-    for (const std::string& w : unindexed) {
-      // Nothing LIKE would interpret either.
-      sql += " AND title_folded LIKE ?";
-      params.push_back(absl::StrCat("% ", w, " %"));
-    }
+  for (const std::string& w : unindexed) {
+    // Folded words are letters and digits only: nothing LIKE would interpret.
+    sql += " AND l.title_folded LIKE ?";
+    params.push_back(absl::StrCat("% ", w, " %"));
   }
   if (q.before_seq) {
-    sql += " AND seq < ?";
+    absl::StrAppend(&sql, " AND ", order, " < ?");
     params.push_back(*q.before_seq);
   }
-  absl::StrAppend(&sql, " ORDER BY seq DESC LIMIT ", q.limit);
+  absl::StrAppend(&sql, " ORDER BY ", order, " DESC LIMIT ", q.limit);
   ASSIGN_OR_RETURN(std::vector<Row> rows, pool_->Query(sql, params));
   return FromRows(rows, &ListingFromRow);
-}
-
-absl::StatusOr<MysqlListingStore::FullTextSettings> MysqlListingStore::GetFullTextSettings() {
-  absl::MutexLock lock(&full_text_mu_);
-  if (full_text_) return *full_text_;
-  FullTextSettings settings;
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   pool_->Query("SELECT @@innodb_ft_min_token_size AS min_token, "
-                                "@@innodb_ft_max_token_size AS max_token, "
-                                "@@innodb_ft_enable_stopword AS enabled, "
-                                "COALESCE(@@innodb_ft_server_stopword_table, '') AS tbl",
-                                {}));
-  ASSIGN_OR_RETURN(settings.min_token, rows.at(0).GetInt64("min_token"));
-  ASSIGN_OR_RETURN(settings.max_token, rows.at(0).GetInt64("max_token"));
-  ASSIGN_OR_RETURN(int64_t enabled, rows.at(0).GetInt64("enabled"));
-  ASSIGN_OR_RETURN(std::string table, rows.at(0).GetString("tbl"));
-  if (enabled != 0) {
-    std::string from = "INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD";
-    if (!table.empty()) {
-      // "db/table", a server setting (not user input); quoted as identifiers.
-      std::vector<std::string> parts = absl::StrSplit(table, '/');
-      if (parts.size() != 2) return absl::InternalError("bad innodb_ft_server_stopword_table");
-      from = absl::StrCat("`", absl::StrReplaceAll(parts[0], {{"`", "``"}}), "`.`",
-                          absl::StrReplaceAll(parts[1], {{"`", "``"}}), "`");
-    }
-    ASSIGN_OR_RETURN(std::vector<Row> words,
-                     pool_->Query(absl::StrCat("SELECT value FROM ", from), {}));
-    for (const Row& row : words) {
-      ASSIGN_OR_RETURN(std::string w, row.GetString("value"));
-      settings.stopwords.insert(absl::AsciiStrToLower(w));
-    }
-  }
-  full_text_ = settings;
-  return settings;
 }
 
 absl::StatusOr<std::vector<Review>> MysqlListingStore::ListReviews(const ReviewQuery& q) {

@@ -6,9 +6,7 @@
 #include <optional>
 
 #include "absl/status/status.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/db/batched_reader.h"
 #include "common/db/connection_pool.h"
@@ -53,17 +51,7 @@ class MysqlListingStore final : public ListingStore {
   [[nodiscard]] absl::StatusOr<int64_t> PurgeRequestIds() override;
 
  private:
-  // What the server's FULLTEXT index holds (innodb_ft_* settings), read once.
-  struct FullTextSettings {
-    int64_t min_token = 3;
-    int64_t max_token = 84;
-    absl::flat_hash_set<std::string> stopwords;
-  };
-  [[nodiscard]] absl::StatusOr<FullTextSettings> GetFullTextSettings();
-
   common::db::ConnectionPool* pool_;
-  absl::Mutex full_text_mu_;
-  std::optional<FullTextSettings> full_text_ ABSL_GUARDED_BY(full_text_mu_);
   common::outbox::Outbox outbox_;
   common::idempotency::IdempotencyStore idempotency_;
   // GetListing's reads, batched (last: destroyed first, answering what is queued).

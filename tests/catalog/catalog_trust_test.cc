@@ -3,6 +3,7 @@
 // report abuse (item 12), text search (item 13, semantics; its speed is in bench/).
 #include <atomic>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -486,7 +487,7 @@ TEST_F(CatalogTrustTest, BurstOfReportsOnOneSellerIsHeldForModerators) {
 
 // --- item 13: text search semantics (speed: bench/catalog_bench.sh) ---
 
-TEST_F(CatalogTrustTest, TextQueryMatchesWholeWordsShortWordsAndStopwordsIncluded) {
+TEST_F(CatalogTrustTest, TextQueryMatchesEveryWholeWordShortOrCommon) {
   const v1::Listing a = Submitted(kSeller1, Plush("Peluche ourson XL de la mer"));
   const v1::Listing b = Submitted(kSeller1, Plush("Peluche lapin brun 30 cm"));
   const v1::Listing c = Submitted(kSeller2, Plush("Ourson en peluche tout doux"));
@@ -507,6 +508,33 @@ TEST_F(CatalogTrustTest, TextQueryMatchesWholeWordsShortWordsAndStopwordsInclude
   EXPECT_EQ(ids("30 lapin"), (V{b.listing_id()}));
   EXPECT_EQ(ids("ours"), V{});  // whole words only
   EXPECT_EQ(ids("peluche écureuil"), V{});
+  EXPECT_EQ(ids("Écureuil"), V{});
+
+  // A new title replaces the old words (the listing's words are rewritten with it).
+  v1::UpdateListingRequest up;
+  up.mutable_listing()->set_listing_id(b.listing_id());
+  up.mutable_listing()->set_title("Écureuil roux en peluche");
+  up.mutable_update_mask()->add_paths("title");
+  v1::Listing updated;
+  grpc::Status s = stub_->UpdateListing(As(kSeller1, "SELLER").get(), up, &updated);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(updated.state(), v1::LIVE);
+  EXPECT_EQ(ids("ecureuil PELUCHE"), (V{b.listing_id()}));
+  EXPECT_EQ(ids("lapin"), V{});
+  // Pages of a text query follow each other without repeats.
+  for (int i = 0; i < 3; ++i) Submitted(kSeller2, Plush(absl::StrCat("Ourson numero ", i)));
+  v1::ListListingsRequest req;
+  req.set_query("ourson");
+  req.set_page_size(2);
+  std::vector<std::string> seen;
+  do {
+    v1::ListListingsResponse page;
+    ASSERT_TRUE(stub_->ListListings(As("", "").get(), req, &page).ok());
+    for (const v1::Listing& l : page.listings()) seen.push_back(l.listing_id());
+    req.set_page_token(page.next_page_token());
+  } while (!req.page_token().empty());
+  EXPECT_EQ(seen.size(), 5u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 5u);
 }
 
 }  // namespace

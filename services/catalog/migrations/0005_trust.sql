@@ -52,9 +52,23 @@ UPDATE reports r JOIN listings l ON l.listing_id = r.listing_id SET r.seller_id 
 CREATE INDEX IF NOT EXISTS reports_by_reporter ON reports (reporter_id, created_at);
 CREATE INDEX IF NOT EXISTS reports_by_seller ON reports (seller_id, created_at);
 
--- Title search: a FULLTEXT index over the folded title (lower case, accents removed, words
--- separated by single spaces), searched in boolean mode (+word +word). Words shorter than the
--- server's innodb_ft_min_token_size (3 by default) or in its stopword list are not in the
--- index: the store reads both settings at start and checks such words with LIKE on the rows
--- the indexed words found (catalog.proto, ListListingsRequest.query).
-CREATE FULLTEXT INDEX IF NOT EXISTS listings_by_title ON listings (title_folded);
+-- Title search: the words of every listing's folded title (title_folded: lower case, accents
+-- removed, words of letters and digits separated by single spaces), one row per (word, listing).
+-- A text query walks the listings having its first word newest first (the primary key) and
+-- probes the others. Written by this release with every write of a listing (InsertListing,
+-- SaveListing); the statement below fills it for the rows written before. Words longer than
+-- 100 characters are not stored (such query words are checked with LIKE).
+CREATE TABLE IF NOT EXISTS listing_words (
+  word VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  seq BIGINT NOT NULL,
+  PRIMARY KEY (word, seq),
+  KEY listing_words_by_seq (seq)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+-- The k-th word of each title, for k up to its number of words (titles have at most 200
+-- characters, so at most 100 words); seq_1_to_100 is MariaDB's sequence engine.
+INSERT IGNORE INTO listing_words (word, seq)
+  SELECT SUBSTRING_INDEX(SUBSTRING_INDEX(TRIM(l.title_folded), ' ', n.seq), ' ', -1), l.seq
+  FROM listings l JOIN seq_1_to_100 n
+    ON n.seq <= CHAR_LENGTH(TRIM(l.title_folded)) - CHAR_LENGTH(REPLACE(TRIM(l.title_folded), ' ', '')) + 1
+  WHERE TRIM(l.title_folded) <> ''
+    AND CHAR_LENGTH(SUBSTRING_INDEX(SUBSTRING_INDEX(TRIM(l.title_folded), ' ', n.seq), ' ', -1)) <= 100;
