@@ -758,5 +758,30 @@ TEST_F(ListingsTest, ListCategoriesComesFromTheDataFile) {
   EXPECT_FALSE(cats.rules_version().empty());
 }
 
+// Public first pages are served from memory for one poll interval at most; sellers and staff
+// always read the database.
+TEST_F(ListingsTest, PublicFirstPagesAreKeptForOnePollIntervalOnly) {
+  ListingsOptions o = Established();
+  o.public_cache.ttl = absl::Minutes(1);
+  o.public_cache.poll_interval = absl::Milliseconds(200);
+  Make(o);
+  Live(kS1, "Peluche ourson brun");
+  v1::ListListingsRequest list;
+  ASSERT_OK_AND_ASSIGN(auto page, listings_->ListListings(std::nullopt, list));
+  ASSERT_EQ(page.listings_size(), 1);
+  Live(kS2, "Poupée de chiffon rouge");
+  ASSERT_OK_AND_ASSIGN(page, listings_->ListListings(std::nullopt, list));
+  EXPECT_EQ(page.listings_size(), 1);  // the kept page, less than one interval old
+  list.set_page_size(5);               // another page size: another page
+  ASSERT_OK_AND_ASSIGN(page, listings_->ListListings(std::nullopt, list));
+  EXPECT_EQ(page.listings_size(), 2);
+  list.set_page_size(0);
+  ASSERT_OK_AND_ASSIGN(page, listings_->ListListings(As(kA1, "ADMIN"), list));
+  EXPECT_EQ(page.listings_size(), 2);  // staff read the database
+  clock_.Advance(absl::Milliseconds(200));
+  ASSERT_OK_AND_ASSIGN(page, listings_->ListListings(std::nullopt, list));
+  EXPECT_EQ(page.listings_size(), 2);
+}
+
 }  // namespace
 }  // namespace marketplace::catalog
