@@ -7,10 +7,9 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-
-#include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/identity_client/seller_directory.h"
 #include "protos/marketplace/catalog/v1/catalog.pb.h"
@@ -102,8 +101,8 @@ class CatalogApi {
     bool cacheable = false;
     std::string cache_key;
   };
-  [[nodiscard]] absl::StatusOr<PageRequest> ParsePageRequest(const MaybeCaller& caller,
-                                                             const v1::ListListingsRequest& request);
+  [[nodiscard]] absl::StatusOr<PageRequest> ParsePageRequest(
+      const MaybeCaller& caller, const v1::ListListingsRequest& request);
 
   LiveRules* rules_;
   const common::Clock* clock_;

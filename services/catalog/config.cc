@@ -19,15 +19,13 @@ void AddFlags(common::Flags& flags, CatalogConfig* c) {
                     "(per identity) or with a paid order.");
   flags.AddInt64("report_rate_limit", &c->report_rate_limit, 20, 1, 100000,
                  "Reports one account may make per --report_rate_window.");
-  flags.AddDuration("report_rate_window", &c->report_rate_window, absl::Hours(1),
-                    absl::Seconds(1), absl::Hours(24 * 30),
-                    "Window of --report_rate_limit.");
+  flags.AddDuration("report_rate_window", &c->report_rate_window, absl::Hours(1), absl::Seconds(1),
+                    absl::Hours(24 * 30), "Window of --report_rate_limit.");
   flags.AddInt64("report_burst_limit", &c->report_burst_limit, 5, 1, 100000,
                  "Counted reports on one seller's listings per --report_burst_window beyond "
                  "which further reports on that seller are held for a moderator.");
   flags.AddDuration("report_burst_window", &c->report_burst_window, absl::Hours(1),
-                    absl::Seconds(1), absl::Hours(24 * 30),
-                    "Window of --report_burst_limit.");
+                    absl::Seconds(1), absl::Hours(24 * 30), "Window of --report_burst_limit.");
   flags.AddDuration("claim_timeout", &c->claim_timeout, absl::Minutes(15),
                     "How long a moderator's claim on a review lasts.");
   flags.AddInt64("new_seller_listings", &c->new_seller_listings, -1, -1, 1000,

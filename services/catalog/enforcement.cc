@@ -39,11 +39,10 @@ absl::StatusOr<int64_t> Enforcement::SuspendSeller(absl::string_view actor,
                                              .explanation = std::string(explanation),
                                              .suspended_by = std::string(actor),
                                              .suspended_at = now}));
-    ASSIGN_OR_RETURN(std::vector<ListingRecord> listings,
-                     tx.LockSellerListings(seller_id, {ListingState::kLive,
-                                                       ListingState::kPendingReview,
-                                                       ListingState::kDraft,
-                                                       ListingState::kRejected}));
+    ASSIGN_OR_RETURN(
+        std::vector<ListingRecord> listings,
+        tx.LockSellerListings(seller_id, {ListingState::kLive, ListingState::kPendingReview,
+                                          ListingState::kDraft, ListingState::kRejected}));
     for (ListingRecord& l : listings) {
       const ListingState from = l.state;
       l.state_before_suspension = from;

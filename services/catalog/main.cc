@@ -18,8 +18,8 @@
 #include "services/catalog/config.h"
 #include "services/catalog/live_rules.h"
 #include "services/catalog/mysql_listing_store.h"
-#include "services/catalog/reporter_directory.h"
 #include "services/catalog/prometheus_catalog_observer.h"
+#include "services/catalog/reporter_directory.h"
 #include "services/catalog/rules_reloader.h"
 
 namespace common = marketplace::common;

@@ -5,9 +5,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/db/migrations.h"
@@ -162,8 +162,7 @@ class MysqlListingTransaction final : public ListingTransaction {
                     values));
     if (n != 1) return absl::InternalError("listing row vanished during its update");
     // The title's words, again (the title may have changed).
-    RETURN_IF_ERROR(
-        tx_.Execute("DELETE FROM listing_words WHERE seq = ?", {l.seq}).status());
+    RETURN_IF_ERROR(tx_.Execute("DELETE FROM listing_words WHERE seq = ?", {l.seq}).status());
     return WriteTitleWords(tx_, l.seq, l);
   }
 
@@ -355,13 +354,12 @@ class MysqlListingTransaction final : public ListingTransaction {
         .Execute(
             "INSERT INTO reports (listing_id, seller_id, reporter_id, reason, comment, is_open, "
             "created_at, counts, held) VALUES (?, ?, ?, ?, ?, TRUE, ?, ?, ?)",
-            {r.listing_id, r.seller_id, r.reporter_id, r.reason, r.comment, r.created_at,
-             r.counts, r.held})
+            {r.listing_id, r.seller_id, r.reporter_id, r.reason, r.comment, r.created_at, r.counts,
+             r.held})
         .status();
   }
 
-  absl::StatusOr<int64_t> CountReportsBy(absl::string_view reporter_id,
-                                         absl::Time since) override {
+  absl::StatusOr<int64_t> CountReportsBy(absl::string_view reporter_id, absl::Time since) override {
     ASSIGN_OR_RETURN(std::vector<Row> rows,
                      tx_.Query("SELECT COUNT(*) AS n FROM reports WHERE reporter_id = ? AND "
                                "created_at >= ?",

@@ -61,9 +61,8 @@ absl::StatusOr<ReportOutcome> Reports::Report(const common::auth::Caller& buyer,
       report.counts = false;
       report.held = "NEW_ACCOUNT";
     } else {
-      ASSIGN_OR_RETURN(int64_t on_seller,
-                       tx.CountCountedReportsOnSeller(l->seller_id,
-                                                      now - options_->report_burst_window));
+      ASSIGN_OR_RETURN(int64_t on_seller, tx.CountCountedReportsOnSeller(
+                                              l->seller_id, now - options_->report_burst_window));
       if (on_seller >= options_->report_burst_limit) {
         report.counts = false;
         report.held = "BURST";

@@ -39,7 +39,9 @@ const std::string kSeller1(32, '1');
 const std::string kSeller2(32, '2');
 const std::string kModerator = "0000000000000000000000000000000a";
 const std::string kAdmin = "0000000000000000000000000000000b";
-std::string Buyer(int i) { return absl::StrCat("bbbbbbbbbbbbbbbbbbbbbbbb", absl::Hex(0x10000000 + i)); }
+std::string Buyer(int i) {
+  return absl::StrCat("bbbbbbbbbbbbbbbbbbbbbbbb", absl::Hex(0x10000000 + i));
+}
 
 v1::Listing Plush(const std::string& title = "Peluche ourson brun 30 cm") {
   v1::Listing l;
@@ -390,9 +392,9 @@ TEST_F(CatalogTrustTest, EnforcementFunctionsForIdentityEvents) {
   const v1::Listing live = Submitted(kSeller1);
   const v1::Listing draft = Draft(kSeller1);
   Enforcement enforcement(store_.get(), common::SystemClock::Get());
-  ASSERT_OK_AND_ASSIGN(int64_t down, enforcement.SuspendSeller("identity.account_suspended",
-                                                               kSeller1, "ACCOUNT_SUSPENDED",
-                                                               "suspended by identity"));
+  ASSERT_OK_AND_ASSIGN(int64_t down,
+                       enforcement.SuspendSeller("identity.account_suspended", kSeller1,
+                                                 "ACCOUNT_SUSPENDED", "suspended by identity"));
   EXPECT_EQ(down, 2);
   ASSERT_OK_AND_ASSIGN(down, enforcement.SuspendSeller("identity.account_suspended", kSeller1,
                                                        "ACCOUNT_SUSPENDED", ""));
@@ -479,9 +481,9 @@ TEST_F(CatalogTrustTest, BurstOfReportsOnOneSellerIsHeldForModerators) {
   }
   EXPECT_EQ(Owned(kSeller1, live[1].listing_id()).state(), v1::LIVE);
   EXPECT_EQ(Owned(kSeller1, live[2].listing_id()).state(), v1::LIVE);
-  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM reports WHERE seller_id = ? AND held = 'BURST'",
-                  {kSeller1}),
-            4);
+  EXPECT_EQ(
+      Count("SELECT COUNT(*) AS n FROM reports WHERE seller_id = ? AND held = 'BURST'", {kSeller1}),
+      4);
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM reports WHERE seller_id = ?", {kSeller1}), 6);
 }
 
