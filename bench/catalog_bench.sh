@@ -3,11 +3,13 @@
 # run). Args: duration (e.g. 10s), concurrency. Starts a private MariaDB (on CPU 1, with the
 # load generator) and catalog_server pinned to CPU 0 with its default flags, seeds
 # MP_BENCH_CATALOG_LISTINGS (100000) LIVE listings, then prints anonymous GetListing and
-# ListListings (first page of 20, alternately unfiltered and by a category with its
-# sub-categories) as ratios to echo (target for GetListing: >= 0.5). GetListing first reads
+# ListListings (first page of 20) unfiltered, by a category with its sub-categories (half the
+# listings) and by a two-word title query matching 1 % of them, each as a ratio to echo
+# (targets: GetListing >= 0.5; ListListings >= 0.3 unfiltered and by category, >= 0.15 text). GetListing first reads
 # every listing once (the rate of that pass, all public view cache misses, is printed too),
 # then is measured over random listings; then the server is restarted without the cache
-# (--public_cache_ttl=0s) and GetListing measured again. MP_BENCH_CATALOG_FLAGS adds
+# (--public_cache_ttl=0s, which also turns off the first-page cache) and GetListing and the
+# three ListListings measured again, every page read from the database. MP_BENCH_CATALOG_FLAGS adds
 # catalog_server flags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,9 +55,14 @@ load() {
 }
 echo
 load --mode=GetListing --header --warm_calls="$LISTINGS"
-load --mode=ListListings
+load --mode=ListListings --list_filter=none
+load --mode=ListListings --list_filter=category
+load --mode=ListListings --list_filter=text
 kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 start_server --public_cache_ttl=0s
-echo "without the public view cache (--public_cache_ttl=0s):"
+echo "without the public view cache nor the first-page cache (--public_cache_ttl=0s):"
 load --mode=GetListing
+load --mode=ListListings --list_filter=none
+load --mode=ListListings --list_filter=category
+load --mode=ListListings --list_filter=text

@@ -3,8 +3,10 @@
 //                        INSERT ... SELECT over MariaDB's sequence engine), then exits;
 //   --mode=GetListing    anonymous GetListing of a random seeded listing (each listing once per
 //                        --listings calls: the ids are a permutation of the seeded ones);
-//   --mode=ListListings  anonymous first pages (20) of ListListings, alternately unfiltered and
-//                        by a category with sub-categories.
+//   --mode=ListListings  anonymous first pages (20) of ListListings: --list_filter=none
+//                        (unfiltered), category (a category with sub-categories: half the
+//                        listings) or text (query "rouge coton": two words of the seeded
+//                        titles that together match 1 % of the listings).
 #include <atomic>
 #include <cstdio>
 #include <memory>
@@ -12,6 +14,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/time/clock.h"
 #include "bench/loadgen.h"
@@ -52,9 +55,18 @@ int Seed(const marketplace::common::db::DbOptions& options, int64_t listings) {
       "image_urls, attributes, findings, "
       "reason_codes, explanation, rules_version, ever_decided, created_at, updated_at, "
       "fields_at) "
-      "SELECT CONCAT('bench-', seq), CONCAT('seller-', seq % 1000), 'LIVE', "
+      // Issued ids: "lst_" + 24 lowercase hex digits; sellers 32 lowercase hex digits. Titles
+      // carry a colour (one of 10, by seq % 10) and a material (one of 10, by seq / 10 % 10):
+      // "rouge coton" matches 1 % of the listings.
+      "SELECT CONCAT('lst_', LPAD(LOWER(HEX(seq)), 24, '0')), "
+      "LPAD(LOWER(HEX(seq % 1000)), 32, '0'), 'LIVE', "
       "ELT(1 + seq % 4, 'toys-plush', 'toys-dolls', 'fashion-women', 'shoes'), "
-      "CONCAT(' peluche ourson ', seq, ' '), ?, ?, ?, '', 'NEW', 'EUR', 1990, 3, ?, ?, '[]', "
+      "CONCAT(' peluche ourson ', seq, ' ', "
+      "ELT(1 + seq % 10, 'rouge', 'bleu', 'vert', 'jaune', 'noir', 'blanc', 'gris', 'rose', "
+      "'violet', 'orange'), ' ', "
+      "ELT(1 + (seq DIV 10) % 10, 'coton', 'laine', 'soie', 'velours', 'lin', 'cuir', "
+      "'feutre', 'polaire', 'jute', 'satin'), ' '), "
+      "?, ?, ?, '', 'NEW', 'EUR', 1990, 3, ?, ?, '[]', "
       "'', '', 'bench', TRUE, "
       "NOW(6) - INTERVAL 1 HOUR, NOW(6) - INTERVAL 1 HOUR, NOW(6) - INTERVAL 1 HOUR "
       "FROM seq_0_to_",
@@ -63,6 +75,19 @@ int Seed(const marketplace::common::db::DbOptions& options, int64_t listings) {
                                   std::string("{\"age_range\":\"0+\"}")});
   if (!n.ok()) {
     std::fprintf(stderr, "seed: %s\n", std::string(n.status().message()).c_str());
+    return 1;
+  }
+  // The title words of the rows just written, as migration 0005 fills them for rows written
+  // before it (the server writes them with every listing it writes).
+  auto words = (*pool)->Execute(
+      "INSERT IGNORE INTO listing_words (word, seq) "
+      "SELECT SUBSTRING_INDEX(SUBSTRING_INDEX(TRIM(l.title_folded), ' ', n.seq), ' ', -1), l.seq "
+      "FROM listings l JOIN seq_1_to_100 n ON n.seq <= CHAR_LENGTH(TRIM(l.title_folded)) - "
+      "CHAR_LENGTH(REPLACE(TRIM(l.title_folded), ' ', '')) + 1 "
+      "WHERE TRIM(l.title_folded) <> ''",
+      {});
+  if (!words.ok()) {
+    std::fprintf(stderr, "seed words: %s\n", std::string(words.status().message()).c_str());
     return 1;
   }
   std::fprintf(stderr, "seeded %lld listings\n", static_cast<long long>(*n));
@@ -91,7 +116,7 @@ int64_t IssueCalls(const marketplace::bench::IssueFn& issue, int concurrency, in
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string target = "127.0.0.1:7002", mode = "GetListing";
+  std::string target = "127.0.0.1:7002", mode = "GetListing", list_filter = "none";
   int64_t concurrency = 32, server_pid = 0, listings = 100000;
   double reference_qps = 0;
   std::string reference_text = "0";
@@ -103,6 +128,8 @@ int main(int argc, char** argv) {
   marketplace::common::Flags flags("catalog_load", "Load on catalog_server.");
   flags.AddString("target", &target, target, "catalog_server host:port.");
   flags.AddString("mode", &mode, mode, "seed, GetListing or ListListings.");
+  flags.AddEnum("list_filter", &list_filter, "none", {"none", "category", "text"},
+                "ListListings: unfiltered, by category, or by a two-word text query.");
   flags.AddInt64("listings", &listings, listings, 1, 10000000, "Listings seeded.");
   flags.AddInt64("concurrency", &concurrency, concurrency, 1, 10000, "Calls in flight.");
   flags.AddDuration("duration", &duration, duration, "Measured time.");
@@ -139,7 +166,7 @@ int main(int argc, char** argv) {
       auto call = std::make_shared<Call>();
       // A multiplicative hash spreads consecutive calls over the whole table.
       const uint64_t i = (counter.fetch_add(1) * 2654435761u) % static_cast<uint64_t>(listings);
-      call->request.set_listing_id(absl::StrCat("bench-", i));
+      call->request.set_listing_id(absl::StrFormat("lst_%024x", i));
       stub->async()->GetListing(
           &call->context, &call->request, &call->response,
           [call, done](grpc::Status s) { done(s.ok() && call->response.state() == v1::LIVE); });
@@ -153,7 +180,8 @@ int main(int argc, char** argv) {
       };
       auto call = std::make_shared<Call>();
       call->request.set_page_size(20);
-      if (counter.fetch_add(1) % 2 == 1) call->request.set_category_id("toys-children");
+      if (list_filter == "category") call->request.set_category_id("toys-children");
+      if (list_filter == "text") call->request.set_query("rouge coton");
       stub->async()->ListListings(
           &call->context, &call->request, &call->response,
           [call, done](grpc::Status s) { done(s.ok() && call->response.listings_size() == 20); });
@@ -174,6 +202,7 @@ int main(int argc, char** argv) {
   auto before = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
   auto result =
       marketplace::bench::RunClosedLoop({static_cast<int>(concurrency), warmup, duration}, issue);
+  if (mode == "ListListings" && list_filter != "none") mode = absl::StrCat(mode, " ", list_filter);
   auto after = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
   double cpu = before.ok() && after.ok() ? after->cpu_seconds - before->cpu_seconds : 0;
   int64_t rss = after.ok() ? after->rss_bytes : 0;

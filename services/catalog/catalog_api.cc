@@ -42,13 +42,16 @@ absl::StatusOr<int> PageSize(int32_t requested) {
 CatalogApi::CatalogApi(ListingStore* store, LiveRules* rules,
                        common::identity_client::SellerDirectory* sellers,
                        const common::Clock* clock, CatalogOptions options,
-                       PublicViewCacheOptions public_cache)
+                       PublicViewCacheOptions public_cache, ReporterDirectory* reporters)
     : rules_(rules),
+      clock_(clock),
       options_(std::move(options)),
+      page_ttl_(public_cache.ttl > absl::ZeroDuration() ? public_cache.poll_interval
+                                                        : absl::ZeroDuration()),
       public_cache_(store, clock, std::move(public_cache)),
       lifecycle_(store, rules, sellers, clock, &options_),
       review_queue_(store, rules, clock, &options_),
-      reports_(store, clock, &options_),
+      reports_(store, clock, &options_, reporters),
       enforcement_(store, clock) {
   public_cache_.StartPolling();
 }
@@ -131,9 +134,10 @@ void CatalogApi::GetListingAsync(const MaybeCaller& caller, const v1::GetListing
                  });
 }
 
-absl::StatusOr<v1::ListListingsResponse> CatalogApi::ListListings(
+absl::StatusOr<CatalogApi::PageRequest> CatalogApi::ParsePageRequest(
     const MaybeCaller& caller, const v1::ListListingsRequest& request) {
-  ListingsPage page;
+  PageRequest out;
+  ListingsPage& page = out.page;
   ASSIGN_OR_RETURN(page.page_size, PageSize(request.page_size()));
   if (CodePoints(request.query()) > 100) {
     return common::InvalidField("query", "must be at most 100 characters");
@@ -152,12 +156,12 @@ absl::StatusOr<v1::ListListingsResponse> CatalogApi::ListListings(
   page.title_words = Words(FoldText(request.query()));
   std::vector<absl::string_view> state_names;
   for (ListingState s : page.states) state_names.push_back(StateName(s));
-  const std::string filters =
+  out.filters =
       absl::StrCat(request.category_id(), "|", request.seller_id(), "|",
                    absl::StrJoin(page.title_words, " "), "|", absl::StrJoin(state_names, ","));
   if (!request.page_token().empty()) {
     ASSIGN_OR_RETURN(std::string cursor,
-                     common::DecodePageToken(request.page_token(), filters,
+                     common::DecodePageToken(request.page_token(), out.filters,
                                              "category_id, seller_id, query, states"));
     int64_t seq = 0;
     if (!absl::SimpleAtoi(cursor, &seq)) {
@@ -165,6 +169,42 @@ absl::StatusOr<v1::ListListingsResponse> CatalogApi::ListListings(
     }
     page.before_seq = seq;
   }
+  // Public first pages are the same for every public caller: served from memory for up to one
+  // poll interval of the public view cache.
+  const bool may_see_all = caller && (caller->HasRole("SELLER") || SeesEverything(*caller));
+  out.cacheable = page_ttl_ > absl::ZeroDuration() && !may_see_all &&
+                  request.page_token().empty() && page.states.size() == 1 &&
+                  *page.states.begin() == ListingState::kLive;
+  out.cache_key = absl::StrCat(page.page_size, "|", out.filters);
+  return out;
+}
+
+std::optional<v1::ListListingsResponse> CatalogApi::CachedPage(
+    const MaybeCaller& caller, const v1::ListListingsRequest& request) {
+  if (page_ttl_ <= absl::ZeroDuration() || !request.page_token().empty()) return std::nullopt;
+  absl::StatusOr<PageRequest> parsed = ParsePageRequest(caller, request);
+  if (!parsed.ok() || !parsed->cacheable) return std::nullopt;
+  absl::MutexLock lock(&pages_mu_);
+  auto it = pages_.find(parsed->cache_key);
+  if (it == pages_.end() || clock_->Now() - it->second.stored_at >= page_ttl_) {
+    return std::nullopt;
+  }
+  return *it->second.page;
+}
+
+absl::StatusOr<v1::ListListingsResponse> CatalogApi::ListListings(
+    const MaybeCaller& caller, const v1::ListListingsRequest& request) {
+  ASSIGN_OR_RETURN(PageRequest parsed, ParsePageRequest(caller, request));
+  const ListingsPage& page = parsed.page;
+  const std::string& filters = parsed.filters;
+  if (parsed.cacheable) {
+    absl::MutexLock lock(&pages_mu_);
+    auto it = pages_.find(parsed.cache_key);
+    if (it != pages_.end() && clock_->Now() - it->second.stored_at < page_ttl_) {
+      return *it->second.page;
+    }
+  }
+  const absl::Time read_at = clock_->Now();
   ASSIGN_OR_RETURN(std::vector<SeenListing> seen, lifecycle_.List(caller, page));
   v1::ListListingsResponse response;
   const size_t size = static_cast<size_t>(page.page_size);
@@ -175,6 +215,15 @@ absl::StatusOr<v1::ListListingsResponse> CatalogApi::ListListings(
   if (seen.size() > size) {
     response.set_next_page_token(
         common::EncodePageToken(absl::StrCat(seen[size - 1].listing.seq), filters));
+  }
+  if (parsed.cacheable) {
+    absl::MutexLock lock(&pages_mu_);
+    if (pages_.size() >= kMaxPages) pages_.clear();
+    StoredPage& cached = pages_[parsed.cache_key];
+    // Stamped with the time the read began: the page is no fresher than that.
+    if (cached.page == nullptr || cached.stored_at < read_at) {
+      cached = {read_at, std::make_shared<const v1::ListListingsResponse>(response)};
+    }
   }
   return response;
 }

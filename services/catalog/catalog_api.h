@@ -2,8 +2,14 @@
 #define MARKETPLACE_SERVICES_CATALOG_CATALOG_API_H_
 
 #include <functional>
+#include <memory>
+#include <optional>
+#include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/identity_client/seller_directory.h"
 #include "protos/marketplace/catalog/v1/catalog.pb.h"
@@ -14,6 +20,7 @@
 #include "services/catalog/live_rules.h"
 #include "services/catalog/permissions.h"
 #include "services/catalog/public_view_cache.h"
+#include "services/catalog/reporter_directory.h"
 #include "services/catalog/reports.h"
 #include "services/catalog/review_queue.h"
 
@@ -28,10 +35,12 @@ namespace v1 = marketplace::catalog::v1;
 // and the public view cache live here. Thread-safe.
 class CatalogApi {
  public:
-  // Everything must outlive the object.
+  // Everything must outlive the object. `reporters` tells whether a reporter's reports count
+  // toward the report threshold (reports.h); null: none counts.
   CatalogApi(ListingStore* store, LiveRules* rules,
              common::identity_client::SellerDirectory* sellers, const common::Clock* clock,
-             CatalogOptions options, PublicViewCacheOptions public_cache);
+             CatalogOptions options, PublicViewCacheOptions public_cache,
+             ReporterDirectory* reporters = nullptr);
 
   [[nodiscard]] absl::StatusOr<v1::Listing> CreateListing(const MaybeCaller& caller,
                                                           const v1::CreateListingRequest& request);
@@ -46,6 +55,10 @@ class CatalogApi {
   void GetListingAsync(const MaybeCaller& caller, const v1::GetListingRequest& request,
                        std::function<void(absl::StatusOr<v1::Listing>)> done);
   [[nodiscard]] absl::StatusOr<v1::ListListingsResponse> ListListings(
+      const MaybeCaller& caller, const v1::ListListingsRequest& request);
+  // The response from the public first-page cache when it holds one for this request (never
+  // blocks: safe on gRPC's own thread); nullopt otherwise (call ListListings).
+  [[nodiscard]] std::optional<v1::ListListingsResponse> CachedPage(
       const MaybeCaller& caller, const v1::ListListingsRequest& request);
   [[nodiscard]] absl::StatusOr<v1::Listing> WithdrawListing(
       const MaybeCaller& caller, const v1::WithdrawListingRequest& request);
@@ -73,8 +86,30 @@ class CatalogApi {
   PublicViewCache::Totals public_cache_totals() const { return public_cache_.totals(); }
 
  private:
+  // First pages of LIVE listings for public callers (anonymous, buyers), by filters: kept
+  // for the public view cache's poll interval (the same freshness as GetListing's cached
+  // views), at most kMaxPages of them.
+  struct StoredPage {
+    absl::Time stored_at;
+    std::shared_ptr<const v1::ListListingsResponse> page;
+  };
+  static constexpr size_t kMaxPages = 10000;
+  // A ListListings request in the domain's terms.
+  struct PageRequest {
+    ListingsPage page;
+    std::string filters;  // what page tokens are bound to
+    bool cacheable = false;
+    std::string cache_key;
+  };
+  [[nodiscard]] absl::StatusOr<PageRequest> ParsePageRequest(
+      const MaybeCaller& caller, const v1::ListListingsRequest& request);
+
   LiveRules* rules_;
+  const common::Clock* clock_;
   const CatalogOptions options_;
+  const absl::Duration page_ttl_;
+  absl::Mutex pages_mu_;
+  absl::flat_hash_map<std::string, StoredPage> pages_ ABSL_GUARDED_BY(pages_mu_);
   PublicViewCache public_cache_;
   Lifecycle lifecycle_;
   ReviewQueue review_queue_;

@@ -23,6 +23,18 @@
 namespace marketplace::catalog {
 namespace {
 
+// Account ids in the form identity issues them (32 lowercase hex digits).
+const std::string kS1 = "11111111111111111111111111111111";
+const std::string kS2 = "22222222222222222222222222222222";
+const std::string kS3 = "33333333333333333333333333333333";
+const std::string kB1 = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1";
+const std::string kB2 = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
+const std::string kB3 = "b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3";
+const std::string kM1 = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+const std::string kM2 = "a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2";
+const std::string kA1 = "adadadadadadadadadadadadadadadad";
+const std::string kSVC = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
+
 using common::auth::Caller;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
@@ -63,8 +75,8 @@ class GuardedApi {
  public:
   GuardedApi(ListingStore* store, LiveRules* rules,
              common::identity_client::SellerDirectory* sellers, const common::Clock* clock,
-             const ListingsOptions& options)
-      : api_(store, rules, sellers, clock, options, options.public_cache) {}
+             const ListingsOptions& options, ReporterDirectory* reporters)
+      : api_(store, rules, sellers, clock, options, options.public_cache, reporters) {}
 
 #define MP_GUARDED(Name, Request, Response)                                       \
   absl::StatusOr<v1::Response> Name(const MaybeCaller& caller, const v1::Request& request) { \
@@ -104,8 +116,12 @@ class ListingsTest : public common::testing::DatabaseTest {
     auto live = LiveRules::Load(kCategories, kRules);
     ASSERT_TRUE(live.ok()) << live.status();
     rules_ = *std::move(live);
-    sellers_.Set("s1", true);
-    sellers_.Set("s2", true);
+    sellers_.Set(kS1, true);
+    sellers_.Set(kS2, true);
+    // Buyers with accounts old enough for their reports to count.
+    for (const std::string& b : {kB1, kB2, kB3}) {
+      reporters_.Set(b, clock_.Now() - absl::Hours(24 * 365));
+    }
     Make({});
   }
 
@@ -120,7 +136,8 @@ class ListingsTest : public common::testing::DatabaseTest {
     listings_.reset();
     store_ = std::make_unique<MysqlListingStore>(&pool(), &clock_, MysqlListingStore::Options());
     listings_ =
-        std::make_unique<GuardedApi>(store_.get(), rules_.get(), &sellers_, &clock_, options);
+        std::make_unique<GuardedApi>(store_.get(), rules_.get(), &sellers_, &clock_, options,
+                                     &reporters_);
   }
 
   // An established seller: its clean listings go live without review.
@@ -192,6 +209,7 @@ class ListingsTest : public common::testing::DatabaseTest {
 
   common::ManualClock clock_;
   common::identity_client::FakeSellerDirectory sellers_;
+  FixedReporterDirectory reporters_;
   std::unique_ptr<LiveRules> rules_;
   std::unique_ptr<MysqlListingStore> store_;
   std::unique_ptr<GuardedApi> listings_;
@@ -200,13 +218,13 @@ class ListingsTest : public common::testing::DatabaseTest {
 
 TEST_F(ListingsTest, CleanListingGoesLiveWithHistoryAndEvent) {
   Make(Established());
-  v1::Listing draft = Create("s1", Plush());
+  v1::Listing draft = Create(kS1, Plush());
   EXPECT_EQ(draft.state(), v1::DRAFT);
-  ASSERT_OK_AND_ASSIGN(v1::Listing live, Submit("s1", draft.listing_id()));
+  ASSERT_OK_AND_ASSIGN(v1::Listing live, Submit(kS1, draft.listing_id()));
   EXPECT_EQ(live.state(), v1::LIVE);
   EXPECT_THAT(live.reason_codes(), IsEmpty());
   EXPECT_FALSE(live.rules_version().empty());
-  EXPECT_THAT(History("s1", draft.listing_id()), ElementsAre(v1::DRAFT, v1::LIVE));
+  EXPECT_THAT(History(kS1, draft.listing_id()), ElementsAre(v1::DRAFT, v1::LIVE));
   EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM outbox_events WHERE topic = ?",
                       {std::string(kTopicListingApproved)}),
             1);
@@ -223,8 +241,8 @@ TEST_F(ListingsTest, RejectedWithEveryReasonAndEvent) {
   Make(Established());
   v1::Listing l = Plush();
   l.set_description("Peluche ourson, écrivez-moi à vendeur@example.com pour payer moins cher.");
-  v1::Listing draft = Create("s1", l);
-  ASSERT_OK_AND_ASSIGN(v1::Listing out, Submit("s1", draft.listing_id()));
+  v1::Listing draft = Create(kS1, l);
+  ASSERT_OK_AND_ASSIGN(v1::Listing out, Submit(kS1, draft.listing_id()));
   EXPECT_EQ(out.state(), v1::REJECTED);
   EXPECT_THAT(std::vector<std::string>(out.reason_codes().begin(), out.reason_codes().end()),
               ::testing::Contains("OFF_PLATFORM_CONTACT"));
@@ -235,57 +253,57 @@ TEST_F(ListingsTest, RejectedWithEveryReasonAndEvent) {
 }
 
 TEST_F(ListingsTest, NewSellerGoesToReviewThenModeratorApproves) {
-  v1::Listing draft = Create("s1", Plush());
-  ASSERT_OK_AND_ASSIGN(v1::Listing pending, Submit("s1", draft.listing_id()));
+  v1::Listing draft = Create(kS1, Plush());
+  ASSERT_OK_AND_ASSIGN(v1::Listing pending, Submit(kS1, draft.listing_id()));
   EXPECT_EQ(pending.state(), v1::PENDING_REVIEW);
   EXPECT_THAT(pending.reason_codes(), ElementsAre("NEW_SELLER"));
 
   v1::ListReviewQueueRequest q;
-  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As("m1", "MODERATOR"), q));
+  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As(kM1, "MODERATOR"), q));
   ASSERT_EQ(queue.reviews_size(), 1);
   EXPECT_EQ(queue.reviews(0).reason(), v1::RULES);
 
   // Deciding without a claim is refused.
-  EXPECT_EQ(common::ReasonOf(Decide("m1", draft.listing_id(), true).status()),
+  EXPECT_EQ(common::ReasonOf(Decide(kM1, draft.listing_id(), true).status()),
             "REVIEW_NOT_CLAIMED");
-  ASSERT_OK_AND_ASSIGN(v1::Review claimed, Claim("m1", draft.listing_id()));
-  EXPECT_EQ(claimed.claimed_by(), "m1");
-  ASSERT_OK_AND_ASSIGN(v1::Listing live, Decide("m1", draft.listing_id(), true));
+  ASSERT_OK_AND_ASSIGN(v1::Review claimed, Claim(kM1, draft.listing_id()));
+  EXPECT_EQ(claimed.claimed_by(), kM1);
+  ASSERT_OK_AND_ASSIGN(v1::Listing live, Decide(kM1, draft.listing_id(), true));
   EXPECT_EQ(live.state(), v1::LIVE);
-  EXPECT_THAT(History("s1", draft.listing_id()),
+  EXPECT_THAT(History(kS1, draft.listing_id()),
               ElementsAre(v1::DRAFT, v1::PENDING_REVIEW, v1::LIVE));
-  ASSERT_OK_AND_ASSIGN(queue, listings_->ListReviewQueue(As("m1", "MODERATOR"), q));
+  ASSERT_OK_AND_ASSIGN(queue, listings_->ListReviewQueue(As(kM1, "MODERATOR"), q));
   EXPECT_EQ(queue.reviews_size(), 0);
 }
 
 TEST_F(ListingsTest, OnlyApprovedSellersCreateAndSubmit) {
-  sellers_.Set("s3", false);
+  sellers_.Set(kS3, false);
   v1::CreateListingRequest req;
   *req.mutable_listing() = Plush();
   req.set_request_id("x1");
-  auto created = listings_->CreateListing(As("s3", "SELLER"), req);
+  auto created = listings_->CreateListing(As(kS3, "SELLER"), req);
   EXPECT_EQ(common::ReasonOf(created.status()), "SELLER_NOT_APPROVED");
-  auto by_buyer = listings_->CreateListing(As("b1", "BUYER"), req);
+  auto by_buyer = listings_->CreateListing(As(kB1, "BUYER"), req);
   EXPECT_TRUE(absl::IsPermissionDenied(by_buyer.status()));
   EXPECT_TRUE(absl::IsUnauthenticated(listings_->CreateListing(std::nullopt, req).status()));
 
-  v1::Listing draft = Create("s1", Plush());
-  sellers_.Set("s1", false);  // suspended meanwhile
-  EXPECT_EQ(common::ReasonOf(Submit("s1", draft.listing_id()).status()), "SELLER_NOT_APPROVED");
+  v1::Listing draft = Create(kS1, Plush());
+  sellers_.Set(kS1, false);  // suspended meanwhile
+  EXPECT_EQ(common::ReasonOf(Submit(kS1, draft.listing_id()).status()), "SELLER_NOT_APPROVED");
   sellers_.SetUnavailable(true);
-  EXPECT_TRUE(absl::IsUnavailable(Submit("s1", draft.listing_id()).status()));
+  EXPECT_TRUE(absl::IsUnavailable(Submit(kS1, draft.listing_id()).status()));
 }
 
 TEST_F(ListingsTest, CreateIsIdempotentOnRequestId) {
   v1::CreateListingRequest req;
   *req.mutable_listing() = Plush();
   req.set_request_id("same");
-  ASSERT_OK_AND_ASSIGN(v1::Listing a, listings_->CreateListing(As("s1", "SELLER"), req));
-  ASSERT_OK_AND_ASSIGN(v1::Listing b, listings_->CreateListing(As("s1", "SELLER"), req));
+  ASSERT_OK_AND_ASSIGN(v1::Listing a, listings_->CreateListing(As(kS1, "SELLER"), req));
+  ASSERT_OK_AND_ASSIGN(v1::Listing b, listings_->CreateListing(As(kS1, "SELLER"), req));
   EXPECT_EQ(a.listing_id(), b.listing_id());
   EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM listings", {}), 1);
   req.mutable_listing()->set_title("Another title entirely");
-  EXPECT_EQ(common::ReasonOf(listings_->CreateListing(As("s1", "SELLER"), req).status()),
+  EXPECT_EQ(common::ReasonOf(listings_->CreateListing(As(kS1, "SELLER"), req).status()),
             "REQUEST_ID_REUSED");
 }
 
@@ -298,7 +316,7 @@ TEST_F(ListingsTest, BadFieldsAreNamedAndNothingIsWritten) {
   l.mutable_price()->set_amount_minor(-5);
   *req.mutable_listing() = l;
   req.set_request_id("bad");
-  auto out = listings_->CreateListing(As("s1", "SELLER"), req);
+  auto out = listings_->CreateListing(As(kS1, "SELLER"), req);
   ASSERT_TRUE(absl::IsInvalidArgument(out.status()));
   std::set<std::string> fields;
   for (const auto& v : common::FieldViolationsOf(out.status())) fields.insert(v.field);
@@ -309,52 +327,53 @@ TEST_F(ListingsTest, BadFieldsAreNamedAndNothingIsWritten) {
 }
 
 TEST_F(ListingsTest, SellerCannotTouchAnothersListing) {
-  v1::Listing draft = Create("s1", Plush());
+  v1::Listing draft = Create(kS1, Plush());
   v1::UpdateListingRequest up;
   up.mutable_listing()->set_listing_id(draft.listing_id());
   up.mutable_listing()->set_title("Stolen title here");
   up.mutable_update_mask()->add_paths("title");
-  EXPECT_TRUE(absl::IsPermissionDenied(listings_->UpdateListing(As("s2", "SELLER"), up).status()));
-  EXPECT_TRUE(absl::IsPermissionDenied(Submit("s2", draft.listing_id()).status()));
+  // Someone else's draft answers like a missing listing (AIP-193).
+  EXPECT_TRUE(absl::IsNotFound(listings_->UpdateListing(As(kS2, "SELLER"), up).status()));
+  EXPECT_TRUE(absl::IsNotFound(Submit(kS2, draft.listing_id()).status()));
   v1::WithdrawListingRequest w;
   w.set_listing_id(draft.listing_id());
-  EXPECT_TRUE(absl::IsPermissionDenied(listings_->WithdrawListing(As("s2", "SELLER"), w).status()));
+  EXPECT_TRUE(absl::IsNotFound(listings_->WithdrawListing(As(kS2, "SELLER"), w).status()));
   v1::GetListingRequest get;
   get.set_listing_id(draft.listing_id());
-  ASSERT_OK_AND_ASSIGN(v1::Listing still, listings_->GetListing(As("s1", "SELLER"), get));
+  ASSERT_OK_AND_ASSIGN(v1::Listing still, listings_->GetListing(As(kS1, "SELLER"), get));
   EXPECT_EQ(still.title(), "Peluche ourson brun 30 cm");
   // The owner may.
-  ASSERT_OK_AND_ASSIGN(v1::Listing mine, listings_->UpdateListing(As("s1", "SELLER"), up));
+  ASSERT_OK_AND_ASSIGN(v1::Listing mine, listings_->UpdateListing(As(kS1, "SELLER"), up));
   EXPECT_EQ(mine.title(), "Stolen title here");
 }
 
 TEST_F(ListingsTest, BuyerCannotSeeADraft) {
-  v1::Listing draft = Create("s1", Plush());
+  v1::Listing draft = Create(kS1, Plush());
   v1::GetListingRequest get;
   get.set_listing_id(draft.listing_id());
-  EXPECT_EQ(common::ReasonOf(listings_->GetListing(As("b1", "BUYER"), get).status()),
+  EXPECT_EQ(common::ReasonOf(listings_->GetListing(As(kB1, "BUYER"), get).status()),
             "LISTING_NOT_FOUND");
   EXPECT_TRUE(absl::IsNotFound(listings_->GetListing(std::nullopt, get).status()));
-  EXPECT_TRUE(absl::IsNotFound(listings_->GetListing(As("s2", "SELLER"), get).status()));
-  EXPECT_OK(listings_->GetListing(As("m1", "MODERATOR"), get).status());
+  EXPECT_TRUE(absl::IsNotFound(listings_->GetListing(As(kS2, "SELLER"), get).status()));
+  EXPECT_OK(listings_->GetListing(As(kM1, "MODERATOR"), get).status());
   v1::ListListingsRequest list;
-  ASSERT_OK_AND_ASSIGN(auto page, listings_->ListListings(As("b1", "BUYER"), list));
+  ASSERT_OK_AND_ASSIGN(auto page, listings_->ListListings(As(kB1, "BUYER"), list));
   EXPECT_EQ(page.listings_size(), 0);
   list.add_states(v1::DRAFT);
-  EXPECT_TRUE(absl::IsPermissionDenied(listings_->ListListings(As("b1", "BUYER"), list).status()));
-  list.set_seller_id("s1");
-  ASSERT_OK_AND_ASSIGN(page, listings_->ListListings(As("s1", "SELLER"), list));
+  EXPECT_TRUE(absl::IsPermissionDenied(listings_->ListListings(As(kB1, "BUYER"), list).status()));
+  list.set_seller_id(kS1);
+  ASSERT_OK_AND_ASSIGN(page, listings_->ListListings(As(kS1, "SELLER"), list));
   EXPECT_EQ(page.listings_size(), 1);
 }
 
 TEST_F(ListingsTest, EditingModeratedFieldsOfALiveListingRunsModerationAgain) {
   Make(Established());
-  v1::Listing live = Live("s1");
+  v1::Listing live = Live(kS1);
   v1::UpdateListingRequest up;
   up.mutable_listing()->set_listing_id(live.listing_id());
   up.mutable_listing()->set_quantity(9);
   up.mutable_update_mask()->add_paths("quantity");
-  ASSERT_OK_AND_ASSIGN(v1::Listing same, listings_->UpdateListing(As("s1", "SELLER"), up));
+  ASSERT_OK_AND_ASSIGN(v1::Listing same, listings_->UpdateListing(As(kS1, "SELLER"), up));
   EXPECT_EQ(same.state(), v1::LIVE);
   EXPECT_EQ(same.quantity(), 9);
   // Writing the same attributes again is no change: no new moderation.
@@ -364,75 +383,75 @@ TEST_F(ListingsTest, EditingModeratedFieldsOfALiveListingRunsModerationAgain) {
   (*again_same.mutable_listing()->mutable_attributes())["material"] = "coton";
   again_same.mutable_update_mask()->add_paths("attributes");
   ASSERT_OK_AND_ASSIGN(v1::Listing changed,
-                       listings_->UpdateListing(As("s1", "SELLER"), again_same));
+                       listings_->UpdateListing(As(kS1, "SELLER"), again_same));
   ASSERT_OK_AND_ASSIGN(v1::Listing unchanged,
-                       listings_->UpdateListing(As("s1", "SELLER"), again_same));
+                       listings_->UpdateListing(As(kS1, "SELLER"), again_same));
   EXPECT_EQ(unchanged.state(), changed.state());
-  const size_t transitions = History("s1", live.listing_id()).size();
-  ASSERT_OK(listings_->UpdateListing(As("s1", "SELLER"), again_same).status());
-  EXPECT_EQ(History("s1", live.listing_id()).size(), transitions);
+  const size_t transitions = History(kS1, live.listing_id()).size();
+  ASSERT_OK(listings_->UpdateListing(As(kS1, "SELLER"), again_same).status());
+  EXPECT_EQ(History(kS1, live.listing_id()).size(), transitions);
   // A DRAFT can be edited while identity is unreachable; a LIVE listing's content cannot.
-  v1::Listing draft = Create("s1", Plush("Peluche renard roux"));
+  v1::Listing draft = Create(kS1, Plush("Peluche renard roux"));
   sellers_.SetUnavailable(true);
   v1::UpdateListingRequest draft_edit;
   draft_edit.mutable_listing()->set_listing_id(draft.listing_id());
   draft_edit.mutable_listing()->set_title("Peluche renard orange");
   draft_edit.mutable_update_mask()->add_paths("title");
-  EXPECT_OK(listings_->UpdateListing(As("s1", "SELLER"), draft_edit).status());
+  EXPECT_OK(listings_->UpdateListing(As(kS1, "SELLER"), draft_edit).status());
   sellers_.SetUnavailable(false);
 
   up.mutable_listing()->set_description(
       "Peluche toute douce. Appelez le 06 12 34 56 78 ou "
       "WhatsApp pour en discuter directement.");
   up.mutable_update_mask()->add_paths("description");
-  ASSERT_OK_AND_ASSIGN(v1::Listing again, listings_->UpdateListing(As("s1", "SELLER"), up));
+  ASSERT_OK_AND_ASSIGN(v1::Listing again, listings_->UpdateListing(As(kS1, "SELLER"), up));
   EXPECT_NE(again.state(), v1::LIVE);
   EXPECT_THAT(std::vector<std::string>(again.reason_codes().begin(), again.reason_codes().end()),
               ::testing::Contains("OFF_PLATFORM_CONTACT"));
   // While under review, the seller cannot edit.
   if (again.state() == v1::PENDING_REVIEW) {
-    EXPECT_EQ(common::ReasonOf(listings_->UpdateListing(As("s1", "SELLER"), up).status()),
+    EXPECT_EQ(common::ReasonOf(listings_->UpdateListing(As(kS1, "SELLER"), up).status()),
               "INVALID_STATE");
   }
 }
 
 TEST_F(ListingsTest, ModeratorCannotClaimAClaimedReviewUntilTheClaimExpires) {
-  v1::Listing draft = Create("s1", Plush());
-  ASSERT_OK(Submit("s1", draft.listing_id()).status());
-  ASSERT_OK(Claim("m1", draft.listing_id()).status());
-  EXPECT_EQ(common::ReasonOf(Claim("m2", draft.listing_id()).status()), "REVIEW_ALREADY_CLAIMED");
-  EXPECT_EQ(common::ReasonOf(Decide("m2", draft.listing_id(), true).status()),
+  v1::Listing draft = Create(kS1, Plush());
+  ASSERT_OK(Submit(kS1, draft.listing_id()).status());
+  ASSERT_OK(Claim(kM1, draft.listing_id()).status());
+  EXPECT_EQ(common::ReasonOf(Claim(kM2, draft.listing_id()).status()), "REVIEW_ALREADY_CLAIMED");
+  EXPECT_EQ(common::ReasonOf(Decide(kM2, draft.listing_id(), true).status()),
             "REVIEW_NOT_CLAIMED");
   v1::ListReviewQueueRequest q;
   q.set_unclaimed_only(true);
-  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As("m2", "MODERATOR"), q));
+  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As(kM2, "MODERATOR"), q));
   EXPECT_EQ(queue.reviews_size(), 0);
 
   clock_.Advance(listings_->options().claim_timeout + absl::Seconds(1));
-  ASSERT_OK_AND_ASSIGN(queue, listings_->ListReviewQueue(As("m2", "MODERATOR"), q));
+  ASSERT_OK_AND_ASSIGN(queue, listings_->ListReviewQueue(As(kM2, "MODERATOR"), q));
   EXPECT_EQ(queue.reviews_size(), 1);
-  ASSERT_OK_AND_ASSIGN(v1::Review taken, Claim("m2", draft.listing_id()));
-  EXPECT_EQ(taken.claimed_by(), "m2");
+  ASSERT_OK_AND_ASSIGN(v1::Review taken, Claim(kM2, draft.listing_id()));
+  EXPECT_EQ(taken.claimed_by(), kM2);
   // m1's claim is gone: it can no longer decide.
-  EXPECT_EQ(common::ReasonOf(Decide("m1", draft.listing_id(), true).status()),
+  EXPECT_EQ(common::ReasonOf(Decide(kM1, draft.listing_id(), true).status()),
             "REVIEW_NOT_CLAIMED");
-  EXPECT_OK(Decide("m2", draft.listing_id(), false).status());
+  EXPECT_OK(Decide(kM2, draft.listing_id(), false).status());
   // Buyers and sellers have no access to the queue.
   EXPECT_TRUE(absl::IsPermissionDenied(
-      listings_->ListReviewQueue(As("b1", "BUYER"), v1::ListReviewQueueRequest()).status()));
+      listings_->ListReviewQueue(As(kB1, "BUYER"), v1::ListReviewQueueRequest()).status()));
   v1::ClaimReviewRequest c;
   c.set_listing_id(draft.listing_id());
-  EXPECT_TRUE(absl::IsPermissionDenied(listings_->ClaimReview(As("s1", "SELLER"), c).status()));
+  EXPECT_TRUE(absl::IsPermissionDenied(listings_->ClaimReview(As(kS1, "SELLER"), c).status()));
 }
 
 TEST_F(ListingsTest, ConcurrentClaimsHaveOneWinner) {
-  v1::Listing draft = Create("s1", Plush());
-  ASSERT_OK(Submit("s1", draft.listing_id()).status());
+  v1::Listing draft = Create(kS1, Plush());
+  ASSERT_OK(Submit(kS1, draft.listing_id()).status());
   std::vector<std::thread> threads;
   std::atomic<int> wins{0}, refused{0};
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
-      auto r = Claim("m" + std::to_string(i), draft.listing_id());
+      auto r = Claim(absl::StrCat("a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a", i), draft.listing_id());
       if (r.ok()) ++wins;
       if (common::ReasonOf(r.status()) == "REVIEW_ALREADY_CLAIMED") ++refused;
     });
@@ -446,132 +465,133 @@ TEST_F(ListingsTest, ReportsThresholdSendsListingBackToReview) {
   ListingsOptions o = Established();
   o.report_threshold = 3;
   Make(o);
-  v1::Listing live = Live("s1");
+  v1::Listing live = Live(kS1);
   v1::ReportListingRequest r;
   r.set_listing_id(live.listing_id());
   r.set_reason(v1::COUNTERFEIT);
-  ASSERT_OK_AND_ASSIGN(auto first, listings_->ReportListing(As("b1", "BUYER"), r));
+  ASSERT_OK_AND_ASSIGN(auto first, listings_->ReportListing(As(kB1, "BUYER"), r));
   EXPECT_EQ(first.open_reports(), 1);
-  EXPECT_EQ(common::ReasonOf(listings_->ReportListing(As("b1", "BUYER"), r).status()),
+  EXPECT_EQ(common::ReasonOf(listings_->ReportListing(As(kB1, "BUYER"), r).status()),
             "ALREADY_REPORTED");
-  EXPECT_TRUE(absl::IsPermissionDenied(listings_->ReportListing(As("s2", "SELLER"), r).status()));
-  ASSERT_OK_AND_ASSIGN(auto second, listings_->ReportListing(As("b2", "BUYER"), r));
+  EXPECT_TRUE(absl::IsPermissionDenied(listings_->ReportListing(As(kS2, "SELLER"), r).status()));
+  ASSERT_OK_AND_ASSIGN(auto second, listings_->ReportListing(As(kB2, "BUYER"), r));
   EXPECT_FALSE(second.sent_to_review());
-  ASSERT_OK_AND_ASSIGN(auto third, listings_->ReportListing(As("b3", "BUYER"), r));
+  ASSERT_OK_AND_ASSIGN(auto third, listings_->ReportListing(As(kB3, "BUYER"), r));
   EXPECT_TRUE(third.sent_to_review());
   EXPECT_EQ(third.open_reports(), 3);
 
   v1::GetListingRequest get;
   get.set_listing_id(live.listing_id());
-  EXPECT_TRUE(absl::IsNotFound(listings_->GetListing(As("b1", "BUYER"), get).status()));
+  EXPECT_TRUE(absl::IsNotFound(listings_->GetListing(As(kB1, "BUYER"), get).status()));
   v1::ListReviewQueueRequest q;
   q.set_reason(v1::REPORTS);
-  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As("m1", "MODERATOR"), q));
+  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As(kM1, "MODERATOR"), q));
   ASSERT_EQ(queue.reviews_size(), 1);
   EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM outbox_events WHERE topic = ?",
                       {std::string(kTopicListingReported)}),
             3);
   // The moderator keeps it: reports are closed, it is LIVE again.
-  ASSERT_OK(Claim("m1", live.listing_id()).status());
-  ASSERT_OK_AND_ASSIGN(v1::Listing back, Decide("m1", live.listing_id(), true));
+  ASSERT_OK(Claim(kM1, live.listing_id()).status());
+  ASSERT_OK_AND_ASSIGN(v1::Listing back, Decide(kM1, live.listing_id(), true));
   EXPECT_EQ(back.state(), v1::LIVE);
   EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM reports WHERE is_open", {}), 0);
 }
 
 TEST_F(ListingsTest, AppealOncePerDecision) {
-  v1::Listing draft = Create("s1", Plush());
-  ASSERT_OK(Submit("s1", draft.listing_id()).status());
-  ASSERT_OK(Claim("m1", draft.listing_id()).status());
-  ASSERT_OK_AND_ASSIGN(v1::Listing rejected, Decide("m1", draft.listing_id(), false));
+  v1::Listing draft = Create(kS1, Plush());
+  ASSERT_OK(Submit(kS1, draft.listing_id()).status());
+  ASSERT_OK(Claim(kM1, draft.listing_id()).status());
+  ASSERT_OK_AND_ASSIGN(v1::Listing rejected, Decide(kM1, draft.listing_id(), false));
   EXPECT_EQ(rejected.state(), v1::REJECTED);
   EXPECT_THAT(rejected.reason_codes(), ElementsAre("MISLEADING_PHOTOS"));
 
   v1::AppealDecisionRequest a;
   a.set_listing_id(draft.listing_id());
   a.set_statement("The photos are of this very bear; see the label.");
-  EXPECT_TRUE(absl::IsPermissionDenied(listings_->AppealDecision(As("s2", "SELLER"), a).status()));
-  ASSERT_OK_AND_ASSIGN(v1::Listing appealed, listings_->AppealDecision(As("s1", "SELLER"), a));
+  EXPECT_TRUE(absl::IsNotFound(listings_->AppealDecision(As(kS2, "SELLER"), a).status()));
+  ASSERT_OK_AND_ASSIGN(v1::Listing appealed, listings_->AppealDecision(As(kS1, "SELLER"), a));
   EXPECT_EQ(appealed.state(), v1::PENDING_REVIEW);
   v1::ListReviewQueueRequest q;
   q.set_reason(v1::APPEAL);
-  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As("m1", "MODERATOR"), q));
+  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As(kM1, "MODERATOR"), q));
   ASSERT_EQ(queue.reviews_size(), 1);
   EXPECT_EQ(queue.reviews(0).appeal_statement(), a.statement());
 
   // Rejected again: a new decision, which may be appealed once more, but only once.
-  ASSERT_OK(Claim("m2", draft.listing_id()).status());
-  ASSERT_OK(Decide("m2", draft.listing_id(), false).status());
-  ASSERT_OK(listings_->AppealDecision(As("s1", "SELLER"), a).status());
-  ASSERT_OK(Claim("m2", draft.listing_id()).status());
-  ASSERT_OK(Decide("m2", draft.listing_id(), false).status());
-  ASSERT_OK(listings_->AppealDecision(As("s1", "SELLER"), a).status());
+  ASSERT_OK(Claim(kM2, draft.listing_id()).status());
+  ASSERT_OK(Decide(kM2, draft.listing_id(), false).status());
+  ASSERT_OK(listings_->AppealDecision(As(kS1, "SELLER"), a).status());
+  ASSERT_OK(Claim(kM2, draft.listing_id()).status());
+  ASSERT_OK(Decide(kM2, draft.listing_id(), false).status());
+  ASSERT_OK(listings_->AppealDecision(As(kS1, "SELLER"), a).status());
   EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM appeals", {}), 3);
 
   // Through the API an appealed listing is no longer REJECTED, so a second appeal of one
   // decision is refused by its state; the appeals table refuses it as well: force the state
   // back without a new decision and appeal again.
-  ASSERT_OK(Claim("m2", draft.listing_id()).status());
-  ASSERT_OK(Decide("m2", draft.listing_id(), false).status());
-  ASSERT_OK(listings_->AppealDecision(As("s1", "SELLER"), a).status());
+  ASSERT_OK(Claim(kM2, draft.listing_id()).status());
+  ASSERT_OK(Decide(kM2, draft.listing_id(), false).status());
+  ASSERT_OK(listings_->AppealDecision(As(kS1, "SELLER"), a).status());
   ASSERT_OK(pool().Execute("UPDATE listings SET state = 'REJECTED' WHERE listing_id = ?",
                            {draft.listing_id()}));
-  EXPECT_EQ(common::ReasonOf(listings_->AppealDecision(As("s1", "SELLER"), a).status()),
+  EXPECT_EQ(common::ReasonOf(listings_->AppealDecision(As(kS1, "SELLER"), a).status()),
             "ALREADY_APPEALED");
 }
 
 TEST_F(ListingsTest, SuspendAndRestoreSellerListings) {
   Make(Established());
-  v1::Listing live = Live("s1", "Peluche ourson brun");
-  v1::Listing other = Live("s1", "Poupée de chiffon rouge");
-  v1::Listing pending = Create("s1", Plush("Peluche lapin blanc"));
+  v1::Listing live = Live(kS1, "Peluche ourson brun");
+  v1::Listing other = Live(kS1, "Poupée de chiffon rouge");
+  v1::Listing pending = Create(kS1, Plush("Peluche lapin blanc"));
   ASSERT_OK(pool().Execute(
       "INSERT INTO seller_moderation (seller_id, level, authorized_brands, updated_by, "
-      "updated_at) VALUES ('s1', 'AT_RISK', '', 'm1', NOW())"));
-  ASSERT_OK_AND_ASSIGN(v1::Listing p, Submit("s1", pending.listing_id()));
+      "updated_at) VALUES (?, 'AT_RISK', '', ?, NOW())",
+      {kS1, kM1}));
+  ASSERT_OK_AND_ASSIGN(v1::Listing p, Submit(kS1, pending.listing_id()));
   ASSERT_EQ(p.state(), v1::PENDING_REVIEW);
-  v1::Listing draft = Create("s1", Plush("Peluche chat gris"));
-  v1::Listing foreign = Live("s2", "Peluche ourson de s2");
+  v1::Listing draft = Create(kS1, Plush("Peluche chat gris"));
+  v1::Listing foreign = Live(kS2, "Peluche ourson de s2");
 
   v1::SuspendSellerListingsRequest s;
-  s.set_seller_id("s1");
+  s.set_seller_id(kS1);
   s.set_reason_code("SELLER_SUSPENDED");
   EXPECT_TRUE(
-      absl::IsPermissionDenied(listings_->SuspendSellerListings(As("s1", "SELLER"), s).status()));
+      absl::IsPermissionDenied(listings_->SuspendSellerListings(As(kS1, "SELLER"), s).status()));
   EXPECT_TRUE(
-      absl::IsPermissionDenied(listings_->SuspendSellerListings(As("svc", "SERVICE"), s).status()));
+      absl::IsPermissionDenied(listings_->SuspendSellerListings(As(kSVC, "SERVICE"), s).status()));
   ASSERT_OK_AND_ASSIGN(auto suspended, listings_->SuspendSellerListings(
-                                           As("svc", "SERVICE", {"catalog.enforcement"}), s));
-  EXPECT_EQ(suspended.suspended(), 3);
-  ASSERT_OK_AND_ASSIGN(auto again, listings_->SuspendSellerListings(As("a1", "ADMIN"), s));
+                                           As(kSVC, "SERVICE", {"catalog.enforcement"}), s));
+  EXPECT_EQ(suspended.suspended(), 4);  // the draft too
+  ASSERT_OK_AND_ASSIGN(auto again, listings_->SuspendSellerListings(As(kA1, "ADMIN"), s));
   EXPECT_EQ(again.suspended(), 0);
   EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM outbox_events WHERE topic = ?",
                       {std::string(kTopicListingSuspended)}),
-            3);
+            4);
 
   v1::ListListingsRequest list;
   ASSERT_OK_AND_ASSIGN(auto page, listings_->ListListings(std::nullopt, list));
   ASSERT_EQ(page.listings_size(), 1);
   EXPECT_EQ(page.listings(0).listing_id(), foreign.listing_id());
-  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As("m1", "MODERATOR"), {}));
+  ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As(kM1, "MODERATOR"), {}));
   EXPECT_EQ(queue.reviews_size(), 0);
 
   v1::RestoreSellerListingsRequest r;
-  r.set_seller_id("s1");
-  ASSERT_OK_AND_ASSIGN(auto restored, listings_->RestoreSellerListings(As("m1", "MODERATOR"), r));
-  EXPECT_EQ(restored.restored(), 3);
+  r.set_seller_id(kS1);
+  ASSERT_OK_AND_ASSIGN(auto restored, listings_->RestoreSellerListings(As(kM1, "MODERATOR"), r));
+  EXPECT_EQ(restored.restored(), 4);
   v1::GetListingRequest get;
   get.set_listing_id(live.listing_id());
   ASSERT_OK_AND_ASSIGN(v1::Listing back, listings_->GetListing(std::nullopt, get));
   EXPECT_EQ(back.state(), v1::LIVE);
   get.set_listing_id(pending.listing_id());
-  ASSERT_OK_AND_ASSIGN(back, listings_->GetListing(As("s1", "SELLER"), get));
+  ASSERT_OK_AND_ASSIGN(back, listings_->GetListing(As(kS1, "SELLER"), get));
   EXPECT_EQ(back.state(), v1::PENDING_REVIEW);
   get.set_listing_id(draft.listing_id());
-  ASSERT_OK_AND_ASSIGN(back, listings_->GetListing(As("s1", "SELLER"), get));
+  ASSERT_OK_AND_ASSIGN(back, listings_->GetListing(As(kS1, "SELLER"), get));
   EXPECT_EQ(back.state(), v1::DRAFT);
-  ASSERT_OK_AND_ASSIGN(queue, listings_->ListReviewQueue(As("m1", "MODERATOR"), {}));
+  ASSERT_OK_AND_ASSIGN(queue, listings_->ListReviewQueue(As(kM1, "MODERATOR"), {}));
   EXPECT_EQ(queue.reviews_size(), 1);
-  EXPECT_THAT(History("s1", live.listing_id()),
+  EXPECT_THAT(History(kS1, live.listing_id()),
               ElementsAre(v1::DRAFT, v1::LIVE, v1::SUSPENDED, v1::LIVE));
 }
 
@@ -580,7 +600,7 @@ TEST_F(ListingsTest, PaginationIsStableAndFiltersWork) {
   std::vector<std::string> ids;
   for (int i = 0; i < 7; ++i) {
     ids.push_back(
-        Live(i % 2 ? "s1" : "s2", "Peluche ourson numéro " + std::to_string(i)).listing_id());
+        Live(i % 2 ? kS1 : kS2, "Peluche ourson numéro " + std::to_string(i)).listing_id());
   }
   v1::ListListingsRequest list;
   list.set_page_size(3);
@@ -590,7 +610,7 @@ TEST_F(ListingsTest, PaginationIsStableAndFiltersWork) {
     for (const auto& l : page.listings()) seen.push_back(l.listing_id());
     if (pages == 0) {
       // A listing created between pages does not shift the next pages.
-      Live("s1", "Peluche ourson tardif");
+      Live(kS1, "Peluche ourson tardif");
     }
     if (page.next_page_token().empty()) break;
     list.set_page_token(page.next_page_token());
@@ -602,7 +622,7 @@ TEST_F(ListingsTest, PaginationIsStableAndFiltersWork) {
   list.set_page_token("");
   ASSERT_OK_AND_ASSIGN(auto first, listings_->ListListings(std::nullopt, list));
   list.set_page_token(first.next_page_token());
-  list.set_seller_id("s1");
+  list.set_seller_id(kS1);
   EXPECT_TRUE(absl::IsInvalidArgument(listings_->ListListings(std::nullopt, list).status()));
 
   v1::ListListingsRequest by_text;
@@ -621,30 +641,30 @@ TEST_F(ListingsTest, PaginationIsStableAndFiltersWork) {
 }
 
 TEST_F(ListingsTest, WithdrawLeavesTheQueueAndAllowsResubmission) {
-  v1::Listing draft = Create("s1", Plush());
-  ASSERT_OK(Submit("s1", draft.listing_id()).status());
+  v1::Listing draft = Create(kS1, Plush());
+  ASSERT_OK(Submit(kS1, draft.listing_id()).status());
   v1::WithdrawListingRequest w;
   w.set_listing_id(draft.listing_id());
-  ASSERT_OK_AND_ASSIGN(v1::Listing out, listings_->WithdrawListing(As("s1", "SELLER"), w));
+  ASSERT_OK_AND_ASSIGN(v1::Listing out, listings_->WithdrawListing(As(kS1, "SELLER"), w));
   EXPECT_EQ(out.state(), v1::WITHDRAWN);
   EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM review_queue", {}), 0);
-  EXPECT_EQ(common::ReasonOf(listings_->WithdrawListing(As("s1", "SELLER"), w).status()),
+  EXPECT_EQ(common::ReasonOf(listings_->WithdrawListing(As(kS1, "SELLER"), w).status()),
             "INVALID_STATE");
   Make(Established());
-  ASSERT_OK_AND_ASSIGN(v1::Listing again, Submit("s1", draft.listing_id()));
+  ASSERT_OK_AND_ASSIGN(v1::Listing again, Submit(kS1, draft.listing_id()));
   EXPECT_EQ(again.state(), v1::LIVE);
 }
 
 TEST_F(ListingsTest, SellerModerationLevelAtRiskSendsToReview) {
   Make(Established());
   v1::SetSellerModerationLevelRequest req;
-  req.set_seller_id("s1");
+  req.set_seller_id(kS1);
   req.set_level(v1::AT_RISK);
   EXPECT_TRUE(absl::IsPermissionDenied(
-      listings_->SetSellerModerationLevel(As("s1", "SELLER"), req).status()));
-  ASSERT_OK(listings_->SetSellerModerationLevel(As("m1", "MODERATOR"), req).status());
-  v1::Listing draft = Create("s1", Plush());
-  ASSERT_OK_AND_ASSIGN(v1::Listing out, Submit("s1", draft.listing_id()));
+      listings_->SetSellerModerationLevel(As(kS1, "SELLER"), req).status()));
+  ASSERT_OK(listings_->SetSellerModerationLevel(As(kM1, "MODERATOR"), req).status());
+  v1::Listing draft = Create(kS1, Plush());
+  ASSERT_OK_AND_ASSIGN(v1::Listing out, Submit(kS1, draft.listing_id()));
   EXPECT_EQ(out.state(), v1::PENDING_REVIEW);
   EXPECT_THAT(out.reason_codes(), ElementsAre("SELLER_AT_RISK"));
 }
@@ -654,31 +674,31 @@ TEST_F(ListingsTest, PublicCacheForgetsChangedListingsAndNeverServesSellersOrSta
   o.public_cache.ttl = absl::Minutes(10);
   o.public_cache.poll_interval = absl::Milliseconds(20);
   Make(o);
-  v1::Listing live = Live("s1");
+  v1::Listing live = Live(kS1);
   v1::GetListingRequest get;
   get.set_listing_id(live.listing_id());
   ASSERT_OK(listings_->GetListing(std::nullopt, get).status());
   // Served from memory now (once the first poll has run).
   int64_t hits = 0;
   for (int i = 0; i < 500 && hits == 0; ++i) {
-    ASSERT_OK(listings_->GetListing(As("b1", "BUYER"), get).status());
+    ASSERT_OK(listings_->GetListing(As(kB1, "BUYER"), get).status());
     hits = listings_->public_cache_totals().hits;
     if (hits == 0) absl::SleepFor(absl::Milliseconds(10));
   }
   ASSERT_GT(hits, 0);
   v1::SuspendSellerListingsRequest s;
-  s.set_seller_id("s1");
+  s.set_seller_id(kS1);
   s.set_reason_code("SELLER_SUSPENDED");
-  ASSERT_OK(listings_->SuspendSellerListings(As("a1", "ADMIN"), s).status());
+  ASSERT_OK(listings_->SuspendSellerListings(As(kA1, "ADMIN"), s).status());
   // The seller and staff see the truth at once; public readers as soon as a poll has seen the
   // change (every 20 ms here), long before the TTL.
-  ASSERT_OK_AND_ASSIGN(v1::Listing own, listings_->GetListing(As("s1", "SELLER"), get));
+  ASSERT_OK_AND_ASSIGN(v1::Listing own, listings_->GetListing(As(kS1, "SELLER"), get));
   EXPECT_EQ(own.state(), v1::SUSPENDED);
   // The clock has not moved since the listing went live; its update time still moves forward,
   // which is what the polls of every replica look for.
   EXPECT_LT(std::make_pair(live.update_time().seconds(), live.update_time().nanos()),
             std::make_pair(own.update_time().seconds(), own.update_time().nanos()));
-  ASSERT_OK_AND_ASSIGN(v1::Listing staff, listings_->GetListing(As("m1", "MODERATOR"), get));
+  ASSERT_OK_AND_ASSIGN(v1::Listing staff, listings_->GetListing(As(kM1, "MODERATOR"), get));
   EXPECT_EQ(staff.state(), v1::SUSPENDED);
   absl::Status anonymous;
   for (int i = 0; i < 500; ++i) {
@@ -687,15 +707,15 @@ TEST_F(ListingsTest, PublicCacheForgetsChangedListingsAndNeverServesSellersOrSta
     absl::SleepFor(absl::Milliseconds(10));
   }
   EXPECT_TRUE(absl::IsNotFound(anonymous)) << anonymous;
-  EXPECT_TRUE(absl::IsNotFound(listings_->GetListing(As("b1", "BUYER"), get).status()));
+  EXPECT_TRUE(absl::IsNotFound(listings_->GetListing(As(kB1, "BUYER"), get).status()));
   EXPECT_GE(listings_->public_cache_totals().evictions, 1);
 }
 
 TEST_F(ListingsTest, ReviewQueueIsOldestFirstAcrossPages) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {
-    v1::Listing draft = Create("s1", Plush("Peluche ourson modèle " + std::to_string(i)));
-    ASSERT_OK(Submit("s1", draft.listing_id()).status());
+    v1::Listing draft = Create(kS1, Plush("Peluche ourson modèle " + std::to_string(i)));
+    ASSERT_OK(Submit(kS1, draft.listing_id()).status());
     ids.push_back(draft.listing_id());
     clock_.Advance(absl::Seconds(1));
   }
@@ -703,7 +723,7 @@ TEST_F(ListingsTest, ReviewQueueIsOldestFirstAcrossPages) {
   q.set_page_size(2);
   std::vector<std::string> seen;
   for (int pages = 0; pages < 5; ++pages) {
-    ASSERT_OK_AND_ASSIGN(auto page, listings_->ListReviewQueue(As("m1", "MODERATOR"), q));
+    ASSERT_OK_AND_ASSIGN(auto page, listings_->ListReviewQueue(As(kM1, "MODERATOR"), q));
     for (const auto& r : page.reviews()) seen.push_back(r.listing_id());
     if (page.next_page_token().empty()) break;
     q.set_page_token(page.next_page_token());
@@ -711,31 +731,56 @@ TEST_F(ListingsTest, ReviewQueueIsOldestFirstAcrossPages) {
   EXPECT_EQ(seen, ids);
   q.set_reason(v1::APPEAL);  // other filters: the token is refused
   EXPECT_TRUE(
-      absl::IsInvalidArgument(listings_->ListReviewQueue(As("m1", "MODERATOR"), q).status()));
+      absl::IsInvalidArgument(listings_->ListReviewQueue(As(kM1, "MODERATOR"), q).status()));
 }
 
 TEST_F(ListingsTest, HistoryIsForTheSellerAndStaffOnly) {
   Make(Established());
-  v1::Listing live = Live("s1");
-  v1::Listing draft = Create("s1", Plush("Peluche girafe jaune"));
+  v1::Listing live = Live(kS1);
+  v1::Listing draft = Create(kS1, Plush("Peluche girafe jaune"));
   v1::GetModerationHistoryRequest h;
   h.set_listing_id(live.listing_id());
   EXPECT_TRUE(
-      absl::IsPermissionDenied(listings_->GetModerationHistory(As("b1", "BUYER"), h).status()));
-  ASSERT_OK_AND_ASSIGN(auto staff, listings_->GetModerationHistory(As("a1", "ADMIN"), h));
+      absl::IsPermissionDenied(listings_->GetModerationHistory(As(kB1, "BUYER"), h).status()));
+  ASSERT_OK_AND_ASSIGN(auto staff, listings_->GetModerationHistory(As(kA1, "ADMIN"), h));
   ASSERT_EQ(staff.transitions_size(), 2);
   EXPECT_EQ(staff.transitions(1).actor(), "system");
   EXPECT_FALSE(staff.transitions(1).rules_version().empty());
-  EXPECT_EQ(staff.transitions(0).actor(), "s1");
+  EXPECT_EQ(staff.transitions(0).actor(), kS1);
   h.set_listing_id(draft.listing_id());
-  EXPECT_TRUE(absl::IsNotFound(listings_->GetModerationHistory(As("b1", "BUYER"), h).status()));
-  EXPECT_TRUE(absl::IsNotFound(listings_->GetModerationHistory(As("s2", "SELLER"), h).status()));
+  EXPECT_TRUE(absl::IsNotFound(listings_->GetModerationHistory(As(kB1, "BUYER"), h).status()));
+  EXPECT_TRUE(absl::IsNotFound(listings_->GetModerationHistory(As(kS2, "SELLER"), h).status()));
 }
 
 TEST_F(ListingsTest, ListCategoriesComesFromTheDataFile) {
   ASSERT_OK_AND_ASSIGN(auto cats, listings_->ListCategories());
   EXPECT_GE(cats.categories_size(), 24);
   EXPECT_FALSE(cats.rules_version().empty());
+}
+
+// Public first pages are served from memory for one poll interval at most; sellers and staff
+// always read the database.
+TEST_F(ListingsTest, PublicFirstPagesAreKeptForOnePollIntervalOnly) {
+  ListingsOptions o = Established();
+  o.public_cache.ttl = absl::Minutes(1);
+  o.public_cache.poll_interval = absl::Milliseconds(200);
+  Make(o);
+  Live(kS1, "Peluche ourson brun");
+  v1::ListListingsRequest list;
+  ASSERT_OK_AND_ASSIGN(auto page, listings_->ListListings(std::nullopt, list));
+  ASSERT_EQ(page.listings_size(), 1);
+  Live(kS2, "Poupée de chiffon rouge");
+  ASSERT_OK_AND_ASSIGN(page, listings_->ListListings(std::nullopt, list));
+  EXPECT_EQ(page.listings_size(), 1);  // the kept page, less than one interval old
+  list.set_page_size(5);               // another page size: another page
+  ASSERT_OK_AND_ASSIGN(page, listings_->ListListings(std::nullopt, list));
+  EXPECT_EQ(page.listings_size(), 2);
+  list.set_page_size(0);
+  ASSERT_OK_AND_ASSIGN(page, listings_->ListListings(As(kA1, "ADMIN"), list));
+  EXPECT_EQ(page.listings_size(), 2);  // staff read the database
+  clock_.Advance(absl::Milliseconds(200));
+  ASSERT_OK_AND_ASSIGN(page, listings_->ListListings(std::nullopt, list));
+  EXPECT_EQ(page.listings_size(), 2);
 }
 
 }  // namespace

@@ -17,8 +17,10 @@ std::set<std::string> CatalogPublicMethods() {
   return out;
 }
 
-CatalogService::CatalogService(common::UnaryRunner* runner, CatalogApi* api)
+CatalogService::CatalogService(common::UnaryRunner* runner, CatalogApi* api,
+                               common::BoundedExecutor* executor)
     : api_(api),
+      executor_(executor),
       handler_(runner, v1::CatalogService::service_full_name(), MethodNames(),
                [](Method method, const common::CallContext& call) {
                  return Authorize(method, call.caller);
@@ -55,10 +57,27 @@ grpc::ServerUnaryReactor* CatalogService::SubmitListing(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* CatalogService::ListListings(grpc::CallbackServerContext* context,
                                                        const v1::ListListingsRequest* request,
                                                        v1::ListListingsResponse* response) {
-  return handler_.Unary(context, Method::kListListings, response,
-               [this, request](const common::CallContext& call) {
-                 return api_->ListListings(call.caller, *request);
-               });
+  // A public first page in memory is answered on the calling thread (gRPC's own for an
+  // anonymous call); anything else reads the database on the executor.
+  return handler_.UnaryAsync(
+      context, Method::kListListings, response,
+      [this, request](const common::CallContext& call,
+                      std::function<void(absl::StatusOr<v1::ListListingsResponse>)> done) {
+        if (std::optional<v1::ListListingsResponse> cached =
+                api_->CachedPage(call.caller, *request)) {
+          done(*std::move(cached));
+          return;
+        }
+        auto read = [this, request, caller = call.caller, done]() {
+          done(api_->ListListings(caller, *request));
+        };
+        // A call with a token already runs on the executor; an anonymous one on gRPC's thread.
+        if (call.caller || executor_ == nullptr) {
+          read();
+        } else if (!executor_->TrySubmit(read)) {
+          done(absl::ResourceExhaustedError("server busy: too many calls queued"));
+        }
+      });
 }
 
 grpc::ServerUnaryReactor* CatalogService::WithdrawListing(grpc::CallbackServerContext* context,

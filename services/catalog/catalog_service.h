@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/executor.h"
 #include "common/server/method_handler.h"
 #include "common/server/unary_call.h"
 #include "protos/marketplace/catalog/v1/catalog.grpc.pb.h"
@@ -23,8 +24,11 @@ std::set<std::string> CatalogPublicMethods();
 // permission table (Authorize) before the API call.
 class CatalogService final : public v1::CatalogService::CallbackService {
  public:
-  // Both must outlive the service.
-  CatalogService(common::UnaryRunner* runner, CatalogApi* api);
+  // Everything must outlive the service. `executor`: where ListListings reads the database
+  // for an anonymous call (which starts on gRPC's thread, see CachedPage); null: on the
+  // calling thread (tests).
+  CatalogService(common::UnaryRunner* runner, CatalogApi* api,
+                 common::BoundedExecutor* executor = nullptr);
 
 #define MP_CATALOG_METHOD(Method, Request, Response)                     \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context, \
@@ -51,6 +55,7 @@ class CatalogService final : public v1::CatalogService::CallbackService {
 
  private:
   CatalogApi* api_;
+  common::BoundedExecutor* executor_;
   common::MethodHandler<Method, kMethodCount> handler_;
 };
 

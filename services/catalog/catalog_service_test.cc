@@ -26,6 +26,18 @@
 namespace marketplace::catalog {
 namespace {
 
+// Account ids in the form identity issues them (32 lowercase hex digits).
+const std::string kS1 = "11111111111111111111111111111111";
+const std::string kS2 = "22222222222222222222222222222222";
+const std::string kS3 = "33333333333333333333333333333333";
+const std::string kB1 = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1";
+const std::string kB2 = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
+const std::string kB3 = "b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3";
+const std::string kM1 = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+const std::string kM2 = "a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2";
+const std::string kA1 = "adadadadadadadadadadadadadadadad";
+const std::string kSVC = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
+
 constexpr char kIssuer[] = "marketplace-identity";
 
 v1::Listing Plush() {
@@ -60,8 +72,8 @@ class CatalogServiceTest : public common::testing::DatabaseTest {
         std::make_unique<common::auth::Authenticator>(verifier_.get(), CatalogPublicMethods());
     executor_ = std::make_unique<common::BoundedExecutor>(4, 64);
     runner_ = std::make_unique<common::UnaryRunner>(executor_.get(), authenticator_.get());
-    sellers_.Set("s1", true);
-    sellers_.Set("s2", true);
+    sellers_.Set(kS1, true);
+    sellers_.Set(kS2, true);
     CatalogOptions options;
     options.new_seller_listings = 0;
     store_ = std::make_unique<MysqlListingStore>(&pool(), common::SystemClock::Get(),
@@ -159,11 +171,11 @@ TEST_F(CatalogServiceTest, AnonymousCallsOnlyReachPublicMethods) {
 }
 
 TEST_F(CatalogServiceTest, LiveListingIsPublicDraftIsNot) {
-  v1::Listing draft = CreateDraft("s1");
+  v1::Listing draft = CreateDraft(kS1);
   v1::GetListingRequest get;
   get.set_listing_id(draft.listing_id());
   v1::Listing seen;
-  grpc::Status s = stub_->GetListing(Ctx(Token("b1", "BUYER")).get(), get, &seen);
+  grpc::Status s = stub_->GetListing(Ctx(Token(kB1, "BUYER")).get(), get, &seen);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(common::ReasonOf(common::FromGrpcStatus(s)), "LISTING_NOT_FOUND");
   EXPECT_EQ(stub_->GetListing(Ctx("").get(), get, &seen).error_code(), grpc::StatusCode::NOT_FOUND);
@@ -171,7 +183,7 @@ TEST_F(CatalogServiceTest, LiveListingIsPublicDraftIsNot) {
   v1::SubmitListingRequest submit;
   submit.set_listing_id(draft.listing_id());
   v1::Listing live;
-  ASSERT_TRUE(stub_->SubmitListing(Ctx(Token("s1", "SELLER")).get(), submit, &live).ok());
+  ASSERT_TRUE(stub_->SubmitListing(Ctx(Token(kS1, "SELLER")).get(), submit, &live).ok());
   ASSERT_EQ(live.state(), v1::LIVE);
   ASSERT_TRUE(stub_->GetListing(Ctx("").get(), get, &seen).ok());
   EXPECT_EQ(seen.listing_id(), draft.listing_id());
@@ -181,19 +193,20 @@ TEST_F(CatalogServiceTest, LiveListingIsPublicDraftIsNot) {
 }
 
 TEST_F(CatalogServiceTest, SellerCannotEditAnothersListing) {
-  v1::Listing draft = CreateDraft("s1");
+  v1::Listing draft = CreateDraft(kS1);
   v1::UpdateListingRequest up;
   up.mutable_listing()->set_listing_id(draft.listing_id());
   up.mutable_listing()->set_title("Not yours to change");
   up.mutable_update_mask()->add_paths("title");
   v1::Listing out;
-  EXPECT_EQ(stub_->UpdateListing(Ctx(Token("s2", "SELLER")).get(), up, &out).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(stub_->UpdateListing(Ctx(Token("b1", "BUYER")).get(), up, &out).error_code(),
+  // Someone else's draft answers like a missing listing (AIP-193); a buyer may never update.
+  EXPECT_EQ(stub_->UpdateListing(Ctx(Token(kS2, "SELLER")).get(), up, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(stub_->UpdateListing(Ctx(Token(kB1, "BUYER")).get(), up, &out).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   // A bad mask path is named.
   up.mutable_update_mask()->add_paths("seller_id");
-  grpc::Status s = stub_->UpdateListing(Ctx(Token("s1", "SELLER")).get(), up, &out);
+  grpc::Status s = stub_->UpdateListing(Ctx(Token(kS1, "SELLER")).get(), up, &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   auto violations = common::FieldViolationsOf(common::FromGrpcStatus(s));
   ASSERT_EQ(violations.size(), 1u);
@@ -201,47 +214,47 @@ TEST_F(CatalogServiceTest, SellerCannotEditAnothersListing) {
 }
 
 TEST_F(CatalogServiceTest, ModeratorsOnlyForTheQueueAndOneClaimAtATime) {
-  sellers_.Set("s3", true);
+  sellers_.Set(kS3, true);
   // s3 is at risk: its listing goes to review.
   v1::SetSellerModerationLevelRequest level;
-  level.set_seller_id("s3");
+  level.set_seller_id(kS3);
   level.set_level(v1::AT_RISK);
   v1::SellerModeration mod;
   EXPECT_EQ(
-      stub_->SetSellerModerationLevel(Ctx(Token("s3", "SELLER")).get(), level, &mod).error_code(),
+      stub_->SetSellerModerationLevel(Ctx(Token(kS3, "SELLER")).get(), level, &mod).error_code(),
       grpc::StatusCode::PERMISSION_DENIED);
-  ASSERT_TRUE(stub_->SetSellerModerationLevel(Ctx(Token("a1", "ADMIN")).get(), level, &mod).ok());
-  v1::Listing draft = CreateDraft("s3");
+  ASSERT_TRUE(stub_->SetSellerModerationLevel(Ctx(Token(kA1, "ADMIN")).get(), level, &mod).ok());
+  v1::Listing draft = CreateDraft(kS3);
   v1::SubmitListingRequest submit;
   submit.set_listing_id(draft.listing_id());
   v1::Listing pending;
-  ASSERT_TRUE(stub_->SubmitListing(Ctx(Token("s3", "SELLER")).get(), submit, &pending).ok());
+  ASSERT_TRUE(stub_->SubmitListing(Ctx(Token(kS3, "SELLER")).get(), submit, &pending).ok());
   ASSERT_EQ(pending.state(), v1::PENDING_REVIEW);
 
   v1::ListReviewQueueResponse queue;
-  EXPECT_EQ(stub_->ListReviewQueue(Ctx(Token("b1", "BUYER")).get(), {}, &queue).error_code(),
+  EXPECT_EQ(stub_->ListReviewQueue(Ctx(Token(kB1, "BUYER")).get(), {}, &queue).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  ASSERT_TRUE(stub_->ListReviewQueue(Ctx(Token("m1", "MODERATOR")).get(), {}, &queue).ok());
+  ASSERT_TRUE(stub_->ListReviewQueue(Ctx(Token(kM1, "MODERATOR")).get(), {}, &queue).ok());
   ASSERT_EQ(queue.reviews_size(), 1);
 
   v1::ClaimReviewRequest claim;
   claim.set_listing_id(draft.listing_id());
   v1::Review review;
-  ASSERT_TRUE(stub_->ClaimReview(Ctx(Token("m1", "MODERATOR")).get(), claim, &review).ok());
-  grpc::Status s = stub_->ClaimReview(Ctx(Token("m2", "MODERATOR")).get(), claim, &review);
+  ASSERT_TRUE(stub_->ClaimReview(Ctx(Token(kM1, "MODERATOR")).get(), claim, &review).ok());
+  grpc::Status s = stub_->ClaimReview(Ctx(Token(kM2, "MODERATOR")).get(), claim, &review);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(common::ReasonOf(common::FromGrpcStatus(s)), "REVIEW_ALREADY_CLAIMED");
 
   v1::SuspendSellerListingsRequest suspend;
-  suspend.set_seller_id("s3");
+  suspend.set_seller_id(kS3);
   suspend.set_reason_code("SELLER_SUSPENDED");
   v1::SuspendSellerListingsResponse suspended;
-  EXPECT_EQ(stub_->SuspendSellerListings(Ctx(Token("svc", "SERVICE")).get(), suspend, &suspended)
+  EXPECT_EQ(stub_->SuspendSellerListings(Ctx(Token(kSVC, "SERVICE")).get(), suspend, &suspended)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_TRUE(
       stub_
-          ->SuspendSellerListings(Ctx(Token("svc", "SERVICE", {"catalog.enforcement"})).get(),
+          ->SuspendSellerListings(Ctx(Token(kSVC, "SERVICE", {"catalog.enforcement"})).get(),
                                   suspend, &suspended)
           .ok());
   EXPECT_EQ(suspended.suspended(), 1);

@@ -12,7 +12,20 @@ void AddFlags(common::Flags& flags, CatalogConfig* c) {
                     "How often the data files are checked for changes (a changed file is "
                     "reloaded; SIGHUP reloads at the next check).");
   flags.AddInt64("report_threshold", &c->report_threshold, 3, 1, 1000,
-                 "Open reports from distinct buyers that send a LIVE listing back to review.");
+                 "Open counted reports from distinct buyers that send a LIVE listing back to "
+                 "review.");
+  flags.AddDuration("report_min_account_age", &c->report_min_account_age, absl::Hours(168),
+                    "Reports count toward the threshold only from accounts at least this old "
+                    "(per identity) or with a paid order.");
+  flags.AddInt64("report_rate_limit", &c->report_rate_limit, 20, 1, 100000,
+                 "Reports one account may make per --report_rate_window.");
+  flags.AddDuration("report_rate_window", &c->report_rate_window, absl::Hours(1), absl::Seconds(1),
+                    absl::Hours(24 * 30), "Window of --report_rate_limit.");
+  flags.AddInt64("report_burst_limit", &c->report_burst_limit, 5, 1, 100000,
+                 "Counted reports on one seller's listings per --report_burst_window beyond "
+                 "which further reports on that seller are held for a moderator.");
+  flags.AddDuration("report_burst_window", &c->report_burst_window, absl::Hours(1),
+                    absl::Seconds(1), absl::Hours(24 * 30), "Window of --report_burst_limit.");
   flags.AddDuration("claim_timeout", &c->claim_timeout, absl::Minutes(15),
                     "How long a moderator's claim on a review lasts.");
   flags.AddInt64("new_seller_listings", &c->new_seller_listings, -1, -1, 1000,
@@ -58,6 +71,11 @@ absl::Status CatalogConfig::Validate() const {
 CatalogOptions CatalogConfig::Options() const {
   CatalogOptions options;
   options.report_threshold = report_threshold;
+  options.report_min_account_age = report_min_account_age;
+  options.report_rate_limit = report_rate_limit;
+  options.report_rate_window = report_rate_window;
+  options.report_burst_limit = report_burst_limit;
+  options.report_burst_window = report_burst_window;
   options.claim_timeout = claim_timeout;
   if (new_seller_listings >= 0) options.new_seller_listings = new_seller_listings;
   return options;

@@ -22,6 +22,11 @@ struct CatalogConfig {
   std::string rules_file;
   absl::Duration rules_check_interval;
   int64_t report_threshold = 3;
+  absl::Duration report_min_account_age;
+  int64_t report_rate_limit = 20;
+  absl::Duration report_rate_window;
+  int64_t report_burst_limit = 5;
+  absl::Duration report_burst_window;
   absl::Duration claim_timeout;
   int64_t new_seller_listings = -1;  // -1: the rules file's threshold
   absl::Duration public_cache_ttl;

@@ -201,6 +201,7 @@ v1::ListingReported ReportedToProto(const ListingReported& e) {
   out.set_open_reports(e.open_reports);
   out.set_sent_to_review(e.sent_to_review);
   common::ToTimestamp(e.at, out.mutable_report_time());
+  out.set_held(e.held);
   return out;
 }
 

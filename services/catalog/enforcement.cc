@@ -1,10 +1,14 @@
 #include "services/catalog/enforcement.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/errors.h"
+#include "common/ids.h"
 #include "common/status_macros.h"
+#include "services/catalog/field_checks.h"
 #include "services/catalog/moderation_flow.h"
 
 namespace marketplace::catalog {
@@ -16,27 +20,39 @@ absl::Status Enforcement::SetModerationLevel(const common::auth::Caller& staff,
   return store_->Transact([&](ListingTransaction& tx) { return tx.SaveSellerModeration(setting); });
 }
 
-absl::StatusOr<int64_t> Enforcement::Suspend(const common::auth::Caller& enforcer,
-                                             absl::string_view seller_id,
-                                             absl::string_view reason_code,
-                                             absl::string_view explanation) {
+absl::StatusOr<int64_t> Enforcement::SuspendSeller(absl::string_view actor,
+                                                   absl::string_view seller_id,
+                                                   absl::string_view reason_code,
+                                                   absl::string_view explanation) {
+  RETURN_IF_ERROR(common::ValidateIssuedId("seller_id", seller_id));
+  if (!IsReasonCode(reason_code)) {
+    return common::InvalidField("reason_code", "must be 1-64 characters of UPPER_SNAKE_CASE");
+  }
   int64_t suspended = 0;
   RETURN_IF_ERROR(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
     suspended = 0;
     const absl::Time now = clock_->Now();
+    // First the seller's row (the flows acting for the seller read it with a shared lock),
+    // then its listings.
+    RETURN_IF_ERROR(tx.SaveSellerSuspension({.seller_id = std::string(seller_id),
+                                             .reason_code = std::string(reason_code),
+                                             .explanation = std::string(explanation),
+                                             .suspended_by = std::string(actor),
+                                             .suspended_at = now}));
     ASSIGN_OR_RETURN(
         std::vector<ListingRecord> listings,
-        tx.LockSellerListings(seller_id, {ListingState::kLive, ListingState::kPendingReview}));
+        tx.LockSellerListings(seller_id, {ListingState::kLive, ListingState::kPendingReview,
+                                          ListingState::kDraft, ListingState::kRejected}));
     for (ListingRecord& l : listings) {
       const ListingState from = l.state;
       l.state_before_suspension = from;
       l.state = ListingState::kSuspended;
       RETURN_IF_ERROR(tx.SaveListing(l, now));
-      RETURN_IF_ERROR(RecordTransition(tx, l, enforcer.subject, from, {std::string(reason_code)},
+      RETURN_IF_ERROR(RecordTransition(tx, l, actor, from, {std::string(reason_code)},
                                        std::string(explanation), "", now));
       RETURN_IF_ERROR(tx.Publish(ListingSuspended{.listing_id = l.listing_id,
                                                   .seller_id = l.seller_id,
-                                                  .suspended_by = enforcer.subject,
+                                                  .suspended_by = std::string(actor),
                                                   .reason_code = std::string(reason_code),
                                                   .at = now}));
       ++suspended;
@@ -46,17 +62,21 @@ absl::StatusOr<int64_t> Enforcement::Suspend(const common::auth::Caller& enforce
   return suspended;
 }
 
-absl::StatusOr<int64_t> Enforcement::Restore(const common::auth::Caller& enforcer,
-                                             absl::string_view seller_id) {
+absl::StatusOr<int64_t> Enforcement::ReinstateSeller(absl::string_view actor,
+                                                     absl::string_view seller_id) {
+  RETURN_IF_ERROR(common::ValidateIssuedId("seller_id", seller_id));
   int64_t restored = 0;
   RETURN_IF_ERROR(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
     restored = 0;
     const absl::Time now = clock_->Now();
+    ASSIGN_OR_RETURN(bool was_suspended, tx.DeleteSellerSuspension(seller_id));
+    (void)was_suspended;  // listings suspended before this release have no seller row
     ASSIGN_OR_RETURN(std::vector<ListingRecord> listings,
                      tx.LockSellerListings(seller_id, {ListingState::kSuspended}));
     for (ListingRecord& l : listings) {
       ListingState to = l.state_before_suspension.value_or(ListingState::kPendingReview);
-      if (to != ListingState::kLive && to != ListingState::kPendingReview) {
+      if (to != ListingState::kLive && to != ListingState::kPendingReview &&
+          to != ListingState::kDraft && to != ListingState::kRejected) {
         to = ListingState::kPendingReview;
       }
       l.state_before_suspension.reset();
@@ -72,8 +92,8 @@ absl::StatusOr<int64_t> Enforcement::Restore(const common::auth::Caller& enforce
         }
       }
       RETURN_IF_ERROR(tx.SaveListing(l, now));
-      RETURN_IF_ERROR(RecordTransition(tx, l, enforcer.subject, ListingState::kSuspended,
-                                       {"RESTORED"}, "seller listings restored", "", now));
+      RETURN_IF_ERROR(RecordTransition(tx, l, actor, ListingState::kSuspended, {"RESTORED"},
+                                       "seller listings restored", "", now));
       ++restored;
     }
     return absl::OkStatus();

@@ -14,6 +14,12 @@ namespace marketplace::catalog {
 
 // What staff and enforcement services do to a seller as a whole (catalog.proto:
 // SetSellerModerationLevel, SuspendSellerListings, RestoreSellerListings). Thread-safe.
+//
+// SuspendSeller and ReinstateSeller are the two domain operations of a seller's suspension:
+// the staff RPCs call them, and so does whatever consumes identity's
+// identity.account_suspended / identity.account_reinstated events (construct an Enforcement
+// over the catalog's store and call them with the event's account id; both are idempotent, so
+// a redelivered event changes nothing).
 class Enforcement {
  public:
   // Both must outlive the object.
@@ -22,15 +28,38 @@ class Enforcement {
   // Stores the seller's level and authorised brands, by `staff`.
   [[nodiscard]] absl::Status SetModerationLevel(const common::auth::Caller& staff,
                                                 SellerModerationSetting setting);
-  // Suspends every LIVE or PENDING_REVIEW listing of the seller; returns how many.
+
+  // Records the seller as suspended (table seller_suspensions) and, in the same transaction,
+  // moves every listing of the seller that is LIVE, PENDING_REVIEW, DRAFT or REJECTED to
+  // SUSPENDED, remembering the state each was in (WITHDRAWN ones stay withdrawn), with a
+  // transition by `actor` and a catalog.listing_suspended event each. While suspended the
+  // seller can create, update, submit and appeal nothing (FAILED_PRECONDITION
+  // SELLER_SUSPENDED) and moderators cannot decide its reviews. Idempotent: suspending a
+  // suspended seller takes down what is left (nothing, normally) and updates the reason.
+  // Returns the listings taken down by this call. INVALID_ARGUMENT for a `seller_id` that is
+  // not an issued account id or a `reason_code` that is not 1-64 of UPPER_SNAKE_CASE.
+  // `actor`: the account id of staff, or the service/event that asked (recorded as is).
+  [[nodiscard]] absl::StatusOr<int64_t> SuspendSeller(absl::string_view actor,
+                                                      absl::string_view seller_id,
+                                                      absl::string_view reason_code,
+                                                      absl::string_view explanation);
+  // Lifts the suspension: the seller may act again, and every listing the suspension took
+  // down goes back to the state it was in (a PENDING_REVIEW one to the review queue).
+  // Idempotent; returns the listings restored by this call.
+  [[nodiscard]] absl::StatusOr<int64_t> ReinstateSeller(absl::string_view actor,
+                                                        absl::string_view seller_id);
+
+  // The staff RPCs: the same, by `enforcer`.
   [[nodiscard]] absl::StatusOr<int64_t> Suspend(const common::auth::Caller& enforcer,
                                                 absl::string_view seller_id,
                                                 absl::string_view reason_code,
-                                                absl::string_view explanation);
-  // Returns every SUSPENDED listing of the seller to the state it was suspended in; returns
-  // how many.
+                                                absl::string_view explanation) {
+    return SuspendSeller(enforcer.subject, seller_id, reason_code, explanation);
+  }
   [[nodiscard]] absl::StatusOr<int64_t> Restore(const common::auth::Caller& enforcer,
-                                                absl::string_view seller_id);
+                                                absl::string_view seller_id) {
+    return ReinstateSeller(enforcer.subject, seller_id);
+  }
 
  private:
   ListingStore* store_;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/ids.h"
 #include "common/money_proto.h"
 #include "common/status_macros.h"
 
@@ -42,13 +43,7 @@ bool IsBlank(absl::string_view s) {
 }
 
 absl::Status ValidateId(absl::string_view field, absl::string_view id) {
-  if (id.empty() || id.size() > 64) return common::InvalidField(field, "must be 1-64 characters");
-  for (char c : id) {
-    if (!absl::ascii_isalnum(c) && c != '_' && c != '-' && c != '.' && c != ':') {
-      return common::InvalidField(field, "must be characters of [A-Za-z0-9_.:-]");
-    }
-  }
-  return absl::OkStatus();
+  return common::ValidateIssuedId(field, id);
 }
 
 bool IsReasonCode(absl::string_view code) {

@@ -19,7 +19,9 @@ namespace marketplace::catalog {
 size_t CodePoints(absl::string_view s);
 // Empty or only whitespace.
 bool IsBlank(absl::string_view s);
-// INVALID_ARGUMENT naming `field` unless `id` is 1-64 characters of [A-Za-z0-9_.:-].
+// INVALID_ARGUMENT naming `field` unless `id` is an id the platform issued, in the form its
+// issuer makes it (common::ValidateIssuedId): listing ids "lst_" + 24 lowercase hex digits,
+// account (seller) ids 32 lowercase hex digits. Ids are compared exactly.
 [[nodiscard]] absl::Status ValidateId(absl::string_view field, absl::string_view id);
 // 1-64 characters of UPPER_SNAKE_CASE.
 bool IsReasonCode(absl::string_view code);

@@ -50,9 +50,12 @@ absl::StatusOr<std::vector<std::string>> CategorySubtree(const RuleSet& rules,
 absl::StatusOr<ListingRecord> Lifecycle::Create(const common::auth::Caller& caller,
                                                 const CreateRequestKey& key,
                                                 const ListingRecord& draft) {
+  RETURN_IF_ERROR(CheckNotSuspended(caller.subject));
   RETURN_IF_ERROR(RequireApprovedSeller(*sellers_, caller.subject));
   return store_->CreateOnce(key, [&](ListingTransaction& tx) -> absl::StatusOr<ListingRecord> {
     const absl::Time now = clock_->Now();
+    // Again in the transaction that creates: a suspension may have committed meanwhile.
+    RETURN_IF_ERROR(RequireNotSuspended(tx, caller.subject));
     ListingRecord l;
     l.content = draft.content;
     l.condition = draft.condition;
@@ -67,6 +70,11 @@ absl::StatusOr<ListingRecord> Lifecycle::Create(const common::auth::Caller& call
         RecordTransition(tx, l, caller.subject, ListingState::kUnspecified, {}, "", "", now));
     return l;
   });
+}
+
+absl::Status Lifecycle::CheckNotSuspended(absl::string_view seller_id) {
+  return store_->TransactReadOnly(
+      [&](ListingTransaction& tx) { return RequireNotSuspended(tx, seller_id); });
 }
 
 absl::StatusOr<ListingRecord> Lifecycle::Update(const common::auth::Caller& caller,
@@ -85,6 +93,8 @@ absl::StatusOr<ListingRecord> Lifecycle::Update(const common::auth::Caller& call
   ListingRecord out;
   RETURN_IF_ERROR(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
     const absl::Time now = clock_->Now();
+    // The seller's suspension row before the listing's: the order the suspension locks them.
+    RETURN_IF_ERROR(RequireNotSuspended(tx, caller.subject));
     ASSIGN_OR_RETURN(ListingRecord l, LoadOwned(tx, caller, listing_id));
     const ListingState state = l.state;
     if (state == ListingState::kPendingReview || state == ListingState::kSuspended) {
@@ -106,11 +116,14 @@ absl::StatusOr<ListingRecord> Lifecycle::Update(const common::auth::Caller& call
 
 absl::StatusOr<ListingRecord> Lifecycle::Submit(const common::auth::Caller& caller,
                                                 absl::string_view listing_id) {
+  RETURN_IF_ERROR(CheckNotSuspended(caller.subject));
   RETURN_IF_ERROR(RequireApprovedSeller(*sellers_, caller.subject));
   std::shared_ptr<const RuleSet> rules = rules_->Current();
   ListingRecord out;
   RETURN_IF_ERROR(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
     const absl::Time now = clock_->Now();
+    // Again in the transaction that submits: a suspension may have committed meanwhile.
+    RETURN_IF_ERROR(RequireNotSuspended(tx, caller.subject));
     ASSIGN_OR_RETURN(ListingRecord l, LoadOwned(tx, caller, listing_id));
     if (l.state != ListingState::kDraft && l.state != ListingState::kRejected &&
         l.state != ListingState::kWithdrawn) {

@@ -75,6 +75,9 @@ class Lifecycle {
                                             const std::set<ListingState>& states);
 
  private:
+  // SELLER_SUSPENDED before a slow step (the call to identity); made again in the transaction.
+  [[nodiscard]] absl::Status CheckNotSuspended(absl::string_view seller_id);
+
   ListingStore* store_;
   LiveRules* rules_;
   common::identity_client::SellerDirectory* sellers_;

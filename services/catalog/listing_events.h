@@ -40,6 +40,8 @@ struct ListingReported {
   int64_t open_reports = 0;
   bool sent_to_review = false;
   absl::Time at;
+  // Why the report does not count ("NEW_ACCOUNT", "BURST"); empty when it counts.
+  std::string held;
 };
 
 // catalog.listing_suspended

@@ -109,13 +109,27 @@ struct SellerModerationSetting {
   absl::Time updated_at;
 };
 
-// A buyer's report.
+// A buyer's report. Every report is kept; only some count toward the report threshold.
 struct ListingReport {
   std::string listing_id;
+  std::string seller_id;  // the reported listing's
   std::string reporter_id;
   std::string reason;  // ReportReason name
   std::string comment;
   absl::Time created_at;
+  // Counts toward the report threshold.
+  bool counts = true;
+  // Why it does not count: "NEW_ACCOUNT" or "BURST"; empty when it counts.
+  std::string held;
+};
+
+// A seller suspended in the catalog: nothing LIVE, no create, update, submit or appeal.
+struct SellerSuspension {
+  std::string seller_id;
+  std::string reason_code;
+  std::string explanation;
+  std::string suspended_by;
+  absl::Time suspended_at;
 };
 
 }  // namespace marketplace::catalog

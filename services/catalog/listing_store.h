@@ -50,6 +50,17 @@ class ListingTransaction {
   [[nodiscard]] virtual absl::Status SaveSellerModeration(
       const SellerModerationSetting& setting) = 0;
 
+  // --- seller suspensions ---
+  // The seller's suspension, read with a shared lock (also on its absence) until the end of
+  // the transaction, so that a suspension committing meanwhile waits for it.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<SellerSuspension>> FindSellerSuspension(
+      absl::string_view seller_id) = 0;
+  // Records the suspension (replacing an earlier one of the seller).
+  [[nodiscard]] virtual absl::Status SaveSellerSuspension(const SellerSuspension& s) = 0;
+  // Removes it; false when there was none.
+  [[nodiscard]] virtual absl::StatusOr<bool> DeleteSellerSuspension(
+      absl::string_view seller_id) = 0;
+
   // --- transitions ---
   // Returns the transition's id.
   [[nodiscard]] virtual absl::StatusOr<int64_t> AppendTransition(const Transition& t) = 0;
@@ -80,7 +91,14 @@ class ListingTransaction {
   [[nodiscard]] virtual absl::StatusOr<bool> HasReported(absl::string_view listing_id,
                                                          absl::string_view reporter_id) = 0;
   [[nodiscard]] virtual absl::Status InsertReport(const ListingReport& report) = 0;
+  // Open reports of the listing that count toward the threshold.
   [[nodiscard]] virtual absl::StatusOr<int64_t> CountOpenReports(absl::string_view listing_id) = 0;
+  // Reports made by `reporter_id` since `since` (any listing, counted or held).
+  [[nodiscard]] virtual absl::StatusOr<int64_t> CountReportsBy(absl::string_view reporter_id,
+                                                               absl::Time since) = 0;
+  // Counted reports on the seller's listings since `since`.
+  [[nodiscard]] virtual absl::StatusOr<int64_t> CountCountedReportsOnSeller(
+      absl::string_view seller_id, absl::Time since) = 0;
   [[nodiscard]] virtual absl::Status CloseReports(absl::string_view listing_id) = 0;
   [[nodiscard]] virtual absl::StatusOr<bool> HasAppeal(int64_t decision_id) = 0;
   [[nodiscard]] virtual absl::Status InsertAppeal(int64_t decision_id, const ListingRecord& listing,

@@ -21,6 +21,7 @@
 #include "services/catalog/live_rules.h"
 #include "services/catalog/mysql_listing_store.h"
 #include "services/catalog/prometheus_catalog_observer.h"
+#include "services/catalog/reporter_directory.h"
 #include "services/catalog/rules_reloader.h"
 #include "services/catalog/seller_suspension_events.h"
 
@@ -57,8 +58,10 @@ int main(int argc, char** argv) {
 
   catalog::MysqlListingStore store(&runtime->pool(), clock, catalog_config.Store());
   catalog::PrometheusCatalogObserver observer(*runtime->registry());
+  catalog::IdentityReporterDirectory reporters(identity.channel(), &identity.tokens());
   catalog::CatalogApi api(&store, rules->get(), &identity.sellers(), clock,
-                          catalog_config.Options(), catalog_config.PublicCache(&observer));
+                          catalog_config.Options(), catalog_config.PublicCache(&observer),
+                          &reporters);
 
   // Events: one EventSink publisher per --event_subscribers entry, each Deliver with catalog's
   // own token; none: no relay runs.
@@ -101,7 +104,7 @@ int main(int argc, char** argv) {
   common::auth::Authenticator authenticator(&identity.verifier(), catalog::CatalogPublicMethods(),
                                             &revocations.check());
   common::UnaryRunner runner(&runtime->executor(), &authenticator);
-  catalog::CatalogService service(&runner, &api);
+  catalog::CatalogService service(&runner, &api, &runtime->executor());
   common::events::EventSinkService sink(&runner, &consumer);
   const int code =
       runtime->Serve({{marketplace::catalog::v1::CatalogService::service_full_name(), &service},

@@ -130,10 +130,21 @@ absl::StatusOr<ListingRecord> LoadOwned(ListingTransaction& tx, const common::au
                                         absl::string_view listing_id) {
   ASSIGN_OR_RETURN(std::optional<ListingRecord> l, tx.FindListing(listing_id, /*for_update=*/true));
   if (!l) return common::NotFound("listing", listing_id);
-  if (!IsOwner(caller, l->seller_id)) {
-    return common::PermissionDenied("only the listing's seller may do this");
-  }
+  // Someone else's listing answers exactly like an id that does not exist (AIP-193): the
+  // caller may not learn that it exists. (A LIVE listing is public, but none of the methods
+  // using this may change it either, and one answer for all states tells nothing.)
+  if (!IsOwner(caller, l->seller_id)) return common::NotFound("listing", listing_id);
   return *std::move(l);
+}
+
+absl::Status RequireNotSuspended(ListingTransaction& tx, absl::string_view seller_id) {
+  ASSIGN_OR_RETURN(std::optional<SellerSuspension> suspension, tx.FindSellerSuspension(seller_id));
+  if (suspension) {
+    return common::FailedPrecondition(
+        "SELLER_SUSPENDED",
+        "the seller is suspended: it can create, update, submit and appeal nothing");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status InvalidState(const ListingRecord& l, absl::string_view what) {

@@ -44,11 +44,15 @@ inline constexpr char kSystemActor[] = "system";
                                             std::string explanation, std::string rules_version,
                                             absl::Time now);
 
-// The listing, locked, when `caller` is its seller: NOT_FOUND when there is none,
-// PERMISSION_DENIED when it is someone else's.
+// The listing, locked, when `caller` is its seller: NOT_FOUND LISTING_NOT_FOUND when there is
+// none and, the same answer, when it is someone else's (AIP-193).
 [[nodiscard]] absl::StatusOr<ListingRecord> LoadOwned(ListingTransaction& tx,
                                                       const common::auth::Caller& caller,
                                                       absl::string_view listing_id);
+
+// FAILED_PRECONDITION SELLER_SUSPENDED while the seller is suspended in the catalog (read with
+// a shared lock: a suspension committing meanwhile waits for the caller's transaction).
+[[nodiscard]] absl::Status RequireNotSuspended(ListingTransaction& tx, absl::string_view seller_id);
 
 // FAILED_PRECONDITION INVALID_STATE: "cannot <what> a listing in state <state>".
 absl::Status InvalidState(const ListingRecord& listing, absl::string_view what);

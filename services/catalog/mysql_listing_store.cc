@@ -5,8 +5,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/db/migrations.h"
 #include "common/db/transaction.h"
@@ -14,6 +16,7 @@
 #include "services/catalog/catalog_migrations.h"
 #include "services/catalog/convert.h"
 #include "services/catalog/mysql_listing_rows.h"
+#include "services/catalog/text.h"
 
 namespace marketplace::catalog {
 namespace {
@@ -82,6 +85,26 @@ absl::StatusOr<Review> ReviewFromRow(const Row& row) {
   return r;
 }
 
+// Longest word listing_words holds (migration 0005).
+constexpr size_t kMaxIndexedWord = 100;
+
+// The words of the listing's folded title, as listing_words rows of `seq`: one statement.
+absl::Status WriteTitleWords(Transaction& tx, int64_t seq, const ListingRecord& l) {
+  std::vector<std::string> words = Words(FoldText(l.content.title));
+  std::sort(words.begin(), words.end());
+  words.erase(std::unique(words.begin(), words.end()), words.end());
+  std::string sql = "INSERT IGNORE INTO listing_words (word, seq) VALUES ";
+  std::vector<SqlValue> params;
+  for (const std::string& w : words) {
+    if (w.size() > kMaxIndexedWord) continue;  // bytes >= characters: never too long to store
+    absl::StrAppend(&sql, params.empty() ? "" : ", ", "(?, ?)");
+    params.push_back(w);
+    params.push_back(seq);
+  }
+  if (params.empty()) return absl::OkStatus();
+  return tx.Execute(sql, params).status();
+}
+
 class MysqlListingTransaction final : public ListingTransaction {
  public:
   MysqlListingTransaction(Transaction& tx, const common::outbox::Outbox& outbox)
@@ -95,14 +118,16 @@ class MysqlListingTransaction final : public ListingTransaction {
                        SqlValue(l.updated_at), SqlValue(l.updated_at)}) {
       values.push_back(std::move(v));
     }
-    return tx_
-        .Execute(absl::StrCat("INSERT INTO listings (listing_id, seller_id, state, ",
-                              absl::StrJoin(ContentColumnNames(), ", "),
-                              ", reason_codes, explanation, rules_version, ever_decided, "
-                              "created_at, updated_at, fields_at) VALUES (",
-                              Placeholders(values.size()), ")"),
-                 values)
-        .status();
+    RETURN_IF_ERROR(
+        tx_.Execute(absl::StrCat("INSERT INTO listings (listing_id, seller_id, state, ",
+                                 absl::StrJoin(ContentColumnNames(), ", "),
+                                 ", reason_codes, explanation, rules_version, ever_decided, "
+                                 "created_at, updated_at, fields_at) VALUES (",
+                                 Placeholders(values.size()), ")"),
+                    values)
+            .status());
+    ASSIGN_OR_RETURN(l.seq, tx_.LastInsertId());
+    return WriteTitleWords(tx_, l.seq, l);
   }
 
   absl::StatusOr<std::optional<ListingRecord>> FindListing(absl::string_view id,
@@ -136,7 +161,9 @@ class MysqlListingTransaction final : public ListingTransaction {
                                  "fields_at = ? WHERE listing_id = ?"),
                     values));
     if (n != 1) return absl::InternalError("listing row vanished during its update");
-    return absl::OkStatus();
+    // The title's words, again (the title may have changed).
+    RETURN_IF_ERROR(tx_.Execute("DELETE FROM listing_words WHERE seq = ?", {l.seq}).status());
+    return WriteTitleWords(tx_, l.seq, l);
   }
 
   absl::StatusOr<std::vector<ListingRecord>> LockSellerListings(
@@ -325,15 +352,67 @@ class MysqlListingTransaction final : public ListingTransaction {
   absl::Status InsertReport(const ListingReport& r) override {
     return tx_
         .Execute(
-            "INSERT INTO reports (listing_id, reporter_id, reason, comment, is_open, "
-            "created_at) VALUES (?, ?, ?, ?, TRUE, ?)",
-            {r.listing_id, r.reporter_id, r.reason, r.comment, r.created_at})
+            "INSERT INTO reports (listing_id, seller_id, reporter_id, reason, comment, is_open, "
+            "created_at, counts, held) VALUES (?, ?, ?, ?, ?, TRUE, ?, ?, ?)",
+            {r.listing_id, r.seller_id, r.reporter_id, r.reason, r.comment, r.created_at, r.counts,
+             r.held})
         .status();
+  }
+
+  absl::StatusOr<int64_t> CountReportsBy(absl::string_view reporter_id, absl::Time since) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT COUNT(*) AS n FROM reports WHERE reporter_id = ? AND "
+                               "created_at >= ?",
+                               {std::string(reporter_id), since}));
+    return rows.at(0).GetInt64("n");
+  }
+
+  absl::StatusOr<int64_t> CountCountedReportsOnSeller(absl::string_view seller_id,
+                                                      absl::Time since) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT COUNT(*) AS n FROM reports WHERE seller_id = ? AND "
+                               "created_at >= ? AND counts",
+                               {std::string(seller_id), since}));
+    return rows.at(0).GetInt64("n");
+  }
+
+  absl::StatusOr<std::optional<SellerSuspension>> FindSellerSuspension(
+      absl::string_view seller_id) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT reason_code, explanation, suspended_by, suspended_at "
+                               "FROM seller_suspensions WHERE seller_id = ? LOCK IN SHARE MODE",
+                               {std::string(seller_id)}));
+    if (rows.empty()) return std::optional<SellerSuspension>();
+    SellerSuspension s;
+    s.seller_id = std::string(seller_id);
+    ASSIGN_OR_RETURN(s.reason_code, rows[0].GetString("reason_code"));
+    ASSIGN_OR_RETURN(s.explanation, rows[0].GetString("explanation"));
+    ASSIGN_OR_RETURN(s.suspended_by, rows[0].GetString("suspended_by"));
+    ASSIGN_OR_RETURN(s.suspended_at, rows[0].GetTime("suspended_at"));
+    return std::optional<SellerSuspension>(std::move(s));
+  }
+
+  absl::Status SaveSellerSuspension(const SellerSuspension& s) override {
+    return tx_
+        .Execute(
+            "INSERT INTO seller_suspensions (seller_id, reason_code, explanation, suspended_by, "
+            "suspended_at) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+            "reason_code = VALUES(reason_code), explanation = VALUES(explanation), "
+            "suspended_by = VALUES(suspended_by), suspended_at = VALUES(suspended_at)",
+            {s.seller_id, s.reason_code, s.explanation, s.suspended_by, s.suspended_at})
+        .status();
+  }
+
+  absl::StatusOr<bool> DeleteSellerSuspension(absl::string_view seller_id) override {
+    ASSIGN_OR_RETURN(int64_t n, tx_.Execute("DELETE FROM seller_suspensions WHERE seller_id = ?",
+                                            {std::string(seller_id)}));
+    return n > 0;
   }
 
   absl::StatusOr<int64_t> CountOpenReports(absl::string_view listing_id) override {
     ASSIGN_OR_RETURN(std::vector<Row> rows,
-                     tx_.Query("SELECT COUNT(*) AS n FROM reports WHERE listing_id = ? AND is_open",
+                     tx_.Query("SELECT COUNT(*) AS n FROM reports WHERE listing_id = ? AND is_open "
+                               "AND counts",
                                {std::string(listing_id)}));
     return rows.at(0).GetInt64("n");
   }
@@ -403,7 +482,7 @@ MysqlListingStore::MysqlListingStore(common::db::ConnectionPool* pool, const com
                     .table = "listings",
                     .columns = ListingColumns(""),
                     .key_column = "listing_id",
-                    .ascii_case_insensitive = true,  // CHARACTER SET ascii, _ci collation
+                    .ascii_case_insensitive = false,  // ascii_bin (migration 0005)
                     .threads = std::max(1, options.point_read_threads)})) {}
 
 MysqlListingStore::~MysqlListingStore() = default;
@@ -453,28 +532,55 @@ void MysqlListingStore::ReadListing(absl::string_view listing_id, ReadDone done)
 }
 
 absl::StatusOr<std::vector<ListingRecord>> MysqlListingStore::ListListings(const ListingQuery& q) {
-  std::string sql = absl::StrCat("SELECT ", ListingColumns(""), " FROM listings WHERE state IN (",
-                                 Placeholders(q.states.size()), ")");
+  // Title words: the listings having the first word, newest first (listing_words' primary
+  // key), each other word probed by (word, seq); words too long to be stored by LIKE.
+  std::vector<std::string> indexed, unindexed;
+  for (const std::string& w : q.title_words) {
+    (w.size() > kMaxIndexedWord ? unindexed : indexed).push_back(w);
+  }
+  // The longest word first: usually the rarest, the shortest walk.
+  std::stable_sort(indexed.begin(), indexed.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  indexed.erase(std::unique(indexed.begin(), indexed.end()), indexed.end());
   std::vector<SqlValue> params;
+  std::string sql = absl::StrCat("SELECT ", ListingColumns("l."), " FROM ");
+  std::string order = "l.seq";
+  if (indexed.empty()) {
+    sql += "listings l";
+  } else {
+    sql += "listing_words w0";
+    for (size_t i = 1; i < indexed.size(); ++i) {
+      absl::StrAppend(&sql, " JOIN listing_words w", i, " ON w", i, ".word = ? AND w", i,
+                      ".seq = w0.seq");
+      params.push_back(indexed[i]);
+    }
+    sql += " JOIN listings l ON l.seq = w0.seq";
+    order = "w0.seq";
+  }
+  absl::StrAppend(&sql, " WHERE l.state IN (", Placeholders(q.states.size()), ")");
   for (ListingState s : q.states) params.push_back(std::string(StateName(s)));
+  if (!indexed.empty()) {
+    sql += " AND w0.word = ?";
+    params.push_back(indexed[0]);
+  }
   if (!q.seller_id.empty()) {
-    sql += " AND seller_id = ?";
+    sql += " AND l.seller_id = ?";
     params.push_back(q.seller_id);
   }
   if (!q.category_ids.empty()) {
-    absl::StrAppend(&sql, " AND category_id IN (", Placeholders(q.category_ids.size()), ")");
+    absl::StrAppend(&sql, " AND l.category_id IN (", Placeholders(q.category_ids.size()), ")");
     params.insert(params.end(), q.category_ids.begin(), q.category_ids.end());
   }
-  for (const std::string& w : q.title_words) {
+  for (const std::string& w : unindexed) {
     // Folded words are letters and digits only: nothing LIKE would interpret.
-    sql += " AND title_folded LIKE ?";
+    sql += " AND l.title_folded LIKE ?";
     params.push_back(absl::StrCat("% ", w, " %"));
   }
   if (q.before_seq) {
-    sql += " AND seq < ?";
+    absl::StrAppend(&sql, " AND ", order, " < ?");
     params.push_back(*q.before_seq);
   }
-  absl::StrAppend(&sql, " ORDER BY seq DESC LIMIT ", q.limit);
+  absl::StrAppend(&sql, " ORDER BY ", order, " DESC LIMIT ", q.limit);
   ASSIGN_OR_RETURN(std::vector<Row> rows, pool_->Query(sql, params));
   return FromRows(rows, &ListingFromRow);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/clock.h"
 #include "common/db/migrations.h"
 #include "common/ids.h"
@@ -74,16 +75,18 @@ class MysqlListingStoreTest : public common::testing::DatabaseTest {
 };
 
 TEST_F(MysqlListingStoreTest, ListingRoundTripsEveryField) {
-  ListingRecord l = Draft("lst_1", "s1");
+  ListingRecord l = Draft("lst_000000000000000000000001", "11111111111111111111111111111111");
   l.findings = {{"duplicate", Verdict::kReview, "DUPLICATE_LISTING", "like lst_0"}};
   l.reason_codes = {"DUPLICATE_LISTING", "PRICE_ANOMALY"};
   l.explanation = "why";
   l.rules_version = "v7";
   ASSERT_OK(Insert(l));
-  std::optional<ListingRecord> read = Find("LST_1");  // ids compare case-insensitively
+  EXPECT_FALSE(
+      Find("LST_000000000000000000000001").has_value());  // ids compare exactly (ascii_bin)
+  std::optional<ListingRecord> read = Find("lst_000000000000000000000001");
   ASSERT_TRUE(read.has_value());
   EXPECT_GT(read->seq, 0);
-  EXPECT_EQ(read->listing_id, "lst_1");
+  EXPECT_EQ(read->listing_id, "lst_000000000000000000000001");
   EXPECT_EQ(read->state, ListingState::kDraft);
   EXPECT_FALSE(ContentDiffersBesidesQuantity(*read, l));
   EXPECT_EQ(read->quantity, 4);
@@ -94,38 +97,39 @@ TEST_F(MysqlListingStoreTest, ListingRoundTripsEveryField) {
   EXPECT_EQ(read->findings[0].verdict, Verdict::kReview);
   EXPECT_EQ(read->rules_version, "v7");
   EXPECT_EQ(read->created_at, l.created_at);
-  EXPECT_FALSE(Find("lst_none").has_value());
+  EXPECT_FALSE(Find("lst_00000000000000000000dead").has_value());
 }
 
 TEST_F(MysqlListingStoreTest, SaveMovesUpdatedAtStrictlyForward) {
-  ASSERT_OK(Insert(Draft("lst_1", "s1")));
-  ListingRecord l = *Find("lst_1");
+  ASSERT_OK(Insert(Draft("lst_000000000000000000000001", "11111111111111111111111111111111")));
+  ListingRecord l = *Find("lst_000000000000000000000001");
   const absl::Time loaded = l.updated_at;
   // Same clock reading as the insert: the save still moves it on.
   l.state = ListingState::kSuspended;
   l.state_before_suspension = ListingState::kLive;
   ASSERT_OK(store_->Transact([&](ListingTransaction& tx) { return tx.SaveListing(l, loaded); }));
-  ListingRecord read = *Find("lst_1");
+  ListingRecord read = *Find("lst_000000000000000000000001");
   EXPECT_GT(read.updated_at, loaded);
   EXPECT_EQ(read.state, ListingState::kSuspended);
   EXPECT_EQ(read.state_before_suspension, ListingState::kLive);
 }
 
 TEST_F(MysqlListingStoreTest, EffectAndEventRollBackTogether) {
-  ASSERT_OK(Insert(Draft("lst_1", "s1")));
+  ASSERT_OK(Insert(Draft("lst_000000000000000000000001", "11111111111111111111111111111111")));
   absl::Status failed = store_->Transact([&](ListingTransaction& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(std::optional<ListingRecord> l, tx.FindListing("lst_1", true));
+    ASSIGN_OR_RETURN(std::optional<ListingRecord> l,
+                     tx.FindListing("lst_000000000000000000000001", true));
     l->state = ListingState::kLive;
     RETURN_IF_ERROR(tx.SaveListing(*l, clock_.Now()));
     RETURN_IF_ERROR(tx.Publish(ListingDecided{.approved = true,
-                                              .listing_id = "lst_1",
-                                              .seller_id = "s1",
+                                              .listing_id = "lst_000000000000000000000001",
+                                              .seller_id = "11111111111111111111111111111111",
                                               .decided_by = "system",
                                               .at = clock_.Now()}));
     return absl::FailedPreconditionError("refused");
   });
   EXPECT_EQ(failed.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(Find("lst_1")->state, ListingState::kDraft);
+  EXPECT_EQ(Find("lst_000000000000000000000001")->state, ListingState::kDraft);
   ASSERT_OK_AND_ASSIGN(auto events, pool().Query("SELECT COUNT(*) AS n FROM outbox_events"));
   EXPECT_EQ(*events[0].GetInt64("n"), 0);
 }
@@ -134,10 +138,11 @@ TEST_F(MysqlListingStoreTest, CreateOnceAnswersARetryWithTheFirstResult) {
   int runs = 0;
   auto create = [&](const std::string& hash) {
     // Request hashes are SHA-256 digests, as RequestHash makes them.
-    return store_->CreateOnce({"s1", "req-1", common::Sha256(hash)},
+    return store_->CreateOnce({"11111111111111111111111111111111", "req-1", common::Sha256(hash)},
                               [&](ListingTransaction& tx) -> absl::StatusOr<ListingRecord> {
                                 ++runs;
-                                ListingRecord l = Draft(absl::StrCat("lst_", runs), "s1");
+                                ListingRecord l = Draft(absl::StrFormat("lst_%024x", runs),
+                                                        "11111111111111111111111111111111");
                                 RETURN_IF_ERROR(tx.InsertListing(l));
                                 return l;
                               });
@@ -151,20 +156,21 @@ TEST_F(MysqlListingStoreTest, CreateOnceAnswersARetryWithTheFirstResult) {
 }
 
 TEST_F(MysqlListingStoreTest, ReviewClaimsAreExclusiveUntilTheyExpire) {
-  ListingRecord l = Draft("lst_1", "s1");
+  ListingRecord l = Draft("lst_000000000000000000000001", "11111111111111111111111111111111");
   l.state = ListingState::kPendingReview;
   ASSERT_OK(Insert(l));
   const absl::Time now = clock_.Now();
   ASSERT_OK(store_->Transact([&](ListingTransaction& tx) {
-    return tx.Enqueue({.listing_id = "lst_1",
-                       .seller_id = "s1",
+    return tx.Enqueue({.listing_id = "lst_000000000000000000000001",
+                       .seller_id = "11111111111111111111111111111111",
                        .reason = ReviewReason::kRules,
                        .enqueued_at = now});
   }));
   auto claim = [&](const std::string& who, absl::Time at) {
     bool claimed = false;
     EXPECT_OK(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
-      ASSIGN_OR_RETURN(claimed, tx.TryClaim("lst_1", who, at + absl::Minutes(15), at));
+      ASSIGN_OR_RETURN(
+          claimed, tx.TryClaim("lst_000000000000000000000001", who, at + absl::Minutes(15), at));
       return absl::OkStatus();
     }));
     return claimed;
@@ -180,8 +186,8 @@ TEST_F(MysqlListingStoreTest, ReviewClaimsAreExclusiveUntilTheyExpire) {
 }
 
 TEST_F(MysqlListingStoreTest, ListsByStateSellerCategoryAndTitleWords) {
-  ASSERT_OK(Insert(Draft("lst_1", "s1")));
-  ListingRecord other = Draft("lst_2", "s2");
+  ASSERT_OK(Insert(Draft("lst_000000000000000000000001", "11111111111111111111111111111111")));
+  ListingRecord other = Draft("lst_000000000000000000000002", "22222222222222222222222222222222");
   other.content.title = "Train en bois";
   other.content.category_id = "toys-wood";
   ASSERT_OK(Insert(other));
@@ -189,16 +195,16 @@ TEST_F(MysqlListingStoreTest, ListsByStateSellerCategoryAndTitleWords) {
   q.states = {ListingState::kDraft};
   ASSERT_OK_AND_ASSIGN(std::vector<ListingRecord> all, store_->ListListings(q));
   ASSERT_EQ(all.size(), 2u);
-  EXPECT_EQ(all[0].listing_id, "lst_2");  // newest first
+  EXPECT_EQ(all[0].listing_id, "lst_000000000000000000000002");  // newest first
   q.title_words = {"ourson"};
   ASSERT_OK_AND_ASSIGN(std::vector<ListingRecord> found, store_->ListListings(q));
   ASSERT_EQ(found.size(), 1u);
-  EXPECT_EQ(found[0].listing_id, "lst_1");
+  EXPECT_EQ(found[0].listing_id, "lst_000000000000000000000001");
   q.title_words.clear();
   q.before_seq = all[0].seq;
   ASSERT_OK_AND_ASSIGN(std::vector<ListingRecord> older, store_->ListListings(q));
   ASSERT_EQ(older.size(), 1u);
-  EXPECT_EQ(older[0].listing_id, "lst_1");
+  EXPECT_EQ(older[0].listing_id, "lst_000000000000000000000001");
 }
 
 // A row as the previous release wrote it: the content only in the serialized message.
@@ -218,7 +224,8 @@ TEST_F(MysqlListingStoreTest, RowsOfThePreviousReleaseReadFromContentUntilFilled
   f->set_reason_code("PRICE_ANOMALY");
   ASSERT_OK(pool().Execute(
       "INSERT INTO listings (listing_id, seller_id, state, category_id, title_folded, content, "
-      "explanation, created_at, updated_at) VALUES ('lst_old', 's1', 'LIVE', 'toys-wood', "
+      "explanation, created_at, updated_at) VALUES ('lst_000000000000000000000b1d', "
+      "'11111111111111111111111111111111', 'LIVE', 'toys-wood', "
       "' train en bois ', ?, '', ?, ?)",
       {content.SerializeAsString(), clock_.Now(), clock_.Now()}));
 
@@ -234,7 +241,7 @@ TEST_F(MysqlListingStoreTest, RowsOfThePreviousReleaseReadFromContentUntilFilled
     ASSERT_EQ(r.findings.size(), 1u);
     EXPECT_EQ(r.findings[0].verdict, Verdict::kReview);
   };
-  std::optional<ListingRecord> before = Find("lst_old");
+  std::optional<ListingRecord> before = Find("lst_000000000000000000000b1d");
   ASSERT_TRUE(before.has_value());
   check(*before);
 
@@ -247,16 +254,17 @@ TEST_F(MysqlListingStoreTest, RowsOfThePreviousReleaseReadFromContentUntilFilled
   EXPECT_EQ(*rows[0].GetString("title"), "Train en bois");
   EXPECT_EQ(*rows[0].GetInt64("price_minor"), 2500);
   EXPECT_TRUE(*rows[0].GetBool("filled"));
-  std::optional<ListingRecord> after = Find("lst_old");
+  std::optional<ListingRecord> after = Find("lst_000000000000000000000b1d");
   ASSERT_TRUE(after.has_value());
   check(*after);
 
   // A write of the previous release since: the columns no longer hold the listing.
   content.set_title("Train en bois peint");
   ASSERT_OK(
-      pool().Execute("UPDATE listings SET content = ?, updated_at = ? WHERE listing_id = 'lst_old'",
+      pool().Execute("UPDATE listings SET content = ?, updated_at = ? WHERE listing_id = "
+                     "'lst_000000000000000000000b1d'",
                      {content.SerializeAsString(), clock_.Now() + absl::Seconds(1)}));
-  EXPECT_EQ(Find("lst_old")->content.title, "Train en bois peint");
+  EXPECT_EQ(Find("lst_000000000000000000000b1d")->content.title, "Train en bois peint");
 }
 
 // The upgrade as an operator runs it (--migrate_only): a database of the previous release, with
@@ -272,7 +280,8 @@ TEST_F(ListingColumnsUpgradeTest, MigrateOnlyFillsTheColumnsOfExistingRows) {
   content.set_quantity(7);
   ASSERT_OK(pool().Execute(
       "INSERT INTO listings (listing_id, seller_id, state, category_id, title_folded, content, "
-      "explanation, created_at, updated_at) VALUES ('lst_old', 's1', 'DRAFT', 'toys-dolls', "
+      "explanation, created_at, updated_at) VALUES ('lst_000000000000000000000b1d', "
+      "'11111111111111111111111111111111', 'DRAFT', 'toys-dolls', "
       "' poupee de chiffon ', ?, '', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
       {content.SerializeAsString()}));
 
@@ -286,8 +295,9 @@ TEST_F(ListingColumnsUpgradeTest, MigrateOnlyFillsTheColumnsOfExistingRows) {
   EXPECT_TRUE(*rows[0].GetBool("filled"));
   ASSERT_OK_AND_ASSIGN(auto steps, pool().Query("SELECT name FROM schema_migrations WHERE "
                                                 "component = 'catalog' ORDER BY version"));
-  ASSERT_EQ(steps.size(), 4u);
+  ASSERT_EQ(steps.size(), 5u);
   EXPECT_EQ(*steps[3].GetString("name"), "0004_fill_listing_columns");
+  EXPECT_EQ(*steps[4].GetString("name"), "0005_trust.sql");
 }
 
 }  // namespace

@@ -36,6 +36,8 @@ const MethodRule& RuleFor(Method method) {
   static const MethodRule kAnyCaller{.any_caller = true};
   static const MethodRule kCreate{.roles = {kSeller}, .denied = "only sellers create listings"};
   static const MethodRule kSubmit{.roles = {kSeller}, .denied = "only sellers submit listings"};
+  static const MethodRule kOwnListing{.roles = {kSeller},
+                                      .denied = "only the listing's seller may do this"};
   static const MethodRule kReport{.roles = {kBuyer}, .denied = "only buyers report listings"};
   static const MethodRule kStaff{.roles = {kModerator, kAdmin}, .denied = kStaffOnly};
   static const MethodRule kEnforce{
@@ -50,6 +52,9 @@ const MethodRule& RuleFor(Method method) {
     case Method::kUpdateListing:
     case Method::kWithdrawListing:
     case Method::kAppealDecision:
+      // Only a listing's seller may: other roles may never call them (PERMISSION_DENIED); a
+      // seller's call on someone else's listing is the domain's NOT_FOUND (AIP-193).
+      return kOwnListing;
     case Method::kGetModerationHistory:
       return kAnyCaller;
     case Method::kCreateListing:

@@ -52,8 +52,13 @@ TEST(PermissionsTest, RolesAndScopesPerMethod) {
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(Authorize(Method::kClaimReview, As("SERVICE", {"catalog.enforcement"})).code(),
             absl::StatusCode::kPermissionDenied);
-  // Ownership is the domain's to check once the listing is loaded.
-  EXPECT_OK(Authorize(Method::kWithdrawListing, As("BUYER")));
+  // Only sellers may ever change a listing; which seller owns it is the domain's to check
+  // once the listing is loaded (NOT_FOUND for another's).
+  EXPECT_OK(Authorize(Method::kWithdrawListing, As("SELLER")));
+  EXPECT_EQ(Authorize(Method::kWithdrawListing, As("BUYER")).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Authorize(Method::kAppealDecision, As("MODERATOR")).code(),
+            absl::StatusCode::kPermissionDenied);
 }
 
 TEST(PermissionsTest, OwnerIsTheSellerActingAsSeller) {

@@ -17,13 +17,9 @@ namespace {
 // (half of it, so every eviction newer than a storable read's ticket is still known).
 constexpr absl::Duration kEvictionMemory = absl::Seconds(10);
 
-// Listing ids compare ASCII case-insensitively in the database (ascii_general_ci), so the cache
-// keys them in lower case. `storage` holds the folded copy when one is needed.
-absl::string_view Key(absl::string_view id, std::string& storage) {
-  if (std::none_of(id.begin(), id.end(), absl::ascii_isupper)) return id;
-  storage = absl::AsciiStrToLower(id);
-  return storage;
-}
+// Listing ids compare exactly, in the database (ascii_bin, migration 0005) as here: the cache
+// keys them as given. (`storage` is unused: kept so that a folding rule has one place.)
+absl::string_view Key(absl::string_view id, std::string& /*storage*/) { return id; }
 
 // What the cache reports to when the options name no observer.
 CatalogObserver& Discard() {

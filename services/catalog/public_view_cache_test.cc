@@ -18,7 +18,9 @@ class PublicViewCacheTest : public common::testing::DatabaseTest {
     DatabaseTest::SetUp();
     ASSERT_OK(ApplyCatalogMigrations(pool()));
     store_ = std::make_unique<MysqlListingStore>(&pool(), &clock_, MysqlListingStore::Options());
-    for (const char* id : {"lst_a", "lst_b", "lst_c"}) Insert(id);
+    for (const char* id : {"lst_00000000000000000000000a", "lst_00000000000000000000000b",
+                           "lst_00000000000000000000000c"})
+      Insert(id);
   }
 
   void TearDown() override {
@@ -42,7 +44,8 @@ class PublicViewCacheTest : public common::testing::DatabaseTest {
     ASSERT_OK(pool()
                   .Execute("INSERT INTO listings (listing_id, seller_id, state, category_id, "
                            "title_folded, content, explanation, created_at, updated_at) "
-                           "VALUES (?, 's1', 'LIVE', 'toys-plush', ' t ', '', '', ?, ?)",
+                           "VALUES (?, '11111111111111111111111111111111', 'LIVE', "
+                           "'toys-plush', ' t ', '', '', ?, ?)",
                            {id, clock_.Now(), clock_.Now()})
                   .status());
   }
@@ -70,37 +73,43 @@ class PublicViewCacheTest : public common::testing::DatabaseTest {
   std::unique_ptr<MysqlListingStore> store_;
 };
 
-TEST_F(PublicViewCacheTest, ServesStoredViewsCaseInsensitivelyAndCounts) {
+TEST_F(PublicViewCacheTest, ServesStoredViewsByExactIdAndCounts) {
   auto cache = Make();
-  EXPECT_EQ(TitleOf(*cache, "lst_a"), "<miss>");
-  cache->Put("lst_a", View("lst_a", "one"), cache->BeginRead());
-  EXPECT_EQ(TitleOf(*cache, "lst_a"), "one");
-  EXPECT_EQ(TitleOf(*cache, "LST_A"), "one");  // ids compare case-insensitively in MariaDB
-  cache->Put("LST_B", View("lst_b", "two"), cache->BeginRead());
-  EXPECT_EQ(TitleOf(*cache, "lst_b"), "two");
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000a"), "<miss>");
+  cache->Put("lst_00000000000000000000000a", View("lst_00000000000000000000000a", "one"),
+             cache->BeginRead());
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000a"), "one");
+  EXPECT_EQ(TitleOf(*cache, "LST_00000000000000000000000A"),
+            "<miss>");  // ids compare exactly, as in the database
+  cache->Put("lst_00000000000000000000000b", View("lst_00000000000000000000000b", "two"),
+             cache->BeginRead());
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000b"), "two");
   PublicViewCache::Totals t = cache->totals();
-  EXPECT_EQ(t.hits, 3);
-  EXPECT_EQ(t.misses, 1);
+  EXPECT_EQ(t.hits, 2);
+  EXPECT_EQ(t.misses, 2);
 }
 
 TEST_F(PublicViewCacheTest, AChangedRowIsEvictedByTheNextPollOnlyOnce) {
   auto cache = Make();
-  cache->Put("lst_a", View("lst_a", "old"), cache->BeginRead());
-  cache->Put("lst_b", View("lst_b", "other"), cache->BeginRead());
+  cache->Put("lst_00000000000000000000000a", View("lst_00000000000000000000000a", "old"),
+             cache->BeginRead());
+  cache->Put("lst_00000000000000000000000b", View("lst_00000000000000000000000b", "other"),
+             cache->BeginRead());
   clock_.Advance(absl::Milliseconds(100));
-  Touch("lst_a", clock_.Now());
-  EXPECT_EQ(TitleOf(*cache, "lst_a"), "old");  // not polled yet
+  Touch("lst_00000000000000000000000a", clock_.Now());
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000a"), "old");  // not polled yet
   ASSERT_OK(cache->Poll());
-  EXPECT_EQ(TitleOf(*cache, "lst_a"), "<miss>");
-  EXPECT_EQ(TitleOf(*cache, "lst_b"), "other");  // untouched rows stay
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000a"), "<miss>");
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000b"), "other");  // untouched rows stay
   EXPECT_EQ(cache->totals().evictions, 1);
   // Read again after the change: stored, and later polls that see the same row again (it stays
   // in their overlap window) leave it.
-  cache->Put("lst_a", View("lst_a", "new"), cache->BeginRead());
+  cache->Put("lst_00000000000000000000000a", View("lst_00000000000000000000000a", "new"),
+             cache->BeginRead());
   clock_.Advance(absl::Milliseconds(200));
   ASSERT_OK(cache->Poll());
   ASSERT_OK(cache->Poll());
-  EXPECT_EQ(TitleOf(*cache, "lst_a"), "new");
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000a"), "new");
   EXPECT_EQ(cache->totals().evictions, 1);
 }
 
@@ -110,64 +119,70 @@ TEST_F(PublicViewCacheTest, AViewReadWhileItsListingChangedIsNotStored) {
   // before the reader stores what it read.
   PublicViewCache::Ticket ticket = cache->BeginRead();
   clock_.Advance(absl::Milliseconds(100));
-  Touch("lst_a", clock_.Now());
+  Touch("lst_00000000000000000000000a", clock_.Now());
   ASSERT_OK(cache->Poll());
-  cache->Put("lst_a", View("lst_a", "stale"), ticket);
-  EXPECT_EQ(TitleOf(*cache, "lst_a"), "<miss>");
+  cache->Put("lst_00000000000000000000000a", View("lst_00000000000000000000000a", "stale"), ticket);
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000a"), "<miss>");
   // Other listings read with the same ticket are stored.
-  cache->Put("lst_b", View("lst_b", "fine"), ticket);
-  EXPECT_EQ(TitleOf(*cache, "lst_b"), "fine");
+  cache->Put("lst_00000000000000000000000b", View("lst_00000000000000000000000b", "fine"), ticket);
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000b"), "fine");
   // A read that began after that poll is stored.
-  cache->Put("lst_a", View("lst_a", "fresh"), cache->BeginRead());
-  EXPECT_EQ(TitleOf(*cache, "lst_a"), "fresh");
+  cache->Put("lst_00000000000000000000000a", View("lst_00000000000000000000000a", "fresh"),
+             cache->BeginRead());
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000a"), "fresh");
 }
 
 TEST_F(PublicViewCacheTest, WritesCommittedLateAreSeenWithinTheOverlaps) {
   auto cache = Make();
-  cache->Put("lst_b", View("lst_b", "old"), cache->BeginRead());
-  cache->Put("lst_c", View("lst_c", "old"), cache->BeginRead());
+  cache->Put("lst_00000000000000000000000b", View("lst_00000000000000000000000b", "old"),
+             cache->BeginRead());
+  cache->Put("lst_00000000000000000000000c", View("lst_00000000000000000000000c", "old"),
+             cache->BeginRead());
   clock_.Advance(absl::Seconds(1));
   ASSERT_OK(cache->Poll());
   // A write stamped 1.5 s ago commits after that poll: the next poll looks back 2 s.
-  Touch("lst_b", clock_.Now() - absl::Milliseconds(1500));
+  Touch("lst_00000000000000000000000b", clock_.Now() - absl::Milliseconds(1500));
   clock_.Advance(absl::Milliseconds(500));
   ASSERT_OK(cache->Poll());
-  EXPECT_EQ(TitleOf(*cache, "lst_b"), "<miss>");
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000b"), "<miss>");
   // A transaction that began 20 s ago commits only now: recent polls do not look back that
   // far, the next full poll (every 5 s, 30 s back) does.
-  Touch("lst_c", clock_.Now() - absl::Seconds(20));
+  Touch("lst_00000000000000000000000c", clock_.Now() - absl::Seconds(20));
   ASSERT_OK(cache->Poll());
-  EXPECT_EQ(TitleOf(*cache, "lst_c"), "old");
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000c"), "old");
   clock_.Advance(absl::Seconds(5));
   ASSERT_OK(cache->Poll());
-  EXPECT_EQ(TitleOf(*cache, "lst_c"), "<miss>");
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000c"), "<miss>");
 }
 
 TEST_F(PublicViewCacheTest, ViewsExpireAfterTheTtlAndAreNotServedWhilePollsLag) {
   auto cache = Make();
-  cache->Put("lst_a", View("lst_a", "v"), cache->BeginRead());
+  cache->Put("lst_00000000000000000000000a", View("lst_00000000000000000000000a", "v"),
+             cache->BeginRead());
   // No successful poll for longer than max_poll_age: the database is asked instead.
   clock_.Advance(absl::Seconds(3));
-  EXPECT_EQ(TitleOf(*cache, "lst_a"), "<miss>");
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000a"), "<miss>");
   ASSERT_OK(cache->Poll());
-  EXPECT_EQ(TitleOf(*cache, "lst_a"), "v");
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000a"), "v");
   clock_.Advance(absl::Seconds(58));
   ASSERT_OK(cache->Poll());
-  EXPECT_EQ(TitleOf(*cache, "lst_a"), "<miss>");  // older than the one-minute TTL
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000a"),
+            "<miss>");  // older than the one-minute TTL
 }
 
 TEST_F(PublicViewCacheTest, FailedPollsStopServingUntilAPollSucceeds) {
   auto cache = Make();
-  cache->Put("lst_a", View("lst_a", "v"), cache->BeginRead());
+  cache->Put("lst_00000000000000000000000a", View("lst_00000000000000000000000a", "v"),
+             cache->BeginRead());
   ASSERT_OK(server().Stop());
   clock_.Advance(absl::Seconds(3));
   EXPECT_FALSE(cache->Poll().ok());
   EXPECT_EQ(cache->totals().poll_failures, 1);
-  EXPECT_EQ(TitleOf(*cache, "lst_a"), "<miss>");
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000a"), "<miss>");
   ASSERT_OK(server().Start());
   // Writes made while this replica could not poll are still seen: the next poll starts where
   // the last successful one did.
-  Touch("lst_a", clock_.Now());
+  Touch("lst_00000000000000000000000a", clock_.Now());
   absl::Status polled;
   for (int i = 0; i < 50; ++i) {  // the pool reconnects on demand
     polled = cache->Poll();
@@ -175,7 +190,7 @@ TEST_F(PublicViewCacheTest, FailedPollsStopServingUntilAPollSucceeds) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   ASSERT_OK(polled);
-  EXPECT_EQ(TitleOf(*cache, "lst_a"), "<miss>");
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000a"), "<miss>");
 }
 
 TEST_F(PublicViewCacheTest, ReadsTooSlowToBeCheckedAreNotStoredAndAFullCacheEmpties) {
@@ -183,13 +198,16 @@ TEST_F(PublicViewCacheTest, ReadsTooSlowToBeCheckedAreNotStoredAndAFullCacheEmpt
   PublicViewCache::Ticket slow = cache->BeginRead();
   clock_.Advance(absl::Seconds(6));
   ASSERT_OK(cache->Poll());
-  cache->Put("lst_a", View("lst_a", "slow"), slow);
-  EXPECT_EQ(TitleOf(*cache, "lst_a"), "<miss>");
-  cache->Put("lst_a", View("lst_a", "a"), cache->BeginRead());
-  cache->Put("lst_b", View("lst_b", "b"), cache->BeginRead());
-  cache->Put("lst_c", View("lst_c", "c"), cache->BeginRead());
-  EXPECT_EQ(TitleOf(*cache, "lst_a"), "<miss>");
-  EXPECT_EQ(TitleOf(*cache, "lst_c"), "c");
+  cache->Put("lst_00000000000000000000000a", View("lst_00000000000000000000000a", "slow"), slow);
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000a"), "<miss>");
+  cache->Put("lst_00000000000000000000000a", View("lst_00000000000000000000000a", "a"),
+             cache->BeginRead());
+  cache->Put("lst_00000000000000000000000b", View("lst_00000000000000000000000b", "b"),
+             cache->BeginRead());
+  cache->Put("lst_00000000000000000000000c", View("lst_00000000000000000000000c", "c"),
+             cache->BeginRead());
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000a"), "<miss>");
+  EXPECT_EQ(TitleOf(*cache, "lst_00000000000000000000000c"), "c");
 }
 
 TEST_F(PublicViewCacheTest, DisabledWithAZeroTtl) {

@@ -10,9 +10,20 @@
 
 namespace marketplace::catalog {
 
+absl::StatusOr<bool> Reports::Established(const std::string& reporter_id) {
+  if (reporters_ == nullptr) return false;
+  ASSIGN_OR_RETURN(ReporterStanding standing, reporters_->GetReporter(reporter_id));
+  if (!standing.found) return false;
+  return standing.has_paid_order ||
+         standing.created_at <= clock_->Now() - options_->report_min_account_age;
+}
+
 absl::StatusOr<ReportOutcome> Reports::Report(const common::auth::Caller& buyer,
                                               absl::string_view listing_id,
                                               absl::string_view reason, absl::string_view comment) {
+  // A remote call, before the transaction: an account only gets older, and a paid order stays
+  // paid, so the answer cannot turn false meanwhile.
+  ASSIGN_OR_RETURN(const bool established, Established(buyer.subject));
   ReportOutcome out;
   RETURN_IF_ERROR(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
     out = ReportOutcome();
@@ -29,13 +40,37 @@ absl::StatusOr<ReportOutcome> Reports::Report(const common::auth::Caller& buyer,
       return common::WithReason(
           absl::AlreadyExistsError("this buyer already reported this listing"), "ALREADY_REPORTED");
     }
-    RETURN_IF_ERROR(tx.InsertReport({.listing_id = std::string(listing_id),
-                                     .reporter_id = buyer.subject,
-                                     .reason = std::string(reason),
-                                     .comment = std::string(comment),
-                                     .created_at = now}));
+    // Per reporter: the count is read under the listing's lock only, so concurrent reports of
+    // one reporter on different listings may pass the limit by the number in flight.
+    ASSIGN_OR_RETURN(int64_t recent,
+                     tx.CountReportsBy(buyer.subject, now - options_->report_rate_window));
+    if (recent >= options_->report_rate_limit) {
+      return common::WithReason(
+          absl::ResourceExhaustedError(absl::StrCat(
+              "at most ", options_->report_rate_limit, " reports per ",
+              absl::FormatDuration(options_->report_rate_window), "; try again later")),
+          "REPORT_RATE_LIMITED");
+    }
+    ListingReport report{.listing_id = std::string(listing_id),
+                         .seller_id = l->seller_id,
+                         .reporter_id = buyer.subject,
+                         .reason = std::string(reason),
+                         .comment = std::string(comment),
+                         .created_at = now};
+    if (!established) {
+      report.counts = false;
+      report.held = "NEW_ACCOUNT";
+    } else {
+      ASSIGN_OR_RETURN(int64_t on_seller, tx.CountCountedReportsOnSeller(
+                                              l->seller_id, now - options_->report_burst_window));
+      if (on_seller >= options_->report_burst_limit) {
+        report.counts = false;
+        report.held = "BURST";
+      }
+    }
+    RETURN_IF_ERROR(tx.InsertReport(report));
     ASSIGN_OR_RETURN(out.open_reports, tx.CountOpenReports(listing_id));
-    if (out.open_reports >= options_->report_threshold) {
+    if (report.counts && out.open_reports >= options_->report_threshold) {
       l->state = ListingState::kPendingReview;
       l->reason_codes = {"REPORTED"};
       l->explanation = absl::StrCat(out.open_reports, " buyers reported this listing");
@@ -54,7 +89,8 @@ absl::StatusOr<ReportOutcome> Reports::Report(const common::auth::Caller& buyer,
                                       .reason = std::string(reason),
                                       .open_reports = out.open_reports,
                                       .sent_to_review = out.sent_to_review,
-                                      .at = now});
+                                      .at = now,
+                                      .held = report.held});
   }));
   return out;
 }

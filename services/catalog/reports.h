@@ -10,23 +10,31 @@
 #include "common/clock.h"
 #include "services/catalog/catalog_options.h"
 #include "services/catalog/listing_store.h"
+#include "services/catalog/reporter_directory.h"
 
 namespace marketplace::catalog {
 
 struct ReportOutcome {
+  // Open reports of the listing that count toward the threshold.
   int64_t open_reports = 0;
   // The threshold was reached: the listing left LIVE for human review.
   bool sent_to_review = false;
 };
 
-// Buyers' reports of LIVE listings (catalog.proto: ReportListing): one per buyer and listing;
-// report_threshold open reports from distinct buyers send the listing back to review.
-// Thread-safe.
+// Buyers' reports of LIVE listings (catalog.proto: ReportListing): one per buyer and listing,
+// at most report_rate_limit per buyer and report_rate_window. Every report is kept; it counts
+// toward the threshold only when its reporter's account is at least report_min_account_age old
+// or has a paid order (per `reporters`) and fewer than report_burst_limit counted reports hit
+// the seller's listings in report_burst_window; otherwise it is held (NEW_ACCOUNT, BURST) for
+// moderators. report_threshold open counted reports from distinct buyers send the listing back
+// to review. Thread-safe.
 class Reports {
  public:
-  // Everything must outlive the object.
-  Reports(ListingStore* store, const common::Clock* clock, const CatalogOptions* options)
-      : store_(store), clock_(clock), options_(options) {}
+  // Everything must outlive the object. `reporters` null: no reporter is known, so no report
+  // counts.
+  Reports(ListingStore* store, const common::Clock* clock, const CatalogOptions* options,
+          ReporterDirectory* reporters)
+      : store_(store), clock_(clock), options_(options), reporters_(reporters) {}
 
   // `reason`: a ReportReason name.
   [[nodiscard]] absl::StatusOr<ReportOutcome> Report(const common::auth::Caller& buyer,
@@ -35,9 +43,13 @@ class Reports {
                                                      absl::string_view comment);
 
  private:
+  // Whether the reporter's account is established (old enough, or a paid order).
+  [[nodiscard]] absl::StatusOr<bool> Established(const std::string& reporter_id);
+
   ListingStore* store_;
   const common::Clock* clock_;
   const CatalogOptions* options_;
+  ReporterDirectory* reporters_;
 };
 
 }  // namespace marketplace::catalog

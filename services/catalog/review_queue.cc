@@ -61,6 +61,9 @@ absl::StatusOr<ListingRecord> ReviewQueue::Decide(const common::auth::Caller& mo
       return common::FailedPrecondition("REVIEW_NOT_CLAIMED",
                                         "claim the review (ClaimReview) before deciding it");
     }
+    // A suspended seller's listings are SUSPENDED, not in review; this also covers a
+    // suspension recorded while the listing was read.
+    RETURN_IF_ERROR(RequireNotSuspended(tx, l->seller_id));
     RETURN_IF_ERROR(DecideAndSave(tx, *l, moderator.subject, approve, reason_codes, note, now));
     out = *std::move(l);
     return absl::OkStatus();
@@ -74,6 +77,8 @@ absl::StatusOr<ListingRecord> ReviewQueue::Appeal(const common::auth::Caller& se
   ListingRecord out;
   RETURN_IF_ERROR(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
     const absl::Time now = clock_->Now();
+    // The seller's suspension row before the listing's: the order the suspension locks them.
+    RETURN_IF_ERROR(RequireNotSuspended(tx, seller.subject));
     ASSIGN_OR_RETURN(ListingRecord l, LoadOwned(tx, seller, listing_id));
     if (l.state != ListingState::kRejected) return InvalidState(l, "appeal");
     ASSIGN_OR_RETURN(std::optional<int64_t> decision, tx.LatestRejection(l.listing_id));
