@@ -17,6 +17,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -238,8 +239,9 @@ int main(int argc, char** argv) {
     payments::pb::CreatePaymentRequest req;
     req.set_request_id(absl::StrCat("c-", run, "-", t, "-", i));
     req.set_order_id(req.request_id());
-    req.set_buyer_id(absl::StrCat("buyer-", t));
-    req.set_seller_id(absl::StrCat("seller-", (t * 7919 + i) % sellers));
+    // Account ids as identity issues them (32 lowercase hex digits).
+    req.set_buyer_id(absl::StrFormat("b0b0b0%026x", t));
+    req.set_seller_id(absl::StrFormat("5e11e7%026x", (t * 7919 + i) % sellers));
     *req.mutable_amount() = Eur(1000 + i % 1000);
     req.set_payment_method_token("tok_sandbox_success");
     auto p = service.CreatePayment(checkout, req);
