@@ -46,6 +46,7 @@ class ApprovedSellers final : public marketplace::common::identity_client::Selle
 struct Phase {
   int64_t calls = 0;
   int64_t errors = 0;
+  std::string first_error;  // the first failed call's status, when any failed
   double qps = 0;
   absl::Duration p50, p99;
 };
@@ -56,6 +57,8 @@ Phase Run(int threads, absl::Duration duration,
           const std::function<absl::Status(int, int64_t)>& op) {
   std::vector<std::vector<absl::Duration>> latencies(threads);
   std::atomic<int64_t> errors{0};
+  absl::Mutex error_mu;
+  std::string first_error;
   const absl::Time start = absl::Now();
   const absl::Time end = start + duration;
   std::vector<std::thread> pool;
@@ -68,7 +71,10 @@ Phase Run(int threads, absl::Duration duration,
         if (s.ok()) {
           latencies[t].push_back(absl::Now() - before);
         } else {
-          ++errors;
+          if (++errors == 1) {
+            absl::MutexLock lock(&error_mu);
+            first_error = s.ToString();
+          }
         }
       }
     });
@@ -81,6 +87,7 @@ Phase Run(int threads, absl::Duration duration,
   Phase p;
   p.calls = static_cast<int64_t>(all.size());
   p.errors = errors.load();
+  p.first_error = first_error;
   p.qps = p.calls / seconds;
   if (!all.empty()) {
     p.p50 = all[all.size() / 2];
@@ -133,6 +140,7 @@ void Print(const std::string& name, const Phase& p, double reference,
               name.c_str(), p.qps, reference > 0 ? p.qps / reference : 0.0,
               absl::ToDoubleMilliseconds(p.p50), absl::ToDoubleMilliseconds(p.p99),
               static_cast<long long>(p.errors));
+  if (p.errors > 0) std::printf("                       first error: %s\n", p.first_error.c_str());
   if (p.calls == 0) return;
   auto per_call = [&](const std::string& counter) {
     auto a = after.find(counter);
