@@ -119,6 +119,19 @@ Checkout::Checkout(const PaymentsContext* context, ProcessorOperations* operatio
           },
           {context->options.write_batch_max, context->options.write_batches_in_flight,
            context->options.write_batch_overlap_min}),
+      intents_(
+          [this](std::vector<PaymentIntent>& batch) {
+            return context_.store->BeginIntents(batch);
+          },
+          {context->options.write_batch_max, context->options.write_batches_in_flight,
+           context->options.write_batch_overlap_min}),
+      authorizations_(
+          [this](std::vector<Authorization>& batch) {
+            absl::Status recorded = context_.store->RecordAuthorizations(batch);
+            return std::vector<absl::Status>(batch.size(), recorded);
+          },
+          {context->options.write_batch_max, context->options.write_batches_in_flight,
+           context->options.write_batch_overlap_min}),
       creates_([this](std::vector<NewPayment>& batch) { return WriteNewPayments(batch); },
                {context->options.write_batch_max, context->options.write_batches_in_flight,
                 context->options.write_batch_overlap_min}),
@@ -154,7 +167,7 @@ absl::StatusOr<std::string> Checkout::Charge(const PaymentRequest& req,
     // captured once the caller has given up.
     if (req.origin.Expired(context_.clock->Now())) return DeadlinePassed();
     // Recorded before the capture is asked: the completion worker knows a capture may exist.
-    RETURN_IF_ERROR(store.RecordIntentReferences(intent.intent_id, auth->reference, ""));
+    RETURN_IF_ERROR(authorizations_.Submit({intent.intent_id, auth->reference}));
     capture = context_.processor->Capture(ProcessorKey("capture", req.key), auth->reference,
                                           req.amount, req.origin);
     if (!capture.ok()) return ProcessorUnavailable(capture.status(), "capture");
@@ -166,13 +179,8 @@ absl::StatusOr<std::string> Checkout::Charge(const PaymentRequest& req,
                          {{"order_id", req.order_id}});
         std::abort();
       }
-      if (absl::Status recorded =
-              store.RecordIntentReferences(intent.intent_id, auth->reference, capture->reference);
-          !recorded.ok()) {
-        // The payment can still commit; if it does not, the worker finds the capture again.
-        common::LogWarn("capture reference not recorded on its intent",
-                        {{"intent_id", intent.intent_id}, {"error", recorded.ToString()}});
-      }
+      // The capture reference is not written to the intent: the payment carries it, and if
+      // the payment never commits the worker asks the processor for it under the same key.
       return capture->reference;
     }
   }
@@ -224,7 +232,7 @@ absl::StatusOr<PaymentRecord> Checkout::CreatePayment(const Actor& actor,
   intent.currency = req.amount.currency_code();
   intent.amount_minor = req.amount.amount_minor();
   intent.created_at = context_.clock->Now();
-  ASSIGN_OR_RETURN(intent, context_.store->BeginIntent(intent));
+  ASSIGN_OR_RETURN(intent, intents_.Submit(intent));
   if (intent.outcome == "REFUNDED" || intent.outcome == "ABANDONED") return Abandoned();
   if (!intent.outcome.empty()) {  // written by a twin of this request meanwhile: its answer
     ASSIGN_OR_RETURN(std::optional<StoredAnswer> stored, context_.store->FindAnswer(req.key));

@@ -105,6 +105,11 @@ class Checkout {
   absl::Mutex known_mu_;
   absl::flat_hash_set<std::string> known_accounts_ ABSL_GUARDED_BY(known_mu_);
   common::GroupCommitter<CheckoutLookup, absl::StatusOr<CheckoutFacts>> reads_;
+  // CreatePayment's intents and the authorisations recorded before capture, batched like
+  // the first reads: one autocommitted statement for the calls waiting.
+  common::GroupCommitter<PaymentIntent, absl::StatusOr<PaymentIntent>> intents_;
+  using Authorization = std::pair<std::string, std::string>;  // intent id, reference
+  common::GroupCommitter<Authorization, absl::Status> authorizations_;
   common::GroupCommitter<NewPayment, Outcome> creates_;
   common::GroupCommitter<Confirmation, Outcome> confirmations_;
 };

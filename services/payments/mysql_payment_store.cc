@@ -366,6 +366,16 @@ absl::StatusOr<PaymentIntent> MySqlPaymentStore::BeginIntent(const PaymentIntent
   return store::BeginIntent(*pool_, intent);
 }
 
+std::vector<absl::StatusOr<PaymentIntent>> MySqlPaymentStore::BeginIntents(
+    absl::Span<const PaymentIntent> intents) {
+  return store::BeginIntents(*pool_, intents);
+}
+
+absl::Status MySqlPaymentStore::RecordAuthorizations(
+    absl::Span<const std::pair<std::string, std::string>> intent_authorizations) {
+  return store::RecordAuthorizations(*pool_, intent_authorizations);
+}
+
 absl::Status MySqlPaymentStore::RecordIntentReferences(absl::string_view intent_id,
                                                        absl::string_view authorization,
                                                        absl::string_view capture) {

@@ -50,6 +50,10 @@ class MySqlPaymentStore final : public PaymentStore {
   absl::Status RescheduleOperation(absl::string_view operation_id, absl::string_view error,
                                    absl::Time next_attempt_at, absl::Time now) override;
   absl::StatusOr<PaymentIntent> BeginIntent(const PaymentIntent& intent) override;
+  std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(
+      absl::Span<const PaymentIntent> intents) override;
+  absl::Status RecordAuthorizations(
+      absl::Span<const std::pair<std::string, std::string>> intent_authorizations) override;
   absl::Status RecordIntentReferences(absl::string_view intent_id, absl::string_view authorization,
                                       absl::string_view capture) override;
   absl::StatusOr<std::vector<PaymentIntent>> ClaimOpenIntents(absl::Time created_before,

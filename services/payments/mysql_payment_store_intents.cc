@@ -1,5 +1,7 @@
 // The SQL of CreatePayment's intents (payment_intents, payment_intent_outcomes).
+#include <map>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/db/transaction.h"
@@ -49,6 +51,96 @@ absl::StatusOr<PaymentIntent> IntentOf(const Row& row) {
 
 }  // namespace
 
+absl::Status ReusedError(const PaymentIntent& intent) {
+  return common::FailedPrecondition(
+      "REQUEST_ID_REUSED",
+      absl::StrCat("request_id ", intent.request_id,
+                   " was already used for a different request; use a new request_id"));
+}
+
+std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(common::db::ConnectionPool& pool,
+                                                        absl::Span<const PaymentIntent> intents) {
+  std::vector<absl::StatusOr<PaymentIntent>> out;
+  if (intents.empty()) return out;
+  // One statement for the batch; the intents it did not insert were written before (by a
+  // retry, a twin) and are read back.
+  std::string values;
+  std::vector<SqlValue> params;
+  for (const PaymentIntent& i : intents) {
+    absl::StrAppend(&values, values.empty() ? "" : ", ",
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (SqlValue v : std::vector<SqlValue>{i.intent_id, i.caller, i.method, i.request_id,
+                                            i.request_hash, i.payment_id, i.order_id,
+                                            i.buyer_id, i.seller_id, i.currency, i.amount_minor,
+                                            i.created_at, i.created_at}) {
+      params.push_back(std::move(v));
+    }
+  }
+  const std::string insert =
+      absl::StrCat("INSERT IGNORE INTO payment_intents (intent_id, caller, method, request_id, "
+                   "request_hash, payment_id, order_id, buyer_id, seller_id, currency, "
+                   "amount_minor, created_at, next_check_at) VALUES ",
+                   values);
+  absl::StatusOr<int64_t> inserted = pool.Execute(insert, params);
+  // A single statement: run again when the server chose it as a deadlock's victim.
+  for (int attempt = 1; attempt < 4 && absl::IsAborted(inserted.status()); ++attempt) {
+    inserted = pool.Execute(insert, params);
+  }
+  if (!inserted.ok()) return std::vector<absl::StatusOr<PaymentIntent>>(intents.size(),
+                                                                        inserted.status());
+  if (*inserted == static_cast<int64_t>(intents.size())) {
+    out.assign(intents.begin(), intents.end());
+    return out;
+  }
+  std::vector<SqlValue> ids;
+  for (const PaymentIntent& i : intents) ids.push_back(i.intent_id);
+  absl::StatusOr<std::vector<Row>> rows =
+      pool.Query(absl::StrCat("SELECT ", kIntentColumns, kIntentFrom, " WHERE i.intent_id IN (",
+                              common::db::PlaceholderList(ids.size()), ")"),
+                 ids);
+  if (!rows.ok()) return std::vector<absl::StatusOr<PaymentIntent>>(intents.size(), rows.status());
+  std::map<std::string, PaymentIntent> stored;
+  for (const Row& row : *rows) {
+    absl::StatusOr<PaymentIntent> i = IntentOf(row);
+    if (!i.ok()) return std::vector<absl::StatusOr<PaymentIntent>>(intents.size(), i.status());
+    stored[i->intent_id] = *std::move(i);
+  }
+  for (const PaymentIntent& i : intents) {
+    auto it = stored.find(i.intent_id);
+    if (it == stored.end()) {
+      out.push_back(absl::UnavailableError("payment intent vanished; retry"));
+    } else if (it->second.request_hash != i.request_hash) {
+      out.push_back(ReusedError(i));
+    } else {
+      out.push_back(it->second);  // ours (same payment id) or the one written before
+    }
+  }
+  return out;
+}
+
+absl::Status RecordAuthorizations(
+    common::db::ConnectionPool& pool,
+    absl::Span<const std::pair<std::string, std::string>> intent_authorizations) {
+  if (intent_authorizations.empty()) return absl::OkStatus();
+  std::string cases;
+  std::vector<SqlValue> params;
+  for (const auto& [id, reference] : intent_authorizations) {
+    absl::StrAppend(&cases, " WHEN ? THEN ?");
+    params.push_back(id);
+    params.push_back(reference);
+  }
+  for (const auto& [id, reference] : intent_authorizations) params.push_back(id);
+  const std::string update =
+      absl::StrCat("UPDATE payment_intents SET authorization_reference = CASE intent_id", cases,
+                   " END WHERE intent_id IN (",
+                   common::db::PlaceholderList(intent_authorizations.size()), ")");
+  absl::Status updated = pool.Execute(update, params).status();
+  for (int attempt = 1; attempt < 4 && absl::IsAborted(updated); ++attempt) {
+    updated = pool.Execute(update, params).status();
+  }
+  return updated;
+}
+
 absl::StatusOr<PaymentIntent> BeginIntent(common::db::ConnectionPool& pool,
                                           const PaymentIntent& intent) {
   // The first attempt writes it (one autocommitted statement); a retry finds it.
@@ -69,12 +161,7 @@ absl::StatusOr<PaymentIntent> BeginIntent(common::db::ConnectionPool& pool,
                               {intent.intent_id}));
   if (rows.empty()) return absl::UnavailableError("payment intent vanished; retry");
   ASSIGN_OR_RETURN(PaymentIntent stored, IntentOf(rows[0]));
-  if (stored.request_hash != intent.request_hash) {
-    return common::FailedPrecondition(
-        "REQUEST_ID_REUSED",
-        absl::StrCat("request_id ", intent.request_id,
-                     " was already used for a different request; use a new request_id"));
-  }
+  if (stored.request_hash != intent.request_hash) return ReusedError(intent);
   return stored;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -159,6 +160,11 @@ namespace store {
 // --- CreatePayment's intents (mysql_payment_store_intents.cc)
 [[nodiscard]] absl::StatusOr<PaymentIntent> BeginIntent(common::db::ConnectionPool& pool,
                                                         const PaymentIntent& intent);
+[[nodiscard]] std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(
+    common::db::ConnectionPool& pool, absl::Span<const PaymentIntent> intents);
+[[nodiscard]] absl::Status RecordAuthorizations(
+    common::db::ConnectionPool& pool,
+    absl::Span<const std::pair<std::string, std::string>> intent_authorizations);
 [[nodiscard]] absl::Status RecordIntentReferences(common::db::ConnectionPool& pool,
                                                   absl::string_view intent_id,
                                                   absl::string_view authorization,

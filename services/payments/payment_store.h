@@ -256,10 +256,17 @@ class PaymentStore {
   // answered, its outcome), else `intent` as written. REQUEST_ID_REUSED when the stored
   // intent has another request hash.
   [[nodiscard]] virtual absl::StatusOr<PaymentIntent> BeginIntent(const PaymentIntent& intent) = 0;
+  // The same for several calls at once (group commit): one result per intent, in order.
+  [[nodiscard]] virtual std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(
+      absl::Span<const PaymentIntent> intents) = 0;
   // What the processor answered, recorded as soon as it answered.
   [[nodiscard]] virtual absl::Status RecordIntentReferences(absl::string_view intent_id,
                                                             absl::string_view authorization,
                                                             absl::string_view capture) = 0;
+  // The authorisations of several intents whose capture is about to be asked, in one
+  // statement (group commit).
+  [[nodiscard]] virtual absl::Status RecordAuthorizations(
+      absl::Span<const std::pair<std::string, std::string>> intent_authorizations) = 0;
   // Claims up to `limit` open intents created at or before `created_before` (SKIP LOCKED) and
   // leases them until `lease_until`, in a transaction of its own.
   [[nodiscard]] virtual absl::StatusOr<std::vector<PaymentIntent>> ClaimOpenIntents(

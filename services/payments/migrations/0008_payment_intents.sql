@@ -1,8 +1,9 @@
 -- CreatePayment's durable record of intent, committed BEFORE the processor is asked to
 -- authorise and capture: which request (caller, method, request_id and the SHA-256 of its
 -- body), for which order, buyer, seller and amount, and the payment id the payment will have
--- (every retry of the request reuses it). The processor's answers are added as they come
--- (authorization_reference, capture_reference). A retry with the same request_id and another
+-- (every retry of the request reuses it). authorization_reference is written just before the
+-- capture is asked (no authorisation recorded: nothing was captured); capture_reference once
+-- the completion worker learnt it (the payment row carries it otherwise). A retry with the same request_id and another
 -- body is REQUEST_ID_REUSED even when no payment was ever written.
 -- An intent is closed by exactly one row of payment_intent_outcomes (primary key: a second
 -- close fails), written in the transaction of its effect:
