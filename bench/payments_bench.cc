@@ -17,6 +17,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -45,6 +46,7 @@ class ApprovedSellers final : public marketplace::common::identity_client::Selle
 struct Phase {
   int64_t calls = 0;
   int64_t errors = 0;
+  std::string first_error;  // the first failed call's status, when any failed
   double qps = 0;
   absl::Duration p50, p99;
 };
@@ -55,6 +57,8 @@ Phase Run(int threads, absl::Duration duration,
           const std::function<absl::Status(int, int64_t)>& op) {
   std::vector<std::vector<absl::Duration>> latencies(threads);
   std::atomic<int64_t> errors{0};
+  absl::Mutex error_mu;
+  std::string first_error;
   const absl::Time start = absl::Now();
   const absl::Time end = start + duration;
   std::vector<std::thread> pool;
@@ -67,7 +71,10 @@ Phase Run(int threads, absl::Duration duration,
         if (s.ok()) {
           latencies[t].push_back(absl::Now() - before);
         } else {
-          ++errors;
+          if (++errors == 1) {
+            absl::MutexLock lock(&error_mu);
+            first_error = s.ToString();
+          }
         }
       }
     });
@@ -80,6 +87,7 @@ Phase Run(int threads, absl::Duration duration,
   Phase p;
   p.calls = static_cast<int64_t>(all.size());
   p.errors = errors.load();
+  p.first_error = first_error;
   p.qps = p.calls / seconds;
   if (!all.empty()) {
     p.p50 = all[all.size() / 2];
@@ -132,6 +140,7 @@ void Print(const std::string& name, const Phase& p, double reference,
               name.c_str(), p.qps, reference > 0 ? p.qps / reference : 0.0,
               absl::ToDoubleMilliseconds(p.p50), absl::ToDoubleMilliseconds(p.p99),
               static_cast<long long>(p.errors));
+  if (p.errors > 0) std::printf("                       first error: %s\n", p.first_error.c_str());
   if (p.calls == 0) return;
   auto per_call = [&](const std::string& counter) {
     auto a = after.find(counter);
@@ -238,8 +247,9 @@ int main(int argc, char** argv) {
     payments::pb::CreatePaymentRequest req;
     req.set_request_id(absl::StrCat("c-", run, "-", t, "-", i));
     req.set_order_id(req.request_id());
-    req.set_buyer_id(absl::StrCat("buyer-", t));
-    req.set_seller_id(absl::StrCat("seller-", (t * 7919 + i) % sellers));
+    // Account ids as identity issues them (32 lowercase hex digits).
+    req.set_buyer_id(absl::StrFormat("b0b0b0%026x", t));
+    req.set_seller_id(absl::StrFormat("5e11e7%026x", (t * 7919 + i) % sellers));
     *req.mutable_amount() = Eur(1000 + i % 1000);
     req.set_payment_method_token("tok_sandbox_success");
     auto p = service.CreatePayment(checkout, req);

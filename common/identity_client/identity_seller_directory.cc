@@ -17,13 +17,21 @@ IdentitySellerDirectory::IdentitySellerDirectory(std::shared_ptr<grpc::Channel> 
     : stub_(idv1::Identity::NewStub(std::move(channel))), tokens_(tokens), timeout_(timeout) {}
 
 absl::StatusOr<SellerStatus> IdentitySellerDirectory::GetSeller(const std::string& seller_id) {
+  return GetSellerFor(seller_id, CallOrigin{});
+}
+
+absl::StatusOr<SellerStatus> IdentitySellerDirectory::GetSellerFor(const std::string& seller_id,
+                                                                   const CallOrigin& origin) {
   absl::StatusOr<std::string> token = tokens_->Token();
   if (!token.ok()) {
     return absl::UnavailableError(
         absl::StrCat("identity: no service token: ", token.status().message()));
   }
   grpc::ClientContext context;
-  PrepareClientContext(&context, {.timeout = timeout_, .bearer_token = *token});
+  PrepareClientContext(&context, {.timeout = timeout_,
+                                  .incoming_deadline = origin.deadline,
+                                  .request_id = origin.request_id,
+                                  .bearer_token = *token});
   idv1::GetSellerProfileRequest request;
   request.set_name(absl::StrCat("accounts/", seller_id, "/sellerProfile"));
   idv1::SellerProfile profile;
@@ -31,6 +39,15 @@ absl::StatusOr<SellerStatus> IdentitySellerDirectory::GetSeller(const std::strin
   SellerStatus out;
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) return out;
   if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) tokens_->Invalidate();
+  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+    // Identity refuses the id itself: no retry can succeed, so it is not UNAVAILABLE.
+    return absl::InvalidArgumentError(
+        absl::StrCat("identity refuses the seller id: ", status.error_message()));
+  }
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && origin.deadline &&
+      absl::Now() >= *origin.deadline) {
+    return absl::DeadlineExceededError("the caller's deadline passed during the seller lookup");
+  }
   if (!status.ok()) {
     absl::Status error = FromGrpcStatus(status);
     return absl::UnavailableError(absl::StrCat("identity GetSellerProfile: ", error.message()));

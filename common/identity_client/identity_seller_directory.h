@@ -22,6 +22,9 @@ class IdentitySellerDirectory final : public SellerDirectory {
                           absl::Duration timeout = absl::Seconds(3));
 
   absl::StatusOr<SellerStatus> GetSeller(const std::string& seller_id) override;
+  // At most `timeout`, never past the origin's deadline, with its x-request-id.
+  absl::StatusOr<SellerStatus> GetSellerFor(const std::string& seller_id,
+                                            const CallOrigin& origin) override;
 
  private:
   std::unique_ptr<marketplace::identity::v1::Identity::Stub> stub_;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/client/call_origin.h"
 
 namespace marketplace::common::identity_client {
 
@@ -22,8 +23,17 @@ struct SellerStatus {
 class SellerDirectory {
  public:
   virtual ~SellerDirectory() = default;
-  // UNAVAILABLE when the directory cannot be reached (the caller may retry).
+  // UNAVAILABLE when the directory cannot be reached (the caller may retry); INVALID_ARGUMENT
+  // when the directory refuses `seller_id` as malformed (no retry helps: the caller names its
+  // field).
   [[nodiscard]] virtual absl::StatusOr<SellerStatus> GetSeller(const std::string& seller_id) = 0;
+  // The same on behalf of the call `origin`: its deadline and x-request-id travel with the
+  // lookup. Implementations that make no remote call need not override it.
+  [[nodiscard]] virtual absl::StatusOr<SellerStatus> GetSellerFor(const std::string& seller_id,
+                                                                  const CallOrigin& origin) {
+    (void)origin;
+    return GetSeller(seller_id);
+  }
 };
 
 }  // namespace marketplace::common::identity_client

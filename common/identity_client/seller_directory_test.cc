@@ -41,6 +41,14 @@ class FakeIdentity final : public idv1::Identity::Service {
     }
     if (down_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "down");
     last_name_ = req->name();
+    last_deadline_ = absl::FromChrono(ctx->deadline());
+    auto rid = ctx->client_metadata().find("x-request-id");
+    last_request_id_ = rid == ctx->client_metadata().end()
+                           ? ""
+                           : std::string(rid->second.data(), rid->second.size());
+    if (req->name().find(' ') != std::string::npos) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "name: malformed account id");
+    }
     for (const auto& [id, status] : sellers_) {
       if (req->name() == absl::StrCat("accounts/", id, "/sellerProfile")) {
         resp->set_name(req->name());
@@ -65,6 +73,14 @@ class FakeIdentity final : public idv1::Identity::Service {
     absl::MutexLock lock(&mu_);
     return last_name_;
   }
+  absl::Time last_deadline() {
+    absl::MutexLock lock(&mu_);
+    return last_deadline_;
+  }
+  std::string last_request_id() {
+    absl::MutexLock lock(&mu_);
+    return last_request_id_;
+  }
   int tokens_issued() {
     absl::MutexLock lock(&mu_);
     return tokens_issued_;
@@ -75,6 +91,8 @@ class FakeIdentity final : public idv1::Identity::Service {
   std::map<std::string, idv1::SellerStatus> sellers_;
   bool down_ = false;
   std::string last_name_;
+  absl::Time last_deadline_;
+  std::string last_request_id_;
   int tokens_issued_ = 0;
 };
 
@@ -136,6 +154,29 @@ TEST_F(SellerDirectoryTest, WrongCredentialsAreUnavailableNotApproval) {
   identity_.Set("s1", idv1::APPROVED);
   absl::StatusOr<SellerStatus> s = directory.GetSeller("s1");
   EXPECT_TRUE(absl::IsUnavailable(s.status())) << s.status();
+}
+
+// A lookup made for a caller carries the caller's deadline (not the directory's longer
+// timeout) and its x-request-id.
+TEST_F(SellerDirectoryTest, CarriesTheCallersDeadlineAndRequestId) {
+  ServiceTokenSource tokens(channel_, {.client_id = "catalog", .client_secret = "s3cret"});
+  IdentitySellerDirectory directory(channel_, &tokens, absl::Seconds(30));
+  identity_.Set("s1", idv1::APPROVED);
+  const absl::Time deadline = absl::Now() + absl::Seconds(4);
+  absl::StatusOr<SellerStatus> s =
+      directory.GetSellerFor("s1", CallOrigin{deadline, "req-abc-123"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_LE(identity_.last_deadline(), deadline + absl::Milliseconds(50));
+  EXPECT_GT(identity_.last_deadline(), deadline - absl::Seconds(2));
+  EXPECT_EQ(identity_.last_request_id(), "req-abc-123");
+}
+
+// An id identity refuses as malformed is INVALID_ARGUMENT: a retry can never succeed.
+TEST_F(SellerDirectoryTest, MalformedIdIsInvalidArgumentNotUnavailable) {
+  ServiceTokenSource tokens(channel_, {.client_id = "catalog", .client_secret = "s3cret"});
+  IdentitySellerDirectory directory(channel_, &tokens);
+  absl::StatusOr<SellerStatus> s = directory.GetSeller(" s1 ");
+  EXPECT_TRUE(absl::IsInvalidArgument(s.status())) << s.status();
 }
 
 }  // namespace

@@ -10,8 +10,10 @@
 namespace marketplace::payments {
 
 // Who is acting, and on which payments the permission table allows it for the method at
-// hand. The domain enforces ownership: a caller that may act only as buyer (or seller) gets
-// PERMISSION_DENIED on someone else's payment.
+// hand. The domain enforces ownership (AIP-193, README.md "Conventions"): a payment the caller
+// may not see (not its buyer or seller, not staff or a SERVICE with the method's scope) answers
+// NOT_FOUND exactly like an id that does not exist; PERMISSION_DENIED only when the caller may
+// see the payment but not do this to it (the buyer calling a seller's method, say).
 struct Actor {
   std::string id;                   // account id; "system" for the automatic release
   bool any_payment = false;         // staff, or SERVICE with the method's scope
@@ -28,8 +30,14 @@ inline bool MayActOn(const Actor& actor, absl::string_view buyer_id, absl::strin
          (actor.as_seller && actor.id == seller_id);
 }
 
+// Whether the caller may learn that the payment exists: a party to it, or `any_payment`.
+inline bool MaySee(const Actor& actor, absl::string_view buyer_id, absl::string_view seller_id) {
+  return actor.any_payment || actor.id == buyer_id || actor.id == seller_id;
+}
+
+// The caller sees the payment (MaySee) but its role in it does not allow the method.
 inline absl::Status NotYours() {
-  return common::PermissionDenied("the payment belongs to someone else");
+  return common::PermissionDenied("the caller's part in this payment does not allow this");
 }
 
 }  // namespace marketplace::payments

@@ -1,6 +1,7 @@
 #include "services/payments/checkout.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <utility>
 
@@ -37,6 +38,22 @@ void BatchFailed(absl::string_view method, size_t size, const absl::Status& stat
   common::LogDebug("write batch failed; its calls run one by one", {{"method", std::string(method)},
                                                                     {"size", absl::StrCat(size)},
                                                                     {"error", status.ToString()}});
+}
+
+// CreatePayment's answer once the caller's deadline has passed: the processor is not called.
+absl::Status DeadlinePassed() {
+  return absl::DeadlineExceededError(
+      "the caller's deadline passed before the payment processor was called; nothing was "
+      "charged (retry with the same request_id)");
+}
+
+// A request whose capture the completion worker gave back (or that never captured) before
+// its payment was written: it never makes a payment.
+absl::Status Abandoned() {
+  return common::FailedPrecondition(
+      "PAYMENT_ABANDONED",
+      "no payment was written for this request within the intent window; any capture was "
+      "refunded to the buyer; use a new request_id to pay again");
 }
 
 // The stored answer of a request made before, if any.
@@ -102,6 +119,19 @@ Checkout::Checkout(const PaymentsContext* context, ProcessorOperations* operatio
           },
           {context->options.write_batch_max, context->options.write_batches_in_flight,
            context->options.write_batch_overlap_min}),
+      intents_(
+          [this](std::vector<PaymentIntent>& batch) {
+            return context_.store->BeginIntents(batch);
+          },
+          {context->options.write_batch_max, context->options.write_batches_in_flight,
+           context->options.write_batch_overlap_min}),
+      authorizations_(
+          [this](std::vector<Authorization>& batch) {
+            absl::Status recorded = context_.store->RecordAuthorizations(batch);
+            return std::vector<absl::Status>(batch.size(), recorded);
+          },
+          {context->options.write_batch_max, context->options.write_batches_in_flight,
+           context->options.write_batch_overlap_min}),
       creates_([this](std::vector<NewPayment>& batch) { return WriteNewPayments(batch); },
                {context->options.write_batch_max, context->options.write_batches_in_flight,
                 context->options.write_batch_overlap_min}),
@@ -124,17 +154,35 @@ absl::Status Checkout::EnsureSellerAccounts(const std::string& seller_id,
 
 // --- CreatePayment --------------------------------------------------------------------------
 
-absl::StatusOr<std::string> Checkout::Charge(const PaymentRequest& req) {
+absl::StatusOr<std::string> Checkout::Charge(const PaymentRequest& req,
+                                             const PaymentIntent& intent) {
   PaymentStore& store = *context_.store;
+  if (req.origin.Expired(context_.clock->Now())) return DeadlinePassed();
   absl::StatusOr<ProcessorResult> auth = context_.processor->Authorize(
-      ProcessorKey("auth", req.key), req.payment_method_token, req.amount);
+      ProcessorKey("auth", req.key), req.payment_method_token, req.amount, req.origin);
   if (!auth.ok()) return ProcessorUnavailable(auth.status(), "authorisation");
   absl::StatusOr<ProcessorResult> capture;
   if (auth->accepted) {
-    capture =
-        context_.processor->Capture(ProcessorKey("capture", req.key), auth->reference, req.amount);
+    // An authorisation alone moves no money (it lapses); the capture does. Nothing is
+    // captured once the caller has given up.
+    if (req.origin.Expired(context_.clock->Now())) return DeadlinePassed();
+    // Recorded before the capture is asked: the completion worker knows a capture may exist.
+    RETURN_IF_ERROR(authorizations_.Submit({intent.intent_id, auth->reference}));
+    capture = context_.processor->Capture(ProcessorKey("capture", req.key), auth->reference,
+                                          req.amount, req.origin);
     if (!capture.ok()) return ProcessorUnavailable(capture.status(), "capture");
-    if (capture->accepted) return capture->reference;
+    if (capture->accepted) {
+      const std::string& crash_order = context_.options.test_abort_after_capture_order;
+      if (!crash_order.empty() && crash_order == req.order_id) {
+        // TEST ONLY (--test_abort_after_capture_order): dies between capture and commit.
+        common::LogError("aborting after capture (--test_abort_after_capture_order)",
+                         {{"order_id", req.order_id}});
+        std::abort();
+      }
+      // The capture reference is not written to the intent: the payment carries it, and if
+      // the payment never commits the worker asks the processor for it under the same key.
+      return capture->reference;
+    }
   }
   const DeclineCode code = auth->accepted ? capture->decline : auth->decline;
   ASSIGN_OR_RETURN(StoredAnswer stood, store.RecordError(req.key, Declined(code)));
@@ -157,7 +205,7 @@ absl::StatusOr<PaymentRecord> Checkout::CreatePayment(const Actor& actor,
   ASSIGN_OR_RETURN(std::optional<PaymentRecord> first, ReplayOf(facts.stored));
   if (first) return *std::move(first);
 
-  RETURN_IF_ERROR(ApprovedSeller(context_, req.seller_id).status());
+  RETURN_IF_ERROR(ApprovedSeller(context_, req.seller_id, req.origin).status());
   if (facts.order_payment_id) {
     // Made by this very request since the first look (a twin in parallel): its answer.
     ASSIGN_OR_RETURN(std::optional<StoredAnswer> stored, context_.store->FindAnswer(req.key));
@@ -168,16 +216,42 @@ absl::StatusOr<PaymentRecord> Checkout::CreatePayment(const Actor& actor,
         "ORDER_ALREADY_PAID");
   }
 
-  // The processor, outside any transaction; its keys derive from the request, so a retry
-  // (or a twin running in parallel) gets the same authorisation and capture.
-  ASSIGN_OR_RETURN(std::string capture_reference, Charge(req));
+  // The caller gave up (e.g. during the seller lookup): nothing is started for it.
+  if (req.origin.Expired(context_.clock->Now())) return DeadlinePassed();
+  // The durable intent, committed before the processor is called.
+  PaymentIntent intent;
+  intent.intent_id = IntentId(req.key);
+  intent.caller = req.key.caller;
+  intent.method = req.key.method;
+  intent.request_id = req.key.request_id;
+  intent.request_hash = req.key.request_hash;
+  intent.payment_id = common::NewId("pay_");
+  intent.order_id = req.order_id;
+  intent.buyer_id = req.buyer_id;
+  intent.seller_id = req.seller_id;
+  intent.currency = req.amount.currency_code();
+  intent.amount_minor = req.amount.amount_minor();
+  intent.created_at = context_.clock->Now();
+  ASSIGN_OR_RETURN(intent, intents_.Submit(intent));
+  if (intent.outcome == "REFUNDED" || intent.outcome == "ABANDONED") return Abandoned();
+  if (!intent.outcome.empty()) {  // written by a twin of this request meanwhile: its answer
+    ASSIGN_OR_RETURN(std::optional<StoredAnswer> stored, context_.store->FindAnswer(req.key));
+    ASSIGN_OR_RETURN(std::optional<PaymentRecord> twin, ReplayOf(stored));
+    if (twin) return *std::move(twin);
+    return absl::UnavailableError("the payment is being written; retry with the same request_id");
+  }
+
+  // The processor, outside any transaction; its keys derive from the request and its hash,
+  // so a retry (or a twin running in parallel) gets the same authorisation and capture.
+  ASSIGN_OR_RETURN(std::string capture_reference, Charge(req, intent));
   RETURN_IF_ERROR(EnsureSellerAccounts(req.seller_id, req.amount.currency_code()));
   const PaymentsOptions& options = context_.options;
   const absl::Time now = context_.clock->Now();
   NewPayment n;
   n.key = req.key;
+  n.intent_id = intent.intent_id;
   PaymentRecord& p = n.record;
-  p.money.id = common::NewId("pay_");
+  p.money.id = intent.payment_id;
   p.money.seller_id = req.seller_id;
   p.money.amount = req.amount;
   p.money.commission_bps = req.commission_bps.value_or(options.default_commission_bps);
@@ -211,7 +285,9 @@ std::vector<Checkout::Outcome> Checkout::WriteNewPayments(std::vector<NewPayment
   std::vector<PaymentEvent> history;
   std::vector<OutboxEvent> events;
   std::vector<LedgerTransaction> ledgers;
+  std::vector<std::string> intents;
   for (const NewPayment& n : batch) {
+    intents.push_back(n.intent_id);
     answers.push_back({n.key, {absl::OkStatus(), n.answer}});
     records.push_back(n.record);
     history.push_back(n.history);
@@ -227,6 +303,8 @@ std::vector<Checkout::Outcome> Checkout::WriteNewPayments(std::vector<NewPayment
         RETURN_IF_ERROR(tx.InsertPayments(records));
         RETURN_IF_ERROR(tx.AppendEvents(history));
         RETURN_IF_ERROR(tx.Enqueue(events));
+        // Fails the batch when the completion worker refunded one of them meanwhile.
+        RETURN_IF_ERROR(tx.CloseIntents(intents, "COMMITTED", context_.clock->Now()));
         // Last: the sellers' balance rows, which their other payments wait for.
         return tx.WriteLedgers(ledgers, context_.clock->Now());
       },
@@ -245,15 +323,25 @@ Checkout::Outcome Checkout::WriteNewPayment(const NewPayment& n) {
   absl::StatusOr<std::string> answer =
       store.RunIdempotent(n.key, [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {
         out.ran = true;
-        if (absl::Status inserted = tx.InsertPayment(n.record);
-            common::ReasonOf(inserted) == "ORDER_ALREADY_PAID") {
+        const absl::Time now = context_.clock->Now();
+        absl::Status inserted = tx.InsertPayment(n.record);
+        const bool order_paid = common::ReasonOf(inserted) == "ORDER_ALREADY_PAID";
+        if (!inserted.ok() && !order_paid) return inserted;
+        // The intent is closed here, once: unless the completion worker refunded its capture
+        // meanwhile (the window passed), then nothing of this call is written.
+        ASSIGN_OR_RETURN(bool open,
+                         tx.CloseIntent(n.intent_id, order_paid ? "RETURNED" : "COMMITTED", now));
+        if (!open) {
+          ASSIGN_OR_RETURN(std::optional<std::string> outcome, tx.IntentOutcome(n.intent_id));
+          if (outcome && (*outcome == "REFUNDED" || *outcome == "ABANDONED")) return Abandoned();
+          return absl::AbortedError("payment intent closed by a concurrent call; retry");
+        }
+        if (order_paid) {
           // The buyer was charged for an order another request paid: that charge goes back,
           // committed with this answer.
-          RETURN_IF_ERROR(ReturnCapture(tx, n.key, n.record, context_.clock->Now()));
+          RETURN_IF_ERROR(ReturnCapture(tx, n.key, n.record, now));
           out.returned_capture = true;
           return store.KeepWrites(inserted);
-        } else {
-          RETURN_IF_ERROR(inserted);
         }
         RETURN_IF_ERROR(tx.AppendEvents(absl::MakeConstSpan(&n.history, 1)));
         RETURN_IF_ERROR(tx.Enqueue(n.event));

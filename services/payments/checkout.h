@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/client/call_origin.h"
 #include "common/group_commit.h"
 #include "common/money.h"
 #include "services/payments/actor.h"
@@ -30,6 +31,9 @@ struct PaymentRequest {
   std::string payment_method_token;
   common::Money amount;
   std::optional<int32_t> commission_bps;  // the default when absent
+  // The call being served: the seller lookup and the processor calls carry its deadline and
+  // x-request-id, and the processor is not called once the deadline has passed.
+  common::CallOrigin origin;
 };
 
 // The two hot paths: CreatePayment (processor authorisation and capture, then the payment
@@ -42,9 +46,14 @@ class Checkout {
   // `context` and `operations` must outlive the checkout.
   Checkout(const PaymentsContext* context, ProcessorOperations* operations);
 
-  // The payment held in escrow, or the first answer of this request. The processor is
-  // called outside any transaction with keys derived from the request, so a retry reuses
-  // its authorisation and capture.
+  // The payment held in escrow, or the first answer of this request. Before the processor is
+  // called the request's intent (request key and hash, order, seller, amount, payment id) is
+  // committed (payment_intents): a retry with another body is REQUEST_ID_REUSED even when no
+  // payment was written, and a capture whose payment never commits is refunded by the
+  // completion worker (ProcessorOperations::RefundAbandonedCaptures). The processor is called
+  // outside any transaction with keys derived from the request and its hash, so a retry reuses
+  // its authorisation and capture. DEADLINE_EXCEEDED, without calling the processor, once the
+  // caller's deadline has passed.
   [[nodiscard]] absl::StatusOr<PaymentRecord> CreatePayment(const Actor& actor,
                                                             const PaymentRequest& request);
   // The payment released to its seller.
@@ -67,6 +76,7 @@ class Checkout {
   };
   struct NewPayment {  // a CreatePayment ready to be written
     RequestKey key;
+    std::string intent_id;
     PaymentRecord record;
     LedgerTransaction ledger;
     PaymentEvent history;
@@ -84,8 +94,9 @@ class Checkout {
   std::vector<Outcome> ConfirmDeliveries(std::vector<Confirmation>& batch);
   Outcome WriteNewPayment(const NewPayment& payment);
   Outcome ConfirmAlone(const Confirmation& confirmation);
-  // The processor's authorisation and capture; the capture's reference.
-  absl::StatusOr<std::string> Charge(const PaymentRequest& request);
+  // The processor's authorisation and capture, each recorded on `intent` as soon as known;
+  // the capture's reference.
+  absl::StatusOr<std::string> Charge(const PaymentRequest& request, const PaymentIntent& intent);
   // EnsureSellerAccounts once per seller and currency this process has seen.
   absl::Status EnsureSellerAccounts(const std::string& seller_id, const std::string& currency);
 
@@ -94,6 +105,11 @@ class Checkout {
   absl::Mutex known_mu_;
   absl::flat_hash_set<std::string> known_accounts_ ABSL_GUARDED_BY(known_mu_);
   common::GroupCommitter<CheckoutLookup, absl::StatusOr<CheckoutFacts>> reads_;
+  // CreatePayment's intents and the authorisations recorded before capture, batched like
+  // the first reads: one autocommitted statement for the calls waiting.
+  common::GroupCommitter<PaymentIntent, absl::StatusOr<PaymentIntent>> intents_;
+  using Authorization = std::pair<std::string, std::string>;  // intent id, reference
+  common::GroupCommitter<Authorization, absl::Status> authorizations_;
   common::GroupCommitter<NewPayment, Outcome> creates_;
   common::GroupCommitter<Confirmation, Outcome> confirmations_;
 };

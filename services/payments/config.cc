@@ -27,6 +27,14 @@ void AddFlags(common::Flags& flags, PaymentsConfig* c) {
   flags.AddDuration("processor_retry_max_backoff", &c->retry_max_backoff, absl::Hours(1),
                     absl::Seconds(1), absl::InfiniteDuration(),
                     "Longest delay between retries of a refund or payout.");
+  flags.AddDuration("abandoned_capture_refund_after", &c->abandoned_capture_refund_after,
+                    absl::Hours(25), absl::Seconds(1), absl::InfiniteDuration(),
+                    "A CreatePayment intent whose payment has not committed this long after it "
+                    "was written is settled by the completion worker: its capture is refunded. "
+                    "Keep it longer than the 24 h clients may retry a request_id.");
+  flags.AddString("test_abort_after_capture_order", &c->test_abort_after_capture_order, "",
+                  "TEST ONLY (crash tests): CreatePayment for this order id aborts the process "
+                  "right after the processor captured. Never set it in production.");
   flags.AddInt64("write_batch_max", &c->write_batch_max, 16, 1, 256,
                  "Group commit: most CreatePayment (or ConfirmDelivery) calls written in one "
                  "database transaction (batches take 1, 2, 3, 4, 6, 8, 12, 16, 24, ... calls); 1 "
@@ -59,6 +67,8 @@ PaymentsOptions PaymentsConfig::DomainOptions() const {
   options.write_batch_max = static_cast<size_t>(write_batch_max);
   options.write_batches_in_flight = static_cast<int>(write_batches_in_flight);
   options.write_batch_overlap_min = static_cast<size_t>(write_batch_overlap_min);
+  options.abandoned_capture_refund_after = abandoned_capture_refund_after;
+  options.test_abort_after_capture_order = test_abort_after_capture_order;
   return options;
 }
 

@@ -29,6 +29,8 @@ struct PaymentsConfig {
   int64_t write_batch_max = 16;
   int64_t write_batches_in_flight = 2;
   int64_t write_batch_overlap_min = 8;
+  absl::Duration abandoned_capture_refund_after = absl::Hours(25);
+  std::string test_abort_after_capture_order;
 
   // What Flags cannot check alone: the options against each other.
   [[nodiscard]] absl::Status Validate() const;

@@ -1,5 +1,6 @@
 #include "services/payments/escrow.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -138,7 +139,8 @@ absl::StatusOr<EscrowStep> Release(const Payment& payment) {
   return step;
 }
 
-absl::StatusOr<EscrowStep> Refund(const Payment& payment, const common::Money& refund) {
+absl::StatusOr<EscrowStep> Refund(const Payment& payment, const common::Money& refund,
+                                  std::optional<int64_t> seller_available_minor) {
   if (absl::Status s = CheckCurrency(payment, refund); !s.ok()) return s;
   if (refund.amount_minor() <= 0) return common::InvalidField("amount.amount_minor", "must be > 0");
   if (payment.state != PaymentState::kHeld && payment.state != PaymentState::kReleased) {
@@ -164,11 +166,22 @@ absl::StatusOr<EscrowStep> Refund(const Payment& payment, const common::Money& r
     const int64_t commission_back = amount == remaining
                                         ? payment.commission_minor
                                         : static_cast<int64_t>((share + remaining / 2) / remaining);
-    Move(step.transaction, Available(payment), refunds_out, amount - commission_back);
+    const int64_t seller_share = amount - commission_back;
+    int64_t from_seller = seller_share;
+    if (seller_available_minor) {
+      from_seller = std::min(seller_share, std::max<int64_t>(*seller_available_minor, 0));
+    }
+    const int64_t from_guarantee = seller_share - from_seller;
+    if (from_seller > 0) Move(step.transaction, Available(payment), refunds_out, from_seller);
+    if (from_guarantee > 0) {
+      Move(step.transaction, Platform(payment, AccountKind::kGuaranteeFund), refunds_out,
+           from_guarantee);
+    }
     Move(step.transaction, Platform(payment, AccountKind::kPlatformCommission), refunds_out,
          commission_back);
     step.after.commission_minor -= commission_back;
-    step.after.seller_net_minor -= amount - commission_back;
+    step.after.seller_net_minor -= from_seller;
+    step.after.guarantee_minor += from_guarantee;
   }
   step.after.refunded_minor += amount;
   if (step.after.refunded_minor == payment.amount.amount_minor()) {

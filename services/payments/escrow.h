@@ -66,12 +66,17 @@ EscrowStep Capture(const Payment& payment);
 absl::StatusOr<EscrowStep> Release(const Payment& payment);
 
 // A refund of `refund` (> 0, the payment's currency) to the buyer. While HELD it comes out of
-// escrow; after release it comes back from the seller's available balance (which may go
-// negative: the seller's debt) and the platform gives back the matching share of its
-// commission. FAILED_PRECONDITION: CURRENCY_MISMATCH, REFUND_EXCEEDS_REMAINING (more than
+// escrow; after release the seller's share comes back from the seller's available balance
+// and the platform gives back the matching share of its commission. FAILED_PRECONDITION: CURRENCY_MISMATCH, REFUND_EXCEEDS_REMAINING (more than
 // amount minus what was refunded), PAYMENT_DISPUTED (resolve the dispute instead),
 // PAYMENT_REFUNDED / PAYMENT_GUARANTEED (nothing left to refund).
-absl::StatusOr<EscrowStep> Refund(const Payment& payment, const common::Money& refund);
+// After release the seller's share of the refund comes from its available balance as far as
+// `seller_available_minor` (the balance before the refund; nullopt: without limit) covers it,
+// never below zero; the rest comes from the platform's guarantee fund (guarantee_fund ->
+// refunds_out, added to guarantee_minor). Who may make a refund the seller cannot cover is
+// the caller's rule (settlement.cc).
+absl::StatusOr<EscrowStep> Refund(const Payment& payment, const common::Money& refund,
+                                  std::optional<int64_t> seller_available_minor = std::nullopt);
 
 // A dispute freezes a HELD payment. FAILED_PRECONDITION (PAYMENT_DISPUTED, PAYMENT_NOT_HELD)
 // otherwise. No money moves.

@@ -14,7 +14,7 @@ using common::Money;
 Money Eur(int64_t minor) { return *Money::Of("EUR", minor); }
 
 Payment NewPayment(int64_t amount, int32_t bps = 1000, std::string id = "p1") {
-  Payment p{std::move(id), "seller-1", Eur(amount), bps};
+  Payment p{std::move(id), "5e11e700000000000000000000000001", Eur(amount), bps};
   return p;
 }
 
@@ -25,7 +25,7 @@ class Books {
     ASSERT_TRUE(CheckBalanced(tx).ok()) << CheckBalanced(tx);
     Apply(tx, balances_);
   }
-  int64_t Of(AccountKind kind, const std::string& owner = "seller-1") const {
+  int64_t Of(AccountKind kind, const std::string& owner = "5e11e700000000000000000000000001") const {
     AccountRef ref =
         IsPerSeller(kind) ? SellerAccount(kind, owner, "EUR") : PlatformAccount(kind, "EUR");
     auto it = balances_.find(ref);
@@ -106,7 +106,7 @@ TEST(EscrowTest, RefundAfterPayoutLeavesARecordedSellerDebt) {
   books.Post(captured.transaction);
   auto released = Release(captured.after);
   books.Post(released->transaction);
-  auto payout = Payout("seller-1", Eur(10'000), books.Of(AccountKind::kSellerAvailable));
+  auto payout = Payout("5e11e700000000000000000000000001", Eur(10'000), books.Of(AccountKind::kSellerAvailable));
   ASSERT_TRUE(payout.ok());
   books.Post(*payout);
   auto refund = Refund(released->after, Eur(4'000));
@@ -114,7 +114,7 @@ TEST(EscrowTest, RefundAfterPayoutLeavesARecordedSellerDebt) {
   books.Post(refund->transaction);
   EXPECT_EQ(books.Of(AccountKind::kSellerAvailable), -4'000);  // the seller owes 40.00
   EXPECT_TRUE(BoundViolations(books.balances()).empty());
-  EXPECT_EQ(common::ReasonOf(Payout("seller-1", Eur(1), -4'000).status()),
+  EXPECT_EQ(common::ReasonOf(Payout("5e11e700000000000000000000000001", Eur(1), -4'000).status()),
             "INSUFFICIENT_AVAILABLE_BALANCE");
 }
 
@@ -216,7 +216,7 @@ TEST(EscrowTest, RandomHistoriesKeepTheLedgerConsistent) {
       case 5: {
         const int64_t available = books.Of(AccountKind::kSellerAvailable);
         if (available > 0) {
-          auto payout = Payout("seller-1", Eur(available / 2 + 1), available);
+          auto payout = Payout("5e11e700000000000000000000000001", Eur(available / 2 + 1), available);
           ASSERT_TRUE(payout.ok());
           books.Post(*payout);
         }

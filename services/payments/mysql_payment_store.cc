@@ -210,6 +210,17 @@ class MySqlPaymentTransaction final : public PaymentTransaction {
                                        absl::Time now) override {
     return store::FinishOperation(tx_, operation_id, state, processor_reference, now);
   }
+  absl::Status CloseIntents(absl::Span<const std::string> intent_ids, absl::string_view outcome,
+                            absl::Time now) override {
+    return store::CloseIntents(tx_, intent_ids, outcome, now);
+  }
+  absl::StatusOr<bool> CloseIntent(absl::string_view intent_id, absl::string_view outcome,
+                                   absl::Time now) override {
+    return store::CloseIntent(tx_, intent_id, outcome, now);
+  }
+  absl::StatusOr<std::optional<std::string>> IntentOutcome(absl::string_view intent_id) override {
+    return store::IntentOutcome(tx_, intent_id);
+  }
   absl::Status CompleteRequests(absl::Span<const CompletedRequest> completed) override {
     std::vector<idem::IdempotencyStore::Completed> rows;
     rows.reserve(completed.size());
@@ -349,6 +360,36 @@ absl::Status MySqlPaymentStore::RescheduleOperation(absl::string_view operation_
                                                     absl::string_view error,
                                                     absl::Time next_attempt_at, absl::Time now) {
   return store::RescheduleOperation(*pool_, operation_id, error, next_attempt_at, now);
+}
+
+absl::StatusOr<PaymentIntent> MySqlPaymentStore::BeginIntent(const PaymentIntent& intent) {
+  return store::BeginIntent(*pool_, intent);
+}
+
+std::vector<absl::StatusOr<PaymentIntent>> MySqlPaymentStore::BeginIntents(
+    absl::Span<const PaymentIntent> intents) {
+  return store::BeginIntents(*pool_, intents);
+}
+
+absl::Status MySqlPaymentStore::RecordAuthorizations(
+    absl::Span<const std::pair<std::string, std::string>> intent_authorizations) {
+  return store::RecordAuthorizations(*pool_, intent_authorizations);
+}
+
+absl::Status MySqlPaymentStore::RecordIntentReferences(absl::string_view intent_id,
+                                                       absl::string_view authorization,
+                                                       absl::string_view capture) {
+  return store::RecordIntentReferences(*pool_, intent_id, authorization, capture);
+}
+
+absl::StatusOr<std::vector<PaymentIntent>> MySqlPaymentStore::ClaimOpenIntents(
+    absl::Time created_before, absl::Time now, absl::Time lease_until, int limit) {
+  return store::ClaimOpenIntents(*pool_, created_before, now, lease_until, limit);
+}
+
+absl::Status MySqlPaymentStore::DeferRelease(absl::string_view payment_id, absl::Time now,
+                                             absl::Duration initial, absl::Duration max) {
+  return store::DeferRelease(*pool_, payment_id, now, initial, max);
 }
 
 absl::StatusOr<std::vector<std::string>> MySqlPaymentStore::DuePayments(absl::Time now, int limit) {

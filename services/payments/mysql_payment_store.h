@@ -49,6 +49,19 @@ class MySqlPaymentStore final : public PaymentStore {
                                                                      int limit) override;
   absl::Status RescheduleOperation(absl::string_view operation_id, absl::string_view error,
                                    absl::Time next_attempt_at, absl::Time now) override;
+  absl::StatusOr<PaymentIntent> BeginIntent(const PaymentIntent& intent) override;
+  std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(
+      absl::Span<const PaymentIntent> intents) override;
+  absl::Status RecordAuthorizations(
+      absl::Span<const std::pair<std::string, std::string>> intent_authorizations) override;
+  absl::Status RecordIntentReferences(absl::string_view intent_id, absl::string_view authorization,
+                                      absl::string_view capture) override;
+  absl::StatusOr<std::vector<PaymentIntent>> ClaimOpenIntents(absl::Time created_before,
+                                                              absl::Time now,
+                                                              absl::Time lease_until,
+                                                              int limit) override;
+  absl::Status DeferRelease(absl::string_view payment_id, absl::Time now, absl::Duration initial,
+                            absl::Duration max) override;
   absl::StatusOr<std::vector<std::string>> DuePayments(absl::Time now, int limit) override;
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> EscrowHeldByCurrency() override;
 

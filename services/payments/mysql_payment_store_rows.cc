@@ -548,8 +548,9 @@ absl::StatusOr<std::vector<std::string>> DuePayments(common::db::ConnectionPool&
                                                      absl::Time now, int limit) {
   ASSIGN_OR_RETURN(std::vector<Row> rows,
                    pool.Query("SELECT payment_id FROM payments WHERE state = 'HELD' AND "
-                              "release_due_at <= ? ORDER BY release_due_at LIMIT ?",
-                              {now, static_cast<int64_t>(limit)}));
+                              "release_due_at <= ? AND (release_retry_at IS NULL OR "
+                              "release_retry_at <= ?) ORDER BY release_due_at LIMIT ?",
+                              {now, now, static_cast<int64_t>(limit)}));
   std::vector<std::string> ids;
   for (const Row& row : rows) {
     ASSIGN_OR_RETURN(std::string id, row.GetString("payment_id"));
@@ -564,8 +565,22 @@ absl::StatusOr<std::optional<PaymentRecord>> ClaimDuePayment(Transaction& tx,
   return FirstPayment(
       tx.Query(absl::StrCat("SELECT ", kPaymentColumns,
                             " FROM payments WHERE payment_id = ? AND state = 'HELD' AND "
-                            "release_due_at <= ? FOR UPDATE SKIP LOCKED"),
-               {std::string(payment_id), now}));
+                            "release_due_at <= ? AND (release_retry_at IS NULL OR "
+                            "release_retry_at <= ?) FOR UPDATE SKIP LOCKED"),
+               {std::string(payment_id), now, now}));
+}
+
+absl::Status DeferRelease(common::db::ConnectionPool& pool, absl::string_view payment_id,
+                          absl::Time now, absl::Duration initial, absl::Duration max) {
+  // Assignments apply left to right: the delay uses the failures counted before this one.
+  return pool
+      .Execute(
+          "UPDATE payments SET release_retry_at = ? + INTERVAL LEAST(?, ? * POW(2, "
+          "LEAST(release_failures, 40))) MICROSECOND, release_failures = release_failures + 1 "
+          "WHERE payment_id = ? AND state = 'HELD'",
+          {now, absl::ToInt64Microseconds(max), absl::ToInt64Microseconds(initial),
+           std::string(payment_id)})
+      .status();
 }
 
 }  // namespace store

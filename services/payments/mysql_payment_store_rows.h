@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -151,6 +152,34 @@ namespace store {
 // releasing is skipped rather than waited for. nullopt when taken, no longer HELD or not due.
 [[nodiscard]] absl::StatusOr<std::optional<PaymentRecord>> ClaimDuePayment(
     common::db::Transaction& tx, absl::string_view payment_id, absl::Time now);
+
+[[nodiscard]] absl::Status DeferRelease(common::db::ConnectionPool& pool,
+                                        absl::string_view payment_id, absl::Time now,
+                                        absl::Duration initial, absl::Duration max);
+
+// --- CreatePayment's intents (mysql_payment_store_intents.cc)
+[[nodiscard]] absl::StatusOr<PaymentIntent> BeginIntent(common::db::ConnectionPool& pool,
+                                                        const PaymentIntent& intent);
+[[nodiscard]] std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(
+    common::db::ConnectionPool& pool, absl::Span<const PaymentIntent> intents);
+[[nodiscard]] absl::Status RecordAuthorizations(
+    common::db::ConnectionPool& pool,
+    absl::Span<const std::pair<std::string, std::string>> intent_authorizations);
+[[nodiscard]] absl::Status RecordIntentReferences(common::db::ConnectionPool& pool,
+                                                  absl::string_view intent_id,
+                                                  absl::string_view authorization,
+                                                  absl::string_view capture);
+[[nodiscard]] absl::StatusOr<std::vector<PaymentIntent>> ClaimOpenIntents(
+    common::db::ConnectionPool& pool, absl::Time created_before, absl::Time now,
+    absl::Time lease_until, int limit);
+[[nodiscard]] absl::Status CloseIntents(common::db::Transaction& tx,
+                                        absl::Span<const std::string> intent_ids,
+                                        absl::string_view outcome, absl::Time now);
+[[nodiscard]] absl::StatusOr<bool> CloseIntent(common::db::Transaction& tx,
+                                               absl::string_view intent_id,
+                                               absl::string_view outcome, absl::Time now);
+[[nodiscard]] absl::StatusOr<std::optional<std::string>> IntentOutcome(
+    common::db::Transaction& tx, absl::string_view intent_id);
 
 }  // namespace store
 }  // namespace marketplace::payments

@@ -25,11 +25,11 @@ RequestKey Key(const std::string& request_id) {
 PaymentRecord NewPayment(const std::string& id, const std::string& order_id, absl::Time now) {
   PaymentRecord p;
   p.money.id = id;
-  p.money.seller_id = "seller-1";
+  p.money.seller_id = "5e11e700000000000000000000000001";
   p.money.amount = common::Money::Of("EUR", 1000).value();
   p.money.commission_bps = 1000;
   p.order_id = order_id;
-  p.buyer_id = "buyer-1";
+  p.buyer_id = "b0b0b000000000000000000000000001";
   p.processor_reference = "cap_" + id;
   p.created_at = now;
   p.release_due_at = now + absl::Hours(24);
@@ -184,10 +184,10 @@ TEST_F(MySqlPaymentStoreTest, CheckoutReadsSeeTheOrdersPaymentAndTheSellersHoldP
     if (absl::Status s = tx.InsertPayment(NewPayment("pay_1", "order-1", clock_.Now())); !s.ok()) {
       return s;
     }
-    return tx.UpsertHoldPolicy({"seller-1", absl::Hours(48), "trusted", "admin-1", clock_.Now()});
+    return tx.UpsertHoldPolicy({"5e11e700000000000000000000000001", absl::Hours(48), "trusted", "admin-1", clock_.Now()});
   }));
-  std::vector<CheckoutLookup> lookups = {{Key("r1"), "order-1", "seller-1"},
-                                         {Key("r2"), "order-2", "seller-2"}};
+  std::vector<CheckoutLookup> lookups = {{Key("r1"), "order-1", "5e11e700000000000000000000000001"},
+                                         {Key("r2"), "order-2", "5e11e700000000000000000000000002"}};
   std::vector<absl::StatusOr<CheckoutFacts>> facts = store_->ReadCheckouts(lookups);
   ASSERT_EQ(facts.size(), 2u);
   ASSERT_OK(facts[0].status());

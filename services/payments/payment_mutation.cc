@@ -19,6 +19,10 @@ absl::StatusOr<PaymentRecord> MutatePayment(PaymentStore& store, const common::C
         ASSIGN_OR_RETURN(auto loaded, tx.LoadPayment(payment_id, /*for_update=*/true));
         if (!loaded) return common::NotFound("payment", payment_id);
         PaymentRecord p = *std::move(loaded);
+        // AIP-193: someone else's payment answers exactly like one that does not exist.
+        if (!MaySee(actor, p.buyer_id, p.money.seller_id)) {
+          return common::NotFound("payment", payment_id);
+        }
         if (!MayActOn(actor, p.buyer_id, p.money.seller_id)) return NotYours();
         RETURN_IF_ERROR(step(tx, p, now));
         RETURN_IF_ERROR(tx.UpdatePayment(p));

@@ -18,7 +18,10 @@ absl::StatusOr<PaymentDetails> PaymentReads::GetPayment(const Actor& actor,
       [&](PaymentTransaction& tx) -> absl::StatusOr<PaymentDetails> {
         ASSIGN_OR_RETURN(auto loaded, tx.LoadPayment(payment_id, /*for_update=*/false));
         if (!loaded) return common::NotFound("payment", payment_id);
-        if (!MayActOn(actor, loaded->buyer_id, loaded->money.seller_id)) return NotYours();
+        // AIP-193: a payment the caller may not read answers like one that does not exist.
+        if (!MayActOn(actor, loaded->buyer_id, loaded->money.seller_id)) {
+          return common::NotFound("payment", payment_id);
+        }
         PaymentDetails out;
         out.payment = *std::move(loaded);
         ASSIGN_OR_RETURN(out.history, tx.LoadHistory(payment_id));

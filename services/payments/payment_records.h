@@ -79,6 +79,26 @@ struct PayoutRecord {
   absl::Time created_at;
 };
 
+// CreatePayment's durable record of intent (payment_intents), committed before the processor
+// is called; closed by one outcome (payment_intent_outcomes).
+struct PaymentIntent {
+  std::string intent_id;  // "int_" + 32 hex of SHA-256(caller, method, request_id)
+  std::string caller;
+  std::string method;
+  std::string request_id;
+  std::string request_hash;
+  std::string payment_id;  // the payment's id, the same for every retry
+  std::string order_id;
+  std::string buyer_id;
+  std::string seller_id;
+  std::string currency;
+  int64_t amount_minor = 0;
+  std::string authorization_reference;  // once the processor authorised
+  std::string capture_reference;        // once the processor captured
+  std::string outcome;                  // empty while open; COMMITTED, RETURNED, REFUNDED, ABANDONED
+  absl::Time created_at;
+};
+
 // Money the ledger already moved out that the processor still has to send
 // (processor_operations). operation_id is the processor idempotency key.
 struct ProcessorOperation {

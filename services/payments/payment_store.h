@@ -151,6 +151,19 @@ class PaymentTransaction {
                                                              absl::string_view processor_reference,
                                                              absl::Time now) = 0;
 
+  // --- CreatePayment's intents
+  // Closes intents with an outcome; fails (ALREADY_EXISTS, the whole transaction) when one
+  // was closed before, e.g. refunded by the completion worker.
+  [[nodiscard]] virtual absl::Status CloseIntents(absl::Span<const std::string> intent_ids,
+                                                  absl::string_view outcome, absl::Time now) = 0;
+  // The same for one intent without failing: false when it was closed before.
+  [[nodiscard]] virtual absl::StatusOr<bool> CloseIntent(absl::string_view intent_id,
+                                                         absl::string_view outcome,
+                                                         absl::Time now) = 0;
+  // The intent's outcome; empty when open, nullopt when there is no such intent.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>> IntentOutcome(
+      absl::string_view intent_id) = 0;
+
   // --- the request's answer and the events, committed with the change
   // Answers of several requests done in this transaction (group commit). ALREADY_EXISTS when
   // any request was answered before: the caller then runs its calls one by one.
@@ -238,7 +251,33 @@ class PaymentStore {
                                                          absl::string_view error,
                                                          absl::Time next_attempt_at,
                                                          absl::Time now) = 0;
-  // Ids of HELD payments due for release at `now`, oldest due first (not locked).
+  // CreatePayment's intent, written (committed) before the processor is called: the stored
+  // intent of the same request when there is one (its payment id, what the processor
+  // answered, its outcome), else `intent` as written. REQUEST_ID_REUSED when the stored
+  // intent has another request hash.
+  [[nodiscard]] virtual absl::StatusOr<PaymentIntent> BeginIntent(const PaymentIntent& intent) = 0;
+  // The same for several calls at once (group commit): one result per intent, in order.
+  [[nodiscard]] virtual std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(
+      absl::Span<const PaymentIntent> intents) = 0;
+  // What the processor answered, recorded as soon as it answered.
+  [[nodiscard]] virtual absl::Status RecordIntentReferences(absl::string_view intent_id,
+                                                            absl::string_view authorization,
+                                                            absl::string_view capture) = 0;
+  // The authorisations of several intents whose capture is about to be asked, in one
+  // statement (group commit).
+  [[nodiscard]] virtual absl::Status RecordAuthorizations(
+      absl::Span<const std::pair<std::string, std::string>> intent_authorizations) = 0;
+  // Claims up to `limit` open intents created at or before `created_before` (SKIP LOCKED) and
+  // leases them until `lease_until`, in a transaction of its own.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<PaymentIntent>> ClaimOpenIntents(
+      absl::Time created_before, absl::Time now, absl::Time lease_until, int limit) = 0;
+
+  // A failed automatic release of `payment_id`: counted, and the payment is not due again
+  // before now + initial * 2^(failures before), at most now + max.
+  [[nodiscard]] virtual absl::Status DeferRelease(absl::string_view payment_id, absl::Time now,
+                                                  absl::Duration initial, absl::Duration max) = 0;
+  // Ids of HELD payments due for release at `now`, oldest due first (not locked); a payment
+  // whose release failed is due again at its release_retry_at.
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> DuePayments(absl::Time now,
                                                                              int limit) = 0;
   // Money in escrow per currency, from the seller balance rows.

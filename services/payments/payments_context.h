@@ -3,10 +3,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/client/call_origin.h"
 #include "common/clock.h"
 #include "common/identity_client/seller_directory.h"
 #include "services/payments/payment_store.h"
@@ -28,6 +30,14 @@ struct PaymentsOptions {
   // How long a worker's claim keeps other replicas off an operation while it asks the
   // processor (a crashed worker's claim lapses after it).
   absl::Duration operation_lease = absl::Minutes(2);
+  // CreatePayment intents still open this long after they were written (no payment
+  // committed, no answer) are settled by the completion worker: a capture is refunded to the
+  // buyer. Longer than the 24 hours a client may retry a request_id (the idempotency window),
+  // so a retry never races the refund of its own capture.
+  absl::Duration abandoned_capture_refund_after = absl::Hours(25);
+  // TEST ONLY: CreatePayment for this order id aborts the process right after the processor
+  // captured (before the capture is recorded or the payment written). Empty: never.
+  std::string test_abort_after_capture_order;
   // Business metrics (README "Metrics"); none when null. Must outlive the domain.
   PaymentsObserver* observer = nullptr;
   // Group commit of CreatePayment and ConfirmDelivery: calls arriving while a batch is at the
@@ -53,9 +63,12 @@ struct PaymentsContext {
 };
 
 // The seller as identity knows it: NOT_FOUND when unknown, FAILED_PRECONDITION
-// SELLER_NOT_APPROVED unless approved and active (a payment or payout needs both).
+// SELLER_NOT_APPROVED unless approved and active (a payment or payout needs both);
+// INVALID_ARGUMENT naming seller_id when identity refuses the id as malformed. The lookup
+// carries the deadline and x-request-id of `origin` (the call being served).
 [[nodiscard]] absl::StatusOr<common::identity_client::SellerStatus> ApprovedSeller(
-    const PaymentsContext& context, absl::string_view seller_id);
+    const PaymentsContext& context, absl::string_view seller_id,
+    const common::CallOrigin& origin = {});
 
 }  // namespace marketplace::payments
 

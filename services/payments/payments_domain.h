@@ -38,11 +38,15 @@ class PaymentsDomain {
   ProcessorOperations& operations() { return operations_; }
 
   // The background passes (release_worker.h).
-  [[nodiscard]] absl::StatusOr<int> ReleaseDuePayments(int batch_size = 20) {
+  [[nodiscard]] absl::StatusOr<ReleaseCounts> ReleaseDuePayments(int batch_size = 20) {
     return settlement_.ReleaseDuePayments(batch_size);
   }
   [[nodiscard]] absl::StatusOr<CompletionCounts> CompletePendingOperations(int batch_size = 20) {
     return operations_.CompletePending(batch_size);
+  }
+  // CreatePayment intents past their window whose payment never committed.
+  [[nodiscard]] absl::StatusOr<int> RefundAbandonedCaptures(int batch_size = 20) {
+    return operations_.RefundAbandonedCaptures(batch_size);
   }
   // The escrow gauge (no-op without an observer).
   [[nodiscard]] absl::Status RefreshEscrowMetrics();

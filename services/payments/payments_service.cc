@@ -5,7 +5,9 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/ids.h"
 #include "common/errors.h"
 #include "common/idempotency/request_id.h"
 #include "common/money_proto.h"
@@ -32,12 +34,24 @@ absl::Status ValidateText(absl::string_view field, absl::string_view value, size
   return absl::OkStatus();
 }
 
-absl::Status ValidateId(absl::string_view field, absl::string_view value) {
-  return ValidateText(field, value, 128);
+// An account id identity issued (buyer_id, seller_id): the one rule of common/ids.h, compared
+// exactly (an upper-cased or padded spelling names nothing).
+absl::Status ValidateAccountId(absl::string_view field, absl::string_view value) {
+  return common::ValidateIssuedId(field, value);
 }
 
+// The order id comes from outside the platform: 1-128 characters, compared exactly.
+absl::Status ValidateOrderId(absl::string_view value) {
+  return ValidateText("order_id", value, 128);
+}
+
+// A payment id as this service issues it: "pay_" and 24 lowercase hex digits.
 absl::Status ValidatePaymentId(absl::string_view payment_id) {
-  return ValidateText("payment_id", payment_id, 64);
+  RETURN_IF_ERROR(common::ValidateIssuedId("payment_id", payment_id));
+  if (!absl::StartsWith(payment_id, "pay_") || payment_id.size() != 28) {
+    return InvalidField("payment_id", "must be a payment id: \"pay_\" and 24 lowercase hex digits");
+  }
+  return absl::OkStatus();
 }
 
 // A required positive amount named `field`.
@@ -100,12 +114,13 @@ absl::StatusOr<pb::Payment> PaymentOf(const absl::StatusOr<PaymentRecord>& recor
 // --- PaymentsApi ----------------------------------------------------------------------------
 
 absl::StatusOr<pb::Payment> PaymentsApi::CreatePayment(const Actor& actor,
-                                                       const pb::CreatePaymentRequest& req) {
+                                                       const pb::CreatePaymentRequest& req,
+                                                       const common::CallOrigin& origin) {
   common::Violations violations;
   violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
-  violations.Check(ValidateId("order_id", req.order_id()));
-  violations.Check(ValidateId("buyer_id", req.buyer_id()));
-  violations.Check(ValidateId("seller_id", req.seller_id()));
+  violations.Check(ValidateOrderId(req.order_id()));
+  violations.Check(ValidateAccountId("buyer_id", req.buyer_id()));
+  violations.Check(ValidateAccountId("seller_id", req.seller_id()));
   violations.Check(ValidateText("payment_method_token", req.payment_method_token(), 256));
   absl::StatusOr<common::Money> amount = AmountOf(req.has_amount(), req.amount(), "amount");
   if (!amount.ok()) violations.Check(amount.status());
@@ -121,6 +136,7 @@ absl::StatusOr<pb::Payment> PaymentsApi::CreatePayment(const Actor& actor,
                          *amount,
                          std::nullopt};
   if (req.has_commission_bps()) request.commission_bps = req.commission_bps();
+  request.origin = origin;
   return PaymentOf(domain_->checkout().CreatePayment(actor, request));
 }
 
@@ -212,9 +228,7 @@ absl::StatusOr<pb::Payment> PaymentsApi::ResolveDispute(const Actor& actor,
 absl::StatusOr<pb::SellerHoldPolicy> PaymentsApi::SetSellerHoldPolicy(
     const Actor& actor, const pb::SetSellerHoldPolicyRequest& req) {
   common::Violations violations;
-  if (!ValidateId("seller_id", req.seller_id()).ok()) {
-    violations.Add("seller_id", "must be 1-128 characters");
-  }
+  violations.Check(ValidateAccountId("seller_id", req.seller_id()));
   const int64_t seconds = req.hold_period().seconds();
   if (!req.has_hold_period() || req.hold_period().nanos() != 0 || seconds < 3600 ||
       seconds > 90 * 24 * 3600) {
@@ -254,6 +268,10 @@ absl::StatusOr<pb::ListPaymentsResponse> PaymentsApi::ListPayments(
     }
     requested.state = static_cast<PaymentState>(static_cast<int>(req.state()));
   }
+  common::Violations violations;
+  if (!req.buyer_id().empty()) violations.Check(ValidateAccountId("buyer_id", req.buyer_id()));
+  if (!req.seller_id().empty()) violations.Check(ValidateAccountId("seller_id", req.seller_id()));
+  RETURN_IF_ERROR(violations.Status());
   requested.buyer_id = req.buyer_id();
   requested.seller_id = req.seller_id();
   ASSIGN_OR_RETURN(ListFilter filter, PaymentReads::VisibleFilter(actor, requested));
@@ -274,7 +292,7 @@ absl::StatusOr<pb::ListPaymentsResponse> PaymentsApi::ListPayments(
 
 absl::StatusOr<pb::SellerBalance> PaymentsApi::GetSellerBalance(
     const Actor& actor, const pb::GetSellerBalanceRequest& req) {
-  RETURN_IF_ERROR(ValidateId("seller_id", req.seller_id()));
+  RETURN_IF_ERROR(ValidateAccountId("seller_id", req.seller_id()));
   ASSIGN_OR_RETURN(std::vector<SellerAccounts> accounts,
                    domain_->payouts().GetSellerBalance(actor, req.seller_id()));
   return BalanceToProto(req.seller_id(), accounts);
@@ -284,7 +302,7 @@ absl::StatusOr<pb::Payout> PaymentsApi::CreatePayout(const Actor& actor,
                                                      const pb::CreatePayoutRequest& req) {
   common::Violations violations;
   violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
-  violations.Check(ValidateId("seller_id", req.seller_id()));
+  violations.Check(ValidateAccountId("seller_id", req.seller_id()));
   absl::StatusOr<common::Money> amount = AmountOf(req.has_amount(), req.amount(), "amount");
   if (!amount.ok()) violations.Check(amount.status());
   RETURN_IF_ERROR(violations.Status());
@@ -298,9 +316,7 @@ absl::StatusOr<pb::Payout> PaymentsApi::CreatePayout(const Actor& actor,
 absl::StatusOr<pb::ListPayoutsResponse> PaymentsApi::ListPayouts(
     const Actor& actor, const pb::ListPayoutsRequest& req) {
   common::Violations violations;
-  if (!ValidateId("seller_id", req.seller_id()).ok()) {
-    violations.Add("seller_id", "must be 1-128 characters");
-  }
+  violations.Check(ValidateAccountId("seller_id", req.seller_id()));
   if (req.page_size() < 0 || req.page_size() > 100) {
     violations.Add("page_size", "must be 0-100 (0 means 20)");
   }
@@ -348,7 +364,9 @@ grpc::ServerUnaryReactor* PaymentsService::CreatePayment(grpc::CallbackServerCon
                                                          v1::Payment* resp) {
   return handler_.Unary(ctx, Method::kCreatePayment, resp,
                         [this, req](const common::CallContext& call) {
-                          return api_->CreatePayment(ActorOf(call, Method::kCreatePayment), *req);
+                          return api_->CreatePayment(ActorOf(call, Method::kCreatePayment), *req,
+                                                     common::CallOrigin{call.deadline,
+                                                                        call.request_id});
                         });
 }
 

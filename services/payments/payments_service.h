@@ -2,6 +2,7 @@
 #define MARKETPLACE_SERVICES_PAYMENTS_PAYMENTS_SERVICE_H_
 
 #include "absl/status/statusor.h"
+#include "common/client/call_origin.h"
 #include "common/server/method_handler.h"
 #include "common/server/unary_call.h"
 #include "protos/marketplace/payments/v1/payments.grpc.pb.h"
@@ -21,8 +22,11 @@ class PaymentsApi {
   // `domain` must outlive the API.
   explicit PaymentsApi(PaymentsDomain* domain) : domain_(domain) {}
 
+  // `origin`: the call being served (its deadline and x-request-id go to identity and the
+  // processor).
   absl::StatusOr<pb::Payment> CreatePayment(const Actor& actor,
-                                            const pb::CreatePaymentRequest& request);
+                                            const pb::CreatePaymentRequest& request,
+                                            const common::CallOrigin& origin = {});
   absl::StatusOr<pb::Payment> ConfirmDelivery(const Actor& actor,
                                               const pb::ConfirmDeliveryRequest& request);
   absl::StatusOr<pb::Payment> RefundPayment(const Actor& actor,

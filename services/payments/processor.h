@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/client/call_origin.h"
 #include "common/money.h"
 
 namespace marketplace::payments {
@@ -27,6 +28,9 @@ struct ProcessorResult {
 
 // A card/bank processor. Every call carries an idempotency key: the same key returns the
 // first call's result and never moves money twice, so callers may retry after a timeout.
+// Authorize and Capture are made for a caller (CreatePayment) and carry its `origin`: its
+// deadline bounds the call and its x-request-id goes with it; once the deadline has passed a
+// processor does nothing and answers DEADLINE_EXCEEDED.
 class PaymentProcessor {
  public:
   virtual ~PaymentProcessor() = default;
@@ -34,11 +38,11 @@ class PaymentProcessor {
   // Reserves `amount` on the buyer's payment method (a token from the checkout front end).
   [[nodiscard]] virtual absl::StatusOr<ProcessorResult> Authorize(
       const std::string& idempotency_key, const std::string& payment_method_token,
-      const common::Money& amount) = 0;
+      const common::Money& amount, const common::CallOrigin& origin) = 0;
   // Takes the authorised money.
   [[nodiscard]] virtual absl::StatusOr<ProcessorResult> Capture(
       const std::string& idempotency_key, const std::string& authorization_reference,
-      const common::Money& amount) = 0;
+      const common::Money& amount, const common::CallOrigin& origin) = 0;
   // Returns `amount` of a capture to the buyer.
   [[nodiscard]] virtual absl::StatusOr<ProcessorResult> Refund(const std::string& idempotency_key,
                                                                const std::string& capture_reference,

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
+#include "common/logging.h"
 #include "common/money.h"
 #include "common/status_macros.h"
 #include "services/payments/actor.h"
@@ -15,9 +16,15 @@
 namespace marketplace::payments {
 
 std::string ProcessorKey(absl::string_view operation, const RequestKey& key) {
+  const std::string digest = common::Sha256(
+      absl::StrCat(key.caller, "\n", key.method, "\n", key.request_id, "\n", key.request_hash));
+  return absl::StrCat(operation, "_", common::HexEncode(absl::string_view(digest).substr(0, 16)));
+}
+
+std::string IntentId(const RequestKey& key) {
   const std::string digest =
       common::Sha256(absl::StrCat(key.caller, "\n", key.method, "\n", key.request_id));
-  return absl::StrCat(operation, "_", common::HexEncode(absl::string_view(digest).substr(0, 16)));
+  return absl::StrCat("int_", common::HexEncode(absl::string_view(digest).substr(0, 16)));
 }
 
 ProcessorOperation RefundOperation(const std::string& operation_id, const PaymentRecord& p,
@@ -109,6 +116,83 @@ absl::Status ProcessorOperations::Compensate(PaymentTransaction& tx, const Proce
       op.payment_id, op.currency,
       {"REFUND_FAILED", payment->money.state, kSystemActor, op.amount_minor, "PROCESSOR_REFUSED",
        "the processor refused the refund; owed to the buyer", now});
+}
+
+absl::StatusOr<int> ProcessorOperations::RefundAbandonedCaptures(int batch_size) {
+  const absl::Time now = context_.clock->Now();
+  const PaymentsOptions& options = context_.options;
+  ASSIGN_OR_RETURN(std::vector<PaymentIntent> intents,
+                   context_.store->ClaimOpenIntents(now - options.abandoned_capture_refund_after,
+                                                    now, now + options.operation_lease,
+                                                    batch_size));
+  int refunded = 0;
+  absl::Status first_error;
+  for (const PaymentIntent& intent : intents) {
+    absl::StatusOr<bool> done = SettleAbandonedIntent(intent);
+    if (done.ok()) {
+      refunded += *done ? 1 : 0;
+    } else if (first_error.ok()) {
+      first_error = done.status();  // the lease lapses and a later pass retries it
+    }
+  }
+  if (!first_error.ok()) return first_error;
+  return refunded;
+}
+
+absl::StatusOr<bool> ProcessorOperations::SettleAbandonedIntent(const PaymentIntent& intent) {
+  const RequestKey key{intent.caller, intent.method, intent.request_id, intent.request_hash};
+  ASSIGN_OR_RETURN(common::Money amount, common::Money::Of(intent.currency, intent.amount_minor));
+  std::string capture = intent.capture_reference;
+  bool captured = !capture.empty();
+  if (!captured && !intent.authorization_reference.empty()) {
+    // The capture was asked but its answer was never recorded (a crash right after it): the
+    // processor answers the same key with the capture it made (or makes it now), and what
+    // is captured goes back below.
+    absl::StatusOr<ProcessorResult> asked =
+        context_.processor->Capture(ProcessorKey("capture", key), intent.authorization_reference,
+                                    amount, common::CallOrigin{});
+    if (!asked.ok()) return ProcessorUnavailable(asked.status(), "capture lookup");
+    captured = asked->accepted;
+    capture = asked->reference;
+    if (captured) {
+      RETURN_IF_ERROR(context_.store->RecordIntentReferences(
+          intent.intent_id, intent.authorization_reference, capture));
+    }
+  }
+  // Without a capture request nothing was charged: an authorisation alone lapses.
+  std::optional<ProcessorOperation> refund;
+  RETURN_IF_ERROR(context_.store->RunInTransaction([&](PaymentTransaction& tx) -> absl::Status {
+    refund.reset();
+    const absl::Time now = context_.clock->Now();
+    ASSIGN_OR_RETURN(bool open,
+                     tx.CloseIntent(intent.intent_id, captured ? "REFUNDED" : "ABANDONED", now));
+    if (!open || !captured) return absl::OkStatus();  // a payment committed it meanwhile
+    LedgerTransaction back;
+    back.kind = TransactionKind::kRefund;
+    back.memo = absl::StrCat("capture for order ", intent.order_id,
+                             " without payment (request never completed) refunded to the buyer");
+    Move(back, PlatformAccount(AccountKind::kBuyerFunding, intent.currency),
+         PlatformAccount(AccountKind::kRefundsOut, intent.currency), intent.amount_minor);
+    RETURN_IF_ERROR(tx.WriteLedger(back, now));
+    ProcessorOperation op;
+    op.operation_id = absl::StrCat("capture_refund_", intent.intent_id.substr(4));
+    op.kind = "REFUND";
+    op.seller_id = intent.seller_id;
+    op.currency = intent.currency;
+    op.amount_minor = intent.amount_minor;
+    op.target_reference = capture;
+    op.next_attempt_at = now + context_.options.retry_initial_backoff;
+    op.created_at = now;
+    RETURN_IF_ERROR(tx.InsertOperation(op));
+    refund = op;
+    return absl::OkStatus();
+  }));
+  if (!refund) return false;
+  common::LogWarn("refunded a capture whose payment never committed",
+                  {{"intent_id", intent.intent_id}, {"order_id", intent.order_id}});
+  absl::StatusOr<ProcessorOperation> sent = Attempt(*refund);  // else the worker retries it
+  if (!sent.ok() && !absl::IsUnavailable(sent.status())) return sent.status();
+  return true;
 }
 
 absl::StatusOr<CompletionCounts> ProcessorOperations::CompletePending(int batch_size) {

@@ -15,9 +15,15 @@
 namespace marketplace::payments {
 
 // A stable processor idempotency key for one request and operation: `operation`, "_", then
-// the first 16 bytes (hex) of SHA-256("caller\nmethod\nrequest_id"). Retries of the request
-// reuse it, so the processor never moves money twice.
+// the first 16 bytes (hex) of SHA-256("caller\nmethod\nrequest_id\nrequest_hash"). Retries of
+// the request reuse it, so the processor never moves money twice; the same request_id with
+// another body gets other keys (and is refused before the processor anyway).
 std::string ProcessorKey(absl::string_view operation, const RequestKey& key);
+
+// The id of CreatePayment's intent for a request: "int_" and the first 16 bytes (hex) of
+// SHA-256("caller\nmethod\nrequest_id") -- without the hash, so that a retry with another
+// body finds the intent and is refused.
+std::string IntentId(const RequestKey& key);
 
 // A refund of `amount_minor` of payment `p` to the buyer's payment method, to be sent through
 // the processor under `operation_id`; the completion worker tries it from `first_retry_at`.
@@ -51,7 +57,18 @@ class ProcessorOperations {
   // lease, so replicas never work on the same one at once) and attempts each.
   [[nodiscard]] absl::StatusOr<CompletionCounts> CompletePending(int batch_size);
 
+  // The completion worker's pass over CreatePayment intents still open after
+  // abandoned_capture_refund_after (the payment never committed: a crash, a failed batch, a
+  // client that gave up): each is closed once, in the transaction that records its effect --
+  // REFUNDED (the capture goes back to the buyer: ledger buyer_funding -> refunds_out and a
+  // REFUND operation "capture_refund_<32 hex>" without payment, sent at once and retried like
+  // any refund) or ABANDONED (nothing was captured). A payment committing at the same moment
+  // closes it first and the worker leaves it. How many were refunded.
+  [[nodiscard]] absl::StatusOr<int> RefundAbandonedCaptures(int batch_size);
+
  private:
+  // One open intent past its window: refunded or abandoned; true when refunded.
+  absl::StatusOr<bool> SettleAbandonedIntent(const PaymentIntent& intent);
   // The compensation of a refusal, in the transaction that marks `op` FAILED.
   absl::Status Compensate(PaymentTransaction& tx, const ProcessorOperation& op, absl::Time now);
 

@@ -26,6 +26,7 @@ account="'$user'@'$host'"
 
 journal_tables="ledger_transactions ledger_entries payment_events"
 mutable_tables="payments seller_accounts hold_policies payouts processor_operations disputes idempotency_keys
+  payment_intents payment_intent_outcomes
   outbox_events outbox_deliveries outbox_dead_letters processed_events token_revocations"
 
 sql="REVOKE ALL PRIVILEGES ON \`$db\`.* FROM $account;"

@@ -27,6 +27,12 @@ ReleaseWorker::ReleaseWorker(PaymentsDomain* escrow, prometheus::Registry& regis
                     .Help("Payments released automatically at the end of their hold period.")
                     .Register(registry)
                     .Add({})),
+      release_failures_(prometheus::BuildCounter()
+                            .Name("payments_release_failures_total")
+                            .Help("Automatic releases that failed (the payment is skipped and "
+                                  "retried with backoff; the others proceed).")
+                            .Register(registry)
+                            .Add({})),
       errors_(prometheus::BuildCounter()
                   .Name("payments_worker_errors_total")
                   .Help("Failed passes of the release and purge worker.")
@@ -39,19 +45,32 @@ ReleaseWorker::~ReleaseWorker() { Stop(); }
 
 absl::StatusOr<int> ReleaseWorker::RunOnce() {
   int total = 0;
+  absl::Status first_error;
   while (true) {
-    absl::StatusOr<int> n = escrow_->ReleaseDuePayments(options_.batch_size);
-    if (!n.ok()) return n.status();
-    total += *n;
-    released_.Increment(*n);
-    if (*n < options_.batch_size) break;
+    absl::StatusOr<ReleaseCounts> n = escrow_->ReleaseDuePayments(options_.batch_size);
+    if (!n.ok()) {
+      first_error = n.status();
+      break;
+    }
+    total += n->released;
+    released_.Increment(n->released);
+    release_failures_.Increment(n->failed);
+    // A round of failures only (deferred) ends the pass: the next one goes on.
+    if (n->due < options_.batch_size || n->released == 0) break;
   }
-  RETURN_IF_ERROR(escrow_->RefreshEscrowMetrics());
+  // Whatever the release did, the gauge and the purge run.
+  if (absl::Status gauge = escrow_->RefreshEscrowMetrics(); !gauge.ok() && first_error.ok()) {
+    first_error = gauge;
+  }
   if (absl::Now() - last_purge_ >= options_.purge_interval) {
     absl::StatusOr<int64_t> purged = escrow_->PurgeIdempotencyKeys();
-    if (!purged.ok()) return purged.status();
-    last_purge_ = absl::Now();
+    if (purged.ok()) {
+      last_purge_ = absl::Now();
+    } else if (first_error.ok()) {
+      first_error = purged.status();
+    }
   }
+  if (!first_error.ok()) return first_error;
   return total;
 }
 
@@ -84,6 +103,17 @@ CompletionWorker::~CompletionWorker() { Stop(); }
 
 absl::StatusOr<CompletionCounts> CompletionWorker::RunOnce() {
   CompletionCounts total;
+  // Captures whose payment never committed go back first (their refunds are then completed
+  // below like any other); a failure here does not stop the rest of the pass.
+  absl::Status intents_error;
+  while (true) {
+    absl::StatusOr<int> n = escrow_->RefundAbandonedCaptures(options_.batch_size);
+    if (!n.ok()) {
+      intents_error = n.status();
+      break;
+    }
+    if (*n < options_.batch_size) break;
+  }
   while (true) {
     absl::StatusOr<CompletionCounts> n = escrow_->CompletePendingOperations(options_.batch_size);
     if (!n.ok()) return n.status();
@@ -96,6 +126,7 @@ absl::StatusOr<CompletionCounts> CompletionWorker::RunOnce() {
     outcomes_.Add({{"outcome", "retried"}}).Increment(n->retried);
     if (n->claimed < options_.batch_size) break;
   }
+  if (!intents_error.ok()) return intents_error;
   return total;
 }
 

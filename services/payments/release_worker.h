@@ -19,8 +19,11 @@ struct ReleaseWorkerOptions {
 };
 
 // The background pass of every replica: automatic release of due HELD payments
-// (PaymentsDomain::ReleaseDuePayments, safe with several replicas) and the idempotency purge.
-// Metrics: payments_auto_released_total, payments_worker_errors_total.
+// (PaymentsDomain::ReleaseDuePayments, safe with several replicas), the escrow gauge and the
+// idempotency purge. A payment whose release fails is skipped with backoff and counted
+// (payments_release_failures_total); the others, the gauge and the purge run in every pass.
+// Metrics: payments_auto_released_total, payments_release_failures_total,
+// payments_worker_errors_total (passes where listing, the gauge or the purge failed).
 class ReleaseWorker {
  public:
   // `escrow` and `registry` must outlive the worker.
@@ -28,8 +31,9 @@ class ReleaseWorker {
                 ReleaseWorkerOptions options = {});
   ~ReleaseWorker();  // Stop()s
 
-  // One pass on the calling thread: releases until a round finds fewer than batch_size.
-  // Returns how many were released.
+  // One pass on the calling thread: releases until a round finds fewer than batch_size (or
+  // releases none), then the escrow gauge and the purge. Returns how many were released; an
+  // error when listing, the gauge or the purge failed (the other steps still ran).
   absl::StatusOr<int> RunOnce();
 
   void Start();
@@ -39,6 +43,7 @@ class ReleaseWorker {
   PaymentsDomain* escrow_;
   ReleaseWorkerOptions options_;
   prometheus::Counter& released_;
+  prometheus::Counter& release_failures_;
   prometheus::Counter& errors_;
   absl::Time last_purge_ = absl::InfinitePast();
   common::PeriodicThread thread_;  // last: stopped first

@@ -33,7 +33,11 @@ absl::StatusOr<ProcessorResult> Declined(DeclineCode code) {
 
 absl::StatusOr<ProcessorResult> SandboxProcessor::Authorize(const std::string& idempotency_key,
                                                             const std::string& payment_method_token,
-                                                            const common::Money& /*amount*/) {
+                                                            const common::Money& /*amount*/,
+                                                            const common::CallOrigin& origin) {
+  if (origin.Expired(absl::Now())) {
+    return absl::DeadlineExceededError("sandbox processor: the caller's deadline has passed");
+  }
   if (payment_method_token == kSuccessToken) return Accepted("auth", idempotency_key);
   if (payment_method_token == kDeclineToken) return Declined(DeclineCode::kDeclined);
   if (payment_method_token == kInsufficientFundsToken) {
@@ -50,7 +54,11 @@ absl::StatusOr<ProcessorResult> SandboxProcessor::Authorize(const std::string& i
 
 absl::StatusOr<ProcessorResult> SandboxProcessor::Capture(const std::string& idempotency_key,
                                                           const std::string&,
-                                                          const common::Money&) {
+                                                          const common::Money&,
+                                                          const common::CallOrigin& origin) {
+  if (origin.Expired(absl::Now())) {
+    return absl::DeadlineExceededError("sandbox processor: the caller's deadline has passed");
+  }
   return Accepted("capture", idempotency_key);
 }
 

@@ -20,6 +20,8 @@ namespace marketplace::payments {
 //
 // Captures, refunds and payouts of a sandbox authorisation always succeed. References are
 // "sbx_<operation>_<hash of the idempotency key>", so a retry gets the same reference.
+// Authorisations and captures asked once their caller's deadline has passed do nothing and
+// answer DEADLINE_EXCEEDED.
 class SandboxProcessor final : public PaymentProcessor {
  public:
   static constexpr absl::string_view kSuccessToken = "tok_sandbox_success";
@@ -30,10 +32,12 @@ class SandboxProcessor final : public PaymentProcessor {
 
   absl::StatusOr<ProcessorResult> Authorize(const std::string& idempotency_key,
                                             const std::string& payment_method_token,
-                                            const common::Money& amount) override;
+                                            const common::Money& amount,
+                                            const common::CallOrigin& origin = {}) override;
   absl::StatusOr<ProcessorResult> Capture(const std::string& idempotency_key,
                                           const std::string& authorization_reference,
-                                          const common::Money& amount) override;
+                                          const common::Money& amount,
+                                          const common::CallOrigin& origin = {}) override;
   absl::StatusOr<ProcessorResult> Refund(const std::string& idempotency_key,
                                          const std::string& capture_reference,
                                          const common::Money& amount) override;

@@ -1,5 +1,6 @@
 #include "services/payments/settlement.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -25,7 +26,26 @@ absl::StatusOr<PaymentRecord> Settlement::RefundPayment(const Actor& actor,
           *context_.store, *context_.clock, actor, req.key, req.payment_id,
           [&](PaymentTransaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
             ran = true;
-            ASSIGN_OR_RETURN(EscrowStep step, Refund(p.money, req.amount));
+            // After release the seller's share comes from its available balance (locked with
+            // the payment, so concurrent refunds and payouts see each other); what that
+            // balance cannot cover, only staff or support may refund: the guarantee fund pays.
+            std::optional<int64_t> available;
+            if (p.money.state == PaymentState::kReleased) {
+              ASSIGN_OR_RETURN(SellerAccounts accounts,
+                               tx.LockSellerAccounts(p.money.seller_id,
+                                                     p.money.amount.currency_code(), now));
+              available = accounts.available_minor;
+            }
+            ASSIGN_OR_RETURN(EscrowStep step, Refund(p.money, req.amount, available));
+            if (step.after.guarantee_minor > p.money.guarantee_minor && !actor.any_payment) {
+              return common::FailedPrecondition(
+                  "REFUND_EXCEEDS_SELLER_BALANCE",
+                  absl::StrCat("a seller refunds a released payment only up to its available "
+                               "balance (",
+                               std::max<int64_t>(available.value_or(0), 0),
+                               " minor units now); staff or support refund the rest, which the "
+                               "platform's guarantee fund carries"));
+            }
             RETURN_IF_ERROR(tx.WriteLedger(step.transaction, now));
             p.money = step.after;
             RETURN_IF_ERROR(tx.AppendEvent(
@@ -161,14 +181,14 @@ absl::StatusOr<PaymentRecord> Settlement::ResolveDispute(const Actor& actor,
   return resolved;
 }
 
-absl::StatusOr<int> Settlement::ReleaseDuePayments(int batch_size) {
+absl::StatusOr<ReleaseCounts> Settlement::ReleaseDuePayments(int batch_size) {
   PaymentStore& store = *context_.store;
   ASSIGN_OR_RETURN(std::vector<std::string> due,
                    store.DuePayments(context_.clock->Now(), batch_size));
-  int released = 0;
+  ReleaseCounts counts;
+  counts.due = static_cast<int>(due.size());
   for (const std::string& id : due) {
-    ASSIGN_OR_RETURN(
-        bool done,
+    absl::StatusOr<bool> done =
         store.RunInTransaction<bool>([&](PaymentTransaction& tx) -> absl::StatusOr<bool> {
           const absl::Time now = context_.clock->Now();
           ASSIGN_OR_RETURN(auto claimed, tx.ClaimDuePayment(id, now));
@@ -185,10 +205,25 @@ absl::StatusOr<int> Settlement::ReleaseDuePayments(int batch_size) {
           ASSIGN_OR_RETURN(OutboxEvent event, PaymentReleasedEvent(p, /*automatic=*/true));
           RETURN_IF_ERROR(tx.Enqueue(event));
           return true;
-        }));
-    if (done) ++released;
+        });
+    if (done.ok()) {
+      if (*done) ++counts.released;
+      continue;
+    }
+    // One bad payment must not stop the others (nor every later pass, on every replica):
+    // it is counted and not due again before its backoff.
+    ++counts.failed;
+    common::LogError("automatic release failed; deferred with backoff",
+                     {{"payment_id", id}, {"error", done.status().ToString()}});
+    if (absl::Status deferred =
+            store.DeferRelease(id, context_.clock->Now(), context_.options.retry_initial_backoff,
+                               context_.options.retry_max_backoff);
+        !deferred.ok()) {
+      common::LogError("could not defer a failed release",
+                       {{"payment_id", id}, {"error", deferred.ToString()}});
+    }
   }
-  return released;
+  return counts;
 }
 
 }  // namespace marketplace::payments

@@ -15,6 +15,13 @@
 
 namespace marketplace::payments {
 
+// What one automatic-release round did.
+struct ReleaseCounts {
+  int due = 0;       // due payments listed
+  int released = 0;  // released by this call
+  int failed = 0;    // failed, deferred with backoff
+};
+
 struct RefundRequest {
   RequestKey key;
   std::string payment_id;
@@ -67,8 +74,11 @@ class Settlement {
 
   // The automatic release: claims HELD payments whose release_due_at has passed (SKIP
   // LOCKED, so replicas share the work and never release one twice) and releases each in its
-  // own transaction. Returns how many this call released.
-  [[nodiscard]] absl::StatusOr<int> ReleaseDuePayments(int batch_size);
+  // own transaction. A payment whose release fails is skipped, counted and deferred with
+  // exponential backoff (retry_initial_backoff doubled per failure, at most
+  // retry_max_backoff; on every replica, as it is recorded on the payment); the others
+  // proceed. An error only when the due payments could not be listed.
+  [[nodiscard]] absl::StatusOr<ReleaseCounts> ReleaseDuePayments(int batch_size);
 
  private:
   const PaymentsContext& context_;

@@ -10,7 +10,7 @@ namespace {
 TEST(StoredAnswersTest, APaymentSurvivesTheRoundTrip) {
   PaymentRecord p;
   p.money.id = "pay_1";
-  p.money.seller_id = "seller-1";
+  p.money.seller_id = "5e11e700000000000000000000000001";
   p.money.amount = common::Money::Of("EUR", 12345).value();
   p.money.commission_bps = 750;
   p.money.state = PaymentState::kRefunded;
@@ -19,7 +19,7 @@ TEST(StoredAnswersTest, APaymentSurvivesTheRoundTrip) {
   p.money.seller_net_minor = 11100;
   p.money.guarantee_minor = 7;
   p.order_id = "order-1";
-  p.buyer_id = "buyer-1";
+  p.buyer_id = "b0b0b000000000000000000000000001";
   p.processor_reference = "cap_1";
   p.created_at = absl::FromUnixMicros(1800000000123456);
   p.release_due_at = p.created_at + absl::Hours(24);
@@ -39,7 +39,7 @@ TEST(StoredAnswersTest, APaymentSurvivesTheRoundTrip) {
 }
 
 TEST(StoredAnswersTest, APayoutIsStoredAsAnsweredBeforeTheProcessor) {
-  PayoutRecord p{"po_1",   "seller-1", "EUR", 500,
+  PayoutRecord p{"po_1",   "5e11e700000000000000000000000001", "EUR", 500,
                  "acct-x", "PENDING",  "",    absl::FromUnixSeconds(1800000000)};
   absl::StatusOr<PayoutRecord> decoded = DecodePayoutAnswer(EncodePayoutAnswer(p));
   ASSERT_TRUE(decoded.ok()) << decoded.status();

@@ -35,7 +35,7 @@ using common::ReasonOf;
 
 Actor Staff() { return Actor{"agent-1", true, false, false, false}; }
 Actor CheckoutCaller() { return Actor{"svc-checkout", true, false, false, true}; }
-Actor Seller() { return Actor{"seller-1", false, false, true, false}; }
+Actor Seller() { return Actor{"5e11e700000000000000000000000001", false, false, true, false}; }
 
 common::v1::Money Eur(int64_t minor) {
   common::v1::Money m;
@@ -49,7 +49,7 @@ class CompletionWorkerTest : public common::testing::DatabaseTest {
   void SetUp() override {
     DatabaseTest::SetUp();
     ASSERT_OK(ApplyPaymentsMigrations(pool()));
-    sellers_.Set("seller-1", true);
+    sellers_.Set("5e11e700000000000000000000000001", true);
     service_ = std::make_unique<TestPayments>(&pool(), &processor_, &sellers_, &clock_);
   }
 
@@ -57,8 +57,8 @@ class CompletionWorkerTest : public common::testing::DatabaseTest {
     pb::CreatePaymentRequest req;
     req.set_request_id("create-" + order);
     req.set_order_id(order);
-    req.set_buyer_id("buyer-1");
-    req.set_seller_id("seller-1");
+    req.set_buyer_id("b0b0b000000000000000000000000001");
+    req.set_seller_id("5e11e700000000000000000000000001");
     *req.mutable_amount() = Eur(minor);
     req.set_payment_method_token("tok_sandbox_success");
     auto p = service_->CreatePayment(CheckoutCaller(), req);
@@ -79,7 +79,7 @@ class CompletionWorkerTest : public common::testing::DatabaseTest {
   pb::CreatePayoutRequest PayoutRequest(int64_t minor, const std::string& request_id) {
     pb::CreatePayoutRequest req;
     req.set_request_id(request_id);
-    req.set_seller_id("seller-1");
+    req.set_seller_id("5e11e700000000000000000000000001");
     *req.mutable_amount() = Eur(minor);
     return req;
   }
@@ -480,8 +480,8 @@ TEST_F(CompletionWorkerTest, BusinessMetricsCountEachEffectOnce) {
     pb::CreatePaymentRequest req;
     req.set_request_id("create-" + order);
     req.set_order_id(order);
-    req.set_buyer_id("buyer-1");
-    req.set_seller_id("seller-1");
+    req.set_buyer_id("b0b0b000000000000000000000000001");
+    req.set_seller_id("5e11e700000000000000000000000001");
     *req.mutable_amount() = Eur(10000);
     req.set_payment_method_token(token);
     auto first = service.CreatePayment(CheckoutCaller(), req);

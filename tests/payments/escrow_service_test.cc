@@ -29,8 +29,8 @@ using testing::ScriptedProcessor;
 
 using common::ReasonOf;
 
-Actor Buyer(const std::string& id = "buyer-1") { return Actor{id, false, true, false, false}; }
-Actor Seller(const std::string& id = "seller-1") { return Actor{id, false, false, true, false}; }
+Actor Buyer(const std::string& id = "b0b0b000000000000000000000000001") { return Actor{id, false, true, false, false}; }
+Actor Seller(const std::string& id = "5e11e700000000000000000000000001") { return Actor{id, false, false, true, false}; }
 Actor Staff() { return Actor{"agent-1", true, false, false, false}; }
 Actor CheckoutCaller() { return Actor{"svc-checkout", true, false, false, true}; }
 
@@ -56,19 +56,19 @@ class EscrowServiceTest : public common::testing::DatabaseTest {
   void SetUp() override {
     DatabaseTest::SetUp();
     ASSERT_OK(ApplyPaymentsMigrations(pool()));
-    sellers_.Set("seller-1", true);
-    sellers_.Set("seller-2", true);
-    sellers_.Set("seller-pending", false);
+    sellers_.Set("5e11e700000000000000000000000001", true);
+    sellers_.Set("5e11e700000000000000000000000002", true);
+    sellers_.Set("5e11e7000000000000000000000000ff", false);
     service_ = std::make_unique<TestPayments>(&pool(), &processor_, &sellers_, &clock_);
   }
 
   pb::CreatePaymentRequest CreateRequest(const std::string& order, int64_t minor,
-                                         const std::string& seller = "seller-1",
+                                         const std::string& seller = "5e11e700000000000000000000000001",
                                          const std::string& token = "tok_sandbox_success") {
     pb::CreatePaymentRequest req;
     req.set_request_id("create-" + order);
     req.set_order_id(order);
-    req.set_buyer_id("buyer-1");
+    req.set_buyer_id("b0b0b000000000000000000000000001");
     req.set_seller_id(seller);
     *req.mutable_amount() = Eur(minor);
     req.set_payment_method_token(token);
@@ -76,7 +76,7 @@ class EscrowServiceTest : public common::testing::DatabaseTest {
   }
 
   pb::Payment MustCreate(const std::string& order, int64_t minor,
-                         const std::string& seller = "seller-1") {
+                         const std::string& seller = "5e11e700000000000000000000000001") {
     auto p = service_->CreatePayment(CheckoutCaller(), CreateRequest(order, minor, seller));
     EXPECT_OK(p.status());
     return p.ok() ? *p : pb::Payment();
@@ -121,7 +121,7 @@ class EscrowServiceTest : public common::testing::DatabaseTest {
   }
 
   absl::StatusOr<pb::Payout> PayoutOf(int64_t minor, const std::string& request_id,
-                                      const std::string& seller = "seller-1") {
+                                      const std::string& seller = "5e11e700000000000000000000000001") {
     pb::CreatePayoutRequest req;
     req.set_request_id(request_id);
     req.set_seller_id(seller);
@@ -129,7 +129,7 @@ class EscrowServiceTest : public common::testing::DatabaseTest {
     return service_->CreatePayout(Seller(seller), req);
   }
 
-  pb::CurrencyBalance Balance(const std::string& seller = "seller-1") {
+  pb::CurrencyBalance Balance(const std::string& seller = "5e11e700000000000000000000000001") {
     pb::GetSellerBalanceRequest req;
     req.set_seller_id(seller);
     auto b = service_->GetSellerBalance(Staff(), req);
@@ -209,7 +209,7 @@ TEST_F(EscrowServiceTest, PayoutAfterAProcessorOutageCompletesOnTheRetry) {
   processor.outages = 1;
   pb::CreatePayoutRequest req;
   req.set_request_id("po-1");
-  req.set_seller_id("seller-1");
+  req.set_seller_id("5e11e700000000000000000000000001");
   *req.mutable_amount() = Eur(4000);
   EXPECT_EQ(service.CreatePayout(Seller(), req).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(Balance().available_minor(), 5000) << "reserved while the processor is asked";
@@ -232,7 +232,7 @@ TEST_F(EscrowServiceTest, PayoutRefusedByTheProcessorReturnsTheMoneyOnce) {
   processor.decline = true;
   pb::CreatePayoutRequest req;
   req.set_request_id("po-1");
-  req.set_seller_id("seller-1");
+  req.set_seller_id("5e11e700000000000000000000000001");
   *req.mutable_amount() = Eur(4000);
   auto first = service.CreatePayout(Seller(), req);
   EXPECT_EQ(ReasonOf(first.status()), "PAYOUT_DECLINED");
@@ -254,7 +254,7 @@ TEST_F(EscrowServiceTest, ListPayoutsShowsEachPayoutsProcessorStateNewestFirst) 
     clock_.Advance(absl::Seconds(1));
     pb::CreatePayoutRequest req;
     req.set_request_id(request_id);
-    req.set_seller_id("seller-1");
+    req.set_seller_id("5e11e700000000000000000000000001");
     *req.mutable_amount() = Eur(minor);
     return service.CreatePayout(Seller(), req);
   };
@@ -275,7 +275,7 @@ TEST_F(EscrowServiceTest, ListPayoutsShowsEachPayoutsProcessorStateNewestFirst) 
     req.set_page_token(token);
     return service.ListPayouts(actor, req);
   };
-  ASSERT_OK_AND_ASSIGN(pb::ListPayoutsResponse first, list(Seller(), "seller-1", 2, ""));
+  ASSERT_OK_AND_ASSIGN(pb::ListPayoutsResponse first, list(Seller(), "5e11e700000000000000000000000001", 2, ""));
   ASSERT_EQ(first.payouts_size(), 2);
   EXPECT_EQ(first.payouts(0).amount().amount_minor(), 100);
   EXPECT_EQ(first.payouts(0).state(), pb::PAYOUT_PAID);
@@ -284,7 +284,7 @@ TEST_F(EscrowServiceTest, ListPayoutsShowsEachPayoutsProcessorStateNewestFirst) 
   EXPECT_EQ(first.payouts(1).state(), pb::PAYOUT_PENDING);
   ASSERT_FALSE(first.next_page_token().empty());
   ASSERT_OK_AND_ASSIGN(pb::ListPayoutsResponse second,
-                       list(Staff(), "seller-1", 2, first.next_page_token()));
+                       list(Staff(), "5e11e700000000000000000000000001", 2, first.next_page_token()));
   ASSERT_EQ(second.payouts_size(), 2);
   EXPECT_EQ(second.payouts(0).amount().amount_minor(), 2000);
   EXPECT_EQ(second.payouts(0).state(), pb::PAYOUT_FAILED);
@@ -292,11 +292,11 @@ TEST_F(EscrowServiceTest, ListPayoutsShowsEachPayoutsProcessorStateNewestFirst) 
   EXPECT_EQ(second.payouts(1).state(), pb::PAYOUT_PAID);
   EXPECT_TRUE(second.next_page_token().empty());
 
-  EXPECT_EQ(list(Seller("seller-2"), "seller-1", 2, "").status().code(),
+  EXPECT_EQ(list(Seller("5e11e700000000000000000000000002"), "5e11e700000000000000000000000001", 2, "").status().code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(list(Buyer(), "seller-1", 2, "").status().code(),
+  EXPECT_EQ(list(Buyer(), "5e11e700000000000000000000000001", 2, "").status().code(),
             absl::StatusCode::kPermissionDenied);
-  auto wrong_token = list(Staff(), "seller-2", 2, first.next_page_token());
+  auto wrong_token = list(Staff(), "5e11e700000000000000000000000002", 2, first.next_page_token());
   ASSERT_EQ(wrong_token.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(wrong_token.status().message().find("page_token"), std::string::npos);
   auto bad = list(Staff(), "", 101, "");
@@ -331,38 +331,70 @@ TEST_F(EscrowServiceTest, PartialAndFullRefundsBeforeRelease) {
   ExpectConsistent();
 }
 
-TEST_F(EscrowServiceTest, RefundAfterReleaseReturnsCommissionShareAndRecordsDebt) {
+// A refund after release comes from the seller's available balance as far as it goes; staff
+// (or support) refund the rest, which the platform's guarantee fund carries: no seller debt.
+TEST_F(EscrowServiceTest, StaffRefundAfterPayoutIsCarriedByTheGuaranteeFund) {
   pb::Payment p = MustCreate("order-1", 10000);
   ASSERT_OK(Confirm(p.payment_id()).status());
   ASSERT_OK(PayoutOf(9000, "po-all").status());
   ASSERT_OK_AND_ASSIGN(pb::Payment r, RefundOf(p.payment_id(), 5000, "r1"));
   EXPECT_EQ(r.state(), pb::RELEASED);
   EXPECT_EQ(r.commission().amount_minor(), 500);
-  EXPECT_EQ(r.seller_net().amount_minor(), 4500);
-  EXPECT_EQ(Balance().debt_minor(), 4500);
+  EXPECT_EQ(r.seller_net().amount_minor(), 9000);  // the seller paid nothing back
+  EXPECT_EQ(r.guaranteed().amount_minor(), 4500);
+  EXPECT_EQ(Balance().debt_minor(), 0);
   EXPECT_EQ(Balance().available_minor(), 0);
   ASSERT_OK_AND_ASSIGN(pb::Payment full, RefundOf(p.payment_id(), 5000, "r2"));
   EXPECT_EQ(full.state(), pb::REFUNDED);
   EXPECT_EQ(full.commission().amount_minor(), 0);
-  EXPECT_EQ(Balance().debt_minor(), 9000);
-  // The debt is recovered from the next release before anything is available.
+  EXPECT_EQ(full.guaranteed().amount_minor(), 9000);
+  EXPECT_EQ(Balance().debt_minor(), 0);
+  // The next release is the seller's in full.
   pb::Payment p2 = MustCreate("order-2", 20000);
   ASSERT_OK(Confirm(p2.payment_id()).status());
+  EXPECT_EQ(Balance().available_minor(), 18000);
+  ASSERT_OK_AND_ASSIGN(pb::VerifyLedgerResponse v, service_->VerifyLedger());
+  EXPECT_TRUE(v.consistent()) << v.DebugString();
+  std::map<std::string, int64_t> totals;
+  for (const auto& t : v.totals()) totals[t.account_kind()] = t.balance().amount_minor();
+  EXPECT_EQ(totals["guarantee_fund"], -9000);
+  EXPECT_EQ(totals["refunds_out"], 10000);
+}
+
+// A seller may refund a HELD payment, or a RELEASED one up to its available balance; beyond
+// that it is refused (nothing written) and only staff or support may refund it.
+TEST_F(EscrowServiceTest, SellerRefundsAReleasedPaymentOnlyUpToItsAvailableBalance) {
+  pb::Payment p = MustCreate("order-1", 10000);
+  ASSERT_OK(Confirm(p.payment_id()).status());
+  ASSERT_OK(PayoutOf(8000, "po-1").status());  // 1000 left available
+  // 2000 back would take 1800 from the seller (200 is commission): more than it has.
+  auto refused = RefundOf(p.payment_id(), 2000, "s1", Seller());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(refused.status()), "REFUND_EXCEEDS_SELLER_BALANCE");
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions WHERE kind = 'refund'"), 0);
+  EXPECT_EQ(Balance().available_minor(), 1000);
+  // Within the balance it goes through, from the seller's money only.
+  ASSERT_OK_AND_ASSIGN(pb::Payment r, RefundOf(p.payment_id(), 1000, "s2", Seller()));
+  EXPECT_EQ(r.guaranteed().amount_minor(), 0);
+  EXPECT_EQ(Balance().available_minor(), 100);
+  // Staff may refund beyond it: the guarantee fund carries what the seller cannot.
+  ASSERT_OK_AND_ASSIGN(pb::Payment staff, RefundOf(p.payment_id(), 5000, "st1"));
+  EXPECT_EQ(staff.guaranteed().amount_minor(), 4500 - 100);
+  EXPECT_EQ(Balance().available_minor(), 0);
   EXPECT_EQ(Balance().debt_minor(), 0);
-  EXPECT_EQ(Balance().available_minor(), 18000 - 9000);
   ExpectConsistent();
 }
 
 TEST_F(EscrowServiceTest, SellerRefundsOnlyItsOwnSale) {
   pb::Payment p = MustCreate("order-1", 10000);
-  pb::Payment other = MustCreate("order-2", 10000, "seller-2");
-  ASSERT_OK(RefundOf(p.payment_id(), 100, "s1", Seller("seller-1")).status());
-  auto denied = RefundOf(other.payment_id(), 100, "s2", Seller("seller-1"));
-  EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
+  pb::Payment other = MustCreate("order-2", 10000, "5e11e700000000000000000000000002");
+  ASSERT_OK(RefundOf(p.payment_id(), 100, "s1", Seller("5e11e700000000000000000000000001")).status());
+  auto denied = RefundOf(other.payment_id(), 100, "s2", Seller("5e11e700000000000000000000000001"));
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kNotFound);
   pb::GetPaymentRequest get;
   get.set_payment_id(p.payment_id());
-  EXPECT_EQ(service_->GetPayment(Buyer("buyer-2"), get).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->GetPayment(Buyer("b0b0b000000000000000000000000002"), get).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(EscrowServiceTest, DisputeFreezesAndEachOutcomeSettles) {
@@ -434,7 +466,7 @@ TEST_F(EscrowServiceTest, DeclinesHoldNothingAndReplayTheDecline) {
            {"tok_sandbox_decline", "DECLINED"},
            {"tok_sandbox_insufficient_funds", "INSUFFICIENT_FUNDS"},
            {"tok_unknown", "INVALID_PAYMENT_METHOD"}}) {
-    auto req = CreateRequest("order-" + token, 5000, "seller-1", token);
+    auto req = CreateRequest("order-" + token, 5000, "5e11e700000000000000000000000001", token);
     auto r = service_->CreatePayment(CheckoutCaller(), req);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(ReasonOf(r.status()), "PAYMENT_DECLINED");
@@ -447,10 +479,10 @@ TEST_F(EscrowServiceTest, DeclinesHoldNothingAndReplayTheDecline) {
 }
 
 TEST_F(EscrowServiceTest, ProcessorFailureIsUnavailableAndNotRemembered) {
-  auto req = CreateRequest("order-1", 5000, "seller-1", "tok_sandbox_processor_error");
+  auto req = CreateRequest("order-1", 5000, "5e11e700000000000000000000000001", "tok_sandbox_processor_error");
   EXPECT_EQ(service_->CreatePayment(CheckoutCaller(), req).status().code(),
             absl::StatusCode::kUnavailable);
-  auto timeout = CreateRequest("order-2", 5000, "seller-1", "tok_sandbox_timeout");
+  auto timeout = CreateRequest("order-2", 5000, "5e11e700000000000000000000000001", "tok_sandbox_timeout");
   EXPECT_EQ(service_->CreatePayment(CheckoutCaller(), timeout).status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM idempotency_keys"), 0);
@@ -458,9 +490,9 @@ TEST_F(EscrowServiceTest, ProcessorFailureIsUnavailableAndNotRemembered) {
 }
 
 TEST_F(EscrowServiceTest, SellerMustBeApprovedAndKnown) {
-  auto pending = service_->CreatePayment(CheckoutCaller(), CreateRequest("o1", 100, "seller-pending"));
+  auto pending = service_->CreatePayment(CheckoutCaller(), CreateRequest("o1", 100, "5e11e7000000000000000000000000ff"));
   EXPECT_EQ(ReasonOf(pending.status()), "SELLER_NOT_APPROVED");
-  auto unknown = service_->CreatePayment(CheckoutCaller(), CreateRequest("o2", 100, "nobody"));
+  auto unknown = service_->CreatePayment(CheckoutCaller(), CreateRequest("o2", 100, "0000000000000000000000000000dead"));
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ReasonOf(unknown.status()), "SELLER_NOT_FOUND");
   sellers_.SetUnavailable(true);
@@ -469,7 +501,7 @@ TEST_F(EscrowServiceTest, SellerMustBeApprovedAndKnown) {
   sellers_.SetUnavailable(false);
   // A suspended seller cannot be paid out.
   MustCreate("o4", 1000);
-  sellers_.Set("seller-1", false);
+  sellers_.Set("5e11e700000000000000000000000001", false);
   EXPECT_EQ(ReasonOf(PayoutOf(1, "po").status()), "SELLER_NOT_APPROVED");
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 1);
 }
@@ -500,7 +532,7 @@ TEST_F(EscrowServiceTest, BadInputsNameTheFieldAndWriteNothing) {
   EXPECT_EQ(service_->CreatePayment(Buyer(), buyer_commission).status().code(),
             absl::StatusCode::kPermissionDenied);
   auto other_buyer = CreateRequest("o7", 100);
-  EXPECT_EQ(service_->CreatePayment(Buyer("buyer-2"), other_buyer).status().code(),
+  EXPECT_EQ(service_->CreatePayment(Buyer("b0b0b000000000000000000000000002"), other_buyer).status().code(),
             absl::StatusCode::kPermissionDenied);
 
   pb::Payment p = MustCreate("o8", 1000);
@@ -511,7 +543,7 @@ TEST_F(EscrowServiceTest, BadInputsNameTheFieldAndWriteNothing) {
   usd.mutable_amount()->set_amount_minor(10);
   usd.set_reason("x");
   EXPECT_EQ(ReasonOf(service_->RefundPayment(Staff(), usd).status()), "CURRENCY_MISMATCH");
-  EXPECT_EQ(RefundOf("pay_missing", 1, "missing").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(RefundOf("pay_000000000000000000000000", 1, "missing").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(PayoutOf(0, "po0").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 1);
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions"), 1);
@@ -583,6 +615,111 @@ TEST_F(EscrowServiceTest, ARequestThatLosesTheRaceForItsOrderGivesItsCaptureBack
   EXPECT_EQ(totals["escrow"], 4200);
 }
 
+// The capture succeeded at the processor but its answer was lost: nothing was committed. A
+// retry with the same request_id and another amount, seller or order is refused, even though
+// no payment and no answer exist; the same request goes through with the first capture.
+TEST_F(EscrowServiceTest, RetryWithAnotherPayloadAfterAnUncommittedCaptureIsRequestIdReused) {
+  ScriptedProcessor processor;
+  TestPayments service(&pool(), &processor, &sellers_, &clock_);
+  pb::CreatePaymentRequest req = CreateRequest("order-1", 10000);
+  processor.lose_capture_answers = 1;
+  EXPECT_EQ(service.CreatePayment(CheckoutCaller(), req).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 0);
+  pb::CreatePaymentRequest more = req;
+  more.mutable_amount()->set_amount_minor(999999);
+  pb::CreatePaymentRequest other_seller = req;
+  other_seller.set_seller_id("5e11e700000000000000000000000002");
+  pb::CreatePaymentRequest other_order = req;
+  other_order.set_order_id("order-2");
+  for (const pb::CreatePaymentRequest& changed : {more, other_seller, other_order}) {
+    absl::StatusOr<pb::Payment> reused = service.CreatePayment(CheckoutCaller(), changed);
+    EXPECT_EQ(reused.status().code(), absl::StatusCode::kFailedPrecondition) << reused.status();
+    EXPECT_EQ(ReasonOf(reused.status()), "REQUEST_ID_REUSED");
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 0);
+  ASSERT_OK_AND_ASSIGN(pb::Payment p, service.CreatePayment(CheckoutCaller(), req));
+  EXPECT_EQ(p.amount().amount_minor(), 10000);
+  EXPECT_EQ(p.order_id(), "order-1");
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 1);
+  // Committed: the worker leaves it alone, however late it looks.
+  clock_.Advance(absl::Hours(26));
+  ASSERT_OK_AND_ASSIGN(int refunded, service.RefundAbandonedCaptures());
+  EXPECT_EQ(refunded, 0);
+  EXPECT_EQ(processor.refund_calls.load(), 0);
+  ASSERT_OK_AND_ASSIGN(pb::VerifyLedgerResponse v, service.VerifyLedger());
+  EXPECT_TRUE(v.consistent()) << v.DebugString();
+}
+
+// A capture whose payment never commits (the answer lost, the client gone) is refunded by the
+// completion worker once the intent window (longer than the client's 24 h) has passed, once;
+// a late retry of the request is told so and charges nothing more.
+TEST_F(EscrowServiceTest, CaptureWhosePaymentNeverCommitsIsRefundedAfterTheWindow) {
+  ScriptedProcessor processor;
+  TestPayments service(&pool(), &processor, &sellers_, &clock_);
+  pb::CreatePaymentRequest req = CreateRequest("order-1", 4200);
+  processor.lose_capture_answers = 1;
+  EXPECT_EQ(service.CreatePayment(CheckoutCaller(), req).status().code(),
+            absl::StatusCode::kUnavailable);
+  // Within the window a retry could still come: nothing is refunded.
+  clock_.Advance(absl::Hours(24));
+  ASSERT_OK_AND_ASSIGN(int early, service.RefundAbandonedCaptures());
+  EXPECT_EQ(early, 0);
+  EXPECT_EQ(processor.refund_calls.load(), 0);
+  clock_.Advance(absl::Hours(1) + absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(int refunded, service.RefundAbandonedCaptures());
+  EXPECT_EQ(refunded, 1);
+  EXPECT_EQ(processor.refund_calls.load(), 1);
+  EXPECT_EQ(processor.refunded_minor.load(), 4200);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM processor_operations WHERE kind = 'REFUND' AND "
+                  "payment_id IS NULL AND state = 'DONE' AND amount_minor = 4200"),
+            1);
+  ASSERT_OK_AND_ASSIGN(int again, service.RefundAbandonedCaptures());
+  EXPECT_EQ(again, 0);
+  absl::StatusOr<pb::Payment> late = service.CreatePayment(CheckoutCaller(), req);
+  EXPECT_EQ(ReasonOf(late.status()), "PAYMENT_ABANDONED") << late.status();
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 0);
+  EXPECT_EQ(processor.refund_calls.load(), 1);
+  ASSERT_OK_AND_ASSIGN(pb::VerifyLedgerResponse v, service.VerifyLedger());
+  EXPECT_TRUE(v.consistent()) << v.DebugString();
+  std::map<std::string, int64_t> totals;
+  for (const auto& t : v.totals()) totals[t.account_kind()] = t.balance().amount_minor();
+  EXPECT_EQ(totals["buyer_funding"], -4200);
+  EXPECT_EQ(totals["refunds_out"], 4200);
+}
+
+// A late retry committing its payment and the worker refunding the same capture, at the same
+// time: exactly one of them wins, never both and never neither.
+TEST_F(EscrowServiceTest, LateRetryAndIntentRefundRacingEndInOnePaymentOrOneRefund) {
+  ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(8));
+  for (int round = 0; round < 6; ++round) {
+    ScriptedProcessor processor;
+    TestPayments service(pool2.get(), &processor, &sellers_, &clock_);
+    pb::CreatePaymentRequest req = CreateRequest(absl::StrCat("order-race-", round), 1000);
+    processor.lose_capture_answers = 1;
+    ASSERT_EQ(service.CreatePayment(CheckoutCaller(), req).status().code(),
+              absl::StatusCode::kUnavailable);
+    clock_.Advance(absl::Hours(26));
+    absl::StatusOr<pb::Payment> retried = absl::UnknownError("not run");
+    absl::StatusOr<int> refunded = absl::UnknownError("not run");
+    std::thread client([&] { retried = service.CreatePayment(CheckoutCaller(), req); });
+    std::thread worker([&] { refunded = service.RefundAbandonedCaptures(); });
+    client.join();
+    worker.join();
+    ASSERT_OK(refunded.status());
+    const int64_t payments = Count(absl::StrCat(
+        "SELECT COUNT(*) AS n FROM payments WHERE order_id = 'order-race-", round, "'"));
+    EXPECT_EQ(payments + *refunded, 1) << "round " << round;
+    if (retried.ok()) {
+      EXPECT_EQ(payments, 1);
+    } else {
+      EXPECT_EQ(ReasonOf(retried.status()), "PAYMENT_ABANDONED") << retried.status();
+    }
+    EXPECT_EQ(processor.refund_calls.load(), *refunded);
+  }
+  ExpectConsistent();
+}
+
 TEST_F(EscrowServiceTest, FiftyParallelIdenticalCreatesMakeOnePaymentAndOneCapture) {
   ASSERT_OK_AND_ASSIGN(auto pool2, NewPool(50));
   TestPayments service(pool2.get(), &processor_, &sellers_, &clock_);
@@ -616,7 +753,7 @@ TEST_F(EscrowServiceTest, GroupCommitAnswersEachCallOfABatchOnItsOwn) {
   std::vector<pb::CreatePaymentRequest> creates;
   for (int i = 0; i < 16; ++i) {
     creates.push_back(CreateRequest(absl::StrCat("order-", i), 1000 + i,
-                                    i % 2 == 0 ? "seller-1" : "seller-2"));
+                                    i % 2 == 0 ? "5e11e700000000000000000000000001" : "5e11e700000000000000000000000002"));
   }
   for (int i = 0; i < 4; ++i) creates.push_back(creates[i]);
   for (int i = 0; i < 2; ++i) {
@@ -671,8 +808,8 @@ TEST_F(EscrowServiceTest, GroupCommitAnswersEachCallOfABatchOnItsOwn) {
   for (int i = 0; i < 12; ++i) {
     calls.push_back({Buyer(), absl::StrCat("confirm-", i), made[i].payment_id()});
   }
-  calls.push_back({Buyer("buyer-2"), "confirm-stranger", made[12].payment_id()});
-  calls.push_back({Buyer(), "confirm-unknown", "pay_unknown"});
+  calls.push_back({Buyer("b0b0b000000000000000000000000002"), "confirm-stranger", made[12].payment_id()});
+  calls.push_back({Buyer(), "confirm-unknown", "pay_00000000000000000000ffff"});
   calls.push_back({Buyer(), "confirm-second", made[0].payment_id()});
   calls.push_back(calls[0]);
   calls.push_back(calls[1]);
@@ -699,7 +836,7 @@ TEST_F(EscrowServiceTest, GroupCommitAnswersEachCallOfABatchOnItsOwn) {
     ASSERT_OK(confirmed[i].status());
     EXPECT_EQ(confirmed[i]->state(), pb::RELEASED);
   }
-  EXPECT_EQ(confirmed[12].status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(confirmed[12].status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(confirmed[13].status().code(), absl::StatusCode::kNotFound);
   // Retries answer what their first request got.
   EXPECT_EQ(confirmed[15].status(), confirmed[0].status());
@@ -724,8 +861,8 @@ TEST_F(EscrowServiceTest, GroupCommitAnswersEachCallOfABatchOnItsOwn) {
       escrow_1 += amount;
     }
   }
-  EXPECT_EQ(Balance("seller-1").available_minor(), net_1);
-  EXPECT_EQ(Balance("seller-1").pending_minor(), escrow_1);
+  EXPECT_EQ(Balance("5e11e700000000000000000000000001").available_minor(), net_1);
+  EXPECT_EQ(Balance("5e11e700000000000000000000000001").pending_minor(), escrow_1);
   ExpectConsistent();
 }
 
@@ -774,7 +911,7 @@ TEST_F(EscrowServiceTest, ParallelPayoutsNeverExceedAvailable) {
     threads.emplace_back([&, i] {
       pb::CreatePayoutRequest req;
       req.set_request_id(absl::StrCat("po-", i));
-      req.set_seller_id("seller-1");
+      req.set_seller_id("5e11e700000000000000000000000001");
       *req.mutable_amount() = Eur(2000);
       auto r = service.CreatePayout(Seller(), req);
       if (r.ok()) {
@@ -823,7 +960,7 @@ TEST_F(EscrowServiceTest, AutoReleaseByTwoWorkersReleasesEachOnceAndSkipsDispute
 
 TEST_F(EscrowServiceTest, HoldPolicyAppliesToNewPayments) {
   pb::SetSellerHoldPolicyRequest req;
-  req.set_seller_id("seller-1");
+  req.set_seller_id("5e11e700000000000000000000000001");
   req.mutable_hold_period()->set_seconds(3 * 24 * 3600);
   req.set_reason("seller health GOOD");
   ASSERT_OK_AND_ASSIGN(pb::SellerHoldPolicy policy, service_->SetSellerHoldPolicy(Staff(), req));
@@ -840,14 +977,14 @@ TEST_F(EscrowServiceTest, ListPaymentsPaginatesAndRestrictsToOwn) {
     MustCreate(absl::StrCat("o", i), 100 + i);
     clock_.Advance(absl::Seconds(1));
   }
-  MustCreate("other-seller", 100, "seller-2");
+  MustCreate("other-seller", 100, "5e11e700000000000000000000000002");
   pb::ListPaymentsRequest req;
   req.set_page_size(2);
   std::vector<std::string> seen;
   for (int page = 0; page < 5; ++page) {
-    ASSERT_OK_AND_ASSIGN(auto r, service_->ListPayments(Seller("seller-1"), req));
+    ASSERT_OK_AND_ASSIGN(auto r, service_->ListPayments(Seller("5e11e700000000000000000000000001"), req));
     for (const auto& p : r.payments()) {
-      EXPECT_EQ(p.seller_id(), "seller-1");
+      EXPECT_EQ(p.seller_id(), "5e11e700000000000000000000000001");
       seen.push_back(p.order_id());
     }
     if (r.next_page_token().empty()) break;
@@ -855,8 +992,8 @@ TEST_F(EscrowServiceTest, ListPaymentsPaginatesAndRestrictsToOwn) {
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"o4", "o3", "o2", "o1", "o0"}));
   pb::ListPaymentsRequest others;
-  others.set_seller_id("seller-2");
-  EXPECT_EQ(service_->ListPayments(Seller("seller-1"), others).status().code(),
+  others.set_seller_id("5e11e700000000000000000000000002");
+  EXPECT_EQ(service_->ListPayments(Seller("5e11e700000000000000000000000001"), others).status().code(),
             absl::StatusCode::kPermissionDenied);
   pb::ListPaymentsRequest all;
   all.set_page_size(100);
@@ -869,9 +1006,9 @@ TEST_F(EscrowServiceTest, PageTokenIsBoundToTheFiltersItWasIssuedWith) {
     MustCreate(absl::StrCat("o", i), 100 + i);
     clock_.Advance(absl::Seconds(1));
   }
-  MustCreate("other", 100, "seller-2");
+  MustCreate("other", 100, "5e11e700000000000000000000000002");
   pb::ListPaymentsRequest first;
-  first.set_seller_id("seller-1");
+  first.set_seller_id("5e11e700000000000000000000000001");
   first.set_state(pb::HELD);
   first.set_page_size(2);
   ASSERT_OK_AND_ASSIGN(auto page1, service_->ListPayments(Staff(), first));
@@ -884,10 +1021,10 @@ TEST_F(EscrowServiceTest, PageTokenIsBoundToTheFiltersItWasIssuedWith) {
   for (int variant = 0; variant < 4; ++variant) {
     pb::ListPaymentsRequest next = first;
     next.set_page_token(page1.next_page_token());
-    if (variant == 0) next.set_seller_id("seller-2");
+    if (variant == 0) next.set_seller_id("5e11e700000000000000000000000002");
     if (variant == 1) next.clear_seller_id();
     if (variant == 2) next.set_state(pb::RELEASED);
-    if (variant == 3) next.set_buyer_id("buyer-1");
+    if (variant == 3) next.set_buyer_id("b0b0b000000000000000000000000001");
     auto r = service_->ListPayments(Staff(), next);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << variant;
     EXPECT_EQ(field_of(r.status()), "page_token") << variant;
@@ -906,10 +1043,10 @@ TEST_F(EscrowServiceTest, PageTokenIsBoundToTheFiltersItWasIssuedWith) {
   // A seller's token is bound to the seller filter the service applied for it.
   pb::ListPaymentsRequest own;
   own.set_page_size(1);
-  ASSERT_OK_AND_ASSIGN(auto mine, service_->ListPayments(Seller("seller-1"), own));
+  ASSERT_OK_AND_ASSIGN(auto mine, service_->ListPayments(Seller("5e11e700000000000000000000000001"), own));
   own.set_page_token(mine.next_page_token());
-  ASSERT_OK(service_->ListPayments(Seller("seller-1"), own).status());
-  EXPECT_EQ(field_of(service_->ListPayments(Seller("seller-2"), own).status()), "page_token");
+  ASSERT_OK(service_->ListPayments(Seller("5e11e700000000000000000000000001"), own).status());
+  EXPECT_EQ(field_of(service_->ListPayments(Seller("5e11e700000000000000000000000002"), own).status()), "page_token");
 }
 
 // A random mixed workload from several threads (8 x 300 operations on 4 sellers), each call
@@ -921,7 +1058,7 @@ TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
   TestPayments service(pool2.get(), &processor_, &sellers_, &clock_);
   constexpr int kThreads = 8;
   constexpr int kOps = 300;
-  const std::vector<std::string> kSellers = {"seller-1", "seller-2", "seller-3", "seller-4"};
+  const std::vector<std::string> kSellers = {"5e11e700000000000000000000000001", "5e11e700000000000000000000000002", "5e11e700000000000000000000000003", "5e11e700000000000000000000000004"};
   for (const std::string& s : kSellers) sellers_.Set(s, true);
 
   // What the successful calls said, per payment and per seller.
@@ -959,7 +1096,7 @@ TEST_F(EscrowServiceTest, RandomConcurrentWorkloadKeepsTheLedgerConsistent) {
             pb::CreatePaymentRequest req;
             req.set_request_id(rid);
             req.set_order_id(rid);
-            req.set_buyer_id("buyer-1");
+            req.set_buyer_id("b0b0b000000000000000000000000001");
             req.set_seller_id(seller);
             *req.mutable_amount() = Eur(1000 + rng() % 9000);
             req.set_payment_method_token("tok_sandbox_success");

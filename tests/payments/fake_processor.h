@@ -21,12 +21,14 @@ namespace marketplace::payments::testing {
 class SandboxPassThrough : public PaymentProcessor {
  public:
   absl::StatusOr<ProcessorResult> Authorize(const std::string& key, const std::string& token,
-                                            const common::Money& amount) override {
-    return sandbox_.Authorize(key, token, amount);
+                                            const common::Money& amount,
+                                            const common::CallOrigin& origin) override {
+    return sandbox_.Authorize(key, token, amount, origin);
   }
   absl::StatusOr<ProcessorResult> Capture(const std::string& key, const std::string& ref,
-                                          const common::Money& amount) override {
-    return sandbox_.Capture(key, ref, amount);
+                                          const common::Money& amount,
+                                          const common::CallOrigin& origin) override {
+    return sandbox_.Capture(key, ref, amount, origin);
   }
   absl::StatusOr<ProcessorResult> Refund(const std::string& key, const std::string& ref,
                                          const common::Money& amount) override {
@@ -47,11 +49,28 @@ class SandboxPassThrough : public PaymentProcessor {
 class ScriptedProcessor final : public SandboxPassThrough {
  public:
   absl::StatusOr<ProcessorResult> Capture(const std::string& key, const std::string& ref,
-                                          const common::Money& amount) override {
+                                          const common::Money& amount,
+                                          const common::CallOrigin& origin) override {
     std::function<void()> hook;
     std::swap(hook, before_capture);
     if (hook) hook();
-    return SandboxPassThrough::Capture(key, ref, amount);
+    ++capture_calls;
+    last_origin = origin;
+    absl::StatusOr<ProcessorResult> captured =
+        SandboxPassThrough::Capture(key, ref, amount, origin);
+    // The capture happened at the processor, but the answer is lost on the way back.
+    if (captured.ok() && lose_capture_answers > 0) {
+      --lose_capture_answers;
+      return absl::DeadlineExceededError("capture answer lost (test)");
+    }
+    return captured;
+  }
+  absl::StatusOr<ProcessorResult> Authorize(const std::string& key, const std::string& token,
+                                            const common::Money& amount,
+                                            const common::CallOrigin& origin) override {
+    ++authorize_calls;
+    last_origin = origin;
+    return SandboxPassThrough::Authorize(key, token, amount, origin);
   }
   absl::StatusOr<ProcessorResult> Refund(const std::string& key, const std::string& ref,
                                          const common::Money& amount) override {
@@ -74,6 +93,10 @@ class ScriptedProcessor final : public SandboxPassThrough {
   std::atomic<bool> decline{false};
   std::atomic<int> payout_calls{0};
   std::function<void()> before_capture;  // set before the calls start
+  std::atomic<int> lose_capture_answers{0};
+  std::atomic<int> authorize_calls{0};
+  std::atomic<int> capture_calls{0};
+  common::CallOrigin last_origin;  // of the last Authorize or Capture (read after the calls)
   std::atomic<int> refund_calls{0};
   std::atomic<int64_t> refunded_minor{0};
 };

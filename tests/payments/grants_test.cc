@@ -86,7 +86,7 @@ TEST_F(GrantsTest, ServiceUserRunsEveryOperation) {
   EXPECT_EQ(revocations.list().size(), 1u);
   SandboxProcessor processor;
   common::identity_client::FakeSellerDirectory sellers;
-  sellers.Set("seller-1", true);
+  sellers.Set("5e11e700000000000000000000000001", true);
   common::ManualClock clock;
   TestPayments service(user_pool_.get(), &processor, &sellers, &clock);
   Actor checkout{"svc", true, false, false, true};
@@ -95,8 +95,8 @@ TEST_F(GrantsTest, ServiceUserRunsEveryOperation) {
     pb::CreatePaymentRequest req;
     req.set_request_id(absl::StrCat("c", i));
     req.set_order_id(absl::StrCat("o", i));
-    req.set_buyer_id("buyer-1");
-    req.set_seller_id("seller-1");
+    req.set_buyer_id("b0b0b000000000000000000000000001");
+    req.set_seller_id("5e11e700000000000000000000000001");
     *req.mutable_amount() = Eur(10000);
     req.set_payment_method_token("tok_sandbox_success");
     ASSERT_OK_AND_ASSIGN(pb::Payment p, service.CreatePayment(checkout, req));
@@ -126,11 +126,11 @@ TEST_F(GrantsTest, ServiceUserRunsEveryOperation) {
   ASSERT_OK(service.ResolveDispute(checkout, resolve).status());
   pb::CreatePayoutRequest payout;
   payout.set_request_id("p");
-  payout.set_seller_id("seller-1");
+  payout.set_seller_id("5e11e700000000000000000000000001");
   *payout.mutable_amount() = Eur(1000);
   ASSERT_OK(service.CreatePayout(Actor{"admin", true, false, false, false}, payout).status());
   pb::SetSellerHoldPolicyRequest policy;
-  policy.set_seller_id("seller-1");
+  policy.set_seller_id("5e11e700000000000000000000000001");
   policy.mutable_hold_period()->set_seconds(3600);
   policy.set_reason("x");
   ASSERT_OK(service.SetSellerHoldPolicy(checkout, policy).status());
@@ -145,14 +145,14 @@ TEST_F(GrantsTest, ServiceUserRunsEveryOperation) {
 TEST_F(GrantsTest, JournalTablesAreAppendOnlyForTheServiceUser) {
   SandboxProcessor processor;
   common::identity_client::FakeSellerDirectory sellers;
-  sellers.Set("seller-1", true);
+  sellers.Set("5e11e700000000000000000000000001", true);
   common::ManualClock clock;
   TestPayments service(user_pool_.get(), &processor, &sellers, &clock);
   pb::CreatePaymentRequest req;
   req.set_request_id("c");
   req.set_order_id("o");
-  req.set_buyer_id("buyer-1");
-  req.set_seller_id("seller-1");
+  req.set_buyer_id("b0b0b000000000000000000000000001");
+  req.set_seller_id("5e11e700000000000000000000000001");
   *req.mutable_amount() = Eur(10000);
   req.set_payment_method_token("tok_sandbox_success");
   ASSERT_OK(service.CreatePayment(Actor{"svc", true, false, false, true}, req).status());

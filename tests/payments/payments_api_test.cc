@@ -24,11 +24,46 @@
 #include "services/payments/payments_service.h"
 #include "services/payments/sandbox_processor.h"
 #include "common/identity_client/fake_seller_directory.h"
+#include "tests/payments/fake_processor.h"
 
 namespace marketplace::payments {
 namespace {
 
 using testing::TestPayments;
+
+// Identity as the tests script it, recording what each lookup made for a caller carried; it
+// can hold a lookup until the caller's deadline has passed.
+class RecordingSellerDirectory final : public common::identity_client::SellerDirectory {
+ public:
+  void Set(const std::string& seller_id, bool approved_active) {
+    fake_.Set(seller_id, approved_active);
+  }
+  absl::StatusOr<common::identity_client::SellerStatus> GetSeller(
+      const std::string& seller_id) override {
+    return fake_.GetSeller(seller_id);
+  }
+  absl::StatusOr<common::identity_client::SellerStatus> GetSellerFor(
+      const std::string& seller_id, const common::CallOrigin& origin) override {
+    {
+      absl::MutexLock lock(&mu_);
+      last_origin_ = origin;
+    }
+    if (hold_past_deadline && origin.deadline) {
+      while (absl::Now() <= *origin.deadline) absl::SleepFor(absl::Milliseconds(10));
+    }
+    return fake_.GetSeller(seller_id);
+  }
+  common::CallOrigin last_origin() {
+    absl::MutexLock lock(&mu_);
+    return last_origin_;
+  }
+  std::atomic<bool> hold_past_deadline{false};
+
+ private:
+  common::identity_client::FakeSellerDirectory fake_;
+  absl::Mutex mu_;
+  common::CallOrigin last_origin_ ABSL_GUARDED_BY(mu_);
+};
 
 namespace auth = common::auth;
 
@@ -38,10 +73,10 @@ struct Who {
   std::vector<std::string> scopes;
 };
 
-const Who kBuyer{"buyer-1", {"BUYER"}, {}};
-const Who kOtherBuyer{"buyer-2", {"BUYER"}, {}};
-const Who kSeller{"seller-1", {"SELLER"}, {}};
-const Who kOtherSeller{"seller-2", {"SELLER"}, {}};
+const Who kBuyer{"b0b0b000000000000000000000000001", {"BUYER"}, {}};
+const Who kOtherBuyer{"b0b0b000000000000000000000000002", {"BUYER"}, {}};
+const Who kSeller{"5e11e700000000000000000000000001", {"SELLER"}, {}};
+const Who kOtherSeller{"5e11e700000000000000000000000002", {"SELLER"}, {}};
 const Who kAgent{"agent-1", {"SUPPORT_AGENT"}, {}};
 const Who kAdmin{"admin-1", {"ADMIN"}, {}};
 const Who kModerator{"mod-1", {"MODERATOR"}, {}};
@@ -61,8 +96,8 @@ class PaymentsApiTest : public common::testing::DatabaseTest {
   void SetUp() override {
     DatabaseTest::SetUp();
     ASSERT_OK(ApplyPaymentsMigrations(pool()));
-    sellers_.Set("seller-1", true);
-    sellers_.Set("seller-2", true);
+    sellers_.Set("5e11e700000000000000000000000001", true);
+    sellers_.Set("5e11e700000000000000000000000002", true);
     ASSERT_OK_AND_ASSIGN(keys_, auth::GenerateEd25519KeyPair());
     fetcher_.SetKeys({{"k1", "EdDSA", keys_.public_key}});
     verifier_ = std::make_unique<auth::TokenVerifier>(
@@ -115,13 +150,13 @@ class PaymentsApiTest : public common::testing::DatabaseTest {
   }
 
   grpc::Status Create(const Who& who, const std::string& order, v1::Payment* out,
-                      const std::string& buyer = "buyer-1",
+                      const std::string& buyer = "b0b0b000000000000000000000000001",
                       const std::string& token = "tok_sandbox_success") {
     v1::CreatePaymentRequest req;
     req.set_request_id("create-" + order);
     req.set_order_id(order);
     req.set_buyer_id(buyer);
-    req.set_seller_id("seller-1");
+    req.set_seller_id("5e11e700000000000000000000000001");
     *req.mutable_amount() = Eur(10000);
     req.set_payment_method_token(token);
     return stub_->CreatePayment(Ctx(who).get(), req, out);
@@ -151,8 +186,8 @@ class PaymentsApiTest : public common::testing::DatabaseTest {
     return stub_->GetPayment(Ctx(who).get(), req, &out).error_code();
   }
 
-  SandboxProcessor processor_;
-  common::identity_client::FakeSellerDirectory sellers_;
+  testing::ScriptedProcessor processor_;
+  RecordingSellerDirectory sellers_;
   auth::Ed25519KeyPair keys_;
   auth::FakeKeyFetcher fetcher_;
   std::unique_ptr<auth::TokenVerifier> verifier_;
@@ -183,24 +218,24 @@ TEST_F(PaymentsApiTest, EveryMethodNeedsAToken) {
 TEST_F(PaymentsApiTest, BuyerPaysForItselfAndReadsOnlyItsOwnPayments) {
   v1::Payment p;
   ASSERT_TRUE(Create(kBuyer, "o1", &p).ok());
-  EXPECT_EQ(Create(kBuyer, "o2", &p, "buyer-2").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Create(kBuyer, "o2", &p, "b0b0b000000000000000000000000002").error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Get(kBuyer, p.payment_id()), grpc::StatusCode::OK);
   EXPECT_EQ(Get(kSeller, p.payment_id()), grpc::StatusCode::OK);
-  EXPECT_EQ(Get(kOtherBuyer, p.payment_id()), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(Get(kOtherSeller, p.payment_id()), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Get(kOtherBuyer, p.payment_id()), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Get(kOtherSeller, p.payment_id()), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Get(kModerator, p.payment_id()), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Get(kAgent, p.payment_id()), grpc::StatusCode::OK);
   EXPECT_EQ(Get(kKpi, p.payment_id()), grpc::StatusCode::OK);
   EXPECT_EQ(Get(kBareService, p.payment_id()), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Create(kBareService, "o3", &p).error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(Create(kSeller, "o4", &p, "seller-1").error_code(),
+  EXPECT_EQ(Create(kSeller, "o4", &p, "5e11e700000000000000000000000001").error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(PaymentsApiTest, RefundsByStaffServiceAndTheSellerOfTheSaleOnly) {
   v1::Payment p = MustCreate("o1");
   EXPECT_EQ(Refund(kSeller, p.payment_id(), "r1"), grpc::StatusCode::OK);
-  EXPECT_EQ(Refund(kOtherSeller, p.payment_id(), "r2"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Refund(kOtherSeller, p.payment_id(), "r2"), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Refund(kBuyer, p.payment_id(), "r3"), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Refund(kCheckout, p.payment_id(), "r4"), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Refund(kAgent, p.payment_id(), "r5"), grpc::StatusCode::OK);
@@ -221,7 +256,7 @@ TEST_F(PaymentsApiTest, ConfirmDisputeAndResolveFollowTheRoles) {
   EXPECT_EQ(stub_->ConfirmDelivery(Ctx(kSeller).get(), confirm, &out).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(stub_->ConfirmDelivery(Ctx(kOtherBuyer).get(), confirm, &out).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+            grpc::StatusCode::NOT_FOUND);
   v1::OpenDisputeRequest open;
   open.set_request_id("d1");
   open.set_payment_id(p.payment_id());
@@ -255,7 +290,7 @@ TEST_F(PaymentsApiTest, BalancesPayoutsPoliciesAndVerification) {
   ASSERT_TRUE(stub_->ConfirmDelivery(Ctx(kBuyer).get(), confirm, &out).ok());
 
   v1::GetSellerBalanceRequest balance;
-  balance.set_seller_id("seller-1");
+  balance.set_seller_id("5e11e700000000000000000000000001");
   v1::SellerBalance b;
   ASSERT_TRUE(stub_->GetSellerBalance(Ctx(kSeller).get(), balance, &b).ok());
   ASSERT_EQ(b.balances_size(), 1);
@@ -267,7 +302,7 @@ TEST_F(PaymentsApiTest, BalancesPayoutsPoliciesAndVerification) {
 
   v1::CreatePayoutRequest payout;
   payout.set_request_id("po1");
-  payout.set_seller_id("seller-1");
+  payout.set_seller_id("5e11e700000000000000000000000001");
   *payout.mutable_amount() = Eur(1000);
   v1::Payout po;
   EXPECT_EQ(stub_->CreatePayout(Ctx(kOtherSeller).get(), payout, &po).error_code(),
@@ -284,7 +319,7 @@ TEST_F(PaymentsApiTest, BalancesPayoutsPoliciesAndVerification) {
   EXPECT_EQ(common::ReasonOf(common::FromGrpcStatus(too_much)), "INSUFFICIENT_AVAILABLE_BALANCE");
 
   v1::SetSellerHoldPolicyRequest policy;
-  policy.set_seller_id("seller-1");
+  policy.set_seller_id("5e11e700000000000000000000000001");
   policy.mutable_hold_period()->set_seconds(7 * 24 * 3600);
   policy.set_reason("seller health GOOD");
   v1::SellerHoldPolicy set;
@@ -304,16 +339,170 @@ TEST_F(PaymentsApiTest, BalancesPayoutsPoliciesAndVerification) {
   EXPECT_EQ(vr.transactions_checked(), 4);  // capture, release, two payouts
 }
 
+// AIP-193: someone else's payment answers exactly like an id that does not exist, on every
+// method that names a payment; PERMISSION_DENIED only when the caller may see the payment
+// (it is a party to it) but its part does not allow the method.
+TEST_F(PaymentsApiTest, SomeoneElsesPaymentAnswersLikeOneThatDoesNotExist) {
+  v1::Payment p = MustCreate("o1");
+  const std::string missing = "pay_0123456789abcdef01234567";
+  const Who kBuyerAndSeller{"b0b0b000000000000000000000000001", {"BUYER", "SELLER"}, {}};
+  auto same = [](const grpc::Status& a, const grpc::Status& b) {
+    EXPECT_EQ(a.error_code(), grpc::StatusCode::NOT_FOUND) << a.error_message();
+    EXPECT_EQ(b.error_code(), grpc::StatusCode::NOT_FOUND) << b.error_message();
+    EXPECT_EQ(common::ReasonOf(common::FromGrpcStatus(a)),
+              common::ReasonOf(common::FromGrpcStatus(b)));
+  };
+  v1::Payment out;
+  auto get = [&](const Who& who, const std::string& id) {
+    v1::GetPaymentRequest req;
+    req.set_payment_id(id);
+    return stub_->GetPayment(Ctx(who).get(), req, &out);
+  };
+  auto confirm = [&](const Who& who, const std::string& id) {
+    v1::ConfirmDeliveryRequest req;
+    req.set_request_id(absl::StrCat("c-", id));
+    req.set_payment_id(id);
+    return stub_->ConfirmDelivery(Ctx(who).get(), req, &out);
+  };
+  auto dispute = [&](const Who& who, const std::string& id) {
+    v1::OpenDisputeRequest req;
+    req.set_request_id(absl::StrCat("d-", id));
+    req.set_payment_id(id);
+    req.set_reason_code("NOT_RECEIVED");
+    req.set_description("nothing came");
+    return stub_->OpenDispute(Ctx(who).get(), req, &out);
+  };
+  auto refund = [&](const Who& who, const std::string& id) {
+    v1::RefundPaymentRequest req;
+    req.set_request_id(absl::StrCat("r-", id));
+    req.set_payment_id(id);
+    *req.mutable_amount() = Eur(100);
+    req.set_reason("test");
+    return stub_->RefundPayment(Ctx(who).get(), req, &out);
+  };
+  same(get(kOtherBuyer, p.payment_id()), get(kOtherBuyer, missing));
+  same(get(kOtherSeller, p.payment_id()), get(kOtherSeller, missing));
+  same(confirm(kOtherBuyer, p.payment_id()), confirm(kOtherBuyer, missing));
+  same(dispute(kOtherBuyer, p.payment_id()), dispute(kOtherBuyer, missing));
+  same(refund(kOtherSeller, p.payment_id()), refund(kOtherSeller, missing));
+  // The buyer of the payment sees it but may not refund it as a seller would.
+  EXPECT_EQ(refund(kBuyerAndSeller, p.payment_id()).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Nothing changed.
+  ASSERT_TRUE(get(kAdmin, p.payment_id()).ok());
+  EXPECT_EQ(out.state(), v1::HELD);
+  EXPECT_EQ(out.refunded().amount_minor(), 0);
+}
+
+// Ids are compared exactly: an id that is not in the form its issuer makes (upper case,
+// surrounding spaces) is INVALID_ARGUMENT naming the field, never another spelling of an id.
+TEST_F(PaymentsApiTest, IdsAreCanonicalAndComparedExactly) {
+  v1::Payment p = MustCreate("o1");
+  auto create_with_seller = [&](const std::string& seller, const std::string& order) {
+    v1::CreatePaymentRequest req;
+    req.set_request_id("create-" + order);
+    req.set_order_id(order);
+    req.set_buyer_id("b0b0b000000000000000000000000001");
+    req.set_seller_id(seller);
+    *req.mutable_amount() = Eur(100);
+    req.set_payment_method_token("tok_sandbox_success");
+    v1::Payment out;
+    return stub_->CreatePayment(Ctx(kCheckout).get(), req, &out);
+  };
+  for (const std::string& seller :
+       {std::string("5E11E700000000000000000000000001"),
+        std::string(" 5e11e700000000000000000000000001 "), std::string("seller-1")}) {
+    grpc::Status s = create_with_seller(seller, "o-" + seller);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << seller;
+    EXPECT_NE(s.error_message().find("seller_id"), std::string::npos) << s.error_message();
+  }
+  std::string upper = p.payment_id();
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  v1::GetPaymentRequest get;
+  get.set_payment_id(upper);
+  v1::Payment out;
+  grpc::Status s = stub_->GetPayment(Ctx(kAdmin).get(), get, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("payment_id"), std::string::npos) << s.error_message();
+  // The columns compare exactly too (binary collations).
+  auto rows = pool().Query(absl::StrCat(
+      "SELECT COUNT(*) AS n FROM payments WHERE payment_id = '", upper,
+      "' OR seller_id = '5E11E700000000000000000000000001'"));
+  ASSERT_OK(rows.status());
+  EXPECT_EQ(*(*rows)[0].GetInt64("n"), 0);
+  // Order ids come from outside and are taken as given: another spelling is another order.
+  v1::Payment other;
+  EXPECT_TRUE(Create(kCheckout, "O1", &other).ok());
+}
+
+// The calls CreatePayment makes for its caller (identity's seller lookup, the processor's
+// authorisation and capture) carry the caller's deadline and x-request-id.
+TEST_F(PaymentsApiTest, CallsMadeForTheCallerCarryItsDeadlineAndRequestId) {
+  v1::CreatePaymentRequest req;
+  req.set_request_id("create-o1");
+  req.set_order_id("o1");
+  req.set_buyer_id("b0b0b000000000000000000000000001");
+  req.set_seller_id("5e11e700000000000000000000000001");
+  *req.mutable_amount() = Eur(10000);
+  req.set_payment_method_token("tok_sandbox_success");
+  grpc::ClientContext ctx;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  ctx.set_deadline(absl::ToChronoTime(deadline));
+  ctx.AddMetadata("x-request-id", "req-pay-42");
+  auth::AttachBearerToken(&ctx, Token(kCheckout));
+  v1::Payment p;
+  grpc::Status s = stub_->CreatePayment(&ctx, req, &p);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  for (const common::CallOrigin& origin : {sellers_.last_origin(), processor_.last_origin}) {
+    EXPECT_EQ(origin.request_id, "req-pay-42");
+    ASSERT_TRUE(origin.deadline.has_value());
+    EXPECT_LE(absl::AbsDuration(*origin.deadline - deadline), absl::Seconds(1));
+  }
+  EXPECT_EQ(processor_.authorize_calls.load(), 1);
+  EXPECT_EQ(processor_.capture_calls.load(), 1);
+}
+
+// Once the caller's deadline has passed (here during the seller lookup), CreatePayment stops:
+// the processor is never asked and nothing is written.
+TEST_F(PaymentsApiTest, NoProcessorCallOnceTheCallersDeadlineHasPassed) {
+  sellers_.hold_past_deadline = true;
+  v1::CreatePaymentRequest req;
+  req.set_request_id("create-o1");
+  req.set_order_id("o1");
+  req.set_buyer_id("b0b0b000000000000000000000000001");
+  req.set_seller_id("5e11e700000000000000000000000001");
+  *req.mutable_amount() = Eur(10000);
+  req.set_payment_method_token("tok_sandbox_success");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(1500));
+  auth::AttachBearerToken(&ctx, Token(kCheckout));
+  v1::Payment p;
+  EXPECT_EQ(stub_->CreatePayment(&ctx, req, &p).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  // Wait for the server's handler to finish its work.
+  const absl::Time end = absl::Now() + absl::Seconds(30);
+  while ((executor_->Busy() > 0 || executor_->QueueDepth() > 0) && absl::Now() < end) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(executor_->Busy(), 0);
+  EXPECT_EQ(processor_.authorize_calls.load(), 0);
+  EXPECT_EQ(processor_.capture_calls.load(), 0);
+  auto rows = pool().Query("SELECT (SELECT COUNT(*) FROM payments) + (SELECT COUNT(*) FROM "
+                           "payment_intents) AS n");
+  ASSERT_OK(rows.status());
+  EXPECT_EQ(*(*rows)[0].GetInt64("n"), 0);
+}
+
 TEST_F(PaymentsApiTest, DeclineAndBadInputCarryDetails) {
   v1::Payment p;
-  grpc::Status declined = Create(kCheckout, "o1", &p, "buyer-1", "tok_sandbox_decline");
+  grpc::Status declined = Create(kCheckout, "o1", &p, "b0b0b000000000000000000000000001", "tok_sandbox_decline");
   EXPECT_EQ(declined.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(common::ReasonOf(common::FromGrpcStatus(declined)), "PAYMENT_DECLINED");
   v1::CreatePaymentRequest bad;
   bad.set_request_id("bad");
   bad.set_order_id("o2");
-  bad.set_buyer_id("buyer-1");
-  bad.set_seller_id("seller-1");
+  bad.set_buyer_id("b0b0b000000000000000000000000001");
+  bad.set_seller_id("5e11e700000000000000000000000001");
   *bad.mutable_amount() = Eur(-1);
   bad.set_payment_method_token("tok_sandbox_success");
   grpc::Status invalid = stub_->CreatePayment(Ctx(kCheckout).get(), bad, &p);

@@ -79,7 +79,7 @@ class FakeIdentity final : public idv1::Identity::Service {
                                 idv1::SellerProfile* resp) override {
     absl::string_view name = req->name();
     if (!absl::ConsumePrefix(&name, "accounts/") || !absl::ConsumeSuffix(&name, "/sellerProfile") ||
-        !absl::StartsWith(name, "seller-")) {
+        !absl::StartsWith(name, "5e11e7")) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such seller");
     }
     resp->set_name(req->name());
@@ -127,7 +127,7 @@ class PaymentsCrashTest : public ::testing::Test {
     (void)common::testing::DropTestDatabase(database_.name);
   }
 
-  void StartServer() {
+  void StartServer(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args = {
         absl::StrCat("--listen_address=127.0.0.1:", port_),
         "--metrics_address=127.0.0.1:0",
@@ -144,6 +144,7 @@ class PaymentsCrashTest : public ::testing::Test {
         "--event_subscribers=sellerkpi=127.0.0.1:1:payments.",
         "--log_level=warn",
     };
+    args.insert(args.end(), extra.begin(), extra.end());
     auto process = Subprocess::Start(RunfilePath("services/payments/payments_server"), args);
     ASSERT_OK(process.status());
     process_.emplace(*std::move(process));
@@ -189,8 +190,8 @@ TEST_F(PaymentsCrashTest, KillAndRestartLosesAndDuplicatesNothing) {
       v1::CreatePaymentRequest req;
       req.set_request_id(absl::StrCat("create-", i));
       req.set_order_id(absl::StrCat("order-", i));
-      req.set_buyer_id("buyer-1");
-      req.set_seller_id(i % 2 == 0 ? "seller-1" : "seller-2");
+      req.set_buyer_id("b0b0b000000000000000000000000001");
+      req.set_seller_id(i % 2 == 0 ? "5e11e700000000000000000000000001" : "5e11e700000000000000000000000002");
       req.mutable_amount()->set_currency_code("EUR");
       req.mutable_amount()->set_amount_minor(1000 + i);
       req.set_payment_method_token("tok_sandbox_success");
@@ -235,8 +236,8 @@ TEST_F(PaymentsCrashTest, KillAndRestartLosesAndDuplicatesNothing) {
     v1::CreatePaymentRequest req;
     req.set_request_id(absl::StrCat("create-", i));
     req.set_order_id(absl::StrCat("order-", i));
-    req.set_buyer_id("buyer-1");
-    req.set_seller_id(i % 2 == 0 ? "seller-1" : "seller-2");
+    req.set_buyer_id("b0b0b000000000000000000000000001");
+    req.set_seller_id(i % 2 == 0 ? "5e11e700000000000000000000000001" : "5e11e700000000000000000000000002");
     req.mutable_amount()->set_currency_code("EUR");
     req.mutable_amount()->set_amount_minor(1000 + i);
     req.set_payment_method_token("tok_sandbox_success");
@@ -267,6 +268,97 @@ TEST_F(PaymentsCrashTest, KillAndRestartLosesAndDuplicatesNothing) {
               }).ok());
   EXPECT_TRUE(vr.consistent()) << vr.DebugString();
   EXPECT_EQ(vr.transactions_checked(), kPayments + (kPayments + 2) / 3);
+}
+
+// The server dies between the processor's capture and the commit of the payment
+// (--test_abort_after_capture_order, a test-only fault hook that aborts right after the
+// capture). Afterwards there is exactly one payment (the client retried in time) or one
+// refund of the capture (nobody did), never a charge with neither.
+TEST_F(PaymentsCrashTest, CrashBetweenCaptureAndCommitEndsInOnePaymentOrOneRefund) {
+  const std::vector<std::string> window = {"--abandoned_capture_refund_after=3s",
+                                           "--completion_interval=1s",
+                                           "--processor_retry_initial_backoff=1s"};
+  auto with = [&](const std::string& flag) {
+    std::vector<std::string> args = window;
+    if (!flag.empty()) args.push_back(flag);
+    return args;
+  };
+  const std::string checkout = Sign(keys_, "svc-checkout", {"SERVICE"}, {"payments.checkout"});
+  const std::string admin = Sign(keys_, "admin-1", {"ADMIN"}, {});
+  auto request = [](const std::string& order) {
+    v1::CreatePaymentRequest req;
+    req.set_request_id("create-" + order);
+    req.set_order_id(order);
+    req.set_buyer_id("b0b0b000000000000000000000000001");
+    req.set_seller_id("5e11e700000000000000000000000001");
+    req.mutable_amount()->set_currency_code("EUR");
+    req.mutable_amount()->set_amount_minor(5000);
+    req.set_payment_method_token("tok_sandbox_success");
+    return req;
+  };
+  // Calls until the server dies capturing `order` (a call may fail before it gets there
+  // while the server is starting, e.g. its first seller lookup).
+  auto crash_on = [&](const std::string& order) {
+    std::optional<int> exited;
+    grpc::Status s;
+    for (int attempt = 0; attempt < 20 && !exited; ++attempt) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+      ctx.set_wait_for_ready(true);  // the server is starting: wait for it
+      auth::AttachBearerToken(&ctx, checkout);
+      v1::Payment p;
+      s = stub_->CreatePayment(&ctx, request(order), &p);
+      ASSERT_FALSE(s.ok()) << "the server should have died after capturing " << order;
+      exited = process_->WaitFor(absl::Seconds(5));
+    }
+    ASSERT_TRUE(exited.has_value()) << "still running; last answer: " << s.error_message();
+    process_.reset();
+  };
+  // Order A: the client gives up after the crash.
+  StartServer(with("--test_abort_after_capture_order=order-crash-a"));
+  crash_on("order-crash-a");
+  // Order B: the client retries with its request_id until it gets an answer.
+  StartServer(with("--test_abort_after_capture_order=order-crash-b"));
+  crash_on("order-crash-b");
+  StartServer(with(""));
+  v1::Payment b;
+  grpc::Status retried = Retry(checkout, [&](grpc::ClientContext* ctx) {
+    return stub_->CreatePayment(ctx, request("order-crash-b"), &b);
+  });
+  EXPECT_TRUE(retried.ok() || retried.error_code() == grpc::StatusCode::FAILED_PRECONDITION)
+      << retried.error_message();
+
+  ASSERT_OK_AND_ASSIGN(auto pool, common::db::ConnectionPool::Create(database_.options));
+  auto count = [&](const std::string& sql) -> int64_t {
+    auto rows = pool->Query(sql);
+    return rows.ok() ? *(*rows)[0].GetInt64("n") : -1;
+  };
+  auto payments = [&](const std::string& order) {
+    return count(absl::StrCat("SELECT COUNT(*) AS n FROM payments WHERE order_id = '", order, "'"));
+  };
+  auto refunds = [&](const std::string& order) {
+    return count(absl::StrCat(
+        "SELECT COUNT(*) AS n FROM processor_operations o JOIN payment_intents i ON "
+        "o.operation_id = CONCAT('capture_refund_', SUBSTRING(i.intent_id, 5)) WHERE "
+        "o.kind = 'REFUND' AND o.state = 'DONE' AND i.order_id = '",
+        order, "'"));
+  };
+  const absl::Time end = absl::Now() + absl::Seconds(90);
+  while ((refunds("order-crash-a") < 1 || payments("order-crash-b") + refunds("order-crash-b") < 1) &&
+         absl::Now() < end) {
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(payments("order-crash-a"), 0);
+  EXPECT_EQ(refunds("order-crash-a"), 1);
+  EXPECT_EQ(payments("order-crash-b") + refunds("order-crash-b"), 1);
+  if (retried.ok()) EXPECT_EQ(payments("order-crash-b"), 1);
+
+  v1::VerifyLedgerRequest verify;
+  v1::VerifyLedgerResponse vr;
+  ASSERT_TRUE(Retry(admin, [&](grpc::ClientContext* ctx) {
+                return stub_->VerifyLedger(ctx, verify, &vr);
+              }).ok());
+  EXPECT_TRUE(vr.consistent()) << vr.DebugString();
 }
 
 }  // namespace

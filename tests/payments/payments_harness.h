@@ -40,8 +40,14 @@ class TestPayments : private PaymentsParts, public PaymentsApi {
 
   MySqlPaymentStore& store() { return store_part; }
 
+  // How many were released (failures are deferred with backoff, see Settlement).
   absl::StatusOr<int> ReleaseDuePayments(int batch_size = 20) {
-    return domain_part.ReleaseDuePayments(batch_size);
+    absl::StatusOr<ReleaseCounts> counts = domain_part.ReleaseDuePayments(batch_size);
+    if (!counts.ok()) return counts.status();
+    return counts->released;
+  }
+  absl::StatusOr<int> RefundAbandonedCaptures(int batch_size = 20) {
+    return domain_part.RefundAbandonedCaptures(batch_size);
   }
   absl::StatusOr<CompletionCounts> CompletePendingOperations(int batch_size = 20) {
     return domain_part.CompletePendingOperations(batch_size);

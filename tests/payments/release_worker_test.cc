@@ -24,7 +24,7 @@ class ReleaseWorkerTest : public common::testing::DatabaseTest {
   void SetUp() override {
     DatabaseTest::SetUp();
     ASSERT_OK(ApplyPaymentsMigrations(pool()));
-    sellers_.Set("seller-1", true);
+    sellers_.Set("5e11e700000000000000000000000001", true);
     service_ = std::make_unique<TestPayments>(&pool(), &processor_, &sellers_, &clock_);
   }
 
@@ -33,8 +33,8 @@ class ReleaseWorkerTest : public common::testing::DatabaseTest {
       pb::CreatePaymentRequest req;
       req.set_request_id(absl::StrCat("c", i));
       req.set_order_id(absl::StrCat("o", i));
-      req.set_buyer_id("buyer-1");
-      req.set_seller_id("seller-1");
+      req.set_buyer_id("b0b0b000000000000000000000000001");
+      req.set_seller_id("5e11e700000000000000000000000001");
       req.mutable_amount()->set_currency_code("EUR");
       req.mutable_amount()->set_amount_minor(1000);
       req.set_payment_method_token("tok_sandbox_success");
@@ -79,6 +79,52 @@ TEST_F(ReleaseWorkerTest, PassPurgesIdempotencyKeysOlderThanADay) {
   auto rows = pool().Query("SELECT COUNT(*) AS n FROM idempotency_keys");
   ASSERT_OK(rows.status());
   EXPECT_EQ(*(*rows)[0].GetInt64("n"), 0);
+}
+
+// One payment whose release fails (its seller's escrow row no longer holds it) must not stop
+// the release of the others, nor the purge: it is skipped, counted, and retried with backoff
+// rather than failing first on every pass.
+TEST_F(ReleaseWorkerTest, AFailingPaymentIsSkippedWithBackoffAndTheRestProceed) {
+  sellers_.Set("5e11e700000000000000000000000002", true);
+  pb::CreatePaymentRequest bad;
+  bad.set_request_id("bad");
+  bad.set_order_id("o-bad");
+  bad.set_buyer_id("b0b0b000000000000000000000000001");
+  bad.set_seller_id("5e11e700000000000000000000000002");
+  bad.mutable_amount()->set_currency_code("EUR");
+  bad.mutable_amount()->set_amount_minor(1000);
+  bad.set_payment_method_token("tok_sandbox_success");
+  ASSERT_OK(service_->CreatePayment(Actor{"svc", true, false, false, true}, bad).status());
+  clock_.Advance(absl::Seconds(1));  // the bad one is the oldest: first in every round
+  Create(5);
+  // The bad payment's seller row lost its escrow: releasing it breaks the row's bound.
+  ASSERT_OK(pool()
+                .Execute("UPDATE seller_accounts SET escrow_minor = 0 WHERE seller_id = "
+                         "'5e11e700000000000000000000000002'")
+                .status());
+  clock_.Advance(absl::Hours(14 * 24 + 1));
+  prometheus::Registry registry;
+  ReleaseWorker worker(&service_->domain(), registry, {.batch_size = 2});
+  ASSERT_OK_AND_ASSIGN(int released, worker.RunOnce());
+  EXPECT_EQ(released, 5);
+  EXPECT_EQ(Metric(registry, "payments_auto_released_total"), 5);
+  EXPECT_EQ(Metric(registry, "payments_release_failures_total"), 1);
+  auto held = pool().Query("SELECT COUNT(*) AS n FROM payments WHERE state = 'HELD'");
+  ASSERT_OK(held.status());
+  EXPECT_EQ(*(*held)[0].GetInt64("n"), 1);
+  // The purge ran in the same pass.
+  auto keys = pool().Query("SELECT COUNT(*) AS n FROM idempotency_keys");
+  ASSERT_OK(keys.status());
+  EXPECT_EQ(*(*keys)[0].GetInt64("n"), 0);
+  // Backoff: the next pass does not try it again at once; after the backoff it does.
+  ASSERT_OK(worker.RunOnce().status());
+  EXPECT_EQ(Metric(registry, "payments_release_failures_total"), 1);
+  clock_.Advance(absl::Seconds(11));
+  ASSERT_OK(worker.RunOnce().status());
+  EXPECT_EQ(Metric(registry, "payments_release_failures_total"), 2);
+  clock_.Advance(absl::Seconds(11));  // now 20 s
+  ASSERT_OK(worker.RunOnce().status());
+  EXPECT_EQ(Metric(registry, "payments_release_failures_total"), 2);
 }
 
 TEST_F(ReleaseWorkerTest, BackgroundThreadReleasesAndStops) {

@@ -1,0 +1,249 @@
+// The SQL of CreatePayment's intents (payment_intents, payment_intent_outcomes).
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/db/transaction.h"
+#include "common/errors.h"
+#include "common/status_macros.h"
+#include "services/payments/mysql_payment_store_rows.h"
+
+namespace marketplace::payments {
+
+using common::db::Row;
+using common::db::SqlValue;
+using common::db::Transaction;
+
+namespace store {
+namespace {
+
+constexpr char kIntentColumns[] =
+    "i.intent_id, i.caller, i.method, i.request_id, i.request_hash, i.payment_id, i.order_id, "
+    "i.buyer_id, i.seller_id, i.currency, i.amount_minor, i.authorization_reference, "
+    "i.capture_reference, i.created_at";
+
+constexpr char kIntentFrom[] =
+    ", o.outcome FROM payment_intents i LEFT JOIN payment_intent_outcomes o ON "
+    "o.intent_id = i.intent_id";
+
+absl::StatusOr<PaymentIntent> IntentOf(const Row& row) {
+  PaymentIntent i;
+  ASSIGN_OR_RETURN(i.intent_id, row.GetString("intent_id"));
+  ASSIGN_OR_RETURN(i.caller, row.GetString("caller"));
+  ASSIGN_OR_RETURN(i.method, row.GetString("method"));
+  ASSIGN_OR_RETURN(i.request_id, row.GetString("request_id"));
+  ASSIGN_OR_RETURN(i.request_hash, row.GetString("request_hash"));
+  ASSIGN_OR_RETURN(i.payment_id, row.GetString("payment_id"));
+  ASSIGN_OR_RETURN(i.order_id, row.GetString("order_id"));
+  ASSIGN_OR_RETURN(i.buyer_id, row.GetString("buyer_id"));
+  ASSIGN_OR_RETURN(i.seller_id, row.GetString("seller_id"));
+  ASSIGN_OR_RETURN(i.currency, row.GetString("currency"));
+  ASSIGN_OR_RETURN(i.amount_minor, row.GetInt64("amount_minor"));
+  ASSIGN_OR_RETURN(i.authorization_reference, row.GetString("authorization_reference"));
+  ASSIGN_OR_RETURN(i.capture_reference, row.GetString("capture_reference"));
+  ASSIGN_OR_RETURN(i.created_at, row.GetTime("created_at"));
+  if (!row.IsNull("outcome")) {
+    ASSIGN_OR_RETURN(i.outcome, row.GetString("outcome"));
+  }
+  return i;
+}
+
+}  // namespace
+
+absl::Status ReusedError(const PaymentIntent& intent) {
+  return common::FailedPrecondition(
+      "REQUEST_ID_REUSED",
+      absl::StrCat("request_id ", intent.request_id,
+                   " was already used for a different request; use a new request_id"));
+}
+
+std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(common::db::ConnectionPool& pool,
+                                                        absl::Span<const PaymentIntent> intents) {
+  std::vector<absl::StatusOr<PaymentIntent>> out;
+  if (intents.empty()) return out;
+  // One statement for the batch; the intents it did not insert were written before (by a
+  // retry, a twin) and are read back.
+  std::string values;
+  std::vector<SqlValue> params;
+  for (const PaymentIntent& i : intents) {
+    absl::StrAppend(&values, values.empty() ? "" : ", ",
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (SqlValue v : std::vector<SqlValue>{i.intent_id, i.caller, i.method, i.request_id,
+                                            i.request_hash, i.payment_id, i.order_id,
+                                            i.buyer_id, i.seller_id, i.currency, i.amount_minor,
+                                            i.created_at, i.created_at}) {
+      params.push_back(std::move(v));
+    }
+  }
+  const std::string insert =
+      absl::StrCat("INSERT IGNORE INTO payment_intents (intent_id, caller, method, request_id, "
+                   "request_hash, payment_id, order_id, buyer_id, seller_id, currency, "
+                   "amount_minor, created_at, next_check_at) VALUES ",
+                   values);
+  absl::StatusOr<int64_t> inserted = pool.Execute(insert, params);
+  // A single statement: run again when the server chose it as a deadlock's victim.
+  for (int attempt = 1; attempt < 4 && absl::IsAborted(inserted.status()); ++attempt) {
+    inserted = pool.Execute(insert, params);
+  }
+  if (!inserted.ok()) return std::vector<absl::StatusOr<PaymentIntent>>(intents.size(),
+                                                                        inserted.status());
+  if (*inserted == static_cast<int64_t>(intents.size())) {
+    out.assign(intents.begin(), intents.end());
+    return out;
+  }
+  std::vector<SqlValue> ids;
+  for (const PaymentIntent& i : intents) ids.push_back(i.intent_id);
+  absl::StatusOr<std::vector<Row>> rows =
+      pool.Query(absl::StrCat("SELECT ", kIntentColumns, kIntentFrom, " WHERE i.intent_id IN (",
+                              common::db::PlaceholderList(ids.size()), ")"),
+                 ids);
+  if (!rows.ok()) return std::vector<absl::StatusOr<PaymentIntent>>(intents.size(), rows.status());
+  std::map<std::string, PaymentIntent> stored;
+  for (const Row& row : *rows) {
+    absl::StatusOr<PaymentIntent> i = IntentOf(row);
+    if (!i.ok()) return std::vector<absl::StatusOr<PaymentIntent>>(intents.size(), i.status());
+    stored[i->intent_id] = *std::move(i);
+  }
+  for (const PaymentIntent& i : intents) {
+    auto it = stored.find(i.intent_id);
+    if (it == stored.end()) {
+      out.push_back(absl::UnavailableError("payment intent vanished; retry"));
+    } else if (it->second.request_hash != i.request_hash) {
+      out.push_back(ReusedError(i));
+    } else {
+      out.push_back(it->second);  // ours (same payment id) or the one written before
+    }
+  }
+  return out;
+}
+
+absl::Status RecordAuthorizations(
+    common::db::ConnectionPool& pool,
+    absl::Span<const std::pair<std::string, std::string>> intent_authorizations) {
+  if (intent_authorizations.empty()) return absl::OkStatus();
+  std::string cases;
+  std::vector<SqlValue> params;
+  for (const auto& [id, reference] : intent_authorizations) {
+    absl::StrAppend(&cases, " WHEN ? THEN ?");
+    params.push_back(id);
+    params.push_back(reference);
+  }
+  for (const auto& [id, reference] : intent_authorizations) params.push_back(id);
+  const std::string update =
+      absl::StrCat("UPDATE payment_intents SET authorization_reference = CASE intent_id", cases,
+                   " END WHERE intent_id IN (",
+                   common::db::PlaceholderList(intent_authorizations.size()), ")");
+  absl::Status updated = pool.Execute(update, params).status();
+  for (int attempt = 1; attempt < 4 && absl::IsAborted(updated); ++attempt) {
+    updated = pool.Execute(update, params).status();
+  }
+  return updated;
+}
+
+absl::StatusOr<PaymentIntent> BeginIntent(common::db::ConnectionPool& pool,
+                                          const PaymentIntent& intent) {
+  // The first attempt writes it (one autocommitted statement); a retry finds it.
+  ASSIGN_OR_RETURN(
+      int64_t inserted,
+      pool.Execute("INSERT IGNORE INTO payment_intents (intent_id, caller, method, request_id, "
+                   "request_hash, payment_id, order_id, buyer_id, seller_id, currency, "
+                   "amount_minor, created_at, next_check_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   {intent.intent_id, intent.caller, intent.method, intent.request_id,
+                    intent.request_hash, intent.payment_id, intent.order_id, intent.buyer_id,
+                    intent.seller_id, intent.currency, intent.amount_minor, intent.created_at,
+                    intent.created_at}));
+  if (inserted == 1) return intent;
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool.Query(absl::StrCat("SELECT ", kIntentColumns, kIntentFrom,
+                                           " WHERE i.intent_id = ?"),
+                              {intent.intent_id}));
+  if (rows.empty()) return absl::UnavailableError("payment intent vanished; retry");
+  ASSIGN_OR_RETURN(PaymentIntent stored, IntentOf(rows[0]));
+  if (stored.request_hash != intent.request_hash) return ReusedError(intent);
+  return stored;
+}
+
+absl::Status RecordIntentReferences(common::db::ConnectionPool& pool, absl::string_view intent_id,
+                                    absl::string_view authorization, absl::string_view capture) {
+  return pool
+      .Execute(
+          "UPDATE payment_intents SET authorization_reference = ?, capture_reference = ? "
+          "WHERE intent_id = ?",
+          {std::string(authorization), std::string(capture), std::string(intent_id)})
+      .status();
+}
+
+absl::StatusOr<std::vector<PaymentIntent>> ClaimOpenIntents(common::db::ConnectionPool& pool,
+                                                            absl::Time created_before,
+                                                            absl::Time now,
+                                                            absl::Time lease_until, int limit) {
+  return common::db::RunInTransaction(
+      pool, [&](Transaction& tx) -> absl::StatusOr<std::vector<PaymentIntent>> {
+        ASSIGN_OR_RETURN(
+            std::vector<Row> rows,
+            tx.Query(absl::StrCat("SELECT ", kIntentColumns, ", NULL AS outcome FROM "
+                                  "payment_intents i WHERE i.next_check_at <= ? AND "
+                                  "i.created_at <= ? AND NOT EXISTS (SELECT 1 FROM "
+                                  "payment_intent_outcomes o WHERE o.intent_id = i.intent_id) "
+                                  "ORDER BY i.next_check_at LIMIT ? FOR UPDATE SKIP LOCKED"),
+                     {now, created_before, static_cast<int64_t>(limit)}));
+        std::vector<PaymentIntent> claimed;
+        std::vector<SqlValue> params = {lease_until};
+        for (const Row& row : rows) {
+          ASSIGN_OR_RETURN(PaymentIntent i, IntentOf(row));
+          params.push_back(i.intent_id);
+          claimed.push_back(std::move(i));
+        }
+        if (claimed.empty()) return claimed;
+        RETURN_IF_ERROR(tx.Execute(absl::StrCat("UPDATE payment_intents SET next_check_at = ? "
+                                                "WHERE intent_id IN (",
+                                                common::db::PlaceholderList(claimed.size()), ")"),
+                                   params)
+                            .status());
+        return claimed;
+      });
+}
+
+absl::Status CloseIntents(Transaction& tx, absl::Span<const std::string> intent_ids,
+                          absl::string_view outcome, absl::Time now) {
+  if (intent_ids.empty()) return absl::OkStatus();
+  std::string values;
+  std::vector<SqlValue> params;
+  for (const std::string& id : intent_ids) {
+    absl::StrAppend(&values, values.empty() ? "" : ", ", "(?, ?, ?)");
+    params.push_back(id);
+    params.push_back(std::string(outcome));
+    params.push_back(now);
+  }
+  return tx
+      .Execute(absl::StrCat("INSERT INTO payment_intent_outcomes (intent_id, outcome, closed_at) "
+                            "VALUES ",
+                            values),
+               params)
+      .status();
+}
+
+absl::StatusOr<bool> CloseIntent(Transaction& tx, absl::string_view intent_id,
+                                 absl::string_view outcome, absl::Time now) {
+  ASSIGN_OR_RETURN(int64_t inserted,
+                   tx.Execute("INSERT IGNORE INTO payment_intent_outcomes (intent_id, outcome, "
+                              "closed_at) VALUES (?, ?, ?)",
+                              {std::string(intent_id), std::string(outcome), now}));
+  return inserted == 1;
+}
+
+absl::StatusOr<std::optional<std::string>> IntentOutcome(Transaction& tx,
+                                                         absl::string_view intent_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query(absl::StrCat("SELECT ", kIntentColumns, kIntentFrom,
+                                         " WHERE i.intent_id = ?"),
+                            {std::string(intent_id)}));
+  if (rows.empty()) return std::optional<std::string>();
+  ASSIGN_OR_RETURN(PaymentIntent i, IntentOf(rows[0]));
+  return std::optional<std::string>(i.outcome);
+}
+
+}  // namespace store
+}  // namespace marketplace::payments
