@@ -54,6 +54,13 @@ absl::StatusOr<std::vector<SubscriberSpec>> ParseSubscriberSpecs(absl::string_vi
       return Bad(item, "must be name=target:prefixes (target such as host:port)");
     }
     spec.target = std::string(rest.substr(0, colon));
+    // A target ends in a port: "host:port", "[::1]:7005", "dns:///host:port".
+    const size_t port_colon = spec.target.rfind(':');
+    if (port_colon == std::string::npos || port_colon == 0 ||
+        port_colon + 1 == spec.target.size() || spec.target[port_colon - 1] == ':' ||
+        spec.target.find_first_not_of("0123456789", port_colon + 1) != std::string::npos) {
+      return Bad(item, "the target must be host:port (e.g. sellerkpi:7000, [::1]:7005)");
+    }
     for (absl::string_view prefix : absl::StrSplit(rest.substr(colon + 1), '|')) {
       if (!IsValidPrefix(prefix)) {
         return Bad(item,

@@ -42,6 +42,9 @@ TEST(ParseSubscriberSpecsTest, RejectsWhatIsNotTheGrammar) {
            "a=h:1:payments.|",                      // empty prefix
            "a=h:1:Payments.",                       // upper case prefix
            "a=h:1:payments.,",                      // empty item
+           "c=:1:payments.",                        // no host
+           "c=host::payments.",                     // no port
+           "c=host:x7:payments.",                   // port not a number
        }) {
     EXPECT_EQ(ParseSubscriberSpecs(bad).status().code(), absl::StatusCode::kInvalidArgument)
         << bad;

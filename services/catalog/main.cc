@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/events/event_consumer.h"
+#include "common/events/event_intake.h"
 #include "common/events/revocations.h"
 #include "common/identity_client/identity_connection.h"
 #include "common/logging.h"
@@ -91,25 +92,20 @@ int main(int argc, char** argv) {
   // identity's events through EventSink: tokens withdrawn (suspension, LogoutAll, password
   // change) into token_revocations, re-read by every replica twice a second; a suspension
   // takes the seller's listings down and a reinstatement restores them.
-  common::events::RevocationView revocations(&runtime->pool());
-  common::events::EventConsumer consumer(&runtime->pool());
-  common::events::AddRevocationConsumer(consumer, revocations);
+  common::events::EventIntake intake(&runtime->pool());
   catalog::Enforcement enforcement(&store, clock);
-  catalog::AddSellerSuspensionConsumer(consumer, &enforcement);
-  if (absl::Status s = revocations.Refresh(); !s.ok()) {
-    common::LogWarn("revocation table not read yet", {{"error", std::string(s.message())}});
-  }
-  revocations.Start();
+  catalog::AddSellerSuspensionConsumer(intake.consumer(), &enforcement);
+  intake.Start();
 
   common::auth::Authenticator authenticator(&identity.verifier(), catalog::CatalogPublicMethods(),
-                                            &revocations.check());
+                                            intake.revocation_check());
   common::UnaryRunner runner(&runtime->executor(), &authenticator);
   catalog::CatalogService service(&runner, &api, &runtime->executor());
-  common::events::EventSinkService sink(&runner, &consumer);
+  common::events::EventSinkService sink(&runner, &intake.consumer());
   const int code =
       runtime->Serve({{marketplace::catalog::v1::CatalogService::service_full_name(), &service},
                       {common::events::EventSinkService::FullServiceName(), &sink}});
-  revocations.Stop();
+  intake.Stop();
   purger.Stop();
   reloader.Stop();
   if (relay) relay->Stop();

@@ -1,20 +1,16 @@
 // identity_server: accounts, login, tokens, roles, seller onboarding, suspension.
 // Flags are listed by --help and documented in services/identity/README.md.
 #include <algorithm>
-#include <map>
 #include <memory>
 #include <string>
 
-#include "absl/strings/match.h"
 #include "common/auth/grpc_auth.h"
-#include "common/client/channel.h"
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
 #include "common/executor.h"
 #include "common/logging.h"
 #include "common/outbox/event_relay.h"
 #include "common/outbox/outbox_migrations.h"
-#include "common/outbox/outbox_relay.h"
 #include "common/server/service_runtime.h"
 #include "common/server/unary_call.h"
 #include "services/identity/accounts.h"
@@ -52,6 +48,7 @@ int main(int argc, char** argv) {
   auto runtime = common::ServiceRuntime::CreateOrExit("identity", config, flags);
   runtime->ApplyMigrationsOrExit("identity", identity::IdentityMigrations());
   runtime->ApplyMigrationsOrExit("outbox", common::outbox::OutboxMigrations());
+  if (config.migrate_only) return runtime->Serve({});
 
   const common::Clock* clock = common::SystemClock::Get();
   identity::MySqlIdentityStore store(&runtime->pool(), clock);
@@ -79,36 +76,27 @@ int main(int argc, char** argv) {
                               {.caller_check_ttl = ic.caller_check_cache_ttl});
   identity::SellerOnboarding sellers(&store, clock);
 
-  std::unique_ptr<identity::Maintenance> maintenance;
-  if (!config.migrate_only) {
-    if (absl::Status s = keys.EnsureKeys(); !s.ok()) {
-      common::ExitWithError("signing keys unavailable", s, 1);
-    }
-    if (!ic.bootstrap_admin_email.empty()) {
-      absl::Status s =
-          accounts.EnsureBootstrapAdmin(ic.bootstrap_admin_email, ic.bootstrap_admin_password);
-      if (!s.ok()) common::ExitWithError("bootstrap admin", s, 1);
-      common::LogInfo("bootstrap admin present", {{"email", ic.bootstrap_admin_email}});
-    }
-    maintenance = std::make_unique<identity::Maintenance>(&store, clock, &observer,
-                                                          identity::MaintenanceOptions{
-                                                              .interval = ic.cleanup_interval});
-    maintenance->Start();
+  if (absl::Status s = keys.EnsureKeys(); !s.ok()) {
+    common::ExitWithError("signing keys unavailable", s, 1);
   }
+  if (!ic.bootstrap_admin_email.empty()) {
+    absl::Status s =
+        accounts.EnsureBootstrapAdmin(ic.bootstrap_admin_email, ic.bootstrap_admin_password);
+    if (!s.ok()) common::ExitWithError("bootstrap admin", s, 1);
+    common::LogInfo("bootstrap admin present", {{"email", ic.bootstrap_admin_email}});
+  }
+  identity::Maintenance maintenance(&store, clock, &observer, {.interval = ic.cleanup_interval});
+  maintenance.Start();
 
   // Identity's events (suspension, sessions ended, reinstatement) to every subscriber whose
   // prefix matches, each Deliver with identity's own token (scope identity.events.publish).
   identity::RelayTokenSource relay_token(&issuer, clock);
-  std::unique_ptr<common::outbox::OutboxRelay> relay;
-  if (!config.migrate_only) {
-    auto started = common::outbox::StartEventRelay(
-        runtime->pool(), ic.events,
-        {.token = [&relay_token] { return relay_token.Token(); },
-         .token_refused = [&relay_token] { relay_token.Invalidate(); }},
-        clock, runtime->registry().get());
-    if (!started.ok()) common::ExitWithError("outbox relay", started.status(), 2);
-    relay = *std::move(started);
-  }
+  auto relay = common::outbox::StartEventRelay(
+      runtime->pool(), ic.events,
+      {.token = [&relay_token] { return relay_token.Token(); },
+       .token_refused = [&relay_token] { relay_token.Invalidate(); }},
+      clock, runtime->registry().get());
+  if (!relay.ok()) common::ExitWithError("outbox relay", relay.status(), 2);
 
   common::auth::Authenticator authenticator(&verifier, identity::IdentityPublicMethods());
   common::UnaryRunner runner(&runtime->executor(), &authenticator);
@@ -118,7 +106,7 @@ int main(int argc, char** argv) {
                                      .sellers = &sellers,
                                      .keys = &keys});
   const int code = runtime->Serve({{std::string(identity::IdentityService::FullServiceName()), &service}});
-  if (relay) relay->Stop();
-  if (maintenance) maintenance->Stop();
+  if (*relay) (*relay)->Stop();
+  maintenance.Stop();
   return code;
 }

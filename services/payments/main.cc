@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/events/event_consumer.h"
+#include "common/events/event_intake.h"
 #include "common/events/revocation_migrations.h"
 #include "common/events/revocations.h"
 #include "common/idempotency/idempotency_migrations.h"
@@ -84,25 +85,18 @@ int main(int argc, char** argv) {
 
   // Tokens withdrawn by identity (suspension, LogoutAll, password change): its events come
   // through EventSink into token_revocations; every replica re-reads the table twice a second.
-  common::events::RevocationView revocations(&runtime->pool());
-  common::events::EventConsumer consumer(&runtime->pool());
-  common::events::AddRevocationConsumer(consumer, revocations);
-  if (!config.migrate_only) {
-    if (absl::Status s = revocations.Refresh(); !s.ok()) {
-      common::LogWarn("revocation table not read yet", {{"error", std::string(s.message())}});
-    }
-    revocations.Start();
-  }
+  common::events::EventIntake intake(&runtime->pool());
+  if (!config.migrate_only) intake.Start();
 
-  common::auth::Authenticator authenticator(&identity.verifier(), {}, &revocations.check());
+  common::auth::Authenticator authenticator(&identity.verifier(), {}, intake.revocation_check());
   common::UnaryRunner runner(&runtime->executor(), &authenticator);
   payments::PaymentsApi api(&domain);
   payments::PaymentsService service(&runner, &api);
-  common::events::EventSinkService sink(&runner, &consumer);
+  common::events::EventSinkService sink(&runner, &intake.consumer());
   const int code =
       runtime->Serve({{marketplace::payments::v1::Payments::service_full_name(), &service},
                       {common::events::EventSinkService::FullServiceName(), &sink}});
-  revocations.Stop();
+  intake.Stop();
   if (relay) relay->Stop();
   if (release) release->Stop();
   if (completion) completion->Stop();

@@ -102,7 +102,7 @@ class RevocationTest : public ::testing::Test {
     std::vector<std::string> payments_args = {
         absl::StrCat("--listen_address=", *payments_target_),
         "--metrics_address=127.0.0.1:0",
-        "--event_sink_target=127.0.0.1:1",
+        "--event_subscribers=sellerkpi=127.0.0.1:1:payments.",
         "--drain_timeout=2s",
         "--log_level=warn",
     };
