@@ -82,9 +82,16 @@ absl::StatusOr<Caller> TokenVerifier::Verify(absl::string_view token) {
   if (token.size() > kMaxJwtBytes) return Unauthenticated("token is too long");
 
   const std::string digest = common::Sha256(token);
-  if (std::optional<Caller> cached = FromCache(digest)) return *std::move(cached);
-
   std::string kid;
+  if (std::optional<Caller> cached = FromCache(digest, &kid)) {
+    // Its key must still be published: this also renews a key set older than max_key_age, so
+    // a withdrawn key's cached tokens are refused as soon as uncached ones are.
+    absl::StatusOr<PublicKey> key = KeyFor(kid);
+    if (key.ok()) return *std::move(cached);
+    if (absl::IsUnauthenticated(key.status())) Forget(digest);
+    return key.status();
+  }
+
   absl::StatusOr<Caller> caller = VerifyUncached(token, &kid);
   if (caller.ok()) Remember(digest, *caller, kid);
   return caller;
@@ -220,7 +227,7 @@ void TokenVerifier::ForgetTokensOfRetiredKeys(
   }
 }
 
-std::optional<Caller> TokenVerifier::FromCache(const std::string& digest) {
+std::optional<Caller> TokenVerifier::FromCache(const std::string& digest, std::string* kid) {
   absl::MutexLock lock(&cache_mu_);
   auto it = cache_.find(digest);
   if (it == cache_.end()) return std::nullopt;
@@ -229,7 +236,16 @@ std::optional<Caller> TokenVerifier::FromCache(const std::string& digest) {
     cache_.erase(it);
     return std::nullopt;
   }
+  *kid = it->second.kid;
   return it->second.caller;
+}
+
+void TokenVerifier::Forget(const std::string& digest) {
+  absl::MutexLock lock(&cache_mu_);
+  auto it = cache_.find(digest);
+  if (it == cache_.end()) return;
+  cache_order_.erase(it->second.age);
+  cache_.erase(it);
 }
 
 void TokenVerifier::Remember(const std::string& digest, const Caller& caller,

@@ -116,7 +116,9 @@ class TokenVerifier {
   void ForgetTokensOfRetiredKeys(const absl::flat_hash_map<std::string, PublicKey>& published);
   // The cached caller for this token digest if it is there and unexpired; drops it once expired,
   // so the full path reports the expiry.
-  std::optional<Caller> FromCache(const std::string& digest);
+  // The cached caller of `digest` and the kid of the key that signed it.
+  std::optional<Caller> FromCache(const std::string& digest, std::string* kid);
+  void Forget(const std::string& digest);
   void Remember(const std::string& digest, const Caller& caller, const std::string& kid);
 
   KeyFetcher* const fetcher_;

@@ -540,6 +540,21 @@ TEST_F(TokenVerifierTest, TheKeySetIsRenewedWhenOldAndADroppedKeyIsRefusedEvenFo
   EXPECT_EQ(verifier_.cached_tokens(), 0u);
 }
 
+// A quiet service that only sees tokens it has cached renews the key set too: the cached
+// token itself is refused once its key is no longer published.
+TEST_F(TokenVerifierTest, ACachedTokenAloneRenewsAnOldKeySetAndIsRefusedWhenItsKeyIsGone) {
+  const std::string token = Sign(Claims("cached"));
+  ASSERT_TRUE(verifier_.Verify(token).ok());
+  ASSERT_TRUE(verifier_.Verify(token).ok());
+  ASSERT_EQ(fetcher_.fetches(), 1);
+  Ed25519KeyPair rotated = *GenerateEd25519KeyPair();
+  fetcher_.SetKeys({PublicKey{"key-2", "EdDSA", rotated.public_key}});
+  clock_.Advance(absl::Minutes(5));
+  ExpectRejected(token, "unknown signing key");
+  EXPECT_EQ(fetcher_.fetches(), 2);
+  EXPECT_EQ(verifier_.cached_tokens(), 0u);
+}
+
 TEST_F(TokenVerifierTest, AFailedRenewalKeepsServingTheKnownKeysAndIsRetriedLater) {
   ASSERT_TRUE(verifier_.Verify(Sign(Claims("first"))).ok());
   fetcher_.SetError(absl::UnavailableError("identity down"));

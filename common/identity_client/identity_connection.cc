@@ -1,5 +1,7 @@
 #include "common/identity_client/identity_connection.h"
 
+#include <algorithm>
+
 #include "common/client/channel.h"
 
 namespace marketplace::common::identity_client {
@@ -15,6 +17,11 @@ void AddIdentityClientFlags(Flags& flags, IdentityClientConfig* config) {
                   "This service's client secret at identity (usually "
                   "--service_client_secret_file); without it, calls that need this service's "
                   "own token (seller checks) answer UNAVAILABLE.");
+  flags.AddDuration("signing_keys_max_age", &config->signing_keys_max_age, absl::Minutes(5),
+                    absl::Seconds(1), absl::Hours(1),
+                    "identity's published signing keys are fetched again once this old: a key "
+                    "identity stopped publishing (retired, or withdrawn by an operator) is "
+                    "refused at most this long after, with the tokens it signed.");
 }
 
 IdentityConnection::IdentityConnection(const IdentityClientConfig& config,
@@ -24,7 +31,12 @@ IdentityConnection::IdentityConnection(const IdentityClientConfig& config,
                                                    kIssueServiceTokenMethod,
                                                    kGetSellerProfileMethod}})),
       keys_(channel_),
-      verifier_(&keys_, {.issuer = config.token_issuer, .audience = std::string(audience)},
+      verifier_(&keys_,
+                {.issuer = config.token_issuer,
+                 .audience = std::string(audience),
+                 // A renewal is never held back longer than the set may age.
+                 .min_refresh_interval = std::min(absl::Seconds(30), config.signing_keys_max_age),
+                 .max_key_age = config.signing_keys_max_age},
                 clock),
       tokens_(channel_, {.client_id = config.client_id, .client_secret = config.client_secret},
               clock),

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
 #include "common/config.h"
@@ -20,11 +21,15 @@ struct IdentityClientConfig {
   std::string token_issuer;  // `iss` of identity's access tokens
   std::string client_id;     // this service's SERVICE account (CreateServiceAccount)
   std::string client_secret;
+  // The published key set is fetched again once it is this old, so a key identity withdrew is
+  // refused at most this long after (--signing_keys_max_age).
+  absl::Duration signing_keys_max_age = absl::Minutes(5);
 };
 
 // The same flags in every service:
 //   --identity_address (default 127.0.0.1:7001), --token_issuer (marketplace-identity),
-//   --service_client_id, --service_client_secret / --service_client_secret_file.
+//   --service_client_id, --service_client_secret / --service_client_secret_file,
+//   --signing_keys_max_age (default 5m, 1s-1h).
 void AddIdentityClientFlags(Flags& flags, IdentityClientConfig* config);
 
 // Everything a service needs from identity, wired once: one channel (GetSigningKeys,

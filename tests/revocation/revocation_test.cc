@@ -5,16 +5,20 @@
 // anyone without the scope identity.events.publish.
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <optional>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/proto_time.h"
+#include "common/testing/mariadb_server.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -98,6 +102,7 @@ class RevocationTest : public ::testing::Test {
         "--moderation_rules_file=" + RunfilePath("services/catalog/data/moderation_rules.json"),
         "--drain_timeout=2s",
         "--log_level=warn",
+        "--signing_keys_max_age=2s",
     };
     std::vector<std::string> payments_args = {
         absl::StrCat("--listen_address=", *payments_target_),
@@ -105,6 +110,7 @@ class RevocationTest : public ::testing::Test {
         "--event_subscribers=sellerkpi=127.0.0.1:1:payments.",
         "--drain_timeout=2s",
         "--log_level=warn",
+        "--signing_keys_max_age=1h",
     };
     for (auto* args : {&catalog_args, &payments_args}) {
       const bool is_catalog = args == &catalog_args;
@@ -433,6 +439,71 @@ TEST_F(RevocationTest, SuspensionTakesTheSellersListingsDownAndReinstatementRest
                            *admin_token_)
                   .ok());
   EXPECT_TRUE(wait_for(before)) << catalog_v1::ListingState_Name(state_of());
+}
+
+// A signing key identity stopped publishing (here withdrawn by an operator, as after a leak)
+// is refused once the key set is older than --signing_keys_max_age (catalog: 2s), with the
+// tokens it signed, cached ones included. Payments runs with 1h, i.e. what every service did
+// before the key set had a maximum age: it keeps trusting the withdrawn key.
+// Defined last on purpose: it withdraws the key the suite's earlier tokens were signed with.
+TEST_F(RevocationTest, AKeyIdentityWithdrewIsRefusedOnceTheKeySetIsOlderThanItsMaxAge) {
+  auto seller = NewAccount(identity_v1::SELLER);
+  ASSERT_TRUE(seller.ok()) << seller.status();
+  const std::string token = seller->tokens().access_token();
+  ASSERT_NE(CallCatalog(catalog_stub_, token).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  ASSERT_NE(CallPayments(payments_stub_, token).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  identity_v1::RotateSigningKeyRequest rotate;
+  rotate.set_request_id(absl::StrCat("rotate-", absl::ToUnixMicros(absl::Now())));
+  identity_v1::RotateSigningKeyResponse rotated;
+  grpc::Status s = CallIdentity(identity_->stub(), &Identity::Stub::RotateSigningKey, rotate,
+                                &rotated, *admin_token_);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string withdrawn = rotated.previous_key().kid();
+  ASSERT_FALSE(withdrawn.empty());
+
+  // The operator's withdrawal: the retired key's publication ends now.
+  std::string db_name;
+  for (const std::string& arg : identity_->db_args()) {
+    if (absl::StartsWith(arg, "--db_name=")) db_name = arg.substr(strlen("--db_name="));
+  }
+  ASSERT_FALSE(db_name.empty());
+  auto server = common::testing::MariaDbServer::Shared();
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE((*server)
+                  ->AdminExecute(absl::StrCat("UPDATE `", db_name,
+                                              "`.signing_keys SET expires_at = '2000-01-01' "
+                                              "WHERE kid = '", withdrawn, "'"))
+                  .ok());
+  identity_v1::GetSigningKeysRequest keys_req;
+  identity_v1::GetSigningKeysResponse keys;
+  ASSERT_TRUE(
+      CallIdentity(identity_->stub(), &Identity::Stub::GetSigningKeys, keys_req, &keys, "").ok());
+  for (const auto& key : keys.keys()) ASSERT_NE(key.kid(), withdrawn);
+
+  const absl::Time withdrawn_at = absl::Now();
+  std::optional<absl::Duration> refused_after;
+  while (absl::Now() - withdrawn_at < absl::Seconds(15)) {
+    grpc::Status status = CallCatalog(catalog_stub_, token);
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+      refused_after = absl::Now() - withdrawn_at;
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(refused_after.has_value()) << "catalog still accepts a withdrawn key's token";
+  std::printf("withdrawn signing key -> first refusal at catalog (max age 2s): %.2f s\n",
+              absl::ToDoubleSeconds(*refused_after));
+  EXPECT_LE(*refused_after, absl::Seconds(2) + absl::Seconds(3));
+  // Without a maximum age (payments: 1h) the withdrawn key is still trusted.
+  EXPECT_NE(CallPayments(payments_stub_, token).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  // Tokens of the new active key are accepted everywhere.
+  auto again = Login(identity_->stub(), seller->account().email(), kGoodPassword);
+  ASSERT_TRUE(again.ok()) << again.status();
+  const std::string fresh = again->tokens().access_token();
+  EXPECT_NE(CallCatalog(catalog_stub_, fresh).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(CallPayments(payments_stub_, fresh).error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
 }  // namespace
