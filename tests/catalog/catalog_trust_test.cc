@@ -369,7 +369,9 @@ TEST_F(CatalogTrustTest, AppealRacingSuspensionNeverGoesLive) {
     a.join();
     b.join();
     ASSERT_TRUE(suspend.ok()) << suspend.error_message();
-    if (!appeal.ok()) EXPECT_EQ(Reason(appeal), "SELLER_SUSPENDED");
+    if (!appeal.ok()) {
+      EXPECT_EQ(Reason(appeal), "SELLER_SUSPENDED");
+    }
     EXPECT_EQ(Owned(kSeller1, rejected.listing_id()).state(), v1::SUSPENDED);
     // The moderator cannot approve it.
     v1::ClaimReviewRequest claim;
