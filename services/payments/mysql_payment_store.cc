@@ -362,10 +362,6 @@ absl::Status MySqlPaymentStore::RescheduleOperation(absl::string_view operation_
   return store::RescheduleOperation(*pool_, operation_id, error, next_attempt_at, now);
 }
 
-absl::StatusOr<PaymentIntent> MySqlPaymentStore::BeginIntent(const PaymentIntent& intent) {
-  return store::BeginIntent(*pool_, intent);
-}
-
 std::vector<absl::StatusOr<PaymentIntent>> MySqlPaymentStore::BeginIntents(
     absl::Span<const PaymentIntent> intents) {
   return store::BeginIntents(*pool_, intents);

@@ -49,7 +49,6 @@ class MySqlPaymentStore final : public PaymentStore {
                                                                      int limit) override;
   absl::Status RescheduleOperation(absl::string_view operation_id, absl::string_view error,
                                    absl::Time next_attempt_at, absl::Time now) override;
-  absl::StatusOr<PaymentIntent> BeginIntent(const PaymentIntent& intent) override;
   std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(
       absl::Span<const PaymentIntent> intents) override;
   absl::Status RecordAuthorizations(

@@ -141,30 +141,6 @@ absl::Status RecordAuthorizations(
   return updated;
 }
 
-absl::StatusOr<PaymentIntent> BeginIntent(common::db::ConnectionPool& pool,
-                                          const PaymentIntent& intent) {
-  // The first attempt writes it (one autocommitted statement); a retry finds it.
-  ASSIGN_OR_RETURN(
-      int64_t inserted,
-      pool.Execute("INSERT IGNORE INTO payment_intents (intent_id, caller, method, request_id, "
-                   "request_hash, payment_id, order_id, buyer_id, seller_id, currency, "
-                   "amount_minor, created_at, next_check_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   {intent.intent_id, intent.caller, intent.method, intent.request_id,
-                    intent.request_hash, intent.payment_id, intent.order_id, intent.buyer_id,
-                    intent.seller_id, intent.currency, intent.amount_minor, intent.created_at,
-                    intent.created_at}));
-  if (inserted == 1) return intent;
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   pool.Query(absl::StrCat("SELECT ", kIntentColumns, kIntentFrom,
-                                           " WHERE i.intent_id = ?"),
-                              {intent.intent_id}));
-  if (rows.empty()) return absl::UnavailableError("payment intent vanished; retry");
-  ASSIGN_OR_RETURN(PaymentIntent stored, IntentOf(rows[0]));
-  if (stored.request_hash != intent.request_hash) return ReusedError(intent);
-  return stored;
-}
-
 absl::Status RecordIntentReferences(common::db::ConnectionPool& pool, absl::string_view intent_id,
                                     absl::string_view authorization, absl::string_view capture) {
   return pool

@@ -158,8 +158,6 @@ namespace store {
                                         absl::Duration initial, absl::Duration max);
 
 // --- CreatePayment's intents (mysql_payment_store_intents.cc)
-[[nodiscard]] absl::StatusOr<PaymentIntent> BeginIntent(common::db::ConnectionPool& pool,
-                                                        const PaymentIntent& intent);
 [[nodiscard]] std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(
     common::db::ConnectionPool& pool, absl::Span<const PaymentIntent> intents);
 [[nodiscard]] absl::Status RecordAuthorizations(

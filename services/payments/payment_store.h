@@ -251,12 +251,11 @@ class PaymentStore {
                                                          absl::string_view error,
                                                          absl::Time next_attempt_at,
                                                          absl::Time now) = 0;
-  // CreatePayment's intent, written (committed) before the processor is called: the stored
-  // intent of the same request when there is one (its payment id, what the processor
-  // answered, its outcome), else `intent` as written. REQUEST_ID_REUSED when the stored
-  // intent has another request hash.
-  [[nodiscard]] virtual absl::StatusOr<PaymentIntent> BeginIntent(const PaymentIntent& intent) = 0;
-  // The same for several calls at once (group commit): one result per intent, in order.
+  // CreatePayment's intents, written (committed) before the processor is called, several
+  // calls at once (group commit), one result per intent, in order: the stored intent of the
+  // same request when there is one (its payment id, what the processor answered, its
+  // outcome), else the intent as written. REQUEST_ID_REUSED when the stored intent has another
+  // request hash.
   [[nodiscard]] virtual std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(
       absl::Span<const PaymentIntent> intents) = 0;
   // What the processor answered, recorded as soon as it answered.
