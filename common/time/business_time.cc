@@ -34,8 +34,8 @@ bool PlausibleZoneName(absl::string_view name) {
     return false;
   }
   for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' &&
-        c != '-' && c != '+') {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '-' &&
+        c != '+') {
       return false;
     }
   }
@@ -99,9 +99,8 @@ absl::StatusOr<BusinessSchedule> BusinessSchedule::FromProto(
     }
     for (int d = 0; d < 7; ++d) {
       auto& list = by_day[d];
-      std::stable_sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
-        return a.first.open < b.first.open;
-      });
+      std::stable_sort(list.begin(), list.end(),
+                       [](const auto& a, const auto& b) { return a.first.open < b.first.open; });
       int previous = -1;  // proto index of the last accepted interval of this day
       for (const auto& [span, index] : list) {
         if (!schedule.days_[d].empty() && span.open < schedule.days_[d].back().close) {

@@ -83,7 +83,7 @@ class BusinessSchedule {
   std::array<std::vector<Span>, 7> days_;  // sorted by open, non-overlapping
   std::array<absl::Duration, 7> day_total_{};
   absl::Duration week_total_;
-  std::vector<int64_t> holidays_;              // local day numbers, sorted, unique
+  std::vector<int64_t> holidays_;               // local day numbers, sorted, unique
   std::vector<absl::Duration> holiday_prefix_;  // [i] = nominal business time of holidays_[0..i)
 };
 

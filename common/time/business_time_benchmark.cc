@@ -18,8 +18,8 @@ BusinessSchedule Office() {
     text += " hours { weekday: " + std::to_string(wd) + " open_minute: 780 close_minute: 1080 }";
   }
   // A year of holidays, one a month.
-  for (int m = 1; m <= 12; ++m) text += " holidays: \"2026-" + std::string(m < 10 ? "0" : "") +
-                                        std::to_string(m) + "-15\"";
+  for (int m = 1; m <= 12; ++m)
+    text += " holidays: \"2026-" + std::string(m < 10 ? "0" : "") + std::to_string(m) + "-15\"";
   google::protobuf::TextFormat::ParseFromString(text, &proto);
   return *BusinessSchedule::FromProto(proto);
 }

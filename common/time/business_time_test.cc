@@ -64,11 +64,11 @@ std::string Show(absl::Time t) {
 // 2026-01-12 is a Monday.
 TEST(AddBusinessTime, InsideHoursIsPlainAddition) {
   auto office = Build(kOffice);
-  EXPECT_TIME_EQ(At(2026, 1, 13, 12, 0), AddBusinessTime(At(2026, 1, 13, 10, 0),
-                                                         absl::Hours(2), office));
-  EXPECT_TIME_EQ(At(2026, 1, 13, 10, 0) + absl::Seconds(90) + absl::Microseconds(7),
-                 AddBusinessTime(At(2026, 1, 13, 10, 0) + absl::Microseconds(7),
-                                 absl::Seconds(90), office));
+  EXPECT_TIME_EQ(At(2026, 1, 13, 12, 0),
+                 AddBusinessTime(At(2026, 1, 13, 10, 0), absl::Hours(2), office));
+  EXPECT_TIME_EQ(
+      At(2026, 1, 13, 10, 0) + absl::Seconds(90) + absl::Microseconds(7),
+      AddBusinessTime(At(2026, 1, 13, 10, 0) + absl::Microseconds(7), absl::Seconds(90), office));
 }
 
 TEST(AddBusinessTime, StartBeforeOpeningCountsFromOpening) {
@@ -106,9 +106,9 @@ TEST(AddBusinessTime, StartExactlyAtOpeningAndAtClosing) {
   EXPECT_TIME_EQ(At(2026, 1, 14, 9, 1),
                  AddBusinessTime(At(2026, 1, 13, 17, 0), absl::Minutes(1), office));
   // One nanosecond before closing leaves one nanosecond on that day.
-  EXPECT_TIME_EQ(At(2026, 1, 14, 9, 0) + absl::Minutes(1) - absl::Nanoseconds(1),
-                 AddBusinessTime(At(2026, 1, 13, 17, 0) - absl::Nanoseconds(1),
-                                 absl::Minutes(1), office));
+  EXPECT_TIME_EQ(
+      At(2026, 1, 14, 9, 0) + absl::Minutes(1) - absl::Nanoseconds(1),
+      AddBusinessTime(At(2026, 1, 13, 17, 0) - absl::Nanoseconds(1), absl::Minutes(1), office));
 }
 
 TEST(AddBusinessTime, ZeroOrNegativeDurationReturnsStart) {
@@ -198,14 +198,13 @@ TEST(AddBusinessTime, AlwaysOpenScheduleCountsWallTimeAcrossChanges) {
   }
   auto always = Build(text);
   // The spring Sunday has 23 hours, the autumn Sunday 25.
-  EXPECT_EQ(absl::Hours(23), BusinessTimeBetween(At(2026, 3, 29, 0, 0), At(2026, 3, 30, 0, 0),
-                                                 always));
-  EXPECT_EQ(absl::Hours(25), BusinessTimeBetween(At(2026, 10, 25, 0, 0),
-                                                 At(2026, 10, 26, 0, 0), always));
+  EXPECT_EQ(absl::Hours(23),
+            BusinessTimeBetween(At(2026, 3, 29, 0, 0), At(2026, 3, 30, 0, 0), always));
+  EXPECT_EQ(absl::Hours(25),
+            BusinessTimeBetween(At(2026, 10, 25, 0, 0), At(2026, 10, 26, 0, 0), always));
   for (absl::Time start : {At(2026, 3, 28, 12, 0), At(2026, 10, 24, 12, 0)}) {
     EXPECT_EQ(start + absl::Hours(24), AddBusinessTime(start, absl::Hours(24), always));
-    EXPECT_EQ(start + absl::Hours(24 * 200),
-              AddBusinessTime(start, absl::Hours(24 * 200), always));
+    EXPECT_EQ(start + absl::Hours(24 * 200), AddBusinessTime(start, absl::Hours(24 * 200), always));
   }
 }
 
@@ -216,10 +215,10 @@ TEST(AddBusinessTime, IntervalsAroundTheChangedHourFollowTheWallClock) {
     time_zone: "Europe/Berlin"
     hours { weekday: 7 open_minute: 60 close_minute: 240 }
   )pb");
-  EXPECT_EQ(absl::Hours(2), BusinessTimeBetween(At(2026, 3, 29, 0, 0), At(2026, 3, 30, 0, 0),
-                                                night));
-  EXPECT_EQ(absl::Hours(4), BusinessTimeBetween(At(2026, 10, 25, 0, 0),
-                                                At(2026, 10, 26, 0, 0), night));
+  EXPECT_EQ(absl::Hours(2),
+            BusinessTimeBetween(At(2026, 3, 29, 0, 0), At(2026, 3, 30, 0, 0), night));
+  EXPECT_EQ(absl::Hours(4),
+            BusinessTimeBetween(At(2026, 10, 25, 0, 0), At(2026, 10, 26, 0, 0), night));
   // 01:30 CET + 1 h: 30 minutes to 02:00, then the clock shows 03:00 and 30 more minutes.
   EXPECT_EQ(Utc(2026, 3, 29, 1, 30),
             AddBusinessTime(Utc(2026, 3, 29, 0, 30), absl::Hours(1), night));
@@ -231,8 +230,8 @@ TEST(AddBusinessTime, IntervalsAroundTheChangedHourFollowTheWallClock) {
     time_zone: "Europe/Berlin"
     hours { weekday: 7 open_minute: 60 close_minute: 150 }
   )pb");
-  EXPECT_EQ(absl::Hours(2), BusinessTimeBetween(At(2026, 10, 25, 0, 0),
-                                                At(2026, 10, 26, 0, 0), short_night));
+  EXPECT_EQ(absl::Hours(2),
+            BusinessTimeBetween(At(2026, 10, 25, 0, 0), At(2026, 10, 26, 0, 0), short_night));
 }
 
 TEST(AddBusinessTime, SeveralIntervalsPerDay) {
@@ -275,8 +274,8 @@ int64_t CountBusinessMinutes(absl::Time a, absl::Time b, const BusinessSchedule&
   for (absl::Time t = a; t < b; t += absl::Minutes(1)) {
     const absl::CivilSecond local = tz.At(t).cs;
     const absl::CivilDay day(local);
-    if (std::find(proto.holidays().begin(), proto.holidays().end(),
-                  absl::FormatCivilTime(day)) != proto.holidays().end()) {
+    if (std::find(proto.holidays().begin(), proto.holidays().end(), absl::FormatCivilTime(day)) !=
+        proto.holidays().end()) {
       continue;
     }
     const int weekday = static_cast<int>(absl::GetWeekday(day)) + 1;  // absl: Monday = 0
@@ -327,8 +326,12 @@ TEST(BusinessTimeBetween, AgreesWithAMinuteByMinuteCountAroundDaylightSavingChan
 
 TEST(BusinessTimeBetween, InvertsAddBusinessTimeOverLongSpans) {
   auto office = Build(absl::StrCat(kOffice, R"pb(
-    holidays: "2026-04-03" holidays: "2026-04-06" holidays: "2026-05-01"
-    holidays: "2026-12-24" holidays: "2026-12-25" holidays: "2026-12-31"
+    holidays: "2026-04-03"
+    holidays: "2026-04-06"
+    holidays: "2026-05-01"
+    holidays: "2026-12-24"
+    holidays: "2026-12-25"
+    holidays: "2026-12-31"
   )pb"));
   std::mt19937_64 random(42);
   for (int i = 0; i < 300; ++i) {
@@ -351,7 +354,8 @@ absl::Status Validate(const std::string& text, absl::string_view field = "schedu
 
 std::string OnlyViolation(const absl::Status& status) {
   auto violations = FieldViolationsOf(status);
-  if (violations.size() != 1) return absl::StrCat(violations.size(), " violations: ", status.ToString());
+  if (violations.size() != 1)
+    return absl::StrCat(violations.size(), " violations: ", status.ToString());
   return absl::StrCat(violations[0].field, ": ", violations[0].rule);
 }
 
@@ -378,12 +382,14 @@ TEST(BusinessScheduleFromProto, RangeRules) {
   EXPECT_EQ("schedule.hours[0].weekday: must be 1 (Monday) to 7 (Sunday)",
             OnlyViolation(Validate(R"pb(time_zone: "UTC"
                                         hours { weekday: 8 open_minute: 1 close_minute: 2 })pb")));
-  EXPECT_EQ("schedule.hours[0].open_minute: must be 0 to 1439",
-            OnlyViolation(Validate(R"pb(time_zone: "UTC"
-                                        hours { weekday: 1 open_minute: -1 close_minute: 2 })pb")));
-  EXPECT_EQ("schedule.hours[0].close_minute: must be 1 to 1440",
-            OnlyViolation(Validate(R"pb(time_zone: "UTC"
-                                        hours { weekday: 1 open_minute: 0 close_minute: 1441 })pb")));
+  EXPECT_EQ(
+      "schedule.hours[0].open_minute: must be 0 to 1439",
+      OnlyViolation(Validate(R"pb(time_zone: "UTC"
+                                  hours { weekday: 1 open_minute: -1 close_minute: 2 })pb")));
+  EXPECT_EQ(
+      "schedule.hours[0].close_minute: must be 1 to 1440",
+      OnlyViolation(Validate(R"pb(time_zone: "UTC"
+                                  hours { weekday: 1 open_minute: 0 close_minute: 1441 })pb")));
   // The whole day is one valid interval.
   EXPECT_TRUE(Validate(R"pb(time_zone: "UTC"
                             hours { weekday: 1 open_minute: 0 close_minute: 1440 })pb")
@@ -427,7 +433,8 @@ TEST(BusinessScheduleFromProto, TimeZoneRules) {
               OnlyViolation(Validate(absl::StrCat("time_zone: \"", bad, "\"", hours))))
         << bad;
   }
-  for (const char* good : {"UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires", "Asia/Kolkata"}) {
+  for (const char* good :
+       {"UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires", "Asia/Kolkata"}) {
     EXPECT_TRUE(Validate(absl::StrCat("time_zone: \"", good, "\"", hours)).ok()) << good;
   }
 }
@@ -443,13 +450,13 @@ TEST(BusinessScheduleFromProto, HolidayRules) {
   }
   std::string many = base;
   for (int i = 0; i < 367; ++i) {
-    absl::StrAppend(&many, " holidays: \"",
-                    absl::FormatCivilTime(absl::CivilDay(2026, 1, 1) + i), "\"");
+    absl::StrAppend(&many, " holidays: \"", absl::FormatCivilTime(absl::CivilDay(2026, 1, 1) + i),
+                    "\"");
   }
   EXPECT_EQ("schedule.holidays: at most 366 dates", OnlyViolation(Validate(many)));
   // Duplicates are harmless.
   EXPECT_TRUE(
-      Validate(absl::StrCat(base, R"pb( holidays: "2026-01-05" holidays: "2026-01-05")pb")).ok());
+      Validate(absl::StrCat(base, R"pb(holidays: "2026-01-05" holidays: "2026-01-05")pb")).ok());
 }
 
 TEST(BusinessScheduleFromProto, AtMost28Intervals) {
@@ -463,19 +470,18 @@ TEST(BusinessScheduleFromProto, AtMost28Intervals) {
 
 TEST(BusinessScheduleFromProto, ReportsEveryViolationUnderTheGivenPath) {
   absl::Status status = Validate(R"pb(
-    time_zone: "Nowhere/Land"
-    hours { weekday: 9 open_minute: 540 close_minute: 1020 }
-    hours { weekday: 1 open_minute: 600 close_minute: 500 }
-    holidays: "2026-13-01"
-  )pb",
+                                   time_zone: "Nowhere/Land"
+                                   hours { weekday: 9 open_minute: 540 close_minute: 1020 }
+                                   hours { weekday: 1 open_minute: 600 close_minute: 500 }
+                                   holidays: "2026-13-01"
+                                 )pb",
                                  "policy.schedule");
   ASSERT_EQ(absl::StatusCode::kInvalidArgument, status.code());
   std::vector<std::string> fields;
   for (const auto& v : FieldViolationsOf(status)) fields.push_back(v.field);
-  EXPECT_EQ((std::vector<std::string>{"policy.schedule.time_zone",
-                                      "policy.schedule.hours[0].weekday",
-                                      "policy.schedule.hours[1].close_minute",
-                                      "policy.schedule.holidays[0]"}),
+  EXPECT_EQ((std::vector<std::string>{
+                "policy.schedule.time_zone", "policy.schedule.hours[0].weekday",
+                "policy.schedule.hours[1].close_minute", "policy.schedule.holidays[0]"}),
             fields);
   EXPECT_TRUE(absl::StrContains(status.message(),
                                 "policy.schedule.hours[1].close_minute: must be > open_minute"))

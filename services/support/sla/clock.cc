@@ -27,8 +27,8 @@ absl::Status CheckCanChange(const ClockState& clock, const Policy& policy) {
   if (clock.mode == v1::BUSINESS && policy.version() != clock.policy_version) {
     return common::FailedPrecondition(
         "SLA_POLICY_VERSION_MISMATCH",
-        absl::StrCat("the clock counts business time of SLA policy version ",
-                     clock.policy_version, ", not ", policy.version()));
+        absl::StrCat("the clock counts business time of SLA policy version ", clock.policy_version,
+                     ", not ", policy.version()));
   }
   return absl::OkStatus();
 }
@@ -57,8 +57,8 @@ absl::string_view ClockRunStateName(ClockRunState state) {
 }
 
 std::optional<ClockRunState> ParseClockRunState(absl::string_view name) {
-  for (ClockRunState state : {ClockRunState::kRunning, ClockRunState::kPaused,
-                              ClockRunState::kMet, ClockRunState::kBreached}) {
+  for (ClockRunState state : {ClockRunState::kRunning, ClockRunState::kPaused, ClockRunState::kMet,
+                              ClockRunState::kBreached}) {
     if (ClockRunStateName(state) == name) return state;
   }
   return std::nullopt;
@@ -76,8 +76,8 @@ v1::SlaParty ResponsibleParty(v1::TicketLevel level, v1::SlaParty await_party) {
 }
 
 absl::StatusOr<ClockState> StartClock(const Policy& policy, v1::TicketLevel level,
-                                      v1::Channel channel, v1::SlaMetric metric,
-                                      v1::SlaParty party, absl::Time now) {
+                                      v1::Channel channel, v1::SlaMetric metric, v1::SlaParty party,
+                                      absl::Time now) {
   common::Violations violations;
   if (level != v1::L1_SELLER && level != v1::L2_OPERATOR) {
     violations.Add("level", "must be L1_SELLER or L2_OPERATOR");

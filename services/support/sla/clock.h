@@ -80,8 +80,8 @@ v1::SlaParty ResponsibleParty(v1::TicketLevel level, v1::SlaParty await_party);
 // (party must be SELLER or OPERATOR); FAILED_PRECONDITION reason NO_SLA_TARGET when the policy
 // has no target for it (then no clock runs for that metric: check TargetFor first).
 absl::StatusOr<ClockState> StartClock(const Policy& policy, v1::TicketLevel level,
-                                      v1::Channel channel, v1::SlaMetric metric,
-                                      v1::SlaParty party, absl::Time now);
+                                      v1::Channel channel, v1::SlaMetric metric, v1::SlaParty party,
+                                      absl::Time now);
 
 // RUNNING -> PAUSED at `now`, keeping the time left (counted in the clock's mode) in
 // `remaining`. A clock already past due_at is not paused but BREACHED (stopped_at = due_at):

@@ -22,10 +22,31 @@ constexpr char kPolicy[] = R"pb(
     hours { weekday: 4 open_minute: 540 close_minute: 1020 }
     hours { weekday: 5 open_minute: 540 close_minute: 1020 }
   }
-  targets { level: L1_SELLER channel: EMAIL metric: FIRST_REPLY target { seconds: 14400 } mode: CALENDAR }
-  targets { level: L1_SELLER metric: NEXT_REPLY target { seconds: 28800 } mode: BUSINESS }
-  targets { level: L2_OPERATOR metric: FIRST_REPLY target { seconds: 86400 } mode: CALENDAR }
-  targets { level: L2_OPERATOR metric: REQUESTER_WAIT target { seconds: 28800 } mode: CALENDAR }
+  targets {
+    level: L1_SELLER
+    channel: EMAIL
+    metric: FIRST_REPLY
+    target { seconds: 14400 }
+    mode: CALENDAR
+  }
+  targets {
+    level: L1_SELLER
+    metric: NEXT_REPLY
+    target { seconds: 28800 }
+    mode: BUSINESS
+  }
+  targets {
+    level: L2_OPERATOR
+    metric: FIRST_REPLY
+    target { seconds: 86400 }
+    mode: CALENDAR
+  }
+  targets {
+    level: L2_OPERATOR
+    metric: REQUESTER_WAIT
+    target { seconds: 28800 }
+    mode: CALENDAR
+  }
 )pb";
 
 Policy MakePolicy(int64_t version = 7) {
@@ -152,7 +173,7 @@ TEST_F(ClockTest, PausedTimeIsNotCounted) {
 }
 
 TEST_F(ClockTest, BusinessClockStartsOutsideHoursAndWarnsAt75PercentOfBusinessTime) {
-  now_.Set(Berlin(2026, 1, 13, 15, 0));  // Tuesday 15:00
+  now_.Set(Berlin(2026, 1, 13, 15, 0));                                        // Tuesday 15:00
   ClockState c = Start(v1::L1_SELLER, v1::EMAIL, v1::NEXT_REPLY, v1::SELLER);  // 8 business h
   EXPECT_EQ(v1::BUSINESS, c.mode);
   EXPECT_EQ(Berlin(2026, 1, 14, 15, 0), c.due_at);
@@ -229,8 +250,7 @@ TEST_F(ClockTest, MetBeforeDue) {
   auto paused = PauseClock(c, now_.Now(), policy_);
   EXPECT_EQ(absl::StatusCode::kFailedPrecondition, paused.status().code());
   EXPECT_EQ("SLA_CLOCK_STOPPED", common::ReasonOf(paused.status()));
-  EXPECT_EQ("SLA_CLOCK_STOPPED",
-            common::ReasonOf(ResumeClock(c, now_.Now(), policy_).status()));
+  EXPECT_EQ("SLA_CLOCK_STOPPED", common::ReasonOf(ResumeClock(c, now_.Now(), policy_).status()));
 }
 
 TEST_F(ClockTest, MetAtOrAfterDueIsBreached) {
@@ -278,9 +298,8 @@ TEST(ResponsibleParty, LevelOneIsTheSellerLevelTwoTheOperatorUnlessTheSellerIsAw
 
 TEST_F(ClockTest, LevelTwoBreachIsTheOperatorsAndASellerRequestAtLevelTwoIsTheSellers) {
   const absl::Time t0 = now_.Now();
-  ClockState operator_clock =
-      Start(v1::L2_OPERATOR, v1::PHONE, v1::FIRST_REPLY,
-            ResponsibleParty(v1::L2_OPERATOR, v1::SLA_PARTY_UNSPECIFIED));
+  ClockState operator_clock = Start(v1::L2_OPERATOR, v1::PHONE, v1::FIRST_REPLY,
+                                    ResponsibleParty(v1::L2_OPERATOR, v1::SLA_PARTY_UNSPECIFIED));
   ClockState seller_clock = Start(v1::L2_OPERATOR, v1::PHONE, v1::FIRST_REPLY,
                                   ResponsibleParty(v1::L2_OPERATOR, v1::SELLER));
   now_.Set(t0 + absl::Hours(24));
@@ -292,8 +311,8 @@ TEST_F(ClockTest, LevelTwoBreachIsTheOperatorsAndASellerRequestAtLevelTwoIsTheSe
 }
 
 TEST_F(ClockTest, StartRefusesBadInputAndMissingTargets) {
-  auto none = StartClock(policy_, v1::L2_OPERATOR, v1::EMAIL, v1::NEXT_REPLY, v1::OPERATOR,
-                         now_.Now());
+  auto none =
+      StartClock(policy_, v1::L2_OPERATOR, v1::EMAIL, v1::NEXT_REPLY, v1::OPERATOR, now_.Now());
   EXPECT_EQ(absl::StatusCode::kFailedPrecondition, none.status().code());
   EXPECT_EQ("NO_SLA_TARGET", common::ReasonOf(none.status()));
 

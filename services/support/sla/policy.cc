@@ -140,9 +140,9 @@ absl::StatusOr<Policy> Policy::FromProto(const v1::SlaPolicy& proto, absl::strin
     }
   }
   if (first_business >= 0 && !proto.has_schedule()) {
-    violations.Add(Path(field, "schedule"),
-                   absl::StrCat("is required when a target is BUSINESS (targets[", first_business,
-                                "])"));
+    violations.Add(
+        Path(field, "schedule"),
+        absl::StrCat("is required when a target is BUSINESS (targets[", first_business, "])"));
   }
 
   if (proto.warn_percent() < 0 || proto.warn_percent() > 99) {
@@ -158,8 +158,8 @@ absl::StatusOr<Policy> Policy::FromProto(const v1::SlaPolicy& proto, absl::strin
       violations.Add(at, "is required: a Money with amount_minor > 0");
       continue;
     }
-    auto cap = common::MoneyFromProto(proto.auto_refund_caps(i).cap(), at,
-                                      common::AmountRule::kPositive);
+    auto cap =
+        common::MoneyFromProto(proto.auto_refund_caps(i).cap(), at, common::AmountRule::kPositive);
     if (!cap.ok()) {
       violations.Check(cap.status());
       continue;
@@ -236,9 +236,8 @@ absl::StatusOr<Policy> ParsePolicyText(absl::string_view text, absl::string_view
   if (!policy.ok()) {
     absl::Status status(policy.status().code(),
                         absl::StrCat(source, ": ", policy.status().message()));
-    policy.status().ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-      status.SetPayload(url, payload);
-    });
+    policy.status().ForEachPayload(
+        [&](absl::string_view url, const absl::Cord& payload) { status.SetPayload(url, payload); });
     return status;
   }
   return policy;

@@ -22,7 +22,7 @@ struct Target {
   // the policy's every-channel entry applied.
   v1::Channel channel = v1::CHANNEL_UNSPECIFIED;
   v1::SlaMetric metric = v1::SLA_METRIC_UNSPECIFIED;
-  absl::Duration duration;  // 1 minute to 90 days, whole seconds
+  absl::Duration duration;                      // 1 minute to 90 days, whole seconds
   v1::SlaMode mode = v1::SLA_MODE_UNSPECIFIED;  // CALENDAR or BUSINESS
 };
 
@@ -63,9 +63,7 @@ class Policy {
   absl::Duration csat_delay() const { return csat_delay_; }
 
   // The business schedule, or nullptr when the policy has none.
-  const common::BusinessSchedule* schedule() const {
-    return schedule_ ? &*schedule_ : nullptr;
-  }
+  const common::BusinessSchedule* schedule() const { return schedule_ ? &*schedule_ : nullptr; }
 
   // The target for a ticket at `level` from `channel`: the entry for exactly that channel,
   // else the level's CHANNEL_UNSPECIFIED entry for `metric`, else none (no clock runs).

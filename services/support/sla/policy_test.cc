@@ -45,9 +45,8 @@ absl::Time Berlin(int y, int m, int d, int hh, int mm) {
 void ExpectTarget(const Policy& policy, v1::TicketLevel level, v1::Channel channel,
                   v1::SlaMetric metric, absl::Duration duration, v1::SlaMode mode) {
   const auto target = policy.TargetFor(level, channel, metric);
-  ASSERT_TRUE(target.has_value()) << v1::TicketLevel_Name(level) << " "
-                                  << v1::Channel_Name(channel) << " "
-                                  << v1::SlaMetric_Name(metric);
+  ASSERT_TRUE(target.has_value()) << v1::TicketLevel_Name(level) << " " << v1::Channel_Name(channel)
+                                  << " " << v1::SlaMetric_Name(metric);
   EXPECT_EQ(duration, target->duration) << v1::Channel_Name(channel);
   EXPECT_EQ(mode, target->mode);
 }
@@ -139,7 +138,13 @@ v1::SlaPolicy Minimal() {
   EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
       R"pb(
         version: 3
-        targets { level: L1_SELLER channel: EMAIL metric: FIRST_REPLY target { seconds: 3600 } mode: CALENDAR }
+        targets {
+          level: L1_SELLER
+          channel: EMAIL
+          metric: FIRST_REPLY
+          target { seconds: 3600 }
+          mode: CALENDAR
+        }
       )pb",
       &proto));
   return proto;
@@ -240,8 +245,7 @@ TEST(PolicyFromProto, BusinessTargetNeedsAValidSchedule) {
   h->set_weekday(1);
   h->set_open_minute(600);
   h->set_close_minute(540);
-  EXPECT_EQ("policy.schedule.hours[0].close_minute: must be > open_minute",
-            Violation(p, "policy"));
+  EXPECT_EQ("policy.schedule.hours[0].close_minute: must be > open_minute", Violation(p, "policy"));
   h->set_close_minute(1020);
   EXPECT_EQ("OK", Violation(p));
 }
@@ -332,9 +336,26 @@ TEST(PolicyTargetFor, OwnChannelFirstThenEveryChannelEntry) {
   v1::SlaPolicy p;
   ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
       R"pb(
-        targets { level: L1_SELLER channel: CHAT metric: FIRST_REPLY target { seconds: 600 } mode: CALENDAR }
-        targets { level: L1_SELLER metric: FIRST_REPLY target { seconds: 7200 } mode: CALENDAR }
-        targets { level: L2_OPERATOR channel: PHONE metric: FIRST_REPLY target { seconds: 900 } mode: CALENDAR }
+        targets {
+          level: L1_SELLER
+          channel: CHAT
+          metric: FIRST_REPLY
+          target { seconds: 600 }
+          mode: CALENDAR
+        }
+        targets {
+          level: L1_SELLER
+          metric: FIRST_REPLY
+          target { seconds: 7200 }
+          mode: CALENDAR
+        }
+        targets {
+          level: L2_OPERATOR
+          channel: PHONE
+          metric: FIRST_REPLY
+          target { seconds: 900 }
+          mode: CALENDAR
+        }
       )pb",
       &p));
   auto policy = Policy::FromProto(p);
@@ -383,8 +404,7 @@ TEST(PolicyArithmetic, CalendarIsWallTimeBusinessFollowsTheSchedule) {
   EXPECT_EQ(friday + absl::Hours(6), policy->Add(v1::CALENDAR, friday, absl::Hours(6)));
   // Weekdays only: 2 h left on Friday, then Monday from midnight.
   EXPECT_EQ(Berlin(2026, 1, 19, 4, 0), policy->Add(v1::BUSINESS, friday, absl::Hours(6)));
-  EXPECT_EQ(absl::Hours(6),
-            policy->Between(v1::BUSINESS, friday, Berlin(2026, 1, 19, 4, 0)));
+  EXPECT_EQ(absl::Hours(6), policy->Between(v1::BUSINESS, friday, Berlin(2026, 1, 19, 4, 0)));
   EXPECT_EQ(absl::Hours(54), policy->Between(v1::CALENDAR, friday, Berlin(2026, 1, 19, 4, 0)));
 }
 
