@@ -290,9 +290,12 @@ int64_t CountBusinessMinutes(absl::Time a, absl::Time b, const BusinessSchedule&
   return count;
 }
 
-TEST(BusinessTimeBetween, AgreesWithAMinuteByMinuteCountAroundDaylightSavingChanges) {
-  const std::string text = R"pb(
-    time_zone: "Europe/Berlin"
+// Berlin (1 h changes), Lord Howe Island (30-minute changes, southern hemisphere) and
+// Sao Paulo (no changes since 2019).
+class MinuteCountTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(MinuteCountTest, AgreesWithAMinuteByMinuteCountAroundEveryChangeOf2026) {
+  const std::string text = absl::StrCat("time_zone: \"", GetParam(), "\"", R"pb(
     hours { weekday: 1 open_minute: 480 close_minute: 720 }
     hours { weekday: 1 open_minute: 780 close_minute: 1080 }
     hours { weekday: 3 open_minute: 0 close_minute: 1440 }
@@ -302,12 +305,23 @@ TEST(BusinessTimeBetween, AgreesWithAMinuteByMinuteCountAroundDaylightSavingChan
     hours { weekday: 7 open_minute: 1380 close_minute: 1440 }
     holidays: "2026-03-27"
     holidays: "2026-10-28"
-  )pb";
+    holidays: "2026-04-08"
+  )pb");
   const BusinessSchedule proto = ParseSchedule(text);
   auto schedule = Build(text);
+  // The zone's changes in 2026, or mid-year when it has none.
+  std::vector<absl::Time> changes;
+  absl::TimeZone::CivilTransition transition;
+  for (absl::Time t = Utc(2026, 1, 1, 0, 0);
+       schedule.zone().NextTransition(t, &transition) &&
+       (t = schedule.zone().At(transition.to).trans) < Utc(2027, 1, 1, 0, 0);) {
+    changes.push_back(t);
+  }
+  EXPECT_EQ(std::string(GetParam()) == "America/Sao_Paulo" ? 0u : 2u, changes.size());
+  if (changes.empty()) changes.push_back(Utc(2026, 7, 1, 0, 0));
   std::mt19937_64 random(17);
-  for (absl::Time around : {Utc(2026, 3, 29, 1, 0), Utc(2026, 10, 25, 1, 0)}) {
-    for (int i = 0; i < 12; ++i) {
+  for (absl::Time around : changes) {
+    for (int i = 0; i < 10; ++i) {
       const absl::Time a = around + absl::Minutes(static_cast<int64_t>(random() % 20000) - 10000);
       const absl::Time b = a + absl::Minutes(static_cast<int64_t>(random() % 15000));
       const absl::Duration between = BusinessTimeBetween(a, b, schedule);
@@ -317,12 +331,18 @@ TEST(BusinessTimeBetween, AgreesWithAMinuteByMinuteCountAroundDaylightSavingChan
       const absl::Time due = AddBusinessTime(a, between, schedule);
       EXPECT_LE(due, b);
       EXPECT_EQ(between, BusinessTimeBetween(a, due, schedule));
-      if (schedule.IsBusinessTime(b)) {
+      const bool open = CountBusinessMinutes(b, b + absl::Minutes(1), proto) == 1;
+      EXPECT_EQ(open, schedule.IsBusinessTime(b)) << Show(b);
+      if (open) {
         EXPECT_EQ(b, due) << Show(a) << " .. " << Show(b);
       }
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Zones, MinuteCountTest,
+                         ::testing::Values("Europe/Berlin", "Australia/Lord_Howe",
+                                           "America/Sao_Paulo"));
 
 TEST(BusinessTimeBetween, InvertsAddBusinessTimeOverLongSpans) {
   auto office = Build(absl::StrCat(kOffice, R"pb(
