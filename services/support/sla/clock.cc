@@ -75,6 +75,11 @@ v1::SlaParty ResponsibleParty(v1::TicketLevel level, v1::SlaParty await_party) {
   }
 }
 
+bool EscalatesOnBreach(const ClockState& clock) {
+  return clock.level == v1::L1_SELLER &&
+         (clock.metric == v1::FIRST_REPLY || clock.metric == v1::NEXT_REPLY);
+}
+
 absl::StatusOr<ClockState> StartClock(const Policy& policy, v1::TicketLevel level,
                                       v1::Channel channel, v1::SlaMetric metric, v1::SlaParty party,
                                       absl::Time now) {

@@ -72,6 +72,11 @@ enum class ClockEvent {
 // SLA_PARTY_UNSPECIFIED for an unknown level.
 v1::SlaParty ResponsibleParty(v1::TicketLevel level, v1::SlaParty await_party);
 
+// Whether a breach of `clock` escalates the ticket to L2_OPERATOR (reason SLA_BREACH): a
+// level-1 FIRST_REPLY or NEXT_REPLY clock. A passed L1_WINDOW only allows the buyer to escalate;
+// level-2 breaches have nowhere further to go.
+bool EscalatesOnBreach(const ClockState& clock);
+
 // A new RUNNING clock for `metric` at `level` on a ticket from `channel`, started at `now`
 // under `policy` (its version, warn_percent and the target Policy::TargetFor finds):
 // due_at = now + target and warn_at = now + warn_percent % of the target, both counted in the

@@ -335,6 +335,24 @@ TEST_F(ClockTest, BusinessClockNeedsItsOwnPolicyVersionCalendarDoesNot) {
   EXPECT_TRUE(PauseClock(calendar, now_.Now(), other).ok());
 }
 
+TEST(EscalatesOnBreach, OnlyLevelOneReplyClocks) {
+  ClockState c;
+  c.level = v1::L1_SELLER;
+  for (v1::SlaMetric m : {v1::FIRST_REPLY, v1::NEXT_REPLY}) {
+    c.metric = m;
+    EXPECT_TRUE(EscalatesOnBreach(c)) << v1::SlaMetric_Name(m);
+  }
+  for (v1::SlaMetric m : {v1::REQUESTER_WAIT, v1::L1_WINDOW}) {
+    c.metric = m;
+    EXPECT_FALSE(EscalatesOnBreach(c)) << v1::SlaMetric_Name(m);
+  }
+  c.level = v1::L2_OPERATOR;
+  for (v1::SlaMetric m : {v1::FIRST_REPLY, v1::NEXT_REPLY, v1::REQUESTER_WAIT}) {
+    c.metric = m;
+    EXPECT_FALSE(EscalatesOnBreach(c)) << v1::SlaMetric_Name(m);
+  }
+}
+
 TEST(ClockRunStateName, RoundTrips) {
   for (ClockRunState s : {ClockRunState::kRunning, ClockRunState::kPaused, ClockRunState::kMet,
                           ClockRunState::kBreached}) {
