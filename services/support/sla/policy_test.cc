@@ -383,6 +383,13 @@ TEST(ParsePolicyText, SyntaxErrorNamesSourceLineAndColumn) {
   EXPECT_TRUE(absl::StrContains(policy.status().message(), "L3_NOBODY")) << policy.status();
 }
 
+TEST(ParsePolicyText, MisspelledFieldIsAnErrorNotIgnored) {
+  auto policy = ParsePolicyText("version: 1\nwarn_percnt: 80\n", "seed.textproto");
+  ASSERT_EQ(absl::StatusCode::kInvalidArgument, policy.status().code());
+  EXPECT_TRUE(absl::StartsWith(policy.status().message(), "seed.textproto:2:")) << policy.status();
+  EXPECT_TRUE(absl::StrContains(policy.status().message(), "warn_percnt")) << policy.status();
+}
+
 TEST(ParsePolicyText, RuleViolationKeepsFieldViolationsAndNamesTheSource) {
   auto policy = ParsePolicyText("version: 1 warn_percent: 150", "seed.textproto");
   ASSERT_EQ(absl::StatusCode::kInvalidArgument, policy.status().code());
