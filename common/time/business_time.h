@@ -23,7 +23,7 @@ namespace marketplace::common {
 // (last Sunday of October) one hour longer, because the wall clock shows those minutes twice.
 // A 24/7 schedule therefore counts exactly wall time.
 //
-// Immutable and cheap to share; copy or keep by const reference.
+// Immutable once built: safe to use from many threads at once; copy or keep by const reference.
 class BusinessSchedule {
  public:
   // Upper bounds the proto documents.

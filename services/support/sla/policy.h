@@ -27,8 +27,9 @@ struct Target {
 };
 
 // A validated SLA policy (marketplace.support.v1.SlaPolicy) with its defaults applied. Built
-// only by FromProto (or the loaders below), so every Policy obeys every rule. Immutable;
-// copyable; share one per version (e.g. std::shared_ptr<const Policy>).
+// only by FromProto (or the loaders below), so every Policy obeys every rule. Immutable and
+// safe to use from many threads at once; copyable; share one per version (e.g.
+// std::shared_ptr<const Policy>).
 class Policy {
  public:
   static constexpr int kDefaultWarnPercent = 75;
