@@ -26,12 +26,28 @@ void AddFlags(common::Flags& flags, SupportConfig* c) {
                     absl::Minutes(1), absl::Hours(90 * 24),
                     "Level 2: an agent's first public reply within this is within_sla in "
                     "support.first_response.");
+  flags.AddDuration("refund_interval", &c->refund_interval, absl::Seconds(5), absl::Seconds(1),
+                    absl::InfiniteDuration(),
+                    "How often recorded refund commands are sent to payments.");
+  flags.AddInt64("refund_batch", &c->refund_batch, 20, 1, 1000,
+                 "Refund commands claimed per pass.");
+  flags.AddDuration("refund_retry_initial_backoff", &c->refund_retry_initial_backoff,
+                    absl::Seconds(10), absl::Seconds(1), absl::InfiniteDuration(),
+                    "Delay before retrying a refund payments did not answer; doubled per "
+                    "attempt.");
+  flags.AddDuration("refund_retry_max_backoff", &c->refund_retry_max_backoff, absl::Hours(1),
+                    absl::Seconds(1), absl::InfiniteDuration(),
+                    "Longest delay between two attempts of a refund.");
 }
 
 absl::Status SupportConfig::Validate() const {
   if (absl::Status s = common::outbox::ParseSubscriberSpecs(events.subscribers).status();
       !s.ok()) {
     return s;
+  }
+  if (refund_retry_max_backoff < refund_retry_initial_backoff) {
+    return common::InvalidField("refund_retry_max_backoff",
+                                "must be at least refund_retry_initial_backoff");
   }
   if (payments_address.empty()) {
     return common::InvalidField("payments_address", "must be host:port");
@@ -44,6 +60,17 @@ TicketOptions SupportConfig::TicketRules() const {
           .close_window = close_window,
           .rating_window = rating_window,
           .l2_first_reply_target = l2_first_reply_target};
+}
+
+}  // namespace marketplace::support
+
+namespace marketplace::support {
+
+RefundWorkerOptions SupportConfig::RefundOptions() const {
+  return {.interval = refund_interval,
+          .batch_size = static_cast<int>(refund_batch),
+          .initial_backoff = refund_retry_initial_backoff,
+          .max_backoff = refund_retry_max_backoff};
 }
 
 }  // namespace marketplace::support

@@ -8,6 +8,7 @@
 #include "common/config.h"
 #include "common/identity_client/identity_connection.h"
 #include "common/outbox/subscribers.h"
+#include "services/support/refund_worker.h"
 #include "services/support/tickets.h"
 
 namespace marketplace::support {
@@ -22,10 +23,15 @@ struct SupportConfig {
   absl::Duration close_window = absl::Hours(4 * 24);
   absl::Duration rating_window = absl::Hours(28 * 24);
   absl::Duration l2_first_reply_target = absl::Hours(24);
+  absl::Duration refund_interval = absl::Seconds(5);
+  int64_t refund_batch = 20;
+  absl::Duration refund_retry_initial_backoff = absl::Seconds(10);
+  absl::Duration refund_retry_max_backoff = absl::Hours(1);
 
   // What Flags cannot check alone.
   [[nodiscard]] absl::Status Validate() const;
   TicketOptions TicketRules() const;
+  RefundWorkerOptions RefundOptions() const;
 };
 
 // Declares every option of `config` (names, defaults, bounds, help) on `flags`.

@@ -20,9 +20,11 @@ absl::StatusOr<std::optional<OrderPayment>> GrpcOrderDirectory::FindBuyerOrder(
     return absl::UnavailableError(
         absl::StrCat("support's service token is not available: ", token.status().message()));
   }
+  // An order has at most one payment: one page of the buyer's payments for this order.
   ppb::ListPaymentsRequest request;
-  request.set_page_size(100);
+  request.set_page_size(10);
   request.set_buyer_id(std::string(buyer_id));
+  request.set_order_id(std::string(order_id));
   for (int page = 0; page < options_.max_pages; ++page) {
     grpc::ClientContext context;
     common::PrepareClientContext(&context, {.timeout = options_.timeout,

@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "protos/marketplace/payments/v1/payments.grpc.pb.h"
 #include "services/support/order_directory.h"
@@ -12,9 +14,8 @@
 namespace marketplace::support {
 
 // OrderDirectory over payments' ListPayments, called with support's own SERVICE token
-// (scope payments.read). Until payments filters by order_id, it lists the buyer's payments
-// (buyer_id filter, newest first, pages of 100) and takes the one whose order_id matches
-// exactly; at most `max_pages` pages are read.
+// (scope payments.read), filtered by buyer_id and order_id (an order has at most one
+// payment); the answer is checked again for the exact order and buyer.
 class GrpcOrderDirectory final : public OrderDirectory {
  public:
   struct Options {

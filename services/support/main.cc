@@ -18,8 +18,10 @@
 #include "common/server/unary_call.h"
 #include "services/support/config.h"
 #include "services/support/grpc_order_directory.h"
+#include "services/support/grpc_refund_sender.h"
 #include "services/support/mysql_ticket_store.h"
 #include "services/support/paid_order_events.h"
+#include "services/support/refund_worker.h"
 #include "services/support/support_migrations.h"
 #include "services/support/support_service.h"
 #include "services/support/tickets.h"
@@ -48,18 +50,25 @@ int main(int argc, char** argv) {
 
   const common::Clock* clock = common::SystemClock::Get();
   common::identity_client::IdentityConnection identity(sc.identity, "support", clock);
+  // ListPayments and RefundPayment (its request_id makes a retry safe) retried on UNAVAILABLE.
+  auto payments_channel = common::MakeChannel(
+      {.target = sc.payments_address,
+       .idempotent_methods = {"marketplace.payments.v1.Payments/ListPayments",
+                              "marketplace.payments.v1.Payments/RefundPayment"}});
   support::GrpcOrderDirectory orders(
-      common::MakeChannel({.target = sc.payments_address,
-                           .idempotent_methods = {"marketplace.payments.v1.Payments/ListPayments"}}),
+      payments_channel,
       {.token = [&identity] { return identity.tokens().Token(); },
        .token_refused = [&identity] { identity.tokens().Invalidate(); },
        .timeout = sc.payments_timeout});
   support::MySqlTicketStore store(&runtime->pool(), clock);
   support::Tickets tickets(clock, sc.TicketRules());
+  support::GrpcRefundSender refunds(
+      payments_channel, {.token = [&identity] { return identity.tokens().Token(); },
+                         .token_refused = [&identity] { identity.tokens().Invalidate(); }});
+  support::RefundWorker refund_worker(&store, &refunds, clock, sc.RefundOptions());
 
   std::unique_ptr<common::outbox::OutboxRelay> relay;
   if (!config.migrate_only) {
-    // support.* events: one EventSink publisher per --event_subscribers entry.
     auto started = common::outbox::StartEventRelay(
         runtime->pool(), sc.events,
         {.token = [&identity] { return identity.tokens().Token(); },
@@ -67,12 +76,13 @@ int main(int argc, char** argv) {
         clock, runtime->registry().get());
     if (!started.ok()) common::ExitWithError("outbox relay", started.status(), 2);
     relay = *std::move(started);
+    refund_worker.Start();
     if (!identity.has_credentials()) {
       common::LogError("no --service_client_secret: CreateTicket cannot reach payments");
     }
   }
 
-  // Identity's token revocations and payments' paid orders arrive through EventSink.
+  // Identity's revocations and payments' paid orders arrive through EventSink.
   common::events::EventIntake intake(&runtime->pool());
   support::AddPaidOrderConsumer(intake.consumer());
   if (!config.migrate_only) intake.Start();
@@ -86,6 +96,7 @@ int main(int argc, char** argv) {
       {{marketplace::support::v1::SupportService::service_full_name(), &service},
        {common::events::EventSinkService::FullServiceName(), &sink}});
   intake.Stop();
+  refund_worker.Stop();
   if (relay) relay->Stop();
   return code;
 }

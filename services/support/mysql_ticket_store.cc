@@ -166,9 +166,9 @@ absl::Status LoadAttachments(Runner& run, std::vector<MessageRecord>& messages) 
   ASSIGN_OR_RETURN(std::vector<Row> rows,
                    run.Query(absl::StrCat("SELECT message_id, uri, filename, content_type, "
                                           "size_bytes, sha256 FROM ticket_attachments WHERE "
-                                          "message_id IN ",
+                                          "message_id IN (",
                                           db::PlaceholderList(ids.size()),
-                                          " ORDER BY message_id, position"),
+                                          ") ORDER BY message_id, position"),
                              ids));
   for (const Row& r : rows) {
     ASSIGN_OR_RETURN(std::string id, r.GetString("message_id"));
@@ -287,6 +287,14 @@ class MySqlTicketTransaction final : public TicketTransaction {
          c.created_at, c.created_at});
   }
 
+  absl::Status UpdateRefundCommand(absl::string_view request_id, pb::RefundState state,
+                                   absl::Time next_attempt_at) override {
+    return tx_.Write(
+        "UPDATE refund_commands SET state = ?, attempts = attempts + 1, next_attempt_at = ? "
+        "WHERE request_id = ?",
+        {static_cast<int64_t>(state), next_attempt_at, std::string(request_id)}, 1);
+  }
+
   absl::Status Emit(absl::string_view topic, absl::string_view key,
                     const google::protobuf::Message& payload) override {
     return outbox_.Enqueue(tx_, topic, key, payload).status();
@@ -316,6 +324,50 @@ absl::StatusOr<std::string> MySqlTicketStore::RunIdempotent(
       [&](db::Transaction& tx) -> absl::StatusOr<std::string> {
         MySqlTicketTransaction unit(tx, outbox_);
         return effect(unit);
+      });
+}
+
+absl::Status MySqlTicketStore::RunUnit(
+    const std::function<absl::Status(TicketTransaction&)>& effect) {
+  return db::RunInTransaction(*pool_, [&](db::Transaction& tx) -> absl::Status {
+    MySqlTicketTransaction unit(tx, outbox_);
+    return effect(unit);
+  });
+}
+
+absl::StatusOr<std::vector<RefundCommand>> MySqlTicketStore::ClaimDueRefunds(absl::Time now,
+                                                                            absl::Duration lease,
+                                                                            int limit) {
+  return db::RunInTransaction(
+      *pool_, [&](db::Transaction& tx) -> absl::StatusOr<std::vector<RefundCommand>> {
+        ASSIGN_OR_RETURN(
+            std::vector<Row> rows,
+            tx.Query("SELECT request_id, ticket_id, payment_id, currency, amount_minor, "
+                     "decided_by, decided_level, attempts, created_at FROM refund_commands "
+                     "WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at "
+                     "LIMIT ? FOR UPDATE SKIP LOCKED",
+                     {static_cast<int64_t>(pb::PENDING_REFUND), now,
+                      static_cast<int64_t>(limit)}));
+        std::vector<RefundCommand> claimed;
+        for (const Row& r : rows) {
+          RefundCommand c;
+          ASSIGN_OR_RETURN(c.request_id, r.GetString("request_id"));
+          ASSIGN_OR_RETURN(c.ticket_id, r.GetString("ticket_id"));
+          ASSIGN_OR_RETURN(c.payment_id, r.GetString("payment_id"));
+          ASSIGN_OR_RETURN(c.amount.currency, r.GetString("currency"));
+          ASSIGN_OR_RETURN(c.amount.minor, r.GetInt64("amount_minor"));
+          ASSIGN_OR_RETURN(c.decided_by, r.GetString("decided_by"));
+          ASSIGN_OR_RETURN(int64_t level, r.GetInt64("decided_level"));
+          c.decided_level = static_cast<v1::TicketLevel>(level);
+          ASSIGN_OR_RETURN(int64_t attempts, r.GetInt64("attempts"));
+          c.attempts = static_cast<int>(attempts);
+          ASSIGN_OR_RETURN(c.created_at, r.GetTime("created_at"));
+          RETURN_IF_ERROR(tx.Write(
+              "UPDATE refund_commands SET next_attempt_at = ? WHERE request_id = ?",
+              {now + lease, c.request_id}, 1));
+          claimed.push_back(std::move(c));
+        }
+        return claimed;
       });
 }
 

@@ -101,6 +101,7 @@ struct RefundCommand {
   std::string decided_by;
   v1::TicketLevel decided_level = v1::L1_SELLER;
   absl::Time created_at;
+  int attempts = 0;  // payments calls made so far
 };
 
 }  // namespace marketplace::support

@@ -40,6 +40,11 @@ class TicketTransaction {
   [[nodiscard]] virtual absl::StatusOr<std::vector<MessageRecord>> Messages(
       absl::string_view ticket_id) = 0;
   [[nodiscard]] virtual absl::Status InsertRefundCommand(const RefundCommand& command) = 0;
+  // Sets a refund command's state (PENDING_REFUND again with a later next attempt, or its
+  // final REFUNDED / REFUND_REFUSED) and counts the attempt.
+  [[nodiscard]] virtual absl::Status UpdateRefundCommand(absl::string_view request_id,
+                                                         pb::RefundState state,
+                                                         absl::Time next_attempt_at) = 0;
   // Adds an event to the outbox (topic "support.<fact>", key the ticket id).
   [[nodiscard]] virtual absl::Status Emit(absl::string_view topic, absl::string_view key,
                                           const google::protobuf::Message& payload) = 0;
@@ -70,6 +75,15 @@ class TicketStore {
   [[nodiscard]] virtual absl::StatusOr<std::string> RunIdempotent(
       const common::idempotency::RequestKey& key, absl::string_view request_hash,
       const std::function<absl::StatusOr<std::string>(TicketTransaction&)>& effect) = 0;
+
+  // Runs `effect` in one transaction (background work, no request id).
+  [[nodiscard]] virtual absl::Status RunUnit(
+      const std::function<absl::Status(TicketTransaction&)>& effect) = 0;
+  // Claims up to `limit` refund commands due at `now` (PENDING_REFUND, next attempt <= now) in
+  // due order, skipping rows another replica holds (FOR UPDATE SKIP LOCKED), and leases them
+  // until `now + lease`: another pass takes them again only after that.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<RefundCommand>> ClaimDueRefunds(
+      absl::Time now, absl::Duration lease, int limit) = 0;
 
   [[nodiscard]] virtual absl::StatusOr<std::optional<TicketRecord>> GetTicket(
       absl::string_view ticket_id) = 0;

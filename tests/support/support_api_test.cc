@@ -38,6 +38,8 @@
 #include "services/payments/payments_service.h"
 #include "services/payments/sandbox_processor.h"
 #include "services/support/grpc_order_directory.h"
+#include "services/support/grpc_refund_sender.h"
+#include "services/support/refund_worker.h"
 #include "services/support/mysql_ticket_store.h"
 #include "services/support/paid_order_events.h"
 #include "services/support/support_service.h"
@@ -69,6 +71,8 @@ const Who kIntake{"5e7c0000000000000000000000000001", {"SERVICE"}, {"support.int
 const Who kCheckout{"5e7c0000000000000000000000000002", {"SERVICE"}, {"payments.checkout"}};
 // support's own account at payments.
 const Who kSupportService{"5e7c0000000000000000000000000003", {"SERVICE"}, {"payments.read"}};
+// support's account with the refund scope (the refund worker).
+const Who kSupportRefunds{"5e7c0000000000000000000000000003", {"SERVICE"}, {"payments.refunds"}};
 const Who kPaymentsRelay{"5e7c0000000000000000000000000004",
                          {"SERVICE"},
                          {"payments.events.publish"}};
@@ -300,6 +304,25 @@ class SupportApiTest : public common::testing::DatabaseTest {
     return {out.messages().begin(), out.messages().end()};
   }
 
+  // The refund worker as support_server runs it, sending to the payments server.
+  std::unique_ptr<RefundWorker> MakeRefundWorker() {
+    refund_sender_ = std::make_unique<GrpcRefundSender>(
+        Channel(payments_port_), GrpcRefundSender::Options{
+                                     .token = [this]() -> absl::StatusOr<std::string> {
+                                       return Token(kSupportRefunds, "payments");
+                                     }});
+    return std::make_unique<RefundWorker>(store_.get(), refund_sender_.get(), &clock_,
+                                          RefundWorkerOptions{});
+  }
+  ppb::Payment Payment(const std::string& payment_id) {
+    ppb::GetPaymentRequest req;
+    req.set_payment_id(payment_id);
+    ppb::Payment out;
+    grpc::Status s = payments_stub_->GetPayment(Ctx(kAdmin, "payments").get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
   int64_t Count(const std::string& sql) {
     auto rows = pool().Query(sql);
     EXPECT_OK(rows.status());
@@ -343,6 +366,7 @@ class SupportApiTest : public common::testing::DatabaseTest {
   std::unique_ptr<auth::Authenticator> support_auth_;
   std::unique_ptr<common::UnaryRunner> support_runner_;
   std::unique_ptr<GrpcOrderDirectory> orders_;
+  std::unique_ptr<GrpcRefundSender> refund_sender_;
   std::unique_ptr<MySqlTicketStore> store_;
   std::unique_ptr<Tickets> tickets_;
   std::unique_ptr<SupportApi> api_;
@@ -677,6 +701,54 @@ TEST_F(SupportApiTest, TwentyConcurrentResolutionsMakeOne) {
   EXPECT_EQ(already.load(), 19);
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands"), 1);
   EXPECT_EQ(Events("support.ticket_resolved"), 1);
+
+  // The refund reaches payments once, even with two passes racing and a pass repeated after
+  // the lease (as after a crash between payments' commit and support's).
+  auto worker = MakeRefundWorker();
+  std::atomic<int> finished{0};
+  std::thread a([&] { finished += worker->RunOnce().value_or(-100); });
+  std::thread b([&] { finished += worker->RunOnce().value_or(-100); });
+  a.join();
+  b.join();
+  EXPECT_EQ(finished.load(), 1);
+  ppb::Payment paid = Payment(t.payment_id());
+  EXPECT_EQ(paid.refunded().amount_minor(), 10000);
+  EXPECT_EQ(paid.refunds_size(), 1);
+  EXPECT_EQ(MustGet(kBuyer, t.ticket_id()).refund_state(), v1::REFUNDED);
+  ASSERT_OK(pool().Execute("UPDATE refund_commands SET state = 1, next_attempt_at = '2000-01-01'"));
+  EXPECT_EQ(*worker->RunOnce(), 1);  // payments answers the first result of the request_id
+  EXPECT_EQ(Payment(t.payment_id()).refunded().amount_minor(), 10000);
+  EXPECT_EQ(*worker->RunOnce(), 0);
+}
+
+TEST_F(SupportApiTest, APartialRefundIsSentAndARefusalIsRecorded) {
+  Pay("O-1");
+  Pay("O-2");
+  v1::Ticket partial = MustCreate("O-1");
+  v1::Ticket refused = MustCreate("O-2");
+  ASSERT_TRUE(Escalate(kAgent, partial.ticket_id()).ok());
+  ASSERT_TRUE(Resolve(kAgent, partial.ticket_id(), v1::REFUND_PARTIAL, "CARRIER_LOST", nullptr,
+                      2500)
+                  .ok());
+  ASSERT_TRUE(Resolve(kSeller, refused.ticket_id(), v1::REFUND_FULL).ok());
+  // The second payment is refunded in full elsewhere first: payments refuses support's refund.
+  ppb::RefundPaymentRequest req;
+  req.set_request_id("direct");
+  req.set_payment_id(refused.payment_id());
+  req.mutable_amount()->set_currency_code("EUR");
+  req.mutable_amount()->set_amount_minor(10000);
+  req.set_reason("refunded by the seller directly");
+  ppb::Payment out;
+  ASSERT_TRUE(payments_stub_->RefundPayment(Ctx(kAdmin, "payments").get(), req, &out).ok());
+
+  auto worker = MakeRefundWorker();
+  EXPECT_EQ(*worker->RunOnce(), 2);
+  EXPECT_EQ(Payment(partial.payment_id()).refunded().amount_minor(), 2500);
+  EXPECT_EQ(MustGet(kAgent, partial.ticket_id()).refund_state(), v1::REFUNDED);
+  v1::Ticket t = MustGet(kAgent, refused.ticket_id());
+  EXPECT_EQ(t.refund_state(), v1::REFUND_REFUSED);
+  EXPECT_EQ(t.history(t.history_size() - 1).kind(), "REFUND_RESULT");
+  EXPECT_EQ(Payment(refused.payment_id()).refunded().amount_minor(), 10000);
 }
 
 TEST_F(SupportApiTest, RatingOnceWithinTwentyEightDaysOfSolved) {
