@@ -446,6 +446,76 @@ absl::StatusOr<std::vector<TicketRecord>> MySqlTicketStore::ListTickets(
   return db::ParseRows(rows, TicketOf);
 }
 
+absl::StatusOr<ComplaintCounts> MySqlTicketStore::CountComplaints(absl::string_view seller_id,
+                                                                 absl::Time start,
+                                                                 absl::Time end) {
+  // Merged-away tickets are counted in the ticket they joined.
+  const std::string where = absl::StrCat(
+      "t.created_at >= ? AND t.created_at < ? AND t.merged_into = ''",
+      seller_id.empty() ? "" : " AND t.seller_id = ?");
+  std::vector<SqlValue> params = {start, end};
+  if (!seller_id.empty()) params.push_back(std::string(seller_id));
+  ComplaintCounts counts;
+  ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      pool_->Query(absl::StrCat("SELECT t.category, t.reason_code, t.channel, t.outcome, "
+                                "COUNT(*) AS n FROM tickets t WHERE ", where,
+                                " GROUP BY t.category, t.reason_code, t.channel, t.outcome "
+                                "ORDER BY t.category, t.reason_code, t.channel, t.outcome"),
+                   params));
+  for (const Row& r : rows) {
+    ComplaintCounts::Row row;
+    ASSIGN_OR_RETURN(int64_t category, r.GetInt64("category"));
+    row.category = static_cast<pb::Category>(category);
+    ASSIGN_OR_RETURN(row.reason_code, r.GetString("reason_code"));
+    ASSIGN_OR_RETURN(int64_t channel, r.GetInt64("channel"));
+    row.channel = static_cast<v1::Channel>(channel);
+    ASSIGN_OR_RETURN(int64_t outcome, r.GetInt64("outcome"));
+    row.outcome = static_cast<pb::Outcome>(outcome);
+    ASSIGN_OR_RETURN(row.tickets, r.GetInt64("n"));
+    counts.rows.push_back(std::move(row));
+  }
+  ASSIGN_OR_RETURN(
+      rows, pool_->Query(absl::StrCat("SELECT TIMESTAMPDIFF(SECOND, t.created_at, "
+                                      "MIN(m.created_at)) AS s FROM tickets t JOIN "
+                                      "ticket_messages m ON m.ticket_id = t.ticket_id AND "
+                                      "m.visibility = ? AND m.author_role = ? WHERE ",
+                                      where, " GROUP BY t.ticket_id ORDER BY s"),
+                         [&] {
+                           std::vector<SqlValue> p = {static_cast<int64_t>(pb::PUBLIC),
+                                                      static_cast<int64_t>(pb::AUTHOR_SELLER)};
+                           p.insert(p.end(), params.begin(), params.end());
+                           return p;
+                         }()));
+  for (const Row& r : rows) {
+    ASSIGN_OR_RETURN(int64_t seconds, r.GetInt64("s"));
+    counts.first_reply_seconds.push_back(seconds);
+  }
+  ASSIGN_OR_RETURN(
+      rows, pool_->Query(absl::StrCat("SELECT c.level, c.party, COUNT(*) AS n FROM sla_clocks c "
+                                      "JOIN tickets t ON t.ticket_id = c.ticket_id WHERE c.state "
+                                      "= 4 AND ",
+                                      where, " GROUP BY c.level, c.party ORDER BY c.level, c.party"),
+                         params));
+  for (const Row& r : rows) {
+    ComplaintCounts::Breaches b;
+    ASSIGN_OR_RETURN(int64_t level, r.GetInt64("level"));
+    b.level = static_cast<v1::TicketLevel>(level);
+    ASSIGN_OR_RETURN(int64_t party, r.GetInt64("party"));
+    b.party = static_cast<v1::SlaParty>(party);
+    ASSIGN_OR_RETURN(b.breaches, r.GetInt64("n"));
+    counts.breaches.push_back(b);
+  }
+  ASSIGN_OR_RETURN(rows, pool_->Query(absl::StrCat("SELECT COUNT(*) AS n, "
+                                                   "COALESCE(SUM(t.rating >= 4), 0) AS good "
+                                                   "FROM tickets t WHERE t.rating > 0 AND ",
+                                                   where),
+                                      params));
+  ASSIGN_OR_RETURN(counts.ratings, rows.at(0).GetInt64("n"));
+  ASSIGN_OR_RETURN(counts.good_ratings, rows.at(0).GetInt64("good"));
+  return counts;
+}
+
 absl::StatusOr<int64_t> MySqlTicketStore::CountPaidOrders(absl::string_view buyer_id,
                                                           absl::Time since) {
   ASSIGN_OR_RETURN(std::vector<Row> rows,

@@ -36,6 +36,8 @@ class MySqlTicketStore final : public TicketStore {
   absl::StatusOr<std::vector<TicketRecord>> ListTickets(const TicketFilter& filter,
                                                         const std::optional<TicketCursor>& after,
                                                         int limit) override;
+  absl::StatusOr<ComplaintCounts> CountComplaints(absl::string_view seller_id, absl::Time start,
+                                                 absl::Time end) override;
   absl::StatusOr<int64_t> CountPaidOrders(absl::string_view buyer_id, absl::Time since) override;
 
   // In an EventSink transaction (payments.payment_held): one paid order; a payment recorded

@@ -1,5 +1,6 @@
 #include "services/support/support_service.h"
 
+#include <algorithm>
 #include <optional>
 #include <set>
 #include <string>
@@ -15,6 +16,7 @@
 #include "common/ids.h"
 #include "common/money_proto.h"
 #include "common/page_token.h"
+#include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "services/support/convert.h"
 
@@ -469,6 +471,68 @@ absl::StatusOr<pb::Ticket> SupportApi::RateTicket(const Actor& actor,
                      });
 }
 
+absl::StatusOr<pb::ComplaintReport> SupportApi::GetComplaintReport(
+    const Actor& actor, const pb::GetComplaintReportRequest& req) {
+  Violations v;
+  if (!req.seller_id().empty()) v.Check(common::ValidateIssuedId("seller_id", req.seller_id()));
+  absl::StatusOr<absl::Time> start = absl::InfinitePast();
+  absl::StatusOr<absl::Time> end = absl::InfiniteFuture();
+  if (!req.has_start_time()) {
+    v.Add("start_time", "is required");
+  } else {
+    start = common::FromTimestamp(req.start_time(), "start_time");
+    if (!start.ok()) v.Check(start.status());
+  }
+  if (!req.has_end_time()) {
+    v.Add("end_time", "is required");
+  } else {
+    end = common::FromTimestamp(req.end_time(), "end_time");
+    if (!end.ok()) v.Check(end.status());
+  }
+  if (start.ok() && end.ok() && req.has_start_time() && req.has_end_time() && *end <= *start) {
+    v.Add("end_time", "must be after start_time");
+  }
+  RETURN_IF_ERROR(v.Status());
+  std::string seller_id = req.seller_id();
+  if (!actor.staff()) {
+    // A SELLER: its own tickets only.
+    if (!seller_id.empty() && seller_id != actor.id) {
+      return common::PermissionDenied("a SELLER sees its own complaint report only");
+    }
+    seller_id = actor.id;
+  }
+  ASSIGN_OR_RETURN(ComplaintCounts counts, store_->CountComplaints(seller_id, *start, *end));
+  pb::ComplaintReport report;
+  for (const ComplaintCounts::Row& r : counts.rows) {
+    pb::ComplaintReport::Row* row = report.add_rows();
+    row->set_category(r.category);
+    row->set_reason_code(r.reason_code);
+    row->set_channel(r.channel);
+    row->set_outcome(r.outcome);
+    row->set_tickets(r.tickets);
+  }
+  // Nearest-rank percentiles of the sorted first-reply times.
+  auto percentile = [&](int p) -> double {
+    const std::vector<int64_t>& s = counts.first_reply_seconds;
+    if (s.empty()) return 0;
+    size_t rank = (s.size() * static_cast<size_t>(p) + 99) / 100;
+    return static_cast<double>(s[std::max<size_t>(rank, 1) - 1]);
+  };
+  report.set_first_reply_p50_seconds(percentile(50));
+  report.set_first_reply_p90_seconds(percentile(90));
+  for (const ComplaintCounts::Breaches& b : counts.breaches) {
+    pb::ComplaintReport::Breaches* out = report.add_breaches();
+    out->set_level(b.level);
+    out->set_party(b.party);
+    out->set_breaches(b.breaches);
+  }
+  report.set_ratings(counts.ratings);
+  report.set_csat_bps(counts.ratings == 0
+                          ? 0
+                          : static_cast<int32_t>(counts.good_ratings * 10000 / counts.ratings));
+  return report;
+}
+
 // --- SupportService ---------------------------------------------------------------------------
 
 SupportService::SupportService(common::UnaryRunner* runner, SupportApi* api)
@@ -510,10 +574,9 @@ SUPPORT_HANDLER(ReopenTicket, ReopenTicketRequest, Ticket, api_->ReopenTicket(ac
 SUPPORT_HANDLER(MergeTickets, MergeTicketsRequest, Ticket, api_->MergeTickets(actor, *req))
 SUPPORT_HANDLER(UpdateTicket, UpdateTicketRequest, Ticket, api_->UpdateTicket(actor, *req))
 SUPPORT_HANDLER(RateTicket, RateTicketRequest, Ticket, api_->RateTicket(actor, *req))
-#undef SUPPORT_HANDLER
 
-// The SLA policy lives with the SLA engine and the report with the complaint statistics;
-// neither is in this build yet. The permission table still answers first.
+// The SLA policy lives with the SLA engine, not in this build yet. The permission table still
+// answers first.
 grpc::ServerUnaryReactor* SupportService::GetSlaPolicy(grpc::CallbackServerContext* ctx,
                                                        const v1::GetSlaPolicyRequest*,
                                                        v1::SlaPolicy* resp) {
@@ -528,12 +591,9 @@ grpc::ServerUnaryReactor* SupportService::UpdateSlaPolicy(grpc::CallbackServerCo
     return absl::UnimplementedError("UpdateSlaPolicy is not available yet");
   });
 }
-grpc::ServerUnaryReactor* SupportService::GetComplaintReport(
-    grpc::CallbackServerContext* ctx, const v1::GetComplaintReportRequest*,
-    v1::ComplaintReport* resp) {
-  return handler_.Unary(ctx, Method::kGetComplaintReport, resp, [](const common::CallContext&) {
-    return absl::UnimplementedError("GetComplaintReport is not available yet");
-  });
-}
+SUPPORT_HANDLER(GetComplaintReport, GetComplaintReportRequest, ComplaintReport,
+                api_->GetComplaintReport(actor, *req))
+
+#undef SUPPORT_HANDLER
 
 }  // namespace marketplace::support

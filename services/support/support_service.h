@@ -49,6 +49,8 @@ class SupportApi {
   absl::StatusOr<pb::Ticket> UpdateTicket(const Actor& actor,
                                           const pb::UpdateTicketRequest& request);
   absl::StatusOr<pb::Ticket> RateTicket(const Actor& actor, const pb::RateTicketRequest& request);
+  absl::StatusOr<pb::ComplaintReport> GetComplaintReport(
+      const Actor& actor, const pb::GetComplaintReportRequest& request);
 
  private:
   // Runs `effect` once per (caller, method, request_id) and returns the first answer.
@@ -69,8 +71,8 @@ class SupportApi {
 };
 
 // The gRPC API (CallbackService): each call goes through common::MethodHandler, whose guard
-// is the permission table (permissions.h), then SupportApi. GetSlaPolicy, UpdateSlaPolicy and
-// GetComplaintReport answer UNIMPLEMENTED after the permission check (see the README).
+// is the permission table (permissions.h), then SupportApi. GetSlaPolicy and UpdateSlaPolicy
+// answer UNIMPLEMENTED after the permission check (see the README).
 class SupportService final : public v1::SupportService::CallbackService {
  public:
   // Both must outlive the service.

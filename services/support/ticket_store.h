@@ -66,6 +66,29 @@ struct TicketCursor {
   std::string ticket_id;
 };
 
+// The counts behind GetComplaintReport, over tickets created in [start, end).
+struct ComplaintCounts {
+  struct Row {
+    pb::Category category = pb::CATEGORY_UNSPECIFIED;
+    std::string reason_code;
+    v1::Channel channel = v1::CHANNEL_UNSPECIFIED;
+    pb::Outcome outcome = pb::OUTCOME_UNSPECIFIED;
+    int64_t tickets = 0;
+  };
+  struct Breaches {
+    v1::TicketLevel level = v1::TICKET_LEVEL_UNSPECIFIED;
+    v1::SlaParty party = v1::SLA_PARTY_UNSPECIFIED;
+    int64_t breaches = 0;
+  };
+  std::vector<Row> rows;
+  // Seconds from creation to the seller's first public message, ascending, one per ticket
+  // that has one.
+  std::vector<int64_t> first_reply_seconds;
+  std::vector<Breaches> breaches;
+  int64_t ratings = 0;
+  int64_t good_ratings = 0;  // 4 or 5
+};
+
 class TicketStore {
  public:
   virtual ~TicketStore() = default;
@@ -96,6 +119,9 @@ class TicketStore {
   // Tickets after `after` in (sort_at, ticket_id) order, at most `limit`.
   [[nodiscard]] virtual absl::StatusOr<std::vector<TicketRecord>> ListTickets(
       const TicketFilter& filter, const std::optional<TicketCursor>& after, int limit) = 0;
+  // `seller_id` empty: every seller.
+  [[nodiscard]] virtual absl::StatusOr<ComplaintCounts> CountComplaints(
+      absl::string_view seller_id, absl::Time start, absl::Time end) = 0;
   // Paid orders of the buyer held since `since` (payments.payment_held).
   [[nodiscard]] virtual absl::StatusOr<int64_t> CountPaidOrders(absl::string_view buyer_id,
                                                                 absl::Time since) = 0;

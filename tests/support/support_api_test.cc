@@ -1066,6 +1066,49 @@ TEST_F(SupportApiTest, ModeratorMayCallNothingAndUnbuiltMethodsAnswerUnimplement
   (void)id;
 }
 
+TEST_F(SupportApiTest, ComplaintReportCountsOwnTicketsForSellersAndAllForStaff) {
+  Pay("O-1");
+  Pay("O-2");
+  Pay("O-3", kBuyer, kOtherSeller);
+  v1::Ticket a = MustCreate("O-1");
+  v1::Ticket b = MustCreate("O-2");
+  MustCreate("O-3", v1::QUESTION);
+  clock_.Advance(absl::Minutes(10));
+  ASSERT_TRUE(Message(kSeller, a.ticket_id(), "Sorry").ok());
+  clock_.Advance(absl::Minutes(20));
+  ASSERT_TRUE(Message(kSeller, b.ticket_id(), "Checking").ok());
+  ASSERT_TRUE(Resolve(kSeller, a.ticket_id(), v1::REPLACEMENT_SENT).ok());
+  ASSERT_TRUE(Resolve(kSeller, b.ticket_id(), v1::REPLACEMENT_SENT).ok());
+  ASSERT_TRUE(Rate(kBuyer, a.ticket_id(), 5).ok());
+  ASSERT_TRUE(Rate(kBuyer, b.ticket_id(), 2).ok());
+  auto report = [&](const Who& who, const std::string& seller, v1::ComplaintReport* out) {
+    v1::GetComplaintReportRequest req;
+    req.set_seller_id(seller);
+    *req.mutable_start_time() = common::ToTimestamp(clock_.Now() - absl::Hours(1));
+    *req.mutable_end_time() = common::ToTimestamp(clock_.Now() + absl::Hours(1));
+    return stub_->GetComplaintReport(Ctx(who).get(), req, out);
+  };
+  v1::ComplaintReport mine;
+  ASSERT_TRUE(report(kSeller, "", &mine).ok());
+  ASSERT_EQ(mine.rows_size(), 1);
+  EXPECT_EQ(mine.rows(0).category(), v1::NOT_RECEIVED);
+  EXPECT_EQ(mine.rows(0).reason_code(), "CARRIER_LOST");
+  EXPECT_EQ(mine.rows(0).outcome(), v1::REPLACEMENT_SENT);
+  EXPECT_EQ(mine.rows(0).tickets(), 2);
+  EXPECT_EQ(mine.first_reply_p50_seconds(), 600);
+  EXPECT_EQ(mine.first_reply_p90_seconds(), 1800);
+  EXPECT_EQ(mine.ratings(), 2);
+  EXPECT_EQ(mine.csat_bps(), 5000);
+  v1::ComplaintReport all;
+  ASSERT_TRUE(report(kAgent, "", &all).ok());
+  EXPECT_EQ(all.rows_size(), 2);
+  EXPECT_EQ(report(kSeller, kOtherSeller.subject, &all).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  v1::GetComplaintReportRequest no_window;
+  EXPECT_EQ(DetailsOf(stub_->GetComplaintReport(Ctx(kAgent).get(), no_window, &all)).fields,
+            (std::vector<std::string>{"start_time", "end_time"}));
+}
+
 TEST_F(SupportApiTest, PaidOrdersCountOncePerPaymentHeldEvent) {
   common::events::EventConsumer consumer(&pool());
   AddPaidOrderConsumer(consumer);
