@@ -1,5 +1,4 @@
-// support_server: tickets between buyers, sellers and the operator's agents; escalation,
-// resolution with refund commands, ratings. Flags: --help and services/support/README.md.
+// support_server: tickets, escalation, resolutions with refunds, ratings (services/support/README.md).
 #include <memory>
 
 #include "common/auth/grpc_auth.h"
@@ -66,8 +65,7 @@ int main(int argc, char** argv) {
       payments_channel, {.token = [&identity] { return identity.tokens().Token(); },
                          .token_refused = [&identity] { identity.tokens().Invalidate(); }});
   support::RefundWorker refund_worker(&store, &refunds, clock, sc.RefundOptions());
-
-  std::unique_ptr<common::outbox::OutboxRelay> relay;
+  std::unique_ptr<common::outbox::OutboxRelay> relay;  // support.* events
   if (!config.migrate_only) {
     auto started = common::outbox::StartEventRelay(
         runtime->pool(), sc.events,

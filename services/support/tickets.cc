@@ -86,9 +86,7 @@ absl::StatusOr<TicketRecord> Tickets::LoadForWrite(TicketTransaction& tx, const 
     return TicketNotFound(ticket_id);
   }
   TicketRecord now = AsOfNow(*found);
-  if (now.status != found->status) {
-    Actor system;
-    system.id = "support";
+  if (now.status != found->status) {  // closed by time: recorded now
     now.history_seq++;
     RETURN_IF_ERROR(tx.AppendHistory(
         now.ticket_id, now.history_seq,
@@ -174,7 +172,13 @@ absl::StatusOr<CreateResult> Tickets::Create(TicketTransaction& tx, const Actor&
       return CreateResult{std::move(t), true};
     }
     follow_up_of = t.ticket_id;
-    if (t.status != latest->status) RETURN_IF_ERROR(tx.SaveTicket(t));
+    if (t.status != latest->status) {  // closed by time: recorded now
+      t.history_seq++;
+      RETURN_IF_ERROR(tx.AppendHistory(
+          t.ticket_id, t.history_seq,
+          {*t.closed_at, "support", pb::AUTHOR_SYSTEM, "STATUS", "SOLVED -> CLOSED"}));
+      RETURN_IF_ERROR(tx.SaveTicket(t));
+    }
   }
 
   TicketRecord t;
@@ -238,7 +242,9 @@ absl::StatusOr<MessageRecord> Tickets::AddMessage(TicketTransaction& tx, const A
   }
   if (t.status == pb::CLOSED) return Closed();
   const bool is_buyer = actor.IsBuyerOf(t.buyer_id);
-  if (m.await_buyer && (is_buyer || !IsResponsible(actor, t))) {
+  // Asking the buyer: staff at any level, the seller at level 1.
+  if (m.await_buyer && !(actor.staff() || (t.level == v1::L1_SELLER &&
+                                           actor.IsSellerOf(t.seller_id)))) {
     return NotYourPart();
   }
   const absl::Time now = clock_->Now();

@@ -873,6 +873,13 @@ TEST_F(SupportApiTest, AwaitingBuyerAndBack) {
   EXPECT_EQ(MustGet(kBuyer, t.ticket_id()).status(), v1::AWAITING_BUYER);
   ASSERT_TRUE(Message(kBuyer, t.ticket_id(), "Main street 1").ok());
   EXPECT_EQ(MustGet(kBuyer, t.ticket_id()).status(), v1::OPEN);
+  // Staff may ask the buyer at any level; the seller no longer once the ticket is at level 2.
+  ASSERT_TRUE(Message(kAgent, t.ticket_id(), "A photo, please?", v1::PUBLIC, true).ok());
+  EXPECT_EQ(MustGet(kBuyer, t.ticket_id()).status(), v1::AWAITING_BUYER);
+  ASSERT_TRUE(Message(kBuyer, t.ticket_id(), "Attached").ok());
+  ASSERT_TRUE(Escalate(kSeller, t.ticket_id()).ok());
+  EXPECT_EQ(Message(kSeller, t.ticket_id(), "?", v1::PUBLIC, true).error_code(),
+            StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(SupportApiTest, EachBadInputNamesItsFieldAndWritesNothing) {
