@@ -15,6 +15,7 @@
 #include "common/outbox/outbox_migrations.h"
 #include "common/server/service_runtime.h"
 #include "common/server/unary_call.h"
+#include "services/support/backlog_metrics.h"
 #include "services/support/config.h"
 #include "services/support/grpc_order_directory.h"
 #include "services/support/grpc_refund_sender.h"
@@ -40,13 +41,11 @@ int main(int argc, char** argv) {
   if (absl::Status valid = sc.Validate(); !valid.ok()) {
     common::ExitWithError("invalid configuration", valid, 2);
   }
-
   auto runtime = common::ServiceRuntime::CreateOrExit("support", config, flags);
   runtime->ApplyMigrationsOrExit("support", support::SupportMigrations());
   runtime->ApplyMigrationsOrExit("outbox", common::outbox::OutboxMigrations());
   runtime->ApplyMigrationsOrExit("idempotency", common::idempotency::IdempotencyMigrations());
   runtime->ApplyMigrationsOrExit("revocations", common::events::RevocationMigrations());
-
   const common::Clock* clock = common::SystemClock::Get();
   common::identity_client::IdentityConnection identity(sc.identity, "support", clock);
   // ListPayments and RefundPayment (its request_id makes a retry safe) retried on UNAVAILABLE.
@@ -65,6 +64,7 @@ int main(int argc, char** argv) {
       payments_channel, {.token = [&identity] { return identity.tokens().Token(); },
                          .token_refused = [&identity] { identity.tokens().Invalidate(); }});
   support::RefundWorker refund_worker(&store, &refunds, clock, sc.RefundOptions());
+  support::BacklogMetrics backlog(&store, *runtime->registry());
   std::unique_ptr<common::outbox::OutboxRelay> relay;  // support.* events
   if (!config.migrate_only) {
     auto started = common::outbox::StartEventRelay(
@@ -75,16 +75,15 @@ int main(int argc, char** argv) {
     if (!started.ok()) common::ExitWithError("outbox relay", started.status(), 2);
     relay = *std::move(started);
     refund_worker.Start();
+    backlog.Start();
     if (!identity.has_credentials()) {
-      common::LogError("no --service_client_secret: CreateTicket cannot reach payments");
+      common::LogError("no --service_client_secret: payments cannot be called");
     }
   }
-
   // Identity's revocations and payments' paid orders arrive through EventSink.
   common::events::EventIntake intake(&runtime->pool());
   support::AddPaidOrderConsumer(intake.consumer());
   if (!config.migrate_only) intake.Start();
-
   common::auth::Authenticator authenticator(&identity.verifier(), {}, intake.revocation_check());
   common::UnaryRunner runner(&runtime->executor(), &authenticator);
   support::SupportApi api(&store, &orders, &tickets);
@@ -95,6 +94,7 @@ int main(int argc, char** argv) {
        {common::events::EventSinkService::FullServiceName(), &sink}});
   intake.Stop();
   refund_worker.Stop();
+  backlog.Stop();
   if (relay) relay->Stop();
   return code;
 }

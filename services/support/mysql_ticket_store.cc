@@ -516,6 +516,22 @@ absl::StatusOr<ComplaintCounts> MySqlTicketStore::CountComplaints(absl::string_v
   return counts;
 }
 
+absl::StatusOr<std::vector<TicketStore::BacklogCount>> MySqlTicketStore::CountBacklog() {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT level, status, COUNT(*) AS n FROM tickets WHERE status <> ? "
+                                "GROUP BY level, status",
+                                {static_cast<int64_t>(pb::CLOSED)}));
+  return db::ParseRows(rows, [](const Row& r) -> absl::StatusOr<BacklogCount> {
+    BacklogCount c;
+    ASSIGN_OR_RETURN(int64_t level, r.GetInt64("level"));
+    c.level = static_cast<v1::TicketLevel>(level);
+    ASSIGN_OR_RETURN(int64_t status, r.GetInt64("status"));
+    c.status = static_cast<pb::TicketStatus>(status);
+    ASSIGN_OR_RETURN(c.tickets, r.GetInt64("n"));
+    return c;
+  });
+}
+
 absl::StatusOr<int64_t> MySqlTicketStore::CountPaidOrders(absl::string_view buyer_id,
                                                           absl::Time since) {
   ASSIGN_OR_RETURN(std::vector<Row> rows,

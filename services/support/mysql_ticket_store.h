@@ -38,6 +38,7 @@ class MySqlTicketStore final : public TicketStore {
                                                         int limit) override;
   absl::StatusOr<ComplaintCounts> CountComplaints(absl::string_view seller_id, absl::Time start,
                                                  absl::Time end) override;
+  absl::StatusOr<std::vector<BacklogCount>> CountBacklog() override;
   absl::StatusOr<int64_t> CountPaidOrders(absl::string_view buyer_id, absl::Time since) override;
 
   // In an EventSink transaction (payments.payment_held): one paid order; a payment recorded

@@ -122,6 +122,14 @@ class TicketStore {
   // `seller_id` empty: every seller.
   [[nodiscard]] virtual absl::StatusOr<ComplaintCounts> CountComplaints(
       absl::string_view seller_id, absl::Time start, absl::Time end) = 0;
+  // Tickets not CLOSED by level and status (as stored: a SOLVED ticket past its close window
+  // counts as SOLVED until its next write).
+  struct BacklogCount {
+    v1::TicketLevel level = v1::TICKET_LEVEL_UNSPECIFIED;
+    pb::TicketStatus status = pb::TICKET_STATUS_UNSPECIFIED;
+    int64_t tickets = 0;
+  };
+  [[nodiscard]] virtual absl::StatusOr<std::vector<BacklogCount>> CountBacklog() = 0;
   // Paid orders of the buyer held since `since` (payments.payment_held).
   [[nodiscard]] virtual absl::StatusOr<int64_t> CountPaidOrders(absl::string_view buyer_id,
                                                                 absl::Time since) = 0;

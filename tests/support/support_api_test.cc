@@ -37,6 +37,7 @@
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/payments_service.h"
 #include "services/payments/sandbox_processor.h"
+#include "services/support/backlog_metrics.h"
 #include "services/support/grpc_order_directory.h"
 #include "services/support/grpc_refund_sender.h"
 #include "services/support/refund_worker.h"
@@ -1114,6 +1115,40 @@ TEST_F(SupportApiTest, ComplaintReportCountsOwnTicketsForSellersAndAllForStaff) 
   v1::GetComplaintReportRequest no_window;
   EXPECT_EQ(DetailsOf(stub_->GetComplaintReport(Ctx(kAgent).get(), no_window, &all)).fields,
             (std::vector<std::string>{"start_time", "end_time"}));
+}
+
+TEST_F(SupportApiTest, BacklogGaugeCountsOpenTicketsByLevelAndStatus) {
+  Pay("O-1");
+  Pay("O-2");
+  MustCreate("O-1");
+  v1::Ticket b = MustCreate("O-2", v1::COUNTERFEIT);
+  prometheus::Registry registry;
+  BacklogMetrics metrics(store_.get(), registry);
+  ASSERT_OK(metrics.RefreshOnce());
+  std::map<std::string, double> values;
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "support_backlog") continue;
+    for (const auto& m : family.metric) {
+      std::string key;
+      for (const auto& l : m.label) key += l.name + "=" + l.value + ",";
+      values[key] = m.gauge.value;
+    }
+  }
+  EXPECT_EQ(values.size(), 6u);
+  EXPECT_EQ(values["level=L1_SELLER,status=OPEN,"], 1);
+  EXPECT_EQ(values["level=L2_OPERATOR,status=OPEN,"], 1);
+  ASSERT_TRUE(Resolve(kAgent, b.ticket_id(), v1::NO_ACTION, "NOT_COUNTERFEIT").ok());
+  ASSERT_OK(metrics.RefreshOnce());
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "support_backlog") continue;
+    for (const auto& m : family.metric) {
+      std::string key;
+      for (const auto& l : m.label) key += l.name + "=" + l.value + ",";
+      values[key] = m.gauge.value;
+    }
+  }
+  EXPECT_EQ(values["level=L2_OPERATOR,status=OPEN,"], 0);
+  EXPECT_EQ(values["level=L2_OPERATOR,status=SOLVED,"], 1);
 }
 
 TEST_F(SupportApiTest, PaidOrdersCountOncePerPaymentHeldEvent) {
