@@ -1,0 +1,76 @@
+#include "services/support/config.h"
+
+#include "common/errors.h"
+
+namespace marketplace::support {
+
+void AddFlags(common::Flags& flags, SupportConfig* c) {
+  common::identity_client::AddIdentityClientFlags(flags, &c->identity);
+  common::outbox::AddRelayFlags(flags, &c->events, "sellerkpi=127.0.0.1:7005:support.");
+  flags.AddString("payments_address", &c->payments_address, "127.0.0.1:7003",
+                  "host:port of payments' gRPC server (orders and their payments).");
+  flags.AddDuration("payments_timeout", &c->payments_timeout, absl::Seconds(5),
+                    absl::Milliseconds(100), absl::Minutes(1),
+                    "Longest wait for one payments call (the caller's deadline wins).");
+  flags.AddDuration("l1_window", &c->l1_window, absl::Hours(48), absl::Minutes(1),
+                    absl::Hours(90 * 24),
+                    "The seller's level-1 window: the buyer may escalate without a public "
+                    "seller reply once it has passed (escalation_allowed_at).");
+  flags.AddDuration("close_window", &c->close_window, absl::Hours(4 * 24), absl::Hours(1),
+                    absl::Hours(30 * 24),
+                    "A SOLVED ticket closes this long after it was solved; the buyer may "
+                    "reopen it until then.");
+  flags.AddDuration("rating_window", &c->rating_window, absl::Hours(28 * 24), absl::Hours(1),
+                    absl::Hours(365 * 24), "The buyer may rate a ticket this long after SOLVED.");
+  flags.AddDuration("l2_first_reply_target", &c->l2_first_reply_target, absl::Hours(24),
+                    absl::Minutes(1), absl::Hours(90 * 24),
+                    "Level 2: an agent's first public reply within this is within_sla in "
+                    "support.first_response.");
+  flags.AddDuration("refund_interval", &c->refund_interval, absl::Seconds(5), absl::Seconds(1),
+                    absl::InfiniteDuration(),
+                    "How often recorded refund commands are sent to payments.");
+  flags.AddInt64("refund_batch", &c->refund_batch, 20, 1, 1000,
+                 "Refund commands claimed per pass.");
+  flags.AddDuration("refund_retry_initial_backoff", &c->refund_retry_initial_backoff,
+                    absl::Seconds(10), absl::Seconds(1), absl::InfiniteDuration(),
+                    "Delay before retrying a refund payments did not answer; doubled per "
+                    "attempt.");
+  flags.AddDuration("refund_retry_max_backoff", &c->refund_retry_max_backoff, absl::Hours(1),
+                    absl::Seconds(1), absl::InfiniteDuration(),
+                    "Longest delay between two attempts of a refund.");
+}
+
+absl::Status SupportConfig::Validate() const {
+  if (absl::Status s = common::outbox::ParseSubscriberSpecs(events.subscribers).status();
+      !s.ok()) {
+    return s;
+  }
+  if (refund_retry_max_backoff < refund_retry_initial_backoff) {
+    return common::InvalidField("refund_retry_max_backoff",
+                                "must be at least refund_retry_initial_backoff");
+  }
+  if (payments_address.empty()) {
+    return common::InvalidField("payments_address", "must be host:port");
+  }
+  return absl::OkStatus();
+}
+
+TicketOptions SupportConfig::TicketRules() const {
+  return {.l1_window = l1_window,
+          .close_window = close_window,
+          .rating_window = rating_window,
+          .l2_first_reply_target = l2_first_reply_target};
+}
+
+}  // namespace marketplace::support
+
+namespace marketplace::support {
+
+RefundWorkerOptions SupportConfig::RefundOptions() const {
+  return {.interval = refund_interval,
+          .batch_size = static_cast<int>(refund_batch),
+          .initial_backoff = refund_retry_initial_backoff,
+          .max_backoff = refund_retry_max_backoff};
+}
+
+}  // namespace marketplace::support

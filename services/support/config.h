@@ -1,0 +1,42 @@
+#ifndef MARKETPLACE_SERVICES_SUPPORT_CONFIG_H_
+#define MARKETPLACE_SERVICES_SUPPORT_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/config.h"
+#include "common/identity_client/identity_connection.h"
+#include "common/outbox/subscribers.h"
+#include "services/support/refund_worker.h"
+#include "services/support/tickets.h"
+
+namespace marketplace::support {
+
+// The options of support_server (README "Configuration"): flag --name, environment MP_NAME.
+struct SupportConfig {
+  common::identity_client::IdentityClientConfig identity;
+  common::outbox::RelayConfig events;  // --event_subscribers, --event_max_refusals
+  std::string payments_address = "127.0.0.1:7003";
+  absl::Duration payments_timeout = absl::Seconds(5);
+  absl::Duration l1_window = absl::Hours(48);
+  absl::Duration close_window = absl::Hours(4 * 24);
+  absl::Duration rating_window = absl::Hours(28 * 24);
+  absl::Duration l2_first_reply_target = absl::Hours(24);
+  absl::Duration refund_interval = absl::Seconds(5);
+  int64_t refund_batch = 20;
+  absl::Duration refund_retry_initial_backoff = absl::Seconds(10);
+  absl::Duration refund_retry_max_backoff = absl::Hours(1);
+
+  // What Flags cannot check alone.
+  [[nodiscard]] absl::Status Validate() const;
+  TicketOptions TicketRules() const;
+  RefundWorkerOptions RefundOptions() const;
+};
+
+// Declares every option of `config` (names, defaults, bounds, help) on `flags`.
+void AddFlags(common::Flags& flags, SupportConfig* config);
+
+}  // namespace marketplace::support
+
+#endif  // MARKETPLACE_SERVICES_SUPPORT_CONFIG_H_

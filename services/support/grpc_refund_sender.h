@@ -1,0 +1,37 @@
+#ifndef MARKETPLACE_SERVICES_SUPPORT_GRPC_REFUND_SENDER_H_
+#define MARKETPLACE_SERVICES_SUPPORT_GRPC_REFUND_SENDER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "protos/marketplace/payments/v1/payments.grpc.pb.h"
+#include "services/support/refund_sender.h"
+
+namespace marketplace::support {
+
+// RefundSender over payments' RefundPayment, with support's own SERVICE token (scope
+// payments.refunds) and the command's request_id ("support:<ticket_id>:<n>"), so a retry after
+// a lost answer or a crash refunds once.
+class GrpcRefundSender final : public RefundSender {
+ public:
+  struct Options {
+    std::function<absl::StatusOr<std::string>()> token;
+    std::function<void()> token_refused;
+    absl::Duration timeout = absl::Seconds(10);
+  };
+  GrpcRefundSender(std::shared_ptr<grpc::Channel> channel, Options options);
+
+  absl::Status Refund(const RefundCommand& command) override;
+
+ private:
+  std::unique_ptr<marketplace::payments::v1::Payments::Stub> stub_;
+  Options options_;
+};
+
+}  // namespace marketplace::support
+
+#endif  // MARKETPLACE_SERVICES_SUPPORT_GRPC_REFUND_SENDER_H_

@@ -1,0 +1,100 @@
+// support_server: tickets, escalation, resolutions with refunds, ratings (services/support/README.md).
+#include <memory>
+
+#include "common/auth/grpc_auth.h"
+#include "common/client/channel.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/events/event_consumer.h"
+#include "common/events/event_intake.h"
+#include "common/events/revocation_migrations.h"
+#include "common/idempotency/idempotency_migrations.h"
+#include "common/identity_client/identity_connection.h"
+#include "common/logging.h"
+#include "common/outbox/event_relay.h"
+#include "common/outbox/outbox_migrations.h"
+#include "common/server/service_runtime.h"
+#include "common/server/unary_call.h"
+#include "services/support/backlog_metrics.h"
+#include "services/support/config.h"
+#include "services/support/grpc_order_directory.h"
+#include "services/support/grpc_refund_sender.h"
+#include "services/support/mysql_ticket_store.h"
+#include "services/support/paid_order_events.h"
+#include "services/support/refund_worker.h"
+#include "services/support/support_migrations.h"
+#include "services/support/support_service.h"
+#include "services/support/tickets.h"
+
+namespace common = marketplace::common;
+namespace support = marketplace::support;
+
+int main(int argc, char** argv) {
+  common::BlockTerminationSignals();
+  common::ServiceConfig config;
+  support::SupportConfig sc;
+  common::Flags flags("support_server",
+                      "Support: tickets, escalation to the operator, resolutions, ratings.");
+  common::AddServiceFlags(flags, "support", &config);
+  support::AddFlags(flags, &sc);
+  flags.ParseOrExit(argc, argv);
+  if (absl::Status valid = sc.Validate(); !valid.ok()) {
+    common::ExitWithError("invalid configuration", valid, 2);
+  }
+  auto runtime = common::ServiceRuntime::CreateOrExit("support", config, flags);
+  runtime->ApplyMigrationsOrExit("support", support::SupportMigrations());
+  runtime->ApplyMigrationsOrExit("outbox", common::outbox::OutboxMigrations());
+  runtime->ApplyMigrationsOrExit("idempotency", common::idempotency::IdempotencyMigrations());
+  runtime->ApplyMigrationsOrExit("revocations", common::events::RevocationMigrations());
+  const common::Clock* clock = common::SystemClock::Get();
+  common::identity_client::IdentityConnection identity(sc.identity, "support", clock);
+  // ListPayments and RefundPayment (its request_id makes a retry safe) retried on UNAVAILABLE.
+  auto payments_channel = common::MakeChannel(
+      {.target = sc.payments_address,
+       .idempotent_methods = {"marketplace.payments.v1.Payments/ListPayments",
+                              "marketplace.payments.v1.Payments/RefundPayment"}});
+  support::GrpcOrderDirectory orders(
+      payments_channel,
+      {.token = [&identity] { return identity.tokens().Token(); },
+       .token_refused = [&identity] { identity.tokens().Invalidate(); },
+       .timeout = sc.payments_timeout});
+  support::MySqlTicketStore store(&runtime->pool(), clock);
+  support::Tickets tickets(clock, sc.TicketRules());
+  support::GrpcRefundSender refunds(
+      payments_channel, {.token = [&identity] { return identity.tokens().Token(); },
+                         .token_refused = [&identity] { identity.tokens().Invalidate(); }});
+  support::RefundWorker refund_worker(&store, &refunds, clock, sc.RefundOptions());
+  support::BacklogMetrics backlog(&store, *runtime->registry());
+  std::unique_ptr<common::outbox::OutboxRelay> relay;  // support.* events
+  if (!config.migrate_only) {
+    auto started = common::outbox::StartEventRelay(
+        runtime->pool(), sc.events,
+        {.token = [&identity] { return identity.tokens().Token(); },
+         .token_refused = [&identity] { identity.tokens().Invalidate(); }},
+        clock, runtime->registry().get());
+    if (!started.ok()) common::ExitWithError("outbox relay", started.status(), 2);
+    relay = *std::move(started);
+    refund_worker.Start();
+    backlog.Start();
+    if (!identity.has_credentials()) {
+      common::LogError("no --service_client_secret: payments cannot be called");
+    }
+  }
+  // Identity's revocations and payments' paid orders arrive through EventSink.
+  common::events::EventIntake intake(&runtime->pool());
+  support::AddPaidOrderConsumer(intake.consumer());
+  if (!config.migrate_only) intake.Start();
+  common::auth::Authenticator authenticator(&identity.verifier(), {}, intake.revocation_check());
+  common::UnaryRunner runner(&runtime->executor(), &authenticator);
+  support::SupportApi api(&store, &orders, &tickets);
+  support::SupportService service(&runner, &api);
+  common::events::EventSinkService sink(&runner, &intake.consumer());
+  const int code = runtime->Serve(
+      {{marketplace::support::v1::SupportService::service_full_name(), &service},
+       {common::events::EventSinkService::FullServiceName(), &sink}});
+  intake.Stop();
+  refund_worker.Stop();
+  backlog.Stop();
+  if (relay) relay->Stop();
+  return code;
+}

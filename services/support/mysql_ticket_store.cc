@@ -1,0 +1,553 @@
+#include "services/support/mysql_ticket_store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/db/migrations.h"
+#include "common/status_macros.h"
+#include "services/support/support_migrations.h"
+
+namespace marketplace::support {
+namespace {
+
+namespace db = common::db;
+using db::Row;
+using db::SqlValue;
+
+constexpr char kTicketColumns[] =
+    "ticket_id, buyer_id, seller_id, order_id, payment_id, payment_currency, "
+    "payment_amount_minor, category, channel, level, status, assignee_id, reason_code, "
+    "reason_codes_version, tags_json, subject, merged_into, follow_up_of, created_at, updated_at, "
+    "escalation_allowed_at, seller_replied, first_reply_at, escalated_at, escalation_reason, "
+    "outcome, resolution_note, refund_currency, refund_amount_minor, refund_state, "
+    "refund_request_id, solved_at, closed_at, rating, rating_comment, is_claim, "
+    "counts_against_seller, public_messages, all_messages, history_seq, sort_at";
+
+// Tags are stored as one line each (tags hold no newline: the API refuses it).
+std::string TagsText(const std::vector<std::string>& tags) { return absl::StrJoin(tags, "\n"); }
+std::vector<std::string> TagsOf(const std::string& text) {
+  if (text.empty()) return {};
+  return absl::StrSplit(text, '\n');
+}
+
+SqlValue OptTime(const std::optional<absl::Time>& t) {
+  if (!t) return nullptr;
+  return *t;
+}
+
+absl::StatusOr<TicketRecord> TicketOf(const Row& r) {
+  TicketRecord t;
+  ASSIGN_OR_RETURN(t.ticket_id, r.GetString("ticket_id"));
+  ASSIGN_OR_RETURN(t.buyer_id, r.GetString("buyer_id"));
+  ASSIGN_OR_RETURN(t.seller_id, r.GetString("seller_id"));
+  ASSIGN_OR_RETURN(t.order_id, r.GetString("order_id"));
+  ASSIGN_OR_RETURN(t.payment_id, r.GetString("payment_id"));
+  ASSIGN_OR_RETURN(t.payment_amount.currency, r.GetString("payment_currency"));
+  ASSIGN_OR_RETURN(t.payment_amount.minor, r.GetInt64("payment_amount_minor"));
+  ASSIGN_OR_RETURN(int64_t category, r.GetInt64("category"));
+  t.category = static_cast<pb::Category>(category);
+  ASSIGN_OR_RETURN(int64_t channel, r.GetInt64("channel"));
+  t.channel = static_cast<v1::Channel>(channel);
+  ASSIGN_OR_RETURN(int64_t level, r.GetInt64("level"));
+  t.level = static_cast<v1::TicketLevel>(level);
+  ASSIGN_OR_RETURN(int64_t status, r.GetInt64("status"));
+  t.status = static_cast<pb::TicketStatus>(status);
+  ASSIGN_OR_RETURN(t.assignee_id, r.GetString("assignee_id"));
+  ASSIGN_OR_RETURN(t.reason_code, r.GetString("reason_code"));
+  ASSIGN_OR_RETURN(int64_t version, r.GetInt64("reason_codes_version"));
+  t.reason_codes_version = static_cast<int>(version);
+  ASSIGN_OR_RETURN(std::string tags, r.GetString("tags_json"));
+  t.tags = TagsOf(tags);
+  ASSIGN_OR_RETURN(t.subject, r.GetString("subject"));
+  ASSIGN_OR_RETURN(t.merged_into, r.GetString("merged_into"));
+  ASSIGN_OR_RETURN(t.follow_up_of, r.GetString("follow_up_of"));
+  ASSIGN_OR_RETURN(t.created_at, r.GetTime("created_at"));
+  ASSIGN_OR_RETURN(t.updated_at, r.GetTime("updated_at"));
+  ASSIGN_OR_RETURN(t.escalation_allowed_at, r.GetTime("escalation_allowed_at"));
+  ASSIGN_OR_RETURN(t.seller_replied, r.GetBool("seller_replied"));
+  ASSIGN_OR_RETURN(t.first_reply_at, r.GetOptionalTime("first_reply_at"));
+  ASSIGN_OR_RETURN(t.escalated_at, r.GetOptionalTime("escalated_at"));
+  ASSIGN_OR_RETURN(t.escalation_reason, r.GetString("escalation_reason"));
+  ASSIGN_OR_RETURN(int64_t outcome, r.GetInt64("outcome"));
+  t.outcome = static_cast<pb::Outcome>(outcome);
+  ASSIGN_OR_RETURN(t.resolution_note, r.GetString("resolution_note"));
+  ASSIGN_OR_RETURN(std::string refund_currency, r.GetString("refund_currency"));
+  ASSIGN_OR_RETURN(int64_t refund_minor, r.GetInt64("refund_amount_minor"));
+  if (!refund_currency.empty()) t.refund_amount = Amount{refund_currency, refund_minor};
+  ASSIGN_OR_RETURN(int64_t refund_state, r.GetInt64("refund_state"));
+  t.refund_state = static_cast<pb::RefundState>(refund_state);
+  ASSIGN_OR_RETURN(t.refund_request_id, r.GetString("refund_request_id"));
+  ASSIGN_OR_RETURN(t.solved_at, r.GetOptionalTime("solved_at"));
+  ASSIGN_OR_RETURN(t.closed_at, r.GetOptionalTime("closed_at"));
+  ASSIGN_OR_RETURN(int64_t rating, r.GetInt64("rating"));
+  t.rating = static_cast<int>(rating);
+  ASSIGN_OR_RETURN(t.rating_comment, r.GetString("rating_comment"));
+  ASSIGN_OR_RETURN(t.is_claim, r.GetBool("is_claim"));
+  ASSIGN_OR_RETURN(t.counts_against_seller, r.GetBool("counts_against_seller"));
+  ASSIGN_OR_RETURN(int64_t pub, r.GetInt64("public_messages"));
+  t.public_messages = static_cast<int>(pub);
+  ASSIGN_OR_RETURN(int64_t all, r.GetInt64("all_messages"));
+  t.all_messages = static_cast<int>(all);
+  ASSIGN_OR_RETURN(int64_t hist, r.GetInt64("history_seq"));
+  t.history_seq = static_cast<int>(hist);
+  ASSIGN_OR_RETURN(t.sort_at, r.GetTime("sort_at"));
+  return t;
+}
+
+// The values of every column of kTicketColumns but ticket_id, in order, then ticket_id.
+std::vector<SqlValue> TicketValues(const TicketRecord& t) {
+  return {t.buyer_id,
+          t.seller_id,
+          t.order_id,
+          t.payment_id,
+          t.payment_amount.currency,
+          t.payment_amount.minor,
+          static_cast<int64_t>(t.category),
+          static_cast<int64_t>(t.channel),
+          static_cast<int64_t>(t.level),
+          static_cast<int64_t>(t.status),
+          t.assignee_id,
+          t.reason_code,
+          static_cast<int64_t>(t.reason_codes_version),
+          TagsText(t.tags),
+          t.subject,
+          t.merged_into,
+          t.follow_up_of,
+          t.created_at,
+          t.updated_at,
+          t.escalation_allowed_at,
+          t.seller_replied,
+          OptTime(t.first_reply_at),
+          OptTime(t.escalated_at),
+          t.escalation_reason,
+          static_cast<int64_t>(t.outcome),
+          t.resolution_note,
+          t.refund_amount ? t.refund_amount->currency : std::string(),
+          t.refund_amount ? t.refund_amount->minor : int64_t{0},
+          static_cast<int64_t>(t.refund_state),
+          t.refund_request_id,
+          OptTime(t.solved_at),
+          OptTime(t.closed_at),
+          static_cast<int64_t>(t.rating),
+          t.rating_comment,
+          t.is_claim,
+          t.counts_against_seller,
+          static_cast<int64_t>(t.public_messages),
+          static_cast<int64_t>(t.all_messages),
+          static_cast<int64_t>(t.history_seq),
+          t.sort_at,
+          t.ticket_id};
+}
+
+absl::StatusOr<MessageRecord> MessageOf(const Row& r) {
+  MessageRecord m;
+  ASSIGN_OR_RETURN(m.ticket_id, r.GetString("ticket_id"));
+  ASSIGN_OR_RETURN(int64_t seq, r.GetInt64("seq"));
+  m.seq = static_cast<int>(seq);
+  ASSIGN_OR_RETURN(m.message_id, r.GetString("message_id"));
+  ASSIGN_OR_RETURN(m.author_id, r.GetString("author_id"));
+  ASSIGN_OR_RETURN(int64_t role, r.GetInt64("author_role"));
+  m.author_role = static_cast<pb::AuthorRole>(role);
+  ASSIGN_OR_RETURN(int64_t visibility, r.GetInt64("visibility"));
+  m.visibility = static_cast<pb::MessageVisibility>(visibility);
+  ASSIGN_OR_RETURN(m.body, r.GetString("body"));
+  ASSIGN_OR_RETURN(m.created_at, r.GetTime("created_at"));
+  return m;
+}
+
+// Fills the attachments of `messages` (one query).
+template <typename Runner>
+absl::Status LoadAttachments(Runner& run, std::vector<MessageRecord>& messages) {
+  if (messages.empty()) return absl::OkStatus();
+  std::vector<SqlValue> ids;
+  for (const MessageRecord& m : messages) ids.push_back(m.message_id);
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   run.Query(absl::StrCat("SELECT message_id, uri, filename, content_type, "
+                                          "size_bytes, sha256 FROM ticket_attachments WHERE "
+                                          "message_id IN (",
+                                          db::PlaceholderList(ids.size()),
+                                          ") ORDER BY message_id, position"),
+                             ids));
+  for (const Row& r : rows) {
+    ASSIGN_OR_RETURN(std::string id, r.GetString("message_id"));
+    AttachmentRef a;
+    ASSIGN_OR_RETURN(a.uri, r.GetString("uri"));
+    ASSIGN_OR_RETURN(a.filename, r.GetString("filename"));
+    ASSIGN_OR_RETURN(a.content_type, r.GetString("content_type"));
+    ASSIGN_OR_RETURN(a.size_bytes, r.GetInt64("size_bytes"));
+    ASSIGN_OR_RETURN(a.sha256, r.GetString("sha256"));
+    for (MessageRecord& m : messages) {
+      if (m.message_id == id) m.attachments.push_back(std::move(a));
+    }
+  }
+  return absl::OkStatus();
+}
+
+class MySqlTicketTransaction final : public TicketTransaction {
+ public:
+  MySqlTicketTransaction(db::Transaction& tx, const common::outbox::Outbox& outbox)
+      : tx_(tx), outbox_(outbox) {}
+
+  absl::StatusOr<std::optional<TicketRecord>> LockTicket(absl::string_view ticket_id) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query(absl::StrCat("SELECT ", kTicketColumns,
+                                            " FROM tickets WHERE ticket_id = ? FOR UPDATE"),
+                               {std::string(ticket_id)}));
+    if (rows.empty()) return std::nullopt;
+    return TicketOf(rows[0]);
+  }
+
+  absl::StatusOr<std::optional<TicketRecord>> LockLatestForOrder(
+      absl::string_view buyer_id, absl::string_view order_id) override {
+    ASSIGN_OR_RETURN(
+        std::vector<Row> rows,
+        tx_.Query(absl::StrCat("SELECT ", kTicketColumns,
+                               " FROM tickets WHERE buyer_id = ? AND order_id = ? "
+                               "ORDER BY created_at DESC, ticket_id DESC LIMIT 1 FOR UPDATE"),
+                  {std::string(buyer_id), std::string(order_id)}));
+    if (rows.empty()) return std::nullopt;
+    return TicketOf(rows[0]);
+  }
+
+  absl::Status InsertTicket(const TicketRecord& t) override {
+    return tx_.Write(absl::StrCat("INSERT INTO tickets (", kTicketColumns,
+                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                                  "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                                  "?, ?, ?)"),
+                     [&] {
+                       std::vector<SqlValue> v = TicketValues(t);
+                       v.insert(v.begin(), v.back());
+                       v.pop_back();
+                       return v;
+                     }());
+  }
+
+  absl::Status SaveTicket(const TicketRecord& t) override {
+    return tx_.Write(
+        "UPDATE tickets SET buyer_id = ?, seller_id = ?, order_id = ?, payment_id = ?, "
+        "payment_currency = ?, payment_amount_minor = ?, category = ?, channel = ?, level = ?, "
+        "status = ?, assignee_id = ?, reason_code = ?, reason_codes_version = ?, tags_json = ?, "
+        "subject = ?, merged_into = ?, follow_up_of = ?, created_at = ?, updated_at = ?, "
+        "escalation_allowed_at = ?, seller_replied = ?, first_reply_at = ?, escalated_at = ?, "
+        "escalation_reason = ?, outcome = ?, resolution_note = ?, refund_currency = ?, "
+        "refund_amount_minor = ?, refund_state = ?, refund_request_id = ?, solved_at = ?, "
+        "closed_at = ?, rating = ?, rating_comment = ?, is_claim = ?, counts_against_seller = ?, "
+        "public_messages = ?, all_messages = ?, history_seq = ?, sort_at = ? "
+        "WHERE ticket_id = ?",
+        TicketValues(t), 1);
+  }
+
+  absl::Status InsertMessage(const MessageRecord& m) override {
+    RETURN_IF_ERROR(tx_.Write(
+        "INSERT INTO ticket_messages (ticket_id, seq, message_id, author_id, author_role, "
+        "visibility, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        {m.ticket_id, static_cast<int64_t>(m.seq), m.message_id, m.author_id,
+         static_cast<int64_t>(m.author_role), static_cast<int64_t>(m.visibility), m.body,
+         m.created_at}));
+    for (size_t i = 0; i < m.attachments.size(); ++i) {
+      const AttachmentRef& a = m.attachments[i];
+      RETURN_IF_ERROR(tx_.Write(
+          "INSERT INTO ticket_attachments (message_id, position, uri, filename, content_type, "
+          "size_bytes, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          {m.message_id, static_cast<int64_t>(i), a.uri, a.filename, a.content_type,
+           a.size_bytes, a.sha256}));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status AppendHistory(absl::string_view ticket_id, int seq,
+                             const ChangeRecord& c) override {
+    return tx_.Write(
+        "INSERT INTO ticket_history (ticket_id, seq, at, actor_id, actor_role, kind, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        {std::string(ticket_id), static_cast<int64_t>(seq), c.at, c.actor_id,
+         static_cast<int64_t>(c.actor_role), c.kind, c.detail.substr(0, 1000)});
+  }
+
+  absl::StatusOr<std::vector<MessageRecord>> Messages(absl::string_view ticket_id) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT ticket_id, seq, message_id, author_id, author_role, "
+                               "visibility, body, created_at FROM ticket_messages WHERE "
+                               "ticket_id = ? ORDER BY seq",
+                               {std::string(ticket_id)}));
+    ASSIGN_OR_RETURN(std::vector<MessageRecord> messages, db::ParseRows(rows, MessageOf));
+    RETURN_IF_ERROR(LoadAttachments(tx_, messages));
+    return messages;
+  }
+
+  absl::Status InsertRefundCommand(const RefundCommand& c) override {
+    return tx_.Write(
+        "INSERT INTO refund_commands (request_id, ticket_id, payment_id, currency, amount_minor, "
+        "decided_by, decided_level, state, next_attempt_at, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {c.request_id, c.ticket_id, c.payment_id, c.amount.currency, c.amount.minor, c.decided_by,
+         static_cast<int64_t>(c.decided_level), static_cast<int64_t>(pb::PENDING_REFUND),
+         c.created_at, c.created_at});
+  }
+
+  absl::Status UpdateRefundCommand(absl::string_view request_id, pb::RefundState state,
+                                   absl::Time next_attempt_at) override {
+    return tx_.Write(
+        "UPDATE refund_commands SET state = ?, attempts = attempts + 1, next_attempt_at = ? "
+        "WHERE request_id = ?",
+        {static_cast<int64_t>(state), next_attempt_at, std::string(request_id)}, 1);
+  }
+
+  absl::Status Emit(absl::string_view topic, absl::string_view key,
+                    const google::protobuf::Message& payload) override {
+    return outbox_.Enqueue(tx_, topic, key, payload).status();
+  }
+
+ private:
+  db::Transaction& tx_;
+  const common::outbox::Outbox& outbox_;
+};
+
+}  // namespace
+
+absl::Status ApplySupportMigrations(db::ConnectionPool& pool) {
+  RETURN_IF_ERROR(db::ApplyMigrations(pool, "support", SupportMigrations()));
+  RETURN_IF_ERROR(common::outbox::ApplyOutboxMigrations(pool));
+  return common::idempotency::ApplyIdempotencyMigrations(pool);
+}
+
+MySqlTicketStore::MySqlTicketStore(db::ConnectionPool* pool, const common::Clock* clock)
+    : pool_(pool), idempotency_(clock), outbox_("support", clock) {}
+
+absl::StatusOr<std::string> MySqlTicketStore::RunIdempotent(
+    const common::idempotency::RequestKey& key, absl::string_view request_hash,
+    const std::function<absl::StatusOr<std::string>(TicketTransaction&)>& effect) {
+  return common::idempotency::RunIdempotentBytes(
+      *pool_, idempotency_, key, request_hash,
+      [&](db::Transaction& tx) -> absl::StatusOr<std::string> {
+        MySqlTicketTransaction unit(tx, outbox_);
+        return effect(unit);
+      });
+}
+
+absl::Status MySqlTicketStore::RunUnit(
+    const std::function<absl::Status(TicketTransaction&)>& effect) {
+  return db::RunInTransaction(*pool_, [&](db::Transaction& tx) -> absl::Status {
+    MySqlTicketTransaction unit(tx, outbox_);
+    return effect(unit);
+  });
+}
+
+absl::StatusOr<std::vector<RefundCommand>> MySqlTicketStore::ClaimDueRefunds(absl::Time now,
+                                                                            absl::Duration lease,
+                                                                            int limit) {
+  return db::RunInTransaction(
+      *pool_, [&](db::Transaction& tx) -> absl::StatusOr<std::vector<RefundCommand>> {
+        ASSIGN_OR_RETURN(
+            std::vector<Row> rows,
+            tx.Query("SELECT request_id, ticket_id, payment_id, currency, amount_minor, "
+                     "decided_by, decided_level, attempts, created_at FROM refund_commands "
+                     "WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at "
+                     "LIMIT ? FOR UPDATE SKIP LOCKED",
+                     {static_cast<int64_t>(pb::PENDING_REFUND), now,
+                      static_cast<int64_t>(limit)}));
+        std::vector<RefundCommand> claimed;
+        for (const Row& r : rows) {
+          RefundCommand c;
+          ASSIGN_OR_RETURN(c.request_id, r.GetString("request_id"));
+          ASSIGN_OR_RETURN(c.ticket_id, r.GetString("ticket_id"));
+          ASSIGN_OR_RETURN(c.payment_id, r.GetString("payment_id"));
+          ASSIGN_OR_RETURN(c.amount.currency, r.GetString("currency"));
+          ASSIGN_OR_RETURN(c.amount.minor, r.GetInt64("amount_minor"));
+          ASSIGN_OR_RETURN(c.decided_by, r.GetString("decided_by"));
+          ASSIGN_OR_RETURN(int64_t level, r.GetInt64("decided_level"));
+          c.decided_level = static_cast<v1::TicketLevel>(level);
+          ASSIGN_OR_RETURN(int64_t attempts, r.GetInt64("attempts"));
+          c.attempts = static_cast<int>(attempts);
+          ASSIGN_OR_RETURN(c.created_at, r.GetTime("created_at"));
+          RETURN_IF_ERROR(tx.Write(
+              "UPDATE refund_commands SET next_attempt_at = ? WHERE request_id = ?",
+              {now + lease, c.request_id}, 1));
+          claimed.push_back(std::move(c));
+        }
+        return claimed;
+      });
+}
+
+absl::StatusOr<std::optional<TicketRecord>> MySqlTicketStore::GetTicket(
+    absl::string_view ticket_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query(absl::StrCat("SELECT ", kTicketColumns,
+                                             " FROM tickets WHERE ticket_id = ?"),
+                                {std::string(ticket_id)}));
+  if (rows.empty()) return std::nullopt;
+  return TicketOf(rows[0]);
+}
+
+absl::StatusOr<std::vector<ChangeRecord>> MySqlTicketStore::History(absl::string_view ticket_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT at, actor_id, actor_role, kind, detail FROM "
+                                "ticket_history WHERE ticket_id = ? ORDER BY seq",
+                                {std::string(ticket_id)}));
+  return db::ParseRows(rows, [](const Row& r) -> absl::StatusOr<ChangeRecord> {
+    ChangeRecord c;
+    ASSIGN_OR_RETURN(c.at, r.GetTime("at"));
+    ASSIGN_OR_RETURN(c.actor_id, r.GetString("actor_id"));
+    ASSIGN_OR_RETURN(int64_t role, r.GetInt64("actor_role"));
+    c.actor_role = static_cast<pb::AuthorRole>(role);
+    ASSIGN_OR_RETURN(c.kind, r.GetString("kind"));
+    ASSIGN_OR_RETURN(c.detail, r.GetString("detail"));
+    return c;
+  });
+}
+
+absl::StatusOr<std::vector<MessageRecord>> MySqlTicketStore::ListMessages(
+    absl::string_view ticket_id, bool include_internal, int after_seq, int limit) {
+  ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      pool_->Query(absl::StrCat("SELECT ticket_id, seq, message_id, author_id, author_role, "
+                                "visibility, body, created_at FROM ticket_messages WHERE "
+                                "ticket_id = ? AND seq > ?",
+                                include_internal ? "" : " AND visibility = 1",
+                                " ORDER BY seq LIMIT ?"),
+                   {std::string(ticket_id), static_cast<int64_t>(after_seq),
+                    static_cast<int64_t>(limit)}));
+  ASSIGN_OR_RETURN(std::vector<MessageRecord> messages, db::ParseRows(rows, MessageOf));
+  RETURN_IF_ERROR(LoadAttachments(*pool_, messages));
+  return messages;
+}
+
+absl::StatusOr<std::vector<TicketRecord>> MySqlTicketStore::ListTickets(
+    const TicketFilter& f, const std::optional<TicketCursor>& after, int limit) {
+  std::string where = "TRUE";
+  std::vector<SqlValue> params;
+  auto add = [&](absl::string_view clause, SqlValue value) {
+    absl::StrAppend(&where, " AND ", clause);
+    params.push_back(std::move(value));
+  };
+  if (!f.buyer_id.empty()) add("buyer_id = ?", f.buyer_id);
+  if (!f.seller_id.empty()) add("seller_id = ?", f.seller_id);
+  if (f.level != v1::TICKET_LEVEL_UNSPECIFIED) add("level = ?", static_cast<int64_t>(f.level));
+  if (f.status != pb::TICKET_STATUS_UNSPECIFIED) {
+    add("status = ?", static_cast<int64_t>(f.status));
+  }
+  if (!f.assignee_id.empty()) add("assignee_id = ?", f.assignee_id);
+  if (f.category != pb::CATEGORY_UNSPECIFIED) {
+    add("category = ?", static_cast<int64_t>(f.category));
+  }
+  if (after) {
+    absl::StrAppend(&where, " AND (sort_at > ? OR (sort_at = ? AND ticket_id > ?))");
+    params.push_back(after->sort_at);
+    params.push_back(after->sort_at);
+    params.push_back(after->ticket_id);
+  }
+  params.push_back(static_cast<int64_t>(limit));
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query(absl::StrCat("SELECT ", kTicketColumns, " FROM tickets WHERE ",
+                                             where, " ORDER BY sort_at, ticket_id LIMIT ?"),
+                                params));
+  return db::ParseRows(rows, TicketOf);
+}
+
+absl::StatusOr<ComplaintCounts> MySqlTicketStore::CountComplaints(absl::string_view seller_id,
+                                                                 absl::Time start,
+                                                                 absl::Time end) {
+  // Merged-away tickets are counted in the ticket they joined.
+  const std::string where = absl::StrCat(
+      "t.created_at >= ? AND t.created_at < ? AND t.merged_into = ''",
+      seller_id.empty() ? "" : " AND t.seller_id = ?");
+  std::vector<SqlValue> params = {start, end};
+  if (!seller_id.empty()) params.push_back(std::string(seller_id));
+  ComplaintCounts counts;
+  ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      pool_->Query(absl::StrCat("SELECT t.category, t.reason_code, t.channel, t.outcome, "
+                                "COUNT(*) AS n FROM tickets t WHERE ", where,
+                                " GROUP BY t.category, t.reason_code, t.channel, t.outcome "
+                                "ORDER BY t.category, t.reason_code, t.channel, t.outcome"),
+                   params));
+  for (const Row& r : rows) {
+    ComplaintCounts::Row row;
+    ASSIGN_OR_RETURN(int64_t category, r.GetInt64("category"));
+    row.category = static_cast<pb::Category>(category);
+    ASSIGN_OR_RETURN(row.reason_code, r.GetString("reason_code"));
+    ASSIGN_OR_RETURN(int64_t channel, r.GetInt64("channel"));
+    row.channel = static_cast<v1::Channel>(channel);
+    ASSIGN_OR_RETURN(int64_t outcome, r.GetInt64("outcome"));
+    row.outcome = static_cast<pb::Outcome>(outcome);
+    ASSIGN_OR_RETURN(row.tickets, r.GetInt64("n"));
+    counts.rows.push_back(std::move(row));
+  }
+  ASSIGN_OR_RETURN(
+      rows, pool_->Query(absl::StrCat("SELECT TIMESTAMPDIFF(SECOND, t.created_at, "
+                                      "MIN(m.created_at)) AS s FROM tickets t JOIN "
+                                      "ticket_messages m ON m.ticket_id = t.ticket_id AND "
+                                      "m.visibility = ? AND m.author_role = ? WHERE ",
+                                      where, " GROUP BY t.ticket_id ORDER BY s"),
+                         [&] {
+                           std::vector<SqlValue> p = {static_cast<int64_t>(pb::PUBLIC),
+                                                      static_cast<int64_t>(pb::AUTHOR_SELLER)};
+                           p.insert(p.end(), params.begin(), params.end());
+                           return p;
+                         }()));
+  for (const Row& r : rows) {
+    ASSIGN_OR_RETURN(int64_t seconds, r.GetInt64("s"));
+    counts.first_reply_seconds.push_back(seconds);
+  }
+  ASSIGN_OR_RETURN(
+      rows, pool_->Query(absl::StrCat("SELECT c.level, c.party, COUNT(*) AS n FROM sla_clocks c "
+                                      "JOIN tickets t ON t.ticket_id = c.ticket_id WHERE c.state "
+                                      "= 4 AND ",
+                                      where, " GROUP BY c.level, c.party ORDER BY c.level, c.party"),
+                         params));
+  for (const Row& r : rows) {
+    ComplaintCounts::Breaches b;
+    ASSIGN_OR_RETURN(int64_t level, r.GetInt64("level"));
+    b.level = static_cast<v1::TicketLevel>(level);
+    ASSIGN_OR_RETURN(int64_t party, r.GetInt64("party"));
+    b.party = static_cast<v1::SlaParty>(party);
+    ASSIGN_OR_RETURN(b.breaches, r.GetInt64("n"));
+    counts.breaches.push_back(b);
+  }
+  ASSIGN_OR_RETURN(rows, pool_->Query(absl::StrCat("SELECT COUNT(*) AS n, "
+                                                   "COALESCE(SUM(t.rating >= 4), 0) AS good "
+                                                   "FROM tickets t WHERE t.rating > 0 AND ",
+                                                   where),
+                                      params));
+  ASSIGN_OR_RETURN(counts.ratings, rows.at(0).GetInt64("n"));
+  ASSIGN_OR_RETURN(counts.good_ratings, rows.at(0).GetInt64("good"));
+  return counts;
+}
+
+absl::StatusOr<std::vector<TicketStore::BacklogCount>> MySqlTicketStore::CountBacklog() {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT level, status, COUNT(*) AS n FROM tickets WHERE status <> ? "
+                                "GROUP BY level, status",
+                                {static_cast<int64_t>(pb::CLOSED)}));
+  return db::ParseRows(rows, [](const Row& r) -> absl::StatusOr<BacklogCount> {
+    BacklogCount c;
+    ASSIGN_OR_RETURN(int64_t level, r.GetInt64("level"));
+    c.level = static_cast<v1::TicketLevel>(level);
+    ASSIGN_OR_RETURN(int64_t status, r.GetInt64("status"));
+    c.status = static_cast<pb::TicketStatus>(status);
+    ASSIGN_OR_RETURN(c.tickets, r.GetInt64("n"));
+    return c;
+  });
+}
+
+absl::StatusOr<int64_t> MySqlTicketStore::CountPaidOrders(absl::string_view buyer_id,
+                                                          absl::Time since) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT COUNT(*) AS n FROM paid_orders WHERE buyer_id = ? AND "
+                                "held_at >= ?",
+                                {std::string(buyer_id), since}));
+  return rows.at(0).GetInt64("n");
+}
+
+absl::Status MySqlTicketStore::RecordPaidOrder(db::Transaction& tx, absl::string_view payment_id,
+                                               absl::string_view buyer_id,
+                                               absl::string_view order_id, absl::Time held_at) {
+  return tx.Write(
+      "INSERT IGNORE INTO paid_orders (payment_id, buyer_id, order_id, held_at) "
+      "VALUES (?, ?, ?, ?)",
+      {std::string(payment_id), std::string(buyer_id), std::string(order_id), held_at});
+}
+
+}  // namespace marketplace::support

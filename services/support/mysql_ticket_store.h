@@ -1,0 +1,59 @@
+#ifndef MARKETPLACE_SERVICES_SUPPORT_MYSQL_TICKET_STORE_H_
+#define MARKETPLACE_SERVICES_SUPPORT_MYSQL_TICKET_STORE_H_
+
+#include <string>
+
+#include "common/clock.h"
+#include "common/db/connection_pool.h"
+#include "common/db/transaction.h"
+#include "common/idempotency/idempotency.h"
+#include "common/outbox/outbox.h"
+#include "services/support/ticket_store.h"
+
+namespace marketplace::support {
+
+// Creates or upgrades support's tables (component "support") and those of the shared
+// components it uses (outbox, idempotency).
+[[nodiscard]] absl::Status ApplySupportMigrations(common::db::ConnectionPool& pool);
+
+// TicketStore on support's MySQL / MariaDB database.
+class MySqlTicketStore final : public TicketStore {
+ public:
+  // `pool` and `clock` must outlive the store.
+  MySqlTicketStore(common::db::ConnectionPool* pool, const common::Clock* clock);
+
+  absl::StatusOr<std::string> RunIdempotent(
+      const common::idempotency::RequestKey& key, absl::string_view request_hash,
+      const std::function<absl::StatusOr<std::string>(TicketTransaction&)>& effect) override;
+  absl::Status RunUnit(const std::function<absl::Status(TicketTransaction&)>& effect) override;
+  absl::StatusOr<std::vector<RefundCommand>> ClaimDueRefunds(absl::Time now, absl::Duration lease,
+                                                             int limit) override;
+  absl::StatusOr<std::optional<TicketRecord>> GetTicket(absl::string_view ticket_id) override;
+  absl::StatusOr<std::vector<ChangeRecord>> History(absl::string_view ticket_id) override;
+  absl::StatusOr<std::vector<MessageRecord>> ListMessages(absl::string_view ticket_id,
+                                                          bool include_internal, int after_seq,
+                                                          int limit) override;
+  absl::StatusOr<std::vector<TicketRecord>> ListTickets(const TicketFilter& filter,
+                                                        const std::optional<TicketCursor>& after,
+                                                        int limit) override;
+  absl::StatusOr<ComplaintCounts> CountComplaints(absl::string_view seller_id, absl::Time start,
+                                                 absl::Time end) override;
+  absl::StatusOr<std::vector<BacklogCount>> CountBacklog() override;
+  absl::StatusOr<int64_t> CountPaidOrders(absl::string_view buyer_id, absl::Time since) override;
+
+  // In an EventSink transaction (payments.payment_held): one paid order; a payment recorded
+  // before is left as it is.
+  [[nodiscard]] static absl::Status RecordPaidOrder(common::db::Transaction& tx,
+                                                    absl::string_view payment_id,
+                                                    absl::string_view buyer_id,
+                                                    absl::string_view order_id, absl::Time held_at);
+
+ private:
+  common::db::ConnectionPool* pool_;
+  common::idempotency::IdempotencyStore idempotency_;
+  common::outbox::Outbox outbox_;
+};
+
+}  // namespace marketplace::support
+
+#endif  // MARKETPLACE_SERVICES_SUPPORT_MYSQL_TICKET_STORE_H_

@@ -1,0 +1,140 @@
+#ifndef MARKETPLACE_SERVICES_SUPPORT_TICKET_STORE_H_
+#define MARKETPLACE_SERVICES_SUPPORT_TICKET_STORE_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/idempotency/request_id.h"
+#include "google/protobuf/message.h"
+#include "services/support/ticket_records.h"
+
+namespace marketplace::support {
+
+// The unit of work of one mutating call: every read takes the row's lock, every write and
+// every event commits together with the call's idempotency key, or nothing does.
+class TicketTransaction {
+ public:
+  virtual ~TicketTransaction() = default;
+
+  // The ticket, locked for the rest of the transaction (nullopt: no such ticket).
+  [[nodiscard]] virtual absl::StatusOr<std::optional<TicketRecord>> LockTicket(
+      absl::string_view ticket_id) = 0;
+  // The buyer's newest ticket about the order, locked; the lock covers the gap too, so two
+  // concurrent CreateTicket calls for one order make one ticket.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<TicketRecord>> LockLatestForOrder(
+      absl::string_view buyer_id, absl::string_view order_id) = 0;
+  [[nodiscard]] virtual absl::Status InsertTicket(const TicketRecord& ticket) = 0;
+  // Writes every mutable field of `ticket` (found by ticket_id).
+  [[nodiscard]] virtual absl::Status SaveTicket(const TicketRecord& ticket) = 0;
+  [[nodiscard]] virtual absl::Status InsertMessage(const MessageRecord& message) = 0;
+  // Line `seq` (1, 2, ...) of the ticket's history.
+  [[nodiscard]] virtual absl::Status AppendHistory(absl::string_view ticket_id, int seq,
+                                                   const ChangeRecord& change) = 0;
+  // Every message of the ticket, internal ones included, oldest first.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<MessageRecord>> Messages(
+      absl::string_view ticket_id) = 0;
+  [[nodiscard]] virtual absl::Status InsertRefundCommand(const RefundCommand& command) = 0;
+  // Sets a refund command's state (PENDING_REFUND again with a later next attempt, or its
+  // final REFUNDED / REFUND_REFUSED) and counts the attempt.
+  [[nodiscard]] virtual absl::Status UpdateRefundCommand(absl::string_view request_id,
+                                                         pb::RefundState state,
+                                                         absl::Time next_attempt_at) = 0;
+  // Adds an event to the outbox (topic "support.<fact>", key the ticket id).
+  [[nodiscard]] virtual absl::Status Emit(absl::string_view topic, absl::string_view key,
+                                          const google::protobuf::Message& payload) = 0;
+};
+
+// ListTickets' filters, after the caller's narrowing.
+struct TicketFilter {
+  std::string buyer_id;   // non-empty: only this buyer's
+  std::string seller_id;  // non-empty: only this seller's
+  v1::TicketLevel level = v1::TICKET_LEVEL_UNSPECIFIED;
+  pb::TicketStatus status = pb::TICKET_STATUS_UNSPECIFIED;
+  std::string assignee_id;
+  pb::Category category = pb::CATEGORY_UNSPECIFIED;
+};
+
+// Keyset position in ListTickets' order (sort_at, ticket_id).
+struct TicketCursor {
+  absl::Time sort_at;
+  std::string ticket_id;
+};
+
+// The counts behind GetComplaintReport, over tickets created in [start, end).
+struct ComplaintCounts {
+  struct Row {
+    pb::Category category = pb::CATEGORY_UNSPECIFIED;
+    std::string reason_code;
+    v1::Channel channel = v1::CHANNEL_UNSPECIFIED;
+    pb::Outcome outcome = pb::OUTCOME_UNSPECIFIED;
+    int64_t tickets = 0;
+  };
+  struct Breaches {
+    v1::TicketLevel level = v1::TICKET_LEVEL_UNSPECIFIED;
+    v1::SlaParty party = v1::SLA_PARTY_UNSPECIFIED;
+    int64_t breaches = 0;
+  };
+  std::vector<Row> rows;
+  // Seconds from creation to the seller's first public message, ascending, one per ticket
+  // that has one.
+  std::vector<int64_t> first_reply_seconds;
+  std::vector<Breaches> breaches;
+  int64_t ratings = 0;
+  int64_t good_ratings = 0;  // 4 or 5
+};
+
+class TicketStore {
+ public:
+  virtual ~TicketStore() = default;
+
+  // Runs `effect` at most once per key (common/idempotency's rule) in one transaction with
+  // the key; returns the first result's bytes.
+  [[nodiscard]] virtual absl::StatusOr<std::string> RunIdempotent(
+      const common::idempotency::RequestKey& key, absl::string_view request_hash,
+      const std::function<absl::StatusOr<std::string>(TicketTransaction&)>& effect) = 0;
+
+  // Runs `effect` in one transaction (background work, no request id).
+  [[nodiscard]] virtual absl::Status RunUnit(
+      const std::function<absl::Status(TicketTransaction&)>& effect) = 0;
+  // Claims up to `limit` refund commands due at `now` (PENDING_REFUND, next attempt <= now) in
+  // due order, skipping rows another replica holds (FOR UPDATE SKIP LOCKED), and leases them
+  // until `now + lease`: another pass takes them again only after that.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<RefundCommand>> ClaimDueRefunds(
+      absl::Time now, absl::Duration lease, int limit) = 0;
+
+  [[nodiscard]] virtual absl::StatusOr<std::optional<TicketRecord>> GetTicket(
+      absl::string_view ticket_id) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::vector<ChangeRecord>> History(
+      absl::string_view ticket_id) = 0;
+  // Messages with seq > after_seq, oldest first, at most `limit`; PUBLIC only unless
+  // `include_internal`.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<MessageRecord>> ListMessages(
+      absl::string_view ticket_id, bool include_internal, int after_seq, int limit) = 0;
+  // Tickets after `after` in (sort_at, ticket_id) order, at most `limit`.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<TicketRecord>> ListTickets(
+      const TicketFilter& filter, const std::optional<TicketCursor>& after, int limit) = 0;
+  // `seller_id` empty: every seller.
+  [[nodiscard]] virtual absl::StatusOr<ComplaintCounts> CountComplaints(
+      absl::string_view seller_id, absl::Time start, absl::Time end) = 0;
+  // Tickets not CLOSED by level and status (as stored: a SOLVED ticket past its close window
+  // counts as SOLVED until its next write).
+  struct BacklogCount {
+    v1::TicketLevel level = v1::TICKET_LEVEL_UNSPECIFIED;
+    pb::TicketStatus status = pb::TICKET_STATUS_UNSPECIFIED;
+    int64_t tickets = 0;
+  };
+  [[nodiscard]] virtual absl::StatusOr<std::vector<BacklogCount>> CountBacklog() = 0;
+  // Paid orders of the buyer held since `since` (payments.payment_held).
+  [[nodiscard]] virtual absl::StatusOr<int64_t> CountPaidOrders(absl::string_view buyer_id,
+                                                                absl::Time since) = 0;
+};
+
+}  // namespace marketplace::support
+
+#endif  // MARKETPLACE_SERVICES_SUPPORT_TICKET_STORE_H_

@@ -1,0 +1,131 @@
+#ifndef MARKETPLACE_SERVICES_SUPPORT_TICKETS_H_
+#define MARKETPLACE_SERVICES_SUPPORT_TICKETS_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "services/support/actor.h"
+#include "services/support/order_directory.h"
+#include "services/support/ticket_records.h"
+#include "services/support/ticket_store.h"
+
+namespace marketplace::support {
+
+struct TicketOptions {
+  // The seller's level-1 window: the buyer may escalate without a seller reply after it.
+  absl::Duration l1_window = absl::Hours(48);
+  // A SOLVED ticket closes this long after it was solved; the buyer may reopen until then.
+  absl::Duration close_window = absl::Hours(4 * 24);
+  // The buyer may rate this long after SOLVED.
+  absl::Duration rating_window = absl::Hours(28 * 24);
+  // Level 2: an agent's first public reply within this is `within_sla` in
+  // support.first_response (until the SLA engine supplies the policy's targets).
+  absl::Duration l2_first_reply_target = absl::Hours(24);
+};
+
+// A message to add, checked by the API (body, attachments).
+struct NewMessage {
+  std::string body;
+  pb::MessageVisibility visibility = pb::PUBLIC;
+  std::vector<AttachmentRef> attachments;
+  bool await_buyer = false;
+};
+
+struct CreateCommand {
+  std::string buyer_id;  // resolved by the API (the BUYER itself, or the one named)
+  std::string order_id;
+  pb::Category category = pb::CATEGORY_UNSPECIFIED;
+  v1::Channel channel = v1::CHANNEL_UNSPECIFIED;
+  std::string subject;
+  NewMessage message;
+};
+
+struct CreateResult {
+  TicketRecord ticket;
+  bool merged = false;
+};
+
+struct ResolveCommand {
+  std::string ticket_id;
+  pb::Outcome outcome = pb::OUTCOME_UNSPECIFIED;
+  std::optional<Amount> refund_amount;  // REFUND_PARTIAL
+  std::string reason_code;
+  std::string explanation;
+  bool seller_at_fault = false;
+};
+
+struct UpdateCommand {
+  std::string ticket_id;
+  std::optional<pb::Category> category;
+  std::optional<std::string> reason_code;
+  std::optional<std::vector<std::string>> tags;
+};
+
+// The ticket rules (support.proto): who may do what to a ticket in which state, the merge
+// rule, escalation, resolution with its refund command, reopening, rating, and the events
+// each change emits. Every method runs inside the caller's unit of work; a refusal leaves it
+// to roll back, so nothing is written.
+class Tickets {
+ public:
+  // `clock` must outlive the object.
+  Tickets(const common::Clock* clock, TicketOptions options) : clock_(clock), options_(options) {}
+
+  // `order`: the buyer's payment for the order, looked up before the transaction.
+  absl::StatusOr<CreateResult> Create(TicketTransaction& tx, const Actor& actor,
+                                      const CreateCommand& command, const OrderPayment& order);
+  absl::StatusOr<MessageRecord> AddMessage(TicketTransaction& tx, const Actor& actor,
+                                           const std::string& ticket_id,
+                                           const NewMessage& message);
+  absl::StatusOr<TicketRecord> Escalate(TicketTransaction& tx, const Actor& actor,
+                                        const std::string& ticket_id, const std::string& note);
+  absl::StatusOr<TicketRecord> Assign(TicketTransaction& tx, const Actor& actor,
+                                      const std::string& ticket_id, const std::string& assignee,
+                                      bool unassign);
+  absl::StatusOr<TicketRecord> Resolve(TicketTransaction& tx, const Actor& actor,
+                                       const ResolveCommand& command);
+  absl::StatusOr<TicketRecord> Reopen(TicketTransaction& tx, const Actor& actor,
+                                      const std::string& ticket_id, const std::string& body);
+  absl::StatusOr<TicketRecord> Merge(TicketTransaction& tx, const Actor& actor,
+                                     const std::string& target_id, const std::string& source_id);
+  absl::StatusOr<TicketRecord> Update(TicketTransaction& tx, const Actor& actor,
+                                      const UpdateCommand& command);
+  absl::StatusOr<TicketRecord> Rate(TicketTransaction& tx, const Actor& actor,
+                                    const std::string& ticket_id, int score,
+                                    const std::string& comment);
+
+  // Reads: NOT_FOUND (TICKET_NOT_FOUND) unless the actor may see `ticket`.
+  absl::Status CheckVisible(const Actor& actor, const std::optional<TicketRecord>& ticket) const;
+  // The ticket as of now: a SOLVED ticket past its close window is CLOSED.
+  TicketRecord AsOfNow(TicketRecord ticket) const;
+
+  const TicketOptions& options() const { return options_; }
+
+ private:
+  // The ticket, locked, as of now (closed when due, the change written); NOT_FOUND when
+  // missing or not visible to the actor.
+  absl::StatusOr<TicketRecord> LoadForWrite(TicketTransaction& tx, const Actor& actor,
+                                            const std::string& ticket_id);
+  // Appends a history line and stamps updated_at.
+  absl::Status Record(TicketTransaction& tx, TicketRecord& ticket, const Actor& actor,
+                      absl::string_view kind, std::string detail);
+  // Writes a message of `actor` onto `ticket` (counts kept).
+  absl::StatusOr<MessageRecord> WriteMessage(TicketTransaction& tx, TicketRecord& ticket,
+                                             const Actor& actor, const NewMessage& message);
+  absl::Status EmitClaimUpdated(TicketTransaction& tx, const TicketRecord& ticket,
+                                absl::string_view cause);
+  absl::Status EmitEscalated(TicketTransaction& tx, const TicketRecord& ticket);
+
+  const common::Clock* clock_;
+  TicketOptions options_;
+};
+
+// The role `actor` writes with on `ticket`.
+pb::AuthorRole RoleOn(const Actor& actor, const TicketRecord& ticket);
+
+}  // namespace marketplace::support
+
+#endif  // MARKETPLACE_SERVICES_SUPPORT_TICKETS_H_

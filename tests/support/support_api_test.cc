@@ -1,0 +1,1184 @@
+// Support through its gRPC server, on a real MariaDB, with the real payments service (its API
+// and gRPC server over the same MariaDB) as the order directory. Access tokens are signed by a
+// test key standing in for identity's published keys.
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/auth/fake_key_fetcher.h"
+#include "common/auth/grpc_auth.h"
+#include "common/auth/jwt.h"
+#include "common/auth/token_verifier.h"
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/events/event_consumer.h"
+#include "common/executor.h"
+#include "common/identity_client/fake_seller_directory.h"
+#include "common/outbox/outbox.h"
+#include "common/proto_time.h"
+#include "common/server/unary_call.h"
+#include "common/status_mapping.h"
+#include "common/testing/database_test_base.h"
+#include "common/testing/status_matchers.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "protos/marketplace/events/v1/events.pb.h"
+#include "protos/marketplace/payments/v1/payments.grpc.pb.h"
+#include "protos/marketplace/support/v1/support.grpc.pb.h"
+#include "services/payments/mysql_payment_store.h"
+#include "services/payments/payments_service.h"
+#include "services/payments/sandbox_processor.h"
+#include "services/support/backlog_metrics.h"
+#include "services/support/grpc_order_directory.h"
+#include "services/support/grpc_refund_sender.h"
+#include "services/support/refund_worker.h"
+#include "services/support/mysql_ticket_store.h"
+#include "services/support/paid_order_events.h"
+#include "services/support/support_service.h"
+#include "services/support/tickets.h"
+#include "tests/payments/payments_harness.h"
+
+namespace marketplace::support {
+namespace {
+
+namespace auth = common::auth;
+namespace ppb = ::marketplace::payments::v1;
+using grpc::StatusCode;
+
+struct Who {
+  std::string subject;
+  std::vector<std::string> roles;
+  std::vector<std::string> scopes;
+};
+
+const Who kBuyer{"b0b0b000000000000000000000000001", {"BUYER"}, {}};
+const Who kOtherBuyer{"b0b0b000000000000000000000000002", {"BUYER"}, {}};
+const Who kSeller{"5e11e700000000000000000000000001", {"SELLER"}, {}};
+const Who kOtherSeller{"5e11e700000000000000000000000002", {"SELLER"}, {}};
+const Who kAgent{"a9e47000000000000000000000000001", {"SUPPORT_AGENT"}, {}};
+const Who kOtherAgent{"a9e47000000000000000000000000002", {"SUPPORT_AGENT"}, {}};
+const Who kAdmin{"ad000000000000000000000000000001", {"ADMIN"}, {}};
+const Who kModerator{"70d00000000000000000000000000001", {"MODERATOR"}, {}};
+const Who kIntake{"5e7c0000000000000000000000000001", {"SERVICE"}, {"support.intake"}};
+const Who kCheckout{"5e7c0000000000000000000000000002", {"SERVICE"}, {"payments.checkout"}};
+// support's own account at payments.
+const Who kSupportService{"5e7c0000000000000000000000000003", {"SERVICE"}, {"payments.read"}};
+// support's account with the refund scope (the refund worker).
+const Who kSupportRefunds{"5e7c0000000000000000000000000003", {"SERVICE"}, {"payments.refunds"}};
+const Who kPaymentsRelay{"5e7c0000000000000000000000000004",
+                         {"SERVICE"},
+                         {"payments.events.publish"}};
+
+// The reason and metadata of a status's ErrorInfo, and its violated fields.
+struct Details {
+  std::string reason;
+  std::map<std::string, std::string> metadata;
+  std::vector<std::string> fields;
+};
+Details DetailsOf(const grpc::Status& status) {
+  Details d;
+  google::rpc::Status s;
+  if (!s.ParseFromString(status.error_details())) return d;
+  for (const google::protobuf::Any& any : s.details()) {
+    google::rpc::ErrorInfo info;
+    google::rpc::BadRequest bad;
+    if (any.UnpackTo(&info)) {
+      d.reason = info.reason();
+      for (const auto& [k, v] : info.metadata()) d.metadata[k] = v;
+    } else if (any.UnpackTo(&bad)) {
+      for (const auto& f : bad.field_violations()) d.fields.push_back(f.field());
+    }
+  }
+  return d;
+}
+
+class SupportApiTest : public common::testing::DatabaseTest {
+ protected:
+  void SetUp() override {
+    DatabaseTest::SetUp();
+    ASSERT_OK(payments::ApplyPaymentsMigrations(pool()));
+    ASSERT_OK(ApplySupportMigrations(pool()));
+    sellers_.Set(kSeller.subject, true);
+    sellers_.Set(kOtherSeller.subject, true);
+    ASSERT_OK_AND_ASSIGN(keys_, auth::GenerateEd25519KeyPair());
+    fetcher_.SetKeys({{"k1", "EdDSA", keys_.public_key}});
+    executor_ = std::make_unique<common::BoundedExecutor>(8, 256);
+
+    // payments, as payments_server serves it.
+    payments_verifier_ = std::make_unique<auth::TokenVerifier>(
+        &fetcher_, auth::VerifierOptions{.issuer = "identity", .audience = "payments"},
+        common::SystemClock::Get());
+    payments_auth_ =
+        std::make_unique<auth::Authenticator>(payments_verifier_.get(), std::set<std::string>{});
+    payments_runner_ = std::make_unique<common::UnaryRunner>(executor_.get(), payments_auth_.get());
+    payments_ = std::make_unique<payments::testing::TestPayments>(
+        &pool(), &processor_, &sellers_, common::SystemClock::Get());
+    payments_service_ =
+        std::make_unique<payments::PaymentsService>(payments_runner_.get(), payments_.get());
+    payments_server_ = Start(payments_service_.get(), &payments_port_);
+    payments_stub_ = ppb::Payments::NewStub(Channel(payments_port_));
+
+    // support, as support_server wires it.
+    support_verifier_ = std::make_unique<auth::TokenVerifier>(
+        &fetcher_, auth::VerifierOptions{.issuer = "identity", .audience = "support"},
+        common::SystemClock::Get());
+    support_auth_ =
+        std::make_unique<auth::Authenticator>(support_verifier_.get(), std::set<std::string>{});
+    support_runner_ = std::make_unique<common::UnaryRunner>(executor_.get(), support_auth_.get());
+    orders_ = std::make_unique<GrpcOrderDirectory>(
+        Channel(payments_port_),
+        GrpcOrderDirectory::Options{
+            .token = [this]() -> absl::StatusOr<std::string> {
+              return Token(kSupportService, "payments");
+            }});
+    store_ = std::make_unique<MySqlTicketStore>(&pool(), &clock_);
+    tickets_ = std::make_unique<Tickets>(&clock_, TicketOptions{});
+    api_ = std::make_unique<SupportApi>(store_.get(), orders_.get(), tickets_.get());
+    service_ = std::make_unique<SupportService>(support_runner_.get(), api_.get());
+    server_ = Start(service_.get(), &port_);
+    stub_ = v1::SupportService::NewStub(Channel(port_));
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+    if (payments_server_) payments_server_->Shutdown();
+    if (executor_) executor_->Shutdown();
+    DatabaseTest::TearDown();
+  }
+
+  static std::unique_ptr<grpc::Server> Start(grpc::Service* service, int* port) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), port);
+    builder.RegisterService(service);
+    return builder.BuildAndStart();
+  }
+  static std::shared_ptr<grpc::Channel> Channel(int port) {
+    return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                               grpc::InsecureChannelCredentials());
+  }
+
+  std::string Token(const Who& who, const std::string& audience = "support") {
+    auth::JwtHeader header;
+    header.kid = "k1";
+    auth::JwtClaims claims;
+    claims.issuer = "identity";
+    claims.subject = who.subject;
+    claims.audiences = {audience};
+    claims.issued_at = absl::Now();
+    claims.expires_at = absl::Now() + absl::Minutes(15);
+    claims.token_id = absl::StrCat("t-", ++token_counter_);
+    claims.roles = who.roles;
+    claims.scopes = who.scopes;
+    auto token = auth::SignJwt(header, claims, keys_.private_key);
+    EXPECT_OK(token.status());
+    return token.ok() ? *token : "";
+  }
+
+  std::unique_ptr<grpc::ClientContext> Ctx(const Who& who, const std::string& audience = "support") {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    auth::AttachBearerToken(ctx.get(), Token(who, audience));
+    return ctx;
+  }
+
+  // A HELD payment of `buyer` to kSeller for `order` (100.00 EUR).
+  std::string Pay(const std::string& order, const Who& buyer = kBuyer,
+                  const Who& seller = kSeller) {
+    ppb::CreatePaymentRequest req;
+    req.set_request_id("pay-" + order);
+    req.set_order_id(order);
+    req.set_buyer_id(buyer.subject);
+    req.set_seller_id(seller.subject);
+    req.mutable_amount()->set_currency_code("EUR");
+    req.mutable_amount()->set_amount_minor(10000);
+    req.set_payment_method_token(std::string(payments::SandboxProcessor::kSuccessToken));
+    ppb::Payment out;
+    grpc::Status s = payments_stub_->CreatePayment(Ctx(kCheckout, "payments").get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.payment_id();
+  }
+
+  grpc::Status Create(const Who& who, const std::string& order, v1::CreateTicketResponse* out,
+                      v1::Category category = v1::NOT_RECEIVED, const std::string& body = "Where?",
+                      const std::string& request_id = "") {
+    v1::CreateTicketRequest req;
+    req.set_request_id(request_id.empty() ? absl::StrCat("c-", ++request_counter_) : request_id);
+    req.set_order_id(order);
+    if (who.roles[0] != "BUYER") req.set_buyer_id(kBuyer.subject);
+    req.set_category(category);
+    req.set_channel(v1::EMAIL);
+    req.set_subject("My order");
+    req.set_body(body);
+    return stub_->CreateTicket(Ctx(who).get(), req, out);
+  }
+  v1::Ticket MustCreate(const std::string& order, v1::Category category = v1::NOT_RECEIVED) {
+    v1::CreateTicketResponse out;
+    grpc::Status s = Create(kBuyer, order, &out, category);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.ticket();
+  }
+
+  grpc::Status Get(const Who& who, const std::string& id, v1::Ticket* out) {
+    v1::GetTicketRequest req;
+    req.set_ticket_id(id);
+    return stub_->GetTicket(Ctx(who).get(), req, out);
+  }
+  v1::Ticket MustGet(const Who& who, const std::string& id) {
+    v1::Ticket t;
+    grpc::Status s = Get(who, id, &t);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return t;
+  }
+
+  grpc::Status Message(const Who& who, const std::string& id, const std::string& body,
+                       v1::MessageVisibility visibility = v1::PUBLIC, bool await_buyer = false) {
+    v1::AddTicketMessageRequest req;
+    req.set_request_id(absl::StrCat("m-", ++request_counter_));
+    req.set_ticket_id(id);
+    req.set_body(body);
+    req.set_visibility(visibility);
+    req.set_await_buyer(await_buyer);
+    v1::TicketMessage out;
+    return stub_->AddTicketMessage(Ctx(who).get(), req, &out);
+  }
+
+  grpc::Status Escalate(const Who& who, const std::string& id, v1::Ticket* out = nullptr) {
+    v1::EscalateTicketRequest req;
+    req.set_request_id(absl::StrCat("e-", ++request_counter_));
+    req.set_ticket_id(id);
+    v1::Ticket t;
+    return stub_->EscalateTicket(Ctx(who).get(), req, out ? out : &t);
+  }
+
+  grpc::Status Resolve(const Who& who, const std::string& id, v1::Outcome outcome,
+                       const std::string& reason_code = "CARRIER_LOST",
+                       v1::Ticket* out = nullptr, int64_t partial_minor = 0) {
+    v1::ResolveTicketRequest req;
+    req.set_request_id(absl::StrCat("r-", ++request_counter_));
+    req.set_ticket_id(id);
+    req.set_outcome(outcome);
+    req.set_reason_code(reason_code);
+    req.set_explanation("We are sorry.");
+    if (partial_minor > 0) {
+      req.mutable_refund_amount()->set_currency_code("EUR");
+      req.mutable_refund_amount()->set_amount_minor(partial_minor);
+    }
+    v1::Ticket t;
+    return stub_->ResolveTicket(Ctx(who).get(), req, out ? out : &t);
+  }
+
+  grpc::Status Reopen(const Who& who, const std::string& id) {
+    v1::ReopenTicketRequest req;
+    req.set_request_id(absl::StrCat("o-", ++request_counter_));
+    req.set_ticket_id(id);
+    req.set_body("Still broken");
+    v1::Ticket t;
+    return stub_->ReopenTicket(Ctx(who).get(), req, &t);
+  }
+
+  grpc::Status Rate(const Who& who, const std::string& id, int score,
+                    const std::string& comment = "") {
+    v1::RateTicketRequest req;
+    req.set_request_id(absl::StrCat("s-", ++request_counter_));
+    req.set_ticket_id(id);
+    req.set_score(score);
+    req.set_comment(comment);
+    v1::Ticket t;
+    return stub_->RateTicket(Ctx(who).get(), req, &t);
+  }
+
+  std::vector<v1::TicketMessage> Messages(const Who& who, const std::string& id) {
+    v1::ListTicketMessagesRequest req;
+    req.set_ticket_id(id);
+    v1::ListTicketMessagesResponse out;
+    grpc::Status s = stub_->ListTicketMessages(Ctx(who).get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return {out.messages().begin(), out.messages().end()};
+  }
+
+  // The refund worker as support_server runs it, sending to the payments server.
+  std::unique_ptr<RefundWorker> MakeRefundWorker() {
+    refund_sender_ = std::make_unique<GrpcRefundSender>(
+        Channel(payments_port_), GrpcRefundSender::Options{
+                                     .token = [this]() -> absl::StatusOr<std::string> {
+                                       return Token(kSupportRefunds, "payments");
+                                     }});
+    return std::make_unique<RefundWorker>(store_.get(), refund_sender_.get(), &clock_,
+                                          RefundWorkerOptions{});
+  }
+  ppb::Payment Payment(const std::string& payment_id) {
+    ppb::GetPaymentRequest req;
+    req.set_payment_id(payment_id);
+    ppb::Payment out;
+    grpc::Status s = payments_stub_->GetPayment(Ctx(kAdmin, "payments").get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  int64_t Count(const std::string& sql) {
+    auto rows = pool().Query(sql);
+    EXPECT_OK(rows.status());
+    if (!rows.ok() || rows->empty()) return -1;
+    auto n = (*rows)[0].GetInt64("n");
+    return n.ok() ? *n : -1;
+  }
+  int64_t Events(const std::string& topic) {
+    return Count(absl::StrCat("SELECT COUNT(*) AS n FROM outbox_events WHERE topic = '", topic,
+                              "'"));
+  }
+  // Every row of support's state: tickets, messages, attachments, history, refunds, events.
+  // (A refusal decided inside the unit of work is remembered under its request_id, as the
+  // idempotency rule says; that key is not the ticket's state and is not counted here.)
+  std::string Footprint() {
+    return absl::StrCat(
+        Count("SELECT COUNT(*) AS n FROM tickets"), "/",
+        Count("SELECT COUNT(*) AS n FROM ticket_messages"), "/",
+        Count("SELECT COUNT(*) AS n FROM ticket_attachments"), "/",
+        Count("SELECT COUNT(*) AS n FROM ticket_history"), "/",
+        Count("SELECT COUNT(*) AS n FROM refund_commands"), "/",
+        Count("SELECT COUNT(*) AS n FROM outbox_events WHERE topic LIKE 'support.%'"), "/",
+        Count("SELECT COALESCE(SUM(history_seq), 0) AS n FROM tickets"));
+  }
+
+  common::ManualClock clock_;
+  payments::SandboxProcessor processor_;
+  common::identity_client::FakeSellerDirectory sellers_;
+  auth::Ed25519KeyPair keys_;
+  auth::FakeKeyFetcher fetcher_;
+  std::unique_ptr<common::BoundedExecutor> executor_;
+  std::unique_ptr<auth::TokenVerifier> payments_verifier_;
+  std::unique_ptr<auth::Authenticator> payments_auth_;
+  std::unique_ptr<common::UnaryRunner> payments_runner_;
+  std::unique_ptr<payments::testing::TestPayments> payments_;
+  std::unique_ptr<payments::PaymentsService> payments_service_;
+  std::unique_ptr<grpc::Server> payments_server_;
+  int payments_port_ = 0;
+  std::unique_ptr<ppb::Payments::Stub> payments_stub_;
+  std::unique_ptr<auth::TokenVerifier> support_verifier_;
+  std::unique_ptr<auth::Authenticator> support_auth_;
+  std::unique_ptr<common::UnaryRunner> support_runner_;
+  std::unique_ptr<GrpcOrderDirectory> orders_;
+  std::unique_ptr<GrpcRefundSender> refund_sender_;
+  std::unique_ptr<MySqlTicketStore> store_;
+  std::unique_ptr<Tickets> tickets_;
+  std::unique_ptr<SupportApi> api_;
+  std::unique_ptr<SupportService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::unique_ptr<v1::SupportService::Stub> stub_;
+  std::atomic<int> token_counter_{0};
+  std::atomic<int> request_counter_{0};
+};
+
+TEST_F(SupportApiTest, BuyerOpensATicketOnItsPaidOrderAtLevelOne) {
+  const std::string payment_id = Pay("O-1");
+  v1::Ticket t = MustCreate("O-1");
+  EXPECT_EQ(t.buyer_id(), kBuyer.subject);
+  EXPECT_EQ(t.seller_id(), kSeller.subject);  // from payments
+  EXPECT_EQ(t.payment_id(), payment_id);
+  EXPECT_EQ(t.level(), v1::L1_SELLER);
+  EXPECT_EQ(t.status(), v1::OPEN);
+  EXPECT_TRUE(t.is_claim());
+  EXPECT_EQ(t.escalation_allowed_at().seconds(),
+            absl::ToUnixSeconds(clock_.Now() + absl::Hours(48)));
+  EXPECT_EQ(t.message_count(), 1);
+  EXPECT_EQ(Events("support.ticket_opened"), 1);
+
+  // Its parties and staff see it; another buyer or seller gets exactly what a made-up id gets.
+  EXPECT_EQ(MustGet(kSeller, t.ticket_id()).ticket_id(), t.ticket_id());
+  EXPECT_EQ(MustGet(kAgent, t.ticket_id()).history_size(), 1);  // CREATED
+  v1::Ticket ignored;
+  grpc::Status other = Get(kOtherBuyer, t.ticket_id(), &ignored);
+  grpc::Status made_up = Get(kOtherBuyer, "tkt_000000000000000000000000", &ignored);
+  EXPECT_EQ(other.error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(DetailsOf(other).reason, "TICKET_NOT_FOUND");
+  EXPECT_EQ(other.error_code(), made_up.error_code());
+  EXPECT_EQ(DetailsOf(other).reason, DetailsOf(made_up).reason);
+  EXPECT_EQ(Get(kOtherSeller, t.ticket_id(), &ignored).error_code(), StatusCode::NOT_FOUND);
+  // A party never sees the history.
+  EXPECT_EQ(MustGet(kBuyer, t.ticket_id()).history_size(), 0);
+}
+
+TEST_F(SupportApiTest, AnOrderTheBuyerDidNotPayIsNotFoundAndNothingIsWritten) {
+  Pay("O-other", kOtherBuyer);
+  const std::string before = Footprint();
+  v1::CreateTicketResponse out;
+  grpc::Status unknown = Create(kBuyer, "O-none", &out);
+  grpc::Status others = Create(kBuyer, "O-other", &out);
+  EXPECT_EQ(unknown.error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(DetailsOf(unknown).reason, "ORDER_NOT_FOUND");
+  EXPECT_EQ(others.error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(DetailsOf(others).reason, "ORDER_NOT_FOUND");
+  EXPECT_EQ(Footprint(), before);
+}
+
+TEST_F(SupportApiTest, InternalNotesNeverReachPartiesNorEvents) {
+  Pay("O-1");
+  v1::Ticket t = MustCreate("O-1");
+  ASSERT_TRUE(Message(kAgent, t.ticket_id(), "SECRET-NOTE seller is on a watch list",
+                      v1::INTERNAL)
+                  .ok());
+  ASSERT_TRUE(Message(kSeller, t.ticket_id(), "Shipped on Monday").ok());
+  // A party may not write one.
+  EXPECT_EQ(Message(kBuyer, t.ticket_id(), "x", v1::INTERNAL).error_code(),
+            StatusCode::PERMISSION_DENIED);
+
+  for (const Who& party : {kBuyer, kSeller}) {
+    std::vector<v1::TicketMessage> seen = Messages(party, t.ticket_id());
+    ASSERT_EQ(seen.size(), 2u);
+    for (const auto& m : seen) {
+      EXPECT_EQ(m.visibility(), v1::PUBLIC);
+      EXPECT_EQ(m.body().find("SECRET-NOTE"), std::string::npos);
+    }
+    EXPECT_EQ(MustGet(party, t.ticket_id()).message_count(), 2);
+  }
+  EXPECT_EQ(Messages(kAgent, t.ticket_id()).size(), 3u);
+  EXPECT_EQ(MustGet(kAgent, t.ticket_id()).message_count(), 3);
+  // No event carries the note (nor any message body).
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM outbox_events WHERE payload LIKE '%SECRET-NOTE%'"),
+            0);
+  EXPECT_GT(Count("SELECT COUNT(*) AS n FROM outbox_events WHERE topic LIKE 'support.%'"), 0);
+  // The seller's first public reply is its first response, within the level-1 window.
+  EXPECT_EQ(Events("support.first_response"), 1);
+}
+
+TEST_F(SupportApiTest, ListTicketsNarrowsPartiesAndFiltersTheQueue) {
+  Pay("O-1");
+  Pay("O-2");
+  Pay("O-3", kOtherBuyer, kOtherSeller);
+  MustCreate("O-1");
+  MustCreate("O-2", v1::COUNTERFEIT);  // level 2
+  v1::CreateTicketResponse other;
+  {
+    v1::CreateTicketRequest r;
+    r.set_request_id("other-1");
+    r.set_order_id("O-3");
+    r.set_category(v1::QUESTION);
+    r.set_channel(v1::CHAT);
+    r.set_subject("Q");
+    r.set_body("Hi");
+    ASSERT_TRUE(stub_->CreateTicket(Ctx(kOtherBuyer).get(), r, &other).ok());
+  }
+  auto list = [&](const Who& who, v1::ListTicketsRequest r) {
+    v1::ListTicketsResponse out;
+    grpc::Status s = stub_->ListTickets(Ctx(who).get(), r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.tickets_size();
+  };
+  EXPECT_EQ(list(kBuyer, {}), 2);
+  EXPECT_EQ(list(kOtherBuyer, {}), 1);
+  EXPECT_EQ(list(kSeller, {}), 2);
+  EXPECT_EQ(list(kOtherSeller, {}), 1);
+  EXPECT_EQ(list(kAgent, {}), 3);
+  v1::ListTicketsRequest l2;
+  l2.set_level(v1::L2_OPERATOR);
+  EXPECT_EQ(list(kAgent, l2), 1);
+  v1::ListTicketsRequest questions;
+  questions.set_category(v1::QUESTION);
+  EXPECT_EQ(list(kAgent, questions), 1);
+  // Pages of one, in deadline order, cover all three once.
+  v1::ListTicketsRequest page;
+  page.set_page_size(1);
+  std::set<std::string> seen;
+  for (int i = 0; i < 5; ++i) {
+    v1::ListTicketsResponse out;
+    ASSERT_TRUE(stub_->ListTickets(Ctx(kAgent).get(), page, &out).ok());
+    for (const auto& t : out.tickets()) seen.insert(t.ticket_id());
+    if (out.next_page_token().empty()) break;
+    page.set_page_token(out.next_page_token());
+  }
+  EXPECT_EQ(seen.size(), 3u);
+  // A token of other filters is refused; a party may not filter by assignee.
+  page.set_level(v1::L1_SELLER);
+  v1::ListTicketsResponse out;
+  EXPECT_EQ(stub_->ListTickets(Ctx(kAgent).get(), page, &out).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  v1::ListTicketsRequest by_assignee;
+  by_assignee.set_assignee_id(kAgent.subject);
+  grpc::Status s = stub_->ListTickets(Ctx(kBuyer).get(), by_assignee, &out);
+  EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(SupportApiTest, MergeRuleReopensSolvedAndFollowsUpClosed) {
+  Pay("O-1");
+  v1::Ticket first = MustCreate("O-1");
+  v1::CreateTicketResponse again;
+  ASSERT_TRUE(Create(kBuyer, "O-1", &again, v1::NOT_RECEIVED, "Any news?").ok());
+  EXPECT_TRUE(again.merged());
+  EXPECT_EQ(again.ticket().ticket_id(), first.ticket_id());
+  EXPECT_EQ(again.ticket().message_count(), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM tickets"), 1);
+
+  // SOLVED: the next CreateTicket reopens it.
+  ASSERT_TRUE(Resolve(kSeller, first.ticket_id(), v1::REPLACEMENT_SENT).ok());
+  ASSERT_TRUE(Create(kBuyer, "O-1", &again, v1::NOT_RECEIVED, "Replacement lost too").ok());
+  EXPECT_TRUE(again.merged());
+  EXPECT_EQ(again.ticket().status(), v1::OPEN);
+
+  // CLOSED (4 days after SOLVED): reopening is refused, a new ticket follows up.
+  ASSERT_TRUE(Resolve(kSeller, first.ticket_id(), v1::REPLACEMENT_SENT).ok());
+  clock_.Advance(absl::Hours(96) - absl::Seconds(1));
+  EXPECT_EQ(MustGet(kBuyer, first.ticket_id()).status(), v1::SOLVED);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(MustGet(kBuyer, first.ticket_id()).status(), v1::CLOSED);
+  grpc::Status reopen = Reopen(kBuyer, first.ticket_id());
+  EXPECT_EQ(reopen.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(DetailsOf(reopen).reason, "REOPEN_WINDOW_PASSED");
+  EXPECT_EQ(DetailsOf(Message(kBuyer, first.ticket_id(), "hello?")).reason, "TICKET_CLOSED");
+  ASSERT_TRUE(Create(kBuyer, "O-1", &again, v1::DAMAGED, "Now it is broken").ok());
+  EXPECT_FALSE(again.merged());
+  EXPECT_NE(again.ticket().ticket_id(), first.ticket_id());
+  EXPECT_EQ(again.ticket().follow_up_of(), first.ticket_id());
+}
+
+TEST_F(SupportApiTest, ReopenWithinTheWindowAndOnlyByTheBuyer) {
+  Pay("O-1");
+  v1::Ticket t = MustCreate("O-1");
+  EXPECT_EQ(DetailsOf(Reopen(kBuyer, t.ticket_id())).reason, "NOT_SOLVED");
+  ASSERT_TRUE(Resolve(kSeller, t.ticket_id(), v1::REPLACEMENT_SENT).ok());
+  EXPECT_EQ(Reopen(kSeller, t.ticket_id()).error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Reopen(kOtherBuyer, t.ticket_id()).error_code(), StatusCode::NOT_FOUND);
+  clock_.Advance(absl::Hours(95));
+  ASSERT_TRUE(Reopen(kBuyer, t.ticket_id()).ok());
+  v1::Ticket now = MustGet(kAgent, t.ticket_id());
+  EXPECT_EQ(now.status(), v1::OPEN);
+  EXPECT_EQ(now.message_count(), 2);
+}
+
+TEST_F(SupportApiTest, CounterfeitOpensAtLevelTwo) {
+  Pay("O-1");
+  v1::Ticket t = MustCreate("O-1", v1::COUNTERFEIT);
+  EXPECT_EQ(t.level(), v1::L2_OPERATOR);
+  EXPECT_EQ(t.escalation_reason(), "COUNTERFEIT");
+  EXPECT_EQ(Events("support.ticket_escalated"), 1);
+  // The seller still replies; the agent resolves; the seller may not (level 2).
+  EXPECT_TRUE(Message(kSeller, t.ticket_id(), "It is genuine").ok());
+  EXPECT_EQ(DetailsOf(Resolve(kSeller, t.ticket_id(), v1::REFUND_FULL, "CONFIRMED_FAKE")).reason,
+            "WRONG_LEVEL");
+  EXPECT_TRUE(Resolve(kAgent, t.ticket_id(), v1::NO_ACTION, "NOT_COUNTERFEIT").ok());
+}
+
+TEST_F(SupportApiTest, BuyerEscalatesOnlyAfterTheSellerRepliedOrTheWindowPassed) {
+  Pay("O-1");
+  Pay("O-2");
+  v1::Ticket a = MustCreate("O-1");
+  v1::Ticket b = MustCreate("O-2");
+  grpc::Status early = Escalate(kBuyer, a.ticket_id());
+  EXPECT_EQ(early.error_code(), StatusCode::FAILED_PRECONDITION);
+  Details d = DetailsOf(early);
+  EXPECT_EQ(d.reason, "L1_WINDOW_OPEN");
+  EXPECT_EQ(d.metadata["escalation_allowed_at"],
+            absl::FormatTime(absl::RFC3339_full, clock_.Now() + absl::Hours(48),
+                             absl::UTCTimeZone()));
+  EXPECT_EQ(MustGet(kBuyer, a.ticket_id()).level(), v1::L1_SELLER);
+
+  // After the seller's public reply: allowed (an internal note would not count).
+  ASSERT_TRUE(Message(kSeller, a.ticket_id(), "Let me check").ok());
+  v1::Ticket escalated;
+  ASSERT_TRUE(Escalate(kBuyer, a.ticket_id(), &escalated).ok());
+  EXPECT_EQ(escalated.level(), v1::L2_OPERATOR);
+  EXPECT_EQ(escalated.escalation_reason(), "BUYER_REQUEST");
+  EXPECT_EQ(DetailsOf(Escalate(kBuyer, a.ticket_id())).reason, "ALREADY_ESCALATED");
+
+  // Without a reply, once the 48 h window has passed.
+  clock_.Advance(absl::Hours(48) - absl::Seconds(1));
+  EXPECT_EQ(DetailsOf(Escalate(kBuyer, b.ticket_id())).reason, "L1_WINDOW_OPEN");
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_TRUE(Escalate(kBuyer, b.ticket_id()).ok());
+  EXPECT_EQ(Events("support.ticket_escalated"), 2);
+}
+
+TEST_F(SupportApiTest, SellerAndAgentsEscalateAnyTime) {
+  Pay("O-1");
+  Pay("O-2");
+  v1::Ticket a = MustCreate("O-1");
+  v1::Ticket b = MustCreate("O-2");
+  v1::Ticket out;
+  ASSERT_TRUE(Escalate(kSeller, a.ticket_id(), &out).ok());
+  EXPECT_EQ(out.escalation_reason(), "SELLER_REQUEST");
+  ASSERT_TRUE(Escalate(kAgent, b.ticket_id(), &out).ok());
+  EXPECT_EQ(out.escalation_reason(), "AGENT");
+  EXPECT_EQ(Escalate(kOtherSeller, b.ticket_id()).error_code(), StatusCode::NOT_FOUND);
+}
+
+TEST_F(SupportApiTest, AssignAndResolveWithARefundCommand) {
+  const std::string payment_id = Pay("O-1");
+  v1::Ticket t = MustCreate("O-1");
+  auto assign = [&](const Who& who, const std::string& assignee, v1::Ticket* out) {
+    v1::AssignTicketRequest req;
+    req.set_request_id(absl::StrCat("a-", ++request_counter_));
+    req.set_ticket_id(t.ticket_id());
+    req.set_assignee_id(assignee);
+    return stub_->AssignTicket(Ctx(who).get(), req, out);
+  };
+  v1::Ticket out;
+  ASSERT_TRUE(assign(kAgent, "", &out).ok());
+  EXPECT_EQ(out.assignee_id(), kAgent.subject);
+  EXPECT_EQ(assign(kAgent, kOtherAgent.subject, &out).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(assign(kAdmin, kOtherAgent.subject, &out).ok());
+  EXPECT_EQ(out.assignee_id(), kOtherAgent.subject);
+
+  // Agents resolve at level 2 only.
+  EXPECT_EQ(DetailsOf(Resolve(kAgent, t.ticket_id(), v1::REFUND_FULL)).reason, "WRONG_LEVEL");
+  ASSERT_TRUE(Escalate(kAgent, t.ticket_id()).ok());
+  // A reason code of another category names the field; nothing is written.
+  const std::string before = Footprint();
+  grpc::Status bad = Resolve(kAgent, t.ticket_id(), v1::REFUND_PARTIAL, "WRONG_SIZE", nullptr,
+                             3000);
+  EXPECT_EQ(bad.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(DetailsOf(bad).fields, std::vector<std::string>{"reason_code"});
+  grpc::Status too_much =
+      Resolve(kAgent, t.ticket_id(), v1::REFUND_PARTIAL, "CARRIER_LOST", nullptr, 10001);
+  EXPECT_EQ(DetailsOf(too_much).fields, std::vector<std::string>{"refund_amount.amount_minor"});
+  EXPECT_EQ(Footprint(), before);
+
+  ASSERT_TRUE(
+      Resolve(kAgent, t.ticket_id(), v1::REFUND_PARTIAL, "CARRIER_LOST", &out, 3000).ok());
+  EXPECT_EQ(out.status(), v1::SOLVED);
+  EXPECT_EQ(out.outcome(), v1::REFUND_PARTIAL);
+  EXPECT_EQ(out.refund_state(), v1::PENDING_REFUND);
+  EXPECT_EQ(out.refund_amount().amount_minor(), 3000);
+  EXPECT_EQ(out.refund_request_id().rfind("support:" + t.ticket_id() + ":", 0), 0u);
+  auto rows = pool().Query("SELECT payment_id, amount_minor, request_id FROM refund_commands");
+  ASSERT_OK(rows.status());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(*(*rows)[0].GetString("payment_id"), payment_id);
+  EXPECT_EQ(*(*rows)[0].GetInt64("amount_minor"), 3000);
+  EXPECT_EQ(*(*rows)[0].GetString("request_id"), out.refund_request_id());
+  EXPECT_EQ(Events("support.ticket_resolved"), 1);
+  EXPECT_EQ(DetailsOf(Resolve(kAgent, t.ticket_id(), v1::NO_ACTION)).reason, "ALREADY_SOLVED");
+}
+
+TEST_F(SupportApiTest, SellerResolvesAtLevelOneButNotWithNoAction) {
+  Pay("O-1");
+  v1::Ticket t = MustCreate("O-1");
+  EXPECT_EQ(DetailsOf(Resolve(kSeller, t.ticket_id(), v1::NO_ACTION)).reason,
+            "SELLER_CANNOT_CLOSE_WITHOUT_ACTION");
+  EXPECT_EQ(Resolve(kOtherSeller, t.ticket_id(), v1::REFUND_FULL).error_code(),
+            StatusCode::NOT_FOUND);
+  v1::Ticket out;
+  ASSERT_TRUE(Resolve(kSeller, t.ticket_id(), v1::REFUND_FULL, "CARRIER_LOST", &out).ok());
+  EXPECT_EQ(out.refund_amount().amount_minor(), 10000);
+  EXPECT_TRUE(out.counts_against_seller());
+}
+
+TEST_F(SupportApiTest, TwentyConcurrentResolutionsMakeOne) {
+  Pay("O-1");
+  v1::Ticket t = MustCreate("O-1");
+  std::atomic<int> ok{0}, already{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&, i] {
+      v1::ResolveTicketRequest req;
+      req.set_request_id(absl::StrCat("race-", i));
+      req.set_ticket_id(t.ticket_id());
+      req.set_outcome(v1::REFUND_FULL);
+      req.set_reason_code("CARRIER_LOST");
+      req.set_explanation("Refunded");
+      v1::Ticket out;
+      grpc::Status s = stub_->ResolveTicket(Ctx(kSeller).get(), req, &out);
+      if (s.ok()) {
+        ++ok;
+      } else if (DetailsOf(s).reason == "ALREADY_SOLVED") {
+        ++already;
+      } else {
+        ++other;
+        ADD_FAILURE() << s.error_code() << " " << s.error_message();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(already.load(), 19);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands"), 1);
+  EXPECT_EQ(Events("support.ticket_resolved"), 1);
+
+  // The refund reaches payments once, even with two passes racing and a pass repeated after
+  // the lease (as after a crash between payments' commit and support's).
+  auto worker = MakeRefundWorker();
+  std::atomic<int> finished{0};
+  std::thread a([&] { finished += worker->RunOnce().value_or(-100); });
+  std::thread b([&] { finished += worker->RunOnce().value_or(-100); });
+  a.join();
+  b.join();
+  EXPECT_EQ(finished.load(), 1);
+  ppb::Payment paid = Payment(t.payment_id());
+  EXPECT_EQ(paid.refunded().amount_minor(), 10000);
+  EXPECT_EQ(paid.refunds_size(), 1);
+  EXPECT_EQ(MustGet(kBuyer, t.ticket_id()).refund_state(), v1::REFUNDED);
+  ASSERT_OK(pool().Execute("UPDATE refund_commands SET state = 1, next_attempt_at = '2000-01-01'"));
+  EXPECT_EQ(*worker->RunOnce(), 1);  // payments answers the first result of the request_id
+  EXPECT_EQ(Payment(t.payment_id()).refunded().amount_minor(), 10000);
+  EXPECT_EQ(*worker->RunOnce(), 0);
+}
+
+TEST_F(SupportApiTest, APartialRefundIsSentAndARefusalIsRecorded) {
+  Pay("O-1");
+  Pay("O-2");
+  v1::Ticket partial = MustCreate("O-1");
+  v1::Ticket refused = MustCreate("O-2");
+  ASSERT_TRUE(Escalate(kAgent, partial.ticket_id()).ok());
+  ASSERT_TRUE(Resolve(kAgent, partial.ticket_id(), v1::REFUND_PARTIAL, "CARRIER_LOST", nullptr,
+                      2500)
+                  .ok());
+  ASSERT_TRUE(Resolve(kSeller, refused.ticket_id(), v1::REFUND_FULL).ok());
+  // The second payment is refunded in full elsewhere first: payments refuses support's refund.
+  ppb::RefundPaymentRequest req;
+  req.set_request_id("direct");
+  req.set_payment_id(refused.payment_id());
+  req.mutable_amount()->set_currency_code("EUR");
+  req.mutable_amount()->set_amount_minor(10000);
+  req.set_reason("refunded by the seller directly");
+  ppb::Payment out;
+  ASSERT_TRUE(payments_stub_->RefundPayment(Ctx(kAdmin, "payments").get(), req, &out).ok());
+
+  auto worker = MakeRefundWorker();
+  EXPECT_EQ(*worker->RunOnce(), 2);
+  EXPECT_EQ(Payment(partial.payment_id()).refunded().amount_minor(), 2500);
+  EXPECT_EQ(MustGet(kAgent, partial.ticket_id()).refund_state(), v1::REFUNDED);
+  v1::Ticket t = MustGet(kAgent, refused.ticket_id());
+  EXPECT_EQ(t.refund_state(), v1::REFUND_REFUSED);
+  EXPECT_EQ(t.history(t.history_size() - 1).kind(), "REFUND_RESULT");
+  EXPECT_EQ(Payment(refused.payment_id()).refunded().amount_minor(), 10000);
+}
+
+TEST_F(SupportApiTest, RatingOnceWithinTwentyEightDaysOfSolved) {
+  Pay("O-1");
+  Pay("O-2");
+  v1::Ticket t = MustCreate("O-1");
+  EXPECT_EQ(DetailsOf(Rate(kBuyer, t.ticket_id(), 5)).reason, "NOT_SOLVED");
+  ASSERT_TRUE(Resolve(kSeller, t.ticket_id(), v1::REPLACEMENT_SENT).ok());
+  EXPECT_EQ(Rate(kSeller, t.ticket_id(), 5).error_code(), StatusCode::PERMISSION_DENIED);
+  const std::string before = Footprint();
+  EXPECT_EQ(DetailsOf(Rate(kBuyer, t.ticket_id(), 0)).fields, std::vector<std::string>{"score"});
+  EXPECT_EQ(DetailsOf(Rate(kBuyer, t.ticket_id(), 6)).fields, std::vector<std::string>{"score"});
+  EXPECT_EQ(DetailsOf(Rate(kBuyer, t.ticket_id(), 4, std::string(2001, 'x'))).fields,
+            std::vector<std::string>{"comment"});
+  EXPECT_EQ(Footprint(), before);
+  ASSERT_TRUE(Rate(kBuyer, t.ticket_id(), 4, std::string(2000, 'x')).ok());
+  grpc::Status second = Rate(kBuyer, t.ticket_id(), 5);
+  EXPECT_EQ(second.error_code(), StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(DetailsOf(second).reason, "ALREADY_RATED");
+  EXPECT_EQ(MustGet(kBuyer, t.ticket_id()).rating(), 4);
+  EXPECT_EQ(Events("support.csat_rated"), 1);
+
+  v1::Ticket late = MustCreate("O-2");
+  ASSERT_TRUE(Resolve(kSeller, late.ticket_id(), v1::REPLACEMENT_SENT).ok());
+  clock_.Advance(absl::Hours(28 * 24) + absl::Seconds(1));
+  EXPECT_EQ(DetailsOf(Rate(kBuyer, late.ticket_id(), 5)).reason, "RATING_WINDOW_PASSED");
+}
+
+TEST_F(SupportApiTest, UpdateTicketByMaskAndClaimEvents) {
+  Pay("O-1");
+  v1::Ticket t = MustCreate("O-1", v1::QUESTION);
+  EXPECT_FALSE(t.is_claim());
+  auto update = [&](const Who& who, v1::UpdateTicketRequest req, v1::Ticket* out) {
+    req.set_request_id(absl::StrCat("u-", ++request_counter_));
+    req.set_ticket_id(t.ticket_id());
+    return stub_->UpdateTicket(Ctx(who).get(), req, out);
+  };
+  v1::Ticket out;
+  v1::UpdateTicketRequest req;
+  req.set_category(v1::DAMAGED);
+  req.set_reason_code("TRANSIT_DAMAGE");
+  req.add_tags("fragile");
+  req.mutable_update_mask()->add_paths("category");
+  req.mutable_update_mask()->add_paths("reason_code");
+  req.mutable_update_mask()->add_paths("tags");
+  EXPECT_EQ(update(kBuyer, req, &out).error_code(), StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(update(kAgent, req, &out).ok());
+  EXPECT_EQ(out.category(), v1::DAMAGED);
+  EXPECT_EQ(out.reason_code(), "TRANSIT_DAMAGE");
+  EXPECT_EQ(out.reason_codes_version(), 1);
+  EXPECT_TRUE(out.is_claim());
+  EXPECT_EQ(out.tags_size(), 1);
+  EXPECT_EQ(Events("support.claim_updated"), 1);
+
+  const std::string before = Footprint();
+  v1::UpdateTicketRequest bad;
+  bad.mutable_update_mask()->add_paths("status");
+  EXPECT_EQ(DetailsOf(update(kAgent, bad, &out)).fields,
+            std::vector<std::string>{"update_mask"});
+  v1::UpdateTicketRequest wrong_code;
+  wrong_code.set_reason_code("CARRIER_LOST");  // not a DAMAGED code
+  wrong_code.mutable_update_mask()->add_paths("reason_code");
+  EXPECT_EQ(DetailsOf(update(kAgent, wrong_code, &out)).fields,
+            std::vector<std::string>{"reason_code"});
+  EXPECT_EQ(Footprint(), before);
+}
+
+TEST_F(SupportApiTest, MergeTicketsMovesMessagesAndClosesTheSource) {
+  Pay("O-1");
+  Pay("O-2");
+  v1::Ticket target = MustCreate("O-1", v1::QUESTION);
+  v1::Ticket other_order = MustCreate("O-2");
+  // A second open ticket about O-1 (as one written before the merge rule existed).
+  const std::string source_id = "tkt_00000000000000000000abcd";
+  ASSERT_OK(pool().Execute(
+      "INSERT INTO tickets SELECT ? AS ticket_id, buyer_id, seller_id, order_id, payment_id, "
+      "payment_currency, payment_amount_minor, 2, channel, level, status, assignee_id, "
+      "reason_code, reason_codes_version, tags_json, subject, merged_into, follow_up_of, "
+      "created_at, updated_at, escalation_allowed_at, seller_replied, first_reply_at, "
+      "escalated_at, escalation_reason, outcome, resolution_note, refund_currency, "
+      "refund_amount_minor, refund_state, refund_request_id, solved_at, closed_at, rating, "
+      "rating_comment, 1, counts_against_seller, public_messages, all_messages, history_seq, "
+      "sort_at FROM tickets WHERE ticket_id = ?",
+      {source_id, target.ticket_id()}).status());
+  ASSERT_OK(pool().Execute(
+      "INSERT INTO ticket_messages SELECT ?, seq, 'msg_00000000000000000000abcd', author_id, "
+      "author_role, visibility, 'the older message', created_at FROM ticket_messages WHERE "
+      "ticket_id = ?",
+      {source_id, target.ticket_id()}).status());
+  auto merge = [&](const Who& who, const std::string& into, const std::string& from,
+                   v1::Ticket* out) {
+    v1::MergeTicketsRequest req;
+    req.set_request_id(absl::StrCat("g-", ++request_counter_));
+    req.set_target_ticket_id(into);
+    req.set_source_ticket_id(from);
+    return stub_->MergeTickets(Ctx(who).get(), req, out);
+  };
+  v1::Ticket out;
+  EXPECT_EQ(merge(kBuyer, target.ticket_id(), source_id, &out).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(DetailsOf(merge(kAgent, target.ticket_id(), target.ticket_id(), &out)).reason,
+            "MERGE_SELF");
+  EXPECT_EQ(DetailsOf(merge(kAgent, target.ticket_id(), other_order.ticket_id(), &out)).reason,
+            "MERGE_DIFFERENT_ORDER");
+  ASSERT_TRUE(merge(kAgent, target.ticket_id(), source_id, &out).ok());
+  EXPECT_EQ(out.message_count(), 2);
+  EXPECT_TRUE(out.is_claim());  // the source was a claim
+  EXPECT_EQ(Events("support.claim_updated"), 1);
+  v1::Ticket source = MustGet(kAgent, source_id);
+  EXPECT_EQ(source.status(), v1::CLOSED);
+  EXPECT_EQ(source.merged_into(), target.ticket_id());
+  EXPECT_EQ(DetailsOf(merge(kAgent, target.ticket_id(), source_id, &out)).reason,
+            "TICKET_CLOSED");
+}
+
+TEST_F(SupportApiTest, AwaitingBuyerAndBack) {
+  Pay("O-1");
+  v1::Ticket t = MustCreate("O-1");
+  EXPECT_EQ(Message(kBuyer, t.ticket_id(), "?", v1::PUBLIC, true).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Message(kSeller, t.ticket_id(), "Which address?", v1::PUBLIC, true).ok());
+  EXPECT_EQ(MustGet(kBuyer, t.ticket_id()).status(), v1::AWAITING_BUYER);
+  ASSERT_TRUE(Message(kBuyer, t.ticket_id(), "Main street 1").ok());
+  EXPECT_EQ(MustGet(kBuyer, t.ticket_id()).status(), v1::OPEN);
+  // Staff may ask the buyer at any level; the seller no longer once the ticket is at level 2.
+  ASSERT_TRUE(Message(kAgent, t.ticket_id(), "A photo, please?", v1::PUBLIC, true).ok());
+  EXPECT_EQ(MustGet(kBuyer, t.ticket_id()).status(), v1::AWAITING_BUYER);
+  ASSERT_TRUE(Message(kBuyer, t.ticket_id(), "Attached").ok());
+  ASSERT_TRUE(Escalate(kSeller, t.ticket_id()).ok());
+  EXPECT_EQ(Message(kSeller, t.ticket_id(), "?", v1::PUBLIC, true).error_code(),
+            StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(SupportApiTest, EachBadInputNamesItsFieldAndWritesNothing) {
+  Pay("O-1");
+  v1::Ticket t = MustCreate("O-1");
+  const std::string before = Footprint();
+  auto create_with = [&](const std::function<void(v1::CreateTicketRequest&)>& change) {
+    v1::CreateTicketRequest req;
+    req.set_request_id(absl::StrCat("bad-", ++request_counter_));
+    req.set_order_id("O-1");
+    req.set_category(v1::DAMAGED);
+    req.set_channel(v1::WEB_FORM);
+    req.set_subject("s");
+    req.set_body("b");
+    change(req);
+    v1::CreateTicketResponse out;
+    grpc::Status s = stub_->CreateTicket(Ctx(kBuyer).get(), req, &out);
+    EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << s.error_message();
+    return DetailsOf(s).fields;
+  };
+  using F = std::vector<std::string>;
+  EXPECT_EQ(create_with([](auto& r) { r.set_request_id(""); }), F{"request_id"});
+  EXPECT_EQ(create_with([](auto& r) { r.set_order_id(""); }), F{"order_id"});
+  EXPECT_EQ(create_with([](auto& r) { r.set_order_id(std::string(129, 'o')); }), F{"order_id"});
+  EXPECT_EQ(create_with([](auto& r) { r.set_buyer_id("B0B0"); }), F{"buyer_id"});
+  EXPECT_EQ(create_with([](auto& r) { r.set_category(v1::CATEGORY_UNSPECIFIED); }),
+            F{"category"});
+  EXPECT_EQ(create_with([](auto& r) { r.set_channel(v1::CHANNEL_UNSPECIFIED); }), F{"channel"});
+  EXPECT_EQ(create_with([](auto& r) { r.set_subject(""); }), F{"subject"});
+  EXPECT_EQ(create_with([](auto& r) { r.set_body(""); }), F{"body"});
+  EXPECT_EQ(create_with([](auto& r) { r.set_body(std::string(10001, 'b')); }), F{"body"});
+  // 10,000 characters of 2 bytes each is within the limit (characters, not bytes): its own
+  // test below writes; here only the refusals.
+  auto attachment = [](v1::CreateTicketRequest& r) {
+    v1::Attachment* a = r.add_attachments();
+    a->set_uri("https://files.example/a.jpg");
+    a->set_filename("a.jpg");
+    a->set_content_type("image/jpeg");
+    a->set_size_bytes(1000);
+    a->set_sha256(std::string(64, 'a'));
+    return a;
+  };
+  EXPECT_EQ(create_with([&](auto& r) { attachment(r)->set_content_type("application/x-sh"); }),
+            F{"attachments[0].content_type"});
+  EXPECT_EQ(create_with([&](auto& r) { attachment(r)->set_size_bytes(20 * 1024 * 1024 + 1); }),
+            F{"attachments[0].size_bytes"});
+  EXPECT_EQ(create_with([&](auto& r) { attachment(r)->set_sha256(std::string(64, 'A')); }),
+            F{"attachments[0].sha256"});
+  EXPECT_EQ(create_with([&](auto& r) { attachment(r)->set_uri("ftp://x/y"); }),
+            F{"attachments[0].uri"});
+  EXPECT_EQ(create_with([&](auto& r) { attachment(r)->set_filename("../etc/passwd"); }),
+            F{"attachments[0].filename"});
+  EXPECT_EQ(create_with([&](auto& r) {
+              for (int i = 0; i < 11; ++i) attachment(r);
+            }),
+            F{"attachments"});
+
+  v1::AddTicketMessageRequest m;
+  m.set_request_id("bad-m");
+  m.set_ticket_id(absl::AsciiStrToUpper(t.ticket_id()));
+  m.set_body("hello");
+  v1::TicketMessage msg;
+  grpc::Status s = stub_->AddTicketMessage(Ctx(kBuyer).get(), m, &msg);
+  EXPECT_EQ(DetailsOf(s).fields, F{"ticket_id"});
+  m.set_ticket_id(t.ticket_id());
+  m.set_body(std::string(10001, 'x'));
+  EXPECT_EQ(DetailsOf(stub_->AddTicketMessage(Ctx(kBuyer).get(), m, &msg)).fields, F{"body"});
+
+  v1::ResolveTicketRequest r;
+  r.set_request_id("bad-r");
+  r.set_ticket_id(t.ticket_id());
+  r.set_outcome(v1::REFUND_PARTIAL);
+  r.set_reason_code("CARRIER_LOST");
+  r.set_explanation("x");
+  v1::Ticket out;
+  EXPECT_EQ(DetailsOf(stub_->ResolveTicket(Ctx(kSeller).get(), r, &out)).fields,
+            F{"refund_amount"});
+  r.set_outcome(v1::ANSWERED);
+  r.mutable_refund_amount()->set_currency_code("EUR");
+  r.mutable_refund_amount()->set_amount_minor(1);
+  EXPECT_EQ(DetailsOf(stub_->ResolveTicket(Ctx(kSeller).get(), r, &out)).fields,
+            F{"refund_amount"});
+  EXPECT_EQ(Footprint(), before);
+
+  // A body of 10,000 two-byte characters is accepted, with a valid attachment.
+  v1::AddTicketMessageRequest wide;
+  wide.set_request_id("wide");
+  wide.set_ticket_id(t.ticket_id());
+  std::string body;
+  for (int i = 0; i < 10000; ++i) body += "\xc3\xa9";
+  wide.set_body(body);
+  v1::Attachment* a = wide.add_attachments();
+  a->set_uri("s3://bucket/photo.png");
+  a->set_filename("photo.png");
+  a->set_content_type("image/png");
+  a->set_size_bytes(20 * 1024 * 1024);
+  a->set_sha256(std::string(64, 'f'));
+  ASSERT_TRUE(stub_->AddTicketMessage(Ctx(kBuyer).get(), wide, &msg).ok());
+  EXPECT_EQ(msg.attachments_size(), 1);
+  std::vector<v1::TicketMessage> listed = Messages(kBuyer, t.ticket_id());
+  ASSERT_EQ(listed.size(), 2u);
+  ASSERT_EQ(listed.back().attachments_size(), 1);
+  EXPECT_EQ(listed.back().attachments(0).sha256(), std::string(64, 'f'));
+  EXPECT_EQ(listed.back().attachments(0).size_bytes(), 20 * 1024 * 1024);
+}
+
+TEST_F(SupportApiTest, ARepeatedRequestIdAnswersTheFirstResult) {
+  Pay("O-1");
+  v1::CreateTicketResponse first, again;
+  ASSERT_TRUE(Create(kBuyer, "O-1", &first, v1::NOT_RECEIVED, "Where?", "same-id").ok());
+  ASSERT_TRUE(Create(kBuyer, "O-1", &again, v1::NOT_RECEIVED, "Where?", "same-id").ok());
+  EXPECT_EQ(again.ticket().ticket_id(), first.ticket().ticket_id());
+  EXPECT_FALSE(again.merged());
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ticket_messages"), 1);
+  grpc::Status reused = Create(kBuyer, "O-1", &again, v1::NOT_RECEIVED, "Other", "same-id");
+  EXPECT_EQ(DetailsOf(reused).reason, "REQUEST_ID_REUSED");
+}
+
+TEST_F(SupportApiTest, IntakeServiceAndStaffOpenTicketsForABuyer) {
+  Pay("O-1");
+  Pay("O-2");
+  v1::CreateTicketResponse out;
+  ASSERT_TRUE(Create(kIntake, "O-1", &out).ok());
+  EXPECT_EQ(out.ticket().buyer_id(), kBuyer.subject);
+  ASSERT_TRUE(Create(kAgent, "O-2", &out).ok());
+  EXPECT_EQ(out.ticket().buyer_id(), kBuyer.subject);
+  // A buyer naming another buyer may not.
+  v1::CreateTicketRequest req;
+  req.set_request_id("for-other");
+  req.set_order_id("O-1");
+  req.set_buyer_id(kOtherBuyer.subject);
+  req.set_category(v1::QUESTION);
+  req.set_channel(v1::CHAT);
+  req.set_subject("s");
+  req.set_body("b");
+  EXPECT_EQ(stub_->CreateTicket(Ctx(kBuyer).get(), req, &out).error_code(),
+            StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(SupportApiTest, ModeratorMayCallNothingAndUnbuiltMethodsAnswerUnimplemented) {
+  const std::string id = "tkt_000000000000000000000000";
+  std::vector<std::function<grpc::Status(const Who&)>> calls = {
+      [&](const Who& w) { v1::CreateTicketResponse o; return stub_->CreateTicket(Ctx(w).get(), {}, &o); },
+      [&](const Who& w) { v1::Ticket o; return stub_->GetTicket(Ctx(w).get(), {}, &o); },
+      [&](const Who& w) { v1::ListTicketMessagesResponse o; return stub_->ListTicketMessages(Ctx(w).get(), {}, &o); },
+      [&](const Who& w) { v1::ListTicketsResponse o; return stub_->ListTickets(Ctx(w).get(), {}, &o); },
+      [&](const Who& w) { v1::TicketMessage o; return stub_->AddTicketMessage(Ctx(w).get(), {}, &o); },
+      [&](const Who& w) { v1::Ticket o; return stub_->EscalateTicket(Ctx(w).get(), {}, &o); },
+      [&](const Who& w) { v1::Ticket o; return stub_->AssignTicket(Ctx(w).get(), {}, &o); },
+      [&](const Who& w) { v1::Ticket o; return stub_->ResolveTicket(Ctx(w).get(), {}, &o); },
+      [&](const Who& w) { v1::Ticket o; return stub_->ReopenTicket(Ctx(w).get(), {}, &o); },
+      [&](const Who& w) { v1::Ticket o; return stub_->MergeTickets(Ctx(w).get(), {}, &o); },
+      [&](const Who& w) { v1::Ticket o; return stub_->UpdateTicket(Ctx(w).get(), {}, &o); },
+      [&](const Who& w) { v1::Ticket o; return stub_->RateTicket(Ctx(w).get(), {}, &o); },
+      [&](const Who& w) { v1::SlaPolicy o; return stub_->GetSlaPolicy(Ctx(w).get(), {}, &o); },
+      [&](const Who& w) { v1::SlaPolicy o; return stub_->UpdateSlaPolicy(Ctx(w).get(), {}, &o); },
+      [&](const Who& w) { v1::ComplaintReport o; return stub_->GetComplaintReport(Ctx(w).get(), {}, &o); },
+  };
+  ASSERT_EQ(calls.size(), kMethodCount);
+  for (size_t i = 0; i < calls.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(calls[i](kModerator).error_code(), StatusCode::PERMISSION_DENIED);
+  }
+  // Over the wire, each role as the table says: a role that may call gets past the guard (its
+  // empty request is then INVALID_ARGUMENT or UNIMPLEMENTED), the others PERMISSION_DENIED.
+  struct RoleRow {
+    const Who* who;
+    std::vector<bool> allowed;  // in the order of `calls`
+  };
+  const std::vector<RoleRow> rows = {
+      {&kBuyer, {1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0}},
+      {&kSeller, {0, 1, 1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1}},
+      {&kAgent, {1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 1, 0, 1}},
+      {&kAdmin, {1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 1, 1, 1}},
+      {&kIntake, {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
+  };
+  for (const RoleRow& row : rows) {
+    for (size_t i = 0; i < calls.size(); ++i) {
+      SCOPED_TRACE(absl::StrCat(row.who->roles[0], " method ", i));
+      const StatusCode code = calls[i](*row.who).error_code();
+      if (row.allowed[i]) {
+        EXPECT_NE(code, StatusCode::PERMISSION_DENIED);
+      } else {
+        EXPECT_EQ(code, StatusCode::PERMISSION_DENIED);
+      }
+    }
+  }
+  v1::SlaPolicy policy;
+  EXPECT_EQ(stub_->GetSlaPolicy(Ctx(kAgent).get(), {}, &policy).error_code(),
+            StatusCode::UNIMPLEMENTED);
+  (void)id;
+}
+
+TEST_F(SupportApiTest, ComplaintReportCountsOwnTicketsForSellersAndAllForStaff) {
+  Pay("O-1");
+  Pay("O-2");
+  Pay("O-3", kBuyer, kOtherSeller);
+  v1::Ticket a = MustCreate("O-1");
+  v1::Ticket b = MustCreate("O-2");
+  MustCreate("O-3", v1::QUESTION);
+  clock_.Advance(absl::Minutes(10));
+  ASSERT_TRUE(Message(kSeller, a.ticket_id(), "Sorry").ok());
+  clock_.Advance(absl::Minutes(20));
+  ASSERT_TRUE(Message(kSeller, b.ticket_id(), "Checking").ok());
+  ASSERT_TRUE(Resolve(kSeller, a.ticket_id(), v1::REPLACEMENT_SENT).ok());
+  ASSERT_TRUE(Resolve(kSeller, b.ticket_id(), v1::REPLACEMENT_SENT).ok());
+  ASSERT_TRUE(Rate(kBuyer, a.ticket_id(), 5).ok());
+  ASSERT_TRUE(Rate(kBuyer, b.ticket_id(), 2).ok());
+  auto report = [&](const Who& who, const std::string& seller, v1::ComplaintReport* out) {
+    v1::GetComplaintReportRequest req;
+    req.set_seller_id(seller);
+    *req.mutable_start_time() = common::ToTimestamp(clock_.Now() - absl::Hours(1));
+    *req.mutable_end_time() = common::ToTimestamp(clock_.Now() + absl::Hours(1));
+    return stub_->GetComplaintReport(Ctx(who).get(), req, out);
+  };
+  v1::ComplaintReport mine;
+  ASSERT_TRUE(report(kSeller, "", &mine).ok());
+  ASSERT_EQ(mine.rows_size(), 1);
+  EXPECT_EQ(mine.rows(0).category(), v1::NOT_RECEIVED);
+  EXPECT_EQ(mine.rows(0).reason_code(), "CARRIER_LOST");
+  EXPECT_EQ(mine.rows(0).outcome(), v1::REPLACEMENT_SENT);
+  EXPECT_EQ(mine.rows(0).tickets(), 2);
+  EXPECT_EQ(mine.first_reply_p50_seconds(), 600);
+  EXPECT_EQ(mine.first_reply_p90_seconds(), 1800);
+  EXPECT_EQ(mine.ratings(), 2);
+  EXPECT_EQ(mine.csat_bps(), 5000);
+  v1::ComplaintReport all;
+  ASSERT_TRUE(report(kAgent, "", &all).ok());
+  EXPECT_EQ(all.rows_size(), 2);
+  EXPECT_EQ(report(kSeller, kOtherSeller.subject, &all).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  v1::GetComplaintReportRequest no_window;
+  EXPECT_EQ(DetailsOf(stub_->GetComplaintReport(Ctx(kAgent).get(), no_window, &all)).fields,
+            (std::vector<std::string>{"start_time", "end_time"}));
+}
+
+TEST_F(SupportApiTest, BacklogGaugeCountsOpenTicketsByLevelAndStatus) {
+  Pay("O-1");
+  Pay("O-2");
+  MustCreate("O-1");
+  v1::Ticket b = MustCreate("O-2", v1::COUNTERFEIT);
+  prometheus::Registry registry;
+  BacklogMetrics metrics(store_.get(), registry);
+  ASSERT_OK(metrics.RefreshOnce());
+  std::map<std::string, double> values;
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "support_backlog") continue;
+    for (const auto& m : family.metric) {
+      std::string key;
+      for (const auto& l : m.label) key += l.name + "=" + l.value + ",";
+      values[key] = m.gauge.value;
+    }
+  }
+  EXPECT_EQ(values.size(), 6u);
+  EXPECT_EQ(values["level=L1_SELLER,status=OPEN,"], 1);
+  EXPECT_EQ(values["level=L2_OPERATOR,status=OPEN,"], 1);
+  ASSERT_TRUE(Resolve(kAgent, b.ticket_id(), v1::NO_ACTION, "NOT_COUNTERFEIT").ok());
+  ASSERT_OK(metrics.RefreshOnce());
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "support_backlog") continue;
+    for (const auto& m : family.metric) {
+      std::string key;
+      for (const auto& l : m.label) key += l.name + "=" + l.value + ",";
+      values[key] = m.gauge.value;
+    }
+  }
+  EXPECT_EQ(values["level=L2_OPERATOR,status=OPEN,"], 0);
+  EXPECT_EQ(values["level=L2_OPERATOR,status=SOLVED,"], 1);
+}
+
+TEST_F(SupportApiTest, PaidOrdersCountOncePerPaymentHeldEvent) {
+  common::events::EventConsumer consumer(&pool());
+  AddPaidOrderConsumer(consumer);
+  payments::v1::PaymentHeld held;
+  held.set_payment_id("pay_000000000000000000000001");
+  held.set_order_id("O-1");
+  held.set_buyer_id(kBuyer.subject);
+  held.set_seller_id(kSeller.subject);
+  marketplace::events::v1::Event event;
+  event.set_event_id("ev-1");
+  event.set_topic("payments.payment_held");
+  event.set_source("payments");
+  event.set_key(held.payment_id());
+  *event.mutable_occurred_at() = common::ToTimestamp(absl::FromUnixSeconds(1));
+  event.mutable_payload()->PackFrom(held);
+  common::auth::Caller relay;
+  relay.subject = kPaymentsRelay.subject;
+  relay.roles = {"SERVICE"};
+  relay.scopes = {"payments.events.publish"};
+  ASSERT_OK(consumer.Deliver(relay, event));
+  ASSERT_OK(consumer.Deliver(relay, event));  // redelivered
+  EXPECT_EQ(*store_->CountPaidOrders(kBuyer.subject, absl::FromUnixSeconds(0)), 1);
+  common::auth::Caller stranger = relay;
+  stranger.scopes = {"support.events.publish"};
+  event.set_event_id("ev-2");
+  EXPECT_EQ(consumer.Deliver(stranger, event).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(*store_->CountPaidOrders(kBuyer.subject, absl::FromUnixSeconds(0)), 1);
+}
+
+}  // namespace
+}  // namespace marketplace::support
