@@ -481,6 +481,10 @@ absl::StatusOr<std::vector<PaymentRecord>> ListPayments(Transaction& tx, const L
     where.push_back("state = ?");
     params.push_back(std::string(PaymentStateName(*filter.state)));
   }
+  if (filter.order_id) {
+    where.push_back("order_id = ?");
+    params.push_back(*filter.order_id);
+  }
   if (filter.after) {
     where.push_back("(created_at < ? OR (created_at = ? AND payment_id < ?))");
     params.push_back(filter.after->first);

@@ -134,6 +134,7 @@ struct ListFilter {
   std::string buyer_id;   // empty: any
   std::string seller_id;  // empty: any
   std::optional<PaymentState> state;
+  std::optional<std::string> order_id;  // unset: any; set: exactly this order
   // Keyset cursor: rows strictly older than (created_at, payment_id).
   std::optional<std::pair<absl::Time, std::string>> after;
   int limit = 20;

@@ -86,7 +86,9 @@ const std::set<std::string>& DisputeReasons() {
 std::string PaymentFilters(const ListFilter& filter) {
   return absl::StrCat(filter.buyer_id.size(), ":", filter.buyer_id, "|", filter.seller_id.size(),
                       ":", filter.seller_id, "|",
-                      filter.state ? static_cast<int>(*filter.state) : 0);
+                      filter.state ? static_cast<int>(*filter.state) : 0, "|",
+                      filter.order_id ? absl::StrCat(filter.order_id->size(), ":", *filter.order_id)
+                                      : std::string("-"));
 }
 std::string PayoutFilters(absl::string_view seller_id) {
   return absl::StrCat("payouts|", seller_id);
@@ -271,14 +273,16 @@ absl::StatusOr<pb::ListPaymentsResponse> PaymentsApi::ListPayments(
   common::Violations violations;
   if (!req.buyer_id().empty()) violations.Check(ValidateAccountId("buyer_id", req.buyer_id()));
   if (!req.seller_id().empty()) violations.Check(ValidateAccountId("seller_id", req.seller_id()));
+  if (req.has_order_id()) violations.Check(ValidateOrderId(req.order_id()));
   RETURN_IF_ERROR(violations.Status());
   requested.buyer_id = req.buyer_id();
   requested.seller_id = req.seller_id();
+  if (req.has_order_id()) requested.order_id = req.order_id();
   ASSIGN_OR_RETURN(ListFilter filter, PaymentReads::VisibleFilter(actor, requested));
   const std::string filters = PaymentFilters(filter);
   if (!req.page_token().empty()) {
     ASSIGN_OR_RETURN(filter.after,
-                     CursorOf(req.page_token(), filters, "buyer_id, seller_id, state"));
+                     CursorOf(req.page_token(), filters, "buyer_id, seller_id, state, order_id"));
   }
   ASSIGN_OR_RETURN(PaymentPage page, domain_->reads().ListPayments(filter));
   pb::ListPaymentsResponse out;

@@ -512,6 +512,71 @@ TEST_F(PaymentsApiTest, DeclineAndBadInputCarryDetails) {
   EXPECT_EQ(violations[0].field, "amount.amount_minor");
 }
 
+// ListPayments by order_id: an exact match, within what the caller sees, under the order-id
+// rule; the page token is bound to it.
+TEST_F(PaymentsApiTest, ListPaymentsByOrderIdIsExactAndWithinWhatTheCallerSees) {
+  v1::Payment mine = MustCreate("order-A");
+  v1::Payment other;
+  ASSERT_TRUE(Create(kCheckout, "order-B", &other, "b0b0b000000000000000000000000002").ok());
+  v1::Payment upper;
+  ASSERT_TRUE(Create(kCheckout, "ORDER-A", &upper).ok());
+  auto list = [&](const Who& who, const std::string& order, v1::ListPaymentsResponse* out,
+                  const std::string& token = "", int page_size = 0) {
+    v1::ListPaymentsRequest req;
+    req.set_order_id(order);
+    req.set_page_token(token);
+    req.set_page_size(page_size);
+    return stub_->ListPayments(Ctx(who).get(), req, out);
+  };
+  v1::ListPaymentsResponse r;
+  for (const Who& who : {kBuyer, kSeller, kAgent, kAdmin, kKpi}) {
+    ASSERT_TRUE(list(who, "order-A", &r).ok()) << who.subject;
+    ASSERT_EQ(r.payments_size(), 1) << who.subject;
+    EXPECT_EQ(r.payments(0).payment_id(), mine.payment_id()) << who.subject;
+    EXPECT_EQ(r.payments(0).order_id(), "order-A");
+  }
+  // Exact: another spelling is another order.
+  ASSERT_TRUE(list(kAdmin, "ORDER-A", &r).ok());
+  ASSERT_EQ(r.payments_size(), 1);
+  EXPECT_EQ(r.payments(0).payment_id(), upper.payment_id());
+  ASSERT_TRUE(list(kAdmin, "order-a", &r).ok());
+  EXPECT_EQ(r.payments_size(), 0);
+  ASSERT_TRUE(list(kAdmin, "order-", &r).ok());
+  EXPECT_EQ(r.payments_size(), 0);
+  // Another buyer's order answers like an order without a payment; another seller sees none.
+  ASSERT_TRUE(list(kBuyer, "order-B", &r).ok());
+  EXPECT_EQ(r.payments_size(), 0);
+  ASSERT_TRUE(list(kBuyer, "no-such-order", &r).ok());
+  EXPECT_EQ(r.payments_size(), 0);
+  ASSERT_TRUE(list(kOtherSeller, "order-A", &r).ok());
+  EXPECT_EQ(r.payments_size(), 0);
+  ASSERT_TRUE(list(kOtherBuyer, "order-B", &r).ok());
+  EXPECT_EQ(r.payments_size(), 1);
+  // Outside the order-id rule: INVALID_ARGUMENT naming order_id.
+  for (const std::string& bad : {std::string(), std::string(129, 'x')}) {
+    grpc::Status s = list(kAdmin, bad, &r);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad.size();
+    auto violations = common::FieldViolationsOf(common::FromGrpcStatus(s));
+    ASSERT_EQ(violations.size(), 1u);
+    EXPECT_EQ(violations[0].field, "order_id");
+  }
+  ASSERT_TRUE(list(kAdmin, std::string(128, 'x'), &r).ok());
+  // The page token is bound to the order_id filter.
+  v1::ListPaymentsRequest all;
+  all.set_page_size(1);
+  v1::ListPaymentsResponse first;
+  ASSERT_TRUE(stub_->ListPayments(Ctx(kAdmin).get(), all, &first).ok());
+  ASSERT_FALSE(first.next_page_token().empty());
+  grpc::Status s = list(kAdmin, "order-A", &r, first.next_page_token());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto violations = common::FieldViolationsOf(common::FromGrpcStatus(s));
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_EQ(violations[0].field, "page_token");
+  v1::ListPaymentsRequest next = all;
+  next.set_page_token(first.next_page_token());
+  EXPECT_TRUE(stub_->ListPayments(Ctx(kAdmin).get(), next, &r).ok());
+}
+
 TEST(ActorForTest, UnknownMethodAndRoleWithoutRightsAreDenied) {
   auth::Caller admin{"a", {"ADMIN"}, {}, "t", absl::Now()};
   EXPECT_EQ(ActorFor(admin, "NoSuchMethod").status().code(), absl::StatusCode::kPermissionDenied);
