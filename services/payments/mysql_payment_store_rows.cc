@@ -278,15 +278,17 @@ absl::Status InsertJournal(Transaction& tx, absl::Span<const LedgerTransaction> 
     if (!ledger.payment_id.empty()) payment_id = ledger.payment_id;
     SqlValue payout_id = nullptr;
     if (!ledger.payout_id.empty()) payout_id = ledger.payout_id;
+    SqlValue refund_id = nullptr;
+    if (!ledger.refund_id.empty()) refund_id = ledger.refund_id;
     for (SqlValue v : std::initializer_list<SqlValue>{
-             std::string(TransactionKindName(ledger.kind)), payment_id, payout_id,
+             std::string(TransactionKindName(ledger.kind)), payment_id, payout_id, refund_id,
              ledger.memo.substr(0, 255), now}) {
       params.push_back(std::move(v));
     }
   }
   RETURN_IF_ERROR(tx.Write(absl::StrCat("INSERT INTO ledger_transactions (kind, payment_id, "
-                                        "payout_id, memo, created_at) VALUES ",
-                                        common::db::PlaceholderRows(ledgers.size(), 5)),
+                                        "payout_id, refund_id, memo, created_at) VALUES ",
+                                        common::db::PlaceholderRows(ledgers.size(), 6)),
                            params));
   // Each ledger transaction's id: LAST_INSERT_ID() is the first row's for the whole next
   // statement (it changes only after a statement). With InnoDB's "traditional" or
@@ -444,8 +446,8 @@ absl::StatusOr<std::vector<StoredEntry>> LoadEntries(Transaction& tx,
                                                      absl::string_view payment_id) {
   ASSIGN_OR_RETURN(
       std::vector<Row> rows,
-      tx.Query("SELECT e.transaction_id, t.kind, e.account_kind, e.account_owner, e.currency, "
-               "e.amount_minor, e.created_at FROM ledger_transactions t "
+      tx.Query("SELECT e.transaction_id, t.kind, t.refund_id, e.account_kind, e.account_owner, "
+               "e.currency, e.amount_minor, e.created_at FROM ledger_transactions t "
                "JOIN ledger_entries e ON e.transaction_id = t.id "
                "WHERE t.payment_id = ? ORDER BY e.id",
                {std::string(payment_id)}));
@@ -455,6 +457,9 @@ absl::StatusOr<std::vector<StoredEntry>> LoadEntries(Transaction& tx,
     ASSIGN_OR_RETURN(s.transaction_id, row.GetInt64("transaction_id"));
     ASSIGN_OR_RETURN(std::string kind, row.GetString("kind"));
     ASSIGN_OR_RETURN(s.kind, TransactionKindFromName(kind));
+    if (!row.IsNull("refund_id")) {
+      ASSIGN_OR_RETURN(s.refund_id, row.GetString("refund_id"));
+    }
     ASSIGN_OR_RETURN(std::string account_kind, row.GetString("account_kind"));
     ASSIGN_OR_RETURN(s.entry.account.kind, AccountKindFromName(account_kind));
     ASSIGN_OR_RETURN(s.entry.account.owner, row.GetString("account_owner"));
