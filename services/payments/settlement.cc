@@ -72,8 +72,6 @@ absl::StatusOr<PaymentRecord> Settlement::RefundPayment(const Actor& actor,
             RETURN_IF_ERROR(tx.AppendEvent(
                 p.money.id, p.money.amount.currency_code(),
                 {"REFUNDED", p.money.state, actor.id, amount_minor, "", req.reason, now}));
-            ASSIGN_OR_RETURN(OutboxEvent event, PaymentRefundedEvent(p, amount_minor, req.reason));
-            RETURN_IF_ERROR(tx.Enqueue(event));
             ProcessorOperation op = RefundOperation(
                 operation_id, p, amount_minor, now + context_.options.retry_initial_backoff, now);
             op.funded_by =
@@ -81,6 +79,8 @@ absl::StatusOr<PaymentRecord> Settlement::RefundPayment(const Actor& actor,
             op.paid_by_seller_minor = step.paid_by_seller_minor;
             op.paid_by_guarantee_minor = step.paid_by_guarantee_minor;
             op.on_behalf_of_seller = req.on_behalf_of_seller;
+            ASSIGN_OR_RETURN(OutboxEvent event, PaymentRefundedEvent(p, op, req.reason));
+            RETURN_IF_ERROR(tx.Enqueue(event));
             return tx.InsertOperation(op);
           }));
   if (ran) context_.observer->RefundRecorded();

@@ -727,6 +727,14 @@ TEST_F(RefundFundingTest, OnlyTheRightCallersSetTheNewFieldsAndBadInputWritesNot
     }
   }
   EXPECT_EQ(Fetch(p.payment_id()).refunded().amount_minor(), 100 * n);
+  // The funding is part of the request: the same request_id with another is refused.
+  grpc::Status reused = RefundWith(kAgent, p.payment_id(),
+                                   absl::StrCat("ok-", kAgent.subject,
+                                                static_cast<int>(v1::SELLER_BALANCE)),
+                                   100, false, v1::GUARANTEE_FUND, &out);
+  EXPECT_EQ(reused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(common::ReasonOf(common::FromGrpcStatus(reused)), "REQUEST_ID_REUSED");
+  EXPECT_EQ(Fetch(p.payment_id()).refunded().amount_minor(), 100 * n);
   ExpectLedgerConsistent();
 }
 
@@ -788,6 +796,23 @@ TEST_F(RefundFundingTest, GuaranteeFundPaysAndTheLedgerShowsIt) {
   EXPECT_EQ(by_account["platform_commission"], -200);
   EXPECT_EQ(by_account["refunds_out"], 2000);
   EXPECT_EQ(by_account.count("seller_available"), 0u);
+  // The outbox event says who paid too.
+  {
+    auto rows = pool().Query(
+        "SELECT payload FROM outbox_events WHERE topic = 'payments.payment_refunded' "
+        "ORDER BY id DESC LIMIT 1");
+    ASSERT_OK(rows.status());
+    ASSERT_EQ(rows->size(), 1u);
+    auto payload = (*rows)[0].GetString("payload");
+    ASSERT_OK(payload.status());
+    v1::PaymentRefunded event;
+    ASSERT_TRUE(event.ParseFromString(*payload));
+    EXPECT_EQ(event.refund_id(), refund.refund_id());
+    EXPECT_EQ(event.funded_by(), v1::GUARANTEE_FUND);
+    EXPECT_EQ(event.paid_by_guarantee_fund().amount_minor(), 1800);
+    EXPECT_EQ(event.paid_by_seller().amount_minor(), 0);
+    EXPECT_FALSE(event.on_behalf_of_seller());
+  }
 
   // HELD: the buyer is paid from escrow and the fund pays the seller that part's net.
   v1::Payment held = MustCreate("o2");
