@@ -108,7 +108,8 @@ absl::StatusOr<PaymentRecord> Settlement::ChargeSellerForRefund(const Actor& act
     return common::PermissionDenied(
         "only staff or a SERVICE with payments.refunds charge a refund to the seller");
   }
-  return MutatePayment(
+  bool charged_now = false;  // this call recorded the charge (not a stored answer)
+  absl::StatusOr<PaymentRecord> result = MutatePayment(
       *context_.store, *context_.clock, actor, req.key, req.payment_id,
       [&](PaymentTransaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
         // The payment row is locked (MutatePayment), then the refund's row: concurrent
@@ -150,10 +151,13 @@ absl::StatusOr<PaymentRecord> Settlement::ChargeSellerForRefund(const Actor& act
                                           op->paid_by_guarantee_minor - charged, actor.id},
                                          now));
         if (!recorded) return absl::AbortedError("refund charged concurrently; retry");
+        charged_now = true;
         return tx.AppendEvent(p.money.id, op->currency,
                               {"REFUND_CHARGED_TO_SELLER", p.money.state, actor.id, charged, "",
                                absl::StrCat(op->operation_id, ": ", req.reason), now});
       });
+  if (result.ok() && charged_now) context_.observer->RefundChargedToSeller();
+  return result;
 }
 
 absl::StatusOr<PaymentRecord> Settlement::SettleOwedRefund(const Actor& actor,
