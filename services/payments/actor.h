@@ -20,6 +20,8 @@ struct Actor {
   bool as_buyer = false;            // may act on payments where it is the buyer
   bool as_seller = false;           // may act on payments (and balances) where it is the seller
   bool may_set_commission = false;  // CreatePayment.commission_bps (ADMIN, SERVICE)
+  // A SERVICE holding the method's scope (RefundPayment.on_behalf_of_seller).
+  bool as_service = false;
 };
 
 // The actor of the automatic release and of the completion worker's compensations.

@@ -88,6 +88,7 @@ void AddEntries(const std::vector<StoredEntry>& entries, v1::Payment* out) {
     v1::LedgerEntry* le = out->add_ledger_entries();
     le->set_transaction_id(absl::StrCat(s.transaction_id));
     le->set_transaction_kind(std::string(TransactionKindName(s.kind)));
+    le->set_refund_id(s.refund_id);
     le->set_account_kind(std::string(AccountKindName(s.entry.account.kind)));
     le->set_account_owner(s.entry.account.owner);
     *le->mutable_amount() = MoneyProto(s.entry.account.currency, s.entry.amount_minor);
@@ -147,6 +148,15 @@ void AddRefund(const ProcessorOperation& op, v1::Payment* out) {
   r->set_failed_attempts(op.attempts);
   ToTimestamp(op.created_at, r->mutable_created_at());
   ToTimestamp(op.updated_at, r->mutable_updated_at());
+  if (op.funded_by == "SELLER_BALANCE") r->set_funded_by(v1::SELLER_BALANCE);
+  if (op.funded_by == "GUARANTEE_FUND") r->set_funded_by(v1::GUARANTEE_FUND);
+  *r->mutable_paid_by_seller() = MoneyProto(op.currency, op.paid_by_seller_minor);
+  *r->mutable_paid_by_guarantee_fund() = MoneyProto(op.currency, op.paid_by_guarantee_minor);
+  r->set_on_behalf_of_seller(op.on_behalf_of_seller);
+  *r->mutable_charged_to_seller() = MoneyProto(op.currency, op.charged_minor);
+  *r->mutable_charge_shortfall() = MoneyProto(op.currency, op.charge_shortfall_minor);
+  r->set_charged_by(op.charged_by);
+  if (op.charged_at) ToTimestamp(*op.charged_at, r->mutable_charged_at());
 }
 
 v1::SellerHoldPolicy HoldPolicyToProto(const HoldPolicyRecord& policy) {

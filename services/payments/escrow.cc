@@ -140,7 +140,8 @@ absl::StatusOr<EscrowStep> Release(const Payment& payment) {
 }
 
 absl::StatusOr<EscrowStep> Refund(const Payment& payment, const common::Money& refund,
-                                  std::optional<int64_t> seller_available_minor) {
+                                  std::optional<int64_t> seller_available_minor,
+                                  RefundFunding funding) {
   if (absl::Status s = CheckCurrency(payment, refund); !s.ok()) return s;
   if (refund.amount_minor() <= 0) return common::InvalidField("amount.amount_minor", "must be > 0");
   if (payment.state != PaymentState::kHeld && payment.state != PaymentState::kReleased) {
@@ -157,8 +158,20 @@ absl::StatusOr<EscrowStep> Refund(const Payment& payment, const common::Money& r
                   payment};
   const int64_t amount = refund.amount_minor();
   const AccountRef refunds_out = Platform(payment, AccountKind::kRefundsOut);
+  const bool guarantee = funding == RefundFunding::kGuaranteeFund;
   if (payment.state == PaymentState::kHeld) {
     Move(step.transaction, Escrow(payment), refunds_out, amount);
+    if (guarantee) {
+      // The seller keeps what this part would have netted it, paid by the guarantee fund.
+      const int64_t seller_share = amount - CommissionOn(payment, amount);
+      Move(step.transaction, Platform(payment, AccountKind::kGuaranteeFund), Available(payment),
+           seller_share);
+      step.after.seller_net_minor += seller_share;
+      step.after.guarantee_minor += seller_share;
+      step.paid_by_guarantee_minor = seller_share;
+    } else {
+      step.paid_by_seller_minor = amount;
+    }
   } else {
     // The platform returns the share of its commission that this refund represents; the last
     // refund returns exactly what is left of it, so nothing is lost to rounding.
@@ -168,7 +181,9 @@ absl::StatusOr<EscrowStep> Refund(const Payment& payment, const common::Money& r
                                         : static_cast<int64_t>((share + remaining / 2) / remaining);
     const int64_t seller_share = amount - commission_back;
     int64_t from_seller = seller_share;
-    if (seller_available_minor) {
+    if (guarantee) {
+      from_seller = 0;
+    } else if (seller_available_minor) {
       from_seller = std::min(seller_share, std::max<int64_t>(*seller_available_minor, 0));
     }
     const int64_t from_guarantee = seller_share - from_seller;
@@ -182,11 +197,29 @@ absl::StatusOr<EscrowStep> Refund(const Payment& payment, const common::Money& r
     step.after.commission_minor -= commission_back;
     step.after.seller_net_minor -= from_seller;
     step.after.guarantee_minor += from_guarantee;
+    step.paid_by_seller_minor = from_seller;
+    step.paid_by_guarantee_minor = from_guarantee;
   }
   step.after.refunded_minor += amount;
   if (step.after.refunded_minor == payment.amount.amount_minor()) {
     step.after.state = PaymentState::kRefunded;
   }
+  return step;
+}
+
+std::optional<EscrowStep> ChargeSeller(const Payment& payment, absl::string_view refund_id,
+                                       int64_t charge_minor, int64_t seller_available_minor) {
+  const int64_t charged = std::min(charge_minor, std::max<int64_t>(seller_available_minor, 0));
+  if (charged <= 0) return std::nullopt;
+  EscrowStep step{NewTransaction(TransactionKind::kRefundCharge, payment,
+                                 absl::StrCat("refund ", refund_id, " charged to the seller")),
+                  payment};
+  step.transaction.refund_id = std::string(refund_id);
+  Move(step.transaction, Available(payment), Platform(payment, AccountKind::kGuaranteeFund),
+       charged);
+  step.after.seller_net_minor -= charged;
+  step.after.guarantee_minor -= charged;
+  step.paid_by_seller_minor = charged;
   return step;
 }
 

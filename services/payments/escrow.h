@@ -55,6 +55,22 @@ int64_t HeldMinor(const Payment& payment);
 struct EscrowStep {
   LedgerTransaction transaction;
   Payment after;
+  // Refunds only: the seller's money (escrow or available balance) and the guarantee fund's
+  // money that paid it (the rest is commission given back or not earned).
+  int64_t paid_by_seller_minor = 0;
+  int64_t paid_by_guarantee_minor = 0;
+};
+
+// Who pays the seller's share of a refund.
+enum class RefundFunding {
+  // The seller's money: escrow while HELD; after release its available balance as far as it
+  // covers it, the guarantee fund the rest.
+  kSellerFirst = 1,
+  // The guarantee fund; the seller's money untouched. After release the seller's share comes
+  // from the fund instead of the seller's balance. While HELD the buyer is paid from escrow
+  // and the fund pays the seller what that part would have netted it (amount minus
+  // commission at the payment's rate; the platform earns no commission on it).
+  kGuaranteeFund = 2,
 };
 
 // The capture of a new HELD payment: the buyer's money into the seller's escrow.
@@ -76,7 +92,15 @@ absl::StatusOr<EscrowStep> Release(const Payment& payment);
 // refunds_out, added to guarantee_minor). Who may make a refund the seller cannot cover is
 // the caller's rule (settlement.cc).
 absl::StatusOr<EscrowStep> Refund(const Payment& payment, const common::Money& refund,
-                                  std::optional<int64_t> seller_available_minor = std::nullopt);
+                                  std::optional<int64_t> seller_available_minor = std::nullopt,
+                                  RefundFunding funding = RefundFunding::kSellerFirst);
+
+// Moves up to `charge_minor` of a guarantee-funded refund onto the seller: seller_available
+// -X, guarantee_fund +X with X = min(charge_minor, max(seller_available_minor, 0)), so the
+// seller is never put in debt. nullopt when X is zero (nothing to move). `refund_id` names
+// the refund on the transaction.
+std::optional<EscrowStep> ChargeSeller(const Payment& payment, absl::string_view refund_id,
+                                       int64_t charge_minor, int64_t seller_available_minor);
 
 // A dispute freezes a HELD payment. FAILED_PRECONDITION (PAYMENT_DISPUTED, PAYMENT_NOT_HELD)
 // otherwise. No money moves.

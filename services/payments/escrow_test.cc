@@ -118,6 +118,57 @@ TEST(EscrowTest, RefundAfterPayoutLeavesARecordedSellerDebt) {
             "INSUFFICIENT_AVAILABLE_BALANCE");
 }
 
+TEST(EscrowTest, GuaranteeFundedRefundsLeaveTheSellersMoneyAlone) {
+  // Released: the seller's share comes from the fund, whatever the seller's balance.
+  Books books;
+  EscrowStep captured = Capture(NewPayment(10'000));
+  books.Post(captured.transaction);
+  auto released = Release(captured.after);
+  ASSERT_TRUE(released.ok());
+  books.Post(released->transaction);
+  auto refund = Refund(released->after, Eur(2'000), 9'000, RefundFunding::kGuaranteeFund);
+  ASSERT_TRUE(refund.ok()) << refund.status();
+  books.Post(refund->transaction);
+  EXPECT_EQ(books.Of(AccountKind::kSellerAvailable), 9'000);
+  EXPECT_EQ(books.Of(AccountKind::kGuaranteeFund), -1'800);
+  EXPECT_EQ(books.Of(AccountKind::kPlatformCommission), 800);
+  EXPECT_EQ(refund->paid_by_seller_minor, 0);
+  EXPECT_EQ(refund->paid_by_guarantee_minor, 1'800);
+  EXPECT_EQ(refund->after.guarantee_minor, 1'800);
+
+  // Charged later: only as far as the available balance goes, never into debt.
+  auto charge = ChargeSeller(refund->after, "refund_1", 1'800, 1'000);
+  ASSERT_TRUE(charge.has_value());
+  books.Post(charge->transaction);
+  EXPECT_EQ(charge->transaction.kind, TransactionKind::kRefundCharge);
+  EXPECT_EQ(charge->transaction.refund_id, "refund_1");
+  EXPECT_EQ(charge->paid_by_seller_minor, 1'000);
+  EXPECT_EQ(books.Of(AccountKind::kSellerAvailable), 8'000);
+  EXPECT_EQ(books.Of(AccountKind::kGuaranteeFund), -800);
+  EXPECT_EQ(charge->after.guarantee_minor, 800);
+  EXPECT_FALSE(ChargeSeller(refund->after, "refund_1", 1'800, 0).has_value());
+  EXPECT_FALSE(ChargeSeller(refund->after, "refund_1", 1'800, -50).has_value());
+
+  // Held: the buyer is paid from escrow, the fund pays the seller that part's net.
+  Books held_books;
+  EscrowStep held = Capture(NewPayment(10'000, 1000, "p2"));
+  held_books.Post(held.transaction);
+  auto held_refund = Refund(held.after, Eur(2'000), std::nullopt, RefundFunding::kGuaranteeFund);
+  ASSERT_TRUE(held_refund.ok()) << held_refund.status();
+  held_books.Post(held_refund->transaction);
+  EXPECT_EQ(held_books.Of(AccountKind::kEscrow), 8'000);
+  EXPECT_EQ(HeldMinor(held_refund->after), 8'000);
+  EXPECT_EQ(held_books.Of(AccountKind::kSellerAvailable), 1'800);
+  EXPECT_EQ(held_books.Of(AccountKind::kGuaranteeFund), -1'800);
+  EXPECT_EQ(held_books.Of(AccountKind::kRefundsOut), 2'000);
+  auto rest = Release(held_refund->after);
+  ASSERT_TRUE(rest.ok());
+  held_books.Post(rest->transaction);
+  EXPECT_EQ(held_books.Of(AccountKind::kSellerAvailable), 9'000);
+  EXPECT_EQ(held_books.Of(AccountKind::kEscrow), 0);
+  EXPECT_EQ(rest->after.seller_net_minor, 9'000);
+}
+
 TEST(EscrowTest, ADisputeFreezesThePayment) {
   Payment held = Capture(NewPayment(1'000)).after;
   auto disputed = OpenDispute(held);

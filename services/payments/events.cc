@@ -53,13 +53,21 @@ absl::StatusOr<OutboxEvent> PaymentReleasedEvent(const PaymentRecord& p, bool au
   return Event("payments.payment_released", p, event);
 }
 
-absl::StatusOr<OutboxEvent> PaymentRefundedEvent(const PaymentRecord& p, int64_t amount_minor,
+absl::StatusOr<OutboxEvent> PaymentRefundedEvent(const PaymentRecord& p,
+                                                 const ProcessorOperation& refund,
                                                  absl::string_view reason) {
   pb::PaymentRefunded event;
   SetDeal(p, event);
-  *event.mutable_amount() = MoneyProto(p.money.amount.currency_code(), amount_minor);
+  const std::string& currency = p.money.amount.currency_code();
+  *event.mutable_amount() = MoneyProto(currency, refund.amount_minor);
   event.set_full(p.money.refunded_minor == p.money.amount.amount_minor());
   event.set_reason(std::string(reason));
+  event.set_refund_id(refund.operation_id);
+  event.set_funded_by(refund.funded_by == "GUARANTEE_FUND" ? pb::GUARANTEE_FUND
+                                                           : pb::SELLER_BALANCE);
+  *event.mutable_paid_by_seller() = MoneyProto(currency, refund.paid_by_seller_minor);
+  *event.mutable_paid_by_guarantee_fund() = MoneyProto(currency, refund.paid_by_guarantee_minor);
+  event.set_on_behalf_of_seller(refund.on_behalf_of_seller);
   return Event("payments.payment_refunded", p, event);
 }
 

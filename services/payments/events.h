@@ -21,9 +21,10 @@ namespace marketplace::payments {
 // payments.payment_released: delivery confirmed (`automatic` false) or hold period ended.
 [[nodiscard]] absl::StatusOr<OutboxEvent> PaymentReleasedEvent(const PaymentRecord& p,
                                                                bool automatic);
-// payments.payment_refunded: `amount_minor` of `p` (as it is after the refund) refunded.
+// payments.payment_refunded: `refund` (its amount, id and who paid it) of `p` (as it is after
+// the refund).
 [[nodiscard]] absl::StatusOr<OutboxEvent> PaymentRefundedEvent(const PaymentRecord& p,
-                                                               int64_t amount_minor,
+                                                               const ProcessorOperation& refund,
                                                                absl::string_view reason);
 // payments.dispute_opened.
 [[nodiscard]] absl::StatusOr<OutboxEvent> DisputeOpenedEvent(const PaymentRecord& p,

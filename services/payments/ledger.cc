@@ -24,6 +24,7 @@ constexpr std::pair<TransactionKind, absl::string_view> kTransactionKindNames[] 
     {TransactionKind::kRefund, "refund"},
     {TransactionKind::kDisputeResolution, "dispute_resolution"},
     {TransactionKind::kPayout, "payout"},
+    {TransactionKind::kRefundCharge, "refund_charge"},
 };
 
 template <typename Enum, size_t N>

@@ -67,6 +67,7 @@ enum class TransactionKind {
   kRefund = 3,             // back to the buyer, from escrow or from the seller's balance
   kDisputeResolution = 4,  // a dispute's outcome
   kPayout = 5,             // the seller's available balance out to the seller
+  kRefundCharge = 6,       // a guarantee-funded refund moved onto the seller (guarantee fund back)
 };
 absl::string_view TransactionKindName(TransactionKind kind);
 absl::StatusOr<TransactionKind> TransactionKindFromName(absl::string_view name);
@@ -76,6 +77,7 @@ struct LedgerTransaction {
   TransactionKind kind;
   std::string payment_id;  // the payment it belongs to (empty for payouts)
   std::string payout_id;   // the payout it belongs to (empty otherwise)
+  std::string refund_id;   // the refund it pays or charges (empty otherwise)
   std::string memo;        // a readable line for statements
   std::vector<Entry> entries;
 };

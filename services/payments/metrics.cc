@@ -18,6 +18,9 @@ PaymentsMetrics::PaymentsMetrics(prometheus::Registry& registry)
       held_(created_.Add({{"outcome", "held"}})),
       declined_(created_.Add({{"outcome", "declined"}})),
       refunds_(SingleCounter(registry, "payments_refunds_total", "Refunds recorded.")),
+      refund_charges_(SingleCounter(registry, "payments_refund_charges_total",
+                                    "Guarantee-funded refunds charged to the seller "
+                                    "(ChargeSellerForRefund).")),
       disputes_opened_(
           SingleCounter(registry, "payments_disputes_opened_total", "Disputes opened.")),
       disputes_resolved_(prometheus::BuildCounter()

@@ -17,6 +17,7 @@ namespace marketplace::payments {
 // a retry answered from its stored result counts nothing. Thread-safe.
 //   payments_created_total{outcome="held|declined"}
 //   payments_refunds_total                      refunds recorded (RefundPayment)
+//   payments_refund_charges_total               guarantee-funded refunds charged to the seller
 //   payments_disputes_opened_total
 //   payments_disputes_resolved_total{outcome="BUYER_WINS|SELLER_WINS|SPLIT|PLATFORM_GUARANTEE"}
 //   payments_payouts_total                      payouts recorded (CreatePayout)
@@ -30,6 +31,7 @@ class PaymentsMetrics final : public PaymentsObserver {
   void PaymentHeld() override { held_.Increment(); }
   void PaymentDeclined() override { declined_.Increment(); }
   void RefundRecorded() override { refunds_.Increment(); }
+  void RefundChargedToSeller() override { refund_charges_.Increment(); }
   void DisputeOpened() override { disputes_opened_.Increment(); }
   void DisputeResolved(absl::string_view outcome) override {
     disputes_resolved_.Add({{"outcome", std::string(outcome)}}).Increment();
@@ -45,6 +47,7 @@ class PaymentsMetrics final : public PaymentsObserver {
   prometheus::Counter& held_;
   prometheus::Counter& declined_;
   prometheus::Counter& refunds_;
+  prometheus::Counter& refund_charges_;
   prometheus::Counter& disputes_opened_;
   prometheus::Family<prometheus::Counter>& disputes_resolved_;
   prometheus::Counter& payouts_;

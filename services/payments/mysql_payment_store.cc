@@ -200,6 +200,9 @@ class MySqlPaymentTransaction final : public PaymentTransaction {
       absl::string_view payment_id) override {
     return store::LoadRefunds(tx_, payment_id);
   }
+  absl::StatusOr<bool> ChargeRefund(const RefundCharge& charge, absl::Time now) override {
+    return store::ChargeRefund(tx_, charge, now);
+  }
   absl::StatusOr<bool> SettleOperation(absl::string_view operation_id,
                                        absl::string_view settlement_reference,
                                        absl::string_view settled_by, absl::Time now) override {

@@ -93,7 +93,9 @@ namespace {
 constexpr char kOperationColumns[] =
     "operation_id, kind, payment_id, payout_id, seller_id, currency, amount_minor, "
     "target_reference, state, attempts, next_attempt_at, processor_reference, last_error, "
-    "created_at, updated_at, settlement_reference, settled_by, settled_at";
+    "created_at, updated_at, settlement_reference, settled_by, settled_at, funded_by, "
+    "paid_by_seller_minor, paid_by_guarantee_minor, on_behalf_of_seller, charged_minor, "
+    "charge_shortfall_minor, charged_by, charged_at";
 
 absl::StatusOr<ProcessorOperation> OperationOf(const Row& row) {
   ProcessorOperation op;
@@ -120,6 +122,15 @@ absl::StatusOr<ProcessorOperation> OperationOf(const Row& row) {
   ASSIGN_OR_RETURN(op.settlement_reference, row.GetString("settlement_reference"));
   ASSIGN_OR_RETURN(op.settled_by, row.GetString("settled_by"));
   ASSIGN_OR_RETURN(op.settled_at, row.GetOptionalTime("settled_at"));
+  ASSIGN_OR_RETURN(op.funded_by, row.GetString("funded_by"));
+  ASSIGN_OR_RETURN(op.paid_by_seller_minor, row.GetInt64("paid_by_seller_minor"));
+  ASSIGN_OR_RETURN(op.paid_by_guarantee_minor, row.GetInt64("paid_by_guarantee_minor"));
+  ASSIGN_OR_RETURN(int64_t on_behalf, row.GetInt64("on_behalf_of_seller"));
+  op.on_behalf_of_seller = on_behalf != 0;
+  ASSIGN_OR_RETURN(op.charged_minor, row.GetInt64("charged_minor"));
+  ASSIGN_OR_RETURN(op.charge_shortfall_minor, row.GetInt64("charge_shortfall_minor"));
+  ASSIGN_OR_RETURN(op.charged_by, row.GetString("charged_by"));
+  ASSIGN_OR_RETURN(op.charged_at, row.GetOptionalTime("charged_at"));
   return op;
 }
 
@@ -134,10 +145,13 @@ absl::Status InsertOperation(Transaction& tx, const ProcessorOperation& op) {
       .Execute(
           "INSERT INTO processor_operations (operation_id, kind, payment_id, payout_id, "
           "seller_id, currency, amount_minor, target_reference, state, attempts, "
-          "next_attempt_at, created_at, updated_at) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?)",
+          "next_attempt_at, created_at, updated_at, funded_by, paid_by_seller_minor, "
+          "paid_by_guarantee_minor, on_behalf_of_seller) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?, ?, ?, ?)",
           {op.operation_id, op.kind, payment_id, payout_id, op.seller_id, op.currency,
-           op.amount_minor, op.target_reference, op.next_attempt_at, op.created_at, op.created_at})
+           op.amount_minor, op.target_reference, op.next_attempt_at, op.created_at, op.created_at,
+           op.funded_by, op.paid_by_seller_minor, op.paid_by_guarantee_minor,
+           static_cast<int64_t>(op.on_behalf_of_seller ? 1 : 0)})
       .status();
 }
 
@@ -240,6 +254,17 @@ absl::Status RescheduleOperation(common::db::ConnectionPool& pool, absl::string_
           "last_error = ?, updated_at = ? WHERE operation_id = ? AND state = 'PENDING'",
           {next_attempt_at, std::string(error.substr(0, 500)), now, std::string(operation_id)})
       .status();
+}
+
+absl::StatusOr<bool> ChargeRefund(Transaction& tx, const RefundCharge& charge, absl::Time now) {
+  ASSIGN_OR_RETURN(int64_t matched,
+                   tx.Execute("UPDATE processor_operations SET charged_minor = ?, "
+                              "charge_shortfall_minor = ?, charged_by = ?, charged_at = ?, "
+                              "updated_at = ? WHERE operation_id = ? AND kind = 'REFUND' AND "
+                              "charged_at IS NULL",
+                              {charge.charged_minor, charge.shortfall_minor, charge.charged_by,
+                               now, now, charge.refund_id}));
+  return matched == 1;
 }
 
 absl::Status MarkPayoutPaidTx(Transaction& tx, absl::string_view payout_id,

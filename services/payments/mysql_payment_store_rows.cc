@@ -272,22 +272,32 @@ absl::StatusOr<bool> AutoIncrementIsConsecutive(Transaction& tx) {
 absl::Status InsertJournal(Transaction& tx, absl::Span<const LedgerTransaction> ledgers,
                            absl::Time now) {
   std::vector<SqlValue> params;
+  // The refund_id column only when a transaction names a refund: the group-committed
+  // captures and releases send the statement they always did.
+  const bool with_refund = std::any_of(ledgers.begin(), ledgers.end(),
+                                       [](const LedgerTransaction& l) { return !l.refund_id.empty(); });
   for (const LedgerTransaction& ledger : ledgers) {
     RETURN_IF_ERROR(CheckBalanced(ledger));
     SqlValue payment_id = nullptr;
     if (!ledger.payment_id.empty()) payment_id = ledger.payment_id;
     SqlValue payout_id = nullptr;
     if (!ledger.payout_id.empty()) payout_id = ledger.payout_id;
-    for (SqlValue v : std::initializer_list<SqlValue>{
-             std::string(TransactionKindName(ledger.kind)), payment_id, payout_id,
-             ledger.memo.substr(0, 255), now}) {
-      params.push_back(std::move(v));
+    params.push_back(std::string(TransactionKindName(ledger.kind)));
+    params.push_back(std::move(payment_id));
+    params.push_back(std::move(payout_id));
+    if (with_refund) {
+      SqlValue refund_id = nullptr;
+      if (!ledger.refund_id.empty()) refund_id = ledger.refund_id;
+      params.push_back(std::move(refund_id));
     }
+    params.push_back(ledger.memo.substr(0, 255));
+    params.push_back(now);
   }
-  RETURN_IF_ERROR(tx.Write(absl::StrCat("INSERT INTO ledger_transactions (kind, payment_id, "
-                                        "payout_id, memo, created_at) VALUES ",
-                                        common::db::PlaceholderRows(ledgers.size(), 5)),
-                           params));
+  RETURN_IF_ERROR(tx.Write(
+      absl::StrCat("INSERT INTO ledger_transactions (kind, payment_id, payout_id, ",
+                   with_refund ? "refund_id, " : "", "memo, created_at) VALUES ",
+                   common::db::PlaceholderRows(ledgers.size(), with_refund ? 6 : 5)),
+      params));
   // Each ledger transaction's id: LAST_INSERT_ID() is the first row's for the whole next
   // statement (it changes only after a statement). With InnoDB's "traditional" or
   // "consecutive" auto-increment lock mode a multi-row INSERT gets consecutive ids, so row i's
@@ -444,8 +454,8 @@ absl::StatusOr<std::vector<StoredEntry>> LoadEntries(Transaction& tx,
                                                      absl::string_view payment_id) {
   ASSIGN_OR_RETURN(
       std::vector<Row> rows,
-      tx.Query("SELECT e.transaction_id, t.kind, e.account_kind, e.account_owner, e.currency, "
-               "e.amount_minor, e.created_at FROM ledger_transactions t "
+      tx.Query("SELECT e.transaction_id, t.kind, t.refund_id, e.account_kind, e.account_owner, "
+               "e.currency, e.amount_minor, e.created_at FROM ledger_transactions t "
                "JOIN ledger_entries e ON e.transaction_id = t.id "
                "WHERE t.payment_id = ? ORDER BY e.id",
                {std::string(payment_id)}));
@@ -455,6 +465,9 @@ absl::StatusOr<std::vector<StoredEntry>> LoadEntries(Transaction& tx,
     ASSIGN_OR_RETURN(s.transaction_id, row.GetInt64("transaction_id"));
     ASSIGN_OR_RETURN(std::string kind, row.GetString("kind"));
     ASSIGN_OR_RETURN(s.kind, TransactionKindFromName(kind));
+    if (!row.IsNull("refund_id")) {
+      ASSIGN_OR_RETURN(s.refund_id, row.GetString("refund_id"));
+    }
     ASSIGN_OR_RETURN(std::string account_kind, row.GetString("account_kind"));
     ASSIGN_OR_RETURN(s.entry.account.kind, AccountKindFromName(account_kind));
     ASSIGN_OR_RETURN(s.entry.account.owner, row.GetString("account_owner"));

@@ -111,6 +111,9 @@ namespace store {
                                                    absl::string_view operation_id,
                                                    absl::string_view settlement_reference,
                                                    absl::string_view settled_by, absl::Time now);
+// Records ChargeSellerForRefund on a REFUND operation; false when it was charged before.
+[[nodiscard]] absl::StatusOr<bool> ChargeRefund(common::db::Transaction& tx,
+                                                const RefundCharge& charge, absl::Time now);
 // The REFUND operations of a payment, oldest first.
 [[nodiscard]] absl::StatusOr<std::vector<ProcessorOperation>> LoadRefunds(
     common::db::Transaction& tx, absl::string_view payment_id);

@@ -47,6 +47,7 @@ struct PaymentEventRecord {
 struct StoredEntry {
   int64_t transaction_id = 0;
   TransactionKind kind = TransactionKind::kCapture;
+  std::string refund_id;  // refund and refund_charge transactions of RefundPayment refunds
   Entry entry;
   absl::Time created_at;
 };
@@ -121,6 +122,26 @@ struct ProcessorOperation {
   std::string settlement_reference;
   std::string settled_by;
   std::optional<absl::Time> settled_at;
+  // REFUND rows of RefundPayment: who paid it ("SELLER_BALANCE", "GUARANTEE_FUND"; empty for
+  // dispute refunds and rows from before), the seller's and the guarantee fund's money in it.
+  std::string funded_by;
+  int64_t paid_by_seller_minor = 0;
+  int64_t paid_by_guarantee_minor = 0;
+  bool on_behalf_of_seller = false;
+  // ChargeSellerForRefund: moved onto the seller, what its balance could not carry, by whom
+  // and when (unset: not charged).
+  int64_t charged_minor = 0;
+  int64_t charge_shortfall_minor = 0;
+  std::string charged_by;
+  std::optional<absl::Time> charged_at;
+};
+
+// What ChargeSellerForRefund records on the refund.
+struct RefundCharge {
+  std::string refund_id;
+  int64_t charged_minor = 0;
+  int64_t shortfall_minor = 0;
+  std::string charged_by;
 };
 
 struct DisputeRecord {

@@ -140,6 +140,9 @@ class PaymentTransaction {
   // The REFUND operations of a payment, oldest first.
   [[nodiscard]] virtual absl::StatusOr<std::vector<ProcessorOperation>> LoadRefunds(
       absl::string_view payment_id) = 0;
+  // Records a refund's charge to the seller, once; false when it was charged before.
+  [[nodiscard]] virtual absl::StatusOr<bool> ChargeRefund(const RefundCharge& charge,
+                                                          absl::Time now) = 0;
   // FAILED -> SETTLED; false when it was not FAILED.
   [[nodiscard]] virtual absl::StatusOr<bool> SettleOperation(absl::string_view operation_id,
                                                              absl::string_view settlement_reference,

@@ -18,6 +18,7 @@ class PaymentsObserver {
   virtual void PaymentHeld() {}
   virtual void PaymentDeclined() {}
   virtual void RefundRecorded() {}
+  virtual void RefundChargedToSeller() {}
   virtual void DisputeOpened() {}
   virtual void DisputeResolved(absl::string_view outcome) { static_cast<void>(outcome); }
   virtual void PayoutRecorded() {}

@@ -158,10 +158,54 @@ absl::StatusOr<pb::Payment> PaymentsApi::RefundPayment(const Actor& actor,
   violations.Check(ValidateText("reason", req.reason(), 1000));
   absl::StatusOr<common::Money> amount = AmountOf(req.has_amount(), req.amount(), "amount");
   if (!amount.ok()) violations.Check(amount.status());
+  std::optional<RefundFunding> funded_by;
+  switch (req.funded_by()) {
+    case pb::REFUND_FUNDING_UNSPECIFIED:
+      break;
+    case pb::SELLER_BALANCE:
+      funded_by = RefundFunding::kSellerFirst;
+      break;
+    case pb::GUARANTEE_FUND:
+      funded_by = RefundFunding::kGuaranteeFund;
+      break;
+    default:
+      violations.Add("funded_by", "must be SELLER_BALANCE or GUARANTEE_FUND when given");
+  }
+  if (funded_by && req.on_behalf_of_seller()) {
+    violations.Add("funded_by", "must not be set together with on_behalf_of_seller");
+  }
   RETURN_IF_ERROR(violations.Status());
-  return PaymentOf(domain_->settlement().RefundPayment(
-      actor, {KeyOf(actor, Method::kRefundPayment, req, req.request_id()), req.payment_id(),
-              *amount, req.reason()}));
+  RefundRequest refund{KeyOf(actor, Method::kRefundPayment, req, req.request_id()),
+                       req.payment_id(), *amount, req.reason()};
+  refund.on_behalf_of_seller = req.on_behalf_of_seller();
+  refund.funded_by = funded_by;
+  ASSIGN_OR_RETURN(pb::Payment out, PaymentOf(domain_->settlement().RefundPayment(actor, refund)));
+  return WithRefunds(actor, std::move(out));
+}
+
+absl::StatusOr<pb::Payment> PaymentsApi::ChargeSellerForRefund(
+    const Actor& actor, const pb::ChargeSellerForRefundRequest& req) {
+  common::Violations violations;
+  violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  violations.Check(ValidatePaymentId(req.payment_id()));
+  if (req.refund_id().empty() || req.refund_id().size() > 64) {
+    violations.Add("refund_id", "must be 1-64 characters");
+  }
+  violations.Check(ValidateText("reason", req.reason(), 1000));
+  RETURN_IF_ERROR(violations.Status());
+  ASSIGN_OR_RETURN(
+      pb::Payment out,
+      PaymentOf(domain_->settlement().ChargeSellerForRefund(
+          actor, {KeyOf(actor, Method::kChargeSellerForRefund, req, req.request_id()),
+                  req.payment_id(), req.refund_id(), req.reason()})));
+  return WithRefunds(actor, std::move(out));
+}
+
+absl::StatusOr<pb::Payment> PaymentsApi::WithRefunds(const Actor& actor, pb::Payment payment) {
+  ASSIGN_OR_RETURN(PaymentDetails details,
+                   domain_->reads().GetPayment(actor, payment.payment_id()));
+  for (const ProcessorOperation& op : details.refunds) AddRefund(op, &payment);
+  return payment;
 }
 
 absl::StatusOr<pb::Payment> PaymentsApi::SettleOwedRefund(const Actor& actor,
@@ -408,6 +452,15 @@ grpc::ServerUnaryReactor* PaymentsService::RefundPayment(grpc::CallbackServerCon
                         [this, req](const common::CallContext& call) {
                           return api_->RefundPayment(ActorOf(call, Method::kRefundPayment), *req);
                         });
+}
+
+grpc::ServerUnaryReactor* PaymentsService::ChargeSellerForRefund(
+    grpc::CallbackServerContext* ctx, const v1::ChargeSellerForRefundRequest* req,
+    v1::Payment* resp) {
+  return handler_.Unary(
+      ctx, Method::kChargeSellerForRefund, resp, [this, req](const common::CallContext& call) {
+        return api_->ChargeSellerForRefund(ActorOf(call, Method::kChargeSellerForRefund), *req);
+      });
 }
 
 grpc::ServerUnaryReactor* PaymentsService::SettleOwedRefund(grpc::CallbackServerContext* ctx,

@@ -33,6 +33,8 @@ class PaymentsApi {
                                             const pb::RefundPaymentRequest& request);
   absl::StatusOr<pb::Payment> SettleOwedRefund(const Actor& actor,
                                                const pb::SettleOwedRefundRequest& request);
+  absl::StatusOr<pb::Payment> ChargeSellerForRefund(
+      const Actor& actor, const pb::ChargeSellerForRefundRequest& request);
   absl::StatusOr<pb::Payment> OpenDispute(const Actor& actor,
                                           const pb::OpenDisputeRequest& request);
   absl::StatusOr<pb::Payment> ResolveDispute(const Actor& actor,
@@ -53,6 +55,9 @@ class PaymentsApi {
   PaymentsDomain& domain() { return *domain_; }
 
  private:
+  // `payment` with its refunds (Payment.refunds) as the caller may read them.
+  absl::StatusOr<pb::Payment> WithRefunds(const Actor& actor, pb::Payment payment);
+
   PaymentsDomain* domain_;
 };
 
@@ -81,6 +86,9 @@ class PaymentsService final : public v1::Payments::CallbackService {
   grpc::ServerUnaryReactor* SettleOwedRefund(grpc::CallbackServerContext* ctx,
                                              const v1::SettleOwedRefundRequest* req,
                                              v1::Payment* resp) override;
+  grpc::ServerUnaryReactor* ChargeSellerForRefund(grpc::CallbackServerContext* ctx,
+                                                  const v1::ChargeSellerForRefundRequest* req,
+                                                  v1::Payment* resp) override;
   grpc::ServerUnaryReactor* OpenDispute(grpc::CallbackServerContext* ctx,
                                         const v1::OpenDisputeRequest* req,
                                         v1::Payment* resp) override;

@@ -27,6 +27,8 @@ absl::string_view MethodName(Method method) {
       return "RefundPayment";
     case Method::kSettleOwedRefund:
       return "SettleOwedRefund";
+    case Method::kChargeSellerForRefund:
+      return "ChargeSellerForRefund";
     case Method::kOpenDispute:
       return "OpenDispute";
     case Method::kResolveDispute:
@@ -63,6 +65,7 @@ MethodRule RuleFor(Method method) {
     case Method::kRefundPayment:
       return {.staff = true, .service_scope = kScopeRefunds, .seller = true};
     case Method::kSettleOwedRefund:
+    case Method::kChargeSellerForRefund:
     case Method::kResolveDispute:
       return {.staff = true, .service_scope = kScopeRefunds};
     case Method::kOpenDispute:
@@ -90,6 +93,8 @@ absl::StatusOr<Actor> ActorFor(const std::optional<common::auth::Caller>& caller
       (rule.staff && (c.HasRole("SUPPORT_AGENT") || c.HasRole("ADMIN"))) ||
       (rule.admin && c.HasRole("ADMIN")) ||
       (!rule.service_scope.empty() && c.HasRole("SERVICE") && c.HasScope(rule.service_scope));
+  a.as_service = !rule.service_scope.empty() && c.HasRole("SERVICE") &&
+                 c.HasScope(rule.service_scope);
   a.may_set_commission = rule.set_commission && a.any_payment;
   a.as_buyer = rule.buyer && c.HasRole("BUYER");
   a.as_seller = rule.seller && c.HasRole("SELLER");

@@ -26,6 +26,7 @@ enum class Method {
   kConfirmDelivery,
   kRefundPayment,
   kSettleOwedRefund,
+  kChargeSellerForRefund,
   kOpenDispute,
   kResolveDispute,
   kSetSellerHoldPolicy,
@@ -34,13 +35,15 @@ enum class Method {
   kListPayouts,
   kVerifyLedger,
 };
-inline constexpr size_t kMethodCount = 13;
+inline constexpr size_t kMethodCount = 14;
 inline constexpr Method kAllMethods[] = {
-    Method::kCreatePayment,    Method::kGetPayment,     Method::kListPayments,
-    Method::kConfirmDelivery,  Method::kRefundPayment,  Method::kSettleOwedRefund,
-    Method::kOpenDispute,      Method::kResolveDispute, Method::kSetSellerHoldPolicy,
-    Method::kGetSellerBalance, Method::kCreatePayout,   Method::kListPayouts,
-    Method::kVerifyLedger,
+    Method::kCreatePayment,       Method::kGetPayment,
+    Method::kListPayments,        Method::kConfirmDelivery,
+    Method::kRefundPayment,       Method::kSettleOwedRefund,
+    Method::kChargeSellerForRefund, Method::kOpenDispute,
+    Method::kResolveDispute,      Method::kSetSellerHoldPolicy,
+    Method::kGetSellerBalance,    Method::kCreatePayout,
+    Method::kListPayouts,         Method::kVerifyLedger,
 };
 static_assert(sizeof(kAllMethods) / sizeof(kAllMethods[0]) == kMethodCount);
 

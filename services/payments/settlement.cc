@@ -17,6 +17,20 @@ namespace marketplace::payments {
 
 absl::StatusOr<PaymentRecord> Settlement::RefundPayment(const Actor& actor,
                                                         const RefundRequest& req) {
+  // Who may choose who pays: only a SERVICE with payments.refunds acts for the seller, and
+  // only staff or such a SERVICE choose the funding. Checked before anything is read.
+  if (req.on_behalf_of_seller && !actor.as_service) {
+    return common::PermissionDenied(
+        "on_behalf_of_seller: only a SERVICE caller with payments.refunds may set it");
+  }
+  if (req.funded_by && !actor.any_payment) {
+    return common::PermissionDenied(
+        "funded_by: only staff (SUPPORT_AGENT, ADMIN) or a SERVICE with payments.refunds may "
+        "set it");
+  }
+  // The seller rule: a SELLER's own refund, or one a SERVICE makes on its behalf.
+  const bool seller_rule = !actor.any_payment || req.on_behalf_of_seller;
+  const RefundFunding funding = req.funded_by.value_or(RefundFunding::kSellerFirst);
   const std::string operation_id = ProcessorKey("refund", req.key);
   const int64_t amount_minor = req.amount.amount_minor();
   bool ran = false;  // this call recorded the refund (not a stored answer)
@@ -30,14 +44,15 @@ absl::StatusOr<PaymentRecord> Settlement::RefundPayment(const Actor& actor,
             // the payment, so concurrent refunds and payouts see each other); what that
             // balance cannot cover, only staff or support may refund: the guarantee fund pays.
             std::optional<int64_t> available;
-            if (p.money.state == PaymentState::kReleased) {
+            if (p.money.state == PaymentState::kReleased &&
+                funding == RefundFunding::kSellerFirst) {
               ASSIGN_OR_RETURN(SellerAccounts accounts,
                                tx.LockSellerAccounts(p.money.seller_id,
                                                      p.money.amount.currency_code(), now));
               available = accounts.available_minor;
             }
-            ASSIGN_OR_RETURN(EscrowStep step, Refund(p.money, req.amount, available));
-            if (step.after.guarantee_minor > p.money.guarantee_minor && !actor.any_payment) {
+            ASSIGN_OR_RETURN(EscrowStep step, Refund(p.money, req.amount, available, funding));
+            if (step.after.guarantee_minor > p.money.guarantee_minor && seller_rule) {
               return common::FailedPrecondition(
                   "REFUND_EXCEEDS_SELLER_BALANCE",
                   absl::StrCat("a seller refunds a released payment only up to its available "
@@ -46,15 +61,27 @@ absl::StatusOr<PaymentRecord> Settlement::RefundPayment(const Actor& actor,
                                " minor units now); staff or support refund the rest, which the "
                                "platform's guarantee fund carries"));
             }
+            step.transaction.refund_id = operation_id;
+            step.transaction.memo =
+                absl::StrCat("refund ", operation_id, " to the buyer, ",
+                             funding == RefundFunding::kGuaranteeFund ? "guarantee fund"
+                                                                      : "seller first",
+                             req.on_behalf_of_seller ? ", on behalf of the seller" : "");
             RETURN_IF_ERROR(tx.WriteLedger(step.transaction, now));
             p.money = step.after;
             RETURN_IF_ERROR(tx.AppendEvent(
                 p.money.id, p.money.amount.currency_code(),
                 {"REFUNDED", p.money.state, actor.id, amount_minor, "", req.reason, now}));
-            ASSIGN_OR_RETURN(OutboxEvent event, PaymentRefundedEvent(p, amount_minor, req.reason));
+            ProcessorOperation op = RefundOperation(
+                operation_id, p, amount_minor, now + context_.options.retry_initial_backoff, now);
+            op.funded_by =
+                funding == RefundFunding::kGuaranteeFund ? "GUARANTEE_FUND" : "SELLER_BALANCE";
+            op.paid_by_seller_minor = step.paid_by_seller_minor;
+            op.paid_by_guarantee_minor = step.paid_by_guarantee_minor;
+            op.on_behalf_of_seller = req.on_behalf_of_seller;
+            ASSIGN_OR_RETURN(OutboxEvent event, PaymentRefundedEvent(p, op, req.reason));
             RETURN_IF_ERROR(tx.Enqueue(event));
-            return tx.InsertOperation(RefundOperation(
-                operation_id, p, amount_minor, now + context_.options.retry_initial_backoff, now));
+            return tx.InsertOperation(op);
           }));
   if (ran) context_.observer->RefundRecorded();
   // The money goes back through the processor once the ledger says so, keyed by the
@@ -73,6 +100,64 @@ absl::StatusOr<PaymentRecord> Settlement::RefundPayment(const Actor& actor,
         "recorded as owed to the buyer (refunds_owed) for support to pay by other means");
   }
   return payment;
+}
+
+absl::StatusOr<PaymentRecord> Settlement::ChargeSellerForRefund(const Actor& actor,
+                                                                const RefundChargeRequest& req) {
+  if (!actor.any_payment) {
+    return common::PermissionDenied(
+        "only staff or a SERVICE with payments.refunds charge a refund to the seller");
+  }
+  bool charged_now = false;  // this call recorded the charge (not a stored answer)
+  absl::StatusOr<PaymentRecord> result = MutatePayment(
+      *context_.store, *context_.clock, actor, req.key, req.payment_id,
+      [&](PaymentTransaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+        // The payment row is locked (MutatePayment), then the refund's row: concurrent
+        // charges of one refund queue here and the second sees the first's charge.
+        ASSIGN_OR_RETURN(std::optional<ProcessorOperation> op,
+                         tx.LoadOperation(req.refund_id, /*for_update=*/true));
+        if (!op || op->kind != "REFUND" || op->payment_id != p.money.id) {
+          return common::NotFound("refund", req.refund_id);
+        }
+        if (op->charged_at) {
+          return common::FailedPrecondition(
+              "REFUND_ALREADY_CHARGED",
+              absl::StrCat("the refund was charged to the seller already (",
+                           op->charged_minor, " minor units)"));
+        }
+        if (op->paid_by_guarantee_minor <= 0) {
+          return common::FailedPrecondition(
+              "REFUND_NOT_GUARANTEE_FUNDED",
+              "the guarantee fund paid nothing of this refund: there is nothing to charge");
+        }
+        // The seller's available balance, locked in this transaction (payouts and refunds
+        // of the seller wait for it): the charge never takes it below zero.
+        ASSIGN_OR_RETURN(SellerAccounts accounts,
+                         tx.LockSellerAccounts(p.money.seller_id, op->currency, now));
+        std::optional<EscrowStep> step = ChargeSeller(p.money, op->operation_id,
+                                                      op->paid_by_guarantee_minor,
+                                                      accounts.available_minor);
+        if (!step) {
+          return common::FailedPrecondition(
+              "INSUFFICIENT_AVAILABLE_BALANCE",
+              "the seller's available balance is empty: nothing can be charged now (a refund "
+              "never puts a seller in debt); try again once the seller has money available");
+        }
+        RETURN_IF_ERROR(tx.WriteLedger(step->transaction, now));
+        p.money = step->after;
+        const int64_t charged = step->paid_by_seller_minor;
+        ASSIGN_OR_RETURN(bool recorded,
+                         tx.ChargeRefund({op->operation_id, charged,
+                                          op->paid_by_guarantee_minor - charged, actor.id},
+                                         now));
+        if (!recorded) return absl::AbortedError("refund charged concurrently; retry");
+        charged_now = true;
+        return tx.AppendEvent(p.money.id, op->currency,
+                              {"REFUND_CHARGED_TO_SELLER", p.money.state, actor.id, charged, "",
+                               absl::StrCat(op->operation_id, ": ", req.reason), now});
+      });
+  if (result.ok() && charged_now) context_.observer->RefundChargedToSeller();
+  return result;
 }
 
 absl::StatusOr<PaymentRecord> Settlement::SettleOwedRefund(const Actor& actor,

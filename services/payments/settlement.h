@@ -27,6 +27,18 @@ struct RefundRequest {
   std::string payment_id;
   common::Money amount;
   std::string reason;
+  // A SERVICE refunding for the payment's seller: the seller rule applies.
+  bool on_behalf_of_seller = false;
+  // Who pays (staff and SERVICE only); unset: kSellerFirst.
+  std::optional<RefundFunding> funded_by;
+};
+
+// ChargeSellerForRefund: the guarantee-funded part of `refund_id` moved onto the seller.
+struct RefundChargeRequest {
+  RequestKey key;
+  std::string payment_id;
+  std::string refund_id;
+  std::string reason;
 };
 
 struct OwedRefundSettlement {
@@ -65,6 +77,9 @@ class Settlement {
   // REFUND_DECLINED when the processor refused it for good (the amount is then owed).
   [[nodiscard]] absl::StatusOr<PaymentRecord> RefundPayment(const Actor& actor,
                                                             const RefundRequest& request);
+  // Moves a refund's guarantee-funded part onto the seller, once (payments.proto).
+  [[nodiscard]] absl::StatusOr<PaymentRecord> ChargeSellerForRefund(
+      const Actor& actor, const RefundChargeRequest& request);
   [[nodiscard]] absl::StatusOr<PaymentRecord> SettleOwedRefund(const Actor& actor,
                                                                const OwedRefundSettlement& request);
   [[nodiscard]] absl::StatusOr<PaymentRecord> OpenDispute(const Actor& actor,

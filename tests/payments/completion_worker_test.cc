@@ -492,9 +492,21 @@ TEST_F(CompletionWorkerTest, BusinessMetricsCountEachEffectOnce) {
   ASSERT_OK_AND_ASSIGN(pb::Payment a, pay("o1", "tok_sandbox_success"));
   ASSERT_OK_AND_ASSIGN(pb::Payment b, pay("o2", "tok_sandbox_success"));
   EXPECT_FALSE(pay("o3", "tok_sandbox_decline").ok());
-  const auto refund = RefundRequest(a.payment_id(), 1000, "refund-1");
+  auto refund = RefundRequest(a.payment_id(), 1000, "refund-1");
+  refund.set_funded_by(pb::GUARANTEE_FUND);
   ASSERT_OK(service.RefundPayment(Staff(), refund).status());
-  ASSERT_OK(service.RefundPayment(Staff(), refund).status());
+  ASSERT_OK_AND_ASSIGN(pb::Payment refunded, service.RefundPayment(Staff(), refund));
+  ASSERT_EQ(refunded.refunds_size(), 1);
+  pb::ChargeSellerForRefundRequest charge;
+  charge.set_request_id("charge-1");
+  charge.set_payment_id(a.payment_id());
+  charge.set_refund_id(refunded.refunds(0).refund_id());
+  charge.set_reason("seller at fault");
+  ASSERT_OK(service.ChargeSellerForRefund(Staff(), charge).status());
+  ASSERT_OK(service.ChargeSellerForRefund(Staff(), charge).status());
+  charge.set_request_id("charge-2");
+  EXPECT_EQ(common::ReasonOf(service.ChargeSellerForRefund(Staff(), charge).status()),
+            "REFUND_ALREADY_CHARGED");
   pb::OpenDisputeRequest open;
   open.set_request_id("open-1");
   open.set_payment_id(b.payment_id());
@@ -527,6 +539,7 @@ TEST_F(CompletionWorkerTest, BusinessMetricsCountEachEffectOnce) {
   EXPECT_EQ(values["payments_created_total{outcome=held}"], 2);
   EXPECT_EQ(values["payments_created_total{outcome=declined}"], 1);
   EXPECT_EQ(values["payments_refunds_total"], 1);
+  EXPECT_EQ(values["payments_refund_charges_total"], 1);
   EXPECT_EQ(values["payments_disputes_opened_total"], 1);
   EXPECT_EQ(values["payments_disputes_resolved_total{outcome=SELLER_WINS}"], 1);
   EXPECT_EQ(values["payments_payouts_total"], 1);

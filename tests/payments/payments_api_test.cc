@@ -1,6 +1,8 @@
 // The gRPC API in process, on a real MariaDB: authentication, the role/scope/ownership rules
 // of payments.proto, and error details on the wire.
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -83,6 +85,7 @@ const Who kModerator{"mod-1", {"MODERATOR"}, {}};
 const Who kCheckout{"svc-checkout", {"SERVICE"}, {"payments.checkout"}};
 const Who kKpi{"svc-kpi", {"SERVICE"}, {"payments.policy", "payments.read"}};
 const Who kBareService{"svc-other", {"SERVICE"}, {}};
+const Who kSupport{"svc-support", {"SERVICE"}, {"payments.refunds"}};
 
 common::v1::Money Eur(int64_t minor) {
   common::v1::Money m;
@@ -577,6 +580,446 @@ TEST_F(PaymentsApiTest, ListPaymentsByOrderIdIsExactAndWithinWhatTheCallerSees) 
   EXPECT_TRUE(stub_->ListPayments(Ctx(kAdmin).get(), next, &r).ok());
 }
 
+// --- Who pays a refund: on_behalf_of_seller, funded_by, ChargeSellerForRefund -------------
+
+class RefundFundingTest : public PaymentsApiTest {
+ protected:
+  static constexpr char kSellerId[] = "5e11e700000000000000000000000001";
+
+  // A payment of 100.00 EUR (commission 10 %) released to the seller: +90.00 available.
+  v1::Payment Released(const std::string& order) {
+    v1::Payment p = MustCreate(order);
+    v1::ConfirmDeliveryRequest confirm;
+    confirm.set_request_id("confirm-" + order);
+    confirm.set_payment_id(p.payment_id());
+    v1::Payment out;
+    grpc::Status s = stub_->ConfirmDelivery(Ctx(kBuyer).get(), confirm, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  grpc::Status RefundWith(const Who& who, const std::string& payment_id, const std::string& rid,
+                          int64_t minor, bool on_behalf, v1::RefundFunding funded_by,
+                          v1::Payment* out) {
+    v1::RefundPaymentRequest req;
+    req.set_request_id(rid);
+    req.set_payment_id(payment_id);
+    *req.mutable_amount() = Eur(minor);
+    req.set_reason("test refund");
+    req.set_on_behalf_of_seller(on_behalf);
+    req.set_funded_by(funded_by);
+    return stub_->RefundPayment(Ctx(who).get(), req, out);
+  }
+
+  grpc::Status Charge(const Who& who, const std::string& payment_id, const std::string& refund_id,
+                      const std::string& rid, v1::Payment* out) {
+    v1::ChargeSellerForRefundRequest req;
+    req.set_request_id(rid);
+    req.set_payment_id(payment_id);
+    req.set_refund_id(refund_id);
+    req.set_reason("agent found the seller at fault");
+    return stub_->ChargeSellerForRefund(Ctx(who).get(), req, out);
+  }
+
+  v1::Payment Fetch(const std::string& payment_id) {
+    v1::GetPaymentRequest get;
+    get.set_payment_id(payment_id);
+    v1::Payment out;
+    grpc::Status s = stub_->GetPayment(Ctx(kAdmin).get(), get, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  int64_t Available() {
+    v1::GetSellerBalanceRequest req;
+    req.set_seller_id(kSellerId);
+    v1::SellerBalance b;
+    grpc::Status s = stub_->GetSellerBalance(Ctx(kAdmin).get(), req, &b);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return b.balances_size() == 1 ? b.balances(0).available_minor() : -1;
+  }
+
+  grpc::Status Payout(const std::string& rid, int64_t minor) {
+    v1::CreatePayoutRequest req;
+    req.set_request_id(rid);
+    req.set_seller_id(kSellerId);
+    *req.mutable_amount() = Eur(minor);
+    v1::Payout out;
+    return stub_->CreatePayout(Ctx(kSeller).get(), req, &out);
+  }
+
+  void ExpectLedgerConsistent() {
+    v1::VerifyLedgerRequest verify;
+    v1::VerifyLedgerResponse vr;
+    ASSERT_TRUE(stub_->VerifyLedger(Ctx(kAdmin).get(), verify, &vr).ok());
+    EXPECT_TRUE(vr.consistent()) << (vr.violations_size() ? vr.violations(0) : "");
+  }
+
+  int64_t Count(const std::string& sql) {
+    auto rows = pool().Query(sql);
+    EXPECT_OK(rows.status());
+    return rows.ok() ? *(*rows)[0].GetInt64("n") : -1;
+  }
+  // Rows that a refused call must not have written.
+  int64_t Writes() {
+    return Count(
+        "SELECT (SELECT COUNT(*) FROM ledger_transactions) + (SELECT COUNT(*) FROM "
+        "processor_operations) + (SELECT COUNT(*) FROM payment_events) + (SELECT COUNT(*) FROM "
+        "processor_operations WHERE charged_at IS NOT NULL) AS n");
+  }
+};
+
+TEST_F(RefundFundingTest, OnlyTheRightCallersSetTheNewFieldsAndBadInputWritesNothing) {
+  v1::Payment p = MustCreate("o1");
+  v1::Payment out;
+  const int64_t before = Writes();
+  // on_behalf_of_seller: SERVICE with payments.refunds only.
+  for (const Who& who : {kAgent, kAdmin, kSeller}) {
+    grpc::Status s = RefundWith(who, p.payment_id(), "ob-" + who.subject, 100, true,
+                                v1::REFUND_FUNDING_UNSPECIFIED, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << who.subject;
+  }
+  for (const Who& who : {kCheckout, kKpi, kBareService, kBuyer, kModerator}) {
+    EXPECT_EQ(RefundWith(who, p.payment_id(), "ob2-" + who.subject, 100, true,
+                         v1::REFUND_FUNDING_UNSPECIFIED, &out)
+                  .error_code(),
+              grpc::StatusCode::PERMISSION_DENIED)
+        << who.subject;
+  }
+  // funded_by: staff and SERVICE with payments.refunds; the seller may not choose.
+  EXPECT_EQ(RefundWith(kSeller, p.payment_id(), "fb-seller", 100, false, v1::GUARANTEE_FUND, &out)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(RefundWith(kSeller, p.payment_id(), "fb-seller2", 100, false, v1::SELLER_BALANCE, &out)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Both together, or a value outside the enum: INVALID_ARGUMENT naming funded_by.
+  for (auto [on_behalf, funding] :
+       {std::pair<bool, v1::RefundFunding>{true, v1::GUARANTEE_FUND},
+        {true, v1::SELLER_BALANCE},
+        {false, static_cast<v1::RefundFunding>(7)}}) {
+    grpc::Status s = RefundWith(kSupport, p.payment_id(), "bad", 100, on_behalf, funding, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    auto violations = common::FieldViolationsOf(common::FromGrpcStatus(s));
+    ASSERT_EQ(violations.size(), 1u);
+    EXPECT_EQ(violations[0].field, "funded_by");
+  }
+  EXPECT_EQ(Writes(), before);
+  EXPECT_EQ(Fetch(p.payment_id()).refunded().amount_minor(), 0);
+
+  // The allowed ones, each recorded with who paid.
+  ASSERT_TRUE(RefundWith(kSupport, p.payment_id(), "ok-ob", 100, true,
+                         v1::REFUND_FUNDING_UNSPECIFIED, &out).ok());
+  ASSERT_EQ(out.refunds_size(), 1);
+  EXPECT_TRUE(out.refunds(0).on_behalf_of_seller());
+  EXPECT_EQ(out.refunds(0).funded_by(), v1::SELLER_BALANCE);
+  EXPECT_EQ(out.refunds(0).paid_by_seller().amount_minor(), 100);  // escrow of a HELD payment
+  int n = 1;
+  for (const Who& who : {kAgent, kAdmin, kSupport}) {
+    for (v1::RefundFunding f : {v1::SELLER_BALANCE, v1::GUARANTEE_FUND}) {
+      grpc::Status s = RefundWith(who, p.payment_id(), absl::StrCat("ok-", who.subject, static_cast<int>(f)), 100,
+                                  false, f, &out);
+      ASSERT_TRUE(s.ok()) << who.subject << " " << s.error_message();
+      ++n;
+      ASSERT_EQ(out.refunds_size(), n);
+      EXPECT_EQ(out.refunds(n - 1).funded_by(), f);
+      EXPECT_FALSE(out.refunds(n - 1).on_behalf_of_seller());
+    }
+  }
+  EXPECT_EQ(Fetch(p.payment_id()).refunded().amount_minor(), 100 * n);
+  // The funding is part of the request: the same request_id with another is refused.
+  grpc::Status reused = RefundWith(kAgent, p.payment_id(),
+                                   absl::StrCat("ok-", kAgent.subject,
+                                                static_cast<int>(v1::SELLER_BALANCE)),
+                                   100, false, v1::GUARANTEE_FUND, &out);
+  EXPECT_EQ(reused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(common::ReasonOf(common::FromGrpcStatus(reused)), "REQUEST_ID_REUSED");
+  EXPECT_EQ(Fetch(p.payment_id()).refunded().amount_minor(), 100 * n);
+  ExpectLedgerConsistent();
+}
+
+// on_behalf_of_seller is the seller's own rule: up to its available balance, nothing
+// recorded beyond it; the same refund without it (support's own) is carried by the fund.
+TEST_F(RefundFundingTest, OnBehalfOfSellerIsLimitedExactlyLikeTheSellersOwnRefund) {
+  v1::Payment p = Released("o1");
+  ASSERT_TRUE(Payout("po1", 8500).ok());
+  ASSERT_EQ(Available(), 500);
+  v1::Payment out;
+  const int64_t before = Writes();
+  for (const Who& who : {kSeller, kSupport}) {
+    grpc::Status s = RefundWith(who, p.payment_id(), "r1", 5000, who.subject == kSupport.subject,
+                                v1::REFUND_FUNDING_UNSPECIFIED, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << who.subject;
+    EXPECT_EQ(common::ReasonOf(common::FromGrpcStatus(s)), "REFUND_EXCEEDS_SELLER_BALANCE");
+  }
+  EXPECT_EQ(Writes(), before);
+  EXPECT_EQ(Available(), 500);
+  // Within the balance (seller share 450 of 500) it goes through, paid by the seller.
+  ASSERT_TRUE(RefundWith(kSupport, p.payment_id(), "r2", 500, true,
+                         v1::REFUND_FUNDING_UNSPECIFIED, &out).ok());
+  EXPECT_EQ(Available(), 50);
+  ASSERT_EQ(out.refunds_size(), 1);
+  EXPECT_EQ(out.refunds(0).paid_by_seller().amount_minor(), 450);
+  EXPECT_EQ(out.refunds(0).paid_by_guarantee_fund().amount_minor(), 0);
+  // Support's own refund (SELLER_BALANCE, today's staff rule): seller first, fund the rest.
+  ASSERT_TRUE(RefundWith(kSupport, p.payment_id(), "r3", 5000, false, v1::SELLER_BALANCE, &out).ok());
+  EXPECT_EQ(Available(), 0);
+  ASSERT_EQ(out.refunds_size(), 2);
+  EXPECT_EQ(out.refunds(1).paid_by_seller().amount_minor(), 50);
+  EXPECT_EQ(out.refunds(1).paid_by_guarantee_fund().amount_minor(), 4450);
+  ExpectLedgerConsistent();
+}
+
+// GUARANTEE_FUND leaves the seller's money alone, released or held; the ledger names the
+// account that paid and the refund.
+TEST_F(RefundFundingTest, GuaranteeFundPaysAndTheLedgerShowsIt) {
+  v1::Payment released = Released("o1");
+  v1::Payment out;
+  ASSERT_TRUE(RefundWith(kAgent, released.payment_id(), "g1", 2000, false, v1::GUARANTEE_FUND,
+                         &out).ok());
+  EXPECT_EQ(Available(), 9000);  // untouched
+  ASSERT_EQ(out.refunds_size(), 1);
+  const v1::Refund refund = out.refunds(0);
+  EXPECT_EQ(refund.funded_by(), v1::GUARANTEE_FUND);
+  EXPECT_EQ(refund.paid_by_seller().amount_minor(), 0);
+  EXPECT_EQ(refund.paid_by_guarantee_fund().amount_minor(), 1800);  // 200 commission returned
+  EXPECT_FALSE(refund.has_charged_at());
+  v1::Payment full = Fetch(released.payment_id());
+  EXPECT_EQ(full.guaranteed().amount_minor(), 1800);
+  std::map<std::string, int64_t> by_account;
+  for (const v1::LedgerEntry& e : full.ledger_entries()) {
+    if (e.transaction_kind() != "refund") continue;
+    EXPECT_EQ(e.refund_id(), refund.refund_id());
+    by_account[e.account_kind()] += e.amount().amount_minor();
+  }
+  EXPECT_EQ(by_account["guarantee_fund"], -1800);
+  EXPECT_EQ(by_account["platform_commission"], -200);
+  EXPECT_EQ(by_account["refunds_out"], 2000);
+  EXPECT_EQ(by_account.count("seller_available"), 0u);
+  // The outbox event says who paid too.
+  {
+    auto rows = pool().Query(
+        "SELECT payload FROM outbox_events WHERE topic = 'payments.payment_refunded' "
+        "ORDER BY id DESC LIMIT 1");
+    ASSERT_OK(rows.status());
+    ASSERT_EQ(rows->size(), 1u);
+    auto payload = (*rows)[0].GetString("payload");
+    ASSERT_OK(payload.status());
+    v1::PaymentRefunded event;
+    ASSERT_TRUE(event.ParseFromString(*payload));
+    EXPECT_EQ(event.refund_id(), refund.refund_id());
+    EXPECT_EQ(event.funded_by(), v1::GUARANTEE_FUND);
+    EXPECT_EQ(event.paid_by_guarantee_fund().amount_minor(), 1800);
+    EXPECT_EQ(event.paid_by_seller().amount_minor(), 0);
+    EXPECT_FALSE(event.on_behalf_of_seller());
+  }
+
+  // HELD: the buyer is paid from escrow and the fund pays the seller that part's net.
+  v1::Payment held = MustCreate("o2");
+  ASSERT_TRUE(RefundWith(kSupport, held.payment_id(), "g2", 2000, false, v1::GUARANTEE_FUND,
+                         &out).ok());
+  EXPECT_EQ(Available(), 9000 + 1800);
+  ASSERT_EQ(out.refunds_size(), 1);
+  EXPECT_EQ(out.refunds(0).paid_by_guarantee_fund().amount_minor(), 1800);
+  EXPECT_EQ(out.refunds(0).paid_by_seller().amount_minor(), 0);
+  v1::ConfirmDeliveryRequest confirm;
+  confirm.set_request_id("confirm-o2");
+  confirm.set_payment_id(held.payment_id());
+  ASSERT_TRUE(stub_->ConfirmDelivery(Ctx(kBuyer).get(), confirm, &out).ok());
+  EXPECT_EQ(Available(), 9000 + 9000);  // the seller nets what a full sale nets it
+  EXPECT_EQ(out.seller_net().amount_minor(), 9000);
+  // Unspecified on a HELD payment by staff: today's rule, out of escrow.
+  v1::Payment held2 = MustCreate("o3");
+  ASSERT_TRUE(RefundWith(kAgent, held2.payment_id(), "g3", 2000, false,
+                         v1::REFUND_FUNDING_UNSPECIFIED, &out).ok());
+  EXPECT_EQ(out.refunds(0).funded_by(), v1::SELLER_BALANCE);
+  EXPECT_EQ(out.refunds(0).paid_by_seller().amount_minor(), 2000);
+  EXPECT_EQ(Available(), 18000);
+  ExpectLedgerConsistent();
+}
+
+TEST_F(RefundFundingTest, ChargeSellerForRefundMovesTheFundsShareOnceAndNeverIntoDebt) {
+  v1::Payment p = Released("o1");
+  v1::Payment out;
+  ASSERT_TRUE(RefundWith(kAgent, p.payment_id(), "g1", 2000, false, v1::GUARANTEE_FUND, &out).ok());
+  const std::string refund_id = out.refunds(0).refund_id();
+  ASSERT_TRUE(RefundWith(kAgent, p.payment_id(), "s1", 1000, false, v1::SELLER_BALANCE, &out).ok());
+  const std::string seller_paid_id = out.refunds(1).refund_id();
+  ASSERT_EQ(Available(), 9000 - 900);
+
+  v1::Payment other = MustCreate("o-other");
+  // Roles: staff and SERVICE with payments.refunds only.
+  const int64_t before = Writes();
+  for (const Who& who : {kSeller, kBuyer, kOtherSeller, kCheckout, kKpi, kBareService,
+                         kModerator}) {
+    EXPECT_EQ(Charge(who, p.payment_id(), refund_id, "c-" + who.subject, &out).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED)
+        << who.subject;
+  }
+  // Bad input and wrong state: their codes, nothing written.
+  auto field = [](const grpc::Status& s) {
+    auto v = common::FieldViolationsOf(common::FromGrpcStatus(s));
+    return v.size() == 1 ? v[0].field : std::string("?");
+  };
+  EXPECT_EQ(field(Charge(kAgent, p.payment_id(), "", "c-bad1", &out)), "refund_id");
+  EXPECT_EQ(field(Charge(kAgent, p.payment_id(), std::string(65, 'r'), "c-bad2", &out)),
+            "refund_id");
+  EXPECT_EQ(field(Charge(kAgent, "PAY_X", refund_id, "c-bad3", &out)), "payment_id");
+  EXPECT_EQ(field(Charge(kAgent, p.payment_id(), refund_id, "", &out)), "request_id");
+  {
+    v1::ChargeSellerForRefundRequest req;
+    req.set_request_id("c-bad4");
+    req.set_payment_id(p.payment_id());
+    req.set_refund_id(refund_id);
+    grpc::Status s = stub_->ChargeSellerForRefund(Ctx(kAgent).get(), req, &out);
+    EXPECT_EQ(field(s), "reason");
+  }
+  grpc::Status unknown = Charge(kAgent, p.payment_id(), "refund_nope", "c-nf", &out);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(common::ReasonOf(common::FromGrpcStatus(unknown)), "REFUND_NOT_FOUND");
+  EXPECT_EQ(Charge(kAgent, other.payment_id(), refund_id, "c-wrong-payment", &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  grpc::Status not_funded = Charge(kAgent, p.payment_id(), seller_paid_id, "c-nfund", &out);
+  EXPECT_EQ(not_funded.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(common::ReasonOf(common::FromGrpcStatus(not_funded)), "REFUND_NOT_GUARANTEE_FUNDED");
+  EXPECT_EQ(Writes(), before);
+
+  // The charge: guarantee fund <- seller balance, once.
+  ASSERT_TRUE(Charge(kSupport, p.payment_id(), refund_id, "c1", &out).ok());
+  EXPECT_EQ(Available(), 8100 - 1800);
+  const v1::Refund* charged = nullptr;
+  for (const v1::Refund& r : out.refunds()) {
+    if (r.refund_id() == refund_id) charged = &r;
+  }
+  ASSERT_NE(charged, nullptr);
+  EXPECT_EQ(charged->charged_to_seller().amount_minor(), 1800);
+  EXPECT_EQ(charged->charge_shortfall().amount_minor(), 0);
+  EXPECT_EQ(charged->charged_by(), kSupport.subject);
+  EXPECT_TRUE(charged->has_charged_at());
+  EXPECT_EQ(out.guaranteed().amount_minor(), 0);
+  v1::Payment again;
+  ASSERT_TRUE(Charge(kSupport, p.payment_id(), refund_id, "c1", &again).ok());  // stored answer
+  EXPECT_EQ(Available(), 6300);
+  grpc::Status second = Charge(kAdmin, p.payment_id(), refund_id, "c2", &out);
+  EXPECT_EQ(second.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(common::ReasonOf(common::FromGrpcStatus(second)), "REFUND_ALREADY_CHARGED");
+  EXPECT_EQ(Available(), 6300);
+  v1::Payment full = Fetch(p.payment_id());
+  std::map<std::string, int64_t> charge_entries;
+  for (const v1::LedgerEntry& e : full.ledger_entries()) {
+    if (e.transaction_kind() != "refund_charge") continue;
+    EXPECT_EQ(e.refund_id(), refund_id);
+    charge_entries[e.account_kind()] += e.amount().amount_minor();
+  }
+  EXPECT_EQ(charge_entries["seller_available"], -1800);
+  EXPECT_EQ(charge_entries["guarantee_fund"], 1800);
+  bool history = false;
+  for (const v1::PaymentEvent& e : full.history()) {
+    if (e.type() == "REFUND_CHARGED_TO_SELLER") history = e.amount().amount_minor() == 1800;
+  }
+  EXPECT_TRUE(history);
+  ExpectLedgerConsistent();
+}
+
+TEST_F(RefundFundingTest, ChargeTakesWhatIsAvailableAndLeavesTheRestWithTheFund) {
+  v1::Payment p = Released("o1");
+  v1::Payment out;
+  ASSERT_TRUE(RefundWith(kAgent, p.payment_id(), "g1", 5000, false, v1::GUARANTEE_FUND, &out).ok());
+  const std::string refund_id = out.refunds(0).refund_id();  // fund paid 4500
+  ASSERT_TRUE(Payout("po1", 9000).ok());
+  ASSERT_EQ(Available(), 0);
+  const int64_t before = Writes();
+  grpc::Status empty = Charge(kAgent, p.payment_id(), refund_id, "c0", &out);
+  EXPECT_EQ(empty.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(common::ReasonOf(common::FromGrpcStatus(empty)), "INSUFFICIENT_AVAILABLE_BALANCE");
+  EXPECT_EQ(Writes(), before);
+  Released("o2");  // +9000 available
+  ASSERT_TRUE(Payout("po2", 7000).ok());
+  ASSERT_EQ(Available(), 2000);
+  ASSERT_TRUE(Charge(kAgent, p.payment_id(), refund_id, "c1", &out).ok());
+  EXPECT_EQ(Available(), 0);
+  EXPECT_EQ(out.refunds(0).charged_to_seller().amount_minor(), 2000);
+  EXPECT_EQ(out.refunds(0).charge_shortfall().amount_minor(), 2500);
+  EXPECT_EQ(out.guaranteed().amount_minor(), 2500);
+  v1::GetSellerBalanceRequest req;
+  req.set_seller_id(kSellerId);
+  v1::SellerBalance b;
+  ASSERT_TRUE(stub_->GetSellerBalance(Ctx(kAdmin).get(), req, &b).ok());
+  EXPECT_EQ(b.balances(0).debt_minor(), 0);
+  ExpectLedgerConsistent();
+}
+
+// Ten concurrent charges of one refund (different request ids, different callers): one.
+TEST_F(RefundFundingTest, ConcurrentChargesOfOneRefundChargeOnce) {
+  v1::Payment p = Released("o1");
+  v1::Payment out;
+  ASSERT_TRUE(RefundWith(kAgent, p.payment_id(), "g1", 2000, false, v1::GUARANTEE_FUND, &out).ok());
+  const std::string refund_id = out.refunds(0).refund_id();
+  std::atomic<int> ok{0}, already{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 10; ++i) {
+    threads.emplace_back([&, i] {
+      v1::Payment answer;
+      const Who& who = i % 3 == 0 ? kAgent : (i % 3 == 1 ? kAdmin : kSupport);
+      grpc::Status s = Charge(who, p.payment_id(), refund_id, absl::StrCat("cc-", i), &answer);
+      if (s.ok()) {
+        ++ok;
+      } else if (common::ReasonOf(common::FromGrpcStatus(s)) == "REFUND_ALREADY_CHARGED") {
+        ++already;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(already.load(), 9);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(Available(), 9000 - 1800);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions WHERE kind = 'refund_charge'"), 1);
+  ExpectLedgerConsistent();
+}
+
+// Refunds on the seller's behalf racing the seller's payout: together they never take the
+// seller's available balance below zero, and the fund pays nothing of them.
+TEST_F(RefundFundingTest, OnBehalfRefundsRacingAPayoutNeverTakeTheSellerBelowTheLimit) {
+  std::vector<std::string> payments;
+  for (int i = 0; i < 5; ++i) payments.push_back(Released(absl::StrCat("o", i)).payment_id());
+  ASSERT_EQ(Available(), 45000);
+  std::atomic<int> refunds_ok{0}, refused{0}, other{0};
+  std::atomic<bool> payout_ok{false};
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { payout_ok = Payout("po-race", 30000).ok(); });
+  for (int i = 0; i < 10; ++i) {
+    threads.emplace_back([&, i] {
+      v1::Payment answer;
+      grpc::Status s = RefundWith(kSupport, payments[i % 5], absl::StrCat("race-", i), 5000, true,
+                                  v1::REFUND_FUNDING_UNSPECIFIED, &answer);
+      if (s.ok()) {
+        ++refunds_ok;
+      } else if (common::ReasonOf(common::FromGrpcStatus(s)) == "REFUND_EXCEEDS_SELLER_BALANCE") {
+        ++refused;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(refunds_ok.load() + refused.load(), 10);
+  // 45000 available; each refund takes 4500 of the seller's, the payout 30000.
+  const int64_t taken = refunds_ok.load() * 4500 + (payout_ok ? 30000 : 0);
+  EXPECT_LE(taken, 45000);
+  EXPECT_EQ(Available(), 45000 - taken);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_entries WHERE account_kind = "
+                  "'guarantee_fund'"),
+            0);
+  EXPECT_EQ(Count("SELECT CAST(COALESCE(SUM(paid_by_guarantee_minor), 0) AS SIGNED) AS n "
+                  "FROM processor_operations"),
+            0);
+  ExpectLedgerConsistent();
+}
+
 TEST(ActorForTest, UnknownMethodAndRoleWithoutRightsAreDenied) {
   auth::Caller admin{"a", {"ADMIN"}, {}, "t", absl::Now()};
   EXPECT_EQ(ActorFor(admin, "NoSuchMethod").status().code(), absl::StatusCode::kPermissionDenied);
@@ -584,7 +1027,8 @@ TEST(ActorForTest, UnknownMethodAndRoleWithoutRightsAreDenied) {
             absl::StatusCode::kUnauthenticated);
   auth::Caller moderator{"m", {"MODERATOR"}, {}, "t", absl::Now()};
   for (const char* m : {"CreatePayment", "GetPayment", "ListPayments", "ConfirmDelivery",
-                        "RefundPayment", "SettleOwedRefund", "OpenDispute", "ResolveDispute",
+                        "RefundPayment", "SettleOwedRefund", "ChargeSellerForRefund",
+                        "OpenDispute", "ResolveDispute",
                         "SetSellerHoldPolicy", "GetSellerBalance", "CreatePayout",
                         "ListPayouts", "VerifyLedger"}) {
     EXPECT_EQ(ActorFor(moderator, m).status().code(), absl::StatusCode::kPermissionDenied) << m;
