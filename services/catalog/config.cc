@@ -16,7 +16,8 @@ void AddFlags(common::Flags& flags, CatalogConfig* c) {
                  "review.");
   flags.AddDuration("report_min_account_age", &c->report_min_account_age, absl::Hours(168),
                     "Reports count toward the threshold only from accounts at least this old "
-                    "(per identity's create_time); paid orders are not known to catalog yet.");
+                    "(per identity's create_time) or with a paid order (payments' "
+                    "payments.payment_held events).");
   flags.AddInt64("report_rate_limit", &c->report_rate_limit, 20, 1, 100000,
                  "Reports one account may make per --report_rate_window.");
   flags.AddDuration("report_rate_window", &c->report_rate_window, absl::Hours(1), absl::Seconds(1),

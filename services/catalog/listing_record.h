@@ -123,6 +123,17 @@ struct ListingReport {
   std::string held;
 };
 
+// A buyer's paid order, as payments announced it (payments.payment_held): from then on the
+// buyer's reports count toward the report threshold whatever its account's age. The first
+// one of a buyer is kept.
+struct PaidOrder {
+  std::string buyer_id;
+  std::string payment_id;
+  std::string order_id;
+  std::string event_id;  // the payments event that announced it
+  absl::Time paid_at;    // when payments held the money (the event's occurred_at)
+};
+
 // A seller suspended in the catalog: nothing LIVE, no create, update, submit or appeal.
 struct SellerSuspension {
   std::string seller_id;

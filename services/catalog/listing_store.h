@@ -100,6 +100,12 @@ class ListingTransaction {
   [[nodiscard]] virtual absl::StatusOr<int64_t> CountCountedReportsOnSeller(
       absl::string_view seller_id, absl::Time since) = 0;
   [[nodiscard]] virtual absl::Status CloseReports(absl::string_view listing_id) = 0;
+  // Whether payments announced a paid order of the buyer (RecordPaidOrder).
+  [[nodiscard]] virtual absl::StatusOr<bool> HasPaidOrder(absl::string_view buyer_id) = 0;
+  // Records the buyer's paid order unless one is recorded already (the first is kept): true
+  // when this one was recorded. Idempotent: a redelivered event changes nothing.
+  [[nodiscard]] virtual absl::StatusOr<bool> RecordPaidOrder(const PaidOrder& order) = 0;
+
   [[nodiscard]] virtual absl::StatusOr<bool> HasAppeal(int64_t decision_id) = 0;
   [[nodiscard]] virtual absl::Status InsertAppeal(int64_t decision_id, const ListingRecord& listing,
                                                   absl::string_view statement, absl::Time now) = 0;

@@ -21,6 +21,7 @@
 #include "services/catalog/enforcement.h"
 #include "services/catalog/live_rules.h"
 #include "services/catalog/mysql_listing_store.h"
+#include "services/catalog/paid_order_events.h"
 #include "services/catalog/prometheus_catalog_observer.h"
 #include "services/catalog/reporter_directory.h"
 #include "services/catalog/rules_reloader.h"
@@ -89,12 +90,14 @@ int main(int argc, char** argv) {
   });
   purger.Start();
 
-  // identity's events through EventSink: tokens withdrawn (suspension, LogoutAll, password
+  // Events through EventSink. identity's: tokens withdrawn (suspension, LogoutAll, password
   // change) into token_revocations, re-read by every replica twice a second; a suspension
-  // takes the seller's listings down and a reinstatement restores them.
+  // takes the seller's listings down and a reinstatement restores them. payments': a held
+  // payment records its buyer's paid order (its reports count).
   common::events::EventIntake intake(&runtime->pool());
   catalog::Enforcement enforcement(&store, clock);
   catalog::AddSellerSuspensionConsumer(intake.consumer(), &enforcement);
+  catalog::AddPaidOrderConsumer(intake.consumer(), &store);
   intake.Start();
 
   common::auth::Authenticator authenticator(&identity.verifier(), catalog::CatalogPublicMethods(),

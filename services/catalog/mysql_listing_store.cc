@@ -367,6 +367,21 @@ class MysqlListingTransaction final : public ListingTransaction {
     return rows.at(0).GetInt64("n");
   }
 
+  absl::StatusOr<bool> HasPaidOrder(absl::string_view buyer_id) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT 1 AS one FROM buyer_paid_orders WHERE buyer_id = ?",
+                               {std::string(buyer_id)}));
+    return !rows.empty();
+  }
+
+  absl::StatusOr<bool> RecordPaidOrder(const PaidOrder& o) override {
+    ASSIGN_OR_RETURN(int64_t inserted,
+                     tx_.Execute("INSERT IGNORE INTO buyer_paid_orders (buyer_id, payment_id, "
+                                 "order_id, event_id, paid_at) VALUES (?, ?, ?, ?, ?)",
+                                 {o.buyer_id, o.payment_id, o.order_id, o.event_id, o.paid_at}));
+    return inserted > 0;
+  }
+
   absl::StatusOr<int64_t> CountCountedReportsOnSeller(absl::string_view seller_id,
                                                       absl::Time since) override {
     ASSIGN_OR_RETURN(std::vector<Row> rows,

@@ -295,9 +295,10 @@ TEST_F(ListingColumnsUpgradeTest, MigrateOnlyFillsTheColumnsOfExistingRows) {
   EXPECT_TRUE(*rows[0].GetBool("filled"));
   ASSERT_OK_AND_ASSIGN(auto steps, pool().Query("SELECT name FROM schema_migrations WHERE "
                                                 "component = 'catalog' ORDER BY version"));
-  ASSERT_EQ(steps.size(), 5u);
+  ASSERT_EQ(steps.size(), 6u);
   EXPECT_EQ(*steps[3].GetString("name"), "0004_fill_listing_columns");
   EXPECT_EQ(*steps[4].GetString("name"), "0005_trust.sql");
+  EXPECT_EQ(*steps[5].GetString("name"), "0006_paid_orders.sql");
 }
 
 }  // namespace

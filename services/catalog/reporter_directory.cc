@@ -21,7 +21,7 @@ absl::StatusOr<ReporterStanding> IdentityReporterDirectory::GetReporter(
   {
     absl::MutexLock lock(&mu_);
     if (auto it = created_.find(account_id); it != created_.end()) {
-      return ReporterStanding{true, it->second, false};
+      return ReporterStanding{true, it->second};
     }
   }
   absl::StatusOr<std::string> token = tokens_->Token();
@@ -49,7 +49,7 @@ absl::StatusOr<ReporterStanding> IdentityReporterDirectory::GetReporter(
     if (created_.size() >= 100000) created_.clear();
     created_[account_id] = created;
   }
-  return ReporterStanding{true, created, false};
+  return ReporterStanding{true, created};
 }
 
 }  // namespace marketplace::catalog

@@ -14,15 +14,13 @@
 
 namespace marketplace::catalog {
 
-// What the catalog needs to know about a reporter to decide whether its report counts toward
-// the report threshold (catalog.proto, ReportListing).
+// What identity tells the catalog about a reporter, for the age half of the rule that decides
+// whether its report counts toward the report threshold (catalog.proto, ReportListing; the
+// other half, a paid order, the catalog learns from payments' events: ListingStore).
 struct ReporterStanding {
   bool found = false;
   // When identity created the account.
   absl::Time created_at = absl::InfiniteFuture();
-  // The account paid for an order. No service tells the catalog yet: always false from
-  // identity (only the account's age counts until orders can be asked).
-  bool has_paid_order = false;
 };
 
 // Where reporters are looked up. Thread-safe.
@@ -57,9 +55,9 @@ class IdentityReporterDirectory final : public ReporterDirectory {
 // A hand-written directory for tests: accounts and their creation times.
 class FixedReporterDirectory final : public ReporterDirectory {
  public:
-  void Set(const std::string& account_id, absl::Time created_at, bool has_paid_order = false) {
+  void Set(const std::string& account_id, absl::Time created_at) {
     absl::MutexLock lock(&mu_);
-    accounts_[account_id] = {true, created_at, has_paid_order};
+    accounts_[account_id] = {true, created_at};
   }
   absl::StatusOr<ReporterStanding> GetReporter(const std::string& account_id) override {
     absl::MutexLock lock(&mu_);

@@ -5,25 +5,54 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/ids.h"
 #include "common/status_macros.h"
 #include "services/catalog/moderation_flow.h"
 
 namespace marketplace::catalog {
 
 absl::StatusOr<bool> Reports::Established(const std::string& reporter_id) {
+  // The catalog's own record first: a buyer with a paid order needs no call to identity.
+  bool paid = false;
+  RETURN_IF_ERROR(store_->TransactReadOnly([&](ListingTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(paid, tx.HasPaidOrder(reporter_id));
+    return absl::OkStatus();
+  }));
+  if (paid) return true;
   if (reporters_ == nullptr) return false;
   ASSIGN_OR_RETURN(ReporterStanding standing, reporters_->GetReporter(reporter_id));
   if (!standing.found) return false;
-  return standing.has_paid_order ||
-         standing.created_at <= clock_->Now() - options_->report_min_account_age;
+  return standing.created_at <= clock_->Now() - options_->report_min_account_age;
+}
+
+absl::StatusOr<bool> RecordPaidOrder(ListingStore* store, const PaidOrder& order,
+                                     absl::string_view field_prefix) {
+  common::Violations violations;
+  violations.Check(common::ValidateIssuedId(absl::StrCat(field_prefix, "buyer_id"), order.buyer_id));
+  violations.Check(
+      common::ValidateIssuedId(absl::StrCat(field_prefix, "payment_id"), order.payment_id));
+  if (order.order_id.empty() || order.order_id.size() > 128) {
+    violations.Add(absl::StrCat(field_prefix, "order_id"), "must be 1-128 characters");
+  }
+  if (order.event_id.empty() || order.event_id.size() > 64) {
+    violations.Add("event.event_id", "must be 1-64 characters");
+  }
+  RETURN_IF_ERROR(violations.Status());
+  bool recorded = false;
+  RETURN_IF_ERROR(store->Transact([&](ListingTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(recorded, tx.RecordPaidOrder(order));
+    return absl::OkStatus();
+  }));
+  return recorded;
 }
 
 absl::StatusOr<ReportOutcome> Reports::Report(const common::auth::Caller& buyer,
                                               absl::string_view listing_id,
                                               absl::string_view reason, absl::string_view comment) {
-  // A remote call, before the transaction: an account only gets older, and a paid order stays
-  // paid, so the answer cannot turn false meanwhile.
-  ASSIGN_OR_RETURN(const bool established, Established(buyer.subject));
+  // Before the transaction (a remote call): an account only gets older, and a paid order
+  // stays recorded, so the answer cannot turn false meanwhile; it can turn true (a paid order
+  // announced during the call), so a held report looks again inside the transaction.
+  ASSIGN_OR_RETURN(bool established, Established(buyer.subject));
   ReportOutcome out;
   RETURN_IF_ERROR(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
     out = ReportOutcome();
@@ -57,6 +86,9 @@ absl::StatusOr<ReportOutcome> Reports::Report(const common::auth::Caller& buyer,
                          .reason = std::string(reason),
                          .comment = std::string(comment),
                          .created_at = now};
+    if (!established) {
+      ASSIGN_OR_RETURN(established, tx.HasPaidOrder(buyer.subject));
+    }
     if (!established) {
       report.counts = false;
       report.held = "NEW_ACCOUNT";

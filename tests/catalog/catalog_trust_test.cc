@@ -1,7 +1,8 @@
 // The trust defects of the catalog, through the gRPC API on an in-process server over a real
 // database: existence leaks (item 20), canonical ids (item 4), seller suspension (item 11),
-// report abuse (item 12), text search (item 13, semantics; its speed is in bench/).
+// report abuse (item 12; paid orders from payments' events), text search (item 13, semantics; its speed is in bench/).
 #include <atomic>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -16,19 +17,26 @@
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
 #include "common/errors.h"
+#include "common/events/event_consumer.h"
 #include "common/executor.h"
 #include "common/identity_client/fake_seller_directory.h"
+#include "common/proto_time.h"
 #include "common/server/server.h"
 #include "common/status_mapping.h"
 #include "common/testing/database_test_base.h"
 #include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "protos/marketplace/events/v1/events.pb.h"
+#include "protos/marketplace/payments/v1/payments.pb.h"
 #include "services/catalog/catalog_api.h"
 #include "services/catalog/catalog_service.h"
 #include "services/catalog/enforcement.h"
 #include "services/catalog/mysql_listing_store.h"
+#include "services/catalog/paid_order_events.h"
 #include "services/catalog/reporter_directory.h"
+#include "services/catalog/reports.h"
 
 namespace marketplace::catalog {
 namespace {
@@ -433,11 +441,102 @@ TEST_F(CatalogTrustTest, ReportsFromFreshAccountsAreKeptButDoNotCount) {
   const v1::Listing other = Submitted(kSeller2);
   reporters_.Set(Buyer(10), absl::Now() - absl::Hours(24 * 30));
   reporters_.Set(Buyer(11), absl::Now() - absl::Hours(24 * 8));
-  reporters_.Set(Buyer(12), absl::Now() - absl::Hours(1), /*has_paid_order=*/true);
+  reporters_.Set(Buyer(12), absl::Now() - absl::Hours(1));
+  ASSERT_OK(RecordPaidOrder(store_.get(), PaidOrder{.buyer_id = Buyer(12),
+                                                    .payment_id = "pay_0123456789abcdef01234567",
+                                                    .order_id = "order-12",
+                                                    .event_id = "evt-12",
+                                                    .paid_at = absl::Now()})
+                .status());
   v1::ReportListingResponse r;
   for (int i = 10; i < 13; ++i) ASSERT_TRUE(Report(Buyer(i), other.listing_id(), &r).ok());
   EXPECT_TRUE(r.sent_to_review());
   EXPECT_EQ(Owned(kSeller2, other.listing_id()).state(), v1::PENDING_REVIEW);
+}
+
+// The consumer of payments.payment_held (what payments' relay calls through EventSink): only
+// a SERVICE token holding payments.events.publish may deliver it; the buyer's first paid order
+// is recorded once, a redelivery or a later order changes nothing, malformed ids are refused
+// naming the field; from then on the buyer's reports count although its account is new.
+// (Through the real payments and catalog servers: //tests/revocation:revocation_test.)
+TEST_F(CatalogTrustTest, PaymentHeldEventsMakeABuyersReportsCount) {
+  common::events::EventConsumer consumer(&pool());
+  AddPaidOrderConsumer(consumer, store_.get());
+  const std::string buyer = Buyer(20);
+  reporters_.Set(buyer, absl::Now() - absl::Hours(1));  // far younger than 7 days
+  auto held = [&](const std::string& event_id, const std::string& buyer_id,
+                  const std::string& payment_id) {
+    payments::v1::PaymentHeld payload;
+    payload.set_payment_id(payment_id);
+    payload.set_order_id("order-" + event_id);
+    payload.set_buyer_id(buyer_id);
+    payload.set_seller_id(kSeller2);
+    events::v1::Event event;
+    event.set_event_id(event_id);
+    event.set_topic("payments.payment_held");
+    event.set_source("payments");
+    event.set_key(kSeller2);
+    *event.mutable_occurred_at() = common::ToTimestamp(absl::Now());
+    event.mutable_payload()->PackFrom(payload);
+    return event;
+  };
+  auto relay = [](const std::string& scope) {
+    common::auth::Caller caller;
+    caller.subject = "0000000000000000000000000000000c";
+    caller.roles = {"SERVICE"};
+    caller.scopes = {scope};
+    return std::optional<common::auth::Caller>(caller);
+  };
+  auto recorded = [&] {
+    return Count("SELECT COUNT(*) AS n FROM buyer_paid_orders WHERE buyer_id = ?", {buyer});
+  };
+  const std::string pay1 = "pay_aaaaaaaaaaaaaaaaaaaaaaa1";
+  const std::string pay2 = "pay_aaaaaaaaaaaaaaaaaaaaaaa2";
+
+  // A fresh account's report is held.
+  const v1::Listing first = Submitted(kSeller1);
+  v1::ReportListingResponse r;
+  ASSERT_TRUE(Report(buyer, first.listing_id(), &r).ok());
+  EXPECT_EQ(r.open_reports(), 0);
+
+  // Only payments' relay may say a buyer paid: identity's scope, or none, is refused.
+  EXPECT_TRUE(absl::IsPermissionDenied(
+      consumer.Deliver(relay("identity.events.publish"), held("e1", buyer, pay1))));
+  EXPECT_TRUE(absl::IsPermissionDenied(
+      consumer.Deliver(relay("catalog.events.publish"), held("e1", buyer, pay1))));
+  EXPECT_EQ(recorded(), 0);
+  // Malformed payloads name the field.
+  absl::Status bad = consumer.Deliver(relay("payments.events.publish"),
+                                      held("e0", absl::AsciiStrToUpper(buyer), pay1));
+  EXPECT_TRUE(absl::IsInvalidArgument(bad)) << bad;
+  EXPECT_THAT(common::FieldViolationsOf(bad),
+              ::testing::Contains(::testing::Field(&common::FieldViolation::field,
+                                                   "event.payload.buyer_id")));
+  events::v1::Event wrong = held("e00", buyer, pay1);
+  wrong.mutable_payload()->PackFrom(payments::v1::PaymentReleased());
+  EXPECT_TRUE(absl::IsInvalidArgument(consumer.Deliver(relay("payments.events.publish"), wrong)));
+  EXPECT_EQ(recorded(), 0);
+
+  ASSERT_OK(consumer.Deliver(relay("payments.events.publish"), held("e1", buyer, pay1)));
+  ASSERT_OK(consumer.Deliver(relay("payments.events.publish"), held("e1", buyer, pay1)));
+  ASSERT_OK(consumer.Deliver(relay("payments.events.publish"), held("e2", buyer, pay2)));
+  EXPECT_EQ(recorded(), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM buyer_paid_orders WHERE buyer_id = ? AND "
+                  "payment_id = ? AND event_id = 'e1'",
+                  {buyer, pay1}),
+            1);
+
+  // Now its reports count; the one held before stays held.
+  const v1::Listing second = Submitted(kSeller2);
+  ASSERT_TRUE(Report(buyer, second.listing_id(), &r).ok());
+  EXPECT_EQ(r.open_reports(), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM reports WHERE reporter_id = ? AND counts",
+                  {buyer}),
+            1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM reports WHERE reporter_id = ? AND held = "
+                  "'NEW_ACCOUNT'",
+                  {buyer}),
+            1);
 }
 
 TEST_F(CatalogTrustTest, ReportsAreRateLimitedPerReporter) {

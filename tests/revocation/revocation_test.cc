@@ -2,7 +2,9 @@
 // real processes on one MariaDB (a database each). Identity's relay delivers its events to
 // catalog's and payments' EventSink with identity's own token; each refuses the account's
 // older tokens (UNAUTHENTICATED, reason TOKEN_REVOKED) from then on, and refuses events from
-// anyone without the scope identity.events.publish.
+// anyone without the scope identity.events.publish. Payments' relay delivers
+// payments.payment_held to catalog the same way (its own token, payments.events.publish): a
+// buyer with a held payment is established for catalog's report threshold.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -17,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/db/connection_pool.h"
 #include "common/proto_time.h"
 #include "common/testing/mariadb_server.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -103,11 +106,14 @@ class RevocationTest : public ::testing::Test {
         "--drain_timeout=2s",
         "--log_level=warn",
         "--signing_keys_max_age=2s",
+        "--new_seller_listings=0",
     };
     std::vector<std::string> payments_args = {
         absl::StrCat("--listen_address=", *payments_target_),
         "--metrics_address=127.0.0.1:0",
-        "--event_subscribers=sellerkpi=127.0.0.1:1:payments.",
+        // sellerkpi is absent (nothing listens on port 1): it delays only itself.
+        absl::StrCat("--event_subscribers=sellerkpi=127.0.0.1:1:payments.,catalog=",
+                     *catalog_target_, ":payments.payment_held"),
         "--drain_timeout=2s",
         "--log_level=warn",
         "--signing_keys_max_age=1h",
@@ -117,6 +123,13 @@ class RevocationTest : public ::testing::Test {
       auto db = IdentityProcess::NewDatabaseArgs();
       ASSERT_TRUE(db.ok()) << db.status();
       args->insert(args->end(), db->begin(), db->end());
+      if (is_catalog) {
+        for (const std::string& arg : *db) {
+          if (absl::StartsWith(arg, "--db_name=")) {
+            catalog_db_name_ = new std::string(arg.substr(strlen("--db_name=")));
+          }
+        }
+      }
       args->push_back("--identity_address=" + identity_->target());
       // Each service's own SERVICE account, with the scopes its identity_scopes file lists.
       identity_v1::CreateServiceAccountRequest req;
@@ -173,6 +186,55 @@ class RevocationTest : public ::testing::Test {
     return SignUpAndLogin(identity_->stub(), role, UniqueEmail("revocation"));
   }
 
+  // The seller's application, submitted with its `token` and approved by the admin.
+  static void Approve(const std::string& token, const std::string& id) {
+    identity_v1::SubmitSellerApplicationRequest req;
+    req.set_name("accounts/me/sellerProfile");
+    identity_v1::SellerApplication* a = req.mutable_application();
+    a->set_legal_name("Example Trading GmbH");
+    a->set_registration_number("HRB 12345");
+    a->set_country_code("DE");
+    a->set_payout_account_ref("payout:acct_123");
+    a->set_contact_email("onboarding@example.com");
+    a->set_contact_phone("+4915112345678");
+    identity_v1::SellerProfile profile;
+    grpc::Status s = CallIdentity(identity_->stub(), &Identity::Stub::SubmitSellerApplication,
+                                  req, &profile, token);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    identity_v1::ReviewSellerApplicationRequest review;
+    review.set_name("accounts/" + id + "/sellerProfile");
+    review.set_decision(identity_v1::APPROVE);
+    s = CallIdentity(identity_->stub(), &Identity::Stub::ReviewSellerApplication, review, &profile,
+                     *admin_token_);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  // A plush listing of the seller of `token`, created and submitted.
+  static void PlushListing(const std::string& token, catalog_v1::Listing* listing) {
+    catalog_v1::CreateListingRequest req;
+    catalog_v1::Listing* l = req.mutable_listing();
+    l->set_title("Peluche ourson brun 30 cm");
+    l->set_description("Peluche ourson toute douce, lavable en machine, idéale dès la naissance.");
+    l->set_category_id("toys-plush");
+    l->set_condition(catalog_v1::NEW);
+    l->mutable_price()->set_currency_code("EUR");
+    l->mutable_price()->set_amount_minor(1990);
+    l->set_quantity(1);
+    l->add_image_urls("https://img.example/ourson.jpg");
+    (*l->mutable_attributes())["age_range"] = "0+";
+    req.set_request_id(absl::StrCat("listing-", absl::ToUnixMicros(absl::Now())));
+    grpc::ClientContext ctx;
+    WithDeadline(&ctx, token);
+    grpc::Status s = catalog_stub_->CreateListing(&ctx, req, listing);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    catalog_v1::SubmitListingRequest submit;
+    submit.set_listing_id(listing->listing_id());
+    grpc::ClientContext ctx2;
+    WithDeadline(&ctx2, token);
+    s = catalog_stub_->SubmitListing(&ctx2, submit, listing);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
   static grpc::Status Suspend(const std::string& account_id) {
     identity_v1::SuspendAccountRequest req;
     req.set_name("accounts/" + account_id);
@@ -227,6 +289,7 @@ class RevocationTest : public ::testing::Test {
   static inline std::string* admin_token_ = nullptr;
   static inline std::string* payments_client_id_ = nullptr;
   static inline std::string* payments_client_secret_ = nullptr;
+  static inline std::string* catalog_db_name_ = nullptr;
   static inline catalog_v1::CatalogService::Stub* catalog_stub_ = nullptr;
   static inline payments_v1::Payments::Stub* payments_stub_ = nullptr;
   static inline events_v1::EventSink::Stub* catalog_sink_ = nullptr;
@@ -359,52 +422,9 @@ TEST_F(RevocationTest, SuspensionTakesTheSellersListingsDownAndReinstatementRest
   ASSERT_TRUE(seller.ok()) << seller.status();
   const std::string token = seller->tokens().access_token();
   const std::string id = seller->account().account_id();
-  {
-    identity_v1::SubmitSellerApplicationRequest req;
-    req.set_name("accounts/me/sellerProfile");
-    identity_v1::SellerApplication* a = req.mutable_application();
-    a->set_legal_name("Example Trading GmbH");
-    a->set_registration_number("HRB 12345");
-    a->set_country_code("DE");
-    a->set_payout_account_ref("payout:acct_123");
-    a->set_contact_email("onboarding@example.com");
-    a->set_contact_phone("+4915112345678");
-    identity_v1::SellerProfile profile;
-    grpc::Status s = CallIdentity(identity_->stub(), &Identity::Stub::SubmitSellerApplication,
-                                  req, &profile, token);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-    identity_v1::ReviewSellerApplicationRequest review;
-    review.set_name("accounts/" + id + "/sellerProfile");
-    review.set_decision(identity_v1::APPROVE);
-    s = CallIdentity(identity_->stub(), &Identity::Stub::ReviewSellerApplication, review, &profile,
-                     *admin_token_);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
+  ASSERT_NO_FATAL_FAILURE(Approve(token, id));
   catalog_v1::Listing listing;
-  {
-    catalog_v1::CreateListingRequest req;
-    catalog_v1::Listing* l = req.mutable_listing();
-    l->set_title("Peluche ourson brun 30 cm");
-    l->set_description("Peluche ourson toute douce, lavable en machine, idéale dès la naissance.");
-    l->set_category_id("toys-plush");
-    l->set_condition(catalog_v1::NEW);
-    l->mutable_price()->set_currency_code("EUR");
-    l->mutable_price()->set_amount_minor(1990);
-    l->set_quantity(1);
-    l->add_image_urls("https://img.example/ourson.jpg");
-    (*l->mutable_attributes())["age_range"] = "0+";
-    req.set_request_id(absl::StrCat("listing-", absl::ToUnixMicros(absl::Now())));
-    grpc::ClientContext ctx;
-    WithDeadline(&ctx, token);
-    grpc::Status s = catalog_stub_->CreateListing(&ctx, req, &listing);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-    catalog_v1::SubmitListingRequest submit;
-    submit.set_listing_id(listing.listing_id());
-    grpc::ClientContext ctx2;
-    WithDeadline(&ctx2, token);
-    s = catalog_stub_->SubmitListing(&ctx2, submit, &listing);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
+  ASSERT_NO_FATAL_FAILURE(PlushListing(token, &listing));
   const catalog_v1::ListingState before = listing.state();
   ASSERT_TRUE(before == catalog_v1::LIVE || before == catalog_v1::PENDING_REVIEW)
       << catalog_v1::ListingState_Name(before);
@@ -439,6 +459,119 @@ TEST_F(RevocationTest, SuspensionTakesTheSellersListingsDownAndReinstatementRest
                            *admin_token_)
                   .ok());
   EXPECT_TRUE(wait_for(before)) << catalog_v1::ListingState_Name(state_of());
+}
+
+// Item 12, "or a paid order": a fresh buyer's report is held; once payments held a payment of
+// that buyer (real payments_server, sandbox processor) and payments' relay delivered
+// payments.payment_held to catalog's EventSink (payments' own token), the buyer's next report
+// counts. Another fresh buyer without a payment stays held, and cannot make itself "paid" by
+// delivering the event with its own token.
+TEST_F(RevocationTest, AHeldPaymentMakesAFreshBuyersReportsCount) {
+  // Two approved sellers with a LIVE listing each.
+  std::vector<std::string> seller_ids;
+  std::vector<catalog_v1::Listing> listings;
+  for (int i = 0; i < 2; ++i) {
+    auto seller = NewAccount(identity_v1::SELLER);
+    ASSERT_TRUE(seller.ok()) << seller.status();
+    ASSERT_NO_FATAL_FAILURE(
+        Approve(seller->tokens().access_token(), seller->account().account_id()));
+    catalog_v1::Listing listing;
+    ASSERT_NO_FATAL_FAILURE(PlushListing(seller->tokens().access_token(), &listing));
+    ASSERT_EQ(listing.state(), catalog_v1::LIVE);
+    seller_ids.push_back(seller->account().account_id());
+    listings.push_back(listing);
+  }
+  auto buyer = NewAccount(identity_v1::BUYER);
+  ASSERT_TRUE(buyer.ok()) << buyer.status();
+  auto other = NewAccount(identity_v1::BUYER);
+  ASSERT_TRUE(other.ok()) << other.status();
+  const std::string buyer_id = buyer->account().account_id();
+  auto report = [&](const std::string& token, const catalog_v1::Listing& listing) {
+    catalog_v1::ReportListingRequest req;
+    req.set_listing_id(listing.listing_id());
+    req.set_reason(catalog_v1::COUNTERFEIT);
+    catalog_v1::ReportListingResponse resp;
+    grpc::ClientContext ctx;
+    WithDeadline(&ctx, token);
+    grpc::Status s = catalog_stub_->ReportListing(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.open_reports();  // counted open reports: 0 while the report is held
+  };
+
+  // A fresh account (younger than --report_min_account_age, 7 days): held.
+  EXPECT_EQ(report(buyer->tokens().access_token(), listings[0]), 0);
+
+  // The buyer cannot say it paid: its token is not payments' relay.
+  {
+    payments_v1::PaymentHeld payload;
+    payload.set_payment_id("pay_000000000000000000000001");
+    payload.set_order_id("forged-order");
+    payload.set_buyer_id(other->account().account_id());
+    payload.set_seller_id(seller_ids[1]);
+    events_v1::DeliverRequest req;
+    events_v1::Event* event = req.mutable_event();
+    event->set_event_id(absl::StrCat("forged-paid-", absl::ToUnixMicros(absl::Now())));
+    event->set_topic("payments.payment_held");
+    event->set_source("payments");
+    event->set_key(seller_ids[1]);
+    *event->mutable_occurred_at() = common::ToTimestamp(absl::Now());
+    event->mutable_payload()->PackFrom(payload);
+    grpc::ClientContext ctx;
+    WithDeadline(&ctx, other->tokens().access_token());
+    events_v1::DeliverResponse resp;
+    EXPECT_EQ(catalog_sink_->Deliver(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+
+  // The buyer pays seller 0 (checkout as the buyer itself; the sandbox captures).
+  payments_v1::CreatePaymentRequest pay;
+  pay.set_request_id(absl::StrCat("paid-order-", absl::ToUnixMicros(absl::Now())));
+  pay.set_order_id(absl::StrCat("order-", absl::ToUnixMicros(absl::Now())));
+  pay.set_buyer_id(buyer_id);
+  pay.set_seller_id(seller_ids[0]);
+  pay.mutable_amount()->set_currency_code("EUR");
+  pay.mutable_amount()->set_amount_minor(1990);
+  pay.set_payment_method_token("tok_sandbox_success");
+  payments_v1::Payment payment;
+  {
+    grpc::ClientContext ctx;
+    WithDeadline(&ctx, buyer->tokens().access_token());
+    grpc::Status s = payments_stub_->CreatePayment(&ctx, pay, &payment);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  const absl::Time paid = absl::Now();
+  ASSERT_EQ(payment.state(), payments_v1::HELD);
+
+  // Until catalog recorded the event (payments' relay polls its outbox), read in catalog's
+  // own database.
+  auto server = common::testing::MariaDbServer::Shared();
+  ASSERT_TRUE(server.ok()) << server.status();
+  common::db::DbOptions options = (*server)->AdminOptions();
+  options.database = *catalog_db_name_;
+  options.pool_size = 1;
+  auto catalog_db = common::db::ConnectionPool::Create(options);
+  ASSERT_TRUE(catalog_db.ok()) << catalog_db.status();
+  std::optional<absl::Duration> delivered_after;
+  while (absl::Now() - paid < absl::Seconds(30)) {
+    auto rows = (*catalog_db)->Query(
+        "SELECT payment_id FROM buyer_paid_orders WHERE buyer_id = ?", {buyer_id});
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    if (!rows->empty()) {
+      delivered_after = absl::Now() - paid;
+      EXPECT_EQ(*(*rows)[0].GetString("payment_id"), payment.payment_id());
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(delivered_after.has_value())
+      << "payments.payment_held did not reach catalog in 30 s\n"
+      << payments_->Output() << catalog_->Output();
+  std::printf("CreatePayment answered -> paid order recorded at catalog: %.2f s\n",
+              absl::ToDoubleSeconds(*delivered_after));
+
+  // Now the buyer's report counts (its account is still minutes old); the other's does not.
+  EXPECT_EQ(report(buyer->tokens().access_token(), listings[1]), 1);
+  EXPECT_EQ(report(other->tokens().access_token(), listings[1]), 1);
 }
 
 // A signing key identity stopped publishing (here withdrawn by an operator, as after a leak)
