@@ -1,0 +1,535 @@
+#include "services/sellerkpi/mysql_kpi_store.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/db/migrations.h"
+#include "common/db/sql_value.h"
+#include "common/db/transaction.h"
+#include "common/errors.h"
+#include "common/proto_time.h"
+#include "common/status_macros.h"
+#include "services/sellerkpi/sellerkpi_migrations.h"
+
+namespace marketplace::sellerkpi {
+namespace {
+
+using common::db::Row;
+using common::db::SqlValue;
+using common::db::Transaction;
+
+// Counter rows written per statement.
+constexpr size_t kCounterChunk = 200;
+
+std::string DayText(absl::CivilDay day) { return absl::FormatCivilTime(day); }
+
+absl::StatusOr<absl::CivilDay> ParseDay(const std::string& text) {
+  absl::CivilDay day;
+  if (!absl::ParseCivilTime(text, &day)) {
+    return absl::InternalError(absl::StrCat("stored day does not parse: ", text));
+  }
+  return day;
+}
+
+SqlValue OptionalTime(const std::optional<absl::Time>& t) {
+  if (!t.has_value()) return nullptr;
+  return *t;
+}
+
+absl::StatusOr<OrderState> ParseOrder(const Row& row) {
+  OrderState o;
+  ASSIGN_OR_RETURN(std::optional<std::string> day, row.GetOptionalString("order_day"));
+  if (day.has_value()) {
+    ASSIGN_OR_RETURN(absl::CivilDay d, ParseDay(*day));
+    o.order_day = d;
+  }
+  ASSIGN_OR_RETURN(o.low_rating, row.GetBool("low_rating"));
+  ASSIGN_OR_RETURN(o.claim_counts, row.GetBool("claim_counts"));
+  ASSIGN_OR_RETURN(o.claim_at, row.GetOptionalTime("claim_at"));
+  ASSIGN_OR_RETURN(o.claim_event_id, row.GetString("claim_event_id"));
+  ASSIGN_OR_RETURN(o.disputed, row.GetBool("disputed"));
+  ASSIGN_OR_RETURN(o.seller_cancelled, row.GetBool("seller_cancelled"));
+  ASSIGN_OR_RETURN(o.first_defect_at, row.GetOptionalTime("first_defect_at"));
+  ASSIGN_OR_RETURN(o.first_defect_event_id, row.GetString("first_defect_event_id"));
+  return o;
+}
+
+absl::Status WriteOrder(Transaction& tx, const std::string& seller_id,
+                        const std::string& order_id, const OrderState& o) {
+  SqlValue day = nullptr;
+  if (o.order_day.has_value()) day = DayText(*o.order_day);
+  return tx.Write(
+      "INSERT INTO seller_orders (seller_id, order_id, order_day, low_rating, claim_counts, "
+      "claim_at, claim_event_id, disputed, seller_cancelled, first_defect_at, "
+      "first_defect_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON DUPLICATE KEY UPDATE order_day = VALUES(order_day), low_rating = VALUES(low_rating), "
+      "claim_counts = VALUES(claim_counts), claim_at = VALUES(claim_at), "
+      "claim_event_id = VALUES(claim_event_id), disputed = VALUES(disputed), "
+      "seller_cancelled = VALUES(seller_cancelled), first_defect_at = VALUES(first_defect_at), "
+      "first_defect_event_id = VALUES(first_defect_event_id)",
+      {seller_id, order_id, day, o.low_rating, o.claim_counts, OptionalTime(o.claim_at),
+       o.claim_event_id, o.disputed, o.seller_cancelled, OptionalTime(o.first_defect_at),
+       o.first_defect_event_id});
+}
+
+using CounterKey = std::tuple<std::string, absl::CivilDay, std::string>;
+
+absl::Status WriteCounters(Transaction& tx, const std::map<CounterKey, int64_t>& deltas) {
+  std::vector<std::pair<CounterKey, int64_t>> rows;
+  for (const auto& [key, delta] : deltas) {
+    if (delta != 0) rows.emplace_back(key, delta);
+  }
+  // Sorted by key (std::map), so concurrent batches lock rows in one order.
+  for (size_t start = 0; start < rows.size(); start += kCounterChunk) {
+    const size_t end = std::min(rows.size(), start + kCounterChunk);
+    std::vector<SqlValue> params;
+    for (size_t i = start; i < end; ++i) {
+      const auto& [seller, day, counter] = rows[i].first;
+      params.push_back(seller);
+      params.push_back(DayText(day));
+      params.push_back(counter);
+      params.push_back(rows[i].second);
+    }
+    RETURN_IF_ERROR(tx.Write(
+        absl::StrCat("INSERT INTO seller_day_counters (seller_id, day, counter, n) VALUES ",
+                     common::db::PlaceholderRows(end - start, 4),
+                     " ON DUPLICATE KEY UPDATE n = n + VALUES(n)"),
+        params));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MarkSellers(Transaction& tx, const std::set<std::string>& sellers) {
+  if (sellers.empty()) return absl::OkStatus();
+  std::vector<SqlValue> params(sellers.begin(), sellers.end());
+  // dirty_since first: it reads `dirty` before the next assignment sets it.
+  return tx.Write(
+      absl::StrCat("INSERT INTO seller_health (seller_id, dirty, dirty_since) VALUES ",
+                   common::db::PlaceholderRows(sellers.size(), 1, ", TRUE, UTC_TIMESTAMP(6)"),
+                   " ON DUPLICATE KEY UPDATE dirty_since = IF(dirty, dirty_since, "
+                   "VALUES(dirty_since)), dirty = TRUE"),
+      params);
+}
+
+absl::StatusOr<pb::SellerEvent> ParseEvent(const Row& row) {
+  ASSIGN_OR_RETURN(std::string payload, row.GetString("payload"));
+  pb::SellerEvent event;
+  if (!event.ParseFromString(payload)) return absl::InternalError("stored event does not parse");
+  ASSIGN_OR_RETURN(std::string source, row.GetString("source"));
+  ASSIGN_OR_RETURN(bool excluded, row.GetBool("excluded"));
+  event.set_source(source);
+  event.set_excluded(excluded);
+  return event;
+}
+
+// The order KPIs: their evidence follows the order's current row.
+const char* OrderCondition(pb::Kpi kpi) {
+  switch (kpi) {
+    case pb::ORDER_DEFECT_RATE:
+      return "(o.low_rating OR o.claim_counts OR o.disputed)";
+    case pb::INCIDENT_RATE:
+      return "o.claim_counts";
+    case pb::DISPUTE_RATE:
+      return "o.disputed";
+    case pb::CANCELLATION_RATE:
+      return "o.seller_cancelled";
+    default:
+      return nullptr;
+  }
+}
+
+absl::StatusOr<pb::Thresholds> ParseThresholds(const Row& row) {
+  ASSIGN_OR_RETURN(std::string body, row.GetString("body"));
+  pb::Thresholds t;
+  if (!t.ParseFromString(body)) return absl::InternalError("stored thresholds do not parse");
+  ASSIGN_OR_RETURN(int64_t version, row.GetInt64("version"));
+  ASSIGN_OR_RETURN(absl::Time updated_at, row.GetTime("updated_at"));
+  ASSIGN_OR_RETURN(std::string updated_by, row.GetString("updated_by"));
+  t.set_version(version);
+  common::ToTimestamp(updated_at, t.mutable_updated_at());
+  t.set_updated_by(updated_by);
+  return t;
+}
+
+absl::StatusOr<std::vector<CounterRow>> CountersIn(Transaction& tx, const std::string& seller_id,
+                                                   absl::CivilDay first, absl::CivilDay last) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query("SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, counter, n "
+                            "FROM seller_day_counters WHERE seller_id = ? AND day BETWEEN ? AND ?",
+                            {seller_id, DayText(first), DayText(last)}));
+  return common::db::ParseRows(rows, [](const Row& row) -> absl::StatusOr<CounterRow> {
+    CounterRow c;
+    ASSIGN_OR_RETURN(std::string day, row.GetString("day"));
+    ASSIGN_OR_RETURN(c.day, ParseDay(day));
+    ASSIGN_OR_RETURN(c.counter, row.GetString("counter"));
+    ASSIGN_OR_RETURN(c.n, row.GetInt64("n"));
+    return c;
+  });
+}
+
+// Judges the seller whose seller_health row `row` is (locked by the caller) and stores the
+// evaluation. True when its health changed.
+absl::StatusOr<bool> EvaluateLocked(Transaction& tx, const Row& row, absl::CivilDay first,
+                                    absl::CivilDay last, const Judge& judge) {
+  SellerSnapshot snapshot;
+  ASSIGN_OR_RETURN(snapshot.seller_id, row.GetString("seller_id"));
+  ASSIGN_OR_RETURN(int64_t health, row.GetInt64("health"));
+  ASSIGN_OR_RETURN(int64_t streak, row.GetInt64("recovery_streak"));
+  snapshot.previous.health = pb::HealthLevel_IsValid(static_cast<int>(health))
+                                 ? static_cast<pb::HealthLevel>(health)
+                                 : pb::NO_LEVEL;
+  snapshot.previous.recovery_streak = static_cast<int>(streak);
+  ASSIGN_OR_RETURN(snapshot.counters, CountersIn(tx, snapshot.seller_id, first, last));
+  ASSIGN_OR_RETURN(EvaluationResult result, judge(snapshot));
+  absl::StatusOr<absl::Time> as_of = common::FromTimestamp(result.scorecard.as_of(), "as_of");
+  if (!as_of.ok()) return as_of.status();
+  std::string bytes;
+  if (!result.scorecard.SerializeToString(&bytes)) {
+    return absl::InternalError("scorecard does not serialize");
+  }
+  RETURN_IF_ERROR(tx.Write(
+      "INSERT INTO seller_evaluations (seller_id, as_of, thresholds_version, health, top_badge, "
+      "scorecard, evaluated_at) VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6)) "
+      "ON DUPLICATE KEY UPDATE thresholds_version = VALUES(thresholds_version), "
+      "health = VALUES(health), top_badge = VALUES(top_badge), scorecard = VALUES(scorecard), "
+      "evaluated_at = VALUES(evaluated_at)",
+      {snapshot.seller_id, *as_of, result.scorecard.thresholds_version(),
+       static_cast<int64_t>(result.state.health), result.scorecard.top_badge(), bytes}));
+  RETURN_IF_ERROR(tx.Write(
+      "UPDATE seller_health SET health = ?, recovery_streak = ?, top_badge = ?, dirty = FALSE, "
+      "dirty_since = NULL, last_as_of = ?, scorecard = ? WHERE seller_id = ?",
+      {static_cast<int64_t>(result.state.health), int64_t{result.state.recovery_streak},
+       result.scorecard.top_badge(), *as_of, bytes, snapshot.seller_id},
+      1));
+  return result.state.health != snapshot.previous.health;
+}
+
+constexpr char kHealthColumns[] = "seller_id, health, recovery_streak";
+
+}  // namespace
+
+absl::Status ApplySellerKpiMigrations(common::db::ConnectionPool& pool) {
+  return common::db::ApplyMigrations(pool, "sellerkpi", SellerKpiMigrations());
+}
+
+absl::StatusOr<RecordCounts> MysqlKpiStore::RecordEvents(const std::vector<EventRecord>& events) {
+  return common::db::RunInTransaction(
+      *pool_, [&](Transaction& tx) -> absl::StatusOr<RecordCounts> {
+        RecordCounts counts;
+        std::map<CounterKey, int64_t> deltas;
+        std::set<std::string> sellers;
+        for (const EventRecord& r : events) {
+          const pb::SellerEvent& e = r.event;
+          std::string payload;
+          pb::SellerEvent stored = e;
+          stored.clear_source();
+          stored.clear_excluded();
+          if (!stored.SerializeToString(&payload)) {
+            return absl::InternalError("event does not serialize");
+          }
+          ASSIGN_OR_RETURN(
+              int64_t inserted,
+              tx.Execute("INSERT IGNORE INTO seller_events (event_id, content_hash, source, type, "
+                         "seller_id, occurred_at, order_id, ticket_id, dispute_id, listing_id, "
+                         "kpi_mask, payload, recorded_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))",
+                         {e.event_id(), r.content_hash, e.source(), r.type, e.seller_id(),
+                          r.occurred_at, e.links().order_id(), e.links().ticket_id(),
+                          e.links().dispute_id(), e.links().listing_id(), r.kpi_mask, payload}));
+          if (inserted == 0) {
+            // A locking read sees the latest committed row, not this transaction's snapshot.
+            ASSIGN_OR_RETURN(std::vector<Row> rows,
+                             tx.Query("SELECT content_hash FROM seller_events WHERE event_id = ? "
+                                      "LOCK IN SHARE MODE",
+                                      {e.event_id()}));
+            if (rows.empty()) return absl::InternalError("event neither inserted nor found");
+            ASSIGN_OR_RETURN(std::string hash, rows[0].GetString("content_hash"));
+            if (hash != r.content_hash) {
+              return common::WithReason(
+                  absl::AlreadyExistsError(absl::StrCat(
+                      "event_id ", e.event_id(), " is already recorded with another content")),
+                  "EVENT_ID_CONFLICT", {{"event_id", e.event_id()}});
+            }
+            ++counts.duplicates;
+            continue;
+          }
+          ++counts.recorded;
+          std::vector<CounterDelta> changes;
+          if (TouchesOrder(r)) {
+            ASSIGN_OR_RETURN(
+                std::vector<Row> rows,
+                tx.Query("SELECT DATE_FORMAT(order_day, '%Y-%m-%d') AS order_day, low_rating, "
+                         "claim_counts, claim_at, claim_event_id, disputed, seller_cancelled, "
+                         "first_defect_at, first_defect_event_id FROM seller_orders "
+                         "WHERE seller_id = ? AND order_id = ? FOR UPDATE",
+                         {e.seller_id(), e.links().order_id()}));
+            OrderState order;
+            if (!rows.empty()) {
+              ASSIGN_OR_RETURN(order, ParseOrder(rows[0]));
+            }
+            changes = ApplyEvent(r, &order);
+            RETURN_IF_ERROR(WriteOrder(tx, e.seller_id(), e.links().order_id(), order));
+          } else {
+            changes = ApplyEvent(r, nullptr);
+          }
+          for (const CounterDelta& d : changes) {
+            deltas[{e.seller_id(), d.day, d.counter}] += d.delta;
+          }
+          sellers.insert(e.seller_id());
+        }
+        RETURN_IF_ERROR(WriteCounters(tx, deltas));
+        RETURN_IF_ERROR(MarkSellers(tx, sellers));
+        return counts;
+      });
+}
+
+absl::StatusOr<std::vector<CounterRow>> MysqlKpiStore::ReadCounters(const std::string& seller_id,
+                                                                    absl::CivilDay first,
+                                                                    absl::CivilDay last) {
+  return common::db::RunInTransaction(
+      *pool_,
+      [&](Transaction& tx) { return CountersIn(tx, seller_id, first, last); },
+      {.read_only = true});
+}
+
+absl::StatusOr<std::pair<int64_t, int64_t>> MysqlKpiStore::PlatformRatings(absl::CivilDay first,
+                                                                           absl::CivilDay last) {
+  ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      pool_->Query("SELECT counter, CAST(COALESCE(SUM(n), 0) AS SIGNED) AS total "
+                   "FROM seller_day_counters WHERE day BETWEEN ? AND ? AND counter IN (?, ?) "
+                   "GROUP BY counter",
+                   {DayText(first), DayText(last), std::string("ratings"),
+                    std::string("rating_stars")}));
+  std::pair<int64_t, int64_t> out{0, 0};
+  for (const Row& row : rows) {
+    ASSIGN_OR_RETURN(std::string counter, row.GetString("counter"));
+    ASSIGN_OR_RETURN(int64_t total, row.GetInt64("total"));
+    (counter == "ratings" ? out.first : out.second) = total;
+  }
+  return out;
+}
+
+absl::StatusOr<bool> MysqlKpiStore::SellerKnown(const std::string& seller_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT 1 AS one FROM seller_health WHERE seller_id = ?",
+                                {seller_id}));
+  return !rows.empty();
+}
+
+absl::StatusOr<std::vector<pb::SellerEvent>> MysqlKpiStore::ListEvidence(
+    const std::string& seller_id, pb::Kpi kpi, absl::CivilDay first, absl::CivilDay last,
+    std::optional<std::pair<absl::Time, std::string>> after, int limit) {
+  std::vector<SqlValue> params = {seller_id, int64_t{1} << static_cast<int>(kpi)};
+  std::string sql;
+  if (const char* condition = OrderCondition(kpi); condition != nullptr) {
+    sql = absl::StrCat(
+        "SELECT e.event_id, e.source, e.excluded, e.payload, e.occurred_at FROM seller_events e "
+        "JOIN seller_orders o ON o.seller_id = e.seller_id AND o.order_id = e.order_id "
+        "WHERE e.seller_id = ? AND (e.kpi_mask & ?) <> 0 AND NOT e.excluded AND ",
+        condition, " AND o.order_day BETWEEN ? AND ?");
+    params.push_back(DayText(first));
+    params.push_back(DayText(last));
+  } else {
+    sql =
+        "SELECT e.event_id, e.source, e.excluded, e.payload, e.occurred_at FROM seller_events e "
+        "WHERE e.seller_id = ? AND (e.kpi_mask & ?) <> 0 AND NOT e.excluded "
+        "AND e.occurred_at >= ? AND e.occurred_at < ?";
+    params.push_back(absl::FromCivil(first, absl::UTCTimeZone()));
+    params.push_back(absl::FromCivil(last + 1, absl::UTCTimeZone()));
+  }
+  if (after.has_value()) {
+    absl::StrAppend(&sql, " AND (e.occurred_at < ? OR (e.occurred_at = ? AND e.event_id < ?))");
+    params.push_back(after->first);
+    params.push_back(after->first);
+    params.push_back(after->second);
+  }
+  absl::StrAppend(&sql, " ORDER BY e.occurred_at DESC, e.event_id DESC LIMIT ?");
+  params.push_back(int64_t{limit});
+  ASSIGN_OR_RETURN(std::vector<Row> rows, pool_->Query(sql, params));
+  return common::db::ParseRows(rows, ParseEvent);
+}
+
+absl::Status MysqlKpiStore::SeedThresholds(const pb::Thresholds& seed, absl::Time now) {
+  pb::Thresholds body = seed;
+  body.clear_version();
+  body.clear_updated_at();
+  body.clear_updated_by();
+  std::string bytes;
+  if (!body.SerializeToString(&bytes)) return absl::InternalError("thresholds do not serialize");
+  return pool_
+      ->Execute("INSERT IGNORE INTO kpi_thresholds (version, body, updated_at, updated_by) "
+                "VALUES (1, ?, ?, 'seed')",
+                {bytes, now})
+      .status();
+}
+
+absl::StatusOr<pb::Thresholds> MysqlKpiStore::CurrentThresholds() {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT version, body, updated_at, updated_by FROM kpi_thresholds "
+                                "ORDER BY version DESC LIMIT 1"));
+  if (rows.empty()) return absl::FailedPreconditionError("no thresholds stored (not seeded)");
+  return ParseThresholds(rows[0]);
+}
+
+absl::StatusOr<pb::Thresholds> MysqlKpiStore::UpdateThresholds(int64_t expected_version,
+                                                               const pb::Thresholds& next,
+                                                               const std::string& updated_by,
+                                                               absl::Time now) {
+  return common::db::RunInTransaction(
+      *pool_, [&](Transaction& tx) -> absl::StatusOr<pb::Thresholds> {
+        ASSIGN_OR_RETURN(std::vector<Row> rows,
+                         tx.Query("SELECT version FROM kpi_thresholds ORDER BY version DESC "
+                                  "LIMIT 1 FOR UPDATE"));
+        int64_t current = 0;
+        if (!rows.empty()) {
+          ASSIGN_OR_RETURN(current, rows[0].GetInt64("version"));
+        }
+        if (current != expected_version) {
+          return common::FailedPrecondition(
+              "THRESHOLDS_VERSION_MISMATCH",
+              absl::StrCat("the thresholds in force are version ", current, ", not ",
+                           expected_version));
+        }
+        pb::Thresholds body = next;
+        body.clear_version();
+        body.clear_updated_at();
+        body.clear_updated_by();
+        std::string bytes;
+        if (!body.SerializeToString(&bytes)) {
+          return absl::InternalError("thresholds do not serialize");
+        }
+        RETURN_IF_ERROR(tx.Write(
+            "INSERT INTO kpi_thresholds (version, body, updated_at, updated_by) "
+            "VALUES (?, ?, ?, ?)",
+            {current + 1, bytes, now, updated_by}));
+        body.set_version(current + 1);
+        common::ToTimestamp(now, body.mutable_updated_at());
+        body.set_updated_by(updated_by);
+        return body;
+      });
+}
+
+absl::StatusOr<EvaluationCounts> MysqlKpiStore::EvaluateQueued(int limit, absl::Time stale_before,
+                                                               absl::CivilDay first,
+                                                               absl::CivilDay last,
+                                                               const Judge& judge) {
+  EvaluationCounts counts;
+  while (counts.evaluated < limit) {
+    ASSIGN_OR_RETURN(
+        std::optional<bool> changed,
+        common::db::RunInTransaction(
+            *pool_, [&](Transaction& tx) -> absl::StatusOr<std::optional<bool>> {
+              // Sellers with new events first, then those not evaluated since `stale_before`;
+              // a row another replica holds is skipped, not waited for.
+              ASSIGN_OR_RETURN(
+                  std::vector<Row> rows,
+                  tx.Query(absl::StrCat("SELECT ", kHealthColumns,
+                                        " FROM seller_health WHERE dirty = TRUE "
+                                        "ORDER BY dirty_since LIMIT 1 FOR UPDATE SKIP LOCKED")));
+              if (rows.empty()) {
+                ASSIGN_OR_RETURN(
+                    rows, tx.Query(absl::StrCat("SELECT ", kHealthColumns,
+                                                " FROM seller_health WHERE last_as_of < ? "
+                                                "ORDER BY last_as_of LIMIT 1 "
+                                                "FOR UPDATE SKIP LOCKED"),
+                                   {stale_before}));
+              }
+              if (rows.empty()) return std::optional<bool>();
+              ASSIGN_OR_RETURN(bool changed, EvaluateLocked(tx, rows[0], first, last, judge));
+              return std::optional<bool>(changed);
+            }));
+    if (!changed.has_value()) break;
+    ++counts.evaluated;
+    if (*changed) ++counts.changed;
+  }
+  return counts;
+}
+
+absl::StatusOr<EvaluationCounts> MysqlKpiStore::EvaluateSellers(
+    const std::vector<std::string>& ids, absl::CivilDay first, absl::CivilDay last,
+    const Judge& judge) {
+  EvaluationCounts counts;
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(
+        std::optional<bool> changed,
+        common::db::RunInTransaction(
+            *pool_, [&](Transaction& tx) -> absl::StatusOr<std::optional<bool>> {
+              ASSIGN_OR_RETURN(std::vector<Row> rows,
+                               tx.Query(absl::StrCat("SELECT ", kHealthColumns,
+                                                     " FROM seller_health WHERE seller_id = ? "
+                                                     "FOR UPDATE"),
+                                        {id}));
+              if (rows.empty()) return std::optional<bool>();
+              ASSIGN_OR_RETURN(bool changed, EvaluateLocked(tx, rows[0], first, last, judge));
+              return std::optional<bool>(changed);
+            }));
+    if (!changed.has_value()) continue;
+    ++counts.evaluated;
+    if (*changed) ++counts.changed;
+  }
+  return counts;
+}
+
+absl::StatusOr<std::vector<std::string>> MysqlKpiStore::AllSellers() {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT seller_id FROM seller_health ORDER BY seller_id"));
+  return common::db::ParseRows(
+      rows, [](const Row& row) -> absl::StatusOr<std::string> { return row.GetString("seller_id"); });
+}
+
+absl::StatusOr<std::optional<pb::SellerScorecard>> MysqlKpiStore::LatestScorecard(
+    const std::string& seller_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT scorecard FROM seller_health WHERE seller_id = ? "
+                                "AND scorecard IS NOT NULL",
+                                {seller_id}));
+  if (rows.empty()) return std::optional<pb::SellerScorecard>();
+  ASSIGN_OR_RETURN(std::string bytes, rows[0].GetString("scorecard"));
+  pb::SellerScorecard card;
+  if (!card.ParseFromString(bytes)) return absl::InternalError("stored scorecard does not parse");
+  return std::optional<pb::SellerScorecard>(std::move(card));
+}
+
+absl::StatusOr<HealthPage> MysqlKpiStore::ListByHealth(
+    const std::vector<pb::HealthLevel>& levels, std::optional<std::pair<int, std::string>> after,
+    int limit) {
+  HealthPage page;
+  if (levels.empty()) return page;
+  std::vector<SqlValue> params;
+  for (pb::HealthLevel level : levels) params.push_back(static_cast<int64_t>(level));
+  std::string sql = absl::StrCat(
+      "SELECT seller_id, health, scorecard FROM seller_health WHERE scorecard IS NOT NULL "
+      "AND health IN (",
+      common::db::PlaceholderList(levels.size()), ")");
+  if (after.has_value()) {
+    absl::StrAppend(&sql, " AND (health < ? OR (health = ? AND seller_id > ?))");
+    params.push_back(int64_t{after->first});
+    params.push_back(int64_t{after->first});
+    params.push_back(after->second);
+  }
+  absl::StrAppend(&sql, " ORDER BY health DESC, seller_id LIMIT ?");
+  params.push_back(int64_t{limit + 1});
+  ASSIGN_OR_RETURN(std::vector<Row> rows, pool_->Query(sql, params));
+  for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(limit); ++i) {
+    ASSIGN_OR_RETURN(std::string bytes, rows[i].GetString("scorecard"));
+    pb::SellerScorecard card;
+    if (!card.ParseFromString(bytes)) {
+      return absl::InternalError("stored scorecard does not parse");
+    }
+    page.sellers.push_back(std::move(card));
+  }
+  if (rows.size() > static_cast<size_t>(limit)) {
+    ASSIGN_OR_RETURN(int64_t health, rows[limit - 1].GetInt64("health"));
+    ASSIGN_OR_RETURN(std::string seller, rows[limit - 1].GetString("seller_id"));
+    page.next = std::make_pair(static_cast<int>(health), seller);
+  }
+  return page;
+}
+
+}  // namespace marketplace::sellerkpi
