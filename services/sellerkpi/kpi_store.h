@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -120,6 +121,8 @@ class KpiStore {
                                                            absl::CivilDay first,
                                                            absl::CivilDay last,
                                                            const Judge& judge) = 0;
+  // Sellers by health level (sellers never evaluated count as NO_LEVEL).
+  virtual absl::StatusOr<std::map<pb::HealthLevel, int64_t>> CountByHealth() = 0;
   // The sellers of every seller_health row (EvaluateSellers with no ids).
   virtual absl::StatusOr<std::vector<std::string>> AllSellers() = 0;
 

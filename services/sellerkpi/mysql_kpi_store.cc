@@ -476,6 +476,20 @@ absl::StatusOr<EvaluationCounts> MysqlKpiStore::EvaluateSellers(
   return counts;
 }
 
+absl::StatusOr<std::map<pb::HealthLevel, int64_t>> MysqlKpiStore::CountByHealth() {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT health, COUNT(*) AS n FROM seller_health GROUP BY health"));
+  std::map<pb::HealthLevel, int64_t> out;
+  for (const Row& row : rows) {
+    ASSIGN_OR_RETURN(int64_t health, row.GetInt64("health"));
+    ASSIGN_OR_RETURN(int64_t n, row.GetInt64("n"));
+    if (pb::HealthLevel_IsValid(static_cast<int>(health))) {
+      out[static_cast<pb::HealthLevel>(health)] += n;
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<std::string>> MysqlKpiStore::AllSellers() {
   ASSIGN_OR_RETURN(std::vector<Row> rows,
                    pool_->Query("SELECT seller_id FROM seller_health ORDER BY seller_id"));

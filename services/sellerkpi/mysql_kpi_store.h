@@ -41,6 +41,7 @@ class MysqlKpiStore final : public KpiStore {
   absl::StatusOr<EvaluationCounts> EvaluateSellers(const std::vector<std::string>& ids,
                                                    absl::CivilDay first, absl::CivilDay last,
                                                    const Judge& judge) override;
+  absl::StatusOr<std::map<pb::HealthLevel, int64_t>> CountByHealth() override;
   absl::StatusOr<std::vector<std::string>> AllSellers() override;
   absl::StatusOr<std::optional<pb::SellerScorecard>> LatestScorecard(
       const std::string& seller_id) override;
