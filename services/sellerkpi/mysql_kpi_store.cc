@@ -59,22 +59,36 @@ absl::StatusOr<OrderState> ParseOrder(const Row& row) {
   return o;
 }
 
-absl::Status WriteOrder(Transaction& tx, const std::string& seller_id,
-                        const std::string& order_id, const OrderState& o) {
-  SqlValue day = nullptr;
-  if (o.order_day.has_value()) day = DayText(*o.order_day);
+// Writes the rows of `keys` (sorted) from `orders`, in one statement.
+absl::Status WriteOrders(Transaction& tx,
+                         const std::set<std::pair<std::string, std::string>>& keys,
+                         std::map<std::pair<std::string, std::string>, OrderState>& orders) {
+  if (keys.empty()) return absl::OkStatus();
+  std::vector<SqlValue> params;
+  for (const auto& key : keys) {
+    const OrderState& o = orders[key];
+    SqlValue day = nullptr;
+    if (o.order_day.has_value()) day = DayText(*o.order_day);
+    for (SqlValue v : std::initializer_list<SqlValue>{
+             key.first, key.second, day, o.low_rating, o.claim_counts, OptionalTime(o.claim_at),
+             o.claim_event_id, o.disputed, o.seller_cancelled, OptionalTime(o.first_defect_at),
+             o.first_defect_event_id}) {
+      params.push_back(std::move(v));
+    }
+  }
   return tx.Write(
-      "INSERT INTO seller_orders (seller_id, order_id, order_day, low_rating, claim_counts, "
-      "claim_at, claim_event_id, disputed, seller_cancelled, first_defect_at, "
-      "first_defect_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-      "ON DUPLICATE KEY UPDATE order_day = VALUES(order_day), low_rating = VALUES(low_rating), "
-      "claim_counts = VALUES(claim_counts), claim_at = VALUES(claim_at), "
-      "claim_event_id = VALUES(claim_event_id), disputed = VALUES(disputed), "
-      "seller_cancelled = VALUES(seller_cancelled), first_defect_at = VALUES(first_defect_at), "
-      "first_defect_event_id = VALUES(first_defect_event_id)",
-      {seller_id, order_id, day, o.low_rating, o.claim_counts, OptionalTime(o.claim_at),
-       o.claim_event_id, o.disputed, o.seller_cancelled, OptionalTime(o.first_defect_at),
-       o.first_defect_event_id});
+      absl::StrCat(
+          "INSERT INTO seller_orders (seller_id, order_id, order_day, low_rating, claim_counts, "
+          "claim_at, claim_event_id, disputed, seller_cancelled, first_defect_at, "
+          "first_defect_event_id) VALUES ",
+          common::db::PlaceholderRows(keys.size(), 11),
+          " ON DUPLICATE KEY UPDATE order_day = VALUES(order_day), "
+          "low_rating = VALUES(low_rating), claim_counts = VALUES(claim_counts), "
+          "claim_at = VALUES(claim_at), claim_event_id = VALUES(claim_event_id), "
+          "disputed = VALUES(disputed), seller_cancelled = VALUES(seller_cancelled), "
+          "first_defect_at = VALUES(first_defect_at), "
+          "first_defect_event_id = VALUES(first_defect_event_id)"),
+      params);
 }
 
 using CounterKey = std::tuple<std::string, absl::CivilDay, std::string>;
@@ -172,44 +186,211 @@ absl::StatusOr<std::vector<CounterRow>> CountersIn(Transaction& tx, const std::s
   });
 }
 
-// Judges the seller whose seller_health row `row` is (locked by the caller) and stores the
-// evaluation. True when its health changed.
-absl::StatusOr<bool> EvaluateLocked(Transaction& tx, const Row& row, absl::CivilDay first,
-                                    absl::CivilDay last, const Judge& judge) {
-  SellerSnapshot snapshot;
-  ASSIGN_OR_RETURN(snapshot.seller_id, row.GetString("seller_id"));
-  ASSIGN_OR_RETURN(int64_t health, row.GetInt64("health"));
-  ASSIGN_OR_RETURN(int64_t streak, row.GetInt64("recovery_streak"));
-  snapshot.previous.health = pb::HealthLevel_IsValid(static_cast<int>(health))
-                                 ? static_cast<pb::HealthLevel>(health)
-                                 : pb::NO_LEVEL;
-  snapshot.previous.recovery_streak = static_cast<int>(streak);
-  ASSIGN_OR_RETURN(snapshot.counters, CountersIn(tx, snapshot.seller_id, first, last));
-  ASSIGN_OR_RETURN(EvaluationResult result, judge(snapshot));
-  absl::StatusOr<absl::Time> as_of = common::FromTimestamp(result.scorecard.as_of(), "as_of");
-  if (!as_of.ok()) return as_of.status();
-  std::string bytes;
-  if (!result.scorecard.SerializeToString(&bytes)) {
-    return absl::InternalError("scorecard does not serialize");
+// Judges the sellers whose seller_health rows `rows` are (locked by the caller, at most a
+// few hundred), and stores their evaluations: counters read in one statement, evaluations and
+// health rows written in one statement each.
+absl::StatusOr<EvaluationCounts> EvaluateLocked(Transaction& tx, const std::vector<Row>& rows,
+                                                absl::CivilDay first, absl::CivilDay last,
+                                                const Judge& judge) {
+  EvaluationCounts counts;
+  if (rows.empty()) return counts;
+  std::map<std::string, SellerSnapshot> snapshots;
+  std::vector<SqlValue> ids;
+  for (const Row& row : rows) {
+    SellerSnapshot snapshot;
+    ASSIGN_OR_RETURN(snapshot.seller_id, row.GetString("seller_id"));
+    ASSIGN_OR_RETURN(int64_t health, row.GetInt64("health"));
+    ASSIGN_OR_RETURN(int64_t streak, row.GetInt64("recovery_streak"));
+    snapshot.previous.health = pb::HealthLevel_IsValid(static_cast<int>(health))
+                                   ? static_cast<pb::HealthLevel>(health)
+                                   : pb::NO_LEVEL;
+    snapshot.previous.recovery_streak = static_cast<int>(streak);
+    ids.push_back(snapshot.seller_id);
+    snapshots.emplace(snapshot.seller_id, std::move(snapshot));
+  }
+  std::vector<SqlValue> params = ids;
+  params.push_back(DayText(first));
+  params.push_back(DayText(last));
+  ASSIGN_OR_RETURN(
+      std::vector<Row> counter_rows,
+      tx.Query(absl::StrCat("SELECT seller_id, DATE_FORMAT(day, '%Y-%m-%d') AS day, counter, n "
+                            "FROM seller_day_counters WHERE seller_id IN (",
+                            common::db::PlaceholderList(ids.size()), ") AND day BETWEEN ? AND ?"),
+               params));
+  for (const Row& row : counter_rows) {
+    ASSIGN_OR_RETURN(std::string seller, row.GetString("seller_id"));
+    CounterRow c;
+    ASSIGN_OR_RETURN(std::string day, row.GetString("day"));
+    ASSIGN_OR_RETURN(c.day, ParseDay(day));
+    ASSIGN_OR_RETURN(c.counter, row.GetString("counter"));
+    ASSIGN_OR_RETURN(c.n, row.GetInt64("n"));
+    snapshots[seller].counters.push_back(std::move(c));
+  }
+  std::vector<SqlValue> evaluations, health;
+  for (auto& [seller, snapshot] : snapshots) {
+    ASSIGN_OR_RETURN(EvaluationResult result, judge(snapshot));
+    absl::StatusOr<absl::Time> as_of = common::FromTimestamp(result.scorecard.as_of(), "as_of");
+    if (!as_of.ok()) return as_of.status();
+    std::string bytes;
+    if (!result.scorecard.SerializeToString(&bytes)) {
+      return absl::InternalError("scorecard does not serialize");
+    }
+    for (SqlValue v : std::initializer_list<SqlValue>{
+             seller, *as_of, result.scorecard.thresholds_version(),
+             static_cast<int64_t>(result.state.health), result.scorecard.top_badge(), bytes}) {
+      evaluations.push_back(v);
+    }
+    for (SqlValue v : std::initializer_list<SqlValue>{
+             seller, static_cast<int64_t>(result.state.health),
+             int64_t{result.state.recovery_streak}, result.scorecard.top_badge(), *as_of,
+             bytes}) {
+      health.push_back(std::move(v));
+    }
+    ++counts.evaluated;
+    if (result.state.health != snapshot.previous.health) ++counts.changed;
   }
   RETURN_IF_ERROR(tx.Write(
-      "INSERT INTO seller_evaluations (seller_id, as_of, thresholds_version, health, top_badge, "
-      "scorecard, evaluated_at) VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6)) "
-      "ON DUPLICATE KEY UPDATE thresholds_version = VALUES(thresholds_version), "
-      "health = VALUES(health), top_badge = VALUES(top_badge), scorecard = VALUES(scorecard), "
-      "evaluated_at = VALUES(evaluated_at)",
-      {snapshot.seller_id, *as_of, result.scorecard.thresholds_version(),
-       static_cast<int64_t>(result.state.health), result.scorecard.top_badge(), bytes}));
+      absl::StrCat("INSERT INTO seller_evaluations (seller_id, as_of, thresholds_version, "
+                   "health, top_badge, scorecard, evaluated_at) VALUES ",
+                   common::db::PlaceholderRows(snapshots.size(), 6, ", UTC_TIMESTAMP(6)"),
+                   " ON DUPLICATE KEY UPDATE thresholds_version = VALUES(thresholds_version), "
+                   "health = VALUES(health), top_badge = VALUES(top_badge), "
+                   "scorecard = VALUES(scorecard), evaluated_at = VALUES(evaluated_at)"),
+      evaluations));
+  // The rows exist and are locked: this updates each, clearing its mark.
   RETURN_IF_ERROR(tx.Write(
-      "UPDATE seller_health SET health = ?, recovery_streak = ?, top_badge = ?, dirty = FALSE, "
-      "dirty_since = NULL, last_as_of = ?, scorecard = ? WHERE seller_id = ?",
-      {static_cast<int64_t>(result.state.health), int64_t{result.state.recovery_streak},
-       result.scorecard.top_badge(), *as_of, bytes, snapshot.seller_id},
-      1));
-  return result.state.health != snapshot.previous.health;
+      absl::StrCat("INSERT INTO seller_health (seller_id, health, recovery_streak, top_badge, "
+                   "last_as_of, scorecard, dirty, dirty_since) VALUES ",
+                   common::db::PlaceholderRows(snapshots.size(), 6, ", FALSE, NULL"),
+                   " ON DUPLICATE KEY UPDATE health = VALUES(health), "
+                   "recovery_streak = VALUES(recovery_streak), top_badge = VALUES(top_badge), "
+                   "last_as_of = VALUES(last_as_of), scorecard = VALUES(scorecard), "
+                   "dirty = FALSE, dirty_since = NULL"),
+      health));
+  return counts;
 }
 
+// Sellers evaluated per transaction.
+constexpr int kEvaluationChunk = 100;
+
 constexpr char kHealthColumns[] = "seller_id, health, recovery_streak";
+
+// A concurrent transaction recorded one of the batch's new event ids between our read and
+// our insert: the whole batch runs again (it then sees that event as recorded).
+constexpr absl::string_view kRaced = "sellerkpi: concurrent insert of an event id";
+
+absl::StatusOr<RecordCounts> RecordBatch(Transaction& tx, const std::vector<EventRecord>& events) {
+  using OrderKey = std::pair<std::string, std::string>;  // (seller, order)
+  // 1. Lock every (seller, order) row of the batch, sorted, in one statement: concurrent
+  //    batches take them in the same order, so they wait for each other instead of deadlocking.
+  std::map<OrderKey, OrderState> orders;
+  for (const EventRecord& r : events) {
+    if (TouchesOrder(r)) orders[{r.event.seller_id(), r.event.links().order_id()}];
+  }
+  if (!orders.empty()) {
+    std::vector<SqlValue> keys;
+    for (const auto& [key, unused] : orders) {
+      keys.push_back(key.first);
+      keys.push_back(key.second);
+    }
+    RETURN_IF_ERROR(tx.Write(
+        absl::StrCat("INSERT INTO seller_orders (seller_id, order_id) VALUES ",
+                     common::db::PlaceholderRows(orders.size(), 2),
+                     " ON DUPLICATE KEY UPDATE seller_id = seller_id"),
+        keys));
+    ASSIGN_OR_RETURN(
+        std::vector<Row> rows,
+        tx.Query(absl::StrCat(
+                     "SELECT seller_id, order_id, DATE_FORMAT(order_day, '%Y-%m-%d') AS order_day, "
+                     "low_rating, claim_counts, claim_at, claim_event_id, disputed, "
+                     "seller_cancelled, first_defect_at, first_defect_event_id FROM seller_orders "
+                     "WHERE (seller_id, order_id) IN (",
+                     common::db::PlaceholderRows(orders.size(), 2), ") FOR UPDATE"),
+                 keys));
+    for (const Row& row : rows) {
+      ASSIGN_OR_RETURN(std::string seller, row.GetString("seller_id"));
+      ASSIGN_OR_RETURN(std::string order, row.GetString("order_id"));
+      ASSIGN_OR_RETURN(OrderState state, ParseOrder(row));
+      orders[std::make_pair(seller, order)] = std::move(state);
+    }
+  }
+  // 2. Which event ids are recorded already (a locking read: the latest committed rows).
+  std::map<std::string, std::string> known;  // event_id -> content hash
+  {
+    std::vector<SqlValue> ids;
+    for (const EventRecord& r : events) ids.push_back(r.event.event_id());
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx.Query(absl::StrCat("SELECT event_id, content_hash FROM seller_events "
+                                           "WHERE event_id IN (",
+                                           common::db::PlaceholderList(ids.size()),
+                                           ") LOCK IN SHARE MODE"),
+                              ids));
+    for (const Row& row : rows) {
+      ASSIGN_OR_RETURN(std::string id, row.GetString("event_id"));
+      ASSIGN_OR_RETURN(known[id], row.GetString("content_hash"));
+    }
+  }
+  // 3. The batch in order, in memory: duplicates, conflicts, rows and counters.
+  RecordCounts counts;
+  std::map<CounterKey, int64_t> deltas;
+  std::set<std::string> sellers;
+  std::set<OrderKey> changed_orders;
+  std::vector<SqlValue> inserts;
+  for (const EventRecord& r : events) {
+    const pb::SellerEvent& e = r.event;
+    auto [it, is_new] = known.emplace(e.event_id(), r.content_hash);
+    if (!is_new) {
+      if (it->second != r.content_hash) {
+        return common::WithReason(
+            absl::AlreadyExistsError(absl::StrCat("event_id ", e.event_id(),
+                                                  " is already recorded with another content")),
+            "EVENT_ID_CONFLICT", {{"event_id", e.event_id()}});
+      }
+      ++counts.duplicates;
+      continue;
+    }
+    ++counts.recorded;
+    pb::SellerEvent stored = e;
+    stored.clear_source();
+    stored.clear_excluded();
+    std::string payload;
+    if (!stored.SerializeToString(&payload)) return absl::InternalError("event does not serialize");
+    for (SqlValue v : std::initializer_list<SqlValue>{
+             e.event_id(), r.content_hash, e.source(), r.type, e.seller_id(), r.occurred_at,
+             e.links().order_id(), e.links().ticket_id(), e.links().dispute_id(),
+             e.links().listing_id(), r.kpi_mask, payload}) {
+      inserts.push_back(std::move(v));
+    }
+    std::vector<CounterDelta> changes;
+    if (TouchesOrder(r)) {
+      const OrderKey key{e.seller_id(), e.links().order_id()};
+      changes = ApplyEvent(r, &orders[key]);
+      changed_orders.insert(key);
+    } else {
+      changes = ApplyEvent(r, nullptr);
+    }
+    for (const CounterDelta& d : changes) deltas[{e.seller_id(), d.day, d.counter}] += d.delta;
+    sellers.insert(e.seller_id());
+  }
+  // 4. The new events in one statement; fewer rows than sent means another transaction
+  //    inserted one of them since step 2.
+  if (counts.recorded > 0) {
+    ASSIGN_OR_RETURN(
+        int64_t inserted,
+        tx.Execute(absl::StrCat("INSERT IGNORE INTO seller_events (event_id, content_hash, "
+                                "source, type, seller_id, occurred_at, order_id, ticket_id, "
+                                "dispute_id, listing_id, kpi_mask, payload, recorded_at) VALUES ",
+                                common::db::PlaceholderRows(counts.recorded, 12,
+                                                            ", UTC_TIMESTAMP(6)")),
+                   inserts));
+    if (inserted != counts.recorded) return absl::AbortedError(kRaced);
+  }
+  // 5. The rows, the counters and the evaluation marks, each sorted, one statement each.
+  RETURN_IF_ERROR(WriteOrders(tx, changed_orders, orders));
+  RETURN_IF_ERROR(WriteCounters(tx, deltas));
+  RETURN_IF_ERROR(MarkSellers(tx, sellers));
+  return counts;
+}
 
 }  // namespace
 
@@ -218,74 +399,15 @@ absl::Status ApplySellerKpiMigrations(common::db::ConnectionPool& pool) {
 }
 
 absl::StatusOr<RecordCounts> MysqlKpiStore::RecordEvents(const std::vector<EventRecord>& events) {
-  return common::db::RunInTransaction(
-      *pool_, [&](Transaction& tx) -> absl::StatusOr<RecordCounts> {
-        RecordCounts counts;
-        std::map<CounterKey, int64_t> deltas;
-        std::set<std::string> sellers;
-        for (const EventRecord& r : events) {
-          const pb::SellerEvent& e = r.event;
-          std::string payload;
-          pb::SellerEvent stored = e;
-          stored.clear_source();
-          stored.clear_excluded();
-          if (!stored.SerializeToString(&payload)) {
-            return absl::InternalError("event does not serialize");
-          }
-          ASSIGN_OR_RETURN(
-              int64_t inserted,
-              tx.Execute("INSERT IGNORE INTO seller_events (event_id, content_hash, source, type, "
-                         "seller_id, occurred_at, order_id, ticket_id, dispute_id, listing_id, "
-                         "kpi_mask, payload, recorded_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))",
-                         {e.event_id(), r.content_hash, e.source(), r.type, e.seller_id(),
-                          r.occurred_at, e.links().order_id(), e.links().ticket_id(),
-                          e.links().dispute_id(), e.links().listing_id(), r.kpi_mask, payload}));
-          if (inserted == 0) {
-            // A locking read sees the latest committed row, not this transaction's snapshot.
-            ASSIGN_OR_RETURN(std::vector<Row> rows,
-                             tx.Query("SELECT content_hash FROM seller_events WHERE event_id = ? "
-                                      "LOCK IN SHARE MODE",
-                                      {e.event_id()}));
-            if (rows.empty()) return absl::InternalError("event neither inserted nor found");
-            ASSIGN_OR_RETURN(std::string hash, rows[0].GetString("content_hash"));
-            if (hash != r.content_hash) {
-              return common::WithReason(
-                  absl::AlreadyExistsError(absl::StrCat(
-                      "event_id ", e.event_id(), " is already recorded with another content")),
-                  "EVENT_ID_CONFLICT", {{"event_id", e.event_id()}});
-            }
-            ++counts.duplicates;
-            continue;
-          }
-          ++counts.recorded;
-          std::vector<CounterDelta> changes;
-          if (TouchesOrder(r)) {
-            ASSIGN_OR_RETURN(
-                std::vector<Row> rows,
-                tx.Query("SELECT DATE_FORMAT(order_day, '%Y-%m-%d') AS order_day, low_rating, "
-                         "claim_counts, claim_at, claim_event_id, disputed, seller_cancelled, "
-                         "first_defect_at, first_defect_event_id FROM seller_orders "
-                         "WHERE seller_id = ? AND order_id = ? FOR UPDATE",
-                         {e.seller_id(), e.links().order_id()}));
-            OrderState order;
-            if (!rows.empty()) {
-              ASSIGN_OR_RETURN(order, ParseOrder(rows[0]));
-            }
-            changes = ApplyEvent(r, &order);
-            RETURN_IF_ERROR(WriteOrder(tx, e.seller_id(), e.links().order_id(), order));
-          } else {
-            changes = ApplyEvent(r, nullptr);
-          }
-          for (const CounterDelta& d : changes) {
-            deltas[{e.seller_id(), d.day, d.counter}] += d.delta;
-          }
-          sellers.insert(e.seller_id());
-        }
-        RETURN_IF_ERROR(WriteCounters(tx, deltas));
-        RETURN_IF_ERROR(MarkSellers(tx, sellers));
-        return counts;
-      });
+  if (events.empty()) return RecordCounts{};
+  common::db::TransactionOptions options;
+  // No gap locks: the rows a batch needs are locked by key, in sorted order (RecordBatch).
+  options.isolation = common::db::IsolationLevel::kReadCommitted;
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<RecordCounts> counts = common::db::RunInTransaction(
+        *pool_, [&](Transaction& tx) { return RecordBatch(tx, events); }, options);
+    if (counts.ok() || counts.status().message() != kRaced || attempt == 5) return counts;
+  }
 }
 
 absl::StatusOr<std::vector<CounterRow>> MysqlKpiStore::ReadCounters(const std::string& seller_id,
@@ -419,34 +541,41 @@ absl::StatusOr<EvaluationCounts> MysqlKpiStore::EvaluateQueued(int limit, absl::
                                                                absl::CivilDay first,
                                                                absl::CivilDay last,
                                                                const Judge& judge) {
+  common::db::TransactionOptions options;
+  // A locking read under READ COMMITTED locks only the rows it returns.
+  options.isolation = common::db::IsolationLevel::kReadCommitted;
   EvaluationCounts counts;
   while (counts.evaluated < limit) {
+    const int64_t take = std::min(kEvaluationChunk, limit - counts.evaluated);
     ASSIGN_OR_RETURN(
-        std::optional<bool> changed,
+        EvaluationCounts done,
         common::db::RunInTransaction(
-            *pool_, [&](Transaction& tx) -> absl::StatusOr<std::optional<bool>> {
-              // Sellers with new events first, then those not evaluated since `stale_before`;
-              // a row another replica holds is skipped, not waited for.
+            *pool_,
+            [&](Transaction& tx) -> absl::StatusOr<EvaluationCounts> {
+              // Sellers with new events first, then those not evaluated since
+              // `stale_before`; rows another replica holds are skipped, not waited for.
               ASSIGN_OR_RETURN(
                   std::vector<Row> rows,
                   tx.Query(absl::StrCat("SELECT ", kHealthColumns,
-                                        " FROM seller_health WHERE dirty = TRUE "
-                                        "ORDER BY dirty_since LIMIT 1 FOR UPDATE SKIP LOCKED")));
+                                        " FROM seller_health FORCE INDEX (seller_health_dirty) "
+                                        "WHERE dirty = TRUE ORDER BY dirty_since LIMIT ? "
+                                        "FOR UPDATE SKIP LOCKED"),
+                           {take}));
               if (rows.empty()) {
                 ASSIGN_OR_RETURN(
                     rows, tx.Query(absl::StrCat("SELECT ", kHealthColumns,
-                                                " FROM seller_health WHERE last_as_of < ? "
-                                                "ORDER BY last_as_of LIMIT 1 "
+                                                " FROM seller_health FORCE INDEX "
+                                                "(seller_health_stale) WHERE last_as_of < ? "
+                                                "ORDER BY last_as_of LIMIT ? "
                                                 "FOR UPDATE SKIP LOCKED"),
-                                   {stale_before}));
+                                   {stale_before, take}));
               }
-              if (rows.empty()) return std::optional<bool>();
-              ASSIGN_OR_RETURN(bool changed, EvaluateLocked(tx, rows[0], first, last, judge));
-              return std::optional<bool>(changed);
-            }));
-    if (!changed.has_value()) break;
-    ++counts.evaluated;
-    if (*changed) ++counts.changed;
+              return EvaluateLocked(tx, rows, first, last, judge);
+            },
+            options));
+    if (done.evaluated == 0) break;
+    counts.evaluated += done.evaluated;
+    counts.changed += done.changed;
   }
   return counts;
 }
@@ -454,24 +583,31 @@ absl::StatusOr<EvaluationCounts> MysqlKpiStore::EvaluateQueued(int limit, absl::
 absl::StatusOr<EvaluationCounts> MysqlKpiStore::EvaluateSellers(
     const std::vector<std::string>& ids, absl::CivilDay first, absl::CivilDay last,
     const Judge& judge) {
+  common::db::TransactionOptions options;
+  options.isolation = common::db::IsolationLevel::kReadCommitted;
+  std::vector<std::string> sorted = ids;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
   EvaluationCounts counts;
-  for (const std::string& id : ids) {
+  for (size_t start = 0; start < sorted.size(); start += kEvaluationChunk) {
+    std::vector<SqlValue> chunk(sorted.begin() + start,
+                                sorted.begin() + std::min(sorted.size(), start + kEvaluationChunk));
     ASSIGN_OR_RETURN(
-        std::optional<bool> changed,
+        EvaluationCounts done,
         common::db::RunInTransaction(
-            *pool_, [&](Transaction& tx) -> absl::StatusOr<std::optional<bool>> {
+            *pool_,
+            [&](Transaction& tx) -> absl::StatusOr<EvaluationCounts> {
               ASSIGN_OR_RETURN(std::vector<Row> rows,
                                tx.Query(absl::StrCat("SELECT ", kHealthColumns,
-                                                     " FROM seller_health WHERE seller_id = ? "
-                                                     "FOR UPDATE"),
-                                        {id}));
-              if (rows.empty()) return std::optional<bool>();
-              ASSIGN_OR_RETURN(bool changed, EvaluateLocked(tx, rows[0], first, last, judge));
-              return std::optional<bool>(changed);
-            }));
-    if (!changed.has_value()) continue;
-    ++counts.evaluated;
-    if (*changed) ++counts.changed;
+                                                     " FROM seller_health WHERE seller_id IN (",
+                                                     common::db::PlaceholderList(chunk.size()),
+                                                     ") ORDER BY seller_id FOR UPDATE"),
+                                        chunk));
+              return EvaluateLocked(tx, rows, first, last, judge);
+            },
+            options));
+    counts.evaluated += done.evaluated;
+    counts.changed += done.changed;
   }
   return counts;
 }
