@@ -175,7 +175,7 @@ void CheckEvent(const pb::SellerEvent& e, absl::string_view prefix, absl::Time n
       {"links.dispute_id", &links.dispute_id()},
       {"links.listing_id", &links.listing_id()}};
   for (const auto& [name, value] : fields) {
-    if (value->size() > kMaxIdLength) v.Add(at + name, "must be at most 128 characters");
+    if (Characters(*value) > kMaxIdLength) v.Add(at + name, "must be at most 128 characters");
   }
   switch (LinkOf(e.payload_case())) {
     case NeededLink::kOrder:

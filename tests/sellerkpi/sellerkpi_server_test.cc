@@ -185,7 +185,6 @@ class SellerKpiServerTest : public ::testing::Test {
       if (std::string(who) == "payments") {
         payments_credentials = {"--service_client_id=" + created.client_id(),
                                 "--service_client_secret=" + created.client_secret()};
-        continue;
       }
       identity_v1::IssueServiceTokenRequest issue;
       issue.set_client_id(created.client_id());
@@ -720,6 +719,49 @@ TEST_F(SellerKpiServerTest, EvidenceHistoryPublicRatingHealthListAndThresholds) 
   grpc::Status wrong = Kpi(&KpiStub::UpdateThresholds, update, &updated);
   EXPECT_EQ(wrong.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(BadFieldsOf(wrong), std::vector<std::string>{"thresholds.lines[0].at_risk"});
+}
+
+// What payments' relay sends, delivered by hand with payments' own token: twice each and out
+// of order (the dispute before the order), the KPIs are those of one delivery in order.
+TEST_F(SellerKpiServerTest, PaymentsEventsTwiceAndOutOfOrderThroughEventSink) {
+  const std::string seller = NewSellerId();
+  const std::string order = UniqueId("order");
+  auto deliver = [&](const std::string& id, const std::string& topic,
+                     const google::protobuf::Message& payload) {
+    events_v1::DeliverRequest req;
+    events_v1::Event* event = req.mutable_event();
+    event->set_event_id(id);
+    event->set_topic(topic);
+    event->set_source("payments");
+    event->set_key(seller);
+    *event->mutable_occurred_at() = common::ToTimestamp(absl::Now() - absl::Minutes(1));
+    event->mutable_payload()->PackFrom(payload);
+    events_v1::DeliverResponse resp;
+    return Call(kpi_sink_, &events_v1::EventSink::Stub::Deliver, req, &resp, Token("payments"));
+  };
+  payments_v1::PaymentHeld held;
+  held.set_payment_id("pay_aaaaaaaaaaaaaaaaaaaaaaaa");
+  held.set_order_id(order);
+  held.set_seller_id(seller);
+  payments_v1::DisputeOpened opened;
+  opened.set_payment_id(held.payment_id());
+  opened.set_order_id(order);
+  opened.set_seller_id(seller);
+  const std::string held_id = UniqueId("evt-held");
+  const std::string opened_id = UniqueId("evt-opened");
+  for (int round = 0; round < 2; ++round) {
+    grpc::Status s = deliver(opened_id, "payments.dispute_opened", opened);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    s = deliver(held_id, "payments.payment_held", held);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  // A payload that is not the topic's message: INVALID_ARGUMENT, nothing applied.
+  EXPECT_EQ(deliver(UniqueId("evt-bad"), "payments.payment_held", opened).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(Evaluate({seller}, absl::Now()).ok());
+  const auto figures = Figures(Scorecard(seller));
+  EXPECT_EQ(figures.at(kpi::ORDER_DEFECT_RATE), std::make_pair(int64_t{1}, int64_t{1}));
+  EXPECT_EQ(figures.at(kpi::DISPUTE_RATE), std::make_pair(int64_t{1}, int64_t{1}));
 }
 
 TEST_F(SellerKpiServerTest, PaymentsEventsReachSellerKpiThroughTheRelay) {
