@@ -79,6 +79,15 @@ class KpiStore {
   // the batch is recorded.
   virtual absl::StatusOr<RecordCounts> RecordEvents(const std::vector<EventRecord>& events) = 0;
 
+  // Takes a recorded event out of every KPI, in one transaction: the event is marked
+  // excluded, its counters come off (an order event: its order's row is rebuilt from the
+  // order's other events that are not excluded, and the order counters follow), and
+  // `exclusion` (an EVENT_EXCLUDED event naming it) is appended to the log; its seller is
+  // marked for evaluation. NOT_FOUND EVENT_NOT_FOUND for an unknown id; an event already
+  // excluded is answered without effect. Returns the excluded event as now stored.
+  virtual absl::StatusOr<pb::SellerEvent> ExcludeEvent(const std::string& event_id,
+                                                       const pb::SellerEvent& exclusion) = 0;
+
   // A seller's counters over [first, last] (UTC days), in no particular order.
   virtual absl::StatusOr<std::vector<CounterRow>> ReadCounters(const std::string& seller_id,
                                                                absl::CivilDay first,

@@ -410,6 +410,99 @@ absl::StatusOr<RecordCounts> MysqlKpiStore::RecordEvents(const std::vector<Event
   }
 }
 
+absl::StatusOr<pb::SellerEvent> MysqlKpiStore::ExcludeEvent(const std::string& event_id,
+                                                            const pb::SellerEvent& exclusion) {
+  common::db::TransactionOptions options;
+  options.isolation = common::db::IsolationLevel::kReadCommitted;
+  return common::db::RunInTransaction(
+      *pool_,
+      [&](Transaction& tx) -> absl::StatusOr<pb::SellerEvent> {
+        constexpr char kColumns[] = "event_id, source, excluded, payload, occurred_at";
+        ASSIGN_OR_RETURN(std::vector<Row> rows,
+                         tx.Query(absl::StrCat("SELECT ", kColumns,
+                                               " FROM seller_events WHERE event_id = ? "
+                                               "FOR UPDATE"),
+                                  {event_id}));
+        if (rows.empty()) return common::NotFound("event", event_id);
+        ASSIGN_OR_RETURN(pb::SellerEvent event, ParseEvent(rows[0]));
+        if (event.excluded()) return event;
+        ASSIGN_OR_RETURN(EventRecord record, MakeRecord(event, event.source()));
+        std::map<CounterKey, int64_t> deltas;
+        // Its own counters (those on the event's day) come off.
+        for (const CounterDelta& d : ApplyEvent(record, nullptr)) {
+          deltas[{event.seller_id(), d.day, d.counter}] -= d.delta;
+        }
+        if (TouchesOrder(record)) {
+          const std::string& seller = event.seller_id();
+          const std::string& order = event.links().order_id();
+          ASSIGN_OR_RETURN(
+              std::vector<Row> current,
+              tx.Query("SELECT DATE_FORMAT(order_day, '%Y-%m-%d') AS order_day, low_rating, "
+                       "claim_counts, claim_at, claim_event_id, disputed, seller_cancelled, "
+                       "first_defect_at, first_defect_event_id FROM seller_orders "
+                       "WHERE seller_id = ? AND order_id = ? FOR UPDATE",
+                       {seller, order}));
+          OrderState before;
+          if (!current.empty()) {
+            ASSIGN_OR_RETURN(before, ParseOrder(current[0]));
+          }
+          // The row rebuilt from the order's other events (any order gives the same row).
+          ASSIGN_OR_RETURN(std::vector<Row> others,
+                           tx.Query(absl::StrCat("SELECT ", kColumns,
+                                                 " FROM seller_events WHERE seller_id = ? AND "
+                                                 "order_id = ? AND NOT excluded AND "
+                                                 "event_id <> ? FOR UPDATE"),
+                                    {seller, order, event_id}));
+          OrderState after;
+          for (const Row& row : others) {
+            ASSIGN_OR_RETURN(pb::SellerEvent other, ParseEvent(row));
+            ASSIGN_OR_RETURN(EventRecord r, MakeRecord(other, other.source()));
+            if (TouchesOrder(r)) (void)ApplyEvent(r, &after);
+          }
+          // The order counters: the old row's off its day, the rebuilt row's on.
+          auto add_order = [&](const OrderState& o, int64_t sign) {
+            if (!o.order_day.has_value()) return;
+            const absl::CivilDay day = *o.order_day;
+            deltas[{seller, day, "orders"}] += sign;
+            if (o.defective()) deltas[{seller, day, "odr_defects"}] += sign;
+            if (o.claim_counts) deltas[{seller, day, "incidents"}] += sign;
+            if (o.disputed) deltas[{seller, day, "disputed_orders"}] += sign;
+            if (o.seller_cancelled) deltas[{seller, day, "seller_cancellations"}] += sign;
+          };
+          add_order(before, -1);
+          add_order(after, +1);
+          std::set<std::pair<std::string, std::string>> keys = {{seller, order}};
+          std::map<std::pair<std::string, std::string>, OrderState> rebuilt = {
+              {{seller, order}, after}};
+          RETURN_IF_ERROR(WriteOrders(tx, keys, rebuilt));
+        }
+        RETURN_IF_ERROR(tx.Write("UPDATE seller_events SET excluded = TRUE WHERE event_id = ?",
+                                 {event_id}, 1));
+        // The exclusion itself, in the log (a replay honours it).
+        pb::SellerEvent excluding = exclusion;
+        excluding.set_seller_id(event.seller_id());
+        ASSIGN_OR_RETURN(EventRecord logged, MakeRecord(excluding, exclusion.source()));
+        std::string payload;
+        pb::SellerEvent stored = excluding;
+        stored.clear_source();
+        stored.clear_excluded();
+        if (!stored.SerializeToString(&payload)) {
+          return absl::InternalError("event does not serialize");
+        }
+        RETURN_IF_ERROR(tx.Write(
+            "INSERT INTO seller_events (event_id, content_hash, source, type, seller_id, "
+            "occurred_at, kpi_mask, payload, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 0, ?, UTC_TIMESTAMP(6))",
+            {exclusion.event_id(), logged.content_hash, exclusion.source(), logged.type,
+             event.seller_id(), logged.occurred_at, payload}));
+        RETURN_IF_ERROR(WriteCounters(tx, deltas));
+        RETURN_IF_ERROR(MarkSellers(tx, {event.seller_id()}));
+        event.set_excluded(true);
+        return event;
+      },
+      options);
+}
+
 absl::StatusOr<std::vector<CounterRow>> MysqlKpiStore::ReadCounters(const std::string& seller_id,
                                                                     absl::CivilDay first,
                                                                     absl::CivilDay last) {

@@ -20,6 +20,8 @@ class MysqlKpiStore final : public KpiStore {
   explicit MysqlKpiStore(common::db::ConnectionPool* pool) : pool_(pool) {}
 
   absl::StatusOr<RecordCounts> RecordEvents(const std::vector<EventRecord>& events) override;
+  absl::StatusOr<pb::SellerEvent> ExcludeEvent(const std::string& event_id,
+                                               const pb::SellerEvent& exclusion) override;
   absl::StatusOr<std::vector<CounterRow>> ReadCounters(const std::string& seller_id,
                                                        absl::CivilDay first,
                                                        absl::CivilDay last) override;

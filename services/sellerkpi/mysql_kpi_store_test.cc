@@ -282,5 +282,53 @@ TEST_F(MysqlKpiStoreTest, EvidenceFollowsTheOrdersThatCount) {
   EXPECT_TRUE(outside.empty());
 }
 
+pb::SellerEvent Exclusion(const std::string& id) {
+  pb::SellerEvent e;
+  e.set_event_id("excluded:" + id);
+  common::ToTimestamp(kNow, e.mutable_occurred_at());
+  e.set_source("sellerkpi");
+  e.mutable_event_excluded()->set_excluded_event_id(id);
+  e.mutable_event_excluded()->set_reason("fraudulent claim");
+  return e;
+}
+
+TEST_F(MysqlKpiStoreTest, ExcludingAnEventTakesItOutAsIfItHadNeverCome) {
+  const absl::Time t = kNow - absl::Hours(24);
+  const std::vector<pb::SellerEvent> kept = {Placed("p1", t, "o1"), Rated("r1", kNow, "o1", 5),
+                                             Placed("p2", t, "o2"), Shipped("s2", t, "o2", true, true)};
+  const std::vector<pb::SellerEvent> excluded = {Claim("c1", kNow, "o1", true),
+                                                 Rated("r2", kNow, "o2", 1)};
+  // What the counters are without the excluded events.
+  ASSERT_OK(store_->RecordEvents(Records(kept)).status());
+  const auto without = AllCounters();
+  ASSERT_OK(pool().Execute("DELETE FROM seller_events").status());
+  ASSERT_OK(pool().Execute("DELETE FROM seller_day_counters").status());
+  ASSERT_OK(pool().Execute("DELETE FROM seller_orders").status());
+
+  std::vector<pb::SellerEvent> all = kept;
+  all.insert(all.end(), excluded.begin(), excluded.end());
+  ASSERT_OK(store_->RecordEvents(Records(all)).status());
+  EXPECT_NE(AllCounters(), without);
+  for (const auto& e : excluded) {
+    ASSERT_OK_AND_ASSIGN(pb::SellerEvent out, store_->ExcludeEvent(e.event_id(), Exclusion(e.event_id())));
+    EXPECT_TRUE(out.excluded());
+  }
+  EXPECT_EQ(AllCounters(), without);
+  // Again: no effect.
+  ASSERT_OK(store_->ExcludeEvent("c1", Exclusion("c1")).status());
+  EXPECT_EQ(AllCounters(), without);
+  // Excluded events are evidence of nothing; a redelivery is a duplicate.
+  const absl::CivilDay day = DayOf(kNow);
+  ASSERT_OK_AND_ASSIGN(auto odr, store_->ListEvidence(kSeller, pb::ORDER_DEFECT_RATE, day - 59,
+                                                      day, std::nullopt, 10));
+  EXPECT_TRUE(odr.empty());
+  ASSERT_OK_AND_ASSIGN(RecordCounts again, store_->RecordEvents(Records(excluded)));
+  EXPECT_EQ(again.duplicates, 2);
+  EXPECT_EQ(AllCounters(), without);
+  EXPECT_EQ(store_->ExcludeEvent("nope", Exclusion("nope")).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Count("seller_events"), 8);  // 6 events and 2 exclusions
+}
+
 }  // namespace
 }  // namespace marketplace::sellerkpi

@@ -246,6 +246,36 @@ absl::StatusOr<pb::EvaluateSellersResponse> SellerKpiApi::EvaluateSellers(
   return response;
 }
 
+absl::StatusOr<pb::ExcludeSellerEventResponse> SellerKpiApi::ExcludeSellerEvent(
+    const MaybeCaller& caller, const pb::ExcludeSellerEventRequest& request) {
+  common::Violations v;
+  CheckRequestId(request.request_id(), v);
+  if (!common::idempotency::IsValidRequestId(request.event_id())) {
+    v.Add("event_id", "must be 1-128 characters of A-Z a-z 0-9 . _ : -");
+  }
+  const size_t reason_length = [&] {
+    size_t n = 0;
+    for (unsigned char c : request.reason()) n += (c & 0xC0) != 0x80;
+    return n;
+  }();
+  if (reason_length < 1 || reason_length > 1000) v.Add("reason", "must be 1-1000 characters");
+  RETURN_IF_ERROR(v.Status());
+  // The exclusion is an event of the log; its id follows from the excluded event's.
+  pb::SellerEvent exclusion;
+  exclusion.set_event_id(
+      absl::StrCat("excluded:", common::Sha256Hex(request.event_id()).substr(0, 40)));
+  common::ToTimestamp(clock_->Now(), exclusion.mutable_occurred_at());
+  exclusion.set_source("sellerkpi");
+  pb::EventExcluded* excluded = exclusion.mutable_event_excluded();
+  excluded->set_excluded_event_id(request.event_id());
+  excluded->set_reason(request.reason());
+  excluded->set_excluded_by(caller.has_value() ? caller->subject : "");
+  ASSIGN_OR_RETURN(pb::SellerEvent event, store_->ExcludeEvent(request.event_id(), exclusion));
+  pb::ExcludeSellerEventResponse response;
+  *response.mutable_event() = std::move(event);
+  return response;
+}
+
 absl::StatusOr<pb::Thresholds> SellerKpiApi::GetThresholds() {
   return store_->CurrentThresholds();
 }

@@ -36,6 +36,8 @@ class SellerKpiApi {
       const pb::ListSellersByHealthRequest& request);
   absl::StatusOr<pb::EvaluateSellersResponse> EvaluateSellers(
       const pb::EvaluateSellersRequest& request);
+  absl::StatusOr<pb::ExcludeSellerEventResponse> ExcludeSellerEvent(
+      const MaybeCaller& caller, const pb::ExcludeSellerEventRequest& request);
   absl::StatusOr<pb::Thresholds> GetThresholds();
   absl::StatusOr<pb::Thresholds> UpdateThresholds(const MaybeCaller& caller,
                                                   const pb::UpdateThresholdsRequest& request);

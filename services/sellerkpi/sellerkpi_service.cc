@@ -84,11 +84,12 @@ grpc::ServerUnaryReactor* SellerKpiService::AppealEnforcement(
 }
 
 grpc::ServerUnaryReactor* SellerKpiService::ExcludeSellerEvent(
-    grpc::CallbackServerContext* context, const v1::ExcludeSellerEventRequest* /*request*/,
+    grpc::CallbackServerContext* context, const v1::ExcludeSellerEventRequest* request,
     v1::ExcludeSellerEventResponse* response) {
-  return handler_.Unary(
-      context, Method::kExcludeSellerEvent, response,
-      [](const common::CallContext&) -> absl::Status { return NotBuilt("ExcludeSellerEvent"); });
+  return handler_.Unary(context, Method::kExcludeSellerEvent, response,
+                        [this, request](const common::CallContext& call) {
+                          return api_->ExcludeSellerEvent(call.caller, *request);
+                        });
 }
 
 grpc::ServerUnaryReactor* SellerKpiService::ListSellersByHealth(

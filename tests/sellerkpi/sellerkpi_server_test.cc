@@ -605,6 +605,43 @@ TEST_F(SellerKpiServerTest, AnotherSellersDataAnswersLikeAnUnknownSeller) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(SellerKpiServerTest, ExcludedEventsLeaveTheKpis) {
+  const std::string seller = NewSellerId();
+  std::vector<kpi::SellerEvent> events;
+  for (int i = 0; i < 10; ++i) {
+    kpi::SellerEvent e = Event(UniqueId("p"), seller, absl::Now() - absl::Hours(1),
+                               absl::StrCat("o", i));
+    e.mutable_order_placed();
+    events.push_back(e);
+  }
+  kpi::SellerEvent claim = Event(UniqueId("claim"), seller, absl::Now(), "o3");
+  claim.mutable_claim_filed()->set_counts_against_seller(true);
+  events.push_back(claim);
+  ASSERT_TRUE(Record(events).ok());
+  ASSERT_TRUE(Evaluate({seller}, absl::Now()).ok());
+  EXPECT_EQ(Figures(Scorecard(seller)).at(kpi::ORDER_DEFECT_RATE).first, 1);
+
+  kpi::ExcludeSellerEventRequest req;
+  req.set_request_id(UniqueId("exclude"));
+  req.set_event_id(claim.event_id());
+  kpi::ExcludeSellerEventResponse resp;
+  EXPECT_EQ(Kpi(&KpiStub::ExcludeSellerEvent, req, &resp, "support").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);  // no reason
+  req.set_reason("the buyer's claim was fraudulent");
+  grpc::Status s = Kpi(&KpiStub::ExcludeSellerEvent, req, &resp, "support");
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(resp.event().excluded());
+  EXPECT_EQ(resp.event().event_id(), claim.event_id());
+  ASSERT_TRUE(Kpi(&KpiStub::ExcludeSellerEvent, req, &resp, "admin").ok());  // no effect
+  ASSERT_TRUE(Evaluate({seller}, absl::Now()).ok());
+  EXPECT_EQ(Figures(Scorecard(seller)).at(kpi::ORDER_DEFECT_RATE),
+            std::make_pair(int64_t{0}, int64_t{10}));
+  req.set_event_id(UniqueId("unknown"));
+  s = Kpi(&KpiStub::ExcludeSellerEvent, req, &resp, "admin");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ReasonOf(s), "EVENT_NOT_FOUND");
+}
+
 TEST_F(SellerKpiServerTest, EvidenceHistoryPublicRatingHealthListAndThresholds) {
   const std::string seller = NewSellerId();
   std::vector<kpi::SellerEvent> events;
