@@ -88,6 +88,19 @@ class KpiStore {
   virtual absl::StatusOr<pb::SellerEvent> ExcludeEvent(const std::string& event_id,
                                                        const pb::SellerEvent& exclusion) = 0;
 
+  // Rebuilds the counters of `seller_ids` (empty: every seller) from the log in memory (the
+  // events not excluded, in arrival order, through the same ApplyEvent) and compares them with
+  // the live counters; nothing live changes. Up to `max_examples` differences described as
+  // "seller/day/counter: live N, replay M".
+  struct ReplayReport {
+    int64_t events_replayed = 0;
+    int sellers = 0;
+    int64_t aggregate_differences = 0;
+    std::vector<std::string> examples;
+  };
+  virtual absl::StatusOr<ReplayReport> ReplayCounters(const std::vector<std::string>& seller_ids,
+                                                      int max_examples) = 0;
+
   // A seller's counters over [first, last] (UTC days), in no particular order.
   virtual absl::StatusOr<std::vector<CounterRow>> ReadCounters(const std::string& seller_id,
                                                                absl::CivilDay first,

@@ -503,6 +503,86 @@ absl::StatusOr<pb::SellerEvent> MysqlKpiStore::ExcludeEvent(const std::string& e
       options);
 }
 
+absl::StatusOr<KpiStore::ReplayReport> MysqlKpiStore::ReplayCounters(
+    const std::vector<std::string>& seller_ids, int max_examples) {
+  constexpr int64_t kPage = 5000;
+  std::string filter;
+  std::vector<SqlValue> filter_params;
+  if (!seller_ids.empty()) {
+    filter = absl::StrCat(" AND seller_id IN (", common::db::PlaceholderList(seller_ids.size()),
+                          ")");
+    filter_params.assign(seller_ids.begin(), seller_ids.end());
+  }
+  ReplayReport report;
+  std::map<std::pair<std::string, std::string>, OrderState> orders;
+  std::map<CounterKey, int64_t> replayed;
+  std::set<std::string> sellers;
+  int64_t after = 0;
+  while (true) {
+    std::vector<SqlValue> params = {after};
+    params.insert(params.end(), filter_params.begin(), filter_params.end());
+    params.push_back(kPage);
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     pool_->Query(absl::StrCat("SELECT seq, event_id, source, excluded, payload, "
+                                               "occurred_at FROM seller_events WHERE seq > ? "
+                                               "AND NOT excluded",
+                                               filter, " ORDER BY seq LIMIT ?"),
+                                  params));
+    for (const Row& row : rows) {
+      ASSIGN_OR_RETURN(after, row.GetInt64("seq"));
+      ASSIGN_OR_RETURN(pb::SellerEvent event, ParseEvent(row));
+      ASSIGN_OR_RETURN(EventRecord r, MakeRecord(event, event.source()));
+      ++report.events_replayed;
+      sellers.insert(event.seller_id());
+      std::vector<CounterDelta> changes =
+          TouchesOrder(r)
+              ? ApplyEvent(r, &orders[{event.seller_id(), event.links().order_id()}])
+              : ApplyEvent(r, nullptr);
+      for (const CounterDelta& d : changes) {
+        replayed[{event.seller_id(), d.day, d.counter}] += d.delta;
+      }
+    }
+    if (rows.size() < static_cast<size_t>(kPage)) break;
+  }
+  std::map<CounterKey, int64_t> live;
+  std::string live_filter;
+  if (!seller_ids.empty()) {
+    live_filter = absl::StrCat(" AND seller_id IN (",
+                               common::db::PlaceholderList(seller_ids.size()), ")");
+  }
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query(absl::StrCat("SELECT seller_id, DATE_FORMAT(day, '%Y-%m-%d') AS "
+                                             "day, counter, n FROM seller_day_counters "
+                                             "WHERE n <> 0",
+                                             live_filter),
+                                filter_params));
+  for (const Row& row : rows) {
+    ASSIGN_OR_RETURN(std::string seller, row.GetString("seller_id"));
+    ASSIGN_OR_RETURN(std::string day_text, row.GetString("day"));
+    ASSIGN_OR_RETURN(absl::CivilDay day, ParseDay(day_text));
+    ASSIGN_OR_RETURN(std::string counter, row.GetString("counter"));
+    ASSIGN_OR_RETURN(live[std::make_tuple(seller, day, counter)], row.GetInt64("n"));
+  }
+  std::set<CounterKey> keys;
+  for (const auto& [key, n] : live) keys.insert(key);
+  for (const auto& [key, n] : replayed) {
+    if (n != 0) keys.insert(key);
+  }
+  for (const CounterKey& key : keys) {
+    const int64_t l = live.count(key) ? live[key] : 0;
+    const int64_t r = replayed.count(key) ? replayed[key] : 0;
+    if (l == r) continue;
+    ++report.aggregate_differences;
+    if (static_cast<int>(report.examples.size()) < max_examples) {
+      report.examples.push_back(absl::StrCat(std::get<0>(key), "/",
+                                             absl::FormatCivilTime(std::get<1>(key)), "/",
+                                             std::get<2>(key), ": live ", l, ", replay ", r));
+    }
+  }
+  report.sellers = static_cast<int>(sellers.size());
+  return report;
+}
+
 absl::StatusOr<std::vector<CounterRow>> MysqlKpiStore::ReadCounters(const std::string& seller_id,
                                                                     absl::CivilDay first,
                                                                     absl::CivilDay last) {

@@ -22,6 +22,8 @@ class MysqlKpiStore final : public KpiStore {
   absl::StatusOr<RecordCounts> RecordEvents(const std::vector<EventRecord>& events) override;
   absl::StatusOr<pb::SellerEvent> ExcludeEvent(const std::string& event_id,
                                                const pb::SellerEvent& exclusion) override;
+  absl::StatusOr<ReplayReport> ReplayCounters(const std::vector<std::string>& seller_ids,
+                                              int max_examples) override;
   absl::StatusOr<std::vector<CounterRow>> ReadCounters(const std::string& seller_id,
                                                        absl::CivilDay first,
                                                        absl::CivilDay last) override;

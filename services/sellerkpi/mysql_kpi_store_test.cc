@@ -128,6 +128,23 @@ TEST_F(MysqlKpiStoreTest, EveryEventTwiceAndShuffledGivesTheSameAggregates) {
   b.join();
   EXPECT_EQ(AllCounters(), in_order);
   EXPECT_EQ(Count("seller_events"), 30);
+
+  // The log replayed gives the live counters; a tampered counter is found.
+  ASSERT_OK_AND_ASSIGN(KpiStore::ReplayReport report, store_->ReplayCounters({}, 10));
+  EXPECT_EQ(report.events_replayed, 30);
+  EXPECT_EQ(report.sellers, 2);
+  EXPECT_EQ(report.aggregate_differences, 0);
+  ASSERT_OK(pool().Execute("UPDATE seller_day_counters SET n = n + 1 WHERE seller_id = ? "
+                           "AND counter = 'orders' LIMIT 1",
+                           {std::string(kSeller)})
+                .status());
+  ASSERT_OK_AND_ASSIGN(report, store_->ReplayCounters({kSeller}, 10));
+  EXPECT_EQ(report.sellers, 1);
+  EXPECT_EQ(report.aggregate_differences, 1);
+  ASSERT_EQ(report.examples.size(), 1u);
+  EXPECT_NE(report.examples[0].find("/orders: live "), std::string::npos) << report.examples[0];
+  ASSERT_OK_AND_ASSIGN(report, store_->ReplayCounters({kOtherSeller}, 10));
+  EXPECT_EQ(report.aggregate_differences, 0);
 }
 
 TEST_F(MysqlKpiStoreTest, ThresholdsSeedOnceAndUpdateByVersion) {
@@ -328,6 +345,8 @@ TEST_F(MysqlKpiStoreTest, ExcludingAnEventTakesItOutAsIfItHadNeverCome) {
   EXPECT_EQ(store_->ExcludeEvent("nope", Exclusion("nope")).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(Count("seller_events"), 8);  // 6 events and 2 exclusions
+  ASSERT_OK_AND_ASSIGN(KpiStore::ReplayReport report, store_->ReplayCounters({}, 10));
+  EXPECT_EQ(report.aggregate_differences, 0);  // the replay honours the exclusions
 }
 
 }  // namespace

@@ -276,6 +276,29 @@ absl::StatusOr<pb::ExcludeSellerEventResponse> SellerKpiApi::ExcludeSellerEvent(
   return response;
 }
 
+absl::StatusOr<pb::ReplaySellerKpisResponse> SellerKpiApi::ReplaySellerKpis(
+    const pb::ReplaySellerKpisRequest& request) {
+  common::Violations v;
+  CheckRequestId(request.request_id(), v);
+  if (request.seller_ids_size() > kMaxEvaluateSellers) {
+    v.Add("seller_ids", absl::StrCat("must hold at most ", kMaxEvaluateSellers, " ids"));
+  }
+  for (int i = 0; i < request.seller_ids_size() && i < kMaxEvaluateSellers; ++i) {
+    v.Check(CheckSellerId(absl::StrCat("seller_ids[", i, "]"), request.seller_ids(i)));
+  }
+  RETURN_IF_ERROR(v.Status());
+  ASSIGN_OR_RETURN(KpiStore::ReplayReport report,
+                   store_->ReplayCounters({request.seller_ids().begin(),
+                                           request.seller_ids().end()},
+                                          100));
+  pb::ReplaySellerKpisResponse response;
+  response.set_events_replayed(report.events_replayed);
+  response.set_sellers(report.sellers);
+  response.set_aggregate_differences(report.aggregate_differences);
+  for (std::string& e : report.examples) response.add_examples(std::move(e));
+  return response;
+}
+
 absl::StatusOr<pb::Thresholds> SellerKpiApi::GetThresholds() {
   return store_->CurrentThresholds();
 }

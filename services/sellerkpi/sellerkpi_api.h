@@ -38,6 +38,8 @@ class SellerKpiApi {
       const pb::EvaluateSellersRequest& request);
   absl::StatusOr<pb::ExcludeSellerEventResponse> ExcludeSellerEvent(
       const MaybeCaller& caller, const pb::ExcludeSellerEventRequest& request);
+  absl::StatusOr<pb::ReplaySellerKpisResponse> ReplaySellerKpis(
+      const pb::ReplaySellerKpisRequest& request);
   absl::StatusOr<pb::Thresholds> GetThresholds();
   absl::StatusOr<pb::Thresholds> UpdateThresholds(const MaybeCaller& caller,
                                                   const pb::UpdateThresholdsRequest& request);

@@ -134,11 +134,12 @@ grpc::ServerUnaryReactor* SellerKpiService::DecideAppeal(grpc::CallbackServerCon
 }
 
 grpc::ServerUnaryReactor* SellerKpiService::ReplaySellerKpis(
-    grpc::CallbackServerContext* context, const v1::ReplaySellerKpisRequest* /*request*/,
+    grpc::CallbackServerContext* context, const v1::ReplaySellerKpisRequest* request,
     v1::ReplaySellerKpisResponse* response) {
-  return handler_.Unary(
-      context, Method::kReplaySellerKpis, response,
-      [](const common::CallContext&) -> absl::Status { return NotBuilt("ReplaySellerKpis"); });
+  return handler_.Unary(context, Method::kReplaySellerKpis, response,
+                        [this, request](const common::CallContext&) {
+                          return api_->ReplaySellerKpis(*request);
+                        });
 }
 
 }  // namespace marketplace::sellerkpi

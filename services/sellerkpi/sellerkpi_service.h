@@ -11,8 +11,8 @@ namespace marketplace::sellerkpi {
 
 // The gRPC API (CallbackService): each call goes through common::MethodHandler, whose guard is
 // the permission table (permissions.h), then SellerKpiApi. The enforcement methods
-// (ListEnforcementActions, AppealEnforcement, DecideAppeal) and ReplaySellerKpis are not
-// built yet: UNIMPLEMENTED after the permission check.
+// (ListEnforcementActions, AppealEnforcement, DecideAppeal) are not built yet:
+// UNIMPLEMENTED after the permission check.
 class SellerKpiService final : public v1::SellerKpiService::CallbackService {
  public:
   // Both must outlive the service.

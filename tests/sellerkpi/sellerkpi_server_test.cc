@@ -448,9 +448,9 @@ TEST_F(SellerKpiServerTest, RoleByMethodMatrix) {
     }
   }
   // The methods not built yet say so once the caller may call them.
-  kpi::ReplaySellerKpisRequest replay;
-  kpi::ReplaySellerKpisResponse replayed;
-  EXPECT_EQ(Kpi(&KpiStub::ReplaySellerKpis, replay, &replayed).error_code(),
+  kpi::DecideAppealRequest decide;
+  kpi::EnforcementAction decided;
+  EXPECT_EQ(Kpi(&KpiStub::DecideAppeal, decide, &decided).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
 }
 
@@ -492,6 +492,21 @@ TEST_F(SellerKpiServerTest, EveryEventTwiceAndOutOfOrderGivesTheSameKpis) {
   EXPECT_EQ(figures.at(kpi::ORDER_DEFECT_RATE).second, 60);
   EXPECT_GT(figures.at(kpi::ORDER_DEFECT_RATE).first, 0);
   EXPECT_EQ(first.health(), kpi::CRITICAL);
+
+  // Replaying the log finds the live counters, for these sellers and for all.
+  kpi::ReplaySellerKpisRequest replay;
+  replay.set_request_id(UniqueId("replay"));
+  replay.add_seller_ids(in_order);
+  replay.add_seller_ids(shuffled);
+  kpi::ReplaySellerKpisResponse replayed;
+  grpc::Status s = Kpi(&KpiStub::ReplaySellerKpis, replay, &replayed);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(replayed.sellers(), 2);
+  EXPECT_EQ(replayed.events_replayed(), static_cast<int64_t>(a.size() + b.size()));
+  EXPECT_EQ(replayed.aggregate_differences(), 0) << replayed.DebugString();
+  replay.clear_seller_ids();
+  ASSERT_TRUE(Kpi(&KpiStub::ReplaySellerKpis, replay, &replayed).ok());
+  EXPECT_EQ(replayed.aggregate_differences(), 0) << replayed.DebugString();
 }
 
 TEST_F(SellerKpiServerTest, BadInputIsRefusedNamingTheFieldAndWritesNothing) {
