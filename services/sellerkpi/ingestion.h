@@ -1,0 +1,38 @@
+#ifndef MARKETPLACE_SERVICES_SELLERKPI_INGESTION_H_
+#define MARKETPLACE_SERVICES_SELLERKPI_INGESTION_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/clock.h"
+#include "protos/marketplace/sellerkpi/v1/sellerkpi.pb.h"
+#include "services/sellerkpi/kpi_store.h"
+#include "services/sellerkpi/sellerkpi_observer.h"
+
+namespace marketplace::sellerkpi {
+
+// Both ways in: RecordSellerEvents (source "api") and the producers' events mapped to
+// SellerEvents (source "payments", ...). Each batch is checked whole, then recorded in one
+// transaction (KpiStore::RecordEvents).
+class Ingestion {
+ public:
+  // All must outlive the ingestion.
+  Ingestion(KpiStore* store, const common::Clock* clock, KpiObserver* observer)
+      : store_(store), clock_(clock), observer_(observer) {}
+
+  // INVALID_ARGUMENT naming every bad field as "events[i].<field>" (nothing recorded);
+  // ALREADY_EXISTS EVENT_ID_CONFLICT; else the counts. `from_api` refuses the output-only
+  // payloads.
+  absl::StatusOr<RecordCounts> Record(const std::vector<pb::SellerEvent>& events,
+                                      absl::string_view source, bool from_api);
+
+ private:
+  KpiStore* const store_;
+  const common::Clock* const clock_;
+  KpiObserver* const observer_;
+};
+
+}  // namespace marketplace::sellerkpi
+
+#endif  // MARKETPLACE_SERVICES_SELLERKPI_INGESTION_H_
