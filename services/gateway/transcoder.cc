@@ -10,6 +10,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/type_resolver_util.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "services/gateway/path_template.h"
 
@@ -45,7 +46,11 @@ std::string Wrap(const FieldPath& path, const std::string& value) {
   return out;
 }
 
-std::string JsonErrorText(const absl::Status& s) { return std::string(s.message()); }
+using PbStatus = google::protobuf::util::Status;
+
+std::string JsonErrorText(const PbStatus& s) {
+  return std::string(s.message().data(), s.message().size());
+}
 
 // Does `a` start with `b` (or `b` with `a`)? Then they set the same field.
 bool Overlaps(const FieldPath& a, const FieldPath& b) {
@@ -144,7 +149,7 @@ std::optional<ErrorReply> Transcoder::SetField(const Descriptor* message, const 
   const std::string doc = Wrap(path, leaf->is_repeated() ? absl::StrCat("[", *json, "]") : *json);
   std::string binary;
   google::protobuf::util::JsonParseOptions options;
-  const absl::Status s = google::protobuf::util::JsonToBinaryString(
+  const PbStatus s = google::protobuf::util::JsonToBinaryString(
       resolver_.get(), TypeUrl(message), doc, &binary, options);
   if (!s.ok()) return BadRequest(name, absl::StrCat("bad value: ", JsonErrorText(s)));
   out->append(binary);
@@ -159,8 +164,8 @@ std::optional<ErrorReply> Transcoder::BodyBinary(const Route& route, absl::strin
   options.ignore_unknown_fields = allow_unknown_fields_;
   if (route.body == "*") {
     const absl::string_view json = body.empty() ? absl::string_view("{}") : body;
-    const absl::Status s = google::protobuf::util::JsonToBinaryString(
-        resolver_.get(), TypeUrl(input), json, out, options);
+    const PbStatus s = google::protobuf::util::JsonToBinaryString(
+        resolver_.get(), TypeUrl(input), std::string(json), out, options);
     if (!s.ok()) return BadRequest("body", absl::StrCat("bad JSON: ", JsonErrorText(s)));
     return std::nullopt;
   }
@@ -169,8 +174,8 @@ std::optional<ErrorReply> Transcoder::BodyBinary(const Route& route, absl::strin
   if (!field->is_repeated() && field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
     // The body is the field's message: converted alone, then framed as that field.
     std::string inner;
-    const absl::Status s = google::protobuf::util::JsonToBinaryString(
-        resolver_.get(), TypeUrl(field->message_type()), body, &inner, options);
+    const PbStatus s = google::protobuf::util::JsonToBinaryString(
+        resolver_.get(), TypeUrl(field->message_type()), std::string(body), &inner, options);
     if (!s.ok()) return BadRequest("body", absl::StrCat("bad JSON: ", JsonErrorText(s)));
     google::protobuf::io::StringOutputStream stream(out);
     google::protobuf::io::CodedOutputStream coded(&stream);
@@ -183,7 +188,7 @@ std::optional<ErrorReply> Transcoder::BodyBinary(const Route& route, absl::strin
   // Any other field kind: {"field": body}, then checked to have set nothing else.
   std::string binary;
   const std::string doc = absl::StrCat("{\"", field->name(), "\":", body, "}");
-  const absl::Status s = google::protobuf::util::JsonToBinaryString(
+  const PbStatus s = google::protobuf::util::JsonToBinaryString(
       resolver_.get(), TypeUrl(input), doc, &binary, options);
   if (!s.ok()) return BadRequest("body", absl::StrCat("bad JSON: ", JsonErrorText(s)));
   std::unique_ptr<google::protobuf::Message> check(factory_.GetPrototype(input)->New());
@@ -242,14 +247,15 @@ std::optional<ErrorReply> Transcoder::ResponseToJson(const Route& route, const s
                                                      std::string* json) const {
   google::protobuf::util::JsonPrintOptions options;
   const Descriptor* output = route.method->output_type();
-  absl::Status s;
+  json->clear();
+  PbStatus s;
   if (route.response_field == nullptr) {
     s = google::protobuf::util::BinaryToJsonString(resolver_.get(), TypeUrl(output), binary, json,
                                                    options);
   } else {
     std::unique_ptr<google::protobuf::Message> message(factory_.GetPrototype(output)->New());
     if (!message->ParseFromString(binary)) {
-      s = absl::InternalError("response does not parse");
+      s = PbStatus(google::protobuf::util::StatusCode::kInternal, "response does not parse");
     } else {
       const auto& part = message->GetReflection()->GetMessage(*message, route.response_field);
       s = google::protobuf::util::BinaryToJsonString(
