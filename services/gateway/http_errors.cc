@@ -24,9 +24,10 @@ std::string AnyJson(const google::protobuf::Any& any) {
   return absl::StrCat("{\"@type\":", JsonQuote(any.type_url()), "}");
 }
 
-ErrorReply Compose(int code, absl::string_view message, const std::vector<std::string>& details) {
+ErrorReply Compose(int code, absl::string_view message, const std::vector<std::string>& details,
+                   int http_status = 0) {
   ErrorReply reply;
-  reply.http_status = HttpStatusForCode(code);
+  reply.http_status = http_status != 0 ? http_status : HttpStatusForCode(code);
   reply.body = absl::StrCat("{\"error\":{\"code\":", reply.http_status,
                             ",\"message\":", JsonQuote(message), ",\"status\":\"",
                             CodeName(code), "\",\"details\":[", absl::StrJoin(details, ","),
@@ -74,7 +75,7 @@ ErrorReply FromGrpcStatus(const grpc::Status& status) {
 
 ErrorReply GatewayError(grpc::StatusCode code, absl::string_view message,
                         const std::vector<std::pair<std::string, std::string>>& violations,
-                        absl::string_view reason) {
+                        absl::string_view reason, int http_status) {
   std::vector<std::string> details;
   if (!violations.empty()) {
     google::rpc::BadRequest bad;
@@ -95,7 +96,7 @@ ErrorReply GatewayError(grpc::StatusCode code, absl::string_view message,
     any.PackFrom(info);
     details.push_back(AnyJson(any));
   }
-  return Compose(code, message, details);
+  return Compose(code, message, details, http_status);
 }
 
 std::string JsonQuote(absl::string_view text) {

@@ -33,9 +33,10 @@ ErrorReply FromGrpcStatus(const grpc::Status& status);
 
 // An error the gateway makes itself, with the same shape: `violations` become a
 // google.rpc.BadRequest, `reason` (UPPER_SNAKE_CASE, domain "marketplace") an ErrorInfo.
+// `http_status` other than 0 replaces the code's status (405, 413, 431).
 ErrorReply GatewayError(grpc::StatusCode code, absl::string_view message,
                         const std::vector<std::pair<std::string, std::string>>& violations = {},
-                        absl::string_view reason = "");
+                        absl::string_view reason = "", int http_status = 0);
 
 // `text` as a JSON string literal, quotes included (control characters, '"', '\\' and
 // '<', '>' escaped; bytes that are not UTF-8 become U+FFFD).
