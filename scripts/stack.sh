@@ -185,10 +185,11 @@ start_gateway() {
   if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
     log "gateway already running (pid $(cat "$pid_file"))"; return
   fi
+  local running; running=$(existing_services)
   for entry in "${GATEWAY_APIS[@]}"; do
     set -- $entry
-    existing_services | grep -q "^$1 " || continue
-    local default; default=$(existing_services | awk -v s="$1" '$1 == s {print $2}')
+    local default; default=$(awk -v s="$1" '$1 == s {print $2}' <<<"$running")
+    [ -n "$default" ] || continue
     backends="${backends:+$backends,}$2=$BIND:$(port_of "$1" GRPC "$default")"
   done
   [ -n "$backends" ] || return 0
