@@ -1,6 +1,8 @@
 #include "services/gateway/gateway.h"
 
+#include <atomic>
 #include <future>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +11,9 @@
 #include "boost/asio/connect.hpp"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/read_until.hpp"
+#include "boost/asio/streambuf.hpp"
+#include "boost/asio/write.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "gmock/gmock.h"
@@ -292,6 +297,47 @@ TEST_F(HttpServerTest, KeepAliveAndLimits) {
 
   auto garbage = Connect();
   EXPECT_THAT(Exchange(garbage, "NOT HTTP\r\n\r\n"), HasSubstr("400"));
+}
+
+TEST_F(HttpServerTest, ExpectContinueGetsAnInterimAnswer) {
+  StartServer(HttpServerOptions());
+  auto socket = Connect();
+  boost::asio::write(socket, boost::asio::buffer(std::string(
+      "POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")));
+  boost::asio::streambuf interim;
+  boost::asio::read_until(socket, interim, "\r\n\r\n");
+  const std::string head(boost::asio::buffers_begin(interim.data()),
+                         boost::asio::buffers_begin(interim.data()) + 12);
+  EXPECT_EQ(head, "HTTP/1.1 100");
+  interim.consume(interim.size());
+  EXPECT_EQ(Exchange(socket, "ab"), "200 POST /c 2");
+}
+
+// Many clients at once, each with several requests on one keep-alive connection.
+TEST_F(HttpServerTest, ConcurrentKeepAliveClients) {
+  StartServer(HttpServerOptions());
+  constexpr int kClients = 16;
+  constexpr int kRequests = 20;
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      boost::asio::io_context ioc;
+      boost::asio::ip::tcp::socket socket(ioc);
+      socket.connect({boost::asio::ip::make_address("127.0.0.1"),
+                      static_cast<unsigned short>(server_->port())});
+      for (int r = 0; r < kRequests; ++r) {
+        const std::string path = "/c" + std::to_string(c) + "/" + std::to_string(r);
+        if (Exchange(socket, "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n") ==
+            "200 GET " + path + " 0") {
+          ok.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), kClients * kRequests);
+  EXPECT_LE(server_->connections(), kClients);
 }
 
 TEST_F(HttpServerTest, ConnectionCapAnswers503) {

@@ -80,6 +80,21 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec, std::size_t) {
     if (ec) return OnReadError(ec);
     stream_.expires_after(Chrono(server_->options.read_timeout));
+    const auto& head = parser_->get();
+    if (!parser_->is_done() && beast::iequals(head[http::field::expect], "100-continue")) {
+      // curl and others wait for this before sending a body.
+      auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+      http::async_write(stream_, *interim,
+                        [self = shared_from_this(), interim](beast::error_code wec, std::size_t) {
+                          if (wec) return self->Close();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
