@@ -71,7 +71,8 @@ absl::StatusOr<FieldPath> Api::ResolveField(const Descriptor* message, absl::str
 }
 
 absl::StatusOr<std::unique_ptr<Api>> Api::Load(const std::string& descriptor_set_path,
-                                               const std::map<std::string, std::string>& backends) {
+                                               const std::map<std::string, std::string>& backends,
+                                               bool all_services) {
   std::ifstream in(descriptor_set_path, std::ios::binary);
   if (!in) {
     return absl::InvalidArgumentError(
@@ -84,12 +85,12 @@ absl::StatusOr<std::unique_ptr<Api>> Api::Load(const std::string& descriptor_set
     return absl::InvalidArgumentError(absl::StrCat(
         "descriptor_set: '", descriptor_set_path, "' is not a serialized FileDescriptorSet"));
   }
-  return Build(set, backends);
+  return Build(set, backends, all_services);
 }
 
 absl::StatusOr<std::unique_ptr<Api>> Api::Build(
     const google::protobuf::FileDescriptorSet& set,
-    const std::map<std::string, std::string>& backends) {
+    const std::map<std::string, std::string>& backends, bool all_services) {
   std::unique_ptr<Api> api(new Api());
   for (const auto& file : set.file()) {
     if (api->pool_.BuildFile(file) == nullptr) {
@@ -109,13 +110,14 @@ absl::StatusOr<std::unique_ptr<Api>> Api::Build(
       }
       if (!annotated) continue;
       auto backend = backends.find(service->full_name());
-      if (backend == backends.end()) {
+      if (backend == backends.end() && !all_services) {
         common::LogWarn("service not routed: no backend configured",
                         {{"grpc_service", service->full_name()}});
         continue;
       }
+      const std::string address = backend == backends.end() ? "" : backend->second;
       for (int m = 0; m < service->method_count(); ++m) {
-        if (absl::Status st = api->AddMethod(service->method(m), backend->second); !st.ok()) {
+        if (absl::Status st = api->AddMethod(service->method(m), address); !st.ok()) {
           return st;
         }
       }

@@ -45,12 +45,14 @@ class Api {
   // skipped (logged); a backend naming no service of the set is an error. Streaming methods
   // and methods without google.api.http (EventSink.Deliver) are never routed. Errors (bad
   // template, unknown or unfit field, conflicting routes) name the method and the field.
+  // `all_services`: every annotated service is routed, those without a backend with an empty
+  // address (for --print_openapi).
   static absl::StatusOr<std::unique_ptr<Api>> Build(
       const google::protobuf::FileDescriptorSet& set,
-      const std::map<std::string, std::string>& backends);
+      const std::map<std::string, std::string>& backends, bool all_services = false);
   static absl::StatusOr<std::unique_ptr<Api>> Load(
       const std::string& descriptor_set_path,
-      const std::map<std::string, std::string>& backends);
+      const std::map<std::string, std::string>& backends, bool all_services = false);
 
   const google::protobuf::DescriptorPool& pool() const { return pool_; }
   const std::vector<Route>& routes() const { return routes_; }

@@ -46,8 +46,10 @@ void AddFlags(common::Flags& flags, GatewayConfig* c) {
       .Required();
   flags.AddString("backends", &c->backends_text, "",
                   "Comma-separated <service full name>=<host:port>, e.g. "
-                  "marketplace.catalog.v1.CatalogService=127.0.0.1:7002.")
-      .Required();
+                  "marketplace.catalog.v1.CatalogService=127.0.0.1:7002.");
+  flags.AddBool("print_openapi", &c->print_openapi, false,
+                "Print the OpenAPI 3.0 document of every annotated method of the descriptor set "
+                "and exit (no --backends needed).");
   flags.AddDuration("default_deadline", &c->default_deadline, absl::Seconds(10),
                     absl::Milliseconds(1), absl::Minutes(10),
                     "Deadline of each backend call; a Grpc-Timeout header can only shorten it.");
@@ -103,7 +105,9 @@ absl::Status GatewayConfig::Validate() {
       return FlagError("backends", absl::StrCat("'", kv.first, "' is given twice"));
     }
   }
-  if (backends.empty()) return FlagError("backends", "at least one <service>=<host:port>");
+  if (backends.empty() && !print_openapi) {
+    return FlagError("backends", "at least one <service>=<host:port>");
+  }
   cors_origins.clear();
   for (const std::string& origin : SplitList(cors_origins_text)) {
     if (origin == "*") return FlagError("cors_allowed_origins", "'*' is not allowed; list exact origins");

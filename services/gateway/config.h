@@ -37,6 +37,7 @@ struct GatewayConfig {
   absl::Duration drain_timeout;
   absl::Duration shutdown_grace;
   std::string log_level;
+  bool print_openapi = false;
 
   // Filled by Validate().
   std::map<std::string, std::string> backends;

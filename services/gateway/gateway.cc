@@ -198,6 +198,14 @@ void Gateway::Handle(const HttpRequest& request, ReplyFn reply) {
     return;
   }
 
+  if (path == "/openapi.json" && request.method == "GET" && !options_.openapi_json.empty()) {
+    HttpResponse r;
+    r.body = options_.openapi_json;
+    AddCorsHeaders(origin, r);
+    Finish("openapi", start, request_id, request, std::move(r), reply);
+    return;
+  }
+
   // CORS preflight: answered here, never sent to a backend.
   const std::string* preflight_method = request.Header("access-control-request-method");
   if (request.method == "OPTIONS" && origin != nullptr && preflight_method != nullptr) {

@@ -83,6 +83,8 @@ struct GatewayOptions {
   std::vector<std::string> forward_headers;
   CorsOptions cors;
   bool allow_unknown_fields = false;
+  // Served as GET /openapi.json (empty: 404).
+  std::string openapi_json;
 };
 
 // The transcoding HTTP handler: routes a request, builds the gRPC request, calls the

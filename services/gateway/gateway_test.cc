@@ -80,6 +80,7 @@ class GatewayTest : public ::testing::Test {
     options.cors.allowed_origins = {"https://shop.example.com"};
     options.cors.allow_credentials = true;
     options.forward_headers = {"x-client-version"};
+    options.openapi_json = R"({"openapi":"3.0.3"})";
     gateway_ = std::make_unique<Gateway>(api_.get(), &backend_, options, &registry_,
                                          [this] { return serving_; });
   }
@@ -178,6 +179,9 @@ TEST_F(GatewayTest, NotFoundMethodNotAllowedHealthz) {
   r = Send({"GET", "/v1/listings/a%zz", {}, "", ""});
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(Send({"GET", "/healthz", {}, "", ""}).status, 200);
+  r = Send({"GET", "/openapi.json", {}, "", ""});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"openapi":"3.0.3"})");
   serving_ = false;
   EXPECT_EQ(Send({"GET", "/healthz", {}, "", ""}).status, 503);
   EXPECT_TRUE(backend_.calls.empty());

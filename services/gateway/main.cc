@@ -1,4 +1,5 @@
 // gateway: HTTP/JSON to gRPC transcoding from the google.api.http annotations (README.md).
+#include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "services/gateway/config.h"
 #include "services/gateway/gateway.h"
 #include "services/gateway/http_server.h"
+#include "services/gateway/openapi.h"
 
 namespace common = marketplace::common;
 namespace gateway = marketplace::gateway;
@@ -27,6 +29,12 @@ int main(int argc, char** argv) {
   common::InitLogging("gateway", level.ok() ? *level : common::LogLevel::kInfo);
   common::LogInfo("starting", {{"config", flags.DescribeEffectiveConfig()}});
 
+  if (config.print_openapi) {
+    auto all = gateway::Api::Load(config.descriptor_set, config.backends, /*all_services=*/true);
+    if (!all.ok()) common::ExitWithError("descriptor set", all.status(), 2);
+    std::cout << gateway::BuildOpenApi(**all) << std::endl;
+    return 0;
+  }
   auto api = gateway::Api::Load(config.descriptor_set, config.backends);
   if (!api.ok()) common::ExitWithError("descriptor set", api.status(), 2);
   common::LogInfo("routes", {{"count", static_cast<int64_t>((*api)->routes().size())}});
@@ -46,7 +54,9 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> serving{true};
   gateway::GrpcBackend backend(static_cast<int>(config.max_message_bytes));
-  gateway::Gateway handler(api->get(), &backend, config.Gateway(), registry.get(),
+  gateway::GatewayOptions options = config.Gateway();
+  options.openapi_json = gateway::BuildOpenApi(**api);
+  gateway::Gateway handler(api->get(), &backend, std::move(options), registry.get(),
                            [&serving] { return serving.load(); });
   auto http = gateway::HttpServer::Start(
       config.Http(), [&handler](const gateway::HttpRequest& request, gateway::ReplyFn reply) {
