@@ -24,9 +24,9 @@ int main(int argc, char** argv) {
   common::Flags flags("gateway", "HTTP/JSON to gRPC transcoding of the google.api.http rules.");
   gateway::AddFlags(flags, &config);
   flags.ParseOrExit(argc, argv);
-  if (absl::Status s = config.Validate(); !s.ok()) common::ExitWithError("flags", s, 2);
   auto level = common::ParseLogLevel(config.log_level);
   common::InitLogging("gateway", level.ok() ? *level : common::LogLevel::kInfo);
+  if (absl::Status s = config.Validate(); !s.ok()) common::ExitWithError("flags", s, 2);
   common::LogInfo("starting", {{"config", flags.DescribeEffectiveConfig()}});
 
   if (config.print_openapi) {
