@@ -10,7 +10,7 @@ PACKAGES=(
   libmysqlcppconn-dev mariadb-server mariadb-client
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   golang-github-gogo-googleapis-dev grpc-proto
-  libsodium-dev libssl-dev nlohmann-json3-dev
+  libsodium-dev libssl-dev nlohmann-json3-dev libboost-dev
   python3-grpcio python3-protobuf
   util-linux procps
 )

@@ -169,6 +169,43 @@ start_services() {
   done
 }
 
+# The gateway (services/gateway/README.md): HTTP/JSON on MP_GATEWAY_HTTP_PORT (8080) for
+# every running service whose API is in //protos:api_descriptor_set; gRPC health on
+# MP_GATEWAY_ADMIN_PORT (7010), metrics on MP_GATEWAY_METRICS_PORT (9110).
+GATEWAY_APIS=(
+  "identity marketplace.identity.v1.Identity"
+  "catalog marketplace.catalog.v1.CatalogService"
+  "payments marketplace.payments.v1.Payments"
+  "sellerkpi marketplace.sellerkpi.v1.SellerKpiService"
+)
+
+start_gateway() {
+  [ -f services/gateway/BUILD ] || return 0
+  local pid_file="$DATA/run/gateway.pid" backends="" entry
+  if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+    log "gateway already running (pid $(cat "$pid_file"))"; return
+  fi
+  local running; running=$(existing_services)
+  for entry in "${GATEWAY_APIS[@]}"; do
+    set -- $entry
+    local default; default=$(awk -v s="$1" '$1 == s {print $2}' <<<"$running")
+    [ -n "$default" ] || continue
+    backends="${backends:+$backends,}$2=$BIND:$(port_of "$1" GRPC "$default")"
+  done
+  [ -n "$backends" ] || return 0
+  log "building the gateway"
+  bazel build //services/gateway //protos:api_descriptor_set >>"$DATA/logs/build.log" 2>&1 \
+    || { tail -30 "$DATA/logs/build.log"; exit 1; }
+  setsid bazel-bin/services/gateway/gateway \
+    --http_address="$BIND:$(port_of gateway HTTP 8080)" \
+    --admin_address="$BIND:$(port_of gateway ADMIN 7010)" \
+    --metrics_address="$BIND:$(port_of gateway METRICS 9110)" \
+    --descriptor_set="$ROOT/bazel-bin/protos/api_descriptor_set.pb" \
+    --backends="$backends" >>"$DATA/logs/gateway.log" 2>&1 &
+  echo $! >"$pid_file"
+  wait_serving gateway "$(port_of gateway ADMIN 7010)"
+}
+
 status() {
   printf '%-10s %-22s %-22s %s\n' service grpc metrics state
   printf '%-10s %-22s %-22s %s\n' mariadb "127.0.0.1:$DB_PORT" "-" "$(db_running && echo up || echo down)"
@@ -178,6 +215,12 @@ status() {
     health_ok "$g" && state=SERVING
     printf '%-10s %-22s %-22s %s\n' "$svc" "$BIND:$g" "$BIND:$m/metrics" "$state"
   done < <(existing_services)
+  if [ -f "$DATA/run/gateway.pid" ]; then
+    local state=down
+    health_ok "$(port_of gateway ADMIN 7010)" && state=SERVING
+    printf '%-10s %-22s %-22s %s\n' gateway "http://$BIND:$(port_of gateway HTTP 8080)" \
+      "$BIND:$(port_of gateway METRICS 9110)/metrics" "$state"
+  fi
   log "logs in $DATA/logs"
 }
 
@@ -206,6 +249,7 @@ up() {
   bash scripts/setup.sh
   start_db
   start_services
+  start_gateway
   status
 }
 

@@ -1,0 +1,61 @@
+#include "services/gateway/config.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace marketplace::gateway {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::Status Parse(std::vector<const char*> args, GatewayConfig* config) {
+  common::Flags flags("gateway");
+  AddFlags(flags, config);
+  args.insert(args.begin(), "gateway");
+  if (absl::Status s = flags.Parse(static_cast<int>(args.size()), args.data(), {}); !s.ok()) return s;
+  return config->Validate();
+}
+
+TEST(GatewayConfigTest, Defaults) {
+  GatewayConfig c;
+  ASSERT_TRUE(Parse({"--descriptor_set=x.pb", "--backends=a.B=127.0.0.1:1, c.D=h:2"}, &c).ok());
+  EXPECT_EQ(c.backends.size(), 2u);
+  EXPECT_EQ(c.backends["c.D"], "h:2");
+  EXPECT_EQ(c.default_deadline, absl::Seconds(10));
+  EXPECT_EQ(c.Http().max_body_bytes, 1024u * 1024u);
+  EXPECT_EQ(c.Http().max_header_bytes, 16u * 1024u);
+  EXPECT_EQ(c.Http().port, 8080);
+  EXPECT_TRUE(c.cors_origins.empty());
+}
+
+TEST(GatewayConfigTest, RefusalsNameTheFlag) {
+  const std::vector<std::pair<std::vector<const char*>, std::string>> cases = {
+      {{"--descriptor_set=x", "--backends=nothing"}, "--backends"},
+      {{"--descriptor_set=x", "--backends=a=h:1,a=h:2"}, "--backends"},
+      {{"--descriptor_set=x", "--backends=a=h:1", "--cors_allowed_origins=*"}, "cors_allowed_origins"},
+      {{"--descriptor_set=x", "--backends=a=h:1", "--cors_allowed_origins=https://a.com/"}, "cors_allowed_origins"},
+      {{"--descriptor_set=x", "--backends=a=h:1", "--cors_allowed_origins=a.com"}, "cors_allowed_origins"},
+      {{"--descriptor_set=x", "--backends=a=h:1", "--forward_headers=Authorization"}, "forward_headers"},
+      {{"--descriptor_set=x", "--backends=a=h:1", "--forward_headers=grpc-foo"}, "forward_headers"},
+      {{"--descriptor_set=x", "--backends=a=h:1", "--http_address=nope"}, "http_address"},
+      {{"--descriptor_set=x", "--backends=a=h:1", "--max_body_bytes=0"}, "max_body_bytes"},
+      {{"--backends=a=h:1"}, "descriptor_set"},
+  };
+  for (const auto& [args, flag] : cases) {
+    GatewayConfig c;
+    absl::Status s = Parse(args, &c);
+    ASSERT_FALSE(s.ok()) << flag;
+    EXPECT_THAT(std::string(s.message()), HasSubstr(flag));
+  }
+  GatewayConfig c;
+  ASSERT_TRUE(Parse({"--descriptor_set=x", "--backends=a=h:1",
+                     "--cors_allowed_origins=https://shop.example.com,http://localhost:3000",
+                     "--forward_headers=x-client-version"},
+                    &c)
+                  .ok());
+  EXPECT_EQ(c.cors_origins.size(), 2u);
+  EXPECT_EQ(c.Gateway().forward_headers[0], "x-client-version");
+}
+
+}  // namespace
+}  // namespace marketplace::gateway
