@@ -176,6 +176,7 @@ GATEWAY_APIS=(
   "identity marketplace.identity.v1.Identity"
   "catalog marketplace.catalog.v1.CatalogService"
   "payments marketplace.payments.v1.Payments"
+  "support marketplace.support.v1.SupportService"
   "sellerkpi marketplace.sellerkpi.v1.SellerKpiService"
 )
 

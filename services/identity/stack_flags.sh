@@ -20,7 +20,7 @@ fi
 # identity's events (suspension, sessions ended, reinstatement) go to every service that
 # verifies tokens: each refuses the account's older tokens from then on.
 bind=${MP_BIND_ADDRESS:-127.0.0.1}
-subscribers="catalog=$bind:${MP_CATALOG_GRPC_PORT:-7002}:identity.,payments=$bind:${MP_PAYMENTS_GRPC_PORT:-7003}:identity."
+subscribers="catalog=$bind:${MP_CATALOG_GRPC_PORT:-7002}:identity.,payments=$bind:${MP_PAYMENTS_GRPC_PORT:-7003}:identity.,support=$bind:${MP_SUPPORT_GRPC_PORT:-7004}:identity.,sellerkpi=$bind:${MP_SELLERKPI_GRPC_PORT:-7005}:identity."
 echo "--event_subscribers=$subscribers" \
   "--signing_key_encryption_key_file=$kek" \
   "--bootstrap_admin_email=${MP_IDENTITY_ADMIN_EMAIL:-admin@marketplace.local}" \
