@@ -185,6 +185,25 @@ absl::Status LoadAttachments(Runner& run, std::vector<MessageRecord>& messages) 
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::optional<v1::SlaPolicy>> PolicyOf(const std::vector<Row>& rows) {
+  if (rows.empty()) return std::nullopt;
+  ASSIGN_OR_RETURN(std::string bytes, rows[0].GetString("policy"));
+  v1::SlaPolicy policy;
+  if (!policy.ParseFromString(bytes)) {
+    return absl::DataLossError("a stored SLA policy does not parse");
+  }
+  return policy;
+}
+
+absl::Status WritePolicy(db::Transaction& tx, const v1::SlaPolicy& p, bool ignore_existing) {
+  const absl::Time at = absl::FromUnixSeconds(p.updated_at().seconds()) +
+                        absl::Nanoseconds(p.updated_at().nanos());
+  return tx.Write(absl::StrCat("INSERT ", ignore_existing ? "IGNORE " : "",
+                               "INTO sla_policies (version, policy, updated_at, updated_by) "
+                               "VALUES (?, ?, ?, ?)"),
+                  {p.version(), p.SerializeAsString(), at, p.updated_by()});
+}
+
 class MySqlTicketTransaction final : public TicketTransaction {
  public:
   MySqlTicketTransaction(db::Transaction& tx, const common::outbox::Outbox& outbox)
@@ -293,6 +312,18 @@ class MySqlTicketTransaction final : public TicketTransaction {
         "UPDATE refund_commands SET state = ?, attempts = attempts + 1, next_attempt_at = ? "
         "WHERE request_id = ?",
         {static_cast<int64_t>(state), next_attempt_at, std::string(request_id)}, 1);
+  }
+
+  absl::StatusOr<std::optional<v1::SlaPolicy>> LockCurrentSlaPolicy() override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT policy FROM sla_policies ORDER BY version DESC LIMIT 1 "
+                               "FOR UPDATE",
+                               {}));
+    return PolicyOf(rows);
+  }
+
+  absl::Status InsertSlaPolicy(const v1::SlaPolicy& policy) override {
+    return WritePolicy(tx_, policy, /*ignore_existing=*/false);
   }
 
   absl::Status Emit(absl::string_view topic, absl::string_view key,
@@ -539,6 +570,34 @@ absl::StatusOr<int64_t> MySqlTicketStore::CountPaidOrders(absl::string_view buye
                                 "held_at >= ?",
                                 {std::string(buyer_id), since}));
   return rows.at(0).GetInt64("n");
+}
+
+absl::StatusOr<std::optional<v1::SlaPolicy>> MySqlTicketStore::CurrentSlaPolicy() {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT policy FROM sla_policies ORDER BY version DESC LIMIT 1",
+                                {}));
+  return PolicyOf(rows);
+}
+
+absl::StatusOr<std::optional<v1::SlaPolicy>> MySqlTicketStore::SlaPolicyVersion(int64_t version) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT policy FROM sla_policies WHERE version = ?", {version}));
+  return PolicyOf(rows);
+}
+
+absl::StatusOr<bool> MySqlTicketStore::SeedSlaPolicy(const v1::SlaPolicy& seed) {
+  bool written = false;
+  RETURN_IF_ERROR(db::RunInTransaction(*pool_, [&](db::Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx.Query("SELECT version FROM sla_policies WHERE version = 1", {}));
+    if (!rows.empty()) return absl::OkStatus();
+    v1::SlaPolicy first = seed;
+    first.set_version(1);
+    RETURN_IF_ERROR(WritePolicy(tx, first, /*ignore_existing=*/true));
+    written = true;
+    return absl::OkStatus();
+  }));
+  return written;
 }
 
 absl::Status MySqlTicketStore::RecordPaidOrder(db::Transaction& tx, absl::string_view payment_id,

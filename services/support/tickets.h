@@ -74,6 +74,8 @@ class Tickets {
   // `clock` must outlive the object.
   Tickets(const common::Clock* clock, TicketOptions options) : clock_(clock), options_(options) {}
 
+  const common::Clock* clock() const { return clock_; }
+
   // `order`: the buyer's payment for the order, looked up before the transaction.
   absl::StatusOr<CreateResult> Create(TicketTransaction& tx, const Actor& actor,
                                       const CreateCommand& command, const OrderPayment& order);

@@ -43,6 +43,7 @@
 #include "services/support/refund_worker.h"
 #include "services/support/mysql_ticket_store.h"
 #include "services/support/paid_order_events.h"
+#include "services/support/sla/policy.h"
 #include "services/support/support_service.h"
 #include "services/support/tickets.h"
 #include "tests/payments/payments_harness.h"
@@ -141,6 +142,9 @@ class SupportApiTest : public common::testing::DatabaseTest {
               return Token(kSupportService, "payments");
             }});
     store_ = std::make_unique<MySqlTicketStore>(&pool(), &clock_);
+    ASSERT_OK_AND_ASSIGN(sla::Policy seed, sla::DefaultPolicy());
+    ASSERT_OK_AND_ASSIGN(bool seeded, store_->SeedSlaPolicy(seed.proto()));
+    ASSERT_TRUE(seeded);
     tickets_ = std::make_unique<Tickets>(&clock_, TicketOptions{});
     api_ = std::make_unique<SupportApi>(store_.get(), orders_.get(), tickets_.get());
     service_ = std::make_unique<SupportService>(support_runner_.get(), api_.get());
@@ -1020,7 +1024,7 @@ TEST_F(SupportApiTest, IntakeServiceAndStaffOpenTicketsForABuyer) {
             StatusCode::PERMISSION_DENIED);
 }
 
-TEST_F(SupportApiTest, ModeratorMayCallNothingAndUnbuiltMethodsAnswerUnimplemented) {
+TEST_F(SupportApiTest, ModeratorMayCallNothingAndEachRoleAsTheTableSays) {
   const std::string id = "tkt_000000000000000000000000";
   std::vector<std::function<grpc::Status(const Who&)>> calls = {
       [&](const Who& w) { v1::CreateTicketResponse o; return stub_->CreateTicket(Ctx(w).get(), {}, &o); },
@@ -1068,9 +1072,6 @@ TEST_F(SupportApiTest, ModeratorMayCallNothingAndUnbuiltMethodsAnswerUnimplement
       }
     }
   }
-  v1::SlaPolicy policy;
-  EXPECT_EQ(stub_->GetSlaPolicy(Ctx(kAgent).get(), {}, &policy).error_code(),
-            StatusCode::UNIMPLEMENTED);
   (void)id;
 }
 
@@ -1178,6 +1179,125 @@ TEST_F(SupportApiTest, PaidOrdersCountOncePerPaymentHeldEvent) {
   event.set_event_id("ev-2");
   EXPECT_EQ(consumer.Deliver(stranger, event).code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(*store_->CountPaidOrders(kBuyer.subject, absl::FromUnixSeconds(0)), 1);
+}
+
+TEST_F(SupportApiTest, SlaPolicyIsSeededOnceAndVersionedByAdmin) {
+  // The seed is version 1; a second seed (another replica, a restart) keeps it.
+  v1::SlaPolicy other;
+  other.add_targets()->set_level(v1::L1_SELLER);
+  ASSERT_OK_AND_ASSIGN(bool seeded_again, store_->SeedSlaPolicy(other));
+  EXPECT_FALSE(seeded_again);
+  v1::SlaPolicy v1_policy;
+  ASSERT_TRUE(stub_->GetSlaPolicy(Ctx(kAgent).get(), {}, &v1_policy).ok());
+  EXPECT_EQ(v1_policy.version(), 1);
+  EXPECT_EQ(v1_policy.warn_percent(), 75);
+  EXPECT_EQ(v1_policy.close_after().seconds(), 4 * 24 * 3600);
+  EXPECT_EQ(v1_policy.targets_size(), 6);
+  EXPECT_GT(v1_policy.auto_refund_caps_size(), 0);
+
+  // ADMIN stores version 2 (an L1 EMAIL first reply of 3 h); version 1 is kept.
+  clock_.Advance(absl::Hours(1));
+  v1::UpdateSlaPolicyRequest req;
+  req.set_request_id("policy-1");
+  req.set_expected_version(1);
+  *req.mutable_policy() = v1_policy;
+  for (v1::SlaTarget& t : *req.mutable_policy()->mutable_targets()) {
+    if (t.level() == v1::L1_SELLER && t.metric() == v1::FIRST_REPLY && t.channel() == v1::EMAIL) {
+      t.mutable_target()->set_seconds(3 * 3600);
+    }
+  }
+  v1::SlaPolicy v2;
+  grpc::Status s = stub_->UpdateSlaPolicy(Ctx(kAdmin).get(), req, &v2);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(v2.version(), 2);
+  EXPECT_EQ(v2.updated_by(), kAdmin.subject);
+  EXPECT_EQ(v2.updated_at().seconds(), absl::ToUnixSeconds(clock_.Now()));
+  v1::SlaPolicy now;
+  ASSERT_TRUE(stub_->GetSlaPolicy(Ctx(kAdmin).get(), {}, &now).ok());
+  EXPECT_EQ(now.version(), 2);
+  ASSERT_OK_AND_ASSIGN(sla::Policy parsed, sla::Policy::FromProto(now));
+  EXPECT_EQ(parsed.TargetFor(v1::L1_SELLER, v1::EMAIL, v1::FIRST_REPLY)->duration,
+            absl::Hours(3));
+  ASSERT_OK_AND_ASSIGN(std::optional<v1::SlaPolicy> kept, store_->SlaPolicyVersion(1));
+  ASSERT_TRUE(kept.has_value());
+  ASSERT_OK_AND_ASSIGN(sla::Policy first, sla::Policy::FromProto(*kept));
+  EXPECT_EQ(first.TargetFor(v1::L1_SELLER, v1::EMAIL, v1::FIRST_REPLY)->duration, absl::Hours(6));
+
+  // The same request id answers the first result; no version 3.
+  v1::SlaPolicy again;
+  ASSERT_TRUE(stub_->UpdateSlaPolicy(Ctx(kAdmin).get(), req, &again).ok());
+  EXPECT_EQ(again.version(), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM sla_policies"), 2);
+
+  // A stale expected_version: FAILED_PRECONDITION POLICY_VERSION_CHANGED, nothing written.
+  req.set_request_id("policy-2");
+  s = stub_->UpdateSlaPolicy(Ctx(kAdmin).get(), req, &again);
+  EXPECT_EQ(s.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(DetailsOf(s).reason, "POLICY_VERSION_CHANGED");
+  EXPECT_EQ(DetailsOf(s).metadata["version"], "2");
+
+  // Bad input names the field; nothing written.
+  auto update_with = [&](const std::function<void(v1::UpdateSlaPolicyRequest&)>& change) {
+    v1::UpdateSlaPolicyRequest r;
+    r.set_request_id(absl::StrCat("bad-", ++request_counter_));
+    r.set_expected_version(2);
+    *r.mutable_policy() = now;
+    change(r);
+    v1::SlaPolicy out;
+    grpc::Status st = stub_->UpdateSlaPolicy(Ctx(kAdmin).get(), r, &out);
+    EXPECT_EQ(st.error_code(), StatusCode::INVALID_ARGUMENT) << st.error_message();
+    return DetailsOf(st).fields;
+  };
+  using F = std::vector<std::string>;
+  EXPECT_EQ(update_with([](auto& r) { r.clear_policy(); }), F{"policy"});
+  EXPECT_EQ(update_with([](auto& r) { r.set_expected_version(0); }), F{"expected_version"});
+  EXPECT_EQ(update_with([](auto& r) { r.set_request_id(""); }), F{"request_id"});
+  EXPECT_EQ(update_with([](auto& r) {
+              r.mutable_policy()->mutable_targets(0)->mutable_target()->set_seconds(30);
+            }),
+            F{"policy.targets[0].target"});
+  EXPECT_EQ(update_with([](auto& r) { r.mutable_policy()->set_warn_percent(100); }),
+            F{"policy.warn_percent"});
+  EXPECT_EQ(update_with([](auto& r) { r.mutable_policy()->clear_targets(); }),
+            F{"policy.targets"});
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM sla_policies"), 2);
+
+  // SUPPORT_AGENT reads but may not change it.
+  req.set_request_id("policy-3");
+  req.set_expected_version(2);
+  EXPECT_EQ(stub_->UpdateSlaPolicy(Ctx(kAgent).get(), req, &again).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM sla_policies"), 2);
+}
+
+TEST_F(SupportApiTest, ConcurrentPolicyUpdatesOnOneVersionMakeOneNewVersion) {
+  v1::SlaPolicy current;
+  ASSERT_TRUE(stub_->GetSlaPolicy(Ctx(kAdmin).get(), {}, &current).ok());
+  constexpr int kCallers = 10;
+  std::atomic<int> ok{0};
+  std::atomic<int> changed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCallers; ++i) {
+    threads.emplace_back([&, i] {
+      v1::UpdateSlaPolicyRequest req;
+      req.set_request_id(absl::StrCat("race-", i));
+      req.set_expected_version(1);
+      *req.mutable_policy() = current;
+      req.mutable_policy()->set_warn_percent(50 + i);
+      v1::SlaPolicy out;
+      grpc::Status s = stub_->UpdateSlaPolicy(Ctx(kAdmin).get(), req, &out);
+      if (s.ok()) {
+        ++ok;
+      } else if (s.error_code() == StatusCode::FAILED_PRECONDITION &&
+                 DetailsOf(s).reason == "POLICY_VERSION_CHANGED") {
+        ++changed;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(changed.load(), kCallers - 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM sla_policies"), 2);
 }
 
 }  // namespace
