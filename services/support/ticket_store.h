@@ -13,6 +13,7 @@
 #include "common/idempotency/request_id.h"
 #include "google/protobuf/message.h"
 #include "protos/marketplace/support/v1/sla.pb.h"
+#include "services/support/sla/clock.h"
 #include "services/support/ticket_records.h"
 
 namespace marketplace::support {
@@ -51,6 +52,15 @@ class TicketTransaction {
   [[nodiscard]] virtual absl::StatusOr<std::optional<v1::SlaPolicy>> LockCurrentSlaPolicy() = 0;
   // Stores `policy` as its version (ALREADY_EXISTS-free: the caller locked the current one).
   [[nodiscard]] virtual absl::Status InsertSlaPolicy(const v1::SlaPolicy& policy) = 0;
+  // The SLA policy version in force, read in this transaction without a lock.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::SlaPolicy>> ReadCurrentSlaPolicy() = 0;
+  // SLA clock rows (one per ticket, metric and level); `at` is the row's updated_at.
+  [[nodiscard]] virtual absl::Status InsertClock(absl::string_view ticket_id,
+                                                 const sla::ClockState& clock, absl::Time at) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::optional<sla::ClockState>> LockClock(
+      absl::string_view ticket_id, v1::SlaMetric metric, v1::TicketLevel level) = 0;
+  [[nodiscard]] virtual absl::Status SaveClock(absl::string_view ticket_id,
+                                               const sla::ClockState& clock, absl::Time at) = 0;
   // Adds an event to the outbox (topic "support.<fact>", key the ticket id).
   [[nodiscard]] virtual absl::Status Emit(absl::string_view topic, absl::string_view key,
                                           const google::protobuf::Message& payload) = 0;

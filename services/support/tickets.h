@@ -1,13 +1,18 @@
 #ifndef MARKETPLACE_SERVICES_SUPPORT_TICKETS_H_
 #define MARKETPLACE_SERVICES_SUPPORT_TICKETS_H_
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "services/support/sla/clock.h"
+#include "services/support/sla/policy.h"
 #include "services/support/actor.h"
 #include "services/support/order_directory.h"
 #include "services/support/ticket_records.h"
@@ -120,9 +125,20 @@ class Tickets {
   absl::Status EmitClaimUpdated(TicketTransaction& tx, const TicketRecord& ticket,
                                 absl::string_view cause);
   absl::Status EmitEscalated(TicketTransaction& tx, const TicketRecord& ticket);
+  // The SLA policy in force, read in `tx` (validated once per version, then cached: versions
+  // never change); nullptr before the seed (then no clock runs).
+  absl::StatusOr<std::shared_ptr<const sla::Policy>> PolicyIn(TicketTransaction& tx);
+  // Starts the clocks of `ticket` at `level` for every metric in `metrics` the policy has a
+  // target for, at `now`, for `party`; returns the L1_WINDOW clock's due_at when one started.
+  absl::StatusOr<std::optional<absl::Time>> StartClocks(
+      TicketTransaction& tx, const std::string& ticket_id, v1::Channel channel,
+      v1::TicketLevel level, const std::vector<v1::SlaMetric>& metrics, v1::SlaParty party,
+      absl::Time now);
 
   const common::Clock* clock_;
   TicketOptions options_;
+  absl::Mutex mu_;
+  std::map<int64_t, std::shared_ptr<const sla::Policy>> policies_ ABSL_GUARDED_BY(mu_);
 };
 
 // The role `actor` writes with on `ticket`.

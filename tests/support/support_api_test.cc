@@ -1300,5 +1300,102 @@ TEST_F(SupportApiTest, ConcurrentPolicyUpdatesOnOneVersionMakeOneNewVersion) {
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM sla_policies"), 2);
 }
 
+// The clocks a ticket's transitions drive, read back from sla_clocks.
+TEST_F(SupportApiTest, TransitionsDriveTheSlaClocksAndFirstResponseWithinSla) {
+  auto clock_row = [&](const std::string& id, v1::SlaMetric metric, v1::TicketLevel level) {
+    auto rows = pool().Query(
+        "SELECT party, state, due_at, warn_at FROM sla_clocks WHERE ticket_id = ? AND "
+        "metric = ? AND level = ?",
+        {id, static_cast<int64_t>(metric), static_cast<int64_t>(level)});
+    EXPECT_OK(rows.status());
+    struct R {
+      bool found = false;
+      int64_t party = 0, state = 0;
+      std::optional<absl::Time> due, warn;
+    } r;
+    if (rows.ok() && !rows->empty()) {
+      r.found = true;
+      r.party = *(*rows)[0].GetInt64("party");
+      r.state = *(*rows)[0].GetInt64("state");
+      r.due = *(*rows)[0].GetOptionalTime("due_at");
+      r.warn = *(*rows)[0].GetOptionalTime("warn_at");
+    }
+    return r;
+  };
+  auto last_first_response = [&]() {
+    auto rows = pool().Query(
+        "SELECT payload FROM outbox_events WHERE topic = 'support.first_response' "
+        "ORDER BY id DESC LIMIT 1");
+    v1::FirstResponse e;
+    EXPECT_OK(rows.status());
+    if (rows.ok() && !rows->empty()) {
+      EXPECT_TRUE(e.ParseFromString(*(*rows)[0].GetString("payload")));
+    }
+    return e;
+  };
+  // Created on EMAIL at level 1: FIRST_REPLY (6 h, warning at 75 %) and L1_WINDOW (48 h) for
+  // the SELLER; the default policy has no level-1 REQUESTER_WAIT target, so none runs.
+  const absl::Time t0 = clock_.Now();
+  Pay("O-1");
+  v1::Ticket a = MustCreate("O-1");
+  auto first = clock_row(a.ticket_id(), v1::FIRST_REPLY, v1::L1_SELLER);
+  ASSERT_TRUE(first.found);
+  EXPECT_EQ(first.party, v1::SELLER);
+  EXPECT_EQ(first.state, 1);  // RUNNING
+  EXPECT_EQ(*first.due, t0 + absl::Hours(6));
+  EXPECT_EQ(*first.warn, t0 + absl::Hours(6) * 0.75);
+  auto window = clock_row(a.ticket_id(), v1::L1_WINDOW, v1::L1_SELLER);
+  ASSERT_TRUE(window.found);
+  EXPECT_EQ(*window.due, t0 + absl::Hours(48));
+  EXPECT_FALSE(clock_row(a.ticket_id(), v1::REQUESTER_WAIT, v1::L1_SELLER).found);
+
+  // The seller's first public reply after 5 h meets it: within_sla.
+  clock_.Advance(absl::Hours(5));
+  ASSERT_TRUE(Message(kSeller, a.ticket_id(), "On its way").ok());
+  EXPECT_EQ(clock_row(a.ticket_id(), v1::FIRST_REPLY, v1::L1_SELLER).state, 3);  // MET
+  EXPECT_TRUE(last_first_response().within_sla());
+
+  // A second ticket answered after 7 h: BREACHED, not within_sla.
+  Pay("O-2");
+  v1::Ticket b = MustCreate("O-2");
+  clock_.Advance(absl::Hours(7));
+  ASSERT_TRUE(Message(kSeller, b.ticket_id(), "Sorry, late").ok());
+  EXPECT_EQ(clock_row(b.ticket_id(), v1::FIRST_REPLY, v1::L1_SELLER).state, 4);  // BREACHED
+  EXPECT_FALSE(last_first_response().within_sla());
+
+  // Escalation starts the OPERATOR's level-2 clocks: first reply 24 h, requester wait 72 h.
+  const absl::Time t1 = clock_.Now();
+  ASSERT_TRUE(Escalate(kBuyer, b.ticket_id()).ok());  // the seller replied
+  auto l2_first = clock_row(b.ticket_id(), v1::FIRST_REPLY, v1::L2_OPERATOR);
+  ASSERT_TRUE(l2_first.found);
+  EXPECT_EQ(l2_first.party, v1::OPERATOR);
+  EXPECT_EQ(*l2_first.due, t1 + absl::Hours(24));
+  auto l2_wait = clock_row(b.ticket_id(), v1::REQUESTER_WAIT, v1::L2_OPERATOR);
+  ASSERT_TRUE(l2_wait.found);
+  EXPECT_EQ(*l2_wait.due, t1 + absl::Hours(72));
+  clock_.Advance(absl::Hours(2));
+  ASSERT_TRUE(Message(kAgent, b.ticket_id(), "We are looking into it").ok());
+  EXPECT_EQ(clock_row(b.ticket_id(), v1::FIRST_REPLY, v1::L2_OPERATOR).state, 3);
+  EXPECT_TRUE(last_first_response().within_sla());
+
+  // The policy's L1_WINDOW, not --l1_window, decides escalation_allowed_at: 72 h after an
+  // update applies to the next ticket.
+  v1::SlaPolicy policy;
+  ASSERT_TRUE(stub_->GetSlaPolicy(Ctx(kAdmin).get(), {}, &policy).ok());
+  v1::UpdateSlaPolicyRequest req;
+  req.set_request_id("window-72h");
+  req.set_expected_version(policy.version());
+  *req.mutable_policy() = policy;
+  for (v1::SlaTarget& t : *req.mutable_policy()->mutable_targets()) {
+    if (t.metric() == v1::L1_WINDOW) t.mutable_target()->set_seconds(72 * 3600);
+  }
+  v1::SlaPolicy updated;
+  ASSERT_TRUE(stub_->UpdateSlaPolicy(Ctx(kAdmin).get(), req, &updated).ok());
+  Pay("O-3");
+  const absl::Time t2 = clock_.Now();
+  v1::Ticket c = MustCreate("O-3");
+  EXPECT_EQ(common::FromTimestamp(c.escalation_allowed_at(), "x").value(), t2 + absl::Hours(72));
+}
+
 }  // namespace
 }  // namespace marketplace::support

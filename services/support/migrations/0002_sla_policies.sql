@@ -9,3 +9,12 @@ CREATE TABLE sla_policies (
   updated_at DATETIME(6) NOT NULL,
   updated_by VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- What a clock row needs to be read back as an sla::ClockState: the target's mode (sla.proto
+-- SlaMode number), the full target in seconds, the policy version's warn percent, and when it
+-- stopped (MET: the reply; BREACHED: due_at).
+ALTER TABLE sla_clocks
+  ADD COLUMN mode TINYINT NOT NULL DEFAULT 1,
+  ADD COLUMN target_s BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN warn_percent INT NOT NULL DEFAULT 75,
+  ADD COLUMN stopped_at DATETIME(6) NULL;
