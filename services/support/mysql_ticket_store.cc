@@ -375,6 +375,12 @@ class MySqlTicketTransaction final : public TicketTransaction {
     return PolicyOf(rows);
   }
 
+  absl::StatusOr<std::optional<v1::SlaPolicy>> ReadSlaPolicyVersion(int64_t version) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT policy FROM sla_policies WHERE version = ?", {version}));
+    return PolicyOf(rows);
+  }
+
   absl::Status InsertClock(absl::string_view ticket_id, const sla::ClockState& c,
                            absl::Time at) override {
     return tx_.Write(

@@ -54,6 +54,9 @@ class TicketTransaction {
   [[nodiscard]] virtual absl::Status InsertSlaPolicy(const v1::SlaPolicy& policy) = 0;
   // The SLA policy version in force, read in this transaction without a lock.
   [[nodiscard]] virtual absl::StatusOr<std::optional<v1::SlaPolicy>> ReadCurrentSlaPolicy() = 0;
+  // One stored version of the SLA policy, read in this transaction; nullopt when missing.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::SlaPolicy>> ReadSlaPolicyVersion(
+      int64_t version) = 0;
   // SLA clock rows (one per ticket, metric and level); `at` is the row's updated_at.
   [[nodiscard]] virtual absl::Status InsertClock(absl::string_view ticket_id,
                                                  const sla::ClockState& clock, absl::Time at) = 0;

@@ -147,16 +147,62 @@ absl::Status Tickets::EmitEscalated(TicketTransaction& tx, const TicketRecord& t
 absl::StatusOr<std::shared_ptr<const sla::Policy>> Tickets::PolicyIn(TicketTransaction& tx) {
   ASSIGN_OR_RETURN(std::optional<v1::SlaPolicy> stored, tx.ReadCurrentSlaPolicy());
   if (!stored) return std::shared_ptr<const sla::Policy>();
+  return Cached(*stored);
+}
+
+absl::StatusOr<std::shared_ptr<const sla::Policy>> Tickets::Cached(const v1::SlaPolicy& stored) {
   {
     absl::MutexLock lock(&mu_);
-    auto it = policies_.find(stored->version());
+    auto it = policies_.find(stored.version());
     if (it != policies_.end()) return it->second;
   }
-  ASSIGN_OR_RETURN(sla::Policy parsed, sla::Policy::FromProto(*stored));
+  ASSIGN_OR_RETURN(sla::Policy parsed, sla::Policy::FromProto(stored));
   auto policy = std::make_shared<const sla::Policy>(std::move(parsed));
   absl::MutexLock lock(&mu_);
-  policies_.emplace(stored->version(), policy);
+  policies_.emplace(stored.version(), policy);
   return policy;
+}
+
+absl::Status Tickets::DriveClock(TicketTransaction& tx, const TicketRecord& t,
+                                 v1::SlaMetric metric, ClockAction action, absl::Time now) {
+  ASSIGN_OR_RETURN(std::optional<sla::ClockState> clock, tx.LockClock(t.ticket_id, metric, t.level));
+  if (!clock) return absl::OkStatus();
+  sla::ClockState next = *clock;
+  if (action == ClockAction::kMeet) {
+    next = sla::MeetClock(*clock, now);
+  } else {
+    if (clock->state == sla::ClockRunState::kMet ||
+        clock->state == sla::ClockRunState::kBreached) {
+      return absl::OkStatus();  // a stopped clock stays stopped
+    }
+    ASSIGN_OR_RETURN(std::optional<v1::SlaPolicy> stored,
+                     tx.ReadSlaPolicyVersion(clock->policy_version));
+    if (!stored) return absl::InternalError("an SLA clock's policy version is not stored");
+    ASSIGN_OR_RETURN(std::shared_ptr<const sla::Policy> policy, Cached(*stored));
+    if (action == ClockAction::kPause) {
+      ASSIGN_OR_RETURN(next, sla::PauseClock(*clock, now, *policy));
+    } else {
+      ASSIGN_OR_RETURN(next, sla::ResumeClock(*clock, now, *policy));
+    }
+  }
+  return tx.SaveClock(t.ticket_id, next, now);
+}
+
+absl::Status Tickets::StartNextReply(TicketTransaction& tx, const TicketRecord& t,
+                                     absl::Time now) {
+  ASSIGN_OR_RETURN(std::optional<sla::ClockState> clock,
+                   tx.LockClock(t.ticket_id, v1::NEXT_REPLY, t.level));
+  if (clock && (clock->state == sla::ClockRunState::kRunning ||
+                clock->state == sla::ClockRunState::kPaused)) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const sla::Policy> policy, PolicyIn(tx));
+  if (!policy || !policy->TargetFor(t.level, t.channel, v1::NEXT_REPLY)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(sla::ClockState started,
+                   sla::StartClock(*policy, t.level, t.channel, v1::NEXT_REPLY,
+                                   sla::ResponsibleParty(t.level, v1::SLA_PARTY_UNSPECIFIED), now));
+  return clock ? tx.SaveClock(t.ticket_id, started, now)
+               : tx.InsertClock(t.ticket_id, started, now);
 }
 
 absl::StatusOr<std::optional<absl::Time>> Tickets::StartClocks(
@@ -298,6 +344,13 @@ absl::StatusOr<MessageRecord> Tickets::AddMessage(TicketTransaction& tx, const A
                          absl::StrCat(pb::MessageVisibility_Name(m.visibility), " ",
                                       message.message_id)));
   if (m.visibility == pb::PUBLIC) {
+    if (is_buyer && t.status == pb::AWAITING_BUYER) {
+      RETURN_IF_ERROR(DriveClock(tx, t, v1::REQUESTER_WAIT, ClockAction::kResume, now));
+    }
+    if (is_buyer && t.first_reply_at) RETURN_IF_ERROR(StartNextReply(tx, t, now));
+    if (IsResponsible(actor, t)) {
+      RETURN_IF_ERROR(DriveClock(tx, t, v1::NEXT_REPLY, ClockAction::kMeet, now));
+    }
     if (is_buyer && (t.status == pb::AWAITING_BUYER || t.status == pb::SOLVED)) {
       const std::string from = pb::TicketStatus_Name(t.status);
       t.status = pb::OPEN;
@@ -333,6 +386,7 @@ absl::StatusOr<MessageRecord> Tickets::AddMessage(TicketTransaction& tx, const A
       RETURN_IF_ERROR(tx.Emit("support.first_response", t.ticket_id, e));
     }
     if (m.await_buyer && t.status == pb::OPEN) {
+      RETURN_IF_ERROR(DriveClock(tx, t, v1::REQUESTER_WAIT, ClockAction::kPause, now));
       t.status = pb::AWAITING_BUYER;
       RETURN_IF_ERROR(Record(tx, t, actor, "STATUS", "OPEN -> AWAITING_BUYER"));
     }
@@ -458,6 +512,7 @@ absl::StatusOr<TicketRecord> Tickets::Resolve(TicketTransaction& tx, const Actor
     refund = t.payment_amount;
   }
   const bool counted_before = t.counts_against_seller;
+  RETURN_IF_ERROR(DriveClock(tx, t, v1::REQUESTER_WAIT, ClockAction::kMeet, now));
   t.status = pb::SOLVED;
   t.solved_at = now;
   t.outcome = c.outcome;

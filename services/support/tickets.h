@@ -128,6 +128,16 @@ class Tickets {
   // The SLA policy in force, read in `tx` (validated once per version, then cached: versions
   // never change); nullptr before the seed (then no clock runs).
   absl::StatusOr<std::shared_ptr<const sla::Policy>> PolicyIn(TicketTransaction& tx);
+  // Validated once per version, then cached.
+  absl::StatusOr<std::shared_ptr<const sla::Policy>> Cached(const v1::SlaPolicy& stored);
+  enum class ClockAction { kMeet, kPause, kResume };
+  // Applies `action` to the ticket's `metric` clock at its level at `now`, when there is one
+  // (pause and resume count with the policy version the clock started under).
+  absl::Status DriveClock(TicketTransaction& tx, const TicketRecord& t, v1::SlaMetric metric,
+                          ClockAction action, absl::Time now);
+  // The buyer's public message at the ticket's level after the party's first reply: starts
+  // NEXT_REPLY unless one is running (it counts from the oldest unanswered message).
+  absl::Status StartNextReply(TicketTransaction& tx, const TicketRecord& t, absl::Time now);
   // Starts the clocks of `ticket` at `level` for every metric in `metrics` the policy has a
   // target for, at `now`, for `party`; returns the L1_WINDOW clock's due_at when one started.
   absl::StatusOr<std::optional<absl::Time>> StartClocks(

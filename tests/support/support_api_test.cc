@@ -1378,6 +1378,43 @@ TEST_F(SupportApiTest, TransitionsDriveTheSlaClocksAndFirstResponseWithinSla) {
   EXPECT_EQ(clock_row(b.ticket_id(), v1::FIRST_REPLY, v1::L2_OPERATOR).state, 3);
   EXPECT_TRUE(last_first_response().within_sla());
 
+  // After the seller's first reply, the buyer's public message starts NEXT_REPLY (24 h); a
+  // second buyer message keeps the oldest; the seller's reply meets it.
+  const absl::Time t3 = clock_.Now();
+  ASSERT_TRUE(Message(kBuyer, a.ticket_id(), "Still nothing").ok());
+  clock_.Advance(absl::Hours(1));
+  ASSERT_TRUE(Message(kBuyer, a.ticket_id(), "Hello?").ok());
+  auto next = clock_row(a.ticket_id(), v1::NEXT_REPLY, v1::L1_SELLER);
+  ASSERT_TRUE(next.found);
+  EXPECT_EQ(next.state, 1);
+  EXPECT_EQ(*next.due, t3 + absl::Hours(24));
+  ASSERT_TRUE(Message(kSeller, a.ticket_id(), "Tracking: 123").ok());
+  EXPECT_EQ(clock_row(a.ticket_id(), v1::NEXT_REPLY, v1::L1_SELLER).state, 3);
+
+  // COUNTERFEIT opens at level 2: the OPERATOR's REQUESTER_WAIT (72 h) pauses while the
+  // ticket awaits the buyer (paused time not counted), resumes on the buyer's reply, and is
+  // met when the ticket is SOLVED.
+  Pay("O-4");
+  const absl::Time t4 = clock_.Now();
+  v1::Ticket d = MustCreate("O-4", v1::COUNTERFEIT);
+  auto wait = clock_row(d.ticket_id(), v1::REQUESTER_WAIT, v1::L2_OPERATOR);
+  ASSERT_TRUE(wait.found);
+  EXPECT_EQ(wait.party, v1::OPERATOR);
+  EXPECT_EQ(*wait.due, t4 + absl::Hours(72));
+  clock_.Advance(absl::Hours(2));
+  ASSERT_TRUE(Message(kAgent, d.ticket_id(), "Photos please", v1::PUBLIC, true).ok());
+  wait = clock_row(d.ticket_id(), v1::REQUESTER_WAIT, v1::L2_OPERATOR);
+  EXPECT_EQ(wait.state, 2);  // PAUSED
+  EXPECT_FALSE(wait.due.has_value());
+  clock_.Advance(absl::Hours(10));
+  const absl::Time t5 = clock_.Now();
+  ASSERT_TRUE(Message(kBuyer, d.ticket_id(), "Here they are").ok());
+  wait = clock_row(d.ticket_id(), v1::REQUESTER_WAIT, v1::L2_OPERATOR);
+  EXPECT_EQ(wait.state, 1);
+  EXPECT_EQ(*wait.due, t5 + absl::Hours(70));
+  ASSERT_TRUE(Resolve(kAgent, d.ticket_id(), v1::NO_ACTION, "NOT_COUNTERFEIT").ok());
+  EXPECT_EQ(clock_row(d.ticket_id(), v1::REQUESTER_WAIT, v1::L2_OPERATOR).state, 3);
+
   // The policy's L1_WINDOW, not --l1_window, decides escalation_allowed_at: 72 h after an
   // update applies to the next ticket.
   v1::SlaPolicy policy;
