@@ -9,7 +9,7 @@ set -euo pipefail
 secrets="$MP_DATA_DIR/secrets"
 bind=${MP_BIND_ADDRESS:-127.0.0.1}
 flags=("--identity_address=$bind:${MP_IDENTITY_GRPC_PORT:-7001}"
-       "--event_subscribers=sellerkpi=$bind:${MP_SELLERKPI_GRPC_PORT:-7005}:payments.,catalog=$bind:${MP_CATALOG_GRPC_PORT:-7002}:payments.payment_held")
+       "--event_subscribers=sellerkpi=$bind:${MP_SELLERKPI_GRPC_PORT:-7005}:payments.,catalog=$bind:${MP_CATALOG_GRPC_PORT:-7002}:payments.payment_held,support=$bind:${MP_SUPPORT_GRPC_PORT:-7004}:payments.payment_held")
 if [ -s "$secrets/payments_client_id" ] && [ -s "$secrets/payments_client_secret" ]; then
   flags+=("--service_client_id=$(cat "$secrets/payments_client_id")"
           "--service_client_secret_file=$secrets/payments_client_secret")

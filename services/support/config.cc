@@ -1,6 +1,8 @@
 #include "services/support/config.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "services/support/sla/policy.h"
 
 namespace marketplace::support {
 
@@ -38,6 +40,11 @@ void AddFlags(common::Flags& flags, SupportConfig* c) {
   flags.AddDuration("refund_retry_max_backoff", &c->refund_retry_max_backoff, absl::Hours(1),
                     absl::Seconds(1), absl::InfiniteDuration(),
                     "Longest delay between two attempts of a refund.");
+  flags.AddString("sla_policy_file", &c->sla_policy_file, "",
+                  "SLA policy (protobuf text format, marketplace.support.v1.SlaPolicy) stored as "
+                  "version 1 when the database has none; empty: the compiled-in default "
+                  "(services/support/sla/default_sla_policy.textproto). Ignored once a policy "
+                  "is stored (UpdateSlaPolicy changes it).");
 }
 
 absl::Status SupportConfig::Validate() const {
@@ -52,7 +59,7 @@ absl::Status SupportConfig::Validate() const {
   if (payments_address.empty()) {
     return common::InvalidField("payments_address", "must be host:port");
   }
-  return absl::OkStatus();
+  return SeedSlaPolicy().status();
 }
 
 TicketOptions SupportConfig::TicketRules() const {
@@ -71,6 +78,24 @@ RefundWorkerOptions SupportConfig::RefundOptions() const {
           .batch_size = static_cast<int>(refund_batch),
           .initial_backoff = refund_retry_initial_backoff,
           .max_backoff = refund_retry_max_backoff};
+}
+
+}  // namespace marketplace::support
+
+namespace marketplace::support {
+
+absl::StatusOr<v1::SlaPolicy> SupportConfig::SeedSlaPolicy() const {
+  absl::StatusOr<sla::Policy> policy =
+      sla_policy_file.empty() ? sla::DefaultPolicy() : sla::LoadPolicyFile(sla_policy_file);
+  if (!policy.ok()) {
+    return absl::Status(policy.status().code(),
+                        absl::StrCat("sla_policy_file: ", policy.status().message()));
+  }
+  v1::SlaPolicy seed = policy->proto();
+  seed.set_version(1);
+  seed.clear_updated_by();
+  seed.clear_updated_at();
+  return seed;
 }
 
 }  // namespace marketplace::support

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "protos/marketplace/support/v1/sla.pb.h"
 #include "absl/time/time.h"
 #include "common/config.h"
 #include "common/identity_client/identity_connection.h"
@@ -27,11 +29,16 @@ struct SupportConfig {
   int64_t refund_batch = 20;
   absl::Duration refund_retry_initial_backoff = absl::Seconds(10);
   absl::Duration refund_retry_max_backoff = absl::Hours(1);
+  // The SLA policy a new database is seeded with (text format); empty: the compiled-in
+  // services/support/sla/default_sla_policy.textproto.
+  std::string sla_policy_file;
 
   // What Flags cannot check alone.
   [[nodiscard]] absl::Status Validate() const;
   TicketOptions TicketRules() const;
   RefundWorkerOptions RefundOptions() const;
+  // The seed policy: --sla_policy_file read and validated, else the compiled-in default.
+  [[nodiscard]] absl::StatusOr<v1::SlaPolicy> SeedSlaPolicy() const;
 };
 
 // Declares every option of `config` (names, defaults, bounds, help) on `flags`.

@@ -59,6 +59,10 @@ int main(int argc, char** argv) {
        .token_refused = [&identity] { identity.tokens().Invalidate(); },
        .timeout = sc.payments_timeout});
   support::MySqlTicketStore store(&runtime->pool(), clock);
+  // Version 1 of the SLA policy on a new database (a stored policy is kept).
+  if (absl::Status seeded = store.SeedSlaPolicy(*sc.SeedSlaPolicy()).status(); !seeded.ok()) {
+    common::ExitWithError("SLA policy seed", seeded, 1);
+  }
   support::Tickets tickets(clock, sc.TicketRules());
   support::GrpcRefundSender refunds(
       payments_channel, {.token = [&identity] { return identity.tokens().Token(); },

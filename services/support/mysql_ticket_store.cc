@@ -185,6 +185,67 @@ absl::Status LoadAttachments(Runner& run, std::vector<MessageRecord>& messages) 
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::optional<v1::SlaPolicy>> PolicyOf(const std::vector<Row>& rows) {
+  if (rows.empty()) return std::nullopt;
+  ASSIGN_OR_RETURN(std::string bytes, rows[0].GetString("policy"));
+  v1::SlaPolicy policy;
+  if (!policy.ParseFromString(bytes)) {
+    return absl::DataLossError("a stored SLA policy does not parse");
+  }
+  return policy;
+}
+
+absl::Status WritePolicy(db::Transaction& tx, const v1::SlaPolicy& p, bool ignore_existing) {
+  const absl::Time at = absl::FromUnixSeconds(p.updated_at().seconds()) +
+                        absl::Nanoseconds(p.updated_at().nanos());
+  return tx.Write(absl::StrCat("INSERT ", ignore_existing ? "IGNORE " : "",
+                               "INTO sla_policies (version, policy, updated_at, updated_by) "
+                               "VALUES (?, ?, ?, ?)"),
+                  {p.version(), p.SerializeAsString(), at, p.updated_by()});
+}
+
+constexpr char kClockColumns[] =
+    "metric, level, party, state, policy_version, started_at, due_at, warn_at, remaining_us, "
+    "warned, mode, target_s, warn_percent, stopped_at";
+
+SqlValue FiniteOrNull(absl::Time t) {
+  if (t == absl::InfiniteFuture() || t == absl::InfinitePast()) return nullptr;
+  return t;
+}
+
+absl::StatusOr<sla::ClockState> ClockOf(const Row& r) {
+  sla::ClockState c;
+  ASSIGN_OR_RETURN(int64_t metric, r.GetInt64("metric"));
+  c.metric = static_cast<v1::SlaMetric>(metric);
+  ASSIGN_OR_RETURN(int64_t level, r.GetInt64("level"));
+  c.level = static_cast<v1::TicketLevel>(level);
+  ASSIGN_OR_RETURN(int64_t party, r.GetInt64("party"));
+  c.party = static_cast<v1::SlaParty>(party);
+  ASSIGN_OR_RETURN(int64_t state, r.GetInt64("state"));
+  c.state = static_cast<sla::ClockRunState>(state - 1);
+  ASSIGN_OR_RETURN(c.policy_version, r.GetInt64("policy_version"));
+  ASSIGN_OR_RETURN(c.started_at, r.GetTime("started_at"));
+  ASSIGN_OR_RETURN(std::optional<absl::Time> due, r.GetOptionalTime("due_at"));
+  c.due_at = due.value_or(absl::InfiniteFuture());
+  ASSIGN_OR_RETURN(std::optional<absl::Time> warn, r.GetOptionalTime("warn_at"));
+  c.warn_at = warn.value_or(absl::InfiniteFuture());
+  ASSIGN_OR_RETURN(std::optional<absl::Time> stopped, r.GetOptionalTime("stopped_at"));
+  c.stopped_at = stopped.value_or(absl::InfiniteFuture());
+  ASSIGN_OR_RETURN(std::optional<int64_t> remaining, r.GetOptionalInt64("remaining_us"));
+  c.remaining = absl::Microseconds(remaining.value_or(0));
+  ASSIGN_OR_RETURN(c.warned, r.GetBool("warned"));
+  ASSIGN_OR_RETURN(int64_t mode, r.GetInt64("mode"));
+  c.mode = static_cast<v1::SlaMode>(mode);
+  ASSIGN_OR_RETURN(int64_t target_s, r.GetInt64("target_s"));
+  c.target = absl::Seconds(target_s);
+  ASSIGN_OR_RETURN(int64_t warn_percent, r.GetInt64("warn_percent"));
+  c.warn_percent = static_cast<int>(warn_percent);
+  return c;
+}
+
+// The stored state number: 1 RUNNING, 2 PAUSED, 3 MET, 4 BREACHED.
+int64_t StateNumber(sla::ClockRunState s) { return static_cast<int64_t>(s) + 1; }
+
 class MySqlTicketTransaction final : public TicketTransaction {
  public:
   MySqlTicketTransaction(db::Transaction& tx, const common::outbox::Outbox& outbox)
@@ -295,12 +356,96 @@ class MySqlTicketTransaction final : public TicketTransaction {
         {static_cast<int64_t>(state), next_attempt_at, std::string(request_id)}, 1);
   }
 
+  absl::StatusOr<std::optional<v1::SlaPolicy>> LockCurrentSlaPolicy() override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT policy FROM sla_policies ORDER BY version DESC LIMIT 1 "
+                               "FOR UPDATE",
+                               {}));
+    return PolicyOf(rows);
+  }
+
+  absl::Status InsertSlaPolicy(const v1::SlaPolicy& policy) override {
+    return WritePolicy(tx_, policy, /*ignore_existing=*/false);
+  }
+
+  absl::StatusOr<std::optional<v1::SlaPolicy>> ReadCurrentSlaPolicy() override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT policy FROM sla_policies ORDER BY version DESC LIMIT 1",
+                               {}));
+    return PolicyOf(rows);
+  }
+
+  absl::StatusOr<std::optional<v1::SlaPolicy>> ReadSlaPolicyVersion(int64_t version) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT policy FROM sla_policies WHERE version = ?", {version}));
+    return PolicyOf(rows);
+  }
+
+  absl::Status InsertClock(absl::string_view ticket_id, const sla::ClockState& c,
+                           absl::Time at) override {
+    return tx_.Write(
+        absl::StrCat("INSERT INTO sla_clocks (ticket_id, ", kClockColumns,
+                     ", updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        ClockValues(ticket_id, c, at));
+  }
+
+  absl::StatusOr<std::optional<sla::ClockState>> LockClock(absl::string_view ticket_id,
+                                                           v1::SlaMetric metric,
+                                                           v1::TicketLevel level) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query(absl::StrCat("SELECT ", kClockColumns,
+                                            " FROM sla_clocks WHERE ticket_id = ? AND metric = ? "
+                                            "AND level = ? FOR UPDATE"),
+                               {std::string(ticket_id), static_cast<int64_t>(metric),
+                                static_cast<int64_t>(level)}));
+    if (rows.empty()) return std::nullopt;
+    return ClockOf(rows[0]);
+  }
+
+  absl::Status SaveClock(absl::string_view ticket_id, const sla::ClockState& c,
+                         absl::Time at) override {
+    std::vector<SqlValue> v = ClockValues(ticket_id, c, at);
+    // ticket_id, metric, level go last (the key).
+    std::vector<SqlValue> set(v.begin() + 3, v.end());
+    set.push_back(v[0]);
+    set.push_back(v[1]);
+    set.push_back(v[2]);
+    return tx_.Write(
+        "UPDATE sla_clocks SET party = ?, state = ?, policy_version = ?, started_at = ?, "
+        "due_at = ?, warn_at = ?, remaining_us = ?, warned = ?, mode = ?, target_s = ?, "
+        "warn_percent = ?, stopped_at = ?, updated_at = ? "
+        "WHERE ticket_id = ? AND metric = ? AND level = ?",
+        set, 1);
+  }
+
   absl::Status Emit(absl::string_view topic, absl::string_view key,
                     const google::protobuf::Message& payload) override {
     return outbox_.Enqueue(tx_, topic, key, payload).status();
   }
 
  private:
+  // ticket_id, then kClockColumns in order, then updated_at.
+  static std::vector<SqlValue> ClockValues(absl::string_view ticket_id, const sla::ClockState& c,
+                                           absl::Time at) {
+    const bool paused = c.state == sla::ClockRunState::kPaused;
+    return {std::string(ticket_id),
+            static_cast<int64_t>(c.metric),
+            static_cast<int64_t>(c.level),
+            static_cast<int64_t>(c.party),
+            StateNumber(c.state),
+            c.policy_version,
+            c.started_at,
+            FiniteOrNull(c.due_at),
+            FiniteOrNull(c.warn_at),
+            paused ? SqlValue(absl::ToInt64Microseconds(c.remaining)) : SqlValue(nullptr),
+            c.warned,
+            static_cast<int64_t>(c.mode),
+            absl::ToInt64Seconds(c.target),
+            static_cast<int64_t>(c.warn_percent),
+            FiniteOrNull(c.stopped_at),
+            at};
+  }
+
   db::Transaction& tx_;
   const common::outbox::Outbox& outbox_;
 };
@@ -539,6 +684,34 @@ absl::StatusOr<int64_t> MySqlTicketStore::CountPaidOrders(absl::string_view buye
                                 "held_at >= ?",
                                 {std::string(buyer_id), since}));
   return rows.at(0).GetInt64("n");
+}
+
+absl::StatusOr<std::optional<v1::SlaPolicy>> MySqlTicketStore::CurrentSlaPolicy() {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT policy FROM sla_policies ORDER BY version DESC LIMIT 1",
+                                {}));
+  return PolicyOf(rows);
+}
+
+absl::StatusOr<std::optional<v1::SlaPolicy>> MySqlTicketStore::SlaPolicyVersion(int64_t version) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT policy FROM sla_policies WHERE version = ?", {version}));
+  return PolicyOf(rows);
+}
+
+absl::StatusOr<bool> MySqlTicketStore::SeedSlaPolicy(const v1::SlaPolicy& seed) {
+  bool written = false;
+  RETURN_IF_ERROR(db::RunInTransaction(*pool_, [&](db::Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx.Query("SELECT version FROM sla_policies WHERE version = 1", {}));
+    if (!rows.empty()) return absl::OkStatus();
+    v1::SlaPolicy first = seed;
+    first.set_version(1);
+    RETURN_IF_ERROR(WritePolicy(tx, first, /*ignore_existing=*/true));
+    written = true;
+    return absl::OkStatus();
+  }));
+  return written;
 }
 
 absl::Status MySqlTicketStore::RecordPaidOrder(db::Transaction& tx, absl::string_view payment_id,

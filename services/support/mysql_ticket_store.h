@@ -40,6 +40,9 @@ class MySqlTicketStore final : public TicketStore {
                                                  absl::Time end) override;
   absl::StatusOr<std::vector<BacklogCount>> CountBacklog() override;
   absl::StatusOr<int64_t> CountPaidOrders(absl::string_view buyer_id, absl::Time since) override;
+  absl::StatusOr<std::optional<v1::SlaPolicy>> CurrentSlaPolicy() override;
+  absl::StatusOr<std::optional<v1::SlaPolicy>> SlaPolicyVersion(int64_t version) override;
+  absl::StatusOr<bool> SeedSlaPolicy(const v1::SlaPolicy& seed) override;
 
   // In an EventSink transaction (payments.payment_held): one paid order; a payment recorded
   // before is left as it is.

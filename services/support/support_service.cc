@@ -19,6 +19,7 @@
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "services/support/convert.h"
+#include "services/support/sla/policy.h"
 
 namespace marketplace::support {
 namespace {
@@ -533,6 +534,63 @@ absl::StatusOr<pb::ComplaintReport> SupportApi::GetComplaintReport(
   return report;
 }
 
+absl::StatusOr<v1::SlaPolicy> SupportApi::GetSlaPolicy(const Actor&,
+                                                       const pb::GetSlaPolicyRequest&) {
+  ASSIGN_OR_RETURN(std::optional<v1::SlaPolicy> policy, store_->CurrentSlaPolicy());
+  if (!policy) {
+    return absl::UnavailableError("no SLA policy is stored yet (support_server seeds it at start)");
+  }
+  return *std::move(policy);
+}
+
+absl::StatusOr<v1::SlaPolicy> SupportApi::UpdateSlaPolicy(const Actor& actor,
+                                                          const pb::UpdateSlaPolicyRequest& req) {
+  Violations v;
+  CheckRequestId(v, req.request_id());
+  if (req.expected_version() < 1) {
+    v.Add("expected_version", "must be the version in force (>= 1)");
+  }
+  v1::SlaPolicy validated;
+  if (!req.has_policy()) {
+    v.Add("policy", "is required");
+  } else {
+    // version, updated_at and updated_by are output only: the store assigns them.
+    v1::SlaPolicy input = req.policy();
+    input.clear_version();
+    input.clear_updated_at();
+    input.clear_updated_by();
+    absl::StatusOr<sla::Policy> policy = sla::Policy::FromProto(input, "policy");
+    if (policy.ok()) {
+      validated = policy->proto();
+    } else {
+      v.Check(policy.status());
+    }
+  }
+  RETURN_IF_ERROR(v.Status());
+  return Idempotent<v1::SlaPolicy>(
+      actor, Method::kUpdateSlaPolicy, req, req.request_id(),
+      [&](TicketTransaction& tx) -> absl::StatusOr<v1::SlaPolicy> {
+        ASSIGN_OR_RETURN(std::optional<v1::SlaPolicy> current, tx.LockCurrentSlaPolicy());
+        if (!current) {
+          return absl::UnavailableError(
+              "no SLA policy is stored yet (support_server seeds it at start)");
+        }
+        if (current->version() != req.expected_version()) {
+          return common::WithReason(
+              absl::FailedPreconditionError(absl::StrCat(
+                  "expected_version ", req.expected_version(), " is not the version in force (",
+                  current->version(), ")")),
+              "POLICY_VERSION_CHANGED", {{"version", absl::StrCat(current->version())}});
+        }
+        v1::SlaPolicy next = validated;
+        next.set_version(current->version() + 1);
+        common::ToTimestamp(tickets_->clock()->Now(), next.mutable_updated_at());
+        next.set_updated_by(actor.id);
+        RETURN_IF_ERROR(tx.InsertSlaPolicy(next));
+        return next;
+      });
+}
+
 // --- SupportService ---------------------------------------------------------------------------
 
 SupportService::SupportService(common::UnaryRunner* runner, SupportApi* api)
@@ -575,22 +633,9 @@ SUPPORT_HANDLER(MergeTickets, MergeTicketsRequest, Ticket, api_->MergeTickets(ac
 SUPPORT_HANDLER(UpdateTicket, UpdateTicketRequest, Ticket, api_->UpdateTicket(actor, *req))
 SUPPORT_HANDLER(RateTicket, RateTicketRequest, Ticket, api_->RateTicket(actor, *req))
 
-// The SLA policy lives with the SLA engine, not in this build yet. The permission table still
-// answers first.
-grpc::ServerUnaryReactor* SupportService::GetSlaPolicy(grpc::CallbackServerContext* ctx,
-                                                       const v1::GetSlaPolicyRequest*,
-                                                       v1::SlaPolicy* resp) {
-  return handler_.Unary(ctx, Method::kGetSlaPolicy, resp, [](const common::CallContext&) {
-    return absl::UnimplementedError("GetSlaPolicy is not available yet");
-  });
-}
-grpc::ServerUnaryReactor* SupportService::UpdateSlaPolicy(grpc::CallbackServerContext* ctx,
-                                                          const v1::UpdateSlaPolicyRequest*,
-                                                          v1::SlaPolicy* resp) {
-  return handler_.Unary(ctx, Method::kUpdateSlaPolicy, resp, [](const common::CallContext&) {
-    return absl::UnimplementedError("UpdateSlaPolicy is not available yet");
-  });
-}
+SUPPORT_HANDLER(GetSlaPolicy, GetSlaPolicyRequest, SlaPolicy, api_->GetSlaPolicy(actor, *req))
+SUPPORT_HANDLER(UpdateSlaPolicy, UpdateSlaPolicyRequest, SlaPolicy,
+                api_->UpdateSlaPolicy(actor, *req))
 SUPPORT_HANDLER(GetComplaintReport, GetComplaintReportRequest, ComplaintReport,
                 api_->GetComplaintReport(actor, *req))
 

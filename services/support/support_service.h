@@ -51,6 +51,14 @@ class SupportApi {
   absl::StatusOr<pb::Ticket> RateTicket(const Actor& actor, const pb::RateTicketRequest& request);
   absl::StatusOr<pb::ComplaintReport> GetComplaintReport(
       const Actor& actor, const pb::GetComplaintReportRequest& request);
+  // The version in force, read from the database on every call (so every replica answers the
+  // version the last UpdateSlaPolicy committed).
+  absl::StatusOr<v1::SlaPolicy> GetSlaPolicy(const Actor& actor,
+                                             const pb::GetSlaPolicyRequest& request);
+  // Validated by sla::Policy::FromProto (violations name "policy.<path>"), stored as the next
+  // version when expected_version is the version in force.
+  absl::StatusOr<v1::SlaPolicy> UpdateSlaPolicy(const Actor& actor,
+                                                const pb::UpdateSlaPolicyRequest& request);
 
  private:
   // Runs `effect` once per (caller, method, request_id) and returns the first answer.
@@ -71,8 +79,7 @@ class SupportApi {
 };
 
 // The gRPC API (CallbackService): each call goes through common::MethodHandler, whose guard
-// is the permission table (permissions.h), then SupportApi. GetSlaPolicy and UpdateSlaPolicy
-// answer UNIMPLEMENTED after the permission check (see the README).
+// is the permission table (permissions.h), then SupportApi.
 class SupportService final : public v1::SupportService::CallbackService {
  public:
   // Both must outlive the service.

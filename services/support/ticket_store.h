@@ -12,6 +12,8 @@
 #include "absl/time/time.h"
 #include "common/idempotency/request_id.h"
 #include "google/protobuf/message.h"
+#include "protos/marketplace/support/v1/sla.pb.h"
+#include "services/support/sla/clock.h"
 #include "services/support/ticket_records.h"
 
 namespace marketplace::support {
@@ -45,6 +47,23 @@ class TicketTransaction {
   [[nodiscard]] virtual absl::Status UpdateRefundCommand(absl::string_view request_id,
                                                          pb::RefundState state,
                                                          absl::Time next_attempt_at) = 0;
+  // The SLA policy version in force (the highest), locked so that two concurrent updates
+  // serialize; nullopt before the seed.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::SlaPolicy>> LockCurrentSlaPolicy() = 0;
+  // Stores `policy` as its version (ALREADY_EXISTS-free: the caller locked the current one).
+  [[nodiscard]] virtual absl::Status InsertSlaPolicy(const v1::SlaPolicy& policy) = 0;
+  // The SLA policy version in force, read in this transaction without a lock.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::SlaPolicy>> ReadCurrentSlaPolicy() = 0;
+  // One stored version of the SLA policy, read in this transaction; nullopt when missing.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::SlaPolicy>> ReadSlaPolicyVersion(
+      int64_t version) = 0;
+  // SLA clock rows (one per ticket, metric and level); `at` is the row's updated_at.
+  [[nodiscard]] virtual absl::Status InsertClock(absl::string_view ticket_id,
+                                                 const sla::ClockState& clock, absl::Time at) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::optional<sla::ClockState>> LockClock(
+      absl::string_view ticket_id, v1::SlaMetric metric, v1::TicketLevel level) = 0;
+  [[nodiscard]] virtual absl::Status SaveClock(absl::string_view ticket_id,
+                                               const sla::ClockState& clock, absl::Time at) = 0;
   // Adds an event to the outbox (topic "support.<fact>", key the ticket id).
   [[nodiscard]] virtual absl::Status Emit(absl::string_view topic, absl::string_view key,
                                           const google::protobuf::Message& payload) = 0;
@@ -130,6 +149,15 @@ class TicketStore {
     int64_t tickets = 0;
   };
   [[nodiscard]] virtual absl::StatusOr<std::vector<BacklogCount>> CountBacklog() = 0;
+  // The SLA policy version in force (the highest stored), read now; nullopt before the seed.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::SlaPolicy>> CurrentSlaPolicy() = 0;
+  // One stored version (versions are never changed or removed); nullopt when there is none.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::SlaPolicy>> SlaPolicyVersion(
+      int64_t version) = 0;
+  // Stores `seed` as version 1 unless a version 1 exists (the first start of a database; a
+  // later start, or a concurrent replica, leaves the stored policy as it is). Returns whether
+  // it was written.
+  [[nodiscard]] virtual absl::StatusOr<bool> SeedSlaPolicy(const v1::SlaPolicy& seed) = 0;
   // Paid orders of the buyer held since `since` (payments.payment_held).
   [[nodiscard]] virtual absl::StatusOr<int64_t> CountPaidOrders(absl::string_view buyer_id,
                                                                 absl::Time since) = 0;

@@ -144,6 +144,84 @@ absl::Status Tickets::EmitEscalated(TicketTransaction& tx, const TicketRecord& t
   return tx.Emit("support.ticket_escalated", t.ticket_id, e);
 }
 
+absl::StatusOr<std::shared_ptr<const sla::Policy>> Tickets::PolicyIn(TicketTransaction& tx) {
+  ASSIGN_OR_RETURN(std::optional<v1::SlaPolicy> stored, tx.ReadCurrentSlaPolicy());
+  if (!stored) return std::shared_ptr<const sla::Policy>();
+  return Cached(*stored);
+}
+
+absl::StatusOr<std::shared_ptr<const sla::Policy>> Tickets::Cached(const v1::SlaPolicy& stored) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = policies_.find(stored.version());
+    if (it != policies_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(sla::Policy parsed, sla::Policy::FromProto(stored));
+  auto policy = std::make_shared<const sla::Policy>(std::move(parsed));
+  absl::MutexLock lock(&mu_);
+  policies_.emplace(stored.version(), policy);
+  return policy;
+}
+
+absl::Status Tickets::DriveClock(TicketTransaction& tx, const TicketRecord& t,
+                                 v1::SlaMetric metric, ClockAction action, absl::Time now) {
+  ASSIGN_OR_RETURN(std::optional<sla::ClockState> clock, tx.LockClock(t.ticket_id, metric, t.level));
+  if (!clock) return absl::OkStatus();
+  sla::ClockState next = *clock;
+  if (action == ClockAction::kMeet) {
+    next = sla::MeetClock(*clock, now);
+  } else {
+    if (clock->state == sla::ClockRunState::kMet ||
+        clock->state == sla::ClockRunState::kBreached) {
+      return absl::OkStatus();  // a stopped clock stays stopped
+    }
+    ASSIGN_OR_RETURN(std::optional<v1::SlaPolicy> stored,
+                     tx.ReadSlaPolicyVersion(clock->policy_version));
+    if (!stored) return absl::InternalError("an SLA clock's policy version is not stored");
+    ASSIGN_OR_RETURN(std::shared_ptr<const sla::Policy> policy, Cached(*stored));
+    if (action == ClockAction::kPause) {
+      ASSIGN_OR_RETURN(next, sla::PauseClock(*clock, now, *policy));
+    } else {
+      ASSIGN_OR_RETURN(next, sla::ResumeClock(*clock, now, *policy));
+    }
+  }
+  return tx.SaveClock(t.ticket_id, next, now);
+}
+
+absl::Status Tickets::StartNextReply(TicketTransaction& tx, const TicketRecord& t,
+                                     absl::Time now) {
+  ASSIGN_OR_RETURN(std::optional<sla::ClockState> clock,
+                   tx.LockClock(t.ticket_id, v1::NEXT_REPLY, t.level));
+  if (clock && (clock->state == sla::ClockRunState::kRunning ||
+                clock->state == sla::ClockRunState::kPaused)) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const sla::Policy> policy, PolicyIn(tx));
+  if (!policy || !policy->TargetFor(t.level, t.channel, v1::NEXT_REPLY)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(sla::ClockState started,
+                   sla::StartClock(*policy, t.level, t.channel, v1::NEXT_REPLY,
+                                   sla::ResponsibleParty(t.level, v1::SLA_PARTY_UNSPECIFIED), now));
+  return clock ? tx.SaveClock(t.ticket_id, started, now)
+               : tx.InsertClock(t.ticket_id, started, now);
+}
+
+absl::StatusOr<std::optional<absl::Time>> Tickets::StartClocks(
+    TicketTransaction& tx, const std::string& ticket_id, v1::Channel channel,
+    v1::TicketLevel level, const std::vector<v1::SlaMetric>& metrics, v1::SlaParty party,
+    absl::Time now) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const sla::Policy> policy, PolicyIn(tx));
+  std::optional<absl::Time> window_due;
+  if (!policy) return window_due;
+  for (v1::SlaMetric metric : metrics) {
+    if (!policy->TargetFor(level, channel, metric)) continue;
+    ASSIGN_OR_RETURN(sla::ClockState c,
+                     sla::StartClock(*policy, level, channel, metric, party, now));
+    RETURN_IF_ERROR(tx.InsertClock(ticket_id, c, now));
+    if (metric == v1::L1_WINDOW) window_due = c.due_at;
+  }
+  return window_due;
+}
+
 absl::StatusOr<CreateResult> Tickets::Create(TicketTransaction& tx, const Actor& actor,
                                              const CreateCommand& c, const OrderPayment& order) {
   const absl::Time now = clock_->Now();
@@ -197,6 +275,19 @@ absl::StatusOr<CreateResult> Tickets::Create(TicketTransaction& tx, const Actor&
   t.escalation_allowed_at = now + options_.l1_window;
   t.is_claim = IsClaim(c.category);
   t.status = pb::OPEN;
+  // The SLA clocks of the opening level; the policy's L1_WINDOW decides escalation_allowed_at
+  // (--l1_window only when the policy has no L1_WINDOW target).
+  const v1::TicketLevel opening_level =
+      c.category == pb::COUNTERFEIT ? v1::L2_OPERATOR : v1::L1_SELLER;
+  ASSIGN_OR_RETURN(
+      std::optional<absl::Time> window_due,
+      StartClocks(tx, t.ticket_id, t.channel, opening_level,
+                  opening_level == v1::L1_SELLER
+                      ? std::vector<v1::SlaMetric>{v1::FIRST_REPLY, v1::L1_WINDOW,
+                                                   v1::REQUESTER_WAIT}
+                      : std::vector<v1::SlaMetric>{v1::FIRST_REPLY, v1::REQUESTER_WAIT},
+                  sla::ResponsibleParty(opening_level, v1::SLA_PARTY_UNSPECIFIED), now));
+  if (window_due) t.escalation_allowed_at = *window_due;
   if (c.category == pb::COUNTERFEIT) {
     t.level = v1::L2_OPERATOR;
     t.escalated_at = now;
@@ -253,6 +344,13 @@ absl::StatusOr<MessageRecord> Tickets::AddMessage(TicketTransaction& tx, const A
                          absl::StrCat(pb::MessageVisibility_Name(m.visibility), " ",
                                       message.message_id)));
   if (m.visibility == pb::PUBLIC) {
+    if (is_buyer && t.status == pb::AWAITING_BUYER) {
+      RETURN_IF_ERROR(DriveClock(tx, t, v1::REQUESTER_WAIT, ClockAction::kResume, now));
+    }
+    if (is_buyer && t.first_reply_at) RETURN_IF_ERROR(StartNextReply(tx, t, now));
+    if (IsResponsible(actor, t)) {
+      RETURN_IF_ERROR(DriveClock(tx, t, v1::NEXT_REPLY, ClockAction::kMeet, now));
+    }
     if (is_buyer && (t.status == pb::AWAITING_BUYER || t.status == pb::SOLVED)) {
       const std::string from = pb::TicketStatus_Name(t.status);
       t.status = pb::OPEN;
@@ -272,12 +370,23 @@ absl::StatusOr<MessageRecord> Tickets::AddMessage(TicketTransaction& tx, const A
       e.set_channel(t.channel);
       e.set_level(t.level);
       e.set_seconds(absl::ToInt64Seconds(now - start));
-      e.set_within_sla(t.level == v1::L1_SELLER
-                           ? now <= t.escalation_allowed_at
-                           : now - start <= options_.l2_first_reply_target);
+      // The level's FIRST_REPLY clock decides; a ticket without one (no target in the policy)
+      // keeps the older rule.
+      ASSIGN_OR_RETURN(std::optional<sla::ClockState> clock,
+                       tx.LockClock(t.ticket_id, v1::FIRST_REPLY, t.level));
+      if (clock) {
+        const sla::ClockState met = sla::MeetClock(*clock, now);
+        RETURN_IF_ERROR(tx.SaveClock(t.ticket_id, met, now));
+        e.set_within_sla(met.state == sla::ClockRunState::kMet);
+      } else {
+        e.set_within_sla(t.level == v1::L1_SELLER
+                             ? now <= t.escalation_allowed_at
+                             : now - start <= options_.l2_first_reply_target);
+      }
       RETURN_IF_ERROR(tx.Emit("support.first_response", t.ticket_id, e));
     }
     if (m.await_buyer && t.status == pb::OPEN) {
+      RETURN_IF_ERROR(DriveClock(tx, t, v1::REQUESTER_WAIT, ClockAction::kPause, now));
       t.status = pb::AWAITING_BUYER;
       RETURN_IF_ERROR(Record(tx, t, actor, "STATUS", "OPEN -> AWAITING_BUYER"));
     }
@@ -319,6 +428,11 @@ absl::StatusOr<TicketRecord> Tickets::Escalate(TicketTransaction& tx, const Acto
   t.level = v1::L2_OPERATOR;
   t.escalated_at = now;
   t.escalation_reason = reason;
+  RETURN_IF_ERROR(StartClocks(tx, t.ticket_id, t.channel, v1::L2_OPERATOR,
+                              {v1::FIRST_REPLY, v1::REQUESTER_WAIT},
+                              sla::ResponsibleParty(v1::L2_OPERATOR, v1::SLA_PARTY_UNSPECIFIED),
+                              now)
+                      .status());
   t.first_reply_at.reset();
   t.sort_at = now;
   if (t.status == pb::AWAITING_BUYER) t.status = pb::OPEN;
@@ -398,6 +512,7 @@ absl::StatusOr<TicketRecord> Tickets::Resolve(TicketTransaction& tx, const Actor
     refund = t.payment_amount;
   }
   const bool counted_before = t.counts_against_seller;
+  RETURN_IF_ERROR(DriveClock(tx, t, v1::REQUESTER_WAIT, ClockAction::kMeet, now));
   t.status = pb::SOLVED;
   t.solved_at = now;
   t.outcome = c.outcome;

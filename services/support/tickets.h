@@ -1,13 +1,18 @@
 #ifndef MARKETPLACE_SERVICES_SUPPORT_TICKETS_H_
 #define MARKETPLACE_SERVICES_SUPPORT_TICKETS_H_
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "services/support/sla/clock.h"
+#include "services/support/sla/policy.h"
 #include "services/support/actor.h"
 #include "services/support/order_directory.h"
 #include "services/support/ticket_records.h"
@@ -74,6 +79,8 @@ class Tickets {
   // `clock` must outlive the object.
   Tickets(const common::Clock* clock, TicketOptions options) : clock_(clock), options_(options) {}
 
+  const common::Clock* clock() const { return clock_; }
+
   // `order`: the buyer's payment for the order, looked up before the transaction.
   absl::StatusOr<CreateResult> Create(TicketTransaction& tx, const Actor& actor,
                                       const CreateCommand& command, const OrderPayment& order);
@@ -118,9 +125,30 @@ class Tickets {
   absl::Status EmitClaimUpdated(TicketTransaction& tx, const TicketRecord& ticket,
                                 absl::string_view cause);
   absl::Status EmitEscalated(TicketTransaction& tx, const TicketRecord& ticket);
+  // The SLA policy in force, read in `tx` (validated once per version, then cached: versions
+  // never change); nullptr before the seed (then no clock runs).
+  absl::StatusOr<std::shared_ptr<const sla::Policy>> PolicyIn(TicketTransaction& tx);
+  // Validated once per version, then cached.
+  absl::StatusOr<std::shared_ptr<const sla::Policy>> Cached(const v1::SlaPolicy& stored);
+  enum class ClockAction { kMeet, kPause, kResume };
+  // Applies `action` to the ticket's `metric` clock at its level at `now`, when there is one
+  // (pause and resume count with the policy version the clock started under).
+  absl::Status DriveClock(TicketTransaction& tx, const TicketRecord& t, v1::SlaMetric metric,
+                          ClockAction action, absl::Time now);
+  // The buyer's public message at the ticket's level after the party's first reply: starts
+  // NEXT_REPLY unless one is running (it counts from the oldest unanswered message).
+  absl::Status StartNextReply(TicketTransaction& tx, const TicketRecord& t, absl::Time now);
+  // Starts the clocks of `ticket` at `level` for every metric in `metrics` the policy has a
+  // target for, at `now`, for `party`; returns the L1_WINDOW clock's due_at when one started.
+  absl::StatusOr<std::optional<absl::Time>> StartClocks(
+      TicketTransaction& tx, const std::string& ticket_id, v1::Channel channel,
+      v1::TicketLevel level, const std::vector<v1::SlaMetric>& metrics, v1::SlaParty party,
+      absl::Time now);
 
   const common::Clock* clock_;
   TicketOptions options_;
+  absl::Mutex mu_;
+  std::map<int64_t, std::shared_ptr<const sla::Policy>> policies_ ABSL_GUARDED_BY(mu_);
 };
 
 // The role `actor` writes with on `ticket`.

@@ -43,6 +43,7 @@
 #include "services/support/refund_worker.h"
 #include "services/support/mysql_ticket_store.h"
 #include "services/support/paid_order_events.h"
+#include "services/support/sla/policy.h"
 #include "services/support/support_service.h"
 #include "services/support/tickets.h"
 #include "tests/payments/payments_harness.h"
@@ -141,6 +142,9 @@ class SupportApiTest : public common::testing::DatabaseTest {
               return Token(kSupportService, "payments");
             }});
     store_ = std::make_unique<MySqlTicketStore>(&pool(), &clock_);
+    ASSERT_OK_AND_ASSIGN(sla::Policy seed, sla::DefaultPolicy());
+    ASSERT_OK_AND_ASSIGN(bool seeded, store_->SeedSlaPolicy(seed.proto()));
+    ASSERT_TRUE(seeded);
     tickets_ = std::make_unique<Tickets>(&clock_, TicketOptions{});
     api_ = std::make_unique<SupportApi>(store_.get(), orders_.get(), tickets_.get());
     service_ = std::make_unique<SupportService>(support_runner_.get(), api_.get());
@@ -1020,7 +1024,7 @@ TEST_F(SupportApiTest, IntakeServiceAndStaffOpenTicketsForABuyer) {
             StatusCode::PERMISSION_DENIED);
 }
 
-TEST_F(SupportApiTest, ModeratorMayCallNothingAndUnbuiltMethodsAnswerUnimplemented) {
+TEST_F(SupportApiTest, ModeratorMayCallNothingAndEachRoleAsTheTableSays) {
   const std::string id = "tkt_000000000000000000000000";
   std::vector<std::function<grpc::Status(const Who&)>> calls = {
       [&](const Who& w) { v1::CreateTicketResponse o; return stub_->CreateTicket(Ctx(w).get(), {}, &o); },
@@ -1068,9 +1072,6 @@ TEST_F(SupportApiTest, ModeratorMayCallNothingAndUnbuiltMethodsAnswerUnimplement
       }
     }
   }
-  v1::SlaPolicy policy;
-  EXPECT_EQ(stub_->GetSlaPolicy(Ctx(kAgent).get(), {}, &policy).error_code(),
-            StatusCode::UNIMPLEMENTED);
   (void)id;
 }
 
@@ -1178,6 +1179,259 @@ TEST_F(SupportApiTest, PaidOrdersCountOncePerPaymentHeldEvent) {
   event.set_event_id("ev-2");
   EXPECT_EQ(consumer.Deliver(stranger, event).code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(*store_->CountPaidOrders(kBuyer.subject, absl::FromUnixSeconds(0)), 1);
+}
+
+TEST_F(SupportApiTest, SlaPolicyIsSeededOnceAndVersionedByAdmin) {
+  // The seed is version 1; a second seed (another replica, a restart) keeps it.
+  v1::SlaPolicy other;
+  other.add_targets()->set_level(v1::L1_SELLER);
+  ASSERT_OK_AND_ASSIGN(bool seeded_again, store_->SeedSlaPolicy(other));
+  EXPECT_FALSE(seeded_again);
+  v1::SlaPolicy v1_policy;
+  ASSERT_TRUE(stub_->GetSlaPolicy(Ctx(kAgent).get(), {}, &v1_policy).ok());
+  EXPECT_EQ(v1_policy.version(), 1);
+  EXPECT_EQ(v1_policy.warn_percent(), 75);
+  EXPECT_EQ(v1_policy.close_after().seconds(), 4 * 24 * 3600);
+  EXPECT_EQ(v1_policy.targets_size(), 6);
+  EXPECT_GT(v1_policy.auto_refund_caps_size(), 0);
+
+  // ADMIN stores version 2 (an L1 EMAIL first reply of 3 h); version 1 is kept.
+  clock_.Advance(absl::Hours(1));
+  v1::UpdateSlaPolicyRequest req;
+  req.set_request_id("policy-1");
+  req.set_expected_version(1);
+  *req.mutable_policy() = v1_policy;
+  for (v1::SlaTarget& t : *req.mutable_policy()->mutable_targets()) {
+    if (t.level() == v1::L1_SELLER && t.metric() == v1::FIRST_REPLY && t.channel() == v1::EMAIL) {
+      t.mutable_target()->set_seconds(3 * 3600);
+    }
+  }
+  v1::SlaPolicy v2;
+  grpc::Status s = stub_->UpdateSlaPolicy(Ctx(kAdmin).get(), req, &v2);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(v2.version(), 2);
+  EXPECT_EQ(v2.updated_by(), kAdmin.subject);
+  EXPECT_EQ(v2.updated_at().seconds(), absl::ToUnixSeconds(clock_.Now()));
+  v1::SlaPolicy now;
+  ASSERT_TRUE(stub_->GetSlaPolicy(Ctx(kAdmin).get(), {}, &now).ok());
+  EXPECT_EQ(now.version(), 2);
+  ASSERT_OK_AND_ASSIGN(sla::Policy parsed, sla::Policy::FromProto(now));
+  EXPECT_EQ(parsed.TargetFor(v1::L1_SELLER, v1::EMAIL, v1::FIRST_REPLY)->duration,
+            absl::Hours(3));
+  ASSERT_OK_AND_ASSIGN(std::optional<v1::SlaPolicy> kept, store_->SlaPolicyVersion(1));
+  ASSERT_TRUE(kept.has_value());
+  ASSERT_OK_AND_ASSIGN(sla::Policy first, sla::Policy::FromProto(*kept));
+  EXPECT_EQ(first.TargetFor(v1::L1_SELLER, v1::EMAIL, v1::FIRST_REPLY)->duration, absl::Hours(6));
+
+  // The same request id answers the first result; no version 3.
+  v1::SlaPolicy again;
+  ASSERT_TRUE(stub_->UpdateSlaPolicy(Ctx(kAdmin).get(), req, &again).ok());
+  EXPECT_EQ(again.version(), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM sla_policies"), 2);
+
+  // A stale expected_version: FAILED_PRECONDITION POLICY_VERSION_CHANGED, nothing written.
+  req.set_request_id("policy-2");
+  s = stub_->UpdateSlaPolicy(Ctx(kAdmin).get(), req, &again);
+  EXPECT_EQ(s.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(DetailsOf(s).reason, "POLICY_VERSION_CHANGED");
+  EXPECT_EQ(DetailsOf(s).metadata["version"], "2");
+
+  // Bad input names the field; nothing written.
+  auto update_with = [&](const std::function<void(v1::UpdateSlaPolicyRequest&)>& change) {
+    v1::UpdateSlaPolicyRequest r;
+    r.set_request_id(absl::StrCat("bad-", ++request_counter_));
+    r.set_expected_version(2);
+    *r.mutable_policy() = now;
+    change(r);
+    v1::SlaPolicy out;
+    grpc::Status st = stub_->UpdateSlaPolicy(Ctx(kAdmin).get(), r, &out);
+    EXPECT_EQ(st.error_code(), StatusCode::INVALID_ARGUMENT) << st.error_message();
+    return DetailsOf(st).fields;
+  };
+  using F = std::vector<std::string>;
+  EXPECT_EQ(update_with([](auto& r) { r.clear_policy(); }), F{"policy"});
+  EXPECT_EQ(update_with([](auto& r) { r.set_expected_version(0); }), F{"expected_version"});
+  EXPECT_EQ(update_with([](auto& r) { r.set_request_id(""); }), F{"request_id"});
+  EXPECT_EQ(update_with([](auto& r) {
+              r.mutable_policy()->mutable_targets(0)->mutable_target()->set_seconds(30);
+            }),
+            F{"policy.targets[0].target"});
+  EXPECT_EQ(update_with([](auto& r) { r.mutable_policy()->set_warn_percent(100); }),
+            F{"policy.warn_percent"});
+  EXPECT_EQ(update_with([](auto& r) { r.mutable_policy()->clear_targets(); }),
+            F{"policy.targets"});
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM sla_policies"), 2);
+
+  // SUPPORT_AGENT reads but may not change it.
+  req.set_request_id("policy-3");
+  req.set_expected_version(2);
+  EXPECT_EQ(stub_->UpdateSlaPolicy(Ctx(kAgent).get(), req, &again).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM sla_policies"), 2);
+}
+
+TEST_F(SupportApiTest, ConcurrentPolicyUpdatesOnOneVersionMakeOneNewVersion) {
+  v1::SlaPolicy current;
+  ASSERT_TRUE(stub_->GetSlaPolicy(Ctx(kAdmin).get(), {}, &current).ok());
+  constexpr int kCallers = 10;
+  std::atomic<int> ok{0};
+  std::atomic<int> changed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCallers; ++i) {
+    threads.emplace_back([&, i] {
+      v1::UpdateSlaPolicyRequest req;
+      req.set_request_id(absl::StrCat("race-", i));
+      req.set_expected_version(1);
+      *req.mutable_policy() = current;
+      req.mutable_policy()->set_warn_percent(50 + i);
+      v1::SlaPolicy out;
+      grpc::Status s = stub_->UpdateSlaPolicy(Ctx(kAdmin).get(), req, &out);
+      if (s.ok()) {
+        ++ok;
+      } else if (s.error_code() == StatusCode::FAILED_PRECONDITION &&
+                 DetailsOf(s).reason == "POLICY_VERSION_CHANGED") {
+        ++changed;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(changed.load(), kCallers - 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM sla_policies"), 2);
+}
+
+// The clocks a ticket's transitions drive, read back from sla_clocks.
+TEST_F(SupportApiTest, TransitionsDriveTheSlaClocksAndFirstResponseWithinSla) {
+  auto clock_row = [&](const std::string& id, v1::SlaMetric metric, v1::TicketLevel level) {
+    auto rows = pool().Query(
+        "SELECT party, state, due_at, warn_at FROM sla_clocks WHERE ticket_id = ? AND "
+        "metric = ? AND level = ?",
+        {id, static_cast<int64_t>(metric), static_cast<int64_t>(level)});
+    EXPECT_OK(rows.status());
+    struct R {
+      bool found = false;
+      int64_t party = 0, state = 0;
+      std::optional<absl::Time> due, warn;
+    } r;
+    if (rows.ok() && !rows->empty()) {
+      r.found = true;
+      r.party = *(*rows)[0].GetInt64("party");
+      r.state = *(*rows)[0].GetInt64("state");
+      r.due = *(*rows)[0].GetOptionalTime("due_at");
+      r.warn = *(*rows)[0].GetOptionalTime("warn_at");
+    }
+    return r;
+  };
+  auto last_first_response = [&]() {
+    auto rows = pool().Query(
+        "SELECT payload FROM outbox_events WHERE topic = 'support.first_response' "
+        "ORDER BY id DESC LIMIT 1");
+    v1::FirstResponse e;
+    EXPECT_OK(rows.status());
+    if (rows.ok() && !rows->empty()) {
+      EXPECT_TRUE(e.ParseFromString(*(*rows)[0].GetString("payload")));
+    }
+    return e;
+  };
+  // Created on EMAIL at level 1: FIRST_REPLY (6 h, warning at 75 %) and L1_WINDOW (48 h) for
+  // the SELLER; the default policy has no level-1 REQUESTER_WAIT target, so none runs.
+  const absl::Time t0 = clock_.Now();
+  Pay("O-1");
+  v1::Ticket a = MustCreate("O-1");
+  auto first = clock_row(a.ticket_id(), v1::FIRST_REPLY, v1::L1_SELLER);
+  ASSERT_TRUE(first.found);
+  EXPECT_EQ(first.party, v1::SELLER);
+  EXPECT_EQ(first.state, 1);  // RUNNING
+  EXPECT_EQ(*first.due, t0 + absl::Hours(6));
+  EXPECT_EQ(*first.warn, t0 + absl::Hours(6) * 0.75);
+  auto window = clock_row(a.ticket_id(), v1::L1_WINDOW, v1::L1_SELLER);
+  ASSERT_TRUE(window.found);
+  EXPECT_EQ(*window.due, t0 + absl::Hours(48));
+  EXPECT_FALSE(clock_row(a.ticket_id(), v1::REQUESTER_WAIT, v1::L1_SELLER).found);
+
+  // The seller's first public reply after 5 h meets it: within_sla.
+  clock_.Advance(absl::Hours(5));
+  ASSERT_TRUE(Message(kSeller, a.ticket_id(), "On its way").ok());
+  EXPECT_EQ(clock_row(a.ticket_id(), v1::FIRST_REPLY, v1::L1_SELLER).state, 3);  // MET
+  EXPECT_TRUE(last_first_response().within_sla());
+
+  // A second ticket answered after 7 h: BREACHED, not within_sla.
+  Pay("O-2");
+  v1::Ticket b = MustCreate("O-2");
+  clock_.Advance(absl::Hours(7));
+  ASSERT_TRUE(Message(kSeller, b.ticket_id(), "Sorry, late").ok());
+  EXPECT_EQ(clock_row(b.ticket_id(), v1::FIRST_REPLY, v1::L1_SELLER).state, 4);  // BREACHED
+  EXPECT_FALSE(last_first_response().within_sla());
+
+  // Escalation starts the OPERATOR's level-2 clocks: first reply 24 h, requester wait 72 h.
+  const absl::Time t1 = clock_.Now();
+  ASSERT_TRUE(Escalate(kBuyer, b.ticket_id()).ok());  // the seller replied
+  auto l2_first = clock_row(b.ticket_id(), v1::FIRST_REPLY, v1::L2_OPERATOR);
+  ASSERT_TRUE(l2_first.found);
+  EXPECT_EQ(l2_first.party, v1::OPERATOR);
+  EXPECT_EQ(*l2_first.due, t1 + absl::Hours(24));
+  auto l2_wait = clock_row(b.ticket_id(), v1::REQUESTER_WAIT, v1::L2_OPERATOR);
+  ASSERT_TRUE(l2_wait.found);
+  EXPECT_EQ(*l2_wait.due, t1 + absl::Hours(72));
+  clock_.Advance(absl::Hours(2));
+  ASSERT_TRUE(Message(kAgent, b.ticket_id(), "We are looking into it").ok());
+  EXPECT_EQ(clock_row(b.ticket_id(), v1::FIRST_REPLY, v1::L2_OPERATOR).state, 3);
+  EXPECT_TRUE(last_first_response().within_sla());
+
+  // After the seller's first reply, the buyer's public message starts NEXT_REPLY (24 h); a
+  // second buyer message keeps the oldest; the seller's reply meets it.
+  const absl::Time t3 = clock_.Now();
+  ASSERT_TRUE(Message(kBuyer, a.ticket_id(), "Still nothing").ok());
+  clock_.Advance(absl::Hours(1));
+  ASSERT_TRUE(Message(kBuyer, a.ticket_id(), "Hello?").ok());
+  auto next = clock_row(a.ticket_id(), v1::NEXT_REPLY, v1::L1_SELLER);
+  ASSERT_TRUE(next.found);
+  EXPECT_EQ(next.state, 1);
+  EXPECT_EQ(*next.due, t3 + absl::Hours(24));
+  ASSERT_TRUE(Message(kSeller, a.ticket_id(), "Tracking: 123").ok());
+  EXPECT_EQ(clock_row(a.ticket_id(), v1::NEXT_REPLY, v1::L1_SELLER).state, 3);
+
+  // COUNTERFEIT opens at level 2: the OPERATOR's REQUESTER_WAIT (72 h) pauses while the
+  // ticket awaits the buyer (paused time not counted), resumes on the buyer's reply, and is
+  // met when the ticket is SOLVED.
+  Pay("O-4");
+  const absl::Time t4 = clock_.Now();
+  v1::Ticket d = MustCreate("O-4", v1::COUNTERFEIT);
+  auto wait = clock_row(d.ticket_id(), v1::REQUESTER_WAIT, v1::L2_OPERATOR);
+  ASSERT_TRUE(wait.found);
+  EXPECT_EQ(wait.party, v1::OPERATOR);
+  EXPECT_EQ(*wait.due, t4 + absl::Hours(72));
+  clock_.Advance(absl::Hours(2));
+  ASSERT_TRUE(Message(kAgent, d.ticket_id(), "Photos please", v1::PUBLIC, true).ok());
+  wait = clock_row(d.ticket_id(), v1::REQUESTER_WAIT, v1::L2_OPERATOR);
+  EXPECT_EQ(wait.state, 2);  // PAUSED
+  EXPECT_FALSE(wait.due.has_value());
+  clock_.Advance(absl::Hours(10));
+  const absl::Time t5 = clock_.Now();
+  ASSERT_TRUE(Message(kBuyer, d.ticket_id(), "Here they are").ok());
+  wait = clock_row(d.ticket_id(), v1::REQUESTER_WAIT, v1::L2_OPERATOR);
+  EXPECT_EQ(wait.state, 1);
+  EXPECT_EQ(*wait.due, t5 + absl::Hours(70));
+  ASSERT_TRUE(Resolve(kAgent, d.ticket_id(), v1::NO_ACTION, "NOT_COUNTERFEIT").ok());
+  EXPECT_EQ(clock_row(d.ticket_id(), v1::REQUESTER_WAIT, v1::L2_OPERATOR).state, 3);
+
+  // The policy's L1_WINDOW, not --l1_window, decides escalation_allowed_at: 72 h after an
+  // update applies to the next ticket.
+  v1::SlaPolicy policy;
+  ASSERT_TRUE(stub_->GetSlaPolicy(Ctx(kAdmin).get(), {}, &policy).ok());
+  v1::UpdateSlaPolicyRequest req;
+  req.set_request_id("window-72h");
+  req.set_expected_version(policy.version());
+  *req.mutable_policy() = policy;
+  for (v1::SlaTarget& t : *req.mutable_policy()->mutable_targets()) {
+    if (t.metric() == v1::L1_WINDOW) t.mutable_target()->set_seconds(72 * 3600);
+  }
+  v1::SlaPolicy updated;
+  ASSERT_TRUE(stub_->UpdateSlaPolicy(Ctx(kAdmin).get(), req, &updated).ok());
+  Pay("O-3");
+  const absl::Time t2 = clock_.Now();
+  v1::Ticket c = MustCreate("O-3");
+  EXPECT_EQ(common::FromTimestamp(c.escalation_allowed_at(), "x").value(), t2 + absl::Hours(72));
 }
 
 }  // namespace
