@@ -13,6 +13,9 @@ PACKAGES=(
   libsodium-dev libssl-dev nlohmann-json3-dev libboost-dev
   python3-grpcio python3-protobuf
   util-linux procps
+  libicu-dev libfasttext-dev fasttext
+  nghttp2-client clang-14
+  umoci skopeo prometheus python3-yaml python3-kubernetes python3-jsonschema
 )
 
 missing=()
