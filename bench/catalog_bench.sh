@@ -10,7 +10,8 @@
 # then is measured over random listings; then the server is restarted without the cache
 # (--public_cache_ttl=0s, which also turns off the first-page cache) and GetListing and the
 # three ListListings measured again, every page read from the database. MP_BENCH_CATALOG_FLAGS adds
-# catalog_server flags.
+# catalog_server flags. Run alone (no MP_BENCH_REFERENCE_QPS), it measures raw gRPC echo itself
+# after the seed, as bench/run.sh does, and takes the ratios against that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10s}
@@ -21,7 +22,8 @@ OUT=$(pwd)/.bench/catalog
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-bazel build -c opt //services/catalog:catalog_server //bench:catalog_load \
+bazel build -c opt //services/catalog:catalog_server //bench:catalog_load //bench:echo_server \
+  //bench:echo_load \
   >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 BIN=$(bazel info -c opt bazel-bin 2>/dev/null)/services/catalog
 LOAD_BIN=$(bazel info -c opt bazel-bin 2>/dev/null)/bench
@@ -35,6 +37,21 @@ db_flags=(--db_host=127.0.0.1 --db_port="$db_port" --db_name=catalog --db_user=r
   >"$OUT/migrate.log" 2>&1 || { tail -5 "$OUT/migrate.log"; exit 1; }
 "$LOAD_BIN/catalog_load" --mode=seed --listings="$LISTINGS" "${db_flags[@]}" 2>"$OUT/seed.log" ||
   { cat "$OUT/seed.log"; exit 1; }
+
+if [ "$REFERENCE" = 0 ]; then
+  # Run alone: the reference is raw gRPC echo, pinned like the catalog, measured here.
+  echo_port=$(free_port)
+  taskset -c 0 "$LOAD_BIN/echo_server" --listen_address="127.0.0.1:$echo_port" \
+    >"$OUT/echo_server.log" 2>&1 &
+  echo_pid=$!
+  pids+=($echo_pid)
+  for _ in $(seq 1 50); do grep -q listening "$OUT/echo_server.log" && break; sleep 0.1; done
+  taskset -c 1 "$LOAD_BIN/echo_load" --target="127.0.0.1:$echo_port" --server_pid="$echo_pid" \
+    --concurrency="$CONCURRENCY" --duration="$DURATION" --header | tee "$OUT/echo.txt"
+  kill "$echo_pid"
+  wait "$echo_pid" 2>/dev/null || true
+  REFERENCE=$(awk 'NR==2 {print $3}' "$OUT/echo.txt")
+fi
 
 # Starts catalog_server with extra flags "$@"; sets grpc_port and server_pid.
 start_server() {

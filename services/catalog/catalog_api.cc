@@ -14,6 +14,8 @@
 #include "common/idempotency/idempotency.h"
 #include "common/page_token.h"
 #include "common/status_macros.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "services/catalog/convert.h"
 #include "services/catalog/field_checks.h"
 #include "services/catalog/text.h"
@@ -35,6 +37,19 @@ absl::StatusOr<const Caller*> Authenticated(const MaybeCaller& caller) {
 
 absl::StatusOr<int> PageSize(int32_t requested) {
   return common::PageSize(requested, kDefaultPageSize, kMaxPageSize);
+}
+
+// `page` with each listing serialized once and kept as an unknown field 1, the wire form of
+// `repeated Listing listings = 1` (CachedFirstPage): a client parses it as `page` itself.
+v1::ListListingsResponse PreSerialized(const v1::ListListingsResponse& page) {
+  v1::ListListingsResponse wire;
+  wire.set_next_page_token(page.next_page_token());
+  google::protobuf::UnknownFieldSet* unknown = wire.GetReflection()->MutableUnknownFields(&wire);
+  for (const v1::Listing& listing : page.listings()) {
+    listing.SerializeToString(
+        unknown->AddLengthDelimited(v1::ListListingsResponse::kListingsFieldNumber));
+  }
+  return wire;
 }
 
 }  // namespace
@@ -179,31 +194,56 @@ absl::StatusOr<CatalogApi::PageRequest> CatalogApi::ParsePageRequest(
   return out;
 }
 
-std::optional<v1::ListListingsResponse> CatalogApi::CachedPage(
+std::optional<CatalogApi::CachedFirstPage> CatalogApi::CachedPage(
     const MaybeCaller& caller, const v1::ListListingsRequest& request) {
   if (page_ttl_ <= absl::ZeroDuration() || !request.page_token().empty()) return std::nullopt;
   absl::StatusOr<PageRequest> parsed = ParsePageRequest(caller, request);
   if (!parsed.ok() || !parsed->cacheable) return std::nullopt;
-  absl::MutexLock lock(&pages_mu_);
-  auto it = pages_.find(parsed->cache_key);
-  if (it == pages_.end() || clock_->Now() - it->second.stored_at >= page_ttl_) {
-    return std::nullopt;
+  std::shared_ptr<const v1::ListListingsResponse> wire;
+  bool refresh = false;
+  {
+    absl::MutexLock lock(&pages_mu_);
+    auto it = pages_.find(parsed->cache_key);
+    if (it == pages_.end()) return std::nullopt;
+    const absl::Duration age = clock_->Now() - it->second.stored_at;
+    if (age >= page_ttl_) return std::nullopt;
+    wire = it->second.wire;
+    if (age >= page_ttl_ / 2 && !it->second.refresh_asked) {
+      it->second.refresh_asked = true;
+      refresh = true;
+    }
   }
-  return *it->second.page;
+  // Copied outside the lock: other callers of the same page do not wait for it.
+  return CachedFirstPage{*wire, refresh};
+}
+
+void CatalogApi::RefreshPage(const MaybeCaller& caller, const v1::ListListingsRequest& request) {
+  absl::StatusOr<PageRequest> parsed = ParsePageRequest(caller, request);
+  if (!parsed.ok() || !parsed->cacheable) return;
+  // A failed read leaves the page to expire; the next caller then reads it itself.
+  (void)ReadPage(caller, *parsed);
 }
 
 absl::StatusOr<v1::ListListingsResponse> CatalogApi::ListListings(
     const MaybeCaller& caller, const v1::ListListingsRequest& request) {
   ASSIGN_OR_RETURN(PageRequest parsed, ParsePageRequest(caller, request));
-  const ListingsPage& page = parsed.page;
-  const std::string& filters = parsed.filters;
   if (parsed.cacheable) {
-    absl::MutexLock lock(&pages_mu_);
-    auto it = pages_.find(parsed.cache_key);
-    if (it != pages_.end() && clock_->Now() - it->second.stored_at < page_ttl_) {
-      return *it->second.page;
+    std::shared_ptr<const v1::ListListingsResponse> page;
+    {
+      absl::MutexLock lock(&pages_mu_);
+      auto it = pages_.find(parsed.cache_key);
+      if (it != pages_.end() && clock_->Now() - it->second.stored_at < page_ttl_) {
+        page = it->second.page;
+      }
     }
+    if (page != nullptr) return *page;
   }
+  return ReadPage(caller, parsed);
+}
+
+absl::StatusOr<v1::ListListingsResponse> CatalogApi::ReadPage(const MaybeCaller& caller,
+                                                              const PageRequest& parsed) {
+  const ListingsPage& page = parsed.page;
   const absl::Time read_at = clock_->Now();
   ASSIGN_OR_RETURN(std::vector<SeenListing> seen, lifecycle_.List(caller, page));
   v1::ListListingsResponse response;
@@ -214,15 +254,17 @@ absl::StatusOr<v1::ListListingsResponse> CatalogApi::ListListings(
   }
   if (seen.size() > size) {
     response.set_next_page_token(
-        common::EncodePageToken(absl::StrCat(seen[size - 1].listing.seq), filters));
+        common::EncodePageToken(absl::StrCat(seen[size - 1].listing.seq), parsed.filters));
   }
   if (parsed.cacheable) {
+    auto stored = std::make_shared<const v1::ListListingsResponse>(response);
+    auto wire = std::make_shared<const v1::ListListingsResponse>(PreSerialized(response));
     absl::MutexLock lock(&pages_mu_);
     if (pages_.size() >= kMaxPages) pages_.clear();
     StoredPage& cached = pages_[parsed.cache_key];
     // Stamped with the time the read began: the page is no fresher than that.
     if (cached.page == nullptr || cached.stored_at < read_at) {
-      cached = {read_at, std::make_shared<const v1::ListListingsResponse>(response)};
+      cached = {read_at, std::move(stored), std::move(wire)};
     }
   }
   return response;

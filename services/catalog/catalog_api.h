@@ -56,10 +56,25 @@ class CatalogApi {
                        std::function<void(absl::StatusOr<v1::Listing>)> done);
   [[nodiscard]] absl::StatusOr<v1::ListListingsResponse> ListListings(
       const MaybeCaller& caller, const v1::ListListingsRequest& request);
-  // The response from the public first-page cache when it holds one for this request (never
-  // blocks: safe on gRPC's own thread); nullopt otherwise (call ListListings).
-  [[nodiscard]] std::optional<v1::ListListingsResponse> CachedPage(
-      const MaybeCaller& caller, const v1::ListListingsRequest& request);
+  // A first page from the public first-page cache.
+  struct CachedFirstPage {
+    // The page with its listings already serialized: each is carried as an unknown field 1
+    // (the wire form of `repeated Listing listings = 1`), so answering it copies bytes instead
+    // of serializing every listing again. On the wire it is the page ListListings answers;
+    // in process its listings() is empty.
+    v1::ListListingsResponse response;
+    // The page has been in memory for half its time and nobody was asked to re-read it yet:
+    // the caller should call RefreshPage (off gRPC's thread) so that a new page replaces it
+    // before it expires and no caller waits for the database.
+    bool refresh = false;
+  };
+  // The public first page for this request when the cache holds one (never blocks: safe on
+  // gRPC's own thread); nullopt otherwise (call ListListings).
+  [[nodiscard]] std::optional<CachedFirstPage> CachedPage(const MaybeCaller& caller,
+                                                          const v1::ListListingsRequest& request);
+  // Reads the public first page of this request from the database and keeps it (what
+  // CachedPage's `refresh` asks for); nothing for a request whose page is not kept.
+  void RefreshPage(const MaybeCaller& caller, const v1::ListListingsRequest& request);
   [[nodiscard]] absl::StatusOr<v1::Listing> WithdrawListing(
       const MaybeCaller& caller, const v1::WithdrawListingRequest& request);
   [[nodiscard]] absl::StatusOr<v1::ListCategoriesResponse> ListCategories();
@@ -88,10 +103,12 @@ class CatalogApi {
  private:
   // First pages of LIVE listings for public callers (anonymous, buyers), by filters: kept
   // for the public view cache's poll interval (the same freshness as GetListing's cached
-  // views), at most kMaxPages of them.
+  // views), at most kMaxPages of them; re-read once after half of it (CachedPage's refresh).
   struct StoredPage {
-    absl::Time stored_at;
+    absl::Time stored_at;  // when its read began
     std::shared_ptr<const v1::ListListingsResponse> page;
+    std::shared_ptr<const v1::ListListingsResponse> wire;  // listings pre-serialized
+    bool refresh_asked = false;
   };
   static constexpr size_t kMaxPages = 10000;
   // A ListListings request in the domain's terms.
@@ -103,6 +120,9 @@ class CatalogApi {
   };
   [[nodiscard]] absl::StatusOr<PageRequest> ParsePageRequest(
       const MaybeCaller& caller, const v1::ListListingsRequest& request);
+  // Reads the page from the database and keeps it when it is cacheable.
+  [[nodiscard]] absl::StatusOr<v1::ListListingsResponse> ReadPage(const MaybeCaller& caller,
+                                                                  const PageRequest& parsed);
 
   LiveRules* rules_;
   const common::Clock* clock_;

@@ -103,6 +103,14 @@ class GuardedApi {
 
   const CatalogOptions& options() const { return api_.options(); }
   PublicViewCache::Totals public_cache_totals() const { return api_.public_cache_totals(); }
+  // gRPC's thread path for public first pages (no guard: public callers only reach it).
+  std::optional<CatalogApi::CachedFirstPage> CachedPage(const MaybeCaller& caller,
+                                                        const v1::ListListingsRequest& request) {
+    return api_.CachedPage(caller, request);
+  }
+  void RefreshPage(const MaybeCaller& caller, const v1::ListListingsRequest& request) {
+    api_.RefreshPage(caller, request);
+  }
 
  private:
   CatalogApi api_;
@@ -781,6 +789,55 @@ TEST_F(ListingsTest, PublicFirstPagesAreKeptForOnePollIntervalOnly) {
   clock_.Advance(absl::Milliseconds(200));
   ASSERT_OK_AND_ASSIGN(page, listings_->ListListings(std::nullopt, list));
   EXPECT_EQ(page.listings_size(), 2);
+}
+
+// What gRPC's thread answers from memory: the kept page with its listings pre-serialized (the
+// same message once parsed), re-read once when half its time is gone (one caller is asked to
+// refresh it, the others are not), replaced by the re-read page, and never served once its
+// whole time is gone.
+TEST_F(ListingsTest, CachedFirstPagesArePreSerializedAndReReadOnceAfterHalfTheirTime) {
+  ListingsOptions o = Established();
+  o.public_cache.ttl = absl::Minutes(1);
+  o.public_cache.poll_interval = absl::Milliseconds(200);
+  Make(o);
+  Live(kS1, "Peluche ourson brun");
+  v1::Listing second = Live(kS2, "Poupée de chiffon rouge");
+  v1::ListListingsRequest list;
+  list.set_page_size(1);
+  EXPECT_FALSE(listings_->CachedPage(std::nullopt, list).has_value());  // nothing kept yet
+  ASSERT_OK_AND_ASSIGN(auto page, listings_->ListListings(std::nullopt, list));
+  ASSERT_EQ(page.listings_size(), 1);
+  ASSERT_FALSE(page.next_page_token().empty());
+  EXPECT_FALSE(listings_->CachedPage(As(kA1, "ADMIN"), list).has_value());  // staff: never
+  auto cached = listings_->CachedPage(std::nullopt, list);
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_FALSE(cached->refresh);
+  EXPECT_EQ(cached->response.listings_size(), 0);  // carried as bytes
+  v1::ListListingsResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromString(cached->response.SerializeAsString()));
+  EXPECT_EQ(parsed.SerializeAsString(), page.SerializeAsString());
+  EXPECT_EQ(parsed.listings(0).listing_id(), second.listing_id());
+
+  v1::Listing third = Live(kS1, "Peluche lapin blanc");
+  clock_.Advance(absl::Milliseconds(100));
+  cached = listings_->CachedPage(std::nullopt, list);
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_TRUE(cached->refresh);  // half its time: this caller re-reads it
+  cached = listings_->CachedPage(std::nullopt, list);
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_FALSE(cached->refresh);  // asked once only
+  ASSERT_TRUE(parsed.ParseFromString(cached->response.SerializeAsString()));
+  EXPECT_EQ(parsed.listings(0).listing_id(), second.listing_id());  // still the kept page
+
+  listings_->RefreshPage(std::nullopt, list);
+  cached = listings_->CachedPage(std::nullopt, list);
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_FALSE(cached->refresh);
+  ASSERT_TRUE(parsed.ParseFromString(cached->response.SerializeAsString()));
+  EXPECT_EQ(parsed.listings(0).listing_id(), third.listing_id());
+
+  clock_.Advance(absl::Milliseconds(200));
+  EXPECT_FALSE(listings_->CachedPage(std::nullopt, list).has_value());  // expired
 }
 
 }  // namespace

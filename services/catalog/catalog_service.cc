@@ -58,14 +58,26 @@ grpc::ServerUnaryReactor* CatalogService::ListListings(grpc::CallbackServerConte
                                                        const v1::ListListingsRequest* request,
                                                        v1::ListListingsResponse* response) {
   // A public first page in memory is answered on the calling thread (gRPC's own for an
-  // anonymous call); anything else reads the database on the executor.
+  // anonymous call), already serialized; one caller of a page past half its time asks the
+  // executor to re-read it meanwhile. Anything else reads the database on the executor.
   return handler_.UnaryAsync(
       context, Method::kListListings, response,
       [this, request](const common::CallContext& call,
                       std::function<void(absl::StatusOr<v1::ListListingsResponse>)> done) {
-        if (std::optional<v1::ListListingsResponse> cached =
+        if (std::optional<CatalogApi::CachedFirstPage> cached =
                 api_->CachedPage(call.caller, *request)) {
-          done(*std::move(cached));
+          if (cached->refresh) {
+            auto refresh = [this, caller = call.caller, copy = *request] {
+              api_->RefreshPage(caller, copy);
+            };
+            // Not queued (executor full): the page expires and its next caller reads it.
+            if (executor_ == nullptr) {
+              refresh();
+            } else {
+              (void)executor_->TrySubmit(std::move(refresh));
+            }
+          }
+          done(std::move(cached->response));
           return;
         }
         auto read = [this, request, caller = call.caller, done]() {

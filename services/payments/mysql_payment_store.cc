@@ -263,7 +263,7 @@ absl::Status ApplyPaymentsMigrations(common::db::ConnectionPool& pool) {
 }
 
 MySqlPaymentStore::MySqlPaymentStore(common::db::ConnectionPool* pool, const common::Clock* clock)
-    : pool_(pool), outbox_("payments", clock), idempotency_(clock) {}
+    : pool_(pool), clock_(clock), outbox_("payments", clock), idempotency_(clock) {}
 
 absl::Status MySqlPaymentStore::RunInTransaction(const TransactionBody& body,
                                                  StoreTransactionOptions options) {
@@ -338,6 +338,11 @@ std::vector<absl::StatusOr<CheckoutFacts>> MySqlPaymentStore::ReadCheckouts(
 }
 
 absl::StatusOr<int64_t> MySqlPaymentStore::PurgeAnswers() { return idempotency_.Purge(*pool_); }
+
+absl::StatusOr<int64_t> MySqlPaymentStore::PurgeResolvedIntents(absl::Duration keep,
+                                                                int64_t batch_size) {
+  return store::PurgeResolvedIntents(*pool_, clock_->Now() - keep, batch_size);
+}
 
 absl::Status MySqlPaymentStore::EnsureSellerAccounts(absl::string_view seller_id,
                                                      absl::string_view currency, absl::Time now) {

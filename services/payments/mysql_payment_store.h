@@ -39,6 +39,7 @@ class MySqlPaymentStore final : public PaymentStore {
   std::vector<absl::StatusOr<CheckoutFacts>> ReadCheckouts(
       absl::Span<const CheckoutLookup> lookups) override;
   absl::StatusOr<int64_t> PurgeAnswers() override;
+  absl::StatusOr<int64_t> PurgeResolvedIntents(absl::Duration keep, int64_t batch_size) override;
   absl::Status EnsureSellerAccounts(absl::string_view seller_id, absl::string_view currency,
                                     absl::Time now) override;
   absl::StatusOr<std::optional<ProcessorOperation>> LoadOperation(
@@ -66,6 +67,7 @@ class MySqlPaymentStore final : public PaymentStore {
 
  private:
   common::db::ConnectionPool* pool_;
+  const common::Clock* clock_;
   common::outbox::Outbox outbox_;
   common::idempotency::IdempotencyStore idempotency_;
 };

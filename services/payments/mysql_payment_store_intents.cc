@@ -221,5 +221,42 @@ absl::StatusOr<std::optional<std::string>> IntentOutcome(Transaction& tx,
   return std::optional<std::string>(i.outcome);
 }
 
+absl::StatusOr<int64_t> PurgeResolvedIntents(common::db::ConnectionPool& pool,
+                                             absl::Time closed_before, int64_t batch_size) {
+  int64_t total = 0;
+  while (true) {
+    // Only intents with an outcome row are chosen (an open intent has none), and the outcome
+    // is locked with the intent so that nothing reads a half-deleted pair.
+    absl::StatusOr<int64_t> deleted = common::db::RunInTransaction(
+        pool, [&](Transaction& tx) -> absl::StatusOr<int64_t> {
+          ASSIGN_OR_RETURN(std::vector<Row> rows,
+                           tx.Query("SELECT intent_id FROM payment_intent_outcomes "
+                                    "WHERE closed_at < ? ORDER BY closed_at LIMIT ? "
+                                    "FOR UPDATE SKIP LOCKED",
+                                    {closed_before, batch_size}));
+          if (rows.empty()) return int64_t{0};
+          std::vector<SqlValue> ids;
+          for (const Row& row : rows) {
+            ASSIGN_OR_RETURN(std::string id, row.GetString("intent_id"));
+            ids.push_back(std::move(id));
+          }
+          const std::string in = common::db::PlaceholderList(ids.size());
+          RETURN_IF_ERROR(
+              tx.Execute(absl::StrCat("DELETE FROM payment_intents WHERE intent_id IN (", in, ")"),
+                         ids)
+                  .status());
+          RETURN_IF_ERROR(tx.Execute(absl::StrCat(
+                                         "DELETE FROM payment_intent_outcomes WHERE intent_id IN (",
+                                         in, ")"),
+                                     ids)
+                              .status());
+          return static_cast<int64_t>(ids.size());
+        });
+    if (!deleted.ok()) return deleted.status();
+    total += *deleted;
+    if (*deleted < batch_size) return total;
+  }
+}
+
 }  // namespace store
 }  // namespace marketplace::payments

@@ -182,6 +182,12 @@ namespace store {
 [[nodiscard]] absl::StatusOr<std::optional<std::string>> IntentOutcome(
     common::db::Transaction& tx, absl::string_view intent_id);
 
+// Deletes intents closed before `closed_before` with their outcomes, `batch_size` a
+// transaction, until none is left; how many.
+[[nodiscard]] absl::StatusOr<int64_t> PurgeResolvedIntents(common::db::ConnectionPool& pool,
+                                                           absl::Time closed_before,
+                                                           int64_t batch_size);
+
 }  // namespace store
 }  // namespace marketplace::payments
 

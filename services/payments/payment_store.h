@@ -235,6 +235,11 @@ class PaymentStore {
       absl::Span<const CheckoutLookup> lookups) = 0;
   // Drops answers older than 24 hours; how many.
   [[nodiscard]] virtual absl::StatusOr<int64_t> PurgeAnswers() = 0;
+  // Deletes CreatePayment intents closed (payment_intent_outcomes) more than `keep` ago, with
+  // their outcome rows, `batch_size` intents per transaction; open intents are never deleted.
+  // How many intents were deleted.
+  [[nodiscard]] virtual absl::StatusOr<int64_t> PurgeResolvedIntents(absl::Duration keep,
+                                                                     int64_t batch_size) = 0;
 
   // Creates the seller's balance row for `currency` when missing, outside any transaction (one
   // that created it would hold gap locks that deadlock concurrent first payments).

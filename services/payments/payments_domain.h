@@ -54,6 +54,11 @@ class PaymentsDomain {
   [[nodiscard]] absl::StatusOr<int64_t> PurgeIdempotencyKeys() {
     return context_.store->PurgeAnswers();
   }
+  // Drops CreatePayment intents closed more than `keep` ago (open ones stay until closed).
+  [[nodiscard]] absl::StatusOr<int64_t> PurgeResolvedIntents(absl::Duration keep,
+                                                             int64_t batch_size = 1000) {
+    return context_.store->PurgeResolvedIntents(keep, batch_size);
+  }
 
  private:
   const PaymentsContext context_;

@@ -63,11 +63,17 @@ absl::StatusOr<int> ReleaseWorker::RunOnce() {
     first_error = gauge;
   }
   if (absl::Now() - last_purge_ >= options_.purge_interval) {
-    absl::StatusOr<int64_t> purged = escrow_->PurgeIdempotencyKeys();
-    if (purged.ok()) {
+    // Both purges run whatever the other did.
+    absl::Status purge_error = escrow_->PurgeIdempotencyKeys().status();
+    if (absl::Status intents =
+            escrow_->PurgeResolvedIntents(options_.resolved_intent_retention).status();
+        !intents.ok() && purge_error.ok()) {
+      purge_error = intents;
+    }
+    if (purge_error.ok()) {
       last_purge_ = absl::Now();
     } else if (first_error.ok()) {
-      first_error = purged.status();
+      first_error = purge_error;
     }
   }
   if (!first_error.ok()) return first_error;

@@ -14,13 +14,19 @@ struct ReleaseWorkerOptions {
   absl::Duration interval = absl::Seconds(30);
   // Payments claimed per round (each released in its own transaction).
   int batch_size = 20;
-  // How often idempotency keys older than 24 hours are purged.
+  // How often idempotency keys older than 24 hours, and CreatePayment intents closed more than
+  // `resolved_intent_retention` ago, are purged.
   absl::Duration purge_interval = absl::Hours(1);
+  // How long a closed CreatePayment intent (payment_intents with its outcome) is kept: well
+  // beyond the 24 hours a client may retry a request_id (within them a retry with another body
+  // is REQUEST_ID_REUSED thanks to the intent). Open intents are never purged: the completion
+  // worker closes them first.
+  absl::Duration resolved_intent_retention = absl::Hours(30 * 24);
 };
 
 // The background pass of every replica: automatic release of due HELD payments
 // (PaymentsDomain::ReleaseDuePayments, safe with several replicas), the escrow gauge and the
-// idempotency purge. A payment whose release fails is skipped with backoff and counted
+// purge (idempotency keys, closed CreatePayment intents). A payment whose release fails is skipped with backoff and counted
 // (payments_release_failures_total); the others, the gauge and the purge run in every pass.
 // Metrics: payments_auto_released_total, payments_release_failures_total,
 // payments_worker_errors_total (passes where listing, the gauge or the purge failed).

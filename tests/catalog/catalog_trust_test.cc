@@ -114,12 +114,12 @@ class CatalogTrustTest : public common::testing::DatabaseTest {
     listings_.reset();
   }
 
-  // (Re)starts the server with `options`.
-  void Start(const CatalogOptions& options) {
+  // (Re)starts the server with `options` (and the public caches off unless `cache` says).
+  void Start(const CatalogOptions& options, PublicViewCacheOptions cache = {}) {
     Stop();
     listings_ = std::make_unique<CatalogApi>(store_.get(), rules_.get(), &sellers_,
-                                             common::SystemClock::Get(), options,
-                                             PublicViewCacheOptions(), &reporters_);
+                                             common::SystemClock::Get(), options, cache,
+                                             &reporters_);
     service_ = std::make_unique<CatalogService>(runner_.get(), listings_.get());
     common::ServerOptions server_options;
     server_options.name = "catalog-test";
@@ -638,6 +638,36 @@ TEST_F(CatalogTrustTest, TextQueryMatchesEveryWholeWordShortOrCommon) {
   } while (!req.page_token().empty());
   EXPECT_EQ(seen.size(), 5u);
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 5u);
+}
+
+// A public first page kept in memory is answered with its listings pre-serialized: a real
+// client parses the same page as the one read from the database, and its page token works.
+// (The page is kept a minute here, so the second and third calls are served from memory.)
+TEST_F(CatalogTrustTest, KeptPublicFirstPageReachesClientsWhole) {
+  PublicViewCacheOptions cache;
+  cache.ttl = absl::Minutes(2);
+  cache.poll_interval = absl::Minutes(1);
+  CatalogOptions options;
+  options.new_seller_listings = 0;
+  Start(options, cache);
+  const v1::Listing a = Submitted(kSeller1, Plush("Peluche ourson brun"));
+  const v1::Listing b = Submitted(kSeller2, Plush("Poupée de chiffon rouge"));
+  v1::ListListingsRequest req;
+  req.set_page_size(1);
+  v1::ListListingsResponse read, kept;
+  ASSERT_TRUE(stub_->ListListings(As("", "").get(), req, &read).ok());
+  ASSERT_EQ(read.listings_size(), 1);
+  EXPECT_EQ(read.listings(0).listing_id(), b.listing_id());
+  ASSERT_FALSE(read.next_page_token().empty());
+  Submitted(kSeller1, Plush("Peluche lapin blanc"));  // not in the kept page
+  ASSERT_TRUE(stub_->ListListings(As("", "").get(), req, &kept).ok());
+  EXPECT_EQ(kept.SerializeAsString(), read.SerializeAsString());
+  EXPECT_EQ(kept.listings(0).title(), "Poupée de chiffon rouge");
+  req.set_page_token(kept.next_page_token());
+  v1::ListListingsResponse next;
+  ASSERT_TRUE(stub_->ListListings(As("", "").get(), req, &next).ok());
+  ASSERT_EQ(next.listings_size(), 1);
+  EXPECT_EQ(next.listings(0).listing_id(), a.listing_id());
 }
 
 }  // namespace

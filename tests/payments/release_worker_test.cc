@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
@@ -125,6 +126,73 @@ TEST_F(ReleaseWorkerTest, AFailingPaymentIsSkippedWithBackoffAndTheRestProceed) 
   clock_.Advance(absl::Seconds(11));  // now 20 s
   ASSERT_OK(worker.RunOnce().status());
   EXPECT_EQ(Metric(registry, "payments_release_failures_total"), 2);
+}
+
+// CreatePayment intents closed (COMMITTED here) more than the retention ago are purged with
+// their outcomes by the same pass; an intent still open, however old, stays (the completion
+// worker must still close it), and so does one closed within the retention.
+TEST_F(ReleaseWorkerTest, PassPurgesResolvedIntentsPastTheirRetentionOnly) {
+  Create(2);
+  PaymentIntent open;
+  open.intent_id = "int_0123456789abcdef0123456789abcdef";
+  open.caller = "svc";
+  open.method = "CreatePayment";
+  open.request_id = "open";
+  open.request_hash = std::string(32, 'h');
+  open.payment_id = "pay_open";
+  open.order_id = "o-open";
+  open.buyer_id = "b0b0b000000000000000000000000001";
+  open.seller_id = "5e11e700000000000000000000000001";
+  open.currency = "EUR";
+  open.amount_minor = 500;
+  open.created_at = clock_.Now();
+  std::vector<absl::StatusOr<PaymentIntent>> begun = service_->store().BeginIntents({open});
+  ASSERT_EQ(begun.size(), 1u);
+  ASSERT_OK(begun[0].status());
+  clock_.Advance(absl::Hours(29 * 24));
+  pb::CreatePaymentRequest late;
+  late.set_request_id("late");
+  late.set_order_id("o-late");
+  late.set_buyer_id("b0b0b000000000000000000000000001");
+  late.set_seller_id("5e11e700000000000000000000000001");
+  late.mutable_amount()->set_currency_code("EUR");
+  late.mutable_amount()->set_amount_minor(700);
+  late.set_payment_method_token("tok_sandbox_success");
+  ASSERT_OK(service_->CreatePayment(Actor{"svc", true, false, false, true}, late).status());
+  auto count = [&](const std::string& sql) -> int64_t {
+    auto rows = pool().Query(sql);
+    EXPECT_OK(rows.status());
+    return rows.ok() ? *(*rows)[0].GetInt64("n") : -1;
+  };
+  ASSERT_EQ(count("SELECT COUNT(*) AS n FROM payment_intents"), 4);
+  ASSERT_EQ(count("SELECT COUNT(*) AS n FROM payment_intent_outcomes"), 3);
+
+  clock_.Advance(absl::Hours(2 * 24));  // the first two closed 31 days ago, "late" 2 days ago
+  prometheus::Registry registry;
+  ReleaseWorker worker(&service_->domain(), registry,
+                       {.resolved_intent_retention = absl::Hours(30 * 24)});
+  ASSERT_OK(worker.RunOnce().status());
+  EXPECT_EQ(count("SELECT COUNT(*) AS n FROM payment_intents WHERE request_id IN ('c0', 'c1')"),
+            0);
+  EXPECT_EQ(count("SELECT COUNT(*) AS n FROM payment_intent_outcomes"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) AS n FROM payment_intents WHERE request_id = 'late'"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) AS n FROM payment_intents WHERE intent_id = "
+                  "'int_0123456789abcdef0123456789abcdef'"),
+            1);
+  // The payments themselves are not touched.
+  EXPECT_EQ(count("SELECT COUNT(*) AS n FROM payments"), 3);
+}
+
+// The purge goes on batch after batch until nothing closed before the cutoff is left.
+TEST_F(ReleaseWorkerTest, ResolvedIntentPurgeRunsInBatches) {
+  Create(3);
+  clock_.Advance(absl::Hours(2));
+  ASSERT_OK_AND_ASSIGN(int64_t purged,
+                       service_->domain().PurgeResolvedIntents(absl::Hours(1), /*batch_size=*/1));
+  EXPECT_EQ(purged, 3);
+  auto rows = pool().Query("SELECT COUNT(*) AS n FROM payment_intents");
+  ASSERT_OK(rows.status());
+  EXPECT_EQ(*(*rows)[0].GetInt64("n"), 0);
 }
 
 TEST_F(ReleaseWorkerTest, BackgroundThreadReleasesAndStops) {
