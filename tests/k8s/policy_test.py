@@ -130,6 +130,19 @@ def policy_violations(objects, production):
             elif spec.get("terminationGracePeriodSeconds", 30) <= grace + drain:
                 v.append(f"{where}: terminationGracePeriodSeconds must exceed "
                          f"shutdown_grace + drain_timeout ({grace + drain}s)")
+        owner_volumes = {vol["name"] for vol in spec.get("volumes", [])
+                         if vol.get("secret", {}).get("secretName", "").endswith("-db-owner")}
+        if owner_volumes:
+            migrate = [c for c in spec.get("initContainers", []) if c["name"] == "migrate"]
+            if not migrate or "--migrate_only" not in migrate[0].get("args", []):
+                v.append(f"{name}: the DDL user's secret needs a migrate init container "
+                         "running --migrate_only")
+            for c in containers:
+                if any(m["name"] in owner_volumes for m in c.get("volumeMounts", [])):
+                    v.append(f"{name}/{c['name']}: the DDL user's secret is mounted outside the "
+                             "migrate init container")
+        elif w["metadata"]["name"] != "gateway":
+            v.append(f"{name}: no DDL secret: migrations would run as the service's DML user")
         if production:
             keys = {c.get("topologyKey") for c in spec.get("topologySpreadConstraints", [])}
             if "kubernetes.io/hostname" not in keys:
@@ -221,6 +234,11 @@ MUTATIONS = [
         automountServiceAccountToken=True), "automountServiceAccountToken"),
     ("writable secret", lambda o: server(o, "payments")["volumeMounts"][1].update(
         readOnly=False), "readOnly"),
+    ("DDL secret in the server", lambda o: server(o, "payments")["volumeMounts"].append(
+        {"name": "db-owner", "mountPath": "/secrets/owner", "readOnly": True}),
+     "outside the migrate init container"),
+    ("no migrate init container", lambda o: deployment(o, "support")["spec"]["template"][
+        "spec"].pop("initContainers"), "--migrate_only"),
     ("service selector typo", lambda o: next(
         s for s in o if s["kind"] == "Service" and s["metadata"]["name"] == "support")[
         "spec"]["selector"].update(app="suport"), "selector matches no pod"),
