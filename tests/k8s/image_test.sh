@@ -46,7 +46,7 @@ done
 grep -q '^nonroot:x:65532:65532:' "$rootfs/etc/passwd" || fail "no passwd entry for 65532"
 [ -s "$rootfs/etc/ssl/certs/ca-certificates.crt" ] || fail "no CA bundle"
 [ -s "$rootfs/usr/share/zoneinfo/Europe/Paris" ] || fail "no zoneinfo"
-out=$(chroot "$rootfs" /app/payments_server --version) || fail "--version in the chroot failed"
+out=$(/usr/sbin/chroot "$rootfs" /app/payments_server --version) || fail "--version in the chroot failed"
 [[ "$out" =~ ^payments_server\ $tag\ \(commit\ [^\)]+\)$ ]] || fail "--version printed: $out"
 echo "chroot: $out"
 echo "layer size: $(du -b "$image"/blobs/sha256/* | sort -n | tail -1 | cut -f1) bytes (gzip)"
