@@ -18,10 +18,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/version.h"
 
 extern char** environ;
 
+// Defined by //common:build_info in the service binaries; absent (null) elsewhere.
+extern "C" const char* MpBuildCommit() __attribute__((weak));
+
 namespace marketplace::common {
+
+const char* BuildCommit() { return MpBuildCommit != nullptr ? MpBuildCommit() : "unknown"; }
 
 struct Flags::Option {
   std::string name;
@@ -368,11 +374,13 @@ std::string Flags::Suggest(absl::string_view unknown) const {
     if (option->is_secret) consider(absl::StrCat(option->name, kFileSuffix));
   }
   consider("help");
+  consider("version");
   return best;
 }
 
 absl::Status Flags::Parse(int argc, const char* const* argv, const Environment& env) {
   help_requested_ = false;
+  version_requested_ = false;
   if (!declaration_errors_.empty()) {
     return absl::InvalidArgumentError(declaration_errors_.front());
   }
@@ -381,6 +389,10 @@ absl::Status Flags::Parse(int argc, const char* const* argv, const Environment& 
     if (arg == "--") break;
     if (arg == "--help" || arg == "-help" || arg == "-h") {
       help_requested_ = true;
+      return absl::OkStatus();
+    }
+    if (arg == "--version") {
+      version_requested_ = true;
       return absl::OkStatus();
     }
   }
@@ -499,6 +511,11 @@ void Flags::ParseOrExit(int argc, const char* const* argv) {
     std::cout.flush();
     std::exit(0);
   }
+  if (version_requested_) {
+    std::cout << VersionLine() << "\n";
+    std::cout.flush();
+    std::exit(0);
+  }
   if (!status.ok()) {
     // One line, so log collectors keep the error whole.
     std::cerr << program_ << ": " << status.message() << " (see " << program_ << " --help)\n";
@@ -527,7 +544,12 @@ std::string Flags::Usage() const {
     absl::StrAppend(&out, "  ", syntax, "\n      ", option->help, " (", env, "; ", fallback, ")\n");
   }
   absl::StrAppend(&out, "  --help\n      Print this help and exit.\n");
+  absl::StrAppend(&out, "  --version\n      Print the version and build commit and exit.\n");
   return out;
+}
+
+std::string Flags::VersionLine() const {
+  return absl::StrCat(program_, " ", kVersion, " (commit ", BuildCommit(), ")");
 }
 
 std::vector<EffectiveOption> Flags::EffectiveConfig() const {

@@ -110,14 +110,20 @@ class Flags {
 
   // Sets every target from `argv` (argv[0] is the program), then `env`, then the defaults.
   // Returns InvalidArgument with one line naming the option and its rule on the first
-  // problem. With --help it returns OK, sets nothing and help_requested() becomes true.
+  // problem. With --help it returns OK, sets nothing and help_requested() becomes true; with
+  // --version likewise and version_requested() becomes true.
   absl::Status Parse(int argc, const char* const* argv, const Environment& env);
 
   // For main(): Parse() with the process environment; on --help prints Usage() to stdout and
-  // exits 0; on an error prints it to stderr and exits 2.
+  // exits 0; on --version prints VersionLine() to stdout and exits 0; on an error prints it to
+  // stderr and exits 2.
   void ParseOrExit(int argc, const char* const* argv);
 
   bool help_requested() const { return help_requested_; }
+  bool version_requested() const { return version_requested_; }
+
+  // "<program> <version> (commit <commit>)" (common/version.h).
+  std::string VersionLine() const;
 
   // Every option with its flag, environment variable, default and help.
   std::string Usage() const;
@@ -139,6 +145,7 @@ class Flags {
   std::vector<std::unique_ptr<Option>> options_;
   std::vector<std::string> declaration_errors_;
   bool help_requested_ = false;
+  bool version_requested_ = false;
 };
 
 // The environment variable of option `name`: "MP_" + upper case name.

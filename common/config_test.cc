@@ -1,5 +1,7 @@
 #include "common/config.h"
 
+#include "common/version.h"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -411,6 +413,29 @@ TEST(ParseOrExitTest, HelpExitsZeroAndErrorsExitTwo) {
   const char* bad[] = {"shop", "--port=x"};
   EXPECT_EXIT(flags.ParseOrExit(2, bad), testing::ExitedWithCode(2),
               "shop: --port: must be an integer in \\[1, 65535\\], got \"x\"");
+}
+
+// --version wins over bad values, like --help; without //common:build_info linked (this test)
+// the commit is "unknown".
+TEST_F(FlagsTest, VersionIsRequestedEvenWithBadValues) {
+  ASSERT_TRUE(Parse({"--port=bad", "--version"}).ok());
+  EXPECT_TRUE(flags_.version_requested());
+  EXPECT_FALSE(flags_.help_requested());
+  EXPECT_EQ(flags_.VersionLine(), absl::StrCat("shop ", kVersion, " (commit unknown)"));
+  EXPECT_THAT(flags_.Usage(), HasSubstr("  --version\n"));
+}
+
+TEST(ParseOrExitTest, VersionPrintsVersionAndCommitAndExitsZero) {
+  int port = 0;
+  Flags flags("shop");
+  flags.AddPort("port", &port, 50051, "gRPC listen port.");
+  const char* version[] = {"shop", "--version"};
+  EXPECT_EXIT(
+      {
+        flags.ParseOrExit(2, version);
+        std::exit(3);
+      },
+      testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

@@ -18,6 +18,22 @@ PACKAGES=(
   umoci skopeo prometheus python3-yaml python3-kubernetes python3-jsonschema
 )
 
+# Debian 12's kubectl (kustomize v2.0.3) for tests/k8s, unpacked into .tools/ (git-ignored)
+# rather than installed: another package may already own /usr/bin/kubectl, and dpkg would refuse.
+TOOLS_DIR="$(cd "$(dirname "$0")/.." && pwd)/.tools"
+if [ ! -x "$TOOLS_DIR/usr/bin/kubectl" ]; then
+  echo "setup: unpacking Debian's kubernetes-client into $TOOLS_DIR"
+  download=$(mktemp -d)
+  chmod 0777 "$download"  # apt's _apt user writes the file
+  if ! (cd "$download" && apt-get download -qq kubernetes-client 2>/dev/null); then
+    if [ "$(id -u)" -eq 0 ]; then apt-get update -qq; else sudo apt-get update -qq; fi
+    (cd "$download" && apt-get download -qq kubernetes-client)
+  fi
+  mkdir -p "$TOOLS_DIR"
+  dpkg -x "$download"/kubernetes-client_*.deb "$TOOLS_DIR"
+  rm -rf "$download"
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
