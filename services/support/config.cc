@@ -45,6 +45,16 @@ void AddFlags(common::Flags& flags, SupportConfig* c) {
                   "version 1 when the database has none; empty: the compiled-in default "
                   "(services/support/sla/default_sla_policy.textproto). Ignored once a policy "
                   "is stored (UpdateSlaPolicy changes it).");
+  flags.AddDuration("sla_scan_interval", &c->sla_scan_interval, absl::Seconds(15),
+                    absl::Milliseconds(100), absl::Hours(1),
+                    "How often the SLA scanner looks for clocks due a warning or a breach (a "
+                    "full batch goes on at once).");
+  flags.AddInt64("sla_scan_batch", &c->sla_scan_batch, 200, 1, 10000,
+                 "SLA clocks read per scanner batch, earliest due first.");
+  flags.AddDuration("close_interval", &c->close_interval, absl::Minutes(1),
+                    absl::Milliseconds(100), absl::Hours(1),
+                    "How often SOLVED tickets are looked at: CLOSED after --close_window, "
+                    "satisfaction request after the SLA policy's csat_delay.");
 }
 
 absl::Status SupportConfig::Validate() const {
@@ -96,6 +106,18 @@ absl::StatusOr<v1::SlaPolicy> SupportConfig::SeedSlaPolicy() const {
   seed.clear_updated_by();
   seed.clear_updated_at();
   return seed;
+}
+
+}  // namespace marketplace::support
+
+namespace marketplace::support {
+
+SlaScannerOptions SupportConfig::ScannerOptions() const {
+  return {.interval = sla_scan_interval, .batch_size = static_cast<int>(sla_scan_batch)};
+}
+
+TicketCloserOptions SupportConfig::CloserOptions() const {
+  return {.interval = close_interval};
 }
 
 }  // namespace marketplace::support

@@ -11,6 +11,8 @@
 #include "common/identity_client/identity_connection.h"
 #include "common/outbox/subscribers.h"
 #include "services/support/refund_worker.h"
+#include "services/support/sla_scanner.h"
+#include "services/support/ticket_closer.h"
 #include "services/support/tickets.h"
 
 namespace marketplace::support {
@@ -32,11 +34,16 @@ struct SupportConfig {
   // The SLA policy a new database is seeded with (text format); empty: the compiled-in
   // services/support/sla/default_sla_policy.textproto.
   std::string sla_policy_file;
+  absl::Duration sla_scan_interval = absl::Seconds(15);
+  int64_t sla_scan_batch = 200;
+  absl::Duration close_interval = absl::Minutes(1);
 
   // What Flags cannot check alone.
   [[nodiscard]] absl::Status Validate() const;
   TicketOptions TicketRules() const;
   RefundWorkerOptions RefundOptions() const;
+  SlaScannerOptions ScannerOptions() const;
+  TicketCloserOptions CloserOptions() const;
   // The seed policy: --sla_policy_file read and validated, else the compiled-in default.
   [[nodiscard]] absl::StatusOr<v1::SlaPolicy> SeedSlaPolicy() const;
 };

@@ -22,8 +22,11 @@
 #include "services/support/mysql_ticket_store.h"
 #include "services/support/paid_order_events.h"
 #include "services/support/refund_worker.h"
+#include "services/support/sla_metrics.h"
+#include "services/support/sla_scanner.h"
 #include "services/support/support_migrations.h"
 #include "services/support/support_service.h"
+#include "services/support/ticket_closer.h"
 #include "services/support/tickets.h"
 
 namespace common = marketplace::common;
@@ -64,6 +67,10 @@ int main(int argc, char** argv) {
     common::ExitWithError("SLA policy seed", seeded, 1);
   }
   support::Tickets tickets(clock, sc.TicketRules());
+  support::SlaMetrics sla_metrics(*runtime->registry());
+  tickets.set_metrics(&sla_metrics);
+  support::SlaScanner sla_scanner(&store, &tickets, clock, &sla_metrics, sc.ScannerOptions());
+  support::TicketCloser closer(&store, &tickets, clock, sc.CloserOptions());
   support::GrpcRefundSender refunds(
       payments_channel, {.token = [&identity] { return identity.tokens().Token(); },
                          .token_refused = [&identity] { identity.tokens().Invalidate(); }});
@@ -80,6 +87,8 @@ int main(int argc, char** argv) {
     relay = *std::move(started);
     refund_worker.Start();
     backlog.Start();
+    sla_scanner.Start();
+    closer.Start();
     if (!identity.has_credentials()) {
       common::LogError("no --service_client_secret: payments cannot be called");
     }
@@ -99,6 +108,8 @@ int main(int argc, char** argv) {
   intake.Stop();
   refund_worker.Stop();
   backlog.Stop();
+  sla_scanner.Stop();
+  closer.Stop();
   if (relay) relay->Stop();
   return code;
 }

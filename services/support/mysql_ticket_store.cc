@@ -243,7 +243,7 @@ absl::StatusOr<sla::ClockState> ClockOf(const Row& r) {
   return c;
 }
 
-// The stored state number: 1 RUNNING, 2 PAUSED, 3 MET, 4 BREACHED.
+// The stored state number: 1 RUNNING, 2 PAUSED, 3 MET, 4 BREACHED, 5 CANCELLED.
 int64_t StateNumber(sla::ClockRunState s) { return static_cast<int64_t>(s) + 1; }
 
 class MySqlTicketTransaction final : public TicketTransaction {
@@ -421,6 +421,33 @@ class MySqlTicketTransaction final : public TicketTransaction {
   absl::Status Emit(absl::string_view topic, absl::string_view key,
                     const google::protobuf::Message& payload) override {
     return outbox_.Enqueue(tx_, topic, key, payload).status();
+  }
+
+  absl::StatusOr<std::optional<TicketRecord>> TryLockTicket(absl::string_view ticket_id,
+                                                            bool* skipped) override {
+    *skipped = false;
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query(absl::StrCat("SELECT ", kTicketColumns,
+                                            " FROM tickets WHERE ticket_id = ? "
+                                            "FOR UPDATE SKIP LOCKED"),
+                               {std::string(ticket_id)}));
+    if (rows.empty()) {
+      // Missing, or held by another transaction: tell them apart without waiting.
+      ASSIGN_OR_RETURN(std::vector<Row> exists,
+                       tx_.Query("SELECT 1 AS one FROM tickets WHERE ticket_id = ?",
+                                 {std::string(ticket_id)}));
+      *skipped = !exists.empty();
+      return std::nullopt;
+    }
+    return TicketOf(rows[0]);
+  }
+
+  absl::StatusOr<bool> MarkCsatRequested(absl::string_view ticket_id, absl::Time at) override {
+    ASSIGN_OR_RETURN(int64_t changed,
+                     tx_.Execute("UPDATE tickets SET csat_requested_at = ? WHERE ticket_id = ? "
+                                 "AND csat_requested_at IS NULL",
+                                 {at, std::string(ticket_id)}));
+    return changed == 1;
   }
 
  private:
@@ -721,6 +748,47 @@ absl::Status MySqlTicketStore::RecordPaidOrder(db::Transaction& tx, absl::string
       "INSERT IGNORE INTO paid_orders (payment_id, buyer_id, order_id, held_at) "
       "VALUES (?, ?, ?, ?)",
       {std::string(payment_id), std::string(buyer_id), std::string(order_id), held_at});
+}
+
+
+absl::StatusOr<std::vector<DueClock>> MySqlTicketStore::DueClocks(absl::Time now, int limit) {
+  const int64_t running = StateNumber(sla::ClockRunState::kRunning);
+  // Two index ranges (sla_clocks_due, sla_clocks_warn) rather than one OR over both.
+  ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      pool_->Query("SELECT ticket_id, metric, level, due_at FROM ("
+                   "(SELECT ticket_id, metric, level, due_at FROM sla_clocks "
+                   "WHERE state = ? AND due_at <= ? ORDER BY due_at LIMIT ?) UNION "
+                   "(SELECT ticket_id, metric, level, due_at FROM sla_clocks "
+                   "WHERE state = ? AND warned = 0 AND warn_at <= ? ORDER BY warn_at LIMIT ?)"
+                   ") AS due ORDER BY due_at, ticket_id LIMIT ?",
+                   {running, now, static_cast<int64_t>(limit), running, now,
+                    static_cast<int64_t>(limit), static_cast<int64_t>(limit)}));
+  return db::ParseRows(rows, [](const Row& r) -> absl::StatusOr<DueClock> {
+    DueClock c;
+    ASSIGN_OR_RETURN(c.ticket_id, r.GetString("ticket_id"));
+    ASSIGN_OR_RETURN(int64_t metric, r.GetInt64("metric"));
+    c.metric = static_cast<v1::SlaMetric>(metric);
+    ASSIGN_OR_RETURN(int64_t level, r.GetInt64("level"));
+    c.level = static_cast<v1::TicketLevel>(level);
+    return c;
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> MySqlTicketStore::SolvedTicketsDue(
+    absl::Time solved_before, absl::Time csat_before, int limit) {
+  ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      pool_->Query("SELECT ticket_id, solved_at FROM ("
+                   "(SELECT ticket_id, solved_at FROM tickets WHERE status = ? AND "
+                   "solved_at <= ? AND merged_into = '' ORDER BY solved_at LIMIT ?) UNION "
+                   "(SELECT ticket_id, solved_at FROM tickets WHERE status IN (?, ?) AND "
+                   "solved_at <= ? AND merged_into = '' AND csat_requested_at IS NULL "
+                   "ORDER BY solved_at LIMIT ?)) AS due ORDER BY solved_at, ticket_id LIMIT ?",
+                   {static_cast<int64_t>(pb::SOLVED), solved_before, static_cast<int64_t>(limit),
+                    static_cast<int64_t>(pb::SOLVED), static_cast<int64_t>(pb::CLOSED),
+                    csat_before, static_cast<int64_t>(limit), static_cast<int64_t>(limit)}));
+  return db::ParseRows(rows, [](const Row& r) { return r.GetString("ticket_id"); });
 }
 
 }  // namespace marketplace::support

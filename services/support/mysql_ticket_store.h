@@ -43,6 +43,10 @@ class MySqlTicketStore final : public TicketStore {
   absl::StatusOr<std::optional<v1::SlaPolicy>> CurrentSlaPolicy() override;
   absl::StatusOr<std::optional<v1::SlaPolicy>> SlaPolicyVersion(int64_t version) override;
   absl::StatusOr<bool> SeedSlaPolicy(const v1::SlaPolicy& seed) override;
+  absl::StatusOr<std::vector<DueClock>> DueClocks(absl::Time now, int limit) override;
+  absl::StatusOr<std::vector<std::string>> SolvedTicketsDue(absl::Time solved_before,
+                                                            absl::Time csat_before,
+                                                            int limit) override;
 
   // In an EventSink transaction (payments.payment_held): one paid order; a payment recorded
   // before is left as it is.

@@ -67,6 +67,25 @@ class TicketTransaction {
   // Adds an event to the outbox (topic "support.<fact>", key the ticket id).
   [[nodiscard]] virtual absl::Status Emit(absl::string_view topic, absl::string_view key,
                                           const google::protobuf::Message& payload) = 0;
+
+  // --- background workers (sla_scanner.*, ticket_closer.*) ---
+
+  // The ticket, locked like LockTicket, unless another transaction holds its lock (SKIP
+  // LOCKED): then `skipped` is set and nothing is returned. Replicas scanning the same rows
+  // share them this way, and a request holding the ticket is not waited for.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<TicketRecord>> TryLockTicket(
+      absl::string_view ticket_id, bool* skipped) = 0;
+  // Records that the ticket's satisfaction request was written at `at`; false (nothing
+  // changed) when one was recorded before. Call with the ticket locked.
+  [[nodiscard]] virtual absl::StatusOr<bool> MarkCsatRequested(absl::string_view ticket_id,
+                                                               absl::Time at) = 0;
+};
+
+// A clock the scanner should look at (its warning or due time has passed when it was read).
+struct DueClock {
+  std::string ticket_id;
+  v1::SlaMetric metric = v1::SLA_METRIC_UNSPECIFIED;
+  v1::TicketLevel level = v1::TICKET_LEVEL_UNSPECIFIED;
 };
 
 // ListTickets' filters, after the caller's narrowing.
@@ -161,6 +180,19 @@ class TicketStore {
   // Paid orders of the buyer held since `since` (payments.payment_held).
   [[nodiscard]] virtual absl::StatusOr<int64_t> CountPaidOrders(absl::string_view buyer_id,
                                                                 absl::Time since) = 0;
+
+  // --- background workers (sla_scanner.*, ticket_closer.*) ---
+
+  // Up to `limit` RUNNING clocks whose due_at, or (not yet warned) warn_at, is <= `now`, the
+  // earliest due first. Read without locks: the scanner locks the ticket, then the clock, and
+  // checks again.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<DueClock>> DueClocks(absl::Time now,
+                                                                      int limit) = 0;
+  // Up to `limit` tickets, not merged, SOLVED at or before `solved_before` (due to close), or
+  // SOLVED or CLOSED at or before `csat_before` without a satisfaction request yet; oldest
+  // solved first. Read without locks.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> SolvedTicketsDue(
+      absl::Time solved_before, absl::Time csat_before, int limit) = 0;
 };
 
 }  // namespace marketplace::support

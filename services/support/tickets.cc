@@ -85,15 +85,21 @@ absl::StatusOr<TicketRecord> Tickets::LoadForWrite(TicketTransaction& tx, const 
   if (!found || !actor.MaySee(found->buyer_id, found->seller_id)) {
     return TicketNotFound(ticket_id);
   }
-  TicketRecord now = AsOfNow(*found);
-  if (now.status != found->status) {  // closed by time: recorded now
-    now.history_seq++;
-    RETURN_IF_ERROR(tx.AppendHistory(
-        now.ticket_id, now.history_seq,
-        {*now.closed_at, "support", pb::AUTHOR_SYSTEM, "STATUS", "SOLVED -> CLOSED"}));
-    RETURN_IF_ERROR(tx.SaveTicket(now));
-  }
+  TicketRecord now = *found;
+  RETURN_IF_ERROR(CloseIfDue(tx, now).status());  // closed by time: recorded now
   return now;
+}
+
+absl::StatusOr<bool> Tickets::CloseIfDue(TicketTransaction& tx, TicketRecord& t) {
+  TicketRecord now = AsOfNow(t);
+  if (now.status == t.status) return false;
+  now.history_seq++;
+  RETURN_IF_ERROR(tx.AppendHistory(
+      now.ticket_id, now.history_seq,
+      {*now.closed_at, "support", pb::AUTHOR_SYSTEM, "STATUS", "SOLVED -> CLOSED"}));
+  RETURN_IF_ERROR(tx.SaveTicket(now));
+  t = std::move(now);
+  return true;
 }
 
 absl::Status Tickets::Record(TicketTransaction& tx, TicketRecord& t, const Actor& actor,
@@ -170,6 +176,9 @@ absl::Status Tickets::DriveClock(TicketTransaction& tx, const TicketRecord& t,
   sla::ClockState next = *clock;
   if (action == ClockAction::kMeet) {
     next = sla::MeetClock(*clock, now);
+  } else if (action == ClockAction::kCancel) {
+    next = sla::CancelClock(*clock, now);
+    if (next.state == clock->state) return absl::OkStatus();
   } else {
     if (clock->state == sla::ClockRunState::kMet ||
         clock->state == sla::ClockRunState::kBreached) {
@@ -185,6 +194,7 @@ absl::Status Tickets::DriveClock(TicketTransaction& tx, const TicketRecord& t,
       ASSIGN_OR_RETURN(next, sla::ResumeClock(*clock, now, *policy));
     }
   }
+  if (metrics_ != nullptr && next.state != clock->state) metrics_->ClockStopped(next);
   return tx.SaveClock(t.ticket_id, next, now);
 }
 
@@ -374,8 +384,10 @@ absl::StatusOr<MessageRecord> Tickets::AddMessage(TicketTransaction& tx, const A
       // keeps the older rule.
       ASSIGN_OR_RETURN(std::optional<sla::ClockState> clock,
                        tx.LockClock(t.ticket_id, v1::FIRST_REPLY, t.level));
+      if (metrics_ != nullptr) metrics_->FirstReply(t.channel, t.level, now - start);
       if (clock) {
         const sla::ClockState met = sla::MeetClock(*clock, now);
+        if (metrics_ != nullptr && met.state != clock->state) metrics_->ClockStopped(met);
         RETURN_IF_ERROR(tx.SaveClock(t.ticket_id, met, now));
         e.set_within_sla(met.state == sla::ClockRunState::kMet);
       } else {
@@ -384,6 +396,10 @@ absl::StatusOr<MessageRecord> Tickets::AddMessage(TicketTransaction& tx, const A
                              : now - start <= options_.l2_first_reply_target);
       }
       RETURN_IF_ERROR(tx.Emit("support.first_response", t.ticket_id, e));
+      // The seller answered within its window: L1_WINDOW is met (late: BREACHED).
+      if (t.level == v1::L1_SELLER) {
+        RETURN_IF_ERROR(DriveClock(tx, t, v1::L1_WINDOW, ClockAction::kMeet, now));
+      }
     }
     if (m.await_buyer && t.status == pb::OPEN) {
       RETURN_IF_ERROR(DriveClock(tx, t, v1::REQUESTER_WAIT, ClockAction::kPause, now));
@@ -425,6 +441,21 @@ absl::StatusOr<TicketRecord> Tickets::Escalate(TicketTransaction& tx, const Acto
     }
     reason = "BUYER_REQUEST";
   }
+  RETURN_IF_ERROR(EscalateLocked(tx, t, actor, reason, note));
+  return t;
+}
+
+absl::Status Tickets::EscalateLocked(TicketTransaction& tx, TicketRecord& t, const Actor& actor,
+                                     const std::string& reason, const std::string& note) {
+  if (t.level != v1::L1_SELLER || t.status == pb::SOLVED || t.status == pb::CLOSED) {
+    return absl::InternalError("EscalateLocked: the ticket is not open at level 1");
+  }
+  const absl::Time now = clock_->Now();
+  // The seller's clocks stop without a result: the level is left.
+  for (v1::SlaMetric metric :
+       {v1::FIRST_REPLY, v1::NEXT_REPLY, v1::REQUESTER_WAIT, v1::L1_WINDOW}) {
+    RETURN_IF_ERROR(DriveClock(tx, t, metric, ClockAction::kCancel, now));
+  }
   t.level = v1::L2_OPERATOR;
   t.escalated_at = now;
   t.escalation_reason = reason;
@@ -439,8 +470,7 @@ absl::StatusOr<TicketRecord> Tickets::Escalate(TicketTransaction& tx, const Acto
   RETURN_IF_ERROR(Record(tx, t, actor, "ESCALATED",
                          note.empty() ? reason : absl::StrCat(reason, ": ", note)));
   RETURN_IF_ERROR(tx.SaveTicket(t));
-  RETURN_IF_ERROR(EmitEscalated(tx, t));
-  return t;
+  return EmitEscalated(tx, t);
 }
 
 absl::StatusOr<TicketRecord> Tickets::Assign(TicketTransaction& tx, const Actor& actor,
@@ -630,6 +660,15 @@ absl::StatusOr<TicketRecord> Tickets::Merge(TicketTransaction& tx, const Actor& 
   const bool became_claim = !target.is_claim && source.is_claim;
   if (became_claim) target.is_claim = true;
   RETURN_IF_ERROR(tx.SaveTicket(target));
+  // The source's clocks stop without a result: its messages now wait on the target.
+  for (v1::TicketLevel level : {v1::L1_SELLER, v1::L2_OPERATOR}) {
+    TicketRecord at_level = source;
+    at_level.level = level;
+    for (v1::SlaMetric metric :
+         {v1::FIRST_REPLY, v1::NEXT_REPLY, v1::REQUESTER_WAIT, v1::L1_WINDOW}) {
+      RETURN_IF_ERROR(DriveClock(tx, at_level, metric, ClockAction::kCancel, now));
+    }
+  }
   source.status = pb::CLOSED;
   source.closed_at = now;
   source.merged_into = target.ticket_id;

@@ -15,6 +15,7 @@
 #include "services/support/sla/policy.h"
 #include "services/support/actor.h"
 #include "services/support/order_directory.h"
+#include "services/support/sla_metrics.h"
 #include "services/support/ticket_records.h"
 #include "services/support/ticket_store.h"
 
@@ -111,6 +112,22 @@ class Tickets {
 
   const TicketOptions& options() const { return options_; }
 
+  // Where SLA clock results and first replies are counted (optional; must outlive the object).
+  void set_metrics(SlaMetrics* metrics) { metrics_ = metrics; }
+
+  // For background work (sla_scanner.*, ticket_closer.*), on a ticket the caller has locked in
+  // `tx` (ticket row first, then its clocks: the lock order of every request):
+  //
+  // Escalates `t` (at level 1, not SOLVED or CLOSED) to level 2 exactly as EscalateTicket does:
+  // level-1 clocks still RUNNING or PAUSED are CANCELLED, the OPERATOR's level-2 clocks start,
+  // an AWAITING_BUYER ticket goes back to OPEN, a history line ESCALATED (`reason`, `note`),
+  // and support.ticket_escalated. `t` is saved.
+  absl::Status EscalateLocked(TicketTransaction& tx, TicketRecord& t, const Actor& actor,
+                              const std::string& reason, const std::string& note);
+  // A SOLVED ticket past its close window becomes CLOSED (closed_at = solved_at + the window,
+  // history line STATUS "SOLVED -> CLOSED", saved); returns whether it did.
+  absl::StatusOr<bool> CloseIfDue(TicketTransaction& tx, TicketRecord& t);
+
  private:
   // The ticket, locked, as of now (closed when due, the change written); NOT_FOUND when
   // missing or not visible to the actor.
@@ -130,9 +147,10 @@ class Tickets {
   absl::StatusOr<std::shared_ptr<const sla::Policy>> PolicyIn(TicketTransaction& tx);
   // Validated once per version, then cached.
   absl::StatusOr<std::shared_ptr<const sla::Policy>> Cached(const v1::SlaPolicy& stored);
-  enum class ClockAction { kMeet, kPause, kResume };
+  enum class ClockAction { kMeet, kPause, kResume, kCancel };
   // Applies `action` to the ticket's `metric` clock at its level at `now`, when there is one
-  // (pause and resume count with the policy version the clock started under).
+  // (pause and resume count with the policy version the clock started under); kCancel stops a
+  // RUNNING or PAUSED clock without a result.
   absl::Status DriveClock(TicketTransaction& tx, const TicketRecord& t, v1::SlaMetric metric,
                           ClockAction action, absl::Time now);
   // The buyer's public message at the ticket's level after the party's first reply: starts
@@ -147,6 +165,7 @@ class Tickets {
 
   const common::Clock* clock_;
   TicketOptions options_;
+  SlaMetrics* metrics_ = nullptr;
   absl::Mutex mu_;
   std::map<int64_t, std::shared_ptr<const sla::Policy>> policies_ ABSL_GUARDED_BY(mu_);
 };

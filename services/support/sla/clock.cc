@@ -14,7 +14,8 @@ absl::Duration WarningLead(const ClockState& clock) {
 }
 
 bool Stopped(const ClockState& clock) {
-  return clock.state == ClockRunState::kMet || clock.state == ClockRunState::kBreached;
+  return clock.state == ClockRunState::kMet || clock.state == ClockRunState::kBreached ||
+         clock.state == ClockRunState::kCancelled;
 }
 
 absl::Status CheckCanChange(const ClockState& clock, const Policy& policy) {
@@ -52,13 +53,15 @@ absl::string_view ClockRunStateName(ClockRunState state) {
       return "MET";
     case ClockRunState::kBreached:
       return "BREACHED";
+    case ClockRunState::kCancelled:
+      return "CANCELLED";
   }
   return "UNKNOWN";
 }
 
 std::optional<ClockRunState> ParseClockRunState(absl::string_view name) {
   for (ClockRunState state : {ClockRunState::kRunning, ClockRunState::kPaused, ClockRunState::kMet,
-                              ClockRunState::kBreached}) {
+                              ClockRunState::kBreached, ClockRunState::kCancelled}) {
     if (ClockRunStateName(state) == name) return state;
   }
   return std::nullopt;
@@ -175,6 +178,15 @@ ClockState ApplyEvent(const ClockState& clock, ClockEvent event) {
       return clock.state == ClockRunState::kRunning ? Breached(clock) : clock;
   }
   return clock;
+}
+
+ClockState CancelClock(const ClockState& clock, absl::Time now) {
+  if (Stopped(clock)) return clock;
+  ClockState cancelled = clock;
+  cancelled.state = ClockRunState::kCancelled;
+  cancelled.stopped_at = now;
+  cancelled.remaining = absl::ZeroDuration();
+  return cancelled;
 }
 
 absl::Time NextScanAt(const ClockState& clock) {

@@ -18,6 +18,7 @@ namespace marketplace::support::sla {
 //
 //   StartClock ──> RUNNING ──PauseClock──> PAUSED ──ResumeClock──> RUNNING
 //                     │  └──MeetClock / due passed──> MET or BREACHED (final)
+//                     └──CancelClock (RUNNING or PAUSED)──> CANCELLED (final)
 //
 // Time is counted in the target's mode: wall time (CALENDAR) or the policy's business time
 // (BUSINESS). Paused time never counts.
@@ -27,9 +28,13 @@ enum class ClockRunState {
   kPaused,
   kMet,       // final: the party acted before due_at
   kBreached,  // final: due_at passed first
+  // final: stopped without a result, because the ticket left the clock's level (escalation),
+  // was merged into another, or was solved or closed before the clock fired. Neither MET nor
+  // BREACHED: it counts for no party.
+  kCancelled,
 };
 
-// "RUNNING", "PAUSED", "MET", "BREACHED": the spelling stored and shown.
+// "RUNNING", "PAUSED", "MET", "BREACHED", "CANCELLED": the spelling stored and shown.
 absl::string_view ClockRunStateName(ClockRunState state);
 std::optional<ClockRunState> ParseClockRunState(absl::string_view name);
 
@@ -90,7 +95,8 @@ absl::StatusOr<ClockState> StartClock(const Policy& policy, v1::TicketLevel leve
 
 // RUNNING -> PAUSED at `now`, keeping the time left (counted in the clock's mode) in
 // `remaining`. A clock already past due_at is not paused but BREACHED (stopped_at = due_at):
-// handle it like a breach the scanner found. PAUSED: returned unchanged. MET or BREACHED:
+// handle it like a breach the scanner found. PAUSED: returned unchanged. MET, BREACHED or
+// CANCELLED:
 // FAILED_PRECONDITION reason SLA_CLOCK_STOPPED. For a BUSINESS clock `policy` must be the
 // version the clock started under (its schedule counts), else FAILED_PRECONDITION reason
 // SLA_POLICY_VERSION_MISMATCH; a CALENDAR clock does not look at it.
@@ -118,6 +124,10 @@ ClockEvent Evaluate(const ClockState& clock, absl::Time now);
 // Records what Evaluate found: kWarning sets `warned`; kBreach makes a RUNNING clock BREACHED
 // (stopped_at = due_at); kNone changes nothing.
 ClockState ApplyEvent(const ClockState& clock, ClockEvent event);
+
+// RUNNING or PAUSED -> CANCELLED at `now` (stopped_at = now, nothing left): the ticket left the
+// clock's level or can no longer be answered there. MET, BREACHED or CANCELLED: unchanged.
+ClockState CancelClock(const ClockState& clock, absl::Time now);
 
 // When the clock next needs a scan: warn_at (not yet warned) or due_at while RUNNING;
 // InfiniteFuture() otherwise. The scanner's "due" column.
