@@ -29,7 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<std::string> values;
   (void)marketplace::gateway::SamplePath(route, &values);
   std::string binary;
-  if (!f.transcoder->BuildRequest(route, values, "", body, &binary).has_value()) {
+  auto error = f.transcoder->BuildRequest(route, values, "", body, &binary);
+  // An error answer quotes what was sent: it must still be valid UTF-8 JSON.
+  if (error.has_value() && !marketplace::gateway::IsValidUtf8(error->body)) std::abort();
+  if (!error.has_value()) {
     google::protobuf::DynamicMessageFactory factory(&f.api->pool());
     std::unique_ptr<google::protobuf::Message> request(
         factory.GetPrototype(route.method->input_type())->New());

@@ -28,7 +28,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto& route = f.api->routes()[m.id];
     if (m.values.size() != route.path_fields.size()) std::abort();
     std::string binary;
-    (void)f.transcoder->BuildRequest(route, m.values, query, "", &binary);
+    auto error = f.transcoder->BuildRequest(route, m.values, query, "", &binary);
+    // An error answer quotes what was sent: it must still be valid UTF-8 JSON.
+    if (error.has_value() && !marketplace::gateway::IsValidUtf8(error->body)) std::abort();
   }
   std::vector<std::pair<std::string, std::string>> params;
   std::string bad;
