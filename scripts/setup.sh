@@ -14,7 +14,7 @@ PACKAGES=(
   python3-grpcio python3-protobuf
   util-linux procps
   libicu-dev libfasttext-dev fasttext
-  nghttp2-client clang-14
+  nghttp2-client clang-14 libclang-rt-14-dev
   umoci skopeo prometheus python3-yaml python3-kubernetes python3-jsonschema
 )
 

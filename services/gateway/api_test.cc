@@ -4,11 +4,11 @@
 
 #include "gmock/gmock.h"
 #include "google/protobuf/dynamic_message.h"
-#include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "gtest/gtest.h"
 #include "services/gateway/api.h"
+#include "services/gateway/golden.h"
 #include "services/gateway/transcoder.h"
 
 namespace marketplace::gateway {
@@ -67,35 +67,7 @@ TEST(ApiTest, EveryRouteRoundTrips) {
     SCOPED_TRACE(route.name + " " + route.http_method + " " + route.path.text);
     // One value per variable; enums take their first non-zero value's name.
     std::vector<std::string> expected;
-    std::string path;
-    size_t segment = 0;
-    for (size_t v = 0; v <= route.path.variables.size(); ++v) {
-      const size_t until = v < route.path.variables.size()
-                               ? static_cast<size_t>(route.path.variables[v].first_segment)
-                               : route.path.segments.size();
-      for (; segment < until; ++segment) {
-        const PathSegment& s = route.path.segments[segment];
-        path += "/" + (s.kind == PathSegment::kLiteral ? s.literal : std::string("w") + std::to_string(segment));
-      }
-      if (v == route.path.variables.size()) break;
-      const PathVariable& var = route.path.variables[v];
-      const auto* leaf = route.path_fields[v].fields.back();
-      std::string value;
-      for (int k = var.first_segment; k < var.end_segment; ++k) {
-        const PathSegment& s = route.path.segments[k];
-        std::string part = s.kind == PathSegment::kLiteral ? s.literal : "v" + std::to_string(k);
-        if (leaf->type() == google::protobuf::FieldDescriptor::TYPE_ENUM) {
-          part = leaf->enum_type()->value(leaf->enum_type()->value_count() > 1 ? 1 : 0)->name();
-        } else if (leaf->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_STRING) {
-          part = "7";
-        }
-        value += (value.empty() ? "" : "/") + part;
-        path += "/" + part;
-      }
-      segment = var.end_segment;
-      expected.push_back(value);
-    }
-    if (!route.path.verb.empty()) path += ":" + route.path.verb;
+    const std::string path = SamplePath(route, &expected);
     auto m = (*api)->router().Match(route.http_method, path);
     ASSERT_EQ(m.outcome, Router::Outcome::kMatched) << path;
     ASSERT_EQ((*api)->routes()[m.id].grpc_path, route.grpc_path) << path;

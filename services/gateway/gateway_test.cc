@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "boost/asio/connect.hpp"
 #include "boost/asio/io_context.hpp"
@@ -19,9 +20,12 @@
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "absl/synchronization/notification.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "services/gateway/api.h"
 #include "services/gateway/http_server.h"
+#include "protos/marketplace/identity/v1/identity.grpc.pb.h"
 
 namespace marketplace::gateway {
 namespace {
@@ -166,6 +170,56 @@ TEST_F(GatewayTest, BackendErrorsBecomeAip193) {
   EXPECT_THAT(r.body, HasSubstr(R"("@type":"type.googleapis.com/google.rpc.ErrorInfo")"));
   backend_.status = grpc::Status(grpc::DEADLINE_EXCEEDED, "deadline");
   EXPECT_EQ(Send({"POST", "/v1/accounts:signUp", {}, "{}", ""}).status, 504);
+}
+
+// A real gRPC backend slower than the gateway's deadline: the gateway answers 504 while the
+// backend is still working, and the backend sees the call cancelled.
+class SlowIdentity final : public identity::v1::Identity::Service {
+ public:
+  grpc::Status Login(grpc::ServerContext* context, const identity::v1::LoginRequest*,
+                     identity::v1::LoginResponse*) override {
+    started.Notify();
+    // Works until released or cancelled (the gateway's deadline passes).
+    while (!release.HasBeenNotified() && !context->IsCancelled()) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    cancelled = context->IsCancelled();
+    finished.Notify();
+    return grpc::Status::OK;
+  }
+  absl::Notification started, release, finished;
+  std::atomic<bool> cancelled{false};
+};
+
+TEST(GatewaySlowBackendTest, DeadlinePassingAnswers504BeforeTheBackendFinishes) {
+  SlowIdentity slow;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&slow);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto api = Api::Load("protos/api_descriptor_set.pb",
+                       {{"marketplace.identity.v1.Identity", absl::StrCat("127.0.0.1:", port)}});
+  ASSERT_TRUE(api.ok()) << api.status().message();
+  GrpcBackend backend(4 << 20);
+  prometheus::Registry registry;
+  GatewayOptions options;
+  options.default_deadline = absl::Milliseconds(300);
+  Gateway gateway(api->get(), &backend, options, &registry, [] { return true; });
+  std::promise<HttpResponse> promise;
+  gateway.Handle({"POST", "/v1/sessions:login", {}, R"({"email":"a@b.c","password":"x"})",
+                  "10.0.0.9"},
+                 [&promise](HttpResponse r) { promise.set_value(std::move(r)); });
+  HttpResponse r = promise.get_future().get();
+  EXPECT_TRUE(slow.started.HasBeenNotified());
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_THAT(r.body, HasSubstr(R"("status":"DEADLINE_EXCEEDED")"));
+  // The backend learns that nobody waits any more (it never had to finish first).
+  slow.finished.WaitForNotificationWithTimeout(absl::Seconds(30));
+  EXPECT_TRUE(slow.cancelled);
+  slow.release.Notify();
+  server->Shutdown();
 }
 
 TEST_F(GatewayTest, NotFoundMethodNotAllowedHealthz) {

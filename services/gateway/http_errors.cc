@@ -24,6 +24,39 @@ std::string AnyJson(const google::protobuf::Any& any) {
   return absl::StrCat("{\"@type\":", JsonQuote(any.type_url()), "}");
 }
 
+// `text` with each byte that is not part of valid UTF-8 replaced by U+FFFD: a field name or
+// rule may quote what the client sent, and protobuf strings (and JSON) must be valid UTF-8.
+std::string ValidUtf8(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len > 1 && i + len <= text.size()) {
+      for (int k = 1; k < len; ++k) {
+        if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) len = 0;
+      }
+      // Overlong forms, surrogates and values above U+10FFFF are not valid either.
+      const unsigned char c1 = len > 1 ? static_cast<unsigned char>(text[i + 1]) : 0;
+      if ((len == 2 && c < 0xc2) || (len == 3 && c == 0xe0 && c1 < 0xa0) ||
+          (len == 3 && c == 0xed && c1 >= 0xa0) || (len == 4 && c == 0xf0 && c1 < 0x90) ||
+          (len == 4 && (c > 0xf4 || (c == 0xf4 && c1 >= 0x90)))) {
+        len = 0;
+      }
+    } else if (len > 1) {
+      len = 0;
+    }
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    out.append(text.data() + i, len);
+    i += len;
+  }
+  return out;
+}
+
 ErrorReply Compose(int code, absl::string_view message, const std::vector<std::string>& details,
                    int http_status = 0) {
   ErrorReply reply;
@@ -81,8 +114,8 @@ ErrorReply GatewayError(grpc::StatusCode code, absl::string_view message,
     google::rpc::BadRequest bad;
     for (const auto& [field, description] : violations) {
       auto* v = bad.add_field_violations();
-      v->set_field(field);
-      v->set_description(description);
+      v->set_field(ValidUtf8(field));
+      v->set_description(ValidUtf8(description));
     }
     google::protobuf::Any any;
     any.PackFrom(bad);
@@ -90,7 +123,7 @@ ErrorReply GatewayError(grpc::StatusCode code, absl::string_view message,
   }
   if (!reason.empty()) {
     google::rpc::ErrorInfo info;
-    info.set_reason(std::string(reason));
+    info.set_reason(ValidUtf8(reason));
     info.set_domain("marketplace");
     google::protobuf::Any any;
     any.PackFrom(info);

@@ -83,5 +83,14 @@ TEST(HttpErrorsTest, JsonQuoteEscapes) {
   EXPECT_EQ(JsonQuote("bad\xff"), R"("bad\ufffd")");
 }
 
+// A violation quoting invalid UTF-8 from the client keeps its field, with U+FFFD in place of
+// each bad byte (found by fuzzing: the BadRequest used to lose its violations).
+TEST(HttpErrorsTest, ViolationsQuotingInvalidUtf8StayValid) {
+  ErrorReply r = GatewayError(grpc::INVALID_ARGUMENT, "bad",
+                              {{std::string("na\xffme"), std::string("rule \xc3\x28 x")}});
+  EXPECT_THAT(r.body, HasSubstr("\"field\":\"na\xEF\xBF\xBDme\""));
+  EXPECT_THAT(r.body, HasSubstr("rule \xEF\xBF\xBD( x"));
+}
+
 }  // namespace
 }  // namespace marketplace::gateway

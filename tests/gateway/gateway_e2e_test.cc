@@ -1,7 +1,8 @@
-// The gateway in front of identity, catalog and payments, all real processes on one MariaDB:
-// a first session over HTTP/JSON (sign up, log in, read the account, become an approved
-// seller, create and read a listing, pay), the services' errors as HTTP statuses with their
-// ErrorInfo reasons, CORS, the size limits and the deadline.
+// The gateway in front of identity, catalog, payments and support, all real processes on one
+// MariaDB: a first session over HTTP/JSON (sign up, log in, read the account, become an
+// approved seller, create and read a listing, pay, open a support ticket about the order), the
+// services' errors as HTTP statuses with their ErrorInfo reasons, CORS, the size limits and the
+// deadline.
 #include <cctype>
 #include <chrono>
 #include <map>
@@ -24,6 +25,7 @@
 #include "protos/marketplace/catalog/v1/catalog.pb.h"
 #include "protos/marketplace/identity/v1/identity.grpc.pb.h"
 #include "protos/marketplace/payments/v1/payments.pb.h"
+#include "protos/marketplace/support/v1/support.pb.h"
 #include "tests/identity/identity_process.h"
 #include "tests/support/subprocess.h"
 
@@ -103,6 +105,7 @@ class GatewayE2eTest : public ::testing::Test {
   static void SetUpTestSuite() {
     const std::string catalog_target = absl::StrCat("127.0.0.1:", PickFreePort());
     const std::string payments_target = absl::StrCat("127.0.0.1:", PickFreePort());
+    const std::string support_target = absl::StrCat("127.0.0.1:", PickFreePort());
     auto identity = IdentityProcess::Start({});
     ASSERT_TRUE(identity.ok()) << identity.status();
     identity_ = identity->release();
@@ -125,16 +128,30 @@ class GatewayE2eTest : public ::testing::Test {
         "--drain_timeout=2s",
         "--log_level=warn",
     };
-    for (auto* args : {&catalog_args, &payments_args}) {
-      const bool is_catalog = args == &catalog_args;
+    std::vector<std::string> support_args = {
+        "--listen_address=" + support_target,
+        "--metrics_address=127.0.0.1:0",
+        "--payments_address=" + payments_target,
+        "--event_subscribers=sellerkpi=127.0.0.1:1:support.",
+        "--drain_timeout=2s",
+        "--log_level=warn",
+    };
+    // Each service's own account, with the scopes its identity_scopes file lists.
+    const std::vector<std::pair<std::vector<std::string>*, std::vector<std::string>>> services = {
+        {&catalog_args, {"identity.accounts.read"}},
+        {&payments_args, {"identity.accounts.read"}},
+        {&support_args, {"payments.read", "payments.refunds", "support.events.publish"}},
+    };
+    int n = 0;
+    for (const auto& [args, scopes] : services) {
       auto db = IdentityProcess::NewDatabaseArgs();
       ASSERT_TRUE(db.ok()) << db.status();
       args->insert(args->end(), db->begin(), db->end());
       args->push_back("--identity_address=" + identity_->target());
       identity_v1::CreateServiceAccountRequest req;
-      req.set_display_name(is_catalog ? "catalog" : "payments");
-      req.add_scopes("identity.accounts.read");
-      req.set_request_id(absl::StrCat("svc-", is_catalog, "-", absl::ToUnixMicros(absl::Now())));
+      req.set_display_name(absl::StrCat("service-", ++n));
+      for (const std::string& scope : scopes) req.add_scopes(scope);
+      req.set_request_id(absl::StrCat("svc-", n, "-", absl::ToUnixMicros(absl::Now())));
       identity_v1::CreateServiceAccountResponse created;
       grpc::Status s = CallIdentity(identity_->stub(), &Identity::Stub::CreateServiceAccount, req,
                                     &created, *admin_token_);
@@ -149,6 +166,9 @@ class GatewayE2eTest : public ::testing::Test {
         Subprocess::Start(RunfilePath("services/payments/payments_server"), payments_args);
     ASSERT_TRUE(payments.ok()) << payments.status();
     payments_ = new Subprocess(*std::move(payments));
+    auto support = Subprocess::Start(RunfilePath("services/support/support_server"), support_args);
+    ASSERT_TRUE(support.ok()) << support.status();
+    support_ = new Subprocess(*std::move(support));
 
     port_ = PickFreePort();
     auto gateway = Subprocess::Start(
@@ -158,7 +178,8 @@ class GatewayE2eTest : public ::testing::Test {
          "--descriptor_set=" + RunfilePath("protos/api_descriptor_set.pb"),
          absl::StrCat("--backends=marketplace.identity.v1.Identity=", identity_->target(),
                       ",marketplace.catalog.v1.CatalogService=", catalog_target,
-                      ",marketplace.payments.v1.Payments=", payments_target),
+                      ",marketplace.payments.v1.Payments=", payments_target,
+                      ",marketplace.support.v1.SupportService=", support_target),
          "--cors_allowed_origins=https://shop.example.com", "--max_body_bytes=65536",
          "--log_level=warn"});
     ASSERT_TRUE(gateway.ok()) << gateway.status();
@@ -170,12 +191,14 @@ class GatewayE2eTest : public ::testing::Test {
       ASSERT_FALSE(gateway_->WaitFor(absl::ZeroDuration()).has_value()) << gateway_->Output();
       ASSERT_FALSE(catalog_->WaitFor(absl::ZeroDuration()).has_value()) << catalog_->Output();
       ASSERT_FALSE(payments_->WaitFor(absl::ZeroDuration()).has_value()) << payments_->Output();
+      ASSERT_FALSE(support_->WaitFor(absl::ZeroDuration()).has_value()) << support_->Output();
       ASSERT_LT(absl::Now(), end) << gateway_->Output() << catalog_->Output();
       bool up = false;
       try {
         up = Send(port_, "GET", "/healthz").status == 200 &&
              Send(port_, "GET", "/v1/categories").status == 200 &&
-             Send(port_, "GET", "/v1/payments/pay_0123456789abcdef01234567").status == 401;
+             Send(port_, "GET", "/v1/payments/pay_0123456789abcdef01234567").status == 401 &&
+             Send(port_, "GET", "/v1/tickets/0123456789abcdef0123456789abcdef").status == 401;
       } catch (const std::exception&) {
       }
       if (up) break;
@@ -188,6 +211,7 @@ class GatewayE2eTest : public ::testing::Test {
     delete gateway_;
     delete catalog_;
     delete payments_;
+    delete support_;
     delete identity_;
   }
 
@@ -215,6 +239,7 @@ class GatewayE2eTest : public ::testing::Test {
   static inline IdentityProcess* identity_ = nullptr;
   static inline Subprocess* catalog_ = nullptr;
   static inline Subprocess* payments_ = nullptr;
+  static inline Subprocess* support_ = nullptr;
   static inline Subprocess* gateway_ = nullptr;
   static inline std::string* admin_token_ = nullptr;
   static inline int port_ = 0;
@@ -287,6 +312,41 @@ TEST_F(GatewayE2eTest, FirstSessionSignUpLoginAccountListingPayment) {
   Reply refused = Send(port_, "POST", "/v1/payments", reused, {Bearer(buyer.tokens().access_token())});
   EXPECT_EQ(refused.status, 400) << refused.body;
   EXPECT_THAT(refused.body, HasSubstr(R"("reason":"REQUEST_ID_REUSED")"));
+
+  // The buyer opens a support ticket about the order; it starts with the seller (level 1).
+  const std::string order_id = "order-" + buyer.account().account_id();
+  const std::string ticket_body = absl::StrCat(
+      R"({"requestId":"ticket-)", buyer.account().account_id(), R"(","orderId":")", order_id,
+      R"(","category":"NOT_RECEIVED","channel":"WEB_FORM","subject":"Parcel not arrived",)",
+      R"("body":"The parcel has not arrived after ten days."})");
+  Reply ticket = Send(port_, "POST", "/v1/tickets", ticket_body,
+                      {Bearer(buyer.tokens().access_token())});
+  ASSERT_EQ(ticket.status, 200) << ticket.body;
+  const auto opened = FromJson<support::v1::CreateTicketResponse>(ticket.body);
+  EXPECT_FALSE(opened.merged());
+  EXPECT_EQ(opened.ticket().order_id(), order_id);
+  EXPECT_EQ(opened.ticket().seller_id(), seller_id);
+  EXPECT_EQ(opened.ticket().payment_id(), payment.payment_id());
+  EXPECT_EQ(opened.ticket().level(), support::v1::L1_SELLER);
+  // The seller of the order reads it; the ticket's JSON carries enums by name.
+  Reply seen = Send(port_, "GET", "/v1/tickets/" + opened.ticket().ticket_id(), "", {Bearer(token)});
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  EXPECT_THAT(seen.body, HasSubstr(R"("category":"NOT_RECEIVED")"));
+  // Bad input names the field: 400 with a BadRequest.
+  Reply no_body = Send(port_, "POST", "/v1/tickets",
+                       absl::StrCat(R"({"requestId":"ticket-bad","orderId":")", order_id,
+                                    R"(","category":"NOT_RECEIVED","channel":"WEB_FORM","subject":"x"})"),
+                       {Bearer(buyer.tokens().access_token())});
+  EXPECT_EQ(no_body.status, 400) << no_body.body;
+  EXPECT_THAT(no_body.body, HasSubstr(R"("field":"body")"));
+  // Another buyer may not learn of the order: 404.
+  identity_v1::LoginResponse stranger = NewAccount("BUYER");
+  Reply foreign = Send(port_, "POST", "/v1/tickets",
+                       absl::StrCat(R"({"requestId":"ticket-foreign","orderId":")", order_id,
+                                    R"(","category":"NOT_RECEIVED","channel":"WEB_FORM",)",
+                                    R"("subject":"x","body":"Where is it?"})"),
+                       {Bearer(stranger.tokens().access_token())});
+  EXPECT_EQ(foreign.status, 404) << foreign.body;
 
   // A buyer may never create listings: 403.
   Reply forbidden = Send(port_, "POST", "/v1/listings?request_id=x", kListing,
