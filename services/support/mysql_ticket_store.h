@@ -43,6 +43,7 @@ class MySqlTicketStore final : public TicketStore {
   absl::StatusOr<std::optional<v1::SlaPolicy>> CurrentSlaPolicy() override;
   absl::StatusOr<std::optional<v1::SlaPolicy>> SlaPolicyVersion(int64_t version) override;
   absl::StatusOr<bool> SeedSlaPolicy(const v1::SlaPolicy& seed) override;
+  absl::StatusOr<std::string> RefundResultReason(absl::string_view request_id) override;
 
   // In an EventSink transaction (payments.payment_held): one paid order; a payment recorded
   // before is left as it is.
