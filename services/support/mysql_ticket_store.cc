@@ -434,8 +434,11 @@ class MySqlTicketTransaction final : public TicketTransaction {
 
   absl::StatusOr<int64_t> CountClaims(absl::string_view buyer_id, absl::Time since) override {
     ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     // A locking read: it sees the latest committed tickets, not the
+                     // transaction's snapshot (taken before the paid-order lock was granted).
                      tx_.Query("SELECT COUNT(*) AS n FROM tickets WHERE buyer_id = ? AND "
-                               "is_claim = 1 AND merged_into = '' AND created_at >= ?",
+                               "is_claim = 1 AND merged_into = '' AND created_at >= ? "
+                               "LOCK IN SHARE MODE",
                                {std::string(buyer_id), since}));
     return rows.at(0).GetInt64("n");
   }

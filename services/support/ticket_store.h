@@ -71,7 +71,8 @@ class TicketTransaction {
   // transaction (so two claims of one buyer decide their instant refunds one after the other).
   [[nodiscard]] virtual absl::StatusOr<int64_t> LockPaidOrderCount(absl::string_view buyer_id,
                                                                    absl::Time since) = 0;
-  // The buyer's claim tickets (is_claim) created since `since`, merged ones not counted.
+  // The buyer's claim tickets (is_claim) created since `since`, merged ones not counted; a
+  // locking read, so it counts tickets committed after the transaction's snapshot.
   [[nodiscard]] virtual absl::StatusOr<int64_t> CountClaims(absl::string_view buyer_id,
                                                             absl::Time since) = 0;
   // The ErrorInfo reason of payments' refusal of a refund command (e.g.
