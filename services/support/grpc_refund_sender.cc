@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/client/channel.h"
 #include "common/status_mapping.h"
+#include "services/support/refund_funding.h"
 
 namespace marketplace::support {
 
@@ -25,6 +26,7 @@ absl::Status GrpcRefundSender::Refund(const RefundCommand& command) {
   request.mutable_amount()->set_currency_code(command.amount.currency);
   request.mutable_amount()->set_amount_minor(command.amount.minor);
   request.set_reason(absl::StrCat("support ticket ", command.ticket_id));
+  ApplyFunding(command.funding, &request);
   grpc::ClientContext context;
   common::OutgoingCall call;
   call.timeout = options_.timeout;

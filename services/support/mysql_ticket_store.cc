@@ -341,11 +341,11 @@ class MySqlTicketTransaction final : public TicketTransaction {
   absl::Status InsertRefundCommand(const RefundCommand& c) override {
     return tx_.Write(
         "INSERT INTO refund_commands (request_id, ticket_id, payment_id, currency, amount_minor, "
-        "decided_by, decided_level, state, next_attempt_at, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "decided_by, decided_level, state, next_attempt_at, created_at, funding) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {c.request_id, c.ticket_id, c.payment_id, c.amount.currency, c.amount.minor, c.decided_by,
          static_cast<int64_t>(c.decided_level), static_cast<int64_t>(pb::PENDING_REFUND),
-         c.created_at, c.created_at});
+         c.created_at, c.created_at, static_cast<int64_t>(c.funding)});
   }
 
   absl::Status UpdateRefundCommand(absl::string_view request_id, pb::RefundState state,
@@ -450,6 +450,32 @@ class MySqlTicketTransaction final : public TicketTransaction {
     return changed == 1;
   }
 
+  absl::StatusOr<int64_t> LockPaidOrderCount(absl::string_view buyer_id,
+                                             absl::Time since) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query("SELECT payment_id FROM paid_orders WHERE buyer_id = ? AND "
+                               "held_at >= ? FOR UPDATE",
+                               {std::string(buyer_id), since}));
+    return static_cast<int64_t>(rows.size());
+  }
+
+  absl::StatusOr<int64_t> CountClaims(absl::string_view buyer_id, absl::Time since) override {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     // A locking read: it sees the latest committed tickets, not the
+                     // transaction's snapshot (taken before the paid-order lock was granted).
+                     tx_.Query("SELECT COUNT(*) AS n FROM tickets WHERE buyer_id = ? AND "
+                               "is_claim = 1 AND merged_into = '' AND created_at >= ? "
+                               "LOCK IN SHARE MODE",
+                               {std::string(buyer_id), since}));
+    return rows.at(0).GetInt64("n");
+  }
+
+  absl::Status SetRefundResultReason(absl::string_view request_id,
+                                     absl::string_view reason) override {
+    return tx_.Write("UPDATE refund_commands SET result_reason = ? WHERE request_id = ?",
+                     {std::string(reason.substr(0, 64)), std::string(request_id)});
+  }
+
  private:
   // ticket_id, then kClockColumns in order, then updated_at.
   static std::vector<SqlValue> ClockValues(absl::string_view ticket_id, const sla::ClockState& c,
@@ -515,7 +541,8 @@ absl::StatusOr<std::vector<RefundCommand>> MySqlTicketStore::ClaimDueRefunds(abs
         ASSIGN_OR_RETURN(
             std::vector<Row> rows,
             tx.Query("SELECT request_id, ticket_id, payment_id, currency, amount_minor, "
-                     "decided_by, decided_level, attempts, created_at FROM refund_commands "
+                     "decided_by, decided_level, attempts, created_at, funding "
+                     "FROM refund_commands "
                      "WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at "
                      "LIMIT ? FOR UPDATE SKIP LOCKED",
                      {static_cast<int64_t>(pb::PENDING_REFUND), now,
@@ -534,6 +561,8 @@ absl::StatusOr<std::vector<RefundCommand>> MySqlTicketStore::ClaimDueRefunds(abs
           ASSIGN_OR_RETURN(int64_t attempts, r.GetInt64("attempts"));
           c.attempts = static_cast<int>(attempts);
           ASSIGN_OR_RETURN(c.created_at, r.GetTime("created_at"));
+          ASSIGN_OR_RETURN(int64_t funding, r.GetInt64("funding"));
+          c.funding = static_cast<RefundFunding>(funding);
           RETURN_IF_ERROR(tx.Write(
               "UPDATE refund_commands SET next_attempt_at = ? WHERE request_id = ?",
               {now + lease, c.request_id}, 1));
@@ -789,6 +818,14 @@ absl::StatusOr<std::vector<std::string>> MySqlTicketStore::SolvedTicketsDue(
                     static_cast<int64_t>(pb::SOLVED), static_cast<int64_t>(pb::CLOSED),
                     csat_before, static_cast<int64_t>(limit), static_cast<int64_t>(limit)}));
   return db::ParseRows(rows, [](const Row& r) { return r.GetString("ticket_id"); });
+}
+
+absl::StatusOr<std::string> MySqlTicketStore::RefundResultReason(absl::string_view request_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT result_reason FROM refund_commands WHERE request_id = ?",
+                                {std::string(request_id)}));
+  if (rows.empty()) return std::string();
+  return rows[0].GetString("result_reason");
 }
 
 }  // namespace marketplace::support

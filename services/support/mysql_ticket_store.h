@@ -47,6 +47,7 @@ class MySqlTicketStore final : public TicketStore {
   absl::StatusOr<std::vector<std::string>> SolvedTicketsDue(absl::Time solved_before,
                                                             absl::Time csat_before,
                                                             int limit) override;
+  absl::StatusOr<std::string> RefundResultReason(absl::string_view request_id) override;
 
   // In an EventSink transaction (payments.payment_held): one paid order; a payment recorded
   // before is left as it is.

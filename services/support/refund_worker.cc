@@ -3,9 +3,11 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/errors.h"
 #include "common/idempotency/idempotency.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "services/support/refund_funding.h"
 
 namespace marketplace::support {
 
@@ -22,10 +24,11 @@ RefundWorker::RefundWorker(TicketStore* store, RefundSender* sender, const commo
       }) {}
 
 absl::Status RefundWorker::Finish(const RefundCommand& command, pb::RefundState state,
-                                  const std::string& detail) {
+                                  const std::string& detail, const std::string& reason) {
   return store_->RunUnit([&](TicketTransaction& tx) -> absl::Status {
     const absl::Time now = clock_->Now();
     RETURN_IF_ERROR(tx.UpdateRefundCommand(command.request_id, state, now));
+    if (!reason.empty()) RETURN_IF_ERROR(tx.SetRefundResultReason(command.request_id, reason));
     ASSIGN_OR_RETURN(std::optional<TicketRecord> t, tx.LockTicket(command.ticket_id));
     if (!t || t->refund_request_id != command.request_id) return absl::OkStatus();
     t->refund_state = state;
@@ -34,7 +37,8 @@ absl::Status RefundWorker::Finish(const RefundCommand& command, pb::RefundState 
     RETURN_IF_ERROR(tx.AppendHistory(
         t->ticket_id, t->history_seq,
         {now, "support", pb::AUTHOR_SYSTEM, "REFUND_RESULT",
-         absl::StrCat(pb::RefundState_Name(state), " ", command.request_id,
+         absl::StrCat(pb::RefundState_Name(state), " ", command.request_id, " (",
+                      FundingName(command.funding), ")", reason.empty() ? "" : " ", reason,
                       detail.empty() ? "" : ": ", detail)}));
     return tx.SaveTicket(*t);
   });
@@ -50,7 +54,8 @@ absl::StatusOr<int> RefundWorker::RunOnce() {
       RETURN_IF_ERROR(Finish(command, pb::REFUNDED, ""));
       ++finished;
     } else if (common::idempotency::IsDefinitive(sent)) {
-      RETURN_IF_ERROR(Finish(command, pb::REFUND_REFUSED, std::string(sent.message())));
+      RETURN_IF_ERROR(Finish(command, pb::REFUND_REFUSED, std::string(sent.message()),
+                             common::ReasonOf(sent)));
       ++finished;
     } else {
       const absl::Duration backoff = std::min(

@@ -40,8 +40,9 @@ class RefundWorker {
   void Stop() { thread_.Stop(); }
 
  private:
+  // `reason`: the refusal's ErrorInfo reason, kept on the command (GetTicket shows it).
   absl::Status Finish(const RefundCommand& command, pb::RefundState state,
-                      const std::string& detail);
+                      const std::string& detail, const std::string& reason = "");
 
   TicketStore* store_;
   RefundSender* sender_;

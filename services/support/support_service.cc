@@ -210,7 +210,12 @@ absl::StatusOr<pb::Ticket> SupportApi::GetTicket(const Actor& actor,
   if (actor.staff()) {
     ASSIGN_OR_RETURN(history, store_->History(req.ticket_id()));
   }
-  return ToProto(tickets_->AsOfNow(*t), ViewOf(actor), history);
+  pb::Ticket answer = ToProto(tickets_->AsOfNow(*t), ViewOf(actor), history);
+  if (t->refund_state == pb::REFUND_REFUSED) {
+    ASSIGN_OR_RETURN(*answer.mutable_refund_refusal_reason(),
+                     store_->RefundResultReason(t->refund_request_id));
+  }
+  return answer;
 }
 
 absl::StatusOr<pb::ListTicketMessagesResponse> SupportApi::ListTicketMessages(

@@ -92,6 +92,15 @@ struct TicketRecord {
   absl::Time sort_at;
 };
 
+// Who pays a refund command (refund_funding.h maps it onto payments' RefundPaymentRequest).
+// Stored as these numbers in refund_commands.funding.
+enum class RefundFunding {
+  kUnspecified = 0,       // commands recorded before the column: payments' default
+  kOnBehalfOfSeller = 1,  // the seller chose it at level 1: the seller refund rule
+  kSellerBalance = 2,     // an agent decided it at level 2: the seller first, then the fund
+  kGuaranteeFund = 3,     // "right unless too often": the guarantee fund
+};
+
 // A refund ResolveTicket decided: carried out through payments RefundPayment later.
 struct RefundCommand {
   std::string request_id;  // "support:<ticket_id>:<seq>"
@@ -102,6 +111,7 @@ struct RefundCommand {
   v1::TicketLevel decided_level = v1::L1_SELLER;
   absl::Time created_at;
   int attempts = 0;  // payments calls made so far
+  RefundFunding funding = RefundFunding::kUnspecified;
 };
 
 }  // namespace marketplace::support

@@ -67,6 +67,18 @@ class TicketTransaction {
   // Adds an event to the outbox (topic "support.<fact>", key the ticket id).
   [[nodiscard]] virtual absl::Status Emit(absl::string_view topic, absl::string_view key,
                                           const google::protobuf::Message& payload) = 0;
+  // The buyer's paid orders held since `since`, their rows locked for the rest of the
+  // transaction (so two claims of one buyer decide their instant refunds one after the other).
+  [[nodiscard]] virtual absl::StatusOr<int64_t> LockPaidOrderCount(absl::string_view buyer_id,
+                                                                   absl::Time since) = 0;
+  // The buyer's claim tickets (is_claim) created since `since`, merged ones not counted; a
+  // locking read, so it counts tickets committed after the transaction's snapshot.
+  [[nodiscard]] virtual absl::StatusOr<int64_t> CountClaims(absl::string_view buyer_id,
+                                                            absl::Time since) = 0;
+  // The ErrorInfo reason of payments' refusal of a refund command (e.g.
+  // REFUND_EXCEEDS_SELLER_BALANCE), kept on the command.
+  [[nodiscard]] virtual absl::Status SetRefundResultReason(absl::string_view request_id,
+                                                           absl::string_view reason) = 0;
 
   // --- background workers (sla_scanner.*, ticket_closer.*) ---
 
@@ -193,6 +205,9 @@ class TicketStore {
   // solved first. Read without locks.
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> SolvedTicketsDue(
       absl::Time solved_before, absl::Time csat_before, int limit) = 0;
+  // The refusal reason recorded on a refund command (empty when none or no such command).
+  [[nodiscard]] virtual absl::StatusOr<std::string> RefundResultReason(
+      absl::string_view request_id) = 0;
 };
 
 }  // namespace marketplace::support

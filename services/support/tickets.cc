@@ -10,6 +10,7 @@
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "services/support/reason_codes.h"
+#include "services/support/refund_funding.h"
 
 namespace marketplace::support {
 namespace {
@@ -248,6 +249,8 @@ absl::StatusOr<CreateResult> Tickets::Create(TicketTransaction& tx, const Actor&
       } else if (t.status == pb::AWAITING_BUYER) {
         t.status = pb::OPEN;
         RETURN_IF_ERROR(Record(tx, t, actor, "STATUS", "AWAITING_BUYER -> OPEN"));
+        // The buyer answered (with a new claim): the requester's wait runs again.
+        RETURN_IF_ERROR(DriveClock(tx, t, v1::REQUESTER_WAIT, ClockAction::kResume, now));
       }
       RETURN_IF_ERROR(WriteMessage(tx, t, actor, c.message).status());
       RETURN_IF_ERROR(Record(tx, t, actor, "MERGED_MESSAGE",
@@ -289,9 +292,13 @@ absl::StatusOr<CreateResult> Tickets::Create(TicketTransaction& tx, const Actor&
   // (--l1_window only when the policy has no L1_WINDOW target).
   const v1::TicketLevel opening_level =
       c.category == pb::COUNTERFEIT ? v1::L2_OPERATOR : v1::L1_SELLER;
+  // A claim refunded at once is SOLVED in this transaction: no clock starts for it.
+  ASSIGN_OR_RETURN(std::optional<InstantRefundDecision> instant,
+                   DecideInstantRefundIn(tx, c, order, now));
+  absl::StatusOr<std::optional<absl::Time>> no_clocks = std::optional<absl::Time>();
   ASSIGN_OR_RETURN(
       std::optional<absl::Time> window_due,
-      StartClocks(tx, t.ticket_id, t.channel, opening_level,
+      instant ? std::move(no_clocks) : StartClocks(tx, t.ticket_id, t.channel, opening_level,
                   opening_level == v1::L1_SELLER
                       ? std::vector<v1::SlaMetric>{v1::FIRST_REPLY, v1::L1_WINDOW,
                                                    v1::REQUESTER_WAIT}
@@ -330,6 +337,7 @@ absl::StatusOr<CreateResult> Tickets::Create(TicketTransaction& tx, const Actor&
   *e.mutable_opened_at() = common::ToTimestamp(now);
   RETURN_IF_ERROR(tx.Emit("support.ticket_opened", t.ticket_id, e));
   if (t.level == v1::L2_OPERATOR) RETURN_IF_ERROR(EmitEscalated(tx, t));
+  if (instant) RETURN_IF_ERROR(ResolveAtOnce(tx, t, *instant, now));
   return CreateResult{std::move(t), false};
 }
 
@@ -565,6 +573,7 @@ absl::StatusOr<TicketRecord> Tickets::Resolve(TicketTransaction& tx, const Actor
     command.amount = *refund;
     command.decided_by = actor.id;
     command.decided_level = t.level;
+    command.funding = FundingForResolution(t.level, as_seller);
     command.created_at = now;
     RETURN_IF_ERROR(tx.InsertRefundCommand(command));
     t.refund_amount = refund;
@@ -572,7 +581,8 @@ absl::StatusOr<TicketRecord> Tickets::Resolve(TicketTransaction& tx, const Actor
     t.refund_request_id = command.request_id;
     RETURN_IF_ERROR(Record(tx, t, actor, "REFUND_RECORDED",
                            absl::StrCat(refund->minor, " ", refund->currency, " as ",
-                                        command.request_id)));
+                                        command.request_id, " funded ",
+                                        FundingName(command.funding))));
   } else {
     t.refund_amount.reset();
     t.refund_state = pb::REFUND_STATE_UNSPECIFIED;

@@ -14,6 +14,7 @@
 #include "services/support/sla/clock.h"
 #include "services/support/sla/policy.h"
 #include "services/support/actor.h"
+#include "services/support/instant_refund.h"
 #include "services/support/order_directory.h"
 #include "services/support/sla_metrics.h"
 #include "services/support/ticket_records.h"
@@ -162,6 +163,16 @@ class Tickets {
       TicketTransaction& tx, const std::string& ticket_id, v1::Channel channel,
       v1::TicketLevel level, const std::vector<v1::SlaMetric>& metrics, v1::SlaParty party,
       absl::Time now);
+
+  // "Right unless too often" (instant_refund.h), decided inside CreateTicket's transaction
+  // for a new ticket: the decision (nullopt when the claim goes the normal way).
+  absl::StatusOr<std::optional<InstantRefundDecision>> DecideInstantRefundIn(
+      TicketTransaction& tx, const CreateCommand& command, const OrderPayment& order,
+      absl::Time now);
+  // Resolves the new ticket `t` at once: REFUND_FULL of the payment, funded by the guarantee
+  // fund, not counting against the seller; refund command and support.ticket_resolved.
+  absl::Status ResolveAtOnce(TicketTransaction& tx, TicketRecord& t,
+                             const InstantRefundDecision& decision, absl::Time now);
 
   const common::Clock* clock_;
   TicketOptions options_;

@@ -196,14 +196,14 @@ class SupportApiTest : public common::testing::DatabaseTest {
 
   // A HELD payment of `buyer` to kSeller for `order` (100.00 EUR).
   std::string Pay(const std::string& order, const Who& buyer = kBuyer,
-                  const Who& seller = kSeller) {
+                  const Who& seller = kSeller, int64_t amount_minor = 10000) {
     ppb::CreatePaymentRequest req;
     req.set_request_id("pay-" + order);
     req.set_order_id(order);
     req.set_buyer_id(buyer.subject);
     req.set_seller_id(seller.subject);
     req.mutable_amount()->set_currency_code("EUR");
-    req.mutable_amount()->set_amount_minor(10000);
+    req.mutable_amount()->set_amount_minor(amount_minor);
     req.set_payment_method_token(std::string(payments::SandboxProcessor::kSuccessToken));
     ppb::Payment out;
     grpc::Status s = payments_stub_->CreatePayment(Ctx(kCheckout, "payments").get(), req, &out);
@@ -1432,6 +1432,254 @@ TEST_F(SupportApiTest, TransitionsDriveTheSlaClocksAndFirstResponseWithinSla) {
   const absl::Time t2 = clock_.Now();
   v1::Ticket c = MustCreate("O-3");
   EXPECT_EQ(common::FromTimestamp(c.escalation_allowed_at(), "x").value(), t2 + absl::Hours(72));
+}
+
+}  // namespace
+}  // namespace marketplace::support
+
+namespace marketplace::support {
+namespace {
+
+// Who pays, instant refunds ("right unless too often").
+class SupportRefundTest : public SupportApiTest {
+ protected:
+  // `n` paid orders of `buyer` held within the last 365 days (as payments.payment_held
+  // events record them).
+  void PaidOrders(int n, const Who& buyer = kBuyer) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_OK(common::db::RunInTransaction(pool(), [&](common::db::Transaction& tx) {
+        return MySqlTicketStore::RecordPaidOrder(
+            tx, absl::StrCat("pay_history_", buyer.subject.substr(buyer.subject.size() - 4), "_", i),
+            buyer.subject,
+            absl::StrCat("HIST-", i), clock_.Now() - absl::Hours(24 * (i + 1)));
+      }));
+    }
+  }
+  int64_t Clocks(const std::string& ticket_id) {
+    return Count(absl::StrCat("SELECT COUNT(*) AS n FROM sla_clocks WHERE ticket_id = '",
+                              ticket_id, "'"));
+  }
+  std::string Funding(const std::string& ticket_id) {
+    auto rows = pool().Query(absl::StrCat(
+        "SELECT funding FROM refund_commands WHERE ticket_id = '", ticket_id, "'"));
+    EXPECT_OK(rows.status());
+    if (!rows.ok() || rows->size() != 1) return "none";
+    return absl::StrCat(*(*rows)[0].GetInt64("funding"));
+  }
+};
+
+TEST_F(SupportRefundTest, SellerRefundsOnItsBehalfAgentRefundsFromTheSellerBalance) {
+  Pay("O-1");
+  Pay("O-2");
+  v1::Ticket by_seller = MustCreate("O-1");
+  v1::Ticket by_agent = MustCreate("O-2");
+  ASSERT_TRUE(Resolve(kSeller, by_seller.ticket_id(), v1::REFUND_FULL).ok());
+  ASSERT_TRUE(Escalate(kAgent, by_agent.ticket_id()).ok());
+  ASSERT_TRUE(Resolve(kAgent, by_agent.ticket_id(), v1::REFUND_PARTIAL, "CARRIER_LOST", nullptr,
+                      4000)
+                  .ok());
+  EXPECT_EQ(Funding(by_seller.ticket_id()), "1");
+  EXPECT_EQ(Funding(by_agent.ticket_id()), "2");
+  auto worker = MakeRefundWorker();
+  EXPECT_EQ(*worker->RunOnce(), 2);
+
+  ppb::Payment seller_refunded = Payment(by_seller.payment_id());
+  ASSERT_EQ(seller_refunded.refunds_size(), 1);
+  EXPECT_TRUE(seller_refunded.refunds(0).on_behalf_of_seller());
+  EXPECT_EQ(seller_refunded.refunds(0).amount().amount_minor(), 10000);
+  ppb::Payment agent_refunded = Payment(by_agent.payment_id());
+  ASSERT_EQ(agent_refunded.refunds_size(), 1);
+  EXPECT_FALSE(agent_refunded.refunds(0).on_behalf_of_seller());
+  EXPECT_EQ(agent_refunded.refunds(0).funded_by(), ppb::SELLER_BALANCE);
+  EXPECT_EQ(agent_refunded.refunds(0).amount().amount_minor(), 4000);
+  EXPECT_EQ(MustGet(kSeller, by_seller.ticket_id()).refund_state(), v1::REFUNDED);
+  EXPECT_EQ(MustGet(kBuyer, by_agent.ticket_id()).refund_state(), v1::REFUNDED);
+}
+
+TEST_F(SupportRefundTest, ARefusalComesBackToTheTicketWithItsReasonForTheParties) {
+  Pay("O-1");
+  v1::Ticket t = MustCreate("O-1");
+  ASSERT_TRUE(Resolve(kSeller, t.ticket_id(), v1::REFUND_FULL).ok());
+  // Refunded in full elsewhere first: payments refuses the seller's refund.
+  ppb::RefundPaymentRequest req;
+  req.set_request_id("direct");
+  req.set_payment_id(t.payment_id());
+  req.mutable_amount()->set_currency_code("EUR");
+  req.mutable_amount()->set_amount_minor(10000);
+  req.set_reason("refunded directly");
+  ppb::Payment out;
+  ASSERT_TRUE(payments_stub_->RefundPayment(Ctx(kAdmin, "payments").get(), req, &out).ok());
+  EXPECT_EQ(MustGet(kSeller, t.ticket_id()).refund_refusal_reason(), "");
+  auto worker = MakeRefundWorker();
+  EXPECT_EQ(*worker->RunOnce(), 1);
+  for (const Who& who : {kSeller, kBuyer, kAgent}) {
+    v1::Ticket seen = MustGet(who, t.ticket_id());
+    EXPECT_EQ(seen.refund_state(), v1::REFUND_REFUSED);
+    EXPECT_EQ(seen.refund_refusal_reason(), "PAYMENT_REFUNDED") << who.subject;
+  }
+  v1::Ticket staff = MustGet(kAgent, t.ticket_id());
+  const std::string last = staff.history(staff.history_size() - 1).detail();
+  EXPECT_NE(last.find("ON_BEHALF_OF_SELLER"), std::string::npos) << last;
+  EXPECT_NE(last.find("PAYMENT_REFUNDED"), std::string::npos) << last;
+}
+
+TEST_F(SupportRefundTest, OneClaimInTenPaidOrdersIsRefundedAtOnceByTheGuaranteeFund) {
+  PaidOrders(10);
+  Pay("O-1", kBuyer, kSeller, 2000);
+  v1::CreateTicketResponse created;
+  ASSERT_TRUE(Create(kBuyer, "O-1", &created).ok());
+  const v1::Ticket& t = created.ticket();
+  EXPECT_FALSE(created.merged());
+  EXPECT_EQ(t.status(), v1::SOLVED);
+  EXPECT_EQ(t.outcome(), v1::REFUND_FULL);
+  EXPECT_EQ(t.refund_state(), v1::PENDING_REFUND);
+  EXPECT_EQ(t.refund_amount().amount_minor(), 2000);
+  EXPECT_TRUE(t.is_claim());
+  EXPECT_FALSE(t.counts_against_seller());
+  EXPECT_EQ(t.reason_code(), "");
+  EXPECT_EQ(Clocks(t.ticket_id()), 0);
+  EXPECT_EQ(Funding(t.ticket_id()), "3");
+  EXPECT_EQ(Events("support.ticket_opened"), 1);
+  EXPECT_EQ(Events("support.ticket_resolved"), 1);
+
+  auto worker = MakeRefundWorker();
+  EXPECT_EQ(*worker->RunOnce(), 1);
+  ppb::Payment paid = Payment(t.payment_id());
+  ASSERT_EQ(paid.refunds_size(), 1);
+  EXPECT_EQ(paid.refunds(0).funded_by(), ppb::GUARANTEE_FUND);
+  EXPECT_EQ(paid.refunded().amount_minor(), 2000);
+  EXPECT_EQ(MustGet(kBuyer, t.ticket_id()).refund_state(), v1::REFUNDED);
+  // The seller sees the outcome; it does not count against it.
+  EXPECT_FALSE(MustGet(kSeller, t.ticket_id()).counts_against_seller());
+}
+
+TEST_F(SupportRefundTest, TwoClaimsInTenPaidOrdersGoToAPerson) {
+  PaidOrders(10);
+  Pay("O-1");                           // 100.00 EUR: over the 30.00 EUR cap
+  Pay("O-2", kBuyer, kSeller, 2000);
+  v1::Ticket over_cap = MustCreate("O-1");
+  EXPECT_EQ(over_cap.status(), v1::OPEN);  // a claim, but over the cap
+  v1::Ticket second = MustCreate("O-2", v1::DAMAGED);
+  EXPECT_EQ(second.status(), v1::OPEN);    // 2 claims in 10: bound 5.7 %
+  EXPECT_EQ(second.refund_state(), v1::REFUND_STATE_UNSPECIFIED);
+  EXPECT_GT(Clocks(second.ticket_id()), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands"), 0);
+  EXPECT_EQ(Events("support.ticket_resolved"), 0);
+}
+
+TEST_F(SupportRefundTest, FewerThanThreePaidOrdersOrNotAClaimGoTheNormalWay) {
+  PaidOrders(2);
+  Pay("O-1", kBuyer, kSeller, 2000);
+  Pay("O-2", kOtherBuyer, kSeller, 2000);
+  Pay("O-3", kOtherBuyer, kSeller, 2000);
+  EXPECT_EQ(MustCreate("O-1").status(), v1::OPEN);  // 2 paid orders
+  PaidOrders(20, kOtherBuyer);
+  for (v1::Category c : {v1::QUESTION, v1::COUNTERFEIT}) {
+    v1::CreateTicketRequest req;
+    req.set_request_id(absl::StrCat("other-", static_cast<int>(c)));
+    req.set_order_id(c == v1::QUESTION ? "O-2" : "O-3");
+    req.set_category(c);
+    req.set_channel(v1::EMAIL);
+    req.set_subject("s");
+    req.set_body("b");
+    v1::CreateTicketResponse out;
+    ASSERT_TRUE(stub_->CreateTicket(Ctx(kOtherBuyer).get(), req, &out).ok());
+    EXPECT_FALSE(out.merged());
+    EXPECT_NE(out.ticket().status(), v1::SOLVED) << v1::Category_Name(c);
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands"), 0);
+}
+
+// Two claims of one buyer at once, with 10 paid orders and no earlier claim: the first
+// decided is 1 in 10 (refunded), the second 2 in 10 (to a person), never both refunded.
+TEST_F(SupportRefundTest, ConcurrentClaimsOfOneBuyerAreCountedOneAfterTheOther) {
+  PaidOrders(10);
+  Pay("O-1", kBuyer, kSeller, 2000);
+  Pay("O-2", kBuyer, kSeller, 2000);
+  std::vector<v1::Ticket> tickets(2);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) {
+    threads.emplace_back([&, i] {
+      v1::CreateTicketResponse out;
+      grpc::Status s = Create(kBuyer, absl::StrCat("O-", i + 1), &out);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      tickets[i] = out.ticket();
+    });
+  }
+  for (auto& th : threads) th.join();
+  int solved = 0;
+  for (const v1::Ticket& t : tickets) solved += t.status() == v1::SOLVED ? 1 : 0;
+  EXPECT_EQ(solved, 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands"), 1);
+}
+
+// With a level-1 REQUESTER_WAIT target, AWAITING_BUYER pauses it; a merged CreateTicket and
+// an escalation take the ticket back to OPEN and resume it.
+TEST_F(SupportRefundTest, RequesterWaitResumesOnAMergedClaimAndOnEscalation) {
+  v1::SlaPolicy policy;
+  ASSERT_TRUE(stub_->GetSlaPolicy(Ctx(kAdmin).get(), {}, &policy).ok());
+  v1::UpdateSlaPolicyRequest req;
+  req.set_request_id("l1-wait");
+  req.set_expected_version(policy.version());
+  *req.mutable_policy() = policy;
+  v1::SlaTarget* wait = req.mutable_policy()->add_targets();
+  wait->set_level(v1::L1_SELLER);
+  wait->set_channel(v1::EMAIL);
+  wait->set_metric(v1::REQUESTER_WAIT);
+  wait->mutable_target()->set_seconds(72 * 3600);
+  wait->set_mode(v1::CALENDAR);
+  v1::SlaPolicy updated;
+  grpc::Status s = stub_->UpdateSlaPolicy(Ctx(kAdmin).get(), req, &updated);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto state = [&](const std::string& id) {
+    return Count(absl::StrCat("SELECT state AS n FROM sla_clocks WHERE ticket_id = '", id,
+                              "' AND metric = ", static_cast<int>(v1::REQUESTER_WAIT),
+                              " AND level = ", static_cast<int>(v1::L1_SELLER)));
+  };
+  Pay("O-1");
+  Pay("O-2");
+  v1::Ticket merged = MustCreate("O-1", v1::QUESTION);
+  v1::Ticket escalated = MustCreate("O-2", v1::QUESTION);
+  for (const v1::Ticket* t : {&merged, &escalated}) {
+    EXPECT_EQ(state(t->ticket_id()), 1);  // RUNNING
+    ASSERT_TRUE(Message(kSeller, t->ticket_id(), "Which size?", v1::PUBLIC, true).ok());
+    EXPECT_EQ(state(t->ticket_id()), 2);  // PAUSED
+  }
+  clock_.Advance(absl::Hours(5));
+  v1::CreateTicketResponse out;
+  ASSERT_TRUE(Create(kBuyer, "O-1", &out, v1::DAMAGED).ok());
+  EXPECT_TRUE(out.merged());
+  EXPECT_EQ(out.ticket().status(), v1::OPEN);
+  EXPECT_EQ(state(merged.ticket_id()), 1);
+  ASSERT_TRUE(Escalate(kAgent, escalated.ticket_id()).ok());
+  EXPECT_EQ(state(escalated.ticket_id()), 1);
+  EXPECT_EQ(MustGet(kAgent, escalated.ticket_id()).status(), v1::OPEN);
+}
+
+// Concurrent CreateTicket calls on one order: one ticket, one instant refund, the others
+// merged into it (kept at 5 callers: each looks the order up at payments first).
+TEST_F(SupportRefundTest, ConcurrentCreatesOnOneOrderMakeOneInstantRefund) {
+  PaidOrders(10);
+  Pay("O-1", kBuyer, kSeller, 2000);
+  std::atomic<int> merged{0}, fresh{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 5; ++i) {
+    threads.emplace_back([&] {
+      v1::CreateTicketResponse out;
+      grpc::Status s = Create(kBuyer, "O-1", &out);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      (out.merged() ? merged : fresh)++;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(fresh.load(), 1);
+  EXPECT_EQ(merged.load(), 4);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM tickets"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands"), 1);
+  EXPECT_EQ(Events("support.ticket_resolved"), 1);
+  auto worker = MakeRefundWorker();
+  EXPECT_EQ(*worker->RunOnce(), 1);
+  EXPECT_EQ(Payment(MustCreate("O-1").payment_id()).refunds_size(), 1);
 }
 
 }  // namespace
