@@ -20,6 +20,7 @@
 #include "services/sellerkpi/mysql_kpi_store.h"
 #include "services/sellerkpi/payments_events.h"
 #include "services/sellerkpi/permissions.h"
+#include "services/sellerkpi/platform_events.h"
 #include "services/sellerkpi/prometheus_observer.h"
 #include "services/sellerkpi/sellerkpi_api.h"
 #include "services/sellerkpi/sellerkpi_migrations.h"
@@ -69,10 +70,11 @@ int main(int argc, char** argv) {
     return counts->evaluated >= batch;
   });
 
-  // Events: identity's (token revocations) and payments' (orders, disputes, refunds) through
-  // EventSink.
+  // Events: identity's (token revocations), payments' (orders, disputes, refunds), support's
+  // (tickets, claims, SLA) and catalog's (listing reviews) through EventSink.
   common::events::EventIntake intake(&runtime->pool());
   sellerkpi::AddPaymentsConsumer(intake.consumer(), &ingestion);
+  sellerkpi::AddPlatformConsumers(intake.consumer(), &store, &ingestion);
   if (!config.migrate_only) {
     intake.Start();
     evaluator.Start();
