@@ -392,18 +392,28 @@ absl::StatusOr<v1::GetModerationHistoryResponse> CatalogApi::GetModerationHistor
 absl::StatusOr<v1::SellerModeration> CatalogApi::SetSellerModerationLevel(
     const MaybeCaller& maybe_caller, const v1::SetSellerModerationLevelRequest& request) {
   ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
-  RETURN_IF_ERROR(CheckModerationLevel(request));
+  ASSIGN_OR_RETURN(ModerationMask mask, CheckModerationLevel(request));
   SellerModerationSetting setting;
   setting.seller_id = request.seller_id();
-  setting.level = ModerationLevelFromProto(request.level());
-  setting.authorized_brands.assign(request.authorized_brands().begin(),
-                                   request.authorized_brands().end());
-  RETURN_IF_ERROR(enforcement_.SetModerationLevel(*caller, std::move(setting)));
-  v1::SellerModeration out;
-  out.set_seller_id(request.seller_id());
-  out.set_level(request.level());
-  *out.mutable_authorized_brands() = request.authorized_brands();
-  return out;
+  if (mask.level) setting.level = ModerationLevelFromProto(request.level());
+  if (mask.brands) {
+    setting.authorized_brands.assign(request.authorized_brands().begin(),
+                                     request.authorized_brands().end());
+  }
+  ASSIGN_OR_RETURN(SellerModerationSetting stored,
+                   enforcement_.SetModerationLevel(*caller, std::move(setting), mask.level,
+                                                   mask.brands));
+  return ModerationToProto(stored);
+}
+
+absl::StatusOr<v1::SellerModeration> CatalogApi::GetSellerModerationLevel(
+    const MaybeCaller& maybe_caller, const v1::GetSellerModerationLevelRequest& request) {
+  ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
+  (void)caller;  // the permission table admits staff and catalog.enforcement only
+  RETURN_IF_ERROR(ValidateId("seller_id", request.seller_id()));
+  ASSIGN_OR_RETURN(SellerModerationSetting stored,
+                   enforcement_.GetModerationLevel(request.seller_id()));
+  return ModerationToProto(stored);
 }
 
 absl::StatusOr<v1::SuspendSellerListingsResponse> CatalogApi::SuspendSellerListings(

@@ -92,6 +92,8 @@ class CatalogApi {
       const MaybeCaller& caller, const v1::GetModerationHistoryRequest& request);
   [[nodiscard]] absl::StatusOr<v1::SellerModeration> SetSellerModerationLevel(
       const MaybeCaller& caller, const v1::SetSellerModerationLevelRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::SellerModeration> GetSellerModerationLevel(
+      const MaybeCaller& caller, const v1::GetSellerModerationLevelRequest& request);
   [[nodiscard]] absl::StatusOr<v1::SuspendSellerListingsResponse> SuspendSellerListings(
       const MaybeCaller& caller, const v1::SuspendSellerListingsRequest& request);
   [[nodiscard]] absl::StatusOr<v1::RestoreSellerListingsResponse> RestoreSellerListings(

@@ -96,6 +96,7 @@ class GuardedApi {
   MP_GUARDED(AppealDecision, AppealDecisionRequest, Listing)
   MP_GUARDED(GetModerationHistory, GetModerationHistoryRequest, GetModerationHistoryResponse)
   MP_GUARDED(SetSellerModerationLevel, SetSellerModerationLevelRequest, SellerModeration)
+  MP_GUARDED(GetSellerModerationLevel, GetSellerModerationLevelRequest, SellerModeration)
   MP_GUARDED(SuspendSellerListings, SuspendSellerListingsRequest, SuspendSellerListingsResponse)
   MP_GUARDED(RestoreSellerListings, RestoreSellerListingsRequest, RestoreSellerListingsResponse)
 #undef MP_GUARDED
@@ -675,6 +676,85 @@ TEST_F(ListingsTest, SellerModerationLevelAtRiskSendsToReview) {
   ASSERT_OK_AND_ASSIGN(v1::Listing out, Submit(kS1, draft.listing_id()));
   EXPECT_EQ(out.state(), v1::PENDING_REVIEW);
   EXPECT_THAT(out.reason_codes(), ElementsAre("SELLER_AT_RISK"));
+}
+
+TEST_F(ListingsTest, ModerationLevelMaskKeepsBrandsAndCanBeReadBack) {
+  Make(Established());
+  const Caller enforcer = As(kSVC, "SERVICE", {"catalog.enforcement"});
+  v1::GetSellerModerationLevelRequest get;
+  get.set_seller_id(kS1);
+  // Never set: STANDARD, no brands, no author.
+  ASSERT_OK_AND_ASSIGN(v1::SellerModeration fresh,
+                       listings_->GetSellerModerationLevel(enforcer, get));
+  EXPECT_EQ(fresh.level(), v1::STANDARD);
+  EXPECT_THAT(fresh.authorized_brands(), IsEmpty());
+  EXPECT_EQ(fresh.updated_by(), "");
+  EXPECT_FALSE(fresh.has_updated_at());
+
+  // Staff sets both (empty mask).
+  v1::SetSellerModerationLevelRequest both;
+  both.set_seller_id(kS1);
+  both.set_level(v1::TRUSTED);
+  both.add_authorized_brands("Acme");
+  both.add_authorized_brands("Globex");
+  ASSERT_OK(listings_->SetSellerModerationLevel(As(kA1, "ADMIN"), both).status());
+
+  // The enforcement service changes the level only: the brands stay.
+  v1::SetSellerModerationLevelRequest level;
+  level.set_seller_id(kS1);
+  level.set_level(v1::AT_RISK);
+  level.add_authorized_brands("Ignored");  // not in the mask
+  level.mutable_update_mask()->add_paths("level");
+  ASSERT_OK_AND_ASSIGN(v1::SellerModeration set,
+                       listings_->SetSellerModerationLevel(enforcer, level));
+  EXPECT_EQ(set.level(), v1::AT_RISK);
+  EXPECT_THAT(set.authorized_brands(), ElementsAre("Acme", "Globex"));
+  EXPECT_EQ(set.updated_by(), kSVC);
+  ASSERT_OK_AND_ASSIGN(v1::SellerModeration read,
+                       listings_->GetSellerModerationLevel(As(kM1, "MODERATOR"), get));
+  EXPECT_EQ(read.level(), v1::AT_RISK);
+  EXPECT_THAT(read.authorized_brands(), ElementsAre("Acme", "Globex"));
+  EXPECT_TRUE(read.has_updated_at());
+
+  // Brands only: the level stays.
+  v1::SetSellerModerationLevelRequest brands;
+  brands.set_seller_id(kS1);
+  brands.add_authorized_brands("Initech");
+  brands.mutable_update_mask()->add_paths("authorized_brands");
+  ASSERT_OK_AND_ASSIGN(v1::SellerModeration b,
+                       listings_->SetSellerModerationLevel(As(kM1, "MODERATOR"), brands));
+  EXPECT_EQ(b.level(), v1::AT_RISK);
+  EXPECT_THAT(b.authorized_brands(), ElementsAre("Initech"));
+
+  // Bad input: named, nothing changed.
+  v1::SetSellerModerationLevelRequest bad = level;
+  bad.set_level(v1::TRUSTED);
+  bad.mutable_update_mask()->add_paths("reason");
+  auto refused = listings_->SetSellerModerationLevel(enforcer, bad);
+  EXPECT_TRUE(absl::IsInvalidArgument(refused.status()));
+  ASSERT_EQ(common::FieldViolationsOf(refused.status()).size(), 1u);
+  EXPECT_EQ(common::FieldViolationsOf(refused.status())[0].field, "update_mask");
+  v1::SetSellerModerationLevelRequest no_level;
+  no_level.set_seller_id(kS1);
+  no_level.mutable_update_mask()->add_paths("level");
+  EXPECT_EQ(common::FieldViolationsOf(
+                listings_->SetSellerModerationLevel(enforcer, no_level).status())[0].field,
+            "level");
+  ASSERT_OK_AND_ASSIGN(read, listings_->GetSellerModerationLevel(enforcer, get));
+  EXPECT_EQ(read.level(), v1::AT_RISK);
+  EXPECT_THAT(read.authorized_brands(), ElementsAre("Initech"));
+  v1::GetSellerModerationLevelRequest bad_id;
+  bad_id.set_seller_id("NOT-AN-ID");
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      listings_->GetSellerModerationLevel(enforcer, bad_id).status()));
+
+  // Who may: staff and catalog.enforcement; not the seller, nor a service without the scope.
+  EXPECT_TRUE(absl::IsPermissionDenied(
+      listings_->GetSellerModerationLevel(As(kS1, "SELLER"), get).status()));
+  EXPECT_TRUE(absl::IsPermissionDenied(
+      listings_->GetSellerModerationLevel(As(kSVC, "SERVICE", {"catalog.read"}), get).status()));
+  EXPECT_TRUE(absl::IsPermissionDenied(
+      listings_->SetSellerModerationLevel(As(kSVC, "SERVICE", {"catalog.read"}), level).status()));
 }
 
 TEST_F(ListingsTest, PublicCacheForgetsChangedListingsAndNeverServesSellersOrStaff) {

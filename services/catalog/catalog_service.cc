@@ -164,6 +164,15 @@ grpc::ServerUnaryReactor* CatalogService::SetSellerModerationLevel(
                });
 }
 
+grpc::ServerUnaryReactor* CatalogService::GetSellerModerationLevel(
+    grpc::CallbackServerContext* context, const v1::GetSellerModerationLevelRequest* request,
+    v1::SellerModeration* response) {
+  return handler_.Unary(context, Method::kGetSellerModerationLevel, response,
+               [this, request](const common::CallContext& call) {
+                 return api_->GetSellerModerationLevel(call.caller, *request);
+               });
+}
+
 grpc::ServerUnaryReactor* CatalogService::SuspendSellerListings(
     grpc::CallbackServerContext* context, const v1::SuspendSellerListingsRequest* request,
     v1::SuspendSellerListingsResponse* response) {

@@ -47,6 +47,7 @@ class CatalogService final : public v1::CatalogService::CallbackService {
   MP_CATALOG_METHOD(AppealDecision, AppealDecisionRequest, Listing)
   MP_CATALOG_METHOD(GetModerationHistory, GetModerationHistoryRequest, GetModerationHistoryResponse)
   MP_CATALOG_METHOD(SetSellerModerationLevel, SetSellerModerationLevelRequest, SellerModeration)
+  MP_CATALOG_METHOD(GetSellerModerationLevel, GetSellerModerationLevelRequest, SellerModeration)
   MP_CATALOG_METHOD(SuspendSellerListings, SuspendSellerListingsRequest,
                     SuspendSellerListingsResponse)
   MP_CATALOG_METHOD(RestoreSellerListings, RestoreSellerListingsRequest,

@@ -30,6 +30,16 @@ ReviewReason ReviewReasonFromProto(v1::ReviewReason reason) {
                                           : ReviewReason::kUnspecified;
 }
 
+v1::SellerModeration ModerationToProto(const SellerModerationSetting& setting) {
+  v1::SellerModeration out;
+  out.set_seller_id(setting.seller_id);
+  out.set_level(ModerationLevelToProto(setting.level));
+  for (const std::string& b : setting.authorized_brands) out.add_authorized_brands(b);
+  out.set_updated_by(setting.updated_by);
+  if (!setting.updated_by.empty()) common::ToTimestamp(setting.updated_at, out.mutable_updated_at());
+  return out;
+}
+
 v1::SellerModerationLevel ModerationLevelToProto(SellerModerationLevel level) {
   switch (level) {
     case SellerModerationLevel::kStandard:

@@ -17,6 +17,8 @@ ListingState StateFromProto(v1::ListingState state);
 v1::ReviewReason ReviewReasonToProto(ReviewReason reason);
 ReviewReason ReviewReasonFromProto(v1::ReviewReason reason);
 v1::SellerModerationLevel ModerationLevelToProto(SellerModerationLevel level);
+// The stored setting as the API shows it (updated_at unset when never set).
+v1::SellerModeration ModerationToProto(const SellerModerationSetting& setting);
 SellerModerationLevel ModerationLevelFromProto(v1::SellerModerationLevel level);
 
 // The full view (owner and staff).

@@ -13,11 +13,33 @@
 
 namespace marketplace::catalog {
 
-absl::Status Enforcement::SetModerationLevel(const common::auth::Caller& staff,
-                                             SellerModerationSetting setting) {
-  setting.updated_by = staff.subject;
-  setting.updated_at = clock_->Now();
-  return store_->Transact([&](ListingTransaction& tx) { return tx.SaveSellerModeration(setting); });
+absl::StatusOr<SellerModerationSetting> Enforcement::SetModerationLevel(
+    const common::auth::Caller& staff, SellerModerationSetting setting, bool set_level,
+    bool set_brands) {
+  SellerModerationSetting stored;
+  RETURN_IF_ERROR(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<SellerModerationSetting> current,
+                     tx.FindSellerModeration(setting.seller_id));
+    stored = current.value_or(SellerModerationSetting{.seller_id = setting.seller_id});
+    if (set_level) stored.level = setting.level;
+    if (set_brands) stored.authorized_brands = setting.authorized_brands;
+    stored.updated_by = staff.subject;
+    stored.updated_at = clock_->Now();
+    return tx.SaveSellerModeration(stored);
+  }));
+  return stored;
+}
+
+absl::StatusOr<SellerModerationSetting> Enforcement::GetModerationLevel(
+    absl::string_view seller_id) {
+  SellerModerationSetting out{.seller_id = std::string(seller_id)};
+  RETURN_IF_ERROR(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<SellerModerationSetting> current,
+                     tx.FindSellerModeration(seller_id));
+    if (current.has_value()) out = *std::move(current);
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 absl::StatusOr<int64_t> Enforcement::SuspendSeller(absl::string_view actor,

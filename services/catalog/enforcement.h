@@ -25,9 +25,16 @@ class Enforcement {
   // Both must outlive the object.
   Enforcement(ListingStore* store, const common::Clock* clock) : store_(store), clock_(clock) {}
 
-  // Stores the seller's level and authorised brands, by `staff`.
-  [[nodiscard]] absl::Status SetModerationLevel(const common::auth::Caller& staff,
-                                                SellerModerationSetting setting);
+  // Stores the seller's level (when `set_level`) and authorised brands (when `set_brands`),
+  // by `staff`, in one transaction that reads the stored setting first (a field not set keeps
+  // its value; a seller never set starts from STANDARD without brands). Returns what is now
+  // stored.
+  [[nodiscard]] absl::StatusOr<SellerModerationSetting> SetModerationLevel(
+      const common::auth::Caller& staff, SellerModerationSetting setting, bool set_level,
+      bool set_brands);
+  // The stored setting; STANDARD without brands (updated_by empty) when never set.
+  [[nodiscard]] absl::StatusOr<SellerModerationSetting> GetModerationLevel(
+      absl::string_view seller_id);
 
   // Records the seller as suspended (table seller_suspensions) and, in the same transaction,
   // moves every listing of the seller that is LIVE, PENDING_REVIEW, DRAFT or REJECTED to

@@ -187,12 +187,27 @@ absl::Status CheckDecision(const v1::DecideReviewRequest& request) {
   return absl::OkStatus();
 }
 
-absl::Status CheckModerationLevel(const v1::SetSellerModerationLevelRequest& request) {
+absl::StatusOr<ModerationMask> CheckModerationLevel(
+    const v1::SetSellerModerationLevelRequest& request) {
   RETURN_IF_ERROR(ValidateId("seller_id", request.seller_id()));
-  if (request.level() == v1::SELLER_MODERATION_LEVEL_UNSPECIFIED ||
-      !v1::SellerModerationLevel_IsValid(request.level())) {
+  ModerationMask mask{.level = request.update_mask().paths_size() == 0,
+                      .brands = request.update_mask().paths_size() == 0};
+  for (const std::string& path : request.update_mask().paths()) {
+    if (path == "level") {
+      mask.level = true;
+    } else if (path == "authorized_brands") {
+      mask.brands = true;
+    } else {
+      return common::InvalidField(
+          "update_mask", absl::StrCat("unknown path \"", path,
+                                      "\": only \"level\" and \"authorized_brands\""));
+    }
+  }
+  if (mask.level && (request.level() == v1::SELLER_MODERATION_LEVEL_UNSPECIFIED ||
+                     !v1::SellerModerationLevel_IsValid(request.level()))) {
     return common::InvalidField("level", "must be STANDARD, AT_RISK or TRUSTED");
   }
+  if (!mask.brands) return mask;  // brands sent without their path are ignored
   if (request.authorized_brands_size() > 100) {
     return common::InvalidField("authorized_brands", "at most 100 brands");
   }
@@ -203,7 +218,7 @@ absl::Status CheckModerationLevel(const v1::SetSellerModerationLevelRequest& req
                                   "must be 1-100 characters on one line");
     }
   }
-  return absl::OkStatus();
+  return mask;
 }
 
 absl::Status CheckSuspension(const v1::SuspendSellerListingsRequest& request) {

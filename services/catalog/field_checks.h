@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/errors.h"
 #include "protos/marketplace/catalog/v1/catalog.pb.h"
@@ -39,7 +40,12 @@ void ValidateContent(const catalog::v1::Listing& listing, const std::set<std::st
                                        std::set<std::string>* paths);
 [[nodiscard]] absl::Status CheckReport(const catalog::v1::ReportListingRequest& request);
 [[nodiscard]] absl::Status CheckDecision(const catalog::v1::DecideReviewRequest& request);
-[[nodiscard]] absl::Status CheckModerationLevel(
+// Which fields a SetSellerModerationLevel sets (its update_mask; empty: both).
+struct ModerationMask {
+  bool level = false;
+  bool brands = false;
+};
+[[nodiscard]] absl::StatusOr<ModerationMask> CheckModerationLevel(
     const catalog::v1::SetSellerModerationLevelRequest& request);
 [[nodiscard]] absl::Status CheckSuspension(
     const catalog::v1::SuspendSellerListingsRequest& request);

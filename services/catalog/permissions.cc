@@ -23,8 +23,9 @@ const std::array<absl::string_view, kMethodCount>& MethodNames() {
       "ListReviewQueue",       "ClaimReview",
       "DecideReview",          "AppealDecision",
       "GetModerationHistory",  "SetSellerModerationLevel",
-      "SuspendSellerListings", "RestoreSellerListings"};
-  static_assert(static_cast<size_t>(Method::kRestoreSellerListings) + 1 == kMethodCount);
+      "SuspendSellerListings", "RestoreSellerListings",
+      "GetSellerModerationLevel"};
+  static_assert(static_cast<size_t>(Method::kGetSellerModerationLevel) + 1 == kMethodCount);
   return kNames;
 }
 
@@ -66,8 +67,9 @@ const MethodRule& RuleFor(Method method) {
     case Method::kListReviewQueue:
     case Method::kClaimReview:
     case Method::kDecideReview:
-    case Method::kSetSellerModerationLevel:
       return kStaff;
+    case Method::kSetSellerModerationLevel:
+    case Method::kGetSellerModerationLevel:
     case Method::kSuspendSellerListings:
     case Method::kRestoreSellerListings:
       return kEnforce;

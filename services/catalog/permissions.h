@@ -14,7 +14,8 @@ namespace marketplace::catalog {
 // Who calls: nullopt for an anonymous call to a public method.
 using MaybeCaller = std::optional<common::auth::Caller>;
 
-// The scope a SERVICE account needs to suspend and restore a seller's listings.
+// The scope a SERVICE account needs to suspend and restore a seller's listings and to set and
+// read its moderation level.
 inline constexpr absl::string_view kScopeEnforcement = "catalog.enforcement";
 
 // Every method of the CatalogService API (values 0 .. kMethodCount-1).
@@ -35,8 +36,9 @@ enum class Method {
   kSetSellerModerationLevel,
   kSuspendSellerListings,
   kRestoreSellerListings,
+  kGetSellerModerationLevel,
 };
-inline constexpr size_t kMethodCount = 16;
+inline constexpr size_t kMethodCount = 17;
 
 // "CreateListing", ...: the gRPC method names, indexed by Method.
 const std::array<absl::string_view, kMethodCount>& MethodNames();

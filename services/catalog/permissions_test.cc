@@ -52,6 +52,14 @@ TEST(PermissionsTest, RolesAndScopesPerMethod) {
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(Authorize(Method::kClaimReview, As("SERVICE", {"catalog.enforcement"})).code(),
             absl::StatusCode::kPermissionDenied);
+  for (Method m : {Method::kSetSellerModerationLevel, Method::kGetSellerModerationLevel}) {
+    EXPECT_OK(Authorize(m, As("SERVICE", {"catalog.enforcement"})));
+    EXPECT_OK(Authorize(m, As("MODERATOR")));
+    EXPECT_OK(Authorize(m, As("ADMIN")));
+    EXPECT_EQ(Authorize(m, As("SERVICE")).code(), absl::StatusCode::kPermissionDenied);
+    EXPECT_EQ(Authorize(m, As("SELLER")).code(), absl::StatusCode::kPermissionDenied);
+    EXPECT_EQ(Authorize(m, As("SUPPORT_AGENT")).code(), absl::StatusCode::kPermissionDenied);
+  }
   // Only sellers may ever change a listing; which seller owns it is the domain's to check
   // once the listing is loaded (NOT_FOUND for another's).
   EXPECT_OK(Authorize(Method::kWithdrawListing, As("SELLER")));

@@ -165,7 +165,8 @@ v1::SellerHoldPolicy HoldPolicyToProto(const HoldPolicyRecord& policy) {
   out.mutable_hold_period()->set_seconds(absl::ToInt64Seconds(policy.hold));
   out.set_reason(policy.reason);
   out.set_updated_by(policy.updated_by);
-  ToTimestamp(policy.updated_at, out.mutable_updated_at());
+  // The platform default (no stored policy) has no author and no time.
+  if (!policy.updated_by.empty()) ToTimestamp(policy.updated_at, out.mutable_updated_at());
   return out;
 }
 

@@ -164,6 +164,10 @@ class MySqlPaymentTransaction final : public PaymentTransaction {
   absl::Status UpsertHoldPolicy(const HoldPolicyRecord& policy) override {
     return store::UpsertHoldPolicy(tx_, policy);
   }
+  absl::StatusOr<std::optional<HoldPolicyRecord>> LoadHoldPolicy(
+      const std::string& seller_id) override {
+    return store::LoadHoldPolicy(tx_, seller_id);
+  }
   absl::Status InsertDispute(const DisputeRecord& dispute, absl::Time now) override {
     return store::InsertDispute(tx_, dispute, now);
   }

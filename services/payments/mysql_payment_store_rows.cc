@@ -535,6 +535,23 @@ absl::Status UpsertHoldPolicy(Transaction& tx, const HoldPolicyRecord& p) {
       .status();
 }
 
+absl::StatusOr<std::optional<HoldPolicyRecord>> LoadHoldPolicy(Transaction& tx,
+                                                               absl::string_view seller_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query("SELECT hold_seconds, reason, updated_by, updated_at "
+                            "FROM hold_policies WHERE seller_id = ?",
+                            {std::string(seller_id)}));
+  if (rows.empty()) return std::optional<HoldPolicyRecord>();
+  HoldPolicyRecord p;
+  p.seller_id = std::string(seller_id);
+  ASSIGN_OR_RETURN(int64_t seconds, rows[0].GetInt64("hold_seconds"));
+  p.hold = absl::Seconds(seconds);
+  ASSIGN_OR_RETURN(p.reason, rows[0].GetString("reason"));
+  ASSIGN_OR_RETURN(p.updated_by, rows[0].GetString("updated_by"));
+  ASSIGN_OR_RETURN(p.updated_at, rows[0].GetTime("updated_at"));
+  return std::optional<HoldPolicyRecord>(std::move(p));
+}
+
 absl::Status InsertDispute(Transaction& tx, const DisputeRecord& d, absl::Time now) {
   return tx
       .Execute(

@@ -85,6 +85,8 @@ namespace store {
 
 [[nodiscard]] absl::Status UpsertHoldPolicy(common::db::Transaction& tx,
                                             const HoldPolicyRecord& policy);
+[[nodiscard]] absl::StatusOr<std::optional<HoldPolicyRecord>> LoadHoldPolicy(
+    common::db::Transaction& tx, absl::string_view seller_id);
 
 [[nodiscard]] absl::Status InsertPayout(common::db::Transaction& tx, const PayoutRecord& payout);
 [[nodiscard]] absl::StatusOr<std::optional<PayoutRecord>> LoadPayout(

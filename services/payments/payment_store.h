@@ -114,6 +114,9 @@ class PaymentTransaction {
 
   // --- hold policies, disputes, payouts
   [[nodiscard]] virtual absl::Status UpsertHoldPolicy(const HoldPolicyRecord& policy) = 0;
+  // The seller's stored policy (nullopt: none, the platform default applies).
+  [[nodiscard]] virtual absl::StatusOr<std::optional<HoldPolicyRecord>> LoadHoldPolicy(
+      const std::string& seller_id) = 0;
   [[nodiscard]] virtual absl::Status InsertDispute(const DisputeRecord& dispute,
                                                    absl::Time now) = 0;
   [[nodiscard]] virtual absl::Status ResolveDispute(absl::string_view payment_id,

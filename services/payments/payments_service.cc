@@ -338,6 +338,14 @@ absl::StatusOr<pb::ListPaymentsResponse> PaymentsApi::ListPayments(
   return out;
 }
 
+absl::StatusOr<pb::SellerHoldPolicy> PaymentsApi::GetSellerHoldPolicy(
+    const Actor& actor, const pb::GetSellerHoldPolicyRequest& req) {
+  RETURN_IF_ERROR(ValidateAccountId("seller_id", req.seller_id()));
+  ASSIGN_OR_RETURN(HoldPolicyRecord policy,
+                   domain_->payouts().GetSellerHoldPolicy(actor, req.seller_id()));
+  return HoldPolicyToProto(policy);
+}
+
 absl::StatusOr<pb::SellerBalance> PaymentsApi::GetSellerBalance(
     const Actor& actor, const pb::GetSellerBalanceRequest& req) {
   RETURN_IF_ERROR(ValidateAccountId("seller_id", req.seller_id()));
@@ -496,6 +504,15 @@ grpc::ServerUnaryReactor* PaymentsService::SetSellerHoldPolicy(
   return handler_.Unary(
       ctx, Method::kSetSellerHoldPolicy, resp, [this, req](const common::CallContext& call) {
         return api_->SetSellerHoldPolicy(ActorOf(call, Method::kSetSellerHoldPolicy), *req);
+      });
+}
+
+grpc::ServerUnaryReactor* PaymentsService::GetSellerHoldPolicy(
+    grpc::CallbackServerContext* ctx, const v1::GetSellerHoldPolicyRequest* req,
+    v1::SellerHoldPolicy* resp) {
+  return handler_.Unary(
+      ctx, Method::kGetSellerHoldPolicy, resp, [this, req](const common::CallContext& call) {
+        return api_->GetSellerHoldPolicy(ActorOf(call, Method::kGetSellerHoldPolicy), *req);
       });
 }
 

@@ -44,6 +44,8 @@ class PaymentsApi {
   absl::StatusOr<pb::Payment> GetPayment(const Actor& actor, const pb::GetPaymentRequest& request);
   absl::StatusOr<pb::ListPaymentsResponse> ListPayments(const Actor& actor,
                                                         const pb::ListPaymentsRequest& request);
+  absl::StatusOr<pb::SellerHoldPolicy> GetSellerHoldPolicy(
+      const Actor& actor, const pb::GetSellerHoldPolicyRequest& request);
   absl::StatusOr<pb::SellerBalance> GetSellerBalance(const Actor& actor,
                                                      const pb::GetSellerBalanceRequest& request);
   absl::StatusOr<pb::Payout> CreatePayout(const Actor& actor,
@@ -97,6 +99,9 @@ class PaymentsService final : public v1::Payments::CallbackService {
                                            v1::Payment* resp) override;
   grpc::ServerUnaryReactor* SetSellerHoldPolicy(grpc::CallbackServerContext* ctx,
                                                 const v1::SetSellerHoldPolicyRequest* req,
+                                                v1::SellerHoldPolicy* resp) override;
+  grpc::ServerUnaryReactor* GetSellerHoldPolicy(grpc::CallbackServerContext* ctx,
+                                                const v1::GetSellerHoldPolicyRequest* req,
                                                 v1::SellerHoldPolicy* resp) override;
   grpc::ServerUnaryReactor* GetSellerBalance(grpc::CallbackServerContext* ctx,
                                              const v1::GetSellerBalanceRequest* req,

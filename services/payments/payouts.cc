@@ -123,6 +123,17 @@ absl::StatusOr<std::vector<SellerAccounts>> Payouts::GetSellerBalance(
       [&](PaymentTransaction& tx) { return tx.LoadSellerBalances(seller_id); }, kReadOnly);
 }
 
+absl::StatusOr<HoldPolicyRecord> Payouts::GetSellerHoldPolicy(const Actor& actor,
+                                                              const std::string& seller_id) {
+  if (!actor.any_payment) return common::PermissionDenied("only ADMIN or payments.policy");
+  ASSIGN_OR_RETURN(std::optional<HoldPolicyRecord> stored,
+                   context_.store->RunInTransaction<std::optional<HoldPolicyRecord>>(
+                       [&](PaymentTransaction& tx) { return tx.LoadHoldPolicy(seller_id); },
+                       kReadOnly));
+  if (stored.has_value()) return *std::move(stored);
+  return HoldPolicyRecord{seller_id, context_.options.default_hold, "", "", absl::Time()};
+}
+
 absl::StatusOr<HoldPolicyRecord> Payouts::SetSellerHoldPolicy(const Actor& actor,
                                                               const std::string& seller_id,
                                                               absl::Duration hold,

@@ -50,6 +50,10 @@ class Payouts {
       const std::optional<std::pair<absl::Time, std::string>>& after, int limit);
   [[nodiscard]] absl::StatusOr<std::vector<SellerAccounts>> GetSellerBalance(
       const Actor& actor, const std::string& seller_id);
+  // The seller's policy; without one, the platform default (--default_hold_period) with an
+  // empty reason and updated_by and no updated_at.
+  [[nodiscard]] absl::StatusOr<HoldPolicyRecord> GetSellerHoldPolicy(const Actor& actor,
+                                                                     const std::string& seller_id);
   // The policy as stored (applies to payments created after it).
   [[nodiscard]] absl::StatusOr<HoldPolicyRecord> SetSellerHoldPolicy(const Actor& actor,
                                                                      const std::string& seller_id,

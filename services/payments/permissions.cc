@@ -43,6 +43,8 @@ absl::string_view MethodName(Method method) {
       return "ListPayouts";
     case Method::kVerifyLedger:
       return "VerifyLedger";
+    case Method::kGetSellerHoldPolicy:
+      return "GetSellerHoldPolicy";
   }
   return "Unknown";
 }
@@ -71,6 +73,7 @@ MethodRule RuleFor(Method method) {
     case Method::kOpenDispute:
       return {.staff = true, .service_scope = kScopeRefunds, .buyer = true};
     case Method::kSetSellerHoldPolicy:
+    case Method::kGetSellerHoldPolicy:
       return {.admin = true, .service_scope = kScopePolicy};
     case Method::kGetSellerBalance:
     case Method::kListPayouts:

@@ -34,8 +34,9 @@ enum class Method {
   kCreatePayout,
   kListPayouts,
   kVerifyLedger,
+  kGetSellerHoldPolicy,
 };
-inline constexpr size_t kMethodCount = 14;
+inline constexpr size_t kMethodCount = 15;
 inline constexpr Method kAllMethods[] = {
     Method::kCreatePayment,       Method::kGetPayment,
     Method::kListPayments,        Method::kConfirmDelivery,
@@ -44,6 +45,7 @@ inline constexpr Method kAllMethods[] = {
     Method::kResolveDispute,      Method::kSetSellerHoldPolicy,
     Method::kGetSellerBalance,    Method::kCreatePayout,
     Method::kListPayouts,         Method::kVerifyLedger,
+    Method::kGetSellerHoldPolicy,
 };
 static_assert(sizeof(kAllMethods) / sizeof(kAllMethods[0]) == kMethodCount);
 

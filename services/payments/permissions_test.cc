@@ -56,12 +56,16 @@ TEST(PermissionsTest, OnlyTheCheckoutServiceSetsCommission) {
 }
 
 TEST(PermissionsTest, AdminOnlyMethods) {
-  for (Method m : {Method::kVerifyLedger, Method::kSetSellerHoldPolicy}) {
+  for (Method m :
+       {Method::kVerifyLedger, Method::kSetSellerHoldPolicy, Method::kGetSellerHoldPolicy}) {
     EXPECT_TRUE(ActorFor(CallerWith({"ADMIN"}), m).ok()) << MethodName(m);
     EXPECT_FALSE(ActorFor(CallerWith({"SUPPORT_AGENT"}), m).ok()) << MethodName(m);
+    EXPECT_FALSE(ActorFor(CallerWith({"SELLER"}), m).ok()) << MethodName(m);
   }
-  EXPECT_TRUE(
-      ActorFor(CallerWith({"SERVICE"}, {"payments.policy"}), Method::kSetSellerHoldPolicy).ok());
+  for (Method m : {Method::kSetSellerHoldPolicy, Method::kGetSellerHoldPolicy}) {
+    EXPECT_TRUE(ActorFor(CallerWith({"SERVICE"}, {"payments.policy"}), m).ok()) << MethodName(m);
+    EXPECT_FALSE(ActorFor(CallerWith({"SERVICE"}, {"payments.read"}), m).ok()) << MethodName(m);
+  }
 }
 
 }  // namespace

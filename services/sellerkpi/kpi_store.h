@@ -22,6 +22,13 @@ struct RecordCounts {
   int duplicates = 0;
 };
 
+// A support ticket's order (support.ticket_opened), for the ticket's later events.
+struct SupportTicket {
+  std::string ticket_id;
+  std::string seller_id;
+  std::string order_id;
+};
+
 // One seller x day x counter aggregate.
 struct CounterRow {
   absl::CivilDay day;
@@ -108,6 +115,12 @@ class KpiStore {
   // (ratings, stars) of every seller over [first, last]: the platform's mean rating.
   virtual absl::StatusOr<std::pair<int64_t, int64_t>> PlatformRatings(absl::CivilDay first,
                                                                       absl::CivilDay last) = 0;
+  // support_tickets: RememberTicket keeps the first row of a ticket id (a redelivery or a
+  // later opening of the same id changes nothing); FindTicket reads it (nullopt: unknown).
+  virtual absl::Status RememberTicket(const SupportTicket& ticket) = 0;
+  virtual absl::StatusOr<std::optional<SupportTicket>> FindTicket(
+      const std::string& ticket_id) = 0;
+
   // Whether any event of the seller was recorded.
   virtual absl::StatusOr<bool> SellerKnown(const std::string& seller_id) = 0;
 

@@ -17,9 +17,11 @@
 #include "services/sellerkpi/config.h"
 #include "services/sellerkpi/evaluation.h"
 #include "services/sellerkpi/ingestion.h"
+#include "services/sellerkpi/mysql_enforcement_store.h"
 #include "services/sellerkpi/mysql_kpi_store.h"
 #include "services/sellerkpi/payments_events.h"
 #include "services/sellerkpi/permissions.h"
+#include "services/sellerkpi/platform_events.h"
 #include "services/sellerkpi/prometheus_observer.h"
 #include "services/sellerkpi/sellerkpi_api.h"
 #include "services/sellerkpi/sellerkpi_migrations.h"
@@ -55,7 +57,10 @@ int main(int argc, char** argv) {
   sellerkpi::PrometheusKpiObserver observer(*runtime->registry());
   sellerkpi::Ingestion ingestion(&store, clock, &observer);
   sellerkpi::Evaluation evaluation(&store, clock, &observer);
-  sellerkpi::SellerKpiApi api(&store, &ingestion, &evaluation, clock);
+  // Enforcement actions: read by ListEnforcementActions. Nothing creates them yet (README
+  // "Enforcement"); the worker (enforcement_worker.h) is not started without its executor.
+  sellerkpi::MysqlEnforcementStore enforcement(&runtime->pool());
+  sellerkpi::SellerKpiApi api(&store, &enforcement, &ingestion, &evaluation, clock);
 
   // The evaluator: sellers with new events every --evaluation_interval, every seller once a
   // UTC day; rows claimed with SKIP LOCKED, so replicas share the work.
@@ -69,10 +74,11 @@ int main(int argc, char** argv) {
     return counts->evaluated >= batch;
   });
 
-  // Events: identity's (token revocations) and payments' (orders, disputes, refunds) through
-  // EventSink.
+  // Events: identity's (token revocations), payments' (orders, disputes, refunds), support's
+  // (tickets, claims, SLA) and catalog's (listing reviews) through EventSink.
   common::events::EventIntake intake(&runtime->pool());
   sellerkpi::AddPaymentsConsumer(intake.consumer(), &ingestion);
+  sellerkpi::AddPlatformConsumers(intake.consumer(), &store, &ingestion);
   if (!config.migrate_only) {
     intake.Start();
     evaluator.Start();

@@ -610,6 +610,27 @@ absl::StatusOr<std::pair<int64_t, int64_t>> MysqlKpiStore::PlatformRatings(absl:
   return out;
 }
 
+absl::Status MysqlKpiStore::RememberTicket(const SupportTicket& ticket) {
+  return pool_
+      ->Execute("INSERT IGNORE INTO support_tickets (ticket_id, seller_id, order_id, recorded_at) "
+                "VALUES (?, ?, ?, UTC_TIMESTAMP(6))",
+                {ticket.ticket_id, ticket.seller_id, ticket.order_id})
+      .status();
+}
+
+absl::StatusOr<std::optional<SupportTicket>> MysqlKpiStore::FindTicket(
+    const std::string& ticket_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT seller_id, order_id FROM support_tickets "
+                                "WHERE ticket_id = ?",
+                                {ticket_id}));
+  if (rows.empty()) return std::optional<SupportTicket>();
+  SupportTicket t{.ticket_id = ticket_id};
+  ASSIGN_OR_RETURN(t.seller_id, rows[0].GetString("seller_id"));
+  ASSIGN_OR_RETURN(t.order_id, rows[0].GetString("order_id"));
+  return std::optional<SupportTicket>(std::move(t));
+}
+
 absl::StatusOr<bool> MysqlKpiStore::SellerKnown(const std::string& seller_id) {
   ASSIGN_OR_RETURN(std::vector<Row> rows,
                    pool_->Query("SELECT 1 AS one FROM seller_health WHERE seller_id = ?",

@@ -29,6 +29,8 @@ class MysqlKpiStore final : public KpiStore {
                                                        absl::CivilDay last) override;
   absl::StatusOr<std::pair<int64_t, int64_t>> PlatformRatings(absl::CivilDay first,
                                                               absl::CivilDay last) override;
+  absl::Status RememberTicket(const SupportTicket& ticket) override;
+  absl::StatusOr<std::optional<SupportTicket>> FindTicket(const std::string& ticket_id) override;
   absl::StatusOr<bool> SellerKnown(const std::string& seller_id) override;
   absl::StatusOr<std::vector<pb::SellerEvent>> ListEvidence(
       const std::string& seller_id, pb::Kpi kpi, absl::CivilDay first, absl::CivilDay last,

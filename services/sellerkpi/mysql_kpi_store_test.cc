@@ -78,6 +78,22 @@ TEST_F(MysqlKpiStoreTest, RecordsOnceAndCountsDuplicates) {
   EXPECT_EQ(Count("seller_events"), 2);
 }
 
+TEST_F(MysqlKpiStoreTest, SupportTicketsKeepTheirFirstRow) {
+  ASSERT_OK_AND_ASSIGN(std::optional<SupportTicket> none, store_->FindTicket("tkt_1"));
+  EXPECT_FALSE(none.has_value());
+  ASSERT_OK(store_->RememberTicket(
+      {.ticket_id = "tkt_1", .seller_id = "0123456789abcdef0123456789abcdef", .order_id = "o/1"}));
+  // A redelivered opening (or another seller claiming the id) changes nothing.
+  ASSERT_OK(store_->RememberTicket(
+      {.ticket_id = "tkt_1", .seller_id = "ffffffffffffffffffffffffffffffff", .order_id = "o/2"}));
+  ASSERT_OK_AND_ASSIGN(std::optional<SupportTicket> found, store_->FindTicket("tkt_1"));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->seller_id, "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(found->order_id, "o/1");
+  ASSERT_OK_AND_ASSIGN(none, store_->FindTicket("TKT_1"));  // ids compare exactly
+  EXPECT_FALSE(none.has_value());
+}
+
 TEST_F(MysqlKpiStoreTest, SameIdOtherContentRefusesTheWholeBatch) {
   ASSERT_OK(store_->RecordEvents(Records({Placed("p1", kNow, "o1")})).status());
   const auto before = AllCounters();

@@ -5,7 +5,12 @@
 namespace marketplace::sellerkpi {
 
 PrometheusKpiObserver::PrometheusKpiObserver(prometheus::Registry& registry)
-    : events_(prometheus::BuildCounter()
+    : enforcement_(prometheus::BuildCounter()
+                       .Name("sellerkpi_enforcement_actions_total")
+                       .Help("Attempts of enforcement steps, by action type, step and result "
+                             "(done, retrying)")
+                       .Register(registry)),
+      events_(prometheus::BuildCounter()
                   .Name("sellerkpi_events_total")
                   .Help("Seller events seen, by type and result (recorded, duplicate, conflict, "
                         "invalid)")
@@ -30,6 +35,15 @@ void PrometheusKpiObserver::EventsSeen(absl::string_view type, absl::string_view
                                        int64_t n) {
   events_.Add({{"type", std::string(type)}, {"result", std::string(result)}})
       .Increment(static_cast<double>(n));
+}
+
+void PrometheusKpiObserver::EnforcementStep(absl::string_view action, absl::string_view step,
+                                            absl::string_view result) {
+  enforcement_
+      .Add({{"action", std::string(action)},
+            {"step", std::string(step)},
+            {"result", std::string(result)}})
+      .Increment();
 }
 
 void PrometheusKpiObserver::EvaluationPass(absl::Duration took, int evaluated) {

@@ -11,7 +11,8 @@
 namespace marketplace::sellerkpi {
 
 // sellerkpi_events_total{type,result}, sellerkpi_sellers{health},
-// sellerkpi_evaluation_pass_seconds, sellerkpi_evaluated_sellers_total.
+// sellerkpi_evaluation_pass_seconds, sellerkpi_evaluated_sellers_total,
+// sellerkpi_enforcement_actions_total{action,step,result}.
 class PrometheusKpiObserver final : public KpiObserver {
  public:
   explicit PrometheusKpiObserver(prometheus::Registry& registry);
@@ -19,8 +20,11 @@ class PrometheusKpiObserver final : public KpiObserver {
   void EventsSeen(absl::string_view type, absl::string_view result, int64_t n) override;
   void EvaluationPass(absl::Duration took, int evaluated) override;
   void SellersByHealth(const std::map<v1::HealthLevel, int64_t>& counts) override;
+  void EnforcementStep(absl::string_view action, absl::string_view step,
+                       absl::string_view result) override;
 
  private:
+  prometheus::Family<prometheus::Counter>& enforcement_;
   prometheus::Family<prometheus::Counter>& events_;
   prometheus::Family<prometheus::Gauge>& sellers_;
   prometheus::Histogram& pass_seconds_;

@@ -22,6 +22,33 @@ namespace {
 
 constexpr int kEvidencePageDefault = 20;
 constexpr int kEvidencePageMax = 100;
+constexpr size_t kMaxAppealStatement = 5000;
+constexpr size_t kMaxDecisionNote = 2000;
+
+// UTF-8 characters (code points) of `s`.
+size_t CodePoints(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// The steps of the RESTORATION saga that undoes an action of `type` (README "Enforcement").
+std::vector<std::string> RestorationSteps(pb::ActionType type) {
+  switch (type) {
+    case pb::AT_RISK_MEASURES:
+      return {"catalog.restore_moderation_level", "payments.restore_hold_policy",
+              "notify_seller"};
+    case pb::SUSPENSION:
+      return {"identity.reinstate_account", "catalog.restore_listings",
+              "catalog.restore_moderation_level", "payments.restore_hold_policy",
+              "notify_seller"};
+    default:
+      return {"notify_seller"};
+  }
+}
+
+constexpr int kActionsPageDefault = 20;
+constexpr int kActionsPageMax = 100;
 constexpr int kHealthPageDefault = 50;
 constexpr int kHealthPageMax = 200;
 constexpr int kHistoryDaysDefault = 90;
@@ -150,6 +177,82 @@ absl::StatusOr<pb::GetKpiHistoryResponse> SellerKpiApi::GetKpiHistory(
     *response.add_points() = std::move(p);
   }
   return response;
+}
+
+absl::StatusOr<pb::ListEnforcementActionsResponse> SellerKpiApi::ListEnforcementActions(
+    const MaybeCaller& caller, const pb::ListEnforcementActionsRequest& request) {
+  common::Violations v;
+  v.Check(CheckSellerId("seller_id", request.seller_id()));
+  absl::StatusOr<int> page_size =
+      common::PageSize(request.page_size(), kActionsPageDefault, kActionsPageMax);
+  v.Check(page_size.status());
+  RETURN_IF_ERROR(v.Status());
+  const std::string filters = absl::StrCat("seller_id=", request.seller_id(), ";actions");
+  std::optional<std::pair<absl::Time, std::string>> after;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(std::string cursor,
+                     common::DecodePageToken(request.page_token(), filters, "seller_id"));
+    ASSIGN_OR_RETURN(common::TimeIdCursor c, common::DecodeTimeIdCursor(cursor));
+    after = std::make_pair(c.time, c.id);
+  }
+  RETURN_IF_ERROR(CheckSellerAccess(caller, request.seller_id()));
+  ASSIGN_OR_RETURN(ActionPage page,
+                   enforcement_->ListActions(request.seller_id(), after, *page_size));
+  pb::ListEnforcementActionsResponse response;
+  for (pb::EnforcementAction& a : page.actions) *response.add_actions() = std::move(a);
+  if (page.next.has_value()) {
+    response.set_next_page_token(common::EncodePageToken(
+        common::EncodeTimeIdCursor({page.next->first, page.next->second}), filters));
+  }
+  return response;
+}
+
+absl::StatusOr<pb::EnforcementAction> SellerKpiApi::AppealEnforcement(
+    const MaybeCaller& caller, const pb::AppealEnforcementRequest& request) {
+  common::Violations v;
+  CheckRequestId(request.request_id(), v);
+  v.Check(common::ValidateIssuedId("action_id", request.action_id()));
+  const size_t length = CodePoints(request.statement());
+  if (length < 1 || length > kMaxAppealStatement) {
+    v.Add("statement", absl::StrCat("must be 1-", kMaxAppealStatement, " characters"));
+  }
+  RETURN_IF_ERROR(v.Status());
+  // The permission table lets only sellers through; the action must be the caller's.
+  return enforcement_->Appeal(request.action_id(), caller->subject, request.statement(),
+                              clock_->Now());
+}
+
+absl::StatusOr<pb::EnforcementAction> SellerKpiApi::DecideAppeal(
+    const MaybeCaller& caller, const pb::DecideAppealRequest& request) {
+  common::Violations v;
+  CheckRequestId(request.request_id(), v);
+  v.Check(common::ValidateIssuedId("action_id", request.action_id()));
+  if (request.decision() != pb::UPHOLD && request.decision() != pb::REINSTATE) {
+    v.Add("decision", "must be UPHOLD or REINSTATE");
+  }
+  if (CodePoints(request.note()) > kMaxDecisionNote) {
+    v.Add("note", absl::StrCat("must be at most ", kMaxDecisionNote, " characters"));
+  }
+  RETURN_IF_ERROR(v.Status());
+  std::optional<EnforcementStore::Restoration> restoration;
+  if (request.decision() == pb::REINSTATE) {
+    // What to undo depends on the action; the store checks the appeal again under the
+    // action's lock before it creates the restoration.
+    ASSIGN_OR_RETURN(std::optional<pb::EnforcementAction> action,
+                     enforcement_->GetAction(request.action_id()));
+    if (!action.has_value()) return common::NotFound("action", request.action_id());
+    EnforcementStore::Restoration r;
+    r.action.set_action_id(common::NewId("act"));
+    r.action.set_seller_id(action->seller_id());
+    r.action.set_type(pb::RESTORATION);
+    r.action.set_explanation(absl::StrCat("appeal of ", action->action_id(),
+                                          " decided REINSTATE", request.note().empty() ? "" : ": ",
+                                          request.note()));
+    r.step_names = RestorationSteps(action->type());
+    restoration = std::move(r);
+  }
+  return enforcement_->DecideAppeal(request.action_id(), request.decision(), request.note(),
+                                    caller->subject, restoration, clock_->Now());
 }
 
 absl::StatusOr<pb::PublicSellerRating> SellerKpiApi::GetPublicSellerRating(

@@ -4,6 +4,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "protos/marketplace/sellerkpi/v1/sellerkpi.pb.h"
+#include "services/sellerkpi/enforcement_store.h"
 #include "services/sellerkpi/evaluation.h"
 #include "services/sellerkpi/ingestion.h"
 #include "services/sellerkpi/kpi_store.h"
@@ -18,9 +19,13 @@ namespace marketplace::sellerkpi {
 class SellerKpiApi {
  public:
   // All must outlive the API.
-  SellerKpiApi(KpiStore* store, Ingestion* ingestion, Evaluation* evaluation,
-               const common::Clock* clock)
-      : store_(store), ingestion_(ingestion), evaluation_(evaluation), clock_(clock) {}
+  SellerKpiApi(KpiStore* store, EnforcementStore* enforcement, Ingestion* ingestion,
+               Evaluation* evaluation, const common::Clock* clock)
+      : store_(store),
+        enforcement_(enforcement),
+        ingestion_(ingestion),
+        evaluation_(evaluation),
+        clock_(clock) {}
 
   absl::StatusOr<pb::RecordSellerEventsResponse> RecordSellerEvents(
       const MaybeCaller& caller, const pb::RecordSellerEventsRequest& request);
@@ -30,6 +35,12 @@ class SellerKpiApi {
       const MaybeCaller& caller, const pb::ListKpiEvidenceRequest& request);
   absl::StatusOr<pb::GetKpiHistoryResponse> GetKpiHistory(
       const MaybeCaller& caller, const pb::GetKpiHistoryRequest& request);
+  absl::StatusOr<pb::ListEnforcementActionsResponse> ListEnforcementActions(
+      const MaybeCaller& caller, const pb::ListEnforcementActionsRequest& request);
+  absl::StatusOr<pb::EnforcementAction> AppealEnforcement(
+      const MaybeCaller& caller, const pb::AppealEnforcementRequest& request);
+  absl::StatusOr<pb::EnforcementAction> DecideAppeal(const MaybeCaller& caller,
+                                                     const pb::DecideAppealRequest& request);
   absl::StatusOr<pb::PublicSellerRating> GetPublicSellerRating(
       const pb::GetPublicSellerRatingRequest& request);
   absl::StatusOr<pb::ListSellersByHealthResponse> ListSellersByHealth(
@@ -50,6 +61,7 @@ class SellerKpiApi {
   absl::Status CheckSellerAccess(const MaybeCaller& caller, const std::string& seller_id);
 
   KpiStore* const store_;
+  EnforcementStore* const enforcement_;
   Ingestion* const ingestion_;
   Evaluation* const evaluation_;
   const common::Clock* const clock_;

@@ -22,6 +22,10 @@ class KpiObserver {
   virtual void EvaluationPass(absl::Duration took, int evaluated) = 0;
   // Sellers by health level, after a pass.
   virtual void SellersByHealth(const std::map<v1::HealthLevel, int64_t>& counts) = 0;
+  // One attempt of an enforcement step: `action` the ActionType name, `step` the step name,
+  // `result` done or retrying.
+  virtual void EnforcementStep(absl::string_view action, absl::string_view step,
+                               absl::string_view result) = 0;
 };
 
 // Reports nothing.
@@ -30,6 +34,7 @@ class NoKpiObserver final : public KpiObserver {
   void EventsSeen(absl::string_view, absl::string_view, int64_t) override {}
   void EvaluationPass(absl::Duration, int) override {}
   void SellersByHealth(const std::map<v1::HealthLevel, int64_t>&) override {}
+  void EnforcementStep(absl::string_view, absl::string_view, absl::string_view) override {}
 };
 
 }  // namespace marketplace::sellerkpi

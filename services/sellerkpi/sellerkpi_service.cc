@@ -3,16 +3,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace marketplace::sellerkpi {
-namespace {
-
-absl::Status NotBuilt(absl::string_view method) {
-  return absl::UnimplementedError(
-      absl::StrCat(method,
-                   " is not available yet (enforcement, exclusion and replay come in a "
-                   "later version of sellerkpi)"));
-}
-
-}  // namespace
 
 SellerKpiService::SellerKpiService(common::UnaryRunner* runner, SellerKpiApi* api)
     : api_(api),
@@ -58,11 +48,11 @@ grpc::ServerUnaryReactor* SellerKpiService::GetKpiHistory(grpc::CallbackServerCo
 }
 
 grpc::ServerUnaryReactor* SellerKpiService::ListEnforcementActions(
-    grpc::CallbackServerContext* context, const v1::ListEnforcementActionsRequest* /*request*/,
+    grpc::CallbackServerContext* context, const v1::ListEnforcementActionsRequest* request,
     v1::ListEnforcementActionsResponse* response) {
   return handler_.Unary(context, Method::kListEnforcementActions, response,
-                        [](const common::CallContext&) -> absl::Status {
-                          return NotBuilt("ListEnforcementActions");
+                        [this, request](const common::CallContext& call) {
+                          return api_->ListEnforcementActions(call.caller, *request);
                         });
 }
 
@@ -76,11 +66,12 @@ grpc::ServerUnaryReactor* SellerKpiService::GetPublicSellerRating(
 }
 
 grpc::ServerUnaryReactor* SellerKpiService::AppealEnforcement(
-    grpc::CallbackServerContext* context, const v1::AppealEnforcementRequest* /*request*/,
+    grpc::CallbackServerContext* context, const v1::AppealEnforcementRequest* request,
     v1::EnforcementAction* response) {
-  return handler_.Unary(
-      context, Method::kAppealEnforcement, response,
-      [](const common::CallContext&) -> absl::Status { return NotBuilt("AppealEnforcement"); });
+  return handler_.Unary(context, Method::kAppealEnforcement, response,
+                        [this, request](const common::CallContext& call) {
+                          return api_->AppealEnforcement(call.caller, *request);
+                        });
 }
 
 grpc::ServerUnaryReactor* SellerKpiService::ExcludeSellerEvent(
@@ -126,11 +117,12 @@ grpc::ServerUnaryReactor* SellerKpiService::UpdateThresholds(
 }
 
 grpc::ServerUnaryReactor* SellerKpiService::DecideAppeal(grpc::CallbackServerContext* context,
-                                                         const v1::DecideAppealRequest* /*request*/,
+                                                         const v1::DecideAppealRequest* request,
                                                          v1::EnforcementAction* response) {
-  return handler_.Unary(
-      context, Method::kDecideAppeal, response,
-      [](const common::CallContext&) -> absl::Status { return NotBuilt("DecideAppeal"); });
+  return handler_.Unary(context, Method::kDecideAppeal, response,
+                        [this, request](const common::CallContext& call) {
+                          return api_->DecideAppeal(call.caller, *request);
+                        });
 }
 
 grpc::ServerUnaryReactor* SellerKpiService::ReplaySellerKpis(

@@ -10,9 +10,7 @@
 namespace marketplace::sellerkpi {
 
 // The gRPC API (CallbackService): each call goes through common::MethodHandler, whose guard is
-// the permission table (permissions.h), then SellerKpiApi. The enforcement methods
-// (ListEnforcementActions, AppealEnforcement, DecideAppeal) are not built yet:
-// UNIMPLEMENTED after the permission check.
+// the permission table (permissions.h), then SellerKpiApi.
 class SellerKpiService final : public v1::SellerKpiService::CallbackService {
  public:
   // Both must outlive the service.

@@ -972,6 +972,41 @@ TEST_F(EscrowServiceTest, HoldPolicyAppliesToNewPayments) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(EscrowServiceTest, GetSellerHoldPolicyReadsTheStoredPolicyOrTheDefault) {
+  pb::GetSellerHoldPolicyRequest get;
+  get.set_seller_id("5e11e700000000000000000000000001");
+  // None stored: the platform default, without author or time.
+  ASSERT_OK_AND_ASSIGN(pb::SellerHoldPolicy fresh, service_->GetSellerHoldPolicy(Staff(), get));
+  EXPECT_EQ(fresh.seller_id(), "5e11e700000000000000000000000001");
+  EXPECT_EQ(fresh.hold_period().seconds(), 14 * 24 * 3600);
+  EXPECT_EQ(fresh.reason(), "");
+  EXPECT_EQ(fresh.updated_by(), "");
+  EXPECT_FALSE(fresh.has_updated_at());
+
+  pb::SetSellerHoldPolicyRequest set;
+  set.set_seller_id("5e11e700000000000000000000000001");
+  set.mutable_hold_period()->set_seconds(21 * 24 * 3600);
+  set.set_reason("seller health AT_RISK");
+  clock_.Advance(absl::Seconds(7));
+  ASSERT_OK(service_->SetSellerHoldPolicy(CheckoutCaller(), set).status());
+  ASSERT_OK_AND_ASSIGN(pb::SellerHoldPolicy read, service_->GetSellerHoldPolicy(Staff(), get));
+  EXPECT_EQ(read.hold_period().seconds(), 21 * 24 * 3600);
+  EXPECT_EQ(read.reason(), "seller health AT_RISK");
+  EXPECT_EQ(read.updated_by(), "svc-checkout");
+  EXPECT_EQ(read.updated_at().seconds(), absl::ToUnixSeconds(clock_.Now()));
+
+  // Another seller keeps the default; a malformed id is named; a seller may not read it.
+  get.set_seller_id("5e11e700000000000000000000000002");
+  ASSERT_OK_AND_ASSIGN(pb::SellerHoldPolicy other, service_->GetSellerHoldPolicy(Staff(), get));
+  EXPECT_EQ(other.hold_period().seconds(), 14 * 24 * 3600);
+  get.set_seller_id("5E11E700000000000000000000000001");
+  EXPECT_EQ(service_->GetSellerHoldPolicy(Staff(), get).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  get.set_seller_id("5e11e700000000000000000000000001");
+  EXPECT_EQ(service_->GetSellerHoldPolicy(Seller(), get).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
 TEST_F(EscrowServiceTest, ListPaymentsPaginatesAndRestrictsToOwn) {
   for (int i = 0; i < 5; ++i) {
     MustCreate(absl::StrCat("o", i), 100 + i);

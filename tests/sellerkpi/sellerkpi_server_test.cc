@@ -447,11 +447,24 @@ TEST_F(SellerKpiServerTest, RoleByMethodMatrix) {
       }
     }
   }
-  // The methods not built yet say so once the caller may call them.
+  // The enforcement methods once the caller may call them: bad input named, unknown actions
+  // NOT_FOUND, and no action yet for a seller (no evaluation creates one in this version).
   kpi::DecideAppealRequest decide;
   kpi::EnforcementAction decided;
   EXPECT_EQ(Kpi(&KpiStub::DecideAppeal, decide, &decided).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+            grpc::StatusCode::INVALID_ARGUMENT);
+  decide.set_action_id("act_0123456789abcdef01234567");
+  decide.set_decision(kpi::UPHOLD);
+  EXPECT_EQ(Kpi(&KpiStub::DecideAppeal, decide, &decided).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  kpi::AppealEnforcementRequest appeal;
+  appeal.set_action_id("act_0123456789abcdef01234567");
+  appeal.set_statement(std::string(5001, 'x'));
+  EXPECT_EQ(Kpi(&KpiStub::AppealEnforcement, appeal, &decided, "seller").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  appeal.set_statement("I ship on time");
+  EXPECT_EQ(Kpi(&KpiStub::AppealEnforcement, appeal, &decided, "seller").error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(SellerKpiServerTest, EveryEventTwiceAndOutOfOrderGivesTheSameKpis) {

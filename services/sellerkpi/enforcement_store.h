@@ -1,0 +1,104 @@
+#ifndef MARKETPLACE_SERVICES_SELLERKPI_ENFORCEMENT_STORE_H_
+#define MARKETPLACE_SERVICES_SELLERKPI_ENFORCEMENT_STORE_H_
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "protos/marketplace/sellerkpi/v1/sellerkpi.pb.h"
+
+namespace marketplace::sellerkpi {
+
+namespace pb = ::marketplace::sellerkpi::v1;
+
+// A step a worker has claimed: what it needs to carry it out.
+struct ClaimedStep {
+  std::string action_id;
+  std::string seller_id;
+  pb::ActionType type = pb::ACTION_TYPE_UNSPECIFIED;
+  std::string explanation;
+  int step_no = 0;
+  std::string name;
+  std::string request_id;
+  // Attempts including this one.
+  int attempts = 0;
+  // The results of the action's earlier steps, in order (e.g. the setting a step replaced).
+  std::vector<std::string> earlier_results;
+};
+
+// A page of a seller's actions, newest first.
+struct ActionPage {
+  std::vector<pb::EnforcementAction> actions;
+  // (created_at, action_id) of the last one when more follow.
+  std::optional<std::pair<absl::Time, std::string>> next;
+};
+
+// The enforcement sagas (migrations/0003_enforcement.sql). Thread-safe; several replicas may
+// run workers on one database.
+class EnforcementStore {
+ public:
+  virtual ~EnforcementStore() = default;
+
+  // Stores `action` (its action_id, seller_id, type, explanation, evaluation_as_of,
+  // improvement_ends_at) IN_PROGRESS with `step_names` as PENDING steps 0..n-1, each with its
+  // own request_id ("<action_id>.<step_no>"), due at `now`. ALREADY_EXISTS for a known id.
+  virtual absl::Status CreateAction(const pb::EnforcementAction& action,
+                                    const std::vector<std::string>& step_names,
+                                    absl::Time now) = 0;
+
+  // Claims up to `limit` due steps (PENDING or RETRYING, next_attempt_at <= now), each the
+  // first unfinished step of its action, skipping rows another worker holds (SKIP LOCKED):
+  // their attempts go up by one and next_attempt_at to now + `lease`, in one short
+  // transaction, so a worker that dies leaves them due again when the lease ends.
+  virtual absl::StatusOr<std::vector<ClaimedStep>> ClaimDueSteps(int limit, absl::Time now,
+                                                                 absl::Duration lease) = 0;
+
+  // The step is done and its effect checked: DONE_CHECKED with `result`; the action becomes
+  // DONE when it was its last unfinished step. A step already done stays as it is (OK).
+  virtual absl::Status CompleteStep(const std::string& action_id, int step_no,
+                                    const std::string& result, absl::Time now) = 0;
+  // The attempt failed: RETRYING with `error`, due again at `retry_at`. A step already done
+  // stays done (OK).
+  virtual absl::Status FailStep(const std::string& action_id, int step_no,
+                                const std::string& error, absl::Time retry_at,
+                                absl::Time now) = 0;
+
+  // The seller's appeal of its action, in one transaction that locks the action's row:
+  // NOT_FOUND ACTION_NOT_FOUND unless the action exists and is `seller_id`'s (another
+  // seller's answers exactly like an unknown id); FAILED_PRECONDITION NOT_APPEALABLE for a
+  // RESTORATION; ALREADY_EXISTS APPEAL_EXISTS when it was appealed before. The action after.
+  virtual absl::StatusOr<pb::EnforcementAction> Appeal(const std::string& action_id,
+                                                       const std::string& seller_id,
+                                                       const std::string& statement,
+                                                       absl::Time now) = 0;
+
+  // A RESTORATION saga to create with a REINSTATE decision.
+  struct Restoration {
+    pb::EnforcementAction action;
+    std::vector<std::string> step_names;
+  };
+  // The ADMIN's decision, in one transaction that locks the action's row: NOT_FOUND
+  // ACTION_NOT_FOUND; FAILED_PRECONDITION NOT_APPEALED without an appeal, APPEAL_ALREADY_DECIDED
+  // when decided before. REINSTATE (with `restoration`): the action becomes REVERSED and the
+  // restoration saga is created in the same transaction. The action after.
+  virtual absl::StatusOr<pb::EnforcementAction> DecideAppeal(
+      const std::string& action_id, pb::AppealDecision decision, const std::string& note,
+      const std::string& decided_by, const std::optional<Restoration>& restoration,
+      absl::Time now) = 0;
+
+  // One action with its steps (nullopt: unknown id).
+  virtual absl::StatusOr<std::optional<pb::EnforcementAction>> GetAction(
+      const std::string& action_id) = 0;
+  // A seller's actions, newest first (created_at, then action_id), after `after`.
+  virtual absl::StatusOr<ActionPage> ListActions(
+      const std::string& seller_id, std::optional<std::pair<absl::Time, std::string>> after,
+      int limit) = 0;
+};
+
+}  // namespace marketplace::sellerkpi
+
+#endif  // MARKETPLACE_SERVICES_SELLERKPI_ENFORCEMENT_STORE_H_
