@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   const std::vector<ListingContent> listings = Listings();
   SellerContext seller;
   seller.decided_listings = 100;
-  seller.other_live_listings.push_back(
+  seller.other_listings.push_back(
       {"lst-1", "Peluche lapin blanc 25 cm", "Lapin tout doux aux longues oreilles, lavable."});
 
   const double fold_rate = Measure(listings, duration, [](const ListingContent& l) {

@@ -14,7 +14,7 @@
 namespace marketplace::catalog {
 namespace {
 
-// Other LIVE listings of the seller the duplicate rule compares with.
+// Other LIVE and PENDING_REVIEW listings of the seller the duplicate rule compares with.
 constexpr int kDuplicateCandidates = 200;
 
 absl::StatusOr<SellerContext> LoadSellerContext(ListingTransaction& tx,
@@ -33,7 +33,7 @@ absl::StatusOr<SellerContext> LoadSellerContext(ListingTransaction& tx,
     }
   }
   ASSIGN_OR_RETURN(
-      seller.other_live_listings,
+      seller.other_listings,
       tx.RecentLiveListings(listing.seller_id, listing.listing_id, kDuplicateCandidates));
   return seller;
 }

@@ -159,12 +159,12 @@ TEST_F(ModerationTest, PriceFarOutsideTheCategoryRangeIsReviewed) {
 
 TEST_F(ModerationTest, NearDuplicateOfTheSellersLiveListingIsReviewed) {
   SellerContext s = Established();
-  s.other_live_listings.push_back(
+  s.other_listings.push_back(
       {"lst-1", "Peluche ourson brun 30 cm",
        "Peluche ourson toute douce, lavable en machine, idéale dès la naissance !"});
   Evaluation e = Run(Plush(), s);
   EXPECT_THAT(Reasons(e), Contains("DUPLICATE_LISTING"));
-  s.other_live_listings[0] = {"lst-2", "Lapin en peluche blanc",
+  s.other_listings[0] = {"lst-2", "Lapin en peluche blanc",
                               "Grand lapin blanc aux longues oreilles, pour enfants dès 3 ans."};
   EXPECT_THAT(Reasons(Run(Plush(), s)), Not(Contains("DUPLICATE_LISTING")));
 }
