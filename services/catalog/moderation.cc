@@ -147,14 +147,20 @@ std::string Price(const std::string& currency, int64_t minor) {
 }  // namespace
 
 std::vector<uint64_t> DuplicateSignature(absl::string_view text) {
-  std::vector<std::string> stems;
-  for (const std::string& w : Words(FoldText(text))) {
-    if (w.size() >= 3) stems.push_back(w.substr(0, 6));
-  }
+  // Words that say nothing about the item, in the catalog's languages.
+  static const absl::flat_hash_set<std::string>* kStopWords = new absl::flat_hash_set<std::string>{
+      "the", "and", "with", "for", "from", "this", "that", "are", "was", "has", "its", "les",
+      "des", "une", "aux", "avec", "pour", "dans", "sur", "par", "son", "ses", "est", "qui",
+      "que", "tres", "und", "mit", "der", "die", "das", "den", "dem", "ein", "eine", "fur",
+      "ist", "los", "las", "del", "con", "una", "por", "para", "muy", "della", "delle", "per",
+      "sono", "molto"};
   std::vector<uint64_t> shingles;
-  for (size_t i = 0; i < stems.size(); ++i) {
-    shingles.push_back(HashWord(stems[i]));
-    if (i + 1 < stems.size()) shingles.push_back(HashWord(absl::StrCat(stems[i], " ", stems[i + 1])));
+  for (const std::string& w : Words(FoldText(text))) {
+    const bool number =
+        std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (number || (w.size() >= 3 && !kStopWords->contains(w))) {
+      shingles.push_back(HashWord(number ? w : w.substr(0, 5)));
+    }
   }
   std::sort(shingles.begin(), shingles.end());
   shingles.erase(std::unique(shingles.begin(), shingles.end()), shingles.end());

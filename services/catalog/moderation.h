@@ -116,10 +116,11 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
 // DuplicateSignature).
 double TextSimilarity(absl::string_view a, absl::string_view b);
 
-// A MinHash signature of a text for the duplicate rule: the text folded, its words of three
-// letters or more cut to their first six letters (so "lavable"/"lavables", "doux"/"douce"
-// count alike), the set of those words and of their adjacent pairs, and for each of
-// kMinHashes seeded hashes the least hash over the set. The share of equal positions of two
+// A MinHash signature of a text for the duplicate rule: the text folded; its shingles are its
+// numbers and its words of three letters or more, stop words aside ("avec", "the", "und"),
+// cut to their first five letters (so "lavable"/"lavables", "toute"/"tout" count alike;
+// single words, not pairs, so that a reordered rewording still matches); for each of
+// kMinHashes seeded hashes the least hash over the set of shingles. The share of equal positions of two
 // signatures estimates the Jaccard index of the two sets. Empty for a text without words.
 inline constexpr int kMinHashes = 128;
 std::vector<uint64_t> DuplicateSignature(absl::string_view text);
