@@ -11,6 +11,7 @@
 //           "blind part: absent".
 // Floors, asserted on each part present: precision and recall >= kFloor for every reason code
 // with at least kMinExamples labelled listings; verdict agreement >= kFloor.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -112,8 +113,18 @@ size_t RunPart(const char* part, const char* path, const RuleSet& rules) {
     for (const auto& r : item.value("expected_reasons", nlohmann::json::array())) {
       expected.insert(r.get<std::string>());
     }
-
     Evaluation e = Evaluate(rules, listing, seller);
+    // The duplicate rule's margin: the highest similarity with a LIVE / PENDING_REVIEW listing.
+    double best = -1;
+    for (const SellerListing& o : seller.other_listings) {
+      if (o.state == SellerListingState::kOther) continue;
+      best = std::max(best, TextSimilarity(listing.title + "\n" + listing.description,
+                                           o.title + "\n" + o.description));
+    }
+    if (best >= 0) {
+      std::printf("similar  %-6s %.2f %s\n", id.c_str(), best,
+                  expected.count("DUPLICATE_LISTING") ? "labelled duplicate" : "labelled distinct");
+    }
     std::set<std::string> found;
     for (const Finding& f : e.findings) found.insert(f.reason_code);
     ++total;
