@@ -162,24 +162,31 @@ std::vector<uint64_t> DuplicateSignature(absl::string_view text) {
       shingles.push_back(HashWord(number ? w : w.substr(0, 5)));
     }
   }
+  // Bottom-k MinHash: one mixed hash per distinct shingle, the kMinHashes least kept (sorted).
+  for (uint64_t& h : shingles) h = Mix(h);
   std::sort(shingles.begin(), shingles.end());
   shingles.erase(std::unique(shingles.begin(), shingles.end()), shingles.end());
-  if (shingles.empty()) return {};
-  std::vector<uint64_t> signature(kMinHashes, ~uint64_t{0});
-  for (int k = 0; k < kMinHashes; ++k) {
-    const uint64_t seed = Mix(static_cast<uint64_t>(k) + 0x9e3779b97f4a7c15ULL);
-    uint64_t least = ~uint64_t{0};
-    for (uint64_t h : shingles) least = std::min(least, Mix(h ^ seed));
-    signature[k] = least;
-  }
-  return signature;
+  if (shingles.size() > static_cast<size_t>(kMinHashes)) shingles.resize(kMinHashes);
+  return shingles;
 }
 
 double SignatureSimilarity(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
-  if (a.empty() || b.size() != a.size()) return 0;
-  int equal = 0;
-  for (size_t i = 0; i < a.size(); ++i) equal += a[i] == b[i] ? 1 : 0;
-  return static_cast<double>(equal) / static_cast<double>(a.size());
+  if (a.empty() || b.empty()) return 0;
+  // The k least hashes of the union; the share of them present in both estimates the Jaccard
+  // index (exact when both sets have fewer than k shingles).
+  const size_t k = std::min<size_t>(kMinHashes, a.size() + b.size());
+  size_t i = 0, j = 0, taken = 0, both = 0;
+  while (taken < k && (i < a.size() || j < b.size())) {
+    if (j >= b.size() || (i < a.size() && a[i] < b[j])) {
+      ++i;
+    } else if (i >= a.size() || b[j] < a[i]) {
+      ++j;
+    } else {
+      ++both, ++i, ++j;
+    }
+    ++taken;
+  }
+  return taken == 0 ? 0 : static_cast<double>(both) / static_cast<double>(taken);
 }
 
 double TextSimilarity(absl::string_view a, absl::string_view b) {

@@ -119,9 +119,11 @@ double TextSimilarity(absl::string_view a, absl::string_view b);
 // A MinHash signature of a text for the duplicate rule: the text folded; its shingles are its
 // numbers and its words of three letters or more, stop words aside ("avec", "the", "und"),
 // cut to their first five letters (so "lavable"/"lavables", "toute"/"tout" count alike;
-// single words, not pairs, so that a reordered rewording still matches); for each of
-// kMinHashes seeded hashes the least hash over the set of shingles. The share of equal positions of two
-// signatures estimates the Jaccard index of the two sets. Empty for a text without words.
+// single words, not pairs, so that a reordered rewording still matches); a bottom-k MinHash
+// signature: the kMinHashes least of the shingles' 64-bit hashes, sorted. Of the k least
+// hashes of the union of two signatures, the share present in both estimates the Jaccard index
+// of the two shingle sets (exactly, for texts of fewer than k shingles). Empty for a text
+// without words.
 inline constexpr int kMinHashes = 128;
 std::vector<uint64_t> DuplicateSignature(absl::string_view text);
 double SignatureSimilarity(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b);

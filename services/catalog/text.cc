@@ -344,19 +344,24 @@ std::string IcuFold(absl::string_view utf8) {
       }
       end += U16_LENGTH(w);
     }
+    icu::UnicodeString word;
+    bool ascii = true;
     for (int32_t k = i; k < end;) {
       const UChar32 w = text.char32At(k);
       const char look_alike = latin && other ? confusables.Latin(w) : 0;
       if (look_alike != 0) {
-        out.append(static_cast<UChar>(look_alike));
+        word.append(static_cast<UChar>(look_alike));
       } else {
-        out.append(w);
+        word.append(w);
+        ascii = ascii && w < 0x80;
       }
       k += U16_LENGTH(w);
     }
+    // Transliteration only where the word is not ASCII: it is the costly step.
+    if (!ascii) ThreadTransliterator().transliterate(word);
+    out.append(word);
     i = end;
   }
-  ThreadTransliterator().transliterate(out);
   std::string result;
   out.toUTF8String(result);
   return TableFold(result);
@@ -452,9 +457,35 @@ std::string Reading(absl::string_view utf8, char one) {
 
 }  // namespace
 
+namespace {
+// Whether `plain` (folded) and `utf8` show any of the tricks Reading undoes; most listings
+// do not, and then cost one fold here.
+bool MayBeObfuscated(absl::string_view utf8, absl::string_view plain) {
+  if (utf8.find('@') != absl::string_view::npos || utf8.find('$') != absl::string_view::npos) {
+    return true;
+  }
+  int single_run = 0;
+  for (absl::string_view w : absl::StrSplit(plain, ' ', absl::SkipEmpty())) {
+    single_run = w.size() == 1 ? single_run + 1 : 0;
+    if (single_run >= 3) return true;
+    bool letter = false, digit = false;
+    for (size_t i = 0; i < w.size(); ++i) {
+      letter = letter || (w[i] >= 'a' && w[i] <= 'z');
+      digit = digit || (w[i] >= '0' && w[i] <= '9');
+      if (i >= 2 && w[i] == w[i - 1] && w[i] == w[i - 2] && w[i] >= 'a' && w[i] <= 'z') {
+        return true;
+      }
+    }
+    if (letter && digit) return true;
+  }
+  return false;
+}
+}  // namespace
+
 std::vector<std::string> AlternativeReadings(absl::string_view utf8) {
   std::vector<std::string> out;
   const std::string plain = FoldText(utf8);
+  if (!MayBeObfuscated(utf8, plain)) return out;
   for (char one : {'i', 'l'}) {
     std::string reading = Reading(utf8, one);
     if (reading != plain && std::find(out.begin(), out.end(), reading) == out.end()) {
