@@ -147,6 +147,10 @@ std::string Price(const std::string& currency, int64_t minor) {
 }  // namespace
 
 std::vector<uint64_t> DuplicateSignature(absl::string_view text) {
+  return SignatureOfFolded(FoldText(text));
+}
+
+std::vector<uint64_t> SignatureOfFolded(absl::string_view folded) {
   // Words that say nothing about the item, in the catalog's languages.
   static const absl::flat_hash_set<std::string>* kStopWords = new absl::flat_hash_set<std::string>{
       "the", "and", "with", "for", "from", "this", "that", "are", "was", "has", "its", "les",
@@ -155,7 +159,7 @@ std::vector<uint64_t> DuplicateSignature(absl::string_view text) {
       "ist", "los", "las", "del", "con", "una", "por", "para", "muy", "della", "delle", "per",
       "sono", "molto"};
   std::vector<uint64_t> shingles;
-  for (const std::string& w : Words(FoldText(text))) {
+  for (const std::string& w : Words(folded)) {
     const bool number =
         std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (number || (w.size() >= 3 && !kStopWords->contains(w))) {
@@ -199,12 +203,18 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
   e.rules_version = rules.version();
   const Thresholds& th = rules.thresholds();
   const std::string text = absl::StrCat(listing.title, "\n", listing.description);
-  const std::string folded = FoldText(text);
+  // Folded once each: the newline between them folds to the space joining them.
+  const std::string title_folded = FoldText(listing.title);
+  const std::string description_folded = FoldText(listing.description);
+  const std::string folded =
+      title_folded.empty() || description_folded.empty()
+          ? absl::StrCat(title_folded, description_folded)
+          : absl::StrCat(title_folded, " ", description_folded);
   const std::vector<std::string> all_words = Words(folded);
   // Term lists and groups see every reading of the text, without its allowed phrases
   // ("couleur ivoire", "pistolet à colle").
   std::vector<std::vector<std::string>> readings = {all_words};
-  for (const std::string& alt : AlternativeReadings(text)) readings.push_back(Words(alt));
+  for (const std::string& alt : AlternativeReadings(text, folded)) readings.push_back(Words(alt));
   if (!rules.allowed_phrase_index().empty()) {
     for (auto& r : readings) r = rules.allowed_phrase_index().Mask(std::move(r));
   }
@@ -312,10 +322,10 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
 
   // required_fields
   std::vector<std::string> missing;
-  if (FoldText(listing.title).size() < static_cast<size_t>(th.min_title_chars)) {
+  if (title_folded.size() < static_cast<size_t>(th.min_title_chars)) {
     missing.push_back(absl::StrCat("a title of at least ", th.min_title_chars, " letters"));
   }
-  if (Words(FoldText(listing.description)).size() < static_cast<size_t>(th.min_description_words)) {
+  if (Words(description_folded).size() < static_cast<size_t>(th.min_description_words)) {
     missing.push_back(
         absl::StrCat("a description of at least ", th.min_description_words, " words"));
   }
@@ -342,8 +352,8 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
 
   // brand_authorization / counterfeit_price: the brand given, or any brand named in the title.
   std::vector<std::string> brand_tags = rules.brand_index().Find(Words(FoldText(listing.brand)));
-  std::vector<std::vector<std::string>> title_readings = {Words(FoldText(listing.title))};
-  for (const std::string& alt : AlternativeReadings(listing.title)) {
+  std::vector<std::vector<std::string>> title_readings = {Words(title_folded)};
+  for (const std::string& alt : AlternativeReadings(listing.title, title_folded)) {
     title_readings.push_back(Words(alt));
   }
   for (std::string& tag : FindInReadings(rules.brand_title_index(), title_readings)) {
@@ -360,7 +370,7 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
   }
   // An accessory says so in its title ("Coque pour iPhone 15"); a phone's description naming
   // its charger does not make it one.
-  const bool accessory = !rules.accessory_index().Find(Words(FoldText(listing.title))).empty();
+  const bool accessory = !rules.accessory_index().Find(title_readings[0]).empty();
   for (const std::string& tag : brand_tags) {
     const Brand& brand = rules.brands()[std::stoul(tag)];
     if (category != nullptr && category->brands_need_authorization &&
@@ -403,7 +413,7 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
 
   // duplicate
   if (!seller.other_listings.empty()) {
-    const std::vector<uint64_t> mine = DuplicateSignature(text);
+    const std::vector<uint64_t> mine = SignatureOfFolded(folded);
     for (const SellerListing& other : seller.other_listings) {
       if (other.state == SellerListingState::kOther) continue;
       const double similarity = SignatureSimilarity(

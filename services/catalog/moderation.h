@@ -126,6 +126,8 @@ double TextSimilarity(absl::string_view a, absl::string_view b);
 // without words.
 inline constexpr int kMinHashes = 128;
 std::vector<uint64_t> DuplicateSignature(absl::string_view text);
+// The same from FoldText(text).
+std::vector<uint64_t> SignatureOfFolded(absl::string_view folded);
 double SignatureSimilarity(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b);
 
 }  // namespace marketplace::catalog

@@ -483,8 +483,11 @@ bool MayBeObfuscated(absl::string_view utf8, absl::string_view plain) {
 }  // namespace
 
 std::vector<std::string> AlternativeReadings(absl::string_view utf8) {
+  return AlternativeReadings(utf8, FoldText(utf8));
+}
+
+std::vector<std::string> AlternativeReadings(absl::string_view utf8, absl::string_view plain) {
   std::vector<std::string> out;
-  const std::string plain = FoldText(utf8);
   if (!MayBeObfuscated(utf8, plain)) return out;
   for (char one : {'i', 'l'}) {
     std::string reading = Reading(utf8, one);

@@ -33,6 +33,8 @@ std::string FoldTextWithIcu(absl::string_view utf8);
 // "r.e.p.l.i.c.a", "r-e-p-l-i-c-a"); a letter repeated three times or more counts once
 // ("cocaaaine"). The plain reading is kept beside them: prices and phone numbers stay.
 std::vector<std::string> AlternativeReadings(absl::string_view utf8);
+// The same when the caller has FoldText(utf8) already (saves a fold).
+std::vector<std::string> AlternativeReadings(absl::string_view utf8, absl::string_view folded);
 
 // The words of a folded text (split on spaces).
 std::vector<std::string> Words(absl::string_view folded);
