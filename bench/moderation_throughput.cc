@@ -4,14 +4,17 @@
 // text rule must do; the ratio says how many such passes one full evaluation costs.
 //
 //   moderation_throughput --duration=5s [--header]
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/config.h"
+#include "nlohmann/json.hpp"
 #include "services/catalog/live_rules.h"
 #include "services/catalog/moderation.h"
 
@@ -69,6 +72,35 @@ std::vector<ListingContent> Listings() {
   return out;
 }
 
+// The listings of a corpus file (moderation_corpus.jsonl format): its own length mix.
+std::vector<ListingContent> CorpusListings(const std::string& path) {
+  std::vector<ListingContent> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    nlohmann::json item = nlohmann::json::parse(line, nullptr, false);
+    if (item.is_discarded()) continue;
+    ListingContent l;
+    l.title = item.value("title", "");
+    l.description = item.value("description", "");
+    l.category_id = item.value("category_id", "");
+    l.brand = item.value("brand", "");
+    if (item.contains("price")) {
+      auto price = marketplace::common::Money::Of(item["price"].value("currency_code", "EUR"),
+                                                  item["price"].value("amount_minor", 0));
+      if (price.ok()) l.price = *price;
+    }
+    l.image_urls = {"https://img.example/1.jpg"};
+    if (item.contains("attributes")) {
+      for (auto it = item["attributes"].begin(); it != item["attributes"].end(); ++it) {
+        l.attributes[it.key()] = it.value().get<std::string>();
+      }
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
 // Runs `body(listing)` round-robin for `duration`; returns calls per second.
 template <typename Body>
 double Measure(const std::vector<ListingContent>& listings, absl::Duration duration, Body body) {
@@ -98,6 +130,9 @@ int main(int argc, char** argv) {
   flags.AddBool("header", &header, false, "Print the table header first.");
   flags.AddString("categories", &categories, categories, "Category file.");
   flags.AddString("rules", &rules_file, rules_file, "Moderation rules file.");
+  std::string corpus = "services/catalog/data/moderation_corpus.jsonl";
+  flags.AddString("corpus", &corpus, corpus,
+                  "Labelled corpus whose listings give the length mix (empty: skip).");
   flags.ParseOrExit(argc, argv);
   auto live = marketplace::catalog::LiveRules::Load(categories, rules_file);
   if (!live.ok()) {
@@ -108,7 +143,7 @@ int main(int argc, char** argv) {
   const std::vector<ListingContent> listings = Listings();
   SellerContext seller;
   seller.decided_listings = 100;
-  seller.other_live_listings.push_back(
+  seller.other_listings.push_back(
       {"lst-1", "Peluche lapin blanc 25 cm", "Lapin tout doux aux longues oreilles, lavable."});
 
   const double fold_rate = Measure(listings, duration, [](const ListingContent& l) {
@@ -123,5 +158,41 @@ int main(int argc, char** argv) {
   std::printf("%-34s %14.0f %12.3f\n", "text folding only (reference)", fold_rate, 1.0);
   std::printf("%-34s %14.0f %12.3f\n", "Evaluate, all rules", evaluate_rate,
               evaluate_rate / fold_rate);
+
+  if (!corpus.empty()) {
+    std::vector<ListingContent> mix = CorpusListings(corpus);
+    if (mix.empty()) {
+      std::fprintf(stderr, "moderation_throughput: no listings in %s\n", corpus.c_str());
+      return 1;
+    }
+    std::vector<size_t> lengths;
+    for (const ListingContent& l : mix) lengths.push_back(l.title.size() + l.description.size());
+    std::sort(lengths.begin(), lengths.end());
+    const double corpus_rate = Measure(mix, duration, [&](const ListingContent& l) {
+      return Evaluate(*rules, l, seller).findings.size();
+    });
+    std::printf("%-34s %14.0f %12.3f   (%zu listings, median %zu bytes)\n",
+                "Evaluate, corpus length mix", corpus_rate, corpus_rate / fold_rate, mix.size(),
+                lengths[lengths.size() / 2]);
+    // Text outside Latin-1 takes the ICU path (NFKC, skeletons, transliteration).
+    std::vector<ListingContent> scripts = mix;
+    for (ListingContent& l : scripts) l.title += " \u0420\u0435\u043F\u043B\u0438\u043A\u0430 ρέπλικα";
+    const double icu_rate = Measure(scripts, duration, [&](const ListingContent& l) {
+      return Evaluate(*rules, l, seller).findings.size();
+    });
+    std::printf("%-34s %14.0f %12.3f\n", "Evaluate, corpus + Cyrillic/Greek", icu_rate,
+                icu_rate / fold_rate);
+    std::vector<ListingContent> long_ones = mix;
+    for (ListingContent& l : long_ones) {
+      std::string d = l.description;
+      while (d.size() < 5000) d += " " + l.description;
+      l.description = d.substr(0, 5000);
+    }
+    const double long_rate = Measure(long_ones, duration, [&](const ListingContent& l) {
+      return Evaluate(*rules, l, seller).findings.size();
+    });
+    std::printf("%-34s %14.0f %12.3f\n", "Evaluate, 5000-byte descriptions", long_rate,
+                long_rate / fold_rate);
+  }
   return 0;
 }

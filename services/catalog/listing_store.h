@@ -42,7 +42,8 @@ class ListingTransaction {
   // Listings of the seller, `listing_id` aside, that were ever approved or rejected.
   [[nodiscard]] virtual absl::StatusOr<int64_t> CountDecidedListings(
       absl::string_view seller_id, absl::string_view listing_id) = 0;
-  // The seller's newest LIVE listings, `listing_id` aside, at most `limit`.
+  // The seller's newest LIVE and PENDING_REVIEW listings (with their state), `listing_id`
+  // aside, at most `limit`: the duplicate rule's candidates (index listings_by_seller).
   [[nodiscard]] virtual absl::StatusOr<std::vector<SellerListing>> RecentLiveListings(
       absl::string_view seller_id, absl::string_view listing_id, int limit) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::optional<SellerModerationSetting>> FindSellerModeration(

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "services/catalog/text.h"
 
@@ -70,28 +72,71 @@ bool HasPhoneNumber(absl::string_view text) {
   return false;
 }
 
-std::vector<std::string> Bigrams(const std::vector<std::string>& words) {
-  std::vector<std::string> out;
-  if (words.size() == 1) out.push_back(words[0]);
-  for (size_t i = 0; i + 1 < words.size(); ++i) out.push_back(words[i] + " " + words[i + 1]);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+uint64_t Mix(uint64_t x) {  // splitmix64 finaliser
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
 }
 
-double Jaccard(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  if (a.empty() && b.empty()) return 0;
-  size_t common = 0;
-  for (size_t i = 0, j = 0; i < a.size() && j < b.size();) {
-    if (a[i] == b[j]) {
-      ++common, ++i, ++j;
-    } else if (a[i] < b[j]) {
-      ++i;
+uint64_t HashWord(absl::string_view w) {  // FNV-1a
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : w) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+// Words of one or two digits and number words a phone number may be spelled with.
+bool IsNumberWord(const std::string& w) {
+  static const absl::flat_hash_set<std::string>* kWords = new absl::flat_hash_set<std::string>{
+      // fr
+      "zero", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix",
+      "onze", "douze", "treize", "quatorze", "quinze", "seize", "vingt", "trente", "quarante",
+      "cinquante", "soixante", "septante", "nonante",
+      // en
+      "oh", "one", "two", "three", "four", "five", "seven", "eight", "nine", "ten", "eleven",
+      "twelve", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+      // de
+      "null", "eins", "zwei", "drei", "vier", "funf", "fuenf", "sechs", "sieben", "acht", "neun",
+      "zehn", "zwolf",
+      // es
+      "cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez",
+      // it
+      "due", "quattro", "sei", "sette", "otto", "nove", "dieci"};
+  return kWords->contains(w);
+}
+
+// Six or more number words in a row: a phone number written out ("zero six douze ...").
+bool HasSpelledOutPhone(const std::vector<std::string>& words) {
+  int run = 0;
+  for (const std::string& w : words) {
+    const bool digits = !w.empty() && w.size() <= 2 &&
+                        std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const bool word = IsNumberWord(w);
+    if (word || digits) {
+      run += 1;
+      if (run >= 6) return true;
     } else {
-      ++j;
+      run = 0;
     }
   }
-  return static_cast<double>(common) / static_cast<double>(a.size() + b.size() - common);
+  return false;
+}
+
+// Whether any reading's words contain a phrase of `index`.
+std::vector<std::string> FindInReadings(const PhraseIndex& index,
+                                        const std::vector<std::vector<std::string>>& readings) {
+  std::vector<std::string> out;
+  for (const std::vector<std::string>& words : readings) {
+    for (std::string& tag : index.Find(words)) {
+      if (std::find(out.begin(), out.end(), tag) == out.end()) out.push_back(std::move(tag));
+    }
+  }
+  return out;
 }
 
 std::string Price(const std::string& currency, int64_t minor) {
@@ -101,57 +146,186 @@ std::string Price(const std::string& currency, int64_t minor) {
 
 }  // namespace
 
+std::vector<uint64_t> DuplicateSignature(absl::string_view text) {
+  return SignatureOfFolded(FoldText(text));
+}
+
+std::vector<uint64_t> SignatureOfFolded(absl::string_view folded) {
+  // Words that say nothing about the item, in the catalog's languages.
+  static const absl::flat_hash_set<std::string>* kStopWords = new absl::flat_hash_set<std::string>{
+      "the", "and", "with", "for", "from", "this", "that", "are", "was", "has", "its", "les",
+      "des", "une", "aux", "avec", "pour", "dans", "sur", "par", "son", "ses", "est", "qui",
+      "que", "tres", "und", "mit", "der", "die", "das", "den", "dem", "ein", "eine", "fur",
+      "ist", "los", "las", "del", "con", "una", "por", "para", "muy", "della", "delle", "per",
+      "sono", "molto"};
+  std::vector<uint64_t> shingles;
+  for (const std::string& w : Words(folded)) {
+    const bool number =
+        std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (number || (w.size() >= 3 && !kStopWords->contains(w))) {
+      shingles.push_back(HashWord(number ? w : w.substr(0, 5)));
+    }
+  }
+  // Bottom-k MinHash: one mixed hash per distinct shingle, the kMinHashes least kept (sorted).
+  for (uint64_t& h : shingles) h = Mix(h);
+  std::sort(shingles.begin(), shingles.end());
+  shingles.erase(std::unique(shingles.begin(), shingles.end()), shingles.end());
+  if (shingles.size() > static_cast<size_t>(kMinHashes)) shingles.resize(kMinHashes);
+  return shingles;
+}
+
+double SignatureSimilarity(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+  if (a.empty() || b.empty()) return 0;
+  // The k least hashes of the union; the share of them present in both estimates the Jaccard
+  // index (exact when both sets have fewer than k shingles).
+  const size_t k = std::min<size_t>(kMinHashes, a.size() + b.size());
+  size_t i = 0, j = 0, taken = 0, both = 0;
+  while (taken < k && (i < a.size() || j < b.size())) {
+    if (j >= b.size() || (i < a.size() && a[i] < b[j])) {
+      ++i;
+    } else if (i >= a.size() || b[j] < a[i]) {
+      ++j;
+    } else {
+      ++both, ++i, ++j;
+    }
+    ++taken;
+  }
+  return taken == 0 ? 0 : static_cast<double>(both) / static_cast<double>(taken);
+}
+
 double TextSimilarity(absl::string_view a, absl::string_view b) {
-  return Jaccard(Bigrams(Words(FoldText(a))), Bigrams(Words(FoldText(b))));
+  return SignatureSimilarity(DuplicateSignature(a), DuplicateSignature(b));
 }
 
 Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
-                    const SellerContext& seller) {
+                    const SellerContext& seller, const CategoryClassifier* classifier) {
   Evaluation e;
   e.rules_version = rules.version();
   const Thresholds& th = rules.thresholds();
   const std::string text = absl::StrCat(listing.title, "\n", listing.description);
-  const std::vector<std::string> all_words = Words(FoldText(text));
-  // Term lists and groups see the text without its allowed phrases ("couleur ivoire").
-  const std::vector<std::string> words = rules.allowed_phrase_index().empty()
-                                             ? all_words
-                                             : rules.allowed_phrase_index().Mask(all_words);
+  // Folded once each: the newline between them folds to the space joining them.
+  const std::string title_folded = FoldText(listing.title);
+  const std::string description_folded = FoldText(listing.description);
+  const std::string folded =
+      title_folded.empty() || description_folded.empty()
+          ? absl::StrCat(title_folded, description_folded)
+          : absl::StrCat(title_folded, " ", description_folded);
+  const std::vector<std::string> all_words = Words(folded);
+  // Term lists and groups see every reading of the text, without its allowed phrases
+  // ("couleur ivoire", "pistolet à colle").
+  std::vector<std::vector<std::string>> readings = {all_words};
+  for (const std::string& alt : AlternativeReadings(text, folded)) readings.push_back(Words(alt));
+  if (!rules.allowed_phrase_index().empty()) {
+    for (auto& r : readings) r = rules.allowed_phrase_index().Mask(std::move(r));
+  }
 
   // forbidden_terms
-  for (const std::string& tag : rules.term_list_index().Find(words)) {
+  for (const std::string& tag : FindInReadings(rules.term_list_index(), readings)) {
     const TermList& list = rules.term_lists()[std::stoul(tag)];
+    bool excepted = false;
+    for (const std::string& c : list.except_categories) {
+      excepted = excepted || rules.IsWithin(listing.category_id, c);
+    }
+    if (excepted || (!list.unless.empty() && !FindInReadings(list.unless, readings).empty())) {
+      continue;
+    }
     PhraseIndex just_this;
     for (const auto& [lang, terms] : list.terms_by_language) {
       for (const std::string& t : terms) just_this.Add(t, t);
     }
+    std::vector<std::string> found;
+    for (const auto& r : readings) {
+      for (std::string& p : just_this.FindPhrases(r)) {
+        if (std::find(found.begin(), found.end(), p) == found.end()) found.push_back(std::move(p));
+      }
+    }
     Add(e, "forbidden_terms", list.verdict, list.reason_code,
-        absl::StrCat(list.explanation, " (found: ", Quoted(just_this.FindPhrases(words)), ")"));
+        absl::StrCat(list.explanation, " (found: ", Quoted(found), ")"));
+  }
+
+  // A copy word next to a brand name: "Rolex copie", "inspired by Chanel".
+  bool copy_excepted = false;
+  for (const std::string& c : rules.copy_terms_except_categories()) {
+    copy_excepted = copy_excepted || rules.IsWithin(listing.category_id, c);
+  }
+  if (!rules.copy_index().empty() && !copy_excepted) {
+    bool admitted = false;
+    for (const auto& r : readings) {
+      const std::vector<std::string> brands_masked = rules.brand_index().Mask(r);
+      const std::vector<std::string> copies_masked = rules.copy_index().Mask(r);
+      std::vector<size_t> brand_at, copy_at;
+      for (size_t i = 0; i < r.size(); ++i) {
+        if (!r[i].empty() && brands_masked[i].empty()) brand_at.push_back(i);
+        if (!r[i].empty() && copies_masked[i].empty()) copy_at.push_back(i);
+      }
+      for (size_t b : brand_at) {
+        for (size_t c : copy_at) {
+          admitted = admitted || (b > c ? b - c : c - b) <= 3;
+        }
+      }
+      if (admitted) break;
+    }
+    if (admitted) {
+      Add(e, "copy_of_brand", Verdict::kReject, "COUNTERFEIT_ADMITTED",
+          "Copies and imitations of branded goods may not be sold (a copy word next to a "
+          "brand name)");
+    }
   }
 
   // unknown_category / category_mismatch
   const ResolvedCategory* category = rules.FindCategory(listing.category_id);
+  bool mismatch_found = false;
   if (category == nullptr) {
     Add(e, "unknown_category", Verdict::kReject, "UNKNOWN_CATEGORY",
         absl::StrCat("\"", listing.category_id, "\" is not a category of the catalog"));
   } else if (!category->excluded_term_groups.empty()) {
-    std::vector<std::string> groups = rules.term_group_index().Find(words);
-    for (const std::string& group : groups) {
+    for (const std::string& group : FindInReadings(rules.term_group_index(), readings)) {
       if (std::find(category->excluded_term_groups.begin(), category->excluded_term_groups.end(),
                     group) == category->excluded_term_groups.end()) {
         continue;
       }
-      Add(e, "category_mismatch", Verdict::kReject, "CATEGORY_MISMATCH",
-          absl::StrCat("Products of the \"", group, "\" kind may not be listed in \"",
+      const bool refuse = category->children && rules.IsRestrictedGroup(group);
+      Add(e, "category_mismatch", refuse ? Verdict::kReject : Verdict::kReview,
+          "CATEGORY_MISMATCH",
+          absl::StrCat("Products of the \"", group, "\" kind ",
+                       refuse ? "may not be listed in \"" : "do not belong in \"",
                        category->category->name, "\""));
+      mismatch_found = true;
+    }
+  }
+  // The learned check, beside the term groups.
+  if (classifier != nullptr && category != nullptr && !mismatch_found && !folded.empty()) {
+    const std::vector<FamilyPrediction> top = classifier->Predict(folded, 1);
+    if (!top.empty()) {
+      const CategoryFamily* family = rules.FindFamily(top[0].family);
+      bool covers = family == nullptr;  // an unknown label says nothing
+      if (family != nullptr) {
+        for (const std::string& c : family->categories) {
+          covers = covers || rules.IsWithin(listing.category_id, c);
+        }
+      }
+      if (family != nullptr && !covers) {
+        if (family->restricted && category->children &&
+            top[0].probability >= th.classifier_restricted_probability) {
+          Add(e, "category_classifier", Verdict::kReject, "CATEGORY_MISMATCH",
+              absl::StrCat("The listing reads as a \"", family->name,
+                           "\" item, which may not be listed in \"", category->category->name,
+                           "\""));
+        } else if (top[0].probability >= th.classifier_other_probability) {
+          Add(e, "category_classifier", Verdict::kReview, "CATEGORY_MISMATCH",
+              absl::StrCat("The listing reads as a \"", family->name,
+                           "\" item rather than one of \"", category->category->name, "\""));
+        }
+      }
     }
   }
 
   // required_fields
   std::vector<std::string> missing;
-  if (FoldText(listing.title).size() < static_cast<size_t>(th.min_title_chars)) {
+  if (title_folded.size() < static_cast<size_t>(th.min_title_chars)) {
     missing.push_back(absl::StrCat("a title of at least ", th.min_title_chars, " letters"));
   }
-  if (Words(FoldText(listing.description)).size() < static_cast<size_t>(th.min_description_words)) {
+  if (Words(description_folded).size() < static_cast<size_t>(th.min_description_words)) {
     missing.push_back(
         absl::StrCat("a description of at least ", th.min_description_words, " words"));
   }
@@ -161,6 +335,10 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
   if (!listing.price.has_value()) missing.push_back("a price");
   if (category != nullptr) {
     for (const std::string& attribute : category->required_attributes) {
+      if (attribute == "brand") {
+        if (Words(FoldText(listing.brand)).empty()) missing.push_back("the brand");
+        continue;
+      }
       auto it = listing.attributes.find(attribute);
       if (it == listing.attributes.end() || Words(FoldText(it->second)).empty()) {
         missing.push_back(absl::StrCat("the attribute \"", attribute, "\""));
@@ -174,28 +352,45 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
 
   // brand_authorization / counterfeit_price: the brand given, or any brand named in the title.
   std::vector<std::string> brand_tags = rules.brand_index().Find(Words(FoldText(listing.brand)));
-  for (std::string& tag : rules.brand_title_index().Find(Words(FoldText(listing.title)))) {
+  std::vector<std::vector<std::string>> title_readings = {Words(title_folded)};
+  for (const std::string& alt : AlternativeReadings(listing.title, title_folded)) {
+    title_readings.push_back(Words(alt));
+  }
+  for (std::string& tag : FindInReadings(rules.brand_title_index(), title_readings)) {
     if (std::find(brand_tags.begin(), brand_tags.end(), tag) == brand_tags.end()) {
       brand_tags.push_back(std::move(tag));
     }
   }
+  // New-ness: the condition attribute when given, else what the text says.
+  bool is_new = false;
+  if (auto it = listing.attributes.find("condition"); it != listing.attributes.end()) {
+    is_new = FoldText(it->second) == "new";
+  } else {
+    is_new = !rules.new_item_index().Find(rules.not_new_index().Mask(all_words)).empty();
+  }
+  // An accessory says so in its title ("Coque pour iPhone 15"); a phone's description naming
+  // its charger does not make it one.
+  const bool accessory = !rules.accessory_index().Find(title_readings[0]).empty();
   for (const std::string& tag : brand_tags) {
     const Brand& brand = rules.brands()[std::stoul(tag)];
     if (category != nullptr && category->brands_need_authorization &&
-        brand.requires_authorization && !seller.authorized_brands.contains(FoldText(brand.name))) {
+        brand.requires_authorization && is_new && !accessory &&
+        !seller.authorized_brands.contains(FoldText(brand.name))) {
       Add(e, "brand_authorization", Verdict::kReview, "BRAND_AUTHORIZATION_REQUIRED",
-          absl::StrCat("Selling ", brand.name,
-                       " here needs the brand's authorisation, which this seller has not shown"));
+          absl::StrCat("Selling new ", brand.name,
+                       " items here needs the brand's authorisation, which this seller has not "
+                       "shown"));
     }
     bool price_applies = brand.reference_categories.empty();
     for (const std::string& ref : brand.reference_categories) {
       price_applies = price_applies || rules.IsWithin(listing.category_id, ref);
     }
-    if (price_applies && brand.reference_price.has_value() && listing.price.has_value() &&
+    if (price_applies && !accessory && brand.reference_price.has_value() &&
+        listing.price.has_value() &&
         listing.price->currency_code() == brand.reference_price->currency_code() &&
         static_cast<double>(listing.price->amount_minor()) <
             static_cast<double>(brand.reference_price->amount_minor()) *
-                th.counterfeit_price_ratio) {
+                (is_new ? th.counterfeit_price_ratio_new : th.counterfeit_price_ratio)) {
       Add(e, "counterfeit_price", Verdict::kReview, "COUNTERFEIT_SUSPECTED",
           absl::StrCat("The price ", listing.price->ToString(), " is far below the usual ",
                        brand.reference_price->ToString(), " for ", brand.name));
@@ -217,15 +412,18 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
   }
 
   // duplicate
-  if (!seller.other_live_listings.empty()) {
-    const std::vector<std::string> mine = Bigrams(words);
-    for (const SellerListing& other : seller.other_live_listings) {
-      const double similarity = Jaccard(
-          mine, Bigrams(Words(FoldText(absl::StrCat(other.title, "\n", other.description)))));
+  if (!seller.other_listings.empty()) {
+    const std::vector<uint64_t> mine = SignatureOfFolded(folded);
+    for (const SellerListing& other : seller.other_listings) {
+      if (other.state == SellerListingState::kOther) continue;
+      const double similarity = SignatureSimilarity(
+          mine, DuplicateSignature(absl::StrCat(other.title, "\n", other.description)));
       if (similarity >= th.duplicate_similarity) {
         Add(e, "duplicate", Verdict::kReview, "DUPLICATE_LISTING",
-            absl::StrCat("The listing repeats your live listing ", other.listing_id,
-                         "; change its quantity instead"));
+            absl::StrCat("The listing repeats your ",
+                         other.state == SellerListingState::kLive ? "live" : "pending",
+                         " listing ", other.listing_id, " (similarity ",
+                         absl::StrFormat("%.2f", similarity), "); change its quantity instead"));
         break;
       }
     }
@@ -236,14 +434,16 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
   for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   const bool email = HasEmail(text) || lower.find("[at]") != std::string::npos ||
                      lower.find("(at)") != std::string::npos ||
-                     !rules.email_term_index().Find(all_words).empty();
+                     !FindInReadings(rules.email_term_index(), readings).empty();
   if (email || HasLink(lower)) {
     Add(e, "contact_details", Verdict::kReject, "OFF_PLATFORM_CONTACT",
         "Email addresses and web links may not appear in a listing: buyers contact sellers "
         "through the platform");
-  } else if (HasPhoneNumber(text) || !rules.contact_term_index().Find(all_words).empty()) {
-    Add(e, "contact_details", Verdict::kReview, "OFF_PLATFORM_CONTACT",
-        "Phone numbers and messaging apps may not be used to take the sale off the platform");
+  } else if (HasPhoneNumber(text) || HasSpelledOutPhone(all_words) ||
+             !FindInReadings(rules.contact_term_index(), readings).empty()) {
+    Add(e, "contact_details", Verdict::kReject, "OFF_PLATFORM_CONTACT",
+        "Phone numbers and messaging apps may not appear in a listing: buyers contact sellers "
+        "through the platform");
   }
 
   for (const Finding& f : e.findings) e.verdict = std::max(e.verdict, f.verdict);

@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "common/money.h"
+#include "services/catalog/category_classifier.h"
 #include "services/catalog/rule_set.h"
 
 namespace marketplace::catalog {
@@ -31,11 +32,17 @@ enum class SellerModerationLevel {
   kTrusted = 2,  // skips the new-seller review
 };
 
-// Another LIVE listing of the same seller, for the duplicate rule.
+// The state of another listing of the seller, as far as the duplicate rule cares: only LIVE
+// and PENDING_REVIEW listings are compared with (a withdrawn or rejected one may be listed
+// again).
+enum class SellerListingState { kLive = 0, kPendingReview = 1, kOther = 2 };
+
+// Another listing of the same seller, for the duplicate rule.
 struct SellerListing {
   std::string listing_id;
   std::string title;
   std::string description;
+  SellerListingState state = SellerListingState::kLive;
 };
 
 struct SellerContext {
@@ -44,7 +51,8 @@ struct SellerContext {
   SellerModerationLevel level = SellerModerationLevel::kStandard;
   // Brands (folded with FoldText) the seller is authorised to sell.
   absl::flat_hash_set<std::string> authorized_brands;
-  std::vector<SellerListing> other_live_listings;
+  // The seller's other LIVE and PENDING_REVIEW listings (newest first); others are ignored.
+  std::vector<SellerListing> other_listings;
   // Replaces the rules file's thresholds.new_seller_listings when set (a server setting).
   std::optional<int64_t> new_seller_listings;
 };
@@ -63,34 +71,64 @@ struct Evaluation {
   std::string rules_version;
 };
 
-// Runs every rule over `listing`. The rules (reason codes):
-//   forbidden_terms     a term of a term list (PROHIBITED_PRODUCT, COUNTERFEIT_ADMITTED, ...)
-//                       as whole words, case- and accent-insensitive; the list's verdict;
-//   category_mismatch   a term of a group the category excludes (adult terms under children's
-//                       toys): REJECT CATEGORY_MISMATCH;
+// Runs every rule over `listing`. Texts are matched as FoldText folds them and, for term
+// lists, term groups and brand names, also in each of their AlternativeReadings (digits for
+// letters, spelled-out words, ...). The rules (reason codes; verdicts follow the policy table
+// of catalog.proto and the catalog README):
+//   forbidden_terms     a term of a term list (PROHIBITED_PRODUCT: weapons, drugs, wildlife,
+//                       fake documents, prescription medicines; COUNTERFEIT_ADMITTED;
+//                       OFFENSIVE_LANGUAGE) as whole words, case- and accent-insensitive, the
+//                       words of allowed phrases ("pistolet à colle", "ivory colour") masked
+//                       first; the list's verdict;
+//   category_mismatch   a term of a group the category excludes: REJECT CATEGORY_MISMATCH for
+//                       a restricted group (adult, weapons, drugs) in a children's category,
+//                       REVIEW otherwise; with a `classifier`, the same from its prediction
+//                       (thresholds.classifier_*_probability);
 //   unknown_category    REJECT UNKNOWN_CATEGORY;
-//   required_fields     title, description, images, price, required attributes:
-//                       REJECT MISSING_REQUIRED_FIELDS naming each;
-//   brand_authorization a brand that needs authorisation in this category, given or named in
-//                       the title, without the seller's authorisation: REVIEW
-//                       BRAND_AUTHORIZATION_REQUIRED;
+//   required_fields     title, description, images, price, required attributes and the brand
+//                       where the category requires it: REJECT MISSING_REQUIRED_FIELDS naming
+//                       each;
+//   brand_authorization a gated brand (requires_authorization), given or named in the title,
+//                       in a category that gates brands, on a NEW item (attribute condition
+//                       "new", or no condition and a new-item term such as "neuf", "sealed",
+//                       "OVP" in the text), not an accessory ("coque", "compatible", "strap"),
+//                       without the seller's authorisation: REVIEW BRAND_AUTHORIZATION_REQUIRED;
 //   counterfeit_price   below the brand's reference price × counterfeit_price_ratio, in the
-//                       brand's reference categories: REVIEW COUNTERFEIT_SUSPECTED;
+//                       brand's reference categories, not for accessories: REVIEW
+//                       COUNTERFEIT_SUSPECTED;
 //   price_anomaly       outside the category's typical range (× price_low/high_ratio):
 //                       REVIEW PRICE_ANOMALY;
-//   duplicate           word-shingle similarity with another live listing of the seller at or
-//                       above duplicate_similarity: REVIEW DUPLICATE_LISTING;
-//   contact_details     an email address (also written out: an email term such as
-//                       "arobase") or a web link: REJECT OFF_PLATFORM_CONTACT; a phone number
-//                       (9-12 digits) or a messaging term ("whatsapp"): REVIEW
-//                       OFF_PLATFORM_CONTACT;
+//   duplicate           MinHash similarity (DuplicateSignature) with another LIVE or
+//                       PENDING_REVIEW listing of the seller at or above
+//                       duplicate_similarity: REVIEW DUPLICATE_LISTING naming that listing;
+//   contact_details     an email address (also written out: "arobase", "at gmail"), a web
+//                       link, a phone number (9-12 digits, or six or more number words in a
+//                       row: "zero six douze ...") or a messaging term ("whatsapp", "contact me
+//                       on"): REJECT OFF_PLATFORM_CONTACT;
 // then the seller policy: a listing that passed every rule goes to REVIEW with NEW_SELLER
 // (fewer than new_seller_listings decided) or SELLER_AT_RISK.
+//
+// `classifier` may be null (rules only). Thread-safe for concurrent calls.
 Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
-                    const SellerContext& seller);
+                    const SellerContext& seller, const CategoryClassifier* classifier = nullptr);
 
-// Similarity of two texts in [0, 1]: Jaccard index of their folded word pairs.
+// Similarity of two texts in [0, 1]: estimated Jaccard index of their shingle sets (see
+// DuplicateSignature).
 double TextSimilarity(absl::string_view a, absl::string_view b);
+
+// A MinHash signature of a text for the duplicate rule: the text folded; its shingles are its
+// numbers and its words of three letters or more, stop words aside ("avec", "the", "und"),
+// cut to their first five letters (so "lavable"/"lavables", "toute"/"tout" count alike;
+// single words, not pairs, so that a reordered rewording still matches); a bottom-k MinHash
+// signature: the kMinHashes least of the shingles' 64-bit hashes, sorted. Of the k least
+// hashes of the union of two signatures, the share present in both estimates the Jaccard index
+// of the two shingle sets (exactly, for texts of fewer than k shingles). Empty for a text
+// without words.
+inline constexpr int kMinHashes = 128;
+std::vector<uint64_t> DuplicateSignature(absl::string_view text);
+// The same from FoldText(text).
+std::vector<uint64_t> SignatureOfFolded(absl::string_view folded);
+double SignatureSimilarity(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b);
 
 }  // namespace marketplace::catalog
 

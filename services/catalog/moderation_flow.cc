@@ -14,7 +14,7 @@
 namespace marketplace::catalog {
 namespace {
 
-// Other LIVE listings of the seller the duplicate rule compares with.
+// Other LIVE and PENDING_REVIEW listings of the seller the duplicate rule compares with.
 constexpr int kDuplicateCandidates = 200;
 
 absl::StatusOr<SellerContext> LoadSellerContext(ListingTransaction& tx,
@@ -33,7 +33,7 @@ absl::StatusOr<SellerContext> LoadSellerContext(ListingTransaction& tx,
     }
   }
   ASSIGN_OR_RETURN(
-      seller.other_live_listings,
+      seller.other_listings,
       tx.RecentLiveListings(listing.seller_id, listing.listing_id, kDuplicateCandidates));
   return seller;
 }
@@ -43,7 +43,18 @@ absl::StatusOr<SellerContext> LoadSellerContext(ListingTransaction& tx,
 absl::Status ModerateAndSave(ListingTransaction& tx, ListingRecord& l, const RuleSet& rules,
                              std::optional<int64_t> new_seller_listings, absl::Time now) {
   ASSIGN_OR_RETURN(SellerContext seller, LoadSellerContext(tx, l, new_seller_listings));
-  Evaluation e = Evaluate(rules, l.content, seller);
+  // The listing's condition field, as the rules' "condition" attribute (unless the seller gave
+  // that attribute): NEW -> new, USED_LIKE_NEW -> like_new, USED_* -> used, REFURBISHED ->
+  // refurbished.
+  ListingContent content = l.content;
+  if (!l.condition.empty() && content.attributes.count("condition") == 0) {
+    const std::string& c = l.condition;
+    content.attributes["condition"] = c == "NEW"             ? "new"
+                                      : c == "USED_LIKE_NEW" ? "like_new"
+                                      : c == "REFURBISHED"   ? "refurbished"
+                                                             : "used";
+  }
+  Evaluation e = Evaluate(rules, content, seller);
   const ListingState from = l.state;
   std::vector<std::string> codes;
   std::vector<std::string> explanations;

@@ -194,14 +194,17 @@ class MysqlListingTransaction final : public ListingTransaction {
     ASSIGN_OR_RETURN(std::vector<Row> rows,
                      tx_.Query(absl::StrCat("SELECT ", ListingColumns(""),
                                             " FROM listings WHERE seller_id = ? AND "
-                                            "state = 'LIVE' AND listing_id <> ? "
+                                            "state IN ('LIVE', 'PENDING_REVIEW') AND "
+                                            "listing_id <> ? "
                                             "ORDER BY seq DESC LIMIT ",
                                             limit),
                                {std::string(seller_id), std::string(listing_id)}));
     std::vector<SellerListing> out;
     for (const Row& row : rows) {
       ASSIGN_OR_RETURN(ListingRecord r, ListingFromRow(row));
-      out.push_back({r.listing_id, r.content.title, r.content.description});
+      out.push_back({r.listing_id, r.content.title, r.content.description,
+                     r.state == ListingState::kLive ? SellerListingState::kLive
+                                                    : SellerListingState::kPendingReview});
     }
     return out;
   }

@@ -303,3 +303,42 @@ TEST_F(ListingColumnsUpgradeTest, MigrateOnlyFillsTheColumnsOfExistingRows) {
 
 }  // namespace
 }  // namespace marketplace::catalog
+
+namespace marketplace::catalog {
+namespace {
+
+// The duplicate rule's candidates: the seller's LIVE and PENDING_REVIEW listings with their
+// state, newest first, the listing itself and other states and sellers aside.
+TEST_F(MysqlListingStoreTest, RecentLiveListingsGivesLiveAndPendingWithTheirState) {
+  const std::string seller = "22222222222222222222222222222222";
+  const std::pair<const char*, ListingState> listings[] = {
+      {"lst_000000000000000000000011", ListingState::kLive},
+      {"lst_000000000000000000000012", ListingState::kPendingReview},
+      {"lst_000000000000000000000013", ListingState::kWithdrawn},
+      {"lst_000000000000000000000014", ListingState::kRejected},
+      {"lst_000000000000000000000015", ListingState::kPendingReview},  // the one evaluated
+  };
+  for (const auto& [id, state] : listings) {
+    ListingRecord l = Draft(id, seller);
+    l.state = state;
+    ASSERT_OK(Insert(l));
+  }
+  ListingRecord other = Draft("lst_000000000000000000000016", "33333333333333333333333333333333");
+  other.state = ListingState::kLive;
+  ASSERT_OK(Insert(other));
+
+  std::vector<SellerListing> found;
+  ASSERT_OK(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(found, tx.RecentLiveListings(seller, "lst_000000000000000000000015", 10));
+    return absl::OkStatus();
+  }));
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].listing_id, "lst_000000000000000000000012");
+  EXPECT_EQ(found[0].state, SellerListingState::kPendingReview);
+  EXPECT_EQ(found[1].listing_id, "lst_000000000000000000000011");
+  EXPECT_EQ(found[1].state, SellerListingState::kLive);
+  EXPECT_EQ(found[1].title, "Peluche ourson brun");
+}
+
+}  // namespace
+}  // namespace marketplace::catalog

@@ -125,8 +125,10 @@ class Reader {
 
   // {"en": ["term", ...], "fr": [...]}: at least one language, each with at least one term
   // that folds to some words.
+  // An optional "source" key names where the terms come from.
   std::map<std::string, std::vector<std::string>> TermsByLanguage(const Json& v,
-                                                                  absl::string_view path) {
+                                                                  absl::string_view path,
+                                                                  std::string* source = nullptr) {
     std::map<std::string, std::vector<std::string>> out;
     if (!v.is_object() || v.empty()) {
       Fail(path, "must map language codes to lists of terms");
@@ -134,6 +136,11 @@ class Reader {
     }
     for (auto it = v.begin(); it != v.end(); ++it) {
       const std::string& lang = it.key();
+      if (lang == "source") {
+        std::string s = String(v, path, "source", true, 1, 500);
+        if (source != nullptr) *source = std::move(s);
+        continue;
+      }
       if (lang.size() < 2 || lang.size() > 8) {
         Fail(absl::StrCat(path, ".", lang), "is not a language code (2-8 letters)");
       }
@@ -222,9 +229,11 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
   // --- the rules file first: categories refer to its term groups ---
   Reader rules(std::string{kRulesFile});
   const Json& r = *rules_doc;
-  rules.OnlyKeys(r, "$", {"version", "term_lists", "term_groups", "brands", "contact_terms",
-                          "email_terms", "allowed_phrases",
-                          "thresholds"});
+  rules.OnlyKeys(r, "$", {"version", "term_lists", "term_groups", "restricted_term_groups",
+                          "brands", "contact_terms", "email_terms", "allowed_phrases",
+                          "new_item_terms", "not_new_phrases", "accessory_terms", "copy_terms",
+                          "copy_terms_except_categories",
+                          "category_families", "thresholds"});
   const std::string rules_version = rules.String(r, "$", "version", true, 1, 64);
 
   if (const Json* lists = rules.Child(r, "$", "term_lists", true); lists != nullptr) {
@@ -232,7 +241,8 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
     for (size_t i = 0; rules.ok() && lists->is_array() && i < lists->size(); ++i) {
       const std::string path = absl::StrCat("$.term_lists[", i, "]");
       const Json& item = (*lists)[i];
-      rules.OnlyKeys(item, path, {"reason_code", "verdict", "explanation", "terms"});
+      rules.OnlyKeys(item, path, {"reason_code", "verdict", "explanation", "source", "terms",
+                                  "except_categories", "unless_terms"});
       TermList list;
       list.reason_code = rules.String(item, path, "reason_code", true, 1, 64);
       if (rules.ok() && !IsReasonCode(list.reason_code)) {
@@ -247,9 +257,17 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
         rules.Fail(path + ".verdict", "must be REJECT or REVIEW");
       }
       list.explanation = rules.String(item, path, "explanation", true, 1, 500);
+      list.source = rules.String(item, path, "source", false, 1, 500);
+      list.except_categories = rules.Strings(item, path, "except_categories", false);
+      if (const Json* unless = rules.Child(item, path, "unless_terms", false); unless != nullptr) {
+        for (const auto& [lang, terms] : rules.TermsByLanguage(*unless, path + ".unless_terms")) {
+          for (const std::string& term : terms) list.unless.Add(term, "unless");
+        }
+      }
       if (const Json* terms = rules.Child(item, path, "terms", true); terms != nullptr) {
         list.terms_by_language = rules.TermsByLanguage(*terms, path + ".terms");
       }
+      if (!list.source.empty()) set->sources_[absl::StrCat("term_lists[", i, "]")] = list.source;
       for (const auto& [lang, terms] : list.terms_by_language) {
         for (const std::string& term : terms) set->term_list_index_.Add(term, std::to_string(i));
       }
@@ -263,10 +281,19 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
     for (auto it = g->begin(); rules.ok() && g->is_object() && it != g->end(); ++it) {
       const std::string path = absl::StrCat("$.term_groups.", it.key());
       if (!IsCategoryId(it.key())) rules.Fail(path, "group names are 1-64 of [a-z0-9-]");
-      for (const auto& [lang, terms] : rules.TermsByLanguage(it.value(), path)) {
+      std::string source;
+      for (const auto& [lang, terms] : rules.TermsByLanguage(it.value(), path, &source)) {
         for (const std::string& term : terms) set->term_group_index_.Add(term, it.key());
       }
+      if (!source.empty()) set->sources_[absl::StrCat("term_groups.", it.key())] = source;
       groups.insert(it.key());
+    }
+  }
+  set->restricted_groups_ = rules.Strings(r, "$", "restricted_term_groups", false);
+  set->copy_except_categories_ = rules.Strings(r, "$", "copy_terms_except_categories", false);
+  for (size_t g = 0; g < set->restricted_groups_.size(); ++g) {
+    if (rules.ok() && !groups.contains(set->restricted_groups_[g])) {
+      rules.Fail(absl::StrCat("$.restricted_term_groups[", g, "]"), "must name a term group");
     }
   }
 
@@ -291,8 +318,9 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
         rules.Fail(path + ".name", "is listed twice");
       }
       for (PhraseIndex* index : {&set->brand_index_, &set->brand_title_index_}) {
-        if (index == &set->brand_title_index_ && !brand.match_title) continue;
-        index->Add(brand.name, std::to_string(i));
+        if (index != &set->brand_title_index_ || brand.match_title) {
+          index->Add(brand.name, std::to_string(i));
+        }
         for (const std::string& alias : brand.aliases) index->Add(alias, std::to_string(i));
       }
       set->brands_.push_back(std::move(brand));
@@ -303,12 +331,33 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
       {"contact_terms", &set->contact_term_index_},
       {"email_terms", &set->email_term_index_},
       {"allowed_phrases", &set->allowed_phrase_index_},
+      {"new_item_terms", &set->new_item_index_},
+      {"not_new_phrases", &set->not_new_index_},
+      {"accessory_terms", &set->accessory_index_},
+      {"copy_terms", &set->copy_index_},
   };
   for (const auto& [key, index] : plain_lists) {
     const Json* list = rules.Child(r, "$", key, false);
     if (list == nullptr) continue;
-    for (const auto& [lang, terms] : rules.TermsByLanguage(*list, absl::StrCat("$.", key))) {
+    std::string source;
+    for (const auto& [lang, terms] :
+         rules.TermsByLanguage(*list, absl::StrCat("$.", key), &source)) {
       for (const std::string& term : terms) index->Add(term, key);
+    }
+    if (!source.empty()) set->sources_[key] = source;
+  }
+
+  // {"toys": {"categories": ["toys-children"]}, "weapons": {"restricted": true, ...}}
+  if (const Json* f = rules.Child(r, "$", "category_families", false); f != nullptr) {
+    if (!f->is_object()) rules.Fail("$.category_families", "must map family names to objects");
+    for (auto it = f->begin(); rules.ok() && f->is_object() && it != f->end(); ++it) {
+      const std::string path = absl::StrCat("$.category_families.", it.key());
+      rules.OnlyKeys(it.value(), path, {"categories", "restricted"});
+      CategoryFamily family;
+      family.name = it.key();
+      family.categories = rules.Strings(it.value(), path, "categories", false);
+      family.restricted = rules.Bool(it.value(), path, "restricted");
+      set->families_.push_back(std::move(family));
     }
   }
 
@@ -317,7 +366,9 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
     rules.OnlyKeys(*t, path,
                    {"price_low_ratio", "price_high_ratio", "counterfeit_price_ratio",
                     "duplicate_similarity", "min_title_chars", "min_description_words",
-                    "min_images", "new_seller_listings"});
+                    "min_images", "new_seller_listings", "classifier_restricted_probability",
+                    "counterfeit_price_ratio_new",
+                    "classifier_other_probability"});
     Thresholds& th = set->thresholds_;
     th.price_low_ratio = rules.Ratio(*t, path, "price_low_ratio", 0, 1, th.price_low_ratio);
     th.price_high_ratio = rules.Ratio(*t, path, "price_high_ratio", 1, 1000, th.price_high_ratio);
@@ -325,6 +376,12 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
         rules.Ratio(*t, path, "counterfeit_price_ratio", 0, 1, th.counterfeit_price_ratio);
     th.duplicate_similarity =
         rules.Ratio(*t, path, "duplicate_similarity", 0.1, 1, th.duplicate_similarity);
+    th.counterfeit_price_ratio_new = rules.Ratio(*t, path, "counterfeit_price_ratio_new", 0, 1,
+                                                 th.counterfeit_price_ratio_new);
+    th.classifier_restricted_probability = rules.Ratio(
+        *t, path, "classifier_restricted_probability", 0.5, 1, th.classifier_restricted_probability);
+    th.classifier_other_probability = rules.Ratio(*t, path, "classifier_other_probability", 0.5,
+                                                  1, th.classifier_other_probability);
     th.min_title_chars = rules.Int(*t, path, "min_title_chars", 1, 200, th.min_title_chars);
     th.min_description_words =
         rules.Int(*t, path, "min_description_words", 0, 500, th.min_description_words);
@@ -347,7 +404,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
     const std::string path = absl::StrCat("$.categories[", i, "]");
     const Json& item = (*list)[i];
     cats.OnlyKeys(item, path,
-                  {"id", "parent", "name", "age_restricted", "excluded_term_groups",
+                  {"id", "parent", "name", "age_restricted", "children", "excluded_term_groups",
                    "required_attributes", "brands_need_authorization", "typical_price"});
     Category cat;
     cat.id = cats.String(item, path, "id", true, 1, 64);
@@ -359,6 +416,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
     }
     cat.name = cats.String(item, path, "name", true, 1, 100);
     cat.age_restricted = cats.Bool(item, path, "age_restricted");
+    cat.children = cats.Bool(item, path, "children");
     cat.excluded_term_groups = cats.Strings(item, path, "excluded_term_groups", false);
     for (size_t g = 0; g < cat.excluded_term_groups.size(); ++g) {
       if (!groups.contains(cat.excluded_term_groups[g])) {
@@ -393,6 +451,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
     }
     resolved.path.push_back(cat.id);
     resolved.age_restricted = resolved.age_restricted || cat.age_restricted;
+    resolved.children = resolved.children || cat.children;
     for (const std::string& g : cat.excluded_term_groups) {
       resolved.excluded_term_groups.push_back(g);
     }
@@ -413,6 +472,31 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
       }
     }
   }
+  for (size_t k = 0; k < set->copy_except_categories_.size(); ++k) {
+    if (!set->resolved_.contains(set->copy_except_categories_[k])) {
+      rules.Fail(absl::StrCat("$.copy_terms_except_categories[", k, "]"),
+                 "must name a category of categories.json");
+    }
+  }
+  for (size_t i = 0; i < set->term_lists_.size(); ++i) {
+    const std::vector<std::string>& except = set->term_lists_[i].except_categories;
+    for (size_t k = 0; k < except.size(); ++k) {
+      if (!set->resolved_.contains(except[k])) {
+        rules.Fail(absl::StrCat("$.term_lists[", i, "].except_categories[", k, "]"),
+                   "must name a category of categories.json");
+      }
+    }
+  }
+  for (size_t i = 0; i < set->families_.size(); ++i) {
+    const std::vector<std::string>& cats_of = set->families_[i].categories;
+    for (size_t k = 0; k < cats_of.size(); ++k) {
+      if (!set->resolved_.contains(cats_of[k])) {
+        rules.Fail(absl::StrCat("$.category_families.", set->families_[i].name, ".categories[",
+                                k, "]"),
+                   "must name a category of categories.json");
+      }
+    }
+  }
   if (!rules.ok()) return rules.status();
   // Categories are stored in a vector that no longer grows: point into it now.
   for (const Category& cat : set->categories_) set->resolved_[cat.id].category = &cat;
@@ -424,6 +508,18 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
 const ResolvedCategory* RuleSet::FindCategory(absl::string_view id) const {
   auto it = resolved_.find(id);
   return it == resolved_.end() ? nullptr : &it->second;
+}
+
+bool RuleSet::IsRestrictedGroup(absl::string_view group) const {
+  return std::find(restricted_groups_.begin(), restricted_groups_.end(), group) !=
+         restricted_groups_.end();
+}
+
+const CategoryFamily* RuleSet::FindFamily(absl::string_view name) const {
+  for (const CategoryFamily& f : families_) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
 }
 
 bool RuleSet::IsWithin(absl::string_view category_id, absl::string_view ancestor_id) const {

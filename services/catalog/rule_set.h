@@ -35,10 +35,14 @@ struct Category {
   std::string parent_id;  // empty for a root
   std::string name;       // shown to users
   bool age_restricted = false;
+  // A children's or baby category: adult, weapon or drug items here are refused
+  // (CATEGORY_MISMATCH REJECT) instead of sent to review.
+  bool children = false;
   // Term groups (see RuleSet::term_groups) that must not appear in listings here: adult terms
   // under children's toys.
   std::vector<std::string> excluded_term_groups;
-  // Attribute keys a listing here must give (on top of those of the ancestors).
+  // Attribute keys a listing here must give (on top of those of the ancestors); "brand" names
+  // the listing's brand field, not an attribute.
   std::vector<std::string> required_attributes;
   // Listings of any brand marked requires_authorization need the seller's authorisation here.
   bool brands_need_authorization = false;
@@ -51,6 +55,7 @@ struct ResolvedCategory {
   const Category* category = nullptr;
   std::vector<std::string> path;  // ids from the root to this one
   bool age_restricted = false;
+  bool children = false;
   std::vector<std::string> excluded_term_groups;
   std::vector<std::string> required_attributes;
   bool brands_need_authorization = false;
@@ -62,7 +67,8 @@ struct Brand {
   std::vector<std::string> aliases;    // other spellings found in titles
   bool requires_authorization = false;
   // Whether naming the brand in a title counts as claiming it (false for brands that are also
-  // common words, like "Apple": then only the listing's brand field counts).
+  // common words, like "Apple": then only the listing's brand field and the aliases
+  // ("iphone", "airpods") count).
   bool match_title = true;
   // What a genuine new item usually costs at the least: far below it is a counterfeit signal.
   std::optional<common::Money> reference_price;
@@ -76,7 +82,22 @@ struct TermList {
   std::string reason_code;  // PROHIBITED_PRODUCT, COUNTERFEIT_ADMITTED, ...
   Verdict verdict = Verdict::kReject;
   std::string explanation;  // shown to the seller, e.g. "This product may not be sold here"
+  std::string source;       // where the terms come from (policy page, public list)
   std::map<std::string, std::vector<std::string>> terms_by_language;  // "en" -> terms
+  // Categories (with everything below them) where the list does not apply: a book about the
+  // history of drugs is a book.
+  std::vector<std::string> except_categories;
+  // Terms that, anywhere in the listing, cancel the list: "replica" next to "scale model",
+  // "jersey" or "maillot" is an official fan shirt or a model, not a counterfeit.
+  PhraseIndex unless;
+};
+
+// A category family of the learned classifier (category_classifier.h) and the catalog
+// categories (with everything below them) it covers.
+struct CategoryFamily {
+  std::string name;                     // "toys", "weapons", ...
+  std::vector<std::string> categories;  // ids of categories.json
+  bool restricted = false;              // adult, weapons, drugs
 };
 
 struct Thresholds {
@@ -85,9 +106,18 @@ struct Thresholds {
   double price_high_ratio = 20.0;
   // REVIEW (COUNTERFEIT_SUSPECTED) below the brand's reference price × this.
   double counterfeit_price_ratio = 0.3;
-  // REVIEW (DUPLICATE_LISTING) at or above this word-shingle similarity with another live
+  // The same for items stated new (see brand_authorization): a new item far under the
+  // brand's price is more suspicious than a worn one.
+  double counterfeit_price_ratio_new = 0.5;
+  // REVIEW (DUPLICATE_LISTING) at or above this estimated similarity (MinHash over word
+  // shingles of the folded text, see moderation.h) with another LIVE or PENDING_REVIEW
   // listing of the same seller.
-  double duplicate_similarity = 0.8;
+  double duplicate_similarity = 0.6;
+  // The learned category check: a restricted family at or above this probability in a
+  // children's category is CATEGORY_MISMATCH REJECT; a family that does not cover the
+  // listing's category at or above classifier_other_probability is CATEGORY_MISMATCH REVIEW.
+  double classifier_restricted_probability = 0.8;
+  double classifier_other_probability = 0.9;
   int min_title_chars = 10;
   int min_description_words = 8;
   int min_images = 1;
@@ -129,6 +159,26 @@ class RuleSet {
   // Phrases that are fine whatever terms they contain ("couleur ivoire", "fusil à eau"):
   // their words are masked before the term lists and groups are matched.
   const PhraseIndex& allowed_phrase_index() const { return allowed_phrase_index_; }
+  // Groups whose items in a children's category are refused (adult, weapons, drugs).
+  bool IsRestrictedGroup(absl::string_view group) const;
+  // Terms stating that an item is new ("neuf", "sealed", "OVP"); phrases that say it is not
+  // ("comme neuf", "like new"), masked first; terms making an item an accessory of a brand
+  // ("coque", "compatible"): the brand authorisation rule applies to new items only, and not
+  // to accessories.
+  const PhraseIndex& new_item_index() const { return new_item_index_; }
+  const PhraseIndex& not_new_index() const { return not_new_index_; }
+  const PhraseIndex& accessory_index() const { return accessory_index_; }
+  // Words that admit a copy when they stand within 3 words of a brand name ("Rolex copie",
+  // "inspired by Chanel", "dupe Dior"): COUNTERFEIT_ADMITTED.
+  const PhraseIndex& copy_index() const { return copy_index_; }
+  // Categories where that rule does not apply (books: "2 copies" of a Lego book).
+  const std::vector<std::string>& copy_terms_except_categories() const {
+    return copy_except_categories_;
+  }
+  // The classifier's families; nullptr when `name` is not one.
+  const CategoryFamily* FindFamily(absl::string_view name) const;
+  // The source noted for each term list and group ("term_lists[0]", "term_groups.adult").
+  const std::map<std::string, std::string>& sources() const { return sources_; }
   // Whether `category_id` is `ancestor_id` or below it.
   bool IsWithin(absl::string_view category_id, absl::string_view ancestor_id) const;
   const Thresholds& thresholds() const { return thresholds_; }
@@ -149,6 +199,14 @@ class RuleSet {
   PhraseIndex contact_term_index_;
   PhraseIndex email_term_index_;
   PhraseIndex allowed_phrase_index_;
+  PhraseIndex new_item_index_;
+  PhraseIndex not_new_index_;
+  PhraseIndex accessory_index_;
+  PhraseIndex copy_index_;
+  std::vector<std::string> copy_except_categories_;
+  std::vector<std::string> restricted_groups_;
+  std::vector<CategoryFamily> families_;
+  std::map<std::string, std::string> sources_;
   Thresholds thresholds_;
 };
 

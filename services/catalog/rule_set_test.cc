@@ -158,3 +158,50 @@ TEST_F(LiveRulesTest, LoadFailsOnAMissingFile) {
 
 }  // namespace
 }  // namespace marketplace::catalog
+
+namespace marketplace::catalog {
+namespace {
+
+// Every term list and group of the shipped rules says where its terms come from, and the
+// issue-20 keys are read.
+TEST(ShippedRulesTest, EveryListNamesItsSourceAndThePolicyKeysAreRead) {
+  auto live = LiveRules::Load("services/catalog/data/categories.json",
+                              "services/catalog/data/moderation_rules.json");
+  ASSERT_TRUE(live.ok()) << live.status();
+  std::shared_ptr<const RuleSet> rules = (*live)->Current();
+  for (size_t i = 0; i < rules->term_lists().size(); ++i) {
+    EXPECT_FALSE(rules->term_lists()[i].source.empty()) << "term_lists[" << i << "]";
+    // Every list covers the five languages of the catalog.
+    for (const char* lang : {"fr", "en", "de", "es", "it"}) {
+      EXPECT_TRUE(rules->term_lists()[i].terms_by_language.count(lang))
+          << "term_lists[" << i << "] " << lang;
+    }
+  }
+  for (const char* group : {"adult", "weapons", "drugs", "alcohol", "live-animals"}) {
+    EXPECT_TRUE(rules->sources().count(std::string("term_groups.") + group)) << group;
+  }
+  for (const char* key : {"allowed_phrases", "contact_terms", "email_terms", "new_item_terms",
+                          "not_new_phrases", "accessory_terms", "copy_terms"}) {
+    EXPECT_TRUE(rules->sources().count(key)) << key;
+  }
+  EXPECT_TRUE(rules->IsRestrictedGroup("adult"));
+  EXPECT_FALSE(rules->IsRestrictedGroup("alcohol"));
+  ASSERT_NE(rules->FindFamily("weapons"), nullptr);
+  EXPECT_TRUE(rules->FindFamily("weapons")->restricted);
+  EXPECT_TRUE(rules->FindCategory("baby-care")->children);
+  EXPECT_FALSE(rules->FindCategory("home")->children);
+}
+
+TEST(ShippedRulesTest, UnknownCategoriesInTheNewKeysAreRefused) {
+  const std::string categories = R"({"version": "c", "categories": [{"id": "toys", "name": "T"}]})";
+  const std::string rules = R"({"version": "t", "term_lists": [], "term_groups": {},
+      "category_families": {"toys": {"categories": ["no-such-category"]}}})";
+  auto parsed = RuleSet::Parse(categories, rules);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("category_families.toys.categories[0]"),
+            std::string::npos)
+      << parsed.status();
+}
+
+}  // namespace
+}  // namespace marketplace::catalog

@@ -1,9 +1,19 @@
 #include "services/catalog/text.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 
+#include <memory>
+
+#include "absl/base/call_once.h"
 #include "absl/container/flat_hash_set.h"
+#include "unicode/normalizer2.h"
+#include "unicode/translit.h"
+#include "unicode/uchar.h"
+#include "unicode/unistr.h"
+#include "unicode/uscript.h"
+#include "unicode/uspoof.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
@@ -76,7 +86,8 @@ bool IsSeparator(uint32_t cp) {
 
 }  // namespace
 
-std::string FoldText(absl::string_view utf8) {
+namespace {
+std::string TableFold(absl::string_view utf8) {
   std::string out;
   out.reserve(utf8.size());
   bool pending_space = false;
@@ -129,6 +140,7 @@ std::string FoldText(absl::string_view utf8) {
   }
   return out;
 }
+}  // namespace
 
 std::vector<std::string> Words(absl::string_view folded) {
   return absl::StrSplit(folded, ' ', absl::SkipEmpty());
@@ -193,6 +205,296 @@ std::vector<std::string> PhraseIndex::FindPhrases(const std::vector<std::string>
   for (size_t p : Matches(words)) {
     std::string joined = absl::StrJoin(phrases_[p].words, " ");
     if (seen.insert(joined).second) out.push_back(std::move(joined));
+  }
+  return out;
+}
+
+}  // namespace marketplace::catalog
+
+namespace marketplace::catalog {
+namespace {
+
+// Whether the hand table above folds `utf8` exactly as ICU's "NFKC; Any-Latin; Latin-ASCII"
+// would: ASCII, Latin-1, Latin Extended-A, combining marks and the separator ranges (a test
+// checks the two agree on every code point of those ranges). Anything else goes through ICU.
+bool TableSuffices(absl::string_view utf8) {
+  for (size_t i = 0; i < utf8.size();) {
+    if (static_cast<unsigned char>(utf8[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    uint32_t cp = 0;
+    const int len = Decode(utf8, i, &cp);
+    if (len == 0) {
+      ++i;  // invalid byte: a separator either way
+      continue;
+    }
+    i += len;
+    // U+00AA ª, U+00B2 ², U+00B3 ³, U+00B9 ¹, U+00BA º, U+00BC-BE fractions: NFKC gives
+    // letters or digits, the table separators; ĸ, Ŀ, ŀ and ŉ fold differently too.
+    if (cp == 0xAA || cp == 0xB2 || cp == 0xB3 || cp == 0xB9 || cp == 0xBA ||
+        (cp >= 0xBC && cp <= 0xBE) || cp == 0xB5 || cp == 0x138 || cp == 0x13F || cp == 0x140 ||
+        cp == 0x149) {
+      return false;
+    }
+    if (cp <= 0x17F || IsCombiningMark(cp)) continue;
+    // General punctuation and currency symbols; not the letterlike block (NFKC maps ℡, №, ...).
+    if ((cp >= 0x2000 && cp <= 0x206F) ||
+        (cp >= 0x20A0 && cp <= 0x20CF) || (cp >= 0x1F000 && cp <= 0x1FAFF) || cp == 0xFEFF) {
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+bool IsGreekOrCyrillic(UChar32 c) {
+  UErrorCode status = U_ZERO_ERROR;
+  const UScriptCode script = uscript_getScript(c, &status);
+  return script == USCRIPT_GREEK || script == USCRIPT_CYRILLIC;
+}
+
+// The confusable skeleton of each Greek and Cyrillic letter when it is one ASCII letter
+// (Cyrillic "а", "е", "о", "р", "с" -> a e o p c; Greek "ο", "ρ", "ν" -> o p v), computed once
+// from ICU's confusables data. Used inside words that mix them with Latin letters: a Greek
+// letter slipped into "réplique" reads as the Latin letter it imitates.
+class Confusables {
+ public:
+  static const Confusables& Get() {
+    static const Confusables* instance = new Confusables();
+    return *instance;
+  }
+  // 0 when the letter has no one-letter ASCII skeleton.
+  char Latin(UChar32 c) const {
+    if (c < kFirst || c > kLast) return 0;
+    return table_[c - kFirst];
+  }
+
+ private:
+  static constexpr UChar32 kFirst = 0x370, kLast = 0x52F;
+  Confusables() {
+    UErrorCode status = U_ZERO_ERROR;
+    USpoofChecker* checker = uspoof_open(&status);
+    for (UChar32 c = kFirst; c <= kLast; ++c) {
+      table_[c - kFirst] = 0;
+      if (U_FAILURE(status) || !u_isalpha(c)) continue;
+      icu::UnicodeString skeleton;
+      UErrorCode s = U_ZERO_ERROR;
+      uspoof_getSkeletonUnicodeString(checker, 0, icu::UnicodeString(c), skeleton, &s);
+      if (U_FAILURE(s) || skeleton.length() != 1) continue;
+      const UChar32 k = u_tolower(skeleton.char32At(0));
+      if (k >= 'a' && k <= 'z') table_[c - kFirst] = static_cast<char>(k);
+    }
+    if (checker != nullptr) uspoof_close(checker);
+  }
+  char table_[kLast - kFirst + 1];
+};
+
+// "Any-Latin; Latin-ASCII": a Transliterator is not safe to share between threads, so each
+// thread clones its own from one built once.
+icu::Transliterator& ThreadTransliterator() {
+  static const icu::Transliterator* prototype = [] {
+    UErrorCode status = U_ZERO_ERROR;
+    icu::Transliterator* t = icu::Transliterator::createInstance(
+        "Any-Latin; Latin-ASCII", UTRANS_FORWARD, status);
+    return U_SUCCESS(status) ? t : nullptr;
+  }();
+  thread_local std::unique_ptr<icu::Transliterator> mine(
+      prototype == nullptr ? nullptr : prototype->clone());
+  return *mine;
+}
+
+bool IsWordChar(UChar32 c) {
+  if (u_isalnum(c)) return true;
+  const int8_t type = u_charType(c);
+  return type == U_NON_SPACING_MARK || type == U_COMBINING_SPACING_MARK ||
+         type == U_ENCLOSING_MARK;
+}
+
+std::string IcuFold(absl::string_view utf8) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfkc = icu::Normalizer2::getNFKCInstance(status);
+  icu::UnicodeString text = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
+  if (U_SUCCESS(status)) {
+    icu::UnicodeString normalized = nfkc->normalize(text, status);
+    if (U_SUCCESS(status)) text = std::move(normalized);
+  }
+  // Separators become spaces; words mixing Latin letters with Greek or Cyrillic look-alikes
+  // get the Latin letters those imitate.
+  icu::UnicodeString out;
+  const Confusables& confusables = Confusables::Get();
+  int32_t i = 0;
+  while (i < text.length()) {
+    const UChar32 c = text.char32At(i);
+    if (!IsWordChar(c)) {
+      out.append(static_cast<UChar>(' '));
+      i += U16_LENGTH(c);
+      continue;
+    }
+    int32_t end = i;
+    bool latin = false, other = false;
+    while (end < text.length()) {
+      const UChar32 w = text.char32At(end);
+      if (!IsWordChar(w)) break;
+      if (u_isalpha(w)) {
+        const UScriptCode script = uscript_getScript(w, &status);
+        latin = latin || script == USCRIPT_LATIN;
+        other = other || IsGreekOrCyrillic(w);
+      }
+      end += U16_LENGTH(w);
+    }
+    icu::UnicodeString word;
+    bool ascii = true;
+    for (int32_t k = i; k < end;) {
+      const UChar32 w = text.char32At(k);
+      const char look_alike = latin && other ? confusables.Latin(w) : 0;
+      if (look_alike != 0) {
+        word.append(static_cast<UChar>(look_alike));
+      } else {
+        word.append(w);
+        ascii = ascii && w < 0x80;
+      }
+      k += U16_LENGTH(w);
+    }
+    // Transliteration only where the word is not ASCII: it is the costly step.
+    if (!ascii) ThreadTransliterator().transliterate(word);
+    out.append(word);
+    i = end;
+  }
+  std::string result;
+  out.toUTF8String(result);
+  return TableFold(result);
+}
+
+}  // namespace
+
+std::string FoldText(absl::string_view utf8) {
+  if (TableSuffices(utf8)) return TableFold(utf8);
+  return IcuFold(utf8);
+}
+
+std::string FoldTextWithIcu(absl::string_view utf8) { return IcuFold(utf8); }
+
+namespace {
+
+// Digit-for-letter swaps of an alternative reading; '1' reads as `one`.
+char LeetLetter(char c, char one) {
+  switch (c) {
+    case '0': return 'o';
+    case '1': return one;
+    case '3': return 'e';
+    case '4': return 'a';
+    case '5': return 's';
+    case '7': return 't';
+    default: return 0;
+  }
+}
+
+bool HasLetter(absl::string_view w) {
+  for (char c : w) {
+    if (c >= 'a' && c <= 'z') return true;
+  }
+  return false;
+}
+
+std::string Reading(absl::string_view utf8, char one) {
+  // "@" and "$" inside a word are letters in disguise: "r@plica", "$extoy".
+  std::string raw(utf8);
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '@' && raw[i] != '$') continue;
+    const bool before = i > 0 && std::isalnum(static_cast<unsigned char>(raw[i - 1]));
+    const bool after =
+        i + 1 < raw.size() && std::isalnum(static_cast<unsigned char>(raw[i + 1]));
+    if (raw[i] == '$' ? (after || before) : (before && after)) raw[i] = raw[i] == '@' ? 'a' : 's';
+  }
+  std::vector<std::string> words = Words(FoldText(raw));
+  // Digits inside words that have letters: "c0pie", "r3pl1ca". Pure numbers stay.
+  for (std::string& w : words) {
+    if (!HasLetter(w)) continue;
+    for (char& c : w) {
+      if (const char l = LeetLetter(c, one); l != 0) c = l;
+    }
+  }
+  // Runs of 3 or more one-character words are one spelled-out word: "r e p l i c a".
+  std::vector<std::string> joined;
+  for (size_t i = 0; i < words.size();) {
+    size_t end = i;
+    int letters = 0;
+    while (end < words.size() && words[end].size() == 1) {
+      letters += HasLetter(words[end]) ? 1 : 0;
+      ++end;
+    }
+    if (end - i >= 3 && letters >= 2) {
+      std::string word;
+      for (size_t k = i; k < end; ++k) {
+        const char l = LeetLetter(words[k][0], one);
+        word.push_back(l != 0 ? l : words[k][0]);
+      }
+      joined.push_back(std::move(word));
+      i = end;
+    } else if (end > i) {
+      for (size_t k = i; k < end; ++k) joined.push_back(words[k]);
+      i = end;
+    } else {
+      joined.push_back(words[i++]);
+    }
+  }
+  // A letter repeated 3 times or more counts once: "cocaaaine", "fuuuck".
+  for (std::string& w : joined) {
+    std::string squeezed;
+    for (size_t k = 0; k < w.size();) {
+      size_t run = k;
+      while (run < w.size() && w[run] == w[k]) ++run;
+      const bool letter = w[k] >= 'a' && w[k] <= 'z';
+      squeezed.append(letter && run - k >= 3 ? 1 : run - k, w[k]);
+      k = run;
+    }
+    w = std::move(squeezed);
+  }
+  return absl::StrJoin(joined, " ");
+}
+
+}  // namespace
+
+namespace {
+// Whether `plain` (folded) and `utf8` show any of the tricks Reading undoes; most listings
+// do not, and then cost one fold here.
+bool MayBeObfuscated(absl::string_view utf8, absl::string_view plain) {
+  if (utf8.find('@') != absl::string_view::npos || utf8.find('$') != absl::string_view::npos) {
+    return true;
+  }
+  int single_run = 0;
+  for (absl::string_view w : absl::StrSplit(plain, ' ', absl::SkipEmpty())) {
+    single_run = w.size() == 1 ? single_run + 1 : 0;
+    if (single_run >= 3) return true;
+    bool letter = false, digit = false;
+    for (size_t i = 0; i < w.size(); ++i) {
+      letter = letter || (w[i] >= 'a' && w[i] <= 'z');
+      digit = digit || (w[i] >= '0' && w[i] <= '9');
+      if (i >= 2 && w[i] == w[i - 1] && w[i] == w[i - 2] && w[i] >= 'a' && w[i] <= 'z') {
+        return true;
+      }
+    }
+    if (letter && digit) return true;
+  }
+  return false;
+}
+}  // namespace
+
+std::vector<std::string> AlternativeReadings(absl::string_view utf8) {
+  return AlternativeReadings(utf8, FoldText(utf8));
+}
+
+std::vector<std::string> AlternativeReadings(absl::string_view utf8, absl::string_view plain) {
+  std::vector<std::string> out;
+  if (!MayBeObfuscated(utf8, plain)) return out;
+  for (char one : {'i', 'l'}) {
+    std::string reading = Reading(utf8, one);
+    if (reading != plain && std::find(out.begin(), out.end(), reading) == out.end()) {
+      out.push_back(std::move(reading));
+    }
+    if (utf8.find('1') == absl::string_view::npos) break;
   }
   return out;
 }

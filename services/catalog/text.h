@@ -9,11 +9,32 @@
 
 namespace marketplace::catalog {
 
-// Text as the moderation rules see it: lower case, accents removed ("Éléphant" -> "elephant",
-// "Straße" -> "strasse", "Œuvre" -> "oeuvre"), every character that is not a letter or digit
-// turned into a single space, no leading or trailing space. Invalid UTF-8 bytes count as
-// spaces. Characters outside Latin scripts are kept as they are (lower-cased where Latin).
+// Text as the moderation rules see it: lower case ASCII letters and digits, accents removed
+// ("Éléphant" -> "elephant", "Straße" -> "strasse", "Œuvre" -> "oeuvre"), every character
+// that is not a letter or digit turned into a single space, no leading or trailing space.
+// Invalid UTF-8 bytes count as spaces.
+//
+// Text that is ASCII, Latin-1 or Latin Extended-A is folded by a table (the fast path: most
+// listings); anything else goes through ICU: NFKC (full-width "ｗｈａｔｓａｐｐ" -> "whatsapp",
+// ligatures), then in words that mix Latin letters with Greek or Cyrillic ones, each of those
+// replaced by the Latin letter its confusable skeleton (uspoof_getSkeleton) names ("rеplica"
+// with a Cyrillic "е"), then the "Any-Latin; Latin-ASCII" transliteration ("Кукла" ->
+// "kukla", "ρέπλικα" -> "replika"). Thread-safe.
 std::string FoldText(absl::string_view utf8);
+
+// FoldText always through ICU (for tests that check the table agrees with it).
+std::string FoldTextWithIcu(absl::string_view utf8);
+
+// Other readings of `utf8` an obfuscating seller may mean, each folded like FoldText, only
+// those that differ from FoldText(utf8) (so usually none): "@" and "$" inside or at the edge
+// of a word read as "a" and "s" ("r@plica", "$extoy"); in words that have letters, digits read
+// as letters (0 -> o, 1 -> i, and in a second reading 1 -> l, 3 -> e, 4 -> a, 5 -> s, 7 -> t:
+// "c0pie", "r3pl1ca"); runs of three or more one-character words are joined ("r e p l i c a",
+// "r.e.p.l.i.c.a", "r-e-p-l-i-c-a"); a letter repeated three times or more counts once
+// ("cocaaaine"). The plain reading is kept beside them: prices and phone numbers stay.
+std::vector<std::string> AlternativeReadings(absl::string_view utf8);
+// The same when the caller has FoldText(utf8) already (saves a fold).
+std::vector<std::string> AlternativeReadings(absl::string_view utf8, absl::string_view folded);
 
 // The words of a folded text (split on spaces).
 std::vector<std::string> Words(absl::string_view folded);

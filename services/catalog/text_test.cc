@@ -1,5 +1,7 @@
 #include "services/catalog/text.h"
 
+#include <string>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -25,8 +27,67 @@ TEST(FoldTextTest, PunctuationAndSpacesSeparateWords) {
   EXPECT_EQ(FoldText("!!!"), "");
 }
 
-TEST(FoldTextTest, KeepsOtherScripts) {
-  EXPECT_EQ(FoldText("Кукла Barbie"), "Кукла barbie");
+TEST(FoldTextTest, TransliteratesOtherScripts) {
+  EXPECT_EQ(FoldText("Кукла Barbie"), "kukla barbie");
+  EXPECT_EQ(FoldText("ρέπλικα"), "replika");
+}
+
+TEST(FoldTextTest, NfkcFoldsFullWidthAndCompatibilityForms) {
+  EXPECT_EQ(FoldText("ｗｈａｔｓａｐｐ ０６"), "whatsapp 06");
+  EXPECT_EQ(FoldText("ﬁne ①"), "fine 1");
+}
+
+TEST(FoldTextTest, LookAlikeLettersInsideLatinWordsFoldToLatin) {
+  // Cyrillic е (U+0435) and о (U+043E), Greek ο (U+03BF) and έ (U+03AD) inside Latin words.
+  EXPECT_EQ(FoldText("r\u0435plica"), "replica");
+  EXPECT_EQ(FoldText("c\u043Ecaine"), "cocaine");
+  EXPECT_EQ(FoldText("r\u03ADplique"), "replique");
+  EXPECT_EQ(FoldText("c\u03BFpie"), "copie");
+}
+
+TEST(FoldTextTest, TableAgreesWithIcuOnLatinRanges) {
+  for (char32_t cp = 0xC0; cp <= 0x17F; ++cp) {
+    std::string s;
+    if (cp < 0x800) {
+      s.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+    const std::string word = "x" + s + "y";
+    EXPECT_EQ(FoldText(word), FoldTextWithIcu(word)) << "U+" << std::hex << cp;
+  }
+}
+
+TEST(AlternativeReadingsTest, DigitsForLettersKeepThePlainReading) {
+  EXPECT_THAT(AlternativeReadings("c0pie parfaite"), ElementsAre("copie parfaite"));
+  EXPECT_THAT(AlternativeReadings("r3pl1ca bag"), ElementsAre("replica bag", "repllca bag"));
+  EXPECT_THAT(AlternativeReadings("R3PL1CA"), ::testing::Contains("replica"));
+  EXPECT_THAT(AlternativeReadings("coca1ne"), ::testing::Contains("cocaine"));
+  EXPECT_THAT(AlternativeReadings("w33d 5moke"), ElementsAre("weed smoke"));
+  // Prices and phone numbers are no words with letters: no other reading.
+  EXPECT_THAT(AlternativeReadings("iPhone 13 128 Go, 450 euros"), IsEmpty());
+  EXPECT_THAT(AlternativeReadings("06 12 34 56 78"), IsEmpty());
+}
+
+TEST(AlternativeReadingsTest, AtAndDollarInsideWords) {
+  EXPECT_THAT(AlternativeReadings("r@plica"), ElementsAre("raplica"));
+  EXPECT_THAT(AlternativeReadings("$ex toy"), ElementsAre("sex toy"));
+  EXPECT_THAT(AlternativeReadings("contrefa\u00e7on @ 20 $"), IsEmpty());
+}
+
+TEST(AlternativeReadingsTest, SpelledOutLettersAreJoined) {
+  EXPECT_THAT(AlternativeReadings("sac r e p l i c a"), ElementsAre("sac replica"));
+  EXPECT_THAT(AlternativeReadings("sac r.e.p.l.i.c.a luxe"), ElementsAre("sac replica luxe"));
+  EXPECT_THAT(AlternativeReadings("r-e-p-l-i-q-u-e"), ElementsAre("replique"));
+  EXPECT_THAT(AlternativeReadings("r 3 p l i c a"), ElementsAre("replica"));
+  // Two single letters are not a spelled-out word.
+  EXPECT_THAT(AlternativeReadings("taille S M"), IsEmpty());
+}
+
+TEST(AlternativeReadingsTest, RepeatedLettersCountOnce) {
+  EXPECT_THAT(AlternativeReadings("cocaaaine"), ElementsAre("cocaine"));
+  EXPECT_THAT(AlternativeReadings("fuuuuck"), ElementsAre("fuck"));
+  // Doubled letters are spelling, not obfuscation.
+  EXPECT_THAT(AlternativeReadings("cannabis free"), IsEmpty());
 }
 
 TEST(PhraseIndexTest, MatchesWholeWordsOnly) {
