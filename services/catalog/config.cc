@@ -8,6 +8,10 @@ void AddFlags(common::Flags& flags, CatalogConfig* c) {
   flags.AddString("moderation_rules_file", &c->rules_file,
                   "services/catalog/data/moderation_rules.json",
                   "Moderation rules and word lists (JSON, README \"Data files\").");
+  flags.AddString("category_model_file", &c->category_model_file,
+                  "services/catalog/data/category_model.ftz",
+                  "fastText model of the learned category check, loaded at start (README "
+                  "\"Category model\"); a missing or corrupt file stops the server.");
   flags.AddDuration("rules_check_interval", &c->rules_check_interval, absl::Seconds(10),
                     "How often the data files are checked for changes (a changed file is "
                     "reloaded; SIGHUP reloads at the next check).");
@@ -61,6 +65,9 @@ absl::Status CatalogConfig::Validate() const {
   if (categories_file.empty() || rules_file.empty()) {
     return absl::InvalidArgumentError(
         "--categories_file and --moderation_rules_file: must name the data files");
+  }
+  if (category_model_file.empty()) {
+    return absl::InvalidArgumentError("--category_model_file: must name the category model");
   }
   if (absl::Status s = common::outbox::ParseSubscriberSpecs(events.subscribers).status();
       !s.ok()) {

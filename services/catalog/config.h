@@ -20,6 +20,7 @@ namespace marketplace::catalog {
 struct CatalogConfig {
   std::string categories_file;
   std::string rules_file;
+  std::string category_model_file;  // the fastText category model (README "Category model")
   absl::Duration rules_check_interval;
   int64_t report_threshold = 3;
   absl::Duration report_min_account_age;

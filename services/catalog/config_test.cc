@@ -25,6 +25,7 @@ TEST(CatalogConfigTest, DefaultsAreTheDocumentedOnes) {
   ASSERT_OK(c.Validate());
   EXPECT_EQ(c.categories_file, "services/catalog/data/categories.json");
   EXPECT_EQ(c.rules_file, "services/catalog/data/moderation_rules.json");
+  EXPECT_EQ(c.category_model_file, "services/catalog/data/category_model.ftz");
   EXPECT_EQ(c.rules_check_interval, absl::Seconds(10));
   EXPECT_EQ(c.public_cache_ttl, absl::Minutes(1));
   EXPECT_EQ(c.public_cache_poll, absl::Milliseconds(200));

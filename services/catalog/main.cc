@@ -19,6 +19,7 @@
 #include "services/catalog/catalog_service.h"
 #include "services/catalog/config.h"
 #include "services/catalog/enforcement.h"
+#include "services/catalog/fasttext_category_classifier.h"
 #include "services/catalog/live_rules.h"
 #include "services/catalog/mysql_listing_store.h"
 #include "services/catalog/paid_order_events.h"
@@ -42,6 +43,14 @@ int main(int argc, char** argv) {
 
   auto rules = catalog::LiveRules::Load(catalog_config.categories_file, catalog_config.rules_file);
   if (!rules.ok()) common::ExitWithError("moderation data files", rules.status(), 2);
+  // The learned category check the moderation rules consult (README "Category model"): read
+  // once at start; a missing or corrupt model stops the server like a bad rules file.
+  auto category_model =
+      catalog::FastTextCategoryClassifier::Load(catalog_config.category_model_file);
+  if (!category_model.ok()) common::ExitWithError("category model", category_model.status(), 2);
+  std::shared_ptr<const catalog::CategoryClassifier> category_classifier =
+      *std::move(category_model);
+  common::LogInfo("category model loaded", {{"version", category_classifier->Version()}});
 
   auto runtime = common::ServiceRuntime::CreateOrExit("catalog", config, flags);
   if (absl::Status s = catalog::ApplyCatalogMigrations(runtime->pool()); !s.ok()) {

@@ -9,6 +9,7 @@ set -euo pipefail
 secrets="$MP_DATA_DIR/secrets"
 flags=("--categories_file=services/catalog/data/categories.json"
        "--moderation_rules_file=services/catalog/data/moderation_rules.json"
+       "--category_model_file=services/catalog/data/category_model.ftz"
        "--identity_address=${MP_BIND_ADDRESS:-127.0.0.1}:${MP_IDENTITY_GRPC_PORT:-7001}")
 if [ -s "$secrets/catalog_client_id" ] && [ -s "$secrets/catalog_client_secret" ]; then
   flags+=("--service_client_id=$(cat "$secrets/catalog_client_id")"

@@ -118,6 +118,7 @@ class GatewayE2eTest : public ::testing::Test {
         "--metrics_address=127.0.0.1:0",
         "--categories_file=" + RunfilePath("services/catalog/data/categories.json"),
         "--moderation_rules_file=" + RunfilePath("services/catalog/data/moderation_rules.json"),
+        "--category_model_file=" + RunfilePath("services/catalog/data/category_model.ftz"),
         "--drain_timeout=2s",
         "--log_level=warn",
     };

@@ -29,7 +29,7 @@ out="${MP_IMAGE_DIR:-.images}/$svc"
 data=()
 case "$svc" in
   catalog)
-    for f in categories.json moderation_rules.json; do
+    for f in categories.json moderation_rules.json category_model.ftz; do
       data+=(--data "services/catalog/data/$f=/app/services/catalog/data/$f")
     done ;;
   sellerkpi)

@@ -1,0 +1,224 @@
+// Moderation cost per listing on one core, no storage or RPC: text folding (FoldText), the rule
+// engine in force (Evaluate over data/categories.json + data/moderation_rules.json, via
+// LiveRules) and the category model (FastTextCategoryClassifier::Predict over
+// data/category_model.ftz), one thread, on the listings of data/moderation_corpus.jsonl (their
+// own length mix; the corpus is read as benchmark input only). Then the same listings with
+// their description lengthened to 5,000 characters. Prints listings per second for each step
+// alone and for the three together (the figure the target of >= 20,000/s/core is about), per
+// second of the thread's CPU time (per core, whatever else runs on the machine) and, for
+// reference, per elapsed second.
+//
+//   moderation_bench --duration=5s [--header]
+#include <algorithm>
+#include <time.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/config.h"
+#include "nlohmann/json.hpp"
+#include "services/catalog/fasttext_category_classifier.h"
+#include "services/catalog/live_rules.h"
+#include "services/catalog/moderation.h"
+#include "services/catalog/text.h"
+
+namespace {
+
+namespace catalog = marketplace::catalog;
+
+struct Input {
+  catalog::ListingContent listing;
+  catalog::SellerContext seller;
+};
+
+// The corpus's listings with their sellers, as moderation_corpus_test reads them.
+std::vector<Input> ReadCorpus(const std::string& path) {
+  std::vector<Input> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    nlohmann::json item = nlohmann::json::parse(line, nullptr, false);
+    if (item.is_discarded()) continue;
+    Input input;
+    catalog::ListingContent& l = input.listing;
+    const std::string id = item.value("id", "x");
+    l.title = item.value("title", "");
+    l.description = item.value("description", "");
+    l.category_id = item.value("category_id", "");
+    l.brand = item.value("brand", "");
+    if (item.contains("price")) {
+      auto price = marketplace::common::Money::Of(
+          item["price"].value("currency_code", "EUR"), item["price"].value("amount_minor", 0));
+      if (price.ok()) l.price = *price;
+    }
+    for (int i = 0; i < item.value("images", 1); ++i) {
+      l.image_urls.push_back(absl::StrCat("https://img.example/", id, "/", i));
+    }
+    if (item.contains("attributes")) {
+      for (auto it = item["attributes"].begin(); it != item["attributes"].end(); ++it) {
+        if (it.value().is_string()) l.attributes[it.key()] = it.value().get<std::string>();
+      }
+    }
+    input.seller.decided_listings = 100;
+    if (item.contains("seller")) {
+      const auto& s = item["seller"];
+      input.seller.decided_listings = s.value("decided_listings", 100);
+      for (const auto& b : s.value("authorized_brands", nlohmann::json::array())) {
+        input.seller.authorized_brands.insert(catalog::FoldText(b.get<std::string>()));
+      }
+      for (const auto& o : s.value("other_live_listings", nlohmann::json::array())) {
+        input.seller.other_live_listings.push_back(
+            {o.value("listing_id", "other"), o.value("title", ""), o.value("description", "")});
+      }
+    }
+    out.push_back(std::move(input));
+  }
+  return out;
+}
+
+// The same listings, each description lengthened to 5,000 bytes with the other listings'
+// descriptions (cut at a space, so words stay whole).
+std::vector<Input> WithLongDescriptions(const std::vector<Input>& inputs, size_t length) {
+  std::vector<Input> out = inputs;
+  for (size_t i = 0; i < out.size(); ++i) {
+    std::string& d = out[i].listing.description;
+    for (size_t j = i + 1; d.size() < length; ++j) {
+      absl::StrAppend(&d, " ", inputs[j % inputs.size()].listing.description);
+    }
+    const size_t cut = d.rfind(' ', length);
+    d.resize(cut == std::string::npos ? length : cut);
+  }
+  return out;
+}
+
+size_t CodePoints(const std::string& s) {
+  return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
+// Median of the listings' title + " " + description length, in characters (code points).
+size_t MedianLength(const std::vector<Input>& inputs) {
+  std::vector<size_t> lengths;
+  for (const Input& in : inputs) {
+    lengths.push_back(CodePoints(in.listing.title) + 1 + CodePoints(in.listing.description));
+  }
+  std::sort(lengths.begin(), lengths.end());
+  return lengths.empty() ? 0 : lengths[lengths.size() / 2];
+}
+
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+struct Rate {
+  double per_cpu_second;   // listings per second of this thread's CPU time: per core
+  double per_wall_second;  // the same over elapsed time (lower when the core is shared)
+};
+
+// Runs `body(input)` round-robin for `duration` of elapsed time. The figure per core divides
+// by the thread's own CPU time, so that other processes on a shared machine do not count.
+template <typename Body>
+Rate Measure(const std::vector<Input>& inputs, absl::Duration duration, Body body) {
+  using Clock = std::chrono::steady_clock;
+  const auto end = Clock::now() + absl::ToChronoNanoseconds(duration);
+  int64_t calls = 0;
+  size_t sink = 0;
+  const auto start = Clock::now();
+  const double cpu_start = ThreadCpuSeconds();
+  while (Clock::now() < end) {
+    for (int i = 0; i < 64; ++i) sink += body(inputs[calls++ % inputs.size()]);
+  }
+  const double cpu = ThreadCpuSeconds() - cpu_start;
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (sink == 42) std::printf(" ");  // keeps the work observable
+  return {static_cast<double>(calls) / cpu, static_cast<double>(calls) / seconds};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::Duration duration = absl::Seconds(5);
+  bool header = false;
+  std::string categories = "services/catalog/data/categories.json";
+  std::string rules_file = "services/catalog/data/moderation_rules.json";
+  std::string model_file = "services/catalog/data/category_model.ftz";
+  std::string corpus = "services/catalog/data/moderation_corpus.jsonl";
+  marketplace::common::Flags flags(
+      "moderation_bench", "Listings per second on one core: folding, rules and category model.");
+  flags.AddDuration("duration", &duration, duration, "How long each measurement runs.");
+  flags.AddBool("header", &header, false, "Print the table header first.");
+  flags.AddString("categories", &categories, categories, "Category file.");
+  flags.AddString("rules", &rules_file, rules_file, "Moderation rules file.");
+  flags.AddString("category_model", &model_file, model_file, "fastText category model.");
+  flags.AddString("corpus", &corpus, corpus, "Listings to moderate (JSON lines).");
+  flags.ParseOrExit(argc, argv);
+
+  auto live = catalog::LiveRules::Load(categories, rules_file);
+  if (!live.ok()) {
+    std::fprintf(stderr, "moderation_bench: %s\n", live.status().ToString().c_str());
+    return 1;
+  }
+  auto model = catalog::FastTextCategoryClassifier::Load(model_file);
+  if (!model.ok()) {
+    std::fprintf(stderr, "moderation_bench: %s\n", model.status().ToString().c_str());
+    return 1;
+  }
+  const auto rules = (*live)->Current();
+  const catalog::CategoryClassifier& classifier = **model;
+  const std::vector<Input> listings = ReadCorpus(corpus);
+  if (listings.empty()) {
+    std::fprintf(stderr, "moderation_bench: no listings in %s\n", corpus.c_str());
+    return 1;
+  }
+  const std::vector<Input> long_listings = WithLongDescriptions(listings, 5000);
+
+  auto fold = [](const Input& in) {
+    return catalog::FoldText(absl::StrCat(in.listing.title, " ", in.listing.description)).size();
+  };
+  auto evaluate = [&](const Input& in) {
+    return catalog::Evaluate(*rules, in.listing, in.seller).findings.size();
+  };
+  auto predict = [&](const Input& in) {
+    const std::string folded =
+        catalog::FoldText(absl::StrCat(in.listing.title, " ", in.listing.description));
+    return classifier.Predict(folded, 3).size();
+  };
+  auto all = [&](const Input& in) {
+    const std::string folded =
+        catalog::FoldText(absl::StrCat(in.listing.title, " ", in.listing.description));
+    return catalog::Evaluate(*rules, in.listing, in.seller).findings.size() +
+           classifier.Predict(folded, 3).size();
+  };
+
+  if (header) {
+    std::printf("moderation, one thread (model %s, rules %s)\n", classifier.Version().c_str(),
+                rules->version().c_str());
+    std::printf("%-46s %14s %12s %14s\n", "step", "listings/s/core", "us/listing",
+                "(wall: /s)");
+  }
+  auto row = [](const std::string& name, Rate rate) {
+    std::printf("%-46s %14.0f %12.1f %14.0f\n", name.c_str(), rate.per_cpu_second,
+                1e6 / rate.per_cpu_second, rate.per_wall_second);
+  };
+  for (const auto& [set, name] :
+       {std::pair{&listings, absl::StrCat("corpus mix (", listings.size(), " listings, median ",
+                                          MedianLength(listings), " chars)")},
+        std::pair{&long_listings, absl::StrCat("5,000-char descriptions (median ",
+                                               MedianLength(long_listings), " chars)")}}) {
+    std::printf("%s\n", name.c_str());
+    row("  FoldText of title + description", Measure(*set, duration, fold));
+    row("  Evaluate (every rule)", Measure(*set, duration, evaluate));
+    row("  FoldText + category model Predict (k=3)", Measure(*set, duration, predict));
+    row("  FoldText + Evaluate + Predict (all)", Measure(*set, duration, all));
+  }
+  return 0;
+}
