@@ -150,7 +150,7 @@ workload() {
   read -r jh_qps jh_p50 jh_p99 jh_err _ <<<"$h2"
   local cpu_us
   cpu_us=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TICKS" -v n="$j_done" \
-    'BEGIN {printf "%.1f", n > 0 ? (b - a) / t * 1e6 / n : 0}')
+    'BEGIN {printf "%.1f", (n > 0 ? (b - a) / t * 1e6 / n : 0)}')
   rows+=("$(awk -v n="$name" -v dq="$d_qps" -v jq="$j_qps" -v dp50="$dh_p50" -v dp99="$dh_p99" \
     -v jp50="$jh_p50" -v jp99="$jh_p99" -v cpu="$cpu_us" -v e="$((d_err + dh_err + j_err + jh_err))" \
     -v hq="$jh_qps" -v r="$rate" \
