@@ -113,7 +113,8 @@ LoadResult RunFixedRate(const RateOptions& options, const IssueFn& issue) {
       auto has_slot = [s = state.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
         return !s->free_slots.empty();
       };
-      state->mu.Await(absl::Condition(&has_slot));
+      // A run whose calls cannot keep up ends on time too: nothing starts after the window.
+      if (!state->mu.AwaitWithDeadline(absl::Condition(&has_slot), state->measure_until)) break;
       slot = state->free_slots.back();
       state->free_slots.pop_back();
       ++state->outstanding;
