@@ -163,6 +163,11 @@ int main(int argc, char** argv) {
   flags.AddDuration("duration", &duration, duration, "Measured time.");
   flags.AddDuration("warmup", &warmup, warmup, "Unmeasured time first.");
   flags.AddInt64("server_pid", &server_pid, 0, 0, 1 << 30, "Server process, for CPU and RSS.");
+  int64_t rate = 0;
+  flags.AddInt64("rate", &rate, 0, 0, 10000000,
+                 "Calls per second at a fixed rate (open loop, at most --concurrency in flight; "
+                 "to compare latencies at a given load); 0: closed loop, --concurrency always "
+                 "in flight (the maximum rate).");
   flags.AddString("reference_qps", &reference_text, "0", "Echo QPS of the same run.");
   flags.AddBool("header", &header, false, "Print the table header first.");
   flags.AddInt64("warm_calls", &warm_calls, 0, 0, 100000000,
@@ -236,8 +241,16 @@ int main(int argc, char** argv) {
                 static_cast<long long>(warm_calls - ok));
   }
   auto before = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
-  auto result =
-      marketplace::bench::RunClosedLoop({static_cast<int>(concurrency), warmup, duration}, issue);
+  marketplace::bench::LoadResult result =
+      rate > 0 ? marketplace::bench::RunFixedRate(
+                     {static_cast<double>(rate), static_cast<int>(concurrency), warmup, duration},
+                     issue)
+               : marketplace::bench::RunClosedLoop(
+                     {static_cast<int>(concurrency), warmup, duration}, issue);
+  if (result.late > 0) {
+    std::fprintf(stderr, "%lld calls started late (all %lld in flight)\n",
+                 static_cast<long long>(result.late), static_cast<long long>(concurrency));
+  }
   if (mode == "ListListings" && list_filter != "none") mode = absl::StrCat(mode, " ", list_filter);
   auto after = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
   double cpu = before.ok() && after.ok() ? after->cpu_seconds - before->cpu_seconds : 0;

@@ -1,4 +1,5 @@
-// Closed-loop load on the echo server; prints one row of the benchmark table.
+// Load on the echo server (closed loop, or a fixed rate with --rate); prints one row of the
+// benchmark table.
 #include <cstdio>
 #include <memory>
 
@@ -18,9 +19,19 @@ int main(int argc, char** argv) {
   flags.AddString("target", &target, target, "Echo server host:port.");
   flags.AddInt64("concurrency", &concurrency, concurrency, 1, 10000, "Calls in flight.");
   flags.AddInt64("payload_bytes", &payload, payload, 0, 1 << 20, "Message size.");
+  int64_t work_us = 0;
+  flags.AddInt64("work_us", &work_us, 0, 0, 100000,
+                 "EchoRequest.work_us: microseconds the server busy-waits per call.");
+  std::string name = "echo (reference)";
+  flags.AddString("name", &name, name, "The row's name.");
   flags.AddDuration("duration", &duration, duration, "Measured time.");
   flags.AddDuration("warmup", &warmup, warmup, "Unmeasured time first.");
   flags.AddInt64("server_pid", &server_pid, 0, 0, 1 << 30, "Server process, for CPU and RSS.");
+  int64_t rate = 0;
+  flags.AddInt64("rate", &rate, 0, 0, 10000000,
+                 "Calls per second at a fixed rate (open loop, at most --concurrency in flight; "
+                 "to compare latencies at a given load); 0: closed loop, --concurrency always "
+                 "in flight (the maximum rate).");
   flags.AddBool("header", &header, false, "Print the table header first.");
   flags.ParseOrExit(argc, argv);
 
@@ -28,6 +39,7 @@ int main(int argc, char** argv) {
   auto stub = Echo::NewStub(channel);
   marketplace::bench::v1::EchoRequest request;
   request.set_message(std::string(payload, 'x'));
+  request.set_work_us(static_cast<int32_t>(work_us));
   struct Call {
     grpc::ClientContext context;
     marketplace::bench::v1::EchoResponse response;
@@ -38,14 +50,22 @@ int main(int argc, char** argv) {
                         [call, done](grpc::Status s) { done(s.ok()); });
   };
   auto before = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
-  auto result = marketplace::bench::RunClosedLoop(
-      {static_cast<int>(concurrency), warmup, duration}, issue);
+  marketplace::bench::LoadResult result =
+      rate > 0 ? marketplace::bench::RunFixedRate(
+                     {static_cast<double>(rate), static_cast<int>(concurrency), warmup, duration},
+                     issue)
+               : marketplace::bench::RunClosedLoop(
+                     {static_cast<int>(concurrency), warmup, duration}, issue);
+  if (result.late > 0) {
+    std::fprintf(stderr, "%lld calls started late (all %lld in flight)\n",
+                 static_cast<long long>(result.late), static_cast<long long>(concurrency));
+  }
   auto after = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
   double cpu = before.ok() && after.ok() ? after->cpu_seconds - before->cpu_seconds : 0;
   int64_t rss = after.ok() ? after->rss_bytes : 0;
   if (header) std::printf("%s\n", marketplace::bench::HeaderRow().c_str());
   std::printf("%s\n",
-              marketplace::bench::FormatRow("echo (reference)", result, result.qps, cpu, rss)
+              marketplace::bench::FormatRow(name, result, result.qps, cpu, rss)
                   .c_str());
   return result.calls > 0 ? 0 : 1;
 }

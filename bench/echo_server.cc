@@ -1,6 +1,8 @@
 // The reference for every benchmark: a raw gRPC echo on the callback API with the same server
 // options as the services (limits, keepalive, health, reflection), answering on gRPC's own
-// threads with no other work.
+// threads with no other work than the request's `work_us` of busy-waiting (bench/echo.proto).
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "bench/echo.grpc.pb.h"
@@ -9,10 +11,23 @@
 
 namespace {
 
+// EchoRequest.work_us is capped at this (bench/echo.proto).
+constexpr int kMaxWorkMicros = 100000;
+
+// Spins on the monotonic clock for `micros`: CPU work standing for a backend's own.
+void BusyWait(int micros) {
+  micros = std::clamp(micros, 0, kMaxWorkMicros);
+  if (micros == 0) return;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(micros);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
 class EchoService final : public marketplace::bench::v1::Echo::CallbackService {
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
                                  const marketplace::bench::v1::EchoRequest* request,
                                  marketplace::bench::v1::EchoResponse* response) override {
+    BusyWait(request->work_us());
     response->set_message(request->message());
     auto* reactor = context->DefaultReactor();
     reactor->Finish(grpc::Status::OK);

@@ -5,8 +5,9 @@
 #                                 exits the script with LOG's tail if PID dies or 30 s pass
 #   start_bench_mariadb DIR DB [extra mariadbd options...]
 #                                 a private MariaDB under DIR pinned to CPU 1 (beside the load
-#                                 generator; the server under test has CPU 0), with database DB
-#                                 created; sets db_port. Root has no password (loopback only).
+#                                 generator; the server under test has CPU 0), or to
+#                                 MP_BENCH_MARIADB_CPU, with database DB created; sets db_port.
+#                                 Root has no password (loopback only).
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -26,7 +27,8 @@ start_bench_mariadb() {
   db_port=$(free_port)
   mariadb-install-db --no-defaults --datadir="$dir/mariadb" --user="$(id -un)" \
     --auth-root-authentication-method=normal --skip-test-db >"$dir/mariadb-install.log" 2>&1
-  taskset -c 1 mariadbd --no-defaults --datadir="$dir/mariadb" --socket="$dir/mariadb.sock" \
+  taskset -c "${MP_BENCH_MARIADB_CPU:-1}" mariadbd --no-defaults --datadir="$dir/mariadb" \
+    --socket="$dir/mariadb.sock" \
     --port="$db_port" --bind-address=127.0.0.1 --user="$(id -un)" --skip-name-resolve \
     --log-error="$dir/mariadb.log" --character-set-server=utf8mb4 \
     --collation-server=utf8mb4_unicode_ci "$@" >/dev/null 2>&1 &

@@ -64,7 +64,91 @@ absl::Duration Percentile(const std::vector<absl::Duration>& sorted, double q) {
   return sorted[i];
 }
 
+// RunFixedRate's state, shared with the calls in flight like State above.
+struct RateState {
+  IssueFn issue;
+  absl::Time measure_from;
+  absl::Time measure_until;
+  absl::Mutex mu;
+  std::vector<int> free_slots ABSL_GUARDED_BY(mu);
+  std::vector<absl::Duration> latencies ABSL_GUARDED_BY(mu);
+  int64_t errors ABSL_GUARDED_BY(mu) = 0;
+  int64_t late ABSL_GUARDED_BY(mu) = 0;
+  int outstanding ABSL_GUARDED_BY(mu) = 0;
+};
+
+LoadResult Summarize(std::vector<absl::Duration> all, int64_t errors, absl::Duration duration) {
+  LoadResult result;
+  std::sort(all.begin(), all.end());
+  result.errors = errors;
+  result.calls = static_cast<int64_t>(all.size());
+  result.qps = static_cast<double>(result.calls) / absl::ToDoubleSeconds(duration);
+  result.p50 = Percentile(all, 0.50);
+  result.p99 = Percentile(all, 0.99);
+  result.p999 = Percentile(all, 0.999);
+  return result;
+}
+
 }  // namespace
+
+LoadResult RunFixedRate(const RateOptions& options, const IssueFn& issue) {
+  auto state = std::make_shared<RateState>();
+  state->issue = issue;
+  const absl::Time start = absl::Now();
+  state->measure_from = start + options.warmup;
+  state->measure_until = state->measure_from + options.duration;
+  {
+    absl::MutexLock lock(&state->mu);
+    for (int i = options.max_in_flight - 1; i >= 0; --i) state->free_slots.push_back(i);
+  }
+  const absl::Duration interval = absl::Seconds(1) / std::max(options.calls_per_second, 1e-9);
+  for (int64_t k = 0;; ++k) {
+    const absl::Time due = start + interval * k;
+    if (due >= state->measure_until) break;
+    const absl::Time now = absl::Now();
+    if (due > now) absl::SleepFor(due - now);
+    int slot;
+    {
+      absl::MutexLock lock(&state->mu);
+      auto has_slot = [s = state.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+        return !s->free_slots.empty();
+      };
+      // A run whose calls cannot keep up ends on time too: nothing starts after the window.
+      if (!state->mu.AwaitWithDeadline(absl::Condition(&has_slot), state->measure_until)) break;
+      slot = state->free_slots.back();
+      state->free_slots.pop_back();
+      ++state->outstanding;
+    }
+    const absl::Time started = absl::Now();
+    const bool late = started - due > absl::Milliseconds(1);
+    state->issue(slot, [state, slot, started, late](bool ok) {
+      const absl::Time now = absl::Now();
+      absl::MutexLock lock(&state->mu);
+      if (started >= state->measure_from) {  // every call started in the window counts
+        if (ok) {
+          state->latencies.push_back(now - started);
+        } else {
+          ++state->errors;
+        }
+        if (late) ++state->late;
+      }
+      state->free_slots.push_back(slot);
+      --state->outstanding;
+    });
+  }
+  absl::MutexLock lock(&state->mu);
+  auto drained = [s = state.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+    return s->outstanding == 0;
+  };
+  if (!state->mu.AwaitWithTimeout(absl::Condition(&drained), absl::Seconds(30))) {
+    LoadResult unfinished;
+    unfinished.errors = state->outstanding;
+    return unfinished;
+  }
+  LoadResult result = Summarize(std::move(state->latencies), state->errors, options.duration);
+  result.late = state->late;
+  return result;
+}
 
 LoadResult RunClosedLoop(const LoadOptions& options, const IssueFn& issue) {
   auto state = std::make_shared<State>();
@@ -96,18 +180,12 @@ LoadResult RunClosedLoop(const LoadOptions& options, const IssueFn& issue) {
     return unfinished;
   }
   std::vector<absl::Duration> all;
-  LoadResult result;
+  int64_t errors = 0;
   for (const Slot& s : state->slots) {
     all.insert(all.end(), s.latencies.begin(), s.latencies.end());
-    result.errors += s.errors;
+    errors += s.errors;
   }
-  std::sort(all.begin(), all.end());
-  result.calls = static_cast<int64_t>(all.size());
-  result.qps = static_cast<double>(result.calls) / absl::ToDoubleSeconds(options.duration);
-  result.p50 = Percentile(all, 0.50);
-  result.p99 = Percentile(all, 0.99);
-  result.p999 = Percentile(all, 0.999);
-  return result;
+  return Summarize(std::move(all), errors, options.duration);
 }
 
 absl::StatusOr<ProcessStats> ReadProcessStats(pid_t pid) {

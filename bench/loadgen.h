@@ -24,6 +24,7 @@ struct LoadResult {
   int64_t calls = 0;   // completed successfully in the measured window
   int64_t errors = 0;  // failed in the window (not in calls, qps or the percentiles)
   double qps = 0;      // successful calls per second in the window
+  int64_t late = 0;    // RunFixedRate only: calls started late (all slots busy)
   absl::Duration p50, p99, p999;
 };
 
@@ -32,6 +33,21 @@ struct LoadResult {
 using IssueFn = std::function<void(int slot, std::function<void(bool ok)> done)>;
 
 LoadResult RunClosedLoop(const LoadOptions& options, const IssueFn& issue);
+
+// An open loop at a fixed rate (to compare latencies at a given load, e.g. 50 % of the closed
+// loop's maximum, as `h2load --rps` does over HTTP): call k starts at start + k / rate, whether
+// or not earlier calls have completed, with at most `max_in_flight` calls outstanding (a call
+// due while that many are in flight starts when one completes, and counts as late). Latency is
+// measured from the call's actual start. `slot` in [0, max_in_flight) is not shared by two
+// calls in flight.
+struct RateOptions {
+  double calls_per_second = 1000;
+  int max_in_flight = 16;
+  absl::Duration warmup = absl::Seconds(2);
+  absl::Duration duration = absl::Seconds(10);
+};
+// result.late: calls of the measured window that started more than 1 ms after their due time.
+LoadResult RunFixedRate(const RateOptions& options, const IssueFn& issue);
 
 // CPU time (user + system) and memory of a process, read from /proc.
 struct ProcessStats {

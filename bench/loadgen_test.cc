@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "absl/time/clock.h"
@@ -45,6 +47,59 @@ TEST(LoadgenTest, FailedCallsAreErrorsNotThroughput) {
   EXPECT_GT(r.errors, 0);
   EXPECT_EQ(r.calls, 0);
   EXPECT_EQ(r.qps, 0);
+}
+
+TEST(LoadgenTest, FixedRateIssuesAtTheRateNotAtTheCompletions) {
+  RateOptions options;
+  options.calls_per_second = 200;
+  options.max_in_flight = 8;
+  options.warmup = absl::Milliseconds(100);
+  options.duration = absl::Milliseconds(500);
+  // Each call takes ~20 ms: a closed loop of 8 slots would make ~400 calls/s; at a fixed rate
+  // of 200/s about 4 are in flight and the rate, not the completions, sets the pace.
+  IssueFn issue = [](int, std::function<void(bool)> done) {
+    std::thread([done] {
+      absl::SleepFor(absl::Milliseconds(20));
+      done(true);
+    }).detach();
+  };
+  LoadResult r = RunFixedRate(options, issue);
+  EXPECT_GT(r.qps, 150);
+  EXPECT_LT(r.qps, 250);
+  EXPECT_GE(r.p50, absl::Milliseconds(20));
+  EXPECT_EQ(r.errors, 0);
+}
+
+TEST(LoadgenTest, FixedRateNeverExceedsMaxInFlightAndCountsLateCalls) {
+  RateOptions options;
+  options.calls_per_second = 1000;
+  options.max_in_flight = 2;
+  options.warmup = absl::ZeroDuration();
+  options.duration = absl::Milliseconds(300);
+  std::atomic<int> in_flight{0}, most{0};
+  std::atomic<bool> slot_shared{false};
+  std::atomic<int> slot_busy[2] = {0, 0};
+  // Calls of 20 ms with 2 slots: at most ~100 calls/s, far below the 1000/s asked.
+  IssueFn issue = [&](int slot, std::function<void(bool)> done) {
+    if (slot < 0 || slot >= 2 || slot_busy[slot].exchange(1) != 0) slot_shared = true;
+    const int now = ++in_flight;
+    int seen = most.load();
+    while (now > seen && !most.compare_exchange_weak(seen, now)) {
+    }
+    std::thread([&, slot, done] {
+      absl::SleepFor(absl::Milliseconds(20));
+      --in_flight;
+      slot_busy[slot] = 0;
+      done(slot % 2 == 0);
+    }).detach();
+  };
+  LoadResult r = RunFixedRate(options, issue);
+  EXPECT_LE(most.load(), 2);
+  EXPECT_FALSE(slot_shared.load());
+  EXPECT_LT(r.qps, 200);
+  EXPECT_GT(r.late, 0);
+  EXPECT_GT(r.errors, 0);  // the calls of slot 1 fail: errors, not throughput
+  EXPECT_GT(r.calls, 0);
 }
 
 TEST(LoadgenTest, ReadsItsOwnProcessStats) {
