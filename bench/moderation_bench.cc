@@ -22,10 +22,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/config.h"
-#include "nlohmann/json.hpp"
 #include "services/catalog/fasttext_category_classifier.h"
 #include "services/catalog/live_rules.h"
 #include "services/catalog/moderation.h"
+#include "services/catalog/moderation_corpus_reader.h"
 #include "services/catalog/text.h"
 
 namespace {
@@ -37,48 +37,16 @@ struct Input {
   catalog::SellerContext seller;
 };
 
-// The corpus's listings with their sellers, as moderation_corpus_test reads them.
+// The corpus's listings with their sellers (the corpus test's reader); empty on error.
 std::vector<Input> ReadCorpus(const std::string& path) {
   std::vector<Input> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    nlohmann::json item = nlohmann::json::parse(line, nullptr, false);
-    if (item.is_discarded()) continue;
-    Input input;
-    catalog::ListingContent& l = input.listing;
-    const std::string id = item.value("id", "x");
-    l.title = item.value("title", "");
-    l.description = item.value("description", "");
-    l.category_id = item.value("category_id", "");
-    l.brand = item.value("brand", "");
-    if (item.contains("price")) {
-      auto price = marketplace::common::Money::Of(
-          item["price"].value("currency_code", "EUR"), item["price"].value("amount_minor", 0));
-      if (price.ok()) l.price = *price;
-    }
-    for (int i = 0; i < item.value("images", 1); ++i) {
-      l.image_urls.push_back(absl::StrCat("https://img.example/", id, "/", i));
-    }
-    if (item.contains("attributes")) {
-      for (auto it = item["attributes"].begin(); it != item["attributes"].end(); ++it) {
-        if (it.value().is_string()) l.attributes[it.key()] = it.value().get<std::string>();
-      }
-    }
-    input.seller.decided_listings = 100;
-    if (item.contains("seller")) {
-      const auto& s = item["seller"];
-      input.seller.decided_listings = s.value("decided_listings", 100);
-      for (const auto& b : s.value("authorized_brands", nlohmann::json::array())) {
-        input.seller.authorized_brands.insert(catalog::FoldText(b.get<std::string>()));
-      }
-      for (const auto& o : s.value("other_live_listings", nlohmann::json::array())) {
-        input.seller.other_live_listings.push_back(
-            {o.value("listing_id", "other"), o.value("title", ""), o.value("description", "")});
-      }
-    }
-    out.push_back(std::move(input));
+  auto items = catalog::ReadModerationCorpus(path);
+  if (!items.ok()) {
+    std::fprintf(stderr, "moderation_bench: %s\n", std::string(items.status().message()).c_str());
+    return out;
+  }
+  for (catalog::CorpusItem& item : *items) {
+    out.push_back({std::move(item.listing), std::move(item.seller)});
   }
   return out;
 }

@@ -14,9 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/config.h"
-#include "nlohmann/json.hpp"
 #include "services/catalog/live_rules.h"
 #include "services/catalog/moderation.h"
+#include "services/catalog/moderation_corpus_reader.h"
 
 namespace {
 
@@ -75,29 +75,9 @@ std::vector<ListingContent> Listings() {
 // The listings of a corpus file (moderation_corpus.jsonl format): its own length mix.
 std::vector<ListingContent> CorpusListings(const std::string& path) {
   std::vector<ListingContent> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    nlohmann::json item = nlohmann::json::parse(line, nullptr, false);
-    if (item.is_discarded()) continue;
-    ListingContent l;
-    l.title = item.value("title", "");
-    l.description = item.value("description", "");
-    l.category_id = item.value("category_id", "");
-    l.brand = item.value("brand", "");
-    if (item.contains("price")) {
-      auto price = marketplace::common::Money::Of(item["price"].value("currency_code", "EUR"),
-                                                  item["price"].value("amount_minor", 0));
-      if (price.ok()) l.price = *price;
-    }
-    l.image_urls = {"https://img.example/1.jpg"};
-    if (item.contains("attributes")) {
-      for (auto it = item["attributes"].begin(); it != item["attributes"].end(); ++it) {
-        l.attributes[it.key()] = it.value().get<std::string>();
-      }
-    }
-    out.push_back(std::move(l));
-  }
+  auto items = marketplace::catalog::ReadModerationCorpus(path);
+  if (!items.ok()) return out;
+  for (auto& item : *items) out.push_back(std::move(item.listing));
   return out;
 }
 

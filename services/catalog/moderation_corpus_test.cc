@@ -20,9 +20,9 @@
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
 #include "services/catalog/live_rules.h"
 #include "services/catalog/moderation.h"
+#include "services/catalog/moderation_corpus_reader.h"
 
 namespace marketplace::catalog {
 namespace {
@@ -37,82 +37,21 @@ struct Counts {
   int true_positive = 0, false_positive = 0, false_negative = 0;
 };
 
-absl::StatusOr<Verdict> VerdictOf(const std::string& name) {
-  if (name == "PASS") return Verdict::kPass;
-  if (name == "REVIEW") return Verdict::kReview;
-  if (name == "REJECT") return Verdict::kReject;
-  return absl::InvalidArgumentError(name);
-}
-
-SellerListingState StateOf(const std::string& name) {
-  if (name == "LIVE") return SellerListingState::kLive;
-  if (name == "PENDING_REVIEW") return SellerListingState::kPendingReview;
-  return SellerListingState::kOther;
-}
-
 // Evaluates every listing of `path` and checks the floors. Returns the number of listings.
 size_t RunPart(const char* part, const char* path, const RuleSet& rules) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << path << " missing";
+  auto items = ReadModerationCorpus(path);
+  EXPECT_TRUE(items.ok()) << items.status();
+  if (!items.ok()) return 0;
   std::map<std::string, Counts> by_reason;
-  std::set<std::string> ids;
   size_t total = 0, verdict_agrees = 0;
   int confusion[3][3] = {};
-  std::string line;
   std::printf("\n=== %s part (%s) ===\n", part, path);
-  for (int line_no = 1; std::getline(in, line); ++line_no) {
-    if (line.empty()) continue;
-    nlohmann::json item = nlohmann::json::parse(line, nullptr, false);
-    EXPECT_FALSE(item.is_discarded()) << path << " line " << line_no << " is not JSON";
-    if (item.is_discarded()) continue;
-    const std::string id = item.at("id").get<std::string>();
-    EXPECT_TRUE(ids.insert(id).second) << "duplicate id " << id;
-
-    ListingContent listing;
-    listing.title = item.value("title", "");
-    listing.description = item.value("description", "");
-    listing.category_id = item.value("category_id", "");
-    listing.brand = item.value("brand", "");
-    if (item.contains("price")) {
-      auto price = common::Money::Of(item["price"].at("currency_code").get<std::string>(),
-                                     item["price"].at("amount_minor").get<int64_t>());
-      EXPECT_TRUE(price.ok()) << id;
-      if (price.ok()) listing.price = *price;
-    }
-    for (int i = 0; i < item.value("images", 1); ++i) {
-      listing.image_urls.push_back("https://img.example/" + id + "/" + std::to_string(i));
-    }
-    if (item.contains("attributes")) {
-      for (auto it = item["attributes"].begin(); it != item["attributes"].end(); ++it) {
-        listing.attributes[it.key()] = it.value().get<std::string>();
-      }
-    }
-    SellerContext seller;
-    seller.decided_listings = 100;
-    if (item.contains("seller")) {
-      const auto& s = item["seller"];
-      seller.decided_listings = s.value("decided_listings", 100);
-      const std::string level = s.value("level", "STANDARD");
-      seller.level = level == "AT_RISK"   ? SellerModerationLevel::kAtRisk
-                     : level == "TRUSTED" ? SellerModerationLevel::kTrusted
-                                          : SellerModerationLevel::kStandard;
-      for (const auto& b : s.value("authorized_brands", nlohmann::json::array())) {
-        seller.authorized_brands.insert(FoldText(b.get<std::string>()));
-      }
-      for (const auto& o : s.value("other_live_listings", nlohmann::json::array())) {
-        seller.other_listings.push_back({o.value("listing_id", "other"), o.value("title", ""),
-                                         o.value("description", ""),
-                                         StateOf(o.value("state", "LIVE"))});
-      }
-    }
-
-    auto expected_verdict = VerdictOf(item.at("expected_verdict").get<std::string>());
-    EXPECT_TRUE(expected_verdict.ok()) << id;
-    if (!expected_verdict.ok()) continue;
-    std::set<std::string> expected;
-    for (const auto& r : item.value("expected_reasons", nlohmann::json::array())) {
-      expected.insert(r.get<std::string>());
-    }
+  for (const CorpusItem& item : *items) {
+    const std::string& id = item.id;
+    const ListingContent& listing = item.listing;
+    const SellerContext& seller = item.seller;
+    const Verdict* expected_verdict = &item.expected_verdict;
+    const std::set<std::string>& expected = item.expected_reasons;
     Evaluation e = Evaluate(rules, listing, seller);
     // The duplicate rule's margin: the highest similarity with a LIVE / PENDING_REVIEW listing.
     double best = -1;
