@@ -17,6 +17,7 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/catalog/test_listings.h"
 #include "services/catalog/mysql_listing_store.h"
 #include "services/catalog/permissions.h"
 
@@ -53,17 +54,7 @@ Caller As(std::string subject, std::string role, std::vector<std::string> scopes
 
 // A listing every rule passes.
 v1::Listing Plush(const std::string& title = "Peluche ourson brun 30 cm") {
-  v1::Listing l;
-  l.set_title(title);
-  l.set_description("Peluche ourson toute douce, lavable en machine, idéale dès la naissance.");
-  l.set_category_id("toys-plush");
-  l.set_condition(v1::NEW);
-  l.mutable_price()->set_currency_code("EUR");
-  l.mutable_price()->set_amount_minor(1990);
-  l.set_quantity(5);
-  l.add_image_urls("https://img.example/ourson.jpg");
-  (*l.mutable_attributes())["age_range"] = "0+";
-  return l;
+  return ::marketplace::catalog::testing::CleanPlush(title, 5);
 }
 
 struct ListingsOptions : CatalogOptions {

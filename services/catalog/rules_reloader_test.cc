@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <regex>
 #include <string>
 
 #include "absl/strings/str_replace.h"
@@ -40,7 +41,10 @@ class RulesReloaderTest : public ::testing::Test {
   }
 
   void WriteRulesVersion(const std::string& version) {
-    Write(rules_file_, absl::StrReplaceAll(rules_text_, {{"2026-11-23.2", version}}));
+    // The rules file's own "version" (the first one in the file), whatever it is today.
+    Write(rules_file_, std::regex_replace(rules_text_, std::regex(R"("version"\s*:\s*"[^"]*")"),
+                                          "\"version\": \"" + version + "\"",
+                                          std::regex_constants::format_first_only));
   }
 
   std::string dir_, categories_, rules_file_, rules_text_;

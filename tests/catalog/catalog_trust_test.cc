@@ -28,6 +28,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/catalog/test_listings.h"
 #include "protos/marketplace/events/v1/events.pb.h"
 #include "protos/marketplace/payments/v1/payments.pb.h"
 #include "services/catalog/catalog_api.h"
@@ -52,17 +53,7 @@ std::string Buyer(int i) {
 }
 
 v1::Listing Plush(const std::string& title = "Peluche ourson brun 30 cm") {
-  v1::Listing l;
-  l.set_title(title);
-  l.set_description("Peluche ourson toute douce, lavable en machine, idéale dès la naissance.");
-  l.set_category_id("toys-plush");
-  l.set_condition(v1::NEW);
-  l.mutable_price()->set_currency_code("EUR");
-  l.mutable_price()->set_amount_minor(1990);
-  l.set_quantity(1);
-  l.add_image_urls("https://img.example/ourson.jpg");
-  (*l.mutable_attributes())["age_range"] = "0+";
-  return l;
+  return ::marketplace::catalog::testing::CleanPlush(title, 1);
 }
 
 // Rejected by the rules (an email address).

@@ -836,7 +836,7 @@ TEST_F(SupportApiTest, MergeTicketsMovesMessagesAndClosesTheSource) {
       "escalated_at, escalation_reason, outcome, resolution_note, refund_currency, "
       "refund_amount_minor, refund_state, refund_request_id, solved_at, closed_at, rating, "
       "rating_comment, 1, counts_against_seller, public_messages, all_messages, history_seq, "
-      "sort_at FROM tickets WHERE ticket_id = ?",
+      "sort_at, csat_requested_at FROM tickets WHERE ticket_id = ?",
       {source_id, target.ticket_id()}).status());
   ASSERT_OK(pool().Execute(
       "INSERT INTO ticket_messages SELECT ?, seq, 'msg_00000000000000000000abcd', author_id, "
@@ -1652,7 +1652,14 @@ TEST_F(SupportRefundTest, RequesterWaitResumesOnAMergedClaimAndOnEscalation) {
   EXPECT_EQ(out.ticket().status(), v1::OPEN);
   EXPECT_EQ(state(merged.ticket_id()), 1);
   ASSERT_TRUE(Escalate(kAgent, escalated.ticket_id()).ok());
-  EXPECT_EQ(state(escalated.ticket_id()), 1);
+  // Escalation leaves level 1: its clocks stop without a result (CANCELLED, 5), and the
+  // operator's REQUESTER_WAIT runs for the ticket, now OPEN again.
+  EXPECT_EQ(state(escalated.ticket_id()), 5);
+  EXPECT_EQ(Count(absl::StrCat("SELECT state AS n FROM sla_clocks WHERE ticket_id = '",
+                               escalated.ticket_id(), "' AND metric = ",
+                               static_cast<int>(v1::REQUESTER_WAIT), " AND level = ",
+                               static_cast<int>(v1::L2_OPERATOR))),
+            1);
   EXPECT_EQ(MustGet(kAgent, escalated.ticket_id()).status(), v1::OPEN);
 }
 
