@@ -541,4 +541,14 @@ std::vector<std::string> RuleSet::Subtree(absl::string_view id) const {
   return out;
 }
 
+std::shared_ptr<const RuleSet> RuleSet::WithClassifier(
+    const RuleSet& base, std::shared_ptr<const CategoryClassifier> classifier) {
+  std::shared_ptr<RuleSet> copy(new RuleSet(base));
+  if (classifier != nullptr) {
+    copy->version_ = absl::StrCat(base.version_, "+", classifier->Version());
+  }
+  copy->classifier_ = std::move(classifier);
+  return copy;
+}
+
 }  // namespace marketplace::catalog

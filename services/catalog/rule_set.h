@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/money.h"
+#include "services/catalog/category_classifier.h"
 #include "services/catalog/text.h"
 
 namespace marketplace::catalog {
@@ -135,8 +136,15 @@ class RuleSet {
   [[nodiscard]] static absl::StatusOr<std::shared_ptr<const RuleSet>> Parse(
       absl::string_view categories_json, absl::string_view rules_json);
 
-  // "<categories version>+<rules version>", recorded with every decision.
+  // A copy of `base` that consults `classifier` (the category model) in its evaluations; its
+  // version gains "+<model version>".
+  [[nodiscard]] static std::shared_ptr<const RuleSet> WithClassifier(
+      const RuleSet& base, std::shared_ptr<const CategoryClassifier> classifier);
+
+  // "<categories version>+<rules version>[+<model version>]", recorded with every decision.
   const std::string& version() const { return version_; }
+  // The category model the rules consult; nullptr: the rules alone.
+  const CategoryClassifier* classifier() const { return classifier_.get(); }
 
   // nullptr when unknown.
   const ResolvedCategory* FindCategory(absl::string_view id) const;
@@ -185,8 +193,10 @@ class RuleSet {
 
  private:
   RuleSet() = default;
+  RuleSet(const RuleSet&) = default;
 
   std::string version_;
+  std::shared_ptr<const CategoryClassifier> classifier_;
   std::vector<Category> categories_;
   absl::flat_hash_map<std::string, ResolvedCategory> resolved_;
   absl::flat_hash_map<std::string, std::vector<std::string>> children_;
