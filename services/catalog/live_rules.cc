@@ -16,11 +16,13 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> ReadRules(const std::string& cate
   if (!categories.ok()) return categories.status();
   auto rules = ReadWholeFile(rules_path);
   if (!rules.ok()) return rules.status();
-  auto parsed = RuleSet::Parse(*categories, *rules);
-  if (!parsed.ok() || !loader) return parsed;
-  auto model = loader();
-  if (!model.ok()) return model.status();
-  return RuleSet::WithClassifier(**parsed, *std::move(model));
+  std::shared_ptr<const CategoryClassifier> model;
+  if (loader) {
+    auto loaded = loader();
+    if (!loaded.ok()) return loaded.status();
+    model = *std::move(loaded);
+  }
+  return RuleSet::Parse(*categories, *rules, std::move(model));
 }
 
 }  // namespace

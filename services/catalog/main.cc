@@ -44,14 +44,9 @@ int main(int argc, char** argv) {
   // The learned category check the moderation rules consult (README "Category model"): read
   // with the rules, at start and at every reload; a missing or corrupt model stops the start
   // like a bad rules file (and a reload keeps the rules and model in force).
-  const std::string model_file = catalog_config.category_model_file;
   auto rules = catalog::LiveRules::Load(
       catalog_config.categories_file, catalog_config.rules_file,
-      [model_file]() -> absl::StatusOr<std::shared_ptr<const catalog::CategoryClassifier>> {
-        auto model = catalog::FastTextCategoryClassifier::Load(model_file);
-        if (!model.ok()) return model.status();
-        return std::shared_ptr<const catalog::CategoryClassifier>(*std::move(model));
-      });
+      catalog::FastTextModelLoader(catalog_config.category_model_file));
   if (!rules.ok()) common::ExitWithError("moderation data files", rules.status(), 2);
   common::LogInfo("moderation rules and category model loaded",
                   {{"version", (*rules)->Current()->version()}});

@@ -132,14 +132,9 @@ size_t RunPart(const char* part, const char* path, const RuleSet& rules, bool as
 
 TEST(ModerationCorpusTest, TuningAndBlindPartsAreAboveTheFloors) {
   // The rules as the server runs them: with the category model.
-  auto live = LiveRules::Load(
-      "services/catalog/data/categories.json", "services/catalog/data/moderation_rules.json",
-      []() -> absl::StatusOr<std::shared_ptr<const CategoryClassifier>> {
-        auto model =
-            FastTextCategoryClassifier::Load("services/catalog/data/category_model.ftz");
-        if (!model.ok()) return model.status();
-        return std::shared_ptr<const CategoryClassifier>(*std::move(model));
-      });
+  auto live = LiveRules::Load("services/catalog/data/categories.json",
+                              "services/catalog/data/moderation_rules.json",
+                              FastTextModelLoader("services/catalog/data/category_model.ftz"));
   ASSERT_TRUE(live.ok()) << live.status();
   std::shared_ptr<const RuleSet> rules = (*live)->Current();
 
