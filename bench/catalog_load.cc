@@ -17,7 +17,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/blocking_counter.h"
 #include "absl/time/clock.h"
 #include "bench/loadgen.h"
 #include "common/config.h"
@@ -122,28 +121,9 @@ int Seed(const marketplace::common::db::DbOptions& options, int64_t listings) {
   return 0;
 }
 
-// Issues exactly `calls` calls, `concurrency` at a time; returns how many succeeded.
-int64_t IssueCalls(const marketplace::bench::IssueFn& issue, int concurrency, int64_t calls) {
-  std::atomic<int64_t> issued{0}, succeeded{0};
-  absl::BlockingCounter slots(concurrency);
-  std::function<void(int)> next = [&](int slot) {
-    if (issued.fetch_add(1) >= calls) {
-      slots.DecrementCount();
-      return;
-    }
-    issue(slot, [&, slot](bool ok) {
-      if (ok) succeeded.fetch_add(1);
-      next(slot);
-    });
-  };
-  for (int slot = 0; slot < concurrency; ++slot) next(slot);
-  slots.Wait();
-  return succeeded.load();
-}
-
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   std::string target = "127.0.0.1:7002", mode = "GetListing", list_filter = "none";
   int64_t concurrency = 32, server_pid = 0, listings = 100000;
   double reference_qps = 0;
@@ -202,7 +182,10 @@ int main(int argc, char** argv) {
       call->request.set_listing_id(absl::StrFormat("lst_%024x", i));
       stub->async()->GetListing(
           &call->context, &call->request, &call->response,
-          [call, done](grpc::Status s) { done(s.ok() && call->response.state() == v1::LIVE); });
+          [call, done](grpc::Status s) mutable {
+            const bool ok = s.ok() && call->response.state() == v1::LIVE;
+            marketplace::bench::Report(call, done, ok);
+          });
     };
   } else if (mode == "ListListings") {
     v1::ListListingsRequest request;
@@ -223,8 +206,9 @@ int main(int argc, char** argv) {
       call->request = serialized;
       generic->UnaryCall(&call->context, "/marketplace.catalog.v1.CatalogService/ListListings",
                          grpc::StubOptions(), &call->request, &call->response,
-                         [call, done](grpc::Status s) {
-                           done(s.ok() && CountListings(call->response) == 20);
+                         [call, done](grpc::Status s) mutable {
+                           const bool ok = s.ok() && CountListings(call->response) == 20;
+                           marketplace::bench::Report(call, done, ok);
                          });
     };
   } else {
@@ -233,7 +217,8 @@ int main(int argc, char** argv) {
   }
   if (warm_calls > 0) {
     const absl::Time start = absl::Now();
-    const int64_t ok = IssueCalls(issue, static_cast<int>(concurrency), warm_calls);
+    const int64_t ok =
+        marketplace::bench::RunCalls(static_cast<int>(concurrency), warm_calls, issue);
     const double qps = static_cast<double>(ok) / absl::ToDoubleSeconds(absl::Now() - start);
     std::printf("catalog %s, first %lld calls: %.0f QPS = %.2f of the reference (%lld failed)\n",
                 mode.c_str(), static_cast<long long>(warm_calls), qps,
@@ -261,3 +246,5 @@ int main(int argc, char** argv) {
                           .c_str());
   return result.calls > 0 ? 0 : 1;
 }
+
+int main(int argc, char** argv) { marketplace::bench::ExitLoadTool(Main(argc, argv)); }

@@ -9,7 +9,7 @@
 #include "common/config.h"
 #include "grpcpp/grpcpp.h"
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   using marketplace::bench::v1::Echo;
   std::string target = "127.0.0.1:7999";
   int64_t concurrency = 32, server_pid = 0, payload = 16;
@@ -47,7 +47,9 @@ int main(int argc, char** argv) {
   marketplace::bench::IssueFn issue = [&](int, std::function<void(bool)> done) {
     auto call = std::make_shared<Call>();
     stub->async()->Echo(&call->context, &request, &call->response,
-                        [call, done](grpc::Status s) { done(s.ok()); });
+                        [call, done](grpc::Status s) mutable {
+                          marketplace::bench::Report(call, done, s.ok());
+                        });
   };
   auto before = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
   marketplace::bench::LoadResult result =
@@ -69,3 +71,5 @@ int main(int argc, char** argv) {
                   .c_str());
   return result.calls > 0 ? 0 : 1;
 }
+
+int main(int argc, char** argv) { marketplace::bench::ExitLoadTool(Main(argc, argv)); }

@@ -15,8 +15,10 @@
 #   echo work_us=50     the same with 50 µs of busy work on the server per call.
 # For each: the maximum QPS (closed loop: bench/*_load directly over gRPC; `h2load --h1` through
 # the gateway, one connection per concurrent request), JSON ÷ direct; then p50 and p99 at 50 %
-# of the direct maximum (bench/*_load --rate; `h2load --h1 --rps` through the gateway) and
-# their ratios; and the gateway's CPU (user + system, /proc/<pid>/stat) per request at maximum
+# of the direct maximum, both paced the same way by bench/loadgen (call k at k / rate: bench/*_load
+# --rate directly, bench/http_load --rate through the gateway, one keep-alive connection per
+# slot) and their ratios, plus `h2load --h1 --rps` at that rate for reference (its clients all
+# fire at the same instant: bursts of `concurrency` requests, so its p50 is mostly queueing); and the gateway's CPU (user + system, /proc/<pid>/stat) per request at maximum
 # load. Targets (issue 19): JSON ÷ direct ≥ 0.8 for GetListing; latency ratios ≤ 1.25.
 # Logs and h2load's per-request logs stay in .bench/gateway/.
 set -euo pipefail
@@ -33,7 +35,8 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 
 bazel build -c opt //services/gateway:gateway //services/catalog:catalog_server \
-  //bench:catalog_load //bench:echo_server //bench:echo_load //bench:gateway_bench_descriptor_set \
+  //bench:catalog_load //bench:echo_server //bench:echo_load //bench:http_load \
+  //bench:gateway_bench_descriptor_set \
   >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 BIN=$(bazel info -c opt bazel-bin 2>/dev/null)
 
@@ -122,10 +125,10 @@ h2load_run() {
   h2=$(h2load_figures "$OUT/$name.txt" "$OUT/$name.tsv")
 }
 
-# One workload: workload NAME "direct load command" "h2load target args".
+# One workload: workload NAME "direct load command" "h2load target args" "http_load args".
 rows=()
 workload() {
-  local name=$1 direct=$2 target=$3 key=${1// /_}
+  local name=$1 direct=$2 target=$3 paced=$4 key=${1// /_}
   # Direct maximum (closed loop), then at 50 % of it (fixed rate).
   $direct --concurrency="$CONCURRENCY" --duration="$DURATION" >"$OUT/$key.direct.txt"
   read -r d_qps _ _ d_err < <(row_figures "$OUT/$key.direct.txt")
@@ -146,16 +149,25 @@ workload() {
   local rps
   rps=$(awk -v r="$rate" -v c="$CONCURRENCY" 'BEGIN {printf "%.3f", r / c}')
   # shellcheck disable=SC2086
-  h2load_run "$key.json_half" -D "$SECONDS_" --rps="$rps" $target
-  read -r jh_qps jh_p50 jh_p99 jh_err _ <<<"$h2"
+  h2load_run "$key.json_half_h2load" -D "$SECONDS_" --rps="$rps" $target
+  read -r _ hh_p50 _ hh_err _ <<<"$h2"
+  # The latency figure: the same pacing as the direct run (bench/http_load on loadgen's
+  # RunFixedRate), one keep-alive connection per slot.
+  # shellcheck disable=SC2086
+  taskset -c 1 "$BIN/bench/http_load" --target="127.0.0.1:$http_port" $paced \
+    --concurrency="$CONCURRENCY" --duration="$DURATION" --rate="$rate" \
+    >"$OUT/$key.json_half.txt" 2>>"$OUT/$key.json_half.err"
+  local jh_qps
+  read -r jh_qps jh_p50 jh_p99 jh_err < <(row_figures "$OUT/$key.json_half.txt")
   local cpu_us
   cpu_us=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TICKS" -v n="$j_done" \
     'BEGIN {printf "%.1f", (n > 0 ? (b - a) / t * 1e6 / n : 0)}')
   rows+=("$(awk -v n="$name" -v dq="$d_qps" -v jq="$j_qps" -v dp50="$dh_p50" -v dp99="$dh_p99" \
-    -v jp50="$jh_p50" -v jp99="$jh_p99" -v cpu="$cpu_us" -v e="$((d_err + dh_err + j_err + jh_err))" \
-    -v hq="$jh_qps" -v r="$rate" \
-    'BEGIN {printf "%-20s %9.0f %9.0f %6.2f %7d %7.0f %7.3f %7.3f %7.3f %7.3f %6.2f %6.2f %8s %6d\n",
-      n, dq, jq, jq / dq, r, hq, dp50, jp50, dp99, jp99, jp50 / dp50, jp99 / dp99, cpu, e}')")
+    -v jp50="$jh_p50" -v jp99="$jh_p99" -v cpu="$cpu_us" \
+    -v e="$((d_err + dh_err + j_err + jh_err + hh_err))" -v hq="$jh_qps" -v r="$rate" \
+    -v hp50="$hh_p50" \
+    'BEGIN {printf "%-20s %9.0f %9.0f %6.2f %7d %7.0f %7.3f %7.3f %7.3f %7.3f %6.2f %6.2f %8s %8.3f %6d\n",
+      n, dq, jq, jq / dq, r, hq, dp50, jp50, dp99, jp99, jp50 / dp50, jp99 / dp99, cpu, hp50, e}')")
 }
 
 catalog_direct="taskset -c 1 $BIN/bench/catalog_load --target=127.0.0.1:$catalog_port
@@ -165,18 +177,25 @@ printf '{"message":"xxxxxxxxxxxxxxxx"}' >"$OUT/echo0.json"
 printf '{"message":"xxxxxxxxxxxxxxxx","workUs":50}' >"$OUT/echo50.json"
 echo_url="http://127.0.0.1:$http_port/v1/echo"
 
-workload "catalog GetListing" "$catalog_direct" "-i $OUT/listing_urls.txt"
+workload "catalog GetListing" "$catalog_direct" "-i $OUT/listing_urls.txt" \
+  "--urls_file=$OUT/listing_urls.txt"
 workload "echo work_us=0" "$echo_direct --work_us=0" \
-  "-d $OUT/echo0.json -H content-type:application/json $echo_url"
+  "-d $OUT/echo0.json -H content-type:application/json $echo_url" \
+  "--path=/v1/echo --body_file=$OUT/echo0.json"
 workload "echo work_us=50" "$echo_direct --work_us=50" \
-  "-d $OUT/echo50.json -H content-type:application/json $echo_url"
+  "-d $OUT/echo50.json -H content-type:application/json $echo_url" \
+  "--path=/v1/echo --body_file=$OUT/echo50.json"
 
 echo
 echo "gateway vs direct gRPC: $DURATION per run, concurrency $CONCURRENCY" \
   "(backends on CPU 0, load generator and gateway on CPU 1)"
-printf '%-20s %9s %9s %6s %7s %7s %7s %7s %7s %7s %6s %6s %8s %6s\n' workload qps_grpc \
-  qps_json ratio rate50 qps50 p50_grpc p50_json p99_grpc p99_json p50_x p99_x gw_us/req errors
+printf '%-20s %9s %9s %6s %7s %7s %7s %7s %7s %7s %6s %6s %8s %8s %6s\n' workload qps_grpc \
+  qps_json ratio rate50 qps50 p50_grpc p50_json p99_grpc p99_json p50_x p99_x gw_us/req \
+  p50_h2rps errors
 for r in "${rows[@]}"; do echo "$r"; done
 echo "(qps: closed loop at the concurrency; rate50: 50 % of qps_grpc, the fixed rate of the" \
-  "latency runs (qps50: what h2load achieved); p50/p99 in ms at rate50; _x: json ÷ grpc;" \
-  "gw_us/req: the gateway's CPU µs per request at maximum load; errors: all four runs)"
+  "latency runs (qps50: what bench/http_load achieved through the gateway); p50/p99 in ms at" \
+  "rate50, both sides paced by bench/loadgen (call k at k / rate50); _x: json ÷ grpc;" \
+  "gw_us/req: the gateway's CPU µs per request at maximum load; p50_h2rps: p50 of" \
+  "'h2load --rps' at the same rate, whose clients all fire in the same instant (bursts of" \
+  "the concurrency); errors: all five runs)"

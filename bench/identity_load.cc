@@ -91,7 +91,7 @@ bench::IssueFn GetAccountLoad(v1::Identity::Stub* stub, const std::vector<BenchA
     call->context.AddMetadata("authorization", "Bearer " + accounts[slot % accounts.size()].token);
     call->request.set_name("accounts/me");
     stub->async()->GetAccount(&call->context, &call->request, &call->response,
-                              [call, done](grpc::Status s) { done(s.ok()); });
+                              [call, done](grpc::Status s) mutable { bench::Report(call, done, s.ok()); });
   };
 }
 
@@ -99,7 +99,7 @@ bench::IssueFn SigningKeysLoad(v1::Identity::Stub* stub) {
   return [stub](int, std::function<void(bool)> done) {
     auto call = std::make_shared<Call<v1::GetSigningKeysRequest, v1::GetSigningKeysResponse>>();
     stub->async()->GetSigningKeys(&call->context, &call->request, &call->response,
-                                  [call, done](grpc::Status s) { done(s.ok()); });
+                                  [call, done](grpc::Status s) mutable { bench::Report(call, done, s.ok()); });
   };
 }
 
@@ -109,13 +109,13 @@ bench::IssueFn LoginLoad(v1::Identity::Stub* stub, const std::vector<BenchAccoun
     call->request.set_email(accounts[slot % accounts.size()].email);
     call->request.set_password(kPassword);
     stub->async()->Login(&call->context, &call->request, &call->response,
-                         [call, done](grpc::Status s) { done(s.ok()); });
+                         [call, done](grpc::Status s) mutable { bench::Report(call, done, s.ok()); });
   };
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   Options o;
   marketplace::common::Flags flags("identity_load", "Load on a running identity_server.");
   flags.AddString("target", &o.target, o.target, "identity_server host:port.");
@@ -187,3 +187,5 @@ int main(int argc, char** argv) {
               get_result.p99 < absl::Milliseconds(20) ? "met" : "NOT met");
   return login_result.calls > 0 && get_result.calls > 0 ? 0 : 1;
 }
+
+int main(int argc, char** argv) { marketplace::bench::ExitLoadTool(Main(argc, argv)); }

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <atomic>
 #include <fstream>
 #include <memory>
@@ -56,6 +58,19 @@ void IssueNext(const std::shared_ptr<State>& state, int slot) {
     }
     IssueNext(state, slot);
   });
+}
+
+// Waits until the run holds the only reference to its state: every closure a call's callback
+// held (each keeps the state through `done`) has been destroyed, so nothing of the run is
+// touched once it returns. False after `timeout`.
+template <typename S>
+bool AwaitSoleOwner(const std::shared_ptr<S>& state, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (state.use_count() > 1) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Microseconds(100));
+  }
+  return true;
 }
 
 absl::Duration Percentile(const std::vector<absl::Duration>& sorted, double q) {
@@ -136,7 +151,7 @@ LoadResult RunFixedRate(const RateOptions& options, const IssueFn& issue) {
       --state->outstanding;
     });
   }
-  absl::MutexLock lock(&state->mu);
+  absl::ReleasableMutexLock lock(&state->mu);
   auto drained = [s = state.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
     return s->outstanding == 0;
   };
@@ -147,6 +162,12 @@ LoadResult RunFixedRate(const RateOptions& options, const IssueFn& issue) {
   }
   LoadResult result = Summarize(std::move(state->latencies), state->errors, options.duration);
   result.late = state->late;
+  lock.Release();
+  if (!AwaitSoleOwner(state, absl::Seconds(30))) {
+    LoadResult unfinished;
+    unfinished.errors = options.max_in_flight;
+    return unfinished;
+  }
   return result;
 }
 
@@ -174,7 +195,7 @@ LoadResult RunClosedLoop(const LoadOptions& options, const IssueFn& issue) {
   }
   // Calls still in flight after that keep writing their slots: the figures below would race
   // with them, so such a run reports what it has without reading the slots again.
-  if (!drained_in_time) {
+  if (!drained_in_time || !AwaitSoleOwner(state, absl::Seconds(30))) {
     LoadResult unfinished;
     unfinished.errors = options.concurrency;
     return unfinished;
@@ -186,6 +207,49 @@ LoadResult RunClosedLoop(const LoadOptions& options, const IssueFn& issue) {
     errors += s.errors;
   }
   return Summarize(std::move(all), errors, options.duration);
+}
+
+int64_t RunCalls(int concurrency, int64_t calls, const IssueFn& issue) {
+  struct CallsState {
+    IssueFn issue;
+    int64_t calls = 0;
+    std::atomic<int64_t> issued{0}, succeeded{0};
+    absl::Mutex mu;
+    int idle_slots ABSL_GUARDED_BY(mu) = 0;
+  };
+  auto state = std::make_shared<CallsState>();
+  state->issue = issue;
+  state->calls = calls;
+  // Each slot issues its next call from the previous one's callback until `calls` are issued.
+  struct Next {
+    static void Issue(const std::shared_ptr<CallsState>& s, int slot) {
+      if (s->issued.fetch_add(1) >= s->calls) {
+        absl::MutexLock lock(&s->mu);
+        ++s->idle_slots;
+        return;
+      }
+      s->issue(slot, [s, slot](bool ok) {
+        if (ok) s->succeeded.fetch_add(1);
+        Issue(s, slot);
+      });
+    }
+  };
+  for (int slot = 0; slot < concurrency; ++slot) Next::Issue(state, slot);
+  {
+    absl::MutexLock lock(&state->mu);
+    auto all_idle = [s = state.get(), concurrency]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+      return s->idle_slots == concurrency;
+    };
+    state->mu.Await(absl::Condition(&all_idle));
+  }
+  AwaitSoleOwner(state, absl::Seconds(30));
+  return state->succeeded.load();
+}
+
+void ExitLoadTool(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(code);
 }
 
 absl::StatusOr<ProcessStats> ReadProcessStats(pid_t pid) {

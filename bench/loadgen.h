@@ -30,9 +30,33 @@ struct LoadResult {
 
 // Starts one asynchronous call and arranges for `done(ok)` to be called once it completes
 // (from any thread). `slot` in [0, concurrency) identifies the caller, for per-slot state.
+// The call's objects (context, messages) are released before `done` is called (see Report).
 using IssueFn = std::function<void(int slot, std::function<void(bool ok)> done)>;
 
+// For an IssueFn's gRPC callback: releases the call's objects (`call`, the shared pointer the
+// callback captured), then reports. A run that has seen every call report then holds no gRPC
+// object of its calls.
+template <typename CallPtr>
+void Report(CallPtr& call, const std::function<void(bool)>& done, bool ok) {
+  call.reset();
+  done(ok);
+}
+
+// Ends a load tool with `code`: flushes stdout and stderr and exits without running static
+// destructors. Once a run has returned, gRPC's own threads may still be finishing the last
+// calls' bookkeeping (call and channel references); tearing the library's globals down under
+// them corrupted the heap at exit after phases with slow calls ("corrupted size vs.
+// prev_size while consolidating").
+[[noreturn]] void ExitLoadTool(int code);
+
+// Returns once every call has reported and every closure holding `done` has been destroyed
+// (or, when calls still run 30 s after the window, with errors = concurrency and no figures).
 LoadResult RunClosedLoop(const LoadOptions& options, const IssueFn& issue);
+
+// Issues exactly `calls` calls, `concurrency` at a time (a warm-up pass, e.g. reading every
+// listing once); returns how many succeeded, once every call has reported and every closure
+// holding `done` has been destroyed.
+int64_t RunCalls(int concurrency, int64_t calls, const IssueFn& issue);
 
 // An open loop at a fixed rate (to compare latencies at a given load, e.g. 50 % of the closed
 // loop's maximum, as `h2load --rps` does over HTTP): call k starts at start + k / rate, whether

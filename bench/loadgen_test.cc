@@ -102,6 +102,56 @@ TEST(LoadgenTest, FixedRateNeverExceedsMaxInFlightAndCountsLateCalls) {
   EXPECT_GT(r.calls, 0);
 }
 
+// A call's objects, counted while alive (a ClientContext and its messages, in a real tool).
+struct Tracked {
+  explicit Tracked(std::atomic<int>* live) : live(live) { ++*live; }
+  ~Tracked() { --*live; }
+  std::atomic<int>* live;
+};
+
+// Each call's thread reports, then lingers 20 ms still holding `done` and the call's objects,
+// as gRPC does while it finishes a call after its callback: a run returns only once they are
+// all gone (before, it returned at the last report, and a tool exiting then tore gRPC down
+// under its threads).
+IssueFn LingeringCalls(std::atomic<int>* live, std::atomic<int>* issued, bool report_ok) {
+  return [=](int, std::function<void(bool)> done) {
+    ++*issued;
+    auto call = std::make_shared<Tracked>(live);
+    std::thread([call, done, report_ok] {
+      absl::SleepFor(absl::Milliseconds(2));
+      done(report_ok);
+      absl::SleepFor(absl::Milliseconds(20));
+    }).detach();
+  };
+}
+
+TEST(LoadgenTest, RunsReturnOnlyWhenNoCallHoldsAnythingOfThem) {
+  std::atomic<int> live{0}, issued{0};
+  LoadOptions closed;
+  closed.concurrency = 4;
+  closed.warmup = absl::ZeroDuration();
+  closed.duration = absl::Milliseconds(100);
+  LoadResult r = RunClosedLoop(closed, LingeringCalls(&live, &issued, true));
+  EXPECT_EQ(live.load(), 0);
+  EXPECT_GT(r.calls, 0);
+
+  RateOptions rate;
+  rate.calls_per_second = 200;
+  rate.max_in_flight = 8;
+  rate.warmup = absl::ZeroDuration();
+  rate.duration = absl::Milliseconds(100);
+  r = RunFixedRate(rate, LingeringCalls(&live, &issued, true));
+  EXPECT_EQ(live.load(), 0);
+  EXPECT_GT(r.calls, 0);
+
+  issued = 0;
+  EXPECT_EQ(RunCalls(3, 20, LingeringCalls(&live, &issued, true)), 20);
+  EXPECT_EQ(live.load(), 0);
+  EXPECT_EQ(issued.load(), 20);
+  EXPECT_EQ(RunCalls(3, 5, LingeringCalls(&live, &issued, false)), 0);
+  EXPECT_EQ(live.load(), 0);
+}
+
 TEST(LoadgenTest, ReadsItsOwnProcessStats) {
   auto stats = ReadProcessStats(getpid());
   ASSERT_TRUE(stats.ok()) << stats.status();

@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -36,9 +37,12 @@ using ::marketplace::events::v1::Event;
 class RecordingPublisher : public Publisher {
  public:
   absl::Status Publish(const Event& event) override {
-    if (block_next_ != nullptr) {
-      absl::Notification* release = block_next_;
-      block_next_ = nullptr;
+    absl::Notification* release = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      std::swap(release, block_next_);
+    }
+    if (release != nullptr) {
       blocked_.Notify();
       release->WaitForNotification();
     }
@@ -67,7 +71,10 @@ class RecordingPublisher : public Publisher {
     down_ = down;
   }
   // The next Publish waits for `release`; blocked() is notified when it starts waiting.
-  void BlockNext(absl::Notification* release) { block_next_ = release; }
+  void BlockNext(absl::Notification* release) {
+    absl::MutexLock lock(&mu_);
+    block_next_ = release;
+  }
   absl::Notification& blocked() { return blocked_; }
 
   std::vector<Event> delivered() {
@@ -85,7 +92,7 @@ class RecordingPublisher : public Publisher {
   std::set<std::string> refused_ ABSL_GUARDED_BY(mu_);
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<Event> delivered_ ABSL_GUARDED_BY(mu_);
-  absl::Notification* block_next_ = nullptr;
+  absl::Notification* block_next_ ABSL_GUARDED_BY(mu_) = nullptr;
   absl::Notification blocked_;
 };
 

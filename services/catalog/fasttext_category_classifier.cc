@@ -105,4 +105,12 @@ std::vector<FamilyPrediction> FastTextCategoryClassifier::Predict(absl::string_v
   return out;
 }
 
+LiveRules::ModelLoader FastTextModelLoader(std::string path) {
+  return [path = std::move(path)]() -> absl::StatusOr<std::shared_ptr<const CategoryClassifier>> {
+    auto model = FastTextCategoryClassifier::Load(path);
+    if (!model.ok()) return model.status();
+    return std::shared_ptr<const CategoryClassifier>(*std::move(model));
+  };
+}
+
 }  // namespace marketplace::catalog

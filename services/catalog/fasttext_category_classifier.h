@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "services/catalog/category_classifier.h"
+#include "services/catalog/live_rules.h"
 
 namespace fasttext {
 class FastText;
@@ -48,6 +49,10 @@ class FastTextCategoryClassifier final : public CategoryClassifier {
   std::vector<std::string> families_;  // by label id
   std::string version_;
 };
+
+// The model loader LiveRules calls at every load and reload of the rules: reads `path` with
+// FastTextCategoryClassifier::Load (its errors as they are).
+LiveRules::ModelLoader FastTextModelLoader(std::string path);
 
 }  // namespace marketplace::catalog
 

@@ -10,12 +10,19 @@ namespace marketplace::catalog {
 namespace {
 
 absl::StatusOr<std::shared_ptr<const RuleSet>> ReadRules(const std::string& categories_path,
-                                                         const std::string& rules_path) {
+                                                         const std::string& rules_path,
+                                                         const LiveRules::ModelLoader& loader) {
   auto categories = ReadWholeFile(categories_path);
   if (!categories.ok()) return categories.status();
   auto rules = ReadWholeFile(rules_path);
   if (!rules.ok()) return rules.status();
-  return RuleSet::Parse(*categories, *rules);
+  std::shared_ptr<const CategoryClassifier> model;
+  if (loader) {
+    auto loaded = loader();
+    if (!loaded.ok()) return loaded.status();
+    model = *std::move(loaded);
+  }
+  return RuleSet::Parse(*categories, *rules, std::move(model));
 }
 
 }  // namespace
@@ -30,17 +37,20 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
 }
 
 absl::StatusOr<std::unique_ptr<LiveRules>> LiveRules::Load(std::string categories_path,
-                                                           std::string rules_path) {
-  auto rules = ReadRules(categories_path, rules_path);
+                                                           std::string rules_path,
+                                                           ModelLoader model_loader) {
+  auto rules = ReadRules(categories_path, rules_path, model_loader);
   if (!rules.ok()) return rules.status();
-  return std::unique_ptr<LiveRules>(
-      new LiveRules(std::move(categories_path), std::move(rules_path), *std::move(rules)));
+  return std::unique_ptr<LiveRules>(new LiveRules(std::move(categories_path),
+                                                  std::move(rules_path), std::move(model_loader),
+                                                  *std::move(rules)));
 }
 
 LiveRules::LiveRules(std::string categories_path, std::string rules_path,
-                     std::shared_ptr<const RuleSet> rules)
+                     ModelLoader model_loader, std::shared_ptr<const RuleSet> rules)
     : categories_path_(std::move(categories_path)),
       rules_path_(std::move(rules_path)),
+      model_loader_(std::move(model_loader)),
       rules_(std::move(rules)) {}
 
 std::shared_ptr<const RuleSet> LiveRules::Current() const {
@@ -49,7 +59,7 @@ std::shared_ptr<const RuleSet> LiveRules::Current() const {
 }
 
 absl::Status LiveRules::Reload() {
-  auto rules = ReadRules(categories_path_, rules_path_);
+  auto rules = ReadRules(categories_path_, rules_path_, model_loader_);
   if (!rules.ok()) return rules.status();
   absl::MutexLock lock(&mu_);
   rules_ = *std::move(rules);

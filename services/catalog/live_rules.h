@@ -1,6 +1,7 @@
 #ifndef MARKETPLACE_SERVICES_CATALOG_LIVE_RULES_H_
 #define MARKETPLACE_SERVICES_CATALOG_LIVE_RULES_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,9 +17,15 @@ namespace marketplace::catalog {
 // and returns the error; the previous rules stay in force. Thread-safe.
 class LiveRules {
  public:
-  // Reads both files once. INVALID_ARGUMENT / NOT_FOUND naming the file and the problem.
+  // Loads the category model the rules consult (README "Category model"); called at every
+  // load and reload, so the model is read again with the rules.
+  using ModelLoader =
+      std::function<absl::StatusOr<std::shared_ptr<const CategoryClassifier>>()>;
+
+  // Reads both files once (and the model, when `model_loader` is set; without it the rules
+  // run alone). INVALID_ARGUMENT / NOT_FOUND naming the file and the problem.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<LiveRules>> Load(
-      std::string categories_path, std::string rules_path);
+      std::string categories_path, std::string rules_path, ModelLoader model_loader = nullptr);
 
   // The rules in force; a caller keeps the snapshot for a whole evaluation.
   std::shared_ptr<const RuleSet> Current() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -27,11 +34,12 @@ class LiveRules {
   [[nodiscard]] absl::Status Reload() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  LiveRules(std::string categories_path, std::string rules_path,
+  LiveRules(std::string categories_path, std::string rules_path, ModelLoader model_loader,
             std::shared_ptr<const RuleSet> rules);
 
   const std::string categories_path_;
   const std::string rules_path_;
+  const ModelLoader model_loader_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const RuleSet> rules_ ABSL_GUARDED_BY(mu_);
 };

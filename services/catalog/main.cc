@@ -41,16 +41,15 @@ int main(int argc, char** argv) {
   flags.ParseOrExit(argc, argv);
   if (absl::Status s = catalog_config.Validate(); !s.ok()) common::ExitWithError("flags", s, 2);
 
-  auto rules = catalog::LiveRules::Load(catalog_config.categories_file, catalog_config.rules_file);
-  if (!rules.ok()) common::ExitWithError("moderation data files", rules.status(), 2);
   // The learned category check the moderation rules consult (README "Category model"): read
-  // once at start; a missing or corrupt model stops the server like a bad rules file.
-  auto category_model =
-      catalog::FastTextCategoryClassifier::Load(catalog_config.category_model_file);
-  if (!category_model.ok()) common::ExitWithError("category model", category_model.status(), 2);
-  std::shared_ptr<const catalog::CategoryClassifier> category_classifier =
-      *std::move(category_model);
-  common::LogInfo("category model loaded", {{"version", category_classifier->Version()}});
+  // with the rules, at start and at every reload; a missing or corrupt model stops the start
+  // like a bad rules file (and a reload keeps the rules and model in force).
+  auto rules = catalog::LiveRules::Load(
+      catalog_config.categories_file, catalog_config.rules_file,
+      catalog::FastTextModelLoader(catalog_config.category_model_file));
+  if (!rules.ok()) common::ExitWithError("moderation data files", rules.status(), 2);
+  common::LogInfo("moderation rules and category model loaded",
+                  {{"version", (*rules)->Current()->version()}});
 
   auto runtime = common::ServiceRuntime::CreateOrExit("catalog", config, flags);
   if (absl::Status s = catalog::ApplyCatalogMigrations(runtime->pool()); !s.ok()) {

@@ -293,8 +293,23 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
       mismatch_found = true;
     }
   }
-  // The learned check, beside the term groups.
-  if (classifier != nullptr && category != nullptr && !mismatch_found && !folded.empty()) {
+  // The learned check, beside the term groups: not when the rules already refuse the listing
+  // (its decision cannot change; a second reason would only blur the explanation), nor for a
+  // category no family covers (the model has no label for it, so any label it gives is wrong).
+  const bool refused_already = std::any_of(e.findings.begin(), e.findings.end(),
+                                           [](const Finding& f) {
+                                             return f.verdict == Verdict::kReject;
+                                           });
+  bool category_has_family = false;
+  if (category != nullptr) {
+    for (const CategoryFamily& f : rules.families()) {
+      for (const std::string& c : f.categories) {
+        category_has_family = category_has_family || rules.IsWithin(listing.category_id, c);
+      }
+    }
+  }
+  if (classifier != nullptr && category != nullptr && !mismatch_found && !refused_already &&
+      category_has_family && !folded.empty()) {
     const std::vector<FamilyPrediction> top = classifier->Predict(folded, 1);
     if (!top.empty()) {
       const CategoryFamily* family = rules.FindFamily(top[0].family);

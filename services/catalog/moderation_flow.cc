@@ -54,7 +54,7 @@ absl::Status ModerateAndSave(ListingTransaction& tx, ListingRecord& l, const Rul
                                       : c == "REFURBISHED"   ? "refurbished"
                                                              : "used";
   }
-  Evaluation e = Evaluate(rules, content, seller);
+  Evaluation e = Evaluate(rules, content, seller, rules.classifier());
   const ListingState from = l.state;
   std::vector<std::string> codes;
   std::vector<std::string> explanations;

@@ -513,21 +513,38 @@ TEST_F(Issue20Test, ClassifierPredictionsDecideMismatchesBesideTheRules) {
   FixedClassifier unsure({{"adult", 0.6}});  // below the restricted threshold
   EXPECT_THAT(Reasons(Evaluate(**rules_, l, Established(), &unsure)), IsEmpty());
 
-  FixedClassifier electronics({{"electronics", 0.97}});
+  // Another family: a review from the shipped 0.97 up.
+  FixedClassifier electronics({{"electronics", 0.98}});
   e = Evaluate(**rules_, l, Established(), &electronics);
   EXPECT_THAT(Reasons(e), Contains("CATEGORY_MISMATCH"));
   EXPECT_EQ(e.verdict, Verdict::kReview);
-  FixedClassifier weak({{"electronics", 0.7}});
+  FixedClassifier weak({{"electronics", 0.96}});
   EXPECT_THAT(Reasons(Evaluate(**rules_, l, Established(), &weak)), IsEmpty());
 
   // A family that covers the category says nothing; nor does a null classifier.
   FixedClassifier toys({{"toys", 0.99}});
   EXPECT_THAT(Reasons(Evaluate(**rules_, l, Established(), &toys)), IsEmpty());
   EXPECT_THAT(Reasons(Evaluate(**rules_, l, Established(), nullptr)), IsEmpty());
-  // Outside a children's category a restricted family is a review, not a refusal.
+  // Outside a children's category a restricted family is a review, not a refusal (and only
+  // from 0.97 up, like any other family).
   l.category_id = "home";
-  e = Evaluate(**rules_, l, Established(), &adult);
+  FixedClassifier sure_adult({{"adult", 0.99}});
+  e = Evaluate(**rules_, l, Established(), &sure_adult);
   EXPECT_EQ(e.verdict, Verdict::kReview);
+  EXPECT_THAT(Reasons(Evaluate(**rules_, l, Established(), &adult)), IsEmpty());
+}
+
+TEST_F(Issue20Test, ClassifierIsNotAskedAboutAListingTheRulesAlreadyRefuse) {
+  ListingContent l = Plush();
+  l.title = "Munitions 9 mm, boite de 50";
+  l.description = "Cartouches 9x19 pour le tir sportif, boite de 50 munitions, envoi en colis.";
+  l.category_id = "sports";
+  ASSERT_THAT(Reasons(Run(l)), Contains("PROHIBITED_PRODUCT"));
+  FixedClassifier weapons({{"weapons", 0.99}});
+  Evaluation e = Evaluate(**rules_, l, Established(), &weapons);
+  EXPECT_EQ(e.verdict, Verdict::kReject);
+  EXPECT_THAT(Reasons(e), Not(Contains("CATEGORY_MISMATCH")));
+  EXPECT_EQ(weapons.last_text_, "");  // never asked
 }
 
 TEST_F(Issue20Test, MissingBrandIsNamed) {

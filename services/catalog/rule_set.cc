@@ -215,8 +215,9 @@ absl::string_view VerdictName(Verdict verdict) {
   return "PASS";
 }
 
-absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view categories_json,
-                                                              absl::string_view rules_json) {
+absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(
+    absl::string_view categories_json, absl::string_view rules_json,
+    std::shared_ptr<const CategoryClassifier> classifier) {
   constexpr absl::string_view kCategoriesFile = "categories.json";
   constexpr absl::string_view kRulesFile = "moderation_rules.json";
   auto categories_doc = ParseJson(kCategoriesFile, categories_json);
@@ -502,6 +503,8 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> RuleSet::Parse(absl::string_view 
   for (const Category& cat : set->categories_) set->resolved_[cat.id].category = &cat;
 
   set->version_ = absl::StrCat(categories_version, "+", rules_version);
+  if (classifier != nullptr) absl::StrAppend(&set->version_, "+", classifier->Version());
+  set->classifier_ = std::move(classifier);
   return std::shared_ptr<const RuleSet>(std::move(set));
 }
 

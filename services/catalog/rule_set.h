@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/money.h"
+#include "services/catalog/category_classifier.h"
 #include "services/catalog/text.h"
 
 namespace marketplace::catalog {
@@ -132,11 +133,16 @@ class RuleSet {
   // Parses and validates the category file and the rules file (JSON; formats in the catalog
   // README). INVALID_ARGUMENT naming the file, the JSON path and the rule broken, e.g.
   // "moderation_rules.json: brands[2].reference_price.amount_minor: must be > 0".
+  // `classifier` (the category model, may be null) is consulted by evaluations under these
+  // rules; when set, the version gains "+<model version>".
   [[nodiscard]] static absl::StatusOr<std::shared_ptr<const RuleSet>> Parse(
-      absl::string_view categories_json, absl::string_view rules_json);
+      absl::string_view categories_json, absl::string_view rules_json,
+      std::shared_ptr<const CategoryClassifier> classifier = nullptr);
 
-  // "<categories version>+<rules version>", recorded with every decision.
+  // "<categories version>+<rules version>[+<model version>]", recorded with every decision.
   const std::string& version() const { return version_; }
+  // The category model the rules consult; nullptr: the rules alone.
+  const CategoryClassifier* classifier() const { return classifier_.get(); }
 
   // nullptr when unknown.
   const ResolvedCategory* FindCategory(absl::string_view id) const;
@@ -177,6 +183,8 @@ class RuleSet {
   }
   // The classifier's families; nullptr when `name` is not one.
   const CategoryFamily* FindFamily(absl::string_view name) const;
+  // Every family of category_families, in the file's order.
+  const std::vector<CategoryFamily>& families() const { return families_; }
   // The source noted for each term list and group ("term_lists[0]", "term_groups.adult").
   const std::map<std::string, std::string>& sources() const { return sources_; }
   // Whether `category_id` is `ancestor_id` or below it.
@@ -185,8 +193,12 @@ class RuleSet {
 
  private:
   RuleSet() = default;
+  // Never copied: resolved categories point into categories_.
+  RuleSet(const RuleSet&) = delete;
+  RuleSet& operator=(const RuleSet&) = delete;
 
   std::string version_;
+  std::shared_ptr<const CategoryClassifier> classifier_;
   std::vector<Category> categories_;
   absl::flat_hash_map<std::string, ResolvedCategory> resolved_;
   absl::flat_hash_map<std::string, std::vector<std::string>> children_;

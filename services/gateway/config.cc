@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -55,6 +56,10 @@ void AddFlags(common::Flags& flags, GatewayConfig* c) {
                     "Deadline of each backend call; a Grpc-Timeout header can only shorten it.");
   flags.AddInt64("max_body_bytes", &c->max_body_bytes, 1024 * 1024, 1, 64 * 1024 * 1024,
                  "Largest request body; larger: 413.");
+  flags.AddString("route_body_limits", &c->route_body_limits_text, "",
+                  "Comma-separated <method full name>=<bytes> (1 to 67108864), the body limit "
+                  "of those routes instead of --max_body_bytes, e.g. "
+                  "marketplace.catalog.v1.CatalogService.CreateListing=4194304.");
   flags.AddInt64("max_header_bytes", &c->max_header_bytes, 16 * 1024, 1024, 1024 * 1024,
                  "Largest request line and headers; larger: 431.");
   flags.AddDuration("read_timeout", &c->read_timeout, absl::Seconds(30), absl::Milliseconds(10),
@@ -119,6 +124,20 @@ absl::Status GatewayConfig::Validate() {
     }
     cors_origins.push_back(origin);
   }
+  route_body_limits.clear();
+  for (const std::string& entry : SplitList(route_body_limits_text)) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(entry, absl::MaxSplits('=', 1));
+    int64_t bytes = 0;
+    if (kv.first.empty() || absl::StrContains(kv.first, ' ') ||
+        !absl::SimpleAtoi(kv.second, &bytes) || bytes < 1 || bytes > 64 * 1024 * 1024) {
+      return FlagError("route_body_limits",
+                       absl::StrCat("'", entry,
+                                    "' is not <method full name>=<bytes, 1 to 67108864>"));
+    }
+    if (!route_body_limits.emplace(kv.first, static_cast<size_t>(bytes)).second) {
+      return FlagError("route_body_limits", absl::StrCat("'", kv.first, "' is given twice"));
+    }
+  }
   forward_headers.clear();
   static const std::set<std::string>* const kReserved = new std::set<std::string>{
       "authorization", "x-request-id", "x-forwarded-for", "grpc-timeout", "content-type",
@@ -143,6 +162,8 @@ GatewayOptions GatewayConfig::Gateway() const {
   o.cors.allow_credentials = cors_allow_credentials;
   o.cors.max_age = cors_max_age;
   o.allow_unknown_fields = allow_unknown_fields;
+  o.max_body_bytes = static_cast<size_t>(max_body_bytes);
+  o.route_body_limits = route_body_limits;
   return o;
 }
 

@@ -33,6 +33,7 @@ struct GatewayConfig {
   bool cors_allow_credentials = false;
   absl::Duration cors_max_age;
   std::string forward_headers_text;
+  std::string route_body_limits_text;  // "pkg.Service.Method=bytes,..."
   bool allow_unknown_fields = false;
   absl::Duration drain_timeout;
   absl::Duration shutdown_grace;
@@ -43,6 +44,7 @@ struct GatewayConfig {
   std::map<std::string, std::string> backends;
   std::vector<std::string> cors_origins;
   std::vector<std::string> forward_headers;
+  std::map<std::string, size_t> route_body_limits;
 
   // Parses and checks what the flags' own rules cannot say (addresses, lists); the error
   // names the flag and the rule.

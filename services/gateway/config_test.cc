@@ -1,5 +1,7 @@
 #include "services/gateway/config.h"
 
+#include <map>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -39,6 +41,13 @@ TEST(GatewayConfigTest, RefusalsNameTheFlag) {
       {{"--descriptor_set=x", "--backends=a=h:1", "--forward_headers=grpc-foo"}, "forward_headers"},
       {{"--descriptor_set=x", "--backends=a=h:1", "--http_address=nope"}, "http_address"},
       {{"--descriptor_set=x", "--backends=a=h:1", "--max_body_bytes=0"}, "max_body_bytes"},
+      {{"--descriptor_set=x", "--backends=a=h:1", "--route_body_limits=a.B.C"}, "route_body_limits"},
+      {{"--descriptor_set=x", "--backends=a=h:1", "--route_body_limits=a.B.C=0"}, "route_body_limits"},
+      {{"--descriptor_set=x", "--backends=a=h:1", "--route_body_limits=a.B.C=67108865"},
+       "route_body_limits"},
+      {{"--descriptor_set=x", "--backends=a=h:1", "--route_body_limits=a.B.C=1k"}, "route_body_limits"},
+      {{"--descriptor_set=x", "--backends=a=h:1", "--route_body_limits=a.B.C=5,a.B.C=6"},
+       "route_body_limits"},
       {{"--backends=a=h:1"}, "descriptor_set"},
   };
   for (const auto& [args, flag] : cases) {
@@ -50,11 +59,15 @@ TEST(GatewayConfigTest, RefusalsNameTheFlag) {
   GatewayConfig c;
   ASSERT_TRUE(Parse({"--descriptor_set=x", "--backends=a=h:1",
                      "--cors_allowed_origins=https://shop.example.com,http://localhost:3000",
-                     "--forward_headers=x-client-version"},
+                     "--forward_headers=x-client-version", "--max_body_bytes=2048",
+                     "--route_body_limits=a.B.C=4096,a.B.D=10"},
                     &c)
                   .ok());
   EXPECT_EQ(c.cors_origins.size(), 2u);
   EXPECT_EQ(c.Gateway().forward_headers[0], "x-client-version");
+  EXPECT_EQ(c.Gateway().max_body_bytes, 2048u);
+  EXPECT_EQ(c.Gateway().route_body_limits,
+            (std::map<std::string, size_t>{{"a.B.C", 4096}, {"a.B.D", 10}}));
 }
 
 }  // namespace

@@ -109,6 +109,29 @@ Gateway::Gateway(const Api* api, Backend* backend, GatewayOptions options,
   }
 }
 
+size_t Gateway::BodyLimit(absl::string_view method, absl::string_view target) const {
+  if (options_.route_body_limits.empty()) return options_.max_body_bytes;
+  const Router::Result match =
+      api_->router().Match(method, target.substr(0, target.find('?')));
+  if (match.outcome != Router::Outcome::kMatched) return options_.max_body_bytes;
+  auto it = options_.route_body_limits.find(api_->routes()[match.id].name);
+  return it == options_.route_body_limits.end() ? options_.max_body_bytes : it->second;
+}
+
+absl::Status Gateway::CheckRouteBodyLimits(const Api& api,
+                                           const std::map<std::string, size_t>& limits) {
+  for (const auto& [name, bytes] : limits) {
+    const bool routed = std::any_of(api.routes().begin(), api.routes().end(),
+                                    [&name = name](const Route& r) { return r.name == name; });
+    if (!routed) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--route_body_limits: '", name,
+          "' is not a routed method (<package>.<Service>.<Method> of a service in --backends)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::optional<absl::Duration> Gateway::ParseGrpcTimeout(absl::string_view value) {
   if (value.size() < 2 || value.size() > 9) return std::nullopt;
   int64_t n;

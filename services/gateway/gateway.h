@@ -85,6 +85,11 @@ struct GatewayOptions {
   bool allow_unknown_fields = false;
   // Served as GET /openapi.json (empty: 404).
   std::string openapi_json;
+  // Largest request body of every route, and per method full name
+  // ("marketplace.catalog.v1.CatalogService.CreateListing") for the routes that differ
+  // (--route_body_limits). Beyond: 413.
+  size_t max_body_bytes = 1024 * 1024;
+  std::map<std::string, size_t> route_body_limits;
 };
 
 // The transcoding HTTP handler: routes a request, builds the gRPC request, calls the
@@ -97,6 +102,15 @@ class Gateway {
 
   // `reply` is called exactly once, possibly on another thread.
   void Handle(const HttpRequest& request, ReplyFn reply);
+
+  // The body limit of the route `method` and `target` (path and query) match: its
+  // route_body_limits entry, else max_body_bytes (also for no route). For the HTTP server,
+  // once a request's head is read.
+  size_t BodyLimit(absl::string_view method, absl::string_view target) const;
+
+  // INVALID_ARGUMENT naming the entry when a route_body_limits key is not a routed method.
+  static absl::Status CheckRouteBodyLimits(const Api& api,
+                                           const std::map<std::string, size_t>& limits);
 
   // Requests being handled (for draining).
   int in_flight() const { return in_flight_.load(); }

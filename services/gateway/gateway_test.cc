@@ -22,6 +22,7 @@
 #include "google/rpc/status.pb.h"
 #include "absl/synchronization/notification.h"
 #include "grpcpp/grpcpp.h"
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "services/gateway/api.h"
 #include "services/gateway/http_server.h"
@@ -135,6 +136,30 @@ TEST_F(GatewayTest, CallsTheBackendAndAnswersJson) {
   const absl::Duration left = call.call.deadline - absl::Now();
   EXPECT_GT(left, absl::Seconds(5));
   EXPECT_LE(left, absl::Seconds(10));
+}
+
+TEST_F(GatewayTest, BodyLimitPerRoute) {
+  // Without entries every request gets --max_body_bytes.
+  EXPECT_EQ(gateway_->BodyLimit("POST", "/v1/listings"), 1024u * 1024u);
+
+  GatewayOptions options;
+  options.max_body_bytes = 100;
+  options.route_body_limits = {{"marketplace.catalog.v1.CatalogService.CreateListing", 4096}};
+  ASSERT_TRUE(Gateway::CheckRouteBodyLimits(*api_, options.route_body_limits).ok());
+  Gateway limited(api_.get(), &backend_, options, nullptr);
+  EXPECT_EQ(limited.BodyLimit("POST", "/v1/listings"), 4096u);
+  EXPECT_EQ(limited.BodyLimit("POST", "/v1/listings?validate_only=true"), 4096u);
+  EXPECT_EQ(limited.BodyLimit("GET", "/v1/listings/lst_0123456789abcdef01234567"), 100u);
+  EXPECT_EQ(limited.BodyLimit("POST", "/v1/nowhere"), 100u);
+
+  absl::Status unknown = Gateway::CheckRouteBodyLimits(
+      *api_, {{"marketplace.catalog.v1.CatalogService.CreateListingz", 10}});
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(unknown.message()), HasSubstr("CreateListingz"));
+  // A method of a service without a backend is not routed either.
+  EXPECT_FALSE(Gateway::CheckRouteBodyLimits(
+                   *api_, {{"marketplace.payments.v1.Payments.CreatePayment", 10}})
+                   .ok());
 }
 
 TEST_F(GatewayTest, RequestIdMadeWhenAbsentOrInvalidAndGrpcTimeoutShortens) {
@@ -355,6 +380,29 @@ TEST_F(HttpServerTest, KeepAliveAndLimits) {
 
   auto garbage = Connect();
   EXPECT_THAT(Exchange(garbage, "NOT HTTP\r\n\r\n"), HasSubstr("400"));
+}
+
+TEST_F(HttpServerTest, BodyLimitAskedPerRequestOnceItsHeadIsRead) {
+  HttpServerOptions options;
+  options.max_body_bytes = 100;
+  options.body_limit = [](absl::string_view method, absl::string_view target) -> size_t {
+    return method == "POST" && absl::StartsWith(target, "/small") ? 10 : 1000;
+  };
+  options.largest_body_limit = 1000;
+  StartServer(options);
+  auto socket = Connect();
+  EXPECT_EQ(Exchange(socket, "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n" +
+                                 std::string(500, 'x')),
+            "200 POST /b 500");  // the route's limit, above max_body_bytes
+  EXPECT_EQ(Exchange(socket, "POST /small?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n" +
+                                 std::string(10, 'x')),
+            "200 POST /small?q=1 10");
+  auto over = Connect();
+  std::string reply = Exchange(
+      over, "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n" + std::string(11, 'x'));
+  EXPECT_THAT(reply, HasSubstr("413"));
+  EXPECT_THAT(reply, HasSubstr("larger than 10 bytes"));
+  EXPECT_THAT(reply, HasSubstr("[close]"));
 }
 
 TEST_F(HttpServerTest, ExpectContinueGetsAnInterimAnswer) {

@@ -1,5 +1,6 @@
 #include "services/gateway/http_server.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -71,7 +72,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->options.max_header_bytes));
-    parser_->body_limit(server_->options.max_body_bytes);
+    body_limit_ = std::max(server_->options.max_body_bytes, server_->options.largest_body_limit);
+    parser_->body_limit(body_limit_);
     stream_.expires_after(Chrono(server_->options.idle_timeout));
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
@@ -81,6 +83,15 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     stream_.expires_after(Chrono(server_->options.read_timeout));
     const auto& head = parser_->get();
+    if (server_->options.body_limit) {
+      body_limit_ = server_->options.body_limit(
+          absl::string_view(head.method_string().data(), head.method_string().size()),
+          absl::string_view(head.target().data(), head.target().size()));
+      if (const auto length = parser_->content_length(); length && *length > body_limit_) {
+        return OnReadError(http::error::body_limit);
+      }
+      parser_->body_limit(body_limit_);
+    }
     if (!parser_->is_done() && beast::iequals(head[http::field::expect], "100-continue")) {
       // curl and others wait for this before sending a body.
       auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
@@ -104,8 +115,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return WriteError(431, "request headers too large", "HEADERS_TOO_LARGE");
     }
     if (ec == http::error::body_limit) {
-      return WriteError(413, absl::StrCat("request body larger than ",
-                                          server_->options.max_body_bytes, " bytes"),
+      return WriteError(413, absl::StrCat("request body larger than ", body_limit_, " bytes"),
                         "BODY_TOO_LARGE");
     }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
@@ -176,6 +186,7 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpServer::Impl* server_;
   std::string peer_;
   bool keep_alive_ = true;
+  size_t body_limit_ = 0;  // of the request being read
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/gateway/gateway.h"
 
@@ -24,6 +25,13 @@ struct HttpServerOptions {
   absl::Duration idle_timeout = absl::Seconds(60);  // waiting for (and reading) a request's head
   absl::Duration read_timeout = absl::Seconds(30);  // reading its body; writing the response
   int max_connections = 10000;                      // beyond: 503, connection closed
+  // The body limit of a request, asked once its head is read (method, target); null:
+  // max_body_bytes for every request. A declared Content-Length above it is answered 413
+  // before the body is read.
+  std::function<size_t(absl::string_view method, absl::string_view target)> body_limit;
+  // The largest limit body_limit can answer (the limit while the head is read: the parser
+  // checks Content-Length as it reads the head); 0: max_body_bytes.
+  size_t largest_body_limit = 0;
 };
 
 // HTTP/1.1 with keep-alive on Boost.Beast over Asio, one io thread per core; every

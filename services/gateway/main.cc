@@ -1,4 +1,5 @@
 // gateway: HTTP/JSON to gRPC transcoding from the google.api.http annotations (README.md).
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -55,11 +56,22 @@ int main(int argc, char** argv) {
   std::atomic<bool> serving{true};
   gateway::GrpcBackend backend(static_cast<int>(config.max_message_bytes));
   gateway::GatewayOptions options = config.Gateway();
+  if (absl::Status s = gateway::Gateway::CheckRouteBodyLimits(**api, options.route_body_limits);
+      !s.ok()) {
+    common::ExitWithError("flags", s, 2);
+  }
   options.openapi_json = gateway::BuildOpenApi(**api);
   gateway::Gateway handler(api->get(), &backend, std::move(options), registry.get(),
                            [&serving] { return serving.load(); });
+  gateway::HttpServerOptions http_options = config.Http();
+  http_options.body_limit = [&handler](absl::string_view method, absl::string_view target) {
+    return handler.BodyLimit(method, target);
+  };
+  for (const auto& [method, bytes] : config.route_body_limits) {
+    http_options.largest_body_limit = std::max(http_options.largest_body_limit, bytes);
+  }
   auto http = gateway::HttpServer::Start(
-      config.Http(), [&handler](const gateway::HttpRequest& request, gateway::ReplyFn reply) {
+      http_options, [&handler](const gateway::HttpRequest& request, gateway::ReplyFn reply) {
         handler.Handle(request, std::move(reply));
       });
   if (!http.ok()) common::ExitWithError("http server", http.status(), 1);

@@ -46,8 +46,15 @@ done
 grep -q '^nonroot:x:65532:65532:' "$rootfs/etc/passwd" || fail "no passwd entry for 65532"
 [ -s "$rootfs/etc/ssl/certs/ca-certificates.crt" ] || fail "no CA bundle"
 [ -s "$rootfs/usr/share/zoneinfo/Europe/Paris" ] || fail "no zoneinfo"
-out=$(/usr/sbin/chroot "$rootfs" /app/payments_server --version) || fail "--version in the chroot failed"
-[[ "$out" =~ ^payments_server\ $tag\ \(commit\ [^\)]+\)$ ]] || fail "--version printed: $out"
-echo "chroot: $out"
+# A sanitizer build (bazel test --config=asan) needs /proc at exit, which no image has;
+# images are only ever made from the normal build, where the run is checked.
+if readelf -s "$binary" | grep -q -e __asan_init -e __tsan_init; then
+  echo "chroot: not run (a sanitizer build of the binary needs /proc)"
+else
+  out=$(/usr/sbin/chroot "$rootfs" /app/payments_server --version) ||
+    fail "--version in the chroot failed"
+  [[ "$out" =~ ^payments_server\ $tag\ \(commit\ [^\)]+\)$ ]] || fail "--version printed: $out"
+  echo "chroot: $out"
+fi
 echo "layer size: $(du -b "$image"/blobs/sha256/* | sort -n | tail -1 | cut -f1) bytes (gzip)"
 echo "PASS"

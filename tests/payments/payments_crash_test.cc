@@ -351,7 +351,9 @@ TEST_F(PaymentsCrashTest, CrashBetweenCaptureAndCommitEndsInOnePaymentOrOneRefun
   EXPECT_EQ(payments("order-crash-a"), 0);
   EXPECT_EQ(refunds("order-crash-a"), 1);
   EXPECT_EQ(payments("order-crash-b") + refunds("order-crash-b"), 1);
-  if (retried.ok()) EXPECT_EQ(payments("order-crash-b"), 1);
+  if (retried.ok()) {
+    EXPECT_EQ(payments("order-crash-b"), 1);
+  }
 
   v1::VerifyLedgerRequest verify;
   v1::VerifyLedgerResponse vr;
