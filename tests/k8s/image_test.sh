@@ -48,7 +48,7 @@ grep -q '^nonroot:x:65532:65532:' "$rootfs/etc/passwd" || fail "no passwd entry 
 [ -s "$rootfs/usr/share/zoneinfo/Europe/Paris" ] || fail "no zoneinfo"
 # A sanitizer build (bazel test --config=asan) needs /proc at exit, which no image has;
 # images are only ever made from the normal build, where the run is checked.
-if readelf -s "$binary" | grep -q -e __asan_init -e __tsan_init; then
+if grep -q -e __asan_init -e __tsan_init <(readelf -s "$binary"); then
   echo "chroot: not run (a sanitizer build of the binary needs /proc)"
 else
   out=$(/usr/sbin/chroot "$rootfs" /app/payments_server --version) ||
