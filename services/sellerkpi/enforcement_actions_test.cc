@@ -13,6 +13,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/ids.h"
 #include "common/proto_time.h"
 #include "common/testing/database_test_base.h"
 #include "common/testing/status_matchers.h"
@@ -119,6 +120,8 @@ TEST_F(EnforcementActionsTest, CriticalIsWarnedThenSuspendedAfterThePeriod) {
                                                             {pb::CRITICAL_WARNING, 1}}));
   const pb::EnforcementAction* measures = Find(actions, pb::AT_RISK_MEASURES);
   ASSERT_NE(measures, nullptr);
+  // Ids the API accepts back (AppealEnforcement checks the issued-id form).
+  for (const auto& a : actions) EXPECT_TRUE(common::IsIssuedId(a.action_id())) << a.action_id();
   ASSERT_EQ(measures->steps_size(), 5);
   EXPECT_EQ(measures->steps(0).name(), kNotifySeller);
   EXPECT_EQ(measures->steps(2).name(), kSetModerationLevel);

@@ -268,7 +268,7 @@ absl::Status MysqlEnforcementStore::Evaluated(Transaction& tx,
       }
     }
     EnforcementPlan plan =
-        PlanEnforcement(r.scorecard, mine, streak, rules, [] { return common::NewId("act"); });
+        PlanEnforcement(r.scorecard, mine, streak, rules, [] { return common::NewId("act_"); });
     for (const std::string& id : plan.close) {
       RETURN_IF_ERROR(tx.Write("UPDATE enforcement_actions SET closed_at = ?, updated_at = ? "
                                "WHERE action_id = ? AND closed_at IS NULL",

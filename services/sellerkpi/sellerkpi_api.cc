@@ -238,7 +238,7 @@ absl::StatusOr<pb::EnforcementAction> SellerKpiApi::DecideAppeal(
                      enforcement_->GetAction(request.action_id()));
     if (!action.has_value()) return common::NotFound("action", request.action_id());
     EnforcementStore::Restoration r;
-    r.action.set_action_id(common::NewId("act"));
+    r.action.set_action_id(common::NewId("act_"));
     r.action.set_seller_id(action->seller_id());
     r.action.set_type(pb::RESTORATION);
     r.action.set_explanation(absl::StrCat("appeal of ", action->action_id(),
