@@ -292,5 +292,46 @@ TEST_F(EnforcementActionsTest, ReinstatingASuspensionRestoresWhatTheMeasuresRepl
                                            {pb::RESTORATION, 1}}));
 }
 
+TEST_F(EnforcementActionsTest, ReinstatingMeasuresRestoresTheirOwnSettings) {
+  const absl::Time t0 = clock_.Now() - absl::Hours(24 * 20);
+  DriveToCritical(kSeller, t0);
+  Evaluate(kSeller, t0 + absl::Hours(1));
+  EchoExecutor executor;
+  EnforcementWorker worker(enforcement_.get(), &executor, &clock_, &observer_);
+  for (int i = 0; i < 10; ++i) ASSERT_OK(worker.RunPass().status());
+  const pb::EnforcementAction* measures = nullptr;
+  std::vector<pb::EnforcementAction> actions = Actions(kSeller);
+  measures = Find(actions, pb::AT_RISK_MEASURES);
+  ASSERT_NE(measures, nullptr);
+  ASSERT_EQ(measures->state(), pb::DONE);
+  ASSERT_OK(enforcement_->Appeal(measures->action_id(), kSeller, "one bad week", clock_.Now())
+                .status());
+  EnforcementStore::Restoration r;
+  r.action.set_action_id("act_0123456789abcdef01234567");
+  r.action.set_seller_id(kSeller);
+  r.action.set_type(pb::RESTORATION);
+  r.step_names = RestorationSteps(pb::AT_RISK_MEASURES);
+  ASSERT_OK_AND_ASSIGN(pb::EnforcementAction decided,
+                       enforcement_->DecideAppeal(measures->action_id(), pb::REINSTATE, "",
+                                                  "admin", r, clock_.Now()));
+  EXPECT_EQ(decided.state(), pb::REVERSED);
+  for (int i = 0; i < 10; ++i) ASSERT_OK(worker.RunPass().status());
+  std::map<std::string, ClaimedStep> restoration;
+  for (const ClaimedStep& c : executor.calls()) {
+    if (c.type == pb::RESTORATION) restoration[c.name] = c;
+  }
+  ASSERT_EQ(restoration.size(), 3u);
+  EXPECT_EQ(restoration[kRestoreModerationLevel].undone_results[kSetModerationLevel],
+            "result of catalog.set_moderation_level");
+  EXPECT_EQ(restoration[kRestoreHoldPolicy].undone_results[kSetHoldPolicy],
+            "result of payments.set_hold_policy");
+  // The warning is still open (only a suspension's REINSTATE closes it); the next CRITICAL
+  // evaluation applies the measures again, since the reversed ones are no longer open.
+  Evaluate(kSeller, t0 + absl::Hours(2));
+  EXPECT_EQ(ByType(Actions(kSeller)), (std::map<pb::ActionType, int>{{pb::AT_RISK_MEASURES, 2},
+                                                                    {pb::CRITICAL_WARNING, 1},
+                                                                    {pb::RESTORATION, 1}}));
+}
+
 }  // namespace
 }  // namespace marketplace::sellerkpi
