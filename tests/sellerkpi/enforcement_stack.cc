@@ -1,5 +1,6 @@
 #include "tests/sellerkpi/enforcement_stack.h"
 
+#include <csignal>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -199,13 +200,29 @@ absl::StatusOr<EnforcementStack::Seller> EnforcementStack::ApprovedSellerWithLis
   return seller;
 }
 
+const std::vector<std::string>& EnforcementStack::SellerKpiScopes() {
+  static const auto* scopes = new std::vector<std::string>{
+      "identity.enforcement", "identity.accounts.read", "catalog.enforcement", "payments.policy"};
+  return *scopes;
+}
+
+void EnforcementStack::KillSellerKpi() {
+  if (!sellerkpi_process_) return;
+  sellerkpi_process_->Signal(SIGKILL);
+  sellerkpi_process_->WaitFor(absl::Seconds(10));
+  sellerkpi_process_.reset();
+}
+
 absl::StatusOr<std::string> EnforcementStack::StartSellerKpi(
-    const std::vector<std::string>& extra_args) {
+    const std::vector<std::string>& extra_args, const std::vector<std::string>& scopes) {
   const std::string target = absl::StrCat("127.0.0.1:", PickFreePort());
-  auto db = IdentityProcess::NewDatabaseArgs();
-  if (!db.ok()) return db.status();
-  auto account = ServiceAccount("sellerkpi", {"identity.enforcement", "identity.accounts.read",
-                                              "catalog.enforcement", "payments.policy"});
+  if (sellerkpi_db_args_.empty()) {
+    auto db = IdentityProcess::NewDatabaseArgs();
+    if (!db.ok()) return db.status();
+    sellerkpi_db_args_ = *db;
+  }
+  const std::vector<std::string>* db = &sellerkpi_db_args_;
+  auto account = ServiceAccount("sellerkpi", scopes);
   if (!account.ok()) return account.status();
   std::vector<std::string> args = {
       "--listen_address=" + target,

@@ -48,10 +48,17 @@ class EnforcementStack {
   };
   absl::StatusOr<Seller> ApprovedSellerWithListing();
 
-  // Starts sellerkpi_server against this stack (its own database and SERVICE account with the
-  // scopes of services/sellerkpi/identity_scopes; catalog and payments addresses), with
-  // `extra_args`, and waits until it serves. Its gRPC target.
-  absl::StatusOr<std::string> StartSellerKpi(const std::vector<std::string>& extra_args);
+  // The scopes of services/sellerkpi/identity_scopes.
+  static const std::vector<std::string>& SellerKpiScopes();
+
+  // Starts sellerkpi_server against this stack (catalog and payments addresses; its own
+  // database, the same one at every start; a new SERVICE account with `scopes`), with
+  // `extra_args`, and waits until it serves. Its gRPC target. One at a time.
+  absl::StatusOr<std::string> StartSellerKpi(const std::vector<std::string>& extra_args,
+                                             const std::vector<std::string>& scopes =
+                                                 SellerKpiScopes());
+  // Kills it with SIGKILL (no drain: a crash) and waits for its end.
+  void KillSellerKpi();
 
   // The listing's state as the admin reads it.
   absl::StatusOr<catalog::v1::ListingState> ListingState(const std::string& listing_id);
@@ -63,6 +70,7 @@ class EnforcementStack {
   std::unique_ptr<Subprocess> catalog_process_;
   std::unique_ptr<Subprocess> payments_process_;
   std::unique_ptr<Subprocess> sellerkpi_process_;
+  std::vector<std::string> sellerkpi_db_args_;
   std::unique_ptr<catalog::v1::CatalogService::Stub> catalog_;
   std::unique_ptr<payments::v1::Payments::Stub> payments_;
   std::string catalog_target_;
