@@ -155,15 +155,21 @@ absl::Status InsertAction(Transaction& tx, const pb::EnforcementAction& a,
        OptionalTime(a.has_evaluation_as_of(), a.evaluation_as_of()),
        OptionalTime(a.has_improvement_ends_at(), a.improvement_ends_at()), now, now,
        related_action_id.empty() ? SqlValue(nullptr) : SqlValue(related_action_id)}));
+  if (step_names.empty()) return absl::OkStatus();
+  // The steps in one statement.
+  std::vector<SqlValue> steps;
   for (size_t i = 0; i < step_names.size(); ++i) {
-    RETURN_IF_ERROR(
-        tx.Write("INSERT INTO enforcement_steps (action_id, step_no, name, request_id, state, "
-                 "attempts, error, result, next_attempt_at, updated_at) "
-                 "VALUES (?, ?, ?, ?, 'PENDING', 0, '', '', ?, ?)",
-                 {a.action_id(), static_cast<int64_t>(i), step_names[i],
-                  absl::StrCat(a.action_id(), ".", i), now, now}));
+    for (SqlValue v : std::initializer_list<SqlValue>{
+             a.action_id(), static_cast<int64_t>(i), step_names[i],
+             absl::StrCat(a.action_id(), ".", i), now, now}) {
+      steps.push_back(std::move(v));
+    }
   }
-  return absl::OkStatus();
+  return tx.Write(
+      absl::StrCat("INSERT INTO enforcement_steps (action_id, step_no, name, request_id, "
+                   "next_attempt_at, updated_at, state, attempts, error, result) VALUES ",
+                   common::db::PlaceholderRows(step_names.size(), 6, ", 'PENDING', 0, '', ''")),
+      steps);
 }
 
 // The action's row, locked; NOT_FOUND ACTION_NOT_FOUND when unknown.
