@@ -24,6 +24,7 @@
 #include "common/proto_time.h"
 #include "services/sellerkpi/evaluation.h"
 #include "services/sellerkpi/ingestion.h"
+#include "services/sellerkpi/mysql_enforcement_store.h"
 #include "services/sellerkpi/mysql_kpi_store.h"
 #include "services/sellerkpi/sellerkpi_observer.h"
 #include "services/sellerkpi/thresholds_file.h"
@@ -144,7 +145,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "thresholds: %s\n", seed.status().ToString().c_str());
     return 1;
   }
-  sellerkpi::MysqlKpiStore store(pool->get());
+  // As in sellerkpi_server: evaluations create enforcement actions in their transaction.
+  sellerkpi::MysqlEnforcementStore enforcement(pool->get());
+  sellerkpi::MysqlKpiStore store(pool->get(), &enforcement);
   if (absl::Status s = store.SeedThresholds(*seed, absl::Now()); !s.ok()) {
     std::fprintf(stderr, "seed: %s\n", s.ToString().c_str());
     return 1;

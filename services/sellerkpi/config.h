@@ -16,6 +16,12 @@ struct SellerKpiConfig {
   std::string thresholds_file;
   absl::Duration evaluation_interval;
   int64_t evaluation_batch = 500;
+  // Enforcement (README "Enforcement"): the worker's pace and the services its steps call.
+  absl::Duration enforcement_interval;
+  int64_t enforcement_batch = 20;
+  std::string catalog_address;
+  std::string payments_address;
+  absl::Duration call_timeout;
   common::identity_client::IdentityClientConfig identity;
 
   // What the flags' bounds cannot say.

@@ -1,6 +1,7 @@
 #ifndef MARKETPLACE_SERVICES_SELLERKPI_ENFORCEMENT_STORE_H_
 #define MARKETPLACE_SERVICES_SELLERKPI_ENFORCEMENT_STORE_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,6 +29,10 @@ struct ClaimedStep {
   int attempts = 0;
   // The results of the action's earlier steps, in order (e.g. the setting a step replaced).
   std::vector<std::string> earlier_results;
+  // A RESTORATION: the results of the DONE_CHECKED steps of the AT_RISK_MEASURES it undoes
+  // (the action appealed, or for a SUSPENSION the seller's latest AT_RISK_MEASURES created
+  // before it), by step name; empty when there is none.
+  std::map<std::string, std::string> undone_results;
 };
 
 // A page of a seller's actions, newest first.
@@ -84,7 +89,9 @@ class EnforcementStore {
   // The ADMIN's decision, in one transaction that locks the action's row: NOT_FOUND
   // ACTION_NOT_FOUND; FAILED_PRECONDITION NOT_APPEALED without an appeal, APPEAL_ALREADY_DECIDED
   // when decided before. REINSTATE (with `restoration`): the action becomes REVERSED and the
-  // restoration saga is created in the same transaction. The action after.
+  // restoration saga is created in the same transaction; a SUSPENSION's REINSTATE also closes
+  // the seller's open AT_RISK_MEASURES and CRITICAL_WARNING (the restoration undoes the
+  // measures). The action after.
   virtual absl::StatusOr<pb::EnforcementAction> DecideAppeal(
       const std::string& action_id, pb::AppealDecision decision, const std::string& note,
       const std::string& decided_by, const std::optional<Restoration>& restoration,
@@ -93,6 +100,10 @@ class EnforcementStore {
   // One action with its steps (nullopt: unknown id).
   virtual absl::StatusOr<std::optional<pb::EnforcementAction>> GetAction(
       const std::string& action_id) = 0;
+  // The seller's actions that are open (not REVERSED, not closed) or IN_PROGRESS, newest
+  // first, with their steps (at most 20).
+  virtual absl::StatusOr<std::vector<pb::EnforcementAction>> CurrentActions(
+      const std::string& seller_id) = 0;
   // A seller's actions, newest first (created_at, then action_id), after `after`.
   virtual absl::StatusOr<ActionPage> ListActions(
       const std::string& seller_id, std::optional<std::pair<absl::Time, std::string>> after,

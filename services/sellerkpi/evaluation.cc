@@ -28,7 +28,11 @@ absl::StatusOr<double> Evaluation::PriorMean(absl::CivilDay last) {
 Judge Evaluation::JudgeAt(const pb::Thresholds& thresholds, absl::Time as_of,
                           double prior) const {
   return [thresholds, as_of, prior](const SellerSnapshot& s) -> absl::StatusOr<EvaluationResult> {
-    return Evaluate(s.seller_id, thresholds, DayCounters(s.counters), as_of, prior, s.previous);
+    EvaluationResult result =
+        Evaluate(s.seller_id, thresholds, DayCounters(s.counters), as_of, prior, s.previous);
+    result.improvement_days = thresholds.improvement_days();
+    result.critical_evaluations_to_suspend = thresholds.critical_evaluations_to_suspend();
+    return result;
   };
 }
 

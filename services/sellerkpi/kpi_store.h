@@ -53,6 +53,10 @@ struct SellerSnapshot {
 struct EvaluationResult {
   pb::SellerScorecard scorecard;  // as_of, thresholds_version, figures, health, badge
   HealthState state;
+  // Enforcement rules of the thresholds judged against (0: the defaults of
+  // enforcement_policy.h): Thresholds.improvement_days and critical_evaluations_to_suspend.
+  int improvement_days = 0;
+  int critical_evaluations_to_suspend = 0;
 };
 
 // Judges one seller (pure: no I/O). Runs inside the store's transaction.

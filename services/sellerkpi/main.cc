@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/auth/grpc_auth.h"
+#include "common/client/channel.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/events/event_consumer.h"
@@ -15,7 +16,9 @@
 #include "common/server/service_runtime.h"
 #include "common/server/unary_call.h"
 #include "services/sellerkpi/config.h"
+#include "services/sellerkpi/enforcement_worker.h"
 #include "services/sellerkpi/evaluation.h"
+#include "services/sellerkpi/grpc_step_executor.h"
 #include "services/sellerkpi/ingestion.h"
 #include "services/sellerkpi/mysql_enforcement_store.h"
 #include "services/sellerkpi/mysql_kpi_store.h"
@@ -49,7 +52,9 @@ int main(int argc, char** argv) {
   runtime->ApplyMigrationsOrExit("revocations", common::events::RevocationMigrations());
 
   const common::Clock* clock = common::SystemClock::Get();
-  sellerkpi::MysqlKpiStore store(&runtime->pool());
+  // Evaluations create enforcement actions in their own transaction (the store's hook).
+  sellerkpi::MysqlEnforcementStore enforcement(&runtime->pool(), clock);
+  sellerkpi::MysqlKpiStore store(&runtime->pool(), &enforcement);
   if (absl::Status s = store.SeedThresholds(*seed, clock->Now()); !s.ok()) {
     common::ExitWithError("thresholds seed", s, 1);
   }
@@ -57,10 +62,38 @@ int main(int argc, char** argv) {
   sellerkpi::PrometheusKpiObserver observer(*runtime->registry());
   sellerkpi::Ingestion ingestion(&store, clock, &observer);
   sellerkpi::Evaluation evaluation(&store, clock, &observer);
-  // Enforcement actions: read by ListEnforcementActions. Nothing creates them yet (README
-  // "Enforcement"); the worker (enforcement_worker.h) is not started without its executor.
-  sellerkpi::MysqlEnforcementStore enforcement(&runtime->pool());
   sellerkpi::SellerKpiApi api(&store, &enforcement, &ingestion, &evaluation, clock);
+
+  // The enforcement worker: due steps every --enforcement_interval, claimed with SKIP LOCKED
+  // (replicas share them), carried out at identity, catalog and payments with sellerkpi's own
+  // SERVICE token; every step's call is idempotent, so UNAVAILABLE is retried by the channel.
+  auto catalog_channel = common::MakeChannel(
+      {.target = kc.catalog_address,
+       .idempotent_methods = {"marketplace.catalog.v1.CatalogService/GetSellerModerationLevel",
+                              "marketplace.catalog.v1.CatalogService/SetSellerModerationLevel",
+                              "marketplace.catalog.v1.CatalogService/RestoreSellerListings"}});
+  auto payments_channel = common::MakeChannel(
+      {.target = kc.payments_address,
+       .idempotent_methods = {"marketplace.payments.v1.Payments/GetSellerHoldPolicy",
+                              "marketplace.payments.v1.Payments/SetSellerHoldPolicy"}});
+  sellerkpi::GrpcStepExecutor executor(
+      identity.channel(), catalog_channel, payments_channel,
+      {.token = [&identity] { return identity.tokens().Token(); },
+       .token_refused = [&identity] { identity.tokens().Invalidate(); },
+       .timeout = kc.call_timeout});
+  sellerkpi::EnforcementWorkerOptions worker_options;
+  worker_options.batch = static_cast<int>(kc.enforcement_batch);
+  sellerkpi::EnforcementWorker worker(&enforcement, &executor, clock, &observer, worker_options);
+  const int enforcement_batch = worker_options.batch;
+  common::PeriodicThread enforcer(kc.enforcement_interval, [&worker, enforcement_batch] {
+    auto counts = worker.RunPass();
+    if (!counts.ok()) {
+      common::LogWarn("enforcement pass failed",
+                      {{"error", std::string(counts.status().message())}});
+      return false;
+    }
+    return counts->done + counts->failed >= enforcement_batch;
+  });
 
   // The evaluator: sellers with new events every --evaluation_interval, every seller once a
   // UTC day; rows claimed with SKIP LOCKED, so replicas share the work.
@@ -82,6 +115,11 @@ int main(int argc, char** argv) {
   if (!config.migrate_only) {
     intake.Start();
     evaluator.Start();
+    enforcer.Start();
+    if (!identity.has_credentials()) {
+      common::LogError("no --service_client_secret: enforcement steps cannot call identity, "
+                       "catalog or payments (they stay due and are retried)");
+    }
   }
 
   common::auth::Authenticator authenticator(&identity.verifier(), sellerkpi::PublicMethods(),
@@ -92,6 +130,7 @@ int main(int argc, char** argv) {
   const int code = runtime->Serve(
       {{marketplace::sellerkpi::v1::SellerKpiService::service_full_name(), &service},
        {common::events::EventSinkService::FullServiceName(), &sink}});
+  enforcer.Stop();
   evaluator.Stop();
   intake.Stop();
   return code;

@@ -7,8 +7,10 @@
 #include "common/db/sql_value.h"
 #include "common/db/transaction.h"
 #include "common/errors.h"
+#include "common/ids.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
+#include "services/sellerkpi/enforcement_policy.h"
 
 namespace marketplace::sellerkpi {
 namespace {
@@ -55,6 +57,8 @@ absl::StatusOr<pb::EnforcementAction> ActionFromRow(const Row& row) {
   if (ends.has_value()) common::ToTimestamp(*ends, a.mutable_improvement_ends_at());
   ASSIGN_OR_RETURN(absl::Time created, row.GetTime("created_at"));
   common::ToTimestamp(created, a.mutable_created_at());
+  ASSIGN_OR_RETURN(std::optional<absl::Time> closed, row.GetOptionalTime("closed_at"));
+  if (closed.has_value()) common::ToTimestamp(*closed, a.mutable_closed_at());
   ASSIGN_OR_RETURN(std::optional<absl::Time> appealed, row.GetOptionalTime("appealed_at"));
   if (appealed.has_value()) {
     pb::Appeal* appeal = a.mutable_appeal();
@@ -91,6 +95,8 @@ absl::StatusOr<pb::EnforcementStep> StepFromRow(const Row& row) {
   s.set_attempts(static_cast<int32_t>(attempts));
   ASSIGN_OR_RETURN(std::string error, row.GetString("error"));
   s.set_error(error);
+  ASSIGN_OR_RETURN(std::string result, row.GetString("result"));
+  s.set_result(result);
   ASSIGN_OR_RETURN(absl::Time updated, row.GetTime("updated_at"));
   common::ToTimestamp(updated, s.mutable_updated_at());
   return s;
@@ -98,7 +104,8 @@ absl::StatusOr<pb::EnforcementStep> StepFromRow(const Row& row) {
 
 constexpr char kActionColumns[] =
     "action_id, seller_id, type, state, explanation, evaluation_as_of, improvement_ends_at, "
-    "created_at, appeal_statement, appealed_at, appeal_decision, decision_note, decided_at";
+    "created_at, appeal_statement, appealed_at, appeal_decision, decision_note, decided_at, "
+    "closed_at";
 
 // Adds each action's steps, in order.
 absl::Status AttachSteps(Transaction& tx, std::vector<pb::EnforcementAction>& actions) {
@@ -111,7 +118,7 @@ absl::Status AttachSteps(Transaction& tx, std::vector<pb::EnforcementAction>& ac
   }
   ASSIGN_OR_RETURN(std::vector<Row> rows,
                    tx.Query(absl::StrCat("SELECT action_id, step_no, name, request_id, state, "
-                                         "attempts, error, updated_at FROM enforcement_steps "
+                                         "attempts, error, result, updated_at FROM enforcement_steps "
                                          "WHERE action_id IN (",
                                          common::db::PlaceholderList(ids.size()),
                                          ") ORDER BY action_id, step_no"),
@@ -148,15 +155,21 @@ absl::Status InsertAction(Transaction& tx, const pb::EnforcementAction& a,
        OptionalTime(a.has_evaluation_as_of(), a.evaluation_as_of()),
        OptionalTime(a.has_improvement_ends_at(), a.improvement_ends_at()), now, now,
        related_action_id.empty() ? SqlValue(nullptr) : SqlValue(related_action_id)}));
+  if (step_names.empty()) return absl::OkStatus();
+  // The steps in one statement.
+  std::vector<SqlValue> steps;
   for (size_t i = 0; i < step_names.size(); ++i) {
-    RETURN_IF_ERROR(
-        tx.Write("INSERT INTO enforcement_steps (action_id, step_no, name, request_id, state, "
-                 "attempts, error, result, next_attempt_at, updated_at) "
-                 "VALUES (?, ?, ?, ?, 'PENDING', 0, '', '', ?, ?)",
-                 {a.action_id(), static_cast<int64_t>(i), step_names[i],
-                  absl::StrCat(a.action_id(), ".", i), now, now}));
+    for (SqlValue v : std::initializer_list<SqlValue>{
+             a.action_id(), static_cast<int64_t>(i), step_names[i],
+             absl::StrCat(a.action_id(), ".", i), now, now}) {
+      steps.push_back(std::move(v));
+    }
   }
-  return absl::OkStatus();
+  return tx.Write(
+      absl::StrCat("INSERT INTO enforcement_steps (action_id, step_no, name, request_id, "
+                   "next_attempt_at, updated_at, state, attempts, error, result) VALUES ",
+                   common::db::PlaceholderRows(step_names.size(), 6, ", 'PENDING', 0, '', ''")),
+      steps);
 }
 
 // The action's row, locked; NOT_FOUND ACTION_NOT_FOUND when unknown.
@@ -184,7 +197,117 @@ absl::StatusOr<pb::EnforcementAction> ReadAction(Transaction& tx, const std::str
   return std::move(one[0]);
 }
 
+// The results of the DONE_CHECKED steps of the AT_RISK_MEASURES a restoration of `undone`
+// undoes: `undone` itself when it is one, else the seller's latest one created before it.
+absl::StatusOr<std::map<std::string, std::string>> UndoneResults(Transaction& tx,
+                                                                 const std::string& undone) {
+  std::map<std::string, std::string> out;
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query("SELECT m.action_id FROM enforcement_actions u "
+                            "JOIN enforcement_actions m ON m.seller_id = u.seller_id "
+                            "AND m.type = 'AT_RISK_MEASURES' AND m.created_at <= u.created_at "
+                            "WHERE u.action_id = ? "
+                            "ORDER BY (m.action_id = u.action_id) DESC, m.created_at DESC, "
+                            "m.action_id DESC LIMIT 1",
+                            {undone}));
+  if (rows.empty()) return out;
+  ASSIGN_OR_RETURN(std::string measures, rows[0].GetString("action_id"));
+  ASSIGN_OR_RETURN(std::vector<Row> steps,
+                   tx.Query("SELECT name, result FROM enforcement_steps WHERE action_id = ? "
+                            "AND state = 'DONE_CHECKED'",
+                            {measures}));
+  for (const Row& row : steps) {
+    ASSIGN_OR_RETURN(std::string name, row.GetString("name"));
+    ASSIGN_OR_RETURN(std::string result, row.GetString("result"));
+    out[name] = result;
+  }
+  return out;
+}
+
 }  // namespace
+
+absl::Status MysqlEnforcementStore::Evaluated(Transaction& tx,
+                                              const std::vector<EvaluationResult>& results) {
+  if (results.empty()) return absl::OkStatus();
+  // The open actions of the evaluated sellers (their seller_health rows are locked by the
+  // evaluation: no other evaluation of them runs meanwhile).
+  std::vector<SqlValue> ids;
+  for (const EvaluationResult& r : results) ids.push_back(r.scorecard.seller_id());
+  ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      tx.Query(absl::StrCat("SELECT action_id, seller_id, type, improvement_ends_at "
+                            "FROM enforcement_actions WHERE seller_id IN (",
+                            common::db::PlaceholderList(ids.size()),
+                            ") AND closed_at IS NULL AND state <> 'REVERSED' "
+                            "AND type IN ('AT_RISK_MEASURES', 'CRITICAL_WARNING', 'SUSPENSION')"),
+               ids));
+  std::map<std::string, std::vector<OpenAction>> open;
+  for (const Row& row : rows) {
+    OpenAction a;
+    ASSIGN_OR_RETURN(a.action_id, row.GetString("action_id"));
+    ASSIGN_OR_RETURN(std::string seller, row.GetString("seller_id"));
+    ASSIGN_OR_RETURN(std::string type, row.GetString("type"));
+    pb::ActionType_Parse(type, &a.type);
+    ASSIGN_OR_RETURN(a.improvement_ends_at, row.GetOptionalTime("improvement_ends_at"));
+    open[seller].push_back(std::move(a));
+  }
+  const absl::Time now = clock_->Now();
+  for (const EvaluationResult& r : results) {
+    const std::string& seller = r.scorecard.seller_id();
+    const std::vector<OpenAction>& mine = open[seller];
+    pb::Thresholds t;
+    t.set_improvement_days(r.improvement_days);
+    t.set_critical_evaluations_to_suspend(r.critical_evaluations_to_suspend);
+    const EnforcementRules rules = RulesOf(t);
+    int streak = 0;
+    if (NeedsCriticalStreak(r.scorecard, mine)) {
+      ASSIGN_OR_RETURN(absl::Time as_of, common::FromTimestamp(r.scorecard.as_of(), "as_of"));
+      ASSIGN_OR_RETURN(std::vector<Row> last,
+                       tx.Query("SELECT health FROM seller_evaluations WHERE seller_id = ? "
+                                "AND as_of <= ? ORDER BY as_of DESC LIMIT ?",
+                                {seller, as_of,
+                                 static_cast<int64_t>(rules.critical_evaluations_to_suspend)}));
+      for (const Row& row : last) {
+        ASSIGN_OR_RETURN(int64_t health, row.GetInt64("health"));
+        if (health != pb::CRITICAL) break;
+        ++streak;
+      }
+    }
+    EnforcementPlan plan =
+        PlanEnforcement(r.scorecard, mine, streak, rules, [] { return common::NewId("act_"); });
+    for (const std::string& id : plan.close) {
+      RETURN_IF_ERROR(tx.Write("UPDATE enforcement_actions SET closed_at = ?, updated_at = ? "
+                               "WHERE action_id = ? AND closed_at IS NULL",
+                               {now, now, id}));
+    }
+    for (const EnforcementPlan::NewAction& n : plan.create) {
+      RETURN_IF_ERROR(InsertAction(tx, n.action, n.steps, "", now));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<pb::EnforcementAction>> MysqlEnforcementStore::CurrentActions(
+    const std::string& seller_id) {
+  return common::db::RunInTransaction(
+      *pool_, [&](Transaction& tx) -> absl::StatusOr<std::vector<pb::EnforcementAction>> {
+        ASSIGN_OR_RETURN(
+            std::vector<Row> rows,
+            tx.Query(absl::StrCat("SELECT ", kActionColumns,
+                                  " FROM enforcement_actions WHERE seller_id = ? AND "
+                                  "(state = 'IN_PROGRESS' OR (closed_at IS NULL AND "
+                                  "state <> 'REVERSED' AND type <> 'RESTORATION')) "
+                                  "ORDER BY created_at DESC, action_id DESC LIMIT 20"),
+                     {seller_id}));
+        std::vector<pb::EnforcementAction> out;
+        for (const Row& row : rows) {
+          ASSIGN_OR_RETURN(pb::EnforcementAction a, ActionFromRow(row));
+          out.push_back(std::move(a));
+        }
+        RETURN_IF_ERROR(AttachSteps(tx, out));
+        return out;
+      });
+}
 
 absl::Status MysqlEnforcementStore::CreateAction(const pb::EnforcementAction& a,
                                                  const std::vector<std::string>& step_names,
@@ -252,6 +375,15 @@ absl::StatusOr<pb::EnforcementAction> MysqlEnforcementStore::DecideAppeal(
         if (reinstate) {
           RETURN_IF_ERROR(
               InsertAction(tx, restoration->action, restoration->step_names, action_id, now));
+          if (a->type() == pb::SUSPENSION) {
+            // The restoration undoes the measures; a later CRITICAL evaluation starts again
+            // (new measures reading the restored settings, a new warning and period).
+            RETURN_IF_ERROR(tx.Write(
+                "UPDATE enforcement_actions SET closed_at = ?, updated_at = ? "
+                "WHERE seller_id = ? AND type IN ('AT_RISK_MEASURES', 'CRITICAL_WARNING') "
+                "AND closed_at IS NULL AND state <> 'REVERSED'",
+                {now, now, a->seller_id()}));
+          }
         }
         return ReadAction(tx, action_id);
       });
@@ -294,7 +426,8 @@ absl::StatusOr<std::vector<ClaimedStep>> MysqlEnforcementStore::ClaimDueSteps(
           out.push_back(std::move(c));
         }
         ASSIGN_OR_RETURN(std::vector<Row> actions,
-                         tx.Query(absl::StrCat("SELECT action_id, seller_id, type, explanation "
+                         tx.Query(absl::StrCat("SELECT action_id, seller_id, type, explanation, "
+                                               "related_action_id "
                                                "FROM enforcement_actions WHERE action_id IN (",
                                                common::db::PlaceholderList(ids.size()), ")"),
                                   ids));
@@ -323,6 +456,13 @@ absl::StatusOr<std::vector<ClaimedStep>> MysqlEnforcementStore::ClaimDueSteps(
           pb::ActionType_Parse(type, &c.type);
           ASSIGN_OR_RETURN(c.explanation, it->second->GetString("explanation"));
           c.earlier_results = results[c.action_id];
+          if (c.type == pb::RESTORATION) {
+            ASSIGN_OR_RETURN(std::optional<std::string> related,
+                             it->second->GetOptionalString("related_action_id"));
+            if (related.has_value()) {
+              ASSIGN_OR_RETURN(c.undone_results, UndoneResults(tx, *related));
+            }
+          }
         }
         return out;
       },

@@ -4,16 +4,28 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/db/connection_pool.h"
+#include "common/db/transaction.h"
 #include "services/sellerkpi/enforcement_store.h"
+#include "services/sellerkpi/mysql_kpi_store.h"
 
 namespace marketplace::sellerkpi {
 
-// EnforcementStore on MySQL / MariaDB (migrations/0003_enforcement.sql). Thread-safe.
-class MysqlEnforcementStore final : public EnforcementStore {
+// EnforcementStore on MySQL / MariaDB (migrations/0003_enforcement.sql, 0004). Thread-safe.
+// Also the evaluations' hook (MysqlKpiStore): in each evaluation's transaction it creates
+// and closes the actions enforcement_policy.h decides.
+class MysqlEnforcementStore final : public EnforcementStore, public EvaluationHook {
  public:
-  // `pool` must outlive the store.
-  explicit MysqlEnforcementStore(common::db::ConnectionPool* pool) : pool_(pool) {}
+  // `pool` and `clock` (created_at, the first steps' due time) must outlive the store.
+  explicit MysqlEnforcementStore(common::db::ConnectionPool* pool,
+                                 const common::Clock* clock = common::SystemClock::Get())
+      : pool_(pool), clock_(clock) {}
+
+  absl::Status Evaluated(common::db::Transaction& tx,
+                         const std::vector<EvaluationResult>& results) override;
+  absl::StatusOr<std::vector<pb::EnforcementAction>> CurrentActions(
+      const std::string& seller_id) override;
 
   absl::Status CreateAction(const pb::EnforcementAction& action,
                             const std::vector<std::string>& step_names, absl::Time now) override;
@@ -41,6 +53,7 @@ class MysqlEnforcementStore final : public EnforcementStore {
 
  private:
   common::db::ConnectionPool* const pool_;
+  const common::Clock* const clock_;
 };
 
 }  // namespace marketplace::sellerkpi

@@ -191,7 +191,7 @@ absl::StatusOr<std::vector<CounterRow>> CountersIn(Transaction& tx, const std::s
 // health rows written in one statement each.
 absl::StatusOr<EvaluationCounts> EvaluateLocked(Transaction& tx, const std::vector<Row>& rows,
                                                 absl::CivilDay first, absl::CivilDay last,
-                                                const Judge& judge) {
+                                                const Judge& judge, EvaluationHook* hook) {
   EvaluationCounts counts;
   if (rows.empty()) return counts;
   std::map<std::string, SellerSnapshot> snapshots;
@@ -227,6 +227,7 @@ absl::StatusOr<EvaluationCounts> EvaluateLocked(Transaction& tx, const std::vect
     snapshots[seller].counters.push_back(std::move(c));
   }
   std::vector<SqlValue> evaluations, health;
+  std::vector<EvaluationResult> results;
   for (auto& [seller, snapshot] : snapshots) {
     ASSIGN_OR_RETURN(EvaluationResult result, judge(snapshot));
     absl::StatusOr<absl::Time> as_of = common::FromTimestamp(result.scorecard.as_of(), "as_of");
@@ -248,6 +249,7 @@ absl::StatusOr<EvaluationCounts> EvaluateLocked(Transaction& tx, const std::vect
     }
     ++counts.evaluated;
     if (result.state.health != snapshot.previous.health) ++counts.changed;
+    if (hook != nullptr) results.push_back(std::move(result));
   }
   RETURN_IF_ERROR(tx.Write(
       absl::StrCat("INSERT INTO seller_evaluations (seller_id, as_of, thresholds_version, "
@@ -267,6 +269,7 @@ absl::StatusOr<EvaluationCounts> EvaluateLocked(Transaction& tx, const std::vect
                    "last_as_of = VALUES(last_as_of), scorecard = VALUES(scorecard), "
                    "dirty = FALSE, dirty_since = NULL"),
       health));
+  if (hook != nullptr) RETURN_IF_ERROR(hook->Evaluated(tx, results));
   return counts;
 }
 
@@ -764,7 +767,7 @@ absl::StatusOr<EvaluationCounts> MysqlKpiStore::EvaluateQueued(int limit, absl::
                                                 "FOR UPDATE SKIP LOCKED"),
                                    {stale_before, take}));
               }
-              return EvaluateLocked(tx, rows, first, last, judge);
+              return EvaluateLocked(tx, rows, first, last, judge, hook_);
             },
             options));
     if (done.evaluated == 0) break;
@@ -797,7 +800,7 @@ absl::StatusOr<EvaluationCounts> MysqlKpiStore::EvaluateSellers(
                                                      common::db::PlaceholderList(chunk.size()),
                                                      ") ORDER BY seller_id FOR UPDATE"),
                                         chunk));
-              return EvaluateLocked(tx, rows, first, last, judge);
+              return EvaluateLocked(tx, rows, first, last, judge, hook_);
             },
             options));
     counts.evaluated += done.evaluated;

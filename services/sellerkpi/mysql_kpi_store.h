@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "common/db/connection_pool.h"
+#include "common/db/transaction.h"
 #include "services/sellerkpi/kpi_store.h"
 
 namespace marketplace::sellerkpi {
@@ -13,11 +14,22 @@ namespace marketplace::sellerkpi {
 // Applies sellerkpi's migrations (component "sellerkpi").
 [[nodiscard]] absl::Status ApplySellerKpiMigrations(common::db::ConnectionPool& pool);
 
+// What runs inside an evaluation's transaction after its evaluations are stored, while the
+// sellers' seller_health rows are still locked (enforcement creates its actions there: README
+// "Enforcement"). An error rolls the whole evaluation back.
+class EvaluationHook {
+ public:
+  virtual ~EvaluationHook() = default;
+  virtual absl::Status Evaluated(common::db::Transaction& tx,
+                                 const std::vector<EvaluationResult>& results) = 0;
+};
+
 // KpiStore on MySQL / MariaDB (migrations/). Thread-safe.
 class MysqlKpiStore final : public KpiStore {
  public:
-  // `pool` must outlive the store.
-  explicit MysqlKpiStore(common::db::ConnectionPool* pool) : pool_(pool) {}
+  // `pool` (and `hook`, when given) must outlive the store.
+  explicit MysqlKpiStore(common::db::ConnectionPool* pool, EvaluationHook* hook = nullptr)
+      : pool_(pool), hook_(hook) {}
 
   absl::StatusOr<RecordCounts> RecordEvents(const std::vector<EventRecord>& events) override;
   absl::StatusOr<pb::SellerEvent> ExcludeEvent(const std::string& event_id,
@@ -57,6 +69,7 @@ class MysqlKpiStore final : public KpiStore {
 
  private:
   common::db::ConnectionPool* const pool_;
+  EvaluationHook* const hook_;
 };
 
 }  // namespace marketplace::sellerkpi

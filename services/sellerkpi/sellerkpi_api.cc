@@ -15,6 +15,7 @@
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "services/sellerkpi/counters.h"
+#include "services/sellerkpi/enforcement_policy.h"
 #include "services/sellerkpi/kpi_math.h"
 
 namespace marketplace::sellerkpi {
@@ -30,21 +31,6 @@ size_t CodePoints(const std::string& s) {
   size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
   return n;
-}
-
-// The steps of the RESTORATION saga that undoes an action of `type` (README "Enforcement").
-std::vector<std::string> RestorationSteps(pb::ActionType type) {
-  switch (type) {
-    case pb::AT_RISK_MEASURES:
-      return {"catalog.restore_moderation_level", "payments.restore_hold_policy",
-              "notify_seller"};
-    case pb::SUSPENSION:
-      return {"identity.reinstate_account", "catalog.restore_listings",
-              "catalog.restore_moderation_level", "payments.restore_hold_policy",
-              "notify_seller"};
-    default:
-      return {"notify_seller"};
-  }
 }
 
 constexpr int kActionsPageDefault = 20;
@@ -114,8 +100,18 @@ absl::StatusOr<pb::SellerScorecard> SellerKpiApi::GetSellerScorecard(
   RETURN_IF_ERROR(CheckSellerAccess(caller, request.seller_id()));
   ASSIGN_OR_RETURN(std::optional<pb::SellerScorecard> card,
                    store_->LatestScorecard(request.seller_id()));
-  if (card.has_value()) return *std::move(card);
-  return evaluation_->Preview(request.seller_id(), clock_->Now());
+  pb::SellerScorecard out;
+  if (card.has_value()) {
+    out = *std::move(card);
+  } else {
+    ASSIGN_OR_RETURN(out, evaluation_->Preview(request.seller_id(), clock_->Now()));
+  }
+  // The seller's actions in force or in progress, newest first, and the latest other one.
+  ASSIGN_OR_RETURN(std::vector<pb::EnforcementAction> actions,
+                   enforcement_->CurrentActions(request.seller_id()));
+  out.clear_actions();
+  for (pb::EnforcementAction& a : actions) *out.add_actions() = std::move(a);
+  return out;
 }
 
 absl::StatusOr<pb::ListKpiEvidenceResponse> SellerKpiApi::ListKpiEvidence(
@@ -242,7 +238,7 @@ absl::StatusOr<pb::EnforcementAction> SellerKpiApi::DecideAppeal(
                      enforcement_->GetAction(request.action_id()));
     if (!action.has_value()) return common::NotFound("action", request.action_id());
     EnforcementStore::Restoration r;
-    r.action.set_action_id(common::NewId("act"));
+    r.action.set_action_id(common::NewId("act_"));
     r.action.set_seller_id(action->seller_id());
     r.action.set_type(pb::RESTORATION);
     r.action.set_explanation(absl::StrCat("appeal of ", action->action_id(),

@@ -1,0 +1,337 @@
+// Actions created by evaluations on a real MariaDB (README "Enforcement"): a CRITICAL seller
+// gets the AT_RISK measures and a warning in the evaluation's transaction, a suspension only
+// at the end of the improvement period and after enough CRITICAL evaluations in a row, never a
+// duplicate (also when two evaluations of the seller run at once), a warning closes when the
+// seller improves; a REINSTATE of the suspension closes the measures, and its restoration's
+// steps see what the measures replaced.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/proto_time.h"
+#include "common/testing/database_test_base.h"
+#include "common/testing/status_matchers.h"
+#include "gtest/gtest.h"
+#include "services/sellerkpi/enforcement_policy.h"
+#include "services/sellerkpi/enforcement_worker.h"
+#include "services/sellerkpi/evaluation.h"
+#include "services/sellerkpi/mysql_enforcement_store.h"
+#include "services/sellerkpi/mysql_kpi_store.h"
+#include "services/sellerkpi/test_events.h"
+
+namespace marketplace::sellerkpi {
+namespace {
+
+using namespace ::marketplace::sellerkpi::testing;  // NOLINT
+
+// Answers every step with "result of <name>", recording the restoration inputs it saw.
+class EchoExecutor final : public StepExecutor {
+ public:
+  absl::StatusOr<std::string> Run(const ClaimedStep& step) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(step);
+    return "result of " + step.name;
+  }
+  std::vector<ClaimedStep> calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<ClaimedStep> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+class EnforcementActionsTest : public common::testing::DatabaseTest {
+ protected:
+  void SetUp() override {
+    DatabaseTest::SetUp();
+    ASSERT_OK(ApplySellerKpiMigrations(pool()));
+    enforcement_ = std::make_unique<MysqlEnforcementStore>(&pool(), &clock_);
+    store_ = std::make_unique<MysqlKpiStore>(&pool(), enforcement_.get());
+    evaluation_ = std::make_unique<Evaluation>(store_.get(), &clock_, &observer_);
+    pb::Thresholds t;
+    pb::KpiThreshold* odr = t.add_lines();
+    odr->set_kpi(pb::ORDER_DEFECT_RATE);
+    odr->set_at_risk(0.0075);
+    odr->set_critical(0.01);
+    t.set_improvement_days(7);
+    t.set_critical_evaluations_to_suspend(3);
+    ASSERT_OK(store_->SeedThresholds(t, clock_.Now()));
+  }
+
+  // 20 orders of `seller` on `at`'s day, 5 of them with a claim that counts: ODR 25 %.
+  void DriveToCritical(const std::string& seller, absl::Time at, const std::string& tag = "") {
+    std::vector<EventRecord> records;
+    for (int i = 0; i < 20; ++i) {
+      const std::string order = tag + "o" + std::to_string(i);
+      records.push_back(*MakeRecord(Placed(seller + "p" + order, at, order, seller), "api"));
+      if (i < 5) {
+        records.push_back(*MakeRecord(Claim(seller + "c" + order, at, order, true, seller), "api"));
+      }
+    }
+    ASSERT_OK(store_->RecordEvents(records).status());
+  }
+
+  std::vector<pb::EnforcementAction> Actions(const std::string& seller) {
+    auto page = enforcement_->ListActions(seller, std::nullopt, 100);
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() ? page->actions : std::vector<pb::EnforcementAction>{};
+  }
+
+  static std::map<pb::ActionType, int> ByType(const std::vector<pb::EnforcementAction>& as) {
+    std::map<pb::ActionType, int> out;
+    for (const auto& a : as) ++out[a.type()];
+    return out;
+  }
+
+  static const pb::EnforcementAction* Find(const std::vector<pb::EnforcementAction>& as,
+                                           pb::ActionType type) {
+    for (const auto& a : as) {
+      if (a.type() == type) return &a;
+    }
+    return nullptr;
+  }
+
+  void Evaluate(const std::string& seller, absl::Time as_of) {
+    ASSERT_OK(evaluation_->EvaluateSellers({seller}, as_of).status());
+  }
+
+  common::ManualClock clock_;
+  NoKpiObserver observer_;
+  std::unique_ptr<MysqlEnforcementStore> enforcement_;
+  std::unique_ptr<MysqlKpiStore> store_;
+  std::unique_ptr<Evaluation> evaluation_;
+};
+
+TEST_F(EnforcementActionsTest, CriticalIsWarnedThenSuspendedAfterThePeriod) {
+  const absl::Time t0 = clock_.Now() - absl::Hours(24 * 20);
+  DriveToCritical(kSeller, t0);
+  const absl::Time as_of = t0 + absl::Hours(1);
+  Evaluate(kSeller, as_of);
+  std::vector<pb::EnforcementAction> actions = Actions(kSeller);
+  EXPECT_EQ(ByType(actions), (std::map<pb::ActionType, int>{{pb::AT_RISK_MEASURES, 1},
+                                                            {pb::CRITICAL_WARNING, 1}}));
+  const pb::EnforcementAction* measures = Find(actions, pb::AT_RISK_MEASURES);
+  ASSERT_NE(measures, nullptr);
+  // Ids the API accepts back (AppealEnforcement checks the issued-id form).
+  for (const auto& a : actions) EXPECT_TRUE(common::IsIssuedId(a.action_id())) << a.action_id();
+  ASSERT_EQ(measures->steps_size(), 5);
+  EXPECT_EQ(measures->steps(0).name(), kNotifySeller);
+  EXPECT_EQ(measures->steps(2).name(), kSetModerationLevel);
+  EXPECT_EQ(measures->steps(4).name(), kSetHoldPolicy);
+  EXPECT_EQ(measures->state(), pb::IN_PROGRESS);
+  EXPECT_NE(measures->explanation().find("ORDER_DEFECT_RATE 25.00 %"), std::string::npos)
+      << measures->explanation();
+  const pb::EnforcementAction* warning = Find(actions, pb::CRITICAL_WARNING);
+  ASSERT_NE(warning, nullptr);
+  const absl::Time ends = as_of + absl::Hours(24 * 7);
+  EXPECT_EQ(common::FromTimestamp(warning->improvement_ends_at(), "x").value(), ends);
+  EXPECT_EQ(common::FromTimestamp(warning->evaluation_as_of(), "x").value(), as_of);
+
+  // Still CRITICAL inside the period: nothing new, however often.
+  Evaluate(kSeller, as_of + absl::Hours(24));
+  Evaluate(kSeller, ends - absl::Seconds(1));
+  EXPECT_EQ(Actions(kSeller).size(), 2u);
+  // At the period's end, the third CRITICAL evaluation in a row: suspension; the warning closes.
+  Evaluate(kSeller, ends);
+  actions = Actions(kSeller);
+  EXPECT_EQ(ByType(actions), (std::map<pb::ActionType, int>{{pb::AT_RISK_MEASURES, 1},
+                                                            {pb::CRITICAL_WARNING, 1},
+                                                            {pb::SUSPENSION, 1}}));
+  const pb::EnforcementAction* suspension = Find(actions, pb::SUSPENSION);
+  ASSERT_NE(suspension, nullptr);
+  ASSERT_EQ(suspension->steps_size(), 2);
+  EXPECT_EQ(suspension->steps(0).name(), kSuspendAccount);
+  EXPECT_NE(suspension->explanation().find("KPI_CRITICAL"), std::string::npos);
+  EXPECT_TRUE(Find(actions, pb::CRITICAL_WARNING)->has_closed_at());
+  // Later evaluations add nothing while the suspension is open.
+  Evaluate(kSeller, ends + absl::Hours(24));
+  EXPECT_EQ(Actions(kSeller).size(), 3u);
+  // The scorecard read carries the open actions, and the closed warning only while its
+  // notice is still being sent.
+  ASSERT_OK_AND_ASSIGN(std::vector<pb::EnforcementAction> current,
+                       enforcement_->CurrentActions(kSeller));
+  EXPECT_EQ(ByType(current), (std::map<pb::ActionType, int>{{pb::AT_RISK_MEASURES, 1},
+                                                            {pb::CRITICAL_WARNING, 1},
+                                                            {pb::SUSPENSION, 1}}));
+  EchoExecutor executor;
+  EnforcementWorker worker(enforcement_.get(), &executor, &clock_, &observer_);
+  for (int i = 0; i < 10; ++i) ASSERT_OK(worker.RunPass().status());
+  ASSERT_OK_AND_ASSIGN(current, enforcement_->CurrentActions(kSeller));
+  EXPECT_EQ(ByType(current), (std::map<pb::ActionType, int>{{pb::AT_RISK_MEASURES, 1},
+                                                            {pb::SUSPENSION, 1}}));
+}
+
+TEST_F(EnforcementActionsTest, NoSuspensionWithoutEnoughCriticalEvaluationsAfterTheEnd) {
+  const absl::Time t0 = clock_.Now() - absl::Hours(24 * 20);
+  DriveToCritical(kSeller, t0);
+  const absl::Time as_of = t0 + absl::Hours(1);
+  Evaluate(kSeller, as_of);
+  // The first evaluation after the end is only the second CRITICAL one in a row.
+  Evaluate(kSeller, as_of + absl::Hours(24 * 8));
+  EXPECT_EQ(ByType(Actions(kSeller)).count(pb::SUSPENSION), 0u);
+  Evaluate(kSeller, as_of + absl::Hours(24 * 9));
+  EXPECT_EQ(ByType(Actions(kSeller)).count(pb::SUSPENSION), 1u);
+}
+
+TEST_F(EnforcementActionsTest, WarningClosesWhenTheSellerIsNoLongerCritical) {
+  const absl::Time t0 = clock_.Now() - absl::Hours(24 * 100);
+  DriveToCritical(kSeller, t0);
+  Evaluate(kSeller, t0 + absl::Hours(1));
+  // 91 days later the orders are out of every window: NO_LEVEL. Hysteresis keeps CRITICAL
+  // for one evaluation (only the second CRITICAL one in a row: no suspension); at the second
+  // the seller leaves CRITICAL, the warning closes and the measures stay (only an appeal
+  // reverses them).
+  Evaluate(kSeller, t0 + absl::Hours(24 * 91));
+  EXPECT_FALSE(Find(Actions(kSeller), pb::CRITICAL_WARNING)->has_closed_at());
+  Evaluate(kSeller, t0 + absl::Hours(24 * 92));
+  std::vector<pb::EnforcementAction> actions = Actions(kSeller);
+  ASSERT_EQ(actions.size(), 2u);
+  EXPECT_TRUE(Find(actions, pb::CRITICAL_WARNING)->has_closed_at());
+  EXPECT_FALSE(Find(actions, pb::AT_RISK_MEASURES)->has_closed_at());
+  // CRITICAL again: a new warning, no second set of measures.
+  DriveToCritical(kSeller, t0 + absl::Hours(24 * 93), "again");
+  Evaluate(kSeller, t0 + absl::Hours(24 * 93 + 1));
+  EXPECT_EQ(ByType(Actions(kSeller)), (std::map<pb::ActionType, int>{{pb::AT_RISK_MEASURES, 1},
+                                                                    {pb::CRITICAL_WARNING, 2}}));
+}
+
+TEST_F(EnforcementActionsTest, ConcurrentEvaluationsCreateEachActionOnce) {
+  const absl::Time t0 = clock_.Now() - absl::Hours(24 * 20);
+  std::vector<std::string> sellers;
+  for (int i = 0; i < 6; ++i) {
+    char seller[33];
+    snprintf(seller, sizeof(seller), "%032x", i + 100);
+    sellers.push_back(seller);
+    DriveToCritical(seller, t0);
+  }
+  // Two replicas: explicit evaluations of every seller and queued passes, all at once.
+  Evaluation other(store_.get(), &clock_, &observer_);
+  std::atomic<int> failures{0};
+  std::thread a([&] {
+    for (int round = 0; round < 3; ++round) {
+      if (!evaluation_->EvaluateSellers(sellers, clock_.Now() - absl::Hours(1)).ok()) ++failures;
+    }
+  });
+  std::thread b([&] {
+    for (int round = 0; round < 3; ++round) {
+      if (!other.EvaluateSellers(sellers, clock_.Now() - absl::Hours(1)).ok()) ++failures;
+      if (!other.RunPass(100).ok()) ++failures;
+    }
+  });
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (const std::string& seller : sellers) {
+    EXPECT_EQ(ByType(Actions(seller)), (std::map<pb::ActionType, int>{
+                                           {pb::AT_RISK_MEASURES, 1}, {pb::CRITICAL_WARNING, 1}}))
+        << seller;
+  }
+}
+
+TEST_F(EnforcementActionsTest, ReinstatingASuspensionRestoresWhatTheMeasuresReplaced) {
+  const absl::Time t0 = clock_.Now() - absl::Hours(24 * 20);
+  DriveToCritical(kSeller, t0);
+  const absl::Time as_of = t0 + absl::Hours(1);
+  Evaluate(kSeller, as_of);
+  Evaluate(kSeller, as_of + absl::Hours(24));
+  Evaluate(kSeller, as_of + absl::Hours(24 * 7));
+  EchoExecutor executor;
+  EnforcementWorker worker(enforcement_.get(), &executor, &clock_, &observer_);
+  for (int i = 0; i < 10; ++i) ASSERT_OK(worker.RunPass().status());
+  std::vector<pb::EnforcementAction> actions = Actions(kSeller);
+  for (const auto& a : actions) {
+    if (a.type() != pb::CRITICAL_WARNING) EXPECT_EQ(a.state(), pb::DONE) << a.action_id();
+  }
+  const pb::EnforcementAction* suspension = Find(actions, pb::SUSPENSION);
+  ASSERT_NE(suspension, nullptr);
+  // The notice is on the step, for the seller to read.
+  EXPECT_EQ(suspension->steps(1).result(), "result of notify_seller");
+
+  ASSERT_OK(enforcement_->Appeal(suspension->action_id(), kSeller, "my carrier lost them",
+                                 clock_.Now())
+                .status());
+  EnforcementStore::Restoration r;
+  r.action.set_action_id("act_restore1");
+  r.action.set_seller_id(kSeller);
+  r.action.set_type(pb::RESTORATION);
+  r.step_names = RestorationSteps(pb::SUSPENSION);
+  ASSERT_OK(enforcement_->DecideAppeal(suspension->action_id(), pb::REINSTATE, "ok", "admin", r,
+                                       clock_.Now())
+                .status());
+  actions = Actions(kSeller);
+  EXPECT_TRUE(Find(actions, pb::AT_RISK_MEASURES)->has_closed_at());
+  for (int i = 0; i < 10; ++i) ASSERT_OK(worker.RunPass().status());
+  std::map<std::string, ClaimedStep> restoration;
+  for (const ClaimedStep& c : executor.calls()) {
+    if (c.type == pb::RESTORATION) restoration[c.name] = c;
+  }
+  ASSERT_EQ(restoration.size(), 5u);
+  EXPECT_EQ(restoration[kRestoreModerationLevel].undone_results[kSetModerationLevel],
+            "result of catalog.set_moderation_level");
+  EXPECT_EQ(restoration[kRestoreHoldPolicy].undone_results[kSetHoldPolicy],
+            "result of payments.set_hold_policy");
+  ASSERT_OK_AND_ASSIGN(std::optional<pb::EnforcementAction> done,
+                       enforcement_->GetAction("act_restore1"));
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->state(), pb::DONE);
+  // Still CRITICAL after the reinstatement: the cycle starts again (new measures, which read
+  // the restored settings, and a new warning with its own period), not a suspension at once.
+  Evaluate(kSeller, as_of + absl::Hours(24 * 8));
+  EXPECT_EQ(ByType(Actions(kSeller)),
+            (std::map<pb::ActionType, int>{{pb::AT_RISK_MEASURES, 2},
+                                           {pb::CRITICAL_WARNING, 2},
+                                           {pb::SUSPENSION, 1},
+                                           {pb::RESTORATION, 1}}));
+}
+
+TEST_F(EnforcementActionsTest, ReinstatingMeasuresRestoresTheirOwnSettings) {
+  const absl::Time t0 = clock_.Now() - absl::Hours(24 * 20);
+  DriveToCritical(kSeller, t0);
+  Evaluate(kSeller, t0 + absl::Hours(1));
+  EchoExecutor executor;
+  EnforcementWorker worker(enforcement_.get(), &executor, &clock_, &observer_);
+  for (int i = 0; i < 10; ++i) ASSERT_OK(worker.RunPass().status());
+  const pb::EnforcementAction* measures = nullptr;
+  std::vector<pb::EnforcementAction> actions = Actions(kSeller);
+  measures = Find(actions, pb::AT_RISK_MEASURES);
+  ASSERT_NE(measures, nullptr);
+  ASSERT_EQ(measures->state(), pb::DONE);
+  ASSERT_OK(enforcement_->Appeal(measures->action_id(), kSeller, "one bad week", clock_.Now())
+                .status());
+  EnforcementStore::Restoration r;
+  r.action.set_action_id("act_0123456789abcdef01234567");
+  r.action.set_seller_id(kSeller);
+  r.action.set_type(pb::RESTORATION);
+  r.step_names = RestorationSteps(pb::AT_RISK_MEASURES);
+  ASSERT_OK_AND_ASSIGN(pb::EnforcementAction decided,
+                       enforcement_->DecideAppeal(measures->action_id(), pb::REINSTATE, "",
+                                                  "admin", r, clock_.Now()));
+  EXPECT_EQ(decided.state(), pb::REVERSED);
+  for (int i = 0; i < 10; ++i) ASSERT_OK(worker.RunPass().status());
+  std::map<std::string, ClaimedStep> restoration;
+  for (const ClaimedStep& c : executor.calls()) {
+    if (c.type == pb::RESTORATION) restoration[c.name] = c;
+  }
+  ASSERT_EQ(restoration.size(), 3u);
+  EXPECT_EQ(restoration[kRestoreModerationLevel].undone_results[kSetModerationLevel],
+            "result of catalog.set_moderation_level");
+  EXPECT_EQ(restoration[kRestoreHoldPolicy].undone_results[kSetHoldPolicy],
+            "result of payments.set_hold_policy");
+  // The warning is still open (only a suspension's REINSTATE closes it); the next CRITICAL
+  // evaluation applies the measures again, since the reversed ones are no longer open.
+  Evaluate(kSeller, t0 + absl::Hours(2));
+  EXPECT_EQ(ByType(Actions(kSeller)), (std::map<pb::ActionType, int>{{pb::AT_RISK_MEASURES, 2},
+                                                                    {pb::CRITICAL_WARNING, 1},
+                                                                    {pb::RESTORATION, 1}}));
+}
+
+}  // namespace
+}  // namespace marketplace::sellerkpi

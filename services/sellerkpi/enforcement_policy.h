@@ -1,0 +1,98 @@
+#ifndef MARKETPLACE_SERVICES_SELLERKPI_ENFORCEMENT_POLICY_H_
+#define MARKETPLACE_SERVICES_SELLERKPI_ENFORCEMENT_POLICY_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "protos/marketplace/sellerkpi/v1/sellerkpi.pb.h"
+
+namespace marketplace::sellerkpi {
+
+namespace pb = ::marketplace::sellerkpi::v1;
+
+// Which enforcement actions an evaluation decides (README "Enforcement"), as a pure function
+// of the evaluation and the seller's open actions. The store applies the plan in the
+// evaluation's own transaction, with the seller's seller_health row locked, so two replicas
+// evaluating one seller never both create an action.
+
+// Step names, in the order they run.
+inline constexpr char kNotifySeller[] = "notify_seller";
+inline constexpr char kReadModerationLevel[] = "catalog.read_moderation_level";
+inline constexpr char kSetModerationLevel[] = "catalog.set_moderation_level";
+inline constexpr char kReadHoldPolicy[] = "payments.read_hold_policy";
+inline constexpr char kSetHoldPolicy[] = "payments.set_hold_policy";
+inline constexpr char kSuspendAccount[] = "identity.suspend_account";
+inline constexpr char kReinstateAccount[] = "identity.reinstate_account";
+inline constexpr char kRestoreListings[] = "catalog.restore_listings";
+inline constexpr char kRestoreModerationLevel[] = "catalog.restore_moderation_level";
+inline constexpr char kRestoreHoldPolicy[] = "payments.restore_hold_policy";
+
+// The hold period AT_RISK_MEASURES sets at payments.
+inline constexpr absl::Duration kAtRiskHoldPeriod = absl::Hours(21 * 24);
+// Defaults of Thresholds.improvement_days / critical_evaluations_to_suspend when 0.
+inline constexpr int kDefaultImprovementDays = 7;
+inline constexpr int kDefaultCriticalEvaluationsToSuspend = 3;
+
+// The steps of an action of `type` (RESTORATION: use RestorationSteps).
+std::vector<std::string> ActionSteps(pb::ActionType type);
+// The steps of the RESTORATION that undoes an action of `undone`.
+std::vector<std::string> RestorationSteps(pb::ActionType undone);
+
+// An action of the seller that is open (not REVERSED, not closed).
+struct OpenAction {
+  std::string action_id;
+  pb::ActionType type = pb::ACTION_TYPE_UNSPECIFIED;
+  std::optional<absl::Time> improvement_ends_at;  // CRITICAL_WARNING
+};
+
+struct EnforcementRules {
+  absl::Duration improvement_period = absl::Hours(24 * kDefaultImprovementDays);
+  int critical_evaluations_to_suspend = kDefaultCriticalEvaluationsToSuspend;
+};
+EnforcementRules RulesOf(const pb::Thresholds& thresholds);
+
+// What an evaluation decides for one seller.
+struct EnforcementPlan {
+  // Actions to create (action_id, seller_id, type, explanation, evaluation_as_of,
+  // improvement_ends_at set), with their steps.
+  struct NewAction {
+    pb::EnforcementAction action;
+    std::vector<std::string> steps;
+  };
+  std::vector<NewAction> create;
+  // Open actions to close (at `as_of`).
+  std::vector<std::string> close;
+  bool empty() const { return create.empty() && close.empty(); }
+};
+
+// The plan for a seller evaluated to `scorecard` (its health after hysteresis, as_of,
+// figures), given its open actions and `critical_streak`: how many of its latest evaluations,
+// this one included, were CRITICAL in a row (only consulted when a warning's period is over;
+// the caller may pass 0 otherwise). `new_id` makes action ids.
+//  - health AT_RISK or CRITICAL, no open AT_RISK_MEASURES: create one (notice, catalog
+//    moderation level AT_RISK, payments hold 21 days, each previous setting read first);
+//  - CRITICAL, no open CRITICAL_WARNING and no open SUSPENSION: a CRITICAL_WARNING whose
+//    improvement period ends at as_of + rules.improvement_period;
+//  - CRITICAL, an open warning whose period has ended (as_of >= its end), critical_streak >=
+//    rules.critical_evaluations_to_suspend, no open SUSPENSION: a SUSPENSION, and the warning
+//    closes;
+//  - not CRITICAL: an open warning closes (the seller improved).
+// The open AT_RISK_MEASURES and SUSPENSION stay until an appeal reverses them.
+EnforcementPlan PlanEnforcement(const pb::SellerScorecard& scorecard,
+                                const std::vector<OpenAction>& open, int critical_streak,
+                                const EnforcementRules& rules,
+                                const std::function<std::string()>& new_id);
+
+// Whether PlanEnforcement needs the seller's critical streak (a warning's period is over).
+bool NeedsCriticalStreak(const pb::SellerScorecard& scorecard,
+                         const std::vector<OpenAction>& open);
+
+// The explanation of an action: the KPIs at `level` or worse with their figures and lines.
+std::string Explain(pb::ActionType type, const pb::SellerScorecard& scorecard);
+
+}  // namespace marketplace::sellerkpi
+
+#endif  // MARKETPLACE_SERVICES_SELLERKPI_ENFORCEMENT_POLICY_H_
