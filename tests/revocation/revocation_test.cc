@@ -580,6 +580,83 @@ TEST_F(RevocationTest, AHeldPaymentMakesAFreshBuyersReportsCount) {
 // tokens it signed, cached ones included. Payments runs with 1h, i.e. what every service did
 // before the key set had a maximum age: it keeps trusting the withdrawn key.
 // Defined last on purpose: it withdraws the key the suite's earlier tokens were signed with.
+// Issue 16 item 17 at catalog and payments (this fixture runs their real binaries): a string
+// field with invalid UTF-8 is INVALID_ARGUMENT with a BadRequest naming it ("<field>: must be
+// valid UTF-8"), never gRPC's empty UNIMPLEMENTED, and nothing is written.
+TEST_F(RevocationTest, InvalidUtf8AtCatalogAndPaymentsIsInvalidArgumentNamingTheField) {
+  const std::string bad("ab\xc3(", 4);
+  auto seller = NewAccount(identity_v1::SELLER);
+  ASSERT_TRUE(seller.ok()) << seller.status();
+  ASSERT_NO_FATAL_FAILURE(
+      Approve(seller->tokens().access_token(), seller->account().account_id()));
+  auto buyer = NewAccount(identity_v1::BUYER);
+  ASSERT_TRUE(buyer.ok()) << buyer.status();
+
+  for (const char* field : {"title", "description"}) {
+    catalog_v1::CreateListingRequest req;
+    catalog_v1::Listing* l = req.mutable_listing();
+    l->set_title("Peluche ourson brun 30 cm");
+    l->set_description("Peluche ourson toute douce, lavable en machine.");
+    if (std::string(field) == "title") l->set_title(bad);
+    if (std::string(field) == "description") l->set_description(bad);
+    l->set_category_id("toys-plush");
+    l->mutable_price()->set_currency_code("EUR");
+    l->mutable_price()->set_amount_minor(1990);
+    req.set_request_id(absl::StrCat("utf8-", field, "-", absl::ToUnixMicros(absl::Now())));
+    catalog_v1::Listing created;
+    grpc::ClientContext ctx;
+    WithDeadline(&ctx, seller->tokens().access_token());
+    grpc::Status s = catalog_stub_->CreateListing(&ctx, req, &created);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field << s.error_message();
+    EXPECT_EQ(s.error_message(), absl::StrCat("listing.", field, ": must be valid UTF-8"));
+    EXPECT_EQ(BadFieldsOf(s), std::vector<std::string>{absl::StrCat("listing.", field)});
+  }
+  catalog_v1::ListListingsRequest mine;
+  mine.set_seller_id(seller->account().account_id());
+  mine.add_states(catalog_v1::DRAFT);
+  catalog_v1::ListListingsResponse listed;
+  grpc::ClientContext list_ctx;
+  WithDeadline(&list_ctx, seller->tokens().access_token());
+  grpc::Status s = catalog_stub_->ListListings(&list_ctx, mine, &listed);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(listed.listings_size(), 0);  // nothing was created
+
+  payments_v1::CreatePaymentRequest pay;
+  pay.set_request_id(absl::StrCat("utf8-pay-", absl::ToUnixMicros(absl::Now())));
+  pay.set_order_id(bad);
+  pay.set_buyer_id(buyer->account().account_id());
+  pay.set_seller_id(seller->account().account_id());
+  pay.mutable_amount()->set_currency_code("EUR");
+  pay.mutable_amount()->set_amount_minor(1990);
+  pay.set_payment_method_token("tok_sandbox_success");
+  payments_v1::Payment payment;
+  grpc::ClientContext pay_ctx;
+  WithDeadline(&pay_ctx, buyer->tokens().access_token());
+  s = payments_stub_->CreatePayment(&pay_ctx, pay, &payment);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(BadFieldsOf(s), std::vector<std::string>{"order_id"});
+
+  payments_v1::RefundPaymentRequest refund;
+  refund.set_payment_id("pay_000000000000000000000001");
+  refund.set_reason(bad);
+  refund.set_request_id(absl::StrCat("utf8-refund-", absl::ToUnixMicros(absl::Now())));
+  payments_v1::Payment refunded;
+  grpc::ClientContext refund_ctx;
+  WithDeadline(&refund_ctx, buyer->tokens().access_token());
+  s = payments_stub_->RefundPayment(&refund_ctx, refund, &refunded);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(BadFieldsOf(s), std::vector<std::string>{"reason"});
+
+  payments_v1::ListPaymentsRequest list;
+  list.set_buyer_id(buyer->account().account_id());
+  payments_v1::ListPaymentsResponse payments;
+  grpc::ClientContext payments_ctx;
+  WithDeadline(&payments_ctx, buyer->tokens().access_token());
+  s = payments_stub_->ListPayments(&payments_ctx, list, &payments);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(payments.payments_size(), 0);  // nothing was charged or recorded
+}
+
 TEST_F(RevocationTest, AKeyIdentityWithdrewIsRefusedOnceTheKeySetIsOlderThanItsMaxAge) {
   auto seller = NewAccount(identity_v1::SELLER);
   ASSERT_TRUE(seller.ok()) << seller.status();
