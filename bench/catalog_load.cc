@@ -226,16 +226,8 @@ int Main(int argc, char** argv) {
                 static_cast<long long>(warm_calls - ok));
   }
   auto before = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
-  marketplace::bench::LoadResult result =
-      rate > 0 ? marketplace::bench::RunFixedRate(
-                     {static_cast<double>(rate), static_cast<int>(concurrency), warmup, duration},
-                     issue)
-               : marketplace::bench::RunClosedLoop(
-                     {static_cast<int>(concurrency), warmup, duration}, issue);
-  if (result.late > 0) {
-    std::fprintf(stderr, "%lld calls started late (all %lld in flight)\n",
-                 static_cast<long long>(result.late), static_cast<long long>(concurrency));
-  }
+  marketplace::bench::LoadResult result = marketplace::bench::RunLoad(
+      static_cast<int>(concurrency), static_cast<double>(rate), warmup, duration, issue);
   if (mode == "ListListings" && list_filter != "none") mode = absl::StrCat(mode, " ", list_filter);
   auto after = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
   double cpu = before.ok() && after.ok() ? after->cpu_seconds - before->cpu_seconds : 0;

@@ -52,16 +52,8 @@ int Main(int argc, char** argv) {
                         });
   };
   auto before = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
-  marketplace::bench::LoadResult result =
-      rate > 0 ? marketplace::bench::RunFixedRate(
-                     {static_cast<double>(rate), static_cast<int>(concurrency), warmup, duration},
-                     issue)
-               : marketplace::bench::RunClosedLoop(
-                     {static_cast<int>(concurrency), warmup, duration}, issue);
-  if (result.late > 0) {
-    std::fprintf(stderr, "%lld calls started late (all %lld in flight)\n",
-                 static_cast<long long>(result.late), static_cast<long long>(concurrency));
-  }
+  marketplace::bench::LoadResult result = marketplace::bench::RunLoad(
+      static_cast<int>(concurrency), static_cast<double>(rate), warmup, duration, issue);
   auto after = marketplace::bench::ReadProcessStats(static_cast<pid_t>(server_pid));
   double cpu = before.ok() && after.ok() ? after->cpu_seconds - before->cpu_seconds : 0;
   int64_t rss = after.ok() ? after->rss_bytes : 0;

@@ -198,16 +198,8 @@ int Main(int argc, char** argv) {
 
   HttpLoad load(o, static_cast<int>(concurrency));
   const marketplace::bench::IssueFn issue = load.Issue();
-  const marketplace::bench::LoadResult result =
-      rate > 0 ? marketplace::bench::RunFixedRate(
-                     {static_cast<double>(rate), static_cast<int>(concurrency), warmup, duration},
-                     issue)
-               : marketplace::bench::RunClosedLoop(
-                     {static_cast<int>(concurrency), warmup, duration}, issue);
-  if (result.late > 0) {
-    std::fprintf(stderr, "%lld calls started late (all %lld in flight)\n",
-                 static_cast<long long>(result.late), static_cast<long long>(concurrency));
-  }
+  const marketplace::bench::LoadResult result = marketplace::bench::RunLoad(
+      static_cast<int>(concurrency), static_cast<double>(rate), warmup, duration, issue);
   std::printf("%s\n", marketplace::bench::FormatRow(name, result, 0, 0, 0).c_str());
   return result.calls > 0 ? 0 : 1;
 }

@@ -246,6 +246,19 @@ int64_t RunCalls(int concurrency, int64_t calls, const IssueFn& issue) {
   return state->succeeded.load();
 }
 
+LoadResult RunLoad(int concurrency, double calls_per_second, absl::Duration warmup,
+                   absl::Duration duration, const IssueFn& issue) {
+  const LoadResult result =
+      calls_per_second > 0
+          ? RunFixedRate({calls_per_second, concurrency, warmup, duration}, issue)
+          : RunClosedLoop({concurrency, warmup, duration}, issue);
+  if (result.late > 0) {
+    std::fprintf(stderr, "%lld calls started late (all %d in flight)\n",
+                 static_cast<long long>(result.late), concurrency);
+  }
+  return result;
+}
+
 void ExitLoadTool(int code) {
   std::fflush(stdout);
   std::fflush(stderr);

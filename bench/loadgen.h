@@ -73,6 +73,12 @@ struct RateOptions {
 // result.late: calls of the measured window that started more than 1 ms after their due time.
 LoadResult RunFixedRate(const RateOptions& options, const IssueFn& issue);
 
+// The load tools' run: RunFixedRate at `calls_per_second` with at most `concurrency` in flight
+// when it is > 0, else RunClosedLoop with `concurrency` always in flight; calls that started
+// late are reported on stderr.
+LoadResult RunLoad(int concurrency, double calls_per_second, absl::Duration warmup,
+                   absl::Duration duration, const IssueFn& issue);
+
 // CPU time (user + system) and memory of a process, read from /proc.
 struct ProcessStats {
   double cpu_seconds = 0;
