@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/client/channel.h"
+#include "common/status_macros.h"
 #include "common/status_mapping.h"
 #include "services/support/refund_funding.h"
 
@@ -14,12 +15,29 @@ namespace ppb = ::marketplace::payments::v1;
 GrpcRefundSender::GrpcRefundSender(std::shared_ptr<grpc::Channel> channel, Options options)
     : stub_(ppb::Payments::NewStub(std::move(channel))), options_(std::move(options)) {}
 
-absl::Status GrpcRefundSender::Refund(const RefundCommand& command) {
+grpc::Status GrpcRefundSender::Call(
+    const std::string& request_id,
+    const std::function<grpc::Status(grpc::ClientContext*)>& call) {
   absl::StatusOr<std::string> token = options_.token();
   if (!token.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("support's service token is not available: ", token.status().message()));
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("support's service token is not available: ",
+                                     token.status().message()));
   }
+  grpc::ClientContext context;
+  common::OutgoingCall outgoing;
+  outgoing.timeout = options_.timeout;
+  outgoing.request_id = request_id;
+  outgoing.bearer_token = *token;
+  common::PrepareClientContext(&context, outgoing);
+  grpc::Status status = call(&context);
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED && options_.token_refused) {
+    options_.token_refused();
+  }
+  return status;
+}
+
+absl::StatusOr<std::string> GrpcRefundSender::Refund(const RefundCommand& command) {
   ppb::RefundPaymentRequest request;
   request.set_request_id(command.request_id);
   request.set_payment_id(command.payment_id);
@@ -27,18 +45,42 @@ absl::Status GrpcRefundSender::Refund(const RefundCommand& command) {
   request.mutable_amount()->set_amount_minor(command.amount.minor);
   request.set_reason(absl::StrCat("support ticket ", command.ticket_id));
   ApplyFunding(command.funding, &request);
-  grpc::ClientContext context;
-  common::OutgoingCall call;
-  call.timeout = options_.timeout;
-  call.request_id = command.request_id;
-  call.bearer_token = *token;
-  common::PrepareClientContext(&context, call);
   ppb::Payment response;
-  grpc::Status status = stub_->RefundPayment(&context, request, &response);
-  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED && options_.token_refused) {
-    options_.token_refused();
+  RETURN_IF_ERROR(common::FromGrpcStatus(Call(command.request_id, [&](grpc::ClientContext* c) {
+    return stub_->RefundPayment(c, request, &response);
+  })));
+  if (command.funding != RefundFunding::kGuaranteeFund) return std::string();
+  // The refund made: payments lists the payment's refunds oldest first; a guarantee-funded
+  // command is a full refund, so its payment has no other refund of that amount and funding.
+  for (int i = response.refunds_size() - 1; i >= 0; --i) {
+    const ppb::Refund& r = response.refunds(i);
+    if (r.funded_by() == ppb::GUARANTEE_FUND && r.amount().amount_minor() == command.amount.minor &&
+        r.amount().currency_code() == command.amount.currency) {
+      return r.refund_id();
+    }
   }
-  return common::FromGrpcStatus(status);
+  return std::string();
+}
+
+absl::StatusOr<SellerCharge> GrpcRefundSender::ChargeSeller(const ChargeCommand& command) {
+  ppb::ChargeSellerForRefundRequest request;
+  request.set_request_id(command.request_id);
+  request.set_payment_id(command.payment_id);
+  request.set_refund_id(command.payments_refund_id);
+  request.set_reason(absl::StrCat("support ticket ", command.ticket_id,
+                                  ": an agent found the seller at fault"));
+  ppb::Payment response;
+  RETURN_IF_ERROR(common::FromGrpcStatus(Call(command.request_id, [&](grpc::ClientContext* c) {
+    return stub_->ChargeSellerForRefund(c, request, &response);
+  })));
+  SellerCharge charge;
+  for (const ppb::Refund& r : response.refunds()) {
+    if (r.refund_id() != command.payments_refund_id) continue;
+    charge.charged_minor = r.charged_to_seller().amount_minor();
+    charge.shortfall_minor = r.charge_shortfall().amount_minor();
+    charge.currency = r.amount().currency_code();
+  }
+  return charge;
 }
 
 }  // namespace marketplace::support

@@ -13,7 +13,7 @@
 
 namespace marketplace::support {
 
-// RefundSender over payments' RefundPayment, with support's own SERVICE token (scope
+// RefundSender over payments' RefundPayment and ChargeSellerForRefund, with support's own SERVICE token (scope
 // payments.refunds) and the command's request_id ("support:<ticket_id>:<n>"), so a retry after
 // a lost answer or a crash refunds once.
 class GrpcRefundSender final : public RefundSender {
@@ -25,9 +25,14 @@ class GrpcRefundSender final : public RefundSender {
   };
   GrpcRefundSender(std::shared_ptr<grpc::Channel> channel, Options options);
 
-  absl::Status Refund(const RefundCommand& command) override;
+  absl::StatusOr<std::string> Refund(const RefundCommand& command) override;
+  absl::StatusOr<SellerCharge> ChargeSeller(const ChargeCommand& command) override;
 
  private:
+  // One payments call with support's token and `request_id`; a refused token is reported.
+  grpc::Status Call(const std::string& request_id,
+                    const std::function<grpc::Status(grpc::ClientContext*)>& call);
+
   std::unique_ptr<marketplace::payments::v1::Payments::Stub> stub_;
   Options options_;
 };

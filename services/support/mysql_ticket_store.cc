@@ -350,10 +350,17 @@ class MySqlTicketTransaction final : public TicketTransaction {
 
   absl::Status UpdateRefundCommand(absl::string_view request_id, pb::RefundState state,
                                    absl::Time next_attempt_at) override {
-    return tx_.Write(
+    RETURN_IF_ERROR(tx_.Write(
         "UPDATE refund_commands SET state = ?, attempts = attempts + 1, next_attempt_at = ? "
         "WHERE request_id = ?",
-        {static_cast<int64_t>(state), next_attempt_at, std::string(request_id)}, 1);
+        {static_cast<int64_t>(state), next_attempt_at, std::string(request_id)}, 1));
+    if (state != pb::REFUND_REFUSED) return absl::OkStatus();
+    // A refund never made is never charged to the seller.
+    return tx_.Write(
+        "UPDATE refund_commands SET charge_state = ?, charge_reason = 'REFUND_REFUSED' "
+        "WHERE request_id = ? AND charge_state = ?",
+        {static_cast<int64_t>(SellerChargeState::kNotCharged), std::string(request_id),
+         static_cast<int64_t>(SellerChargeState::kToCharge)});
   }
 
   absl::StatusOr<std::optional<v1::SlaPolicy>> LockCurrentSlaPolicy() override {
@@ -476,6 +483,55 @@ class MySqlTicketTransaction final : public TicketTransaction {
                      {std::string(reason.substr(0, 64)), std::string(request_id)});
   }
 
+  absl::Status SetPaymentsRefundId(absl::string_view request_id,
+                                   absl::string_view refund_id) override {
+    return tx_.Write("UPDATE refund_commands SET payments_refund_id = ? WHERE request_id = ?",
+                     {std::string(refund_id.substr(0, 64)), std::string(request_id)});
+  }
+
+  absl::StatusOr<int> MarkGuaranteeRefundsForCharge(absl::string_view ticket_id,
+                                                    absl::string_view decided_by,
+                                                    absl::Time now) override {
+    ASSIGN_OR_RETURN(
+        std::vector<Row> rows,
+        tx_.Query("SELECT request_id FROM refund_commands WHERE ticket_id = ? AND funding = ? "
+                  "AND charge_state = ? AND state <> ? FOR UPDATE",
+                  {std::string(ticket_id), static_cast<int64_t>(RefundFunding::kGuaranteeFund),
+                   static_cast<int64_t>(SellerChargeState::kNone),
+                   static_cast<int64_t>(pb::REFUND_REFUSED)}));
+    for (const Row& r : rows) {
+      ASSIGN_OR_RETURN(std::string request_id, r.GetString("request_id"));
+      RETURN_IF_ERROR(tx_.Write(
+          "UPDATE refund_commands SET charge_state = ?, charge_next_at = ?, "
+          "charge_decided_by = ? WHERE request_id = ?",
+          {static_cast<int64_t>(SellerChargeState::kToCharge), now, std::string(decided_by),
+           request_id},
+          1));
+    }
+    return static_cast<int>(rows.size());
+  }
+
+  absl::Status FinishCharge(absl::string_view refund_request_id, SellerChargeState state,
+                            const SellerCharge& charge, absl::string_view reason) override {
+    return tx_.Write(
+        "UPDATE refund_commands SET charge_state = ?, charged_minor = ?, "
+        "charge_shortfall_minor = ?, charge_reason = ? WHERE request_id = ? AND charge_state = ?",
+        {static_cast<int64_t>(state), charge.charged_minor, charge.shortfall_minor,
+         std::string(reason.substr(0, 64)), std::string(refund_request_id),
+         static_cast<int64_t>(SellerChargeState::kToCharge)});
+  }
+
+  absl::Status RetryCharge(absl::string_view refund_request_id, absl::Time next_at,
+                           bool next_request_id) override {
+    return tx_.Write(
+        next_request_id
+            ? "UPDATE refund_commands SET charge_next_at = ?, charge_attempt = charge_attempt + 1 "
+              "WHERE request_id = ? AND charge_state = 1"
+            : "UPDATE refund_commands SET charge_next_at = ?, charge_calls = charge_calls + 1 "
+              "WHERE request_id = ? AND charge_state = 1",
+        {next_at, std::string(refund_request_id)});
+  }
+
  private:
   // ticket_id, then kClockColumns in order, then updated_at.
   static std::vector<SqlValue> ClockValues(absl::string_view ticket_id, const sla::ClockState& c,
@@ -566,6 +622,43 @@ absl::StatusOr<std::vector<RefundCommand>> MySqlTicketStore::ClaimDueRefunds(abs
           RETURN_IF_ERROR(tx.Write(
               "UPDATE refund_commands SET next_attempt_at = ? WHERE request_id = ?",
               {now + lease, c.request_id}, 1));
+          claimed.push_back(std::move(c));
+        }
+        return claimed;
+      });
+}
+
+absl::StatusOr<std::vector<ChargeCommand>> MySqlTicketStore::ClaimDueCharges(absl::Time now,
+                                                                            absl::Duration lease,
+                                                                            int limit) {
+  return db::RunInTransaction(
+      *pool_, [&](db::Transaction& tx) -> absl::StatusOr<std::vector<ChargeCommand>> {
+        // Only refunds payments has made can be charged: a command still waiting for its
+        // refund waits here too.
+        ASSIGN_OR_RETURN(
+            std::vector<Row> rows,
+            tx.Query("SELECT request_id, ticket_id, payment_id, payments_refund_id, "
+                     "charge_decided_by, charge_attempt, charge_calls FROM refund_commands "
+                     "WHERE charge_state = ? AND charge_next_at <= ? AND state = ? "
+                     "ORDER BY charge_next_at LIMIT ? FOR UPDATE SKIP LOCKED",
+                     {static_cast<int64_t>(SellerChargeState::kToCharge), now,
+                      static_cast<int64_t>(pb::REFUNDED), static_cast<int64_t>(limit)}));
+        std::vector<ChargeCommand> claimed;
+        for (const Row& r : rows) {
+          ChargeCommand c;
+          ASSIGN_OR_RETURN(c.refund_request_id, r.GetString("request_id"));
+          ASSIGN_OR_RETURN(c.ticket_id, r.GetString("ticket_id"));
+          ASSIGN_OR_RETURN(c.payment_id, r.GetString("payment_id"));
+          ASSIGN_OR_RETURN(c.payments_refund_id, r.GetString("payments_refund_id"));
+          ASSIGN_OR_RETURN(c.decided_by, r.GetString("charge_decided_by"));
+          ASSIGN_OR_RETURN(int64_t attempt, r.GetInt64("charge_attempt"));
+          ASSIGN_OR_RETURN(int64_t calls, r.GetInt64("charge_calls"));
+          c.attempt = static_cast<int>(attempt);
+          c.calls = static_cast<int>(calls);
+          c.request_id = absl::StrCat(c.refund_request_id, ":charge:", c.attempt);
+          RETURN_IF_ERROR(tx.Write(
+              "UPDATE refund_commands SET charge_next_at = ? WHERE request_id = ?",
+              {now + lease, c.refund_request_id}, 1));
           claimed.push_back(std::move(c));
         }
         return claimed;

@@ -28,6 +28,8 @@ class MySqlTicketStore final : public TicketStore {
   absl::Status RunUnit(const std::function<absl::Status(TicketTransaction&)>& effect) override;
   absl::StatusOr<std::vector<RefundCommand>> ClaimDueRefunds(absl::Time now, absl::Duration lease,
                                                              int limit) override;
+  absl::StatusOr<std::vector<ChargeCommand>> ClaimDueCharges(absl::Time now, absl::Duration lease,
+                                                             int limit) override;
   absl::StatusOr<std::optional<TicketRecord>> GetTicket(absl::string_view ticket_id) override;
   absl::StatusOr<std::vector<ChangeRecord>> History(absl::string_view ticket_id) override;
   absl::StatusOr<std::vector<MessageRecord>> ListMessages(absl::string_view ticket_id,

@@ -27,6 +27,13 @@ struct RefundWorkerOptions {
 // commit and its own record refunds once when the lease ends), and records the result on the
 // command and the ticket (refund_state REFUNDED or REFUND_REFUSED, a history line). A transient
 // failure is tried again after a backoff that doubles per attempt.
+//
+// Then it charges to the seller the guarantee-funded refunds of tickets where an agent found
+// the seller at fault (payments ChargeSellerForRefund, request id
+// "<refund request_id>:charge:<n>"), once the refund is made: the result is kept on the
+// command with a history line (SELLER_CHARGED, SELLER_NOT_CHARGED). A seller without available
+// money (INSUFFICIENT_AVAILABLE_BALANCE: payments recorded nothing) is charged later under the
+// next request id; a call without an answer is repeated with the same one.
 class RefundWorker {
  public:
   // All must outlive the worker.
@@ -34,15 +41,26 @@ class RefundWorker {
                RefundWorkerOptions options);
   ~RefundWorker() { Stop(); }
 
-  // One pass on the calling thread: the commands finished (refunded or refused).
+  // One pass on the calling thread: refunds, then charges; the commands finished (refunded or
+  // refused; charged or not charged).
   absl::StatusOr<int> RunOnce();
+  // The charges alone (guarantee-funded refunds moved onto a seller found at fault).
+  absl::StatusOr<int> RunChargesOnce();
   void Start() { thread_.Start(); }
   void Stop() { thread_.Stop(); }
 
  private:
   // `reason`: the refusal's ErrorInfo reason, kept on the command (GetTicket shows it).
+  // `refund_id`: payments' id of the refund made (GUARANTEE_FUND commands).
   absl::Status Finish(const RefundCommand& command, pb::RefundState state,
-                      const std::string& detail, const std::string& reason = "");
+                      const std::string& detail, const std::string& reason = "",
+                      const std::string& refund_id = "");
+  // A charge's final result on its command, with a history line on the ticket.
+  absl::Status FinishCharge(const ChargeCommand& command, SellerChargeState state,
+                            const SellerCharge& charge, const std::string& reason,
+                            const std::string& detail);
+  // The wait before the next try after `calls` failed ones: doubling, at most max_backoff.
+  absl::Duration Backoff(int calls) const;
 
   TicketStore* store_;
   RefundSender* sender_;

@@ -452,9 +452,14 @@ absl::StatusOr<pb::Ticket> SupportApi::UpdateTicket(const Actor& actor,
         }
       }
       c.tags = std::vector<std::string>(req.tags().begin(), req.tags().end());
+    } else if (path == "seller_at_fault") {
+      if (!req.seller_at_fault()) {
+        v.Add("seller_at_fault", "must be true: a finding of fault is not withdrawn");
+      }
+      c.seller_at_fault = true;
     } else {
       v.Add("update_mask", absl::StrCat("unknown path \"", path,
-                                        "\" (category, reason_code, tags)"));
+                                        "\" (category, reason_code, tags, seller_at_fault)"));
     }
   }
   RETURN_IF_ERROR(v.Status());

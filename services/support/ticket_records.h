@@ -114,6 +114,36 @@ struct RefundCommand {
   RefundFunding funding = RefundFunding::kUnspecified;
 };
 
+// Moving a guarantee-funded refund onto the seller (payments ChargeSellerForRefund), recorded
+// on its refund command when an agent finds the seller at fault. Stored as these numbers in
+// refund_commands.charge_state.
+enum class SellerChargeState {
+  kNone = 0,
+  kToCharge = 1,
+  kCharged = 2,
+  kNotCharged = 3,  // final: payments refused it (or the refund itself was refused)
+};
+
+// A charge the worker is to carry out: the refund command it belongs to, and the request id
+// of this attempt ("<refund request_id>:charge:<attempt>").
+struct ChargeCommand {
+  std::string refund_request_id;
+  std::string request_id;
+  std::string ticket_id;
+  std::string payment_id;
+  std::string payments_refund_id;  // payments' refund id (empty: refunded before it was kept)
+  std::string decided_by;          // the agent who found the seller at fault
+  int attempt = 0;                 // INSUFFICIENT_AVAILABLE_BALANCE answers so far
+  int calls = 0;                   // transient failures so far (for the backoff)
+};
+
+// What ChargeSellerForRefund moved: onto the seller, and what stayed with the fund.
+struct SellerCharge {
+  int64_t charged_minor = 0;
+  int64_t shortfall_minor = 0;
+  std::string currency;
+};
+
 }  // namespace marketplace::support
 
 #endif  // MARKETPLACE_SERVICES_SUPPORT_TICKET_RECORDS_H_

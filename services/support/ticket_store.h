@@ -79,6 +79,23 @@ class TicketTransaction {
   // REFUND_EXCEEDS_SELLER_BALANCE), kept on the command.
   [[nodiscard]] virtual absl::Status SetRefundResultReason(absl::string_view request_id,
                                                            absl::string_view reason) = 0;
+  // Payments' refund id of the refund a command made (kept for ChargeSellerForRefund).
+  [[nodiscard]] virtual absl::Status SetPaymentsRefundId(absl::string_view request_id,
+                                                         absl::string_view refund_id) = 0;
+  // The seller was found at fault: the ticket's GUARANTEE_FUND refund commands not charged
+  // yet (and not refused) are marked to be charged to the seller; returns how many.
+  [[nodiscard]] virtual absl::StatusOr<int> MarkGuaranteeRefundsForCharge(
+      absl::string_view ticket_id, absl::string_view decided_by, absl::Time now) = 0;
+  // A charge's final result (kCharged or kNotCharged with payments' reason); only a command
+  // still to charge changes.
+  [[nodiscard]] virtual absl::Status FinishCharge(absl::string_view refund_request_id,
+                                                  SellerChargeState state,
+                                                  const SellerCharge& charge,
+                                                  absl::string_view reason) = 0;
+  // Tries the charge again at `next_at`: with a new request id when `next_request_id` (payments
+  // recorded nothing: INSUFFICIENT_AVAILABLE_BALANCE), else with the same one (no answer).
+  [[nodiscard]] virtual absl::Status RetryCharge(absl::string_view refund_request_id,
+                                                 absl::Time next_at, bool next_request_id) = 0;
 
   // --- background workers (sla_scanner.*, ticket_closer.*) ---
 
@@ -156,6 +173,10 @@ class TicketStore {
   // due order, skipping rows another replica holds (FOR UPDATE SKIP LOCKED), and leases them
   // until `now + lease`: another pass takes them again only after that.
   [[nodiscard]] virtual absl::StatusOr<std::vector<RefundCommand>> ClaimDueRefunds(
+      absl::Time now, absl::Duration lease, int limit) = 0;
+  // Claims up to `limit` charges due at `now` whose refund payments has made (REFUNDED), like
+  // ClaimDueRefunds (SKIP LOCKED, leased until `now + lease`).
+  [[nodiscard]] virtual absl::StatusOr<std::vector<ChargeCommand>> ClaimDueCharges(
       absl::Time now, absl::Duration lease, int limit) = 0;
 
   [[nodiscard]] virtual absl::StatusOr<std::optional<TicketRecord>> GetTicket(

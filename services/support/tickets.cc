@@ -142,6 +142,27 @@ absl::Status Tickets::EmitClaimUpdated(TicketTransaction& tx, const TicketRecord
   return tx.Emit("support.claim_updated", t.ticket_id, e);
 }
 
+absl::Status Tickets::FindSellerAtFault(TicketTransaction& tx, TicketRecord& t,
+                                        const Actor& actor, absl::Time now) {
+  if (!t.is_claim) {
+    return common::FailedPrecondition(
+        "NOT_A_CLAIM", "seller_at_fault: the ticket is not a claim (its category)");
+  }
+  if (FavouredBy(t.outcome) != pb::FAVOURS_BUYER) {
+    return common::FailedPrecondition(
+        "NOT_RESOLVED_FOR_BUYER",
+        "seller_at_fault: the ticket has no resolution in the buyer's favour (resolve it with "
+        "seller_at_fault instead)");
+  }
+  if (t.counts_against_seller) return absl::OkStatus();  // found before: nothing changes
+  t.counts_against_seller = true;
+  ASSIGN_OR_RETURN(int marked, tx.MarkGuaranteeRefundsForCharge(t.ticket_id, actor.id, now));
+  RETURN_IF_ERROR(Record(tx, t, actor, "SELLER_AT_FAULT",
+                         absl::StrCat(marked, " guarantee-funded refund(s) to charge to the "
+                                              "seller")));
+  return EmitClaimUpdated(tx, t, "SELLER_AT_FAULT");
+}
+
 absl::Status Tickets::EmitEscalated(TicketTransaction& tx, const TicketRecord& t) {
   pb::TicketEscalated e;
   e.set_ticket_id(t.ticket_id);
@@ -560,6 +581,16 @@ absl::StatusOr<TicketRecord> Tickets::Resolve(TicketTransaction& tx, const Actor
   const bool favours_buyer = FavouredBy(c.outcome) == pb::FAVOURS_BUYER;
   t.counts_against_seller =
       t.is_claim && favours_buyer && (as_seller || c.seller_at_fault);
+  // Staff finding the seller at fault also move earlier guarantee-funded refunds (an instant
+  // refund reopened and escalated) onto the seller.
+  if (!counted_before && t.counts_against_seller && !as_seller) {
+    ASSIGN_OR_RETURN(int marked, tx.MarkGuaranteeRefundsForCharge(t.ticket_id, actor.id, now));
+    if (marked > 0) {
+      RETURN_IF_ERROR(Record(tx, t, actor, "SELLER_AT_FAULT",
+                             absl::StrCat(marked, " guarantee-funded refund(s) to charge to the "
+                                                  "seller")));
+    }
+  }
   RETURN_IF_ERROR(Record(tx, t, actor, "RESOLVED",
                          absl::StrCat(pb::Outcome_Name(c.outcome), " ", c.reason_code)));
   if (refund) {
@@ -692,7 +723,10 @@ absl::StatusOr<TicketRecord> Tickets::Merge(TicketTransaction& tx, const Actor& 
 absl::StatusOr<TicketRecord> Tickets::Update(TicketTransaction& tx, const Actor& actor,
                                              const UpdateCommand& c) {
   ASSIGN_OR_RETURN(TicketRecord t, LoadForWrite(tx, actor, c.ticket_id));
-  if (t.status == pb::CLOSED) return Closed();
+  // A finding of fault may come after the ticket closed (an instant refund looked at later);
+  // nothing else changes on a CLOSED ticket, and a merged one is gone.
+  const bool finding_only = c.seller_at_fault && !c.category && !c.reason_code && !c.tags;
+  if (t.status == pb::CLOSED && (!finding_only || !t.merged_into.empty())) return Closed();
   const bool was_claim = t.is_claim;
   std::vector<std::string> changed;
   if (c.category && *c.category != t.category) {
@@ -721,9 +755,12 @@ absl::StatusOr<TicketRecord> Tickets::Update(TicketTransaction& tx, const Actor&
     t.tags = *c.tags;
   }
   if (was_claim != t.is_claim) t.counts_against_seller = t.counts_against_seller && t.is_claim;
-  RETURN_IF_ERROR(Record(tx, t, actor, "UPDATED", absl::StrJoin(changed, "; ")));
-  RETURN_IF_ERROR(tx.SaveTicket(t));
+  if (!changed.empty()) {
+    RETURN_IF_ERROR(Record(tx, t, actor, "UPDATED", absl::StrJoin(changed, "; ")));
+  }
   if (was_claim != t.is_claim) RETURN_IF_ERROR(EmitClaimUpdated(tx, t, "UPDATE_TICKET"));
+  if (c.seller_at_fault) RETURN_IF_ERROR(FindSellerAtFault(tx, t, actor, clock_->Now()));
+  RETURN_IF_ERROR(tx.SaveTicket(t));
   return t;
 }
 

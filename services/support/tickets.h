@@ -70,6 +70,7 @@ struct UpdateCommand {
   std::optional<pb::Category> category;
   std::optional<std::string> reason_code;
   std::optional<std::vector<std::string>> tags;
+  bool seller_at_fault = false;  // the path was given (only true is accepted)
 };
 
 // The ticket rules (support.proto): who may do what to a ticket in which state, the merge
@@ -140,6 +141,11 @@ class Tickets {
   // Writes a message of `actor` onto `ticket` (counts kept).
   absl::StatusOr<MessageRecord> WriteMessage(TicketTransaction& tx, TicketRecord& ticket,
                                              const Actor& actor, const NewMessage& message);
+  // Staff found the seller at fault on a claim settled in the buyer's favour: it counts
+  // against the seller (support.claim_updated) and the ticket's guarantee-funded refunds are
+  // recorded to be charged to the seller. The caller saves the ticket.
+  absl::Status FindSellerAtFault(TicketTransaction& tx, TicketRecord& t, const Actor& actor,
+                                 absl::Time now);
   absl::Status EmitClaimUpdated(TicketTransaction& tx, const TicketRecord& ticket,
                                 absl::string_view cause);
   absl::Status EmitEscalated(TicketTransaction& tx, const TicketRecord& ticket);

@@ -1689,5 +1689,150 @@ TEST_F(SupportRefundTest, ConcurrentCreatesOnOneOrderMakeOneInstantRefund) {
   EXPECT_EQ(Payment(MustCreate("O-1").payment_id()).refunds_size(), 1);
 }
 
+
+// An agent finds the seller at fault on an instant refund (paid by the guarantee fund): the
+// refund moves onto the seller at payments once, whatever the number of findings.
+class SellerAtFaultTest : public SupportRefundTest {
+ protected:
+  grpc::Status FindAtFault(const Who& who, const std::string& ticket_id, bool value = true,
+                           v1::Ticket* out = nullptr) {
+    v1::UpdateTicketRequest req;
+    req.set_request_id(absl::StrCat("fault-", ++request_counter_));
+    req.set_ticket_id(ticket_id);
+    req.set_seller_at_fault(value);
+    req.mutable_update_mask()->add_paths("seller_at_fault");
+    v1::Ticket ignored;
+    return stub_->UpdateTicket(Ctx(who).get(), req, out != nullptr ? out : &ignored);
+  }
+  // An instant refund of 20.00 EUR on order O-1 (1 claim in 10 paid orders).
+  v1::Ticket InstantRefund() {
+    PaidOrders(10);
+    Pay("O-1", kBuyer, kSeller, 2000);
+    v1::CreateTicketResponse created;
+    EXPECT_TRUE(Create(kBuyer, "O-1", &created).ok());
+    EXPECT_EQ(created.ticket().status(), v1::SOLVED);
+    return created.ticket();
+  }
+  std::string LastHistory(const std::string& ticket_id) {
+    v1::Ticket staff = MustGet(kAgent, ticket_id);
+    return staff.history_size() == 0 ? ""
+                                     : absl::StrCat(staff.history(staff.history_size() - 1).kind(),
+                                                    " ", staff.history(staff.history_size() - 1).detail());
+  }
+};
+
+TEST_F(SellerAtFaultTest, TheGuaranteeFundsRefundMovesOntoTheSellerOnce) {
+  v1::Ticket t = InstantRefund();
+  EXPECT_FALSE(t.counts_against_seller());
+  v1::Ticket found;
+  // Found before the refund is made: the charge waits for it.
+  ASSERT_TRUE(FindAtFault(kAgent, t.ticket_id(), true, &found).ok());
+  EXPECT_TRUE(found.counts_against_seller());
+  EXPECT_EQ(Events("support.claim_updated"), 1);
+  auto worker = MakeRefundWorker();
+  EXPECT_EQ(*worker->RunChargesOnce(), 0);  // not refunded yet
+  EXPECT_EQ(*worker->RunOnce(), 2);         // the refund, then the charge
+  ppb::Payment paid = Payment(t.payment_id());
+  ASSERT_EQ(paid.refunds_size(), 1);
+  const ppb::Refund& refund = paid.refunds(0);
+  EXPECT_EQ(refund.funded_by(), ppb::GUARANTEE_FUND);
+  EXPECT_GT(refund.paid_by_guarantee_fund().amount_minor(), 0);
+  EXPECT_TRUE(refund.has_charged_at());
+  EXPECT_EQ(refund.charged_to_seller().amount_minor() + refund.charge_shortfall().amount_minor(),
+            refund.paid_by_guarantee_fund().amount_minor());
+  EXPECT_GT(refund.charged_to_seller().amount_minor(), 0);
+  EXPECT_NE(LastHistory(t.ticket_id()).find("SELLER_CHARGED"), std::string::npos)
+      << LastHistory(t.ticket_id());
+  // The seller sees that it counts; its events say so once.
+  EXPECT_TRUE(MustGet(kSeller, t.ticket_id()).counts_against_seller());
+
+  // Found again (another agent, another request): nothing changes, nothing is charged twice.
+  ASSERT_TRUE(FindAtFault(kAdmin, t.ticket_id()).ok());
+  EXPECT_EQ(Events("support.claim_updated"), 1);
+  clock_.Advance(absl::Hours(2));
+  EXPECT_EQ(*worker->RunOnce(), 0);
+  EXPECT_TRUE(Payment(t.payment_id()).refunds(0).has_charged_at());
+
+  // Closed four days later: a finding of fault is still taken, other changes are not.
+  clock_.Advance(absl::Hours(5 * 24));
+  EXPECT_TRUE(FindAtFault(kAgent, t.ticket_id()).ok());
+  v1::UpdateTicketRequest tags;
+  tags.set_request_id("tags-on-closed");
+  tags.set_ticket_id(t.ticket_id());
+  tags.add_tags("late");
+  tags.mutable_update_mask()->add_paths("tags");
+  v1::Ticket out;
+  EXPECT_EQ(DetailsOf(stub_->UpdateTicket(Ctx(kAgent).get(), tags, &out)).reason,
+            "TICKET_CLOSED");
+}
+
+TEST_F(SellerAtFaultTest, ConcurrentFindingsChargeOnce) {
+  v1::Ticket t = InstantRefund();
+  auto worker = MakeRefundWorker();
+  EXPECT_EQ(*worker->RunOnce(), 1);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 10; ++i) {
+    threads.emplace_back([&, i] {
+      grpc::Status s = FindAtFault(i % 2 == 0 ? kAgent : kAdmin, t.ticket_id());
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      if (s.ok()) ++ok;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 10);
+  EXPECT_EQ(Events("support.claim_updated"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands WHERE charge_state = 1"), 1);
+  // Two passes racing: one charge.
+  std::atomic<int> finished{0};
+  std::thread a([&] { finished += worker->RunOnce().value_or(-100); });
+  std::thread b([&] { finished += worker->RunOnce().value_or(-100); });
+  a.join();
+  b.join();
+  EXPECT_EQ(finished.load(), 1);
+  EXPECT_TRUE(Payment(t.payment_id()).refunds(0).has_charged_at());
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands WHERE charge_state = 2"), 1);
+}
+
+TEST_F(SellerAtFaultTest, AFindingNeedsASettledClaimAndIsNeverWithdrawn) {
+  Pay("O-2");
+  v1::Ticket question = MustCreate("O-2", v1::QUESTION);
+  ASSERT_TRUE(Resolve(kSeller, question.ticket_id(), v1::REFUND_FULL, "PRODUCT_INFO").ok());
+  v1::Ticket t = InstantRefund();
+  Pay("O-3");
+  v1::Ticket open_claim = MustCreate("O-3");  // over the cap: not refunded at once, open
+  const std::string before = Footprint();
+  EXPECT_EQ(DetailsOf(FindAtFault(kAgent, t.ticket_id(), false)).fields,
+            std::vector<std::string>{"seller_at_fault"});
+  EXPECT_EQ(DetailsOf(FindAtFault(kAgent, question.ticket_id())).reason, "NOT_A_CLAIM");
+  EXPECT_EQ(DetailsOf(FindAtFault(kAgent, open_claim.ticket_id())).reason,
+            "NOT_RESOLVED_FOR_BUYER");
+  EXPECT_EQ(FindAtFault(kSeller, t.ticket_id()).error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(FindAtFault(kBuyer, t.ticket_id()).error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Footprint(), before);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands WHERE charge_state <> 0"), 0);
+}
+
+TEST_F(SellerAtFaultTest, ARefusedRefundIsNeverCharged) {
+  v1::Ticket t = InstantRefund();
+  // Refunded in full elsewhere first: payments refuses the instant refund.
+  ppb::RefundPaymentRequest req;
+  req.set_request_id("direct");
+  req.set_payment_id(t.payment_id());
+  req.mutable_amount()->set_currency_code("EUR");
+  req.mutable_amount()->set_amount_minor(2000);
+  req.set_reason("refunded directly");
+  ppb::Payment out;
+  ASSERT_TRUE(payments_stub_->RefundPayment(Ctx(kAdmin, "payments").get(), req, &out).ok());
+  ASSERT_TRUE(FindAtFault(kAgent, t.ticket_id()).ok());
+  auto worker = MakeRefundWorker();
+  EXPECT_EQ(*worker->RunOnce(), 1);  // the refusal; no charge
+  EXPECT_EQ(MustGet(kAgent, t.ticket_id()).refund_state(), v1::REFUND_REFUSED);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands WHERE charge_state = 3 AND "
+                  "charge_reason = 'REFUND_REFUSED'"),
+            1);
+  EXPECT_FALSE(Payment(t.payment_id()).refunds(0).has_charged_at());
+}
+
 }  // namespace
 }  // namespace marketplace::support
