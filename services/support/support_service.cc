@@ -315,6 +315,9 @@ absl::StatusOr<pb::TicketMessage> SupportApi::AddTicketMessage(
   if (req.await_buyer() && req.visibility() == pb::INTERNAL) {
     v.Add("await_buyer", "only with a PUBLIC message");
   }
+  if (req.await_seller() && req.visibility() == pb::INTERNAL) {
+    v.Add("await_seller", "only with a PUBLIC message");
+  }
   CheckAttachments(v, req.attachments());
   RETURN_IF_ERROR(v.Status());
   NewMessage m;
@@ -322,6 +325,7 @@ absl::StatusOr<pb::TicketMessage> SupportApi::AddTicketMessage(
   m.visibility = req.visibility() == pb::INTERNAL ? pb::INTERNAL : pb::PUBLIC;
   m.attachments = AttachmentsOf(req.attachments());
   m.await_buyer = req.await_buyer();
+  m.await_seller = req.await_seller();
   return Idempotent<pb::TicketMessage>(
       actor, Method::kAddTicketMessage, req, req.request_id(),
       [&](TicketTransaction& tx) -> absl::StatusOr<pb::TicketMessage> {

@@ -220,21 +220,28 @@ absl::Status Tickets::DriveClock(TicketTransaction& tx, const TicketRecord& t,
   return tx.SaveClock(t.ticket_id, next, now);
 }
 
-absl::Status Tickets::StartNextReply(TicketTransaction& tx, const TicketRecord& t,
-                                     absl::Time now) {
-  ASSIGN_OR_RETURN(std::optional<sla::ClockState> clock,
-                   tx.LockClock(t.ticket_id, v1::NEXT_REPLY, t.level));
+absl::Status Tickets::StartUnlessRunning(TicketTransaction& tx, const TicketRecord& t,
+                                         v1::SlaMetric metric, v1::SlaParty party,
+                                         absl::Time now) {
+  ASSIGN_OR_RETURN(std::optional<sla::ClockState> clock, tx.LockClock(t.ticket_id, metric, t.level));
   if (clock && (clock->state == sla::ClockRunState::kRunning ||
                 clock->state == sla::ClockRunState::kPaused)) {
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(std::shared_ptr<const sla::Policy> policy, PolicyIn(tx));
-  if (!policy || !policy->TargetFor(t.level, t.channel, v1::NEXT_REPLY)) return absl::OkStatus();
+  if (!policy || !policy->TargetFor(t.level, t.channel, metric)) return absl::OkStatus();
   ASSIGN_OR_RETURN(sla::ClockState started,
-                   sla::StartClock(*policy, t.level, t.channel, v1::NEXT_REPLY,
-                                   sla::ResponsibleParty(t.level, v1::SLA_PARTY_UNSPECIFIED), now));
+                   sla::StartClock(*policy, t.level, t.channel, metric, party, now));
   return clock ? tx.SaveClock(t.ticket_id, started, now)
                : tx.InsertClock(t.ticket_id, started, now);
+}
+
+absl::Status Tickets::RestartOnReopen(TicketTransaction& tx, const TicketRecord& t,
+                                      absl::Time now) {
+  const v1::SlaParty party = sla::ResponsibleParty(t.level, v1::SLA_PARTY_UNSPECIFIED);
+  RETURN_IF_ERROR(StartUnlessRunning(tx, t, v1::REQUESTER_WAIT, party, now));
+  return StartUnlessRunning(tx, t, t.first_reply_at ? v1::NEXT_REPLY : v1::FIRST_REPLY, party,
+                            now);
 }
 
 absl::StatusOr<std::optional<absl::Time>> Tickets::StartClocks(
@@ -265,6 +272,7 @@ absl::StatusOr<CreateResult> Tickets::Create(TicketTransaction& tx, const Actor&
     if (t.status != pb::CLOSED) {
       // The merge rule: the message joins the buyer's open ticket about the order.
       if (t.status == pb::SOLVED) {
+        RETURN_IF_ERROR(RestartOnReopen(tx, t, now));
         t.status = pb::OPEN;
         RETURN_IF_ERROR(Record(tx, t, actor, "REOPENED", "SOLVED -> OPEN (new message)"));
       } else if (t.status == pb::AWAITING_BUYER) {
@@ -377,6 +385,17 @@ absl::StatusOr<MessageRecord> Tickets::AddMessage(TicketTransaction& tx, const A
                                            actor.IsSellerOf(t.seller_id)))) {
     return NotYourPart();
   }
+  // Asking the seller at level 2: staff only, on a ticket still open there.
+  if (m.await_seller) {
+    if (!actor.staff()) return NotYourPart();
+    if (t.level != v1::L2_OPERATOR) {
+      return common::FailedPrecondition(
+          "WRONG_LEVEL", "await_seller: the ticket is at level 1, where the seller answers anyway");
+    }
+    if (t.status == pb::SOLVED) {
+      return common::FailedPrecondition("ALREADY_SOLVED", "await_seller: the ticket is solved");
+    }
+  }
   const absl::Time now = clock_->Now();
   ASSIGN_OR_RETURN(MessageRecord message, WriteMessage(tx, t, actor, m));
   RETURN_IF_ERROR(Record(tx, t, actor, "MESSAGE",
@@ -386,12 +405,20 @@ absl::StatusOr<MessageRecord> Tickets::AddMessage(TicketTransaction& tx, const A
     if (is_buyer && t.status == pb::AWAITING_BUYER) {
       RETURN_IF_ERROR(DriveClock(tx, t, v1::REQUESTER_WAIT, ClockAction::kResume, now));
     }
-    if (is_buyer && t.first_reply_at) RETURN_IF_ERROR(StartNextReply(tx, t, now));
+    if (is_buyer && t.first_reply_at) {
+      RETURN_IF_ERROR(StartUnlessRunning(
+          tx, t, v1::NEXT_REPLY, sla::ResponsibleParty(t.level, v1::SLA_PARTY_UNSPECIFIED), now));
+    }
+    // The seller answering the operator's question at level 2.
+    if (t.level == v1::L2_OPERATOR && actor.IsSellerOf(t.seller_id)) {
+      RETURN_IF_ERROR(DriveClock(tx, t, v1::SELLER_REPLY, ClockAction::kMeet, now));
+    }
     if (IsResponsible(actor, t)) {
       RETURN_IF_ERROR(DriveClock(tx, t, v1::NEXT_REPLY, ClockAction::kMeet, now));
     }
     if (is_buyer && (t.status == pb::AWAITING_BUYER || t.status == pb::SOLVED)) {
       const std::string from = pb::TicketStatus_Name(t.status);
+      if (t.status == pb::SOLVED) RETURN_IF_ERROR(RestartOnReopen(tx, t, now));
       t.status = pb::OPEN;
       RETURN_IF_ERROR(Record(tx, t, actor, t.outcome != pb::OUTCOME_UNSPECIFIED && from == "SOLVED"
                                                ? "REOPENED"
@@ -429,6 +456,10 @@ absl::StatusOr<MessageRecord> Tickets::AddMessage(TicketTransaction& tx, const A
       if (t.level == v1::L1_SELLER) {
         RETURN_IF_ERROR(DriveClock(tx, t, v1::L1_WINDOW, ClockAction::kMeet, now));
       }
+    }
+    if (m.await_seller) {
+      RETURN_IF_ERROR(StartUnlessRunning(tx, t, v1::SELLER_REPLY, v1::SELLER, now));
+      RETURN_IF_ERROR(Record(tx, t, actor, "AWAITING_SELLER", message.message_id));
     }
     if (m.await_buyer && t.status == pb::OPEN) {
       RETURN_IF_ERROR(DriveClock(tx, t, v1::REQUESTER_WAIT, ClockAction::kPause, now));
@@ -572,6 +603,10 @@ absl::StatusOr<TicketRecord> Tickets::Resolve(TicketTransaction& tx, const Actor
   }
   const bool counted_before = t.counts_against_seller;
   RETURN_IF_ERROR(DriveClock(tx, t, v1::REQUESTER_WAIT, ClockAction::kMeet, now));
+  // Replies nobody waits for any more stop without a result (a reopening starts them again).
+  for (v1::SlaMetric metric : {v1::FIRST_REPLY, v1::NEXT_REPLY, v1::SELLER_REPLY}) {
+    RETURN_IF_ERROR(DriveClock(tx, t, metric, ClockAction::kCancel, now));
+  }
   t.status = pb::SOLVED;
   t.solved_at = now;
   t.outcome = c.outcome;
@@ -655,6 +690,7 @@ absl::StatusOr<TicketRecord> Tickets::Reopen(TicketTransaction& tx, const Actor&
   if (t.status != pb::SOLVED) {
     return common::FailedPrecondition("NOT_SOLVED", "only a SOLVED ticket can be reopened");
   }
+  RETURN_IF_ERROR(RestartOnReopen(tx, t, clock_->Now()));
   t.status = pb::OPEN;
   RETURN_IF_ERROR(Record(tx, t, actor, "REOPENED", "SOLVED -> OPEN"));
   NewMessage m;
@@ -705,8 +741,8 @@ absl::StatusOr<TicketRecord> Tickets::Merge(TicketTransaction& tx, const Actor& 
   for (v1::TicketLevel level : {v1::L1_SELLER, v1::L2_OPERATOR}) {
     TicketRecord at_level = source;
     at_level.level = level;
-    for (v1::SlaMetric metric :
-         {v1::FIRST_REPLY, v1::NEXT_REPLY, v1::REQUESTER_WAIT, v1::L1_WINDOW}) {
+    for (v1::SlaMetric metric : {v1::FIRST_REPLY, v1::NEXT_REPLY, v1::REQUESTER_WAIT,
+                                 v1::L1_WINDOW, v1::SELLER_REPLY}) {
       RETURN_IF_ERROR(DriveClock(tx, at_level, metric, ClockAction::kCancel, now));
     }
   }

@@ -40,6 +40,7 @@ struct NewMessage {
   pb::MessageVisibility visibility = pb::PUBLIC;
   std::vector<AttachmentRef> attachments;
   bool await_buyer = false;
+  bool await_seller = false;  // staff at level 2: starts the seller's SELLER_REPLY clock
 };
 
 struct CreateCommand {
@@ -160,9 +161,14 @@ class Tickets {
   // RUNNING or PAUSED clock without a result.
   absl::Status DriveClock(TicketTransaction& tx, const TicketRecord& t, v1::SlaMetric metric,
                           ClockAction action, absl::Time now);
-  // The buyer's public message at the ticket's level after the party's first reply: starts
-  // NEXT_REPLY unless one is running (it counts from the oldest unanswered message).
-  absl::Status StartNextReply(TicketTransaction& tx, const TicketRecord& t, absl::Time now);
+  // Starts the ticket's `metric` clock at its level for `party` when the policy has a target,
+  // unless one is RUNNING or PAUSED (a finished row is started again).
+  absl::Status StartUnlessRunning(TicketTransaction& tx, const TicketRecord& t,
+                                  v1::SlaMetric metric, v1::SlaParty party, absl::Time now);
+  // A SOLVED ticket opened again (ReopenTicket, the buyer's message, a merged CreateTicket):
+  // its level's REQUESTER_WAIT starts again, and the buyer's message waits for the responsible
+  // party's reply (NEXT_REPLY, or FIRST_REPLY when it never replied at this level).
+  absl::Status RestartOnReopen(TicketTransaction& tx, const TicketRecord& t, absl::Time now);
   // Starts the clocks of `ticket` at `level` for every metric in `metrics` the policy has a
   // target for, at `now`, for `party`; returns the L1_WINDOW clock's due_at when one started.
   absl::StatusOr<std::optional<absl::Time>> StartClocks(

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/errors.h"
 #include "common/testing/database_test_base.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -298,9 +299,11 @@ TEST_F(SlaWorkersTest, EscalatedSolvedAndMergedTicketsClocksDoNotFire) {
   }));
   EXPECT_EQ(ClockState(escalated.ticket_id, v1::FIRST_REPLY, v1::L1_SELLER), kCancelled);
   EXPECT_EQ(ClockState(escalated.ticket_id, v1::L1_WINDOW, v1::L1_SELLER), kCancelled);
-  // Solved by the seller without a public message: the scanner cancels what still runs.
+  // Solved by the seller without a public message: the reply clocks stop at SOLVED; the
+  // scanner cancels what still runs (L1_WINDOW) when it comes due.
   TicketRecord solved = Create("O-2");
   ASSERT_OK(Resolve(kSeller, solved.ticket_id));
+  EXPECT_EQ(ClockState(solved.ticket_id, v1::FIRST_REPLY, v1::L1_SELLER), kCancelled);
   // Merged into another ticket of the same order (MergeTickets): a second open ticket of the
   // order, with its own FIRST_REPLY clock, written straight to the store.
   TicketRecord target = Create("O-3");
@@ -323,10 +326,9 @@ TEST_F(SlaWorkersTest, EscalatedSolvedAndMergedTicketsClocksDoNotFire) {
 
   clock_.Advance(absl::Hours(7));  // every level-1 FIRST_REPLY is past due
   SlaScanResult r = Scan();
-  // Only the merge target fires: the solved ticket's clocks are cancelled by the scan.
+  // Only the merge target fires.
   EXPECT_EQ(r.breaches, 1);
   EXPECT_EQ(r.escalations, 1);
-  EXPECT_GE(r.cancelled, 1);
   EXPECT_EQ(Events("support.sla_breached", target.ticket_id), 1);
   EXPECT_EQ(Events("support.sla_breached", source.ticket_id), 0);
   EXPECT_EQ(Events("support.sla_breached", solved.ticket_id), 0);
@@ -506,6 +508,94 @@ TEST_F(SlaWorkersTest, AReplyRacingTheBreachEndsInOneState) {
       EXPECT_EQ(escalated, 1) << id;
     }
   }
+}
+
+
+TEST_F(SlaWorkersTest, AnAgentsQuestionToTheSellerAtLevelTwoRunsTheSellersClock) {
+  NewMessage ask;
+  ask.body = "Please send the tracking number.";
+  ask.await_seller = true;
+  auto say = [&](const Actor& who, const std::string& id, const NewMessage& m) {
+    return store_->RunUnit([&](TicketTransaction& tx) {
+      return tickets_->AddMessage(tx, who, id, m).status();
+    });
+  };
+  TicketRecord t = Create("O-1");
+  // Level 1: the seller answers anyway; parties never ask the seller this way.
+  EXPECT_EQ(common::ReasonOf(say(kAgent, t.ticket_id, ask)), "WRONG_LEVEL");
+  EXPECT_EQ(say(kBuyer, t.ticket_id, ask).code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_OK(store_->RunUnit([&](TicketTransaction& tx) {
+    return tickets_->Escalate(tx, kAgent, t.ticket_id, "").status();
+  }));
+  EXPECT_EQ(say(kSeller, t.ticket_id, ask).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ClockState(t.ticket_id, v1::SELLER_REPLY, v1::L2_OPERATOR), -1);  // no row
+
+  const absl::Time asked = clock_.Now();
+  ASSERT_OK(say(kAgent, t.ticket_id, ask));
+  EXPECT_EQ(ClockState(t.ticket_id, v1::SELLER_REPLY, v1::L2_OPERATOR), kRunning);
+  ASSERT_OK(say(kAgent, t.ticket_id, ask));  // asked again: the running clock keeps its start
+  clock_.Advance(absl::Hours(18));            // 75 % of 24 h
+  Scan();
+  auto w = LastEvent<v1::SlaWarning>("support.sla_warning", t.ticket_id);
+  ASSERT_EQ(w.metric(), v1::SELLER_REPLY);
+  EXPECT_EQ(w.party(), v1::SELLER);
+  EXPECT_EQ(w.due_at().seconds(), absl::ToUnixSeconds(asked + absl::Hours(24)));
+  clock_.Advance(absl::Hours(6));
+  const int64_t escalations = Events("support.ticket_escalated", t.ticket_id);
+  Scan();
+  auto b = LastEvent<v1::SlaBreached>("support.sla_breached", t.ticket_id);
+  ASSERT_EQ(b.metric(), v1::SELLER_REPLY);
+  EXPECT_EQ(b.level(), v1::L2_OPERATOR);
+  EXPECT_EQ(b.attributed_to(), v1::SELLER);  // the one level-2 breach that is the seller's
+  EXPECT_EQ(Events("support.ticket_escalated", t.ticket_id), escalations);  // never escalates
+  EXPECT_EQ(ClockState(t.ticket_id, v1::SELLER_REPLY, v1::L2_OPERATOR), kBreached);
+  EXPECT_EQ(CounterValue(metrics_registry_, "support_sla_clocks_total",
+                         {{"metric", "SELLER_REPLY"}, {"attributed_to", "SELLER"},
+                          {"result", "BREACHED"}}),
+            1);
+
+  // Asked again after the breach: a new clock; the seller's public reply meets it.
+  ASSERT_OK(say(kAgent, t.ticket_id, ask));
+  EXPECT_EQ(ClockState(t.ticket_id, v1::SELLER_REPLY, v1::L2_OPERATOR), kRunning);
+  clock_.Advance(absl::Hours(1));
+  ASSERT_OK(Say(kSeller, t.ticket_id));
+  EXPECT_EQ(ClockState(t.ticket_id, v1::SELLER_REPLY, v1::L2_OPERATOR), kMet);
+  // Solved while the seller is awaited: its clock stops without a result.
+  ASSERT_OK(say(kAgent, t.ticket_id, ask));
+  ASSERT_OK(Resolve(kAgent, t.ticket_id));
+  EXPECT_EQ(ClockState(t.ticket_id, v1::SELLER_REPLY, v1::L2_OPERATOR), kCancelled);
+  EXPECT_EQ(common::ReasonOf(say(kAgent, t.ticket_id, ask)), "ALREADY_SOLVED");
+}
+
+TEST_F(SlaWorkersTest, AReopenedTicketRunsItsReplyClocksAgain) {
+  // Answered, solved, reopened: the buyer's message waits for the seller's next reply.
+  TicketRecord answered = Create("O-1");
+  ASSERT_OK(Say(kSeller, answered.ticket_id));
+  ASSERT_OK(Resolve(kSeller, answered.ticket_id));
+  clock_.Advance(absl::Hours(30));
+  const absl::Time reopened = clock_.Now();
+  ASSERT_OK(store_->RunUnit([&](TicketTransaction& tx) {
+    return tickets_->Reopen(tx, kBuyer, answered.ticket_id, "It broke again").status();
+  }));
+  EXPECT_EQ(ClockState(answered.ticket_id, v1::NEXT_REPLY, v1::L1_SELLER), kRunning);
+  // Solved without a reply, reopened by the buyer's message: FIRST_REPLY runs from now.
+  TicketRecord unanswered = Create("O-2");
+  ASSERT_OK(Resolve(kSeller, unanswered.ticket_id));
+  EXPECT_EQ(ClockState(unanswered.ticket_id, v1::FIRST_REPLY, v1::L1_SELLER), kCancelled);
+  ASSERT_OK(Say(kBuyer, unanswered.ticket_id));
+  EXPECT_EQ(Get(unanswered.ticket_id).status, pb::OPEN);
+  EXPECT_EQ(ClockState(unanswered.ticket_id, v1::FIRST_REPLY, v1::L1_SELLER), kRunning);
+
+  // The restarted clocks fire: NEXT_REPLY (24 h) breaches and escalates against the seller.
+  clock_.Advance(absl::Hours(24));
+  Scan();
+  auto b = LastEvent<v1::SlaBreached>("support.sla_breached", answered.ticket_id);
+  EXPECT_EQ(b.metric(), v1::NEXT_REPLY);
+  EXPECT_EQ(b.attributed_to(), v1::SELLER);
+  EXPECT_EQ(Get(answered.ticket_id).level, v1::L2_OPERATOR);
+  auto first = LastEvent<v1::SlaBreached>("support.sla_breached", unanswered.ticket_id);
+  EXPECT_EQ(first.metric(), v1::FIRST_REPLY);  // EMAIL: 6 h from the reopening message
+  EXPECT_GE(clock_.Now(), reopened + absl::Hours(24));
 }
 
 }  // namespace

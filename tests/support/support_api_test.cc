@@ -952,6 +952,13 @@ TEST_F(SupportApiTest, EachBadInputNamesItsFieldAndWritesNothing) {
   m.set_ticket_id(t.ticket_id());
   m.set_body(std::string(10001, 'x'));
   EXPECT_EQ(DetailsOf(stub_->AddTicketMessage(Ctx(kBuyer).get(), m, &msg)).fields, F{"body"});
+  m.set_body("hello");
+  m.set_visibility(v1::INTERNAL);
+  m.set_await_seller(true);
+  EXPECT_EQ(DetailsOf(stub_->AddTicketMessage(Ctx(kAgent).get(), m, &msg)).fields,
+            F{"await_seller"});
+  m.set_visibility(v1::PUBLIC);
+  m.set_await_seller(false);
 
   v1::ResolveTicketRequest r;
   r.set_request_id("bad-r");
@@ -1192,7 +1199,7 @@ TEST_F(SupportApiTest, SlaPolicyIsSeededOnceAndVersionedByAdmin) {
   EXPECT_EQ(v1_policy.version(), 1);
   EXPECT_EQ(v1_policy.warn_percent(), 75);
   EXPECT_EQ(v1_policy.close_after().seconds(), 4 * 24 * 3600);
-  EXPECT_EQ(v1_policy.targets_size(), 6);
+  EXPECT_EQ(v1_policy.targets_size(), 7);
   EXPECT_GT(v1_policy.auto_refund_caps_size(), 0);
 
   // ADMIN stores version 2 (an L1 EMAIL first reply of 3 h); version 1 is kept.

@@ -91,7 +91,8 @@ absl::StatusOr<ClockState> StartClock(const Policy& policy, v1::TicketLevel leve
     violations.Add("level", "must be L1_SELLER or L2_OPERATOR");
   }
   if (metric == v1::SLA_METRIC_UNSPECIFIED || !v1::SlaMetric_IsValid(metric)) {
-    violations.Add("metric", "must be FIRST_REPLY, NEXT_REPLY, REQUESTER_WAIT or L1_WINDOW");
+    violations.Add("metric",
+                   "must be FIRST_REPLY, NEXT_REPLY, REQUESTER_WAIT, L1_WINDOW or SELLER_REPLY");
   }
   if (party != v1::SELLER && party != v1::OPERATOR) {
     violations.Add("party", "must be SELLER or OPERATOR");

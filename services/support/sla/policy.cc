@@ -103,10 +103,13 @@ absl::StatusOr<Policy> Policy::FromProto(const v1::SlaPolicy& proto, absl::strin
     }
     if (t.metric() == v1::SLA_METRIC_UNSPECIFIED || !v1::SlaMetric_IsValid(t.metric())) {
       violations.Add(absl::StrCat(at, ".metric"),
-                     "must be FIRST_REPLY, NEXT_REPLY, REQUESTER_WAIT or L1_WINDOW");
+                     "must be FIRST_REPLY, NEXT_REPLY, REQUESTER_WAIT, L1_WINDOW or SELLER_REPLY");
       ok = false;
     } else if (t.metric() == v1::L1_WINDOW && t.level() == v1::L2_OPERATOR) {
       violations.Add(absl::StrCat(at, ".metric"), "L1_WINDOW is for level L1_SELLER only");
+      ok = false;
+    } else if (t.metric() == v1::SELLER_REPLY && t.level() == v1::L1_SELLER) {
+      violations.Add(absl::StrCat(at, ".metric"), "SELLER_REPLY is for level L2_OPERATOR only");
       ok = false;
     }
     std::optional<absl::Duration> duration;

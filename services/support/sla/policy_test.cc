@@ -69,12 +69,14 @@ TEST(DefaultPolicy, ShippedFileIsValidAndSaysWhatTheIssueSays) {
     ExpectTarget(policy, v1::L1_SELLER, c, v1::L1_WINDOW, absl::Hours(48), v1::CALENDAR);
     ExpectTarget(policy, v1::L2_OPERATOR, c, v1::FIRST_REPLY, absl::Hours(24), v1::CALENDAR);
     ExpectTarget(policy, v1::L2_OPERATOR, c, v1::REQUESTER_WAIT, absl::Hours(72), v1::CALENDAR);
+    // An agent's question to the seller at level 2: 24 h.
+    ExpectTarget(policy, v1::L2_OPERATOR, c, v1::SELLER_REPLY, absl::Hours(24), v1::CALENDAR);
     // Nothing else runs a clock.
     EXPECT_FALSE(policy.TargetFor(v1::L1_SELLER, c, v1::REQUESTER_WAIT).has_value());
     EXPECT_FALSE(policy.TargetFor(v1::L2_OPERATOR, c, v1::NEXT_REPLY).has_value());
     EXPECT_FALSE(policy.TargetFor(v1::L2_OPERATOR, c, v1::L1_WINDOW).has_value());
   }
-  EXPECT_EQ(6, policy.proto().targets_size());
+  EXPECT_EQ(7, policy.proto().targets_size());
 
   EXPECT_EQ(75, policy.warn_percent());
   EXPECT_EQ(absl::Hours(96), policy.close_after());
@@ -207,12 +209,18 @@ TEST(PolicyFromProto, TargetRules) {
       Violation(p));
   p = Minimal();
   p.mutable_targets(0)->set_metric(v1::SLA_METRIC_UNSPECIFIED);
-  EXPECT_EQ("targets[0].metric: must be FIRST_REPLY, NEXT_REPLY, REQUESTER_WAIT or L1_WINDOW",
-            Violation(p));
+  EXPECT_EQ(
+      "targets[0].metric: must be FIRST_REPLY, NEXT_REPLY, REQUESTER_WAIT, L1_WINDOW or "
+      "SELLER_REPLY",
+      Violation(p));
   p = Minimal();
   p.mutable_targets(0)->set_level(v1::L2_OPERATOR);
   p.mutable_targets(0)->set_metric(v1::L1_WINDOW);
   EXPECT_EQ("targets[0].metric: L1_WINDOW is for level L1_SELLER only", Violation(p));
+  p = Minimal();
+  p.mutable_targets(0)->set_level(v1::L1_SELLER);
+  p.mutable_targets(0)->set_metric(v1::SELLER_REPLY);
+  EXPECT_EQ("targets[0].metric: SELLER_REPLY is for level L2_OPERATOR only", Violation(p));
   p = Minimal();
   p.mutable_targets(0)->set_mode(v1::SLA_MODE_UNSPECIFIED);
   EXPECT_EQ("targets[0].mode: must be CALENDAR or BUSINESS", Violation(p));
