@@ -18,10 +18,6 @@ void AddFlags(common::Flags& flags, SupportConfig* c) {
                     absl::Hours(90 * 24),
                     "The seller's level-1 window: the buyer may escalate without a public "
                     "seller reply once it has passed (escalation_allowed_at).");
-  flags.AddDuration("close_window", &c->close_window, absl::Hours(4 * 24), absl::Hours(1),
-                    absl::Hours(30 * 24),
-                    "A SOLVED ticket closes this long after it was solved; the buyer may "
-                    "reopen it until then.");
   flags.AddDuration("rating_window", &c->rating_window, absl::Hours(28 * 24), absl::Hours(1),
                     absl::Hours(365 * 24), "The buyer may rate a ticket this long after SOLVED.");
   flags.AddDuration("l2_first_reply_target", &c->l2_first_reply_target, absl::Hours(24),
@@ -53,7 +49,8 @@ void AddFlags(common::Flags& flags, SupportConfig* c) {
                  "SLA clocks read per scanner batch, earliest due first.");
   flags.AddDuration("close_interval", &c->close_interval, absl::Minutes(1),
                     absl::Milliseconds(100), absl::Hours(1),
-                    "How often SOLVED tickets are looked at: CLOSED after --close_window, "
+                    "How often SOLVED tickets are looked at: CLOSED at closes_at (the SLA "
+                    "policy's close_after), "
                     "satisfaction request after the SLA policy's csat_delay.");
 }
 
@@ -74,7 +71,6 @@ absl::Status SupportConfig::Validate() const {
 
 TicketOptions SupportConfig::TicketRules() const {
   return {.l1_window = l1_window,
-          .close_window = close_window,
           .rating_window = rating_window,
           .l2_first_reply_target = l2_first_reply_target};
 }

@@ -24,7 +24,6 @@ struct SupportConfig {
   std::string payments_address = "127.0.0.1:7003";
   absl::Duration payments_timeout = absl::Seconds(5);
   absl::Duration l1_window = absl::Hours(48);
-  absl::Duration close_window = absl::Hours(4 * 24);
   absl::Duration rating_window = absl::Hours(28 * 24);
   absl::Duration l2_first_reply_target = absl::Hours(24);
   absl::Duration refund_interval = absl::Seconds(5);

@@ -38,6 +38,9 @@ pb::Ticket ToProto(const TicketRecord& t, TicketView view,
   p.set_refund_state(t.refund_state);
   p.set_refund_request_id(t.refund_request_id);
   if (t.solved_at) common::ToTimestamp(*t.solved_at, p.mutable_solved_at());
+  if (t.status == pb::SOLVED && t.closes_at) {
+    common::ToTimestamp(*t.closes_at, p.mutable_closes_at());
+  }
   if (t.closed_at) common::ToTimestamp(*t.closed_at, p.mutable_closed_at());
   p.set_rating(t.rating);
   p.set_rating_comment(t.rating_comment);

@@ -23,7 +23,7 @@ constexpr char kTicketColumns[] =
     "escalation_allowed_at, seller_replied, first_reply_at, escalated_at, escalation_reason, "
     "outcome, resolution_note, refund_currency, refund_amount_minor, refund_state, "
     "refund_request_id, solved_at, closed_at, rating, rating_comment, is_claim, "
-    "counts_against_seller, public_messages, all_messages, history_seq, sort_at";
+    "counts_against_seller, public_messages, all_messages, history_seq, sort_at, closes_at";
 
 // Tags are stored as one line each (tags hold no newline: the API refuses it).
 std::string TagsText(const std::vector<std::string>& tags) { return absl::StrJoin(tags, "\n"); }
@@ -93,6 +93,7 @@ absl::StatusOr<TicketRecord> TicketOf(const Row& r) {
   ASSIGN_OR_RETURN(int64_t hist, r.GetInt64("history_seq"));
   t.history_seq = static_cast<int>(hist);
   ASSIGN_OR_RETURN(t.sort_at, r.GetTime("sort_at"));
+  ASSIGN_OR_RETURN(t.closes_at, r.GetOptionalTime("closes_at"));
   return t;
 }
 
@@ -138,6 +139,7 @@ std::vector<SqlValue> TicketValues(const TicketRecord& t) {
           static_cast<int64_t>(t.all_messages),
           static_cast<int64_t>(t.history_seq),
           t.sort_at,
+          OptTime(t.closes_at),
           t.ticket_id};
 }
 
@@ -276,7 +278,7 @@ class MySqlTicketTransaction final : public TicketTransaction {
     return tx_.Write(absl::StrCat("INSERT INTO tickets (", kTicketColumns,
                                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                                   "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                                  "?, ?, ?)"),
+                                  "?, ?, ?, ?)"),
                      [&] {
                        std::vector<SqlValue> v = TicketValues(t);
                        v.insert(v.begin(), v.back());
@@ -295,7 +297,7 @@ class MySqlTicketTransaction final : public TicketTransaction {
         "escalation_reason = ?, outcome = ?, resolution_note = ?, refund_currency = ?, "
         "refund_amount_minor = ?, refund_state = ?, refund_request_id = ?, solved_at = ?, "
         "closed_at = ?, rating = ?, rating_comment = ?, is_claim = ?, counts_against_seller = ?, "
-        "public_messages = ?, all_messages = ?, history_seq = ?, sort_at = ? "
+        "public_messages = ?, all_messages = ?, history_seq = ?, sort_at = ?, closes_at = ? "
         "WHERE ticket_id = ?",
         TicketValues(t), 1);
   }
@@ -898,16 +900,16 @@ absl::StatusOr<std::vector<DueClock>> MySqlTicketStore::DueClocks(absl::Time now
 }
 
 absl::StatusOr<std::vector<std::string>> MySqlTicketStore::SolvedTicketsDue(
-    absl::Time solved_before, absl::Time csat_before, int limit) {
+    absl::Time closes_before, absl::Time csat_before, int limit) {
   ASSIGN_OR_RETURN(
       std::vector<Row> rows,
       pool_->Query("SELECT ticket_id, solved_at FROM ("
                    "(SELECT ticket_id, solved_at FROM tickets WHERE status = ? AND "
-                   "solved_at <= ? AND merged_into = '' ORDER BY solved_at LIMIT ?) UNION "
+                   "closes_at <= ? AND merged_into = '' ORDER BY closes_at LIMIT ?) UNION "
                    "(SELECT ticket_id, solved_at FROM tickets WHERE status IN (?, ?) AND "
                    "solved_at <= ? AND merged_into = '' AND csat_requested_at IS NULL "
                    "ORDER BY solved_at LIMIT ?)) AS due ORDER BY solved_at, ticket_id LIMIT ?",
-                   {static_cast<int64_t>(pb::SOLVED), solved_before, static_cast<int64_t>(limit),
+                   {static_cast<int64_t>(pb::SOLVED), closes_before, static_cast<int64_t>(limit),
                     static_cast<int64_t>(pb::SOLVED), static_cast<int64_t>(pb::CLOSED),
                     csat_before, static_cast<int64_t>(limit), static_cast<int64_t>(limit)}));
   return db::ParseRows(rows, [](const Row& r) { return r.GetString("ticket_id"); });

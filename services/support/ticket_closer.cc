@@ -33,10 +33,9 @@ absl::StatusOr<TicketCloseResult> TicketCloser::RunOnce() {
           ? absl::Seconds(policy->csat_delay().seconds()) +
                 absl::Nanoseconds(policy->csat_delay().nanos())
           : absl::Hours(24);
-  const absl::Duration close_window = tickets_->options().close_window;
   const absl::Time now = clock_->Now();
   ASSIGN_OR_RETURN(std::vector<std::string> due,
-                   store_->SolvedTicketsDue(now - close_window, now - csat_delay,
+                   store_->SolvedTicketsDue(now, now - csat_delay,
                                             options_.batch_size));
   TicketCloseResult result;
   result.more = static_cast<int>(due.size()) >= options_.batch_size;

@@ -25,7 +25,8 @@ struct TicketCloseResult {
 };
 
 // The background pass over solved tickets, every `interval`:
-//   - a SOLVED ticket `--close_window` (default 4 days) after solved_at becomes CLOSED
+//   - a SOLVED ticket becomes CLOSED at its closes_at (solved_at + the SLA policy's
+//     close_after in force at SOLVED, default 4 days)
 //     (Tickets::CloseIfDue, the rule every request applies when it meets such a ticket: history
 //     line STATUS "SOLVED -> CLOSED"); the buyer's ReopenTicket then answers
 //     REOPEN_WINDOW_PASSED;

@@ -81,6 +81,8 @@ struct TicketRecord {
   pb::RefundState refund_state = pb::REFUND_STATE_UNSPECIFIED;
   std::string refund_request_id;
   std::optional<absl::Time> solved_at;
+  // SOLVED: when it closes (solved_at + the policy's close_after in force at SOLVED).
+  std::optional<absl::Time> closes_at;
   std::optional<absl::Time> closed_at;
   int rating = 0;
   std::string rating_comment;

@@ -221,11 +221,12 @@ class TicketStore {
   // checks again.
   [[nodiscard]] virtual absl::StatusOr<std::vector<DueClock>> DueClocks(absl::Time now,
                                                                       int limit) = 0;
-  // Up to `limit` tickets, not merged, SOLVED at or before `solved_before` (due to close), or
+  // Up to `limit` tickets, not merged, SOLVED with closes_at at or before `closes_before` (due
+  // to close), or
   // SOLVED or CLOSED at or before `csat_before` without a satisfaction request yet; oldest
   // solved first. Read without locks.
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> SolvedTicketsDue(
-      absl::Time solved_before, absl::Time csat_before, int limit) = 0;
+      absl::Time closes_before, absl::Time csat_before, int limit) = 0;
   // The refusal reason recorded on a refund command (empty when none or no such command).
   [[nodiscard]] virtual absl::StatusOr<std::string> RefundResultReason(
       absl::string_view request_id) = 0;

@@ -72,10 +72,9 @@ absl::Status Tickets::CheckVisible(const Actor& actor,
 }
 
 TicketRecord Tickets::AsOfNow(TicketRecord t) const {
-  if (t.status == pb::SOLVED && t.solved_at &&
-      clock_->Now() >= *t.solved_at + options_.close_window) {
+  if (t.status == pb::SOLVED && t.closes_at && clock_->Now() >= *t.closes_at) {
     t.status = pb::CLOSED;
-    t.closed_at = *t.solved_at + options_.close_window;
+    t.closed_at = *t.closes_at;
   }
   return t;
 }
@@ -234,6 +233,11 @@ absl::Status Tickets::StartUnlessRunning(TicketTransaction& tx, const TicketReco
                    sla::StartClock(*policy, t.level, t.channel, metric, party, now));
   return clock ? tx.SaveClock(t.ticket_id, started, now)
                : tx.InsertClock(t.ticket_id, started, now);
+}
+
+absl::StatusOr<absl::Time> Tickets::ClosesAt(TicketTransaction& tx, absl::Time solved_at) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const sla::Policy> policy, PolicyIn(tx));
+  return solved_at + (policy ? policy->close_after() : sla::Policy::kDefaultCloseAfter);
 }
 
 absl::Status Tickets::RestartOnReopen(TicketTransaction& tx, const TicketRecord& t,
@@ -609,6 +613,7 @@ absl::StatusOr<TicketRecord> Tickets::Resolve(TicketTransaction& tx, const Actor
   }
   t.status = pb::SOLVED;
   t.solved_at = now;
+  ASSIGN_OR_RETURN(t.closes_at, ClosesAt(tx, now));
   t.outcome = c.outcome;
   t.reason_code = c.reason_code;
   t.reason_codes_version = kReasonCodesVersion;

@@ -25,8 +25,6 @@ namespace marketplace::support {
 struct TicketOptions {
   // The seller's level-1 window: the buyer may escalate without a seller reply after it.
   absl::Duration l1_window = absl::Hours(48);
-  // A SOLVED ticket closes this long after it was solved; the buyer may reopen until then.
-  absl::Duration close_window = absl::Hours(4 * 24);
   // The buyer may rate this long after SOLVED.
   absl::Duration rating_window = absl::Hours(28 * 24);
   // Level 2: an agent's first public reply within this is `within_sla` in
@@ -168,6 +166,8 @@ class Tickets {
   // A SOLVED ticket opened again (ReopenTicket, the buyer's message, a merged CreateTicket):
   // its level's REQUESTER_WAIT starts again, and the buyer's message waits for the responsible
   // party's reply (NEXT_REPLY, or FIRST_REPLY when it never replied at this level).
+  // When a ticket solved at `solved_at` closes: the policy's close_after in force.
+  absl::StatusOr<absl::Time> ClosesAt(TicketTransaction& tx, absl::Time solved_at);
   absl::Status RestartOnReopen(TicketTransaction& tx, const TicketRecord& t, absl::Time now);
   // Starts the clocks of `ticket` at `level` for every metric in `metrics` the policy has a
   // target for, at `now`, for `party`; returns the L1_WINDOW clock's due_at when one started.

@@ -37,6 +37,7 @@ absl::Status Tickets::ResolveAtOnce(TicketTransaction& tx, TicketRecord& t,
   const Actor system{.id = "support"};
   t.status = pb::SOLVED;
   t.solved_at = now;
+  ASSIGN_OR_RETURN(t.closes_at, ClosesAt(tx, now));
   t.outcome = pb::REFUND_FULL;
   t.resolution_note =
       "Refunded at once: the platform's guarantee covers this claim while the seller's side "

@@ -387,15 +387,13 @@ TEST_F(SlaWorkersTest, SolvedTicketsCloseAfterFourDaysAndAskForARatingOnce) {
 }
 
 TEST_F(SlaWorkersTest, ATicketClosedBeforeItsRatingRequestStillGetsItOnce) {
-  // A policy with csat_delay 3 days and a 1 h close window: closed first, asked later.
-  tickets_ = std::make_unique<Tickets>(&clock_, TicketOptions{.close_window = absl::Hours(1)});
-  closer_ = std::make_unique<TicketCloser>(store_.get(), tickets_.get(), &clock_,
-                                           TicketCloserOptions{});
+  // A policy with csat_delay 3 days and close_after 1 h: closed first, asked later.
   ASSERT_OK_AND_ASSIGN(std::optional<v1::SlaPolicy> current, store_->CurrentSlaPolicy());
   ASSERT_TRUE(current.has_value());
   v1::SlaPolicy next = *current;
   next.set_version(2);
   next.mutable_csat_delay()->set_seconds(3 * 24 * 3600);
+  next.mutable_close_after()->set_seconds(3600);
   ASSERT_OK(store_->RunUnit([&](TicketTransaction& tx) { return tx.InsertSlaPolicy(next); }));
   TicketRecord t = Create("O-1");
   ASSERT_OK(Resolve(kSeller, t.ticket_id));

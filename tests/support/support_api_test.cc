@@ -836,7 +836,7 @@ TEST_F(SupportApiTest, MergeTicketsMovesMessagesAndClosesTheSource) {
       "escalated_at, escalation_reason, outcome, resolution_note, refund_currency, "
       "refund_amount_minor, refund_state, refund_request_id, solved_at, closed_at, rating, "
       "rating_comment, 1, counts_against_seller, public_messages, all_messages, history_seq, "
-      "sort_at, csat_requested_at FROM tickets WHERE ticket_id = ?",
+      "sort_at, csat_requested_at, closes_at FROM tickets WHERE ticket_id = ?",
       {source_id, target.ticket_id()}).status());
   ASSERT_OK(pool().Execute(
       "INSERT INTO ticket_messages SELECT ?, seq, 'msg_00000000000000000000abcd', author_id, "
@@ -1439,6 +1439,39 @@ TEST_F(SupportApiTest, TransitionsDriveTheSlaClocksAndFirstResponseWithinSla) {
   const absl::Time t2 = clock_.Now();
   v1::Ticket c = MustCreate("O-3");
   EXPECT_EQ(common::FromTimestamp(c.escalation_allowed_at(), "x").value(), t2 + absl::Hours(72));
+}
+
+TEST_F(SupportApiTest, ThePolicysCloseAfterAtSolvedDecidesWhenTheTicketCloses) {
+  Pay("O-1");
+  Pay("O-2");
+  v1::Ticket before = MustCreate("O-1");
+  v1::Ticket after = MustCreate("O-2");
+  const absl::Time solved_first = clock_.Now();
+  v1::Ticket out;
+  ASSERT_TRUE(Resolve(kSeller, before.ticket_id(), v1::REPLACEMENT_SENT, "CARRIER_LOST", &out).ok());
+  EXPECT_EQ(common::FromTimestamp(out.closes_at(), "x").value(), solved_first + absl::Hours(96));
+  // close_after 2 h from now on: tickets solved later close 2 h after SOLVED; the first keeps
+  // the 4 days it was solved under.
+  v1::SlaPolicy policy;
+  ASSERT_TRUE(stub_->GetSlaPolicy(Ctx(kAdmin).get(), {}, &policy).ok());
+  v1::UpdateSlaPolicyRequest req;
+  req.set_request_id("close-2h");
+  req.set_expected_version(policy.version());
+  *req.mutable_policy() = policy;
+  req.mutable_policy()->mutable_close_after()->set_seconds(2 * 3600);
+  v1::SlaPolicy updated;
+  ASSERT_TRUE(stub_->UpdateSlaPolicy(Ctx(kAdmin).get(), req, &updated).ok());
+  const absl::Time solved_second = clock_.Now();
+  ASSERT_TRUE(Resolve(kSeller, after.ticket_id(), v1::REPLACEMENT_SENT, "CARRIER_LOST", &out).ok());
+  EXPECT_EQ(common::FromTimestamp(out.closes_at(), "x").value(), solved_second + absl::Hours(2));
+
+  clock_.Advance(absl::Hours(2));
+  v1::Ticket closed = MustGet(kBuyer, after.ticket_id());
+  EXPECT_EQ(closed.status(), v1::CLOSED);
+  EXPECT_FALSE(closed.has_closes_at());
+  EXPECT_EQ(DetailsOf(Reopen(kBuyer, after.ticket_id())).reason, "REOPEN_WINDOW_PASSED");
+  EXPECT_EQ(MustGet(kBuyer, before.ticket_id()).status(), v1::SOLVED);
+  EXPECT_TRUE(Reopen(kBuyer, before.ticket_id()).ok());
 }
 
 }  // namespace
