@@ -333,5 +333,56 @@ TEST_F(EnforcementActionsTest, ReinstatingMeasuresRestoresTheirOwnSettings) {
                                                                     {pb::RESTORATION, 1}}));
 }
 
+
+TEST_F(EnforcementActionsTest, ASellerBackToGoodGetsTheMeasuresUndoneOnce) {
+  const absl::Time t0 = clock_.Now() - absl::Hours(24 * 20);
+  DriveToCritical(kSeller, t0);
+  Evaluate(kSeller, t0 + absl::Hours(1));
+  ASSERT_NE(Find(Actions(kSeller), pb::AT_RISK_MEASURES), nullptr);
+  // 1,000 good orders the next day: ODR 5 / 1,020 = 0.49 %, under 80 % of the 0.75 % line.
+  std::vector<EventRecord> good;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string order = "good" + std::to_string(i);
+    good.push_back(*MakeRecord(Placed(std::string(kSeller) + "p" + order, t0 + absl::Hours(24), order, kSeller),
+                               "api"));
+  }
+  ASSERT_OK(store_->RecordEvents(good).status());
+  // GOOD (after hysteresis) while the measures are still being carried out: they are left to
+  // finish, nothing is undone yet.
+  Evaluate(kSeller, t0 + absl::Hours(25));
+  Evaluate(kSeller, t0 + absl::Hours(26));
+  ASSERT_OK_AND_ASSIGN(std::optional<pb::SellerScorecard> card,
+                       store_->LatestScorecard(kSeller));
+  ASSERT_TRUE(card.has_value());
+  ASSERT_EQ(card->health(), pb::GOOD);
+  EXPECT_EQ(Find(Actions(kSeller), pb::RESTORATION), nullptr);
+
+  EchoExecutor executor;
+  EnforcementWorker worker(enforcement_.get(), &executor, &clock_, &observer_);
+  for (int i = 0; i < 10; ++i) ASSERT_OK(worker.RunPass().status());
+  Evaluate(kSeller, t0 + absl::Hours(27));
+  std::vector<pb::EnforcementAction> actions = Actions(kSeller);
+  const pb::EnforcementAction* restoration = Find(actions, pb::RESTORATION);
+  ASSERT_NE(restoration, nullptr);
+  EXPECT_NE(restoration->explanation().find("back to GOOD"), std::string::npos);
+  EXPECT_TRUE(Find(actions, pb::AT_RISK_MEASURES)->has_closed_at());
+  EXPECT_TRUE(Find(actions, pb::CRITICAL_WARNING)->has_closed_at());
+  for (int i = 0; i < 10; ++i) ASSERT_OK(worker.RunPass().status());
+  std::map<std::string, ClaimedStep> restored;
+  for (const ClaimedStep& c : executor.calls()) {
+    if (c.type == pb::RESTORATION) restored[c.name] = c;
+  }
+  ASSERT_EQ(restored.size(), 3u);
+  EXPECT_EQ(restored[kRestoreModerationLevel].undone_results[kSetModerationLevel],
+            "result of catalog.set_moderation_level");
+  EXPECT_EQ(restored[kRestoreHoldPolicy].undone_results[kSetHoldPolicy],
+            "result of payments.set_hold_policy");
+  // Later GOOD evaluations undo nothing more.
+  Evaluate(kSeller, t0 + absl::Hours(28));
+  EXPECT_EQ(ByType(Actions(kSeller)), (std::map<pb::ActionType, int>{{pb::AT_RISK_MEASURES, 1},
+                                                                    {pb::CRITICAL_WARNING, 1},
+                                                                    {pb::RESTORATION, 1}}));
+}
+
 }  // namespace
 }  // namespace marketplace::sellerkpi

@@ -91,6 +91,10 @@ std::string Explain(pb::ActionType type, const pb::SellerScorecard& scorecard) {
       what = "Your account is suspended (KPI_CRITICAL): your seller health stayed CRITICAL "
              "after the improvement period. You may appeal.";
       break;
+    case pb::RESTORATION:
+      what = "Your seller health is back to GOOD: new listings no longer wait for human review "
+             "and new payments are held as long as before the measures.";
+      break;
     default:
       break;
   }
@@ -131,6 +135,13 @@ EnforcementPlan PlanEnforcement(const pb::SellerScorecard& scorecard,
   const OpenAction* suspension = FindOpen(open, pb::SUSPENSION);
   if ((health == pb::AT_RISK || health == pb::CRITICAL) && measures == nullptr) {
     add(pb::AT_RISK_MEASURES, std::nullopt);
+  }
+  if (health == pb::GOOD && measures != nullptr && !measures->in_progress &&
+      suspension == nullptr) {
+    add(pb::RESTORATION, std::nullopt);
+    plan.create.back().steps = RestorationSteps(pb::AT_RISK_MEASURES);
+    plan.create.back().related_action_id = measures->action_id;
+    plan.close.push_back(measures->action_id);
   }
   if (health != pb::CRITICAL) {
     if (warning != nullptr) plan.close.push_back(warning->action_id);

@@ -30,6 +30,10 @@ inline constexpr char kRestoreListings[] = "catalog.restore_listings";
 inline constexpr char kRestoreModerationLevel[] = "catalog.restore_moderation_level";
 inline constexpr char kRestoreHoldPolicy[] = "payments.restore_hold_policy";
 
+// How the explanation of a RESTORATION made by an appeal's REINSTATE begins (the others undo
+// measures of a seller back to GOOD).
+inline constexpr char kAppealRestorationPrefix[] = "appeal of ";
+
 // The hold period AT_RISK_MEASURES sets at payments.
 inline constexpr absl::Duration kAtRiskHoldPeriod = absl::Hours(21 * 24);
 // Defaults of Thresholds.improvement_days / critical_evaluations_to_suspend when 0.
@@ -46,6 +50,7 @@ struct OpenAction {
   std::string action_id;
   pb::ActionType type = pb::ACTION_TYPE_UNSPECIFIED;
   std::optional<absl::Time> improvement_ends_at;  // CRITICAL_WARNING
+  bool in_progress = false;  // steps still being carried out (state IN_PROGRESS)
 };
 
 struct EnforcementRules {
@@ -61,6 +66,7 @@ struct EnforcementPlan {
   struct NewAction {
     pb::EnforcementAction action;
     std::vector<std::string> steps;
+    std::string related_action_id;  // a RESTORATION: the action it undoes
   };
   std::vector<NewAction> create;
   // Open actions to close (at `as_of`).
@@ -79,8 +85,13 @@ struct EnforcementPlan {
 //  - CRITICAL, an open warning whose period has ended (as_of >= its end), critical_streak >=
 //    rules.critical_evaluations_to_suspend, no open SUSPENSION: a SUSPENSION, and the warning
 //    closes;
-//  - not CRITICAL: an open warning closes (the seller improved).
-// The open AT_RISK_MEASURES and SUSPENSION stay until an appeal reverses them.
+//  - not CRITICAL: an open warning closes (the seller improved);
+//  - GOOD (back under every line, after hysteresis), an open AT_RISK_MEASURES whose steps are
+//    all done, no open SUSPENSION: a RESTORATION of the measures (the moderation level and
+//    hold period they read before, a notice), and the measures close. Measures still being
+//    carried out wait for a later evaluation, so the restoration never races them.
+// An open SUSPENSION (and the measures with it) stays until an appeal reverses it; NO_LEVEL
+// (too few orders to judge) keeps the measures.
 EnforcementPlan PlanEnforcement(const pb::SellerScorecard& scorecard,
                                 const std::vector<OpenAction>& open, int critical_streak,
                                 const EnforcementRules& rules,

@@ -100,9 +100,9 @@ TEST(EnforcementPolicyTest, WarningClosesWhenNoLongerCritical) {
   EnforcementPlan plan = Plan(Card(pb::AT_RISK), open);
   EXPECT_TRUE(plan.create.empty());
   EXPECT_EQ(plan.close, (std::vector<std::string>{"act_w"}));
-  // The measures stay open when the seller is GOOD again.
+  // GOOD again: the warning closes, and the finished measures are undone (and close).
   plan = Plan(Card(pb::GOOD), open);
-  EXPECT_EQ(plan.close, (std::vector<std::string>{"act_w"}));
+  EXPECT_EQ(plan.close, (std::vector<std::string>{"act_m", "act_w"}));
 }
 
 TEST(EnforcementPolicyTest, RulesFromThresholds) {
@@ -123,6 +123,22 @@ TEST(EnforcementPolicyTest, RestorationSteps) {
   EXPECT_EQ(RestorationSteps(pb::AT_RISK_MEASURES),
             (std::vector<std::string>{kRestoreModerationLevel, kRestoreHoldPolicy,
                                       kNotifySeller}));
+}
+
+
+TEST(EnforcementPolicyTest, BackToGoodUndoesFinishedMeasuresUnlessSuspended) {
+  const OpenAction done{"act_m", pb::AT_RISK_MEASURES, std::nullopt, false};
+  EnforcementPlan plan = Plan(Card(pb::GOOD), {done});
+  ASSERT_EQ(Types(plan), (std::vector<pb::ActionType>{pb::RESTORATION}));
+  EXPECT_EQ(plan.create[0].steps, RestorationSteps(pb::AT_RISK_MEASURES));
+  EXPECT_EQ(plan.create[0].related_action_id, "act_m");
+  EXPECT_EQ(plan.close, (std::vector<std::string>{"act_m"}));
+  // Still being carried out: wait; NO_LEVEL or AT_RISK: keep; suspended: the appeal decides.
+  EXPECT_TRUE(
+      Plan(Card(pb::GOOD), {{"act_m", pb::AT_RISK_MEASURES, std::nullopt, true}}).empty());
+  EXPECT_TRUE(Plan(Card(pb::NO_LEVEL), {done}).empty());
+  EXPECT_TRUE(Plan(Card(pb::AT_RISK), {done}).empty());
+  EXPECT_TRUE(Plan(Card(pb::GOOD), {done, {"act_s", pb::SUSPENSION, std::nullopt, false}}).empty());
 }
 
 }  // namespace

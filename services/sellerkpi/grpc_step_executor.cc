@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -51,6 +52,9 @@ absl::StatusOr<std::string> PreviousResult(const ClaimedStep& step) {
 std::string NoticeText(const ClaimedStep& step) {
   switch (step.type) {
     case pb::RESTORATION:
+      if (!absl::StartsWith(step.explanation, kAppealRestorationPrefix)) {
+        return step.explanation;  // back to GOOD: the explanation is the notice
+      }
       return absl::StrCat("Your appeal was granted: the measures taken against your account are "
                           "lifted (",
                           step.explanation, ").");

@@ -235,7 +235,7 @@ absl::Status MysqlEnforcementStore::Evaluated(Transaction& tx,
   for (const EvaluationResult& r : results) ids.push_back(r.scorecard.seller_id());
   ASSIGN_OR_RETURN(
       std::vector<Row> rows,
-      tx.Query(absl::StrCat("SELECT action_id, seller_id, type, improvement_ends_at "
+      tx.Query(absl::StrCat("SELECT action_id, seller_id, type, state, improvement_ends_at "
                             "FROM enforcement_actions WHERE seller_id IN (",
                             common::db::PlaceholderList(ids.size()),
                             ") AND closed_at IS NULL AND state <> 'REVERSED' "
@@ -249,6 +249,8 @@ absl::Status MysqlEnforcementStore::Evaluated(Transaction& tx,
     ASSIGN_OR_RETURN(std::string type, row.GetString("type"));
     pb::ActionType_Parse(type, &a.type);
     ASSIGN_OR_RETURN(a.improvement_ends_at, row.GetOptionalTime("improvement_ends_at"));
+    ASSIGN_OR_RETURN(std::string state, row.GetString("state"));
+    a.in_progress = state == "IN_PROGRESS";
     open[seller].push_back(std::move(a));
   }
   const absl::Time now = clock_->Now();
@@ -281,7 +283,7 @@ absl::Status MysqlEnforcementStore::Evaluated(Transaction& tx,
                                {now, now, id}));
     }
     for (const EnforcementPlan::NewAction& n : plan.create) {
-      RETURN_IF_ERROR(InsertAction(tx, n.action, n.steps, "", now));
+      RETURN_IF_ERROR(InsertAction(tx, n.action, n.steps, n.related_action_id, now));
     }
   }
   return absl::OkStatus();

@@ -241,7 +241,7 @@ absl::StatusOr<pb::EnforcementAction> SellerKpiApi::DecideAppeal(
     r.action.set_action_id(common::NewId("act_"));
     r.action.set_seller_id(action->seller_id());
     r.action.set_type(pb::RESTORATION);
-    r.action.set_explanation(absl::StrCat("appeal of ", action->action_id(),
+    r.action.set_explanation(absl::StrCat(kAppealRestorationPrefix, action->action_id(),
                                           " decided REINSTATE", request.note().empty() ? "" : ": ",
                                           request.note()));
     r.step_names = RestorationSteps(action->type());
