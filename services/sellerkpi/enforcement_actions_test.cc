@@ -255,8 +255,7 @@ TEST_F(EnforcementActionsTest, ReinstatingASuspensionRestoresWhatTheMeasuresRepl
   // The notice is on the step, for the seller to read.
   EXPECT_EQ(suspension->steps(1).result(), "result of notify_seller");
 
-  ASSERT_OK(enforcement_->Appeal(suspension->action_id(), kSeller, "my carrier lost them",
-                                 clock_.Now())
+  ASSERT_OK(enforcement_->Appeal(suspension->action_id(), kSeller, "my carrier lost them", kSeller, clock_.Now())
                 .status());
   EnforcementStore::Restoration r;
   r.action.set_action_id("act_restore1");
@@ -304,7 +303,7 @@ TEST_F(EnforcementActionsTest, ReinstatingMeasuresRestoresTheirOwnSettings) {
   measures = Find(actions, pb::AT_RISK_MEASURES);
   ASSERT_NE(measures, nullptr);
   ASSERT_EQ(measures->state(), pb::DONE);
-  ASSERT_OK(enforcement_->Appeal(measures->action_id(), kSeller, "one bad week", clock_.Now())
+  ASSERT_OK(enforcement_->Appeal(measures->action_id(), kSeller, "one bad week", kSeller, clock_.Now())
                 .status());
   EnforcementStore::Restoration r;
   r.action.set_action_id("act_0123456789abcdef01234567");

@@ -72,13 +72,16 @@ class EnforcementStore {
                                 const std::string& error, absl::Time retry_at,
                                 absl::Time now) = 0;
 
-  // The seller's appeal of its action, in one transaction that locks the action's row:
-  // NOT_FOUND ACTION_NOT_FOUND unless the action exists and is `seller_id`'s (another
-  // seller's answers exactly like an unknown id); FAILED_PRECONDITION NOT_APPEALABLE for a
-  // RESTORATION; ALREADY_EXISTS APPEAL_EXISTS when it was appealed before. The action after.
+  // The appeal of an action, in one transaction that locks the action's row: NOT_FOUND
+  // ACTION_NOT_FOUND unless the action exists and, when `seller_id` is set, is that seller's
+  // (another seller's answers exactly like an unknown id; empty: staff filing for the
+  // action's seller); FAILED_PRECONDITION NOT_APPEALABLE for a RESTORATION; ALREADY_EXISTS
+  // APPEAL_EXISTS when it was appealed before. `filed_by`: the caller's account id. The
+  // action after.
   virtual absl::StatusOr<pb::EnforcementAction> Appeal(const std::string& action_id,
                                                        const std::string& seller_id,
                                                        const std::string& statement,
+                                                       const std::string& filed_by,
                                                        absl::Time now) = 0;
 
   // A RESTORATION saga to create with a REINSTATE decision.

@@ -293,10 +293,11 @@ TEST_F(EnforcementWorkerTest, AppealsOncePerActionByItsSellerOnly) {
   ASSERT_OK(store_->CreateAction(Action("act_a", pb::SUSPENSION), {"notify_seller"},
                                  clock_.Now()));
   // Another seller: exactly like an unknown id.
-  auto other = store_->Appeal("act_a", "ffffffffffffffffffffffffffffffff", "mine", clock_.Now());
+  const std::string stranger = "ffffffffffffffffffffffffffffffff";
+  auto other = store_->Appeal("act_a", stranger, "mine", stranger, clock_.Now());
   EXPECT_EQ(other.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(common::ReasonOf(other.status()), "ACTION_NOT_FOUND");
-  auto unknown = store_->Appeal("act_zz", kSeller, "mine", clock_.Now());
+  auto unknown = store_->Appeal("act_zz", kSeller, "mine", kSeller, clock_.Now());
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(common::ReasonOf(unknown.status()), "ACTION_NOT_FOUND");
   EXPECT_FALSE(Get("act_a").has_appeal());
@@ -304,7 +305,7 @@ TEST_F(EnforcementWorkerTest, AppealsOncePerActionByItsSellerOnly) {
   // Two appeals at once: one is recorded, the other is ALREADY_EXISTS.
   std::atomic<int> ok{0}, exists{0};
   auto appeal = [&](const std::string& text) {
-    auto r = store_->Appeal("act_a", kSeller, text, clock_.Now());
+    auto r = store_->Appeal("act_a", kSeller, text, kSeller, clock_.Now());
     if (r.ok()) ++ok;
     if (r.status().code() == absl::StatusCode::kAlreadyExists &&
         common::ReasonOf(r.status()) == "APPEAL_EXISTS") {
@@ -322,10 +323,25 @@ TEST_F(EnforcementWorkerTest, AppealsOncePerActionByItsSellerOnly) {
   EXPECT_TRUE(a.appeal().statement() == "first" || a.appeal().statement() == "second");
   EXPECT_EQ(a.appeal().decision(), pb::APPEAL_DECISION_UNSPECIFIED);
   EXPECT_TRUE(a.appeal().has_appealed_at());
+  EXPECT_EQ(a.appeal().filed_by(), kSeller);
+
+  // A SUPPORT_AGENT files for a seller who cannot sign in (no seller to match): the appeal
+  // names the agent; once per action still.
+  const std::string agent = "a9e11700000000000000000000000001";
+  ASSERT_OK(store_->CreateAction(Action("act_b", pb::SUSPENSION), {"notify_seller"},
+                                 clock_.Now()));
+  ASSERT_OK_AND_ASSIGN(pb::EnforcementAction filed,
+                       store_->Appeal("act_b", "", "seller called: carrier fault", agent,
+                                      clock_.Now()));
+  EXPECT_EQ(filed.appeal().filed_by(), agent);
+  EXPECT_EQ(filed.seller_id(), kSeller);
+  EXPECT_EQ(common::ReasonOf(store_->Appeal("act_b", kSeller, "again", kSeller, clock_.Now())
+                                 .status()),
+            "APPEAL_EXISTS");
 
   // A restoration cannot be appealed.
   ASSERT_OK(store_->CreateAction(Action("act_r", pb::RESTORATION), {}, clock_.Now()));
-  auto restoration = store_->Appeal("act_r", kSeller, "why", clock_.Now());
+  auto restoration = store_->Appeal("act_r", kSeller, "why", kSeller, clock_.Now());
   EXPECT_EQ(restoration.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(common::ReasonOf(restoration.status()), "NOT_APPEALABLE");
 }
@@ -343,7 +359,7 @@ TEST_F(EnforcementWorkerTest, DecisionsUpholdOrReinstateOnceOnly) {
                                       clock_.Now());
   EXPECT_EQ(common::ReasonOf(unknown.status()), "ACTION_NOT_FOUND");
 
-  ASSERT_OK(store_->Appeal("act_u", kSeller, "late carrier", clock_.Now()).status());
+  ASSERT_OK(store_->Appeal("act_u", kSeller, "late carrier", kSeller, clock_.Now()).status());
   ASSERT_OK_AND_ASSIGN(pb::EnforcementAction upheld,
                        store_->DecideAppeal("act_u", pb::UPHOLD, "figures stand", "admin",
                                             std::nullopt, clock_.Now()));
@@ -357,7 +373,7 @@ TEST_F(EnforcementWorkerTest, DecisionsUpholdOrReinstateOnceOnly) {
   EXPECT_EQ(Get("act_u").appeal().decision(), pb::UPHOLD);
 
   // Two decisions at once on the suspension: one wins; REINSTATE creates the restoration.
-  ASSERT_OK(store_->Appeal("act_s", kSeller, "tracking was valid", clock_.Now()).status());
+  ASSERT_OK(store_->Appeal("act_s", kSeller, "tracking was valid", kSeller, clock_.Now()).status());
   EnforcementStore::Restoration r;
   r.action = Action("act_back", pb::RESTORATION);
   r.step_names = {"identity.reinstate_account", "catalog.restore_listings"};

@@ -66,6 +66,8 @@ absl::StatusOr<pb::EnforcementAction> ActionFromRow(const Row& row) {
     ASSIGN_OR_RETURN(std::optional<std::string> statement,
                      row.GetOptionalString("appeal_statement"));
     appeal->set_statement(statement.value_or(""));
+    ASSIGN_OR_RETURN(std::string filed_by, row.GetString("appeal_filed_by"));
+    appeal->set_filed_by(filed_by.empty() ? a.seller_id() : filed_by);
     ASSIGN_OR_RETURN(std::optional<std::string> decision,
                      row.GetOptionalString("appeal_decision"));
     if (decision.has_value()) {
@@ -105,7 +107,7 @@ absl::StatusOr<pb::EnforcementStep> StepFromRow(const Row& row) {
 constexpr char kActionColumns[] =
     "action_id, seller_id, type, state, explanation, evaluation_as_of, improvement_ends_at, "
     "created_at, appeal_statement, appealed_at, appeal_decision, decision_note, decided_at, "
-    "closed_at";
+    "closed_at, appeal_filed_by";
 
 // Adds each action's steps, in order.
 absl::Status AttachSteps(Transaction& tx, std::vector<pb::EnforcementAction>& actions) {
@@ -322,13 +324,16 @@ absl::Status MysqlEnforcementStore::CreateAction(const pb::EnforcementAction& a,
 absl::StatusOr<pb::EnforcementAction> MysqlEnforcementStore::Appeal(const std::string& action_id,
                                                                     const std::string& seller_id,
                                                                     const std::string& statement,
+                                                                    const std::string& filed_by,
                                                                     absl::Time now) {
   return common::db::RunInTransaction(
       *pool_, [&](Transaction& tx) -> absl::StatusOr<pb::EnforcementAction> {
         absl::StatusOr<pb::EnforcementAction> a = LockAction(tx, action_id);
         if (!a.ok()) return a.status();
         // Another seller's action answers like an unknown id (README's not-found rule).
-        if (a->seller_id() != seller_id) return common::NotFound("action", action_id);
+        if (!seller_id.empty() && a->seller_id() != seller_id) {
+          return common::NotFound("action", action_id);
+        }
         if (a->type() == pb::RESTORATION) {
           return common::FailedPrecondition("NOT_APPEALABLE",
                                             "a restoration cannot be appealed");
@@ -340,8 +345,9 @@ absl::StatusOr<pb::EnforcementAction> MysqlEnforcementStore::Appeal(const std::s
               "APPEAL_EXISTS");
         }
         RETURN_IF_ERROR(tx.Write("UPDATE enforcement_actions SET appeal_statement = ?, "
-                                 "appealed_at = ?, updated_at = ? WHERE action_id = ?",
-                                 {statement, now, now, action_id}, 1));
+                                 "appealed_at = ?, updated_at = ?, appeal_filed_by = ? "
+                                 "WHERE action_id = ?",
+                                 {statement, now, now, filed_by, action_id}, 1));
         return ReadAction(tx, action_id);
       });
 }

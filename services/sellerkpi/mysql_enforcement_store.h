@@ -38,6 +38,7 @@ class MysqlEnforcementStore final : public EnforcementStore, public EvaluationHo
   absl::StatusOr<pb::EnforcementAction> Appeal(const std::string& action_id,
                                                const std::string& seller_id,
                                                const std::string& statement,
+                                               const std::string& filed_by,
                                                absl::Time now) override;
   absl::StatusOr<pb::EnforcementAction> DecideAppeal(const std::string& action_id,
                                                      pb::AppealDecision decision,

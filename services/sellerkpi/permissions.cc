@@ -39,8 +39,10 @@ const MethodRule& RuleFor(Method method) {
       .service_scope = kScopeRead,
       .denied = "only the seller, SUPPORT_AGENT, MODERATOR, ADMIN or SERVICE with "
                 "sellerkpi.read may read seller KPIs"};
-  static const MethodRule kAppeal{.roles = {kSeller},
-                                  .denied = "only the seller may appeal its enforcement"};
+  static const MethodRule kAppeal{
+      .roles = {kSeller, kSupportAgent},
+      .denied = "only the seller, or a SUPPORT_AGENT for the seller, may appeal its "
+                "enforcement"};
   static const MethodRule kExclude{.roles = {kAdmin, kSupportAgent},
                                    .denied = "only ADMIN or SUPPORT_AGENT may exclude events"};
   static const MethodRule kStaff{.roles = {kSupportAgent, kModerator, kAdmin},

@@ -44,7 +44,10 @@ TEST(PermissionsTest, Matrix) {
   EXPECT_EQ(Code(Method::kUpdateThresholds, As("SUPPORT_AGENT")), denied);
   EXPECT_EQ(Code(Method::kUpdateThresholds, As("ADMIN")), ok);
   EXPECT_EQ(Code(Method::kExcludeSellerEvent, As("SUPPORT_AGENT")), ok);
-  EXPECT_EQ(Code(Method::kAppealEnforcement, As("ADMIN")), denied);
+  EXPECT_EQ(Code(Method::kAppealEnforcement, As("ADMIN")), denied);  // ADMIN decides
+  EXPECT_EQ(Code(Method::kAppealEnforcement, As("SELLER")), ok);
+  EXPECT_EQ(Code(Method::kAppealEnforcement, As("SUPPORT_AGENT")), ok);
+  EXPECT_EQ(Code(Method::kAppealEnforcement, As("MODERATOR")), denied);
 }
 
 }  // namespace

@@ -213,9 +213,12 @@ absl::StatusOr<pb::EnforcementAction> SellerKpiApi::AppealEnforcement(
     v.Add("statement", absl::StrCat("must be 1-", kMaxAppealStatement, " characters"));
   }
   RETURN_IF_ERROR(v.Status());
-  // The permission table lets only sellers through; the action must be the caller's.
-  return enforcement_->Appeal(request.action_id(), caller->subject, request.statement(),
-                              clock_->Now());
+  // The permission table lets sellers and SUPPORT_AGENT through: a seller's appeal must be of
+  // its own action; an agent files it for the action's seller (a suspended seller cannot sign
+  // in to do it), and the appeal says who filed it.
+  const bool for_the_seller = caller->HasRole("SUPPORT_AGENT") && !caller->HasRole("SELLER");
+  return enforcement_->Appeal(request.action_id(), for_the_seller ? "" : caller->subject,
+                              request.statement(), caller->subject, clock_->Now());
 }
 
 absl::StatusOr<pb::EnforcementAction> SellerKpiApi::DecideAppeal(

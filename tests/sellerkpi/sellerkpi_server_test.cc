@@ -377,7 +377,7 @@ TEST_F(SellerKpiServerTest, RoleByMethodMatrix) {
          kpi::EnforcementAction out;
          return Kpi(&KpiStub::AppealEnforcement, r, &out, who);
        },
-       "UD.DDDDD"},
+       "UD..DDDD"},
       {"ExcludeSellerEvent",
        [](const std::string& who) {
          kpi::ExcludeSellerEventRequest r;
