@@ -1,5 +1,10 @@
 #include "services/payments/config.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
 #include "common/errors.h"
 
 namespace marketplace::payments {
@@ -17,6 +22,10 @@ void AddFlags(common::Flags& flags, PaymentsConfig* c) {
                     absl::InfiniteDuration(), "How often due payments are released automatically.");
   flags.AddInt64("release_batch", &c->release_batch, 20, 1, 1000,
                  "Payments claimed per automatic-release round.");
+  flags.AddDuration("ledger_verify_interval", &c->ledger_verify_interval, absl::Hours(1),
+                    absl::Minutes(1), absl::Hours(7 * 24),
+                    "How often the ledger is verified (VerifyLedger) by one replica of all; "
+                    "every replica exports the last result (payments_ledger_verification_ok).");
   flags.AddDuration("completion_interval", &c->completion_interval, absl::Seconds(5),
                     absl::Seconds(1), absl::InfiniteDuration(),
                     "How often refunds and payouts the processor has not confirmed are retried.");
@@ -74,6 +83,16 @@ PaymentsOptions PaymentsConfig::DomainOptions() const {
 
 ReleaseWorkerOptions PaymentsConfig::ReleaseOptions() const {
   return {.interval = release_interval, .batch_size = static_cast<int>(release_batch)};
+}
+
+LedgerVerifierOptions PaymentsConfig::VerifierOptions() const {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  LedgerVerifierOptions options;
+  options.interval = ledger_verify_interval;
+  options.tick = std::min(absl::Seconds(30), ledger_verify_interval);
+  options.replica = absl::StrCat(host, ":", getpid());
+  return options;
 }
 
 CompletionWorkerOptions PaymentsConfig::CompletionOptions() const {

@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "common/identity_client/identity_connection.h"
 #include "common/outbox/subscribers.h"
+#include "services/payments/ledger_verifier.h"
 #include "services/payments/payments_context.h"
 #include "services/payments/release_worker.h"
 
@@ -24,6 +25,7 @@ struct PaymentsConfig {
   absl::Duration release_interval = absl::Seconds(30);
   int64_t release_batch = 20;
   absl::Duration completion_interval = absl::Seconds(5);
+  absl::Duration ledger_verify_interval = absl::Hours(1);
   absl::Duration retry_initial_backoff = absl::Seconds(10);
   absl::Duration retry_max_backoff = absl::Hours(1);
   int64_t write_batch_max = 16;
@@ -39,6 +41,8 @@ struct PaymentsConfig {
   PaymentsOptions DomainOptions() const;
   ReleaseWorkerOptions ReleaseOptions() const;
   CompletionWorkerOptions CompletionOptions() const;
+  // The scheduled ledger verification's options, this replica named by host name and pid.
+  LedgerVerifierOptions VerifierOptions() const;
 };
 
 // Declares every option of `config` (names, defaults, bounds, help) on `flags`.

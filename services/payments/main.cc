@@ -25,6 +25,7 @@
 #include "services/payments/payments_domain.h"
 #include "services/payments/payments_migrations.h"
 #include "services/payments/payments_service.h"
+#include "services/payments/ledger_verifier.h"
 #include "services/payments/release_worker.h"
 #include "services/payments/sandbox_processor.h"
 
@@ -61,12 +62,15 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<payments::ReleaseWorker> release;
   std::unique_ptr<payments::CompletionWorker> completion;
+  std::unique_ptr<payments::LedgerVerifier> verifier;
   std::unique_ptr<common::outbox::OutboxRelay> relay;
   if (!config.migrate_only) {
     release = std::make_unique<payments::ReleaseWorker>(&domain, *runtime->registry(),
                                                         pc.ReleaseOptions());
     completion = std::make_unique<payments::CompletionWorker>(&domain, *runtime->registry(),
                                                               pc.CompletionOptions());
+    verifier = std::make_unique<payments::LedgerVerifier>(&store, &domain.audit(), &metrics, clock,
+                                                          pc.VerifierOptions());
     // Events: one EventSink publisher per --event_subscribers entry, each Deliver with
     // payments' own token.
     auto started = common::outbox::StartEventRelay(
@@ -78,6 +82,7 @@ int main(int argc, char** argv) {
     relay = *std::move(started);
     release->Start();
     completion->Start();
+    verifier->Start();
     if (!identity.has_credentials()) {
       common::LogError("no --service_client_secret: seller checks with identity will fail");
     }
@@ -100,5 +105,6 @@ int main(int argc, char** argv) {
   if (relay) relay->Stop();
   if (release) release->Stop();
   if (completion) completion->Stop();
+  if (verifier) verifier->Stop();
   return code;
 }

@@ -22,6 +22,9 @@ namespace marketplace::payments {
 //   payments_disputes_resolved_total{outcome="BUYER_WINS|SELLER_WINS|SPLIT|PLATFORM_GUARANTEE"}
 //   payments_payouts_total                      payouts recorded (CreatePayout)
 //   payments_ledger_verification_failures_total VerifyLedger runs that found a violation
+//   payments_ledger_verification_ok             last scheduled run (any replica): 1 consistent,
+//                                               0 a violation (absent before the first run)
+//   payments_ledger_verification_last_run_timestamp_seconds  when it ran (Unix seconds)
 //   payments_escrow_held_minor{currency}        money in escrow, minor units, from the database
 class PaymentsMetrics final : public PaymentsObserver {
  public:
@@ -38,6 +41,7 @@ class PaymentsMetrics final : public PaymentsObserver {
   }
   void PayoutRecorded() override { payouts_.Increment(); }
   void LedgerVerificationFailed() override { verification_failures_.Increment(); }
+  void LedgerVerified(bool ok, absl::Time ran_at) override;
   void EscrowHeld(absl::string_view currency, int64_t minor) override {
     escrow_held_.Add({{"currency", std::string(currency)}}).Set(static_cast<double>(minor));
   }
@@ -52,6 +56,8 @@ class PaymentsMetrics final : public PaymentsObserver {
   prometheus::Family<prometheus::Counter>& disputes_resolved_;
   prometheus::Counter& payouts_;
   prometheus::Counter& verification_failures_;
+  prometheus::Family<prometheus::Gauge>& verification_;
+  prometheus::Family<prometheus::Gauge>& verification_time_;
   prometheus::Family<prometheus::Gauge>& escrow_held_;
 };
 

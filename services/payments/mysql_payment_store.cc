@@ -418,4 +418,45 @@ MySqlPaymentStore::EscrowHeldByCurrency() {
   return out;
 }
 
+absl::StatusOr<bool> MySqlPaymentStore::ClaimLedgerVerification(absl::Time now,
+                                                               absl::Time lease_until,
+                                                               absl::string_view replica) {
+  // One statement: the row lock orders concurrent claims; the second sees the first's lease.
+  ASSIGN_OR_RETURN(
+      int64_t claimed,
+      pool_->Execute("UPDATE ledger_verifications SET lease_until = ?, leased_by = ? "
+                     "WHERE job = 'ledger' AND next_run_at <= ? AND "
+                     "(lease_until IS NULL OR lease_until <= ?)",
+                     {lease_until, std::string(replica), now, now}));
+  return claimed == 1;
+}
+
+absl::Status MySqlPaymentStore::RecordLedgerVerification(const LedgerVerificationRecord& result,
+                                                        absl::Time next_run_at) {
+  return pool_
+      ->Execute("UPDATE ledger_verifications SET next_run_at = ?, lease_until = NULL, "
+                "leased_by = '', last_run_at = ?, last_ok = ?, last_violations = ?, "
+                "last_detail = ?, last_by = ? WHERE job = 'ledger'",
+                {next_run_at, result.ran_at, result.ok, static_cast<int64_t>(result.violations),
+                 result.detail.substr(0, 1000), result.ran_by})
+      .status();
+}
+
+absl::StatusOr<std::optional<LedgerVerificationRecord>>
+MySqlPaymentStore::LastLedgerVerification() {
+  ASSIGN_OR_RETURN(std::vector<common::db::Row> rows,
+                   pool_->Query("SELECT last_run_at, last_ok, last_violations, last_detail, "
+                                "last_by FROM ledger_verifications WHERE job = 'ledger' AND "
+                                "last_run_at IS NOT NULL"));
+  if (rows.empty()) return std::optional<LedgerVerificationRecord>();
+  LedgerVerificationRecord r;
+  ASSIGN_OR_RETURN(r.ran_at, rows[0].GetTime("last_run_at"));
+  ASSIGN_OR_RETURN(r.ok, rows[0].GetBool("last_ok"));
+  ASSIGN_OR_RETURN(int64_t violations, rows[0].GetInt64("last_violations"));
+  r.violations = static_cast<int>(violations);
+  ASSIGN_OR_RETURN(r.detail, rows[0].GetString("last_detail"));
+  ASSIGN_OR_RETURN(r.ran_by, rows[0].GetString("last_by"));
+  return std::optional<LedgerVerificationRecord>(std::move(r));
+}
+
 }  // namespace marketplace::payments

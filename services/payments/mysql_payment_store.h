@@ -64,6 +64,11 @@ class MySqlPaymentStore final : public PaymentStore {
                             absl::Duration max) override;
   absl::StatusOr<std::vector<std::string>> DuePayments(absl::Time now, int limit) override;
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> EscrowHeldByCurrency() override;
+  absl::StatusOr<bool> ClaimLedgerVerification(absl::Time now, absl::Time lease_until,
+                                               absl::string_view replica) override;
+  absl::Status RecordLedgerVerification(const LedgerVerificationRecord& result,
+                                        absl::Time next_run_at) override;
+  absl::StatusOr<std::optional<LedgerVerificationRecord>> LastLedgerVerification() override;
 
  private:
   common::db::ConnectionPool* pool_;

@@ -204,6 +204,16 @@ struct LedgerReport {
   std::vector<std::pair<std::string, int64_t>> held_by_payments;
 };
 
+// The last scheduled ledger verification (ledger_verifier.h), as recorded by whichever
+// replica ran it.
+struct LedgerVerificationRecord {
+  absl::Time ran_at;
+  bool ok = false;
+  int violations = 0;
+  std::string detail;  // the first violations, when any
+  std::string ran_by;  // the replica
+};
+
 }  // namespace marketplace::payments
 
 #endif  // MARKETPLACE_SERVICES_PAYMENTS_PAYMENT_RECORDS_H_

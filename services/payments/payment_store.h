@@ -293,6 +293,19 @@ class PaymentStore {
   // Money in escrow per currency, from the seller balance rows.
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>>
   EscrowHeldByCurrency() = 0;
+
+  // The scheduled ledger verification (one for all replicas). Claims the run when it is due at
+  // `now` and no other replica's lease is running, leasing it to `replica` until `lease_until`;
+  // false when not due or another replica holds it. One short transaction.
+  [[nodiscard]] virtual absl::StatusOr<bool> ClaimLedgerVerification(absl::Time now,
+                                                                     absl::Time lease_until,
+                                                                     absl::string_view replica) = 0;
+  // Records the result of the run `replica` claimed and when the next is due; the lease ends.
+  [[nodiscard]] virtual absl::Status RecordLedgerVerification(
+      const LedgerVerificationRecord& result, absl::Time next_run_at) = 0;
+  // The last recorded result (nullopt before the first run).
+  [[nodiscard]] virtual absl::StatusOr<std::optional<LedgerVerificationRecord>>
+  LastLedgerVerification() = 0;
 };
 
 }  // namespace marketplace::payments

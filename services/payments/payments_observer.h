@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace marketplace::payments {
 
@@ -23,6 +24,11 @@ class PaymentsObserver {
   virtual void DisputeResolved(absl::string_view outcome) { static_cast<void>(outcome); }
   virtual void PayoutRecorded() {}
   virtual void LedgerVerificationFailed() {}
+  // The last scheduled verification (by any replica): consistent or not, and when it ran.
+  virtual void LedgerVerified(bool ok, absl::Time ran_at) {
+    static_cast<void>(ok);
+    static_cast<void>(ran_at);
+  }
   // Money in escrow in `currency`, minor units, as the database holds it now.
   virtual void EscrowHeld(absl::string_view currency, int64_t minor) {
     static_cast<void>(currency);

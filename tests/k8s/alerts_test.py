@@ -14,8 +14,9 @@ import yaml
 import k8s_lib
 
 PROMTOOL = "/usr/bin/promtool"  # Debian's prometheus package
-ALERTS = ["SupportSlaBreachRateHigh", "LedgerVerificationFailed", "GrpcErrorRateHigh",
-          "GrpcLatencyHigh", "OutboxBacklogGrowing", "SellersCriticalSpike", "PodNotReady"]
+ALERTS = ["SupportSlaBreachRateHigh", "LedgerVerificationFailed", "LedgerVerificationStale",
+          "GrpcErrorRateHigh", "GrpcLatencyHigh", "OutboxBacklogGrowing", "SellersCriticalSpike",
+          "PodNotReady"]
 
 
 def monitoring(name):
