@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "bench/db_flags.h"
+#include "bench/bench_db.h"
 #include "bench/loadgen.h"
 #include "common/config.h"
 #include "common/db/connection_pool.h"

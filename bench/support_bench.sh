@@ -13,10 +13,11 @@
 # (as bench/payments_bench.cc approves sellers without identity). Buyers' access tokens are
 # signed with the fakes' key.
 #
-# It prints, each with p50/p99/p99.9 latency and support_server's CPU seconds:
+# It prints, each with p50/p99/p99.9 latency and support_server's CPU seconds (and under each
+# gRPC row support_server's and MariaDB's CPU and the statements and commits per call):
 #   minimal write tx   the database's rate for one minimal write transaction (START TRANSACTION;
 #                      INSERT one row; COMMIT) from CPU 0 with the same concurrency, measured in
-#                      this run: the reference of the two writes;
+#                      this run: the reference of the two writes (srv_cpu: MariaDB's);
 #   CreateTicket       buyers opening QUESTION tickets (4 channels), each on a new order: ratio
 #                      to the minimal write tx (target >= 0.5);
 #   AddTicketMessage   buyers' PUBLIC messages spread over 2,000 tickets of theirs (made
@@ -87,7 +88,8 @@ stop_server() {
 start_server
 load() {
   taskset -c 1 "$LOAD" --target="127.0.0.1:$grpc_port" --server_pid="$server_pid" \
-    --key_file="$OUT/signing_key.pem" --duration="$DURATION" --concurrency="$CONCURRENCY" "$@"
+    "${db_flags[@]}" --db_server_pid="$db_pid" --key_file="$OUT/signing_key.pem" --duration="$DURATION" \
+    --concurrency="$CONCURRENCY" "$@"
 }
 load --mode=CreateTicket --reference_qps="$MINIMAL"
 load --mode=AddTicketMessage --reference_qps="$MINIMAL"

@@ -37,7 +37,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "bench/db_flags.h"
+#include "bench/bench_db.h"
 #include "bench/loadgen.h"
 #include "common/auth/grpc_auth.h"
 #include "common/auth/jwt.h"
@@ -252,6 +252,16 @@ int64_t Count(db::ConnectionPool& pool, const std::string& sql) {
   return (*rows)[0].GetInt64("n").value_or(-1);
 }
 
+// The server's counters of statements received (Questions) and commits (Com_commit); empty when
+// they cannot be read.
+std::map<std::string, int64_t> StatementCounters(const db::DbOptions& options) {
+  db::DbOptions one = options;
+  one.pool_size = 1;
+  auto pool = db::ConnectionPool::Create(one);
+  if (!pool.ok()) return {};
+  return bench::ReadGlobalStatus(**pool, {"Questions", "Com_commit"});
+}
+
 // The seeded tickets' ids: "tkt_b0" and 22 hex digits of the copy's number (ids as NewId makes
 // them; a random one starting "b0" and all zeros but the last digits is not expected).
 constexpr char kSeedIdPrefix[] = "tkt_b0";
@@ -437,7 +447,7 @@ int Main(int argc, char** argv) {
   flags.AddInt64("server_pid", &server_pid, 0, 0, 1 << 30, "Server process, for CPU and RSS.");
   int64_t db_server_pid = 0;
   flags.AddInt64("db_server_pid", &db_server_pid, 0, 0, 1 << 30,
-                 "scan: the database server's process, for its CPU.");
+                 "The database server's process, for its CPU (scan and the gRPC loads).");
   flags.AddInt64("rate", &rate, 0, 0, 10000000,
                  "Calls per second at a fixed rate (open loop, at most --concurrency in flight); "
                  "0: closed loop, --concurrency always in flight (the maximum rate).");
@@ -456,6 +466,8 @@ int Main(int argc, char** argv) {
   // The server's CPU from the start of the timed load (its warm-up included, as in the other
   // load tools), not from the untimed making of tickets.
   absl::StatusOr<bench::ProcessStats> before = absl::UnknownError("not read");
+  absl::StatusOr<bench::ProcessStats> db_before = absl::UnknownError("not read");
+  std::map<std::string, int64_t> statements_before;
   bench::LoadResult result;
   std::string name = absl::StrCat("support ", mode);
   if (mode == "minimal" || mode == "seed" || mode == "scan") {
@@ -547,7 +559,9 @@ int Main(int argc, char** argv) {
         };
       }
     }
+    statements_before = StatementCounters(dbo);
     before = bench::ReadProcessStats(static_cast<pid_t>(server_pid));
+    db_before = bench::ReadProcessStats(static_cast<pid_t>(db_server_pid));
     result = bench::RunLoad(static_cast<int>(concurrency), static_cast<double>(rate), warmup,
                             duration, issue);
   }
@@ -558,6 +572,27 @@ int Main(int argc, char** argv) {
   std::printf("%s\n", bench::FormatRow(name, result,
                                        mode == "minimal" ? result.qps : reference_qps, cpu, rss)
                           .c_str());
+  auto db_after = bench::ReadProcessStats(static_cast<pid_t>(db_server_pid));
+  const std::map<std::string, int64_t> statements_after =
+      statements_before.empty() ? statements_before : StatementCounters(dbo);
+  if (db_before.ok() && db_after.ok() && result.qps > 0) {
+    // The counters cover the warm-up and the window, the calls only the window: per call is
+    // counter / (rate x (warm-up + window)).
+    const double calls = result.qps * absl::ToDoubleSeconds(warmup + duration);
+    const double db_cpu = db_after->cpu_seconds - db_before->cpu_seconds;
+    auto per_call = [&](const std::string& counter) {
+      const auto a = statements_after.find(counter);
+      const auto b = statements_before.find(counter);
+      return a == statements_after.end() || b == statements_before.end()
+                 ? 0.0
+                 : static_cast<double>(a->second - b->second) / calls;
+    };
+    std::printf("%-28s per call: support_server %.0f us CPU, MariaDB %.0f us CPU (busy %.0f%% of "
+                "its core), %.1f statements, %.2f commits\n",
+                "", 1e6 * cpu / calls, 1e6 * db_cpu / calls,
+                100 * db_cpu / absl::ToDoubleSeconds(warmup + duration), per_call("Questions"),
+                per_call("Com_commit"));
+  }
   return result.calls > 0 ? 0 : 1;
 }
 

@@ -1,10 +1,14 @@
-#ifndef MARKETPLACE_BENCH_DB_FLAGS_H_
-#define MARKETPLACE_BENCH_DB_FLAGS_H_
+#ifndef MARKETPLACE_BENCH_BENCH_DB_H_
+#define MARKETPLACE_BENCH_BENCH_DB_H_
 
+#include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "common/config.h"
+#include "common/db/connection_pool.h"
 #include "common/db/db_options.h"
 
 namespace marketplace::bench {
@@ -15,6 +19,12 @@ namespace marketplace::bench {
 void AddDbFlags(common::Flags& flags, common::db::DbOptions* db,
                 const std::string& default_database, absl::string_view used_by);
 
+// The database server's SHOW GLOBAL STATUS counters `names` (e.g. Questions, Com_commit): what
+// a phase sent the server, as the difference of two readings. A counter that cannot be read is
+// absent.
+std::map<std::string, int64_t> ReadGlobalStatus(common::db::ConnectionPool& pool,
+                                                const std::vector<std::string>& names);
+
 }  // namespace marketplace::bench
 
-#endif  // MARKETPLACE_BENCH_DB_FLAGS_H_
+#endif  // MARKETPLACE_BENCH_BENCH_DB_H_
