@@ -88,8 +88,8 @@ stop_server() {
 start_server
 load() {
   taskset -c 1 "$LOAD" --target="127.0.0.1:$grpc_port" --server_pid="$server_pid" \
-    "${db_flags[@]}" --db_server_pid="$db_pid" --key_file="$OUT/signing_key.pem" --duration="$DURATION" \
-    --concurrency="$CONCURRENCY" "$@"
+    "${db_flags[@]}" --db_server_pid="$db_pid" --key_file="$OUT/signing_key.pem" \
+    --duration="$DURATION" --concurrency="$CONCURRENCY" "$@"
 }
 load --mode=CreateTicket --reference_qps="$MINIMAL"
 load --mode=AddTicketMessage --reference_qps="$MINIMAL"

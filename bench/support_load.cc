@@ -246,7 +246,8 @@ bench::IssueFn CreateTicketCalls(v1::SupportService::Stub* stub, const Buyers& b
 int64_t Count(db::ConnectionPool& pool, const std::string& sql) {
   auto rows = pool.Query(sql, {});
   if (!rows.ok() || rows->empty()) {
-    std::fprintf(stderr, "%s: %s\n", sql.c_str(), rows.ok() ? "no row" : rows.status().ToString().c_str());
+    std::fprintf(stderr, "%s: %s\n", sql.c_str(),
+                 rows.ok() ? "no row" : rows.status().ToString().c_str());
     return -1;
   }
   return (*rows)[0].GetInt64("n").value_or(-1);
@@ -289,9 +290,9 @@ absl::Status CopyRows(db::ConnectionPool& pool, const std::string& database,
     values.push_back(o == overrides.end() ? absl::StrCat("x.", c) : o->second);
   }
   return pool
-      .Execute(absl::StrCat("INSERT INTO ", table, " (", absl::StrJoin(columns, ", "),
-                            ") SELECT ", absl::StrJoin(values, ", "), " FROM ", table,
-                            " x JOIN ", numbers, " s WHERE x.ticket_id = ?"),
+      .Execute(absl::StrCat("INSERT INTO ", table, " (", absl::StrJoin(columns, ", "), ") SELECT ",
+                            absl::StrJoin(values, ", "), " FROM ", table, " x JOIN ", numbers,
+                            " s WHERE x.ticket_id = ?"),
                {template_id})
       .status();
 }
@@ -312,20 +313,21 @@ int Seed(db::ConnectionPool& pool, const std::string& database, int64_t tickets,
   absl::Status s = CopyRows(pool, database, "tickets", template_id, numbers,
                             {{"order_id", "CONCAT('seed-', s.seq)"}});
   if (s.ok()) {
-    s = CopyRows(pool, database, "ticket_messages", template_id, numbers,
-                 {{"message_id", "CONCAT('msg_b0', LPAD(LOWER(HEX(s.seq * 64 + x.seq)), 22, "
-                                 "'0'))"}});
+    s = CopyRows(
+        pool, database, "ticket_messages", template_id, numbers,
+        {{"message_id", "CONCAT('msg_b0', LPAD(LOWER(HEX(s.seq * 64 + x.seq)), 22, '0'))"}});
   }
   if (s.ok()) s = CopyRows(pool, database, "ticket_history", template_id, numbers, {});
   if (s.ok()) {
     // Copies 0..due-1 have their level-1 FIRST_REPLY clock due: even ones a breach (due_at an
     // hour ago), odd ones a warning (now halfway between warn_at and due_at); every time of
     // the row moves by the same amount. The other clocks are copied as they are.
-    const std::string shift = absl::StrCat(
-        "IF(s.seq < ", due, " AND x.metric = 1 AND x.level = 1, IF(s.seq % 2 = 0, "
-        "TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), x.due_at) + 3600000000, "
-        "(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), x.warn_at) + "
-        "TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), x.due_at)) DIV 2), 0)");
+    const std::string shift =
+        absl::StrCat("IF(s.seq < ", due,
+                     " AND x.metric = 1 AND x.level = 1, IF(s.seq % 2 = 0, "
+                     "TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), x.due_at) + 3600000000, "
+                     "(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), x.warn_at) + "
+                     "TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), x.due_at)) DIV 2), 0)");
     std::map<std::string, std::string> moved;
     for (const char* c : {"started_at", "due_at", "warn_at", "updated_at"}) {
       moved[c] = absl::StrCat("x.", c, " - INTERVAL ", shift, " MICROSECOND");
@@ -336,17 +338,19 @@ int Seed(db::ConnectionPool& pool, const std::string& database, int64_t tickets,
     std::fprintf(stderr, "seed: %s\n", s.ToString().c_str());
     return 1;
   }
-  std::printf("seeded %lld OPEN tickets (copies of %s) in %.1f s: %lld clocks due a breach, "
-              "%lld a warning; %lld open tickets in all\n",
-              static_cast<long long>(tickets), template_id.c_str(),
-              absl::ToDoubleSeconds(absl::Now() - start),
-              static_cast<long long>(Count(pool, "SELECT COUNT(*) AS n FROM sla_clocks WHERE "
-                                                 "state = 1 AND due_at <= UTC_TIMESTAMP(6)")),
-              static_cast<long long>(Count(
-                  pool, "SELECT COUNT(*) AS n FROM sla_clocks WHERE state = 1 AND warned = 0 "
-                        "AND warn_at <= UTC_TIMESTAMP(6) AND due_at > UTC_TIMESTAMP(6)")),
-              static_cast<long long>(
-                  Count(pool, "SELECT COUNT(*) AS n FROM tickets WHERE status = 1")));
+  std::printf(
+      "seeded %lld OPEN tickets (copies of %s) in %.1f s: %lld clocks due a breach, "
+      "%lld a warning; %lld open tickets in all\n",
+      static_cast<long long>(tickets), template_id.c_str(),
+      absl::ToDoubleSeconds(absl::Now() - start),
+      static_cast<long long>(Count(pool,
+                                   "SELECT COUNT(*) AS n FROM sla_clocks WHERE "
+                                   "state = 1 AND due_at <= UTC_TIMESTAMP(6)")),
+      static_cast<long long>(
+          Count(pool,
+                "SELECT COUNT(*) AS n FROM sla_clocks WHERE state = 1 AND warned = 0 "
+                "AND warn_at <= UTC_TIMESTAMP(6) AND due_at > UTC_TIMESTAMP(6)")),
+      static_cast<long long>(Count(pool, "SELECT COUNT(*) AS n FROM tickets WHERE status = 1")));
   return 0;
 }
 
@@ -369,16 +373,16 @@ int Scan(db::ConnectionPool& pool, absl::Duration timeout, pid_t server_pid, pid
   // CPU used while this waited, in % of one core (-1: unknown).
   auto busy = [waited](const absl::StatusOr<bench::ProcessStats>& b,
                        const absl::StatusOr<bench::ProcessStats>& a) {
-    return b.ok() && a.ok() && waited > 0 ? 100 * (a->cpu_seconds - b->cpu_seconds) / waited
-                                          : -1.0;
+    return b.ok() && a.ok() && waited > 0 ? 100 * (a->cpu_seconds - b->cpu_seconds) / waited : -1.0;
   };
   // One history line per clock transaction (the `at` each read under its locks): the scanner
   // is one thread, so the gap between consecutive lines is one clock's transaction (the gap
   // after a batch's last clock also holds the next batch's read of the due clocks).
-  auto rows = pool.Query(absl::StrCat("SELECT kind, at FROM ticket_history WHERE ticket_id LIKE '",
-                                      kSeedIdPrefix, "%' AND kind IN ('SLA_WARNING', "
-                                      "'SLA_BREACHED') ORDER BY at"),
-                         {});
+  auto rows = pool.Query(
+      absl::StrCat("SELECT kind, at FROM ticket_history WHERE ticket_id LIKE '", kSeedIdPrefix,
+                   "%' AND kind IN ('SLA_WARNING', "
+                   "'SLA_BREACHED') ORDER BY at"),
+      {});
   if (!rows.ok()) {
     std::fprintf(stderr, "scan: %s\n", rows.status().ToString().c_str());
     return 1;
@@ -398,20 +402,21 @@ int Scan(db::ConnectionPool& pool, absl::Duration timeout, pid_t server_pid, pid
                               gaps[static_cast<size_t>(f * static_cast<double>(gaps.size() - 1))]);
   };
   const double span = at.size() > 1 ? absl::ToDoubleSeconds(at.back() - at.front()) : 0;
-  std::printf("SLA scanner: %lld clock transactions (%lld warnings, %lld breaches with their "
-              "escalation) in %.1f s: %.0f clocks/s; per clock p50 %.2f ms, p99 %.2f ms, max "
-              "%.2f ms; %lld escalated tickets; %lld clocks still due after %.0f s\n",
-              static_cast<long long>(at.size()), static_cast<long long>(warnings),
-              static_cast<long long>(breaches), span,
-              span > 0 ? static_cast<double>(at.size() - 1) / span : 0.0, q(0.5), q(0.99),
-              q(1.0),
-              static_cast<long long>(Count(
-                  pool, absl::StrCat("SELECT COUNT(*) AS n FROM tickets WHERE ticket_id LIKE '",
-                                     kSeedIdPrefix, "%' AND escalation_reason = 'SLA_BREACH'"))),
-              static_cast<long long>(left), waited);
-  std::printf("SLA scanner: while it ran, support_server used %.0f%% of its core, MariaDB %.0f%% "
-              "of one\n",
-              busy(server_before, server_after), busy(db_before, db_after));
+  std::printf(
+      "SLA scanner: %lld clock transactions (%lld warnings, %lld breaches with their "
+      "escalation) in %.1f s: %.0f clocks/s; per clock p50 %.2f ms, p99 %.2f ms, max "
+      "%.2f ms; %lld escalated tickets; %lld clocks still due after %.0f s\n",
+      static_cast<long long>(at.size()), static_cast<long long>(warnings),
+      static_cast<long long>(breaches), span,
+      span > 0 ? static_cast<double>(at.size() - 1) / span : 0.0, q(0.5), q(0.99), q(1.0),
+      static_cast<long long>(
+          Count(pool, absl::StrCat("SELECT COUNT(*) AS n FROM tickets WHERE ticket_id LIKE '",
+                                   kSeedIdPrefix, "%' AND escalation_reason = 'SLA_BREACH'"))),
+      static_cast<long long>(left), waited);
+  std::printf(
+      "SLA scanner: while it ran, support_server used %.0f%% of its core, MariaDB %.0f%% "
+      "of one\n",
+      busy(server_before, server_after), busy(db_before, db_after));
   return left == 0 ? 0 : 1;
 }
 
@@ -426,14 +431,16 @@ int Main(int argc, char** argv) {
   absl::Duration scan_timeout = absl::Minutes(10);
   bool header = false;
   db::DbOptions dbo;
-  marketplace::common::Flags flags("support_load", "Load on support_server (bench/support_bench.sh).");
-  flags.AddEnum("mode", &mode, "CreateTicket",
-                {"fakes", "minimal", "CreateTicket", "AddTicketMessage", "GetTicket", "seed",
-                 "scan"},
-                "What to run (see the top of bench/support_load.cc).");
+  marketplace::common::Flags flags("support_load",
+                                   "Load on support_server (bench/support_bench.sh).");
+  flags.AddEnum(
+      "mode", &mode, "CreateTicket",
+      {"fakes", "minimal", "CreateTicket", "AddTicketMessage", "GetTicket", "seed", "scan"},
+      "What to run (see the top of bench/support_load.cc).");
   flags.AddString("target", &target, target, "support_server host:port.");
   flags.AddString("listen_address", &listen_address, "127.0.0.1:0", "fakes: where to serve.");
-  flags.AddString("key_file", &key_file, "", "The access tokens' signing key (PEM; fakes writes it).");
+  flags.AddString("key_file", &key_file, "",
+                  "The access tokens' signing key (PEM; fakes writes it).");
   flags.AddInt64("concurrency", &concurrency, concurrency, 1, 10000, "Calls in flight.");
   flags.AddInt64("buyers", &buyers_n, buyers_n, 1, 100000, "Distinct buyers calling.");
   flags.AddInt64("tickets", &tickets, tickets, 1, 1000000,
@@ -455,7 +462,7 @@ int Main(int argc, char** argv) {
                   "The row's reference: the minimal write transaction rate (writes) or raw echo "
                   "QPS (GetTicket) of the same run.");
   flags.AddBool("header", &header, false, "Print the table header first.");
-  bench::AddDbFlags(flags, &dbo, "support", "minimal, seed, scan");
+  bench::AddDbFlags(flags, &dbo, "support", "minimal, seed, scan, statement counts");
   flags.ParseOrExit(argc, argv);
   const double reference_qps = std::atof(reference_text.c_str());
   dbo.pool_size = static_cast<int>(concurrency) + 1;
@@ -481,18 +488,25 @@ int Main(int argc, char** argv) {
       return Scan(**pool, scan_timeout, static_cast<pid_t>(server_pid),
                   static_cast<pid_t>(db_server_pid));
     }
-    absl::Status made = (*pool)->Execute(
-        "CREATE TABLE IF NOT EXISTS bench_minimal (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
-        "v BIGINT NOT NULL) ENGINE=InnoDB", {}).status();
+    absl::Status made =
+        (*pool)
+            ->Execute(
+                "CREATE TABLE IF NOT EXISTS bench_minimal (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+                "v BIGINT NOT NULL) ENGINE=InnoDB",
+                {})
+            .status();
     if (!made.ok()) {
       std::fprintf(stderr, "minimal: %s\n", made.ToString().c_str());
       return 1;
     }
     std::atomic<int64_t> n{0};
     BlockingSlots slots(static_cast<int>(concurrency), [&](int) {
-      return db::RunInTransaction(**pool, [&](db::Transaction& tx) {
-               return tx.Execute("INSERT INTO bench_minimal (v) VALUES (?)", {n++}).status();
-             }).ok();
+      return db::RunInTransaction(
+                 **pool,
+                 [&](db::Transaction& tx) {
+                   return tx.Execute("INSERT INTO bench_minimal (v) VALUES (?)", {n++}).status();
+                 })
+          .ok();
     });
     before = bench::ReadProcessStats(static_cast<pid_t>(server_pid));
     result = bench::RunLoad(static_cast<int>(concurrency), static_cast<double>(rate), warmup,
@@ -516,9 +530,9 @@ int Main(int argc, char** argv) {
       issue = CreateTicketCalls(stub.get(), buyers, run, &counter, &mu, nullptr);
     } else {
       // The tickets the calls spread over, made first.
-      bench::RunCalls(static_cast<int>(concurrency), tickets,
-                      CreateTicketCalls(stub.get(), buyers, absl::StrCat(run, "-t"), &counter,
-                                        &mu, &made));
+      bench::RunCalls(
+          static_cast<int>(concurrency), tickets,
+          CreateTicketCalls(stub.get(), buyers, absl::StrCat(run, "-t"), &counter, &mu, &made));
       if (made.empty()) {
         std::fprintf(stderr, "%s: no ticket could be made\n", mode.c_str());
         return 1;
@@ -569,8 +583,8 @@ int Main(int argc, char** argv) {
   const double cpu = before.ok() && after.ok() ? after->cpu_seconds - before->cpu_seconds : 0;
   const int64_t rss = after.ok() ? after->rss_bytes : 0;
   if (header) std::printf("%s\n", bench::HeaderRow().c_str());
-  std::printf("%s\n", bench::FormatRow(name, result,
-                                       mode == "minimal" ? result.qps : reference_qps, cpu, rss)
+  std::printf("%s\n", bench::FormatRow(name, result, mode == "minimal" ? result.qps : reference_qps,
+                                       cpu, rss)
                           .c_str());
   auto db_after = bench::ReadProcessStats(static_cast<pid_t>(db_server_pid));
   const std::map<std::string, int64_t> statements_after =
@@ -587,11 +601,12 @@ int Main(int argc, char** argv) {
                  ? 0.0
                  : static_cast<double>(a->second - b->second) / calls;
     };
-    std::printf("%-28s per call: support_server %.0f us CPU, MariaDB %.0f us CPU (busy %.0f%% of "
-                "its core), %.1f statements, %.2f commits\n",
-                "", 1e6 * cpu / calls, 1e6 * db_cpu / calls,
-                100 * db_cpu / absl::ToDoubleSeconds(warmup + duration), per_call("Questions"),
-                per_call("Com_commit"));
+    std::printf(
+        "%-28s per call: support_server %.0f us CPU, MariaDB %.0f us CPU (busy %.0f%% of "
+        "its core), %.1f statements, %.2f commits\n",
+        "", 1e6 * cpu / calls, 1e6 * db_cpu / calls,
+        100 * db_cpu / absl::ToDoubleSeconds(warmup + duration), per_call("Questions"),
+        per_call("Com_commit"));
   }
   return result.calls > 0 ? 0 : 1;
 }
