@@ -31,7 +31,9 @@
 #                      full batch goes on at once); clocks per second from the first clock
 #                      transaction to the last, and the time per clock transaction (p50, p99,
 #                      max: the gaps between the scanner's consecutive history lines).
-# MP_BENCH_SUPPORT_FLAGS adds support_server flags.
+# MP_BENCH_SUPPORT_FLAGS adds support_server flags. MP_BENCH_SUPPORT_SERVER: another
+# support_server binary to measure (e.g. a build of an earlier commit, for a before/after
+# comparison on the same machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -59,7 +61,8 @@ for _ in $(seq 1 50); do grep -q listening "$OUT/fakes.log" && break; sleep 0.1;
 server_flags=("${db_flags[@]}" --identity_address="127.0.0.1:$fakes_port"
   --token_issuer=identity --service_client_id=support --service_client_secret=support-secret
   --payments_address="127.0.0.1:$fakes_port" --event_subscribers= --log_level=warn)
-"$BIN/services/support/support_server" --migrate_only --metrics_address=127.0.0.1:0 \
+SERVER=${MP_BENCH_SUPPORT_SERVER:-$BIN/services/support/support_server}
+"$SERVER" --migrate_only --metrics_address=127.0.0.1:0 \
   "${server_flags[@]}" >"$OUT/migrate.log" 2>&1 || { tail -5 "$OUT/migrate.log"; exit 1; }
 
 echo
@@ -73,7 +76,7 @@ MINIMAL=$(tail -1 "$OUT/minimal.txt" | awk '{print $(NF-7)}')
 # Starts support_server with extra flags "$@"; sets grpc_port and server_pid.
 start_server() {
   grpc_port=$(free_port)
-  taskset -c 0 "$BIN/services/support/support_server" --listen_address="127.0.0.1:$grpc_port" \
+  taskset -c 0 "$SERVER" --listen_address="127.0.0.1:$grpc_port" \
     --metrics_address=127.0.0.1:0 "${server_flags[@]}" ${MP_BENCH_SUPPORT_FLAGS:-} "$@" \
     >>"$OUT/support.log" 2>&1 &
   server_pid=$!
