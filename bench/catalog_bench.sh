@@ -17,10 +17,8 @@ cd "$(dirname "$0")/.."
 DURATION=${1:-10s}
 CONCURRENCY=${2:-32}
 LISTINGS=${MP_BENCH_CATALOG_LISTINGS:-100000}
-REFERENCE=${MP_BENCH_REFERENCE_QPS:-0}
-OUT=$(pwd)/.bench/catalog
-rm -rf "$OUT"
-mkdir -p "$OUT"
+source bench/lib.sh
+bench_output catalog
 
 bazel build -c opt //services/catalog:catalog_server //bench:catalog_load //bench:echo_server \
   //bench:echo_load \
@@ -28,7 +26,6 @@ bazel build -c opt //services/catalog:catalog_server //bench:catalog_load //benc
 BIN=$(bazel info -c opt bazel-bin 2>/dev/null)/services/catalog
 LOAD_BIN=$(bazel info -c opt bazel-bin 2>/dev/null)/bench
 
-source bench/lib.sh
 start_bench_mariadb "$OUT" catalog --innodb-buffer-pool-size=256M
 
 db_flags=(--db_host=127.0.0.1 --db_port="$db_port" --db_name=catalog --db_user=root
@@ -38,20 +35,8 @@ db_flags=(--db_host=127.0.0.1 --db_port="$db_port" --db_name=catalog --db_user=r
 "$LOAD_BIN/catalog_load" --mode=seed --listings="$LISTINGS" "${db_flags[@]}" 2>"$OUT/seed.log" ||
   { cat "$OUT/seed.log"; exit 1; }
 
-if [ "$REFERENCE" = 0 ]; then
-  # Run alone: the reference is raw gRPC echo, pinned like the catalog, measured here.
-  echo_port=$(free_port)
-  taskset -c 0 "$LOAD_BIN/echo_server" --listen_address="127.0.0.1:$echo_port" \
-    >"$OUT/echo_server.log" 2>&1 &
-  echo_pid=$!
-  pids+=($echo_pid)
-  for _ in $(seq 1 50); do grep -q listening "$OUT/echo_server.log" && break; sleep 0.1; done
-  taskset -c 1 "$LOAD_BIN/echo_load" --target="127.0.0.1:$echo_port" --server_pid="$echo_pid" \
-    --concurrency="$CONCURRENCY" --duration="$DURATION" --header | tee "$OUT/echo.txt"
-  kill "$echo_pid"
-  wait "$echo_pid" 2>/dev/null || true
-  REFERENCE=$(awk 'NR==2 {print $3}' "$OUT/echo.txt")
-fi
+# The reference: bench/run.sh's raw gRPC echo, or measured here (pinned like the catalog).
+echo_reference "$OUT" "$LOAD_BIN" "$CONCURRENCY" "$DURATION"
 
 # Starts catalog_server with extra flags "$@"; sets grpc_port and server_pid.
 start_server() {

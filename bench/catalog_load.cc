@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "bench/bench_db.h"
 #include "bench/loadgen.h"
 #include "common/config.h"
 #include "common/db/connection_pool.h"
@@ -132,7 +133,6 @@ int Main(int argc, char** argv) {
   bool header = false;
   int64_t warm_calls = 0;
   marketplace::common::db::DbOptions db;
-  int64_t db_port = 3306;
   marketplace::common::Flags flags("catalog_load", "Load on catalog_server.");
   flags.AddString("target", &target, target, "catalog_server host:port.");
   flags.AddString("mode", &mode, mode, "seed, GetListing or ListListings.");
@@ -153,14 +153,9 @@ int Main(int argc, char** argv) {
   flags.AddInt64("warm_calls", &warm_calls, 0, 0, 100000000,
                  "Calls made (and their rate printed) before the time-based warm-up: with "
                  "--listings of them, GetListing reads every listing once.");
-  flags.AddString("db_host", &db.host, "127.0.0.1", "Database host (seed).");
-  flags.AddInt64("db_port", &db_port, 3306, 1, 65535, "Database port (seed).");
-  flags.AddString("db_name", &db.database, "catalog", "Database (seed).");
-  flags.AddString("db_user", &db.user, "root", "Database user (seed).");
-  flags.AddSecret("db_password", &db.password, "Database password (seed).");
+  marketplace::bench::AddDbFlags(flags, &db, "catalog", "seed");
   flags.ParseOrExit(argc, argv);
   reference_qps = std::atof(reference_text.c_str());
-  db.port = static_cast<int>(db_port);
   db.pool_size = 1;
   db.read_timeout = absl::Minutes(10);
   if (mode == "seed") return Seed(db, listings);

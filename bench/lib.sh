@@ -8,6 +8,12 @@
 #                                 generator; the server under test has CPU 0), or to
 #                                 MP_BENCH_MARIADB_CPU, with database DB created; sets db_port.
 #                                 Root has no password (loopback only).
+#   bench_output NAME             sets OUT to an empty .bench/NAME (run from the checkout's root)
+#   echo_reference DIR BIN CONCURRENCY DURATION
+#                                 sets REFERENCE to raw gRPC echo QPS: bench/run.sh's
+#                                 MP_BENCH_REFERENCE_QPS, or when the script runs alone, measured
+#                                 as bench/run.sh does (BIN/echo_server pinned to CPU 0,
+#                                 BIN/echo_load to CPU 1), its row printed.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -50,4 +56,27 @@ wait_serving() {
   echo "server under test is not serving at $address; its log ($log):" >&2
   tail -20 "$log" >&2
   exit 1
+}
+
+bench_output() {
+  OUT=$(pwd)/.bench/$1
+  rm -rf "$OUT"
+  mkdir -p "$OUT"
+}
+
+echo_reference() {
+  local dir=$1 bin=$2 concurrency=$3 duration=$4
+  REFERENCE=${MP_BENCH_REFERENCE_QPS:-0}
+  [ "$REFERENCE" = 0 ] || return 0
+  local port
+  port=$(free_port)
+  taskset -c 0 "$bin/echo_server" --listen_address="127.0.0.1:$port" >"$dir/echo_server.log" 2>&1 &
+  local echo_pid=$!
+  pids+=($echo_pid)
+  for _ in $(seq 1 50); do grep -q listening "$dir/echo_server.log" && break; sleep 0.1; done
+  taskset -c 1 "$bin/echo_load" --target="127.0.0.1:$port" --server_pid="$echo_pid" \
+    --concurrency="$concurrency" --duration="$duration" --header | tee "$dir/echo.txt"
+  kill "$echo_pid"
+  wait "$echo_pid" 2>/dev/null || true
+  REFERENCE=$(awk 'NR==2 {print $3}' "$dir/echo.txt")
 }

@@ -21,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "bench/bench_db.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/db/connection_pool.h"
@@ -121,16 +122,9 @@ ServerCounters ReadServerCounters(common::db::ConnectionPool& pool, int64_t db_p
   ServerCounters out;
   out["cpu_ticks"] = ProcessCpuTicks(db_pid);
   out["wall_us"] = absl::ToUnixMicros(absl::Now());
-  auto rows = pool.Query(
-      "SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Com_stmt_prepare', "
-      "'Com_select', 'Com_insert', 'Com_update', 'Com_update_multi', 'Com_commit', "
-      "'Com_begin', 'Bytes_received')");
-  if (!rows.ok()) return out;
-  for (const auto& row : *rows) {
-    auto name = row.GetString("Variable_name");
-    auto value = row.GetInt64("Value");
-    if (name.ok() && value.ok()) out[*name] = *value;
-  }
+  out.merge(marketplace::bench::ReadGlobalStatus(
+      pool, {"Questions", "Com_stmt_prepare", "Com_select", "Com_insert", "Com_update",
+             "Com_update_multi", "Com_commit", "Com_begin", "Bytes_received"}));
   return out;
 }
 
