@@ -10,6 +10,7 @@
 --   charge_reason       not charged: payments' ErrorInfo reason (or REFUND_REFUSED)
 --   charged_minor, charge_shortfall_minor  what moved onto the seller, what stayed with the fund
 --   charge_decided_by   the agent who found the seller at fault
+-- A finding reads (and locks) the ticket's commands by ticket_id: its own index.
 ALTER TABLE refund_commands
   ADD COLUMN IF NOT EXISTS payments_refund_id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin
     NOT NULL DEFAULT '',
@@ -22,4 +23,5 @@ ALTER TABLE refund_commands
   ADD COLUMN IF NOT EXISTS charge_shortfall_minor BIGINT NOT NULL DEFAULT 0,
   ADD COLUMN IF NOT EXISTS charge_decided_by VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin
     NOT NULL DEFAULT '',
-  ADD KEY IF NOT EXISTS refund_commands_charge_due (charge_state, charge_next_at);
+  ADD KEY IF NOT EXISTS refund_commands_charge_due (charge_state, charge_next_at),
+  ADD KEY IF NOT EXISTS refund_commands_by_ticket (ticket_id);
