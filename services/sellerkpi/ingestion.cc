@@ -34,7 +34,7 @@ absl::StatusOr<RecordCounts> Ingestion::Record(const std::vector<pb::SellerEvent
     if (!record.ok()) return record.status();
     records.push_back(*std::move(record));
   }
-  absl::StatusOr<RecordCounts> counts = store_->RecordEvents(records);
+  absl::StatusOr<RecordCounts> counts = group_.Record(records);
   if (!counts.ok()) {
     if (counts.status().code() == absl::StatusCode::kAlreadyExists) report("conflict");
     return counts.status();

@@ -20,6 +20,8 @@ namespace marketplace::sellerkpi {
 struct RecordCounts {
   int recorded = 0;
   int duplicates = 0;
+  // Per event of the call, in its order: recorded (true) or a duplicate (false).
+  std::vector<bool> recorded_each;
 };
 
 // A support ticket's order (support.ticket_opened), for the ticket's later events.

@@ -342,6 +342,7 @@ absl::StatusOr<RecordCounts> RecordBatch(Transaction& tx, const std::vector<Even
   for (const EventRecord& r : events) {
     const pb::SellerEvent& e = r.event;
     auto [it, is_new] = known.emplace(e.event_id(), r.content_hash);
+    counts.recorded_each.push_back(is_new);
     if (!is_new) {
       if (it->second != r.content_hash) {
         return common::WithReason(

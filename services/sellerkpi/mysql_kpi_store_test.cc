@@ -29,16 +29,6 @@ class MysqlKpiStoreTest : public common::testing::DatabaseTest {
     store_ = std::make_unique<MysqlKpiStore>(&pool());
   }
 
-  static std::vector<EventRecord> Records(const std::vector<pb::SellerEvent>& events) {
-    std::vector<EventRecord> out;
-    for (const auto& e : events) {
-      auto r = MakeRecord(e, "api");
-      EXPECT_TRUE(r.ok()) << r.status();
-      out.push_back(*r);
-    }
-    return out;
-  }
-
   // Every counter of every seller, as (seller/day/counter -> n).
   std::map<std::string, int64_t> AllCounters() {
     auto rows = pool().Query(

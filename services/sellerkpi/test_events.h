@@ -2,10 +2,13 @@
 #define MARKETPLACE_SERVICES_SELLERKPI_TEST_EVENTS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "common/proto_time.h"
+#include "gtest/gtest.h"
 #include "protos/marketplace/sellerkpi/v1/sellerkpi.pb.h"
+#include "services/sellerkpi/seller_event.h"
 
 namespace marketplace::sellerkpi::testing {
 
@@ -88,6 +91,17 @@ inline pb::SellerEvent Cancelled(const std::string& id, absl::Time at, const std
   pb::SellerEvent e = EventAt(id, at, order, seller);
   e.mutable_order_cancelled()->set_by(by);
   return e;
+}
+
+// The store's records of `events` (source "api"); a failure fails the test.
+inline std::vector<EventRecord> Records(const std::vector<pb::SellerEvent>& events) {
+  std::vector<EventRecord> out;
+  for (const auto& e : events) {
+    auto r = MakeRecord(e, "api");
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (r.ok()) out.push_back(*r);
+  }
+  return out;
 }
 
 }  // namespace marketplace::sellerkpi::testing
