@@ -4,16 +4,22 @@
 // write transaction (START TRANSACTION; INSERT one row; COMMIT) measured in the same run; then
 // the seconds of one evaluation pass over N sellers. Run by bench/sellerkpi_bench.sh. Not a
 // test: it measures, it does not pass or fail.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
@@ -40,7 +46,41 @@ struct Phase {
   int64_t errors = 0;
   std::string first_error;
   double qps = 0;
+  double client_cpu = 0;  // seconds of this process (load generator and sellerkpi's code)
+  double db_cpu = 0;      // seconds of the database server
 };
+
+// CPU seconds (user + system) used so far by process `pid` ("self": this one); 0 if unknown.
+double CpuSeconds(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string stat = text.str();
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<std::string> fields = absl::StrSplit(stat.substr(close + 2), ' ');
+  int64_t utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return 0;
+  }
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+// The database server's pid, when it runs on this machine (@@pid_file readable), else "".
+std::string DbPid(marketplace::common::db::ConnectionPool& pool) {
+  auto rows = pool.Query("SELECT @@pid_file AS f");
+  if (!rows.ok() || rows->empty()) return "";
+  auto file = (*rows)[0].GetString("f");
+  if (!file.ok()) return "";
+  std::ifstream in(*file);
+  std::string pid;
+  in >> pid;
+  return pid;
+}
+
+std::string g_db_pid;
 
 // `threads` loops calling op(thread, i) for `duration`.
 Phase Run(int threads, absl::Duration duration,
@@ -50,6 +90,8 @@ Phase Run(int threads, absl::Duration duration,
   std::string first_error;
   const absl::Time start = absl::Now();
   const absl::Time end = start + duration;
+  const double client_cpu = CpuSeconds("self");
+  const double db_cpu = g_db_pid.empty() ? 0 : CpuSeconds(g_db_pid);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
@@ -70,6 +112,8 @@ Phase Run(int threads, absl::Duration duration,
   p.errors = errors.load();
   p.first_error = first_error;
   p.qps = p.calls / absl::ToDoubleSeconds(absl::Now() - start);
+  p.client_cpu = CpuSeconds("self") - client_cpu;
+  p.db_cpu = g_db_pid.empty() ? 0 : CpuSeconds(g_db_pid) - db_cpu;
   return p;
 }
 
@@ -95,11 +139,19 @@ pb::SellerEvent MakeEvent(const std::string& id, int64_t n, int64_t sellers, abs
   return e;
 }
 
+// Microseconds of CPU per unit (event or transaction).
+std::string CpuPer(const Phase& p, double units) {
+  if (units <= 0) return "";
+  return absl::StrFormat("  CPU per unit: db %.0f us, client %.0f us", p.db_cpu * 1e6 / units,
+                         p.client_cpu * 1e6 / units);
+}
+
 void Print(const char* name, const Phase& p, double per_call, double minimal_qps) {
-  std::printf("%-34s %10.0f events/s  ratio to minimal write tx %5.2f  (%lld calls, %lld errors%s%s)\n",
+  std::printf("%-34s %10.0f events/s  ratio to minimal write tx %5.2f  (%lld calls, %lld errors%s%s)%s\n",
               name, p.qps * per_call, p.qps * per_call / minimal_qps,
               static_cast<long long>(p.calls), static_cast<long long>(p.errors),
-              p.first_error.empty() ? "" : ", first: ", p.first_error.c_str());
+              p.first_error.empty() ? "" : ", first: ", p.first_error.c_str(),
+              CpuPer(p, p.calls * per_call).c_str());
 }
 
 }  // namespace
@@ -126,6 +178,13 @@ int main(int argc, char** argv) {
   flags.AddInt64("sellers", &sellers, 2000, 1, 10000000, "Sellers the events spread over.");
   flags.AddInt64("eval_sellers", &eval_sellers, 100000, 0, 10000000,
                  "Sellers of the evaluation pass (0: no evaluation phase).");
+  int64_t group_max_events = 0;
+  int64_t group_in_flight = 0;
+  flags.AddInt64("group_max_events", &group_max_events, 0, 0, 10000,
+                 "Ingestion group commit: events per shared transaction (0: sellerkpi's "
+                 "default; 1: no grouping).");
+  flags.AddInt64("group_in_flight", &group_in_flight, 0, 0, 64,
+                 "Ingestion group commit: shared transactions at once (0: the default).");
   flags.AddDuration("duration", &duration, absl::Seconds(10), "Measured time per phase.");
   flags.ParseOrExit(argc, argv);
   db.port = db_port;
@@ -156,6 +215,7 @@ int main(int argc, char** argv) {
       "CREATE TABLE IF NOT EXISTS bench_minimal (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
       "v BIGINT NOT NULL) ENGINE=InnoDB");
 
+  g_db_pid = DbPid(**pool);
   const int threads = static_cast<int>(clients);
   Phase minimal = Run(threads, duration, [&](int t, int64_t i) {
     return common::db::RunInTransaction(**pool, [&](common::db::Transaction& tx) {
@@ -165,7 +225,10 @@ int main(int argc, char** argv) {
   });
 
   sellerkpi::NoKpiObserver observer;
-  sellerkpi::Ingestion ingestion(&store, common::SystemClock::Get(), &observer);
+  sellerkpi::GroupCommit::Options group;
+  if (group_max_events > 0) group.max_events = static_cast<int>(group_max_events);
+  if (group_in_flight > 0) group.max_in_flight = static_cast<int>(group_in_flight);
+  sellerkpi::Ingestion ingestion(&store, common::SystemClock::Get(), &observer, group);
   const std::string run = absl::StrCat(absl::ToUnixMillis(absl::Now()));
   const absl::Time now = absl::Now();
   std::atomic<int64_t> next{0};
@@ -186,7 +249,8 @@ int main(int argc, char** argv) {
 
   std::printf("sellerkpi ingestion (%d clients, %lld sellers, %s per phase)\n", threads,
               static_cast<long long>(sellers), absl::FormatDuration(duration).c_str());
-  std::printf("%-34s %10.0f tx/s\n", "minimal write tx", minimal.qps);
+  std::printf("%-34s %10.0f tx/s%s\n", "minimal write tx", minimal.qps,
+              CpuPer(minimal, static_cast<double>(minimal.calls)).c_str());
   Print(absl::StrCat("batches of ", batch).c_str(), batches, static_cast<double>(batch),
         minimal.qps);
   Print("single events", singles, 1, minimal.qps);
