@@ -33,6 +33,10 @@ struct ClaimedStep {
   // (the action appealed, or for a SUSPENSION the seller's latest AT_RISK_MEASURES created
   // before it), by step name; empty when there is none.
   std::map<std::string, std::string> undone_results;
+  // The action's hold_period (EnforcementAction.hold_period): the hold its
+  // payments.set_hold_policy sets, or for a RESTORATION the least hold
+  // payments.restore_hold_policy puts back; nullopt for actions created without one.
+  std::optional<absl::Duration> hold;
 };
 
 // A page of a seller's actions, newest first.
