@@ -595,6 +595,43 @@ TEST_F(HoldTiersTest, TopThenAtRiskThenGoodEndsAtTheGoodHold) {
                                                                     {pb::RESTORATION, 1}}));
 }
 
+// The same race with two workers on two stores running passes at once (as two replicas):
+// whichever claims what, the measures' hold steps run after the terms' set.
+TEST_F(HoldTiersTest, TwoWorkersAtOnceKeepTheOrderOfTheHolds) {
+  const absl::Time t0 = clock_.Now() - absl::Hours(24 * 20);
+  GoodOrders("a", t0, 600);
+  Evaluate(kSeller, t0 + absl::Hours(1));
+  Claims("a", t0 + absl::Hours(24), 6);
+  Evaluate(kSeller, t0 + absl::Hours(25));
+  ASSERT_EQ(ByType(Actions(kSeller)), (std::map<pb::ActionType, int>{
+                                          {pb::TOP_SELLER_TERMS, 1}, {pb::AT_RISK_MEASURES, 1}}));
+  FakePayments payments(absl::Hours(24 * 14), /*failing_top_sets=*/4);
+  MysqlEnforcementStore other(&pool(), &clock_);
+  EnforcementWorker a(enforcement_.get(), &payments, &clock_, &observer_);
+  EnforcementWorker b(&other, &payments, &clock_, &observer_);
+  std::atomic<bool> failed{false};
+  // 2 s a pass: past the backoffs (1, 2, 4, 8 s), far from the 2-minute lease (a step in
+  // flight is not claimed again by the other worker).
+  auto run = [&](EnforcementWorker* worker) {
+    for (int i = 0; i < 60; ++i) {
+      clock_.Advance(absl::Seconds(2));
+      if (!worker->RunPass().ok()) failed = true;
+    }
+  };
+  std::thread ta(run, &a);
+  std::thread tb(run, &b);
+  ta.join();
+  tb.join();
+  EXPECT_FALSE(failed);
+  EXPECT_EQ(payments.log(),
+            (std::vector<std::string>{"TOP_SELLER_TERMS read " + DaysText(14),
+                                      "TOP_SELLER_TERMS set " + DaysText(7),
+                                      "AT_RISK_MEASURES read " + DaysText(7),
+                                      "AT_RISK_MEASURES set " + DaysText(21)}));
+  EXPECT_EQ(payments.hold(), absl::Hours(24 * 21));
+  for (const auto& action : Actions(kSeller)) EXPECT_EQ(action.state(), pb::DONE);
+}
+
 TEST_F(HoldTiersTest, HoldDaysComeFromTheThresholdsInForce) {
   UpdateHoldDays(30, 10, 3);
   const absl::Time t0 = clock_.Now() - absl::Hours(24 * 20);
