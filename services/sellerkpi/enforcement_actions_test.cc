@@ -16,6 +16,8 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/db/migrations.h"
+#include "common/db/sql_value.h"
 #include "common/ids.h"
 #include "common/proto_time.h"
 #include "common/testing/database_test_base.h"
@@ -26,6 +28,7 @@
 #include "services/sellerkpi/evaluation.h"
 #include "services/sellerkpi/mysql_enforcement_store.h"
 #include "services/sellerkpi/mysql_kpi_store.h"
+#include "services/sellerkpi/sellerkpi_migrations.h"
 #include "services/sellerkpi/test_events.h"
 
 namespace marketplace::sellerkpi {
@@ -651,6 +654,77 @@ TEST_F(HoldTiersTest, HoldDaysComeFromTheThresholdsInForce) {
   EnforcementWorker worker(enforcement_.get(), &payments, &clock_, &observer_);
   RunWorker(worker);
   EXPECT_EQ(payments.hold(), absl::Hours(24 * 30));
+}
+
+// A database with actions from before migration 0006 (no hold_seconds, no seq): the
+// migration numbers them, their hold stays unset, and a restoration of old measures decided
+// now restores what they replaced with the GOOD floor; new actions come after them in seq.
+class HoldUpgradeTest : public common::testing::DatabaseTest {
+ protected:
+  NoKpiObserver observer_;
+};
+
+TEST_F(HoldUpgradeTest, ActionsFromBeforeTheHoldColumnsKeepWorking) {
+  common::db::MigrationFiles before;
+  for (const auto& file : SellerKpiMigrations()) {
+    if (file.first < "0006") before.push_back(file);
+  }
+  ASSERT_LT(before.size(), SellerKpiMigrations().size());
+  ASSERT_OK(common::db::ApplyMigrations(pool(), "sellerkpi", before));
+  common::ManualClock clock;
+  const absl::Time t = clock.Now() - absl::Hours(1);
+  for (const char* id : {"act_0000000000000000000000a1", "act_0000000000000000000000a2"}) {
+    ASSERT_OK(pool()
+                  .Execute("INSERT INTO enforcement_actions (action_id, seller_id, type, state, "
+                           "explanation, created_at, updated_at) "
+                           "VALUES (?, ?, 'AT_RISK_MEASURES', 'DONE', 'old', ?, ?)",
+                           {std::string(id), std::string(kSeller), t, t})
+                  .status());
+  }
+  const std::vector<std::string> steps = ActionSteps(pb::AT_RISK_MEASURES);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    ASSERT_OK(pool()
+                  .Execute("INSERT INTO enforcement_steps (action_id, step_no, name, request_id, "
+                           "state, attempts, error, result, next_attempt_at, updated_at) VALUES "
+                           "('act_0000000000000000000000a2', ?, ?, ?, 'DONE_CHECKED', 1, '', ?, "
+                           "?, ?)",
+                           {static_cast<int64_t>(i), steps[i],
+                            absl::StrCat("act_0000000000000000000000a2.", i),
+                            std::string(i >= 3 ? "604800s" : "STANDARD"), t, t})
+                  .status());
+  }
+  ASSERT_OK(ApplySellerKpiMigrations(pool()));
+  ASSERT_OK_AND_ASSIGN(auto rows, pool().Query("SELECT COUNT(DISTINCT seq) AS n, "
+                                               "COUNT(hold_seconds) AS h FROM enforcement_actions"));
+  EXPECT_EQ(*rows[0].GetInt64("n"), 2);
+  EXPECT_EQ(*rows[0].GetInt64("h"), 0);
+
+  MysqlEnforcementStore store(&pool(), &clock);
+  ASSERT_OK_AND_ASSIGN(std::optional<pb::EnforcementAction> old,
+                       store.GetAction("act_0000000000000000000000a2"));
+  ASSERT_TRUE(old.has_value());
+  EXPECT_FALSE(old->has_hold_period());
+  ASSERT_OK(store.Appeal(old->action_id(), kSeller, "old measures", kSeller, clock.Now())
+                .status());
+  EnforcementStore::Restoration r;
+  r.action.set_action_id("act_0000000000000000000000b1");
+  r.action.set_seller_id(kSeller);
+  r.action.set_type(pb::RESTORATION);
+  r.action.mutable_hold_period()->set_seconds(14 * 86400);
+  r.step_names = RestorationSteps(pb::AT_RISK_MEASURES);
+  ASSERT_OK(store.DecideAppeal(old->action_id(), pb::REINSTATE, "", "admin", r, clock.Now())
+                .status());
+  FakePayments payments(absl::Hours(24 * 21));
+  EnforcementWorker worker(&store, &payments, &clock, &observer_);
+  for (int i = 0; i < 5; ++i) {
+    clock.Advance(absl::Minutes(10));
+    ASSERT_OK(worker.RunPass().status());
+  }
+  // The old measures replaced 7 days; the restoration's floor is 14.
+  EXPECT_EQ(payments.log(), (std::vector<std::string>{"RESTORATION set " + DaysText(14)}));
+  ASSERT_OK_AND_ASSIGN(rows, pool().Query("SELECT action_id FROM enforcement_actions "
+                                          "ORDER BY seq DESC LIMIT 1"));
+  EXPECT_EQ(*rows[0].GetString("action_id"), "act_0000000000000000000000b1");
 }
 
 }  // namespace
