@@ -11,8 +11,13 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/db/migrations.h"
+#include "common/db/sql_value.h"
 #include "common/ids.h"
 #include "common/proto_time.h"
 #include "common/testing/database_test_base.h"
@@ -23,6 +28,7 @@
 #include "services/sellerkpi/evaluation.h"
 #include "services/sellerkpi/mysql_enforcement_store.h"
 #include "services/sellerkpi/mysql_kpi_store.h"
+#include "services/sellerkpi/sellerkpi_migrations.h"
 #include "services/sellerkpi/test_events.h"
 
 namespace marketplace::sellerkpi {
@@ -381,6 +387,344 @@ TEST_F(EnforcementActionsTest, ASellerBackToGoodGetsTheMeasuresUndoneOnce) {
   EXPECT_EQ(ByType(Actions(kSeller)), (std::map<pb::ActionType, int>{{pb::AT_RISK_MEASURES, 1},
                                                                     {pb::CRITICAL_WARNING, 1},
                                                                     {pb::RESTORATION, 1}}));
+}
+
+// payments' hold policy of one seller as the executor would leave it: reads answer the hold
+// in force, sets record what they replaced, restorations put back RestoredHold. TOP terms'
+// set fails `failing_top_sets` times first (payments unavailable).
+class FakePayments final : public StepExecutor {
+ public:
+  explicit FakePayments(absl::Duration hold, int failing_top_sets = 0)
+      : hold_(hold), failing_top_sets_(failing_top_sets) {}
+
+  absl::StatusOr<std::string> Run(const ClaimedStep& step) override {
+    absl::MutexLock lock(&mu_);
+    if (step.name == kReadHoldPolicy) {
+      log_.push_back(absl::StrCat(pb::ActionType_Name(step.type), " read ", Text(hold_)));
+      return Text(hold_);
+    }
+    if (step.name == kSetHoldPolicy) {
+      if (step.type == pb::TOP_SELLER_TERMS && failing_top_sets_ > 0) {
+        --failing_top_sets_;
+        return absl::UnavailableError("payments unavailable");
+      }
+      if (!step.hold.has_value()) return absl::InternalError("no hold recorded");
+      const std::string previous = step.earlier_results.at(step.step_no - 1);
+      hold_ = *step.hold;
+      log_.push_back(absl::StrCat(pb::ActionType_Name(step.type), " set ", Text(hold_)));
+      return previous;
+    }
+    if (step.name == kRestoreHoldPolicy) {
+      auto it = step.undone_results.find(kSetHoldPolicy);
+      if (it == step.undone_results.end()) return std::string("nothing to restore");
+      int64_t seconds = 0;
+      if (!absl::SimpleAtoi(absl::StripSuffix(it->second, "s"), &seconds)) {
+        return absl::InternalError("bad recorded hold " + it->second);
+      }
+      hold_ = RestoredHold(absl::Seconds(seconds), step.hold);
+      log_.push_back(absl::StrCat("RESTORATION set ", Text(hold_)));
+      return "hold " + Text(hold_);
+    }
+    return "result of " + step.name;
+  }
+  absl::Duration hold() {
+    absl::MutexLock lock(&mu_);
+    return hold_;
+  }
+  std::vector<std::string> log() {
+    absl::MutexLock lock(&mu_);
+    return log_;
+  }
+
+ private:
+  static std::string Text(absl::Duration d) {
+    return absl::StrCat(absl::ToInt64Seconds(d), "s");
+  }
+  absl::Mutex mu_;
+  absl::Duration hold_ ABSL_GUARDED_BY(mu_);
+  int failing_top_sets_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> log_ ABSL_GUARDED_BY(mu_);
+};
+
+std::string DaysText(int days) { return absl::StrCat(days * 86400, "s"); }
+
+class HoldTiersTest : public EnforcementActionsTest {
+ protected:
+  // `orders` orders of the seller on `at`'s day without a defect, 20 of them rated 5 stars:
+  // with >= 600 orders the TOP badge (ODR upper bound <= 0.5 %, rating >= 4.8).
+  void GoodOrders(const std::string& tag, absl::Time at, int orders) {
+    std::vector<EventRecord> records;
+    for (int i = 0; i < orders; ++i) {
+      const std::string order = tag + std::to_string(i);
+      records.push_back(*MakeRecord(Placed(tag + "p" + std::to_string(i), at, order), "api"));
+      if (i < 20) {
+        records.push_back(
+            *MakeRecord(Rated(tag + "r" + std::to_string(i), at, order, 5), "api"));
+      }
+    }
+    ASSERT_OK(store_->RecordEvents(records).status());
+  }
+  // Claims that count on `n` of the orders GoodOrders(tag) made.
+  void Claims(const std::string& tag, absl::Time at, int n) {
+    std::vector<EventRecord> records;
+    for (int i = 0; i < n; ++i) {
+      records.push_back(*MakeRecord(
+          Claim(tag + "c" + std::to_string(i), at, tag + std::to_string(i), true), "api"));
+    }
+    ASSERT_OK(store_->RecordEvents(records).status());
+  }
+  pb::SellerScorecard Card() {
+    auto card = store_->LatestScorecard(kSeller);
+    EXPECT_TRUE(card.ok() && card->has_value());
+    return card.ok() && card->has_value() ? **card : pb::SellerScorecard();
+  }
+  void RunWorker(EnforcementWorker& worker, int passes = 10) {
+    for (int i = 0; i < passes; ++i) {
+      clock_.Advance(absl::Minutes(10));  // past any backoff
+      ASSERT_OK(worker.RunPass().status());
+    }
+  }
+  void UpdateHoldDays(int at_risk, int good, int top) {
+    ASSERT_OK_AND_ASSIGN(pb::Thresholds t, store_->CurrentThresholds());
+    t.set_hold_days_at_risk(at_risk);
+    t.set_hold_days_good(good);
+    t.set_hold_days_top(top);
+    ASSERT_OK(store_->UpdateThresholds(t.version(), t, "admin", clock_.Now()).status());
+  }
+};
+
+TEST_F(HoldTiersTest, TopTermsFollowTheBadgeAndLosingItRestoresTheHold) {
+  const absl::Time t0 = clock_.Now() - absl::Hours(24 * 20);
+  GoodOrders("a", t0, 600);
+  Evaluate(kSeller, t0 + absl::Hours(1));
+  ASSERT_TRUE(Card().top_badge());
+  ASSERT_EQ(Card().health(), pb::GOOD);
+  std::vector<pb::EnforcementAction> actions = Actions(kSeller);
+  ASSERT_EQ(ByType(actions), (std::map<pb::ActionType, int>{{pb::TOP_SELLER_TERMS, 1}}));
+  const pb::EnforcementAction terms = actions[0];
+  EXPECT_EQ(terms.hold_period().seconds(), 7 * 86400);
+  ASSERT_EQ(terms.steps_size(), 3);
+  EXPECT_EQ(terms.steps(0).name(), kReadHoldPolicy);
+  EXPECT_EQ(terms.steps(1).name(), kSetHoldPolicy);
+  EXPECT_EQ(terms.steps(2).name(), kNotifySeller);
+  // Evaluations with the badge add nothing.
+  Evaluate(kSeller, t0 + absl::Hours(2));
+  Evaluate(kSeller, t0 + absl::Hours(3));
+  EXPECT_EQ(Actions(kSeller).size(), 1u);
+  // Not appealable (it lifts measures).
+  absl::Status appeal =
+      enforcement_->Appeal(terms.action_id(), kSeller, "more", kSeller, clock_.Now()).status();
+  EXPECT_EQ(appeal.code(), absl::StatusCode::kFailedPrecondition) << appeal;
+
+  // An operator had set 30 days before the terms came.
+  FakePayments payments(absl::Hours(24 * 30));
+  EnforcementWorker worker(enforcement_.get(), &payments, &clock_, &observer_);
+  RunWorker(worker);
+  EXPECT_EQ(payments.hold(), absl::Hours(24 * 7));
+  ASSERT_OK_AND_ASSIGN(std::vector<pb::EnforcementAction> current,
+                       enforcement_->CurrentActions(kSeller));
+  ASSERT_EQ(current.size(), 1u);  // the scorecard shows the terms while they hold
+  EXPECT_EQ(current[0].type(), pb::TOP_SELLER_TERMS);
+  EXPECT_EQ(current[0].state(), pb::DONE);
+
+  // One claim: ODR 1/600 is still GOOD, but its upper bound loses the badge.
+  Claims("a", t0 + absl::Hours(24), 1);
+  Evaluate(kSeller, t0 + absl::Hours(25));
+  ASSERT_EQ(Card().health(), pb::GOOD);
+  ASSERT_FALSE(Card().top_badge());
+  actions = Actions(kSeller);
+  EXPECT_EQ(ByType(actions), (std::map<pb::ActionType, int>{{pb::TOP_SELLER_TERMS, 1},
+                                                            {pb::RESTORATION, 1}}));
+  const pb::EnforcementAction* restoration = Find(actions, pb::RESTORATION);
+  ASSERT_NE(restoration, nullptr);
+  EXPECT_EQ(restoration->hold_period().seconds(), 14 * 86400);
+  EXPECT_NE(restoration->explanation().find("without the TOP badge"), std::string::npos)
+      << restoration->explanation();
+  ASSERT_EQ(restoration->steps_size(), 2);
+  EXPECT_EQ(restoration->steps(0).name(), kRestoreHoldPolicy);
+  EXPECT_TRUE(Find(actions, pb::TOP_SELLER_TERMS)->has_closed_at());
+  RunWorker(worker);
+  // The operator's 30 days come back (longer than the GOOD 14).
+  EXPECT_EQ(payments.hold(), absl::Hours(24 * 30));
+  // Later evaluations without the badge add nothing.
+  Evaluate(kSeller, t0 + absl::Hours(26));
+  EXPECT_EQ(Actions(kSeller).size(), 2u);
+}
+
+TEST_F(HoldTiersTest, TopThenAtRiskThenGoodEndsAtTheGoodHold) {
+  const absl::Time t0 = clock_.Now() - absl::Hours(24 * 20);
+  GoodOrders("a", t0, 600);
+  Evaluate(kSeller, t0 + absl::Hours(1));
+  ASSERT_TRUE(Card().top_badge());
+  // payments is down for the terms' set: the seller falls AT_RISK (6 claims of 600: 1 %)
+  // before the TOP hold is set.
+  FakePayments payments(absl::Hours(24 * 14), /*failing_top_sets=*/6);
+  EnforcementWorker worker(enforcement_.get(), &payments, &clock_, &observer_);
+  ASSERT_OK(worker.RunPass().status());  // the terms' read
+  Claims("a", t0 + absl::Hours(24), 6);
+  Evaluate(kSeller, t0 + absl::Hours(25));
+  ASSERT_EQ(Card().health(), pb::AT_RISK);
+  std::vector<pb::EnforcementAction> actions = Actions(kSeller);
+  EXPECT_EQ(ByType(actions), (std::map<pb::ActionType, int>{{pb::TOP_SELLER_TERMS, 1},
+                                                            {pb::AT_RISK_MEASURES, 1}}));
+  EXPECT_TRUE(Find(actions, pb::TOP_SELLER_TERMS)->has_closed_at());
+  EXPECT_EQ(Find(actions, pb::AT_RISK_MEASURES)->hold_period().seconds(), 21 * 86400);
+  RunWorker(worker, 15);
+  // The measures' hold steps waited for the terms' set: the AT_RISK hold is the last one.
+  EXPECT_EQ(payments.log(),
+            (std::vector<std::string>{"TOP_SELLER_TERMS read " + DaysText(14),
+                                      "TOP_SELLER_TERMS set " + DaysText(7),
+                                      "AT_RISK_MEASURES read " + DaysText(7),
+                                      "AT_RISK_MEASURES set " + DaysText(21)}));
+  EXPECT_EQ(payments.hold(), absl::Hours(24 * 21));
+
+  // 1,400 good orders: ODR 6 / 2,000 = 0.3 % (GOOD after two evaluations, no badge: upper
+  // bound 0.58 %). The measures replaced 7 days; the seller is GOOD: 14 come back.
+  GoodOrders("b", t0 + absl::Hours(48), 1400);
+  Evaluate(kSeller, t0 + absl::Hours(49));
+  Evaluate(kSeller, t0 + absl::Hours(50));
+  ASSERT_EQ(Card().health(), pb::GOOD);
+  ASSERT_FALSE(Card().top_badge());
+  actions = Actions(kSeller);
+  const pb::EnforcementAction* restoration = Find(actions, pb::RESTORATION);
+  ASSERT_NE(restoration, nullptr);
+  EXPECT_EQ(restoration->hold_period().seconds(), 14 * 86400);
+  RunWorker(worker);
+  EXPECT_EQ(payments.log().back(), "RESTORATION set " + DaysText(14));
+  EXPECT_EQ(payments.hold(), absl::Hours(24 * 14));
+  Evaluate(kSeller, t0 + absl::Hours(51));
+  EXPECT_EQ(ByType(Actions(kSeller)), (std::map<pb::ActionType, int>{{pb::TOP_SELLER_TERMS, 1},
+                                                                    {pb::AT_RISK_MEASURES, 1},
+                                                                    {pb::RESTORATION, 1}}));
+}
+
+// The same race with two workers on two stores running passes at once (as two replicas):
+// whichever claims what, the measures' hold steps run after the terms' set.
+TEST_F(HoldTiersTest, TwoWorkersAtOnceKeepTheOrderOfTheHolds) {
+  const absl::Time t0 = clock_.Now() - absl::Hours(24 * 20);
+  GoodOrders("a", t0, 600);
+  Evaluate(kSeller, t0 + absl::Hours(1));
+  Claims("a", t0 + absl::Hours(24), 6);
+  Evaluate(kSeller, t0 + absl::Hours(25));
+  ASSERT_EQ(ByType(Actions(kSeller)), (std::map<pb::ActionType, int>{
+                                          {pb::TOP_SELLER_TERMS, 1}, {pb::AT_RISK_MEASURES, 1}}));
+  FakePayments payments(absl::Hours(24 * 14), /*failing_top_sets=*/4);
+  MysqlEnforcementStore other(&pool(), &clock_);
+  EnforcementWorker a(enforcement_.get(), &payments, &clock_, &observer_);
+  EnforcementWorker b(&other, &payments, &clock_, &observer_);
+  std::atomic<bool> failed{false};
+  // 2 s a pass: past the backoffs (1, 2, 4, 8 s), far from the 2-minute lease (a step in
+  // flight is not claimed again by the other worker).
+  auto run = [&](EnforcementWorker* worker) {
+    for (int i = 0; i < 60; ++i) {
+      clock_.Advance(absl::Seconds(2));
+      if (!worker->RunPass().ok()) failed = true;
+    }
+  };
+  std::thread ta(run, &a);
+  std::thread tb(run, &b);
+  ta.join();
+  tb.join();
+  EXPECT_FALSE(failed);
+  EXPECT_EQ(payments.log(),
+            (std::vector<std::string>{"TOP_SELLER_TERMS read " + DaysText(14),
+                                      "TOP_SELLER_TERMS set " + DaysText(7),
+                                      "AT_RISK_MEASURES read " + DaysText(7),
+                                      "AT_RISK_MEASURES set " + DaysText(21)}));
+  EXPECT_EQ(payments.hold(), absl::Hours(24 * 21));
+  for (const auto& action : Actions(kSeller)) EXPECT_EQ(action.state(), pb::DONE);
+}
+
+TEST_F(HoldTiersTest, HoldDaysComeFromTheThresholdsInForce) {
+  UpdateHoldDays(30, 10, 3);
+  const absl::Time t0 = clock_.Now() - absl::Hours(24 * 20);
+  GoodOrders("a", t0, 600);
+  Evaluate(kSeller, t0 + absl::Hours(1));
+  const pb::EnforcementAction* terms = Find(Actions(kSeller), pb::TOP_SELLER_TERMS);
+  ASSERT_NE(terms, nullptr);
+  EXPECT_EQ(terms->hold_period().seconds(), 3 * 86400);
+  Claims("a", t0 + absl::Hours(24), 6);
+  Evaluate(kSeller, t0 + absl::Hours(25));
+  std::vector<pb::EnforcementAction> actions = Actions(kSeller);
+  const pb::EnforcementAction* measures = Find(actions, pb::AT_RISK_MEASURES);
+  ASSERT_NE(measures, nullptr);
+  EXPECT_EQ(measures->hold_period().seconds(), 30 * 86400);
+  EXPECT_NE(measures->explanation().find("held 30 days"), std::string::npos);
+  FakePayments payments(absl::Hours(24 * 14));
+  EnforcementWorker worker(enforcement_.get(), &payments, &clock_, &observer_);
+  RunWorker(worker);
+  EXPECT_EQ(payments.hold(), absl::Hours(24 * 30));
+}
+
+// A database with actions from before migration 0006 (no hold_seconds, no seq): the
+// migration numbers them, their hold stays unset, and a restoration of old measures decided
+// now restores what they replaced with the GOOD floor; new actions come after them in seq.
+class HoldUpgradeTest : public common::testing::DatabaseTest {
+ protected:
+  NoKpiObserver observer_;
+};
+
+TEST_F(HoldUpgradeTest, ActionsFromBeforeTheHoldColumnsKeepWorking) {
+  common::db::MigrationFiles before;
+  for (const auto& file : SellerKpiMigrations()) {
+    if (file.first < "0006") before.push_back(file);
+  }
+  ASSERT_LT(before.size(), SellerKpiMigrations().size());
+  ASSERT_OK(common::db::ApplyMigrations(pool(), "sellerkpi", before));
+  common::ManualClock clock;
+  const absl::Time t = clock.Now() - absl::Hours(1);
+  for (const char* id : {"act_0000000000000000000000a1", "act_0000000000000000000000a2"}) {
+    ASSERT_OK(pool()
+                  .Execute("INSERT INTO enforcement_actions (action_id, seller_id, type, state, "
+                           "explanation, created_at, updated_at) "
+                           "VALUES (?, ?, 'AT_RISK_MEASURES', 'DONE', 'old', ?, ?)",
+                           {std::string(id), std::string(kSeller), t, t})
+                  .status());
+  }
+  const std::vector<std::string> steps = ActionSteps(pb::AT_RISK_MEASURES);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    ASSERT_OK(pool()
+                  .Execute("INSERT INTO enforcement_steps (action_id, step_no, name, request_id, "
+                           "state, attempts, error, result, next_attempt_at, updated_at) VALUES "
+                           "('act_0000000000000000000000a2', ?, ?, ?, 'DONE_CHECKED', 1, '', ?, "
+                           "?, ?)",
+                           {static_cast<int64_t>(i), steps[i],
+                            absl::StrCat("act_0000000000000000000000a2.", i),
+                            std::string(i >= 3 ? "604800s" : "STANDARD"), t, t})
+                  .status());
+  }
+  ASSERT_OK(ApplySellerKpiMigrations(pool()));
+  ASSERT_OK_AND_ASSIGN(auto rows, pool().Query("SELECT COUNT(DISTINCT seq) AS n, "
+                                               "COUNT(hold_seconds) AS h FROM enforcement_actions"));
+  EXPECT_EQ(*rows[0].GetInt64("n"), 2);
+  EXPECT_EQ(*rows[0].GetInt64("h"), 0);
+
+  MysqlEnforcementStore store(&pool(), &clock);
+  ASSERT_OK_AND_ASSIGN(std::optional<pb::EnforcementAction> old,
+                       store.GetAction("act_0000000000000000000000a2"));
+  ASSERT_TRUE(old.has_value());
+  EXPECT_FALSE(old->has_hold_period());
+  ASSERT_OK(store.Appeal(old->action_id(), kSeller, "old measures", kSeller, clock.Now())
+                .status());
+  EnforcementStore::Restoration r;
+  r.action.set_action_id("act_0000000000000000000000b1");
+  r.action.set_seller_id(kSeller);
+  r.action.set_type(pb::RESTORATION);
+  r.action.mutable_hold_period()->set_seconds(14 * 86400);
+  r.step_names = RestorationSteps(pb::AT_RISK_MEASURES);
+  ASSERT_OK(store.DecideAppeal(old->action_id(), pb::REINSTATE, "", "admin", r, clock.Now())
+                .status());
+  FakePayments payments(absl::Hours(24 * 21));
+  EnforcementWorker worker(&store, &payments, &clock, &observer_);
+  for (int i = 0; i < 5; ++i) {
+    clock.Advance(absl::Minutes(10));
+    ASSERT_OK(worker.RunPass().status());
+  }
+  // The old measures replaced 7 days; the restoration's floor is 14.
+  EXPECT_EQ(payments.log(), (std::vector<std::string>{"RESTORATION set " + DaysText(14)}));
+  ASSERT_OK_AND_ASSIGN(rows, pool().Query("SELECT action_id FROM enforcement_actions "
+                                          "ORDER BY seq DESC LIMIT 1"));
+  EXPECT_EQ(*rows[0].GetString("action_id"), "act_0000000000000000000000b1");
 }
 
 }  // namespace

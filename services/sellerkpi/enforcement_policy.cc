@@ -17,6 +17,11 @@ const OpenAction* FindOpen(const std::vector<OpenAction>& open, pb::ActionType t
   return nullptr;
 }
 
+std::string Days(absl::Duration d) {
+  const int64_t days = absl::ToInt64Hours(d) / 24;
+  return absl::StrCat(days, days == 1 ? " day" : " days");
+}
+
 std::string Percent(double v) { return absl::StrFormat("%.2f %%", v * 100); }
 
 std::string FigureText(const pb::KpiFigure& f) {
@@ -42,6 +47,8 @@ std::vector<std::string> ActionSteps(pb::ActionType type) {
       return {kNotifySeller};
     case pb::SUSPENSION:
       return {kSuspendAccount, kNotifySeller};
+    case pb::TOP_SELLER_TERMS:
+      return {kReadHoldPolicy, kSetHoldPolicy, kNotifySeller};
     default:
       return {kNotifySeller};
   }
@@ -54,9 +61,15 @@ std::vector<std::string> RestorationSteps(pb::ActionType undone) {
     case pb::SUSPENSION:
       return {kReinstateAccount, kRestoreListings, kRestoreModerationLevel, kRestoreHoldPolicy,
               kNotifySeller};
+    case pb::TOP_SELLER_TERMS:
+      return {kRestoreHoldPolicy, kNotifySeller};
     default:
       return {kNotifySeller};
   }
+}
+
+absl::Duration RestoredHold(absl::Duration replaced, std::optional<absl::Duration> least) {
+  return least.has_value() ? std::max(replaced, *least) : replaced;
 }
 
 EnforcementRules RulesOf(const pb::Thresholds& thresholds) {
@@ -67,10 +80,29 @@ EnforcementRules RulesOf(const pb::Thresholds& thresholds) {
   if (thresholds.critical_evaluations_to_suspend() > 0) {
     rules.critical_evaluations_to_suspend = thresholds.critical_evaluations_to_suspend();
   }
+  if (thresholds.hold_days_at_risk() > 0) {
+    rules.hold_at_risk = absl::Hours(24) * thresholds.hold_days_at_risk();
+  }
+  if (thresholds.hold_days_good() > 0) {
+    rules.hold_good = absl::Hours(24) * thresholds.hold_days_good();
+  }
+  if (thresholds.hold_days_top() > 0) {
+    rules.hold_top = absl::Hours(24) * thresholds.hold_days_top();
+  }
   return rules;
 }
 
-std::string Explain(pb::ActionType type, const pb::SellerScorecard& scorecard) {
+std::string ExplainTopTermsEnd(const pb::SellerScorecard& scorecard,
+                               const EnforcementRules& rules) {
+  return absl::StrCat("Your seller health is ", pb::HealthLevel_Name(scorecard.health()),
+                      " without the TOP badge: your TOP seller terms end, and new payments are "
+                      "held ",
+                      Days(rules.hold_good),
+                      " again (or longer if a longer hold was in force before your TOP terms).");
+}
+
+std::string Explain(pb::ActionType type, const pb::SellerScorecard& scorecard,
+                    const EnforcementRules& rules) {
   std::vector<std::string> bad;
   for (const pb::KpiFigure& f : scorecard.figures()) {
     if (f.level() == pb::AT_RISK || f.level() == pb::CRITICAL) {
@@ -81,7 +113,8 @@ std::string Explain(pb::ActionType type, const pb::SellerScorecard& scorecard) {
   switch (type) {
     case pb::AT_RISK_MEASURES:
       what = "Your seller health is " + pb::HealthLevel_Name(scorecard.health()) +
-             ": every new listing goes to human review and new payments are held 21 days.";
+             ": every new listing goes to human review and new payments are held " +
+             Days(rules.hold_at_risk) + ".";
       break;
     case pb::CRITICAL_WARNING:
       what = "Warning: your seller health is CRITICAL. Improve it before the improvement "
@@ -93,7 +126,13 @@ std::string Explain(pb::ActionType type, const pb::SellerScorecard& scorecard) {
       break;
     case pb::RESTORATION:
       what = "Your seller health is back to GOOD: new listings no longer wait for human review "
-             "and new payments are held as long as before the measures.";
+             "and new payments are held as long as before the measures, at least " +
+             Days(rules.hold_good) + ".";
+      break;
+    case pb::TOP_SELLER_TERMS:
+      what = "Your seller health is GOOD and you hold the TOP badge: new payments are held " +
+             Days(rules.hold_top) + " instead of " + Days(rules.hold_good) +
+             " while you keep the badge.";
       break;
     default:
       break;
@@ -124,7 +163,14 @@ EnforcementPlan PlanEnforcement(const pb::SellerScorecard& scorecard,
     n.action.set_action_id(new_id());
     n.action.set_seller_id(scorecard.seller_id());
     n.action.set_type(type);
-    n.action.set_explanation(Explain(type, scorecard));
+    n.action.set_explanation(Explain(type, scorecard, rules));
+    const absl::Duration hold = type == pb::AT_RISK_MEASURES    ? rules.hold_at_risk
+                                : type == pb::TOP_SELLER_TERMS ? rules.hold_top
+                                : type == pb::RESTORATION      ? rules.hold_good
+                                                               : absl::ZeroDuration();
+    if (hold > absl::ZeroDuration()) {
+      n.action.mutable_hold_period()->set_seconds(absl::ToInt64Seconds(hold));
+    }
     *n.action.mutable_evaluation_as_of() = scorecard.as_of();
     if (ends.has_value()) common::ToTimestamp(*ends, n.action.mutable_improvement_ends_at());
     n.steps = ActionSteps(type);
@@ -133,8 +179,25 @@ EnforcementPlan PlanEnforcement(const pb::SellerScorecard& scorecard,
   const OpenAction* measures = FindOpen(open, pb::AT_RISK_MEASURES);
   const OpenAction* warning = FindOpen(open, pb::CRITICAL_WARNING);
   const OpenAction* suspension = FindOpen(open, pb::SUSPENSION);
-  if ((health == pb::AT_RISK || health == pb::CRITICAL) && measures == nullptr) {
+  const OpenAction* top_terms = FindOpen(open, pb::TOP_SELLER_TERMS);
+  const bool bad = health == pb::AT_RISK || health == pb::CRITICAL;
+  if (bad && measures == nullptr) {
     add(pb::AT_RISK_MEASURES, std::nullopt);
+  }
+  if (top_terms != nullptr && !(health == pb::GOOD && scorecard.top_badge())) {
+    if (!bad && suspension == nullptr) {
+      // GOOD or NO_LEVEL without the badge: the hold back (at least the GOOD one).
+      add(pb::RESTORATION, std::nullopt);
+      plan.create.back().action.set_explanation(ExplainTopTermsEnd(scorecard, rules));
+      plan.create.back().steps = RestorationSteps(pb::TOP_SELLER_TERMS);
+      plan.create.back().related_action_id = top_terms->action_id;
+    }
+    // AT_RISK or CRITICAL: the measures set their own hold after these terms' steps.
+    plan.close.push_back(top_terms->action_id);
+  }
+  if (health == pb::GOOD && scorecard.top_badge() && top_terms == nullptr &&
+      measures == nullptr && suspension == nullptr) {
+    add(pb::TOP_SELLER_TERMS, std::nullopt);
   }
   if (health == pb::GOOD && measures != nullptr && !measures->in_progress &&
       suspension == nullptr) {

@@ -34,8 +34,16 @@ inline constexpr char kRestoreHoldPolicy[] = "payments.restore_hold_policy";
 // measures of a seller back to GOOD).
 inline constexpr char kAppealRestorationPrefix[] = "appeal of ";
 
-// The hold period AT_RISK_MEASURES sets at payments.
-inline constexpr absl::Duration kAtRiskHoldPeriod = absl::Hours(21 * 24);
+// Defaults of Thresholds.hold_days_at_risk / hold_days_good / hold_days_top when 0: the
+// hold periods at payments per standing (AT_RISK_MEASURES set the first, TOP_SELLER_TERMS the
+// last; a restoration never puts back less than the GOOD one).
+inline constexpr int kDefaultHoldDaysAtRisk = 21;
+inline constexpr int kDefaultHoldDaysGood = 14;
+inline constexpr int kDefaultHoldDaysTop = 7;
+// The largest hold payments' SetSellerHoldPolicy accepts, in days.
+inline constexpr int kMaxHoldDays = 90;
+// The hold an AT_RISK_MEASURES created before actions recorded their hold sets.
+inline constexpr absl::Duration kAtRiskHoldPeriod = absl::Hours(kDefaultHoldDaysAtRisk * 24);
 // Defaults of Thresholds.improvement_days / critical_evaluations_to_suspend when 0.
 inline constexpr int kDefaultImprovementDays = 7;
 inline constexpr int kDefaultCriticalEvaluationsToSuspend = 3;
@@ -44,6 +52,11 @@ inline constexpr int kDefaultCriticalEvaluationsToSuspend = 3;
 std::vector<std::string> ActionSteps(pb::ActionType type);
 // The steps of the RESTORATION that undoes an action of `undone`.
 std::vector<std::string> RestorationSteps(pb::ActionType undone);
+
+// The hold payments.restore_hold_policy sets: the one the undone action's set step replaced,
+// but never less than the restoration's hold_period (the GOOD days when it was created; none
+// for restorations created before it was recorded).
+absl::Duration RestoredHold(absl::Duration replaced, std::optional<absl::Duration> least);
 
 // An action of the seller that is open (not REVERSED, not closed).
 struct OpenAction {
@@ -56,7 +69,12 @@ struct OpenAction {
 struct EnforcementRules {
   absl::Duration improvement_period = absl::Hours(24 * kDefaultImprovementDays);
   int critical_evaluations_to_suspend = kDefaultCriticalEvaluationsToSuspend;
+  // Hold periods at payments per standing.
+  absl::Duration hold_at_risk = absl::Hours(24 * kDefaultHoldDaysAtRisk);
+  absl::Duration hold_good = absl::Hours(24 * kDefaultHoldDaysGood);
+  absl::Duration hold_top = absl::Hours(24 * kDefaultHoldDaysTop);
 };
+// The rules of `thresholds`, defaults for its zero fields.
 EnforcementRules RulesOf(const pb::Thresholds& thresholds);
 
 // What an evaluation decides for one seller.
@@ -79,7 +97,9 @@ struct EnforcementPlan {
 // this one included, were CRITICAL in a row (only consulted when a warning's period is over;
 // the caller may pass 0 otherwise). `new_id` makes action ids.
 //  - health AT_RISK or CRITICAL, no open AT_RISK_MEASURES: create one (notice, catalog
-//    moderation level AT_RISK, payments hold 21 days, each previous setting read first);
+//    moderation level AT_RISK, payments hold rules.hold_at_risk, each previous setting read
+//    first); an open TOP_SELLER_TERMS closes without a restoration (the measures' hold steps
+//    run after its own: EnforcementStore orders a seller's payments steps);
 //  - CRITICAL, no open CRITICAL_WARNING and no open SUSPENSION: a CRITICAL_WARNING whose
 //    improvement period ends at as_of + rules.improvement_period;
 //  - CRITICAL, an open warning whose period has ended (as_of >= its end), critical_streak >=
@@ -89,7 +109,12 @@ struct EnforcementPlan {
 //  - GOOD (back under every line, after hysteresis), an open AT_RISK_MEASURES whose steps are
 //    all done, no open SUSPENSION: a RESTORATION of the measures (the moderation level and
 //    hold period they read before, a notice), and the measures close. Measures still being
-//    carried out wait for a later evaluation, so the restoration never races them.
+//    carried out wait for a later evaluation, so the restoration never races them. The
+//    restoration's hold_period is rules.hold_good: the least hold it puts back;
+//  - GOOD with the TOP badge, no open AT_RISK_MEASURES, SUSPENSION nor TOP_SELLER_TERMS: a
+//    TOP_SELLER_TERMS (payments hold rules.hold_top, the previous hold read first; a notice);
+//  - an open TOP_SELLER_TERMS, GOOD or NO_LEVEL without the badge: a RESTORATION of it (the
+//    hold back, at least rules.hold_good; a notice), and it closes.
 // An open SUSPENSION (and the measures with it) stays until an appeal reverses it; NO_LEVEL
 // (too few orders to judge) keeps the measures.
 EnforcementPlan PlanEnforcement(const pb::SellerScorecard& scorecard,
@@ -101,8 +126,14 @@ EnforcementPlan PlanEnforcement(const pb::SellerScorecard& scorecard,
 bool NeedsCriticalStreak(const pb::SellerScorecard& scorecard,
                          const std::vector<OpenAction>& open);
 
-// The explanation of an action: the KPIs at `level` or worse with their figures and lines.
-std::string Explain(pb::ActionType type, const pb::SellerScorecard& scorecard);
+// The explanation of an action: what it does (with the hold periods of `rules`), then the
+// KPIs at AT_RISK or worse with their figures and lines. A RESTORATION's text is the one of a
+// seller back to GOOD (ExplainTopTermsEnd: the one of a lost badge).
+std::string Explain(pb::ActionType type, const pb::SellerScorecard& scorecard,
+                    const EnforcementRules& rules = EnforcementRules());
+// The explanation of the RESTORATION of TOP_SELLER_TERMS.
+std::string ExplainTopTermsEnd(const pb::SellerScorecard& scorecard,
+                               const EnforcementRules& rules);
 
 }  // namespace marketplace::sellerkpi
 

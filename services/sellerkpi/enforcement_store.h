@@ -33,6 +33,10 @@ struct ClaimedStep {
   // (the action appealed, or for a SUSPENSION the seller's latest AT_RISK_MEASURES created
   // before it), by step name; empty when there is none.
   std::map<std::string, std::string> undone_results;
+  // The action's hold_period (EnforcementAction.hold_period): the hold its
+  // payments.set_hold_policy sets, or for a RESTORATION the least hold
+  // payments.restore_hold_policy puts back; nullopt for actions created without one.
+  std::optional<absl::Duration> hold;
 };
 
 // A page of a seller's actions, newest first.
@@ -75,7 +79,8 @@ class EnforcementStore {
   // The appeal of an action, in one transaction that locks the action's row: NOT_FOUND
   // ACTION_NOT_FOUND unless the action exists and, when `seller_id` is set, is that seller's
   // (another seller's answers exactly like an unknown id; empty: staff filing for the
-  // action's seller); FAILED_PRECONDITION NOT_APPEALABLE for a RESTORATION; ALREADY_EXISTS
+  // action's seller); FAILED_PRECONDITION NOT_APPEALABLE for a RESTORATION or a
+  // TOP_SELLER_TERMS; ALREADY_EXISTS
   // APPEAL_EXISTS when it was appealed before. `filed_by`: the caller's account id. The
   // action after.
   virtual absl::StatusOr<pb::EnforcementAction> Appeal(const std::string& action_id,

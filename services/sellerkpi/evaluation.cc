@@ -32,6 +32,9 @@ Judge Evaluation::JudgeAt(const pb::Thresholds& thresholds, absl::Time as_of,
         Evaluate(s.seller_id, thresholds, DayCounters(s.counters), as_of, prior, s.previous);
     result.improvement_days = thresholds.improvement_days();
     result.critical_evaluations_to_suspend = thresholds.critical_evaluations_to_suspend();
+    result.hold_days_at_risk = thresholds.hold_days_at_risk();
+    result.hold_days_good = thresholds.hold_days_good();
+    result.hold_days_top = thresholds.hold_days_top();
     return result;
   };
 }

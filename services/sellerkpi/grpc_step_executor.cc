@@ -186,9 +186,14 @@ absl::StatusOr<std::string> GrpcStepExecutor::Run(const ClaimedStep& step) {
   if (name == kSetHoldPolicy) {
     ASSIGN_OR_RETURN(std::string previous, PreviousResult(step));
     RETURN_IF_ERROR(ParseHold(previous).status());
-    RETURN_IF_ERROR(SetHoldPolicy(step, kAtRiskHoldPeriod,
-                                  absl::StrCat("seller health AT_RISK or worse (sellerkpi action ",
-                                               step.action_id, ")"))
+    const bool top = step.type == pb::TOP_SELLER_TERMS;
+    if (top && !step.hold.has_value()) {
+      return absl::InternalError("TOP_SELLER_TERMS without its hold period");
+    }
+    RETURN_IF_ERROR(SetHoldPolicy(step, step.hold.value_or(kAtRiskHoldPeriod),
+                                  absl::StrCat(top ? "TOP seller terms"
+                                                   : "seller health AT_RISK or worse",
+                                               " (sellerkpi action ", step.action_id, ")"))
                         .status());
     return previous;
   }
@@ -237,6 +242,9 @@ absl::StatusOr<std::string> GrpcStepExecutor::Run(const ClaimedStep& step) {
     auto it = step.undone_results.find(kSetHoldPolicy);
     if (it == step.undone_results.end()) return std::string("nothing to restore");
     ASSIGN_OR_RETURN(absl::Duration hold, ParseHold(it->second));
+    // Never less than the standing's hold (the GOOD one, recorded with the restoration): a
+    // seller that held TOP terms when the measures came does not get the TOP hold back.
+    hold = RestoredHold(hold, step.hold);
     ASSIGN_OR_RETURN(std::string set,
                      SetHoldPolicy(step, hold,
                                    absl::StrCat("restored by sellerkpi (action ", step.action_id,

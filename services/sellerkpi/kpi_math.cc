@@ -8,6 +8,7 @@
 #include "common/proto_time.h"
 #include "common/stats/wilson.h"
 #include "services/sellerkpi/counters.h"
+#include "services/sellerkpi/enforcement_policy.h"
 
 namespace marketplace::sellerkpi {
 namespace {
@@ -238,6 +239,32 @@ absl::Status ValidateThresholds(const pb::Thresholds& t) {
   }
   if (t.critical_evaluations_to_suspend() < 0 || t.critical_evaluations_to_suspend() > 100) {
     v.Add("thresholds.critical_evaluations_to_suspend", "must be 0-100");
+  }
+  // Hold days per standing: 0 (the default) or 1-90 (payments accepts up to 90 days); in
+  // force (defaults applied) at_risk >= good >= top.
+  const std::pair<const char*, int> holds[] = {
+      {"thresholds.hold_days_at_risk", t.hold_days_at_risk()},
+      {"thresholds.hold_days_good", t.hold_days_good()},
+      {"thresholds.hold_days_top", t.hold_days_top()}};
+  bool holds_ok = true;
+  for (const auto& [field, days] : holds) {
+    if (days < 0 || days > kMaxHoldDays) {
+      v.Add(field, absl::StrCat("must be 0 (the default) or 1-", kMaxHoldDays, " days"));
+      holds_ok = false;
+    }
+  }
+  if (holds_ok) {
+    const int at_risk = t.hold_days_at_risk() > 0 ? t.hold_days_at_risk() : kDefaultHoldDaysAtRisk;
+    const int good = t.hold_days_good() > 0 ? t.hold_days_good() : kDefaultHoldDaysGood;
+    const int top = t.hold_days_top() > 0 ? t.hold_days_top() : kDefaultHoldDaysTop;
+    if (good > at_risk) {
+      v.Add("thresholds.hold_days_good",
+            absl::StrCat("must be <= hold_days_at_risk (", at_risk, " in force with it)"));
+    }
+    if (top > good) {
+      v.Add("thresholds.hold_days_top",
+            absl::StrCat("must be <= hold_days_good (", good, " in force with it)"));
+    }
   }
   return v.Status();
 }

@@ -197,6 +197,46 @@ TEST(ThresholdsTest, TheSeedFileIsValidAndBadLinesAreNamed) {
   EXPECT_NE(s.message().find("thresholds.recovery_share"), std::string::npos) << s;
 }
 
+TEST(ThresholdsTest, HoldDaysPerStanding) {
+  pb::Thresholds t = Seed();
+  EXPECT_EQ(t.hold_days_at_risk(), 21);
+  EXPECT_EQ(t.hold_days_good(), 14);
+  EXPECT_EQ(t.hold_days_top(), 7);
+  EXPECT_TRUE(ValidateThresholds(t).ok());
+  // 0 is the default (a version stored before the fields existed).
+  pb::Thresholds old = t;
+  old.clear_hold_days_at_risk();
+  old.clear_hold_days_good();
+  old.clear_hold_days_top();
+  EXPECT_TRUE(ValidateThresholds(old).ok());
+  // Equal days are allowed; 90 is payments' limit.
+  pb::Thresholds flat = t;
+  flat.set_hold_days_at_risk(90);
+  flat.set_hold_days_good(90);
+  flat.set_hold_days_top(90);
+  EXPECT_TRUE(ValidateThresholds(flat).ok());
+  struct Case {
+    int at_risk, good, top;
+    const char* field;
+  };
+  for (const Case& c : {Case{91, 14, 7, "thresholds.hold_days_at_risk"},
+                        Case{-1, 14, 7, "thresholds.hold_days_at_risk"},
+                        Case{21, 100, 7, "thresholds.hold_days_good"},
+                        Case{21, 14, -3, "thresholds.hold_days_top"},
+                        Case{10, 14, 7, "thresholds.hold_days_good"},  // good > at_risk
+                        Case{21, 14, 15, "thresholds.hold_days_top"},  // top > good
+                        Case{0, 22, 7, "thresholds.hold_days_good"},   // > the default 21
+                        Case{21, 0, 15, "thresholds.hold_days_top"}}) {  // > the default 14
+    pb::Thresholds bad = t;
+    bad.set_hold_days_at_risk(c.at_risk);
+    bad.set_hold_days_good(c.good);
+    bad.set_hold_days_top(c.top);
+    absl::Status s = ValidateThresholds(bad);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.at_risk << c.good << c.top;
+    EXPECT_NE(s.message().find(c.field), std::string::npos) << s;
+  }
+}
+
 TEST(HistoryTest, OnePointPerDayOverItsWindow) {
   DayCounters c;
   c.Add(kToday - 2, counters::kShipments, 10);

@@ -56,9 +56,13 @@ struct EvaluationResult {
   pb::SellerScorecard scorecard;  // as_of, thresholds_version, figures, health, badge
   HealthState state;
   // Enforcement rules of the thresholds judged against (0: the defaults of
-  // enforcement_policy.h): Thresholds.improvement_days and critical_evaluations_to_suspend.
+  // enforcement_policy.h): Thresholds.improvement_days, critical_evaluations_to_suspend and
+  // the hold days per standing.
   int improvement_days = 0;
   int critical_evaluations_to_suspend = 0;
+  int hold_days_at_risk = 0;
+  int hold_days_good = 0;
+  int hold_days_top = 0;
 };
 
 // Judges one seller (pure: no I/O). Runs inside the store's transaction.

@@ -59,6 +59,8 @@ absl::StatusOr<pb::EnforcementAction> ActionFromRow(const Row& row) {
   common::ToTimestamp(created, a.mutable_created_at());
   ASSIGN_OR_RETURN(std::optional<absl::Time> closed, row.GetOptionalTime("closed_at"));
   if (closed.has_value()) common::ToTimestamp(*closed, a.mutable_closed_at());
+  ASSIGN_OR_RETURN(std::optional<int64_t> hold, row.GetOptionalInt64("hold_seconds"));
+  if (hold.has_value()) a.mutable_hold_period()->set_seconds(*hold);
   ASSIGN_OR_RETURN(std::optional<absl::Time> appealed, row.GetOptionalTime("appealed_at"));
   if (appealed.has_value()) {
     pb::Appeal* appeal = a.mutable_appeal();
@@ -107,7 +109,7 @@ absl::StatusOr<pb::EnforcementStep> StepFromRow(const Row& row) {
 constexpr char kActionColumns[] =
     "action_id, seller_id, type, state, explanation, evaluation_as_of, improvement_ends_at, "
     "created_at, appeal_statement, appealed_at, appeal_decision, decision_note, decided_at, "
-    "closed_at, appeal_filed_by";
+    "closed_at, appeal_filed_by, hold_seconds";
 
 // Adds each action's steps, in order.
 absl::Status AttachSteps(Transaction& tx, std::vector<pb::EnforcementAction>& actions) {
@@ -150,13 +152,15 @@ absl::Status InsertAction(Transaction& tx, const pb::EnforcementAction& a,
   }
   RETURN_IF_ERROR(tx.Write(
       "INSERT INTO enforcement_actions (action_id, seller_id, type, state, explanation, "
-      "evaluation_as_of, improvement_ends_at, created_at, updated_at, related_action_id) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "evaluation_as_of, improvement_ends_at, created_at, updated_at, related_action_id, "
+      "hold_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {a.action_id(), a.seller_id(), pb::ActionType_Name(a.type()),
        std::string(step_names.empty() ? "DONE" : "IN_PROGRESS"), a.explanation(),
        OptionalTime(a.has_evaluation_as_of(), a.evaluation_as_of()),
        OptionalTime(a.has_improvement_ends_at(), a.improvement_ends_at()), now, now,
-       related_action_id.empty() ? SqlValue(nullptr) : SqlValue(related_action_id)}));
+       related_action_id.empty() ? SqlValue(nullptr) : SqlValue(related_action_id),
+       a.has_hold_period() ? SqlValue(static_cast<int64_t>(a.hold_period().seconds()))
+                           : SqlValue(nullptr)}));
   if (step_names.empty()) return absl::OkStatus();
   // The steps in one statement.
   std::vector<SqlValue> steps;
@@ -199,15 +203,19 @@ absl::StatusOr<pb::EnforcementAction> ReadAction(Transaction& tx, const std::str
   return std::move(one[0]);
 }
 
-// The results of the DONE_CHECKED steps of the AT_RISK_MEASURES a restoration of `undone`
-// undoes: `undone` itself when it is one, else the seller's latest one created before it.
+// The results of the DONE_CHECKED steps of the action a restoration of `undone` undoes:
+// `undone` itself when it is an AT_RISK_MEASURES or TOP_SELLER_TERMS, for a SUSPENSION the
+// seller's latest AT_RISK_MEASURES created before it.
 absl::StatusOr<std::map<std::string, std::string>> UndoneResults(Transaction& tx,
                                                                  const std::string& undone) {
   std::map<std::string, std::string> out;
   ASSIGN_OR_RETURN(std::vector<Row> rows,
                    tx.Query("SELECT m.action_id FROM enforcement_actions u "
                             "JOIN enforcement_actions m ON m.seller_id = u.seller_id "
-                            "AND m.type = 'AT_RISK_MEASURES' AND m.created_at <= u.created_at "
+                            "AND ((m.action_id = u.action_id "
+                            "AND u.type IN ('AT_RISK_MEASURES', 'TOP_SELLER_TERMS')) "
+                            "OR (u.type <> 'TOP_SELLER_TERMS' AND m.type = 'AT_RISK_MEASURES' "
+                            "AND m.created_at <= u.created_at)) "
                             "WHERE u.action_id = ? "
                             "ORDER BY (m.action_id = u.action_id) DESC, m.created_at DESC, "
                             "m.action_id DESC LIMIT 1",
@@ -241,7 +249,8 @@ absl::Status MysqlEnforcementStore::Evaluated(Transaction& tx,
                             "FROM enforcement_actions WHERE seller_id IN (",
                             common::db::PlaceholderList(ids.size()),
                             ") AND closed_at IS NULL AND state <> 'REVERSED' "
-                            "AND type IN ('AT_RISK_MEASURES', 'CRITICAL_WARNING', 'SUSPENSION')"),
+                            "AND type IN ('AT_RISK_MEASURES', 'CRITICAL_WARNING', 'SUSPENSION', "
+                            "'TOP_SELLER_TERMS')"),
                ids));
   std::map<std::string, std::vector<OpenAction>> open;
   for (const Row& row : rows) {
@@ -262,6 +271,9 @@ absl::Status MysqlEnforcementStore::Evaluated(Transaction& tx,
     pb::Thresholds t;
     t.set_improvement_days(r.improvement_days);
     t.set_critical_evaluations_to_suspend(r.critical_evaluations_to_suspend);
+    t.set_hold_days_at_risk(r.hold_days_at_risk);
+    t.set_hold_days_good(r.hold_days_good);
+    t.set_hold_days_top(r.hold_days_top);
     const EnforcementRules rules = RulesOf(t);
     int streak = 0;
     if (NeedsCriticalStreak(r.scorecard, mine)) {
@@ -334,9 +346,10 @@ absl::StatusOr<pb::EnforcementAction> MysqlEnforcementStore::Appeal(const std::s
         if (!seller_id.empty() && a->seller_id() != seller_id) {
           return common::NotFound("action", action_id);
         }
-        if (a->type() == pb::RESTORATION) {
-          return common::FailedPrecondition("NOT_APPEALABLE",
-                                            "a restoration cannot be appealed");
+        if (a->type() == pb::RESTORATION || a->type() == pb::TOP_SELLER_TERMS) {
+          return common::FailedPrecondition(
+              "NOT_APPEALABLE", absl::StrCat("a ", pb::ActionType_Name(a->type()),
+                                             " cannot be appealed (it lifts measures)"));
         }
         if (a->has_appeal()) {
           return common::WithReason(
@@ -402,8 +415,10 @@ absl::StatusOr<std::vector<ClaimedStep>> MysqlEnforcementStore::ClaimDueSteps(
   return common::db::RunInTransaction(
       *pool_,
       [&](Transaction& tx) -> absl::StatusOr<std::vector<ClaimedStep>> {
-        // The first unfinished step of each action only: steps run in order. The subquery
-        // takes no lock; rows another worker holds are skipped, not waited for.
+        // The first unfinished step of each action only: steps run in order. A payments.*
+        // step also waits while an older action of the same seller (by seq) has a payments.*
+        // step unfinished: a seller's holds are set in the order they were decided. The
+        // subqueries take no lock; rows another worker holds are skipped, not waited for.
         ASSIGN_OR_RETURN(
             std::vector<Row> rows,
             tx.Query("SELECT s.action_id, s.step_no, s.name, s.request_id, s.attempts "
@@ -412,6 +427,12 @@ absl::StatusOr<std::vector<ClaimedStep>> MysqlEnforcementStore::ClaimDueSteps(
                      "AND NOT EXISTS (SELECT 1 FROM enforcement_steps e "
                      "WHERE e.action_id = s.action_id AND e.step_no < s.step_no "
                      "AND e.state <> 'DONE_CHECKED') "
+                     "AND (s.name NOT LIKE 'payments.%' OR NOT EXISTS ("
+                     "SELECT 1 FROM enforcement_actions me "
+                     "JOIN enforcement_actions o ON o.seller_id = me.seller_id AND o.seq < me.seq "
+                     "JOIN enforcement_steps p ON p.action_id = o.action_id "
+                     "WHERE me.action_id = s.action_id AND p.name LIKE 'payments.%' "
+                     "AND p.state <> 'DONE_CHECKED')) "
                      "ORDER BY s.next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED",
                      {now, static_cast<int64_t>(limit)}));
         std::vector<ClaimedStep> out;
@@ -435,7 +456,7 @@ absl::StatusOr<std::vector<ClaimedStep>> MysqlEnforcementStore::ClaimDueSteps(
         }
         ASSIGN_OR_RETURN(std::vector<Row> actions,
                          tx.Query(absl::StrCat("SELECT action_id, seller_id, type, explanation, "
-                                               "related_action_id "
+                                               "related_action_id, hold_seconds "
                                                "FROM enforcement_actions WHERE action_id IN (",
                                                common::db::PlaceholderList(ids.size()), ")"),
                                   ids));
@@ -464,6 +485,9 @@ absl::StatusOr<std::vector<ClaimedStep>> MysqlEnforcementStore::ClaimDueSteps(
           pb::ActionType_Parse(type, &c.type);
           ASSIGN_OR_RETURN(c.explanation, it->second->GetString("explanation"));
           c.earlier_results = results[c.action_id];
+          ASSIGN_OR_RETURN(std::optional<int64_t> hold,
+                           it->second->GetOptionalInt64("hold_seconds"));
+          if (hold.has_value()) c.hold = absl::Seconds(*hold);
           if (c.type == pb::RESTORATION) {
             ASSIGN_OR_RETURN(std::optional<std::string> related,
                              it->second->GetOptionalString("related_action_id"));

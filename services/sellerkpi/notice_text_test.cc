@@ -36,5 +36,24 @@ TEST(NoticeTextTest, ARestorationSaysWhetherAnAppealOrRecoveryLiftedTheMeasures)
   EXPECT_NE(recovered.find("back to GOOD"), std::string::npos);
 }
 
+TEST(NoticeTextTest, TopTermsAndTheirEndSayTheHolds) {
+  pb::SellerScorecard card;
+  card.set_health(pb::GOOD);
+  card.set_top_badge(true);
+  pb::Thresholds t;
+  t.set_hold_days_good(14);
+  t.set_hold_days_top(5);
+  const std::string terms =
+      NoticeText(Step(pb::TOP_SELLER_TERMS, Explain(pb::TOP_SELLER_TERMS, card, RulesOf(t))));
+  EXPECT_NE(terms.find("TOP badge"), std::string::npos) << terms;
+  EXPECT_NE(terms.find("held 5 days instead of 14 days"), std::string::npos) << terms;
+  card.set_top_badge(false);
+  const std::string end =
+      NoticeText(Step(pb::RESTORATION, ExplainTopTermsEnd(card, RulesOf(t))));
+  EXPECT_NE(end.find("without the TOP badge"), std::string::npos) << end;
+  EXPECT_NE(end.find("held 14 days again"), std::string::npos) << end;
+  EXPECT_EQ(end.find("appeal"), std::string::npos) << end;
+}
+
 }  // namespace
 }  // namespace marketplace::sellerkpi

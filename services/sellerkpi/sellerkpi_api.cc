@@ -248,6 +248,12 @@ absl::StatusOr<pb::EnforcementAction> SellerKpiApi::DecideAppeal(
                                           " decided REINSTATE", request.note().empty() ? "" : ": ",
                                           request.note()));
     r.step_names = RestorationSteps(action->type());
+    if (action->type() == pb::AT_RISK_MEASURES || action->type() == pb::SUSPENSION) {
+      // The hold comes back at least at the GOOD days in force now.
+      ASSIGN_OR_RETURN(pb::Thresholds thresholds, store_->CurrentThresholds());
+      r.action.mutable_hold_period()->set_seconds(
+          absl::ToInt64Seconds(RulesOf(thresholds).hold_good));
+    }
     restoration = std::move(r);
   }
   return enforcement_->DecideAppeal(request.action_id(), request.decision(), request.note(),
@@ -415,12 +421,12 @@ absl::StatusOr<pb::Thresholds> SellerKpiApi::UpdateThresholds(
   }
   static const std::set<std::string> kPaths = {"lines", "recovery_share", "recovery_evaluations",
                                                "improvement_days",
-                                               "critical_evaluations_to_suspend"};
+                                               "critical_evaluations_to_suspend", "hold_days"};
   for (int i = 0; i < request.update_mask().paths_size(); ++i) {
     if (kPaths.count(request.update_mask().paths(i)) == 0) {
       v.Add(absl::StrCat("update_mask.paths[", i, "]"),
-            "must be lines, recovery_share, recovery_evaluations, improvement_days or "
-            "critical_evaluations_to_suspend");
+            "must be lines, recovery_share, recovery_evaluations, improvement_days, "
+            "critical_evaluations_to_suspend or hold_days");
     }
   }
   RETURN_IF_ERROR(v.Status());
@@ -439,6 +445,11 @@ absl::StatusOr<pb::Thresholds> SellerKpiApi::UpdateThresholds(
     if (paths.count("improvement_days")) next.set_improvement_days(in.improvement_days());
     if (paths.count("critical_evaluations_to_suspend")) {
       next.set_critical_evaluations_to_suspend(in.critical_evaluations_to_suspend());
+    }
+    if (paths.count("hold_days")) {
+      next.set_hold_days_at_risk(in.hold_days_at_risk());
+      next.set_hold_days_good(in.hold_days_good());
+      next.set_hold_days_top(in.hold_days_top());
     }
   }
   RETURN_IF_ERROR(ValidateThresholds(next));

@@ -8,10 +8,14 @@
 // level and the hold policy are what they were. The listing is in the public ListListings
 // before and after, not during; CreatePayout (by the ADMIN, the seller having no balance) is
 // refused SELLER_NOT_APPROVED during the suspension and INSUFFICIENT_AVAILABLE_BALANCE
-// otherwise. The worker runs in the server every 200 ms.
+// otherwise. A second case follows payments' hold through a seller's standings: TOP (7 days),
+// AT_RISK (21 days), GOOD again (14 days, not the TOP hold the measures replaced). The worker
+// runs in the server every 200 ms.
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -294,6 +298,104 @@ TEST_F(EnforcementE2eTest, CriticalSellerIsWarnedSuspendedAndReinstated) {
   EXPECT_TRUE(PayoutRefusedWith(id, "INSUFFICIENT_AVAILABLE_BALANCE"));
   EXPECT_EQ(ModerationLevel(id), catalog_v1::STANDARD);
   EXPECT_EQ(HoldSeconds(id), hold_before);
+}
+
+// Records `events` in batches of at most 500 (RecordSellerEvents' limit).
+void RecordAll(const std::vector<kpi::SellerEvent>& events,
+               const std::function<grpc::Status(const kpi::RecordSellerEventsRequest&)>& call) {
+  for (size_t i = 0; i < events.size(); i += 500) {
+    kpi::RecordSellerEventsRequest record;
+    record.set_request_id(UniqueId("record"));
+    for (size_t j = i; j < events.size() && j < i + 500; ++j) *record.add_events() = events[j];
+    grpc::Status s = call(record);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+}
+
+kpi::SellerEvent OrderEvent(const std::string& seller, const std::string& id, absl::Time at,
+                            const std::string& order) {
+  kpi::SellerEvent e;
+  e.set_event_id(absl::StrCat(seller, "-", id));
+  e.set_seller_id(seller);
+  *e.mutable_occurred_at() = common::ToTimestamp(at);
+  e.mutable_links()->set_order_id(order);
+  return e;
+}
+
+// The hold at payments follows the seller's standing (Thresholds hold_days: 21 / 14 / 7): a
+// seller earning the TOP badge gets 7 days; falling AT_RISK, 21 days (and human review); back
+// to GOOD without the badge, 14 days — not the 7 days the measures replaced.
+TEST_F(EnforcementE2eTest, TheHoldFollowsTheSellersStanding) {
+  auto seller = stack_->ApprovedSellerWithListing();
+  ASSERT_TRUE(seller.ok()) << seller.status();
+  const std::string id = seller->id;
+  const int64_t hold_before = HoldSeconds(id);
+  std::printf("payments' hold before: %lld s\n", static_cast<long long>(hold_before));
+  const int64_t kDay = 24 * 3600;
+  auto record = [&](const kpi::RecordSellerEventsRequest& r) {
+    kpi::RecordSellerEventsResponse resp;
+    return Kpi(&KpiStub::RecordSellerEvents, r, &resp, stack_->admin_token());
+  };
+
+  // 600 orders without a defect, 20 rated 5 stars: GOOD with the TOP badge.
+  const absl::Time t0 = absl::Now() - absl::Hours(24 * 9);
+  std::vector<kpi::SellerEvent> events;
+  for (int i = 0; i < 600; ++i) {
+    const std::string order = absl::StrCat("a", i);
+    events.push_back(OrderEvent(id, absl::StrCat("placed-a", i), t0, order));
+    events.back().mutable_order_placed();
+    if (i < 20) {
+      events.push_back(OrderEvent(id, absl::StrCat("rated-a", i), t0, order));
+      events.back().mutable_rating()->set_stars(5);
+    }
+  }
+  RecordAll(events, record);
+  ASSERT_TRUE(Evaluate(id, t0 + absl::Hours(1)).ok());
+  EXPECT_EQ(ByType(Actions(id)), (std::map<kpi::ActionType, int>{{kpi::TOP_SELLER_TERMS, 1}}));
+  std::optional<kpi::EnforcementAction> terms = WaitDone(id, kpi::TOP_SELLER_TERMS);
+  ASSERT_TRUE(terms.has_value());
+  EXPECT_EQ(terms->hold_period().seconds(), 7 * kDay);
+  EXPECT_EQ(HoldSeconds(id), 7 * kDay);
+  EXPECT_EQ(terms->steps(1).result(), absl::StrCat(hold_before, "s"));  // what it replaced
+  EXPECT_EQ(ModerationLevel(id), catalog_v1::STANDARD);
+
+  // 6 claims of 600 orders (1 %): AT_RISK. The terms close under the measures: 21 days.
+  events.clear();
+  for (int i = 0; i < 6; ++i) {
+    events.push_back(OrderEvent(id, absl::StrCat("claim-a", i), t0 + absl::Hours(24),
+                                absl::StrCat("a", i)));
+    events.back().mutable_claim_filed()->set_counts_against_seller(true);
+  }
+  RecordAll(events, record);
+  ASSERT_TRUE(Evaluate(id, t0 + absl::Hours(25)).ok());
+  std::optional<kpi::EnforcementAction> measures = WaitDone(id, kpi::AT_RISK_MEASURES);
+  ASSERT_TRUE(measures.has_value());
+  EXPECT_EQ(HoldSeconds(id), 21 * kDay);
+  EXPECT_EQ(ModerationLevel(id), catalog_v1::AT_RISK);
+  EXPECT_EQ(measures->steps(4).result(), absl::StrCat(7 * kDay, "s"));  // the TOP hold
+  for (const auto& a : Actions(id)) {
+    if (a.type() == kpi::TOP_SELLER_TERMS) EXPECT_TRUE(a.has_closed_at());
+  }
+
+  // 1,400 good orders: ODR 6 / 2,000 = 0.3 %, GOOD after two evaluations, no badge (upper
+  // bound 0.58 %). The restoration puts back 14 days, not the 7 the measures replaced.
+  events.clear();
+  for (int i = 0; i < 1400; ++i) {
+    events.push_back(
+        OrderEvent(id, absl::StrCat("placed-b", i), t0 + absl::Hours(48), absl::StrCat("b", i)));
+    events.back().mutable_order_placed();
+  }
+  RecordAll(events, record);
+  ASSERT_TRUE(Evaluate(id, t0 + absl::Hours(49)).ok());
+  ASSERT_TRUE(Evaluate(id, t0 + absl::Hours(50)).ok());
+  std::optional<kpi::EnforcementAction> restoration = WaitDone(id, kpi::RESTORATION);
+  ASSERT_TRUE(restoration.has_value());
+  EXPECT_EQ(restoration->hold_period().seconds(), 14 * kDay);
+  EXPECT_EQ(HoldSeconds(id), 14 * kDay);
+  EXPECT_EQ(ModerationLevel(id), catalog_v1::STANDARD);
+  EXPECT_EQ(ByType(Actions(id)), (std::map<kpi::ActionType, int>{{kpi::TOP_SELLER_TERMS, 1},
+                                                                 {kpi::AT_RISK_MEASURES, 1},
+                                                                 {kpi::RESTORATION, 1}}));
 }
 
 }  // namespace

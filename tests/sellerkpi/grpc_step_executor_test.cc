@@ -7,6 +7,7 @@
 // listing, the reinstatement gives them back.
 #include "services/sellerkpi/grpc_step_executor.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -181,6 +182,79 @@ TEST_F(GrpcStepExecutorTest, MeasuresSuspensionAndRestorationHaveTheirEffects) {
   EXPECT_TRUE(ListingBecomes(seller->listing.listing_id(), listed));
   EXPECT_EQ(ModerationLevel(seller->id), catalog_v1::STANDARD);
   EXPECT_EQ(HoldSeconds(seller->id), hold_before);
+}
+
+// TOP_SELLER_TERMS set the hold recorded on the action (7 days) and their restoration puts
+// back the hold they replaced, but never less than its floor (the GOOD days); measures after
+// TOP terms record 7 days as replaced, and their restoration sets the floor, not 7 days.
+TEST_F(GrpcStepExecutorTest, TopTermsAndRestorationsFollowTheRecordedHolds) {
+  auto seller = stack_->ApprovedSellerWithListing();
+  ASSERT_TRUE(seller.ok()) << seller.status();
+  auto executor = Executor(kSellerKpiScopes);
+  const int64_t kDay = 24 * 3600;
+  const int64_t hold_before = HoldSeconds(seller->id);
+  ASSERT_GT(hold_before, 0);
+
+  const std::vector<std::string> terms = kpi::ActionSteps(kpi::pb::TOP_SELLER_TERMS);
+  std::vector<std::string> results;
+  for (int i = 0; i < static_cast<int>(terms.size()); ++i) {
+    kpi::ClaimedStep step = Step(seller->id, kpi::pb::TOP_SELLER_TERMS, "act_top1", i, terms);
+    step.explanation = "Your seller health is GOOD and you hold the TOP badge";
+    step.hold = absl::Hours(24 * 7);
+    step.earlier_results = results;
+    absl::StatusOr<std::string> result = executor->Run(step);
+    ASSERT_TRUE(result.ok()) << step.name << ": " << result.status();
+    results.push_back(*result);
+  }
+  EXPECT_EQ(results[0], absl::StrCat(hold_before, "s"));
+  EXPECT_EQ(results[1], absl::StrCat(hold_before, "s"));  // what the set replaced
+  EXPECT_EQ(HoldSeconds(seller->id), 7 * kDay);
+  // TOP terms without a recorded hold are refused, nothing changes.
+  kpi::ClaimedStep no_hold = Step(seller->id, kpi::pb::TOP_SELLER_TERMS, "act_top2", 1, terms);
+  no_hold.earlier_results = {absl::StrCat(7 * kDay, "s")};
+  EXPECT_EQ(executor->Run(no_hold).status().code(), absl::StatusCode::kInternal);
+
+  // Measures over the terms: they replace 7 days with 21.
+  const std::vector<std::string> measures = kpi::ActionSteps(kpi::pb::AT_RISK_MEASURES);
+  std::vector<std::string> measured;
+  for (int i = 0; i < static_cast<int>(measures.size()); ++i) {
+    kpi::ClaimedStep step =
+        Step(seller->id, kpi::pb::AT_RISK_MEASURES, "act_measures2", i, measures);
+    step.hold = absl::Hours(24 * 21);
+    step.earlier_results = measured;
+    absl::StatusOr<std::string> result = executor->Run(step);
+    ASSERT_TRUE(result.ok()) << step.name << ": " << result.status();
+    measured.push_back(*result);
+  }
+  EXPECT_EQ(measured[4], absl::StrCat(7 * kDay, "s"));
+  EXPECT_EQ(HoldSeconds(seller->id), 21 * kDay);
+
+  // Their restoration with a 14-day floor: 14 days, not the 7 they replaced.
+  const std::vector<std::string> restoration = kpi::RestorationSteps(kpi::pb::AT_RISK_MEASURES);
+  std::map<std::string, std::string> undone;
+  for (size_t i = 0; i < measures.size(); ++i) undone[measures[i]] = measured[i];
+  for (int i = 0; i < static_cast<int>(restoration.size()); ++i) {
+    kpi::ClaimedStep step =
+        Step(seller->id, kpi::pb::RESTORATION, "act_restore2", i, restoration);
+    step.undone_results = undone;
+    step.hold = absl::Hours(24 * 14);
+    absl::StatusOr<std::string> result = executor->Run(step);
+    ASSERT_TRUE(result.ok()) << step.name << ": " << result.status();
+    if (step.name == kpi::kRestoreHoldPolicy) {
+      EXPECT_EQ(*result, absl::StrCat("hold ", 14 * kDay, "s"));
+    }
+  }
+  EXPECT_EQ(HoldSeconds(seller->id), 14 * kDay);
+  EXPECT_EQ(ModerationLevel(seller->id), catalog_v1::STANDARD);
+
+  // A restoration of TOP terms that had replaced 30 days: 30 come back (above the floor).
+  kpi::ClaimedStep top_end = Step(seller->id, kpi::pb::RESTORATION, "act_restore3", 0,
+                                  kpi::RestorationSteps(kpi::pb::TOP_SELLER_TERMS));
+  top_end.undone_results = {{kpi::kSetHoldPolicy, absl::StrCat(30 * kDay, "s")}};
+  top_end.hold = absl::Hours(24 * 14);
+  absl::StatusOr<std::string> restored = executor->Run(top_end);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(HoldSeconds(seller->id), 30 * kDay);
 }
 
 TEST_F(GrpcStepExecutorTest, WithoutTheScopesAStepFailsAndChangesNothing) {

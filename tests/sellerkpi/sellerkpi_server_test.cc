@@ -784,6 +784,36 @@ TEST_F(SellerKpiServerTest, EvidenceHistoryPublicRatingHealthListAndThresholds) 
   grpc::Status wrong = Kpi(&KpiStub::UpdateThresholds, update, &updated);
   EXPECT_EQ(wrong.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(BadFieldsOf(wrong), std::vector<std::string>{"thresholds.lines[0].at_risk"});
+  // Hold days: the seed's 21 / 14 / 7; a TOP hold above the GOOD one is refused, naming it,
+  // and nothing changes; the mask "hold_days" replaces the three and keeps the rest.
+  EXPECT_EQ(updated.hold_days_at_risk(), 21);
+  EXPECT_EQ(updated.hold_days_good(), 14);
+  EXPECT_EQ(updated.hold_days_top(), 7);
+  kpi::UpdateThresholdsRequest holds;
+  holds.set_request_id(UniqueId("thresholds"));
+  holds.set_expected_version(updated.version());
+  holds.mutable_update_mask()->add_paths("hold_days");
+  holds.mutable_thresholds()->set_hold_days_at_risk(28);
+  holds.mutable_thresholds()->set_hold_days_good(10);
+  holds.mutable_thresholds()->set_hold_days_top(12);
+  kpi::Thresholds after;
+  wrong = Kpi(&KpiStub::UpdateThresholds, holds, &after);
+  EXPECT_EQ(wrong.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(BadFieldsOf(wrong), std::vector<std::string>{"thresholds.hold_days_top"});
+  ASSERT_TRUE(Kpi(&KpiStub::GetThresholds, kpi::GetThresholdsRequest(), &after).ok());
+  EXPECT_EQ(after.version(), updated.version());
+  holds.mutable_thresholds()->set_hold_days_at_risk(91);
+  holds.mutable_thresholds()->set_hold_days_top(5);
+  wrong = Kpi(&KpiStub::UpdateThresholds, holds, &after);
+  EXPECT_EQ(BadFieldsOf(wrong), std::vector<std::string>{"thresholds.hold_days_at_risk"});
+  holds.mutable_thresholds()->set_hold_days_at_risk(28);
+  ASSERT_TRUE(Kpi(&KpiStub::UpdateThresholds, holds, &after).ok());
+  EXPECT_EQ(after.version(), updated.version() + 1);
+  EXPECT_EQ(after.hold_days_at_risk(), 28);
+  EXPECT_EQ(after.hold_days_good(), 10);
+  EXPECT_EQ(after.hold_days_top(), 5);
+  EXPECT_EQ(after.improvement_days(), updated.improvement_days());
+  EXPECT_EQ(after.lines_size(), 8);
 }
 
 // What payments' relay sends, delivered by hand with payments' own token: twice each and out
