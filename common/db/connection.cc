@@ -216,6 +216,8 @@ class Connection::Impl {
 
   bool healthy() const { return healthy_; }
   void MarkBroken() { healthy_ = false; }
+  // The session's isolation level as last set (SET SESSION TRANSACTION ISOLATION LEVEL).
+  std::string isolation;
   absl::Time last_used() const { return last_used_; }
 
   bool CheckAlive() {
@@ -357,6 +359,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const DbOptions& op
                                                  Endpoint(options), ": ", status.message()));
     }
   }
+  impl->isolation = "REPEATABLE READ";
   return std::unique_ptr<Connection>(new Connection(std::move(impl)));
 }
 
@@ -368,6 +371,16 @@ absl::StatusOr<std::vector<Row>> Connection::Query(absl::string_view sql,
   std::vector<Row> rows;
   RETURN_IF_ERROR(impl_->Run(sql, params, &rows, nullptr, "query"));
   return rows;
+}
+
+absl::Status Connection::SetSessionIsolation(absl::string_view level) {
+  if (impl_->isolation == level) return absl::OkStatus();
+  impl_->isolation.clear();  // unknown until the statement succeeds
+  int64_t ignored;
+  RETURN_IF_ERROR(impl_->Run(absl::StrCat("SET SESSION TRANSACTION ISOLATION LEVEL ", level), {},
+                             nullptr, &ignored, "session isolation"));
+  impl_->isolation = std::string(level);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int64_t> Connection::Execute(absl::string_view sql,

@@ -113,11 +113,11 @@ absl::Status RunInTransactionImpl(ConnectionPool& pool,
       }
     } guard{*conn, settled};
 
+    // The session keeps its level between transactions: a round trip only when it changes.
+    RETURN_IF_ERROR(conn->SetSessionIsolation(
+        options.isolation == IsolationLevel::kReadCommitted ? "READ COMMITTED"
+                                                            : "REPEATABLE READ"));
     std::vector<std::string> begin;
-    if (options.isolation == IsolationLevel::kReadCommitted) {
-      // Without SESSION it applies to the next transaction only.
-      begin.push_back("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
-    }
     begin.push_back(options.read_only ? "START TRANSACTION READ ONLY" : "START TRANSACTION");
     Transaction tx(*conn, attempt, options.defer_writes);
     for (std::string& statement : begin) {

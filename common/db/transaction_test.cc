@@ -204,8 +204,13 @@ TEST_F(TransactionTest, ASwallowedConflictIsNeverCommitted) {
 }
 
 TEST_F(TransactionTest, ReadCommittedSeesConcurrentCommitsRepeatableReadDoesNot) {
+  // Each level twice, alternating: a session keeps its level between transactions
+  // (Connection::SetSessionIsolation), so a transaction after one of the other level must
+  // still get its own.
   for (const IsolationLevel level :
-       {IsolationLevel::kRepeatableRead, IsolationLevel::kReadCommitted}) {
+       {IsolationLevel::kRepeatableRead, IsolationLevel::kReadCommitted,
+        IsolationLevel::kRepeatableRead, IsolationLevel::kReadCommitted,
+        IsolationLevel::kRepeatableRead}) {
     ASSERT_OK(pool().Execute("UPDATE accounts SET balance = 100 WHERE id = 1"));
     TransactionOptions options;
     options.isolation = level;
