@@ -204,8 +204,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "evaluation: %s\n", counts.status().ToString().c_str());
       return 1;
     }
-    std::printf("evaluated before the replay: %d sellers in %.1f s\n", counts->evaluated,
+    std::printf("evaluated before the replay: %d sellers in %.1f s;", counts->evaluated,
                 absl::ToDoubleSeconds(absl::Now() - start));
+    if (auto by_health = store.CountByHealth(); by_health.ok()) {
+      for (const auto& [level, n] : *by_health) {
+        std::printf(" %s %lld", pb::HealthLevel_Name(level).c_str(), static_cast<long long>(n));
+      }
+    }
+    std::printf("\n");
   }
   for (int round = 1; round <= 2; ++round) {
     absl::Time start = absl::Now();
