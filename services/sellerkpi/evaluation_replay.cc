@@ -98,6 +98,14 @@ absl::StatusOr<EvaluationReplayReport> ReplayEvaluations(KpiStore& store,
               state = replay.state;
               found = Differences(stored, replay, at);
             }
+            if (stored.in_force.has_value() &&
+                (stored.in_force->health != state.health ||
+                 stored.in_force->recovery_streak != state.recovery_streak)) {
+              found.push_back(absl::StrCat(
+                  stored.seller_id, ": in force ", pb::HealthLevel_Name(stored.in_force->health),
+                  " streak ", stored.in_force->recovery_streak, ", replay ",
+                  pb::HealthLevel_Name(state.health), " streak ", state.recovery_streak));
+            }
             if (found.empty()) return absl::OkStatus();
             if (!seller_differs) {
               seller_differs = true;

@@ -16,11 +16,13 @@ struct EvaluationReplayReport {
   int64_t evaluations = 0;  // stored evaluations replayed
   int64_t events_read = 0;  // log events of their sellers
   // Sellers with at least one evaluation whose replay differs (health, top badge, a figure's
-  // numerator or denominator, or a thresholds version that is not stored).
+  // numerator or denominator, or a thresholds version that is not stored), or whose health in
+  // force (seller_health: health and recovery streak) differs from its last one's replay.
   int health_differences = 0;
   // Up to max_examples, "seller/as_of: stored AT_RISK, replay GOOD",
   // "seller/as_of: stored top_badge true, replay false",
-  // "seller/as_of/ORDER_DEFECT_RATE: stored 3/40, replay 2/40".
+  // "seller/as_of/ORDER_DEFECT_RATE: stored 3/40, replay 2/40",
+  // "seller: in force GOOD streak 0, replay AT_RISK streak 0".
   std::vector<std::string> examples;
 };
 

@@ -220,6 +220,32 @@ TEST_F(EvaluationReplayTest, ATamperedCounterIsFoundByBothReplays) {
             At(kSeller, kNow + 4 * kDay) + "/ORDER_DEFECT_RATE: stored 7/101, replay 2/101");
 }
 
+TEST_F(EvaluationReplayTest, ATamperedHealthInForceIsFound) {
+  History();
+  // B's health in force (seller_health, what ListSellersByHealth and enforcement read) says
+  // GOOD; its last evaluation, stored and replayed, says AT_RISK.
+  ASSERT_OK(pool()
+                .Execute("UPDATE seller_health SET health = ? WHERE seller_id = ?",
+                         {int64_t{pb::GOOD}, std::string(kOtherSeller)})
+                .status());
+  ASSERT_OK_AND_ASSIGN(EvaluationReplayReport report, ReplayEvaluations(*store_, {}, 100));
+  EXPECT_EQ(report.health_differences, 1);
+  ASSERT_EQ(report.examples.size(), 1u);
+  EXPECT_EQ(report.examples[0],
+            std::string(kOtherSeller) + ": in force GOOD streak 0, replay AT_RISK streak 0");
+  // So is a tampered recovery streak.
+  ASSERT_OK(pool()
+                .Execute("UPDATE seller_health SET health = ?, recovery_streak = 1 WHERE "
+                         "seller_id = ?",
+                         {int64_t{pb::AT_RISK}, std::string(kOtherSeller)})
+                .status());
+  ASSERT_OK_AND_ASSIGN(report, ReplayEvaluations(*store_, {kOtherSeller}, 100));
+  EXPECT_EQ(report.health_differences, 1);
+  ASSERT_EQ(report.examples.size(), 1u);
+  EXPECT_EQ(report.examples[0],
+            std::string(kOtherSeller) + ": in force AT_RISK streak 1, replay AT_RISK streak 0");
+}
+
 TEST_F(EvaluationReplayTest, AMissingThresholdsVersionIsADifference) {
   History();
   ASSERT_OK(pool()

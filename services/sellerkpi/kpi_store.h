@@ -125,6 +125,9 @@ class KpiStore {
     bool top_badge = false;                                 // the column
     pb::SellerScorecard scorecard;                          // the stored bytes
     std::vector<CounterRow> counters;                       // every day, replayed
+    // On the seller's last evaluation only: its seller_health row (the health in force and
+    // the recovery streak, which that evaluation wrote).
+    std::optional<HealthState> in_force;
   };
   // Calls `visit` for every stored evaluation of `seller_ids` (empty: every seller with one),
   // seller after seller (by seller id), each seller's in the order they were made

@@ -645,6 +645,23 @@ absl::StatusOr<int64_t> MysqlKpiStore::ReplayStoredEvaluations(
             }
             evaluations[e.seller_id].push_back(std::move(e));
           }
+          ASSIGN_OR_RETURN(rows, tx.Query(absl::StrCat("SELECT ", kHealthColumns,
+                                                       " FROM seller_health WHERE seller_id IN (",
+                                                       common::db::PlaceholderList(chunk.size()),
+                                                       ")"),
+                                          chunk));
+          for (const Row& row : rows) {
+            ASSIGN_OR_RETURN(std::string seller, row.GetString("seller_id"));
+            auto it = evaluations.find(seller);
+            if (it == evaluations.end()) continue;
+            ASSIGN_OR_RETURN(int64_t health, row.GetInt64("health"));
+            ASSIGN_OR_RETURN(int64_t streak, row.GetInt64("recovery_streak"));
+            it->second.back().in_force =
+                HealthState{pb::HealthLevel_IsValid(static_cast<int>(health))
+                                ? static_cast<pb::HealthLevel>(health)
+                                : pb::HEALTH_LEVEL_UNSPECIFIED,
+                            static_cast<int>(streak)};
+          }
           ASSIGN_OR_RETURN(rows, tx.Query(absl::StrCat("SELECT seq, seller_id, event_id, source, "
                                                        "excluded, payload, recorded_at "
                                                        "FROM seller_events WHERE seller_id IN (",
