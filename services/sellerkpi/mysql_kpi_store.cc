@@ -604,6 +604,7 @@ absl::StatusOr<int64_t> MysqlKpiStore::ReplayStoredEvaluations(
   // One logged event of a seller: when it was recorded and, for an EVENT_EXCLUDED, the id it
   // takes out.
   struct Logged {
+    int64_t seq = 0;
     absl::Time recorded_at;
     EventRecord record;
     std::string excludes;
@@ -666,18 +667,24 @@ absl::StatusOr<int64_t> MysqlKpiStore::ReplayStoredEvaluations(
                                                        "excluded, payload, recorded_at "
                                                        "FROM seller_events WHERE seller_id IN (",
                                                        common::db::PlaceholderList(chunk.size()),
-                                                       ") ORDER BY seller_id, seq"),
+                                                       ")"),
                                           chunk));
+          // Sorted here by seq, not by the server (a sort of rows with their payloads).
           for (const Row& row : rows) {
             ASSIGN_OR_RETURN(pb::SellerEvent event, ParseEvent(row));
             event.set_excluded(false);  // what counts is when its exclusion was recorded
             Logged l;
+            ASSIGN_OR_RETURN(l.seq, row.GetInt64("seq"));
             ASSIGN_OR_RETURN(l.recorded_at, row.GetTime("recorded_at"));
             if (event.has_event_excluded()) {
               l.excludes = event.event_excluded().excluded_event_id();
             }
             ASSIGN_OR_RETURN(l.record, MakeRecord(event, event.source()));
             log[event.seller_id()].push_back(std::move(l));
+          }
+          for (auto& [seller, events] : log) {
+            std::sort(events.begin(), events.end(),
+                      [](const Logged& a, const Logged& b) { return a.seq < b.seq; });
           }
           return absl::OkStatus();
         },
