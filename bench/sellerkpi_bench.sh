@@ -4,7 +4,8 @@
 # Starts a private MariaDB (CPU 1) and runs sellerkpi's ingestion and store in process
 # (CPU 0): events/s in batches of 100 from 8 clients and as single events, each as a ratio to
 # the same database's rate for one minimal write transaction measured in the same run
-# (targets >= 5 and >= 0.5), a replay of the whole log (twice), then the seconds of one
+# (targets >= 5 and >= 0.5), one evaluation of the ingested sellers, a replay of the whole log
+# (aggregates and evaluations, twice: differences should be 0), then the seconds of one
 # evaluation pass over
 # MP_BENCH_SELLERKPI_EVAL_SELLERS sellers (default 100000).
 set -euo pipefail

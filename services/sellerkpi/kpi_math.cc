@@ -277,6 +277,7 @@ EvaluationResult Evaluate(const std::string& seller_id, const pb::Thresholds& th
   card.set_seller_id(seller_id);
   common::ToTimestamp(as_of, card.mutable_as_of());
   card.set_thresholds_version(thresholds.version());
+  card.set_platform_mean_rating(prior_mean);
   const absl::CivilDay last = absl::ToCivilDay(as_of, absl::UTCTimeZone());
   pb::HealthLevel raw = pb::NO_LEVEL;
   std::vector<pb::KpiFigure> figures;

@@ -118,6 +118,33 @@ class KpiStore {
   virtual absl::StatusOr<ReplayReport> ReplayCounters(const std::vector<std::string>& seller_ids,
                                                       int max_examples) = 0;
 
+  // One stored evaluation (a seller_evaluations row) with the seller's counters as the log
+  // gives them at the moment it was made: the events recorded (recorded_at) no later than its
+  // evaluated_at, less those whose exclusion (EVENT_EXCLUDED) was recorded by then, through the
+  // same ApplyEvent as ingestion (README "Replay").
+  struct StoredEvaluation {
+    std::string seller_id;
+    absl::Time as_of;
+    absl::Time evaluated_at;
+    int64_t thresholds_version = 0;
+    pb::HealthLevel health = pb::HEALTH_LEVEL_UNSPECIFIED;  // the column
+    bool top_badge = false;                                 // the column
+    pb::SellerScorecard scorecard;                          // the stored bytes
+    std::vector<CounterRow> counters;                       // every day, replayed
+    // On the seller's last evaluation only: its seller_health row (the health in force and
+    // the recovery streak, which that evaluation wrote).
+    std::optional<HealthState> in_force;
+  };
+  // Calls `visit` for every stored evaluation of `seller_ids` (empty: every seller with one),
+  // seller after seller (by seller id), each seller's in the order they were made
+  // (evaluated_at, then as_of). Nothing is written. Memory: the events and evaluations of 100
+  // sellers at a time. Returns the number of log events read. An error of `visit` stops it.
+  using EvaluationVisitor = std::function<absl::Status(const StoredEvaluation&)>;
+  virtual absl::StatusOr<int64_t> ReplayStoredEvaluations(
+      const std::vector<std::string>& seller_ids, const EvaluationVisitor& visit) = 0;
+  // Every thresholds version ever stored, by version.
+  virtual absl::StatusOr<std::map<int64_t, pb::Thresholds>> AllThresholds() = 0;
+
   // A seller's counters over [first, last] (UTC days), in no particular order.
   virtual absl::StatusOr<std::vector<CounterRow>> ReadCounters(const std::string& seller_id,
                                                                absl::CivilDay first,

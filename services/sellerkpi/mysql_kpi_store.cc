@@ -587,6 +587,174 @@ absl::StatusOr<KpiStore::ReplayReport> MysqlKpiStore::ReplayCounters(
   return report;
 }
 
+absl::StatusOr<int64_t> MysqlKpiStore::ReplayStoredEvaluations(
+    const std::vector<std::string>& seller_ids, const EvaluationVisitor& visit) {
+  constexpr size_t kSellersPerRead = 100;
+  std::vector<std::string> sellers = seller_ids;
+  if (sellers.empty()) {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     pool_->Query("SELECT DISTINCT seller_id FROM seller_evaluations "
+                                  "ORDER BY seller_id"));
+    ASSIGN_OR_RETURN(sellers, common::db::ParseRows(rows, [](const Row& row) {
+                       return row.GetString("seller_id");
+                     }));
+  } else {
+    std::sort(sellers.begin(), sellers.end());
+    sellers.erase(std::unique(sellers.begin(), sellers.end()), sellers.end());
+  }
+  // One logged event of a seller: when it was recorded and, for an EVENT_EXCLUDED, the id it
+  // takes out.
+  struct Logged {
+    int64_t seq = 0;
+    absl::Time recorded_at;
+    EventRecord record;
+    std::string excludes;
+  };
+  int64_t events_read = 0;
+  for (size_t start = 0; start < sellers.size(); start += kSellersPerRead) {
+    const std::vector<SqlValue> chunk(
+        sellers.begin() + start, sellers.begin() + std::min(sellers.size(), start + kSellersPerRead));
+    std::map<std::string, std::vector<StoredEvaluation>> evaluations;
+    std::map<std::string, std::vector<Logged>> log;
+    // One snapshot for both reads: every evaluation read has the events it saw.
+    RETURN_IF_ERROR(common::db::RunInTransaction(
+        *pool_,
+        [&](Transaction& tx) -> absl::Status {
+          evaluations.clear();
+          log.clear();
+          ASSIGN_OR_RETURN(
+              std::vector<Row> rows,
+              tx.Query(absl::StrCat("SELECT seller_id, as_of, evaluated_at, thresholds_version, "
+                                    "health, top_badge, scorecard FROM seller_evaluations "
+                                    "WHERE seller_id IN (",
+                                    common::db::PlaceholderList(chunk.size()),
+                                    ") ORDER BY seller_id, evaluated_at, as_of"),
+                       chunk));
+          for (const Row& row : rows) {
+            StoredEvaluation e;
+            ASSIGN_OR_RETURN(e.seller_id, row.GetString("seller_id"));
+            ASSIGN_OR_RETURN(e.as_of, row.GetTime("as_of"));
+            ASSIGN_OR_RETURN(e.evaluated_at, row.GetTime("evaluated_at"));
+            ASSIGN_OR_RETURN(e.thresholds_version, row.GetInt64("thresholds_version"));
+            ASSIGN_OR_RETURN(int64_t health, row.GetInt64("health"));
+            e.health = pb::HealthLevel_IsValid(static_cast<int>(health))
+                           ? static_cast<pb::HealthLevel>(health)
+                           : pb::HEALTH_LEVEL_UNSPECIFIED;
+            ASSIGN_OR_RETURN(e.top_badge, row.GetBool("top_badge"));
+            ASSIGN_OR_RETURN(std::string bytes, row.GetString("scorecard"));
+            if (!e.scorecard.ParseFromString(bytes)) {
+              return absl::InternalError("stored scorecard does not parse");
+            }
+            evaluations[e.seller_id].push_back(std::move(e));
+          }
+          ASSIGN_OR_RETURN(rows, tx.Query(absl::StrCat("SELECT ", kHealthColumns,
+                                                       " FROM seller_health WHERE seller_id IN (",
+                                                       common::db::PlaceholderList(chunk.size()),
+                                                       ")"),
+                                          chunk));
+          for (const Row& row : rows) {
+            ASSIGN_OR_RETURN(std::string seller, row.GetString("seller_id"));
+            auto it = evaluations.find(seller);
+            if (it == evaluations.end()) continue;
+            ASSIGN_OR_RETURN(int64_t health, row.GetInt64("health"));
+            ASSIGN_OR_RETURN(int64_t streak, row.GetInt64("recovery_streak"));
+            it->second.back().in_force =
+                HealthState{pb::HealthLevel_IsValid(static_cast<int>(health))
+                                ? static_cast<pb::HealthLevel>(health)
+                                : pb::HEALTH_LEVEL_UNSPECIFIED,
+                            static_cast<int>(streak)};
+          }
+          ASSIGN_OR_RETURN(rows, tx.Query(absl::StrCat("SELECT seq, seller_id, event_id, source, "
+                                                       "excluded, payload, recorded_at "
+                                                       "FROM seller_events WHERE seller_id IN (",
+                                                       common::db::PlaceholderList(chunk.size()),
+                                                       ")"),
+                                          chunk));
+          // Sorted here by seq, not by the server (a sort of rows with their payloads).
+          for (const Row& row : rows) {
+            ASSIGN_OR_RETURN(pb::SellerEvent event, ParseEvent(row));
+            event.set_excluded(false);  // what counts is when its exclusion was recorded
+            Logged l;
+            ASSIGN_OR_RETURN(l.seq, row.GetInt64("seq"));
+            ASSIGN_OR_RETURN(l.recorded_at, row.GetTime("recorded_at"));
+            if (event.has_event_excluded()) {
+              l.excludes = event.event_excluded().excluded_event_id();
+            }
+            ASSIGN_OR_RETURN(l.record, MakeRecord(event, event.source()));
+            log[event.seller_id()].push_back(std::move(l));
+          }
+          for (auto& [seller, events] : log) {
+            std::sort(events.begin(), events.end(),
+                      [](const Logged& a, const Logged& b) { return a.seq < b.seq; });
+          }
+          return absl::OkStatus();
+        },
+        {.read_only = true}));
+    for (auto& [seller, list] : evaluations) {
+      const std::vector<Logged>& events = log[seller];
+      events_read += static_cast<int64_t>(events.size());
+      // When each event was taken out (its first exclusion recorded).
+      std::map<std::string, absl::Time> excluded_at;
+      for (const Logged& l : events) {
+        if (l.excludes.empty()) continue;
+        auto [it, is_new] = excluded_at.emplace(l.excludes, l.recorded_at);
+        if (!is_new) it->second = std::min(it->second, l.recorded_at);
+      }
+      // The counters of the events applied so far; ApplyEvent's result does not depend on the
+      // order of the events, so the next evaluation only adds the events recorded since,
+      // unless an exclusion took one out (then they are rebuilt).
+      std::vector<bool> applied(events.size(), false);
+      std::map<std::pair<absl::CivilDay, std::string>, int64_t> counters;
+      std::map<std::string, OrderState> orders;
+      for (StoredEvaluation& evaluation : list) {
+        const absl::Time at = evaluation.evaluated_at;
+        std::vector<bool> counts(events.size(), false);
+        bool rebuild = false;
+        for (size_t i = 0; i < events.size(); ++i) {
+          const Logged& l = events[i];
+          if (!l.excludes.empty() || l.recorded_at > at) continue;
+          auto ex = excluded_at.find(l.record.event.event_id());
+          counts[i] = ex == excluded_at.end() || ex->second > at;
+          if (applied[i] && !counts[i]) rebuild = true;
+        }
+        if (rebuild) {
+          applied.assign(events.size(), false);
+          counters.clear();
+          orders.clear();
+        }
+        for (size_t i = 0; i < events.size(); ++i) {
+          if (!counts[i] || applied[i]) continue;
+          applied[i] = true;
+          const EventRecord& r = events[i].record;
+          const std::vector<CounterDelta> changes =
+              TouchesOrder(r) ? ApplyEvent(r, &orders[r.event.links().order_id()])
+                              : ApplyEvent(r, nullptr);
+          for (const CounterDelta& d : changes) counters[{d.day, d.counter}] += d.delta;
+        }
+        for (const auto& [key, n] : counters) {
+          if (n != 0) evaluation.counters.push_back({key.first, key.second, n});
+        }
+        RETURN_IF_ERROR(visit(evaluation));
+        evaluation.counters.clear();
+        evaluation.counters.shrink_to_fit();
+      }
+    }
+  }
+  return events_read;
+}
+
+absl::StatusOr<std::map<int64_t, pb::Thresholds>> MysqlKpiStore::AllThresholds() {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   pool_->Query("SELECT version, body, updated_at, updated_by FROM kpi_thresholds "
+                                "ORDER BY version"));
+  std::map<int64_t, pb::Thresholds> out;
+  for (const Row& row : rows) {
+    ASSIGN_OR_RETURN(pb::Thresholds t, ParseThresholds(row));
+    out.emplace(t.version(), std::move(t));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<CounterRow>> MysqlKpiStore::ReadCounters(const std::string& seller_id,
                                                                     absl::CivilDay first,
                                                                     absl::CivilDay last) {

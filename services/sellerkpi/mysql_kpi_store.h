@@ -36,6 +36,9 @@ class MysqlKpiStore final : public KpiStore {
                                                const pb::SellerEvent& exclusion) override;
   absl::StatusOr<ReplayReport> ReplayCounters(const std::vector<std::string>& seller_ids,
                                               int max_examples) override;
+  absl::StatusOr<int64_t> ReplayStoredEvaluations(const std::vector<std::string>& seller_ids,
+                                                  const EvaluationVisitor& visit) override;
+  absl::StatusOr<std::map<int64_t, pb::Thresholds>> AllThresholds() override;
   absl::StatusOr<std::vector<CounterRow>> ReadCounters(const std::string& seller_id,
                                                        absl::CivilDay first,
                                                        absl::CivilDay last) override;

@@ -1,5 +1,6 @@
 #include "services/sellerkpi/sellerkpi_api.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "common/status_macros.h"
 #include "services/sellerkpi/counters.h"
 #include "services/sellerkpi/enforcement_policy.h"
+#include "services/sellerkpi/evaluation_replay.h"
 #include "services/sellerkpi/kpi_math.h"
 
 namespace marketplace::sellerkpi {
@@ -395,15 +397,32 @@ absl::StatusOr<pb::ReplaySellerKpisResponse> SellerKpiApi::ReplaySellerKpis(
     v.Check(CheckSellerId(absl::StrCat("seller_ids[", i, "]"), request.seller_ids(i)));
   }
   RETURN_IF_ERROR(v.Status());
-  ASSIGN_OR_RETURN(KpiStore::ReplayReport report,
-                   store_->ReplayCounters({request.seller_ids().begin(),
-                                           request.seller_ids().end()},
-                                          100));
+  const std::vector<std::string> ids(request.seller_ids().begin(), request.seller_ids().end());
+  constexpr int kMaxExamples = 100;
+  ASSIGN_OR_RETURN(KpiStore::ReplayReport report, store_->ReplayCounters(ids, kMaxExamples));
+  ASSIGN_OR_RETURN(EvaluationReplayReport evaluations,
+                   ReplayEvaluations(*store_, ids, kMaxExamples));
   pb::ReplaySellerKpisResponse response;
   response.set_events_replayed(report.events_replayed);
   response.set_sellers(report.sellers);
   response.set_aggregate_differences(report.aggregate_differences);
-  for (std::string& e : report.examples) response.add_examples(std::move(e));
+  response.set_health_differences(evaluations.health_differences);
+  response.set_evaluations_replayed(evaluations.evaluations);
+  // The aggregates' examples first, at most half of them when evaluations differ too.
+  const size_t aggregate_examples =
+      std::min(report.examples.size(),
+               evaluations.examples.empty()
+                   ? size_t{kMaxExamples}
+                   : std::max(size_t{kMaxExamples / 2},
+                              size_t{kMaxExamples} -
+                                  std::min(evaluations.examples.size(), size_t{kMaxExamples})));
+  for (size_t i = 0; i < aggregate_examples; ++i) {
+    response.add_examples(std::move(report.examples[i]));
+  }
+  for (std::string& e : evaluations.examples) {
+    if (response.examples_size() >= kMaxExamples) break;
+    response.add_examples(std::move(e));
+  }
   return response;
 }
 

@@ -517,9 +517,14 @@ TEST_F(SellerKpiServerTest, EveryEventTwiceAndOutOfOrderGivesTheSameKpis) {
   EXPECT_EQ(replayed.sellers(), 2);
   EXPECT_EQ(replayed.events_replayed(), static_cast<int64_t>(a.size() + b.size()));
   EXPECT_EQ(replayed.aggregate_differences(), 0) << replayed.DebugString();
+  // Their one evaluation each, replayed from the log, gives what was stored.
+  EXPECT_EQ(replayed.evaluations_replayed(), 2);
+  EXPECT_EQ(replayed.health_differences(), 0) << replayed.DebugString();
   replay.clear_seller_ids();
   ASSERT_TRUE(Kpi(&KpiStub::ReplaySellerKpis, replay, &replayed).ok());
   EXPECT_EQ(replayed.aggregate_differences(), 0) << replayed.DebugString();
+  EXPECT_GE(replayed.evaluations_replayed(), 2);
+  EXPECT_EQ(replayed.health_differences(), 0) << replayed.DebugString();
 }
 
 TEST_F(SellerKpiServerTest, BadInputIsRefusedNamingTheFieldAndWritesNothing) {
