@@ -187,6 +187,9 @@ int main(int argc, char** argv) {
                  "default; 1: no grouping).");
   flags.AddInt64("group_in_flight", &group_in_flight, 0, 0, 64,
                  "Ingestion group commit: shared transactions at once (0: the default).");
+  int64_t group_alone_from = 0;
+  flags.AddInt64("group_alone_from", &group_alone_from, 0, 0, 100000,
+                 "Ingestion group commit: calls of this many events go alone (0: the default).");
   flags.AddDuration("duration", &duration, absl::Seconds(10), "Measured time per phase.");
   flags.ParseOrExit(argc, argv);
   db.port = db_port;
@@ -230,6 +233,7 @@ int main(int argc, char** argv) {
   sellerkpi::GroupCommit::Options group;
   if (group_max_events > 0) group.max_events = static_cast<int>(group_max_events);
   if (group_in_flight > 0) group.max_in_flight = static_cast<int>(group_in_flight);
+  if (group_alone_from > 0) group.alone_from = static_cast<int>(group_alone_from);
   sellerkpi::Ingestion ingestion(&store, common::SystemClock::Get(), &observer, group);
   const std::string run = absl::StrCat(absl::ToUnixMillis(absl::Now()));
   const absl::Time now = absl::Now();

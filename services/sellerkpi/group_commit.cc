@@ -18,6 +18,7 @@ RecordCounts CountsOf(const std::vector<bool>& recorded_each) {
 
 absl::StatusOr<RecordCounts> GroupCommit::Record(const std::vector<EventRecord>& events) {
   if (events.empty()) return RecordCounts{};
+  if (events.size() >= static_cast<size_t>(options_.alone_from)) return record_(events);
   Call me{&events, RecordCounts{}};
   const Turn turn{this, &me};
   absl::MutexLock lock(&mu_);

@@ -71,7 +71,7 @@ class GroupCommitTest : public common::testing::DatabaseTest {
 };
 
 TEST_F(GroupCommitTest, CallsWaitingTogetherShareOneTransactionAndEachGetsItsOwnCounts) {
-  GroupCommit group(HeldStore(), {.max_events = 1000, .max_in_flight = 1});
+  GroupCommit group(HeldStore(), {.max_events = 1000, .max_in_flight = 1, .alone_from = 1000});
   absl::StatusOr<RecordCounts> first;
   std::thread leader([&] { first = group.Record(Records({Placed("first", kNow, "o0")})); });
   while (Sizes().empty()) absl::SleepFor(absl::Milliseconds(1));
@@ -110,7 +110,7 @@ TEST_F(GroupCommitTest, CallsWaitingTogetherShareOneTransactionAndEachGetsItsOwn
 
 TEST_F(GroupCommitTest, AConflictInOneCallFailsThatCallAloneAndWritesNothingOfIt) {
   ASSERT_OK(store_->RecordEvents(Records({Rated("taken", kNow, "o1", 5)})).status());
-  GroupCommit group(HeldStore(), {.max_events = 1000, .max_in_flight = 1});
+  GroupCommit group(HeldStore(), {.max_events = 1000, .max_in_flight = 1, .alone_from = 1000});
   absl::StatusOr<RecordCounts> first;
   std::thread leader([&] { first = group.Record(Records({Placed("first", kNow, "o0")})); });
   while (Sizes().empty()) absl::SleepFor(absl::Milliseconds(1));
@@ -139,7 +139,7 @@ TEST_F(GroupCommitTest, AConflictInOneCallFailsThatCallAloneAndWritesNothingOfIt
 }
 
 TEST_F(GroupCommitTest, AGroupStaysUnderMaxEventsAndABigCallGoesAlone) {
-  GroupCommit group(HeldStore(), {.max_events = 3, .max_in_flight = 1});
+  GroupCommit group(HeldStore(), {.max_events = 3, .max_in_flight = 1, .alone_from = 1000});
   auto batch = [](const std::string& prefix, int n) {
     std::vector<pb::SellerEvent> events;
     for (int i = 0; i < n; ++i) {
@@ -163,6 +163,22 @@ TEST_F(GroupCommitTest, AGroupStaysUnderMaxEventsAndABigCallGoesAlone) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(Sizes(), (std::vector<size_t>{1, 3, 2, 5}));
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM seller_events"), 11);
+}
+
+TEST_F(GroupCommitTest, ALargeCallGoesAtOnceBesideTheGroups) {
+  GroupCommit group(HeldStore(), {.max_events = 200, .max_in_flight = 1, .alone_from = 3});
+  std::thread leader([&] { EXPECT_OK(group.Record(Records({Placed("first", kNow, "o0")})).status()); });
+  while (Sizes().empty()) absl::SleepFor(absl::Milliseconds(1));
+  // The store is held by the first call: a 3-event call does not wait for it.
+  ASSERT_OK_AND_ASSIGN(RecordCounts counts,
+                       group.Record(Records({Placed("l1", kNow, "l1"), Placed("l2", kNow, "l2"),
+                                             Placed("l3", kNow, "l3")})));
+  EXPECT_EQ(counts.recorded, 3);
+  EXPECT_EQ(group.Waiting(), 0u);
+  Release();
+  leader.join();
+  EXPECT_EQ(Sizes(), (std::vector<size_t>{1, 3}));
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM seller_events"), 4);
 }
 
 TEST_F(GroupCommitTest, ManyConcurrentCallersRecordEveryEventOnce) {
