@@ -410,6 +410,12 @@ class FakePayments final : public StepExecutor {
       }
       if (!step.hold.has_value()) return absl::InternalError("no hold recorded");
       const std::string previous = step.earlier_results.at(step.step_no - 1);
+      if (step.type == pb::TOP_SELLER_TERMS && step.keep_above.has_value() &&
+          hold_ > *step.keep_above) {
+        // As GrpcStepExecutor: TOP terms never shorten a hold longer than the GOOD one.
+        log_.push_back(absl::StrCat(pb::ActionType_Name(step.type), " kept ", Text(hold_)));
+        return previous;
+      }
       hold_ = *step.hold;
       log_.push_back(absl::StrCat(pb::ActionType_Name(step.type), " set ", Text(hold_)));
       return previous;
@@ -516,11 +522,14 @@ TEST_F(HoldTiersTest, TopTermsFollowTheBadgeAndLosingItRestoresTheHold) {
       enforcement_->Appeal(terms.action_id(), kSeller, "more", kSeller, clock_.Now()).status();
   EXPECT_EQ(appeal.code(), absl::StatusCode::kFailedPrecondition) << appeal;
 
-  // An operator had set 30 days before the terms came.
+  // An operator had set 30 days before the terms came: longer than the GOOD 14 (recorded
+  // with the terms), so the terms leave it.
   FakePayments payments(absl::Hours(24 * 30));
   EnforcementWorker worker(enforcement_.get(), &payments, &clock_, &observer_);
   RunWorker(worker);
-  EXPECT_EQ(payments.hold(), absl::Hours(24 * 7));
+  EXPECT_EQ(payments.hold(), absl::Hours(24 * 30));
+  EXPECT_EQ(payments.log(), (std::vector<std::string>{"TOP_SELLER_TERMS read 2592000s",
+                                                      "TOP_SELLER_TERMS kept 2592000s"}));
   ASSERT_OK_AND_ASSIGN(std::vector<pb::EnforcementAction> current,
                        enforcement_->CurrentActions(kSeller));
   ASSERT_EQ(current.size(), 1u);  // the scorecard shows the terms while they hold

@@ -198,6 +198,7 @@ EnforcementPlan PlanEnforcement(const pb::SellerScorecard& scorecard,
   if (health == pb::GOOD && scorecard.top_badge() && top_terms == nullptr &&
       measures == nullptr && suspension == nullptr) {
     add(pb::TOP_SELLER_TERMS, std::nullopt);
+    plan.create.back().keep_above = rules.hold_good;
   }
   if (health == pb::GOOD && measures != nullptr && !measures->in_progress &&
       suspension == nullptr) {

@@ -85,6 +85,8 @@ struct EnforcementPlan {
     pb::EnforcementAction action;
     std::vector<std::string> steps;
     std::string related_action_id;  // a RESTORATION: the action it undoes
+    // A TOP_SELLER_TERMS: the GOOD hold; a hold in force longer than it is kept.
+    std::optional<absl::Duration> keep_above;
   };
   std::vector<NewAction> create;
   // Open actions to close (at `as_of`).

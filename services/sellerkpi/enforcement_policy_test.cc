@@ -166,6 +166,8 @@ TEST(EnforcementPolicyTest, TopBadgeGetsTopTermsOnce) {
   EXPECT_EQ(plan.create[0].steps,
             (std::vector<std::string>{kReadHoldPolicy, kSetHoldPolicy, kNotifySeller}));
   EXPECT_EQ(HoldOf(plan.create[0]), Days(7));
+  // A hold in force longer than the GOOD one (an operator's) is kept.
+  EXPECT_EQ(plan.create[0].keep_above, Days(14));
   EXPECT_NE(plan.create[0].action.explanation().find("held 7 days instead of 14 days"),
             std::string::npos)
       << plan.create[0].action.explanation();

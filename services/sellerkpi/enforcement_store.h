@@ -37,6 +37,9 @@ struct ClaimedStep {
   // payments.set_hold_policy sets, or for a RESTORATION the least hold
   // payments.restore_hold_policy puts back; nullopt for actions created without one.
   std::optional<absl::Duration> hold;
+  // A TOP_SELLER_TERMS: the GOOD hold when it was decided; its payments.set_hold_policy leaves
+  // a hold in force longer than this as it is. nullopt: none.
+  std::optional<absl::Duration> keep_above;
 };
 
 // A page of a seller's actions, newest first.

@@ -58,6 +58,17 @@ std::string NoticeText(const ClaimedStep& step) {
       return absl::StrCat("Your appeal was granted: the measures taken against your account are "
                           "lifted (",
                           step.explanation, ").");
+    case pb::TOP_SELLER_TERMS: {
+      // The hold read first was kept when longer than the GOOD one (kSetHoldPolicy).
+      if (step.keep_above.has_value() && !step.earlier_results.empty()) {
+        absl::StatusOr<absl::Duration> in_force = ParseHold(step.earlier_results[0]);
+        if (in_force.ok() && *in_force > *step.keep_above) {
+          return absl::StrCat(step.explanation, " Your account keeps the longer hold set for it: ",
+                              absl::ToInt64Hours(*in_force) / 24, " days.");
+        }
+      }
+      return step.explanation;
+    }
     default:
       return step.explanation;
   }
@@ -185,11 +196,14 @@ absl::StatusOr<std::string> GrpcStepExecutor::Run(const ClaimedStep& step) {
   if (name == kReadHoldPolicy) return ReadHoldPolicy(step);
   if (name == kSetHoldPolicy) {
     ASSIGN_OR_RETURN(std::string previous, PreviousResult(step));
-    RETURN_IF_ERROR(ParseHold(previous).status());
     const bool top = step.type == pb::TOP_SELLER_TERMS;
     if (top && !step.hold.has_value()) {
       return absl::InternalError("TOP_SELLER_TERMS without its hold period");
     }
+    // TOP terms never shorten a hold longer than the GOOD one: an operator chose it. The
+    // result stays the hold in force, which the terms' restoration then puts back unchanged.
+    ASSIGN_OR_RETURN(absl::Duration in_force, ParseHold(previous));
+    if (top && step.keep_above.has_value() && in_force > *step.keep_above) return previous;
     RETURN_IF_ERROR(SetHoldPolicy(step, step.hold.value_or(kAtRiskHoldPeriod),
                                   absl::StrCat(top ? "TOP seller terms"
                                                    : "seller health AT_RISK or worse",

@@ -141,7 +141,8 @@ namespace {
 
 absl::Status InsertAction(Transaction& tx, const pb::EnforcementAction& a,
                           const std::vector<std::string>& step_names,
-                          const std::string& related_action_id, absl::Time now) {
+                          const std::string& related_action_id, absl::Time now,
+                          std::optional<absl::Duration> keep_above = std::nullopt) {
   ASSIGN_OR_RETURN(std::vector<Row> known,
                    tx.Query("SELECT 1 AS one FROM enforcement_actions WHERE action_id = ?",
                             {a.action_id()}));
@@ -153,14 +154,16 @@ absl::Status InsertAction(Transaction& tx, const pb::EnforcementAction& a,
   RETURN_IF_ERROR(tx.Write(
       "INSERT INTO enforcement_actions (action_id, seller_id, type, state, explanation, "
       "evaluation_as_of, improvement_ends_at, created_at, updated_at, related_action_id, "
-      "hold_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "hold_seconds, keep_above_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {a.action_id(), a.seller_id(), pb::ActionType_Name(a.type()),
        std::string(step_names.empty() ? "DONE" : "IN_PROGRESS"), a.explanation(),
        OptionalTime(a.has_evaluation_as_of(), a.evaluation_as_of()),
        OptionalTime(a.has_improvement_ends_at(), a.improvement_ends_at()), now, now,
        related_action_id.empty() ? SqlValue(nullptr) : SqlValue(related_action_id),
        a.has_hold_period() ? SqlValue(static_cast<int64_t>(a.hold_period().seconds()))
-                           : SqlValue(nullptr)}));
+                           : SqlValue(nullptr),
+       keep_above.has_value() ? SqlValue(absl::ToInt64Seconds(*keep_above))
+                              : SqlValue(nullptr)}));
   if (step_names.empty()) return absl::OkStatus();
   // The steps in one statement.
   std::vector<SqlValue> steps;
@@ -297,7 +300,7 @@ absl::Status MysqlEnforcementStore::Evaluated(Transaction& tx,
                                {now, now, id}));
     }
     for (const EnforcementPlan::NewAction& n : plan.create) {
-      RETURN_IF_ERROR(InsertAction(tx, n.action, n.steps, n.related_action_id, now));
+      RETURN_IF_ERROR(InsertAction(tx, n.action, n.steps, n.related_action_id, now, n.keep_above));
     }
   }
   return absl::OkStatus();
@@ -456,7 +459,8 @@ absl::StatusOr<std::vector<ClaimedStep>> MysqlEnforcementStore::ClaimDueSteps(
         }
         ASSIGN_OR_RETURN(std::vector<Row> actions,
                          tx.Query(absl::StrCat("SELECT action_id, seller_id, type, explanation, "
-                                               "related_action_id, hold_seconds "
+                                               "related_action_id, hold_seconds, "
+                                               "keep_above_seconds "
                                                "FROM enforcement_actions WHERE action_id IN (",
                                                common::db::PlaceholderList(ids.size()), ")"),
                                   ids));
@@ -488,6 +492,9 @@ absl::StatusOr<std::vector<ClaimedStep>> MysqlEnforcementStore::ClaimDueSteps(
           ASSIGN_OR_RETURN(std::optional<int64_t> hold,
                            it->second->GetOptionalInt64("hold_seconds"));
           if (hold.has_value()) c.hold = absl::Seconds(*hold);
+          ASSIGN_OR_RETURN(std::optional<int64_t> keep_above,
+                           it->second->GetOptionalInt64("keep_above_seconds"));
+          if (keep_above.has_value()) c.keep_above = absl::Seconds(*keep_above);
           if (c.type == pb::RESTORATION) {
             ASSIGN_OR_RETURN(std::optional<std::string> related,
                              it->second->GetOptionalString("related_action_id"));

@@ -201,6 +201,7 @@ TEST_F(GrpcStepExecutorTest, TopTermsAndRestorationsFollowTheRecordedHolds) {
     kpi::ClaimedStep step = Step(seller->id, kpi::pb::TOP_SELLER_TERMS, "act_top1", i, terms);
     step.explanation = "Your seller health is GOOD and you hold the TOP badge";
     step.hold = absl::Hours(24 * 7);
+    step.keep_above = absl::Hours(24 * 14);  // payments' default 14 days is not above it
     step.earlier_results = results;
     absl::StatusOr<std::string> result = executor->Run(step);
     ASSERT_TRUE(result.ok()) << step.name << ": " << result.status();
@@ -255,6 +256,24 @@ TEST_F(GrpcStepExecutorTest, TopTermsAndRestorationsFollowTheRecordedHolds) {
   absl::StatusOr<std::string> restored = executor->Run(top_end);
   ASSERT_TRUE(restored.ok()) << restored.status();
   EXPECT_EQ(HoldSeconds(seller->id), 30 * kDay);
+
+  // New TOP terms over those 30 days (longer than the GOOD 14): kept, not shortened to 7.
+  std::vector<std::string> again;
+  for (int i = 0; i < static_cast<int>(terms.size()); ++i) {
+    kpi::ClaimedStep step = Step(seller->id, kpi::pb::TOP_SELLER_TERMS, "act_top3", i, terms);
+    step.explanation = "Your seller health is GOOD and you hold the TOP badge";
+    step.hold = absl::Hours(24 * 7);
+    step.keep_above = absl::Hours(24 * 14);
+    step.earlier_results = again;
+    absl::StatusOr<std::string> result = executor->Run(step);
+    ASSERT_TRUE(result.ok()) << step.name << ": " << result.status();
+    again.push_back(*result);
+  }
+  EXPECT_EQ(again[1], absl::StrCat(30 * kDay, "s"));
+  EXPECT_EQ(HoldSeconds(seller->id), 30 * kDay);
+  // The notice says so.
+  EXPECT_NE(again[2].find("keeps the longer hold set for it: 30 days"), std::string::npos)
+      << again[2];
 }
 
 TEST_F(GrpcStepExecutorTest, WithoutTheScopesAStepFailsAndChangesNothing) {
