@@ -12,7 +12,7 @@ PACKAGES=(
   golang-github-gogo-googleapis-dev grpc-proto
   libsodium-dev libssl-dev nlohmann-json3-dev libboost-dev
   python3-grpcio python3-protobuf
-  util-linux procps
+  util-linux procps openssl
   libicu-dev libfasttext-dev fasttext
   nghttp2-client clang-14 libclang-rt-14-dev
   umoci skopeo prometheus python3-yaml python3-kubernetes python3-jsonschema

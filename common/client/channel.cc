@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/tls/transport_security.h"
 
 namespace marketplace::common {
 namespace {
@@ -43,7 +44,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ChannelOptions& options) {
   args.SetMaxSendMessageSize(options.max_message_bytes);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
               static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
-  return grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(
+      options.target,
+      options.credentials != nullptr ? options.credentials : ProcessChannelCredentials(), args);
 }
 
 void PrepareClientContext(grpc::ClientContext* context, const OutgoingCall& call) {

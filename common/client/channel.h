@@ -23,13 +23,16 @@ struct ChannelOptions {
   absl::Duration max_backoff = absl::Seconds(2);
   int max_message_bytes = 4 * 1024 * 1024;
   absl::Duration keepalive_time = absl::Seconds(60);
+  // Null: the process's (SetProcessTransportSecurity in common/tls/transport_security.h),
+  // which a service's main sets from its --tls_* / --insecure flags.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
 };
 
 // The gRPC service config JSON that carries the retry policy of `options`.
 std::string RetryServiceConfig(const ChannelOptions& options);
 
-// An insecure channel (traffic stays inside the cluster network) with the retry policy,
-// message limits and keepalive of `options`.
+// A channel with the credentials (TLS, mutual TLS or, by --insecure only, plaintext), retry
+// policy, message limits and keepalive of `options`.
 std::shared_ptr<grpc::Channel> MakeChannel(const ChannelOptions& options);
 
 // What an outgoing call carries.

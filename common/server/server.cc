@@ -34,7 +34,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   std::vector<std::string> names;
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(
+      options.listen_address,
+      options.credentials != nullptr ? options.credentials : grpc::InsecureServerCredentials(),
+      &port);
   for (const Entry& entry : services) {
     // A request that does not parse is answered INVALID_ARGUMENT naming the field, not
     // gRPC's empty UNIMPLEMENTED.
@@ -61,11 +64,28 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         absl::StrCat("cannot listen on ", options.listen_address,
                      " (address in use or not valid)"));
   }
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = 0;
+  if (!options.health_address.empty()) {
+    // No service of its own: the builder adds the default health service, nothing else.
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(options.health_address, grpc::InsecureServerCredentials(),
+                                    &health_port);
+    health_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    health_server = health_builder.BuildAndStart();
+    if (health_server == nullptr || health_port == 0) {
+      grpc_server->Shutdown();
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", options.health_address,
+                       " (health address in use or not valid)"));
+    }
+  }
   auto server = std::unique_ptr<Server>(new Server(std::move(options), std::move(names)));
   server->server_ = std::move(grpc_server);
   server->port_ = port;
-  auto* health = server->server_->GetHealthCheckService();
-  health->SetServingStatus(kLivenessService, true);
+  server->health_server_ = std::move(health_server);
+  server->health_port_ = health_port;
+  for (auto* health : server->HealthServices()) health->SetServingStatus(kLivenessService, true);
   if (readiness) {
     // Answer the first probe with the real state, then keep it current.
     server->SetServing(readiness().ok());
@@ -81,12 +101,19 @@ Server::~Server() {
   Shutdown();
 }
 
+std::vector<grpc::HealthCheckServiceInterface*> Server::HealthServices() {
+  std::vector<grpc::HealthCheckServiceInterface*> services = {server_->GetHealthCheckService()};
+  if (health_server_ != nullptr) services.push_back(health_server_->GetHealthCheckService());
+  return services;
+}
+
 void Server::SetServing(bool serving) {
   absl::MutexLock lock(&mu_);
   if (shutting_down_) return;
-  auto* health = server_->GetHealthCheckService();
-  health->SetServingStatus("", serving);
-  for (const auto& name : service_names_) health->SetServingStatus(name, serving);
+  for (auto* health : HealthServices()) {
+    health->SetServingStatus("", serving);
+    for (const auto& name : service_names_) health->SetServingStatus(name, serving);
+  }
 }
 
 void Server::ReadinessLoop(ReadinessCheck check) {
@@ -111,12 +138,17 @@ void Server::Shutdown() {
   // Readiness NOT_SERVING first so balancers stop sending new calls. Liveness stays SERVING
   // while the process drains: a liveness probe failing now would have the process killed
   // before its in-flight calls finish.
-  auto* health = server_->GetHealthCheckService();
-  health->SetServingStatus("", false);
-  for (const auto& name : service_names_) health->SetServingStatus(name, false);
+  for (auto* health : HealthServices()) {
+    health->SetServingStatus("", false);
+    for (const auto& name : service_names_) health->SetServingStatus(name, false);
+  }
   if (options_.shutdown_grace > absl::ZeroDuration()) absl::SleepFor(options_.shutdown_grace);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.drain_timeout));
   server_->Wait();
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(absl::ToChronoTime(absl::Now()));
+    health_server_->Wait();
+  }
   shut_down_.Notify();
 }
 

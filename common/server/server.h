@@ -13,6 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/support/server_interceptor.h"
 
 namespace marketplace::common {
@@ -27,6 +28,12 @@ struct ServerOptions {
   std::string name;
   // host:port to listen on; port 0 picks a free one (read it back with Server::port()).
   std::string listen_address = "0.0.0.0:0";
+  // Credentials of listen_address (common/tls/transport_security.h); null: plaintext.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  // When set, a second host:port that serves only grpc.health.v1.Health, in plaintext, with
+  // the same statuses ("", each service, "liveness"): kubelet's gRPC probes cannot speak TLS.
+  // Port 0 picks a free one (Server::health_port()).
+  std::string health_address;
   // Largest request or response message; larger ones fail with RESOURCE_EXHAUSTED.
   int max_message_bytes = 4 * 1024 * 1024;
   // After SIGTERM: how long in-flight calls may take before they are cancelled.
@@ -66,6 +73,8 @@ class Server {
   ~Server();
 
   int port() const { return port_; }
+  // The port of health_address; 0 when there is none.
+  int health_port() const { return health_port_; }
   grpc::Server* grpc_server() { return server_.get(); }
 
   // NOT_SERVING everywhere, waits shutdown_grace, then lets in-flight calls finish within
@@ -82,8 +91,13 @@ class Server {
 
   ServerOptions options_;
   std::vector<std::string> service_names_;
+  // Every health service this server answers on: the main port's, then health_address's.
+  std::vector<grpc::HealthCheckServiceInterface*> HealthServices();
+
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::unique_ptr<grpc::Server> health_server_;
+  int health_port_ = 0;
   absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   absl::Notification stop_readiness_;

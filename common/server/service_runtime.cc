@@ -15,6 +15,10 @@ void AddServiceFlags(Flags& flags, absl::string_view service, ServiceConfig* con
                   "gRPC host:port (port 0: any free port).");
   flags.AddString("metrics_address", &config->metrics_address, config->metrics_address,
                   "Prometheus /metrics host:port (port 0: any free port).");
+  flags.AddString("health_address", &config->health_address, "",
+                  "Plaintext gRPC host:port serving only health (and reflection), for probes "
+                  "that cannot speak TLS; empty: none.");
+  AddTransportSecurityFlags(flags, &config->security);
   flags.AddString("db_host", &config->db.host, "127.0.0.1", "MySQL/MariaDB host.");
   flags.AddPort("db_port", &config->db.port, 3306, "MySQL/MariaDB port.");
   flags.AddString("db_name", &config->db.database, std::string(service),
@@ -67,12 +71,18 @@ std::unique_ptr<ServiceRuntime> ServiceRuntime::CreateOrExit(absl::string_view s
   runtime->config_.db.pool_size = static_cast<int>(config.db_pool_size);
   LogInfo("starting", {{"config", flags.DescribeEffectiveConfig()}});
 
-  for (const char* flag : {"listen_address", "metrics_address"}) {
-    const std::string& value =
-        std::string(flag) == "listen_address" ? config.listen_address : config.metrics_address;
-    auto split = SplitHostPort(value);
+  for (const auto& [flag, value] : {std::pair<const char*, const std::string*>{
+                                         "listen_address", &config.listen_address},
+                                     {"metrics_address", &config.metrics_address},
+                                     {"health_address", &config.health_address}}) {
+    if (value->empty() && std::string(flag) == "health_address") continue;
+    auto split = SplitHostPort(*value);
     if (!split.ok()) ExitWithError(absl::StrCat("--", flag), split.status(), 2);
   }
+  if (absl::Status s = ValidateTransportSecurity(config.security); !s.ok()) {
+    ExitWithError("transport security", s, 2);
+  }
+  SetProcessTransportSecurity(config.security);
   if (absl::Status s = db::ValidateDbOptions(runtime->config_.db); !s.ok()) {
     ExitWithError("database options", s, 2);
   }
@@ -106,6 +116,8 @@ absl::StatusOr<std::unique_ptr<Server>> ServiceRuntime::StartServer(
   ServerOptions options;
   options.name = service_;
   options.listen_address = config_.listen_address;
+  options.credentials = ServerCredentials(config_.security);
+  options.health_address = config_.health_address;
   options.max_message_bytes = static_cast<int>(config_.max_message_bytes);
   options.drain_timeout = config_.drain_timeout;
   options.shutdown_grace = config_.shutdown_grace;
@@ -125,6 +137,10 @@ int ServiceRuntime::Serve(std::vector<Server::Entry> services) {
   if (!server.ok()) ExitWithError("gRPC server", server.status(), 1);
   auto metrics_ports = exposer_->GetListeningPorts();
   LogInfo("serving", {{"grpc_port", (*server)->port()},
+                      {"tls", config_.security.insecure ? "off (--insecure)"
+                              : config_.security.ca_file.empty() ? "on"
+                                                                 : "mutual"},
+                      {"health_port", (*server)->health_port()},
                       {"metrics_port", metrics_ports.empty() ? 0 : metrics_ports.front()}});
   int sig = WaitForTerminationSignal();
   LogInfo("shutting down", {{"signal", sig}});

@@ -15,6 +15,7 @@
 #include "common/db/db_options.h"
 #include "common/executor.h"
 #include "common/server/server.h"
+#include "common/tls/transport_security.h"
 #include "prometheus/exposer.h"
 #include "prometheus/registry.h"
 
@@ -24,6 +25,10 @@ namespace marketplace::common {
 struct ServiceConfig {
   std::string listen_address = "0.0.0.0:7000";
   std::string metrics_address = "0.0.0.0:9100";
+  // Plaintext gRPC health only (ServerOptions::health_address); empty: none.
+  std::string health_address;
+  // TLS of the gRPC port and of every outgoing channel (README "Transport security").
+  TransportSecurity security;
   db::DbOptions db;  // pool_size is taken from db_pool_size
   int64_t db_pool_size = 8;
   int64_t executor_queue = 256;
@@ -43,7 +48,8 @@ void AddServiceFlags(Flags& flags, absl::string_view service, ServiceConfig* con
 // Failures before serving are one log line and a non-zero exit: the *OrExit calls.
 class ServiceRuntime {
  public:
-  // Logs the effective configuration (secrets redacted), starts the metrics exposer and
+  // Logs the effective configuration (secrets redacted), checks the transport security flags
+  // and makes them the process's for outgoing channels, starts the metrics exposer and
   // connects to the database. Exits 2 on a bad value, 1 when a resource is unavailable.
   static std::unique_ptr<ServiceRuntime> CreateOrExit(absl::string_view service,
                                                       const ServiceConfig& config,
