@@ -121,6 +121,8 @@ def tls_rules(where, app, c, spec, s, init):
         v.append(f"{where}: --insecure (plaintext gRPC) is not allowed")
     if any(m.get("readOnly") is not True for m in mounts.values()):
         v.append(f"{where}: Secret {app}-tls must be mounted readOnly")
+    if any(m.get("subPath") for m in mounts.values()):
+        v.append(f"{where}: Secret {app}-tls mounted with subPath: renewals would not reach it")
     for flag, key in TLS_FILES.items():
         path = s.get(flag)
         if not path:
@@ -433,6 +435,8 @@ MUTATIONS = [
         "--tls_cert_file=/secrets/tls/tls.key"), "tls_cert_file=/secrets/tls/tls.key"),
     ("writable TLS mount", lambda o: mount(server(o, "catalog"), "tls").update(readOnly=False),
      "catalog-tls must be mounted readOnly"),
+    ("TLS files by subPath", lambda o: mount(server(o, "gateway"), "tls").update(
+        subPath="tls.crt"), "renewals would not reach it"),
     ("TLS key in the migrate container", lambda o: init(o, "payments")["volumeMounts"].append(
         {"name": "tls", "mountPath": "/secrets/tls", "readOnly": True}),
      "mounted outside the serving container"),
