@@ -116,6 +116,8 @@ def tls_rules(where, app, c, spec, s, init):
                      "container")
         if not insecure and not ("tls_cert_file" in s and "tls_key_file" in s):
             v.append(f"{where}: neither --insecure nor TLS files: the binary exits 2")
+        if insecure and any(flag in s for flag in TLS_FILES):
+            v.append(f"{where}: --insecure together with TLS files: the binary exits 2")
         return v
     if insecure:
         v.append(f"{where}: --insecure (plaintext gRPC) is not allowed")
@@ -442,6 +444,9 @@ MUTATIONS = [
      "mounted outside the serving container"),
     ("migrate without --insecure", lambda o: init(o, "identity")["args"].remove("--insecure"),
      "the binary exits 2"),
+    ("TLS file for every container in a shared ConfigMap", lambda o: config_map(
+        o, "marketplace-db")["data"].update(MP_TLS_CA_FILE="/secrets/tls/ca.crt"),
+     "support/migrate: --insecure together with TLS files"),
     ("readiness on the TLS port", lambda o: server(o, "catalog")["readinessProbe"]["grpc"].update(
         port=7000), "readinessProbe must use the health port"),
     ("no health listener", lambda o: server(o, "sellerkpi").update(args=[
