@@ -70,6 +70,131 @@ def probe_rules(where, c):
     return v
 
 
+# Transport security (k8s/README.md "Transport security"): the flags and files of issue 21.
+TLS_FILES = {"tls_cert_file": "tls.crt", "tls_key_file": "tls.key", "tls_ca_file": "ca.crt"}
+HEALTH_PORT = 7002
+TRUE = {"true", "1", "yes"}  # common/config.cc ParseBool
+
+
+def flag_settings(c, config_maps):
+    """The flags the container's binary sees, name -> value: the ConfigMaps of envFrom, then
+    env (MP_<FLAG>), then args, the command line winning (common/config.h). A value taken from
+    a reference (valueFrom) reads '<ref>'."""
+    s = {}
+
+    def put_env(key, value):
+        if key.startswith("MP_"):
+            s[key[3:].lower()] = str(value)
+
+    for ref in c.get("envFrom", []):
+        cm = config_maps.get(ref.get("configMapRef", {}).get("name"))
+        for key, value in ((cm or {}).get("data") or {}).items():
+            put_env(ref.get("prefix", "") + key, value)
+    for e in c.get("env", []):
+        put_env(e["name"], e.get("value", "<ref>"))
+    for a in c.get("args", []):
+        if a.startswith("--"):
+            name, eq, value = a[2:].partition("=")
+            s[name] = value if eq else "true"
+    return s
+
+
+def tls_rules(where, app, c, spec, s, init):
+    """Servers and the gateway: the three TLS files from a read-only mount of Secret <app>-tls,
+    never --insecure. Init containers: the key stays out; --insecure only in migrate."""
+    v = []
+    tls_volumes = {vol["name"] for vol in spec.get("volumes", [])
+                   if vol.get("secret", {}).get("secretName") == f"{app}-tls"}
+    mounts = {m["mountPath"].rstrip("/"): m for m in c.get("volumeMounts", [])
+              if m["name"] in tls_volumes}
+    insecure = s.get("insecure", "false").lower() in TRUE
+    if init:
+        if insecure and not (c["name"] == "migrate" and "--migrate_only" in c.get("args", [])):
+            v.append(f"{where}: --insecure outside the migrate init container (--migrate_only)")
+        if mounts:
+            v.append(f"{where}: Secret {app}-tls (the private key) mounted outside the serving "
+                     "container")
+        if not insecure and not ("tls_cert_file" in s and "tls_key_file" in s):
+            v.append(f"{where}: neither --insecure nor TLS files: the binary exits 2")
+        if insecure and any(flag in s for flag in TLS_FILES):
+            v.append(f"{where}: --insecure together with TLS files: the binary exits 2")
+        return v
+    if insecure:
+        v.append(f"{where}: --insecure (plaintext gRPC) is not allowed")
+    if any(m.get("readOnly") is not True for m in mounts.values()):
+        v.append(f"{where}: Secret {app}-tls must be mounted readOnly")
+    if any(m.get("subPath") for m in mounts.values()):
+        v.append(f"{where}: Secret {app}-tls mounted with subPath: renewals would not reach it")
+    for flag, key in TLS_FILES.items():
+        path = s.get(flag)
+        if not path:
+            v.append(f"{where}: {flag} not set (MP_{flag.upper()} or --{flag})")
+            continue
+        folder, _, base = path.rpartition("/")
+        m = mounts.get(folder)
+        if m is None or base != key:
+            v.append(f"{where}: {flag}={path} must be {key} on the mount of Secret {app}-tls")
+    return v
+
+
+def health_rules(where, c, s):
+    """Services: plaintext gRPC health on 0.0.0.0:7002 (port `health`), every probe there (the
+    kubelet's gRPC probes cannot speak TLS; the gRPC port requires it)."""
+    v = []
+    host, _, port = s.get("health_address", "").rpartition(":")
+    if port != str(HEALTH_PORT) or host not in ("0.0.0.0", "[::]"):
+        v.append(f"{where}: --health_address must be 0.0.0.0:{HEALTH_PORT} (plaintext health "
+                 f"for the kubelet), got {s.get('health_address')!r}")
+    declared = [p for p in c.get("ports", []) if p.get("name") == "health"]
+    if not declared or declared[0].get("containerPort") != HEALTH_PORT:
+        v.append(f"{where}: container port 'health' ({HEALTH_PORT}) not declared")
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        grpc = (c.get(probe) or {}).get("grpc")
+        if grpc and grpc.get("port") != HEALTH_PORT:
+            v.append(f"{where}: {probe} must use the health port {HEALTH_PORT} "
+                     "(the gRPC port speaks TLS only)")
+    return v
+
+
+def certificate_rules(tls_secrets, by_kind, production):
+    """Where each <app>-tls Secret comes from: in production a cert-manager Certificate from a
+    CA Issuer (ca.crt), with the DNS names callers dial and both usages; in the dev overlay a
+    generated Secret with tls.crt, tls.key and ca.crt. The base generates nothing."""
+    v = []
+    certs = {c["spec"].get("secretName"): c for c in by_kind.get("Certificate", [])}
+    issuers = {i["metadata"]["name"]: i for i in by_kind.get("Issuer", [])}
+    secrets = {s["metadata"]["name"]: s for s in by_kind.get("Secret", [])}
+    for name in sorted(tls_secrets):
+        app = name[:-len("-tls")]
+        if production:
+            cert = certs.get(name)
+            if cert is None:
+                v.append(f"Secret {name}: no Certificate issues it in production")
+                continue
+            where = f"Certificate/{cert['metadata']['name']}"
+            wanted = {app, f"{app}.marketplace", f"{app}.marketplace.svc",
+                      f"{app}.marketplace.svc.cluster.local"}
+            missing = wanted - set(cert["spec"].get("dnsNames", []))
+            if missing:
+                v.append(f"{where}: DNS names missing {sorted(missing)}")
+            if not {"server auth", "client auth"} <= set(cert["spec"].get("usages", [])):
+                v.append(f"{where}: usages must include server auth and client auth (mutual TLS)")
+            ref = cert["spec"].get("issuerRef", {})
+            if ref.get("kind", "Issuer") == "Issuer":
+                issuer = issuers.get(ref.get("name"))
+                if issuer is None:
+                    v.append(f"{where}: Issuer {ref.get('name')!r} not in the manifests")
+                elif "ca" not in issuer["spec"]:
+                    v.append(f"{where}: Issuer {ref.get('name')} must be a CA issuer (it writes "
+                             "ca.crt)")
+        elif secrets:
+            keys = set((secrets.get(name) or {}).get("data", {}))
+            if keys != {"tls.crt", "tls.key", "ca.crt"}:
+                v.append(f"Secret {name}: must be generated with tls.crt, tls.key, ca.crt, "
+                         f"has {sorted(keys)}")
+    return v
+
+
 def seconds(args, flag):
     for a in args:
         if a.startswith(f"--{flag}="):
@@ -90,6 +215,8 @@ def policy_violations(objects, production):
         v.append("namespace: pod-security.kubernetes.io/enforce must be restricted")
 
     accounts = {a["metadata"]["name"]: a for a in by_kind.get("ServiceAccount", [])}
+    config_maps = {c["metadata"]["name"]: c for c in by_kind.get("ConfigMap", [])}
+    tls_secrets = set()
     templates = list(pod_templates(objects))
     for w, t in templates:
         name = f"{w['kind']}/{w['metadata']['name']}"
@@ -111,9 +238,14 @@ def policy_violations(objects, production):
             v.append(f"{name}: pod must run as non-root user 65532")
         tmp = [vol["name"] for vol in spec.get("volumes", []) if "emptyDir" in vol]
         containers = spec.get("containers", [])
+        app = w["metadata"]["name"]
+        tls_secrets |= {vol["secret"]["secretName"] for vol in spec.get("volumes", [])
+                        if vol.get("secret", {}).get("secretName", "").endswith("-tls")}
         for c in spec.get("initContainers", []) + containers:
             where = f"{name}/{c['name']}"
             v += container_rules(where, c, pod_sc)
+            v += tls_rules(where, app, c, spec, flag_settings(c, config_maps),
+                           init=c not in containers)
             if not any(m["mountPath"] == "/tmp" and m["name"] in tmp
                        for m in c.get("volumeMounts", [])):
                 v.append(f"{where}: /tmp must be an emptyDir (read-only root filesystem)")
@@ -123,6 +255,8 @@ def policy_violations(objects, production):
         for c in containers:
             where = f"{name}/{c['name']}"
             v += probe_rules(where, c)
+            if app != "gateway":  # the gateway's probes stay on its admin port
+                v += health_rules(where, c, flag_settings(c, config_maps))
             grace, drain = seconds(c.get("args", []), "shutdown_grace"), seconds(
                 c.get("args", []), "drain_timeout")
             if grace is None or drain is None:
@@ -151,7 +285,12 @@ def policy_violations(objects, production):
     def selects(selector, labels):
         return selector and all(labels.get(k) == val for k, val in selector.items())
 
+    v += certificate_rules(tls_secrets, by_kind, production)
     for s in by_kind.get("Service", []):
+        for p in s["spec"].get("ports", []):
+            if p.get("port") == HEALTH_PORT or p.get("targetPort") in (HEALTH_PORT, "health"):
+                v.append(f"Service/{s['metadata']['name']}: exposes the plaintext health port "
+                         "(only the kubelet probes it)")
         if not any(selects(s["spec"].get("selector"), t["metadata"].get("labels", {}))
                    for _, t in templates):
             v.append(f"Service/{s['metadata']['name']}: selector matches no pod template")
@@ -201,6 +340,35 @@ def deployment(objects, name):
 
 def server(objects, name):
     return deployment(objects, name)["spec"]["template"]["spec"]["containers"][0]
+
+
+def init(objects, name):
+    return deployment(objects, name)["spec"]["template"]["spec"]["initContainers"][0]
+
+
+def config_map(objects, name):
+    return next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == name)
+
+
+def service(objects, name):
+    return next(o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == name)
+
+
+def certificate(objects, name):
+    return next(o for o in objects
+                if o["kind"] == "Certificate" and o["metadata"]["name"] == name)
+
+
+def mount(container, name):
+    return next(m for m in container["volumeMounts"] if m["name"] == name)
+
+
+def drop_env(container, name):
+    container["env"] = [e for e in container["env"] if e["name"] != name]
+
+
+def set_env(container, name, value):
+    next(e for e in container["env"] if e["name"] == name)["value"] = value
 
 
 # One mutation per rule: (description, function changing the rendered production objects,
@@ -253,6 +421,52 @@ MUTATIONS = [
      "default-deny"),
     ("no spread", lambda o: deployment(o, "identity")["spec"]["template"]["spec"].pop(
         "topologySpreadConstraints"), "spread"),
+    ("--insecure on a server", lambda o: server(o, "payments")["args"].append("--insecure"),
+     "payments/server: --insecure (plaintext gRPC)"),
+    ("MP_INSECURE in a ConfigMap", lambda o: config_map(o, "catalog-config")["data"].update(
+        MP_INSECURE="yes"), "catalog/server: --insecure (plaintext gRPC)"),
+    ("--insecure on the gateway", lambda o: server(o, "gateway")["args"].append(
+        "--insecure=true"), "gateway/server: --insecure"),
+    ("no CA bundle", lambda o: drop_env(server(o, "identity"), "MP_TLS_CA_FILE"),
+     "identity/server: tls_ca_file not set"),
+    ("gateway without client certificate", lambda o: server(o, "gateway").pop("env"),
+     "gateway/server: tls_cert_file not set"),
+    ("key off the Secret", lambda o: set_env(server(o, "support"), "MP_TLS_KEY_FILE",
+                                             "/tmp/tls.key"), "tls_key_file=/tmp/tls.key"),
+    ("cert and key swapped by args", lambda o: server(o, "sellerkpi")["args"].append(
+        "--tls_cert_file=/secrets/tls/tls.key"), "tls_cert_file=/secrets/tls/tls.key"),
+    ("writable TLS mount", lambda o: mount(server(o, "catalog"), "tls").update(readOnly=False),
+     "catalog-tls must be mounted readOnly"),
+    ("TLS files by subPath", lambda o: mount(server(o, "gateway"), "tls").update(
+        subPath="tls.crt"), "renewals would not reach it"),
+    ("TLS key in the migrate container", lambda o: init(o, "payments")["volumeMounts"].append(
+        {"name": "tls", "mountPath": "/secrets/tls", "readOnly": True}),
+     "mounted outside the serving container"),
+    ("migrate without --insecure", lambda o: init(o, "identity")["args"].remove("--insecure"),
+     "the binary exits 2"),
+    ("TLS file for every container in a shared ConfigMap", lambda o: config_map(
+        o, "marketplace-db")["data"].update(MP_TLS_CA_FILE="/secrets/tls/ca.crt"),
+     "support/migrate: --insecure together with TLS files"),
+    ("readiness on the TLS port", lambda o: server(o, "catalog")["readinessProbe"]["grpc"].update(
+        port=7000), "readinessProbe must use the health port"),
+    ("no health listener", lambda o: server(o, "sellerkpi").update(args=[
+        a for a in server(o, "sellerkpi")["args"] if not a.startswith("--health_address")]),
+     "--health_address"),
+    ("health listener on loopback", lambda o: server(o, "payments")["args"].append(
+        "--health_address=127.0.0.1:7002"), "--health_address must be 0.0.0.0:7002"),
+    ("health port undeclared", lambda o: server(o, "identity").update(ports=[
+        p for p in server(o, "identity")["ports"] if p["name"] != "health"]),
+     "container port 'health'"),
+    ("health port in the Service", lambda o: service(o, "payments")["spec"]["ports"].append(
+        {"name": "health", "port": 7002, "targetPort": "health"}), "plaintext health port"),
+    ("certificate without the short name", lambda o: certificate(o, "identity-tls")["spec"][
+        "dnsNames"].remove("identity"), "DNS names missing ['identity']"),
+    ("server-only certificate", lambda o: certificate(o, "payments-tls")["spec"].update(
+        usages=["digital signature", "server auth"]), "client auth"),
+    ("no Certificate", lambda o: o.remove(certificate(o, "gateway-tls")),
+     "gateway-tls: no Certificate"),
+    ("no CA issuer", lambda o: o.remove(next(i for i in o if i["kind"] == "Issuer")),
+     "Issuer 'marketplace-ca' not in the manifests"),
     ("PSA not enforced", lambda o: next(n for n in o if n["kind"] == "Namespace")["metadata"][
         "labels"].update({"pod-security.kubernetes.io/enforce": "baseline"}), "restricted"),
 ]
@@ -274,6 +488,23 @@ class PolicyTest(unittest.TestCase):
                 found = policy_violations(objects, production=True)
                 self.assertTrue(any(expected in f for f in found),
                                 f"{description}: expected a violation with {expected!r}, got {found}")
+
+    def test_dev_tls_secret_without_ca_is_caught(self):
+        objects = copy.deepcopy(k8s_lib.render("overlays/dev"))
+        secret = next(o for o in objects
+                      if o["kind"] == "Secret" and o["metadata"]["name"] == "payments-tls")
+        secret["data"].pop("ca.crt")
+        self.assertTrue(any(f.startswith("Secret payments-tls: must be generated with")
+                            for f in policy_violations(objects, production=False)))
+
+    def test_the_tls_rules_see_every_server_and_the_gateway(self):
+        # Not vacuous: every workload mounts its own <name>-tls and production issues all six.
+        objects = k8s_lib.render("overlays/production")
+        for name in k8s_lib.SERVICES:
+            spec = deployment(objects, name)["spec"]["template"]["spec"]
+            self.assertIn(f"{name}-tls", [vol.get("secret", {}).get("secretName")
+                                          for vol in spec["volumes"]])
+            certificate(objects, f"{name}-tls")
 
     def test_dev_with_two_replicas_is_caught(self):
         objects = copy.deepcopy(k8s_lib.render("overlays/dev"))

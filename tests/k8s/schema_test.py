@@ -1,7 +1,8 @@
 """Every rendered object against the API models of Debian 12's python3-kubernetes (client
 22.6, Kubernetes API 1.22): an unknown field or a value of the wrong type fails. Fields newer
 than API 1.22 that the manifests use are in NEWER_FIELDS / NEWER_KINDS below. The two
-monitoring CRDs (no model in the client) are checked with the JSON Schemas in schemas/."""
+monitoring CRDs and cert-manager's Certificate and Issuer (no model in the client) are checked
+with the JSON Schemas in schemas/."""
 import json
 import os
 import re
@@ -29,6 +30,8 @@ NEWER_KINDS = {
 CRD_SCHEMAS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor.schema.json",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule.schema.json",
+    ("cert-manager.io/v1", "Certificate"): "certificate.schema.json",
+    ("cert-manager.io/v1", "Issuer"): "issuer.schema.json",
 }
 PRIMITIVES = {"str": str, "int": int, "bool": bool, "float": (int, float)}
 
@@ -122,7 +125,7 @@ class SchemaTest(unittest.TestCase):
                     self.assertEqual(schema_errors(obj), [])
         for kind in ["Deployment", "Service", "ConfigMap", "ServiceAccount", "NetworkPolicy",
                      "PodDisruptionBudget", "HorizontalPodAutoscaler", "Namespace", "Secret",
-                     "ServiceMonitor", "PrometheusRule"]:
+                     "ServiceMonitor", "PrometheusRule", "Certificate", "Issuer"]:
             self.assertIn(kind, seen)
 
     def test_unknown_field_fails(self):
@@ -144,6 +147,28 @@ class SchemaTest(unittest.TestCase):
         sm = json.loads(json.dumps(sm))
         sm["spec"]["endpoints"][0]["prot"] = "metrics"
         self.assertTrue(schema_errors(sm))
+
+    def test_crd_schema_catches_a_bad_certificate(self):
+        cert = next(o for o in k8s_lib.render("overlays/production") if o["kind"] == "Certificate")
+        for mutate, expected in [
+                (lambda c: c["spec"].update(dnsName=c["spec"]["dnsNames"]), "dnsName"),
+                (lambda c: c["spec"].update(usages=["server auth", "clientAuth"]), "clientAuth"),
+                (lambda c: c["spec"]["privateKey"].update(size=2048), "2048"),
+                (lambda c: c["spec"].update(duration="90d"), "90d"),
+                (lambda c: c["spec"].pop("issuerRef"), "issuerRef")]:
+            broken = json.loads(json.dumps(cert))
+            mutate(broken)
+            errors = schema_errors(broken)
+            self.assertTrue(any(expected in e for e in errors), (expected, errors))
+
+    def test_crd_schema_catches_a_bad_issuer(self):
+        issuer = next(o for o in k8s_lib.render("overlays/production") if o["kind"] == "Issuer")
+        both = json.loads(json.dumps(issuer))
+        both["spec"]["selfSigned"] = {}
+        self.assertTrue(schema_errors(both))
+        typo = json.loads(json.dumps(issuer))
+        typo["spec"]["ca"]["secret"] = typo["spec"]["ca"].pop("secretName")
+        self.assertTrue(schema_errors(typo))
 
     def test_dashboard_is_json_in_its_configmap(self):
         cm = next(o for o in k8s_lib.render("monitoring") if o["kind"] == "ConfigMap")
