@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "protos/marketplace/catalog/v1/catalog.grpc.pb.h"
 #include "tests/support/subprocess.h"
+#include "common/tls/test_tls.h"
 
 namespace marketplace::catalog {
 namespace {
@@ -71,12 +72,15 @@ class CatalogServerTest : public ::testing::Test {
             absl::StrCat("--db_password=", database_.options.password),
             absl::StrCat("--categories_file=", categories_),
             absl::StrCat("--moderation_rules_file=", rules_),
-            "--identity_address=127.0.0.1:1"};
+            "--identity_address=127.0.0.1:1",
+            marketplace::testing::TestTlsFlags()[0],
+            marketplace::testing::TestTlsFlags()[1],
+            marketplace::testing::TestTlsFlags()[2]};
   }
 
   std::string ListCategoriesVersion() {
     auto stub = v1::CatalogService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", grpc_port_), grpc::InsecureChannelCredentials()));
+        absl::StrCat("127.0.0.1:", grpc_port_), marketplace::testing::TestChannelCredentials()));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     v1::ListCategoriesResponse response;
@@ -87,7 +91,7 @@ class CatalogServerTest : public ::testing::Test {
 
   bool Serving() {
     auto stub = Health::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
-                                                    grpc::InsecureChannelCredentials()));
+                                                    marketplace::testing::TestChannelCredentials()));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
     grpc::health::v1::HealthCheckResponse response;

@@ -28,6 +28,7 @@
 #include "protos/marketplace/support/v1/support.pb.h"
 #include "tests/identity/identity_process.h"
 #include "tests/support/subprocess.h"
+#include "common/tls/test_tls.h"
 
 namespace marketplace::testing {
 namespace {
@@ -148,6 +149,7 @@ class GatewayE2eTest : public ::testing::Test {
       auto db = IdentityProcess::NewDatabaseArgs();
       ASSERT_TRUE(db.ok()) << db.status();
       args->insert(args->end(), db->begin(), db->end());
+      for (std::string& flag : TestTlsFlags()) args->push_back(std::move(flag));
       args->push_back("--identity_address=" + identity_->target());
       identity_v1::CreateServiceAccountRequest req;
       req.set_display_name(absl::StrCat("service-", ++n));
@@ -172,9 +174,11 @@ class GatewayE2eTest : public ::testing::Test {
     support_ = new Subprocess(*std::move(support));
 
     port_ = PickFreePort();
+    std::vector<std::string> tls = TestTlsFlags();
     auto gateway = Subprocess::Start(
         RunfilePath("services/gateway/gateway"),
-        {absl::StrCat("--http_address=127.0.0.1:", port_), "--admin_address=127.0.0.1:0",
+        {tls[0], tls[1], tls[2], absl::StrCat("--http_address=127.0.0.1:", port_),
+         "--admin_address=127.0.0.1:0",
          "--metrics_address=127.0.0.1:0",
          "--descriptor_set=" + RunfilePath("protos/api_descriptor_set.pb"),
          absl::StrCat("--backends=marketplace.identity.v1.Identity=", identity_->target(),

@@ -10,6 +10,7 @@
 #include "common/status_mapping.h"
 #include "common/testing/mariadb_server.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "common/tls/test_tls.h"
 
 namespace marketplace::testing {
 namespace {
@@ -91,12 +92,13 @@ absl::StatusOr<std::unique_ptr<IdentityProcess>> IdentityProcess::Start(
       "--bootstrap_admin_password_file=" + admin_file,
       "--drain_timeout=2s",
   };
+  for (std::string& flag : TestTlsFlags()) args.push_back(std::move(flag));
   args.insert(args.end(), db_args.begin(), db_args.end());
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   auto sub = Subprocess::Start(Binary(), args);
   if (!sub.ok()) return sub.status();
   process->process_.emplace(*std::move(sub));
-  process->channel_ = grpc::CreateChannel(process->target_, grpc::InsecureChannelCredentials());
+  process->channel_ = grpc::CreateChannel(process->target_, TestChannelCredentials());
   process->stub_ = identity_v1::Identity::NewStub(process->channel_);
   const absl::Time end = absl::Now() + absl::Seconds(60);
   while (!Serving(process->channel_)) {

@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/metrics_scrape.h"
+#include "common/tls/test_tls.h"
 
 namespace marketplace::testing {
 namespace {
@@ -37,8 +38,13 @@ struct Exit {
   std::string output;
 };
 
-// Runs identity_server with `args` until it exits (at most 30 s).
-Exit RunToExit(std::vector<std::string> args) {
+// Runs identity_server with `args` (after the test TLS flags when `tls`: a flag repeated in
+// `args` wins) until it exits (at most 30 s).
+Exit RunToExit(std::vector<std::string> args, bool tls = true) {
+  if (tls) {
+    std::vector<std::string> flags = TestTlsFlags();
+    args.insert(args.begin(), flags.begin(), flags.end());
+  }
   args.push_back(absl::StrCat("--listen_address=127.0.0.1:", PickFreePort()));
   args.push_back(absl::StrCat("--metrics_address=127.0.0.1:", PickFreePort()));
   auto process = Subprocess::Start(IdentityProcess::Binary(), args);
@@ -131,6 +137,45 @@ TEST(IdentityProcessTest, RefusesASecondKeyRotationWithinTheMinimumInterval) {
   ASSERT_TRUE(
       CallIdentity(stub, &v1::Identity::Stub::RotateSigningKey, first_request, &retry, token).ok());
   EXPECT_EQ(retry.active_key().kid(), first.active_key().kid());
+}
+
+TEST(IdentityProcessTest, ServesOnlyMutualTlsUnlessPlaintextIsAskedFor) {
+  auto db = IdentityProcess::NewDatabaseArgs();
+  ASSERT_TRUE(db.ok()) << db.status();
+  std::vector<std::string> args = *db;
+  args.push_back("--signing_key_encryption_key_file=" + WriteFile("kek_tls", std::string(64, 'd')));
+
+  // Neither TLS nor --insecure: exit 2 before anything is served.
+  Exit neither = RunToExit(args, /*tls=*/false);
+  EXPECT_EQ(neither.code, 2) << neither.output;
+  EXPECT_THAT(neither.output, HasSubstr("--tls_cert_file"));
+  // Both.
+  std::vector<std::string> both = args;
+  both.push_back("--insecure");
+  Exit conflict = RunToExit(both);
+  EXPECT_EQ(conflict.code, 2) << conflict.output;
+  EXPECT_THAT(conflict.output, HasSubstr("--insecure"));
+  // A key that is not the certificate's.
+  std::vector<std::string> wrong_key = args;
+  wrong_key.push_back("--tls_key_file=" + TestTransportSecurity(TestPki::kOther).key_file);
+  Exit mismatch = RunToExit(wrong_key);
+  EXPECT_EQ(mismatch.code, 2) << mismatch.output;
+  EXPECT_THAT(mismatch.output, HasSubstr("is not the key of"));
+
+  // A running process (TLS flags from IdentityProcess) answers mutual TLS only.
+  auto process = IdentityProcess::Start();
+  ASSERT_TRUE(process.ok()) << process.status();
+  v1::GetSigningKeysResponse keys;
+  EXPECT_TRUE(CallIdentity((*process)->stub(), &v1::Identity::Stub::GetSigningKeys,
+                           v1::GetSigningKeysRequest(), &keys)
+                  .ok());
+  auto plaintext = v1::Identity::NewStub(
+      grpc::CreateChannel((*process)->target(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::GetSigningKeysResponse none;
+  EXPECT_EQ(plaintext->GetSigningKeys(&context, v1::GetSigningKeysRequest(), &none).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST(IdentityProcessTest, KeepsItsKeysAndAdminAcrossRestartsAndRefusesAnotherKek) {

@@ -25,6 +25,7 @@
 #include "protos/marketplace/identity/v1/identity.grpc.pb.h"
 #include "protos/marketplace/payments/v1/payments.grpc.pb.h"
 #include "tests/support/subprocess.h"
+#include "common/tls/test_tls.h"
 
 namespace marketplace::payments {
 namespace {
@@ -34,6 +35,9 @@ namespace auth = common::auth;
 using marketplace::testing::PickFreePort;
 using marketplace::testing::RunfilePath;
 using marketplace::testing::Subprocess;
+using marketplace::testing::TestChannelCredentials;
+using marketplace::testing::TestTlsFlags;
+using marketplace::testing::TestTransportSecurity;
 
 std::string Sign(const auth::Ed25519KeyPair& keys, const std::string& subject,
                  std::vector<std::string> roles, std::vector<std::string> scopes) {
@@ -109,13 +113,14 @@ class PaymentsCrashTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(keys_, auth::GenerateEd25519KeyPair());
     identity_ = std::make_unique<FakeIdentity>(keys_);
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &identity_port_);
+    builder.AddListeningPort("127.0.0.1:0", common::ServerCredentials(TestTransportSecurity()),
+                             &identity_port_);
     builder.RegisterService(identity_.get());
     identity_server_ = builder.BuildAndStart();
     ASSERT_NE(identity_server_, nullptr);
     port_ = PickFreePort();
     channel_ =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), TestChannelCredentials());
     stub_ = v1::Payments::NewStub(channel_);
   }
   void TearDown() override {
@@ -144,6 +149,7 @@ class PaymentsCrashTest : public ::testing::Test {
         "--event_subscribers=sellerkpi=127.0.0.1:1:payments.",
         "--log_level=warn",
     };
+    for (std::string& flag : TestTlsFlags()) args.push_back(std::move(flag));
     args.insert(args.end(), extra.begin(), extra.end());
     auto process = Subprocess::Start(RunfilePath("services/payments/payments_server"), args);
     ASSERT_OK(process.status());

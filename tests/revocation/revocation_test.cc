@@ -31,6 +31,7 @@
 #include "protos/marketplace/payments/v1/payments.grpc.pb.h"
 #include "tests/identity/identity_process.h"
 #include "tests/support/subprocess.h"
+#include "common/tls/test_tls.h"
 
 namespace marketplace::testing {
 namespace {
@@ -120,6 +121,7 @@ class RevocationTest : public ::testing::Test {
         "--signing_keys_max_age=1h",
     };
     for (auto* args : {&catalog_args, &payments_args}) {
+      for (std::string& flag : TestTlsFlags()) args->push_back(std::move(flag));
       const bool is_catalog = args == &catalog_args;
       auto db = IdentityProcess::NewDatabaseArgs();
       ASSERT_TRUE(db.ok()) << db.status();
@@ -157,9 +159,8 @@ class RevocationTest : public ::testing::Test {
     ASSERT_TRUE(payments.ok()) << payments.status();
     payments_ = new Subprocess(*std::move(payments));
 
-    auto catalog_channel = grpc::CreateChannel(*catalog_target_, grpc::InsecureChannelCredentials());
-    auto payments_channel =
-        grpc::CreateChannel(*payments_target_, grpc::InsecureChannelCredentials());
+    auto catalog_channel = grpc::CreateChannel(*catalog_target_, TestChannelCredentials());
+    auto payments_channel = grpc::CreateChannel(*payments_target_, TestChannelCredentials());
     const absl::Time end = absl::Now() + absl::Seconds(60);
     while (!Serving(catalog_channel) || !Serving(payments_channel)) {
       ASSERT_FALSE(catalog_->WaitFor(absl::ZeroDuration()).has_value()) << catalog_->Output();

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/metrics_scrape.h"
 #include "tests/support/subprocess.h"
+#include "common/tls/test_tls.h"
 
 namespace marketplace::testing {
 namespace {
@@ -54,7 +55,9 @@ class RuntimeProcessTest : public ::testing::Test {
   void StartProbe(std::vector<std::string> extra = {}) {
     grpc_port_ = PickFreePort();
     metrics_port_ = PickFreePort();
+    const int health_port = PickFreePort();
     std::vector<std::string> args = {
+        absl::StrCat("--health_address=127.0.0.1:", health_port),
         absl::StrCat("--listen_address=127.0.0.1:", grpc_port_),
         absl::StrCat("--metrics_address=127.0.0.1:", metrics_port_),
         "--db_host=127.0.0.1",
@@ -64,12 +67,15 @@ class RuntimeProcessTest : public ::testing::Test {
         absl::StrCat("--db_password=", database_.options.password),
         "--db_pool_size=4",
     };
+    for (std::string& flag : TestTlsFlags()) args.push_back(std::move(flag));
     args.insert(args.end(), extra.begin(), extra.end());
     auto process = Subprocess::Start(ProbeBinary(), args);
     ASSERT_TRUE(process.ok());
     probe_.emplace(*std::move(process));
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
-                                   grpc::InsecureChannelCredentials());
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_), TestChannelCredentials());
+    health_channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", health_port),
+                                          grpc::InsecureChannelCredentials());
     absl::Time end = absl::Now() + absl::Seconds(20);
     while (Check("") != HealthCheckResponse::SERVING && absl::Now() < end) {
       ASSERT_FALSE(probe_->WaitFor(absl::Milliseconds(100)).has_value()) << probe_->Output();
@@ -77,13 +83,15 @@ class RuntimeProcessTest : public ::testing::Test {
     ASSERT_EQ(Check(""), HealthCheckResponse::SERVING) << probe_->Output();
   }
 
-  HealthCheckResponse::ServingStatus Check(const std::string& service) {
+  // The status of `service` on the TLS port, or on the plaintext health port.
+  HealthCheckResponse::ServingStatus Check(const std::string& service,
+                                           bool health_port = false) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
     grpc::health::v1::HealthCheckRequest req;
     req.set_service(service);
     HealthCheckResponse resp;
-    if (!Health::NewStub(channel_)->Check(&ctx, req, &resp).ok()) {
+    if (!Health::NewStub(health_port ? health_channel_ : channel_)->Check(&ctx, req, &resp).ok()) {
       return HealthCheckResponse::UNKNOWN;
     }
     return resp.status();
@@ -104,6 +112,7 @@ class RuntimeProcessTest : public ::testing::Test {
   common::testing::TestDatabase database_;
   std::optional<Subprocess> probe_;
   std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<grpc::Channel> health_channel_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
 };
@@ -132,7 +141,8 @@ TEST_F(RuntimeProcessTest, UnreachableDatabaseIsOneErrorLineAndExitCode1) {
   int nobody = PickFreePort();
   auto process = Subprocess::Start(
       ProbeBinary(), {absl::StrCat("--db_port=", nobody), "--db_connect_timeout=1s",
-                      "--listen_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0"});
+                      "--listen_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0",
+                      "--insecure"});
   ASSERT_TRUE(process.ok());
   auto code = process->WaitFor(absl::Seconds(20));
   ASSERT_TRUE(code.has_value()) << "hung on an unreachable database";
@@ -195,6 +205,9 @@ TEST_F(RuntimeProcessTest, ReadinessFollowsTheDatabaseAndRecovers) {
   }
   EXPECT_EQ(Check(""), HealthCheckResponse::NOT_SERVING);
   EXPECT_EQ(Check("liveness"), HealthCheckResponse::SERVING);
+  // The plaintext health port (kubelet's probes) says the same.
+  EXPECT_EQ(Check("", /*health_port=*/true), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Check("liveness", /*health_port=*/true), HealthCheckResponse::SERVING);
   grpc::Status down = Call("while down");
   EXPECT_EQ(down.error_code(), grpc::StatusCode::UNAVAILABLE) << down.error_message();
 
@@ -204,6 +217,7 @@ TEST_F(RuntimeProcessTest, ReadinessFollowsTheDatabaseAndRecovers) {
     absl::SleepFor(absl::Milliseconds(200));
   }
   EXPECT_EQ(Check(""), HealthCheckResponse::SERVING);
+  EXPECT_EQ(Check("", /*health_port=*/true), HealthCheckResponse::SERVING);
   EXPECT_TRUE(Call("after restart").ok());
   EXPECT_FALSE(probe_->WaitFor(absl::ZeroDuration()).has_value()) << "the process must not die";
 }

@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "protos/marketplace/sellerkpi/v1/sellerkpi.grpc.pb.h"
 #include "tests/sellerkpi/enforcement_stack.h"
+#include "common/tls/test_tls.h"
 
 namespace marketplace::testing {
 namespace {
@@ -52,7 +53,7 @@ class EnforcementE2eTest : public ::testing::Test {
         {"--evaluation_interval=24h", "--enforcement_interval=200ms"});
     ASSERT_TRUE(target.ok()) << target.status();
     kpi_ = kpi::SellerKpiService::NewStub(
-               grpc::CreateChannel(*target, grpc::InsecureChannelCredentials()))
+               grpc::CreateChannel(*target, TestChannelCredentials()))
                .release();
   }
   static void TearDownTestSuite() {

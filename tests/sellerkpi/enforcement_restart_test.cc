@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "protos/marketplace/sellerkpi/v1/sellerkpi.grpc.pb.h"
 #include "tests/sellerkpi/enforcement_stack.h"
+#include "common/tls/test_tls.h"
 
 namespace marketplace::testing {
 namespace {
@@ -33,7 +34,7 @@ std::string UniqueId(const std::string& prefix) {
 
 std::unique_ptr<KpiStub> Connect(const std::string& target) {
   return kpi::SellerKpiService::NewStub(
-      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(target, TestChannelCredentials()));
 }
 
 std::vector<kpi::EnforcementAction> Actions(KpiStub* stub, const std::string& token,

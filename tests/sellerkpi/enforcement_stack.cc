@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "common/status_mapping.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "common/tls/test_tls.h"
 
 namespace marketplace::testing {
 namespace {
@@ -92,6 +93,7 @@ absl::StatusOr<std::unique_ptr<EnforcementStack>> EnforcementStack::Start() {
       "--log_level=warn",
   };
   for (auto* args : {&catalog_args, &payments_args}) {
+    for (std::string& flag : TestTlsFlags()) args->push_back(std::move(flag));
     const bool is_catalog = args == &catalog_args;
     auto db = IdentityProcess::NewDatabaseArgs();
     if (!db.ok()) return db.status();
@@ -112,10 +114,8 @@ absl::StatusOr<std::unique_ptr<EnforcementStack>> EnforcementStack::Start() {
       Subprocess::Start(RunfilePath("services/payments/payments_server"), payments_args);
   if (!payments.ok()) return payments.status();
   stack->payments_process_ = std::make_unique<Subprocess>(*std::move(payments));
-  auto catalog_channel =
-      grpc::CreateChannel(stack->catalog_target_, grpc::InsecureChannelCredentials());
-  auto payments_channel =
-      grpc::CreateChannel(stack->payments_target_, grpc::InsecureChannelCredentials());
+  auto catalog_channel = grpc::CreateChannel(stack->catalog_target_, TestChannelCredentials());
+  auto payments_channel = grpc::CreateChannel(stack->payments_target_, TestChannelCredentials());
   const absl::Time end = absl::Now() + absl::Seconds(60);
   while (!Serving(catalog_channel) || !Serving(payments_channel)) {
     if (stack->catalog_process_->WaitFor(absl::ZeroDuration()).has_value()) {
@@ -237,11 +237,12 @@ absl::StatusOr<std::string> EnforcementStack::StartSellerKpi(
       "--log_level=warn",
   };
   args.insert(args.end(), db->begin(), db->end());
+  for (std::string& flag : TestTlsFlags()) args.push_back(std::move(flag));
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   auto process = Subprocess::Start(RunfilePath("services/sellerkpi/sellerkpi_server"), args);
   if (!process.ok()) return process.status();
   sellerkpi_process_ = std::make_unique<Subprocess>(*std::move(process));
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(target, TestChannelCredentials());
   const absl::Time end = absl::Now() + absl::Seconds(60);
   while (!Serving(channel)) {
     if (sellerkpi_process_->WaitFor(absl::ZeroDuration()).has_value()) {

@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "services/sellerkpi/enforcement_policy.h"
 #include "tests/sellerkpi/enforcement_stack.h"
+#include "common/tls/test_tls.h"
 
 namespace marketplace::testing {
 namespace {
@@ -36,6 +37,8 @@ const std::vector<std::string> kSellerKpiScopes = {"identity.enforcement",
 class GrpcStepExecutorTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // The executor's channels (MakeChannel) speak mutual TLS, as the stack's processes do.
+    common::SetProcessTransportSecurity(TestTransportSecurity());
     auto stack = EnforcementStack::Start();
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = stack->release();

@@ -26,6 +26,7 @@
 #include "protos/marketplace/sellerkpi/v1/sellerkpi.grpc.pb.h"
 #include "tests/identity/identity_process.h"
 #include "tests/support/subprocess.h"
+#include "common/tls/test_tls.h"
 
 namespace marketplace::testing {
 namespace {
@@ -204,6 +205,7 @@ class SellerKpiServerTest : public ::testing::Test {
         // The tests evaluate explicitly; the background pass runs once at start.
         "--evaluation_interval=24h", "--drain_timeout=2s", "--log_level=warn"};
     kpi_args.insert(kpi_args.end(), kpi_db->begin(), kpi_db->end());
+    for (std::string& flag : TestTlsFlags()) kpi_args.push_back(std::move(flag));
     auto kpi_process = Subprocess::Start(RunfilePath("services/sellerkpi/sellerkpi_server"),
                                          kpi_args);
     ASSERT_TRUE(kpi_process.ok()) << kpi_process.status();
@@ -217,6 +219,7 @@ class SellerKpiServerTest : public ::testing::Test {
         "--event_subscribers=sellerkpi=" + *kpi_target_ + ":payments.", "--drain_timeout=2s",
         "--log_level=warn"};
     payments_args.insert(payments_args.end(), payments_db->begin(), payments_db->end());
+    for (std::string& flag : TestTlsFlags()) payments_args.push_back(std::move(flag));
     payments_args.insert(payments_args.end(), payments_credentials.begin(),
                          payments_credentials.end());
     auto payments = Subprocess::Start(RunfilePath("services/payments/payments_server"),
@@ -224,9 +227,8 @@ class SellerKpiServerTest : public ::testing::Test {
     ASSERT_TRUE(payments.ok()) << payments.status();
     payments_ = new Subprocess(*std::move(payments));
 
-    auto kpi_channel = grpc::CreateChannel(*kpi_target_, grpc::InsecureChannelCredentials());
-    auto payments_channel =
-        grpc::CreateChannel(payments_target, grpc::InsecureChannelCredentials());
+    auto kpi_channel = grpc::CreateChannel(*kpi_target_, TestChannelCredentials());
+    auto payments_channel = grpc::CreateChannel(payments_target, TestChannelCredentials());
     const absl::Time end = absl::Now() + absl::Seconds(60);
     while (!Serving(kpi_channel) || !Serving(payments_channel)) {
       ASSERT_FALSE(kpi_->WaitFor(absl::ZeroDuration()).has_value()) << kpi_->Output();

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/tls/test_tls.h"
 
 namespace marketplace::support::testing {
 
@@ -14,6 +15,9 @@ namespace idv1 = identity::v1;
 using marketplace::testing::PickFreePort;
 using marketplace::testing::RunfilePath;
 using marketplace::testing::Subprocess;
+using marketplace::testing::TestChannelCredentials;
+using marketplace::testing::TestTlsFlags;
+using marketplace::testing::TestTransportSecurity;
 
 std::string Sign(const auth::Ed25519KeyPair& keys, const std::string& subject,
                  std::vector<std::string> roles, std::vector<std::string> scopes) {
@@ -108,20 +112,22 @@ absl::Status SupportStack::Init() {
   keys_ = *std::move(keys);
   identity_ = std::make_unique<FakeIdentity>(keys_);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &identity_port_);
+  // Every link of the stack is mutual TLS, as deployed.
+  builder.AddListeningPort("127.0.0.1:0", common::ServerCredentials(TestTransportSecurity()),
+                           &identity_port_);
   builder.RegisterService(identity_.get());
   identity_server_ = builder.BuildAndStart();
   if (identity_server_ == nullptr) return absl::InternalError("fake identity did not start");
   payments_port_ = PickFreePort();
   payments_stub_ = payments::v1::Payments::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", payments_port_), grpc::InsecureChannelCredentials()));
+      absl::StrCat("127.0.0.1:", payments_port_), TestChannelCredentials()));
   return absl::OkStatus();
 }
 
 std::vector<std::string> SupportStack::CommonArgs(const common::testing::TestDatabase& db,
                                                   int port, int metrics_port,
                                                   const std::string& svc) const {
-  return {absl::StrCat("--listen_address=127.0.0.1:", port),
+  std::vector<std::string> args = {absl::StrCat("--listen_address=127.0.0.1:", port),
           absl::StrCat("--metrics_address=127.0.0.1:", metrics_port),
           "--db_host=127.0.0.1",
           absl::StrCat("--db_port=", db_->port()),
@@ -135,6 +141,8 @@ std::vector<std::string> SupportStack::CommonArgs(const common::testing::TestDat
           absl::StrCat("--service_client_secret=", svc, "-secret"),
           "--event_subscribers=",
           "--log_level=warn"};
+  for (std::string& flag : TestTlsFlags()) args.push_back(std::move(flag));
+  return args;
 }
 
 absl::Status SupportStack::StartPayments() {
@@ -162,7 +170,7 @@ absl::StatusOr<int> SupportStack::StartSupport(const std::vector<std::string>& e
   r.port = PickFreePort();
   r.metrics_port = PickFreePort();
   r.stub = v1::SupportService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", r.port), grpc::InsecureChannelCredentials()));
+      absl::StrCat("127.0.0.1:", r.port), TestChannelCredentials()));
   if (absl::Status s = Launch(r, extra_args); !s.ok()) return s;
   replicas_.push_back(std::move(r));
   return static_cast<int>(replicas_.size()) - 1;
