@@ -41,7 +41,7 @@ echo_reference "$OUT" "$LOAD_BIN" "$CONCURRENCY" "$DURATION"
 # Starts catalog_server with extra flags "$@"; sets grpc_port and server_pid.
 start_server() {
   grpc_port=$(free_port)
-  taskset -c 0 "$BIN/catalog_server" --listen_address="127.0.0.1:$grpc_port" \
+  taskset -c 0 "$BIN/catalog_server" --listen_address="127.0.0.1:$grpc_port" --insecure \
     --metrics_address=127.0.0.1:0 "${db_flags[@]}" --identity_address=127.0.0.1:1 \
     --log_level=warn ${MP_BENCH_CATALOG_FLAGS:-} "$@" >"$OUT/catalog.log" 2>&1 &
   server_pid=$!

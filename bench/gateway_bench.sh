@@ -51,7 +51,7 @@ db_flags=(--db_host=127.0.0.1 --db_port="$db_port" --db_name=catalog --db_user=r
   { cat "$OUT/seed.log"; exit 1; }
 
 catalog_port=$(free_port)
-taskset -c 0 "$BIN/services/catalog/catalog_server" --listen_address="127.0.0.1:$catalog_port" \
+taskset -c 0 "$BIN/services/catalog/catalog_server" --listen_address="127.0.0.1:$catalog_port" --insecure \
   --metrics_address=127.0.0.1:0 "${db_flags[@]}" --identity_address=127.0.0.1:1 \
   --log_level=warn >"$OUT/catalog.log" 2>&1 &
 catalog_pid=$!
@@ -70,7 +70,7 @@ admin_port=$(free_port)
 taskset -c 1 "$BIN/services/gateway/gateway" \
   --descriptor_set="$BIN/bench/gateway_bench_descriptor_set.pb" \
   --backends="marketplace.catalog.v1.CatalogService=127.0.0.1:$catalog_port,marketplace.bench.v1.Echo=127.0.0.1:$echo_port" \
-  --http_address="127.0.0.1:$http_port" --admin_address="127.0.0.1:$admin_port" \
+  --http_address="127.0.0.1:$http_port" --admin_address="127.0.0.1:$admin_port" --insecure \
   --metrics_address=127.0.0.1:0 --io_threads=1 --max_connections=100000 --log_level=warn \
   >"$OUT/gateway.log" 2>&1 &
 gateway_pid=$!

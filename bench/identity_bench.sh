@@ -29,7 +29,7 @@ start_bench_mariadb "$OUT" identity
 
 (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$OUT/secrets/kek")
 grpc_port=$(free_port)
-taskset -c 0 "${MP_BENCH_IDENTITY_SERVER:-$BIN/services/identity/identity_server}" --listen_address="127.0.0.1:$grpc_port" \
+taskset -c 0 "${MP_BENCH_IDENTITY_SERVER:-$BIN/services/identity/identity_server}" --listen_address="127.0.0.1:$grpc_port" --insecure \
   --metrics_address=127.0.0.1:0 --db_host=127.0.0.1 --db_port="$db_port" --db_name=identity \
   --db_user=root --db_password= --signing_key_encryption_key_file="$OUT/secrets/kek" \
   --log_level=warn >"$OUT/identity.log" 2>&1 &

@@ -76,7 +76,7 @@ MINIMAL=$(tail -1 "$OUT/minimal.txt" | awk '{print $(NF-7)}')
 # Starts support_server with extra flags "$@"; sets grpc_port and server_pid.
 start_server() {
   grpc_port=$(free_port)
-  taskset -c 0 "$SERVER" --listen_address="127.0.0.1:$grpc_port" \
+  taskset -c 0 "$SERVER" --listen_address="127.0.0.1:$grpc_port" --insecure \
     --metrics_address=127.0.0.1:0 "${server_flags[@]}" ${MP_BENCH_SUPPORT_FLAGS:-} "$@" \
     >>"$OUT/support.log" 2>&1 &
   server_pid=$!

@@ -2,7 +2,10 @@
 //
 //   identity_cli [--target=HOST:PORT] METHOD ['JSON request']
 //
-// The target defaults to $MP_IDENTITY_TARGET or 127.0.0.1:7001. The access token for
+// The target defaults to $MP_IDENTITY_TARGET or 127.0.0.1:7001. The link is mutual TLS with
+// the files in $MP_TLS_CERT_FILE, $MP_TLS_KEY_FILE and $MP_TLS_CA_FILE (the services' own
+// variables; the local stack's are under .data/tls), or plaintext with MP_INSECURE=1. The
+// access token for
 // non-public methods is read from $MP_IDENTITY_TOKEN (never from the command line, where other
 // users of the machine could read it). Field names are the proto's JSON names (lowerCamelCase),
 // enums by name, e.g.
@@ -21,6 +24,7 @@
 #include "absl/strings/match.h"
 #include "common/errors.h"
 #include "common/status_mapping.h"
+#include "common/tls/transport_security.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "protos/marketplace/identity/v1/identity.grpc.pb.h"
@@ -122,8 +126,21 @@ int main(int argc, char** argv) {
   if (i >= argc || argc - i > 2) return Usage();
   auto method = Methods().find(argv[i]);
   if (method == Methods().end()) return Usage();
+  auto env = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string(value != nullptr ? value : "");
+  };
+  marketplace::common::TransportSecurity security;
+  security.cert_file = env("MP_TLS_CERT_FILE");
+  security.key_file = env("MP_TLS_KEY_FILE");
+  security.ca_file = env("MP_TLS_CA_FILE");
+  security.insecure = env("MP_INSECURE") == "1" || env("MP_INSECURE") == "true";
+  if (absl::Status s = marketplace::common::ValidateTransportSecurity(security); !s.ok()) {
+    std::cerr << "transport security (MP_TLS_*_FILE or MP_INSECURE=1): " << s.message() << "\n";
+    return 2;
+  }
   const char* token = std::getenv("MP_IDENTITY_TOKEN");
-  Call call{grpc::CreateChannel(target, grpc::InsecureChannelCredentials()),
+  Call call{grpc::CreateChannel(target, marketplace::common::ChannelCredentials(security)),
             token != nullptr ? token : ""};
   return method->second(call, i + 1 < argc ? argv[i + 1] : "");
 }

@@ -51,6 +51,7 @@ void AddFlags(common::Flags& flags, GatewayConfig* c) {
   flags.AddBool("print_openapi", &c->print_openapi, false,
                 "Print the OpenAPI 3.0 document of every annotated method of the descriptor set "
                 "and exit (no --backends needed).");
+  common::AddTransportSecurityFlags(flags, &c->security);
   flags.AddDuration("default_deadline", &c->default_deadline, absl::Seconds(10),
                     absl::Milliseconds(1), absl::Minutes(10),
                     "Deadline of each backend call; a Grpc-Timeout header can only shorten it.");
@@ -112,6 +113,9 @@ absl::Status GatewayConfig::Validate() {
   }
   if (backends.empty() && !print_openapi) {
     return FlagError("backends", "at least one <service>=<host:port>");
+  }
+  if (!print_openapi) {
+    if (absl::Status s = common::ValidateTransportSecurity(security); !s.ok()) return s;
   }
   cors_origins.clear();
   for (const std::string& origin : SplitList(cors_origins_text)) {

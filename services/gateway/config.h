@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/config.h"
+#include "common/tls/transport_security.h"
 #include "services/gateway/gateway.h"
 #include "services/gateway/http_server.h"
 
@@ -39,6 +40,8 @@ struct GatewayConfig {
   absl::Duration shutdown_grace;
   std::string log_level;
   bool print_openapi = false;
+  // TLS of the calls to the backends (the HTTP side and the admin port are not TLS).
+  common::TransportSecurity security;
 
   // Filled by Validate().
   std::map<std::string, std::string> backends;

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "absl/strings/match.h"
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -10,9 +12,15 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// Plaintext backends unless the arguments say something of TLS.
 absl::Status Parse(std::vector<const char*> args, GatewayConfig* config) {
   common::Flags flags("gateway");
   AddFlags(flags, config);
+  bool tls_given = false;
+  for (const char* arg : args) {
+    tls_given |= absl::StartsWith(arg, "--tls_") || absl::StartsWith(arg, "--insecure");
+  }
+  if (!tls_given) args.push_back("--insecure");
   args.insert(args.begin(), "gateway");
   if (absl::Status s = flags.Parse(static_cast<int>(args.size()), args.data(), {}); !s.ok()) return s;
   return config->Validate();
@@ -49,6 +57,11 @@ TEST(GatewayConfigTest, RefusalsNameTheFlag) {
       {{"--descriptor_set=x", "--backends=a=h:1", "--route_body_limits=a.B.C=5,a.B.C=6"},
        "route_body_limits"},
       {{"--backends=a=h:1"}, "descriptor_set"},
+      // Calls to the backends: TLS, or plaintext when asked for.
+      {{"--descriptor_set=x", "--backends=a=h:1", "--insecure=false"}, "--tls_cert_file"},
+      {{"--descriptor_set=x", "--backends=a=h:1", "--tls_cert_file=/nonexistent.pem",
+        "--tls_key_file=/nonexistent.key"},
+       "--tls_cert_file"},
   };
   for (const auto& [args, flag] : cases) {
     GatewayConfig c;

@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
     std::cout << gateway::BuildOpenApi(**all) << std::endl;
     return 0;
   }
+  // Every backend channel (MakeChannel) uses these credentials.
+  common::SetProcessTransportSecurity(config.security);
   auto api = gateway::Api::Load(config.descriptor_set, config.backends);
   if (!api.ok()) common::ExitWithError("descriptor set", api.status(), 2);
   common::LogInfo("routes", {{"count", static_cast<int64_t>((*api)->routes().size())}});
