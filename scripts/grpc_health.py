@@ -1,22 +1,42 @@
 #!/usr/bin/python3
 """Asks grpc.health.v1.Health/Check at ADDRESS; exits 0 when SERVING.
 
-Usage: grpc_health.py HOST:PORT [SERVICE]
+Usage: grpc_health.py [--tls DIR] HOST:PORT [SERVICE]
+With --tls, the link is mutual TLS with DIR/ca.pem, DIR/cert.pem and DIR/key.pem (the local
+stack's .data/tls, made by scripts/make_tls.sh); without it, plaintext (a --health_address port,
+the gateway's admin port, or a process started with --insecure).
 Uses Debian's python3-grpcio; the request and response are encoded by hand (two tiny messages),
 so no generated code is needed.
 """
+import os
 import sys
 
 import grpc
 
 
-def main():
-    address = sys.argv[1]
-    service = sys.argv[2] if len(sys.argv) > 2 else ""
+def channel_to(address, tls_dir):
+    if not tls_dir:
+        return grpc.insecure_channel(address)
+
+    def read(name):
+        with open(os.path.join(tls_dir, name), "rb") as f:
+            return f.read()
+
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=read("ca.pem"), private_key=read("key.pem"),
+        certificate_chain=read("cert.pem"))
+    return grpc.secure_channel(address, credentials)
+
+
+def main(argv):
+    tls_dir = None
+    if len(argv) > 2 and argv[1] == "--tls":
+        tls_dir, argv = argv[2], [argv[0]] + argv[3:]
+    address = argv[1]
+    service = argv[2] if len(argv) > 2 else ""
     encoded = service.encode()
     request = (b"\x0a" + bytes([len(encoded)]) + encoded) if encoded else b""
-    channel = grpc.insecure_channel(address)
-    check = channel.unary_unary("/grpc.health.v1.Health/Check")
+    check = channel_to(address, tls_dir).unary_unary("/grpc.health.v1.Health/Check")
     try:
         reply = check(request, timeout=2)
     except grpc.RpcError as e:
@@ -29,4 +49,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

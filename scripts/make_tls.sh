@@ -6,7 +6,8 @@
 # writes, once (existing files are kept):
 #   DIR/ca.pem    the authority's certificate: what --tls_ca_file trusts
 #   DIR/ca.key    its key (signs only DIR/cert.pem)
-#   DIR/cert.pem  a certificate for localhost, 127.0.0.1, ::1 and each NAME, usable by a server
+#   DIR/cert.pem  a certificate for localhost, 127.0.0.1, ::1 and each NAME (a host name or an
+#                 IPv4 address), usable by a server
 #                 and as a client certificate (mutual TLS): --tls_cert_file
 #   DIR/key.pem   its key: --tls_key_file
 # Keys are EC P-256; the authority lasts 10 years, the certificate 825 days.
@@ -24,7 +25,13 @@ openssl req -x509 "${ec[@]}" -keyout "$tmp/ca.key" -out "$tmp/ca.pem" -days 3650
   2>/dev/null
 openssl req "${ec[@]}" -keyout "$tmp/key.pem" -out "$tmp/cert.csr" -subj "/CN=localhost" 2>/dev/null
 sans="DNS:localhost,IP:127.0.0.1,IP:::1"
-for name in "$@"; do sans="$sans,DNS:$name"; done
+for name in "$@"; do
+  case "$name" in
+    ""|localhost|127.0.0.1|0.0.0.0) ;;
+    *[!0-9.]*) sans="$sans,DNS:$name" ;;
+    *) sans="$sans,IP:$name" ;;
+  esac
+done
 printf '%s\n' "subjectAltName=$sans" "extendedKeyUsage=serverAuth,clientAuth" \
   "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" >"$tmp/ext"
 openssl x509 -req -in "$tmp/cert.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \

@@ -15,6 +15,10 @@ ROOT=$(pwd)
 DATA=${MP_DATA_DIR:-$ROOT/.data}
 DB_PORT=${MP_DB_PORT:-3307}
 BIND=${MP_BIND_ADDRESS:-127.0.0.1}
+# Every gRPC link is mutual TLS with a throwaway CA made here (README "Transport security");
+# MP_TLS=0 runs the stack in plaintext (--insecure) instead.
+TLS_DIR="$DATA/tls"
+TLS=${MP_TLS:-1}
 
 # service  default gRPC port  default metrics port
 SERVICES=(
@@ -38,6 +42,17 @@ existing_services() {
 port_of() {  # port_of SERVICE KIND(GRPC|METRICS) DEFAULT
   local var="MP_$(echo "$1" | tr a-z A-Z)_$2_PORT"
   echo "${!var:-$3}"
+}
+
+tls_flags() {  # the transport security flags of every service and the gateway
+  if [ "$TLS" = 0 ]; then echo "--insecure"; return; fi
+  echo "--tls_cert_file=$TLS_DIR/cert.pem --tls_key_file=$TLS_DIR/key.pem --tls_ca_file=$TLS_DIR/ca.pem"
+}
+
+setup_tls() {
+  [ "$TLS" = 0 ] && { log "plaintext gRPC (MP_TLS=0)"; return; }
+  bash scripts/make_tls.sh "$TLS_DIR" "$BIND" "$(hostname)"
+  log "mutual TLS: CA $TLS_DIR/ca.pem, certificate $TLS_DIR/cert.pem (also for clients)"
 }
 
 mysql_root() { mariadb --no-defaults -uroot -h127.0.0.1 -P"$DB_PORT" --protocol=tcp "$@"; }
@@ -83,7 +98,7 @@ SQL
   if [ -f "services/$svc/provision_db.sh" ]; then
     "bazel-bin/services/$svc/${svc}_server" --migrate_only --metrics_address=127.0.0.1:0 \
       --db_host=127.0.0.1 --db_port="$DB_PORT" --db_name="$svc" --db_user=root \
-      --db_password= $(extra_flags "$svc") >>"$DATA/logs/$svc.log" 2>&1
+      --db_password= $(tls_flags) $(extra_flags "$svc") >>"$DATA/logs/$svc.log" 2>&1
     MP_MYSQL="mariadb --no-defaults -uroot -h127.0.0.1 -P$DB_PORT --protocol=tcp" \
       bash "services/$svc/provision_db.sh" "$svc" "$DATA"
   fi
@@ -96,8 +111,10 @@ extra_flags() {  # service-specific flags, from services/<svc>/stack_flags.sh wh
   fi
 }
 
-health_ok() {  # health_ok PORT: grpc.health.v1 Check("") answers SERVING
-  /usr/bin/python3 "$ROOT/scripts/grpc_health.py" "$BIND:$1" >/dev/null 2>&1
+health_ok() {  # health_ok PORT [plain]: grpc.health.v1 Check("") answers SERVING
+  local tls=()
+  [ "$TLS" != 0 ] && [ "${2:-}" != plain ] && tls=(--tls "$TLS_DIR")
+  /usr/bin/python3 "$ROOT/scripts/grpc_health.py" "${tls[@]}" "$BIND:$1" >/dev/null 2>&1
 }
 
 start_one() {  # start_one SERVICE GRPC_PORT METRICS_PORT
@@ -111,20 +128,21 @@ start_one() {  # start_one SERVICE GRPC_PORT METRICS_PORT
     --listen_address="$BIND:$grpc_port" --metrics_address="$BIND:$metrics_port" \
     --db_host=127.0.0.1 --db_port="$DB_PORT" --db_name="$svc" --db_user="$svc" \
     --db_password_file="$DATA/secrets/${svc}_db_password" \
-    $(extra_flags "$svc") >>"$DATA/logs/$svc.log" 2>&1 &
+    $(tls_flags) $(extra_flags "$svc") >>"$DATA/logs/$svc.log" 2>&1 &
   echo $! >"$pid_file"
 }
 
-wait_serving() {  # wait_serving SERVICE GRPC_PORT
-  local svc=$1 grpc_port=$2
+wait_serving() {  # wait_serving SERVICE GRPC_PORT (the gateway: its plaintext admin port)
+  local svc=$1 grpc_port=$2 plain=""
+  [ "$svc" = gateway ] && plain=plain
   for _ in $(seq 1 60); do
-    health_ok "$grpc_port" && return
+    health_ok "$grpc_port" $plain && return
     if ! kill -0 "$(cat "$DATA/run/$svc.pid")" 2>/dev/null; then
       log "$svc exited; last lines of $DATA/logs/$svc.log:"; tail -5 "$DATA/logs/$svc.log"; exit 1
     fi
     sleep 0.5
   done
-  health_ok "$grpc_port" || { log "$svc is not SERVING; see $DATA/logs/$svc.log"; exit 1; }
+  health_ok "$grpc_port" $plain || { log "$svc is not SERVING; see $DATA/logs/$svc.log"; exit 1; }
 }
 
 # A service that calls others with its own token ships services/<svc>/identity_scopes (the
@@ -137,6 +155,10 @@ provision_service_account() {  # provision_service_account SERVICE
   [ -s "$DATA/secrets/${svc}_client_secret" ] && [ -s "$DATA/secrets/${svc}_client_id" ] && return 0
   local identity_port; identity_port=$(port_of identity GRPC 7001)
   log "creating the SERVICE account of $svc at identity"
+  local tls_env=(MP_INSECURE=1)
+  [ "$TLS" != 0 ] && tls_env=(MP_TLS_CERT_FILE="$TLS_DIR/cert.pem" MP_TLS_KEY_FILE="$TLS_DIR/key.pem"
+                             MP_TLS_CA_FILE="$TLS_DIR/ca.pem")
+  env "${tls_env[@]}" \
   MP_IDENTITY_TARGET="$BIND:$identity_port" MP_DATA_DIR="$DATA" CLI=bazel-bin/tools/identity_cli \
     /usr/bin/python3 scripts/provision_service_account.py "$svc" $(cat "$scopes_file") \
     || { log "could not create the SERVICE account of $svc"; exit 1; }
@@ -202,7 +224,7 @@ start_gateway() {
     --admin_address="$BIND:$(port_of gateway ADMIN 7010)" \
     --metrics_address="$BIND:$(port_of gateway METRICS 9110)" \
     --descriptor_set="$ROOT/bazel-bin/protos/api_descriptor_set.pb" \
-    --backends="$backends" >>"$DATA/logs/gateway.log" 2>&1 &
+    --backends="$backends" $(tls_flags) >>"$DATA/logs/gateway.log" 2>&1 &
   echo $! >"$pid_file"
   wait_serving gateway "$(port_of gateway ADMIN 7010)"
 }
@@ -218,7 +240,7 @@ status() {
   done < <(existing_services)
   if [ -f "$DATA/run/gateway.pid" ]; then
     local state=down
-    health_ok "$(port_of gateway ADMIN 7010)" && state=SERVING
+    health_ok "$(port_of gateway ADMIN 7010)" plain && state=SERVING
     printf '%-10s %-22s %-22s %s\n' gateway "http://$BIND:$(port_of gateway HTTP 8080)" \
       "$BIND:$(port_of gateway METRICS 9110)/metrics" "$state"
   fi
@@ -249,6 +271,7 @@ stop() {
 up() {
   bash scripts/setup.sh
   start_db
+  setup_tls
   start_services
   start_gateway
   status
