@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/openssl_ptr.h"
 #include "common/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "openssl/crypto.h"
@@ -24,22 +25,10 @@ using nlohmann::json;
 
 // --- OpenSSL plumbing ---------------------------------------------------------------------
 
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct PkeyCtxDeleter {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-struct BioDeleter {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
+using ::marketplace::common::BioPtr;
+using ::marketplace::common::MdCtxPtr;
+using ::marketplace::common::PkeyCtxPtr;
+using ::marketplace::common::PkeyPtr;
 
 // OpenSSL reports failures on a thread-local error queue. gRPC's TLS code reads that same queue,
 // so anything a failed call here leaves behind could be misread by an unrelated handshake.

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/openssl_ptr.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_certificate_verifier.h"
@@ -21,17 +22,6 @@
 
 namespace marketplace::common {
 namespace {
-
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct KeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
 
 absl::Status FlagError(absl::string_view flag, absl::string_view rule) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", rule));
@@ -45,8 +35,8 @@ absl::StatusOr<std::string> ReadFile(absl::string_view flag, const std::string& 
   return content.str();
 }
 
-std::unique_ptr<BIO, BioFree> MemoryBio(const std::string& data) {
-  return std::unique_ptr<BIO, BioFree>(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+BioPtr MemoryBio(const std::string& data) {
+  return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
 }
 
 // Every certificate in a PEM file, in order; an error when there is none.
@@ -124,8 +114,7 @@ absl::Status ValidateTransportSecurity(const TransportSecurity& security) {
   auto key_data = ReadFile("tls_key_file", security.key_file);
   if (!key_data.ok()) return key_data.status();
   auto bio = MemoryBio(*key_data);
-  std::unique_ptr<EVP_PKEY, KeyFree> key(
-      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   ERR_clear_error();
   if (key == nullptr) {
     return FlagError("tls_key_file",
