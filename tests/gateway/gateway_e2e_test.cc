@@ -2,16 +2,24 @@
 // MariaDB: a first session over HTTP/JSON (sign up, log in, read the account, become an
 // approved seller, create and read a listing, pay, open a support ticket about the order), the
 // services' errors as HTTP statuses with their ErrorInfo reasons, CORS, the size limits and the
-// deadline.
+// deadline; and every expression of the Grafana dashboard (k8s/monitoring/dashboard.json)
+// evaluated by Debian's Prometheus scraping these processes under a short load.
+#include <signal.h>
+
 #include <cctype>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "boost/asio/connect.hpp"
@@ -22,6 +30,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "protos/marketplace/catalog/v1/catalog.pb.h"
 #include "protos/marketplace/identity/v1/identity.grpc.pb.h"
 #include "protos/marketplace/payments/v1/payments.pb.h"
@@ -114,9 +123,13 @@ class GatewayE2eTest : public ::testing::Test {
     ASSERT_TRUE(admin.ok()) << admin.status();
     admin_token_ = new std::string(admin->tokens().access_token());
 
+    for (int* port : {&catalog_metrics_, &payments_metrics_, &support_metrics_,
+                      &gateway_metrics_}) {
+      *port = PickFreePort();
+    }
     std::vector<std::string> catalog_args = {
         "--listen_address=" + catalog_target,
-        "--metrics_address=127.0.0.1:0",
+        absl::StrCat("--metrics_address=127.0.0.1:", catalog_metrics_),
         "--categories_file=" + RunfilePath("services/catalog/data/categories.json"),
         "--moderation_rules_file=" + RunfilePath("services/catalog/data/moderation_rules.json"),
         "--category_model_file=" + RunfilePath("services/catalog/data/category_model.ftz"),
@@ -125,14 +138,14 @@ class GatewayE2eTest : public ::testing::Test {
     };
     std::vector<std::string> payments_args = {
         "--listen_address=" + payments_target,
-        "--metrics_address=127.0.0.1:0",
+        absl::StrCat("--metrics_address=127.0.0.1:", payments_metrics_),
         "--event_subscribers=sellerkpi=127.0.0.1:1:payments.",
         "--drain_timeout=2s",
         "--log_level=warn",
     };
     std::vector<std::string> support_args = {
         "--listen_address=" + support_target,
-        "--metrics_address=127.0.0.1:0",
+        absl::StrCat("--metrics_address=127.0.0.1:", support_metrics_),
         "--payments_address=" + payments_target,
         "--event_subscribers=sellerkpi=127.0.0.1:1:support.",
         "--drain_timeout=2s",
@@ -179,7 +192,7 @@ class GatewayE2eTest : public ::testing::Test {
         RunfilePath("services/gateway/gateway"),
         {tls[0], tls[1], tls[2], absl::StrCat("--http_address=127.0.0.1:", port_),
          "--admin_address=127.0.0.1:0",
-         "--metrics_address=127.0.0.1:0",
+         absl::StrCat("--metrics_address=127.0.0.1:", gateway_metrics_),
          "--descriptor_set=" + RunfilePath("protos/api_descriptor_set.pb"),
          absl::StrCat("--backends=marketplace.identity.v1.Identity=", identity_->target(),
                       ",marketplace.catalog.v1.CatalogService=", catalog_target,
@@ -248,6 +261,10 @@ class GatewayE2eTest : public ::testing::Test {
   static inline Subprocess* gateway_ = nullptr;
   static inline std::string* admin_token_ = nullptr;
   static inline int port_ = 0;
+  static inline int catalog_metrics_ = 0;
+  static inline int payments_metrics_ = 0;
+  static inline int support_metrics_ = 0;
+  static inline int gateway_metrics_ = 0;
   static inline bool ready_ = false;
 };
 
@@ -424,6 +441,111 @@ TEST_F(GatewayE2eTest, CorsLimitsAndDeadline) {
   EXPECT_THAT(late.body, HasSubstr("DEADLINE_EXCEEDED"));
   // The gateway still serves.
   EXPECT_EQ(Send(port_, "GET", "/healthz").status, 200);
+}
+
+// Percent-encodes a query parameter's value.
+std::string UrlEncode(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppend(&out, "%", absl::StrFormat("%02X", c));
+    }
+  }
+  return out;
+}
+
+// Prometheus' instant query: the JSON answer (status "success" or "error").
+nlohmann::json PromQuery(int port, const std::string& expr) {
+  Reply reply = Send(port, "GET", "/api/v1/query?query=" + UrlEncode(expr));
+  nlohmann::json answer = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  if (answer.is_discarded()) return {{"status", "error"}, {"error", reply.body}};
+  return answer;
+}
+
+TEST_F(GatewayE2eTest, EveryDashboardExpressionEvaluatesOnTheLiveMetrics) {
+  std::ifstream in(RunfilePath("k8s/monitoring/dashboard.json"));
+  ASSERT_TRUE(in) << "dashboard.json";
+  nlohmann::json dashboard = nlohmann::json::parse(std::string(std::istreambuf_iterator<char>(in), {}));
+  std::vector<std::string> exprs;
+  for (const auto& panel : dashboard["panels"]) {
+    for (const auto& target : panel["targets"]) exprs.push_back(target["expr"]);
+  }
+  ASSERT_GE(exprs.size(), 10u);
+
+  // Debian's Prometheus scrapes the five processes every second, as the ServiceMonitors do
+  // (job = the service's name).
+  const std::string dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/prometheus");
+  const int prom_port = PickFreePort();
+  std::string config = "global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n";
+  for (const auto& [job, port] : std::vector<std::pair<std::string, int>>{
+           {"identity", identity_->metrics_port()},
+           {"catalog", catalog_metrics_},
+           {"payments", payments_metrics_},
+           {"support", support_metrics_},
+           {"gateway", gateway_metrics_}}) {
+    absl::StrAppend(&config, "- job_name: ", job, "\n  static_configs: [{targets: ['127.0.0.1:",
+                    port, "']}]\n");
+  }
+  std::ofstream(dir + ".yml") << config;
+  auto prometheus = Subprocess::Start(
+      "/usr/bin/prometheus",
+      {"--config.file=" + dir + ".yml", "--storage.tsdb.path=" + dir,
+       absl::StrCat("--web.listen-address=127.0.0.1:", prom_port), "--log.level=warn"});
+  ASSERT_TRUE(prometheus.ok()) << prometheus.status();
+  // Waits (no timing asserted) until every target is up.
+  const absl::Time end = absl::Now() + absl::Seconds(60);
+  while (true) {
+    ASSERT_FALSE(prometheus->WaitFor(absl::ZeroDuration()).has_value()) << prometheus->Output();
+    ASSERT_LT(absl::Now(), end) << "targets not up: " << PromQuery(prom_port, "up").dump();
+    bool all_up = false;
+    try {
+      nlohmann::json up = PromQuery(prom_port, "sum(up)");
+      all_up = up["status"] == "success" && !up["data"]["result"].empty() &&
+               up["data"]["result"][0]["value"][1] == "5";
+    } catch (const std::exception&) {
+    }
+    if (all_up) break;
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+
+  // A short load through the gateway: accounts (identity), categories (catalog), a payment and
+  // ticket read that are refused (payments, support).
+  for (int i = 0; i < 3; ++i) NewAccount("BUYER");
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(Send(port_, "GET", "/v1/categories").status, 200);
+    EXPECT_EQ(Send(port_, "GET", "/v1/payments/pay_0123456789abcdef01234567").status, 401);
+    EXPECT_EQ(Send(port_, "GET", "/v1/tickets/0123456789abcdef0123456789abcdef").status, 401);
+  }
+  // A few scrapes after the load, so that every rate has two samples around it.
+  absl::SleepFor(absl::Seconds(4));
+
+  for (const std::string& raw : exprs) {
+    std::string expr = raw;
+    for (size_t at; (at = expr.find("$service")) != std::string::npos;) {
+      expr.replace(at, 8, ".*");
+    }
+    nlohmann::json answer = PromQuery(prom_port, expr);
+    ASSERT_EQ(answer["status"], "success") << expr << "\n" << answer.dump();
+    const auto& result = answer["data"]["result"];
+    // The series the load moves must return data (the error ratio too: 0 without errors, not
+    // "no data"); the others only have to evaluate: SLA breaches, sellers by health (no
+    // sellerkpi here), escrow per currency (a currency appears with its first payment).
+    const bool moved = absl::StrContains(expr, "grpc_server_handl") ||
+                       absl::StrContains(expr, "gateway_http_requests_total") ||
+                       absl::StrContains(expr, "db_pool_connections");
+    if (moved) EXPECT_FALSE(result.empty()) << "no data: " << expr;
+  }
+  // The request rate per job is above zero for the services the load reached.
+  nlohmann::json rates =
+      PromQuery(prom_port, R"(sum by (job) (rate(grpc_server_handled_total[5m])) > 0)");
+  std::set<std::string> jobs;
+  for (const auto& series : rates["data"]["result"]) jobs.insert(series["metric"]["job"]);
+  for (const char* job : {"identity", "catalog"}) EXPECT_TRUE(jobs.count(job)) << job;
+
+  prometheus->Signal(SIGTERM);
+  prometheus->WaitFor(absl::Seconds(20));
 }
 
 }  // namespace
