@@ -8,6 +8,7 @@
 #include "bench/loadgen.h"
 #include "common/config.h"
 #include "grpcpp/grpcpp.h"
+#include "common/tls/transport_security.h"
 
 int Main(int argc, char** argv) {
   using marketplace::bench::v1::Echo;
@@ -33,9 +34,19 @@ int Main(int argc, char** argv) {
                  "to compare latencies at a given load); 0: closed loop, --concurrency always "
                  "in flight (the maximum rate).");
   flags.AddBool("header", &header, false, "Print the table header first.");
+  std::string tls_dir;
+  flags.AddString("tls_dir", &tls_dir, "",
+                  "Call over mutual TLS with DIR/cert.pem, DIR/key.pem and DIR/ca.pem "
+                  "(scripts/make_tls.sh); empty: plaintext.");
   flags.ParseOrExit(argc, argv);
 
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  marketplace::common::TransportSecurity security{.insecure = true};
+  if (!tls_dir.empty()) {
+    security = {.cert_file = tls_dir + "/cert.pem",
+                .key_file = tls_dir + "/key.pem",
+                .ca_file = tls_dir + "/ca.pem"};
+  }
+  auto channel = grpc::CreateChannel(target, marketplace::common::ChannelCredentials(security));
   auto stub = Echo::NewStub(channel);
   marketplace::bench::v1::EchoRequest request;
   request.set_message(std::string(payload, 'x'));

@@ -8,6 +8,7 @@
 #include "bench/echo.grpc.pb.h"
 #include "common/config.h"
 #include "common/server/server.h"
+#include "common/tls/transport_security.h"
 
 namespace {
 
@@ -46,8 +47,22 @@ int main(int argc, char** argv) {
   flags.AddString("listen_address", &listen, listen, "gRPC host:port (0: any free port).");
   flags.AddDuration("drain_timeout", &options.drain_timeout, options.drain_timeout,
                     "After SIGTERM: time for in-flight calls to finish.");
+  std::string tls_dir;
+  flags.AddString("tls_dir", &tls_dir, "",
+                  "Serve mutual TLS with DIR/cert.pem, DIR/key.pem and DIR/ca.pem "
+                  "(scripts/make_tls.sh); empty: plaintext.");
   flags.ParseOrExit(argc, argv);
   options.listen_address = listen;
+  if (!tls_dir.empty()) {
+    marketplace::common::TransportSecurity security{.cert_file = tls_dir + "/cert.pem",
+                                                    .key_file = tls_dir + "/key.pem",
+                                                    .ca_file = tls_dir + "/ca.pem"};
+    if (absl::Status s = marketplace::common::ValidateTransportSecurity(security); !s.ok()) {
+      std::fprintf(stderr, "echo_server: %s\n", std::string(s.message()).c_str());
+      return 2;
+    }
+    options.credentials = marketplace::common::ServerCredentials(security);
+  }
   EchoService service;
   auto server = marketplace::common::Server::Start(
       options, {{marketplace::bench::v1::Echo::service_full_name(), &service}}, {}, nullptr);
