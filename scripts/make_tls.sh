@@ -27,7 +27,7 @@ openssl req "${ec[@]}" -keyout "$tmp/key.pem" -out "$tmp/cert.csr" -subj "/CN=lo
 sans="DNS:localhost,IP:127.0.0.1,IP:::1"
 for name in "$@"; do
   case "$name" in
-    ""|localhost|127.0.0.1|0.0.0.0) ;;
+    ""|localhost|127.0.0.1) ;;
     *[!0-9.]*) sans="$sans,DNS:$name" ;;
     *) sans="$sans,IP:$name" ;;
   esac
