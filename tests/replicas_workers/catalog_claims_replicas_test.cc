@@ -363,6 +363,9 @@ TEST_F(CatalogClaimsReplicasTest, ExpiredClaimsAreClaimedAgainAndEachReviewDecid
     if (decided_by[listing] != claims[listing].front().moderator) ++reclaimed_by_other;
   }
   EXPECT_GT(reclaimed_by_other, 0);
+  std::printf("%zu claims abandoned and claimed again (%d by another moderator), %d claim "
+              "conflicts, %d late decisions refused\n",
+              abandoned.size(), reclaimed_by_other, claim_conflicts, stale_refused);
   // ...and never held by two moderators at once (the stored expiry has microseconds).
   int total_claims = 0;
   for (auto& [listing, held] : claims) {
