@@ -96,7 +96,7 @@ class SellerKpiEvaluationReplicasTest : public ::testing::Test {
   std::vector<Replica> replicas_;
 };
 
-TEST_F(SellerKpiEvaluationReplicasTest, TwoProcessesEvaluateEachOfAThousandSellersOnce) {
+TEST_F(SellerKpiEvaluationReplicasTest, TwoProcessesEvaluateEachOfAThousandSellersOncePerPass) {
   auto identity = IdentityProcess::Start();
   ASSERT_TRUE(identity.ok()) << identity.status();
   identity_ = *std::move(identity);
@@ -197,16 +197,53 @@ TEST_F(SellerKpiEvaluationReplicasTest, TwoProcessesEvaluateEachOfAThousandSelle
 
   // Each process counts the evaluations it stored: together exactly one per seller, each a
   // part.
-  double total = 0;
-  for (size_t r = 0; r < replicas_.size(); ++r) {
-    const std::string metrics = ScrapeMetrics(replicas_[r].metrics_port);
-    ASSERT_FALSE(metrics.empty()) << "replica " << r << ": no /metrics";
-    const double evaluated = SumSamples(metrics, "sellerkpi_evaluated_sellers_total");
-    EXPECT_GT(evaluated, 0) << "replica " << r << " evaluated nothing";
-    std::printf("replica %zu evaluated %.0f sellers\n", r, evaluated);
-    total += evaluated;
+  auto evaluated_by = [&]() {
+    std::vector<double> out;
+    for (size_t r = 0; r < replicas_.size(); ++r) {
+      const std::string metrics = ScrapeMetrics(replicas_[r].metrics_port);
+      EXPECT_FALSE(metrics.empty()) << "replica " << r << ": no /metrics";
+      out.push_back(SumSamples(metrics, "sellerkpi_evaluated_sellers_total"));
+    }
+    return out;
+  };
+  const std::vector<double> first = evaluated_by();
+  for (size_t r = 0; r < first.size(); ++r) {
+    EXPECT_GT(first[r], 0) << "replica " << r << " evaluated nothing";
+    std::printf("queued pass: replica %zu evaluated %.0f sellers\n", r, first[r]);
   }
-  EXPECT_EQ(total, kSellers);
+  EXPECT_EQ(first[0] + first[1], kSellers);
+
+  // The daily pass: the evaluator also takes every seller not evaluated since the start of the
+  // UTC day, through its other claim (`last_as_of` before the day). Test-only SQL stands for
+  // the day changing: every seller's last evaluation moves to yesterday, in one statement, so
+  // both processes meet the whole backlog at once. Each seller is then evaluated exactly once
+  // more, at a new `as_of`.
+  ASSERT_EQ(CountRows(**pool, "SELECT COUNT(*) AS n FROM seller_health WHERE last_as_of < "
+                              "UTC_DATE()"),
+            0);
+  ASSERT_TRUE((*pool)->Execute("UPDATE seller_health SET last_as_of = last_as_of - INTERVAL 1 DAY")
+                  .ok());
+  const absl::Time daily_end = absl::Now() + absl::Minutes(2);
+  while (absl::Now() < daily_end &&
+         CountRows(**pool, "SELECT COUNT(*) AS n FROM seller_health WHERE last_as_of < "
+                           "UTC_DATE()") != 0) {
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  absl::SleepFor(absl::Seconds(2));
+  EXPECT_EQ(CountRows(**pool, "SELECT COUNT(*) AS n FROM seller_evaluations"), 2 * kSellers);
+  EXPECT_EQ(CountRows(**pool,
+                      "SELECT COUNT(*) AS n FROM (SELECT seller_id FROM seller_evaluations "
+                      "GROUP BY seller_id HAVING COUNT(DISTINCT as_of) <> 2) d"),
+            0);
+  EXPECT_EQ(CountRows(**pool, "SELECT COUNT(*) AS n FROM seller_health WHERE dirty OR "
+                              "last_as_of < UTC_DATE()"),
+            0);
+  const std::vector<double> second = evaluated_by();
+  for (size_t r = 0; r < second.size(); ++r) {
+    EXPECT_GT(second[r] - first[r], 0) << "replica " << r << " took none of the daily pass";
+    std::printf("daily pass: replica %zu evaluated %.0f sellers\n", r, second[r] - first[r]);
+  }
+  EXPECT_EQ(second[0] + second[1], 2 * kSellers);
 }
 
 }  // namespace
