@@ -30,7 +30,7 @@ start_bench_mariadb "$OUT" catalog --innodb-buffer-pool-size=256M
 
 db_flags=(--db_host=127.0.0.1 --db_port="$db_port" --db_name=catalog --db_user=root
   --db_password=)
-"$BIN/catalog_server" --migrate_only --metrics_address=127.0.0.1:0 "${db_flags[@]}" \
+"$BIN/catalog_server" --migrate_only --insecure --metrics_address=127.0.0.1:0 "${db_flags[@]}" \
   >"$OUT/migrate.log" 2>&1 || { tail -5 "$OUT/migrate.log"; exit 1; }
 "$LOAD_BIN/catalog_load" --mode=seed --listings="$LISTINGS" "${db_flags[@]}" 2>"$OUT/seed.log" ||
   { cat "$OUT/seed.log"; exit 1; }

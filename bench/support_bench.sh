@@ -62,7 +62,7 @@ server_flags=("${db_flags[@]}" --identity_address="127.0.0.1:$fakes_port"
   --token_issuer=identity --service_client_id=support --service_client_secret=support-secret
   --payments_address="127.0.0.1:$fakes_port" --event_subscribers= --log_level=warn)
 SERVER=${MP_BENCH_SUPPORT_SERVER:-$BIN/services/support/support_server}
-"$SERVER" --migrate_only --metrics_address=127.0.0.1:0 \
+"$SERVER" --migrate_only --insecure --metrics_address=127.0.0.1:0 \
   "${server_flags[@]}" >"$OUT/migrate.log" 2>&1 || { tail -5 "$OUT/migrate.log"; exit 1; }
 
 echo
