@@ -238,9 +238,11 @@ TEST_F(SellerKpiEvaluationReplicasTest, TwoProcessesEvaluateEachOfAThousandSelle
   EXPECT_EQ(CountRows(**pool, "SELECT COUNT(*) AS n FROM seller_health WHERE dirty OR "
                               "last_as_of < UTC_DATE()"),
             0);
+  // Who takes the daily backlog is not asserted: a pass drains batch after batch, so on a
+  // quiet machine the replica that ticks first can finish all 1,000 before the other's next
+  // tick (200 ms). Sharing is shown by the queued pass above; here only "exactly once" counts.
   const std::vector<double> second = evaluated_by();
   for (size_t r = 0; r < second.size(); ++r) {
-    EXPECT_GT(second[r] - first[r], 0) << "replica " << r << " took none of the daily pass";
     std::printf("daily pass: replica %zu evaluated %.0f sellers\n", r, second[r] - first[r]);
   }
   EXPECT_EQ(second[0] + second[1], 2 * kSellers);
