@@ -93,10 +93,23 @@ absl::StatusOr<std::optional<Caller>> Authenticator::AuthenticateMetadata(
   }
   absl::StatusOr<Caller> caller = verifier_->Verify(**token);
   if (!caller.ok()) return caller.status();
+  return NotRevoked(*std::move(caller));
+}
+
+std::optional<absl::StatusOr<std::optional<Caller>>> Authenticator::AuthenticateWithoutWaiting(
+    const ClientMetadata& metadata, absl::string_view full_method) const {
+  absl::StatusOr<std::optional<std::string>> token = BearerTokenFromMetadata(metadata);
+  if (!token.ok() || !token->has_value()) return AuthenticateMetadata(metadata, full_method);
+  std::optional<Caller> caller = verifier_->CachedCaller(**token);
+  if (!caller) return std::nullopt;
+  return NotRevoked(*std::move(caller));
+}
+
+absl::StatusOr<std::optional<Caller>> Authenticator::NotRevoked(Caller caller) const {
   if (revocations_ != nullptr) {
-    if (absl::Status s = revocations_->CheckNotRevoked(*caller); !s.ok()) return s;
+    if (absl::Status s = revocations_->CheckNotRevoked(caller); !s.ok()) return s;
   }
-  return std::optional<Caller>(*std::move(caller));
+  return std::optional<Caller>(std::move(caller));
 }
 
 void AttachBearerToken(grpc::ClientContext* ctx, absl::string_view token) {

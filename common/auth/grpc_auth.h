@@ -79,9 +79,19 @@ class Authenticator {
   absl::StatusOr<std::optional<Caller>> AuthenticateMetadata(const ClientMetadata& metadata,
                                                              absl::string_view full_method) const;
 
+  // AuthenticateMetadata's answer when it needs no wait: no token, a malformed authorization
+  // header, or a token the verifier already holds as verified (TokenVerifier::CachedCaller),
+  // with the revocation check made. nullopt when only AuthenticateMetadata can answer (the
+  // token must be verified, which may fetch keys).
+  std::optional<absl::StatusOr<std::optional<Caller>>> AuthenticateWithoutWaiting(
+      const ClientMetadata& metadata, absl::string_view full_method) const;
+
   bool IsPublic(absl::string_view full_method) const;
 
  private:
+  // `caller` unless its token is revoked.
+  absl::StatusOr<std::optional<Caller>> NotRevoked(Caller caller) const;
+
   TokenVerifier* const verifier_;
   const absl::flat_hash_set<std::string> public_methods_;
   const RevocationCheck* const revocations_;

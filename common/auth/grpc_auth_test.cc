@@ -213,6 +213,48 @@ TEST_F(AuthenticatorTest, RevokedAccountsTokensIssuedBeforeNotBeforeAreRefused) 
   EXPECT_TRUE(checked.AuthenticateMetadata(WithToken(old_token).View(), kPrivateMethod).ok());
 }
 
+// What AuthenticateWithoutWaiting answers is what AuthenticateMetadata answers; a token still
+// to be verified is left to AuthenticateMetadata, never answered on the spot.
+TEST_F(AuthenticatorTest, WithoutWaitingAnswersOnlyWhatNeedsNoVerification) {
+  RevocationList revocations;
+  Authenticator checked(&verifier_, {kPublicMethod}, &revocations);
+  using Answer = std::optional<absl::StatusOr<std::optional<Caller>>>;
+
+  Answer anonymous = checked.AuthenticateWithoutWaiting(Metadata().View(), kPublicMethod);
+  ASSERT_TRUE(anonymous.has_value());
+  ASSERT_TRUE(anonymous->ok());
+  EXPECT_FALSE(anonymous->value().has_value());
+  Answer missing = checked.AuthenticateWithoutWaiting(Metadata().View(), kPrivateMethod);
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->status().code(), absl::StatusCode::kUnauthenticated);
+  Answer two_headers = checked.AuthenticateWithoutWaiting(
+      WithToken("a").Add("authorization", "Bearer b").View(), kPublicMethod);
+  ASSERT_TRUE(two_headers.has_value());
+  EXPECT_EQ(two_headers->status().code(), absl::StatusCode::kUnauthenticated);
+
+  // Not yet verified (a good token or garbage alike): left to the full path.
+  const std::string token = Token();
+  EXPECT_FALSE(checked.AuthenticateWithoutWaiting(WithToken(token).View(), kPrivateMethod));
+  EXPECT_FALSE(checked.AuthenticateWithoutWaiting(WithToken("garbage").View(), kPrivateMethod));
+  EXPECT_EQ(verifier_.signature_checks(), 0);
+
+  ASSERT_TRUE(checked.AuthenticateMetadata(WithToken(token).View(), kPrivateMethod).ok());
+  Answer cached = checked.AuthenticateWithoutWaiting(WithToken(token).View(), kPrivateMethod);
+  ASSERT_TRUE(cached.has_value());
+  ASSERT_TRUE(cached->ok()) << cached->status();
+  ASSERT_TRUE(cached->value().has_value());
+  EXPECT_EQ(cached->value()->subject, "buyer-7");
+  EXPECT_EQ(verifier_.signature_checks(), 1);
+
+  // A revocation counts at once, cached token or not.
+  clock_.Advance(absl::Seconds(2));
+  revocations.Revoke("buyer-7", clock_.Now());
+  Answer revoked = checked.AuthenticateWithoutWaiting(WithToken(token).View(), kPrivateMethod);
+  ASSERT_TRUE(revoked.has_value());
+  EXPECT_EQ(revoked->status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(marketplace::common::ReasonOf(revoked->status()), "TOKEN_REVOKED");
+}
+
 TEST_F(AuthenticatorTest, PrivateMethodWithGarbageTokenIsRejected) {
   absl::StatusOr<std::optional<Caller>> caller =
       authenticator_.AuthenticateMetadata(WithToken("garbage").View(), kPrivateMethod);

@@ -97,6 +97,20 @@ absl::StatusOr<Caller> TokenVerifier::Verify(absl::string_view token) {
   return caller;
 }
 
+std::optional<Caller> TokenVerifier::CachedCaller(absl::string_view token) {
+  if (!options_status_.ok() || token.empty() || token.size() > kMaxJwtBytes) return std::nullopt;
+  std::string kid;
+  std::optional<Caller> cached = FromCache(common::Sha256(token), &kid);
+  if (!cached) return std::nullopt;
+  absl::MutexLock lock(&keys_mu_);
+  // A set due for renewal is Verify's to renew (KeyFor), and a retired key's tokens its to refuse.
+  if (!keys_loaded_ || clock_->Now() - last_success_ >= options_.max_key_age ||
+      !keys_.contains(kid)) {
+    return std::nullopt;
+  }
+  return cached;
+}
+
 absl::StatusOr<Caller> TokenVerifier::VerifyUncached(absl::string_view token,
                                                      std::string* kid) {
   absl::StatusOr<ParsedJwt> parsed = ParseJwt(token);

@@ -97,6 +97,12 @@ class TokenVerifier {
 
   absl::StatusOr<Caller> Verify(absl::string_view token);
 
+  // The caller of `token` when it can be told without waiting: the token is among the verified
+  // ones, unexpired, and its key is in a key set younger than max_key_age (what Verify would
+  // answer from its cache without a fetch). nullopt is never a refusal: it means only that
+  // Verify must decide (it may fetch keys, so it may block).
+  std::optional<Caller> CachedCaller(absl::string_view token);
+
   // Counters for tests and metrics.
   int64_t signature_checks() const;  // signatures actually verified (cache misses that got far)
   int64_t key_fetches() const;       // calls made to the KeyFetcher, successful or not

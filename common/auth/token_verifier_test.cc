@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -435,6 +436,49 @@ TEST_F(TokenVerifierTest, CacheHitSkipsSignatureCheck) {
   }
   EXPECT_EQ(verifier_.signature_checks(), 1);
   EXPECT_EQ(verifier_.cached_tokens(), 1u);
+}
+
+// CachedCaller answers without waiting only what Verify would answer from its cache without a
+// fetch: never a token it has not verified, never after the expiry or once the key set is due
+// for renewal (Verify then renews it and decides).
+TEST_F(TokenVerifierTest, CachedCallerAnswersOnlyVerifiedTokensUnderAFreshKeySet) {
+  const std::string token = Sign(Claims("cached"));
+  EXPECT_FALSE(verifier_.CachedCaller(token).has_value());  // not verified yet
+  EXPECT_EQ(fetcher_.fetches(), 0);                         // and nothing fetched to find out
+  ASSERT_TRUE(verifier_.Verify(token).ok());
+  std::optional<Caller> caller = verifier_.CachedCaller(token);
+  ASSERT_TRUE(caller.has_value());
+  EXPECT_EQ(caller->subject, "user-42");
+  EXPECT_EQ(caller->token_id, "cached");
+  EXPECT_EQ(verifier_.signature_checks(), 1);
+
+  // A token differing in one signature byte is another token: not answered.
+  std::string flipped = token;
+  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(verifier_.CachedCaller(flipped).has_value());
+  EXPECT_FALSE(verifier_.CachedCaller("").has_value());
+  EXPECT_FALSE(verifier_.CachedCaller(std::string(20000, 'a')).has_value());
+
+  // The key set is due for renewal: only Verify may answer (it fetches, and here refuses).
+  Ed25519KeyPair rotated = *GenerateEd25519KeyPair();
+  fetcher_.SetKeys({PublicKey{"key-2", "EdDSA", rotated.public_key}});
+  clock_.Advance(absl::Minutes(4));
+  EXPECT_TRUE(verifier_.CachedCaller(token).has_value());
+  clock_.Advance(absl::Minutes(1));
+  EXPECT_FALSE(verifier_.CachedCaller(token).has_value());
+  EXPECT_EQ(fetcher_.fetches(), 1);  // CachedCaller never fetches
+  ExpectRejected(token, "unknown signing key");
+  EXPECT_FALSE(verifier_.CachedCaller(token).has_value());
+}
+
+TEST_F(TokenVerifierTest, CachedCallerEndsAtTheTokensExpiry) {
+  const std::string token = Sign(Claims());
+  ASSERT_TRUE(verifier_.Verify(token).ok());
+  clock_.Advance(absl::Minutes(4));
+  ASSERT_TRUE(verifier_.Verify(token).ok());  // key set still fresh
+  clock_.Set(clock_.Now() + absl::Minutes(11) + absl::Seconds(61));
+  EXPECT_FALSE(verifier_.CachedCaller(token).has_value());
+  EXPECT_EQ(verifier_.cached_tokens(), 0u);
 }
 
 TEST_F(TokenVerifierTest, CachedTokenStillExpires) {

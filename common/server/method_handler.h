@@ -43,6 +43,8 @@ class MethodHandler {
     }
   }
 
+  UnaryRunner* runner() const { return runner_; }
+
   // "/pkg.Service/Method" of `method`.
   const std::string& FullName(Method method) const {
     return full_names_[static_cast<size_t>(method)];
@@ -71,8 +73,9 @@ class MethodHandler {
 
   // For bodies that wait without holding a thread (UnaryRunner::RunAsync): `body(call, done)`
   // starts the work and returns; `done(absl::StatusOr<Response>)` ends the call, exactly once,
-  // from any thread. An anonymous call runs the guard and `body` on gRPC's own thread, so
-  // neither may block.
+  // from any thread. A call whose authentication needed no wait (no token, or a token already
+  // verified) runs the guard and `body` on gRPC's own thread (CallContext::on_grpc_thread), so
+  // neither may block: blocking work goes through UnaryRunner::Offload.
   template <typename Response, typename Body>
   grpc::ServerUnaryReactor* UnaryAsync(grpc::CallbackServerContext* context, Method method,
                                        Response* response, Body body) {

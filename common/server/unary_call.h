@@ -28,6 +28,9 @@ struct CallContext {
   std::optional<absl::Time> deadline;
   // The full method name, "/pkg.Service/Method".
   std::string method;
+  // The handler runs on gRPC's own thread (UnaryRunner::RunAsync, authentication needed no
+  // wait): it must not block. False on the executor's threads.
+  bool on_grpc_thread = false;
 };
 
 // Runs unary handlers off gRPC's callback threads. Every call goes through the same steps:
@@ -52,22 +55,31 @@ class UnaryRunner {
 
   // For handlers that wait without holding a thread (e.g. a common::db::BatchedReader read):
   // `handler` starts the work and returns; `done` finishes the call. The same steps as Run,
-  // but an anonymous call (no token) skips the executor and starts `handler` on gRPC's
-  // thread, so the handler must never block; a call with a token is authenticated on the
-  // executor, since verifying a token may fetch keys.
+  // but a call whose authentication needs no wait (no token, or a token the verifier already
+  // holds as verified under a fresh key set: auth::Authenticator::AuthenticateWithoutWaiting)
+  // skips the executor and starts `handler` on gRPC's thread, so the handler must never block.
+  // A token still to be verified (a signature to check, perhaps keys to fetch) is authenticated
+  // on the executor, and the handler starts there.
   grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context,
                                      absl::string_view method, AsyncHandler handler);
 
+  // For an asynchronous handler that finds it must block after all (a second read): runs
+  // `work` on the executor, under the call's request id. RESOURCE_EXHAUSTED (nothing runs)
+  // when the executor's queue is full; the handler then ends the call with it.
+  absl::Status Offload(absl::string_view request_id, std::function<void()> work);
+
  private:
+  using Authenticated = absl::StatusOr<std::optional<auth::Caller>>;
   // Cancellation, deadline and authentication of a call about to run: its context, or the
-  // status to finish it with.
+  // status to finish it with. `known`: the authentication already made (else made here).
   absl::StatusOr<CallContext> Begin(grpc::CallbackServerContext* context,
-                                    const std::string& method, const std::string& request_id);
-  // The steps Run and RunAsync share; `anonymous_inline`: a call without a token starts on
-  // gRPC's thread instead of the executor.
+                                    const std::string& method, const std::string& request_id,
+                                    std::optional<Authenticated> known);
+  // The steps Run and RunAsync share; `inline_when_cheap`: a call whose authentication needs
+  // no wait starts on gRPC's thread instead of the executor.
   grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
                                      absl::string_view method, AsyncHandler handler,
-                                     bool anonymous_inline);
+                                     bool inline_when_cheap);
   // Finishes the call with `status` mapped to gRPC. Server faults (INTERNAL, UNKNOWN,
   // DATA_LOSS) are logged with their text; the client gets a generic message with the request
   // id and no details.

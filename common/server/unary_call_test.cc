@@ -31,6 +31,18 @@ class RunnerEcho final : public Echo::CallbackService {
   explicit RunnerEcho(UnaryRunner* runner) : runner_(runner) {}
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context, const EchoRequest* request,
                                  EchoResponse* response) override {
+    if (absl::StartsWith(request->message(), "offload:")) {
+      // RunAsync, then the answer made on the executor through Offload.
+      return runner_->RunAsync(
+          context, kMethod,
+          [this, request, response](const CallContext& call, UnaryRunner::Done done) {
+            absl::Status queued = runner_->Offload(call.request_id, [this, request, response,
+                                                                     call, done] {
+              done(Answer(request->message().substr(8), call, response));
+            });
+            if (!queued.ok()) done(queued);
+          });
+    }
     if (absl::StartsWith(request->message(), "async:")) {
       return runner_->RunAsync(
           context, kMethod,
@@ -55,6 +67,10 @@ class RunnerEcho final : public Echo::CallbackService {
                         "DB_FAULT");
     }
     if (message == "block") release.WaitForNotificationWithTimeout(absl::Seconds(5));
+    if (message == "where") {
+      response->set_message(call.on_grpc_thread ? "grpc" : "executor");
+      return absl::OkStatus();
+    }
     response->set_message(message == "whoami" && call.caller
                               ? call.caller->subject
                               : absl::StrCat(message, "|", call.request_id));
@@ -254,6 +270,47 @@ TEST_F(UnaryRunnerTest, AnonymousAsyncCallsDoNotWaitForTheExecutor) {
   // With a token the call is authenticated on the executor, which is full.
   grpc::ClientContext ctx3;
   EXPECT_EQ(Call("async:whoami", Token("acct_8"), &resp, &ctx3).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // Work handed back to the executor is refused the same way, and the call ends with it.
+  grpc::ClientContext ctx4;
+  EXPECT_EQ(Call("offload:hi", "", &resp, &ctx4).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  service_->release.Notify();
+  blocker.join();
+}
+
+// A token verified once is not verified again: its later calls start on gRPC's thread, so
+// they neither wait for the executor nor are refused when it is full.
+TEST_F(UnaryRunnerTest, AsyncCallsWithAVerifiedTokenDoNotWaitForTheExecutor) {
+  Start({}, /*threads=*/1, /*queue=*/0);
+  const std::string token = Token("acct_8");
+  EchoResponse resp;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(Call("where", token, &resp, &ctx).ok());
+    grpc::ClientContext ctx2;
+    ASSERT_TRUE(Call("async:where", token, &resp, &ctx2).ok());
+    EXPECT_EQ(resp.message(), "grpc");
+    grpc::ClientContext ctx3;
+    ASSERT_TRUE(Call("offload:hi", token, &resp, &ctx3).ok());
+    EXPECT_EQ(resp.message().substr(0, 3), "hi|");
+  }
+  std::thread blocker([&] {
+    EchoResponse r;
+    grpc::ClientContext ctx;
+    (void)Call("block", token, &r, &ctx);
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  grpc::ClientContext ctx;
+  EXPECT_EQ(Call("whoami", token, &resp, &ctx).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  grpc::ClientContext ctx2;
+  grpc::Status s = Call("async:whoami", token, &resp, &ctx2);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.message(), "acct_8");
+  // A token never verified still goes to the (full) executor.
+  grpc::ClientContext ctx3;
+  EXPECT_EQ(Call("async:whoami", Token("acct_9"), &resp, &ctx3).error_code(),
             grpc::StatusCode::RESOURCE_EXHAUSTED);
   service_->release.Notify();
   blocker.join();

@@ -83,8 +83,8 @@ grpc::ServerUnaryReactor* CatalogService::ListListings(grpc::CallbackServerConte
         auto read = [this, request, caller = call.caller, done]() {
           done(api_->ListListings(caller, *request));
         };
-        // A call with a token already runs on the executor; an anonymous one on gRPC's thread.
-        if (call.caller || executor_ == nullptr) {
+        // Already on the executor (a token that had to be verified), or on gRPC's thread.
+        if (!call.on_grpc_thread || executor_ == nullptr) {
           read();
         } else if (!executor_->TrySubmit(read)) {
           done(absl::ResourceExhaustedError("server busy: too many calls queued"));

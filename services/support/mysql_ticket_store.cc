@@ -1,5 +1,6 @@
 #include "services/support/mysql_ticket_store.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -569,8 +570,19 @@ absl::Status ApplySupportMigrations(db::ConnectionPool& pool) {
   return common::idempotency::ApplyIdempotencyMigrations(pool);
 }
 
-MySqlTicketStore::MySqlTicketStore(db::ConnectionPool* pool, const common::Clock* clock)
-    : pool_(pool), idempotency_(clock), outbox_("support", clock) {}
+MySqlTicketStore::MySqlTicketStore(db::ConnectionPool* pool, const common::Clock* clock,
+                                   int read_threads)
+    : pool_(pool),
+      idempotency_(clock),
+      outbox_("support", clock),
+      reader_(std::make_unique<db::BatchedReader>(
+          pool, db::BatchedReader::Options{.table = "tickets",
+                                           .columns = kTicketColumns,
+                                           .key_column = "ticket_id",
+                                           .ascii_case_insensitive = false,  // ascii_bin
+                                           .threads = std::max(1, read_threads)})) {}
+
+MySqlTicketStore::~MySqlTicketStore() = default;
 
 absl::StatusOr<std::string> MySqlTicketStore::RunIdempotent(
     const common::idempotency::RequestKey& key, absl::string_view request_hash,
@@ -675,6 +687,17 @@ absl::StatusOr<std::optional<TicketRecord>> MySqlTicketStore::GetTicket(
                                 {std::string(ticket_id)}));
   if (rows.empty()) return std::nullopt;
   return TicketOf(rows[0]);
+}
+
+void MySqlTicketStore::ReadTicket(absl::string_view ticket_id, ReadDone done) {
+  reader_->Read(std::string(ticket_id),
+                [done = std::move(done)](absl::StatusOr<std::optional<Row>> row) {
+                  if (!row.ok()) return done(row.status());
+                  if (!row->has_value()) return done(std::optional<TicketRecord>());
+                  absl::StatusOr<TicketRecord> t = TicketOf(**row);
+                  if (!t.ok()) return done(t.status());
+                  done(std::optional<TicketRecord>(*std::move(t)));
+                });
 }
 
 absl::StatusOr<std::vector<ChangeRecord>> MySqlTicketStore::History(absl::string_view ticket_id) {

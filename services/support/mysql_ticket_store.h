@@ -1,9 +1,11 @@
 #ifndef MARKETPLACE_SERVICES_SUPPORT_MYSQL_TICKET_STORE_H_
 #define MARKETPLACE_SERVICES_SUPPORT_MYSQL_TICKET_STORE_H_
 
+#include <memory>
 #include <string>
 
 #include "common/clock.h"
+#include "common/db/batched_reader.h"
 #include "common/db/connection_pool.h"
 #include "common/db/transaction.h"
 #include "common/idempotency/idempotency.h"
@@ -19,8 +21,11 @@ namespace marketplace::support {
 // TicketStore on support's MySQL / MariaDB database.
 class MySqlTicketStore final : public TicketStore {
  public:
-  // `pool` and `clock` must outlive the store.
-  MySqlTicketStore(common::db::ConnectionPool* pool, const common::Clock* clock);
+  // `pool` and `clock` must outlive the store. `read_threads`: ReadTicket statements at the
+  // database at once, each on a pool connection.
+  MySqlTicketStore(common::db::ConnectionPool* pool, const common::Clock* clock,
+                   int read_threads = 2);
+  ~MySqlTicketStore() override;
 
   absl::StatusOr<std::string> RunIdempotent(
       const common::idempotency::RequestKey& key, absl::string_view request_hash,
@@ -31,6 +36,7 @@ class MySqlTicketStore final : public TicketStore {
   absl::StatusOr<std::vector<ChargeCommand>> ClaimDueCharges(absl::Time now, absl::Duration lease,
                                                              int limit) override;
   absl::StatusOr<std::optional<TicketRecord>> GetTicket(absl::string_view ticket_id) override;
+  void ReadTicket(absl::string_view ticket_id, ReadDone done) override;
   absl::StatusOr<std::vector<ChangeRecord>> History(absl::string_view ticket_id) override;
   absl::StatusOr<std::vector<MessageRecord>> ListMessages(absl::string_view ticket_id,
                                                           bool include_internal, int after_seq,
@@ -62,6 +68,7 @@ class MySqlTicketStore final : public TicketStore {
   common::db::ConnectionPool* pool_;
   common::idempotency::IdempotencyStore idempotency_;
   common::outbox::Outbox outbox_;
+  std::unique_ptr<common::db::BatchedReader> reader_;  // ReadTicket's
 };
 
 }  // namespace marketplace::support

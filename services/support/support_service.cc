@@ -205,10 +205,37 @@ absl::StatusOr<pb::Ticket> SupportApi::GetTicket(const Actor& actor,
   CheckTicketId(v, "ticket_id", req.ticket_id());
   RETURN_IF_ERROR(v.Status());
   ASSIGN_OR_RETURN(std::optional<TicketRecord> t, store_->GetTicket(req.ticket_id()));
+  return TicketAnswer(actor, t);
+}
+
+void SupportApi::GetTicketAsync(const Actor& actor, const pb::GetTicketRequest& req,
+                                const Offload& offload,
+                                std::function<void(absl::StatusOr<pb::Ticket>)> done) {
+  Violations v;
+  CheckTicketId(v, "ticket_id", req.ticket_id());
+  if (absl::Status valid = v.Status(); !valid.ok()) return done(valid);
+  store_->ReadTicket(
+      req.ticket_id(), [this, actor, offload, done = std::move(done)](
+                           absl::StatusOr<std::optional<TicketRecord>> t) mutable {
+        if (!t.ok()) return done(t.status());
+        const bool more_reads =
+            *t && (actor.staff() || (*t)->refund_state == pb::REFUND_REFUSED) &&
+            tickets_->CheckVisible(actor, *t).ok();
+        if (!more_reads) return done(TicketAnswer(actor, *t));
+        // Not on the reader's thread: it serves every GetTicket.
+        absl::Status queued = offload([this, actor, t = *std::move(t), done]() {
+          done(TicketAnswer(actor, t));
+        });
+        if (!queued.ok()) done(queued);
+      });
+}
+
+absl::StatusOr<pb::Ticket> SupportApi::TicketAnswer(const Actor& actor,
+                                                    const std::optional<TicketRecord>& t) {
   RETURN_IF_ERROR(tickets_->CheckVisible(actor, t));
   std::vector<ChangeRecord> history;
   if (actor.staff()) {
-    ASSIGN_OR_RETURN(history, store_->History(req.ticket_id()));
+    ASSIGN_OR_RETURN(history, store_->History(t->ticket_id));
   }
   pb::Ticket answer = ToProto(tickets_->AsOfNow(*t), ViewOf(actor), history);
   if (t->refund_state == pb::REFUND_REFUSED) {
@@ -632,7 +659,6 @@ Actor SupportService::ActorOf(const common::CallContext& call, Method method) {
 SUPPORT_HANDLER(CreateTicket, CreateTicketRequest, CreateTicketResponse,
                 api_->CreateTicket(actor, *req,
                                    common::CallOrigin{call.deadline, call.request_id}))
-SUPPORT_HANDLER(GetTicket, GetTicketRequest, Ticket, api_->GetTicket(actor, *req))
 SUPPORT_HANDLER(ListTicketMessages, ListTicketMessagesRequest, ListTicketMessagesResponse,
                 api_->ListTicketMessages(actor, *req))
 SUPPORT_HANDLER(ListTickets, ListTicketsRequest, ListTicketsResponse,
@@ -654,5 +680,24 @@ SUPPORT_HANDLER(GetComplaintReport, GetComplaintReportRequest, ComplaintReport,
                 api_->GetComplaintReport(actor, *req))
 
 #undef SUPPORT_HANDLER
+
+// Without a thread per call: the read waits in the store's batched reader, and a caller whose
+// token is already verified is answered without leaving gRPC's threads.
+grpc::ServerUnaryReactor* SupportService::GetTicket(grpc::CallbackServerContext* ctx,
+                                                    const v1::GetTicketRequest* req,
+                                                    v1::Ticket* resp) {
+  return handler_.UnaryAsync(
+      ctx, Method::kGetTicket, resp,
+      [this, req](const common::CallContext& call,
+                  std::function<void(absl::StatusOr<v1::Ticket>)> done) {
+        common::UnaryRunner* runner = handler_.runner();
+        api_->GetTicketAsync(
+            ActorOf(call, Method::kGetTicket), *req,
+            [runner, request_id = call.request_id](std::function<void()> work) {
+              return runner->Offload(request_id, std::move(work));
+            },
+            std::move(done));
+      });
+}
 
 }  // namespace marketplace::support

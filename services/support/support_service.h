@@ -30,6 +30,15 @@ class SupportApi {
                                                         const pb::CreateTicketRequest& request,
                                                         const common::CallOrigin& origin = {});
   absl::StatusOr<pb::Ticket> GetTicket(const Actor& actor, const pb::GetTicketRequest& request);
+  // Runs `work` where it may block (the server's executor); an error when it cannot be queued.
+  using Offload = std::function<absl::Status(std::function<void()> work)>;
+  // GetTicket without a thread per call: the ticket comes from the store's batched reader
+  // (TicketStore::ReadTicket) and a party's answer is made on the reader's thread; the staff
+  // view's history and a refused refund's reason are further reads, made through `offload`.
+  // `done` runs exactly once, on any thread.
+  void GetTicketAsync(const Actor& actor, const pb::GetTicketRequest& request,
+                      const Offload& offload,
+                      std::function<void(absl::StatusOr<pb::Ticket>)> done);
   absl::StatusOr<pb::ListTicketMessagesResponse> ListTicketMessages(
       const Actor& actor, const pb::ListTicketMessagesRequest& request);
   absl::StatusOr<pb::ListTicketsResponse> ListTickets(const Actor& actor,
@@ -72,6 +81,11 @@ class SupportApi {
       const Actor& actor, Method method, const google::protobuf::Message& request,
       const std::string& request_id,
       const std::function<absl::StatusOr<TicketRecord>(TicketTransaction&)>& effect);
+
+  // GetTicket's answer from the ticket read: the not-found rule, then the caller's view (with
+  // the history for staff and a refused refund's reason, each one more read).
+  absl::StatusOr<pb::Ticket> TicketAnswer(const Actor& actor,
+                                          const std::optional<TicketRecord>& ticket);
 
   TicketStore* store_;
   OrderDirectory* orders_;

@@ -181,6 +181,11 @@ class TicketStore {
 
   [[nodiscard]] virtual absl::StatusOr<std::optional<TicketRecord>> GetTicket(
       absl::string_view ticket_id) = 0;
+  // GetTicket without holding the calling thread: the reads asked for meanwhile go to the
+  // database together. `done` runs exactly once, on a reader thread (or before returning when
+  // too many reads wait: RESOURCE_EXHAUSTED), and must not block.
+  using ReadDone = std::function<void(absl::StatusOr<std::optional<TicketRecord>>)>;
+  virtual void ReadTicket(absl::string_view ticket_id, ReadDone done) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::vector<ChangeRecord>> History(
       absl::string_view ticket_id) = 0;
   // Messages with seq > after_seq, oldest first, at most `limit`; PUBLIC only unless

@@ -412,6 +412,50 @@ TEST_F(SupportApiTest, BuyerOpensATicketOnItsPaidOrderAtLevelOne) {
   EXPECT_EQ(MustGet(kBuyer, t.ticket_id()).history_size(), 0);
 }
 
+// GetTicket reads through the store's batched reader: many calls at once, by parties, staff
+// and strangers, on several tickets, each get their own ticket in their own view.
+TEST_F(SupportApiTest, ConcurrentReadsEachGetTheirTicketInTheirView) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    const std::string order = absl::StrCat("ord-concurrent-", i);
+    Pay(order);
+    ids.push_back(MustCreate(order).ticket_id());
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 16; ++r) {
+    readers.emplace_back([&, r] {
+      for (int i = 0; i < 25; ++i) {
+        const std::string& id = ids[(r + i) % ids.size()];
+        v1::Ticket t;
+        switch ((r + i) % 4) {
+          case 0:  // the buyer: the public view
+            if (!Get(kBuyer, id, &t).ok() || t.ticket_id() != id || t.history_size() != 0) ++wrong;
+            break;
+          case 1:  // an agent: with the history (a second read, off the reader's thread)
+            if (!Get(kAgent, id, &t).ok() || t.ticket_id() != id || t.history_size() != 1) ++wrong;
+            break;
+          case 2:  // another buyer: what a made-up id gets
+            if (Get(kOtherBuyer, id, &t).error_code() != StatusCode::NOT_FOUND) ++wrong;
+            break;
+          default:  // a made-up id
+            if (Get(kSeller, "tkt_000000000000000000000000", &t).error_code() !=
+                StatusCode::NOT_FOUND) {
+              ++wrong;
+            }
+        }
+      }
+    });
+  }
+  for (std::thread& t : readers) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  // A malformed id is refused before any read, naming the field.
+  v1::Ticket ignored;
+  grpc::Status bad = Get(kBuyer, "not a ticket id", &ignored);
+  EXPECT_EQ(bad.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(bad.error_message().find("ticket_id"), std::string::npos) << bad.error_message();
+}
+
 TEST_F(SupportApiTest, AnOrderTheBuyerDidNotPayIsNotFoundAndNothingIsWritten) {
   Pay("O-other", kOtherBuyer);
   const std::string before = Footprint();
