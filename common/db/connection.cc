@@ -63,11 +63,12 @@ int WholeSeconds(absl::Duration d) {
 void CopyRows(sql::ResultSet& rs, std::vector<Row>* rows) {
   sql::ResultSetMetaData* meta = rs.getMetaData();  // owned by `rs`
   const unsigned int columns = meta->getColumnCount();
-  auto names = std::make_shared<std::vector<std::string>>();
-  names->reserve(columns);
+  std::vector<std::string> labels;
+  labels.reserve(columns);
   for (unsigned int i = 1; i <= columns; ++i) {
-    names->push_back(meta->getColumnLabel(i).asStdString());
+    labels.push_back(meta->getColumnLabel(i).asStdString());
   }
+  auto names = std::make_shared<const ColumnNames>(std::move(labels));
   rows->clear();
   rows->reserve(rs.rowsCount());
   while (rs.next()) {

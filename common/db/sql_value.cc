@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -169,16 +170,33 @@ absl::StatusOr<absl::Time> ParseSqlTime(absl::string_view text) {
   return t;
 }
 
-Row::Row(std::shared_ptr<const std::vector<std::string>> column_names,
+ColumnNames::ColumnNames(std::vector<std::string> names) : names_(std::move(names)) {
+  lower_.reserve(names_.size());
+  for (size_t i = 0; i < names_.size(); ++i) lower_.emplace(absl::AsciiStrToLower(names_[i]), i);
+}
+
+std::optional<size_t> ColumnNames::IndexOf(absl::string_view name) const {
+  // Found as it is: `name` is its own lower case, so this is the first label equal to it
+  // ignoring case.
+  if (auto it = lower_.find(name); it != lower_.end()) return it->second;
+  for (size_t i = 0; i < names_.size(); ++i) {
+    if (absl::EqualsIgnoreCase(names_[i], name)) return i;
+  }
+  return std::nullopt;
+}
+
+Row::Row(std::shared_ptr<const ColumnNames> column_names,
          std::vector<std::optional<std::string>> values)
     : column_names_(std::move(column_names)), values_(std::move(values)) {}
 
+Row::Row(std::shared_ptr<const std::vector<std::string>> column_names,
+         std::vector<std::optional<std::string>> values)
+    : Row(std::make_shared<const ColumnNames>(*column_names), std::move(values)) {}
+
 absl::StatusOr<const std::optional<std::string>*> Row::Find(absl::string_view column) const {
-  const std::vector<std::string>& names = *column_names_;
-  for (size_t i = 0; i < names.size() && i < values_.size(); ++i) {
-    if (absl::EqualsIgnoreCase(names[i], column)) return &values_[i];
-  }
-  return ColumnError(column, "no such column in the result");
+  std::optional<size_t> i = column_names_->IndexOf(column);
+  if (!i || *i >= values_.size()) return ColumnError(column, "no such column in the result");
+  return &values_[*i];
 }
 
 absl::StatusOr<const std::string*> Row::FindNonNull(absl::string_view column) const {

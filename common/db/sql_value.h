@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -56,17 +57,37 @@ absl::Status ValidateSqlTime(absl::Time t);
 // Parses "YYYY-MM-DD HH:MM:SS[.f{1,6}]" as UTC.
 absl::StatusOr<absl::Time> ParseSqlTime(absl::string_view text);
 
+// The column labels of a result (the `AS` names), shared by its rows, with the position of
+// each for lookups by name ignoring ASCII case, as MySQL does: the first column of that name.
+class ColumnNames {
+ public:
+  explicit ColumnNames(std::vector<std::string> names);
+
+  const std::vector<std::string>& names() const { return names_; }
+  // The position of the first column named `name` (ASCII case ignored); nullopt when none is.
+  std::optional<size_t> IndexOf(absl::string_view name) const;
+
+ private:
+  std::vector<std::string> names_;
+  // Lower-cased label -> its first position: a lower-case `name` (what the code asks for) is
+  // found without a scan; any other is compared with every label.
+  absl::flat_hash_map<std::string, size_t> lower_;
+};
+
 // One row of a result, copied out of the driver so nothing of it outlives the statement.
 // Columns are found by their label (the `AS` name), ignoring ASCII case as MySQL does. A
 // getter fails with INTERNAL for an unknown column, a NULL (non-optional getters) or a value
 // that does not parse as the type asked for: these are bugs in the query, not user errors.
 class Row {
  public:
+  // `column_names`: shared by the rows of one result.
+  Row(std::shared_ptr<const ColumnNames> column_names,
+      std::vector<std::optional<std::string>> values);
   Row(std::shared_ptr<const std::vector<std::string>> column_names,
       std::vector<std::optional<std::string>> values);
 
   size_t size() const { return values_.size(); }
-  const std::vector<std::string>& column_names() const { return *column_names_; }
+  const std::vector<std::string>& column_names() const { return column_names_->names(); }
   bool HasColumn(absl::string_view column) const;
   // False for an unknown column too; the typed getters report that one.
   bool IsNull(absl::string_view column) const;
@@ -88,7 +109,7 @@ class Row {
   absl::StatusOr<const std::optional<std::string>*> Find(absl::string_view column) const;
   absl::StatusOr<const std::string*> FindNonNull(absl::string_view column) const;
 
-  std::shared_ptr<const std::vector<std::string>> column_names_;
+  std::shared_ptr<const ColumnNames> column_names_;
   std::vector<std::optional<std::string>> values_;
 };
 

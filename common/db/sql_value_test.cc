@@ -125,6 +125,25 @@ TEST(RowTest, TypedGettersByColumnName) {
   EXPECT_FALSE(row.IsNull("id"));
 }
 
+// The first column of a name wins whatever the case on either side, as a scan would find it.
+TEST(RowTest, ColumnsAreFoundIgnoringCaseTheFirstOfANameWinning) {
+  auto names = std::make_shared<const ColumnNames>(
+      std::vector<std::string>{"ID", "name", "Name", "n"});
+  const Row row(names, {std::string("1"), std::string("first"), std::string("second"),
+                        std::string("3")});
+  EXPECT_EQ(names->IndexOf("id"), 0u);
+  EXPECT_EQ(names->IndexOf("Id"), 0u);
+  EXPECT_EQ(names->IndexOf("name"), 1u);
+  EXPECT_EQ(names->IndexOf("NAME"), 1u);
+  EXPECT_EQ(names->IndexOf("nam"), std::nullopt);
+  EXPECT_EQ(*row.GetString("NaMe"), "first");
+  EXPECT_EQ(*row.GetInt64("N"), 3);
+  EXPECT_EQ(row.GetString("missing").status().code(), absl::StatusCode::kInternal);
+  // A row shorter than its names (never made by the driver) finds no value past its end.
+  const Row short_row(names, {std::string("1")});
+  EXPECT_EQ(short_row.GetString("n").status().code(), absl::StatusCode::kInternal);
+}
+
 TEST(RowTest, OptionalGettersReadNullAsNullopt) {
   const Row row = MakeRow();
   EXPECT_EQ(*row.GetOptionalTime("deleted_at"), std::nullopt);
