@@ -7,7 +7,12 @@
 // refund cap) and carry each through support, every call to either process at random: the
 // buyer opens a NOT_RECEIVED claim, a SUPPORT_AGENT escalates it to level 2 and resolves it
 // REFUND_FULL (PENDING_REFUND plus a refund command, one transaction). The resolutions are
-// made while both workers run. Once every ticket's refund_state is REFUNDED:
+// made while both workers run, one every 200 ms (40 s in all; the rest goes as fast as it
+// can): about as fast as the two workers take them, so the queue stays shorter than a batch and
+// a pass of one process regularly meets the commands the other has claimed and is still
+// sending -- the case the claim's lock and lease are for (with a deep queue, ordered by
+// next_attempt_at, a claimed command goes to the back and is rarely met again). Once every
+// ticket's refund_state is REFUNDED:
 // - payments: each payment REFUNDED with one refund of its whole amount; VerifyLedger
 //   consistent;
 // - support: one REFUNDED command per ticket and one REFUND_RESULT history line per ticket
@@ -56,6 +61,7 @@ constexpr int kOrders = 200;
 constexpr int kClients = 8;
 constexpr int kBuyers = 10;
 constexpr int kAgents = 3;
+constexpr absl::Duration kResolveSpacing = absl::Milliseconds(200);
 constexpr char kSeller[] = "5e11e700000000000000000000000001";
 
 struct Order {
@@ -184,6 +190,7 @@ TEST_F(SupportRefundsReplicasTest, TwoReplicasRefundEachTicketOnceAndCloseEachOn
         resolve.set_reason_code("CARRIER_LOST");
         resolve.set_explanation("Refunded in full");
         v1::Ticket resolved;
+        absl::SleepFor(clients_start + kResolveSpacing * i - absl::Now());  // its turn
         const int at_resolve = any_replica();
         s = Call(agent, [&](grpc::ClientContext* c) {
           return stack_.support(at_resolve).ResolveTicket(c, resolve, &resolved);
