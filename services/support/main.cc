@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
   support::GrpcRefundSender refunds(
       payments_channel, {.token = [&identity] { return identity.tokens().Token(); },
                          .token_refused = [&identity] { identity.tokens().Invalidate(); }});
-  support::RefundWorker refund_worker(&store, &refunds, clock, sc.RefundOptions());
+  support::RefundWorker refund_worker(&store, &refunds, clock, sc.RefundOptions(),
+                                     runtime->registry().get());
   support::BacklogMetrics backlog(&store, *runtime->registry());
   std::unique_ptr<common::outbox::OutboxRelay> relay;  // support.* events
   if (!config.migrate_only) {

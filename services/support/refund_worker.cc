@@ -12,11 +12,18 @@
 namespace marketplace::support {
 
 RefundWorker::RefundWorker(TicketStore* store, RefundSender* sender, const common::Clock* clock,
-                           RefundWorkerOptions options)
+                           RefundWorkerOptions options, prometheus::Registry* registry)
     : store_(store),
       sender_(sender),
       clock_(clock),
       options_(options),
+      sent_(registry == nullptr
+                ? nullptr
+                : &prometheus::BuildCounter()
+                       .Name("support_refunds_sent_total")
+                       .Help("Refund commands this process sent to payments, by result "
+                             "(REFUNDED, REFUND_REFUSED, RETRY).")
+                       .Register(*registry)),
       thread_(options.interval, [this] {
         absl::StatusOr<int> done = RunOnce();
         if (!done.ok()) common::LogError("refund pass failed", {{"error", done.status().ToString()}});
@@ -46,6 +53,10 @@ absl::Status RefundWorker::Finish(const RefundCommand& command, pb::RefundState 
   });
 }
 
+void RefundWorker::CountSent(const char* result) {
+  if (sent_ != nullptr) sent_->Add({{"result", result}}).Increment();
+}
+
 absl::Duration RefundWorker::Backoff(int calls) const {
   return std::min(options_.max_backoff,
                   options_.initial_backoff * (int64_t{1} << std::min(calls, 20)));
@@ -59,10 +70,12 @@ absl::StatusOr<int> RefundWorker::RunOnce() {
     absl::StatusOr<std::string> sent = sender_->Refund(command);
     if (sent.ok()) {
       RETURN_IF_ERROR(Finish(command, pb::REFUNDED, "", "", *sent));
+      CountSent("REFUNDED");
       ++finished;
     } else if (common::idempotency::IsDefinitive(sent.status())) {
       RETURN_IF_ERROR(Finish(command, pb::REFUND_REFUSED, std::string(sent.status().message()),
                              common::ReasonOf(sent.status())));
+      CountSent("REFUND_REFUSED");
       ++finished;
     } else {
       const absl::Duration backoff = Backoff(command.attempts);
@@ -70,6 +83,7 @@ absl::StatusOr<int> RefundWorker::RunOnce() {
         return tx.UpdateRefundCommand(command.request_id, pb::PENDING_REFUND,
                                       clock_->Now() + backoff);
       }));
+      CountSent("RETRY");
     }
   }
   ASSIGN_OR_RETURN(int charged, RunChargesOnce());

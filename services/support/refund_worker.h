@@ -7,6 +7,9 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/periodic.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/registry.h"
 #include "services/support/refund_sender.h"
 #include "services/support/ticket_store.h"
 
@@ -34,11 +37,16 @@ struct RefundWorkerOptions {
 // command with a history line (SELLER_CHARGED, SELLER_NOT_CHARGED). A seller without available
 // money (INSUFFICIENT_AVAILABLE_BALANCE: payments recorded nothing) is charged later under the
 // next request id; a call without an answer is repeated with the same one.
+//
+// With a registry it counts the refund commands this process sent to payments,
+// support_refunds_sent_total{result}: REFUNDED, REFUND_REFUSED (counted after the result is
+// committed) and RETRY (no definitive answer; tried again after the backoff). Each replica
+// counts its own.
 class RefundWorker {
  public:
-  // All must outlive the worker.
+  // All must outlive the worker; `registry` may be null (nothing counted).
   RefundWorker(TicketStore* store, RefundSender* sender, const common::Clock* clock,
-               RefundWorkerOptions options);
+               RefundWorkerOptions options, prometheus::Registry* registry = nullptr);
   ~RefundWorker() { Stop(); }
 
   // One pass on the calling thread: refunds, then charges; the commands finished (refunded or
@@ -61,11 +69,13 @@ class RefundWorker {
                             const std::string& detail);
   // The wait before the next try after `calls` failed ones: doubling, at most max_backoff.
   absl::Duration Backoff(int calls) const;
+  void CountSent(const char* result);
 
   TicketStore* store_;
   RefundSender* sender_;
   const common::Clock* clock_;
   RefundWorkerOptions options_;
+  prometheus::Family<prometheus::Counter>* sent_ = nullptr;  // null without a registry
   common::PeriodicThread thread_;  // last: stopped first
 };
 
