@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -268,8 +269,15 @@ absl::StatusOr<PaymentRecord> Settlement::ResolveDispute(const Actor& actor,
 
 absl::StatusOr<ReleaseCounts> Settlement::ReleaseDuePayments(int batch_size) {
   PaymentStore& store = *context_.store;
+  // A batch drawn at random from the oldest due payments (a window of several batches): two
+  // replicas listing at the same moment then mostly claim different payments, instead of both
+  // walking the same list where each of their tries costs a transaction that the other's claim
+  // makes useless (the claim skips a row another replica holds, or finds it released).
   ASSIGN_OR_RETURN(std::vector<std::string> due,
-                   store.DuePayments(context_.clock->Now(), batch_size));
+                   store.DuePayments(context_.clock->Now(), batch_size * kReleaseWindowBatches));
+  absl::BitGen random;
+  std::shuffle(due.begin(), due.end(), random);
+  if (due.size() > static_cast<size_t>(batch_size)) due.resize(batch_size);
   ReleaseCounts counts;
   counts.due = static_cast<int>(due.size());
   for (const std::string& id : due) {

@@ -15,6 +15,9 @@
 
 namespace marketplace::payments {
 
+// ReleaseDuePayments draws its batch from this many batches of the oldest due payments.
+inline constexpr int kReleaseWindowBatches = 4;
+
 // What one automatic-release round did.
 struct ReleaseCounts {
   int due = 0;       // due payments listed
@@ -89,7 +92,9 @@ class Settlement {
 
   // The automatic release: claims HELD payments whose release_due_at has passed (SKIP
   // LOCKED, so replicas share the work and never release one twice) and releases each in its
-  // own transaction. A payment whose release fails is skipped, counted and deferred with
+  // own transaction. The batch (at most `batch_size`) is drawn at random from the
+  // kReleaseWindowBatches * batch_size oldest due payments, so replicas rarely try the same
+  // ones at once. A payment whose release fails is skipped, counted and deferred with
   // exponential backoff (retry_initial_backoff doubled per failure, at most
   // retry_max_backoff; on every replica, as it is recorded on the payment); the others
   // proceed. An error only when the due payments could not be listed.
