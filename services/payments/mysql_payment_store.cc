@@ -139,6 +139,9 @@ class MySqlPaymentTransaction final : public PaymentTransaction {
   absl::StatusOr<std::vector<PaymentRecord>> ListPayments(const ListFilter& filter) override {
     return store::ListPayments(tx_, filter);
   }
+  absl::StatusOr<std::vector<PaymentRecord>> ClaimDuePayments(absl::Time now, int limit) override {
+    return store::ClaimDuePayments(tx_, now, limit);
+  }
   absl::StatusOr<std::optional<PaymentRecord>> ClaimDuePayment(absl::string_view payment_id,
                                                                absl::Time now) override {
     return store::ClaimDuePayment(tx_, payment_id, now);
@@ -400,9 +403,6 @@ absl::Status MySqlPaymentStore::DeferRelease(absl::string_view payment_id, absl:
   return store::DeferRelease(*pool_, payment_id, now, initial, max);
 }
 
-absl::StatusOr<std::vector<std::string>> MySqlPaymentStore::DuePayments(absl::Time now, int limit) {
-  return store::DuePayments(*pool_, now, limit);
-}
 
 absl::StatusOr<std::vector<std::pair<std::string, int64_t>>>
 MySqlPaymentStore::EscrowHeldByCurrency() {

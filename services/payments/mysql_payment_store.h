@@ -62,7 +62,6 @@ class MySqlPaymentStore final : public PaymentStore {
                                                               int limit) override;
   absl::Status DeferRelease(absl::string_view payment_id, absl::Time now, absl::Duration initial,
                             absl::Duration max) override;
-  absl::StatusOr<std::vector<std::string>> DuePayments(absl::Time now, int limit) override;
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> EscrowHeldByCurrency() override;
   absl::StatusOr<bool> ClaimLedgerVerification(absl::Time now, absl::Time lease_until,
                                                absl::string_view replica) override;

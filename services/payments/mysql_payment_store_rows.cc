@@ -578,19 +578,16 @@ absl::Status ResolveDisputeRow(Transaction& tx, absl::string_view payment_id,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::string>> DuePayments(common::db::ConnectionPool& pool,
-                                                     absl::Time now, int limit) {
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   pool.Query("SELECT payment_id FROM payments WHERE state = 'HELD' AND "
-                              "release_due_at <= ? AND (release_retry_at IS NULL OR "
-                              "release_retry_at <= ?) ORDER BY release_due_at LIMIT ?",
-                              {now, now, static_cast<int64_t>(limit)}));
-  std::vector<std::string> ids;
-  for (const Row& row : rows) {
-    ASSIGN_OR_RETURN(std::string id, row.GetString("payment_id"));
-    ids.push_back(std::move(id));
-  }
-  return ids;
+absl::StatusOr<std::vector<PaymentRecord>> ClaimDuePayments(Transaction& tx, absl::Time now,
+                                                            int limit) {
+  ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      tx.Query(absl::StrCat("SELECT ", kPaymentColumns,
+                            " FROM payments WHERE state = 'HELD' AND release_due_at <= ? AND "
+                            "(release_retry_at IS NULL OR release_retry_at <= ?) "
+                            "ORDER BY release_due_at LIMIT ? FOR UPDATE SKIP LOCKED"),
+               {now, now, static_cast<int64_t>(limit)}));
+  return common::db::ParseRows(rows, PaymentFromRow);
 }
 
 absl::StatusOr<std::optional<PaymentRecord>> ClaimDuePayment(Transaction& tx,

@@ -150,9 +150,10 @@ namespace store {
                                              absl::string_view explanation,
                                              absl::string_view resolved_by, absl::Time now);
 
-// Ids of HELD payments due for release at `now`, oldest due first (not locked).
-[[nodiscard]] absl::StatusOr<std::vector<std::string>> DuePayments(common::db::ConnectionPool& pool,
-                                                                   absl::Time now, int limit);
+// Claims up to `limit` due HELD payments, oldest due first: FOR UPDATE SKIP LOCKED, so rows
+// another replica holds are skipped rather than waited for.
+[[nodiscard]] absl::StatusOr<std::vector<PaymentRecord>> ClaimDuePayments(
+    common::db::Transaction& tx, absl::Time now, int limit);
 // Claims one due HELD payment: FOR UPDATE SKIP LOCKED, so a payment another replica is
 // releasing is skipped rather than waited for. nullopt when taken, no longer HELD or not due.
 [[nodiscard]] absl::StatusOr<std::optional<PaymentRecord>> ClaimDuePayment(

@@ -91,6 +91,11 @@ class PaymentTransaction {
       absl::string_view payment_id) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::vector<PaymentRecord>> ListPayments(
       const ListFilter& filter) = 0;
+  // Up to `limit` due HELD payments (release_due_at and any release_retry_at passed), oldest
+  // due first, locked; those another replica holds are skipped (SKIP LOCKED: never waits for a
+  // replica that is releasing them), so replicas claim disjoint batches.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<PaymentRecord>> ClaimDuePayments(
+      absl::Time now, int limit) = 0;
   // One due HELD payment, locked; nullopt when another replica has it, or it is no longer
   // HELD or due (SKIP LOCKED: never waits for a replica that is releasing it).
   [[nodiscard]] virtual absl::StatusOr<std::optional<PaymentRecord>> ClaimDuePayment(
@@ -286,10 +291,6 @@ class PaymentStore {
   // before now + initial * 2^(failures before), at most now + max.
   [[nodiscard]] virtual absl::Status DeferRelease(absl::string_view payment_id, absl::Time now,
                                                   absl::Duration initial, absl::Duration max) = 0;
-  // Ids of HELD payments due for release at `now`, oldest due first (not locked); a payment
-  // whose release failed is due again at its release_retry_at.
-  [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> DuePayments(absl::Time now,
-                                                                             int limit) = 0;
   // Money in escrow per currency, from the seller balance rows.
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>>
   EscrowHeldByCurrency() = 0;

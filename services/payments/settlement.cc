@@ -5,7 +5,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -267,44 +266,90 @@ absl::StatusOr<PaymentRecord> Settlement::ResolveDispute(const Actor& actor,
   return resolved;
 }
 
+namespace {
+
+// The automatic release of `p` (claimed, due) at `now`: its ledger transaction, history line
+// and outbox event; `p` is changed to its released state.
+struct AutoRelease {
+  LedgerTransaction ledger;
+  PaymentEvent history;
+  OutboxEvent event;
+};
+
+absl::StatusOr<AutoRelease> ReleaseClaimed(PaymentRecord& p, absl::Time now) {
+  ASSIGN_OR_RETURN(EscrowStep step, Release(p.money));
+  p.money = step.after;
+  p.released_at = now;
+  AutoRelease out;
+  out.ledger = std::move(step.transaction);
+  out.history = {p.money.id, std::string(p.money.amount.currency_code()),
+                 {"AUTO_RELEASED", p.money.state, std::string(kSystemActor), std::nullopt, "",
+                  "hold period ended", now}};
+  ASSIGN_OR_RETURN(out.event, PaymentReleasedEvent(p, /*automatic=*/true));
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<ReleaseCounts> Settlement::ReleaseDuePayments(int batch_size) {
   PaymentStore& store = *context_.store;
-  // A batch drawn at random from the oldest due payments (a window of several batches): two
-  // replicas listing at the same moment then mostly claim different payments, instead of both
-  // walking the same list where each of their tries costs a transaction that the other's claim
-  // makes useless (the claim skips a row another replica holds, or finds it released).
-  ASSIGN_OR_RETURN(std::vector<std::string> due,
-                   store.DuePayments(context_.clock->Now(), batch_size * kReleaseWindowBatches));
-  absl::BitGen random;
-  std::shuffle(due.begin(), due.end(), random);
-  if (due.size() > static_cast<size_t>(batch_size)) due.resize(batch_size);
+  // The whole batch in ONE transaction: claimed with SKIP LOCKED (replicas take disjoint
+  // batches and never wait for each other), then every write sent with the COMMIT in one
+  // round trip, the sellers' balance rows last (one UPDATE, in key order).
+  std::vector<std::string> claimed_ids;
+  absl::StatusOr<int> batch = store.RunInTransaction<int>(
+      [&](PaymentTransaction& tx) -> absl::StatusOr<int> {
+        claimed_ids.clear();
+        const absl::Time now = context_.clock->Now();
+        ASSIGN_OR_RETURN(std::vector<PaymentRecord> claimed,
+                         tx.ClaimDuePayments(now, batch_size));
+        std::vector<LedgerTransaction> ledgers;
+        std::vector<PaymentEvent> history;
+        std::vector<OutboxEvent> events;
+        for (PaymentRecord& p : claimed) {
+          claimed_ids.push_back(p.money.id);
+          ASSIGN_OR_RETURN(AutoRelease r, ReleaseClaimed(p, now));
+          ledgers.push_back(std::move(r.ledger));
+          history.push_back(std::move(r.history));
+          events.push_back(std::move(r.event));
+        }
+        if (claimed.empty()) return 0;
+        RETURN_IF_ERROR(tx.UpdatePayments(claimed));
+        RETURN_IF_ERROR(tx.AppendEvents(history));
+        RETURN_IF_ERROR(tx.Enqueue(events));
+        RETURN_IF_ERROR(tx.WriteLedgers(ledgers, now));
+        return static_cast<int>(claimed.size());
+      },
+      {.defer_writes = true});
+  if (batch.ok()) return ReleaseCounts{.due = *batch, .released = *batch, .failed = 0};
+  // Nothing claimed (the database is unreachable, ...): nothing to release one by one.
+  if (claimed_ids.empty() || absl::IsUnavailable(batch.status())) return batch.status();
+  // One payment of the batch cannot be released (e.g. its seller's balance row would break its
+  // bound) and took the batch with it: the same payments one by one, so one bad payment does
+  // not stop the others (nor every later pass, on every replica); it is counted and not due
+  // again before its backoff.
+  common::LogWarn("batched automatic release failed; releasing its payments one by one",
+                  {{"payments", absl::StrCat(claimed_ids.size())},
+                   {"error", batch.status().ToString()}});
   ReleaseCounts counts;
-  counts.due = static_cast<int>(due.size());
-  for (const std::string& id : due) {
+  counts.due = static_cast<int>(claimed_ids.size());
+  for (const std::string& id : claimed_ids) {
     absl::StatusOr<bool> done =
         store.RunInTransaction<bool>([&](PaymentTransaction& tx) -> absl::StatusOr<bool> {
           const absl::Time now = context_.clock->Now();
-          ASSIGN_OR_RETURN(auto claimed, tx.ClaimDuePayment(id, now));
-          if (!claimed) return false;
-          PaymentRecord p = *std::move(claimed);
-          ASSIGN_OR_RETURN(EscrowStep step, Release(p.money));
-          RETURN_IF_ERROR(tx.WriteLedger(step.transaction, now));
-          p.money = step.after;
-          p.released_at = now;
-          RETURN_IF_ERROR(tx.UpdatePayment(p));
-          RETURN_IF_ERROR(tx.AppendEvent(p.money.id, p.money.amount.currency_code(),
-                                         {"AUTO_RELEASED", p.money.state, kSystemActor,
-                                          std::nullopt, "", "hold period ended", now}));
-          ASSIGN_OR_RETURN(OutboxEvent event, PaymentReleasedEvent(p, /*automatic=*/true));
-          RETURN_IF_ERROR(tx.Enqueue(event));
+          ASSIGN_OR_RETURN(std::optional<PaymentRecord> claimed, tx.ClaimDuePayment(id, now));
+          if (!claimed) return false;  // taken by another replica meanwhile, or no longer due
+          ASSIGN_OR_RETURN(AutoRelease r, ReleaseClaimed(*claimed, now));
+          RETURN_IF_ERROR(tx.WriteLedger(r.ledger, now));
+          RETURN_IF_ERROR(tx.UpdatePayment(*claimed));
+          RETURN_IF_ERROR(tx.AppendEvents(absl::MakeConstSpan(&r.history, 1)));
+          RETURN_IF_ERROR(tx.Enqueue(r.event));
           return true;
         });
     if (done.ok()) {
       if (*done) ++counts.released;
       continue;
     }
-    // One bad payment must not stop the others (nor every later pass, on every replica):
-    // it is counted and not due again before its backoff.
     ++counts.failed;
     common::LogError("automatic release failed; deferred with backoff",
                      {{"payment_id", id}, {"error", done.status().ToString()}});

@@ -15,9 +15,6 @@
 
 namespace marketplace::payments {
 
-// ReleaseDuePayments draws its batch from this many batches of the oldest due payments.
-inline constexpr int kReleaseWindowBatches = 4;
-
 // What one automatic-release round did.
 struct ReleaseCounts {
   int due = 0;       // due payments listed
@@ -90,14 +87,15 @@ class Settlement {
   [[nodiscard]] absl::StatusOr<PaymentRecord> ResolveDispute(const Actor& actor,
                                                              const DisputeResolution& request);
 
-  // The automatic release: claims HELD payments whose release_due_at has passed (SKIP
-  // LOCKED, so replicas share the work and never release one twice) and releases each in its
-  // own transaction. The batch (at most `batch_size`) is drawn at random from the
-  // kReleaseWindowBatches * batch_size oldest due payments, so replicas rarely try the same
-  // ones at once. A payment whose release fails is skipped, counted and deferred with
+  // The automatic release: claims up to `batch_size` HELD payments whose release_due_at has
+  // passed, oldest due first (SKIP LOCKED, so replicas take disjoint batches, never wait for
+  // each other and never release one twice), and releases them all in ONE transaction (each
+  // with its own ledger transaction, history line and outbox event). When that transaction
+  // fails for one payment, the batch's payments are released one by one, each in its own
+  // transaction: a payment whose release fails is skipped, counted and deferred with
   // exponential backoff (retry_initial_backoff doubled per failure, at most
   // retry_max_backoff; on every replica, as it is recorded on the payment); the others
-  // proceed. An error only when the due payments could not be listed.
+  // proceed. An error only when no payment could be claimed (e.g. the database is down).
   [[nodiscard]] absl::StatusOr<ReleaseCounts> ReleaseDuePayments(int batch_size);
 
  private:
