@@ -47,6 +47,8 @@ constexpr char kClaimSql[] =
 
 constexpr size_t kMaxErrorLength = 1000;
 constexpr absl::Duration kPurgeEvery = absl::Minutes(1);
+// While full batches are delivered, the gauges are refreshed at most this often (real time).
+constexpr absl::Duration kGaugeRefreshEvery = absl::Seconds(1);
 constexpr int64_t kPurgeBatch = 1000;
 
 struct Claimed {
@@ -110,6 +112,7 @@ db::TransactionOptions ReadCommitted() {
 struct OutboxRelay::SubscriberState {
   Subscriber subscriber;
   absl::Mutex round_mu;  // one round at a time per subscriber and relay
+  absl::Time gauges_recorded_at ABSL_GUARDED_BY(round_mu) = absl::InfinitePast();
   std::unique_ptr<PeriodicThread> thread;
 };
 
@@ -334,20 +337,22 @@ absl::StatusOr<RelayRound> OutboxRelay::Round(SubscriberState& s) {
 
   RelayRound round;
   round.claimed = static_cast<int>(claimed.size());
-  std::map<std::string, int> delivered_by_topic, failed_by_topic, dead_by_topic;
+  std::map<std::string, int> delivered_by_topic, published_by_topic, failed_by_topic,
+      dead_by_topic;
+  std::vector<db::SqlValue> published_rows;
   absl::Status status;
-  // Publish outside any transaction; mark each delivery right after.
+  // Publish outside any transaction. A failed delivery is marked right after; the delivered
+  // ones are deleted together once the round's publishing ends (one statement, one commit,
+  // however many were delivered). A relay that dies before that leaves them leased: they are
+  // delivered again after the lease, which at-least-once delivery allows (consumers
+  // deduplicate on event_id). A batch holds at most one delivery per key, so the order per
+  // key is unchanged.
   for (size_t i = 0; i < claimed.size() && status.ok(); ++i) {
     const Claimed& c = claimed[i];
     const absl::Status published = s.subscriber.publisher->Publish(c.event);
     if (published.ok()) {
-      status = pool_
-                   .Execute("DELETE FROM outbox_deliveries WHERE subscriber = ? AND event_row = ?",
-                            {name, c.row})
-                   .status();
-      if (!status.ok()) break;
-      ++round.delivered;
-      ++delivered_by_topic[c.event.topic()];
+      published_rows.push_back(c.row);
+      ++published_by_topic[c.event.topic()];
       continue;
     }
     const int64_t attempts = c.attempts + 1;
@@ -414,6 +419,24 @@ absl::StatusOr<RelayRound> OutboxRelay::Round(SubscriberState& s) {
     }
   }
 
+  if (!published_rows.empty()) {
+    std::vector<db::SqlValue> params = {name};
+    params.insert(params.end(), published_rows.begin(), published_rows.end());
+    absl::Status marked =
+        pool_
+            .Execute(absl::StrCat("DELETE FROM outbox_deliveries WHERE subscriber = ? AND "
+                                  "event_row IN (",
+                                  db::PlaceholderList(published_rows.size()), ")"),
+                     params)
+            .status();
+    if (marked.ok()) {
+      round.delivered = static_cast<int>(published_rows.size());
+      delivered_by_topic = std::move(published_by_topic);
+    } else if (status.ok()) {
+      status = marked;
+    }
+  }
+
   if (delivered_ != nullptr) {
     for (const auto& [topic, n] : delivered_by_topic) {
       delivered_->Add({{"subscriber", name}, {"topic", topic}}).Increment(n);
@@ -425,7 +448,13 @@ absl::StatusOr<RelayRound> OutboxRelay::Round(SubscriberState& s) {
       dead_lettered_->Add({{"subscriber", name}, {"topic", topic}}).Increment(n);
     }
   }
-  RecordGauges(s);
+  // The gauges count the subscriber's rows, which costs the database more the longer the
+  // queue: while full batches are being delivered they are refreshed once a second at most.
+  if (round.claimed < options_.batch_size ||
+      absl::Now() - s.gauges_recorded_at >= kGaugeRefreshEvery) {
+    RecordGauges(s);
+    s.gauges_recorded_at = absl::Now();
+  }
   // A failed mark leaves the rest leased: they are claimed again once the lease expires.
   if (!status.ok()) return status;
   return round;

@@ -71,9 +71,10 @@ struct RelayRound {
 //      subscriber's due deliveries that are first of their key among its pending ones, set
 //      lease_owner / lease_expires_at on them, commit;
 //   3. publish each, outside any transaction and holding no connection;
-//   4. mark each: a delivered one is deleted, a failed one is rescheduled with backoff and its
-//      error, one refused max_refusals times goes to outbox_dead_letters (then the next event
-//      of its key proceeds).
+//   4. mark: a failed one right after its attempt (rescheduled with backoff and its error, or,
+//      refused max_refusals times, moved to outbox_dead_letters, then the next event of its
+//      key proceeds); the delivered ones deleted together, in one statement, once the round's
+//      publishing ends (a batch holds at most one delivery per key).
 // After a publish fails with UNAVAILABLE or DEADLINE_EXCEEDED the subscriber is taken as down:
 // the rest of its claimed deliveries are released, due when the failed one is, without an
 // attempt. Each subscriber has its own delivery state and, with Start(), its own thread, so a
