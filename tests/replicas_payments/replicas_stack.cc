@@ -14,8 +14,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/auth/grpc_auth.h"
-#include "common/db/transaction.h"
-#include "common/outbox/outbox.h"
 #include "common/tls/test_tls.h"
 #include "common/tls/transport_security.h"
 #include "google/protobuf/wrappers.pb.h"
@@ -50,53 +48,9 @@ grpc::Status Retry(const std::string& token, Fn call) {
   }
 }
 
-}  // namespace
-
-grpc::Status RecordingSink::Deliver(grpc::ServerContext* context,
-                                    const events::v1::DeliverRequest* request,
-                                    events::v1::DeliverResponse*) {
-  const events::v1::Event& event = request->event();
-  // The relay's token, as every consumer checks it.
-  std::string token;
-  auto header = context->client_metadata().find("authorization");
-  if (header != context->client_metadata().end()) {
-    absl::string_view value(header->second.data(), header->second.size());
-    if (absl::ConsumePrefix(&value, "Bearer ")) token = std::string(value);
-  }
-  bool known = false;
-  {
-    absl::MutexLock lock(&mu_);
-    auto found = verified_tokens_.find(token);
-    known = found != verified_tokens_.end() && found->second == event.source();
-  }
-  if (!known) {
-    absl::StatusOr<auth::ParsedJwt> jwt = auth::ParseJwt(token);
-    if (token.empty() || !jwt.ok() || !auth::VerifyJwtSignature(*jwt, public_key_) ||
-        jwt->claims.expires_at < absl::Now()) {
-      absl::MutexLock lock(&mu_);
-      ++refused_;
-      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no valid token");
-    }
-    const auto& roles = jwt->claims.roles;
-    const auto& scopes = jwt->claims.scopes;
-    if (std::find(roles.begin(), roles.end(), "SERVICE") == roles.end() ||
-        std::find(scopes.begin(), scopes.end(), absl::StrCat(event.source(), ".events.publish")) ==
-            scopes.end()) {
-      absl::MutexLock lock(&mu_);
-      ++refused_;
-      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "scope missing");
-    }
-    absl::MutexLock lock(&mu_);
-    verified_tokens_[token] = event.source();
-  }
-  if (event.event_id().empty() || event.event_id().size() > 64) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "event_id: must be 1-64 characters");
-  }
-  Delivery d;
-  d.event_id = event.event_id();
-  d.topic = event.topic();
-  d.key = event.key();
-  d.received_at = absl::Now();
+// What the payments test reads of an event: the payment of a held / released event, a probe's
+// number within its key.
+void AnnotatePaymentsEvent(const events::v1::Event& event, Delivery& d) {
   if (event.topic() == "payments.payment_held") {
     pv1::PaymentHeld held;
     if (event.payload().UnpackTo(&held)) d.subject = held.payment_id();
@@ -107,38 +61,9 @@ grpc::Status RecordingSink::Deliver(grpc::ServerContext* context,
     google::protobuf::Int64Value sequence;
     if (event.payload().UnpackTo(&sequence)) d.sequence = sequence.value();
   }
-  absl::MutexLock lock(&mu_);
-  ++seen_[d.event_id];
-  deliveries_.push_back(std::move(d));
-  return grpc::Status::OK;
 }
 
-std::vector<Delivery> RecordingSink::deliveries() const {
-  absl::MutexLock lock(&mu_);
-  return deliveries_;
-}
-
-int64_t RecordingSink::delivered() const {
-  absl::MutexLock lock(&mu_);
-  return static_cast<int64_t>(deliveries_.size());
-}
-
-int64_t RecordingSink::distinct() const {
-  absl::MutexLock lock(&mu_);
-  return static_cast<int64_t>(seen_.size());
-}
-
-int64_t RecordingSink::refused() const {
-  absl::MutexLock lock(&mu_);
-  return refused_;
-}
-
-void RecordingSink::Clear() {
-  absl::MutexLock lock(&mu_);
-  deliveries_.clear();
-  seen_.clear();
-  refused_ = 0;
-}
+}  // namespace
 
 double SumSamples(const std::string& metrics, const std::string& name, const std::string& label) {
   double sum = 0;
@@ -188,7 +113,7 @@ absl::Status ReplicaStack::Init() {
     identity_server_ = builder.BuildAndStart();
     if (identity_server_ == nullptr) return absl::InternalError("identity stand-in did not start");
   }
-  sink_ = std::make_unique<RecordingSink>(keys_.public_key);
+  sink_ = std::make_unique<RecordingSink>(keys_.public_key, AnnotatePaymentsEvent);
   {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", ServerCredentials(), &sink_port_);
@@ -349,24 +274,8 @@ absl::StatusOr<std::vector<std::string>> ReplicaStack::CreatePayments(int index,
 
 absl::StatusOr<std::vector<std::string>> ReplicaStack::EnqueueProbeEvents(int count, int keys,
                                                                           const std::string& tag) {
-  common::outbox::Outbox outbox("payments");
-  std::vector<std::string> ids;
-  constexpr int kPerTransaction = 500;
-  for (int start = 0; start < count; start += kPerTransaction) {
-    std::vector<common::outbox::Outbox::Event> events;
-    for (int i = start; i < std::min(count, start + kPerTransaction); ++i) {
-      google::protobuf::Int64Value sequence;
-      sequence.set_value(i / keys);  // the i-th event of key i % keys, in enqueue order
-      absl::StatusOr<google::protobuf::Any> payload = common::outbox::Outbox::Pack(sequence);
-      if (!payload.ok()) return payload.status();
-      events.push_back({kProbeTopic, absl::StrCat(tag, "-key-", i % keys), *std::move(payload)});
-    }
-    absl::StatusOr<std::vector<std::string>> written = common::db::RunInTransaction(
-        *pool_, [&](common::db::Transaction& tx) { return outbox.EnqueueAll(tx, events); });
-    if (!written.ok()) return written.status();
-    ids.insert(ids.end(), written->begin(), written->end());
-  }
-  return ids;
+  return marketplace::testing::EnqueueProbeEvents(*pool_, "payments", kProbeTopic, count, keys,
+                                                  tag);
 }
 
 absl::StatusOr<pv1::VerifyLedgerResponse> ReplicaStack::VerifyLedger(int index) {

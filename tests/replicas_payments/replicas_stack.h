@@ -17,9 +17,9 @@
 #include "common/db/connection_pool.h"
 #include "common/db/db_options.h"
 #include "grpcpp/grpcpp.h"
-#include "protos/marketplace/events/v1/events.grpc.pb.h"
 #include "protos/marketplace/identity/v1/identity.grpc.pb.h"
 #include "protos/marketplace/payments/v1/payments.grpc.pb.h"
+#include "tests/support/recording_sink.h"
 #include "tests/support/subprocess.h"
 
 // Several payments_server processes on one database, for the multi-replica proof
@@ -34,43 +34,11 @@ inline constexpr char kSinkSubscriber[] = "sink";
 // Topic of the events EnqueueProbeEvents writes (the replicas' subscriber takes "payments.").
 inline constexpr char kProbeTopic[] = "payments.replica_probe";
 
-// One Deliver the sink accepted.
-struct Delivery {
-  std::string event_id;
-  std::string topic;
-  std::string key;
-  // payments.payment_held / payment_released: the payment id; probes: the sequence number
-  // within the key; else empty.
-  std::string subject;
-  int64_t sequence = -1;
-  absl::Time received_at;
-};
-
-// marketplace.events.v1.EventSink as a consumer would serve it, minus the applying: it checks
-// the relay's token like every consumer (an EdDSA token of the identity stand-in, role
-// SERVICE, scope "<source>.events.publish"; else UNAUTHENTICATED / PERMISSION_DENIED) and
-// records every accepted delivery, duplicates included, so a test can count deliveries
-// against distinct event ids.
-class RecordingSink final : public events::v1::EventSink::Service {
- public:
-  explicit RecordingSink(std::string public_key) : public_key_(std::move(public_key)) {}
-  grpc::Status Deliver(grpc::ServerContext* context, const events::v1::DeliverRequest* request,
-                       events::v1::DeliverResponse* response) override;
-
-  std::vector<Delivery> deliveries() const;
-  int64_t delivered() const;
-  int64_t distinct() const;
-  int64_t refused() const;
-  void Clear();
-
- private:
-  const std::string public_key_;
-  mutable absl::Mutex mu_;
-  std::vector<Delivery> deliveries_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, int> seen_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::string> verified_tokens_ ABSL_GUARDED_BY(mu_);  // token -> source
-  int64_t refused_ ABSL_GUARDED_BY(mu_) = 0;
-};
+// The sink (tests/support/recording_sink.h); the payments annotator fills a Delivery's
+// subject (payments.payment_held / payment_released: the payment id) and sequence (probes: the
+// number within the key).
+using marketplace::testing::Delivery;
+using marketplace::testing::RecordingSink;
 
 struct StackOptions {
   // Mutual TLS with the build's test certificates (tests), or every link plaintext and the

@@ -27,7 +27,7 @@ std::string Sign(const auth::Ed25519KeyPair& keys, const std::string& subject,
   auth::JwtClaims claims;
   claims.issuer = "identity";
   claims.subject = subject;
-  claims.audiences = {"payments", "support", "identity", "sellerkpi"};
+  claims.audiences = {"payments", "support", "identity", "sellerkpi", "catalog"};
   claims.issued_at = absl::Now();
   claims.expires_at = absl::Now() + absl::Hours(1);
   claims.token_id = absl::StrCat("tok-", ++n);
@@ -56,6 +56,9 @@ grpc::Status FakeIdentity::IssueServiceToken(grpc::ServerContext*,
   } else if (req->client_secret() == "support-secret") {
     resp->set_access_token(Sign(keys_, "5e7c0000000000000000000000000002", {"SERVICE"},
                                 {"payments.read", "payments.refunds", "support.events.publish"}));
+  } else if (req->client_secret() == "catalog-secret") {
+    resp->set_access_token(Sign(keys_, "5e7c0000000000000000000000000003", {"SERVICE"},
+                                {"identity.accounts.read", "catalog.events.publish"}));
   } else {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "bad secret");
   }

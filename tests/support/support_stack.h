@@ -23,12 +23,12 @@
 namespace marketplace::support::testing {
 
 // An access token signed with `keys` (kid "k1", issuer "identity", audiences payments, support,
-// identity, sellerkpi; valid for an hour).
+// identity, sellerkpi, catalog; valid for an hour).
 std::string Sign(const common::auth::Ed25519KeyPair& keys, const std::string& subject,
                  std::vector<std::string> roles, std::vector<std::string> scopes);
 
-// Identity as payments and support use it: keys, each service's own token (client secrets
-// "payments-secret" and "support-secret"), approved seller profiles.
+// Identity as payments, support and catalog use it: keys, each service's own token (client
+// secrets "payments-secret", "support-secret" and "catalog-secret"), approved seller profiles.
 class FakeIdentity final : public identity::v1::Identity::Service {
  public:
   explicit FakeIdentity(common::auth::Ed25519KeyPair keys) : keys_(std::move(keys)) {}
