@@ -39,7 +39,7 @@ void WithToken(grpc::ClientContext* ctx, const std::string& token) {
 }
 
 EnforcementStack::~EnforcementStack() {
-  sellerkpi_process_.reset();
+  sellerkpi_processes_.clear();
   catalog_process_.reset();
   payments_process_.reset();
   identity_.reset();
@@ -207,51 +207,75 @@ const std::vector<std::string>& EnforcementStack::SellerKpiScopes() {
 }
 
 void EnforcementStack::KillSellerKpi() {
-  if (!sellerkpi_process_) return;
-  sellerkpi_process_->Signal(SIGKILL);
-  sellerkpi_process_->WaitFor(absl::Seconds(10));
-  sellerkpi_process_.reset();
+  for (SellerKpiProcess& p : sellerkpi_processes_) p.process->Signal(SIGKILL);
+  for (SellerKpiProcess& p : sellerkpi_processes_) p.process->WaitFor(absl::Seconds(10));
+  sellerkpi_processes_.clear();
+}
+
+std::vector<int> EnforcementStack::SellerKpiMetricsPorts() const {
+  std::vector<int> out;
+  for (const SellerKpiProcess& p : sellerkpi_processes_) out.push_back(p.metrics_port);
+  return out;
 }
 
 absl::StatusOr<std::string> EnforcementStack::StartSellerKpi(
     const std::vector<std::string>& extra_args, const std::vector<std::string>& scopes) {
-  const std::string target = absl::StrCat("127.0.0.1:", PickFreePort());
+  auto targets = StartSellerKpis(1, extra_args, scopes);
+  if (!targets.ok()) return targets.status();
+  return targets->front();
+}
+
+absl::StatusOr<std::vector<std::string>> EnforcementStack::StartSellerKpis(
+    int count, const std::vector<std::string>& extra_args,
+    const std::vector<std::string>& scopes) {
   if (sellerkpi_db_args_.empty()) {
     auto db = IdentityProcess::NewDatabaseArgs();
     if (!db.ok()) return db.status();
     sellerkpi_db_args_ = *db;
   }
-  const std::vector<std::string>* db = &sellerkpi_db_args_;
-  auto account = ServiceAccount("sellerkpi", scopes);
-  if (!account.ok()) return account.status();
-  std::vector<std::string> args = {
-      "--listen_address=" + target,
-      "--metrics_address=127.0.0.1:0",
-      "--identity_address=" + identity_->target(),
-      "--catalog_address=" + catalog_target_,
-      "--payments_address=" + payments_target_,
-      "--service_client_id=" + account->first,
-      "--service_client_secret=" + account->second,
-      "--thresholds_file=" + RunfilePath("services/sellerkpi/data/thresholds.textproto"),
-      "--drain_timeout=2s",
-      "--log_level=warn",
-  };
-  args.insert(args.end(), db->begin(), db->end());
-  for (std::string& flag : TestTlsFlags()) args.push_back(std::move(flag));
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
-  auto process = Subprocess::Start(RunfilePath("services/sellerkpi/sellerkpi_server"), args);
-  if (!process.ok()) return process.status();
-  sellerkpi_process_ = std::make_unique<Subprocess>(*std::move(process));
-  auto channel = grpc::CreateChannel(target, TestChannelCredentials());
-  const absl::Time end = absl::Now() + absl::Seconds(60);
-  while (!Serving(channel)) {
-    if (sellerkpi_process_->WaitFor(absl::ZeroDuration()).has_value()) {
-      return absl::InternalError("sellerkpi_server exited: " + sellerkpi_process_->Output());
-    }
-    if (absl::Now() > end) return absl::DeadlineExceededError("sellerkpi not serving");
-    absl::SleepFor(absl::Milliseconds(100));
+  std::vector<std::string> targets;
+  std::vector<Subprocess*> started;
+  for (int i = 0; i < count; ++i) {
+    const std::string target = absl::StrCat("127.0.0.1:", PickFreePort());
+    auto account = ServiceAccount("sellerkpi", scopes);
+    if (!account.ok()) return account.status();
+    const int metrics_port = PickFreePort();
+    std::vector<std::string> args = {
+        "--listen_address=" + target,
+        absl::StrCat("--metrics_address=127.0.0.1:", metrics_port),
+        "--identity_address=" + identity_->target(),
+        "--catalog_address=" + catalog_target_,
+        "--payments_address=" + payments_target_,
+        "--service_client_id=" + account->first,
+        "--service_client_secret=" + account->second,
+        "--thresholds_file=" + RunfilePath("services/sellerkpi/data/thresholds.textproto"),
+        "--drain_timeout=2s",
+        "--log_level=warn",
+    };
+    args.insert(args.end(), sellerkpi_db_args_.begin(), sellerkpi_db_args_.end());
+    for (std::string& flag : TestTlsFlags()) args.push_back(std::move(flag));
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    auto process = Subprocess::Start(RunfilePath("services/sellerkpi/sellerkpi_server"), args);
+    if (!process.ok()) return process.status();
+    sellerkpi_processes_.push_back(
+        {std::make_unique<Subprocess>(*std::move(process)), metrics_port});
+    started.push_back(sellerkpi_processes_.back().process.get());
+    targets.push_back(target);
   }
-  return target;
+  // They start together: the migration runner's lock lets one apply the schema while the
+  // others wait for it.
+  const absl::Time end = absl::Now() + absl::Seconds(60);
+  for (int i = 0; i < count; ++i) {
+    auto channel = grpc::CreateChannel(targets[i], TestChannelCredentials());
+    while (!Serving(channel)) {
+      if (started[i]->WaitFor(absl::ZeroDuration()).has_value()) {
+        return absl::InternalError("sellerkpi_server exited: " + started[i]->Output());
+      }
+      if (absl::Now() > end) return absl::DeadlineExceededError("sellerkpi not serving");
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+  return targets;
 }
 
 absl::StatusOr<catalog::v1::ListingState> EnforcementStack::ListingState(

@@ -51,13 +51,24 @@ class EnforcementStack {
   // The scopes of services/sellerkpi/identity_scopes.
   static const std::vector<std::string>& SellerKpiScopes();
 
-  // Starts sellerkpi_server against this stack (catalog and payments addresses; its own
-  // database, the same one at every start; a new SERVICE account with `scopes`), with
-  // `extra_args`, and waits until it serves. Its gRPC target. One at a time.
+  // Starts one more sellerkpi_server against this stack (catalog and payments addresses; its
+  // own database, the same one for every process and at every start; a new SERVICE account
+  // with `scopes`), with `extra_args`, and waits until it serves. Its gRPC target.
   absl::StatusOr<std::string> StartSellerKpi(const std::vector<std::string>& extra_args,
                                              const std::vector<std::string>& scopes =
                                                  SellerKpiScopes());
-  // Kills it with SIGKILL (no drain: a crash) and waits for its end.
+  // The same for `count` replicas on that database, started at once; their gRPC targets.
+  absl::StatusOr<std::vector<std::string>> StartSellerKpis(
+      int count, const std::vector<std::string>& extra_args,
+      const std::vector<std::string>& scopes = SellerKpiScopes());
+  // The --db_* flags of the database sellerkpi is to use instead of a fresh one (before the
+  // first StartSellerKpi), e.g. one the test also reads.
+  void UseSellerKpiDatabase(std::vector<std::string> db_args) {
+    sellerkpi_db_args_ = std::move(db_args);
+  }
+  // The /metrics port of each sellerkpi_server running, in the order they were started.
+  std::vector<int> SellerKpiMetricsPorts() const;
+  // Kills every sellerkpi_server with SIGKILL (no drain: a crash) and waits for their end.
   void KillSellerKpi();
 
   // The listing's state as the admin reads it.
@@ -69,7 +80,11 @@ class EnforcementStack {
   std::unique_ptr<IdentityProcess> identity_;
   std::unique_ptr<Subprocess> catalog_process_;
   std::unique_ptr<Subprocess> payments_process_;
-  std::unique_ptr<Subprocess> sellerkpi_process_;
+  struct SellerKpiProcess {
+    std::unique_ptr<Subprocess> process;
+    int metrics_port = 0;
+  };
+  std::vector<SellerKpiProcess> sellerkpi_processes_;
   std::vector<std::string> sellerkpi_db_args_;
   std::unique_ptr<catalog::v1::CatalogService::Stub> catalog_;
   std::unique_ptr<payments::v1::Payments::Stub> payments_;
