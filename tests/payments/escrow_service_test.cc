@@ -642,6 +642,12 @@ TEST_F(EscrowServiceTest, RetryWithAnotherPayloadAfterAnUncommittedCaptureIsRequ
   EXPECT_EQ(p.amount().amount_minor(), 10000);
   EXPECT_EQ(p.order_id(), "order-1");
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 1);
+  // Closed with its payment, the intent left the worker's range (next_check_at at the end of
+  // time), so the worker's claim never walks over it again.
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payment_intents WHERE next_check_at < "
+                  "'9999-12-31'"),
+            0);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payment_intents"), 1);
   // Committed: the worker leaves it alone, however late it looks.
   clock_.Advance(absl::Hours(26));
   ASSERT_OK_AND_ASSIGN(int refunded, service.RefundAbandonedCaptures());
@@ -676,6 +682,10 @@ TEST_F(EscrowServiceTest, CaptureWhosePaymentNeverCommitsIsRefundedAfterTheWindo
             1);
   ASSERT_OK_AND_ASSIGN(int again, service.RefundAbandonedCaptures());
   EXPECT_EQ(again, 0);
+  // Closed REFUNDED, the intent left the worker's range like a committed one.
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payment_intents WHERE next_check_at < "
+                  "'9999-12-31'"),
+            0);
   absl::StatusOr<pb::Payment> late = service.CreatePayment(CheckoutCaller(), req);
   EXPECT_EQ(ReasonOf(late.status()), "PAYMENT_ABANDONED") << late.status();
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payments"), 0);
