@@ -25,9 +25,12 @@ RefundWorker::RefundWorker(TicketStore* store, RefundSender* sender, const commo
                              "(REFUNDED, REFUND_REFUSED, RETRY).")
                        .Register(*registry)),
       thread_(options.interval, [this] {
-        absl::StatusOr<int> done = RunOnce();
-        if (!done.ok()) common::LogError("refund pass failed", {{"error", done.status().ToString()}});
-        return false;
+        absl::StatusOr<RefundPassResult> done = RunPass();
+        if (!done.ok()) {
+          common::LogError("refund pass failed", {{"error", done.status().ToString()}});
+          return false;
+        }
+        return done->more;
       }) {}
 
 absl::Status RefundWorker::Finish(const RefundCommand& command, pb::RefundState state,
@@ -63,9 +66,16 @@ absl::Duration RefundWorker::Backoff(int calls) const {
 }
 
 absl::StatusOr<int> RefundWorker::RunOnce() {
+  ASSIGN_OR_RETURN(RefundPassResult pass, RunPass());
+  return pass.finished;
+}
+
+absl::StatusOr<RefundPassResult> RefundWorker::RunPass() {
   ASSIGN_OR_RETURN(std::vector<RefundCommand> due,
                    store_->ClaimDueRefunds(clock_->Now(), options_.lease, options_.batch_size));
-  int finished = 0;
+  RefundPassResult pass;
+  pass.more = static_cast<int>(due.size()) >= options_.batch_size;
+  int& finished = pass.finished;
   for (const RefundCommand& command : due) {
     absl::StatusOr<std::string> sent = sender_->Refund(command);
     if (sent.ok()) {
@@ -86,8 +96,11 @@ absl::StatusOr<int> RefundWorker::RunOnce() {
       CountSent("RETRY");
     }
   }
-  ASSIGN_OR_RETURN(int charged, RunChargesOnce());
-  return finished + charged;
+  bool charges_full = false;
+  ASSIGN_OR_RETURN(int charged, ChargesPass(&charges_full));
+  pass.finished += charged;
+  pass.more = pass.more || charges_full;
+  return pass;
 }
 
 absl::Status RefundWorker::FinishCharge(const ChargeCommand& command, SellerChargeState state,
@@ -116,8 +129,14 @@ absl::Status RefundWorker::FinishCharge(const ChargeCommand& command, SellerChar
 }
 
 absl::StatusOr<int> RefundWorker::RunChargesOnce() {
+  bool full = false;
+  return ChargesPass(&full);
+}
+
+absl::StatusOr<int> RefundWorker::ChargesPass(bool* full) {
   ASSIGN_OR_RETURN(std::vector<ChargeCommand> due,
                    store_->ClaimDueCharges(clock_->Now(), options_.lease, options_.batch_size));
+  *full = static_cast<int>(due.size()) >= options_.batch_size;
   int finished = 0;
   for (const ChargeCommand& command : due) {
     if (command.payments_refund_id.empty()) {

@@ -24,6 +24,12 @@ struct RefundWorkerOptions {
   absl::Duration max_backoff = absl::Hours(1);
 };
 
+// What one pass did.
+struct RefundPassResult {
+  int finished = 0;   // commands finished (refunded or refused; charged or not charged)
+  bool more = false;  // a whole batch of refunds or of charges was claimed: more may be due
+};
+
 // Carries out the refund commands ResolveTicket recorded: claims due ones (SKIP LOCKED, so
 // several replicas share the work), calls payments RefundPayment with the command's request_id
 // (payments makes a repeated request_id's refund once: a pass that dies between payments'
@@ -42,6 +48,10 @@ struct RefundWorkerOptions {
 // support_refunds_sent_total{result}: REFUNDED, REFUND_REFUSED (counted after the result is
 // committed) and RETRY (no definitive answer; tried again after the backoff). Each replica
 // counts its own.
+//
+// Started, it runs a pass every `interval`, and the next one at once while a pass claimed a
+// whole batch of refunds or of charges (a backlog drains batch after batch, not one batch per
+// interval).
 class RefundWorker {
  public:
   // All must outlive the worker; `registry` may be null (nothing counted).
@@ -52,6 +62,8 @@ class RefundWorker {
   // One pass on the calling thread: refunds, then charges; the commands finished (refunded or
   // refused; charged or not charged).
   absl::StatusOr<int> RunOnce();
+  // RunOnce, telling also whether a whole batch was claimed (what the started thread goes by).
+  absl::StatusOr<RefundPassResult> RunPass();
   // The charges alone (guarantee-funded refunds moved onto a seller found at fault).
   absl::StatusOr<int> RunChargesOnce();
   void Start() { thread_.Start(); }
@@ -70,6 +82,8 @@ class RefundWorker {
   // The wait before the next try after `calls` failed ones: doubling, at most max_backoff.
   absl::Duration Backoff(int calls) const;
   void CountSent(const char* result);
+  // The charges' part of a pass; `full`: a whole batch was claimed.
+  absl::StatusOr<int> ChargesPass(bool* full);
 
   TicketStore* store_;
   RefundSender* sender_;

@@ -310,14 +310,13 @@ class SupportApiTest : public common::testing::DatabaseTest {
   }
 
   // The refund worker as support_server runs it, sending to the payments server.
-  std::unique_ptr<RefundWorker> MakeRefundWorker() {
+  std::unique_ptr<RefundWorker> MakeRefundWorker(RefundWorkerOptions options = {}) {
     refund_sender_ = std::make_unique<GrpcRefundSender>(
         Channel(payments_port_), GrpcRefundSender::Options{
                                      .token = [this]() -> absl::StatusOr<std::string> {
                                        return Token(kSupportRefunds, "payments");
                                      }});
-    return std::make_unique<RefundWorker>(store_.get(), refund_sender_.get(), &clock_,
-                                          RefundWorkerOptions{});
+    return std::make_unique<RefundWorker>(store_.get(), refund_sender_.get(), &clock_, options);
   }
   ppb::Payment Payment(const std::string& payment_id) {
     ppb::GetPaymentRequest req;
@@ -798,6 +797,39 @@ TEST_F(SupportApiTest, APartialRefundIsSentAndARefusalIsRecorded) {
   EXPECT_EQ(t.refund_state(), v1::REFUND_REFUSED);
   EXPECT_EQ(t.history(t.history_size() - 1).kind(), "REFUND_RESULT");
   EXPECT_EQ(Payment(refused.payment_id()).refunded().amount_minor(), 10000);
+}
+
+TEST_F(SupportApiTest, AStartedWorkerDrainsABacklogBatchAfterBatch) {
+  std::vector<std::string> tickets;
+  for (int i = 0; i < 5; ++i) {
+    const std::string order = absl::StrCat("O-", i);
+    Pay(order);
+    const v1::Ticket t = MustCreate(order);
+    ASSERT_TRUE(Resolve(kSeller, t.ticket_id(), v1::REFUND_FULL, "CARRIER_LOST").ok());
+    tickets.push_back(t.ticket_id());
+  }
+  // Two a pass, a pass an hour: only the passes that follow a full batch at once can refund
+  // all five while this waits.
+  auto worker = MakeRefundWorker({.interval = absl::Hours(1), .batch_size = 2});
+  worker->Start();
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  int64_t refunded = 0;
+  while (absl::Now() < deadline) {
+    refunded = Count("SELECT COUNT(*) AS n FROM refund_commands WHERE state = " +
+                     std::to_string(v1::REFUNDED));
+    if (refunded == 5) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  worker->Stop();
+  EXPECT_EQ(refunded, 5);
+  for (const std::string& id : tickets) {
+    EXPECT_EQ(MustGet(kBuyer, id).refund_state(), v1::REFUNDED) << id;
+  }
+  // The pass after the last full batch found nothing more.
+  auto again = worker->RunPass();
+  ASSERT_OK(again.status());
+  EXPECT_EQ(again->finished, 0);
+  EXPECT_FALSE(again->more);
 }
 
 TEST_F(SupportApiTest, RatingOnceWithinTwentyEightDaysOfSolved) {
