@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Background workers with two processes against one: items per second of sellerkpi's
-# evaluation pass and of support's SLA scanner, each first with one process, then with two,
+# evaluation pass, of support's SLA scanner and of support's refund worker, each first with one
+# process, then with two,
 # in the same run on the same MariaDB (a private one, bench/lib.sh). Not a test: it measures.
 #
 #   bash bench/replicas_workers_bench.sh
@@ -31,6 +32,15 @@
 # "BREACHED"}. Between the rounds the copies are deleted (every table with a ticket_id, and
 # their outbox events), so both rounds scan the same data.
 #
+# support's refund worker: per round MP_BENCH_REPLICAS_REFUNDS (5000) SOLVED tickets copied in
+# SQL, each with a refund command due (support_load --mode=seed_refunds), written in one
+# statement once the processes run with --refund_interval=1s (default batch 20; a full batch
+# goes on at once), so they all meet the commands together; the fakes' RefundPayment answers at
+# once, so the figure is support's claim and record. Rate: support_load --mode=refunds'
+# commands per second (REFUND_RESULT history lines, first to last). Share: each process's
+# support_refunds_sent_total{result="REFUNDED"}. The copies are deleted between rounds too.
+#
+# MP_BENCH_REPLICAS_WORKERS (default "kpi sla refund"): which workers to measure.
 # MP_BENCH_REPLICAS_ORDER (default "1 2"): the rounds' process counts, in order, for each worker
 # (e.g. "2 1" to see whether the order matters, "1 2 1 2" to repeat); the summary takes the last
 # round of each count.
@@ -43,8 +53,11 @@ bench_output replicas_workers
 SELLERS=${MP_BENCH_REPLICAS_SELLERS:-20000}
 TICKETS=${MP_BENCH_REPLICAS_TICKETS:-20000}
 DUE_CLOCKS=${MP_BENCH_REPLICAS_DUE_CLOCKS:-5000}
+REFUNDS=${MP_BENCH_REPLICAS_REFUNDS:-5000}
 CPUS=${MP_BENCH_SERVER_CPUS:-0}
 ORDER=${MP_BENCH_REPLICAS_ORDER:-1 2}
+WORKERS=" ${MP_BENCH_REPLICAS_WORKERS:-kpi sla refund} "
+measured() { [[ $WORKERS == *" $1 "* ]]; }
 
 bazel build --jobs=2 -c opt //services/sellerkpi:sellerkpi_server //services/support:support_server \
   //bench:support_load >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
@@ -156,35 +169,40 @@ kpi_round() {
   echo "sellerkpi evaluations, $n process(es): $count in ${span}s = ${rate[kpi$n]}/s;" \
     "per process ${deltas[*]} (${share[kpi$n]})"
 }
-for n in $ORDER; do kpi_round "$n"; done
+measured kpi && for n in $ORDER; do kpi_round "$n"; done
 
 # ---------------------------------------------------------------------------------------------
 # support's SLA scanner
 support_flags=("${db_common[@]}" --db_name=support --identity_address="127.0.0.1:$fakes_port"
   --token_issuer=identity --service_client_id=support --service_client_secret=support-secret
   --payments_address="127.0.0.1:$fakes_port" --event_subscribers= --log_level=warn
-  --refund_interval=1h --close_interval=1h --insecure)
+  --close_interval=1h --insecure)
 SUPPORT=$BIN/services/support/support_server
 "$SUPPORT" --migrate_only --metrics_address=127.0.0.1:0 "${support_flags[@]}" \
   >"$OUT/support_migrate.log" 2>&1 || { tail -5 "$OUT/support_migrate.log"; exit 1; }
 support_db=("${db_common[@]}" --db_name=support)
 # Template tickets, through the API (the scanner does not run meanwhile: nothing is due).
-start_servers 1 "$SUPPORT" support.log "${support_flags[@]}"
+start_servers 1 "$SUPPORT" support.log "${support_flags[@]}" --refund_interval=1h
 taskset -c 1 "$LOAD" --mode=CreateTicket --target="127.0.0.1:${ports[0]}" \
   --server_pid="${spids[0]}" "${support_db[@]}" --key_file="$OUT/signing_key.pem" \
   --duration=1s --warmup=0s --concurrency=2 >"$OUT/templates.txt" 2>&1 ||
   { tail -5 "$OUT/templates.txt"; exit 1; }
 stop_servers
 
-support_round() {
-  local n=$1
-  # The previous round's copies go (every table with a ticket_id, and their events).
+# delete_copies: the previous round's copies go (every table with a ticket_id, and their events).
+delete_copies() {
   for table in $(bench_mysql -N -e "SELECT table_name FROM information_schema.columns WHERE
       table_schema = 'support' AND column_name = 'ticket_id'"); do
     bench_mysql support -e "DELETE FROM $table WHERE ticket_id LIKE 'tkt\\_b0%'"
   done
   bench_mysql support -e "DELETE FROM outbox_events WHERE event_key LIKE 'tkt\\_b0%'"
-  start_servers "$n" "$SUPPORT" support.log "${support_flags[@]}" --sla_scan_interval=1s
+}
+
+support_round() {
+  local n=$1
+  delete_copies
+  start_servers "$n" "$SUPPORT" support.log "${support_flags[@]}" --sla_scan_interval=1s \
+    --refund_interval=1h
   local before=() deltas=()
   for m in "${mports[@]}"; do
     before+=("$(($(counter_sum "$m" support_sla_warnings_total) + $(counter_sum "$m" \
@@ -206,12 +224,43 @@ support_round() {
   echo "support SLA clocks, $n process(es): $(head -1 "$OUT/scan$n.txt" | sed 's/; per clock.*//');" \
     "per process ${deltas[*]} (${share[sla$n]})"
 }
-for n in $ORDER; do support_round "$n"; done
+measured sla && for n in $ORDER; do support_round "$n"; done
+
+# ---------------------------------------------------------------------------------------------
+# support's refund worker
+refund_round() {
+  local n=$1
+  delete_copies
+  start_servers "$n" "$SUPPORT" support.log "${support_flags[@]}" --sla_scan_interval=1h \
+    --refund_interval=1s
+  local before=() deltas=()
+  for m in "${mports[@]}"; do
+    before+=("$(counter_sum "$m" support_refunds_sent_total 'result="REFUNDED"')")
+  done
+  taskset -c 1 "$LOAD" --mode=seed_refunds "${support_db[@]}" --seed_tickets="$REFUNDS" \
+    >"$OUT/seed_refunds$n.txt"
+  taskset -c 1 "$LOAD" --mode=refunds "${support_db[@]}" --server_pid="${spids[0]}" \
+    --db_server_pid="$db_pid" >"$OUT/refunds$n.txt" || { cat "$OUT/refunds$n.txt"; exit 1; }
+  for i in "${!mports[@]}"; do
+    local after
+    after=$(counter_sum "${mports[$i]}" support_refunds_sent_total 'result="REFUNDED"')
+    deltas+=("$((after - before[i]))")
+  done
+  stop_servers
+  rate[refund$n]=$(sed -n 's/.* \([0-9.]*\) commands\/s.*/\1/p' "$OUT/refunds$n.txt" | head -1)
+  share[refund$n]=$(shares "${deltas[@]}")
+  echo "support refund commands, $n process(es): $(head -1 "$OUT/refunds$n.txt" | \
+    sed 's/; per command.*//');" "per process ${deltas[*]} (${share[refund$n]})"
+}
+measured refund && for n in $ORDER; do refund_round "$n"; done
 
 echo
 printf '%-28s %12s %12s %8s  %s\n' worker "1 process/s" "2 processes/s" "2 ÷ 1" "shares of the 2"
-for w in kpi sla; do
-  name=$([ $w = kpi ] && echo "sellerkpi evaluations" || echo "support SLA scanner clocks")
+declare -A names=([kpi]="sellerkpi evaluations" [sla]="support SLA scanner clocks"
+  [refund]="support refund commands")
+for w in kpi sla refund; do
+  measured $w || continue
+  name=${names[$w]}
   printf '%-28s %12s %12s %8s  %s\n' "$name" "${rate[${w}1]}" "${rate[${w}2]}" \
     "$(python3 -c "print('%.2f' % (${rate[${w}2]} / max(${rate[${w}1]}, 1e-9)))")" "${share[${w}2]}"
 done

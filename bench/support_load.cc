@@ -20,6 +20,13 @@
 //                            stopped.
 //   --mode=scan              waits until the server's SLA scanner has no due clock left, then
 //                            prints clocks per second and the time per clock transaction.
+//   --mode=seed_refunds      --seed_tickets SOLVED tickets copied in SQL as `seed` does (messages
+//                            and history, no SLA clock), each with a refund command due now
+//                            (REFUND_FULL of 25.00 EUR on the seller's behalf), as ResolveTicket
+//                            leaves them. Run with the server stopped.
+//   --mode=refunds           waits until the server's refund worker has no due command left,
+//                            then prints commands per second (fakes' RefundPayment answers at
+//                            once: the figure is support's claim and record, not payments').
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -73,6 +80,13 @@ class BenchPayments final : public ppb::Payments::Service {
     p->set_seller_id(absl::StrFormat("5e11e7%026x", h % 1000));
     p->mutable_amount()->set_currency_code("EUR");
     p->mutable_amount()->set_amount_minor(2500);
+    return grpc::Status::OK;
+  }
+  // The refund worker's call (bench/replicas_workers_bench.sh): made at once, whatever asked.
+  grpc::Status RefundPayment(grpc::ServerContext*, const ppb::RefundPaymentRequest* req,
+                             ppb::Payment* resp) override {
+    resp->set_payment_id(req->payment_id());
+    *resp->mutable_refunded() = req->amount();
     return grpc::Status::OK;
   }
 };
@@ -297,7 +311,12 @@ absl::Status CopyRows(db::ConnectionPool& pool, const std::string& database,
       .status();
 }
 
-int Seed(db::ConnectionPool& pool, const std::string& database, int64_t tickets, int64_t due) {
+// The refund commands the refund worker has still to carry out.
+constexpr char kDueRefunds[] = "SELECT COUNT(*) AS n FROM refund_commands WHERE state = 1";
+
+// `refunds`: the copies are SOLVED with a due refund command each, and have no SLA clock.
+int Seed(db::ConnectionPool& pool, const std::string& database, int64_t tickets, int64_t due,
+         bool refunds) {
   auto rows = pool.Query(
       "SELECT ticket_id FROM tickets WHERE level = 1 AND status = 1 AND ticket_id NOT LIKE "
       "'tkt\\_b0%' ORDER BY created_at LIMIT 1",
@@ -310,14 +329,45 @@ int Seed(db::ConnectionPool& pool, const std::string& database, int64_t tickets,
   const std::string template_id = *(*rows)[0].GetString("ticket_id");
   const std::string numbers = absl::StrCat("seq_0_to_", tickets - 1);
   const absl::Time start = absl::Now();
-  absl::Status s = CopyRows(pool, database, "tickets", template_id, numbers,
-                            {{"order_id", "CONCAT('seed-', s.seq)"}});
+  std::map<std::string, std::string> ticket_columns = {{"order_id", "CONCAT('seed-', s.seq)"}};
+  const std::string request_id = absl::StrCat("CONCAT('support:', ", SeedTicketId(), ", ':9')");
+  if (refunds) {
+    ticket_columns["status"] = absl::StrCat(static_cast<int>(v1::SOLVED));
+    ticket_columns["outcome"] = absl::StrCat(static_cast<int>(v1::REFUND_FULL));
+    ticket_columns["refund_amount_minor"] = "2500";
+    ticket_columns["refund_state"] = absl::StrCat(static_cast<int>(v1::PENDING_REFUND));
+    ticket_columns["refund_request_id"] = request_id;
+  }
+  absl::Status s = CopyRows(pool, database, "tickets", template_id, numbers, ticket_columns);
   if (s.ok()) {
     s = CopyRows(
         pool, database, "ticket_messages", template_id, numbers,
         {{"message_id", "CONCAT('msg_b0', LPAD(LOWER(HEX(s.seq * 64 + x.seq)), 22, '0'))"}});
   }
   if (s.ok()) s = CopyRows(pool, database, "ticket_history", template_id, numbers, {});
+  if (s.ok() && refunds) {
+    s = pool.Execute(
+                absl::StrCat(
+                    "INSERT INTO refund_commands (request_id, ticket_id, payment_id, currency, "
+                    "amount_minor, decided_by, decided_level, state, attempts, next_attempt_at, "
+                    "created_at, funding) SELECT ",
+                    request_id, ", ", SeedTicketId(),
+                    ", CONCAT('pay_b0', s.seq), 'EUR', 2500, 'seller', ",
+                    static_cast<int>(v1::L1_SELLER), ", ", static_cast<int>(v1::PENDING_REFUND),
+                    ", 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), 1 FROM ",  // 1: seller's behalf
+                    numbers, " s"),
+                {})
+            .status();
+    if (!s.ok()) {
+      std::fprintf(stderr, "seed: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    std::printf("seeded %lld SOLVED tickets (copies of %s) in %.1f s, %lld refund commands due\n",
+                static_cast<long long>(tickets), template_id.c_str(),
+                absl::ToDoubleSeconds(absl::Now() - start),
+                static_cast<long long>(Count(pool, kDueRefunds)));
+    return 0;
+  }
   if (s.ok()) {
     // Copies 0..due-1 have their level-1 FIRST_REPLY clock due: even ones a breach (due_at an
     // hour ago), odd ones a warning (now halfway between warn_at and due_at); every time of
@@ -354,18 +404,28 @@ int Seed(db::ConnectionPool& pool, const std::string& database, int64_t tickets,
   return 0;
 }
 
-constexpr char kDueClocks[] =
-    "SELECT COUNT(*) AS n FROM sla_clocks WHERE state = 1 AND (due_at <= UTC_TIMESTAMP(6) OR "
-    "(warned = 0 AND warn_at <= UTC_TIMESTAMP(6)))";
+// What a worker drains: the count of its items still due, the history lines its transactions
+// write (one per item, at the `at` read under its locks), and how the figures are named.
+struct Drained {
+  const char* worker;       // "SLA scanner"
+  const char* items;        // "clock" (plural with an s)
+  std::string due_sql;      // SELECT COUNT(*) AS n of the items still due
+  std::string kinds;        // the history kinds, quoted and comma-separated
+  std::string also_sql;     // a further count printed with the figures (empty: none)
+  const char* also = "";    // what it counts
+};
 
-int Scan(db::ConnectionPool& pool, absl::Duration timeout, pid_t server_pid, pid_t db_pid) {
+// Waits until `what` has nothing due, then prints items per second (history lines, first to
+// last) and the gap between consecutive lines.
+int Drain(db::ConnectionPool& pool, const Drained& what, absl::Duration timeout,
+          pid_t server_pid, pid_t db_pid) {
   const absl::Time start = absl::Now();
   const auto server_before = bench::ReadProcessStats(server_pid);
   const auto db_before = bench::ReadProcessStats(db_pid);
-  int64_t left = Count(pool, kDueClocks);
+  int64_t left = Count(pool, what.due_sql);
   while (left != 0 && absl::Now() < start + timeout) {
     absl::SleepFor(absl::Milliseconds(200));
-    left = Count(pool, kDueClocks);
+    left = Count(pool, what.due_sql);
   }
   const double waited = absl::ToDoubleSeconds(absl::Now() - start);
   const auto server_after = bench::ReadProcessStats(server_pid);
@@ -375,23 +435,21 @@ int Scan(db::ConnectionPool& pool, absl::Duration timeout, pid_t server_pid, pid
                        const absl::StatusOr<bench::ProcessStats>& a) {
     return b.ok() && a.ok() && waited > 0 ? 100 * (a->cpu_seconds - b->cpu_seconds) / waited : -1.0;
   };
-  // One history line per clock transaction (the `at` each read under its locks): the scanner
-  // is one thread, so the gap between consecutive lines is one clock's transaction (the gap
-  // after a batch's last clock also holds the next batch's read of the due clocks).
+  // With one process the gap between consecutive lines is one item's transaction (the gap
+  // after a batch's last item also holds the next batch's claim).
   auto rows = pool.Query(
       absl::StrCat("SELECT kind, at FROM ticket_history WHERE ticket_id LIKE '", kSeedIdPrefix,
-                   "%' AND kind IN ('SLA_WARNING', "
-                   "'SLA_BREACHED') ORDER BY at"),
+                   "%' AND kind IN (", what.kinds, ") ORDER BY at"),
       {});
   if (!rows.ok()) {
-    std::fprintf(stderr, "scan: %s\n", rows.status().ToString().c_str());
+    std::fprintf(stderr, "%s: %s\n", what.worker, rows.status().ToString().c_str());
     return 1;
   }
   std::vector<absl::Time> at;
-  int64_t warnings = 0, breaches = 0;
+  std::map<std::string, int64_t> by_kind;
   for (const auto& r : *rows) {
     at.push_back(*r.GetTime("at"));
-    (*r.GetString("kind") == "SLA_WARNING" ? warnings : breaches)++;
+    by_kind[*r.GetString("kind")]++;
   }
   std::vector<absl::Duration> gaps;
   for (size_t i = 1; i < at.size(); ++i) gaps.push_back(at[i] - at[i - 1]);
@@ -403,20 +461,17 @@ int Scan(db::ConnectionPool& pool, absl::Duration timeout, pid_t server_pid, pid
   };
   const double span = at.size() > 1 ? absl::ToDoubleSeconds(at.back() - at.front()) : 0;
   std::printf(
-      "SLA scanner: %lld clock transactions (%lld warnings, %lld breaches with their "
-      "escalation) in %.1f s: %.0f clocks/s; per clock p50 %.2f ms, p99 %.2f ms, max "
-      "%.2f ms; %lld escalated tickets; %lld clocks still due after %.0f s\n",
-      static_cast<long long>(at.size()), static_cast<long long>(warnings),
-      static_cast<long long>(breaches), span,
-      span > 0 ? static_cast<double>(at.size() - 1) / span : 0.0, q(0.5), q(0.99), q(1.0),
-      static_cast<long long>(
-          Count(pool, absl::StrCat("SELECT COUNT(*) AS n FROM tickets WHERE ticket_id LIKE '",
-                                   kSeedIdPrefix, "%' AND escalation_reason = 'SLA_BREACH'"))),
-      static_cast<long long>(left), waited);
-  std::printf(
-      "SLA scanner: while it ran, support_server used %.0f%% of its core, MariaDB %.0f%% "
-      "of one\n",
-      busy(server_before, server_after), busy(db_before, db_after));
+      "%s: %lld %s transactions (%s) in %.1f s: %.0f %ss/s; per %s p50 %.2f ms, p99 %.2f ms, "
+      "max %.2f ms; %lld %ss still due after %.0f s%s\n",
+      what.worker, static_cast<long long>(at.size()), what.items,
+      absl::StrJoin(by_kind, ", ", absl::PairFormatter(" ")).c_str(), span, what.items,
+      span > 0 ? static_cast<double>(at.size() - 1) / span : 0.0, what.items, q(0.5), q(0.99),
+      q(1.0), static_cast<long long>(left), what.items, waited,
+      what.also_sql.empty()
+          ? ""
+          : absl::StrCat("; ", Count(pool, what.also_sql), " ", what.also).c_str());
+  std::printf("%s: while it ran, support_server used %.0f%% of its core, MariaDB %.0f%% of one\n",
+              what.worker, busy(server_before, server_after), busy(db_before, db_after));
   return left == 0 ? 0 : 1;
 }
 
@@ -435,7 +490,8 @@ int Main(int argc, char** argv) {
                                    "Load on support_server (bench/support_bench.sh).");
   flags.AddEnum(
       "mode", &mode, "CreateTicket",
-      {"fakes", "minimal", "CreateTicket", "AddTicketMessage", "GetTicket", "seed", "scan"},
+      {"fakes", "minimal", "CreateTicket", "AddTicketMessage", "GetTicket", "seed", "scan",
+       "seed_refunds", "refunds"},
       "What to run (see the top of bench/support_load.cc).");
   flags.AddString("target", &target, target, "support_server host:port.");
   flags.AddString("listen_address", &listen_address, "127.0.0.1:0", "fakes: where to serve.");
@@ -445,10 +501,12 @@ int Main(int argc, char** argv) {
   flags.AddInt64("buyers", &buyers_n, buyers_n, 1, 100000, "Distinct buyers calling.");
   flags.AddInt64("tickets", &tickets, tickets, 1, 1000000,
                  "AddTicketMessage, GetTicket: tickets made first, the calls spread over them.");
-  flags.AddInt64("seed_tickets", &seed_tickets, seed_tickets, 1, 10000000, "seed: tickets.");
+  flags.AddInt64("seed_tickets", &seed_tickets, seed_tickets, 1, 10000000,
+                 "seed, seed_refunds: tickets.");
   flags.AddInt64("due_clocks", &due_clocks, due_clocks, 0, 10000000,
                  "seed: copies whose level-1 FIRST_REPLY clock is due.");
-  flags.AddDuration("scan_timeout", &scan_timeout, scan_timeout, "scan: the longest wait.");
+  flags.AddDuration("scan_timeout", &scan_timeout, scan_timeout,
+                    "scan, refunds: the longest wait.");
   flags.AddDuration("duration", &duration, duration, "Measured time.");
   flags.AddDuration("warmup", &warmup, warmup, "Unmeasured time first.");
   flags.AddInt64("server_pid", &server_pid, 0, 0, 1 << 30, "Server process, for CPU and RSS.");
@@ -477,16 +535,33 @@ int Main(int argc, char** argv) {
   std::map<std::string, int64_t> statements_before;
   bench::LoadResult result;
   std::string name = absl::StrCat("support ", mode);
-  if (mode == "minimal" || mode == "seed" || mode == "scan") {
+  if (mode == "minimal" || mode == "seed" || mode == "scan" || mode == "seed_refunds" ||
+      mode == "refunds") {
     auto pool = db::ConnectionPool::Create(dbo);
     if (!pool.ok()) {
       std::fprintf(stderr, "database: %s\n", pool.status().ToString().c_str());
       return 1;
     }
-    if (mode == "seed") return Seed(**pool, dbo.database, seed_tickets, due_clocks);
-    if (mode == "scan") {
-      return Scan(**pool, scan_timeout, static_cast<pid_t>(server_pid),
-                  static_cast<pid_t>(db_server_pid));
+    if (mode == "seed" || mode == "seed_refunds") {
+      return Seed(**pool, dbo.database, seed_tickets, due_clocks, mode == "seed_refunds");
+    }
+    if (mode == "scan" || mode == "refunds") {
+      const Drained what =
+          mode == "scan"
+              ? Drained{"SLA scanner", "clock",
+                        "SELECT COUNT(*) AS n FROM sla_clocks WHERE state = 1 AND (due_at <= "
+                        "UTC_TIMESTAMP(6) OR (warned = 0 AND warn_at <= UTC_TIMESTAMP(6)))",
+                        "'SLA_WARNING', 'SLA_BREACHED'",
+                        absl::StrCat("SELECT COUNT(*) AS n FROM tickets WHERE ticket_id LIKE '",
+                                     kSeedIdPrefix, "%' AND escalation_reason = 'SLA_BREACH'"),
+                        "escalated tickets"}
+              : Drained{"refund worker", "command", kDueRefunds, "'REFUND_RESULT'",
+                        absl::StrCat("SELECT COUNT(*) AS n FROM tickets WHERE ticket_id LIKE '",
+                                     kSeedIdPrefix, "%' AND refund_state = ",
+                                     static_cast<int>(v1::REFUNDED)),
+                        "tickets REFUNDED"};
+      return Drain(**pool, what, scan_timeout, static_cast<pid_t>(server_pid),
+                   static_cast<pid_t>(db_server_pid));
     }
     absl::Status made =
         (*pool)
