@@ -1,6 +1,8 @@
 #include "services/support/mysql_ticket_store.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -423,7 +425,7 @@ class MySqlTicketTransaction final : public TicketTransaction {
     return tx_.Write(
         "UPDATE sla_clocks SET party = ?, state = ?, policy_version = ?, started_at = ?, "
         "due_at = ?, warn_at = ?, remaining_us = ?, warned = ?, mode = ?, target_s = ?, "
-        "warn_percent = ?, stopped_at = ?, updated_at = ? "
+        "warn_percent = ?, stopped_at = ?, updated_at = ?, scan_lease_until = NULL "
         "WHERE ticket_id = ? AND metric = ? AND level = ?",
         set, 1);
   }
@@ -898,28 +900,66 @@ absl::Status MySqlTicketStore::RecordPaidOrder(db::Transaction& tx, absl::string
 }
 
 
-absl::StatusOr<std::vector<DueClock>> MySqlTicketStore::DueClocks(absl::Time now, int limit) {
+absl::StatusOr<std::vector<DueClock>> MySqlTicketStore::ClaimDueClocks(absl::Time now,
+                                                                       absl::Duration lease,
+                                                                       int limit) {
   const int64_t running = StateNumber(sla::ClockRunState::kRunning);
-  // Two index ranges (sla_clocks_due, sla_clocks_warn) rather than one OR over both.
-  ASSIGN_OR_RETURN(
-      std::vector<Row> rows,
-      pool_->Query("SELECT ticket_id, metric, level, due_at FROM ("
-                   "(SELECT ticket_id, metric, level, due_at FROM sla_clocks "
-                   "WHERE state = ? AND due_at <= ? ORDER BY due_at LIMIT ?) UNION "
-                   "(SELECT ticket_id, metric, level, due_at FROM sla_clocks "
-                   "WHERE state = ? AND warned = 0 AND warn_at <= ? ORDER BY warn_at LIMIT ?)"
-                   ") AS due ORDER BY due_at, ticket_id LIMIT ?",
-                   {running, now, static_cast<int64_t>(limit), running, now,
-                    static_cast<int64_t>(limit), static_cast<int64_t>(limit)}));
-  return db::ParseRows(rows, [](const Row& r) -> absl::StatusOr<DueClock> {
-    DueClock c;
-    ASSIGN_OR_RETURN(c.ticket_id, r.GetString("ticket_id"));
-    ASSIGN_OR_RETURN(int64_t metric, r.GetInt64("metric"));
-    c.metric = static_cast<v1::SlaMetric>(metric);
-    ASSIGN_OR_RETURN(int64_t level, r.GetInt64("level"));
-    c.level = static_cast<v1::TicketLevel>(level);
-    return c;
-  });
+  const int64_t n = limit;
+  return db::RunInTransaction(
+      *pool_, [&](db::Transaction& tx) -> absl::StatusOr<std::vector<DueClock>> {
+        // Two index ranges (sla_clocks_due, sla_clocks_warn) rather than one OR over both.
+        ASSIGN_OR_RETURN(
+            std::vector<Row> due,
+            tx.Query("SELECT ticket_id, metric, level, due_at FROM sla_clocks WHERE state = ? "
+                     "AND due_at <= ? AND (scan_lease_until IS NULL OR scan_lease_until <= ?) "
+                     "ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED",
+                     {running, now, now, n}));
+        ASSIGN_OR_RETURN(
+            std::vector<Row> warn,
+            tx.Query("SELECT ticket_id, metric, level, due_at FROM sla_clocks WHERE state = ? "
+                     "AND warned = 0 AND warn_at <= ? AND (scan_lease_until IS NULL OR "
+                     "scan_lease_until <= ?) ORDER BY warn_at LIMIT ? FOR UPDATE SKIP LOCKED",
+                     {running, now, now, n}));
+        // Both lists by (due_at, ticket_id, metric, level), a clock in both once.
+        std::map<std::tuple<absl::Time, std::string, int64_t, int64_t>, DueClock> ordered;
+        for (const std::vector<Row>* rows : {&due, &warn}) {
+          for (const Row& r : *rows) {
+            DueClock c;
+            ASSIGN_OR_RETURN(c.ticket_id, r.GetString("ticket_id"));
+            ASSIGN_OR_RETURN(int64_t metric, r.GetInt64("metric"));
+            ASSIGN_OR_RETURN(int64_t level, r.GetInt64("level"));
+            ASSIGN_OR_RETURN(absl::Time due_at, r.GetTime("due_at"));
+            c.metric = static_cast<v1::SlaMetric>(metric);
+            c.level = static_cast<v1::TicketLevel>(level);
+            ordered.emplace(std::make_tuple(due_at, c.ticket_id, metric, level), std::move(c));
+          }
+        }
+        std::vector<DueClock> claimed;
+        std::vector<SqlValue> params = {now + lease};
+        std::vector<std::string> keys;
+        for (auto& [key, c] : ordered) {
+          if (static_cast<int64_t>(claimed.size()) == n) break;
+          keys.push_back("(ticket_id = ? AND metric = ? AND level = ?)");
+          params.push_back(c.ticket_id);
+          params.push_back(static_cast<int64_t>(c.metric));
+          params.push_back(static_cast<int64_t>(c.level));
+          claimed.push_back(std::move(c));
+        }
+        if (claimed.empty()) return claimed;
+        RETURN_IF_ERROR(tx.Write(absl::StrCat("UPDATE sla_clocks SET scan_lease_until = ? WHERE ",
+                                              absl::StrJoin(keys, " OR ")),
+                                 params, static_cast<int64_t>(claimed.size())));
+        return claimed;
+      });
+}
+
+absl::Status MySqlTicketStore::ReleaseClockClaim(const DueClock& clock) {
+  return pool_
+      ->Execute("UPDATE sla_clocks SET scan_lease_until = NULL WHERE ticket_id = ? AND "
+                "metric = ? AND level = ?",
+                {clock.ticket_id, static_cast<int64_t>(clock.metric),
+                 static_cast<int64_t>(clock.level)})
+      .status();
 }
 
 absl::StatusOr<std::vector<std::string>> MySqlTicketStore::SolvedTicketsDue(

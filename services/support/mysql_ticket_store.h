@@ -51,7 +51,9 @@ class MySqlTicketStore final : public TicketStore {
   absl::StatusOr<std::optional<v1::SlaPolicy>> CurrentSlaPolicy() override;
   absl::StatusOr<std::optional<v1::SlaPolicy>> SlaPolicyVersion(int64_t version) override;
   absl::StatusOr<bool> SeedSlaPolicy(const v1::SlaPolicy& seed) override;
-  absl::StatusOr<std::vector<DueClock>> DueClocks(absl::Time now, int limit) override;
+  absl::StatusOr<std::vector<DueClock>> ClaimDueClocks(absl::Time now, absl::Duration lease,
+                                                       int limit) override;
+  absl::Status ReleaseClockClaim(const DueClock& clock) override;
   absl::StatusOr<std::vector<std::string>> SolvedTicketsDue(absl::Time closes_before,
                                                             absl::Time csat_before,
                                                             int limit) override;

@@ -58,7 +58,7 @@ SlaScanner::SlaScanner(TicketStore* store, Tickets* tickets, const common::Clock
 
 absl::StatusOr<SlaScanResult> SlaScanner::RunOnce() {
   ASSIGN_OR_RETURN(std::vector<DueClock> due,
-                   store_->DueClocks(clock_->Now(), options_.batch_size));
+                   store_->ClaimDueClocks(clock_->Now(), options_.lease, options_.batch_size));
   SlaScanResult result;
   for (const DueClock& d : due) {
     sla::ClockState fired;
@@ -83,12 +83,15 @@ absl::StatusOr<SlaScanResult> SlaScanner::RunOnce() {
         ++result.cancelled;
         break;
       case Outcome::kSkipped:
+        // Its ticket was held (a request, or this clock's ticket in another pass): the next
+        // pass may take it at once.
+        RETURN_IF_ERROR(store_->ReleaseClockClaim(d));
         ++result.skipped;
         break;
     }
   }
-  // A full batch that changed something: more may be due at once. (Rows skipped or found
-  // with nothing to do come back in the next batch; do not spin on them.)
+  // A full batch that changed something: more may be due at once. (Rows skipped come back in
+  // the next batch; do not spin on them.)
   result.more = static_cast<int>(due.size()) >= options_.batch_size &&
                 result.warnings + result.breaches + result.cancelled > 0;
   return result;

@@ -13,8 +13,11 @@ namespace marketplace::support {
 
 struct SlaScannerOptions {
   absl::Duration interval = absl::Seconds(15);
-  // Clocks read per batch; a full batch starts the next one at once.
+  // Clocks claimed per batch; a full batch starts the next one at once.
   int batch_size = 200;
+  // A claimed clock is left to this pass for this long (its transactions take milliseconds;
+  // the lease matters only when a pass dies: its clocks wait this long for another).
+  absl::Duration lease = absl::Minutes(1);
 };
 
 // What one pass did (this process only).
@@ -27,8 +30,9 @@ struct SlaScanResult {
   bool more = false;  // the batch was full
 };
 
-// The SLA scanner: every `interval`, reads the RUNNING clocks whose warning or due time has
-// passed (earliest due first, at most batch_size), and for each, in ONE transaction: locks the
+// The SLA scanner: every `interval`, claims the RUNNING clocks whose warning or due time has
+// passed (earliest due first, at most batch_size; TicketStore::ClaimDueClocks, so replicas take
+// disjoint batches), and for each, in ONE transaction: locks the
 // ticket (SKIP LOCKED: a ticket a request or another replica holds is left to a later pass),
 // then the clock (the request path's lock order), evaluates the clock again at the current
 // time (sla::Evaluate) and writes
@@ -39,9 +43,9 @@ struct SlaScanResult {
 //     own path: level-1 clocks cancelled, the OPERATOR's level-2 clocks started,
 //     support.ticket_escalated).
 // A clock whose ticket is no longer OPEN or AWAITING_BUYER at the clock's level (escalated,
-// merged, solved, closed) is CANCELLED and fires nothing. Because the state is checked again
-// under the ticket's lock, replicas scanning the same rows write each warning, breach and
-// escalation once.
+// merged, solved, closed) is CANCELLED and fires nothing. A clock whose ticket was held is
+// released for the next pass. Because the state is checked again under the ticket's lock, a
+// clock met by two passes (its claim ended while the first still ran) still fires once.
 class SlaScanner {
  public:
   // All must outlive the scanner; `metrics` may be null.

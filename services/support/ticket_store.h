@@ -221,11 +221,15 @@ class TicketStore {
 
   // --- background workers (sla_scanner.*, ticket_closer.*) ---
 
-  // Up to `limit` RUNNING clocks whose due_at, or (not yet warned) warn_at, is <= `now`, the
-  // earliest due first. Read without locks: the scanner locks the ticket, then the clock, and
-  // checks again.
-  [[nodiscard]] virtual absl::StatusOr<std::vector<DueClock>> DueClocks(absl::Time now,
-                                                                      int limit) = 0;
+  // Claims up to `limit` RUNNING clocks whose due_at, or (not yet warned) warn_at, is <= `now`,
+  // the earliest due first, that no other pass holds (FOR UPDATE SKIP LOCKED) or has claimed
+  // (scan_lease_until after `now`): each is kept out of other claims until `now + lease`, or
+  // until the clock is saved (SaveClock clears the claim) or released. Replicas so take
+  // disjoint batches. The scanner then locks the ticket, then the clock, and checks again.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<DueClock>> ClaimDueClocks(
+      absl::Time now, absl::Duration lease, int limit) = 0;
+  // Ends the claim on `clock` at once (a pass that could not act on it: its ticket was held).
+  [[nodiscard]] virtual absl::Status ReleaseClockClaim(const DueClock& clock) = 0;
   // Up to `limit` tickets, not merged, SOLVED with closes_at at or before `closes_before` (due
   // to close), or
   // SOLVED or CLOSED at or before `csat_before` without a satisfaction request yet; oldest

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -471,6 +472,60 @@ TEST_F(SlaWorkersTest, TwoConcurrentScannersFireEachClockOnce) {
   EXPECT_EQ(CounterValue(metrics_registry_, "support_sla_warnings_total", {}) +
                 CounterValue(other_registry, "support_sla_warnings_total", {}),
             kTickets);
+}
+
+// Two passes claiming at once take disjoint clocks; a claimed clock stays out of other claims
+// until its lease ends or it is released.
+TEST_F(SlaWorkersTest, ClaimsAreDisjointUntilTheLeaseEndsOrARelease) {
+  constexpr int kTickets = 30;
+  for (int i = 0; i < kTickets; ++i) Create(absl::StrCat("O-", i));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<common::db::ConnectionPool> other_pool, NewPool(4));
+  MySqlTicketStore other_store(other_pool.get(), &clock_);
+  clock_.Advance(absl::Hours(5));  // every FIRST_REPLY is past its warning point
+  const absl::Duration lease = absl::Minutes(1);
+  auto key = [](const DueClock& c) {
+    return absl::StrCat(c.ticket_id, "/", c.metric, "/", c.level);
+  };
+
+  std::vector<DueClock> a, b;
+  std::thread ta([&] {
+    for (int i = 0; i < 3; ++i) {
+      auto got = store_->ClaimDueClocks(clock_.Now(), lease, 7);
+      ASSERT_OK(got.status());
+      a.insert(a.end(), got->begin(), got->end());
+    }
+  });
+  std::thread tb([&] {
+    for (int i = 0; i < 3; ++i) {
+      auto got = other_store.ClaimDueClocks(clock_.Now(), lease, 7);
+      ASSERT_OK(got.status());
+      b.insert(b.end(), got->begin(), got->end());
+    }
+  });
+  ta.join();
+  tb.join();
+  std::set<std::string> seen;
+  for (const DueClock& c : a) EXPECT_TRUE(seen.insert(key(c)).second) << key(c);
+  for (const DueClock& c : b) EXPECT_TRUE(seen.insert(key(c)).second) << key(c) << " twice";
+  EXPECT_EQ(a.size() + b.size(), std::min<size_t>(42, kTickets));
+
+  // Claimed: none for another pass, until a release or the lease's end.
+  ASSERT_OK_AND_ASSIGN(std::vector<DueClock> none, store_->ClaimDueClocks(clock_.Now(), lease, 100));
+  EXPECT_TRUE(none.empty());
+  ASSERT_FALSE(a.empty());
+  ASSERT_OK(store_->ReleaseClockClaim(a[0]));
+  ASSERT_OK_AND_ASSIGN(std::vector<DueClock> released,
+                       other_store.ClaimDueClocks(clock_.Now(), lease, 100));
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(key(released[0]), key(a[0]));
+  clock_.Advance(lease);
+  ASSERT_OK_AND_ASSIGN(std::vector<DueClock> again, store_->ClaimDueClocks(clock_.Now(), lease, 100));
+  EXPECT_EQ(again.size(), static_cast<size_t>(kTickets));
+
+  // The scanner, once their lease ended, warns each once.
+  clock_.Advance(lease);
+  EXPECT_EQ(Scan().warnings, kTickets);
+  EXPECT_EQ(Scan().warnings, 0);
 }
 
 // A seller's reply racing the scanner's breach of the same clock: the clock ends in one state,
