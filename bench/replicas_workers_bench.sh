@@ -11,7 +11,7 @@
 # share the same CPU budget, so the ratio shows what claiming costs or saves, not extra cores.
 # The tools that load data and the fakes support_server calls run on CPU 1.
 #
-# sellerkpi: MP_BENCH_REPLICAS_SELLERS (20000) sellers written by SQL (seller_health with
+# sellerkpi: MP_BENCH_REPLICAS_SELLERS (50000) sellers written by SQL (seller_health with
 # today's last_as_of, so the daily pass does not take them, and counters on 3 days of the last
 # 60 as bench/sellerkpi_bench.cc loads them, but all GOOD without the TOP badge: 60 orders, all
 # shipped on time with valid tracking, 9 ratings of 4.67 stars on average; so no evaluation
@@ -24,7 +24,7 @@
 #
 # support: bench/support_load (bench/support_bench.sh's tools): a few tickets created through
 # the API as templates, then per round MP_BENCH_REPLICAS_TICKETS (20000) OPEN tickets copied in
-# SQL of which MP_BENCH_REPLICAS_DUE_CLOCKS (5000) have their level-1 FIRST_REPLY clock due
+# SQL of which MP_BENCH_REPLICAS_DUE_CLOCKS (20000: all) have their level-1 FIRST_REPLY clock due
 # (half a breach with its escalation, half a warning). The processes run with
 # --sla_scan_interval=1s (default batch 200) before the copy is made, so they all meet the
 # clocks at once. Rate: support_load --mode=scan's clocks per second (history lines, first to
@@ -32,7 +32,7 @@
 # "BREACHED"}. Between the rounds the copies are deleted (every table with a ticket_id, and
 # their outbox events), so both rounds scan the same data.
 #
-# support's refund worker: per round MP_BENCH_REPLICAS_REFUNDS (5000) SOLVED tickets copied in
+# support's refund worker: per round MP_BENCH_REPLICAS_REFUNDS (20000) SOLVED tickets copied in
 # SQL, each with a refund command due (support_load --mode=seed_refunds), written in one
 # statement once the processes run with --refund_interval=1s (default batch 20; a full batch
 # goes on at once), so they all meet the commands together; the fakes' RefundPayment answers at
@@ -41,21 +41,22 @@
 # support_refunds_sent_total{result="REFUNDED"}. The copies are deleted between rounds too.
 #
 # MP_BENCH_REPLICAS_WORKERS (default "kpi sla refund"): which workers to measure.
-# MP_BENCH_REPLICAS_ORDER (default "1 2"): the rounds' process counts, in order, for each worker
-# (e.g. "2 1" to see whether the order matters, "1 2 1 2" to repeat); the summary takes the last
-# round of each count.
+# MP_BENCH_REPLICAS_ORDER (default "1 2 2 1"): the rounds' process counts, in order, for each worker
+# (e.g. "2 1" to see whether the order matters, "1 2 2 1" to repeat with a drift of the
+# machine's load weighing on both counts); the summary takes the mean rate of each count's
+# rounds, and the last two-process round's shares.
 #
 # Prints one line per round and a summary: rate with one, with two, ratio two ÷ one, shares.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 bench_output replicas_workers
-SELLERS=${MP_BENCH_REPLICAS_SELLERS:-20000}
+SELLERS=${MP_BENCH_REPLICAS_SELLERS:-50000}
 TICKETS=${MP_BENCH_REPLICAS_TICKETS:-20000}
-DUE_CLOCKS=${MP_BENCH_REPLICAS_DUE_CLOCKS:-5000}
-REFUNDS=${MP_BENCH_REPLICAS_REFUNDS:-5000}
+DUE_CLOCKS=${MP_BENCH_REPLICAS_DUE_CLOCKS:-20000}
+REFUNDS=${MP_BENCH_REPLICAS_REFUNDS:-20000}
 CPUS=${MP_BENCH_SERVER_CPUS:-0}
-ORDER=${MP_BENCH_REPLICAS_ORDER:-1 2}
+ORDER=${MP_BENCH_REPLICAS_ORDER:-1 2 2 1}
 WORKERS=" ${MP_BENCH_REPLICAS_WORKERS:-kpi sla refund} "
 measured() { [[ $WORKERS == *" $1 "* ]]; }
 
@@ -145,7 +146,7 @@ kpi_sql -e "
           UNION ALL SELECT 'rating_stars', 14) c;"
 echo "sellerkpi: $SELLERS sellers loaded"
 
-declare -A rate share
+declare -A rates share  # rates: each round's, space-separated; share: the last round's
 kpi_round() {
   local n=$1
   start_servers "$n" "$KPI" sellerkpi.log "${kpi_flags[@]}" --evaluation_interval=200ms
@@ -164,9 +165,11 @@ kpi_round() {
   stop_servers
   read -r count span < <(kpi_sql -N -e "SELECT COUNT(*), TIMESTAMPDIFF(MICROSECOND,
       MIN(evaluated_at), MAX(evaluated_at)) / 1e6 FROM seller_evaluations WHERE evaluated_at >= '$t0'")
-  rate[kpi$n]=$(python3 -c "print('%.0f' % ($count / max($span, 1e-6)))")
+  local r
+  r=$(python3 -c "print('%.0f' % ($count / max($span, 1e-6)))")
+  rates[kpi$n]+=" $r"
   share[kpi$n]=$(shares "${deltas[@]}")
-  echo "sellerkpi evaluations, $n process(es): $count in ${span}s = ${rate[kpi$n]}/s;" \
+  echo "sellerkpi evaluations, $n process(es): $count in ${span}s = $r/s;" \
     "per process ${deltas[*]} (${share[kpi$n]})"
 }
 measured kpi && for n in $ORDER; do kpi_round "$n"; done
@@ -219,7 +222,7 @@ support_round() {
     deltas+=("$((after - before[i]))")
   done
   stop_servers
-  rate[sla$n]=$(sed -n 's/.* \([0-9.]*\) clocks\/s.*/\1/p' "$OUT/scan$n.txt" | head -1)
+  rates[sla$n]+=" "$(sed -n 's/.* \([0-9.]*\) clocks\/s.*/\1/p' "$OUT/scan$n.txt" | head -1)
   share[sla$n]=$(shares "${deltas[@]}")
   echo "support SLA clocks, $n process(es): $(head -1 "$OUT/scan$n.txt" | sed 's/; per clock.*//');" \
     "per process ${deltas[*]} (${share[sla$n]})"
@@ -247,13 +250,15 @@ refund_round() {
     deltas+=("$((after - before[i]))")
   done
   stop_servers
-  rate[refund$n]=$(sed -n 's/.* \([0-9.]*\) commands\/s.*/\1/p' "$OUT/refunds$n.txt" | head -1)
+  rates[refund$n]+=" "$(sed -n 's/.* \([0-9.]*\) commands\/s.*/\1/p' "$OUT/refunds$n.txt" | head -1)
   share[refund$n]=$(shares "${deltas[@]}")
   echo "support refund commands, $n process(es): $(head -1 "$OUT/refunds$n.txt" | \
     sed 's/; per command.*//');" "per process ${deltas[*]} (${share[refund$n]})"
 }
 measured refund && for n in $ORDER; do refund_round "$n"; done
 
+# mean RATES...: their mean, to the unit.
+mean() { python3 -c 'import sys; v=[float(x) for x in sys.argv[1:]]; print("%.0f" % (sum(v)/len(v)))' "$@"; }
 echo
 printf '%-28s %12s %12s %8s  %s\n' worker "1 process/s" "2 processes/s" "2 ÷ 1" "shares of the 2"
 declare -A names=([kpi]="sellerkpi evaluations" [sla]="support SLA scanner clocks"
@@ -261,6 +266,7 @@ declare -A names=([kpi]="sellerkpi evaluations" [sla]="support SLA scanner clock
 for w in kpi sla refund; do
   measured $w || continue
   name=${names[$w]}
-  printf '%-28s %12s %12s %8s  %s\n' "$name" "${rate[${w}1]}" "${rate[${w}2]}" \
-    "$(python3 -c "print('%.2f' % (${rate[${w}2]} / max(${rate[${w}1]}, 1e-9)))")" "${share[${w}2]}"
+  one=$(mean ${rates[${w}1]}) two=$(mean ${rates[${w}2]})
+  printf '%-28s %12s %12s %8s  %s\n' "$name" "$one" "$two" \
+    "$(python3 -c "print('%.2f' % ($two / max($one, 1e-9)))")" "${share[${w}2]}"
 done

@@ -422,6 +422,8 @@ int Drain(db::ConnectionPool& pool, const Drained& what, absl::Duration timeout,
   const absl::Time start = absl::Now();
   const auto server_before = bench::ReadProcessStats(server_pid);
   const auto db_before = bench::ReadProcessStats(db_pid);
+  const std::vector<std::string> lock_counters = {"Innodb_row_lock_waits", "Innodb_deadlocks"};
+  std::map<std::string, int64_t> locks_before = bench::ReadGlobalStatus(pool, lock_counters);
   int64_t left = Count(pool, what.due_sql);
   while (left != 0 && absl::Now() < start + timeout) {
     absl::SleepFor(absl::Milliseconds(200));
@@ -430,6 +432,7 @@ int Drain(db::ConnectionPool& pool, const Drained& what, absl::Duration timeout,
   const double waited = absl::ToDoubleSeconds(absl::Now() - start);
   const auto server_after = bench::ReadProcessStats(server_pid);
   const auto db_after = bench::ReadProcessStats(db_pid);
+  std::map<std::string, int64_t> locks_after = bench::ReadGlobalStatus(pool, lock_counters);
   // CPU used while this waited, in % of one core (-1: unknown).
   auto busy = [waited](const absl::StatusOr<bench::ProcessStats>& b,
                        const absl::StatusOr<bench::ProcessStats>& a) {
@@ -470,8 +473,13 @@ int Drain(db::ConnectionPool& pool, const Drained& what, absl::Duration timeout,
       what.also_sql.empty()
           ? ""
           : absl::StrCat("; ", Count(pool, what.also_sql), " ", what.also).c_str());
-  std::printf("%s: while it ran, support_server used %.0f%% of its core, MariaDB %.0f%% of one\n",
-              what.worker, busy(server_before, server_after), busy(db_before, db_after));
+  std::printf(
+      "%s: while it ran, support_server used %.0f%% of its core, MariaDB %.0f%% of one; "
+      "InnoDB row lock waits %lld, deadlocks %lld\n",
+      what.worker, busy(server_before, server_after), busy(db_before, db_after),
+      static_cast<long long>(locks_after["Innodb_row_lock_waits"] -
+                             locks_before["Innodb_row_lock_waits"]),
+      static_cast<long long>(locks_after["Innodb_deadlocks"] - locks_before["Innodb_deadlocks"]));
   return left == 0 ? 0 : 1;
 }
 
