@@ -37,15 +37,17 @@ constexpr char kFanOutSql[] =
 // leased by a live relay. The NOT EXISTS subquery is a plain consistent read, so an earlier
 // delivery another relay holds still counts, and the later ones of its key wait for it. SKIP
 // LOCKED passes over rows another relay is claiming at this moment.
-// The primary key (subscriber, event_row) is forced: it yields the rows in ORDER BY's order, so
-// the scan stops at the LIMIT. Left to itself, on a table whose statistics were taken while it
-// was small, the optimizer could read the subscriber's whole queue by another index and sort
-// it on every claim (tens to hundreds of milliseconds a claim with 40,000 queued).
+// The indexes are forced, so that the plan does not depend on statistics taken while the table
+// was small: the primary key (subscriber, event_row) yields the rows in ORDER BY's order, so
+// the scan stops at the LIMIT; the "first of its key" test is one probe of
+// outbox_deliveries_by_key (subscriber, event_key, event_row). Left to the optimizer, claims
+// took tens to hundreds of milliseconds with 40,000 deliveries queued, in some runs only.
 constexpr char kClaimSql[] =
     "SELECT d.event_row, d.attempts, d.refusals FROM outbox_deliveries d FORCE INDEX (PRIMARY) "
     "WHERE d.subscriber = ? AND d.next_attempt_at <= ? "
     "AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ?) "
-    "AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p WHERE p.subscriber = d.subscriber "
+    "AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p FORCE INDEX (outbox_deliveries_by_key) "
+    "WHERE p.subscriber = d.subscriber "
     "AND p.event_key = d.event_key AND p.event_row < d.event_row) "
     "ORDER BY d.event_row LIMIT ? FOR UPDATE SKIP LOCKED";
 
