@@ -47,6 +47,7 @@ namespace marketplace::bench {
 namespace {
 
 namespace kpi = ::marketplace::sellerkpi::v1;
+using ::marketplace::testing::AddCriticalEvents;
 using ::marketplace::testing::CountRows;
 using ::marketplace::testing::EnforcementStack;
 using ::marketplace::testing::SumSamples;
@@ -54,28 +55,6 @@ using ::marketplace::testing::SumSamples;
 constexpr int kStepsPerSeller = 6;     // AT_RISK_MEASURES 5, CRITICAL_WARNING 1
 constexpr int kSellersPerRecord = 20;  // 25 events each: 500 a call (the limit)
 constexpr int kSellersPerEvaluate = 100;
-
-// Seller `seller`'s events: 20 orders at `t0`, 5 with a claim that counts (ODR 25 %: CRITICAL).
-void AddCriticalEvents(const std::string& seller, absl::Time t0,
-                       kpi::RecordSellerEventsRequest* req) {
-  for (int i = 0; i < 20; ++i) {
-    const std::string order = absl::StrCat(seller, "-order-", i);
-    kpi::SellerEvent* placed = req->add_events();
-    placed->set_event_id(absl::StrCat(seller, "-placed-", i));
-    placed->set_seller_id(seller);
-    *placed->mutable_occurred_at() = common::ToTimestamp(t0);
-    placed->mutable_links()->set_order_id(order);
-    placed->mutable_order_placed();
-    if (i < 5) {
-      kpi::SellerEvent* claim = req->add_events();
-      claim->set_event_id(absl::StrCat(seller, "-claim-", i));
-      claim->set_seller_id(seller);
-      *claim->mutable_occurred_at() = common::ToTimestamp(t0 + absl::Minutes(1));
-      claim->mutable_links()->set_order_id(order);
-      claim->mutable_claim_filed()->set_counts_against_seller(true);
-    }
-  }
-}
 
 struct Config {
   int64_t sellers = 1000;

@@ -899,7 +899,6 @@ absl::Status MySqlTicketStore::RecordPaidOrder(db::Transaction& tx, absl::string
       {std::string(payment_id), std::string(buyer_id), std::string(order_id), held_at});
 }
 
-
 absl::StatusOr<std::vector<DueClock>> MySqlTicketStore::ClaimDueClocks(absl::Time now,
                                                                        absl::Duration lease,
                                                                        int limit) {
@@ -907,23 +906,19 @@ absl::StatusOr<std::vector<DueClock>> MySqlTicketStore::ClaimDueClocks(absl::Tim
   const int64_t n = limit;
   return db::RunInTransaction(
       *pool_, [&](db::Transaction& tx) -> absl::StatusOr<std::vector<DueClock>> {
-        // Two index ranges (sla_clocks_due, sla_clocks_warn) rather than one OR over both.
-        ASSIGN_OR_RETURN(
-            std::vector<Row> due,
-            tx.Query("SELECT ticket_id, metric, level, due_at FROM sla_clocks WHERE state = ? "
-                     "AND due_at <= ? AND (scan_lease_until IS NULL OR scan_lease_until <= ?) "
-                     "ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED",
-                     {running, now, now, n}));
-        ASSIGN_OR_RETURN(
-            std::vector<Row> warn,
-            tx.Query("SELECT ticket_id, metric, level, due_at FROM sla_clocks WHERE state = ? "
-                     "AND warned = 0 AND warn_at <= ? AND (scan_lease_until IS NULL OR "
-                     "scan_lease_until <= ?) ORDER BY warn_at LIMIT ? FOR UPDATE SKIP LOCKED",
-                     {running, now, now, n}));
-        // Both lists by (due_at, ticket_id, metric, level), a clock in both once.
+        // Two index ranges (sla_clocks_due, sla_clocks_warn) rather than one OR over both;
+        // the lists merged by (due_at, ticket_id, metric, level), a clock in both once.
         std::map<std::tuple<absl::Time, std::string, int64_t, int64_t>, DueClock> ordered;
-        for (const std::vector<Row>* rows : {&due, &warn}) {
-          for (const Row& r : *rows) {
+        for (const char* range : {"due_at <= ? AND (scan_lease_until IS NULL OR "
+                                  "scan_lease_until <= ?) ORDER BY due_at",
+                                  "warned = 0 AND warn_at <= ? AND (scan_lease_until IS NULL OR "
+                                  "scan_lease_until <= ?) ORDER BY warn_at"}) {
+          ASSIGN_OR_RETURN(std::vector<Row> rows,
+                           tx.Query(absl::StrCat("SELECT ticket_id, metric, level, due_at FROM "
+                                                 "sla_clocks WHERE state = ? AND ",
+                                                 range, " LIMIT ? FOR UPDATE SKIP LOCKED"),
+                                    {running, now, now, n}));
+          for (const Row& r : rows) {
             DueClock c;
             ASSIGN_OR_RETURN(c.ticket_id, r.GetString("ticket_id"));
             ASSIGN_OR_RETURN(int64_t metric, r.GetInt64("metric"));

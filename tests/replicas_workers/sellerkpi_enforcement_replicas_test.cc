@@ -88,29 +88,6 @@ const std::vector<Step>& Steps() {
   return *steps;
 }
 
-// Seller `seller`'s events: 20 orders at `t0`, 5 of them with a claim that counts (ODR 25 %:
-// CRITICAL).
-void AddCriticalEvents(const std::string& seller, absl::Time t0,
-                       kpi::RecordSellerEventsRequest* req) {
-  for (int i = 0; i < 20; ++i) {
-    const std::string order = absl::StrCat(seller, "-order-", i);
-    kpi::SellerEvent* placed = req->add_events();
-    placed->set_event_id(absl::StrCat(seller, "-placed-", i));
-    placed->set_seller_id(seller);
-    *placed->mutable_occurred_at() = common::ToTimestamp(t0);
-    placed->mutable_links()->set_order_id(order);
-    placed->mutable_order_placed();
-    if (i < 5) {
-      kpi::SellerEvent* claim = req->add_events();
-      claim->set_event_id(absl::StrCat(seller, "-claim-", i));
-      claim->set_seller_id(seller);
-      *claim->mutable_occurred_at() = common::ToTimestamp(t0 + absl::Minutes(1));
-      claim->mutable_links()->set_order_id(order);
-      claim->mutable_claim_filed()->set_counts_against_seller(true);
-    }
-  }
-}
-
 class SellerKpiEnforcementReplicasTest : public ::testing::Test {
  protected:
   void TearDown() override {

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/proto_time.h"
 #include "common/status_mapping.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "common/tls/test_tls.h"
@@ -32,6 +33,27 @@ absl::Status Check(const grpc::Status& s, absl::string_view what) {
 }
 
 }  // namespace
+
+void AddCriticalEvents(const std::string& seller, absl::Time t0,
+                       sellerkpi::v1::RecordSellerEventsRequest* req) {
+  for (int i = 0; i < 20; ++i) {
+    const std::string order = absl::StrCat(seller, "-order-", i);
+    sellerkpi::v1::SellerEvent* placed = req->add_events();
+    placed->set_event_id(absl::StrCat(seller, "-placed-", i));
+    placed->set_seller_id(seller);
+    *placed->mutable_occurred_at() = common::ToTimestamp(t0);
+    placed->mutable_links()->set_order_id(order);
+    placed->mutable_order_placed();
+    if (i < 5) {
+      sellerkpi::v1::SellerEvent* claim = req->add_events();
+      claim->set_event_id(absl::StrCat(seller, "-claim-", i));
+      claim->set_seller_id(seller);
+      *claim->mutable_occurred_at() = common::ToTimestamp(t0 + absl::Minutes(1));
+      claim->mutable_links()->set_order_id(order);
+      claim->mutable_claim_filed()->set_counts_against_seller(true);
+    }
+  }
+}
 
 void WithToken(grpc::ClientContext* ctx, const std::string& token) {
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));

@@ -7,10 +7,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "protos/marketplace/catalog/v1/catalog.grpc.pb.h"
 #include "protos/marketplace/identity/v1/identity.grpc.pb.h"
 #include "protos/marketplace/payments/v1/payments.grpc.pb.h"
+#include "protos/marketplace/sellerkpi/v1/sellerkpi.pb.h"
 #include "tests/identity/identity_process.h"
 #include "tests/support/subprocess.h"
 
@@ -95,6 +97,11 @@ class EnforcementStack {
 
 // `token` as bearer and a 30 s deadline on `ctx`.
 void WithToken(grpc::ClientContext* ctx, const std::string& token);
+
+// Adds to `req` seller `seller`'s events that make it CRITICAL: 20 orders at `t0`, 5 of them
+// with a claim that counts a minute later (ODR 25 %). 25 events.
+void AddCriticalEvents(const std::string& seller, absl::Time t0,
+                       sellerkpi::v1::RecordSellerEventsRequest* req);
 
 }  // namespace marketplace::testing
 
