@@ -19,6 +19,7 @@
 // shows the machine's 1-minute load average when the phase began.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +52,7 @@ struct Config {
 
 struct PhaseResult {
   int64_t items = 0;
+  std::vector<double> cpu_busy;  // per CPU, percent of the phase (/proc/stat)
   double seconds = 0;
   std::vector<double> per_process;  // from each process's /metrics
   int64_t duplicates = 0;
@@ -61,12 +63,50 @@ absl::Status Fail(absl::string_view what, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
 }
 
+// Busy and total jiffies of each CPU (/proc/stat's cpuN lines).
+struct CpuTimes {
+  std::vector<long long> busy, total;
+};
+
+CpuTimes ReadCpuTimes() {
+  CpuTimes times;
+  std::FILE* f = std::fopen("/proc/stat", "r");
+  if (f == nullptr) return times;
+  char line[512];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    int cpu;
+    long long v[8] = {0};
+    // "cpu " is the sum over all CPUs; "cpuN " one CPU.
+    if (std::strncmp(line, "cpu", 3) != 0 || line[3] < '0' || line[3] > '9') continue;
+    if (std::sscanf(line, "cpu%d %lld %lld %lld %lld %lld %lld %lld %lld", &cpu, &v[0], &v[1],
+                    &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 9) {
+      continue;
+    }
+    // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+    times.busy.push_back(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
+    times.total.push_back(v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7]);
+  }
+  std::fclose(f);
+  return times;
+}
+
+std::vector<double> BusyPercent(const CpuTimes& from, const CpuTimes& to) {
+  std::vector<double> out;
+  for (size_t i = 0; i < from.busy.size() && i < to.busy.size(); ++i) {
+    const long long total = to.total[i] - from.total[i];
+    out.push_back(total > 0 ? 100.0 * static_cast<double>(to.busy[i] - from.busy[i]) /
+                                  static_cast<double>(total)
+                            : 0);
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<int>> StartReplicas(replicas::ReplicaStack& stack, int k, bool relay,
                                                const Config& config) {
   std::vector<int> started;
   for (int i = 0; i < k; ++i) {
-    absl::StatusOr<int> index = stack.StartReplica(
-        relay, {absl::StrCat("--release_batch=", config.release_batch)});
+    absl::StatusOr<int> index =
+        stack.StartReplica(relay, {absl::StrCat("--release_batch=", config.release_batch)});
     if (!index.ok()) return index.status();
     started.push_back(*index);
   }
@@ -88,20 +128,21 @@ absl::StatusOr<PhaseResult> ReleasePhase(replicas::ReplicaStack& stack, int k,
   if (!ids.ok()) return Fail("creating the payments", ids.status());
   absl::SleepFor(absl::Milliseconds(1100));  // the last one is due
 
+  const CpuTimes cpu_before = ReadCpuTimes();
   absl::StatusOr<std::vector<int>> started = StartReplicas(stack, k, /*relay=*/false, config);
   if (!started.ok()) return Fail("replicas", started.status());
   const std::string of_phase = absl::StrCat("order_id LIKE '", tag, "-order-%'");
   const absl::Time end = absl::Now() + config.timeout;
   while (true) {
-    absl::StatusOr<int64_t> held =
-        stack.Count(absl::StrCat("SELECT COUNT(*) AS n FROM payments WHERE state = 'HELD' AND ",
-                                 of_phase));
+    absl::StatusOr<int64_t> held = stack.Count(
+        absl::StrCat("SELECT COUNT(*) AS n FROM payments WHERE state = 'HELD' AND ", of_phase));
     if (!held.ok()) return Fail("counting", held.status());
     if (*held == 0) break;
     if (absl::Now() > end) return absl::DeadlineExceededError(absl::StrCat(*held, " not released"));
     absl::SleepFor(absl::Milliseconds(100));
   }
   PhaseResult result;
+  result.cpu_busy = BusyPercent(cpu_before, ReadCpuTimes());
   absl::StatusOr<int64_t> span = stack.Count(absl::StrCat(
       "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(released_at), MAX(released_at)) AS n FROM payments "
       "WHERE ",
@@ -114,8 +155,8 @@ absl::StatusOr<PhaseResult> ReleasePhase(replicas::ReplicaStack& stack, int k,
   return result;
 }
 
-absl::StatusOr<PhaseResult> RelayPhase(replicas::ReplicaStack& stack, int k,
-                                       const std::string& tag, const Config& config) {
+absl::StatusOr<PhaseResult> RelayPhase(replicas::ReplicaStack& stack, int k, const std::string& tag,
+                                       const Config& config) {
   absl::StatusOr<std::vector<std::string>> probes = stack.EnqueueProbeEvents(
       static_cast<int>(config.events), static_cast<int>(config.probe_keys), tag);
   if (!probes.ok()) return Fail("enqueueing", probes.status());
@@ -124,6 +165,7 @@ absl::StatusOr<PhaseResult> RelayPhase(replicas::ReplicaStack& stack, int k,
   if (!waiting.ok()) return Fail("counting", waiting.status());
   stack.sink().Clear();
 
+  const CpuTimes cpu_before = ReadCpuTimes();
   absl::StatusOr<std::vector<int>> started = StartReplicas(stack, k, /*relay=*/true, config);
   if (!started.ok()) return Fail("replicas", started.status());
   const absl::Time end = absl::Now() + config.timeout;
@@ -134,9 +176,11 @@ absl::StatusOr<PhaseResult> RelayPhase(replicas::ReplicaStack& stack, int k,
     }
     absl::SleepFor(absl::Milliseconds(100));
   }
+  const CpuTimes cpu_after = ReadCpuTimes();
   absl::SleepFor(absl::Milliseconds(500));  // a late second delivery would show
   const std::vector<replicas::Delivery> deliveries = stack.sink().deliveries();
   PhaseResult result;
+  result.cpu_busy = BusyPercent(cpu_before, cpu_after);
   result.items = static_cast<int64_t>(deliveries.size());
   result.duplicates = result.items - stack.sink().distinct();
   absl::Time first = absl::InfiniteFuture(), last = absl::InfinitePast();
@@ -155,18 +199,21 @@ std::string Shares(const PhaseResult& r) {
   for (double n : r.per_process) total += n;
   std::string out;
   for (size_t i = 0; i < r.per_process.size(); ++i) {
-    absl::StrAppend(&out, i == 0 ? "" : " / ",
-                    absl::StrFormat("%c %.0f (%.0f%%)", static_cast<char>('A' + i),
-                                    r.per_process[i],
-                                    total > 0 ? 100 * r.per_process[i] / total : 0));
+    absl::StrAppend(
+        &out, i == 0 ? "" : " / ",
+        absl::StrFormat("%c %.0f (%.0f%%)", static_cast<char>('A' + i), r.per_process[i],
+                        total > 0 ? 100 * r.per_process[i] / total : 0));
   }
   return out;
 }
 
 void PrintRow(absl::string_view worker, int k, const PhaseResult& r, double load) {
-  std::printf("%-8s %8d %8lld %9.2f %10.1f %10lld %6.2f   %s\n", std::string(worker).c_str(), k,
+  std::string busy;
+  for (double b : r.cpu_busy)
+    absl::StrAppend(&busy, busy.empty() ? "" : "/", absl::StrFormat("%.0f", b));
+  std::printf("%-8s %8d %8lld %9.2f %10.1f %10lld %6.2f %9s   %s\n", std::string(worker).c_str(), k,
               static_cast<long long>(r.items), r.seconds, r.rate(),
-              static_cast<long long>(r.duplicates), load, Shares(r).c_str());
+              static_cast<long long>(r.duplicates), load, busy.c_str(), Shares(r).c_str());
   std::fflush(stdout);
 }
 
@@ -202,8 +249,8 @@ int Run(const Config& config) {
     std::fprintf(stderr, "init: %s\n", s.ToString().c_str());
     return 1;
   }
-  std::printf("%-8s %8s %8s %9s %10s %10s %6s   %s\n", "worker", "replicas", "items", "seconds",
-              "items/s", "duplicates", "load", "each process (its /metrics)");
+  std::printf("%-8s %8s %8s %9s %10s %10s %6s %9s   %s\n", "worker", "replicas", "items", "seconds",
+              "items/s", "duplicates", "load", "cpu busy%", "each process (its /metrics)");
   // Rounds alternate the order (1 2, 2 1, 1 2, ...) so that a drift of the machine's load
   // weighs on both counts alike; each count's rate is its items over its seconds, all rounds.
   PhaseResult release[3], relay[3];
@@ -243,16 +290,15 @@ int Run(const Config& config) {
   std::printf(
       "over %lld round(s): release %.1f/s with one, %.1f/s with two; relay %.1f/s with one, "
       "%.1f/s with two\n",
-      static_cast<long long>(config.rounds), release[1].rate(), release[2].rate(),
-      relay[1].rate(), relay[2].rate());
-  std::printf("ratio two / one: release %.2f, relay %.2f; both processes did part: %s; "
-              "duplicates %lld; ledger %s\n",
-              release[1].rate() > 0 ? release[2].rate() / release[1].rate() : 0,
-              relay[1].rate() > 0 ? relay[2].rate() / relay[1].rate() : 0,
-              both_worked ? "yes" : "NO",
-              static_cast<long long>(release[2].duplicates + relay[1].duplicates +
-                                     relay[2].duplicates),
-              consistent ? "consistent (VerifyLedger)" : "NOT VERIFIED");
+      static_cast<long long>(config.rounds), release[1].rate(), release[2].rate(), relay[1].rate(),
+      relay[2].rate());
+  std::printf(
+      "ratio two / one: release %.2f, relay %.2f; both processes did part: %s; "
+      "duplicates %lld; ledger %s\n",
+      release[1].rate() > 0 ? release[2].rate() / release[1].rate() : 0,
+      relay[1].rate() > 0 ? relay[2].rate() / relay[1].rate() : 0, both_worked ? "yes" : "NO",
+      static_cast<long long>(release[2].duplicates + relay[1].duplicates + relay[2].duplicates),
+      consistent ? "consistent (VerifyLedger)" : "NOT VERIFIED");
   return consistent ? 0 : 1;
 }
 
@@ -280,11 +326,12 @@ int main(int argc, char** argv) {
   flags.AddInt64("release_batch", &config.release_batch, 20, 1, 1000,
                  "--release_batch of the replicas.");
   flags.AddString("server_cpus", &config.server_cpus, "",
-                  "taskset -c list every payments_server runs on; empty: unpinned.");
+                  "taskset -c list every payments_server runs on; empty: this tool's own CPUs "
+                  "(a child inherits them).");
   flags.AddInt64("rounds", &config.rounds, 2, 1, 100,
                  "Rounds of (one process, two processes), the order alternating: 1 2, 2 1, ...");
-  flags.AddDuration("timeout", &config.timeout, absl::Minutes(5), absl::Seconds(1),
-                    absl::Hours(2), "Longest wait for one phase's items.");
+  flags.AddDuration("timeout", &config.timeout, absl::Minutes(5), absl::Seconds(1), absl::Hours(2),
+                    "Longest wait for one phase's items.");
   flags.ParseOrExit(argc, argv);
   if (config.server_binary.empty()) {
     std::fprintf(stderr, "--server_binary is required\n");
