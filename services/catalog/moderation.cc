@@ -386,6 +386,8 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
   // An accessory says so in its title ("Coque pour iPhone 15"); a phone's description naming
   // its charger does not make it one.
   const bool accessory = !rules.accessory_index().Find(title_readings[0]).empty();
+  // One price finding however many of the brands and product lines named apply.
+  bool price_flagged = false;
   for (const std::string& tag : brand_tags) {
     const Brand& brand = rules.brands()[std::stoul(tag)];
     if (category != nullptr && category->brands_need_authorization &&
@@ -400,7 +402,7 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
     for (const std::string& ref : brand.reference_categories) {
       price_applies = price_applies || rules.IsWithin(listing.category_id, ref);
     }
-    if (price_applies && !accessory && brand.reference_price.has_value() &&
+    if (price_applies && !accessory && !price_flagged && brand.reference_price.has_value() &&
         listing.price.has_value() &&
         listing.price->currency_code() == brand.reference_price->currency_code() &&
         static_cast<double>(listing.price->amount_minor()) <
@@ -409,6 +411,7 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
       Add(e, "counterfeit_price", Verdict::kReview, "COUNTERFEIT_SUSPECTED",
           absl::StrCat("The price ", listing.price->ToString(), " is far below the usual ",
                        brand.reference_price->ToString(), " for ", brand.name));
+      price_flagged = true;
     }
   }
 

@@ -14,6 +14,7 @@ namespace marketplace::catalog {
 namespace {
 
 using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -64,7 +65,7 @@ TEST_F(ModerationTest, AClearListingPasses) {
   Evaluation e = Run(Plush());
   EXPECT_EQ(e.verdict, Verdict::kPass) << ::testing::PrintToString(Reasons(e));
   EXPECT_THAT(e.findings, IsEmpty());
-  EXPECT_EQ(e.rules_version, "2026-12-05.1+2026-12-05.1");
+  EXPECT_EQ(e.rules_version, "2026-12-05.1+2026-12-05.2");
 }
 
 TEST_F(ModerationTest, ForbiddenTermsMatchWholeWordsWhateverTheCaseAndAccents) {
@@ -133,6 +134,48 @@ TEST_F(ModerationTest, LuxuryBagFarBelowTheBrandPriceIsCounterfeitSuspicion) {
   l.brand.clear();
   EXPECT_THAT(Reasons(Run(l)), Contains("BRAND_AUTHORIZATION_REQUIRED"));
   EXPECT_THAT(Reasons(Run(l)), Contains("MISSING_REQUIRED_FIELDS"));
+}
+
+TEST_F(ModerationTest, AProductLineHasItsOwnReferencePrice) {
+  ListingContent l;
+  l.title = "iPhone 15 Pro 256GB used, great condition";
+  l.description = "iPhone 15 Pro 256 GB, used, battery at 98 %, unlocked, with its cable.";
+  l.category_id = "phones";
+  l.brand = "Apple";
+  l.attributes = {{"storage", "256GB"}, {"condition", "used"}};
+  l.image_urls = {"https://img.example/phone.jpg"};
+  // 90 EUR is above the least Apple and iPhone items cost, far below an iPhone 15 Pro.
+  l.price = *common::Money::Of("EUR", 9000);
+  Evaluation e = Run(l);
+  EXPECT_EQ(e.verdict, Verdict::kReview);
+  EXPECT_THAT(Reasons(e), ElementsAre("COUNTERFEIT_SUSPECTED"));  // one finding, not one a line
+  l.price = *common::Money::Of("EUR", 60000);
+  EXPECT_EQ(Run(l).verdict, Verdict::kPass);
+  // An older line keeps the brand's reference.
+  l.title = "iPhone 11 64GB used";
+  l.price = *common::Money::Of("EUR", 9000);
+  EXPECT_EQ(Run(l).verdict, Verdict::kPass);
+}
+
+TEST_F(ModerationTest, CounterfeitWordsWithoutABrand) {
+  ListingContent l = Plush();
+  l.category_id = "health-cosmetics";
+  for (const char* title : {"Baccarat Rouge 540 dupe 50ml", "Profumo tarocco Good Girl 80 ml",
+                            "Chanel No 5 Duftzwilling 100 ml"}) {
+    l.title = title;
+    EXPECT_THAT(Reasons(Run(l)), Contains("COUNTERFEIT_ADMITTED")) << title;
+  }
+}
+
+TEST_F(ModerationTest, BreedersWordsInPetSuppliesAreLiveAnimals) {
+  ListingContent l = Plush();
+  l.category_id = "pets";
+  l.title = "Cuccioli di maltese disponibili";
+  l.description = "Cuccioli di maltese, sverminati e vaccinati, disponibili da gennaio.";
+  EXPECT_THAT(Reasons(Run(l)), Contains("CATEGORY_MISMATCH"));
+  l.title = "Grande cage pour perruches avec mangeoires";
+  l.description = "Cage pour oiseaux en métal, deux mangeoires et un perchoir, très bon état.";
+  EXPECT_THAT(Reasons(Run(l)), Not(Contains("CATEGORY_MISMATCH")));
 }
 
 TEST_F(ModerationTest, AdmittedCopiesAreRejected) {

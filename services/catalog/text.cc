@@ -398,10 +398,26 @@ bool HasLetter(absl::string_view w) {
   return false;
 }
 
-std::string Reading(absl::string_view utf8, char one) {
-  // "@" and "$" inside a word are letters in disguise: "r@plica", "$extoy".
+// Whether `utf8[i]` stands between two letters or digits of one word ("f*ck", "sh!t").
+bool InsideWord(absl::string_view utf8, size_t i) {
+  return i > 0 && i + 1 < utf8.size() && std::isalnum(static_cast<unsigned char>(utf8[i - 1])) &&
+         std::isalnum(static_cast<unsigned char>(utf8[i + 1]));
+}
+
+bool HasMaskedLetter(absl::string_view utf8) {
+  for (size_t i = utf8.find('*'); i != absl::string_view::npos; i = utf8.find('*', i + 1)) {
+    if (InsideWord(utf8, i)) return true;
+  }
+  return false;
+}
+
+// `star`: the vowel a '*' inside a word reads as ("f*ck"), or 0 to leave it a separator.
+std::string Reading(absl::string_view utf8, char one, char star) {
+  // "@", "$" and "!" inside a word are letters in disguise: "r@plica", "$extoy", "sh!t".
   std::string raw(utf8);
   for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '!' && InsideWord(utf8, i)) raw[i] = 'i';
+    if (raw[i] == '*' && star != 0 && InsideWord(utf8, i)) raw[i] = star;
     if (raw[i] != '@' && raw[i] != '$') continue;
     const bool before = i > 0 && std::isalnum(static_cast<unsigned char>(raw[i - 1]));
     const bool after =
@@ -464,6 +480,10 @@ bool MayBeObfuscated(absl::string_view utf8, absl::string_view plain) {
   if (utf8.find('@') != absl::string_view::npos || utf8.find('$') != absl::string_view::npos) {
     return true;
   }
+  for (size_t i = utf8.find_first_of("!*"); i != absl::string_view::npos;
+       i = utf8.find_first_of("!*", i + 1)) {
+    if (InsideWord(utf8, i)) return true;
+  }
   int single_run = 0;
   for (absl::string_view w : absl::StrSplit(plain, ' ', absl::SkipEmpty())) {
     single_run = w.size() == 1 ? single_run + 1 : 0;
@@ -489,10 +509,14 @@ std::vector<std::string> AlternativeReadings(absl::string_view utf8) {
 std::vector<std::string> AlternativeReadings(absl::string_view utf8, absl::string_view plain) {
   std::vector<std::string> out;
   if (!MayBeObfuscated(utf8, plain)) return out;
+  // A '*' inside a word hides a letter, most often a vowel: each vowel is a reading.
+  const std::string stars = HasMaskedLetter(utf8) ? "aeiou" : std::string(1, '\0');
   for (char one : {'i', 'l'}) {
-    std::string reading = Reading(utf8, one);
-    if (reading != plain && std::find(out.begin(), out.end(), reading) == out.end()) {
-      out.push_back(std::move(reading));
+    for (char star : stars) {
+      std::string reading = Reading(utf8, one, star);
+      if (reading != plain && std::find(out.begin(), out.end(), reading) == out.end()) {
+        out.push_back(std::move(reading));
+      }
     }
     if (utf8.find('1') == absl::string_view::npos) break;
   }

@@ -8,6 +8,7 @@
 namespace marketplace::catalog {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
@@ -72,6 +73,16 @@ TEST(AlternativeReadingsTest, AtAndDollarInsideWords) {
   EXPECT_THAT(AlternativeReadings("r@plica"), ElementsAre("raplica"));
   EXPECT_THAT(AlternativeReadings("$ex toy"), ElementsAre("sex toy"));
   EXPECT_THAT(AlternativeReadings("contrefa\u00e7on @ 20 $"), IsEmpty());
+}
+
+TEST(AlternativeReadingsTest, StarAndBangInsideWordsHideALetter) {
+  // A '*' stands for any vowel: one reading each; a '!' reads as an 'i'.
+  EXPECT_THAT(AlternativeReadings("lowballers f*ck off"), Contains("lowballers fuck off"));
+  EXPECT_THAT(AlternativeReadings("lowballers f*ck off"), Contains("lowballers fack off"));
+  EXPECT_THAT(AlternativeReadings("barrette de sh!t"), ElementsAre("barrette de shit"));
+  // Between words or after a word they are punctuation.
+  EXPECT_THAT(AlternativeReadings("Great deal! Free shipping *"), IsEmpty());
+  EXPECT_THAT(AlternativeReadings("hotel 5* near the beach"), IsEmpty());
 }
 
 TEST(AlternativeReadingsTest, SpelledOutLettersAreJoined) {
