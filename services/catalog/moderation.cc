@@ -46,6 +46,50 @@ bool HasLink(const std::string& lower) {
          lower.find("https://") != std::string::npos || lower.find("www.") != std::string::npos;
 }
 
+// A web address without its scheme: a name of letters, digits and dashes, then a dot (also
+// written "[.]", "(.)" or " dot ") and a common top-level domain in lower case ("monsite.fr",
+// "shop[.]com"; "état.De plus" is a missing space, not a domain).
+bool HasDomain(absl::string_view text) {
+  static const char* const kTlds[] = {"com", "fr", "de", "es", "it", "net", "org", "eu",
+                                      "be",  "ch", "at", "nl", "uk", "io", "shop"};
+  for (const char* dot : {".", "[.]", "(.)", " dot ", "[dot]", "(dot)"}) {
+    const absl::string_view d(dot);
+    for (size_t at = text.find(d); at != absl::string_view::npos; at = text.find(d, at + 1)) {
+      size_t start = at;
+      bool letter = false;
+      while (start > 0 && (std::isalnum(static_cast<unsigned char>(text[start - 1])) ||
+                           text[start - 1] == '-')) {
+        letter = letter || std::isalpha(static_cast<unsigned char>(text[start - 1]));
+        --start;
+      }
+      if (at - start < 2 || !letter) continue;
+      const size_t tld_at = at + d.size();
+      size_t end = tld_at;
+      while (end < text.size() && text[end] >= 'a' && text[end] <= 'z') ++end;
+      if (end < text.size() && std::isalnum(static_cast<unsigned char>(text[end]))) continue;
+      const absl::string_view tld = text.substr(tld_at, end - tld_at);
+      // Spelled "dot", only the domains no language here uses as a word.
+      if (d == " dot " && tld != "com" && tld != "fr" && tld != "net" && tld != "org") continue;
+      for (const char* t : kTlds) {
+        if (tld == t) return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Whether the seller is authorised for `brand`, or for the brand a product line of it belongs
+// to: an authorisation for "samsung" covers "Samsung Galaxy".
+bool Authorized(const SellerContext& seller, absl::string_view brand_name) {
+  const std::string name = FoldText(brand_name);
+  if (seller.authorized_brands.contains(name)) return true;
+  for (size_t space = name.find(' '); space != std::string::npos;
+       space = name.find(' ', space + 1)) {
+    if (seller.authorized_brands.contains(name.substr(0, space))) return true;
+  }
+  return false;
+}
+
 // A run of 9 to 12 digits, allowing single spaces, dots, dashes, brackets and a leading '+'
 // between them (phone numbers). Longer runs are references, serial numbers or EAN/ISBN-13
 // codes, not phones.
@@ -392,7 +436,7 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
     const Brand& brand = rules.brands()[std::stoul(tag)];
     if (category != nullptr && category->brands_need_authorization &&
         brand.requires_authorization && is_new && !accessory &&
-        !seller.authorized_brands.contains(FoldText(brand.name))) {
+        !Authorized(seller, brand.name)) {
       Add(e, "brand_authorization", Verdict::kReview, "BRAND_AUTHORIZATION_REQUIRED",
           absl::StrCat("Selling new ", brand.name,
                        " items here needs the brand's authorisation, which this seller has not "
@@ -453,7 +497,7 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
   const bool email = HasEmail(text) || lower.find("[at]") != std::string::npos ||
                      lower.find("(at)") != std::string::npos ||
                      !FindInReadings(rules.email_term_index(), readings).empty();
-  if (email || HasLink(lower)) {
+  if (email || HasLink(lower) || HasDomain(text)) {
     Add(e, "contact_details", Verdict::kReject, "OFF_PLATFORM_CONTACT",
         "Email addresses and web links may not appear in a listing: buyers contact sellers "
         "through the platform");

@@ -9,8 +9,11 @@
 //   blind   data/moderation_blind.jsonl, written by someone else from the policy alone and
 //           never read while writing rules; when the file is absent the test prints
 //           "blind part: absent".
-// Floors, asserted on each part present: precision and recall >= kFloor for every reason code
-// with at least kMinExamples labelled listings; verdict agreement >= kFloor.
+// Floors: on the tuning part, precision and recall >= kFloor for every reason code with at
+// least kMinExamples labelled listings, and verdict agreement >= kFloor. On the blind part, the
+// targets for listings the project has never seen: recall >= kBlindRecall for every such reason
+// and agreement >= kBlindAgreement; the tuning floors are printed for it ("under the floor")
+// and asserted by //services/catalog:moderation_blind_floors_test (manual).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -30,7 +33,16 @@ namespace marketplace::catalog {
 namespace {
 
 constexpr double kFloor = 0.9;
+constexpr double kBlindRecall = 0.8;
+constexpr double kBlindAgreement = 0.85;
 constexpr int kMinExamples = 10;
+
+// What a part is held to.
+struct Floors {
+  double precision = kFloor;
+  double recall = kFloor;
+  double agreement = kFloor;
+};
 constexpr size_t kMinTuning = 320;
 constexpr char kTuning[] = "services/catalog/data/moderation_corpus.jsonl";
 constexpr char kBlind[] = "services/catalog/data/moderation_blind.jsonl";
@@ -40,7 +52,7 @@ struct Counts {
 };
 
 // Evaluates every listing of `path` and checks the floors. Returns the number of listings.
-size_t RunPart(const char* part, const char* path, const RuleSet& rules, bool assert_floors) {
+size_t RunPart(const char* part, const char* path, const RuleSet& rules, const Floors& floors) {
   auto items = ReadModerationCorpus(path);
   EXPECT_TRUE(items.ok()) << items.status();
   if (!items.ok()) return 0;
@@ -110,10 +122,8 @@ size_t RunPart(const char* part, const char* path, const RuleSet& rules, bool as
       if (precision < kFloor || recall < kFloor) {
         std::printf("  ^ under the floor (%.2f)\n", kFloor);
       }
-      if (assert_floors) {
-        EXPECT_GE(precision, kFloor) << part << " " << reason;
-        EXPECT_GE(recall, kFloor) << part << " " << reason;
-      }
+      EXPECT_GE(precision, floors.precision) << part << " " << reason;
+      EXPECT_GE(recall, floors.recall) << part << " " << reason;
     }
   }
   std::printf("\ndecisions (rows: labelled, columns: decided)\n%-8s %7s %7s %7s\n", "", "PASS",
@@ -124,9 +134,7 @@ size_t RunPart(const char* part, const char* path, const RuleSet& rules, bool as
   }
   const double agreement = double(verdict_agrees) / double(total);
   std::printf("verdict agreement: %zu / %zu = %.3f\n", verdict_agrees, total, agreement);
-  if (assert_floors) {
-    EXPECT_GE(agreement, kFloor) << part;
-  }
+  EXPECT_GE(agreement, floors.agreement) << part;
   return total;
 }
 
@@ -138,13 +146,15 @@ TEST(ModerationCorpusTest, TuningAndBlindPartsAreAboveTheFloors) {
   ASSERT_TRUE(live.ok()) << live.status();
   std::shared_ptr<const RuleSet> rules = (*live)->Current();
 
-  EXPECT_GE(RunPart("tuning", kTuning, *rules, /*assert_floors=*/true), kMinTuning);
-  // The blind part's floors are the target, not yet met (services/catalog/README.md, "Moderation
-  // corpus"): this test reports them; //services/catalog:moderation_blind_floors_test (manual,
-  // MODERATION_BLIND_FLOORS=1) asserts them.
+  EXPECT_GE(RunPart("tuning", kTuning, *rules, Floors{}), kMinTuning);
+  // The blind part is held to the targets for unseen listings (no precision floor);
+  // //services/catalog:moderation_blind_floors_test (manual, MODERATION_BLIND_FLOORS=1) holds
+  // it to the tuning floors, not all met (services/catalog/README.md, "Moderation corpus").
   const char* blind_floors = std::getenv("MODERATION_BLIND_FLOORS");
+  const bool strict = blind_floors != nullptr && std::string(blind_floors) == "1";
   if (std::ifstream(kBlind)) {
-    RunPart("blind", kBlind, *rules, blind_floors != nullptr && std::string(blind_floors) == "1");
+    RunPart("blind", kBlind, *rules,
+            strict ? Floors{} : Floors{0.0, kBlindRecall, kBlindAgreement});
   } else {
     std::printf("\nblind part: absent\n");
   }

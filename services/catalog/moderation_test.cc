@@ -65,7 +65,7 @@ TEST_F(ModerationTest, AClearListingPasses) {
   Evaluation e = Run(Plush());
   EXPECT_EQ(e.verdict, Verdict::kPass) << ::testing::PrintToString(Reasons(e));
   EXPECT_THAT(e.findings, IsEmpty());
-  EXPECT_EQ(e.rules_version, "2026-12-05.1+2026-12-05.2");
+  EXPECT_EQ(e.rules_version, "2026-12-05.1+2026-12-05.3");
 }
 
 TEST_F(ModerationTest, ForbiddenTermsMatchWholeWordsWhateverTheCaseAndAccents) {
@@ -176,6 +176,53 @@ TEST_F(ModerationTest, BreedersWordsInPetSuppliesAreLiveAnimals) {
   l.title = "Grande cage pour perruches avec mangeoires";
   l.description = "Cage pour oiseaux en métal, deux mangeoires et un perchoir, très bon état.";
   EXPECT_THAT(Reasons(Run(l)), Not(Contains("CATEGORY_MISMATCH")));
+}
+
+TEST_F(ModerationTest, BareWebAddressesAreOffPlatformContact) {
+  ListingContent l = Plush();
+  for (const char* text : {"Liste complète des titres sur mon site bdlyon[.]fr",
+                           "Autres modèles sur peluches-lyon.fr, livraison rapide",
+                           "more on my shop dot com"}) {
+    l.description = absl::StrCat("Peluche ourson toute douce, lavable. ", text);
+    EXPECT_THAT(Reasons(Run(l)), Contains("OFF_PLATFORM_CONTACT")) << text;
+  }
+  // A missing space after a full stop, decimals and abbreviations are not addresses.
+  for (const char* text : {"Très bon état.De plus elle est lavable", "Poids 2.5 kg, ca. 30 cm",
+                           "Wie neu, z.B. als Geschenk"}) {
+    l.description = absl::StrCat("Peluche ourson toute douce, lavable. ", text);
+    EXPECT_THAT(Reasons(Run(l)), Not(Contains("OFF_PLATFORM_CONTACT"))) << text;
+  }
+}
+
+TEST_F(ModerationTest, AnAuthorisedBrandCoversItsProductLines) {
+  ListingContent l;
+  l.title = "Samsung Galaxy S24 128 GB Onyx Black, neu";
+  l.description = "Neues Galaxy S24, versiegelt, mit Rechnung und zwei Jahren Garantie.";
+  l.category_id = "phones";
+  l.brand = "Samsung";
+  l.attributes = {{"storage", "128GB"}, {"condition", "new"}};
+  l.price = *common::Money::Of("EUR", 89900);
+  l.image_urls = {"https://img.example/s24.jpg"};
+  EXPECT_THAT(Reasons(Run(l)), Contains("BRAND_AUTHORIZATION_REQUIRED"));
+  SellerContext samsung = Established();
+  samsung.authorized_brands.insert("samsung");
+  EXPECT_EQ(Run(l, samsung).verdict, Verdict::kPass);
+  SellerContext other = Established();
+  other.authorized_brands.insert("apple");
+  EXPECT_THAT(Reasons(Run(l, other)), Contains("BRAND_AUTHORIZATION_REQUIRED"));
+}
+
+TEST_F(ModerationTest, HuntingCrossbowsAreWeaponsToyOnesAreNot) {
+  ListingContent l = Plush();
+  l.category_id = "sports";
+  l.attributes.clear();
+  l.title = "Compound crossbow 175 lb hunting package with scope";
+  l.description = "Powerful hunting crossbow with a red dot scope, a quiver and six bolts.";
+  EXPECT_THAT(Reasons(Run(l)), Contains("PROHIBITED_PRODUCT"));
+  l = Plush();
+  l.title = "Arbalète en mousse pour enfants avec 3 fléchettes";
+  l.description = "Arbalète en mousse pour enfants, fléchettes à ventouse, dès 6 ans, bon état.";
+  EXPECT_THAT(Reasons(Run(l)), IsEmpty());
 }
 
 TEST_F(ModerationTest, AdmittedCopiesAreRejected) {

@@ -14,6 +14,7 @@
 #include "unicode/unistr.h"
 #include "unicode/uscript.h"
 #include "unicode/uspoof.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
@@ -424,7 +425,18 @@ std::string Reading(absl::string_view utf8, char one, char star) {
         i + 1 < raw.size() && std::isalnum(static_cast<unsigned char>(raw[i + 1]));
     if (raw[i] == '$' ? (after || before) : (before && after)) raw[i] = raw[i] == '@' ? 'a' : 's';
   }
-  std::vector<std::string> words = Words(FoldText(raw));
+  // A wider gap between spelled-out letters ends a word: "f a k e   p a s s p o r t" is two.
+  constexpr char kGap[] = "zqgapqz";
+  std::string gapped;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == ' ' && i + 1 < raw.size() && raw[i + 1] == ' ') {
+      while (i + 1 < raw.size() && raw[i + 1] == ' ') ++i;
+      absl::StrAppend(&gapped, " ", kGap, " ");
+      continue;
+    }
+    gapped.push_back(raw[i]);
+  }
+  std::vector<std::string> words = Words(FoldText(gapped));
   // Digits inside words that have letters: "c0pie", "r3pl1ca". Pure numbers stay.
   for (std::string& w : words) {
     if (!HasLetter(w)) continue;
@@ -456,6 +468,7 @@ std::string Reading(absl::string_view utf8, char one, char star) {
       joined.push_back(words[i++]);
     }
   }
+  joined.erase(std::remove(joined.begin(), joined.end(), kGap), joined.end());
   // A letter repeated 3 times or more counts once: "cocaaaine", "fuuuck".
   for (std::string& w : joined) {
     std::string squeezed;

@@ -90,6 +90,9 @@ TEST(AlternativeReadingsTest, SpelledOutLettersAreJoined) {
   EXPECT_THAT(AlternativeReadings("sac r.e.p.l.i.c.a luxe"), ElementsAre("sac replica luxe"));
   EXPECT_THAT(AlternativeReadings("r-e-p-l-i-q-u-e"), ElementsAre("replique"));
   EXPECT_THAT(AlternativeReadings("r 3 p l i c a"), ElementsAre("replica"));
+  // Two or more spaces end a spelled-out word.
+  EXPECT_THAT(AlternativeReadings("F a k e   p a s s p o r t, UK"),
+              ElementsAre("fake passport uk"));
   // Two single letters are not a spelled-out word.
   EXPECT_THAT(AlternativeReadings("taille S M"), IsEmpty());
 }
