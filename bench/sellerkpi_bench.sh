@@ -7,7 +7,9 @@
 # (targets >= 5 and >= 0.5), one evaluation of the ingested sellers, a replay of the whole log
 # (aggregates and evaluations, twice: differences should be 0), then the seconds of one
 # evaluation pass over
-# MP_BENCH_SELLERKPI_EVAL_SELLERS sellers (default 100000).
+# MP_BENCH_SELLERKPI_EVAL_SELLERS sellers (default 100000). MP_BENCH_SELLERKPI_BENCH: another
+# sellerkpi_bench binary to run (e.g. a -c opt build of an earlier commit, for a before/after
+# on the same machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10s}
@@ -20,9 +22,15 @@ bazel build -c opt //bench:sellerkpi_bench >"$OUT/build.log" 2>&1 ||
 BIN=$(bazel info -c opt bazel-bin 2>/dev/null)/bench
 
 source bench/lib.sh
-start_bench_mariadb "$OUT" sellerkpi_bench
+# The database's own settings, for the reference and the events alike: a buffer pool that holds
+# what the phases write, and a redo log the phases do not fill (MariaDB's 96 MB default: with
+# it, InnoDB had to flush pages to free log space in the middle of a phase, and twice in a
+# dozen runs every writing statement stalled for good at that point).
+MP_BENCH_MARIADB_FLAGS=${MP_BENCH_MARIADB_FLAGS:---innodb-buffer-pool-size=1G --innodb-log-file-size=1G}
+# shellcheck disable=SC2086
+start_bench_mariadb "$OUT" sellerkpi_bench $MP_BENCH_MARIADB_FLAGS
 
 echo
-taskset -c 0 "$BIN/sellerkpi_bench" --db_port="$db_port" --db_user=root --db_password= \
+taskset -c 0 "${MP_BENCH_SELLERKPI_BENCH:-$BIN/sellerkpi_bench}" --db_port="$db_port" --db_user=root --db_password= \
   --db_name=sellerkpi_bench --duration="$DURATION" --clients=8 --batch=100 \
   --eval_sellers="${MP_BENCH_SELLERKPI_EVAL_SELLERS:-100000}" ${MP_BENCH_SELLERKPI_FLAGS:-}

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/db/migrations.h"
+#include "common/db/sql_errors.h"
 #include "common/db/sql_value.h"
 #include "common/db/transaction.h"
 #include "common/errors.h"
@@ -59,10 +60,12 @@ absl::StatusOr<OrderState> ParseOrder(const Row& row) {
   return o;
 }
 
-// Writes the rows of `keys` (sorted) from `orders`, in one statement.
-absl::Status WriteOrders(Transaction& tx,
-                         const std::set<std::pair<std::string, std::string>>& keys,
-                         std::map<std::pair<std::string, std::string>, OrderState>& orders) {
+// Writes the rows of `keys` (sorted) from `orders`, in one statement: a plain INSERT, or with
+// `update_existing` an INSERT ... ON DUPLICATE KEY UPDATE of every column.
+absl::Status WriteOrderRows(Transaction& tx,
+                            const std::set<std::pair<std::string, std::string>>& keys,
+                            std::map<std::pair<std::string, std::string>, OrderState>& orders,
+                            bool update_existing) {
   if (keys.empty()) return absl::OkStatus();
   std::vector<SqlValue> params;
   for (const auto& key : keys) {
@@ -82,12 +85,14 @@ absl::Status WriteOrders(Transaction& tx,
           "claim_at, claim_event_id, disputed, seller_cancelled, first_defect_at, "
           "first_defect_event_id) VALUES ",
           common::db::PlaceholderRows(keys.size(), 11),
-          " ON DUPLICATE KEY UPDATE order_day = VALUES(order_day), "
-          "low_rating = VALUES(low_rating), claim_counts = VALUES(claim_counts), "
-          "claim_at = VALUES(claim_at), claim_event_id = VALUES(claim_event_id), "
-          "disputed = VALUES(disputed), seller_cancelled = VALUES(seller_cancelled), "
-          "first_defect_at = VALUES(first_defect_at), "
-          "first_defect_event_id = VALUES(first_defect_event_id)"),
+          update_existing
+              ? " ON DUPLICATE KEY UPDATE order_day = VALUES(order_day), "
+                "low_rating = VALUES(low_rating), claim_counts = VALUES(claim_counts), "
+                "claim_at = VALUES(claim_at), claim_event_id = VALUES(claim_event_id), "
+                "disputed = VALUES(disputed), seller_cancelled = VALUES(seller_cancelled), "
+                "first_defect_at = VALUES(first_defect_at), "
+                "first_defect_event_id = VALUES(first_defect_event_id)"
+              : ""),
       params);
 }
 
@@ -278,15 +283,39 @@ constexpr int kEvaluationChunk = 100;
 
 constexpr char kHealthColumns[] = "seller_id, health, recovery_streak";
 
-// A concurrent transaction recorded one of the batch's new event ids between our read and
-// our insert: the whole batch runs again (it then sees that event as recorded).
-constexpr absl::string_view kRaced = "sellerkpi: concurrent insert of an event id";
+// A concurrent transaction recorded one of the batch's event ids, or created one of its
+// (seller, order) rows, after this one looked: the whole batch runs again, reading which of its
+// event ids are recorded first (it then sees that event as recorded, and that row as there).
+constexpr absl::string_view kRaced = "sellerkpi: concurrent insert of an event id or order row";
 
-absl::StatusOr<RecordCounts> RecordBatch(Transaction& tx, const std::vector<EventRecord>& events) {
+// Writes the rows of `keys` (sorted) from `orders`: the rows that were not there when the batch
+// locked its rows with a plain INSERT (a row another transaction created since fails it with
+// a duplicate key: kRaced), the others with INSERT ... ON DUPLICATE KEY UPDATE.
+absl::Status WriteOrders(Transaction& tx, const std::set<std::pair<std::string, std::string>>& keys,
+                         const std::set<std::pair<std::string, std::string>>& stored,
+                         std::map<std::pair<std::string, std::string>, OrderState>& orders) {
+  std::set<std::pair<std::string, std::string>> created, updated;
+  for (const auto& key : keys) (stored.count(key) > 0 ? updated : created).insert(key);
+  absl::Status status = WriteOrderRows(tx, created, orders, /*update_existing=*/false);
+  if (common::db::MySqlErrorCodeOf(status) == common::db::kErrDuplicateKey) {
+    return absl::AbortedError(kRaced);
+  }
+  RETURN_IF_ERROR(status);
+  return WriteOrderRows(tx, updated, orders, /*update_existing=*/true);
+}
+
+// Records a batch in `tx`. With `read_recorded` false (a first attempt) the batch is taken to
+// be all new and nothing is read of seller_events: the insert then tells, since fewer rows
+// inserted than sent means some were recorded already (kRaced: the batch runs again with
+// `read_recorded`, which reads them first, with a shared lock, and skips them).
+absl::StatusOr<RecordCounts> RecordBatch(Transaction& tx, const std::vector<EventRecord>& events,
+                                         bool read_recorded) {
   using OrderKey = std::pair<std::string, std::string>;  // (seller, order)
-  // 1. Lock every (seller, order) row of the batch, sorted, in one statement: concurrent
-  //    batches take them in the same order, so they wait for each other instead of deadlocking.
+  // 1. Lock the batch's existing (seller, order) rows, sorted, in one statement: concurrent
+  //    batches take them in the same order, so they wait for each other instead of
+  //    deadlocking. Rows not there yet are inserted in step 5, sorted too.
   std::map<OrderKey, OrderState> orders;
+  std::set<OrderKey> stored;
   for (const EventRecord& r : events) {
     if (TouchesOrder(r)) orders[{r.event.seller_id(), r.event.links().order_id()}];
   }
@@ -296,11 +325,6 @@ absl::StatusOr<RecordCounts> RecordBatch(Transaction& tx, const std::vector<Even
       keys.push_back(key.first);
       keys.push_back(key.second);
     }
-    RETURN_IF_ERROR(tx.Write(
-        absl::StrCat("INSERT INTO seller_orders (seller_id, order_id) VALUES ",
-                     common::db::PlaceholderRows(orders.size(), 2),
-                     " ON DUPLICATE KEY UPDATE seller_id = seller_id"),
-        keys));
     ASSIGN_OR_RETURN(
         std::vector<Row> rows,
         tx.Query(absl::StrCat(
@@ -314,12 +338,14 @@ absl::StatusOr<RecordCounts> RecordBatch(Transaction& tx, const std::vector<Even
       ASSIGN_OR_RETURN(std::string seller, row.GetString("seller_id"));
       ASSIGN_OR_RETURN(std::string order, row.GetString("order_id"));
       ASSIGN_OR_RETURN(OrderState state, ParseOrder(row));
-      orders[std::make_pair(seller, order)] = std::move(state);
+      OrderKey key(std::move(seller), std::move(order));
+      orders[key] = std::move(state);
+      stored.insert(std::move(key));
     }
   }
   // 2. Which event ids are recorded already (a locking read: the latest committed rows).
   std::map<std::string, std::string> known;  // event_id -> content hash
-  {
+  if (read_recorded) {
     std::vector<SqlValue> ids;
     for (const EventRecord& r : events) ids.push_back(r.event.event_id());
     ASSIGN_OR_RETURN(std::vector<Row> rows,
@@ -376,8 +402,8 @@ absl::StatusOr<RecordCounts> RecordBatch(Transaction& tx, const std::vector<Even
     for (const CounterDelta& d : changes) deltas[{e.seller_id(), d.day, d.counter}] += d.delta;
     sellers.insert(e.seller_id());
   }
-  // 4. The new events in one statement; fewer rows than sent means another transaction
-  //    inserted one of them since step 2.
+  // 4. The new events in one statement; fewer rows than sent means one of them was recorded
+  //    already (not read in step 2) or another transaction inserted it since.
   if (counts.recorded > 0) {
     ASSIGN_OR_RETURN(
         int64_t inserted,
@@ -390,7 +416,7 @@ absl::StatusOr<RecordCounts> RecordBatch(Transaction& tx, const std::vector<Even
     if (inserted != counts.recorded) return absl::AbortedError(kRaced);
   }
   // 5. The rows, the counters and the evaluation marks, each sorted, one statement each.
-  RETURN_IF_ERROR(WriteOrders(tx, changed_orders, orders));
+  RETURN_IF_ERROR(WriteOrders(tx, changed_orders, stored, orders));
   RETURN_IF_ERROR(WriteCounters(tx, deltas));
   RETURN_IF_ERROR(MarkSellers(tx, sellers));
   return counts;
@@ -409,7 +435,9 @@ absl::StatusOr<RecordCounts> MysqlKpiStore::RecordEvents(const std::vector<Event
   options.isolation = common::db::IsolationLevel::kReadCommitted;
   for (int attempt = 1;; ++attempt) {
     absl::StatusOr<RecordCounts> counts = common::db::RunInTransaction(
-        *pool_, [&](Transaction& tx) { return RecordBatch(tx, events); }, options);
+        *pool_,
+        [&](Transaction& tx) { return RecordBatch(tx, events, /*read_recorded=*/attempt > 1); },
+        options);
     if (counts.ok() || counts.status().message() != kRaced || attempt == 5) return counts;
   }
 }
@@ -478,7 +506,7 @@ absl::StatusOr<pb::SellerEvent> MysqlKpiStore::ExcludeEvent(const std::string& e
           std::set<std::pair<std::string, std::string>> keys = {{seller, order}};
           std::map<std::pair<std::string, std::string>, OrderState> rebuilt = {
               {{seller, order}, after}};
-          RETURN_IF_ERROR(WriteOrders(tx, keys, rebuilt));
+          RETURN_IF_ERROR(WriteOrderRows(tx, keys, rebuilt, /*update_existing=*/true));
         }
         RETURN_IF_ERROR(tx.Write("UPDATE seller_events SET excluded = TRUE WHERE event_id = ?",
                                  {event_id}, 1));

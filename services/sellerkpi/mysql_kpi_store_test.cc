@@ -153,6 +153,64 @@ TEST_F(MysqlKpiStoreTest, EveryEventTwiceAndShuffledGivesTheSameAggregates) {
   EXPECT_EQ(report.aggregate_differences, 0);
 }
 
+// A batch is first written as if all its events and (seller, order) rows were new; an event
+// recorded already or a row created meanwhile makes it run again reading them first. Four
+// writers at once, each sending, in its own order, the same 120 events and 30 of its own on
+// the same new orders: every call succeeds, and the aggregates are those of one writer
+// recording all of them alone.
+TEST_F(MysqlKpiStoreTest, ConcurrentWritersOfTheSameNewOrdersCountEachOnce) {
+  auto event = [](const std::string& id, int i) {
+    const std::string order = "o" + std::to_string(i % 30);  // several events of two types
+    const std::string seller = i % 2 == 0 ? kOtherSeller : kSeller;
+    const absl::Time t = kNow - absl::Hours(24 * (i % 5)) - absl::Minutes(i);
+    switch (i % 4) {
+      case 0: return Placed(id, t, order, seller);
+      case 1: return Claim(id, t, order, i % 3 == 0, seller);
+      case 2: return Rated(id, t, order, 1 + i % 5, seller);
+      default: return Shipped(id, t, order, i % 3 == 0, true, seller);
+    }
+  };
+  constexpr int kWriters = 4;
+  std::vector<pb::SellerEvent> shared;
+  for (int i = 0; i < 120; ++i) shared.push_back(event("c" + std::to_string(i), i));
+  std::vector<std::vector<pb::SellerEvent>> sent(kWriters, shared);
+  std::vector<pb::SellerEvent> all = shared;
+  for (int w = 0; w < kWriters; ++w) {
+    for (int i = 0; i < 30; ++i) {
+      sent[w].push_back(event("w" + std::to_string(w) + "-" + std::to_string(i), i + 7 * w));
+      all.push_back(sent[w].back());
+    }
+  }
+  ASSERT_OK(store_->RecordEvents(Records(all)).status());
+  const auto alone = AllCounters();
+  ASSERT_FALSE(alone.empty());
+  const int64_t order_rows = Count("seller_orders");
+  ASSERT_GT(order_rows, 0);
+  ASSERT_OK(pool().Execute("DELETE FROM seller_events").status());
+  ASSERT_OK(pool().Execute("DELETE FROM seller_day_counters").status());
+  ASSERT_OK(pool().Execute("DELETE FROM seller_orders").status());
+
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      std::vector<pb::SellerEvent>& mine = sent[w];
+      std::mt19937 rng(100 + w);
+      std::shuffle(mine.begin(), mine.end(), rng);
+      for (size_t i = 0; i < mine.size(); i += 10) {
+        std::vector<pb::SellerEvent> batch(mine.begin() + i,
+                                           mine.begin() + std::min(mine.size(), i + 10));
+        EXPECT_OK(store_->RecordEvents(Records(batch)).status());
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  EXPECT_EQ(AllCounters(), alone);
+  EXPECT_EQ(Count("seller_events"), static_cast<int64_t>(all.size()));
+  EXPECT_EQ(Count("seller_orders"), order_rows);
+  ASSERT_OK_AND_ASSIGN(KpiStore::ReplayReport report, store_->ReplayCounters({}, 10));
+  EXPECT_EQ(report.aggregate_differences, 0);
+}
+
 TEST_F(MysqlKpiStoreTest, ThresholdsSeedOnceAndUpdateByVersion) {
   pb::Thresholds seed;
   seed.set_recovery_share(0.8);
