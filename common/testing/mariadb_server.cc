@@ -1,11 +1,9 @@
 #include "common/testing/mariadb_server.h"
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +26,7 @@
 #include "absl/time/time.h"
 #include "common/db/connection.h"
 #include "common/status_macros.h"
+#include "common/testing/free_port.h"
 
 namespace marketplace::common::testing {
 namespace {
@@ -59,24 +58,6 @@ absl::StatusOr<std::string> MakeTempDir(const std::string& pattern) {
     return absl::InternalError(absl::StrCat("mkdtemp ", pattern, ": ", std::strerror(errno)));
   }
   return std::string(buffer.data());
-}
-
-absl::StatusOr<int> FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const std::string error = std::strerror(errno);
-    close(fd);
-    return absl::InternalError(absl::StrCat("finding a free port: ", error));
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 // Starts `args` with stdout and stderr appended to `log_path`. With `die_with_parent`, the
@@ -199,7 +180,8 @@ absl::Status MariaDbServer::Initialize() {
   // A free port can be taken between the probe and the server's bind: try a few.
   absl::Status status;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    ASSIGN_OR_RETURN(port_, FreePort());
+    port_ = PickFreePort();
+    if (port_ == 0) return absl::InternalError("no free port on 127.0.0.1");
     status = StartLocked();
     if (status.ok() || !absl::StrContains(LogTail(), "Address already in use")) break;
   }

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/testing/free_port.h"
 
 namespace marketplace::testing {
 
@@ -41,11 +42,8 @@ class Subprocess {
 // Path of a binary given by its runfiles-relative path, e.g. "bench/echo_server".
 std::string RunfilePath(const std::string& relative);
 
-// A TCP port that was free a moment ago on 127.0.0.1, chosen at random below the kernel's
-// ephemeral range (ip_local_port_range): a port from that range, as bind(0) gives, can be
-// taken meanwhile as the source port of any outgoing connection (a test's many database and
-// gRPC clients) before the server meant to listen on it starts.
-int PickFreePort();
+// A free port for a server a test starts (common/testing/free_port.h).
+using ::marketplace::common::testing::PickFreePort;
 
 }  // namespace marketplace::testing
 
