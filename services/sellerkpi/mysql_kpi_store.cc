@@ -64,12 +64,12 @@ absl::StatusOr<OrderState> ParseOrder(const Row& row) {
 // `update_existing` an INSERT ... ON DUPLICATE KEY UPDATE of every column.
 absl::Status WriteOrderRows(Transaction& tx,
                             const std::set<std::pair<std::string, std::string>>& keys,
-                            std::map<std::pair<std::string, std::string>, OrderState>& orders,
+                            const std::map<std::pair<std::string, std::string>, OrderState>& orders,
                             bool update_existing) {
   if (keys.empty()) return absl::OkStatus();
   std::vector<SqlValue> params;
   for (const auto& key : keys) {
-    const OrderState& o = orders[key];
+    const OrderState& o = orders.at(key);
     SqlValue day = nullptr;
     if (o.order_day.has_value()) day = DayText(*o.order_day);
     for (SqlValue v : std::initializer_list<SqlValue>{
@@ -293,7 +293,7 @@ constexpr absl::string_view kRaced = "sellerkpi: concurrent insert of an event i
 // a duplicate key: kRaced), the others with INSERT ... ON DUPLICATE KEY UPDATE.
 absl::Status WriteOrders(Transaction& tx, const std::set<std::pair<std::string, std::string>>& keys,
                          const std::set<std::pair<std::string, std::string>>& stored,
-                         std::map<std::pair<std::string, std::string>, OrderState>& orders) {
+                         const std::map<std::pair<std::string, std::string>, OrderState>& orders) {
   std::set<std::pair<std::string, std::string>> created, updated;
   for (const auto& key : keys) (stored.count(key) > 0 ? updated : created).insert(key);
   absl::Status status = WriteOrderRows(tx, created, orders, /*update_existing=*/false);
