@@ -1,7 +1,9 @@
 #include "bench/bench_db.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 
 namespace marketplace::bench {
 
@@ -28,6 +30,53 @@ std::map<std::string, int64_t> ReadGlobalStatus(common::db::ConnectionPool& pool
     auto value = row.GetInt64("Value");
     if (name.ok() && value.ok()) out[*name] = *value;
   }
+  return out;
+}
+
+Settled SettleDatabase(common::db::ConnectionPool& pool, absl::Duration timeout) {
+  const absl::Time start = absl::Now();
+  Settled out;
+  // The settings changed meanwhile, as they were (names: constants; values: the server's).
+  std::vector<std::pair<std::string, std::string>> saved;
+  for (const char* name : {"innodb_io_capacity_max", "innodb_io_capacity",
+                           "innodb_max_dirty_pages_pct_lwm", "innodb_max_dirty_pages_pct"}) {
+    auto rows = pool.Query(absl::StrCat("SELECT @@GLOBAL.", name, " AS v"), {});
+    if (!rows.ok() || rows->empty()) continue;
+    auto text = (*rows)[0].GetString("v");
+    double value = 0;
+    // Written back as the server printed it, once it is known to be a number.
+    if (text.ok() && absl::SimpleAtod(*text, &value)) saved.emplace_back(name, *text);
+  }
+  // The maximum first: innodb_io_capacity may not exceed it.
+  for (const char* statement :
+       {"SET GLOBAL innodb_io_capacity_max = 100000", "SET GLOBAL innodb_io_capacity = 50000",
+        "SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0",
+        "SET GLOBAL innodb_max_dirty_pages_pct = 0"}) {
+    (void)pool.Execute(statement, {});
+  }
+  const std::vector<std::string> names = {"Innodb_buffer_pool_pages_dirty",
+                                          "Innodb_history_list_length"};
+  while (true) {
+    std::map<std::string, int64_t> status = ReadGlobalStatus(pool, names);
+    const int64_t dirty = status.count(names[0]) > 0 ? status[names[0]] : 0;
+    const int64_t history = status.count(names[1]) > 0 ? status[names[1]] : 0;
+    if (out.dirty_pages < 0) {
+      out.dirty_pages = dirty;
+      out.history = history;
+    }
+    // A few pages stay dirty (the server's own background writes), a few versions unpurged.
+    if (dirty <= 64 && history <= 100) {
+      out.settled = true;
+      break;
+    }
+    if (absl::Now() - start > timeout) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  // innodb_io_capacity back before its maximum, for the same reason.
+  for (auto it = saved.rbegin(); it != saved.rend(); ++it) {
+    (void)pool.Execute(absl::StrCat("SET GLOBAL ", it->first, " = ", it->second), {});
+  }
+  out.took = absl::Now() - start;
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/config.h"
 #include "common/db/connection_pool.h"
 #include "common/db/db_options.h"
@@ -24,6 +25,22 @@ void AddDbFlags(common::Flags& flags, common::db::DbOptions* db,
 // absent.
 std::map<std::string, int64_t> ReadGlobalStatus(common::db::ConnectionPool& pool,
                                                 const std::vector<std::string>& names);
+
+// What SettleDatabase found and did.
+struct Settled {
+  int64_t dirty_pages = -1;  // InnoDB buffer pool pages not yet written, at the start (-1: unknown)
+  int64_t history = -1;      // undo history not yet purged, at the start (-1: unknown)
+  absl::Duration took;
+  bool settled = false;  // both reached (nearly) zero before the timeout
+};
+
+// Waits, at most `timeout`, until the database server has written its changed pages and
+// purged the old row versions of earlier phases, so that every phase starts on a database as
+// settled as the first one (a phase after a write-heavy one otherwise pays for the page
+// writes and the purge the earlier one left). Writes pages at full speed meanwhile
+// (innodb_max_dirty_pages_pct 0, a high innodb_io_capacity), and puts the server's settings
+// back. Needs the SUPER privilege (bench/lib.sh's root); without it, it only waits.
+Settled SettleDatabase(common::db::ConnectionPool& pool, absl::Duration timeout);
 
 }  // namespace marketplace::bench
 

@@ -3,8 +3,8 @@
 // clients and as single events, each as a ratio to the same database's rate for one minimal
 // write transaction (START TRANSACTION; INSERT one row; COMMIT) measured in the same run; then
 // one evaluation of the ingested sellers and a replay of the whole log (aggregates and
-// evaluations), twice; then the seconds of one evaluation pass over N sellers. Run by bench/sellerkpi_bench.sh. Not a
-// test: it measures, it does not pass or fail.
+// evaluations), twice; then the seconds of one evaluation pass over N sellers. Run by
+// bench/sellerkpi_bench.sh. Not a test: it measures, it does not pass or fail.
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "bench/bench_db.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/db/connection_pool.h"
@@ -129,14 +130,25 @@ pb::SellerEvent MakeEvent(const std::string& id, int64_t n, int64_t sellers, abs
   *e.mutable_occurred_at() = common::ToTimestamp(now - absl::Minutes(n % 10000));
   e.mutable_links()->set_order_id(absl::StrCat("order-", n / 4));
   switch (n % 8) {
-    case 0: case 1: case 2: e.mutable_order_placed(); break;
-    case 3: case 4:
+    case 0:
+    case 1:
+    case 2:
+      e.mutable_order_placed();
+      break;
+    case 3:
+    case 4:
       e.mutable_shipment_confirmed()->set_late(n % 13 == 0);
       e.mutable_shipment_confirmed()->set_valid_tracking(n % 17 != 0);
       break;
-    case 5: e.mutable_rating()->set_stars(1 + n % 5); break;
-    case 6: e.mutable_claim_filed()->set_counts_against_seller(n % 3 == 0); break;
-    default: e.mutable_dispute_opened(); break;
+    case 5:
+      e.mutable_rating()->set_stars(1 + n % 5);
+      break;
+    case 6:
+      e.mutable_claim_filed()->set_counts_against_seller(n % 3 == 0);
+      break;
+    default:
+      e.mutable_dispute_opened();
+      break;
   }
   return e;
 }
@@ -149,11 +161,12 @@ std::string CpuPer(const Phase& p, double units) {
 }
 
 void Print(const char* name, const Phase& p, double per_call, double minimal_qps) {
-  std::printf("%-34s %10.0f events/s  ratio to minimal write tx %5.2f  (%lld calls, %lld errors%s%s)%s\n",
-              name, p.qps * per_call, p.qps * per_call / minimal_qps,
-              static_cast<long long>(p.calls), static_cast<long long>(p.errors),
-              p.first_error.empty() ? "" : ", first: ", p.first_error.c_str(),
-              CpuPer(p, p.calls * per_call).c_str());
+  std::printf(
+      "%-34s %10.0f events/s  ratio to minimal write tx %5.2f  (%lld calls, %lld errors%s%s)%s\n",
+      name, p.qps * per_call, p.qps * per_call / minimal_qps, static_cast<long long>(p.calls),
+      static_cast<long long>(p.errors),
+      p.first_error.empty() ? "" : ", first: ", p.first_error.c_str(),
+      CpuPer(p, p.calls * per_call).c_str());
 }
 
 }  // namespace
@@ -191,6 +204,11 @@ int main(int argc, char** argv) {
   flags.AddInt64("group_alone_from", &group_alone_from, 0, 0, 100000,
                  "Ingestion group commit: calls of this many events go alone (0: the default).");
   flags.AddDuration("duration", &duration, absl::Seconds(10), "Measured time per phase.");
+  bool settle = true;
+  flags.AddBool("settle", &settle, true,
+                "Before each ingestion phase, wait (at most 2 minutes) until the database has "
+                "written its changed pages and purged old row versions (bench/bench_db.h "
+                "SettleDatabase).");
   flags.ParseOrExit(argc, argv);
   db.port = db_port;
   db.pool_size = static_cast<int>(clients) + 2;
@@ -222,6 +240,13 @@ int main(int argc, char** argv) {
 
   g_db_pid = DbPid(**pool);
   const int threads = static_cast<int>(clients);
+  // What each ingestion phase found pending before it started, and how long it waited for it.
+  // The reference phase runs first, on a database with nothing pending but its creation.
+  std::vector<std::pair<std::string, marketplace::bench::Settled>> settled;
+  const auto settle_before = [&](const std::string& phase) {
+    if (!settle) return;
+    settled.emplace_back(phase, marketplace::bench::SettleDatabase(**pool, absl::Minutes(2)));
+  };
   Phase minimal = Run(threads, duration, [&](int t, int64_t i) {
     return common::db::RunInTransaction(**pool, [&](common::db::Transaction& tx) {
       return tx.Execute("INSERT INTO bench_minimal (v) VALUES (?)", {t * 1000000000LL + i})
@@ -238,6 +263,7 @@ int main(int argc, char** argv) {
   const std::string run = absl::StrCat(absl::ToUnixMillis(absl::Now()));
   const absl::Time now = absl::Now();
   std::atomic<int64_t> next{0};
+  settle_before(absl::StrCat("batches of ", batch));
   Phase batches = Run(threads, duration, [&](int, int64_t) -> absl::Status {
     std::vector<pb::SellerEvent> events;
     for (int64_t k = 0; k < batch; ++k) {
@@ -246,10 +272,11 @@ int main(int argc, char** argv) {
     }
     return ingestion.Record(events, "api", true).status();
   });
+  settle_before("single events");
   Phase singles = Run(threads, duration, [&](int, int64_t) -> absl::Status {
     const int64_t n = next++;
-    return ingestion.Record({MakeEvent(absl::StrCat("s-", run, "-", n), n, sellers, now)}, "api",
-                            true)
+    return ingestion
+        .Record({MakeEvent(absl::StrCat("s-", run, "-", n), n, sellers, now)}, "api", true)
         .status();
   });
 
@@ -260,6 +287,11 @@ int main(int argc, char** argv) {
   Print(absl::StrCat("batches of ", batch).c_str(), batches, static_cast<double>(batch),
         minimal.qps);
   Print("single events", singles, 1, minimal.qps);
+  for (const auto& [phase, s] : settled) {
+    std::printf("  before %s: %lld dirty pages, %lld undo history, %s in %.1f s\n", phase.c_str(),
+                static_cast<long long>(s.dirty_pages), static_cast<long long>(s.history),
+                s.settled ? "settled" : "NOT settled", absl::ToDoubleSeconds(s.took));
+  }
 
   // The acceptance's replay covers the evaluations: every ingested seller is evaluated once
   // (one background pass, as the server's evaluator would), then the log is rebuilt in memory
@@ -299,16 +331,18 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "replay: %s\n", evaluations.status().ToString().c_str());
       return 1;
     }
-    std::printf("replay %d: %lld evaluations (%lld events read) in %.1f s, %d health "
-                "differences\n",
-                round, static_cast<long long>(evaluations->evaluations),
-                static_cast<long long>(evaluations->events_read),
-                absl::ToDoubleSeconds(absl::Now() - start), evaluations->health_differences);
+    std::printf(
+        "replay %d: %lld evaluations (%lld events read) in %.1f s, %d health "
+        "differences\n",
+        round, static_cast<long long>(evaluations->evaluations),
+        static_cast<long long>(evaluations->events_read),
+        absl::ToDoubleSeconds(absl::Now() - start), evaluations->health_differences);
     for (const std::string& e : evaluations->examples) std::printf("  %s\n", e.c_str());
   }
 
   if (eval_sellers > 0) {
-    // N sellers with counters on 3 days of the last 60 (written directly: the pass is what is timed).
+    // N sellers with counters on 3 days of the last 60 (written directly: the pass is what is
+    // timed).
     const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
     std::printf("loading %lld sellers for the evaluation pass...\n",
                 static_cast<long long>(eval_sellers));
@@ -371,9 +405,9 @@ int main(int argc, char** argv) {
     }
     for (auto& th : evaluators) th.join();
     const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-    std::printf("evaluation pass: %lld sellers in %.1f s with %d evaluator threads (%.0f sellers/s)\n",
-                static_cast<long long>(evaluated.load()), seconds, threads,
-                evaluated.load() / seconds);
+    std::printf(
+        "evaluation pass: %lld sellers in %.1f s with %d evaluator threads (%.0f sellers/s)\n",
+        static_cast<long long>(evaluated.load()), seconds, threads, evaluated.load() / seconds);
   }
   return 0;
 }
