@@ -56,13 +56,16 @@ Settled SettleDatabase(common::db::ConnectionPool& pool, absl::Duration timeout)
   }
   const std::vector<std::string> names = {"Innodb_buffer_pool_pages_dirty",
                                           "Innodb_history_list_length"};
+  bool first_reading = true;
   while (true) {
     std::map<std::string, int64_t> status = ReadGlobalStatus(pool, names);
-    const int64_t dirty = status.count(names[0]) > 0 ? status[names[0]] : 0;
-    const int64_t history = status.count(names[1]) > 0 ? status[names[1]] : 0;
-    if (out.dirty_pages < 0) {
+    // A counter the server does not report is unknown (-1), and not waited for.
+    const int64_t dirty = status.count(names[0]) > 0 ? status[names[0]] : -1;
+    const int64_t history = status.count(names[1]) > 0 ? status[names[1]] : -1;
+    if (first_reading) {
       out.dirty_pages = dirty;
       out.history = history;
+      first_reading = false;
     }
     // A few pages stay dirty (the server's own background writes), a few versions unpurged.
     if (dirty <= 64 && history <= 100) {

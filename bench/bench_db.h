@@ -31,7 +31,7 @@ struct Settled {
   int64_t dirty_pages = -1;  // InnoDB buffer pool pages not yet written, at the start (-1: unknown)
   int64_t history = -1;      // undo history not yet purged, at the start (-1: unknown)
   absl::Duration took;
-  bool settled = false;  // both reached (nearly) zero before the timeout
+  bool settled = false;  // both (those known) reached nearly zero before the timeout
 };
 
 // Waits, at most `timeout`, until the database server has written its changed pages and
