@@ -40,6 +40,7 @@ class EchoService final : public marketplace::bench::v1::Echo::CallbackService {
 
 int main(int argc, char** argv) {
   marketplace::common::BlockTerminationSignals();
+  marketplace::common::KeepFreedHeapMapped();
   marketplace::common::ServerOptions options;
   options.name = "echo";
   std::string listen = "127.0.0.1:0";

@@ -1,11 +1,13 @@
 #include "common/server/server.h"
 
+#include <malloc.h>
 #include <signal.h>
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/logging.h"
 #include "common/server/request_parsing.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -160,6 +162,14 @@ void BlockTerminationSignals() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void KeepFreedHeapMapped() {
+  // mallopt answers 1 on success; a failure leaves glibc's defaults, which work, only slower.
+  if (mallopt(M_TRIM_THRESHOLD, static_cast<int>(kFreedHeapKeptBytes)) != 1 ||
+      mallopt(M_MMAP_THRESHOLD, static_cast<int>(kMmapThresholdBytes)) != 1) {
+    LogWarn("the allocator's trim and mmap thresholds could not be set; glibc defaults kept");
+  }
 }
 
 int WaitForTerminationSignal() {

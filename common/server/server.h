@@ -1,6 +1,7 @@
 #ifndef MARKETPLACE_COMMON_SERVER_SERVER_H_
 #define MARKETPLACE_COMMON_SERVER_SERVER_H_
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -108,6 +109,18 @@ class Server {
 // Call first thing in main(), before any thread starts: SIGTERM and SIGINT are then only
 // received by WaitForTerminationSignal().
 void BlockTerminationSignals();
+
+// Call first thing in main(), before any thread starts (every server of the platform does):
+// glibc's allocator then keeps up to kFreedHeapKeptBytes of freed memory at the top of each of
+// its arenas instead of handing it back to the kernel at once, and serves blocks up to
+// kMmapThresholdBytes from its heap rather than from a fresh mapping each. Its defaults
+// (128 KiB, adjusted as it goes) make a busy server shrink and grow its heaps over and over:
+// every grow costs page faults, every shrink an madvise, which a virtualised host makes
+// expensive (services/gateway/README.md "Benchmark"). The memory kept stays counted in the
+// process's RSS and is reused by its next allocations.
+inline constexpr size_t kFreedHeapKeptBytes = size_t{16} << 20;
+inline constexpr size_t kMmapThresholdBytes = size_t{4} << 20;
+void KeepFreedHeapMapped();
 
 // Blocks until SIGTERM or SIGINT arrives; returns its number.
 int WaitForTerminationSignal();

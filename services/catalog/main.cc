@@ -33,6 +33,7 @@ namespace catalog = marketplace::catalog;
 
 int main(int argc, char** argv) {
   common::BlockTerminationSignals();
+  common::KeepFreedHeapMapped();
   common::ServiceConfig config;
   catalog::CatalogConfig catalog_config;
   common::Flags flags("catalog_server", "Catalog: listings and their moderation.");

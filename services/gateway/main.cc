@@ -21,6 +21,7 @@ namespace gateway = marketplace::gateway;
 
 int main(int argc, char** argv) {
   common::BlockTerminationSignals();
+  common::KeepFreedHeapMapped();
   gateway::GatewayConfig config;
   common::Flags flags("gateway", "HTTP/JSON to gRPC transcoding of the google.api.http rules.");
   gateway::AddFlags(flags, &config);

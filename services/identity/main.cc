@@ -33,6 +33,7 @@ namespace identity = marketplace::identity;
 
 int main(int argc, char** argv) {
   common::BlockTerminationSignals();
+  common::KeepFreedHeapMapped();
   common::ServiceConfig config;
   identity::IdentityConfig ic;
   common::Flags flags("identity_server",

@@ -34,6 +34,7 @@ namespace payments = marketplace::payments;
 
 int main(int argc, char** argv) {
   common::BlockTerminationSignals();
+  common::KeepFreedHeapMapped();
   common::ServiceConfig config;
   payments::PaymentsConfig pc;
   common::Flags flags("payments_server",

@@ -36,6 +36,7 @@ namespace sellerkpi = marketplace::sellerkpi;
 
 int main(int argc, char** argv) {
   common::BlockTerminationSignals();
+  common::KeepFreedHeapMapped();
   common::ServiceConfig config;
   sellerkpi::SellerKpiConfig kc;
   common::Flags flags("sellerkpi_server", "Seller KPIs: rolling windows, health, evidence.");

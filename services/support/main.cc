@@ -34,6 +34,7 @@ namespace support = marketplace::support;
 
 int main(int argc, char** argv) {
   common::BlockTerminationSignals();
+  common::KeepFreedHeapMapped();
   common::ServiceConfig config;
   support::SupportConfig sc;
   common::Flags flags("support_server",
