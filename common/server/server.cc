@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
+#include "common/server/reflection.h"
 #include "common/server/request_parsing.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 
 namespace marketplace::common {
@@ -31,7 +31,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   // absl::Mutex acquisition; Debian's Abseil leaves it on. Servers run without it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   std::vector<std::string> names;
   grpc::ServerBuilder builder;
@@ -47,6 +46,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     builder.RegisterService(entry.service);
     names.push_back(entry.full_name);
   }
+  auto reflection = std::make_unique<ReflectionServices>(names);
+  builder.RegisterService(reflection->v1());
+  builder.RegisterService(reflection->v1alpha());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ToMillis(options.keepalive_time));
@@ -67,10 +69,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                      " (address in use or not valid)"));
   }
   std::unique_ptr<grpc::Server> health_server;
+  std::unique_ptr<ReflectionServices> health_reflection;
   int health_port = 0;
   if (!options.health_address.empty()) {
-    // No service of its own: the builder adds the default health service, nothing else.
+    // No service of its own: the default health service (the builder adds it) and reflection.
     grpc::ServerBuilder health_builder;
+    health_reflection = std::make_unique<ReflectionServices>(std::vector<std::string>{});
+    health_builder.RegisterService(health_reflection->v1());
+    health_builder.RegisterService(health_reflection->v1alpha());
     health_builder.AddListeningPort(options.health_address, grpc::InsecureServerCredentials(),
                                     &health_port);
     health_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -83,6 +89,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     }
   }
   auto server = std::unique_ptr<Server>(new Server(std::move(options), std::move(names)));
+  server->reflection_ = std::move(reflection);
+  server->health_reflection_ = std::move(health_reflection);
   server->server_ = std::move(grpc_server);
   server->port_ = port;
   server->health_server_ = std::move(health_server);

@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/server/reflection.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/support/server_interceptor.h"
@@ -95,6 +96,9 @@ class Server {
   // Every health service this server answers on: the main port's, then health_address's.
   std::vector<grpc::HealthCheckServiceInterface*> HealthServices();
 
+  // Before the servers: destroyed after them.
+  std::unique_ptr<ReflectionServices> reflection_;
+  std::unique_ptr<ReflectionServices> health_reflection_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> health_server_;
