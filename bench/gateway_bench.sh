@@ -36,6 +36,7 @@ mkdir -p "$OUT"
 
 bazel build -c opt //services/gateway:gateway //services/catalog:catalog_server \
   //bench:catalog_load //bench:echo_server //bench:echo_load //bench:http_load \
+  //bench:grpc_client_floor \
   //bench:gateway_bench_descriptor_set \
   >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 BIN=$(bazel info -c opt bazel-bin 2>/dev/null)
@@ -116,12 +117,19 @@ print("%.0f %.3f %.3f %d %d" % (qps, pct(0.5), pct(0.99), errors, len(lat)))
 EOF
 }
 
-# h2load on CPU 1 through the gateway: h2load_run NAME [h2load args...]; sets h2 (figures).
+# h2load on CPU 1 through the gateway: h2load_run NAME [h2load args...]; sets h2 (figures)
+# and h2_cpu (h2load's own CPU seconds, user + system: bash's `times` in the subshell that ran
+# it, whose second line is its children's, e.g. "0m1.234s 0m0.567s").
 h2load_run() {
   local name=$1
   shift
-  taskset -c 1 h2load --h1 -t 1 -c "$CONCURRENCY" --log-file="$OUT/$name.tsv" "$@" \
-    >"$OUT/$name.txt" 2>&1 || { tail -20 "$OUT/$name.txt"; exit 1; }
+  (
+    taskset -c 1 h2load --h1 -t 1 -c "$CONCURRENCY" --log-file="$OUT/$name.tsv" "$@" \
+      >"$OUT/$name.txt" 2>&1 || exit 1
+    times >"$OUT/$name.times"
+  ) || { tail -20 "$OUT/$name.txt"; exit 1; }
+  h2_cpu=$(tail -1 "$OUT/$name.times" |
+    awk '{n = 0; for (i = 1; i <= 2; i++) {split($i, p, "m"); n += p[1] * 60 + p[2]} print n}')
   h2=$(h2load_figures "$OUT/$name.txt" "$OUT/$name.tsv")
 }
 
@@ -145,6 +153,7 @@ workload() {
   # shellcheck disable=SC2086
   h2load_run "$key.json" -D "$SECONDS_" $target
   cpu1=$(cpu_ticks "$gateway_pid")
+  local load_cpu=$h2_cpu
   read -r j_qps _ _ j_err j_done <<<"$h2"
   local rps
   rps=$(awk -v r="$rate" -v c="$CONCURRENCY" 'BEGIN {printf "%.3f", r / c}')
@@ -159,15 +168,20 @@ workload() {
     >"$OUT/$key.json_half.txt" 2>>"$OUT/$key.json_half.err"
   local jh_qps
   read -r jh_qps jh_p50 jh_p99 jh_err < <(row_figures "$OUT/$key.json_half.txt")
-  local cpu_us
+  local cpu_us load_us ceiling
   cpu_us=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TICKS" -v n="$j_done" \
     'BEGIN {printf "%.1f", (n > 0 ? (b - a) / t * 1e6 / n : 0)}')
+  load_us=$(awk -v c="$load_cpu" -v n="$j_done" 'BEGIN {printf "%.1f", (n > 0 ? c * 1e6 / n : 0)}')
+  # The best JSON ÷ direct CPU 1 allows: h2load's µs per request plus the cheapest gRPC
+  # client call's (the gateway's floor) fill CPU 1 at 1e6 / (sum) requests per second.
+  ceiling=$(awk -v l="$load_us" -v f="$floor_us" -v dq="$d_qps" \
+    'BEGIN {printf "%.2f", (l + f > 0 && dq > 0 ? 1e6 / (l + f) / dq : 0)}')
   rows+=("$(awk -v n="$name" -v dq="$d_qps" -v jq="$j_qps" -v dp50="$dh_p50" -v dp99="$dh_p99" \
     -v jp50="$jh_p50" -v jp99="$jh_p99" -v cpu="$cpu_us" \
     -v e="$((d_err + dh_err + j_err + jh_err + hh_err))" -v hq="$jh_qps" -v r="$rate" \
-    -v hp50="$hh_p50" \
-    'BEGIN {printf "%-20s %9.0f %9.0f %6.2f %7d %7.0f %7.3f %7.3f %7.3f %7.3f %6.2f %6.2f %8s %8.3f %6d\n",
-      n, dq, jq, jq / dq, r, hq, dp50, jp50, dp99, jp99, jp50 / dp50, jp99 / dp99, cpu, hp50, e}')")
+    -v hp50="$hh_p50" -v lu="$load_us" -v ce="$ceiling" \
+    'BEGIN {printf "%-20s %9.0f %9.0f %6.2f %7d %7.0f %7.3f %7.3f %7.3f %7.3f %6.2f %6.2f %8s %8s %7s %8.3f %6d\n",
+      n, dq, jq, jq / dq, r, hq, dp50, jp50, dp99, jp99, jp50 / dp50, jp99 / dp99, cpu, lu, ce, hp50, e}')")
 }
 
 catalog_direct="taskset -c 1 $BIN/bench/catalog_load --target=127.0.0.1:$catalog_port
@@ -176,6 +190,20 @@ echo_direct="taskset -c 1 $BIN/bench/echo_load --target=127.0.0.1:$echo_port --s
 printf '{"message":"xxxxxxxxxxxxxxxx"}' >"$OUT/echo0.json"
 printf '{"message":"xxxxxxxxxxxxxxxx","workUs":50}' >"$OUT/echo50.json"
 echo_url="http://127.0.0.1:$http_port/v1/echo"
+
+# The floor under the gateway's CPU per request (bench/grpc_client_floor, on CPU 1, echo calls
+# with nothing else done): one thread draining a CompletionQueue; the callback API; the callback
+# API with the platform's gRPC server in the same process, as in the gateway (its admin port).
+# floor_us: the lowest, used for the ceiling column.
+floor_rows=()
+for variant in "cq false" "callback false" "callback true"; do
+  read -r api server <<<"$variant"
+  taskset -c 1 "$BIN/bench/grpc_client_floor" --target="127.0.0.1:$echo_port" \
+    --concurrency="$CONCURRENCY" --duration="$DURATION" --api="$api" --with_server="$server" \
+    >"$OUT/floor_${api}_$server.txt" 2>&1 || { cat "$OUT/floor_${api}_$server.txt"; exit 1; }
+  floor_rows+=("$(tail -1 "$OUT/floor_${api}_$server.txt")")
+done
+floor_us=$(for r in "${floor_rows[@]}"; do awk '{for (i = 1; i < NF; i++) if ($i == "us/call") print $(i + 1)}' <<<"$r"; done | sort -g | head -1)
 
 workload "catalog GetListing" "$catalog_direct" "-i $OUT/listing_urls.txt" \
   "--urls_file=$OUT/listing_urls.txt"
@@ -189,13 +217,18 @@ workload "echo work_us=50" "$echo_direct --work_us=50" \
 echo
 echo "gateway vs direct gRPC: $DURATION per run, concurrency $CONCURRENCY" \
   "(backends on CPU 0, load generator and gateway on CPU 1)"
-printf '%-20s %9s %9s %6s %7s %7s %7s %7s %7s %7s %6s %6s %8s %8s %6s\n' workload qps_grpc \
-  qps_json ratio rate50 qps50 p50_grpc p50_json p99_grpc p99_json p50_x p99_x gw_us/req \
-  p50_h2rps errors
+printf '%-20s %9s %9s %6s %7s %7s %7s %7s %7s %7s %6s %6s %8s %8s %7s %8s %6s\n' workload \
+  qps_grpc qps_json ratio rate50 qps50 p50_grpc p50_json p99_grpc p99_json p50_x p99_x \
+  gw_us/req h2_us/req ceiling p50_h2rps errors
 for r in "${rows[@]}"; do echo "$r"; done
 echo "(qps: closed loop at the concurrency; rate50: 50 % of qps_grpc, the fixed rate of the" \
   "latency runs (qps50: what bench/http_load achieved through the gateway); p50/p99 in ms at" \
   "rate50, both sides paced by bench/loadgen (call k at k / rate50); _x: json ÷ grpc;" \
-  "gw_us/req: the gateway's CPU µs per request at maximum load; p50_h2rps: p50 of" \
+  "gw_us/req: the gateway's CPU µs per request at maximum load; h2_us/req: h2load's own;" \
+  "ceiling: the highest ratio CPU 1 allows, 1e6 / (h2_us/req + the gRPC client floor below)" \
+  "÷ qps_grpc; p50_h2rps: p50 of" \
   "'h2load --rps' at the same rate, whose clients all fire in the same instant (bursts of" \
   "the concurrency); errors: all five runs)"
+for r in "${floor_rows[@]}"; do echo "$r"; done
+echo "(gRPC clients doing nothing but echo calls, on CPU 1: client CPU µs per call; the lowest" \
+  "is the least a gateway request can cost on top of h2load's)"
