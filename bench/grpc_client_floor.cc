@@ -43,8 +43,9 @@ int Main(int argc, char** argv) {
   absl::Duration duration = absl::Seconds(10), warmup = absl::Seconds(2);
   bool with_server = false;
   std::string api = "cq";
-  marketplace::common::Flags flags("grpc_client_floor",
-                                   "CPU per unary call of a one-thread CompletionQueue client.");
+  marketplace::common::Flags flags(
+      "grpc_client_floor",
+      "A gRPC client's CPU per unary Echo call (CompletionQueue or callback API).");
   flags.AddString("target", &target, target, "Echo server host:port (bench/echo_server).");
   flags.AddInt64("concurrency", &concurrency, concurrency, 1, 10000, "Calls in flight.");
   flags.AddDuration("duration", &duration, duration, "Measured time.");
