@@ -347,7 +347,8 @@ absl::StatusOr<CreateResult> Tickets::Create(TicketTransaction& tx, const Actor&
     t.level = v1::L1_SELLER;
     t.sort_at = t.escalation_allowed_at;
   }
-  RETURN_IF_ERROR(tx.InsertTicket(t));
+  // The history line and the message first: they complete the ticket's row (its counters and
+  // update time), which is then written once.
   RETURN_IF_ERROR(Record(tx, t, actor, "CREATED",
                          absl::StrCat(pb::Category_Name(t.category), " via ",
                                       v1::Channel_Name(t.channel), " at ",
@@ -355,7 +356,7 @@ absl::StatusOr<CreateResult> Tickets::Create(TicketTransaction& tx, const Actor&
                                       follow_up_of.empty() ? "" : " follow-up of ",
                                       follow_up_of)));
   RETURN_IF_ERROR(WriteMessage(tx, t, actor, c.message).status());
-  RETURN_IF_ERROR(tx.SaveTicket(t));
+  RETURN_IF_ERROR(tx.InsertTicket(t));
 
   pb::TicketOpened e;
   e.set_ticket_id(t.ticket_id);
