@@ -52,6 +52,18 @@ void AddFlags(common::Flags& flags, SupportConfig* c) {
                     "How often SOLVED tickets are looked at: CLOSED at closes_at (the SLA "
                     "policy's close_after), "
                     "satisfaction request after the SLA policy's csat_delay.");
+  flags.AddDuration("ticket_cache_ttl", &c->ticket_cache_ttl, absl::Minutes(1),
+                    "Longest GetTicket keeps a ticket's row in memory. A row is dropped when this "
+                    "replica changes the ticket, and when a poll of the tickets table (every "
+                    "--ticket_cache_poll) finds it changed by any replica; the TTL bounds "
+                    "staleness only for a write that committed more than 30s after it was "
+                    "made. 0s: no cache (every GetTicket reads the database).");
+  flags.AddDuration("ticket_cache_poll", &c->ticket_cache_poll, absl::Milliseconds(200),
+                    absl::Milliseconds(10), absl::Minutes(1),
+                    "How often the tickets changed since the last poll are dropped from the "
+                    "ticket cache: a change made through another replica shows in this "
+                    "replica's GetTicket within about this long. Nothing is served from the "
+                    "cache while polls fail for over 2s.");
 }
 
 absl::Status SupportConfig::Validate() const {
@@ -114,6 +126,13 @@ SlaScannerOptions SupportConfig::ScannerOptions() const {
 
 TicketCloserOptions SupportConfig::CloserOptions() const {
   return {.interval = close_interval};
+}
+
+common::ChangePollCacheOptions SupportConfig::TicketCache() const {
+  common::ChangePollCacheOptions options;
+  options.ttl = ticket_cache_ttl;
+  options.poll_interval = ticket_cache_poll;
+  return options;
 }
 
 }  // namespace marketplace::support

@@ -5,11 +5,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "protos/marketplace/support/v1/sla.pb.h"
 #include "absl/time/time.h"
+#include "common/change_poll_cache.h"
 #include "common/config.h"
 #include "common/identity_client/identity_connection.h"
 #include "common/outbox/subscribers.h"
+#include "protos/marketplace/support/v1/sla.pb.h"
 #include "services/support/refund_worker.h"
 #include "services/support/sla_scanner.h"
 #include "services/support/ticket_closer.h"
@@ -36,6 +37,8 @@ struct SupportConfig {
   absl::Duration sla_scan_interval = absl::Seconds(15);
   int64_t sla_scan_batch = 200;
   absl::Duration close_interval = absl::Minutes(1);
+  absl::Duration ticket_cache_ttl = absl::Minutes(1);
+  absl::Duration ticket_cache_poll = absl::Milliseconds(200);
 
   // What Flags cannot check alone.
   [[nodiscard]] absl::Status Validate() const;
@@ -43,6 +46,8 @@ struct SupportConfig {
   RefundWorkerOptions RefundOptions() const;
   SlaScannerOptions ScannerOptions() const;
   TicketCloserOptions CloserOptions() const;
+  // GetTicket's cache of ticket rows (MySqlTicketStore).
+  common::ChangePollCacheOptions TicketCache() const;
   // The seed policy: --sla_policy_file read and validated, else the compiled-in default.
   [[nodiscard]] absl::StatusOr<v1::SlaPolicy> SeedSlaPolicy() const;
 };

@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "common/auth/grpc_auth.h"
+#include "common/change_poll_cache_metrics.h"
 #include "common/client/channel.h"
 #include "common/clock.h"
 #include "common/config.h"
@@ -62,7 +63,10 @@ int main(int argc, char** argv) {
       {.token = [&identity] { return identity.tokens().Token(); },
        .token_refused = [&identity] { identity.tokens().Invalidate(); },
        .timeout = sc.payments_timeout});
-  support::MySqlTicketStore store(&runtime->pool(), clock);
+  common::PrometheusChangePollCacheObserver ticket_cache_metrics(
+      *runtime->registry(), "support_ticket_cache", "ticket rows");
+  support::MySqlTicketStore store(&runtime->pool(), clock, /*read_threads=*/2, sc.TicketCache(),
+                                  &ticket_cache_metrics);
   // Version 1 of the SLA policy on a new database (a stored policy is kept).
   if (absl::Status seeded = store.SeedSlaPolicy(*sc.SeedSlaPolicy()).status(); !seeded.ok()) {
     common::ExitWithError("SLA policy seed", seeded, 1);

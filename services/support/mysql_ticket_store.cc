@@ -253,8 +253,11 @@ int64_t StateNumber(sla::ClockRunState s) { return static_cast<int64_t>(s) + 1; 
 
 class MySqlTicketTransaction final : public TicketTransaction {
  public:
-  MySqlTicketTransaction(db::Transaction& tx, const common::outbox::Outbox& outbox)
-      : tx_(tx), outbox_(outbox) {}
+  // `saved`: where the ids of the tickets this unit saves go (evicted from the store's cache
+  // once the transaction has ended).
+  MySqlTicketTransaction(db::Transaction& tx, const common::outbox::Outbox& outbox,
+                         std::vector<std::string>* saved)
+      : tx_(tx), outbox_(outbox), saved_(saved) {}
 
   absl::StatusOr<std::optional<TicketRecord>> LockTicket(absl::string_view ticket_id) override {
     ASSIGN_OR_RETURN(std::vector<Row> rows,
@@ -291,6 +294,7 @@ class MySqlTicketTransaction final : public TicketTransaction {
   }
 
   absl::Status SaveTicket(const TicketRecord& t) override {
+    saved_->push_back(t.ticket_id);
     return tx_.Write(
         "UPDATE tickets SET buyer_id = ?, seller_id = ?, order_id = ?, payment_id = ?, "
         "payment_currency = ?, payment_amount_minor = ?, category = ?, channel = ?, level = ?, "
@@ -562,6 +566,7 @@ class MySqlTicketTransaction final : public TicketTransaction {
 
   db::Transaction& tx_;
   const common::outbox::Outbox& outbox_;
+  std::vector<std::string>* saved_;
 };
 
 }  // namespace
@@ -573,7 +578,8 @@ absl::Status ApplySupportMigrations(db::ConnectionPool& pool) {
 }
 
 MySqlTicketStore::MySqlTicketStore(db::ConnectionPool* pool, const common::Clock* clock,
-                                   int read_threads)
+                                   int read_threads, common::ChangePollCacheOptions ticket_cache,
+                                   common::ChangePollCacheObserver* cache_observer)
     : pool_(pool),
       idempotency_(clock),
       outbox_("support", clock),
@@ -582,27 +588,37 @@ MySqlTicketStore::MySqlTicketStore(db::ConnectionPool* pool, const common::Clock
                                            .columns = kTicketColumns,
                                            .key_column = "ticket_id",
                                            .ascii_case_insensitive = false,  // ascii_bin
-                                           .threads = std::max(1, read_threads)})) {}
+                                           .threads = std::max(1, read_threads)})),
+      ticket_cache_([this](absl::Time from) { return TicketsChangedSince(from); },
+                    common::SystemClock::Get(), ticket_cache, cache_observer) {
+  ticket_cache_.StartPolling();
+}
 
 MySqlTicketStore::~MySqlTicketStore() = default;
 
 absl::StatusOr<std::string> MySqlTicketStore::RunIdempotent(
     const common::idempotency::RequestKey& key, absl::string_view request_hash,
     const std::function<absl::StatusOr<std::string>(TicketTransaction&)>& effect) {
-  return common::idempotency::RunIdempotentBytes(
+  std::vector<std::string> saved;
+  absl::StatusOr<std::string> result = common::idempotency::RunIdempotentBytes(
       *pool_, idempotency_, key, request_hash,
       [&](db::Transaction& tx) -> absl::StatusOr<std::string> {
-        MySqlTicketTransaction unit(tx, outbox_);
+        MySqlTicketTransaction unit(tx, outbox_, &saved);
         return effect(unit);
       });
+  for (const std::string& id : saved) ticket_cache_.Evict(id);
+  return result;
 }
 
 absl::Status MySqlTicketStore::RunUnit(
     const std::function<absl::Status(TicketTransaction&)>& effect) {
-  return db::RunInTransaction(*pool_, [&](db::Transaction& tx) -> absl::Status {
-    MySqlTicketTransaction unit(tx, outbox_);
+  std::vector<std::string> saved;
+  absl::Status status = db::RunInTransaction(*pool_, [&](db::Transaction& tx) -> absl::Status {
+    MySqlTicketTransaction unit(tx, outbox_, &saved);
     return effect(unit);
   });
+  for (const std::string& id : saved) ticket_cache_.Evict(id);
+  return status;
 }
 
 absl::StatusOr<std::vector<RefundCommand>> MySqlTicketStore::ClaimDueRefunds(absl::Time now,
@@ -692,14 +708,35 @@ absl::StatusOr<std::optional<TicketRecord>> MySqlTicketStore::GetTicket(
 }
 
 void MySqlTicketStore::ReadTicket(absl::string_view ticket_id, ReadDone done) {
+  if (ticket_cache_.enabled()) {
+    if (std::shared_ptr<const TicketRecord> cached = ticket_cache_.Find(ticket_id)) {
+      return done(std::optional<TicketRecord>(*cached));
+    }
+  }
+  const common::ChangePollCacheCore::Ticket read = ticket_cache_.BeginRead();
   reader_->Read(std::string(ticket_id),
-                [done = std::move(done)](absl::StatusOr<std::optional<Row>> row) {
+                [this, read, done = std::move(done)](absl::StatusOr<std::optional<Row>> row) {
                   if (!row.ok()) return done(row.status());
                   if (!row->has_value()) return done(std::optional<TicketRecord>());
                   absl::StatusOr<TicketRecord> t = TicketOf(**row);
                   if (!t.ok()) return done(t.status());
+                  ticket_cache_.Put(t->ticket_id, *t, read);
                   done(std::optional<TicketRecord>(*std::move(t)));
                 });
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, absl::Time>>>
+MySqlTicketStore::TicketsChangedSince(absl::Time from) {
+  ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      pool_->Query("SELECT ticket_id, changed_at FROM tickets WHERE changed_at >= ?", {from}));
+  return db::ParseRows(rows,
+                       [](const Row& r) -> absl::StatusOr<std::pair<std::string, absl::Time>> {
+                         std::pair<std::string, absl::Time> out;
+                         ASSIGN_OR_RETURN(out.first, r.GetString("ticket_id"));
+                         ASSIGN_OR_RETURN(out.second, r.GetTime("changed_at"));
+                         return out;
+                       });
 }
 
 absl::StatusOr<std::vector<ChangeRecord>> MySqlTicketStore::History(absl::string_view ticket_id) {

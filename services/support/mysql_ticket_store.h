@@ -3,7 +3,10 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "common/change_poll_cache.h"
 #include "common/clock.h"
 #include "common/db/batched_reader.h"
 #include "common/db/connection_pool.h"
@@ -22,9 +25,13 @@ namespace marketplace::support {
 class MySqlTicketStore final : public TicketStore {
  public:
   // `pool` and `clock` must outlive the store. `read_threads`: ReadTicket statements at the
-  // database at once, each on a pool connection.
+  // database at once, each on a pool connection. `ticket_cache`: ReadTicket's cache of ticket
+  // rows (disabled unless its ttl is set; README "Reads"); its poller starts with the store and
+  // its times are the database's (UTC), so it runs on the system clock, not on `clock`.
+  // `cache_observer` (may be null) must outlive the store.
   MySqlTicketStore(common::db::ConnectionPool* pool, const common::Clock* clock,
-                   int read_threads = 2);
+                   int read_threads = 2, common::ChangePollCacheOptions ticket_cache = {},
+                   common::ChangePollCacheObserver* cache_observer = nullptr);
   ~MySqlTicketStore() override;
 
   absl::StatusOr<std::string> RunIdempotent(
@@ -59,6 +66,12 @@ class MySqlTicketStore final : public TicketStore {
                                                             int limit) override;
   absl::StatusOr<std::string> RefundResultReason(absl::string_view request_id) override;
 
+  // The tickets whose rows changed at or after `from` (the database's clock), with the time:
+  // what the cache's poll reads.
+  absl::StatusOr<std::vector<std::pair<std::string, absl::Time>>> TicketsChangedSince(
+      absl::Time from);
+  common::ChangePollCacheCore::Totals ticket_cache_totals() const { return ticket_cache_.totals(); }
+
   // In an EventSink transaction (payments.payment_held): one paid order; a payment recorded
   // before is left as it is.
   [[nodiscard]] static absl::Status RecordPaidOrder(common::db::Transaction& tx,
@@ -71,6 +84,9 @@ class MySqlTicketStore final : public TicketStore {
   common::idempotency::IdempotencyStore idempotency_;
   common::outbox::Outbox outbox_;
   std::unique_ptr<common::db::BatchedReader> reader_;  // ReadTicket's
+  // ReadTicket's ticket rows; evicted by this store's writes after their commit and by its
+  // poll of the rows changed (by any replica).
+  common::ChangePollCache<TicketRecord> ticket_cache_;
 };
 
 }  // namespace marketplace::support

@@ -904,16 +904,21 @@ TEST_F(SupportApiTest, MergeTicketsMovesMessagesAndClosesTheSource) {
   v1::Ticket other_order = MustCreate("O-2");
   // A second open ticket about O-1 (as one written before the merge rule existed).
   const std::string source_id = "tkt_00000000000000000000abcd";
-  ASSERT_OK(pool().Execute(
-      "INSERT INTO tickets SELECT ? AS ticket_id, buyer_id, seller_id, order_id, payment_id, "
-      "payment_currency, payment_amount_minor, 2, channel, level, status, assignee_id, "
-      "reason_code, reason_codes_version, tags_json, subject, merged_into, follow_up_of, "
-      "created_at, updated_at, escalation_allowed_at, seller_replied, first_reply_at, "
-      "escalated_at, escalation_reason, outcome, resolution_note, refund_currency, "
-      "refund_amount_minor, refund_state, refund_request_id, solved_at, closed_at, rating, "
-      "rating_comment, 1, counts_against_seller, public_messages, all_messages, history_seq, "
-      "sort_at, csat_requested_at, closes_at FROM tickets WHERE ticket_id = ?",
-      {source_id, target.ticket_id()}).status());
+  ASSERT_OK(
+      pool()
+          .Execute(
+              "INSERT INTO tickets SELECT ? AS ticket_id, buyer_id, seller_id, order_id, "
+              "payment_id, "
+              "payment_currency, payment_amount_minor, 2, channel, level, status, assignee_id, "
+              "reason_code, reason_codes_version, tags_json, subject, merged_into, follow_up_of, "
+              "created_at, updated_at, escalation_allowed_at, seller_replied, first_reply_at, "
+              "escalated_at, escalation_reason, outcome, resolution_note, refund_currency, "
+              "refund_amount_minor, refund_state, refund_request_id, solved_at, closed_at, rating, "
+              "rating_comment, 1, counts_against_seller, public_messages, all_messages, "
+              "history_seq, "
+              "sort_at, csat_requested_at, closes_at, changed_at FROM tickets WHERE ticket_id = ?",
+              {source_id, target.ticket_id()})
+          .status());
   ASSERT_OK(pool().Execute(
       "INSERT INTO ticket_messages SELECT ?, seq, 'msg_00000000000000000000abcd', author_id, "
       "author_role, visibility, 'the older message', created_at FROM ticket_messages WHERE "
