@@ -583,14 +583,14 @@ MySqlTicketStore::MySqlTicketStore(db::ConnectionPool* pool, const common::Clock
     : pool_(pool),
       idempotency_(clock),
       outbox_("support", clock),
+      ticket_cache_([this](absl::Time from) { return TicketsChangedSince(from); },
+                    common::SystemClock::Get(), ticket_cache, cache_observer),
       reader_(std::make_unique<db::BatchedReader>(
           pool, db::BatchedReader::Options{.table = "tickets",
                                            .columns = kTicketColumns,
                                            .key_column = "ticket_id",
                                            .ascii_case_insensitive = false,  // ascii_bin
-                                           .threads = std::max(1, read_threads)})),
-      ticket_cache_([this](absl::Time from) { return TicketsChangedSince(from); },
-                    common::SystemClock::Get(), ticket_cache, cache_observer) {
+                                           .threads = std::max(1, read_threads)})) {
   ticket_cache_.StartPolling();
 }
 

@@ -83,10 +83,11 @@ class MySqlTicketStore final : public TicketStore {
   common::db::ConnectionPool* pool_;
   common::idempotency::IdempotencyStore idempotency_;
   common::outbox::Outbox outbox_;
-  std::unique_ptr<common::db::BatchedReader> reader_;  // ReadTicket's
   // ReadTicket's ticket rows; evicted by this store's writes after their commit and by its
-  // poll of the rows changed (by any replica).
+  // poll of the rows changed (by any replica). Before the reader: the reader's last callbacks,
+  // which store rows here, run while it is destroyed.
   common::ChangePollCache<TicketRecord> ticket_cache_;
+  std::unique_ptr<common::db::BatchedReader> reader_;  // ReadTicket's
 };
 
 }  // namespace marketplace::support
