@@ -95,7 +95,6 @@ void ChangePollCacheCore::EvictLocked(std::vector<std::string> keys, absl::Time 
     evicted += static_cast<int64_t>(entries_.erase(key));
     evicted_[std::move(key)] = {epoch_, at};
   }
-  absl::erase_if(evicted_, [&](const auto& kv) { return kv.second.at < at - kEvictionMemory; });
   evictions_ += evicted;
   observer_->OnEvictions(evicted);
 }
@@ -130,6 +129,8 @@ absl::Status ChangePollCacheCore::Poll() {
 
   absl::MutexLock lock(&mu_);
   EvictLocked(std::move(changed), start);
+  // Forgotten here, once a poll, not on every Evict: a write does not pay for a scan.
+  absl::erase_if(evicted_, [&](const auto& kv) { return kv.second.at < start - kEvictionMemory; });
   ++polls_;
   last_poll_start_ = start;
   return absl::OkStatus();

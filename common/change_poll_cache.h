@@ -113,7 +113,8 @@ class ChangePollCacheCore {
     absl::Time at;
   };
 
-  // Records the eviction of `keys` under mu_ (a new epoch) and reports the count.
+  // Records the eviction of `keys` under mu_ (a new epoch) and reports the count. Evictions
+  // older than kEvictionMemory are forgotten by Poll.
   void EvictLocked(std::vector<std::string> keys, absl::Time at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ChangedSinceFn changed_since_;
