@@ -89,7 +89,7 @@ CatalogOptions CatalogConfig::Options() const {
   return options;
 }
 
-PublicViewCacheOptions CatalogConfig::PublicCache(CatalogObserver* observer) const {
+PublicViewCacheOptions CatalogConfig::PublicCache(common::ChangePollCacheObserver* observer) const {
   PublicViewCacheOptions options;
   options.ttl = public_cache_ttl;
   options.poll_interval = public_cache_poll;

@@ -9,7 +9,6 @@
 #include "common/config.h"
 #include "common/identity_client/identity_connection.h"
 #include "common/outbox/subscribers.h"
-#include "services/catalog/catalog_observer.h"
 #include "services/catalog/catalog_options.h"
 #include "services/catalog/mysql_listing_store.h"
 #include "services/catalog/public_view_cache.h"
@@ -42,8 +41,8 @@ struct CatalogConfig {
   [[nodiscard]] absl::Status Validate() const;
 
   CatalogOptions Options() const;
-  // The cache reports to `events` (may be null).
-  PublicViewCacheOptions PublicCache(CatalogObserver* observer) const;
+  // The cache reports to `observer` (may be null).
+  PublicViewCacheOptions PublicCache(common::ChangePollCacheObserver* observer) const;
   MysqlListingStore::Options Store() const;
 };
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/auth/grpc_auth.h"
+#include "common/change_poll_cache_metrics.h"
 #include "common/client/channel.h"
 #include "common/clock.h"
 #include "common/config.h"
@@ -23,7 +24,6 @@
 #include "services/catalog/live_rules.h"
 #include "services/catalog/mysql_listing_store.h"
 #include "services/catalog/paid_order_events.h"
-#include "services/catalog/prometheus_catalog_observer.h"
 #include "services/catalog/reporter_directory.h"
 #include "services/catalog/rules_reloader.h"
 #include "services/catalog/seller_suspension_events.h"
@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
   }
 
   catalog::MysqlListingStore store(&runtime->pool(), clock, catalog_config.Store());
-  catalog::PrometheusCatalogObserver observer(*runtime->registry());
+  common::PrometheusChangePollCacheObserver observer(*runtime->registry(), "catalog_public_cache",
+                                                     "public listing views");
   catalog::IdentityReporterDirectory reporters(identity.channel(), &identity.tokens());
   catalog::CatalogApi api(&store, rules->get(), &identity.sellers(), clock,
                           catalog_config.Options(), catalog_config.PublicCache(&observer),

@@ -6,8 +6,7 @@ namespace marketplace::catalog {
 
 PublicViewCache::PublicViewCache(ListingStore* store, const common::Clock* clock,
                                  PublicViewCacheOptions options)
-    : reports_(options.observer),
-      cache_([store](absl::Time from) { return store->ListChangedSince(from); }, clock, options,
-             &reports_) {}
+    : cache_([store](absl::Time from) { return store->ListChangedSince(from); }, clock, options,
+             options.observer) {}
 
 }  // namespace marketplace::catalog

@@ -12,7 +12,6 @@
 #include "common/change_poll_cache.h"
 #include "common/clock.h"
 #include "protos/marketplace/catalog/v1/catalog.pb.h"
-#include "services/catalog/catalog_observer.h"
 #include "services/catalog/listing_store.h"
 
 namespace marketplace::catalog {
@@ -22,7 +21,7 @@ namespace marketplace::catalog {
 struct PublicViewCacheOptions : common::ChangePollCacheOptions {
   // Hits, misses, evictions and poll failures are reported here if set (must outlive the
   // cache).
-  CatalogObserver* observer = nullptr;
+  common::ChangePollCacheObserver* observer = nullptr;
 };
 
 // Public views of LIVE listings (what anonymous callers and buyers get from GetListing), kept
@@ -61,28 +60,6 @@ class PublicViewCache {
   Totals totals() const { return cache_.totals(); }
 
  private:
-  // Hands the cache's reports to the CatalogObserver.
-  class Reports final : public common::ChangePollCacheObserver {
-   public:
-    explicit Reports(CatalogObserver* observer) : observer_(observer) {}
-    void OnHit() override {
-      if (observer_ != nullptr) observer_->OnPublicCacheHit();
-    }
-    void OnMiss() override {
-      if (observer_ != nullptr) observer_->OnPublicCacheMiss();
-    }
-    void OnEvictions(int64_t count) override {
-      if (observer_ != nullptr) observer_->OnPublicCacheEvictions(count);
-    }
-    void OnPollFailure() override {
-      if (observer_ != nullptr) observer_->OnPublicCachePollFailure();
-    }
-
-   private:
-    CatalogObserver* const observer_;
-  };
-
-  Reports reports_;
   common::ChangePollCache<v1::Listing> cache_;  // last: its poller stops first
 };
 
