@@ -156,6 +156,7 @@ class ChangePollCache : public ChangePollCacheCore {
   }
   // Stores `value`, read with `ticket`, unless `key` was evicted since the ticket was taken.
   void Put(absl::string_view key, V value, const Ticket& ticket) {
+    if (!enabled()) return;  // no copy for a disabled cache
     PutErased(key, std::make_shared<const V>(std::move(value)), ticket);
   }
 };
