@@ -384,11 +384,11 @@ class MySqlTicketTransaction final : public TicketTransaction {
     return WritePolicy(tx_, policy, /*ignore_existing=*/false);
   }
 
-  absl::StatusOr<std::optional<v1::SlaPolicy>> ReadCurrentSlaPolicy() override {
+  absl::StatusOr<std::optional<int64_t>> CurrentSlaPolicyVersion() override {
     ASSIGN_OR_RETURN(std::vector<Row> rows,
-                     tx_.Query("SELECT policy FROM sla_policies ORDER BY version DESC LIMIT 1",
-                               {}));
-    return PolicyOf(rows);
+                     tx_.Query("SELECT MAX(version) AS version FROM sla_policies", {}));
+    if (rows.empty()) return std::nullopt;
+    return rows[0].GetOptionalInt64("version");
   }
 
   absl::StatusOr<std::optional<v1::SlaPolicy>> ReadSlaPolicyVersion(int64_t version) override {
@@ -397,12 +397,19 @@ class MySqlTicketTransaction final : public TicketTransaction {
     return PolicyOf(rows);
   }
 
-  absl::Status InsertClock(absl::string_view ticket_id, const sla::ClockState& c,
-                           absl::Time at) override {
+  absl::Status InsertClocks(absl::string_view ticket_id, absl::Span<const sla::ClockState> clocks,
+                            absl::Time at) override {
+    if (clocks.empty()) return absl::OkStatus();
+    std::vector<SqlValue> values;
+    for (const sla::ClockState& c : clocks) {
+      std::vector<SqlValue> row = ClockValues(ticket_id, c, at);
+      values.insert(values.end(), std::make_move_iterator(row.begin()),
+                    std::make_move_iterator(row.end()));
+    }
     return tx_.Write(
-        absl::StrCat("INSERT INTO sla_clocks (ticket_id, ", kClockColumns,
-                     ", updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-        ClockValues(ticket_id, c, at));
+        absl::StrCat("INSERT INTO sla_clocks (ticket_id, ", kClockColumns, ", updated_at) VALUES ",
+                     db::PlaceholderRows(clocks.size(), values.size() / clocks.size())),
+        values);
   }
 
   absl::StatusOr<std::optional<sla::ClockState>> LockClock(absl::string_view ticket_id,

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/idempotency/request_id.h"
 #include "google/protobuf/message.h"
 #include "protos/marketplace/support/v1/sla.pb.h"
@@ -52,14 +53,17 @@ class TicketTransaction {
   [[nodiscard]] virtual absl::StatusOr<std::optional<v1::SlaPolicy>> LockCurrentSlaPolicy() = 0;
   // Stores `policy` as its version (ALREADY_EXISTS-free: the caller locked the current one).
   [[nodiscard]] virtual absl::Status InsertSlaPolicy(const v1::SlaPolicy& policy) = 0;
-  // The SLA policy version in force, read in this transaction without a lock.
-  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::SlaPolicy>> ReadCurrentSlaPolicy() = 0;
+  // The number of the SLA policy version in force (the highest stored), read in this
+  // transaction without a lock; nullopt before the seed.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<int64_t>> CurrentSlaPolicyVersion() = 0;
   // One stored version of the SLA policy, read in this transaction; nullopt when missing.
   [[nodiscard]] virtual absl::StatusOr<std::optional<v1::SlaPolicy>> ReadSlaPolicyVersion(
       int64_t version) = 0;
-  // SLA clock rows (one per ticket, metric and level); `at` is the row's updated_at.
-  [[nodiscard]] virtual absl::Status InsertClock(absl::string_view ticket_id,
-                                                 const sla::ClockState& clock, absl::Time at) = 0;
+  // SLA clock rows (one per ticket, metric and level), all in one statement; `at` is the
+  // rows' updated_at. Nothing is written for an empty list.
+  [[nodiscard]] virtual absl::Status InsertClocks(absl::string_view ticket_id,
+                                                  absl::Span<const sla::ClockState> clocks,
+                                                  absl::Time at) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::optional<sla::ClockState>> LockClock(
       absl::string_view ticket_id, v1::SlaMetric metric, v1::TicketLevel level) = 0;
   [[nodiscard]] virtual absl::Status SaveClock(absl::string_view ticket_id,

@@ -172,8 +172,21 @@ absl::Status Tickets::EmitEscalated(TicketTransaction& tx, const TicketRecord& t
 }
 
 absl::StatusOr<std::shared_ptr<const sla::Policy>> Tickets::PolicyIn(TicketTransaction& tx) {
-  ASSIGN_OR_RETURN(std::optional<v1::SlaPolicy> stored, tx.ReadCurrentSlaPolicy());
-  if (!stored) return std::shared_ptr<const sla::Policy>();
+  ASSIGN_OR_RETURN(std::optional<int64_t> version, tx.CurrentSlaPolicyVersion());
+  if (!version) return std::shared_ptr<const sla::Policy>();
+  return PolicyVersion(tx, *version);
+}
+
+absl::StatusOr<std::shared_ptr<const sla::Policy>> Tickets::PolicyVersion(TicketTransaction& tx,
+                                                                          int64_t version) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = policies_.find(version);
+    if (it != policies_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(std::optional<v1::SlaPolicy> stored, tx.ReadSlaPolicyVersion(version));
+  if (!stored)
+    return absl::InternalError(absl::StrCat("SLA policy version ", version, " is not stored"));
   return Cached(*stored);
 }
 
@@ -205,10 +218,8 @@ absl::Status Tickets::DriveClock(TicketTransaction& tx, const TicketRecord& t,
         clock->state == sla::ClockRunState::kBreached) {
       return absl::OkStatus();  // a stopped clock stays stopped
     }
-    ASSIGN_OR_RETURN(std::optional<v1::SlaPolicy> stored,
-                     tx.ReadSlaPolicyVersion(clock->policy_version));
-    if (!stored) return absl::InternalError("an SLA clock's policy version is not stored");
-    ASSIGN_OR_RETURN(std::shared_ptr<const sla::Policy> policy, Cached(*stored));
+    ASSIGN_OR_RETURN(std::shared_ptr<const sla::Policy> policy,
+                     PolicyVersion(tx, clock->policy_version));
     if (action == ClockAction::kPause) {
       ASSIGN_OR_RETURN(next, sla::PauseClock(*clock, now, *policy));
     } else {
@@ -232,7 +243,7 @@ absl::Status Tickets::StartUnlessRunning(TicketTransaction& tx, const TicketReco
   ASSIGN_OR_RETURN(sla::ClockState started,
                    sla::StartClock(*policy, t.level, t.channel, metric, party, now));
   return clock ? tx.SaveClock(t.ticket_id, started, now)
-               : tx.InsertClock(t.ticket_id, started, now);
+               : tx.InsertClocks(t.ticket_id, {started}, now);
 }
 
 absl::StatusOr<absl::Time> Tickets::ClosesAt(TicketTransaction& tx, absl::Time solved_at) {
@@ -255,13 +266,15 @@ absl::StatusOr<std::optional<absl::Time>> Tickets::StartClocks(
   ASSIGN_OR_RETURN(std::shared_ptr<const sla::Policy> policy, PolicyIn(tx));
   std::optional<absl::Time> window_due;
   if (!policy) return window_due;
+  std::vector<sla::ClockState> started;
   for (v1::SlaMetric metric : metrics) {
     if (!policy->TargetFor(level, channel, metric)) continue;
     ASSIGN_OR_RETURN(sla::ClockState c,
                      sla::StartClock(*policy, level, channel, metric, party, now));
-    RETURN_IF_ERROR(tx.InsertClock(ticket_id, c, now));
     if (metric == v1::L1_WINDOW) window_due = c.due_at;
+    started.push_back(std::move(c));
   }
+  RETURN_IF_ERROR(tx.InsertClocks(ticket_id, started, now));
   return window_due;
 }
 

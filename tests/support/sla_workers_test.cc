@@ -318,7 +318,7 @@ TEST_F(SlaWorkersTest, EscalatedSolvedAndMergedTicketsClocksDoNotFire) {
   ASSERT_OK(store_->RunUnit([&](TicketTransaction& tx) -> absl::Status {
     absl::Status s = tx.InsertTicket(source);
     if (!s.ok()) return s;
-    return tx.InsertClock(source.ticket_id, first, clock_.Now());
+    return tx.InsertClocks(source.ticket_id, {first}, clock_.Now());
   }));
   ASSERT_OK(store_->RunUnit([&](TicketTransaction& tx) {
     return tickets_->Merge(tx, kAgent, target.ticket_id, source.ticket_id).status();
