@@ -13,6 +13,7 @@ namespace {
 // Carries the MySQL error number. It reaches clients as an Any detail through ToGrpcStatus,
 // so it holds the number only.
 constexpr char kMySqlErrorPayload[] = "type.marketplace/marketplace.db.MySqlError";
+constexpr char kRetryableConflictPayload[] = "type.marketplace/marketplace.db.RetryableConflict";
 
 // Errors whose text quotes a stored value ("Incorrect integer value: 'x'", "Duplicate entry
 // 'a@b.c'"): their text is never copied into a status.
@@ -118,9 +119,19 @@ std::optional<int> MySqlErrorCodeOf(const absl::Status& status) {
 
 bool IsRetryable(const absl::Status& status) {
   if (status.code() != absl::StatusCode::kAborted) return false;
+  if (status.GetPayload(kRetryableConflictPayload).has_value()) return true;
   const std::optional<int> code = MySqlErrorCodeOf(status);
   return code.has_value() &&
          (*code == kErrDeadlock || *code == kErrLockWaitTimeout || *code == kErrSnapshotConflict);
+}
+
+absl::Status RetryableConflict(absl::string_view what, const absl::Status& cause) {
+  absl::Status out =
+      AnnotateStatus(absl::Status(absl::StatusCode::kAborted, cause.message()), what);
+  cause.ForEachPayload(
+      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  out.SetPayload(kRetryableConflictPayload, absl::Cord("1"));
+  return out;
 }
 
 absl::Status AnnotateStatus(const absl::Status& status, absl::string_view prefix) {

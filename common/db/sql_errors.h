@@ -47,9 +47,17 @@ bool IsConnectionError(int error_code);
 std::optional<int> MySqlErrorCodeOf(const absl::Status& status);
 
 // True when running the whole transaction again may succeed: deadlock, lock wait timeout,
-// snapshot conflict. A connection error is not retryable here: a COMMIT that lost its
-// connection may have landed, and only the caller knows whether doing it twice is harmless.
+// snapshot conflict, or a RetryableConflict. A connection error is not retryable here: a
+// COMMIT that lost its connection may have landed, and only the caller knows whether doing it
+// twice is harmless.
 bool IsRetryable(const absl::Status& status);
+
+// A conflict with a concurrent transaction that the caller recognised itself, e.g. a unique
+// key another transaction filled first where the right answer depends on that transaction's
+// rows: ABORTED and IsRetryable, so that RunInTransaction runs the whole function again on a
+// fresh snapshot, which sees them. `cause` (kept as the payloads and the message's tail) is
+// the error that showed it, e.g. the duplicate key's ALREADY_EXISTS.
+absl::Status RetryableConflict(absl::string_view what, const absl::Status& cause);
 
 // `status` with `prefix: ` before its message, keeping its code and payloads.
 absl::Status AnnotateStatus(const absl::Status& status, absl::string_view prefix);

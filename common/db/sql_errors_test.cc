@@ -25,6 +25,20 @@ TEST(SqlErrorsTest, ConflictsAreRetryableAborts) {
   EXPECT_FALSE(IsRetryable(absl::AbortedError("other")));
 }
 
+TEST(SqlErrorsTest, ARecognisedConflictIsRetryableAndKeepsItsCause) {
+  absl::Status duplicate = MySqlErrorToStatus(
+      1062, "23000", "Duplicate entry 'x' for key 'tickets_order_successor'", "statement");
+  absl::Status conflict = RetryableConflict("a ticket was opened meanwhile", duplicate);
+  EXPECT_EQ(conflict.code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(IsRetryable(conflict));
+  EXPECT_EQ(MySqlErrorCodeOf(conflict), 1062);
+  EXPECT_NE(conflict.message().find("a ticket was opened meanwhile"), absl::string_view::npos);
+  EXPECT_NE(conflict.message().find("tickets_order_successor"), absl::string_view::npos);
+  EXPECT_EQ(conflict.message().find("'x'"), absl::string_view::npos);
+  // The duplicate itself is not retryable.
+  EXPECT_FALSE(IsRetryable(duplicate));
+}
+
 TEST(SqlErrorsTest, ConnectionErrorsAreUnavailable) {
   for (int code : {2002, 2003, 2006, 2013, 2055, 1927}) {
     EXPECT_TRUE(IsConnectionError(code)) << code;

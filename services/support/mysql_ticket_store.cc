@@ -5,10 +5,12 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/db/migrations.h"
+#include "common/db/sql_errors.h"
 #include "common/status_macros.h"
 #include "services/support/support_migrations.h"
 
@@ -270,27 +272,41 @@ class MySqlTicketTransaction final : public TicketTransaction {
 
   absl::StatusOr<std::optional<TicketRecord>> LockLatestForOrder(
       absl::string_view buyer_id, absl::string_view order_id) override {
-    ASSIGN_OR_RETURN(
-        std::vector<Row> rows,
-        tx_.Query(absl::StrCat("SELECT ", kTicketColumns,
-                               " FROM tickets WHERE buyer_id = ? AND order_id = ? "
-                               "ORDER BY created_at DESC, ticket_id DESC LIMIT 1 FOR UPDATE"),
-                  {std::string(buyer_id), std::string(order_id)}));
-    if (rows.empty()) return std::nullopt;
-    return TicketOf(rows[0]);
+    // No locking read over the order's index entries: under REPEATABLE READ it would lock
+    // the gap where a new order's ticket goes, and two openings of neighbouring orders would
+    // deadlock inserting into it. The newest ticket is found in the snapshot, then locked by
+    // its primary key, which reads its committed state; a ticket opened meanwhile by another
+    // transaction makes InsertTicket's unique key fail, and the whole call runs again.
+    ASSIGN_OR_RETURN(std::vector<Row> newest,
+                     tx_.Query("SELECT ticket_id FROM tickets WHERE buyer_id = ? AND order_id = ? "
+                               "ORDER BY created_at DESC, ticket_id DESC LIMIT 1",
+                               {std::string(buyer_id), std::string(order_id)}));
+    if (newest.empty()) return std::nullopt;
+    ASSIGN_OR_RETURN(std::string ticket_id, newest[0].GetString("ticket_id"));
+    ASSIGN_OR_RETURN(std::optional<TicketRecord> locked, LockTicket(ticket_id));
+    if (!locked) return absl::InternalError("a ticket disappeared while it was locked");
+    return locked;
   }
 
   absl::Status InsertTicket(const TicketRecord& t) override {
-    return tx_.Write(absl::StrCat("INSERT INTO tickets (", kTicketColumns,
-                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                                  "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                                  "?, ?, ?, ?)"),
-                     [&] {
-                       std::vector<SqlValue> v = TicketValues(t);
-                       v.insert(v.begin(), v.back());
-                       v.pop_back();
-                       return v;
-                     }());
+    absl::Status inserted =
+        tx_.Write(absl::StrCat("INSERT INTO tickets (", kTicketColumns,
+                               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                               "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                               "?, ?, ?, ?)"),
+                  [&] {
+                    std::vector<SqlValue> v = TicketValues(t);
+                    v.insert(v.begin(), v.back());
+                    v.pop_back();
+                    return v;
+                  }());
+    if (absl::IsAlreadyExists(inserted) &&
+        absl::StrContains(inserted.message(), "tickets_order_successor")) {
+      // Another transaction opened this order's ticket (or its follow-up) first: run again,
+      // on a snapshot that sees it, and join it.
+      return db::RetryableConflict("a ticket about the order was opened meanwhile", inserted);
+    }
+    return inserted;
   }
 
   absl::Status SaveTicket(const TicketRecord& t) override {

@@ -28,10 +28,14 @@ class TicketTransaction {
   // The ticket, locked for the rest of the transaction (nullopt: no such ticket).
   [[nodiscard]] virtual absl::StatusOr<std::optional<TicketRecord>> LockTicket(
       absl::string_view ticket_id) = 0;
-  // The buyer's newest ticket about the order, locked; the lock covers the gap too, so two
-  // concurrent CreateTicket calls for one order make one ticket.
+  // The buyer's newest ticket about the order, locked (nullopt: none). No lock is taken
+  // where there is no ticket: two concurrent CreateTicket calls for one order are kept to one
+  // ticket by InsertTicket.
   [[nodiscard]] virtual absl::StatusOr<std::optional<TicketRecord>> LockLatestForOrder(
       absl::string_view buyer_id, absl::string_view order_id) = 0;
+  // A ticket about an order that has another with the same follow_up_of (the order's first,
+  // or a second follow-up of one ticket: a concurrent call opened it first) is an ABORTED
+  // RetryableConflict: the transaction runs again and finds that ticket.
   [[nodiscard]] virtual absl::Status InsertTicket(const TicketRecord& ticket) = 0;
   // Writes every mutable field of `ticket` (found by ticket_id).
   [[nodiscard]] virtual absl::Status SaveTicket(const TicketRecord& ticket) = 0;

@@ -21,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/db/connection_pool.h"
 #include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
@@ -141,11 +142,18 @@ TEST_F(SlaScannerProcessTest, TwoReplicasFireEachOfTwoThousandClocksOnce) {
                                         absl::StrJoin(numbers, ", ")))
                 .status());
   const std::string new_id = "CONCAT('c', LPAD(k.n, 3, '0'), SUBSTRING(x.ticket_id, 5))";
-  ASSERT_OK(pool_->Execute(absl::StrCat("INSERT INTO tickets (ticket_id, ", ticket_columns,
-                                        ") SELECT ", new_id, ", ", ticket_columns,
-                                        " FROM tickets x JOIN copy_numbers k WHERE "
-                                        "x.ticket_id LIKE 'tkt\\_%'"))
-                .status());
+  // Each copy about an order of its own (an order's first ticket is unique).
+  std::vector<std::string> ticket_values = absl::StrSplit(ticket_columns, ", ");
+  for (std::string& c : ticket_values) {
+    if (c == "order_id") c = "CONCAT(x.order_id, '-', k.n)";
+  }
+  ASSERT_OK(
+      pool_
+          ->Execute(absl::StrCat("INSERT INTO tickets (ticket_id, ", ticket_columns, ") SELECT ",
+                                 new_id, ", ", absl::StrJoin(ticket_values, ", "),
+                                 " FROM tickets x JOIN copy_numbers k WHERE "
+                                 "x.ticket_id LIKE 'tkt\\_%'"))
+          .status());
   ASSERT_OK(pool_->Execute(absl::StrCat("INSERT INTO sla_clocks (ticket_id, ", clock_columns,
                                         ") SELECT ", new_id, ", ", clock_columns,
                                         " FROM sla_clocks x JOIN copy_numbers k WHERE "

@@ -306,10 +306,12 @@ TEST_F(SlaWorkersTest, EscalatedSolvedAndMergedTicketsClocksDoNotFire) {
   ASSERT_OK(Resolve(kSeller, solved.ticket_id));
   EXPECT_EQ(ClockState(solved.ticket_id, v1::FIRST_REPLY, v1::L1_SELLER), kCancelled);
   // Merged into another ticket of the same order (MergeTickets): a second open ticket of the
-  // order, with its own FIRST_REPLY clock, written straight to the store.
+  // order, with its own FIRST_REPLY clock, written straight to the store (as a follow-up of
+  // another ticket: the order's first ticket is unique).
   TicketRecord target = Create("O-3");
   TicketRecord source = target;
   source.ticket_id = "tkt_merge_source";
+  source.follow_up_of = "tkt_merge_predecessor";
   ASSERT_OK_AND_ASSIGN(sla::Policy policy, sla::DefaultPolicy());
   ASSERT_OK_AND_ASSIGN(sla::ClockState first,
                        sla::StartClock(policy, v1::L1_SELLER, v1::EMAIL, v1::FIRST_REPLY,

@@ -587,6 +587,74 @@ TEST_F(SupportApiTest, MergeRuleReopensSolvedAndFollowsUpClosed) {
   EXPECT_EQ(again.ticket().follow_up_of(), first.ticket_id());
 }
 
+// Concurrent openings: of one order, one ticket and the others merged into it; after it
+// CLOSED, one follow-up and the others merged into that; of neighbouring orders, a ticket
+// each (their transactions do not lock each other out).
+TEST_F(SupportApiTest, ConcurrentOpeningsMakeOneTicketPerOrderAndOneFollowUp) {
+  constexpr int kCalls = 6;
+  Pay("O-1");
+  auto open_concurrently = [&](const std::string& order, v1::Category category) {
+    std::vector<v1::CreateTicketResponse> answers(kCalls);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kCalls; ++i) {
+      threads.emplace_back([&, i] {
+        grpc::Status s = Create(kBuyer, order, &answers[i], category, absl::StrCat("call ", i));
+        EXPECT_TRUE(s.ok()) << s.error_message();
+      });
+    }
+    for (auto& th : threads) th.join();
+    return answers;
+  };
+  auto opened = [](const std::vector<v1::CreateTicketResponse>& answers) {
+    std::set<std::string> ids;
+    int fresh = 0;
+    for (const auto& a : answers) {
+      ids.insert(a.ticket().ticket_id());
+      if (!a.merged()) ++fresh;
+    }
+    EXPECT_EQ(ids.size(), 1u);
+    EXPECT_EQ(fresh, 1);
+    return *ids.begin();
+  };
+  const std::string first = opened(open_concurrently("O-1", v1::NOT_RECEIVED));
+  EXPECT_EQ(MustGet(kAgent, first).message_count(), kCalls);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM tickets"), 1);
+  EXPECT_EQ(Events("support.ticket_opened"), 1);
+
+  grpc::Status resolved = Resolve(kSeller, first, v1::REPLACEMENT_SENT);
+  ASSERT_TRUE(resolved.ok()) << resolved.error_message();
+  clock_.Advance(absl::Hours(96));
+  ASSERT_EQ(MustGet(kBuyer, first).status(), v1::CLOSED);
+  const std::string follow_up = opened(open_concurrently("O-1", v1::DAMAGED));
+  EXPECT_NE(follow_up, first);
+  v1::Ticket f = MustGet(kAgent, follow_up);
+  EXPECT_EQ(f.follow_up_of(), first);
+  EXPECT_EQ(f.message_count(), kCalls);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM tickets"), 2);
+  EXPECT_EQ(Events("support.ticket_opened"), 2);
+
+  std::vector<std::string> orders;
+  for (int i = 0; i < kCalls; ++i) {
+    orders.push_back(absl::StrCat("O-2", i));
+    Pay(orders.back());
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> fresh{0};
+  for (const std::string& order : orders) {
+    threads.emplace_back([&, order] {
+      v1::CreateTicketResponse out;
+      grpc::Status s = Create(kBuyer, order, &out, v1::QUESTION);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      if (s.ok() && !out.merged()) ++fresh;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(fresh.load(), kCalls);
+  EXPECT_EQ(Count("SELECT COUNT(DISTINCT order_id) AS n FROM tickets WHERE order_id LIKE 'O-2%'"),
+            kCalls);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM tickets"), 2 + kCalls);
+}
+
 TEST_F(SupportApiTest, ReopenWithinTheWindowAndOnlyByTheBuyer) {
   Pay("O-1");
   v1::Ticket t = MustCreate("O-1");
@@ -902,7 +970,8 @@ TEST_F(SupportApiTest, MergeTicketsMovesMessagesAndClosesTheSource) {
   Pay("O-2");
   v1::Ticket target = MustCreate("O-1", v1::QUESTION);
   v1::Ticket other_order = MustCreate("O-2");
-  // A second open ticket about O-1 (as one written before the merge rule existed).
+  // A second open ticket about O-1 (as one written before the merge rule existed; a
+  // follow-up of another ticket, since an order's first ticket is unique).
   const std::string source_id = "tkt_00000000000000000000abcd";
   ASSERT_OK(
       pool()
@@ -910,8 +979,9 @@ TEST_F(SupportApiTest, MergeTicketsMovesMessagesAndClosesTheSource) {
               "INSERT INTO tickets SELECT ? AS ticket_id, buyer_id, seller_id, order_id, "
               "payment_id, "
               "payment_currency, payment_amount_minor, 2, channel, level, status, assignee_id, "
-              "reason_code, reason_codes_version, tags_json, subject, merged_into, follow_up_of, "
-              "created_at, updated_at, escalation_allowed_at, seller_replied, first_reply_at, "
+              "reason_code, reason_codes_version, tags_json, subject, merged_into, "
+              "'tkt_00000000000000000000abce', created_at, updated_at, escalation_allowed_at, "
+              "seller_replied, first_reply_at, "
               "escalated_at, escalation_reason, outcome, resolution_note, refund_currency, "
               "refund_amount_minor, refund_state, refund_request_id, solved_at, closed_at, rating, "
               "rating_comment, 1, counts_against_seller, public_messages, all_messages, "
