@@ -14,7 +14,8 @@
 # signed with the fakes' key.
 #
 # It prints, each with p50/p99/p99.9 latency and support_server's CPU seconds (and under each
-# gRPC row support_server's and MariaDB's CPU and the statements and commits per call):
+# gRPC row support_server's and MariaDB's CPU and the statements and commits per call, and
+# InnoDB's row lock waits and deadlocks per 1000 calls):
 #   minimal write tx   the database's rate for one minimal write transaction (START TRANSACTION;
 #                      INSERT one row; COMMIT) from CPU 0 with the same concurrency, measured in
 #                      this run: the reference of the two writes (srv_cpu: MariaDB's);

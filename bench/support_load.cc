@@ -267,14 +267,15 @@ int64_t Count(db::ConnectionPool& pool, const std::string& sql) {
   return (*rows)[0].GetInt64("n").value_or(-1);
 }
 
-// The server's counters of statements received (Questions) and commits (Com_commit); empty when
-// they cannot be read.
+// The server's counters of statements received (Questions), commits (Com_commit), InnoDB's
+// row lock waits and deadlocks; empty when they cannot be read.
 std::map<std::string, int64_t> StatementCounters(const db::DbOptions& options) {
   db::DbOptions one = options;
   one.pool_size = 1;
   auto pool = db::ConnectionPool::Create(one);
   if (!pool.ok()) return {};
-  return bench::ReadGlobalStatus(**pool, {"Questions", "Com_commit"});
+  return bench::ReadGlobalStatus(
+      **pool, {"Questions", "Com_commit", "Innodb_row_lock_waits", "Innodb_deadlocks"});
 }
 
 // The seeded tickets' ids: "tkt_b0" and 22 hex digits of the copy's number (ids as NewId makes
@@ -686,10 +687,12 @@ int Main(int argc, char** argv) {
     };
     std::printf(
         "%-28s per call: support_server %.0f us CPU, MariaDB %.0f us CPU (busy %.0f%% of "
-        "its core), %.1f statements, %.2f commits\n",
+        "its core), %.1f statements, %.2f commits; per 1000 calls: %.1f row lock waits, %.1f "
+        "deadlocks\n",
         "", 1e6 * cpu / calls, 1e6 * db_cpu / calls,
         100 * db_cpu / absl::ToDoubleSeconds(warmup + duration), per_call("Questions"),
-        per_call("Com_commit"));
+        per_call("Com_commit"), 1000 * per_call("Innodb_row_lock_waits"),
+        1000 * per_call("Innodb_deadlocks"));
   }
   return result.calls > 0 ? 0 : 1;
 }

@@ -52,7 +52,8 @@ class PooledConnection {
 // Metrics, when a registry is given (label database="<name>"):
 //   db_pool_connections{state="in_use"|"idle"}, db_pool_acquire_seconds,
 //   db_pool_exhausted_total, db_queries_total{result="ok"|"error"}, db_query_seconds,
-//   db_transaction_retries_total{code="1213"|"1205"|"1020"}.
+//   db_transaction_retries_total{code="1213"|"1205"|"1020", or the MySQL error behind a
+//   RetryableConflict, e.g. "1062"}.
 class ConnectionPool {
  public:
   // INVALID_ARGUMENT for unusable options; with `connect_on_create`, UNAVAILABLE when the

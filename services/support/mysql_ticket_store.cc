@@ -5,7 +5,6 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -300,10 +299,11 @@ class MySqlTicketTransaction final : public TicketTransaction {
                     v.pop_back();
                     return v;
                   }());
-    if (absl::IsAlreadyExists(inserted) &&
-        absl::StrContains(inserted.message(), "tickets_order_successor")) {
-      // Another transaction opened this order's ticket (or its follow-up) first: run again,
-      // on a snapshot that sees it, and join it.
+    if (db::MySqlErrorCodeOf(inserted) == db::kErrDuplicateKey) {
+      // Another transaction opened this order's ticket (or its follow-up) first
+      // (tickets_order_successor): run again, on a snapshot that sees it, and join it. Read
+      // from the error number, not the server's message, which may be in another language; a
+      // duplicate ticket_id (random, 88 bits) would be drawn anew by the rerun too.
       return db::RetryableConflict("a ticket about the order was opened meanwhile", inserted);
     }
     return inserted;
