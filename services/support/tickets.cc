@@ -185,22 +185,14 @@ absl::StatusOr<std::shared_ptr<const sla::Policy>> Tickets::PolicyVersion(Ticket
     if (it != policies_.end()) return it->second;
   }
   ASSIGN_OR_RETURN(std::optional<v1::SlaPolicy> stored, tx.ReadSlaPolicyVersion(version));
-  if (!stored)
+  if (!stored) {
     return absl::InternalError(absl::StrCat("SLA policy version ", version, " is not stored"));
-  return Cached(*stored);
-}
-
-absl::StatusOr<std::shared_ptr<const sla::Policy>> Tickets::Cached(const v1::SlaPolicy& stored) {
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = policies_.find(stored.version());
-    if (it != policies_.end()) return it->second;
   }
-  ASSIGN_OR_RETURN(sla::Policy parsed, sla::Policy::FromProto(stored));
+  ASSIGN_OR_RETURN(sla::Policy parsed, sla::Policy::FromProto(*stored));
   auto policy = std::make_shared<const sla::Policy>(std::move(parsed));
   absl::MutexLock lock(&mu_);
-  policies_.emplace(stored.version(), policy);
-  return policy;
+  // A concurrent reader may have put the same version first: either copy is the same.
+  return policies_.emplace(version, policy).first->second;
 }
 
 absl::Status Tickets::DriveClock(TicketTransaction& tx, const TicketRecord& t,

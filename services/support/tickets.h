@@ -151,12 +151,10 @@ class Tickets {
   // The SLA policy in force, read in `tx` (validated once per version, then cached: versions
   // never change); nullptr before the seed (then no clock runs).
   absl::StatusOr<std::shared_ptr<const sla::Policy>> PolicyIn(TicketTransaction& tx);
-  // One stored version, read in `tx` only when not cached yet (versions never change;
-  // INTERNAL when it is not stored).
+  // One stored version, read in `tx` and validated only when not cached yet (versions never
+  // change; INTERNAL when it is not stored).
   absl::StatusOr<std::shared_ptr<const sla::Policy>> PolicyVersion(TicketTransaction& tx,
                                                                    int64_t version);
-  // Validated once per version, then cached.
-  absl::StatusOr<std::shared_ptr<const sla::Policy>> Cached(const v1::SlaPolicy& stored);
   enum class ClockAction { kMeet, kPause, kResume, kCancel };
   // Applies `action` to the ticket's `metric` clock at its level at `now`, when there is one
   // (pause and resume count with the policy version the clock started under); kCancel stops a
