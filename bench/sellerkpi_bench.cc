@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -51,7 +52,13 @@ struct Phase {
   double qps = 0;
   double client_cpu = 0;  // seconds of this process (load generator and sellerkpi's code)
   double db_cpu = 0;      // seconds of the database server
+  // What the phase sent the server (SHOW GLOBAL STATUS differences): statements, of them
+  // prepared anew, and commits.
+  std::map<std::string, int64_t> sent;
 };
+
+const std::vector<std::string> kSentCounters = {"Questions", "Com_stmt_prepare", "Com_commit"};
+marketplace::common::db::ConnectionPool* g_pool = nullptr;
 
 // CPU seconds (user + system) used so far by process `pid` ("self": this one); 0 if unknown.
 double CpuSeconds(const std::string& pid) {
@@ -95,6 +102,8 @@ Phase Run(int threads, absl::Duration duration,
   const absl::Time end = start + duration;
   const double client_cpu = CpuSeconds("self");
   const double db_cpu = g_db_pid.empty() ? 0 : CpuSeconds(g_db_pid);
+  const std::map<std::string, int64_t> sent_before =
+      marketplace::bench::ReadGlobalStatus(*g_pool, kSentCounters);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
@@ -117,6 +126,9 @@ Phase Run(int threads, absl::Duration duration,
   p.qps = p.calls / absl::ToDoubleSeconds(absl::Now() - start);
   p.client_cpu = CpuSeconds("self") - client_cpu;
   p.db_cpu = g_db_pid.empty() ? 0 : CpuSeconds(g_db_pid) - db_cpu;
+  for (const auto& [name, n] : marketplace::bench::ReadGlobalStatus(*g_pool, kSentCounters)) {
+    if (auto it = sent_before.find(name); it != sent_before.end()) p.sent[name] = n - it->second;
+  }
   return p;
 }
 
@@ -154,10 +166,20 @@ pb::SellerEvent MakeEvent(const std::string& id, int64_t n, int64_t sellers, abs
 }
 
 // Microseconds of CPU per unit (event or transaction).
+// and what it sent the server per unit.
 std::string CpuPer(const Phase& p, double units) {
   if (units <= 0) return "";
-  return absl::StrFormat("  CPU per unit: db %.0f us, client %.0f us", p.db_cpu * 1e6 / units,
-                         p.client_cpu * 1e6 / units);
+  std::string out = absl::StrFormat("  CPU per unit: db %.0f us, client %.0f us",
+                                    p.db_cpu * 1e6 / units, p.client_cpu * 1e6 / units);
+  const auto per = [&](const char* name) {
+    auto it = p.sent.find(name);
+    return it == p.sent.end() ? -1.0 : static_cast<double>(it->second) / units;
+  };
+  if (!p.sent.empty()) {
+    absl::StrAppendFormat(&out, "; sent per unit: %.2f statements (%.2f prepared), %.3f commits",
+                          per("Questions"), per("Com_stmt_prepare"), per("Com_commit"));
+  }
+  return out;
 }
 
 void Print(const char* name, const Phase& p, double per_call, double minimal_qps) {
@@ -203,6 +225,10 @@ int main(int argc, char** argv) {
   int64_t group_alone_from = 0;
   flags.AddInt64("group_alone_from", &group_alone_from, 0, 0, 100000,
                  "Ingestion group commit: calls of this many events go alone (0: the default).");
+  int64_t one_round_trip_up_to = -1;
+  flags.AddInt64("one_round_trip_up_to", &one_round_trip_up_to, -1, -1, 100000,
+                 "Store: calls of at most this many events send their writes with the COMMIT "
+                 "(MysqlKpiStore::Options; -1: the default, 0: never).");
   flags.AddDuration("duration", &duration, absl::Seconds(10), "Measured time per phase.");
   bool settle = true;
   flags.AddBool("settle", &settle, true,
@@ -229,7 +255,11 @@ int main(int argc, char** argv) {
   }
   // As in sellerkpi_server: evaluations create enforcement actions in their transaction.
   sellerkpi::MysqlEnforcementStore enforcement(pool->get());
-  sellerkpi::MysqlKpiStore store(pool->get(), &enforcement);
+  sellerkpi::MysqlKpiStore::Options store_options;
+  if (one_round_trip_up_to >= 0) {
+    store_options.one_round_trip_up_to = static_cast<int>(one_round_trip_up_to);
+  }
+  sellerkpi::MysqlKpiStore store(pool->get(), &enforcement, store_options);
   if (absl::Status s = store.SeedThresholds(*seed, absl::Now()); !s.ok()) {
     std::fprintf(stderr, "seed: %s\n", s.ToString().c_str());
     return 1;
@@ -239,6 +269,7 @@ int main(int argc, char** argv) {
       "v BIGINT NOT NULL) ENGINE=InnoDB");
 
   g_db_pid = DbPid(**pool);
+  g_pool = pool->get();
   const int threads = static_cast<int>(clients);
   // What each ingestion phase found pending before it started, and how long it waited for it.
   // The reference phase runs first, on a database with nothing pending but its creation.

@@ -150,11 +150,15 @@ class Connection::Impl {
       return absl::StrCat("'", mysql->escapeString(sql::SQLString(std::string(text))).asStdString(),
                           "'");
     };
-    // One compound statement: the server sends one answer for all of it. A row-count check is
-    // an IF after its statement that raises an error.
+    // With a row-count check, one compound statement: the server sends one answer for all of
+    // it, and a check is an IF after its statement that raises an error. Without one, the
+    // statements one after the other in the packet, each answered in turn (the server stops
+    // at the first that fails): no stored program to compile for each script.
     std::string text;
     int results = 0;
-    if (!statements.empty()) {
+    const bool compound = std::any_of(statements.begin(), statements.end(),
+                                      [](const ScriptStatement& st) { return st.expect_matched; });
+    if (compound) {
       text = "BEGIN NOT ATOMIC\n";
       for (size_t i = 0; i < statements.size(); ++i) {
         const ScriptStatement& st = statements[i];
@@ -168,6 +172,12 @@ class Connection::Impl {
       }
       text.append("END");
       ++results;
+    } else {
+      for (const ScriptStatement& st : statements) {
+        ASSIGN_OR_RETURN(std::string sql, InlineValues(st.sql, st.params, quote));
+        absl::StrAppend(&text, text.empty() ? "" : ";\n", sql);
+        ++results;
+      }
     }
     if (query) {
       ASSIGN_OR_RETURN(std::string sql, InlineValues(query->sql, query->params, quote));

@@ -54,13 +54,15 @@ class Connection {
   [[nodiscard]] absl::StatusOr<int64_t> Execute(absl::string_view sql,
                                                 absl::Span<const SqlValue> params = {});
   // Runs `statements` in order in ONE round trip, and then `query` when given, returning its
-  // rows. The statements go as one compound statement (BEGIN NOT ATOMIC ... END) of text, each
-  // value written in as a literal escaped by the client library for the session's character
-  // set (InlineValues): the server answers the whole block at once instead of statement by
-  // statement. They may be any statements but queries, START TRANSACTION and COMMIT included.
-  // The first statement that fails stops the block and its error is returned (its code as
-  // usual; the message says it came from a script); what ran before it stays (inside a
-  // transaction: still open, for the caller to roll back).
+  // rows. The statements go as text, each value written in as a literal escaped by the client
+  // library for the session's character set (InlineValues): when one has `expect_matched`, as
+  // one compound statement (BEGIN NOT ATOMIC ... END, the checks as IFs in it), which the
+  // server answers at once; otherwise as statements one after the other in the packet, each
+  // answered in turn (no stored program for the server to compile). They may be any
+  // statements but queries, START TRANSACTION and COMMIT included. The first statement that
+  // fails stops the script and its error is returned (its code as usual; the message says it
+  // came from a script); what ran before it stays (inside a transaction: still open, for the
+  // caller to roll back).
   [[nodiscard]] absl::StatusOr<std::vector<Row>> RunScript(
       absl::Span<const ScriptStatement> statements,
       const std::optional<ScriptStatement>& query = std::nullopt);

@@ -307,9 +307,11 @@ absl::Status WriteOrders(Transaction& tx, const std::set<std::pair<std::string, 
 // Records a batch in `tx`. With `read_recorded` false (a first attempt) the batch is taken to
 // be all new and nothing is read of seller_events: the insert then tells, since fewer rows
 // inserted than sent means some were recorded already (kRaced: the batch runs again with
-// `read_recorded`, which reads them first, with a shared lock, and skips them).
+// `read_recorded`, which reads them first, with a shared lock, and skips them). With
+// `deferred` (a transaction with defer_writes) the writes are queued, and the same two races
+// fail the COMMIT with a duplicate key instead (RecordEvents runs the batch again for both).
 absl::StatusOr<RecordCounts> RecordBatch(Transaction& tx, const std::vector<EventRecord>& events,
-                                         bool read_recorded) {
+                                         bool read_recorded, bool deferred) {
   using OrderKey = std::pair<std::string, std::string>;  // (seller, order)
   // 1. Lock the batch's existing (seller, order) rows, sorted, in one statement: concurrent
   //    batches take them in the same order, so they wait for each other instead of
@@ -405,15 +407,19 @@ absl::StatusOr<RecordCounts> RecordBatch(Transaction& tx, const std::vector<Even
   // 4. The new events in one statement; fewer rows than sent means one of them was recorded
   //    already (not read in step 2) or another transaction inserted it since.
   if (counts.recorded > 0) {
-    ASSIGN_OR_RETURN(
-        int64_t inserted,
-        tx.Execute(absl::StrCat("INSERT IGNORE INTO seller_events (event_id, content_hash, "
-                                "source, type, seller_id, occurred_at, order_id, ticket_id, "
-                                "dispute_id, listing_id, kpi_mask, payload, recorded_at) VALUES ",
-                                common::db::PlaceholderRows(counts.recorded, 12,
-                                                            ", UTC_TIMESTAMP(6)")),
-                   inserts));
-    if (inserted != counts.recorded) return absl::AbortedError(kRaced);
+    const std::string columns = absl::StrCat(
+        " INTO seller_events (event_id, content_hash, source, type, seller_id, occurred_at, "
+        "order_id, ticket_id, dispute_id, listing_id, kpi_mask, payload, recorded_at) VALUES ",
+        common::db::PlaceholderRows(counts.recorded, 12, ", UTC_TIMESTAMP(6)"));
+    if (deferred) {
+      // A plain INSERT: an id recorded meanwhile fails it with a duplicate key, which stops
+      // the queued statements there.
+      RETURN_IF_ERROR(tx.Write(absl::StrCat("INSERT", columns), inserts));
+    } else {
+      const std::string insert = absl::StrCat("INSERT IGNORE", columns);
+      ASSIGN_OR_RETURN(int64_t inserted, tx.Execute(insert, inserts));
+      if (inserted != counts.recorded) return absl::AbortedError(kRaced);
+    }
   }
   // 5. The rows, the counters and the evaluation marks, each sorted, one statement each.
   RETURN_IF_ERROR(WriteOrders(tx, changed_orders, stored, orders));
@@ -433,12 +439,22 @@ absl::StatusOr<RecordCounts> MysqlKpiStore::RecordEvents(const std::vector<Event
   common::db::TransactionOptions options;
   // No gap locks: the rows a batch needs are locked by key, in sorted order (RecordBatch).
   options.isolation = common::db::IsolationLevel::kReadCommitted;
+  options.defer_writes = static_cast<int>(events.size()) <= options_.one_round_trip_up_to;
+  // A deferred batch's race fails its COMMIT with a duplicate key: an event id or a new order
+  // row recorded meanwhile (the plain INSERTs of RecordBatch).
+  const auto raced = [&](const absl::Status& status) {
+    return status.message() == kRaced ||
+           (options.defer_writes &&
+            common::db::MySqlErrorCodeOf(status) == common::db::kErrDuplicateKey);
+  };
   for (int attempt = 1;; ++attempt) {
     absl::StatusOr<RecordCounts> counts = common::db::RunInTransaction(
         *pool_,
-        [&](Transaction& tx) { return RecordBatch(tx, events, /*read_recorded=*/attempt > 1); },
+        [&](Transaction& tx) {
+          return RecordBatch(tx, events, /*read_recorded=*/attempt > 1, options.defer_writes);
+        },
         options);
-    if (counts.ok() || counts.status().message() != kRaced || attempt == 5) return counts;
+    if (counts.ok() || !raced(counts.status()) || attempt == 5) return counts;
   }
 }
 
