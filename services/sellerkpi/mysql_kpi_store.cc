@@ -454,7 +454,9 @@ absl::StatusOr<RecordCounts> MysqlKpiStore::RecordEvents(const std::vector<Event
           return RecordBatch(tx, events, /*read_recorded=*/attempt > 1, options.defer_writes);
         },
         options);
-    if (counts.ok() || !raced(counts.status()) || attempt == 5) return counts;
+    if (counts.ok() || !raced(counts.status())) return counts;
+    // Raced every time: retryable, never the duplicate key (ALREADY_EXISTS is a conflict).
+    if (attempt == 5) return absl::AbortedError(kRaced);
   }
 }
 
