@@ -176,7 +176,7 @@ std::string CpuPer(const Phase& p, double units) {
     return it == p.sent.end() ? -1.0 : static_cast<double>(it->second) / units;
   };
   if (!p.sent.empty()) {
-    absl::StrAppendFormat(&out, "; sent per unit: %.2f statements (%.2f prepared), %.3f commits",
+    absl::StrAppendFormat(&out, "; sent per unit: %.2f statements (%.3f prepared), %.3f commits",
                           per("Questions"), per("Com_stmt_prepare"), per("Com_commit"));
   }
   return out;
