@@ -165,8 +165,8 @@ pb::SellerEvent MakeEvent(const std::string& id, int64_t n, int64_t sellers, abs
   return e;
 }
 
-// Microseconds of CPU per unit (event or transaction).
-// and what it sent the server per unit.
+// Microseconds of CPU per unit (event or transaction), and what the phase sent the server per
+// unit.
 std::string CpuPer(const Phase& p, double units) {
   if (units <= 0) return "";
   std::string out = absl::StrFormat("  CPU per unit: db %.0f us, client %.0f us",

@@ -404,8 +404,9 @@ absl::StatusOr<RecordCounts> RecordBatch(Transaction& tx, const std::vector<Even
     for (const CounterDelta& d : changes) deltas[{e.seller_id(), d.day, d.counter}] += d.delta;
     sellers.insert(e.seller_id());
   }
-  // 4. The new events in one statement; fewer rows than sent means one of them was recorded
-  //    already (not read in step 2) or another transaction inserted it since.
+  // 4. The new events in one statement. One of them recorded already (not read in step 2) or
+  //    by another transaction since shows as fewer rows inserted than sent, or, deferred, as
+  //    a duplicate key that fails the COMMIT.
   if (counts.recorded > 0) {
     const std::string columns = absl::StrCat(
         " INTO seller_events (event_id, content_hash, source, type, seller_id, occurred_at, "
@@ -416,8 +417,8 @@ absl::StatusOr<RecordCounts> RecordBatch(Transaction& tx, const std::vector<Even
       // the queued statements there.
       RETURN_IF_ERROR(tx.Write(absl::StrCat("INSERT", columns), inserts));
     } else {
-      const std::string insert = absl::StrCat("INSERT IGNORE", columns);
-      ASSIGN_OR_RETURN(int64_t inserted, tx.Execute(insert, inserts));
+      ASSIGN_OR_RETURN(int64_t inserted,
+                       tx.Execute(absl::StrCat("INSERT IGNORE", columns), inserts));
       if (inserted != counts.recorded) return absl::AbortedError(kRaced);
     }
   }
