@@ -205,7 +205,7 @@ absl::StatusOr<pb::Ticket> SupportApi::GetTicket(const Actor& actor,
   CheckTicketId(v, "ticket_id", req.ticket_id());
   RETURN_IF_ERROR(v.Status());
   ASSIGN_OR_RETURN(std::optional<TicketRecord> t, store_->GetTicket(req.ticket_id()));
-  return TicketAnswer(actor, t);
+  return TicketAnswer(actor, req.ticket_id(), t);
 }
 
 void SupportApi::GetTicketAsync(const Actor& actor, const pb::GetTicketRequest& req,
@@ -214,25 +214,24 @@ void SupportApi::GetTicketAsync(const Actor& actor, const pb::GetTicketRequest& 
   Violations v;
   CheckTicketId(v, "ticket_id", req.ticket_id());
   if (absl::Status valid = v.Status(); !valid.ok()) return done(valid);
-  store_->ReadTicket(
-      req.ticket_id(), [this, actor, offload, done = std::move(done)](
-                           absl::StatusOr<std::optional<TicketRecord>> t) mutable {
-        if (!t.ok()) return done(t.status());
-        const bool more_reads =
-            *t && (actor.staff() || (*t)->refund_state == pb::REFUND_REFUSED) &&
-            tickets_->CheckVisible(actor, *t).ok();
-        if (!more_reads) return done(TicketAnswer(actor, *t));
-        // Not on the reader's thread: it serves every GetTicket.
-        absl::Status queued = offload([this, actor, t = *std::move(t), done]() {
-          done(TicketAnswer(actor, t));
-        });
-        if (!queued.ok()) done(queued);
-      });
+  store_->ReadTicket(req.ticket_id(), [this, actor, id = req.ticket_id(), offload,
+                                       done = std::move(done)](
+                                          absl::StatusOr<std::optional<TicketRecord>> t) mutable {
+    if (!t.ok()) return done(t.status());
+    const bool more_reads = *t && (actor.staff() || (*t)->refund_state == pb::REFUND_REFUSED) &&
+                            tickets_->CheckVisible(actor, id, *t).ok();
+    if (!more_reads) return done(TicketAnswer(actor, id, *t));
+    // Not on the reader's thread: it serves every GetTicket.
+    absl::Status queued =
+        offload([this, actor, id, t = *std::move(t), done]() { done(TicketAnswer(actor, id, t)); });
+    if (!queued.ok()) done(queued);
+  });
 }
 
 absl::StatusOr<pb::Ticket> SupportApi::TicketAnswer(const Actor& actor,
+                                                    const std::string& ticket_id,
                                                     const std::optional<TicketRecord>& t) {
-  RETURN_IF_ERROR(tickets_->CheckVisible(actor, t));
+  RETURN_IF_ERROR(tickets_->CheckVisible(actor, ticket_id, t));
   std::vector<ChangeRecord> history;
   if (actor.staff()) {
     ASSIGN_OR_RETURN(history, store_->History(t->ticket_id));
@@ -263,7 +262,7 @@ absl::StatusOr<pb::ListTicketMessagesResponse> SupportApi::ListTicketMessages(
     }
   }
   ASSIGN_OR_RETURN(std::optional<TicketRecord> t, store_->GetTicket(req.ticket_id()));
-  RETURN_IF_ERROR(tickets_->CheckVisible(actor, t));
+  RETURN_IF_ERROR(tickets_->CheckVisible(actor, req.ticket_id(), t));
   ASSIGN_OR_RETURN(std::vector<MessageRecord> messages,
                    store_->ListMessages(req.ticket_id(), internal, after, *size + 1));
   pb::ListTicketMessagesResponse response;

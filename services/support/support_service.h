@@ -84,7 +84,7 @@ class SupportApi {
 
   // GetTicket's answer from the ticket read: the not-found rule, then the caller's view (with
   // the history for staff and a refused refund's reason, each one more read).
-  absl::StatusOr<pb::Ticket> TicketAnswer(const Actor& actor,
+  absl::StatusOr<pb::Ticket> TicketAnswer(const Actor& actor, const std::string& ticket_id,
                                           const std::optional<TicketRecord>& ticket);
 
   TicketStore* store_;

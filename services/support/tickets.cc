@@ -63,10 +63,10 @@ pb::AuthorRole RoleOn(const Actor& actor, const TicketRecord& ticket) {
   return pb::AUTHOR_SYSTEM;
 }
 
-absl::Status Tickets::CheckVisible(const Actor& actor,
+absl::Status Tickets::CheckVisible(const Actor& actor, const std::string& ticket_id,
                                    const std::optional<TicketRecord>& ticket) const {
   if (!ticket || !actor.MaySee(ticket->buyer_id, ticket->seller_id)) {
-    return TicketNotFound(ticket ? ticket->ticket_id : "");
+    return TicketNotFound(ticket_id);
   }
   return absl::OkStatus();
 }

@@ -106,8 +106,10 @@ class Tickets {
                                     const std::string& ticket_id, int score,
                                     const std::string& comment);
 
-  // Reads: NOT_FOUND (TICKET_NOT_FOUND) unless the actor may see `ticket`.
-  absl::Status CheckVisible(const Actor& actor, const std::optional<TicketRecord>& ticket) const;
+  // Reads: NOT_FOUND (TICKET_NOT_FOUND) unless the actor may see `ticket`, the one read for
+  // `ticket_id`; the same answer, message included, whether it exists or not.
+  absl::Status CheckVisible(const Actor& actor, const std::string& ticket_id,
+                            const std::optional<TicketRecord>& ticket) const;
   // The ticket as of now: a SOLVED ticket past its close window is CLOSED.
   TicketRecord AsOfNow(TicketRecord ticket) const;
 

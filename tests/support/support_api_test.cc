@@ -12,6 +12,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "common/auth/fake_key_fetcher.h"
 #include "common/auth/grpc_auth.h"
 #include "common/auth/jwt.h"
@@ -40,9 +41,9 @@
 #include "services/support/backlog_metrics.h"
 #include "services/support/grpc_order_directory.h"
 #include "services/support/grpc_refund_sender.h"
-#include "services/support/refund_worker.h"
 #include "services/support/mysql_ticket_store.h"
 #include "services/support/paid_order_events.h"
+#include "services/support/refund_worker.h"
 #include "services/support/sla/policy.h"
 #include "services/support/support_service.h"
 #include "services/support/tickets.h"
@@ -406,7 +407,25 @@ TEST_F(SupportApiTest, BuyerOpensATicketOnItsPaidOrderAtLevelOne) {
   EXPECT_EQ(DetailsOf(other).reason, "TICKET_NOT_FOUND");
   EXPECT_EQ(other.error_code(), made_up.error_code());
   EXPECT_EQ(DetailsOf(other).reason, DetailsOf(made_up).reason);
+  // The message too: each names the id asked for, nothing else.
+  const std::string made_up_id = "tkt_000000000000000000000000";
+  EXPECT_EQ(other.error_message(),
+            absl::StrReplaceAll(made_up.error_message(), {{made_up_id, t.ticket_id()}}));
   EXPECT_EQ(Get(kOtherSeller, t.ticket_id(), &ignored).error_code(), StatusCode::NOT_FOUND);
+  // ListTicketMessages answers the same.
+  const auto list = [&](const std::string& id) {
+    v1::ListTicketMessagesRequest req;
+    req.set_ticket_id(id);
+    v1::ListTicketMessagesResponse out;
+    return stub_->ListTicketMessages(Ctx(kOtherBuyer).get(), req, &out);
+  };
+  grpc::Status other_list = list(t.ticket_id());
+  grpc::Status made_up_list = list(made_up_id);
+  EXPECT_EQ(other_list.error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(other_list.error_code(), made_up_list.error_code());
+  EXPECT_EQ(DetailsOf(other_list).reason, DetailsOf(made_up_list).reason);
+  EXPECT_EQ(other_list.error_message(),
+            absl::StrReplaceAll(made_up_list.error_message(), {{made_up_id, t.ticket_id()}}));
   // A party never sees the history.
   EXPECT_EQ(MustGet(kBuyer, t.ticket_id()).history_size(), 0);
 }
