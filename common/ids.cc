@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 
@@ -45,6 +46,28 @@ absl::Status ValidateIssuedId(absl::string_view field, absl::string_view id) {
   return InvalidField(field,
                       "must be an id the platform issued: an optional lowercase prefix ending in "
                       "'_' then 24-32 lowercase hex digits, as given (ids are compared exactly)");
+}
+
+bool IsAccountId(absl::string_view id) {
+  return id.size() == 32 && id.find('_') == absl::string_view::npos && IsIssuedId(id);
+}
+
+absl::Status ValidateAccountId(absl::string_view field, absl::string_view id) {
+  if (id.empty()) return InvalidField(field, "is required");
+  if (IsAccountId(id)) return absl::OkStatus();
+  return InvalidField(field,
+                      "must be an account id: 32 lowercase hex digits, as given (ids are compared "
+                      "exactly)");
+}
+
+absl::Status ValidateIdOfKind(absl::string_view field, absl::string_view id,
+                              absl::string_view prefix, absl::string_view kind) {
+  if (id.empty()) return InvalidField(field, "is required");
+  if (IsIssuedId(id) && absl::StartsWith(id, prefix) && id.size() == prefix.size() + 24) {
+    return absl::OkStatus();
+  }
+  return InvalidField(
+      field, absl::StrCat("must be a ", kind, " id: \"", prefix, "\" and 24 lowercase hex digits"));
 }
 
 std::string Sha256(absl::string_view data) {

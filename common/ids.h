@@ -27,6 +27,18 @@ std::string NewId(absl::string_view prefix);
 absl::Status ValidateIssuedId(absl::string_view field, absl::string_view id);
 bool IsIssuedId(absl::string_view id);
 
+// An account id as identity issues it (buyers, sellers, staff, services): exactly 32 lowercase
+// hex digits, no prefix. Anything else is INVALID_ARGUMENT naming `field` ("is required" when
+// empty).
+absl::Status ValidateAccountId(absl::string_view field, absl::string_view id);
+bool IsAccountId(absl::string_view id);
+
+// An id of one kind as NewId(prefix) makes it: `prefix` ("tkt_") then 24 lowercase hex digits.
+// Anything else is INVALID_ARGUMENT naming `field`, the rule naming the kind ("must be a
+// ticket id: ...", with `kind` "ticket"); "is required" when empty.
+absl::Status ValidateIdOfKind(absl::string_view field, absl::string_view id,
+                              absl::string_view prefix, absl::string_view kind);
+
 // SHA-256 of `data`: the raw 32 bytes, or 64 lowercase hex digits.
 std::string Sha256(absl::string_view data);
 std::string Sha256Hex(absl::string_view data);

@@ -22,6 +22,23 @@ TEST(IdsTest, AccountIdsOf32HexDigitsAreIssuedIds) {
   EXPECT_TRUE(IsIssuedId(HexEncode(RandomBytes(16))));
 }
 
+TEST(IdsTest, AccountIdsAreExactly32HexDigitsWithoutPrefix) {
+  const std::string account = HexEncode(RandomBytes(16));
+  EXPECT_TRUE(IsAccountId(account));
+  EXPECT_TRUE(ValidateAccountId("buyer_id", account).ok());
+  // Issued ids of another form: a prefix, 24 digits, a 32-character prefixed id.
+  for (const std::string& bad :
+       {NewId("pay_"), account.substr(0, 24), std::string("abcdefg_") + account.substr(0, 24),
+        account + "0", account.substr(1), " " + account.substr(1)}) {
+    EXPECT_FALSE(IsAccountId(bad)) << bad;
+    absl::Status status = ValidateAccountId("buyer_id", bad);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
+    ASSERT_EQ(FieldViolationsOf(status).size(), 1u);
+    EXPECT_EQ(FieldViolationsOf(status)[0].field, "buyer_id");
+  }
+  EXPECT_EQ(FieldViolationsOf(ValidateAccountId("buyer_id", ""))[0].rule, "is required");
+}
+
 TEST(IdsTest, OtherSpellingsAreRefusedNamingTheField) {
   const std::string good = NewId("pay_");
   std::string upper = good;

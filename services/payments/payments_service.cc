@@ -34,12 +34,6 @@ absl::Status ValidateText(absl::string_view field, absl::string_view value, size
   return absl::OkStatus();
 }
 
-// An account id identity issued (buyer_id, seller_id): the one rule of common/ids.h, compared
-// exactly (an upper-cased or padded spelling names nothing).
-absl::Status ValidateAccountId(absl::string_view field, absl::string_view value) {
-  return common::ValidateIssuedId(field, value);
-}
-
 // The order id comes from outside the platform: 1-128 characters, compared exactly.
 absl::Status ValidateOrderId(absl::string_view value) {
   return ValidateText("order_id", value, 128);
@@ -47,11 +41,7 @@ absl::Status ValidateOrderId(absl::string_view value) {
 
 // A payment id as this service issues it: "pay_" and 24 lowercase hex digits.
 absl::Status ValidatePaymentId(absl::string_view payment_id) {
-  RETURN_IF_ERROR(common::ValidateIssuedId("payment_id", payment_id));
-  if (!absl::StartsWith(payment_id, "pay_") || payment_id.size() != 28) {
-    return InvalidField("payment_id", "must be a payment id: \"pay_\" and 24 lowercase hex digits");
-  }
-  return absl::OkStatus();
+  return common::ValidateIdOfKind("payment_id", payment_id, "pay_", "payment");
 }
 
 // A required positive amount named `field`.
@@ -121,8 +111,8 @@ absl::StatusOr<pb::Payment> PaymentsApi::CreatePayment(const Actor& actor,
   common::Violations violations;
   violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
   violations.Check(ValidateOrderId(req.order_id()));
-  violations.Check(ValidateAccountId("buyer_id", req.buyer_id()));
-  violations.Check(ValidateAccountId("seller_id", req.seller_id()));
+  violations.Check(common::ValidateAccountId("buyer_id", req.buyer_id()));
+  violations.Check(common::ValidateAccountId("seller_id", req.seller_id()));
   violations.Check(ValidateText("payment_method_token", req.payment_method_token(), 256));
   absl::StatusOr<common::Money> amount = AmountOf(req.has_amount(), req.amount(), "amount");
   if (!amount.ok()) violations.Check(amount.status());
@@ -274,7 +264,7 @@ absl::StatusOr<pb::Payment> PaymentsApi::ResolveDispute(const Actor& actor,
 absl::StatusOr<pb::SellerHoldPolicy> PaymentsApi::SetSellerHoldPolicy(
     const Actor& actor, const pb::SetSellerHoldPolicyRequest& req) {
   common::Violations violations;
-  violations.Check(ValidateAccountId("seller_id", req.seller_id()));
+  violations.Check(common::ValidateAccountId("seller_id", req.seller_id()));
   const int64_t seconds = req.hold_period().seconds();
   if (!req.has_hold_period() || req.hold_period().nanos() != 0 || seconds < 3600 ||
       seconds > 90 * 24 * 3600) {
@@ -315,8 +305,12 @@ absl::StatusOr<pb::ListPaymentsResponse> PaymentsApi::ListPayments(
     requested.state = static_cast<PaymentState>(static_cast<int>(req.state()));
   }
   common::Violations violations;
-  if (!req.buyer_id().empty()) violations.Check(ValidateAccountId("buyer_id", req.buyer_id()));
-  if (!req.seller_id().empty()) violations.Check(ValidateAccountId("seller_id", req.seller_id()));
+  if (!req.buyer_id().empty()) {
+    violations.Check(common::ValidateAccountId("buyer_id", req.buyer_id()));
+  }
+  if (!req.seller_id().empty()) {
+    violations.Check(common::ValidateAccountId("seller_id", req.seller_id()));
+  }
   if (req.has_order_id()) violations.Check(ValidateOrderId(req.order_id()));
   RETURN_IF_ERROR(violations.Status());
   requested.buyer_id = req.buyer_id();
@@ -340,7 +334,7 @@ absl::StatusOr<pb::ListPaymentsResponse> PaymentsApi::ListPayments(
 
 absl::StatusOr<pb::SellerHoldPolicy> PaymentsApi::GetSellerHoldPolicy(
     const Actor& actor, const pb::GetSellerHoldPolicyRequest& req) {
-  RETURN_IF_ERROR(ValidateAccountId("seller_id", req.seller_id()));
+  RETURN_IF_ERROR(common::ValidateAccountId("seller_id", req.seller_id()));
   ASSIGN_OR_RETURN(HoldPolicyRecord policy,
                    domain_->payouts().GetSellerHoldPolicy(actor, req.seller_id()));
   return HoldPolicyToProto(policy);
@@ -348,7 +342,7 @@ absl::StatusOr<pb::SellerHoldPolicy> PaymentsApi::GetSellerHoldPolicy(
 
 absl::StatusOr<pb::SellerBalance> PaymentsApi::GetSellerBalance(
     const Actor& actor, const pb::GetSellerBalanceRequest& req) {
-  RETURN_IF_ERROR(ValidateAccountId("seller_id", req.seller_id()));
+  RETURN_IF_ERROR(common::ValidateAccountId("seller_id", req.seller_id()));
   ASSIGN_OR_RETURN(std::vector<SellerAccounts> accounts,
                    domain_->payouts().GetSellerBalance(actor, req.seller_id()));
   return BalanceToProto(req.seller_id(), accounts);
@@ -358,7 +352,7 @@ absl::StatusOr<pb::Payout> PaymentsApi::CreatePayout(const Actor& actor,
                                                      const pb::CreatePayoutRequest& req) {
   common::Violations violations;
   violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
-  violations.Check(ValidateAccountId("seller_id", req.seller_id()));
+  violations.Check(common::ValidateAccountId("seller_id", req.seller_id()));
   absl::StatusOr<common::Money> amount = AmountOf(req.has_amount(), req.amount(), "amount");
   if (!amount.ok()) violations.Check(amount.status());
   RETURN_IF_ERROR(violations.Status());
@@ -372,7 +366,7 @@ absl::StatusOr<pb::Payout> PaymentsApi::CreatePayout(const Actor& actor,
 absl::StatusOr<pb::ListPayoutsResponse> PaymentsApi::ListPayouts(
     const Actor& actor, const pb::ListPayoutsRequest& req) {
   common::Violations violations;
-  violations.Check(ValidateAccountId("seller_id", req.seller_id()));
+  violations.Check(common::ValidateAccountId("seller_id", req.seller_id()));
   if (req.page_size() < 0 || req.page_size() > 100) {
     violations.Add("page_size", "must be 0-100 (0 means 20)");
   }

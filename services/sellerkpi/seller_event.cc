@@ -46,10 +46,6 @@ NeededLink LinkOf(Payload payload) {
   }
 }
 
-bool IsAccountId(absl::string_view id) {
-  return id.size() == 32 && common::IsIssuedId(id);
-}
-
 void CheckPayload(const pb::SellerEvent& e, const std::string& at, bool from_api,
                   common::Violations& v) {
   switch (e.payload_case()) {
@@ -153,7 +149,7 @@ void CheckEvent(const pb::SellerEvent& e, absl::string_view prefix, absl::Time n
   } else if (!common::idempotency::IsValidRequestId(e.event_id())) {
     v.Add(at + "event_id", "must be 1-128 characters of A-Z a-z 0-9 . _ : -");
   }
-  if (!IsAccountId(e.seller_id())) {
+  if (!common::IsAccountId(e.seller_id())) {
     v.Add(at + "seller_id", "must be an account id: 32 lowercase hex digits");
   }
   if (!e.has_occurred_at()) {

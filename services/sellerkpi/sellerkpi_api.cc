@@ -43,10 +43,8 @@ constexpr int kHistoryDaysDefault = 90;
 constexpr int kHistoryDaysMax = 365;
 constexpr int kMaxEvaluateSellers = 1000;
 
-bool IsAccountId(absl::string_view id) { return id.size() == 32 && common::IsIssuedId(id); }
-
 absl::Status CheckSellerId(absl::string_view field, absl::string_view id) {
-  if (!IsAccountId(id)) {
+  if (!common::IsAccountId(id)) {
     return common::InvalidField(field, "must be an account id: 32 lowercase hex digits");
   }
   return absl::OkStatus();
@@ -209,7 +207,7 @@ absl::StatusOr<pb::EnforcementAction> SellerKpiApi::AppealEnforcement(
     const MaybeCaller& caller, const pb::AppealEnforcementRequest& request) {
   common::Violations v;
   CheckRequestId(request.request_id(), v);
-  v.Check(common::ValidateIssuedId("action_id", request.action_id()));
+  v.Check(common::ValidateIdOfKind("action_id", request.action_id(), "act_", "action"));
   const size_t length = CodePoints(request.statement());
   if (length < 1 || length > kMaxAppealStatement) {
     v.Add("statement", absl::StrCat("must be 1-", kMaxAppealStatement, " characters"));
@@ -227,7 +225,7 @@ absl::StatusOr<pb::EnforcementAction> SellerKpiApi::DecideAppeal(
     const MaybeCaller& caller, const pb::DecideAppealRequest& request) {
   common::Violations v;
   CheckRequestId(request.request_id(), v);
-  v.Check(common::ValidateIssuedId("action_id", request.action_id()));
+  v.Check(common::ValidateIdOfKind("action_id", request.action_id(), "act_", "action"));
   if (request.decision() != pb::UPHOLD && request.decision() != pb::REINSTATE) {
     v.Add("decision", "must be UPHOLD or REINSTATE");
   }
@@ -309,7 +307,8 @@ absl::StatusOr<pb::ListSellersByHealthResponse> SellerKpiApi::ListSellersByHealt
                      common::DecodePageToken(request.page_token(), filters, "health"));
     std::vector<std::string> parts = absl::StrSplit(cursor, absl::MaxSplits(':', 1));
     int health = 0;
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &health) || !IsAccountId(parts[1])) {
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &health) ||
+        !common::IsAccountId(parts[1])) {
       return common::InvalidField("page_token", "is not a token this method issued");
     }
     after = std::make_pair(health, parts[1]);

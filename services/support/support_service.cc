@@ -53,12 +53,7 @@ void CheckRequestId(Violations& v, absl::string_view request_id) {
 
 // "tkt_" and 24 lowercase hex digits.
 void CheckTicketId(Violations& v, absl::string_view field, absl::string_view id) {
-  absl::Status s = common::ValidateIssuedId(field, id);
-  if (!s.ok()) {
-    v.Check(s);
-  } else if (!absl::StartsWith(id, "tkt_") || id.size() != 28) {
-    v.Add(std::string(field), "must be a ticket id: \"tkt_\" and 24 lowercase hex digits");
-  }
+  v.Check(common::ValidateIdOfKind(field, id, "tkt_", "ticket"));
 }
 
 const std::set<std::string>& AllowedContentTypes() {
@@ -159,7 +154,7 @@ absl::StatusOr<pb::CreateTicketResponse> SupportApi::CreateTicket(
   CheckText(v, "order_id", req.order_id(), 1, 128);
   const bool for_self = actor.buyer && !actor.staff() && !actor.intake;
   if (!for_self || !req.buyer_id().empty()) {
-    v.Check(common::ValidateIssuedId("buyer_id", req.buyer_id()));
+    v.Check(common::ValidateAccountId("buyer_id", req.buyer_id()));
   }
   if (req.category() == pb::CATEGORY_UNSPECIFIED || !pb::Category_IsValid(req.category())) {
     v.Add("category", "must be one of QUESTION, NOT_RECEIVED, DAMAGED, NOT_AS_DESCRIBED, "
@@ -288,7 +283,7 @@ absl::StatusOr<pb::ListTicketsResponse> SupportApi::ListTickets(const Actor& act
     if (!actor.staff()) {
       v.Add("assignee_id", "is a staff filter");
     } else {
-      v.Check(common::ValidateIssuedId("assignee_id", req.assignee_id()));
+      v.Check(common::ValidateAccountId("assignee_id", req.assignee_id()));
     }
   }
   RETURN_IF_ERROR(v.Status());
@@ -380,7 +375,7 @@ absl::StatusOr<pb::Ticket> SupportApi::AssignTicket(const Actor& actor,
   CheckRequestId(v, req.request_id());
   CheckTicketId(v, "ticket_id", req.ticket_id());
   if (!req.assignee_id().empty()) {
-    v.Check(common::ValidateIssuedId("assignee_id", req.assignee_id()));
+    v.Check(common::ValidateAccountId("assignee_id", req.assignee_id()));
     if (req.unassign()) v.Add("assignee_id", "must be empty with unassign");
   }
   RETURN_IF_ERROR(v.Status());
@@ -515,7 +510,7 @@ absl::StatusOr<pb::Ticket> SupportApi::RateTicket(const Actor& actor,
 absl::StatusOr<pb::ComplaintReport> SupportApi::GetComplaintReport(
     const Actor& actor, const pb::GetComplaintReportRequest& req) {
   Violations v;
-  if (!req.seller_id().empty()) v.Check(common::ValidateIssuedId("seller_id", req.seller_id()));
+  if (!req.seller_id().empty()) v.Check(common::ValidateAccountId("seller_id", req.seller_id()));
   absl::StatusOr<absl::Time> start = absl::InfinitePast();
   absl::StatusOr<absl::Time> end = absl::InfiniteFuture();
   if (!req.has_start_time()) {

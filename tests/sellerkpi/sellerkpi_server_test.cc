@@ -467,6 +467,18 @@ TEST_F(SellerKpiServerTest, RoleByMethodMatrix) {
   appeal.set_statement("I ship on time");
   EXPECT_EQ(Kpi(&KpiStub::AppealEnforcement, appeal, &decided, "seller").error_code(),
             grpc::StatusCode::NOT_FOUND);
+  // An id of another kind or length is not an action id: INVALID_ARGUMENT, not NOT_FOUND.
+  for (const char* other : {"pay_0123456789abcdef01234567", "0123456789abcdef0123456789abcdef",
+                            "act_0123456789abcdef0123456789abcdef"}) {
+    appeal.set_action_id(other);
+    EXPECT_EQ(Kpi(&KpiStub::AppealEnforcement, appeal, &decided, "seller").error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT)
+        << other;
+    decide.set_action_id(other);
+    EXPECT_EQ(Kpi(&KpiStub::DecideAppeal, decide, &decided).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT)
+        << other;
+  }
 }
 
 TEST_F(SellerKpiServerTest, EveryEventTwiceAndOutOfOrderGivesTheSameKpis) {

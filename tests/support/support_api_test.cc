@@ -1080,6 +1080,9 @@ TEST_F(SupportApiTest, EachBadInputNamesItsFieldAndWritesNothing) {
   EXPECT_EQ(create_with([](auto& r) { r.set_order_id(""); }), F{"order_id"});
   EXPECT_EQ(create_with([](auto& r) { r.set_order_id(std::string(129, 'o')); }), F{"order_id"});
   EXPECT_EQ(create_with([](auto& r) { r.set_buyer_id("B0B0"); }), F{"buyer_id"});
+  // An id the platform issues, but not an account's (identity's are 32 hex digits, no prefix).
+  EXPECT_EQ(create_with([](auto& r) { r.set_buyer_id("pay_0123456789abcdef01234567"); }),
+            F{"buyer_id"});
   EXPECT_EQ(create_with([](auto& r) { r.set_category(v1::CATEGORY_UNSPECIFIED); }),
             F{"category"});
   EXPECT_EQ(create_with([](auto& r) { r.set_channel(v1::CHANNEL_UNSPECIFIED); }), F{"channel"});
