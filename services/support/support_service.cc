@@ -377,6 +377,8 @@ absl::StatusOr<pb::Ticket> SupportApi::AssignTicket(const Actor& actor,
   if (!req.assignee_id().empty()) {
     v.Check(common::ValidateAccountId("assignee_id", req.assignee_id()));
     if (req.unassign()) v.Add("assignee_id", "must be empty with unassign");
+  } else if (actor.admin && !actor.agent && !req.unassign()) {
+    v.Add("assignee_id", "is required for ADMIN unless unassign");
   }
   RETURN_IF_ERROR(v.Status());
   return TicketWrite(actor, Method::kAssignTicket, req, req.request_id(),

@@ -552,7 +552,7 @@ absl::StatusOr<TicketRecord> Tickets::Assign(TicketTransaction& tx, const Actor&
   if (unassign) {
     if (!actor.admin) return common::PermissionDenied("unassign: ADMIN only");
   } else if (actor.admin) {
-    next = assignee.empty() ? actor.id : assignee;
+    next = assignee.empty() ? actor.id : assignee;  // empty: also an agent (SupportApi)
   } else {
     if (!assignee.empty() && assignee != actor.id) {
       return common::PermissionDenied("a SUPPORT_AGENT assigns tickets to itself only");

@@ -759,6 +759,11 @@ TEST_F(SupportApiTest, AssignAndResolveWithARefundCommand) {
   EXPECT_EQ(out.assignee_id(), kAgent.subject);
   EXPECT_EQ(assign(kAgent, kOtherAgent.subject, &out).error_code(),
             StatusCode::PERMISSION_DENIED);
+  // ADMIN names the assignee: empty without unassign names the field and changes nothing.
+  grpc::Status no_assignee = assign(kAdmin, "", &out);
+  EXPECT_EQ(no_assignee.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(DetailsOf(no_assignee).fields, std::vector<std::string>{"assignee_id"});
+  EXPECT_EQ(MustGet(kAgent, t.ticket_id()).assignee_id(), kAgent.subject);
   ASSERT_TRUE(assign(kAdmin, kOtherAgent.subject, &out).ok());
   EXPECT_EQ(out.assignee_id(), kOtherAgent.subject);
 
