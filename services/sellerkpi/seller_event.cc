@@ -99,7 +99,7 @@ void CheckPayload(const pb::SellerEvent& e, const std::string& at, bool from_api
       const auto& reasons = e.listing_reviewed().reasons();
       if (reasons.size() > 20) v.Add(at + "listing_reviewed.reasons", "must be at most 20");
       for (int i = 0; i < reasons.size() && i < 20; ++i) {
-        if (reasons[i].empty() || reasons[i].size() > 64) {
+        if (reasons[i].empty() || Characters(reasons[i]) > 64) {
           v.Add(absl::StrCat(at, "listing_reviewed.reasons[", i, "]"), "must be 1-64 characters");
         }
       }

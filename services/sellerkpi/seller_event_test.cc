@@ -48,6 +48,17 @@ TEST(CheckEventTest, NamesEachBrokenRule) {
   excluded.mutable_event_excluded()->set_excluded_event_id("x");
   EXPECT_EQ(BadFields(excluded), Fields{"events[0].payload"});
   EXPECT_TRUE(BadFields(excluded, /*from_api=*/false).empty());
+  // Listing review reasons: 1-64 characters each, counted as characters, not bytes.
+  pb::SellerEvent reviewed = EventAt("e1", kNow);
+  reviewed.mutable_links()->set_listing_id("lst_1");
+  std::string accented;
+  for (int i = 0; i < 64; ++i) accented += "\u00e9";  // 64 characters, 128 bytes
+  reviewed.mutable_listing_reviewed()->add_reasons(accented);
+  EXPECT_TRUE(BadFields(reviewed).empty());
+  reviewed.mutable_listing_reviewed()->add_reasons(accented + "e");
+  reviewed.mutable_listing_reviewed()->add_reasons("");
+  EXPECT_EQ(BadFields(reviewed), (Fields{"events[0].listing_reviewed.reasons[1]",
+                                         "events[0].listing_reviewed.reasons[2]"}));
   pb::SellerEvent no_time = Placed("e1", kNow, "o1");
   no_time.clear_occurred_at();
   EXPECT_EQ(BadFields(no_time), Fields{"events[0].occurred_at"});

@@ -78,7 +78,7 @@ void CheckAttachments(Violations& v, const google::protobuf::RepeatedPtrField<pb
   for (int i = 0; i < as.size(); ++i) {
     const pb::Attachment& a = as[i];
     const std::string at = absl::StrCat("attachments[", i, "].");
-    if (a.uri().empty() || a.uri().size() > 2048 ||
+    if (a.uri().empty() || CodePoints(a.uri()) > 2048 ||
         !(absl::StartsWith(a.uri(), "https://") || absl::StartsWith(a.uri(), "s3://"))) {
       v.Add(at + "uri", "must be an https:// or s3:// URI of 1-2048 characters");
     }
