@@ -53,12 +53,7 @@ absl::Status CheckDisplayName(absl::string_view value, absl::string_view field) 
 }
 
 absl::Status CheckAccountId(absl::string_view value, absl::string_view field) {
-  RETURN_IF_ERROR(common::ValidateIssuedId(field, value));
-  // Identity's own form within the platform's rule: no prefix, 32 digits.
-  if (value.size() != 32 || value.find('_') != absl::string_view::npos) {
-    return common::InvalidField(field, kAccountIdRule);
-  }
-  return absl::OkStatus();
+  return common::ValidateAccountId(field, value);
 }
 
 absl::Status CheckRequestId(absl::string_view value, absl::string_view field) {

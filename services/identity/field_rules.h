@@ -20,8 +20,8 @@ inline constexpr size_t kMaxScopes = 32;
 // 1..100 code points, printable UTF-8, not only white space.
 [[nodiscard]] absl::Status CheckDisplayName(absl::string_view value, absl::string_view field);
 
-// An account id as identity issues it: 32 lowercase hex digits, exactly (common::ValidateIssuedId
-// and identity's form). Upper case, spaces or a prefix are INVALID_ARGUMENT naming `field`:
+// An account id as identity issues it: 32 lowercase hex digits, exactly
+// (common::ValidateAccountId). Upper case, spaces or a prefix are INVALID_ARGUMENT naming `field`:
 // ids are compared exactly, so another spelling names nothing.
 [[nodiscard]] absl::Status CheckAccountId(absl::string_view value, absl::string_view field);
 inline constexpr absl::string_view kAccountIdRule = "must be 32 lowercase hex digits";
