@@ -14,6 +14,7 @@
 #include "common/idempotency/idempotency.h"
 #include "common/page_token.h"
 #include "common/status_macros.h"
+#include "common/text.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "services/catalog/convert.h"
@@ -154,7 +155,7 @@ absl::StatusOr<CatalogApi::PageRequest> CatalogApi::ParsePageRequest(
   PageRequest out;
   ListingsPage& page = out.page;
   ASSIGN_OR_RETURN(page.page_size, PageSize(request.page_size()));
-  if (CodePoints(request.query()) > 100) {
+  if (common::CodePoints(request.query()) > 100) {
     return common::InvalidField("query", "must be at most 100 characters");
   }
   if (!request.seller_id().empty()) RETURN_IF_ERROR(ValidateId("seller_id", request.seller_id()));
@@ -370,7 +371,7 @@ absl::StatusOr<v1::Listing> CatalogApi::AppealDecision(const MaybeCaller& maybe_
                                                        const v1::AppealDecisionRequest& request) {
   ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
   RETURN_IF_ERROR(ValidateId("listing_id", request.listing_id()));
-  if (IsBlank(request.statement()) || CodePoints(request.statement()) > 2000) {
+  if (IsBlank(request.statement()) || common::CodePoints(request.statement()) > 2000) {
     return common::InvalidField("statement", "must be 1-2000 characters, not only whitespace");
   }
   ASSIGN_OR_RETURN(ListingRecord appealed,

@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "common/money_proto.h"
 #include "common/status_macros.h"
+#include "common/text.h"
 
 namespace marketplace::catalog {
 namespace {
@@ -31,12 +32,6 @@ bool IsAttributeKey(absl::string_view key) {
 }
 
 }  // namespace
-
-size_t CodePoints(absl::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
 
 bool IsBlank(absl::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return absl::ascii_isspace(c); });
@@ -64,16 +59,17 @@ const std::set<std::string>& UpdatablePaths() {
 void ValidateContent(const v1::Listing& l, const std::set<std::string>& paths,
                      std::vector<common::FieldViolation>& out) {
   auto has = [&paths](const char* p) { return paths.count(p) > 0; };
-  if (has("title") && (l.title().empty() || CodePoints(l.title()) > 200 || IsBlank(l.title()))) {
+  if (has("title") &&
+      (l.title().empty() || common::CodePoints(l.title()) > 200 || IsBlank(l.title()))) {
     out.push_back({"listing.title", "must be 1-200 characters, not only whitespace"});
   }
-  if (has("description") && CodePoints(l.description()) > 5000) {
+  if (has("description") && common::CodePoints(l.description()) > 5000) {
     out.push_back({"listing.description", "must be at most 5000 characters"});
   }
   if (has("category_id") && !l.category_id().empty() && !IsCategoryId(l.category_id())) {
     out.push_back({"listing.category_id", "must be 1-64 characters of [a-z0-9-]"});
   }
-  if (has("brand") && CodePoints(l.brand()) > 100) {
+  if (has("brand") && common::CodePoints(l.brand()) > 100) {
     out.push_back({"listing.brand", "must be at most 100 characters"});
   }
   if (has("condition") && (l.condition() == v1::ITEM_CONDITION_UNSPECIFIED ||
@@ -112,7 +108,7 @@ void ValidateContent(const v1::Listing& l, const std::set<std::string>& paths,
       if (!IsAttributeKey(key)) {
         out.push_back({absl::StrCat("listing.attributes[", key, "]"),
                        "key must be 1-64 characters of [a-z0-9_]"});
-      } else if (value.empty() || CodePoints(value) > 500) {
+      } else if (value.empty() || common::CodePoints(value) > 500) {
         out.push_back(
             {absl::StrCat("listing.attributes[", key, "]"), "value must be 1-500 characters"});
       }
@@ -149,7 +145,7 @@ absl::Status CheckReport(const v1::ReportListingRequest& request) {
                                 "must be one of COUNTERFEIT, PROHIBITED, "
                                 "WRONG_CATEGORY, MISLEADING, OTHER");
   }
-  if (CodePoints(request.comment()) > 1000) {
+  if (common::CodePoints(request.comment()) > 1000) {
     return common::InvalidField("comment", "must be at most 1000 characters");
   }
   if (request.reason() == v1::OTHER && IsBlank(request.comment())) {
@@ -177,7 +173,7 @@ absl::Status CheckDecision(const v1::DecideReviewRequest& request) {
           {absl::StrCat("reason_codes[", i, "]"), "must be 1-64 characters of UPPER_SNAKE_CASE"});
     }
   }
-  if (CodePoints(request.note()) > 2000) {
+  if (common::CodePoints(request.note()) > 2000) {
     violations.push_back({"note", "must be at most 2000 characters"});
   }
   if (!approve && IsBlank(request.note())) {
@@ -213,7 +209,7 @@ absl::StatusOr<ModerationMask> CheckModerationLevel(
   }
   for (int i = 0; i < request.authorized_brands_size(); ++i) {
     const std::string& b = request.authorized_brands(i);
-    if (IsBlank(b) || CodePoints(b) > 100 || b.find('\n') != std::string::npos) {
+    if (IsBlank(b) || common::CodePoints(b) > 100 || b.find('\n') != std::string::npos) {
       return common::InvalidField(absl::StrCat("authorized_brands[", i, "]"),
                                   "must be 1-100 characters on one line");
     }
@@ -226,7 +222,7 @@ absl::Status CheckSuspension(const v1::SuspendSellerListingsRequest& request) {
   if (!IsReasonCode(request.reason_code())) {
     return common::InvalidField("reason_code", "must be 1-64 characters of UPPER_SNAKE_CASE");
   }
-  if (CodePoints(request.explanation()) > 2000) {
+  if (common::CodePoints(request.explanation()) > 2000) {
     return common::InvalidField("explanation", "must be at most 2000 characters");
   }
   return absl::OkStatus();

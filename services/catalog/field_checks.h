@@ -10,14 +10,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/errors.h"
+#include "common/text.h"
 #include "protos/marketplace/catalog/v1/catalog.pb.h"
 
 namespace marketplace::catalog {
 
 // The API's field rules (catalog.proto states them), checked before any domain call.
 
-// UTF-8 code points of `s`.
-size_t CodePoints(absl::string_view s);
 // Empty or only whitespace.
 bool IsBlank(absl::string_view s);
 // INVALID_ARGUMENT naming `field` unless `id` is an id the platform issued, in the form its

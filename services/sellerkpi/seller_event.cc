@@ -6,6 +6,7 @@
 #include "common/idempotency/request_id.h"
 #include "common/ids.h"
 #include "common/proto_time.h"
+#include "common/text.h"
 #include "services/sellerkpi/counters.h"
 
 namespace marketplace::sellerkpi {
@@ -14,13 +15,6 @@ namespace {
 using Payload = pb::SellerEvent::PayloadCase;
 
 int64_t Bit(pb::Kpi kpi) { return int64_t{1} << static_cast<int>(kpi); }
-
-// Code points of a UTF-8 string (the parser already refused invalid UTF-8).
-size_t Characters(absl::string_view text) {
-  size_t n = 0;
-  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
-  return n;
-}
 
 enum class NeededLink { kNone, kOrder, kTicket, kListing };
 
@@ -91,7 +85,7 @@ void CheckPayload(const pb::SellerEvent& e, const std::string& at, bool from_api
       if (e.rating().stars() < 1 || e.rating().stars() > 5) {
         v.Add(at + "rating.stars", "must be 1-5");
       }
-      if (Characters(e.rating().comment()) > 2000) {
+      if (common::CodePoints(e.rating().comment()) > 2000) {
         v.Add(at + "rating.comment", "must be at most 2000 characters");
       }
       return;
@@ -99,7 +93,7 @@ void CheckPayload(const pb::SellerEvent& e, const std::string& at, bool from_api
       const auto& reasons = e.listing_reviewed().reasons();
       if (reasons.size() > 20) v.Add(at + "listing_reviewed.reasons", "must be at most 20");
       for (int i = 0; i < reasons.size() && i < 20; ++i) {
-        if (reasons[i].empty() || Characters(reasons[i]) > 64) {
+        if (reasons[i].empty() || common::CodePoints(reasons[i]) > 64) {
           v.Add(absl::StrCat(at, "listing_reviewed.reasons[", i, "]"), "must be 1-64 characters");
         }
       }
@@ -171,7 +165,8 @@ void CheckEvent(const pb::SellerEvent& e, absl::string_view prefix, absl::Time n
       {"links.dispute_id", &links.dispute_id()},
       {"links.listing_id", &links.listing_id()}};
   for (const auto& [name, value] : fields) {
-    if (Characters(*value) > kMaxIdLength) v.Add(at + name, "must be at most 128 characters");
+    if (common::CodePoints(*value) > kMaxIdLength)
+      v.Add(at + name, "must be at most 128 characters");
   }
   switch (LinkOf(e.payload_case())) {
     case NeededLink::kOrder:

@@ -15,6 +15,7 @@
 #include "common/page_token.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
+#include "common/text.h"
 #include "services/sellerkpi/counters.h"
 #include "services/sellerkpi/enforcement_policy.h"
 #include "services/sellerkpi/evaluation_replay.h"
@@ -27,13 +28,6 @@ constexpr int kEvidencePageDefault = 20;
 constexpr int kEvidencePageMax = 100;
 constexpr size_t kMaxAppealStatement = 5000;
 constexpr size_t kMaxDecisionNote = 2000;
-
-// UTF-8 characters (code points) of `s`.
-size_t CodePoints(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
 
 constexpr int kActionsPageDefault = 20;
 constexpr int kActionsPageMax = 100;
@@ -208,7 +202,7 @@ absl::StatusOr<pb::EnforcementAction> SellerKpiApi::AppealEnforcement(
   common::Violations v;
   CheckRequestId(request.request_id(), v);
   v.Check(common::ValidateIdOfKind("action_id", request.action_id(), "act_", "action"));
-  const size_t length = CodePoints(request.statement());
+  const size_t length = common::CodePoints(request.statement());
   if (length < 1 || length > kMaxAppealStatement) {
     v.Add("statement", absl::StrCat("must be 1-", kMaxAppealStatement, " characters"));
   }
@@ -229,7 +223,7 @@ absl::StatusOr<pb::EnforcementAction> SellerKpiApi::DecideAppeal(
   if (request.decision() != pb::UPHOLD && request.decision() != pb::REINSTATE) {
     v.Add("decision", "must be UPHOLD or REINSTATE");
   }
-  if (CodePoints(request.note()) > kMaxDecisionNote) {
+  if (common::CodePoints(request.note()) > kMaxDecisionNote) {
     v.Add("note", absl::StrCat("must be at most ", kMaxDecisionNote, " characters"));
   }
   RETURN_IF_ERROR(v.Status());

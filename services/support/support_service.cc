@@ -18,6 +18,7 @@
 #include "common/page_token.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
+#include "common/text.h"
 #include "services/support/convert.h"
 #include "services/support/sla/policy.h"
 
@@ -31,16 +32,9 @@ constexpr int64_t kMaxAttachmentBytes = 20 * 1024 * 1024;
 constexpr int kMaxAttachments = 10;
 constexpr size_t kMaxBodyChars = 10000;
 
-// Unicode code points of valid UTF-8 (requests are checked for UTF-8 before they get here).
-size_t CodePoints(absl::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 void CheckText(Violations& v, absl::string_view field, absl::string_view value, size_t min,
                size_t max) {
-  const size_t n = CodePoints(value);
+  const size_t n = common::CodePoints(value);
   if (n < min || n > max) {
     v.Add(std::string(field), min == 0 ? absl::StrCat("must be at most ", max, " characters")
                                        : absl::StrCat("must be ", min, "-", max, " characters"));
@@ -78,11 +72,11 @@ void CheckAttachments(Violations& v, const google::protobuf::RepeatedPtrField<pb
   for (int i = 0; i < as.size(); ++i) {
     const pb::Attachment& a = as[i];
     const std::string at = absl::StrCat("attachments[", i, "].");
-    if (a.uri().empty() || CodePoints(a.uri()) > 2048 ||
+    if (a.uri().empty() || common::CodePoints(a.uri()) > 2048 ||
         !(absl::StartsWith(a.uri(), "https://") || absl::StartsWith(a.uri(), "s3://"))) {
       v.Add(at + "uri", "must be an https:// or s3:// URI of 1-2048 characters");
     }
-    if (CodePoints(a.filename()) < 1 || CodePoints(a.filename()) > 255 ||
+    if (common::CodePoints(a.filename()) < 1 || common::CodePoints(a.filename()) > 255 ||
         absl::StrContains(a.filename(), "/") || absl::StrContains(a.filename(), "\\")) {
       v.Add(at + "filename", "must be 1-255 characters without '/' or '\\'");
     }
@@ -474,7 +468,8 @@ absl::StatusOr<pb::Ticket> SupportApi::UpdateTicket(const Actor& actor,
       if (req.tags_size() > 20) v.Add("tags", "at most 20");
       for (int i = 0; i < req.tags_size(); ++i) {
         const std::string& tag = req.tags(i);
-        if (CodePoints(tag) < 1 || CodePoints(tag) > 100 || absl::StrContains(tag, "\n")) {
+        if (common::CodePoints(tag) < 1 || common::CodePoints(tag) > 100 ||
+            absl::StrContains(tag, "\n")) {
           v.Add(absl::StrCat("tags[", i, "]"), "must be 1-100 characters without a newline");
         }
       }
