@@ -201,7 +201,14 @@ absl::StatusOr<Account> Accounts::LoadAuthorized(Method method, absl::string_vie
   }));
   if (!account) return common::NotFound("account", account_id);
   Target target{account->id, account->role};
-  RETURN_IF_ERROR(Authorize(method, caller, &target));
+  if (absl::Status allowed = Authorize(method, caller, &target); !allowed.ok()) {
+    // An account the caller may neither act on nor read answers like an unknown id, so that
+    // its role (and existence) cannot be probed.
+    if (method != Method::kGetAccount && !Authorize(Method::kGetAccount, caller, &target).ok()) {
+      return common::NotFound("account", account_id);
+    }
+    return allowed;
+  }
   return *std::move(account);
 }
 

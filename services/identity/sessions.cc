@@ -209,7 +209,7 @@ absl::StatusOr<ServiceToken> Sessions::IssueServiceToken(absl::string_view clien
   if (client_secret.empty()) {
     violations.push_back({"client_secret", "is required"});
   } else if (client_secret.size() > kMaxBearerSecretBytes) {
-    violations.push_back({"client_secret", "must be at most 256 characters"});
+    violations.push_back({"client_secret", "must be at most 256 bytes"});
   }
   if (!violations.empty()) return common::InvalidFields(std::move(violations));
   RETURN_IF_ERROR(CheckScopes(scopes, "scopes"));

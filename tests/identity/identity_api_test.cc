@@ -462,6 +462,57 @@ TEST_F(IdentityApiTest, OneAccountCannotReadAnothersData) {
   EXPECT_EQ(profile.application().legal_name(), "Example Trading GmbH");
 }
 
+// A SERVICE with identity.enforcement acts on BUYER and SELLER accounts only. An account it may
+// neither act on nor read (staff, ADMIN, another SERVICE) answers exactly like an unknown id,
+// so its ids cannot be probed; one it may read answers PERMISSION_DENIED.
+TEST_F(IdentityApiTest, EnforcementCannotProbeAccountsItMayNotRead) {
+  Caller enforcer = Service({"identity.enforcement"});
+  Caller reading_enforcer = Service({"identity.accounts.read", "identity.enforcement"});
+  const std::string unknown = "0123456789abcdef0123456789abcdef";
+  std::vector<std::string> hidden = {Human(v1::ADMIN).account_id,
+                                     Human(v1::SUPPORT_AGENT).account_id,
+                                     Service({"identity.accounts.read"}).account_id};
+  const auto suspend = [&](const std::string& id, const std::string& token) {
+    v1::SuspendAccountRequest r;
+    r.set_name("accounts/" + id);
+    r.set_reason_code("FRAUD_SUSPECTED");
+    r.set_reason("Probe test");
+    v1::Account out;
+    return Call(&Stub::SuspendAccount, r, &out, token);
+  };
+  const auto reinstate = [&](const std::string& id, const std::string& token) {
+    v1::ReinstateAccountRequest r;
+    r.set_name("accounts/" + id);
+    r.set_reason_code("APPEAL_GRANTED");
+    r.set_reason("Probe test");
+    v1::Account out;
+    return Call(&Stub::ReinstateAccount, r, &out, token);
+  };
+  for (const auto& call :
+       {std::function<grpc::Status(const std::string&, const std::string&)>(suspend),
+        std::function<grpc::Status(const std::string&, const std::string&)>(reinstate)}) {
+    const grpc::Status made_up = call(unknown, enforcer.token);
+    EXPECT_EQ(made_up.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(ReasonOf(made_up), "ACCOUNT_NOT_FOUND");
+    EXPECT_EQ(made_up.error_message(), "account " + unknown + " not found");
+    for (const std::string& id : hidden) {
+      SCOPED_TRACE("account " + id);
+      const grpc::Status s = call(id, enforcer.token);
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+      EXPECT_EQ(ReasonOf(s), "ACCOUNT_NOT_FOUND");
+      EXPECT_EQ(s.error_message(), "account " + id + " not found");
+      // A SERVICE that may read the account is told it may not change it.
+      EXPECT_EQ(call(id, reading_enforcer.token).error_code(), PD);
+    }
+  }
+  // Its own account, which it may read: refused, not hidden.
+  EXPECT_EQ(suspend(enforcer.account_id, enforcer.token).error_code(), PD);
+  // BUYER accounts it does act on.
+  Caller buyer = Human(v1::BUYER);
+  EXPECT_TRUE(suspend(buyer.account_id, enforcer.token).ok());
+  EXPECT_TRUE(reinstate(buyer.account_id, enforcer.token).ok());
+}
+
 // --- every method and its documented errors --------------------------------------------------
 
 TEST_F(IdentityApiTest, SignUpNormalisesEmailAndEnforcesItsRules) {
@@ -938,6 +989,15 @@ TEST_F(IdentityApiTest, StaffAndServiceAccounts) {
   v1::IssueServiceTokenRequest empty;
   EXPECT_EQ(Call(&Stub::IssueServiceToken, empty, &token).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+  // The secret's limit is 256 bytes: 200 two-byte characters are over it.
+  v1::IssueServiceTokenRequest long_secret;
+  long_secret.set_client_id(created.client_id());
+  std::string secret;
+  for (int i = 0; i < 200; ++i) secret += "\xc3\xa9";  // U+00E9
+  long_secret.set_client_secret(secret);
+  s = Call(&Stub::IssueServiceToken, long_secret, &token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "client_secret: must be at most 256 bytes");
 }
 
 TEST_F(IdentityApiTest, SellerOnboardingFromApplicationToApproval) {
