@@ -253,7 +253,13 @@ TEST_F(TranscoderTest, BadQueryValuesNameTheParameter) {
            {"nope=1", "nope"},
            {"id=y", "id"},
            {"at=yesterday", "at"},
-           {"page_size=%zz", "query"},
+           {"page_size=%zz", "page_size"},
+           {"page_size=%ZZ", "page_size"},
+           {"page_size=%FF", "page_size"},
+           {"tags=ok&inner.label=%E2%28", "inner.label"},
+           {"page%5Fsize=%ZZ", "page_size"},
+           {"page%ZZsize=1", "page%ZZsize"},
+           {"=%ZZ", "query"},
        }) {
     const std::string out = Build("GET", "/v1/things/x", query, "");
     EXPECT_THAT(out, HasSubstr("ERROR 400 ")) << query;

@@ -2,13 +2,15 @@
 
 #include <atomic>
 #include <future>
-#include <thread>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "boost/asio/connect.hpp"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
@@ -17,16 +19,15 @@
 #include "boost/asio/write.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "common/logging.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "absl/synchronization/notification.h"
 #include "grpcpp/grpcpp.h"
-#include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "protos/marketplace/identity/v1/identity.grpc.pb.h"
 #include "services/gateway/api.h"
 #include "services/gateway/http_server.h"
-#include "protos/marketplace/identity/v1/identity.grpc.pb.h"
 
 namespace marketplace::gateway {
 namespace {
@@ -345,6 +346,20 @@ class HttpServerTest : public ::testing::Test {
            (res.keep_alive() ? "" : " [close]");
   }
 
+  // Sends raw bytes on a new connection; returns the X-Request-Id of the one response read
+  // ("<none>" without one).
+  std::string RequestIdOfReply(const std::string& bytes) {
+    auto socket = Connect();
+    boost::asio::write(socket, boost::asio::buffer(bytes));
+    boost::beast::flat_buffer buffer;
+    boost::beast::http::response<boost::beast::http::string_body> res;
+    boost::beast::error_code ec;
+    boost::beast::http::read(socket, buffer, res, ec);
+    if (ec) return "read error: " + ec.message();
+    const auto it = res.find("X-Request-Id");
+    return it == res.end() ? "<none>" : std::string(it->value());
+  }
+
   boost::asio::ip::tcp::socket Connect() {
     boost::asio::ip::tcp::socket socket(ioc_);
     socket.connect({boost::asio::ip::make_address("127.0.0.1"),
@@ -380,6 +395,43 @@ TEST_F(HttpServerTest, KeepAliveAndLimits) {
 
   auto garbage = Connect();
   EXPECT_THAT(Exchange(garbage, "NOT HTTP\r\n\r\n"), HasSubstr("400"));
+}
+
+// The replies the server writes itself, before any handler, carry X-Request-Id too: the
+// client's valid one when the request's head was read, otherwise a new one.
+TEST_F(HttpServerTest, EarlyRepliesCarryARequestId) {
+  HttpServerOptions options;
+  options.max_body_bytes = 10;
+  options.max_header_bytes = 1024;
+  StartServer(options);
+  EXPECT_EQ(RequestIdOfReply("POST /b HTTP/1.1\r\nHost: x\r\nX-Request-Id: req-413\r\n"
+                             "Content-Length: 11\r\n\r\n" +
+                             std::string(11, 'x')),
+            "req-413");
+  EXPECT_EQ(RequestIdOfReply("POST /b HTTP/1.1\r\nHost: x\r\nX-Request-Id: req-400\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\nzz\r\n"),
+            "req-400");
+  const std::string hostile = RequestIdOfReply(
+      "POST /b HTTP/1.1\r\nHost: x\r\nX-Request-Id: a b\r\nContent-Length: 11\r\n\r\n" +
+      std::string(11, 'x'));
+  EXPECT_NE(hostile, "a b");
+  EXPECT_TRUE(common::IsValidRequestId(hostile)) << hostile;
+  for (const std::string& head : {"GET /a HTTP/1.1\r\nHost: x\r\nX-Request-Id: req-431\r\nX-Big: " +
+                                      std::string(2000, 'y') + "\r\n\r\n",
+                                  std::string("NOT HTTP\r\n\r\n")}) {
+    const std::string id = RequestIdOfReply(head);
+    EXPECT_TRUE(common::IsValidRequestId(id)) << id;
+  }
+}
+
+TEST_F(HttpServerTest, ConnectionCapRepliesCarryARequestId) {
+  HttpServerOptions options;
+  options.max_connections = 1;
+  StartServer(options);
+  auto first = Connect();
+  EXPECT_EQ(Exchange(first, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"), "200 GET /a 0");
+  const std::string id = RequestIdOfReply("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(common::IsValidRequestId(id)) << id;
 }
 
 TEST_F(HttpServerTest, BodyLimitAskedPerRequestOnceItsHeadIsRead) {

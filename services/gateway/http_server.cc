@@ -1,6 +1,8 @@
 #include "services/gateway/http_server.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -64,6 +66,8 @@ class Session : public std::enable_shared_from_this<Session> {
       r.status = e.http_status;
       r.body = e.body;
       r.headers.push_back({"Content-Type", "application/json"});
+      // Nothing of the request was read: a new request id.
+      r.headers.push_back({"X-Request-Id", common::NewRequestId()});
       self->Write(std::move(r), /*close=*/true);
     });
   }
@@ -73,7 +77,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->options.max_header_bytes));
     body_limit_ = std::max(server_->options.max_body_bytes, server_->options.largest_body_limit);
-    parser_->body_limit(body_limit_);
+    // The body limit is applied once the head is read whole (OnHeader), so that a 413 can
+    // carry the client's request id whatever the order of its headers.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(Chrono(server_->options.idle_timeout));
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
@@ -87,11 +93,11 @@ class Session : public std::enable_shared_from_this<Session> {
       body_limit_ = server_->options.body_limit(
           absl::string_view(head.method_string().data(), head.method_string().size()),
           absl::string_view(head.target().data(), head.target().size()));
-      if (const auto length = parser_->content_length(); length && *length > body_limit_) {
-        return OnReadError(http::error::body_limit);
-      }
-      parser_->body_limit(body_limit_);
     }
+    if (const auto length = parser_->content_length(); length && *length > body_limit_) {
+      return OnReadError(http::error::body_limit);
+    }
+    parser_->body_limit(body_limit_);
     if (!parser_->is_done() && beast::iequals(head[http::field::expect], "100-continue")) {
       // curl and others wait for this before sending a body.
       auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
@@ -134,7 +140,19 @@ class Session : public std::enable_shared_from_this<Session> {
     r.status = e.http_status;
     r.body = e.body;
     r.headers.push_back({"Content-Type", "application/json"});
+    r.headers.push_back({"X-Request-Id", RequestIdOfHead()});
     Write(std::move(r), /*close=*/true);
+  }
+
+  // The client's valid x-request-id when the request's head was read whole, otherwise a new
+  // one: the same rule as the answers of the handler.
+  std::string RequestIdOfHead() const {
+    if (parser_ && parser_->is_header_done()) {
+      const auto sent = parser_->get()["x-request-id"];
+      const absl::string_view id(sent.data(), sent.size());
+      if (common::IsValidRequestId(id)) return std::string(id);
+    }
+    return common::NewRequestId();
   }
 
   void OnRead(beast::error_code ec, std::size_t) {

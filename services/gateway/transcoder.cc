@@ -84,13 +84,16 @@ bool ParseQuery(absl::string_view query, std::vector<std::pair<std::string, std:
                 std::string* bad) {
   for (absl::string_view part : absl::StrSplit(query, '&', absl::SkipEmpty())) {
     std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    const std::string raw_name = kv.first;
     for (std::string* s : {&kv.first, &kv.second}) {
       for (char& c : *s) {
         if (c == '+') c = ' ';
       }
       auto decoded = PercentDecode(*s, /*keep_slash=*/false);
       if (!decoded.ok() || !IsValidUtf8(*decoded)) {
-        *bad = std::string(part);
+        // The parameter's name: decoded when the name itself decodes, else as sent.
+        *bad = s == &kv.second ? kv.first : raw_name;
+        if (bad->empty() || !IsValidUtf8(*bad)) *bad = "query";
         return false;
       }
       *s = *std::move(decoded);
@@ -212,8 +215,7 @@ std::optional<ErrorReply> Transcoder::BuildRequest(const Route& route,
   std::vector<std::pair<std::string, std::string>> params;
   std::string bad;
   if (!ParseQuery(query, &params, &bad)) {
-    return BadRequest("query", absl::StrCat("parameter '", bad,
-                                            "' is not percent-encoded UTF-8"));
+    return BadRequest(bad, "is not percent-encoded UTF-8");
   }
   for (const auto& [key, value] : params) {
     const std::string name = key;
