@@ -19,7 +19,7 @@ struct Actor {
   bool any_payment = false;         // staff, or SERVICE with the method's scope
   bool as_buyer = false;            // may act on payments where it is the buyer
   bool as_seller = false;           // may act on payments (and balances) where it is the seller
-  bool may_set_commission = false;  // CreatePayment.commission_bps (ADMIN, SERVICE)
+  bool may_set_commission = false;  // CreatePayment.commission_bps (SERVICE, payments.checkout)
   // A SERVICE holding the method's scope (RefundPayment.on_behalf_of_seller).
   bool as_service = false;
 };

@@ -196,7 +196,8 @@ absl::StatusOr<PaymentRecord> Checkout::CreatePayment(const Actor& actor,
     return common::PermissionDenied("a buyer pays only for itself (buyer_id must be the caller)");
   }
   if (req.commission_bps && !actor.may_set_commission) {
-    return common::PermissionDenied("only ADMIN and SERVICE callers may set commission_bps");
+    return common::PermissionDenied(
+        "only SERVICE callers with payments.checkout may set commission_bps");
   }
   // One statement with the concurrent calls: this request's stored answer, a payment of the
   // order, the seller's hold policy (applies to payments created after it is set; read before

@@ -13,6 +13,7 @@
 #include "common/money_proto.h"
 #include "common/page_token.h"
 #include "common/status_macros.h"
+#include "common/text.h"
 #include "services/payments/convert.h"
 
 namespace marketplace::payments {
@@ -27,8 +28,9 @@ RequestKey KeyOf(const Actor& actor, Method method, const google::protobuf::Mess
           request_id, common::idempotency::RequestHash(request)};
 }
 
+// 1-`max` characters (code points, as the proto counts them).
 absl::Status ValidateText(absl::string_view field, absl::string_view value, size_t max) {
-  if (value.empty() || value.size() > max) {
+  if (value.empty() || common::CodePoints(value) > max) {
     return InvalidField(field, absl::StrCat("must be 1-", max, " characters"));
   }
   return absl::OkStatus();
@@ -134,8 +136,10 @@ absl::StatusOr<pb::Payment> PaymentsApi::CreatePayment(const Actor& actor,
 
 absl::StatusOr<pb::Payment> PaymentsApi::ConfirmDelivery(const Actor& actor,
                                                          const pb::ConfirmDeliveryRequest& req) {
-  RETURN_IF_ERROR(common::idempotency::ValidateRequestId("request_id", req.request_id()));
-  RETURN_IF_ERROR(ValidatePaymentId(req.payment_id()));
+  common::Violations violations;
+  violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
+  violations.Check(ValidatePaymentId(req.payment_id()));
+  RETURN_IF_ERROR(violations.Status());
   return PaymentOf(domain_->checkout().ConfirmDelivery(
       actor, KeyOf(actor, Method::kConfirmDelivery, req, req.request_id()), req.payment_id()));
 }
@@ -207,7 +211,9 @@ absl::StatusOr<pb::Payment> PaymentsApi::SettleOwedRefund(const Actor& actor,
     violations.Add("refund_id", "must be 1-64 characters");
   }
   violations.Check(ValidateText("settlement_reference", req.settlement_reference(), 255));
-  if (req.note().size() > 1000) violations.Add("note", "must be at most 1000 characters");
+  if (common::CodePoints(req.note()) > 1000) {
+    violations.Add("note", "must be at most 1000 characters");
+  }
   RETURN_IF_ERROR(violations.Status());
   return PaymentOf(domain_->settlement().SettleOwedRefund(
       actor, {KeyOf(actor, Method::kSettleOwedRefund, req, req.request_id()), req.payment_id(),
@@ -270,9 +276,7 @@ absl::StatusOr<pb::SellerHoldPolicy> PaymentsApi::SetSellerHoldPolicy(
       seconds > 90 * 24 * 3600) {
     violations.Add("hold_period", "must be 1 hour to 90 days, whole seconds");
   }
-  if (req.reason().empty() || req.reason().size() > 500) {
-    violations.Add("reason", "must be 1-500 characters");
-  }
+  violations.Check(ValidateText("reason", req.reason(), 500));
   RETURN_IF_ERROR(violations.Status());
   ASSIGN_OR_RETURN(HoldPolicyRecord policy,
                    domain_->payouts().SetSellerHoldPolicy(actor, req.seller_id(),
@@ -293,18 +297,19 @@ absl::StatusOr<pb::Payment> PaymentsApi::GetPayment(const Actor& actor,
 
 absl::StatusOr<pb::ListPaymentsResponse> PaymentsApi::ListPayments(
     const Actor& actor, const pb::ListPaymentsRequest& req) {
+  common::Violations violations;
   if (req.page_size() < 0 || req.page_size() > 100) {
-    return InvalidField("page_size", "must be 0-100 (0 means 20)");
+    violations.Add("page_size", "must be 0-100 (0 means 20)");
   }
   ListFilter requested;
   requested.limit = req.page_size() == 0 ? 20 : req.page_size();
   if (req.state() != pb::PAYMENT_STATE_UNSPECIFIED) {
     if (req.state() < pb::HELD || req.state() > pb::GUARANTEED) {
-      return InvalidField("state", "must be a PaymentState");
+      violations.Add("state", "must be a PaymentState");
+    } else {
+      requested.state = static_cast<PaymentState>(static_cast<int>(req.state()));
     }
-    requested.state = static_cast<PaymentState>(static_cast<int>(req.state()));
   }
-  common::Violations violations;
   if (!req.buyer_id().empty()) {
     violations.Check(common::ValidateAccountId("buyer_id", req.buyer_id()));
   }
@@ -349,7 +354,8 @@ absl::StatusOr<pb::SellerBalance> PaymentsApi::GetSellerBalance(
 }
 
 absl::StatusOr<pb::Payout> PaymentsApi::CreatePayout(const Actor& actor,
-                                                     const pb::CreatePayoutRequest& req) {
+                                                     const pb::CreatePayoutRequest& req,
+                                                     const common::CallOrigin& origin) {
   common::Violations violations;
   violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
   violations.Check(common::ValidateAccountId("seller_id", req.seller_id()));
@@ -359,7 +365,7 @@ absl::StatusOr<pb::Payout> PaymentsApi::CreatePayout(const Actor& actor,
   ASSIGN_OR_RETURN(PayoutRecord payout,
                    domain_->payouts().CreatePayout(
                        actor, {KeyOf(actor, Method::kCreatePayout, req, req.request_id()),
-                               req.seller_id(), *amount}));
+                               req.seller_id(), *amount, origin}));
   return PayoutToProto(payout);
 }
 
@@ -522,10 +528,11 @@ grpc::ServerUnaryReactor* PaymentsService::GetSellerBalance(grpc::CallbackServer
 grpc::ServerUnaryReactor* PaymentsService::CreatePayout(grpc::CallbackServerContext* ctx,
                                                         const v1::CreatePayoutRequest* req,
                                                         v1::Payout* resp) {
-  return handler_.Unary(ctx, Method::kCreatePayout, resp,
-                        [this, req](const common::CallContext& call) {
-                          return api_->CreatePayout(ActorOf(call, Method::kCreatePayout), *req);
-                        });
+  return handler_.Unary(
+      ctx, Method::kCreatePayout, resp, [this, req](const common::CallContext& call) {
+        return api_->CreatePayout(ActorOf(call, Method::kCreatePayout), *req,
+                                  common::CallOrigin{call.deadline, call.request_id});
+      });
 }
 
 grpc::ServerUnaryReactor* PaymentsService::ListPayouts(grpc::CallbackServerContext* ctx,

@@ -48,8 +48,10 @@ class PaymentsApi {
       const Actor& actor, const pb::GetSellerHoldPolicyRequest& request);
   absl::StatusOr<pb::SellerBalance> GetSellerBalance(const Actor& actor,
                                                      const pb::GetSellerBalanceRequest& request);
+  // `origin`: the call being served (its deadline and x-request-id go to identity).
   absl::StatusOr<pb::Payout> CreatePayout(const Actor& actor,
-                                          const pb::CreatePayoutRequest& request);
+                                          const pb::CreatePayoutRequest& request,
+                                          const common::CallOrigin& origin = {});
   absl::StatusOr<pb::ListPayoutsResponse> ListPayouts(const Actor& actor,
                                                       const pb::ListPayoutsRequest& request);
   absl::StatusOr<pb::VerifyLedgerResponse> VerifyLedger();

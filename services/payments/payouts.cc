@@ -29,7 +29,7 @@ absl::StatusOr<PayoutRecord> Payouts::RecordPayout(const PayoutRequest& req, boo
     return DecodePayoutAnswer(stored->response);
   }
   ASSIGN_OR_RETURN(common::identity_client::SellerStatus seller,
-                   ApprovedSeller(context_, req.seller_id));
+                   ApprovedSeller(context_, req.seller_id, req.origin));
   ASSIGN_OR_RETURN(
       std::string answer,
       store.RunIdempotent(req.key, [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {

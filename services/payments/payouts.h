@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/client/call_origin.h"
 #include "common/money.h"
 #include "services/payments/actor.h"
 #include "services/payments/payment_records.h"
@@ -22,6 +23,8 @@ struct PayoutRequest {
   RequestKey key;
   std::string seller_id;
   common::Money amount;
+  // The call being served: the seller lookup carries its deadline and x-request-id.
+  common::CallOrigin origin;
 };
 
 // One page of a seller's payouts, newest first.

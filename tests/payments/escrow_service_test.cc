@@ -529,8 +529,12 @@ TEST_F(EscrowServiceTest, BadInputsNameTheFieldAndWriteNothing) {
             absl::StatusCode::kInvalidArgument);
   auto buyer_commission = CreateRequest("o6", 100);
   buyer_commission.set_commission_bps(0);
-  EXPECT_EQ(service_->CreatePayment(Buyer(), buyer_commission).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  absl::Status buyer_set = service_->CreatePayment(Buyer(), buyer_commission).status();
+  EXPECT_EQ(buyer_set.code(), absl::StatusCode::kPermissionDenied);
+  // Only SERVICE with payments.checkout may set it (ADMIN cannot call CreatePayment at all).
+  EXPECT_NE(buyer_set.message().find("SERVICE callers with payments.checkout"),
+            absl::string_view::npos)
+      << buyer_set.message();
   auto other_buyer = CreateRequest("o7", 100);
   EXPECT_EQ(service_->CreatePayment(Buyer("b0b0b000000000000000000000000002"), other_buyer).status().code(),
             absl::StatusCode::kPermissionDenied);

@@ -2,8 +2,9 @@
 // of payments.proto, and error details on the wire.
 #include <atomic>
 #include <memory>
-#include <thread>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -13,20 +14,20 @@
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
 #include "common/errors.h"
-#include "common/status_mapping.h"
 #include "common/executor.h"
+#include "common/identity_client/fake_seller_directory.h"
 #include "common/server/unary_call.h"
+#include "common/status_mapping.h"
 #include "common/testing/database_test_base.h"
 #include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "protos/marketplace/payments/v1/payments.grpc.pb.h"
-#include "tests/payments/payments_harness.h"
 #include "services/payments/mysql_payment_store.h"
 #include "services/payments/payments_service.h"
 #include "services/payments/sandbox_processor.h"
-#include "common/identity_client/fake_seller_directory.h"
 #include "tests/payments/fake_processor.h"
+#include "tests/payments/payments_harness.h"
 
 namespace marketplace::payments {
 namespace {
@@ -92,6 +93,23 @@ common::v1::Money Eur(int64_t minor) {
   m.set_currency_code("EUR");
   m.set_amount_minor(minor);
   return m;
+}
+
+// The fields an INVALID_ARGUMENT names (its google.rpc.BadRequest), none for other codes.
+std::set<std::string> FieldsOf(const grpc::Status& status) {
+  std::set<std::string> fields;
+  if (status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) return fields;
+  for (const auto& v : common::FieldViolationsOf(common::FromGrpcStatus(status))) {
+    fields.insert(v.field);
+  }
+  return fields;
+}
+
+// `n` characters of two bytes each in UTF-8 ("é").
+std::string TwoByteChars(size_t n) {
+  std::string text;
+  for (size_t i = 0; i < n; ++i) text += "\xC3\xA9";
+  return text;
 }
 
 class PaymentsApiTest : public common::testing::DatabaseTest {
@@ -465,6 +483,32 @@ TEST_F(PaymentsApiTest, CallsMadeForTheCallerCarryItsDeadlineAndRequestId) {
   EXPECT_EQ(processor_.capture_calls.load(), 1);
 }
 
+// CreatePayout's seller lookup carries the caller's deadline and x-request-id too.
+TEST_F(PaymentsApiTest, CreatePayoutsSellerLookupCarriesTheCallersDeadlineAndRequestId) {
+  v1::Payment p = MustCreate("o1");
+  v1::ConfirmDeliveryRequest confirm;
+  confirm.set_request_id("c1");
+  confirm.set_payment_id(p.payment_id());
+  v1::Payment out;
+  ASSERT_TRUE(stub_->ConfirmDelivery(Ctx(kBuyer).get(), confirm, &out).ok());
+  v1::CreatePayoutRequest req;
+  req.set_request_id("po1");
+  req.set_seller_id("5e11e700000000000000000000000001");
+  *req.mutable_amount() = Eur(1000);
+  grpc::ClientContext ctx;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  ctx.set_deadline(absl::ToChronoTime(deadline));
+  ctx.AddMetadata("x-request-id", "req-payout-7");
+  auth::AttachBearerToken(&ctx, Token(kSeller));
+  v1::Payout payout;
+  grpc::Status s = stub_->CreatePayout(&ctx, req, &payout);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const common::CallOrigin origin = sellers_.last_origin();
+  EXPECT_EQ(origin.request_id, "req-payout-7");
+  ASSERT_TRUE(origin.deadline.has_value());
+  EXPECT_LE(absl::AbsDuration(*origin.deadline - deadline), absl::Seconds(1));
+}
+
 // Once the caller's deadline has passed (here during the seller lookup), CreatePayment stops:
 // the processor is never asked and nothing is written.
 TEST_F(PaymentsApiTest, NoProcessorCallOnceTheCallersDeadlineHasPassed) {
@@ -513,6 +557,146 @@ TEST_F(PaymentsApiTest, DeclineAndBadInputCarryDetails) {
   auto violations = common::FieldViolationsOf(common::FromGrpcStatus(invalid));
   ASSERT_FALSE(violations.empty());
   EXPECT_EQ(violations[0].field, "amount.amount_minor");
+}
+
+// "N characters" counts characters (code points), not bytes: N two-byte characters are
+// accepted, N+1 refused naming the field, for every text field with a limit.
+TEST_F(PaymentsApiTest, TextLimitsCountCharactersNotBytes) {
+  auto create = [&](const std::string& rid, const std::string& order, const std::string& token,
+                    v1::Payment* out) {
+    v1::CreatePaymentRequest req;
+    req.set_request_id(rid);
+    req.set_order_id(order);
+    req.set_buyer_id("b0b0b000000000000000000000000001");
+    req.set_seller_id("5e11e700000000000000000000000001");
+    *req.mutable_amount() = Eur(10000);
+    req.set_payment_method_token(token);
+    return stub_->CreatePayment(Ctx(kCheckout).get(), req, out);
+  };
+  v1::Payment p;
+  grpc::Status s = create("c-128", TwoByteChars(128), "tok_sandbox_success", &p);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(p.order_id(), TwoByteChars(128));
+  v1::Payment none;
+  EXPECT_EQ(FieldsOf(create("c-129", TwoByteChars(129), "tok_sandbox_success", &none)),
+            std::set<std::string>{"order_id"});
+  // An unknown token of 256 characters reaches the processor (which declines it).
+  EXPECT_EQ(create("c-t256", "o-t256", TwoByteChars(256), &none).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(FieldsOf(create("c-t257", "o-t257", TwoByteChars(257), &none)),
+            std::set<std::string>{"payment_method_token"});
+
+  v1::ListPaymentsRequest list;
+  list.set_order_id(TwoByteChars(128));
+  v1::ListPaymentsResponse listed;
+  ASSERT_TRUE(stub_->ListPayments(Ctx(kAdmin).get(), list, &listed).ok());
+  ASSERT_EQ(listed.payments_size(), 1);
+  EXPECT_EQ(listed.payments(0).payment_id(), p.payment_id());
+  list.set_order_id(TwoByteChars(129));
+  EXPECT_EQ(FieldsOf(stub_->ListPayments(Ctx(kAdmin).get(), list, &listed)),
+            std::set<std::string>{"order_id"});
+
+  v1::Payment out;
+  v1::RefundPaymentRequest refund;
+  refund.set_request_id("r-1001");
+  refund.set_payment_id(p.payment_id());
+  *refund.mutable_amount() = Eur(100);
+  refund.set_reason(TwoByteChars(1001));
+  EXPECT_EQ(FieldsOf(stub_->RefundPayment(Ctx(kAgent).get(), refund, &out)),
+            std::set<std::string>{"reason"});
+  refund.set_request_id("r-1000");
+  refund.set_reason(TwoByteChars(1000));
+  s = stub_->RefundPayment(Ctx(kAgent).get(), refund, &out);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+
+  v1::OpenDisputeRequest open;
+  open.set_request_id("d-4001");
+  open.set_payment_id(p.payment_id());
+  open.set_reason_code("NOT_RECEIVED");
+  open.set_description(TwoByteChars(4001));
+  EXPECT_EQ(FieldsOf(stub_->OpenDispute(Ctx(kBuyer).get(), open, &out)),
+            std::set<std::string>{"description"});
+  open.set_request_id("d-4000");
+  open.set_description(TwoByteChars(4000));
+  s = stub_->OpenDispute(Ctx(kBuyer).get(), open, &out);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+
+  v1::ResolveDisputeRequest resolve;
+  resolve.set_request_id("x-4001");
+  resolve.set_payment_id(p.payment_id());
+  resolve.set_outcome(v1::BUYER_WINS);
+  resolve.set_explanation(TwoByteChars(4001));
+  EXPECT_EQ(FieldsOf(stub_->ResolveDispute(Ctx(kAgent).get(), resolve, &out)),
+            std::set<std::string>{"explanation"});
+  resolve.set_request_id("x-4000");
+  resolve.set_explanation(TwoByteChars(4000));
+  s = stub_->ResolveDispute(Ctx(kAgent).get(), resolve, &out);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+
+  // Within the limits the refund is looked up (and not found); beyond them nothing is.
+  v1::Payment other = MustCreate("o-other");
+  v1::ChargeSellerForRefundRequest charge;
+  charge.set_request_id("ch-1000");
+  charge.set_payment_id(other.payment_id());
+  charge.set_refund_id("refund_nope");
+  charge.set_reason(TwoByteChars(1000));
+  EXPECT_EQ(stub_->ChargeSellerForRefund(Ctx(kAgent).get(), charge, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  charge.set_request_id("ch-1001");
+  charge.set_reason(TwoByteChars(1001));
+  EXPECT_EQ(FieldsOf(stub_->ChargeSellerForRefund(Ctx(kAgent).get(), charge, &out)),
+            std::set<std::string>{"reason"});
+  v1::SettleOwedRefundRequest settle;
+  settle.set_request_id("st-ok");
+  settle.set_payment_id(other.payment_id());
+  settle.set_refund_id("refund_nope");
+  settle.set_settlement_reference(TwoByteChars(255));
+  settle.set_note(TwoByteChars(1000));
+  EXPECT_EQ(stub_->SettleOwedRefund(Ctx(kAgent).get(), settle, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  settle.set_request_id("st-long");
+  settle.set_settlement_reference(TwoByteChars(256));
+  settle.set_note(TwoByteChars(1001));
+  EXPECT_EQ(FieldsOf(stub_->SettleOwedRefund(Ctx(kAgent).get(), settle, &out)),
+            (std::set<std::string>{"settlement_reference", "note"}));
+
+  v1::SetSellerHoldPolicyRequest policy;
+  policy.set_seller_id("5e11e700000000000000000000000001");
+  policy.mutable_hold_period()->set_seconds(7 * 24 * 3600);
+  policy.set_reason(TwoByteChars(501));
+  v1::SellerHoldPolicy set;
+  EXPECT_EQ(FieldsOf(stub_->SetSellerHoldPolicy(Ctx(kKpi).get(), policy, &set)),
+            std::set<std::string>{"reason"});
+  policy.set_reason(TwoByteChars(500));
+  s = stub_->SetSellerHoldPolicy(Ctx(kKpi).get(), policy, &set);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(set.reason(), TwoByteChars(500));
+}
+
+// INVALID_ARGUMENT names every offending field of the request, not only the first.
+TEST_F(PaymentsApiTest, EveryBadFieldIsNamedAtOnce) {
+  v1::ConfirmDeliveryRequest confirm;
+  confirm.set_request_id("");
+  confirm.set_payment_id("PAY_X");
+  v1::Payment out;
+  EXPECT_EQ(FieldsOf(stub_->ConfirmDelivery(Ctx(kBuyer).get(), confirm, &out)),
+            (std::set<std::string>{"request_id", "payment_id"}));
+
+  v1::ListPaymentsRequest list;
+  list.set_page_size(101);
+  list.set_state(static_cast<v1::PaymentState>(99));
+  list.set_buyer_id("B0B0");
+  list.set_seller_id("seller-1");
+  list.set_order_id("");
+  v1::ListPaymentsResponse listed;
+  EXPECT_EQ(FieldsOf(stub_->ListPayments(Ctx(kAdmin).get(), list, &listed)),
+            (std::set<std::string>{"page_size", "state", "buyer_id", "seller_id", "order_id"}));
+  list.set_page_size(-1);
+  list.clear_state();
+  list.clear_seller_id();
+  list.clear_order_id();
+  EXPECT_EQ(FieldsOf(stub_->ListPayments(Ctx(kAdmin).get(), list, &listed)),
+            (std::set<std::string>{"page_size", "buyer_id"}));
 }
 
 // ListPayments by order_id: an exact match, within what the caller sees, under the order-id
