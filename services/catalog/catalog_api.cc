@@ -104,7 +104,7 @@ absl::StatusOr<v1::Listing> CatalogApi::UpdateListing(const MaybeCaller& maybe_c
 absl::StatusOr<v1::Listing> CatalogApi::SubmitListing(const MaybeCaller& maybe_caller,
                                                       const v1::SubmitListingRequest& request) {
   ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
-  RETURN_IF_ERROR(ValidateId("listing_id", request.listing_id()));
+  RETURN_IF_ERROR(ValidateListingId("listing_id", request.listing_id()));
   ASSIGN_OR_RETURN(ListingRecord submitted, lifecycle_.Submit(*caller, request.listing_id()));
   return ListingToProto(submitted);
 }
@@ -123,7 +123,7 @@ absl::StatusOr<v1::Listing> CatalogApi::GetListing(const MaybeCaller& caller,
 
 void CatalogApi::GetListingAsync(const MaybeCaller& caller, const v1::GetListingRequest& request,
                                  std::function<void(absl::StatusOr<v1::Listing>)> done) {
-  if (absl::Status valid = ValidateId("listing_id", request.listing_id()); !valid.ok()) {
+  if (absl::Status valid = ValidateListingId("listing_id", request.listing_id()); !valid.ok()) {
     done(valid);
     return;
   }
@@ -158,7 +158,9 @@ absl::StatusOr<CatalogApi::PageRequest> CatalogApi::ParsePageRequest(
   if (common::CodePoints(request.query()) > 100) {
     return common::InvalidField("query", "must be at most 100 characters");
   }
-  if (!request.seller_id().empty()) RETURN_IF_ERROR(ValidateId("seller_id", request.seller_id()));
+  if (!request.seller_id().empty()) {
+    RETURN_IF_ERROR(ValidateAccountId("seller_id", request.seller_id()));
+  }
   for (int s : request.states()) {
     if (s == v1::LISTING_STATE_UNSPECIFIED || !v1::ListingState_IsValid(s)) {
       return common::InvalidField("states", "must be valid listing states");
@@ -274,7 +276,7 @@ absl::StatusOr<v1::ListListingsResponse> CatalogApi::ReadPage(const MaybeCaller&
 absl::StatusOr<v1::Listing> CatalogApi::WithdrawListing(const MaybeCaller& maybe_caller,
                                                         const v1::WithdrawListingRequest& request) {
   ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
-  RETURN_IF_ERROR(ValidateId("listing_id", request.listing_id()));
+  RETURN_IF_ERROR(ValidateListingId("listing_id", request.listing_id()));
   ASSIGN_OR_RETURN(ListingRecord withdrawn, lifecycle_.Withdraw(*caller, request.listing_id()));
   return ListingToProto(withdrawn);
 }
@@ -350,7 +352,7 @@ absl::StatusOr<v1::ListReviewQueueResponse> CatalogApi::ListReviewQueue(
 absl::StatusOr<v1::Review> CatalogApi::ClaimReview(const MaybeCaller& maybe_caller,
                                                    const v1::ClaimReviewRequest& request) {
   ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
-  RETURN_IF_ERROR(ValidateId("listing_id", request.listing_id()));
+  RETURN_IF_ERROR(ValidateListingId("listing_id", request.listing_id()));
   ASSIGN_OR_RETURN(auto claimed, review_queue_.Claim(*caller, request.listing_id()));
   return ReviewToProto(claimed.first, claimed.second);
 }
@@ -370,7 +372,7 @@ absl::StatusOr<v1::Listing> CatalogApi::DecideReview(const MaybeCaller& maybe_ca
 absl::StatusOr<v1::Listing> CatalogApi::AppealDecision(const MaybeCaller& maybe_caller,
                                                        const v1::AppealDecisionRequest& request) {
   ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
-  RETURN_IF_ERROR(ValidateId("listing_id", request.listing_id()));
+  RETURN_IF_ERROR(ValidateListingId("listing_id", request.listing_id()));
   if (IsBlank(request.statement()) || common::CodePoints(request.statement()) > 2000) {
     return common::InvalidField("statement", "must be 1-2000 characters, not only whitespace");
   }
@@ -382,7 +384,7 @@ absl::StatusOr<v1::Listing> CatalogApi::AppealDecision(const MaybeCaller& maybe_
 absl::StatusOr<v1::GetModerationHistoryResponse> CatalogApi::GetModerationHistory(
     const MaybeCaller& maybe_caller, const v1::GetModerationHistoryRequest& request) {
   ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
-  RETURN_IF_ERROR(ValidateId("listing_id", request.listing_id()));
+  RETURN_IF_ERROR(ValidateListingId("listing_id", request.listing_id()));
   ASSIGN_OR_RETURN(std::vector<Transition> transitions,
                    review_queue_.History(*caller, request.listing_id()));
   v1::GetModerationHistoryResponse response;
@@ -411,7 +413,7 @@ absl::StatusOr<v1::SellerModeration> CatalogApi::GetSellerModerationLevel(
     const MaybeCaller& maybe_caller, const v1::GetSellerModerationLevelRequest& request) {
   ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
   (void)caller;  // the permission table admits staff and catalog.enforcement only
-  RETURN_IF_ERROR(ValidateId("seller_id", request.seller_id()));
+  RETURN_IF_ERROR(ValidateAccountId("seller_id", request.seller_id()));
   ASSIGN_OR_RETURN(SellerModerationSetting stored,
                    enforcement_.GetModerationLevel(request.seller_id()));
   return ModerationToProto(stored);
@@ -432,7 +434,7 @@ absl::StatusOr<v1::SuspendSellerListingsResponse> CatalogApi::SuspendSellerListi
 absl::StatusOr<v1::RestoreSellerListingsResponse> CatalogApi::RestoreSellerListings(
     const MaybeCaller& maybe_caller, const v1::RestoreSellerListingsRequest& request) {
   ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
-  RETURN_IF_ERROR(ValidateId("seller_id", request.seller_id()));
+  RETURN_IF_ERROR(ValidateAccountId("seller_id", request.seller_id()));
   ASSIGN_OR_RETURN(int64_t restored, enforcement_.Restore(*caller, request.seller_id()));
   v1::RestoreSellerListingsResponse response;
   response.set_restored(restored);

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -17,9 +19,9 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/catalog/test_listings.h"
 #include "services/catalog/mysql_listing_store.h"
 #include "services/catalog/permissions.h"
+#include "services/catalog/test_listings.h"
 
 namespace marketplace::catalog {
 namespace {
@@ -298,6 +300,7 @@ TEST_F(ListingsTest, CreateIsIdempotentOnRequestId) {
   v1::CreateListingRequest req;
   *req.mutable_listing() = Plush();
   req.set_request_id("same");
+  const v1::CreateListingRequest first = req;
   ASSERT_OK_AND_ASSIGN(v1::Listing a, listings_->CreateListing(As(kS1, "SELLER"), req));
   ASSERT_OK_AND_ASSIGN(v1::Listing b, listings_->CreateListing(As(kS1, "SELLER"), req));
   EXPECT_EQ(a.listing_id(), b.listing_id());
@@ -305,6 +308,20 @@ TEST_F(ListingsTest, CreateIsIdempotentOnRequestId) {
   req.mutable_listing()->set_title("Another title entirely");
   EXPECT_EQ(common::ReasonOf(listings_->CreateListing(As(kS1, "SELLER"), req).status()),
             "REQUEST_ID_REUSED");
+
+  // Suspended and no longer approved since: a retry still gets the first result.
+  req = first;
+  v1::SuspendSellerListingsRequest suspend;
+  suspend.set_seller_id(kS1);
+  suspend.set_reason_code("SELLER_SUSPENDED");
+  ASSERT_OK(listings_->SuspendSellerListings(As(kA1, "ADMIN"), suspend).status());
+  sellers_.Set(kS1, false);
+  ASSERT_OK_AND_ASSIGN(v1::Listing c, listings_->CreateListing(As(kS1, "SELLER"), req));
+  EXPECT_EQ(c.listing_id(), a.listing_id());
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM listings", {}), 1);
+  req.set_request_id("new");
+  EXPECT_EQ(common::ReasonOf(listings_->CreateListing(As(kS1, "SELLER"), req).status()),
+            "SELLER_SUSPENDED");
 }
 
 TEST_F(ListingsTest, BadFieldsAreNamedAndNothingIsWritten) {
@@ -324,6 +341,19 @@ TEST_F(ListingsTest, BadFieldsAreNamedAndNothingIsWritten) {
   EXPECT_TRUE(fields.count("listing.image_urls[0]"));
   EXPECT_TRUE(fields.count("listing.price.amount_minor"));
   EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM listings", {}), 0);
+
+  // An image URL's 2048 characters are code points, not bytes.
+  const std::string path(2048 - 8 - 2, 'x');
+  l = Plush();
+  l.clear_image_urls();
+  l.add_image_urls(absl::StrCat("https://", path, "éé"));   // 2048 code points, 2050 bytes
+  l.add_image_urls(absl::StrCat("https://", path, "ééé"));  // 2049 code points
+  *req.mutable_listing() = l;
+  out = listings_->CreateListing(As(kS1, "SELLER"), req);
+  ASSERT_TRUE(absl::IsInvalidArgument(out.status())) << out.status();
+  fields.clear();
+  for (const auto& v : common::FieldViolationsOf(out.status())) fields.insert(v.field);
+  EXPECT_THAT(fields, ElementsAre("listing.image_urls[1]"));
 }
 
 TEST_F(ListingsTest, SellerCannotTouchAnothersListing) {
@@ -500,6 +530,13 @@ TEST_F(ListingsTest, ReportsThresholdSendsListingBackToReview) {
 TEST_F(ListingsTest, AppealOncePerDecision) {
   v1::Listing draft = Create(kS1, Plush());
   ASSERT_OK(Submit(kS1, draft.listing_id()).status());
+  v1::AppealDecisionRequest early;
+  early.set_listing_id(draft.listing_id());
+  early.set_statement("Nothing was decided yet.");
+  // In review for the rules, not for an appeal: nothing to appeal yet.
+  absl::Status not_rejected = listings_->AppealDecision(As(kS1, "SELLER"), early).status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(not_rejected)) << not_rejected;
+  EXPECT_EQ(common::ReasonOf(not_rejected), "INVALID_STATE");
   ASSERT_OK(Claim(kM1, draft.listing_id()).status());
   ASSERT_OK_AND_ASSIGN(v1::Listing rejected, Decide(kM1, draft.listing_id(), false));
   EXPECT_EQ(rejected.state(), v1::REJECTED);
@@ -526,16 +563,21 @@ TEST_F(ListingsTest, AppealOncePerDecision) {
   ASSERT_OK(listings_->AppealDecision(As(kS1, "SELLER"), a).status());
   EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM appeals", {}), 3);
 
-  // Through the API an appealed listing is no longer REJECTED, so a second appeal of one
-  // decision is refused by its state; the appeals table refuses it as well: force the state
-  // back without a new decision and appeal again.
+  // A second appeal of one decision, while the listing is in review for the first, is
+  // ALREADY_EXISTS ALREADY_APPEALED; nothing changes.
+  absl::Status again = listings_->AppealDecision(As(kS1, "SELLER"), a).status();
+  EXPECT_TRUE(absl::IsAlreadyExists(again)) << again;
+  EXPECT_EQ(common::ReasonOf(again), "ALREADY_APPEALED");
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM appeals", {}), 3);
+  ASSERT_OK_AND_ASSIGN(queue, listings_->ListReviewQueue(As(kM1, "MODERATOR"), q));
+  ASSERT_EQ(queue.reviews_size(), 1);
+
+  // Approved after the appeal: LIVE, nothing to appeal.
   ASSERT_OK(Claim(kM2, draft.listing_id()).status());
-  ASSERT_OK(Decide(kM2, draft.listing_id(), false).status());
-  ASSERT_OK(listings_->AppealDecision(As(kS1, "SELLER"), a).status());
-  ASSERT_OK(pool().Execute("UPDATE listings SET state = 'REJECTED' WHERE listing_id = ?",
-                           {draft.listing_id()}));
-  EXPECT_EQ(common::ReasonOf(listings_->AppealDecision(As(kS1, "SELLER"), a).status()),
-            "ALREADY_APPEALED");
+  ASSERT_OK(Decide(kM2, draft.listing_id(), true).status());
+  again = listings_->AppealDecision(As(kS1, "SELLER"), a).status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(again)) << again;
+  EXPECT_EQ(common::ReasonOf(again), "INVALID_STATE");
 }
 
 TEST_F(ListingsTest, SuspendAndRestoreSellerListings) {
@@ -551,6 +593,7 @@ TEST_F(ListingsTest, SuspendAndRestoreSellerListings) {
   ASSERT_EQ(p.state(), v1::PENDING_REVIEW);
   v1::Listing draft = Create(kS1, Plush("Peluche chat gris"));
   v1::Listing foreign = Live(kS2, "Peluche ourson de s2");
+  ASSERT_OK(Claim(kM1, pending.listing_id()).status());
 
   v1::SuspendSellerListingsRequest s;
   s.set_seller_id(kS1);
@@ -574,6 +617,14 @@ TEST_F(ListingsTest, SuspendAndRestoreSellerListings) {
   EXPECT_EQ(page.listings(0).listing_id(), foreign.listing_id());
   ASSERT_OK_AND_ASSIGN(auto queue, listings_->ListReviewQueue(As(kM1, "MODERATOR"), {}));
   EXPECT_EQ(queue.reviews_size(), 0);
+  // The moderator holding the review learns why it cannot be decided; a listing that was not
+  // in review stays "no such review".
+  absl::Status decided = Decide(kM1, pending.listing_id(), true).status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(decided)) << decided;
+  EXPECT_EQ(common::ReasonOf(decided), "SELLER_SUSPENDED");
+  decided = Decide(kM1, live.listing_id(), true).status();
+  EXPECT_TRUE(absl::IsNotFound(decided)) << decided;
+  EXPECT_EQ(common::ReasonOf(decided), "REVIEW_NOT_FOUND");
 
   v1::RestoreSellerListingsRequest r;
   r.set_seller_id(kS1);
@@ -731,6 +782,13 @@ TEST_F(ListingsTest, ModerationLevelMaskKeepsBrandsAndCanBeReadBack) {
   EXPECT_EQ(common::FieldViolationsOf(
                 listings_->SetSellerModerationLevel(enforcer, no_level).status())[0].field,
             "level");
+  for (const char* name : {"Acme\nGlobex", "Acme\rGlobex"}) {  // one line: no LF, no CR
+    v1::SetSellerModerationLevelRequest two_lines = brands;
+    two_lines.set_authorized_brands(0, name);
+    refused = listings_->SetSellerModerationLevel(enforcer, two_lines);
+    EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << name;
+    EXPECT_EQ(common::FieldViolationsOf(refused.status()).at(0).field, "authorized_brands[0]");
+  }
   ASSERT_OK_AND_ASSIGN(read, listings_->GetSellerModerationLevel(enforcer, get));
   EXPECT_EQ(read.level(), v1::AT_RISK);
   EXPECT_THAT(read.authorized_brands(), ElementsAre("Initech"));
@@ -826,9 +884,30 @@ TEST_F(ListingsTest, HistoryIsForTheSellerAndStaffOnly) {
   EXPECT_EQ(staff.transitions(1).actor(), "system");
   EXPECT_FALSE(staff.transitions(1).rules_version().empty());
   EXPECT_EQ(staff.transitions(0).actor(), kS1);
+  ASSERT_OK_AND_ASSIGN(auto support, listings_->GetModerationHistory(As(kA1, "SUPPORT_AGENT"), h));
+  EXPECT_EQ(support.transitions_size(), 2);
   h.set_listing_id(draft.listing_id());
-  EXPECT_TRUE(absl::IsNotFound(listings_->GetModerationHistory(As(kB1, "BUYER"), h).status()));
-  EXPECT_TRUE(absl::IsNotFound(listings_->GetModerationHistory(As(kS2, "SELLER"), h).status()));
+  ASSERT_OK(listings_->GetModerationHistory(As(kA1, "SUPPORT_AGENT"), h).status());
+  // Roles that may never ask: PERMISSION_DENIED whatever the listing's state.
+  for (const std::string& id : {live.listing_id(), draft.listing_id()}) {
+    h.set_listing_id(id);
+    EXPECT_TRUE(
+        absl::IsPermissionDenied(listings_->GetModerationHistory(As(kB1, "BUYER"), h).status()));
+    EXPECT_TRUE(absl::IsPermissionDenied(
+        listings_->GetModerationHistory(As(kSVC, "SERVICE", {"catalog.enforcement"}), h).status()));
+  }
+  // Another seller: in any state, exactly what an id that does not exist gets.
+  const std::string unknown = "lst_000000000000000000000000";
+  h.set_listing_id(unknown);
+  const absl::Status missing = listings_->GetModerationHistory(As(kS2, "SELLER"), h).status();
+  EXPECT_TRUE(absl::IsNotFound(missing)) << missing;
+  for (const std::string& id : {live.listing_id(), draft.listing_id()}) {
+    h.set_listing_id(id);
+    const absl::Status s = listings_->GetModerationHistory(As(kS2, "SELLER"), h).status();
+    EXPECT_EQ(s.code(), missing.code()) << s;
+    EXPECT_EQ(common::ReasonOf(s), common::ReasonOf(missing));
+    EXPECT_EQ(s.message(), absl::StrReplaceAll(missing.message(), {{unknown, id}}));
+  }
 }
 
 TEST_F(ListingsTest, ListCategoriesComesFromTheDataFile) {

@@ -46,7 +46,7 @@ absl::StatusOr<int64_t> Enforcement::SuspendSeller(absl::string_view actor,
                                                    absl::string_view seller_id,
                                                    absl::string_view reason_code,
                                                    absl::string_view explanation) {
-  RETURN_IF_ERROR(common::ValidateIssuedId("seller_id", seller_id));
+  RETURN_IF_ERROR(common::ValidateAccountId("seller_id", seller_id));
   if (!IsReasonCode(reason_code)) {
     return common::InvalidField("reason_code", "must be 1-64 characters of UPPER_SNAKE_CASE");
   }
@@ -86,7 +86,7 @@ absl::StatusOr<int64_t> Enforcement::SuspendSeller(absl::string_view actor,
 
 absl::StatusOr<int64_t> Enforcement::ReinstateSeller(absl::string_view actor,
                                                      absl::string_view seller_id) {
-  RETURN_IF_ERROR(common::ValidateIssuedId("seller_id", seller_id));
+  RETURN_IF_ERROR(common::ValidateAccountId("seller_id", seller_id));
   int64_t restored = 0;
   RETURN_IF_ERROR(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
     restored = 0;

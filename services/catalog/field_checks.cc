@@ -37,8 +37,12 @@ bool IsBlank(absl::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return absl::ascii_isspace(c); });
 }
 
-absl::Status ValidateId(absl::string_view field, absl::string_view id) {
-  return common::ValidateIssuedId(field, id);
+absl::Status ValidateListingId(absl::string_view field, absl::string_view id) {
+  return common::ValidateIdOfKind(field, id, "lst_", "listing");
+}
+
+absl::Status ValidateAccountId(absl::string_view field, absl::string_view id) {
+  return common::ValidateAccountId(field, id);
 }
 
 bool IsReasonCode(absl::string_view code) {
@@ -94,7 +98,7 @@ void ValidateContent(const v1::Listing& l, const std::set<std::string>& paths,
     if (l.image_urls_size() > 20) out.push_back({"listing.image_urls", "at most 20 URLs"});
     for (int i = 0; i < l.image_urls_size(); ++i) {
       const std::string& url = l.image_urls(i);
-      if (url.size() <= 8 || url.size() > 2048 || url.compare(0, 8, "https://") != 0 ||
+      if (url.size() <= 8 || common::CodePoints(url) > 2048 || url.compare(0, 8, "https://") != 0 ||
           std::any_of(url.begin(), url.end(),
                       [](char c) { return absl::ascii_isspace(c) || absl::ascii_iscntrl(c); })) {
         out.push_back({absl::StrCat("listing.image_urls[", i, "]"),
@@ -117,7 +121,7 @@ void ValidateContent(const v1::Listing& l, const std::set<std::string>& paths,
 }
 
 absl::Status CheckUpdate(const v1::UpdateListingRequest& request, std::set<std::string>* paths) {
-  RETURN_IF_ERROR(ValidateId("listing.listing_id", request.listing().listing_id()));
+  RETURN_IF_ERROR(ValidateListingId("listing.listing_id", request.listing().listing_id()));
   if (request.update_mask().paths_size() == 0) {
     return common::InvalidField("update_mask", "must name at least one field");
   }
@@ -138,7 +142,7 @@ absl::Status CheckUpdate(const v1::UpdateListingRequest& request, std::set<std::
 }
 
 absl::Status CheckReport(const v1::ReportListingRequest& request) {
-  RETURN_IF_ERROR(ValidateId("listing_id", request.listing_id()));
+  RETURN_IF_ERROR(ValidateListingId("listing_id", request.listing_id()));
   if (request.reason() == v1::REPORT_REASON_UNSPECIFIED ||
       !v1::ReportReason_IsValid(request.reason())) {
     return common::InvalidField("reason",
@@ -155,7 +159,7 @@ absl::Status CheckReport(const v1::ReportListingRequest& request) {
 }
 
 absl::Status CheckDecision(const v1::DecideReviewRequest& request) {
-  RETURN_IF_ERROR(ValidateId("listing_id", request.listing_id()));
+  RETURN_IF_ERROR(ValidateListingId("listing_id", request.listing_id()));
   const bool approve = request.decision() == v1::APPROVE;
   if (!approve && request.decision() != v1::REJECT_LISTING) {
     return common::InvalidField("decision", "must be APPROVE or REJECT_LISTING");
@@ -185,7 +189,7 @@ absl::Status CheckDecision(const v1::DecideReviewRequest& request) {
 
 absl::StatusOr<ModerationMask> CheckModerationLevel(
     const v1::SetSellerModerationLevelRequest& request) {
-  RETURN_IF_ERROR(ValidateId("seller_id", request.seller_id()));
+  RETURN_IF_ERROR(ValidateAccountId("seller_id", request.seller_id()));
   ModerationMask mask{.level = request.update_mask().paths_size() == 0,
                       .brands = request.update_mask().paths_size() == 0};
   for (const std::string& path : request.update_mask().paths()) {
@@ -209,7 +213,7 @@ absl::StatusOr<ModerationMask> CheckModerationLevel(
   }
   for (int i = 0; i < request.authorized_brands_size(); ++i) {
     const std::string& b = request.authorized_brands(i);
-    if (IsBlank(b) || common::CodePoints(b) > 100 || b.find('\n') != std::string::npos) {
+    if (IsBlank(b) || common::CodePoints(b) > 100 || b.find_first_of("\r\n") != std::string::npos) {
       return common::InvalidField(absl::StrCat("authorized_brands[", i, "]"),
                                   "must be 1-100 characters on one line");
     }
@@ -218,7 +222,7 @@ absl::StatusOr<ModerationMask> CheckModerationLevel(
 }
 
 absl::Status CheckSuspension(const v1::SuspendSellerListingsRequest& request) {
-  RETURN_IF_ERROR(ValidateId("seller_id", request.seller_id()));
+  RETURN_IF_ERROR(ValidateAccountId("seller_id", request.seller_id()));
   if (!IsReasonCode(request.reason_code())) {
     return common::InvalidField("reason_code", "must be 1-64 characters of UPPER_SNAKE_CASE");
   }

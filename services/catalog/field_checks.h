@@ -17,12 +17,14 @@ namespace marketplace::catalog {
 
 // The API's field rules (catalog.proto states them), checked before any domain call.
 
-// Empty or only whitespace.
+// Empty or only ASCII white space (space, \t, \n, \v, \f, \r).
 bool IsBlank(absl::string_view s);
-// INVALID_ARGUMENT naming `field` unless `id` is an id the platform issued, in the form its
-// issuer makes it (common::ValidateIssuedId): listing ids "lst_" + 24 lowercase hex digits,
-// account (seller) ids 32 lowercase hex digits. Ids are compared exactly.
-[[nodiscard]] absl::Status ValidateId(absl::string_view field, absl::string_view id);
+// INVALID_ARGUMENT naming `field` unless `id` is a listing id as the catalog issues it
+// (NewId("lst_")): "lst_" + 24 lowercase hex digits, nothing else. Ids are compared exactly.
+[[nodiscard]] absl::Status ValidateListingId(absl::string_view field, absl::string_view id);
+// INVALID_ARGUMENT naming `field` unless `id` is an account id as identity issues it (sellers,
+// buyers, staff): 32 lowercase hex digits, no prefix.
+[[nodiscard]] absl::Status ValidateAccountId(absl::string_view field, absl::string_view id);
 // 1-64 characters of UPPER_SNAKE_CASE.
 bool IsReasonCode(absl::string_view code);
 

@@ -50,8 +50,16 @@ absl::StatusOr<std::vector<std::string>> CategorySubtree(const RuleSet& rules,
 absl::StatusOr<ListingRecord> Lifecycle::Create(const common::auth::Caller& caller,
                                                 const CreateRequestKey& key,
                                                 const ListingRecord& draft) {
-  RETURN_IF_ERROR(CheckNotSuspended(caller.subject));
-  RETURN_IF_ERROR(RequireApprovedSeller(*sellers_, caller.subject));
+  absl::Status allowed = CheckNotSuspended(caller.subject);
+  if (allowed.ok()) allowed = RequireApprovedSeller(*sellers_, caller.subject);
+  if (!allowed.ok()) {
+    // A retry gets its first result, whatever these checks answer now (the seller may have
+    // been suspended since, or identity be unreachable). Looked up only when they refuse, so
+    // that a first call pays no extra read.
+    ASSIGN_OR_RETURN(std::optional<absl::StatusOr<ListingRecord>> first, store_->FindCreated(key));
+    if (first) return *std::move(first);
+    return allowed;
+  }
   return store_->CreateOnce(key, [&](ListingTransaction& tx) -> absl::StatusOr<ListingRecord> {
     const absl::Time now = clock_->Now();
     // Again in the transaction that creates: a suspension may have committed meanwhile.

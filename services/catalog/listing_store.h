@@ -165,6 +165,12 @@ class ListingStore {
   // request is FAILED_PRECONDITION, reason REQUEST_ID_REUSED.
   [[nodiscard]] virtual absl::StatusOr<ListingRecord> CreateOnce(const CreateRequestKey& key,
                                                                  const CreateWork& work) = 0;
+  // Outside any transaction: the first result of an earlier CreateOnce with `key` (a listing or
+  // a definitive error), nullopt when the request id is unknown; REQUEST_ID_REUSED when it was
+  // used with another request. Lets a retry get its first result before checks that could
+  // answer differently now.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<absl::StatusOr<ListingRecord>>> FindCreated(
+      const CreateRequestKey& key) = 0;
 
   // One listing, read together with the other reads of the moment; `done` is called once,
   // from a reader thread or before this returns.

@@ -538,6 +538,21 @@ absl::StatusOr<ListingRecord> MysqlListingStore::CreateOnce(const CreateRequestK
   return ListingFromProto(first);
 }
 
+absl::StatusOr<std::optional<absl::StatusOr<ListingRecord>>> MysqlListingStore::FindCreated(
+    const CreateRequestKey& key) {
+  using Result = absl::StatusOr<ListingRecord>;
+  ASSIGN_OR_RETURN(std::optional<common::idempotency::StoredResult> stored,
+                   idempotency_.Find(*pool_, {key.caller, kCreateListingMethod, key.request_id},
+                                     key.request_hash));
+  if (!stored) return std::optional<Result>();
+  if (!stored->status.ok()) return std::optional<Result>(Result(stored->status));
+  v1::Listing first;
+  if (!first.ParseFromString(stored->response)) {
+    return absl::InternalError("stored response does not parse");
+  }
+  return std::optional<Result>(Result(ListingFromProto(first)));
+}
+
 void MysqlListingStore::ReadListing(absl::string_view listing_id, ReadDone done) {
   point_reader_->Read(std::string(listing_id),
                       [done = std::move(done)](absl::StatusOr<std::optional<Row>> row) {

@@ -42,6 +42,8 @@ class MysqlListingStore final : public ListingStore {
   [[nodiscard]] absl::Status TransactReadOnly(const Work& work) override;
   [[nodiscard]] absl::StatusOr<ListingRecord> CreateOnce(const CreateRequestKey& key,
                                                          const CreateWork& work) override;
+  [[nodiscard]] absl::StatusOr<std::optional<absl::StatusOr<ListingRecord>>> FindCreated(
+      const CreateRequestKey& key) override;
   void ReadListing(absl::string_view listing_id, ReadDone done) override;
   [[nodiscard]] absl::StatusOr<std::vector<ListingRecord>> ListListings(
       const ListingQuery& query) override;

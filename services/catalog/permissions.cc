@@ -10,6 +10,7 @@ constexpr absl::string_view kBuyer = "BUYER";
 constexpr absl::string_view kModerator = "MODERATOR";
 constexpr absl::string_view kAdmin = "ADMIN";
 constexpr absl::string_view kService = "SERVICE";
+constexpr absl::string_view kSupportAgent = "SUPPORT_AGENT";
 constexpr absl::string_view kStaffOnly = "only MODERATOR or ADMIN may do this";
 
 }  // namespace
@@ -34,12 +35,14 @@ const MethodRule& RuleFor(Method method) {
   // until it has a row here.
   static const MethodRule kDenyAll{.denied = "no one may call this method"};
   static const MethodRule kPublic{.is_public = true};
-  static const MethodRule kAnyCaller{.any_caller = true};
   static const MethodRule kCreate{.roles = {kSeller}, .denied = "only sellers create listings"};
   static const MethodRule kSubmit{.roles = {kSeller}, .denied = "only sellers submit listings"};
   static const MethodRule kOwnListing{.roles = {kSeller},
                                       .denied = "only the listing's seller may do this"};
   static const MethodRule kReport{.roles = {kBuyer}, .denied = "only buyers report listings"};
+  static const MethodRule kHistory{
+      .roles = {kSeller, kModerator, kAdmin, kSupportAgent},
+      .denied = "only the listing's seller, MODERATOR, ADMIN or SUPPORT_AGENT may do this"};
   static const MethodRule kStaff{.roles = {kModerator, kAdmin}, .denied = kStaffOnly};
   static const MethodRule kEnforce{
       .roles = {kModerator, kAdmin},
@@ -57,7 +60,8 @@ const MethodRule& RuleFor(Method method) {
       // seller's call on someone else's listing is the domain's NOT_FOUND (AIP-193).
       return kOwnListing;
     case Method::kGetModerationHistory:
-      return kAnyCaller;
+      // A seller's call on someone else's listing is the domain's NOT_FOUND (AIP-193).
+      return kHistory;
     case Method::kCreateListing:
       return kCreate;
     case Method::kSubmitListing:

@@ -51,7 +51,7 @@ struct MethodRule {
   // Any authenticated caller (the domain checks ownership).
   bool any_caller = false;
   // Else: a caller with one of these roles...
-  std::array<absl::string_view, 2> roles = {};
+  std::array<absl::string_view, 4> roles = {};
   // ...or a SERVICE caller holding this scope.
   absl::string_view service_scope;
   // The PERMISSION_DENIED message for everyone else.

@@ -67,6 +67,18 @@ TEST(PermissionsTest, RolesAndScopesPerMethod) {
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(Authorize(Method::kAppealDecision, As("MODERATOR")).code(),
             absl::StatusCode::kPermissionDenied);
+  // A listing's history: its seller (the domain answers another seller NOT_FOUND), staff and
+  // SUPPORT_AGENT; other roles may never ask.
+  for (const char* role : {"SELLER", "MODERATOR", "ADMIN", "SUPPORT_AGENT"}) {
+    SCOPED_TRACE(role);
+    EXPECT_OK(Authorize(Method::kGetModerationHistory, As(role)));
+  }
+  EXPECT_EQ(Authorize(Method::kGetModerationHistory, As("BUYER")).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Authorize(Method::kGetModerationHistory, As("SERVICE", {"catalog.enforcement"})).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Authorize(Method::kGetModerationHistory, std::nullopt).code(),
+            absl::StatusCode::kUnauthenticated);
 }
 
 TEST(PermissionsTest, OwnerIsTheSellerActingAsSeller) {

@@ -28,9 +28,10 @@ absl::StatusOr<bool> Reports::Established(const std::string& reporter_id) {
 absl::StatusOr<bool> RecordPaidOrder(ListingStore* store, const PaidOrder& order,
                                      absl::string_view field_prefix) {
   common::Violations violations;
-  violations.Check(common::ValidateIssuedId(absl::StrCat(field_prefix, "buyer_id"), order.buyer_id));
   violations.Check(
-      common::ValidateIssuedId(absl::StrCat(field_prefix, "payment_id"), order.payment_id));
+      common::ValidateAccountId(absl::StrCat(field_prefix, "buyer_id"), order.buyer_id));
+  violations.Check(common::ValidateIdOfKind(absl::StrCat(field_prefix, "payment_id"),
+                                            order.payment_id, "pay_", "payment"));
   if (order.order_id.empty() || order.order_id.size() > 128) {
     violations.Add(absl::StrCat(field_prefix, "order_id"), "must be 1-128 characters");
   }

@@ -57,8 +57,9 @@ class Reports {
 // Records a buyer's paid order as payments announced it (payments.payment_held): from then on
 // the buyer's reports count toward the threshold whatever its account's age. The buyer's first
 // paid order is kept; a later one or the same one again changes nothing (false). buyer_id and
-// payment_id must be ids in the issued form, order_id 1-128 and event_id 1-64 characters, else
-// INVALID_ARGUMENT naming the field (under `field_prefix`, e.g. "event.payload.").
+// payment_id must be ids in their issuer's form (an account id, a "pay_" payment id), order_id
+// 1-128 and event_id 1-64 characters, else INVALID_ARGUMENT naming the field (under `field_prefix`,
+// e.g. "event.payload.").
 [[nodiscard]] absl::StatusOr<bool> RecordPaidOrder(ListingStore* store, const PaidOrder& order,
                                                    absl::string_view field_prefix = "");
 

@@ -52,11 +52,16 @@ absl::StatusOr<ListingRecord> ReviewQueue::Decide(const common::auth::Caller& mo
     const absl::Time now = clock_->Now();
     ASSIGN_OR_RETURN(std::optional<ListingRecord> l,
                      tx.FindListing(listing_id, /*for_update=*/true));
-    if (!l || l->state != ListingState::kPendingReview) {
+    if (!l) return common::NotFound("review", listing_id);
+    ASSIGN_OR_RETURN(std::optional<ReviewEntry> entry, tx.LockReviewEntry(listing_id));
+    if (entry && l->state == ListingState::kSuspended) {
+      // The seller's suspension keeps the queue entry of a listing it took out of review: the
+      // moderator is told why the review cannot be decided.
+      RETURN_IF_ERROR(RequireNotSuspended(tx, l->seller_id));
+    }
+    if (!entry || l->state != ListingState::kPendingReview) {
       return common::NotFound("review", listing_id);
     }
-    ASSIGN_OR_RETURN(std::optional<ReviewEntry> entry, tx.LockReviewEntry(listing_id));
-    if (!entry) return common::NotFound("review", listing_id);
     if (!entry->ClaimedBy(moderator.subject, now)) {
       return common::FailedPrecondition("REVIEW_NOT_CLAIMED",
                                         "claim the review (ClaimReview) before deciding it");
@@ -80,14 +85,21 @@ absl::StatusOr<ListingRecord> ReviewQueue::Appeal(const common::auth::Caller& se
     // The seller's suspension row before the listing's: the order the suspension locks them.
     RETURN_IF_ERROR(RequireNotSuspended(tx, seller.subject));
     ASSIGN_OR_RETURN(ListingRecord l, LoadOwned(tx, seller, listing_id));
+    const auto already_appealed = [] {
+      return common::WithReason(absl::AlreadyExistsError("this decision was appealed already"),
+                                "ALREADY_APPEALED");
+    };
+    if (l.state == ListingState::kPendingReview) {
+      // In review because of its appeal: a repeat of that appeal, not a listing in the wrong
+      // state.
+      ASSIGN_OR_RETURN(std::optional<ReviewEntry> entry, tx.LockReviewEntry(l.listing_id));
+      if (entry && entry->reason == ReviewReason::kAppeal) return already_appealed();
+    }
     if (l.state != ListingState::kRejected) return InvalidState(l, "appeal");
     ASSIGN_OR_RETURN(std::optional<int64_t> decision, tx.LatestRejection(l.listing_id));
     if (!decision) return absl::InternalError("REJECTED listing without a decision");
     ASSIGN_OR_RETURN(bool appealed, tx.HasAppeal(*decision));
-    if (appealed) {
-      return common::WithReason(absl::AlreadyExistsError("this decision was appealed already"),
-                                "ALREADY_APPEALED");
-    }
+    if (appealed) return already_appealed();
     RETURN_IF_ERROR(tx.InsertAppeal(*decision, l, statement, now));
     l.state = ListingState::kPendingReview;
     RETURN_IF_ERROR(tx.Enqueue({.listing_id = l.listing_id,
@@ -111,9 +123,10 @@ absl::StatusOr<std::vector<Transition>> ReviewQueue::History(const common::auth:
     ASSIGN_OR_RETURN(std::optional<ListingRecord> l,
                      tx.FindListing(listing_id, /*for_update=*/false));
     if (!l) return common::NotFound("listing", listing_id);
+    // Another seller's listing, in any state, is answered as a listing that does not exist
+    // (AIP-193); the permission table keeps out the roles that may never ask.
     if (!IsOwner(caller, l->seller_id) && !SeesEverything(caller)) {
-      if (l->state != ListingState::kLive) return common::NotFound("listing", listing_id);
-      return common::PermissionDenied("only the seller and staff see a listing's history");
+      return common::NotFound("listing", listing_id);
     }
     ASSIGN_OR_RETURN(out, tx.ListTransitions(listing_id));
     return absl::OkStatus();

@@ -290,6 +290,33 @@ TEST_F(CatalogTrustTest, IdsNotInTheIssuedFormAreInvalidArguments) {
   v1::SuspendSellerListingsResponse suspended;
   s = Suspend(absl::AsciiStrToUpper(std::string(32, 'a')), &suspended);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Each kind has its own form: other prefixes or lengths name nothing, although ids of other
+  // kinds (payments "pay_...", 24 digits) look like them.
+  const std::string hex24 = live.listing_id().substr(4);
+  for (const std::string& id : {absl::StrCat("pay_", hex24), hex24,
+                                absl::StrCat(live.listing_id(), "00000000"), kSeller1}) {
+    SCOPED_TRACE(id);
+    get.set_listing_id(id);
+    s = stub_->GetListing(As(kSeller1, "SELLER").get(), get, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    violations = common::FieldViolationsOf(common::FromGrpcStatus(s));
+    ASSERT_EQ(violations.size(), 1u);
+    EXPECT_EQ(violations[0].field, "listing_id");
+  }
+  for (const std::string& id :
+       {std::string(24, '1'), absl::StrCat("usr_", kSeller1), live.listing_id()}) {
+    SCOPED_TRACE(id);
+    list.set_seller_id(id);
+    s = stub_->ListListings(As("", "").get(), list, &page);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    violations = common::FieldViolationsOf(common::FromGrpcStatus(s));
+    ASSERT_EQ(violations.size(), 1u);
+    EXPECT_EQ(violations[0].field, "seller_id");
+    EXPECT_EQ(Suspend(id, &suspended).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    v1::RestoreSellerListingsResponse restored;
+    EXPECT_EQ(Restore(id, &restored).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
   // The database compares them exactly too.
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM listings WHERE listing_id = ?",
                   {absl::AsciiStrToUpper(live.listing_id())}),
@@ -433,6 +460,19 @@ TEST_F(CatalogTrustTest, ReportsFromFreshAccountsAreKeptButDoNotCount) {
   reporters_.Set(Buyer(10), absl::Now() - absl::Hours(24 * 30));
   reporters_.Set(Buyer(11), absl::Now() - absl::Hours(24 * 8));
   reporters_.Set(Buyer(12), absl::Now() - absl::Hours(1));
+  // A buyer is an account id, a payment a payment id; other issued forms are refused.
+  absl::Status refused =
+      RecordPaidOrder(store_.get(), PaidOrder{.buyer_id = absl::StrCat("usr_", Buyer(12)),
+                                              .payment_id = "lst_0123456789abcdef01234567",
+                                              .order_id = "order-12",
+                                              .event_id = "evt-12",
+                                              .paid_at = absl::Now()})
+          .status();
+  EXPECT_TRUE(absl::IsInvalidArgument(refused)) << refused;
+  EXPECT_THAT(common::FieldViolationsOf(refused),
+              ::testing::UnorderedElementsAre(
+                  ::testing::Field(&common::FieldViolation::field, "buyer_id"),
+                  ::testing::Field(&common::FieldViolation::field, "payment_id")));
   ASSERT_OK(RecordPaidOrder(store_.get(), PaidOrder{.buyer_id = Buyer(12),
                                                     .payment_id = "pay_0123456789abcdef01234567",
                                                     .order_id = "order-12",
