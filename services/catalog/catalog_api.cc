@@ -75,8 +75,8 @@ CatalogApi::CatalogApi(ListingStore* store, LiveRules* rules,
 absl::StatusOr<v1::Listing> CatalogApi::CreateListing(const MaybeCaller& maybe_caller,
                                                       const v1::CreateListingRequest& request) {
   ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
-  RETURN_IF_ERROR(common::idempotency::ValidateRequestId("request_id", request.request_id()));
-  std::vector<common::FieldViolation> violations;
+  std::vector<common::FieldViolation> violations = common::FieldViolationsOf(
+      common::idempotency::ValidateRequestId("request_id", request.request_id()));
   ValidateContent(request.listing(), UpdatablePaths(), violations);
   if (!violations.empty()) return common::InvalidFields(std::move(violations));
   ListingRecord draft;
@@ -154,19 +154,27 @@ absl::StatusOr<CatalogApi::PageRequest> CatalogApi::ParsePageRequest(
     const MaybeCaller& caller, const v1::ListListingsRequest& request) {
   PageRequest out;
   ListingsPage& page = out.page;
-  ASSIGN_OR_RETURN(page.page_size, PageSize(request.page_size()));
+  // Every bad field named at once.
+  common::Violations violations;
+  absl::StatusOr<int> page_size = PageSize(request.page_size());
+  violations.Check(page_size.status());
   if (common::CodePoints(request.query()) > 100) {
-    return common::InvalidField("query", "must be at most 100 characters");
+    violations.Add("query", "must be at most 100 characters");
   }
   if (!request.seller_id().empty()) {
-    RETURN_IF_ERROR(ValidateAccountId("seller_id", request.seller_id()));
+    violations.Check(ValidateAccountId("seller_id", request.seller_id()));
   }
+  bool states_valid = true;
   for (int s : request.states()) {
     if (s == v1::LISTING_STATE_UNSPECIFIED || !v1::ListingState_IsValid(s)) {
-      return common::InvalidField("states", "must be valid listing states");
+      states_valid = false;
+    } else {
+      page.states.insert(StateFromProto(static_cast<v1::ListingState>(s)));
     }
-    page.states.insert(StateFromProto(static_cast<v1::ListingState>(s)));
   }
+  if (!states_valid) violations.Add("states", "must be valid listing states");
+  RETURN_IF_ERROR(violations.Status());
+  page.page_size = *page_size;
   if (page.states.empty()) page.states.insert(ListingState::kLive);
   RETURN_IF_ERROR(Lifecycle::MayList(caller, request.seller_id(), page.states));
   page.category_id = request.category_id();
@@ -316,10 +324,14 @@ absl::StatusOr<v1::ReportListingResponse> CatalogApi::ReportListing(
 absl::StatusOr<v1::ListReviewQueueResponse> CatalogApi::ListReviewQueue(
     const MaybeCaller&, const v1::ListReviewQueueRequest& request) {
   ReviewsPage page;
-  ASSIGN_OR_RETURN(page.page_size, PageSize(request.page_size()));
+  common::Violations violations;
+  absl::StatusOr<int> page_size = PageSize(request.page_size());
+  violations.Check(page_size.status());
   if (!v1::ReviewReason_IsValid(request.reason())) {
-    return common::InvalidField("reason", "must be a ReviewReason");
+    violations.Add("reason", "must be a ReviewReason");
   }
+  RETURN_IF_ERROR(violations.Status());
+  page.page_size = *page_size;
   if (request.reason() != v1::REVIEW_REASON_UNSPECIFIED) {
     page.reason = ReviewReasonFromProto(request.reason());
   }
@@ -372,10 +384,12 @@ absl::StatusOr<v1::Listing> CatalogApi::DecideReview(const MaybeCaller& maybe_ca
 absl::StatusOr<v1::Listing> CatalogApi::AppealDecision(const MaybeCaller& maybe_caller,
                                                        const v1::AppealDecisionRequest& request) {
   ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
-  RETURN_IF_ERROR(ValidateListingId("listing_id", request.listing_id()));
+  common::Violations violations;
+  violations.Check(ValidateListingId("listing_id", request.listing_id()));
   if (IsBlank(request.statement()) || common::CodePoints(request.statement()) > 2000) {
-    return common::InvalidField("statement", "must be 1-2000 characters, not only whitespace");
+    violations.Add("statement", "must be 1-2000 characters, not only whitespace");
   }
+  RETURN_IF_ERROR(violations.Status());
   ASSIGN_OR_RETURN(ListingRecord appealed,
                    review_queue_.Appeal(*caller, request.listing_id(), request.statement()));
   return ListingToProto(appealed);

@@ -354,6 +354,36 @@ TEST_F(ListingsTest, BadFieldsAreNamedAndNothingIsWritten) {
   fields.clear();
   for (const auto& v : common::FieldViolationsOf(out.status())) fields.insert(v.field);
   EXPECT_THAT(fields, ElementsAre("listing.image_urls[1]"));
+
+  // Every bad field at once, the request's own as well as the listing's.
+  req.set_request_id("");
+  out = listings_->CreateListing(As(kS1, "SELLER"), req);
+  fields.clear();
+  for (const auto& v : common::FieldViolationsOf(out.status())) fields.insert(v.field);
+  EXPECT_THAT(fields, ElementsAre("listing.image_urls[1]", "request_id"));
+  v1::ListListingsRequest list;
+  list.set_page_size(-1);
+  list.set_query(std::string(101, 'q'));
+  list.set_seller_id("NOT-AN-ID");
+  list.add_states(v1::LISTING_STATE_UNSPECIFIED);
+  auto listed = listings_->ListListings(As(kS1, "SELLER"), list);
+  fields.clear();
+  for (const auto& v : common::FieldViolationsOf(listed.status())) fields.insert(v.field);
+  EXPECT_THAT(fields, ElementsAre("page_size", "query", "seller_id", "states"));
+  v1::ListReviewQueueRequest queue;
+  queue.set_page_size(-1);
+  queue.set_reason(static_cast<v1::ReviewReason>(99));
+  auto queued = listings_->ListReviewQueue(As(kM1, "MODERATOR"), queue);
+  fields.clear();
+  for (const auto& v : common::FieldViolationsOf(queued.status())) fields.insert(v.field);
+  EXPECT_THAT(fields, ElementsAre("page_size", "reason"));
+  v1::AppealDecisionRequest appeal;
+  appeal.set_listing_id("lst_x");
+  auto appealed = listings_->AppealDecision(As(kS1, "SELLER"), appeal);
+  fields.clear();
+  for (const auto& v : common::FieldViolationsOf(appealed.status())) fields.insert(v.field);
+  EXPECT_THAT(fields, ElementsAre("listing_id", "statement"));
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM listings", {}), 0);
 }
 
 TEST_F(ListingsTest, SellerCannotTouchAnothersListing) {
