@@ -167,6 +167,9 @@ grpc::ServerUnaryReactor* IdentityService::ListAccounts(grpc::CallbackServerCont
                     if (!filter.status)
                       violations.push_back({"status", "must be a known status or unset"});
                   }
+                  if (request->page_size() < 0) {
+                    violations.push_back({"page_size", "must not be negative"});
+                  }
                   if (!violations.empty()) return common::InvalidFields(std::move(violations));
                   ASSIGN_OR_RETURN(AccountPage page,
                                    deps_.accounts->List(filter, request->page_size(),

@@ -857,6 +857,11 @@ TEST_F(IdentityApiTest, GetListAndUpdateAccounts) {
   s = Call(&Stub::ListAccounts, bad, &resp, admin);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(BadFieldsOf(s), ElementsAre("page_size"));
+  // Every bad field at once.
+  bad.set_role(static_cast<v1::Role>(99));
+  s = Call(&Stub::ListAccounts, bad, &resp, admin);
+  EXPECT_THAT(BadFieldsOf(s), ElementsAre("role", "page_size"));
+  bad.clear_role();
   bad.set_page_size(0);
   bad.set_page_token("garbage");
   s = Call(&Stub::ListAccounts, bad, &resp, admin);
