@@ -22,9 +22,14 @@ namespace marketplace::common {
 // A batch takes, in arrival order, the largest number of waiting items in the series 1, 2, 3,
 // 4, 6, 8, 12, 16, 24, ... (powers of two and 1.5 times them) up to max_batch, so that the
 // multi-row statements a batch sends come in a handful of shapes that the connections keep
-// prepared, while a queue is rarely split (7 waiting go as 6 + 1, not 4 + 2 + 1). `run` gets the batch's items and returns one result per item in
-// the same order; it decides what a failing batch means for its items (typically: run each
-// on its own, so that one bad item does not fail the others).
+// prepared, while a queue is rarely split (7 waiting go as 6 + 1, not 4 + 2 + 1). `run` gets the
+// batch's items and returns one result per item in the same order; it decides what a failing batch
+// means for its items (typically: run each on its own, so that one bad item does not fail the
+// others).
+//
+// Items may also have a weight (`Options::weight`, e.g. the events a call carries): a batch
+// then takes, in arrival order, only the items whose weights sum to at most `max_weight` (the
+// first item always, however heavy), before the series applies.
 //
 // Thread-safe. `run` is called without the committer's lock held, from a caller's thread.
 template <typename Item, typename Result>
@@ -37,6 +42,12 @@ class GroupCommitter {
     // wait; fewer wait for a batch to finish. Larger batches cost the database less per item
     // (one commit, fewer statements), while the first slot keeps a lone item from waiting.
     size_t min_items_to_overlap = 1;
+    // When set with max_weight > 0: a batch's items weigh at most max_weight together.
+    std::function<size_t(const Item&)> weight;
+    size_t max_weight = 0;
+    // false: a batch takes every item waiting that fits (max_batch, max_weight) instead of the
+    // series' size, when the statements' shapes do not matter.
+    bool sizes_in_series = true;
   };
   using RunFn = std::function<std::vector<Result>(std::vector<Item>& items)>;
 
@@ -77,6 +88,12 @@ class GroupCommitter {
     return n;
   }
 
+  // Items waiting for a batch to take them.
+  size_t Waiting() const {
+    absl::MutexLock lock(&mu_);
+    return queue_.size();
+  }
+
   // Items per batch so far, for metrics and benchmarks: {batches, items}.
   std::pair<int64_t, int64_t> Totals() const {
     absl::MutexLock lock(&mu_);
@@ -95,9 +112,26 @@ class GroupCommitter {
                                queue_.size() >= options_.min_items_to_overlap);
   }
 
+  // How many of the oldest waiting items weigh at most max_weight together (>= 1).
+  size_t FittingByWeight() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!options_.weight || options_.max_weight == 0) return queue_.size();
+    size_t n = 0;
+    size_t total = 0;
+    for (const Pending* p : queue_) {
+      const size_t w = options_.weight(p->item);
+      if (n > 0 && total + w > options_.max_weight) break;
+      total += w;
+      ++n;
+    }
+    return n;
+  }
+
   // Takes the next batch from the front of the queue and runs it, the lock released meanwhile.
   void RunOneBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const size_t n = BatchSize(queue_.size(), options_.max_batch);
+    const size_t fit = FittingByWeight();
+    const size_t n = options_.sizes_in_series
+                         ? BatchSize(fit, options_.max_batch)
+                         : std::max<size_t>(1, std::min(fit, options_.max_batch));
     std::vector<Pending*> batch(queue_.begin(), queue_.begin() + n);
     queue_.erase(queue_.begin(), queue_.begin() + n);
     std::vector<Item> items;

@@ -109,6 +109,48 @@ TEST(GroupCommitterTest, ASecondBatchStartsBesideTheFirstOnlyWhenEnoughWait) {
   EXPECT_EQ(sizes.All(), (std::vector<size_t>{1, 3}));
 }
 
+TEST(GroupCommitterTest, WeightedItemsGoTogetherUpToTheWeightLimitAndAHeavyOneAlone) {
+  absl::Notification first_running, release_first;
+  std::atomic<int> runs{0};
+  absl::Mutex mu;
+  std::vector<std::vector<int>> batches;
+  GroupCommitter<int, int>::Options options;
+  options.max_batch = 100;
+  options.max_batches_in_flight = 1;
+  options.weight = [](const int& i) { return static_cast<size_t>(i); };
+  options.max_weight = 10;
+  options.sizes_in_series = false;
+  GroupCommitter<int, int> committer(
+      [&](std::vector<int>& items) {
+        {
+          absl::MutexLock lock(&mu);
+          batches.push_back(items);
+        }
+        if (runs++ == 0) {
+          first_running.Notify();
+          release_first.WaitForNotification();
+        }
+        return std::vector<int>(items.begin(), items.end());
+      },
+      options);
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { committer.Submit(1); });
+  first_running.WaitForNotification();
+  // Queued in this order behind the first batch: 4, 5 (9 together), 3 (12: too much), 20
+  // (heavier than the limit: alone), 2, 2, 2.
+  for (int w : {4, 5, 3, 20, 2, 2, 2}) {
+    const size_t before = committer.Waiting();
+    threads.emplace_back([&, w] { EXPECT_EQ(committer.Submit(w), w); });
+    while (committer.Waiting() == before) absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(committer.Waiting(), 7u);
+  release_first.Notify();
+  for (auto& t : threads) t.join();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(batches, (std::vector<std::vector<int>>{{1}, {4, 5}, {3}, {20}, {2, 2, 2}}));
+  EXPECT_EQ(committer.Waiting(), 0u);
+}
+
 TEST(GroupCommitterTest, BatchSizesArePowersOfTwoAndOneAndAHalfTimesThem) {
   using Committer = GroupCommitter<int, int>;
   std::vector<size_t> sizes;

@@ -1,5 +1,6 @@
 #include "services/sellerkpi/group_commit.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace marketplace::sellerkpi {
@@ -16,64 +17,56 @@ RecordCounts CountsOf(const std::vector<bool>& recorded_each) {
 
 }  // namespace
 
+GroupCommit::GroupCommit(RecordFn record, Options options)
+    : record_(std::move(record)),
+      options_(options),
+      calls_(
+          [this](std::vector<const std::vector<EventRecord>*>& group) {
+            return RecordGroup(group);
+          },
+          [&options] {
+            Calls::Options o;
+            // Every call carries at least one event: max_events calls at the most.
+            o.max_batch = static_cast<size_t>(std::max(1, options.max_events));
+            o.max_batches_in_flight = std::max(1, options.max_in_flight);
+            o.weight = [](const std::vector<EventRecord>* const& events) { return events->size(); };
+            o.max_weight = o.max_batch;
+            o.sizes_in_series = false;
+            return o;
+          }()) {}
+
 absl::StatusOr<RecordCounts> GroupCommit::Record(const std::vector<EventRecord>& events) {
   if (events.empty()) return RecordCounts{};
   if (events.size() >= static_cast<size_t>(options_.alone_from)) return record_(events);
-  Call me{&events, RecordCounts{}};
-  const Turn turn{this, &me};
-  absl::MutexLock lock(&mu_);
-  queue_.push_back(&me);
-  while (true) {
-    // Wait until this call is done, or a group may start (calls waiting, fewer than
-    // max_in_flight groups running): then this caller leads one of the oldest calls.
-    mu_.Await(absl::Condition(&turn, &Turn::Ready));
-    if (me.done) break;
-    // Lead: take the oldest calls (this one among them, or already taken by another leader).
-    std::vector<Call*> group;
-    size_t events_taken = 0;
-    while (!queue_.empty()) {
-      Call* next = queue_.front();
-      const size_t n = next->events->size();
-      if (!group.empty() && events_taken + n > static_cast<size_t>(options_.max_events)) break;
-      group.push_back(next);
-      events_taken += n;
-      queue_.pop_front();
-    }
-    ++in_flight_;
-    mu_.Unlock();
-    RecordGroup(group);
-    mu_.Lock();
-    --in_flight_;
-    for (Call* c : group) c->done = true;
-  }
-  return std::move(me.result);
+  return calls_.Submit(&events);
 }
 
-size_t GroupCommit::Waiting() const {
-  absl::MutexLock lock(&mu_);
-  return queue_.size();
-}
-
-void GroupCommit::RecordGroup(const std::vector<Call*>& group) {
+std::vector<absl::StatusOr<RecordCounts>> GroupCommit::RecordGroup(
+    const std::vector<const std::vector<EventRecord>*>& group) {
+  std::vector<absl::StatusOr<RecordCounts>> results;
+  results.reserve(group.size());
   if (group.size() == 1) {
-    group[0]->result = record_(*group[0]->events);
-    return;
+    results.push_back(record_(*group[0]));
+    return results;
   }
   std::vector<EventRecord> all;
-  for (const Call* c : group) all.insert(all.end(), c->events->begin(), c->events->end());
+  for (const std::vector<EventRecord>* events : group) {
+    all.insert(all.end(), events->begin(), events->end());
+  }
   absl::StatusOr<RecordCounts> shared = record_(all);
   if (shared.ok() && shared->recorded_each.size() == all.size()) {
     size_t at = 0;
-    for (Call* c : group) {
-      const size_t n = c->events->size();
-      c->result = CountsOf(std::vector<bool>(shared->recorded_each.begin() + at,
-                                             shared->recorded_each.begin() + at + n));
+    for (const std::vector<EventRecord>* events : group) {
+      const size_t n = events->size();
+      results.push_back(CountsOf(std::vector<bool>(shared->recorded_each.begin() + at,
+                                                   shared->recorded_each.begin() + at + n)));
       at += n;
     }
-    return;
+    return results;
   }
   // The shared transaction wrote nothing: each call alone, in arrival order.
-  for (Call* c : group) c->result = record_(*c->events);
+  for (const std::vector<EventRecord>* events : group) results.push_back(record_(*events));
+  return results;
 }
 
 }  // namespace marketplace::sellerkpi

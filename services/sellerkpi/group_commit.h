@@ -1,13 +1,13 @@
 #ifndef MARKETPLACE_SERVICES_SELLERKPI_GROUP_COMMIT_H_
 #define MARKETPLACE_SERVICES_SELLERKPI_GROUP_COMMIT_H_
 
-#include <deque>
+#include <cstddef>
 #include <functional>
+#include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "common/group_commit.h"
 #include "services/sellerkpi/kpi_store.h"
 
 namespace marketplace::sellerkpi {
@@ -19,7 +19,8 @@ namespace marketplace::sellerkpi {
 // call, or the database), each call of the group is recorded alone, in arrival order, so a
 // call fails only for its own events. The result of a call is the same as if the calls had
 // been recorded one after the other in arrival order: an event id sent by two calls of a
-// group is recorded by the first and a duplicate (or a conflict) for the second.
+// group is recorded by the first and a duplicate (or a conflict) for the second. The queue
+// and the leading caller are common::GroupCommitter's, its items weighed by their events.
 class GroupCommit {
  public:
   struct Options {
@@ -42,40 +43,25 @@ class GroupCommit {
   using RecordFn = std::function<absl::StatusOr<RecordCounts>(const std::vector<EventRecord>&)>;
 
   explicit GroupCommit(RecordFn record) : GroupCommit(std::move(record), Options()) {}
-  GroupCommit(RecordFn record, Options options)
-      : record_(std::move(record)), options_(options) {}
+  GroupCommit(RecordFn record, Options options);
 
   // Records `events` (in a group with the calls waiting beside it); as KpiStore::RecordEvents.
   absl::StatusOr<RecordCounts> Record(const std::vector<EventRecord>& events);
 
   // Calls waiting for a group to take them.
-  size_t Waiting() const;
+  size_t Waiting() const { return calls_.Waiting(); }
 
  private:
-  struct Call {
-    const std::vector<EventRecord>* events;
-    absl::StatusOr<RecordCounts> result;
-    bool done = false;
-  };
+  using Calls =
+      common::GroupCommitter<const std::vector<EventRecord>*, absl::StatusOr<RecordCounts>>;
 
-  // A caller's wait: its call is done, or it may lead a group.
-  struct Turn {
-    GroupCommit* self;
-    const Call* call;
-    bool Ready() const ABSL_NO_THREAD_SAFETY_ANALYSIS {  // called with self->mu_ held
-      return call->done ||
-             (!self->queue_.empty() && self->in_flight_ < self->options_.max_in_flight);
-    }
-  };
-
-  // Records `group` (taken from the queue) and fills each call's result. Without the lock.
-  void RecordGroup(const std::vector<Call*>& group);
+  // Records a group (the calls' events in one transaction) and returns each call's result.
+  std::vector<absl::StatusOr<RecordCounts>> RecordGroup(
+      const std::vector<const std::vector<EventRecord>*>& group);
 
   const RecordFn record_;
   const Options options_;
-  mutable absl::Mutex mu_;
-  std::deque<Call*> queue_ ABSL_GUARDED_BY(mu_);
-  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  Calls calls_;
 };
 
 }  // namespace marketplace::sellerkpi
