@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/errors.h"
 #include "common/idempotency/idempotency.h"
+#include "common/ids.h"
 #include "common/page_token.h"
 #include "common/status_macros.h"
 #include "common/text.h"
@@ -162,7 +163,7 @@ absl::StatusOr<CatalogApi::PageRequest> CatalogApi::ParsePageRequest(
     violations.Add("query", "must be at most 100 characters");
   }
   if (!request.seller_id().empty()) {
-    violations.Check(ValidateAccountId("seller_id", request.seller_id()));
+    violations.Check(common::ValidateAccountId("seller_id", request.seller_id()));
   }
   bool states_valid = true;
   for (int s : request.states()) {
@@ -427,7 +428,7 @@ absl::StatusOr<v1::SellerModeration> CatalogApi::GetSellerModerationLevel(
     const MaybeCaller& maybe_caller, const v1::GetSellerModerationLevelRequest& request) {
   ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
   (void)caller;  // the permission table admits staff and catalog.enforcement only
-  RETURN_IF_ERROR(ValidateAccountId("seller_id", request.seller_id()));
+  RETURN_IF_ERROR(common::ValidateAccountId("seller_id", request.seller_id()));
   ASSIGN_OR_RETURN(SellerModerationSetting stored,
                    enforcement_.GetModerationLevel(request.seller_id()));
   return ModerationToProto(stored);
@@ -448,7 +449,7 @@ absl::StatusOr<v1::SuspendSellerListingsResponse> CatalogApi::SuspendSellerListi
 absl::StatusOr<v1::RestoreSellerListingsResponse> CatalogApi::RestoreSellerListings(
     const MaybeCaller& maybe_caller, const v1::RestoreSellerListingsRequest& request) {
   ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
-  RETURN_IF_ERROR(ValidateAccountId("seller_id", request.seller_id()));
+  RETURN_IF_ERROR(common::ValidateAccountId("seller_id", request.seller_id()));
   ASSIGN_OR_RETURN(int64_t restored, enforcement_.Restore(*caller, request.seller_id()));
   v1::RestoreSellerListingsResponse response;
   response.set_restored(restored);

@@ -41,10 +41,6 @@ absl::Status ValidateListingId(absl::string_view field, absl::string_view id) {
   return common::ValidateIdOfKind(field, id, "lst_", "listing");
 }
 
-absl::Status ValidateAccountId(absl::string_view field, absl::string_view id) {
-  return common::ValidateAccountId(field, id);
-}
-
 bool IsReasonCode(absl::string_view code) {
   if (code.empty() || code.size() > 64) return false;
   for (char c : code) {
@@ -189,7 +185,7 @@ absl::Status CheckDecision(const v1::DecideReviewRequest& request) {
 
 absl::StatusOr<ModerationMask> CheckModerationLevel(
     const v1::SetSellerModerationLevelRequest& request) {
-  RETURN_IF_ERROR(ValidateAccountId("seller_id", request.seller_id()));
+  RETURN_IF_ERROR(common::ValidateAccountId("seller_id", request.seller_id()));
   ModerationMask mask{.level = request.update_mask().paths_size() == 0,
                       .brands = request.update_mask().paths_size() == 0};
   for (const std::string& path : request.update_mask().paths()) {
@@ -222,7 +218,7 @@ absl::StatusOr<ModerationMask> CheckModerationLevel(
 }
 
 absl::Status CheckSuspension(const v1::SuspendSellerListingsRequest& request) {
-  RETURN_IF_ERROR(ValidateAccountId("seller_id", request.seller_id()));
+  RETURN_IF_ERROR(common::ValidateAccountId("seller_id", request.seller_id()));
   if (!IsReasonCode(request.reason_code())) {
     return common::InvalidField("reason_code", "must be 1-64 characters of UPPER_SNAKE_CASE");
   }

@@ -22,9 +22,6 @@ bool IsBlank(absl::string_view s);
 // INVALID_ARGUMENT naming `field` unless `id` is a listing id as the catalog issues it
 // (NewId("lst_")): "lst_" + 24 lowercase hex digits, nothing else. Ids are compared exactly.
 [[nodiscard]] absl::Status ValidateListingId(absl::string_view field, absl::string_view id);
-// INVALID_ARGUMENT naming `field` unless `id` is an account id as identity issues it (sellers,
-// buyers, staff): 32 lowercase hex digits, no prefix.
-[[nodiscard]] absl::Status ValidateAccountId(absl::string_view field, absl::string_view id);
 // 1-64 characters of UPPER_SNAKE_CASE.
 bool IsReasonCode(absl::string_view code);
 
