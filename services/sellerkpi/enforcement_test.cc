@@ -1,8 +1,6 @@
 // The enforcement saga on a real MariaDB: steps in order, a failing step retried with backoff
 // until it succeeds, steps done before a restart never run again, a crashed worker's step due
 // again after its lease, two workers sharing the due steps without overlap; the appeals.
-#include "services/sellerkpi/enforcement_worker.h"
-
 #include <atomic>
 #include <map>
 #include <memory>
@@ -11,12 +9,14 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/testing/database_test_base.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
+#include "services/sellerkpi/enforcement_worker.h"
 #include "services/sellerkpi/mysql_enforcement_store.h"
 #include "services/sellerkpi/mysql_kpi_store.h"
 
@@ -404,6 +404,68 @@ TEST_F(EnforcementWorkerTest, DecisionsUpholdOrReinstateOnceOnly) {
     EXPECT_EQ(s.appeal().decision(), pb::UPHOLD);
     EXPECT_FALSE(back->has_value());  // nothing restored
   }
+}
+
+// A REINSTATE cancels what the reversed suspension (and the measures it closes) has not done;
+// a step a worker is running meanwhile may still land, and the restoration waits for it.
+TEST_F(EnforcementWorkerTest, ReinstateCancelsUnfinishedStepsAndTheRestorationWaitsForRunningOnes) {
+  ASSERT_OK(store_->CreateAction(Action("act_m", pb::AT_RISK_MEASURES),
+                                 {"catalog.set_moderation_level", "notify_seller"}, clock_.Now()));
+  ASSERT_OK(store_->CreateAction(Action("act_s", pb::SUSPENSION),
+                                 {"identity.suspend_account", "notify_seller"}, clock_.Now()));
+  // A worker takes the first step of each and is still running them.
+  ASSERT_OK_AND_ASSIGN(std::vector<ClaimedStep> running,
+                       store_->ClaimDueSteps(10, clock_.Now(), options_.lease));
+  ASSERT_EQ(running.size(), 2u);
+
+  ASSERT_OK(store_->Appeal("act_s", kSeller, "tracking was valid", kSeller, clock_.Now()).status());
+  EnforcementStore::Restoration r;
+  r.action = Action("act_back", pb::RESTORATION);
+  r.step_names = {"identity.reinstate_account", "notify_seller"};
+  ASSERT_OK(store_->DecideAppeal("act_s", pb::REINSTATE, "", "admin", r, clock_.Now()).status());
+  for (const char* id : {"act_s", "act_m"}) {
+    pb::EnforcementAction a = Get(id);
+    ASSERT_EQ(a.steps_size(), 2) << id;
+    for (const pb::EnforcementStep& step : a.steps()) {
+      EXPECT_EQ(step.state(), pb::CANCELLED) << id << " " << step.name();
+    }
+  }
+
+  // The restoration waits while the cancelled steps are being run.
+  clock_.Advance(absl::Seconds(10));
+  ASSERT_OK_AND_ASSIGN(std::vector<ClaimedStep> none,
+                       store_->ClaimDueSteps(10, clock_.Now(), options_.lease));
+  EXPECT_TRUE(none.empty());
+  // The suspension landed after all: recorded as done.
+  ASSERT_OK(store_->CompleteStep("act_s", 0, "suspended", clock_.Now()));
+  EXPECT_EQ(Get("act_s").steps(0).state(), pb::DONE_CHECKED);
+  EXPECT_EQ(Get("act_s").state(), pb::REVERSED);
+  ASSERT_OK_AND_ASSIGN(none, store_->ClaimDueSteps(10, clock_.Now(), options_.lease));
+  EXPECT_TRUE(none.empty()) << "the measures' step is still running";
+  // The measures' worker died: once its lease ends, the restoration goes.
+  clock_.Advance(options_.lease);
+  ASSERT_OK_AND_ASSIGN(std::vector<ClaimedStep> back,
+                       store_->ClaimDueSteps(10, clock_.Now(), options_.lease));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].action_id, "act_back");
+  EXPECT_EQ(back[0].step_no, 0);
+  // A late failure of a cancelled step does not revive it.
+  ASSERT_OK(store_->FailStep("act_m", 0, "catalog unreachable", clock_.Now(), clock_.Now()));
+  EXPECT_EQ(Get("act_m").steps(0).state(), pb::CANCELLED);
+  ASSERT_OK(store_->CompleteStep("act_back", 0, "reinstated", clock_.Now()));
+  // From now on only the restoration's steps run; the cancelled ones never do.
+  std::vector<std::string> claimed;
+  for (int pass = 0; pass < 3; ++pass) {
+    clock_.Advance(options_.lease + absl::Seconds(1));
+    ASSERT_OK_AND_ASSIGN(std::vector<ClaimedStep> steps,
+                         store_->ClaimDueSteps(10, clock_.Now(), options_.lease));
+    for (const ClaimedStep& c : steps) {
+      claimed.push_back(absl::StrCat(c.action_id, ".", c.step_no));
+      ASSERT_OK(store_->CompleteStep(c.action_id, c.step_no, "ok", clock_.Now()));
+    }
+  }
+  EXPECT_EQ(claimed, (std::vector<std::string>{"act_back.1"}));
+  EXPECT_EQ(Get("act_back").state(), pb::DONE);
 }
 
 }  // namespace

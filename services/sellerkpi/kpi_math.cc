@@ -211,8 +211,9 @@ absl::Status ValidateThresholds(const pb::Thresholds& t) {
     if (line.min_trials() < 0) v.Add(at + ".min_trials", "must be >= 0");
     if (line.min_events() < 0) v.Add(at + ".min_events", "must be >= 0");
     if (spec->direction == Direction::kStars) {
-      if (line.critical() < 1 || line.critical() > 5 || line.at_risk() < 1 ||
-          line.at_risk() > 5) {
+      // Written so that NaN fails it too.
+      if (!(line.critical() >= 1 && line.critical() <= 5 && line.at_risk() >= 1 &&
+            line.at_risk() <= 5)) {
         v.Add(at, "rating lines must be 1-5 stars");
       } else if (line.at_risk() < line.critical()) {
         v.Add(at + ".at_risk", "must be >= critical for RATING_AVERAGE");

@@ -1,5 +1,6 @@
 #include "services/sellerkpi/kpi_math.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -195,6 +196,23 @@ TEST(ThresholdsTest, TheSeedFileIsValidAndBadLinesAreNamed) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("thresholds.lines[0].at_risk"), std::string::npos) << s;
   EXPECT_NE(s.message().find("thresholds.recovery_share"), std::string::npos) << s;
+}
+
+TEST(ThresholdsTest, ANotANumberLineIsRefused) {
+  for (int i = 0; i < Seed().lines_size(); ++i) {
+    for (bool at_risk : {true, false}) {
+      pb::Thresholds bad = Seed();
+      pb::KpiThreshold* line = bad.mutable_lines(i);
+      if (at_risk) {
+        line->set_at_risk(std::nan(""));
+      } else {
+        line->set_critical(std::nan(""));
+      }
+      absl::Status s = ValidateThresholds(bad);
+      EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument)
+          << pb::Kpi_Name(line->kpi()) << (at_risk ? " at_risk" : " critical");
+    }
+  }
 }
 
 TEST(ThresholdsTest, HoldDaysPerStanding) {

@@ -20,6 +20,12 @@ using common::db::SqlValue;
 using common::db::Transaction;
 
 constexpr char kDone[] = "DONE_CHECKED";
+// A step that will not run: its action was reversed (params: now). claimed_until is kept: a
+// worker running it may still land its effect.
+constexpr char kCancel[] =
+    "state = 'CANCELLED', error = 'cancelled: the action was reversed by an appeal', "
+    "updated_at = ?";
+constexpr char kUnfinished[] = "state IN ('PENDING', 'RETRYING')";
 
 common::db::TransactionOptions ReadCommitted() {
   common::db::TransactionOptions options;
@@ -399,9 +405,24 @@ absl::StatusOr<pb::EnforcementAction> MysqlEnforcementStore::DecideAppeal(
         if (reinstate) {
           RETURN_IF_ERROR(
               InsertAction(tx, restoration->action, restoration->step_names, action_id, now));
+          // What the reversed action has not done yet it never does: its unfinished steps
+          // are cancelled (a step a worker is running may still land; the restoration waits
+          // for it, ClaimDueSteps).
+          RETURN_IF_ERROR(tx.Write(absl::StrCat("UPDATE enforcement_steps SET ", kCancel,
+                                                " WHERE action_id = ? AND ", kUnfinished),
+                                   {now, action_id}));
           if (a->type() == pb::SUSPENSION) {
             // The restoration undoes the measures; a later CRITICAL evaluation starts again
-            // (new measures reading the restored settings, a new warning and period).
+            // (new measures reading the restored settings, a new warning and period). The
+            // closed actions' unfinished steps are cancelled with them.
+            RETURN_IF_ERROR(tx.Write(
+                absl::StrCat(
+                    "UPDATE enforcement_steps SET ", kCancel,
+                    " WHERE action_id IN (SELECT action_id FROM enforcement_actions "
+                    "WHERE seller_id = ? AND type IN ('AT_RISK_MEASURES', 'CRITICAL_WARNING') "
+                    "AND closed_at IS NULL AND state <> 'REVERSED') AND ",
+                    kUnfinished),
+                {now, a->seller_id()}));
             RETURN_IF_ERROR(tx.Write(
                 "UPDATE enforcement_actions SET closed_at = ?, updated_at = ? "
                 "WHERE seller_id = ? AND type IN ('AT_RISK_MEASURES', 'CRITICAL_WARNING') "
@@ -436,8 +457,15 @@ absl::StatusOr<std::vector<ClaimedStep>> MysqlEnforcementStore::ClaimDueSteps(
                      "JOIN enforcement_steps p ON p.action_id = o.action_id "
                      "WHERE me.action_id = s.action_id AND p.name LIKE 'payments.%' "
                      "AND p.state <> 'DONE_CHECKED')) "
+                     // A restoration waits while a cancelled step of the seller is still
+                     // being run by a worker: its effect may land, and must land before.
+                     "AND NOT EXISTS (SELECT 1 FROM enforcement_actions me "
+                     "JOIN enforcement_actions o ON o.seller_id = me.seller_id "
+                     "JOIN enforcement_steps c ON c.action_id = o.action_id "
+                     "WHERE me.action_id = s.action_id AND me.type = 'RESTORATION' "
+                     "AND c.state = 'CANCELLED' AND c.claimed_until > ?) "
                      "ORDER BY s.next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED",
-                     {now, static_cast<int64_t>(limit)}));
+                     {now, now, static_cast<int64_t>(limit)}));
         std::vector<ClaimedStep> out;
         if (rows.empty()) return out;
         std::vector<SqlValue> ids;
@@ -450,10 +478,10 @@ absl::StatusOr<std::vector<ClaimedStep>> MysqlEnforcementStore::ClaimDueSteps(
           ASSIGN_OR_RETURN(c.request_id, row.GetString("request_id"));
           ASSIGN_OR_RETURN(int64_t attempts, row.GetInt64("attempts"));
           c.attempts = static_cast<int>(attempts) + 1;
-          RETURN_IF_ERROR(tx.Write(
-              "UPDATE enforcement_steps SET attempts = attempts + 1, next_attempt_at = ?, "
-              "updated_at = ? WHERE action_id = ? AND step_no = ?",
-              {now + lease, now, c.action_id, step_no}, 1));
+          RETURN_IF_ERROR(
+              tx.Write("UPDATE enforcement_steps SET attempts = attempts + 1, next_attempt_at = ?, "
+                       "claimed_until = ?, updated_at = ? WHERE action_id = ? AND step_no = ?",
+                       {now + lease, now + lease, now, c.action_id, step_no}, 1));
           ids.push_back(c.action_id);
           out.push_back(std::move(c));
         }
@@ -515,7 +543,8 @@ absl::Status MysqlEnforcementStore::CompleteStep(const std::string& action_id, i
       [&](Transaction& tx) -> absl::Status {
         ASSIGN_OR_RETURN(int64_t changed,
                          tx.Execute("UPDATE enforcement_steps SET state = 'DONE_CHECKED', "
-                                    "result = ?, error = '', updated_at = ? "
+                                    "result = ?, error = '', claimed_until = NULL, "
+                                    "updated_at = ? "
                                     "WHERE action_id = ? AND step_no = ? AND state <> ?",
                                     {result, now, action_id, static_cast<int64_t>(step_no),
                                      std::string(kDone)}));
@@ -539,10 +568,12 @@ absl::Status MysqlEnforcementStore::FailStep(const std::string& action_id, int s
                                              const std::string& error, absl::Time retry_at,
                                              absl::Time now) {
   return pool_
-      ->Execute("UPDATE enforcement_steps SET state = 'RETRYING', error = ?, "
-                "next_attempt_at = ?, updated_at = ? "
-                "WHERE action_id = ? AND step_no = ? AND state <> 'DONE_CHECKED'",
-                {error.substr(0, 2000), retry_at, now, action_id, static_cast<int64_t>(step_no)})
+      ->Execute(
+          "UPDATE enforcement_steps SET state = IF(state = 'CANCELLED', state, "
+          "'RETRYING'), error = IF(state = 'CANCELLED', error, ?), "
+          "next_attempt_at = ?, claimed_until = NULL, updated_at = ? "
+          "WHERE action_id = ? AND step_no = ? AND state <> 'DONE_CHECKED'",
+          {error.substr(0, 2000), retry_at, now, action_id, static_cast<int64_t>(step_no)})
       .status();
 }
 

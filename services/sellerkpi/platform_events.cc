@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/status_macros.h"
 #include "protos/marketplace/catalog/v1/catalog.pb.h"
 #include "protos/marketplace/support/v1/support.pb.h"
 
@@ -178,12 +179,16 @@ void AddPlatformConsumers(common::events::EventConsumer& consumer, KpiStore* sto
                         return store->FindTicket(ticket_id);
                       });
                   if (!mapped.ok()) return mapped.status();
-                  if (mapped->ticket.has_value()) {
-                    if (absl::Status s = store->RememberTicket(*mapped->ticket); !s.ok()) return s;
+                  // The event first: one refused (INVALID_ARGUMENT) leaves no ticket behind
+                  // either. A failure after it is retried by the relay; the event is then a
+                  // duplicate without effect.
+                  if (mapped->event.has_value()) {
+                    RETURN_IF_ERROR(
+                        ingestion->Record({*mapped->event}, "support", /*from_api=*/false)
+                            .status());
                   }
-                  if (!mapped->event.has_value()) return absl::OkStatus();
-                  return ingestion->Record({*mapped->event}, "support", /*from_api=*/false)
-                      .status();
+                  if (!mapped->ticket.has_value()) return absl::OkStatus();
+                  return store->RememberTicket(*mapped->ticket);
                 }});
   }
   for (const char* topic : {kListingApprovedTopic, kListingRejectedTopic}) {

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/idempotency/request_id.h"
 #include "common/ids.h"
@@ -142,6 +143,8 @@ void CheckEvent(const pb::SellerEvent& e, absl::string_view prefix, absl::Time n
     v.Add(at + "event_id", "is required");
   } else if (!common::idempotency::IsValidRequestId(e.event_id())) {
     v.Add(at + "event_id", "must be 1-128 characters of A-Z a-z 0-9 . _ : -");
+  } else if (absl::StartsWith(e.event_id(), kExclusionIdPrefix)) {
+    v.Add(at + "event_id", "must not start with \"excluded:\" (the exclusions' ids)");
   }
   if (!common::IsAccountId(e.seller_id())) {
     v.Add(at + "seller_id", "must be an account id: 32 lowercase hex digits");

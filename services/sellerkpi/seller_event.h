@@ -39,6 +39,10 @@ struct EventRecord {
   int64_t kpi_mask = 0;  // bit k: evidence of pb::Kpi k
 };
 
+// The ids of the exclusions ExcludeSellerEvent logs start with it; events from producers
+// may not.
+inline constexpr absl::string_view kExclusionIdPrefix = "excluded:";
+
 // Checks `event` as RecordSellerEvents receives it (`from_api`: the output-only payloads are
 // refused) or as mapped from a producer's event, adding violations named under `prefix`
 // ("events[3]" gives "events[3].occurred_at"). `now` bounds occurred_at.

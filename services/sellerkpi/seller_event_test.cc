@@ -33,6 +33,11 @@ TEST(CheckEventTest, NamesEachBrokenRule) {
   using Fields = std::vector<std::string>;
   EXPECT_EQ(BadFields(Placed("", kNow, "o1")), Fields{"events[0].event_id"});
   EXPECT_EQ(BadFields(Placed("bad id", kNow, "o1")), Fields{"events[0].event_id"});
+  // The exclusions' ids are ExcludeSellerEvent's: a producer taking one first would make
+  // that exclusion impossible.
+  EXPECT_EQ(BadFields(Placed("excluded:0123456789abcdef0123456789abcdef01234567", kNow, "o1")),
+            Fields{"events[0].event_id"});
+  EXPECT_TRUE(BadFields(Placed("not-excluded:1", kNow, "o1")).empty());
   EXPECT_EQ(BadFields(Placed("e1", kNow, "o1", "ABC")), Fields{"events[0].seller_id"});
   EXPECT_EQ(BadFields(Placed("e1", kNow + absl::Minutes(5) + absl::Seconds(1), "o1")),
             Fields{"events[0].occurred_at"});

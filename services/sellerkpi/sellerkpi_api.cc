@@ -356,17 +356,13 @@ absl::StatusOr<pb::ExcludeSellerEventResponse> SellerKpiApi::ExcludeSellerEvent(
   if (!common::idempotency::IsValidRequestId(request.event_id())) {
     v.Add("event_id", "must be 1-128 characters of A-Z a-z 0-9 . _ : -");
   }
-  const size_t reason_length = [&] {
-    size_t n = 0;
-    for (unsigned char c : request.reason()) n += (c & 0xC0) != 0x80;
-    return n;
-  }();
+  const size_t reason_length = common::CodePoints(request.reason());
   if (reason_length < 1 || reason_length > 1000) v.Add("reason", "must be 1-1000 characters");
   RETURN_IF_ERROR(v.Status());
   // The exclusion is an event of the log; its id follows from the excluded event's.
   pb::SellerEvent exclusion;
   exclusion.set_event_id(
-      absl::StrCat("excluded:", common::Sha256Hex(request.event_id()).substr(0, 40)));
+      absl::StrCat(kExclusionIdPrefix, common::Sha256Hex(request.event_id()).substr(0, 40)));
   common::ToTimestamp(clock_->Now(), exclusion.mutable_occurred_at());
   exclusion.set_source("sellerkpi");
   pb::EventExcluded* excluded = exclusion.mutable_event_excluded();

@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/proto_time.h"
+#include "common/tls/test_tls.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -24,9 +25,9 @@
 #include "protos/marketplace/identity/v1/identity.grpc.pb.h"
 #include "protos/marketplace/payments/v1/payments.grpc.pb.h"
 #include "protos/marketplace/sellerkpi/v1/sellerkpi.grpc.pb.h"
+#include "protos/marketplace/support/v1/support.pb.h"
 #include "tests/identity/identity_process.h"
 #include "tests/support/subprocess.h"
-#include "common/tls/test_tls.h"
 
 namespace marketplace::testing {
 namespace {
@@ -34,6 +35,7 @@ namespace {
 namespace kpi = ::marketplace::sellerkpi::v1;
 namespace payments_v1 = ::marketplace::payments::v1;
 namespace events_v1 = ::marketplace::events::v1;
+namespace support_v1 = ::marketplace::support::v1;
 using identity_v1::Identity;
 using KpiStub = kpi::SellerKpiService::Stub;
 
@@ -174,7 +176,8 @@ class SellerKpiServerTest : public ::testing::Test {
     for (auto [who, scopes] :
          {std::pair<const char*, std::vector<std::string>>{"writer", {"sellerkpi.events.write"}},
           {"reader", {"sellerkpi.read"}},
-          {"payments", {"identity.accounts.read", "payments.events.publish"}}}) {
+          {"payments", {"identity.accounts.read", "payments.events.publish"}},
+          {"support_relay", {"support.events.publish"}}}) {
       identity_v1::CreateServiceAccountRequest req;
       req.set_display_name(who);
       for (const auto& scope : scopes) req.add_scopes(scope);
@@ -833,6 +836,45 @@ TEST_F(SellerKpiServerTest, EvidenceHistoryPublicRatingHealthListAndThresholds) 
   EXPECT_EQ(after.hold_days_top(), 5);
   EXPECT_EQ(after.improvement_days(), updated.improvement_days());
   EXPECT_EQ(after.lines_size(), 8);
+}
+
+// A claim opening that sellerkpi refuses (older than 400 days) leaves nothing behind: not the
+// claim, not the ticket, so the ticket's later events are refused as of an unknown ticket
+// (FAILED_PRECONDITION TICKET_NOT_KNOWN) rather than counted without their opening.
+TEST_F(SellerKpiServerTest, ARefusedClaimOpeningRemembersNoTicket) {
+  const std::string seller = NewSellerId();
+  std::random_device random;
+  const std::string ticket = absl::StrFormat("tkt_%08x%08x%08x", random(), random(), random());
+  auto deliver = [&](const std::string& topic, absl::Time at,
+                     const google::protobuf::Message& payload) {
+    events_v1::DeliverRequest req;
+    events_v1::Event* event = req.mutable_event();
+    event->set_event_id(UniqueId("evt-support"));
+    event->set_topic(topic);
+    event->set_source("support");
+    event->set_key(ticket);
+    *event->mutable_occurred_at() = common::ToTimestamp(at);
+    event->mutable_payload()->PackFrom(payload);
+    events_v1::DeliverResponse resp;
+    return Call(kpi_sink_, &events_v1::EventSink::Stub::Deliver, req, &resp,
+                Token("support_relay"));
+  };
+  support_v1::TicketOpened opened;
+  opened.set_ticket_id(ticket);
+  opened.set_seller_id(seller);
+  opened.set_order_id(UniqueId("order"));
+  opened.set_is_claim(true);
+  grpc::Status s = deliver("support.ticket_opened", absl::Now() - absl::Hours(24 * 401), opened);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  support_v1::TicketResolved resolved;
+  resolved.set_ticket_id(ticket);
+  resolved.set_seller_id(seller);
+  resolved.set_is_claim(true);
+  resolved.set_favoured(support_v1::FAVOURS_BUYER);
+  resolved.set_counts_against_seller(true);
+  s = deliver("support.ticket_resolved", absl::Now() - absl::Minutes(1), resolved);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_EQ(ReasonOf(s), "TICKET_NOT_KNOWN") << s.error_message();
 }
 
 // What payments' relay sends, delivered by hand with payments' own token: twice each and out
