@@ -6,6 +6,7 @@
 #include "common/db/migrations.h"
 #include "common/db/transaction.h"
 #include "common/status_macros.h"
+#include "common/text.h"
 #include "services/payments/mysql_payment_store_rows.h"
 #include "services/payments/payments_migrations.h"
 
@@ -434,11 +435,12 @@ absl::StatusOr<bool> MySqlPaymentStore::ClaimLedgerVerification(absl::Time now,
 absl::Status MySqlPaymentStore::RecordLedgerVerification(const LedgerVerificationRecord& result,
                                                         absl::Time next_run_at) {
   return pool_
-      ->Execute("UPDATE ledger_verifications SET next_run_at = ?, lease_until = NULL, "
-                "leased_by = '', last_run_at = ?, last_ok = ?, last_violations = ?, "
-                "last_detail = ?, last_by = ? WHERE job = 'ledger'",
-                {next_run_at, result.ran_at, result.ok, static_cast<int64_t>(result.violations),
-                 result.detail.substr(0, 1000), result.ran_by})
+      ->Execute(
+          "UPDATE ledger_verifications SET next_run_at = ?, lease_until = NULL, "
+          "leased_by = '', last_run_at = ?, last_ok = ?, last_violations = ?, "
+          "last_detail = ?, last_by = ? WHERE job = 'ledger'",
+          {next_run_at, result.ran_at, result.ok, static_cast<int64_t>(result.violations),
+           std::string(common::PrefixCodePoints(result.detail, 1000)), result.ran_by})
       .status();
 }
 

@@ -1,6 +1,4 @@
 // The SQL of payouts and processor operations (the rest in mysql_payment_store_rows.cc).
-#include "services/payments/mysql_payment_store_rows.h"
-
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +6,8 @@
 #include "common/errors.h"
 #include "common/money.h"
 #include "common/status_macros.h"
+#include "common/text.h"
+#include "services/payments/mysql_payment_store_rows.h"
 
 namespace marketplace::payments {
 
@@ -252,7 +252,8 @@ absl::Status RescheduleOperation(common::db::ConnectionPool& pool, absl::string_
       .Execute(
           "UPDATE processor_operations SET attempts = attempts + 1, next_attempt_at = ?, "
           "last_error = ?, updated_at = ? WHERE operation_id = ? AND state = 'PENDING'",
-          {next_attempt_at, std::string(error.substr(0, 500)), now, std::string(operation_id)})
+          {next_attempt_at, std::string(common::PrefixCodePoints(error, 500)), now,
+           std::string(operation_id)})
       .status();
 }
 

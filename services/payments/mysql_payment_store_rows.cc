@@ -11,6 +11,7 @@
 #include "common/errors.h"
 #include "common/money.h"
 #include "common/status_macros.h"
+#include "common/text.h"
 
 namespace marketplace::payments {
 
@@ -290,7 +291,7 @@ absl::Status InsertJournal(Transaction& tx, absl::Span<const LedgerTransaction> 
       if (!ledger.refund_id.empty()) refund_id = ledger.refund_id;
       params.push_back(std::move(refund_id));
     }
-    params.push_back(ledger.memo.substr(0, 255));
+    params.push_back(std::string(common::PrefixCodePoints(ledger.memo, 255)));
     params.push_back(now);
   }
   RETURN_IF_ERROR(tx.Write(

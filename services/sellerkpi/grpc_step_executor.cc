@@ -9,6 +9,7 @@
 #include "common/client/channel.h"
 #include "common/status_macros.h"
 #include "common/status_mapping.h"
+#include "common/text.h"
 #include "services/sellerkpi/enforcement_policy.h"
 
 namespace marketplace::sellerkpi {
@@ -21,12 +22,9 @@ namespace ppb = ::marketplace::payments::v1;
 constexpr size_t kMaxReason = 2000;      // identity's SuspendAccount.reason
 constexpr size_t kMaxHoldReason = 500;   // payments' SetSellerHoldPolicy.reason
 
-// At most `max` bytes of `s`, cut at a UTF-8 character boundary.
+// At most `max` characters of `s` (the called fields' limits are in characters).
 std::string Cut(const std::string& s, size_t max) {
-  if (s.size() <= max) return s;
-  size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n);
+  return std::string(common::PrefixCodePoints(s, max));
 }
 
 std::string HoldText(absl::Duration d) { return absl::StrCat(absl::ToInt64Seconds(d), "s"); }

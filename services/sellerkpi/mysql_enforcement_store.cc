@@ -10,6 +10,7 @@
 #include "common/ids.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
+#include "common/text.h"
 #include "services/sellerkpi/enforcement_policy.h"
 
 namespace marketplace::sellerkpi {
@@ -573,7 +574,8 @@ absl::Status MysqlEnforcementStore::FailStep(const std::string& action_id, int s
           "'RETRYING'), error = IF(state = 'CANCELLED', error, ?), "
           "next_attempt_at = ?, claimed_until = NULL, updated_at = ? "
           "WHERE action_id = ? AND step_no = ? AND state <> 'DONE_CHECKED'",
-          {error.substr(0, 2000), retry_at, now, action_id, static_cast<int64_t>(step_no)})
+          {std::string(common::PrefixCodePoints(error, 2000)), retry_at, now, action_id,
+           static_cast<int64_t>(step_no)})
       .status();
 }
 

@@ -11,6 +11,7 @@
 #include "common/db/migrations.h"
 #include "common/db/sql_errors.h"
 #include "common/status_macros.h"
+#include "common/text.h"
 #include "services/support/support_migrations.h"
 
 namespace marketplace::support {
@@ -19,6 +20,10 @@ namespace {
 namespace db = common::db;
 using db::Row;
 using db::SqlValue;
+
+// ticket_history.detail's characters (migration 0016): an escalation's "<reason>: <note>" with
+// the note's 2,000 at most fits whole.
+constexpr size_t kMaxHistoryDetail = 2100;
 
 constexpr char kTicketColumns[] =
     "ticket_id, buyer_id, seller_id, order_id, payment_id, payment_currency, "
@@ -349,7 +354,8 @@ class MySqlTicketTransaction final : public TicketTransaction {
         "INSERT INTO ticket_history (ticket_id, seq, at, actor_id, actor_role, kind, detail) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         {std::string(ticket_id), static_cast<int64_t>(seq), c.at, c.actor_id,
-         static_cast<int64_t>(c.actor_role), c.kind, c.detail.substr(0, 1000)});
+         static_cast<int64_t>(c.actor_role), c.kind,
+         std::string(common::PrefixCodePoints(c.detail, kMaxHistoryDetail))});
   }
 
   absl::StatusOr<std::vector<MessageRecord>> Messages(absl::string_view ticket_id) override {
@@ -506,6 +512,19 @@ class MySqlTicketTransaction final : public TicketTransaction {
                                "is_claim = 1 AND merged_into = '' AND created_at >= ? "
                                "LOCK IN SHARE MODE",
                                {std::string(buyer_id), since}));
+    return rows.at(0).GetInt64("n");
+  }
+
+  absl::StatusOr<int64_t> RefundedOfPayment(absl::string_view buyer_id, absl::string_view order_id,
+                                            absl::string_view payment_id) override {
+    ASSIGN_OR_RETURN(
+        std::vector<Row> rows,
+        tx_.Query("SELECT COALESCE(SUM(r.amount_minor), 0) AS n FROM tickets t "
+                  "JOIN refund_commands r ON r.ticket_id = t.ticket_id "
+                  "WHERE t.buyer_id = ? AND t.order_id = ? AND r.payment_id = ? "
+                  "AND r.state <> ?",
+                  {std::string(buyer_id), std::string(order_id), std::string(payment_id),
+                   static_cast<int64_t>(pb::REFUND_REFUSED)}));
     return rows.at(0).GetInt64("n");
   }
 

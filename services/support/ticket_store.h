@@ -83,6 +83,12 @@ class TicketTransaction {
   // locking read, so it counts tickets committed after the transaction's snapshot.
   [[nodiscard]] virtual absl::StatusOr<int64_t> CountClaims(absl::string_view buyer_id,
                                                             absl::Time since) = 0;
+  // Minor units of the refunds support recorded for `payment_id` on any ticket of the buyer's
+  // order (follow-ups too), those payments refused left out: what REFUND_FULL does not ask
+  // for again. A plain read: payments is the last guard of what remains.
+  [[nodiscard]] virtual absl::StatusOr<int64_t> RefundedOfPayment(absl::string_view buyer_id,
+                                                                  absl::string_view order_id,
+                                                                  absl::string_view payment_id) = 0;
   // The ErrorInfo reason of payments' refusal of a refund command (e.g.
   // REFUND_EXCEEDS_SELLER_BALANCE), kept on the command.
   [[nodiscard]] virtual absl::Status SetRefundResultReason(absl::string_view request_id,

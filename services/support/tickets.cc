@@ -611,6 +611,26 @@ absl::StatusOr<TicketRecord> Tickets::Resolve(TicketTransaction& tx, const Actor
   } else if (IsRefund(c.outcome)) {
     refund = t.payment_amount;
   }
+  if (refund && !t.payment_id.empty()) {
+    // What earlier resolutions of this order refunded (a partial refund, an instant refund,
+    // then a reopening): REFUND_FULL and RETURN_THEN_REFUND ask for the rest, a partial
+    // refund at most the rest.
+    ASSIGN_OR_RETURN(int64_t refunded, tx.RefundedOfPayment(t.buyer_id, t.order_id, t.payment_id));
+    const int64_t left = std::max<int64_t>(0, t.payment_amount.minor - refunded);
+    if (left == 0) {
+      return common::FailedPrecondition(
+          "NOTHING_LEFT_TO_REFUND",
+          "the whole payment is refunded already (or its refunds are pending)");
+    }
+    if (c.outcome != pb::REFUND_PARTIAL) {
+      refund->minor = left;
+    } else if (refund->minor > left) {
+      return common::FailedPrecondition(
+          "REFUND_EXCEEDS_REMAINING",
+          absl::StrCat("at most ", left, " ", t.payment_amount.currency,
+                       " minor units of the payment are not refunded yet"));
+    }
+  }
   const bool counted_before = t.counts_against_seller;
   RETURN_IF_ERROR(DriveClock(tx, t, v1::REQUESTER_WAIT, ClockAction::kMeet, now));
   // Replies nobody waits for any more stop without a result (a reopening starts them again).
@@ -820,8 +840,10 @@ absl::StatusOr<TicketRecord> Tickets::Rate(TicketTransaction& tx, const Actor& a
     return common::WithReason(absl::AlreadyExistsError("the ticket is rated already"),
                               "ALREADY_RATED");
   }
-  if (!t.solved_at || !t.merged_into.empty() ||
-      (t.status != pb::SOLVED && t.status != pb::CLOSED)) {
+  // A merged ticket is CLOSED without a resolution of its own: TICKET_CLOSED, as the
+  // errors list says; the ticket it went into is the one to rate.
+  if (!t.merged_into.empty()) return Closed();
+  if (!t.solved_at || (t.status != pb::SOLVED && t.status != pb::CLOSED)) {
     return common::FailedPrecondition("NOT_SOLVED", "only a solved ticket can be rated");
   }
   if (clock_->Now() > *t.solved_at + options_.rating_window) {

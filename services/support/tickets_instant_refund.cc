@@ -20,6 +20,11 @@ absl::StatusOr<std::optional<InstantRefundDecision>> Tickets::DecideInstantRefun
     }
   }
   if (!facts.cap_minor || facts.amount.minor > *facts.cap_minor) return std::nullopt;
+  // An order support refunded before (in part or in whole: a follow-up of a resolved claim)
+  // goes to a person.
+  ASSIGN_OR_RETURN(int64_t refunded,
+                   tx.RefundedOfPayment(c.buyer_id, c.order_id, order.payment_id));
+  if (refunded > 0) return std::nullopt;
   // The counts are read in this transaction; the buyer's paid-order rows stay locked until it
   // commits, so two claims of one buyer are decided one after the other (the second counts
   // the first).

@@ -256,10 +256,12 @@ class SupportApiTest : public common::testing::DatabaseTest {
     return stub_->AddTicketMessage(Ctx(who).get(), req, &out);
   }
 
-  grpc::Status Escalate(const Who& who, const std::string& id, v1::Ticket* out = nullptr) {
+  grpc::Status Escalate(const Who& who, const std::string& id, v1::Ticket* out = nullptr,
+                        const std::string& note = "") {
     v1::EscalateTicketRequest req;
     req.set_request_id(absl::StrCat("e-", ++request_counter_));
     req.set_ticket_id(id);
+    req.set_note(note);
     v1::Ticket t;
     return stub_->EscalateTicket(Ctx(who).get(), req, out ? out : &t);
   }
@@ -744,6 +746,25 @@ TEST_F(SupportApiTest, SellerAndAgentsEscalateAnyTime) {
   EXPECT_EQ(Escalate(kOtherSeller, b.ticket_id()).error_code(), StatusCode::NOT_FOUND);
 }
 
+// The note's 2,000 characters reach the history whole, multi-byte ones too (4,000 bytes here).
+TEST_F(SupportApiTest, AnEscalationsLongestNoteIsKeptWhole) {
+  Pay("O-1");
+  v1::Ticket a = MustCreate("O-1");
+  std::string note;
+  for (int i = 0; i < 2000; ++i) note += "\u00e9";
+  v1::Ticket out;
+  grpc::Status s = Escalate(kAgent, a.ticket_id(), &out, note);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const v1::Ticket staff = MustGet(kAgent, a.ticket_id());
+  ASSERT_GT(staff.history_size(), 0);
+  const v1::TicketChange& last = staff.history(staff.history_size() - 1);
+  EXPECT_EQ(last.kind(), "ESCALATED");
+  EXPECT_EQ(last.detail(), absl::StrCat("AGENT: ", note));
+  // One more character is refused, naming the field.
+  EXPECT_EQ(Escalate(kAgent, a.ticket_id(), &out, note + "e").error_code(),
+            StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_F(SupportApiTest, AssignAndResolveWithARefundCommand) {
   const std::string payment_id = Pay("O-1");
   v1::Ticket t = MustCreate("O-1");
@@ -889,6 +910,44 @@ TEST_F(SupportApiTest, APartialRefundIsSentAndARefusalIsRecorded) {
   EXPECT_EQ(t.refund_state(), v1::REFUND_REFUSED);
   EXPECT_EQ(t.history(t.history_size() - 1).kind(), "REFUND_RESULT");
   EXPECT_EQ(Payment(refused.payment_id()).refunded().amount_minor(), 10000);
+}
+
+// A ticket reopened after a partial refund and resolved again asks payments only for what is
+// left; once nothing is left, a refund outcome is refused before anything is recorded.
+TEST_F(SupportApiTest, AFullRefundAfterAPartialOneRefundsTheRest) {
+  Pay("O-1");
+  v1::Ticket t = MustCreate("O-1");
+  ASSERT_TRUE(Escalate(kAgent, t.ticket_id()).ok());
+  ASSERT_TRUE(
+      Resolve(kAgent, t.ticket_id(), v1::REFUND_PARTIAL, "CARRIER_LOST", nullptr, 2500).ok());
+  auto worker = MakeRefundWorker();
+  EXPECT_EQ(*worker->RunOnce(), 1);
+
+  ASSERT_TRUE(Reopen(kBuyer, t.ticket_id()).ok());
+  grpc::Status too_much =
+      Resolve(kAgent, t.ticket_id(), v1::REFUND_PARTIAL, "CARRIER_LOST", nullptr, 8000);
+  EXPECT_EQ(too_much.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(DetailsOf(too_much).reason, "REFUND_EXCEEDS_REMAINING");
+  v1::Ticket full;
+  ASSERT_TRUE(Resolve(kAgent, t.ticket_id(), v1::REFUND_FULL, "CARRIER_LOST", &full).ok());
+  EXPECT_EQ(full.refund_amount().amount_minor(), 7500);
+  EXPECT_EQ(*worker->RunOnce(), 1);
+  EXPECT_EQ(MustGet(kAgent, t.ticket_id()).refund_state(), v1::REFUNDED);
+  EXPECT_EQ(Payment(t.payment_id()).refunded().amount_minor(), 10000);
+
+  ASSERT_TRUE(Reopen(kBuyer, t.ticket_id()).ok());
+  const std::string before = Footprint();
+  for (v1::Outcome outcome : {v1::REFUND_FULL, v1::RETURN_THEN_REFUND}) {
+    grpc::Status none = Resolve(kAgent, t.ticket_id(), outcome);
+    EXPECT_EQ(DetailsOf(none).reason, "NOTHING_LEFT_TO_REFUND") << v1::Outcome_Name(outcome);
+  }
+  EXPECT_EQ(
+      DetailsOf(Resolve(kAgent, t.ticket_id(), v1::REFUND_PARTIAL, "CARRIER_LOST", nullptr, 1))
+          .reason,
+      "NOTHING_LEFT_TO_REFUND");
+  EXPECT_EQ(Footprint(), before);
+  // A resolution without money still goes.
+  EXPECT_TRUE(Resolve(kAgent, t.ticket_id(), v1::ANSWERED, "CARRIER_LOST").ok());
 }
 
 TEST_F(SupportApiTest, AStartedWorkerDrainsABacklogBatchAfterBatch) {
@@ -1042,6 +1101,8 @@ TEST_F(SupportApiTest, MergeTicketsMovesMessagesAndClosesTheSource) {
   EXPECT_EQ(source.merged_into(), target.ticket_id());
   EXPECT_EQ(DetailsOf(merge(kAgent, target.ticket_id(), source_id, &out)).reason,
             "TICKET_CLOSED");
+  // A merged ticket is CLOSED: rating it is TICKET_CLOSED (the target is the one to rate).
+  EXPECT_EQ(DetailsOf(Rate(kBuyer, source_id, 5)).reason, "TICKET_CLOSED");
 }
 
 TEST_F(SupportApiTest, AwaitingBuyerAndBack) {
