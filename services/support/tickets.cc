@@ -153,12 +153,17 @@ absl::Status Tickets::FindSellerAtFault(TicketTransaction& tx, TicketRecord& t,
         "seller_at_fault: the ticket has no resolution in the buyer's favour (resolve it with "
         "seller_at_fault instead)");
   }
-  if (t.counts_against_seller) return absl::OkStatus();  // found before: nothing changes
-  t.counts_against_seller = true;
+  // The guarantee-funded refunds not yet marked are marked (none: a repeated finding changes
+  // nothing), also when the ticket counted against the seller already for another reason (the
+  // seller's own refund after a reopened instant refund).
   ASSIGN_OR_RETURN(int marked, tx.MarkGuaranteeRefundsForCharge(t.ticket_id, actor.id, now));
+  const bool counted_before = t.counts_against_seller;
+  if (counted_before && marked == 0) return absl::OkStatus();
+  t.counts_against_seller = true;
   RETURN_IF_ERROR(Record(tx, t, actor, "SELLER_AT_FAULT",
                          absl::StrCat(marked, " guarantee-funded refund(s) to charge to the "
                                               "seller")));
+  if (counted_before) return absl::OkStatus();
   return EmitClaimUpdated(tx, t, "SELLER_AT_FAULT");
 }
 
@@ -645,11 +650,13 @@ absl::StatusOr<TicketRecord> Tickets::Resolve(TicketTransaction& tx, const Actor
   t.reason_codes_version = kReasonCodesVersion;
   t.resolution_note = c.explanation;
   const bool favours_buyer = FavouredBy(c.outcome) == pb::FAVOURS_BUYER;
+  // Once counted, a claim stays counted (a finding is not withdrawn by a later resolution:
+  // the refunds it marked are charged all the same).
   t.counts_against_seller =
-      t.is_claim && favours_buyer && (as_seller || c.seller_at_fault);
+      counted_before || (t.is_claim && favours_buyer && (as_seller || c.seller_at_fault));
   // Staff finding the seller at fault also move earlier guarantee-funded refunds (an instant
-  // refund reopened and escalated) onto the seller.
-  if (!counted_before && t.counts_against_seller && !as_seller) {
+  // refund reopened and escalated) onto the seller: those not marked yet.
+  if (t.is_claim && favours_buyer && c.seller_at_fault && !as_seller) {
     ASSIGN_OR_RETURN(int marked, tx.MarkGuaranteeRefundsForCharge(t.ticket_id, actor.id, now));
     if (marked > 0) {
       RETURN_IF_ERROR(Record(tx, t, actor, "SELLER_AT_FAULT",

@@ -2092,6 +2092,34 @@ TEST_F(SellerAtFaultTest, AFindingNeedsASettledClaimAndIsNeverWithdrawn) {
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands WHERE charge_state <> 0"), 0);
 }
 
+// An instant refund reopened and settled by the seller itself (a replacement: the ticket
+// counts against the seller from then on) is still charged to the seller when an agent finds
+// the seller at fault; and no later resolution withdraws what counts.
+TEST_F(SellerAtFaultTest, AFindingAfterTheSellersOwnSettlementStillChargesTheGuaranteeRefund) {
+  v1::Ticket t = InstantRefund();
+  auto worker = MakeRefundWorker();
+  EXPECT_EQ(*worker->RunOnce(), 1);  // the guarantee fund's refund
+  ASSERT_TRUE(Reopen(kBuyer, t.ticket_id()).ok());
+  v1::Ticket settled;
+  ASSERT_TRUE(Resolve(kSeller, t.ticket_id(), v1::REPLACEMENT_SENT, "CARRIER_LOST", &settled).ok());
+  EXPECT_TRUE(settled.counts_against_seller());
+  ASSERT_TRUE(FindAtFault(kAgent, t.ticket_id()).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands WHERE charge_state = 1"), 1);
+  EXPECT_NE(LastHistory(t.ticket_id()).find("SELLER_AT_FAULT 1 "), std::string::npos)
+      << LastHistory(t.ticket_id());
+  EXPECT_EQ(*worker->RunOnce(), 1);  // the charge
+  EXPECT_TRUE(Payment(t.payment_id()).refunds(0).has_charged_at());
+
+  // Reopened and escalated, then settled for the seller by an agent: still counted (the
+  // charge stands), and nothing is marked again.
+  ASSERT_TRUE(Reopen(kBuyer, t.ticket_id()).ok());
+  ASSERT_TRUE(Escalate(kAgent, t.ticket_id()).ok());
+  v1::Ticket later;
+  ASSERT_TRUE(Resolve(kAgent, t.ticket_id(), v1::NO_ACTION, "CARRIER_LOST", &later).ok());
+  EXPECT_TRUE(later.counts_against_seller());
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands WHERE charge_state <> 0"), 1);
+}
+
 TEST_F(SellerAtFaultTest, ARefusedRefundIsNeverCharged) {
   v1::Ticket t = InstantRefund();
   // Refunded in full elsewhere first: payments refuses the instant refund.
