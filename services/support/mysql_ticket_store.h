@@ -34,6 +34,10 @@ class MySqlTicketStore final : public TicketStore {
                    common::ChangePollCacheObserver* cache_observer = nullptr);
   ~MySqlTicketStore() override;
 
+  absl::StatusOr<std::optional<common::idempotency::StoredResult>> FindStored(
+      const common::idempotency::RequestKey& key, absl::string_view request_hash) override {
+    return idempotency_.Find(*pool_, key, request_hash);
+  }
   absl::StatusOr<std::string> RunIdempotent(
       const common::idempotency::RequestKey& key, absl::string_view request_hash,
       const std::function<absl::StatusOr<std::string>(TicketTransaction&)>& effect) override;

@@ -111,16 +111,37 @@ TicketView ViewOf(const Actor& actor) {
 
 }  // namespace
 
+common::idempotency::RequestKey SupportApi::KeyOf(const Actor& actor, Method method,
+                                                  const std::string& request_id) {
+  return {actor.id,
+          absl::StrCat("/", v1::SupportService::service_full_name(), "/", MethodName(method)),
+          request_id};
+}
+
+template <typename Response>
+absl::StatusOr<std::optional<Response>> SupportApi::StoredAnswer(
+    const Actor& actor, Method method, const google::protobuf::Message& request,
+    const std::string& request_id) {
+  ASSIGN_OR_RETURN(std::optional<common::idempotency::StoredResult> stored,
+                   store_->FindStored(KeyOf(actor, method, request_id),
+                                      common::idempotency::RequestHash(request)));
+  if (!stored) return std::optional<Response>();
+  if (!stored->status.ok()) return stored->status;
+  Response response;
+  if (!response.ParseFromString(stored->response)) {
+    return absl::InternalError("stored answer does not parse");
+  }
+  return std::optional<Response>(std::move(response));
+}
+
 template <typename Response>
 absl::StatusOr<Response> SupportApi::Idempotent(
     const Actor& actor, Method method, const google::protobuf::Message& request,
     const std::string& request_id,
     const std::function<absl::StatusOr<Response>(TicketTransaction&)>& effect) {
-  common::idempotency::RequestKey key{
-      actor.id, absl::StrCat("/", v1::SupportService::service_full_name(), "/", MethodName(method)),
-      request_id};
   ASSIGN_OR_RETURN(std::string bytes,
-                   store_->RunIdempotent(key, common::idempotency::RequestHash(request),
+                   store_->RunIdempotent(KeyOf(actor, method, request_id),
+                                         common::idempotency::RequestHash(request),
                                          [&](TicketTransaction& tx) -> absl::StatusOr<std::string> {
                                            ASSIGN_OR_RETURN(Response r, effect(tx));
                                            return r.SerializeAsString();
@@ -174,13 +195,23 @@ absl::StatusOr<pb::CreateTicketResponse> SupportApi::CreateTicket(
   c.message.attachments = AttachmentsOf(req.attachments());
   // The order's payment, from payments, before the transaction (a network hop); the ticket's
   // own state is checked again under its lock inside.
-  ASSIGN_OR_RETURN(std::optional<OrderPayment> order,
-                   orders_->FindBuyerOrder(c.buyer_id, c.order_id, origin));
-  if (!order) return common::NotFound("order", c.order_id);
+  absl::StatusOr<std::optional<OrderPayment>> order =
+      orders_->FindBuyerOrder(c.buyer_id, c.order_id, origin);
+  if (!order.ok() || !order->has_value()) {
+    // A retry of a request answered already gets that answer (payments down or the order
+    // gone meanwhile), a request_id used for another request REQUEST_ID_REUSED; the
+    // transaction makes the same checks when the order is found.
+    ASSIGN_OR_RETURN(std::optional<pb::CreateTicketResponse> stored,
+                     StoredAnswer<pb::CreateTicketResponse>(actor, Method::kCreateTicket, req,
+                                                            req.request_id()));
+    if (stored) return *std::move(stored);
+    if (!order.ok()) return order.status();
+    return common::NotFound("order", c.order_id);
+  }
   return Idempotent<pb::CreateTicketResponse>(
       actor, Method::kCreateTicket, req, req.request_id(),
       [&](TicketTransaction& tx) -> absl::StatusOr<pb::CreateTicketResponse> {
-        ASSIGN_OR_RETURN(CreateResult result, tickets_->Create(tx, actor, c, *order));
+        ASSIGN_OR_RETURN(CreateResult result, tickets_->Create(tx, actor, c, **order));
         pb::CreateTicketResponse response;
         *response.mutable_ticket() = ToProto(result.ticket, ViewOf(actor));
         response.set_merged(result.merged);

@@ -2,6 +2,7 @@
 #define MARKETPLACE_SERVICES_SUPPORT_SUPPORT_SERVICE_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -70,6 +71,15 @@ class SupportApi {
                                                 const pb::UpdateSlaPolicyRequest& request);
 
  private:
+  // The idempotency key of a call: (caller, method's full name, request_id).
+  static common::idempotency::RequestKey KeyOf(const Actor& actor, Method method,
+                                               const std::string& request_id);
+  // The first answer of a request done already (nullopt: not done); REQUEST_ID_REUSED when
+  // the request_id was used for another request. No transaction.
+  template <typename Response>
+  absl::StatusOr<std::optional<Response>> StoredAnswer(const Actor& actor, Method method,
+                                                       const google::protobuf::Message& request,
+                                                       const std::string& request_id);
   // Runs `effect` once per (caller, method, request_id) and returns the first answer.
   template <typename Response>
   absl::StatusOr<Response> Idempotent(

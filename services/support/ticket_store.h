@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "common/idempotency/idempotency.h"
 #include "common/idempotency/request_id.h"
 #include "google/protobuf/message.h"
 #include "protos/marketplace/support/v1/sla.pb.h"
@@ -179,6 +180,11 @@ class TicketStore {
   [[nodiscard]] virtual absl::StatusOr<std::string> RunIdempotent(
       const common::idempotency::RequestKey& key, absl::string_view request_hash,
       const std::function<absl::StatusOr<std::string>(TicketTransaction&)>& effect) = 0;
+
+  // Outside any transaction: the stored result of a completed request (nullopt when unknown);
+  // REQUEST_ID_REUSED when the key holds another request (common/idempotency's Find).
+  [[nodiscard]] virtual absl::StatusOr<std::optional<common::idempotency::StoredResult>> FindStored(
+      const common::idempotency::RequestKey& key, absl::string_view request_hash) = 0;
 
   // Runs `effect` in one transaction (background work, no request id).
   [[nodiscard]] virtual absl::Status RunUnit(

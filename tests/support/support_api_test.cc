@@ -1247,6 +1247,12 @@ TEST_F(SupportApiTest, ARepeatedRequestIdAnswersTheFirstResult) {
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ticket_messages"), 1);
   grpc::Status reused = Create(kBuyer, "O-1", &again, v1::NOT_RECEIVED, "Other", "same-id");
   EXPECT_EQ(DetailsOf(reused).reason, "REQUEST_ID_REUSED");
+  // Reused for an order payments does not know for the buyer: still REQUEST_ID_REUSED, not
+  // ORDER_NOT_FOUND (the stored request is looked at before that answer).
+  reused = Create(kBuyer, "O-unpaid", &again, v1::NOT_RECEIVED, "Where?", "same-id");
+  EXPECT_EQ(DetailsOf(reused).reason, "REQUEST_ID_REUSED");
+  // A new request_id on that order: ORDER_NOT_FOUND.
+  EXPECT_EQ(DetailsOf(Create(kBuyer, "O-unpaid", &again)).reason, "ORDER_NOT_FOUND");
 }
 
 TEST_F(SupportApiTest, IntakeServiceAndStaffOpenTicketsForABuyer) {
