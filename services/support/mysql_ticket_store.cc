@@ -825,7 +825,18 @@ absl::StatusOr<std::vector<TicketRecord>> MySqlTicketStore::ListTickets(
   if (!f.buyer_id.empty()) add("buyer_id = ?", f.buyer_id);
   if (!f.seller_id.empty()) add("seller_id = ?", f.seller_id);
   if (f.level != v1::TICKET_LEVEL_UNSPECIFIED) add("level = ?", static_cast<int64_t>(f.level));
-  if (f.status != pb::TICKET_STATUS_UNSPECIFIED) {
+  if (f.status == pb::SOLVED) {
+    // Tickets::AsOfNow's rule: past closes_at, a SOLVED ticket reads CLOSED.
+    add("status = ?", static_cast<int64_t>(pb::SOLVED));
+    add("(closes_at IS NULL OR closes_at > ?)", f.now);
+  } else if (f.status == pb::CLOSED) {
+    absl::StrAppend(&where, " AND status IN (?, ?) AND (status = ? OR closes_at <= ?)");
+    for (SqlValue v : std::initializer_list<SqlValue>{static_cast<int64_t>(pb::SOLVED),
+                                                      static_cast<int64_t>(pb::CLOSED),
+                                                      static_cast<int64_t>(pb::CLOSED), f.now}) {
+      params.push_back(std::move(v));
+    }
+  } else if (f.status != pb::TICKET_STATUS_UNSPECIFIED) {
     add("status = ?", static_cast<int64_t>(f.status));
   }
   if (!f.assignee_id.empty()) add("assignee_id = ?", f.assignee_id);

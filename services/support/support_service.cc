@@ -322,6 +322,7 @@ absl::StatusOr<pb::ListTicketsResponse> SupportApi::ListTickets(const Actor& act
   }
   f.level = req.level();
   f.status = req.status();
+  f.now = tickets_->clock()->Now();
   f.assignee_id = req.assignee_id();
   f.category = req.category();
   const std::string filters =

@@ -137,7 +137,10 @@ struct TicketFilter {
   std::string buyer_id;   // non-empty: only this buyer's
   std::string seller_id;  // non-empty: only this seller's
   v1::TicketLevel level = v1::TICKET_LEVEL_UNSPECIFIED;
+  // SOLVED and CLOSED as of `now`: a SOLVED ticket past its closes_at is CLOSED (as a read
+  // shows it) before the background pass records it.
   pb::TicketStatus status = pb::TICKET_STATUS_UNSPECIFIED;
+  absl::Time now = absl::InfinitePast();
   std::string assignee_id;
   pb::Category category = pb::CATEGORY_UNSPECIFIED;
 };

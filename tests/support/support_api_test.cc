@@ -576,6 +576,33 @@ TEST_F(SupportApiTest, ListTicketsNarrowsPartiesAndFiltersTheQueue) {
   EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT);
 }
 
+// A SOLVED ticket past its closes_at reads CLOSED before the background pass records it;
+// ListTickets' status filter goes by what a read shows.
+TEST_F(SupportApiTest, ListTicketsFiltersByTheStatusAReadShows) {
+  Pay("O-1");
+  v1::Ticket t = MustCreate("O-1");
+  ASSERT_TRUE(Resolve(kSeller, t.ticket_id(), v1::REPLACEMENT_SENT).ok());
+  auto listed = [&](v1::TicketStatus status) {
+    v1::ListTicketsRequest req;
+    req.set_status(status);
+    v1::ListTicketsResponse resp;
+    grpc::Status s = stub_->ListTickets(Ctx(kBuyer).get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> out;
+    for (const v1::Ticket& x : resp.tickets()) {
+      out.push_back(absl::StrCat(x.ticket_id(), " ", v1::TicketStatus_Name(x.status())));
+    }
+    return out;
+  };
+  using Listed = std::vector<std::string>;
+  EXPECT_EQ(listed(v1::SOLVED), Listed{t.ticket_id() + " SOLVED"});
+  EXPECT_EQ(listed(v1::CLOSED), Listed{});
+  clock_.Advance(absl::Hours(96));  // closes_at: the ticket row still says SOLVED
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM tickets WHERE status = 3"), 1);
+  EXPECT_EQ(listed(v1::SOLVED), Listed{});
+  EXPECT_EQ(listed(v1::CLOSED), Listed{t.ticket_id() + " CLOSED"});
+}
+
 TEST_F(SupportApiTest, MergeRuleReopensSolvedAndFollowsUpClosed) {
   Pay("O-1");
   v1::Ticket first = MustCreate("O-1");
