@@ -30,5 +30,19 @@ TEST(PrefixCodePointsTest, CutsAtACharacterBoundaryAfterMaxCharacters) {
   EXPECT_EQ(CodePoints(PrefixCodePoints(long_text, 255)), 255u);
 }
 
+TEST(IsValidUtf8Test, RefusesWhatProtobufRefuses) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain \u00e9\u20ac\U0001F600 \U0010FFFF"));
+  EXPECT_FALSE(IsValidUtf8("\x80"));              // a continuation byte alone
+  EXPECT_FALSE(IsValidUtf8("\xC3"));              // a cut sequence
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));          // overlong "/"
+  EXPECT_FALSE(IsValidUtf8("\xE0\x80\xAF"));      // overlong, 3 bytes
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // surrogate U+D800
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xF8\x88\x80\x80\x80"));
+  EXPECT_EQ(Utf8SequenceAt("a\u00e9", 1), 2u);
+  EXPECT_EQ(Utf8SequenceAt("a\u00e9", 2), 0u);  // inside a character
+}
+
 }  // namespace
 }  // namespace marketplace::common

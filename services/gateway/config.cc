@@ -184,6 +184,8 @@ HttpServerOptions GatewayConfig::Http() const {
   o.idle_timeout = idle_timeout;
   o.read_timeout = read_timeout;
   o.max_connections = static_cast<int>(max_connections);
+  // "Every answer has Vary: Origin once CORS is on" (README), the server's own ones too.
+  if (!cors_origins.empty()) o.early_reply_headers.push_back({"Vary", "Origin"});
   return o;
 }
 

@@ -216,7 +216,11 @@ void Gateway::Handle(const HttpRequest& request, ReplyFn reply) {
     const bool up = !serving_ || serving_();
     HttpResponse r;
     r.status = up ? 200 : 503;
-    r.body = up ? R"({"status":"SERVING"})" : R"({"status":"NOT_SERVING"})";
+    // HEAD: the status without content (a body would be read as the next response).
+    if (request.method == "GET") {
+      r.body = up ? R"({"status":"SERVING"})" : R"({"status":"NOT_SERVING"})";
+    }
+    AddCorsHeaders(origin, r);
     Finish("healthz", start, request_id, request, std::move(r), reply);
     return;
   }

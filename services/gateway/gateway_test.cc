@@ -259,6 +259,17 @@ TEST_F(GatewayTest, NotFoundMethodNotAllowedHealthz) {
   r = Send({"GET", "/v1/listings/a%zz", {}, "", ""});
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(Send({"GET", "/healthz", {}, "", ""}).status, 200);
+  // HEAD: the status, no content.
+  r = Send({"HEAD", "/healthz", {}, "", ""});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "");
+  // A query value that is not valid UTF-8 (a surrogate, an overlong form): 400 naming it.
+  for (const char* bad : {"%ED%A0%80", "%C0%AF"}) {
+    r = Send({"GET", absl::StrCat("/v1/listings?query=", bad), {}, "", ""});
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_THAT(r.body, HasSubstr(R"("field":"query")")) << r.body;
+    EXPECT_THAT(r.body, HasSubstr("is not percent-encoded UTF-8")) << r.body;
+  }
   r = Send({"GET", "/openapi.json", {}, "", ""});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"openapi":"3.0.3"})");
@@ -348,7 +359,8 @@ class HttpServerTest : public ::testing::Test {
 
   // Sends raw bytes on a new connection; returns the X-Request-Id of the one response read
   // ("<none>" without one).
-  std::string RequestIdOfReply(const std::string& bytes) {
+  std::string RequestIdOfReply(const std::string& bytes,
+                               const std::string& header = "X-Request-Id") {
     auto socket = Connect();
     boost::asio::write(socket, boost::asio::buffer(bytes));
     boost::beast::flat_buffer buffer;
@@ -356,7 +368,7 @@ class HttpServerTest : public ::testing::Test {
     boost::beast::error_code ec;
     boost::beast::http::read(socket, buffer, res, ec);
     if (ec) return "read error: " + ec.message();
-    const auto it = res.find("X-Request-Id");
+    const auto it = res.find(header);
     return it == res.end() ? "<none>" : std::string(it->value());
   }
 
@@ -422,6 +434,18 @@ TEST_F(HttpServerTest, EarlyRepliesCarryARequestId) {
     const std::string id = RequestIdOfReply(head);
     EXPECT_TRUE(common::IsValidRequestId(id)) << id;
   }
+}
+
+TEST_F(HttpServerTest, EarlyRepliesCarryTheConfiguredHeaders) {
+  HttpServerOptions options;
+  options.max_body_bytes = 10;
+  options.early_reply_headers = {{"Vary", "Origin"}};
+  StartServer(options);
+  EXPECT_EQ(RequestIdOfReply(
+                "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n" + std::string(11, 'x'),
+                "Vary"),
+            "Origin");
+  EXPECT_EQ(RequestIdOfReply("NOT HTTP\r\n\r\n", "Vary"), "Origin");
 }
 
 TEST_F(HttpServerTest, ConnectionCapRepliesCarryARequestId) {

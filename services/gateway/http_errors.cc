@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/text.h"
 #include "google/protobuf/any.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/error_details.pb.h"
@@ -30,22 +31,7 @@ std::string ValidUtf8(absl::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (len > 1 && i + len <= text.size()) {
-      for (int k = 1; k < len; ++k) {
-        if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) len = 0;
-      }
-      // Overlong forms, surrogates and values above U+10FFFF are not valid either.
-      const unsigned char c1 = len > 1 ? static_cast<unsigned char>(text[i + 1]) : 0;
-      if ((len == 2 && c < 0xc2) || (len == 3 && c == 0xe0 && c1 < 0xa0) ||
-          (len == 3 && c == 0xed && c1 >= 0xa0) || (len == 4 && c == 0xf0 && c1 < 0x90) ||
-          (len == 4 && (c > 0xf4 || (c == 0xf4 && c1 >= 0x90)))) {
-        len = 0;
-      }
-    } else if (len > 1) {
-      len = 0;
-    }
+    const size_t len = common::Utf8SequenceAt(text, i);
     if (len == 0) {
       out += "\xEF\xBF\xBD";
       ++i;

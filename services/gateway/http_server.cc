@@ -68,6 +68,7 @@ class Session : public std::enable_shared_from_this<Session> {
       r.headers.push_back({"Content-Type", "application/json"});
       // Nothing of the request was read: a new request id.
       r.headers.push_back({"X-Request-Id", common::NewRequestId()});
+      for (const auto& h : self->server_->options.early_reply_headers) r.headers.push_back(h);
       self->Write(std::move(r), /*close=*/true);
     });
   }
@@ -141,6 +142,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.body = e.body;
     r.headers.push_back({"Content-Type", "application/json"});
     r.headers.push_back({"X-Request-Id", RequestIdOfHead()});
+    for (const auto& h : server_->options.early_reply_headers) r.headers.push_back(h);
     Write(std::move(r), /*close=*/true);
   }
 

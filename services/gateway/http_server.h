@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -32,6 +33,9 @@ struct HttpServerOptions {
   // The largest limit body_limit can answer (the limit while the head is read: the parser
   // checks Content-Length as it reads the head); 0: max_body_bytes.
   size_t largest_body_limit = 0;
+  // Headers on the replies the server makes itself, before any handler (413, 431, 400 for a
+  // malformed request, 503 for too many connections), e.g. Vary: Origin when CORS is on.
+  std::vector<std::pair<std::string, std::string>> early_reply_headers;
 };
 
 // HTTP/1.1 with keep-alive on Boost.Beast over Asio, one io thread per core; every

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/text.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/json_util.h"
@@ -63,23 +64,6 @@ bool Overlaps(const FieldPath& a, const FieldPath& b) {
 
 }  // namespace
 
-bool IsValidUtf8(absl::string_view text) {
-  for (size_t i = 0; i < text.size();) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    const int len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (len == 0 || i + len > text.size()) return false;
-    for (int k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
 bool ParseQuery(absl::string_view query, std::vector<std::pair<std::string, std::string>>* out,
                 std::string* bad) {
   for (absl::string_view part : absl::StrSplit(query, '&', absl::SkipEmpty())) {
@@ -90,10 +74,10 @@ bool ParseQuery(absl::string_view query, std::vector<std::pair<std::string, std:
         if (c == '+') c = ' ';
       }
       auto decoded = PercentDecode(*s, /*keep_slash=*/false);
-      if (!decoded.ok() || !IsValidUtf8(*decoded)) {
+      if (!decoded.ok() || !common::IsValidUtf8(*decoded)) {
         // The parameter's name: decoded when the name itself decodes, else as sent.
         *bad = s == &kv.second ? kv.first : raw_name;
-        if (bad->empty() || !IsValidUtf8(*bad)) *bad = "query";
+        if (bad->empty() || !common::IsValidUtf8(*bad)) *bad = "query";
         return false;
       }
       *s = *std::move(decoded);
@@ -114,7 +98,7 @@ Transcoder::~Transcoder() = default;
 
 absl::StatusOr<std::string> Transcoder::ScalarJson(const FieldDescriptor* leaf,
                                                    absl::string_view text) {
-  if (!IsValidUtf8(text)) return absl::InvalidArgumentError("must be valid UTF-8");
+  if (!common::IsValidUtf8(text)) return absl::InvalidArgumentError("must be valid UTF-8");
   switch (leaf->type()) {
     case FieldDescriptor::TYPE_BOOL:
       if (text == "true" || text == "false") return std::string(text);

@@ -69,8 +69,6 @@ class Transcoder {
 bool ParseQuery(absl::string_view query, std::vector<std::pair<std::string, std::string>>* out,
                 std::string* bad);
 
-bool IsValidUtf8(absl::string_view text);
-
 }  // namespace marketplace::gateway
 
 #endif  // MARKETPLACE_SERVICES_GATEWAY_TRANSCODER_H_

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/text.h"
 #include "google/protobuf/dynamic_message.h"
 #include "services/gateway/fuzz/fuzz_api.h"
 #include "services/gateway/golden.h"
@@ -31,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string binary;
   auto error = f.transcoder->BuildRequest(route, values, "", body, &binary);
   // An error answer quotes what was sent: it must still be valid UTF-8 JSON.
-  if (error.has_value() && !marketplace::gateway::IsValidUtf8(error->body)) std::abort();
+  if (error.has_value() && !marketplace::common::IsValidUtf8(error->body)) std::abort();
   if (!error.has_value()) {
     google::protobuf::DynamicMessageFactory factory(&f.api->pool());
     std::unique_ptr<google::protobuf::Message> request(

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/text.h"
 #include "services/gateway/fuzz/fuzz_api.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -30,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string binary;
     auto error = f.transcoder->BuildRequest(route, m.values, query, "", &binary);
     // An error answer quotes what was sent: it must still be valid UTF-8 JSON.
-    if (error.has_value() && !marketplace::gateway::IsValidUtf8(error->body)) std::abort();
+    if (error.has_value() && !marketplace::common::IsValidUtf8(error->body)) std::abort();
   }
   std::vector<std::pair<std::string, std::string>> params;
   std::string bad;
