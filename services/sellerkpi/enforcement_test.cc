@@ -410,7 +410,8 @@ TEST_F(EnforcementWorkerTest, DecisionsUpholdOrReinstateOnceOnly) {
 // a step a worker is running meanwhile may still land, and the restoration waits for it.
 TEST_F(EnforcementWorkerTest, ReinstateCancelsUnfinishedStepsAndTheRestorationWaitsForRunningOnes) {
   ASSERT_OK(store_->CreateAction(Action("act_m", pb::AT_RISK_MEASURES),
-                                 {"catalog.set_moderation_level", "notify_seller"}, clock_.Now()));
+                                 {"catalog.set_moderation_level", "payments.set_hold_policy"},
+                                 clock_.Now()));
   ASSERT_OK(store_->CreateAction(Action("act_s", pb::SUSPENSION),
                                  {"identity.suspend_account", "notify_seller"}, clock_.Now()));
   // A worker takes the first step of each and is still running them.
@@ -421,7 +422,8 @@ TEST_F(EnforcementWorkerTest, ReinstateCancelsUnfinishedStepsAndTheRestorationWa
   ASSERT_OK(store_->Appeal("act_s", kSeller, "tracking was valid", kSeller, clock_.Now()).status());
   EnforcementStore::Restoration r;
   r.action = Action("act_back", pb::RESTORATION);
-  r.step_names = {"identity.reinstate_account", "notify_seller"};
+  // Its payments step is not held up by the measures' cancelled one (which never runs).
+  r.step_names = {"identity.reinstate_account", "payments.restore_hold_policy"};
   ASSERT_OK(store_->DecideAppeal("act_s", pb::REINSTATE, "", "admin", r, clock_.Now()).status());
   for (const char* id : {"act_s", "act_m"}) {
     pb::EnforcementAction a = Get(id);

@@ -442,7 +442,8 @@ absl::StatusOr<std::vector<ClaimedStep>> MysqlEnforcementStore::ClaimDueSteps(
       [&](Transaction& tx) -> absl::StatusOr<std::vector<ClaimedStep>> {
         // The first unfinished step of each action only: steps run in order. A payments.*
         // step also waits while an older action of the same seller (by seq) has a payments.*
-        // step unfinished: a seller's holds are set in the order they were decided. The
+        // step unfinished (a CANCELLED one never runs: it does not hold anything up): a
+        // seller's holds are set in the order they were decided. The
         // subqueries take no lock; rows another worker holds are skipped, not waited for.
         ASSIGN_OR_RETURN(
             std::vector<Row> rows,
@@ -457,7 +458,7 @@ absl::StatusOr<std::vector<ClaimedStep>> MysqlEnforcementStore::ClaimDueSteps(
                      "JOIN enforcement_actions o ON o.seller_id = me.seller_id AND o.seq < me.seq "
                      "JOIN enforcement_steps p ON p.action_id = o.action_id "
                      "WHERE me.action_id = s.action_id AND p.name LIKE 'payments.%' "
-                     "AND p.state <> 'DONE_CHECKED')) "
+                     "AND p.state NOT IN ('DONE_CHECKED', 'CANCELLED'))) "
                      // A restoration waits while a cancelled step of the seller is still
                      // being run by a worker: its effect may land, and must land before.
                      "AND NOT EXISTS (SELECT 1 FROM enforcement_actions me "
