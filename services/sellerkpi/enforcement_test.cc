@@ -425,6 +425,8 @@ TEST_F(EnforcementWorkerTest, ReinstateCancelsUnfinishedStepsAndTheRestorationWa
   // Its payments step is not held up by the measures' cancelled one (which never runs).
   r.step_names = {"identity.reinstate_account", "payments.restore_hold_policy"};
   ASSERT_OK(store_->DecideAppeal("act_s", pb::REINSTATE, "", "admin", r, clock_.Now()).status());
+  EXPECT_EQ(Get("act_s").state(), pb::REVERSED);
+  EXPECT_EQ(Get("act_m").state(), pb::DONE);  // closed, nothing left to run
   for (const char* id : {"act_s", "act_m"}) {
     pb::EnforcementAction a = Get(id);
     ASSERT_EQ(a.steps_size(), 2) << id;

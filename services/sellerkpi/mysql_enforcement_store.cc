@@ -424,11 +424,12 @@ absl::StatusOr<pb::EnforcementAction> MysqlEnforcementStore::DecideAppeal(
                     "AND closed_at IS NULL AND state <> 'REVERSED') AND ",
                     kUnfinished),
                 {now, a->seller_id()}));
-            RETURN_IF_ERROR(tx.Write(
-                "UPDATE enforcement_actions SET closed_at = ?, updated_at = ? "
-                "WHERE seller_id = ? AND type IN ('AT_RISK_MEASURES', 'CRITICAL_WARNING') "
-                "AND closed_at IS NULL AND state <> 'REVERSED'",
-                {now, now, a->seller_id()}));
+            RETURN_IF_ERROR(
+                tx.Write("UPDATE enforcement_actions SET closed_at = ?, updated_at = ?, "
+                         "state = IF(state = 'IN_PROGRESS', 'DONE', state) "
+                         "WHERE seller_id = ? AND type IN ('AT_RISK_MEASURES', 'CRITICAL_WARNING') "
+                         "AND closed_at IS NULL AND state <> 'REVERSED'",
+                         {now, now, a->seller_id()}));
           }
         }
         return ReadAction(tx, action_id);
@@ -553,7 +554,8 @@ absl::Status MysqlEnforcementStore::CompleteStep(const std::string& action_id, i
         if (changed == 0) return absl::OkStatus();
         ASSIGN_OR_RETURN(std::vector<Row> left,
                          tx.Query("SELECT COUNT(*) AS n FROM enforcement_steps "
-                                  "WHERE action_id = ? AND state <> 'DONE_CHECKED'",
+                                  "WHERE action_id = ? "
+                                  "AND state NOT IN ('DONE_CHECKED', 'CANCELLED')",
                                   {action_id}));
         ASSIGN_OR_RETURN(int64_t n, left[0].GetInt64("n"));
         if (n == 0) {
