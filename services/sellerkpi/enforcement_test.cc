@@ -406,6 +406,43 @@ TEST_F(EnforcementWorkerTest, DecisionsUpholdOrReinstateOnceOnly) {
   }
 }
 
+// A slow pass does not start a claimed step in the second half of its lease: it could still be
+// running when the lease ends and another worker, or a restoration, acts on the step.
+TEST_F(EnforcementWorkerTest, AStepIsNotStartedInTheSecondHalfOfItsLease) {
+  class SlowExecutor final : public StepExecutor {
+   public:
+    SlowExecutor(common::ManualClock* clock, absl::Duration each) : clock_(clock), each_(each) {}
+    absl::StatusOr<std::string> Run(const ClaimedStep& step) override {
+      ran.push_back(step.action_id);
+      clock_->Advance(each_);
+      return "ok";
+    }
+    std::vector<std::string> ran;
+
+   private:
+    common::ManualClock* clock_;
+    absl::Duration each_;
+  };
+  for (const char* id : {"act_a", "act_b", "act_c"}) {
+    ASSERT_OK(
+        store_->CreateAction(Action(id, pb::AT_RISK_MEASURES), {"notify_seller"}, clock_.Now()));
+  }
+  SlowExecutor slow(&clock_, options_.lease / 3);
+  EnforcementWorker worker(store_.get(), &slow, &clock_, &observer_, options_);
+  ASSERT_OK_AND_ASSIGN(EnforcementWorker::PassCounts first, worker.RunPass());
+  // Two started (at 0 and a third of the lease), the third not (at two thirds).
+  EXPECT_EQ(first.done, 2);
+  EXPECT_EQ(first.not_started, 1);
+  EXPECT_EQ(slow.ran.size(), 2u);
+  // It stays claimed until its lease ends, then runs.
+  ASSERT_OK_AND_ASSIGN(EnforcementWorker::PassCounts second, worker.RunPass());
+  EXPECT_EQ(second.done + second.not_started, 0);
+  clock_.Advance(options_.lease / 3 + absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(EnforcementWorker::PassCounts third, worker.RunPass());
+  EXPECT_EQ(third.done, 1);
+  EXPECT_EQ(slow.ran.size(), 3u);
+}
+
 // A REINSTATE cancels what the reversed suspension (and the measures it closes) has not done;
 // a step a worker is running meanwhile may still land, and the restoration waits for it.
 TEST_F(EnforcementWorkerTest, ReinstateCancelsUnfinishedStepsAndTheRestorationWaitsForRunningOnes) {

@@ -15,10 +15,15 @@ absl::Duration EnforcementWorker::BackoffAfter(int attempts) const {
 }
 
 absl::StatusOr<EnforcementWorker::PassCounts> EnforcementWorker::RunPass() {
+  const absl::Time claimed_at = clock_->Now();
   ASSIGN_OR_RETURN(std::vector<ClaimedStep> steps,
-                   store_->ClaimDueSteps(options_.batch, clock_->Now(), options_.lease));
+                   store_->ClaimDueSteps(options_.batch, claimed_at, options_.lease));
   PassCounts counts;
   for (const ClaimedStep& step : steps) {
+    if (clock_->Now() >= claimed_at + options_.lease / 2) {
+      ++counts.not_started;  // due again when the lease ends
+      continue;
+    }
     const std::string type = pb::ActionType_Name(step.type);
     absl::StatusOr<std::string> result = executor_->Run(step);
     const absl::Time now = clock_->Now();

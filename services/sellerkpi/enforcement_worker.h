@@ -24,7 +24,11 @@ class StepExecutor {
 struct EnforcementWorkerOptions {
   // Steps claimed per pass.
   int batch = 20;
-  // A claimed step is due again after this long if its worker never reports (a crash).
+  // A claimed step is due again after this long if its worker never reports (a crash). A
+  // pass starts a claimed step only in the first half of the lease (the second half is left
+  // for its calls, each bounded by the executor's call timeout); the steps it did not reach
+  // are due again when the lease ends. So no step runs after its lease: by then another
+  // worker may run it, or (a step an appeal cancelled meanwhile) a restoration may follow it.
   absl::Duration lease = absl::Minutes(2);
   // Backoff after a failed attempt: initial, doubling per attempt, capped.
   absl::Duration initial_backoff = absl::Seconds(1);
@@ -48,6 +52,7 @@ class EnforcementWorker {
   struct PassCounts {
     int done = 0;
     int failed = 0;
+    int not_started = 0;  // claimed, left for the lease to end (see lease)
   };
   // One pass: up to options.batch due steps. (For common::PeriodicThread: run again at once
   // when the pass was full.)

@@ -650,10 +650,13 @@ absl::StatusOr<TicketRecord> Tickets::Resolve(TicketTransaction& tx, const Actor
   t.reason_codes_version = kReasonCodesVersion;
   t.resolution_note = c.explanation;
   const bool favours_buyer = FavouredBy(c.outcome) == pb::FAVOURS_BUYER;
-  // Once counted, a claim stays counted (a finding is not withdrawn by a later resolution:
-  // the refunds it marked are charged all the same).
-  t.counts_against_seller =
-      counted_before || (t.is_claim && favours_buyer && (as_seller || c.seller_at_fault));
+  // Once counted, a claim stays counted through later resolutions (a finding is not withdrawn;
+  // the refunds it marked are charged all the same), except one decided for the seller
+  // (NO_ACTION): a claim decided for the seller never counts (sellerkpi's rule too). Charges
+  // already made stay made.
+  const bool favours_seller = FavouredBy(c.outcome) == pb::FAVOURS_SELLER;
+  t.counts_against_seller = (counted_before && !favours_seller) ||
+                            (t.is_claim && favours_buyer && (as_seller || c.seller_at_fault));
   // Staff finding the seller at fault also move earlier guarantee-funded refunds (an instant
   // refund reopened and escalated) onto the seller: those not marked yet.
   if (t.is_claim && favours_buyer && c.seller_at_fault && !as_seller) {

@@ -2143,13 +2143,17 @@ TEST_F(SellerAtFaultTest, AFindingAfterTheSellersOwnSettlementStillChargesTheGua
   EXPECT_EQ(*worker->RunOnce(), 1);  // the charge
   EXPECT_TRUE(Payment(t.payment_id()).refunds(0).has_charged_at());
 
-  // Reopened and escalated, then settled for the seller by an agent: still counted (the
-  // charge stands), and nothing is marked again.
+  // Reopened and escalated, then answered by an agent (no side taken): still counted.
   ASSERT_TRUE(Reopen(kBuyer, t.ticket_id()).ok());
   ASSERT_TRUE(Escalate(kAgent, t.ticket_id()).ok());
   v1::Ticket later;
-  ASSERT_TRUE(Resolve(kAgent, t.ticket_id(), v1::NO_ACTION, "CARRIER_LOST", &later).ok());
+  ASSERT_TRUE(Resolve(kAgent, t.ticket_id(), v1::ANSWERED, "CARRIER_LOST", &later).ok());
   EXPECT_TRUE(later.counts_against_seller());
+  // Reopened again and decided for the seller: a claim decided for the seller does not count
+  // (as sellerkpi reads the event); the charge already made stands, nothing is marked again.
+  ASSERT_TRUE(Reopen(kBuyer, t.ticket_id()).ok());
+  ASSERT_TRUE(Resolve(kAgent, t.ticket_id(), v1::NO_ACTION, "CARRIER_LOST", &later).ok());
+  EXPECT_FALSE(later.counts_against_seller());
   EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands WHERE charge_state <> 0"), 1);
 }
 
