@@ -344,30 +344,33 @@ class HttpServerTest : public ::testing::Test {
     server_ = *std::move(server);
   }
 
-  // Sends raw bytes on a new connection; returns everything read until the peer closes or
-  // one response has arrived.
-  std::string Exchange(boost::asio::ip::tcp::socket& socket, const std::string& bytes) {
+  // Sends raw bytes on `socket` and reads one response into `res`.
+  static boost::beast::error_code SendAndRead(
+      boost::asio::ip::tcp::socket& socket, const std::string& bytes,
+      boost::beast::http::response<boost::beast::http::string_body>& res) {
     boost::asio::write(socket, boost::asio::buffer(bytes));
     boost::beast::flat_buffer buffer;
-    boost::beast::http::response<boost::beast::http::string_body> res;
     boost::beast::error_code ec;
     boost::beast::http::read(socket, buffer, res, ec);
-    if (ec) return "read error: " + ec.message();
+    return ec;
+  }
+
+  // Sends raw bytes on `socket`; returns the one response read: status, body, " [close]" when
+  // the server closes after it.
+  std::string Exchange(boost::asio::ip::tcp::socket& socket, const std::string& bytes) {
+    boost::beast::http::response<boost::beast::http::string_body> res;
+    if (auto ec = SendAndRead(socket, bytes, res)) return "read error: " + ec.message();
     return std::to_string(res.result_int()) + " " + res.body() +
            (res.keep_alive() ? "" : " [close]");
   }
 
-  // Sends raw bytes on a new connection; returns the X-Request-Id of the one response read
-  // ("<none>" without one).
+  // Sends raw bytes on a new connection; returns `header` of the one response read ("<none>"
+  // without one).
   std::string RequestIdOfReply(const std::string& bytes,
                                const std::string& header = "X-Request-Id") {
     auto socket = Connect();
-    boost::asio::write(socket, boost::asio::buffer(bytes));
-    boost::beast::flat_buffer buffer;
     boost::beast::http::response<boost::beast::http::string_body> res;
-    boost::beast::error_code ec;
-    boost::beast::http::read(socket, buffer, res, ec);
-    if (ec) return "read error: " + ec.message();
+    if (auto ec = SendAndRead(socket, bytes, res)) return "read error: " + ec.message();
     const auto it = res.find(header);
     return it == res.end() ? "<none>" : std::string(it->value());
   }

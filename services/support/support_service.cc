@@ -111,6 +111,18 @@ TicketView ViewOf(const Actor& actor) {
 
 }  // namespace
 
+namespace {
+
+// A stored answer's bytes as the method's response.
+template <typename Response>
+absl::StatusOr<Response> ParseAnswer(const std::string& bytes) {
+  Response response;
+  if (!response.ParseFromString(bytes)) return absl::InternalError("stored answer does not parse");
+  return response;
+}
+
+}  // namespace
+
 common::idempotency::RequestKey SupportApi::KeyOf(const Actor& actor, Method method,
                                                   const std::string& request_id) {
   return {actor.id,
@@ -127,10 +139,7 @@ absl::StatusOr<std::optional<Response>> SupportApi::StoredAnswer(
                                       common::idempotency::RequestHash(request)));
   if (!stored) return std::optional<Response>();
   if (!stored->status.ok()) return stored->status;
-  Response response;
-  if (!response.ParseFromString(stored->response)) {
-    return absl::InternalError("stored answer does not parse");
-  }
+  ASSIGN_OR_RETURN(Response response, ParseAnswer<Response>(stored->response));
   return std::optional<Response>(std::move(response));
 }
 
@@ -146,9 +155,7 @@ absl::StatusOr<Response> SupportApi::Idempotent(
                                            ASSIGN_OR_RETURN(Response r, effect(tx));
                                            return r.SerializeAsString();
                                          }));
-  Response response;
-  if (!response.ParseFromString(bytes)) return absl::InternalError("stored answer does not parse");
-  return response;
+  return ParseAnswer<Response>(bytes);
 }
 
 absl::StatusOr<pb::Ticket> SupportApi::TicketWrite(
