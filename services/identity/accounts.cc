@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/ids.h"
 #include "common/errors.h"
+#include "common/ids.h"
 #include "common/page_token.h"
 #include "common/status_macros.h"
 #include "services/identity/audit.h"
@@ -13,6 +13,7 @@
 #include "services/identity/field_rules.h"
 #include "services/identity/idempotency.h"
 #include "services/identity/identity_events.h"
+#include "services/identity/password_check.h"
 #include "services/identity/secrets.h"
 
 namespace marketplace::identity {
@@ -298,30 +299,38 @@ absl::StatusOr<int> Accounts::ChangePassword(absl::string_view account_id,
   }
   if (!violations.empty()) return common::InvalidFields(std::move(violations));
 
-  absl::StatusOr<Account> verified = passwords_->Verify(account.email_key, current_password, ctx);
+  // Hashed first: the change is written by the check's own deciding transaction, under the
+  // account's row lock, only if what the check read still holds (the password, not suspended,
+  // no LogoutAll) and the caller's session was not ended meanwhile.
+  ASSIGN_OR_RETURN(std::string new_hash, hasher_->Hash(new_password));
+  int revoked = 0;
+  absl::StatusOr<Account> verified = passwords_->Verify(
+      account.email_key, current_password, ctx,
+      [&](IdentityTransaction& tx, const Account& current) -> absl::Status {
+        const absl::Time now = clock_->Now();
+        if (!ctx.caller->session_id.empty()) {
+          ASSIGN_OR_RETURN(std::optional<Session> session,
+                           tx.FindSession(ctx.caller->session_id, true));
+          if (!session || session->revoked_at) return SessionRevokedError();
+        }
+        Account changed = current;
+        changed.password_hash = new_hash;
+        changed.updated_at = now;
+        RETURN_IF_ERROR(tx.UpdateAccount(changed));
+        ASSIGN_OR_RETURN(revoked, tx.RevokeSessionsOf(changed.id, ctx.caller->session_id,
+                                                      "PASSWORD_CHANGED", now));
+        // Other services refuse the account's access tokens issued before this (the kept
+        // session's included: its next refresh gives a token accepted everywhere).
+        RETURN_IF_ERROR(EnqueueSessionsRevoked(tx, changed.id, now, "PASSWORD_CHANGED"));
+        return tx.AppendAudit(MakeAuditEvent(audit::kPasswordChanged, ctx, changed.id,
+                                             {{"revoked_sessions", revoked}}, now));
+      });
   if (!verified.ok()) {
     if (common::ReasonOf(verified.status()) == "INVALID_CREDENTIALS") {
       return common::InvalidField("current_password", "does not match the account's password");
     }
     return verified.status();
   }
-  ASSIGN_OR_RETURN(std::string new_hash, hasher_->Hash(new_password));
-  const absl::Time now = clock_->Now();
-  int revoked = 0;
-  RETURN_IF_ERROR(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(std::optional<Account> current, tx.FindAccount(account.id, true));
-    if (!current) return common::NotFound("account", account.id);
-    current->password_hash = new_hash;
-    current->updated_at = now;
-    RETURN_IF_ERROR(tx.UpdateAccount(*current));
-    ASSIGN_OR_RETURN(
-        revoked, tx.RevokeSessionsOf(account.id, ctx.caller->session_id, "PASSWORD_CHANGED", now));
-    // Other services refuse the account's access tokens issued before this (the kept
-    // session's included: its next refresh gives a token accepted everywhere).
-    RETURN_IF_ERROR(EnqueueSessionsRevoked(tx, account.id, clock_->Now(), "PASSWORD_CHANGED"));
-    return tx.AppendAudit(MakeAuditEvent(audit::kPasswordChanged, ctx, account.id,
-                                         {{"revoked_sessions", revoked}}, now));
-  }));
   return revoked;
 }
 

@@ -362,6 +362,51 @@ TEST_F(AccountsTest, ChangePasswordRevokesTheOtherSessionsOnly) {
   EXPECT_OK(sessions_->Login("carol@example.com", new_password, Anonymous()));
 }
 
+// Two sessions change the password at once from the same current password (the owner and
+// someone who stole it): one change wins; the other is decided again inside its committing
+// transaction and refused, so the loser neither sets its password nor ends the winner's session.
+TEST_F(AccountsTest, ConcurrentPasswordChangesFromTheSamePasswordOnlyOneWins) {
+  ASSERT_OK(SignUp("erin@example.com", Role::kBuyer));
+  std::string current = kGoodPassword;
+  for (int round = 0; round < 4; ++round) {
+    SCOPED_TRACE(round);
+    ASSERT_OK_AND_ASSIGN(LoginResult owner,
+                         sessions_->Login("erin@example.com", current, Anonymous()));
+    ASSERT_OK_AND_ASSIGN(LoginResult thief,
+                         sessions_->Login("erin@example.com", current, Anonymous()));
+    const std::string erin = owner.account.id;
+    const std::string passwords[2] = {absl::StrCat("owner-copper-meadow-", round),
+                                      absl::StrCat("thief-silver-canyon-", round)};
+    const RequestContext callers[2] = {As(owner), As(thief)};
+    absl::StatusOr<int> results[2] = {absl::UnknownError(""), absl::UnknownError("")};
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 2; ++i) {
+      threads.emplace_back([&, i] {
+        ++ready;
+        while (ready.load() < 2) {
+        }
+        results[i] = accounts_->ChangePassword(erin, current, passwords[i], callers[i]);
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    ASSERT_NE(results[0].ok(), results[1].ok())
+        << results[0].status() << " / " << results[1].status();
+    const int winner = results[0].ok() ? 0 : 1;
+    const absl::Status lost = results[1 - winner].status();
+    EXPECT_TRUE(FirstViolation(lost) == "current_password: does not match the account's password" ||
+                common::ReasonOf(lost) == "SESSION_REVOKED")
+        << lost;
+    EXPECT_FALSE(StateOf(erin, (winner == 0 ? owner : thief).tokens.session_id).session_revoked);
+    EXPECT_TRUE(StateOf(erin, (winner == 0 ? thief : owner).tokens.session_id).session_revoked);
+    EXPECT_EQ(
+        sessions_->Login("erin@example.com", passwords[1 - winner], Anonymous()).status().code(),
+        absl::StatusCode::kUnauthenticated);
+    current = passwords[winner];
+    EXPECT_OK(sessions_->Login("erin@example.com", current, Anonymous()));
+  }
+}
+
 TEST_F(AccountsTest, SuspendAndReinstateWithReasonCodes) {
   ASSERT_OK_AND_ASSIGN(Account seller, SignUp("seller@example.com", Role::kSeller));
   ASSERT_OK_AND_ASSIGN(LoginResult login,

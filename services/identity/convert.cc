@@ -43,6 +43,7 @@ Principal PrincipalFromCaller(const common::auth::Caller& caller) {
   principal.scopes = caller.scopes;
   principal.token_id = caller.token_id;
   principal.session_id = SessionIdOfTokenId(caller.token_id);
+  principal.issued_at = caller.issued_at;
   return principal;
 }
 
@@ -298,6 +299,9 @@ void IntrospectionToProto(const Introspection& in, v1::IntrospectTokenResponse* 
         break;
       case InactiveReason::kUnknownAccount:
         out->set_inactive_reason(v1::ACCOUNT_UNKNOWN);
+        break;
+      case InactiveReason::kTokenRevoked:
+        out->set_inactive_reason(v1::TOKEN_REVOKED);
         break;
     }
     return;

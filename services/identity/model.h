@@ -89,6 +89,8 @@ struct CallerState {
   AccountStatus status = AccountStatus::kActive;
   bool session_exists = false;
   bool session_revoked = false;
+  // The account's sessions_not_before (raised by a suspension or LogoutAll).
+  std::optional<absl::Time> sessions_not_before;
 };
 
 // A CallerState with the caller's account (set when the account exists).

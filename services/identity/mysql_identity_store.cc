@@ -148,7 +148,8 @@ const std::string& CallerAccountSql() {
   return *sql;
 }
 
-// A row with `status`, `session_id` and `revoked_at` of an existing account.
+// A row with `status`, `sessions_not_before`, `session_id` and `revoked_at` of an existing
+// account.
 absl::StatusOr<CallerState> CallerStateFromRow(const Row& row) {
   CallerState state;
   state.account_exists = true;
@@ -158,6 +159,7 @@ absl::StatusOr<CallerState> CallerStateFromRow(const Row& row) {
   state.status = *parsed;
   state.session_exists = !row.IsNull("session_id");
   state.session_revoked = state.session_exists && !row.IsNull("revoked_at");
+  ASSIGN_OR_RETURN(state.sessions_not_before, row.GetOptionalTime("sessions_not_before"));
   return state;
 }
 
@@ -330,7 +332,8 @@ class MySqlIdentityTransaction final : public IdentityTransaction {
   absl::StatusOr<CallerState> LoadCallerState(absl::string_view account_id,
                                               absl::string_view session_id) override {
     ASSIGN_OR_RETURN(std::vector<Row> rows,
-                     db_.Query("SELECT a.status AS status, s.id AS session_id, "
+                     db_.Query("SELECT a.status AS status, a.sessions_not_before AS "
+                               "sessions_not_before, s.id AS session_id, "
                                "s.revoked_at AS revoked_at FROM accounts a "
                                "LEFT JOIN sessions s ON s.id = ? AND s.account_id = a.id "
                                "WHERE a.id = ?",

@@ -42,6 +42,12 @@ absl::Status AccountSuspendedError() {
                             "ACCOUNT_SUSPENDED");
 }
 
+absl::Status SessionRevokedError() {
+  return common::WithReason(
+      absl::UnauthenticatedError("the session of this token was ended; log in again"),
+      "SESSION_REVOKED");
+}
+
 std::string ThrottleKey(absl::string_view email_key) { return common::Sha256(email_key); }
 
 PasswordCheck::PasswordCheck(IdentityStore* store, const PasswordHasher* hasher,

@@ -79,6 +79,8 @@ class PasswordCheck {
 
 // PERMISSION_DENIED reason ACCOUNT_SUSPENDED.
 absl::Status AccountSuspendedError();
+// UNAUTHENTICATED SESSION_REVOKED: the caller's token belongs to a session that was ended.
+absl::Status SessionRevokedError();
 
 // The key the throttle tables use for an email: its SHA-256, so that the emails of people
 // who have no account (typos, attackers' lists) are never stored.

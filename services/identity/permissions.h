@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "services/identity/model.h"
 
 namespace marketplace::identity {
@@ -67,6 +68,9 @@ struct Principal {
   // The session the token was issued in; empty for SERVICE tokens.
   std::string session_id;
   std::string token_id;
+  // The token's iat (whole seconds). A SERVICE token older than its account's
+  // sessions_not_before (its last suspension) is refused even after a reinstatement.
+  absl::Time issued_at = absl::InfinitePast();
 
   bool HasScope(absl::string_view scope) const;
 };

@@ -134,6 +134,12 @@ absl::StatusOr<SellerProfileView> SellerOnboarding::Review(absl::string_view acc
           absl::StrCat("no application is waiting for review (status ",
                        SellerStatusName(view.profile.status), ")"));
     }
+    if (view.suspended && !reject) {
+      // Decided with the suspension in view: an approval would take effect on reinstatement
+      // without anyone having looked at why the account was suspended. Rejecting stays open.
+      return common::FailedPrecondition("ACCOUNT_SUSPENDED",
+                                        "a suspended seller's application cannot be approved");
+    }
     view.profile.status = reject ? SellerStatus::kRejected : SellerStatus::kApproved;
     RETURN_IF_ERROR(tx.SaveSellerApplication(view.profile));
     SellerDecision d;

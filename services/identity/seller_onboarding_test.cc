@@ -256,5 +256,28 @@ TEST_F(SellerOnboardingTest, SuspendedSellersShowAsSuspendedAndCannotApply) {
   EXPECT_EQ(common::ReasonOf(refused), "ACCOUNT_SUSPENDED");
 }
 
+// An application that was pending when its seller was suspended can be rejected but not
+// approved: the approval would take effect on reinstatement, unseen.
+TEST_F(SellerOnboardingTest, ASuspendedSellersPendingApplicationCannotBeApproved) {
+  ASSERT_OK_AND_ASSIGN(Account seller, SignUp("seller@example.com", Role::kSeller));
+  ASSERT_OK(onboarding_->Submit(seller.id, ValidApplication(), "", As(seller)));
+  ASSERT_OK(accounts_->Suspend(seller.id, "FRAUD", "stolen identity", As(admin_)));
+  absl::Status approve =
+      onboarding_->Review(seller.id, ReviewOutcome::kApprove, "", "", As(admin_)).status();
+  EXPECT_EQ(approve.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(common::ReasonOf(approve), "ACCOUNT_SUSPENDED");
+  ASSERT_OK_AND_ASSIGN(SellerProfileView pending, onboarding_->Get(seller.id, As(admin_)));
+  EXPECT_EQ(pending.profile.status, SellerStatus::kPending);
+  ASSERT_EQ(pending.profile.decisions.size(), 1u);  // the suspension only
+
+  ASSERT_OK_AND_ASSIGN(SellerProfileView rejected,
+                       onboarding_->Review(seller.id, ReviewOutcome::kReject, "IDENTITY_UNVERIFIED",
+                                           "documents do not match", As(admin_)));
+  EXPECT_EQ(rejected.profile.status, SellerStatus::kRejected);
+  ASSERT_OK(accounts_->Reinstate(seller.id, "APPEAL", "cleared", As(admin_)));
+  ASSERT_OK_AND_ASSIGN(SellerProfileView after, onboarding_->Get(seller.id, As(seller)));
+  EXPECT_EQ(after.profile.status, SellerStatus::kRejected);
+}
+
 }  // namespace
 }  // namespace marketplace::identity

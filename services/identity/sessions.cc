@@ -33,6 +33,15 @@ absl::Status InvalidClient() {
                             "INVALID_CLIENT");
 }
 
+// A SERVICE token (no session) issued before its account's sessions_not_before: a
+// suspension's revocation, which a reinstatement does not lift. (A session's tokens are
+// ended with their session instead.)
+bool ServiceTokenRevoked(absl::string_view session_id, absl::Time issued_at,
+                         const CallerState& state) {
+  return session_id.empty() && state.sessions_not_before.has_value() &&
+         issued_at < *state.sessions_not_before;
+}
+
 }  // namespace
 
 Sessions::Sessions(IdentityStore* store, PasswordCheck* passwords, AccessTokenIssuer* issuer,
@@ -85,7 +94,7 @@ absl::StatusOr<LoginResult> Sessions::Login(absl::string_view email, absl::strin
   if (!verified.ok()) return verified.status();
   Account account = *std::move(verified);
   absl::StatusOr<IssuedAccessToken> access =
-      issuer_->IssueForSession(account, session.id, session.expires_at);
+      issuer_->IssueForSession(account, session.id, session.expires_at, session.created_at);
   if (!access.ok()) {
     observer_->OnLogin(LoginOutcome::kError);
     return access.status();
@@ -113,6 +122,7 @@ absl::StatusOr<SessionTokens> Sessions::Refresh(absl::string_view refresh_token,
   Outcome outcome = Outcome::kRotated;
   Session session;
   Account account;
+  absl::Time issued_at;
   RETURN_IF_ERROR(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
     outcome = Outcome::kRotated;
     // The one conditional write that decides which of concurrent refreshes wins.
@@ -145,6 +155,7 @@ absl::StatusOr<SessionTokens> Sessions::Refresh(absl::string_view refresh_token,
     if (!owner) return InvalidRefreshToken("is unknown");
     if (owner->status == AccountStatus::kSuspended) return AccountSuspendedError();
     account = *std::move(owner);
+    issued_at = clock_->Now();  // under the lock: see IssueForSession
     RefreshTokenRecord next;
     next.token_hash = common::Sha256(next_token);
     next.session_id = session.id;
@@ -161,7 +172,7 @@ absl::StatusOr<SessionTokens> Sessions::Refresh(absl::string_view refresh_token,
         "REFRESH_TOKEN_REUSED");
   }
   ASSIGN_OR_RETURN(IssuedAccessToken access,
-                   issuer_->IssueForSession(account, session.id, session.expires_at));
+                   issuer_->IssueForSession(account, session.id, session.expires_at, issued_at));
   return SessionTokens{std::move(access), next_token, session.expires_at, session.id};
 }
 
@@ -239,7 +250,21 @@ absl::StatusOr<ServiceToken> Sessions::IssueServiceToken(absl::string_view clien
       return common::InvalidField(absl::StrCat("scopes[", i, "]"), "is not granted to this client");
     }
   }
-  ASSIGN_OR_RETURN(IssuedAccessToken access, issuer_->IssueForService(*account, granted));
+  // Decided again under the account's row lock, where the token's iat is read: a suspension
+  // that committed since the read above wins, and one that commits later is later than the
+  // token (IssueForSession).
+  absl::Time issued_at;
+  RETURN_IF_ERROR(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
+    // (A SERVICE account's role, secret and scopes never change.)
+    ASSIGN_OR_RETURN(std::optional<Account> current, tx.FindAccount(account->id, true));
+    if (!current) return InvalidClient();
+    if (current->status == AccountStatus::kSuspended) return AccountSuspendedError();
+    issued_at = clock_->Now();
+    *account = *std::move(current);
+    return absl::OkStatus();
+  }));
+  ASSIGN_OR_RETURN(IssuedAccessToken access,
+                   issuer_->IssueForService(*account, granted, issued_at));
   return ServiceToken{std::move(access), std::move(granted)};
 }
 
@@ -276,6 +301,8 @@ absl::StatusOr<Introspection> Sessions::Introspect(absl::string_view token,
     out.inactive_reason = InactiveReason::kSuspended;
   } else if (!session_id.empty() && (!state.session_exists || state.session_revoked)) {
     out.inactive_reason = InactiveReason::kSessionRevoked;
+  } else if (ServiceTokenRevoked(session_id, verified->issued_at, state)) {
+    out.inactive_reason = InactiveReason::kTokenRevoked;
   } else {
     out.active = true;
     out.subject = verified->subject;
@@ -297,9 +324,13 @@ absl::Status Sessions::CallerStatus(const Principal& caller, const CallerState& 
   }
   if (state.status == AccountStatus::kSuspended) return AccountSuspendedError();
   if (!caller.session_id.empty() && (!state.session_exists || state.session_revoked)) {
+    return SessionRevokedError();
+  }
+  if (ServiceTokenRevoked(caller.session_id, caller.issued_at, state)) {
     return common::WithReason(
-        absl::UnauthenticatedError("the session of this token was ended; log in again"),
-        "SESSION_REVOKED");
+        absl::UnauthenticatedError(
+            "this service token was issued before the account's last suspension; get a new one"),
+        "TOKEN_REVOKED");  // the reason every other service gives such a token
   }
   return absl::OkStatus();
 }

@@ -47,7 +47,8 @@ enum class InactiveReason {
   kExpired,
   kSessionRevoked,
   kSuspended,
-  kUnknownAccount
+  kUnknownAccount,
+  kTokenRevoked  // a SERVICE token issued before its account's last suspension
 };
 
 struct Introspection {

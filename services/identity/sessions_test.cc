@@ -598,11 +598,86 @@ TEST_F(SessionsTest, ServiceTokensForClientCredentialsWithTheAccountsScopes) {
   EXPECT_EQ(sessions_->IssueServiceToken("", "", {}, {}).status().code(),
             absl::StatusCode::kInvalidArgument);
 
+  clock_.Advance(absl::Milliseconds(500));  // within the token's second, after its iat
   ASSERT_OK(accounts_->Suspend(kpi.account.id, "ROTATED", "decommissioned", As(admin_)));
   EXPECT_EQ(sessions_->IssueServiceToken(kpi.account.id, kpi.client_secret, {}, {}).status().code(),
             absl::StatusCode::kPermissionDenied);
   ASSERT_OK_AND_ASSIGN(Introspection seen, sessions_->Introspect(token.access.token, As(admin_)));
   EXPECT_EQ(seen.inactive_reason, InactiveReason::kSuspended);
+
+  // A reinstatement does not bring the tokens of before the suspension back, in identity as in
+  // the other services; a new token works.
+  clock_.Advance(absl::Seconds(2));
+  ASSERT_OK(accounts_->Reinstate(kpi.account.id, "ROTATED", "back", As(admin_)));
+  ASSERT_OK_AND_ASSIGN(seen, sessions_->Introspect(token.access.token, As(admin_)));
+  EXPECT_FALSE(seen.active);
+  EXPECT_EQ(seen.inactive_reason, InactiveReason::kTokenRevoked);
+  Principal old_caller{kpi.account.id, Role::kService, caller.scopes, "", caller.token_id};
+  old_caller.issued_at = caller.issued_at;
+  absl::Status refused = sessions_->CheckCallerActive(old_caller);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(common::ReasonOf(refused), "TOKEN_REVOKED");
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(ServiceToken fresh,
+                       sessions_->IssueServiceToken(kpi.account.id, kpi.client_secret, {}, {}));
+  ASSERT_OK_AND_ASSIGN(seen, sessions_->Introspect(fresh.access.token, As(admin_)));
+  EXPECT_TRUE(seen.active);
+  ASSERT_OK_AND_ASSIGN(common::auth::Caller fresh_caller, verifier_->Verify(fresh.access.token));
+  Principal new_caller{kpi.account.id, Role::kService, fresh_caller.scopes, "",
+                       fresh_caller.token_id};
+  new_caller.issued_at = fresh_caller.issued_at;
+  EXPECT_OK(sessions_->CheckCallerActive(new_caller));
+}
+
+// A clock that moves one second each time it is read: time passes between the transaction that
+// decides to issue a token and its signing.
+class TickingClock final : public common::Clock {
+ public:
+  explicit TickingClock(absl::Time start) : now_(start) {}
+  absl::Time Now() const override {
+    absl::MutexLock lock(&mu_);
+    now_ += absl::Seconds(1);
+    return now_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  mutable absl::Time now_ ABSL_GUARDED_BY(mu_);
+};
+
+// A token's iat is the time read in the transaction that decided to issue it, under the
+// account's row lock, not the (later) time of its signing: a suspension committed after that
+// transaction has a later not-before, so the other services refuse the token whatever the delay.
+TEST_F(SessionsTest, TokensAreIssuedAtTheTimeOfTheDecidingTransaction) {
+  ASSERT_OK_AND_ASSIGN(Account alice, SignUp("alice@example.com", Role::kSeller));
+  TickingClock ticking(clock_.Now());
+  AccessTokenIssuer issuer(keys_.get(), TokenOptions{}, &ticking);
+  Sessions sessions(store_.get(), passwords_.get(), &issuer, verifier_.get(), &ticking, &observer_);
+  auto session_created_at = [&](const std::string& id) {
+    absl::Time created = absl::InfinitePast();
+    EXPECT_OK(store_->Read([&](IdentityTransaction& tx) -> absl::Status {
+      absl::StatusOr<std::optional<Session>> found = tx.FindSession(id, false);
+      if (!found.ok()) return found.status();
+      if (*found) created = (*found)->created_at;
+      return absl::OkStatus();
+    }));
+    return created;
+  };
+  ASSERT_OK_AND_ASSIGN(LoginResult login,
+                       sessions.Login("alice@example.com", kGoodPassword, Anonymous()));
+  const absl::Time created = session_created_at(login.tokens.session_id);
+  EXPECT_EQ(login.tokens.access.issued_at, absl::FromUnixSeconds(absl::ToUnixSeconds(created)));
+  ASSERT_OK_AND_ASSIGN(common::auth::ParsedJwt parsed,
+                       common::auth::ParseJwt(login.tokens.access.token));
+  EXPECT_EQ(parsed.claims.issued_at, login.tokens.access.issued_at);
+
+  // A refresh's token: at most the time of its transaction, which reads the clock once more
+  // after locking the account than before.
+  const absl::Time before_refresh = ticking.Now();
+  ASSERT_OK_AND_ASSIGN(SessionTokens refreshed,
+                       sessions.Refresh(login.tokens.refresh_token, Anonymous()));
+  EXPECT_LE(refreshed.access.issued_at, before_refresh + absl::Seconds(2));
+  EXPECT_GT(refreshed.access.issued_at, before_refresh);
 }
 
 }  // namespace

@@ -44,11 +44,12 @@ AccessTokenIssuer::AccessTokenIssuer(KeyRing* keys, TokenOptions options,
 
 absl::StatusOr<IssuedAccessToken> AccessTokenIssuer::Sign(const Account& account,
                                                           std::string token_id,
+                                                          absl::Time issued_at,
                                                           absl::Time expires_at,
                                                           const std::vector<std::string>& scopes) {
   ASSIGN_OR_RETURN(KeyRing::SigningKey key, keys_->Active());
   // JWT times are whole seconds; what the response says must match what the token says.
-  const absl::Time now = absl::FromUnixSeconds(absl::ToUnixSeconds(clock_->Now()));
+  const absl::Time now = absl::FromUnixSeconds(absl::ToUnixSeconds(issued_at));
   expires_at = absl::FromUnixSeconds(absl::ToUnixSeconds(expires_at));
   common::auth::JwtHeader header;
   header.kid = key.kid;
@@ -67,14 +68,18 @@ absl::StatusOr<IssuedAccessToken> AccessTokenIssuer::Sign(const Account& account
 
 absl::StatusOr<IssuedAccessToken> AccessTokenIssuer::IssueForSession(const Account& account,
                                                                      absl::string_view session_id,
-                                                                     absl::Time not_after) {
-  const absl::Time expires = std::min(clock_->Now() + options_.access_token_ttl, not_after);
-  return Sign(account, absl::StrCat(session_id, ".", NewOpaqueId().substr(0, 16)), expires, {});
+                                                                     absl::Time not_after,
+                                                                     absl::Time issued_at) {
+  const absl::Time expires = std::min(issued_at + options_.access_token_ttl, not_after);
+  return Sign(account, absl::StrCat(session_id, ".", NewOpaqueId().substr(0, 16)), issued_at,
+              expires, {});
 }
 
 absl::StatusOr<IssuedAccessToken> AccessTokenIssuer::IssueForService(
-    const Account& account, const std::vector<std::string>& scopes) {
-  return Sign(account, NewOpaqueId(), clock_->Now() + options_.service_token_ttl, scopes);
+    const Account& account, const std::vector<std::string>& scopes,
+    std::optional<absl::Time> issued_at) {
+  const absl::Time at = issued_at.value_or(clock_->Now());
+  return Sign(account, NewOpaqueId(), at, at + options_.service_token_ttl, scopes);
 }
 
 std::string SessionIdOfTokenId(absl::string_view token_id) {

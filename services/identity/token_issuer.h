@@ -1,6 +1,7 @@
 #ifndef MARKETPLACE_SERVICES_IDENTITY_TOKEN_ISSUER_H_
 #define MARKETPLACE_SERVICES_IDENTITY_TOKEN_ISSUER_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,20 +44,26 @@ class AccessTokenIssuer {
   AccessTokenIssuer(KeyRing* keys, TokenOptions options, const common::Clock* clock);
 
   // A token for a human account in `session_id`, expiring after access_token_ttl but never
-  // after `not_after` (the session's end).
+  // after `not_after` (the session's end). `issued_at` is the token's iat: the time read in the
+  // transaction that decided to issue it, under the account's row lock, so that a revocation
+  // committed after that transaction (whose not-before is read under the same lock) is later
+  // than the token whatever the delay before signing.
   [[nodiscard]] absl::StatusOr<IssuedAccessToken> IssueForSession(const Account& account,
                                                                   absl::string_view session_id,
-                                                                  absl::Time not_after);
+                                                                  absl::Time not_after,
+                                                                  absl::Time issued_at);
 
-  // A token for a SERVICE account with `scopes`.
+  // A token for a SERVICE account with `scopes`; `issued_at` as above (nullopt: now, for a
+  // token identity signs for itself).
   [[nodiscard]] absl::StatusOr<IssuedAccessToken> IssueForService(
-      const Account& account, const std::vector<std::string>& scopes);
+      const Account& account, const std::vector<std::string>& scopes,
+      std::optional<absl::Time> issued_at = std::nullopt);
 
   const TokenOptions& options() const { return options_; }
 
  private:
   absl::StatusOr<IssuedAccessToken> Sign(const Account& account, std::string token_id,
-                                         absl::Time expires_at,
+                                         absl::Time issued_at, absl::Time expires_at,
                                          const std::vector<std::string>& scopes);
 
   KeyRing* const keys_;
