@@ -51,9 +51,12 @@ absl::Status GrpcEventSinkPublisher::Publish(const marketplace::events::v1::Even
   if (options_.token && !route->second.empty()) {
     absl::StatusOr<std::string> got = options_.token();
     if (!got.ok()) {
-      return absl::Status(got.status().code(),
-                          absl::StrCat("deliver ", event.topic(), " ", event.event_id(),
-                                       ": no service token: ", got.status().message()));
+      // UNAVAILABLE whatever identity answered (an INVALID_ARGUMENT for a misconfigured client
+      // id, say): it is this service's trouble, not the subscriber refusing the event, which the
+      // relay would dead-letter after a few attempts.
+      return absl::UnavailableError(absl::StrCat(
+          "deliver ", event.topic(), " ", event.event_id(), ": no service token (",
+          absl::StatusCodeToString(got.status().code()), "): ", got.status().message()));
     }
     token = *std::move(got);
   }

@@ -21,7 +21,8 @@ struct GrpcEventSinkPublisherOptions {
   absl::Duration deadline = absl::Seconds(5);
   // The emitting service's own SERVICE access token, sent as `authorization: Bearer` on every
   // Deliver (consumers accept an event only from a token with "<source>.events.publish").
-  // Unset: no token is sent. An error fails the Publish with it (the relay retries later).
+  // Unset: no token is sent. An error fails the Publish with UNAVAILABLE, whatever its code
+  // (the relay retries later and never counts it as the subscriber's refusal).
   std::function<absl::StatusOr<std::string>()> token;
   // Called when a sink answers UNAUTHENTICATED (e.g. to drop a cached token).
   std::function<void()> token_refused;

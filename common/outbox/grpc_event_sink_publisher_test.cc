@@ -167,6 +167,17 @@ TEST(GrpcEventSinkPublisherTest, SendsTheServiceTokenAndReportsItsRefusal) {
   EXPECT_EQ(without.Publish(MakeEvent("payments.payment_held")).code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(sink.received().size(), 2u);
+  // Nor when identity refuses the request (a misconfigured client id): the relay would count an
+  // INVALID_ARGUMENT as the subscriber refusing the event and dead-letter every event.
+  GrpcEventSinkPublisherOptions misconfigured;
+  misconfigured.token = []() -> absl::StatusOr<std::string> {
+    return absl::InvalidArgumentError("client_id: is required");
+  };
+  GrpcEventSinkPublisher unconfigured(sink.channel(), misconfigured);
+  absl::Status failed = unconfigured.Publish(MakeEvent("payments.payment_held"));
+  EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StrContains(failed.message(), "client_id: is required")) << failed;
+  EXPECT_EQ(sink.received().size(), 2u);
 }
 
 TEST(GrpcEventSinkPublisherTest, OneFailingSinkFailsTheDelivery) {

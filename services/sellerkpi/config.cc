@@ -24,10 +24,12 @@ void AddFlags(common::Flags& flags, SellerKpiConfig* c) {
                   "catalog's gRPC address (host:port): moderation level, listings restored.");
   flags.AddString("payments_address", &c->payments_address, "127.0.0.1:7003",
                   "payments' gRPC address (host:port): hold policy.");
+  // At most 15 s: a step, started within the first half (60 s) of its 2-minute lease, makes up
+  // to three calls, which must end within the lease (enforcement_worker.h).
   flags.AddDuration("enforcement_call_timeout", &c->call_timeout, absl::Seconds(10),
-                    absl::Milliseconds(100), absl::Minutes(5),
+                    absl::Milliseconds(100), absl::Seconds(15),
                     "Timeout of each call an enforcement step makes to identity, catalog or "
-                    "payments.");
+                    "payments (at most 15s, so that a step's calls end within its lease).");
   common::identity_client::AddIdentityClientFlags(flags, &c->identity);
 }
 
