@@ -92,8 +92,11 @@ TicketOptions SupportConfig::TicketRules() const {
 namespace marketplace::support {
 
 RefundWorkerOptions SupportConfig::RefundOptions() const {
+  // The refund sender's calls each end within payments_timeout (main.cc): with this lease a
+  // call the worker starts (in the lease's first half) ends by three quarters of it.
   return {.interval = refund_interval,
           .batch_size = static_cast<int>(refund_batch),
+          .lease = RefundLeaseFor(payments_timeout),
           .initial_backoff = refund_retry_initial_backoff,
           .max_backoff = refund_retry_max_backoff};
 }

@@ -43,6 +43,8 @@ struct SupportConfig {
   // What Flags cannot check alone.
   [[nodiscard]] absl::Status Validate() const;
   TicketOptions TicketRules() const;
+  // The refund worker's lease follows payments_timeout (RefundLeaseFor), the timeout of each
+  // of its payments calls.
   RefundWorkerOptions RefundOptions() const;
   SlaScannerOptions ScannerOptions() const;
   TicketCloserOptions CloserOptions() const;

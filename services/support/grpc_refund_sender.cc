@@ -18,6 +18,9 @@ GrpcRefundSender::GrpcRefundSender(std::shared_ptr<grpc::Channel> channel, Optio
 grpc::Status GrpcRefundSender::Call(
     const std::string& request_id,
     const std::function<grpc::Status(grpc::ClientContext*)>& call) {
+  // The timeout counts from here: a slow token fetch shortens the call, so the whole of it
+  // stays within the timeout the worker's lease is sized for.
+  const absl::Time deadline = absl::Now() + options_.timeout;
   absl::StatusOr<std::string> token = options_.token();
   if (!token.ok()) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -27,6 +30,7 @@ grpc::Status GrpcRefundSender::Call(
   grpc::ClientContext context;
   common::OutgoingCall outgoing;
   outgoing.timeout = options_.timeout;
+  outgoing.incoming_deadline = deadline;
   outgoing.request_id = request_id;
   outgoing.bearer_token = *token;
   common::PrepareClientContext(&context, outgoing);

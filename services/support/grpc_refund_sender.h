@@ -21,6 +21,9 @@ class GrpcRefundSender final : public RefundSender {
   struct Options {
     std::function<absl::StatusOr<std::string>()> token;
     std::function<void()> token_refused;
+    // Longest wait for one call, support's token fetched within it. The RefundWorker's lease must
+    // leave room for it (RefundLeaseFor: a quarter of the lease at most); support_server passes
+    // --payments_timeout, which the lease is derived from.
     absl::Duration timeout = absl::Seconds(10);
   };
   GrpcRefundSender(std::shared_ptr<grpc::Channel> channel, Options options);

@@ -76,9 +76,12 @@ int main(int argc, char** argv) {
   tickets.set_metrics(&sla_metrics);
   support::SlaScanner sla_scanner(&store, &tickets, clock, &sla_metrics, sc.ScannerOptions());
   support::TicketCloser closer(&store, &tickets, clock, sc.CloserOptions());
+  // Each call within --payments_timeout, which the worker's lease is derived from
+  // (SupportConfig::RefundOptions).
   support::GrpcRefundSender refunds(
       payments_channel, {.token = [&identity] { return identity.tokens().Token(); },
-                         .token_refused = [&identity] { identity.tokens().Invalidate(); }});
+                         .token_refused = [&identity] { identity.tokens().Invalidate(); },
+                         .timeout = sc.payments_timeout});
   support::RefundWorker refund_worker(&store, &refunds, clock, sc.RefundOptions(),
                                      runtime->registry().get());
   support::BacklogMetrics backlog(&store, *runtime->registry());

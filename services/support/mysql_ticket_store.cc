@@ -254,6 +254,13 @@ absl::StatusOr<sla::ClockState> ClockOf(const Row& r) {
   return c;
 }
 
+// A charge still as ClaimDueCharges claimed it (request_id, then charge_state to charge, the
+// claim's charge_next_at, charge_attempt and charge_calls): a later claim moves charge_next_at
+// on, a recorded result or retry changes the state or the counts.
+constexpr char kChargeClaimed[] =
+    "request_id = ? AND charge_state = ? AND charge_next_at = ? AND charge_attempt = ? AND "
+    "charge_calls = ?";
+
 // The stored state number: 1 RUNNING, 2 PAUSED, 3 MET, 4 BREACHED, 5 CANCELLED.
 int64_t StateNumber(sla::ClockRunState s) { return static_cast<int64_t>(s) + 1; }
 
@@ -379,19 +386,28 @@ class MySqlTicketTransaction final : public TicketTransaction {
          c.created_at, c.created_at, static_cast<int64_t>(c.funding)});
   }
 
-  absl::Status UpdateRefundCommand(absl::string_view request_id, pb::RefundState state,
-                                   absl::Time next_attempt_at) override {
-    RETURN_IF_ERROR(tx_.Write(
-        "UPDATE refund_commands SET state = ?, attempts = attempts + 1, next_attempt_at = ? "
-        "WHERE request_id = ?",
-        {static_cast<int64_t>(state), next_attempt_at, std::string(request_id)}, 1));
-    if (state != pb::REFUND_REFUSED) return absl::OkStatus();
-    // A refund never made is never charged to the seller.
-    return tx_.Write(
-        "UPDATE refund_commands SET charge_state = ?, charge_reason = 'REFUND_REFUSED' "
-        "WHERE request_id = ? AND charge_state = ?",
-        {static_cast<int64_t>(SellerChargeState::kNotCharged), std::string(request_id),
-         static_cast<int64_t>(SellerChargeState::kToCharge)});
+  absl::StatusOr<bool> UpdateRefundCommand(const RefundCommand& claimed, absl::Time claimed_until,
+                                           pb::RefundState state,
+                                           absl::Time next_attempt_at) override {
+    // A later claim moves next_attempt_at on, a recorded result changes the state or the
+    // attempts: either way this claim's answer is stale.
+    ASSIGN_OR_RETURN(int64_t changed,
+                     tx_.Execute("UPDATE refund_commands SET state = ?, attempts = attempts + 1, "
+                                 "next_attempt_at = ? WHERE request_id = ? AND state = ? AND "
+                                 "next_attempt_at = ? AND attempts = ?",
+                                 {static_cast<int64_t>(state), next_attempt_at, claimed.request_id,
+                                  static_cast<int64_t>(pb::PENDING_REFUND), claimed_until,
+                                  static_cast<int64_t>(claimed.attempts)}));
+    if (changed == 0) return false;
+    if (state == pb::REFUND_REFUSED) {
+      // A refund never made is never charged to the seller.
+      RETURN_IF_ERROR(
+          tx_.Write("UPDATE refund_commands SET charge_state = ?, charge_reason = 'REFUND_REFUSED' "
+                    "WHERE request_id = ? AND charge_state = ?",
+                    {static_cast<int64_t>(SellerChargeState::kNotCharged), claimed.request_id,
+                     static_cast<int64_t>(SellerChargeState::kToCharge)}));
+    }
+    return true;
   }
 
   absl::StatusOr<std::optional<v1::SlaPolicy>> LockCurrentSlaPolicy() override {
@@ -562,25 +578,34 @@ class MySqlTicketTransaction final : public TicketTransaction {
     return static_cast<int>(rows.size());
   }
 
-  absl::Status FinishCharge(absl::string_view refund_request_id, SellerChargeState state,
-                            const SellerCharge& charge, absl::string_view reason) override {
-    return tx_.Write(
-        "UPDATE refund_commands SET charge_state = ?, charged_minor = ?, "
-        "charge_shortfall_minor = ?, charge_reason = ? WHERE request_id = ? AND charge_state = ?",
-        {static_cast<int64_t>(state), charge.charged_minor, charge.shortfall_minor,
-         std::string(reason.substr(0, 64)), std::string(refund_request_id),
-         static_cast<int64_t>(SellerChargeState::kToCharge)});
+  absl::StatusOr<bool> FinishCharge(const ChargeCommand& claimed, absl::Time claimed_until,
+                                    SellerChargeState state, const SellerCharge& charge,
+                                    absl::string_view reason) override {
+    ASSIGN_OR_RETURN(
+        int64_t changed,
+        tx_.Execute(absl::StrCat("UPDATE refund_commands SET charge_state = ?, charged_minor = ?, "
+                                 "charge_shortfall_minor = ?, charge_reason = ? WHERE ",
+                                 kChargeClaimed),
+                    {static_cast<int64_t>(state), charge.charged_minor, charge.shortfall_minor,
+                     std::string(reason.substr(0, 64)), claimed.refund_request_id,
+                     static_cast<int64_t>(SellerChargeState::kToCharge), claimed_until,
+                     static_cast<int64_t>(claimed.attempt), static_cast<int64_t>(claimed.calls)}));
+    return changed > 0;
   }
 
-  absl::Status RetryCharge(absl::string_view refund_request_id, absl::Time next_at,
-                           bool next_request_id) override {
-    return tx_.Write(
-        next_request_id
-            ? "UPDATE refund_commands SET charge_next_at = ?, charge_attempt = charge_attempt + 1 "
-              "WHERE request_id = ? AND charge_state = 1"
-            : "UPDATE refund_commands SET charge_next_at = ?, charge_calls = charge_calls + 1 "
-              "WHERE request_id = ? AND charge_state = 1",
-        {next_at, std::string(refund_request_id)});
+  absl::StatusOr<bool> RetryCharge(const ChargeCommand& claimed, absl::Time claimed_until,
+                                   absl::Time next_at, bool next_request_id) override {
+    ASSIGN_OR_RETURN(
+        int64_t changed,
+        tx_.Execute(absl::StrCat(next_request_id ? "UPDATE refund_commands SET charge_next_at = ?, "
+                                                   "charge_attempt = charge_attempt + 1 WHERE "
+                                                 : "UPDATE refund_commands SET charge_next_at = ?, "
+                                                   "charge_calls = charge_calls + 1 WHERE ",
+                                 kChargeClaimed),
+                    {next_at, claimed.refund_request_id,
+                     static_cast<int64_t>(SellerChargeState::kToCharge), claimed_until,
+                     static_cast<int64_t>(claimed.attempt), static_cast<int64_t>(claimed.calls)}));
+    return changed > 0;
   }
 
  private:
@@ -693,6 +718,7 @@ absl::StatusOr<std::vector<RefundCommand>> MySqlTicketStore::ClaimDueRefunds(abs
           ASSIGN_OR_RETURN(c.created_at, r.GetTime("created_at"));
           ASSIGN_OR_RETURN(int64_t funding, r.GetInt64("funding"));
           c.funding = static_cast<RefundFunding>(funding);
+          // The lease's end marks the claim: UpdateRefundCommand writes only under it.
           RETURN_IF_ERROR(tx.Write(
               "UPDATE refund_commands SET next_attempt_at = ? WHERE request_id = ?",
               {now + lease, c.request_id}, 1));
@@ -730,6 +756,7 @@ absl::StatusOr<std::vector<ChargeCommand>> MySqlTicketStore::ClaimDueCharges(abs
           c.attempt = static_cast<int>(attempt);
           c.calls = static_cast<int>(calls);
           c.request_id = absl::StrCat(c.refund_request_id, ":charge:", c.attempt);
+          // The lease's end marks the claim (kChargeClaimed).
           RETURN_IF_ERROR(tx.Write(
               "UPDATE refund_commands SET charge_next_at = ? WHERE request_id = ?",
               {now + lease, c.refund_request_id}, 1));

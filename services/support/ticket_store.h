@@ -48,11 +48,16 @@ class TicketTransaction {
   [[nodiscard]] virtual absl::StatusOr<std::vector<MessageRecord>> Messages(
       absl::string_view ticket_id) = 0;
   [[nodiscard]] virtual absl::Status InsertRefundCommand(const RefundCommand& command) = 0;
-  // Sets a refund command's state (PENDING_REFUND again with a later next attempt, or its
-  // final REFUNDED / REFUND_REFUSED) and counts the attempt.
-  [[nodiscard]] virtual absl::Status UpdateRefundCommand(absl::string_view request_id,
-                                                         pb::RefundState state,
-                                                         absl::Time next_attempt_at) = 0;
+  // Records the answer to a payments call made under a claim of ClaimDueRefunds: sets the
+  // command's state (PENDING_REFUND again with a later next attempt, or its final REFUNDED /
+  // REFUND_REFUSED) and counts the attempt, only while the command is still as `claimed` was
+  // claimed: PENDING_REFUND, leased until `claimed_until` (the claim's now + lease), its
+  // attempts unchanged. Returns whether it was written; false (nothing written) once another
+  // pass has claimed or recorded the command after the lease ended.
+  [[nodiscard]] virtual absl::StatusOr<bool> UpdateRefundCommand(const RefundCommand& claimed,
+                                                                 absl::Time claimed_until,
+                                                                 pb::RefundState state,
+                                                                 absl::Time next_attempt_at) = 0;
   // The SLA policy version in force (the highest), locked so that two concurrent updates
   // serialize; nullopt before the seed.
   [[nodiscard]] virtual absl::StatusOr<std::optional<v1::SlaPolicy>> LockCurrentSlaPolicy() = 0;
@@ -101,16 +106,22 @@ class TicketTransaction {
   // yet (and not refused) are marked to be charged to the seller; returns how many.
   [[nodiscard]] virtual absl::StatusOr<int> MarkGuaranteeRefundsForCharge(
       absl::string_view ticket_id, absl::string_view decided_by, absl::Time now) = 0;
-  // A charge's final result (kCharged or kNotCharged with payments' reason); only a command
-  // still to charge changes.
-  [[nodiscard]] virtual absl::Status FinishCharge(absl::string_view refund_request_id,
-                                                  SellerChargeState state,
-                                                  const SellerCharge& charge,
-                                                  absl::string_view reason) = 0;
+  // A charge's final result (kCharged or kNotCharged with payments' reason), written only
+  // while the charge is still as `claimed` was claimed by ClaimDueCharges: to charge, leased
+  // until `claimed_until` (the claim's now + lease), its attempt and calls unchanged. Returns
+  // whether it was written.
+  [[nodiscard]] virtual absl::StatusOr<bool> FinishCharge(const ChargeCommand& claimed,
+                                                          absl::Time claimed_until,
+                                                          SellerChargeState state,
+                                                          const SellerCharge& charge,
+                                                          absl::string_view reason) = 0;
   // Tries the charge again at `next_at`: with a new request id when `next_request_id` (payments
   // recorded nothing: INSUFFICIENT_AVAILABLE_BALANCE), else with the same one (no answer).
-  [[nodiscard]] virtual absl::Status RetryCharge(absl::string_view refund_request_id,
-                                                 absl::Time next_at, bool next_request_id) = 0;
+  // Under the same condition as FinishCharge; returns whether it was written.
+  [[nodiscard]] virtual absl::StatusOr<bool> RetryCharge(const ChargeCommand& claimed,
+                                                         absl::Time claimed_until,
+                                                         absl::Time next_at,
+                                                         bool next_request_id) = 0;
 
   // --- background workers (sla_scanner.*, ticket_closer.*) ---
 
@@ -194,11 +205,13 @@ class TicketStore {
       const std::function<absl::Status(TicketTransaction&)>& effect) = 0;
   // Claims up to `limit` refund commands due at `now` (PENDING_REFUND, next attempt <= now) in
   // due order, skipping rows another replica holds (FOR UPDATE SKIP LOCKED), and leases them
-  // until `now + lease`: another pass takes them again only after that.
+  // until `now + lease` (their next attempt): another pass takes them again only after that.
+  // That time marks the claim: UpdateRefundCommand writes only under it.
   [[nodiscard]] virtual absl::StatusOr<std::vector<RefundCommand>> ClaimDueRefunds(
       absl::Time now, absl::Duration lease, int limit) = 0;
   // Claims up to `limit` charges due at `now` whose refund payments has made (REFUNDED), like
-  // ClaimDueRefunds (SKIP LOCKED, leased until `now + lease`).
+  // ClaimDueRefunds (SKIP LOCKED, leased until `now + lease`, which FinishCharge and
+  // RetryCharge check).
   [[nodiscard]] virtual absl::StatusOr<std::vector<ChargeCommand>> ClaimDueCharges(
       absl::Time now, absl::Duration lease, int limit) = 0;
 

@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/synchronization/notification.h"
 #include "common/auth/fake_key_fetcher.h"
 #include "common/auth/grpc_auth.h"
 #include "common/auth/jwt.h"
@@ -2176,6 +2177,189 @@ TEST_F(SellerAtFaultTest, ARefusedRefundIsNeverCharged) {
                   "charge_reason = 'REFUND_REFUSED'"),
             1);
   EXPECT_FALSE(Payment(t.payment_id()).refunds(0).has_charged_at());
+}
+
+// Payments as the lease tests script it: each call runs the function set for it (which may
+// block, move the clock, or answer as payments would).
+class ScriptedRefundSender final : public RefundSender {
+ public:
+  std::function<absl::StatusOr<std::string>(const RefundCommand&)> refund =
+      [](const RefundCommand&) -> absl::StatusOr<std::string> { return std::string(); };
+  std::function<absl::StatusOr<SellerCharge>(const ChargeCommand&)> charge =
+      [](const ChargeCommand&) -> absl::StatusOr<SellerCharge> {
+    return SellerCharge{.charged_minor = 2000, .shortfall_minor = 0, .currency = "EUR"};
+  };
+  std::atomic<int> refunds{0};
+  std::atomic<int> charges{0};
+
+  absl::StatusOr<std::string> Refund(const RefundCommand& command) override {
+    ++refunds;
+    return refund(command);
+  }
+  absl::StatusOr<SellerCharge> ChargeSeller(const ChargeCommand& command) override {
+    ++charges;
+    return charge(command);
+  }
+};
+
+// Two replicas' refund workers on one database, with a manual clock and scripted payments
+// answers: a worker's lease (a minute here) ending while payments answers it.
+class RefundLeaseTest : public SellerAtFaultTest {
+ protected:
+  static constexpr absl::Duration kLease = absl::Minutes(1);
+
+  std::unique_ptr<RefundWorker> Worker(RefundSender* sender) {
+    return std::make_unique<RefundWorker>(store_.get(), sender, &clock_,
+                                          RefundWorkerOptions{.lease = kLease});
+  }
+  // A ticket on a new order resolved by the seller with a full refund: its command is due.
+  std::string RefundRecorded(const std::string& order) {
+    Pay(order);
+    const v1::Ticket t = MustCreate(order);
+    EXPECT_TRUE(Resolve(kSeller, t.ticket_id(), v1::REFUND_FULL).ok());
+    return t.ticket_id();
+  }
+  int64_t HistoryLines(const std::string& ticket_id, const std::string& kind) {
+    return Count(absl::StrCat("SELECT COUNT(*) AS n FROM ticket_history WHERE ticket_id = '",
+                              ticket_id, "' AND kind = '", kind, "'"));
+  }
+  // The refund command's state and the ticket's refund_state, as stored.
+  std::string RefundStates(const std::string& ticket_id) {
+    auto rows = pool().Query(
+        "SELECT r.state AS command, t.refund_state AS ticket FROM refund_commands r JOIN tickets "
+        "t ON t.refund_request_id = r.request_id WHERE t.ticket_id = ?",
+        {ticket_id});
+    EXPECT_OK(rows.status());
+    if (!rows.ok() || rows->size() != 1) return "none";
+    return absl::StrCat(
+        v1::RefundState_Name(static_cast<v1::RefundState>(*(*rows)[0].GetInt64("command"))), "/",
+        v1::RefundState_Name(static_cast<v1::RefundState>(*(*rows)[0].GetInt64("ticket"))));
+  }
+};
+
+// Replica A's payments call outlasts its lease; replica B claims the command once the lease has
+// ended and records the refund; then A's answer comes (none in time, or the refund made): A
+// writes nothing. The ticket keeps one REFUND_RESULT line, the command stays REFUNDED, and the
+// refund is never sent a third time.
+TEST_F(RefundLeaseTest, ALateAnswerAfterTheLeaseEndedWritesNothing) {
+  int round = 0;
+  for (const absl::Status& late :
+       {absl::DeadlineExceededError("payments did not answer in time"), absl::OkStatus()}) {
+    SCOPED_TRACE(late.ToString());
+    const std::string ticket_id = RefundRecorded(absl::StrCat("O-late-", ++round));
+    ScriptedRefundSender slow;
+    ScriptedRefundSender fast;
+    absl::Notification called;
+    absl::Notification answer;
+    slow.refund = [&](const RefundCommand&) -> absl::StatusOr<std::string> {
+      if (!called.HasBeenNotified()) called.Notify();
+      answer.WaitForNotification();
+      if (!late.ok()) return late;
+      return std::string();
+    };
+    auto a = Worker(&slow);
+    auto b = Worker(&fast);
+    absl::StatusOr<RefundPassResult> a_pass;
+    absl::StatusOr<RefundPassResult> b_pass;
+    std::thread replica_a([&] { a_pass = a->RunPass(); });
+    const bool a_called = called.WaitForNotificationWithTimeout(absl::Seconds(60));
+    if (a_called) {
+      clock_.Advance(kLease + absl::Seconds(1));
+      b_pass = b->RunPass();  // while A still waits for payments
+    }
+    answer.Notify();
+    replica_a.join();
+    ASSERT_TRUE(a_called);
+    ASSERT_OK(b_pass.status());
+    EXPECT_EQ(b_pass->finished, 1);
+    ASSERT_OK(a_pass.status());
+    EXPECT_EQ(a_pass->finished, 0);
+    EXPECT_EQ(HistoryLines(ticket_id, "REFUND_RESULT"), 1);
+    EXPECT_EQ(RefundStates(ticket_id), "REFUNDED/REFUNDED");
+
+    clock_.Advance(absl::Hours(2));
+    ASSERT_OK(a->RunPass().status());
+    ASSERT_OK(b->RunPass().status());
+    EXPECT_EQ(slow.refunds.load() + fast.refunds.load(), 2);
+    EXPECT_EQ(HistoryLines(ticket_id, "REFUND_RESULT"), 1);
+  }
+}
+
+// The same race on a seller charge: A's charge answered after its lease ended and B charged;
+// one SELLER_CHARGED line.
+TEST_F(RefundLeaseTest, ALateChargeAfterTheLeaseEndedWritesNothing) {
+  const v1::Ticket t = InstantRefund();
+  ScriptedRefundSender refunder;
+  refunder.refund = [](const RefundCommand&) -> absl::StatusOr<std::string> {
+    return std::string("rf_lease_test");
+  };
+  ASSERT_OK_AND_ASSIGN(int refunded, Worker(&refunder)->RunOnce());
+  EXPECT_EQ(refunded, 1);
+  ASSERT_TRUE(FindAtFault(kAgent, t.ticket_id()).ok());
+
+  ScriptedRefundSender slow;
+  ScriptedRefundSender fast;
+  absl::Notification called;
+  absl::Notification answer;
+  const auto charged = slow.charge;
+  slow.charge = [&](const ChargeCommand& command) {
+    if (!called.HasBeenNotified()) called.Notify();
+    answer.WaitForNotification();
+    return charged(command);
+  };
+  auto a = Worker(&slow);
+  auto b = Worker(&fast);
+  absl::StatusOr<int> a_finished;
+  absl::StatusOr<int> b_finished;
+  std::thread replica_a([&] { a_finished = a->RunChargesOnce(); });
+  const bool a_called = called.WaitForNotificationWithTimeout(absl::Seconds(60));
+  if (a_called) {
+    clock_.Advance(kLease + absl::Seconds(1));
+    b_finished = b->RunChargesOnce();  // while A still waits for payments
+  }
+  answer.Notify();
+  replica_a.join();
+  ASSERT_TRUE(a_called);
+  ASSERT_OK(b_finished.status());
+  EXPECT_EQ(*b_finished, 1);
+  ASSERT_OK(a_finished.status());
+  EXPECT_EQ(*a_finished, 0);
+  EXPECT_EQ(HistoryLines(t.ticket_id(), "SELLER_CHARGED"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM refund_commands WHERE charge_state = 2"), 1);
+  EXPECT_EQ(slow.charges.load() + fast.charges.load(), 2);
+}
+
+// A pass whose payments calls used up half its lease starts no more of its batch: the rest
+// stay claimed (no other pass takes them) until the lease ends, then go once.
+TEST_F(RefundLeaseTest, APassStartsNoCommandInTheSecondHalfOfItsLease) {
+  const std::string first = RefundRecorded("O-half-1");
+  const std::string second = RefundRecorded("O-half-2");
+  ScriptedRefundSender slow;
+  slow.refund = [&](const RefundCommand&) -> absl::StatusOr<std::string> {
+    clock_.Advance(kLease / 2);
+    return std::string();
+  };
+  ScriptedRefundSender fast;
+  auto a = Worker(&slow);
+  auto b = Worker(&fast);
+  ASSERT_OK_AND_ASSIGN(RefundPassResult pass, a->RunPass());
+  EXPECT_EQ(pass.finished, 1);
+  EXPECT_EQ(pass.not_started, 1);
+  EXPECT_EQ(slow.refunds.load(), 1);
+
+  clock_.Advance(kLease / 2 - absl::Seconds(1));  // the lease ends in a second
+  ASSERT_OK_AND_ASSIGN(pass, b->RunPass());
+  EXPECT_EQ(pass.finished, 0);
+  EXPECT_EQ(fast.refunds.load(), 0);
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(pass, b->RunPass());
+  EXPECT_EQ(pass.finished, 1);
+  EXPECT_EQ(fast.refunds.load(), 1);
+  for (const std::string& id : {first, second}) {
+    EXPECT_EQ(RefundStates(id), "REFUNDED/REFUNDED") << id;
+    EXPECT_EQ(HistoryLines(id, "REFUND_RESULT"), 1) << id;
+  }
+  EXPECT_EQ(slow.refunds.load() + fast.refunds.load(), 2);
 }
 
 }  // namespace
