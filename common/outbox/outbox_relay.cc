@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -29,7 +30,12 @@ constexpr int64_t kFanOutBatch = 500;
 // relay waits for the first one's short transaction, and an event a service is still writing
 // (not committed) is waited for, instead of fanning out later events of a key before earlier
 // ones.
+// The wait is bounded to 1 s (not the session's lock wait timeout) and the fan-out is not run
+// again in the round: a transaction that stays open (a frozen replica's) delays each round by a
+// second, not by the retries of a whole lock wait timeout, and the deliveries already fanned
+// out go on.
 constexpr char kFanOutSql[] =
+    "SET STATEMENT innodb_lock_wait_timeout = 1 FOR "
     "SELECT id, topic, event_key FROM outbox_events WHERE fanned_out_at IS NULL "
     "ORDER BY id LIMIT ? FOR UPDATE";
 
@@ -241,7 +247,12 @@ absl::Duration OutboxRelay::Backoff(int64_t attempts) const {
 }
 
 absl::Status OutboxRelay::FanOut() {
-  absl::MutexLock lock(&fan_out_mu_);
+  // One fan-out at a time in a process; a subscriber's round that finds one running goes on to
+  // its claim (the running one fans out for every subscriber) instead of queueing behind it.
+  if (!fan_out_mu_.TryLock()) return absl::OkStatus();
+  absl::Cleanup unlock = [this] { fan_out_mu_.Unlock(); };
+  db::TransactionOptions options = ReadCommitted();
+  options.max_attempts = 2;  // a deadlock between relays is retried once; the next round again
   return db::RunInTransaction(
       pool_,
       [&](db::Transaction& tx) -> absl::Status {
@@ -277,7 +288,7 @@ absl::Status OutboxRelay::FanOut() {
                      params)
             .status();
       },
-      ReadCommitted());
+      options);
 }
 
 absl::StatusOr<RelayRound> OutboxRelay::Round(SubscriberState& s) {
