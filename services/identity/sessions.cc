@@ -378,7 +378,11 @@ std::optional<Account> Sessions::RecentAccount(const Principal& caller) const {
   absl::MutexLock lock(&cache_mu_);
   auto it = recent_accounts_.find(caller.account_id);
   if (it == recent_accounts_.end()) return std::nullopt;
-  return it->second;
+  const absl::Time now = clock_->Now();
+  if (now - it->second.read_at >= options_.caller_check_ttl || now < it->second.read_at) {
+    return std::nullopt;
+  }
+  return it->second.account;
 }
 
 uint64_t Sessions::CacheGeneration() const {
@@ -400,7 +404,9 @@ void Sessions::RememberActive(const Principal& caller, uint64_t generation,
     recent_accounts_.clear();
     active_entries_ = 0;
   }
-  if (account != nullptr) recent_accounts_.insert_or_assign(caller.account_id, *account);
+  if (account != nullptr) {
+    recent_accounts_.insert_or_assign(caller.account_id, RecentAccountCopy{*account, now});
+  }
   auto [it, inserted] = active_callers_[caller.account_id].insert_or_assign(caller.session_id, now);
   (void)it;
   if (inserted) ++active_entries_;

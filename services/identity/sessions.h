@@ -146,8 +146,13 @@ class Sessions {
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, absl::Time>> active_callers_
       ABSL_GUARDED_BY(cache_mu_);
   size_t active_entries_ ABSL_GUARDED_BY(cache_mu_) = 0;
-  // account id -> the account as LoadActiveCaller last read it (kept with the entries above).
-  absl::flat_hash_map<std::string, Account> recent_accounts_ ABSL_GUARDED_BY(cache_mu_);
+  // account id -> the caller's account as LoadActiveCaller last read it, with the time of that
+  // read: reused while that read (not a later CheckCallerActive) is within caller_check_ttl.
+  struct RecentAccountCopy {
+    Account account;
+    absl::Time read_at;
+  };
+  absl::flat_hash_map<std::string, RecentAccountCopy> recent_accounts_ ABSL_GUARDED_BY(cache_mu_);
   // Counts ForgetCaller calls: an answer read before one of them is not remembered.
   uint64_t generation_ ABSL_GUARDED_BY(cache_mu_) = 0;
 };

@@ -428,6 +428,14 @@ TEST_F(SessionsTest, OwnAccountIsRememberedWithTheCheckAndForgottenOnChange) {
   clock_.Advance(absl::Seconds(1));
   ASSERT_OK_AND_ASSIGN(Account expired, cached.LoadActiveCaller(caller));
   EXPECT_EQ(expired.display_name, "Ada Lovelace");
+  // A CheckCallerActive in between renews the check, not the copy: the copy is read again once
+  // its own read is a TTL old.
+  ASSERT_OK(accounts_->UpdateDisplayName(caller.account_id, "Countess Lovelace", As(login)));
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_OK(cached.CheckCallerActive(caller));  // read again: the check is renewed
+  clock_.Advance(absl::Milliseconds(500));
+  ASSERT_OK_AND_ASSIGN(Account renewed, cached.LoadActiveCaller(caller));
+  EXPECT_EQ(renewed.display_name, "Countess Lovelace");
 
   // A suspension through another replica: refused once the TTL has passed.
   ASSERT_OK(accounts_->Suspend(caller.account_id, "FRAUD", "test", As(admin_)));
