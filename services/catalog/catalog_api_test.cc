@@ -39,6 +39,7 @@ const std::string kA1 = "adadadadadadadadadadadadadadadad";
 const std::string kSVC = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
 using common::auth::Caller;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
@@ -189,6 +190,57 @@ class ListingsTest : public common::testing::DatabaseTest {
       req.set_note("The photos show another item");
     }
     return listings_->DecideReview(As(moderator, "MODERATOR"), req);
+  }
+
+  // A moderator's rejection of the listing in review, which they claim first.
+  absl::StatusOr<v1::Listing> ClaimAndReject(const std::string& moderator, const std::string& id,
+                                             const std::string& code) {
+    RETURN_IF_ERROR(Claim(moderator, id).status());
+    v1::DecideReviewRequest req;
+    req.set_listing_id(id);
+    req.set_decision(v1::REJECT_LISTING);
+    req.add_reason_codes(code);
+    req.set_note("Rejected by a moderator");
+    return listings_->DecideReview(As(moderator, "MODERATOR"), req);
+  }
+
+  absl::StatusOr<v1::Listing> Withdraw(const std::string& seller, const std::string& id) {
+    v1::WithdrawListingRequest req;
+    req.set_listing_id(id);
+    return listings_->WithdrawListing(As(seller, "SELLER"), req);
+  }
+
+  // Reports of kB1, kB2 and kB3 (established buyers): the default threshold of 3 sends a LIVE
+  // listing back to review.
+  void ReportedByThreeBuyers(const std::string& id) {
+    v1::ReportListingRequest r;
+    r.set_listing_id(id);
+    r.set_reason(v1::COUNTERFEIT);
+    bool sent = false;
+    for (const std::string& b : {kB1, kB2, kB3}) {
+      auto out = listings_->ReportListing(As(b, "BUYER"), r);
+      ASSERT_TRUE(out.ok()) << out.status();
+      sent = out->sent_to_review();
+    }
+    ASSERT_TRUE(sent);
+  }
+
+  // The reasons of the review queue's entries, oldest first.
+  std::vector<v1::ReviewReason> QueueReasons() {
+    auto queue = listings_->ListReviewQueue(As(kM1, "MODERATOR"), {});
+    EXPECT_TRUE(queue.ok()) << queue.status();
+    std::vector<v1::ReviewReason> out;
+    if (queue.ok()) {
+      for (const v1::Review& r : queue->reviews()) out.push_back(r.reason());
+    }
+    return out;
+  }
+
+  // GetListing without a token: LIVE listings only.
+  absl::Status AnonymousGet(const std::string& id) {
+    v1::GetListingRequest get;
+    get.set_listing_id(id);
+    return listings_->GetListing(std::nullopt, get).status();
   }
 
   int64_t CountRows(const std::string& sql, std::vector<common::db::SqlValue> params) {
@@ -721,7 +773,7 @@ TEST_F(ListingsTest, PaginationIsStableAndFiltersWork) {
             "CATEGORY_NOT_FOUND");
 }
 
-TEST_F(ListingsTest, WithdrawLeavesTheQueueAndAllowsResubmission) {
+TEST_F(ListingsTest, WithdrawLeavesTheQueueAndResubmissionResumesTheReview) {
   v1::Listing draft = Create(kS1, Plush());
   ASSERT_OK(Submit(kS1, draft.listing_id()).status());
   v1::WithdrawListingRequest w;
@@ -731,9 +783,163 @@ TEST_F(ListingsTest, WithdrawLeavesTheQueueAndAllowsResubmission) {
   EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM review_queue", {}), 0);
   EXPECT_EQ(common::ReasonOf(listings_->WithdrawListing(As(kS1, "SELLER"), w).status()),
             "INVALID_STATE");
+  // Withdrawn while waiting for a human: submitted again, it waits for a human again, even
+  // though the rules would now pass it (the seller no longer needs the new-seller review).
   Make(Established());
   ASSERT_OK_AND_ASSIGN(v1::Listing again, Submit(kS1, draft.listing_id()));
-  EXPECT_EQ(again.state(), v1::LIVE);
+  EXPECT_EQ(again.state(), v1::PENDING_REVIEW);
+  EXPECT_THAT(again.reason_codes(), ElementsAre("WITHDRAWN_FROM_REVIEW"));
+  EXPECT_THAT(QueueReasons(), ElementsAre(v1::RULES));
+
+  // A listing withdrawn while LIVE is submitted to the rules alone.
+  v1::Listing live = Live(kS1, "Poupée de chiffon rouge");
+  ASSERT_OK(Withdraw(kS1, live.listing_id()).status());
+  ASSERT_OK_AND_ASSIGN(v1::Listing relisted, Submit(kS1, live.listing_id()));
+  EXPECT_EQ(relisted.state(), v1::LIVE);
+}
+
+// The rules never overturn a moderator's rejection.
+TEST_F(ListingsTest, ResubmittingAfterAModeratorsRejectionGoesToHumanReview) {
+  Make(Established());
+  const std::string id = Live(kS1).listing_id();
+  ReportedByThreeBuyers(id);
+  ASSERT_OK_AND_ASSIGN(v1::Listing rejected, ClaimAndReject(kM1, id, "COUNTERFEIT"));
+  ASSERT_EQ(rejected.state(), v1::REJECTED);
+
+  // Unchanged, the rules pass it; but only a human may put it back on sale.
+  ASSERT_OK_AND_ASSIGN(v1::Listing again, Submit(kS1, id));
+  EXPECT_EQ(again.state(), v1::PENDING_REVIEW);
+  EXPECT_THAT(again.reason_codes(), ElementsAre("REJECTED_BY_MODERATOR"));
+  EXPECT_TRUE(absl::IsNotFound(AnonymousGet(id)));
+  // The review buyers' reports asked for, again.
+  EXPECT_THAT(QueueReasons(), ElementsAre(v1::REPORTS));
+
+  // Rejected again; a rules rejection in between (a phone number added, then removed) does not
+  // make the rules the judge again.
+  ASSERT_OK(ClaimAndReject(kM1, id, "COUNTERFEIT").status());
+  v1::UpdateListingRequest up;
+  up.mutable_listing()->set_listing_id(id);
+  up.mutable_listing()->set_description(
+      "Peluche toute douce. Appelez le 06 12 34 56 78 pour en discuter directement.");
+  up.mutable_update_mask()->add_paths("description");
+  ASSERT_OK(listings_->UpdateListing(As(kS1, "SELLER"), up).status());
+  ASSERT_OK_AND_ASSIGN(v1::Listing by_rules, Submit(kS1, id));
+  EXPECT_EQ(by_rules.state(), v1::REJECTED);
+  EXPECT_THAT(by_rules.reason_codes(), Contains("OFF_PLATFORM_CONTACT"));
+  up.mutable_listing()->set_description(
+      "Peluche ourson toute douce, lavable en machine, idéale dès la naissance.");
+  ASSERT_OK(listings_->UpdateListing(As(kS1, "SELLER"), up).status());
+  ASSERT_OK_AND_ASSIGN(again, Submit(kS1, id));
+  EXPECT_EQ(again.state(), v1::PENDING_REVIEW);
+  EXPECT_THAT(again.reason_codes(), ElementsAre("REJECTED_BY_MODERATOR"));
+  EXPECT_TRUE(absl::IsNotFound(AnonymousGet(id)));
+
+  // A moderator approves: LIVE; from then on the rules decide a resubmission again.
+  ASSERT_OK(Claim(kM1, id).status());
+  ASSERT_OK_AND_ASSIGN(v1::Listing approved, Decide(kM1, id, true));
+  EXPECT_EQ(approved.state(), v1::LIVE);
+  ASSERT_OK(Withdraw(kS1, id).status());
+  ASSERT_OK_AND_ASSIGN(v1::Listing relisted, Submit(kS1, id));
+  EXPECT_EQ(relisted.state(), v1::LIVE);
+}
+
+// Withdrawing does not skip a pending human review.
+TEST_F(ListingsTest, WithdrawingDuringAReportsReviewDoesNotSkipIt) {
+  Make(Established());
+  const std::string id = Live(kS1).listing_id();
+  ReportedByThreeBuyers(id);
+  ASSERT_OK_AND_ASSIGN(v1::Listing withdrawn, Withdraw(kS1, id));
+  EXPECT_EQ(withdrawn.state(), v1::WITHDRAWN);
+  EXPECT_THAT(QueueReasons(), IsEmpty());
+  // The reports stay open for the moderator who decides.
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM reports WHERE is_open", {}), 3);
+
+  ASSERT_OK_AND_ASSIGN(v1::Listing again, Submit(kS1, id));
+  EXPECT_EQ(again.state(), v1::PENDING_REVIEW);
+  EXPECT_THAT(again.reason_codes(), ElementsAre("WITHDRAWN_FROM_REVIEW"));
+  EXPECT_TRUE(absl::IsNotFound(AnonymousGet(id)));
+  EXPECT_THAT(QueueReasons(), ElementsAre(v1::REPORTS));
+
+  // The same when the withdrawal follows a resubmission that went back to review.
+  ASSERT_OK(Withdraw(kS1, id).status());
+  ASSERT_OK_AND_ASSIGN(again, Submit(kS1, id));
+  EXPECT_EQ(again.state(), v1::PENDING_REVIEW);
+  EXPECT_THAT(QueueReasons(), ElementsAre(v1::REPORTS));
+
+  ASSERT_OK_AND_ASSIGN(v1::Listing rejected, ClaimAndReject(kM1, id, "COUNTERFEIT"));
+  EXPECT_EQ(rejected.state(), v1::REJECTED);
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM reports WHERE is_open", {}), 0);
+}
+
+// Throwaway listings the rules reject do not make a seller established.
+TEST_F(ListingsTest, OnlyListingsThatWentLiveCountTowardLeavingTheNewSellerReview) {
+  // The rules file's threshold: 3 listings.
+  for (int i = 0; i < 3; ++i) {
+    v1::Listing junk = Plush("Peluche jetable " + std::to_string(i));
+    junk.set_description("Peluche, écrivez-moi à vendeur@example.com pour payer moins cher.");
+    ASSERT_OK_AND_ASSIGN(v1::Listing out, Submit(kS1, Create(kS1, junk).listing_id()));
+    ASSERT_EQ(out.state(), v1::REJECTED);
+  }
+  const std::vector<std::string> titles = {"Peluche ourson brun", "Poupée de chiffon rouge",
+                                           "Peluche lapin blanc", "Peluche chat gris",
+                                           "Peluche renard roux"};
+  std::vector<std::string> ids;
+  for (const std::string& title : titles) {
+    ASSERT_OK_AND_ASSIGN(v1::Listing out, Submit(kS1, Create(kS1, Plush(title)).listing_id()));
+    if (ids.size() < 4) {
+      EXPECT_EQ(out.state(), v1::PENDING_REVIEW) << title;
+      EXPECT_THAT(out.reason_codes(), ElementsAre("NEW_SELLER")) << title;
+    } else {
+      // Three approved listings, whatever was rejected.
+      EXPECT_EQ(out.state(), v1::LIVE) << title;
+    }
+    ids.push_back(out.listing_id());
+    if (ids.size() == 2) {
+      // A moderator's rejection does not count either.
+      ASSERT_OK(ClaimAndReject(kM1, out.listing_id(), "MISLEADING_PHOTOS").status());
+    } else if (out.state() == v1::PENDING_REVIEW) {
+      ASSERT_OK(Claim(kM1, out.listing_id()).status());
+      ASSERT_OK(Decide(kM1, out.listing_id(), true).status());
+    }
+  }
+}
+
+// The condition buyers see, the typed field, decides whether an item is new.
+TEST_F(ListingsTest, TheConditionFieldDecidesWhetherAnItemIsNewNotTheAttribute) {
+  Make(Established());
+  v1::Listing phone;
+  phone.set_title("iPhone 15 Pro 256 Go titane naturel");
+  phone.set_description("iPhone 15 Pro avec boîte, câble USB-C et facture, aucune rayure visible.");
+  phone.set_category_id("phones");
+  phone.set_brand("Apple");
+  phone.set_condition(v1::NEW);
+  phone.mutable_price()->set_currency_code("EUR");
+  phone.mutable_price()->set_amount_minor(90000);
+  phone.set_quantity(1);
+  phone.add_image_urls("https://img.example/phone.jpg");
+  (*phone.mutable_attributes())["storage"] = "256 Go";
+  // NEW in the field, "used" in the attribute: new, so Apple's authorisation is needed.
+  (*phone.mutable_attributes())["condition"] = "used";
+  ASSERT_OK_AND_ASSIGN(v1::Listing out, Submit(kS1, Create(kS1, phone).listing_id()));
+  EXPECT_EQ(out.state(), v1::PENDING_REVIEW);
+  EXPECT_THAT(out.reason_codes(), ElementsAre("BRAND_AUTHORIZATION_REQUIRED"));
+  EXPECT_TRUE(absl::IsNotFound(AnonymousGet(out.listing_id())));
+
+  // USED_GOOD in the field, "new" in the attribute: used, not gated.
+  phone.set_condition(v1::USED_GOOD);
+  (*phone.mutable_attributes())["condition"] = "new";
+  ASSERT_OK_AND_ASSIGN(out, Submit(kS2, Create(kS2, phone).listing_id()));
+  EXPECT_EQ(out.state(), v1::LIVE);
+  EXPECT_THAT(out.reason_codes(), IsEmpty());
+
+  // A LIVE listing whose field changes to NEW is moderated again on the field.
+  v1::UpdateListingRequest up;
+  up.mutable_listing()->set_listing_id(out.listing_id());
+  up.mutable_listing()->set_condition(v1::NEW);
+  up.mutable_update_mask()->add_paths("condition");
+  ASSERT_OK_AND_ASSIGN(v1::Listing updated, listings_->UpdateListing(As(kS2, "SELLER"), up));
+  EXPECT_EQ(updated.state(), v1::PENDING_REVIEW);
+  EXPECT_THAT(updated.reason_codes(), ElementsAre("BRAND_AUTHORIZATION_REQUIRED"));
 }
 
 TEST_F(ListingsTest, SellerModerationLevelAtRiskSendsToReview) {

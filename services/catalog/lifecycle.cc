@@ -112,7 +112,9 @@ absl::StatusOr<ListingRecord> Lifecycle::Update(const common::auth::Caller& call
     for (const std::string& field : fields) SetField(field, changes, l);
     if (state == ListingState::kLive && ContentDiffersBesidesQuantity(before, l)) {
       RETURN_IF_ERROR(seller_status);
-      RETURN_IF_ERROR(ModerateAndSave(tx, l, *rules, options_->new_seller_listings, now));
+      // LIVE: its latest decision approved it, no human review is owed.
+      RETURN_IF_ERROR(
+          ModerateAndSave(tx, l, *rules, options_->new_seller_listings, std::nullopt, now));
     } else {
       RETURN_IF_ERROR(tx.SaveListing(l, now));
     }
@@ -137,7 +139,10 @@ absl::StatusOr<ListingRecord> Lifecycle::Submit(const common::auth::Caller& call
         l.state != ListingState::kWithdrawn) {
       return InvalidState(l, "submit");
     }
-    RETURN_IF_ERROR(ModerateAndSave(tx, l, *rules, options_->new_seller_listings, now));
+    // Read under the listing's lock: a moderator's rejection, or a withdrawal from review,
+    // leaves the decision to a human (catalog.proto, SubmitListing).
+    ASSIGN_OR_RETURN(std::optional<OwedReview> owed, FindOwedReview(tx, l));
+    RETURN_IF_ERROR(ModerateAndSave(tx, l, *rules, options_->new_seller_listings, owed, now));
     out = std::move(l);
     return absl::OkStatus();
   }));
@@ -155,6 +160,8 @@ absl::StatusOr<ListingRecord> Lifecycle::Withdraw(const common::auth::Caller& ca
       return InvalidState(l, "withdraw");
     }
     l.state = ListingState::kWithdrawn;
+    // It leaves the review queue, but not the review: its open reports stay open, and its next
+    // submission goes back to a human (FindOwedReview), whose decision closes them.
     RETURN_IF_ERROR(tx.Dequeue(l.listing_id));
     RETURN_IF_ERROR(tx.SaveListing(l, now));
     RETURN_IF_ERROR(

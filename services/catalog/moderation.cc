@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -90,28 +91,110 @@ bool Authorized(const SellerContext& seller, absl::string_view brand_name) {
   return false;
 }
 
-// A run of 9 to 12 digits, allowing single spaces, dots, dashes, brackets and a leading '+'
-// between them (phone numbers). Longer runs are references, serial numbers or EAN/ISBN-13
-// codes, not phones.
+// Spaces and the punctuation marks a phone number is written or disguised with; not a line
+// break, nor '%', '$', '@', '&', '=', '<', '>' and other symbols ("1 299,99 €", "98 %").
+bool IsNumberSeparator(char c) {
+  static constexpr absl::string_view kMarks = " \t.,;:-_/\\*()[]+|~'\"";
+  return kMarks.find(c) != absl::string_view::npos;
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Digit groups in a row, as HasPhoneNumber reads them.
+struct DigitGroups {
+  std::vector<absl::string_view> groups;
+  // separators[k] stands between groups[k] and groups[k + 1]: one to three characters.
+  std::vector<absl::string_view> separators;
+  bool after_plus = false;  // a '+' (international prefix) just before the first group
+};
+
+// What tells the separator apart: its marks, spaces aside ("" for spaces alone).
+std::string SeparatorMarks(absl::string_view separator) {
+  std::string marks;
+  for (char c : separator) {
+    if (c != ' ' && c != '\t') marks.push_back(c);
+  }
+  return marks;
+}
+
+// The separators written between the groups of an ordinary phone number: spaces alone (up to
+// three), one '.' or '-', or a bracket with or without spaces ("(0)6", "(555) 123-4567").
+bool IsPlainSeparator(absl::string_view separator) {
+  const std::string marks = SeparatorMarks(separator);
+  return marks.empty() || marks == "(" || marks == ")" ||
+         (separator.size() == 1 && (separator[0] == '.' || separator[0] == '-'));
+}
+
+// The digits of groups [first, last].
+size_t DigitsOf(const DigitGroups& run, size_t first, size_t last) {
+  size_t digits = 0;
+  for (size_t k = first; k <= last; ++k) digits += run.groups[k].size();
+  return digits;
+}
+
+bool IsPhoneLength(size_t digits) { return digits >= 9 && digits <= 12; }
+
+// Whether a run of digit groups holds a phone number (see HasPhoneNumber).
+bool RunHasPhoneNumber(const DigitGroups& run) {
+  const size_t n = run.groups.size();
+  // Groups separated as phone numbers usually are: any 9 to 12 digits.
+  for (size_t first = 0; first < n;) {
+    size_t last = first;
+    while (last + 1 < n && IsPlainSeparator(run.separators[last])) ++last;
+    if (IsPhoneLength(DigitsOf(run, first, last))) return true;
+    first = last + 1;
+  }
+  // Groups separated by other marks ("06, 12, 34", "06/12/34", "06 . 12 . 34"): the same marks
+  // between every two groups, every group of two digits or more, the first starting with 0 or
+  // after a '+'. Lists ("36, 38, 40, 42, 44", "tomes 1, 2, 3, ..."), dates ("06/12, 07/12")
+  // and decimals ("12,50 / 15,00") are no phone numbers.
+  for (size_t first = 0; first + 1 < n;) {
+    const std::string marks = SeparatorMarks(run.separators[first]);
+    size_t last = first + 1;
+    while (last + 1 < n && SeparatorMarks(run.separators[last]) == marks) ++last;
+    bool pairs = true;
+    for (size_t k = first; k <= last; ++k) pairs = pairs && run.groups[k].size() >= 2;
+    const bool starts_like_a_phone = run.groups[first][0] == '0' || (first == 0 && run.after_plus);
+    if (!marks.empty() && pairs && starts_like_a_phone &&
+        IsPhoneLength(DigitsOf(run, first, last))) {
+      return true;
+    }
+    first = last;
+  }
+  return false;
+}
+
+// A phone number in `text` (ContactForm: full-width, mathematical and other scripts' digits
+// are ASCII, invisible characters gone): 9 to 12 digits in groups, each two groups separated
+// by one to three spaces or punctuation marks (IsNumberSeparator; not a line break). Either
+// separated as phone numbers are written (IsPlainSeparator: "06 12 34 56 78", "07.81.22.45.90",
+// "06  12  34  56  78", "+33 (0)6 12 34 56 78"), or by the same other marks throughout,
+// starting with 0 or after a '+', in groups of two digits or more ("06, 12, 34, 56, 78",
+// "06/12/34/56/78", "06 . 12 . 34 . 56 . 78"). Longer runs are references, serial numbers or
+// EAN/ISBN-13 codes, not phones.
 bool HasPhoneNumber(absl::string_view text) {
-  int digits = 0;
-  int separators_in_a_row = 0;
-  for (size_t i = 0; i <= text.size(); ++i) {
-    const char c = i < text.size() ? text[i] : '\0';
-    if (std::isdigit(static_cast<unsigned char>(c))) {
-      ++digits;
-      separators_in_a_row = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!IsDigit(text[i])) {
+      ++i;
       continue;
     }
-    const bool separator =
-        c == ' ' || c == '.' || c == '-' || (c == '+' && digits == 0) || c == '(' || c == ')';
-    if (separator && separators_in_a_row == 0 && i < text.size()) {
-      ++separators_in_a_row;
-      continue;
+    DigitGroups run;
+    for (size_t k = i; k > 0 && i - k < 3; --k) {
+      run.after_plus = text[k - 1] == '+';
+      if (text[k - 1] != ' ') break;
     }
-    if (digits >= 9 && digits <= 12) return true;
-    digits = 0;
-    separators_in_a_row = 0;
+    while (true) {
+      const size_t start = i;
+      while (i < text.size() && IsDigit(text[i])) ++i;
+      run.groups.push_back(text.substr(start, i - start));
+      size_t next = i;
+      while (next < text.size() && next - i < 4 && IsNumberSeparator(text[next])) ++next;
+      if (next == i || next - i > 3 || next >= text.size() || !IsDigit(text[next])) break;
+      run.separators.push_back(text.substr(i, next - i));
+      i = next;
+    }
+    if (RunHasPhoneNumber(run)) return true;
   }
   return false;
 }
@@ -134,39 +217,82 @@ uint64_t HashWord(absl::string_view w) {  // FNV-1a
   return h;
 }
 
-// Words of one or two digits and number words a phone number may be spelled with.
-bool IsNumberWord(const std::string& w) {
-  static const absl::flat_hash_set<std::string>* kWords = new absl::flat_hash_set<std::string>{
-      // fr
-      "zero", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix",
-      "onze", "douze", "treize", "quatorze", "quinze", "seize", "vingt", "trente", "quarante",
-      "cinquante", "soixante", "septante", "nonante",
-      // en
-      "oh", "one", "two", "three", "four", "five", "seven", "eight", "nine", "ten", "eleven",
-      "twelve", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-      // de
-      "null", "eins", "zwei", "drei", "vier", "funf", "fuenf", "sechs", "sieben", "acht", "neun",
-      "zehn", "zwolf",
-      // es
-      "cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez",
-      // it
-      "due", "quattro", "sei", "sette", "otto", "nove", "dieci"};
-  return kWords->contains(w);
+// The number words a phone number may be spelled with, by what they stand for.
+enum class NumberWord {
+  kNone,   // not a number word
+  kDigit,  // 0 to 9: "zero", "six", "eins"
+  kTeen,   // 10 to 19 in one word: "dix", "douze", "twelve", "zehn"
+  kTens,   // 20 to 90: "trente", "soixante", "forty" (a digit word may follow: "trente quatre")
+};
+
+constexpr const char* kDigitWords[] = {
+    // fr
+    "zero", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf",
+    // en
+    "oh", "one", "two", "three", "four", "five", "seven", "eight", "nine",
+    // de
+    "null", "eins", "zwei", "drei", "vier", "funf", "fuenf", "sechs", "sieben", "acht", "neun",
+    // es
+    "cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve",
+    // it
+    "due", "quattro", "sei", "sette", "otto", "nove"};
+constexpr const char* kTeenWords[] = {
+    // fr
+    "dix", "onze", "douze", "treize", "quatorze", "quinze", "seize",
+    // en
+    "ten", "eleven", "twelve",
+    // de
+    "zehn", "zwolf",
+    // es
+    "diez",
+    // it
+    "dieci"};
+constexpr const char* kTensWords[] = {
+    // fr
+    "vingt", "trente", "quarante", "cinquante", "soixante", "septante", "nonante",
+    // en
+    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"};
+
+NumberWord NumberWordOf(const std::string& w) {
+  static const absl::flat_hash_map<std::string, NumberWord>* kWords = [] {
+    auto* words = new absl::flat_hash_map<std::string, NumberWord>();
+    for (const char* d : kDigitWords) (*words)[d] = NumberWord::kDigit;
+    for (const char* t : kTeenWords) (*words)[t] = NumberWord::kTeen;
+    for (const char* t : kTensWords) (*words)[t] = NumberWord::kTens;
+    return words;
+  }();
+  auto it = kWords->find(w);
+  return it == kWords->end() ? NumberWord::kNone : it->second;
 }
 
-// Six or more number words in a row: a phone number written out ("zero six douze ...").
+// A phone number written out, in number words and numbers of one or two digits: six or more in
+// a row ("zero six douze trente quatre cinquante six"), or five in a row that each stand for
+// two digits, one of them at least a word: the ten digits spelled in pairs ("06 douze 34
+// cinquante 78"). A word after a tens word is part of its pair ("soixante dix": 70).
 bool HasSpelledOutPhone(const std::vector<std::string>& words) {
   int run = 0;
+  int pairs = 0, pairs_in_words = 0;
+  NumberWord previous = NumberWord::kNone;
   for (const std::string& w : words) {
     const bool digits = !w.empty() && w.size() <= 2 &&
                         std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; });
-    const bool word = IsNumberWord(w);
-    if (word || digits) {
-      run += 1;
-      if (run >= 6) return true;
-    } else {
-      run = 0;
+    const NumberWord word = NumberWordOf(w);
+    if (word == NumberWord::kNone && !digits) {
+      run = pairs = pairs_in_words = 0;
+      previous = NumberWord::kNone;
+      continue;
     }
+    if (++run >= 6) return true;
+    const bool pair_word =
+        (word == NumberWord::kTeen || word == NumberWord::kTens) && previous != NumberWord::kTens;
+    if (pair_word || (digits && w.size() == 2)) {
+      ++pairs;
+      if (pair_word) ++pairs_in_words;
+      if (pairs >= 5 && pairs_in_words > 0) return true;
+    } else {
+      pairs = pairs_in_words = 0;
+    }
+    previous = word;
   }
   return false;
 }
@@ -491,17 +617,19 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
     }
   }
 
-  // contact_details
-  std::string lower = text;
+  // contact_details, on the text with full-width and other look-alike digits, dots and '@'
+  // made ASCII and invisible characters removed.
+  const std::string contact = ContactForm(text);
+  std::string lower = contact;
   for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  const bool email = HasEmail(text) || lower.find("[at]") != std::string::npos ||
+  const bool email = HasEmail(contact) || lower.find("[at]") != std::string::npos ||
                      lower.find("(at)") != std::string::npos ||
                      !FindInReadings(rules.email_term_index(), readings).empty();
-  if (email || HasLink(lower) || HasDomain(text)) {
+  if (email || HasLink(lower) || HasDomain(contact)) {
     Add(e, "contact_details", Verdict::kReject, "OFF_PLATFORM_CONTACT",
         "Email addresses and web links may not appear in a listing: buyers contact sellers "
         "through the platform");
-  } else if (HasPhoneNumber(text) || HasSpelledOutPhone(all_words) ||
+  } else if (HasPhoneNumber(contact) || HasSpelledOutPhone(all_words) ||
              !FindInReadings(rules.contact_term_index(), readings).empty()) {
     Add(e, "contact_details", Verdict::kReject, "OFF_PLATFORM_CONTACT",
         "Phone numbers and messaging apps may not appear in a listing: buyers contact sellers "

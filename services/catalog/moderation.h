@@ -102,9 +102,14 @@ struct Evaluation {
 //                       PENDING_REVIEW listing of the seller at or above
 //                       duplicate_similarity: REVIEW DUPLICATE_LISTING naming that listing;
 //   contact_details     an email address (also written out: "arobase", "at gmail"), a web
-//                       link, a phone number (9-12 digits, or six or more number words in a
-//                       row: "zero six douze ...") or a messaging term ("whatsapp", "contact me
-//                       on"): REJECT OFF_PLATFORM_CONTACT;
+//                       link, a phone number (9-12 digits in groups separated by up to three
+//                       spaces or punctuation marks: spaces, one '.' or '-', brackets, or the
+//                       same other marks throughout from a leading 0 or '+': "06, 12, 34, 56,
+//                       78"; or six or more number words in a row: "zero six douze ...", or
+//                       five pairs: "06 douze 34 cinquante 78") or a messaging term
+//                       ("whatsapp", "contact me on"): REJECT OFF_PLATFORM_CONTACT. Addresses
+//                       and numbers are read in ContactForm (full-width, mathematical and other
+//                       scripts' digits and dots as ASCII, invisible characters removed);
 // then the seller policy: a listing that passed every rule goes to REVIEW with NEW_SELLER
 // (fewer than new_seller_listings decided) or SELLER_AT_RISK.
 //

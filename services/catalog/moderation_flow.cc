@@ -22,8 +22,10 @@ absl::StatusOr<SellerContext> LoadSellerContext(ListingTransaction& tx,
                                                 std::optional<int64_t> new_seller_listings) {
   SellerContext seller;
   seller.new_seller_listings = new_seller_listings;
+  // The new-seller review counts the listings that went LIVE: a rejection, by the rules or a
+  // moderator, never makes a seller established (throwaway listings would).
   ASSIGN_OR_RETURN(seller.decided_listings,
-                   tx.CountDecidedListings(listing.seller_id, listing.listing_id));
+                   tx.CountApprovedListings(listing.seller_id, listing.listing_id));
   ASSIGN_OR_RETURN(std::optional<SellerModerationSetting> setting,
                    tx.FindSellerModeration(listing.seller_id));
   if (setting) {
@@ -38,23 +40,106 @@ absl::StatusOr<SellerContext> LoadSellerContext(ListingTransaction& tx,
   return seller;
 }
 
+// The rules' "condition" attribute for a condition field (an ItemCondition name); nullptr for
+// none.
+const char* ConditionAttribute(absl::string_view condition) {
+  if (condition == "NEW") return "new";
+  if (condition == "USED_LIKE_NEW") return "like_new";
+  if (condition == "USED_GOOD" || condition == "USED_FAIR") return "used";
+  if (condition == "REFURBISHED") return "refurbished";
+  return nullptr;
+}
+
+// A suspension, or the restore that undoes it: neither decides anything.
+bool IsSuspensionStep(const Transition& t) {
+  return t.from == ListingState::kSuspended || t.to == ListingState::kSuspended;
+}
+
+bool HasCode(const Transition& t, absl::string_view code) {
+  return std::find(t.reason_codes.begin(), t.reason_codes.end(), code) != t.reason_codes.end();
+}
+
+std::optional<OwedReview> OwedAfter(const std::vector<Transition>& history, size_t end);
+
+// The queue reason (and appeal statement) of the review the listing was in before
+// history[end]: the one of the latest transition into PENDING_REVIEW before it.
+std::pair<ReviewReason, std::string> ReviewBefore(const std::vector<Transition>& history,
+                                                  size_t end) {
+  for (size_t i = end; i-- > 0;) {
+    const Transition& t = history[i];
+    if (t.to != ListingState::kPendingReview || IsSuspensionStep(t)) continue;
+    // Only an appeal puts a listing in review by someone's hand (the seller's).
+    if (t.actor != kSystemActor) return {ReviewReason::kAppeal, t.explanation};
+    if (HasCode(t, "REPORTED")) return {ReviewReason::kReports, ""};
+    if (HasCode(t, kRejectedByModerator) || HasCode(t, kWithdrawnFromReview)) {
+      // An owed review had the reason it was owed with.
+      if (std::optional<OwedReview> owed = OwedAfter(history, i)) {
+        return {owed->reason, owed->appeal_statement};
+      }
+    }
+    return {ReviewReason::kRules, ""};
+  }
+  return {ReviewReason::kRules, ""};
+}
+
+// FindOwedReview over the transitions before history[end].
+std::optional<OwedReview> OwedAfter(const std::vector<Transition>& history, size_t end) {
+  for (size_t i = end; i-- > 0;) {
+    const Transition& t = history[i];
+    if (IsSuspensionStep(t)) continue;
+    if (t.to == ListingState::kLive) return std::nullopt;
+    if (t.to == ListingState::kRejected && t.actor != kSystemActor) {
+      const ReviewReason decided = ReviewBefore(history, i).first;
+      return OwedReview{.reason_code = kRejectedByModerator,
+                        .explanation = absl::StrCat("A moderator rejected this listing (",
+                                                    absl::StrJoin(t.reason_codes, ", "),
+                                                    "): only a moderator can put it back on sale"),
+                        .reason = decided == ReviewReason::kReports ? ReviewReason::kReports
+                                                                    : ReviewReason::kRules};
+    }
+    if (t.to == ListingState::kWithdrawn && t.from == ListingState::kPendingReview) {
+      auto [reason, statement] = ReviewBefore(history, i);
+      return OwedReview{.reason_code = kWithdrawnFromReview,
+                        .explanation =
+                            "This listing was withdrawn while waiting for a moderator: a "
+                            "moderator decides it",
+                        .reason = reason,
+                        .appeal_statement = std::move(statement)};
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
+absl::StatusOr<std::optional<OwedReview>> FindOwedReview(ListingTransaction& tx,
+                                                         const ListingRecord& l) {
+  ASSIGN_OR_RETURN(std::vector<Transition> history, tx.ListTransitions(l.listing_id));
+  return OwedAfter(history, history.size());
+}
+
 absl::Status ModerateAndSave(ListingTransaction& tx, ListingRecord& l, const RuleSet& rules,
-                             std::optional<int64_t> new_seller_listings, absl::Time now) {
+                             std::optional<int64_t> new_seller_listings,
+                             const std::optional<OwedReview>& owed, absl::Time now) {
   ASSIGN_OR_RETURN(SellerContext seller, LoadSellerContext(tx, l, new_seller_listings));
-  // The listing's condition field, as the rules' "condition" attribute (unless the seller gave
-  // that attribute): NEW -> new, USED_LIKE_NEW -> like_new, USED_* -> used, REFURBISHED ->
-  // refurbished.
+  // The listing's condition field, the one buyers see, as the rules' "condition" attribute,
+  // replacing the seller's attribute: NEW -> new, USED_LIKE_NEW -> like_new, USED_GOOD /
+  // USED_FAIR -> used, REFURBISHED -> refurbished. (An attribute saying otherwise must not
+  // decide, e.g. "used" on a NEW item skipping the brand authorisation.)
   ListingContent content = l.content;
-  if (!l.condition.empty() && content.attributes.count("condition") == 0) {
-    const std::string& c = l.condition;
-    content.attributes["condition"] = c == "NEW"             ? "new"
-                                      : c == "USED_LIKE_NEW" ? "like_new"
-                                      : c == "REFURBISHED"   ? "refurbished"
-                                                             : "used";
+  if (const char* condition = ConditionAttribute(l.condition)) {
+    content.attributes["condition"] = condition;
   }
   Evaluation e = Evaluate(rules, content, seller, rules.classifier());
+  if (owed && e.verdict != Verdict::kReject) {
+    // A human decides: the rules alone never overturn a moderator's rejection nor skip a
+    // review the listing was withdrawn from (they may still reject it).
+    e.findings.push_back({.rule = "review_history",
+                          .verdict = Verdict::kReview,
+                          .reason_code = owed->reason_code,
+                          .explanation = owed->explanation});
+    e.verdict = Verdict::kReview;
+  }
   const ListingState from = l.state;
   std::vector<std::string> codes;
   std::vector<std::string> explanations;
@@ -89,8 +174,9 @@ absl::Status ModerateAndSave(ListingTransaction& tx, ListingRecord& l, const Rul
     l.state = ListingState::kPendingReview;
     RETURN_IF_ERROR(tx.Enqueue({.listing_id = l.listing_id,
                                 .seller_id = l.seller_id,
-                                .reason = ReviewReason::kRules,
-                                .enqueued_at = now}));
+                                .reason = owed ? owed->reason : ReviewReason::kRules,
+                                .enqueued_at = now,
+                                .appeal_statement = owed ? owed->appeal_statement : ""}));
   }
   RETURN_IF_ERROR(tx.SaveListing(l, now));
   return RecordTransition(tx, l, kSystemActor, from, codes, l.explanation, e.rules_version, now);

@@ -23,12 +23,42 @@ inline constexpr char kSystemActor[] = "system";
 // The steps every flow that moves a listing shares: each state change is recorded in
 // listing_transitions, and every decision publishes its event, in the caller's transaction.
 
+// Reason codes (catalog.proto) of a submission that a human must decide whatever the rules say.
+inline constexpr char kRejectedByModerator[] = "REJECTED_BY_MODERATOR";
+inline constexpr char kWithdrawnFromReview[] = "WITHDRAWN_FROM_REVIEW";
+
+// A human review a submitted listing is owed, whatever the rules say.
+struct OwedReview {
+  // kRejectedByModerator or kWithdrawnFromReview.
+  std::string reason_code;
+  // For the seller and the moderator.
+  std::string explanation;
+  // The queue reason: the one of the review concerned (see FindOwedReview).
+  ReviewReason reason = ReviewReason::kRules;
+  // The seller's statement when `reason` is kAppeal.
+  std::string appeal_statement;
+};
+
+// Whether `listing` (locked by the caller) must go to a human when submitted, from its
+// transitions: the latest of its approvals (to LIVE), moderators' rejections and withdrawals
+// from PENDING_REVIEW, suspensions and restores aside, is a moderator's rejection or such a
+// withdrawal. (A rejection by the rules in between changes nothing: only an approval ends
+// what a human is owed.) The queue reason is the one of the review concerned: for a
+// withdrawal, the review the listing left (REPORTS, APPEAL with its statement, or RULES); for
+// a rejection, REPORTS when buyers' reports had sent the listing to the review the moderator
+// decided, else RULES. nullopt: the rules decide.
+[[nodiscard]] absl::StatusOr<std::optional<OwedReview>> FindOwedReview(
+    ListingTransaction& tx, const ListingRecord& listing);
+
 // Runs the rules over `listing` and moves it to LIVE, REJECTED or PENDING_REVIEW, with the
-// transition, queue entry and event. `listing` is updated and saved.
+// transition, queue entry and event. `listing` is updated and saved. With `owed`, a listing
+// the rules do not reject goes to PENDING_REVIEW with `owed`'s reason and a finding of rule
+// "review_history" saying why. The rules read the listing's condition field, when set, as the
+// "condition" attribute (whatever attribute the seller gave).
 [[nodiscard]] absl::Status ModerateAndSave(ListingTransaction& tx, ListingRecord& listing,
                                            const RuleSet& rules,
                                            std::optional<int64_t> new_seller_listings,
-                                           absl::Time now);
+                                           const std::optional<OwedReview>& owed, absl::Time now);
 
 // A moderator's decision on a PENDING_REVIEW listing whose review they hold: LIVE or
 // REJECTED, with the queue entry and open reports closed, the transition and the event.

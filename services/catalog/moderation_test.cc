@@ -196,6 +196,131 @@ TEST_F(ModerationTest, BareWebAddressesAreOffPlatformContact) {
   }
 }
 
+TEST_F(ModerationTest, InvisibleCharactersInsideAWordDoNotHideIt) {
+  ListingContent drug = Plush();
+  drug.category_id = "home";
+  drug.title = "Cocaine pure 1g";
+  const Evaluation visible = Run(drug);
+  ASSERT_THAT(Reasons(visible), Contains("PROHIBITED_PRODUCT"));
+  for (const char* title :
+       {"Coc\u200Baine pure 1g", "Coc\u00ADaine pure 1g", "C\u200Co\u200Dc\u2060a\uFEFFine pure 1g",
+        "Coc\u200Eaine pure 1g", "Coc\u202Eaine pure 1g", "Coc\u180Eaine pure 1g"}) {
+    drug.title = title;
+    const Evaluation e = Run(drug);
+    EXPECT_EQ(e.verdict, visible.verdict) << title;
+    EXPECT_EQ(Reasons(e), Reasons(visible)) << title;
+  }
+
+  ListingContent watch = Plush();
+  watch.category_id = "fashion-women";
+  watch.attributes = {{"size", "TU"}};
+  for (const char* title : {"Rolex Submariner re\u00ADplica", "Rolex Submariner re\u200Bplica",
+                            "Rolex Submariner rep\uFEFFlica", "R\u00ADolex Submariner replica"}) {
+    watch.title = title;
+    const Evaluation e = Run(watch);
+    EXPECT_EQ(e.verdict, Verdict::kReject) << title;
+    EXPECT_THAT(Reasons(e), Contains("COUNTERFEIT_ADMITTED")) << title;
+  }
+}
+
+TEST_F(ModerationTest, PhoneNumbersWithOtherSeparatorsAndDigitsAreOffPlatformContact) {
+  const char* numbers[] = {
+      "06 12 34 56 78",
+      "0612345678",
+      "06  12  34  56  78",      // two spaces
+      "06, 12, 34, 56, 78",      // commas
+      "06 . 12 . 34 . 56 . 78",  // spaced dots
+      "06/12/34/56/78",
+      "06_12_34_56_78",
+      "06*12*34*56*78",
+      "06 - 12 - 34 - 56 - 78",
+      "(06) 12 34 56 78",
+      "+33 (0)6 12 34 56 78",
+      "(555) 123-4567",
+      "+33, 612, 345, 678",                  // after a '+'
+      "06\u201312\u201334\u201356\u201378",  // en dashes
+      "06\u00B712\u00B734\u00B756\u00B778",  // middle dots
+      "06\u00A012\u00A034\u00A056\u00A078",  // no-break spaces
+      "０６ １２ ３４ ５６ ７８",            // full-width digits
+      "０６　１２　３４　５６　７８",        // and ideographic spaces
+      "\U0001D7CE\U0001D7D4 \U0001D7CF\U0001D7D0 \U0001D7D1\U0001D7D2 \U0001D7D3\U0001D7D4 "
+      "\U0001D7D5\U0001D7D6",  // mathematical bold digits
+      "0\u200B6\u200B1\u200B2\u200B3\u200B4\u200B5\u200B6\u200B7\u200B8",  // zero-width spaces
+      "06\u00AD12\u00AD34\u00AD56\u00AD78",                                // soft hyphens
+      "\u0660\u0666 \u0661\u0662 \u0663\u0664 \u0665\u0666 \u0667\u0668",  // Arabic-Indic
+  };
+  for (const char* number : numbers) {
+    ListingContent l = Plush();
+    l.description = absl::StrCat("Peluche ourson toute douce, lavable. Appelez le ", number, ".");
+    const Evaluation e = Run(l);
+    EXPECT_THAT(Reasons(e), Contains("OFF_PLATFORM_CONTACT")) << number;
+    EXPECT_EQ(e.verdict, Verdict::kReject) << number;
+  }
+  // Dates, prices, dimensions, years, lists of sizes and long codes are no phone numbers,
+  // whatever their separators.
+  const char* others[] = {
+      "Acheté le 06/12/2024, facture à 1 299,99 €",
+      "Du 06/12/2024 au 08/12/2024 - 14:30",
+      "Dimensions 120 x 60 x 75 cm",
+      "Dimensions 1200 \u00D7 600 \u00D7 750 mm",
+      "Dimensions 1200*600*750 mm",
+      "Collection 2019, 2020, 2021",
+      "Saisons 2019/2020/2021",
+      "Tailles disponibles 36, 38, 40, 42, 44",
+      "Tailles 36 / 38 / 40 / 42 / 44, état neuf",
+      "Prix 1 299,99 / 1 199,99 en promotion",
+      "Modèle 2024, référence 0612-2024-XL",
+      "ISBN 978-2-07-061275-8",
+      "EAN ３７６０１４５０６００１４",
+      "Réf. 0612/3456/7890/1234",
+  };
+  for (const char* other : others) {
+    ListingContent l = Plush();
+    l.description = absl::StrCat("Peluche ourson toute douce, lavable. ", other, ".");
+    EXPECT_THAT(Reasons(Run(l)), Not(Contains("OFF_PLATFORM_CONTACT"))) << other;
+  }
+}
+
+TEST_F(ModerationTest, LookAlikeDotsAndLettersInWebAddressesAreOffPlatformContact) {
+  for (const char* text : {"ｗｗｗ．ｍｏｎｓｉｔｅ．ｆｒ", "monsite\u2024fr", "monsite\uFF0Efr",
+                           "monsite\u3002fr", "mon\u200Bsite.fr", "www\u00AD.monsite.fr",
+                           "ｈｔｔｐｓ：／／ｍｏｎｓｉｔｅ．ｆｒ", "ours.vendeur\uFF20gmail.com"}) {
+    ListingContent l = Plush();
+    l.description = absl::StrCat("Peluche ourson toute douce, lavable. Plus sur ", text);
+    const Evaluation e = Run(l);
+    EXPECT_THAT(Reasons(e), Contains("OFF_PLATFORM_CONTACT")) << text;
+    EXPECT_EQ(e.verdict, Verdict::kReject) << text;
+  }
+  // Still not a missing space after a full stop, in any width.
+  for (const char* text : {"Très bon état\uFF0EDe plus elle est lavable",
+                           "Poids 2\u2024"
+                           "5 kg"}) {
+    ListingContent l = Plush();
+    l.description = absl::StrCat("Peluche ourson toute douce, lavable. ", text);
+    EXPECT_THAT(Reasons(Run(l)), Not(Contains("OFF_PLATFORM_CONTACT"))) << text;
+  }
+}
+
+TEST_F(ModerationTest, PhoneNumbersSpelledOutInPairs) {
+  for (const char* text : {"zero six douze trente-quatre cinquante-six soixante-dix-huit",
+                           "zéro six, douze, trente-quatre, cinquante-six, soixante-dix-huit",
+                           "06 douze 34 cinquante 78", "06 12 quarante 56 78"}) {
+    ListingContent l = Plush();
+    l.description = absl::StrCat("Peluche ourson toute douce, lavable. Appelez le ", text);
+    const Evaluation e = Run(l);
+    EXPECT_THAT(Reasons(e), Contains("OFF_PLATFORM_CONTACT")) << text;
+    EXPECT_EQ(e.verdict, Verdict::kReject) << text;
+  }
+  // Five numbers without a word are the digit rule's to judge; a word after a tens word is
+  // part of its pair; fewer pairs are no phone number.
+  for (const char* text :
+       {"Tailles 36, 38, 40, 42, 44", "soixante dix 12 34 56", "lot de douze 12 34 56"}) {
+    ListingContent l = Plush();
+    l.description = absl::StrCat("Peluche ourson toute douce, lavable. ", text);
+    EXPECT_THAT(Reasons(Run(l)), Not(Contains("OFF_PLATFORM_CONTACT"))) << text;
+  }
+}
+
 TEST_F(ModerationTest, AnAuthorisedBrandCoversItsProductLines) {
   ListingContent l;
   l.title = "Samsung Galaxy S24 128 GB Onyx Black, neu";

@@ -340,5 +340,65 @@ TEST_F(MysqlListingStoreTest, RecentLiveListingsGivesLiveAndPendingWithTheirStat
   EXPECT_EQ(found[1].title, "Peluche ourson brun");
 }
 
+// The new-seller review's count: the seller's listings that ever went LIVE (LIVE now, or a
+// transition to LIVE), the listing itself and other sellers aside; rejected ones do not count,
+// though they were decided.
+TEST_F(MysqlListingStoreTest, CountApprovedListingsCountsOnlyListingsThatWentLive) {
+  const std::string seller = "22222222222222222222222222222222";
+  struct Case {
+    const char* id;
+    ListingState state;
+    std::vector<ListingState> path;  // transitions after the creation
+  };
+  const Case cases[] = {
+      // Approved, then withdrawn: counts.
+      {"lst_000000000000000000000021",
+       ListingState::kWithdrawn,
+       {ListingState::kLive, ListingState::kWithdrawn}},
+      // Rejected by the rules, twice: does not count.
+      {"lst_000000000000000000000022",
+       ListingState::kRejected,
+       {ListingState::kRejected, ListingState::kRejected}},
+      // Rejected by the rules, withdrawn: does not count.
+      {"lst_000000000000000000000023",
+       ListingState::kWithdrawn,
+       {ListingState::kRejected, ListingState::kWithdrawn}},
+      // LIVE without a recorded transition (rows loaded by other means): counts.
+      {"lst_000000000000000000000024", ListingState::kLive, {}},
+      // Approved after review, then rejected on an edit: counts.
+      {"lst_000000000000000000000025",
+       ListingState::kRejected,
+       {ListingState::kPendingReview, ListingState::kLive, ListingState::kRejected}},
+      // The listing being evaluated: aside.
+      {"lst_000000000000000000000026", ListingState::kLive, {ListingState::kLive}},
+  };
+  for (const Case& c : cases) {
+    ListingRecord l = Draft(c.id, seller);
+    l.state = c.state;
+    l.ever_decided = !c.path.empty();
+    ASSERT_OK(Insert(l));
+    ListingState from = ListingState::kDraft;
+    for (ListingState to : c.path) {
+      ASSERT_OK(store_->Transact([&](ListingTransaction& tx) {
+        return tx
+            .AppendTransition(
+                {.listing_id = c.id, .actor = "system", .at = clock_.Now(), .from = from, .to = to})
+            .status();
+      }));
+      from = to;
+    }
+  }
+  ListingRecord other = Draft("lst_000000000000000000000027", "33333333333333333333333333333333");
+  other.state = ListingState::kLive;
+  ASSERT_OK(Insert(other));
+
+  int64_t approved = -1;
+  ASSERT_OK(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(approved, tx.CountApprovedListings(seller, "lst_000000000000000000000026"));
+    return absl::OkStatus();
+  }));
+  EXPECT_EQ(approved, 3);
+}
+
 }  // namespace
 }  // namespace marketplace::catalog

@@ -76,7 +76,25 @@ int Decode(absl::string_view s, size_t i, uint32_t* cp) {
 // "e" + U+0301 folds like "é".
 bool IsCombiningMark(uint32_t cp) { return cp >= 0x300 && cp <= 0x36F; }
 
-// Punctuation, symbols and spaces outside ASCII that separate words.
+// Invisible characters: the format characters (Unicode category Cf: soft hyphen, zero-width
+// space, non-joiner and joiner, direction marks and embeddings, word joiner, invisible
+// operators, byte order mark, tags, ...) and the other default-ignorable code points
+// (variation selectors, Hangul fillers, ...). One slipped inside a word ("coc<U+200B>aine",
+// "re<U+00AD>plica") is dropped, joining the word, never a separator. The ICU path also asks
+// ICU for category Cf (IsDropped), so a format character missing here is dropped there.
+bool IsInvisible(uint32_t cp) {
+  if (cp < 0xAD) return false;
+  return cp == 0xAD || cp == 0x34F || cp == 0x61C || (cp >= 0x600 && cp <= 0x605) || cp == 0x6DD ||
+         cp == 0x70F || (cp >= 0x115F && cp <= 0x1160) || (cp >= 0x17B4 && cp <= 0x17B5) ||
+         (cp >= 0x180B && cp <= 0x180F) || (cp >= 0x200B && cp <= 0x200F) ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 ||
+         (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF || cp == 0xFFA0 ||
+         (cp >= 0xFFF0 && cp <= 0xFFFB) || (cp >= 0x1BCA0 && cp <= 0x1BCA3) ||
+         (cp >= 0x1D173 && cp <= 0x1D17A) || (cp >= 0xE0000 && cp <= 0xE0FFF);
+}
+
+// Punctuation, symbols and spaces outside ASCII that separate words (invisible characters
+// aside: IsInvisible is asked first).
 bool IsSeparator(uint32_t cp) {
   return (cp >= 0x80 && cp <= 0xBF) || cp == 0xD7 || cp == 0xF7 ||
          (cp >= 0x2000 && cp <= 0x206F) ||  // general punctuation (’ “ – …, spaces)
@@ -131,7 +149,7 @@ std::string TableFold(absl::string_view utf8) {
           break;
         }
       }
-    } else if (IsCombiningMark(cp)) {
+    } else if (IsCombiningMark(cp) || IsInvisible(cp)) {
       continue;
     } else if (IsSeparator(cp)) {
       pending_space = true;
@@ -305,8 +323,13 @@ icu::Transliterator& ThreadTransliterator() {
   return *mine;
 }
 
+// Invisible characters the ICU path drops: IsInvisible's and anything else of category Cf.
+bool IsDropped(UChar32 c) { return IsInvisible(c) || u_charType(c) == U_FORMAT_CHAR; }
+
+// Letters, digits and marks; also the invisible characters, which are part of the word they
+// stand in (and dropped from it).
 bool IsWordChar(UChar32 c) {
-  if (u_isalnum(c)) return true;
+  if (u_isalnum(c) || IsDropped(c)) return true;
   const int8_t type = u_charType(c);
   return type == U_NON_SPACING_MARK || type == U_COMBINING_SPACING_MARK ||
          type == U_ENCLOSING_MARK;
@@ -350,7 +373,9 @@ std::string IcuFold(absl::string_view utf8) {
     for (int32_t k = i; k < end;) {
       const UChar32 w = text.char32At(k);
       const char look_alike = latin && other ? confusables.Latin(w) : 0;
-      if (look_alike != 0) {
+      if (IsDropped(w)) {
+        // invisible: the word goes on without it
+      } else if (look_alike != 0) {
         word.append(static_cast<UChar>(look_alike));
       } else {
         word.append(w);
@@ -376,6 +401,72 @@ std::string FoldText(absl::string_view utf8) {
 }
 
 std::string FoldTextWithIcu(absl::string_view utf8) { return IcuFold(utf8); }
+
+namespace {
+
+// What ContactForm changes in a code point outside ASCII: -1 when it keeps it, 0 when it drops
+// it, else the ASCII character it becomes. `c` is already NFKC.
+int ContactChar(UChar32 c) {
+  if (IsDropped(c)) return 0;
+  if (c == 0x3002) return '.';  // ideographic full stop (also U+FF61 after NFKC)
+  const int8_t type = u_charType(c);
+  if (type == U_DECIMAL_DIGIT_NUMBER) {
+    const int32_t digit = u_charDigitValue(c);
+    return digit >= 0 && digit <= 9 ? '0' + digit : -1;
+  }
+  if (type == U_SPACE_SEPARATOR) return ' ';
+  if (type == U_DASH_PUNCTUATION || type == U_START_PUNCTUATION || type == U_END_PUNCTUATION ||
+      type == U_CONNECTOR_PUNCTUATION || type == U_OTHER_PUNCTUATION ||
+      type == U_INITIAL_PUNCTUATION || type == U_FINAL_PUNCTUATION) {
+    return '-';
+  }
+  return -1;
+}
+
+}  // namespace
+
+std::string ContactForm(absl::string_view utf8) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfkc = icu::Normalizer2::getNFKCInstance(status);
+  if (U_FAILURE(status)) return std::string(utf8);
+  // Most listings need nothing: NFKC already and no character ContactChar changes.
+  bool unchanged = true;
+  for (size_t i = 0; i < utf8.size() && unchanged;) {
+    if (static_cast<unsigned char>(utf8[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    uint32_t cp = 0;
+    const int len = Decode(utf8, i, &cp);
+    unchanged = len != 0 && ContactChar(static_cast<UChar32>(cp)) < 0;
+    i += len;
+  }
+  if (unchanged &&
+      nfkc->isNormalizedUTF8(icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())),
+                             status) &&
+      U_SUCCESS(status)) {
+    return std::string(utf8);
+  }
+  status = U_ZERO_ERROR;
+  icu::UnicodeString text = nfkc->normalize(icu::UnicodeString::fromUTF8(icu::StringPiece(
+                                                utf8.data(), static_cast<int32_t>(utf8.size()))),
+                                            status);
+  if (U_FAILURE(status)) return std::string(utf8);
+  icu::UnicodeString out;
+  for (int32_t i = 0; i < text.length();) {
+    const UChar32 c = text.char32At(i);
+    i += U16_LENGTH(c);
+    const int replacement = c < 0x80 ? -1 : ContactChar(c);
+    if (replacement < 0) {
+      out.append(c);
+    } else if (replacement > 0) {
+      out.append(static_cast<UChar>(replacement));
+    }
+  }
+  std::string result;
+  out.toUTF8String(result);
+  return result;
+}
 
 namespace {
 

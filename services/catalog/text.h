@@ -12,7 +12,10 @@ namespace marketplace::catalog {
 // Text as the moderation rules see it: lower case ASCII letters and digits, accents removed
 // ("Éléphant" -> "elephant", "Straße" -> "strasse", "Œuvre" -> "oeuvre"), every character
 // that is not a letter or digit turned into a single space, no leading or trailing space.
-// Invalid UTF-8 bytes count as spaces.
+// Invalid UTF-8 bytes count as spaces. Invisible characters (Unicode category Cf and the other
+// default-ignorable code points: soft hyphen U+00AD, zero-width space U+200B, non-joiner and
+// joiner U+200C/U+200D, direction marks, word joiner U+2060, byte order mark U+FEFF, variation
+// selectors, ...) are dropped, not separators: "Coc<U+200B>aine" -> "cocaine".
 //
 // Text that is ASCII, Latin-1 or Latin Extended-A is folded by a table (the fast path: most
 // listings); anything else goes through ICU: NFKC (full-width "ｗｈａｔｓａｐｐ" -> "whatsapp",
@@ -24,6 +27,16 @@ std::string FoldText(absl::string_view utf8);
 
 // FoldText always through ICU (for tests that check the table agrees with it).
 std::string FoldTextWithIcu(absl::string_view utf8);
+
+// `utf8` as the contact rules (phone numbers, links, e-mail addresses) read it, case, accents,
+// ASCII punctuation and line breaks kept: NFKC (full-width and mathematical digits and letters
+// become ASCII ones, "．" and the one-dot leader "․" a ".", "＠" an "@", the spaces of other
+// widths a " "), decimal digits of other scripts their ASCII digit ("٠٦" -> "06"), the
+// ideographic full stop "。" (a dot in web addresses) a ".", other spaces outside ASCII a " ",
+// other punctuation outside ASCII (dashes, bullets, middle dots, quotes) a "-", and the
+// invisible characters FoldText drops removed ("06<U+200B>12" -> "0612"). Symbols (€, ×)
+// stay. Text with none of these is returned as it is. Thread-safe.
+std::string ContactForm(absl::string_view utf8);
 
 // Other readings of `utf8` an obfuscating seller may mean, each folded like FoldText, only
 // those that differ from FoldText(utf8) (so usually none): "@" and "$" inside or at the edge

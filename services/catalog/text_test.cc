@@ -1,6 +1,8 @@
 #include "services/catalog/text.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -56,6 +58,85 @@ TEST(FoldTextTest, TableAgreesWithIcuOnLatinRanges) {
     const std::string word = "x" + s + "y";
     EXPECT_EQ(FoldText(word), FoldTextWithIcu(word)) << "U+" << std::hex << cp;
   }
+}
+
+// Encodes `cp` in UTF-8.
+std::string Utf8(char32_t cp) {
+  std::string s;
+  if (cp < 0x80) {
+    s.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    s.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    s.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    s.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    s.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+  return s;
+}
+
+// Format characters (Unicode category Cf) and other default-ignorable code points.
+constexpr char32_t kInvisible[] = {
+    0xAD,   0x34F,  0x61C,  0x180E,  0x200B,  0x200C,  0x200D,  0x200E, 0x200F,
+    0x202A, 0x202B, 0x202C, 0x202D,  0x202E,  0x2060,  0x2061,  0x2062, 0x2063,
+    0x2064, 0x2066, 0x2067, 0x2068,  0x2069,  0x206A,  0x206F,  0x3164, 0xFE0F,
+    0xFEFF, 0xFFA0, 0xFFF9, 0x1D173, 0xE0001, 0xE0041, 0xE007F,
+};
+
+TEST(FoldTextTest, InvisibleCharactersInsideAWordAreDroppedNotSeparators) {
+  EXPECT_EQ(FoldText("Coc\u200Baine pure 1g"), "cocaine pure 1g");
+  EXPECT_EQ(FoldText("Rolex Submariner re\u00ADplica"), "rolex submariner replica");
+  EXPECT_EQ(FoldText("r\u200Ce\u200Dp\u2060l\uFEFFica"), "replica");
+  EXPECT_EQ(FoldText("\u00C9l\u00E9\u00ADphant"), "elephant");  // with the table's letters
+  // Through ICU (Cyrillic, full-width) too.
+  EXPECT_EQ(FoldText("Кок\u200Bаин"), "kokain");
+  EXPECT_EQ(FoldText("ｃｏｃ\u00ADａｉｎｅ"), "cocaine");
+  EXPECT_EQ(FoldText("r\u0435pl\u200Bica"), "replica");  // a look-alike, then a ZWSP
+  for (char32_t cp : kInvisible) {
+    const std::string word = "co" + Utf8(cp) + "caine";
+    EXPECT_EQ(FoldText(word), "cocaine") << "U+" << std::hex << cp;
+    EXPECT_EQ(FoldTextWithIcu(word), "cocaine") << "U+" << std::hex << cp;
+  }
+  // Between words they change nothing; alone they are nothing.
+  EXPECT_EQ(FoldText("sac \u200B cuir"), "sac cuir");
+  EXPECT_EQ(FoldText("\uFEFFsac, \u200Bcuir\u200B"), "sac cuir");
+  EXPECT_EQ(FoldText("\u200B\u00AD"), "");
+  // Visible spaces and punctuation still separate.
+  EXPECT_EQ(FoldText("sac\u2009cuir\u2013neuf\u00A0noir"), "sac cuir neuf noir");
+}
+
+// The table's separators and invisible characters of Latin-1 and general punctuation.
+TEST(FoldTextTest, TableAgreesWithIcuOnSeparatorsAndInvisibleCharacters) {
+  for (const auto& [first, last] : std::vector<std::pair<char32_t, char32_t>>{
+           {0x80, 0xBF}, {0x2000, 0x206F}, {0xFEFF, 0xFEFF}}) {
+    for (char32_t cp = first; cp <= last; ++cp) {
+      const std::string word = "x" + Utf8(cp) + "y";
+      EXPECT_EQ(FoldText(word), FoldTextWithIcu(word)) << "U+" << std::hex << cp;
+    }
+  }
+}
+
+TEST(ContactFormTest, LookAlikeDigitsAndDotsBecomeAscii) {
+  EXPECT_EQ(ContactForm("Tel 06 12 34 56 78, l'ours"), "Tel 06 12 34 56 78, l'ours");
+  EXPECT_EQ(ContactForm("Éléphant à 20 €"), "Éléphant à 20 €");  // letters and symbols stay
+  EXPECT_EQ(ContactForm("０６ １２ ３４"), "06 12 34");          // full-width
+  EXPECT_EQ(ContactForm("\U0001D7CE\U0001D7D4 \U0001D7CF\U0001D7D0"), "06 12");  // maths bold
+  EXPECT_EQ(ContactForm("\u0660\u0666 \u0661\u0662"), "06 12");                  // Arabic-Indic
+  EXPECT_EQ(ContactForm("0\u200B6\u200B1\u200B2\u2060"), "0612");                // invisible
+  EXPECT_EQ(ContactForm("ｗｗｗ．ｍｏｎｓｉｔｅ．ｆｒ"), "www.monsite.fr");
+  EXPECT_EQ(ContactForm("monsite\u2024fr"), "monsite.fr");  // one dot leader
+  EXPECT_EQ(ContactForm("monsite\u3002fr monsite\uFF61fr"), "monsite.fr monsite.fr");
+  EXPECT_EQ(ContactForm("jean\uFF20gmail.com"), "jean@gmail.com");
+  EXPECT_EQ(ContactForm("06\u00A012\u202F34\u300056"), "06 12 34 56");  // spaces
+  EXPECT_EQ(ContactForm("06\u201312\u00B734\u202256"), "06-12-34-56");  // dash, dots
+  EXPECT_EQ(ContactForm("120 \u00D7 60 cm"), "120 \u00D7 60 cm");       // a symbol stays
+  EXPECT_EQ(ContactForm("ligne 1\nligne 2"), "ligne 1\nligne 2");
 }
 
 TEST(AlternativeReadingsTest, DigitsForLettersKeepThePlainReading) {
