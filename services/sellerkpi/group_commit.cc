@@ -64,7 +64,8 @@ std::vector<absl::StatusOr<RecordCounts>> GroupCommit::RecordGroup(
     }
     return results;
   }
-  // The shared transaction wrote nothing: each call alone, in arrival order.
+  // The shared transaction wrote nothing (or, after a connection lost during its COMMIT, maybe
+  // everything: its events then answer as duplicates): each call alone, in arrival order.
   for (const std::vector<EventRecord>* events : group) results.push_back(record_(*events));
   return results;
 }
