@@ -120,15 +120,12 @@ Checkout::Checkout(const PaymentsContext* context, ProcessorOperations* operatio
           {context->options.write_batch_max, context->options.write_batches_in_flight,
            context->options.write_batch_overlap_min}),
       intents_(
-          [this](std::vector<PaymentIntent>& batch) {
-            return context_.store->BeginIntents(batch);
-          },
+          [this](std::vector<PaymentIntent>& batch) { return context_.store->BeginIntents(batch); },
           {context->options.write_batch_max, context->options.write_batches_in_flight,
            context->options.write_batch_overlap_min}),
       authorizations_(
           [this](std::vector<Authorization>& batch) {
-            absl::Status recorded = context_.store->RecordAuthorizations(batch);
-            return std::vector<absl::Status>(batch.size(), recorded);
+            return context_.store->RecordAuthorizations(batch);
           },
           {context->options.write_batch_max, context->options.write_batches_in_flight,
            context->options.write_batch_overlap_min}),
@@ -154,8 +151,8 @@ absl::Status Checkout::EnsureSellerAccounts(const std::string& seller_id,
 
 // --- CreatePayment --------------------------------------------------------------------------
 
-absl::StatusOr<std::string> Checkout::Charge(const PaymentRequest& req,
-                                             const PaymentIntent& intent) {
+absl::StatusOr<Checkout::Charged> Checkout::Charge(const PaymentRequest& req,
+                                                   const PaymentIntent& intent) {
   PaymentStore& store = *context_.store;
   if (req.origin.Expired(context_.clock->Now())) return DeadlinePassed();
   absl::StatusOr<ProcessorResult> auth = context_.processor->Authorize(
@@ -167,7 +164,11 @@ absl::StatusOr<std::string> Checkout::Charge(const PaymentRequest& req,
     // captured once the caller has given up.
     if (req.origin.Expired(context_.clock->Now())) return DeadlinePassed();
     // Recorded before the capture is asked: the completion worker knows a capture may exist.
-    RETURN_IF_ERROR(authorizations_.Submit({intent.intent_id, auth->reference}));
+    // Only on an intent still open: one the worker closed meanwhile (ABANDONED, having seen
+    // no authorisation) or a twin closed is not captured at all.
+    ASSIGN_OR_RETURN(std::string closed,
+                     authorizations_.Submit({intent.intent_id, auth->reference}));
+    if (!closed.empty()) return Charged{"", std::move(closed)};
     capture = context_.processor->Capture(ProcessorKey("capture", req.key), auth->reference,
                                           req.amount, req.origin);
     if (!capture.ok()) return ProcessorUnavailable(capture.status(), "capture");
@@ -181,13 +182,23 @@ absl::StatusOr<std::string> Checkout::Charge(const PaymentRequest& req,
       }
       // The capture reference is not written to the intent: the payment carries it, and if
       // the payment never commits the worker asks the processor for it under the same key.
-      return capture->reference;
+      return Charged{capture->reference, ""};
     }
   }
   const DeclineCode code = auth->accepted ? capture->decline : auth->decline;
   ASSIGN_OR_RETURN(StoredAnswer stood, store.RecordError(req.key, Declined(code)));
   context_.observer->PaymentDeclined();
   return stood.status.ok() ? absl::InternalError("decline stored as success") : stood.status;
+}
+
+absl::StatusOr<PaymentRecord> Checkout::ClosedIntentAnswer(const RequestKey& key,
+                                                           absl::string_view outcome) {
+  if (outcome == "REFUNDED" || outcome == "ABANDONED") return Abandoned();
+  // Written by a twin of this request meanwhile: its answer.
+  ASSIGN_OR_RETURN(std::optional<StoredAnswer> stored, context_.store->FindAnswer(key));
+  ASSIGN_OR_RETURN(std::optional<PaymentRecord> twin, ReplayOf(stored));
+  if (twin) return *std::move(twin);
+  return absl::UnavailableError("the payment is being written; retry with the same request_id");
 }
 
 absl::StatusOr<PaymentRecord> Checkout::CreatePayment(const Actor& actor,
@@ -234,17 +245,14 @@ absl::StatusOr<PaymentRecord> Checkout::CreatePayment(const Actor& actor,
   intent.amount_minor = req.amount.amount_minor();
   intent.created_at = context_.clock->Now();
   ASSIGN_OR_RETURN(intent, intents_.Submit(intent));
-  if (intent.outcome == "REFUNDED" || intent.outcome == "ABANDONED") return Abandoned();
-  if (!intent.outcome.empty()) {  // written by a twin of this request meanwhile: its answer
-    ASSIGN_OR_RETURN(std::optional<StoredAnswer> stored, context_.store->FindAnswer(req.key));
-    ASSIGN_OR_RETURN(std::optional<PaymentRecord> twin, ReplayOf(stored));
-    if (twin) return *std::move(twin);
-    return absl::UnavailableError("the payment is being written; retry with the same request_id");
-  }
+  if (!intent.outcome.empty()) return ClosedIntentAnswer(req.key, intent.outcome);
 
   // The processor, outside any transaction; its keys derive from the request and its hash,
   // so a retry (or a twin running in parallel) gets the same authorisation and capture.
-  ASSIGN_OR_RETURN(std::string capture_reference, Charge(req, intent));
+  ASSIGN_OR_RETURN(Charged charged, Charge(req, intent));
+  if (!charged.closed_outcome.empty()) {
+    return ClosedIntentAnswer(req.key, charged.closed_outcome);
+  }
   RETURN_IF_ERROR(EnsureSellerAccounts(req.seller_id, req.amount.currency_code()));
   const PaymentsOptions& options = context_.options;
   const absl::Time now = context_.clock->Now();
@@ -258,7 +266,7 @@ absl::StatusOr<PaymentRecord> Checkout::CreatePayment(const Actor& actor,
   p.money.commission_bps = req.commission_bps.value_or(options.default_commission_bps);
   p.order_id = req.order_id;
   p.buyer_id = req.buyer_id;
-  p.processor_reference = capture_reference;
+  p.processor_reference = charged.capture_reference;
   p.created_at = now;
   p.release_due_at = now + facts.hold.value_or(options.default_hold);
   EscrowStep step = Capture(p.money);

@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "common/client/call_origin.h"
 #include "common/group_commit.h"
@@ -94,9 +95,19 @@ class Checkout {
   std::vector<Outcome> ConfirmDeliveries(std::vector<Confirmation>& batch);
   Outcome WriteNewPayment(const NewPayment& payment);
   Outcome ConfirmAlone(const Confirmation& confirmation);
-  // The processor's authorisation and capture, each recorded on `intent` as soon as known;
-  // the capture's reference.
-  absl::StatusOr<std::string> Charge(const PaymentRequest& request, const PaymentIntent& intent);
+  // What Charge did: the capture's reference, or, when another call (the completion worker, a
+  // twin) closed the intent before the capture was asked, its outcome (nothing captured).
+  struct Charged {
+    std::string capture_reference;
+    std::string closed_outcome;
+  };
+  // The processor's authorisation and capture; the authorisation is recorded on `intent`
+  // before the capture is asked, and only while the intent is open.
+  absl::StatusOr<Charged> Charge(const PaymentRequest& request, const PaymentIntent& intent);
+  // The answer of a request whose intent was closed with `outcome` by another call:
+  // PAYMENT_ABANDONED (REFUNDED, ABANDONED), else the twin's stored answer.
+  absl::StatusOr<PaymentRecord> ClosedIntentAnswer(const RequestKey& key,
+                                                   absl::string_view outcome);
   // EnsureSellerAccounts once per seller and currency this process has seen.
   absl::Status EnsureSellerAccounts(const std::string& seller_id, const std::string& currency);
 
@@ -109,7 +120,8 @@ class Checkout {
   // the first reads: one autocommitted statement for the calls waiting.
   common::GroupCommitter<PaymentIntent, absl::StatusOr<PaymentIntent>> intents_;
   using Authorization = std::pair<std::string, std::string>;  // intent id, reference
-  common::GroupCommitter<Authorization, absl::Status> authorizations_;
+  // Per call: empty when recorded, else the outcome of the intent closed before.
+  common::GroupCommitter<Authorization, absl::StatusOr<std::string>> authorizations_;
   common::GroupCommitter<NewPayment, Outcome> creates_;
   common::GroupCommitter<Confirmation, Outcome> confirmations_;
 };

@@ -232,6 +232,9 @@ class MySqlPaymentTransaction final : public PaymentTransaction {
   absl::StatusOr<std::optional<std::string>> IntentOutcome(absl::string_view intent_id) override {
     return store::IntentOutcome(tx_, intent_id);
   }
+  absl::StatusOr<std::optional<PaymentIntent>> LockIntent(absl::string_view intent_id) override {
+    return store::LockIntent(tx_, intent_id);
+  }
   absl::Status CompleteRequests(absl::Span<const CompletedRequest> completed) override {
     std::vector<idem::IdempotencyStore::Completed> rows;
     rows.reserve(completed.size());
@@ -383,7 +386,7 @@ std::vector<absl::StatusOr<PaymentIntent>> MySqlPaymentStore::BeginIntents(
   return store::BeginIntents(*pool_, intents);
 }
 
-absl::Status MySqlPaymentStore::RecordAuthorizations(
+std::vector<absl::StatusOr<std::string>> MySqlPaymentStore::RecordAuthorizations(
     absl::Span<const std::pair<std::string, std::string>> intent_authorizations) {
   return store::RecordAuthorizations(*pool_, intent_authorizations);
 }

@@ -52,7 +52,7 @@ class MySqlPaymentStore final : public PaymentStore {
                                    absl::Time next_attempt_at, absl::Time now) override;
   std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(
       absl::Span<const PaymentIntent> intents) override;
-  absl::Status RecordAuthorizations(
+  std::vector<absl::StatusOr<std::string>> RecordAuthorizations(
       absl::Span<const std::pair<std::string, std::string>> intent_authorizations) override;
   absl::Status RecordIntentReferences(absl::string_view intent_id, absl::string_view authorization,
                                       absl::string_view capture) override;

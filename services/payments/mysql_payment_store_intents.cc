@@ -123,27 +123,79 @@ std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(common::db::ConnectionPo
   return out;
 }
 
-absl::Status RecordAuthorizations(
+std::vector<absl::StatusOr<std::string>> RecordAuthorizations(
     common::db::ConnectionPool& pool,
     absl::Span<const std::pair<std::string, std::string>> intent_authorizations) {
-  if (intent_authorizations.empty()) return absl::OkStatus();
+  std::vector<absl::StatusOr<std::string>> out;
+  if (intent_authorizations.empty()) return out;
+  // Only on intents still open: once the completion worker (or a twin) has closed an intent,
+  // no capture may follow. The statement takes each intent's row lock, which the worker's
+  // closing transaction holds (LockIntent) until its outcome is committed, and the outcome
+  // subquery is a locking (current) read, so it sees that outcome.
   std::string cases;
   std::vector<SqlValue> params;
+  std::vector<SqlValue> ids;
   for (const auto& [id, reference] : intent_authorizations) {
     absl::StrAppend(&cases, " WHEN ? THEN ?");
     params.push_back(id);
     params.push_back(reference);
+    ids.push_back(id);
   }
-  for (const auto& [id, reference] : intent_authorizations) params.push_back(id);
+  params.insert(params.end(), ids.begin(), ids.end());
+  const std::string in = common::db::PlaceholderList(ids.size());
   const std::string update =
       absl::StrCat("UPDATE payment_intents SET authorization_reference = CASE intent_id", cases,
-                   " END WHERE intent_id IN (",
-                   common::db::PlaceholderList(intent_authorizations.size()), ")");
-  absl::Status updated = pool.Execute(update, params).status();
-  for (int attempt = 1; attempt < 4 && absl::IsAborted(updated); ++attempt) {
-    updated = pool.Execute(update, params).status();
+                   " END WHERE intent_id IN (", in,
+                   ") AND NOT EXISTS (SELECT 1 FROM payment_intent_outcomes o WHERE o.intent_id = "
+                   "payment_intents.intent_id)");
+  absl::StatusOr<int64_t> matched = pool.Execute(update, params);
+  for (int attempt = 1; attempt < 4 && absl::IsAborted(matched.status()); ++attempt) {
+    matched = pool.Execute(update, params);
   }
-  return updated;
+  if (!matched.ok()) {
+    return std::vector<absl::StatusOr<std::string>>(intent_authorizations.size(), matched.status());
+  }
+  // Every intent matched (rows found, not changed, are counted): all were open.
+  if (*matched == static_cast<int64_t>(intent_authorizations.size())) {
+    return std::vector<absl::StatusOr<std::string>>(intent_authorizations.size(), std::string());
+  }
+  // Some were closed (or named twice in the batch): their outcomes, read after the statement.
+  // An intent open now was open when the statement ran, so its authorisation is recorded.
+  absl::StatusOr<std::vector<Row>> rows =
+      pool.Query(absl::StrCat("SELECT i.intent_id, o.outcome FROM payment_intents i LEFT JOIN "
+                              "payment_intent_outcomes o ON o.intent_id = i.intent_id WHERE "
+                              "i.intent_id IN (",
+                              in, ")"),
+                 ids);
+  if (!rows.ok()) {
+    return std::vector<absl::StatusOr<std::string>>(intent_authorizations.size(), rows.status());
+  }
+  std::map<std::string, std::string> outcomes;
+  for (const Row& row : *rows) {
+    absl::StatusOr<std::string> id = row.GetString("intent_id");
+    if (!id.ok()) {
+      return std::vector<absl::StatusOr<std::string>>(intent_authorizations.size(), id.status());
+    }
+    std::string outcome;
+    if (!row.IsNull("outcome")) {
+      absl::StatusOr<std::string> closed = row.GetString("outcome");
+      if (!closed.ok()) {
+        return std::vector<absl::StatusOr<std::string>>(intent_authorizations.size(),
+                                                        closed.status());
+      }
+      outcome = *std::move(closed);
+    }
+    outcomes[*std::move(id)] = std::move(outcome);
+  }
+  for (const auto& [id, reference] : intent_authorizations) {
+    auto it = outcomes.find(id);
+    if (it == outcomes.end()) {
+      out.push_back(absl::UnavailableError("payment intent vanished; retry"));
+    } else {
+      out.push_back(it->second);
+    }
+  }
+  return out;
 }
 
 absl::Status RecordIntentReferences(common::db::ConnectionPool& pool, absl::string_view intent_id,
@@ -228,6 +280,21 @@ absl::StatusOr<bool> CloseIntent(Transaction& tx, absl::string_view intent_id,
                               "closed_at) VALUES (?, ?, ?)",
                               {std::string(intent_id), std::string(outcome), now}));
   return inserted == 1;
+}
+
+absl::StatusOr<std::optional<PaymentIntent>> LockIntent(Transaction& tx,
+                                                        absl::string_view intent_id) {
+  // The intent row only (a record lock on the primary key): its outcome is decided by
+  // CloseIntent's insert, and a locking read of a missing outcome row would take a gap lock
+  // that two workers' closes could deadlock on.
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query(absl::StrCat("SELECT ", kIntentColumns,
+                                         ", NULL AS outcome FROM payment_intents i WHERE "
+                                         "i.intent_id = ? FOR UPDATE"),
+                            {std::string(intent_id)}));
+  if (rows.empty()) return std::optional<PaymentIntent>();
+  ASSIGN_OR_RETURN(PaymentIntent i, IntentOf(rows[0]));
+  return std::optional<PaymentIntent>(std::move(i));
 }
 
 absl::StatusOr<std::optional<std::string>> IntentOutcome(Transaction& tx,

@@ -166,7 +166,9 @@ namespace store {
 // --- CreatePayment's intents (mysql_payment_store_intents.cc)
 [[nodiscard]] std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(
     common::db::ConnectionPool& pool, absl::Span<const PaymentIntent> intents);
-[[nodiscard]] absl::Status RecordAuthorizations(
+// Per intent: empty when its authorisation was recorded (the intent open), else the outcome
+// of the intent closed before (nothing recorded).
+[[nodiscard]] std::vector<absl::StatusOr<std::string>> RecordAuthorizations(
     common::db::ConnectionPool& pool,
     absl::Span<const std::pair<std::string, std::string>> intent_authorizations);
 [[nodiscard]] absl::Status RecordIntentReferences(common::db::ConnectionPool& pool,
@@ -184,6 +186,9 @@ namespace store {
                                                absl::string_view outcome, absl::Time now);
 [[nodiscard]] absl::StatusOr<std::optional<std::string>> IntentOutcome(
     common::db::Transaction& tx, absl::string_view intent_id);
+// The intent's row, locked FOR UPDATE (its outcome is not read); nullopt when there is none.
+[[nodiscard]] absl::StatusOr<std::optional<PaymentIntent>> LockIntent(common::db::Transaction& tx,
+                                                                      absl::string_view intent_id);
 
 // Deletes intents closed before `closed_before` with their outcomes, `batch_size` a
 // transaction, until none is left; how many.

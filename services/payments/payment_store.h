@@ -174,6 +174,11 @@ class PaymentTransaction {
   // The intent's outcome; empty when open, nullopt when there is no such intent.
   [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>> IntentOutcome(
       absl::string_view intent_id) = 0;
+  // The intent as stored now, its row locked (FOR UPDATE) until the transaction ends, so that
+  // no authorisation is recorded on it meanwhile (RecordAuthorizations); its outcome is not
+  // read (CloseIntent decides). nullopt when there is no such intent.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<PaymentIntent>> LockIntent(
+      absl::string_view intent_id) = 0;
 
   // --- the request's answer and the events, committed with the change
   // Answers of several requests done in this transaction (group commit). ALREADY_EXISTS when
@@ -279,8 +284,11 @@ class PaymentStore {
                                                             absl::string_view authorization,
                                                             absl::string_view capture) = 0;
   // The authorisations of several intents whose capture is about to be asked, in one
-  // statement (group commit).
-  [[nodiscard]] virtual absl::Status RecordAuthorizations(
+  // statement (group commit), each only on an intent still open: one result per intent, in
+  // order, empty when recorded, else the outcome of the intent closed before (the completion
+  // worker, a twin), whose authorisation is not recorded and must not be captured. Serialised
+  // with the worker's closing transaction by the intent's row lock (LockIntent).
+  [[nodiscard]] virtual std::vector<absl::StatusOr<std::string>> RecordAuthorizations(
       absl::Span<const std::pair<std::string, std::string>> intent_authorizations) = 0;
   // Claims up to `limit` open intents created at or before `created_before` (SKIP LOCKED) and
   // leases them until `lease_until`, in a transaction of its own.

@@ -161,9 +161,24 @@ absl::StatusOr<bool> ProcessorOperations::SettleAbandonedIntent(const PaymentInt
   }
   // Without a capture request nothing was charged: an authorisation alone lapses.
   std::optional<ProcessorOperation> refund;
+  bool retry_under_way = false;
   RETURN_IF_ERROR(context_.store->RunInTransaction([&](PaymentTransaction& tx) -> absl::Status {
     refund.reset();
+    retry_under_way = false;
     const absl::Time now = context_.clock->Now();
+    // What was read at the claim may be stale: a late retry of the request may have recorded
+    // an authorisation since (and be capturing now). Read again under the intent's row lock,
+    // which RecordAuthorizations needs too: an authorisation is recorded either before this
+    // read (seen here) or not at all once this transaction has closed the intent (the retry
+    // then captures nothing).
+    ASSIGN_OR_RETURN(std::optional<PaymentIntent> locked, tx.LockIntent(intent.intent_id));
+    if (!locked) return absl::OkStatus();  // purged: closed long ago
+    if (!captured && locked->authorization_reference != intent.authorization_reference) {
+      // Not abandoned: the retry commits its payment, or, once the claim's lease has passed,
+      // a later pass finds the authorisation and refunds what it captured.
+      retry_under_way = true;
+      return absl::OkStatus();
+    }
     ASSIGN_OR_RETURN(bool open,
                      tx.CloseIntent(intent.intent_id, captured ? "REFUNDED" : "ABANDONED", now));
     if (!open || !captured) return absl::OkStatus();  // a payment committed it meanwhile
@@ -187,6 +202,10 @@ absl::StatusOr<bool> ProcessorOperations::SettleAbandonedIntent(const PaymentInt
     refund = op;
     return absl::OkStatus();
   }));
+  if (retry_under_way) {
+    common::LogInfo("intent past its window left open: a retry recorded an authorisation",
+                    {{"intent_id", intent.intent_id}, {"order_id", intent.order_id}});
+  }
   if (!refund) return false;
   common::LogWarn("refunded a capture whose payment never committed",
                   {{"intent_id", intent.intent_id}, {"order_id", intent.order_id}});

@@ -63,7 +63,11 @@ class ProcessorOperations {
   // REFUNDED (the capture goes back to the buyer: ledger buyer_funding -> refunds_out and a
   // REFUND operation "capture_refund_<32 hex>" without payment, sent at once and retried like
   // any refund) or ABANDONED (nothing was captured). A payment committing at the same moment
-  // closes it first and the worker leaves it. How many were refunded.
+  // closes it first and the worker leaves it. The closing transaction reads the intent again
+  // under its row lock: an authorisation a late retry recorded since the claim leaves the
+  // intent open (the retry commits its payment, or a pass after the claim's lease refunds its
+  // capture), and once the intent is closed no retry records an authorisation or captures.
+  // How many were refunded.
   [[nodiscard]] absl::StatusOr<int> RefundAbandonedCaptures(int batch_size);
 
  private:

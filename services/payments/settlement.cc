@@ -93,11 +93,19 @@ absl::StatusOr<PaymentRecord> Settlement::RefundPayment(const Actor& actor,
     ASSIGN_OR_RETURN(ProcessorOperation after, operations_->Attempt(*op));
     op = after;
   }
+  // Refused for good, the refund stays refused for this request and its retries, also once
+  // support has paid the buyer by other means (SETTLED): the answer is the first one's.
   if (op->state == "FAILED") {
     return common::FailedPrecondition(
         "REFUND_DECLINED",
         "the processor refused the refund to the buyer's payment method; the amount is "
         "recorded as owed to the buyer (refunds_owed) for support to pay by other means");
+  }
+  if (op->state == "SETTLED") {
+    return common::FailedPrecondition(
+        "REFUND_DECLINED",
+        "the processor refused the refund to the buyer's payment method; support has since "
+        "paid the amount to the buyer by other means (SettleOwedRefund)");
   }
   return payment;
 }
@@ -232,7 +240,14 @@ absl::StatusOr<PaymentRecord> Settlement::ResolveDispute(const Actor& actor,
         ASSIGN_OR_RETURN(EscrowStep step, Resolve(p.money, req.outcome, req.buyer_share));
         RETURN_IF_ERROR(tx.WriteLedger(step.transaction, now));
         p.money = step.after;
-        if (p.money.seller_net_minor > 0) p.released_at = now;
+        // released_at follows the state the outcome leaves: released to the seller
+        // (SELLER_WINS, SPLIT: RELEASED; PLATFORM_GUARANTEE: GUARANTEED), even when the
+        // commission leaves the seller nothing; never a refund (BUYER_WINS: REFUNDED), whatever
+        // a guarantee-funded refund credited the seller before.
+        if (p.money.state == PaymentState::kReleased ||
+            p.money.state == PaymentState::kGuaranteed) {
+          p.released_at = now;
+        }
         const int64_t buyer_refund = p.money.refunded_minor - refunded_before;
         std::optional<int64_t> share_minor;
         if (req.buyer_share) share_minor = req.buyer_share->amount_minor();
