@@ -84,6 +84,26 @@ TEST_F(MysqlKpiStoreTest, SupportTicketsKeepTheirFirstRow) {
   EXPECT_FALSE(none.has_value());
 }
 
+// Producers' ids compare exactly: an order id with a trailing space is another order, and a
+// ticket id another ticket (utf8mb4_bin would pad them equal: migration 0009).
+TEST_F(MysqlKpiStoreTest, IdsDifferingByATrailingSpaceAreDifferent) {
+  ASSERT_OK_AND_ASSIGN(
+      RecordCounts counts,
+      store_->RecordEvents(Records(
+          {Placed("p1", kNow, "o-1"), Placed("p2", kNow, "o-1 "), Rated("r1", kNow, "o-1 ", 1)})));
+  EXPECT_EQ(counts.recorded, 3);
+  const std::string day = absl::FormatCivilTime(DayOf(kNow));
+  const auto counters = AllCounters();
+  EXPECT_EQ(counters.at(std::string(kSeller) + "/" + day + "/orders"), 2);
+  EXPECT_EQ(counters.at(std::string(kSeller) + "/" + day + "/odr_defects"), 1);
+  EXPECT_EQ(Count("seller_orders"), 2);
+
+  ASSERT_OK(store_->RememberTicket(
+      {.ticket_id = "tkt_1", .seller_id = "0123456789abcdef0123456789abcdef", .order_id = "o-1"}));
+  ASSERT_OK_AND_ASSIGN(std::optional<SupportTicket> other, store_->FindTicket("tkt_1 "));
+  EXPECT_FALSE(other.has_value());
+}
+
 TEST_F(MysqlKpiStoreTest, SameIdOtherContentRefusesTheWholeBatch) {
   ASSERT_OK(store_->RecordEvents(Records({Placed("p1", kNow, "o1")})).status());
   const auto before = AllCounters();
