@@ -299,37 +299,58 @@ absl::StatusOr<int> Accounts::ChangePassword(absl::string_view account_id,
   }
   if (!violations.empty()) return common::InvalidFields(std::move(violations));
 
-  // Hashed first: the change is written by the check's own deciding transaction, under the
-  // account's row lock, only if what the check read still holds (the password, not suspended,
-  // no LogoutAll) and the caller's session was not ended meanwhile.
-  ASSIGN_OR_RETURN(std::string new_hash, hasher_->Hash(new_password));
-  int revoked = 0;
-  absl::StatusOr<Account> verified = passwords_->Verify(
-      account.email_key, current_password, ctx,
-      [&](IdentityTransaction& tx, const Account& current) -> absl::Status {
-        const absl::Time now = clock_->Now();
-        if (!ctx.caller->session_id.empty()) {
-          ASSIGN_OR_RETURN(std::optional<Session> session,
-                           tx.FindSession(ctx.caller->session_id, true));
-          if (!session || session->revoked_at) return SessionRevokedError();
-        }
-        Account changed = current;
-        changed.password_hash = new_hash;
-        changed.updated_at = now;
-        RETURN_IF_ERROR(tx.UpdateAccount(changed));
-        ASSIGN_OR_RETURN(revoked, tx.RevokeSessionsOf(changed.id, ctx.caller->session_id,
-                                                      "PASSWORD_CHANGED", now));
-        // Other services refuse the account's access tokens issued before this (the kept
-        // session's included: its next refresh gives a token accepted everywhere).
-        RETURN_IF_ERROR(EnqueueSessionsRevoked(tx, changed.id, now, "PASSWORD_CHANGED"));
-        return tx.AppendAudit(MakeAuditEvent(audit::kPasswordChanged, ctx, changed.id,
-                                             {{"revoked_sessions", revoked}}, now));
-      });
+  // The check first (throttled and counted like a login), then the new hash (the slow part,
+  // outside any transaction), then the write, decided again under the account's row lock: a
+  // change, suspension or LogoutAll committed meanwhile, or the end of the caller's session,
+  // wins and nothing is written.
+  absl::StatusOr<Account> verified = passwords_->Verify(account.email_key, current_password, ctx);
   if (!verified.ok()) {
     if (common::ReasonOf(verified.status()) == "INVALID_CREDENTIALS") {
       return common::InvalidField("current_password", "does not match the account's password");
     }
     return verified.status();
+  }
+  ASSIGN_OR_RETURN(std::string new_hash, hasher_->Hash(new_password));
+  int revoked = 0;
+  std::string checked_hash = verified->password_hash;
+  for (int attempt = 0;; ++attempt) {
+    std::string stored_hash;
+    RETURN_IF_ERROR(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(std::optional<Account> current, tx.FindAccount(account.id, true));
+      if (!current) return common::NotFound("account", account.id);
+      if (current->status == AccountStatus::kSuspended) return AccountSuspendedError();
+      if (current->sessions_not_before != verified->sessions_not_before) {
+        return SessionRevokedError();  // a LogoutAll or a suspension since the check
+      }
+      if (!ctx.caller->session_id.empty()) {
+        ASSIGN_OR_RETURN(std::optional<Session> session,
+                         tx.FindSession(ctx.caller->session_id, true));
+        if (!session || session->revoked_at) return SessionRevokedError();
+      }
+      if (current->password_hash != checked_hash) {
+        stored_hash = current->password_hash;  // changed since the check: decided below
+        return absl::OkStatus();
+      }
+      const absl::Time now = clock_->Now();
+      current->password_hash = new_hash;
+      current->updated_at = now;
+      RETURN_IF_ERROR(tx.UpdateAccount(*current));
+      ASSIGN_OR_RETURN(revoked, tx.RevokeSessionsOf(current->id, ctx.caller->session_id,
+                                                    "PASSWORD_CHANGED", now));
+      // Other services refuse the account's access tokens issued before this (the kept
+      // session's included: its next refresh gives a token accepted everywhere).
+      RETURN_IF_ERROR(EnqueueSessionsRevoked(tx, current->id, now, "PASSWORD_CHANGED"));
+      return tx.AppendAudit(MakeAuditEvent(audit::kPasswordChanged, ctx, current->id,
+                                           {{"revoked_sessions", revoked}}, now));
+    }));
+    if (stored_hash.empty()) break;  // written
+    // Another change won, or a login only re-hashed the same password with newer parameters:
+    // the password given decides, against the hash stored now (once).
+    absl::StatusOr<bool> still = hasher_->Verify(stored_hash, current_password);
+    if (attempt > 0 || !still.ok() || !*still) {
+      return common::InvalidField("current_password", "does not match the account's password");
+    }
+    checked_hash = std::move(stored_hash);
   }
   return revoked;
 }
@@ -359,11 +380,13 @@ absl::StatusOr<Account> Accounts::SetSuspension(bool suspend, absl::string_view 
   if (suspend && account_id == ctx.caller_id()) {
     return common::FailedPrecondition("CANNOT_SUSPEND_SELF", "an account cannot suspend itself");
   }
-  const absl::Time now = clock_->Now();
   Account result;
   RETURN_IF_ERROR(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(std::optional<Account> account, tx.FindAccount(account_id, true));
     if (!account) return common::NotFound("account", account_id);
+    // Read under the account's row lock: a token whose iat was read under it before (a login,
+    // a refresh, a service token) is older than this suspension's not-before.
+    const absl::Time now = clock_->Now();
     const bool suspended = account->status == AccountStatus::kSuspended;
     if (suspended == suspend) {  // already so: idempotent, nothing recorded twice
       result = *std::move(account);
@@ -377,10 +400,7 @@ absl::StatusOr<Account> Accounts::SetSuspension(bool suspend, absl::string_view 
       RETURN_IF_ERROR(tx.RaiseSessionsNotBefore(account->id, now));  // logins in flight lose
       ASSIGN_OR_RETURN(int revoked, tx.RevokeSessionsOf(account->id, "", "ACCOUNT_SUSPENDED", now));
       (void)revoked;
-      // Taken under the account's row lock, so a token issued by a login that read the account
-      // as active is older than this.
-      RETURN_IF_ERROR(
-          EnqueueAccountSuspended(tx, account->id, clock_->Now(), reason_code));
+      RETURN_IF_ERROR(EnqueueAccountSuspended(tx, account->id, now, reason_code));
     } else {
       account->status = AccountStatus::kActive;
       account->suspension.reset();

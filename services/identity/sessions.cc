@@ -33,6 +33,14 @@ absl::Status InvalidClient() {
                             "INVALID_CLIENT");
 }
 
+// The caller cache's key within an account: the session, or for a SERVICE token (which has
+// none) the token itself, whose iat the check compares with sessions_not_before: one token's
+// answer never vouches for another (an old one of before a suspension).
+std::string CallerCacheKey(const Principal& caller) {
+  if (!caller.session_id.empty()) return caller.session_id;
+  return absl::StrCat("token ", caller.token_id);
+}
+
 // A SERVICE token (no session) issued before its account's sessions_not_before: a
 // suspension's revocation, which a reinstatement does not lift. (A session's tokens are
 // ended with their session instead.)
@@ -197,12 +205,15 @@ absl::Status Sessions::Logout(const RequestContext& ctx) {
 absl::StatusOr<int> Sessions::LogoutAll(const RequestContext& ctx) {
   const Target self = ctx.caller ? Target{ctx.caller->account_id, ctx.caller->role} : Target{};
   RETURN_IF_ERROR(Authorize(Method::kLogoutAll, ctx.caller ? &*ctx.caller : nullptr, &self));
-  const absl::Time now = clock_->Now();
   int revoked = 0;
   absl::Status status = store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
+    // The time is read under the account's row lock (see SetSuspension).
+    ASSIGN_OR_RETURN(std::optional<Account> account, tx.FindAccount(ctx.caller_id(), true));
+    if (!account) return common::NotFound("account", ctx.caller_id());
+    const absl::Time now = clock_->Now();
     RETURN_IF_ERROR(tx.RaiseSessionsNotBefore(ctx.caller_id(), now));  // logins in flight lose
     ASSIGN_OR_RETURN(revoked, tx.RevokeSessionsOf(ctx.caller_id(), "", "LOGOUT_ALL", now));
-    RETURN_IF_ERROR(EnqueueSessionsRevoked(tx, ctx.caller_id(), clock_->Now(), "LOGOUT_ALL"));
+    RETURN_IF_ERROR(EnqueueSessionsRevoked(tx, ctx.caller_id(), now, "LOGOUT_ALL"));
     return tx.AppendAudit(
         MakeAuditEvent(audit::kLogoutAll, ctx, ctx.caller_id(), {{"revoked", revoked}}, now));
   });
@@ -368,7 +379,7 @@ bool Sessions::RecentlyActive(const Principal& caller) const {
   absl::MutexLock lock(&cache_mu_);
   auto account = active_callers_.find(caller.account_id);
   if (account == active_callers_.end()) return false;
-  auto session = account->second.find(caller.session_id);
+  auto session = account->second.find(CallerCacheKey(caller));
   return session != account->second.end() && now - session->second < options_.caller_check_ttl &&
          now >= session->second;
 }
@@ -407,7 +418,8 @@ void Sessions::RememberActive(const Principal& caller, uint64_t generation,
   if (account != nullptr) {
     recent_accounts_.insert_or_assign(caller.account_id, RecentAccountCopy{*account, now});
   }
-  auto [it, inserted] = active_callers_[caller.account_id].insert_or_assign(caller.session_id, now);
+  auto [it, inserted] =
+      active_callers_[caller.account_id].insert_or_assign(CallerCacheKey(caller), now);
   (void)it;
   if (inserted) ++active_entries_;
 }

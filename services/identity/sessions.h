@@ -141,7 +141,7 @@ class Sessions {
   IdentityObserver* const observer_;
   const SessionsOptions options_;
 
-  // account id -> session id ("" for tokens without a session) -> when last found active.
+  // account id -> session id (for a SERVICE token, "token <jti>") -> when last found active.
   mutable absl::Mutex cache_mu_;
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, absl::Time>> active_callers_
       ABSL_GUARDED_BY(cache_mu_);

@@ -637,6 +637,36 @@ TEST_F(SessionsTest, ServiceTokensForClientCredentialsWithTheAccountsScopes) {
   EXPECT_OK(sessions_->CheckCallerActive(new_caller));
 }
 
+// With the caller cache on, one SERVICE token's answer does not vouch for another of the same
+// account: a token of before a suspension stays refused after reinstatement while a new one is
+// remembered as active.
+TEST_F(SessionsTest, ARememberedServiceTokenDoesNotVouchForAnOlderOne) {
+  Sessions cached(store_.get(), passwords_.get(), issuer_.get(), verifier_.get(), &clock_,
+                  &observer_, {.caller_check_ttl = absl::Seconds(1)});
+  ASSERT_OK_AND_ASSIGN(
+      CreatedServiceAccount svc,
+      accounts_->CreateServiceAccount("relay", {"identity.accounts.read"}, "", As(admin_)));
+  auto principal = [&](const ServiceToken& token) {
+    absl::StatusOr<common::auth::Caller> caller = verifier_->Verify(token.access.token);
+    EXPECT_OK(caller.status());
+    Principal p{svc.account.id, Role::kService, caller->scopes, "", caller->token_id};
+    p.issued_at = caller->issued_at;
+    return p;
+  };
+  ASSERT_OK_AND_ASSIGN(ServiceToken old_token,
+                       cached.IssueServiceToken(svc.account.id, svc.client_secret, {}, {}));
+  const Principal old_caller = principal(old_token);
+  clock_.Advance(absl::Milliseconds(500));
+  ASSERT_OK(accounts_->Suspend(svc.account.id, "LEAKED", "secret leaked", As(admin_)));
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_OK(accounts_->Reinstate(svc.account.id, "ROTATED", "new deployment", As(admin_)));
+  ASSERT_OK_AND_ASSIGN(ServiceToken new_token,
+                       cached.IssueServiceToken(svc.account.id, svc.client_secret, {}, {}));
+  ASSERT_OK(cached.CheckCallerActive(principal(new_token)));  // remembered for 1 s
+  EXPECT_EQ(common::ReasonOf(cached.CheckCallerActive(old_caller)), "TOKEN_REVOKED");
+  EXPECT_EQ(common::ReasonOf(cached.LoadActiveCaller(old_caller).status()), "TOKEN_REVOKED");
+}
+
 // A clock that moves one second each time it is read: time passes between the transaction that
 // decides to issue a token and its signing.
 class TickingClock final : public common::Clock {
