@@ -126,73 +126,76 @@ std::vector<absl::StatusOr<PaymentIntent>> BeginIntents(common::db::ConnectionPo
 std::vector<absl::StatusOr<std::string>> RecordAuthorizations(
     common::db::ConnectionPool& pool,
     absl::Span<const std::pair<std::string, std::string>> intent_authorizations) {
-  std::vector<absl::StatusOr<std::string>> out;
-  if (intent_authorizations.empty()) return out;
+  if (intent_authorizations.empty()) return {};
   // Only on intents still open: once the completion worker (or a twin) has closed an intent,
-  // no capture may follow. The statement takes each intent's row lock, which the worker's
-  // closing transaction holds (LockIntent) until its outcome is committed, and the outcome
-  // subquery is a locking (current) read, so it sees that outcome.
-  std::string cases;
-  std::vector<SqlValue> params;
+  // no capture may follow. The intents' row locks are taken first (in id order, so that
+  // batches do not deadlock); the worker's closing transaction holds an intent's lock
+  // (LockIntent) until its outcome is committed, so the outcomes read after them (READ
+  // COMMITTED: a statement sees what was committed when it starts, whatever level the pooled
+  // connection had) include the worker's, and an intent open here stays open until this
+  // commits.
   std::vector<SqlValue> ids;
+  std::map<std::string, std::string> references;
   for (const auto& [id, reference] : intent_authorizations) {
-    absl::StrAppend(&cases, " WHEN ? THEN ?");
-    params.push_back(id);
-    params.push_back(reference);
-    ids.push_back(id);
+    if (references.emplace(id, reference).second) ids.push_back(id);
   }
-  params.insert(params.end(), ids.begin(), ids.end());
   const std::string in = common::db::PlaceholderList(ids.size());
-  const std::string update =
-      absl::StrCat("UPDATE payment_intents SET authorization_reference = CASE intent_id", cases,
-                   " END WHERE intent_id IN (", in,
-                   ") AND NOT EXISTS (SELECT 1 FROM payment_intent_outcomes o WHERE o.intent_id = "
-                   "payment_intents.intent_id)");
-  absl::StatusOr<int64_t> matched = pool.Execute(update, params);
-  for (int attempt = 1; attempt < 4 && absl::IsAborted(matched.status()); ++attempt) {
-    matched = pool.Execute(update, params);
+  std::map<std::string, std::string> outcomes;  // intent id -> outcome ("" while open)
+  common::db::TransactionOptions options;
+  options.isolation = common::db::IsolationLevel::kReadCommitted;
+  absl::Status status = common::db::RunInTransaction(
+      pool,
+      [&](Transaction& tx) -> absl::Status {
+        outcomes.clear();
+        ASSIGN_OR_RETURN(std::vector<Row> locked,
+                         tx.Query(absl::StrCat("SELECT intent_id FROM payment_intents WHERE "
+                                               "intent_id IN (",
+                                               in, ") ORDER BY intent_id FOR UPDATE"),
+                                  ids));
+        for (const Row& row : locked) {
+          ASSIGN_OR_RETURN(std::string id, row.GetString("intent_id"));
+          outcomes[std::move(id)] = "";
+        }
+        ASSIGN_OR_RETURN(std::vector<Row> closed,
+                         tx.Query(absl::StrCat("SELECT intent_id, outcome FROM "
+                                               "payment_intent_outcomes WHERE intent_id IN (",
+                                               in, ")"),
+                                  ids));
+        for (const Row& row : closed) {
+          ASSIGN_OR_RETURN(std::string id, row.GetString("intent_id"));
+          ASSIGN_OR_RETURN(outcomes[std::move(id)], row.GetString("outcome"));
+        }
+        std::string cases;
+        std::vector<SqlValue> params;
+        std::vector<SqlValue> open;
+        for (const auto& [id, outcome] : outcomes) {
+          if (!outcome.empty()) continue;
+          absl::StrAppend(&cases, " WHEN ? THEN ?");
+          params.push_back(id);
+          params.push_back(references[id]);
+          open.push_back(id);
+        }
+        if (open.empty()) return absl::OkStatus();
+        params.insert(params.end(), open.begin(), open.end());
+        return tx
+            .Execute(absl::StrCat("UPDATE payment_intents SET authorization_reference = CASE "
+                                  "intent_id",
+                                  cases, " END WHERE intent_id IN (",
+                                  common::db::PlaceholderList(open.size()), ")"),
+                     params)
+            .status();
+      },
+      options);
+  if (!status.ok()) {
+    return std::vector<absl::StatusOr<std::string>>(intent_authorizations.size(), status);
   }
-  if (!matched.ok()) {
-    return std::vector<absl::StatusOr<std::string>>(intent_authorizations.size(), matched.status());
-  }
-  // Every intent matched (rows found, not changed, are counted): all were open.
-  if (*matched == static_cast<int64_t>(intent_authorizations.size())) {
-    return std::vector<absl::StatusOr<std::string>>(intent_authorizations.size(), std::string());
-  }
-  // Some were closed (or named twice in the batch): their outcomes, read after the statement.
-  // An intent open now was open when the statement ran, so its authorisation is recorded.
-  absl::StatusOr<std::vector<Row>> rows =
-      pool.Query(absl::StrCat("SELECT i.intent_id, o.outcome FROM payment_intents i LEFT JOIN "
-                              "payment_intent_outcomes o ON o.intent_id = i.intent_id WHERE "
-                              "i.intent_id IN (",
-                              in, ")"),
-                 ids);
-  if (!rows.ok()) {
-    return std::vector<absl::StatusOr<std::string>>(intent_authorizations.size(), rows.status());
-  }
-  std::map<std::string, std::string> outcomes;
-  for (const Row& row : *rows) {
-    absl::StatusOr<std::string> id = row.GetString("intent_id");
-    if (!id.ok()) {
-      return std::vector<absl::StatusOr<std::string>>(intent_authorizations.size(), id.status());
-    }
-    std::string outcome;
-    if (!row.IsNull("outcome")) {
-      absl::StatusOr<std::string> closed = row.GetString("outcome");
-      if (!closed.ok()) {
-        return std::vector<absl::StatusOr<std::string>>(intent_authorizations.size(),
-                                                        closed.status());
-      }
-      outcome = *std::move(closed);
-    }
-    outcomes[*std::move(id)] = std::move(outcome);
-  }
+  std::vector<absl::StatusOr<std::string>> out;
   for (const auto& [id, reference] : intent_authorizations) {
     auto it = outcomes.find(id);
     if (it == outcomes.end()) {
       out.push_back(absl::UnavailableError("payment intent vanished; retry"));
     } else {
-      out.push_back(it->second);
+      out.push_back(it->second);  // "" when recorded on the open intent, else its outcome
     }
   }
   return out;
