@@ -85,6 +85,8 @@ absl::Status ReturnCapture(PaymentTransaction& tx, const RequestKey& key, const 
   ProcessorOperation op =
       RefundOperation(ReturnOperationId(key), p, p.money.amount.amount_minor(), now, now);
   op.payment_id.clear();  // the payment was never written
+  op.order_id = p.order_id;
+  op.buyer_id = p.buyer_id;
   return tx.InsertOperation(op);
 }
 

@@ -208,6 +208,10 @@ class MySqlPaymentTransaction final : public PaymentTransaction {
       absl::string_view payment_id) override {
     return store::LoadRefunds(tx_, payment_id);
   }
+  absl::StatusOr<std::vector<ProcessorOperation>> LoadRefundsWithoutPayment(
+      absl::string_view order_id) override {
+    return store::LoadRefundsWithoutPayment(tx_, order_id);
+  }
   absl::StatusOr<bool> ChargeRefund(const RefundCharge& charge, absl::Time now) override {
     return store::ChargeRefund(tx_, charge, now);
   }

@@ -95,7 +95,7 @@ constexpr char kOperationColumns[] =
     "target_reference, state, attempts, next_attempt_at, processor_reference, last_error, "
     "created_at, updated_at, settlement_reference, settled_by, settled_at, funded_by, "
     "paid_by_seller_minor, paid_by_guarantee_minor, on_behalf_of_seller, charged_minor, "
-    "charge_shortfall_minor, charged_by, charged_at";
+    "charge_shortfall_minor, charged_by, charged_at, order_id, buyer_id";
 
 absl::StatusOr<ProcessorOperation> OperationOf(const Row& row) {
   ProcessorOperation op;
@@ -131,6 +131,12 @@ absl::StatusOr<ProcessorOperation> OperationOf(const Row& row) {
   ASSIGN_OR_RETURN(op.charge_shortfall_minor, row.GetInt64("charge_shortfall_minor"));
   ASSIGN_OR_RETURN(op.charged_by, row.GetString("charged_by"));
   ASSIGN_OR_RETURN(op.charged_at, row.GetOptionalTime("charged_at"));
+  if (!row.IsNull("order_id")) {
+    ASSIGN_OR_RETURN(op.order_id, row.GetString("order_id"));
+  }
+  if (!row.IsNull("buyer_id")) {
+    ASSIGN_OR_RETURN(op.buyer_id, row.GetString("buyer_id"));
+  }
   return op;
 }
 
@@ -141,17 +147,21 @@ absl::Status InsertOperation(Transaction& tx, const ProcessorOperation& op) {
   if (!op.payment_id.empty()) payment_id = op.payment_id;
   SqlValue payout_id = nullptr;
   if (!op.payout_id.empty()) payout_id = op.payout_id;
+  SqlValue order_id = nullptr;
+  if (!op.order_id.empty()) order_id = op.order_id;
+  SqlValue buyer_id = nullptr;
+  if (!op.buyer_id.empty()) buyer_id = op.buyer_id;
   return tx
       .Execute(
           "INSERT INTO processor_operations (operation_id, kind, payment_id, payout_id, "
           "seller_id, currency, amount_minor, target_reference, state, attempts, "
           "next_attempt_at, created_at, updated_at, funded_by, paid_by_seller_minor, "
-          "paid_by_guarantee_minor, on_behalf_of_seller) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?, ?, ?, ?)",
+          "paid_by_guarantee_minor, on_behalf_of_seller, order_id, buyer_id) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
           {op.operation_id, op.kind, payment_id, payout_id, op.seller_id, op.currency,
            op.amount_minor, op.target_reference, op.next_attempt_at, op.created_at, op.created_at,
            op.funded_by, op.paid_by_seller_minor, op.paid_by_guarantee_minor,
-           static_cast<int64_t>(op.on_behalf_of_seller ? 1 : 0)})
+           static_cast<int64_t>(op.on_behalf_of_seller ? 1 : 0), order_id, buyer_id})
       .status();
 }
 
@@ -199,6 +209,17 @@ absl::StatusOr<std::vector<ProcessorOperation>> LoadRefunds(Transaction& tx,
                                          " FROM processor_operations WHERE payment_id = ? AND "
                                          "kind = 'REFUND' ORDER BY created_at, operation_id"),
                             {std::string(payment_id)}));
+  return common::db::ParseRows(rows, OperationOf);
+}
+
+absl::StatusOr<std::vector<ProcessorOperation>> LoadRefundsWithoutPayment(
+    Transaction& tx, absl::string_view order_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   tx.Query(absl::StrCat("SELECT ", kOperationColumns,
+                                         " FROM processor_operations WHERE order_id = ? AND "
+                                         "payment_id IS NULL AND kind = 'REFUND' "
+                                         "ORDER BY created_at, operation_id"),
+                            {std::string(order_id)}));
   return common::db::ParseRows(rows, OperationOf);
 }
 

@@ -119,6 +119,9 @@ namespace store {
 // The REFUND operations of a payment, oldest first.
 [[nodiscard]] absl::StatusOr<std::vector<ProcessorOperation>> LoadRefunds(
     common::db::Transaction& tx, absl::string_view payment_id);
+// The REFUND operations without payment (captures given back) of an order, oldest first.
+[[nodiscard]] absl::StatusOr<std::vector<ProcessorOperation>> LoadRefundsWithoutPayment(
+    common::db::Transaction& tx, absl::string_view order_id);
 // Claims up to `limit` PENDING operations due at `now` (FOR UPDATE SKIP LOCKED, so replicas
 // never claim the same one) and leases them: their next_attempt_at moves to `lease_until`, so
 // no other worker picks them up while this one asks the processor. Commits in its own

@@ -6,13 +6,18 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/db/migrations.h"
 #include "common/errors.h"
 #include "common/ids.h"
 #include "common/testing/database_test_base.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/payments/events.h"
+#include "services/payments/payments_migrations.h"
+#include "services/payments/processor_operations.h"
 
 namespace marketplace::payments {
 namespace {
@@ -197,6 +202,76 @@ TEST_F(MySqlPaymentStoreTest, CheckoutReadsSeeTheOrdersPaymentAndTheSellersHoldP
   ASSERT_OK(facts[1].status());
   EXPECT_FALSE(facts[1]->order_payment_id.has_value());
   EXPECT_FALSE(facts[1]->hold.has_value());
+}
+
+// Migration 0015 names the order and buyer of the refunds without payment written before it,
+// as far as their intents are kept: a returned capture's operation is found by
+// ProcessorKey("return", its request's key), an abandoned capture's by its intent's id.
+TEST_F(MySqlPaymentStoreTest, Migration15NamesTheOrderOfEarlierRefundsWithoutPayment) {
+  struct Case {
+    RequestKey key;
+    std::string order_id;
+    std::string outcome;
+    std::string operation_id;
+  };
+  const RequestKey returned = Key("r-returned");
+  const RequestKey abandoned = Key("r-abandoned");
+  const std::vector<Case> cases = {
+      {returned, "order-returned", "RETURNED", ProcessorKey("return", returned)},
+      {abandoned, "order-abandoned ", "REFUNDED",
+       absl::StrCat("capture_refund_", IntentId(abandoned).substr(4))}};
+  const absl::Time now = clock_.Now();
+  for (const Case& c : cases) {
+    ASSERT_OK(pool()
+                  .Execute("INSERT INTO payment_intents (intent_id, caller, method, request_id, "
+                           "request_hash, payment_id, order_id, buyer_id, seller_id, currency, "
+                           "amount_minor, created_at, next_check_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'EUR', 1000, ?, ?)",
+                           {IntentId(c.key), c.key.caller, c.key.method, c.key.request_id,
+                            c.key.request_hash, common::NewId("pay_"), c.order_id,
+                            std::string("b0b0b000000000000000000000000001"),
+                            std::string("5e11e700000000000000000000000001"), now, now})
+                  .status());
+    ASSERT_OK(pool()
+                  .Execute("INSERT INTO payment_intent_outcomes (intent_id, outcome, closed_at) "
+                           "VALUES (?, ?, ?)",
+                           {IntentId(c.key), c.outcome, now})
+                  .status());
+    ProcessorOperation op;
+    op.operation_id = c.operation_id;
+    op.kind = "REFUND";
+    op.seller_id = "5e11e700000000000000000000000001";
+    op.currency = "EUR";
+    op.amount_minor = 1000;
+    op.target_reference = "cap_1";
+    op.next_attempt_at = now;
+    op.created_at = now;
+    ASSERT_OK(
+        store_->RunInTransaction([&](PaymentTransaction& tx) { return tx.InsertOperation(op); }));
+  }
+  // As written before the migration: no order, no buyer. Then its statements once more.
+  ASSERT_OK(
+      pool().Execute("UPDATE processor_operations SET order_id = NULL, buyer_id = NULL").status());
+  int statements = 0;
+  for (const auto& [name, sql] : PaymentsMigrations()) {
+    if (!absl::StartsWith(name, "0015_")) continue;
+    for (const std::string& statement : common::db::SplitSqlStatements(sql)) {
+      absl::StatusOr<int64_t> ran = pool().Execute(statement);
+      ASSERT_TRUE(ran.ok()) << statement << ": " << ran.status();
+      ++statements;
+    }
+  }
+  EXPECT_EQ(statements, 3);
+  for (const Case& c : cases) {
+    ASSERT_OK_AND_ASSIGN(
+        std::vector<ProcessorOperation> found,
+        store_->RunInTransaction<std::vector<ProcessorOperation>>(
+            [&](PaymentTransaction& tx) { return tx.LoadRefundsWithoutPayment(c.order_id); }));
+    ASSERT_EQ(found.size(), 1u) << c.order_id;
+    EXPECT_EQ(found[0].operation_id, c.operation_id);
+    EXPECT_EQ(found[0].order_id, c.order_id);
+    EXPECT_EQ(found[0].buyer_id, "b0b0b000000000000000000000000001");
+  }
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include "services/payments/payment_reads.h"
 
+#include <algorithm>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "common/errors.h"
 #include "common/status_macros.h"
@@ -27,9 +30,28 @@ absl::StatusOr<PaymentDetails> PaymentReads::GetPayment(const Actor& actor,
         ASSIGN_OR_RETURN(out.history, tx.LoadHistory(payment_id));
         ASSIGN_OR_RETURN(out.entries, tx.LoadEntries(payment_id));
         ASSIGN_OR_RETURN(out.refunds, tx.LoadRefunds(payment_id));
+        // Staff and services also see the captures of other requests for the same order
+        // given back without a payment (so that an owed one can be found and settled).
+        if (actor.any_payment) {
+          ASSIGN_OR_RETURN(std::vector<ProcessorOperation> returned,
+                           tx.LoadRefundsWithoutPayment(out.payment.order_id));
+          if (!returned.empty()) {
+            for (ProcessorOperation& op : returned) out.refunds.push_back(std::move(op));
+            std::stable_sort(out.refunds.begin(), out.refunds.end(),
+                             [](const ProcessorOperation& a, const ProcessorOperation& b) {
+                               return std::tie(a.created_at, a.operation_id) <
+                                      std::tie(b.created_at, b.operation_id);
+                             });
+          }
+        }
         return out;
       },
       kReadOnly);
+}
+
+absl::StatusOr<std::optional<ProcessorOperation>> PaymentReads::GetOperation(
+    const std::string& operation_id) {
+  return store_->LoadOperation(operation_id);
 }
 
 absl::StatusOr<ListFilter> PaymentReads::VisibleFilter(const Actor& actor, ListFilter requested) {

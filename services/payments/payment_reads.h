@@ -1,6 +1,7 @@
 #ifndef MARKETPLACE_SERVICES_PAYMENTS_PAYMENT_READS_H_
 #define MARKETPLACE_SERVICES_PAYMENTS_PAYMENT_READS_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@ struct PaymentDetails {
   PaymentRecord payment;
   std::vector<PaymentEventRecord> history;
   std::vector<StoredEntry> entries;
+  // Its refunds, oldest first; for staff and SERVICE callers (any_payment) also the refunds
+  // without payment of its order (captures of other requests for it given back).
   std::vector<ProcessorOperation> refunds;
 };
 
@@ -33,6 +36,10 @@ class PaymentReads {
 
   [[nodiscard]] absl::StatusOr<PaymentDetails> GetPayment(const Actor& actor,
                                                           const std::string& payment_id);
+  // A processor operation by its id (nullopt when there is none), for callers that have
+  // checked the actor's right to it.
+  [[nodiscard]] absl::StatusOr<std::optional<ProcessorOperation>> GetOperation(
+      const std::string& operation_id);
   // The filter narrowed to what `actor` may see: a buyer lists its purchases, a seller its
   // sales; PERMISSION_DENIED for someone else's.
   [[nodiscard]] static absl::StatusOr<ListFilter> VisibleFilter(const Actor& actor,

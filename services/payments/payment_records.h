@@ -105,8 +105,12 @@ struct PaymentIntent {
 struct ProcessorOperation {
   std::string operation_id;
   std::string kind;        // REFUND, PAYOUT
-  std::string payment_id;  // REFUND
+  std::string payment_id;  // REFUND; empty for a capture given back without a payment
   std::string payout_id;   // PAYOUT
+  // REFUND without payment (a returned or abandoned capture): the order and buyer of the
+  // CreatePayment request whose capture it gives back; empty otherwise.
+  std::string order_id;
+  std::string buyer_id;
   std::string seller_id;
   std::string currency;
   int64_t amount_minor = 0;

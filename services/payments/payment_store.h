@@ -148,6 +148,10 @@ class PaymentTransaction {
   // The REFUND operations of a payment, oldest first.
   [[nodiscard]] virtual absl::StatusOr<std::vector<ProcessorOperation>> LoadRefunds(
       absl::string_view payment_id) = 0;
+  // The REFUND operations without payment of an order (captures of CreatePayment requests
+  // given back: returned for ORDER_ALREADY_PAID, or abandoned), oldest first.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<ProcessorOperation>> LoadRefundsWithoutPayment(
+      absl::string_view order_id) = 0;
   // Records a refund's charge to the seller, once; false when it was charged before.
   [[nodiscard]] virtual absl::StatusOr<bool> ChargeRefund(const RefundCharge& charge,
                                                           absl::Time now) = 0;

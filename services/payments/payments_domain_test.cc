@@ -1,7 +1,8 @@
 // The payments domain through PaymentsApi on MariaDB, where the order of two concurrent calls
 // or a stored state decides the answer: a late CreatePayment retry racing the completion
 // worker's settlement of its intent, order ids that differ only in trailing spaces, a refund
-// retry after its owed refund was settled, and when a dispute's outcome sets released_at.
+// retry after its owed refund was settled, owed refunds without payment found and settled,
+// and when a dispute's outcome sets released_at.
 #include "services/payments/payments_domain.h"
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -320,6 +322,86 @@ class PaymentsDomainTest : public common::testing::DatabaseTest {
     return rows.ok() ? *(*rows)[0].GetInt64("n") : -1;
   }
 
+  // The ledger's platform-wide totals per account kind, once it verified consistent.
+  std::map<std::string, int64_t> Totals() {
+    absl::StatusOr<pb::VerifyLedgerResponse> v = api_->VerifyLedger();
+    EXPECT_OK(v.status());
+    std::map<std::string, int64_t> totals;
+    if (!v.ok()) return totals;
+    EXPECT_TRUE(v->consistent()) << v->DebugString();
+    for (const auto& t : v->totals()) totals[t.account_kind()] = t.balance().amount_minor();
+    return totals;
+  }
+
+  absl::StatusOr<pb::Payment> Settle(const std::string& request_id, const std::string& payment_id,
+                                     const std::string& refund_id, const Actor& actor = Staff()) {
+    pb::SettleOwedRefundRequest req;
+    req.set_request_id(request_id);
+    req.set_payment_id(payment_id);
+    req.set_refund_id(refund_id);
+    req.set_settlement_reference("transfer-7");
+    req.set_note("paid by bank transfer");
+    return api_->SettleOwedRefund(actor, req);
+  }
+
+  // A refund without payment (a capture given back) refused for good and owed, found among the
+  // refunds of its order's payment `payment_id` by staff, is settled with payment_id "-":
+  // REFUND_SETTLED once, refunds_owed back to zero in one balanced transaction.
+  void ExpectOwedRefundWithoutPaymentSettled(const std::string& payment_id,
+                                             absl::string_view prefix, int64_t minor) {
+    EXPECT_EQ(Totals()["refunds_owed"], minor);
+    ASSERT_OK_AND_ASSIGN(pb::Payment order_payment, Get(payment_id));
+    ASSERT_EQ(order_payment.refunds_size(), 1);
+    const pb::Refund owed = order_payment.refunds(0);
+    EXPECT_TRUE(absl::StartsWith(owed.refund_id(), prefix)) << owed.refund_id();
+    EXPECT_EQ(owed.state(), pb::REFUND_FAILED);
+    EXPECT_EQ(owed.amount().amount_minor(), minor);
+    EXPECT_EQ(order_payment.refunded().amount_minor(), 0) << "not a refund of this payment";
+    // Only staff and SERVICE callers see it; the payment's buyer does not.
+    pb::GetPaymentRequest get;
+    get.set_payment_id(payment_id);
+    ASSERT_OK_AND_ASSIGN(pb::Payment as_buyer, api_->GetPayment(Buyer(), get));
+    EXPECT_EQ(as_buyer.refunds_size(), 0);
+
+    // It is no refund of the order's payment, and only staff settle it.
+    EXPECT_EQ(ReasonOf(Settle("settle-0a", payment_id, owed.refund_id()).status()),
+              "REFUND_NOT_FOUND");
+    EXPECT_EQ(Settle("settle-0b", "-", owed.refund_id(), Buyer()).status().code(),
+              absl::StatusCode::kPermissionDenied);
+    EXPECT_EQ(ReasonOf(Settle("settle-0c", "-", "refund_unknown").status()), "REFUND_NOT_FOUND");
+    EXPECT_EQ(Totals()["refunds_owed"], minor);
+
+    ASSERT_OK_AND_ASSIGN(pb::Payment settled, Settle("settle-1", "-", owed.refund_id()));
+    EXPECT_EQ(settled.payment_id(), "");
+    EXPECT_EQ(settled.order_id(), order_payment.order_id());
+    EXPECT_EQ(settled.buyer_id(), kBuyer);
+    EXPECT_EQ(settled.seller_id(), kSeller);
+    EXPECT_EQ(settled.amount().amount_minor(), minor);
+    ASSERT_EQ(settled.refunds_size(), 1);
+    EXPECT_EQ(settled.refunds(0).refund_id(), owed.refund_id());
+    EXPECT_EQ(settled.refunds(0).state(), pb::REFUND_SETTLED);
+    EXPECT_EQ(settled.refunds(0).settlement_reference(), "transfer-7");
+    EXPECT_EQ(settled.refunds(0).settled_by(), "agent-1");
+    // A retry answers the same; another request finds it settled.
+    ASSERT_OK_AND_ASSIGN(pb::Payment again, Settle("settle-1", "-", owed.refund_id()));
+    EXPECT_EQ(again.order_id(), settled.order_id());
+    ASSERT_EQ(again.refunds_size(), 1);
+    EXPECT_EQ(again.refunds(0).state(), pb::REFUND_SETTLED);
+    EXPECT_EQ(ReasonOf(Settle("settle-2", "-", owed.refund_id()).status()),
+              "REFUND_ALREADY_SETTLED");
+
+    ASSERT_OK_AND_ASSIGN(pb::Payment after, Get(payment_id));
+    ASSERT_EQ(after.refunds_size(), 1);
+    EXPECT_EQ(after.refunds(0).state(), pb::REFUND_SETTLED);
+    std::map<std::string, int64_t> totals = Totals();
+    EXPECT_EQ(totals["refunds_owed"], 0);
+    EXPECT_EQ(totals["refunds_out"], minor);
+    // Captured in, given back, refused, paid by other means: no payment on any of them.
+    EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions WHERE kind = 'refund' AND "
+                    "payment_id IS NULL"),
+              3);
+  }
+
   // What the processor captured is held in payments or went back to the buyer, all of it
   // (money never created or lost), and the ledger agrees.
   void ExpectEveryCaptureAccountedFor() {
@@ -505,6 +587,46 @@ TEST_F(PaymentsDomainTest, RefundRetryAfterItsOwedRefundWasSettledStillAnswersRe
   EXPECT_EQ(settled.refunds(0).state(), pb::REFUND_SETTLED);
   EXPECT_EQ(settled.refunded().amount_minor(), 2000);
   ExpectLedgerConsistent();
+}
+
+// Two CreatePayments race for one order: the one refused ORDER_ALREADY_PAID after the
+// processor captured gives its capture back (a refund without payment), and the processor
+// refuses that refund for good, so it is owed to the buyer. Support finds it and settles it.
+TEST_F(PaymentsDomainTest, OwedReturnOfARacingCaptureIsFoundAndSettledWithoutPayment) {
+  processor_.refuse_refunds = true;
+  const pb::CreatePaymentRequest first = CreateRequest("order-twice", 3000);
+  pb::CreatePaymentRequest second = first;
+  second.set_request_id("create-order-twice-again");
+  // The second request is held at its capture while the first pays the order.
+  processor_.capture_gate.Arm();
+  absl::StatusOr<pb::Payment> lost = absl::UnknownError("not run");
+  std::thread late([&] { lost = api_->CreatePayment(CheckoutCaller(), second); });
+  const bool capturing = processor_.capture_gate.AwaitReached();
+  absl::StatusOr<pb::Payment> paid = api_->CreatePayment(CheckoutCaller(), first);
+  processor_.capture_gate.Open();
+  late.join();
+  ASSERT_TRUE(capturing);
+  ASSERT_OK(paid.status());
+  EXPECT_EQ(ReasonOf(lost.status()), "ORDER_ALREADY_PAID") << lost.status();
+  ExpectOwedRefundWithoutPaymentSettled(paid->payment_id(), "return_", 3000);
+}
+
+// A capture whose payment never committed is refunded by the completion worker after the
+// intent window (a refund without payment); the processor refuses it for good. Once the order
+// is paid by a new request, support finds the owed refund with that payment and settles it.
+TEST_F(PaymentsDomainTest, OwedRefundOfAnAbandonedCaptureIsFoundAndSettledWithoutPayment) {
+  const pb::CreatePaymentRequest gone = CreateRequest("order-gone", 2500);
+  processor_.lose_capture_answers = 1;
+  ASSERT_EQ(api_->CreatePayment(CheckoutCaller(), gone).status().code(),
+            absl::StatusCode::kUnavailable);
+  clock_.Advance(absl::Hours(26));
+  processor_.refuse_refunds = true;
+  ASSERT_OK_AND_ASSIGN(int refunded, domain_->RefundAbandonedCaptures());
+  EXPECT_EQ(refunded, 1);
+  pb::CreatePaymentRequest again = CreateRequest("order-gone", 2500);
+  again.set_request_id("create-order-gone-again");
+  ASSERT_OK_AND_ASSIGN(pb::Payment paid, api_->CreatePayment(CheckoutCaller(), again));
+  ExpectOwedRefundWithoutPaymentSettled(paid.payment_id(), "capture_refund_", 2500);
 }
 
 // released_at follows the state a dispute's outcome leaves: set when it releases the money to

@@ -206,7 +206,8 @@ absl::StatusOr<pb::Payment> PaymentsApi::SettleOwedRefund(const Actor& actor,
                                                           const pb::SettleOwedRefundRequest& req) {
   common::Violations violations;
   violations.Check(common::idempotency::ValidateRequestId("request_id", req.request_id()));
-  violations.Check(ValidatePaymentId(req.payment_id()));
+  // "-": no payment named, the refund is found by its id (a refund without payment).
+  if (req.payment_id() != kAnyPayment) violations.Check(ValidatePaymentId(req.payment_id()));
   if (req.refund_id().empty() || req.refund_id().size() > 64) {
     violations.Add("refund_id", "must be 1-64 characters");
   }
@@ -215,9 +216,24 @@ absl::StatusOr<pb::Payment> PaymentsApi::SettleOwedRefund(const Actor& actor,
     violations.Add("note", "must be at most 1000 characters");
   }
   RETURN_IF_ERROR(violations.Status());
-  return PaymentOf(domain_->settlement().SettleOwedRefund(
-      actor, {KeyOf(actor, Method::kSettleOwedRefund, req, req.request_id()), req.payment_id(),
-              req.refund_id(), req.settlement_reference(), req.note()}));
+  ASSIGN_OR_RETURN(
+      PaymentRecord settled,
+      domain_->settlement().SettleOwedRefund(
+          actor, {KeyOf(actor, Method::kSettleOwedRefund, req, req.request_id()), req.payment_id(),
+                  req.refund_id(), req.settlement_reference(), req.note()}));
+  if (!settled.money.id.empty()) return ToProto(settled);
+  // A refund without payment: the capture it gave back (order, buyer, seller, amount) and
+  // the refund, now REFUND_SETTLED.
+  pb::Payment out;
+  out.set_order_id(settled.order_id);
+  out.set_buyer_id(settled.buyer_id);
+  out.set_seller_id(settled.money.seller_id);
+  *out.mutable_amount() =
+      MoneyProto(settled.money.amount.currency_code(), settled.money.amount.amount_minor());
+  ASSIGN_OR_RETURN(std::optional<ProcessorOperation> refund,
+                   domain_->reads().GetOperation(req.refund_id()));
+  if (refund) AddRefund(*refund, &out);
+  return out;
 }
 
 absl::StatusOr<pb::Payment> PaymentsApi::OpenDispute(const Actor& actor,

@@ -65,7 +65,9 @@ absl::StatusOr<ProcessorOperation> ProcessorOperations::Attempt(const ProcessorO
         op.operation_id, absl::StatusCodeToString(sent.status().code()), now + backoff, now));
     return ProcessorUnavailable(sent.status(), refund ? "refund" : "payout");
   }
+  bool compensated = false;
   RETURN_IF_ERROR(context_.store->RunInTransaction([&](PaymentTransaction& tx) -> absl::Status {
+    compensated = false;
     ASSIGN_OR_RETURN(bool finished,
                      tx.FinishOperation(op.operation_id, sent->accepted ? "DONE" : "FAILED",
                                         sent->reference, now));
@@ -73,8 +75,19 @@ absl::StatusOr<ProcessorOperation> ProcessorOperations::Attempt(const ProcessorO
     if (sent->accepted) {
       return refund ? absl::OkStatus() : tx.MarkPayoutPaid(op.payout_id, sent->reference);
     }
+    compensated = true;
     return Compensate(tx, op, now);
   }));
+  if (compensated && refund && op.payment_id.empty()) {
+    // No payment's history shows it: staff find it with the order's payment (GetPayment,
+    // Payment.refunds) or by this line, and settle it with SettleOwedRefund (payment_id "-").
+    common::LogWarn("refund without payment refused by the processor; owed to the buyer",
+                    {{"refund_id", op.operation_id},
+                     {"order_id", op.order_id},
+                     {"buyer_id", op.buyer_id},
+                     {"amount_minor", absl::StrCat(op.amount_minor)},
+                     {"currency", op.currency}});
+  }
   ASSIGN_OR_RETURN(std::optional<ProcessorOperation> after,
                    context_.store->LoadOperation(op.operation_id));
   if (!after) return absl::InternalError("processor operation vanished");
@@ -97,9 +110,10 @@ absl::Status ProcessorOperations::Compensate(PaymentTransaction& tx, const Proce
   }
   // A refund that cannot reach the buyer's payment method stays the buyer's money: it moves
   // from refunds_out to refunds_owed, which support pays by other means.
-  if (op.payment_id.empty()) {  // a returned capture (checkout.cc): no payment to note it on
+  if (op.payment_id.empty()) {  // a capture given back (returned or abandoned): no payment
     back.kind = TransactionKind::kRefund;
-    back.memo = "return of a capture refused by the processor; owed to the buyer";
+    back.memo = absl::StrCat("return of capture ", op.operation_id, " for order ", op.order_id,
+                             " refused by the processor; owed to the buyer");
     Move(back, PlatformAccount(AccountKind::kRefundsOut, op.currency),
          PlatformAccount(AccountKind::kRefundsOwed, op.currency), op.amount_minor);
     return tx.WriteLedger(back, now);
@@ -192,6 +206,8 @@ absl::StatusOr<bool> ProcessorOperations::SettleAbandonedIntent(const PaymentInt
     ProcessorOperation op;
     op.operation_id = absl::StrCat("capture_refund_", intent.intent_id.substr(4));
     op.kind = "REFUND";
+    op.order_id = intent.order_id;
+    op.buyer_id = intent.buyer_id;
     op.seller_id = intent.seller_id;
     op.currency = intent.currency;
     op.amount_minor = intent.amount_minor;

@@ -12,6 +12,7 @@
 #include "services/payments/events.h"
 #include "services/payments/ledger.h"
 #include "services/payments/payment_mutation.h"
+#include "services/payments/stored_answers.h"
 
 namespace marketplace::payments {
 
@@ -39,6 +40,14 @@ absl::StatusOr<PaymentRecord> Settlement::RefundPayment(const Actor& actor,
       MutatePayment(
           *context_.store, *context_.clock, actor, req.key, req.payment_id,
           [&](PaymentTransaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+            // The refund of this very request (same caller, request_id and body: the same
+            // operation id) was recorded before, and its idempotency record has been purged
+            // since (24 h) while processor_operations rows are kept for good: a retry of it,
+            // answered below from the operation as the stored record would have answered it.
+            // Nothing is recorded again (no second refund, no duplicate operation).
+            ASSIGN_OR_RETURN(std::optional<ProcessorOperation> recorded,
+                             tx.LoadOperation(operation_id, /*for_update=*/false));
+            if (recorded) return absl::OkStatus();
             ran = true;
             // After release the seller's share comes from its available balance (locked with
             // the payment, so concurrent refunds and payouts see each other); what that
@@ -173,8 +182,17 @@ absl::StatusOr<PaymentRecord> Settlement::SettleOwedRefund(const Actor& actor,
   if (!actor.any_payment) {
     return common::PermissionDenied("only staff or payments.refunds settle owed refunds");
   }
+  std::string payment_id = req.payment_id;
+  if (payment_id == kAnyPayment) {
+    // The refund named by its id alone: a refund of a payment is settled on that payment
+    // (its row locked first, as always); one without payment on its own.
+    ASSIGN_OR_RETURN(std::optional<ProcessorOperation> named,
+                     context_.store->LoadOperation(req.refund_id));
+    if (!named || named->payment_id.empty()) return SettleRefundWithoutPayment(actor, req);
+    payment_id = named->payment_id;
+  }
   return MutatePayment(
-      *context_.store, *context_.clock, actor, req.key, req.payment_id,
+      *context_.store, *context_.clock, actor, req.key, payment_id,
       [&](PaymentTransaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
         ASSIGN_OR_RETURN(std::optional<ProcessorOperation> op,
                          tx.LoadOperation(req.refund_id, /*for_update=*/true));
@@ -206,6 +224,55 @@ absl::StatusOr<PaymentRecord> Settlement::SettleOwedRefund(const Actor& actor,
                               : absl::StrCat(req.settlement_reference, ": ", req.note),
              now});
       });
+}
+
+absl::StatusOr<PaymentRecord> Settlement::SettleRefundWithoutPayment(
+    const Actor& actor, const OwedRefundSettlement& req) {
+  ASSIGN_OR_RETURN(
+      std::string answer,
+      context_.store->RunIdempotent(
+          req.key, [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {
+            const absl::Time now = context_.clock->Now();
+            ASSIGN_OR_RETURN(std::optional<ProcessorOperation> op,
+                             tx.LoadOperation(req.refund_id, /*for_update=*/true));
+            if (!op || op->kind != "REFUND" || !op->payment_id.empty()) {
+              return common::NotFound("refund", req.refund_id);
+            }
+            if (op->state == "SETTLED") {
+              return common::FailedPrecondition(
+                  "REFUND_ALREADY_SETTLED",
+                  absl::StrCat("the refund was settled already (", op->settlement_reference, ")"));
+            }
+            ASSIGN_OR_RETURN(
+                bool settled,
+                tx.SettleOperation(op->operation_id, req.settlement_reference, actor.id, now));
+            if (!settled) {
+              return common::FailedPrecondition(
+                  "REFUND_NOT_OWED", "only a refund the processor refused (REFUND_FAILED) is owed");
+            }
+            // The same movement as for a payment's refund, on no payment: the reference
+            // and the note go to the transaction's memo (there is no history to keep them).
+            LedgerTransaction paid;
+            paid.kind = TransactionKind::kRefund;
+            paid.memo =
+                absl::StrCat("owed refund ", op->operation_id, " (order ", op->order_id,
+                             ") paid to the buyer by other means: ", req.settlement_reference,
+                             req.note.empty() ? "" : ": ", req.note);
+            Move(paid, PlatformAccount(AccountKind::kRefundsOwed, op->currency),
+                 PlatformAccount(AccountKind::kRefundsOut, op->currency), op->amount_minor);
+            RETURN_IF_ERROR(tx.WriteLedger(paid, now));
+            // The answer: the capture the refund gave back, as a payment that was never made
+            // (no payment id).
+            PaymentRecord capture;
+            capture.order_id = op->order_id;
+            capture.buyer_id = op->buyer_id;
+            capture.money.seller_id = op->seller_id;
+            ASSIGN_OR_RETURN(capture.money.amount,
+                             common::Money::Of(op->currency, op->amount_minor));
+            capture.created_at = op->created_at;
+            return EncodePaymentAnswer(capture);
+          }));
+  return DecodePaymentAnswer(answer);
 }
 
 absl::StatusOr<PaymentRecord> Settlement::OpenDispute(const Actor& actor, const DisputeClaim& req) {

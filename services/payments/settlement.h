@@ -41,9 +41,13 @@ struct RefundChargeRequest {
   std::string reason;
 };
 
+// SettleOwedRefund's payment_id naming no payment: the refund is found by its id alone (the
+// only way to name a refund without payment, a capture given back).
+inline constexpr char kAnyPayment[] = "-";
+
 struct OwedRefundSettlement {
   RequestKey key;
-  std::string payment_id;
+  std::string payment_id;  // or kAnyPayment
   std::string refund_id;
   std::string settlement_reference;
   std::string note;
@@ -80,6 +84,10 @@ class Settlement {
   // Moves a refund's guarantee-funded part onto the seller, once (payments.proto).
   [[nodiscard]] absl::StatusOr<PaymentRecord> ChargeSellerForRefund(
       const Actor& actor, const RefundChargeRequest& request);
+  // A REFUND_FAILED refund paid to the buyer by other means: refunds_owed -> refunds_out,
+  // once. payment_id kAnyPayment finds the refund by its id; for a refund without payment
+  // the answer is the capture it gave back as a payment record without id (order, buyer,
+  // seller, the refund's amount).
   [[nodiscard]] absl::StatusOr<PaymentRecord> SettleOwedRefund(const Actor& actor,
                                                                const OwedRefundSettlement& request);
   [[nodiscard]] absl::StatusOr<PaymentRecord> OpenDispute(const Actor& actor,
@@ -99,6 +107,11 @@ class Settlement {
   [[nodiscard]] absl::StatusOr<ReleaseCounts> ReleaseDuePayments(int batch_size);
 
  private:
+  // SettleOwedRefund of a refund without payment, in one idempotent transaction with its row
+  // locked.
+  absl::StatusOr<PaymentRecord> SettleRefundWithoutPayment(const Actor& actor,
+                                                           const OwedRefundSettlement& request);
+
   const PaymentsContext& context_;
   ProcessorOperations* operations_;
 };

@@ -247,6 +247,62 @@ TEST_F(CompletionWorkerTest, RefundRefusedForGoodIsOwedToTheBuyerOnce) {
   EXPECT_EQ(totals["escrow"], 7000);
 }
 
+// Support's refund worker may retry a refund for longer than the 24 h idempotency window
+// while the processor is down. Once the request's idempotency record is purged, a retry with
+// the same request_id and body is still that refund (its processor operation, keyed by the
+// request, is kept for good): UNAVAILABLE while it is PENDING, then the refunded payment --
+// never PAYMENT_REFUNDED, the operation's duplicate key (ALREADY_EXISTS) or a second refund.
+TEST_F(CompletionWorkerTest, RefundRetryAfterTheIdempotencyWindowAnswersTheSameRefund) {
+  pb::Payment full = Pay("order-1", 10000);
+  pb::Payment part = Pay("order-2", 10000);
+  processor_.Script(/*failures=*/1000, /*refuse=*/false);
+  const std::vector<pb::RefundPaymentRequest> requests = {
+      RefundRequest(full.payment_id(), 10000, "refund-whole"),
+      RefundRequest(part.payment_id(), 2500, "refund-part")};
+  for (const pb::RefundPaymentRequest& req : requests) {
+    EXPECT_EQ(service_->RefundPayment(Staff(), req).status().code(),
+              absl::StatusCode::kUnavailable);
+  }
+  clock_.Advance(absl::Hours(25));
+  ASSERT_OK_AND_ASSIGN(int64_t purged, service_->PurgeIdempotencyKeys());
+  EXPECT_GE(purged, 2);
+  for (const pb::RefundPaymentRequest& req : requests) {
+    absl::StatusOr<pb::Payment> retried = service_->RefundPayment(Staff(), req);
+    EXPECT_EQ(retried.status().code(), absl::StatusCode::kUnavailable)
+        << req.request_id() << ": " << retried.status();
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM processor_operations WHERE state = 'PENDING'"), 2);
+
+  // The processor is back: the completion worker sends both; the retries answer the refunds,
+  // within the new record's window and after it was purged too.
+  processor_.Script(/*failures=*/0, /*refuse=*/false);
+  CompletionWorker worker(&service_->domain(), registry_);
+  clock_.Advance(absl::Hours(2));
+  ASSERT_OK_AND_ASSIGN(CompletionCounts sent, worker.RunOnce());
+  EXPECT_EQ(sent.done, 2);
+  for (int purge = 0; purge < 2; ++purge) {
+    if (purge == 1) {
+      clock_.Advance(absl::Hours(25));
+      ASSERT_OK(service_->PurgeIdempotencyKeys().status());
+    }
+    for (const pb::RefundPaymentRequest& req : requests) {
+      absl::StatusOr<pb::Payment> retried = service_->RefundPayment(Staff(), req);
+      ASSERT_TRUE(retried.ok()) << req.request_id() << " (purge " << purge
+                                << "): " << retried.status();
+      EXPECT_EQ(retried->refunded().amount_minor(), req.amount().amount_minor());
+      ASSERT_EQ(retried->refunds_size(), 1);
+      EXPECT_EQ(retried->refunds(0).state(), pb::REFUND_DONE);
+    }
+  }
+  // Each refund recorded and sent once.
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM processor_operations"), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions WHERE kind = 'refund'"), 2);
+  EXPECT_EQ(processor_.MovedMinor(), 12500);
+  auto totals = Totals();
+  EXPECT_EQ(totals["refunds_out"], 12500);
+  EXPECT_EQ(totals["escrow"], 20000 - 12500);
+}
+
 // A refused refund, owed to the buyer, is settled once by support with the reference of the
 // other means; the ledger shows it paid out again and nothing else changes.
 TEST_F(CompletionWorkerTest, OwedRefundIsSettledOnceByStaff) {
