@@ -3,11 +3,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "common/clock.h"
 #include "common/db/migrations.h"
 #include "common/errors.h"
@@ -272,6 +275,65 @@ TEST_F(MySqlPaymentStoreTest, Migration15NamesTheOrderOfEarlierRefundsWithoutPay
     EXPECT_EQ(found[0].order_id, c.order_id);
     EXPECT_EQ(found[0].buyer_id, "b0b0b000000000000000000000000001");
   }
+}
+
+// An authorisation batch whose statement waits for an intent's row lock held by the completion
+// worker's closing transaction sees the outcome that transaction commits, whatever isolation
+// level the pooled connection was left at (READ COMMITTED here, as the outbox relay leaves its
+// connections): the closed intent gets no authorisation and answers its outcome.
+TEST_F(MySqlPaymentStoreTest, AnAuthorisationWaitingForTheWorkersCloseSeesItsOutcome) {
+  auto intent = [&](const std::string& n) {
+    PaymentIntent i;
+    i.intent_id = absl::StrCat("int_0123456789abcdef0123456789abcde", n);
+    i.caller = "svc";
+    i.method = "CreatePayment";
+    i.request_id = n;
+    i.request_hash = std::string(32, 'h');
+    i.payment_id = absl::StrCat("pay_", n);
+    i.order_id = absl::StrCat("o-", n);
+    i.buyer_id = "b0b0b000000000000000000000000001";
+    i.seller_id = "5e11e700000000000000000000000001";
+    i.currency = "EUR";
+    i.amount_minor = 500;
+    i.created_at = clock_.Now();
+    return i;
+  };
+  const PaymentIntent a = intent("a"), b = intent("b");
+  for (const auto& begun : store_->BeginIntents({a, b})) ASSERT_OK(begun.status());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<common::db::ConnectionPool> single, NewPool(1));
+  ASSERT_OK(single->Execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").status());
+  MySqlPaymentStore authorising(single.get(), &clock_);
+
+  absl::Notification locked, release;
+  std::thread worker([&] {
+    EXPECT_OK(store_->RunInTransaction([&](PaymentTransaction& tx) -> absl::Status {
+      absl::StatusOr<std::optional<PaymentIntent>> held = tx.LockIntent(b.intent_id);
+      if (!held.ok()) return held.status();
+      if (!locked.HasBeenNotified()) locked.Notify();
+      release.WaitForNotification();
+      return tx.CloseIntent(b.intent_id, "ABANDONED", clock_.Now()).status();
+    }));
+  });
+  locked.WaitForNotification();
+  std::vector<absl::StatusOr<std::string>> results;
+  std::thread recorder([&] {
+    results = authorising.RecordAuthorizations({{a.intent_id, "auth-a"}, {b.intent_id, "auth-b"}});
+  });
+  absl::SleepFor(absl::Milliseconds(300));  // the recorder now waits for b's lock
+  release.Notify();
+  worker.join();
+  recorder.join();
+  ASSERT_EQ(results.size(), 2u);
+  ASSERT_OK(results[0].status());
+  ASSERT_OK(results[1].status());
+  EXPECT_EQ(*results[0], "");
+  EXPECT_EQ(*results[1], "ABANDONED");
+  auto rows = pool().Query(
+      "SELECT intent_id, authorization_reference FROM payment_intents ORDER BY intent_id");
+  ASSERT_OK(rows.status());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ(*(*rows)[0].GetString("authorization_reference"), "auth-a");
+  EXPECT_EQ(*(*rows)[1].GetString("authorization_reference"), "");
 }
 
 }  // namespace
