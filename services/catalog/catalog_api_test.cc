@@ -843,6 +843,137 @@ TEST_F(ListingsTest, ResubmittingAfterAModeratorsRejectionGoesToHumanReview) {
   EXPECT_EQ(relisted.state(), v1::LIVE);
 }
 
+// Buyers see the brand and every attribute as the seller wrote them: the rules read them,
+// the "condition" attribute included (the condition field decides new-ness, not the text).
+TEST_F(ListingsTest, TheBrandAndTheAttributesBuyersSeeAreModerated) {
+  Make(Established());
+  struct Case {
+    const char* title;
+    const char* brand;
+    const char* key;
+    const char* value;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"Peluche ourson marron", "", "contact", "whatsapp 06 12 34 56 78 ou jean.dupont@gmail.com",
+       "OFF_PLATFORM_CONTACT"},
+      {"Peluche lapin gris", "", "age_range", "0+ cocaine", "PROHIBITED_PRODUCT"},
+      {"Peluche renard roux", "Rolex replica AAA 1:1", "age_range", "0+", "COUNTERFEIT_ADMITTED"},
+      {"Peluche chat tigré", "", "condition", "neuf, appelez le 06 12 34 56 78",
+       "OFF_PLATFORM_CONTACT"},
+  };
+  for (const Case& c : cases) {
+    v1::Listing l = Plush(c.title);
+    l.set_brand(c.brand);
+    (*l.mutable_attributes())[c.key] = c.value;
+    ASSERT_OK_AND_ASSIGN(v1::Listing out, Submit(kS1, Create(kS1, l).listing_id()));
+    EXPECT_EQ(out.state(), v1::REJECTED) << c.title;
+    EXPECT_THAT(out.reason_codes(), Contains(c.reason)) << c.title;
+  }
+  // Sizes, codes and dimensions, each its own attribute, are no phone number.
+  v1::Listing l = Plush("Peluche ours polaire");
+  l.set_brand("Steiff");
+  (*l.mutable_attributes())["ean"] = "4001505012345";
+  (*l.mutable_attributes())["height_cm"] = "30";
+  (*l.mutable_attributes())["dimensions"] = "30 x 20 x 15 cm";
+  (*l.mutable_attributes())["reference"] = "012345";
+  (*l.mutable_attributes())["weight_g"] = "450";
+  ASSERT_OK_AND_ASSIGN(v1::Listing out, Submit(kS1, Create(kS1, l).listing_id()));
+  EXPECT_EQ(out.state(), v1::LIVE) << out.explanation();
+}
+
+// A seller's suspension and the restore after it decide nothing: the appeal of a restored
+// REJECTED listing is the appeal of the decision that rejected it, once.
+TEST_F(ListingsTest, ARestoreAfterASuspensionIsNoDecisionToAppeal) {
+  Make(Established());
+  const std::string id = Live(kS1).listing_id();
+  ReportedByThreeBuyers(id);
+  ASSERT_OK_AND_ASSIGN(v1::Listing rejected, ClaimAndReject(kM1, id, "COUNTERFEIT"));
+  ASSERT_EQ(rejected.state(), v1::REJECTED);
+  const std::string decision_sql =
+      absl::StrCat("SELECT id AS n FROM listing_transitions WHERE listing_id = '", id,
+                   "' AND from_state = 'PENDING_REVIEW' AND to_state = 'REJECTED'");
+  const int64_t decision = CountRows(decision_sql, {});
+
+  // Twice suspended and restored: two transitions to REJECTED, neither a decision.
+  v1::SuspendSellerListingsRequest suspend;
+  suspend.set_seller_id(kS1);
+  suspend.set_reason_code("SELLER_SUSPENDED");
+  v1::RestoreSellerListingsRequest restore;
+  restore.set_seller_id(kS1);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_OK(listings_->SuspendSellerListings(As(kA1, "ADMIN"), suspend).status());
+    ASSERT_OK(listings_->RestoreSellerListings(As(kA1, "ADMIN"), restore).status());
+  }
+  EXPECT_THAT(History(kS1, id),
+              ElementsAre(v1::DRAFT, v1::LIVE, v1::PENDING_REVIEW, v1::REJECTED, v1::SUSPENDED,
+                          v1::REJECTED, v1::SUSPENDED, v1::REJECTED));
+
+  // The appeal is the moderator's decision's, as it would have been without the suspension.
+  v1::AppealDecisionRequest a;
+  a.set_listing_id(id);
+  a.set_statement("This bear is genuine; the invoice is in the photos.");
+  ASSERT_OK_AND_ASSIGN(v1::Listing appealed, listings_->AppealDecision(As(kS1, "SELLER"), a));
+  EXPECT_EQ(appealed.state(), v1::PENDING_REVIEW);
+  EXPECT_EQ(CountRows("SELECT decision_id AS n FROM appeals", {}), decision);
+  absl::Status again = listings_->AppealDecision(As(kS1, "SELLER"), a).status();
+  EXPECT_EQ(common::ReasonOf(again), "ALREADY_APPEALED");
+
+  // Suspended and restored while in review for the appeal: still that appeal's review.
+  ASSERT_OK(listings_->SuspendSellerListings(As(kA1, "ADMIN"), suspend).status());
+  ASSERT_OK(listings_->RestoreSellerListings(As(kA1, "ADMIN"), restore).status());
+  again = listings_->AppealDecision(As(kS1, "SELLER"), a).status();
+  EXPECT_EQ(common::ReasonOf(again), "ALREADY_APPEALED");
+  EXPECT_EQ(CountRows("SELECT COUNT(*) AS n FROM appeals", {}), 1);
+}
+
+// A copy of a listing a moderator rejected does not get past the moderator's verdict: a new
+// listing repeating it goes to a moderator, as resubmitting the rejected listing would.
+TEST_F(ListingsTest, ACopyOfAListingAModeratorRejectedGoesToAModerator) {
+  Make(Established());
+  v1::Listing content = Plush("Peluche ourson Teddy édition collector");
+  content.set_brand("Steiff");
+  const std::string rejected_id = Create(kS1, content).listing_id();
+  ASSERT_OK_AND_ASSIGN(v1::Listing live, Submit(kS1, rejected_id));
+  ASSERT_EQ(live.state(), v1::LIVE);
+  ReportedByThreeBuyers(rejected_id);
+  ASSERT_OK_AND_ASSIGN(v1::Listing rejected, ClaimAndReject(kM1, rejected_id, "COUNTERFEIT"));
+  ASSERT_EQ(rejected.state(), v1::REJECTED);
+
+  // The same title, description and brand in a new listing: PENDING_REVIEW, not LIVE.
+  const std::string copy_id = Create(kS1, content).listing_id();
+  ASSERT_OK_AND_ASSIGN(v1::Listing copy, Submit(kS1, copy_id));
+  EXPECT_EQ(copy.state(), v1::PENDING_REVIEW);
+  EXPECT_THAT(copy.reason_codes(), ElementsAre("COPY_OF_REJECTED_LISTING"));
+  EXPECT_THAT(copy.explanation(), ::testing::HasSubstr(rejected_id));
+  EXPECT_TRUE(absl::IsNotFound(AnonymousGet(copy_id)));
+  EXPECT_THAT(QueueReasons(), ElementsAre(v1::RULES));
+
+  // A clearly different listing of the seller still goes LIVE.
+  Live(kS1, "Poupée de chiffon rouge");
+
+  // Withdrawn, the rejected listing is still compared with; a reworded copy too.
+  ASSERT_OK(Withdraw(kS1, rejected_id).status());
+  ASSERT_OK(Withdraw(kS1, copy_id).status());
+  v1::Listing reworded = content;
+  reworded.set_title(absl::StrCat(content.title(), " - prix en baisse"));
+  ASSERT_OK_AND_ASSIGN(v1::Listing again, Submit(kS1, Create(kS1, reworded).listing_id()));
+  EXPECT_EQ(again.state(), v1::PENDING_REVIEW);
+  EXPECT_THAT(again.reason_codes(), ElementsAre("COPY_OF_REJECTED_LISTING"));
+  ASSERT_OK(Withdraw(kS1, again.listing_id()).status());
+
+  // Once a moderator approves the rejected listing, its copies are the rules' again (here the
+  // duplicate rule's, as it is LIVE).
+  ASSERT_OK_AND_ASSIGN(v1::Listing resubmitted, Submit(kS1, rejected_id));
+  ASSERT_EQ(resubmitted.state(), v1::PENDING_REVIEW);
+  ASSERT_OK(Claim(kM1, rejected_id).status());
+  ASSERT_OK_AND_ASSIGN(v1::Listing approved, Decide(kM1, rejected_id, true));
+  ASSERT_EQ(approved.state(), v1::LIVE);
+  ASSERT_OK_AND_ASSIGN(v1::Listing third, Submit(kS1, Create(kS1, content).listing_id()));
+  EXPECT_EQ(third.state(), v1::PENDING_REVIEW);
+  EXPECT_THAT(third.reason_codes(), ElementsAre("DUPLICATE_LISTING"));
+}
+
 // Withdrawing does not skip a pending human review.
 TEST_F(ListingsTest, WithdrawingDuringAReportsReviewDoesNotSkipIt) {
   Make(Established());

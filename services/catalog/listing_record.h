@@ -78,6 +78,12 @@ struct Transition {
   std::string rules_version;
 };
 
+// A suspension (into SUSPENDED), or the restore that undoes it (out of SUSPENDED): neither
+// decides anything, so neither is an approval, a rejection or a decision to appeal.
+inline bool IsSuspensionStep(const Transition& t) {
+  return t.from == ListingState::kSuspended || t.to == ListingState::kSuspended;
+}
+
 // A listing's place in the human review queue.
 struct ReviewEntry {
   std::string listing_id;

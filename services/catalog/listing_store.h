@@ -47,6 +47,18 @@ class ListingTransaction {
   // aside, at most `limit`: the duplicate rule's candidates (index listings_by_seller).
   [[nodiscard]] virtual absl::StatusOr<std::vector<SellerListing>> RecentLiveListings(
       absl::string_view seller_id, absl::string_view listing_id, int limit) = 0;
+  // The seller's listings a moderator rejected and nobody approved since
+  // (RecordModeratorRejection), `listing_id` aside, with state kRejectedByModerator: of the
+  // `limit` most recently rejected (index moderator_rejections_by_seller), those REJECTED or
+  // WITHDRAWN now (one in review again is among RecentLiveListings').
+  [[nodiscard]] virtual absl::StatusOr<std::vector<SellerListing>> RecentModeratorRejections(
+      absl::string_view seller_id, absl::string_view listing_id, int limit) = 0;
+  // Records that a moderator rejected `listing` by the transition `decision_id` (replacing an
+  // earlier record of it).
+  [[nodiscard]] virtual absl::Status RecordModeratorRejection(const ListingRecord& listing,
+                                                              int64_t decision_id) = 0;
+  // Forgets the listing's moderator rejection (a moderator approved it); none is fine.
+  [[nodiscard]] virtual absl::Status ForgetModeratorRejection(absl::string_view listing_id) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::optional<SellerModerationSetting>> FindSellerModeration(
       absl::string_view seller_id) = 0;
   [[nodiscard]] virtual absl::Status SaveSellerModeration(
@@ -67,9 +79,6 @@ class ListingTransaction {
   // Returns the transition's id.
   [[nodiscard]] virtual absl::StatusOr<int64_t> AppendTransition(const Transition& t) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::vector<Transition>> ListTransitions(
-      absl::string_view listing_id) = 0;
-  // Id of the latest transition to REJECTED, nullopt when there is none.
-  [[nodiscard]] virtual absl::StatusOr<std::optional<int64_t>> LatestRejection(
       absl::string_view listing_id) = 0;
 
   // --- review queue ---

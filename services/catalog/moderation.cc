@@ -381,10 +381,32 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
           ? absl::StrCat(title_folded, description_folded)
           : absl::StrCat(title_folded, " ", description_folded);
   const std::vector<std::string> all_words = Words(folded);
-  // Term lists and groups see every reading of the text, without its allowed phrases
-  // ("couleur ivoire", "pistolet à colle").
-  std::vector<std::vector<std::string>> readings = {all_words};
-  for (const std::string& alt : AlternativeReadings(text, folded)) readings.push_back(Words(alt));
+  // Buyers also read the brand and the attributes, keys ("age_range") as well as values: each
+  // is a segment of its own (an attribute's key and value on two lines), read apart from the
+  // others, so that numbers of different attributes never join into a phone number, nor words
+  // of different fields into a phrase or a copy word next to a brand.
+  std::vector<std::string> segments;
+  if (!listing.brand.empty()) segments.push_back(listing.brand);
+  for (const auto& [key, value] : listing.attributes) {
+    segments.push_back(absl::StrCat(key, "\n", value));
+  }
+  // The plain words of the title and description, then of each segment.
+  std::vector<std::vector<std::string>> plain = {all_words};
+  // Term lists and groups see every reading of every segment, without its allowed phrases
+  // ("couleur ivoire", "pistolet à colle"): the plain ones, then the others.
+  std::vector<std::vector<std::string>> alternatives;
+  for (const std::string& alt : AlternativeReadings(text, folded)) {
+    alternatives.push_back(Words(alt));
+  }
+  for (const std::string& segment : segments) {
+    const std::string segment_folded = FoldText(segment);
+    plain.push_back(Words(segment_folded));
+    for (const std::string& alt : AlternativeReadings(segment, segment_folded)) {
+      alternatives.push_back(Words(alt));
+    }
+  }
+  std::vector<std::vector<std::string>> readings = plain;
+  for (std::vector<std::string>& alt : alternatives) readings.push_back(std::move(alt));
   if (!rules.allowed_phrase_index().empty()) {
     for (auto& r : readings) r = rules.allowed_phrase_index().Mask(std::move(r));
   }
@@ -546,9 +568,12 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
       brand_tags.push_back(std::move(tag));
     }
   }
-  // New-ness: the condition attribute when given, else what the text says.
+  // New-ness: the condition field when given, else the condition attribute, else what the
+  // text says.
   bool is_new = false;
-  if (auto it = listing.attributes.find("condition"); it != listing.attributes.end()) {
+  if (listing.condition.has_value()) {
+    is_new = *listing.condition == "new";
+  } else if (auto it = listing.attributes.find("condition"); it != listing.attributes.end()) {
     is_new = FoldText(it->second) == "new";
   } else {
     is_new = !rules.new_item_index().Find(rules.not_new_index().Mask(all_words)).empty();
@@ -599,27 +624,44 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
     }
   }
 
-  // duplicate
+  // duplicate: of a LIVE or PENDING_REVIEW listing (one finding), and, by the same measure,
+  // of a listing a moderator rejected (one finding): a copy of it must not get past the
+  // moderator's verdict.
   if (!seller.other_listings.empty()) {
     const std::vector<uint64_t> mine = SignatureOfFolded(folded);
+    bool duplicate_found = false;
+    bool copy_found = false;
     for (const SellerListing& other : seller.other_listings) {
       if (other.state == SellerListingState::kOther) continue;
+      const bool rejected = other.state == SellerListingState::kRejectedByModerator;
+      if (rejected ? copy_found : duplicate_found) continue;
       const double similarity = SignatureSimilarity(
           mine, DuplicateSignature(absl::StrCat(other.title, "\n", other.description)));
-      if (similarity >= th.duplicate_similarity) {
+      if (similarity < th.duplicate_similarity) continue;
+      if (rejected) {
+        Add(e, "duplicate", Verdict::kReview, "COPY_OF_REJECTED_LISTING",
+            absl::StrCat("The listing repeats your listing ", other.listing_id,
+                         ", which a moderator rejected (similarity ",
+                         absl::StrFormat("%.2f", similarity), "): a moderator decides it"));
+        copy_found = true;
+      } else {
         Add(e, "duplicate", Verdict::kReview, "DUPLICATE_LISTING",
             absl::StrCat("The listing repeats your ",
                          other.state == SellerListingState::kLive ? "live" : "pending",
                          " listing ", other.listing_id, " (similarity ",
                          absl::StrFormat("%.2f", similarity), "); change its quantity instead"));
-        break;
+        duplicate_found = true;
       }
+      if (duplicate_found && copy_found) break;
     }
   }
 
   // contact_details, on the text with full-width and other look-alike digits, dots and '@'
-  // made ASCII and invisible characters removed.
-  const std::string contact = ContactForm(text);
+  // made ASCII and invisible characters removed; each segment on lines of its own (a phone
+  // number never spans a line break).
+  std::string contact_text = text;
+  for (const std::string& segment : segments) absl::StrAppend(&contact_text, "\n", segment);
+  const std::string contact = ContactForm(contact_text);
   std::string lower = contact;
   for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   const bool email = HasEmail(contact) || lower.find("[at]") != std::string::npos ||
@@ -629,7 +671,8 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
     Add(e, "contact_details", Verdict::kReject, "OFF_PLATFORM_CONTACT",
         "Email addresses and web links may not appear in a listing: buyers contact sellers "
         "through the platform");
-  } else if (HasPhoneNumber(contact) || HasSpelledOutPhone(all_words) ||
+  } else if (HasPhoneNumber(contact) ||
+             std::any_of(plain.begin(), plain.end(), HasSpelledOutPhone) ||
              !FindInReadings(rules.contact_term_index(), readings).empty()) {
     Add(e, "contact_details", Verdict::kReject, "OFF_PLATFORM_CONTACT",
         "Phone numbers and messaging apps may not appear in a listing: buyers contact sellers "

@@ -22,7 +22,11 @@ struct ListingContent {
   std::string brand;  // as the seller gave it; may be empty
   std::optional<common::Money> price;
   std::vector<std::string> image_urls;
-  std::map<std::string, std::string> attributes;
+  std::map<std::string, std::string> attributes;  // as the seller gave them
+  // The item's condition as the rules read it ("new", "like_new", "used", "refurbished"),
+  // from the listing's condition field; unset: the attribute "condition" is read instead.
+  // (The attribute stays as given: buyers see it, so the text rules read it.)
+  std::optional<std::string> condition;
 };
 
 // How closely a seller is watched (set by staff, later from sellerkpi's health).
@@ -32,10 +36,16 @@ enum class SellerModerationLevel {
   kTrusted = 2,  // skips the new-seller review
 };
 
-// The state of another listing of the seller, as far as the duplicate rule cares: only LIVE
-// and PENDING_REVIEW listings are compared with (a withdrawn or rejected one may be listed
-// again).
-enum class SellerListingState { kLive = 0, kPendingReview = 1, kOther = 2 };
+// The state of another listing of the seller, as far as the duplicate rule cares: LIVE and
+// PENDING_REVIEW listings are compared with (DUPLICATE_LISTING), and so are listings a
+// moderator rejected that nobody approved since (COPY_OF_REJECTED_LISTING: a copy must not
+// get past the moderator's verdict); other withdrawn or rejected ones may be listed again.
+enum class SellerListingState {
+  kLive = 0,
+  kPendingReview = 1,
+  kOther = 2,
+  kRejectedByModerator = 3,
+};
 
 // Another listing of the same seller, for the duplicate rule.
 struct SellerListing {
@@ -51,7 +61,9 @@ struct SellerContext {
   SellerModerationLevel level = SellerModerationLevel::kStandard;
   // Brands (folded with FoldText) the seller is authorised to sell.
   absl::flat_hash_set<std::string> authorized_brands;
-  // The seller's other LIVE and PENDING_REVIEW listings (newest first); others are ignored.
+  // The seller's other LIVE and PENDING_REVIEW listings (newest first), and its listings a
+  // moderator rejected (kRejectedByModerator, most recently rejected first); others are
+  // ignored.
   std::vector<SellerListing> other_listings;
   // Replaces the rules file's thresholds.new_seller_listings when set (a server setting).
   std::optional<int64_t> new_seller_listings;
@@ -73,8 +85,12 @@ struct Evaluation {
 
 // Runs every rule over `listing`. Texts are matched as FoldText folds them and, for term
 // lists, term groups and brand names, also in each of their AlternativeReadings (digits for
-// letters, spelled-out words, ...). The rules (reason codes; verdicts follow the policy table
-// of catalog.proto and the catalog README):
+// letters, spelled-out words, ...). The text rules (forbidden_terms, copy_of_brand,
+// category_mismatch's term groups, contact_details) read everything buyers read: the title
+// and description, the brand field, and every attribute (its key and value), the brand and
+// each attribute a segment of its own, so that no phrase or number runs from one into the
+// next ("size 38" and "ean 3760..." never join into a phone number). The rules (reason codes;
+// verdicts follow the policy table of catalog.proto and the catalog README):
 //   forbidden_terms     a term of a term list (PROHIBITED_PRODUCT: weapons, drugs, wildlife,
 //                       fake documents, prescription medicines; COUNTERFEIT_ADMITTED;
 //                       OFFENSIVE_LANGUAGE) as whole words, case- and accent-insensitive, the
@@ -89,10 +105,11 @@ struct Evaluation {
 //                       where the category requires it: REJECT MISSING_REQUIRED_FIELDS naming
 //                       each;
 //   brand_authorization a gated brand (requires_authorization), given or named in the title,
-//                       in a category that gates brands, on a NEW item (attribute condition
-//                       "new", or no condition and a new-item term such as "neuf", "sealed",
-//                       "OVP" in the text), not an accessory ("coque", "compatible", "strap"),
-//                       without the seller's authorisation: REVIEW BRAND_AUTHORIZATION_REQUIRED;
+//                       in a category that gates brands, on a NEW item (`condition` "new",
+//                       when unset the attribute condition "new", or neither and a new-item
+//                       term such as "neuf", "sealed", "OVP" in the text), not an accessory
+//                       ("coque", "compatible", "strap"), without the seller's authorisation:
+//                       REVIEW BRAND_AUTHORIZATION_REQUIRED;
 //   counterfeit_price   below the brand's reference price × counterfeit_price_ratio, in the
 //                       brand's reference categories, not for accessories: REVIEW
 //                       COUNTERFEIT_SUSPECTED;
@@ -101,6 +118,8 @@ struct Evaluation {
 //   duplicate           MinHash similarity (DuplicateSignature) with another LIVE or
 //                       PENDING_REVIEW listing of the seller at or above
 //                       duplicate_similarity: REVIEW DUPLICATE_LISTING naming that listing;
+//                       the same with a listing of the seller a moderator rejected
+//                       (kRejectedByModerator): REVIEW COPY_OF_REJECTED_LISTING naming it;
 //   contact_details     an email address (also written out: "arobase", "at gmail"), a web
 //                       link, a phone number (9-12 digits in groups separated by up to three
 //                       spaces or punctuation marks: spaces, one '.' or '-', brackets, or the

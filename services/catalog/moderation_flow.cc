@@ -16,6 +16,8 @@ namespace {
 
 // Other LIVE and PENDING_REVIEW listings of the seller the duplicate rule compares with.
 constexpr int kDuplicateCandidates = 200;
+// The seller's most recently rejected listings (by a moderator) it also compares with.
+constexpr int kRejectedCandidates = 100;
 
 absl::StatusOr<SellerContext> LoadSellerContext(ListingTransaction& tx,
                                                 const ListingRecord& listing,
@@ -37,6 +39,12 @@ absl::StatusOr<SellerContext> LoadSellerContext(ListingTransaction& tx,
   ASSIGN_OR_RETURN(
       seller.other_listings,
       tx.RecentLiveListings(listing.seller_id, listing.listing_id, kDuplicateCandidates));
+  // A copy of a listing a moderator rejected goes to a moderator too (as resubmitting that
+  // listing would, FindOwedReview), not LIVE on the rules' word.
+  ASSIGN_OR_RETURN(
+      std::vector<SellerListing> rejected,
+      tx.RecentModeratorRejections(listing.seller_id, listing.listing_id, kRejectedCandidates));
+  for (SellerListing& r : rejected) seller.other_listings.push_back(std::move(r));
   return seller;
 }
 
@@ -50,13 +58,24 @@ const char* ConditionAttribute(absl::string_view condition) {
   return nullptr;
 }
 
-// A suspension, or the restore that undoes it: neither decides anything.
-bool IsSuspensionStep(const Transition& t) {
-  return t.from == ListingState::kSuspended || t.to == ListingState::kSuspended;
-}
-
 bool HasCode(const Transition& t, absl::string_view code) {
   return std::find(t.reason_codes.begin(), t.reason_codes.end(), code) != t.reason_codes.end();
+}
+
+// `listing`'s move from `from` to its current state.
+Transition TransitionOf(const ListingRecord& l, absl::string_view actor, ListingState from,
+                        std::vector<std::string> reason_codes, std::string explanation,
+                        std::string rules_version, absl::Time now) {
+  Transition t;
+  t.listing_id = l.listing_id;
+  t.actor = std::string(actor);
+  t.at = now;
+  t.from = from;
+  t.to = l.state;
+  t.reason_codes = std::move(reason_codes);
+  t.explanation = std::move(explanation);
+  t.rules_version = std::move(rules_version);
+  return t;
 }
 
 std::optional<OwedReview> OwedAfter(const std::vector<Transition>& history, size_t end);
@@ -118,18 +137,27 @@ absl::StatusOr<std::optional<OwedReview>> FindOwedReview(ListingTransaction& tx,
   return OwedAfter(history, history.size());
 }
 
+absl::StatusOr<std::optional<int64_t>> LatestRejection(ListingTransaction& tx,
+                                                       absl::string_view listing_id) {
+  ASSIGN_OR_RETURN(std::vector<Transition> history, tx.ListTransitions(listing_id));
+  for (size_t i = history.size(); i-- > 0;) {
+    const Transition& t = history[i];
+    if (t.to == ListingState::kRejected && !IsSuspensionStep(t)) return t.id;
+  }
+  return std::nullopt;
+}
+
 absl::Status ModerateAndSave(ListingTransaction& tx, ListingRecord& l, const RuleSet& rules,
                              std::optional<int64_t> new_seller_listings,
                              const std::optional<OwedReview>& owed, absl::Time now) {
   ASSIGN_OR_RETURN(SellerContext seller, LoadSellerContext(tx, l, new_seller_listings));
-  // The listing's condition field, the one buyers see, as the rules' "condition" attribute,
-  // replacing the seller's attribute: NEW -> new, USED_LIKE_NEW -> like_new, USED_GOOD /
-  // USED_FAIR -> used, REFURBISHED -> refurbished. (An attribute saying otherwise must not
-  // decide, e.g. "used" on a NEW item skipping the brand authorisation.)
+  // The listing's condition field, the one buyers see, is the condition the rules read,
+  // whatever the seller's "condition" attribute says: NEW -> new, USED_LIKE_NEW -> like_new,
+  // USED_GOOD / USED_FAIR -> used, REFURBISHED -> refurbished. (An attribute saying otherwise
+  // must not decide, e.g. "used" on a NEW item skipping the brand authorisation.) The
+  // attribute stays as given for the text rules: buyers read it.
   ListingContent content = l.content;
-  if (const char* condition = ConditionAttribute(l.condition)) {
-    content.attributes["condition"] = condition;
-  }
+  if (const char* condition = ConditionAttribute(l.condition)) content.condition = condition;
   Evaluation e = Evaluate(rules, content, seller, rules.classifier());
   if (owed && e.verdict != Verdict::kReject) {
     // A human decides: the rules alone never overturn a moderator's rejection nor skip a
@@ -193,7 +221,16 @@ absl::Status DecideAndSave(ListingTransaction& tx, ListingRecord& l, absl::strin
   RETURN_IF_ERROR(tx.Dequeue(l.listing_id));
   RETURN_IF_ERROR(tx.CloseReports(l.listing_id));
   RETURN_IF_ERROR(tx.SaveListing(l, now));
-  RETURN_IF_ERROR(RecordTransition(tx, l, moderator, from, codes, std::string(note), "", now));
+  ASSIGN_OR_RETURN(
+      const int64_t decision,
+      tx.AppendTransition(TransitionOf(l, moderator, from, codes, std::string(note), "", now)));
+  // The seller's copies of a rejected listing go to a moderator (RecentModeratorRejections)
+  // until a moderator approves it.
+  if (approve) {
+    RETURN_IF_ERROR(tx.ForgetModeratorRejection(l.listing_id));
+  } else {
+    RETURN_IF_ERROR(tx.RecordModeratorRejection(l, decision));
+  }
   ListingDecided event{.approved = approve,
                        .listing_id = l.listing_id,
                        .seller_id = l.seller_id,
@@ -211,16 +248,10 @@ absl::Status RecordTransition(ListingTransaction& tx, const ListingRecord& l,
                               absl::string_view actor, ListingState from,
                               std::vector<std::string> reason_codes, std::string explanation,
                               std::string rules_version, absl::Time now) {
-  Transition t;
-  t.listing_id = l.listing_id;
-  t.actor = std::string(actor);
-  t.at = now;
-  t.from = from;
-  t.to = l.state;
-  t.reason_codes = std::move(reason_codes);
-  t.explanation = std::move(explanation);
-  t.rules_version = std::move(rules_version);
-  return tx.AppendTransition(t).status();
+  return tx
+      .AppendTransition(TransitionOf(l, actor, from, std::move(reason_codes),
+                                     std::move(explanation), std::move(rules_version), now))
+      .status();
 }
 
 absl::StatusOr<ListingRecord> LoadOwned(ListingTransaction& tx, const common::auth::Caller& caller,

@@ -50,18 +50,30 @@ struct OwedReview {
 [[nodiscard]] absl::StatusOr<std::optional<OwedReview>> FindOwedReview(
     ListingTransaction& tx, const ListingRecord& listing);
 
+// The id of the decision that rejected the listing last, by the rules or a moderator: its
+// latest transition to REJECTED, suspension steps aside (the restore of a REJECTED listing
+// after its seller's suspension decides nothing, so it opens no new appeal: appeals are once
+// per decision). nullopt when it was never rejected.
+[[nodiscard]] absl::StatusOr<std::optional<int64_t>> LatestRejection(ListingTransaction& tx,
+                                                                     absl::string_view listing_id);
+
 // Runs the rules over `listing` and moves it to LIVE, REJECTED or PENDING_REVIEW, with the
 // transition, queue entry and event. `listing` is updated and saved. With `owed`, a listing
 // the rules do not reject goes to PENDING_REVIEW with `owed`'s reason and a finding of rule
 // "review_history" saying why. The rules read the listing's condition field, when set, as the
-// "condition" attribute (whatever attribute the seller gave).
+// item's condition (ListingContent::condition, whatever "condition" attribute the seller gave;
+// the text rules read that attribute as given). The duplicate rule compares it with the
+// seller's newest LIVE and PENDING_REVIEW listings and its most recently rejected ones by a
+// moderator (COPY_OF_REJECTED_LISTING).
 [[nodiscard]] absl::Status ModerateAndSave(ListingTransaction& tx, ListingRecord& listing,
                                            const RuleSet& rules,
                                            std::optional<int64_t> new_seller_listings,
                                            const std::optional<OwedReview>& owed, absl::Time now);
 
 // A moderator's decision on a PENDING_REVIEW listing whose review they hold: LIVE or
-// REJECTED, with the queue entry and open reports closed, the transition and the event.
+// REJECTED, with the queue entry and open reports closed, the transition and the event; a
+// rejection is recorded for the duplicate rule (RecordModeratorRejection), an approval
+// forgets it.
 [[nodiscard]] absl::Status DecideAndSave(ListingTransaction& tx, ListingRecord& listing,
                                          absl::string_view moderator, bool approve,
                                          const std::vector<std::string>& reason_codes,

@@ -392,6 +392,33 @@ TEST_F(ModerationTest, NearDuplicateOfTheSellersLiveListingIsReviewed) {
   EXPECT_THAT(Reasons(Run(Plush(), s)), Not(Contains("DUPLICATE_LISTING")));
 }
 
+TEST_F(ModerationTest, NearDuplicateOfAListingAModeratorRejectedIsReviewed) {
+  SellerContext s = Established();
+  const SellerListing rejected = {
+      "lst-9", "Peluche ourson brun 30 cm",
+      "Peluche ourson toute douce, lavable en machine, idéale dès la naissance !",
+      SellerListingState::kRejectedByModerator};
+  s.other_listings.push_back(rejected);
+  Evaluation e = Run(Plush(), s);
+  EXPECT_EQ(e.verdict, Verdict::kReview);
+  EXPECT_THAT(Reasons(e), ElementsAre("COPY_OF_REJECTED_LISTING"));
+  EXPECT_THAT(e.findings[0].explanation, HasSubstr("lst-9"));
+  EXPECT_EQ(e.findings[0].rule, "duplicate");
+  // Also a LIVE one: both findings.
+  s.other_listings.push_back({"lst-8", rejected.title, rejected.description});
+  EXPECT_THAT(Reasons(Run(Plush(), s)),
+              ElementsAre("COPY_OF_REJECTED_LISTING", "DUPLICATE_LISTING"));
+  // A listing rejected by the rules, or withdrawn, may be listed again.
+  s.other_listings = {rejected};
+  s.other_listings[0].state = SellerListingState::kOther;
+  EXPECT_EQ(Run(Plush(), s).verdict, Verdict::kPass);
+  // A different item is no copy.
+  s.other_listings[0] = {"lst-7", "Lapin en peluche blanc",
+                         "Grand lapin blanc aux longues oreilles, pour enfants dès 3 ans.",
+                         SellerListingState::kRejectedByModerator};
+  EXPECT_EQ(Run(Plush(), s).verdict, Verdict::kPass);
+}
+
 TEST_F(ModerationTest, MissingFieldsAreNamed) {
   ListingContent l = Plush();
   l.title = "Ours";
@@ -430,6 +457,90 @@ TEST_F(ModerationTest, ContactDetailsTakingTheSaleElsewhere) {
   l = Plush();
   l.description += " Dimensions 30 x 20 cm, model 2024, 100% coton.";
   EXPECT_THAT(Reasons(Run(l)), Not(Contains("OFF_PLATFORM_CONTACT")));
+}
+
+// Buyers read the brand and the attributes (keys and values): the text rules read them too.
+TEST_F(ModerationTest, TheBrandAndEveryAttributeAreReadLikeTheText) {
+  ListingContent l = Plush();
+  l.attributes["contact"] = "whatsapp 06 12 34 56 78 ou jean.dupont@gmail.com";
+  Evaluation e = Run(l);
+  EXPECT_EQ(e.verdict, Verdict::kReject);
+  EXPECT_THAT(Reasons(e), Contains("OFF_PLATFORM_CONTACT"));
+  l.attributes["contact"] = "06 12 34 56 78";
+  EXPECT_THAT(Reasons(Run(l)), Contains("OFF_PLATFORM_CONTACT"));
+  l.attributes["contact"] = "zéro six douze trente-quatre cinquante-six soixante-dix-huit";
+  EXPECT_THAT(Reasons(Run(l)), Contains("OFF_PLATFORM_CONTACT"));
+  l.attributes["contact"] = "boutique-ours.fr";
+  EXPECT_THAT(Reasons(Run(l)), Contains("OFF_PLATFORM_CONTACT"));
+  // Keys are free text buyers read too.
+  l = Plush();
+  l.attributes["whatsapp"] = "oui";
+  EXPECT_THAT(Reasons(Run(l)), Contains("OFF_PLATFORM_CONTACT"));
+  l = Plush();
+  l.attributes["tel_06_12_34_56_78"] = "oui";
+  EXPECT_THAT(Reasons(Run(l)), Contains("OFF_PLATFORM_CONTACT"));
+
+  l = Plush();
+  l.attributes["age_range"] = "0+ cocaine";
+  e = Run(l);
+  EXPECT_EQ(e.verdict, Verdict::kReject);
+  EXPECT_THAT(Reasons(e), Contains("PROHIBITED_PRODUCT"));
+  l.attributes["age_range"] = "0+ c0ca1ne";  // the other readings too
+  EXPECT_THAT(Reasons(Run(l)), Contains("PROHIBITED_PRODUCT"));
+  l.attributes["age_range"] = "0+, pas pour les connards";
+  EXPECT_THAT(Reasons(Run(l)), Contains("OFFENSIVE_LANGUAGE"));
+  // A restricted item named in an attribute of a children's category.
+  l.attributes["age_range"] = "0+ sextoy";
+  EXPECT_THAT(Reasons(Run(l)), Contains("CATEGORY_MISMATCH"));
+
+  ListingContent watch;
+  watch.title = "Montre automatique acier cadran noir";
+  watch.description =
+      "Montre automatique en acier, cadran noir, lunette tournante, boîte et "
+      "papiers fournis avec le bracelet d'origine.";
+  watch.category_id = "luxury-watches";
+  watch.brand = "Rolex";
+  watch.price = *common::Money::Of("EUR", 900000);
+  watch.image_urls = {"https://img.example/montre.jpg"};
+  watch.attributes = {{"reference_number", "116610LN"}, {"condition", "used"}};
+  EXPECT_THAT(Reasons(Run(watch)), Not(Contains("COUNTERFEIT_ADMITTED")));
+  watch.brand = "Rolex replica AAA 1:1";
+  e = Run(watch);
+  EXPECT_EQ(e.verdict, Verdict::kReject);
+  EXPECT_THAT(Reasons(e), Contains("COUNTERFEIT_ADMITTED"));
+  watch.brand = "Rolex";
+  watch.attributes["quality"] = "Rolex dupe";  // a copy word next to the brand
+  EXPECT_THAT(Reasons(Run(watch)), Contains("COUNTERFEIT_ADMITTED"));
+}
+
+// Each attribute is read on its own: numbers of different attributes never join into a phone
+// number, words of different fields never into a phrase.
+TEST_F(ModerationTest, AttributesAreReadEachOnItsOwn) {
+  ListingContent l = Plush();
+  l.title = "Lot de jeans slim femme";
+  l.description =
+      "Trois jeans slim en coton stretch, bleu brut, portés quelques fois, très bon "
+      "état général.";
+  l.category_id = "fashion-women";
+  l.brand = "Levi's";
+  // Joined on one line, "106 38 72 45" would be nine digits and "36, 38, 40, 42, 44 46 72"
+  // seven numbers in a row: both read as phone numbers.
+  l.attributes = {{"length_cm", "106"},
+                  {"size", "38"},
+                  {"waist_cm", "72"},
+                  {"width_cm", "45"},
+                  {"ean", "3760123456789"},
+                  {"reference", "501-0115"},
+                  {"sizes", "36, 38, 40, 42, 44"},
+                  {"stock_sizes", "46 72"},
+                  {"dimensions", "120 x 60 x 75 cm"},
+                  {"couleur", "ivoire"},  // "couleur ivoire" is allowed
+                  {"coupe", "façon slim"}};
+  Evaluation e = Run(l);
+  EXPECT_EQ(e.verdict, Verdict::kPass) << ::testing::PrintToString(Reasons(e));
+  // One attribute's own phone number is still one.
+  l.attributes["reference"] = "06 12 34 56 78";
+  EXPECT_THAT(Reasons(Run(l)), Contains("OFF_PLATFORM_CONTACT"));
 }
 
 TEST_F(ModerationTest, AllowedPhrasesShieldTheirWords) {

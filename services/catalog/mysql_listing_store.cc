@@ -214,6 +214,44 @@ class MysqlListingTransaction final : public ListingTransaction {
     return out;
   }
 
+  absl::StatusOr<std::vector<SellerListing>> RecentModeratorRejections(absl::string_view seller_id,
+                                                                       absl::string_view listing_id,
+                                                                       int limit) override {
+    // The newest `limit` rows of the seller by (seller_id, decision_id), each listing by its
+    // primary key: never more rows, however many listings the seller has.
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query(absl::StrCat("SELECT ", ListingColumns("l."),
+                                            " FROM moderator_rejections r "
+                                            "JOIN listings l ON l.listing_id = r.listing_id "
+                                            "WHERE r.seller_id = ? AND r.listing_id <> ? "
+                                            "ORDER BY r.decision_id DESC LIMIT ",
+                                            limit),
+                               {std::string(seller_id), std::string(listing_id)}));
+    std::vector<SellerListing> out;
+    for (const Row& row : rows) {
+      ASSIGN_OR_RETURN(ListingRecord r, ListingFromRow(row));
+      if (r.state != ListingState::kRejected && r.state != ListingState::kWithdrawn) continue;
+      out.push_back({r.listing_id, r.content.title, r.content.description,
+                     SellerListingState::kRejectedByModerator});
+    }
+    return out;
+  }
+
+  absl::Status RecordModeratorRejection(const ListingRecord& l, int64_t decision_id) override {
+    return tx_
+        .Execute(
+            "INSERT INTO moderator_rejections (listing_id, seller_id, decision_id) "
+            "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE decision_id = VALUES(decision_id)",
+            {l.listing_id, l.seller_id, decision_id})
+        .status();
+  }
+
+  absl::Status ForgetModeratorRejection(absl::string_view listing_id) override {
+    return tx_
+        .Execute("DELETE FROM moderator_rejections WHERE listing_id = ?", {std::string(listing_id)})
+        .status();
+  }
+
   absl::StatusOr<std::optional<SellerModerationSetting>> FindSellerModeration(
       absl::string_view seller_id) override {
     ASSIGN_OR_RETURN(std::vector<Row> rows,
@@ -282,16 +320,6 @@ class MysqlListingTransaction final : public ListingTransaction {
       out.push_back(std::move(t));
     }
     return out;
-  }
-
-  absl::StatusOr<std::optional<int64_t>> LatestRejection(absl::string_view listing_id) override {
-    ASSIGN_OR_RETURN(std::vector<Row> rows,
-                     tx_.Query("SELECT id FROM listing_transitions WHERE listing_id = ? AND "
-                               "to_state = 'REJECTED' ORDER BY id DESC LIMIT 1",
-                               {std::string(listing_id)}));
-    if (rows.empty()) return std::optional<int64_t>();
-    ASSIGN_OR_RETURN(int64_t id, rows[0].GetInt64("id"));
-    return std::optional<int64_t>(id);
   }
 
   absl::Status Enqueue(const ReviewEntry& e) override {

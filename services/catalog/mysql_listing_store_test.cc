@@ -295,10 +295,11 @@ TEST_F(ListingColumnsUpgradeTest, MigrateOnlyFillsTheColumnsOfExistingRows) {
   EXPECT_TRUE(*rows[0].GetBool("filled"));
   ASSERT_OK_AND_ASSIGN(auto steps, pool().Query("SELECT name FROM schema_migrations WHERE "
                                                 "component = 'catalog' ORDER BY version"));
-  ASSERT_EQ(steps.size(), 6u);
+  ASSERT_EQ(steps.size(), 7u);
   EXPECT_EQ(*steps[3].GetString("name"), "0004_fill_listing_columns");
   EXPECT_EQ(*steps[4].GetString("name"), "0005_trust.sql");
   EXPECT_EQ(*steps[5].GetString("name"), "0006_paid_orders.sql");
+  EXPECT_EQ(*steps[6].GetString("name"), "0007_moderator_rejections.sql");
 }
 
 }  // namespace
@@ -338,6 +339,146 @@ TEST_F(MysqlListingStoreTest, RecentLiveListingsGivesLiveAndPendingWithTheirStat
   EXPECT_EQ(found[1].listing_id, "lst_000000000000000000000011");
   EXPECT_EQ(found[1].state, SellerListingState::kLive);
   EXPECT_EQ(found[1].title, "Peluche ourson brun");
+}
+
+// The listings a moderator rejected that the duplicate rule compares with: the seller's most
+// recently rejected first, at most `limit` read, those REJECTED or WITHDRAWN now, the listing
+// itself, approved ones and other sellers aside.
+TEST_F(MysqlListingStoreTest, RecentModeratorRejectionsGivesTheLatestRejectedListings) {
+  const std::string seller = "22222222222222222222222222222222";
+  const std::pair<const char*, ListingState> listings[] = {
+      {"lst_000000000000000000000031", ListingState::kRejected},
+      {"lst_000000000000000000000032", ListingState::kWithdrawn},
+      {"lst_000000000000000000000033", ListingState::kPendingReview},  // resubmitted
+      {"lst_000000000000000000000034", ListingState::kRejected},       // approved since
+      {"lst_000000000000000000000035", ListingState::kRejected},
+      {"lst_000000000000000000000036", ListingState::kRejected},  // the one evaluated
+  };
+  int64_t decision = 100;
+  for (const auto& [id, state] : listings) {
+    ListingRecord l = Draft(id, seller);
+    l.state = state;
+    ASSERT_OK(Insert(l));
+    ASSERT_OK(store_->Transact(
+        [&](ListingTransaction& tx) { return tx.RecordModeratorRejection(l, ++decision); }));
+  }
+  // A second rejection of the first makes it the most recent.
+  ASSERT_OK(store_->Transact([&](ListingTransaction& tx) {
+    return tx.RecordModeratorRejection(Draft("lst_000000000000000000000031", seller), 200);
+  }));
+  ASSERT_OK(store_->Transact([&](ListingTransaction& tx) {
+    return tx.ForgetModeratorRejection("lst_000000000000000000000034");
+  }));
+  ListingRecord other = Draft("lst_000000000000000000000037", "33333333333333333333333333333333");
+  other.state = ListingState::kRejected;
+  ASSERT_OK(Insert(other));
+  ASSERT_OK(store_->Transact(
+      [&](ListingTransaction& tx) { return tx.RecordModeratorRejection(other, 300); }));
+
+  auto read = [&](int limit) {
+    std::vector<std::string> ids;
+    EXPECT_OK(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(std::vector<SellerListing> found,
+                       tx.RecentModeratorRejections(seller, "lst_000000000000000000000036", limit));
+      for (const SellerListing& f : found) {
+        EXPECT_EQ(f.state, SellerListingState::kRejectedByModerator);
+        EXPECT_EQ(f.title, "Peluche ourson brun");
+        ids.push_back(f.listing_id);
+      }
+      return absl::OkStatus();
+    }));
+    return ids;
+  };
+  EXPECT_THAT(read(10), ElementsAre("lst_000000000000000000000031", "lst_000000000000000000000035",
+                                    "lst_000000000000000000000032"));
+  // The limit bounds the rows read (the PENDING_REVIEW one among them).
+  EXPECT_THAT(read(3), ElementsAre("lst_000000000000000000000031", "lst_000000000000000000000035"));
+}
+
+// Migration 0007 records the listings rejected before it: the latest rejection by a moderator
+// with no approval since; rejections by the rules and restores after a suspension are none.
+TEST_F(ListingColumnsUpgradeTest, TheMigrationRecordsEarlierModeratorRejections) {
+  common::db::MigrationFiles previous = CatalogMigrations();
+  previous.resize(5);  // up to 0006_paid_orders.sql
+  ASSERT_OK(common::db::ApplyMigrations(
+      pool(), "catalog", previous, {{"0004_fill_listing_columns", [](common::db::Connection& conn) {
+                                       return FillListingColumns(conn);
+                                     }}}));
+  common::ManualClock clock;
+  MysqlListingStore store(&pool(), &clock, MysqlListingStore::Options());
+  const std::string seller = "22222222222222222222222222222222";
+  const std::string moderator = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+  const std::string admin = "adadadadadadadadadadadadadadadad";
+  using S = ListingState;
+  struct Step {
+    S from;
+    S to;
+    std::string actor;
+  };
+  struct Case {
+    const char* id;
+    S state;
+    std::vector<Step> path;
+  };
+  const Case cases[] = {
+      // Rejected by a moderator: recorded, with that transition.
+      {"lst_000000000000000000000041",
+       S::kRejected,
+       {{S::kDraft, S::kPendingReview, "system"}, {S::kPendingReview, S::kRejected, moderator}}},
+      // The same, then suspended and restored: recorded, with the moderator's rejection.
+      {"lst_000000000000000000000042",
+       S::kRejected,
+       {{S::kDraft, S::kPendingReview, "system"},
+        {S::kPendingReview, S::kRejected, moderator},
+        {S::kRejected, S::kSuspended, admin},
+        {S::kSuspended, S::kRejected, admin}}},
+      // Rejected by the rules, suspended and restored: not recorded.
+      {"lst_000000000000000000000043",
+       S::kRejected,
+       {{S::kDraft, S::kRejected, "system"},
+        {S::kRejected, S::kSuspended, admin},
+        {S::kSuspended, S::kRejected, admin}}},
+      // Rejected by a moderator, appealed, approved: not recorded.
+      {"lst_000000000000000000000044",
+       S::kLive,
+       {{S::kDraft, S::kPendingReview, "system"},
+        {S::kPendingReview, S::kRejected, moderator},
+        {S::kRejected, S::kPendingReview, seller},
+        {S::kPendingReview, S::kLive, moderator}}},
+  };
+  std::vector<int64_t> decisions;
+  for (const Case& c : cases) {
+    ListingRecord l;
+    l.listing_id = c.id;
+    l.seller_id = seller;
+    l.state = c.state;
+    l.content.title = "Peluche ourson brun";
+    l.content.category_id = "toys-plush";
+    l.created_at = clock.Now();
+    l.updated_at = clock.Now();
+    ASSERT_OK(store.Transact([&](ListingTransaction& tx) -> absl::Status {
+      RETURN_IF_ERROR(tx.InsertListing(l));
+      for (const Step& step : c.path) {
+        ASSIGN_OR_RETURN(int64_t id, tx.AppendTransition({.listing_id = c.id,
+                                                          .actor = step.actor,
+                                                          .at = clock.Now(),
+                                                          .from = step.from,
+                                                          .to = step.to}));
+        if (step.to == S::kRejected && step.actor == moderator) decisions.push_back(id);
+      }
+      return absl::OkStatus();
+    }));
+  }
+
+  ASSERT_OK(ApplyCatalogMigrations(pool()));
+  ASSERT_OK_AND_ASSIGN(auto rows, pool().Query("SELECT listing_id, seller_id, decision_id FROM "
+                                               "moderator_rejections ORDER BY listing_id"));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(*rows[0].GetString("listing_id"), "lst_000000000000000000000041");
+  EXPECT_EQ(*rows[0].GetString("seller_id"), seller);
+  EXPECT_EQ(*rows[0].GetInt64("decision_id"), decisions[0]);
+  EXPECT_EQ(*rows[1].GetString("listing_id"), "lst_000000000000000000000042");
+  EXPECT_EQ(*rows[1].GetInt64("decision_id"), decisions[1]);
 }
 
 // The new-seller review's count: the seller's listings that ever went LIVE (LIVE now, or a

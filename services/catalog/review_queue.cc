@@ -96,7 +96,7 @@ absl::StatusOr<ListingRecord> ReviewQueue::Appeal(const common::auth::Caller& se
       if (entry && entry->reason == ReviewReason::kAppeal) return already_appealed();
     }
     if (l.state != ListingState::kRejected) return InvalidState(l, "appeal");
-    ASSIGN_OR_RETURN(std::optional<int64_t> decision, tx.LatestRejection(l.listing_id));
+    ASSIGN_OR_RETURN(std::optional<int64_t> decision, LatestRejection(tx, l.listing_id));
     if (!decision) return absl::InternalError("REJECTED listing without a decision");
     ASSIGN_OR_RETURN(bool appealed, tx.HasAppeal(*decision));
     if (appealed) return already_appealed();
