@@ -40,9 +40,11 @@ class ListingTransaction {
 
   // --- what the rules look at ---
   // Listings of the seller, `listing_id` aside, that ever went LIVE (approved by the rules or
-  // a moderator; rejections do not count): the new-seller review's count, at most 1000.
-  [[nodiscard]] virtual absl::StatusOr<int64_t> CountApprovedListings(
-      absl::string_view seller_id, absl::string_view listing_id) = 0;
+  // a moderator; rejections do not count): the new-seller review's count, counted up to `at_most`
+  // (its threshold: more is never needed).
+  [[nodiscard]] virtual absl::StatusOr<int64_t> CountApprovedListings(absl::string_view seller_id,
+                                                                      absl::string_view listing_id,
+                                                                      int64_t at_most) = 0;
   // The seller's newest LIVE and PENDING_REVIEW listings (with their state), `listing_id`
   // aside, at most `limit`: the duplicate rule's candidates (index listings_by_seller).
   [[nodiscard]] virtual absl::StatusOr<std::vector<SellerListing>> RecentLiveListings(

@@ -21,13 +21,15 @@ constexpr int kRejectedCandidates = 100;
 
 absl::StatusOr<SellerContext> LoadSellerContext(ListingTransaction& tx,
                                                 const ListingRecord& listing,
-                                                std::optional<int64_t> new_seller_listings) {
+                                                std::optional<int64_t> new_seller_listings,
+                                                int64_t rule_threshold) {
   SellerContext seller;
   seller.new_seller_listings = new_seller_listings;
   // The new-seller review counts the listings that went LIVE: a rejection, by the rules or a
   // moderator, never makes a seller established (throwaway listings would).
   ASSIGN_OR_RETURN(seller.decided_listings,
-                   tx.CountApprovedListings(listing.seller_id, listing.listing_id));
+                   tx.CountApprovedListings(listing.seller_id, listing.listing_id,
+                                            new_seller_listings.value_or(rule_threshold)));
   ASSIGN_OR_RETURN(std::optional<SellerModerationSetting> setting,
                    tx.FindSellerModeration(listing.seller_id));
   if (setting) {
@@ -150,7 +152,8 @@ absl::StatusOr<std::optional<int64_t>> LatestRejection(ListingTransaction& tx,
 absl::Status ModerateAndSave(ListingTransaction& tx, ListingRecord& l, const RuleSet& rules,
                              std::optional<int64_t> new_seller_listings,
                              const std::optional<OwedReview>& owed, absl::Time now) {
-  ASSIGN_OR_RETURN(SellerContext seller, LoadSellerContext(tx, l, new_seller_listings));
+  ASSIGN_OR_RETURN(SellerContext seller, LoadSellerContext(tx, l, new_seller_listings,
+                                                           rules.thresholds().new_seller_listings));
   // The listing's condition field, the one buyers see, is the condition the rules read,
   // whatever the seller's "condition" attribute says: NEW -> new, USED_LIKE_NEW -> like_new,
   // USED_GOOD / USED_FAIR -> used, REFURBISHED -> refurbished. (An attribute saying otherwise

@@ -180,16 +180,18 @@ class MysqlListingTransaction final : public ListingTransaction {
   }
 
   absl::StatusOr<int64_t> CountApprovedListings(absl::string_view seller_id,
-                                                absl::string_view listing_id) override {
+                                                absl::string_view listing_id,
+                                                int64_t at_most) override {
     // LIVE now, or a transition to LIVE (by index transitions_by_listing). ever_decided is no
-    // help: it is set by rejections too. Counted up to 1000, the largest threshold the rules
-    // file and --new_seller_listings allow, so that a large seller's submission reads no more.
+    // help: it is set by rejections too. Counted up to `at_most` (the threshold), so that an
+    // established seller's submission stops after that many approved listings.
     ASSIGN_OR_RETURN(std::vector<Row> rows,
                      tx_.Query("SELECT COUNT(*) AS n FROM (SELECT 1 FROM listings l WHERE "
                                "l.seller_id = ? AND l.listing_id <> ? AND (l.state = 'LIVE' OR "
                                "EXISTS (SELECT 1 FROM listing_transitions t WHERE t.listing_id = "
-                               "l.listing_id AND t.to_state = 'LIVE')) LIMIT 1000) approved",
-                               {std::string(seller_id), std::string(listing_id)}));
+                               "l.listing_id AND t.to_state = 'LIVE')) LIMIT ?) approved",
+                               {std::string(seller_id), std::string(listing_id),
+                                std::max<int64_t>(at_most, 0)}));
     return rows.at(0).GetInt64("n");
   }
 

@@ -535,10 +535,17 @@ TEST_F(MysqlListingStoreTest, CountApprovedListingsCountsOnlyListingsThatWentLiv
 
   int64_t approved = -1;
   ASSERT_OK(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(approved, tx.CountApprovedListings(seller, "lst_000000000000000000000026"));
+    ASSIGN_OR_RETURN(approved,
+                     tx.CountApprovedListings(seller, "lst_000000000000000000000026", 1000));
     return absl::OkStatus();
   }));
   EXPECT_EQ(approved, 3);
+  // Counted up to the threshold asked for, no further.
+  ASSERT_OK(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(approved, tx.CountApprovedListings(seller, "lst_000000000000000000000026", 2));
+    return absl::OkStatus();
+  }));
+  EXPECT_EQ(approved, 2);
 }
 
 }  // namespace
