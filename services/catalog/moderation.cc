@@ -394,21 +394,32 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
   std::vector<std::vector<std::string>> plain = {all_words};
   // Term lists and groups see every reading of every segment, without its allowed phrases
   // ("couleur ivoire", "pistolet à colle"): the plain ones, then the others.
+  // Each field's readings apart as well (`fields`: the title and description, then each
+  // segment): a term list's "unless" words count only in the field where its term is, so that
+  // an attribute's ordinary "couleur" does not excuse "ivoire" in the title.
+  std::vector<std::vector<std::vector<std::string>>> fields;
   std::vector<std::vector<std::string>> alternatives;
+  fields.push_back({all_words});
   for (const std::string& alt : AlternativeReadings(text, folded)) {
     alternatives.push_back(Words(alt));
+    fields.back().push_back(alternatives.back());
   }
   for (const std::string& segment : segments) {
     const std::string segment_folded = FoldText(segment);
     plain.push_back(Words(segment_folded));
+    fields.push_back({plain.back()});
     for (const std::string& alt : AlternativeReadings(segment, segment_folded)) {
       alternatives.push_back(Words(alt));
+      fields.back().push_back(alternatives.back());
     }
   }
   std::vector<std::vector<std::string>> readings = plain;
   for (std::vector<std::string>& alt : alternatives) readings.push_back(std::move(alt));
   if (!rules.allowed_phrase_index().empty()) {
     for (auto& r : readings) r = rules.allowed_phrase_index().Mask(std::move(r));
+    for (auto& field : fields) {
+      for (auto& r : field) r = rules.allowed_phrase_index().Mask(std::move(r));
+    }
   }
 
   // forbidden_terms
@@ -418,19 +429,24 @@ Evaluation Evaluate(const RuleSet& rules, const ListingContent& listing,
     for (const std::string& c : list.except_categories) {
       excepted = excepted || rules.IsWithin(listing.category_id, c);
     }
-    if (excepted || (!list.unless.empty() && !FindInReadings(list.unless, readings).empty())) {
-      continue;
-    }
+    if (excepted) continue;
     PhraseIndex just_this;
     for (const auto& [lang, terms] : list.terms_by_language) {
       for (const std::string& t : terms) just_this.Add(t, t);
     }
+    // The list's terms found in the fields where none of its "unless" words is.
     std::vector<std::string> found;
-    for (const auto& r : readings) {
-      for (std::string& p : just_this.FindPhrases(r)) {
-        if (std::find(found.begin(), found.end(), p) == found.end()) found.push_back(std::move(p));
+    for (const auto& field : fields) {
+      if (!list.unless.empty() && !FindInReadings(list.unless, field).empty()) continue;
+      for (const auto& r : field) {
+        for (std::string& p : just_this.FindPhrases(r)) {
+          if (std::find(found.begin(), found.end(), p) == found.end()) {
+            found.push_back(std::move(p));
+          }
+        }
       }
     }
+    if (found.empty()) continue;
     Add(e, "forbidden_terms", list.verdict, list.reason_code,
         absl::StrCat(list.explanation, " (found: ", Quoted(found), ")"));
   }

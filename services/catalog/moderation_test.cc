@@ -555,6 +555,10 @@ TEST_F(ModerationTest, AllowedPhrasesShieldTheirWords) {
   carving.title = "Statuette ancienne en ivoire sculpté";  // the word alone still counts
   carving.category_id = "collectibles-art";
   EXPECT_THAT(Reasons(Run(carving)), Contains("PROHIBITED_PRODUCT"));
+  // A list's "unless" words excuse its terms in their own field only: an ordinary attribute
+  // "couleur" does not excuse "ivoire" in the title.
+  carving.attributes = {{"couleur", "blanc"}, {"matiere", "coton"}};
+  EXPECT_THAT(Reasons(Run(carving)), Contains("PROHIBITED_PRODUCT"));
 
   ListingContent toy = Plush();
   toy.title = "Fusil à eau géant 2 litres";
