@@ -974,6 +974,34 @@ TEST_F(ListingsTest, ACopyOfAListingAModeratorRejectedGoesToAModerator) {
   EXPECT_THAT(third.reason_codes(), ElementsAre("DUPLICATE_LISTING"));
 }
 
+// The copy rule compares with the content the moderator rejected, not with the rejected
+// listing as edited since: editing it away does not free its text for a new listing.
+TEST_F(ListingsTest, EditingARejectedListingDoesNotFreeItsTextForACopy) {
+  Make(Established());
+  v1::Listing content = Plush("Peluche ourson Teddy édition collector");
+  content.set_brand("Steiff");
+  const std::string rejected_id = Create(kS1, content).listing_id();
+  ASSERT_OK_AND_ASSIGN(v1::Listing live, Submit(kS1, rejected_id));
+  ASSERT_EQ(live.state(), v1::LIVE);
+  ReportedByThreeBuyers(rejected_id);
+  ASSERT_OK_AND_ASSIGN(v1::Listing rejected, ClaimAndReject(kM1, rejected_id, "COUNTERFEIT"));
+  ASSERT_EQ(rejected.state(), v1::REJECTED);
+
+  v1::UpdateListingRequest up;
+  up.mutable_listing()->set_listing_id(rejected_id);
+  up.mutable_listing()->set_title("Poupée de chiffon rouge faite main");
+  up.mutable_listing()->set_description(
+      "Poupée en tissu rouge cousue à la main, robe amovible, cheveux en laine.");
+  up.mutable_update_mask()->add_paths("title");
+  up.mutable_update_mask()->add_paths("description");
+  ASSERT_OK_AND_ASSIGN(v1::Listing edited, listings_->UpdateListing(As(kS1, "SELLER"), up));
+  ASSERT_EQ(edited.title(), "Poupée de chiffon rouge faite main");
+
+  ASSERT_OK_AND_ASSIGN(v1::Listing copy, Submit(kS1, Create(kS1, content).listing_id()));
+  EXPECT_EQ(copy.state(), v1::PENDING_REVIEW);
+  EXPECT_THAT(copy.reason_codes(), ElementsAre("COPY_OF_REJECTED_LISTING"));
+}
+
 // Withdrawing does not skip a pending human review.
 TEST_F(ListingsTest, WithdrawingDuringAReportsReviewDoesNotSkipIt) {
   Make(Established());

@@ -50,9 +50,10 @@ class ListingTransaction {
   [[nodiscard]] virtual absl::StatusOr<std::vector<SellerListing>> RecentLiveListings(
       absl::string_view seller_id, absl::string_view listing_id, int limit) = 0;
   // The seller's listings a moderator rejected and nobody approved since
-  // (RecordModeratorRejection), `listing_id` aside, with state kRejectedByModerator: of the
-  // `limit` most recently rejected (index moderator_rejections_by_seller), those REJECTED or
-  // WITHDRAWN now (one in review again is among RecentLiveListings').
+  // (RecordModeratorRejection), `listing_id` aside, with state kRejectedByModerator: the
+  // `limit` most recently rejected (index moderator_rejections_by_seller), each with the title
+  // and description the moderator rejected (not its text now: a rejected listing may be
+  // edited), whatever its state now, until a moderator approves it.
   [[nodiscard]] virtual absl::StatusOr<std::vector<SellerListing>> RecentModeratorRejections(
       absl::string_view seller_id, absl::string_view listing_id, int limit) = 0;
   // Records that a moderator rejected `listing` by the transition `decision_id` (replacing an

@@ -219,22 +219,23 @@ class MysqlListingTransaction final : public ListingTransaction {
   absl::StatusOr<std::vector<SellerListing>> RecentModeratorRejections(absl::string_view seller_id,
                                                                        absl::string_view listing_id,
                                                                        int limit) override {
-    // The newest `limit` rows of the seller by (seller_id, decision_id), each listing by its
-    // primary key: never more rows, however many listings the seller has.
+    // The newest `limit` rows of the seller by (seller_id, decision_id), with the content the
+    // moderator rejected (kept with the rejection: the listing itself may have been edited
+    // since, whatever its state now). Never more rows, however many listings the seller has.
     ASSIGN_OR_RETURN(std::vector<Row> rows,
-                     tx_.Query(absl::StrCat("SELECT ", ListingColumns("l."),
-                                            " FROM moderator_rejections r "
-                                            "JOIN listings l ON l.listing_id = r.listing_id "
-                                            "WHERE r.seller_id = ? AND r.listing_id <> ? "
-                                            "ORDER BY r.decision_id DESC LIMIT ",
+                     tx_.Query(absl::StrCat("SELECT listing_id, title, description FROM "
+                                            "moderator_rejections WHERE seller_id = ? AND "
+                                            "listing_id <> ? ORDER BY decision_id DESC LIMIT ",
                                             limit),
                                {std::string(seller_id), std::string(listing_id)}));
     std::vector<SellerListing> out;
     for (const Row& row : rows) {
-      ASSIGN_OR_RETURN(ListingRecord r, ListingFromRow(row));
-      if (r.state != ListingState::kRejected && r.state != ListingState::kWithdrawn) continue;
-      out.push_back({r.listing_id, r.content.title, r.content.description,
-                     SellerListingState::kRejectedByModerator});
+      SellerListing r;
+      r.state = SellerListingState::kRejectedByModerator;
+      ASSIGN_OR_RETURN(r.listing_id, row.GetString("listing_id"));
+      ASSIGN_OR_RETURN(r.title, row.GetString("title"));
+      ASSIGN_OR_RETURN(r.description, row.GetString("description"));
+      out.push_back(std::move(r));
     }
     return out;
   }
@@ -242,9 +243,10 @@ class MysqlListingTransaction final : public ListingTransaction {
   absl::Status RecordModeratorRejection(const ListingRecord& l, int64_t decision_id) override {
     return tx_
         .Execute(
-            "INSERT INTO moderator_rejections (listing_id, seller_id, decision_id) "
-            "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE decision_id = VALUES(decision_id)",
-            {l.listing_id, l.seller_id, decision_id})
+            "INSERT INTO moderator_rejections (listing_id, seller_id, decision_id, title, "
+            "description) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE decision_id = "
+            "VALUES(decision_id), title = VALUES(title), description = VALUES(description)",
+            {l.listing_id, l.seller_id, decision_id, l.content.title, l.content.description})
         .status();
   }
 

@@ -295,11 +295,12 @@ TEST_F(ListingColumnsUpgradeTest, MigrateOnlyFillsTheColumnsOfExistingRows) {
   EXPECT_TRUE(*rows[0].GetBool("filled"));
   ASSERT_OK_AND_ASSIGN(auto steps, pool().Query("SELECT name FROM schema_migrations WHERE "
                                                 "component = 'catalog' ORDER BY version"));
-  ASSERT_EQ(steps.size(), 7u);
+  ASSERT_EQ(steps.size(), 8u);
   EXPECT_EQ(*steps[3].GetString("name"), "0004_fill_listing_columns");
   EXPECT_EQ(*steps[4].GetString("name"), "0005_trust.sql");
   EXPECT_EQ(*steps[5].GetString("name"), "0006_paid_orders.sql");
   EXPECT_EQ(*steps[6].GetString("name"), "0007_moderator_rejections.sql");
+  EXPECT_EQ(*steps[7].GetString("name"), "0008_moderator_rejections_content.sql");
 }
 
 }  // namespace
@@ -342,8 +343,8 @@ TEST_F(MysqlListingStoreTest, RecentLiveListingsGivesLiveAndPendingWithTheirStat
 }
 
 // The listings a moderator rejected that the duplicate rule compares with: the seller's most
-// recently rejected first, at most `limit` read, those REJECTED or WITHDRAWN now, the listing
-// itself, approved ones and other sellers aside.
+// recently rejected first, at most `limit` read, whatever their state now (the content is the
+// one rejected), the listing itself, approved ones and other sellers aside.
 TEST_F(MysqlListingStoreTest, RecentModeratorRejectionsGivesTheLatestRejectedListings) {
   const std::string seller = "22222222222222222222222222222222";
   const std::pair<const char*, ListingState> listings[] = {
@@ -389,10 +390,11 @@ TEST_F(MysqlListingStoreTest, RecentModeratorRejectionsGivesTheLatestRejectedLis
     }));
     return ids;
   };
-  EXPECT_THAT(read(10), ElementsAre("lst_000000000000000000000031", "lst_000000000000000000000035",
-                                    "lst_000000000000000000000032"));
-  // The limit bounds the rows read (the PENDING_REVIEW one among them).
-  EXPECT_THAT(read(3), ElementsAre("lst_000000000000000000000031", "lst_000000000000000000000035"));
+  EXPECT_THAT(read(10),
+              ElementsAre("lst_000000000000000000000031", "lst_000000000000000000000035",
+                          "lst_000000000000000000000033", "lst_000000000000000000000032"));
+  // The limit bounds the rows read.
+  EXPECT_THAT(read(2), ElementsAre("lst_000000000000000000000031", "lst_000000000000000000000035"));
 }
 
 // Migration 0007 records the listings rejected before it: the latest rejection by a moderator
