@@ -314,8 +314,10 @@ absl::StatusOr<int> Accounts::ChangePassword(absl::string_view account_id,
   int revoked = 0;
   std::string checked_hash = verified->password_hash;
   for (int attempt = 0;; ++attempt) {
+    bool written = false;
     std::string stored_hash;
     RETURN_IF_ERROR(store_->Transact([&](IdentityTransaction& tx) -> absl::Status {
+      written = false;
       ASSIGN_OR_RETURN(std::optional<Account> current, tx.FindAccount(account.id, true));
       if (!current) return common::NotFound("account", account.id);
       if (current->status == AccountStatus::kSuspended) return AccountSuspendedError();
@@ -340,10 +342,12 @@ absl::StatusOr<int> Accounts::ChangePassword(absl::string_view account_id,
       // Other services refuse the account's access tokens issued before this (the kept
       // session's included: its next refresh gives a token accepted everywhere).
       RETURN_IF_ERROR(EnqueueSessionsRevoked(tx, current->id, now, "PASSWORD_CHANGED"));
-      return tx.AppendAudit(MakeAuditEvent(audit::kPasswordChanged, ctx, current->id,
-                                           {{"revoked_sessions", revoked}}, now));
+      RETURN_IF_ERROR(tx.AppendAudit(MakeAuditEvent(audit::kPasswordChanged, ctx, current->id,
+                                                    {{"revoked_sessions", revoked}}, now)));
+      written = true;
+      return absl::OkStatus();
     }));
-    if (stored_hash.empty()) break;  // written
+    if (written) break;
     // Another change won, or a login only re-hashed the same password with newer parameters:
     // the password given decides, against the hash stored now (once).
     absl::StatusOr<bool> still = hasher_->Verify(stored_hash, current_password);

@@ -288,7 +288,8 @@ class PaymentStore {
                                                             absl::string_view authorization,
                                                             absl::string_view capture) = 0;
   // The authorisations of several intents whose capture is about to be asked, in one
-  // statement (group commit), each only on an intent still open: one result per intent, in
+  // transaction (group commit: the intents locked in id order, their outcomes read, the open
+  // ones updated), each only on an intent still open: one result per intent, in
   // order, empty when recorded, else the outcome of the intent closed before (the completion
   // worker, a twin), whose authorisation is not recorded and must not be captured. Serialised
   // with the worker's closing transaction by the intent's row lock (LockIntent).
