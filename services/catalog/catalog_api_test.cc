@@ -225,6 +225,20 @@ class ListingsTest : public common::testing::DatabaseTest {
     ASSERT_TRUE(sent);
   }
 
+  // An established seller kS1's Steiff plush listing, LIVE, then reported by three buyers and
+  // rejected COUNTERFEIT by moderator kM1; sets its content and id.
+  void RejectedByAModerator(v1::Listing* content, std::string* id) {
+    Make(Established());
+    *content = Plush("Peluche ourson Teddy édition collector");
+    content->set_brand("Steiff");
+    *id = Create(kS1, *content).listing_id();
+    ASSERT_OK_AND_ASSIGN(v1::Listing live, Submit(kS1, *id));
+    ASSERT_EQ(live.state(), v1::LIVE);
+    ReportedByThreeBuyers(*id);
+    ASSERT_OK_AND_ASSIGN(v1::Listing rejected, ClaimAndReject(kM1, *id, "COUNTERFEIT"));
+    ASSERT_EQ(rejected.state(), v1::REJECTED);
+  }
+
   // The reasons of the review queue's entries, oldest first.
   std::vector<v1::ReviewReason> QueueReasons() {
     auto queue = listings_->ListReviewQueue(As(kM1, "MODERATOR"), {});
@@ -930,15 +944,9 @@ TEST_F(ListingsTest, ARestoreAfterASuspensionIsNoDecisionToAppeal) {
 // A copy of a listing a moderator rejected does not get past the moderator's verdict: a new
 // listing repeating it goes to a moderator, as resubmitting the rejected listing would.
 TEST_F(ListingsTest, ACopyOfAListingAModeratorRejectedGoesToAModerator) {
-  Make(Established());
-  v1::Listing content = Plush("Peluche ourson Teddy édition collector");
-  content.set_brand("Steiff");
-  const std::string rejected_id = Create(kS1, content).listing_id();
-  ASSERT_OK_AND_ASSIGN(v1::Listing live, Submit(kS1, rejected_id));
-  ASSERT_EQ(live.state(), v1::LIVE);
-  ReportedByThreeBuyers(rejected_id);
-  ASSERT_OK_AND_ASSIGN(v1::Listing rejected, ClaimAndReject(kM1, rejected_id, "COUNTERFEIT"));
-  ASSERT_EQ(rejected.state(), v1::REJECTED);
+  v1::Listing content;
+  std::string rejected_id;
+  ASSERT_NO_FATAL_FAILURE(RejectedByAModerator(&content, &rejected_id));
 
   // The same title, description and brand in a new listing: PENDING_REVIEW, not LIVE.
   const std::string copy_id = Create(kS1, content).listing_id();
@@ -977,15 +985,9 @@ TEST_F(ListingsTest, ACopyOfAListingAModeratorRejectedGoesToAModerator) {
 // The copy rule compares with the content the moderator rejected, not with the rejected
 // listing as edited since: editing it away does not free its text for a new listing.
 TEST_F(ListingsTest, EditingARejectedListingDoesNotFreeItsTextForACopy) {
-  Make(Established());
-  v1::Listing content = Plush("Peluche ourson Teddy édition collector");
-  content.set_brand("Steiff");
-  const std::string rejected_id = Create(kS1, content).listing_id();
-  ASSERT_OK_AND_ASSIGN(v1::Listing live, Submit(kS1, rejected_id));
-  ASSERT_EQ(live.state(), v1::LIVE);
-  ReportedByThreeBuyers(rejected_id);
-  ASSERT_OK_AND_ASSIGN(v1::Listing rejected, ClaimAndReject(kM1, rejected_id, "COUNTERFEIT"));
-  ASSERT_EQ(rejected.state(), v1::REJECTED);
+  v1::Listing content;
+  std::string rejected_id;
+  ASSERT_NO_FATAL_FAILURE(RejectedByAModerator(&content, &rejected_id));
 
   v1::UpdateListingRequest up;
   up.mutable_listing()->set_listing_id(rejected_id);
