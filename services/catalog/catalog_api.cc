@@ -450,9 +450,11 @@ absl::StatusOr<v1::RestoreSellerListingsResponse> CatalogApi::RestoreSellerListi
     const MaybeCaller& maybe_caller, const v1::RestoreSellerListingsRequest& request) {
   ASSIGN_OR_RETURN(const Caller* caller, Authenticated(maybe_caller));
   RETURN_IF_ERROR(common::ValidateAccountId("seller_id", request.seller_id()));
-  ASSIGN_OR_RETURN(int64_t restored, enforcement_.Restore(*caller, request.seller_id()));
+  ASSIGN_OR_RETURN(Enforcement::Reinstatement done,
+                   enforcement_.Restore(*caller, request.seller_id()));
   v1::RestoreSellerListingsResponse response;
-  response.set_restored(restored);
+  response.set_restored(done.restored);
+  response.set_still_suspended(done.still_suspended);
   return response;
 }
 

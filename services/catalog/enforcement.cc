@@ -45,7 +45,8 @@ absl::StatusOr<SellerModerationSetting> Enforcement::GetModerationLevel(
 absl::StatusOr<int64_t> Enforcement::SuspendSeller(absl::string_view actor,
                                                    absl::string_view seller_id,
                                                    absl::string_view reason_code,
-                                                   absl::string_view explanation) {
+                                                   absl::string_view explanation,
+                                                   SuspensionSource source) {
   RETURN_IF_ERROR(common::ValidateAccountId("seller_id", seller_id));
   if (!IsReasonCode(reason_code)) {
     return common::InvalidField("reason_code", "must be 1-64 characters of UPPER_SNAKE_CASE");
@@ -57,6 +58,7 @@ absl::StatusOr<int64_t> Enforcement::SuspendSeller(absl::string_view actor,
     // First the seller's row (the flows acting for the seller read it with a shared lock),
     // then its listings.
     RETURN_IF_ERROR(tx.SaveSellerSuspension({.seller_id = std::string(seller_id),
+                                             .source = source,
                                              .reason_code = std::string(reason_code),
                                              .explanation = std::string(explanation),
                                              .suspended_by = std::string(actor),
@@ -84,15 +86,23 @@ absl::StatusOr<int64_t> Enforcement::SuspendSeller(absl::string_view actor,
   return suspended;
 }
 
-absl::StatusOr<int64_t> Enforcement::ReinstateSeller(absl::string_view actor,
-                                                     absl::string_view seller_id) {
+absl::StatusOr<Enforcement::Reinstatement> Enforcement::ReinstateSeller(absl::string_view actor,
+                                                                        absl::string_view seller_id,
+                                                                        SuspensionSource source) {
   RETURN_IF_ERROR(common::ValidateAccountId("seller_id", seller_id));
-  int64_t restored = 0;
+  Reinstatement out;
   RETURN_IF_ERROR(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
-    restored = 0;
+    out = Reinstatement();
     const absl::Time now = clock_->Now();
-    ASSIGN_OR_RETURN(bool was_suspended, tx.DeleteSellerSuspension(seller_id));
-    (void)was_suspended;  // listings suspended before this release have no seller row
+    ASSIGN_OR_RETURN(bool was_suspended, tx.DeleteSellerSuspension(seller_id, source));
+    (void)was_suspended;  // listings suspended before seller rows existed have none
+    // Another source's suspension keeps the seller suspended and its listings down (read
+    // with a shared lock: a suspension committing meanwhile is seen or waits).
+    ASSIGN_OR_RETURN(std::optional<SellerSuspension> other, tx.FindSellerSuspension(seller_id));
+    if (other.has_value()) {
+      out.still_suspended = true;
+      return absl::OkStatus();
+    }
     ASSIGN_OR_RETURN(std::vector<ListingRecord> listings,
                      tx.LockSellerListings(seller_id, {ListingState::kSuspended}));
     for (ListingRecord& l : listings) {
@@ -116,11 +126,11 @@ absl::StatusOr<int64_t> Enforcement::ReinstateSeller(absl::string_view actor,
       RETURN_IF_ERROR(tx.SaveListing(l, now));
       RETURN_IF_ERROR(RecordTransition(tx, l, actor, ListingState::kSuspended, {"RESTORED"},
                                        "seller listings restored", "", now));
-      ++restored;
+      ++out.restored;
     }
     return absl::OkStatus();
   }));
-  return restored;
+  return out;
 }
 
 }  // namespace marketplace::catalog

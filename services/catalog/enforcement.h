@@ -36,36 +36,46 @@ class Enforcement {
   [[nodiscard]] absl::StatusOr<SellerModerationSetting> GetModerationLevel(
       absl::string_view seller_id);
 
-  // Records the seller as suspended (table seller_suspensions) and, in the same transaction,
-  // moves every listing of the seller that is LIVE, PENDING_REVIEW, DRAFT or REJECTED to
-  // SUSPENDED, remembering the state each was in (WITHDRAWN ones stay withdrawn), with a
-  // transition by `actor` and a catalog.listing_suspended event each. While suspended the
-  // seller can create, update, submit and appeal nothing (FAILED_PRECONDITION
-  // SELLER_SUSPENDED) and moderators cannot decide its reviews. Idempotent: suspending a
-  // suspended seller takes down what is left (nothing, normally) and updates the reason.
-  // Returns the listings taken down by this call. INVALID_ARGUMENT for a `seller_id` that is
-  // not an issued account id or a `reason_code` that is not 1-64 of UPPER_SNAKE_CASE.
-  // `actor`: the account id of staff, or the service/event that asked (recorded as is).
+  // Records the seller as suspended by `source` (table seller_suspensions, one row per
+  // source) and, in the same transaction, moves every listing of the seller that is LIVE,
+  // PENDING_REVIEW, DRAFT or REJECTED to SUSPENDED, remembering the state each was in
+  // (WITHDRAWN ones stay withdrawn), with a transition by `actor` and a
+  // catalog.listing_suspended event each. While suspended the seller can create, update,
+  // submit and appeal nothing (FAILED_PRECONDITION SELLER_SUSPENDED) and moderators cannot
+  // decide its reviews. Idempotent: suspending a suspended seller takes down what is left
+  // (nothing, normally) and updates the source's reason. Returns the listings taken down by
+  // this call. INVALID_ARGUMENT for a `seller_id` that is not an issued account id or a
+  // `reason_code` that is not 1-64 of UPPER_SNAKE_CASE. `actor`: the account id of staff, or
+  // the service/event that asked (recorded as is).
   [[nodiscard]] absl::StatusOr<int64_t> SuspendSeller(absl::string_view actor,
                                                       absl::string_view seller_id,
                                                       absl::string_view reason_code,
-                                                      absl::string_view explanation);
-  // Lifts the suspension: the seller may act again, and every listing the suspension took
-  // down goes back to the state it was in (a PENDING_REVIEW one to the review queue).
-  // Idempotent; returns the listings restored by this call.
-  [[nodiscard]] absl::StatusOr<int64_t> ReinstateSeller(absl::string_view actor,
-                                                        absl::string_view seller_id);
+                                                      absl::string_view explanation,
+                                                      SuspensionSource source);
+  struct Reinstatement {
+    int64_t restored = 0;          // listings put back by this call
+    bool still_suspended = false;  // another source's suspension is left: nothing put back
+  };
+  // Lifts the seller's suspension by `source` (not another source's). When none is left, the
+  // seller may act again and every listing a suspension took down goes back to the state it
+  // was in (a PENDING_REVIEW one to the review queue); while another is left, nothing else
+  // changes. Idempotent.
+  [[nodiscard]] absl::StatusOr<Reinstatement> ReinstateSeller(absl::string_view actor,
+                                                              absl::string_view seller_id,
+                                                              SuspensionSource source);
 
-  // The staff RPCs: the same, by `enforcer`.
+  // The staff RPCs (SuspendSellerListings, RestoreSellerListings): the same, by `enforcer`,
+  // for the CATALOG source.
   [[nodiscard]] absl::StatusOr<int64_t> Suspend(const common::auth::Caller& enforcer,
                                                 absl::string_view seller_id,
                                                 absl::string_view reason_code,
                                                 absl::string_view explanation) {
-    return SuspendSeller(enforcer.subject, seller_id, reason_code, explanation);
+    return SuspendSeller(enforcer.subject, seller_id, reason_code, explanation,
+                         SuspensionSource::kCatalog);
   }
-  [[nodiscard]] absl::StatusOr<int64_t> Restore(const common::auth::Caller& enforcer,
-                                                absl::string_view seller_id) {
-    return ReinstateSeller(enforcer.subject, seller_id);
+  [[nodiscard]] absl::StatusOr<Reinstatement> Restore(const common::auth::Caller& enforcer,
+                                                      absl::string_view seller_id) {
+    return ReinstateSeller(enforcer.subject, seller_id, SuspensionSource::kCatalog);
   }
 
  private:

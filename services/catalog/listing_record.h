@@ -140,9 +140,21 @@ struct PaidOrder {
   absl::Time paid_at;    // when payments held the money (the event's occurred_at)
 };
 
+// Who suspended a seller in the catalog. Each source's suspension is kept apart and lifted
+// only from its own side; the seller stays suspended while any is left.
+enum class SuspensionSource {
+  kAccount,  // identity suspended the account (identity.account_suspended / _reinstated)
+  kCatalog,  // SuspendSellerListings / RestoreSellerListings (staff, enforcement services)
+};
+// "ACCOUNT" or "CATALOG", as stored (seller_suspensions.source).
+inline absl::string_view SuspensionSourceName(SuspensionSource source) {
+  return source == SuspensionSource::kAccount ? "ACCOUNT" : "CATALOG";
+}
+
 // A seller suspended in the catalog: nothing LIVE, no create, update, submit or appeal.
 struct SellerSuspension {
   std::string seller_id;
+  SuspensionSource source = SuspensionSource::kCatalog;
   std::string reason_code;
   std::string explanation;
   std::string suspended_by;

@@ -67,16 +67,17 @@ class ListingTransaction {
   [[nodiscard]] virtual absl::Status SaveSellerModeration(
       const SellerModerationSetting& setting) = 0;
 
-  // --- seller suspensions ---
-  // The seller's suspension, read with a shared lock (also on its absence) until the end of
-  // the transaction, so that a suspension committing meanwhile waits for it.
+  // --- seller suspensions (one per source) ---
+  // A suspension of the seller, of any source (the earliest), read with a shared lock (also
+  // on their absence) until the end of the transaction, so that a suspension committing
+  // meanwhile waits for it.
   [[nodiscard]] virtual absl::StatusOr<std::optional<SellerSuspension>> FindSellerSuspension(
       absl::string_view seller_id) = 0;
-  // Records the suspension (replacing an earlier one of the seller).
+  // Records the suspension (replacing an earlier one of the seller from the same source).
   [[nodiscard]] virtual absl::Status SaveSellerSuspension(const SellerSuspension& s) = 0;
-  // Removes it; false when there was none.
-  [[nodiscard]] virtual absl::StatusOr<bool> DeleteSellerSuspension(
-      absl::string_view seller_id) = 0;
+  // Removes the seller's suspension from `source`; false when there was none.
+  [[nodiscard]] virtual absl::StatusOr<bool> DeleteSellerSuspension(absl::string_view seller_id,
+                                                                    SuspensionSource source) = 0;
 
   // --- transitions ---
   // Returns the transition's id.

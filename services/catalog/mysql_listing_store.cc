@@ -434,12 +434,17 @@ class MysqlListingTransaction final : public ListingTransaction {
   absl::StatusOr<std::optional<SellerSuspension>> FindSellerSuspension(
       absl::string_view seller_id) override {
     ASSIGN_OR_RETURN(std::vector<Row> rows,
-                     tx_.Query("SELECT reason_code, explanation, suspended_by, suspended_at "
-                               "FROM seller_suspensions WHERE seller_id = ? LOCK IN SHARE MODE",
+                     tx_.Query("SELECT source, reason_code, explanation, suspended_by, "
+                               "suspended_at FROM seller_suspensions WHERE seller_id = ? "
+                               "ORDER BY suspended_at, source LOCK IN SHARE MODE",
                                {std::string(seller_id)}));
     if (rows.empty()) return std::optional<SellerSuspension>();
     SellerSuspension s;
     s.seller_id = std::string(seller_id);
+    ASSIGN_OR_RETURN(std::string source, rows[0].GetString("source"));
+    s.source = source == SuspensionSourceName(SuspensionSource::kAccount)
+                   ? SuspensionSource::kAccount
+                   : SuspensionSource::kCatalog;
     ASSIGN_OR_RETURN(s.reason_code, rows[0].GetString("reason_code"));
     ASSIGN_OR_RETURN(s.explanation, rows[0].GetString("explanation"));
     ASSIGN_OR_RETURN(s.suspended_by, rows[0].GetString("suspended_by"));
@@ -450,17 +455,21 @@ class MysqlListingTransaction final : public ListingTransaction {
   absl::Status SaveSellerSuspension(const SellerSuspension& s) override {
     return tx_
         .Execute(
-            "INSERT INTO seller_suspensions (seller_id, reason_code, explanation, suspended_by, "
-            "suspended_at) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+            "INSERT INTO seller_suspensions (seller_id, source, reason_code, explanation, "
+            "suspended_by, suspended_at) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
             "reason_code = VALUES(reason_code), explanation = VALUES(explanation), "
             "suspended_by = VALUES(suspended_by), suspended_at = VALUES(suspended_at)",
-            {s.seller_id, s.reason_code, s.explanation, s.suspended_by, s.suspended_at})
+            {s.seller_id, std::string(SuspensionSourceName(s.source)), s.reason_code, s.explanation,
+             s.suspended_by, s.suspended_at})
         .status();
   }
 
-  absl::StatusOr<bool> DeleteSellerSuspension(absl::string_view seller_id) override {
-    ASSIGN_OR_RETURN(int64_t n, tx_.Execute("DELETE FROM seller_suspensions WHERE seller_id = ?",
-                                            {std::string(seller_id)}));
+  absl::StatusOr<bool> DeleteSellerSuspension(absl::string_view seller_id,
+                                              SuspensionSource source) override {
+    ASSIGN_OR_RETURN(
+        int64_t n,
+        tx_.Execute("DELETE FROM seller_suspensions WHERE seller_id = ? AND source = ?",
+                    {std::string(seller_id), std::string(SuspensionSourceName(source))}));
     return n > 0;
   }
 

@@ -295,12 +295,37 @@ TEST_F(ListingColumnsUpgradeTest, MigrateOnlyFillsTheColumnsOfExistingRows) {
   EXPECT_TRUE(*rows[0].GetBool("filled"));
   ASSERT_OK_AND_ASSIGN(auto steps, pool().Query("SELECT name FROM schema_migrations WHERE "
                                                 "component = 'catalog' ORDER BY version"));
-  ASSERT_EQ(steps.size(), 8u);
+  ASSERT_EQ(steps.size(), 9u);
   EXPECT_EQ(*steps[3].GetString("name"), "0004_fill_listing_columns");
   EXPECT_EQ(*steps[4].GetString("name"), "0005_trust.sql");
   EXPECT_EQ(*steps[5].GetString("name"), "0006_paid_orders.sql");
   EXPECT_EQ(*steps[6].GetString("name"), "0007_moderator_rejections.sql");
   EXPECT_EQ(*steps[7].GetString("name"), "0008_moderator_rejections_content.sql");
+  EXPECT_EQ(*steps[8].GetString("name"), "0009_seller_suspension_sources.sql");
+}
+
+// Migration 0009: the one suspension row a seller had becomes its source's row (identity's
+// when the event consumer wrote it last), and a seller may then have one of each.
+TEST_F(ListingColumnsUpgradeTest, SuspensionRowsGetTheirSource) {
+  common::db::MigrationFiles previous = CatalogMigrations();
+  ASSERT_EQ(previous.back().first, "0009_seller_suspension_sources.sql");
+  previous.pop_back();
+  ASSERT_OK(common::db::ApplyMigrations(pool(), "catalog", previous));
+  ASSERT_OK(pool().Execute(
+      "INSERT INTO seller_suspensions (seller_id, reason_code, explanation, suspended_by, "
+      "suspended_at) VALUES ('11111111111111111111111111111111', 'ACCOUNT_SUSPENDED', '', "
+      "'identity', UTC_TIMESTAMP(6)), ('22222222222222222222222222222222', 'COUNTERFEIT', '', "
+      "'33333333333333333333333333333333', UTC_TIMESTAMP(6))"));
+  ASSERT_OK(ApplyCatalogMigrations(pool()));
+  ASSERT_OK_AND_ASSIGN(auto rows, pool().Query("SELECT seller_id, source FROM seller_suspensions "
+                                               "ORDER BY seller_id"));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(*rows[0].GetString("source"), "ACCOUNT");
+  EXPECT_EQ(*rows[1].GetString("source"), "CATALOG");
+  ASSERT_OK(pool().Execute(
+      "INSERT INTO seller_suspensions (seller_id, source, reason_code, explanation, "
+      "suspended_by, suspended_at) VALUES ('11111111111111111111111111111111', 'CATALOG', "
+      "'COUNTERFEIT', '', '33333333333333333333333333333333', UTC_TIMESTAMP(6))"));
 }
 
 }  // namespace

@@ -12,12 +12,9 @@ using ::marketplace::events::v1::AccountReinstated;
 using ::marketplace::events::v1::AccountSuspended;
 using ::marketplace::events::v1::Event;
 
-common::auth::Caller IdentityEnforcer() {
-  common::auth::Caller caller;
-  caller.subject = "identity";
-  caller.roles = {"SERVICE"};
-  return caller;
-}
+// The actor recorded on the suspensions and transitions these events cause (the migration
+// 0009 reads it to tell ACCOUNT rows from CATALOG ones).
+constexpr char kIdentity[] = "identity";
 
 }  // namespace
 
@@ -33,8 +30,9 @@ void AddSellerSuspensionConsumer(common::events::EventConsumer& consumer,
                 const std::string reason =
                     payload.reason_code().empty() ? "ACCOUNT_SUSPENDED" : payload.reason_code();
                 return enforcement
-                    ->Suspend(IdentityEnforcer(), payload.account_id(), reason,
-                              "the seller's account was suspended")
+                    ->SuspendSeller(kIdentity, payload.account_id(), reason,
+                                    "the seller's account was suspended",
+                                    SuspensionSource::kAccount)
                     .status();
               }});
   consumer.On(common::events::kAccountReinstatedTopic,
@@ -44,7 +42,9 @@ void AddSellerSuspensionConsumer(common::events::EventConsumer& consumer,
                   return absl::InvalidArgumentError(
                       "event.payload: must be a marketplace.events.v1.AccountReinstated");
                 }
-                return enforcement->Restore(IdentityEnforcer(), payload.account_id()).status();
+                return enforcement
+                    ->ReinstateSeller(kIdentity, payload.account_id(), SuspensionSource::kAccount)
+                    .status();
               }});
 }
 

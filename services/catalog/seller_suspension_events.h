@@ -7,9 +7,11 @@
 namespace marketplace::catalog {
 
 // Catalog's reaction to identity's account events, so a suspension needs no second call:
-// identity.account_suspended takes the seller's listings down (Enforcement::Suspend, reason
-// the event's reason_code) and identity.account_reinstated restores what that took down
-// (Enforcement::Restore), both by the enforcer "identity". Both are idempotent, so they run
+// identity.account_suspended suspends the seller from the ACCOUNT source
+// (Enforcement::SuspendSeller, reason the event's reason_code) and
+// identity.account_reinstated lifts that suspension (Enforcement::ReinstateSeller: the
+// listings come back unless a CATALOG suspension, SuspendSellerListings, is left), both by
+// the actor "identity". Both are idempotent, so they run
 // before the event is recorded as processed (TopicHandler::prepare): an error makes identity's
 // relay deliver the event again. A payload of another type is INVALID_ARGUMENT.
 // `enforcement` must outlive `consumer`.

@@ -59,8 +59,7 @@ std::vector<std::string> RestorationSteps(pb::ActionType undone) {
     case pb::AT_RISK_MEASURES:
       return {kRestoreModerationLevel, kRestoreHoldPolicy, kNotifySeller};
     case pb::SUSPENSION:
-      return {kReinstateAccount, kRestoreListings, kRestoreModerationLevel, kRestoreHoldPolicy,
-              kNotifySeller};
+      return {kReinstateAccount, kRestoreModerationLevel, kRestoreHoldPolicy, kNotifySeller};
     case pb::TOP_SELLER_TERMS:
       return {kRestoreHoldPolicy, kNotifySeller};
     default:

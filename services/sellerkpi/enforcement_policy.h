@@ -26,6 +26,9 @@ inline constexpr char kReadHoldPolicy[] = "payments.read_hold_policy";
 inline constexpr char kSetHoldPolicy[] = "payments.set_hold_policy";
 inline constexpr char kSuspendAccount[] = "identity.suspend_account";
 inline constexpr char kReinstateAccount[] = "identity.reinstate_account";
+// Only in restorations created before catalog kept an account's suspension apart from a
+// SuspendSellerListings one: it calls nothing now (identity's reinstatement event restores the
+// listings; calling RestoreSellerListings would lift a suspension staff made in catalog).
 inline constexpr char kRestoreListings[] = "catalog.restore_listings";
 inline constexpr char kRestoreModerationLevel[] = "catalog.restore_moderation_level";
 inline constexpr char kRestoreHoldPolicy[] = "payments.restore_hold_policy";

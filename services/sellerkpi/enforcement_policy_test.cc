@@ -123,9 +123,8 @@ TEST(EnforcementPolicyTest, RulesFromThresholds) {
 
 TEST(EnforcementPolicyTest, RestorationSteps) {
   EXPECT_EQ(RestorationSteps(pb::SUSPENSION),
-            (std::vector<std::string>{kReinstateAccount, kRestoreListings,
-                                      kRestoreModerationLevel, kRestoreHoldPolicy,
-                                      kNotifySeller}));
+            (std::vector<std::string>{kReinstateAccount, kRestoreModerationLevel,
+                                      kRestoreHoldPolicy, kNotifySeller}));
   EXPECT_EQ(RestorationSteps(pb::AT_RISK_MEASURES),
             (std::vector<std::string>{kRestoreModerationLevel, kRestoreHoldPolicy,
                                       kNotifySeller}));

@@ -236,13 +236,9 @@ absl::StatusOr<std::string> GrpcStepExecutor::Run(const ClaimedStep& step) {
     return AccountStatus(step, /*want_suspended=*/false);
   }
   if (name == kRestoreListings) {
-    cpb::RestoreSellerListingsRequest request;
-    request.set_seller_id(step.seller_id);
-    cpb::RestoreSellerListingsResponse response;
-    RETURN_IF_ERROR(Call(step, [&](grpc::ClientContext* c) {
-      return catalog_->RestoreSellerListings(c, request, &response);
-    }));
-    return absl::StrCat("restored ", response.restored());
+    return std::string(
+        "not called: catalog restores the listings on identity.account_reinstated, unless "
+        "staff suspended them with SuspendSellerListings");
   }
   if (name == kRestoreModerationLevel) {
     auto it = step.undone_results.find(kSetModerationLevel);

@@ -71,8 +71,7 @@ int main(int argc, char** argv) {
   auto catalog_channel = common::MakeChannel(
       {.target = kc.catalog_address,
        .idempotent_methods = {"marketplace.catalog.v1.CatalogService/GetSellerModerationLevel",
-                              "marketplace.catalog.v1.CatalogService/SetSellerModerationLevel",
-                              "marketplace.catalog.v1.CatalogService/RestoreSellerListings"}});
+                              "marketplace.catalog.v1.CatalogService/SetSellerModerationLevel"}});
   auto payments_channel = common::MakeChannel(
       {.target = kc.payments_address,
        .idempotent_methods = {"marketplace.payments.v1.Payments/GetSellerHoldPolicy",

@@ -420,23 +420,97 @@ TEST_F(CatalogTrustTest, EnforcementFunctionsForIdentityEvents) {
   const v1::Listing live = Submitted(kSeller1);
   const v1::Listing draft = Draft(kSeller1);
   Enforcement enforcement(store_.get(), common::SystemClock::Get());
-  ASSERT_OK_AND_ASSIGN(int64_t down,
-                       enforcement.SuspendSeller("identity.account_suspended", kSeller1,
-                                                 "ACCOUNT_SUSPENDED", "suspended by identity"));
+  ASSERT_OK_AND_ASSIGN(
+      int64_t down, enforcement.SuspendSeller("identity", kSeller1, "ACCOUNT_SUSPENDED",
+                                              "suspended by identity", SuspensionSource::kAccount));
   EXPECT_EQ(down, 2);
-  ASSERT_OK_AND_ASSIGN(down, enforcement.SuspendSeller("identity.account_suspended", kSeller1,
-                                                       "ACCOUNT_SUSPENDED", ""));
+  ASSERT_OK_AND_ASSIGN(down, enforcement.SuspendSeller("identity", kSeller1, "ACCOUNT_SUSPENDED",
+                                                       "", SuspensionSource::kAccount));
   EXPECT_EQ(down, 0);  // a redelivered event changes nothing
   v1::Listing out;
   EXPECT_EQ(Reason(Create(kSeller1, Plush(), &out)), "SELLER_SUSPENDED");
   EXPECT_TRUE(absl::IsInvalidArgument(
-      enforcement.SuspendSeller("x", " " + kSeller2, "ACCOUNT_SUSPENDED", "").status()));
-  ASSERT_OK_AND_ASSIGN(int64_t back,
-                       enforcement.ReinstateSeller("identity.account_reinstated", kSeller1));
-  EXPECT_EQ(back, 2);
+      enforcement
+          .SuspendSeller("x", " " + kSeller2, "ACCOUNT_SUSPENDED", "", SuspensionSource::kAccount)
+          .status()));
+  ASSERT_OK_AND_ASSIGN(
+      Enforcement::Reinstatement back,
+      enforcement.ReinstateSeller("identity", kSeller1, SuspensionSource::kAccount));
+  EXPECT_EQ(back.restored, 2);
+  EXPECT_FALSE(back.still_suspended);
   EXPECT_EQ(Owned(kSeller1, live.listing_id()).state(), v1::LIVE);
   EXPECT_EQ(Owned(kSeller1, draft.listing_id()).state(), v1::DRAFT);
   EXPECT_TRUE(Create(kSeller1, Plush(), &out).ok());
+  ASSERT_OK_AND_ASSIGN(
+      back, enforcement.ReinstateSeller("identity", kSeller1, SuspensionSource::kAccount));
+  EXPECT_EQ(back.restored, 0);  // a redelivered event changes nothing
+}
+
+// A moderator's suspension (SuspendSellerListings) outlives identity reinstating the account
+// after a suspension of its own, in either order of the two suspensions.
+TEST_F(CatalogTrustTest, IdentityReinstatementLeavesTheCatalogSuspensionInForce) {
+  Enforcement enforcement(store_.get(), common::SystemClock::Get());
+  for (bool catalog_first : {true, false}) {
+    SCOPED_TRACE(catalog_first ? "catalog suspension first" : "account suspension first");
+    const v1::Listing live = Submitted(
+        kSeller1, Plush(catalog_first ? "Lapin en peluche gris" : "Ours en peluche brun"));
+    ASSERT_EQ(live.state(), v1::LIVE);
+    v1::SuspendSellerListingsResponse suspended;
+    if (catalog_first) {
+      ASSERT_TRUE(Suspend(kSeller1, &suspended).ok());
+    }
+    ASSERT_OK(enforcement
+                  .SuspendSeller("identity", kSeller1, "ACCOUNT_SUSPENDED", "",
+                                 SuspensionSource::kAccount)
+                  .status());
+    if (!catalog_first) {
+      ASSERT_TRUE(Suspend(kSeller1, &suspended).ok());
+    }
+    ASSERT_OK_AND_ASSIGN(
+        Enforcement::Reinstatement back,
+        enforcement.ReinstateSeller("identity", kSeller1, SuspensionSource::kAccount));
+    EXPECT_EQ(back.restored, 0);
+    EXPECT_TRUE(back.still_suspended);
+    EXPECT_EQ(Owned(kSeller1, live.listing_id()).state(), v1::SUSPENDED);
+    v1::Listing out;
+    EXPECT_EQ(Reason(Create(kSeller1, Plush(), &out)), "SELLER_SUSPENDED");
+
+    v1::RestoreSellerListingsResponse restored;
+    ASSERT_TRUE(Restore(kSeller1, &restored).ok());
+    EXPECT_GE(restored.restored(), 1);
+    EXPECT_FALSE(restored.still_suspended());
+    EXPECT_EQ(Owned(kSeller1, live.listing_id()).state(), v1::LIVE);
+    EXPECT_TRUE(Create(kSeller1, Plush(), &out).ok());
+  }
+}
+
+// RestoreSellerListings does not put a seller whose account identity suspended back on sale;
+// identity's reinstatement does.
+TEST_F(CatalogTrustTest, RestoreLeavesTheAccountSuspensionInForce) {
+  const v1::Listing live = Submitted(kSeller1);
+  Enforcement enforcement(store_.get(), common::SystemClock::Get());
+  ASSERT_OK(
+      enforcement
+          .SuspendSeller("identity", kSeller1, "ACCOUNT_SUSPENDED", "", SuspensionSource::kAccount)
+          .status());
+  v1::RestoreSellerListingsResponse restored;
+  ASSERT_TRUE(Restore(kSeller1, &restored).ok());
+  EXPECT_EQ(restored.restored(), 0);
+  EXPECT_TRUE(restored.still_suspended());
+  EXPECT_EQ(Owned(kSeller1, live.listing_id()).state(), v1::SUSPENDED);
+  v1::Listing out;
+  EXPECT_EQ(Reason(Create(kSeller1, Plush(), &out)), "SELLER_SUSPENDED");
+
+  ASSERT_OK_AND_ASSIGN(
+      Enforcement::Reinstatement back,
+      enforcement.ReinstateSeller("identity", kSeller1, SuspensionSource::kAccount));
+  EXPECT_EQ(back.restored, 1);
+  EXPECT_FALSE(back.still_suspended);
+  EXPECT_EQ(Owned(kSeller1, live.listing_id()).state(), v1::LIVE);
+  // A seller never suspended: nothing to restore, not suspended.
+  ASSERT_TRUE(Restore(kSeller2, &restored).ok());
+  EXPECT_EQ(restored.restored(), 0);
+  EXPECT_FALSE(restored.still_suspended());
 }
 
 // --- item 12: report abuse ---
