@@ -55,7 +55,14 @@ absl::Status ValidateOptions(const KeyFetcher* fetcher, const VerifierOptions& o
   return absl::OkStatus();
 }
 
+// Verify's refusal of a genuine token past exp + max_clock_skew (IsTokenExpired).
+constexpr absl::string_view kTokenExpired = "token expired";
+
 }  // namespace
+
+bool IsTokenExpired(const absl::Status& status) {
+  return absl::IsUnauthenticated(status) && status.message() == kTokenExpired;
+}
 
 bool Caller::HasRole(absl::string_view role) const { return Contains(roles, role); }
 
@@ -120,7 +127,8 @@ absl::StatusOr<Caller> TokenVerifier::VerifyUncached(absl::string_view token,
   const JwtClaims& claims = parsed->claims;
 
   // Cheap checks first: a token we would refuse anyway never costs a key fetch or a signature
-  // check. Nothing here trusts the claims; it only refuses early.
+  // check. Nothing here trusts the claims; it only refuses early. The time claims wait for the
+  // signature: a token we did not sign is refused as such, never as expired (or early).
   if (!AlgorithmAllowed(header.alg)) return Unauthenticated("unsupported token algorithm");
   if (!IsAccessTokenType(header.typ)) return Unauthenticated("wrong token type");
   for (const std::string& param : header.other_params) {
@@ -134,14 +142,6 @@ absl::StatusOr<Caller> TokenVerifier::VerifyUncached(absl::string_view token,
   if (!Contains(claims.audiences, options_.audience)) {
     return Unauthenticated("token is not for this service");
   }
-  const absl::Time now = clock_->Now();
-  if (claims.expires_at + options_.max_clock_skew < now) return Unauthenticated("token expired");
-  if (claims.not_before.has_value() && *claims.not_before - options_.max_clock_skew > now) {
-    return Unauthenticated("token not yet valid");
-  }
-  if (claims.issued_at - options_.max_clock_skew > now) {
-    return Unauthenticated("token issued in the future");
-  }
 
   absl::StatusOr<PublicKey> key = KeyFor(header.kid);
   if (!key.ok()) return key.status();
@@ -150,6 +150,15 @@ absl::StatusOr<Caller> TokenVerifier::VerifyUncached(absl::string_view token,
   if (!AlgorithmAllowed(key->alg)) return Unauthenticated("unsupported key algorithm");
   signature_checks_.fetch_add(1, std::memory_order_relaxed);
   if (!VerifyJwtSignature(*parsed, key->key)) return Unauthenticated("invalid token signature");
+
+  const absl::Time now = clock_->Now();
+  if (claims.expires_at + options_.max_clock_skew < now) return Unauthenticated(kTokenExpired);
+  if (claims.not_before.has_value() && *claims.not_before - options_.max_clock_skew > now) {
+    return Unauthenticated("token not yet valid");
+  }
+  if (claims.issued_at - options_.max_clock_skew > now) {
+    return Unauthenticated("token issued in the future");
+  }
   *kid = header.kid;
 
   Caller caller;

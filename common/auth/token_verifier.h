@@ -63,6 +63,10 @@ struct VerifierOptions {
   size_t cache_capacity = 10000;
 };
 
+// True when `status` is TokenVerifier::Verify refusing a token for its expiry: a token whose
+// signature verified under one of identity's keys, past exp + max_clock_skew.
+bool IsTokenExpired(const absl::Status& status);
+
 // Checks access tokens locally against identity's public keys. Thread-safe.
 //
 // A token is accepted only if all of these hold:
@@ -76,7 +80,9 @@ struct VerifierOptions {
 //   min_refresh_interval; while a fetch runs, other unknown kids are refused at once) and the
 //   signature verifies under it;
 // - `iss` equals options.issuer and `aud` contains options.audience;
-// - exp + skew >= now, and nbf - skew <= now, iat - skew <= now.
+// - exp + skew >= now, and nbf - skew <= now, iat - skew <= now. These are judged only once the
+//   signature verified: a token we did not sign is refused as such ("invalid token signature",
+//   "unknown signing key"), never as expired or early, so its refusal tells nothing of its claims.
 // Verified tokens are cached by SHA-256 until they expire or their key leaves the published set
 // (seen at the next fetch: the set is renewed every max_key_age).
 // Every rejection is UNAUTHENTICATED with a short reason that never quotes the token. The one

@@ -168,6 +168,36 @@ TEST_F(TokenVerifierTest, ExpiryHonoursSkew) {
   EXPECT_TRUE(verifier_.Verify(Sign(claims)).ok());
 }
 
+// The time claims are judged only once the signature verified: a token we did not sign is
+// refused as such whatever its exp, nbf and iat say, so the refusal tells nothing of them.
+TEST_F(TokenVerifierTest, ForgedTokenIsRefusedForItsSignatureNotItsTimeClaims) {
+  JwtClaims expired = Claims("expired");
+  expired.expires_at = clock_.Now() - absl::Minutes(5);
+  const std::string genuine = Sign(expired);
+  std::vector<std::string> parts = absl::StrSplit(genuine, '.');
+  std::string signature = *Base64UrlDecode(parts[2]);
+  signature[10] ^= 0x01;
+  const std::string tampered =
+      absl::StrCat(parts[0], ".", parts[1], ".", Base64UrlEncode(signature));
+  ExpectRejected(tampered, "invalid token signature");
+  EXPECT_FALSE(IsTokenExpired(verifier_.Verify(tampered).status()));
+
+  Ed25519KeyPair attacker = *GenerateEd25519KeyPair();
+  ExpectRejected(SignWith(attacker.private_key, expired, kKid), "invalid token signature");
+  JwtClaims early = Claims("early");
+  early.not_before = clock_.Now() + absl::Minutes(5);
+  ExpectRejected(SignWith(attacker.private_key, early, kKid), "invalid token signature");
+  JwtClaims future = Claims("future");
+  future.issued_at = clock_.Now() + absl::Minutes(5);
+  ExpectRejected(SignWith(attacker.private_key, future, kKid), "invalid token signature");
+  ExpectRejected(SignWith(attacker.private_key, expired, "key-nobody-has"), "unknown signing key");
+
+  // The genuine token is still told expired, and is not cached.
+  ExpectRejected(genuine, "token expired");
+  EXPECT_TRUE(IsTokenExpired(verifier_.Verify(genuine).status()));
+  EXPECT_EQ(verifier_.cached_tokens(), 0u);
+}
+
 TEST_F(TokenVerifierTest, NotBeforeHonoursSkew) {
   JwtClaims claims = Claims("early");
   claims.not_before = clock_.Now() + absl::Seconds(61);

@@ -291,11 +291,11 @@ absl::StatusOr<Introspection> Sessions::Introspect(absl::string_view token,
   absl::StatusOr<common::auth::Caller> verified = verifier_->Verify(token);
   if (!verified.ok()) {
     if (!absl::IsUnauthenticated(verified.status())) return verified.status();
-    out.inactive_reason = InactiveReason::kInvalid;
-    absl::StatusOr<common::auth::ParsedJwt> parsed = common::auth::ParseJwt(token);
-    if (parsed.ok() && parsed->claims.expires_at < clock_->Now()) {
-      out.inactive_reason = InactiveReason::kExpired;
-    }
+    // Expired only when the verifier says so, which it does only for a token whose signature
+    // verified: the claims of a token we did not sign are not ours to report on.
+    out.inactive_reason = common::auth::IsTokenExpired(verified.status())
+                              ? InactiveReason::kExpired
+                              : InactiveReason::kInvalid;
     return out;
   }
   // The signature is good; the claims verify() does not return are read from the token.

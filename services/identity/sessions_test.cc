@@ -498,9 +498,37 @@ TEST_F(SessionsTest, IntrospectionTellsInvalidAndExpiredTokensApart) {
   c = c == 'A' ? 'B' : 'A';
   ASSERT_OK_AND_ASSIGN(Introspection bad_signature, sessions_->Introspect(tampered, As(admin_)));
   EXPECT_FALSE(bad_signature.active);
+  EXPECT_EQ(bad_signature.inactive_reason, InactiveReason::kInvalid);
   clock_.Advance(absl::Minutes(17));  // past expiry and the 60 s of allowed clock skew
   ASSERT_OK_AND_ASSIGN(Introspection expired,
                        sessions_->Introspect(login.tokens.access.token, As(admin_)));
+  EXPECT_FALSE(expired.active);
+  EXPECT_EQ(expired.inactive_reason, InactiveReason::kExpired);
+}
+
+// Expiry is told only of a token identity signed: a forged or tampered one past its `exp` is
+// TOKEN_INVALID, so a caller who holds no genuine token learns nothing of the claims.
+TEST_F(SessionsTest, IntrospectionReportsForgedExpiredTokensInvalidNotExpired) {
+  ASSERT_OK(SignUp("ada@example.com", Role::kBuyer));
+  ASSERT_OK_AND_ASSIGN(LoginResult login, sessions_->Login("ada@example.com", kGoodPassword, {}));
+  const std::string genuine = login.tokens.access.token;
+  std::string tampered = genuine;
+  char& c = tampered[tampered.size() - 10];  // inside the signature
+  c = c == 'A' ? 'B' : 'A';
+  // The same claims and kid, signed by a key identity never had.
+  ASSERT_OK_AND_ASSIGN(common::auth::ParsedJwt parsed, common::auth::ParseJwt(genuine));
+  ASSERT_OK_AND_ASSIGN(common::auth::Ed25519KeyPair attacker,
+                       common::auth::GenerateEd25519KeyPair());
+  ASSERT_OK_AND_ASSIGN(std::string forged,
+                       common::auth::SignJwt(parsed.header, parsed.claims, attacker.private_key));
+
+  clock_.Advance(absl::Minutes(17));  // past expiry and the 60 s of allowed clock skew
+  for (const std::string& token : {tampered, forged}) {
+    ASSERT_OK_AND_ASSIGN(Introspection seen, sessions_->Introspect(token, As(admin_)));
+    EXPECT_FALSE(seen.active);
+    EXPECT_EQ(seen.inactive_reason, InactiveReason::kInvalid);
+  }
+  ASSERT_OK_AND_ASSIGN(Introspection expired, sessions_->Introspect(genuine, As(admin_)));
   EXPECT_FALSE(expired.active);
   EXPECT_EQ(expired.inactive_reason, InactiveReason::kExpired);
 }

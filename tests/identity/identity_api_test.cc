@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/db/connection_pool.h"
 #include "common/errors.h"
@@ -23,6 +25,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/identity/identity_process.h"
 
 namespace marketplace::testing {
@@ -1192,6 +1195,36 @@ TEST_F(IdentityApiTest, IntrospectTokenReportsActiveInvalidAndRevokedTokens) {
   EXPECT_EQ(Call(&Stub::IntrospectToken, r, &answer, reader.token).error_code(), PD);
 }
 
+// A token whose `exp` was moved into the past (so its signature no longer matches) was never
+// signed by identity: TOKEN_INVALID, not TOKEN_EXPIRED, and UNAUTHENTICATED "invalid token
+// signature" as a bearer token.
+TEST_F(IdentityApiTest, IntrospectTokenReportsAForgedExpiredTokenInvalid) {
+  Caller introspector = Service({"identity.tokens.introspect"});
+  Caller buyer = Human(v1::BUYER);
+  std::vector<std::string> parts = absl::StrSplit(buyer.token, '.');
+  ASSERT_EQ(parts.size(), 3u);
+  std::string payload_json;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(parts[1], &payload_json));
+  nlohmann::json payload = nlohmann::json::parse(payload_json);
+  payload["exp"] = absl::ToUnixSeconds(absl::Now() - absl::Hours(1));
+  std::string payload_b64;
+  absl::WebSafeBase64Escape(payload.dump(), &payload_b64);
+  const std::string forged = absl::StrCat(parts[0], ".", payload_b64, ".", parts[2]);
+
+  v1::IntrospectTokenRequest r;
+  r.set_token(forged);
+  v1::IntrospectTokenResponse answer;
+  ASSERT_TRUE(Call(&Stub::IntrospectToken, r, &answer, introspector.token).ok());
+  EXPECT_FALSE(answer.active());
+  EXPECT_EQ(answer.inactive_reason(), v1::TOKEN_INVALID);
+
+  v1::GetAccountRequest get;
+  get.set_name("accounts/" + buyer.account_id);
+  v1::Account account;
+  grpc::Status s = Call(&Stub::GetAccount, get, &account, forged);
+  EXPECT_EQ(s.error_code(), UN);
+  EXPECT_THAT(s.error_message(), ::testing::HasSubstr("invalid token signature"));
+}
 
 // --- trust defects: canonical ids, races with suspension and logout, throttle, idempotency ----
 
