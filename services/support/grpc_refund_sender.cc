@@ -13,15 +13,18 @@ namespace marketplace::support {
 namespace ppb = ::marketplace::payments::v1;
 
 GrpcRefundSender::GrpcRefundSender(std::shared_ptr<grpc::Channel> channel, Options options)
-    : stub_(ppb::Payments::NewStub(std::move(channel))), options_(std::move(options)) {}
+    : stub_(ppb::Payments::NewStub(std::move(channel))),
+      options_(std::move(options)),
+      token_(options_.token) {}
 
 grpc::Status GrpcRefundSender::Call(
     const std::string& request_id,
     const std::function<grpc::Status(grpc::ClientContext*)>& call) {
-  // The timeout counts from here: a slow token fetch shortens the call, so the whole of it
-  // stays within the timeout the worker's lease is sized for.
+  // The timeout counts from here and bounds the token fetch too: a slow fetch shortens the
+  // call, a hung one fails it, so the whole of it stays within the timeout the worker's lease
+  // is sized for.
   const absl::Time deadline = absl::Now() + options_.timeout;
-  absl::StatusOr<std::string> token = options_.token();
+  absl::StatusOr<std::string> token = token_.Token(deadline);
   if (!token.ok()) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                         absl::StrCat("support's service token is not available: ",

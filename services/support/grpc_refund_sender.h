@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "protos/marketplace/payments/v1/payments.grpc.pb.h"
+#include "services/support/bounded_token_fetch.h"
 #include "services/support/refund_sender.h"
 
 namespace marketplace::support {
@@ -19,10 +20,13 @@ namespace marketplace::support {
 class GrpcRefundSender final : public RefundSender {
  public:
   struct Options {
+    // support's token (identity's ServiceTokenSource). It may block (identity slow or hung, or
+    // another caller's renewal in flight): a call waits for it within `timeout` only.
     std::function<absl::StatusOr<std::string>()> token;
     std::function<void()> token_refused;
-    // Longest wait for one call, support's token fetched within it. The RefundWorker's lease must
-    // leave room for it (RefundLeaseFor: a quarter of the lease at most); support_server passes
+    // Longest wait for one call, support's token fetched within it: a token not there by then
+    // fails the call UNAVAILABLE without calling payments. The RefundWorker's lease must leave
+    // room for it (RefundLeaseFor: a quarter of the lease at most); support_server passes
     // --payments_timeout, which the lease is derived from.
     absl::Duration timeout = absl::Seconds(10);
   };
@@ -38,6 +42,7 @@ class GrpcRefundSender final : public RefundSender {
 
   std::unique_ptr<marketplace::payments::v1::Payments::Stub> stub_;
   Options options_;
+  BoundedTokenFetch token_;  // over options_.token
 };
 
 }  // namespace marketplace::support

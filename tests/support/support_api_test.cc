@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/auth/fake_key_fetcher.h"
 #include "common/auth/grpc_auth.h"
@@ -23,6 +24,7 @@
 #include "common/events/event_consumer.h"
 #include "common/executor.h"
 #include "common/identity_client/fake_seller_directory.h"
+#include "common/identity_client/identity_client.h"
 #include "common/outbox/outbox.h"
 #include "common/proto_time.h"
 #include "common/server/unary_call.h"
@@ -34,6 +36,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "protos/marketplace/events/v1/events.pb.h"
+#include "protos/marketplace/identity/v1/identity.grpc.pb.h"
 #include "protos/marketplace/payments/v1/payments.grpc.pb.h"
 #include "protos/marketplace/support/v1/support.grpc.pb.h"
 #include "services/payments/mysql_payment_store.h"
@@ -2360,6 +2363,111 @@ TEST_F(RefundLeaseTest, APassStartsNoCommandInTheSecondHalfOfItsLease) {
     EXPECT_EQ(HistoryLines(id, "REFUND_RESULT"), 1) << id;
   }
   EXPECT_EQ(slow.refunds.load() + fast.refunds.load(), 2);
+}
+
+// identity's IssueServiceToken held until the test lets it answer (or its caller gave up).
+class HeldIdentity final : public identity::v1::Identity::Service {
+ public:
+  explicit HeldIdentity(std::function<std::string()> token) : token_(std::move(token)) {}
+
+  grpc::Status IssueServiceToken(grpc::ServerContext* context,
+                                 const identity::v1::IssueServiceTokenRequest*,
+                                 identity::v1::IssueServiceTokenResponse* response) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++calls_;
+      auto open = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return open_; };
+      while (!mu_.AwaitWithTimeout(absl::Condition(&open), absl::Milliseconds(20))) {
+        if (context->IsCancelled()) return grpc::Status(StatusCode::CANCELLED, "caller gone");
+      }
+    }
+    response->set_access_token(token_());
+    response->set_token_type("Bearer");
+    response->mutable_expire_time()->set_seconds(
+        absl::ToUnixSeconds(absl::Now() + absl::Minutes(15)));
+    return grpc::Status::OK;
+  }
+  void Open() {
+    absl::MutexLock lock(&mu_);
+    open_ = true;
+  }
+  int calls() const {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+
+ private:
+  const std::function<std::string()> token_;
+  mutable absl::Mutex mu_;
+  bool open_ ABSL_GUARDED_BY(mu_) = false;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// identity does not answer while the refund worker needs support's token (and another caller's
+// renewal is in flight before it): each pass ends within the sender's timeout
+// (--payments_timeout, which the lease is derived from), the command stays PENDING_REFUND to be
+// tried again, nothing is recorded and payments is not called; once identity answers, the
+// refund is made once.
+TEST_F(RefundLeaseTest, AHungIdentityHoldsAPassNoLongerThanThePaymentsTimeout) {
+  const std::string ticket_id = RefundRecorded("O-token-1");
+  const std::string payment_id = MustGet(kAgent, ticket_id).payment_id();
+  HeldIdentity identity([this] { return Token(kSupportRefunds, "payments"); });
+  int identity_port = 0;
+  std::unique_ptr<grpc::Server> identity_server = Start(&identity, &identity_port);
+  // As support_server wires it (IdentityConnection): the source's own timeout, 5s by default.
+  common::identity_client::ServiceTokenSource tokens(
+      Channel(identity_port), {.client_id = "support", .client_secret = "support-secret"});
+  constexpr absl::Duration kTimeout = absl::Seconds(1);
+  GrpcRefundSender sender(Channel(payments_port_),
+                          {.token = [&tokens] { return tokens.Token(); },
+                           .token_refused = [&tokens] { tokens.Invalidate(); },
+                           .timeout = kTimeout});
+  RefundWorker worker(store_.get(), &sender, &clock_,
+                      RefundWorkerOptions{.lease = RefundLeaseFor(kTimeout)});
+  // Another user of the token (the order directory, the event relay) is renewing it.
+  std::thread other([&tokens] { (void)tokens.Token(); });
+  const absl::Time asked_by = absl::Now() + absl::Seconds(30);
+  while (identity.calls() == 0 && absl::Now() < asked_by) absl::SleepFor(absl::Milliseconds(5));
+
+  bool in_time = identity.calls() > 0;
+  std::vector<std::string> states;
+  for (int pass = 0; pass < 2 && in_time; ++pass) {
+    absl::StatusOr<RefundPassResult> result;
+    absl::Notification done;
+    std::thread worker_thread([&] {
+      result = worker.RunPass();
+      done.Notify();
+    });
+    // Well short of the source's own 5s: without a bound of its own the pass waits for it.
+    in_time = done.WaitForNotificationWithTimeout(kTimeout + absl::Seconds(3));
+    if (!in_time) identity.Open();  // lets the pass end: the test fails below, it does not hang
+    worker_thread.join();
+    EXPECT_TRUE(in_time) << "pass " << pass << " waited for identity past the payments timeout";
+    EXPECT_OK(result.status());
+    if (result.ok()) {
+      EXPECT_EQ(result->finished, 0);
+    }
+    states.push_back(RefundStates(ticket_id));
+    clock_.Advance(absl::Hours(1));  // past the retry's backoff
+  }
+  identity.Open();
+  other.join();
+  ASSERT_TRUE(in_time);
+  EXPECT_EQ(states, std::vector<std::string>(2, "PENDING_REFUND/PENDING_REFUND"));
+  EXPECT_EQ(HistoryLines(ticket_id, "REFUND_RESULT"), 0);
+  EXPECT_EQ(Payment(payment_id).refunds_size(), 0);
+
+  // identity answers: the next pass refunds, once.
+  ASSERT_OK_AND_ASSIGN(RefundPassResult pass, worker.RunPass());
+  EXPECT_EQ(pass.finished, 1);
+  clock_.Advance(absl::Hours(2));
+  ASSERT_OK_AND_ASSIGN(pass, worker.RunPass());
+  EXPECT_EQ(pass.finished, 0);
+  EXPECT_EQ(RefundStates(ticket_id), "REFUNDED/REFUNDED");
+  EXPECT_EQ(HistoryLines(ticket_id, "REFUND_RESULT"), 1);
+  const ppb::Payment refunded = Payment(payment_id);
+  EXPECT_EQ(refunded.refunds_size(), 1);
+  EXPECT_EQ(refunded.refunded().amount_minor(), 10000);
 }
 
 }  // namespace
