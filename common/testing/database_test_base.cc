@@ -2,6 +2,9 @@
 
 #include <memory>
 #include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 
 namespace marketplace::common::testing {
 
@@ -39,6 +42,25 @@ absl::StatusOr<std::unique_ptr<db::ConnectionPool>> DatabaseTest::NewPool(int po
   db::DbOptions options = database_.options;
   options.pool_size = pool_size;
   return db::ConnectionPool::Create(options);
+}
+
+absl::Status DatabaseTest::WaitForLockWaits(int count, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  int64_t waiting = 0;
+  while (true) {
+    absl::StatusOr<std::vector<db::Row>> rows = pool_->Query(
+        "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'");
+    if (!rows.ok()) return rows.status();
+    absl::StatusOr<int64_t> n = rows->at(0).GetInt64("n");
+    if (!n.ok()) return n.status();
+    waiting = *n;
+    if (waiting >= count) return absl::OkStatus();
+    if (absl::Now() >= deadline) break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return absl::DeadlineExceededError(absl::StrCat("waited for ", count,
+                                                  " transactions in LOCK WAIT; ", waiting,
+                                                  " after ", absl::FormatDuration(timeout)));
 }
 
 }  // namespace marketplace::common::testing

@@ -4,7 +4,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/db/connection_pool.h"
 #include "common/db/db_options.h"
 #include "common/testing/mariadb_server.h"
@@ -33,6 +35,11 @@ class DatabaseTest : public ::testing::Test {
 
   // Another pool on this test's database (no metrics), e.g. to play a second replica.
   absl::StatusOr<std::unique_ptr<db::ConnectionPool>> NewPool(int pool_size = 4) const;
+
+  // Waits until at least `count` transactions of the server wait for a row lock (InnoDB's
+  // trx_state LOCK WAIT), so that a race test knows its second side is blocked instead of
+  // guessing with a sleep. DEADLINE_EXCEEDED after `timeout`.
+  absl::Status WaitForLockWaits(int count = 1, absl::Duration timeout = absl::Seconds(20));
 
  private:
   MariaDbServer* server_ = nullptr;
