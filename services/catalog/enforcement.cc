@@ -94,15 +94,16 @@ absl::StatusOr<Enforcement::Reinstatement> Enforcement::ReinstateSeller(absl::st
   RETURN_IF_ERROR(store_->Transact([&](ListingTransaction& tx) -> absl::Status {
     out = Reinstatement();
     const absl::Time now = clock_->Now();
+    // Every suspension of the seller, locked first (a suspension committing meanwhile is seen
+    // or waits, and so does the other source's reinstatement), then this source's deleted.
+    ASSIGN_OR_RETURN(std::vector<SellerSuspension> all, tx.LockSellerSuspensions(seller_id));
     ASSIGN_OR_RETURN(bool was_suspended, tx.DeleteSellerSuspension(seller_id, source));
     (void)was_suspended;  // listings suspended before seller rows existed have none
-    // Another source's suspension keeps the seller suspended and its listings down (read
-    // with a shared lock: a suspension committing meanwhile is seen or waits).
-    ASSIGN_OR_RETURN(std::optional<SellerSuspension> other, tx.FindSellerSuspension(seller_id));
-    if (other.has_value()) {
-      out.still_suspended = true;
-      return absl::OkStatus();
+    // Another source's suspension keeps the seller suspended and its listings down.
+    for (const SellerSuspension& s : all) {
+      if (s.source != source) out.still_suspended = true;
     }
+    if (out.still_suspended) return absl::OkStatus();
     ASSIGN_OR_RETURN(std::vector<ListingRecord> listings,
                      tx.LockSellerListings(seller_id, {ListingState::kSuspended}));
     for (ListingRecord& l : listings) {

@@ -146,6 +146,12 @@ enum class SuspensionSource {
   kAccount,  // identity suspended the account (identity.account_suspended / _reinstated)
   kCatalog,  // SuspendSellerListings / RestoreSellerListings (staff, enforcement services)
 };
+// The actor of the suspensions identity's account events cause. A row it wrote counts as an
+// ACCOUNT suspension whatever its `source` column says: a replica of the release before
+// migration 0009, still running during the upgrade, writes no source (the column's default,
+// CATALOG) for identity's events.
+inline constexpr char kIdentityActor[] = "identity";
+
 // "ACCOUNT" or "CATALOG", as stored (seller_suspensions.source).
 inline absl::string_view SuspensionSourceName(SuspensionSource source) {
   return source == SuspensionSource::kAccount ? "ACCOUNT" : "CATALOG";

@@ -73,6 +73,11 @@ class ListingTransaction {
   // meanwhile waits for it.
   [[nodiscard]] virtual absl::StatusOr<std::optional<SellerSuspension>> FindSellerSuspension(
       absl::string_view seller_id) = 0;
+  // Every suspension of the seller (one per source, oldest first), locked for update until the
+  // end of the transaction, with their absence: what a reinstatement reads before it deletes
+  // its own, so that two reinstatements of the two sources wait for each other.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<SellerSuspension>> LockSellerSuspensions(
+      absl::string_view seller_id) = 0;
   // Records the suspension (replacing an earlier one of the seller from the same source).
   [[nodiscard]] virtual absl::Status SaveSellerSuspension(const SellerSuspension& s) = 0;
   // Removes the seller's suspension from `source`; false when there was none.

@@ -433,23 +433,15 @@ class MysqlListingTransaction final : public ListingTransaction {
 
   absl::StatusOr<std::optional<SellerSuspension>> FindSellerSuspension(
       absl::string_view seller_id) override {
-    ASSIGN_OR_RETURN(std::vector<Row> rows,
-                     tx_.Query("SELECT source, reason_code, explanation, suspended_by, "
-                               "suspended_at FROM seller_suspensions WHERE seller_id = ? "
-                               "ORDER BY suspended_at, source LOCK IN SHARE MODE",
-                               {std::string(seller_id)}));
-    if (rows.empty()) return std::optional<SellerSuspension>();
-    SellerSuspension s;
-    s.seller_id = std::string(seller_id);
-    ASSIGN_OR_RETURN(std::string source, rows[0].GetString("source"));
-    s.source = source == SuspensionSourceName(SuspensionSource::kAccount)
-                   ? SuspensionSource::kAccount
-                   : SuspensionSource::kCatalog;
-    ASSIGN_OR_RETURN(s.reason_code, rows[0].GetString("reason_code"));
-    ASSIGN_OR_RETURN(s.explanation, rows[0].GetString("explanation"));
-    ASSIGN_OR_RETURN(s.suspended_by, rows[0].GetString("suspended_by"));
-    ASSIGN_OR_RETURN(s.suspended_at, rows[0].GetTime("suspended_at"));
-    return std::optional<SellerSuspension>(std::move(s));
+    ASSIGN_OR_RETURN(std::vector<SellerSuspension> all,
+                     ReadSellerSuspensions(seller_id, "LOCK IN SHARE MODE"));
+    if (all.empty()) return std::optional<SellerSuspension>();
+    return std::optional<SellerSuspension>(std::move(all.front()));
+  }
+
+  absl::StatusOr<std::vector<SellerSuspension>> LockSellerSuspensions(
+      absl::string_view seller_id) override {
+    return ReadSellerSuspensions(seller_id, "FOR UPDATE");
   }
 
   absl::Status SaveSellerSuspension(const SellerSuspension& s) override {
@@ -466,10 +458,16 @@ class MysqlListingTransaction final : public ListingTransaction {
 
   absl::StatusOr<bool> DeleteSellerSuspension(absl::string_view seller_id,
                                               SuspensionSource source) override {
+    // A row identity's events wrote is ACCOUNT's whatever its column says (kIdentityActor).
     ASSIGN_OR_RETURN(
         int64_t n,
-        tx_.Execute("DELETE FROM seller_suspensions WHERE seller_id = ? AND source = ?",
-                    {std::string(seller_id), std::string(SuspensionSourceName(source))}));
+        tx_.Execute(source == SuspensionSource::kAccount
+                        ? "DELETE FROM seller_suspensions WHERE seller_id = ? AND (source = ? OR "
+                          "suspended_by = ?)"
+                        : "DELETE FROM seller_suspensions WHERE seller_id = ? AND source = ? AND "
+                          "suspended_by <> ?",
+                    {std::string(seller_id), std::string(SuspensionSourceName(source)),
+                     std::string(kIdentityActor)}));
     return n > 0;
   }
 
@@ -521,6 +519,34 @@ class MysqlListingTransaction final : public ListingTransaction {
   }
 
  private:
+  // The seller's suspension rows, oldest first, read with `lock` (a locking read also locks
+  // their absence), each with the source it counts for (kIdentityActor's rows: ACCOUNT).
+  absl::StatusOr<std::vector<SellerSuspension>> ReadSellerSuspensions(absl::string_view seller_id,
+                                                                      absl::string_view lock) {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     tx_.Query(absl::StrCat("SELECT source, reason_code, explanation, "
+                                            "suspended_by, suspended_at FROM seller_suspensions "
+                                            "WHERE seller_id = ? ORDER BY suspended_at, source ",
+                                            lock),
+                               {std::string(seller_id)}));
+    std::vector<SellerSuspension> out;
+    for (const Row& row : rows) {
+      SellerSuspension s;
+      s.seller_id = std::string(seller_id);
+      ASSIGN_OR_RETURN(std::string source, row.GetString("source"));
+      ASSIGN_OR_RETURN(s.reason_code, row.GetString("reason_code"));
+      ASSIGN_OR_RETURN(s.explanation, row.GetString("explanation"));
+      ASSIGN_OR_RETURN(s.suspended_by, row.GetString("suspended_by"));
+      ASSIGN_OR_RETURN(s.suspended_at, row.GetTime("suspended_at"));
+      s.source = source == SuspensionSourceName(SuspensionSource::kAccount) ||
+                         s.suspended_by == kIdentityActor
+                     ? SuspensionSource::kAccount
+                     : SuspensionSource::kCatalog;
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
   Transaction& tx_;
   const common::outbox::Outbox& outbox_;
 };

@@ -326,6 +326,35 @@ TEST_F(ListingColumnsUpgradeTest, SuspensionRowsGetTheirSource) {
       "INSERT INTO seller_suspensions (seller_id, source, reason_code, explanation, "
       "suspended_by, suspended_at) VALUES ('11111111111111111111111111111111', 'CATALOG', "
       "'COUNTERFEIT', '', '33333333333333333333333333333333', UTC_TIMESTAMP(6))"));
+  // A replica of the previous release, during the upgrade, records identity's event without
+  // a source: the row counts as ACCOUNT's, and only the ACCOUNT side lifts it.
+  ASSERT_OK(pool().Execute(
+      "INSERT INTO seller_suspensions (seller_id, reason_code, explanation, suspended_by, "
+      "suspended_at) VALUES ('44444444444444444444444444444444', 'ACCOUNT_SUSPENDED', '', "
+      "'identity', UTC_TIMESTAMP(6))"));
+  MysqlListingStore store(&pool(), common::SystemClock::Get(), MysqlListingStore::Options());
+  ASSERT_OK(store.Transact([&](ListingTransaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<SellerSuspension> old_style,
+                     tx.LockSellerSuspensions("44444444444444444444444444444444"));
+    EXPECT_EQ(old_style.size(), 1u);
+    if (!old_style.empty()) EXPECT_EQ(old_style[0].source, SuspensionSource::kAccount);
+    ASSIGN_OR_RETURN(std::vector<SellerSuspension> both,
+                     tx.LockSellerSuspensions("11111111111111111111111111111111"));
+    EXPECT_EQ(both.size(), 2u);
+    ASSIGN_OR_RETURN(bool deleted, tx.DeleteSellerSuspension("44444444444444444444444444444444",
+                                                             SuspensionSource::kCatalog));
+    EXPECT_FALSE(deleted);
+    ASSIGN_OR_RETURN(deleted, tx.DeleteSellerSuspension("44444444444444444444444444444444",
+                                                        SuspensionSource::kAccount));
+    EXPECT_TRUE(deleted);
+    ASSIGN_OR_RETURN(deleted, tx.DeleteSellerSuspension("11111111111111111111111111111111",
+                                                        SuspensionSource::kAccount));
+    EXPECT_TRUE(deleted);
+    ASSIGN_OR_RETURN(std::optional<SellerSuspension> left,
+                     tx.FindSellerSuspension("11111111111111111111111111111111"));
+    EXPECT_TRUE(left.has_value() && left->source == SuspensionSource::kCatalog);
+    return absl::OkStatus();
+  }));
 }
 
 }  // namespace

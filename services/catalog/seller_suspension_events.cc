@@ -12,9 +12,8 @@ using ::marketplace::events::v1::AccountReinstated;
 using ::marketplace::events::v1::AccountSuspended;
 using ::marketplace::events::v1::Event;
 
-// The actor recorded on the suspensions and transitions these events cause (the migration
-// 0009 reads it to tell ACCOUNT rows from CATALOG ones).
-constexpr char kIdentity[] = "identity";
+// The actor recorded on the suspensions and transitions these events cause.
+constexpr const char* kIdentity = kIdentityActor;
 
 }  // namespace
 

@@ -211,6 +211,16 @@ class CatalogTrustTest : public common::testing::DatabaseTest {
     req.set_seller_id(seller);
     return stub_->RestoreSellerListings(As(kAdmin, "ADMIN").get(), req, out);
   }
+  // What the consumer of identity's account events does (an ACCOUNT suspension).
+  absl::Status AccountSuspended(const std::string& seller) {
+    return Enforcement(store_.get(), common::SystemClock::Get())
+        .SuspendSeller("identity", seller, "ACCOUNT_SUSPENDED", "", SuspensionSource::kAccount)
+        .status();
+  }
+  absl::StatusOr<Enforcement::Reinstatement> AccountReinstated(const std::string& seller) {
+    return Enforcement(store_.get(), common::SystemClock::Get())
+        .ReinstateSeller("identity", seller, SuspensionSource::kAccount);
+  }
   grpc::Status Report(const std::string& buyer, const std::string& id,
                       v1::ReportListingResponse* out) {
     v1::ReportListingRequest req;
@@ -449,7 +459,6 @@ TEST_F(CatalogTrustTest, EnforcementFunctionsForIdentityEvents) {
 // A moderator's suspension (SuspendSellerListings) outlives identity reinstating the account
 // after a suspension of its own, in either order of the two suspensions.
 TEST_F(CatalogTrustTest, IdentityReinstatementLeavesTheCatalogSuspensionInForce) {
-  Enforcement enforcement(store_.get(), common::SystemClock::Get());
   for (bool catalog_first : {true, false}) {
     SCOPED_TRACE(catalog_first ? "catalog suspension first" : "account suspension first");
     const v1::Listing live = Submitted(
@@ -459,16 +468,11 @@ TEST_F(CatalogTrustTest, IdentityReinstatementLeavesTheCatalogSuspensionInForce)
     if (catalog_first) {
       ASSERT_TRUE(Suspend(kSeller1, &suspended).ok());
     }
-    ASSERT_OK(enforcement
-                  .SuspendSeller("identity", kSeller1, "ACCOUNT_SUSPENDED", "",
-                                 SuspensionSource::kAccount)
-                  .status());
+    ASSERT_OK(AccountSuspended(kSeller1));
     if (!catalog_first) {
       ASSERT_TRUE(Suspend(kSeller1, &suspended).ok());
     }
-    ASSERT_OK_AND_ASSIGN(
-        Enforcement::Reinstatement back,
-        enforcement.ReinstateSeller("identity", kSeller1, SuspensionSource::kAccount));
+    ASSERT_OK_AND_ASSIGN(Enforcement::Reinstatement back, AccountReinstated(kSeller1));
     EXPECT_EQ(back.restored, 0);
     EXPECT_TRUE(back.still_suspended);
     EXPECT_EQ(Owned(kSeller1, live.listing_id()).state(), v1::SUSPENDED);
@@ -477,10 +481,54 @@ TEST_F(CatalogTrustTest, IdentityReinstatementLeavesTheCatalogSuspensionInForce)
 
     v1::RestoreSellerListingsResponse restored;
     ASSERT_TRUE(Restore(kSeller1, &restored).ok());
-    EXPECT_GE(restored.restored(), 1);
+    // The first round's listing and draft are the seller's too in the second.
+    EXPECT_EQ(restored.restored(), catalog_first ? 1 : 3);
     EXPECT_FALSE(restored.still_suspended());
     EXPECT_EQ(Owned(kSeller1, live.listing_id()).state(), v1::LIVE);
     EXPECT_TRUE(Create(kSeller1, Plush(), &out).ok());
+  }
+}
+
+// The two sources lifted at once: both answer, neither deadlocks for good, and the listing is
+// back exactly once. A restore racing the other source's suspension: the seller ends
+// suspended, whichever commits first.
+TEST_F(CatalogTrustTest, TheTwoSourcesRacingEndConsistent) {
+  const v1::Listing live = Submitted(kSeller1);
+  ASSERT_EQ(live.state(), v1::LIVE);
+  for (int round = 0; round < 6; ++round) {
+    SCOPED_TRACE(round);
+    v1::SuspendSellerListingsResponse suspended;
+    ASSERT_TRUE(Suspend(kSeller1, &suspended).ok());
+    ASSERT_OK(AccountSuspended(kSeller1));
+    grpc::Status restore;
+    v1::RestoreSellerListingsResponse restored;
+    absl::StatusOr<Enforcement::Reinstatement> reinstated;
+    std::thread a([&] { restore = Restore(kSeller1, &restored); });
+    std::thread b([&] { reinstated = AccountReinstated(kSeller1); });
+    a.join();
+    b.join();
+    ASSERT_TRUE(restore.ok()) << restore.error_message();
+    ASSERT_OK(reinstated.status());
+    // One of the two found the other's suspension gone and put the listing back.
+    EXPECT_EQ(restored.restored() + reinstated->restored, 1);
+    EXPECT_NE(restored.still_suspended(), reinstated->still_suspended);
+    EXPECT_EQ(Owned(kSeller1, live.listing_id()).state(), v1::LIVE);
+
+    // A CATALOG suspension lifted while identity suspends the account.
+    ASSERT_TRUE(Suspend(kSeller1, &suspended).ok());
+    absl::Status account;
+    std::thread c([&] { restore = Restore(kSeller1, &restored); });
+    std::thread d([&] { account = AccountSuspended(kSeller1); });
+    c.join();
+    d.join();
+    ASSERT_TRUE(restore.ok()) << restore.error_message();
+    ASSERT_OK(account);
+    EXPECT_EQ(Owned(kSeller1, live.listing_id()).state(), v1::SUSPENDED);
+    v1::Listing out;
+    EXPECT_EQ(Reason(Create(kSeller1, Plush(), &out)), "SELLER_SUSPENDED");
+    ASSERT_OK_AND_ASSIGN(Enforcement::Reinstatement back, AccountReinstated(kSeller1));
+    EXPECT_EQ(back.restored, 1);
+    EXPECT_EQ(Owned(kSeller1, live.listing_id()).state(), v1::LIVE);
   }
 }
 
@@ -488,11 +536,7 @@ TEST_F(CatalogTrustTest, IdentityReinstatementLeavesTheCatalogSuspensionInForce)
 // identity's reinstatement does.
 TEST_F(CatalogTrustTest, RestoreLeavesTheAccountSuspensionInForce) {
   const v1::Listing live = Submitted(kSeller1);
-  Enforcement enforcement(store_.get(), common::SystemClock::Get());
-  ASSERT_OK(
-      enforcement
-          .SuspendSeller("identity", kSeller1, "ACCOUNT_SUSPENDED", "", SuspensionSource::kAccount)
-          .status());
+  ASSERT_OK(AccountSuspended(kSeller1));
   v1::RestoreSellerListingsResponse restored;
   ASSERT_TRUE(Restore(kSeller1, &restored).ok());
   EXPECT_EQ(restored.restored(), 0);
@@ -501,9 +545,7 @@ TEST_F(CatalogTrustTest, RestoreLeavesTheAccountSuspensionInForce) {
   v1::Listing out;
   EXPECT_EQ(Reason(Create(kSeller1, Plush(), &out)), "SELLER_SUSPENDED");
 
-  ASSERT_OK_AND_ASSIGN(
-      Enforcement::Reinstatement back,
-      enforcement.ReinstateSeller("identity", kSeller1, SuspensionSource::kAccount));
+  ASSERT_OK_AND_ASSIGN(Enforcement::Reinstatement back, AccountReinstated(kSeller1));
   EXPECT_EQ(back.restored, 1);
   EXPECT_FALSE(back.still_suspended);
   EXPECT_EQ(Owned(kSeller1, live.listing_id()).state(), v1::LIVE);
