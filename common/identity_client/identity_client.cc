@@ -45,13 +45,30 @@ ServiceTokenSource::ServiceTokenSource(std::shared_ptr<grpc::Channel> channel,
       options_(std::move(options)),
       clock_(clock != nullptr ? clock : SystemClock::Get()) {}
 
-absl::StatusOr<std::string> ServiceTokenSource::Token() {
-  absl::MutexLock lock(&mu_);
+std::optional<std::string> ServiceTokenSource::Cached() const {
   if (!token_.empty() && clock_->Now() + options_.refresh_before_expiry < expires_at_) {
     return token_;
   }
-  token_.clear();
-  ++fetches_;
+  return std::nullopt;
+}
+
+std::optional<std::string> ServiceTokenSource::CachedToken() const {
+  absl::MutexLock lock(&mu_);
+  return Cached();
+}
+
+absl::StatusOr<std::string> ServiceTokenSource::Token() {
+  if (std::optional<std::string> cached = CachedToken()) return *std::move(cached);
+  // One renewal at a time; the others wait here and take its token.
+  absl::MutexLock fetching(&fetch_mu_);
+  int64_t generation = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (std::optional<std::string> cached = Cached()) return *std::move(cached);
+    token_.clear();
+    ++fetches_;
+    generation = generation_;
+  }
   v1::IssueServiceTokenRequest request;
   request.set_client_id(options_.client_id);
   request.set_client_secret(options_.client_secret);
@@ -64,15 +81,20 @@ absl::StatusOr<std::string> ServiceTokenSource::Token() {
   if (response.access_token().empty()) {
     return absl::InternalError("identity issued an empty service token");
   }
-  token_ = response.access_token();
-  expires_at_ = FromTimestamp(response.expire_time());
-  return token_;
+  absl::MutexLock lock(&mu_);
+  // Invalidated while identity answered: this caller gets the token, nobody else keeps it.
+  if (generation == generation_) {
+    token_ = response.access_token();
+    expires_at_ = FromTimestamp(response.expire_time());
+  }
+  return response.access_token();
 }
 
 void ServiceTokenSource::Invalidate() {
   absl::MutexLock lock(&mu_);
   token_.clear();
   expires_at_ = absl::InfinitePast();
+  ++generation_;
 }
 
 int64_t ServiceTokenSource::fetches() const {

@@ -14,7 +14,9 @@
 //   identity_client::ServiceTokenSource tokens(channel, {.client_id = ..., .client_secret = ...});
 //   ASSIGN_OR_RETURN(std::string token, tokens.Token());
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,7 +82,12 @@ class ServiceTokenSource {
   // cached, the next call asks again.
   absl::StatusOr<std::string> Token();
 
-  // Forgets the cached token (e.g. after a call was refused with UNAUTHENTICATED).
+  // The cached token when it is still good for refresh_before_expiry, else nothing; never
+  // waits for identity (a caller with a deadline of its own tries this first).
+  std::optional<std::string> CachedToken() const;
+
+  // Forgets the cached token (e.g. after a call was refused with UNAUTHENTICATED); a renewal
+  // in flight is not kept either. Never waits for identity.
   void Invalidate();
 
   // IssueServiceToken calls made, successful or not (tests, metrics).
@@ -91,11 +98,18 @@ class ServiceTokenSource {
   const ServiceTokenOptions options_;
   const Clock* const clock_;
 
-  // Held across the call to identity: concurrent callers wait for one renewal.
+  // The cached token, when still good for refresh_before_expiry.
+  std::optional<std::string> Cached() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Held across the call to identity: concurrent callers wait for one renewal (and then take
+  // its token), while Invalidate and a caller with a good cached token never wait for it.
+  absl::Mutex fetch_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Held briefly, never across a call.
   mutable absl::Mutex mu_;
   std::string token_ ABSL_GUARDED_BY(mu_);
   absl::Time expires_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   int64_t fetches_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // Invalidate calls
 };
 
 }  // namespace marketplace::common::identity_client

@@ -2,9 +2,11 @@
 
 #include <atomic>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "common/auth/jwt.h"
 #include "common/auth/token_verifier.h"
 #include "common/clock.h"
@@ -32,8 +34,14 @@ class FakeIdentity final : public v1::Identity::Service {
 
   grpc::Status IssueServiceToken(grpc::ServerContext*, const v1::IssueServiceTokenRequest* request,
                                  v1::IssueServiceTokenResponse* response) override {
+    absl::Notification* hold = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      hold = std::exchange(hold_, nullptr);
+      ++token_calls_;
+    }
+    if (hold != nullptr) hold->WaitForNotification();  // identity not answering
     absl::MutexLock lock(&mu_);
-    ++token_calls_;
     last_request_ = *request;
     if (request->client_secret() != "cs1_right") {
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "invalid client");
@@ -49,6 +57,11 @@ class FakeIdentity final : public v1::Identity::Service {
   void SetKeys(v1::GetSigningKeysResponse keys) {
     absl::MutexLock lock(&mu_);
     keys_ = std::move(keys);
+  }
+  // The next IssueServiceToken answers only once `hold` is notified.
+  void HoldNextToken(absl::Notification* hold) {
+    absl::MutexLock lock(&mu_);
+    hold_ = hold;
   }
   void SetExpiry(absl::Time t) {
     absl::MutexLock lock(&mu_);
@@ -70,6 +83,7 @@ class FakeIdentity final : public v1::Identity::Service {
   int key_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int token_calls_ ABSL_GUARDED_BY(mu_) = 0;
   v1::IssueServiceTokenRequest last_request_ ABSL_GUARDED_BY(mu_);
+  absl::Notification* hold_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
 class IdentityClientTest : public ::testing::Test {
@@ -193,6 +207,33 @@ TEST_F(IdentityClientTest, ConcurrentCallersShareOneRenewal) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 8);
   EXPECT_EQ(fake_.token_calls(), 1);
+}
+
+// A caller that saw its token refused (Invalidate) does not wait for a renewal in flight, and
+// the token that renewal brings back is not kept: it was asked for before the refusal.
+TEST_F(IdentityClientTest, InvalidateNeverWaitsForARenewalInFlight) {
+  fake_.SetExpiry(absl::Now() + absl::Minutes(15));
+  ServiceTokenSource source(channel_, {.client_id = "svc1", .client_secret = "cs1_right"});
+  absl::Notification hold;
+  fake_.HoldNextToken(&hold);
+  absl::StatusOr<std::string> first;
+  std::thread renewing([&] { first = source.Token(); });
+  while (fake_.token_calls() < 1) absl::SleepFor(absl::Milliseconds(1));
+  absl::Notification invalidated;
+  std::thread refused([&] {
+    source.Invalidate();
+    invalidated.Notify();
+  });
+  EXPECT_TRUE(invalidated.WaitForNotificationWithTimeout(absl::Seconds(2)));
+  hold.Notify();
+  renewing.join();
+  refused.join();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, "token-1");
+  absl::StatusOr<std::string> next = source.Token();
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(*next, "token-2");
+  EXPECT_EQ(fake_.token_calls(), 2);
 }
 
 TEST_F(IdentityClientTest, ErrorsAreReturnedAndNotCached) {

@@ -49,7 +49,9 @@ absl::Status DatabaseTest::WaitForLockWaits(int count, absl::Duration timeout) {
   int64_t waiting = 0;
   while (true) {
     absl::StatusOr<std::vector<db::Row>> rows = pool_->Query(
-        "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'");
+        "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX t JOIN "
+        "information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id WHERE "
+        "t.trx_state = 'LOCK WAIT' AND p.DB = DATABASE()");
     if (!rows.ok()) return rows.status();
     absl::StatusOr<int64_t> n = rows->at(0).GetInt64("n");
     if (!n.ok()) return n.status();

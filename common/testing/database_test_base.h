@@ -36,9 +36,10 @@ class DatabaseTest : public ::testing::Test {
   // Another pool on this test's database (no metrics), e.g. to play a second replica.
   absl::StatusOr<std::unique_ptr<db::ConnectionPool>> NewPool(int pool_size = 4) const;
 
-  // Waits until at least `count` transactions of the server wait for a row lock (InnoDB's
-  // trx_state LOCK WAIT), so that a race test knows its second side is blocked instead of
-  // guessing with a sleep. DEADLINE_EXCEEDED after `timeout`.
+  // Waits until at least `count` transactions on this test's database wait for a row lock
+  // (InnoDB's trx_state LOCK WAIT), so that a race test knows its second side is blocked
+  // instead of guessing with a sleep. DEADLINE_EXCEEDED after `timeout`: EXPECT it and let the
+  // test release its threads either way.
   absl::Status WaitForLockWaits(int count = 1, absl::Duration timeout = absl::Seconds(20));
 
  private:
