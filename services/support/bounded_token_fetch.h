@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -25,8 +26,12 @@ namespace marketplace::support {
 class BoundedTokenFetch {
  public:
   using Fetch = std::function<absl::StatusOr<std::string>()>;
+  // A good token at hand without waiting, or nothing (ServiceTokenSource::CachedToken).
+  using Peek = std::function<std::optional<std::string>()>;
 
-  explicit BoundedTokenFetch(Fetch fetch);
+  // `peek` (may be empty) answers first, on the caller's thread: the thread hand-off happens
+  // only when the source has no good token cached.
+  explicit BoundedTokenFetch(Fetch fetch, Peek peek = nullptr);
   // Waits for a fetch in flight (the source's own timeout bounds it).
   ~BoundedTokenFetch();
   BoundedTokenFetch(const BoundedTokenFetch&) = delete;
@@ -42,6 +47,7 @@ class BoundedTokenFetch {
   void Run();
 
   const Fetch fetch_;
+  const Peek peek_;
   mutable absl::Mutex mu_;
   bool wanted_ ABSL_GUARDED_BY(mu_) = false;  // a caller waits for a fetch not yet started
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -19,6 +19,23 @@ TEST(BoundedTokenFetchTest, ATokenAtHandIsReturned) {
   EXPECT_EQ(tokens.fetches(), 1);
 }
 
+// A token the source holds is taken on the caller's thread: no fetch, even with the source's
+// fetch hung.
+TEST(BoundedTokenFetchTest, ATokenThePeekHasNeedsNoFetch) {
+  absl::Notification never;
+  BoundedTokenFetch tokens(
+      [&]() -> absl::StatusOr<std::string> {
+        never.WaitForNotification();
+        return std::string("late");
+      },
+      []() -> std::optional<std::string> { return std::string("cached"); });
+  absl::StatusOr<std::string> token = tokens.Token(absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(*token, "cached");
+  EXPECT_EQ(tokens.fetches(), 0);
+  never.Notify();
+}
+
 TEST(BoundedTokenFetchTest, TheSourcesErrorIsReturned) {
   BoundedTokenFetch tokens(
       []() -> absl::StatusOr<std::string> { return absl::UnauthenticatedError("bad secret"); });

@@ -15,7 +15,7 @@ namespace ppb = ::marketplace::payments::v1;
 GrpcRefundSender::GrpcRefundSender(std::shared_ptr<grpc::Channel> channel, Options options)
     : stub_(ppb::Payments::NewStub(std::move(channel))),
       options_(std::move(options)),
-      token_(options_.token) {}
+      token_(options_.token, options_.cached_token) {}
 
 grpc::Status GrpcRefundSender::Call(
     const std::string& request_id,

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -23,6 +24,9 @@ class GrpcRefundSender final : public RefundSender {
     // support's token (identity's ServiceTokenSource). It may block (identity slow or hung, or
     // another caller's renewal in flight): a call waits for it within `timeout` only.
     std::function<absl::StatusOr<std::string>()> token;
+    // The token at hand without waiting, when there is one (ServiceTokenSource::CachedToken);
+    // empty: every call goes through `token` on the fetch thread.
+    std::function<std::optional<std::string>()> cached_token;
     std::function<void()> token_refused;
     // Longest wait for one call, support's token fetched within it: a token not there by then
     // fails the call UNAVAILABLE without calling payments. The RefundWorker's lease must leave

@@ -58,11 +58,13 @@ int main(int argc, char** argv) {
       {.target = sc.payments_address,
        .idempotent_methods = {"marketplace.payments.v1.Payments/ListPayments",
                               "marketplace.payments.v1.Payments/RefundPayment"}});
+  // CreateTicket's order lookup within --payments_timeout (the caller's deadline when earlier),
+  // support's token fetched within it: a hung identity fails the lookup UNAVAILABLE by then.
   support::GrpcOrderDirectory orders(
-      payments_channel,
-      {.token = [&identity] { return identity.tokens().Token(); },
-       .token_refused = [&identity] { identity.tokens().Invalidate(); },
-       .timeout = sc.payments_timeout});
+      payments_channel, {.token = [&identity] { return identity.tokens().Token(); },
+                         .cached_token = [&identity] { return identity.tokens().CachedToken(); },
+                         .token_refused = [&identity] { identity.tokens().Invalidate(); },
+                         .timeout = sc.payments_timeout});
   common::PrometheusChangePollCacheObserver ticket_cache_metrics(
       *runtime->registry(), "support_ticket_cache", "ticket rows");
   support::MySqlTicketStore store(&runtime->pool(), clock, /*read_threads=*/2, sc.TicketCache(),
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
   // (SupportConfig::RefundOptions).
   support::GrpcRefundSender refunds(
       payments_channel, {.token = [&identity] { return identity.tokens().Token(); },
+                         .cached_token = [&identity] { return identity.tokens().CachedToken(); },
                          .token_refused = [&identity] { identity.tokens().Invalidate(); },
                          .timeout = sc.payments_timeout});
   support::RefundWorker refund_worker(&store, &refunds, clock, sc.RefundOptions(),

@@ -2470,5 +2470,87 @@ TEST_F(RefundLeaseTest, AHungIdentityHoldsAPassNoLongerThanThePaymentsTimeout) {
   EXPECT_EQ(refunded.refunded().amount_minor(), 10000);
 }
 
+// identity does not answer while CreateTicket needs support's token to look the order up at
+// payments (another caller's renewal in flight before it): the call answers UNAVAILABLE within
+// the order directory's timeout (--payments_timeout), not the token source's own 5s, and writes
+// nothing, not even its request_id; once identity answers, the buyer's retry with the same
+// request_id opens the ticket, once.
+TEST_F(SupportApiTest, AHungIdentityHoldsCreateTicketNoLongerThanThePaymentsTimeout) {
+  const std::string payment_id = Pay("O-token-c");
+  HeldIdentity identity([this] { return Token(kSupportService, "payments"); });
+  int identity_port = 0;
+  std::unique_ptr<grpc::Server> identity_server = Start(&identity, &identity_port);
+  // As support_server wires it (IdentityConnection): the source's own timeout, 5s by default.
+  common::identity_client::ServiceTokenSource tokens(
+      Channel(identity_port), {.client_id = "support", .client_secret = "support-secret"});
+  constexpr absl::Duration kTimeout = absl::Seconds(1);
+  // support as support_server wires it, its order lookup over that source.
+  GrpcOrderDirectory orders(Channel(payments_port_),
+                            {.token = [&tokens] { return tokens.Token(); },
+                             .token_refused = [&tokens] { tokens.Invalidate(); },
+                             .timeout = kTimeout});
+  SupportApi api(store_.get(), &orders, tickets_.get());
+  SupportService service(support_runner_.get(), &api);
+  int port = 0;
+  std::unique_ptr<grpc::Server> server = Start(&service, &port);
+  std::unique_ptr<v1::SupportService::Stub> stub = v1::SupportService::NewStub(Channel(port));
+  // Another user of the token (the refund worker, the event relay) is renewing it.
+  std::thread other([&tokens] { (void)tokens.Token(); });
+  const absl::Time asked_by = absl::Now() + absl::Seconds(30);
+  while (identity.calls() == 0 && absl::Now() < asked_by) absl::SleepFor(absl::Milliseconds(5));
+
+  v1::CreateTicketRequest req;
+  req.set_request_id("c-token-1");
+  req.set_order_id("O-token-c");
+  req.set_category(v1::NOT_RECEIVED);
+  req.set_channel(v1::EMAIL);
+  req.set_subject("My order");
+  req.set_body("Where?");
+  auto requests = [this] {
+    return Count("SELECT COUNT(*) AS n FROM idempotency_keys WHERE request_id = 'c-token-1'");
+  };
+  const std::string before = Footprint();
+  bool in_time = identity.calls() > 0;
+  grpc::Status status;
+  if (in_time) {
+    absl::Notification done;
+    std::thread caller([&] {
+      v1::CreateTicketResponse out;
+      status = stub->CreateTicket(Ctx(kBuyer).get(), req, &out);  // 30s deadline of its own
+      done.Notify();
+    });
+    // Well short of the source's own 5s: without a bound of its own the call waits for it.
+    in_time = done.WaitForNotificationWithTimeout(kTimeout + absl::Seconds(3));
+    if (!in_time) identity.Open();  // lets the call end: the test fails below, it does not hang
+    caller.join();
+  }
+  identity.Open();
+  other.join();
+  ASSERT_TRUE(in_time) << "CreateTicket waited for identity past the payments timeout";
+  EXPECT_EQ(status.error_code(), StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ(Footprint(), before);
+  EXPECT_EQ(requests(), 0);
+
+  // identity answers: the retry with the same request_id opens the ticket, and another retry
+  // gets the same answer.
+  v1::CreateTicketResponse first;
+  grpc::Status retried = stub->CreateTicket(Ctx(kBuyer).get(), req, &first);
+  ASSERT_TRUE(retried.ok()) << retried.error_message();
+  EXPECT_FALSE(first.merged());
+  EXPECT_EQ(first.ticket().payment_id(), payment_id);
+  EXPECT_EQ(first.ticket().seller_id(), kSeller.subject);
+  v1::CreateTicketResponse again;
+  retried = stub->CreateTicket(Ctx(kBuyer).get(), req, &again);
+  ASSERT_TRUE(retried.ok()) << retried.error_message();
+  EXPECT_EQ(again.ticket().ticket_id(), first.ticket().ticket_id());
+  EXPECT_FALSE(again.merged());
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM tickets WHERE order_id = 'O-token-c'"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ticket_messages m JOIN tickets t ON t.ticket_id = "
+                  "m.ticket_id WHERE t.order_id = 'O-token-c'"),
+            1);
+  EXPECT_EQ(requests(), 1);
+  server->Shutdown();
+}
+
 }  // namespace
 }  // namespace marketplace::support
