@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
-#include "common/ids.h"
 #include "common/status_macros.h"
 #include "services/payments/escrow.h"
 #include "services/payments/ledger.h"
@@ -19,6 +18,19 @@ std::string PayoutOperationId(absl::string_view payout_id) {
   return absl::StrCat("payout_", payout_id);
 }
 
+// The payout a request makes is named by the request (caller, method, request_id and hash):
+// "po_" and 24 hex digits of ProcessorKey's digest, the form NewId makes. So is its processor
+// operation ("payout_po_<24 hex>"), kept for good, which a retry after the 24 h idempotency
+// window finds.
+std::string PayoutIdOf(const RequestKey& key) { return ProcessorKey("po", key).substr(0, 3 + 24); }
+
+// A payout as CreatePayout's first answer recorded it (before the processor), from its
+// processor operation.
+PayoutRecord RecordedPayout(const ProcessorOperation& op) {
+  return PayoutRecord{op.payout_id,        op.seller_id, op.currency, op.amount_minor,
+                      op.target_reference, "PENDING",    "",          op.created_at};
+}
+
 }  // namespace
 
 absl::StatusOr<PayoutRecord> Payouts::RecordPayout(const PayoutRequest& req, bool& ran) {
@@ -28,11 +40,30 @@ absl::StatusOr<PayoutRecord> Payouts::RecordPayout(const PayoutRequest& req, boo
     if (!stored->status.ok()) return stored->status;
     return DecodePayoutAnswer(stored->response);
   }
-  ASSIGN_OR_RETURN(common::identity_client::SellerStatus seller,
-                   ApprovedSeller(context_, req.seller_id, req.origin));
+  const std::string payout_id = PayoutIdOf(req.key);
+  const std::string operation_id = PayoutOperationId(payout_id);
+  // A payout this very request recorded before its idempotency record was purged (24 h) is
+  // answered below whatever the seller's standing is now: identity is not asked.
+  ASSIGN_OR_RETURN(std::optional<ProcessorOperation> earlier, store.LoadOperation(operation_id));
+  std::string payout_account;
+  if (!earlier) {
+    ASSIGN_OR_RETURN(common::identity_client::SellerStatus seller,
+                     ApprovedSeller(context_, req.seller_id, req.origin));
+    payout_account = seller.payout_account;
+  }
   ASSIGN_OR_RETURN(
       std::string answer,
       store.RunIdempotent(req.key, [&](PaymentTransaction& tx) -> absl::StatusOr<std::string> {
+        ran = false;
+        // The payout of this very request (same caller, request_id and body: the same payout
+        // and operation id) was recorded before, and its idempotency record has been purged
+        // since while processor_operations rows are kept for good: a retry of it, answered
+        // from the operation as the stored record would have answered it. Nothing is recorded
+        // again (no second payout, no duplicate key).
+        ASSIGN_OR_RETURN(std::optional<ProcessorOperation> recorded,
+                         tx.LoadOperation(operation_id, /*for_update=*/false));
+        if (recorded) return EncodePayoutAnswer(RecordedPayout(*recorded));
+        if (earlier) return absl::InternalError("payout operation vanished");
         ran = true;
         const absl::Time now = context_.clock->Now();
         const std::string& currency = req.amount.currency_code();
@@ -40,14 +71,13 @@ absl::StatusOr<PayoutRecord> Payouts::RecordPayout(const PayoutRequest& req, boo
                          tx.LockSellerAccounts(req.seller_id, currency, now));
         ASSIGN_OR_RETURN(LedgerTransaction ledger,
                          Payout(req.seller_id, req.amount, accounts.available_minor));
-        PayoutRecord record{
-            common::NewId("po_"),  req.seller_id, currency, req.amount.amount_minor(),
-            seller.payout_account, "PENDING",     "",       now};
+        PayoutRecord record{payout_id,      req.seller_id, currency, req.amount.amount_minor(),
+                            payout_account, "PENDING",     "",       now};
         ledger.payout_id = record.payout_id;
         RETURN_IF_ERROR(tx.WriteLedger(ledger, now));
         RETURN_IF_ERROR(tx.InsertPayout(record));
         ProcessorOperation op;
-        op.operation_id = PayoutOperationId(record.payout_id);
+        op.operation_id = operation_id;
         op.kind = "PAYOUT";
         op.payout_id = record.payout_id;
         op.seller_id = record.seller_id;

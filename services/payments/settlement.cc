@@ -302,6 +302,14 @@ absl::StatusOr<PaymentRecord> Settlement::ResolveDispute(const Actor& actor,
   absl::StatusOr<PaymentRecord> resolved = MutatePayment(
       *context_.store, *context_.clock, actor, req.key, req.payment_id,
       [&](PaymentTransaction& tx, PaymentRecord& p, absl::Time now) -> absl::Status {
+        // This very request (same caller, request_id and body: the same operation id) resolved
+        // the dispute with a refund to the buyer before, and its idempotency record has been
+        // purged since (24 h) while processor_operations rows are kept for good: a retry of
+        // it, answered below with the resolved payment as the first call was, its refund sent
+        // while PENDING. Nothing is recorded again (no second resolution or refund).
+        ASSIGN_OR_RETURN(std::optional<ProcessorOperation> recorded,
+                         tx.LoadOperation(operation_id, /*for_update=*/false));
+        if (recorded) return absl::OkStatus();
         ran = true;
         const int64_t refunded_before = p.money.refunded_minor;
         ASSIGN_OR_RETURN(EscrowStep step, Resolve(p.money, req.outcome, req.buyer_share));

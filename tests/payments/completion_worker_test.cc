@@ -303,6 +303,146 @@ TEST_F(CompletionWorkerTest, RefundRetryAfterTheIdempotencyWindowAnswersTheSameR
   EXPECT_EQ(totals["escrow"], 20000 - 12500);
 }
 
+// A seller or an ops script may retry a payout for longer than the 24 h idempotency window
+// while the processor is down. Once the request's idempotency record is purged, a retry with
+// the same request_id and body is still that payout (its payout id, and so its processor
+// operation, derive from the request): UNAVAILABLE while it is PENDING, then the PAID payout,
+// PAYOUT_DECLINED once refused -- never a second payout (the balance would have allowed it),
+// and no seller lookup (a seller suspended meanwhile still gets its payout's answer).
+TEST_F(CompletionWorkerTest, PayoutRetryAfterTheIdempotencyWindowAnswersTheSamePayout) {
+  Release(Pay("order-1", 10000).payment_id());
+  Release(Pay("order-2", 10000).payment_id());
+  ASSERT_EQ(Totals()["seller_available"], 18000);
+  processor_.Script(/*failures=*/1000, /*refuse=*/false);
+  const pb::CreatePayoutRequest paid = PayoutRequest(4000, "payout-paid");
+  const pb::CreatePayoutRequest refused = PayoutRequest(3000, "payout-refused");
+  for (const pb::CreatePayoutRequest& req : {paid, refused}) {
+    EXPECT_EQ(service_->CreatePayout(Seller(), req).status().code(),
+              absl::StatusCode::kUnavailable);
+  }
+  clock_.Advance(absl::Hours(25));
+  ASSERT_OK_AND_ASSIGN(int64_t purged, service_->PurgeIdempotencyKeys());
+  EXPECT_GE(purged, 2);
+  for (const pb::CreatePayoutRequest& req : {paid, refused}) {
+    absl::StatusOr<pb::Payout> retried = service_->CreatePayout(Seller(), req);
+    EXPECT_EQ(retried.status().code(), absl::StatusCode::kUnavailable)
+        << req.request_id() << ": " << retried.status();
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payouts"), 2) << "a retry paid out again";
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM processor_operations WHERE state = 'PENDING'"), 2);
+  EXPECT_EQ(Totals()["seller_available"], 11000);
+
+  // The processor is back: it pays one and refuses the other; their retries answer them.
+  processor_.Script(/*failures=*/0, /*refuse=*/false);
+  ASSERT_OK_AND_ASSIGN(pb::Payout done, service_->CreatePayout(Seller(), paid));
+  EXPECT_EQ(done.state(), pb::PAYOUT_PAID);
+  processor_.Script(/*failures=*/0, /*refuse=*/true);
+  EXPECT_EQ(ReasonOf(service_->CreatePayout(Seller(), refused).status()), "PAYOUT_DECLINED");
+  // After the window again, with the seller suspended meanwhile: the same answers.
+  clock_.Advance(absl::Hours(25));
+  ASSERT_OK(service_->PurgeIdempotencyKeys().status());
+  sellers_.Set("5e11e700000000000000000000000001", false);
+  ASSERT_OK_AND_ASSIGN(pb::Payout again, service_->CreatePayout(Seller(), paid));
+  EXPECT_EQ(again.payout_id(), done.payout_id());
+  EXPECT_EQ(again.state(), pb::PAYOUT_PAID);
+  EXPECT_EQ(again.amount().amount_minor(), 4000);
+  EXPECT_EQ(again.processor_reference(), done.processor_reference());
+  EXPECT_EQ(ReasonOf(service_->CreatePayout(Seller(), refused).status()), "PAYOUT_DECLINED");
+
+  // Each payout recorded and sent once; the refused one's amount is available again, once.
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payouts"), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM processor_operations"), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions WHERE kind = 'payout'"), 3);
+  EXPECT_EQ(processor_.MovedMinor(), 4000);
+  auto totals = Totals();
+  EXPECT_EQ(totals["seller_paid_out"], 4000);
+  EXPECT_EQ(totals["seller_available"], 14000);
+}
+
+// Support or an ops script may retry a dispute's resolution after the 24 h idempotency window.
+// Once the request's idempotency record is purged, a retry with the same request_id and body
+// of an outcome that refunded the buyer (BUYER_WINS, SPLIT, PLATFORM_GUARANTEE) is still that
+// resolution (its refund's processor operation, keyed by the request, is kept for good): it
+// answers the resolved payment like the first call, sends the refund while it is PENDING and
+// records nothing again -- not PAYMENT_NOT_DISPUTED. A SELLER_WINS resolution made no
+// operation: its retry after the window is PAYMENT_NOT_DISPUTED, and nothing moves either.
+TEST_F(CompletionWorkerTest, DisputeResolutionRetryAfterTheIdempotencyWindowAnswersIt) {
+  struct Case {
+    std::string order;
+    pb::DisputeOutcome outcome;
+    std::optional<int64_t> share;
+    pb::PaymentState state;
+    int64_t refund_minor;
+  };
+  const std::vector<Case> cases = {
+      {"order-1", pb::BUYER_WINS, std::nullopt, pb::REFUNDED, 10000},
+      {"order-2", pb::SPLIT, 4000, pb::RELEASED, 4000},
+      {"order-3", pb::PLATFORM_GUARANTEE, std::nullopt, pb::GUARANTEED, 10000},
+      {"order-4", pb::SELLER_WINS, std::nullopt, pb::RELEASED, 0}};
+  auto refunds_of = [&](const std::string& payment_id) {
+    pb::GetPaymentRequest get;
+    get.set_payment_id(payment_id);
+    auto p = service_->GetPayment(Staff(), get);
+    EXPECT_OK(p.status());
+    return p.ok() ? p->refunds() : google::protobuf::RepeatedPtrField<pb::Refund>();
+  };
+  processor_.Script(/*failures=*/1000, /*refuse=*/false);
+  std::vector<pb::ResolveDisputeRequest> requests;
+  for (const Case& c : cases) {
+    const std::string payment_id = Pay(c.order, 10000).payment_id();
+    pb::OpenDisputeRequest open;
+    open.set_request_id("dispute-" + c.order);
+    open.set_payment_id(payment_id);
+    open.set_reason_code("NOT_RECEIVED");
+    open.set_description("nothing arrived");
+    ASSERT_OK(service_->OpenDispute(Staff(), open).status());
+    pb::ResolveDisputeRequest resolve;
+    resolve.set_request_id("resolve-" + c.order);
+    resolve.set_payment_id(payment_id);
+    resolve.set_outcome(c.outcome);
+    if (c.share) *resolve.mutable_buyer_share() = Eur(*c.share);
+    resolve.set_explanation("decided");
+    ASSERT_OK_AND_ASSIGN(pb::Payment resolved, service_->ResolveDispute(Staff(), resolve));
+    EXPECT_EQ(resolved.state(), c.state);
+    requests.push_back(resolve);
+  }
+  const int64_t transactions = Count("SELECT COUNT(*) AS n FROM ledger_transactions");
+  const int64_t history = Count("SELECT COUNT(*) AS n FROM payment_events");
+
+  // Twice after the window: the processor still down, then back.
+  for (int round = 0; round < 2; ++round) {
+    if (round == 1) processor_.Script(/*failures=*/0, /*refuse=*/false);
+    clock_.Advance(absl::Hours(25));
+    ASSERT_OK_AND_ASSIGN(int64_t purged, service_->PurgeIdempotencyKeys());
+    EXPECT_GE(purged, 3);
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const Case& c = cases[i];
+      absl::StatusOr<pb::Payment> retried = service_->ResolveDispute(Staff(), requests[i]);
+      if (c.refund_minor == 0) {
+        EXPECT_EQ(ReasonOf(retried.status()), "PAYMENT_NOT_DISPUTED") << retried.status();
+        EXPECT_EQ(refunds_of(requests[i].payment_id()).size(), 0);
+        continue;
+      }
+      ASSERT_TRUE(retried.ok()) << c.order << " (round " << round << "): " << retried.status();
+      EXPECT_EQ(retried->state(), c.state);
+      EXPECT_EQ(retried->refunded().amount_minor(), c.refund_minor);
+      auto refunds = refunds_of(requests[i].payment_id());
+      ASSERT_EQ(refunds.size(), 1) << c.order;
+      EXPECT_EQ(refunds[0].amount().amount_minor(), c.refund_minor);
+      EXPECT_EQ(refunds[0].state(), round == 0 ? pb::REFUND_PENDING : pb::REFUND_DONE);
+    }
+  }
+  // Each resolution and its refund recorded once, each refund sent once.
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM ledger_transactions"), transactions);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM payment_events"), history);
+  EXPECT_EQ(Count("SELECT COUNT(*) AS n FROM processor_operations"), 3);
+  EXPECT_EQ(processor_.MovedMinor(), 24000);
+  auto totals = Totals();
+  EXPECT_EQ(totals["refunds_out"], 24000);
+  EXPECT_EQ(totals["refunds_owed"], 0);
+  EXPECT_EQ(totals["escrow"], 0);
+}
+
 // A refused refund, owed to the buyer, is settled once by support with the reference of the
 // other means; the ledger shows it paid out again and nothing else changes.
 TEST_F(CompletionWorkerTest, OwedRefundIsSettledOnceByStaff) {
