@@ -67,7 +67,9 @@ TEST(GoldenTest, EveryMethodMatchesItsGoldenFile) {
     const std::string stored = ReadFile(path);
     EXPECT_FALSE(stored.empty()) << "no golden file " << path
                                  << " (bazel run //services/gateway:golden_test -- --update)";
-    if (!stored.empty()) EXPECT_EQ(text, stored) << path;
+    if (!stored.empty()) {
+      EXPECT_EQ(text, stored) << path;
+    }
   }
   // Every API service is covered (support and sellerkpi included).
   for (const char* service :

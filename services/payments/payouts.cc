@@ -62,7 +62,16 @@ absl::StatusOr<PayoutRecord> Payouts::RecordPayout(const PayoutRequest& req, boo
         // again (no second payout, no duplicate key).
         ASSIGN_OR_RETURN(std::optional<ProcessorOperation> recorded,
                          tx.LoadOperation(operation_id, /*for_update=*/false));
-        if (recorded) return EncodePayoutAnswer(RecordedPayout(*recorded));
+        if (recorded) {
+          // The id names this request's payout; anything else would be another request's.
+          if (recorded->seller_id != req.seller_id ||
+              recorded->amount_minor != req.amount.amount_minor() ||
+              recorded->currency != req.amount.currency_code()) {
+            return absl::InternalError(
+                absl::StrCat("payout id ", payout_id, " names another request's payout"));
+          }
+          return EncodePayoutAnswer(RecordedPayout(*recorded));
+        }
         if (earlier) return absl::InternalError("payout operation vanished");
         ran = true;
         const absl::Time now = context_.clock->Now();

@@ -19,7 +19,8 @@ namespace marketplace::support {
 // (scope payments.read), filtered by buyer_id and order_id (an order has at most one
 // payment); the answer is checked again for the exact order and buyer.
 //
-// The lookup's deadline is `timeout` from its start (the caller's deadline when earlier), and
+// The first payments call's deadline is `timeout` from the lookup's start (the caller's
+// deadline when earlier; a later page of the answer, rare, gets `timeout` of its own), and
 // the token fetch counts against it: the token is waited for on a BoundedTokenFetch of this
 // directory, so a slow identity shortens the payments call and a hung one (or another caller's
 // renewal in flight) fails the lookup UNAVAILABLE by that deadline, without calling payments.

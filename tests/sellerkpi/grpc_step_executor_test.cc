@@ -178,7 +178,9 @@ TEST_F(GrpcStepExecutorTest, MeasuresSuspensionAndRestorationHaveTheirEffects) {
     step.undone_results = undone;
     absl::StatusOr<std::string> result = executor->Run(step);
     ASSERT_TRUE(result.ok()) << step.name << ": " << result.status();
-    if (step.name == kpi::kReinstateAccount) EXPECT_EQ(*result, "ACTIVE");
+    if (step.name == kpi::kReinstateAccount) {
+      EXPECT_EQ(*result, "ACTIVE");
+    }
   }
   // A restoration stored before catalog kept the two suspensions apart still has this step:
   // it calls nothing (RestoreSellerListings would lift a suspension staff made in catalog).
