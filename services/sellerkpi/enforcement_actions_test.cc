@@ -278,7 +278,7 @@ TEST_F(EnforcementActionsTest, ReinstatingASuspensionRestoresWhatTheMeasuresRepl
   for (const ClaimedStep& c : executor.calls()) {
     if (c.type == pb::RESTORATION) restoration[c.name] = c;
   }
-  ASSERT_EQ(restoration.size(), 5u);
+  ASSERT_EQ(restoration.size(), 4u);  // RestorationSteps(SUSPENSION)
   EXPECT_EQ(restoration[kRestoreModerationLevel].undone_results[kSetModerationLevel],
             "result of catalog.set_moderation_level");
   EXPECT_EQ(restoration[kRestoreHoldPolicy].undone_results[kSetHoldPolicy],
